@@ -1,0 +1,4 @@
+// Package e2e holds SABE's end-to-end tests: the real services, started by
+// their own Run functions exactly as production wires them, driven through
+// the HTTP API against real PostgreSQL and Redis.
+package e2e

@@ -1,0 +1,283 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sabe-dev/sabe/pkg/mockllm"
+	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/services/api"
+	"github.com/sabe-dev/sabe/services/cli"
+	"github.com/sabe-dev/sabe/services/scheduler"
+	"github.com/sabe-dev/sabe/services/worker"
+)
+
+// system is a running SABE: api, two workers, the scheduler and mockllm.
+type system struct {
+	api   string
+	token string
+	mock  *mockllm.Instance
+	pool  *pgxpool.Pool
+	http  *http.Client
+}
+
+func start(t *testing.T) *system {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dbURL, redisURL, key := testenv.DatabaseURL(t), testenv.RedisURL(t), testenv.KeyEnv(t)
+	mock, err := mockllm.Listen(ctx, "127.0.0.1:0", mockllm.Config{Latency: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"SABE_DATABASE_URL": dbURL, "SABE_REDIS_URL": redisURL, "SABE_ENCRYPTION_KEY": key,
+		"SABE_HTTP_ADDR": "127.0.0.1:0", "SABE_ALLOW_PRIVATE_PROVIDERS": "true",
+		"SABE_WORKER_CONCURRENCY": "8", "SABE_LOG_FORMAT": "text", "SABE_LOG_LEVEL": "warn",
+		"SABE_METRICS_ADDR": "127.0.0.1:0", // each worker its own listener
+	}
+	t.Cleanup(cancel)
+	// The api migrates the database; the others check its version.
+	apiOut := testenv.StartService(t, "api", api.Run, env)
+	apiOut.WaitFor(t, "api listening on ", 60*time.Second)
+	testenv.StartService(t, "worker-1", worker.Run, env)
+	testenv.StartService(t, "worker-2", worker.Run, env)
+	testenv.StartService(t, "scheduler", scheduler.Run, env)
+	line := apiOut.String()
+	addr := strings.TrimSpace(strings.SplitN(line[strings.Index(line, "api listening on ")+len("api listening on "):], "\n", 2)[0])
+
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	tok, _, err := store.New(pool, nil).CreateToken(ctx, "e2e", []string{"admin"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &system{api: addr, token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// call sends a request with the token and decodes the JSON answer into out,
+// failing the test unless the status is want.
+func (s *system) call(t *testing.T, method, path, ctype string, body any, want int, out any) {
+	t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		r = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, s.api+path, r)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+}
+
+type idOnly struct {
+	ID string `json:"id"`
+}
+
+// TestBenchmark_EndToEnd runs 3 models × 20 questions × 2 samples through
+// the HTTP API on two workers and checks every unit is recorded exactly
+// once, the scores are the mock's known answers, and the ranking's order.
+func TestBenchmark_EndToEnd(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	const questions, samples = 20, 2
+	models := []string{"mock-medium", "mock-weak", "mock-strong"}
+
+	var prov idOnly
+	s.call(t, "POST", "/v1/providers", "application/json", map[string]any{
+		"name": "mock", "kind": "openai", "base_url": s.mock.URL + "/v1", "api_key": "sk-e2e-secret",
+	}, http.StatusCreated, &prov)
+	modelIDs := map[string]string{}
+	var ids []string
+	for _, m := range models {
+		var out idOnly
+		s.call(t, "POST", "/v1/models", "application/json", map[string]any{
+			"provider_id": prov.ID, "name": m, "provider_model_id": m, "input_cost_per_mtok": 1, "output_cost_per_mtok": 2,
+		}, http.StatusCreated, &out)
+		modelIDs[out.ID] = m
+		ids = append(ids, out.ID)
+	}
+	var suite idOnly
+	s.call(t, "POST", "/v1/suites", "application/json", map[string]any{"name": "arith", "description": "e2e"}, http.StatusCreated, &suite)
+	var jsonl strings.Builder
+	prompts := make([]string, questions)
+	for i := range questions {
+		p, a := mockllm.Question(i)
+		prompts[i] = p
+		line, _ := json.Marshal(map[string]any{"prompt": p, "category": []string{"a", "b"}[i%2], "expected_answer": fmt.Sprint(a), "scoring": map[string]any{"method": "numeric"}})
+		jsonl.Write(line)
+		jsonl.WriteByte('\n')
+	}
+	s.call(t, "POST", "/v1/suites/"+suite.ID+"/questions:import", "application/x-ndjson", jsonl.String(), http.StatusCreated, nil)
+	var bench idOnly
+	s.call(t, "POST", "/v1/benchmarks", "application/json", map[string]any{
+		"name": "e2e", "suite_ids": []string{suite.ID}, "model_ids": ids,
+		"config": map[string]any{"temperature": 0, "max_tokens": 32, "samples": samples},
+	}, http.StatusCreated, &bench)
+
+	var r struct {
+		ID       string `json:"id"`
+		Status   string `json:"status"`
+		Progress struct {
+			Total, Succeeded, Failed int
+		} `json:"progress"`
+	}
+	s.call(t, "POST", "/v1/benchmarks/"+bench.ID+"/runs", "", nil, http.StatusAccepted, &r)
+	if r.Status != "queued" || r.Progress.Total != 3*questions*samples {
+		t.Fatalf("created run: %+v", r)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for r.Status != "completed" {
+		if time.Now().After(deadline) || r.Status == "failed" || r.Status == "partial" || r.Status == "cancelled" {
+			t.Fatalf("run ended or stalled as %+v", r)
+		}
+		time.Sleep(100 * time.Millisecond)
+		s.call(t, "GET", "/v1/runs/"+r.ID, "", nil, http.StatusOK, &r)
+	}
+	total := 3 * questions * samples
+	if r.Progress.Succeeded != total {
+		t.Errorf("progress %+v, want %d succeeded", r.Progress, total)
+	}
+
+	// Exactly one execution and one evaluation per unit.
+	var execs, distinct, evals int
+	ctx := context.Background()
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT (model_id, question_id, sample)) FROM executions WHERE run_id = $1`, r.ID).Scan(&execs, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM evaluations WHERE run_id = $1`, r.ID).Scan(&evals); err != nil {
+		t.Fatal(err)
+	}
+	if execs != total || distinct != total || evals != total {
+		t.Fatalf("executions=%d distinct=%d evaluations=%d, want %d each", execs, distinct, evals, total)
+	}
+
+	// Scores are the mock's known answers, and the order follows them.
+	var rk struct {
+		Overall []struct {
+			Position  int     `json:"position"`
+			ModelID   string  `json:"model_id"`
+			ModelName string  `json:"model_name"`
+			Score     float64 `json:"score"`
+			N         int     `json:"n"`
+		} `json:"overall"`
+		ByCategory map[string][]json.RawMessage `json:"by_category"`
+	}
+	s.call(t, "GET", "/v1/runs/"+r.ID+"/rankings", "", nil, http.StatusOK, &rk)
+	if len(rk.Overall) != 3 || len(rk.ByCategory) != 2 {
+		t.Fatalf("rankings: %+v", rk)
+	}
+	for i, e := range rk.Overall {
+		correct := 0
+		for _, p := range prompts {
+			for smp := range samples {
+				if mockllm.Correct(modelIDs[e.ModelID], p, smp) {
+					correct++
+				}
+			}
+		}
+		want := float64(correct) / float64(questions*samples)
+		if e.N != questions*samples || e.Score != want || e.Position != i+1 {
+			t.Errorf("%s: position %d score %v n %d, want score %v n %d", e.ModelName, e.Position, e.Score, e.N, want, questions*samples)
+		}
+		if i > 0 && (e.Score > rk.Overall[i-1].Score || (e.Score == rk.Overall[i-1].Score && e.ModelName < rk.Overall[i-1].ModelName)) {
+			t.Errorf("ranking out of order at %d: %+v", i, rk.Overall)
+		}
+	}
+
+	// Results page through every unit, each with its evaluation.
+	seen := 0
+	cursor := ""
+	for {
+		var page struct {
+			Items []struct {
+				Status      string            `json:"status"`
+				Evaluations []json.RawMessage `json:"evaluations"`
+			} `json:"items"`
+			NextCursor *string `json:"next_cursor"`
+		}
+		path := "/v1/runs/" + r.ID + "/results?limit=50"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		s.call(t, "GET", path, "", nil, http.StatusOK, &page)
+		for _, it := range page.Items {
+			if it.Status != "succeeded" || len(it.Evaluations) != 1 {
+				t.Fatalf("result %+v", it)
+			}
+		}
+		seen += len(page.Items)
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	if seen != total {
+		t.Errorf("results listed %d units, want %d", seen, total)
+	}
+	if got := s.mock.Server.Requests(); got != int64(total) {
+		t.Errorf("provider calls = %d, want %d", got, total)
+	}
+}
+
+// TestDev_Demo runs `sabe dev --exit` twice against one database: the
+// leaderboard's order matches the mock models' accuracies, and the second
+// run reuses the development key and the seeded demo.
+func TestDev_Demo(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"SABE_DATABASE_URL": testenv.DatabaseURL(t), "SABE_REDIS_URL": testenv.RedisURL(t)}
+	getenv := func(k string) string { return env[k] }
+	dir := t.TempDir()
+	svc := cli.Services{API: api.Run, Worker: worker.Run, Scheduler: scheduler.Run}
+	for round := 1; round <= 2; round++ {
+		var out testenv.Buffer
+		args := []string{"dev", "--exit", "--state-dir", dir, "--http-addr", "127.0.0.1:0", "--latency", "5ms"}
+		if err := cli.Run(context.Background(), args, getenv, &out, svc); err != nil {
+			t.Fatalf("round %d: %v\n%s", round, err, out.String())
+		}
+		text := out.String()
+		board := strings.Index(text, "Leaderboard")
+		if board < 0 {
+			t.Fatalf("round %d: no leaderboard:\n%s", round, text)
+		}
+		rows := text[board:]
+		strong, medium, weak := strings.Index(rows, "mock-strong"), strings.Index(rows, "mock-medium"), strings.Index(rows, "mock-weak")
+		if !(0 < strong && strong < medium && medium < weak) {
+			t.Fatalf("round %d: leaderboard not in accuracy order:\n%s", round, text)
+		}
+		if round == 2 && strings.Contains(text, "seeded") {
+			t.Errorf("round 2 seeded the demo again:\n%s", text)
+		}
+	}
+}

@@ -1,0 +1,198 @@
+// Package catalog holds what users register before they run anything:
+// providers, models, question suites and their questions, and benchmarks.
+// It defines the domain types and the rules a value must meet; persistence
+// lives in pkg/store.
+package catalog
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sabe-dev/sabe/pkg/scoring"
+)
+
+// ProviderKind names the wire format a provider speaks.
+type ProviderKind string
+
+// The provider kinds SABE knows.
+const (
+	KindOpenAI    ProviderKind = "openai"
+	KindAnthropic ProviderKind = "anthropic"
+	KindGoogle    ProviderKind = "google"
+)
+
+// ProviderLimits bound how SABE calls a provider, across the whole worker
+// fleet. Zero means no limit.
+type ProviderLimits struct {
+	// RequestsPerMinute caps calls started per minute.
+	RequestsPerMinute int `json:"requests_per_minute,omitempty"`
+	// TokensPerMinute caps tokens (input + output) per minute.
+	TokensPerMinute int `json:"tokens_per_minute,omitempty"`
+	// MaxConcurrency caps calls in flight at once.
+	MaxConcurrency int `json:"max_concurrency,omitempty"`
+	// QuotaPauseSeconds is how long the provider's tasks wait after a quota
+	// answer that does not say when the quota resets (default 3600).
+	QuotaPauseSeconds int `json:"quota_pause_seconds,omitempty"`
+}
+
+// Provider is an endpoint SABE calls. The key itself never leaves the store
+// except decrypted in a worker's memory; HasAPIKey says whether one is set.
+type Provider struct {
+	ID        uuid.UUID
+	Name      string
+	Kind      ProviderKind
+	BaseURL   string
+	Headers   map[string]string
+	HasAPIKey bool
+	Limits    ProviderLimits
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ProviderInput creates a provider. APIKey is plaintext and only ever held in
+// memory until the store encrypts it.
+type ProviderInput struct {
+	Name    string
+	Kind    ProviderKind
+	BaseURL string
+	APIKey  string
+	Headers map[string]string
+	Limits  ProviderLimits
+}
+
+// ProviderPatch changes a provider; nil fields stay as they are.
+type ProviderPatch struct {
+	Name    *string
+	BaseURL *string
+	APIKey  *string
+	Headers map[string]string
+	Limits  *ProviderLimits
+}
+
+// RequestOverrides adapt SABE's request to what a model accepts: some
+// models reject temperature or want max_completion_tokens.
+type RequestOverrides struct {
+	MaxTokensField  string         `json:"max_tokens_field,omitempty"`
+	OmitTemperature bool           `json:"omit_temperature,omitempty"`
+	ExtraBody       map[string]any `json:"extra_body,omitempty"`
+}
+
+// Model is a model behind a provider, with its prices.
+type Model struct {
+	ID                uuid.UUID
+	ProviderID        uuid.UUID
+	Name              string
+	ProviderModelID   string
+	InputCostPerMTok  float64
+	OutputCostPerMTok float64
+	Overrides         RequestOverrides
+	Archived          bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// ModelPatch changes a model; nil fields stay as they are.
+type ModelPatch struct {
+	Name              *string
+	ProviderModelID   *string
+	InputCostPerMTok  *float64
+	OutputCostPerMTok *float64
+	Overrides         *RequestOverrides
+}
+
+// Suite is a named set of questions.
+type Suite struct {
+	ID            uuid.UUID
+	Name          string
+	Description   string
+	QuestionCount int
+	Archived      bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// SuitePatch changes a suite; nil fields stay as they are.
+type SuitePatch struct {
+	Name        *string
+	Description *string
+}
+
+// Question is the current revision of a question. Revisions are immutable:
+// editing a question makes revision n+1, and runs keep the one they used.
+type Question struct {
+	ID             uuid.UUID
+	SuiteID        uuid.UUID
+	Revision       int
+	RevisionID     uuid.UUID
+	Prompt         string
+	Category       string
+	ExpectedAnswer string
+	Scoring        scoring.Rule
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// QuestionInput is the content of a question revision.
+type QuestionInput struct {
+	Prompt         string       `json:"prompt"`
+	Category       string       `json:"category"`
+	ExpectedAnswer string       `json:"expected_answer"`
+	Scoring        scoring.Rule `json:"scoring"`
+}
+
+// BenchmarkConfig is how a benchmark asks its questions.
+type BenchmarkConfig struct {
+	Temperature  float64 `json:"temperature"`
+	MaxTokens    int     `json:"max_tokens"`
+	Samples      int     `json:"samples"`
+	SystemPrompt string  `json:"system_prompt,omitempty"`
+	// MaxCostUSD stops a run from starting new units once its spend
+	// reaches it; nil means no cap.
+	MaxCostUSD *float64 `json:"max_cost_usd,omitempty"`
+	// TimeoutSeconds is a run's deadline from its creation; 0 means none.
+	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+}
+
+// Benchmark groups suites and models under one configuration.
+type Benchmark struct {
+	ID        uuid.UUID
+	Name      string
+	SuiteIDs  []uuid.UUID
+	ModelIDs  []uuid.UUID
+	Config    BenchmarkConfig
+	UnitCount int
+	// Schedule is nil when the benchmark has none.
+	Schedule *Schedule
+	// NextRunAt is the schedule's next occurrence; nil when the benchmark
+	// has no enabled schedule or is archived.
+	NextRunAt *time.Time
+	Archived  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// BenchmarkInput creates a benchmark.
+type BenchmarkInput struct {
+	Name     string
+	SuiteIDs []uuid.UUID
+	ModelIDs []uuid.UUID
+	Config   BenchmarkConfig
+	Schedule *Schedule
+}
+
+// BenchmarkPatch changes a benchmark; nil fields stay as they are.
+type BenchmarkPatch struct {
+	Name     *string
+	SuiteIDs []uuid.UUID
+	ModelIDs []uuid.UUID
+	Config   *BenchmarkConfig
+	Schedule *SchedulePatch
+}
+
+// MarshalOverrides encodes overrides for storage.
+func MarshalOverrides(o RequestOverrides) json.RawMessage {
+	b, _ := json.Marshal(o) // a struct of plain fields and a JSON-decoded map cannot fail
+	return b
+}

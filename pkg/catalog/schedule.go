@@ -1,0 +1,144 @@
+package catalog
+
+import (
+	"strings"
+	"time"
+
+	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/pkg/schedule"
+)
+
+// Schedule runs a benchmark on a cron spec (see pkg/schedule for the
+// occurrence rules).
+type Schedule struct {
+	// Cron is a 5-field cron spec or a descriptor (@daily, @every 10m).
+	Cron string
+	// Timezone is the IANA zone the cron fields are read in.
+	Timezone string
+	Enabled  bool
+	// Overlap says what an occurrence does while the previous scheduled
+	// run is unfinished.
+	Overlap schedule.Overlap
+}
+
+// Validate checks a schedule; errors name schedule.cron,
+// schedule.timezone or schedule.overlap.
+func (s Schedule) Validate() error {
+	if _, err := schedule.Parse(s.Cron, s.Timezone); err != nil {
+		return err
+	}
+	if _, err := schedule.ParseOverlap(string(s.Overlap)); err != nil {
+		return fault.Invalid("schedule.overlap", "must be skip or allow")
+	}
+	return nil
+}
+
+// Normalized returns s with the defaults filled in (timezone UTC, overlap
+// skip) and surrounding spaces trimmed.
+func (s Schedule) Normalized() Schedule {
+	s.Cron = strings.TrimSpace(s.Cron)
+	s.Timezone = strings.TrimSpace(s.Timezone)
+	if s.Timezone == "" {
+		s.Timezone = "UTC"
+	}
+	if s.Overlap == "" {
+		s.Overlap = schedule.OverlapSkip
+	}
+	return s
+}
+
+// NextRun is the schedule's next occurrence after both now and last (the
+// last occurrence considered); nil when it is disabled or never occurs
+// again.
+func (s Schedule) NextRun(last, now time.Time) *time.Time {
+	if !s.Enabled {
+		return nil
+	}
+	p, err := schedule.Parse(s.Cron, s.Timezone)
+	if err != nil {
+		return nil
+	}
+	n := p.Next(latest(last, now))
+	if n.IsZero() {
+		return nil
+	}
+	return &n
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// SchedulePatch changes a schedule; nil fields stay as they are.
+type SchedulePatch struct {
+	Cron     *string
+	Timezone *string
+	Enabled  *bool
+	Overlap  *schedule.Overlap
+}
+
+// Validate checks the fields the patch sets.
+func (p SchedulePatch) Validate() error {
+	if p.Cron != nil || p.Timezone != nil {
+		cron, tz := "@daily", ""
+		if p.Cron != nil {
+			cron = *p.Cron
+		}
+		if p.Timezone != nil {
+			tz = *p.Timezone
+		}
+		if _, err := schedule.Parse(cron, tz); err != nil {
+			return err
+		}
+	}
+	if p.Overlap != nil {
+		if _, err := schedule.ParseOverlap(string(*p.Overlap)); err != nil {
+			return fault.Invalid("schedule.overlap", "must be skip or allow")
+		}
+	}
+	return nil
+}
+
+// Apply returns cur with the patch's fields set. A benchmark without a
+// schedule gets one only from a patch that names its cron; a patch that
+// does not say enabled enables a new schedule and keeps an existing one's
+// state.
+func (p SchedulePatch) Apply(cur *Schedule) (Schedule, error) {
+	var out Schedule
+	switch {
+	case cur != nil:
+		out = *cur
+	case p.Cron == nil:
+		return Schedule{}, fault.Invalid("schedule.cron", "is required: the benchmark has no schedule yet")
+	default:
+		out.Enabled = true
+	}
+	if p.Cron != nil {
+		out.Cron = *p.Cron
+	}
+	if p.Timezone != nil {
+		out.Timezone = *p.Timezone
+	}
+	if p.Enabled != nil {
+		out.Enabled = *p.Enabled
+	}
+	if p.Overlap != nil {
+		out.Overlap = *p.Overlap
+	}
+	out = out.Normalized()
+	return out, out.Validate()
+}
+
+// Restarts reports whether changing a schedule from old to s starts it
+// afresh: its first occurrence is the first after the change. That is so
+// when it is enabled now and was not before, or when its spec or zone
+// changed; other edits (overlap) keep its place.
+func (s Schedule) Restarts(old *Schedule) bool {
+	if !s.Enabled {
+		return false
+	}
+	return old == nil || !old.Enabled || old.Cron != s.Cron || old.Timezone != s.Timezone
+}

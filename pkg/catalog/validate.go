@@ -1,0 +1,337 @@
+package catalog
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sabe-dev/sabe/pkg/fault"
+)
+
+// Limits on user input. The OpenAPI document states the same bounds, so a
+// request is refused early with the field named; these checks keep the
+// domain safe when it is driven from elsewhere (CLI, imports).
+const (
+	MaxNameLength           = 200
+	MaxDescriptionLength    = 4000
+	MaxPromptLength         = 32768
+	MaxExpectedAnswerLength = 4096
+	MaxCategoryLength       = 200
+	MaxSystemPromptLength   = 32768
+	MaxHeaders              = 20
+	MaxSamples              = 100
+	MaxTokensLimit          = 1_000_000
+	MaxBenchmarkMembers     = 100
+)
+
+func checkText(field, v string, required bool, max int) error {
+	if required && strings.TrimSpace(v) == "" {
+		return fault.Invalid(field, "must not be empty")
+	}
+	if utf8.RuneCountInString(v) > max {
+		return fault.Invalid(field, "must be at most %d characters", max)
+	}
+	if !utf8.ValidString(v) {
+		return fault.Invalid(field, "must be valid UTF-8")
+	}
+	return nil
+}
+
+// Validate checks a new provider. Whether the base URL is allowed is
+// decided by the caller, which knows the operator's address policy.
+func (in ProviderInput) Validate() error {
+	if err := checkText("name", in.Name, true, MaxNameLength); err != nil {
+		return err
+	}
+	switch in.Kind {
+	case KindOpenAI, KindAnthropic, KindGoogle:
+	default:
+		return fault.Invalid("kind", "must be one of openai, anthropic, google")
+	}
+	if len(in.APIKey) > 4096 {
+		return fault.Invalid("api_key", "must be at most 4096 characters")
+	}
+	if err := in.Limits.Validate("limits"); err != nil {
+		return err
+	}
+	return validateHeaders(in.Headers)
+}
+
+// Validate checks limits under the given field prefix.
+func (l ProviderLimits) Validate(field string) error {
+	for _, c := range []struct {
+		name string
+		v    int
+		max  int
+	}{
+		{"requests_per_minute", l.RequestsPerMinute, 1_000_000},
+		{"tokens_per_minute", l.TokensPerMinute, 1_000_000_000},
+		{"max_concurrency", l.MaxConcurrency, 100_000},
+		{"quota_pause_seconds", l.QuotaPauseSeconds, 7 * 24 * 3600},
+	} {
+		if c.v < 0 || c.v > c.max {
+			return fault.Invalid(field+"."+c.name, "must be between 0 (no limit) and %d", c.max)
+		}
+	}
+	return nil
+}
+
+// Validate checks a provider change.
+func (p ProviderPatch) Validate() error {
+	if p.Name != nil {
+		if err := checkText("name", *p.Name, true, MaxNameLength); err != nil {
+			return err
+		}
+	}
+	if p.APIKey != nil && len(*p.APIKey) > 4096 {
+		return fault.Invalid("api_key", "must be at most 4096 characters")
+	}
+	if p.Limits != nil {
+		if err := p.Limits.Validate("limits"); err != nil {
+			return err
+		}
+	}
+	return validateHeaders(p.Headers)
+}
+
+// reservedHeaders are set by SABE itself; letting users override them would
+// let a provider's configuration leak or replace its key.
+var reservedHeaders = map[string]bool{"authorization": true, "x-api-key": true, "x-goog-api-key": true, "content-type": true, "content-length": true, "host": true}
+
+func validateHeaders(h map[string]string) error {
+	if len(h) > MaxHeaders {
+		return fault.Invalid("headers", "at most %d headers", MaxHeaders)
+	}
+	for k, v := range h {
+		field := "headers." + k
+		if k == "" || len(k) > 100 || strings.ContainsAny(k, " :\r\n\t") {
+			return fault.Invalid(field, "is not a valid header name")
+		}
+		if reservedHeaders[strings.ToLower(k)] {
+			return fault.Invalid(field, "is set by SABE and cannot be overridden")
+		}
+		if len(v) > 1000 || strings.ContainsAny(v, "\r\n") {
+			return fault.Invalid(field, "is not a valid header value")
+		}
+	}
+	return nil
+}
+
+// Validate checks a model's request overrides under the given field prefix.
+func (o RequestOverrides) Validate(field string) error {
+	switch o.MaxTokensField {
+	case "", "max_tokens", "max_completion_tokens":
+	default:
+		return fault.Invalid(field+".max_tokens_field", "must be max_tokens or max_completion_tokens")
+	}
+	for k := range o.ExtraBody {
+		switch k {
+		case "model", "messages", "stream", "stream_options":
+			return fault.Invalid(field+".extra_body."+k, "is set by SABE and cannot be overridden")
+		}
+	}
+	if len(o.ExtraBody) > 50 {
+		return fault.Invalid(field+".extra_body", "at most 50 keys")
+	}
+	return nil
+}
+
+func checkCost(field string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e6 {
+		return fault.Invalid(field, "must be between 0 and 1000000")
+	}
+	return nil
+}
+
+// Validate checks a new model.
+func (m Model) Validate() error {
+	if err := checkText("name", m.Name, true, MaxNameLength); err != nil {
+		return err
+	}
+	if err := checkText("provider_model_id", m.ProviderModelID, true, MaxNameLength); err != nil {
+		return err
+	}
+	if err := checkCost("input_cost_per_mtok", m.InputCostPerMTok); err != nil {
+		return err
+	}
+	if err := checkCost("output_cost_per_mtok", m.OutputCostPerMTok); err != nil {
+		return err
+	}
+	return m.Overrides.Validate("request_overrides")
+}
+
+// Validate checks a model change.
+func (p ModelPatch) Validate() error {
+	if p.Name != nil {
+		if err := checkText("name", *p.Name, true, MaxNameLength); err != nil {
+			return err
+		}
+	}
+	if p.ProviderModelID != nil {
+		if err := checkText("provider_model_id", *p.ProviderModelID, true, MaxNameLength); err != nil {
+			return err
+		}
+	}
+	if p.InputCostPerMTok != nil {
+		if err := checkCost("input_cost_per_mtok", *p.InputCostPerMTok); err != nil {
+			return err
+		}
+	}
+	if p.OutputCostPerMTok != nil {
+		if err := checkCost("output_cost_per_mtok", *p.OutputCostPerMTok); err != nil {
+			return err
+		}
+	}
+	if p.Overrides != nil {
+		return p.Overrides.Validate("request_overrides")
+	}
+	return nil
+}
+
+// ValidateSuite checks a suite's name and description.
+func ValidateSuite(name, description string) error {
+	if err := checkText("name", name, true, MaxNameLength); err != nil {
+		return err
+	}
+	return checkText("description", description, false, MaxDescriptionLength)
+}
+
+// Validate checks a suite change.
+func (p SuitePatch) Validate() error {
+	if p.Name != nil {
+		if err := checkText("name", *p.Name, true, MaxNameLength); err != nil {
+			return err
+		}
+	}
+	if p.Description != nil {
+		return checkText("description", *p.Description, false, MaxDescriptionLength)
+	}
+	return nil
+}
+
+// Validate checks a question's content, including that its scoring rule
+// compiles against its expected answer.
+func (q QuestionInput) Validate() error {
+	if err := checkText("prompt", q.Prompt, true, MaxPromptLength); err != nil {
+		return err
+	}
+	if err := checkText("category", q.Category, false, MaxCategoryLength); err != nil {
+		return err
+	}
+	if err := checkText("expected_answer", q.ExpectedAnswer, false, MaxExpectedAnswerLength); err != nil {
+		return err
+	}
+	return q.Scoring.Validate(q.ExpectedAnswer)
+}
+
+// Validate checks a benchmark configuration under the given field prefix.
+func (c BenchmarkConfig) Validate(field string) error {
+	if math.IsNaN(c.Temperature) || c.Temperature < 0 || c.Temperature > 2 {
+		return fault.Invalid(field+".temperature", "must be between 0 and 2")
+	}
+	if c.MaxTokens < 1 || c.MaxTokens > MaxTokensLimit {
+		return fault.Invalid(field+".max_tokens", "must be between 1 and %d", MaxTokensLimit)
+	}
+	if c.Samples < 1 || c.Samples > MaxSamples {
+		return fault.Invalid(field+".samples", "must be between 1 and %d", MaxSamples)
+	}
+	if err := ValidateMaxCost(field+".max_cost_usd", c.MaxCostUSD); err != nil {
+		return err
+	}
+	if c.TimeoutSeconds < 0 || c.TimeoutSeconds > 30*24*3600 {
+		return fault.Invalid(field+".timeout_seconds", "must be between 0 (no deadline) and %d", 30*24*3600)
+	}
+	return checkText(field+".system_prompt", c.SystemPrompt, false, MaxSystemPromptLength)
+}
+
+// MaxCostUSDLimit bounds a spend cap; beyond it a cap is no cap.
+const MaxCostUSDLimit = 1e9
+
+// ValidateMaxCost checks an optional spend cap (a benchmark's or a run's)
+// under the given field name: nil means no cap; otherwise above 0 and at
+// most MaxCostUSDLimit.
+func ValidateMaxCost(field string, v *float64) error {
+	if v != nil && (math.IsNaN(*v) || *v <= 0 || *v > MaxCostUSDLimit) {
+		return fault.Invalid(field, "must be above 0 and at most 1000000000")
+	}
+	return nil
+}
+
+// Validate checks a new benchmark's fields (not that its suites and models
+// exist: the store does that).
+func (in BenchmarkInput) Validate() error {
+	if err := checkText("name", in.Name, true, MaxNameLength); err != nil {
+		return err
+	}
+	if err := validateMembers("suite_ids", len(in.SuiteIDs)); err != nil {
+		return err
+	}
+	if err := validateMembers("model_ids", len(in.ModelIDs)); err != nil {
+		return err
+	}
+	if err := uniqueIDs("suite_ids", in.SuiteIDs); err != nil {
+		return err
+	}
+	if err := uniqueIDs("model_ids", in.ModelIDs); err != nil {
+		return err
+	}
+	if in.Schedule != nil {
+		if err := in.Schedule.Validate(); err != nil {
+			return err
+		}
+	}
+	return in.Config.Validate("config")
+}
+
+// Validate checks a benchmark change.
+func (p BenchmarkPatch) Validate() error {
+	if p.Name != nil {
+		if err := checkText("name", *p.Name, true, MaxNameLength); err != nil {
+			return err
+		}
+	}
+	if p.SuiteIDs != nil {
+		if err := validateMembers("suite_ids", len(p.SuiteIDs)); err != nil {
+			return err
+		}
+		if err := uniqueIDs("suite_ids", p.SuiteIDs); err != nil {
+			return err
+		}
+	}
+	if p.ModelIDs != nil {
+		if err := validateMembers("model_ids", len(p.ModelIDs)); err != nil {
+			return err
+		}
+		if err := uniqueIDs("model_ids", p.ModelIDs); err != nil {
+			return err
+		}
+	}
+	if p.Schedule != nil {
+		if err := p.Schedule.Validate(); err != nil {
+			return err
+		}
+	}
+	if p.Config != nil {
+		return p.Config.Validate("config")
+	}
+	return nil
+}
+
+func validateMembers(field string, n int) error {
+	if n < 1 || n > MaxBenchmarkMembers {
+		return fault.Invalid(field, "must list between 1 and %d ids", MaxBenchmarkMembers)
+	}
+	return nil
+}
+
+func uniqueIDs[T comparable](field string, ids []T) error {
+	seen := make(map[T]bool, len(ids))
+	for i, id := range ids {
+		if seen[id] {
+			return fault.Invalid(fmt.Sprintf("%s.%d", field, i), "is listed twice")
+		}
+		seen[id] = true
+	}
+	return nil
+}

@@ -1,0 +1,397 @@
+package httpapi
+
+import (
+	"maps"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/ranking"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/schedule"
+	"github.com/sabe-dev/sabe/pkg/scoring"
+)
+
+// This file turns domain values into the document's response types and
+// request bodies into domain values. Nothing here decides anything.
+
+func nextCursor(next string) *string {
+	if next == "" {
+		return nil
+	}
+	return &next
+}
+
+func toProvider(p *catalog.Provider) oapi.Provider {
+	headers := oapi.ProviderHeaders{}
+	maps.Copy(headers, p.Headers)
+	return oapi.Provider{
+		Id:        p.ID,
+		Name:      p.Name,
+		Kind:      oapi.ProviderKind(p.Kind),
+		BaseUrl:   p.BaseURL,
+		Headers:   headers,
+		Limits:    toLimits(p.Limits),
+		HasApiKey: p.HasAPIKey,
+		CreatedAt: p.CreatedAt.UTC(),
+		UpdatedAt: p.UpdatedAt.UTC(),
+	}
+}
+
+// toLimits renders every limit, 0 (no limit) included, so a client sees
+// the whole policy without knowing the defaults.
+func toLimits(l catalog.ProviderLimits) oapi.ProviderLimits {
+	return oapi.ProviderLimits{
+		RequestsPerMinute: &l.RequestsPerMinute,
+		TokensPerMinute:   &l.TokensPerMinute,
+		MaxConcurrency:    &l.MaxConcurrency,
+		QuotaPauseSeconds: &l.QuotaPauseSeconds,
+	}
+}
+
+func fromLimits(l *oapi.ProviderLimits) catalog.ProviderLimits {
+	if l == nil {
+		return catalog.ProviderLimits{}
+	}
+	return catalog.ProviderLimits{
+		RequestsPerMinute: derefOr(l.RequestsPerMinute),
+		TokensPerMinute:   derefOr(l.TokensPerMinute),
+		MaxConcurrency:    derefOr(l.MaxConcurrency),
+		QuotaPauseSeconds: derefOr(l.QuotaPauseSeconds),
+	}
+}
+
+func derefOr[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func toOverrides(o catalog.RequestOverrides) oapi.RequestOverrides {
+	out := oapi.RequestOverrides{OmitTemperature: &o.OmitTemperature}
+	if o.MaxTokensField != "" {
+		f := oapi.MaxTokensField(o.MaxTokensField)
+		out.MaxTokensField = &f
+	}
+	if len(o.ExtraBody) > 0 {
+		extra := maps.Clone(o.ExtraBody)
+		out.ExtraBody = &extra
+	}
+	return out
+}
+
+func fromOverrides(o *oapi.RequestOverrides) catalog.RequestOverrides {
+	if o == nil {
+		return catalog.RequestOverrides{}
+	}
+	var out catalog.RequestOverrides
+	if o.MaxTokensField != nil {
+		out.MaxTokensField = string(*o.MaxTokensField)
+	}
+	if o.OmitTemperature != nil {
+		out.OmitTemperature = *o.OmitTemperature
+	}
+	if o.ExtraBody != nil {
+		out.ExtraBody = *o.ExtraBody
+	}
+	return out
+}
+
+func toModel(m *catalog.Model) oapi.Model {
+	return oapi.Model{
+		Id:                m.ID,
+		ProviderId:        m.ProviderID,
+		Name:              m.Name,
+		ProviderModelId:   m.ProviderModelID,
+		InputCostPerMtok:  m.InputCostPerMTok,
+		OutputCostPerMtok: m.OutputCostPerMTok,
+		RequestOverrides:  toOverrides(m.Overrides),
+		Archived:          m.Archived,
+		CreatedAt:         m.CreatedAt.UTC(),
+		UpdatedAt:         m.UpdatedAt.UTC(),
+	}
+}
+
+func toSuite(s *catalog.Suite) oapi.Suite {
+	return oapi.Suite{
+		Id:            s.ID,
+		Name:          s.Name,
+		Description:   s.Description,
+		QuestionCount: s.QuestionCount,
+		Archived:      s.Archived,
+		CreatedAt:     s.CreatedAt.UTC(),
+		UpdatedAt:     s.UpdatedAt.UTC(),
+	}
+}
+
+func toScoring(r scoring.Rule) oapi.Scoring {
+	out := oapi.Scoring{Method: oapi.ScoringMethod(r.Method), Tolerance: r.Tolerance}
+	if r.Pattern != "" {
+		out.Pattern = &r.Pattern
+	}
+	if r.CaseSensitive {
+		out.CaseSensitive = &r.CaseSensitive
+	}
+	return out
+}
+
+func fromScoring(s oapi.Scoring) scoring.Rule {
+	r := scoring.Rule{Method: scoring.Method(s.Method), Tolerance: s.Tolerance}
+	if s.Pattern != nil {
+		r.Pattern = *s.Pattern
+	}
+	if s.CaseSensitive != nil {
+		r.CaseSensitive = *s.CaseSensitive
+	}
+	return r
+}
+
+func toQuestion(q *catalog.Question) oapi.Question {
+	return oapi.Question{
+		Id:             q.ID,
+		SuiteId:        q.SuiteID,
+		Revision:       q.Revision,
+		Prompt:         q.Prompt,
+		Category:       q.Category,
+		ExpectedAnswer: q.ExpectedAnswer,
+		Scoring:        toScoring(q.Scoring),
+		CreatedAt:      q.CreatedAt.UTC(),
+		UpdatedAt:      q.UpdatedAt.UTC(),
+	}
+}
+
+func fromCreateQuestion(b oapi.CreateQuestionRequest) catalog.QuestionInput {
+	in := catalog.QuestionInput{Prompt: b.Prompt, ExpectedAnswer: b.ExpectedAnswer, Scoring: fromScoring(b.Scoring)}
+	if b.Category != nil {
+		in.Category = *b.Category
+	}
+	return in
+}
+
+func toBenchmarkConfig(c catalog.BenchmarkConfig) oapi.BenchmarkConfig {
+	out := oapi.BenchmarkConfig{Temperature: c.Temperature, MaxTokens: c.MaxTokens, Samples: c.Samples, MaxCostUsd: c.MaxCostUSD}
+	if c.SystemPrompt != "" {
+		out.SystemPrompt = &c.SystemPrompt
+	}
+	if c.TimeoutSeconds != 0 {
+		out.TimeoutSeconds = &c.TimeoutSeconds
+	}
+	return out
+}
+
+func fromBenchmarkConfig(c oapi.BenchmarkConfig) catalog.BenchmarkConfig {
+	out := catalog.BenchmarkConfig{
+		Temperature: c.Temperature, MaxTokens: c.MaxTokens, Samples: c.Samples,
+		MaxCostUSD: c.MaxCostUsd, TimeoutSeconds: derefOr(c.TimeoutSeconds),
+	}
+	if c.SystemPrompt != nil {
+		out.SystemPrompt = *c.SystemPrompt
+	}
+	return out
+}
+
+func toBenchmark(b *catalog.Benchmark) oapi.Benchmark {
+	return oapi.Benchmark{
+		Id:        b.ID,
+		Name:      b.Name,
+		SuiteIds:  nonNilIDs(b.SuiteIDs),
+		ModelIds:  nonNilIDs(b.ModelIDs),
+		Config:    toBenchmarkConfig(b.Config),
+		UnitCount: int64(b.UnitCount),
+		Schedule:  toSchedule(b.Schedule),
+		NextRunAt: utcPtr(b.NextRunAt),
+		CreatedAt: b.CreatedAt.UTC(),
+		UpdatedAt: b.UpdatedAt.UTC(),
+	}
+}
+
+func toSchedule(s *catalog.Schedule) *oapi.Schedule {
+	if s == nil {
+		return nil
+	}
+	return &oapi.Schedule{Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled, Overlap: oapi.ScheduleOverlap(s.Overlap)}
+}
+
+func fromScheduleInput(in *oapi.ScheduleInput) *catalog.Schedule {
+	if in == nil {
+		return nil
+	}
+	s := catalog.Schedule{Cron: in.Cron, Timezone: derefOr(in.Timezone), Enabled: true}
+	if in.Enabled != nil {
+		s.Enabled = *in.Enabled
+	}
+	if in.Overlap != nil {
+		s.Overlap = schedule.Overlap(*in.Overlap)
+	}
+	s = s.Normalized()
+	return &s
+}
+
+func fromSchedulePatch(in *oapi.SchedulePatch) *catalog.SchedulePatch {
+	if in == nil {
+		return nil
+	}
+	p := &catalog.SchedulePatch{Cron: in.Cron, Timezone: in.Timezone, Enabled: in.Enabled}
+	if in.Overlap != nil {
+		o := schedule.Overlap(*in.Overlap)
+		p.Overlap = &o
+	}
+	return p
+}
+
+func nonNilIDs(ids []uuid.UUID) []uuid.UUID {
+	if ids == nil {
+		return []uuid.UUID{}
+	}
+	return ids
+}
+
+func toRunConfig(r *run.Run) oapi.RunConfig {
+	out := oapi.RunConfig{
+		Temperature: r.Config.Temperature,
+		MaxTokens:   r.Config.MaxTokens,
+		Samples:     r.Config.Samples,
+		SuiteIds:    nonNilIDs(r.SuiteIDs),
+		ModelIds:    nonNilIDs(r.ModelIDs),
+		MaxCostUsd:  r.Config.MaxCostUSD,
+	}
+	if r.Config.SystemPrompt != "" {
+		out.SystemPrompt = &r.Config.SystemPrompt
+	}
+	if r.Config.TimeoutSeconds != 0 {
+		out.TimeoutSeconds = &r.Config.TimeoutSeconds
+	}
+	return out
+}
+
+func toProgress(p run.Progress) oapi.RunProgress {
+	return oapi.RunProgress{
+		Total:     int64(p.Total),
+		Succeeded: int64(p.Succeeded),
+		Failed:    int64(p.Failed),
+		Cancelled: int64(p.Cancelled),
+		Skipped:   int64(p.Skipped),
+	}
+}
+
+// toRun renders a run with its configuration and the progress the caller
+// determined (live counters or the stored ones).
+func toRun(r *run.Run, p run.Progress) oapi.Run {
+	out := oapi.Run{
+		Id:                r.ID,
+		BenchmarkId:       r.BenchmarkID,
+		Status:            oapi.RunStatus(r.Status),
+		Trigger:           oapi.RunTrigger(r.Trigger),
+		ScheduledFor:      utcPtr(r.ScheduledFor),
+		Progress:          toProgress(p),
+		Config:            toRunConfig(r),
+		CostUsd:           r.CostUSD,
+		MaxCostUsd:        r.MaxCostUSD,
+		DeadlineAt:        utcPtr(r.DeadlineAt),
+		InputTokens:       r.InputTokens,
+		OutputTokens:      r.OutputTokens,
+		LatencyP50Ms:      r.LatencyP50Ms,
+		LatencyP95Ms:      r.LatencyP95Ms,
+		CreatedAt:         r.CreatedAt.UTC(),
+		StartedAt:         utcPtr(r.StartedAt),
+		FinishedAt:        utcPtr(r.FinishedAt),
+		CancelRequestedAt: utcPtr(r.CancelRequestedAt),
+	}
+	if r.Error != "" {
+		out.Error = &r.Error
+	}
+	return out
+}
+
+func toExecution(e *run.Execution) oapi.Execution {
+	out := oapi.Execution{
+		ModelId:          e.ModelID,
+		QuestionId:       e.QuestionID,
+		QuestionRevision: e.QuestionRevision,
+		Sample:           e.Sample,
+		Status:           oapi.ExecutionStatus(e.Status),
+		Response:         e.Response,
+		TtftMs:           e.TTFTMs,
+		OutputTokensPerS: e.OutputTokensPerS,
+		InputTokens:      int64(e.InputTokens),
+		OutputTokens:     int64(e.OutputTokens),
+		CostUsd:          e.CostUSD,
+		FinishedAt:       e.FinishedAt.UTC(),
+		Evaluations:      make([]oapi.Evaluation, 0, len(e.Evaluations)),
+	}
+	if e.LatencyMs != nil {
+		out.LatencyMs = *e.LatencyMs
+	}
+	// A unit cancelled before its call never started; it began and ended
+	// at the moment it was recorded.
+	out.StartedAt = out.FinishedAt
+	if e.StartedAt != nil {
+		out.StartedAt = e.StartedAt.UTC()
+	}
+	if e.Error != "" {
+		out.Error = &e.Error
+	}
+	for _, ev := range e.Evaluations {
+		out.Evaluations = append(out.Evaluations, oapi.Evaluation{Scorer: ev.Scorer, Passed: ev.Passed, Score: ev.Score, Detail: ev.Detail})
+	}
+	return out
+}
+
+func toEstimate(e *catalog.Estimate) oapi.Estimate {
+	out := oapi.Estimate{
+		Units: e.Units, InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, CostUsd: e.CostUSD,
+		Basis: oapi.EstimateBasis(e.Basis), ByModel: make([]oapi.ModelEstimate, 0, len(e.ByModel)),
+	}
+	for _, m := range e.ByModel {
+		out.ByModel = append(out.ByModel, oapi.ModelEstimate{
+			ModelId: m.ModelID, ModelName: m.ModelName, Units: m.Units, InputTokens: m.InputTokens,
+			OutputTokens: m.OutputTokens, CostUsd: m.CostUSD, Basis: oapi.EstimateBasis(m.Basis),
+		})
+	}
+	return out
+}
+
+func toRankings(runID uuid.UUID, rk *ranking.Rankings) oapi.Rankings {
+	out := oapi.Rankings{
+		RunId:      runID,
+		Overall:    toRankingEntries(rk.Overall),
+		ByCategory: make(map[string][]oapi.RankingEntry, len(rk.ByCategory)),
+	}
+	for cat, entries := range rk.ByCategory {
+		out.ByCategory[cat] = toRankingEntries(entries)
+	}
+	return out
+}
+
+func toRankingEntries(in []ranking.Entry) []oapi.RankingEntry {
+	out := make([]oapi.RankingEntry, 0, len(in))
+	for _, e := range in {
+		// Model ids come from the store's own uuid column.
+		id, _ := uuid.Parse(e.ModelID)
+		out = append(out, oapi.RankingEntry{
+			Position:      e.Position,
+			ModelId:       id,
+			ModelName:     e.ModelName,
+			Score:         e.Score,
+			N:             e.N,
+			Correct:       e.Correct,
+			Failed:        e.Failed,
+			ErrorRate:     e.ErrorRate,
+			MeanLatencyMs: e.MeanLatencyMs,
+			CostUsd:       e.CostUSD,
+		})
+	}
+	return out
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

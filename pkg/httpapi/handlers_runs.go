@@ -1,0 +1,174 @@
+package httpapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/store"
+)
+
+// queueTimeout bounds the Redis work a run request does after the run is
+// in the database. That work runs even when the client has gone away: the
+// run exists and must be queued (or closed) either way.
+const queueTimeout = 5 * time.Second
+
+// CreateRun creates a run of a benchmark and queues its run:start task. A
+// max_cost_usd in the body replaces the benchmark's spend cap for this run.
+// The run's units count against the token's daily budget
+// (Config.MaxUnitsPerTokenDay). When the task cannot be queued the run is closed as failed at once and
+// the answer is 503, so no run is left queued with no work behind it.
+func (a *api) CreateRun(ctx context.Context, req oapi.CreateRunRequestObject) (oapi.CreateRunResponseObject, error) {
+	nr := store.NewRun{BenchmarkID: req.Id, Trigger: run.TriggerAPI, MaxUnits: a.s.cfg.MaxRunUnits}
+	if req.Body != nil {
+		nr.MaxCostUSD = req.Body.MaxCostUsd
+	}
+	if err := catalog.ValidateMaxCost("max_cost_usd", nr.MaxCostUSD); err != nil {
+		return nil, err
+	}
+	held, err := a.s.reserveRunUnits(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := a.s.store.CreateRun(ctx, nr)
+	if err != nil {
+		a.s.settle(ctx, held, 0)
+		return nil, err
+	}
+	a.s.settle(ctx, held, r.Total())
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queueTimeout)
+	defer cancel()
+	if err := run.Enqueue(qctx, a.s.queue, run.NewStartTask(r.ID)); err != nil {
+		a.s.log.WarnContext(ctx, "could not queue a run; closing it as failed", "run_id", r.ID, "error", err)
+		if ferr := a.s.store.FailRun(qctx, r, "could not enqueue: "+err.Error()); ferr != nil {
+			a.s.log.ErrorContext(ctx, "close a run that could not be queued", "run_id", r.ID, "error", ferr)
+		}
+		return nil, fault.Unavailable("the run could not be queued because the queue is unreachable; it was closed as failed, try again")
+	}
+	return oapi.CreateRun202JSONResponse(toRun(r, r.Progress)), nil
+}
+
+// GetRun returns a run with its progress: live counters while it runs, the
+// stored totals once it has finished.
+func (a *api) GetRun(ctx context.Context, req oapi.GetRunRequestObject) (oapi.GetRunResponseObject, error) {
+	r, err := a.s.store.GetRun(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	out, err := a.renderRun(ctx, r, true)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.GetRun200JSONResponse(out), nil
+}
+
+// ListRuns lists runs, newest first. Progress of unfinished runs comes
+// from the live counters only: falling back to counting executions in
+// PostgreSQL for every run of a page would make a list cost a query per
+// run. GET /v1/runs/{id} gives the exact figure.
+func (a *api) ListRuns(ctx context.Context, req oapi.ListRunsRequestObject) (oapi.ListRunsResponseObject, error) {
+	limit, cursor := pageArgs(req.Params.Limit, req.Params.Cursor)
+	f := store.RunFilter{BenchmarkID: req.Params.BenchmarkId}
+	if req.Params.Status != nil {
+		st := run.Status(*req.Params.Status)
+		f.Status = &st
+	}
+	page, err := a.s.store.ListRuns(ctx, f, limit, cursor)
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.ListRuns200JSONResponse{Items: make([]oapi.Run, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
+	for _, r := range page.Items {
+		item, err := a.renderRun(ctx, r, false)
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, item)
+	}
+	return out, nil
+}
+
+// CancelRun asks an unfinished run to stop: the request is recorded in
+// PostgreSQL (so it survives Redis) and the cancel flag that workers check
+// before every provider call is raised in Redis.
+func (a *api) CancelRun(ctx context.Context, req oapi.CancelRunRequestObject) (oapi.CancelRunResponseObject, error) {
+	r, err := a.s.store.RequestCancel(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queueTimeout)
+	defer cancel()
+	if err := a.s.tracker.Cancel(qctx, r.ID); err != nil {
+		a.s.log.WarnContext(ctx, "could not raise a run's cancel flag", "run_id", r.ID, "error", err)
+		return nil, fault.Unavailable("the cancellation was recorded but the workers could not be told; try again")
+	}
+	out, err := a.renderRun(ctx, r, true)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.CancelRun202JSONResponse(out), nil
+}
+
+// GetRunRankings returns a finished run's rankings; 409 before it has
+// finished.
+func (a *api) GetRunRankings(ctx context.Context, req oapi.GetRunRankingsRequestObject) (oapi.GetRunRankingsResponseObject, error) {
+	rk, err := a.s.store.Rankings(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.GetRunRankings200JSONResponse(toRankings(req.Id, rk)), nil
+}
+
+// ListRunResults lists a run's executions with their evaluations, by
+// model, question and sample.
+func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequestObject) (oapi.ListRunResultsResponseObject, error) {
+	r, err := a.s.store.GetRun(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	limit, cursor := pageArgs(req.Params.Limit, req.Params.Cursor)
+	page, err := a.s.store.Results(ctx, r, req.Params.ModelId, limit, cursor)
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.ListRunResults200JSONResponse{Items: make([]oapi.Execution, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
+	for i := range page.Items {
+		out.Items = append(out.Items, toExecution(&page.Items[i]))
+	}
+	return out, nil
+}
+
+// renderRun adds a run's progress. exact
+// asks for recorded counts from PostgreSQL when Redis has no live ones.
+func (a *api) renderRun(ctx context.Context, r *run.Run, exact bool) (oapi.Run, error) {
+	p, err := a.progress(ctx, r, exact)
+	if err != nil {
+		return oapi.Run{}, err
+	}
+	return toRun(r, p), nil
+}
+
+// progress is a run's progress. A finished run's counts are stored with
+// it; an unfinished one's live in Redis while workers record units. When
+// Redis has none (the run has not started, or Redis lost its state) the
+// executions recorded in PostgreSQL are counted, if exact.
+func (a *api) progress(ctx context.Context, r *run.Run, exact bool) (run.Progress, error) {
+	if r.Status.Final() {
+		return r.Progress, nil
+	}
+	p, ok, err := a.s.tracker.Progress(ctx, r.ID)
+	if err != nil {
+		a.s.log.WarnContext(ctx, "read live run progress", "run_id", r.ID, "error", err)
+	}
+	if err == nil && ok {
+		p.Total = r.Progress.Total
+		return p, nil
+	}
+	if !exact {
+		return r.Progress, nil
+	}
+	return a.s.store.Counts(ctx, r)
+}

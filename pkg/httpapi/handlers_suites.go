@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+)
+
+// CreateSuite creates an empty suite.
+func (a *api) CreateSuite(ctx context.Context, req oapi.CreateSuiteRequestObject) (oapi.CreateSuiteResponseObject, error) {
+	b := req.Body
+	if b == nil {
+		return nil, errNoBody
+	}
+	var desc string
+	if b.Description != nil {
+		desc = *b.Description
+	}
+	if err := catalog.ValidateSuite(b.Name, desc); err != nil {
+		return nil, err
+	}
+	s, err := a.s.store.CreateSuite(ctx, b.Name, desc)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.CreateSuite201JSONResponse(toSuite(s)), nil
+}
+
+// ListSuites lists the suites that are not archived (deleted suites with
+// history are archived), in creation order.
+func (a *api) ListSuites(ctx context.Context, req oapi.ListSuitesRequestObject) (oapi.ListSuitesResponseObject, error) {
+	limit, cursor := pageArgs(req.Params.Limit, req.Params.Cursor)
+	page, err := a.s.store.ListSuites(ctx, false, limit, cursor)
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.ListSuites200JSONResponse{Items: make([]oapi.Suite, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
+	for i := range page.Items {
+		out.Items = append(out.Items, toSuite(&page.Items[i]))
+	}
+	return out, nil
+}
+
+// GetSuite returns a suite with its number of questions.
+func (a *api) GetSuite(ctx context.Context, req oapi.GetSuiteRequestObject) (oapi.GetSuiteResponseObject, error) {
+	s, err := a.s.store.GetSuite(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.GetSuite200JSONResponse(toSuite(s)), nil
+}
+
+// UpdateSuite changes the given fields of a suite.
+func (a *api) UpdateSuite(ctx context.Context, req oapi.UpdateSuiteRequestObject) (oapi.UpdateSuiteResponseObject, error) {
+	b := req.Body
+	if b == nil {
+		return nil, errNoBody
+	}
+	patch := catalog.SuitePatch{Name: b.Name, Description: b.Description}
+	if err := patch.Validate(); err != nil {
+		return nil, err
+	}
+	s, err := a.s.store.UpdateSuite(ctx, req.Id, patch)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.UpdateSuite200JSONResponse(toSuite(s)), nil
+}
+
+// DeleteSuite deletes a suite, or archives it when runs used it.
+func (a *api) DeleteSuite(ctx context.Context, req oapi.DeleteSuiteRequestObject) (oapi.DeleteSuiteResponseObject, error) {
+	if _, err := a.s.store.DeleteSuite(ctx, req.Id); err != nil {
+		return nil, err
+	}
+	return oapi.DeleteSuite204Response{}, nil
+}

@@ -1,0 +1,231 @@
+package maintenance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/mockllm"
+	"github.com/sabe-dev/sabe/pkg/provider"
+	"github.com/sabe-dev/sabe/pkg/resilience"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/scoring"
+	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/testenv"
+)
+
+// bundle is what a maintenance test needs: a store and Redis of its own, a
+// mock provider, workers serving the queues as services/worker does, and
+// reconcilers over them.
+type bundle struct {
+	pool    *pgxpool.Pool
+	store   *store.Store
+	rdb     *redis.Client
+	client  *asynq.Client
+	tracker *run.Tracker
+	mock    *mockllm.Instance
+}
+
+func setup(t *testing.T, mockCfg mockllm.Config) *bundle {
+	t.Helper()
+	pool := testenv.Pool(t)
+	rdb := testenv.Redis(t)
+	mock, err := mockllm.Listen(t.Context(), "127.0.0.1:0", mockCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mock.Stop() })
+	return &bundle{
+		pool: pool, store: store.New(pool, testenv.Keyring(t)), rdb: rdb,
+		client: asynq.NewClientFromRedisClient(rdb), tracker: run.NewTracker(rdb), mock: mock,
+	}
+}
+
+// newHandlers returns a worker's task handlers and breakers; their
+// subscriptions end with the test.
+func (b *bundle) newHandlers(t *testing.T) *run.Handlers {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(&testenv.Buffer{}, nil))
+	fleet := resilience.New(b.rdb, resilience.Options{Failures: 1000, Log: log})
+	if err := fleet.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fleet.Stop)
+	h := run.NewHandlers(run.Deps{
+		Store: b.store, Queue: b.client, Tracker: b.tracker, Fleet: fleet, Redis: b.rdb, Log: log,
+		Clients: provider.NewClients(provider.ClientOptions{
+			HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true}), Timeout: 10 * time.Second,
+		}),
+	}, run.Config{RetryBaseDelay: 10 * time.Millisecond})
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Stop)
+	return h
+}
+
+// startWorker serves the queues until the test ends, with the handlers,
+// breakers and asynq settings of a worker process.
+func (b *bundle) startWorker(t *testing.T, concurrency int) {
+	t.Helper()
+	h := b.newHandlers(t)
+	srv := asynq.NewServerFromRedisClient(b.rdb, asynq.Config{
+		Concurrency: concurrency, Queues: run.Queues(), RetryDelayFunc: h.RetryDelay, IsFailure: run.IsFailure,
+		TaskCheckInterval: 50 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
+		ShutdownTimeout: 5 * time.Second, LogLevel: asynq.FatalLevel,
+	})
+	mux := asynq.NewServeMux()
+	h.Register(mux)
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+}
+
+// reconciler returns a reconciler of the test, not started, with short
+// intervals unless o says otherwise.
+func (b *bundle) reconciler(t *testing.T, o Options) (*Reconciler, *testenv.Buffer) {
+	t.Helper()
+	if o.Interval == 0 {
+		o.Interval = 100 * time.Millisecond
+	}
+	if o.Stall == 0 {
+		o.Stall = time.Second
+	}
+	if o.QueuedGrace == 0 {
+		o.QueuedGrace = 100 * time.Millisecond
+	}
+	if o.DeadlineGrace == 0 {
+		o.DeadlineGrace = time.Millisecond
+	}
+	var buf testenv.Buffer
+	r := New(Deps{Store: b.store, Redis: b.rdb, Queue: b.client, Tracker: b.tracker, Log: slog.New(slog.NewTextHandler(&buf, nil))}, o)
+	return r, &buf
+}
+
+func (b *bundle) startReconciler(t *testing.T, o Options) (*Reconciler, *testenv.Buffer) {
+	t.Helper()
+	r, buf := b.reconciler(t, o)
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r, buf
+}
+
+type fixture struct {
+	models    []catalog.Model
+	questions []catalog.Question
+	benchmark *catalog.Benchmark
+}
+
+// seed registers the mock provider, the named mock models, a suite of n
+// arithmetic questions and a benchmark over them with cfg.
+func (b *bundle) seed(t *testing.T, models []string, n int, cfg catalog.BenchmarkConfig) fixture {
+	t.Helper()
+	ctx := context.Background()
+	p, err := b.store.CreateProvider(ctx, catalog.ProviderInput{Name: "mock", Kind: catalog.KindOpenAI, BaseURL: b.mock.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f fixture
+	ids := make([]uuid.UUID, 0, len(models))
+	for _, name := range models {
+		m, err := b.store.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: name, ProviderModelID: name, InputCostPerMTok: 1, OutputCostPerMTok: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.models = append(f.models, *m)
+		ids = append(ids, m.ID)
+	}
+	su, err := b.store.CreateSuite(ctx, "arith", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]catalog.QuestionInput, n)
+	for i := range in {
+		prompt, ans := mockllm.Question(i)
+		in[i] = catalog.QuestionInput{Prompt: prompt, Category: []string{"easy", "hard"}[i%2], ExpectedAnswer: fmt.Sprint(ans), Scoring: scoring.Rule{Method: scoring.MethodNumeric}}
+	}
+	if f.questions, err = b.store.CreateQuestions(ctx, su.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Samples == 0 {
+		cfg.Samples = 1
+	}
+	cfg.MaxTokens = 64
+	f.benchmark, err = b.store.CreateBenchmark(ctx, catalog.BenchmarkInput{Name: "bench", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids, Config: cfg}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// commitRun creates a queued run and enqueues nothing: an api that died
+// between its commit and its enqueue.
+func (b *bundle) commitRun(t *testing.T, f fixture) *run.Run {
+	t.Helper()
+	r, err := b.store.CreateRun(context.Background(), store.NewRun{BenchmarkID: f.benchmark.ID, Trigger: run.TriggerAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (b *bundle) waitFinal(t *testing.T, id uuid.UUID) *run.Run {
+	t.Helper()
+	var r *run.Run
+	testenv.WaitFor(t, "run to finish", 60*time.Second, func() bool {
+		var err error
+		if r, err = b.store.GetRun(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		return r.Status.Final()
+	})
+	return r
+}
+
+// rows counts a run's executions, its distinct units, and its evaluations.
+func (b *bundle) rows(t *testing.T, id uuid.UUID) (execs, distinct, evals int) {
+	t.Helper()
+	ctx := context.Background()
+	err := b.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT (model_id, question_id, sample)) FROM executions WHERE run_id = $1`, id).Scan(&execs, &distinct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM evaluations WHERE run_id = $1`, id).Scan(&evals); err != nil {
+		t.Fatal(err)
+	}
+	return execs, distinct, evals
+}
+
+// statuses counts a run's executions by status.
+func (b *bundle) statuses(t *testing.T, id uuid.UUID) map[string]int {
+	t.Helper()
+	rows, err := b.pool.Query(context.Background(), `SELECT status, count(*) FROM executions WHERE run_id = $1 GROUP BY status`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[s] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,184 @@
+// Package metrics holds a worker's Prometheus metrics: provider calls by
+// outcome, their latency, each provider's circuit breaker state, waits on
+// rate limits and the concurrency cap, retries and skipped units. Each
+// process has its own registry (nothing is registered globally), served on
+// its own internal listener, never on the public API.
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sabe-dev/sabe/pkg/resilience"
+)
+
+// Metrics is one process's set of metrics. Its methods are safe for
+// concurrent use. Provider labels are provider ids, so their number is
+// bounded by the providers registered.
+type Metrics struct {
+	reg         *prometheus.Registry
+	calls       *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	breaker     *prometheus.GaugeVec
+	limitWaits  *prometheus.CounterVec
+	rescheduled *prometheus.CounterVec
+	retries     *prometheus.CounterVec
+	skipped     *prometheus.CounterVec
+}
+
+var _ resilience.Observer = (*Metrics)(nil)
+
+// New returns a fresh set of metrics in a registry of its own, with the Go
+// runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sabe_provider_calls_total",
+			Help: "Provider calls made, by provider id and outcome (ok, rate_limited, server_error, client_error, quota, transport_error, error, deadline, cancelled).",
+		}, []string{"provider", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sabe_provider_call_duration_seconds",
+			Help:    "Duration of provider calls, from sending the request to the end of the answer or the error.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160},
+		}, []string{"provider", "outcome"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sabe_provider_breaker_state",
+			Help: "Circuit breaker state per provider as this worker sees it: 0 closed, 1 half-open, 2 open.",
+		}, []string{"provider"}),
+		limitWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sabe_provider_limit_waits_total",
+			Help: "Calls that waited on a provider limit (rpm, tpm, concurrency); rescheduled=true when the wait was too long to spend in process and the task was put back.",
+		}, []string{"provider", "limit", "rescheduled"}),
+		rescheduled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sabe_provider_rescheduled_total",
+			Help: "Unit tasks put back without using a retry, by provider id and reason (circuit open, quota exhausted, rate limit, concurrency cap).",
+		}, []string{"provider", "reason"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sabe_provider_retries_total",
+			Help: "Unit tasks retried after a retryable provider error.",
+		}, []string{"provider"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sabe_units_skipped_total",
+			Help: "Units recorded as skipped, never called, by reason (deadline, max_cost).",
+		}, []string{"reason"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.calls, m.latency, m.breaker, m.limitWaits, m.rescheduled, m.retries, m.skipped,
+	)
+	return m
+}
+
+// Registry returns the registry the metrics live in.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Call counts a provider call with its outcome and duration.
+func (m *Metrics) Call(provider, outcome string, d time.Duration) {
+	m.calls.WithLabelValues(provider, outcome).Inc()
+	m.latency.WithLabelValues(provider, outcome).Observe(d.Seconds())
+}
+
+// Retry counts a unit task handed back to the queue for a retry after a
+// retryable provider error.
+func (m *Metrics) Retry(provider string) { m.retries.WithLabelValues(provider).Inc() }
+
+// Rescheduled counts a unit task put back to wait, without using a retry.
+func (m *Metrics) Rescheduled(provider string, reason resilience.Reason) {
+	m.rescheduled.WithLabelValues(provider, string(reason)).Inc()
+}
+
+// Skipped counts a unit recorded as skipped.
+func (m *Metrics) Skipped(reason string) { m.skipped.WithLabelValues(reason).Inc() }
+
+// BreakerStateChanged sets the provider's breaker state gauge.
+func (m *Metrics) BreakerStateChanged(provider string, _, to resilience.State) {
+	m.breaker.WithLabelValues(provider).Set(float64(to))
+}
+
+// LimitWaited counts a wait on a provider limit.
+func (m *Metrics) LimitWaited(provider, limit string, rescheduled bool) {
+	m.limitWaits.WithLabelValues(provider, limit, fmt.Sprint(rescheduled)).Inc()
+}
+
+// Server serves metrics on an internal listener.
+type Server struct {
+	srv  *http.Server
+	addr string
+	done chan error
+	once sync.Once
+}
+
+// Listen opens addr ("host:port"; port 0 picks one) and serves h at
+// /metrics until Stop.
+func Listen(addr string, h http.Handler) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	s := &Server{
+		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second},
+		addr: ln.Addr().String(),
+		done: make(chan error, 1),
+	}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.addr }
+
+// Stop closes the listener and waits up to 5s for scrapes in progress; it
+// is safe to call twice.
+func (s *Server) Stop() {
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.srv.Shutdown(ctx); err != nil {
+			_ = s.srv.Close()
+		}
+		// Serve returns ErrServerClosed, or the error that ended it early;
+		// either way the listener is gone and nothing is left to do.
+		<-s.done
+	})
+}
+
+// Serve starts the metrics listener a process was configured with and
+// prints its address to stdout. When addr is the process's default (not set
+// by the operator) and is taken, as when several processes share a host, it
+// logs a warning and serves nothing; an address the operator set must bind.
+// The returned stop is never nil.
+func Serve(addr string, isDefault bool, h http.Handler, log *slog.Logger, stdout io.Writer) (stop func(), err error) {
+	ms, err := Listen(addr, h)
+	switch {
+	case err != nil && isDefault:
+		log.Warn("metrics not served: the default address is taken; set SABE_METRICS_ADDR (port 0 picks one, off disables)",
+			"addr", addr, "err", err)
+		return func() {}, nil
+	case err != nil:
+		return nil, fmt.Errorf("listen on %s (SABE_METRICS_ADDR): %w", addr, err)
+	}
+	if _, err := fmt.Fprintf(stdout, "metrics listening on http://%s\n", ms.Addr()); err != nil {
+		ms.Stop()
+		return nil, fmt.Errorf("print metrics address: %w", err)
+	}
+	return ms.Stop, nil
+}

@@ -1,0 +1,95 @@
+package metrics_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sabe-dev/sabe/pkg/metrics"
+	"github.com/sabe-dev/sabe/pkg/resilience"
+)
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	return string(body)
+}
+
+func TestMetrics_Serve(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	m.Call("p1", "ok", 300*time.Millisecond)
+	m.Call("p1", "server_error", 2*time.Second)
+	m.Retry("p1")
+	m.Rescheduled("p1", resilience.ReasonOpen)
+	m.Skipped("deadline")
+	m.BreakerStateChanged("p1", resilience.StateClosed, resilience.StateOpen)
+	m.LimitWaited("p1", "rpm", false)
+
+	s, err := metrics.Listen("127.0.0.1:0", m.Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	body := scrape(t, "http://"+s.Addr()+"/metrics")
+	for _, want := range []string{
+		`sabe_provider_calls_total{outcome="ok",provider="p1"} 1`,
+		`sabe_provider_calls_total{outcome="server_error",provider="p1"} 1`,
+		`sabe_provider_call_duration_seconds_bucket{outcome="ok",provider="p1",le="0.5"} 1`,
+		`sabe_provider_retries_total{provider="p1"} 1`,
+		`sabe_provider_rescheduled_total{provider="p1",reason="circuit open"} 1`,
+		`sabe_units_skipped_total{reason="deadline"} 1`,
+		`sabe_provider_breaker_state{provider="p1"} 2`,
+		`sabe_provider_limit_waits_total{limit="rpm",provider="p1",rescheduled="false"} 1`,
+		"go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %q in:\n%s", want, body)
+		}
+	}
+
+	// Each process has its own registry: a second set starts empty.
+	if other := metrics.New(); strings.Contains(scrapeHandler(t, other), "sabe_provider_calls_total{") {
+		t.Error("a new Metrics shares counts with another")
+	}
+	s.Stop()
+	s.Stop()
+	if _, err := http.Get("http://" + s.Addr() + "/metrics"); err == nil {
+		t.Error("still serving after Stop")
+	}
+}
+
+func scrapeHandler(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	s, err := metrics.Listen("127.0.0.1:0", m.Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	return scrape(t, "http://"+s.Addr()+"/metrics")
+}
+
+func TestListen_ErrAddrInUse(t *testing.T) {
+	t.Parallel()
+	s, err := metrics.Listen("127.0.0.1:0", metrics.New().Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if _, err := metrics.Listen(s.Addr(), metrics.New().Handler()); err == nil {
+		t.Error("a second listener on a taken address: want an error")
+	}
+}

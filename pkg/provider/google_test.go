@@ -1,0 +1,362 @@
+package provider_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sabe-dev/sabe/pkg/provider"
+)
+
+func newGoogle(opts provider.ClientOptions) *provider.Google {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})
+	}
+	return provider.NewGoogle(opts)
+}
+
+func googleRequest(baseURL string) provider.Request {
+	req := request(baseURL)
+	req.Model = "gemini-test"
+	seed := int64(3)
+	req.Seed = &seed
+	return req
+}
+
+// geminiChunk is one streamed (or whole) generateContent response.
+func geminiChunk(text, finish string, usage bool) string {
+	cand := map[string]any{"content": map[string]any{"role": "model", "parts": []any{map[string]any{"text": text}}}}
+	if finish != "" {
+		cand["finishReason"] = finish
+	}
+	resp := map[string]any{"candidates": []any{cand}}
+	if usage {
+		resp["usageMetadata"] = map[string]any{"promptTokenCount": 11, "candidatesTokenCount": 2, "totalTokenCount": 13}
+	}
+	b, _ := json.Marshal(resp)
+	return string(b)
+}
+
+// googleStreamOK streams "Hello" after delay, with usage on the last chunk.
+func googleStreamOK(delay time.Duration) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		startSSE(w)
+		time.Sleep(delay)
+		event(w, geminiChunk("Hel", "", false))
+		event(w, geminiChunk("lo", "STOP", true))
+	}
+}
+
+func googleErrorBody(code int, status, msg string, details ...string) string {
+	return fmt.Sprintf(`{"error":{"code":%d,"message":%q,"status":%q,"details":[%s]}}`, code, msg, status, strings.Join(details, ","))
+}
+
+func TestGoogle_Complete(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		const delay = 30 * time.Millisecond
+		f := newFakeProvider(t, googleStreamOK(delay))
+		res, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL+"/"))
+		if err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		if res.Text != "Hello" || res.FinishReason != "STOP" {
+			t.Errorf("Text = %q, FinishReason = %q", res.Text, res.FinishReason)
+		}
+		if res.InputTokens != 11 || res.OutputTokens != 2 {
+			t.Errorf("tokens = %d/%d, want 11/2 from usageMetadata", res.InputTokens, res.OutputTokens)
+		}
+		if res.TTFT < delay {
+			t.Errorf("TTFT = %v, want >= %v", res.TTFT, delay)
+		}
+		if res.Latency < res.TTFT {
+			t.Errorf("Latency %v < TTFT %v", res.Latency, res.TTFT)
+		}
+		if got := f.requestURI(); got != "/v1beta/models/gemini-test:streamGenerateContent?alt=sse" {
+			t.Errorf("request to %q", got)
+		}
+	})
+
+	t.Run("BaseURLWithVersion", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, googleStreamOK(0))
+		client := newGoogle(provider.ClientOptions{})
+		for base, want := range map[string]string{
+			f.srv.URL + "/v1beta": "/v1beta/models/gemini-test:streamGenerateContent?alt=sse",
+			f.srv.URL + "/v1/":    "/v1/models/gemini-test:streamGenerateContent?alt=sse",
+			f.srv.URL:             "/v1beta/models/gemini-test:streamGenerateContent?alt=sse",
+		} {
+			if _, err := client.Complete(t.Context(), googleRequest(base)); err != nil {
+				t.Fatalf("Complete(%s): %v", base, err)
+			}
+			if got := f.requestURI(); got != want {
+				t.Errorf("base %s: request to %q, want %q", base, got, want)
+			}
+		}
+	})
+
+	t.Run("ThinkingTokens", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			event(w, `{"candidates":[{"content":{"role":"model","parts":[{"text":"pondering","thought":true}]}}]}`)
+			event(w, `{"candidates":[{"content":{"role":"model","parts":[{"text":"4"}]},"finishReason":"STOP"}],
+				"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"thoughtsTokenCount":9}}`)
+		})
+		res, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		if err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		if res.Text != "4" || res.InputTokens != 5 || res.OutputTokens != 10 {
+			t.Errorf("res = %+v, want text 4 without the thought, 5 in, 10 out (thinking is billed)", res)
+		}
+	})
+
+	t.Run("JSONAnswer", func(t *testing.T) {
+		t.Parallel()
+		for name, body := range map[string]string{
+			"Object": geminiChunk("four", "MAX_TOKENS", true),
+			"Array":  "[" + geminiChunk("fo", "", false) + "," + geminiChunk("ur", "MAX_TOKENS", true) + "]",
+		} {
+			f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, body) })
+			res, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+			if err != nil {
+				t.Fatalf("%s: Complete: %v", name, err)
+			}
+			if res.Text != "four" || res.FinishReason != "MAX_TOKENS" || res.InputTokens != 11 || res.OutputTokens != 2 {
+				t.Errorf("%s: res = %+v", name, res)
+			}
+			if res.TTFT <= 0 || res.Latency < res.TTFT {
+				t.Errorf("%s: TTFT = %v, Latency = %v", name, res.TTFT, res.Latency)
+			}
+		}
+	})
+
+	t.Run("ErrRateLimited", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", "7")
+			writeJSON(w, http.StatusTooManyRequests, googleErrorBody(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."))
+		})
+		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if perr.StatusCode != 429 || !perr.Retryable || perr.RetryAfter != 7*time.Second || perr.Quota {
+			t.Errorf("err = %+v, want 429 retryable after 7s, not a quota", perr)
+		}
+		if f.hits.Load() != 1 {
+			t.Errorf("server hit %d times, want 1 (SDK retries must be off)", f.hits.Load())
+		}
+	})
+
+	t.Run("ErrServer", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusInternalServerError, googleErrorBody(500, "INTERNAL", "An internal error has occurred."))
+		})
+		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if perr.StatusCode != 500 || !perr.Retryable || perr.Message != "An internal error has occurred." {
+			t.Errorf("err = %+v, want 500 retryable", perr)
+		}
+	})
+
+	t.Run("ErrBadRequest", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusBadRequest, googleErrorBody(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.temperature'"))
+		})
+		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if perr.StatusCode != 400 || perr.Retryable || !strings.Contains(perr.Message, "generation_config.temperature") {
+			t.Errorf("err = %+v, want 400 not retryable", perr)
+		}
+	})
+
+	t.Run("ErrUnauthorizedScrubbed", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusUnauthorized, googleErrorBody(401, "UNAUTHENTICATED", "API key "+testKey+" is not valid"))
+		})
+		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if perr.StatusCode != 401 || perr.Retryable || !strings.Contains(perr.Message, "is not valid") {
+			t.Errorf("err = %+v, want 401 not retryable", perr)
+		}
+		assertNoKey(t, perr.Message, err.Error())
+	})
+
+	t.Run("ErrStreamErrorChunk", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			event(w, geminiChunk("Hel", "", false))
+			event(w, googleErrorBody(503, "UNAVAILABLE", "The model is overloaded."))
+		})
+		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if !perr.Retryable || perr.StatusCode != 503 || !strings.Contains(perr.Message, "overloaded") {
+			t.Errorf("err = %+v, want retryable 503", perr)
+		}
+	})
+
+	t.Run("ErrIdle", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
+			startSSE(w)
+			event(w, geminiChunk("Hel", "", false))
+			<-r.Context().Done()
+		})
+		_, err := newGoogle(provider.ClientOptions{Timeout: time.Minute, IdleTimeout: 200 * time.Millisecond}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if !perr.Retryable || perr.Message != "stream idle for 200ms" {
+			t.Errorf("err = %+v, want retryable idle cut (client default)", perr)
+		}
+	})
+
+	t.Run("ErrTooLarge", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			for range 100 {
+				event(w, geminiChunk(strings.Repeat("x", 100), "", false))
+			}
+			event(w, geminiChunk("", "STOP", true))
+		})
+		_, err := newGoogle(provider.ClientOptions{MaxResponseBytes: 4096}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if perr.Retryable || !strings.Contains(perr.Message, "larger than 4096 bytes") {
+			t.Errorf("err = %+v, want not retryable, over the cap", perr)
+		}
+	})
+
+	t.Run("ErrMalformed", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			event(w, `{"candidates":[{`)
+		})
+		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if perr.Retryable || !strings.Contains(perr.Message, "malformed") {
+			t.Errorf("err = %+v, want not retryable, malformed", perr)
+		}
+	})
+
+	t.Run("ErrTruncated", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			event(w, geminiChunk("Hel", "", false))
+		})
+		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if !perr.Retryable || !strings.Contains(perr.Message, "without a finish reason") {
+			t.Errorf("err = %+v, want retryable truncation", perr)
+		}
+	})
+
+	t.Run("ErrBlocked", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			event(w, `{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":4}}`)
+		})
+		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		perr := asError(t, err)
+		if perr.Retryable || !strings.Contains(perr.Message, "blocked") || !strings.Contains(perr.Message, "SAFETY") {
+			t.Errorf("err = %+v, want not retryable, blocked for SAFETY", perr)
+		}
+	})
+}
+
+func TestGoogle_RequestShape(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Defaults", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, googleStreamOK(0))
+		if _, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL)); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		body, header := f.received()
+		if got := header.Get("X-Goog-Api-Key"); got != testKey {
+			t.Errorf("x-goog-api-key = %q", got)
+		}
+		if got := header.Get("Authorization"); got != "" {
+			t.Errorf("Authorization = %q, want none", got)
+		}
+		gc, _ := json.Marshal(body["generationConfig"])
+		if want := `{"maxOutputTokens":100,"seed":3,"temperature":0.5}`; string(gc) != want {
+			t.Errorf("generationConfig = %s, want %s", gc, want)
+		}
+		si, _ := json.Marshal(body["systemInstruction"])
+		if !strings.Contains(string(si), `"parts":[{"text":"Answer briefly."}]`) {
+			t.Errorf("systemInstruction = %s", si)
+		}
+		contents, _ := json.Marshal(body["contents"])
+		if want := `[{"parts":[{"text":"What is 2+2?"}],"role":"user"}]`; string(contents) != want {
+			t.Errorf("contents = %s, want %s", contents, want)
+		}
+	})
+
+	t.Run("Overrides", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, googleStreamOK(0))
+		req := googleRequest(f.srv.URL)
+		req.APIKey = ""
+		req.System = ""
+		req.Seed = nil
+		req.MaxTokens = 0
+		req.Headers = map[string]string{"X-Title": "SABE"}
+		req.ExtraBody = map[string]any{"generationConfig": map[string]any{"topK": 40}, "safetySettings": []any{}}
+		if _, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), req); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		body, header := f.received()
+		if got := header.Get("X-Goog-Api-Key"); got != "" {
+			t.Errorf("x-goog-api-key = %q, want none without a key", got)
+		}
+		if got := header.Get("X-Title"); got != "SABE" {
+			t.Errorf("X-Title = %q", got)
+		}
+		gc, _ := json.Marshal(body["generationConfig"])
+		if want := `{"temperature":0.5,"topK":40}`; string(gc) != want {
+			t.Errorf("generationConfig = %s, want %s", gc, want)
+		}
+		if _, ok := body["systemInstruction"]; ok {
+			t.Error("systemInstruction sent without a system prompt")
+		}
+	})
+}
+
+func TestGoogle_ListModels(t *testing.T) {
+	t.Parallel()
+	f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1beta/models" || r.Header.Get("X-Goog-Api-Key") != testKey {
+			writeJSON(w, http.StatusNotFound, googleErrorBody(404, "NOT_FOUND", "no"))
+			return
+		}
+		if r.URL.Query().Get("pageToken") == "" {
+			writeJSON(w, http.StatusOK, `{"models":[{"name":"models/gemini-a","displayName":"Gemini A","supportedGenerationMethods":["generateContent"]},
+				{"name":"models/embed-1","displayName":"Embedding","supportedGenerationMethods":["embedContent"]}],"nextPageToken":"p2"}`)
+			return
+		}
+		writeJSON(w, http.StatusOK, `{"models":[{"name":"models/gemini-b"}]}`)
+	})
+	models, err := newGoogle(provider.ClientOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey})
+	if err != nil {
+		t.Fatalf("ListModels: %v", err)
+	}
+	want := []provider.RemoteModel{{ID: "gemini-a", Name: "Gemini A"}, {ID: "gemini-b", Name: "gemini-b"}}
+	if fmt.Sprint(models) != fmt.Sprint(want) {
+		t.Errorf("models = %v, want %v (embedding models left out)", models, want)
+	}
+	if !strings.Contains(f.requestURI(), "pageToken=p2") {
+		t.Errorf("last request %q did not ask for page p2", f.requestURI())
+	}
+}

@@ -1,0 +1,800 @@
+package provider_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sabe-dev/sabe/pkg/provider"
+)
+
+const testKey = "sk-test-Zq7RkP2mXw9TnB4vLc8HyJ3sDf6GaE1u"
+
+// fakeProvider is an OpenAI-compatible endpoint on loopback that records
+// what it received and answers with handle.
+type fakeProvider struct {
+	srv    *httptest.Server
+	hits   atomic.Int32
+	mu     sync.Mutex
+	body   map[string]any
+	header http.Header
+	url    string // path and query of the last request
+}
+
+func newFakeProvider(t *testing.T, handle http.HandlerFunc) *fakeProvider {
+	t.Helper()
+	f := &fakeProvider{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.hits.Add(1)
+		var body map[string]any
+		if r.Method == http.MethodPost {
+			data, _ := io.ReadAll(r.Body)
+			_ = json.Unmarshal(data, &body)
+			r.Body = io.NopCloser(bytes.NewReader(data))
+		}
+		f.mu.Lock()
+		f.body, f.header, f.url = body, r.Header.Clone(), r.URL.RequestURI()
+		f.mu.Unlock()
+		handle(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeProvider) baseURL() string { return f.srv.URL + "/v1" }
+
+func (f *fakeProvider) received() (map[string]any, http.Header) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.body, f.header
+}
+
+// requestURI is the path and query of the last request.
+func (f *fakeProvider) requestURI() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.url
+}
+
+func newClient(opts provider.OpenAIOptions) *provider.OpenAI {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})
+	}
+	return provider.NewOpenAI(opts)
+}
+
+func request(baseURL string) provider.Request {
+	temp := 0.5
+	return provider.Request{
+		BaseURL:     baseURL,
+		APIKey:      testKey,
+		Model:       "gpt-test",
+		System:      "Answer briefly.",
+		Prompt:      "What is 2+2?",
+		Temperature: &temp,
+		MaxTokens:   100,
+	}
+}
+
+func chunk(content, finish string) string {
+	choice := map[string]any{"index": 0, "delta": map[string]any{"content": content}, "finish_reason": nil}
+	if finish != "" {
+		choice["finish_reason"] = finish
+	}
+	b, _ := json.Marshal(map[string]any{
+		"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test",
+		"choices": []any{choice},
+	})
+	return string(b)
+}
+
+const usageChunk = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-test","choices":[],"usage":{"prompt_tokens":11,"completion_tokens":2,"total_tokens":13}}`
+
+func startSSE(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	w.(http.Flusher).Flush()
+}
+
+func event(w http.ResponseWriter, data string) {
+	_, _ = fmt.Fprintf(w, "data: %s\n\n", data)
+	w.(http.Flusher).Flush()
+}
+
+// streamOK streams "Hello" after delay, then usage and [DONE].
+func streamOK(delay time.Duration) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		startSSE(w)
+		event(w, `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-test","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`)
+		time.Sleep(delay)
+		event(w, chunk("Hel", ""))
+		event(w, chunk("lo", ""))
+		event(w, chunk("", "stop"))
+		event(w, usageChunk)
+		event(w, "[DONE]")
+	}
+}
+
+func asError(t *testing.T, err error) *provider.Error {
+	t.Helper()
+	var perr *provider.Error
+	if !errors.As(err, &perr) {
+		t.Fatalf("err = %v (%T), want *provider.Error", err, err)
+	}
+	return perr
+}
+
+func TestOpenAI_Complete(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		const delay = 30 * time.Millisecond
+		f := newFakeProvider(t, streamOK(delay))
+		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		if err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		if res.Text != "Hello" || res.FinishReason != "stop" {
+			t.Errorf("Text = %q, FinishReason = %q", res.Text, res.FinishReason)
+		}
+		if res.InputTokens != 11 || res.OutputTokens != 2 {
+			t.Errorf("tokens = %d/%d, want 11/2", res.InputTokens, res.OutputTokens)
+		}
+		// The server sends headers and an empty delta at once and the
+		// first content only after delay, so TTFT cannot be below it.
+		if res.TTFT < delay {
+			t.Errorf("TTFT = %v, want >= %v (time to first content)", res.TTFT, delay)
+		}
+		if res.Latency < res.TTFT {
+			t.Errorf("Latency %v < TTFT %v", res.Latency, res.TTFT)
+		}
+	})
+
+	t.Run("NoUsage", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			event(w, chunk("4", "stop"))
+			event(w, "[DONE]")
+		})
+		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		if err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		if res.Text != "4" || res.InputTokens != 0 || res.OutputTokens != 0 {
+			t.Errorf("res = %+v, want text 4 and no tokens", res)
+		}
+	})
+
+	t.Run("JSONAnswer", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = io.WriteString(w, `{"id":"x","object":"chat.completion","created":1,"model":"gpt-test",
+				"choices":[{"index":0,"message":{"role":"assistant","content":"four"},"finish_reason":"length"}],
+				"usage":{"prompt_tokens":7,"completion_tokens":1,"total_tokens":8}}`)
+		})
+		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		if err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		if res.Text != "four" || res.FinishReason != "length" || res.InputTokens != 7 || res.OutputTokens != 1 {
+			t.Errorf("res = %+v", res)
+		}
+		if res.TTFT <= 0 || res.Latency < res.TTFT {
+			t.Errorf("TTFT = %v, Latency = %v", res.TTFT, res.Latency)
+		}
+	})
+
+	t.Run("ErrJSONAnswerError", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"error":{"message":"model is loading","code":503}}`)
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if !perr.Retryable || !strings.Contains(perr.Message, "model is loading") {
+			t.Errorf("err = %+v, want retryable with the message", perr)
+		}
+	})
+
+	t.Run("ErrRateLimited", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", "7")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"error":{"message":"Rate limit reached","type":"requests"}}`)
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.StatusCode != 429 || !perr.Retryable || perr.RetryAfter != 7*time.Second {
+			t.Errorf("err = %+v, want 429 retryable after 7s", perr)
+		}
+		if !provider.IsRetryable(err) {
+			t.Error("IsRetryable = false")
+		}
+		if f.hits.Load() != 1 {
+			t.Errorf("server hit %d times, want 1 (SDK retries must be off)", f.hits.Load())
+		}
+	})
+
+	t.Run("ErrServer", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, "<html><body>bad gateway</body></html>")
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.StatusCode != 502 || !perr.Retryable || perr.Message == "" {
+			t.Errorf("err = %+v, want 502 retryable", perr)
+		}
+	})
+
+	t.Run("ErrInternal", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "boom", http.StatusInternalServerError)
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.StatusCode != 500 || !perr.Retryable || perr.Message != "boom" {
+			t.Errorf("err = %+v, want 500 retryable \"boom\"", perr)
+		}
+	})
+
+	t.Run("ErrBadRequest", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":{"message":"The model 'gpt-test' does not exist","type":"invalid_request_error"}}`)
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.StatusCode != 400 || perr.Retryable {
+			t.Errorf("err = %+v, want 400 not retryable", perr)
+		}
+		if perr.Message != "The model 'gpt-test' does not exist" {
+			t.Errorf("Message = %q", perr.Message)
+		}
+	})
+
+	t.Run("ErrUnauthorizedScrubbed", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			msg := fmt.Sprintf("Incorrect API key provided: %s****%s. Also seen: %s and %s",
+				testKey[:10], testKey[len(testKey)-4:], testKey[12:24], testKey)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": msg}})
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.StatusCode != 401 || perr.Retryable {
+			t.Errorf("err = %+v, want 401 not retryable", perr)
+		}
+		if !strings.Contains(perr.Message, "Incorrect API key provided") || !strings.Contains(perr.Message, "[redacted]") {
+			t.Errorf("Message = %q, want the provider's words with the key redacted", perr.Message)
+		}
+		for _, s := range []string{perr.Message, err.Error()} {
+			for i := 0; i+6 <= len(testKey); i++ {
+				if strings.Contains(s, testKey[i:i+6]) {
+					t.Fatalf("%q contains key fragment %q", s, testKey[i:i+6])
+				}
+			}
+			if strings.Contains(s, testKey[len(testKey)-4:]) {
+				t.Errorf("%q contains the key's last four characters", s)
+			}
+		}
+	})
+
+	t.Run("ErrMessageTruncated", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, strings.Repeat("é", 2000), http.StatusBadRequest)
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if len(perr.Message) > 500 || len(perr.Message) < 490 || !strings.HasPrefix(perr.Message, "éé") {
+			t.Errorf("Message has %d bytes, want the first <= 500 bytes", len(perr.Message))
+		}
+	})
+
+	t.Run("ErrTooLarge", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			for range 100 {
+				event(w, chunk(strings.Repeat("x", 100), ""))
+			}
+			event(w, chunk("", "stop"))
+		})
+		_, err := newClient(provider.OpenAIOptions{MaxResponseBytes: 4096}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.Retryable || !strings.Contains(perr.Message, "larger than 4096 bytes") {
+			t.Errorf("err = %+v, want not retryable, over the cap", perr)
+		}
+	})
+
+	t.Run("ErrTooLargeJSON", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = fmt.Fprintf(w, `{"choices":[{"index":0,"message":{"content":%q}}]}`, strings.Repeat("y", 10000))
+		})
+		_, err := newClient(provider.OpenAIOptions{MaxResponseBytes: 4096}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.Retryable || !strings.Contains(perr.Message, "larger than") {
+			t.Errorf("err = %+v, want not retryable, over the cap", perr)
+		}
+	})
+
+	t.Run("ExactlyAtCap", func(t *testing.T) {
+		t.Parallel()
+		body := `{"choices":[{"index":0,"message":{"content":"ok"},"finish_reason":"stop"}]}`
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, body)
+		})
+		res, err := newClient(provider.OpenAIOptions{MaxResponseBytes: int64(len(body))}).Complete(t.Context(), request(f.baseURL()))
+		if err != nil || res.Text != "ok" {
+			t.Errorf("Complete = %+v, %v; a body exactly at the cap must pass", res, err)
+		}
+	})
+
+	t.Run("ErrTimeout", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
+			startSSE(w)
+			event(w, chunk("thinking", ""))
+			<-r.Context().Done()
+		})
+		_, err := newClient(provider.OpenAIOptions{Timeout: 100 * time.Millisecond}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if !perr.Retryable || !strings.Contains(perr.Message, "within 100ms") {
+			t.Errorf("err = %+v, want retryable timeout", perr)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Error("the call's own timeout must not look like the caller's deadline")
+		}
+	})
+
+	t.Run("ErrCanceled", func(t *testing.T) {
+		t.Parallel()
+		arrived := make(chan struct{})
+		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
+			close(arrived)
+			<-r.Context().Done()
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			<-arrived
+			cancel()
+		}()
+		_, err := newClient(provider.OpenAIOptions{}).Complete(ctx, request(f.baseURL()))
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		var perr *provider.Error
+		if errors.As(err, &perr) || provider.IsRetryable(err) {
+			t.Errorf("caller cancellation came back as a provider error: %v", err)
+		}
+	})
+
+	t.Run("ErrCallerDeadline", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		_, err := newClient(provider.OpenAIOptions{}).Complete(ctx, request(f.baseURL()))
+		if !errors.Is(err, context.DeadlineExceeded) || provider.IsRetryable(err) {
+			t.Errorf("err = %v, want the caller's context.DeadlineExceeded", err)
+		}
+	})
+
+	t.Run("ErrTruncatedStream", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			event(w, chunk("Hel", ""))
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if !perr.Retryable || !strings.Contains(perr.Message, "without a finish reason") {
+			t.Errorf("err = %+v, want retryable truncation", perr)
+		}
+	})
+
+	t.Run("ErrUnexpectedEOF", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			conn, buf, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			data := "data: " + chunk("Hel", "") + "\n\n"
+			// A chunk that promises more bytes than arrive before the
+			// connection drops.
+			_, _ = fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n%x\r\ndata: {\"id", len(data), data, 500)
+			_ = buf.Flush()
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if !perr.Retryable {
+			t.Errorf("err = %+v, want retryable", perr)
+		}
+	})
+
+	t.Run("ErrStreamErrorEvent", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			event(w, chunk("Hel", ""))
+			event(w, `{"error":{"message":"upstream overloaded","code":502}}`)
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if !perr.Retryable || perr.StatusCode != 502 || !strings.Contains(perr.Message, "upstream overloaded") {
+			t.Errorf("err = %+v, want retryable 502 with the message", perr)
+		}
+	})
+
+	t.Run("ErrNotEventStream", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<html>welcome</html>")
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.Retryable || !strings.Contains(perr.Message, "text/html") {
+			t.Errorf("err = %+v, want not retryable naming the content type", perr)
+		}
+	})
+
+	t.Run("ErrConnectionRefused", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		url := f.baseURL()
+		f.srv.Close()
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(url))
+		perr := asError(t, err)
+		if !perr.Retryable || perr.StatusCode != 0 {
+			t.Errorf("err = %+v, want retryable without status", perr)
+		}
+	})
+
+	t.Run("ErrRedirect", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://elsewhere.example/v1/chat/completions?key=abc", http.StatusTemporaryRedirect)
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.Retryable || perr.StatusCode != http.StatusTemporaryRedirect {
+			t.Errorf("err = %+v, want a non-retryable 307", perr)
+		}
+		if !strings.Contains(perr.Message, "redirected to host elsewhere.example") || strings.Contains(perr.Message, "key=abc") {
+			t.Errorf("Message = %q, want the redirect's host and no query", perr.Message)
+		}
+		if n := f.hits.Load(); n != 1 {
+			t.Errorf("server hit %d times, want 1 (redirects are not followed)", n)
+		}
+	})
+
+	t.Run("ErrInvalidRequest", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		client := newClient(provider.OpenAIOptions{})
+		for name, mutate := range map[string]func(*provider.Request){
+			"MaxTokensField": func(r *provider.Request) { r.MaxTokensField = "max_output_tokens" },
+			"Model":          func(r *provider.Request) { r.Model = "" },
+			"BaseURL":        func(r *provider.Request) { r.BaseURL = "ftp://example.com" },
+		} {
+			req := request(f.baseURL())
+			mutate(&req)
+			_, err := client.Complete(t.Context(), req)
+			if perr := asError(t, err); perr.Retryable {
+				t.Errorf("%s: err = %+v, want not retryable", name, perr)
+			}
+		}
+		if n := f.hits.Load(); n != 0 {
+			t.Errorf("server hit %d times, want 0", n)
+		}
+	})
+}
+
+func TestOpenAI_RequestShape(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Overrides", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		req := request(f.baseURL())
+		seed := int64(3)
+		req.Seed = &seed
+		req.MaxTokensField = "max_completion_tokens"
+		req.MaxTokens = 256
+		req.OmitTemperature = true
+		req.Headers = map[string]string{"HTTP-Referer": "https://sabe.dev", "X-Title": "SABE"}
+		req.ExtraBody = map[string]any{
+			"top_k":    40,
+			"provider": map[string]any{"order": []string{"groq"}},
+			"odd.key":  true,
+			"w*rd?|#@": "x",
+			":colon":   1,
+		}
+		if _, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		body, header := f.received()
+		if _, ok := body["temperature"]; ok {
+			t.Errorf("temperature sent despite OmitTemperature: %v", body["temperature"])
+		}
+		if _, ok := body["max_tokens"]; ok {
+			t.Error("max_tokens sent, want only max_completion_tokens")
+		}
+		checks := map[string]any{
+			"max_completion_tokens": 256.0,
+			"seed":                  3.0,
+			"top_k":                 40.0,
+			"odd.key":               true,
+			"w*rd?|#@":              "x",
+			":colon":                1.0,
+			"model":                 "gpt-test",
+			"stream":                true,
+		}
+		for k, want := range checks {
+			if body[k] != want {
+				t.Errorf("body[%q] = %v, want %v", k, body[k], want)
+			}
+		}
+		if order := fmt.Sprint(body["provider"]); order != "map[order:[groq]]" {
+			t.Errorf("body[provider] = %s", order)
+		}
+		if so := fmt.Sprint(body["stream_options"]); so != "map[include_usage:true]" {
+			t.Errorf("stream_options = %s", so)
+		}
+		if got := header.Get("HTTP-Referer"); got != "https://sabe.dev" {
+			t.Errorf("HTTP-Referer = %q", got)
+		}
+		if got := header.Get("X-Title"); got != "SABE" {
+			t.Errorf("X-Title = %q", got)
+		}
+		if got := header.Get("Authorization"); got != "Bearer "+testKey {
+			t.Errorf("Authorization = %q", got)
+		}
+	})
+
+	t.Run("Defaults", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		req := request(f.baseURL())
+		req.APIKey = ""
+		if _, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		body, header := f.received()
+		if body["temperature"] != 0.5 || body["max_tokens"] != 100.0 {
+			t.Errorf("temperature = %v, max_tokens = %v, want 0.5 and 100", body["temperature"], body["max_tokens"])
+		}
+		for _, k := range []string{"seed", "max_completion_tokens"} {
+			if _, ok := body[k]; ok {
+				t.Errorf("%s sent, want it left out", k)
+			}
+		}
+		msgs, _ := json.Marshal(body["messages"])
+		if want := `[{"content":"Answer briefly.","role":"system"},{"content":"What is 2+2?","role":"user"}]`; string(msgs) != want {
+			t.Errorf("messages = %s, want %s", msgs, want)
+		}
+		if got := header.Get("Authorization"); got != "" {
+			t.Errorf("Authorization = %q, want none without a key", got)
+		}
+	})
+
+	t.Run("NoMaxTokens", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		req := request(f.baseURL())
+		req.MaxTokens = 0
+		req.System = ""
+		if _, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		body, _ := f.received()
+		if _, ok := body["max_tokens"]; ok {
+			t.Error("max_tokens sent with MaxTokens 0")
+		}
+		if msgs := body["messages"].([]any); len(msgs) != 1 {
+			t.Errorf("messages = %v, want only the user message", msgs)
+		}
+	})
+}
+
+func TestNewHTTPClient_Guard(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ErrLoopbackRefused", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		client := provider.NewOpenAI(provider.OpenAIOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{})})
+		_, err := client.Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.Retryable {
+			t.Error("refusal is retryable")
+		}
+		if !strings.Contains(perr.Message, "provider address 127.0.0.1 is loopback") ||
+			!strings.Contains(perr.Message, "SABE_ALLOW_PRIVATE_PROVIDERS=true") {
+			t.Errorf("Message = %q", perr.Message)
+		}
+		if n := f.hits.Load(); n != 0 {
+			t.Errorf("server hit %d times, want 0", n)
+		}
+	})
+
+	t.Run("ErrLocalhostRefused", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		hc := provider.NewHTTPClient(provider.HTTPOptions{})
+		resp, err := hc.Get(strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1))
+		if err == nil {
+			_ = resp.Body.Close()
+			t.Fatal("GET localhost succeeded, want refusal")
+		}
+		if perr := asError(t, err); perr.Retryable {
+			t.Errorf("err = %+v", perr)
+		}
+		if n := f.hits.Load(); n != 0 {
+			t.Errorf("server hit %d times, want 0", n)
+		}
+	})
+
+	t.Run("AllowPrivate", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		client := provider.NewOpenAI(provider.OpenAIOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})})
+		if _, err := client.Complete(t.Context(), request(f.baseURL())); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		if n := f.hits.Load(); n != 1 {
+			t.Errorf("server hit %d times, want 1", n)
+		}
+	})
+
+	t.Run("DefaultClientGuards", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		_, err := provider.NewOpenAI(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		if perr := asError(t, err); !strings.Contains(perr.Message, "loopback") {
+			t.Errorf("err = %+v, want loopback refusal", perr)
+		}
+	})
+}
+
+func TestRequest_String(t *testing.T) {
+	t.Parallel()
+	req := request("https://api.example.com/v1")
+	req.Headers = map[string]string{"X-Api-Key": "hdr-secret-value"}
+	for _, s := range []string{req.String(), fmt.Sprintf("%v", req), fmt.Sprintf("%+v", req), fmt.Sprintf("%#v", &req)} {
+		if strings.Contains(s, testKey) || strings.Contains(s, "hdr-secret-value") {
+			t.Errorf("%q reveals a credential", s)
+		}
+		if !strings.Contains(s, "gpt-test") || !strings.Contains(s, "X-Api-Key") {
+			t.Errorf("%q lacks model or header name", s)
+		}
+	}
+}
+
+func TestOpenAI_IdleTimeout(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ErrHungStream", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
+			startSSE(w)
+			event(w, chunk("Hel", ""))
+			<-r.Context().Done()
+		})
+		req := request(f.baseURL())
+		req.IdleTimeout = 200 * time.Millisecond
+		_, err := newClient(provider.OpenAIOptions{Timeout: time.Minute}).Complete(t.Context(), req)
+		perr := asError(t, err)
+		if !perr.Retryable || perr.Message != "stream idle for 200ms" {
+			t.Errorf("err = %+v, want retryable idle cut", perr)
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			t.Error("the idle cut must not look like the caller's context")
+		}
+	})
+
+	t.Run("SteadyStream", func(t *testing.T) {
+		t.Parallel()
+		// Eight chunks 50ms apart outlast the 300ms idle timeout in total but
+		// never stay silent that long: each chunk restarts the timer.
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			startSSE(w)
+			for range 8 {
+				time.Sleep(50 * time.Millisecond)
+				event(w, chunk("a", ""))
+			}
+			event(w, chunk("", "stop"))
+			event(w, "[DONE]")
+		})
+		req := request(f.baseURL())
+		req.IdleTimeout = 300 * time.Millisecond
+		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req)
+		if err != nil || res.Text != "aaaaaaaa" {
+			t.Errorf("Complete = %+v, %v; want all eight chunks", res, err)
+		}
+	})
+}
+
+func TestOpenAI_ListModels(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || r.URL.Path != "/v1/models" || r.Header.Get("Authorization") != "Bearer "+testKey {
+				http.Error(w, "wrong request", http.StatusNotFound)
+				return
+			}
+			writeJSON(w, http.StatusOK, `{"object":"list","data":[{"id":"gpt-a","object":"model","created":1,"owned_by":"x"},
+				{"id":"vendor/model-b","object":"model","name":"Model B"}]}`)
+		})
+		models, err := newClient(provider.OpenAIOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey})
+		if err != nil {
+			t.Fatalf("ListModels: %v", err)
+		}
+		want := []provider.RemoteModel{{ID: "gpt-a", Name: "gpt-a"}, {ID: "vendor/model-b", Name: "Model B"}}
+		if fmt.Sprint(models) != fmt.Sprint(want) {
+			t.Errorf("models = %v, want %v", models, want)
+		}
+	})
+
+	t.Run("ErrUnauthorized", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusUnauthorized, `{"error":{"message":"Incorrect API key provided: `+testKey+`","type":"invalid_request_error","code":"invalid_api_key"}}`)
+		})
+		_, err := newClient(provider.OpenAIOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey})
+		perr := asError(t, err)
+		if perr.StatusCode != 401 || perr.Retryable {
+			t.Errorf("err = %+v, want 401 not retryable", perr)
+		}
+		assertNoKey(t, perr.Message)
+	})
+}
+
+func TestNewClients(t *testing.T) {
+	t.Parallel()
+	clients := provider.NewClients(provider.ClientOptions{})
+	for kind, want := range map[string]string{
+		provider.KindOpenAI:    "*provider.OpenAI",
+		provider.KindAnthropic: "*provider.Anthropic",
+		provider.KindGoogle:    "*provider.Google",
+	} {
+		if got := fmt.Sprintf("%T", clients[kind]); got != want {
+			t.Errorf("clients[%q] is %s, want %s", kind, got, want)
+		}
+	}
+	if len(clients) != 3 {
+		t.Errorf("%d clients, want 3", len(clients))
+	}
+}

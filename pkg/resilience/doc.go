@@ -1,0 +1,38 @@
+// Package resilience guards provider calls for a whole worker fleet at once:
+// a circuit breaker per provider whose trips and recoveries every worker
+// sees, rate limits (requests and tokens per minute), a cap on calls in
+// flight, and a pause while a provider's quota is exhausted. All shared
+// state lives in Redis, so workers on several machines agree.
+//
+// # Circuit breaker
+//
+// Each process keeps a sony/gobreaker breaker per provider that counts its
+// own calls' failures. gobreaker's DistributedCircuitBreaker is not used on
+// purpose: it holds a fleet-wide lock for the whole call, which would
+// serialize every call to a provider. Instead, when a process's breaker
+// opens, it writes the open period to Redis (key sabe:breaker:<provider>,
+// the time it opened and the time it half-opens) and publishes the provider
+// id on StateChannel. Every process keeps the shared state in memory,
+// refreshed by that push and re-read every SyncInterval (500 ms by default)
+// in case a message was lost, so the check before a call costs no round
+// trip and a trip reaches the whole fleet within the interval: at most the
+// fleet's concurrency of calls can start in that time, then none until the
+// half-open time. At half-open exactly one call in the fleet (the one that
+// wins a SET NX on sabe:breaker:<provider>:probe) goes out: success clears
+// the shared state (and resets the local breakers), failure opens it again
+// for another period. Calls that may not go out get a *WaitError carrying
+// the half-open time.
+//
+// # Limits
+//
+// Rate limits use github.com/go-redis/redis_rate (GCRA in one Lua script):
+// requests per minute with a burst of one second's worth, and tokens per
+// minute charged before the call by the caller's estimate (input + the
+// whole max_tokens), which is how OpenAI's own limiter counts a request, so
+// the fleet stays under the provider's limit even when every answer runs to
+// max_tokens; nothing is refunded afterwards. The concurrency cap is a
+// sorted set of leases scored by their expiry: a worker that dies holding
+// one frees it when the lease runs out. A short wait (MaxLocalWait, 1 s) is
+// done in process; a longer one returns a *WaitError so the task is
+// rescheduled instead of holding a worker slot.
+package resilience

@@ -1,0 +1,44 @@
+package resilience
+
+import (
+	"fmt"
+	"time"
+)
+
+// Reason says why a call has to wait.
+type Reason string
+
+// The reasons a call waits.
+const (
+	ReasonOpen        Reason = "circuit open"
+	ReasonPaused      Reason = "quota exhausted"
+	ReasonRateLimit   Reason = "rate limit"
+	ReasonConcurrency Reason = "concurrency cap"
+)
+
+// WaitError says a call may not go out before Until. It is not a failure
+// of the call or of the provider: the caller should try again then, without
+// counting an attempt.
+type WaitError struct {
+	// Provider is the provider's id.
+	Provider string
+	// Reason says what the call waits for.
+	Reason Reason
+	// Until is the earliest time worth trying again: the breaker's
+	// half-open time, the end of a quota pause, or an estimate for limits.
+	Until time.Time
+}
+
+// Error implements error.
+func (e *WaitError) Error() string {
+	return fmt.Sprintf("provider %s: %s, retry at %s", e.Provider, e.Reason, e.Until.UTC().Format(time.RFC3339Nano))
+}
+
+// Wait returns how long from now until the call is worth trying again, at
+// least minWait so that a retry never spins.
+func (e *WaitError) Wait(now time.Time) time.Duration {
+	return max(e.Until.Sub(now), minWait)
+}
+
+// minWait is the shortest wait a WaitError asks for.
+const minWait = 10 * time.Millisecond

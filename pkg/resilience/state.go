@@ -1,0 +1,86 @@
+package resilience
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// State is a provider's circuit as one process sees it.
+type State int
+
+// The circuit states, in the order the breaker-state gauge reports them.
+const (
+	StateClosed State = iota
+	StateHalfOpen
+	StateOpen
+)
+
+// String names the state.
+func (s State) String() string {
+	switch s {
+	case StateHalfOpen:
+		return "half-open"
+	case StateOpen:
+		return "open"
+	}
+	return "closed"
+}
+
+// Observer hears about what the fleet guard does, for metrics. Its methods
+// must be fast and must not call back into the Fleet.
+type Observer interface {
+	// BreakerStateChanged reports that provider's circuit moved from one
+	// state to another as this process sees it.
+	BreakerStateChanged(provider string, from, to State)
+	// LimitWaited reports that a call to provider had to wait on a limit
+	// ("rpm", "tpm" or "concurrency"); rescheduled says whether the wait
+	// was too long to spend in process, so the task was put back.
+	LimitWaited(provider, limit string, rescheduled bool)
+}
+
+// Redis keys and channels. Every key starts with "sabe:"; redis_rate adds
+// its own "rate:" prefix to the rate-limit keys.
+const (
+	// StateChannel carries a provider id whenever its shared breaker state
+	// or pause changes, so every worker re-reads it at once.
+	StateChannel = "sabe:resilience"
+)
+
+func breakerKey(provider string) string  { return "sabe:breaker:" + provider }
+func probeKey(provider string) string    { return "sabe:breaker:" + provider + ":probe" }
+func inflightKey(provider string) string { return "sabe:provider:" + provider + ":inflight" }
+func rpmKey(provider string) string      { return "sabe:provider:" + provider + ":rpm" }
+func tpmKey(provider string) string      { return "sabe:provider:" + provider + ":tpm" }
+
+// PausedKey is the Redis key holding the time (Unix milliseconds) until
+// which provider's calls are paused after a quota answer.
+func PausedKey(provider string) string { return "sabe:provider:" + provider + ":paused_until" }
+
+// BreakerKey is the Redis key of provider's shared circuit, present while
+// it is open or half-open; its value is a SharedBreaker in JSON.
+func BreakerKey(provider string) string { return breakerKey(provider) }
+
+// SharedBreaker is the fleet's record of an open circuit.
+type SharedBreaker struct {
+	// OpenedAt is when a worker's breaker tripped (Unix milliseconds).
+	OpenedAt int64 `json:"opened_at"`
+	// Until is when the circuit half-opens (Unix milliseconds).
+	Until int64 `json:"until"`
+}
+
+// ParseSharedBreaker decodes the value stored at BreakerKey.
+func ParseSharedBreaker(s string) (SharedBreaker, error) {
+	var b SharedBreaker
+	err := json.Unmarshal([]byte(s), &b)
+	return b, err
+}
+
+// shared is one provider's fleet-wide state as last read from Redis.
+type shared struct {
+	open        bool
+	openedAt    time.Time
+	until       time.Time
+	pausedUntil time.Time
+}
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms) }

@@ -1,0 +1,199 @@
+// Package run is what happens when a benchmark runs: the run and its
+// snapshot of what it asks, the units it fans out into (one per model,
+// question and sample), their executions and evaluations, and the asynq
+// tasks that carry the work (run:start, execution:run, run:finalize).
+package run
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/ranking"
+	"github.com/sabe-dev/sabe/pkg/scoring"
+)
+
+// Status is where a run is in its life.
+type Status string
+
+// The run statuses. Completed, partial, failed and cancelled are final.
+const (
+	StatusQueued    Status = "queued"
+	StatusRunning   Status = "running"
+	StatusCompleted Status = "completed"
+	StatusPartial   Status = "partial"
+	StatusFailed    Status = "failed"
+	StatusCancelled Status = "cancelled"
+)
+
+// Final reports whether a run in this status will never change again.
+func (s Status) Final() bool {
+	switch s {
+	case StatusCompleted, StatusPartial, StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	return s == StatusQueued || s == StatusRunning || s.Final()
+}
+
+// Trigger says who started a run.
+type Trigger string
+
+// The triggers.
+const (
+	TriggerAPI      Trigger = "api"
+	TriggerManual   Trigger = "manual"
+	TriggerSchedule Trigger = "schedule"
+)
+
+// Progress counts a run's recorded units.
+type Progress struct {
+	Total     int `json:"total"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Cancelled int `json:"cancelled"`
+	// Skipped units were never called because the run's spend cap or
+	// deadline was reached first.
+	Skipped int `json:"skipped"`
+}
+
+// Done is the number of units recorded in any outcome.
+func (p Progress) Done() int { return p.Succeeded + p.Failed + p.Cancelled + p.Skipped }
+
+// Run is one execution of a benchmark.
+type Run struct {
+	ID                uuid.UUID
+	BenchmarkID       uuid.UUID
+	Status            Status
+	Trigger           Trigger
+	ScheduledFor      *time.Time
+	Config            catalog.BenchmarkConfig
+	SuiteIDs          []uuid.UUID
+	ModelIDs          []uuid.UUID
+	ModelCount        int
+	QuestionCount     int
+	Samples           int
+	Progress          Progress
+	CostUSD           float64
+	InputTokens       int64
+	OutputTokens      int64
+	LatencyP50Ms      *float64
+	LatencyP95Ms      *float64
+	Error             string
+	MaxCostUSD        *float64
+	DeadlineAt        *time.Time
+	CreatedAt         time.Time
+	StartedAt         *time.Time
+	FinishedAt        *time.Time
+	CancelRequestedAt *time.Time
+}
+
+// Total is the number of units the run fans out into.
+func (r *Run) Total() int { return r.ModelCount * r.QuestionCount * r.Samples }
+
+// SnapshotModel is a model as the run saw it when it was created.
+type SnapshotModel struct {
+	Position          int
+	ModelID           uuid.UUID
+	ProviderID        uuid.UUID
+	Name              string
+	ProviderModelID   string
+	InputCostPerMTok  float64
+	OutputCostPerMTok float64
+	Overrides         catalog.RequestOverrides
+}
+
+// SnapshotQuestion is a question revision as the run asks it.
+type SnapshotQuestion struct {
+	Position       int
+	QuestionID     uuid.UUID
+	RevisionID     uuid.UUID
+	Revision       int
+	Prompt         string
+	Category       string
+	ExpectedAnswer string
+	Scoring        scoring.Rule
+}
+
+// Snapshot is everything a worker needs to execute any unit of a run.
+type Snapshot struct {
+	Run       *Run
+	Models    []SnapshotModel
+	Questions []SnapshotQuestion
+}
+
+// Unit identifies one (model, question, sample) of a run by its index:
+// index = (modelPosition*Q + questionPosition)*S + sample.
+type Unit struct {
+	Model    int
+	Question int
+	Sample   int
+}
+
+// UnitIndex returns the index of u in a run with q questions and s samples.
+func UnitIndex(u Unit, q, s int) int { return (u.Model*q+u.Question)*s + u.Sample }
+
+// UnitAt returns the unit at index i in a run with q questions and s samples.
+func UnitAt(i, q, s int) Unit {
+	return Unit{Model: i / (q * s), Question: (i / s) % q, Sample: i % s}
+}
+
+// ExecutionStatus is the outcome of one unit.
+type ExecutionStatus string
+
+// The execution outcomes.
+const (
+	ExecSucceeded ExecutionStatus = "succeeded"
+	ExecFailed    ExecutionStatus = "failed"
+	ExecCancelled ExecutionStatus = "cancelled"
+	ExecSkipped   ExecutionStatus = "skipped"
+)
+
+// Evaluation is one scorer's verdict on an execution.
+type Evaluation struct {
+	Scorer string  `json:"scorer"`
+	Passed bool    `json:"passed"`
+	Score  float64 `json:"score"`
+	Detail string  `json:"detail"`
+}
+
+// Execution is the recorded outcome of one unit.
+type Execution struct {
+	RunID              uuid.UUID
+	RunCreatedAt       time.Time
+	BenchmarkID        uuid.UUID
+	ModelID            uuid.UUID
+	QuestionID         uuid.UUID
+	QuestionRevisionID uuid.UUID
+	QuestionRevision   int
+	Sample             int
+	Category           string
+	Status             ExecutionStatus
+	Response           string
+	Error              string
+	HTTPStatus         int
+	Attempts           int
+	LatencyMs          *float64
+	TTFTMs             *float64
+	OutputTokensPerS   *float64
+	InputTokens        int
+	OutputTokens       int
+	CostUSD            float64
+	StartedAt          *time.Time
+	FinishedAt         time.Time
+	Evaluation         *Evaluation
+	Evaluations        []Evaluation
+}
+
+// Rankings is a run's leaderboard, overall and per category.
+type Rankings = ranking.Rankings
+
+// Cost returns the price of a call in USD from per-million-token prices.
+func Cost(inputTokens, outputTokens int, inPerMTok, outPerMTok float64) float64 {
+	return (float64(inputTokens)*inPerMTok + float64(outputTokens)*outPerMTok) / 1e6
+}

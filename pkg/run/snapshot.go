@@ -1,0 +1,123 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/sabe-dev/sabe/pkg/scoring"
+)
+
+// cachedSnapshot is a run's snapshot with its scorers compiled, held by a
+// worker while it executes the run's units.
+type cachedSnapshot struct {
+	*Snapshot
+	scorers  []*scoring.Scorer
+	modelPos map[uuid.UUID]int
+	qPos     map[uuid.UUID]int
+	used     time.Time
+}
+
+func (s *cachedSnapshot) total() int { return len(s.Models) * len(s.Questions) * s.Run.Samples }
+
+// index returns the unit index of a recorded unit.
+func (s *cachedSnapshot) index(k UnitKey) (int, bool) {
+	m, ok := s.modelPos[k.ModelID]
+	if !ok {
+		return 0, false
+	}
+	q, ok := s.qPos[k.QuestionID]
+	if !ok || k.Sample < 0 || k.Sample >= s.Run.Samples {
+		return 0, false
+	}
+	return UnitIndex(Unit{Model: m, Question: q, Sample: k.Sample}, len(s.Questions), s.Run.Samples), true
+}
+
+// snapshotCache loads each run's snapshot once per worker process, however
+// many units of it run at once, and keeps the most recently used ones.
+type snapshotCache struct {
+	store Store
+	max   int
+	group singleflight.Group
+
+	mu   sync.Mutex
+	runs map[uuid.UUID]*cachedSnapshot
+}
+
+func newSnapshotCache(store Store, max int) *snapshotCache {
+	return &snapshotCache{store: store, max: max, runs: map[uuid.UUID]*cachedSnapshot{}}
+}
+
+func (c *snapshotCache) get(ctx context.Context, id uuid.UUID) (*cachedSnapshot, error) {
+	c.mu.Lock()
+	s, ok := c.runs[id]
+	if ok {
+		s.used = time.Now()
+	}
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	v, err, _ := c.group.Do(id.String(), func() (any, error) {
+		snap, err := c.store.LoadSnapshot(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		s, err := compileSnapshot(snap)
+		if err != nil {
+			return nil, err
+		}
+		c.put(id, s)
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*cachedSnapshot), nil
+}
+
+func compileSnapshot(snap *Snapshot) (*cachedSnapshot, error) {
+	s := &cachedSnapshot{
+		Snapshot: snap, scorers: make([]*scoring.Scorer, len(snap.Questions)),
+		modelPos: make(map[uuid.UUID]int, len(snap.Models)), qPos: make(map[uuid.UUID]int, len(snap.Questions)),
+		used: time.Now(),
+	}
+	for i, m := range snap.Models {
+		s.modelPos[m.ModelID] = i
+	}
+	for i, q := range snap.Questions {
+		sc, err := scoring.Compile(q.Scoring, q.ExpectedAnswer)
+		if err != nil {
+			return nil, fmt.Errorf("question %s revision %d: %w", q.QuestionID, q.Revision, err)
+		}
+		s.scorers[i] = sc
+		s.qPos[q.QuestionID] = i
+	}
+	return s, nil
+}
+
+func (c *snapshotCache) put(id uuid.UUID, s *cachedSnapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.runs[id] = s
+	for len(c.runs) > c.max {
+		var oldest uuid.UUID
+		var at time.Time
+		for k, v := range c.runs {
+			if at.IsZero() || v.used.Before(at) {
+				oldest, at = k, v.used
+			}
+		}
+		delete(c.runs, oldest)
+	}
+}
+
+func (c *snapshotCache) drop(id uuid.UUID) {
+	c.mu.Lock()
+	delete(c.runs, id)
+	c.mu.Unlock()
+}

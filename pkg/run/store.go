@@ -1,0 +1,55 @@
+package run
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+)
+
+// UnitKey identifies a recorded unit by its ids.
+type UnitKey struct {
+	ModelID    uuid.UUID
+	QuestionID uuid.UUID
+	Sample     int
+}
+
+// ProviderConn is what a worker needs to call a provider. APIKey is
+// decrypted and lives only in the worker's memory.
+type ProviderConn struct {
+	ID      uuid.UUID
+	Kind    catalog.ProviderKind
+	BaseURL string
+	APIKey  string
+	Headers map[string]string
+	Limits  catalog.ProviderLimits
+	// UpdatedAt changes whenever the provider (its key included) changes,
+	// so workers can tell a cached connection is stale.
+	UpdatedAt time.Time
+}
+
+// Store is the persistence the task handlers need. pkg/store implements it.
+type Store interface {
+	// GetRun returns the run; fault NotFound when there is none.
+	GetRun(ctx context.Context, id uuid.UUID) (*Run, error)
+	// LoadSnapshot returns the run with the models and question revisions it
+	// asks, in unit order.
+	LoadSnapshot(ctx context.Context, id uuid.UUID) (*Snapshot, error)
+	// MarkRunning moves a queued run to running; it returns the run as it is
+	// now, whatever its status.
+	MarkRunning(ctx context.Context, id uuid.UUID) (*Run, error)
+	// RecordedUnits lists the units of a run that have an execution.
+	RecordedUnits(ctx context.Context, r *Run) ([]UnitKey, error)
+	// RecordExecution stores an execution and its evaluation exactly once;
+	// it reports whether this call inserted it.
+	RecordExecution(ctx context.Context, e *Execution) (bool, error)
+	// Counts returns how many units of the run are recorded, by outcome.
+	Counts(ctx context.Context, r *Run) (Progress, error)
+	// Finalize computes totals and rankings and sets the final status, once:
+	// it returns the finished run and false when it was already finished.
+	Finalize(ctx context.Context, r *Run, status Status, reason string) (*Run, bool, error)
+	// ProviderConn returns a provider's endpoint with its key decrypted.
+	ProviderConn(ctx context.Context, id uuid.UUID) (*ProviderConn, error)
+}

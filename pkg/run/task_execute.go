@@ -1,0 +1,409 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/provider"
+	"github.com/sabe-dev/sabe/pkg/resilience"
+)
+
+// TypeExecute calls a provider for one unit, scores the answer and records
+// it.
+const TypeExecute = "execution:run"
+
+// executePayload carries ids only: the prompt, the key and the config stay
+// in PostgreSQL and reach the worker through its snapshot cache.
+type executePayload struct {
+	RunID uuid.UUID `json:"run_id"`
+	Unit  int       `json:"unit"`
+}
+
+// NewExecuteTask builds the execution:run task for unit idx of a run, on
+// the run's unit queue (see UnitQueue). Its id is derived from (run, unit),
+// so enqueuing a unit twice is a no-op while its task exists.
+func NewExecuteTask(runID uuid.UUID, idx int, queue string) *asynq.Task {
+	payload, _ := json.Marshal(executePayload{RunID: runID, Unit: idx})
+	return asynq.NewTask(TypeExecute, payload,
+		asynq.TaskID(ExecuteTaskID(runID, idx)),
+		asynq.Queue(queue),
+		asynq.MaxRetry(25), // the handler decides when to give up; see HandleExecute
+		asynq.Timeout(15*time.Minute))
+}
+
+// ExecuteTaskID is the asynq task id of unit idx of a run.
+func ExecuteTaskID(runID uuid.UUID, idx int) string {
+	return "exec:" + runID.String() + ":" + itoa(idx)
+}
+
+// HandleExecute runs one unit. A unit is recorded exactly once whatever
+// happens: the store ignores a second row for the same key, and the tracker
+// counts a unit once. A provider may be called twice for one unit after a
+// crash between the call and the record (at-least-once); it is never
+// recorded twice, but both calls count against the run's spend.
+//
+// Before the call: a cancelled run records the unit cancelled; a run past
+// its deadline or over its max_cost_usd records it skipped. A provider that
+// must not be called now (quota pause, open circuit, a rate limit or the
+// concurrency cap for longer than a short wait) hands the task back with a
+// *resilience.WaitError, which IsFailure does not count as a failure and
+// RetryDelay turns into the wait; when that wait ends after the run's
+// deadline the unit is skipped at once instead.
+func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
+	var p executePayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	snap, err := h.cache.get(ctx, p.RunID)
+	if err != nil {
+		return skipIfGone(fmt.Errorf("execute run %s unit %d: %w", p.RunID, p.Unit, err))
+	}
+	r := snap.Run
+	if r.Status.Final() {
+		return nil
+	}
+	if p.Unit < 0 || p.Unit >= snap.total() {
+		return fmt.Errorf("execute run %s: unit %d out of range: %w", r.ID, p.Unit, asynq.SkipRetry)
+	}
+	st, err := h.tracker.Check(ctx, r.ID, p.Unit)
+	if err != nil {
+		return err
+	}
+	if st.Recorded {
+		return nil
+	}
+	u := UnitAt(p.Unit, len(snap.Questions), r.Samples)
+	m, q := &snap.Models[u.Model], &snap.Questions[u.Question]
+	e := &Execution{
+		RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID,
+		ModelID: m.ModelID, QuestionID: q.QuestionID, QuestionRevisionID: q.RevisionID, Sample: u.Sample,
+		Category: q.Category, Attempts: attempt(ctx),
+	}
+	if st.Cancelled {
+		e.Status, e.Error, e.FinishedAt = ExecCancelled, "run cancelled before this unit was called", time.Now().UTC()
+		return h.record(ctx, snap, p.Unit, e)
+	}
+	if r.DeadlineAt != nil && !time.Now().Before(*r.DeadlineAt) {
+		return h.skip(ctx, snap, p.Unit, e, SkipDeadline, "run deadline passed before this unit was called")
+	}
+	if r.MaxCostUSD != nil && st.Spend >= *r.MaxCostUSD {
+		return h.skip(ctx, snap, p.Unit, e, SkipMaxCost,
+			fmt.Sprintf("max_cost_usd %g reached (%.6f spent) before this unit was called", *r.MaxCostUSD, st.Spend))
+	}
+
+	conn, err := h.conn(ctx, m.ProviderID)
+	if err != nil {
+		// The database, not the provider, failed: asynq retries the task.
+		return err
+	}
+	client, ok := h.clients[string(conn.Kind)]
+	if !ok {
+		e.Status, e.Error = ExecFailed, fmt.Sprintf("provider kind %q is not supported by this worker", conn.Kind)
+		return h.record(ctx, snap, p.Unit, e)
+	}
+	req := h.request(snap, conn, m, q, u.Sample)
+	timeout := h.cfg.CallTimeout
+	if r.DeadlineAt != nil {
+		timeout = min(timeout, time.Until(*r.DeadlineAt))
+	}
+	pid := m.ProviderID.String()
+	permit, err := h.fleet.Acquire(ctx, resilience.Call{
+		Provider: pid, Limits: fleetLimits(conn.Limits), Tokens: estimateTokens(req), Timeout: timeout,
+	})
+	if err != nil {
+		return h.wait(ctx, snap, p.Unit, e, err)
+	}
+	resp, callErr := h.call(ctx, client, req, r.DeadlineAt, conn.APIKey, e)
+	permit.Done(breakerOutcome(callErr))
+	h.metrics.Call(pid, callOutcome(callErr), e.FinishedAt.Sub(*e.StartedAt))
+	if callErr == nil {
+		e.CostUSD = Cost(resp.InputTokens, resp.OutputTokens, m.InputCostPerMTok, m.OutputCostPerMTok)
+		if e.CostUSD > 0 {
+			// Counted even when the task cannot go on (shutdown) or the
+			// unit turns out recorded already: the call was paid for.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			err := h.tracker.AddSpend(sctx, r.ID, e.CostUSD)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if callErr != nil {
+		if ctx.Err() != nil {
+			// Shutdown or task timeout: asynq re-queues the task; nothing is recorded.
+			return callErr
+		}
+		if errors.Is(callErr, errRunDeadline) {
+			return h.skip(ctx, snap, p.Unit, e, SkipDeadline, "run deadline reached during the call")
+		}
+		var pe *provider.Error
+		if errors.As(callErr, &pe) && pe.Quota {
+			return h.quota(ctx, snap, p.Unit, e, conn, pe)
+		}
+		if provider.IsRetryable(callErr) && e.Attempts <= h.cfg.MaxRetry {
+			h.metrics.Retry(pid)
+			return callErr
+		}
+		e.Status = ExecFailed
+		e.Error = callErr.Error()
+		if pe != nil {
+			e.HTTPStatus = pe.StatusCode
+			e.Error = pe.Message
+		}
+		return h.record(ctx, snap, p.Unit, e)
+	}
+
+	e.Status = ExecSucceeded
+	e.Response = resp.Text
+	e.InputTokens, e.OutputTokens = resp.InputTokens, resp.OutputTokens
+	e.LatencyMs = ptr(ms(resp.Latency))
+	e.TTFTMs = ptr(ms(resp.TTFT))
+	if gen := resp.Latency - resp.TTFT; gen > 0 && resp.OutputTokens > 0 {
+		e.OutputTokensPerS = ptr(float64(resp.OutputTokens) / gen.Seconds())
+	}
+	res := snap.scorers[u.Question].Score(resp.Text)
+	e.Evaluation = &Evaluation{Scorer: snap.scorers[u.Question].Name(), Passed: res.Passed, Score: res.Score, Detail: res.Detail}
+	return h.record(ctx, snap, p.Unit, e)
+}
+
+// request builds the provider request for one unit, with the run's
+// configuration and the model's request overrides.
+func (h *Handlers) request(snap *cachedSnapshot, conn *ProviderConn, m *SnapshotModel, q *SnapshotQuestion, sample int) provider.Request {
+	cfg := snap.Run.Config
+	temp := cfg.Temperature
+	seed := int64(sample)
+	return provider.Request{
+		BaseURL: conn.BaseURL, APIKey: conn.APIKey, Headers: conn.Headers,
+		Model: m.ProviderModelID, System: cfg.SystemPrompt, Prompt: q.Prompt,
+		Temperature: &temp, MaxTokens: cfg.MaxTokens, Seed: &seed,
+		MaxTokensField: m.Overrides.MaxTokensField, OmitTemperature: m.Overrides.OmitTemperature, ExtraBody: m.Overrides.ExtraBody,
+		IdleTimeout: h.cfg.IdleTimeout,
+	}
+}
+
+// estimateTokens is what a call is charged against a tokens-per-minute
+// limit before it goes out: its input estimated from the characters (four
+// per token, as most tokenizers average) plus the whole max_tokens, which is
+// how OpenAI's own limiter counts a request.
+func estimateTokens(req provider.Request) int {
+	chars := utf8.RuneCountInString(req.System) + utf8.RuneCountInString(req.Prompt)
+	return (chars+3)/4 + req.MaxTokens
+}
+
+func fleetLimits(l catalog.ProviderLimits) resilience.Limits {
+	return resilience.Limits{RequestsPerMinute: l.RequestsPerMinute, TokensPerMinute: l.TokensPerMinute, MaxConcurrency: l.MaxConcurrency}
+}
+
+// errRunDeadline is the cause of a call cut short by its run's deadline.
+var errRunDeadline = errors.New("run deadline reached during the call")
+
+// callGrace lets the client's own timeout, which reports a retryable
+// provider error, fire before the context's backstop.
+const callGrace = time.Second
+
+// call sends req, cut short at the run's deadline. The client bounds the
+// call by its own total and idle timeouts; the context here is a backstop
+// for a client that overruns them.
+func (h *Handlers) call(ctx context.Context, client provider.Client, req provider.Request, deadline *time.Time, key string, e *Execution) (provider.Response, error) {
+	started := time.Now().UTC()
+	e.StartedAt = &started
+	end := started.Add(h.cfg.CallTimeout + callGrace)
+	var cause error = errCallOverrun
+	if deadline != nil && deadline.Before(end) {
+		end, cause = *deadline, errRunDeadline
+	}
+	callCtx, cancel := context.WithDeadlineCause(ctx, end, cause)
+	defer cancel()
+	resp, err := client.Complete(callCtx, req)
+	e.FinishedAt = time.Now().UTC()
+	if err == nil {
+		return resp, nil
+	}
+	if ctx.Err() == nil && callCtx.Err() != nil {
+		if errors.Is(context.Cause(callCtx), errRunDeadline) {
+			return resp, fmt.Errorf("provider call: %w", errRunDeadline)
+		}
+		if !provider.IsRetryable(err) {
+			return resp, &provider.Error{Retryable: true, Message: fmt.Sprintf("provider call timed out after %s", h.cfg.CallTimeout)}
+		}
+	}
+	// Errors from the provider are scrubbed of key material before they
+	// are logged or stored; some providers echo fragments of a bad key.
+	return resp, scrubbed(err, key)
+}
+
+var errCallOverrun = errors.New("provider call overran its timeout")
+
+// breakerOutcome is what a call's result says about its provider's health:
+// only retryable failures count against it. A quota answer, a request the
+// provider rejected, or any other answer shows the provider is up; a call
+// cut by the caller (shutdown, the run's deadline) shows nothing.
+func breakerOutcome(err error) resilience.Outcome {
+	var pe *provider.Error
+	switch {
+	case err == nil:
+		return resilience.Succeeded
+	case errors.As(err, &pe):
+		if pe.Retryable && !pe.Quota {
+			return resilience.Failed
+		}
+		return resilience.Succeeded
+	}
+	return resilience.Ignored
+}
+
+// callOutcome labels a call for the calls metric.
+func callOutcome(err error) string {
+	var pe *provider.Error
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, errRunDeadline):
+		return "deadline"
+	case errors.As(err, &pe):
+		switch {
+		case pe.Quota:
+			return "quota"
+		case pe.StatusCode == 429:
+			return "rate_limited"
+		case pe.StatusCode >= 500:
+			return "server_error"
+		case pe.StatusCode >= 400:
+			return "client_error"
+		case pe.Retryable:
+			return "transport_error"
+		}
+		return "error"
+	}
+	return "cancelled"
+}
+
+// wait hands the task back until the provider may be called, or skips the
+// unit when that is after the run's deadline. Errors other than a
+// *resilience.WaitError are returned as they are.
+func (h *Handlers) wait(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, err error) error {
+	var we *resilience.WaitError
+	if !errors.As(err, &we) {
+		return err
+	}
+	if d := snap.Run.DeadlineAt; d != nil && we.Until.After(*d) {
+		return h.skip(ctx, snap, idx, e, SkipDeadline,
+			fmt.Sprintf("run deadline reached while waiting for the provider (%s)", we.Reason))
+	}
+	h.metrics.Rescheduled(we.Provider, we.Reason)
+	return fmt.Errorf("execute run %s unit %d: %w", e.RunID, idx, we)
+}
+
+// quota pauses the provider fleet-wide until its quota resets (the time it
+// gave, else the provider's setting, else the worker's default) and puts
+// the unit back to wait for it without failing it.
+func (h *Handlers) quota(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, conn *ProviderConn, pe *provider.Error) error {
+	until := pe.ResetAt
+	if until.IsZero() || !until.After(time.Now()) {
+		pause := h.cfg.QuotaPause
+		if s := conn.Limits.QuotaPauseSeconds; s > 0 {
+			pause = time.Duration(s) * time.Second
+		}
+		until = time.Now().Add(pause)
+	}
+	pid := conn.ID.String()
+	if err := h.fleet.Pause(ctx, pid, until); err != nil {
+		return err
+	}
+	return h.wait(ctx, snap, idx, e, &resilience.WaitError{Provider: pid, Reason: resilience.ReasonPaused, Until: until})
+}
+
+// skip records a unit that was not called (or was cut) because the run hit
+// its deadline or its spend cap.
+func (h *Handlers) skip(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, reason SkipReason, msg string) error {
+	e.Status, e.Error = ExecSkipped, msg
+	e.FinishedAt = time.Now().UTC()
+	if _, err := h.store.RecordExecution(ctx, e); err != nil {
+		return fmt.Errorf("record run %s unit %d: %w", e.RunID, idx, err)
+	}
+	done, first, err := h.tracker.RecordSkip(ctx, e.RunID, idx, reason)
+	if err != nil {
+		return err
+	}
+	if first {
+		h.metrics.Skipped(string(reason))
+	}
+	return h.finalizeIfDone(ctx, snap, e.RunID, done)
+}
+
+func scrubbed(err error, key string) error {
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		c := *pe
+		c.Message = provider.Scrub(pe.Message, key)
+		return &c
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return errors.New(provider.Scrub(err.Error(), key))
+}
+
+// record stores the execution, counts it, and enqueues finalization when it
+// was the run's last unit.
+func (h *Handlers) record(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution) error {
+	if e.FinishedAt.IsZero() {
+		e.FinishedAt = time.Now().UTC()
+	}
+	if _, err := h.store.RecordExecution(ctx, e); err != nil {
+		return fmt.Errorf("record run %s unit %d: %w", e.RunID, idx, err)
+	}
+	done, _, err := h.tracker.Record(ctx, e.RunID, idx, e.Status)
+	if err != nil {
+		return err
+	}
+	return h.finalizeIfDone(ctx, snap, e.RunID, done)
+}
+
+func (h *Handlers) finalizeIfDone(ctx context.Context, snap *cachedSnapshot, id uuid.UUID, done int) error {
+	if done >= snap.total() {
+		return Enqueue(ctx, h.queue, NewFinalizeTask(id))
+	}
+	return nil
+}
+
+// conn returns the provider's endpoint and decrypted key, cached so that a
+// run's units do not each decrypt the key. A change notice drops the entry
+// at once (see Start); the expiry covers a lost notice.
+func (h *Handlers) conn(ctx context.Context, id uuid.UUID) (*ProviderConn, error) {
+	h.connMu.Lock()
+	c, ok := h.conns[id]
+	h.connMu.Unlock()
+	if ok && time.Now().Before(c.expires) {
+		return c.conn, nil
+	}
+	conn, err := h.store.ProviderConn(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load provider %s: %w", id, err)
+	}
+	h.connMu.Lock()
+	h.conns[id] = cachedConn{conn: conn, expires: time.Now().Add(connTTL)}
+	h.connMu.Unlock()
+	return conn, nil
+}
+
+// attempt is the 1-based attempt number of the running task. Waits handed
+// back with a *resilience.WaitError do not count: asynq counts only
+// failures.
+func attempt(ctx context.Context) int {
+	n, _ := asynq.GetRetryCount(ctx)
+	return n + 1
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func ptr[T any](v T) *T { return &v }

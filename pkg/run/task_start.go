@@ -1,0 +1,77 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+)
+
+// TypeStart fans a run out into one execution:run task per unit.
+const TypeStart = "run:start"
+
+// NewStartTask builds the run:start task for a run. Its id is the run id, so
+// a run is started at most once at a time however often it is enqueued.
+func NewStartTask(runID uuid.UUID) *asynq.Task {
+	return newRunTask(TypeStart, "run:", runID, 30*time.Minute)
+}
+
+// HandleStart marks the run running and enqueues every unit not yet
+// recorded. It can be re-run at any point: recorded units are skipped and
+// enqueuing a unit whose task exists is a no-op.
+func (h *Handlers) HandleStart(ctx context.Context, t *asynq.Task) error {
+	var p runPayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	r, err := h.store.MarkRunning(ctx, p.RunID)
+	if err != nil {
+		return skipIfGone(fmt.Errorf("start run %s: %w", p.RunID, err))
+	}
+	if r.Status.Final() {
+		return nil
+	}
+	if r.CancelRequestedAt != nil {
+		if err := h.tracker.Cancel(ctx, r.ID); err != nil {
+			return err
+		}
+	}
+	snap, err := h.cache.get(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("start run %s: %w", r.ID, err)
+	}
+	q, s := len(snap.Questions), r.Samples
+	total := len(snap.Models) * q * s
+
+	// Units recorded before (a re-run after a crash, or after Redis lost its
+	// state) are marked in the tracker and not enqueued again.
+	recorded, err := h.store.RecordedUnits(ctx, r)
+	if err != nil {
+		return fmt.Errorf("start run %s: %w", r.ID, err)
+	}
+	skip := make(map[int]bool, len(recorded))
+	for _, k := range recorded {
+		idx, ok := snap.index(k)
+		if !ok {
+			continue
+		}
+		skip[idx] = true
+		if _, _, err := h.tracker.Record(ctx, r.ID, idx, ExecSucceeded); err != nil {
+			return err
+		}
+	}
+	pending := make([]int, 0, total-len(skip))
+	for i := range total {
+		if !skip[i] {
+			pending = append(pending, i)
+		}
+	}
+	h.log.Info("run started", "run_id", r.ID, "units", total, "pending", len(pending))
+	if len(pending) == 0 {
+		return Enqueue(ctx, h.queue, NewFinalizeTask(r.ID))
+	}
+	queue := UnitQueue(r)
+	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task { return NewExecuteTask(r.ID, pending[i], queue) })
+}

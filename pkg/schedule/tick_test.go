@@ -1,0 +1,168 @@
+package schedule_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/schedule"
+	"github.com/sabe-dev/sabe/pkg/scoring"
+	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/testenv"
+)
+
+// recordingQueue is an Enqueuer that keeps what it was given.
+type recordingQueue struct {
+	mu    sync.Mutex
+	tasks []*asynq.Task
+}
+
+func (q *recordingQueue) EnqueueContext(_ context.Context, task *asynq.Task, _ ...asynq.Option) (*asynq.TaskInfo, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.tasks = append(q.tasks, task)
+	return &asynq.TaskInfo{}, nil
+}
+
+var _ schedule.Enqueuer = (*recordingQueue)(nil)
+
+func startTask(id uuid.UUID) *asynq.Task {
+	b, _ := json.Marshal(map[string]string{"run_id": id.String()})
+	return asynq.NewTask("run:start", b)
+}
+
+// catchupBundle is a store with an hourly scheduled benchmark whose
+// marker is five hours and a bit in the past, as after an outage.
+type catchupBundle struct {
+	st     *store.Store
+	pool   *pgxpool.Pool
+	bench  uuid.UUID
+	marker time.Time
+	queue  *recordingQueue
+	ticker *schedule.Ticker
+}
+
+func setupCatchup(t *testing.T) *catchupBundle {
+	t.Helper()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	st := store.New(pool, testenv.Keyring(t))
+	p, err := st.CreateProvider(ctx, catalog.ProviderInput{Name: "p", Kind: catalog.KindOpenAI, BaseURL: "http://x/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: "m", ProviderModelID: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	su, err := st.CreateSuite(ctx, "s", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateQuestions(ctx, su.ID, []catalog.QuestionInput{{Prompt: "1+1?", ExpectedAnswer: "2", Scoring: scoring.Rule{Method: scoring.MethodNumeric}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.CreateBenchmark(ctx, catalog.BenchmarkInput{
+		Name: "b", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{m.ID}, Config: catalog.BenchmarkConfig{MaxTokens: 8, Samples: 1},
+		Schedule: &catalog.Schedule{Cron: "@hourly", Enabled: true, Overlap: schedule.OverlapAllow},
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := time.Now().UTC().Truncate(time.Hour).Add(-5*time.Hour + 17*time.Minute)
+	if _, err := pool.Exec(ctx, `UPDATE benchmarks SET schedule_last_at = $2 WHERE id = $1`, b.ID, marker); err != nil {
+		t.Fatal(err)
+	}
+	q := &recordingQueue{}
+	return &catchupBundle{st: st, pool: pool, bench: b.ID, marker: marker, queue: q,
+		ticker: schedule.NewTicker(st, q, startTask, slog.New(slog.DiscardHandler))}
+}
+
+// tick runs one tick in which every due occurrence is already missed (no
+// grace).
+func (c *catchupBundle) tick(t *testing.T, mode schedule.CatchupMode) {
+	t.Helper()
+	if err := c.ticker.Tick(context.Background(), schedule.Catchup{Mode: mode}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// state returns the schedule's marker and the scheduled_for of its runs.
+func (c *catchupBundle) state(t *testing.T) (time.Time, []time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	var last time.Time
+	if err := c.pool.QueryRow(ctx, `SELECT schedule_last_at FROM benchmarks WHERE id = $1`, c.bench).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := c.pool.Query(ctx, `SELECT scheduled_for FROM runs WHERE benchmark_id = $1 ORDER BY scheduled_for`, c.bench)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var runs []time.Time
+	for rows.Next() {
+		var at time.Time
+		if err := rows.Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, at)
+	}
+	return last, runs
+}
+
+func TestTicker_Catchup(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Latest", func(t *testing.T) {
+		t.Parallel()
+		c := setupCatchup(t)
+		c.tick(t, schedule.CatchupLatest)
+		c.tick(t, schedule.CatchupLatest)
+		last, runs := c.state(t)
+		// Once, not once per tick: the second tick finds nothing due.
+		if len(runs) != 1 || !runs[0].Equal(last) || last.Unix()%3600 != 0 || last.Sub(c.marker) < 4*time.Hour {
+			t.Fatalf("runs %v, marker %v; want one run, for the latest hour", runs, last)
+		}
+		if len(c.queue.tasks) != 1 {
+			t.Errorf("%d start tasks, want 1", len(c.queue.tasks))
+		}
+	})
+
+	t.Run("All", func(t *testing.T) {
+		t.Parallel()
+		c := setupCatchup(t)
+		c.tick(t, schedule.CatchupAll)
+		last, runs := c.state(t)
+		want := int(last.Sub(c.marker.Truncate(time.Hour)) / time.Hour)
+		if len(runs) != want || want < 5 || !runs[len(runs)-1].Equal(last) {
+			t.Fatalf("runs %v, marker %v; want one for each of the %d missed hours", runs, last, want)
+		}
+		for i, at := range runs {
+			if !at.Equal(c.marker.Truncate(time.Hour).Add(time.Duration(i+1) * time.Hour)) {
+				t.Errorf("run %d for %v; want consecutive hours after %v", i, at, c.marker)
+			}
+		}
+		if len(c.queue.tasks) != len(runs) {
+			t.Errorf("%d start tasks for %d runs", len(c.queue.tasks), len(runs))
+		}
+	})
+
+	t.Run("None", func(t *testing.T) {
+		t.Parallel()
+		c := setupCatchup(t)
+		c.tick(t, schedule.CatchupNone)
+		last, runs := c.state(t)
+		if len(runs) != 0 || last.Sub(c.marker) < 4*time.Hour || last.Unix()%3600 != 0 {
+			t.Fatalf("runs %v, marker %v; want none, and the marker moved to the latest hour", runs, last)
+		}
+	})
+}

@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
+)
+
+// MaxImportQuestions bounds one import, so a single request cannot hold a
+// transaction open for minutes.
+const MaxImportQuestions = 10000
+
+func questionFromRow(r dbsqlc.GetQuestionRow) catalog.Question {
+	q := catalog.Question{
+		ID: r.ID, SuiteID: r.SuiteID, Revision: int(r.Revision), RevisionID: r.RevisionID,
+		Prompt: r.Prompt, Category: r.Category, ExpectedAnswer: r.ExpectedAnswer,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	_ = json.Unmarshal(r.Scoring, &q.Scoring)
+	return q
+}
+
+// activeSuite checks that a suite exists and is not archived.
+func activeSuite(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID) error {
+	su, err := q.GetSuite(ctx, id)
+	if err != nil {
+		return notFound(err, "suite")
+	}
+	if su.ArchivedAt != nil {
+		return fault.Conflict("suite is archived")
+	}
+	return nil
+}
+
+// CreateQuestions adds questions to a suite, all or none, in one
+// transaction. The inputs must have been validated.
+func (s *Store) CreateQuestions(ctx context.Context, suiteID uuid.UUID, in []catalog.QuestionInput) ([]catalog.Question, error) {
+	if len(in) > MaxImportQuestions {
+		return nil, fault.TooLarge("body", "at most %d questions per import", MaxImportQuestions)
+	}
+	now := time.Now().UTC()
+	qs := make([]dbsqlc.InsertQuestionsParams, len(in))
+	revs := make([]dbsqlc.InsertQuestionRevisionsParams, len(in))
+	out := make([]catalog.Question, len(in))
+	for i, q := range in {
+		id, rid := newID(), newID()
+		qs[i] = dbsqlc.InsertQuestionsParams{ID: id, SuiteID: suiteID, Revision: 1}
+		revs[i] = dbsqlc.InsertQuestionRevisionsParams{
+			ID: rid, QuestionID: id, Revision: 1, Prompt: q.Prompt, Category: q.Category,
+			ExpectedAnswer: q.ExpectedAnswer, Scoring: mustJSON(q.Scoring),
+		}
+		out[i] = catalog.Question{
+			ID: id, SuiteID: suiteID, Revision: 1, RevisionID: rid, Prompt: q.Prompt, Category: q.Category,
+			ExpectedAnswer: q.ExpectedAnswer, Scoring: q.Scoring, CreatedAt: now, UpdatedAt: now,
+		}
+	}
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		if err := activeSuite(ctx, q, suiteID); err != nil {
+			return err
+		}
+		if _, err := q.InsertQuestions(ctx, qs); err != nil {
+			return err
+		}
+		if _, err := q.InsertQuestionRevisions(ctx, revs); err != nil {
+			return err
+		}
+		return auditQuestionsCreated(ctx, q, suiteID, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetQuestion returns a question at its current revision.
+func (s *Store) GetQuestion(ctx context.Context, id uuid.UUID) (*catalog.Question, error) {
+	row, err := s.q.GetQuestion(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "question")
+	}
+	if row.ArchivedAt != nil {
+		return nil, fault.NotFound("question")
+	}
+	q := questionFromRow(row)
+	return &q, nil
+}
+
+// ListQuestions returns a page of a suite's active questions.
+func (s *Store) ListQuestions(ctx context.Context, suiteID uuid.UUID, limit int, cursor string) (Page[catalog.Question], error) {
+	if _, err := s.q.GetSuite(ctx, suiteID); err != nil {
+		return Page[catalog.Question]{}, notFound(err, "suite")
+	}
+	return listPage(cursor, limit, func(after *uuid.UUID, lim int32) ([]dbsqlc.ListQuestionsRow, error) {
+		return s.q.ListQuestions(ctx, dbsqlc.ListQuestionsParams{SuiteID: suiteID, After: after, Lim: lim})
+	}, func(r dbsqlc.ListQuestionsRow) catalog.Question {
+		return questionFromRow(dbsqlc.GetQuestionRow(r))
+	}, func(r dbsqlc.ListQuestionsRow) uuid.UUID { return r.ID })
+}
+
+// ReviseQuestion makes in the question's next revision. Earlier revisions
+// stay as they were, so runs that used them keep their meaning. base is the
+// revision the caller's edit started from: when another edit landed since,
+// it answers Conflict instead of silently overwriting that edit.
+func (s *Store) ReviseQuestion(ctx context.Context, id uuid.UUID, base int, in catalog.QuestionInput) (*catalog.Question, error) {
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		rev, err := q.LockQuestion(ctx, id)
+		if err != nil {
+			return notFound(err, "question")
+		}
+		if int(rev) != base {
+			return fault.Conflict("question changed meanwhile (revision %d, edit based on %d); fetch it and retry", rev, base)
+		}
+		next := rev + 1
+		if err := q.CreateQuestionRevision(ctx, dbsqlc.CreateQuestionRevisionParams{
+			ID: newID(), QuestionID: id, Revision: next, Prompt: in.Prompt, Category: in.Category,
+			ExpectedAnswer: in.ExpectedAnswer, Scoring: mustJSON(in.Scoring),
+		}); err != nil {
+			return err
+		}
+		if err := q.SetQuestionRevision(ctx, dbsqlc.SetQuestionRevisionParams{ID: id, Revision: next}); err != nil {
+			return err
+		}
+		return auditChange(ctx, q, audit.ActionQuestionUpdate, audit.ResourceQuestion, id.String(), fmt.Sprintf("revision %d", next))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetQuestion(ctx, id)
+}
+
+// DeleteQuestion archives a question: its revisions stay for the runs that
+// asked them, and new runs no longer include it.
+func (s *Store) DeleteQuestion(ctx context.Context, id uuid.UUID) error {
+	return s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		n, err := q.ArchiveQuestion(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fault.NotFound("question")
+		}
+		return auditChange(ctx, q, audit.ActionQuestionDelete, audit.ResourceQuestion, id.String(), "archived")
+	})
+}
+
+// auditQuestionsCreated writes one question.create row per question, with
+// COPY, so an import of thousands stays one short transaction.
+func auditQuestionsCreated(ctx context.Context, q *dbsqlc.Queries, suiteID uuid.UUID, qs []catalog.Question) error {
+	reason := "suite " + suiteID.String()
+	if len(qs) > 1 {
+		reason = fmt.Sprintf("import of %d into suite %s", len(qs), suiteID)
+	}
+	rows := make([]dbsqlc.InsertAuditRowsParams, len(qs))
+	for i, qu := range qs {
+		rows[i] = dbsqlc.InsertAuditRowsParams(auditParams(newAuditEvent(ctx, audit.ActionQuestionCreate, audit.ResourceQuestion, qu.ID.String(), reason)))
+	}
+	_, err := q.InsertAuditRows(ctx, rows)
+	return err
+}

@@ -1,0 +1,492 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/pkg/ranking"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
+)
+
+// RunConfig is the configuration a run stores: the benchmark's config and
+// the suites and models it was created from.
+type RunConfig struct {
+	catalog.BenchmarkConfig
+	SuiteIDs []uuid.UUID `json:"suite_ids"`
+	ModelIDs []uuid.UUID `json:"model_ids"`
+}
+
+func runFromRow(r dbsqlc.Run) *run.Run {
+	out := &run.Run{
+		ID: r.ID, BenchmarkID: r.BenchmarkID, Status: run.Status(r.Status), Trigger: run.Trigger(r.Trigger),
+		ScheduledFor: r.ScheduledFor, ModelCount: int(r.ModelCount), QuestionCount: int(r.QuestionCount), Samples: int(r.Samples),
+		Progress:   run.Progress{Total: int(r.TotalUnits), Succeeded: int(r.Succeeded), Failed: int(r.Failed), Cancelled: int(r.Cancelled), Skipped: int(r.Skipped)},
+		MaxCostUSD: r.MaxCostUsd, DeadlineAt: r.DeadlineAt,
+		CostUSD: r.CostUsd, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+		LatencyP50Ms: r.LatencyP50Ms, LatencyP95Ms: r.LatencyP95Ms, Error: deref(r.Error),
+		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CancelRequestedAt: r.CancelRequestedAt,
+	}
+	var rc RunConfig
+	_ = json.Unmarshal(r.Config, &rc)
+	out.Config, out.SuiteIDs, out.ModelIDs = rc.BenchmarkConfig, rc.SuiteIDs, rc.ModelIDs
+	return out
+}
+
+// NewRun says which run to create.
+type NewRun struct {
+	BenchmarkID uuid.UUID
+	Trigger     run.Trigger
+	// ScheduledFor is the schedule occurrence a run with trigger schedule
+	// is for; a benchmark has at most one run per occurrence.
+	ScheduledFor *time.Time
+	// MaxUnits caps the fan-out (0: no cap).
+	MaxUnits int
+	// MaxCostUSD overrides the benchmark's spend cap for this run.
+	MaxCostUSD *float64
+}
+
+// CreateRun inserts a queued run of a benchmark with its snapshot (config,
+// models, question revisions) in one transaction at repeatable read, so the
+// counts and the snapshot agree even while questions are being added. A
+// run for a schedule occurrence that already has one returns that run.
+func (s *Store) CreateRun(ctx context.Context, nr NewRun) (*run.Run, error) {
+	r, _, err := s.EnsureRun(ctx, nr)
+	return r, err
+}
+
+// EnsureRun is CreateRun that also reports whether it inserted the run:
+// for a ScheduledFor whose occurrence already has a run it returns that
+// run and false, not an error.
+func (s *Store) EnsureRun(ctx context.Context, nr NewRun) (*run.Run, bool, error) {
+	var out *run.Run
+	var created bool
+	err := s.inTxRetry(ctx, pgx.RepeatableRead, func(q *dbsqlc.Queries) error {
+		var err error
+		out, created, err = createRun(ctx, q, nr)
+		return err
+	})
+	return out, created, err
+}
+
+// createRun is CreateRun inside the caller's repeatable-read transaction.
+func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, bool, error) {
+	benchmarkID, trigger, maxUnits := nr.BenchmarkID, nr.Trigger, nr.MaxUnits
+	if (nr.ScheduledFor != nil) != (trigger == run.TriggerSchedule) {
+		return nil, false, fmt.Errorf("create run of benchmark %s: scheduled_for goes with trigger schedule, and only with it", benchmarkID)
+	}
+	if nr.ScheduledFor != nil {
+		row, err := q.GetScheduledRun(ctx, dbsqlc.GetScheduledRunParams{BenchmarkID: benchmarkID, ScheduledFor: nr.ScheduledFor})
+		if err == nil {
+			return runFromRow(row), false, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, false, err
+		}
+	}
+	if _, err := q.LockBenchmark(ctx, benchmarkID); err != nil {
+		return nil, false, notFound(err, "benchmark")
+	}
+	b, err := q.GetBenchmark(ctx, benchmarkID)
+	if err != nil {
+		return nil, false, err
+	}
+	bench := benchmarkFromRow(b)
+	shape, err := q.BenchmarkRunShape(ctx, benchmarkID)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case shape.ArchivedModels > 0:
+		return nil, false, fault.Conflict("benchmark uses %d archived model(s); update its model_ids first", shape.ArchivedModels)
+	case shape.ModelCount == 0 || shape.QuestionCount == 0:
+		return nil, false, fault.Conflict("benchmark has no models or no active questions to run")
+	}
+	total := int(shape.ModelCount) * int(shape.QuestionCount) * bench.Config.Samples
+	if maxUnits > 0 && total > maxUnits {
+		return nil, false, fault.Conflict("a run would fan out into %d units, over the limit of %d", total, maxUnits)
+	}
+	id := newID()
+	created := time.Now().UTC().Truncate(time.Microsecond)
+	maxCost := bench.Config.MaxCostUSD
+	if nr.MaxCostUSD != nil {
+		maxCost = nr.MaxCostUSD
+	}
+	var deadline *time.Time
+	if secs := bench.Config.TimeoutSeconds; secs > 0 {
+		d := created.Add(time.Duration(secs) * time.Second)
+		deadline = &d
+	}
+	config := mustJSON(RunConfig{BenchmarkConfig: bench.Config, SuiteIDs: bench.SuiteIDs, ModelIDs: bench.ModelIDs})
+	var row dbsqlc.Run
+	if nr.ScheduledFor != nil {
+		// The unique (benchmark_id, scheduled_for) key is the last guard
+		// against a second run for one occurrence: at repeatable read a
+		// concurrent insert surfaces as a serialization failure, retried,
+		// after which the run above is found.
+		row, err = q.CreateScheduledRun(ctx, dbsqlc.CreateScheduledRunParams{
+			ID: id, BenchmarkID: benchmarkID, ScheduledFor: nr.ScheduledFor, Config: config,
+			ModelCount: shape.ModelCount, QuestionCount: shape.QuestionCount, Samples: int32(bench.Config.Samples),
+			TotalUnits: int32(total), CreatedAt: created, MaxCostUsd: maxCost, DeadlineAt: deadline,
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			existing, gerr := q.GetScheduledRun(ctx, dbsqlc.GetScheduledRunParams{BenchmarkID: benchmarkID, ScheduledFor: nr.ScheduledFor})
+			if gerr != nil {
+				return nil, false, gerr
+			}
+			return runFromRow(existing), false, nil
+		}
+	} else {
+		row, err = q.CreateRun(ctx, dbsqlc.CreateRunParams{
+			ID: id, BenchmarkID: benchmarkID, Trigger: string(trigger), Config: config,
+			ModelCount: shape.ModelCount, QuestionCount: shape.QuestionCount, Samples: int32(bench.Config.Samples),
+			TotalUnits: int32(total), CreatedAt: created, MaxCostUsd: maxCost, DeadlineAt: deadline,
+		})
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	nm, err := q.SnapshotRunModels(ctx, dbsqlc.SnapshotRunModelsParams{RunID: id, BenchmarkID: benchmarkID})
+	if err != nil {
+		return nil, false, err
+	}
+	nq, err := q.SnapshotRunQuestions(ctx, dbsqlc.SnapshotRunQuestionsParams{RunID: id, BenchmarkID: benchmarkID})
+	if err != nil {
+		return nil, false, err
+	}
+	if nm != int64(shape.ModelCount) || nq != int64(shape.QuestionCount) {
+		return nil, false, fmt.Errorf("run snapshot of benchmark %s: %d models and %d questions, expected %d and %d", benchmarkID, nm, nq, shape.ModelCount, shape.QuestionCount)
+	}
+	if err := auditChange(ctx, q, audit.ActionRunStart, audit.ResourceRun, id.String(),
+		fmt.Sprintf("benchmark %s, trigger %s, %d units", benchmarkID, trigger, total)); err != nil {
+		return nil, false, err
+	}
+	return runFromRow(row), true, nil
+}
+
+// GetRun returns a run.
+func (s *Store) GetRun(ctx context.Context, id uuid.UUID) (*run.Run, error) {
+	row, err := s.q.GetRun(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "run")
+	}
+	return runFromRow(row), nil
+}
+
+// RunFilter narrows ListRuns.
+type RunFilter struct {
+	BenchmarkID *uuid.UUID
+	Status      *run.Status
+}
+
+// ListRuns returns a page of runs, newest first.
+func (s *Store) ListRuns(ctx context.Context, f RunFilter, limit int, cursor string) (Page[*run.Run], error) {
+	var status *string
+	if f.Status != nil {
+		st := string(*f.Status)
+		status = &st
+	}
+	// Newest first: the cursor's id is the one to list runs before.
+	return listPage(cursor, limit, func(before *uuid.UUID, lim int32) ([]dbsqlc.Run, error) {
+		return s.q.ListRuns(ctx, dbsqlc.ListRunsParams{BenchmarkID: f.BenchmarkID, Status: status, Before: before, Lim: lim})
+	}, runFromRow, func(r dbsqlc.Run) uuid.UUID { return r.ID })
+}
+
+// RequestCancel records a cancel request on an unfinished run; Conflict
+// when it has finished.
+func (s *Store) RequestCancel(ctx context.Context, id uuid.UUID) (*run.Run, error) {
+	var out *run.Run
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		row, err := q.RequestRunCancel(ctx, id)
+		if err != nil {
+			if _, gerr := q.GetRun(ctx, id); gerr != nil {
+				return notFound(gerr, "run")
+			}
+			return fault.Conflict("run has already finished")
+		}
+		out = runFromRow(row)
+		return auditChange(ctx, q, audit.ActionRunCancel, audit.ResourceRun, id.String(), "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FailRun closes a run that could not be started (its task could not be
+// enqueued), so no run is left queued with no work behind it.
+func (s *Store) FailRun(ctx context.Context, r *run.Run, reason string) error {
+	_, err := s.q.FinishRun(ctx, dbsqlc.FinishRunParams{ID: r.ID, Status: string(run.StatusFailed), Error: &reason})
+	return err
+}
+
+// MarkRunning moves a queued run to running and returns it as it is now.
+func (s *Store) MarkRunning(ctx context.Context, id uuid.UUID) (*run.Run, error) {
+	row, err := s.q.MarkRunRunning(ctx, id)
+	if err == nil {
+		return runFromRow(row), nil
+	}
+	return s.GetRun(ctx, id)
+}
+
+// LoadSnapshot returns a run with the models and question revisions it
+// asks, in unit order.
+func (s *Store) LoadSnapshot(ctx context.Context, id uuid.UUID) (*run.Snapshot, error) {
+	r, err := s.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	models, err := s.q.ListRunModels(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	questions, err := s.q.ListRunQuestions(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	snap := &run.Snapshot{Run: r, Models: make([]run.SnapshotModel, len(models)), Questions: make([]run.SnapshotQuestion, len(questions))}
+	for i, m := range models {
+		snap.Models[i] = run.SnapshotModel{
+			Position: int(m.Position), ModelID: m.ModelID, ProviderID: m.ProviderID, Name: m.Name, ProviderModelID: m.ProviderModelID,
+			InputCostPerMTok: m.InputCostPerMtok, OutputCostPerMTok: m.OutputCostPerMtok,
+		}
+		_ = json.Unmarshal(m.RequestOverrides, &snap.Models[i].Overrides)
+	}
+	for i, q := range questions {
+		snap.Questions[i] = run.SnapshotQuestion{
+			Position: int(q.Position), QuestionID: q.QuestionID, RevisionID: q.RevisionID, Revision: int(q.Revision),
+			Prompt: q.Prompt, Category: q.Category, ExpectedAnswer: q.ExpectedAnswer,
+		}
+		if err := json.Unmarshal(q.Scoring, &snap.Questions[i].Scoring); err != nil {
+			return nil, fmt.Errorf("run %s question %s scoring: %w", id, q.QuestionID, err)
+		}
+	}
+	if len(snap.Models) != r.ModelCount || len(snap.Questions) != r.QuestionCount {
+		return nil, fmt.Errorf("run %s snapshot has %d models and %d questions, expected %d and %d", id, len(snap.Models), len(snap.Questions), r.ModelCount, r.QuestionCount)
+	}
+	return snap, nil
+}
+
+// RecordedUnits lists the units of a run that have an execution.
+func (s *Store) RecordedUnits(ctx context.Context, r *run.Run) ([]run.UnitKey, error) {
+	rows, err := s.q.ListRecordedUnits(ctx, dbsqlc.ListRecordedUnitsParams{RunCreatedAt: r.CreatedAt, RunID: r.ID})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]run.UnitKey, len(rows))
+	for i, k := range rows {
+		out[i] = run.UnitKey{ModelID: k.ModelID, QuestionID: k.QuestionID, Sample: int(k.Sample)}
+	}
+	return out, nil
+}
+
+// RecordExecution stores an execution and its evaluation, exactly once per
+// (run, model, question, sample); it reports whether this call inserted.
+func (s *Store) RecordExecution(ctx context.Context, e *run.Execution) (bool, error) {
+	arg := dbsqlc.RecordExecutionParams{
+		RunCreatedAt: e.RunCreatedAt, RunID: e.RunID, ModelID: e.ModelID, QuestionID: e.QuestionID, Sample: int32(e.Sample),
+		BenchmarkID: e.BenchmarkID, QuestionRevisionID: e.QuestionRevisionID, Category: e.Category,
+		Status: string(e.Status), Response: e.Response, Attempts: int32(max(e.Attempts, 1)),
+		LatencyMs: e.LatencyMs, TtftMs: e.TTFTMs, OutputTokensPerS: e.OutputTokensPerS,
+		InputTokens: int32(e.InputTokens), OutputTokens: int32(e.OutputTokens), CostUsd: e.CostUSD,
+		StartedAt: e.StartedAt, FinishedAt: e.FinishedAt,
+	}
+	if e.Error != "" {
+		arg.Error = &e.Error
+	}
+	if e.HTTPStatus != 0 {
+		hs := int32(e.HTTPStatus)
+		arg.HttpStatus = &hs
+	}
+	if ev := e.Evaluation; ev != nil {
+		arg.Scorer, arg.Passed, arg.Score, arg.Detail = &ev.Scorer, ev.Passed, ev.Score, ev.Detail
+	}
+	n, err := s.q.RecordExecution(ctx, arg)
+	if err != nil {
+		return false, fmt.Errorf("record execution: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Counts returns how many units of the run are recorded, by outcome.
+func (s *Store) Counts(ctx context.Context, r *run.Run) (run.Progress, error) {
+	c, err := s.q.RunCounts(ctx, dbsqlc.RunCountsParams{RunCreatedAt: r.CreatedAt, RunID: r.ID})
+	if err != nil {
+		return run.Progress{}, err
+	}
+	return run.Progress{Total: r.Total(), Succeeded: int(c.Succeeded), Failed: int(c.Failed), Cancelled: int(c.Cancelled), Skipped: int(c.Skipped)}, nil
+}
+
+// Finalize computes a run's totals, rankings and outcomes and sets its
+// final status in one transaction. A run is finalized once: when another
+// finalizer won, it returns the run as finished and false.
+func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, reason string) (*run.Run, bool, error) {
+	var out *run.Run
+	first := true
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		t, err := q.RunTotals(ctx, dbsqlc.RunTotalsParams{RunCreatedAt: r.CreatedAt, RunID: r.ID})
+		if err != nil {
+			return err
+		}
+		aggs, err := q.RankingAggregates(ctx, dbsqlc.RankingAggregatesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID})
+		if err != nil {
+			return err
+		}
+		models, err := q.ListRunModels(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		names := make(map[uuid.UUID]string, len(models))
+		for _, m := range models {
+			names[m.ModelID] = m.Name
+		}
+		in := make([]ranking.Aggregate, 0, len(aggs))
+		for _, a := range aggs {
+			if a.N == 0 {
+				continue // only cancelled units: nothing to rank
+			}
+			in = append(in, ranking.Aggregate{
+				ModelID: a.ModelID.String(), ModelName: names[a.ModelID], Category: a.Category,
+				N: int(a.N), Correct: int(a.Correct), Failed: int(a.Failed),
+				LatencySumMs: a.LatencySumMs, LatencyCount: int(a.LatencyCount), CostUSD: a.CostUsd,
+			})
+		}
+		rk := ranking.Compute(in)
+		rows := rankingRows(r.ID, "", rk.Overall)
+		for cat, entries := range rk.ByCategory {
+			rows = append(rows, rankingRows(r.ID, cat, entries)...)
+		}
+		arg := dbsqlc.FinishRunParams{
+			ID: r.ID, Status: string(status), Succeeded: t.Succeeded, Failed: t.Failed, Cancelled: t.Cancelled, Skipped: t.Skipped,
+			CostUsd: t.CostUsd, InputTokens: t.InputTokens, OutputTokens: t.OutputTokens,
+		}
+		if t.Succeeded > 0 {
+			arg.LatencyP50Ms, arg.LatencyP95Ms = &t.LatencyP50Ms, &t.LatencyP95Ms
+		}
+		if reason != "" {
+			arg.Error = &reason
+		}
+		row, err := q.FinishRun(ctx, arg)
+		if err != nil {
+			if err == pgx.ErrNoRows {
+				first = false
+				return nil
+			}
+			return err
+		}
+		if _, err := q.InsertRankings(ctx, rows); err != nil {
+			return err
+		}
+		// The compact per-(model, question) record outlives the raw rows
+		// that retention deletes.
+		if _, err := q.InsertOutcomes(ctx, dbsqlc.InsertOutcomesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID}); err != nil {
+			return err
+		}
+		out = runFromRow(row)
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if !first {
+		out, err = s.GetRun(ctx, r.ID)
+		return out, false, err
+	}
+	return out, true, nil
+}
+
+func rankingRows(runID uuid.UUID, category string, entries []ranking.Entry) []dbsqlc.InsertRankingsParams {
+	rows := make([]dbsqlc.InsertRankingsParams, len(entries))
+	for i, e := range entries {
+		rows[i] = dbsqlc.InsertRankingsParams{
+			RunID: runID, Category: category, ModelID: uuid.MustParse(e.ModelID), Position: int32(e.Position), ModelName: e.ModelName,
+			Score: e.Score, N: int32(e.N), Correct: int32(e.Correct), Failed: int32(e.Failed), ErrorRate: e.ErrorRate,
+			MeanLatencyMs: e.MeanLatencyMs, CostUsd: e.CostUSD, CiLow: e.CILow, CiHigh: e.CIHigh,
+		}
+	}
+	return rows
+}
+
+// Rankings returns a finished run's rankings; Conflict while it runs.
+func (s *Store) Rankings(ctx context.Context, id uuid.UUID) (*ranking.Rankings, error) {
+	r, err := s.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Status.Final() {
+		return nil, fault.Conflict("run has not finished yet (status %s)", r.Status)
+	}
+	rows, err := s.q.ListRankings(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &ranking.Rankings{Overall: []ranking.Entry{}, ByCategory: map[string][]ranking.Entry{}}
+	for _, row := range rows {
+		e := ranking.Entry{
+			Position: int(row.Position), ModelID: row.ModelID.String(), ModelName: row.ModelName, Score: row.Score,
+			N: int(row.N), Correct: int(row.Correct), Failed: int(row.Failed), ErrorRate: row.ErrorRate,
+			MeanLatencyMs: row.MeanLatencyMs, CostUSD: row.CostUsd, CILow: row.CiLow, CIHigh: row.CiHigh,
+		}
+		if row.Category == "" {
+			out.Overall = append(out.Overall, e)
+		} else {
+			out.ByCategory[row.Category] = append(out.ByCategory[row.Category], e)
+		}
+	}
+	return out, nil
+}
+
+type resultCursor struct {
+	M uuid.UUID `json:"m"`
+	Q uuid.UUID `json:"q"`
+	S int32     `json:"s"`
+}
+
+// Results returns a page of a run's executions with their evaluations,
+// ordered by model, question and sample.
+func (s *Store) Results(ctx context.Context, r *run.Run, modelID *uuid.UUID, limit int, cursor string) (Page[run.Execution], error) {
+	lim := pageSize(limit)
+	arg := dbsqlc.ListRunResultsParams{RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: modelID, Lim: lim + 1}
+	if cursor != "" {
+		var c resultCursor
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || json.Unmarshal(b, &c) != nil {
+			return Page[run.Execution]{}, fault.BadRequest("cursor", "invalid cursor")
+		}
+		arg.HasCursor, arg.AfterModel, arg.AfterQuestion, arg.AfterSample = true, c.M, c.Q, c.S
+	}
+	rows, err := s.q.ListRunResults(ctx, arg)
+	if err != nil {
+		return Page[run.Execution]{}, err
+	}
+	p := Page[run.Execution]{Items: make([]run.Execution, 0, min(len(rows), int(lim)))}
+	for i, row := range rows {
+		if i == int(lim) {
+			last := rows[i-1]
+			b, _ := json.Marshal(resultCursor{M: last.ModelID, Q: last.QuestionID, S: last.Sample})
+			p.Next = base64.RawURLEncoding.EncodeToString(b)
+			break
+		}
+		e := run.Execution{
+			RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: row.ModelID, QuestionID: row.QuestionID,
+			QuestionRevision: int(row.QuestionRevision), Sample: int(row.Sample), Category: row.Category,
+			Status: run.ExecutionStatus(row.Status), Response: row.Response, Error: deref(row.Error), HTTPStatus: int(deref(row.HttpStatus)),
+			Attempts: int(row.Attempts), LatencyMs: row.LatencyMs, TTFTMs: row.TtftMs, OutputTokensPerS: row.OutputTokensPerS,
+			InputTokens: int(row.InputTokens), OutputTokens: int(row.OutputTokens), CostUSD: row.CostUsd,
+			StartedAt: row.StartedAt, FinishedAt: row.FinishedAt, Evaluations: []run.Evaluation{},
+		}
+		_ = json.Unmarshal(row.Evaluations, &e.Evaluations)
+		p.Items = append(p.Items, e)
+	}
+	return p, nil
+}

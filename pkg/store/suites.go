@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
+)
+
+func suiteFromRow(r dbsqlc.Suite, questions int32) catalog.Suite {
+	return catalog.Suite{
+		ID: r.ID, Name: r.Name, Description: r.Description, QuestionCount: int(questions),
+		Archived: r.ArchivedAt != nil, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+// CreateSuite stores an empty suite.
+func (s *Store) CreateSuite(ctx context.Context, name, description string) (*catalog.Suite, error) {
+	var row dbsqlc.Suite
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		var err error
+		row, err = q.CreateSuite(ctx, dbsqlc.CreateSuiteParams{ID: newID(), Name: name, Description: description})
+		if err != nil {
+			return conflict(err, "a suite with this name")
+		}
+		return auditChange(ctx, q, audit.ActionSuiteCreate, audit.ResourceSuite, row.ID.String(), "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := suiteFromRow(row, 0)
+	return &out, nil
+}
+
+// GetSuite returns a suite with its number of active questions.
+func (s *Store) GetSuite(ctx context.Context, id uuid.UUID) (*catalog.Suite, error) {
+	r, err := s.q.GetSuite(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "suite")
+	}
+	out := suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
+	return &out, nil
+}
+
+// ListSuites returns a page of suites in creation order.
+func (s *Store) ListSuites(ctx context.Context, includeArchived bool, limit int, cursor string) (Page[catalog.Suite], error) {
+	return listPage(cursor, limit, func(after *uuid.UUID, lim int32) ([]dbsqlc.ListSuitesRow, error) {
+		return s.q.ListSuites(ctx, dbsqlc.ListSuitesParams{After: after, IncludeArchived: includeArchived, Lim: lim})
+	}, func(r dbsqlc.ListSuitesRow) catalog.Suite {
+		return suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
+	}, func(r dbsqlc.ListSuitesRow) uuid.UUID { return r.ID })
+}
+
+// UpdateSuite renames or re-describes a suite that is not archived.
+func (s *Store) UpdateSuite(ctx context.Context, id uuid.UUID, p catalog.SuitePatch) (*catalog.Suite, error) {
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		if _, err := q.UpdateSuite(ctx, dbsqlc.UpdateSuiteParams{ID: id, Name: p.Name, Description: p.Description}); err != nil {
+			return conflict(notFound(err, "suite"), "a suite with this name")
+		}
+		return auditChange(ctx, q, audit.ActionSuiteUpdate, audit.ResourceSuite, id.String(),
+			changedFields("name", setIf(p.Name != nil), "description", setIf(p.Description != nil)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetSuite(ctx, id)
+}
+
+// DeleteSuite deletes a suite without history (with its questions), or
+// archives one that a benchmark or run refers to. It reports whether it
+// archived.
+func (s *Store) DeleteSuite(ctx context.Context, id uuid.UUID) (archived bool, err error) {
+	err = s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		if _, err := q.GetSuite(ctx, id); err != nil {
+			return notFound(err, "suite")
+		}
+		hist, err := q.SuiteHasHistory(ctx, id)
+		if err != nil {
+			return err
+		}
+		if deref(hist) {
+			archived = true
+			if _, err = q.ArchiveSuite(ctx, id); err != nil {
+				return err
+			}
+			return auditChange(ctx, q, audit.ActionSuiteDelete, audit.ResourceSuite, id.String(), "archived: has history")
+		}
+		if err := q.DeleteSuiteQuestionRevisions(ctx, id); err != nil {
+			return err
+		}
+		if err := q.DeleteSuiteQuestions(ctx, id); err != nil {
+			return err
+		}
+		if _, err = q.DeleteSuite(ctx, id); err != nil {
+			return err
+		}
+		return auditChange(ctx, q, audit.ActionSuiteDelete, audit.ResourceSuite, id.String(), "")
+	})
+	return archived, err
+}

@@ -1,0 +1,54 @@
+-- name: CreateBenchmark :one
+INSERT INTO benchmarks (id, name, config) VALUES ($1, $2, $3) RETURNING *;
+
+-- name: SetBenchmarkSuites :exec
+INSERT INTO benchmark_suites (benchmark_id, position, suite_id)
+SELECT sqlc.arg(benchmark_id)::uuid, (t.ord - 1)::int, t.sid
+FROM unnest(sqlc.arg(suite_ids)::uuid[]) WITH ORDINALITY AS t(sid, ord);
+
+-- name: SetBenchmarkModels :exec
+INSERT INTO benchmark_models (benchmark_id, position, model_id)
+SELECT sqlc.arg(benchmark_id)::uuid, (t.ord - 1)::int, t.mid
+FROM unnest(sqlc.arg(model_ids)::uuid[]) WITH ORDINALITY AS t(mid, ord);
+
+-- name: ClearBenchmarkSuites :exec
+DELETE FROM benchmark_suites WHERE benchmark_id = $1;
+
+-- name: ClearBenchmarkModels :exec
+DELETE FROM benchmark_models WHERE benchmark_id = $1;
+
+-- name: GetBenchmark :one
+SELECT b.*,
+    coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
+    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids
+FROM benchmarks b WHERE b.id = $1;
+
+-- name: LockBenchmark :one
+SELECT id FROM benchmarks WHERE id = $1 AND archived_at IS NULL FOR UPDATE;
+
+-- name: ListBenchmarks :many
+SELECT b.*,
+    coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
+    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids
+FROM benchmarks b
+WHERE (sqlc.narg(after)::uuid IS NULL OR b.id > sqlc.narg(after)::uuid)
+  AND (sqlc.arg(include_archived)::bool OR b.archived_at IS NULL)
+ORDER BY b.id
+LIMIT sqlc.arg(lim);
+
+-- name: UpdateBenchmark :one
+UPDATE benchmarks SET
+    name       = coalesce(sqlc.narg(name), name),
+    config     = coalesce(sqlc.narg(config), config),
+    updated_at = now()
+WHERE id = sqlc.arg(id) AND archived_at IS NULL
+RETURNING *;
+
+-- name: BenchmarkHasRuns :one
+SELECT EXISTS (SELECT 1 FROM runs WHERE benchmark_id = $1);
+
+-- name: ArchiveBenchmark :execrows
+UPDATE benchmarks SET archived_at = now(), updated_at = now() WHERE id = $1 AND archived_at IS NULL;
+
+-- name: DeleteBenchmark :execrows
+DELETE FROM benchmarks WHERE id = $1;

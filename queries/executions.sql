@@ -1,0 +1,66 @@
+-- name: RecordExecution :execrows
+-- Records a unit's execution and, when it was scored, its evaluation, in one
+-- statement. ON CONFLICT DO NOTHING makes a retried or duplicated task a
+-- no-op: exactly one row per (run, model, question, sample), and the
+-- evaluation is written only together with the execution it belongs to.
+WITH ins AS (
+    INSERT INTO executions (
+        run_created_at, run_id, model_id, question_id, sample, benchmark_id, question_revision_id, category,
+        status, response, error, http_status, attempts, latency_ms, ttft_ms, output_tokens_per_s,
+        input_tokens, output_tokens, cost_usd, started_at, finished_at)
+    VALUES (
+        sqlc.arg(run_created_at), sqlc.arg(run_id), sqlc.arg(model_id), sqlc.arg(question_id), sqlc.arg(sample),
+        sqlc.arg(benchmark_id), sqlc.arg(question_revision_id), sqlc.arg(category),
+        sqlc.arg(status), sqlc.arg(response), sqlc.narg(error), sqlc.narg(http_status), sqlc.arg(attempts),
+        sqlc.narg(latency_ms), sqlc.narg(ttft_ms), sqlc.narg(output_tokens_per_s),
+        sqlc.arg(input_tokens), sqlc.arg(output_tokens), sqlc.arg(cost_usd), sqlc.narg(started_at), sqlc.arg(finished_at))
+    ON CONFLICT DO NOTHING
+    RETURNING run_created_at, run_id, model_id, question_id, sample
+), ev AS (
+    INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, passed, score, detail)
+    SELECT ins.run_created_at, ins.run_id, ins.model_id, ins.question_id, ins.sample,
+           sqlc.narg(scorer)::text, sqlc.arg(passed)::bool, sqlc.arg(score)::double precision, sqlc.arg(detail)::text
+    FROM ins
+    WHERE sqlc.narg(scorer)::text IS NOT NULL
+    ON CONFLICT DO NOTHING
+)
+SELECT count(*) FROM ins;
+
+-- name: ListRecordedUnits :many
+SELECT model_id, question_id, sample FROM executions
+WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id);
+
+-- name: ListRunResults :many
+SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.category, e.status, e.response, e.error,
+       e.http_status, e.attempts, e.latency_ms, e.ttft_ms, e.output_tokens_per_s, e.input_tokens, e.output_tokens,
+       e.cost_usd, e.started_at, e.finished_at,
+       coalesce((
+           SELECT jsonb_agg(jsonb_build_object('scorer', ev.scorer, 'passed', ev.passed, 'score', ev.score, 'detail', ev.detail) ORDER BY ev.scorer)
+           FROM evaluations ev
+           WHERE ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
+             AND ev.question_id = e.question_id AND ev.sample = e.sample
+       ), '[]')::jsonb AS evaluations
+FROM executions e
+JOIN question_revisions r ON r.id = e.question_revision_id
+WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id)
+  AND (sqlc.narg(model_id)::uuid IS NULL OR e.model_id = sqlc.narg(model_id)::uuid)
+  AND (NOT sqlc.arg(has_cursor)::bool
+       OR (e.model_id, e.question_id, e.sample) > (sqlc.arg(after_model)::uuid, sqlc.arg(after_question)::uuid, sqlc.arg(after_sample)::int))
+ORDER BY e.model_id, e.question_id, e.sample
+LIMIT sqlc.arg(lim);
+
+-- name: ModelOutputHistory :many
+-- The mean output tokens of each model's newest succeeded executions (at
+-- most per_model of them per model), for spend estimates. Reads only the
+-- executions_model_recent_idx index; executions without usage are left out.
+SELECT m.id::uuid AS model_id, h.n::int AS executions, coalesce(h.mean, 0)::double precision AS mean_output_tokens
+FROM unnest(sqlc.arg(model_ids)::uuid[]) AS m(id)
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n, avg(recent.output_tokens) AS mean
+    FROM (
+        SELECT e.output_tokens FROM executions e
+        WHERE e.model_id = m.id AND e.status = 'succeeded' AND e.output_tokens > 0
+        ORDER BY e.run_created_at DESC
+        LIMIT sqlc.arg(per_model)::int
+    ) recent
+) h;

@@ -1,0 +1,323 @@
+// Package api wires the API process: PostgreSQL (migrated at start unless
+// told not to), Redis, the asynq client, and the HTTP server of
+// pkg/httpapi with asynqmon at /monitoring. Any number of api processes can
+// serve behind a load balancer; they share nothing but the databases.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/envconf"
+	"github.com/sabe-dev/sabe/pkg/httpapi"
+	"github.com/sabe-dev/sabe/pkg/logging"
+	"github.com/sabe-dev/sabe/pkg/metrics"
+	"github.com/sabe-dev/sabe/pkg/provider"
+	"github.com/sabe-dev/sabe/pkg/redisconn"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/secrets"
+	"github.com/sabe-dev/sabe/pkg/store"
+)
+
+// DefaultHTTPAddr is where the API listens unless SABE_HTTP_ADDR says
+// otherwise: this machine only, so that nothing is exposed by accident.
+const DefaultHTTPAddr = "127.0.0.1:8080"
+
+// DefaultMetricsAddr is where the API serves /metrics unless
+// SABE_METRICS_ADDR says otherwise: loopback only, since metrics are for
+// the operator's scraper, not the public (a worker on the same machine
+// uses 9090).
+const DefaultMetricsAddr = "127.0.0.1:9091"
+
+// Timeouts of the HTTP server. A request body is at most 1 MiB and no
+// response streams, so a minute is generous (longer when the provider
+// timeout is); the header timeout stops slow-loris clients from holding
+// connections.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// Config is the API's configuration, read from the environment.
+type Config struct {
+	DatabaseURL           string
+	RedisURL              string
+	Keyring               *secrets.Keyring
+	HTTPAddr              string
+	AutoMigrate           bool
+	AllowPrivateProviders bool
+	MaxRunUnits           int
+	CookieSecure          bool
+	SessionTTL            time.Duration
+	ShutdownTimeout       time.Duration
+	LogLevel, LogFormat   string
+	// ProviderAllow lists hosts and CIDRs let through the provider address
+	// guard (SABE_PROVIDER_ALLOW), such as a self-hosted server at 10.0.0.5.
+	ProviderAllow []string
+	// ProviderTimeout bounds the provider calls the API makes itself: the
+	// provider test and the remote model list (SABE_PROVIDER_TIMEOUT).
+	ProviderTimeout time.Duration
+	// TokenRateLimit is each token's requests a minute across every
+	// replica; 0 disables it (SABE_TOKEN_RATE_LIMIT).
+	TokenRateLimit int
+	// MaxUnitsPerTokenDay caps the units of the runs one token starts per
+	// UTC day; 0 disables it (SABE_MAX_UNITS_PER_TOKEN_DAY).
+	MaxUnitsPerTokenDay int
+	// CORSOrigins may call the API from a browser (SABE_CORS_ORIGINS);
+	// none by default.
+	CORSOrigins []string
+	// TrustedProxies are the proxies whose forwarding headers are believed
+	// (SABE_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+	// MetricsAddr is the internal listener for /metrics; empty when
+	// SABE_METRICS_ADDR is "off".
+	MetricsAddr string
+
+	// metricsDefault says MetricsAddr was not set explicitly: a busy
+	// default port is then a warning, not a failure.
+	metricsDefault bool
+}
+
+// LoadConfig reads the API's configuration from getenv and validates it,
+// reporting every bad variable by name at once.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	r := envconf.New(getenv)
+	c := Config{
+		DatabaseURL:           r.String("SABE_DATABASE_URL", store.DefaultURL),
+		RedisURL:              r.String("SABE_REDIS_URL", redisconn.DefaultURL),
+		HTTPAddr:              r.String("SABE_HTTP_ADDR", DefaultHTTPAddr),
+		AutoMigrate:           r.Bool("SABE_AUTO_MIGRATE", true),
+		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
+		ProviderTimeout:       r.Duration("SABE_PROVIDER_TIMEOUT", httpapi.DefaultProviderTimeout, time.Second, 10*time.Minute),
+		MaxRunUnits:           r.Int("SABE_MAX_RUN_UNITS", httpapi.DefaultMaxRunUnits, 1, 100_000_000),
+		CookieSecure:          r.Bool("SABE_COOKIE_SECURE", false),
+		SessionTTL:            r.Duration("SABE_SESSION_TTL", httpapi.DefaultSessionTTL, time.Minute, 30*24*time.Hour),
+		ShutdownTimeout:       r.Duration("SABE_SHUTDOWN_TIMEOUT", 15*time.Second, 0, time.Hour),
+		LogLevel:              r.String("SABE_LOG_LEVEL", "info"),
+		LogFormat:             r.String("SABE_LOG_FORMAT", "json"),
+		TokenRateLimit:        r.Int("SABE_TOKEN_RATE_LIMIT", httpapi.DefaultTokenRateLimit, 0, 1_000_000),
+		MaxUnitsPerTokenDay:   r.Int("SABE_MAX_UNITS_PER_TOKEN_DAY", httpapi.DefaultMaxUnitsPerTokenDay, 0, 1_000_000_000),
+		MetricsAddr:           r.String("SABE_METRICS_ADDR", DefaultMetricsAddr),
+	}
+	c.metricsDefault = strings.TrimSpace(getenv("SABE_METRICS_ADDR")) == ""
+	if strings.EqualFold(c.MetricsAddr, "off") {
+		c.MetricsAddr = ""
+	} else if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+		r.Fail("SABE_METRICS_ADDR", "must be host:port (port 0 picks one) or off, got %q", c.MetricsAddr)
+	}
+	origins, err := parseOrigins(r.String("SABE_CORS_ORIGINS", ""))
+	if err != nil {
+		r.Fail("SABE_CORS_ORIGINS", "%v", err)
+	}
+	c.CORSOrigins = origins
+	proxies, err := httpapi.ParseTrustedProxies(r.String("SABE_TRUSTED_PROXIES", ""))
+	if err != nil {
+		r.Fail("SABE_TRUSTED_PROXIES", "%v", err)
+	}
+	c.TrustedProxies = proxies
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+		r.Fail("SABE_HTTP_ADDR", "must be host:port (such as 127.0.0.1:8080 or :8080), got %q", c.HTTPAddr)
+	}
+	allow, err := provider.ParseAllow(r.String("SABE_PROVIDER_ALLOW", ""))
+	if err != nil {
+		r.Fail("SABE_PROVIDER_ALLOW", "%v", err)
+	}
+	c.ProviderAllow = allow
+	c.Keyring = secrets.FromEnv(r)
+	return c, r.Err()
+}
+
+// parseOrigins reads a comma-separated list of browser origins
+// ("https://app.example.com,http://localhost:3000"). Only exact origins
+// are accepted: no "*", no path, so that what is allowed is always spelt
+// out.
+func parseOrigins(list string) ([]string, error) {
+	var out []string
+	for part := range strings.SplitSeq(list, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		u, err := url.Parse(part)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Contains(u.Host, "*") {
+			return nil, fmt.Errorf("%q is not an origin such as https://app.example.com", part)
+		}
+		out = append(out, u.Scheme+"://"+strings.ToLower(u.Host))
+	}
+	return out, nil
+}
+
+// Run starts the API and serves until ctx is cancelled; then it stops
+// accepting connections and lets requests in flight finish within the
+// shutdown timeout. It prints "api listening on http://ADDR" once the
+// port is open. It takes no arguments: everything is configured with
+// SABE_* variables.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("api takes no arguments (got %q); configure it with SABE_* environment variables", strings.Join(args, " "))
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("api config: %w", err)
+	}
+	return Serve(ctx, cfg, stdout, nil)
+}
+
+// Serve runs the API with cfg, for callers that build the configuration
+// themselves (such as `sabe dev`, which runs every process in one). Once
+// the listener is open it prints "api listening on http://ADDR" to stdout
+// (after "metrics listening on http://ADDR" when /metrics is served) and
+// calls ready, if not nil, with the address. It returns nil after a
+// clean shutdown on ctx's cancellation.
+func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr string)) error {
+	log, err := logging.New(stdout, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	log = log.With("process", "api")
+
+	pool, err := store.Open(ctx, cfg.DatabaseURL, 0)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if cfg.AutoMigrate {
+		applied, err := store.Migrate(ctx, pool)
+		if err != nil {
+			return err
+		}
+		if len(applied) > 0 {
+			log.Info("database migrated", "applied", applied)
+		}
+	} else if err := store.CheckSchema(ctx, pool); err != nil {
+		return err
+	}
+
+	rdb, err := redisconn.Open(ctx, cfg.RedisURL, 0)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	// asynqmon opens and closes a connection of its own; it gets the same
+	// settings as the shared one.
+	ro := rdb.Options()
+	monitorConn := asynq.RedisClientOpt{
+		Network: ro.Network, Addr: ro.Addr, Username: ro.Username, Password: ro.Password,
+		DB: ro.DB, TLSConfig: ro.TLSConfig, PoolSize: 4,
+	}
+
+	// The API calls providers itself only to test them and list their
+	// models, through the same guarded client as the workers.
+	providers := provider.NewClients(provider.ClientOptions{
+		HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: cfg.AllowPrivateProviders, Allow: cfg.ProviderAllow}),
+		Timeout:    cfg.ProviderTimeout,
+	})
+
+	st := store.New(pool, cfg.Keyring)
+	// Authentication failures are written to the audit log in the
+	// background, at most a few per source address a minute.
+	recorder := audit.NewRecorder(st, log, audit.RecorderOptions{})
+	if err := recorder.Start(ctx); err != nil {
+		return err
+	}
+	defer recorder.Stop()
+	var m *httpapi.Metrics
+	if cfg.MetricsAddr != "" {
+		m = httpapi.NewMetrics()
+		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
+	srv, err := httpapi.New(httpapi.Deps{
+		Store:        st,
+		Queue:        asynq.NewClientFromRedisClient(rdb),
+		Tracker:      run.NewTracker(rdb),
+		Redis:        rdb,
+		MonitorRedis: monitorConn,
+		Providers:    providers,
+		Log:          log,
+		Audit:        recorder,
+		Metrics:      m,
+		Config: httpapi.Config{
+			RateLimit:             cfg.TokenRateLimit,
+			MaxUnitsPerTokenDay:   cfg.MaxUnitsPerTokenDay,
+			CORSOrigins:           cfg.CORSOrigins,
+			TrustedProxies:        cfg.TrustedProxies,
+			MaxRunUnits:           cfg.MaxRunUnits,
+			AllowPrivateProviders: cfg.AllowPrivateProviders,
+			ProviderAllow:         cfg.ProviderAllow,
+			ProviderTimeout:       cfg.ProviderTimeout,
+			CookieSecure:          cfg.CookieSecure,
+			SessionTTL:            cfg.SessionTTL,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			log.Warn("close api server", "error", err)
+		}
+	}()
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (SABE_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+	}
+	// A provider test may take the whole provider timeout before it answers.
+	responseTimeout := max(writeTimeout, cfg.ProviderTimeout+10*time.Second)
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      responseTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	addr := ln.Addr().String()
+	if _, err := fmt.Fprintf(stdout, "api listening on http://%s\n", addr); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("print address: %w", err)
+	}
+	if ready != nil {
+		ready(addr)
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve http on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("requests still running at the shutdown timeout; closing their connections", "error", err)
+		_ = hs.Close()
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http on %s: %w", addr, err)
+	}
+	log.Info("api stopped")
+	return nil
+}

@@ -1,0 +1,445 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sabe-dev/sabe/pkg/apitoken"
+	"github.com/sabe-dev/sabe/pkg/envconf"
+	"github.com/sabe-dev/sabe/pkg/mockllm"
+	"github.com/sabe-dev/sabe/pkg/secrets"
+	"github.com/sabe-dev/sabe/pkg/store"
+)
+
+// The demo's fixed content. Its models have known accuracies in mockllm, so
+// the leaderboard's order is known before the run: strong, medium, weak.
+var demoModels = []struct {
+	name       string
+	inCost     float64
+	outCost    float64
+	providerID string
+}{
+	{"mock-strong", 3, 15, "mock-strong"},
+	{"mock-medium", 0.5, 1.5, "mock-medium"},
+	{"mock-weak", 0.1, 0.3, "mock-weak"},
+}
+
+const (
+	demoProvider   = "mock (demo)"
+	demoSuite      = "Arithmetic (demo)"
+	demoBenchmark  = "Arithmetic demo"
+	demoQuestions  = 50
+	demoSamples    = 2
+	devTokenName   = "sabe-dev"
+	listeningLine  = "api listening on "
+	devTokenFile   = "dev-token"
+	devKeyFile     = "dev-key"
+	devLogFile     = "dev.log"
+	defaultDevAddr = "127.0.0.1:8080"
+)
+
+type devOptions struct {
+	stateDir    string
+	httpAddr    string
+	exit        bool
+	latency     time.Duration
+	concurrency int
+}
+
+// runDev runs the whole system in one process: it prepares the database
+// and the development key, starts mockllm, the api, a worker and the
+// scheduler, seeds the demo through the HTTP API, runs the benchmark while
+// showing progress, prints the leaderboard and keeps serving until
+// interrupted (or exits with --exit).
+func runDev(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, svc Services) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o devOptions
+	fs.StringVar(&o.stateDir, "state-dir", ".sabe", "where the development key, token and log are kept (git-ignored)")
+	fs.StringVar(&o.httpAddr, "http-addr", envconf.New(getenv).String("SABE_HTTP_ADDR", defaultDevAddr), "api listen address")
+	fs.BoolVar(&o.exit, "exit", false, "exit after printing the leaderboard instead of serving")
+	fs.DurationVar(&o.latency, "latency", 200*time.Millisecond, "mock provider latency per call")
+	fs.IntVar(&o.concurrency, "concurrency", 20, "worker concurrency")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	if svc.API == nil || svc.Worker == nil || svc.Scheduler == nil {
+		return errors.New("dev: services not wired")
+	}
+	if err := os.MkdirAll(o.stateDir, 0o700); err != nil {
+		return fmt.Errorf("dev: state dir: %w", err)
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
+
+	dbURL := databaseURL(getenv)
+	if err := ensureDatabase(ctx, dbURL); err != nil {
+		return err
+	}
+	key, err := devKey(getenv, o.stateDir)
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(o.stateDir, devLogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("dev: log file: %w", err)
+	}
+	defer logf.Close()
+	logs := &syncWriter{w: logf}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	mock, err := mockllm.Listen(ctx, "127.0.0.1:0", mockllm.Config{Latency: o.latency, Seed: 1})
+	if err != nil {
+		return fmt.Errorf("dev: start mock provider: %w", err)
+	}
+	env := map[string]string{
+		"SABE_DATABASE_URL":            dbURL,
+		"SABE_ENCRYPTION_KEY":          key,
+		"SABE_HTTP_ADDR":               o.httpAddr,
+		"SABE_ALLOW_PRIVATE_PROVIDERS": "true", // the mock provider is on loopback
+		"SABE_WORKER_CONCURRENCY":      fmt.Sprint(o.concurrency),
+		"SABE_LOG_FORMAT":              "text",
+	}
+	devenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	apiOut := newLineWatcher(logs, listeningLine)
+	g.Go(func() error { return svc.API(gctx, nil, devenv, apiOut) })
+	var apiURL string
+	select {
+	case apiURL = <-apiOut.found:
+	case <-gctx.Done():
+		cancel()
+		return fmt.Errorf("dev: api did not start (see %s): %w", filepath.Join(o.stateDir, devLogFile), g.Wait())
+	case <-time.After(60 * time.Second):
+		cancel()
+		return errors.New("dev: api did not start within 60s")
+	}
+	apiURL = strings.TrimSpace(apiURL)
+	g.Go(func() error { return svc.Worker(gctx, nil, devenv, logs) })
+	g.Go(func() error { return svc.Scheduler(gctx, nil, devenv, logs) })
+
+	token, err := devToken(gctx, dbURL, o.stateDir)
+	if err != nil {
+		cancel()
+		_ = g.Wait()
+		return err
+	}
+	c := &apiClient{base: apiURL, token: token, http: &http.Client{Timeout: 30 * time.Second}}
+	say("SABE dev: api %s, mock provider %s, logs in %s", apiURL, mock.URL, filepath.Join(o.stateDir, devLogFile))
+	demoErr := runDemo(gctx, c, mock.URL+"/v1", say)
+	if demoErr == nil {
+		say("")
+		say("The API and queue monitor stay up for you to explore:")
+		say("  API:        %s/v1   (OpenAPI document: %s/openapi.json)", apiURL, apiURL)
+		say("  Monitoring: %s/monitoring/   (sign in at %s/login with the token)", apiURL, apiURL)
+		say("  Token:      %s", token)
+		say("  Try:        curl -H 'Authorization: Bearer %s' %s/v1/runs", token, apiURL)
+	}
+	if o.exit || demoErr != nil {
+		cancel()
+		werr := g.Wait()
+		if demoErr != nil {
+			return errors.Join(demoErr, ignoreCanceled(werr))
+		}
+		return ignoreCanceled(werr)
+	}
+	say("Press Ctrl-C to stop.")
+	return ignoreCanceled(g.Wait())
+}
+
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// runDemo seeds the demo through the HTTP API (idempotently: a second
+// `sabe dev` reuses what the first created), runs the benchmark, shows its
+// progress and prints the leaderboard.
+func runDemo(ctx context.Context, c *apiClient, mockURL string, say func(string, ...any)) error {
+	prov, err := c.findOrCreate(ctx, "/v1/providers", demoProvider, map[string]any{
+		"name": demoProvider, "kind": "openai", "base_url": mockURL, "api_key": "mock-key",
+	})
+	if err != nil {
+		return err
+	}
+	// The mock listens on a new port each time: point the provider at it.
+	if err := c.do(ctx, http.MethodPatch, "/v1/providers/"+prov, map[string]any{"base_url": mockURL}, nil); err != nil {
+		return err
+	}
+	modelIDs := make([]string, len(demoModels))
+	for i, m := range demoModels {
+		if modelIDs[i], err = c.findOrCreate(ctx, "/v1/models", m.name, map[string]any{
+			"provider_id": prov, "name": m.name, "provider_model_id": m.providerID,
+			"input_cost_per_mtok": m.inCost, "output_cost_per_mtok": m.outCost,
+		}); err != nil {
+			return err
+		}
+	}
+	suite, err := c.findOrCreate(ctx, "/v1/suites", demoSuite, map[string]any{
+		"name": demoSuite, "description": "Arithmetic questions the mock models answer with known accuracies.",
+	})
+	if err != nil {
+		return err
+	}
+	var su struct {
+		QuestionCount int `json:"question_count"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/suites/"+suite, nil, &su); err != nil {
+		return err
+	}
+	if su.QuestionCount == 0 {
+		var jsonl bytes.Buffer
+		for i := range demoQuestions {
+			prompt, answer := mockllm.Question(i)
+			cat := map[int]string{0: "addition", 1: "subtraction", 2: "multiplication"}[i%3]
+			line, _ := json.Marshal(map[string]any{
+				"prompt": prompt, "category": cat, "expected_answer": fmt.Sprint(answer),
+				"scoring": map[string]any{"method": "numeric"},
+			})
+			jsonl.Write(line)
+			jsonl.WriteByte('\n')
+		}
+		if err := c.raw(ctx, http.MethodPost, "/v1/suites/"+suite+"/questions:import", "application/x-ndjson", &jsonl, nil); err != nil {
+			return err
+		}
+		say("seeded %d questions", demoQuestions)
+	}
+	bench, err := c.findOrCreate(ctx, "/v1/benchmarks", demoBenchmark, map[string]any{
+		"name": demoBenchmark, "suite_ids": []string{suite}, "model_ids": modelIDs,
+		"config": map[string]any{"temperature": 0, "max_tokens": 64, "samples": demoSamples, "system_prompt": "Answer with the number."},
+	})
+	if err != nil {
+		return err
+	}
+	var r runView
+	if err := c.do(ctx, http.MethodPost, "/v1/benchmarks/"+bench+"/runs", nil, &r); err != nil {
+		return err
+	}
+	say("run %s: %d models × %d questions × %d samples = %d units", r.ID, len(demoModels), demoQuestions, demoSamples, r.Progress.Total)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		if err := c.do(ctx, http.MethodGet, "/v1/runs/"+r.ID, nil, &r); err != nil {
+			return err
+		}
+		done := r.Progress.Succeeded + r.Progress.Failed + r.Progress.Cancelled
+		say("  %-9s %s %d/%d", r.Status, bar(done, r.Progress.Total, 30), done, r.Progress.Total)
+		if isFinal(r.Status) {
+			break
+		}
+	}
+	var rk struct {
+		Overall []struct {
+			Position      int     `json:"position"`
+			ModelName     string  `json:"model_name"`
+			Score         float64 `json:"score"`
+			N             int     `json:"n"`
+			ErrorRate     float64 `json:"error_rate"`
+			MeanLatencyMs float64 `json:"mean_latency_ms"`
+			CostUSD       float64 `json:"cost_usd"`
+		} `json:"overall"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/runs/"+r.ID+"/rankings", nil, &rk); err != nil {
+		return err
+	}
+	say("")
+	say("Leaderboard (run %s, %s, cost $%.4f)", r.ID, r.Status, r.CostUSD)
+	say("  %-3s %-14s %7s %5s %7s %12s %10s", "#", "model", "score", "n", "errors", "latency ms", "cost $")
+	for _, e := range rk.Overall {
+		say("  %-3d %-14s %6.1f%% %5d %6.1f%% %12.1f %10.5f", e.Position, e.ModelName, 100*e.Score, e.N, 100*e.ErrorRate, e.MeanLatencyMs, e.CostUSD)
+	}
+	if r.Status != "completed" {
+		return fmt.Errorf("demo run ended %s", r.Status)
+	}
+	return nil
+}
+
+type runView struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Progress struct {
+		Total, Succeeded, Failed, Cancelled int
+	} `json:"progress"`
+	CostUSD float64 `json:"cost_usd"`
+}
+
+func isFinal(s string) bool {
+	switch s {
+	case "completed", "partial", "failed", "cancelled":
+		return true
+	}
+	return false
+}
+
+func bar(done, total, width int) string {
+	if total <= 0 {
+		return "[" + strings.Repeat(" ", width) + "]"
+	}
+	n := done * width / total
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
+
+// ensureDatabase creates the database named in url when the server has no
+// such database yet, so the demo works on a fresh machine.
+func ensureDatabase(ctx context.Context, dbURL string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err == nil {
+		conn.Close(ctx)
+		return nil
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "3D000" {
+		return fmt.Errorf("dev: connect to PostgreSQL (SABE_DATABASE_URL): %w", err)
+	}
+	u, perr := url.Parse(dbURL)
+	if perr != nil {
+		return errors.New("dev: SABE_DATABASE_URL: invalid URL")
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	u.Path = "/postgres"
+	admin, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		return fmt.Errorf("dev: database %q does not exist and the server's postgres database is unreachable: %w", name, err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42P04" { // created meanwhile
+			return nil
+		}
+		return fmt.Errorf("dev: create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// devKey returns SABE_ENCRYPTION_KEY when set, else the development key
+// kept in the state dir, created on first use, so that providers seeded by
+// an earlier `sabe dev` still decrypt.
+func devKey(getenv func(string) string, dir string) (string, error) {
+	if k := strings.TrimSpace(getenv(secrets.EnvVar)); k != "" {
+		if _, err := secrets.ParseKeyring(k); err != nil {
+			return "", fmt.Errorf("dev: %s: %w", secrets.EnvVar, err)
+		}
+		return k, nil
+	}
+	path := filepath.Join(dir, devKeyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		k := strings.TrimSpace(string(b))
+		if _, err := secrets.ParseKeyring(k); err != nil {
+			return "", fmt.Errorf("dev: %s is not a valid key file: %w", path, err)
+		}
+		return k, nil
+	}
+	entry, err := secrets.GenerateEntry("dev")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(entry+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("dev: save development key: %w", err)
+	}
+	return entry, nil
+}
+
+// devToken returns the development token kept in the state dir while it is
+// still valid, else makes a new one.
+func devToken(ctx context.Context, dbURL, dir string) (string, error) {
+	pool, err := store.Open(ctx, dbURL, 2)
+	if err != nil {
+		return "", err
+	}
+	defer pool.Close()
+	st := store.New(pool, nil)
+	path := filepath.Join(dir, devTokenFile)
+	if b, err := os.ReadFile(path); err == nil {
+		tok := strings.TrimSpace(string(b))
+		if apitoken.Check(tok) == nil {
+			if t, err := st.TokenByHash(ctx, apitoken.Hash(tok)); err == nil && t.Usable(time.Now()) {
+				return tok, nil
+			}
+		}
+	}
+	tok, _, err := st.CreateToken(ctx, devTokenName, []string{apitoken.ScopeAdmin}, nil)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("dev: save token: %w", err)
+	}
+	return tok, nil
+}
+
+// syncWriter serializes writes from the services sharing one log file.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// lineWatcher forwards output and reports the rest of the first line that
+// starts with prefix (the api's listening address).
+type lineWatcher struct {
+	w      io.Writer
+	prefix string
+	found  chan string
+	mu     sync.Mutex
+	buf    []byte
+	done   bool
+}
+
+func newLineWatcher(w io.Writer, prefix string) *lineWatcher {
+	return &lineWatcher{w: w, prefix: prefix, found: make(chan string, 1)}
+}
+
+func (l *lineWatcher) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	if !l.done {
+		l.buf = append(l.buf, p...)
+		for {
+			i := bytes.IndexByte(l.buf, '\n')
+			if i < 0 {
+				break
+			}
+			line := string(l.buf[:i])
+			l.buf = l.buf[i+1:]
+			if rest, ok := strings.CutPrefix(line, l.prefix); ok {
+				l.found <- rest
+				l.done, l.buf = true, nil
+				break
+			}
+		}
+	}
+	l.mu.Unlock()
+	return l.w.Write(p)
+}

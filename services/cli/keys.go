@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/envconf"
+	"github.com/sabe-dev/sabe/pkg/secrets"
+	"github.com/sabe-dev/sabe/pkg/store"
+)
+
+const keysUsage = "usage: sabe keys rotate [--batch N] | sabe keys status"
+
+// ErrKeysMissing reports provider keys sealed with key ids that
+// SABE_ENCRYPTION_KEY does not hold: nothing can decrypt them until the key
+// is put back.
+var ErrKeysMissing = errors.New("provider keys are sealed with key ids missing from " + secrets.EnvVar)
+
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "rotate" && args[0] != "status") {
+		return errors.New(keysUsage)
+	}
+	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	batch := store.DefaultRotateBatch
+	if args[0] == "rotate" {
+		fs.IntVar(&batch, "batch", store.DefaultRotateBatch, "provider keys re-encrypted per transaction")
+	}
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+		return errors.New(keysUsage)
+	}
+	if batch <= 0 {
+		return errors.New("keys rotate: --batch must be positive")
+	}
+	r := envconf.New(getenv)
+	dbURL := r.String("SABE_DATABASE_URL", store.DefaultURL)
+	ring := secrets.FromEnv(r)
+	if err := r.Err(); err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, dbURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := store.CheckSchema(ctx, pool); err != nil {
+		return err
+	}
+	s := store.New(pool, ring)
+	if args[0] == "rotate" {
+		// The audit rows name the CLI as the actor: there is no token.
+		ctx = audit.WithActor(ctx, audit.Actor{TokenName: "cli"})
+		n, err := s.RotateKeys(ctx, batch)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "re-encrypted %d provider keys under primary key %s\n", n, ring.Primary())
+	}
+	return printKeyStatus(ctx, s, ring, stdout)
+}
+
+// printKeyStatus lists every key id of the ring with the providers sealed
+// by it, then the ids in use that the ring lacks, which make it fail.
+func printKeyStatus(ctx context.Context, s *store.Store, ring *secrets.Keyring, stdout io.Writer) error {
+	usage, err := s.KeyUsage(ctx)
+	if err != nil {
+		return err
+	}
+	ids := ring.IDs()
+	for _, id := range ids {
+		mark := ""
+		if id == ring.Primary() {
+			mark = "  (primary)"
+		} else if usage[id] == 0 {
+			mark = "  (unused: may be removed)"
+		}
+		fmt.Fprintf(stdout, "%-24s %d providers%s\n", id, usage[id], mark)
+	}
+	var missing []string
+	for id := range usage {
+		if !slices.Contains(ids, id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	for _, id := range missing {
+		fmt.Fprintf(stdout, "%-24s %d providers  (MISSING from %s: cannot decrypt)\n", id, usage[id], secrets.EnvVar)
+	}
+	return fmt.Errorf("%w: %s", ErrKeysMissing, strings.Join(missing, ", "))
+}

@@ -1,0 +1,121 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/secrets"
+	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/services/cli"
+)
+
+func TestCLI_Keys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	oldE, err := secrets.GenerateEntry("old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newE, err := secrets.GenerateEntry("new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldRing, err := secrets.ParseKeyring(oldE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if _, err := store.New(pool, oldRing).CreateProvider(ctx, catalog.ProviderInput{Name: name, Kind: catalog.KindOpenAI, BaseURL: "http://x/v1", APIKey: "sk-cli-" + name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dbURL := pool.Config().ConnString()
+	with := func(ring string) func(string) string {
+		return env(map[string]string{"SABE_DATABASE_URL": dbURL, secrets.EnvVar: ring})
+	}
+
+	t.Run("ErrStatusMissingKey", func(t *testing.T) {
+		var out bytes.Buffer
+		err := cli.Run(ctx, []string{"keys", "status"}, with(newE), &out, cli.Services{})
+		if !errors.Is(err, cli.ErrKeysMissing) || !strings.Contains(err.Error(), "old") {
+			t.Fatalf("err = %v, want ErrKeysMissing naming old", err)
+		}
+		if !regexp.MustCompile(`(?m)^old +3 providers .*MISSING`).MatchString(out.String()) {
+			t.Errorf("status output %q does not list old as missing", out.String())
+		}
+	})
+	t.Run("ErrNoKeyring", func(t *testing.T) {
+		err := cli.Run(ctx, []string{"keys", "rotate"}, with(""), &bytes.Buffer{}, cli.Services{})
+		if err == nil || !strings.Contains(err.Error(), secrets.EnvVar) {
+			t.Fatalf("err = %v, want one naming %s", err, secrets.EnvVar)
+		}
+	})
+	t.Run("ErrUsage", func(t *testing.T) {
+		for _, args := range [][]string{{"keys"}, {"keys", "spin"}, {"keys", "rotate", "--batch", "0"}, {"keys", "status", "extra"}} {
+			if err := cli.Run(ctx, args, with(newE+","+oldE), &bytes.Buffer{}, cli.Services{}); err == nil {
+				t.Errorf("%v: no error", args)
+			}
+		}
+	})
+	t.Run("RotateThenStatus", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := cli.Run(ctx, []string{"keys", "rotate", "--batch", "2"}, with(newE+","+oldE), &out, cli.Services{}); err != nil {
+			t.Fatalf("rotate: %v\n%s", err, out.String())
+		}
+		for _, want := range []string{"re-encrypted 3 provider keys under primary key new", "new", "old"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("rotate output %q lacks %q", out.String(), want)
+			}
+		}
+		events, err := store.New(pool, nil).ListAudit(ctx, store.AuditFilter{Action: audit.ActionKeysRotate}, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events.Items) != 3 {
+			t.Errorf("%d keys.rotate audit rows, want one per provider (3)", len(events.Items))
+		}
+		for _, e := range events.Items {
+			if e.Actor.TokenName != "cli" || e.ResourceType != audit.ResourceProvider || strings.Contains(e.Reason, "sk-cli") {
+				t.Errorf("audit row %+v", e)
+			}
+		}
+		out.Reset()
+		if err := cli.Run(ctx, []string{"keys", "status"}, with(newE+","+oldE), &out, cli.Services{}); err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^new +3 providers +\(primary\)$`).MatchString(out.String()) ||
+			!regexp.MustCompile(`(?m)^old +0 providers +\(unused`).MatchString(out.String()) {
+			t.Errorf("status after rotation:\n%s", out.String())
+		}
+		// The old key dropped, status is clean and every key decrypts.
+		out.Reset()
+		if err := cli.Run(ctx, []string{"keys", "status"}, with(newE), &out, cli.Services{}); err != nil {
+			t.Fatalf("status without the old key: %v\n%s", err, out.String())
+		}
+		newRing, err := secrets.ParseKeyring(newE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := store.New(pool, newRing).ListProviders(ctx, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range page.Items {
+			c, err := store.New(pool, newRing).ProviderConn(ctx, p.ID)
+			if err != nil {
+				t.Fatalf("provider %s: %v", p.Name, err)
+			}
+			if c.APIKey != "sk-cli-"+p.Name {
+				t.Errorf("provider %s: key %q", p.Name, c.APIKey)
+			}
+		}
+	})
+}

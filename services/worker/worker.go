@@ -1,0 +1,232 @@
+// Package worker wires the worker process: an asynq server that runs
+// SABE's tasks (run fan-out, provider calls and scoring, finalization),
+// and the maintenance loop (reconciler, retention). Any number of workers
+// share the queues.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/sabe-dev/sabe/pkg/envconf"
+	"github.com/sabe-dev/sabe/pkg/logging"
+	"github.com/sabe-dev/sabe/pkg/maintenance"
+	"github.com/sabe-dev/sabe/pkg/metrics"
+	"github.com/sabe-dev/sabe/pkg/provider"
+	"github.com/sabe-dev/sabe/pkg/redisconn"
+	"github.com/sabe-dev/sabe/pkg/resilience"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/schedule"
+	"github.com/sabe-dev/sabe/pkg/secrets"
+	"github.com/sabe-dev/sabe/pkg/store"
+)
+
+// DefaultMetricsAddr is where a worker serves /metrics unless
+// SABE_METRICS_ADDR says otherwise: loopback only, since metrics are for
+// the operator's scraper, not the public.
+const DefaultMetricsAddr = "127.0.0.1:9090"
+
+// Config is the worker's configuration, read from the environment.
+type Config struct {
+	DatabaseURL           string
+	RedisURL              string
+	Keyring               *secrets.Keyring
+	Concurrency           int
+	AllowPrivateProviders bool
+	// ProviderAllow lists hosts and CIDRs let through the address guard
+	// (SABE_PROVIDER_ALLOW).
+	ProviderAllow    []string
+	ProviderTimeout  time.Duration
+	IdleTimeout      time.Duration
+	MaxResponseBytes int64
+	MaxRetry         int
+	RetryBaseDelay   time.Duration
+	// BreakerFailures consecutive failed calls in one worker open a
+	// provider's circuit for the whole fleet for BreakerOpenTimeout.
+	BreakerFailures    int
+	BreakerOpenTimeout time.Duration
+	// MetricsAddr is the internal listener for /metrics; empty when
+	// SABE_METRICS_ADDR is "off".
+	MetricsAddr     string
+	ShutdownTimeout time.Duration
+	// Maintenance: the reconciler's interval and stall time, and the
+	// retention of raw executions (0 keeps them), its batch and interval.
+	ReconcileInterval time.Duration
+	ReconcileStall    time.Duration
+	Retention         time.Duration
+	RetentionBatch    int
+	RetentionInterval time.Duration
+	// AuditRetention is how long audit rows are kept (0 keeps them).
+	AuditRetention      time.Duration
+	LogLevel, LogFormat string
+
+	// metricsDefault says MetricsAddr was not set explicitly: a busy
+	// default port (a second worker on one host) costs the metrics, not
+	// the worker.
+	metricsDefault bool
+}
+
+// LoadConfig reads the worker's configuration from getenv and validates it.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	r := envconf.New(getenv)
+	c := Config{
+		DatabaseURL:           r.String("SABE_DATABASE_URL", store.DefaultURL),
+		RedisURL:              r.String("SABE_REDIS_URL", redisconn.DefaultURL),
+		Concurrency:           r.Int("SABE_WORKER_CONCURRENCY", 100, 1, 10000),
+		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
+		ProviderTimeout:       r.Duration("SABE_PROVIDER_TIMEOUT", 120*time.Second, time.Second, time.Hour),
+		IdleTimeout:           r.Duration("SABE_PROVIDER_IDLE_TIMEOUT", 60*time.Second, 100*time.Millisecond, time.Hour),
+		MaxResponseBytes:      int64(r.Int("SABE_PROVIDER_MAX_RESPONSE_BYTES", 1<<20, 1024, 64<<20)),
+		MaxRetry:              r.Int("SABE_EXECUTION_MAX_RETRY", 5, 0, 20),
+		RetryBaseDelay:        r.Duration("SABE_RETRY_BASE_DELAY", time.Second, time.Millisecond, time.Hour),
+		BreakerFailures:       r.Int("SABE_BREAKER_FAILURES", 5, 1, 1000),
+		BreakerOpenTimeout:    r.Duration("SABE_BREAKER_OPEN_TIMEOUT", 30*time.Second, 100*time.Millisecond, 24*time.Hour),
+		MetricsAddr:           r.String("SABE_METRICS_ADDR", DefaultMetricsAddr),
+		ShutdownTimeout:       r.Duration("SABE_SHUTDOWN_TIMEOUT", 30*time.Second, time.Second, time.Hour),
+		ReconcileInterval:     r.Duration("SABE_RECONCILE_INTERVAL", 30*time.Second, 100*time.Millisecond, time.Hour),
+		ReconcileStall:        r.Duration("SABE_RECONCILE_STALL", 2*time.Minute, 100*time.Millisecond, 24*time.Hour),
+		Retention:             r.Duration("SABE_RETENTION", 0, 0, 100*365*24*time.Hour),
+		RetentionBatch:        r.Int("SABE_RETENTION_BATCH", 5000, 1, 1000000),
+		RetentionInterval:     r.Duration("SABE_RETENTION_INTERVAL", time.Hour, 100*time.Millisecond, 7*24*time.Hour),
+		AuditRetention:        r.Duration("SABE_AUDIT_RETENTION", 8760*time.Hour, 0, 100*365*24*time.Hour),
+		LogLevel:              r.String("SABE_LOG_LEVEL", "info"),
+		LogFormat:             r.String("SABE_LOG_FORMAT", "json"),
+	}
+	allow, err := provider.ParseAllow(r.String("SABE_PROVIDER_ALLOW", ""))
+	if err != nil {
+		r.Fail("SABE_PROVIDER_ALLOW", "%v", err)
+	}
+	c.ProviderAllow = allow
+	c.metricsDefault = strings.TrimSpace(getenv("SABE_METRICS_ADDR")) == ""
+	switch {
+	case strings.EqualFold(c.MetricsAddr, "off"):
+		c.MetricsAddr = ""
+	default:
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			r.Fail("SABE_METRICS_ADDR", "must be host:port (port 0 picks one) or off, got %q", c.MetricsAddr)
+		}
+	}
+	c.Keyring = secrets.FromEnv(r)
+	return c, r.Err()
+}
+
+// Run starts a worker and serves until ctx is cancelled; then it stops
+// taking new tasks and lets running ones finish within the shutdown
+// timeout (asynq re-queues the rest).
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("worker takes no arguments, got %q", args)
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("worker config: %w", err)
+	}
+	log, err := logging.New(stdout, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	log = log.With("process", "worker")
+
+	pool, err := store.Open(ctx, cfg.DatabaseURL, int32(min(cfg.Concurrency+8, 64)))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := store.CheckSchema(ctx, pool); err != nil {
+		return err
+	}
+	rdb, err := redisconn.Open(ctx, cfg.RedisURL, cfg.Concurrency+16)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	st := store.New(pool, cfg.Keyring)
+	client := asynq.NewClientFromRedisClient(rdb)
+	defer client.Close()
+	m := metrics.New()
+	fleet := resilience.New(rdb, resilience.Options{
+		Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout, Log: log, Observer: m,
+	})
+	if err := fleet.Start(ctx); err != nil {
+		return err
+	}
+	defer fleet.Stop()
+	httpClient := provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: cfg.AllowPrivateProviders, Allow: cfg.ProviderAllow})
+	clients := provider.NewClients(provider.ClientOptions{
+		HTTPClient: httpClient, Timeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxResponseBytes: cfg.MaxResponseBytes,
+	})
+	tracker := run.NewTracker(rdb)
+	handlers := run.NewHandlers(run.Deps{
+		Store: st, Queue: client, Tracker: tracker, Clients: clients, Fleet: fleet, Redis: rdb, Metrics: m, Log: log,
+	}, run.Config{
+		CallTimeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxRetry: cfg.MaxRetry, RetryBaseDelay: cfg.RetryBaseDelay,
+	})
+	if err := handlers.Start(ctx); err != nil {
+		return err
+	}
+	defer handlers.Stop()
+
+	if cfg.MetricsAddr != "" {
+		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:    cfg.Concurrency,
+		Queues:         run.Queues(),
+		RetryDelayFunc: handlers.RetryDelay,
+		// A unit waiting for its provider has not failed: its retries are
+		// kept for real failures.
+		IsFailure: run.IsFailure,
+		// Waiting units come back at the half-open time, the end of a
+		// pause or a limit's wait; asynq's default 5 s check would add up
+		// to that much on top.
+		DelayedTaskCheckInterval: time.Second,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		Logger:                   logging.Asynq(log),
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			var we *resilience.WaitError
+			if errors.As(err, &we) {
+				log.Debug("task waits for its provider", "type", t.Type(), "reason", we.Reason, "until", we.Until)
+				return
+			}
+			log.Warn("task failed", "type", t.Type(), "err", err)
+		}),
+	})
+	mux := asynq.NewServeMux()
+	handlers.Register(mux)
+	schedule.NewTicker(st, client, run.NewStartTask, log).Register(mux)
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	// The reconciler restores work Redis lost and finishes runs that would
+	// otherwise hang; one worker of the fleet at a time makes its pass.
+	rec := maintenance.New(maintenance.Deps{Store: st, Redis: rdb, Queue: client, Tracker: tracker, Log: log}, maintenance.Options{
+		Interval: cfg.ReconcileInterval, Stall: cfg.ReconcileStall,
+		Retention: cfg.Retention, RetentionBatch: cfg.RetentionBatch, RetentionInterval: cfg.RetentionInterval,
+		AuditRetention: cfg.AuditRetention,
+	})
+	if err := rec.Start(ctx); err != nil {
+		srv.Shutdown()
+		return err
+	}
+	log.Info("worker started", "concurrency", cfg.Concurrency)
+	<-ctx.Done()
+	// No new work: the reconciler stops first, then asynq stops fetching
+	// and lets running tasks finish within the shutdown timeout.
+	rec.Stop()
+	srv.Shutdown()
+	log.Info("worker stopped")
+	return nil
+}
