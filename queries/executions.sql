@@ -1,19 +1,22 @@
 -- name: RecordExecution :execrows
 -- Records a unit's execution and, when it was scored, its evaluation, in one
--- statement. ON CONFLICT DO NOTHING makes a retried or duplicated task a
+-- statement. The execution carries its evaluation's score and verdict too,
+-- for the rollups (a continuous aggregate reads one table). ON CONFLICT DO NOTHING makes a retried or duplicated task a
 -- no-op: exactly one row per (run, model, question, sample), and the
 -- evaluation is written only together with the execution it belongs to.
 WITH ins AS (
     INSERT INTO executions (
         run_created_at, run_id, model_id, question_id, sample, benchmark_id, question_revision_id, category,
         status, response, error, http_status, attempts, latency_ms, ttft_ms, output_tokens_per_s,
-        input_tokens, output_tokens, cost_usd, started_at, finished_at)
+        input_tokens, output_tokens, cost_usd, started_at, finished_at, score, passed)
     VALUES (
         sqlc.arg(run_created_at), sqlc.arg(run_id), sqlc.arg(model_id), sqlc.arg(question_id), sqlc.arg(sample),
         sqlc.arg(benchmark_id), sqlc.arg(question_revision_id), sqlc.arg(category),
         sqlc.arg(status), sqlc.arg(response), sqlc.narg(error), sqlc.narg(http_status), sqlc.arg(attempts),
         sqlc.narg(latency_ms), sqlc.narg(ttft_ms), sqlc.narg(output_tokens_per_s),
-        sqlc.arg(input_tokens), sqlc.arg(output_tokens), sqlc.arg(cost_usd), sqlc.narg(started_at), sqlc.arg(finished_at))
+        sqlc.arg(input_tokens), sqlc.arg(output_tokens), sqlc.arg(cost_usd), sqlc.narg(started_at), sqlc.arg(finished_at),
+        CASE WHEN sqlc.narg(scorer)::text IS NOT NULL THEN sqlc.arg(score)::double precision END,
+        CASE WHEN sqlc.narg(scorer)::text IS NOT NULL THEN sqlc.arg(passed)::bool END)
     ON CONFLICT DO NOTHING
     RETURNING run_created_at, run_id, model_id, question_id, sample
 ), ev AS (

@@ -99,26 +99,10 @@ SELECT
 FROM executions
 WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id);
 
--- name: RankingAggregates :many
-SELECT
-    e.model_id,
-    e.category,
-    count(*) FILTER (WHERE e.status IN ('succeeded', 'failed'))::int AS n,
-    count(*) FILTER (WHERE ev.passed)::int AS correct,
-    count(*) FILTER (WHERE e.status = 'failed')::int AS failed,
-    coalesce(sum(e.latency_ms) FILTER (WHERE e.status = 'succeeded'), 0)::double precision AS latency_sum_ms,
-    count(*) FILTER (WHERE e.status = 'succeeded')::int AS latency_count,
-    coalesce(sum(e.cost_usd), 0)::double precision AS cost_usd
-FROM executions e
-LEFT JOIN evaluations ev
-    ON ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
-   AND ev.question_id = e.question_id AND ev.sample = e.sample
-WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id)
-GROUP BY e.model_id, e.category;
-
 -- name: InsertRankings :copyfrom
-INSERT INTO rankings (run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14);
+INSERT INTO rankings (run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high,
+                      questions, std_error, rank_low, rank_high, pass_at_k)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19);
 
 -- name: ListRankings :many
 SELECT * FROM rankings WHERE run_id = $1 ORDER BY category, position;

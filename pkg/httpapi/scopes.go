@@ -74,6 +74,11 @@ var routeScopes = map[routeKey]string{
 	{http.MethodGet, "/v1/runs/:id/rankings"}:       apitoken.ScopeRead,
 	{http.MethodPost, "/v1/runs/:id/cancel"}:        apitoken.ScopeWrite,
 
+	{http.MethodGet, "/v1/analytics/timeseries"}: apitoken.ScopeRead,
+	{http.MethodGet, "/v1/analytics/compare"}:    apitoken.ScopeRead,
+	{http.MethodGet, "/v1/leaderboard"}:          apitoken.ScopeRead,
+	{http.MethodGet, "/v1/models/:id/drift"}:     apitoken.ScopeRead,
+
 	// Tokens grant access, and the audit log tells who did what: both are
 	// for admins only.
 	{http.MethodGet, "/v1/tokens"}:        apitoken.ScopeAdmin,

@@ -19,6 +19,7 @@ import (
 	units "github.com/labstack/gommon/bytes"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/provider"
@@ -147,6 +148,7 @@ type Deps struct {
 // authentication and request validation.
 type Server struct {
 	store     *store.Store
+	analytics *analytics.Service
 	queue     run.Enqueuer
 	tracker   *run.Tracker
 	rdb       redis.UniversalClient
@@ -198,6 +200,7 @@ func New(deps Deps) (*Server, error) {
 
 	s := &Server{
 		store:     deps.Store,
+		analytics: analytics.NewService(deps.Store),
 		queue:     deps.Queue,
 		tracker:   deps.Tracker,
 		rdb:       deps.Redis,

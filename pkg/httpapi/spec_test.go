@@ -63,6 +63,8 @@ func TestSpec(t *testing.T) {
 			"loginPage": "GET /login", "login": "POST /login", "logout": "POST /logout",
 			"createToken": "POST /v1/tokens", "listTokens": "GET /v1/tokens",
 			"revokeToken": "DELETE /v1/tokens/{id}", "listAudit": "GET /v1/audit",
+			"getTimeseries": "GET /v1/analytics/timeseries", "getComparison": "GET /v1/analytics/compare",
+			"getLeaderboard": "GET /v1/leaderboard", "getModelDrift": "GET /v1/models/{id}/drift",
 		}
 		got := map[string]string{}
 		for path, item := range doc.Paths.Map() {

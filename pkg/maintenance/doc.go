@@ -23,8 +23,14 @@
 // repeated by another worker after the lease moved, or a pass racing the
 // workers' own progress does no harm.
 //
+// After the reconciliation steps, the pass refreshes the time-series
+// rollups for the runs finished since the last pass (plain tables on
+// PostgreSQL, continuous aggregates with TimescaleDB; see
+// store.RefreshRollups).
+//
 // Retention runs in the same loop at its own interval: the executions and
 // evaluations of finished runs older than the retention are deleted in
-// batches, each its own short transaction. Rankings and the per-(run,
+// batches, each its own short transaction (with TimescaleDB, whole chunks
+// are dropped first). Rankings and the per-(run,
 // model, question) outcomes written at finalization are kept.
 package maintenance

@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/run"
 )
@@ -45,6 +46,13 @@ type Store interface {
 	// DeleteAuditBefore deletes at most limit audit rows older than cutoff
 	// and returns how many it deleted.
 	DeleteAuditBefore(ctx context.Context, cutoff time.Time, limit int) (int64, error)
+	// DropOldChunks drops, with TimescaleDB, the execution and evaluation
+	// chunks wholly older than cutoff (none that may hold an unfinished
+	// run's rows) and returns how many; 0 on plain PostgreSQL.
+	DropOldChunks(ctx context.Context, cutoff time.Time) (int64, error)
+	// RefreshRollups brings the time-series rollups up to date with the
+	// runs finished since its last call, a batch at a time.
+	RefreshRollups(ctx context.Context) (analytics.Refresh, error)
 }
 
 // Options tune the reconciler; zero values take the defaults.
@@ -235,7 +243,7 @@ func (r *Reconciler) pass(ctx context.Context) (bool, error) {
 	if due, err := r.due(ctx, reconciledAt, r.opts.Interval/2); err != nil {
 		errs = append(errs, err)
 	} else if due {
-		errs = append(errs, r.reconcile(ctx))
+		errs = append(errs, r.reconcile(ctx), r.refreshRollups(ctx))
 	}
 	if r.opts.Retention > 0 || r.opts.AuditRetention > 0 {
 		if due, err := r.due(ctx, retainedAt, r.opts.RetentionInterval); err != nil {
@@ -250,6 +258,28 @@ func (r *Reconciler) pass(ctx context.Context) (bool, error) {
 		}
 	}
 	return true, errors.Join(errs...)
+}
+
+// maxRefreshesPerPass bounds the rollup refresh batches of one pass, so
+// that the lease never stays taken for long; the rest waits a pass.
+const maxRefreshesPerPass = 10
+
+// refreshRollups brings the rollups up to date with the runs finished
+// since the last pass.
+func (r *Reconciler) refreshRollups(ctx context.Context) error {
+	for range maxRefreshesPerPass {
+		res, err := r.store.RefreshRollups(ctx)
+		if err != nil {
+			return fmt.Errorf("refresh rollups: %w", err)
+		}
+		if res.Runs > 0 {
+			r.log.Debug("rollups refreshed", "runs", res.Runs, "buckets", res.Buckets)
+		}
+		if !res.More || ctx.Err() != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // due marks a step done now, fleet-wide, and reports whether it was due:

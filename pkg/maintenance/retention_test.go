@@ -2,9 +2,11 @@ package maintenance
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
@@ -96,7 +98,7 @@ func TestReconciler_Retention(t *testing.T) {
 	for _, e := range ranks.Overall {
 		rankCorrect += e.Correct
 	}
-	if samples != total || correct != rankCorrect || len(ranks.Overall) != len(oldRanks.Overall) || ranks.Overall[0] != oldRanks.Overall[0] {
+	if samples != total || correct != rankCorrect || len(ranks.Overall) != len(oldRanks.Overall) || !reflect.DeepEqual(ranks.Overall[0], oldRanks.Overall[0]) {
 		t.Errorf("outcomes: %d samples %d correct; rankings now %+v, before %+v", samples, correct, ranks.Overall, oldRanks.Overall)
 	}
 
@@ -149,5 +151,49 @@ func TestReconciler_AuditRetention(t *testing.T) {
 	}
 	if len(left.Items) != 2 {
 		t.Errorf("%d audit rows left, want the 2 recent", len(left.Items))
+	}
+}
+
+// TestReconciler_RefreshesRollups: a pass brings the time-series rollups up
+// to date with the runs finished since the last one, and a second pass has
+// nothing left to do.
+func TestReconciler_RefreshesRollups(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mockllm.Config{})
+	f := b.seed(t, []string{"mock-strong", "mock-weak"}, 3, catalog.BenchmarkConfig{Samples: 2})
+	b.startWorker(t, 4)
+	ctx := context.Background()
+	r := b.commitRun(t, f)
+	if err := run.Enqueue(ctx, b.client, run.NewStartTask(r.ID)); err != nil {
+		t.Fatal(err)
+	}
+	fin := b.waitFinal(t, r.ID)
+	q := analytics.RollupQuery{BenchmarkID: fin.BenchmarkID, Bucket: analytics.Day,
+		From: analytics.Day.Start(fin.CreatedAt), To: analytics.Day.Next(analytics.Day.Start(fin.CreatedAt))}
+	rows, err := b.store.Rollups(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 0 {
+		t.Fatalf("%d rollup rows before a maintenance pass, want 0", len(rows))
+	}
+	rec, _ := b.reconciler(t, Options{})
+	if held, err := rec.pass(ctx); err != nil || !held {
+		t.Fatalf("pass: held=%v err=%v", held, err)
+	}
+	rows, err = b.store.Rollups(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := int64(0)
+	for _, row := range rows {
+		units += row.N
+	}
+	if len(rows) != 2 || units != int64(fin.Total()) {
+		t.Fatalf("after a pass: %d rows covering %d units, want 2 models covering %d", len(rows), units, fin.Total())
+	}
+	res, err := b.store.RefreshRollups(ctx)
+	if err != nil || res.Runs != 0 {
+		t.Fatalf("refresh after the pass: %+v, %v; want nothing left", res, err)
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/ranking"
 	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/stats"
 	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
 )
 
@@ -338,34 +340,6 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 		if err != nil {
 			return err
 		}
-		aggs, err := q.RankingAggregates(ctx, dbsqlc.RankingAggregatesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID})
-		if err != nil {
-			return err
-		}
-		models, err := q.ListRunModels(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		names := make(map[uuid.UUID]string, len(models))
-		for _, m := range models {
-			names[m.ModelID] = m.Name
-		}
-		in := make([]ranking.Aggregate, 0, len(aggs))
-		for _, a := range aggs {
-			if a.N == 0 {
-				continue // only cancelled units: nothing to rank
-			}
-			in = append(in, ranking.Aggregate{
-				ModelID: a.ModelID.String(), ModelName: names[a.ModelID], Category: a.Category,
-				N: int(a.N), Correct: int(a.Correct), Failed: int(a.Failed),
-				LatencySumMs: a.LatencySumMs, LatencyCount: int(a.LatencyCount), CostUSD: a.CostUsd,
-			})
-		}
-		rk := ranking.Compute(in)
-		rows := rankingRows(r.ID, "", rk.Overall)
-		for cat, entries := range rk.ByCategory {
-			rows = append(rows, rankingRows(r.ID, cat, entries)...)
-		}
 		arg := dbsqlc.FinishRunParams{
 			ID: r.ID, Status: string(status), Succeeded: t.Succeeded, Failed: t.Failed, Cancelled: t.Cancelled, Skipped: t.Skipped,
 			CostUsd: t.CostUsd, InputTokens: t.InputTokens, OutputTokens: t.OutputTokens,
@@ -384,12 +358,41 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 			}
 			return err
 		}
+		// The compact per-(model, question) record outlives the raw rows
+		// that retention deletes; the rankings are computed from it, by the
+		// same code as the leaderboards.
+		if _, err := q.InsertOutcomes(ctx, dbsqlc.InsertOutcomesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID}); err != nil {
+			return err
+		}
+		questions, err := runQuestionStats(ctx, q, r.ID, nil)
+		if err != nil {
+			return err
+		}
+		models, err := q.ListRunModels(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		names := make(map[uuid.UUID]string, len(models))
+		for _, m := range models {
+			names[m.ModelID] = m.Name
+		}
+		rk := analytics.RankRun(questions, names, stats.Bootstrap{})
+		rows := rankingRows(r.ID, "", rk.Overall, rk.Totals[""])
+		for cat, entries := range rk.ByCategory {
+			rows = append(rows, rankingRows(r.ID, cat, entries, rk.Totals[cat])...)
+		}
 		if _, err := q.InsertRankings(ctx, rows); err != nil {
 			return err
 		}
-		// The compact per-(model, question) record outlives the raw rows
-		// that retention deletes.
-		if _, err := q.InsertOutcomes(ctx, dbsqlc.InsertOutcomesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID}); err != nil {
+		// Only runs with results count in the week's and month's
+		// comparisons and leaderboards.
+		if status == run.StatusCompleted || status == run.StatusPartial {
+			if err := q.AddQuestionStats(ctx, r.ID); err != nil {
+				return err
+			}
+		}
+		// Every run's executions are in the rollups, whatever its status.
+		if err := q.InvalidateRollups(ctx, dbsqlc.InvalidateRollupsParams{RunID: r.ID, BenchmarkID: r.BenchmarkID, RunCreatedAt: r.CreatedAt}); err != nil {
 			return err
 		}
 		out = runFromRow(row)
@@ -405,13 +408,20 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 	return out, true, nil
 }
 
-func rankingRows(runID uuid.UUID, category string, entries []ranking.Entry) []dbsqlc.InsertRankingsParams {
+func rankingRows(runID uuid.UUID, category string, entries []analytics.Entry, totals map[uuid.UUID]analytics.Totals) []dbsqlc.InsertRankingsParams {
 	rows := make([]dbsqlc.InsertRankingsParams, len(entries))
 	for i, e := range entries {
+		t := totals[e.ModelID]
+		passAt := make([]ranking.PassAtK, len(e.PassAtK))
+		for j, p := range e.PassAtK {
+			passAt[j] = ranking.PassAtK{K: p.K, Value: p.Value}
+		}
 		rows[i] = dbsqlc.InsertRankingsParams{
-			RunID: runID, Category: category, ModelID: uuid.MustParse(e.ModelID), Position: int32(e.Position), ModelName: e.ModelName,
-			Score: e.Score, N: int32(e.N), Correct: int32(e.Correct), Failed: int32(e.Failed), ErrorRate: e.ErrorRate,
-			MeanLatencyMs: e.MeanLatencyMs, CostUsd: e.CostUSD, CiLow: e.CILow, CiHigh: e.CIHigh,
+			RunID: runID, Category: category, ModelID: e.ModelID, Position: int32(e.Rank), ModelName: e.ModelName,
+			Score: e.Score, N: int32(e.N), Correct: int32(t.Correct), Failed: int32(t.Failed), ErrorRate: e.ErrorRate,
+			MeanLatencyMs: deref(e.MeanLatencyMs), CostUsd: t.CostUSD, CiLow: e.CI.Low, CiHigh: e.CI.High,
+			Questions: int32(e.Questions), StdError: e.StdError, RankLow: int32(e.RankLow), RankHigh: int32(e.RankHigh),
+			PassAtK: mustJSON(passAt),
 		}
 	}
 	return rows
@@ -433,10 +443,13 @@ func (s *Store) Rankings(ctx context.Context, id uuid.UUID) (*ranking.Rankings, 
 	out := &ranking.Rankings{Overall: []ranking.Entry{}, ByCategory: map[string][]ranking.Entry{}}
 	for _, row := range rows {
 		e := ranking.Entry{
-			Position: int(row.Position), ModelID: row.ModelID.String(), ModelName: row.ModelName, Score: row.Score,
+			Position: int(row.Position), RankLow: int(row.RankLow), RankHigh: int(row.RankHigh), ModelID: row.ModelID.String(),
+			ModelName: row.ModelName, Score: row.Score, Questions: int(row.Questions),
 			N: int(row.N), Correct: int(row.Correct), Failed: int(row.Failed), ErrorRate: row.ErrorRate,
 			MeanLatencyMs: row.MeanLatencyMs, CostUSD: row.CostUsd, CILow: row.CiLow, CIHigh: row.CiHigh,
+			StdError: row.StdError, PassAtK: []ranking.PassAtK{},
 		}
+		_ = json.Unmarshal(row.PassAtK, &e.PassAtK)
 		if row.Category == "" {
 			out.Overall = append(out.Overall, e)
 		} else {

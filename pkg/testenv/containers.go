@@ -23,27 +23,9 @@ func startContainers(needPG, needRedis bool) (pgURL, redisURL string, err error)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if needPG {
-		c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-			ContainerRequest: testcontainers.ContainerRequest{
-				Image:        PostgresImage,
-				ExposedPorts: []string{"5432/tcp"},
-				Env:          map[string]string{"POSTGRES_PASSWORD": "postgres", "POSTGRES_HOST_AUTH_METHOD": "trust"},
-				WaitingFor:   wait.ForLog("database system is ready to accept connections").WithOccurrence(2).WithStartupTimeout(2 * time.Minute),
-			},
-			Started: true,
-		})
-		if err != nil {
-			return "", "", fmt.Errorf("start postgres container: %w", err)
-		}
-		host, err := c.Host(ctx)
-		if err != nil {
+		if pgURL, err = startPostgres(ctx); err != nil {
 			return "", "", err
 		}
-		port, err := c.MappedPort(ctx, "5432/tcp")
-		if err != nil {
-			return "", "", err
-		}
-		pgURL = fmt.Sprintf("postgres://postgres:postgres@%s:%s/postgres?sslmode=disable", host, port.Port())
 	}
 	if needRedis {
 		c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
@@ -68,4 +50,37 @@ func startContainers(needPG, needRedis bool) (pgURL, redisURL string, err error)
 		redisURL = fmt.Sprintf("redis://%s:%s/0", host, port.Port())
 	}
 	return pgURL, redisURL, nil
+}
+
+// startPostgres starts a TimescaleDB container (TimescaleDB preloaded, so
+// migrations take the hypertable path) and returns its admin URL.
+func startPostgres(ctx context.Context) (string, error) {
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image:        PostgresImage,
+			ExposedPorts: []string{"5432/tcp"},
+			Env:          map[string]string{"POSTGRES_PASSWORD": "postgres", "POSTGRES_HOST_AUTH_METHOD": "trust"},
+			WaitingFor:   wait.ForLog("database system is ready to accept connections").WithOccurrence(2).WithStartupTimeout(2 * time.Minute),
+		},
+		Started: true,
+	})
+	if err != nil {
+		return "", fmt.Errorf("start postgres container: %w", err)
+	}
+	host, err := c.Host(ctx)
+	if err != nil {
+		return "", err
+	}
+	port, err := c.MappedPort(ctx, "5432/tcp")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("postgres://postgres:postgres@%s:%s/postgres?sslmode=disable", host, port.Port()), nil
+}
+
+// startTimescale starts a TimescaleDB container for the storage tests.
+func startTimescale() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	return startPostgres(ctx)
 }

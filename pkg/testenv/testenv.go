@@ -135,10 +135,15 @@ func withDatabase(u, name string) string {
 	return p.String()
 }
 
-// ensureTemplate creates and migrates the template database once, under an
-// advisory lock so parallel test processes do not race.
-func ensureTemplate(ctx context.Context, admin *pgx.Conn, base string) (string, error) {
+// ensureTemplate creates and migrates the template database of a storage
+// kind ("" for the default) once, under an advisory lock so parallel test
+// processes do not race. params are run-time parameters of the migrating
+// session (sabe.timescaledb=off keeps plain tables on a TimescaleDB server).
+func ensureTemplate(ctx context.Context, admin *pgx.Conn, base, kind string, params map[string]string) (string, error) {
 	name := "sabe_test_tmpl_" + migrationsHash()
+	if kind != "" {
+		name += "_" + kind
+	}
 	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLock); err != nil {
 		return "", err
 	}
@@ -153,11 +158,24 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, base string) (string, 
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", err
 	}
-	pool, err := pgxpool.New(ctx, withDatabase(base, name))
+	cfg, err := pgxpool.ParseConfig(withDatabase(base, name))
+	if err != nil {
+		return "", err
+	}
+	for k, v := range params {
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return "", err
 	}
 	_, err = store.Migrate(ctx, pool)
+	if err == nil {
+		// TimescaleDB's background workers connect to every database with
+		// the extension, and CREATE DATABASE ... TEMPLATE refuses a
+		// template anyone is connected to: keep them off the template.
+		_, _ = pool.Exec(ctx, "SELECT timescaledb_pre_restore() WHERE EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')")
+	}
 	pool.Close()
 	if err != nil {
 		_, _ = admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize())
@@ -186,6 +204,16 @@ func newDatabase(t testing.TB, migrated bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !migrated {
+		return newDatabaseFrom(t, base, "-", nil)
+	}
+	return newDatabaseFrom(t, base, "", nil)
+}
+
+// newDatabaseFrom creates a database on the server at base from the
+// template of a storage kind ("-": empty, from template0).
+func newDatabaseFrom(t testing.TB, base, kind string, params map[string]string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, base)
@@ -194,8 +222,8 @@ func newDatabase(t testing.TB, migrated bool) string {
 	}
 	defer admin.Close(context.Background())
 	tmpl := "template0"
-	if migrated {
-		if tmpl, err = ensureTemplate(ctx, admin, base); err != nil {
+	if kind != "-" {
+		if tmpl, err = ensureTemplate(ctx, admin, base, kind, params); err != nil {
 			t.Fatalf("prepare template database: %v", err)
 		}
 	}

@@ -40,6 +40,11 @@ commands:
                            fails when keys in use are missing from SABE_ENCRYPTION_KEY
   token create --name NAME [--scope read,write,admin] [--expires 720h]
                            create an API token and print it (shown once)
+  seed-history [--executions 1000000] [--weeks 26] [--models 4] [--questions 2500]
+               [--samples 2] [--benchmark NAME] [--seed 1] [--end RFC3339] [--parallel 2]
+                           write a synthetic history of finished runs (for demos, tests
+                           and benchmarks): a provider, models, a suite, a benchmark and
+                           its runs over past weeks, with a planted regression
 `
 
 // Run executes one sabe command.
@@ -58,6 +63,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runKeys(ctx, args[1:], getenv, stdout)
 	case "token":
 		return runToken(ctx, args[1:], getenv, stdout)
+	case "seed-history":
+		return runSeedHistory(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err

@@ -52,6 +52,7 @@ func TestLoadConfig_Maintenance(t *testing.T) {
 		{"ErrReconcileInterval", "SABE_RECONCILE_INTERVAL", "10ms"},
 		{"ErrReconcileStall", "SABE_RECONCILE_STALL", "soon"},
 		{"ErrRetention", "SABE_RETENTION", "-1h"},
+		{"ErrRetentionShorterThanAMonth", "SABE_RETENTION", "720h"},
 		{"ErrRetentionBatch", "SABE_RETENTION_BATCH", "0"},
 		{"ErrRetentionInterval", "SABE_RETENTION_INTERVAL", "1us"},
 		{"ErrAuditRetention", "SABE_AUDIT_RETENTION", "-1h"},

@@ -113,9 +113,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			r.Fail("SABE_METRICS_ADDR", "must be host:port (port 0 picks one) or off, got %q", c.MetricsAddr)
 		}
 	}
+	if c.Retention > 0 && c.Retention < MinRetention {
+		// The monthly rollups are recomputed from the raw executions while
+		// their month is open; raw rows must outlive the longest month.
+		r.Fail("SABE_RETENTION", "must be 0 (keep) or at least %s (35 days) so that monthly rollups are complete before raw rows go, got %s",
+			MinRetention, c.Retention)
+	}
 	c.Keyring = secrets.FromEnv(r)
 	return c, r.Err()
 }
+
+// MinRetention is the shortest SABE_RETENTION other than 0.
+const MinRetention = 35 * 24 * time.Hour
 
 // Run starts a worker and serves until ctx is cancelled; then it stops
 // taking new tasks and lets running ones finish within the shutdown

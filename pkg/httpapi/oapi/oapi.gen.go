@@ -60,6 +60,63 @@ func (e CheckStatus) Valid() bool {
 	}
 }
 
+// Defines values for ComparePeriod.
+const (
+	ComparePeriodMom ComparePeriod = "mom"
+	ComparePeriodWow ComparePeriod = "wow"
+)
+
+// Valid indicates whether the value is a known member of the ComparePeriod enum.
+func (e ComparePeriod) Valid() bool {
+	switch e {
+	case ComparePeriodMom:
+		return true
+	case ComparePeriodWow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComparisonPeriod.
+const (
+	ComparisonPeriodMom  ComparisonPeriod = "mom"
+	ComparisonPeriodRuns ComparisonPeriod = "runs"
+	ComparisonPeriodWow  ComparisonPeriod = "wow"
+)
+
+// Valid indicates whether the value is a known member of the ComparisonPeriod enum.
+func (e ComparisonPeriod) Valid() bool {
+	switch e {
+	case ComparisonPeriodMom:
+		return true
+	case ComparisonPeriodRuns:
+		return true
+	case ComparisonPeriodWow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DriftQuestionChange.
+const (
+	DriftImproved  DriftQuestionChange = "improved"
+	DriftRegressed DriftQuestionChange = "regressed"
+)
+
+// Valid indicates whether the value is a known member of the DriftQuestionChange enum.
+func (e DriftQuestionChange) Valid() bool {
+	switch e {
+	case DriftImproved:
+		return true
+	case DriftRegressed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EstimateBasis.
 const (
 	EstimateBasisHistory   EstimateBasis = "history"
@@ -114,6 +171,27 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case HealthStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LeaderboardPeriod.
+const (
+	LeaderboardPeriodLatest LeaderboardPeriod = "latest"
+	LeaderboardPeriodMonth  LeaderboardPeriod = "month"
+	LeaderboardPeriodWeek   LeaderboardPeriod = "week"
+)
+
+// Valid indicates whether the value is a known member of the LeaderboardPeriod enum.
+func (e LeaderboardPeriod) Valid() bool {
+	switch e {
+	case LeaderboardPeriodLatest:
+		return true
+	case LeaderboardPeriodMonth:
+		return true
+	case LeaderboardPeriodWeek:
 		return true
 	default:
 		return false
@@ -285,6 +363,54 @@ func (e ScoringMethod) Valid() bool {
 	}
 }
 
+// Defines values for TimeBucket.
+const (
+	TimeBucketDay   TimeBucket = "day"
+	TimeBucketMonth TimeBucket = "month"
+	TimeBucketWeek  TimeBucket = "week"
+)
+
+// Valid indicates whether the value is a known member of the TimeBucket enum.
+func (e TimeBucket) Valid() bool {
+	switch e {
+	case TimeBucketDay:
+		return true
+	case TimeBucketMonth:
+		return true
+	case TimeBucketWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TimeseriesMetric.
+const (
+	TimeseriesMetricCostUsd    TimeseriesMetric = "cost_usd"
+	TimeseriesMetricLatencyMs  TimeseriesMetric = "latency_ms"
+	TimeseriesMetricScore      TimeseriesMetric = "score"
+	TimeseriesMetricTokensPerS TimeseriesMetric = "tokens_per_s"
+	TimeseriesMetricTtftMs     TimeseriesMetric = "ttft_ms"
+)
+
+// Valid indicates whether the value is a known member of the TimeseriesMetric enum.
+func (e TimeseriesMetric) Valid() bool {
+	switch e {
+	case TimeseriesMetricCostUsd:
+		return true
+	case TimeseriesMetricLatencyMs:
+		return true
+	case TimeseriesMetricScore:
+		return true
+	case TimeseriesMetricTokensPerS:
+		return true
+	case TimeseriesMetricTtftMs:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenScope.
 const (
 	Admin TokenScope = "admin"
@@ -398,6 +524,47 @@ type BenchmarkList struct {
 // CheckStatus defines model for CheckStatus.
 type CheckStatus string
 
+// ComparePeriod `wow` (week over week) or `mom` (month over month).
+type ComparePeriod string
+
+// Comparison defines model for Comparison.
+type Comparison struct {
+	BenchmarkId openapi_types.UUID `json:"benchmark_id"`
+
+	// Category The category compared; null for all categories.
+	Category *string `json:"category"`
+
+	// Current A bucket (`start`, `end`) or a run (`run_id`).
+	Current ComparisonSide `json:"current"`
+
+	// Models The models with questions in both periods, by name.
+	Models []ModelComparison `json:"models"`
+
+	// Period `wow`, `mom`, or `runs` when two runs were compared.
+	Period ComparisonPeriod `json:"period"`
+
+	// Previous A bucket (`start`, `end`) or a run (`run_id`).
+	Previous ComparisonSide `json:"previous"`
+
+	// Resamples Bootstrap resamples behind each interval.
+	Resamples int   `json:"resamples"`
+	Seed      int64 `json:"seed"`
+
+	// UnpairedModels Models present in only one period, or sharing no question revision between them.
+	UnpairedModels []openapi_types.UUID `json:"unpaired_models"`
+}
+
+// ComparisonPeriod `wow`, `mom`, or `runs` when two runs were compared.
+type ComparisonPeriod string
+
+// ComparisonSide A bucket (`start`, `end`) or a run (`run_id`).
+type ComparisonSide struct {
+	// End Exclusive.
+	End   *time.Time          `json:"end,omitempty"`
+	RunId *openapi_types.UUID `json:"run_id,omitempty"`
+	Start *time.Time          `json:"start,omitempty"`
+}
+
 // CreateBenchmarkRequest defines model for CreateBenchmarkRequest.
 type CreateBenchmarkRequest struct {
 	// Config How each question is asked.
@@ -500,6 +667,46 @@ type CreatedToken struct {
 
 	// Token The secret: send it as `Authorization: Bearer <token>`.
 	Token string `json:"token"`
+}
+
+// Drift defines model for Drift.
+type Drift struct {
+	BenchmarkId openapi_types.UUID `json:"benchmark_id"`
+	CurrentRun  DriftRun           `json:"current_run"`
+	Improved    int                `json:"improved"`
+	ModelId     openapi_types.UUID `json:"model_id"`
+	PreviousRun DriftRun           `json:"previous_run"`
+
+	// Questions The questions whose verdict flipped, regressions first, each by question id.
+	Questions []DriftQuestion `json:"questions"`
+
+	// Regressed Questions that passed the previous run and fail the current one.
+	Regressed int `json:"regressed"`
+
+	// Unchanged Questions in both runs whose verdict did not change.
+	Unchanged int `json:"unchanged"`
+}
+
+// DriftQuestion defines model for DriftQuestion.
+type DriftQuestion struct {
+	Category string `json:"category"`
+
+	// Change `regressed` (passed before, fails now) or `improved`.
+	Change           DriftQuestionChange `json:"change"`
+	CurrentPassRate  float64             `json:"current_pass_rate"`
+	CurrentRevision  int                 `json:"current_revision"`
+	PreviousPassRate float64             `json:"previous_pass_rate"`
+	PreviousRevision int                 `json:"previous_revision"`
+	QuestionId       openapi_types.UUID  `json:"question_id"`
+}
+
+// DriftQuestionChange `regressed` (passed before, fails now) or `improved`.
+type DriftQuestionChange string
+
+// DriftRun defines model for DriftRun.
+type DriftRun struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
 }
 
 // Error The body of every error response.
@@ -644,6 +851,73 @@ type ImportQuestionsResult struct {
 	Items []Question `json:"items"`
 }
 
+// Leaderboard defines model for Leaderboard.
+type Leaderboard struct {
+	BenchmarkId openapi_types.UUID `json:"benchmark_id"`
+	Category    *string            `json:"category"`
+
+	// End The bucket's end (exclusive), for `week` and `month`.
+	End *time.Time `json:"end,omitempty"`
+
+	// Entries Best score first; ties by model name.
+	Entries []LeaderboardEntry `json:"entries"`
+
+	// Period `latest` (the latest finished run), `week` or `month`.
+	Period    LeaderboardPeriod `json:"period"`
+	Resamples int               `json:"resamples"`
+
+	// RunId The run ranked, for `latest`.
+	RunId *openapi_types.UUID `json:"run_id,omitempty"`
+	Seed  int64               `json:"seed"`
+
+	// Start The bucket's start, for `week` and `month`.
+	Start *time.Time `json:"start,omitempty"`
+}
+
+// LeaderboardEntry defines model for LeaderboardEntry.
+type LeaderboardEntry struct {
+	CiHigh float64 `json:"ci_high"`
+
+	// CiLow Lower bound of the 95% bootstrap interval of score.
+	CiLow float64 `json:"ci_low"`
+
+	// CostPer1kQuestions What 1000 questions cost, at one run's samples each.
+	CostPer1kQuestions float64 `json:"cost_per_1k_questions"`
+
+	// ErrorRate The part of n that failed for good.
+	ErrorRate float64 `json:"error_rate"`
+
+	// MeanLatencyMs Mean over questions of each question's mean latency over its succeeded units; null when none succeeded.
+	MeanLatencyMs *float64           `json:"mean_latency_ms"`
+	ModelId       openapi_types.UUID `json:"model_id"`
+	ModelName     string             `json:"model_name"`
+
+	// N Units answered or failed for good.
+	N int `json:"n"`
+
+	// PassAtK Empty when a question was sampled only once.
+	PassAtK   []PassAtK `json:"pass_at_k"`
+	Questions int       `json:"questions"`
+
+	// Rank Position in the order, from 1.
+	Rank int `json:"rank"`
+
+	// RankHigh The worst rank the intervals allow.
+	RankHigh int `json:"rank_high"`
+
+	// RankLow The best rank the intervals allow.
+	RankLow int `json:"rank_low"`
+
+	// Score Mean over questions of each question's pass rate (0 to 1).
+	Score float64 `json:"score"`
+
+	// StdError Standard deviation of the questions' pass rates over the square root of their number.
+	StdError float64 `json:"std_error"`
+}
+
+// LeaderboardPeriod `latest` (the latest finished run), `week` or `month`.
+type LeaderboardPeriod string
+
 // LineError defines model for LineError.
 type LineError struct {
 	// Field Dotted JSON path within the line's object, when the error is about one field.
@@ -675,6 +949,27 @@ type MaxCostUSD = float64
 // MaxTokensField The request field that carries the output token limit (newer OpenAI models want `max_completion_tokens`).
 type MaxTokensField string
 
+// MetricChange defines model for MetricChange.
+type MetricChange struct {
+	CiHigh float64 `json:"ci_high"`
+
+	// CiLow Lower bound of the 95% paired bootstrap interval of diff.
+	CiLow float64 `json:"ci_low"`
+
+	// Current Mean over the paired questions in the current period.
+	Current float64 `json:"current"`
+
+	// Diff current - previous.
+	Diff     float64 `json:"diff"`
+	Previous float64 `json:"previous"`
+
+	// Questions The pairs the figures are over.
+	Questions int `json:"questions"`
+
+	// Significant The interval excludes 0.
+	Significant bool `json:"significant"`
+}
+
 // Model defines model for Model.
 type Model struct {
 	// Archived Archived models keep their history but cannot be added to benchmarks.
@@ -702,6 +997,18 @@ type Model struct {
 	// RequestOverrides Per-model adjustments to the chat completion request, for models with quirks.
 	RequestOverrides RequestOverrides `json:"request_overrides"`
 	UpdatedAt        time.Time        `json:"updated_at"`
+}
+
+// ModelComparison `latency_ms` is absent when no paired question has a latency in both periods.
+type ModelComparison struct {
+	CostUsd   MetricChange       `json:"cost_usd"`
+	LatencyMs *MetricChange      `json:"latency_ms,omitempty"`
+	ModelId   openapi_types.UUID `json:"model_id"`
+	ModelName string             `json:"model_name"`
+
+	// Questions Question revisions present in both periods.
+	Questions int          `json:"questions"`
+	Score     MetricChange `json:"score"`
 }
 
 // ModelEstimate defines model for ModelEstimate.
@@ -732,6 +1039,12 @@ type ModelList struct {
 
 // NextCursor Cursor of the next page (pass it as `?cursor=`); null on the last page.
 type NextCursor = string
+
+// PassAtK defines model for PassAtK.
+type PassAtK struct {
+	K     int     `json:"k"`
+	Value float64 `json:"value"`
+}
 
 // Provider defines model for Provider.
 type Provider struct {
@@ -1194,6 +1507,56 @@ type TestProviderRequest struct {
 	Model *string `json:"model,omitempty"`
 }
 
+// TimeBucket A UTC bucket width; weeks start on Monday.
+type TimeBucket string
+
+// Timeseries defines model for Timeseries.
+type Timeseries struct {
+	BenchmarkId openapi_types.UUID `json:"benchmark_id"`
+
+	// Bucket A UTC bucket width; weeks start on Monday.
+	Bucket TimeBucket `json:"bucket"`
+
+	// Category The category the figures are about; null for all categories together.
+	Category *string `json:"category"`
+
+	// From The start of the first bucket of the range.
+	From time.Time `json:"from"`
+
+	// Metric `score` (mean score, failed units scoring 0), `latency_ms` and `ttft_ms` (medians), `tokens_per_s` (mean output throughput) or `cost_usd` (total).
+	Metric TimeseriesMetric `json:"metric"`
+
+	// Series One series per model with results in the range, by model name.
+	Series []TimeseriesSeries `json:"series"`
+
+	// To The end of the range (exclusive), a bucket start.
+	To time.Time `json:"to"`
+}
+
+// TimeseriesMetric `score` (mean score, failed units scoring 0), `latency_ms` and `ttft_ms` (medians), `tokens_per_s` (mean output throughput) or `cost_usd` (total).
+type TimeseriesMetric string
+
+// TimeseriesPoint defines model for TimeseriesPoint.
+type TimeseriesPoint struct {
+	// Bucket The bucket's start.
+	Bucket time.Time `json:"bucket"`
+
+	// N Units answered or failed for good in the bucket.
+	N int64 `json:"n"`
+
+	// Value The metric; null when the bucket has no value for it (latency of a bucket whose units all failed).
+	Value *float64 `json:"value"`
+}
+
+// TimeseriesSeries defines model for TimeseriesSeries.
+type TimeseriesSeries struct {
+	ModelId   openapi_types.UUID `json:"model_id"`
+	ModelName string             `json:"model_name"`
+
+	// Points Oldest first; only buckets with results.
+	Points []TimeseriesPoint `json:"points"`
+}
+
 // Token An API token, without its secret.
 type Token struct {
 	CreatedAt time.Time          `json:"created_at"`
@@ -1273,6 +1636,15 @@ type UpdateSuiteRequest struct {
 	Name        *string `json:"name,omitempty"`
 }
 
+// AtQuery defines model for AtQuery.
+type AtQuery = time.Time
+
+// BenchmarkIdQuery defines model for BenchmarkIdQuery.
+type BenchmarkIdQuery = openapi_types.UUID
+
+// CategoryQuery defines model for CategoryQuery.
+type CategoryQuery = string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -1281,6 +1653,9 @@ type Id = openapi_types.UUID
 
 // Limit defines model for Limit.
 type Limit = int
+
+// SeedQuery defines model for SeedQuery.
+type SeedQuery = int64
 
 // BadGateway The body of every error response.
 type BadGateway = Error
@@ -1314,6 +1689,54 @@ type Unauthorized = Error
 
 // Unavailable The body of every error response.
 type Unavailable = Error
+
+// GetComparisonParams defines parameters for GetComparison.
+type GetComparisonParams struct {
+	// BenchmarkId The benchmark.
+	BenchmarkId BenchmarkIdQuery `form:"benchmark_id" json:"benchmark_id"`
+
+	// Period Week over week (the default) or month over month.
+	Period *ComparePeriod `form:"period,omitempty" json:"period,omitempty"`
+
+	// At A time (RFC 3339) in the week or month to report; defaults to the newest one with a finished run of the benchmark.
+	At *AtQuery `form:"at,omitempty" json:"at,omitempty"`
+
+	// Category Only questions of this category; omit for all of them.
+	Category *CategoryQuery `form:"category,omitempty" json:"category,omitempty"`
+
+	// CurrentRunId Compare this finished run of the benchmark (with `previous_run_id`).
+	CurrentRunId *openapi_types.UUID `form:"current_run_id,omitempty" json:"current_run_id,omitempty"`
+
+	// PreviousRunId Against this finished run of the benchmark (with `current_run_id`).
+	PreviousRunId *openapi_types.UUID `form:"previous_run_id,omitempty" json:"previous_run_id,omitempty"`
+
+	// Seed Seeds the bootstrap; the same data and seed always give the same intervals.
+	Seed *SeedQuery `form:"seed,omitempty" json:"seed,omitempty"`
+}
+
+// GetTimeseriesParams defines parameters for GetTimeseries.
+type GetTimeseriesParams struct {
+	// BenchmarkId The benchmark.
+	BenchmarkId BenchmarkIdQuery `form:"benchmark_id" json:"benchmark_id"`
+
+	// ModelId Only this model.
+	ModelId *openapi_types.UUID `form:"model_id,omitempty" json:"model_id,omitempty"`
+
+	// Category Only questions of this category; omit for all of them.
+	Category *CategoryQuery `form:"category,omitempty" json:"category,omitempty"`
+
+	// Metric What to plot.
+	Metric TimeseriesMetric `form:"metric" json:"metric"`
+
+	// Bucket The bucket width.
+	Bucket *TimeBucket `form:"bucket,omitempty" json:"bucket,omitempty"`
+
+	// From The start of the range (RFC 3339); defaults to 90 days, 26 weeks or 24 months before `to`.
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To The end of the range (RFC 3339); defaults to now.
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
+}
 
 // ListAuditParams defines parameters for ListAudit.
 type ListAuditParams struct {
@@ -1354,6 +1777,24 @@ type ListBenchmarksParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetLeaderboardParams defines parameters for GetLeaderboard.
+type GetLeaderboardParams struct {
+	// BenchmarkId The benchmark.
+	BenchmarkId BenchmarkIdQuery `form:"benchmark_id" json:"benchmark_id"`
+
+	// Period The latest finished run (the default), or a week or month of runs.
+	Period *LeaderboardPeriod `form:"period,omitempty" json:"period,omitempty"`
+
+	// Category Only questions of this category; omit for all of them.
+	Category *CategoryQuery `form:"category,omitempty" json:"category,omitempty"`
+
+	// At A time (RFC 3339) in the week or month to report; defaults to the newest one with a finished run of the benchmark.
+	At *AtQuery `form:"at,omitempty" json:"at,omitempty"`
+
+	// Seed Seeds the bootstrap; the same data and seed always give the same intervals.
+	Seed *SeedQuery `form:"seed,omitempty" json:"seed,omitempty"`
+}
+
 // ListModelsParams defines parameters for ListModels.
 type ListModelsParams struct {
 	// IncludeArchived Include archived models.
@@ -1364,6 +1805,12 @@ type ListModelsParams struct {
 
 	// Cursor The `next_cursor` of the previous page; omit for the first page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetModelDriftParams defines parameters for GetModelDrift.
+type GetModelDriftParams struct {
+	// BenchmarkId The benchmark.
+	BenchmarkId BenchmarkIdQuery `form:"benchmark_id" json:"benchmark_id"`
 }
 
 // ListProvidersParams defines parameters for ListProviders.
@@ -1497,6 +1944,12 @@ type ServerInterface interface {
 	// Readyz Readiness check
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
+	// GetComparison What changed week over week, month over month, or between two runs
+	// (GET /v1/analytics/compare)
+	GetComparison(ctx echo.Context, params GetComparisonParams) error
+	// GetTimeseries A metric of a benchmark's models over time
+	// (GET /v1/analytics/timeseries)
+	GetTimeseries(ctx echo.Context, params GetTimeseriesParams) error
 	// ListAudit List audit events
 	// (GET /v1/audit)
 	ListAudit(ctx echo.Context, params ListAuditParams) error
@@ -1521,6 +1974,9 @@ type ServerInterface interface {
 	// CreateRun Start a run of a benchmark
 	// (POST /v1/benchmarks/{id}/runs)
 	CreateRun(ctx echo.Context, id Id) error
+	// GetLeaderboard Rank a benchmark's models with confidence intervals
+	// (GET /v1/leaderboard)
+	GetLeaderboard(ctx echo.Context, params GetLeaderboardParams) error
 	// ListModels List models
 	// (GET /v1/models)
 	ListModels(ctx echo.Context, params ListModelsParams) error
@@ -1536,6 +1992,9 @@ type ServerInterface interface {
 	// UpdateModel Update a model
 	// (PATCH /v1/models/{id})
 	UpdateModel(ctx echo.Context, id Id) error
+	// GetModelDrift The questions whose correctness changed between a model's last two runs
+	// (GET /v1/models/{id}/drift)
+	GetModelDrift(ctx echo.Context, id Id, params GetModelDriftParams) error
 	// ListProviders List providers
 	// (GET /v1/providers)
 	ListProviders(ctx echo.Context, params ListProvidersParams) error
@@ -1672,6 +2131,126 @@ func (w *ServerInterfaceWrapper) Readyz(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Readyz(ctx)
+	return err
+}
+
+// GetComparison converts echo context to params.
+func (w *ServerInterfaceWrapper) GetComparison(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetComparisonParams
+	// ------------- Required query parameter "benchmark_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "benchmark_id", ctx.QueryParams(), &params.BenchmarkId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter benchmark_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "period" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "period", ctx.QueryParams(), &params.Period, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter period: %s", err))
+	}
+
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Optional query parameter "current_run_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "current_run_id", ctx.QueryParams(), &params.CurrentRunId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter current_run_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "previous_run_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "previous_run_id", ctx.QueryParams(), &params.PreviousRunId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter previous_run_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "seed" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "seed", ctx.QueryParams(), &params.Seed, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seed: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetComparison(ctx, params)
+	return err
+}
+
+// GetTimeseries converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTimeseries(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetTimeseriesParams
+	// ------------- Required query parameter "benchmark_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "benchmark_id", ctx.QueryParams(), &params.BenchmarkId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter benchmark_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "model_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model_id", ctx.QueryParams(), &params.ModelId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Required query parameter "metric" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "metric", ctx.QueryParams(), &params.Metric, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metric: %s", err))
+	}
+
+	// ------------- Optional query parameter "bucket" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "bucket", ctx.QueryParams(), &params.Bucket, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter bucket: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTimeseries(ctx, params)
 	return err
 }
 
@@ -1863,6 +2442,52 @@ func (w *ServerInterfaceWrapper) CreateRun(ctx echo.Context) error {
 	return err
 }
 
+// GetLeaderboard converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeaderboard(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLeaderboardParams
+	// ------------- Required query parameter "benchmark_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "benchmark_id", ctx.QueryParams(), &params.BenchmarkId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter benchmark_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "period" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "period", ctx.QueryParams(), &params.Period, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter period: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	// ------------- Optional query parameter "seed" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "seed", ctx.QueryParams(), &params.Seed, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seed: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeaderboard(ctx, params)
+	return err
+}
+
 // ListModels converts echo context to params.
 func (w *ServerInterfaceWrapper) ListModels(ctx echo.Context) error {
 	var err error
@@ -1949,6 +2574,31 @@ func (w *ServerInterfaceWrapper) UpdateModel(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateModel(ctx, id)
+	return err
+}
+
+// GetModelDrift converts echo context to params.
+func (w *ServerInterfaceWrapper) GetModelDrift(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetModelDriftParams
+	// ------------- Required query parameter "benchmark_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "benchmark_id", ctx.QueryParams(), &params.BenchmarkId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter benchmark_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetModelDrift(ctx, id, params)
 	return err
 }
 
@@ -2495,6 +3145,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/v1/models/:id", wrapper.DeleteModel, options.OperationMiddlewares["deleteModel"]...)
 	router.GET(options.BaseURL+"/v1/models/:id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
 	router.PATCH(options.BaseURL+"/v1/models/:id", wrapper.UpdateModel, options.OperationMiddlewares["updateModel"]...)
+	router.GET(options.BaseURL+"/v1/models/:id/drift", wrapper.GetModelDrift, options.OperationMiddlewares["getModelDrift"]...)
 	router.GET(options.BaseURL+"/v1/suites", wrapper.ListSuites, options.OperationMiddlewares["listSuites"]...)
 	router.POST(options.BaseURL+"/v1/suites", wrapper.CreateSuite, options.OperationMiddlewares["createSuite"]...)
 	router.DELETE(options.BaseURL+"/v1/suites/:id", wrapper.DeleteSuite, options.OperationMiddlewares["deleteSuite"]...)
@@ -2518,6 +3169,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/runs/:id/results", wrapper.ListRunResults, options.OperationMiddlewares["listRunResults"]...)
 	router.GET(options.BaseURL+"/v1/runs/:id/rankings", wrapper.GetRunRankings, options.OperationMiddlewares["getRunRankings"]...)
 	router.POST(options.BaseURL+"/v1/runs/:id/cancel", wrapper.CancelRun, options.OperationMiddlewares["cancelRun"]...)
+	router.GET(options.BaseURL+"/v1/analytics/timeseries", wrapper.GetTimeseries, options.OperationMiddlewares["getTimeseries"]...)
+	router.GET(options.BaseURL+"/v1/analytics/compare", wrapper.GetComparison, options.OperationMiddlewares["getComparison"]...)
+	router.GET(options.BaseURL+"/v1/leaderboard", wrapper.GetLeaderboard, options.OperationMiddlewares["getLeaderboard"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
@@ -2826,6 +3480,238 @@ func (response Readyz503JSONResponse) VisitReadyzResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComparisonRequestObject struct {
+	Params GetComparisonParams
+}
+
+type GetComparisonResponseObject interface {
+	VisitGetComparisonResponse(w http.ResponseWriter) error
+}
+
+type GetComparison200JSONResponse Comparison
+
+func (response GetComparison200JSONResponse) VisitGetComparisonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComparison400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetComparison400JSONResponse) VisitGetComparisonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComparison401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetComparison401JSONResponse) VisitGetComparisonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComparison403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetComparison403JSONResponse) VisitGetComparisonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComparison404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetComparison404JSONResponse) VisitGetComparisonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComparison409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetComparison409JSONResponse) VisitGetComparisonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComparison422JSONResponse struct{ InvalidJSONResponse }
+
+func (response GetComparison422JSONResponse) VisitGetComparisonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetComparison500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetComparison500JSONResponse) VisitGetComparisonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTimeseriesRequestObject struct {
+	Params GetTimeseriesParams
+}
+
+type GetTimeseriesResponseObject interface {
+	VisitGetTimeseriesResponse(w http.ResponseWriter) error
+}
+
+type GetTimeseries200JSONResponse Timeseries
+
+func (response GetTimeseries200JSONResponse) VisitGetTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTimeseries400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetTimeseries400JSONResponse) VisitGetTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTimeseries401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetTimeseries401JSONResponse) VisitGetTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTimeseries403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetTimeseries403JSONResponse) VisitGetTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTimeseries404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTimeseries404JSONResponse) VisitGetTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTimeseries422JSONResponse struct{ InvalidJSONResponse }
+
+func (response GetTimeseries422JSONResponse) VisitGetTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTimeseries500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetTimeseries500JSONResponse) VisitGetTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3687,6 +4573,115 @@ func (response CreateRun503JSONResponse) VisitCreateRunResponse(w http.ResponseW
 	return err
 }
 
+type GetLeaderboardRequestObject struct {
+	Params GetLeaderboardParams
+}
+
+type GetLeaderboardResponseObject interface {
+	VisitGetLeaderboardResponse(w http.ResponseWriter) error
+}
+
+type GetLeaderboard200JSONResponse Leaderboard
+
+func (response GetLeaderboard200JSONResponse) VisitGetLeaderboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeaderboard400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetLeaderboard400JSONResponse) VisitGetLeaderboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeaderboard401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetLeaderboard401JSONResponse) VisitGetLeaderboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeaderboard403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetLeaderboard403JSONResponse) VisitGetLeaderboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeaderboard404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetLeaderboard404JSONResponse) VisitGetLeaderboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeaderboard422JSONResponse struct{ InvalidJSONResponse }
+
+func (response GetLeaderboard422JSONResponse) VisitGetLeaderboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeaderboard500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetLeaderboard500JSONResponse) VisitGetLeaderboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModelsRequestObject struct {
 	Params ListModelsParams
 }
@@ -4188,6 +5183,116 @@ func (response UpdateModel422JSONResponse) VisitUpdateModelResponse(w http.Respo
 type UpdateModel500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response UpdateModel500JSONResponse) VisitUpdateModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModelDriftRequestObject struct {
+	Id     Id `json:"id"`
+	Params GetModelDriftParams
+}
+
+type GetModelDriftResponseObject interface {
+	VisitGetModelDriftResponse(w http.ResponseWriter) error
+}
+
+type GetModelDrift200JSONResponse Drift
+
+func (response GetModelDrift200JSONResponse) VisitGetModelDriftResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModelDrift400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetModelDrift400JSONResponse) VisitGetModelDriftResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModelDrift401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetModelDrift401JSONResponse) VisitGetModelDriftResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModelDrift403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetModelDrift403JSONResponse) VisitGetModelDriftResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModelDrift404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetModelDrift404JSONResponse) VisitGetModelDriftResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModelDrift409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetModelDrift409JSONResponse) VisitGetModelDriftResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModelDrift500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetModelDrift500JSONResponse) VisitGetModelDriftResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -6977,6 +8082,12 @@ type StrictServerInterface interface {
 	// Readyz Readiness check
 	// (GET /readyz)
 	Readyz(ctx context.Context, request ReadyzRequestObject) (ReadyzResponseObject, error)
+	// GetComparison What changed week over week, month over month, or between two runs
+	// (GET /v1/analytics/compare)
+	GetComparison(ctx context.Context, request GetComparisonRequestObject) (GetComparisonResponseObject, error)
+	// GetTimeseries A metric of a benchmark's models over time
+	// (GET /v1/analytics/timeseries)
+	GetTimeseries(ctx context.Context, request GetTimeseriesRequestObject) (GetTimeseriesResponseObject, error)
 	// ListAudit List audit events
 	// (GET /v1/audit)
 	ListAudit(ctx context.Context, request ListAuditRequestObject) (ListAuditResponseObject, error)
@@ -7001,6 +8112,9 @@ type StrictServerInterface interface {
 	// CreateRun Start a run of a benchmark
 	// (POST /v1/benchmarks/{id}/runs)
 	CreateRun(ctx context.Context, request CreateRunRequestObject) (CreateRunResponseObject, error)
+	// GetLeaderboard Rank a benchmark's models with confidence intervals
+	// (GET /v1/leaderboard)
+	GetLeaderboard(ctx context.Context, request GetLeaderboardRequestObject) (GetLeaderboardResponseObject, error)
 	// ListModels List models
 	// (GET /v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -7016,6 +8130,9 @@ type StrictServerInterface interface {
 	// UpdateModel Update a model
 	// (PATCH /v1/models/{id})
 	UpdateModel(ctx context.Context, request UpdateModelRequestObject) (UpdateModelResponseObject, error)
+	// GetModelDrift The questions whose correctness changed between a model's last two runs
+	// (GET /v1/models/{id}/drift)
+	GetModelDrift(ctx context.Context, request GetModelDriftRequestObject) (GetModelDriftResponseObject, error)
 	// ListProviders List providers
 	// (GET /v1/providers)
 	ListProviders(ctx context.Context, request ListProvidersRequestObject) (ListProvidersResponseObject, error)
@@ -7250,6 +8367,56 @@ func (sh *strictHandler) Readyz(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ReadyzResponseObject); ok {
 		return validResponse.VisitReadyzResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetComparison operation middleware
+func (sh *strictHandler) GetComparison(ctx echo.Context, params GetComparisonParams) error {
+	var request GetComparisonRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetComparison(ctx.Request().Context(), request.(GetComparisonRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetComparison")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetComparisonResponseObject); ok {
+		return validResponse.VisitGetComparisonResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTimeseries operation middleware
+func (sh *strictHandler) GetTimeseries(ctx echo.Context, params GetTimeseriesParams) error {
+	var request GetTimeseriesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTimeseries(ctx.Request().Context(), request.(GetTimeseriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTimeseries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTimeseriesResponseObject); ok {
+		return validResponse.VisitGetTimeseriesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7526,6 +8693,31 @@ func (sh *strictHandler) CreateRun(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// GetLeaderboard operation middleware
+func (sh *strictHandler) GetLeaderboard(ctx echo.Context, params GetLeaderboardParams) error {
+	var request GetLeaderboardRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLeaderboard(ctx.Request().Context(), request.(GetLeaderboardRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLeaderboard")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeaderboardResponseObject); ok {
+		return validResponse.VisitGetLeaderboardResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListModels operation middleware
 func (sh *strictHandler) ListModels(ctx echo.Context, params ListModelsParams) error {
 	var request ListModelsRequestObject
@@ -7689,6 +8881,32 @@ func (sh *strictHandler) UpdateModel(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(UpdateModelResponseObject); ok {
 		return validResponse.VisitUpdateModelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetModelDrift operation middleware
+func (sh *strictHandler) GetModelDrift(ctx echo.Context, id Id, params GetModelDriftParams) error {
+	var request GetModelDriftRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetModelDrift(ctx.Request().Context(), request.(GetModelDriftRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetModelDrift")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetModelDriftResponseObject); ok {
+		return validResponse.VisitGetModelDriftResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8544,266 +9762,333 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Lchs3tjb6KijuUxXSf4umb3N2pJqaURwn0Rkr9pblyv4rzFFD3SCJURPoAGhRnBw/x/9A+8VOYS0A",
-	"jW52k5Qs2UnGUzWxSHbjurCwrt/6bZDJZSkFE0YPDn8blFTRJTNMwaeXldJS2b9ypjPFS8OlGBwOzheM",
-	"pILdmIsMnkiJnBGzYKRU7JrLSpOSztkRkUtuyEwq+G3GlTbww3iQDLht59eKqfUgGQi6ZIPDATY2SAY6",
-	"W7Altf0u6c1rJuZmMTh88eRpMlhy4T8/SQZmXdr3tFFczAcfPiSDk7x7tIppWamMfaXJybeh/5KaRd09",
-	"zwfJQLFfK65YPjg0qmLxUGZSLakZHA6qCp7c7Pw1X3Kz2f9bOmdE83/1zruA9+K+cjajVWEGhy8miV0D",
-	"vqyWg8OnkwmsAH6q58+FYXOmBh/sIBTTpRSawQZ+Q/PvqWErurafMikMEzBCWpYFz6gd4eN/ajvM36Lu",
-	"/y/FZoPDwX88ronjMf6qH79SSrquNpe5VPKa50yRd8ffvCIZLQqWkxnl9h+pSCarIidCGnJpt4RmC5Yf",
-	"AXEsmdZ2mbh2dITtfKUTojNVXV7aBmYkUyxnwnBaaDJMM5mzlKSXNL+Y4yzT0XjwIbHTPmO/Vkybh5/2",
-	"KS0sZbCcKOzykFzSnPw/7978mJBKXAm5EmTGWZEnZMm15mLuP66UFHNiNzGxq2NfC+evOT3XtJveSylm",
-	"Bc/Mp9lT1zfJCqoXTJMVNwvYpOhMZZVSTBiiDTWsHnrmBurG/Z1UlzzPmfg0A6+JxZLVNS14Ti4rQwqa",
-	"XSGZ6UyWDOciK8OIYCy3hKUYzVNgXPYvnZB0pbhh+FW2oGLO7Jc0X3KBXxp5xYROoC1a5dyQQs4JFTlJ",
-	"Hy+l4EZaLpGOYKMpyaS84uyAVmZhR5hRw3LXMMnokpGZkktChTQLpohUfM5Fvawzv45uXU+EYUrQAlfj",
-	"wdf2WJBKsJuSZXbUmqlrpgizT9dD5G5I6eiI5MxQXmhCFSNc4MLjS3aNKmH5hakJ7StN0v8+cOf34CRP",
-	"3RxhAz/B7MiKFcWBO9PXtKgshVBjachyLloUcsXyhOgqWxCqCSWiWl7abaqM5VHK7mJCqAinn4lq6Vqy",
-	"uy8Ix8kQxebsJl40+Nrt6o/SfCcrkX+qU46HmeSS4UTZDdemHpyQ5mJmx+OGdy7la6rm7NMyoUuZr+1O",
-	"SEs+T8gp/6YeoZHyorBDShOSAou13FPm63rEp1SsHWXpTzNwYAxhxNzoMBWFrNLelBfnb/7x6seLs+Pz",
-	"VxevT05PzlNSMkWWXFSGJUQvqGI5uVwTds3UmtCSE8VguCMiVUJWCyYs71XG3i6UqEokdYc55cWaVIIb",
-	"clnlc2Z8r6fH/33x/seT83cXb1+duTF8e/y/7ZlNz5hR64PjmWEqJZqutT26C7kiSyrWRLNMilwTI4mx",
-	"A5rTmD/ZjbCP+WtL2w1IBgtGcydYRq1vykvv6sZX1A6azaRitiOYne1r3JCWNsWgD8ngvbDcVSr+L/YJ",
-	"jtAp3uwJWXpxoL784Rq5lleWxddXUlitKhroxkL99NNPB8fRLdEt3Ub3CJeCwGgt6ZFKWxL7hlHFFLa9",
-	"sWpBfnWLdk15QS8L9ik4bc5KJnImsjUZ2hvg14ohj7QfcmroJdVsZE9PJUBctAM7stxpYUlhRTUp2MyQ",
-	"BS1mB7kU9qzI+C4hGRUoaxrFWd5YdD9R4A4f/MrAqh/bG/zVtZt6c9RvBCNMWKp3Ok+47sfkxBBhjyhZ",
-	"yCK3N4NmmWLGrnupZMmU4SiX0wxbazeeTqvJ5FnmmTF8YuNMMWrY/1eVuf0nZwUzwONUJcZw6v2HjIqM",
-	"FfYTsB33Yv0ZydB+vmJrPVbSimupXfDUktDYSuqVYul4U71JBnj57tCCkoGsTCaXbBdVwBK/cc+C2kId",
-	"VW206PbyAgfQ8TMu1s7f8ZeOJ/z7ZeevhuNswsztLhzAtx3Th4V2Q+m7DWICtTS8pDkDsfqI0Ett5Wgr",
-	"UrrNQIHbyhaUID/BRqxsaR/Ta23YkiBFabtzO7cIx4jKZ8eEK83UBZ076t9Uc2sV+WfUmf1a1M0mnsLb",
-	"y9/crppaAgHEu9EYSoMOfgmzkpf/ZJmxw64P7WuOil/zzHHDls0/dtInsoAPoTOqFF3bz5HtY1dDP7Ib",
-	"4+woG4sHA2m21juzN/W5svKkfV9XWca0bSFngrN4Werd/IaJbLGk6mpzRax6xue7JhAaeImPf0gGyFfy",
-	"C2r2Pxh7so+lzFlxwfPmTu0m6fYG9RE3rLWqhBv75hG1086rwmq19lkiM1RuM0aolVeIkKsjIqqiQLHL",
-	"HuZLv0RTsaBWeiZM2KslD61ZHsutCpQt+DXLx1MRH9R44WzLeP+iAWqTW7kmd+3bO/+cfafihn38qloZ",
-	"8iKTVde9+F5YWRNkT7ICO8+CXjO7WmQIm6rJ//wfAifYMir7QdNlWTA9ajAtLsxfng82bVvJAO+/21Bd",
-	"F7Ny/KlekZjmEn8mGnNtUk2D/Buj6jq77dNjL/8853YNaPE2Oo4zWmjWFpF+kCti5Z6wbkBE+orlmzLF",
-	"kt5cZFKbi0rnu2jjlN68lNq8f/ctnDl6c4EGjA5xpzJlZdydA4ZKUE2o0Cum7CCCdfLJBP633UKZDNym",
-	"b/b0g1cu7F7qnmlboQt+gT1r97+zb7grL0oll2WXaFfitvg71Rsl4Up2WkhjWK5/b5F+9vT//st/dh0j",
-	"tiyZoqZSHfL7O7seVpqNnmociFxWlh3EduBonpPQH1ohvMQiK3PhtLTNPo/tKf1Kk5zRvOBWbOYi6HRg",
-	"erJnGcjcLv6QGrKU2pBnE5LTtT6aiglYMkBYOSRCCjYaE+QAQhpURVFjtYoJWH4Uy6TKWU6onopUX/Gy",
-	"ZHl6BEZiUC5nBZ8vDJlxwfUCGWQ94xdfP23S1qTD+t087fGqN2i8psGtB/Y+pIj68v3sQsTLBcuu3hlq",
-	"Kh3LEPIKeF2t9nXJEC+B4YXJRLb1rbzsnqSNO4oES3pzgg97zuA/trYCeP2vFXM/22s3kiCi8+39L/0e",
-	"qNvfzieirMxHXNEfNcsWKe13NXYSFxDIqX34bsTB7TLg9VUydbE08qp5yQcmuI3x3XHPJNxxH927d1pd",
-	"7Cnqhuf9It9h6F4nktdMKZ6znRzJbc+b8HybCOJZBGlpc6hJ55b1rGU/ybx1Dd+NamjJL67YuluQr32I",
-	"5PjtCbli6yOijVQsJ0xkal0alifOXqOYqZRg+Zic0jW5ZIQtS7MG/bqQmZUIwGGh0RMgGMvh0mvd/88n",
-	"X/+lY48uqWYXlSq6h3n89uQrTewz5P3Z6yOyMKa0l6v9V4/JaynLS5pdgb5fKn5NDSM0zxXTmml3s84q",
-	"zXJSiYJpdGxJuPnsFV0UcgXfLVuDfTp5/p9t8iqpMUzZkf2/Py9++OVnc47/L9/+8rN+98vfDh8/3iDk",
-	"ZHBz4N47cALT4HCwrDQ4eamAiRw+fhzmZP9+f/barkxk6NxGs55IfnCPf0gGV1zk+772D/vshwTd7Ht3",
-	"9hqfjrhKW4ZCfpqQRbWk4kAxmtsLlNjHN9Z6sjt0oYMTwywjAkoCxfefqP9ysukdL2lq2Fyq9Rbh2D+S",
-	"EKA6e0ZKpg7810RRccXFXHetwcbZ8G7EC1Qoeszb8Jv32NpXibI6td09quwpmFMutCHD4Iuzo0pFtWSK",
-	"Z2j43n1O+9QCO4RKM9XUBwwammM9pKUH7JQUYCq7BQXZSSJutJtLWLfcTyRn1d700UUFGm3fXFs94siu",
-	"R07S3z6AJVlIdNL5sJ9gG/lKE7kS96e3fuid3TsrwNyN/huz/a1JNJ0EfCeRo+u092/WuVVb7jYddlNy",
-	"xXSnsesnb71C3V4bWWqyksoe3iN3L4KFSy65MWhx2M/Ud2fRWZZsf90KluWdfacpBz/bJgX3ibzYdf8e",
-	"5NAbrH5RvJkNDn/eY3CDD0lbfTS+mQ7DI/iKDvE0cUOoJumx8wyCHn5I0JFH0EkETaGHqMth09aGoePN",
-	"Cf6y6ZUTbOVoAkJ9rFKPY0uIXoADwp58KTIGbvUQdbI5JWAEcubc1hgi4uPTNhkB8w3t9CZ+CxElG3PE",
-	"Bro2MX6rwwyed9zvpzRbcMHqex2Hbx8+bAZlJS0fbjIVUYhOEodOJFFMVNKKWPDRH/b1OKQtaXorkyi4",
-	"BqKJLKPFOKEfzs/fToUGHZ+5CCf4MBWG3Rgw8gh6xUhmpc2hD2BJl8wsZH5hh+miW9IRGmDYDVhKwMqC",
-	"8Tcd5xZCLboJQM5mTOT2wobwl0OMR5CWnUCEHCmppbCmS8xSzVQMU9Q3x85YYyceNNPxJB0lhEbhcvYg",
-	"k2EKMl46gjWU+TqtryFLihCts1rIgoWV48tSKqNJWnDByI+HMKK0PfvmUDr1cC/6bpg1m9Jh9GMdNCsv",
-	"C5TP6x6DAG1Iwag25MnOIw50XI+k8xxow5cujKB5CC6p5jtZrn/9G3jYqjZr1Ai7d5+5x5tG28Tvd0My",
-	"UDmak/di/WBoCHPpMK3F8sSmFr+huaMqW5vA93BGOD33Vu9Uwukfn9Zz0iITHEVr0u0JRUuYONqIdnsb",
-	"aX3jCWlD2lAYaikjj4K2MjxGOx6SdMGtfr5OMRgEuvpKE8UyJsxULBkVo4SktSU3JUMhiXvr0AdHOWWB",
-	"gqcdQ2BoURA5m4r4XYzQK0umyKXlzaPAEhyLqMk3XfIblnum4Aynrtu2aRke7TSivrIskHrJsi12+qup",
-	"vWrUBL2HKa/x5AkMFBRP3RmsUVKtWRwPcSllwajwikcHo/pOySWZ2CV70u1/2Dg2OKg+NyoMGOwlpZJ5",
-	"lTGQaoY06HB47YQ4ypTd0MxcLKnJFqiy1dww+mknG3SjCmvgJ5z4Ve6k3huWVd0xOW8Ew+A5OXOHdOj4",
-	"mD+SiTuPIzDS2MPswho2ZZxbMibWL1tF5i14Kqnd0Zmldxd1P4zD56/YmliKVpwWo066YYFI9xfEI8Lu",
-	"YMXoz7ltsMDtGXJBDRPZ+mLZwXzOpaEF+BWjOxcTFexa7UnusZl2nzCoj7tTwHq6xSG7ULKaL+yfGJZQ",
-	"p9jA+3GIAoc4OJd2sWRUV6qtzvlJ90Qf1IvgaX7fdQjPK3bNNW+EeEVT91pBN637q8Dx9iFaZ7vovZuq",
-	"teMjnb5XRrjI2U2Cjs/JuHNrnEfzVkSsg7Nt6+nxnMf55uwRMjPTTcccwzp79llIHxumFESZ3GWLW9w0",
-	"MvjHW9+1sWGdw9SjfW0c0HqK3UR/G+Ek2pkms2kys61M/z5cvfUN8tldvW2S2gwzhcgxlrPcyVqBHeIJ",
-	"81lZ7rytqMb73ApJKR60dCqG7bvGyiRzKeEpDEUtQg8g3FJNwvdT4eO6F+5+dTs5gnhUHyAQ3v5KE10y",
-	"kZOMlkSqqfDBC9CsSyYjfW02ZbcwfUsyMHZLU35klqiw90457gdGC7PYJBfd5Vv/Zae0gm91beMJqKZb",
-	"zCtokQCxBJTp11ww7TTaBI03KBP7fBO7XPdhd3GCyf6Hw47MxYHvMMjhYEIH/evi/Rz6jGlIldw4vvAY",
-	"67BM/OjydWaRUuWf7mb/YZKbm+BfrNsKCi4otU7i4ApWX++t4/r57VyxME/fcNea1RuwsU495ptv21Ya",
-	"S09uYnYmVmmH5iPBEwmSa0IvIRlKMEx1bArzTv4fe29jxxmzHWwOyU7COXjcbf2k0fKzrq2LDDMb1iyi",
-	"2LwqqCLsplRMu1ts+4GFoW23sryWcy6+k2p5S2t9j3H4WIADG6/2YarpJbsYj8cbbq29EqT3sQkng8jP",
-	"0hs8VnNjLsj7dySXRUGVJsNWWNgbkSFDtpf2VIQ4MG+ZszcDsm9NuEmsFCPYKmLf+siZB5eUCy7mU9uw",
-	"bgeV1VfGmLxsxZRFkmJJuJ4Kf11ow+31BVIDKG8Q8AlZJKjqLema2GlqaKhY+6wqbyDMikrza3bq40JQ",
-	"pNoSu+eiJPuC2WpB+5TegBNBf9dvXvUWUzhkqGtnVvZzxl+5Gbs5FMze6G9KJo5PiLMuragwaFexfKhg",
-	"INY5Mwkq4u5Ca1o6up7vvDFPvYmwFb3hgqE7SMz94gd4xVjpmKgzu0Aib63U0NwSgZG1TTE2i0S2jweM",
-	"XO8JYWphASieMTww37ocv6KAAFdRG8X21Ee74xJifQmM4lxgNv4QnTdcBA99y8gyL83Bc3lgqXJwiyip",
-	"PSfYMPvtOcN7iajqWR5y8m3TEoB+dGAbPm+xuT6yZILyxzuW6R4isu4r1P0hQrm6JpjUR/l2wfFNO/49",
-	"+SRiE1uHhTM2LXvYgtIS7b5EeQfb1K0sR/hwbwLLvTsefCgHnorhvfkZIvqKppTc2f/QS0D3ob3jFfXZ",
-	"NfeoiY3dwu+9ARNyk0o6Z2RYUq19wMDfsPG/piNnGJJOYqcR9s7OFCMfA9d5JPeOZawhElIf+GdZKEBt",
-	"qDHlj2nJH18/SZtcdtujXcflLjf6guqL3tjRnxYMvOlU+LhRq9Fg5OiY2GnCV0azYgagEM0I0k6x4+6B",
-	"jnsyjc8RD9m8GXGvusZ2r3lbmyGRfm3DhJr7e7sbqb0DvQrcb3sEFDbp6tWNURRiNIgbMgYSRnYaL8+7",
-	"2MIgmgytruSWG2T3M1jsrzRJbXsHZ2zGQob/kt7EA3062TLNfziy2TzKK64Ywb1q+0wOSYqiUEqGqEgc",
-	"gF/S8MuCkWxBzVTUioFOesKY0lFCUirMQsmSZ87Qd4pqNYRsJ1OR3hzQkh9csXWKYDrh+YNrpqy+nqK5",
-	"cC7lvGApGX7PrGA2FemcCaaoYS8RwyBNSHpzYB8LLbaMgjgnK8z4PgbJANvt1GpaB+P2iX0LqnJYWHQ3",
-	"r6S6YorMCsYM6J1gWo0XfkyitCt0iEOyKdA9TqYrtFK4BNYOXtdWlO1mi4wlhGZKag2OcxyX7sj1256O",
-	"lQx+raShFyWtNOvPRbMrUQAOVtOpCWICAoCgg4sSaO+A3SxopY1V+sE8PRWg+AbcGk0j1xC8QhTTzGgy",
-	"nByCTWohKzVqZZj9ZfL8P3fPyCsGKA8DPEvfovocuBjIZa9V3TmIyFXSNwTIKoIT04y2uP1g9sm662Uv",
-	"9yGZBVnkswtnfiTnTJs+o/M2L3SD0rMFy66IkfJqX+9zX4AZxIgsaFkywXKwPa+kyp3RLDpQVvn3Eeze",
-	"LexTR4Y9IHvd7tQuvd9LTZ3eJCsDckP0QlZFj4SkjZvcPrRgd+AdvBDcrBfdUZytSAm4ffGFJCxCPUpA",
-	"9xrvVm1AD8YR1xvT8HDuop93pjtYUK7IjKqIQubS2Pv2KsXhgpzg0G/soc0TwgrNfKznnDluiF6tQ5Lm",
-	"ECZlf15IHXFJxbQsrtkII1IFy0xKho4ckqmI8HYSCJwATpI4/DKXfwS9zit7jeGb2jZnCtfjVCyoyPWC",
-	"XgH8QWZPyQxQjLyzPkHcGTdAK1ajLw9HQZ5PnoCn7/nkGQR+WR0tDg5rYZXZF57bB31gLhlSscbY2Klw",
-	"cCrtS9/uZO4UTlgGu/sF2DQqAAfFiLfA+jtFgeCr2Ywt7s2nAYTCW6TS3Ivi05Fuc1dzZ50t02ECq0M9",
-	"uozW+GvLk3PkZGAU0MmSXjHA1mMr4jLtOqIybplCU+e27jXF+1FcQpfRwiR1+k6gkG2ZPLdTYjw53sf1",
-	"2++G/NTX7xkehlfC4HFqB9YpxTLTHV10l6i7C9UJt+ZCHR4Tsee97eILeoxvq4XUrWi0djRFN+lb4f+i",
-	"KW3cdwjbDkOk6JsT+ND6POml1Lw7ztLub+zW7T7unYGrCDZlZRfUGsKN7qiiWJMhRraOjvzyVvVYQTwR",
-	"7tm9trWdi+cnlfRaPX0MqoCbBmk1Cj6JSG5zbyMC3nIwdIe1bn0RX0B9loy9GEHj+HUwg83NtGMCjSOg",
-	"uPjBRNtbT0NeM0WL4t4GpKo9gxRbm+neqweUNNaxcwcYzblgumMLQIrbwwfkGniJj+8dPRijevSEFiV+",
-	"DFtH/jKMsyOW28RJHDVo42YoUSm1mSt2u2HbUef8o6Ya+vVtdc91KR1IRcetuNVXyPOQSqBJuuFCa5mw",
-	"s4JWOTvQVqA0B88PXmxLktyqr+RclwVdoyMX0pUMyr88D+oLIo4JNhrfwpC6Y33uQ3KIl3tnDFNv4NKG",
-	"d/R2dra3TB3gFtL8n5U2SztEb1/NIGAiWCq9+RWTK3xsBDcLYgeKEQXt9Fqj6MWlzLewV3SxdJmCjSwP",
-	"CnbNCozf0GTJ1JzlhAsjWwZh20WHbfdFl223DtK4CKFdO3Kq40ATy4mX3FxsBa16zeg1I2n0TBrgr52J",
-	"DI3WbhVBJ1XMDpFwM+oyAXTZkc6qDpUqhHjsK8dgYKdP17ylxrQfatFZJSJ0xF4HNOYh2N+JllbRd/JO",
-	"0Gj1V7fzRd9FB/Rxs9uTwlXlU8IDrjRKTMO07jQl/4v4NM0W6Fg6CmCmbUa1fyJ5T/rLT4t1GCNKULUx",
-	"J+f5uDtJ9S5pKLeJ/LlTtkr5YtJpKzxlOaeCGCAY97D3w2D4XUNn0M7bWwnDi7A2XJMZF7Tg/7pzukcY",
-	"59cvOsf59QuzsDJexmzPrDnghxpUGzGiw8bQilAc1oGGrsZAZDeL8lD3JdreA3mX6IxSSSu76D2YzFv/",
-	"aIQ0ll/MpNqOZRqDmMb7IFWYrwMPSo3i8zlTqf099e+n+x/Zh0uUOaviFBkc5h7vnLsnO2Whxl0Spa34",
-	"5qPNiaBBo9CUHUEsrWO+cZ4aHPyX7huwBg7t2GBBS72QwUUb5kMaORfYB9w1u/FXOmAcokTt+kyt4qsi",
-	"6mZff0YDdLQ/ZuojIWsjuNEOg8L9wOJuwIruQgDdY3l2Yni2N8bugntp69Z8PGpmH0JgD/3eiy5R/R4M",
-	"kBH/7TD0++yh/Zj+drNg5MMJdkAyRD841jLYGzXZpzL19ITRS65S1yXLaKUZ6U65Ip0ZV5CLuO9YQt7V",
-	"fosE0kTfyHlN4g8Bk4B9J3fJFWuQTG8OHhS7yFMnHlEf/1FyX53KzqwqE4TQTVUlBBfzFKpMOGlWTwXV",
-	"VgIHFRay5ZwTBZIn/MhHCUlLK8TTIiVDLZfMyfI4n6nwJAb+vRVTjLhJ3YYiQlbFEUlBcHd1Y1YLni2i",
-	"xEEytPJUPbqE1IkgU9EoEYfJDOB6xDCfOquw6cbDtRyA0U84h4lfFEACgMl372CXQy+SG7r97T66w407",
-	"TpKgJQfOKSqkHw8I29XPuwgttkcRq690VQlNLn3oYY+kGmS+8VS8otkiFv2cT82BOdtNgMPjhJ1I3MPk",
-	"walIGzJmSjQLsWl1s6OELOQK2AjWBnLvKEsQUDQGLqeu+KRMoSNgH6DclwqdUA5Zvz8CoR6ZhhnDunUH",
-	"Hchrpgpa7juEN+5xdz3/S4q9YX7P/fMboD0Kc8787/UE6+F1cZbGsnTkaL04wKQg2749sxkZYuAPRD+R",
-	"nK4P5OxgKYVZEPyv+2rF2FUCde+mgguS+pFhoB0NAEZSHZL077axAjCq/g5lpuAv24T9cyrSv0Pb7vs1",
-	"o/iwPcp/R06FWGZ5pSA20MGZAeI4wh6lT7Qlx4Us2FQ4YSgKLHatPJks09E4fMxTpAIgdjCuVIXh9iqY",
-	"CjkjOdHcq0LvBb8hrJTZggzfn78cJcB7chdzBrwSznobEWpC/kIekUcAyxRFgj7ZA+euCf18O3vmcVMY",
-	"9/odNQ3E9vFnPGlk6IqXEqu9j37fB2/byXpTj7HjAqAi5qwQiLJagAWkJZeHkriBl+JFBzHlvCiw6BWU",
-	"R3WX1yGmMrpIF7eaI8e9hUSzl1RTwU1CUkBsS3HpuSG0kGKuec5aGe9XUE8HHt56E70FjJ3bEWXD1OBs",
-	"2Ua6epZ1TSP8QRsKQGxmwdaEKjb+ciuwbuv3xlOdOuDJ8Y/HCG1jn0G/huX5brkxS5bmVlwOJzN9f/4y",
-	"HSEbRRHyVWW34PE3TBVcpGOSTsjXwN8epbBjmky+PpxMHBq2Cx399t25r4Z6NBXU/QhjAQWGEl1a+jqY",
-	"SbWiKrdXDEiWuo7cgn2Bx6cip+sEg1ZFaGFGi+IAALDty4qVjBrtubtZ8Yy1OXNjKk3u/JfnnZQfgohu",
-	"BZQMQc1Cc8Ovu4KAEakLoBYPwnPF2jmXAPqqhXmFEe6ZFIZyiNrz2wUD6OGk2NKeEVCn+PCHCOm7O0Kr",
-	"nRUfj5qkULYUwgWRnVqiU6ydjv6kGzDXyIIpK3x3SC0IPmkZhiysqJLz2YzBoW0OwAM710s0GfXUTOlP",
-	"sW6nq+HadN8I8ep1Bm3SgGsKyUIAlhJgqdNWYFd6OBXNna+RrBHLSfHlEmI8F9wwXdKMHcWUYcDBBncA",
-	"wC74WrwOrwVgLnV1iYtOhpfSLJAQuQik6Cy+U5E2SRmqf7odhtExbbVHIJeUDL+X5OzVU6LXwtAbCBSl",
-	"IlsANkyYrysODctxFO2WgRsspKM5qG4ucBZhAQHpngK8vddtuPbwE2mgn1B03k9/KlxVosbN14SO82sI",
-	"gQJzdgPuBhhe961Y8a7E1Dhz/X5yzFu403f1RPUGawW0pp7qXTUkitXOD/wERzFCiivdbJdk/PAFuuLx",
-	"bYz/zhnHsKH3YZFEyvjsNslzps3H1dDowW89riNfWulfX4FwByjV1N7UB4gvEcVRGHkUilZy034Z2y24",
-	"hmM9YwbMiJZxMJrvkXF/W6T1zTXbDbOSROPXvVVc7xiBHSGy36sb2jLVi0qHAW2Fe4fauZYLY6i9kZ7B",
-	"UpcgdHu4944QcTbjN90yBkLYZQuqaGaY0p7KPNK4kQDuMhfcXqmGXK7H3WgLUFj5du7Gj8GZ3x7G1MBZ",
-	"gMmH7na6+qCf+2BNHnv+c7Omet02jd9WJUFwbvuXTki6Utww/MrpFGTIl2XBGfgaMFkkX3LhML3BK5U0",
-	"KzCD6PB4KQU3CDEbWrAiUAPKxjY5SAbQq71ObMudIsB7uFBuXfusi+I/WjH+UkGtQ4lGi8Xnq6C2QfhI",
-	"MbcqhvYQ1PKnKqn22Uuk9ezybWWvh9joXiQLLOXhQCwSolhZ0Iy7BFRXCk0KRoZUuIJnTmNUbCmvAY5t",
-	"dPsSZ3+aGmMfi4/x0YIqkthtC3rdA4mR0yj7zietddxHUW7JXSp93aYk16cor9WzAbcqJ/UQB/yTFaVq",
-	"LYBdRZZVipu1vWyXPv6aKqaOK8TAxU/febYO4JS1HjVItihZh331jQLC5Zhg9SXgUhCJD+iXToVBeZoc",
-	"HEB2xI/Hp6/SI2csQqg7LFGEEsUSjDTQfs1eLK/AiG15xZmfUkeclZIrbQeG1lCCz4M7/HJN0rdv3p2T",
-	"x4WccwGRklxAyRj7jNcH3MroNsgoLfk/mFUkIIx4Jjswyo+/eRXBGhKoF0QKKuYVnfuwcSIFWctKQZJ/",
-	"SLcCgUgnRIqpyNnSCsdoXSc0+GvQ4H7FWKlDzoGuCoNGRLDla6Y40+OpmApAhpHqalbI1SFRbM41QnM8",
-	"euSv6keP4D7ZAIZJyLHHVYGk7u8BWYUgXgthIi8lFyZUUHC31ggl/EePcJ6PHgGOAFP2dhpikALiQmLY",
-	"/CghINGTR49w8o8eWcXy0aNgxnr0CAkpLiSoEzJXsiqnAl+CQbiFhWQMO7+wBY8euZAc8AuTR49UJVw/",
-	"3IzJMbr3ZlRAGQhsQPoaEiVT/eUjjmDmuP46mQqf/g3jgXgk9OeEYlDO5QgbC4ZjbtCvRb4BHGwoBoXB",
-	"+1KwhKTfvzonj6+fPK7p6fFvPP/w2Jc6CSE74FC2J6ngV6xYT+0krDCH5JLGMaMpyWhZv7Oka4wRAoL5",
-	"j/8g9lgxYXiGHn7xCqlMVoYRdpOx0pD08QJAtf+VJiR9bFWzNf4JBqCSj/+pJVTScofMDmIq4JOsTAoF",
-	"WS251sgVhx6+C1mFs11285upCAzHITORYXY7vjPyQUxTkcYHPfWsArxZDUZBAJLGqrKOu+gxwTycYBF/",
-	"f/aaDNO/Qa9/tdP/G80ypvWF+2YUl3+1lAffQ1yALJkmOct4zqYi3ppc+kI5uAM5ywrwPLgqMyVYW2BB",
-	"AUnBqekQ3NWrp+OZ69fW7V5dP3kcKu/AJ9DandMr0tlTMoQXSUN1PyLUDsFlQ7G1FOB1WpK5XcXnk2dw",
-	"8NAY1FXQ0Fu3XoQgEssGXcWgkhMXqTQmSJ3PJ09gYM8nz+whCDDDjo5g6FNRyDkZhjOF8xl5skd50AVh",
-	"4Yjs+oPvObVM/eL8zT9e/Xhxdnz+6uL1yenJeVrnTnkjHBn+ZTIhl2vLvzEMICF6QRXW1t8YPp5O5EsQ",
-	"ECBnPtxrKrDT0+P/vnj/48n5u4u3r87cEL49/t+piwi0/On9+Utwtg6fJFa8mMAIQhzC0VS49Wc8IL44",
-	"xxPX5PnTr8kwzWTOUqxvt6Ri7XOvdDrC40SnIj1jRq0Pji3fCueOC+K2x+4n0hdZ0tydQjQQNu5gUAIy",
-	"uWRTAalUFEERPagl1m0mQzu39I3icPKkIqmHTIPUSo0PL6Q2o2QqMM8yUJbbUIBP155/IdT5grqDYzkB",
-	"QKXrBS3Z4VSkv00xfWk6OCS/TaE4m/1z6rHHp4OETD14DP4yHo/xW5AM8btm5bnp4MOHdDwVboGhDCNM",
-	"tlGQkAyfTyaHZEkLq247EPeEVOJKWPkAWrcXpRTzqbCCSEIuKQDYq3VdUm/Urmtom30CgZyhuKH96hlU",
-	"26trHNrvno/iSof2m69HjXqHZPj8ybNDcilze8QBVPsJOeXfQFu+EiIZPn/69JBQsmJFceDmAoUEkZ9y",
-	"DCFwNQttB3HdxKkYvpjA6yFVCmQpF+vsJaZLtqDFzIXCImiSR0niGll67bxISB9QUqtKIxm+mDzDmNVQ",
-	"rREGNBkdRdUaSSjWWNUgPqbSxNVrnIq4YGOMAthdtJGksLmpy4crFbOaRgKY5xBM1Ab1d1b3Vp1GolhB",
-	"wUnsoj3bpRlbEP4btRl9SC/ckBt9BBKzTbmKjf6UvaVzLpyk8Jprg9eUdviaxB4rMO3Z0/HzeDz+xZ6X",
-	"yBQdnaQP6Zi8peDijh5ICZZTj8FS7TTnzDSBVb0ukYqqKFIHpDoVNZIqQQM5ymSypL9WbEzSv8GE/uru",
-	"d/B9Qc1o/i9Whyu8mCRT4QNxn04mYfovpbi2JCWFnoqTb7Ht9+9PvrXSAV862Puz716SZ8+efQ042+cv",
-	"x+RUCoQpbUDxYxFNJ6WNjpznDSVlaCfG53bA3OA7L3jGXDEmp71YTVdxZqjDWuAGHHRwoI7fngySgcNj",
-	"HBwOnown4wkYAVF6GxwOno0n42cQiG0WoER6gc/+PWemyxtnbxRtFycKrCuVtAKQnWlVQiR8CCRCuKwA",
-	"TsCZPiKasVqetJoZ1sXnUpzkVv1zY6jLFMHYnk4mztpuGPrKaQnXq33xsRVFodwLGBB2mRdcsRjQ7zoz",
-	"/aPpNBTuweHPvyQDXS2XdskPB6/5NRP2WZinVSDpXENkHyQfDX6xL6NouWVNyQ/np68B1hM5KLvxMlxD",
-	"XMYqiC2tNyFaOnQxzFcOXpb3J1bKaApxGRXk0h4LJlBuCu1NxRBSAjx8v/MkO90fBQGH0tXcLpjcW4Ra",
-	"27Fhln0+Xphl0dyptsWjc1OgG1ijHTsSnot3wyn4vyDUTccmINBG5ImlIkpf5prA3ZfU7EMvpDIHBb8G",
-	"YLYfjCnfiGKdkHd0yd5xw/76ziieGdKteFiBULGcK8C2N9KK4tE+WTELBAE3mLnvFWgEAnqcxBZuRZAC",
-	"evenRkr7xsEi9Jyjm4PVagWX+kGlCiasRJPvf7DqGisfmg5K53xqEMizybMODAM5R7SFoy65EmRH8PlH",
-	"BuTXMqPd4EWuvKkkc4k3yLCxzKNghuqkw2TwjpmDl2gx6rRAdW7u9kZts8/xZHQtZFigx9/Q3Fs34ZUn",
-	"93iYnPqtyZJrzcU8qaXSWiAFLzCobrgV9QmsbXldpAjlx58/ebZ7iudSvrZyJ7zw9OnuF05cuesPyeDF",
-	"Pmt44oQ8V+RqO9sgYSaiYSrdZCKOp0vME+hmKK+sMms6rJRDPiNUrEcJyQpGFT7USUhT0WYTwdQClyza",
-	"V4SMJF6okWNcJDwGteRWt3aHiApCixVda0jjst2zvIdn2Mnd4rzKyvQdWN/PxxxanPVHn1e3Inc9tw9A",
-	"c7jM3SQWm9l6pYczkMCdqpzLrFoyhE5D7RIMQgW33znobRCNRQ4kzm7KQiqHMdwkgTkzYCwGKfKjBLFt",
-	"ADxt10Ynt3LjIM/C/MYPwAHO7QL6rnxHfRIdCq97islMkLeIhPXuv17D2p+xnIckAI/n+mLyDHXQFdds",
-	"c0Nclw8oFdd4aT0b4cw2HI2Jaww4VNcsqswD+/Ls0wzpOAI9A2G9Rsc9IinCq8XZrtsFx9DVdlnemxR7",
-	"996qx7oZAJUQwVZYEUxp4y29sR3N1Q1GXfb47UnikH6oQt8L5sUmTVM33g72hk4ApVdJA2uc4MVBGxZ+",
-	"4r8KhnbisHc1GXpL6lRQvRbZQkkhK12ssQtq2AGozw43XctKZczDDY/G5Ee4iNDO7szLYLPuvFq4Nsew",
-	"gJAAjBYHu8ybBb4LsKWKqBiOQ5QchkTDgMGPS5I66OKxmxreGOD4AzNa7ffDlhoc/1b5gh+SbePFQosw",
-	"5CsucgTgcsu2OfgUbHBXTPQP1799AcN4+FH7/naOBwFaukbz9CNHE4OWxbZmrvEU9A0NfmyPayfW5LaR",
-	"1B1HBeS7unY/N3rext3gHLxxL+3aHAOJvq6ouF0E3j+QmZLL7vlvjfrf1n8o4bujayPv1HHXMtXs4TG4",
-	"bQZ7POijY395wHsStu2VXRaIC+68mby7A+8AXENUjO6s+21/5X3kE8CX9lDAvvMuA9TAvt5LZTulYu1G",
-	"pz9GDouMaNo0Fiq6e/GuDVdv7SGP7t/NC+ab+rGNW+aPRGlhHrsJLS6x+bsms/shl8t4hz2xRF/2W/q+",
-	"V7IqNdmMKXFWDKcmoQ4LXj4MHsFIEsz3hlq3e4WO0AgpBFHFZ1QcyMpMBbvJvNzkJOuvtCuFGyqAwJie",
-	"P31KpHCVFi54rtMx+cn7awM6CKaZa9kCJImwLDG5I8qPh9tkKmKMgiNCRShMXqNUSBUlM3eMzy5IjVQy",
-	"ti+iQzd8FQAruoRClN4Cte9trbzdaXrZ7CWQ/m5L5dMN69s9nOk+LSsimBgj7Pd9d/xezX2Ba7iQxeg8",
-	"9jGOjasGgrGQkRQME0+b5IvfN8m3QT3PdwDFwU5jK7/7ncbJbH/jR2m+k5VwXewhVrx0QQn3stXfwkLu",
-	"s9VJtwgxZ2bLZk4+Ayv4sxHFR+/x98zst8G3k/5OchDoSg+30nYSolcWCizxa1bDeYicFIxe+wrvZsGU",
-	"bsbuO0DmNJkKsAjC+z77w72Hj2CML2ArjcmZvcxpgfY2jxh6xViJkSPuDejGg5/ZO3kcwYaFgEBp1TkT",
-	"ocJMhRs/Nxhw1ZJXXLJtHZaMjkgrA2BUV0P+cPJTCpf/mPhEsNC9PSfrII1MRUAk+0qjnd/w7CqJelUM",
-	"pnREAEaGi3k8EqmmAlq230McWS10BFkD1wQReGaK6UVLGJqKtjTkEejFvNN6VTXTDh9IUOlJbtxLUPmE",
-	"3Mkl9f95udTvX6pBSrm7VBNCzHvN2b6QO3IoCEdNfN1KsEwDaOHMHlfUkRpIWy7UneVEyJVTRaAUUAZx",
-	"bCH+P0GgNMf/RI41TVxB+KloVYQnWEjTj0Ixf2rbWetguCeYroRGcaw+6jIxIMDxORlCJDYEfUGT/F/A",
-	"va+ZonM2SkDFsxMfT8WbRt1O37MvXL9k1DWKGK5g838ymUxqWE2r9rGsQuyOIZRQJ+mCayPVOh0lVv8r",
-	"seZhWqP8ppYvY5gYJlcISdw7EA1Jr5gIlVCKAiJPo7ejmGpXmtV3HD2UWMWvKu1cLy39j7CoNhbB9VSC",
-	"ZcS5hsjFdMlvWJ76IBkdaiVcUs20QwnqYqK+tU8iY3n67WNifjBfJKwWa/EL5yST6JTfq7DVw5dUhQjk",
-	"dxPfukO8QHrSjlM5aaUXqv0rz44Sbx+C7JbAO3z+pU4QKhCFDOHRnrQv2lyHyAO8vwCOaCpNPNLwmHwn",
-	"i0Ku4Ah5XHuX3uKTGOxqwLqkcCqn4lLma0hcuGRELjmED0tlP6W/fUiP2qlA3JWVrWXNqeiGjwcQB/AA",
-	"VWJM3kSlCcJjiCds52s5My0hycYOPsAOD/uqjzgZyxubRlOBiFIJERKyWhEhGYS2Qw9YZZyj3CV7UI1A",
-	"jKXlPbAnfnGZyHUEqazpGsG61mNy3BJrbX8bd9BUIFE4DCO374i+HJvuMMJ9hZy+bb2zSwIBlADi+3zy",
-	"9WhMfqrrXrOKtVzVcemHrJAapjgVAZfZ05G/veqkjheTZxDv48AnV5S71KWVhFID1EzFinowcSS3fuvb",
-	"WSUe1O52VolIkN0UXJ/eX9BAJfq4fbv2gl1UtzD/7maX36WwG6JJdq6vz/Fo3WLvMITCC6fdgjJcNkFE",
-	"xmO/1b90io/siGA4EVlR5azNUPo8pxwfv4gw1Gp6dykKIaF9s07XH8uzVdez2+rV8iv2b+DRWnqa8lTp",
-	"vuj3ZJ25RG8dtAO4iCAJsU6vQouKky4gx6Qjv6TnTjhtVtl+gFuhgcfziT0xrghi903h1K0vHph7s1Wc",
-	"1bgEvnr7Bqk3WHCH36W5T2joD+RvxTzcNoiAXtCQtU8g2tJxYYdpGEKl0QHq9WmEVebC0MwctVk3SKIL",
-	"WHO0ZRQQ7BcwW9ss/K+WhDs9njil+nzt4y6qSdK5iiAiyHX1xW10b26jXursdxf1bOTkE/KqLwaMThfR",
-	"ls38nbiGpiLdAEPzqcJdXiIPEeafBX/RVOxyGDlN1RjALtn0GPV6Ox5SCOgA5fvEXo6tB8t7OP6UB+wP",
-	"5N3YJS94WXe71vY2PPWHDgqsoe12aU9hWf4tFKgy2l5PKPV3e6lRgrx+fRoaQg+Ig7yyIiQTmVqXBv0z",
-	"aJkUOZrXpgKhEFh+FCDzNdF0jV73dEH1hUOETMckveIiT6OiciuuGBR8W1JzSFJE2E7JcAOvq10dXR86",
-	"TK9kKuwfZ7IyVue7fv36NCFvioIuaULG4zFA/3ioL1fE5hQTNgHWawQe9XQO+F8pGToEsNSFQ7KXSLqA",
-	"ZoEQjCk6ishCrsiCqhzNyugwclXzZgVjBkshAwoXZFl7u25VGF/QDBGY4oOMXgDDtNkSMOhPwoNqqG0s",
-	"0U+spIY59oMVIIrKF1X1QVTVsqaxLqbSvoBuobPWbOa43kWDrmhQNrEQVaWZx2S4ZEHzQ89Cj1rZOBf7",
-	"aJYNIvoSh3jfCuUOGupXK/s3cvLJGcwX/bJTv9y5t7+XAESAnZ6K1Esh3UqlYEckdWn6DgXQ3faokU5F",
-	"UyWFeBN2YxR1GDE4Fvstvuex+5xEkCtZapdygJWKMykEy1yFkkZVEjt+LaVw8/AJs1xPhabXDC141I8k",
-	"91IaJCaEOD+ILMwgKsbVDyFCWmkN60fWvlkcoI54rZFFToaYq9302Y5Q1gkDIjAeclmZTRftkSuPFiN2",
-	"9SvbDyzSdMOjf2KVexfH8Vr3n5Xz/Dk9rUFZv4vE9FixpTTsYMP32lJttdOXOpxbjoMBpj4iWXmsYA9N",
-	"fIinliPsNwTLBd/BV1E+dihrkEbswf84FTPKC1/iJDroT+uhBEymCJZwKmJcwr7M+DNYhuBefkCoh9BP",
-	"nxnhvKM+lE481mr0i1RfpINwhJ7utQDfIxhmlxWjvbgrsekZ/mgBo/sMGoekf58xd6D6Ny51CATuPLWA",
-	"klsDXWuPhYqASWYBkf4uLmwhdYQyqJiWxTUjwzQXGsNo/SXuqt8jfGyduHiJmRAOw4LMK6pyjFuzwoht",
-	"AkQUpgyf2SOGYscltQ+ZAvqw7zuRw7c6BPQJ/yP668Ig2Q3XZiqGmMdZg1MHGE+M+KoxYMjQOwbSUZTx",
-	"ia8jWxMAsN1T7i1SJsmQRlQ1Fb6KXGJZIBddvG9UV4uDpE/jnJ0t7FUfogG2spofOuQbLPKrYP4NKrCr",
-	"iUCP60OSyqsGTgu0BTIb12hkqnfMx9rVYyAuyrCLp5qoEN8DiVRdtf46A9zuX4CyXZ+BIa2PgTtECh/d",
-	"Csg2X8SpT557CmbPCPG44Ndsu3gUolJ3GpTOXFWgRmZDSLTAuqDkxMQhEFhNnymqnRLlwyTkjJRUO5Ry",
-	"cBoqNmMK4ESNJNz0WZx8NZy9LU5hpCuq/7QxDPdnQfq1Xl9PNIFCYgtSHzYcIz6Fxsete5bgm+lEgOvf",
-	"1vtjZqGPHhZWD/ALcXTYn3ZSxn3an7oKULUJqU54aFio0FaSj6fiFVUFZ6rOoGjWWloxxfqZkmJLysVU",
-	"YGluq4ZCqiviuW4LmogKyzQCJnotMQ3afyhLTLuK2Ce2xOx79iBDN6459kWC+EyREOGUDeMNGfWcfidM",
-	"+GSqLXiF9pEmTGFCZImwncXankGrBNRJNBKqgtjvMJ1p3G3OqITeC+fPl0WB1KMon7g7Uj48cD8wb9A5",
-	"2DW4jqbT1TP+ujfA21kl3uEbf7gA/bNK7A4wgapW/w6xJQoJuTthJGTn7QHSy+rkw0a+H8DNQ57XjAuu",
-	"F1Yw54D5bGjRDc/rE7YejgC2ZFF9kcY6pbFmdqwjk48x0QXaeowQsPdsnwsGdUuVRkJ1rpD2yX19lzo/",
-	"M2iwYJ3BRE2IW/KNHLloHx+BygWZFXy+aCZxJiGbEeU5LuZTgaWukPwhyxNnDEmQ3hJlG/elcqP4CX0F",
-	"LSAaPddkQdWycMcqJOT6ilAezy0kCbixToU/epH5MIzBRVx0xSLBI52n8cFzGl/i8GhQpZ2o6jH77Tzd",
-	"rHR7TaGCRbH+EufxObxluHF9HGPj8Puak/03DBX1SQ5WWQgStyfVnoMSk4BRfPRFgu1hgKRrzIRxJmh7",
-	"oOdS5iSTFYDPWvkok0qxzBwRw12hoksFRufLtTMyWyFpPBVnoUCmYmCRriDI3HvSYpo8IpUwvMDKnZEt",
-	"fCo2QAYnX3cdPrwHfY8Peh/6PvouRff7l/N0H1epiVa0C3jiXq9WZ2nYA9IdD1cM4WJVIEiobEKAOmcW",
-	"oIAGiwhXhF3TogLy61eZztxw9lKcaiMJXNguU6Fbewnl+m+pM/2R9JZXfm92ay/1Nn6RZvtc0RF9PcAR",
-	"RBDerUkb7/CRP3TGBsxhNz3iavxb6NPa72qosYFfxFkaXRH/sJIPGu4PPXymWH+cXV/xFfvjlyj/h4AE",
-	"1o6qNoixwaZuEdrvvK7HbtNA0wQr44JeMwxQ3ZaR7mQFz3vBPYIZ6X3+1/pc7ON8rUnpSyL5Q8b999JV",
-	"f8R/z0ZOPiGP+SIMdZr2tmzm7yTEv8eR+ZB35vu6h8/kwtxKzz6S/E9J138gr+UtLtg68mkPdbwrqAWQ",
-	"Y4Ma7sKVHQF0Kdz/Ffr7Q+sYfhq71YywwF8YfZ/WG5YI9d42+d5HgM0WJeeBI09eNjr5TKrOvpEnDbTG",
-	"YTjnT0ZfuPmn5ubHeR4HoBi542Rs4+2HfFlKdd/ZBsd5rsmSinV0gOtheiRVDC8HBF2OZXLJay6YPiRS",
-	"sAjhF4vSgnG34IIleLN4aPEFLYGbpp3HKZ2K4WVBxRW8ip4QPhdSMQ+sjQsAamBRuBD5BRfzQ3SU2EnY",
-	"V8ER4usxuUcwNYIbw0TtSH3+9GkAnogj9f27OA4uSMrs3uqUDOuhiWp5yZRPm3xyRAIe+gKKRCiHYz46",
-	"cq+PQShNpwLKRsTVpexCzaQi7AaM3yQFROBnhz4Cb1xSY2msE9YBFyW+kfetWi9yz39cx4PDwW/TgYN+",
-	"HxyS6eAnl1Xy9H89/dt0kJDpgN2ULDMsv3C46PDYc/zNDdd+99t0sGRmIXN8QFRLpng2HXz4MBWtPl7S",
-	"khsKCOzfKSoy5nry7jZ8as7kXNFysd4yjLdUcb1rKHY5KBcax9ICDG36ChhSeh91j7ss/1hjviwob3H2",
-	"e2j8k942J0266s+ZOC6KiHesmPIH9U9oF7njhXOPG+Jvmc1tMFbVRXYCFERqLngU2KAVDcLu1HwNmB+i",
-	"gjeZ37BmU1CUAVn5EoI67uOCxElF9APctL5gtt+TiMS6Q+k5fnvii09wEXDUMQUzccWgEdXal7qXgml7",
-	"CwAwZT4mPzIOSVmYS5UpZohw+O0LqhcAc3TNFNELuRIEImoOpyItFZvxmxRRkLBUtYRwnrng2qp4WJO3",
-	"LgVN9qoEfY6T/kNrXjCH3WqXR9r9UgO2V/WqqTs6Ku6Lfvyuuq4D5kC28g+A/tB85gOa8XCsXS0Fl7S4",
-	"kEUoxgnHYuiLch8SDoIDHgksBO0R+R34F5yThGhuv393/M0rTGx1Nbf84brV8UClB4jrQRVB6OEzaYE4",
-	"ghwn2aMJwibEGcOwO//uzq/PdlC900zUp7XrsDYutT1yGO3FVR9hr9RcKrnS9jJiGjOFZMmEjwjjZkxe",
-	"WZWMlnwqFAMihKzFuqFCyqsKq5p4leYFcdVInLvNUdhUaCNLDTAwVriAgkmrhZUAbW9c1C+OCYwXC9Jh",
-	"PwZ1i6nwca/uKnY53tS00sATy0+eT553cISp6GUJ2GjNEvbx9eH4IJoORvSnE2M/10FAmt15EO4WHmN7",
-	"YlmluFnDS5eMKqaOK7MYHP78ixV8MimvOAvf/GJfUNfdkWKWDuBSsiPFx/Aay2VWLZkwIErPmAFAJiu1",
-	"Wo2tUsXgcPAYhCc3rQ2hNELL1GTIRF5KDgGjeIC58vCZGsDqXBxane+8mZFz6rDv+isZYLuulgGFgkSI",
-	"n2BvrSs9bsW7dXXiNcEQclMn+KBnov+V2CTcGJDX4usCUCJvpB3qMXmVc4NsI6jKy46Uymg8taKwOaS6",
-	"yj0ZunLm//N/dlUzj/chqt612fpZ5ecaHktagQmw+CHsNTQLgWGbDf4AcA+IQeApJKLBeBOgbl/XjN19",
-	"UMg5F8SnHSyl4AbX+f1J3AzeGh3tRGpUTalOUBwCGwbBLV4rd6A32wLciyrnxo6q7214wB7s/z8AAP//",
+	"7L2Nchu5sS/+Kiie/y1TPiOK8kdOLFUqR/Z6s76x145k155bS18NNAOSiIbALIARxez1c5wHOi/2L3QD",
+	"GMxwhqRkyd5snKqNRXI+GkCj0R+/7v51kMlFKQUTRg+Ofh2UVNEFM0zBpxPzt4qplf0zZzpTvDRcisHR",
+	"4IQYvmBkePr9C/L48eNne4QLYuaMLBm7JFKRhRRmTowkipVSmWOSsymtCqPtd/ZCwZZMGyIFI0tu5oSS",
+	"KRdcz1lOVCWInMJVF0xk8wVVl6NBMuD2zb8AQclA0AUbHA2oGSQDnc3Zgloqp1ItqBkcDXJq2L6lcZAM",
+	"zKq0l2qjuJgNPn1KBs/9Y1/lPQN8v8vLwwXnPB8kA8V+qbhi+eDIqIp1klVVcOU6RS+oYTOpVj3kvBXF",
+	"ivxSMW0/a5wdrknm7jomcsENmUpFaFG4yVv0ke3vaszcgl6/ZmJm5oOjR+NxMlhw4T8fdhJcKS1V98Sl",
+	"gl2b8wyuSP1SlopdcVlpUtIZiwi2v0250gZ+6KUZX9dD8dPDR9spfpV3U6uYlpXK2ANNXn0X3l9SM69f",
+	"/9nr+5ovuFl//zs6Y0Tzf/SOu4D74ne5jTQ4empXiV7zRbWo1ww/1ePnwrAZU0DDGWN97G5/0rjjpDTa",
+	"KFoew0dNF4zk1FBCRU40YzmhxZKuNJnxK1ZfYt+jrmih+wZib+0ex2FSzx8X5g9PBtG4no3H/3H47Nmj",
+	"p0/+48n42bPDLYP8ZFdJl1JoBgLsOc3/Qg1bUhhzJoVhApaBlmXBM2qHf/B3befg14i2/0+x6eBo8G8H",
+	"tXA8wF/1wUulpHvVOi+VSl7xnClydvL8JcloUbCcTCm3/0hFMlkVORHSkAvLdzSbsxznecG0trzAtdss",
+	"+JwHOiE6U9XFhX3AlGSK5UwYTgtNhmkmc5aS9ILm5zMcZbo3Glj5RvNTBuLi/of9hhZ2+azcxlcekQua",
+	"k/999vbHhFTiUsilIFPOijwhC641FzP/camkmBG7iImdHXtbOH+aw3OPdsN7IcW04Jn5Mmvq3k2yguo5",
+	"03hcmabgyCqlmDBEG2pYTXrmCHV0fy/VBc9zJr4M4TWzWLa6ogXPyUVlSEGzS2QznckSN7GSlbGHshUD",
+	"w1Qxmqcgne1fOiHpUnHD8KtsTsWM2S9pvuACvzTykgmdwLNolXNDCjkDmZEeLKTgRlpRmO7BQlOSSXnJ",
+	"2T6tzNxSaE+k3D2YZFaeTJVcECqkmTNFpOIzLuppnfp5dPP6ygofQQucjXuf2xNBKsGuS5ZZqjVTV0wR",
+	"Zq+uSeSOpHTPqj6G8kITqphXk9xNdo4qYeWFqRntgSbpf+27/bv/Kk/dGGEBv8DoyJIVxb7b01e0qCyH",
+	"UGN5yEouWhRyyfKE6CqbE6oJJaJaXNhlqoyVUcquYkKoCLufiWrhnmRXXxCOgyGKzdh1PGnwtVvVH6X5",
+	"XlYi/1K7HDczySXDgbJrrk1NnJDmfGrpceS9l/I1VTP2ZYXQhcxXdiWkZZ9D8oY/ryk0Up4XlqQ0ISmI",
+	"WCs9Zb6qKX5Dxcpxlv4yhINgCBRzo8NQFIpKe1Kev3/715c/np+evH95/vrVm1fvU1IyRRZcVIYlRM+p",
+	"Yjm5WBF2xdSK0JJbu8KSu0ekSshyzoSVvcrY04VaCyKpX5hTXqxIJbghF1U+Y8a/9c3Jf51/+PHV+7Pz",
+	"dy9PHQ3fnfwfu2fTU2bUav9kaphKibYKDxdkLpdkQcWKaJZJkaMxYwma0Vg+2YWwl/ljS9sFSAZzRnNn",
+	"WEVP71LGwsOX1BLNplIx+yIYnX3XqKFKratBn5LBB2Glq1T8H+wLbKE3eLInZOHVgfrwh2PkSl5aEV8f",
+	"SWG2qojQtYn66aef9k+iU6JbhY/OES4FAWot65FKWxZ7zqhiCp+9NmtBSXeTdkV5QS8K9iUkbc5KJnIm",
+	"shUZ2hPgl4qhjLQfrNZ9QTXbs7unEqAuWsKOrXSaW1ZYUk0KNjVkTovpfi6F3SsyPktIRgXqmkZxljcm",
+	"3Q8UpMMnPzNo99sT/OWVG3rbFGWECcv1zrALx/2IvDJE2C1K5rLI7cmgWaaYsfNeKlkyZTjq5TTDp7Uf",
+	"nk6q8fhx5oUxfGKjTDFq2P+rSmvV/7+cFcyAjFOVGMGu9x8yKjJW2E8gdtyN9WdkQ/v5kq30SEmrrqV2",
+	"wlPLQiOrqVeKpaN1Gy4Z4OG7xdRLBrIymVywbVwBU/zWXQtmC3VctfZEt5bnSEDHzzhZW3/HXzqu8PeX",
+	"nb+CF2VH30oygIl2pPSdBjGDWh5e0By9QMeEXmirR1uV0i0GKtxWt6AE5Qk+xOqW9jK90oYtCHIUmJ9b",
+	"lwhpRMO0Y8CVZuqczhz3r9vytR/gZ3QM+LmoH5t4Dm9Pf3O5am4JDBCvRoOUBh98DKOSF39nmbFk15v2",
+	"NUfDr7nnuGGL5h9b+RNFwKfwMqoUXdnPkYNn24N+ZNfGOYvWJg8IaT6td2Rv631l9Ul7v66yjGn7hJwJ",
+	"zuJpqVcz+PrWZ8SaZ3y2bQDhAS/w8k/JAOVKfk7N7htjR/GxkDkrznneXKntLN1eoD7mhrlWlXC0r29R",
+	"O+y8KqxVa68lMkPjNmOEWn2FCLk8JqIqClS7Gm7aiZhTqz0TJuzRkoenWRnLrQmUzfkVy0cTEW/UeOLs",
+	"k/H8RS/burRyj9y2bmf+OntPxQ37/Fm1OuR5Jquuc/GDsLom6J5kCX6eOb1idrbIEBZVk//578iH+z//",
+	"TTRdlAXTew2h5V1gbaUuGeD5dxOu6xJWTj7VMxLzXOL3RGOsTa5psH+Dqq6929499vDPc27ngBbvou04",
+	"pYVmbRXpB7kkVu8J8wZMpC9Zvq5TLOj1eSa1Oa90vo033tDrF1KbD2ffwZ6j1+fowOhQdypTVsadOeCN",
+	"BdOECr1kahS7Kg/H8L/NHspk4BZ9/U0/eOPCrqXuGbZVuuAXWLP2+7e+G87K81LJRdml2pW4LP5M9U5J",
+	"OJKdFdIgy73fu90fP/qPP/yxaxuxRckUNZXq0N/P7HxYbTa6qrEhcllZcRA7u6NxjsP70AvhNRZZmXNn",
+	"pXWFr1QlHmiSM5oX3KrNXASbDlxPdi8Dm9vJH1JDFlIb8nhMcrrSxxMxBk8GKCtHREjB9kYEJYCQBk1R",
+	"tFitYQKeH8UyqXKWE6onItWXvCxZnh6DkxiMy2nBZ3PjwmAoIOsRP332qMlb404Xf7zb41lv8HjNgxs3",
+	"7F1oEfXh+9WViBdzll2eGWoqHesQ8hJkXW32dekQL+SipIq9Y4rLvBG8GCzlctCWWulSLlMyxFioNYfs",
+	"X3tgZizkIrXngTBz/An+hBPAU4RPXMjFBlK4sxWaa9OIR+5yvoVIYKcm4H8lGQ4/d8e+DzO63zkDrXvr",
+	"ue185NuWuh7gGc9ZUIl0N43uZAWffH22ckEupJlbSc1lrhO7Ee25B8GpXfj2jX1sNNUd3FtGzLC2+Amu",
+	"NHi7rWWqU6csLaUVPZosmWJhXrtXPxnYKzuZwMdSbz6XivWeP8995I+Ei8gFm3ORo9D3Ib5Rp3IC8b2Y",
+	"5zboMaKkdvee9y3sG1zUUjE4ebggUhQrwArgrMO86jm182G1zXBM2nnR9o8LZpYMtdNFY9VvqPO1hE0r",
+	"4u94oObtaGmSRpwdo5/17AeuXp+OTuHVXMiOA+2iyi7BsxkcIkzk6R6GW6xOOrR8eM6di60pOJjoYOSX",
+	"11lRaX7VOo032Tj4hp2mGci8gR67PiWghIYDJop3btQv78gCvKWZtqDXr/Bir635jy3GA/37l4q5n61I",
+	"jay6G4E1bm4xvRJlZT7DbPqsUbZ23G7mysdeBgFZcjvm4HYa0KQomTpfGHnZZNigmG5SRm+5ZhLsjs9+",
+	"uwcS7Lotw/V+km9BuvdTWf1G8ZxtPabc8rwN17eZIB5FsGDXSU06l6xnLvtZ5p178O24hpb8/JL1qFQ1",
+	"roOcvHtFLtnqmGgjFcsJE5lalYblifOhK2YqJVg+Im/oilwwwhalWYH2VcjMWmkQRNYYnRWM5WCItGyy",
+	"J+Nnf+hYowuq2Xmlim4yT969eqCJvYZ8OH19TObGlPYksf/qEXktZXlBs0vwwZaKX1HDCM1zxbRm2lk7",
+	"00qznFSiYBrBBhKsEdQd5VKHo7nBXU/+2GavkhrDlKXs//48/+Hjz+Y9/le++/izPvv456ODgzVGTgbX",
+	"++6+fWfEDo4Gi0oD8IYKGMjRwUEYk/37w+lrOzNR8GkTz3om+cFd/ikZXHKR73rbX+21nxLEd+38std4",
+	"dSRV2moAytOEzKsFFfuK0dzq5EH5vSnKr0MSwygjBkoCx/fvqL85/eyWh3SvlRIcFv6ShADX2T1SMrUf",
+	"LBhFxSUXM901B2t7w0M7ztHJ0xNyhN88igYUUVUVQafXGKfVhgwDPsJSlYpqwRTPUAvbvk/7XDWWhEpb",
+	"+zH20ThsbewbavlmtmoKMJTtioLsZBFH7foU1k/uZ5LTamf+6OKCGhWrKnFs5yMn6a+fILonJAInPN40",
+	"qPEPNJFLcXe+xH5F9cwqMLfj/8Zof20yTScD30rl6Nrt/Yv1Xl6yW25ndl1yxXRnAOInH1FAf6s2stRk",
+	"KZXdvMfuXARDWi64MWg572aa3Fp1liXb3d8F03Jm72nqwY83acF9Ki++un8NcngbzH5RvJ0Ojn7egbjB",
+	"p6TtNjL+MR3BIIjfH+Fu4oZQTdITh9YA3+gRQXAFwcA9PAqj9l1B9LaHEl68PsCP60gJwZaOJ8DVw412",
+	"tCVEzyEobHe+FBkDqNN3ik/NXTjI0K4/V5XYtvTwytMKfEV8YRU9lneBc2r7ZUeFHP0JNyUhOMO6F7b2",
+	"lS3nUjNyxVTOM0OmBfilE6LYzKpzcAnA8xP0Al2soqBEvrNDDUjzakCXO829j3U4Iv4WaAVNt6T2smZO",
+	"gaocIIDyAn7xgFynEHc5oRBuuvF93o+ILrvGROUcgdz4lK53tJg9slJaXqSYyVoLHs9LxFYx+fFSd8mK",
+	"5syvx8Aj5Wqd/eEdHT7OQFVKhm49MD6UwBJoIuQSHd6e5jR2cnYO6mOXFm/v2L+iyspEbW9FHo/uhy9e",
+	"hYdEm9YSdq4caGzdbl6zlcM6OCdi9+4N63PTx9cLu/H5fjV3ExAtJotvbjgg11/eMd7OwXXNZ+CMXoY7",
+	"rbp47b5gE11x7uhlXVQGrHhH3pdVFeXUgU0R2O2zSjp8p/5BWzGA3wEOfI1afEAvje6uDvBKlyP4Dc3m",
+	"XLDa8kPy7cVHzVSKpIW8TCYiAtYnMeA5iTIZkhbO2GO27e1xIkrSxBgmESQevPdWFUd0/w/v37+bCA2R",
+	"OebyEuDDRBh2De5/LeglIxnVjAw97DxdMDOX+bkl02HS0z0Mm7Jr8LLDvkLUfAdjAUC6mwHkdMpEbk06",
+	"AK0fIYpYWoUT8lpISa0O0gSyWa6ZiGGKHsmRc/TbgQff5Wic7iWERkkuVqyRYQpegHQP5lDmq7Q2VCwr",
+	"AsZ+OZcFCzPHF6VURpO04IKRH4+AorQ9+iYpnZ5a7xxZAyM0/QfRj3U+n7wo0INTvzG4WAwpGNWGHG7d",
+	"rMDHNSWd+0AbvnCCtqXQUc236h7+9udw8adkcLFCn2H36jN3eRNqkfj1btiOKkcQyO5BxTCWDh0otjh3",
+	"OFDQ2VkDV3YIvTlP6I3uqYTzUH1ZvFOLTZCK1qDbA4qmMHG8Ea32JtZ67hlpzR5VmCAlIxyQJpl0OUpH",
+	"JJ1zbaRapQjhhlc90ESxjAkzEQtGxV5C0hp/kZKhkMTddeRTGpw7iQI+FoHrmMo7EfG9mFdTlkyRCyub",
+	"94JIcCKiZt90wa+t3oVCwWle7rVtQAhc2hlqfmlFIO3WHfNwNLVnjZrgGWMqxLkTIBRck7oTYo2qZKQX",
+	"XUhZMCq8a6pDUH2v5IKM7ZQddqOG1rYNEtUHfgSC0c5QMq8yBnbvkAYvHx47IfspZdc0M+cLarI5OvVq",
+	"aRj9tFUMOqrCHPgBJ36WO7n3mmVVN5L+rWCY8iKnPgDs5Jjfkonbj3tgOdnN7MDI6zrODQUT69etogAI",
+	"XJXUINLM8rvLlR3GSa+XbEUsRytOi71OvmGBSXd31USM3SGKfTGCm+mqNxfIBTVMZKvzRZedLg0tsNBC",
+	"feZierGdqx3Z/UbehtucD417IL62AUY5V7Kaze2fCCaus//h/hhYzCF7xSVLLxjVlWo7/Pyge7BH9STc",
+	"zKiKrt9sq3mrYAM26YH2sn2I8bsufu/mau3kSCdikhEucnadIFxx3APKQRzijZhYB4jcxt3jJY9D1Nkt",
+	"ZKamm485JmP1rLOQPqNDKcCG32aJ+50tTZN4fWHDPIehR+va2KD1ELuZ/ibKSbQyTWHTFGYbhf5dADTr",
+	"E+SrAzTbLLXudYJ8D5aD16khDnGH+VoKbr8tqcbz3CpJKW60dCKG7bPG6iQzKeEqTCArwhtAuaWahO8n",
+	"wmdjzt356lYSvV0e1hvufqCJLpnISUZLItVEeMgxPNaVgCB9z2zqbmH4lmWAdvDxOMosU+HbO/W4Hxgt",
+	"zHydXXQXIvbjVm0F7+paxldgmm5wr6BHAtQSMKZfc8G0s2gTdO+jTuyzxO103YXfxSkmu28OS5nL3twS",
+	"skFiwgv65yX4lk+ZBgDx2vaFy7rc0j+6LPtpDHR1V3eL/zDI9UXwN9bPCgYuGLVO4+AKZl/vbOP2u/jb",
+	"UsGP0z+4a85eA7jiQlKV3zHaeStauRMSCd5BAFpa/VXkZMg8SHIPjZt0ydhlioUvANqd7h6iZMIo3onM",
+	"ZdqgKMMz9JjYOSAXK1QxbgZtjub0pTBqtRnbvOOTHDK+DTDu0Jiq/uRQK2wVFZfeUEzt2atNulNO5w3w",
+	"xwF6umFx4ZrPXdJdwcMbccKeK7bsD1zLdS8xP5/z2XzXCAg/L+RyfWpey6V3OHhT5NnT/1XXigrYcPsr",
+	"MOqOxkmA5B1enm+IWIJD4XA8Hkeiz96aEIol5NxJ61Dr9lTdkQAQ2CGK02GvUgUmtECfQEtl2NUEY1Sc",
+	"b7L03jAqMB2kUeOtkWv1QFsjSBD3nLq8RVALQHfQTdVasPr3W9pONzIg8eL+7NNeP6LT4IhL/G5NckcY",
+	"jmp9Ts35ZQdwvbazaB2sBnUQGCT36QTZ7lLzHdX6xPy1S1g2+LZD4lHRQeM7qTnG0KND1xlzh90jtg8K",
+	"m3mdU5dSQVEVcQkPDAXZEG654ZGdOx7rH974gT1Ouh35266pKwuDHr29XV16Jj/vcTqdGSpyqnKSsytO",
+	"4wBGIOVB/WJXpgZ8l79UAGSV0tTKEL5yJ6pawh/YIJrxeD2T2F6NdlDtA3SCOQnyPB5zzIJ2izWk2rr0",
+	"6ZO68Z7acth0JcLhYb2eC+cOcbSI8EOj1Kc1u/CExfw4f8B6cyQ8114E8yPMvNPEqdX1tWOwJ9j3XTum",
+	"Z60PtyOt3vtAExx/5KZE84VrQi+g4JVgWM6u6fp13uKRRy93kGtf0HHUWtsQeSgWB+HJj7u2XRTGW4t9",
+	"EsVmVUEVYdelQ/Rs1VSAtM0xuddyxsX3Ui1uiP7rAZudCADEoyNomGp6wc5Ho9EaTHanSp+7YMySQYTb",
+	"7E0Qrm13LsiHM5LLoqBKk2Er9fetyNB8t1trIkKur4/jgmoLxr4m3CRESEC01ca+PnbB5AXlgovZxD5Y",
+	"txOHawfDiLxo5Q1HfsWScD0R3rmgDS8Kt+VAi4WkfqgUhIGBBV2BMaPhQUVQLXw42Vk4b3yeCeoJG/Kz",
+	"XSZ8X8JyLbff0GsAJerv+4PxPr4Omwy1sIwqqxKvxeVcfv5QMKuuvi2ZOHkVMkSpMBiFs6d7wcAJ6IJq",
+	"jfTbZlys6/pO4fOGGcWzFwEw9QXVcEwf7NHGcz6d7qqM1wm6fcc3eN3wdY1s2xhyh3bNju+05K2/0D9q",
+	"PyD8dnxcnBi7w+VbQJJ2pNqFKGZQisjuRzsRPdoPnwk+5RkVPeZlWBjYVDnTDcd9CHa2ERJdyaUwcd2K",
+	"QUTFNnDgGw+DaOUwuTItHYLR/eK31SVjpdONXGgZSozWgRuaW9FlZI2b0F1DvteaOj2JfC2NXPGMoZj/",
+	"zlUfLArU0OvA/45s2J2dE8eEBBZNxjrBQ4QwcxHyVFqB5Flp9p/IfStLBzfIFdxxgA1ow84b7Q7yCnum",
+	"h7z6rhntxGwSEDS+omJzfmTJBOUHW6bpDvIS76oIz30kNHYNMKm38s3K9rQLIKwHY2qLIkVtGDKQfESv",
+	"dUiQOYDYvO+iVZ9hM+BgI6QqPnXXwuk3ufMuvRwbjpW/tSsVNMoctCdlg4G9+9j6Q6MNUzM2BIPZ6Zeh",
+	"l0XuGpoXL3wH0CdGWAV9w8q1XeXWLSAad8kZd46/8zlvKDiHdwa36+OS28LwehnoLoLYqMV89QB29Ii1",
+	"1cLvvdYOhfVKOmOYPeEzq/6MD/9TuuecuNK5ImjUHWNr5Mq7Ktcm9bLbQQkY550U5ta82CMHb+6aDZ+z",
+	"3CkZds49r8uMpz5R2x72UK5ejSg/oCU/uDpMm/rApks7I4O30D3nVJ/35vr/NGeAbafC5/nbMxIz/UfE",
+	"DhO+MpoVUyis3sz471SQb5+YvqPs+hr5600dDteqi7Y7rX24nsLu5zYMqLm+N9Od2ivQ6yD7dYcE8HZN",
+	"HqMoZEwQRzImfkeoCe8vcbngQYkeTqXVpBE79rZk4hQm+4EmqX3e/imbslAle0GvY0IfjTcM86+8L1S+",
+	"5IoRXKs2gvGIpKi0p2SIjpp9QAkbflEwks2pmYja8aKTnrTTdC8hKRVmrmTJM+dkfoNuSyixkUxEer1P",
+	"S75/yVYuiBuu379iyupgWCYpnUk5K1hKhn9h1oSYiHTGBFPUsBdYBzxNSHq9by8LT2xBdHBMVu327xgk",
+	"A3xup9eotTFuXhxzThWmQiL4eynVJVNkWjBmwK8HQKd44kckKl2I8HQo2Ap8j4PpSoUXrghsh6xrOyIh",
+	"JJuxhNBMSQ3hIkeX7qiXubmkoVVLpaHnJa0066/naGeigF4yTYgxaCtYRB/hppTA8/bZ9ZxW2rDcBR4n",
+	"AhyLofeDphFQE24hVks3mgzHR+Dzn8tK7bWqNP5h/OSP20fkTVi03KDFQd+k+jqScTOEnWZ1KxERcLGP",
+	"BKgCBTummftwc2J2qVzZK17uQkEMushX1xE9Je+ZNn0QsE1IgQanZ3OWXRIj5eXOQISedC8AWMxpWTLB",
+	"ckCCLaXKXVAi2lByKULFEQ/S9qV+hj2NqrrBzV0eKq81dWI7rQ7IDdFzWRU9GpI2bnC78IJdgTO4IYCe",
+	"z7tzKlt5C3D64g1JmISaSuiQs0M+OHhskOJ6YRoejG38c2a6U/fkkkypijhkJo09by9dEUrQE1wHCbtp",
+	"84SwQjOfeTljThoiDuOIpDkkLdmf51JHUlIxLQuAvqWZFIJlJiVDxw7JREQ9KxJIYwBJkrgeQK5eFLx1",
+	"VtljDO/U9nGmcG+ciDkVuZ7TSyghntldMoVOIB46n2DvBkegVasRWYtUkCfjQ8DdPhk/hjQsayrGqVqt",
+	"fj/2hif2Qp8mS4ZUrDBTdSJcS4L2oW9XMnd2L0yDXX2o7Wgp8yZ07aDrVAV2S9Hvr9K6S+mjOzF8Osoj",
+	"3dYxX1c36nDW1okXXUFBV+ezGSk/djowKuhkQS8Z9Kdiy/5CEDcteVTXItxpiHdjuIRXRhOT1OWWIgRh",
+	"f+Wlmxkxnh3v4vjdVPfjyx6/p7gZ+sCSUimWmW43yW1y4HqAhQ7gdkDEjue2Q/v3+ACxMEkjN2w3DF0H",
+	"LvGuE8puiwcEjEIfrr104Ln1m+36bkbR9aaRYsMWq7tUTUSi44piFVBpx356q5pWUE+Eu/Y2ALEwqO1o",
+	"MCje4Xg1SgXZBfXV58x3G0N3eOtW5/EB1OfJ2EkQNLZfhzBYX0xLE1gcIZLkiYmWtx6GvGKKFsWdEbRz",
+	"QeM22q9y+WaeoKQxj50rwGjOBdMdSwBa3A7RSveAF3j5zrl8cWX8nkSfxNOwkfIXgc6OzGoTl1SoG5+t",
+	"x/5Kqc1MsZuRbanO+WcNNbzXP6t7rAvpigp3nIobo9o8D4n9mqRrwd6WCzsraJWzfW0VSrP/ZP/ppqJ2",
+	"G+2VnOuyoFgAH4uHGNR/eR7MF+zaI9je6AaO1C3zcxeaQzzdWzOKetOI1uL4N/OzvWNqH5eQ5n+vtFlY",
+	"Er1/NQNAWvBUevcrpo40uxNwh31pl0M0ip5fyHyDeMVIT5cr2Mhyv2BXrEB8nCYLpmYsJ1wY2XII21d0",
+	"+Hafdvl2axDceYDObqmBGQP5rCRecHO+sfHLa0avGEmja9LQQta5yNBp7WYRbFLFLImEm70e4NT64ld3",
+	"0ylDZKzwxZNuaDHtVmX+tBJRh7HeODhWBbC/Ey2toe/0nWDR6gc3C4nfxgb0Waybi3iqypfwDL1ZUWMa",
+	"pvVLU/LvxBdNajXuSfeOG7iSSFDdIKuuOy/gp/kq0IgaVO3MyXk+6i4ZdZuiEDfBqN2qdkT5dNyTVZRz",
+	"KogBhglpQ1NSpyY3bAafOVQJ44oo2rnhmky5oAX/x60TiAKdz5520vnsKaJeMmbfzJoE3xdR7Qq/nemI",
+	"DQT4sAZyuz7dkd8sqgq1K9P2bsjbgERKJaEk4g5C5p2/NOoMkZ9PpdrcDzBuBBivg1RhvK7Ye2oUn82Y",
+	"AlxY6u+/QSLs/ZWtOK3ighVI5g73vHdXdupCrbTOoDH7x0eLE7XXixAyW7A0rW2+tp+2ljqsD5buBRa0",
+	"1POQ5VSzMmlUQMB3wFmzvV52VzJZXTat3lPL+KiIXrNrPKPRuK8fuvWZbR83ZjTfUWvJtdZ827ro7TA9",
+	"W/vgtRfGroK7aePSfH7nub6OLj38eye2RPVbcEBG8rfD0e9reewm9De7BbsSlskQ4+DYD3znzqO+sEjP",
+	"mxC9ZHUIqGWS0Uoz0l0AhXTWP4GqBrvSEqqg7DZJoE30Uc5rFr+PooX47uQ2lVsaLNNbEQcaxuepU4+o",
+	"x3+UPLvUYWRVmWAbylRVQnAxS6FTu9Nm9URQbTVwMGGhdo0LokBymqd8LyFpaZV4WqRkqOWCOV0exzMR",
+	"nsUgvgft7dygbsIRIWvtmKSguKdE05UmyznP5lEZHzJsprYnpE60m4gMylG6BBRMFoPQI8J86ho/zTAe",
+	"ziW23RMuYOInBZJjYfDdK9gV0Iv0hu54u0d3OLrjJDRacpCcokL+8Q28ut5zFnX36jHE6iMdKplfeOhh",
+	"j6YadL7RRLyk2TxW/VxMzTVEdbUXyNApO5G6h6V8JiJt6Jgp0Sxg0+rH7iVkLpcgRqAFrr9HWYYoC55R",
+	"OJy68EmZkmLXxmYvFAahXHfqfgRCTZmGEcO8dYMO5BVTBS13JeGtu9wdz/+QYue2bO/99WsJYgpzev3v",
+	"9QBr8rokS2NaOnJgn+5j0qV9vt2zGRki8AfQTySnq3053cdmpvj/7qslY5eJle75RHBBUk+Z70foXyTV",
+	"EUn/0z6sgIrR/5lT7v6yj7B/TkT6n/Bs9/2KUbzYbuX/REmFvSfySgE20LWfgK69WIQ4PdSWHeeyYBPh",
+	"lKEIWOyecjhepHuj8DFPkQuA2cG5UhWG26NgIuSU5ERzbwp9EPyasFJmczL88P7FXgKyJ3eYM5CVsNfb",
+	"9ZnH5A/kIXkIRZIjJOjhDn1Jmq36bubPPGkq496+o6bR9Xj0FXcaGbq6AsRa73u/7Y23aWe9rWnsOACo",
+	"iCUrAFGWc/CAtPTy0OciyFI86ABTzouC4Nll94Q7vI4wVdwhXdxs7jnpLSS6vaSaCG4SkkJFjxSnnhtC",
+	"CylmmuesVX/ukpeDZAAXbzyJ3kHF25sxZcPV4HzZRrr2GuGccj9oQ6EsupmzFaGKjb6dCqzb+712VacN",
+	"+OrkxxMsNGuvwbiGlfluurEKAc2tuhx2Zvrh/Yt0D8UoqpAvK7sEB8+ZKrhIRyQdk2cg3x6msGKajJ8d",
+	"jceue6GDjn539t4tsj6eCOp+BFrAgKFEl5a/9qdSLaGOC12BZqlr5BasC1w+ETldJQhaFeEJU1oU+9Cw",
+	"0N6sWMmo0V66myXPWFsyN4bSlM5/eNLJ+QFEdKPGdgBqFpobftUFAsa62dD4YD9cV6xccAkKUbcqUCPC",
+	"PZPCUA6oPb9cQECPJMUn7YiAeoMXf4o6M3YjtNpVR2KqSarYjF0DXBDFqWU6xdrlPg67G5wZWTBlle8O",
+	"rQVbQViBIQurquR8OmWwaZsE+EZ89RSNe8oNbShh0c6aw7npPhHi2esEbdLQZQSShaB0aWgjmLaAXenR",
+	"RDRXvu48iJWVFV8sAOM554bpkmbsOOYMAwE2OAOgrI17vK+eCvm6urrASSdDSE0FRuQisKLz+E5E2mTl",
+	"dO84rDBQx7S1HoFdUjL8iySnLx8RvRKGXgNQlIpsDpVaw3ixGgpOx3G0WgZOsJAV51orcoGjCBMInUkp",
+	"tCP1tg3XvrxPGvgn9U5PP/yJwPE3T75mIXc/h9idiV1DuAHI6z4VK96VHxvXWLibagitPoG3jURtTWs+",
+	"B8DTpgKl1jrf9wPcWy8VAr6/nr5cd5noFdO3Rv+tc+NhQe/CI4mc8dV9ku+ZNp/X87inm8pJjXxppX89",
+	"AOUOugpSe1LvY/2eCEdh5DFsV1lZs6R9Mz634Bq29ZQZcCNawcFovkNtiJt2xlyfM75gz6FYaLMKWg5d",
+	"zdvT8OH9C9+gf8lzMz8m1rx1YXEiBXkjreISe4DwQVtrnlk6NPNlYz8T5HARBrSxjWQ99FZR3X5w+loR",
+	"HSie5mK7U+wJ7S+Gyk5yBir3TgnPUyUXvaAzFeJaWH7eLYMPg/vmfbtJ2AUUVthlgnBNsBADlqftLu37",
+	"VjCCv2FeFfA14IUUZAfVLmpLaXLLmr81RWdIR4fMMbKnXHddbApoaNY8pn5C0cFxJ4Vx3SwHfnQrDCS2",
+	"quX2VsZdW4OOavJWwUrJEKqqwoekiev1HV/GewlplDsBHdv1AoAH5JwKzFuJ+gH4R8t26wvnhnbhUmui",
+	"S+M6mwRT2yF9e7oPtNoOdCB7N7VQbM/NmXtZ+/vX+PI3uuO392Zqun8A0t4xddbxI9Tb09ilsf7tneSi",
+	"q1lrJF4312m+QRfgW9SfDY2/4J07RqlCUYUONChMRVymt366d8DD7QGsGWF3wn5D0L+DqjcbiXxu84yw",
+	"7XAQdtY2b7GzngPoLjMFSsskXQK0yLE6INRFh8K+SL9uiNFbiEpky22o0z6svqO3c+K2l8BMIt3Hdzru",
+	"cnLdKnsr6r59pxA2a5CdVzoQtLG195JqtOAwTc9Ib5xRl1x889beXb2Tp/y6exeiNpDNqaKZYUr7M853",
+	"lTYSCm/OBLfmuCEXq1F3TbEreXlTqNLn9BTfDIFuVBODwYfXbYUJwXvuwqzxfca/tllTz1tXA2OaY5tN",
+	"+5dOSLpU3DD8yvkjyZAvysKqZvYaSDTNF1y47pxwziXYcKbKuSGFnIFmcLCQghtUHcITLqSZ7zVbIFO7",
+	"WPBWa4raJ3dq+B/AGH3uVaRdDbQujv9sp/pOOOZAao1mviUOq+6f70NiPR30oS7VLxVzP9tD7nNa/tfx",
+	"9F0c8BjtuD0S7LNG2WWbIsdA0sTX5Jaeqps38q/eehH7SmLe8O2dZStvSModlJ3sX+Wb+m3uY6F7q2Cd",
+	"QOa1K4CVEMXKgmbcFa/AYlgQphlSQbA5nvM2K7aQV1Aqux0Q6KmSFJcUayzPkz+21ydELQb/9+f5Dx9/",
+	"Nu/xv/Ldx5/12cc/Hx0cDLrMKHfffqihUTc7FmRuTHl0cGCtB197jHw4ff15Zbs+t7bWZzu5kMV89vYX",
+	"ZDHyJsrc9wnvHedR5HtqD3aXsgXb+aqG40bXPn70H3/44w7HyM3qCvQvALiJv+YGbwUWGtPWOdd3xIHg",
+	"N8sqxc3KHrYL79akiqmTCrvZ4afvvViHxgG1HbXui42MrKOeomIkdB8YkRegM4OUAnMSOhM4Ewb1abK/",
+	"D5mVP568eZkeu0ATFnT2HWZgrSHAA8+vxYuVFZjtJS8580PqcHcoudSWMIykErweoHQXK5K+e3v2nhwU",
+	"csYFZFlwqKEO13h7wM2MbjeAoCX/K7OGBKQgTTt8gFChui7eTaDzPymomFV05lPOiBRkJSsFBYJCqjYo",
+	"RDohUkxEzhZWOcbIPKEB64HB+kvGSh3yFa3FjgFIwAGgOT6aiIlwjW4up4VcHhHFZlxjWa+HD/1R/fAh",
+	"nCdrReUScuJrskFBmL9AVTaCtd4IEzlY7KEXsju19lDDf/gQx/nwIdQgYsqeTkMEOGL1c0y520sIaPTk",
+	"4UMc/MOH1rB8+DCEwB4+REbyzkVVFXaKZkpW5UTgTUCEm1hI5LTjC0vw8KGD86J3++FDVQn3Hm5G5ASh",
+	"QVMqoKEzPkD6btAlU/2NoI9h5M5jkkyELx0D9ICT0jnvrygHf5KDK8HCQtCZG8TEkOfQ0XIiQuKfFCwh",
+	"6V9evicHV4cHNT8d/MrzTwe+aXmA+wIYze6kgl+yYjWxg3Adv6APW5RvkpKMlvU9C7pCfDEwzL/9G7Hb",
+	"ignDM0QHipfIZbIyjLDrjJWGpAdzaI/5jzQh6YE1zVb4JwSPSj76u5YCvsBNZomYCPgkK5MSwVhu2bWu",
+	"enXkS3+iqHAuxG55MxFB4LiqjmSY3Uzu7HkA9ESk8UZPvagAJExDUBAoZ2dNWSdd9Iig8zZE0z+cvibD",
+	"9M/w1j/Z4f+ZZhnT+tx9s+eQQVBqyXIefA+YQlkyTXKW8ZxNRLw0ufQt73EFcpYVgFpw/eJL8LbAhEIV",
+	"JmemAzC8107HPddvrdu1ujo8CD304RNY7c6ZH9nsKRnCjaRhuh8TaklwmdRsJQUgVhZkZmfxyfgxbDx0",
+	"BrllwsxXK60AhYHeracBgGrFoOv9X3LiUM4jgtz5ZHwIhD0ZP7abILSAcXwEpE9EIWdkGPYUjmfPsz3q",
+	"gw7AjRTZ+QfcWmqF+vn7t399+eP56cn7l+evX7159T6t8669E44M/zAek4uVld8IIUyInlNoN7JaJx93",
+	"J8olABPKqYeKTwS+9M3Jf51/+PHV+7Pzdy9PHQnfnfyf1LmyrXz68P4FALWGh4lVL8ZAQcAwHk+Em3/G",
+	"Q7U4B1rhmjx59IwM00zmLCWpkfJ8QcXK523rdA+3E52I9JQZtdo/sXIr7DsuiFseu57IX2RBc7cL0UHY",
+	"OIPBCMjkgk0EpGFTrOvs63LDUaHI0I4tfas47DypSOrLrUIgT+PFc6nNXjIR6PYPnOUWFFpbaS+/sA3V",
+	"nLqNYyUBtLHSc1qyo4lIf51g6vNkcER+nQzsjNg/J74v1GSQkIkvPIe/jEYj/BY0Q/zOZWa7LJjJ4NOn",
+	"dDQRboK5BgklpyS9oPl5XTPtyXh8RBa0sOa2a7CVkEpcCqsfwNPtQSnFbCKsIpKQCwrNAtSKlFTRBTNM",
+	"2S1cCeokJiR9PBkfQhKIVBc8z5mArx7bKUuFNOdTWQm87ImrSTcteIb0PMPwnDwH/cV+dfj4iFzInPum",
+	"b4fkDX8Oz3IzZC969OiIULJkRbHvxoKhGZCnHOGHFCFn9gV2FmbUsCVdpRMxfDqG20OaNehSLk/Ka0wX",
+	"bE6LqYvfYMFFX2GRaxTpNfAhIX1FFnGy/MGckuHT8WMMNELTGUELJGi8d4zV7OI6hkyTqi4AaCpNDLs2",
+	"cA5oYQVGRjVrVhBOEet2bufdTQCg52FxU5dL71obJNCPCoDI7YZrzusup1MmcisncXoVKygAzFymSFzD",
+	"YiKGaau9mhXpwfs2GmOaARRat/ti7R2BxeyjwMquxeY7OuPCaQqvuTZ4TGlXm5vYbQWuPbs7fh6NRh/t",
+	"folc0dFO+pSOyDsK8LjogpQAErVR790Oc8ZMsza8tyVSURVF6mrBT0RdDJ6gg9x1JSrpLxUbkfTPMKA/",
+	"ufMdGzbNGNH8H6yGOj4dJxPhk3gejcdh+C+kuLIsJYWeiFff4bM/fHj1ndUO+MKhN06/f0EeP378DLrJ",
+	"vH8xIm+kwBLnjTZpdnqDlrZ37JALqCnDc+IuNK79DODuCp4xocGEdNaLtXQVZ4a6Ok3cALgHNtTJu1eD",
+	"ZOBqOQ+OBoej8WgMTkDU3gZHg8ej8egxJHGZORiRXuGzf8+6oswncKJoOzkRKL9U0ipAdqRVCVl0AYSM",
+	"pTZDYSPO9DHRjNX6pLXMJOTFcile5db8czRAw1/ALQJtj8Zj5203rh0XLeF4tTce/N21Y0EHwjb3gmv7",
+	"DvZdZ5WgaDgNg3tw9PPHZKCrxcJO+dHgNb9iwl4L47QGJJ0BmgATlwcf7c2oWm6YU/LD+zevoSQ4SlB2",
+	"7XW4hroMiKC21ZsQLV1lUqx1EqIsH15ZLaOpxGVUkAu7LZhAvSk8byKGkE7om1Q5FJqz/VERcBU+m8sF",
+	"g3uHZVq3LJgVnwdzsyiaK9X2eHQuCrwG5mjLioTr4tVwBv5HLJPXsQhYpCuKxFIRlT7hmsDZl9TiQ8+l",
+	"MvsFv4Kirj8YU74VxSohZ3TBzrhhfzozimeGdBseViFULOcKOjgZaVXxaJ2smgWKgCNm5t8KPAJgYKex",
+	"hVMRtIDe9amrrD53JZV69tH1/nK5hEN9v1IFE1ajyXffWHX/y0/NAKULPjUY5PH4cVc3vxlWajru0itB",
+	"d4SYf+RAfi2R+M7ouoLTcibxBBk2pnkvuKE6+TAZnDGz/wI9Rp0eqM7F3fxQ+9gnuDO6JjJM0MFzmnvv",
+	"JtxyeIebyZnfmiy41lzMklorrRVSiAKD6YZLUe/A2pfXxYojoPfw8fYhvpfytdU74YZHj7bf8ApVUHv9",
+	"013m8JVT8rD/7RaxQcJIRMNVui5EnEyXmGPYLVBeWmPWdHgph3xKqFjtJSQrGHWdFDsZaSLaYiK4WuCQ",
+	"Rf+KkJHGC/1LjcuiQ1BLbm1rt4moILRY0pWGFHD7epb3yAw7uBvsV8Ctdm9Y/57P2bQ46s/er25Gbrtv",
+	"74HncJq7WSx2s/VqD6eggTtTOZdZtWBYdhWtS3AIFdx+59p2gGoscmBxdl0WUrn+BE0WmDEDzmLQIj9L",
+	"EdtUvK8d2uiUVo4O8jiMb3QPEuC9nUD/Kv+iPo0Oldcd1WQmyDusonn2t9cw96cs5yGB0NeCfzp+jDbo",
+	"kmu2viDulfeoFde1VnsWwrltODoTV5isoK5Y1H8S1uXxlyHpJCqYCsp6XVn/mKRYmjWulLFZcQyv2qzL",
+	"Xx0eUEGLleGZPnDJZb188MInn0F5V9+iz6GqPX4Vm0+DA9UsGRPELKVvd3iEDoIlY5dkmC7lEo14LCsw",
+	"TBdyke4Rl3lldf6UmpQMa78gGseCLZkrS+GO6rjV/FqFqz2MbMzR0X7hYhYcexRY4uK79XqBrGHqmhCe",
+	"Y8FfHxjw+dr+6wQ7O0pFBDotj8FkRM8+TgB6Ban3RPzkwZD4a4IEgHcVPXEuEMMUnbkGMSHsBtDGiRjS",
+	"8JVfCrDQjYbMOKIgwBC6OsN7fM+chIDv2C8cOqV8E2iApPrKK9H1uLbg7Hd1QR7oifD0QngKLoF+6cWq",
+	"JnhrL8yJgDRY5LEcYiss5yZuMGqlTMj1NOH7EfFLlKKSEdYmhRn0I9N+JqCUervD9RBiCG42knrS6isc",
+	"twWktqNf8xwbWljKUnCDpevNrVMX1cJmzulB6po5p6HFd9zRGxi9zmolwe3c6gLeQeXwcDweT4RiblGS",
+	"2nlcX5QrukQTvB6CNQdhtX1NF8aQ2RsdOcFslPUzc2qoV8Nm4M1zv/gsy73Iyw61AuvW1ak3SXVn1+yJ",
+	"eIPx0YhjAPxtOc/vGakgWGHFhZDr7JYgWxUcGkFxQdJK4Cwi3EunXRrjjJmoLy7UBUJnopWg3TK+vqQG",
+	"R77K/1YxcGataYVWBMLioTBsFHAIIhEugD9DxB/853XAH2ehoeptLI2Nu+sd3vXJ0rVlLCemHsKWS184",
+	"pE7fmH2mO+h2G0U2Rt3Jmojd65uGpoRuTMfWmu5r2k5ITt6VzNb50Etlazg3JXPL9J8x5tnt4z2qVdG+",
+	"6NGrsnAF2s63dg9svuVDFDbCm3aw0b/3USW848n2O36U5ntZCfeKZ9tveOEiUl/SDRDUPig5g8I2R9ES",
+	"hEyyJlRAeMZqmtU/Ik0xaIZdyqJpJKV26otvhU+ECj0B2lvIp/nqxOc8XfjcHl9bKhS+VrIoqlKT4SUr",
+	"DZkqpuf2ajicqD0/BIViTVRf4shWEwHhjIwW7LvnDzSollxUstKEzmaKzajB2gGKOb+o3fkQutsbEcx/",
+	"dXrJh/cv+hJ6SWpJhEDptJAAeDUSDjWfweYgMi6nUKZEWY6yelXpg1/gGojTLOvMaIAggELgkkiZyHUd",
+	"q/aqhrsZnSwUyjFAEOrZmOR0pRPy6A8TgSOQijx6gjwAMXDlQuArMpdFHgq/HUJU3iVaDZ88egQgLxyt",
+	"1++68rDInF4xq61ILswRoWRGS6eAwTBcTy6O5fugHumcCVCJfcImRkVJnbZZazrVtlw+0IqjJE98gCbj",
+	"veNNKZ5OU5yIkHfocj7x1S1l+LidB+rJnYi1XNDjOBHUxJmNJtR5H5EUXDeVMC6MunWcZBhqE6LR4Eox",
+	"wo1O7WFTA0URe5ScKLP8HpQcYJC6c3nfsRhl193lebhNHQFRaSQpC2l6SfNZyk3X/67q1nqS+DoZdaYr",
+	"lg3oIyUkbO7+ap/A3/3SRt68y/r2Md+9Y6+Ngp82EiFkXYI4mxokWx/1Lrm7Y303ZpDvlqveQ7WQyz5y",
+	"IMn8hsTcp1IV7cN+ZxVn+nenUH1p/egkUkhohxrijhnHARv0oCrnplfxec21i3CGrMGEOLcVOG48PDIG",
+	"n7nzAs+gk3evEtdawysOKOyTJj4UT/sreckSaIuppAH+S9ARQhuwWOK/CuhU4ppdajL08MOJoHolsrmS",
+	"Qla6QIeesvsCMCfOD6VlpTLm+3vujciPEL1BcKrDZALQszMew7U5gQlcO3Q6DhB2Ba14PNjOtXAbhsqe",
+	"oek1TknqeoWO3ND6zTF8UkMQ3KhAZ8+B5+iF4idI8iVHkaWYm7Z14lNfV6KfXH/3OZBx/1T7922lp3Vy",
+	"3zAfZMuaB7RqDNC02qGdrH7xfsk+3xEQU1K/WFYmk4veWXE/73xOwz54627atjgGKuti5TeYBN5PyB2d",
+	"uPH73Tm/9dW3OV2363OAdd7JD+VSyu/zwIZle2mnBZLpO8M5HiOMZwDO4W/9AH/0bCecwxsqVo46fSfn",
+	"MqAw44mKj184KsLRW6eVROfv+gHzvL7spqbNb4rTwji2M1o9M79xNrsbdrmIV9gzS/RlPzzuL0pWpSbr",
+	"iVguwuOwBQj8AGg8Zly5+BYUWJ6IXfOtIj3TVfSZUrEvKzMR7DrzepMLRz/Q0DKBh+7mSBM6X1xr83Oe",
+	"63REfvJJDqEcP9Z11rLVASBqHocVUaKC1HCaTERcFPyYUEEcPD4qCy9VVD24gz47IXVrgJG9EeOd4atQ",
+	"Ib5LKUTtLXD7zhC/G3qvm28JrL8d3vdoDbJ2B3u6z9qLGCZuyvPbPjt+qxi5IDVcnm+0H/sEx9pRAxmM",
+	"KEgKhpVem+yL3zfZt8E9T7Z0ZoKVxqfk//Jxk89e6u9gIndZ6qRbhZgxs2Exx19BFPzemOKz1/gvzOy2",
+	"wDfT/l7loNCVvr9BG1mPqQz2MJ3xK1bXzxc5KRi9cr8B9E03C164DqhpMhGAe4D7fckUdx9egonx0Mxk",
+	"RE4BFVQgSM236LtkrMQ4gbsDXuO7DdkzeRT16QlZtBJd8nUbholw9HODWYotfcXFoOpcfkTvWx0AMSkN",
+	"/cPpTykc/iPiqyeF19t9sgrayESEFkAPNEbADM8uk+itirlgGPRt4GIWUyLVRMCT7feQfFkrHUHXwDnB",
+	"lhcYM2wqQxPR1oZ8y2cx6/ReVc1aXfekqPRUBNtJUfmC0slV0f79SqnfvlaDnHJ7rSbUZeh1Z790F+g6",
+	"/urc0LqGe4JDvQsl44LfLCdCLp0pApHNDJI/AybNwwtR/om8gTKdCB/mdm2vCTRFClQ4lF9HqUdAuxKs",
+	"8YNO8Rguh/7+J2QIiEaIesMj+T9AeiP0ci8BE88OfDQRb114t/lmD49rIiidzx8C6SGAbM0+llUOrXdB",
+	"NdcknXNtpFqle4m1/0oGUfi0bquZWrlcV46eCCGJuweC5fSSCWIkpPjSAjCE8d1RIQIIKE+Ef3F0UWIN",
+	"v6q0Y72w/L83IlCLxR5DxHPJA03wTsA5Lvg1yyMYn29OfkE10w6q2SVE/dO+iI7l+bdPiHlivmlYLdHi",
+	"J85pJtEuv1Nlq0cuARrp6Ndbqm/deZGgPWknqZy20tsb+YEXR4n3DwHyex3SnGBvLlQyhG+vgg57q1YE",
+	"rA700xYgEU2liW/tOSLfy6KQS8Rtu9axDjnuK3/Y2YB5SWFXTsSFzFeA2blgRC445NwDnoukv35Kj9v1",
+	"czikfsa65kR092uGyqcQAarEiLyNeoGHyzzACIAmGS0Bb2WJD30+h33t/p2O5Z1NexOBLVwSIiSUgkPI",
+	"DihtR75DjHHZJa5CCtXY+axkHo3vJxegUXUPU01X2B1nNSInLbXWvm/tDJoIZArXNCSA06Rquu6wLMSy",
+	"RiXF3js7JcJDm6AsxYiEysiw5K38jrjXelZIDUOciNAI1fORP73qSihPx48Bju26vS0pd/V+lhJ6e1Mz",
+	"EUvqu/ciu/V7304rca9+t9NKRIrsuuL66O4ybapeeGq72bmdVDcx//Jw1d+ishtSsLbOry+M0jrFzhBC",
+	"4ZXTbkUZDpugIheQ2Xkhqcr7UxWpcCn2HjqyfnwU9rQxTRT5MMVv08SVS4lg/6GLSUdGEqJ5fWpAnSU1",
+	"EV1pUmRzltSedytY4bljtlHQQB9Y8RvjNCcC1d4pnAFBmj6oc5B04ql49vR/2WdnTBhesDqVZSLq/Jer",
+	"6N0uoYVE+SxRmgppZqk4bCmkqdR5X9pQkVOVu3pKbj4tyYA5fSmgTzpWWFE5c4WvEHY6NFAeLO7Isucy",
+	"eRQVl/UMlFJzTFISmLIMjzomFxX2AFU5SmzwwFCNCE7qbvZD11hnCEQ6mD9MGKuzF1pCGShK7EvJBRX5",
+	"ERIAyUT2uYcT8e+48KFDlw9qwcEVZhfqnVmd3tJxIa8YLJpcimQi8JF1WtK2Z4XCKAVn7plWq/CqjFwK",
+	"qIrFiinhAvJ6rFHxJn6WHQvCrgpaunId9hnEABTZHuWI8uYaco0QJmwZ65ya80vX/LQSF5zac9Pp8rjM",
+	"L+yhywyhxYg8Gj86TAJ7T0STyfYwolVKMFTtAXppF/IwIY8S8jQhh+OEPBon5OnY/j1G4DbuX72gRcHq",
+	"NnVySqJ0OCpWUUwQCk9qVwcZjCYa6ZP2VMJbc5/nlLEe5O7rSELdA3QXapR0Ca9YYiXY6LkpmOQ0dEy9",
+	"g4SlaJg3SFpah/7eXZbTF0qzide3r4ZMfck3XOhnWrr2MO8GhMIpA7ZMDi7iIKo3A0Tx7o0IFRSD2zCQ",
+	"r1Butk2Svv3lxOx51PawZrjQws7VkW63pPxnQ2HBDG7HxfgZ+xfAxCw8T3nWdF/0Y2FOXX1lHfyLYMqC",
+	"ClRXNXTqG/onoLRbR1m3HqsSVule7cpGG4wvjOXA0fWIaOew/YbhuDtBXZcDXzi+WmP1hgjuQG401wmh",
+	"AoH9R8R3NAUt3mrdoUujrqWwa0MaKhQhhMp75LETOheGZtZsaopuMDTmMOcYDSkgXSC0WW6L8D9ZFu7E",
+	"TOGQ6v21C+CkZkkHNgElzr3qG/DkzoAnvdzZDzjpWcjxF5RV30IgnSCTDYv5GwGXWNu93YPIV+jtwpn4",
+	"zjz+WkCcTMQ2yInzdRsDLQPWMSe9eIn7VAI6emF9YZzExo3lMRK/yw32T4SPuIG+cJArPjXbC2HFkX+o",
+	"2by9nlQSOXwuovpIw4vYUQTRIxdeDKWQUCOZ8mvwX0FPh0s7sLg+EhBOjJRQdif8gjE2H/cEx5OZiIJZ",
+	"mqE0OTfaV+e3l+bHoTUHFM5xLWypIVdM5TwzZFpA/C2ZCMUgXgm+WnAUu9YlfGGtB7awa5WgOzMeMM9H",
+	"5Mn4GTwaPWmomliNa8qWEFejYocZ7fGQwZ78Dtbx8x1k92nFIo09wgPW85ta9rlC4H2zkBd4njOpFMuM",
+	"K5KHJVN8NRS6vq1bxVGCpR07fz4H/uBN7c1Oo3fhqn/qrKa6od02502Yln8J/00ZLa/ntPq7nbw4grx+",
+	"/SY8CCFcrtEVxB5EplalQYAZQitEjvgAK8pNpYSV/oFmoukKoxHpnOpz1wcyHZH0kos8JSX3lcaXXLGJ",
+	"wGzPI5JCvVeekuFaly6726CfSlkw2JBHrpNXMhH2j1NZGaYScvX69ZuEvC0KuqAJGY1G0PDHN/hykZ83",
+	"WKYZmnntASQ4nUHXr5QMXd+v1OVzsRfIutDDAhsvpoh0I3O5JHOqXBAREW9LqS6ZItOCMQMNPTT03oLa",
+	"6h6YUhXGl8vDvkvxRkZVAmK9/ZgLvxPu1UHW7iD6hX1kYYz9LQqwd8o3T9m9eMrKmse6hEr7ALqBy6wW",
+	"Myf1KhrE0oKvSxteFIBKdZioCxYcTwiN6vFqNfbFLo6tBhN9S6S6a3/WFh7q92r1L+T4iwuYb+6tTvfW",
+	"1rX9rWRQQbPpiUi9FtLt0xLsmKSuOL+r8uZO+8RZm02PGADm2bVR1HWGQVrst3if79jnNIJcyVK7nGma",
+	"Wbs0k0IwLEzj6vkFaUQ10VIKN466EO5EaHrFMIBAPSW519IgszokKkFqVAawfpF48CqU+DVUmQhcigTq",
+	"SNYCimaIFdqboNM91HXqyrxAD+CV1jCmVh8smWvK49SUfl/fPas03U3Rv7DHb5vE8U6/36vk+X1CRYOv",
+	"8DYa04FiC2nY/hr0o2XaamcvdcTWnQSDTvrYv8p3CPYNiY8cYBCbfUO2j45xmf6h575SRBqJB//jREwp",
+	"L1xl8HijP6pJCZ2YomaEExF3I+wr7XUK0xDQLffY4CG8p8+NEJ/9UalZ3pyOBxrhmd+0A7zr0U4T8Bds",
+	"gdnlxWhP7lKsA1M+W8Ho3oPG9c+/y6QhMP0bhzpkMnbuWuzeENpba98BFdskmTmkKrvElrnUUW9BxbQs",
+	"rhgZprnQmAfoD3FMt0Gnf1R5xRU/dkX4yKyiKsfEG6uM2EeAisKUgXr7BtWOC2ovMgW8w97vVA7/1CGU",
+	"z/M/ulq9nkh2zaHtBBaiqVtSh+adrkZt6PxChj4ume5FJWvwdhRrAtpqS8H2XWnD4BhCZcobk2RII67y",
+	"ZYR5nlgRyEWX7NurqyhD1RrjsBatjqseIQa+sloeun430EhVKhh/gwvsbGJ7x9URSeVlozsLPAt0Nq7R",
+	"yVSvmE8WqmkgLk2qS6Zalr5nlep99IqNGTp3r0DZV5+CI61PgLuSej7uA/1svqlTX7x4Drg9oz7HBb9i",
+	"m9WjEHDZ6lCyR7m3++qkE58pDnW6oEdchMDCGClTVDsjyqO05JSUVLve5IBZUGzKFHQIgbrsfR6nv7kX",
+	"7+xxagD3f68QqrvzIP1Sz69nmsAhsQepryNcXereR8a9SAiNgLriwP3LenfCLLyjR4TVBH5jjg7/01bO",
+	"uEv/0xt6Ca5rwZa9jFRnbDc8VC5KPJqIl1QVnKmoq5U2dBWcVUumWL9QUmxBuZgIbJRizdAR8d3ON2K2",
+	"8BKiqoI18Fq9npgG79+XJ8a/5Ct5Ynbde1BiqF7ybxrEVwNi1ZineEH2ena/UyZ8NYgNBdftJc066wmR",
+	"JTbrLFZ2D2IHQF8FwFpTAr7DegyjbncG4j62FyqvwUlW468LIvX0c/AX3E2dang5+DW4jobT9Wb8decU",
+	"vNNKnOEd/3T5QaeV2A4wwWzFfwFsSQvA1Mx4D+VFdmjNy+rqKY2CJdBkHgpVeMAeeiCgy013U15fceL+",
+	"GGBDGYhv2linNtYs7+PY5HNcdIG3DrCHxR3754JDHTpJSaKNLEPdGnBsAeOGAjPBggXvDFaaAdySf8ix",
+	"Q/t4ADwXZFrw2bxZhSYJ9QVQn4NSDAihRfaHMjWhRVMaPFH24WCMxoFpcqIv4QnYg55rMqdqUbhtFSoK",
+	"+eaaviB1yFFytE5EwMrW7sO6TRQiLrqwSHBJ526896IsL5A8Gkxpp6r6Tv12nG5Uuj2nei6VKVbfcB5f",
+	"I1qGC9cnMdY2v6LCsrjeoaIK1pqKWvLYnWr3QaMqSebS/O1mgKpRmIjXbpOGTdXQSewwv8fE+IofAKIX",
+	"zQofo4k4dcQS35S4imDwTZ48JpUwvEDQe+QLn4i1KunjZz1g9dMqvPFez0P/jr5D0f3+bT/dxVFqohnt",
+	"qpx3p0er8zTs0JMKN1dcg9L1UyatHgZRK/K94BHhirArWlTAfv0m06kjZyfDqXaSfLVugb8pu+WlX5vt",
+	"1ku9jN+02b5QdMRf97AFsYvIxqSNM7zknzpjA8awnR9xNv4l7GntV9Uzk/siztLoQvzDTN4r3B/e8JWw",
+	"/ji6vi6W9sdvKP/76GmiHVetMWNDTN0A2u+iridu0cDSBC8jdHcGpXZTQQynK3jZC+ERLIjRF3+t98Uu",
+	"wdealb7VsbhP3H8vX/Uj/nsWcvwFZcw3ZajTtbdhMX8jEP+eQOZ9npkf6jd8pRDmRn72SPLfJV//E0Ut",
+	"b3DA1sinHczxLlALFEuoKyWgW8kxQJfB/bfwvn9qG8MPY7uZESb4m6Dvs3rrcgdg97bZ9y4ANhuMnHtG",
+	"nrxovOQrmTq7Ik8a5eaHYZ8f7n2T5l+8/3+exwAUI7fsjE2y/YgvSqnuOtvgJM81WcRlo3VEpm8FgfBy",
+	"aAHCNfnfZ29/JK+5YPqISMGiCkPy4u8sww61BRfMleHxvZHmtARpmnZup3QihhcFFZdwK0ZC+ExIxXxn",
+	"IJwAMAOLwkHk51zMjlyJIbGCWyEQ4hvKukswNYIbw0QdSH3y6FEoPBEj9f29SAcXJIVK7jolw5o0LL/t",
+	"0yYPj0lo6DSHLnfKNWLaO3a3j0ApTScC+t7F7XHtRE2lIuwanN8khZYmj488Am9UUmN5rLOsA05KfCLv",
+	"JgCv90Xu5Y978eBo8Otk4HpXDY7IZPCTyyp59O+P/jwZJGQyYNclywzLz11jJ7jsCf7myLXf/ToZLJiZ",
+	"yxwvENWCKZ5NBp8+TUTrHS9oyQ2FFlLfKyoy5t7kw2141YzJmaLlfLWBjHdUcb2NFNfJQCMtrXrFzVgB",
+	"Q07v4+5Rl+d/YNi1OSgLyluS/Q4e/kVPm1dNvurPmTgpirjWEVN+o/4O/SK3PHDucEH8KbO+DIZgfTUp",
+	"GHAQqaXgcRCDVjUIq1PLNRB+WBWtKfyGtZiCthgoyhcA6riLAxIHFfEPSNP6gNl8TmIh6C1Gz8m7V757",
+	"HhehERSmYCbWDJKXri0Puy65y+jX9hTADhIj8iPjkJSFuVSZYoYI14BqTvUcyhxdMUX0XC4FAUTN0USk",
+	"pWJTfp1iFSRZzeb2YFUskzPBtTXxgCr7eN+TPaX5govUyv2S9eW7vsdB/1NbXjCG7WaXL/T925Yij57t",
+	"JBTeULFy1Om7M71q7o62ivuiv35X3ZgOcyBb+QfAf+g+84Bm3Bwr1wzOJS3OZeE4122LYQrPS/eOXD1H",
+	"3BIQZg8txVzxL9gnCdHcfn928vwlJra6ljV+c91oe6DRA8x1r4YgvOErWYFIQY6D7LEEYRHijGFYnX/1",
+	"4NdX26g+aCbq3dq1WRuH2g45jPbgqrewN2oulFxqexj5GqmyZMIjwrgZkZfWJKMlnwjFgAkha7F+UCHl",
+	"ZYVtGb1J85S4doou3OY4bCK0kaWGMjBWuYCOr8u51QDt27iobxwRoBc7auN7DNoWE+Fxr+4odjne1LTS",
+	"wBMrT56Mn3RIhInoFQn40Fok7BLrQ/oATQcU/f7a3XyljYA8u3Uj3A4eY9/Eskpxs4KbLhhVTJ1UZj44",
+	"+vmjVXwyKS85C998tDeoq26kmOUDOJQspXiZawoms2rBhAFVesoMFGSyWqu12CpVDI4GB6A8uWGtKaVR",
+	"tUxNhkzkpeQAGMUNzJUvn6mhWJ1vZBXyndczclyDsw2NVPC5rpUKhY6qWD/BnlqXetTCu3W9xFuCAXJT",
+	"J/hgZKL/ltgl3CDIW/F1B1uRN9IO9Yi8zLlBsRFM5UVHSmVET20orJMUSi1rMkS6yf/8d6P3EiWufCdA",
+	"fqGpbLwOUfvh9aefVn6sdf3tFjABJj/AXsNjARjW0ReNL6B8A2c6IZi/yTV0AI66cW1oGoW+LlfUObys",
+	"LiG8/sYfoMAEVj3wPBlxfbzs0Oq8a47dCVTIGRfEJzospOAGV/bDq/gxeE51PCcy3Oq94VTTIQh+UBXj",
+	"1XEipLvBHK1ybixVfXfDBVaU/P8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

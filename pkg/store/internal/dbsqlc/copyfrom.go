@@ -158,6 +158,11 @@ func (r iteratorForInsertRankings) Values() ([]interface{}, error) {
 		r.rows[0].CostUsd,
 		r.rows[0].CiLow,
 		r.rows[0].CiHigh,
+		r.rows[0].Questions,
+		r.rows[0].StdError,
+		r.rows[0].RankLow,
+		r.rows[0].RankHigh,
+		r.rows[0].PassAtK,
 	}, nil
 }
 
@@ -166,5 +171,100 @@ func (r iteratorForInsertRankings) Err() error {
 }
 
 func (q *Queries) InsertRankings(ctx context.Context, arg []InsertRankingsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"rankings"}, []string{"run_id", "category", "model_id", "position", "model_name", "score", "n", "correct", "failed", "error_rate", "mean_latency_ms", "cost_usd", "ci_low", "ci_high"}, &iteratorForInsertRankings{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"rankings"}, []string{"run_id", "category", "model_id", "position", "model_name", "score", "n", "correct", "failed", "error_rate", "mean_latency_ms", "cost_usd", "ci_low", "ci_high", "questions", "std_error", "rank_low", "rank_high", "pass_at_k"}, &iteratorForInsertRankings{rows: arg})
+}
+
+// iteratorForSeedEvaluations implements pgx.CopyFromSource.
+type iteratorForSeedEvaluations struct {
+	rows                 []SeedEvaluationsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForSeedEvaluations) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForSeedEvaluations) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].RunCreatedAt,
+		r.rows[0].RunID,
+		r.rows[0].ModelID,
+		r.rows[0].QuestionID,
+		r.rows[0].Sample,
+		r.rows[0].Scorer,
+		r.rows[0].Passed,
+		r.rows[0].Score,
+		r.rows[0].Detail,
+		r.rows[0].CreatedAt,
+	}, nil
+}
+
+func (r iteratorForSeedEvaluations) Err() error {
+	return nil
+}
+
+func (q *Queries) SeedEvaluations(ctx context.Context, arg []SeedEvaluationsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"evaluations"}, []string{"run_created_at", "run_id", "model_id", "question_id", "sample", "scorer", "passed", "score", "detail", "created_at"}, &iteratorForSeedEvaluations{rows: arg})
+}
+
+// iteratorForSeedExecutions implements pgx.CopyFromSource.
+type iteratorForSeedExecutions struct {
+	rows                 []SeedExecutionsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForSeedExecutions) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForSeedExecutions) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].RunCreatedAt,
+		r.rows[0].RunID,
+		r.rows[0].ModelID,
+		r.rows[0].QuestionID,
+		r.rows[0].Sample,
+		r.rows[0].BenchmarkID,
+		r.rows[0].QuestionRevisionID,
+		r.rows[0].Category,
+		r.rows[0].Status,
+		r.rows[0].Response,
+		r.rows[0].Error,
+		r.rows[0].HttpStatus,
+		r.rows[0].Attempts,
+		r.rows[0].LatencyMs,
+		r.rows[0].TtftMs,
+		r.rows[0].OutputTokensPerS,
+		r.rows[0].InputTokens,
+		r.rows[0].OutputTokens,
+		r.rows[0].CostUsd,
+		r.rows[0].StartedAt,
+		r.rows[0].FinishedAt,
+		r.rows[0].Score,
+		r.rows[0].Passed,
+	}, nil
+}
+
+func (r iteratorForSeedExecutions) Err() error {
+	return nil
+}
+
+func (q *Queries) SeedExecutions(ctx context.Context, arg []SeedExecutionsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"executions"}, []string{"run_created_at", "run_id", "model_id", "question_id", "sample", "benchmark_id", "question_revision_id", "category", "status", "response", "error", "http_status", "attempts", "latency_ms", "ttft_ms", "output_tokens_per_s", "input_tokens", "output_tokens", "cost_usd", "started_at", "finished_at", "score", "passed"}, &iteratorForSeedExecutions{rows: arg})
 }

@@ -204,19 +204,21 @@ WITH ins AS (
     INSERT INTO executions (
         run_created_at, run_id, model_id, question_id, sample, benchmark_id, question_revision_id, category,
         status, response, error, http_status, attempts, latency_ms, ttft_ms, output_tokens_per_s,
-        input_tokens, output_tokens, cost_usd, started_at, finished_at)
+        input_tokens, output_tokens, cost_usd, started_at, finished_at, score, passed)
     VALUES (
         $1, $2, $3, $4, $5,
         $6, $7, $8,
         $9, $10, $11, $12, $13,
         $14, $15, $16,
-        $17, $18, $19, $20, $21)
+        $17, $18, $19, $20, $21,
+        CASE WHEN $22::text IS NOT NULL THEN $23::double precision END,
+        CASE WHEN $22::text IS NOT NULL THEN $24::bool END)
     ON CONFLICT DO NOTHING
     RETURNING run_created_at, run_id, model_id, question_id, sample
 ), ev AS (
     INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, passed, score, detail)
     SELECT ins.run_created_at, ins.run_id, ins.model_id, ins.question_id, ins.sample,
-           $22::text, $23::bool, $24::double precision, $25::text
+           $22::text, $24::bool, $23::double precision, $25::text
     FROM ins
     WHERE $22::text IS NOT NULL
     ON CONFLICT DO NOTHING
@@ -247,13 +249,14 @@ type RecordExecutionParams struct {
 	StartedAt          *time.Time
 	FinishedAt         time.Time
 	Scorer             *string
-	Passed             bool
 	Score              float64
+	Passed             bool
 	Detail             string
 }
 
 // Records a unit's execution and, when it was scored, its evaluation, in one
-// statement. ON CONFLICT DO NOTHING makes a retried or duplicated task a
+// statement. The execution carries its evaluation's score and verdict too,
+// for the rollups (a continuous aggregate reads one table). ON CONFLICT DO NOTHING makes a retried or duplicated task a
 // no-op: exactly one row per (run, model, question, sample), and the
 // evaluation is written only together with the execution it belongs to.
 func (q *Queries) RecordExecution(ctx context.Context, arg RecordExecutionParams) (int64, error) {
@@ -280,8 +283,8 @@ func (q *Queries) RecordExecution(ctx context.Context, arg RecordExecutionParams
 		arg.StartedAt,
 		arg.FinishedAt,
 		arg.Scorer,
-		arg.Passed,
 		arg.Score,
+		arg.Passed,
 		arg.Detail,
 	)
 	if err != nil {

@@ -99,6 +99,8 @@ type Execution struct {
 	CostUsd            float64
 	StartedAt          *time.Time
 	FinishedAt         time.Time
+	Score              *float64
+	Passed             *bool
 }
 
 type Model struct {
@@ -168,6 +170,24 @@ type QuestionRevision struct {
 	CreatedAt      time.Time
 }
 
+type QuestionStat struct {
+	BenchmarkID        uuid.UUID
+	Period             string
+	Bucket             time.Time
+	ModelID            uuid.UUID
+	QuestionRevisionID uuid.UUID
+	QuestionID         uuid.UUID
+	Revision           int32
+	Category           string
+	Runs               int32
+	N                  int32
+	Correct            int32
+	Failed             int32
+	LatencySumMs       float64
+	LatencyN           int32
+	CostUsd            float64
+}
+
 type Ranking struct {
 	RunID         uuid.UUID
 	Category      string
@@ -183,6 +203,117 @@ type Ranking struct {
 	CostUsd       float64
 	CiLow         float64
 	CiHigh        float64
+	Questions     int32
+	StdError      float64
+	RankLow       int32
+	RankHigh      int32
+	PassAtK       json.RawMessage
+}
+
+type RollupCategoryDaily struct {
+	Bucket       time.Time
+	BenchmarkID  uuid.UUID
+	ModelID      uuid.UUID
+	Category     string
+	N            int64
+	Failed       int64
+	MeanScore    *float64
+	LatencyP50Ms *float64
+	LatencyP95Ms *float64
+	TtftP50Ms    *float64
+	TokensPerS   *float64
+	InputTokens  int64
+	OutputTokens int64
+	CostUsd      float64
+}
+
+type RollupCategoryMonthly struct {
+	Bucket       time.Time
+	BenchmarkID  uuid.UUID
+	ModelID      uuid.UUID
+	Category     string
+	N            int64
+	Failed       int64
+	MeanScore    *float64
+	LatencyP50Ms *float64
+	LatencyP95Ms *float64
+	TtftP50Ms    *float64
+	TokensPerS   *float64
+	InputTokens  int64
+	OutputTokens int64
+	CostUsd      float64
+}
+
+type RollupCategoryWeekly struct {
+	Bucket       time.Time
+	BenchmarkID  uuid.UUID
+	ModelID      uuid.UUID
+	Category     string
+	N            int64
+	Failed       int64
+	MeanScore    *float64
+	LatencyP50Ms *float64
+	LatencyP95Ms *float64
+	TtftP50Ms    *float64
+	TokensPerS   *float64
+	InputTokens  int64
+	OutputTokens int64
+	CostUsd      float64
+}
+
+type RollupInvalidation struct {
+	RunID        uuid.UUID
+	BenchmarkID  uuid.UUID
+	RunCreatedAt time.Time
+	CreatedAt    time.Time
+}
+
+type RollupModelDaily struct {
+	Bucket       time.Time
+	BenchmarkID  uuid.UUID
+	ModelID      uuid.UUID
+	N            int64
+	Failed       int64
+	MeanScore    *float64
+	LatencyP50Ms *float64
+	LatencyP95Ms *float64
+	TtftP50Ms    *float64
+	TokensPerS   *float64
+	InputTokens  int64
+	OutputTokens int64
+	CostUsd      float64
+}
+
+type RollupModelMonthly struct {
+	Bucket       time.Time
+	BenchmarkID  uuid.UUID
+	ModelID      uuid.UUID
+	N            int64
+	Failed       int64
+	MeanScore    *float64
+	LatencyP50Ms *float64
+	LatencyP95Ms *float64
+	TtftP50Ms    *float64
+	TokensPerS   *float64
+	InputTokens  int64
+	OutputTokens int64
+	CostUsd      float64
+}
+
+type RollupModelWeekly struct {
+	Bucket       time.Time
+	BenchmarkID  uuid.UUID
+	ModelID      uuid.UUID
+	N            int64
+	Failed       int64
+	MeanScore    *float64
+	LatencyP50Ms *float64
+	LatencyP95Ms *float64
+	TtftP50Ms    *float64
+	TokensPerS   *float64
+	InputTokens  int64
+	OutputTokens int64
+	CostUsd      float64
 }
 
 type Run struct {

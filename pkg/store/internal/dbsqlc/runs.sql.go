@@ -238,10 +238,15 @@ type InsertRankingsParams struct {
 	CostUsd       float64
 	CiLow         float64
 	CiHigh        float64
+	Questions     int32
+	StdError      float64
+	RankLow       int32
+	RankHigh      int32
+	PassAtK       json.RawMessage
 }
 
 const listRankings = `-- name: ListRankings :many
-SELECT run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high FROM rankings WHERE run_id = $1 ORDER BY category, position
+SELECT run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high, questions, std_error, rank_low, rank_high, pass_at_k FROM rankings WHERE run_id = $1 ORDER BY category, position
 `
 
 func (q *Queries) ListRankings(ctx context.Context, runID uuid.UUID) ([]Ranking, error) {
@@ -268,6 +273,11 @@ func (q *Queries) ListRankings(ctx context.Context, runID uuid.UUID) ([]Ranking,
 			&i.CostUsd,
 			&i.CiLow,
 			&i.CiHigh,
+			&i.Questions,
+			&i.StdError,
+			&i.RankLow,
+			&i.RankHigh,
+			&i.PassAtK,
 		); err != nil {
 			return nil, err
 		}
@@ -518,69 +528,6 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 		&i.Skipped,
 	)
 	return i, err
-}
-
-const rankingAggregates = `-- name: RankingAggregates :many
-SELECT
-    e.model_id,
-    e.category,
-    count(*) FILTER (WHERE e.status IN ('succeeded', 'failed'))::int AS n,
-    count(*) FILTER (WHERE ev.passed)::int AS correct,
-    count(*) FILTER (WHERE e.status = 'failed')::int AS failed,
-    coalesce(sum(e.latency_ms) FILTER (WHERE e.status = 'succeeded'), 0)::double precision AS latency_sum_ms,
-    count(*) FILTER (WHERE e.status = 'succeeded')::int AS latency_count,
-    coalesce(sum(e.cost_usd), 0)::double precision AS cost_usd
-FROM executions e
-LEFT JOIN evaluations ev
-    ON ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
-   AND ev.question_id = e.question_id AND ev.sample = e.sample
-WHERE e.run_created_at = $1 AND e.run_id = $2
-GROUP BY e.model_id, e.category
-`
-
-type RankingAggregatesParams struct {
-	RunCreatedAt time.Time
-	RunID        uuid.UUID
-}
-
-type RankingAggregatesRow struct {
-	ModelID      uuid.UUID
-	Category     string
-	N            int32
-	Correct      int32
-	Failed       int32
-	LatencySumMs float64
-	LatencyCount int32
-	CostUsd      float64
-}
-
-func (q *Queries) RankingAggregates(ctx context.Context, arg RankingAggregatesParams) ([]RankingAggregatesRow, error) {
-	rows, err := q.db.Query(ctx, rankingAggregates, arg.RunCreatedAt, arg.RunID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []RankingAggregatesRow{}
-	for rows.Next() {
-		var i RankingAggregatesRow
-		if err := rows.Scan(
-			&i.ModelID,
-			&i.Category,
-			&i.N,
-			&i.Correct,
-			&i.Failed,
-			&i.LatencySumMs,
-			&i.LatencyCount,
-			&i.CostUsd,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const requestRunCancel = `-- name: RequestRunCancel :one

@@ -1,0 +1,549 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sabe-dev/sabe/pkg/analytics"
+	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/scoring"
+	"github.com/sabe-dev/sabe/pkg/store"
+)
+
+// `sabe seed-history` writes a synthetic history of a benchmark: a
+// provider, models, a suite, a benchmark and runs spread over past weeks,
+// for demos, tests and the bench harness. The numbers come from a model of
+// the world fixed by --seed (see planHistory), so two seeds with the same
+// flags write the same history; only ids and the present moment differ,
+// and --end pins the latter. The executions are written with COPY; every
+// run is then finalized by the store's own Finalize, so its rankings,
+// outcomes and question stats are the real thing, and the rollups are
+// refreshed as the maintenance task would.
+
+const seedUsage = `usage: sabe seed-history [--executions N] [--weeks N] [--models N] [--questions N] [--samples N]
+                         [--benchmark NAME] [--seed N] [--end RFC3339] [--parallel N]`
+
+// Bounds of seed-history's flags.
+const (
+	maxSeedModels   = len(seedModelNames)
+	maxSeedWeeks    = 520
+	maxSeedRuns     = 10_000
+	maxSeedNameLen  = 120
+	seedOutageEvery = 6 // about one run in this many has an outage
+)
+
+// seedRegression is how much the last model's accuracy drops in the week
+// of the newest run: the regression a week-over-week comparison must find.
+const seedRegression = 0.15
+
+var (
+	seedModelNames = [...]string{
+		"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo", "lima",
+		"mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor", "whiskey", "xray",
+	}
+	seedCategories = []string{"arithmetic", "reasoning", "coding", "knowledge", "language"}
+	// The first models' traits, so the default history tells a known
+	// story: two leaders close enough for their rank bands to overlap, a
+	// middle model, and a weak, cheap, fast one that regresses. Further
+	// models draw theirs from the seed.
+	seedAccuracy = []float64{0.82, 0.80, 0.70, 0.62}
+	seedLatency  = []float64{1300, 900, 650, 420} // median ms
+	seedPrices   = [][2]float64{{3, 15}, {2.5, 10}, {0.5, 1.5}, {0.15, 0.6}}
+)
+
+// seedOptions are seed-history's flags.
+type seedOptions struct {
+	executions int
+	weeks      int
+	models     int
+	questions  int
+	samples    int
+	benchmark  string
+	seed       uint64
+	end        time.Time
+	parallel   int
+}
+
+func (o seedOptions) unitsPerRun() int { return o.models * o.questions * o.samples }
+
+// validate checks the flags, naming the one at fault.
+func (o seedOptions) validate() error {
+	switch {
+	case o.models < 1 || o.models > maxSeedModels:
+		return fmt.Errorf("--models must be between 1 and %d", maxSeedModels)
+	case o.questions < 1 || o.questions > store.MaxImportQuestions:
+		return fmt.Errorf("--questions must be between 1 and %d", store.MaxImportQuestions)
+	case o.samples < 1 || o.samples > catalog.MaxSamples:
+		return fmt.Errorf("--samples must be between 1 and %d", catalog.MaxSamples)
+	case o.weeks < 1 || o.weeks > maxSeedWeeks:
+		return fmt.Errorf("--weeks must be between 1 and %d", maxSeedWeeks)
+	case o.executions < o.unitsPerRun():
+		return fmt.Errorf("--executions must be at least one run's units: %d models × %d questions × %d samples = %d",
+			o.models, o.questions, o.samples, o.unitsPerRun())
+	case o.executions/o.unitsPerRun() > maxSeedRuns:
+		return fmt.Errorf("--executions makes %d runs of %d units, over the limit of %d runs: ask more questions or fewer executions",
+			o.executions/o.unitsPerRun(), o.unitsPerRun(), maxSeedRuns)
+	case strings.TrimSpace(o.benchmark) == "" || utf8.RuneCountInString(o.benchmark) > maxSeedNameLen:
+		return fmt.Errorf("--benchmark must be a name of 1 to %d characters", maxSeedNameLen)
+	case o.parallel < 1 || o.parallel > 64:
+		return errors.New("--parallel must be between 1 and 64")
+	}
+	return nil
+}
+
+// seedModel is a synthetic model's traits.
+type seedModel struct {
+	name string
+	// accuracy is the chance of a right answer to a question of average
+	// easiness; trend is how much it moves from the first run to the
+	// last.
+	accuracy, trend float64
+	// Latency is lognormal: median latencyMs, log-scale sd latencySigma.
+	latencyMs, latencySigma float64
+	inPerMTok, outPerMTok   float64
+}
+
+// seedQuestion is a synthetic question's traits.
+type seedQuestion struct {
+	category string
+	// easiness is added to a model's accuracy (clamped to [0.02, 0.98]).
+	easiness    float64
+	answer      int
+	inputTokens int
+}
+
+// history is the plan of a synthetic history: everything but the ids.
+type history struct {
+	o         seedOptions
+	models    []seedModel
+	questions []seedQuestion
+	runTimes  []time.Time
+	// outage[k] is the model with an outage in run k, -1 for none.
+	outage []int
+	// regressFrom is the start of the week of the newest run: from it on,
+	// the last model answers seedRegression worse.
+	regressFrom time.Time
+}
+
+// Streams of the seed's random numbers, one per kind of draw, so that
+// changing one kind does not move the others.
+const (
+	streamModels uint64 = iota + 1
+	streamQuestions
+	streamRuns
+	streamUnits
+)
+
+// planHistory lays out the history o asks for: runs evenly spaced over the
+// weeks before o.end, the newest at o.end, and each model's and question's
+// traits drawn from o.seed.
+func planHistory(o seedOptions) (history, error) {
+	if err := o.validate(); err != nil {
+		return history{}, err
+	}
+	h := history{o: o}
+	rng := rand.New(rand.NewPCG(o.seed, streamModels))
+	for m := range o.models {
+		sm := seedModel{
+			name:         slug(o.benchmark) + "-" + seedModelNames[m],
+			accuracy:     0.5 + 0.35*rng.Float64(),
+			latencyMs:    300 + 1500*rng.Float64(),
+			latencySigma: 0.45,
+			trend:        0.04 * (rng.Float64() - 0.5),
+		}
+		jitter := 0.02 * (rng.Float64() - 0.5)
+		if m < len(seedAccuracy) {
+			sm.accuracy, sm.latencyMs = seedAccuracy[m]+jitter, seedLatency[m]
+		}
+		p := seedPrices[m%len(seedPrices)]
+		sm.inPerMTok, sm.outPerMTok = p[0], p[1]
+		h.models = append(h.models, sm)
+	}
+	rng = rand.New(rand.NewPCG(o.seed, streamQuestions))
+	h.questions = make([]seedQuestion, o.questions)
+	for q := range h.questions {
+		h.questions[q] = seedQuestion{
+			category:    seedCategories[q%len(seedCategories)],
+			easiness:    0.5 * (rng.Float64() - 0.5),
+			answer:      rng.IntN(1_000_000),
+			inputTokens: 40 + rng.IntN(400),
+		}
+	}
+	runs := o.executions / o.unitsPerRun()
+	end := o.end.UTC().Truncate(time.Second)
+	every := time.Duration(o.weeks) * 7 * 24 * time.Hour / time.Duration(runs)
+	rng = rand.New(rand.NewPCG(o.seed, streamRuns))
+	for k := range runs {
+		h.runTimes = append(h.runTimes, end.Add(-time.Duration(runs-1-k)*every).Truncate(time.Second))
+		out := -1
+		if rng.IntN(seedOutageEvery) == 0 {
+			out = rng.IntN(o.models)
+		}
+		h.outage = append(h.outage, out)
+	}
+	h.regressFrom = analytics.Week.Start(end)
+	return h, nil
+}
+
+// slug makes a benchmark name fit into model names: lower case, runs of
+// anything but letters and digits as one dash.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return cmp.Or(strings.TrimSuffix(b.String(), "-"), "seed")
+}
+
+// accuracy is model m's chance of answering question q right in run k.
+func (h *history) accuracy(k, m, q int) float64 {
+	sm := h.models[m]
+	p := sm.accuracy + h.questions[q].easiness
+	if n := len(h.runTimes); n > 1 {
+		p += sm.trend * (float64(k)/float64(n-1) - 0.5)
+	}
+	if m == len(h.models)-1 && !h.runTimes[k].Before(h.regressFrom) {
+		p -= seedRegression
+	}
+	return min(max(p, 0.02), 0.98)
+}
+
+// unitOutcome is what one unit did.
+type unitOutcome struct {
+	failed, passed                bool
+	attempts                      int
+	latencyMs, ttftMs, tokensPerS float64
+	inputTokens, outputTokens     int
+	costUSD                       float64
+}
+
+// sampler draws a unit's numbers; each goroutine has its own, and
+// re-seeding it per unit makes a unit's numbers depend only on the seed
+// and the unit, not on the order units are drawn in.
+type sampler struct {
+	src *rand.PCG
+	rng *rand.Rand
+}
+
+func newSampler() *sampler {
+	src := rand.NewPCG(0, 0)
+	return &sampler{src: src, rng: rand.New(src)}
+}
+
+// unit draws the outcome of sample s of model m on question q in run k.
+func (h *history) unit(sm *sampler, k, m, q, s int) unitOutcome {
+	key := ((uint64(k)*uint64(h.o.models)+uint64(m))*uint64(h.o.questions)+uint64(q))*uint64(h.o.samples) + uint64(s)
+	sm.src.Seed(h.o.seed^streamUnits<<56, splitmix64(key))
+	r := sm.rng
+	u := unitOutcome{attempts: 1}
+	switch x := r.Float64(); {
+	case x < 0.005:
+		u.attempts = 3
+	case x < 0.03:
+		u.attempts = 2
+	}
+	if h.outage[k] == m && r.Float64() < 0.04 {
+		u.failed, u.attempts = true, 3
+		return u
+	}
+	model := h.models[m]
+	u.passed = r.Float64() < h.accuracy(k, m, q)
+	u.latencyMs = model.latencyMs * math.Exp(model.latencySigma*r.NormFloat64())
+	u.ttftMs = u.latencyMs * (0.1 + 0.25*r.Float64())
+	u.inputTokens = h.questions[q].inputTokens
+	u.outputTokens = 8 + r.IntN(240)
+	u.tokensPerS = float64(u.outputTokens) / ((u.latencyMs - u.ttftMs) / 1000)
+	u.costUSD = run.Cost(u.inputTokens, u.outputTokens, model.inPerMTok, model.outPerMTok)
+	return u
+}
+
+// splitmix64 scrambles a counter into a well-mixed seed.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// seeded is what seed-history created, with the ids the store gave it.
+type seeded struct {
+	benchmark   *catalog.Benchmark
+	modelIDs    []string
+	questions   []catalog.Question
+	runs        []*run.Run
+	executions  int64
+	evaluations int64
+	failed      int
+	// Where the time went: writing and finalizing the runs (wall clock,
+	// and summed over runs for the two steps), and refreshing the rollups.
+	runsTook, copyTook, finalizeTook, rollupsTook time.Duration
+}
+
+func runSeedHistory(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("seed-history", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o seedOptions
+	var end string
+	fs.IntVar(&o.executions, "executions", 1_000_000, "executions to write (rounded down to whole runs)")
+	fs.IntVar(&o.weeks, "weeks", 26, "weeks of history, ending now")
+	fs.IntVar(&o.models, "models", 4, "models")
+	fs.IntVar(&o.questions, "questions", 2500, "questions")
+	fs.IntVar(&o.samples, "samples", 2, "samples per question and model in each run")
+	fs.StringVar(&o.benchmark, "benchmark", "synthetic", "benchmark name (models, suite and provider are named after it)")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the synthetic numbers")
+	fs.StringVar(&end, "end", "", "time of the newest run, RFC 3339 (default now)")
+	fs.IntVar(&o.parallel, "parallel", 2, "runs written and finalized at once")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("seed-history: %w\n%s", err, seedUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("seed-history: unexpected argument %q\n%s", fs.Arg(0), seedUsage)
+	}
+	o.end = time.Now()
+	if end != "" {
+		t, err := time.Parse(time.RFC3339, end)
+		if err != nil {
+			return fmt.Errorf("seed-history: --end must be an RFC 3339 time such as 2026-01-31T12:00:00Z: %w", err)
+		}
+		o.end = t
+	}
+	h, err := planHistory(o)
+	if err != nil {
+		return fmt.Errorf("seed-history: %w", err)
+	}
+	pool, err := store.Open(ctx, databaseURL(getenv), int32(o.parallel+2))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := store.CheckSchema(ctx, pool); err != nil {
+		return err
+	}
+	// Provider keys are not needed: the synthetic provider has none.
+	st := store.New(pool, nil)
+	ctx = audit.WithActor(ctx, audit.Actor{TokenName: "cli"})
+	start := time.Now()
+	out, err := h.write(ctx, st, stdout)
+	if err != nil {
+		return fmt.Errorf("seed-history: %w", err)
+	}
+	h.report(stdout, out, time.Since(start))
+	return nil
+}
+
+// write creates the history's catalog, then its runs (in time order, so
+// their ids sort like their times), then writes and finalizes the runs
+// o.parallel at a time, and refreshes the rollups.
+func (h *history) write(ctx context.Context, st *store.Store, stdout io.Writer) (*seeded, error) {
+	out := &seeded{}
+	name := h.o.benchmark
+	prov, err := st.CreateProvider(ctx, catalog.ProviderInput{
+		Name: name + " (seed-history)", Kind: catalog.KindOpenAI, BaseURL: "http://synthetic.invalid/v1",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create provider: %w", err)
+	}
+	modelIDs := make([]uuid.UUID, len(h.models))
+	for i, m := range h.models {
+		cm, err := st.CreateModel(ctx, catalog.Model{
+			ProviderID: prov.ID, Name: m.name, ProviderModelID: seedModelNames[i],
+			InputCostPerMTok: m.inPerMTok, OutputCostPerMTok: m.outPerMTok,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create model %s: %w", m.name, err)
+		}
+		modelIDs[i] = cm.ID
+		out.modelIDs = append(out.modelIDs, cm.ID.String())
+	}
+	suite, err := st.CreateSuite(ctx, name+" questions", "Synthetic questions written by sabe seed-history.")
+	if err != nil {
+		return nil, fmt.Errorf("create suite: %w", err)
+	}
+	in := make([]catalog.QuestionInput, len(h.questions))
+	for i, q := range h.questions {
+		in[i] = catalog.QuestionInput{
+			Prompt:   fmt.Sprintf("Synthetic %s question %d: answer with the number.", q.category, i+1),
+			Category: q.category, ExpectedAnswer: strconv.Itoa(q.answer),
+			Scoring: scoring.Rule{Method: scoring.MethodNumeric},
+		}
+	}
+	if out.questions, err = st.CreateQuestions(ctx, suite.ID, in); err != nil {
+		return nil, fmt.Errorf("create questions: %w", err)
+	}
+	if out.benchmark, err = st.CreateBenchmark(ctx, catalog.BenchmarkInput{
+		Name: name, SuiteIDs: []uuid.UUID{suite.ID}, ModelIDs: modelIDs,
+		Config: catalog.BenchmarkConfig{MaxTokens: 256, Samples: h.o.samples, SystemPrompt: "Answer with the number."},
+	}, 0); err != nil {
+		return nil, fmt.Errorf("create benchmark: %w", err)
+	}
+	fmt.Fprintf(stdout, "benchmark %s %s\n", out.benchmark.ID, name)
+	for _, t := range h.runTimes {
+		r, err := st.CreateRunAt(ctx, out.benchmark.ID, t)
+		if err != nil {
+			return nil, fmt.Errorf("create run at %s: %w", t.Format(time.RFC3339), err)
+		}
+		if r.ModelCount != len(h.models) || r.QuestionCount != len(h.questions) {
+			return nil, fmt.Errorf("run %s has %d models and %d questions, expected %d and %d", r.ID, r.ModelCount, r.QuestionCount, len(h.models), len(h.questions))
+		}
+		out.runs = append(out.runs, r)
+	}
+
+	type result struct {
+		execs, evals, failed int
+		copyTook, finalizeTook time.Duration
+	}
+	results := make([]result, len(out.runs))
+	started := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(h.o.parallel)
+	for k := range out.runs {
+		g.Go(func() error {
+			sm := newSampler()
+			execs, failed := h.executions(sm, k, out.runs[k], modelIDs, out.questions)
+			t0 := time.Now()
+			n, err := st.CopyExecutions(gctx, execs)
+			if err != nil {
+				return fmt.Errorf("run %s: %w", out.runs[k].ID, err)
+			}
+			status, reason := run.StatusCompleted, ""
+			if failed > 0 {
+				status, reason = run.StatusPartial, fmt.Sprintf("%d of %d units failed", failed, len(execs))
+			}
+			t1 := time.Now()
+			fin, _, err := st.Finalize(gctx, out.runs[k], status, reason)
+			if err != nil {
+				return fmt.Errorf("finalize run %s: %w", out.runs[k].ID, err)
+			}
+			last := out.runs[k].CreatedAt
+			for _, e := range execs {
+				if e.FinishedAt.After(last) {
+					last = e.FinishedAt
+				}
+			}
+			if err := st.SetRunTimes(gctx, fin.ID, out.runs[k].CreatedAt.Add(time.Second), last); err != nil {
+				return err
+			}
+			out.runs[k] = fin
+			results[k] = result{execs: int(n), evals: len(execs) - failed, failed: failed, copyTook: t1.Sub(t0), finalizeTook: time.Since(t1)}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		out.executions += int64(r.execs)
+		out.evaluations += int64(r.evals)
+		out.failed += r.failed
+		out.copyTook += r.copyTook
+		out.finalizeTook += r.finalizeTook
+	}
+	out.runsTook = time.Since(started)
+	started = time.Now()
+	// As the maintenance task would, but now: the history is meant to be
+	// read as soon as the command returns.
+	for {
+		res, err := st.RefreshRollups(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("refresh rollups: %w", err)
+		}
+		if !res.More {
+			break
+		}
+	}
+	out.rollupsTook = time.Since(started)
+	return out, nil
+}
+
+// seedConcurrency is how many units a synthetic run has in flight: it
+// spaces the units' start times.
+const seedConcurrency = 50
+
+// executions builds run k's executions in unit order and counts those
+// that failed.
+func (h *history) executions(sm *sampler, k int, r *run.Run, modelIDs []uuid.UUID, qs []catalog.Question) ([]run.Execution, int) {
+	execs := make([]run.Execution, 0, h.o.unitsPerRun())
+	failed := 0
+	step := time.Duration(h.models[0].latencyMs*float64(time.Millisecond)) / seedConcurrency
+	at := r.CreatedAt.Add(time.Second)
+	for m := range h.models {
+		for q := range h.questions {
+			question := h.questions[q]
+			for s := range h.o.samples {
+				u := h.unit(sm, k, m, q, s)
+				started := at
+				at = at.Add(step)
+				e := run.Execution{
+					RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: modelIDs[m],
+					QuestionID: qs[q].ID, QuestionRevisionID: qs[q].RevisionID, QuestionRevision: qs[q].Revision,
+					Sample: s, Category: question.category, Attempts: u.attempts, StartedAt: &started,
+				}
+				if u.failed {
+					failed++
+					e.Status, e.Error, e.HTTPStatus = run.ExecFailed, "synthetic outage: provider answered 503", 503
+					e.FinishedAt = started.Add(30 * time.Second)
+					execs = append(execs, e)
+					continue
+				}
+				lat, ttft, tps := u.latencyMs, u.ttftMs, u.tokensPerS
+				e.Status, e.HTTPStatus = run.ExecSucceeded, 200
+				e.LatencyMs, e.TTFTMs, e.OutputTokensPerS = &lat, &ttft, &tps
+				e.InputTokens, e.OutputTokens, e.CostUSD = u.inputTokens, u.outputTokens, u.costUSD
+				e.FinishedAt = started.Add(time.Duration(lat * float64(time.Millisecond))).Truncate(time.Microsecond)
+				answer, score := question.answer, 1.0
+				if !u.passed {
+					answer, score = answer+1, 0
+				}
+				e.Response = strconv.Itoa(answer)
+				e.Evaluation = &run.Evaluation{Scorer: string(scoring.MethodNumeric), Passed: u.passed, Score: score}
+				execs = append(execs, e)
+			}
+		}
+	}
+	return execs, failed
+}
+
+// report prints what was seeded.
+func (h *history) report(w io.Writer, out *seeded, elapsed time.Duration) {
+	first, last := h.runTimes[0], h.runTimes[len(h.runTimes)-1]
+	every := time.Duration(0)
+	if len(h.runTimes) > 1 {
+		every = last.Sub(first) / time.Duration(len(h.runTimes)-1)
+	}
+	fmt.Fprintf(w, "models      %d:", len(h.models))
+	for _, m := range h.models {
+		fmt.Fprintf(w, " %s (%.0f%%)", m.name, 100*m.accuracy)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "questions   %d in %d categories, %d samples each\n", len(h.questions), min(len(h.questions), len(seedCategories)), h.o.samples)
+	fmt.Fprintf(w, "runs        %d from %s to %s, one every %s\n", len(out.runs), first.Format(time.RFC3339), last.Format(time.RFC3339), every.Round(time.Minute))
+	fmt.Fprintf(w, "executions  %d (%d evaluations, %d failed)\n", out.executions, out.evaluations, out.failed)
+	fmt.Fprintf(w, "regression  %s answers %.0f points worse from %s (the week of the newest run)\n",
+		h.models[len(h.models)-1].name, 100*seedRegression, h.regressFrom.Format(time.DateOnly))
+	fmt.Fprintf(w, "elapsed     %s (%.0f executions/s): runs %s (per run: COPY %s, finalize %s), rollups %s\n",
+		elapsed.Round(time.Millisecond), float64(out.executions)/elapsed.Seconds(), out.runsTook.Round(time.Millisecond),
+		(out.copyTook / time.Duration(len(out.runs))).Round(time.Millisecond),
+		(out.finalizeTook / time.Duration(len(out.runs))).Round(time.Millisecond), out.rollupsTook.Round(time.Millisecond))
+}
