@@ -22,3 +22,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 -- name: SeedEvaluations :copyfrom
 INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, passed, score, detail, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
+
+-- name: VacuumSeeded :exec
+-- Vacuums and analyzes the tables a seed bulk-loads, as autovacuum would
+-- some time later (or never, where it is off). A new run's creation time
+-- is a value stale statistics have never seen, which the planner takes
+-- for one row: it then joins a run's executions and evaluations by nested
+-- loops over the whole run. Vacuum also summarizes the new BRIN ranges,
+-- which the rollups' time-range scans need, and sets the visibility map.
+VACUUM (ANALYZE) executions, evaluations;

@@ -229,6 +229,12 @@ CREATE TABLE question_stats (
     PRIMARY KEY (benchmark_id, period, bucket, model_id, question_revision_id)
 );
 
+-- Comparisons and leaderboards read every row of a bucket: a covering
+-- index lets them read it in index order without visiting the heap,
+-- whose rows of one bucket are scattered among the weeks' updates.
+CREATE INDEX question_stats_read_idx ON question_stats (benchmark_id, period, bucket, model_id, question_revision_id)
+    INCLUDE (question_id, revision, category, runs, n, correct, failed, latency_sum_ms, latency_n, cost_usd);
+
 INSERT INTO question_stats (benchmark_id, period, bucket, model_id, question_revision_id, question_id, revision, category,
                             runs, n, correct, failed, latency_sum_ms, latency_n, cost_usd)
 SELECT o.benchmark_id, p.period, sabe_bucket(p.width, o.run_created_at), o.model_id, o.question_revision_id,

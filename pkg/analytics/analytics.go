@@ -144,8 +144,9 @@ type RunRef struct {
 }
 
 // Store is what the analytics read from PostgreSQL. pkg/store implements
-// it; every method returns fault.NotFound for an unknown benchmark, model
-// or run.
+// it. Unknown benchmark and model ids read as having no data (empty
+// results), so that a normal answer costs no existence check; Run returns
+// fault.NotFound for an unknown run.
 type Store interface {
 	// Rollups returns the rollup rows q selects, ordered by model,
 	// category and bucket.

@@ -21,9 +21,9 @@ import (
 // request cannot ask for decades of days.
 const MaxBuckets = 1000
 
-// PassAtKs are the k that pass@k is reported for, those at most the
+// passAtKs are the k that pass@k is reported for, those at most the
 // smallest number of samples of any of the model's questions.
-var PassAtKs = []int{1, 2, 5, 10, 20, 50, 100}
+var passAtKs = [...]int{1, 2, 5, 10, 20, 50, 100}
 
 // ErrNoFinishedRun answers a comparison or leaderboard of a benchmark that
 // has nothing to show yet (or does not exist: the Store's reads answer
@@ -425,63 +425,66 @@ func (s *Service) currentBucket(ctx context.Context, benchmarkID uuid.UUID, b Bu
 // question is one question revision's figures for one model over a
 // period, runs and samples averaged.
 type question struct {
-	questionID, revisionID uuid.UUID
-	n, correct, failed     int
-	score                  float64
-	latency                float64
-	hasLatency             bool
-	cost                   float64
+	revisionID         uuid.UUID
+	n, correct, failed int
+	score              float64
+	latency            float64
+	hasLatency         bool
+	cost               float64
 }
 
 // byModel merges tallies per (model, question revision) and turns them
-// into per-question figures, each model's questions in a fixed order
-// (question id, then revision id) so that the bootstrap draws the same
-// questions whatever order the store returned them in. Tallies with no
-// answered or failed unit say nothing and are dropped.
+// into per-question figures, each model's questions in revision id order,
+// so that the bootstrap draws the same questions whatever order the store
+// returned them in. Tallies with no answered or failed unit say nothing
+// and are dropped. The store already returns rows in that order (uuid
+// order in PostgreSQL is byte order), and then no map or sort is needed:
+// this runs before the bootstraps, on every request, over every row.
 func byModel(in []QuestionStat) map[uuid.UUID][]question {
-	type key struct{ model, revision uuid.UUID }
-	sums := make(map[key]*QuestionStat, len(in))
-	var order []key
-	for i := range in {
-		st := &in[i]
-		k := key{st.ModelID, st.RevisionID}
-		if acc, ok := sums[k]; ok {
-			acc.Runs += st.Runs
-			acc.N += st.N
-			acc.Correct += st.Correct
-			acc.Failed += st.Failed
-			acc.LatencySumMs += st.LatencySumMs
-			acc.LatencyN += st.LatencyN
-			acc.CostUSD += st.CostUSD
-			continue
+	rows := in
+	for i := 1; i < len(in); i++ {
+		if compareStat(&in[i-1], &in[i]) >= 0 {
+			rows = slices.Clone(in)
+			slices.SortFunc(rows, func(a, b QuestionStat) int { return compareStat(&a, &b) })
+			break
 		}
-		c := *st
-		sums[k] = &c
-		order = append(order, k)
 	}
 	out := map[uuid.UUID][]question{}
-	for _, k := range order {
-		st := sums[k]
+	all := make([]question, 0, len(rows))
+	for i := 0; i < len(rows); {
+		st := rows[i]
+		j := i + 1
+		for ; j < len(rows) && compareStat(&rows[j], &st) == 0; j++ {
+			r := &rows[j]
+			st.Runs += r.Runs
+			st.N += r.N
+			st.Correct += r.Correct
+			st.Failed += r.Failed
+			st.LatencySumMs += r.LatencySumMs
+			st.LatencyN += r.LatencyN
+			st.CostUSD += r.CostUSD
+		}
+		i = j
 		if st.N <= 0 {
 			continue
 		}
 		q := question{
-			questionID: st.QuestionID, revisionID: st.RevisionID,
-			n: st.N, correct: st.Correct, failed: st.Failed,
+			revisionID: st.RevisionID, n: st.N, correct: st.Correct, failed: st.Failed,
 			score: float64(st.Correct) / float64(st.N),
 			cost:  st.CostUSD / float64(max(st.Runs, 1)),
 		}
 		if st.LatencyN > 0 {
 			q.latency, q.hasLatency = st.LatencySumMs/float64(st.LatencyN), true
 		}
-		out[k.model] = append(out[k.model], q)
-	}
-	for _, qs := range out {
-		slices.SortFunc(qs, func(a, b question) int {
-			return cmp.Or(bytes.Compare(a.questionID[:], b.questionID[:]), bytes.Compare(a.revisionID[:], b.revisionID[:]))
-		})
+		// A model's questions are contiguous: its slice is a window of all.
+		all = append(all, q)
+		out[st.ModelID] = all[len(all)-len(out[st.ModelID])-1 : len(all) : len(all)]
 	}
 	return out
+}
+
+func compareStat(a, b *QuestionStat) int {
+	return cmp.Or(bytes.Compare(a.ModelID[:], b.ModelID[:]), bytes.Compare(a.RevisionID[:], b.RevisionID[:]))
 }
 
 // modelPairs is one model's questions present in both periods, aligned:
@@ -491,17 +494,20 @@ type modelPairs struct {
 	cur, prev []question
 }
 
-// pair aligns the revisions of cur that prev has too, in cur's order.
+// pair aligns the revisions cur and prev share; both are in revision id
+// order, so one merge pass does it.
 func pair(model uuid.UUID, cur, prev []question) modelPairs {
-	at := make(map[uuid.UUID]int, len(prev))
-	for i := range prev {
-		at[prev[i].revisionID] = i
-	}
-	mp := modelPairs{model: model}
-	for i := range cur {
-		if j, ok := at[cur[i].revisionID]; ok {
-			mp.cur = append(mp.cur, cur[i])
-			mp.prev = append(mp.prev, prev[j])
+	mp := modelPairs{model: model, cur: make([]question, 0, len(cur)), prev: make([]question, 0, len(cur))}
+	for i, j := 0, 0; i < len(cur) && j < len(prev); {
+		switch c := bytes.Compare(cur[i].revisionID[:], prev[j].revisionID[:]); {
+		case c < 0:
+			i++
+		case c > 0:
+			j++
+		default:
+			mp.cur, mp.prev = append(mp.cur, cur[i]), append(mp.prev, prev[j])
+			i++
+			j++
 		}
 	}
 	return mp
@@ -701,7 +707,7 @@ func entry(model uuid.UUID, qs []question, boot stats.Bootstrap) Entry {
 	}
 	e.PassAtK = []PassAtK{}
 	if minN > 1 {
-		for _, k := range PassAtKs {
+		for _, k := range passAtKs {
 			if k > minN {
 				break
 			}

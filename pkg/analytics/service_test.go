@@ -270,10 +270,41 @@ func TestService_Leaderboard(t *testing.T) {
 		if other := ci(svc, 2); other.CI == first.CI {
 			t.Errorf("seeds 1 and 2 gave the same interval %+v", first.CI)
 		}
+		// The store's row order does not matter.
+		shuffled := bands()
+		rows, _ := shuffled.runStats(runID(1), nil)
+		rows = slices.Clone(rows)
+		rand.New(rand.NewPCG(3, 4)).Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+		shuffled.runStats = func(uuid.UUID, *string) ([]analytics.QuestionStat, error) { return rows, nil }
+		if got := ci(analytics.NewService(shuffled), 0); got.CI != first.CI || got.Score != first.Score {
+			t.Errorf("shuffled rows gave %+v, want %+v", got.CI, first.CI)
+		}
 		// A new model leaves the others' intervals where they were.
 		grown := analytics.NewService(bands(binary(modelID(5), 30, func(i int) bool { return i%3 == 0 })...))
 		if got := ci(grown, 0); got.CI != first.CI {
 			t.Errorf("adding a model moved mid-a's interval from %+v to %+v", first.CI, got.CI)
+		}
+	})
+
+	t.Run("OKPassAtK", func(t *testing.T) {
+		t.Parallel()
+		// Ten samples of two questions, 3 and 10 passes. pass@k of the
+		// first: 1 - C(7,k)/C(10,k): k=1 .3, k=2 1 - 21/45, k=5 1 - 21/252,
+		// k=10 1 (any 10 of 10 include a pass). The second is 1 throughout.
+		m := modelID(1)
+		st := &fakeStore{
+			latestRuns: func(*uuid.UUID, int) ([]analytics.RunRef, error) { return []analytics.RunRef{{ID: runID(1)}}, nil },
+			runStats: func(uuid.UUID, *string) ([]analytics.QuestionStat, error) {
+				return []analytics.QuestionStat{stat(m, 0, 10, 3), stat(m, 1, 10, 10)}, nil
+			},
+		}
+		lb, err := analytics.NewService(st).Leaderboard(ctx, analytics.LeaderboardQuery{BenchmarkID: benchmarkID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []analytics.PassAtK{{K: 1, Value: 0.65}, {K: 2, Value: (1 - 21.0/45 + 1) / 2}, {K: 5, Value: (1 - 21.0/252 + 1) / 2}, {K: 10, Value: 1}}
+		if got := lb.Entries[0].PassAtK; !slices.EqualFunc(got, want, func(a, b analytics.PassAtK) bool { return a.K == b.K && near(a.Value, b.Value) }) {
+			t.Errorf("pass@k = %+v, want %+v", got, want)
 		}
 	})
 

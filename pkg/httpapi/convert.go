@@ -372,8 +372,19 @@ func toRankingEntries(in []ranking.Entry) []oapi.RankingEntry {
 	for _, e := range in {
 		// Model ids come from the store's own uuid column.
 		id, _ := uuid.Parse(e.ModelID)
+		passAt := make([]oapi.PassAtK, len(e.PassAtK))
+		for i, p := range e.PassAtK {
+			passAt[i] = oapi.PassAtK{K: p.K, Value: p.Value}
+		}
 		out = append(out, oapi.RankingEntry{
 			Position:      e.Position,
+			RankLow:       e.RankLow,
+			RankHigh:      e.RankHigh,
+			CiLow:         e.CILow,
+			CiHigh:        e.CIHigh,
+			StdError:      e.StdError,
+			Questions:     e.Questions,
+			PassAtK:       passAt,
 			ModelId:       id,
 			ModelName:     e.ModelName,
 			Score:         e.Score,

@@ -119,3 +119,18 @@ func (q *Queries) SetSeededRunTimes(ctx context.Context, arg SetSeededRunTimesPa
 	}
 	return result.RowsAffected(), nil
 }
+
+const vacuumSeeded = `-- name: VacuumSeeded :exec
+VACUUM (ANALYZE) executions, evaluations
+`
+
+// Vacuums and analyzes the tables a seed bulk-loads, as autovacuum would
+// some time later (or never, where it is off). A new run's creation time
+// is a value stale statistics have never seen, which the planner takes
+// for one row: it then joins a run's executions and evaluations by nested
+// loops over the whole run. Vacuum also summarizes the new BRIN ranges,
+// which the rollups' time-range scans need, and sets the visibility map.
+func (q *Queries) VacuumSeeded(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, vacuumSeeded)
+	return err
+}
