@@ -66,6 +66,9 @@ type Machine struct {
 	Go          string `json:"go"`
 	PostgreSQL  string `json:"postgresql"`
 	TimescaleDB string `json:"timescaledb"`
+	// LoadAverage is /proc/loadavg's 1-minute figure before and after
+	// the routes were driven: other work on the machine shows here.
+	LoadAverage [2]float64 `json:"load_average_before_after"`
 }
 
 // SeedStats is what seed-history wrote and how long it took.
@@ -214,6 +217,7 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (er
 		Seconds: o.duration.Seconds(), WarmupSeconds: o.warmup.Seconds(),
 		Percentiles: "exact, linear interpolation over every measured request",
 	}
+	rep.Machine.LoadAverage[0] = loadAverage()
 	say("driving each route at %d req/s for %s (after %s of warm-up)", o.rate, o.duration, o.warmup)
 	for _, rt := range routes {
 		r, err := attack(rt.name, base+rt.path, hdr, o)
@@ -225,13 +229,20 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (er
 			rep.MeetsTarget = false
 		}
 	}
+	rep.Machine.LoadAverage[1] = loadAverage()
 	printReport(stdout, rep)
 	if o.out != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(o.out, append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(o.out, b.Bytes(), 0o644); err != nil {
 			return err
 		}
 		say("report written to %s", o.out)
@@ -252,14 +263,16 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (er
 func attack(name, target string, hdr http.Header, o analyticsOptions) (Route, error) {
 	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: target, Header: hdr})
 	rate := vegeta.Rate{Freq: o.rate, Per: time.Second}
-	atk := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true))
+	// An attacker attacks once; the two share a client, so the measured
+	// requests reuse the warm-up's connections.
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	if o.warmup > 0 {
-		for range atk.Attack(tr, rate, o.warmup, name+"-warmup") {
+		for range vegeta.NewAttacker(vegeta.Client(client)).Attack(tr, rate, o.warmup, name+"-warmup") {
 		}
 	}
 	var m vegeta.Metrics
 	var lat []float64
-	for res := range atk.Attack(tr, rate, o.duration, name) {
+	for res := range vegeta.NewAttacker(vegeta.Client(client)).Attack(tr, rate, o.duration, name) {
 		m.Add(res)
 		lat = append(lat, float64(res.Latency)/float64(time.Millisecond))
 	}
@@ -297,6 +310,7 @@ func round(x float64, places int) float64 {
 func printReport(w io.Writer, rep Report) {
 	fmt.Fprintf(w, "\nanalytics bench: %d executions in %d runs, seeded in %.1fs (%.0f executions/s); %s, %d cores, %s\n",
 		rep.Seed.Executions, rep.Seed.Runs, rep.Seed.Seconds, rep.Seed.PerSecond, rep.Machine.CPU, rep.Machine.Cores, rep.Machine.PostgreSQL)
+	fmt.Fprintf(w, "load average %.2f before driving the routes, %.2f after\n", rep.Machine.LoadAverage[0], rep.Machine.LoadAverage[1])
 	fmt.Fprintf(w, "%-12s %8s %8s %9s %9s %9s %9s %9s\n", "route", "requests", "success", "p50 ms", "p95 ms", "p99 ms", "max ms", "target")
 	for _, r := range rep.Routes {
 		verdict := "ok"
@@ -423,6 +437,20 @@ func machine(ctx context.Context, pool *pgxpool.Pool) Machine {
 		m.TimescaleDB = v
 	}
 	return m
+}
+
+// loadAverage is the machine's 1-minute load average, 0 where unknown.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // procField returns the value of the first "key: value" line of a /proc

@@ -94,6 +94,9 @@ FROM outcomes o
 JOIN question_revisions qr ON qr.id = o.question_revision_id
 CROSS JOIN (VALUES ('week', INTERVAL '7 days'), ('month', INTERVAL '1 month')) AS p(period, width)
 WHERE o.run_id = sqlc.arg(run_id) AND o.succeeded + o.failed > 0
+-- Key order: two runs of one benchmark finalized at once update the same
+-- rows in the same order, so they queue instead of deadlocking.
+ORDER BY p.period, 3, o.model_id, o.question_revision_id
 ON CONFLICT (benchmark_id, period, bucket, model_id, question_revision_id) DO UPDATE SET
     runs = question_stats.runs + excluded.runs,
     n = question_stats.n + excluded.n,
@@ -145,3 +148,9 @@ SELECT id, name FROM models WHERE id = ANY(sqlc.arg(ids)::uuid[]);
 -- TimescaleDB: refresh one continuous aggregate over [window_start,
 -- window_end). It cannot run inside a transaction block.
 CALL refresh_continuous_aggregate(sqlc.arg(name)::text::regclass, sqlc.arg(window_start)::timestamptz, sqlc.arg(window_end)::timestamptz);
+
+-- name: BenchmarkDataVersion :one
+-- Changes whenever a run of the benchmark finishes: how many have, and the
+-- latest finish.
+SELECT (count(*)::text || '@' || coalesce(max(finished_at)::text, ''))::text AS version
+FROM runs WHERE benchmark_id = sqlc.arg(benchmark_id) AND finished_at IS NOT NULL;

@@ -166,6 +166,10 @@ type Store interface {
 	LatestRuns(ctx context.Context, benchmarkID uuid.UUID, modelID *uuid.UUID, n int) ([]RunRef, error)
 	// Run returns one run, finished or not.
 	Run(ctx context.Context, id uuid.UUID) (RunRef, error)
+	// DataVersion returns a token that changes whenever a run of
+	// benchmarkID finishes: comparisons and leaderboards computed under one
+	// token hold until it changes.
+	DataVersion(ctx context.Context, benchmarkID uuid.UUID) (string, error)
 	// ModelNames returns the names of the given models, archived or not.
 	ModelNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
 }

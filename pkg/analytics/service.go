@@ -38,11 +38,12 @@ type Service struct {
 	now   func() time.Time
 	// workers bounds the bootstraps that run at once.
 	workers int
+	cache   *resultCache
 }
 
 // NewService returns a Service over st.
 func NewService(st Store) *Service {
-	return &Service{store: st, now: time.Now, workers: runtime.GOMAXPROCS(0)}
+	return &Service{store: st, now: time.Now, workers: runtime.GOMAXPROCS(0), cache: newResultCache()}
 }
 
 // TimeseriesQuery selects a time series. Zero fields take their defaults:
@@ -295,6 +296,15 @@ type Change struct {
 // fault.KindConflict for a run that has not finished, or finished without
 // results (failed or cancelled).
 func (s *Service) Compare(ctx context.Context, q CompareQuery) (*Comparison, error) {
+	key := cacheKey("compare", q.Bucket, q.At, q.Category, q.CurrentRunID, q.PreviousRunID, q.Seed)
+	v, err := s.cache.get(ctx, s.store, q.BenchmarkID, key, func() (any, error) { return s.compare(ctx, q) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Comparison), nil
+}
+
+func (s *Service) compare(ctx context.Context, q CompareQuery) (*Comparison, error) {
 	boot := stats.Bootstrap{Resamples: stats.DefaultResamples, Seed: cmp.Or(q.Seed, stats.DefaultSeed)}
 	out := &Comparison{BenchmarkID: q.BenchmarkID, Category: q.Category, Seed: boot.Seed, Resamples: boot.Resamples, Models: []ModelChange{}, UnpairedModels: []uuid.UUID{}}
 	var cur, prev []QuestionStat
@@ -622,6 +632,15 @@ type PassAtK struct {
 // is not pinned by At; fault.Invalid for a bad bucket; fault.BadRequest for
 // At with the latest run.
 func (s *Service) Leaderboard(ctx context.Context, q LeaderboardQuery) (*Leaderboard, error) {
+	key := cacheKey("leaderboard", q.Bucket, q.At, q.Category, q.Seed)
+	v, err := s.cache.get(ctx, s.store, q.BenchmarkID, key, func() (any, error) { return s.leaderboard(ctx, q) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Leaderboard), nil
+}
+
+func (s *Service) leaderboard(ctx context.Context, q LeaderboardQuery) (*Leaderboard, error) {
 	boot := stats.Bootstrap{Resamples: stats.DefaultResamples, Seed: cmp.Or(q.Seed, stats.DefaultSeed)}
 	out := &Leaderboard{BenchmarkID: q.BenchmarkID, Bucket: q.Bucket, Category: q.Category, Seed: boot.Seed, Resamples: boot.Resamples, Entries: []Entry{}}
 	var in []QuestionStat

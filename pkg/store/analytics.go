@@ -186,6 +186,16 @@ func (s *Store) Run(ctx context.Context, id uuid.UUID) (analytics.RunRef, error)
 	return analytics.RunRef{ID: r.ID, BenchmarkID: r.BenchmarkID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt, Status: r.Status}, nil
 }
 
+// DataVersion returns a token that changes whenever a run of benchmarkID
+// finishes (the question tallies and rankings change only then).
+func (s *Store) DataVersion(ctx context.Context, benchmarkID uuid.UUID) (string, error) {
+	v, err := s.q.BenchmarkDataVersion(ctx, benchmarkID)
+	if err != nil {
+		return "", fmt.Errorf("data version of benchmark %s: %w", benchmarkID, err)
+	}
+	return v, nil
+}
+
 // ModelNames returns the names of the given models, archived or not;
 // unknown ids are left out.
 func (s *Store) ModelNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {

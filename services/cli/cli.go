@@ -44,7 +44,8 @@ commands:
                [--samples 2] [--benchmark NAME] [--seed 1] [--end RFC3339] [--parallel 2]
                            write a synthetic history of finished runs (for demos, tests
                            and benchmarks): a provider, models, a suite, a benchmark and
-                           its runs over past weeks, with a planted regression
+                           its runs over past weeks, with a planted regression;
+                           no worker may serve the database meanwhile
 `
 
 // Run executes one sabe command.

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sabe-dev/sabe/pkg/analytics"
@@ -34,9 +35,15 @@ import (
 // run is then finalized by the store's own Finalize, so its rankings,
 // outcomes and question stats are the real thing, and the rollups are
 // refreshed as the maintenance task would.
+//
+// The runs stay queued until they are finalized, and are dated in the
+// past: a worker serving the same database meanwhile would take them for
+// runs whose start task was lost and start them. Seed a database no worker
+// serves (stop `sabe dev` first).
 
 const seedUsage = `usage: sabe seed-history [--executions N] [--weeks N] [--models N] [--questions N] [--samples N]
-                         [--benchmark NAME] [--seed N] [--end RFC3339] [--parallel N]`
+                         [--benchmark NAME] [--seed N] [--end RFC3339] [--parallel N]
+(no worker may serve the database meanwhile)`
 
 // Bounds of seed-history's flags.
 const (
@@ -296,9 +303,9 @@ type seeded struct {
 	executions  int64
 	evaluations int64
 	failed      int
-	// Where the time went: writing and finalizing the runs (wall clock,
-	// and summed over runs for the two steps), and refreshing the rollups.
-	runsTook, copyTook, finalizeTook, rollupsTook time.Duration
+	// Where the time went: writing the runs' executions, finalizing the
+	// runs, refreshing the rollups.
+	copyTook, finalizeTook, rollupsTook time.Duration
 }
 
 func runSeedHistory(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -354,8 +361,9 @@ func runSeedHistory(ctx context.Context, args []string, getenv func(string) stri
 }
 
 // write creates the history's catalog, then its runs (in time order, so
-// their ids sort like their times), then writes and finalizes the runs
-// o.parallel at a time, and refreshes the rollups.
+// their ids sort like their times), writes every run's executions, then
+// finalizes the runs, o.parallel at a time for both, and refreshes the
+// rollups.
 func (h *history) write(ctx context.Context, st *store.Store, stdout io.Writer) (*seeded, error) {
 	out := &seeded{}
 	name := h.o.benchmark
@@ -410,57 +418,77 @@ func (h *history) write(ctx context.Context, st *store.Store, stdout io.Writer) 
 		out.runs = append(out.runs, r)
 	}
 
-	type result struct {
-		execs, evals, failed int
-		copyTook, finalizeTook time.Duration
-	}
-	results := make([]result, len(out.runs))
+	// All runs are written before any is finalized, and the statistics
+	// refreshed in between: finalizing joins each run's executions and
+	// evaluations, which the planner only does well once its statistics
+	// have seen the runs.
 	started := time.Now()
+	execs := make([]int64, len(out.runs))
+	failed := make([]int, len(out.runs))
+	ends := make([]time.Time, len(out.runs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(h.o.parallel)
 	for k := range out.runs {
 		g.Go(func() error {
-			sm := newSampler()
-			execs, failed := h.executions(sm, k, out.runs[k], modelIDs, out.questions)
-			t0 := time.Now()
-			n, err := st.CopyExecutions(gctx, execs)
+			batch, nf := h.executions(newSampler(), k, out.runs[k], modelIDs, out.questions)
+			n, err := st.CopyExecutions(gctx, batch)
 			if err != nil {
 				return fmt.Errorf("run %s: %w", out.runs[k].ID, err)
 			}
-			status, reason := run.StatusCompleted, ""
-			if failed > 0 {
-				status, reason = run.StatusPartial, fmt.Sprintf("%d of %d units failed", failed, len(execs))
-			}
-			t1 := time.Now()
-			fin, _, err := st.Finalize(gctx, out.runs[k], status, reason)
-			if err != nil {
-				return fmt.Errorf("finalize run %s: %w", out.runs[k].ID, err)
-			}
-			last := out.runs[k].CreatedAt
-			for _, e := range execs {
-				if e.FinishedAt.After(last) {
-					last = e.FinishedAt
+			execs[k], failed[k], ends[k] = n, nf, out.runs[k].CreatedAt
+			for _, e := range batch {
+				if e.FinishedAt.After(ends[k]) {
+					ends[k] = e.FinishedAt
 				}
 			}
-			if err := st.SetRunTimes(gctx, fin.ID, out.runs[k].CreatedAt.Add(time.Second), last); err != nil {
-				return err
-			}
-			out.runs[k] = fin
-			results[k] = result{execs: int(n), evals: len(execs) - failed, failed: failed, copyTook: t1.Sub(t0), finalizeTook: time.Since(t1)}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for _, r := range results {
-		out.executions += int64(r.execs)
-		out.evaluations += int64(r.evals)
-		out.failed += r.failed
-		out.copyTook += r.copyTook
-		out.finalizeTook += r.finalizeTook
+	if err := st.VacuumExecutions(ctx); err != nil {
+		return nil, err
 	}
-	out.runsTook = time.Since(started)
+	out.copyTook = time.Since(started)
+
+	// Each of o.parallel goroutines finalizes a contiguous stretch of the
+	// runs, oldest first. Runs of one week or month add to the same
+	// question stats rows; only runs at the stretches' edges can share
+	// them, and a deadlock between two of those rolls one back to retry.
+	started = time.Now()
+	g, gctx = errgroup.WithContext(ctx)
+	per := (len(out.runs) + h.o.parallel - 1) / h.o.parallel
+	for lo := 0; lo < len(out.runs); lo += per {
+		g.Go(func() error {
+			for k := lo; k < min(lo+per, len(out.runs)); k++ {
+				r := out.runs[k]
+				status, reason := run.StatusCompleted, ""
+				if failed[k] > 0 {
+					status, reason = run.StatusPartial, fmt.Sprintf("%d of %d units failed", failed[k], execs[k])
+				}
+				fin, err := finalizeRetrying(gctx, st, r, status, reason)
+				if err != nil {
+					return fmt.Errorf("finalize run %s: %w", r.ID, err)
+				}
+				if err := st.SetRunTimes(gctx, fin.ID, r.CreatedAt.Add(time.Second), ends[k]); err != nil {
+					return err
+				}
+				out.runs[k] = fin
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for k := range out.runs {
+		out.executions += execs[k]
+		out.evaluations += execs[k] - int64(failed[k])
+		out.failed += failed[k]
+	}
+	out.finalizeTook = time.Since(started)
+
 	started = time.Now()
 	// As the maintenance task would, but now: the history is meant to be
 	// read as soon as the command returns.
@@ -475,6 +503,18 @@ func (h *history) write(ctx context.Context, st *store.Store, stdout io.Writer) 
 	}
 	out.rollupsTook = time.Since(started)
 	return out, nil
+}
+
+// finalizeRetrying finalizes a run, again when PostgreSQL rolled the
+// attempt back to break a deadlock or a serialization conflict.
+func finalizeRetrying(ctx context.Context, st *store.Store, r *run.Run, status run.Status, reason string) (*run.Run, error) {
+	for attempt := 1; ; attempt++ {
+		fin, _, err := st.Finalize(ctx, r, status, reason)
+		var pe *pgconn.PgError
+		if err == nil || attempt == 5 || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
+			return fin, err
+		}
+	}
 }
 
 // seedConcurrency is how many units a synthetic run has in flight: it
@@ -542,8 +582,7 @@ func (h *history) report(w io.Writer, out *seeded, elapsed time.Duration) {
 	fmt.Fprintf(w, "executions  %d (%d evaluations, %d failed)\n", out.executions, out.evaluations, out.failed)
 	fmt.Fprintf(w, "regression  %s answers %.0f points worse from %s (the week of the newest run)\n",
 		h.models[len(h.models)-1].name, 100*seedRegression, h.regressFrom.Format(time.DateOnly))
-	fmt.Fprintf(w, "elapsed     %s (%.0f executions/s): runs %s (per run: COPY %s, finalize %s), rollups %s\n",
-		elapsed.Round(time.Millisecond), float64(out.executions)/elapsed.Seconds(), out.runsTook.Round(time.Millisecond),
-		(out.copyTook / time.Duration(len(out.runs))).Round(time.Millisecond),
-		(out.finalizeTook / time.Duration(len(out.runs))).Round(time.Millisecond), out.rollupsTook.Round(time.Millisecond))
+	fmt.Fprintf(w, "elapsed     %s (%.0f executions/s): executions %s, finalize %s, rollups %s\n",
+		elapsed.Round(time.Millisecond), float64(out.executions)/elapsed.Seconds(), out.copyTook.Round(time.Millisecond),
+		out.finalizeTook.Round(time.Millisecond), out.rollupsTook.Round(time.Millisecond))
 }

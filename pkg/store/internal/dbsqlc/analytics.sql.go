@@ -23,6 +23,7 @@ FROM outcomes o
 JOIN question_revisions qr ON qr.id = o.question_revision_id
 CROSS JOIN (VALUES ('week', INTERVAL '7 days'), ('month', INTERVAL '1 month')) AS p(period, width)
 WHERE o.run_id = $1 AND o.succeeded + o.failed > 0
+ORDER BY p.period, 3, o.model_id, o.question_revision_id
 ON CONFLICT (benchmark_id, period, bucket, model_id, question_revision_id) DO UPDATE SET
     runs = question_stats.runs + excluded.runs,
     n = question_stats.n + excluded.n,
@@ -35,6 +36,8 @@ ON CONFLICT (benchmark_id, period, bucket, model_id, question_revision_id) DO UP
 
 // Adds a finished run's outcomes to its week's and month's question
 // tallies. Called once per run, in the transaction that finalizes it.
+// Key order: two runs of one benchmark finalized at once update the same
+// rows in the same order, so they queue instead of deadlocking.
 func (q *Queries) AddQuestionStats(ctx context.Context, runID uuid.UUID) error {
 	_, err := q.db.Exec(ctx, addQuestionStats, runID)
 	return err
@@ -67,6 +70,20 @@ func (q *Queries) AnalyticsModelNames(ctx context.Context, ids []uuid.UUID) ([]A
 		return nil, err
 	}
 	return items, nil
+}
+
+const benchmarkDataVersion = `-- name: BenchmarkDataVersion :one
+SELECT (count(*)::text || '@' || coalesce(max(finished_at)::text, ''))::text AS version
+FROM runs WHERE benchmark_id = $1 AND finished_at IS NOT NULL
+`
+
+// Changes whenever a run of the benchmark finishes: how many have, and the
+// latest finish.
+func (q *Queries) BenchmarkDataVersion(ctx context.Context, benchmarkID uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, benchmarkDataVersion, benchmarkID)
+	var version string
+	err := row.Scan(&version)
+	return version, err
 }
 
 const bucketQuestionStats = `-- name: BucketQuestionStats :many
