@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.weeks, "weeks", 26, "weeks of history")
 	fs.IntVar(&o.parallel, "parallel", 2, "runs the seeding writes at once")
 	fs.IntVar(&o.rate, "rate", 20, "requests per second to each route")
+	fs.IntVar(&o.uncachedRate, "uncached-rate", 5, "requests per second when measuring answers computed anew (compare, leaderboard)")
 	fs.DurationVar(&o.duration, "duration", 15*time.Second, "how long each route is driven")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unrecorded load on each route before its measurement")
 	fs.Float64Var(&o.targetP95Ms, "target-p95", 50, "p95 target in ms that the report compares against")
