@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -127,13 +128,16 @@ type Server struct {
 
 // Listen opens addr ("host:port"; port 0 picks one) and serves h at
 // /metrics until Stop.
-func Listen(addr string, h http.Handler) (*Server, error) {
+func Listen(addr string, h http.Handler, opts ...Option) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
+	for _, o := range opts {
+		o(mux)
+	}
 	s := &Server{
 		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second},
 		addr: ln.Addr().String(),
@@ -166,8 +170,8 @@ func (s *Server) Stop() {
 // by the operator) and is taken, as when several processes share a host, it
 // logs a warning and serves nothing; an address the operator set must bind.
 // The returned stop is never nil.
-func Serve(addr string, isDefault bool, h http.Handler, log *slog.Logger, stdout io.Writer) (stop func(), err error) {
-	ms, err := Listen(addr, h)
+func Serve(addr string, isDefault bool, h http.Handler, log *slog.Logger, stdout io.Writer, opts ...Option) (stop func(), err error) {
+	ms, err := Listen(addr, h, opts...)
 	switch {
 	case err != nil && isDefault:
 		log.Warn("metrics not served: the default address is taken; set SABE_METRICS_ADDR (port 0 picks one, off disables)",
@@ -181,4 +185,20 @@ func Serve(addr string, isDefault bool, h http.Handler, log *slog.Logger, stdout
 		return nil, fmt.Errorf("print metrics address: %w", err)
 	}
 	return ms.Stop, nil
+}
+
+// Option adds routes to a metrics listener.
+type Option func(*http.ServeMux)
+
+// Profiling serves Go's profiler under /debug/pprof/ beside /metrics. It is
+// for the internal listener only, and only when the operator asks for it
+// (SABE_PPROF): a profile shows the code's shape and costs CPU while taken.
+func Profiling() Option {
+	return func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 }

@@ -93,3 +93,34 @@ func TestListen_ErrAddrInUse(t *testing.T) {
 		t.Error("a second listener on a taken address: want an error")
 	}
 }
+
+// TestWithPprof: the profiler is served beside /metrics only when asked
+// for.
+func TestWithPprof(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	plain, err := metrics.Listen("127.0.0.1:0", m.Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plain.Stop)
+	profiled, err := metrics.Listen("127.0.0.1:0", m.Handler(), metrics.Profiling())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(profiled.Stop)
+	if body := scrape(t, "http://"+profiled.Addr()+"/debug/pprof/"); !strings.Contains(body, "goroutine") {
+		t.Errorf("pprof index: %.200s", body)
+	}
+	if body := scrape(t, "http://"+profiled.Addr()+"/metrics"); !strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics beside pprof: %.200s", body)
+	}
+	resp, err := http.Get("http://" + plain.Addr() + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Error("the profiler is served without being asked for")
+	}
+}

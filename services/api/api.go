@@ -86,6 +86,9 @@ type Config struct {
 	// MetricsAddr is the internal listener for /metrics; empty when
 	// SABE_METRICS_ADDR is "off".
 	MetricsAddr string
+	// Pprof adds Go's profiler under /debug/pprof/ on the metrics
+	// listener (SABE_PPROF).
+	Pprof bool
 
 	// metricsDefault says MetricsAddr was not set explicitly: a busy
 	// default port is then a warning, not a failure.
@@ -102,6 +105,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		HTTPAddr:              r.String("SABE_HTTP_ADDR", DefaultHTTPAddr),
 		AutoMigrate:           r.Bool("SABE_AUTO_MIGRATE", true),
 		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
+		Pprof:                 r.Bool("SABE_PPROF", false),
 		ProviderTimeout:       r.Duration("SABE_PROVIDER_TIMEOUT", httpapi.DefaultProviderTimeout, time.Second, 10*time.Minute),
 		MaxRunUnits:           r.Int("SABE_MAX_RUN_UNITS", httpapi.DefaultMaxRunUnits, 1, 100_000_000),
 		CookieSecure:          r.Bool("SABE_COOKIE_SECURE", false),
@@ -239,7 +243,7 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 	var m *httpapi.Metrics
 	if cfg.MetricsAddr != "" {
 		m = httpapi.NewMetrics()
-		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout)
+		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout, metricsOptions(cfg.Pprof)...)
 		if err != nil {
 			return err
 		}
@@ -319,5 +323,14 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 		return fmt.Errorf("serve http on %s: %w", addr, err)
 	}
 	log.Info("api stopped")
+	return nil
+}
+
+// metricsOptions are the metrics listener's extra routes: the profiler when
+// the operator asked for it.
+func metricsOptions(pprof bool) []metrics.Option {
+	if pprof {
+		return []metrics.Option{metrics.Profiling()}
+	}
 	return nil
 }

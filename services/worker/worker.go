@@ -54,7 +54,10 @@ type Config struct {
 	BreakerOpenTimeout time.Duration
 	// MetricsAddr is the internal listener for /metrics; empty when
 	// SABE_METRICS_ADDR is "off".
-	MetricsAddr     string
+	MetricsAddr string
+	// Pprof adds Go's profiler under /debug/pprof/ on the metrics
+	// listener (SABE_PPROF).
+	Pprof           bool
 	ShutdownTimeout time.Duration
 	// Maintenance: the reconciler's interval and stall time, and the
 	// retention of raw executions (0 keeps them), its batch and interval.
@@ -81,6 +84,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RedisURL:              r.String("SABE_REDIS_URL", redisconn.DefaultURL),
 		Concurrency:           r.Int("SABE_WORKER_CONCURRENCY", 100, 1, 10000),
 		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
+		Pprof:                 r.Bool("SABE_PPROF", false),
 		ProviderTimeout:       r.Duration("SABE_PROVIDER_TIMEOUT", 120*time.Second, time.Second, time.Hour),
 		IdleTimeout:           r.Duration("SABE_PROVIDER_IDLE_TIMEOUT", 60*time.Second, 100*time.Millisecond, time.Hour),
 		MaxResponseBytes:      int64(r.Int("SABE_PROVIDER_MAX_RESPONSE_BYTES", 1<<20, 1024, 64<<20)),
@@ -184,7 +188,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer handlers.Stop()
 
 	if cfg.MetricsAddr != "" {
-		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout)
+		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout, metricsOptions(cfg.Pprof)...)
 		if err != nil {
 			return err
 		}
@@ -237,5 +241,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rec.Stop()
 	srv.Shutdown()
 	log.Info("worker stopped")
+	return nil
+}
+
+// metricsOptions are the metrics listener's extra routes: the profiler when
+// the operator asked for it.
+func metricsOptions(pprof bool) []metrics.Option {
+	if pprof {
+		return []metrics.Option{metrics.Profiling()}
+	}
 	return nil
 }
