@@ -1,4 +1,4 @@
--- name: RecordExecution :execrows
+-- name: RecordExecution :one
 -- Records a unit's execution and, when it was scored, its evaluation, in one
 -- statement. The execution carries its evaluation's score and verdict too,
 -- for the rollups (a continuous aggregate reads one table). ON CONFLICT DO NOTHING makes a retried or duplicated task a
@@ -27,7 +27,7 @@ WITH ins AS (
     WHERE sqlc.narg(scorer)::text IS NOT NULL
     ON CONFLICT DO NOTHING
 )
-SELECT count(*) FROM ins;
+SELECT count(*)::int AS inserted FROM ins;
 
 -- name: ListRecordedUnits :many
 SELECT model_id, question_id, sample FROM executions

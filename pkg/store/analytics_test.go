@@ -383,3 +383,38 @@ func testAnalytics(t *testing.T, pool *pgxpool.Pool) {
 		}
 	})
 }
+
+// TestStore_RecordExecutionReportsInsert: the first record of a unit says
+// it inserted; a duplicate says it did not and writes nothing.
+func TestStore_RecordExecutionReportsInsert(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHistory(t, testenv.Pool(t))
+	r, err := h.s.CreateRun(ctx, store.NewRun{BenchmarkID: h.benchmark.ID, Trigger: run.TriggerAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := h.s.LoadSnapshot(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := snap.Questions[0]
+	e := &run.Execution{
+		RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: h.a, QuestionID: q.QuestionID,
+		QuestionRevisionID: q.RevisionID, Category: q.Category, Status: run.ExecSucceeded, FinishedAt: time.Now(),
+		Evaluation: &run.Evaluation{Scorer: "contains", Passed: true, Score: 1},
+	}
+	for i, want := range []bool{true, false, false} {
+		got, err := h.s.RecordExecution(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("record %d: inserted = %v, want %v", i+1, got, want)
+		}
+	}
+	c, err := h.s.Counts(ctx, r)
+	if err != nil || c.Succeeded != 1 {
+		t.Fatalf("counts %+v, %v; want one unit recorded", c, err)
+	}
+}

@@ -199,7 +199,7 @@ func (q *Queries) ModelOutputHistory(ctx context.Context, arg ModelOutputHistory
 	return items, nil
 }
 
-const recordExecution = `-- name: RecordExecution :execrows
+const recordExecution = `-- name: RecordExecution :one
 WITH ins AS (
     INSERT INTO executions (
         run_created_at, run_id, model_id, question_id, sample, benchmark_id, question_revision_id, category,
@@ -223,7 +223,7 @@ WITH ins AS (
     WHERE $22::text IS NOT NULL
     ON CONFLICT DO NOTHING
 )
-SELECT count(*) FROM ins
+SELECT count(*)::int AS inserted FROM ins
 `
 
 type RecordExecutionParams struct {
@@ -259,8 +259,8 @@ type RecordExecutionParams struct {
 // for the rollups (a continuous aggregate reads one table). ON CONFLICT DO NOTHING makes a retried or duplicated task a
 // no-op: exactly one row per (run, model, question, sample), and the
 // evaluation is written only together with the execution it belongs to.
-func (q *Queries) RecordExecution(ctx context.Context, arg RecordExecutionParams) (int64, error) {
-	result, err := q.db.Exec(ctx, recordExecution,
+func (q *Queries) RecordExecution(ctx context.Context, arg RecordExecutionParams) (int32, error) {
+	row := q.db.QueryRow(ctx, recordExecution,
 		arg.RunCreatedAt,
 		arg.RunID,
 		arg.ModelID,
@@ -287,8 +287,7 @@ func (q *Queries) RecordExecution(ctx context.Context, arg RecordExecutionParams
 		arg.Passed,
 		arg.Detail,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	var inserted int32
+	err := row.Scan(&inserted)
+	return inserted, err
 }
