@@ -35,10 +35,14 @@ const DefaultMetricsAddr = "127.0.0.1:9090"
 
 // Config is the worker's configuration, read from the environment.
 type Config struct {
-	DatabaseURL           string
-	RedisURL              string
-	Keyring               *secrets.Keyring
-	Concurrency           int
+	DatabaseURL string
+	RedisURL    string
+	Keyring     *secrets.Keyring
+	Concurrency int
+	// TaskCheckInterval is how long an idle worker waits before it looks
+	// for new tasks again (asynq's default is 1 s, which a run's start and
+	// its finalization each used to wait out).
+	TaskCheckInterval     time.Duration
 	AllowPrivateProviders bool
 	// ProviderAllow lists hosts and CIDRs let through the address guard
 	// (SABE_PROVIDER_ALLOW).
@@ -83,6 +87,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DatabaseURL:           r.String("SABE_DATABASE_URL", store.DefaultURL),
 		RedisURL:              r.String("SABE_REDIS_URL", redisconn.DefaultURL),
 		Concurrency:           r.Int("SABE_WORKER_CONCURRENCY", 100, 1, 10000),
+		TaskCheckInterval:     r.Duration("SABE_TASK_CHECK_INTERVAL", 100*time.Millisecond, 10*time.Millisecond, 10*time.Second),
 		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
 		Pprof:                 r.Bool("SABE_PPROF", false),
 		ProviderTimeout:       r.Duration("SABE_PROVIDER_TIMEOUT", 120*time.Second, time.Second, time.Hour),
@@ -206,6 +211,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		// pause or a limit's wait; asynq's default 5 s check would add up
 		// to that much on top.
 		DelayedTaskCheckInterval: time.Second,
+		TaskCheckInterval:        cfg.TaskCheckInterval,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		Logger:                   logging.Asynq(log),
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {

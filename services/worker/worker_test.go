@@ -35,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.MetricsAddr != worker.DefaultMetricsAddr || c.IdleTimeout != time.Minute || c.BreakerFailures != 5 ||
-			c.BreakerOpenTimeout != 30*time.Second || len(c.ProviderAllow) != 0 {
+			c.BreakerOpenTimeout != 30*time.Second || len(c.ProviderAllow) != 0 || c.TaskCheckInterval != 100*time.Millisecond || c.Pprof {
 			t.Errorf("defaults: %+v", c)
 		}
 	})
@@ -43,13 +43,14 @@ func TestLoadConfig(t *testing.T) {
 		env := map[string]string{
 			"SABE_ENCRYPTION_KEY": testenv.KeyEnv(t), "SABE_METRICS_ADDR": "off", "SABE_PROVIDER_IDLE_TIMEOUT": "5s",
 			"SABE_PROVIDER_ALLOW": "vllm.internal, 10.0.0.0/8", "SABE_BREAKER_FAILURES": "3", "SABE_BREAKER_OPEN_TIMEOUT": "2m",
+			"SABE_TASK_CHECK_INTERVAL": "250ms", "SABE_PPROF": "true",
 		}
 		c, err := worker.LoadConfig(func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
 		}
 		if c.MetricsAddr != "" || c.IdleTimeout != 5*time.Second || c.BreakerFailures != 3 || c.BreakerOpenTimeout != 2*time.Minute ||
-			strings.Join(c.ProviderAllow, " ") != "vllm.internal 10.0.0.0/8" {
+			c.TaskCheckInterval != 250*time.Millisecond || !c.Pprof || strings.Join(c.ProviderAllow, " ") != "vllm.internal 10.0.0.0/8" {
 			t.Errorf("settings: %+v", c)
 		}
 	})
@@ -60,6 +61,7 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrProviderAllow", "SABE_PROVIDER_ALLOW", "10.0.0.0/99"},
 		{"ErrBreakerFailures", "SABE_BREAKER_FAILURES", "0"},
 		{"ErrBreakerOpenTimeout", "SABE_BREAKER_OPEN_TIMEOUT", "1ms"},
+		{"ErrTaskCheckInterval", "SABE_TASK_CHECK_INTERVAL", "1ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{"SABE_ENCRYPTION_KEY": testenv.KeyEnv(t), tc.variable: tc.value}
