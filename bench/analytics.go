@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,19 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -40,11 +32,10 @@ type analyticsOptions struct {
 	duration, warmup             time.Duration
 	targetP95Ms                  float64
 	failOverTarget               bool
-	out                          string
 }
 
-// Report is bench/results/latest.json.
-type Report struct {
+// AnalyticsReport is the analytics section of bench/results/latest.json.
+type AnalyticsReport struct {
 	Phase       string    `json:"phase"`
 	GeneratedAt time.Time `json:"generated_at"`
 	Machine     Machine   `json:"machine"`
@@ -56,20 +47,6 @@ type Report struct {
 	Regression  json.RawMessage `json:"planted_regression,omitempty"`
 	TargetP95Ms float64         `json:"target_p95_ms"`
 	MeetsTarget bool            `json:"meets_target"`
-}
-
-// Machine describes where the figures were measured.
-type Machine struct {
-	CPU         string `json:"cpu"`
-	Cores       int    `json:"cores"`
-	MemoryGiB   int    `json:"memory_gib"`
-	OS          string `json:"os"`
-	Go          string `json:"go"`
-	PostgreSQL  string `json:"postgresql"`
-	TimescaleDB string `json:"timescaledb"`
-	// LoadAverage is /proc/loadavg's 1-minute figure before and after
-	// the routes were driven: other work on the machine shows here.
-	LoadAverage [2]float64 `json:"load_average_before_after"`
 }
 
 // SeedStats is what seed-history wrote and how long it took.
@@ -94,28 +71,14 @@ type Load struct {
 	Percentiles   string  `json:"percentiles"`
 }
 
-// Route is one route's figures.
-type Route struct {
-	Name     string `json:"name"`
-	Path     string `json:"path"`
-	Requests int    `json:"requests"`
-	// RatePerSecond is the constant rate the route was driven at.
-	RatePerSecond int            `json:"rate_per_second"`
-	Success       float64        `json:"success_ratio"`
-	StatusCodes   map[string]int `json:"status_codes"`
-	P50Ms         float64        `json:"p50_ms"`
-	P95Ms         float64        `json:"p95_ms"`
-	P99Ms         float64        `json:"p99_ms"`
-	MaxMs         float64        `json:"max_ms"`
-	MeanMs        float64        `json:"mean_ms"`
-	Errors        []string       `json:"errors,omitempty"`
-}
-
-func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (err error) {
+// runAnalytics runs the analytics phase and returns its section of the
+// report. A report comes back with an error too when the routes were
+// measured but some requests failed, so that the figures are still written.
+func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (rep AnalyticsReport, err error) {
 	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
 	dbURL, err := recreateDatabase(ctx, o.adminURL, o.database)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	if !o.keep {
 		defer func() {
@@ -128,7 +91,7 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (er
 
 	key, err := secrets.GenerateEntry("bench")
 	if err != nil {
-		return err
+		return rep, err
 	}
 	env := map[string]string{
 		"SABE_DATABASE_URL": dbURL, "SABE_REDIS_URL": o.redisURL, "SABE_ENCRYPTION_KEY": key,
@@ -152,9 +115,9 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (er
 	case base = <-apiOut.found:
 	case aerr := <-apiDone:
 		apiDone <- aerr
-		return fmt.Errorf("api did not start: %v\n%s", aerr, apiOut.tail())
+		return rep, fmt.Errorf("api did not start: %v\n%s", aerr, apiOut.tail())
 	case <-time.After(60 * time.Second):
-		return fmt.Errorf("api did not start within 60s\n%s", apiOut.tail())
+		return rep, fmt.Errorf("api did not start within 60s\n%s", apiOut.tail())
 	}
 	say("api listening on %s (migrated the database)", base)
 
@@ -164,36 +127,36 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (er
 	var seedOut bytes.Buffer
 	start := time.Now()
 	if err := cli.Run(ctx, seedArgs, getenv, io.MultiWriter(&seedOut, stdout), cli.Services{}); err != nil {
-		return fmt.Errorf("seed: %w", err)
+		return rep, fmt.Errorf("seed: %w", err)
 	}
 	seedSecs := time.Since(start).Seconds()
-	rep := Report{Phase: "analytics", GeneratedAt: time.Now().UTC().Truncate(time.Second), TargetP95Ms: o.targetP95Ms, MeetsTarget: true}
+	rep = AnalyticsReport{Phase: "analytics", GeneratedAt: time.Now().UTC().Truncate(time.Second), TargetP95Ms: o.targetP95Ms, MeetsTarget: true}
 	rep.Seed.Command = "sabe " + strings.Join(seedArgs, " ")
 	rep.Seed.Seconds = round(seedSecs, 1)
 	benchID, runs, execs, err := parseSeedOutput(seedOut.String())
 	if err != nil {
-		return err
+		return rep, err
 	}
 	rep.Seed.Runs, rep.Seed.Executions = runs, execs
 	rep.Seed.PerSecond = round(float64(execs)/seedSecs, 0)
 
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	defer pool.Close()
 	start = time.Now()
 	if _, err := pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
-		return fmt.Errorf("vacuum analyze: %w", err)
+		return rep, fmt.Errorf("vacuum analyze: %w", err)
 	}
 	rep.Seed.AnalyzeSeconds = round(time.Since(start).Seconds(), 1)
 	if err := pool.QueryRow(ctx, "SELECT pg_database_size(current_database()) / (1024 * 1024)").Scan(&rep.Seed.DatabaseMiB); err != nil {
-		return err
+		return rep, err
 	}
 	rep.Machine = machine(ctx, pool)
 	token, _, err := store.New(pool, nil).CreateToken(ctx, "bench", []string{apitoken.ScopeRead}, nil)
 	if err != nil {
-		return err
+		return rep, err
 	}
 
 	routes := []struct{ name, path string }{
@@ -206,10 +169,10 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (er
 	for _, rt := range routes {
 		status, body, err := get(ctx, client, base+rt.path, hdr)
 		if err != nil {
-			return err
+			return rep, err
 		}
 		if status != http.StatusOK {
-			return fmt.Errorf("GET %s: status %d: %s", rt.path, status, body)
+			return rep, fmt.Errorf("GET %s: status %d: %s", rt.path, status, body)
 		}
 		if rt.name == "compare" {
 			rep.Regression = plantedRegression(body)
@@ -225,7 +188,7 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (er
 	for _, rt := range routes {
 		r, err := attack(rt.name, base+rt.path, hdr, o, o.rate, false)
 		if err != nil {
-			return err
+			return rep, err
 		}
 		rep.Routes = append(rep.Routes, r)
 		if r.P95Ms > o.targetP95Ms || r.Success < 1 {
@@ -241,40 +204,24 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (er
 	for _, rt := range routes[1:] {
 		r, err := attack(rt.name+" (uncached)", base+rt.path, hdr, o, o.uncachedRate, true)
 		if err != nil {
-			return err
+			return rep, err
 		}
 		rep.Routes = append(rep.Routes, r)
 	}
 	rep.Machine.LoadAverage[1] = loadAverage()
 	printReport(stdout, rep)
-	if o.out != "" {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.out, b.Bytes(), 0o644); err != nil {
-			return err
-		}
-		say("report written to %s", o.out)
-	}
 	for _, r := range rep.Routes {
 		if r.Success < 1 {
-			return fmt.Errorf("%s: %.1f%% of requests succeeded: %v", r.Name, 100*r.Success, r.Errors)
+			return rep, fmt.Errorf("%s: %.1f%% of requests succeeded: %v", r.Name, 100*r.Success, r.Errors)
 		}
 	}
 	if !rep.MeetsTarget && o.failOverTarget {
-		return fmt.Errorf("a route's p95 is over the %g ms target", o.targetP95Ms)
+		return rep, fmt.Errorf("a route's p95 is over the %g ms target", o.targetP95Ms)
 	}
-	return nil
+	return rep, nil
 }
 
-// attack drives one route at o.rate for o.warmup (discarded), then for
+// attack drives one route at perSecond for o.warmup (discarded), then for
 // o.duration, and computes its figures from every measured request.
 func attack(name, target string, hdr http.Header, o analyticsOptions, perSecond int, newSeeds bool) (Route, error) {
 	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: target, Header: hdr})
@@ -286,52 +233,10 @@ func attack(name, target string, hdr http.Header, o analyticsOptions, perSecond 
 			return nil
 		}
 	}
-	rate := vegeta.Rate{Freq: perSecond, Per: time.Second}
-	// An attacker attacks once; the two share a client, so the measured
-	// requests reuse the warm-up's connections.
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	if o.warmup > 0 {
-		for range vegeta.NewAttacker(vegeta.Client(client)).Attack(tr, rate, o.warmup, name+"-warmup") {
-		}
-	}
-	var m vegeta.Metrics
-	var lat []float64
-	for res := range vegeta.NewAttacker(vegeta.Client(client)).Attack(tr, rate, o.duration, name) {
-		m.Add(res)
-		lat = append(lat, float64(res.Latency)/float64(time.Millisecond))
-	}
-	m.Close()
-	if len(lat) == 0 {
-		return Route{}, fmt.Errorf("%s: no requests were made", name)
-	}
-	slices.Sort(lat)
-	u, _ := url.Parse(target)
-	r := Route{
-		Name: name, Path: u.Path + "?" + u.RawQuery, Requests: int(m.Requests), RatePerSecond: perSecond, Success: m.Success,
-		StatusCodes: m.StatusCodes, Errors: m.Errors,
-		P50Ms: round(quantile(lat, 0.50), 2), P95Ms: round(quantile(lat, 0.95), 2), P99Ms: round(quantile(lat, 0.99), 2),
-		MaxMs: round(lat[len(lat)-1], 2), MeanMs: round(float64(m.Latencies.Mean)/float64(time.Millisecond), 2),
-	}
-	return r, nil
+	return drive(name, target, tr, perSecond, o.warmup, o.duration)
 }
 
-// quantile is the type 7 quantile (linear interpolation) of sorted values.
-func quantile(sorted []float64, p float64) float64 {
-	h := p * float64(len(sorted)-1)
-	lo := int(h)
-	if lo+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
-	}
-	return sorted[lo] + (h-float64(lo))*(sorted[lo+1]-sorted[lo])
-}
-
-func round(x float64, places int) float64 {
-	s := strconv.FormatFloat(x, 'f', places, 64)
-	v, _ := strconv.ParseFloat(s, 64)
-	return v
-}
-
-func printReport(w io.Writer, rep Report) {
+func printReport(w io.Writer, rep AnalyticsReport) {
 	fmt.Fprintf(w, "\nanalytics bench: %d executions in %d runs, seeded in %.1fs (%.0f executions/s); %s, %d cores, %s\n",
 		rep.Seed.Executions, rep.Seed.Runs, rep.Seed.Seconds, rep.Seed.PerSecond, rep.Machine.CPU, rep.Machine.Cores, rep.Machine.PostgreSQL)
 	fmt.Fprintf(w, "load average %.2f before driving the routes, %.2f after\n", rep.Machine.LoadAverage[0], rep.Machine.LoadAverage[1])
@@ -393,150 +298,4 @@ func parseSeedOutput(out string) (benchID string, runs, execs int, err error) {
 	runs, _ = strconv.Atoi(r[1])
 	execs, _ = strconv.Atoi(e[1])
 	return b[1], runs, execs, nil
-}
-
-func get(ctx context.Context, c *http.Client, u string, hdr http.Header) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header = hdr.Clone()
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, body, err
-}
-
-// recreateDatabase drops the bench database if it exists, creates it and
-// returns its URL.
-func recreateDatabase(ctx context.Context, adminURL, name string) (string, error) {
-	if err := dropDatabase(ctx, adminURL, name); err != nil {
-		return "", err
-	}
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return "", fmt.Errorf("connect to PostgreSQL (--admin-url): %w", err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return "", fmt.Errorf("create database %s: %w", name, err)
-	}
-	u, err := url.Parse(adminURL)
-	if err != nil {
-		return "", err
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
-
-func dropDatabase(ctx context.Context, adminURL, name string) error {
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL (--admin-url): %w", err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("drop database %s: %w", name, err)
-	}
-	return nil
-}
-
-// machine describes this machine and its PostgreSQL.
-func machine(ctx context.Context, pool *pgxpool.Pool) Machine {
-	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), TimescaleDB: "not installed"}
-	m.CPU = procField("/proc/cpuinfo", "model name")
-	if kb := procField("/proc/meminfo", "MemTotal"); kb != "" {
-		n, _ := strconv.Atoi(strings.Fields(kb)[0])
-		m.MemoryGiB = (n + 512*1024) / (1024 * 1024)
-	}
-	_ = pool.QueryRow(ctx, "SELECT version()").Scan(&m.PostgreSQL)
-	if i := strings.Index(m.PostgreSQL, " on "); i > 0 {
-		m.PostgreSQL = m.PostgreSQL[:i]
-	}
-	var v string
-	if pool.QueryRow(ctx, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").Scan(&v) == nil {
-		m.TimescaleDB = v
-	}
-	return m
-}
-
-// loadAverage is the machine's 1-minute load average, 0 where unknown.
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
-}
-
-// procField returns the value of the first "key: value" line of a /proc
-// file, or "" where there is none.
-func procField(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// watcher keeps the tail of a service's output and reports the rest of
-// the first line that starts with prefix (the api's address).
-type watcher struct {
-	prefix string
-	found  chan string
-	mu     sync.Mutex
-	buf    []byte
-	done   bool
-	last   []byte
-}
-
-func newWatcher(prefix string) *watcher { return &watcher{prefix: prefix, found: make(chan string, 1)} }
-
-func (w *watcher) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.last = append(w.last, p...)
-	if n := len(w.last); n > 16<<10 {
-		w.last = w.last[n-16<<10:]
-	}
-	if w.done {
-		return len(p), nil
-	}
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := string(w.buf[:i])
-		w.buf = w.buf[i+1:]
-		if rest, ok := strings.CutPrefix(line, w.prefix); ok {
-			w.found <- strings.TrimSpace(rest)
-			w.done, w.buf = true, nil
-			break
-		}
-	}
-	return len(p), nil
-}
-
-func (w *watcher) tail() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.last)
 }

@@ -1,0 +1,403 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// The issue's targets.
+const (
+	targetThroughputRatio = 0.35  // scored executions/s ÷ ceiling tasks/s, at least
+	targetEfficiency      = 1.10  // wall time ÷ N·L/C, at most
+	targetAPIP99Ms        = 25.0  // p99 of the GET routes at 500 req/s, under
+	targetWorkerRSSMB     = 150.0 // peak RSS of one worker at concurrency 500, under (MB = 10^6 bytes)
+)
+
+// Shape is a benchmark's size: models × questions × samples units.
+type Shape struct {
+	Models    int `json:"models"`
+	Questions int `json:"questions"`
+	Samples   int `json:"samples"`
+	Units     int `json:"units"`
+}
+
+func shape(models, questions, samples int, scale float64) Shape {
+	q := scaled(questions, scale)
+	return Shape{Models: models, Questions: q, Samples: samples, Units: models * q * samples}
+}
+
+// Fleet is the worker processes a phase ran.
+type Fleet struct {
+	Workers     int `json:"worker_processes"`
+	Concurrency int `json:"concurrency_per_worker"`
+	// MockLatencyMs is the mock provider's response time.
+	MockLatencyMs float64 `json:"mock_latency_ms"`
+}
+
+// ThroughputReport is the throughput section: scored executions persisted
+// per second with a provider that answers at once, next to the ceiling
+// measured in the same invocation.
+type ThroughputReport struct {
+	Phase       string     `json:"phase"`
+	GeneratedAt time.Time  `json:"generated_at"`
+	LoadAverage [2]float64 `json:"load_average_before_after"`
+	Shape       Shape      `json:"shape"`
+	Fleet       Fleet      `json:"fleet"`
+	Run         RunTiming  `json:"run"`
+	// ScoredPerSecond is scored executions ÷ the run's wall time (trigger
+	// to final status).
+	ScoredPerSecond float64 `json:"scored_executions_per_second"`
+	// UnitsPerSecond is scored executions ÷ the time from the first unit's
+	// start to the last one's end: the steady rate, without fan-out start
+	// and finalization.
+	UnitsPerSecond        float64 `json:"units_phase_per_second"`
+	CeilingTasksPerSecond float64 `json:"ceiling_tasks_per_second"`
+	RatioToCeiling        float64 `json:"ratio_to_ceiling"`
+	PerUnit               PerUnit `json:"per_unit"`
+	// Profiles are the files saved in --profile's directory.
+	Profiles      []string `json:"profiles,omitempty"`
+	ProfileErrors []string `json:"profile_errors,omitempty"`
+	Targets       []Target `json:"targets"`
+}
+
+// PerUnit is the round trips a unit costs, on average over the run.
+type PerUnit struct {
+	// PGTransactions is the transactions of the run's database (the api's
+	// polling of the run included) ÷ units.
+	PGTransactions float64 `json:"postgresql_transactions"`
+	// RedisCommands is the Redis server's commands ÷ units, by command
+	// (those above 0.05 a unit), counted on the whole server: anything
+	// else using it on the machine adds to them.
+	RedisCommands      float64            `json:"redis_commands"`
+	RedisCommandsByCmd map[string]float64 `json:"redis_commands_by_command"`
+}
+
+func (h *harness) runThroughput(ctx context.Context) (*ThroughputReport, error) {
+	if h.ceiling == nil {
+		// The ratio holds only against a ceiling measured now, on the
+		// machine as loaded as it is now.
+		if err := h.run(ctx, "ceiling"); err != nil {
+			return nil, fmt.Errorf("ceiling: %w", err)
+		}
+	}
+	o := h.o
+	rep := &ThroughputReport{Phase: "throughput", Shape: shape(4, 2500, 2, o.scale),
+		Fleet: Fleet{Workers: o.workers, Concurrency: o.concurrency}, Targets: []Target{}}
+	s, err := h.newStack(ctx, "throughput", true)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	benchID, err := h.prepare(ctx, s, 0, rep.Shape)
+	if err != nil {
+		return nil, err
+	}
+	metricsAddrs, err := h.startWorkers(ctx, s, o.workers, o.concurrency)
+	if err != nil {
+		return nil, err
+	}
+	h.say("throughput: %d units (%d models × %d questions × %d samples), %d workers × %d, zero-latency mock",
+		rep.Shape.Units, rep.Shape.Models, rep.Shape.Questions, rep.Shape.Samples, o.workers, o.concurrency)
+	pg0, err := s.pgTransactions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc0, err := redisCommands(ctx, s.rdb)
+	if err != nil {
+		return nil, err
+	}
+	rep.LoadAverage[0] = loadAverage()
+	var profiles sync.WaitGroup
+	var profMu sync.Mutex
+	during := func(string) {
+		if o.profileDir == "" {
+			return
+		}
+		fetch := func(worker int, addr, path, file string, after time.Duration) {
+			profiles.Go(func() {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(after):
+				}
+				err := fetchProfile(ctx, addr, path, file)
+				profMu.Lock()
+				defer profMu.Unlock()
+				if err != nil {
+					rep.ProfileErrors = append(rep.ProfileErrors, fmt.Sprintf("worker%d: %v", worker, err))
+					return
+				}
+				rep.Profiles = append(rep.Profiles, filepath.Base(file))
+			})
+		}
+		for i, addr := range metricsAddrs {
+			fetch(i+1, addr, fmt.Sprintf("/debug/pprof/profile?seconds=%d", o.profileSeconds),
+				filepath.Join(o.profileDir, fmt.Sprintf("throughput-worker%d.cpu.pprof", i+1)), 0)
+			// Where the handlers wait, which a CPU profile does not show:
+			// every goroutine's stack, grouped, halfway through the CPU
+			// profile.
+			fetch(i+1, addr, "/debug/pprof/goroutine?debug=1",
+				filepath.Join(o.profileDir, fmt.Sprintf("throughput-worker%d.goroutines.txt", i+1)), time.Duration(o.profileSeconds)*time.Second/2)
+		}
+	}
+	rep.Run, err = s.runAndWait(ctx, benchID, during)
+	profiles.Wait()
+	if err != nil {
+		return nil, err
+	}
+	rep.LoadAverage[1] = loadAverage()
+	rep.GeneratedAt = time.Now().UTC().Truncate(time.Second)
+	rc1, err := redisCommands(ctx, s.rdb)
+	if err != nil {
+		return nil, err
+	}
+	s.stopProcs()
+	pg1, err := s.pgTransactions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.PerUnit = perUnit(pg1-pg0, rc0, rc1, rep.Shape.Units)
+	rep.ScoredPerSecond = round(float64(rep.Run.Scored)/rep.Run.WallSeconds, 0)
+	if rep.Run.UnitsSeconds > 0 {
+		rep.UnitsPerSecond = round(float64(rep.Run.Scored)/rep.Run.UnitsSeconds, 0)
+	}
+	rep.CeilingTasksPerSecond = h.ceiling.TasksPerSecond
+	rep.RatioToCeiling = round(rep.ScoredPerSecond/rep.CeilingTasksPerSecond, 3)
+	rep.Targets = append(rep.Targets, newTarget("throughput", "scored executions/s ÷ ceiling", rep.RatioToCeiling, "", ">=", targetThroughputRatio))
+	h.say("throughput: %d scored executions in %.2fs (first unit after %.2fs, units %.2fs, finalize %.2fs): %.0f/s; ceiling %.0f/s; ratio %.3f (target >= %.2f)",
+		rep.Run.Scored, rep.Run.WallSeconds, rep.Run.ToFirstUnitSeconds, rep.Run.UnitsSeconds, rep.Run.FinalizeSeconds,
+		rep.ScoredPerSecond, rep.CeilingTasksPerSecond, rep.RatioToCeiling, targetThroughputRatio)
+	h.say("throughput: per unit %.2f PostgreSQL transactions, %.1f Redis commands %v",
+		rep.PerUnit.PGTransactions, rep.PerUnit.RedisCommands, rep.PerUnit.RedisCommandsByCmd)
+	for _, e := range rep.ProfileErrors {
+		h.say("throughput: no profile: %s", e)
+	}
+	return rep, nil
+}
+
+// perUnit divides the round trips between two readings by the units.
+func perUnit(pgTx int64, rc0, rc1 map[string]int64, units int) PerUnit {
+	p := PerUnit{PGTransactions: round(float64(pgTx)/float64(units), 2), RedisCommandsByCmd: map[string]float64{}}
+	var total int64
+	for cmd, n := range rc1 {
+		d := n - rc0[cmd]
+		if cmd == "info" || d <= 0 {
+			continue // the bench's own readings
+		}
+		total += d
+		if v := round(float64(d)/float64(units), 2); v >= 0.05 {
+			p.RedisCommandsByCmd[cmd] = v
+		}
+	}
+	p.RedisCommands = round(float64(total)/float64(units), 2)
+	return p
+}
+
+// EfficiencyReport is the efficiency section: a latency-bound run's wall
+// time next to the ideal N·L/C, so what separates them is the system's
+// own overhead (fan-out, scheduling, finalization).
+type EfficiencyReport struct {
+	Phase       string     `json:"phase"`
+	GeneratedAt time.Time  `json:"generated_at"`
+	LoadAverage [2]float64 `json:"load_average_before_after"`
+	Shape       Shape      `json:"shape"`
+	Fleet       Fleet      `json:"fleet"`
+	// FleetConcurrency is C: worker processes × concurrency each.
+	FleetConcurrency int       `json:"fleet_concurrency"`
+	IdealSeconds     float64   `json:"ideal_seconds"`
+	Run              RunTiming `json:"run"`
+	// Ratio is the run's wall time ÷ the ideal.
+	Ratio   float64  `json:"ratio_to_ideal"`
+	Targets []Target `json:"targets"`
+}
+
+func (h *harness) runEfficiency(ctx context.Context) (*EfficiencyReport, error) {
+	o := h.o
+	rep := &EfficiencyReport{Phase: "efficiency", Shape: shape(4, 1250, 2, o.scale),
+		Fleet: Fleet{Workers: o.workers, Concurrency: o.concurrency, MockLatencyMs: ms(o.latency)}, Targets: []Target{}}
+	rep.FleetConcurrency = o.workers * o.concurrency
+	rep.IdealSeconds = round(float64(rep.Shape.Units)*o.latency.Seconds()/float64(rep.FleetConcurrency), 3)
+	s, err := h.newStack(ctx, "efficiency", true)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	benchID, err := h.prepare(ctx, s, o.latency, rep.Shape)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.startWorkers(ctx, s, o.workers, o.concurrency); err != nil {
+		return nil, err
+	}
+	h.say("efficiency: %d units, mock latency %s, %d workers × %d: ideal %.1fs", rep.Shape.Units, o.latency, o.workers, o.concurrency, rep.IdealSeconds)
+	rep.LoadAverage[0] = loadAverage()
+	if rep.Run, err = s.runAndWait(ctx, benchID, nil); err != nil {
+		return nil, err
+	}
+	rep.LoadAverage[1] = loadAverage()
+	rep.GeneratedAt = time.Now().UTC().Truncate(time.Second)
+	rep.Ratio = round(rep.Run.WallSeconds/rep.IdealSeconds, 3)
+	rep.Targets = append(rep.Targets, newTarget("efficiency", "wall time ÷ N·L/C", rep.Ratio, "", "<=", targetEfficiency))
+	h.say("efficiency: %.2fs for an ideal %.1fs (first unit after %.2fs, units %.2fs, finalize %.2fs): ratio %.3f (target <= %.2f)",
+		rep.Run.WallSeconds, rep.IdealSeconds, rep.Run.ToFirstUnitSeconds, rep.Run.UnitsSeconds, rep.Run.FinalizeSeconds, rep.Ratio, targetEfficiency)
+	return rep, nil
+}
+
+// MemoryReport is the memory section: one worker's resident memory while
+// it keeps many slow provider calls in flight.
+type MemoryReport struct {
+	Phase        string     `json:"phase"`
+	GeneratedAt  time.Time  `json:"generated_at"`
+	LoadAverage  [2]float64 `json:"load_average_before_after"`
+	Shape        Shape      `json:"shape"`
+	Fleet        Fleet      `json:"fleet"`
+	IdealSeconds float64    `json:"ideal_seconds"`
+	Run          RunTiming  `json:"run"`
+	// IdleRSSMB is the worker's resident set once started, before the run.
+	IdleRSSMB float64 `json:"idle_rss_mb"`
+	// PeakRSSMB is VmHWM, the kernel's own peak of the resident set, read
+	// when the run is over (no sample can miss it), or the largest sample
+	// when that is higher. MB are 10^6 bytes.
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
+	MaxSampledMB   float64 `json:"max_sampled_rss_mb"`
+	Samples        int     `json:"samples"`
+	SampleInterval string  `json:"sample_interval"`
+	// Series is the sampled resident set in MB, one value per second.
+	Series      []float64 `json:"rss_mb_per_second"`
+	HeapProfile string    `json:"heap_profile,omitempty"`
+	Targets     []Target  `json:"targets"`
+}
+
+func (h *harness) runMemory(ctx context.Context) (*MemoryReport, error) {
+	o := h.o
+	const interval = 100 * time.Millisecond
+	rep := &MemoryReport{Phase: "memory", Shape: shape(4, 625, 2, o.scale),
+		Fleet:          Fleet{Workers: 1, Concurrency: o.memoryConcurrency, MockLatencyMs: ms(o.latency)},
+		SampleInterval: interval.String(), Targets: []Target{}}
+	rep.IdealSeconds = round(float64(rep.Shape.Units)*o.latency.Seconds()/float64(o.memoryConcurrency), 3)
+	s, err := h.newStack(ctx, "memory", true)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	benchID, err := h.prepare(ctx, s, o.latency, rep.Shape)
+	if err != nil {
+		return nil, err
+	}
+	w, addr, err := s.startWorker(ctx, "worker1", o.memoryConcurrency)
+	if err != nil {
+		return nil, err
+	}
+	idle, _, err := memStatus(w.pid())
+	if err != nil {
+		return nil, err
+	}
+	rep.IdleRSSMB = mb(idle)
+	h.say("memory: one worker at concurrency %d, %d units, mock latency %s (idle RSS %.1f MB)", o.memoryConcurrency, rep.Shape.Units, o.latency, rep.IdleRSSMB)
+	rep.LoadAverage[0] = loadAverage()
+
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	var maxRSS int64
+	sampler.Go(func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			rss, _, err := memStatus(w.pid())
+			if err != nil {
+				return
+			}
+			maxRSS = max(maxRSS, rss)
+			rep.Samples++
+			if i%int(time.Second/interval) == 0 {
+				rep.Series = append(rep.Series, round(mb(rss), 1))
+			}
+		}
+	})
+	var heap sync.WaitGroup
+	during := func(string) {
+		if o.profileDir == "" {
+			return
+		}
+		// Half the ideal time in, every goroutine has a call in flight.
+		heap.Go(func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(rep.IdealSeconds/2*1e9) * time.Nanosecond):
+			}
+			file := filepath.Join(o.profileDir, "memory-worker.heap.pprof")
+			if err := fetchProfile(ctx, addr, "/debug/pprof/heap", file); err != nil {
+				h.say("memory: no heap profile: %v", err)
+				return
+			}
+			rep.HeapProfile = filepath.Base(file)
+		})
+	}
+	rep.Run, err = s.runAndWait(ctx, benchID, during)
+	heap.Wait()
+	close(stop)
+	sampler.Wait()
+	if err != nil {
+		return nil, err
+	}
+	_, hwm, err := memStatus(w.pid())
+	if err != nil {
+		return nil, err
+	}
+	rep.LoadAverage[1] = loadAverage()
+	rep.GeneratedAt = time.Now().UTC().Truncate(time.Second)
+	// The kernel keeps VmRSS from per-thread counters that lag a little,
+	// so a sample may top VmHWM by a few pages: the peak is the larger.
+	rep.PeakRSSBytes = max(hwm, maxRSS)
+	rep.PeakRSSMB, rep.MaxSampledMB = mb(rep.PeakRSSBytes), mb(maxRSS)
+	rep.Targets = append(rep.Targets, newTarget("memory", "worker peak RSS", rep.PeakRSSMB, "MB", "<", targetWorkerRSSMB))
+	h.say("memory: peak RSS %.1f MB (max sampled %.1f MB, idle %.1f MB; target < %.0f MB); run %.2fs for an ideal %.1fs",
+		rep.PeakRSSMB, rep.MaxSampledMB, rep.IdleRSSMB, targetWorkerRSSMB, rep.Run.WallSeconds, rep.IdealSeconds)
+	return rep, nil
+}
+
+// prepare starts the mock provider with latency and the api, and creates
+// the benchmark of the given shape.
+func (h *harness) prepare(ctx context.Context, s *stack, latency time.Duration, sh Shape) (string, error) {
+	if err := s.startMock(ctx, latency); err != nil {
+		return "", err
+	}
+	if err := s.startAPI(ctx); err != nil {
+		return "", err
+	}
+	start := time.Now()
+	id, err := s.fixture(ctx, s.phase, sh.Models, sh.Questions, sh.Samples)
+	if err != nil {
+		return "", fmt.Errorf("create the benchmark: %w", err)
+	}
+	h.say("%s: benchmark of %d questions created in %.1fs", s.phase, sh.Questions, time.Since(start).Seconds())
+	return id, nil
+}
+
+// startWorkers starts n worker processes and returns their metrics
+// listeners.
+func (h *harness) startWorkers(ctx context.Context, s *stack, n, concurrency int) ([]string, error) {
+	addrs := make([]string, n)
+	for i := range n {
+		_, addr, err := s.startWorker(ctx, fmt.Sprintf("worker%d", i+1), concurrency)
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = addr
+	}
+	return addrs, nil
+}
+
+func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 3) }
+
+func mb(bytes int64) float64 { return round(float64(bytes)/1e6, 1) }
