@@ -10,6 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// connBufferSize is each connection's read and write buffer.
+const connBufferSize = 8 << 10
+
 // Open parses a redis:// or rediss:// URL (with optional user, password and
 // database number), connects and pings. poolSize 0 keeps go-redis's default.
 func Open(ctx context.Context, url string, poolSize int) (*redis.Client, error) {
@@ -21,6 +24,10 @@ func Open(ctx context.Context, url string, poolSize int) (*redis.Client, error) 
 	if poolSize > 0 {
 		opts.PoolSize = poolSize
 	}
+	// SABE's commands and replies are small (ids, counters, asynq's task
+	// messages); go-redis's 32 KiB read and write buffers per connection
+	// made up most of a busy worker's heap.
+	opts.ReadBufferSize, opts.WriteBufferSize = connBufferSize, connBufferSize
 	rdb := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

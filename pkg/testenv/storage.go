@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sabe-dev/sabe/pkg/store"
 )
 
 // The storage paths SABE supports: plain PostgreSQL tables with rollup
@@ -102,6 +104,7 @@ func storagePool(t *testing.T, base, kind string, params map[string]string) *pgx
 	if err != nil {
 		t.Fatal(err)
 	}
+	store.Configure(cfg)
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -259,7 +259,12 @@ func newDatabaseFrom(t testing.TB, base, kind string, params map[string]string) 
 // Pool returns a pool on a fresh database for the test.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), DatabaseURL(t))
+	cfg, err := pgxpool.ParseConfig(DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Configure(cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -39,6 +40,13 @@ type Config struct {
 	RedisURL    string
 	Keyring     *secrets.Keyring
 	Concurrency int
+	// Fetchers is how many asynq servers (fetch loops) share the worker's
+	// concurrency; at most Concurrency.
+	Fetchers int
+	// DatabaseMaxConns bounds the worker's PostgreSQL pool: a unit holds a
+	// connection only for its one INSERT, and PostgreSQL's default
+	// max_connections (100) is shared by the whole fleet.
+	DatabaseMaxConns int
 	// TaskCheckInterval is how long an idle worker waits before it looks
 	// for new tasks again (asynq's default is 1 s, which a run's start and
 	// its finalization each used to wait out).
@@ -87,6 +95,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DatabaseURL:           r.String("SABE_DATABASE_URL", store.DefaultURL),
 		RedisURL:              r.String("SABE_REDIS_URL", redisconn.DefaultURL),
 		Concurrency:           r.Int("SABE_WORKER_CONCURRENCY", 100, 1, 10000),
+		DatabaseMaxConns:      r.Int("SABE_DATABASE_MAX_CONNS", 20, 1, 1000),
+		Fetchers:              r.Int("SABE_WORKER_FETCHERS", 2, 1, 16),
 		TaskCheckInterval:     r.Duration("SABE_TASK_CHECK_INTERVAL", 100*time.Millisecond, 10*time.Millisecond, 10*time.Second),
 		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
 		Pprof:                 r.Bool("SABE_PPROF", false),
@@ -122,6 +132,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			r.Fail("SABE_METRICS_ADDR", "must be host:port (port 0 picks one) or off, got %q", c.MetricsAddr)
 		}
 	}
+	c.Fetchers = min(c.Fetchers, c.Concurrency)
 	if c.Retention > 0 && c.Retention < MinRetention {
 		// The monthly rollups are recomputed from the raw executions while
 		// their month is open; raw rows must outlive the longest month.
@@ -152,7 +163,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log = log.With("process", "worker")
 
-	pool, err := store.Open(ctx, cfg.DatabaseURL, int32(min(cfg.Concurrency+8, 64)))
+	pool, err := store.Open(ctx, cfg.DatabaseURL, int32(cfg.DatabaseMaxConns))
 	if err != nil {
 		return err
 	}
@@ -160,7 +171,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := store.CheckSchema(ctx, pool); err != nil {
 		return err
 	}
-	rdb, err := redisconn.Open(ctx, cfg.RedisURL, cfg.Concurrency+16)
+	// A handler holds a Redis connection only for a command's round trip,
+	// so a few dozen serve hundreds of handlers; asynq's own loops take a
+	// few more.
+	rdb, err := redisconn.Open(ctx, cfg.RedisURL, min(cfg.Concurrency+16, 64))
 	if err != nil {
 		return err
 	}
@@ -200,7 +214,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		defer stop()
 	}
 
-	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+	config := asynq.Config{
 		Concurrency:    cfg.Concurrency,
 		Queues:         run.Queues(),
 		RetryDelayFunc: handlers.RetryDelay,
@@ -222,12 +236,37 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			}
 			log.Warn("task failed", "type", t.Type(), "err", err)
 		}),
-	})
+	}
 	mux := asynq.NewServeMux()
 	handlers.Register(mux)
 	schedule.NewTicker(st, client, run.NewStartTask, log).Register(mux)
-	if err := srv.Start(mux); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+	// asynq fetches one task at a time per server, trying the queues in
+	// weighted order; with hundreds of handlers one fetch loop cannot keep
+	// them busy when units are short. Several servers in one process share
+	// its handlers, pools and concurrency: more fetch loops, same work.
+	servers := make([]*asynq.Server, cfg.Fetchers)
+	for i := range servers {
+		c := config
+		c.Concurrency = cfg.Concurrency / cfg.Fetchers
+		if i < cfg.Concurrency%cfg.Fetchers {
+			c.Concurrency++
+		}
+		servers[i] = asynq.NewServerFromRedisClient(rdb, c)
+	}
+	shutdown := func() {
+		var wg sync.WaitGroup
+		for _, srv := range servers {
+			wg.Go(srv.Shutdown)
+		}
+		wg.Wait()
+	}
+	for i, srv := range servers {
+		if err := srv.Start(mux); err != nil {
+			for _, started := range servers[:i] {
+				started.Shutdown()
+			}
+			return fmt.Errorf("start worker: %w", err)
+		}
 	}
 	// The reconciler restores work Redis lost and finishes runs that would
 	// otherwise hang; one worker of the fleet at a time makes its pass.
@@ -237,15 +276,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		AuditRetention: cfg.AuditRetention,
 	})
 	if err := rec.Start(ctx); err != nil {
-		srv.Shutdown()
+		shutdown()
 		return err
 	}
-	log.Info("worker started", "concurrency", cfg.Concurrency)
+	log.Info("worker started", "concurrency", cfg.Concurrency, "fetchers", cfg.Fetchers)
 	<-ctx.Done()
 	// No new work: the reconciler stops first, then asynq stops fetching
 	// and lets running tasks finish within the shutdown timeout.
 	rec.Stop()
-	srv.Shutdown()
+	shutdown()
 	log.Info("worker stopped")
 	return nil
 }
