@@ -190,11 +190,15 @@ func Serve(addr string, isDefault bool, h http.Handler, log *slog.Logger, stdout
 // Option adds routes to a metrics listener.
 type Option func(*http.ServeMux)
 
-// Profiling serves Go's profiler under /debug/pprof/ beside /metrics. It is
-// for the internal listener only, and only when the operator asks for it
-// (SABE_PPROF): a profile shows the code's shape and costs CPU while taken.
-func Profiling() Option {
+// Profiling serves Go's profiler under /debug/pprof/ beside /metrics when
+// on. It is for the internal listener only, and only when the operator asks
+// for it (SABE_PPROF): a profile shows the code's shape and costs CPU while
+// taken.
+func Profiling(on bool) Option {
 	return func(mux *http.ServeMux) {
+		if !on {
+			return
+		}
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

@@ -99,12 +99,12 @@ func TestListen_ErrAddrInUse(t *testing.T) {
 func TestWithPprof(t *testing.T) {
 	t.Parallel()
 	m := metrics.New()
-	plain, err := metrics.Listen("127.0.0.1:0", m.Handler())
+	plain, err := metrics.Listen("127.0.0.1:0", m.Handler(), metrics.Profiling(false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(plain.Stop)
-	profiled, err := metrics.Listen("127.0.0.1:0", m.Handler(), metrics.Profiling())
+	profiled, err := metrics.Listen("127.0.0.1:0", m.Handler(), metrics.Profiling(true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/sabe-dev/sabe/pkg/store"
 )
 
 // The storage paths SABE supports: plain PostgreSQL tables with rollup
@@ -99,18 +97,7 @@ func OnEachStorage(t *testing.T, fn func(t *testing.T, pool *pgxpool.Pool)) {
 
 func storagePool(t *testing.T, base, kind string, params map[string]string) *pgxpool.Pool {
 	t.Helper()
-	u := newDatabaseFrom(t, base, kind, params)
-	cfg, err := pgxpool.ParseConfig(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store.Configure(cfg)
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return poolOn(t, newDatabaseFrom(t, base, kind, params))
 }
 
 // UsesTimescaleDB reports whether pool's database keeps its rollups as

@@ -259,7 +259,14 @@ func newDatabaseFrom(t testing.TB, base, kind string, params map[string]string) 
 // Pool returns a pool on a fresh database for the test.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(DatabaseURL(t))
+	return poolOn(t, DatabaseURL(t))
+}
+
+// poolOn opens a pool on the database at u, configured as SABE's processes
+// configure theirs (store.Configure), closed in cleanup.
+func poolOn(t testing.TB, u string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(u)
 	if err != nil {
 		t.Fatal(err)
 	}

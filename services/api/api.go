@@ -243,7 +243,7 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 	var m *httpapi.Metrics
 	if cfg.MetricsAddr != "" {
 		m = httpapi.NewMetrics()
-		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout, metricsOptions(cfg.Pprof)...)
+		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout, metrics.Profiling(cfg.Pprof))
 		if err != nil {
 			return err
 		}
@@ -323,14 +323,5 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 		return fmt.Errorf("serve http on %s: %w", addr, err)
 	}
 	log.Info("api stopped")
-	return nil
-}
-
-// metricsOptions are the metrics listener's extra routes: the profiler when
-// the operator asked for it.
-func metricsOptions(pprof bool) []metrics.Option {
-	if pprof {
-		return []metrics.Option{metrics.Profiling()}
-	}
 	return nil
 }

@@ -207,7 +207,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer handlers.Stop()
 
 	if cfg.MetricsAddr != "" {
-		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout, metricsOptions(cfg.Pprof)...)
+		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout, metrics.Profiling(cfg.Pprof))
 		if err != nil {
 			return err
 		}
@@ -286,14 +286,5 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rec.Stop()
 	shutdown()
 	log.Info("worker stopped")
-	return nil
-}
-
-// metricsOptions are the metrics listener's extra routes: the profiler when
-// the operator asked for it.
-func metricsOptions(pprof bool) []metrics.Option {
-	if pprof {
-		return []metrics.Option{metrics.Profiling()}
-	}
 	return nil
 }
