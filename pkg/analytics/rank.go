@@ -49,15 +49,29 @@ func RankRun(in []QuestionStat, names map[uuid.UUID]string, boot stats.Bootstrap
 }
 
 func rankAll(in []QuestionStat, names map[uuid.UUID]string, boot stats.Bootstrap) []Entry {
-	models := byModel(in)
-	entries := make([]Entry, 0, len(models))
-	for id, qs := range models {
-		e := entry(id, qs, boot)
-		e.ModelName = names[id]
-		entries = append(entries, e)
+	return rankModels(byModel(in), names, boot, sequential)
+}
+
+// rankModels computes each model's entry, running them through each (which
+// may run them at once), names them and ranks them.
+func rankModels(models map[uuid.UUID][]question, names map[uuid.UUID]string, boot stats.Bootstrap, each func(n int, f func(i int))) []Entry {
+	ids := make([]uuid.UUID, 0, len(models))
+	for id := range models {
+		ids = append(ids, id)
 	}
+	entries := make([]Entry, len(ids))
+	each(len(ids), func(i int) {
+		entries[i] = entry(ids[i], models[ids[i]], boot)
+		entries[i].ModelName = names[ids[i]]
+	})
 	rank(entries)
 	return entries
+}
+
+func sequential(n int, f func(i int)) {
+	for i := range n {
+		f(i)
+	}
 }
 
 func totals(in []QuestionStat) map[uuid.UUID]Totals {

@@ -678,16 +678,11 @@ func (s *Service) leaderboard(ctx context.Context, q LeaderboardQuery) (*Leaderb
 	for id := range models {
 		ids = append(ids, id)
 	}
-	out.Entries = make([]Entry, len(ids))
-	s.each(len(ids), func(i int) { out.Entries[i] = entry(ids[i], models[ids[i]], boot) })
 	names, err := s.names(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	for i := range out.Entries {
-		out.Entries[i].ModelName = names[out.Entries[i].ModelID]
-	}
-	rank(out.Entries)
+	out.Entries = rankModels(models, names, boot, s.each)
 	return out, nil
 }
 
@@ -850,9 +845,7 @@ func passRate(st *QuestionStat) float64 { return float64(st.Correct) / float64(s
 // CPU-bound and independent, one per model.
 func (s *Service) each(n int, f func(i int)) {
 	if n <= 1 || s.workers <= 1 {
-		for i := range n {
-			f(i)
-		}
+		sequential(n, f)
 		return
 	}
 	var g errgroup.Group
