@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,16 +32,22 @@ func progressKey(id uuid.UUID) string { return "sabe:run:" + id.String() + ":pro
 func cancelKey(id uuid.UUID) string   { return "sabe:run:" + id.String() + ":cancel" }
 
 // SpendKey is the Redis key that sums what a run's provider calls cost, in
-// USD: every call adds its cost right after it returns, before its unit is
-// recorded, so a call repeated after a crash is paid for twice and counted
-// twice.
+// USD: every call adds its cost as its unit is recorded (RecordCall), or
+// right away when the unit cannot be recorded, so a call repeated after a
+// crash is paid for twice and counted twice.
 func SpendKey(id uuid.UUID) string { return "sabe:run:" + id.String() + ":spend" }
 
 // recordScript sets the unit's bit and, only when it was not set before,
-// counts the outcome (and, for a skipped unit, its reason in ARGV[4]). It
+// counts the outcome (and, for a skipped unit, its reason in ARGV[4]). A
+// call's cost in ARGV[5] is added to the run's spend (KEYS[3]) either way:
+// the call was paid for even when its unit had been recorded already. It
 // returns the number of units recorded so far, or -1 when this unit had
 // been recorded already.
 var recordScript = redis.NewScript(`
+if ARGV[5] ~= '0' then
+  redis.call('INCRBYFLOAT', KEYS[3], ARGV[5])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
 local old = redis.call('SETBIT', KEYS[1], ARGV[1], 1)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 if old == 1 then return -1 end
@@ -55,7 +62,15 @@ return done
 // It returns the number of distinct units recorded so far and whether this
 // call was the one that recorded idx.
 func (t *Tracker) Record(ctx context.Context, id uuid.UUID, idx int, outcome ExecutionStatus) (done int, first bool, err error) {
-	return t.record(ctx, id, idx, outcome, "")
+	return t.record(ctx, id, idx, outcome, "", 0)
+}
+
+// RecordCall is Record for a unit whose provider call cost costUSD: the
+// cost goes to the run's spend in the same round trip, whether or not the
+// unit had been recorded already. A unit whose call was paid for but which
+// cannot be recorded adds its cost with AddSpend instead.
+func (t *Tracker) RecordCall(ctx context.Context, id uuid.UUID, idx int, outcome ExecutionStatus, costUSD float64) (done int, first bool, err error) {
+	return t.record(ctx, id, idx, outcome, "", costUSD)
 }
 
 // SkipReason says why a unit was skipped.
@@ -72,11 +87,16 @@ func skipField(r SkipReason) string { return "skipped:" + string(r) }
 // RecordSkip is Record for a skipped unit; it also counts the reason, so
 // that finalization can say why the run stopped short.
 func (t *Tracker) RecordSkip(ctx context.Context, id uuid.UUID, idx int, reason SkipReason) (done int, first bool, err error) {
-	return t.record(ctx, id, idx, ExecSkipped, skipField(reason))
+	return t.record(ctx, id, idx, ExecSkipped, skipField(reason), 0)
 }
 
-func (t *Tracker) record(ctx context.Context, id uuid.UUID, idx int, outcome ExecutionStatus, reason string) (int, bool, error) {
-	n, err := recordScript.Run(ctx, t.rdb, []string{doneKey(id), progressKey(id)}, idx, string(outcome), int(progressTTL/time.Second), reason).Int()
+func (t *Tracker) record(ctx context.Context, id uuid.UUID, idx int, outcome ExecutionStatus, reason string, costUSD float64) (int, bool, error) {
+	cost := "0"
+	if costUSD > 0 {
+		cost = strconv.FormatFloat(costUSD, 'g', -1, 64)
+	}
+	n, err := recordScript.Run(ctx, t.rdb, []string{doneKey(id), progressKey(id), SpendKey(id)},
+		idx, string(outcome), int(progressTTL/time.Second), reason, cost).Int()
 	if err != nil {
 		return 0, false, fmt.Errorf("record progress of run %s: %w", id, err)
 	}

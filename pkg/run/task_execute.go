@@ -125,17 +125,8 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 	permit.Done(breakerOutcome(callErr))
 	h.metrics.Call(pid, callOutcome(callErr), e.FinishedAt.Sub(*e.StartedAt))
 	if callErr == nil {
+		// Added to the run's spend as the unit is recorded (see record).
 		e.CostUSD = Cost(resp.InputTokens, resp.OutputTokens, m.InputCostPerMTok, m.OutputCostPerMTok)
-		if e.CostUSD > 0 {
-			// Counted even when the task cannot go on (shutdown) or the
-			// unit turns out recorded already: the call was paid for.
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			err := h.tracker.AddSpend(sctx, r.ID, e.CostUSD)
-			cancel()
-			if err != nil {
-				return err
-			}
-		}
 	}
 	if callErr != nil {
 		if ctx.Err() != nil {
@@ -353,20 +344,34 @@ func scrubbed(err error, key string) error {
 	return errors.New(provider.Scrub(err.Error(), key))
 }
 
-// record stores the execution, counts it, and enqueues finalization when it
-// was the run's last unit.
+// record stores the execution, counts it with its call's cost, and enqueues
+// finalization when it was the run's last unit.
 func (h *Handlers) record(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution) error {
 	if e.FinishedAt.IsZero() {
 		e.FinishedAt = time.Now().UTC()
 	}
 	if _, err := h.store.RecordExecution(ctx, e); err != nil {
-		return fmt.Errorf("record run %s unit %d: %w", e.RunID, idx, err)
+		return errors.Join(fmt.Errorf("record run %s unit %d: %w", e.RunID, idx, err), h.keepSpend(ctx, e))
 	}
-	done, _, err := h.tracker.Record(ctx, e.RunID, idx, e.Status)
+	done, _, err := h.tracker.RecordCall(ctx, e.RunID, idx, e.Status, e.CostUSD)
 	if err != nil {
-		return err
+		// The script may have run with its answer lost: the spend is then
+		// counted twice, which errs on the side of the run's max_cost_usd.
+		return errors.Join(err, h.keepSpend(ctx, e))
 	}
 	return h.finalizeIfDone(ctx, snap, e.RunID, done)
+}
+
+// keepSpend adds the cost of a call whose unit could not be recorded to the
+// run's spend, even while the task is being cut short (shutdown): the call
+// was paid for, and the retry will pay again.
+func (h *Handlers) keepSpend(ctx context.Context, e *Execution) error {
+	if e.CostUSD <= 0 {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return h.tracker.AddSpend(sctx, e.RunID, e.CostUSD)
 }
 
 func (h *Handlers) finalizeIfDone(ctx context.Context, snap *cachedSnapshot, id uuid.UUID, done int) error {
