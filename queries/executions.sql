@@ -1,6 +1,7 @@
--- name: RecordExecution :one
+-- name: RecordExecutions :batchone
 -- Records a unit's execution and, when it was scored, its evaluation, in one
--- statement. The execution carries its evaluation's score and verdict too,
+-- statement; sent as a pgx batch, many units share one round trip and one
+-- commit. The execution carries its evaluation's score and verdict too,
 -- for the rollups (a continuous aggregate reads one table). ON CONFLICT DO NOTHING makes a retried or duplicated task a
 -- no-op: exactly one row per (run, model, question, sample), and the
 -- evaluation is written only together with the execution it belongs to.

@@ -35,6 +35,8 @@ type Metrics struct {
 	rescheduled *prometheus.CounterVec
 	retries     *prometheus.CounterVec
 	skipped     *prometheus.CounterVec
+	batchSize   prometheus.Histogram
+	batchTime   prometheus.Histogram
 }
 
 var _ resilience.Observer = (*Metrics)(nil)
@@ -73,11 +75,22 @@ func New() *Metrics {
 			Name: "sabe_units_skipped_total",
 			Help: "Units recorded as skipped, never called, by reason (deadline, max_cost).",
 		}, []string{"reason"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sabe_record_batch_size",
+			Help:    "Executions written per batch by this worker's recorder (SABE_RECORD_MAX_BATCH caps it).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
+		batchTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sabe_record_batch_duration_seconds",
+			Help:    "Time to write one batch of executions, one round trip and one commit.",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
+		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.calls, m.latency, m.breaker, m.limitWaits, m.rescheduled, m.retries, m.skipped,
+		m.batchSize, m.batchTime,
 	)
 	return m
 }
@@ -88,6 +101,12 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // Handler serves the registry in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// RecordBatch observes one batch of executions written to PostgreSQL.
+func (m *Metrics) RecordBatch(size int, d time.Duration) {
+	m.batchSize.Observe(float64(size))
+	m.batchTime.Observe(d.Seconds())
 }
 
 // Call counts a provider call with its outcome and duration.

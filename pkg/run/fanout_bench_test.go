@@ -78,8 +78,10 @@ func (e *benchEnv) handlers(b *testing.B, cfg run.Config) *run.Handlers {
 	}
 	b.Cleanup(fleet.Stop)
 	clients := provider.NewClients(provider.ClientOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})})
+	rec := store.NewRecorder(e.store, store.RecorderOptions{})
+	b.Cleanup(rec.Close)
 	return run.NewHandlers(run.Deps{
-		Store: e.store, Queue: e.client, Tracker: run.NewTracker(e.rdb), Clients: clients, Fleet: fleet, Redis: e.rdb, Log: log,
+		Store: rec, Queue: e.client, Tracker: run.NewTracker(e.rdb), Clients: clients, Fleet: fleet, Redis: e.rdb, Log: log,
 	}, cfg)
 }
 

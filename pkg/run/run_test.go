@@ -102,8 +102,11 @@ func (b *bundle) newWorker(t *testing.T) *worker {
 		t.Fatal(err)
 	}
 	t.Cleanup(fleet.Stop)
+	// Units are recorded in batches, as a worker process records them.
+	rec := store.NewRecorder(b.store, store.RecorderOptions{OnBatch: m.RecordBatch})
+	t.Cleanup(rec.Close)
 	h := run.NewHandlers(run.Deps{
-		Store: b.store, Queue: b.client, Tracker: run.NewTracker(b.rdb), Clients: provider.NewClients(b.settings.client),
+		Store: rec, Queue: b.client, Tracker: run.NewTracker(b.rdb), Clients: provider.NewClients(b.settings.client),
 		Fleet: fleet, Redis: b.rdb, Metrics: m, Log: log,
 	}, b.settings.run)
 	if err := h.Start(context.Background()); err != nil {

@@ -294,30 +294,13 @@ func (s *Store) RecordedUnits(ctx context.Context, r *run.Run) ([]run.UnitKey, e
 
 // RecordExecution stores an execution and its evaluation, exactly once per
 // (run, model, question, sample); it reports whether this call inserted.
+// A Recorder batches these calls from many goroutines.
 func (s *Store) RecordExecution(ctx context.Context, e *run.Execution) (bool, error) {
-	arg := dbsqlc.RecordExecutionParams{
-		RunCreatedAt: e.RunCreatedAt, RunID: e.RunID, ModelID: e.ModelID, QuestionID: e.QuestionID, Sample: int32(e.Sample),
-		BenchmarkID: e.BenchmarkID, QuestionRevisionID: e.QuestionRevisionID, Category: e.Category,
-		Status: string(e.Status), Response: e.Response, Attempts: int32(max(e.Attempts, 1)),
-		LatencyMs: e.LatencyMs, TtftMs: e.TTFTMs, OutputTokensPerS: e.OutputTokensPerS,
-		InputTokens: int32(e.InputTokens), OutputTokens: int32(e.OutputTokens), CostUsd: e.CostUSD,
-		StartedAt: e.StartedAt, FinishedAt: e.FinishedAt,
+	var inserted [1]bool
+	if err := s.RecordExecutions(ctx, []*run.Execution{e}, inserted[:]); err != nil {
+		return false, err
 	}
-	if e.Error != "" {
-		arg.Error = &e.Error
-	}
-	if e.HTTPStatus != 0 {
-		hs := int32(e.HTTPStatus)
-		arg.HttpStatus = &hs
-	}
-	if ev := e.Evaluation; ev != nil {
-		arg.Scorer, arg.Passed, arg.Score, arg.Detail = &ev.Scorer, ev.Passed, ev.Score, ev.Detail
-	}
-	n, err := s.q.RecordExecution(ctx, arg)
-	if err != nil {
-		return false, fmt.Errorf("record execution: %w", err)
-	}
-	return n == 1, nil
+	return inserted[0], nil
 }
 
 // Counts returns how many units of the run are recorded, by outcome.

@@ -43,9 +43,13 @@ type Config struct {
 	// Fetchers is how many asynq servers (fetch loops) share the worker's
 	// concurrency; at most Concurrency.
 	Fetchers int
-	// DatabaseMaxConns bounds the worker's PostgreSQL pool: a unit holds a
-	// connection only for its one INSERT, and PostgreSQL's default
-	// max_connections (100) is shared by the whole fleet.
+	// RecordWriters and RecordMaxBatch shape the recorder: how many
+	// batches of executions may be in flight at once, and how many
+	// executions one batch takes at most.
+	RecordWriters, RecordMaxBatch int
+	// DatabaseMaxConns bounds the worker's PostgreSQL pool: units are
+	// written in batches by a few recorder writers, and PostgreSQL's
+	// default max_connections (100) is shared by the whole fleet.
 	DatabaseMaxConns int
 	// TaskCheckInterval is how long an idle worker waits before it looks
 	// for new tasks again (asynq's default is 1 s, which a run's start and
@@ -97,6 +101,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Concurrency:           r.Int("SABE_WORKER_CONCURRENCY", 100, 1, 10000),
 		DatabaseMaxConns:      r.Int("SABE_DATABASE_MAX_CONNS", 20, 1, 1000),
 		Fetchers:              r.Int("SABE_WORKER_FETCHERS", 2, 1, 16),
+		RecordWriters:         r.Int("SABE_RECORD_WRITERS", 4, 1, 64),
+		RecordMaxBatch:        r.Int("SABE_RECORD_MAX_BATCH", 64, 1, 1000),
 		TaskCheckInterval:     r.Duration("SABE_TASK_CHECK_INTERVAL", 100*time.Millisecond, 10*time.Millisecond, 10*time.Second),
 		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
 		Pprof:                 r.Bool("SABE_PPROF", false),
@@ -184,6 +190,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
 	m := metrics.New()
+	// Units are recorded in batches (one round trip and one commit for
+	// many), closed after the servers have stopped and before the pool.
+	recorder := store.NewRecorder(st, store.RecorderOptions{
+		Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, OnBatch: m.RecordBatch,
+	})
+	defer recorder.Close()
 	fleet := resilience.New(rdb, resilience.Options{
 		Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout, Log: log, Observer: m,
 	})
@@ -197,7 +209,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	})
 	tracker := run.NewTracker(rdb)
 	handlers := run.NewHandlers(run.Deps{
-		Store: st, Queue: client, Tracker: tracker, Clients: clients, Fleet: fleet, Redis: rdb, Metrics: m, Log: log,
+		Store: recorder, Queue: client, Tracker: tracker, Clients: clients, Fleet: fleet, Redis: rdb, Metrics: m, Log: log,
 	}, run.Config{
 		CallTimeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxRetry: cfg.MaxRetry, RetryBaseDelay: cfg.RetryBaseDelay,
 	})

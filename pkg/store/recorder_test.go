@@ -1,0 +1,150 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/testenv"
+)
+
+// recorderRun creates a run of the history's benchmark (2 models × 4
+// questions × 2 samples) and returns it with one execution per unit.
+func recorderRun(t *testing.T, h *history) (*run.Run, []*run.Execution) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := h.s.CreateRun(ctx, store.NewRun{BenchmarkID: h.benchmark.ID, Trigger: run.TriggerAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := h.s.LoadSnapshot(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []*run.Execution
+	for _, m := range snap.Models {
+		for _, q := range snap.Questions {
+			for sample := range r.Samples {
+				es = append(es, &run.Execution{
+					RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: m.ModelID,
+					QuestionID: q.QuestionID, QuestionRevisionID: q.RevisionID, Sample: sample, Category: q.Category,
+					Status: run.ExecSucceeded, FinishedAt: time.Now(),
+					Evaluation: &run.Evaluation{Scorer: "contains", Passed: true, Score: 1},
+				})
+			}
+		}
+	}
+	return r, es
+}
+
+// TestStore_RecordExecutionsAllOrNothing: a batch with a row PostgreSQL
+// refuses writes none of its rows and says so for each.
+func TestStore_RecordExecutionsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHistory(t, testenv.Pool(t))
+	r, es := recorderRun(t, h)
+	bad := *es[3]
+	bad.Status = "bogus"
+	batch := []*run.Execution{es[0], es[1], &bad, es[2]}
+	inserted := make([]bool, len(batch))
+	err := h.s.RecordExecutions(ctx, batch, inserted)
+	if err == nil || !strings.Contains(err.Error(), "check constraint") {
+		t.Fatalf("batch with a bad status: err %v, want a check constraint violation", err)
+	}
+	for i, ok := range inserted {
+		if ok {
+			t.Errorf("inserted[%d] = true after a failed batch", i)
+		}
+	}
+	if c, err := h.s.Counts(ctx, r); err != nil || c.Succeeded != 0 {
+		t.Fatalf("counts after a failed batch: %+v, %v; want nothing recorded", c, err)
+	}
+
+	batch[2] = es[3]
+	if err := h.s.RecordExecutions(ctx, batch, inserted); err != nil {
+		t.Fatal(err)
+	}
+	for i, ok := range inserted {
+		if !ok {
+			t.Errorf("inserted[%d] = false for a new unit", i)
+		}
+	}
+	if err := h.s.RecordExecutions(ctx, batch[1:3], inserted[:2]); err != nil || inserted[0] || inserted[1] {
+		t.Fatalf("recording twice: inserted %v, err %v; want false false nil", inserted[:2], err)
+	}
+}
+
+// TestRecorder_ConcurrentCallsRecordOnce: many goroutines recording the
+// same units through one Recorder get exactly one "inserted" per unit, a
+// bad row fails only its own caller, and after Close calls still write.
+func TestRecorder_ConcurrentCallsRecordOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHistory(t, testenv.Pool(t))
+	r, es := recorderRun(t, h)
+	var largest atomic.Int64
+	rec := store.NewRecorder(h.s, store.RecorderOptions{Writers: 2, MaxBatch: 8, OnBatch: func(size int, _ time.Duration) {
+		if int64(size) > largest.Load() {
+			largest.Store(int64(size))
+		}
+		if size > 8 {
+			t.Errorf("batch of %d, over MaxBatch 8", size)
+		}
+	}})
+
+	last := es[len(es)-1]
+	es = es[:len(es)-1]
+	bad := *es[0]
+	bad.Status = "bogus"
+	const copies = 6
+	insertedBy := make([]int, len(es))
+	var (
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		badErr error
+	)
+	for c := range copies {
+		for i, e := range es {
+			wg.Go(func() {
+				ok, err := rec.RecordExecution(ctx, e)
+				if err != nil {
+					t.Errorf("unit %d copy %d: %v", i, c, err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					insertedBy[i]++
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Go(func() { _, badErr = rec.RecordExecution(ctx, &bad) })
+	wg.Wait()
+	for i, n := range insertedBy {
+		if n != 1 {
+			t.Errorf("unit %d reported inserted %d times, want once", i, n)
+		}
+	}
+	if largest.Load() < 2 {
+		t.Errorf("largest batch %d: %d concurrent calls were never batched", largest.Load(), copies*len(es)+1)
+	}
+	if badErr == nil || !strings.Contains(badErr.Error(), "check constraint") {
+		t.Errorf("bad row: err %v, want its check constraint violation", badErr)
+	}
+
+	rec.Close()
+	if ok, err := rec.RecordExecution(ctx, last); err != nil || !ok {
+		t.Fatalf("after Close: inserted %v, err %v; want a direct write", ok, err)
+	}
+	c, err := h.s.Counts(ctx, r)
+	if err != nil || c.Succeeded != len(es)+1 {
+		t.Fatalf("counts %+v, %v; want %d units recorded", c, err, len(es)+1)
+	}
+}
