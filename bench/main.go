@@ -72,6 +72,8 @@ type options struct {
 	apiRate, postRate    int
 	duration, warmup     time.Duration
 	analytics            analyticsOptions
+	// workerEnv is SABE_* settings given to every worker (--worker-env).
+	workerEnv map[string]string
 }
 
 func run(ctx context.Context, args []string) error {
@@ -92,6 +94,15 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.profileSeconds, "profile-seconds", 10, "length of the throughput CPU profiles, from the trigger")
 	fs.Float64Var(&o.scale, "scale", 1, "multiply the units of every run and the ceiling's tasks (0.1 for a quick look; figures then differ)")
 	fs.IntVar(&o.workers, "workers", 2, "worker processes (ceiling, throughput, efficiency)")
+	o.workerEnv = map[string]string{}
+	fs.Func("worker-env", "SABE_NAME=value for every worker, over the harness's own settings (repeatable), to measure a setting", func(v string) error {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || !strings.HasPrefix(k, "SABE_") {
+			return fmt.Errorf("want SABE_NAME=value, got %q", v)
+		}
+		o.workerEnv[k] = val
+		return nil
+	})
 	fs.IntVar(&o.concurrency, "concurrency", 100, "concurrency of each worker (ceiling, throughput, efficiency, api)")
 	fs.IntVar(&o.tasks, "tasks", 20_000, "no-op tasks of the ceiling")
 	fs.DurationVar(&o.latency, "latency", time.Second, "mock provider latency (efficiency, memory)")

@@ -35,6 +35,8 @@ type Fleet struct {
 	Concurrency int `json:"concurrency_per_worker"`
 	// MockLatencyMs is the mock provider's response time.
 	MockLatencyMs float64 `json:"mock_latency_ms"`
+	// Env is what --worker-env set on the workers, over the defaults.
+	Env map[string]string `json:"worker_env,omitempty"`
 }
 
 // ThroughputReport is the throughput section: scored executions persisted
@@ -85,7 +87,7 @@ func (h *harness) runThroughput(ctx context.Context) (*ThroughputReport, error) 
 	}
 	o := h.o
 	rep := &ThroughputReport{Phase: "throughput", Shape: shape(4, 2500, 2, o.scale),
-		Fleet: Fleet{Workers: o.workers, Concurrency: o.concurrency}, Targets: []Target{}}
+		Fleet: Fleet{Workers: o.workers, Concurrency: o.concurrency, Env: o.workerEnv}, Targets: []Target{}}
 	s, err := h.newStack(ctx, "throughput", true)
 	if err != nil {
 		return nil, err
@@ -217,7 +219,7 @@ type EfficiencyReport struct {
 func (h *harness) runEfficiency(ctx context.Context) (*EfficiencyReport, error) {
 	o := h.o
 	rep := &EfficiencyReport{Phase: "efficiency", Shape: shape(4, 1250, 2, o.scale),
-		Fleet: Fleet{Workers: o.workers, Concurrency: o.concurrency, MockLatencyMs: ms(o.latency)}, Targets: []Target{}}
+		Fleet: Fleet{Workers: o.workers, Concurrency: o.concurrency, MockLatencyMs: ms(o.latency), Env: o.workerEnv}, Targets: []Target{}}
 	rep.FleetConcurrency = o.workers * o.concurrency
 	rep.IdealSeconds = round(float64(rep.Shape.Units)*o.latency.Seconds()/float64(rep.FleetConcurrency), 3)
 	s, err := h.newStack(ctx, "efficiency", true)
@@ -276,7 +278,7 @@ func (h *harness) runMemory(ctx context.Context) (*MemoryReport, error) {
 	o := h.o
 	const interval = 100 * time.Millisecond
 	rep := &MemoryReport{Phase: "memory", Shape: shape(4, 625, 2, o.scale),
-		Fleet:          Fleet{Workers: 1, Concurrency: o.memoryConcurrency, MockLatencyMs: ms(o.latency)},
+		Fleet:          Fleet{Workers: 1, Concurrency: o.memoryConcurrency, MockLatencyMs: ms(o.latency), Env: o.workerEnv},
 		SampleInterval: interval.String(), Targets: []Target{}}
 	rep.IdealSeconds = round(float64(rep.Shape.Units)*o.latency.Seconds()/float64(o.memoryConcurrency), 3)
 	s, err := h.newStack(ctx, "memory", true)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -195,6 +196,7 @@ func (s *stack) startWorker(ctx context.Context, name string, concurrency int) (
 	if s.h.o.profileDir != "" {
 		env["SABE_PPROF"] = "true"
 	}
+	maps.Copy(env, s.h.o.workerEnv)
 	if p, err = s.start(ctx, name, filepath.Join(bin, "worker"), env); err != nil {
 		return nil, "", err
 	}
