@@ -266,7 +266,7 @@ type exchange struct {
 }
 
 // drain takes over closing a body that was closed before EOF without a read
-// error: typically the SDK stopping at "data: [DONE]" while the chunked
+// error: typically a stream read stopping at "data: [DONE]" while the chunked
 // terminator is still in flight. Closing such a body drops the connection,
 // and at thousands of calls per second that means a TCP (and TLS) setup per
 // call and a pile of TIME_WAIT sockets. So the rest is read in the
@@ -316,8 +316,9 @@ func (ex *exchange) stopIdle() {
 	}
 }
 
-// middleware is the SDKs' middleware (OpenAI, Anthropic) and, through
-// exchangeTransport, a RoundTripper (Google).
+// middleware wraps the sending of a request: called directly by the OpenAI
+// adapter's Complete, as the SDK's middleware by ListModels and Anthropic,
+// and through exchangeTransport as a RoundTripper (Google).
 func (ex *exchange) middleware(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
 	res, err := next(req)
 	if err != nil || res == nil {

@@ -2,14 +2,16 @@
 //
 // A Client sends one prompt and returns the answer with the measurements a
 // benchmark needs: time to first token, total latency, token usage and the
-// finish reason. There is one Client per wire format, each built on the
-// provider's official SDK and streaming so that time to first token is
-// real: OpenAI for every OpenAI-compatible endpoint (OpenAI, OpenRouter,
-// vLLM, Ollama, the mock provider), Anthropic for the Messages API and
-// Google for the Gemini API. NewClients returns all three, keyed by provider
-// kind. Each also lists the provider's models (ListModels), and Probe uses
-// either to say what is wrong with a provider: DNS, connection, TLS, key or
-// model.
+// finish reason. There is one Client per wire format, each streaming so
+// that time to first token is real and built on the provider's official
+// SDK, except the OpenAI adapter's Complete, which speaks the wire format
+// itself (the SDK's per-chunk decoding was the worker's largest CPU cost)
+// and keeps only the SDK's event-stream framing. OpenAI serves every
+// OpenAI-compatible endpoint (OpenAI, OpenRouter, vLLM, Ollama, the mock
+// provider), Anthropic the Messages API and Google the Gemini API.
+// NewClients returns all three, keyed by provider kind. Each also lists the
+// provider's models (ListModels), and Probe uses either to say what is
+// wrong with a provider: DNS, connection, TLS, key or model.
 //
 // Everything a provider sends back is treated as hostile: answers are capped
 // in size, in total time and in silence between stream chunks, error
