@@ -59,6 +59,8 @@ type ThroughputReport struct {
 	CeilingTasksPerSecond float64 `json:"ceiling_tasks_per_second"`
 	RatioToCeiling        float64 `json:"ratio_to_ceiling"`
 	PerUnit               PerUnit `json:"per_unit"`
+	// Recorder is how the workers batched their executions.
+	Recorder RecorderFigures `json:"recorder"`
 	// Profiles are the files saved in --profile's directory.
 	Profiles      []string `json:"profiles,omitempty"`
 	ProfileErrors []string `json:"profile_errors,omitempty"`
@@ -156,6 +158,9 @@ func (h *harness) runThroughput(ctx context.Context) (*ThroughputReport, error) 
 	if err != nil {
 		return nil, err
 	}
+	if rep.Recorder, err = recorderFigures(ctx, metricsAddrs); err != nil {
+		return nil, fmt.Errorf("read the workers' metrics: %w", err)
+	}
 	s.stopProcs()
 	pg1, err := s.pgTransactions(ctx)
 	if err != nil {
@@ -174,6 +179,8 @@ func (h *harness) runThroughput(ctx context.Context) (*ThroughputReport, error) 
 		rep.ScoredPerSecond, rep.CeilingTasksPerSecond, rep.RatioToCeiling, targetThroughputRatio)
 	h.say("throughput: per unit %.2f PostgreSQL transactions, %.1f Redis commands %v",
 		rep.PerUnit.PGTransactions, rep.PerUnit.RedisCommands, rep.PerUnit.RedisCommandsByCmd)
+	h.say("throughput: recorder %d batches, %.2f executions and %.2f ms each on average",
+		rep.Recorder.Batches, rep.Recorder.MeanBatch, rep.Recorder.MeanWriteMs)
 	for _, e := range rep.ProfileErrors {
 		h.say("throughput: no profile: %s", e)
 	}
