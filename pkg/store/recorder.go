@@ -71,6 +71,13 @@ type RecorderOptions struct {
 	Writers int
 	// MaxBatch caps the executions in one batch (default 64).
 	MaxBatch int
+	// Linger is how long a writer holding fewer than MaxBatch executions
+	// waits for more before it writes them (default 2ms; negative: not at
+	// all). Without it batches form only once the writers are all busy,
+	// and at a few hundred units a second per worker most batches held one
+	// or two executions, each paying a commit. A unit's provider call takes
+	// far longer than this.
+	Linger time.Duration
 	// Timeout bounds the write of one batch (default 30s).
 	Timeout time.Duration
 	// OnBatch, when set, is told the size and write time of every batch
@@ -81,9 +88,9 @@ type RecorderOptions struct {
 // Recorder is the Store with RecordExecution batched: concurrent calls are
 // gathered into batches written by a few writer goroutines (group commit),
 // so that a busy worker pays one round trip and one commit for many units
-// instead of one each. Nothing waits to fill a batch: a writer takes
-// whatever is pending when it is free, so a lone call is written at once
-// and batches grow only with the load. Each caller still gets its own
+// instead of one each. A free writer takes what is pending and waits at
+// most Linger for more, so a lone call waits no longer than that, and
+// batches grow with the load up to MaxBatch. Each caller still gets its own
 // answer (inserted or not, or the error of its own row).
 type Recorder struct {
 	*Store
@@ -109,6 +116,9 @@ func NewRecorder(s *Store, opts RecorderOptions) *Recorder {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 64
+	}
+	if opts.Linger == 0 {
+		opts.Linger = 2 * time.Millisecond
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
@@ -163,8 +173,13 @@ func (r *Recorder) write() {
 	batch := make([]*pendingRecord, 0, r.opts.MaxBatch)
 	es := make([]*run.Execution, 0, r.opts.MaxBatch)
 	inserted := make([]bool, r.opts.MaxBatch)
+	linger := time.NewTimer(0)
+	<-linger.C
 	for p := range r.queue {
 		batch = append(batch[:0], p)
+		if r.opts.Linger > 0 {
+			linger.Reset(r.opts.Linger)
+		}
 	gather:
 		for len(batch) < r.opts.MaxBatch {
 			select {
@@ -173,10 +188,23 @@ func (r *Recorder) write() {
 					break gather
 				}
 				batch = append(batch, p)
+				continue
 			default:
+			}
+			if r.opts.Linger <= 0 {
+				break
+			}
+			select {
+			case p, ok := <-r.queue:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, p)
+			case <-linger.C:
 				break gather
 			}
 		}
+		linger.Stop()
 		es = es[:0]
 		for _, p := range batch {
 			es = append(es, p.e)

@@ -47,6 +47,9 @@ type Config struct {
 	// batches of executions may be in flight at once, and how many
 	// executions one batch takes at most.
 	RecordWriters, RecordMaxBatch int
+	// RecordLinger is how long a writer with a partial batch waits for
+	// more executions (0: not at all).
+	RecordLinger time.Duration
 	// DatabaseMaxConns bounds the worker's PostgreSQL pool: units are
 	// written in batches by a few recorder writers, and PostgreSQL's
 	// default max_connections (100) is shared by the whole fleet.
@@ -103,6 +106,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Fetchers:              r.Int("SABE_WORKER_FETCHERS", 2, 1, 16),
 		RecordWriters:         r.Int("SABE_RECORD_WRITERS", 4, 1, 64),
 		RecordMaxBatch:        r.Int("SABE_RECORD_MAX_BATCH", 64, 1, 1000),
+		RecordLinger:          r.Duration("SABE_RECORD_LINGER", 2*time.Millisecond, 0, time.Second),
 		TaskCheckInterval:     r.Duration("SABE_TASK_CHECK_INTERVAL", 100*time.Millisecond, 10*time.Millisecond, 10*time.Second),
 		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
 		Pprof:                 r.Bool("SABE_PPROF", false),
@@ -192,8 +196,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	m := metrics.New()
 	// Units are recorded in batches (one round trip and one commit for
 	// many), closed after the servers have stopped and before the pool.
+	linger := cfg.RecordLinger
+	if linger == 0 {
+		linger = -1 // SABE_RECORD_LINGER=0 means none; the recorder reads 0 as its default
+	}
 	recorder := store.NewRecorder(st, store.RecorderOptions{
-		Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, OnBatch: m.RecordBatch,
+		Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: linger, OnBatch: m.RecordBatch,
 	})
 	defer recorder.Close()
 	fleet := resilience.New(rdb, resilience.Options{
