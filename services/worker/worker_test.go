@@ -35,7 +35,8 @@ func TestLoadConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.MetricsAddr != worker.DefaultMetricsAddr || c.IdleTimeout != time.Minute || c.BreakerFailures != 5 ||
-			c.BreakerOpenTimeout != 30*time.Second || len(c.ProviderAllow) != 0 || c.TaskCheckInterval != 100*time.Millisecond || c.Pprof || c.DatabaseMaxConns != 20 || c.Fetchers != 2 {
+			c.BreakerOpenTimeout != 30*time.Second || len(c.ProviderAllow) != 0 || c.TaskCheckInterval != 100*time.Millisecond || c.Pprof || c.DatabaseMaxConns != 20 || c.Fetchers != 4 ||
+			c.RecordWriters != 2 || c.RecordMaxBatch != 64 || c.RecordLinger != 2*time.Millisecond {
 			t.Errorf("defaults: %+v", c)
 		}
 	})
@@ -43,14 +44,16 @@ func TestLoadConfig(t *testing.T) {
 		env := map[string]string{
 			"SABE_ENCRYPTION_KEY": testenv.KeyEnv(t), "SABE_METRICS_ADDR": "off", "SABE_PROVIDER_IDLE_TIMEOUT": "5s",
 			"SABE_PROVIDER_ALLOW": "vllm.internal, 10.0.0.0/8", "SABE_BREAKER_FAILURES": "3", "SABE_BREAKER_OPEN_TIMEOUT": "2m",
-			"SABE_TASK_CHECK_INTERVAL": "250ms", "SABE_PPROF": "true", "SABE_DATABASE_MAX_CONNS": "8", "SABE_WORKER_FETCHERS": "4",
+			"SABE_TASK_CHECK_INTERVAL": "250ms", "SABE_PPROF": "true", "SABE_DATABASE_MAX_CONNS": "8", "SABE_WORKER_FETCHERS": "8",
+			"SABE_RECORD_WRITERS": "3", "SABE_RECORD_MAX_BATCH": "16", "SABE_RECORD_LINGER": "0",
 		}
 		c, err := worker.LoadConfig(func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
 		}
 		if c.MetricsAddr != "" || c.IdleTimeout != 5*time.Second || c.BreakerFailures != 3 || c.BreakerOpenTimeout != 2*time.Minute ||
-			c.TaskCheckInterval != 250*time.Millisecond || !c.Pprof || c.DatabaseMaxConns != 8 || c.Fetchers != 4 || strings.Join(c.ProviderAllow, " ") != "vllm.internal 10.0.0.0/8" {
+			c.TaskCheckInterval != 250*time.Millisecond || !c.Pprof || c.DatabaseMaxConns != 8 || c.Fetchers != 8 ||
+			c.RecordWriters != 3 || c.RecordMaxBatch != 16 || c.RecordLinger != 0 || strings.Join(c.ProviderAllow, " ") != "vllm.internal 10.0.0.0/8" {
 			t.Errorf("settings: %+v", c)
 		}
 	})
@@ -64,6 +67,9 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrTaskCheckInterval", "SABE_TASK_CHECK_INTERVAL", "1ms"},
 		{"ErrDatabaseMaxConns", "SABE_DATABASE_MAX_CONNS", "0"},
 		{"ErrFetchers", "SABE_WORKER_FETCHERS", "0"},
+		{"ErrRecordWriters", "SABE_RECORD_WRITERS", "0"},
+		{"ErrRecordMaxBatch", "SABE_RECORD_MAX_BATCH", "5000"},
+		{"ErrRecordLinger", "SABE_RECORD_LINGER", "2s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{"SABE_ENCRYPTION_KEY": testenv.KeyEnv(t), tc.variable: tc.value}
