@@ -103,7 +103,7 @@ func (b *bundle) newWorker(t *testing.T) *worker {
 	}
 	t.Cleanup(fleet.Stop)
 	// Units are recorded in batches, as a worker process records them.
-	rec := store.NewRecorder(b.store, store.RecorderOptions{OnBatch: m.RecordBatch})
+	rec := store.NewRecorder(b.store, store.RecorderOptions{Linger: 2 * time.Millisecond, OnBatch: m.RecordBatch})
 	t.Cleanup(rec.Close)
 	h := run.NewHandlers(run.Deps{
 		Store: rec, Queue: b.client, Tracker: run.NewTracker(b.rdb), Clients: provider.NewClients(b.settings.client),

@@ -67,13 +67,14 @@ func recordParams(e *run.Execution) dbsqlc.RecordExecutionsParams {
 
 // RecorderOptions size a Recorder. Zero values take the defaults.
 type RecorderOptions struct {
-	// Writers is how many batches may be in flight at once (default 4).
+	// Writers is how many batches may be in flight at once (default 2).
 	Writers int
 	// MaxBatch caps the executions in one batch (default 64).
 	MaxBatch int
 	// Linger is how long a writer holding fewer than MaxBatch executions
-	// waits for more before it writes them (default 2ms; negative: not at
-	// all). Without it batches form only once the writers are all busy,
+	// waits for more before it writes them (0: not at all; the worker's
+	// SABE_RECORD_LINGER is 2ms). Without it batches form only once the
+	// writers are all busy,
 	// and at a few hundred units a second per worker most batches held one
 	// or two executions, each paying a commit. A unit's provider call takes
 	// far longer than this.
@@ -112,13 +113,10 @@ type pendingRecord struct {
 // NewRecorder starts a Recorder over s; Close stops it.
 func NewRecorder(s *Store, opts RecorderOptions) *Recorder {
 	if opts.Writers <= 0 {
-		opts.Writers = 4
+		opts.Writers = 2
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 64
-	}
-	if opts.Linger == 0 {
-		opts.Linger = 2 * time.Millisecond
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
@@ -167,6 +165,39 @@ func (r *Recorder) Close() {
 	r.wg.Wait()
 }
 
+// gather adds what is pending to batch, up to MaxBatch, waiting at most
+// Linger for more once nothing is; linger is the writer's own timer.
+func (r *Recorder) gather(batch []*pendingRecord, linger *time.Timer) []*pendingRecord {
+	if r.opts.Linger > 0 {
+		linger.Reset(r.opts.Linger)
+		defer linger.Stop()
+	}
+	for len(batch) < r.opts.MaxBatch {
+		select {
+		case p, ok := <-r.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		if r.opts.Linger <= 0 {
+			return batch
+		}
+		select {
+		case p, ok := <-r.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+		case <-linger.C:
+			return batch
+		}
+	}
+	return batch
+}
+
 // write is one writer: it takes every pending call up to MaxBatch and
 // writes them as one batch, until the queue is closed and drained.
 func (r *Recorder) write() {
@@ -176,35 +207,7 @@ func (r *Recorder) write() {
 	linger := time.NewTimer(0)
 	<-linger.C
 	for p := range r.queue {
-		batch = append(batch[:0], p)
-		if r.opts.Linger > 0 {
-			linger.Reset(r.opts.Linger)
-		}
-	gather:
-		for len(batch) < r.opts.MaxBatch {
-			select {
-			case p, ok := <-r.queue:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, p)
-				continue
-			default:
-			}
-			if r.opts.Linger <= 0 {
-				break
-			}
-			select {
-			case p, ok := <-r.queue:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, p)
-			case <-linger.C:
-				break gather
-			}
-		}
-		linger.Stop()
+		batch = r.gather(append(batch[:0], p), linger)
 		es = es[:0]
 		for _, p := range batch {
 			es = append(es, p.e)

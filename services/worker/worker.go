@@ -196,12 +196,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	m := metrics.New()
 	// Units are recorded in batches (one round trip and one commit for
 	// many), closed after the servers have stopped and before the pool.
-	linger := cfg.RecordLinger
-	if linger == 0 {
-		linger = -1 // SABE_RECORD_LINGER=0 means none; the recorder reads 0 as its default
-	}
 	recorder := store.NewRecorder(st, store.RecorderOptions{
-		Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: linger, OnBatch: m.RecordBatch,
+		Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: cfg.RecordLinger, OnBatch: m.RecordBatch,
 	})
 	defer recorder.Close()
 	fleet := resilience.New(rdb, resilience.Options{
