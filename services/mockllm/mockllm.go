@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 )
 
@@ -100,13 +101,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// Usage is what `mockllm --help` prints.
+const Usage = `usage: mockllm
+
+Serves a deterministic fake LLM provider speaking the OpenAI, Anthropic and
+Gemini wire formats. It takes no flags: it is configured with SABE_MOCK_*
+environment variables (README: Configuration). SIGINT or SIGTERM stops it
+cleanly (exit 0).`
+
 // Run serves the mock provider until ctx is cancelled, then shuts down
 // gracefully. It prints "mockllm listening on <URL>" with the bound address
 // once it accepts requests. It takes no arguments: configuration comes from
 // the SABE_MOCK_* variables (see Config).
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("mockllm: unexpected arguments %q; configure it with SABE_MOCK_* environment variables", args)
+	if help, err := command.NoArgs("mockllm", Usage, args, stdout); help || err != nil {
+		return err
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
