@@ -112,6 +112,9 @@ func (d devServers) find(ctx context.Context) (dbURL, redisURL string, err error
 		if err != nil {
 			return "", "", fmt.Errorf("dev: %w", err)
 		}
+		if err := waitAnswering(ctx, probePostgres, admin); err != nil {
+			return "", "", fmt.Errorf("dev: PostgreSQL in container %s: %w", devPostgresContainer, err)
+		}
 		if pg.url, err = withDatabase(admin, devDatabase); err != nil {
 			return "", "", err
 		}
@@ -122,8 +125,38 @@ func (d devServers) find(ctx context.Context) (dbURL, redisURL string, err error
 		if rd.url, err = d.startRedis(ctx, devRedisContainer); err != nil {
 			return "", "", fmt.Errorf("dev: %w", err)
 		}
+		if err := waitAnswering(ctx, probeRedis, rd.url); err != nil {
+			return "", "", fmt.Errorf("dev: Redis in container %s: %w", devRedisContainer, err)
+		}
 	}
 	return pg.url, rd.url, nil
+}
+
+// containerReady bounds the wait for a started container's server: a
+// reused container restarted by Docker has its old "ready" lines in its
+// log before the server is up again, so the log alone does not tell.
+const containerReady = 2 * time.Minute
+
+// waitAnswering polls a server with probe until it answers.
+func waitAnswering(ctx context.Context, probe func(context.Context, string) (error, error), u string) error {
+	ctx, cancel := context.WithTimeout(ctx, containerReady)
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		down, refused := probe(ctx, u)
+		switch {
+		case refused != nil:
+			return refused
+		case down == nil:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not answering after %s: %w", containerReady, down)
+		case <-tick.C:
+		}
+	}
 }
 
 // missingServers says what is missing and the one command that gets it.
@@ -135,7 +168,7 @@ func missingServers(down []server, dockerErr error) error {
 		fmt.Fprintf(&b, "  %s does not answer: %v\n", s.where(), s.err)
 		pkgs = append(pkgs, map[string]string{"PostgreSQL": "postgresql", "Redis": "redis-server"}[s.what])
 	}
-	fmt.Fprintf(&b, "  Docker: %v\n", dockerErr)
+	fmt.Fprintf(&b, "  Docker: %s\n", strings.ReplaceAll(dockerErr.Error(), "\n", "; "))
 	fmt.Fprintf(&b, "Get them with: sudo apt-get install -y %s (Debian/Ubuntu; README: Getting PostgreSQL and Redis),\n", strings.Join(pkgs, " "))
 	b.WriteString("or install Docker (https://docs.docker.com/engine/install/) and run sabe dev again: it starts them itself.")
 	return errors.New(b.String())

@@ -103,21 +103,23 @@ func TestDevServers_Find(t *testing.T) {
 	})
 	t.Run("StartsContainersWithDocker", func(t *testing.T) {
 		d, said := setup(t, nil, func(context.Context) error { return nil })
+		// The "containers" are the test's servers.
+		admin, redisURL := testenv.DatabaseURL(t), testenv.RedisURL(t)
 		var names []string
 		d.startPostgres = func(_ context.Context, name string) (string, error) {
 			names = append(names, name)
-			return "postgres://postgres:postgres@localhost:32768/postgres?sslmode=disable", nil
+			return admin, nil
 		}
 		d.startRedis = func(_ context.Context, name string) (string, error) {
 			names = append(names, name)
-			return "redis://localhost:32769/0", nil
+			return redisURL, nil
 		}
 		db, rd, err := d.find(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if db != "postgres://postgres:postgres@localhost:32768/sabe?sslmode=disable" || rd != "redis://localhost:32769/0" {
-			t.Errorf("urls %s, %s", db, rd)
+		if want, _ := withDatabase(admin, devDatabase); db != want || rd != redisURL {
+			t.Errorf("urls %s, %s; want %s, %s", db, rd, want, redisURL)
 		}
 		if strings.Join(names, ",") != devPostgresContainer+","+devRedisContainer {
 			t.Errorf("started %v, want the named, reusable containers", names)

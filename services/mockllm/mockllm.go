@@ -96,7 +96,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return Config{}, fmt.Errorf("mockllm config: %w", err)
+		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil
 }
@@ -121,12 +121,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	// Errors go out unprefixed: command.Main puts "mockllm: " before them.
 	inst, err := mockllm.Listen(ctx, cfg.Addr, cfg.Mock)
 	if err != nil {
-		return fmt.Errorf("mockllm: %w", err)
+		return fmt.Errorf("%w (SABE_MOCK_ADDR)", err)
 	}
 	if _, err := fmt.Fprintf(stdout, "mockllm listening on %s\n", inst.URL); err != nil {
-		return errors.Join(fmt.Errorf("mockllm: %w", err), inst.Stop())
+		return errors.Join(err, inst.Stop())
 	}
 	select {
 	case <-ctx.Done():
@@ -139,10 +140,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_, _ = fmt.Fprintf(stdout, "mockllm stopped: responses still running after %s were cut\n", mockllm.ShutdownTimeout)
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("mockllm: %w", err)
-	}
-	return nil
+	return err
 }
 
 // Listen starts a mock provider on addr in-process, for tests and
