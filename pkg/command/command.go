@@ -57,17 +57,26 @@ func Usagef(usage, format string, a ...any) error {
 // UsageError carrying the same text. synopsis is the usage line(s)
 // without the flags, such as "usage: sabe token create --name NAME".
 func Parse(fs *flag.FlagSet, synopsis string, args []string, stdout io.Writer) (help bool, err error) {
+	if help, err := ParseArgs(fs, synopsis, args, stdout); help || err != nil {
+		return help, err
+	}
+	if fs.NArg() > 0 {
+		return false, &UsageError{Err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), Usage: Usage(fs, synopsis)}
+	}
+	return false, nil
+}
+
+// ParseArgs is Parse for a command that takes arguments after its flags
+// (fs.Args()).
+func ParseArgs(fs *flag.FlagSet, synopsis string, args []string, stdout io.Writer) (help bool, err error) {
 	fs.SetOutput(io.Discard)
-	text := Usage(fs, synopsis)
 	if err := fs.Parse(args); err != nil {
+		text := Usage(fs, synopsis)
 		if errors.Is(err, flag.ErrHelp) {
 			_, werr := io.WriteString(stdout, text)
 			return true, werr
 		}
 		return false, &UsageError{Err: err, Usage: text}
-	}
-	if fs.NArg() > 0 {
-		return false, &UsageError{Err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), Usage: text}
 	}
 	return false, nil
 }
