@@ -1,12 +1,18 @@
 package e2e
 
 import (
+	"context"
+	"net"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/services/api"
+	"github.com/sabe-dev/sabe/services/cli"
+	"github.com/sabe-dev/sabe/services/scheduler"
+	"github.com/sabe-dev/sabe/services/worker"
 )
 
 // TestBinaries_CommandLine runs every binary as a person would: --help
@@ -60,5 +66,23 @@ func TestDev_Interrupt(t *testing.T) {
 	}
 	if out := p.out.String(); strings.Contains(out, "context canceled") || !strings.Contains(out, "sabe dev stopped") {
 		t.Errorf("output after SIGINT:\n%s", out)
+	}
+}
+
+// TestDev_ErrHTTPAddrTaken: a second sabe dev on the api's port says so
+// and names the flag (not the api's own variable, which sabe dev sets).
+func TestDev_ErrHTTPAddrTaken(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	env := map[string]string{"SABE_DATABASE_URL": testenv.DatabaseURL(t), "SABE_REDIS_URL": testenv.RedisURL(t), "SABE_METRICS_ADDR": "off"}
+	args := []string{"dev", "--exit", "--state-dir", t.TempDir(), "--http-addr", ln.Addr().String(), "--mock-addr", "127.0.0.1:0"}
+	svc := cli.Services{API: api.Run, Worker: worker.Run, Scheduler: scheduler.Run}
+	err = cli.Run(context.Background(), args, func(k string) string { return env[k] }, &testenv.Buffer{}, svc)
+	if err == nil || !strings.Contains(err.Error(), "taken") || !strings.Contains(err.Error(), "--http-addr") {
+		t.Fatalf("err = %v, want one saying the address is taken and naming --http-addr", err)
 	}
 }
