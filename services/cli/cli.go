@@ -1,6 +1,6 @@
 // Package cli is the `sabe` command for people and scripts: migrations,
 // keys, tokens, and `sabe dev`, which runs the whole system in one process
-// against the local PostgreSQL and Redis.
+// against PostgreSQL and Redis (started in Docker where none answers).
 package cli
 
 import (
