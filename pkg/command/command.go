@@ -106,11 +106,15 @@ func NoArgs(name, about string, args []string, stdout io.Writer) (help bool, err
 }
 
 // Main runs a binary: run with the process's arguments, environment and
-// stdout, under a context cancelled by SIGINT or SIGTERM, then exits with
+// stdout, under a context cancelled by the first SIGINT or SIGTERM (a
+// second one kills the process), then exits with
 // the code its result calls for (see Code), printing the error, prefixed
 // with name, on stderr.
 func Main(name string, run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal the default handling is back, so a second
+	// Ctrl-C ends a stop that takes too long.
+	context.AfterFunc(ctx, stop)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
 	interrupted := ctx.Err() != nil
 	stop()
