@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 	"github.com/sabe-dev/sabe/services/cli"
 )
@@ -240,5 +243,19 @@ func TestPerUnit(t *testing.T) {
 	}
 	if _, ok := p.RedisCommandsByCmd["info"]; ok {
 		t.Error("counted the bench's own INFO")
+	}
+}
+
+func TestRun_CommandLine(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, &out); err != nil || !strings.Contains(out.String(), "-profile") {
+		t.Errorf("--help: err = %v, output %q", err, out.String())
+	}
+	for _, args := range [][]string{nil, {"--bogus"}, {"no-such-phase"}} {
+		var ue *command.UsageError
+		if err := run(context.Background(), args, &bytes.Buffer{}); !errors.As(err, &ue) {
+			t.Errorf("%v: err = %v, want a usage error", args, err)
+		}
 	}
 }

@@ -33,28 +33,23 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sabe-dev/sabe/pkg/command"
 )
 
-const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency api memory analytics)
-
-flags:`
+const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency api memory analytics)`
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	command.Main("bench", func(ctx context.Context, args []string, _ func(string) string, stdout io.Writer) error {
+		return run(ctx, args, stdout)
+	})
 }
 
 // options are the harness's flags.
@@ -76,12 +71,8 @@ type options struct {
 	workerEnv map[string]string
 }
 
-func run(ctx context.Context, args []string) error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
 	var o options
 	a := &o.analytics
 	fs.StringVar(&o.adminURL, "admin-url", envOr("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
@@ -119,17 +110,16 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&a.uncachedRate, "uncached-rate", 5, "requests per second when measuring answers computed anew (compare, leaderboard)")
 	fs.Float64Var(&a.targetP95Ms, "target-p95", 50, "p95 target in ms that the analytics routes are compared against")
 	fs.BoolVar(&a.failOverTarget, "fail-over-target", false, "exit non-zero when an analytics route's p95 exceeds the target")
-	if err := fs.Parse(args); err != nil {
+	if help, err := command.ParseArgs(fs, usage, args, stdout); help || err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return fmt.Errorf("name a phase, or all")
+		return command.Usagef(command.Usage(fs, usage), "name a phase, or all")
 	}
 	phases := fs.Args()
 	if phases[0] == "noop-worker" {
 		// The ceiling's child processes (see runCeiling).
-		return runNoopWorker(ctx, o.redisURL, o.concurrency, os.Stdout)
+		return runNoopWorker(ctx, o.redisURL, o.concurrency, stdout)
 	}
 	all := len(phases) == 1 && phases[0] == "all"
 	if all {
@@ -137,8 +127,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	for _, p := range phases {
 		if !slices.Contains(phaseNames, p) {
-			fs.Usage()
-			return fmt.Errorf("unknown phase %q", p)
+			return command.Usagef(command.Usage(fs, usage), "unknown phase %q", p)
 		}
 	}
 	if o.scale <= 0 || o.workers < 1 || o.concurrency < 1 || o.memoryConcurrency < 1 || o.apiRate < 1 || o.postRate < 1 {
@@ -146,7 +135,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	a.adminURL, a.keep, a.duration, a.warmup = o.adminURL, o.keep, o.duration, o.warmup
 
-	h, err := newHarness(o, os.Stdout, "go run ./bench "+strings.Join(args, " "), all)
+	h, err := newHarness(o, stdout, "go run ./bench "+strings.Join(args, " "), all)
 	if err != nil {
 		return err
 	}

@@ -262,7 +262,7 @@ func TestDev_Demo(t *testing.T) {
 	svc := cli.Services{API: api.Run, Worker: worker.Run, Scheduler: scheduler.Run}
 	for round := 1; round <= 2; round++ {
 		var out testenv.Buffer
-		args := []string{"dev", "--exit", "--state-dir", dir, "--http-addr", "127.0.0.1:0", "--latency", "5ms"}
+		args := []string{"dev", "--exit", "--state-dir", dir, "--http-addr", "127.0.0.1:0", "--mock-addr", "127.0.0.1:0", "--latency", "5ms"}
 		if err := cli.Run(context.Background(), args, getenv, &out, svc); err != nil {
 			t.Fatalf("round %d: %v\n%s", round, err, out.String())
 		}
@@ -275,6 +275,10 @@ func TestDev_Demo(t *testing.T) {
 		strong, medium, weak := strings.Index(rows, "mock-strong"), strings.Index(rows, "mock-medium"), strings.Index(rows, "mock-weak")
 		if !(0 < strong && strong < medium && medium < weak) {
 			t.Fatalf("round %d: leaderboard not in accuracy order:\n%s", round, text)
+		}
+		// --exit leaves: it must not promise what stays up.
+		if strings.Contains(text, "stay up") || !strings.Contains(text, "Stopping (--exit)") {
+			t.Errorf("round %d: --exit output does not say it stops:\n%s", round, text)
 		}
 		if round == 2 && strings.Contains(text, "seeded") {
 			t.Errorf("round 2 seeded the demo again:\n%s", text)

@@ -80,7 +80,13 @@ type proc struct {
 // it if it is still running.
 func startProc(t *testing.T, name, bin string, env map[string]string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary(t, bin))
+	return startProcArgs(t, name, bin, nil, env)
+}
+
+// startProcArgs is startProc with command-line arguments.
+func startProcArgs(t *testing.T, name, bin string, args []string, env map[string]string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary(t, bin), args...)
 	cmd.Env = envList(env)
 	out := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out

@@ -3,11 +3,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+	"io"
 
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/services/api"
 	"github.com/sabe-dev/sabe/services/cli"
 	"github.com/sabe-dev/sabe/services/scheduler"
@@ -15,11 +13,8 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	svc := cli.Services{API: api.Run, Worker: worker.Run, Scheduler: scheduler.Run}
-	if err := cli.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, svc); err != nil {
-		fmt.Fprintln(os.Stderr, "sabe:", err)
-		os.Exit(1)
-	}
+	command.Main("sabe", func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+		return cli.Run(ctx, args, getenv, stdout, svc)
+	})
 }

@@ -73,8 +73,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ctx := audit.WithActor(req.Context(), actor)
 		if err != nil {
-			if k := fault.KindOf(err); k == fault.KindUnauthorized || k == fault.KindForbidden {
+			k := fault.KindOf(err)
+			if k == fault.KindUnauthorized || k == fault.KindForbidden {
 				s.recordFailure(ctx, req.Method, c.Path(), req.URL.Path, err)
+			}
+			if k == fault.KindUnauthorized && isMonitorPath(req.URL.Path) && wantsPage(req) {
+				return loginRedirect(c)
 			}
 			return err
 		}

@@ -294,6 +294,60 @@ func TestServer_Monitoring(t *testing.T) {
 		wantError(t, b.do(t, "GET", "/monitoring/", "", as(writer)), http.StatusForbidden, "")
 	})
 
+	t.Run("BrowserGoesToLoginAndBack", func(t *testing.T) {
+		t.Parallel()
+		html := header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		r := b.do(t, "GET", "/monitoring/queues/default?tab=active", "", as(""), html)
+		want := "/login?next=" + url.QueryEscape("/monitoring/queues/default?tab=active")
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != want {
+			t.Fatalf("browser without a session: %d, Location %q; want 303 to %s", r.status, r.header.Get("Location"), want)
+		}
+		// An expired or forged session is sent to log in again too.
+		forged := withCookie(&http.Cookie{Name: "sabe_session", Value: strings.Repeat("A", 43)})
+		if r := b.do(t, "GET", "/monitoring/", "", as(""), html, forged); r.status != http.StatusSeeOther {
+			t.Errorf("browser with a dead session: %d, want 303", r.status)
+		}
+		page := b.do(t, "GET", want, "", as(""), html)
+		if page.status != http.StatusOK || !strings.Contains(string(page.body), `name="next" value="/monitoring/queues/default?tab=active"`) {
+			t.Fatalf("login page does not carry next: %d %s", page.status, page.body)
+		}
+		form := url.Values{"token": {b.token}, "next": {"/monitoring/queues/default?tab=active"}}.Encode()
+		resp := b.do(t, "POST", "/login", form, as(""), header("Content-Type", "application/x-www-form-urlencoded"))
+		if resp.status != http.StatusSeeOther || resp.header.Get("Location") != "/monitoring/queues/default?tab=active" {
+			t.Fatalf("login: %d, Location %q", resp.status, resp.header.Get("Location"))
+		}
+		// API clients (no text/html) keep the JSON 401.
+		wantError(t, b.do(t, "GET", "/monitoring/api/queues", "", as(""), header("Accept", "application/json")), http.StatusUnauthorized, "")
+	})
+
+	t.Run("ErrOpenRedirect", func(t *testing.T) {
+		t.Parallel()
+		for _, next := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", "evil.example", "javascript:alert(1)", "/\tx"} {
+			form := url.Values{"token": {b.token}, "next": {next}}.Encode()
+			resp := b.do(t, "POST", "/login", form, as(""), header("Content-Type", "application/x-www-form-urlencoded"))
+			if resp.status != http.StatusSeeOther || resp.header.Get("Location") != "/monitoring/" {
+				t.Errorf("login with next %q: %d, Location %q; want /monitoring/", next, resp.status, resp.header.Get("Location"))
+			}
+			page := b.do(t, "GET", "/login?next="+url.QueryEscape(next), "", as(""))
+			if strings.Contains(string(page.body), "evil") || strings.Contains(string(page.body), "javascript") {
+				t.Errorf("login page carries next %q: %s", next, page.body)
+			}
+		}
+	})
+
+	t.Run("ErrLoginNotAdmin", func(t *testing.T) {
+		t.Parallel()
+		reader := b.newToken(t, apitoken.ScopeRead)
+		resp := b.login(t, reader)
+		if resp.status != http.StatusForbidden || !strings.HasPrefix(resp.header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(string(resp.body), "admin scope") || !strings.Contains(string(resp.body), `name="token"`) {
+			t.Fatalf("login with a read-only token: %d %s", resp.status, resp.body)
+		}
+		if len(resp.header.Values("Set-Cookie")) != 0 {
+			t.Errorf("a refused login set a cookie")
+		}
+	})
+
 	t.Run("OKAdmin", func(t *testing.T) {
 		t.Parallel()
 		page := b.do(t, "GET", "/monitoring/", "")

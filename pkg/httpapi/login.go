@@ -5,12 +5,14 @@ import (
 	"context"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/sabe-dev/sabe/pkg/apitoken"
+	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 )
@@ -45,6 +47,7 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <p>Paste an API token to open the queue monitor. Create one with <code>sabe token create --name NAME</code>.</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="/login">
+{{if .Next}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
 <label for="token">API token</label>
 <input id="token" name="token" type="password" autocomplete="off" spellcheck="false" required maxlength="512" placeholder="sabe_..." autofocus>
 <button type="submit">Log in</button>
@@ -54,11 +57,46 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 </html>
 `))
 
-func renderLogin(errMsg string) []byte {
+// renderLogin renders the form with an error message (if any) and where to
+// go after logging in (next, already checked by safeNext).
+func renderLogin(errMsg, next string) []byte {
 	var buf bytes.Buffer
-	// The template and its one string field cannot fail to render.
-	_ = loginPage.Execute(&buf, struct{ Error string }{errMsg})
+	// The template and its string fields cannot fail to render.
+	_ = loginPage.Execute(&buf, struct{ Error, Next string }{errMsg, next})
 	return buf.Bytes()
+}
+
+// safeNext returns next when it is a path on this server, else
+// afterLogin: a login link must not be able to send the browser to
+// another site (an open redirect), so "//host", "/\\host", schemes and
+// anything unparsable are refused.
+func safeNext(next *string) string {
+	if next == nil {
+		return afterLogin
+	}
+	n := *next
+	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\\x00\r\n\t") {
+		return afterLogin
+	}
+	u, err := url.Parse(n)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return afterLogin
+	}
+	return n
+}
+
+// loginRedirect sends a browser that asked for a page needing a session
+// to the login form, which brings it back there afterwards.
+func loginRedirect(c echo.Context) error {
+	return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+}
+
+// wantsPage reports whether a request is a browser's navigation (it
+// accepts HTML and carries no API credential), which should get the login
+// form rather than a JSON 401.
+func wantsPage(req *http.Request) bool {
+	return safeMethod(req.Method) && req.Header.Get(echo.HeaderAuthorization) == "" &&
+		strings.Contains(req.Header.Get(echo.HeaderAccept), "text/html")
 }
 
 type echoContextKey struct{}
@@ -100,19 +138,23 @@ func setPageHeaders(ctx context.Context) {
 }
 
 // LoginPage serves the login form.
-func (a *api) LoginPage(ctx context.Context, _ oapi.LoginPageRequestObject) (oapi.LoginPageResponseObject, error) {
+func (a *api) LoginPage(ctx context.Context, req oapi.LoginPageRequestObject) (oapi.LoginPageResponseObject, error) {
 	setPageHeaders(ctx)
-	page := renderLogin("")
+	page := renderLogin("", safeNext(req.Params.Next))
 	return oapi.LoginPage200TexthtmlResponse{Body: bytes.NewReader(page), ContentLength: int64(len(page))}, nil
 }
 
 // Login exchanges a token for a session cookie. The token is checked like
-// a Bearer token; a bad one gets the form again with a message.
+// a Bearer token; a bad one gets the form again with a message, and so
+// does one without the admin scope: the session is for the queue monitor,
+// which would refuse it on the next page.
 func (a *api) Login(ctx context.Context, req oapi.LoginRequestObject) (oapi.LoginResponseObject, error) {
 	setPageHeaders(ctx)
 	var secret string
+	next := afterLogin
 	if req.Body != nil {
 		secret = strings.TrimSpace(req.Body.Token)
+		next = safeNext(req.Body.Next)
 	}
 	tok, err := a.s.tokenFor(ctx, secret)
 	if err == nil && !tok.Usable(time.Now()) {
@@ -123,15 +165,24 @@ func (a *api) Login(ctx context.Context, req oapi.LoginRequestObject) (oapi.Logi
 			return nil, err
 		}
 		a.s.recordFailure(ctx, http.MethodPost, "/login", "/login", err)
-		page := renderLogin("That token was not accepted: it is mistyped, unknown, revoked or expired.")
+		page := renderLogin("That token was not accepted: it is mistyped, unknown, revoked or expired.", next)
 		return oapi.Login401TexthtmlResponse{Body: bytes.NewReader(page), ContentLength: int64(len(page))}, nil
+	}
+	if !tok.Has(apitoken.ScopeAdmin) {
+		err := fault.Forbidden("this token lacks the %s scope", apitoken.ScopeAdmin)
+		actor := audit.ActorFrom(ctx)
+		actor.TokenID, actor.TokenName = &tok.ID, tok.Name
+		a.s.recordFailure(audit.WithActor(ctx, actor), http.MethodPost, "/login", "/login", err)
+		page := renderLogin("That token has the scopes "+strings.Join(tok.Scopes, ", ")+
+			"; the queue monitor needs one with the admin scope (sabe token create --name NAME --scope admin).", next)
+		return oapi.Login403TexthtmlResponse{Body: bytes.NewReader(page), ContentLength: int64(len(page))}, nil
 	}
 	id, err := a.s.sessions.create(ctx, tok, apitoken.Hash(secret))
 	if err != nil {
 		return nil, err
 	}
 	a.s.touches.touch(tok.ID)
-	location, cookie := afterLogin, a.s.sessionCookieFor(id).String()
+	location, cookie := next, a.s.sessionCookieFor(id).String()
 	return oapi.Login303Response{Headers: oapi.Login303ResponseHeaders{Location: &location, SetCookie: &cookie}}, nil
 }
 

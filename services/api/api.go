@@ -20,6 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/httpapi"
 	"github.com/sabe-dev/sabe/pkg/logging"
@@ -166,14 +167,21 @@ func parseOrigins(list string) ([]string, error) {
 	return out, nil
 }
 
+// Usage is what `api --help` prints.
+const Usage = `usage: api
+
+Serves SABE's HTTP API (/v1), the login page and the queue monitor
+(/monitoring/). It takes no flags: it is configured with SABE_* environment
+variables (README: Configuration). SIGINT or SIGTERM stops it cleanly (exit 0).`
+
 // Run starts the API and serves until ctx is cancelled; then it stops
 // accepting connections and lets requests in flight finish within the
 // shutdown timeout. It prints "api listening on http://ADDR" once the
 // port is open. It takes no arguments: everything is configured with
 // SABE_* variables.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("api takes no arguments (got %q); configure it with SABE_* environment variables", strings.Join(args, " "))
+	if help, err := command.NoArgs("api", Usage, args, stdout); help || err != nil {
+		return err
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sabe-dev/sabe/pkg/apitoken"
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
@@ -146,8 +148,9 @@ func TestRun(t *testing.T) {
 	t.Run("ErrArgs", func(t *testing.T) {
 		t.Parallel()
 		err := api.Run(t.Context(), []string{"--port", "80"}, env(map[string]string{}), io.Discard)
-		if err == nil || !strings.Contains(err.Error(), "no arguments") {
-			t.Errorf("Run with arguments = %v", err)
+		var ue *command.UsageError
+		if !errors.As(err, &ue) || !strings.Contains(ue.Usage, "SABE_*") {
+			t.Errorf("Run with arguments = %v, want a usage error", err)
 		}
 	})
 

@@ -1,6 +1,6 @@
 // Package cli is the `sabe` command for people and scripts: migrations,
 // keys, tokens, and `sabe dev`, which runs the whole system in one process
-// against the local PostgreSQL and Redis.
+// against PostgreSQL and Redis (started in Docker where none answers).
 package cli
 
 import (
@@ -9,9 +9,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
@@ -26,10 +28,11 @@ type Services struct {
 	API, Worker, Scheduler RunFunc
 }
 
-const usage = `usage: sabe <command> [flags]
+const usage = `usage: sabe <command> [flags]   (sabe <command> --help lists a command's flags)
 
 commands:
-  dev                      run api, worker, scheduler and a mock provider in one process,
+  dev [--http-addr ADDR] [--mock-addr ADDR] [--latency D] [--concurrency N] [--state-dir DIR] [--exit]
+                           run api, worker, scheduler and a mock provider in one process,
                            seed a demo benchmark, run it and print the leaderboard
   migrate up               apply database migrations (SABE_DATABASE_URL)
   migrate status           print the schema version
@@ -48,12 +51,15 @@ commands:
                            no worker may serve the database meanwhile
 `
 
-// Run executes one sabe command.
+// Run executes one sabe command. `--help` anywhere prints that command's
+// usage and returns nil; a bad command line is a *command.UsageError (exit
+// 2).
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, svc Services) error {
-	if len(args) == 0 {
-		return errors.New(usage)
+	name, help, err := subcommand(args, usage, stdout, "dev", "migrate", "keygen", "keys", "token", "seed-history")
+	if help || err != nil {
+		return err
 	}
-	switch args[0] {
+	switch name {
 	case "dev":
 		return runDev(ctx, args[1:], getenv, stdout, svc)
 	case "migrate":
@@ -64,29 +70,55 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runKeys(ctx, args[1:], getenv, stdout)
 	case "token":
 		return runToken(ctx, args[1:], getenv, stdout)
-	case "seed-history":
+	default: // seed-history: subcommand accepts nothing else
 		return runSeedHistory(ctx, args[1:], getenv, stdout)
-	case "help", "-h", "--help":
-		_, err := io.WriteString(stdout, usage)
-		return err
 	}
-	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// subcommand returns args[0] when it is one of names. For help, -h or
+// --help it prints usage and returns help = true; a missing or unknown
+// name is a usage error.
+func subcommand(args []string, usage string, stdout io.Writer, names ...string) (name string, help bool, err error) {
+	if len(args) == 0 {
+		return "", false, command.Usagef(usage, "missing command")
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return "", true, err
+	}
+	if !slices.Contains(names, args[0]) {
+		return "", false, command.Usagef(usage, "unknown command %q", args[0])
+	}
+	return args[0], false, nil
 }
 
 func databaseURL(getenv func(string) string) string {
 	return envconf.New(getenv).String("SABE_DATABASE_URL", store.DefaultURL)
 }
 
+const migrateUsage = `usage: sabe migrate up|status
+
+commands:
+  up       apply the database migrations (SABE_DATABASE_URL), then print the schema version
+  status   print the schema version
+`
+
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
-		return errors.New("usage: sabe migrate up|status")
+	sub, help, err := subcommand(args, migrateUsage, stdout, "up", "status")
+	if help || err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("migrate "+sub, flag.ContinueOnError)
+	if help, err := command.Parse(fs, "usage: sabe migrate "+sub, args[1:], stdout); help || err != nil {
+		return err
 	}
 	pool, err := store.Open(ctx, databaseURL(getenv), 2)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if args[0] == "up" {
+	if sub == "up" {
 		applied, err := store.Migrate(ctx, pool)
 		if err != nil {
 			return err
@@ -105,10 +137,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 
 func runKeygen(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	id := fs.String("id", "", "key id (default: k<date>-<random>)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("keygen: %w", err)
+	if help, err := command.Parse(fs, "usage: sabe keygen [--id ID]\n\nPrints a new SABE_ENCRYPTION_KEY entry.", args, stdout); help || err != nil {
+		return err
 	}
 	entry, err := secrets.GenerateEntry(*id)
 	if err != nil {
@@ -118,20 +149,21 @@ func runKeygen(args []string, stdout io.Writer) error {
 	return err
 }
 
+const tokenUsage = "usage: sabe token create --name NAME [--scope read,write,admin] [--expires 720h]\n\nCreates an API token and prints it (shown once).\n"
+
 func runToken(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: sabe token create --name NAME [--scope read,write,admin] [--expires 720h]")
+	if _, help, err := subcommand(args, tokenUsage, stdout, "create"); help || err != nil {
+		return err
 	}
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "a name that says who or what uses the token")
 	scope := fs.String("scope", "read,write,admin", "comma-separated scopes: read, write, admin")
 	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h (default: no expiry)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("token create: %w", err)
+	if help, err := command.Parse(fs, tokenUsage, args[1:], stdout); help || err != nil {
+		return err
 	}
 	if *name == "" {
-		return errors.New("token create: --name is required")
+		return command.Usagef(command.Usage(fs, tokenUsage), "token create: --name is required")
 	}
 	var exp *time.Time
 	if *expires < 0 {

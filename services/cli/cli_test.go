@@ -3,11 +3,13 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/sabe-dev/sabe/pkg/apitoken"
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
@@ -82,7 +84,59 @@ func TestCLI_MigrateAndToken(t *testing.T) {
 func TestCLI_ErrUnknownCommand(t *testing.T) {
 	t.Parallel()
 	err := cli.Run(context.Background(), []string{"frobnicate"}, env(nil), &bytes.Buffer{}, cli.Services{})
-	if err == nil || !strings.Contains(err.Error(), "unknown command") || !strings.Contains(err.Error(), "usage") {
-		t.Fatalf("err = %v", err)
+	var ue *command.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "unknown command") || !strings.Contains(ue.Usage, "seed-history") {
+		t.Fatalf("err = %v, want a usage error with the commands", err)
+	}
+}
+
+// TestCLI_Help: every command and subcommand answers --help with its usage
+// and flags, touching nothing (no database is configured here).
+func TestCLI_Help(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"usage: sabe", "seed-history"}},
+		{[]string{"help"}, []string{"usage: sabe"}},
+		{[]string{"dev", "--help"}, []string{"usage: sabe dev", "-http-addr", "-mock-addr", "-concurrency", "(default 20)", "-exit", "-latency", "-state-dir"}},
+		{[]string{"token", "create", "--help"}, []string{"usage: sabe token create", "-name", "-scope", "-expires"}},
+		{[]string{"token", "--help"}, []string{"usage: sabe token create"}},
+		{[]string{"migrate", "--help"}, []string{"usage: sabe migrate up|status"}},
+		{[]string{"migrate", "up", "-h"}, []string{"usage: sabe migrate up"}},
+		{[]string{"keygen", "--help"}, []string{"-id"}},
+		{[]string{"keys", "--help"}, []string{"usage: sabe keys rotate"}},
+		{[]string{"keys", "rotate", "--help"}, []string{"-batch"}},
+		{[]string{"keys", "status", "--help"}, []string{"usage: sabe keys status"}},
+		{[]string{"seed-history", "--help"}, []string{"-executions", "-parallel", "-end"}},
+	} {
+		var out bytes.Buffer
+		if err := cli.Run(context.Background(), c.args, env(nil), &out, cli.Services{}); err != nil {
+			t.Errorf("%v: %v", c.args, err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%v printed no %q:\n%s", c.args, w, out.String())
+			}
+		}
+	}
+}
+
+// TestCLI_ErrUsage: a bad command line is a usage error (exit 2), whose
+// usage text names the command's flags.
+func TestCLI_ErrUsage(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		nil, {"dev", "--bogus"}, {"dev", "stray"}, {"token"}, {"token", "create"}, {"token", "create", "--nope"},
+		{"migrate"}, {"migrate", "down"}, {"migrate", "up", "extra"}, {"keygen", "--nope"},
+		{"keys", "spin"}, {"keys", "rotate", "--batch", "0"}, {"seed-history", "--models", "0"}, {"seed-history", "--end", "soon"},
+	} {
+		err := cli.Run(context.Background(), args, env(nil), &bytes.Buffer{}, cli.Services{})
+		var ue *command.UsageError
+		if !errors.As(err, &ue) || ue.Usage == "" {
+			t.Errorf("%v: err = %v, want a usage error", args, err)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sabe-dev/sabe/pkg/apitoken"
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/secrets"
@@ -52,11 +54,24 @@ const (
 	devKeyFile     = "dev-key"
 	devLogFile     = "dev.log"
 	defaultDevAddr = "127.0.0.1:8080"
+	// defaultMockAddr is the mockllm binary's default too (SABE_MOCK_ADDR):
+	// a fixed port, so that providers pointed at the mock by hand still
+	// reach it after a restart.
+	defaultMockAddr = "127.0.0.1:8090"
 )
+
+const devUsage = `usage: sabe dev [flags]
+
+Runs the api, a worker, the scheduler and a mock provider in one process
+against PostgreSQL (SABE_DATABASE_URL) and Redis (SABE_REDIS_URL); where
+those are unset and the local servers do not answer, it starts both in
+Docker. It seeds a demo benchmark, runs it, prints the leaderboard, and
+serves until interrupted (Ctrl-C: exit 0).`
 
 type devOptions struct {
 	stateDir    string
 	httpAddr    string
+	mockAddr    string
 	exit        bool
 	latency     time.Duration
 	concurrency int
@@ -69,25 +84,51 @@ type devOptions struct {
 // interrupted (or exits with --exit).
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, svc Services) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var o devOptions
+	r := envconf.New(getenv)
 	fs.StringVar(&o.stateDir, "state-dir", ".sabe", "where the development key, token and log are kept (git-ignored)")
-	fs.StringVar(&o.httpAddr, "http-addr", envconf.New(getenv).String("SABE_HTTP_ADDR", defaultDevAddr), "api listen address")
+	fs.StringVar(&o.httpAddr, "http-addr", r.String("SABE_HTTP_ADDR", defaultDevAddr), "api listen address (default from SABE_HTTP_ADDR)")
+	fs.StringVar(&o.mockAddr, "mock-addr", r.String("SABE_MOCK_ADDR", defaultMockAddr), "mock provider listen address (default from SABE_MOCK_ADDR); port 0 picks a free one")
 	fs.BoolVar(&o.exit, "exit", false, "exit after printing the leaderboard instead of serving")
 	fs.DurationVar(&o.latency, "latency", 200*time.Millisecond, "mock provider latency per call")
 	fs.IntVar(&o.concurrency, "concurrency", 20, "worker concurrency")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("dev: %w", err)
+	if help, err := command.Parse(fs, devUsage, args, stdout); help || err != nil {
+		return err
 	}
 	if svc.API == nil || svc.Worker == nil || svc.Scheduler == nil {
 		return errors.New("dev: services not wired")
 	}
+	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
+	err := dev(ctx, o, getenv, say, svc)
+	if ctx.Err() != nil {
+		// Ctrl-C or SIGTERM: the stop that was asked for, whatever it
+		// interrupted, and not a failure to report.
+		say("sabe dev stopped.")
+		return nil
+	}
+	return err
+}
+
+// dev is sabe dev once its flags are read.
+func dev(ctx context.Context, o devOptions, getenv func(string) string, say func(string, ...any), svc Services) error {
 	if err := os.MkdirAll(o.stateDir, 0o700); err != nil {
 		return fmt.Errorf("dev: state dir: %w", err)
 	}
-	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
-
-	dbURL := databaseURL(getenv)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The mock first: a taken port is the likeliest clash with an earlier
+	// sabe dev, and the cheapest thing to check.
+	mock, err := mockllm.Listen(ctx, o.mockAddr, mockllm.Config{Latency: o.latency, Seed: 1})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("dev: the mock provider's address %s is taken (by another sabe dev or mockllm?): stop that, or choose another with --mock-addr", o.mockAddr)
+	}
+	if err != nil {
+		return fmt.Errorf("dev: start mock provider (--mock-addr): %w", err)
+	}
+	dbURL, redisURL, err := newDevServers(getenv, say).find(ctx)
+	if err != nil {
+		return err
+	}
 	if err := ensureDatabase(ctx, dbURL); err != nil {
 		return err
 	}
@@ -102,14 +143,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer logf.Close()
 	logs := &syncWriter{w: logf}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	mock, err := mockllm.Listen(ctx, "127.0.0.1:0", mockllm.Config{Latency: o.latency, Seed: 1})
-	if err != nil {
-		return fmt.Errorf("dev: start mock provider: %w", err)
-	}
 	env := map[string]string{
 		"SABE_DATABASE_URL":            dbURL,
+		"SABE_REDIS_URL":               redisURL,
 		"SABE_ENCRYPTION_KEY":          key,
 		"SABE_HTTP_ADDR":               o.httpAddr,
 		"SABE_ALLOW_PRIVATE_PROVIDERS": "true", // the mock provider is on loopback
@@ -131,7 +167,11 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	case apiURL = <-apiOut.found:
 	case <-gctx.Done():
 		cancel()
-		return fmt.Errorf("dev: api did not start (see %s): %w", filepath.Join(o.stateDir, devLogFile), g.Wait())
+		err := g.Wait()
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("dev: the api's address %s is taken (by another sabe dev or api?): stop that, or choose another with --http-addr", o.httpAddr)
+		}
+		return fmt.Errorf("dev: api did not start (see %s): %w", filepath.Join(o.stateDir, devLogFile), err)
 	case <-time.After(60 * time.Second):
 		cancel()
 		return errors.New("dev: api did not start within 60s")
@@ -149,11 +189,16 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	c := &apiClient{base: apiURL, token: token, http: &http.Client{Timeout: 30 * time.Second}}
 	say("SABE dev: api %s, mock provider %s, logs in %s", apiURL, mock.URL, filepath.Join(o.stateDir, devLogFile))
 	demoErr := runDemo(gctx, c, mock.URL+"/v1", say)
-	if demoErr == nil {
+	if demoErr == nil && o.exit {
+		say("")
+		say("Stopping (--exit): the demo's provider, models, suite and runs stay in the database for the next sabe dev.")
+	}
+	if demoErr == nil && !o.exit {
 		say("")
 		say("The API and queue monitor stay up for you to explore:")
 		say("  API:        %s/v1   (OpenAPI document: %s/openapi.json)", apiURL, apiURL)
 		say("  Monitoring: %s/monitoring/   (sign in at %s/login with the token)", apiURL, apiURL)
+		say("  Mock:       %s   (provider %q points at %s/v1)", mock.URL, demoProvider, mock.URL)
 		say("  Token:      %s", token)
 		say("  Try:        curl -H 'Authorization: Bearer %s' %s/v1/runs", token, apiURL)
 	}
@@ -186,7 +231,8 @@ func runDemo(ctx context.Context, c *apiClient, mockURL string, say func(string,
 	if err != nil {
 		return err
 	}
-	// The mock listens on a new port each time: point the provider at it.
+	// --mock-addr may have changed since the provider was created: point
+	// it at where the mock listens now.
 	if err := c.do(ctx, http.MethodPatch, "/v1/providers/"+prov, map[string]any{"base_url": mockURL}, nil); err != nil {
 		return err
 	}

@@ -10,12 +10,20 @@ import (
 	"strings"
 
 	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 )
 
-const keysUsage = "usage: sabe keys rotate [--batch N] | sabe keys status"
+const keysUsage = `usage: sabe keys rotate [--batch N] | sabe keys status
+
+commands:
+  rotate   re-encrypt every provider key under the primary (first) key of
+           SABE_ENCRYPTION_KEY, then print the status
+  status   print each key id with how many provider keys it seals; fails
+           when keys in use are missing from SABE_ENCRYPTION_KEY
+`
 
 // ErrKeysMissing reports provider keys sealed with key ids that
 // SABE_ENCRYPTION_KEY does not hold: nothing can decrypt them until the key
@@ -23,20 +31,20 @@ const keysUsage = "usage: sabe keys rotate [--batch N] | sabe keys status"
 var ErrKeysMissing = errors.New("provider keys are sealed with key ids missing from " + secrets.EnvVar)
 
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "rotate" && args[0] != "status") {
-		return errors.New(keysUsage)
+	sub, help, err := subcommand(args, keysUsage, stdout, "rotate", "status")
+	if help || err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	batch := store.DefaultRotateBatch
-	if args[0] == "rotate" {
+	if sub == "rotate" {
 		fs.IntVar(&batch, "batch", store.DefaultRotateBatch, "provider keys re-encrypted per transaction")
 	}
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-		return errors.New(keysUsage)
+	if help, err := command.Parse(fs, "usage: sabe keys "+sub, args[1:], stdout); help || err != nil {
+		return err
 	}
 	if batch <= 0 {
-		return errors.New("keys rotate: --batch must be positive")
+		return command.Usagef(command.Usage(fs, "usage: sabe keys "+sub), "keys rotate: --batch must be positive")
 	}
 	r := envconf.New(getenv)
 	dbURL := r.String("SABE_DATABASE_URL", store.DefaultURL)
@@ -53,7 +61,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	s := store.New(pool, ring)
-	if args[0] == "rotate" {
+	if sub == "rotate" {
 		// The audit rows name the CLI as the actor: there is no token.
 		ctx = audit.WithActor(ctx, audit.Actor{TokenName: "cli"})
 		n, err := s.RotateKeys(ctx, batch)

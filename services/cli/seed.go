@@ -21,6 +21,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
@@ -310,7 +311,6 @@ type seeded struct {
 
 func runSeedHistory(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("seed-history", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var o seedOptions
 	var end string
 	fs.IntVar(&o.executions, "executions", 1_000_000, "executions to write (rounded down to whole runs)")
@@ -322,23 +322,20 @@ func runSeedHistory(ctx context.Context, args []string, getenv func(string) stri
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the synthetic numbers")
 	fs.StringVar(&end, "end", "", "time of the newest run, RFC 3339 (default now)")
 	fs.IntVar(&o.parallel, "parallel", 2, "runs written and finalized at once")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("seed-history: %w\n%s", err, seedUsage)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("seed-history: unexpected argument %q\n%s", fs.Arg(0), seedUsage)
+	if help, err := command.Parse(fs, seedUsage, args, stdout); help || err != nil {
+		return err
 	}
 	o.end = time.Now()
 	if end != "" {
 		t, err := time.Parse(time.RFC3339, end)
 		if err != nil {
-			return fmt.Errorf("seed-history: --end must be an RFC 3339 time such as 2026-01-31T12:00:00Z: %w", err)
+			return command.Usagef(command.Usage(fs, seedUsage), "seed-history: --end must be an RFC 3339 time such as 2026-01-31T12:00:00Z: %w", err)
 		}
 		o.end = t
 	}
 	h, err := planHistory(o)
 	if err != nil {
-		return fmt.Errorf("seed-history: %w", err)
+		return command.Usagef(command.Usage(fs, seedUsage), "seed-history: %w", err)
 	}
 	pool, err := store.Open(ctx, databaseURL(getenv), int32(o.parallel+2))
 	if err != nil {

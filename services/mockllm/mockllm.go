@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 )
 
@@ -95,29 +96,38 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return Config{}, fmt.Errorf("mockllm config: %w", err)
+		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil
 }
+
+// Usage is what `mockllm --help` prints.
+const Usage = `usage: mockllm
+
+Serves a deterministic fake LLM provider speaking the OpenAI, Anthropic and
+Gemini wire formats. It takes no flags: it is configured with SABE_MOCK_*
+environment variables (README: Configuration). SIGINT or SIGTERM stops it
+cleanly (exit 0).`
 
 // Run serves the mock provider until ctx is cancelled, then shuts down
 // gracefully. It prints "mockllm listening on <URL>" with the bound address
 // once it accepts requests. It takes no arguments: configuration comes from
 // the SABE_MOCK_* variables (see Config).
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("mockllm: unexpected arguments %q; configure it with SABE_MOCK_* environment variables", args)
+	if help, err := command.NoArgs("mockllm", Usage, args, stdout); help || err != nil {
+		return err
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
+	// Errors go out unprefixed: command.Main puts "mockllm: " before them.
 	inst, err := mockllm.Listen(ctx, cfg.Addr, cfg.Mock)
 	if err != nil {
-		return fmt.Errorf("mockllm: %w", err)
+		return fmt.Errorf("%w (SABE_MOCK_ADDR)", err)
 	}
 	if _, err := fmt.Fprintf(stdout, "mockllm listening on %s\n", inst.URL); err != nil {
-		return errors.Join(fmt.Errorf("mockllm: %w", err), inst.Stop())
+		return errors.Join(err, inst.Stop())
 	}
 	select {
 	case <-ctx.Done():
@@ -130,10 +140,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_, _ = fmt.Fprintf(stdout, "mockllm stopped: responses still running after %s were cut\n", mockllm.ShutdownTimeout)
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("mockllm: %w", err)
-	}
-	return nil
+	return err
 }
 
 // Listen starts a mock provider on addr in-process, for tests and

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/logging"
 	"github.com/sabe-dev/sabe/pkg/redisconn"
@@ -60,10 +61,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return c, r.Err()
 }
 
+// Usage is what `scheduler --help` prints.
+const Usage = `usage: scheduler
+
+Enqueues the schedule:tick task that turns benchmark schedules into runs.
+It takes no flags: it is configured with SABE_* environment variables
+(README: Configuration). SIGINT or SIGTERM stops it cleanly (exit 0).`
+
 // Run starts the scheduler and runs until ctx is cancelled.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("scheduler takes no arguments, got %q", args)
+	if help, err := command.NoArgs("scheduler", Usage, args, stdout); help || err != nil {
+		return err
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {

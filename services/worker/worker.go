@@ -16,6 +16,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/logging"
 	"github.com/sabe-dev/sabe/pkg/maintenance"
@@ -156,12 +157,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 // MinRetention is the shortest SABE_RETENTION other than 0.
 const MinRetention = 35 * 24 * time.Hour
 
+// Usage is what `worker --help` prints.
+const Usage = `usage: worker
+
+Runs a SABE worker: run fan-out, provider calls, scoring, finalization and
+maintenance; any number share the queues. It takes no flags: it is
+configured with SABE_* environment variables (README: Configuration).
+SIGINT or SIGTERM stops it cleanly (exit 0).`
+
 // Run starts a worker and serves until ctx is cancelled; then it stops
 // taking new tasks and lets running ones finish within the shutdown
 // timeout (asynq re-queues the rest).
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("worker takes no arguments, got %q", args)
+	if help, err := command.NoArgs("worker", Usage, args, stdout); help || err != nil {
+		return err
 	}
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
