@@ -1,0 +1,152 @@
+package run_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/mockllm"
+	"github.com/sabe-dev/sabe/pkg/resilience"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/secrets"
+)
+
+// closedURL is a base URL where nothing listens: every connection is
+// refused.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + addr + "/v1"
+}
+
+// wantError fails the test unless the run's error holds every part.
+func wantError(t *testing.T, r *run.Run, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(r.Error, p) {
+			t.Errorf("run error %q does not say %q", r.Error, p)
+		}
+	}
+}
+
+// TestRun_UndecryptableKeyFailsFast: a provider key sealed with a key id
+// the workers' SABE_ENCRYPTION_KEY does not hold fails every unit at once,
+// without a call or a retry; the run ends failed with an error naming the
+// provider and the missing key id, and the log says it once.
+func TestRun_UndecryptableKeyFailsFast(t *testing.T) {
+	t.Parallel()
+	entry, err := secrets.GenerateEntry("rotated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := secrets.ParseKeyring(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const units = 40
+	b := setupWith(t, mockllm.Config{}, settings{keys: ring})
+	f := b.seed(t, b.mock.URL+"/v1", "sk-sealed-with-test", []string{"mock-perfect"}, units, 1)
+	w := b.startWorker(t, 4)
+	fin := b.waitFinal(t, b.startRun(t, f).ID)
+
+	if fin.Status != run.StatusFailed || fin.Progress.Failed != units {
+		t.Fatalf("run %s (%q), progress %+v: want failed, every unit failed", fin.Status, fin.Error, fin.Progress)
+	}
+	wantError(t, fin, "all 40 units failed", `provider "mock"`, f.providerID.String(), `key id "test"`, "SABE_ENCRYPTION_KEY does not hold")
+	if n := b.mock.Server.Requests(); n != 0 {
+		t.Errorf("provider calls = %d, want none", n)
+	}
+	for _, e := range b.executions(t, fin.ID) {
+		if e.attempts != 1 || !strings.Contains(e.err, `key id "test"`) {
+			t.Errorf("unit: %d attempts, error %q; want one attempt naming the key id", e.attempts, e.err)
+		}
+	}
+	if n := strings.Count(w.log.String(), "provider unusable"); n != 1 {
+		t.Errorf("logged %d times, want once per provider:\n%s", n, w.log.String())
+	}
+}
+
+// TestRun_UnusableProviderFailsFast: answers and setups that no retry can
+// mend fail the units at once, and the run's error says which provider and
+// why.
+func TestRun_UnusableProviderFailsFast(t *testing.T) {
+	t.Parallel()
+	const units = 30
+	cases := []struct {
+		name     string
+		settings settings
+		path     string // under the mock's URL
+		key      string
+		model    string
+		want     []string
+	}{
+		{name: "Unauthorized", path: "/faults/require_key=true/v1", key: "bad-key-0123456789", model: "mock-perfect",
+			want: []string{"rejected the credentials", "HTTP 401"}},
+		{name: "UnknownModel", path: "/v1", model: "no-such-model",
+			want: []string{`does not know model "no-such-model"`, "HTTP 404"}},
+		{name: "UnsupportedKind", path: "/v1", model: "mock-perfect",
+			settings: settings{unspoken: []string{string(catalog.KindOpenAI)}},
+			want:     []string{`provider kind "openai" is not supported`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupWith(t, mockllm.Config{}, tc.settings)
+			f := b.seed(t, b.mock.URL+tc.path, tc.key, []string{tc.model}, units, 1)
+			w := b.startWorker(t, 4)
+			fin := b.waitFinal(t, b.startRun(t, f).ID)
+			if fin.Status != run.StatusFailed || fin.Progress.Failed != units {
+				t.Fatalf("run %s (%q), progress %+v: want failed", fin.Status, fin.Error, fin.Progress)
+			}
+			wantError(t, fin, append([]string{`provider "mock"`, f.providerID.String()}, tc.want...)...)
+			// Calls already going out when the first answer came may
+			// finish; none start after.
+			if n := b.mock.Server.Requests(); n > 4 {
+				t.Errorf("provider calls = %d; want at most the 4 in flight when the first answer came", n)
+			}
+			for _, e := range b.executions(t, fin.ID) {
+				if e.attempts != 1 {
+					t.Errorf("unit retried: %d attempts", e.attempts)
+				}
+			}
+			if n := strings.Count(w.log.String(), "provider unusable"); n != 1 {
+				t.Errorf("logged %d times, want once", n)
+			}
+		})
+	}
+}
+
+// TestRun_DeadProviderEndsRun: a provider that refuses every connection
+// trips its circuit; once the circuit has been open for longer than
+// BreakerMaxWait the waiting units fail with its last error, instead of
+// waiting for the run's deadline, and the run ends failed saying why.
+// Retries are many and the open period long, so without the bound the run
+// would not end for minutes.
+func TestRun_DeadProviderEndsRun(t *testing.T) {
+	t.Parallel()
+	const units = 10
+	b := setupWith(t, mockllm.Config{}, settings{
+		run:   run.Config{MaxRetry: 20, RetryMaxDelay: 50 * time.Millisecond, BreakerMaxWait: 300 * time.Millisecond},
+		fleet: resilience.Options{Failures: 2, OpenTimeout: 500 * time.Millisecond},
+	})
+	f := b.seed(t, closedURL(t), "", []string{"mock-perfect"}, units, 1)
+	w := b.startWorker(t, 4)
+	fin := b.waitFinal(t, b.startRun(t, f).ID)
+	if fin.Status != run.StatusFailed || fin.Progress.Failed != units {
+		t.Fatalf("run %s (%q), progress %+v: want failed", fin.Status, fin.Error, fin.Progress)
+	}
+	wantError(t, fin, `provider "mock"`, f.providerID.String(), "circuit breaker has been open since", "last error", "refused")
+	t.Logf("dead provider: %s", fin.Error)
+	if n := strings.Count(w.log.String(), "provider down for longer than the breaker max wait"); n != 1 {
+		t.Errorf("logged %d times, want once", n)
+	}
+}
