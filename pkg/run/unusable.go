@@ -30,12 +30,18 @@ type UnusableError struct {
 	Reason string
 	// HTTPStatus is the provider's answer, 0 when there was none.
 	HTTPStatus int
+	// Err is the underlying cause when there is one (secrets.ErrUnknownKey,
+	// secrets.ErrDecrypt), for errors.Is.
+	Err error
 }
 
 // Error names the provider and the reason.
 func (e *UnusableError) Error() string {
 	return fmt.Sprintf("provider %q (%s): %s", e.ProviderName, e.ProviderID, e.Reason)
 }
+
+// Unwrap returns the underlying cause.
+func (e *UnusableError) Unwrap() error { return e.Err }
 
 // scope is the field under which the run remembers the error: the
 // provider, or the model for a model the provider does not know.

@@ -174,7 +174,7 @@ func (s *Store) ProviderConn(ctx context.Context, id uuid.UUID) (*run.ProviderCo
 	if row.ApiKeyID != nil {
 		key, err := s.keys.Decrypt(*row.ApiKeyID, row.ApiKeyCiphertext, keyAAD(id))
 		if err != nil {
-			return nil, &run.UnusableError{ProviderID: id, ProviderName: p.Name, Reason: keyProblem(*row.ApiKeyID, err)}
+			return nil, &run.UnusableError{ProviderID: id, ProviderName: p.Name, Reason: keyProblem(*row.ApiKeyID, err), Err: err}
 		}
 		c.APIKey = string(key)
 	}
