@@ -1,6 +1,7 @@
 package run_test
 
 import (
+	"context"
 	"net"
 	"strings"
 	"testing"
@@ -147,6 +148,34 @@ func TestRun_DeadProviderEndsRun(t *testing.T) {
 	wantError(t, fin, `provider "mock"`, f.providerID.String(), "circuit breaker has been open since", "last error", "refused")
 	t.Logf("dead provider: %s", fin.Error)
 	if n := strings.Count(w.log.String(), "provider down for longer than the breaker max wait"); n != 1 {
+		t.Errorf("logged %d times, want once", n)
+	}
+}
+
+// TestRun_UnscorableQuestionFailsItsUnits: a question whose stored scoring
+// rule no longer compiles fails its own units without a call, once logged,
+// and the run's other questions go on. It used to fail the whole snapshot,
+// so run:start and every unit retried it until asynq gave up.
+func TestRun_UnscorableQuestionFailsItsUnits(t *testing.T) {
+	t.Parallel()
+	const questions, samples = 3, 2
+	b := setup(t, mockllm.Config{}, run.Config{})
+	f := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-perfect"}, questions, samples)
+	// A rule stored before validation tightened, as no API accepts now.
+	if _, err := b.pool.Exec(context.Background(), `UPDATE question_revisions SET scoring = '{"method":"regex","pattern":"("}' WHERE question_id = $1`,
+		f.questions[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	w := b.startWorker(t, 4)
+	fin := b.waitFinal(t, b.startRun(t, f).ID)
+	if fin.Status != run.StatusPartial || fin.Progress.Failed != samples || fin.Progress.Succeeded != (questions-1)*samples {
+		t.Fatalf("run %s (%q), progress %+v: want partial, the bad question's units failed", fin.Status, fin.Error, fin.Progress)
+	}
+	wantError(t, fin, "scoring rule does not compile", f.questions[0].ID.String())
+	if n := b.mock.Server.Requests(); n != (questions-1)*samples {
+		t.Errorf("provider calls = %d, want %d: none for the unscorable question", n, (questions-1)*samples)
+	}
+	if n := strings.Count(w.log.String(), "question cannot be scored"); n != 1 {
 		t.Errorf("logged %d times, want once", n)
 	}
 }

@@ -104,6 +104,9 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 		e.Status, e.Error, e.HTTPStatus = ExecFailed, b.Error, b.HTTPStatus
 		return h.record(ctx, snap, p.Unit, e)
 	}
+	if err := snap.scoreErrs[u.Question]; err != nil {
+		return h.unscorable(ctx, snap, p.Unit, e, err)
+	}
 
 	conn, err := h.conn(ctx, m.ProviderID)
 	if ue := (*UnusableError)(nil); errors.As(err, &ue) {

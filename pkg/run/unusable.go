@@ -60,6 +60,10 @@ func modelScope(id uuid.UUID) string    { return "model:" + id.String() }
 // it: the provider may come back, and waiting units then go on.
 func circuitScope(provider string) string { return "circuit:" + provider }
 
+// questionScope marks that a question of the run cannot be scored, for
+// the same once-only log.
+func questionScope(id uuid.UUID) string { return "question:" + id.String() }
+
 // Blocked is why a run's units on a provider (or model) fail without a
 // call: an earlier unit of the run found it unusable.
 type Blocked struct {
@@ -161,6 +165,23 @@ func (h *Handlers) giveUp(ctx context.Context, snap *cachedSnapshot, idx int, e 
 	if first {
 		h.log.Error("provider down for longer than the breaker max wait: the run's units on it fail",
 			"run_id", e.RunID, "provider_id", we.Provider, "open_since", we.OpenSince.UTC(), "last_error", we.LastError)
+	}
+	e.Status, e.Error = ExecFailed, reason
+	return h.record(ctx, snap, idx, e)
+}
+
+// unscorable fails a unit whose question's scoring rule does not compile,
+// without calling the provider: its answer could not be scored. The
+// worker that notices first for the run logs it.
+func (h *Handlers) unscorable(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, cause error) error {
+	reason := "the question's scoring rule does not compile, so no answer to it can be scored: " + cause.Error()
+	first, err := h.tracker.Block(ctx, e.RunID, questionScope(e.QuestionID), Blocked{Error: reason})
+	if err != nil {
+		return err
+	}
+	if first {
+		h.log.Error("question cannot be scored: the run's units of it fail without a call",
+			"run_id", e.RunID, "question_id", e.QuestionID, "cause", cause)
 	}
 	e.Status, e.Error = ExecFailed, reason
 	return h.record(ctx, snap, idx, e)
