@@ -46,7 +46,7 @@ func TestServer_RunWaitingOn(t *testing.T) {
 		t.Fatalf("waiting_on = %v, want the provider's open circuit", got.WaitingOn)
 	}
 	h := (*got.WaitingOn)[0]
-	if h.ProviderId != w.provider.Id || h.ProviderName != w.provider.Name || h.State != oapi.Open ||
+	if h.ProviderId != w.provider.Id || h.ProviderName != w.provider.Name || h.State != oapi.ProviderWaitState(resilience.HoldOpen) ||
 		h.Since == nil || !h.Until.After(*h.Since) || h.LastError == nil || *h.LastError != "provider: connection refused" {
 		t.Errorf("waiting_on[0] = %+v", h)
 	}
