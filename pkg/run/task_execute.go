@@ -56,7 +56,15 @@ func ExecuteTaskID(runID uuid.UUID, idx int) string {
 // concurrency cap for longer than a short wait) hands the task back with a
 // *resilience.WaitError, which IsFailure does not count as a failure and
 // RetryDelay turns into the wait; when that wait ends after the run's
-// deadline the unit is skipped at once instead.
+// deadline the unit is skipped at once instead, and when the provider's
+// circuit has been open for longer than BreakerMaxWait it fails with the
+// provider's last error.
+//
+// What no retry can mend fails the unit at once and blocks the provider
+// (or model) for the rest of the run, so its other units fail without a
+// call: a key the keyring cannot decrypt, a kind no client speaks, rejected
+// credentials, an unknown model (see UnusableError); likewise a question
+// whose scoring rule does not compile fails its units.
 func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 	var p executePayload
 	if err := decode(t, &p); err != nil {
