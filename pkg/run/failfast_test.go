@@ -2,8 +2,10 @@ package run_test
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/secrets"
+	"github.com/sabe-dev/sabe/pkg/store"
 )
 
 // closedURL is a base URL where nothing listens: every connection is
@@ -177,5 +180,57 @@ func TestRun_UnscorableQuestionFailsItsUnits(t *testing.T) {
 	}
 	if n := strings.Count(w.log.String(), "question cannot be scored"); n != 1 {
 		t.Errorf("logged %d times, want once", n)
+	}
+}
+
+// TestHandleExecute_BreakerMaxWait: on the handler's clock, a unit that
+// meets an open circuit whose outage began less than BreakerMaxWait ago is
+// handed back to wait; once the outage is older, the unit fails with the
+// provider's last error, without a call.
+func TestHandleExecute_BreakerMaxWait(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	start := time.Now()
+	var now atomic.Pointer[time.Time]
+	now.Store(&start)
+	b := setupWith(t, mockllm.Config{}, settings{run: run.Config{BreakerMaxWait: 5 * time.Minute, Now: func() time.Time { return *now.Load() }}})
+	f := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-perfect"}, 1, 1)
+	// The fleet's record of an outage that began 4 minutes ago, its circuit
+	// open for another hour.
+	rec, err := json.Marshal(resilience.SharedBreaker{
+		OpenedAt: start.UnixMilli(), Until: start.Add(time.Hour).UnixMilli(),
+		Since: start.Add(-4 * time.Minute).UnixMilli(), LastError: "provider: HTTP 503: down",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.rdb.Set(ctx, resilience.BreakerKey(f.providerID.String()), rec, 2*time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.store.CreateRun(ctx, store.NewRun{BenchmarkID: f.benchmark.ID, Trigger: run.TriggerAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := run.NewExecuteTask(r.ID, 0, run.UnitQueue(r))
+
+	if err := b.handlers.HandleExecute(ctx, task); err == nil || run.IsFailure(err) {
+		t.Fatalf("within the max wait: err = %v, want a wait", err)
+	}
+	if rows := b.executions(t, r.ID); len(rows) != 0 {
+		t.Fatalf("recorded %+v while waiting", rows)
+	}
+
+	later := start.Add(2 * time.Minute)
+	now.Store(&later)
+	if err := b.handlers.HandleExecute(ctx, task); err != nil {
+		t.Fatalf("past the max wait: err = %v, want the unit recorded", err)
+	}
+	rows := b.executions(t, r.ID)
+	if len(rows) != 1 || rows[0].status != "failed" || !strings.Contains(rows[0].err, "open since") ||
+		!strings.Contains(rows[0].err, "last error: provider: HTTP 503: down") {
+		t.Fatalf("executions %+v: want the unit failed with the provider's last error", rows)
+	}
+	if n := b.mock.Server.Requests(); n != 0 {
+		t.Errorf("provider calls = %d, want none", n)
 	}
 }
