@@ -89,6 +89,7 @@ func TestRun_UnusableProviderFailsFast(t *testing.T) {
 		name     string
 		settings settings
 		path     string // under the mock's URL
+		https    bool   // call the mock, which speaks plain HTTP, over TLS
 		key      string
 		model    string
 		want     []string
@@ -97,6 +98,8 @@ func TestRun_UnusableProviderFailsFast(t *testing.T) {
 			want: []string{"rejected the credentials", "HTTP 401"}},
 		{name: "UnknownModel", path: "/v1", model: "no-such-model",
 			want: []string{`does not know model "no-such-model"`, "HTTP 404"}},
+		{name: "TLSToPlainHTTP", https: true, path: "/v1", model: "mock-perfect",
+			want: []string{"cannot be reached (tls)", "HTTP response to HTTPS client"}},
 		{name: "UnsupportedKind", path: "/v1", model: "mock-perfect",
 			settings: settings{unspoken: []string{string(catalog.KindOpenAI)}},
 			want:     []string{`provider kind "openai" is not supported`}},
@@ -105,7 +108,11 @@ func TestRun_UnusableProviderFailsFast(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setupWith(t, mockllm.Config{}, tc.settings)
-			f := b.seed(t, b.mock.URL+tc.path, tc.key, []string{tc.model}, units, 1)
+			base := b.mock.URL
+			if tc.https {
+				base = strings.Replace(base, "http://", "https://", 1)
+			}
+			f := b.seed(t, base+tc.path, tc.key, []string{tc.model}, units, 1)
 			w := b.startWorker(t, 4)
 			fin := b.waitFinal(t, b.startRun(t, f).ID)
 			if fin.Status != run.StatusFailed || fin.Progress.Failed != units {

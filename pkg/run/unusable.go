@@ -112,15 +112,19 @@ func hmget(ctx context.Context, pipe redis.Pipeliner, id uuid.UUID, scopes []str
 	return pipe.HMGet(ctx, blockedKey(id), scopes...)
 }
 
-// unusableAnswer is the UnusableError a provider's answer amounts to, nil
-// when the answer concerns only this request: a rejection of the
-// credentials makes the whole provider unusable, "no such model" the model.
+// unusableAnswer is the UnusableError a call's failure amounts to, nil
+// when it concerns only this request: rejected credentials, or a base URL
+// that cannot be reached for good (unknown host, TLS failure, an address
+// the guard refuses), make the whole provider unusable; "no such model"
+// the model.
 func unusableAnswer(conn *ProviderConn, m *SnapshotModel, pe *provider.Error) *UnusableError {
 	if pe == nil || pe.Retryable || pe.Quota {
 		return nil
 	}
 	ue := &UnusableError{ProviderID: conn.ID, ProviderName: conn.Name, HTTPStatus: pe.StatusCode}
-	switch pe.Stage() {
+	switch stage := pe.Stage(); stage {
+	case provider.StageDNS, provider.StageTLS, provider.StageConnect:
+		ue.Reason = fmt.Sprintf("the provider cannot be reached (%s): %s", stage, pe.Message)
 	case provider.StageAuth:
 		ue.Reason = fmt.Sprintf("the provider rejected the credentials (HTTP %d): %s", pe.StatusCode, pe.Message)
 	case provider.StageModel:
