@@ -160,6 +160,15 @@ func TestRun_DeadProviderEndsRun(t *testing.T) {
 	if n := strings.Count(w.log.String(), "provider down for longer than the breaker max wait"); n != 1 {
 		t.Errorf("logged %d times, want once", n)
 	}
+	// What the API shows while units wait: the fleet's record of the
+	// outage, with the provider's last error.
+	holds, err := resilience.Holds(context.Background(), b.rdb, time.Now(), f.providerID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(holds) != 1 || holds[0].Since.IsZero() || !strings.Contains(holds[0].LastError, "connection refused") {
+		t.Errorf("holds %+v: want the open circuit with its start and last error", holds)
+	}
 }
 
 // TestRun_UnscorableQuestionFailsItsUnits: a question whose stored scoring
