@@ -68,3 +68,17 @@ CROSS JOIN LATERAL (
         LIMIT sqlc.arg(per_model)::int
     ) recent
 ) h;
+
+-- name: RunFailureCauses :many
+-- The most common causes of a run's failed units, by provider and error
+-- message, for the run's final error: a run that failed because a
+-- provider is down or its key cannot be used says so where the user looks.
+SELECT rm.provider_id, coalesce(p.name, '')::text AS provider_name, coalesce(e.error, '')::text AS error,
+       count(*)::int AS units
+FROM executions e
+JOIN run_models rm ON rm.run_id = e.run_id AND rm.model_id = e.model_id
+LEFT JOIN providers p ON p.id = rm.provider_id
+WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id) AND e.status = 'failed'
+GROUP BY rm.provider_id, p.name, e.error
+ORDER BY units DESC, provider_name, error
+LIMIT sqlc.arg(lim);

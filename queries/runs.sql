@@ -109,3 +109,11 @@ SELECT * FROM rankings WHERE run_id = $1 ORDER BY category, position;
 
 -- name: ListUnfinishedRuns :many
 SELECT * FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT sqlc.arg(lim);
+
+-- name: RunProviders :many
+-- The providers of a run's models, for what the API says the run waits on.
+SELECT DISTINCT rm.provider_id, coalesce(p.name, '')::text AS provider_name
+FROM run_models rm
+LEFT JOIN providers p ON p.id = rm.provider_id
+WHERE rm.run_id = sqlc.arg(run_id)
+ORDER BY provider_name, rm.provider_id;

@@ -4,9 +4,12 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/store"
 )
@@ -148,7 +151,57 @@ func (a *api) renderRun(ctx context.Context, r *run.Run, exact bool) (oapi.Run, 
 	if err != nil {
 		return oapi.Run{}, err
 	}
-	return toRun(r, p), nil
+	out := toRun(r, p)
+	if exact && r.Status == run.StatusRunning {
+		out.WaitingOn = a.waitingOn(ctx, r)
+	}
+	return out, nil
+}
+
+// waitingOn is what the worker fleet holds the run's provider calls back
+// on, read from the shared state the workers themselves use; nil when
+// nothing is held, or when it cannot be read (the run still renders: the
+// field is a hint, the run's status is the truth).
+func (a *api) waitingOn(ctx context.Context, r *run.Run) *[]oapi.ProviderWait {
+	provs, err := a.s.store.RunProviders(ctx, r.ID)
+	if err != nil {
+		a.s.log.WarnContext(ctx, "read a run's providers", "run_id", r.ID, "error", err)
+		return nil
+	}
+	ids := make([]string, len(provs))
+	names := make(map[string]string, len(provs))
+	for i, p := range provs {
+		ids[i] = p.ID.String()
+		names[ids[i]] = p.Name
+	}
+	holds, err := resilience.Holds(ctx, a.s.rdb, time.Now(), ids...)
+	if err != nil {
+		a.s.log.WarnContext(ctx, "read the fleet's provider state", "run_id", r.ID, "error", err)
+		return nil
+	}
+	if len(holds) == 0 {
+		return nil
+	}
+	out := make([]oapi.ProviderWait, len(holds))
+	for i, h := range holds {
+		out[i] = oapi.ProviderWait{
+			ProviderId: uuid.MustParse(h.Provider), ProviderName: names[h.Provider], State: oapi.ProviderWaitState(h.State),
+			Until: h.Until.UTC(), LastError: nonEmpty(h.LastError),
+		}
+		if !h.Since.IsZero() {
+			since := h.Since.UTC()
+			out[i].Since = &since
+		}
+	}
+	return &out
+}
+
+// nonEmpty is s, or nil when it is empty, for optional string fields.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // progress is a run's progress. A finished run's counts are stored with

@@ -594,7 +594,14 @@ func (r *Reconciler) failArchived(ctx context.Context, id uuid.UUID, units []arc
 	}
 	q, s := len(snap.Questions), rn.Samples
 	total := len(snap.Models) * q * s
-	done := 0
+	done, recorded, first := 0, 0, ""
+	// One line per run and pass, not per unit: a provider that failed
+	// every unit would otherwise log as many identical lines as units.
+	defer func() {
+		if recorded > 0 {
+			r.log.Warn("archived units recorded failed", "run_id", rn.ID, "units", recorded, "first_error", first)
+		}
+	}()
 	for _, au := range units {
 		if au.unit < 0 || au.unit >= total {
 			continue
@@ -622,7 +629,9 @@ func (r *Reconciler) failArchived(ctx context.Context, id uuid.UUID, units []arc
 		if err := r.insp.DeleteTask(au.queue, au.info.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 			return fmt.Errorf("delete archived task %s: %w", au.info.ID, err)
 		}
-		r.log.Info("archived unit recorded failed", "run_id", rn.ID, "unit", au.unit, "task_id", au.info.ID)
+		if recorded++; recorded == 1 {
+			first = msg
+		}
 	}
 	if done >= total {
 		return r.ensure(ctx, run.NewFinalizeTask(rn.ID), "finalize:"+rn.ID.String(), rn.ID)

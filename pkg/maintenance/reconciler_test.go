@@ -80,25 +80,32 @@ func TestReconciler_ArchivedUnitRecordedFailed(t *testing.T) {
 	f := b.seed(t, []string{"mock-perfect"}, 3, catalog.BenchmarkConfig{})
 	r := b.commitRun(t, f)
 	queue := run.UnitQueue(r)
-	// Unit 1's task is archived, as asynq does when its retries are used
-	// up; run:start's enqueue of that unit is then a no-op, by task id.
-	id := run.ExecuteTaskID(r.ID, 1)
-	if err := run.Enqueue(context.Background(), b.client, run.NewExecuteTask(r.ID, 1, queue)); err != nil {
-		t.Fatal(err)
-	}
+	// Units 1 and 2's tasks are archived, as asynq does when their retries
+	// are used up; run:start's enqueue of those units is then a no-op, by
+	// task id.
 	insp := asynq.NewInspectorFromRedisClient(b.rdb)
-	if err := insp.ArchiveTask(queue, id); err != nil {
-		t.Fatal(err)
+	for _, unit := range []int{1, 2} {
+		if err := run.Enqueue(context.Background(), b.client, run.NewExecuteTask(r.ID, unit, queue)); err != nil {
+			t.Fatal(err)
+		}
+		if err := insp.ArchiveTask(queue, run.ExecuteTaskID(r.ID, unit)); err != nil {
+			t.Fatal(err)
+		}
 	}
+	id := run.ExecuteTaskID(r.ID, 1)
 	if err := run.Enqueue(context.Background(), b.client, run.NewStartTask(r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	b.startWorker(t, 4)
-	b.startReconciler(t, Options{})
+	_, log := b.startReconciler(t, Options{})
 
 	fin := b.waitFinal(t, r.ID)
-	if fin.Status != run.StatusPartial || fin.Progress.Failed != 1 || fin.Progress.Succeeded != 2 {
-		t.Fatalf("run %s %+v (%s), want partial with 1 failed and 2 succeeded", fin.Status, fin.Progress, fin.Error)
+	if fin.Status != run.StatusPartial || fin.Progress.Failed != 2 || fin.Progress.Succeeded != 1 {
+		t.Fatalf("run %s %+v (%s), want partial with 2 failed and 1 succeeded", fin.Status, fin.Progress, fin.Error)
+	}
+	// Said once for the run, not once per unit.
+	if n := strings.Count(log.String(), "archived units recorded failed"); n != 1 || !strings.Contains(log.String(), "units=2") {
+		t.Errorf("logged %d times, want once for both units:\n%s", n, log.String())
 	}
 	var status, msg string
 	err := b.pool.QueryRow(context.Background(),

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -87,6 +88,13 @@ func (e *Error) Error() string {
 	}
 	return "provider: " + e.Message
 }
+
+// Stage says which part of the call failed: StageAuth when the provider
+// rejected the credentials, StageModel when it does not know the model,
+// StageRequest for any other answer, or a transport stage. Callers use it
+// to tell a failure of one request from one that every call to the
+// provider (or model) would meet.
+func (e *Error) Stage() string { return cmp.Or(e.stage, StageRequest) }
 
 // IsRetryable reports whether err is a *Error that a later attempt may
 // not hit again. Context errors from the caller are not retryable.

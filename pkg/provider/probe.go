@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,7 +70,7 @@ func Probe(ctx context.Context, c Client, ep Endpoint, model string) ProbeResult
 	}
 	var perr *Error
 	if errors.As(err, &perr) {
-		res.Stage, res.StatusCode = cmp.Or(perr.stage, StageRequest), perr.StatusCode
+		res.Stage, res.StatusCode = perr.Stage(), perr.StatusCode
 		if res.Stage == StageModel && model == "" {
 			// Without a model, "not found" means the base URL is wrong.
 			res.Stage = StageRequest

@@ -23,6 +23,12 @@
 // for another period. Calls that may not go out get a *WaitError carrying
 // the half-open time.
 //
+// The shared record also keeps when the outage began (Since, which a failed
+// probe does not move) and the provider's last failure (LastError, from
+// Permit.Report), so the WaitError of an open circuit carries both: callers
+// bound how long they wait on a provider that stays down, and Holds lets
+// the API show what the fleet is holding back, from the same state.
+//
 // # Limits
 //
 // Rate limits use github.com/go-redis/redis_rate (GCRA in one Lua script):

@@ -27,6 +27,13 @@ type WaitError struct {
 	// Until is the earliest time worth trying again: the breaker's
 	// half-open time, the end of a quota pause, or an estimate for limits.
 	Until time.Time
+	// OpenSince is, for ReasonOpen, when the circuit first opened in this
+	// outage (failed half-open probes do not move it): callers bound how
+	// long they keep waiting on a provider that stays down.
+	OpenSince time.Time
+	// LastError is, for ReasonOpen, the provider's last failure that
+	// counted against it, scrubbed and short; empty when unknown.
+	LastError string
 }
 
 // Error implements error.

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
@@ -147,9 +148,12 @@ type Fleet struct {
 type entry struct {
 	local         *gobreaker.TwoStepCircuitBreaker[struct{}]
 	localOpenedAt time.Time
-	shared        shared
-	loaded        time.Time
-	reported      State
+	// lastError is the last failure this process saw from the provider,
+	// written into the shared record when its breaker trips.
+	lastError string
+	shared    shared
+	loaded    time.Time
+	reported  State
 }
 
 // New returns a Fleet over rdb. Start it to follow the other workers'
@@ -250,17 +254,45 @@ type Permit struct {
 func (p *Permit) Probe() bool { return p.probe != "" }
 
 // Done reports the call's outcome, releases its concurrency slot and, for
-// a probe, closes the fleet's circuit or opens it again. Calling it more
-// than once does nothing.
-func (p *Permit) Done(o Outcome) {
+// a probe, closes the fleet's circuit or opens it again. Calling it (or
+// Report) more than once does nothing.
+func (p *Permit) Done(o Outcome) { p.Report(o, "") }
+
+// Report is Done with what went wrong when o is Failed: the fleet keeps it
+// (cut short) as the provider's last error in the shared circuit record,
+// for the callers that give up waiting and for the API. cause must be
+// scrubbed of credentials already.
+func (p *Permit) Report(o Outcome, cause string) {
 	p.once.Do(func() {
 		p.f.releaseLease(p.provider, p.lease)
+		if o == Failed && cause != "" {
+			p.f.noteError(p.provider, shortError(cause))
+		}
 		if p.probe != "" {
 			p.f.probeDone(p.provider, p.probe, o)
 			return
 		}
 		p.done(outcomeErr(o))
 	})
+}
+
+// noteError remembers provider's last failure in this process.
+func (f *Fleet) noteError(provider, cause string) {
+	f.mu.Lock()
+	if e, ok := f.providers[provider]; ok {
+		e.lastError = cause
+	}
+	f.mu.Unlock()
+}
+
+// lastError is provider's last failure as this process saw it.
+func (f *Fleet) lastError(provider string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e, ok := f.providers[provider]; ok {
+		return e.lastError
+	}
+	return ""
 }
 
 var (
@@ -369,7 +401,7 @@ func (f *Fleet) localChanged(provider string, cb *gobreaker.TwoStepCircuitBreake
 func (f *Fleet) trip(provider string, at time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
-	rec := SharedBreaker{OpenedAt: at.UnixMilli(), Until: at.Add(f.opts.OpenTimeout).UnixMilli()}
+	rec := SharedBreaker{OpenedAt: at.UnixMilli(), Until: at.Add(f.opts.OpenTimeout).UnixMilli(), Since: at.UnixMilli(), LastError: f.lastError(provider)}
 	val, _ := json.Marshal(rec)
 	set, err := f.rdb.SetNX(ctx, breakerKey(provider), val, f.opts.OpenTimeout+sharedGrace).Result()
 	if err != nil {
@@ -404,7 +436,16 @@ func (f *Fleet) probeDone(provider, token string, o Outcome) {
 		}
 	case Failed:
 		now := time.Now()
-		rec := SharedBreaker{OpenedAt: now.UnixMilli(), Until: now.Add(f.opts.OpenTimeout).UnixMilli()}
+		rec := SharedBreaker{OpenedAt: now.UnixMilli(), Until: now.Add(f.opts.OpenTimeout).UnixMilli(), Since: now.UnixMilli(), LastError: f.lastError(provider)}
+		// The outage goes on: keep when it began. A record that cannot be
+		// read starts the outage afresh, which only delays the callers'
+		// give-up by one period.
+		if v, err := f.rdb.Get(ctx, breakerKey(provider)).Result(); err == nil {
+			if prev, err := ParseSharedBreaker(v); err == nil && prev.Since > 0 {
+				rec.Since = prev.Since
+				rec.LastError = cmp.Or(rec.LastError, prev.LastError)
+			}
+		}
 		val, _ := json.Marshal(rec)
 		if err := f.rdb.Set(ctx, breakerKey(provider), val, f.opts.OpenTimeout+sharedGrace).Err(); err != nil {
 			f.log.Warn("reopen shared circuit", "provider_id", provider, "err", err)
@@ -454,32 +495,13 @@ func (f *Fleet) refresh(ctx context.Context, providers ...string) error {
 	}
 	f.refreshMu.Lock()
 	defer f.refreshMu.Unlock()
-	pipe := f.rdb.Pipeline()
-	type cmds struct{ breaker, paused *redis.StringCmd }
-	read := make([]cmds, len(providers))
-	for i, p := range providers {
-		read[i] = cmds{pipe.Get(ctx, breakerKey(p)), pipe.Get(ctx, PausedKey(p))}
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("read provider state: %w", err)
+	states, err := readShared(ctx, f.rdb, providers)
+	if err != nil {
+		return err
 	}
 	now := time.Now()
 	for i, p := range providers {
-		var sh shared
-		if v, err := read[i].breaker.Result(); err == nil {
-			if rec, err := ParseSharedBreaker(v); err == nil {
-				sh.open, sh.openedAt, sh.until = true, fromMillis(rec.OpenedAt), fromMillis(rec.Until)
-			}
-		} else if !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("read circuit of provider %s: %w", p, err)
-		}
-		if v, err := read[i].paused.Result(); err == nil {
-			if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
-				sh.pausedUntil = fromMillis(ms)
-			}
-		} else if !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("read pause of provider %s: %w", p, err)
-		}
+		sh := states[i]
 		f.mu.Lock()
 		e, ok := f.providers[p]
 		if ok {
@@ -500,6 +522,40 @@ func (f *Fleet) refresh(ctx context.Context, providers ...string) error {
 		f.report(p)
 	}
 	return nil
+}
+
+// readShared reads the fleet's shared state of the given providers from
+// Redis in one round trip.
+func readShared(ctx context.Context, rdb redis.UniversalClient, providers []string) ([]shared, error) {
+	pipe := rdb.Pipeline()
+	type cmds struct{ breaker, paused *redis.StringCmd }
+	read := make([]cmds, len(providers))
+	for i, p := range providers {
+		read[i] = cmds{pipe.Get(ctx, breakerKey(p)), pipe.Get(ctx, PausedKey(p))}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read provider state: %w", err)
+	}
+	out := make([]shared, len(providers))
+	for i, p := range providers {
+		sh := &out[i]
+		if v, err := read[i].breaker.Result(); err == nil {
+			if rec, err := ParseSharedBreaker(v); err == nil {
+				sh.open, sh.openedAt, sh.until = true, fromMillis(rec.OpenedAt), fromMillis(rec.Until)
+				sh.since, sh.lastError = fromMillis(rec.Since), rec.LastError
+			}
+		} else if !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("read circuit of provider %s: %w", p, err)
+		}
+		if v, err := read[i].paused.Result(); err == nil {
+			if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+				sh.pausedUntil = fromMillis(ms)
+			}
+		} else if !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("read pause of provider %s: %w", p, err)
+		}
+	}
+	return out, nil
 }
 
 // report logs and observes a change of provider's effective state.
@@ -532,13 +588,26 @@ type view struct {
 	shared        shared
 	local         *gobreaker.TwoStepCircuitBreaker[struct{}]
 	localOpenedAt time.Time
+	lastError     string
 }
 
 func (f *Fleet) view(provider string) view {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e := f.providers[provider]
-	return view{shared: e.shared, local: e.local, localOpenedAt: e.localOpenedAt}
+	return view{shared: e.shared, local: e.local, localOpenedAt: e.localOpenedAt, lastError: e.lastError}
+}
+
+// openWait is the WaitError of a call held back by an open (or half-open)
+// circuit until the given time, saying since when the provider has been
+// unavailable and why: the fleet's record when there is one, else this
+// process's breaker.
+func (v view) openWait(provider string, until time.Time) *WaitError {
+	we := &WaitError{Provider: provider, Reason: ReasonOpen, Until: until, OpenSince: v.localOpenedAt, LastError: v.lastError}
+	if v.shared.open {
+		we.OpenSince, we.LastError = v.shared.since, cmp.Or(v.shared.lastError, v.lastError)
+	}
+	return we
 }
 
 // gate refuses a call while the provider is paused or its circuit open.
@@ -549,9 +618,9 @@ func (f *Fleet) gate(provider string) error {
 	case v.shared.pausedUntil.After(now):
 		return &WaitError{Provider: provider, Reason: ReasonPaused, Until: v.shared.pausedUntil}
 	case v.shared.open && v.shared.until.After(now):
-		return &WaitError{Provider: provider, Reason: ReasonOpen, Until: v.shared.until}
+		return v.openWait(provider, v.shared.until)
 	case !v.shared.open && v.local.State() == gobreaker.StateOpen:
-		return &WaitError{Provider: provider, Reason: ReasonOpen, Until: f.localUntil(v, now)}
+		return v.openWait(provider, f.localUntil(v, now))
 	}
 	return nil
 }
@@ -582,7 +651,7 @@ func (f *Fleet) admit(ctx context.Context, c Call) (*Permit, error) {
 		}
 		if !won {
 			f.report(c.Provider)
-			return nil, &WaitError{Provider: c.Provider, Reason: ReasonOpen, Until: now.Add(probeRetry)}
+			return nil, v.openWait(c.Provider, now.Add(probeRetry))
 		}
 		f.log.Info("circuit breaker half-open: probing", "provider_id", c.Provider)
 		f.report(c.Provider)
@@ -595,7 +664,7 @@ func (f *Fleet) admit(ctx context.Context, c Call) (*Permit, error) {
 		if errors.Is(err, gobreaker.ErrOpenState) {
 			until = f.localUntil(v, now)
 		}
-		return nil, &WaitError{Provider: c.Provider, Reason: ReasonOpen, Until: until}
+		return nil, v.openWait(c.Provider, until)
 	}
 	p.done = done
 	return p, nil

@@ -3,6 +3,7 @@ package resilience_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -155,19 +156,55 @@ func TestFleet_Breaker(t *testing.T) {
 			}
 			p.Done(resilience.Failed)
 		}
-		testenv.WaitFor(t, "the circuit to open", 5*time.Second, func() bool { return a.State("p1") == resilience.StateOpen })
-		_, err := a.Acquire(ctx, call)
-		first := wantWait(t, err, resilience.ReasonOpen)
+		// The trip is recorded moments after the breaker opens; until then
+		// a wait does not know the outage's start.
+		var first *resilience.WaitError
+		testenv.WaitFor(t, "the circuit to open with its start", 5*time.Second, func() bool {
+			_, err := a.Acquire(ctx, call)
+			first = wantWait(t, err, resilience.ReasonOpen)
+			return !first.OpenSince.IsZero()
+		})
+		if first.LastError != "" {
+			t.Errorf("first wait: last error %q; want none (none was reported)", first.LastError)
+		}
 		time.Sleep(time.Until(first.Until))
 		probe, err := a.Acquire(ctx, call)
 		if err != nil || !probe.Probe() {
 			t.Fatalf("probe: %v", err)
 		}
-		probe.Done(resilience.Failed)
+		probe.Report(resilience.Failed, "provider: dial tcp 127.0.0.1:9: connect: connection refused")
 		_, err = a.Acquire(ctx, call)
 		again := wantWait(t, err, resilience.ReasonOpen)
 		if !again.Until.After(first.Until) {
 			t.Errorf("reopened until %s, want after the first period's end %s", again.Until, first.Until)
+		}
+		// The outage goes on: it started when the circuit first opened,
+		// and the failed probe's error is the provider's last.
+		if again.OpenSince.UnixMilli() != first.OpenSince.UnixMilli() {
+			t.Errorf("reopened: open since %s, want the outage's start %s", again.OpenSince, first.OpenSince)
+		}
+		if again.LastError != "provider: dial tcp 127.0.0.1:9: connect: connection refused" {
+			t.Errorf("last error %q", again.LastError)
+		}
+	})
+
+	t.Run("TripKeepsLastError", func(t *testing.T) {
+		t.Parallel()
+		rdb := testenv.Redis(t)
+		a, _ := fleet(t, rdb, opts)
+		for i := range 2 {
+			p, err := a.Acquire(ctx, call)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Report(resilience.Failed, fmt.Sprintf("provider: HTTP 503: down %d", i))
+		}
+		testenv.WaitFor(t, "the circuit to be shared", 5*time.Second, func() bool {
+			return rdb.Exists(ctx, resilience.BreakerKey("p1")).Val() == 1
+		})
+		rec, err := resilience.ParseSharedBreaker(rdb.Get(ctx, resilience.BreakerKey("p1")).Val())
+		if err != nil || rec.LastError != "provider: HTTP 503: down 1" || rec.Since != rec.OpenedAt {
+			t.Fatalf("shared record %+v (%v): want the last failure and the outage's start", rec, err)
 		}
 	})
 

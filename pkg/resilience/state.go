@@ -3,6 +3,7 @@ package resilience
 import (
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 )
 
 // State is a provider's circuit as one process sees it.
@@ -62,17 +63,46 @@ func BreakerKey(provider string) string { return breakerKey(provider) }
 
 // SharedBreaker is the fleet's record of an open circuit.
 type SharedBreaker struct {
-	// OpenedAt is when a worker's breaker tripped (Unix milliseconds).
+	// OpenedAt is when the current open period began: a worker's breaker
+	// tripped, or a half-open probe failed (Unix milliseconds).
 	OpenedAt int64 `json:"opened_at"`
 	// Until is when the circuit half-opens (Unix milliseconds).
 	Until int64 `json:"until"`
+	// Since is when the circuit first opened in this outage: kept when a
+	// failed probe opens it again, so how long the provider has been
+	// unavailable is known (Unix milliseconds). Records written before it
+	// existed lack it; OpenedAt stands in.
+	Since int64 `json:"since,omitempty"`
+	// LastError is the provider's last failure that counted against it,
+	// scrubbed of credentials and cut short, for the units that give up
+	// waiting and for the API's waiting_on.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // ParseSharedBreaker decodes the value stored at BreakerKey.
 func ParseSharedBreaker(s string) (SharedBreaker, error) {
 	var b SharedBreaker
 	err := json.Unmarshal([]byte(s), &b)
+	if b.Since == 0 {
+		b.Since = b.OpenedAt
+	}
 	return b, err
+}
+
+// maxLastError bounds SharedBreaker.LastError.
+const maxLastError = 300
+
+// shortError cuts a provider's error to maxLastError bytes on a rune
+// boundary.
+func shortError(s string) string {
+	if len(s) <= maxLastError {
+		return s
+	}
+	cut := maxLastError
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // shared is one provider's fleet-wide state as last read from Redis.
@@ -80,6 +110,8 @@ type shared struct {
 	open        bool
 	openedAt    time.Time
 	until       time.Time
+	since       time.Time
+	lastError   string
 	pausedUntil time.Time
 }
 

@@ -157,21 +157,29 @@ type UnitState struct {
 	Recorded bool
 	// Spend is what the run's calls have cost so far, in USD.
 	Spend float64
+	// Blocked is set when an earlier unit of the run found the unit's
+	// provider or model unusable (see UnusableError).
+	Blocked *Blocked
 }
 
 // Check reads, in one round trip, whether the run was cancelled, whether
-// unit idx is already recorded and what the run has spent.
-func (t *Tracker) Check(ctx context.Context, id uuid.UUID, idx int) (UnitState, error) {
+// unit idx is already recorded, what the run has spent, and whether one
+// of the given scopes (the unit's provider and model) is blocked.
+func (t *Tracker) Check(ctx context.Context, id uuid.UUID, idx int, scopes ...string) (UnitState, error) {
 	pipe := t.rdb.Pipeline()
 	c := pipe.Exists(ctx, cancelKey(id))
 	r := pipe.GetBit(ctx, doneKey(id), int64(idx))
 	s := pipe.Get(ctx, SpendKey(id))
+	b := hmget(ctx, pipe, id, scopes)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return UnitState{}, fmt.Errorf("check run %s unit %d: %w", id, idx, err)
 	}
 	st := UnitState{Cancelled: c.Val() == 1, Recorded: r.Val() == 1}
 	if v, err := s.Float64(); err == nil {
 		st.Spend = v
+	}
+	if b != nil {
+		st.Blocked = blocked(b.Val())
 	}
 	return st, nil
 }
@@ -211,5 +219,5 @@ func (t *Tracker) Cancel(ctx context.Context, id uuid.UUID) error {
 
 // Forget drops a finished run's in-flight state.
 func (t *Tracker) Forget(ctx context.Context, id uuid.UUID) error {
-	return t.rdb.Del(ctx, doneKey(id), progressKey(id), cancelKey(id), SpendKey(id)).Err()
+	return t.rdb.Del(ctx, doneKey(id), progressKey(id), cancelKey(id), SpendKey(id), blockedKey(id)).Err()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/scoring"
+	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 )
@@ -46,6 +47,11 @@ type settings struct {
 	run    run.Config
 	fleet  resilience.Options
 	client provider.ClientOptions
+	// keys is the workers' keyring when it is not the one the providers'
+	// keys were sealed with.
+	keys *secrets.Keyring
+	// unspoken are provider kinds the workers have no client for.
+	unspoken []string
 }
 
 // worker is one simulated worker process.
@@ -103,10 +109,18 @@ func (b *bundle) newWorker(t *testing.T) *worker {
 	}
 	t.Cleanup(fleet.Stop)
 	// Units are recorded in batches, as a worker process records them.
-	rec := store.NewRecorder(b.store, store.RecorderOptions{Linger: 2 * time.Millisecond, OnBatch: m.RecordBatch})
+	st := b.store
+	if b.settings.keys != nil {
+		st = store.New(b.pool, b.settings.keys)
+	}
+	rec := store.NewRecorder(st, store.RecorderOptions{Linger: 2 * time.Millisecond, OnBatch: m.RecordBatch})
 	t.Cleanup(rec.Close)
+	clients := provider.NewClients(b.settings.client)
+	for _, k := range b.settings.unspoken {
+		delete(clients, k)
+	}
 	h := run.NewHandlers(run.Deps{
-		Store: rec, Queue: b.client, Tracker: run.NewTracker(b.rdb), Clients: provider.NewClients(b.settings.client),
+		Store: rec, Queue: b.client, Tracker: run.NewTracker(b.rdb), Clients: clients,
 		Fleet: fleet, Redis: b.rdb, Metrics: m, Log: log,
 	}, b.settings.run)
 	if err := h.Start(context.Background()); err != nil {
@@ -405,6 +419,16 @@ func TestRun_FailuresArePartialAndScrubbed(t *testing.T) {
 	}
 	if fin.Progress.Succeeded != 4 || fin.Progress.Failed != 8 {
 		t.Errorf("progress %+v, want 4 succeeded, 8 failed", fin.Progress)
+	}
+	// The run's error names each provider whose units failed, and why.
+	for _, want := range []string{"8 of 12 units failed", `provider "keyed" (` + keyed.ID.String() + "): the provider rejected the credentials (HTTP 401)",
+		`provider "broken" (` + broken.ID.String() + "): mock internal error", "[4 units]"} {
+		if !strings.Contains(fin.Error, want) {
+			t.Errorf("run error %q does not say %q", fin.Error, want)
+		}
+	}
+	if strings.Contains(fin.Error, badKey) {
+		t.Errorf("run error %q contains the key", fin.Error)
 	}
 	rows, err := b.pool.Query(ctx, `SELECT model_id, coalesce(error, ''), coalesce(http_status, 0), attempts FROM executions WHERE run_id = $1 AND status = 'failed'`, fin.ID)
 	if err != nil {

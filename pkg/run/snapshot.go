@@ -16,10 +16,14 @@ import (
 // worker while it executes the run's units.
 type cachedSnapshot struct {
 	*Snapshot
-	scorers  []*scoring.Scorer
-	modelPos map[uuid.UUID]int
-	qPos     map[uuid.UUID]int
-	used     time.Time
+	scorers []*scoring.Scorer
+	// scoreErrs holds, per question, why its scoring rule does not
+	// compile (a rule stored before validation tightened): its units fail
+	// without a call, and the run's other questions go on.
+	scoreErrs []error
+	modelPos  map[uuid.UUID]int
+	qPos      map[uuid.UUID]int
+	used      time.Time
 }
 
 func (s *cachedSnapshot) total() int { return len(s.Models) * len(s.Questions) * s.Run.Samples }
@@ -80,9 +84,13 @@ func (c *snapshotCache) get(ctx context.Context, id uuid.UUID) (*cachedSnapshot,
 	return v.(*cachedSnapshot), nil
 }
 
+// compileSnapshot compiles the run's scorers. A rule that does not compile
+// is kept as that question's error rather than failing the snapshot: no
+// retry would mend it, and failing the whole snapshot kept run:start and
+// every unit retrying it.
 func compileSnapshot(snap *Snapshot) (*cachedSnapshot, error) {
 	s := &cachedSnapshot{
-		Snapshot: snap, scorers: make([]*scoring.Scorer, len(snap.Questions)),
+		Snapshot: snap, scorers: make([]*scoring.Scorer, len(snap.Questions)), scoreErrs: make([]error, len(snap.Questions)),
 		modelPos: make(map[uuid.UUID]int, len(snap.Models)), qPos: make(map[uuid.UUID]int, len(snap.Questions)),
 		used: time.Now(),
 	}
@@ -90,12 +98,13 @@ func compileSnapshot(snap *Snapshot) (*cachedSnapshot, error) {
 		s.modelPos[m.ModelID] = i
 	}
 	for i, q := range snap.Questions {
+		s.qPos[q.QuestionID] = i
 		sc, err := scoring.Compile(q.Scoring, q.ExpectedAnswer)
 		if err != nil {
-			return nil, fmt.Errorf("question %s revision %d: %w", q.QuestionID, q.Revision, err)
+			s.scoreErrs[i] = fmt.Errorf("question %s revision %d: %w", q.QuestionID, q.Revision, err)
+			continue
 		}
 		s.scorers[i] = sc
-		s.qPos[q.QuestionID] = i
 	}
 	return s, nil
 }

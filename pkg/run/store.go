@@ -19,7 +19,9 @@ type UnitKey struct {
 // ProviderConn is what a worker needs to call a provider. APIKey is
 // decrypted and lives only in the worker's memory.
 type ProviderConn struct {
-	ID      uuid.UUID
+	ID uuid.UUID
+	// Name is the provider's name, for the errors a user reads.
+	Name    string
 	Kind    catalog.ProviderKind
 	BaseURL string
 	APIKey  string
@@ -28,6 +30,21 @@ type ProviderConn struct {
 	// UpdatedAt changes whenever the provider (its key included) changes,
 	// so workers can tell a cached connection is stale.
 	UpdatedAt time.Time
+}
+
+// FailureCause is one cause of a run's failed units: the provider of the
+// models that failed and the error they recorded.
+type FailureCause struct {
+	ProviderID   uuid.UUID
+	ProviderName string
+	Error        string
+	Units        int
+}
+
+// ProviderRef names a provider.
+type ProviderRef struct {
+	ID   uuid.UUID
+	Name string
 }
 
 // Store is the persistence the task handlers need. pkg/store implements it.
@@ -50,6 +67,10 @@ type Store interface {
 	// Finalize computes totals and rankings and sets the final status, once:
 	// it returns the finished run and false when it was already finished.
 	Finalize(ctx context.Context, r *Run, status Status, reason string) (*Run, bool, error)
-	// ProviderConn returns a provider's endpoint with its key decrypted.
+	// ProviderConn returns a provider's endpoint with its key decrypted;
+	// a *UnusableError when the key cannot be decrypted.
 	ProviderConn(ctx context.Context, id uuid.UUID) (*ProviderConn, error)
+	// FailureCauses returns the most common causes of the run's failed
+	// units, most units first, at most limit of them.
+	FailureCauses(ctx context.Context, r *Run, limit int) ([]FailureCause, error)
 }

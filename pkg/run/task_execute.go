@@ -56,7 +56,15 @@ func ExecuteTaskID(runID uuid.UUID, idx int) string {
 // concurrency cap for longer than a short wait) hands the task back with a
 // *resilience.WaitError, which IsFailure does not count as a failure and
 // RetryDelay turns into the wait; when that wait ends after the run's
-// deadline the unit is skipped at once instead.
+// deadline the unit is skipped at once instead, and when the provider's
+// circuit has been open for longer than BreakerMaxWait it fails with the
+// provider's last error.
+//
+// What no retry can mend fails the unit at once and blocks the provider
+// (or model) for the rest of the run, so its other units fail without a
+// call: a key the keyring cannot decrypt, a kind no client speaks, rejected
+// credentials, an unknown model (see UnusableError); likewise a question
+// whose scoring rule does not compile fails its units.
 func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 	var p executePayload
 	if err := decode(t, &p); err != nil {
@@ -73,15 +81,15 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 	if p.Unit < 0 || p.Unit >= snap.total() {
 		return fmt.Errorf("execute run %s: unit %d out of range: %w", r.ID, p.Unit, asynq.SkipRetry)
 	}
-	st, err := h.tracker.Check(ctx, r.ID, p.Unit)
+	u := UnitAt(p.Unit, len(snap.Questions), r.Samples)
+	m, q := &snap.Models[u.Model], &snap.Questions[u.Question]
+	st, err := h.tracker.Check(ctx, r.ID, p.Unit, providerScope(m.ProviderID), modelScope(m.ModelID))
 	if err != nil {
 		return err
 	}
 	if st.Recorded {
 		return nil
 	}
-	u := UnitAt(p.Unit, len(snap.Questions), r.Samples)
-	m, q := &snap.Models[u.Model], &snap.Questions[u.Question]
 	e := &Execution{
 		RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID,
 		ModelID: m.ModelID, QuestionID: q.QuestionID, QuestionRevisionID: q.RevisionID, Sample: u.Sample,
@@ -98,16 +106,28 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 		return h.skip(ctx, snap, p.Unit, e, SkipMaxCost,
 			fmt.Sprintf("max_cost_usd %g reached (%.6f spent) before this unit was called", *r.MaxCostUSD, st.Spend))
 	}
+	if b := st.Blocked; b != nil {
+		// An earlier unit found the provider or model unusable: neither
+		// call it nor decrypt its key again.
+		e.Status, e.Error, e.HTTPStatus = ExecFailed, b.Error, b.HTTPStatus
+		return h.record(ctx, snap, p.Unit, e)
+	}
+	if err := snap.scoreErrs[u.Question]; err != nil {
+		return h.unscorable(ctx, snap, p.Unit, e, err)
+	}
 
 	conn, err := h.conn(ctx, m.ProviderID)
+	if ue := (*UnusableError)(nil); errors.As(err, &ue) {
+		return h.unusable(ctx, snap, p.Unit, e, ue)
+	}
 	if err != nil {
 		// The database, not the provider, failed: asynq retries the task.
 		return err
 	}
 	client, ok := h.clients[string(conn.Kind)]
 	if !ok {
-		e.Status, e.Error = ExecFailed, fmt.Sprintf("provider kind %q is not supported by this worker", conn.Kind)
-		return h.record(ctx, snap, p.Unit, e)
+		return h.unusable(ctx, snap, p.Unit, e, &UnusableError{ProviderID: conn.ID, ProviderName: conn.Name,
+			Reason: fmt.Sprintf("provider kind %q is not supported by this worker", conn.Kind)})
 	}
 	req := h.request(snap, conn, m, q, u.Sample)
 	timeout := h.cfg.CallTimeout
@@ -122,7 +142,7 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 		return h.wait(ctx, snap, p.Unit, e, err)
 	}
 	resp, callErr := h.call(ctx, client, req, r.DeadlineAt, conn.APIKey, e)
-	permit.Done(breakerOutcome(callErr))
+	permit.Report(breakerOutcome(callErr), errorText(callErr))
 	h.metrics.Call(pid, callOutcome(callErr), e.FinishedAt.Sub(*e.StartedAt))
 	if callErr == nil {
 		// Added to the run's spend as the unit is recorded (see record).
@@ -143,6 +163,9 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 		if provider.IsRetryable(callErr) && e.Attempts <= h.cfg.MaxRetry {
 			h.metrics.Retry(pid)
 			return callErr
+		}
+		if ue := unusableAnswer(conn, m, pe); ue != nil {
+			return h.unusable(ctx, snap, p.Unit, e, ue)
 		}
 		e.Status = ExecFailed
 		e.Error = callErr.Error()
@@ -279,8 +302,9 @@ func callOutcome(err error) string {
 }
 
 // wait hands the task back until the provider may be called, or skips the
-// unit when that is after the run's deadline. Errors other than a
-// *resilience.WaitError are returned as they are.
+// unit when that is after the run's deadline, or fails it when the
+// provider's circuit has been open longer than BreakerMaxWait. Errors
+// other than a *resilience.WaitError are returned as they are.
 func (h *Handlers) wait(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, err error) error {
 	var we *resilience.WaitError
 	if !errors.As(err, &we) {
@@ -289,6 +313,9 @@ func (h *Handlers) wait(ctx context.Context, snap *cachedSnapshot, idx int, e *E
 	if d := snap.Run.DeadlineAt; d != nil && we.Until.After(*d) {
 		return h.skip(ctx, snap, idx, e, SkipDeadline,
 			fmt.Sprintf("run deadline reached while waiting for the provider (%s)", we.Reason))
+	}
+	if now := h.cfg.Now(); we.Reason == resilience.ReasonOpen && !we.OpenSince.IsZero() && now.Sub(we.OpenSince) >= h.cfg.BreakerMaxWait {
+		return h.giveUp(ctx, snap, idx, e, we)
 	}
 	h.metrics.Rescheduled(we.Provider, we.Reason)
 	return fmt.Errorf("execute run %s unit %d: %w", e.RunID, idx, we)

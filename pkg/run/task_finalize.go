@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -50,7 +51,13 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("finalize run %s: %w", r.ID, err)
 		}
 	}
-	status, reason := finalStatus(r, counts, skips, time.Now())
+	var causes []FailureCause
+	if counts.Failed > 0 {
+		if causes, err = h.store.FailureCauses(ctx, r, maxCauses); err != nil {
+			return fmt.Errorf("finalize run %s: %w", r.ID, err)
+		}
+	}
+	status, reason := finalStatus(r, counts, skips, causes, h.cfg.Now())
 	fin, first, err := h.store.Finalize(ctx, r, status, reason)
 	if err != nil {
 		return fmt.Errorf("finalize run %s: %w", r.ID, err)
@@ -67,16 +74,42 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
+// maxCauses is how many causes of failed units a run's error names.
+const maxCauses = 3
+
+// failureSummary says why units failed: the most common causes, each
+// naming its provider, with how many units each covers when there is more
+// than one. The user reads it on the run without digging through its
+// executions.
+func failureSummary(failed int, causes []FailureCause) string {
+	if len(causes) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(causes))
+	for _, c := range causes {
+		name := cmp.Or(c.ProviderName, "(deleted)")
+		msg := cmp.Or(c.Error, "no error recorded")
+		part := fmt.Sprintf("provider %q (%s): %s", name, c.ProviderID, msg)
+		if len(causes) > 1 || c.Units != failed {
+			part += fmt.Sprintf(" [%d units]", c.Units)
+		}
+		parts = append(parts, part)
+	}
+	return ": " + strings.Join(parts, "; ")
+}
+
 // finalStatus decides how a run with every unit recorded ends. skips
 // counts the skipped units by reason as far as Redis still knows; when it
 // has lost them, the run's deadline and spend cap say which can have
-// applied.
-func finalStatus(r *Run, c Progress, skips map[SkipReason]int, now time.Time) (Status, string) {
+// applied. causes are the most common causes of the failed units, which
+// the run's error names.
+func finalStatus(r *Run, c Progress, skips map[SkipReason]int, causes []FailureCause, now time.Time) (Status, string) {
+	why := failureSummary(c.Failed, causes)
 	switch {
 	case r.CancelRequestedAt != nil:
 		return StatusCancelled, "cancelled on request"
 	case c.Skipped > 0:
-		var why []string
+		var skipWhy []string
 		deadline := skips[SkipDeadline] > 0
 		cost := skips[SkipMaxCost] > 0
 		if !deadline && !cost {
@@ -84,23 +117,23 @@ func finalStatus(r *Run, c Progress, skips map[SkipReason]int, now time.Time) (S
 			cost = !deadline && r.MaxCostUSD != nil
 		}
 		if cost {
-			why = append(why, fmt.Sprintf("max_cost_usd %g reached", *r.MaxCostUSD))
+			skipWhy = append(skipWhy, fmt.Sprintf("max_cost_usd %g reached", *r.MaxCostUSD))
 		}
 		if deadline {
-			why = append(why, "run deadline reached")
+			skipWhy = append(skipWhy, "run deadline reached")
 		}
-		if len(why) == 0 {
-			why = append(why, "units skipped")
+		if len(skipWhy) == 0 {
+			skipWhy = append(skipWhy, "units skipped")
 		}
-		msg := fmt.Sprintf("%s: %d of %d units skipped", strings.Join(why, " and "), c.Skipped, c.Done())
+		msg := fmt.Sprintf("%s: %d of %d units skipped", strings.Join(skipWhy, " and "), c.Skipped, c.Done())
 		if c.Failed > 0 {
-			msg += fmt.Sprintf(", %d failed", c.Failed)
+			msg += fmt.Sprintf(", %d failed%s", c.Failed, why)
 		}
 		return StatusPartial, msg
 	case c.Failed > 0 && c.Succeeded == 0:
-		return StatusFailed, fmt.Sprintf("all %d units failed", c.Failed)
+		return StatusFailed, fmt.Sprintf("all %d units failed%s", c.Failed, why)
 	case c.Failed > 0:
-		return StatusPartial, fmt.Sprintf("%d of %d units failed", c.Failed, c.Done())
+		return StatusPartial, fmt.Sprintf("%d of %d units failed%s", c.Failed, c.Done(), why)
 	default:
 		return StatusCompleted, ""
 	}

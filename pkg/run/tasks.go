@@ -100,6 +100,15 @@ type Config struct {
 	QuotaPause time.Duration
 	// EnqueueParallelism is how many enqueues run:start keeps in flight.
 	EnqueueParallelism int
+	// BreakerMaxWait is how long a unit may wait on its provider's open
+	// circuit, counted from when the circuit first opened in the outage
+	// (failed half-open probes do not restart it): a unit that meets a
+	// circuit open longer than this fails with the provider's last error
+	// instead of waiting again, so a run against a provider that is down
+	// for good ends in about this long plus one open period (default 5m).
+	BreakerMaxWait time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 func (c Config) withDefaults() Config {
@@ -121,8 +130,17 @@ func (c Config) withDefaults() Config {
 	if c.EnqueueParallelism <= 0 {
 		c.EnqueueParallelism = 16
 	}
+	if c.BreakerMaxWait <= 0 {
+		c.BreakerMaxWait = DefaultBreakerMaxWait
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	return c
 }
+
+// DefaultBreakerMaxWait is Config.BreakerMaxWait's default.
+const DefaultBreakerMaxWait = 5 * time.Minute
 
 // Deps are what the task handlers work with. All are required except
 // Metrics.

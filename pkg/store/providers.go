@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -12,6 +13,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
 )
 
@@ -168,13 +170,23 @@ func (s *Store) ProviderConn(ctx context.Context, id uuid.UUID) (*run.ProviderCo
 		return nil, notFound(err, "provider")
 	}
 	p := providerFromRow(row)
-	c := &run.ProviderConn{ID: id, Kind: p.Kind, BaseURL: p.BaseURL, Headers: p.Headers, Limits: p.Limits, UpdatedAt: p.UpdatedAt}
+	c := &run.ProviderConn{ID: id, Name: p.Name, Kind: p.Kind, BaseURL: p.BaseURL, Headers: p.Headers, Limits: p.Limits, UpdatedAt: p.UpdatedAt}
 	if row.ApiKeyID != nil {
 		key, err := s.keys.Decrypt(*row.ApiKeyID, row.ApiKeyCiphertext, keyAAD(id))
 		if err != nil {
-			return nil, fmt.Errorf("decrypt key of provider %s (key id %s): %w", id, *row.ApiKeyID, err)
+			return nil, &run.UnusableError{ProviderID: id, ProviderName: p.Name, Reason: keyProblem(*row.ApiKeyID, err), Err: err}
 		}
 		c.APIKey = string(key)
 	}
 	return c, nil
+}
+
+// keyProblem says why a provider's key does not decrypt, in words an
+// operator can act on. No restart or retry mends it: the keyring (or the
+// key) has to change.
+func keyProblem(keyID string, err error) string {
+	if errors.Is(err, secrets.ErrUnknownKey) {
+		return fmt.Sprintf("API key sealed with key id %q, which SABE_ENCRYPTION_KEY does not hold", keyID)
+	}
+	return fmt.Sprintf("API key sealed with key id %q does not decrypt with that key (corrupted, or copied from another provider); set the key again", keyID)
 }

@@ -312,6 +312,34 @@ func (s *Store) Counts(ctx context.Context, r *run.Run) (run.Progress, error) {
 	return run.Progress{Total: r.Total(), Succeeded: int(c.Succeeded), Failed: int(c.Failed), Cancelled: int(c.Cancelled), Skipped: int(c.Skipped)}, nil
 }
 
+// FailureCauses returns the most common causes of the run's failed units
+// by provider and error, most units first, at most limit of them.
+func (s *Store) FailureCauses(ctx context.Context, r *run.Run, limit int) ([]run.FailureCause, error) {
+	rows, err := s.q.RunFailureCauses(ctx, dbsqlc.RunFailureCausesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID, Lim: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("failure causes of run %s: %w", r.ID, err)
+	}
+	out := make([]run.FailureCause, len(rows))
+	for i, row := range rows {
+		out[i] = run.FailureCause{ProviderID: row.ProviderID, ProviderName: row.ProviderName, Error: row.Error, Units: int(row.Units)}
+	}
+	return out, nil
+}
+
+// RunProviders returns the providers of a run's models, by name; a
+// deleted provider has an empty name.
+func (s *Store) RunProviders(ctx context.Context, id uuid.UUID) ([]run.ProviderRef, error) {
+	rows, err := s.q.RunProviders(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("providers of run %s: %w", id, err)
+	}
+	out := make([]run.ProviderRef, len(rows))
+	for i, row := range rows {
+		out[i] = run.ProviderRef{ID: row.ProviderID, Name: row.ProviderName}
+	}
+	return out, nil
+}
+
 // Finalize computes a run's totals, rankings and outcomes and sets its
 // final status in one transaction. A run is finalized once: when another
 // finalizer won, it returns the run as finished and false.

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -11,6 +13,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/scoring"
+	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 )
@@ -39,6 +42,28 @@ func TestStore_Providers(t *testing.T) {
 		}
 		if conn.APIKey != "sk-secret-123456" {
 			t.Errorf("decrypted key = %q", conn.APIKey)
+		}
+	})
+	t.Run("ErrKeyNotInRing", func(t *testing.T) {
+		p, err := s.CreateProvider(ctx, catalog.ProviderInput{Name: "sealed", Kind: catalog.KindOpenAI, BaseURL: "http://127.0.0.1:1/v1", APIKey: "sk-sealed-123456"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entry, err := secrets.GenerateEntry("other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ring, err := secrets.ParseKeyring(entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A keyring that lost the key id: no retry mends it, and the error
+		// names the provider and the missing key id, never the key.
+		_, err = store.New(s.Pool(), ring).ProviderConn(ctx, p.ID)
+		var ue *run.UnusableError
+		if !errors.As(err, &ue) || !errors.Is(err, secrets.ErrUnknownKey) || ue.ProviderName != "sealed" || ue.ProviderID != p.ID ||
+			!strings.Contains(ue.Reason, `key id "test", which SABE_ENCRYPTION_KEY does not hold`) || strings.Contains(err.Error(), "sk-sealed") {
+			t.Fatalf("err = %v, want an UnusableError naming the provider and the key id", err)
 		}
 	})
 	t.Run("ErrConflict", func(t *testing.T) {

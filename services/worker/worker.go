@@ -72,6 +72,11 @@ type Config struct {
 	// provider's circuit for the whole fleet for BreakerOpenTimeout.
 	BreakerFailures    int
 	BreakerOpenTimeout time.Duration
+	// BreakerMaxWait is how long a unit waits on a provider's open circuit,
+	// counted from the outage's start, before it fails with the provider's
+	// last error (SABE_BREAKER_MAX_WAIT): a provider down for good ends its
+	// runs in bounded time.
+	BreakerMaxWait time.Duration
 	// MetricsAddr is the internal listener for /metrics; empty when
 	// SABE_METRICS_ADDR is "off".
 	MetricsAddr string
@@ -118,6 +123,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RetryBaseDelay:        r.Duration("SABE_RETRY_BASE_DELAY", time.Second, time.Millisecond, time.Hour),
 		BreakerFailures:       r.Int("SABE_BREAKER_FAILURES", 5, 1, 1000),
 		BreakerOpenTimeout:    r.Duration("SABE_BREAKER_OPEN_TIMEOUT", 30*time.Second, 100*time.Millisecond, 24*time.Hour),
+		BreakerMaxWait:        r.Duration("SABE_BREAKER_MAX_WAIT", run.DefaultBreakerMaxWait, 100*time.Millisecond, 7*24*time.Hour),
 		MetricsAddr:           r.String("SABE_METRICS_ADDR", DefaultMetricsAddr),
 		ShutdownTimeout:       r.Duration("SABE_SHUTDOWN_TIMEOUT", 30*time.Second, time.Second, time.Hour),
 		ReconcileInterval:     r.Duration("SABE_RECONCILE_INTERVAL", 30*time.Second, 100*time.Millisecond, time.Hour),
@@ -225,6 +231,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Store: recorder, Queue: client, Tracker: tracker, Clients: clients, Fleet: fleet, Redis: rdb, Metrics: m, Log: log,
 	}, run.Config{
 		CallTimeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxRetry: cfg.MaxRetry, RetryBaseDelay: cfg.RetryBaseDelay,
+		BreakerMaxWait: cfg.BreakerMaxWait,
 	})
 	if err := handlers.Start(ctx); err != nil {
 		return err

@@ -36,7 +36,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c.MetricsAddr != worker.DefaultMetricsAddr || c.IdleTimeout != time.Minute || c.BreakerFailures != 5 ||
 			c.BreakerOpenTimeout != 30*time.Second || len(c.ProviderAllow) != 0 || c.TaskCheckInterval != 100*time.Millisecond || c.Pprof || c.DatabaseMaxConns != 20 || c.Fetchers != 4 ||
-			c.RecordWriters != 2 || c.RecordMaxBatch != 64 || c.RecordLinger != 2*time.Millisecond {
+			c.RecordWriters != 2 || c.RecordMaxBatch != 64 || c.RecordLinger != 2*time.Millisecond || c.BreakerMaxWait != 5*time.Minute {
 			t.Errorf("defaults: %+v", c)
 		}
 	})
@@ -45,7 +45,7 @@ func TestLoadConfig(t *testing.T) {
 			"SABE_ENCRYPTION_KEY": testenv.KeyEnv(t), "SABE_METRICS_ADDR": "off", "SABE_PROVIDER_IDLE_TIMEOUT": "5s",
 			"SABE_PROVIDER_ALLOW": "vllm.internal, 10.0.0.0/8", "SABE_BREAKER_FAILURES": "3", "SABE_BREAKER_OPEN_TIMEOUT": "2m",
 			"SABE_TASK_CHECK_INTERVAL": "250ms", "SABE_PPROF": "true", "SABE_DATABASE_MAX_CONNS": "8", "SABE_WORKER_FETCHERS": "8",
-			"SABE_RECORD_WRITERS": "3", "SABE_RECORD_MAX_BATCH": "16", "SABE_RECORD_LINGER": "0",
+			"SABE_RECORD_WRITERS": "3", "SABE_RECORD_MAX_BATCH": "16", "SABE_RECORD_LINGER": "0", "SABE_BREAKER_MAX_WAIT": "90s",
 		}
 		c, err := worker.LoadConfig(func(k string) string { return env[k] })
 		if err != nil {
@@ -53,7 +53,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c.MetricsAddr != "" || c.IdleTimeout != 5*time.Second || c.BreakerFailures != 3 || c.BreakerOpenTimeout != 2*time.Minute ||
 			c.TaskCheckInterval != 250*time.Millisecond || !c.Pprof || c.DatabaseMaxConns != 8 || c.Fetchers != 8 ||
-			c.RecordWriters != 3 || c.RecordMaxBatch != 16 || c.RecordLinger != 0 || strings.Join(c.ProviderAllow, " ") != "vllm.internal 10.0.0.0/8" {
+			c.RecordWriters != 3 || c.RecordMaxBatch != 16 || c.RecordLinger != 0 || c.BreakerMaxWait != 90*time.Second || strings.Join(c.ProviderAllow, " ") != "vllm.internal 10.0.0.0/8" {
 			t.Errorf("settings: %+v", c)
 		}
 	})
@@ -64,6 +64,7 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrProviderAllow", "SABE_PROVIDER_ALLOW", "10.0.0.0/99"},
 		{"ErrBreakerFailures", "SABE_BREAKER_FAILURES", "0"},
 		{"ErrBreakerOpenTimeout", "SABE_BREAKER_OPEN_TIMEOUT", "1ms"},
+		{"ErrBreakerMaxWait", "SABE_BREAKER_MAX_WAIT", "soon"},
 		{"ErrTaskCheckInterval", "SABE_TASK_CHECK_INTERVAL", "1ms"},
 		{"ErrDatabaseMaxConns", "SABE_DATABASE_MAX_CONNS", "0"},
 		{"ErrFetchers", "SABE_WORKER_FETCHERS", "0"},

@@ -198,3 +198,56 @@ func (q *Queries) ModelOutputHistory(ctx context.Context, arg ModelOutputHistory
 	}
 	return items, nil
 }
+
+const runFailureCauses = `-- name: RunFailureCauses :many
+SELECT rm.provider_id, coalesce(p.name, '')::text AS provider_name, coalesce(e.error, '')::text AS error,
+       count(*)::int AS units
+FROM executions e
+JOIN run_models rm ON rm.run_id = e.run_id AND rm.model_id = e.model_id
+LEFT JOIN providers p ON p.id = rm.provider_id
+WHERE e.run_created_at = $1 AND e.run_id = $2 AND e.status = 'failed'
+GROUP BY rm.provider_id, p.name, e.error
+ORDER BY units DESC, provider_name, error
+LIMIT $3
+`
+
+type RunFailureCausesParams struct {
+	RunCreatedAt time.Time
+	RunID        uuid.UUID
+	Lim          int32
+}
+
+type RunFailureCausesRow struct {
+	ProviderID   uuid.UUID
+	ProviderName string
+	Error        string
+	Units        int32
+}
+
+// The most common causes of a run's failed units, by provider and error
+// message, for the run's final error: a run that failed because a
+// provider is down or its key cannot be used says so where the user looks.
+func (q *Queries) RunFailureCauses(ctx context.Context, arg RunFailureCausesParams) ([]RunFailureCausesRow, error) {
+	rows, err := q.db.Query(ctx, runFailureCauses, arg.RunCreatedAt, arg.RunID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RunFailureCausesRow{}
+	for rows.Next() {
+		var i RunFailureCausesRow
+		if err := rows.Scan(
+			&i.ProviderID,
+			&i.ProviderName,
+			&i.Error,
+			&i.Units,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -604,6 +604,40 @@ func (q *Queries) RunCounts(ctx context.Context, arg RunCountsParams) (RunCounts
 	return i, err
 }
 
+const runProviders = `-- name: RunProviders :many
+SELECT DISTINCT rm.provider_id, coalesce(p.name, '')::text AS provider_name
+FROM run_models rm
+LEFT JOIN providers p ON p.id = rm.provider_id
+WHERE rm.run_id = $1
+ORDER BY provider_name, rm.provider_id
+`
+
+type RunProvidersRow struct {
+	ProviderID   uuid.UUID
+	ProviderName string
+}
+
+// The providers of a run's models, for what the API says the run waits on.
+func (q *Queries) RunProviders(ctx context.Context, runID uuid.UUID) ([]RunProvidersRow, error) {
+	rows, err := q.db.Query(ctx, runProviders, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RunProvidersRow{}
+	for rows.Next() {
+		var i RunProvidersRow
+		if err := rows.Scan(&i.ProviderID, &i.ProviderName); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const runTotals = `-- name: RunTotals :one
 SELECT
     count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
