@@ -133,19 +133,14 @@ func toScoring(r scoring.Rule) oapi.Scoring {
 	if r.Pattern != "" {
 		out.Pattern = &r.Pattern
 	}
-	if r.CaseSensitive {
-		out.CaseSensitive = &r.CaseSensitive
-	}
+	out.CaseSensitive = r.CaseSensitive
 	return out
 }
 
 func fromScoring(s oapi.Scoring) scoring.Rule {
-	r := scoring.Rule{Method: scoring.Method(s.Method), Tolerance: s.Tolerance}
+	r := scoring.Rule{Method: scoring.Method(s.Method), Tolerance: s.Tolerance, CaseSensitive: s.CaseSensitive}
 	if s.Pattern != nil {
 		r.Pattern = *s.Pattern
-	}
-	if s.CaseSensitive != nil {
-		r.CaseSensitive = *s.CaseSensitive
 	}
 	return r
 }
