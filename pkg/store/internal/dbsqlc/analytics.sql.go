@@ -306,7 +306,7 @@ func (q *Queries) OldestUnfinishedRun(ctx context.Context) (time.Time, error) {
 }
 
 const refreshContinuousAggregate = `-- name: RefreshContinuousAggregate :exec
-CALL refresh_continuous_aggregate($1::text::regclass, $2::timestamptz, $3::timestamptz)
+CALL refresh_continuous_aggregate($1::text::regclass, $2::timestamptz, $3::timestamptz, force => true)
 `
 
 type RefreshContinuousAggregateParams struct {
@@ -316,7 +316,10 @@ type RefreshContinuousAggregateParams struct {
 }
 
 // TimescaleDB: refresh one continuous aggregate over [window_start,
-// window_end). It cannot run inside a transaction block.
+// window_end). It cannot run inside a transaction block. force: the
+// aggregates join runs, whose status changes invalidate nothing, so a
+// window refreshed while a run was still going would otherwise be left as
+// it was when the run finishes.
 func (q *Queries) RefreshContinuousAggregate(ctx context.Context, arg RefreshContinuousAggregateParams) error {
 	_, err := q.db.Exec(ctx, refreshContinuousAggregate, arg.Name, arg.WindowStart, arg.WindowEnd)
 	return err
