@@ -144,6 +144,10 @@ LIMIT sqlc.arg(lim);
 -- name: AnalyticsModelNames :many
 SELECT id, name FROM models WHERE id = ANY(sqlc.arg(ids)::uuid[]);
 
+-- name: PromptStarts :many
+-- The start of each revision's prompt, enough for catalog.PromptExcerpt.
+SELECT id, left(prompt, 400)::text AS prompt_start FROM question_revisions WHERE id = ANY(sqlc.arg(ids)::uuid[]);
+
 -- name: RefreshContinuousAggregate :exec
 -- TimescaleDB: refresh one continuous aggregate over [window_start,
 -- window_end). It cannot run inside a transaction block. force: the

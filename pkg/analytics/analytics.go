@@ -174,6 +174,10 @@ type Store interface {
 	DataVersion(ctx context.Context, benchmarkID uuid.UUID) (string, error)
 	// ModelNames returns the names of the given models, archived or not.
 	ModelNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
+	// PromptExcerpts returns the start of the prompt of each of the given
+	// question revisions (catalog.PromptExcerpt), so that answers can name
+	// questions beside their ids; unknown ids are left out.
+	PromptExcerpts(ctx context.Context, revisionIDs []uuid.UUID) (map[uuid.UUID]string, error)
 }
 
 // Refresh says what one refresh of the rollups did.

@@ -136,7 +136,7 @@ func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequest
 	}
 	out := oapi.ListRunResults200JSONResponse{Items: make([]oapi.Execution, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
 	for i := range page.Items {
-		out.Items = append(out.Items, toExecution(&page.Items[i]))
+		out.Items = append(out.Items, toResult(&page.Items[i]))
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sabe-dev/sabe/pkg/analytics"
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
 )
@@ -206,6 +207,20 @@ func (s *Store) ModelNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 	out := make(map[uuid.UUID]string, len(rows))
 	for _, r := range rows {
 		out[r.ID] = r.Name
+	}
+	return out, nil
+}
+
+// PromptExcerpts returns the excerpts (catalog.PromptExcerpt) of the given
+// question revisions' prompts; unknown ids are left out.
+func (s *Store) PromptExcerpts(ctx context.Context, revisionIDs []uuid.UUID) (map[uuid.UUID]string, error) {
+	rows, err := s.q.PromptStarts(ctx, revisionIDs)
+	if err != nil {
+		return nil, fmt.Errorf("prompt excerpts: %w", err)
+	}
+	out := make(map[uuid.UUID]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = catalog.PromptExcerpt(r.PromptStart)
 	}
 	return out, nil
 }
