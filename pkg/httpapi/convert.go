@@ -276,10 +276,11 @@ func toProgress(p run.Progress) oapi.RunProgress {
 
 // toRun renders a run with its configuration and the progress the caller
 // determined (live counters or the stored ones).
-func toRun(r *run.Run, p run.Progress) oapi.Run {
+func toRun(r *run.Run, p run.Progress, benchmarkName string) oapi.Run {
 	out := oapi.Run{
 		Id:                r.ID,
 		BenchmarkId:       r.BenchmarkID,
+		BenchmarkName:     benchmarkName,
 		Status:            oapi.RunStatus(r.Status),
 		Trigger:           oapi.RunTrigger(r.Trigger),
 		ScheduledFor:      utcPtr(r.ScheduledFor),
