@@ -186,7 +186,7 @@ func TestBenchmark_EndToEnd(t *testing.T) {
 	// Scores are the mock's known answers, and the order follows them.
 	var rk struct {
 		Overall []struct {
-			Position  int     `json:"position"`
+			Rank      int     `json:"rank"`
 			ModelID   string  `json:"model_id"`
 			ModelName string  `json:"model_name"`
 			Score     float64 `json:"score"`
@@ -208,8 +208,8 @@ func TestBenchmark_EndToEnd(t *testing.T) {
 			}
 		}
 		want := float64(correct) / float64(questions*samples)
-		if e.N != questions*samples || e.Score != want || e.Position != i+1 {
-			t.Errorf("%s: position %d score %v n %d, want score %v n %d", e.ModelName, e.Position, e.Score, e.N, want, questions*samples)
+		if e.N != questions*samples || e.Score != want || e.Rank != i+1 {
+			t.Errorf("%s: rank %d score %v n %d, want score %v n %d", e.ModelName, e.Rank, e.Score, e.N, want, questions*samples)
 		}
 		if i > 0 && (e.Score > rk.Overall[i-1].Score || (e.Score == rk.Overall[i-1].Score && e.ModelName < rk.Overall[i-1].ModelName)) {
 			t.Errorf("ranking out of order at %d: %+v", i, rk.Overall)

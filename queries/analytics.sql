@@ -144,10 +144,17 @@ LIMIT sqlc.arg(lim);
 -- name: AnalyticsModelNames :many
 SELECT id, name FROM models WHERE id = ANY(sqlc.arg(ids)::uuid[]);
 
+-- name: PromptStarts :many
+-- The start of each revision's prompt, enough for catalog.PromptExcerpt.
+SELECT id, left(prompt, 400)::text AS prompt_start FROM question_revisions WHERE id = ANY(sqlc.arg(ids)::uuid[]);
+
 -- name: RefreshContinuousAggregate :exec
 -- TimescaleDB: refresh one continuous aggregate over [window_start,
--- window_end). It cannot run inside a transaction block.
-CALL refresh_continuous_aggregate(sqlc.arg(name)::text::regclass, sqlc.arg(window_start)::timestamptz, sqlc.arg(window_end)::timestamptz);
+-- window_end). It cannot run inside a transaction block. force: the
+-- aggregates join runs, whose status changes invalidate nothing, so a
+-- window refreshed while a run was still going would otherwise be left as
+-- it was when the run finishes.
+CALL refresh_continuous_aggregate(sqlc.arg(name)::text::regclass, sqlc.arg(window_start)::timestamptz, sqlc.arg(window_end)::timestamptz, force => true);
 
 -- name: BenchmarkDataVersion :one
 -- Changes whenever a run of the benchmark finishes: how many have, and the

@@ -23,6 +23,10 @@ SELECT b.*,
     coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids
 FROM benchmarks b WHERE b.id = $1;
 
+-- name: BenchmarkNames :many
+-- Names to show beside benchmark ids, archived benchmarks included.
+SELECT id, name FROM benchmarks WHERE id = ANY(sqlc.arg(ids)::uuid[]);
+
 -- name: LockBenchmark :one
 SELECT id FROM benchmarks WHERE id = $1 AND archived_at IS NULL FOR UPDATE;
 

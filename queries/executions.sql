@@ -35,7 +35,11 @@ SELECT model_id, question_id, sample FROM executions
 WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id);
 
 -- name: ListRunResults :many
+-- model_name is the name the run recorded; prompt_start is enough of the
+-- prompt for catalog.PromptExcerpt without carrying whole prompts.
 SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.category, e.status, e.response, e.error,
+       coalesce((SELECT rm.name FROM run_models rm WHERE rm.run_id = e.run_id AND rm.model_id = e.model_id LIMIT 1), '')::text AS model_name,
+       left(r.prompt, 400)::text AS prompt_start,
        e.http_status, e.attempts, e.latency_ms, e.ttft_ms, e.output_tokens_per_s, e.input_tokens, e.output_tokens,
        e.cost_usd, e.started_at, e.finished_at,
        coalesce((

@@ -356,9 +356,12 @@ $fn$;
 DO $do$
 DECLARE
     r record;
+    -- Asked once: sabe_timescaledb() looks at rollup_model_daily, which
+    -- the loop drops before the weekly and monthly ones.
+    timescale boolean := sabe_timescaledb();
 BEGIN
     FOR r IN SELECT * FROM sabe_rollups() LOOP
-        IF sabe_timescaledb() THEN
+        IF timescale THEN
             EXECUTE format('DROP MATERIALIZED VIEW %I', r.name);
         ELSE
             EXECUTE format('DROP TABLE %I', r.name);

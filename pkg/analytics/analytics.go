@@ -76,8 +76,10 @@ type Rollup struct {
 	ModelID     uuid.UUID
 	// Category is nil for the rollups over every category.
 	Category *string
-	// N counts the units that were answered or failed for good; cancelled
-	// and skipped units are left out. Failed is the part of N that failed.
+	// N counts the units that were answered or failed for good in runs
+	// that finished completed or partial, the rule every analytic follows;
+	// cancelled and skipped units, and other runs, are left out. Failed is
+	// the part of N that failed.
 	N, Failed int64
 	// MeanScore is the mean score over N, a failed unit scoring 0; nil
 	// when N is 0. The latency and throughput figures are over succeeded
@@ -172,6 +174,10 @@ type Store interface {
 	DataVersion(ctx context.Context, benchmarkID uuid.UUID) (string, error)
 	// ModelNames returns the names of the given models, archived or not.
 	ModelNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
+	// PromptExcerpts returns the start of the prompt of each of the given
+	// question revisions (catalog.PromptExcerpt), so that answers can name
+	// questions beside their ids; unknown ids are left out.
+	PromptExcerpts(ctx context.Context, revisionIDs []uuid.UUID) (map[uuid.UUID]string, error)
 }
 
 // Refresh says what one refresh of the rollups did.

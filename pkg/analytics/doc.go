@@ -9,6 +9,13 @@
 // pure computation apart from its Store calls, so its statistics can be
 // checked against answers worked out by hand.
 //
+// # Which units count
+//
+// Every analysis counts the same units, so that one week's n agrees across
+// the time series, comparisons, leaderboards and drift: the units of runs
+// that finished completed or partial, answered or failed for good. The
+// store's rollups and question tallies both hold to it.
+//
 // # The unit of analysis is the question
 //
 // Runs and samples are averaged per question first: for one model over a

@@ -254,7 +254,9 @@ type Comparison struct {
 	Models []ModelChange
 	// UnpairedModels are the models that cannot be compared: present in
 	// one period only, or sharing no question revision between the two.
-	UnpairedModels []uuid.UUID
+	// UnpairedModelNames are their names, in the same order.
+	UnpairedModels     []uuid.UUID
+	UnpairedModelNames []string
 }
 
 // Side is one side of a comparison: a bucket or a run.
@@ -379,10 +381,10 @@ func (s *Service) compare(ctx context.Context, q CompareQuery) (*Comparison, err
 	slices.SortFunc(out.UnpairedModels, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 
 	out.Models = make([]ModelChange, len(pairs))
-	ids := make([]uuid.UUID, len(pairs))
+	ids := slices.Clone(out.UnpairedModels)
 	s.each(len(pairs), func(i int) { out.Models[i] = pairs[i].change(boot) })
 	for i := range pairs {
-		ids[i] = pairs[i].model
+		ids = append(ids, pairs[i].model)
 	}
 	names, err := s.names(ctx, ids)
 	if err != nil {
@@ -390,6 +392,10 @@ func (s *Service) compare(ctx context.Context, q CompareQuery) (*Comparison, err
 	}
 	for i := range out.Models {
 		out.Models[i].ModelName = names[out.Models[i].ModelID]
+	}
+	out.UnpairedModelNames = make([]string, len(out.UnpairedModels))
+	for i, id := range out.UnpairedModels {
+		out.UnpairedModelNames[i] = names[id]
 	}
 	slices.SortFunc(out.Models, func(a, b ModelChange) int { return byName(a.ModelName, b.ModelName, a.ModelID, b.ModelID) })
 	return out, nil
@@ -755,6 +761,7 @@ func rank(entries []Entry) {
 // of a benchmark.
 type Drift struct {
 	ModelID, BenchmarkID    uuid.UUID
+	ModelName               string
 	CurrentRun, PreviousRun RunRef
 	Regressed, Improved     int
 	Unchanged               int
@@ -765,8 +772,12 @@ type Drift struct {
 
 // DriftQuestion is one question whose majority verdict flipped.
 type DriftQuestion struct {
-	QuestionID                        uuid.UUID
-	Category                          string
+	QuestionID uuid.UUID
+	Category   string
+	// CurrentRevisionID is the revision the current run asked; Prompt
+	// the start of its prompt, to read beside the id.
+	CurrentRevisionID                 uuid.UUID
+	Prompt                            string
 	PreviousRevision, CurrentRevision int
 	PreviousPassRate, CurrentPassRate float64
 	// Regressed is true when the question went from passing to failing.
@@ -816,7 +827,7 @@ func (s *Service) Drift(ctx context.Context, modelID, benchmarkID uuid.UUID) (*D
 			continue
 		}
 		dq := DriftQuestion{
-			QuestionID: st.QuestionID, Category: st.Category,
+			QuestionID: st.QuestionID, Category: st.Category, CurrentRevisionID: st.RevisionID,
 			PreviousRevision: p.Revision, CurrentRevision: st.Revision,
 			PreviousPassRate: was, CurrentPassRate: is, Regressed: was >= 0.5,
 		}
@@ -836,7 +847,32 @@ func (s *Service) Drift(ctx context.Context, modelID, benchmarkID uuid.UUID) (*D
 		}
 		return bytes.Compare(a.QuestionID[:], b.QuestionID[:])
 	})
-	return out, nil
+	return out, s.nameDrift(ctx, out)
+}
+
+// nameDrift fills in the names a person reads beside the drift's ids: the
+// model's, and the start of each flipped question's prompt.
+func (s *Service) nameDrift(ctx context.Context, d *Drift) error {
+	names, err := s.names(ctx, []uuid.UUID{d.ModelID})
+	if err != nil {
+		return err
+	}
+	d.ModelName = names[d.ModelID]
+	if len(d.Questions) == 0 {
+		return nil
+	}
+	revs := make([]uuid.UUID, len(d.Questions))
+	for i, q := range d.Questions {
+		revs[i] = q.CurrentRevisionID
+	}
+	prompts, err := s.store.PromptExcerpts(ctx, revs)
+	if err != nil {
+		return fmt.Errorf("prompt excerpts: %w", err)
+	}
+	for i := range d.Questions {
+		d.Questions[i].Prompt = prompts[d.Questions[i].CurrentRevisionID]
+	}
+	return nil
 }
 
 func passRate(st *QuestionStat) float64 { return float64(st.Correct) / float64(st.N) }

@@ -26,6 +26,8 @@ type fakeStore struct {
 	latestRuns   func(modelID *uuid.UUID, n int) ([]analytics.RunRef, error)
 	run          func(id uuid.UUID) (analytics.RunRef, error)
 	names        map[uuid.UUID]string
+	// prompts are the prompt excerpts by revision id.
+	prompts map[uuid.UUID]string
 	// version is the data version; nil gives a new one on every call, so
 	// that no answer is ever reused.
 	version func() string
@@ -88,6 +90,16 @@ func (f *fakeStore) ModelNames(_ context.Context, ids []uuid.UUID) (map[uuid.UUI
 	for _, id := range ids {
 		if n, ok := f.names[id]; ok {
 			out[id] = n
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) PromptExcerpts(_ context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	out := map[uuid.UUID]string{}
+	for _, id := range ids {
+		if p, ok := f.prompts[id]; ok {
+			out[id] = p
 		}
 	}
 	return out, nil
@@ -488,7 +500,9 @@ func TestService_Compare(t *testing.T) {
 		prev[0].LatencySumMs, prev[0].LatencyN = 50, 1
 		prev[2].LatencySumMs, prev[2].LatencyN = 70, 1
 		cur[2].LatencySumMs, cur[2].LatencyN = 90, 1
-		c, err := analytics.NewService(periods(week, cur, prev)).Compare(ctx, analytics.CompareQuery{BenchmarkID: benchmarkID, Bucket: analytics.Week})
+		st := periods(week, cur, prev)
+		st.names = map[uuid.UUID]string{a: "a", onlyCur: "only now", onlyPrev: "only before", edited: "edited"}
+		c, err := analytics.NewService(st).Compare(ctx, analytics.CompareQuery{BenchmarkID: benchmarkID, Bucket: analytics.Week})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -505,6 +519,9 @@ func TestService_Compare(t *testing.T) {
 		want := []uuid.UUID{onlyCur, onlyPrev, edited}
 		if !slices.Equal(c.UnpairedModels, want) {
 			t.Errorf("unpaired = %v, want %v", c.UnpairedModels, want)
+		}
+		if names := []string{"only now", "only before", "edited"}; !slices.Equal(c.UnpairedModelNames, names) {
+			t.Errorf("unpaired names = %v, want %v", c.UnpairedModelNames, names)
 		}
 	})
 
@@ -679,6 +696,8 @@ func TestService_Drift(t *testing.T) {
 				}
 				return prev, nil
 			},
+			names:   map[uuid.UUID]string{m: "alpha", other: "beta"},
+			prompts: map[uuid.UUID]string{revisionID(1, 1): "p1", revisionID(2, 1): "p2 old", revisionID(2, 2): "p2 new", revisionID(3, 1): "p3"},
 		}
 		d, err := analytics.NewService(st).Drift(ctx, m, benchmarkID)
 		if err != nil {
@@ -687,10 +706,14 @@ func TestService_Drift(t *testing.T) {
 		if d.CurrentRun.ID != newer.ID || d.PreviousRun.ID != older.ID || d.Regressed != 2 || d.Improved != 1 || d.Unchanged != 2 {
 			t.Fatalf("drift = %+v; want newer over older, 2 regressed, 1 improved, 2 unchanged", d)
 		}
+		if d.ModelName != "alpha" {
+			t.Errorf("model name %q, want alpha", d.ModelName)
+		}
+		// Each question is named by its current revision's prompt.
 		want := []analytics.DriftQuestion{
-			{QuestionID: questionID(1), Category: "math", PreviousRevision: 1, CurrentRevision: 1, PreviousPassRate: 1, CurrentPassRate: 1.0 / 3, Regressed: true},
-			{QuestionID: questionID(2), Category: "math", PreviousRevision: 1, CurrentRevision: 2, PreviousPassRate: 0.5, CurrentPassRate: 0, Regressed: true},
-			{QuestionID: questionID(3), Category: "math", PreviousRevision: 1, CurrentRevision: 1, PreviousPassRate: 0, CurrentPassRate: 0.5},
+			{QuestionID: questionID(1), Category: "math", CurrentRevisionID: revisionID(1, 1), Prompt: "p1", PreviousRevision: 1, CurrentRevision: 1, PreviousPassRate: 1, CurrentPassRate: 1.0 / 3, Regressed: true},
+			{QuestionID: questionID(2), Category: "math", CurrentRevisionID: revisionID(2, 2), Prompt: "p2 new", PreviousRevision: 1, CurrentRevision: 2, PreviousPassRate: 0.5, CurrentPassRate: 0, Regressed: true},
+			{QuestionID: questionID(3), Category: "math", CurrentRevisionID: revisionID(3, 1), Prompt: "p3", PreviousRevision: 1, CurrentRevision: 1, PreviousPassRate: 0, CurrentPassRate: 0.5},
 		}
 		if !slices.Equal(d.Questions, want) {
 			t.Errorf("questions = %+v\nwant %+v", d.Questions, want)

@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -190,7 +192,114 @@ func TestServer_Analytics(t *testing.T) {
 		t.Run("Timeseries", h.testTimeseries)
 		t.Run("BadInput", h.testBadInput)
 		t.Run("Scopes", h.testScopes)
+		t.Run("Readable", h.testReadable)
 	})
+}
+
+// testReadable: every figure a run or analytics route writes is rounded to
+// 9 decimal places, rankings say rank as the leaderboard does, and ids
+// come with the names a person reads.
+func (h *analyticsHistory) testReadable(t *testing.T) {
+	b, id, run2 := h.b, h.benchmark.Id.String(), h.run2.ID.String()
+
+	t.Run("Rounded", func(t *testing.T) {
+		t.Parallel()
+		from, to := "2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z"
+		paths := []string{
+			"/v1/runs/" + run2, "/v1/runs/" + run2 + "/rankings", "/v1/runs/" + run2 + "/results?limit=200",
+			"/v1/benchmarks/" + id + "/estimate",
+			h.path("/v1/leaderboard", "benchmark_id", id),
+			h.path("/v1/leaderboard", "benchmark_id", id, "period", "month", "at", week2.Format(time.RFC3339)),
+			h.path("/v1/analytics/compare", "benchmark_id", id),
+			h.path("/v1/models/"+h.alpha.Id.String()+"/drift", "benchmark_id", id),
+		}
+		for _, metric := range []string{"score", "latency_ms", "cost_usd"} {
+			paths = append(paths, h.path("/v1/analytics/timeseries", "benchmark_id", id, "metric", metric, "bucket", "week", "from", from, "to", to))
+		}
+		for _, path := range paths {
+			resp := b.do(t, "GET", path, "")
+			if resp.status != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", path, resp.status, resp.body)
+			}
+			dec := json.NewDecoder(bytes.NewReader(resp.body))
+			dec.UseNumber()
+			var doc any
+			if err := dec.Decode(&doc); err != nil {
+				t.Fatal(err)
+			}
+			walkNumbers(doc, "", func(at string, n json.Number) {
+				v, err := n.Float64()
+				if err != nil || v != math.Round(v*1e9)/1e9 {
+					t.Errorf("GET %s: %s = %s, not rounded to 9 decimal places", path, at, n)
+				}
+			})
+		}
+	})
+
+	t.Run("RankAndPosition", func(t *testing.T) {
+		t.Parallel()
+		rk := call[oapi.Rankings](t, b, "GET", "/v1/runs/"+run2+"/rankings", "", http.StatusOK)
+		lb := call[oapi.Leaderboard](t, b, "GET", h.path("/v1/leaderboard", "benchmark_id", id), "", http.StatusOK)
+		if len(rk.Overall) != 2 || len(lb.Entries) != 2 {
+			t.Fatalf("rankings %+v, leaderboard %+v", rk.Overall, lb.Entries)
+		}
+		for i, e := range rk.Overall {
+			if e.Rank != i+1 || e.Position != e.Rank || lb.Entries[i].ModelId != e.ModelId || lb.Entries[i].Rank != e.Rank {
+				t.Errorf("ranking %d: rank %d, position %d; leaderboard has %s at rank %d", i, e.Rank, e.Position, lb.Entries[i].ModelName, lb.Entries[i].Rank)
+			}
+		}
+	})
+
+	t.Run("Names", func(t *testing.T) {
+		t.Parallel()
+		names := map[uuid.UUID]string{h.alpha.Id: "alpha", h.beta.Id: "beta"}
+		// Run 2 asked q3's second revision.
+		prompts := map[uuid.UUID]string{
+			h.questions[0].Id: "q0", h.questions[1].Id: "q1", h.questions[2].Id: "q2", h.questions[3].Id: "q3, reworded",
+		}
+		res := call[oapi.ExecutionList](t, b, "GET", "/v1/runs/"+run2+"/results?limit=200", "", http.StatusOK)
+		if len(res.Items) != 16 {
+			t.Fatalf("%d results, want 16", len(res.Items))
+		}
+		for _, e := range res.Items {
+			q := h.questions[slices.IndexFunc(h.questions, func(q oapi.Question) bool { return q.Id == e.QuestionId })]
+			if e.ModelName != names[e.ModelId] || e.PromptExcerpt != prompts[e.QuestionId] || e.Category != q.Category {
+				t.Errorf("result %s/%s: model_name %q, prompt_excerpt %q, category %q", e.ModelId, e.QuestionId, e.ModelName, e.PromptExcerpt, e.Category)
+			}
+		}
+		d := call[oapi.Drift](t, b, "GET", h.path("/v1/models/"+h.alpha.Id.String()+"/drift", "benchmark_id", id), "", http.StatusOK)
+		if d.ModelName != "alpha" || len(d.Questions) != 2 {
+			t.Fatalf("drift %+v: want alpha's, with two questions", d)
+		}
+		for _, q := range d.Questions {
+			if q.PromptExcerpt != prompts[q.QuestionId] {
+				t.Errorf("drift question %s: prompt_excerpt %q, want %q", q.QuestionId, q.PromptExcerpt, prompts[q.QuestionId])
+			}
+		}
+		c := call[oapi.Comparison](t, b, "GET", h.path("/v1/analytics/compare", "benchmark_id", id, "period", "mom"), "", http.StatusOK)
+		// September has no run: both models are unpaired, and named.
+		if len(c.UnpairedModels) != 2 || len(c.UnpairedModelNames) != 2 ||
+			c.UnpairedModelNames[0] != names[c.UnpairedModels[0]] || c.UnpairedModelNames[1] != names[c.UnpairedModels[1]] {
+			t.Errorf("unpaired %v named %v", c.UnpairedModels, c.UnpairedModelNames)
+		}
+	})
+}
+
+// walkNumbers calls f with every number in a decoded JSON document and
+// its path.
+func walkNumbers(v any, at string, f func(at string, n json.Number)) {
+	switch x := v.(type) {
+	case json.Number:
+		f(at, x)
+	case map[string]any:
+		for k, e := range x {
+			walkNumbers(e, at+"."+k, f)
+		}
+	case []any:
+		for i, e := range x {
+			walkNumbers(e, fmt.Sprintf("%s[%d]", at, i), f)
+		}
+	}
 }
 
 func (h *analyticsHistory) path(route string, params ...string) string {

@@ -133,19 +133,14 @@ func toScoring(r scoring.Rule) oapi.Scoring {
 	if r.Pattern != "" {
 		out.Pattern = &r.Pattern
 	}
-	if r.CaseSensitive {
-		out.CaseSensitive = &r.CaseSensitive
-	}
+	out.CaseSensitive = r.CaseSensitive
 	return out
 }
 
 func fromScoring(s oapi.Scoring) scoring.Rule {
-	r := scoring.Rule{Method: scoring.Method(s.Method), Tolerance: s.Tolerance}
+	r := scoring.Rule{Method: scoring.Method(s.Method), Tolerance: s.Tolerance, CaseSensitive: s.CaseSensitive}
 	if s.Pattern != nil {
 		r.Pattern = *s.Pattern
-	}
-	if s.CaseSensitive != nil {
-		r.CaseSensitive = *s.CaseSensitive
 	}
 	return r
 }
@@ -198,8 +193,8 @@ func toBenchmark(b *catalog.Benchmark) oapi.Benchmark {
 	return oapi.Benchmark{
 		Id:        b.ID,
 		Name:      b.Name,
-		SuiteIds:  nonNilIDs(b.SuiteIDs),
-		ModelIds:  nonNilIDs(b.ModelIDs),
+		SuiteIds:  nonNil(b.SuiteIDs),
+		ModelIds:  nonNil(b.ModelIDs),
 		Config:    toBenchmarkConfig(b.Config),
 		UnitCount: int64(b.UnitCount),
 		Schedule:  toSchedule(b.Schedule),
@@ -243,11 +238,12 @@ func fromSchedulePatch(in *oapi.SchedulePatch) *catalog.SchedulePatch {
 	return p
 }
 
-func nonNilIDs(ids []uuid.UUID) []uuid.UUID {
-	if ids == nil {
-		return []uuid.UUID{}
+// nonNil makes a nil list an empty one, which encodes as [] not null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	return ids
+	return s
 }
 
 func toRunConfig(r *run.Run) oapi.RunConfig {
@@ -255,8 +251,8 @@ func toRunConfig(r *run.Run) oapi.RunConfig {
 		Temperature: r.Config.Temperature,
 		MaxTokens:   r.Config.MaxTokens,
 		Samples:     r.Config.Samples,
-		SuiteIds:    nonNilIDs(r.SuiteIDs),
-		ModelIds:    nonNilIDs(r.ModelIDs),
+		SuiteIds:    nonNil(r.SuiteIDs),
+		ModelIds:    nonNil(r.ModelIDs),
 		MaxCostUsd:  r.Config.MaxCostUSD,
 	}
 	if r.Config.SystemPrompt != "" {
@@ -280,22 +276,23 @@ func toProgress(p run.Progress) oapi.RunProgress {
 
 // toRun renders a run with its configuration and the progress the caller
 // determined (live counters or the stored ones).
-func toRun(r *run.Run, p run.Progress) oapi.Run {
+func toRun(r *run.Run, p run.Progress, benchmarkName string) oapi.Run {
 	out := oapi.Run{
 		Id:                r.ID,
 		BenchmarkId:       r.BenchmarkID,
+		BenchmarkName:     benchmarkName,
 		Status:            oapi.RunStatus(r.Status),
 		Trigger:           oapi.RunTrigger(r.Trigger),
 		ScheduledFor:      utcPtr(r.ScheduledFor),
 		Progress:          toProgress(p),
 		Config:            toRunConfig(r),
-		CostUsd:           r.CostUSD,
+		CostUsd:           figure(r.CostUSD),
 		MaxCostUsd:        r.MaxCostUSD,
 		DeadlineAt:        utcPtr(r.DeadlineAt),
 		InputTokens:       r.InputTokens,
 		OutputTokens:      r.OutputTokens,
-		LatencyP50Ms:      r.LatencyP50Ms,
-		LatencyP95Ms:      r.LatencyP95Ms,
+		LatencyP50Ms:      figurePtr(r.LatencyP50Ms),
+		LatencyP95Ms:      figurePtr(r.LatencyP95Ms),
 		CreatedAt:         r.CreatedAt.UTC(),
 		StartedAt:         utcPtr(r.StartedAt),
 		FinishedAt:        utcPtr(r.FinishedAt),
@@ -307,24 +304,28 @@ func toRun(r *run.Run, p run.Progress) oapi.Run {
 	return out
 }
 
-func toExecution(e *run.Execution) oapi.Execution {
+func toResult(res *run.Result) oapi.Execution {
+	e := &res.Execution
 	out := oapi.Execution{
 		ModelId:          e.ModelID,
+		ModelName:        res.ModelName,
 		QuestionId:       e.QuestionID,
+		Category:         e.Category,
+		PromptExcerpt:    res.PromptExcerpt,
 		QuestionRevision: e.QuestionRevision,
 		Sample:           e.Sample,
 		Status:           oapi.ExecutionStatus(e.Status),
 		Response:         e.Response,
-		TtftMs:           e.TTFTMs,
-		OutputTokensPerS: e.OutputTokensPerS,
+		TtftMs:           figurePtr(e.TTFTMs),
+		OutputTokensPerS: figurePtr(e.OutputTokensPerS),
 		InputTokens:      int64(e.InputTokens),
 		OutputTokens:     int64(e.OutputTokens),
-		CostUsd:          e.CostUSD,
+		CostUsd:          figure(e.CostUSD),
 		FinishedAt:       e.FinishedAt.UTC(),
 		Evaluations:      make([]oapi.Evaluation, 0, len(e.Evaluations)),
 	}
 	if e.LatencyMs != nil {
-		out.LatencyMs = *e.LatencyMs
+		out.LatencyMs = figure(*e.LatencyMs)
 	}
 	// A unit cancelled before its call never started; it began and ended
 	// at the moment it was recorded.
@@ -336,20 +337,20 @@ func toExecution(e *run.Execution) oapi.Execution {
 		out.Error = &e.Error
 	}
 	for _, ev := range e.Evaluations {
-		out.Evaluations = append(out.Evaluations, oapi.Evaluation{Scorer: ev.Scorer, Passed: ev.Passed, Score: ev.Score, Detail: ev.Detail})
+		out.Evaluations = append(out.Evaluations, oapi.Evaluation{Scorer: ev.Scorer, Passed: ev.Passed, Score: figure(ev.Score), Detail: ev.Detail})
 	}
 	return out
 }
 
 func toEstimate(e *catalog.Estimate) oapi.Estimate {
 	out := oapi.Estimate{
-		Units: e.Units, InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, CostUsd: e.CostUSD,
+		Units: e.Units, InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, CostUsd: figure(e.CostUSD),
 		Basis: oapi.EstimateBasis(e.Basis), ByModel: make([]oapi.ModelEstimate, 0, len(e.ByModel)),
 	}
 	for _, m := range e.ByModel {
 		out.ByModel = append(out.ByModel, oapi.ModelEstimate{
 			ModelId: m.ModelID, ModelName: m.ModelName, Units: m.Units, InputTokens: m.InputTokens,
-			OutputTokens: m.OutputTokens, CostUsd: m.CostUSD, Basis: oapi.EstimateBasis(m.Basis),
+			OutputTokens: m.OutputTokens, CostUsd: figure(m.CostUSD), Basis: oapi.EstimateBasis(m.Basis),
 		})
 	}
 	return out
@@ -374,26 +375,29 @@ func toRankingEntries(in []ranking.Entry) []oapi.RankingEntry {
 		id, _ := uuid.Parse(e.ModelID)
 		passAt := make([]oapi.PassAtK, len(e.PassAtK))
 		for i, p := range e.PassAtK {
-			passAt[i] = oapi.PassAtK{K: p.K, Value: p.Value}
+			passAt[i] = oapi.PassAtK{K: p.K, Value: figure(p.Value)}
 		}
 		out = append(out, oapi.RankingEntry{
-			Position:      e.Position,
+			// rank is the leaderboard's name for the figure; position
+			// stays, deprecated, for the clients that read it.
+			Rank:          e.Rank,
+			Position:      e.Rank,
 			RankLow:       e.RankLow,
 			RankHigh:      e.RankHigh,
-			CiLow:         e.CILow,
-			CiHigh:        e.CIHigh,
-			StdError:      e.StdError,
+			CiLow:         figure(e.CILow),
+			CiHigh:        figure(e.CIHigh),
+			StdError:      figure(e.StdError),
 			Questions:     e.Questions,
 			PassAtK:       passAt,
 			ModelId:       id,
 			ModelName:     e.ModelName,
-			Score:         e.Score,
+			Score:         figure(e.Score),
 			N:             e.N,
 			Correct:       e.Correct,
 			Failed:        e.Failed,
-			ErrorRate:     e.ErrorRate,
-			MeanLatencyMs: e.MeanLatencyMs,
-			CostUsd:       e.CostUSD,
+			ErrorRate:     figure(e.ErrorRate),
+			MeanLatencyMs: figure(e.MeanLatencyMs),
+			CostUsd:       figure(e.CostUSD),
 		})
 	}
 	return out

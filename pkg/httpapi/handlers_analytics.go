@@ -153,7 +153,7 @@ func toTimeseries(ts *analytics.Timeseries) oapi.Timeseries {
 	for i, s := range ts.Series {
 		points := make([]oapi.TimeseriesPoint, len(s.Points))
 		for j, p := range s.Points {
-			points[j] = oapi.TimeseriesPoint{Bucket: p.Bucket.UTC(), Value: p.Value, N: p.N}
+			points[j] = oapi.TimeseriesPoint{Bucket: p.Bucket.UTC(), Value: figurePtr(p.Value), N: p.N}
 		}
 		out.Series[i] = oapi.TimeseriesSeries{ModelId: s.ModelID, ModelName: s.ModelName, Points: points}
 	}
@@ -164,7 +164,8 @@ func toComparison(c *analytics.Comparison) oapi.Comparison {
 	out := oapi.Comparison{
 		BenchmarkId: c.BenchmarkID, Current: toSide(c.Current), Previous: toSide(c.Previous), Category: c.Category,
 		Seed: int64(c.Seed), Resamples: c.Resamples,
-		Models: make([]oapi.ModelComparison, len(c.Models)), UnpairedModels: nonNilIDs(c.UnpairedModels),
+		Models: make([]oapi.ModelComparison, len(c.Models)), UnpairedModels: nonNil(c.UnpairedModels),
+		UnpairedModelNames: nonNil(c.UnpairedModelNames),
 	}
 	switch c.Bucket {
 	case analytics.Week:
@@ -203,8 +204,8 @@ func toSide(s analytics.Side) oapi.ComparisonSide {
 
 func toMetricChange(c analytics.Change) oapi.MetricChange {
 	return oapi.MetricChange{
-		Current: c.Current, Previous: c.Previous, Diff: c.Diff,
-		CiLow: c.CI.Low, CiHigh: c.CI.High, Significant: c.Significant, Questions: c.Questions,
+		Current: figure(c.Current), Previous: figure(c.Previous), Diff: figure(c.Diff),
+		CiLow: figure(c.CI.Low), CiHigh: figure(c.CI.High), Significant: c.Significant, Questions: c.Questions,
 	}
 }
 
@@ -230,13 +231,13 @@ func toLeaderboard(lb *analytics.Leaderboard) oapi.Leaderboard {
 	for i, e := range lb.Entries {
 		pk := make([]oapi.PassAtK, len(e.PassAtK))
 		for j, p := range e.PassAtK {
-			pk[j] = oapi.PassAtK{K: p.K, Value: p.Value}
+			pk[j] = oapi.PassAtK{K: p.K, Value: figure(p.Value)}
 		}
 		out.Entries[i] = oapi.LeaderboardEntry{
 			Rank: e.Rank, RankLow: e.RankLow, RankHigh: e.RankHigh, ModelId: e.ModelID, ModelName: e.ModelName,
-			Score: e.Score, CiLow: e.CI.Low, CiHigh: e.CI.High, StdError: e.StdError,
-			Questions: e.Questions, N: e.N, ErrorRate: e.ErrorRate, MeanLatencyMs: e.MeanLatencyMs,
-			CostPer1kQuestions: e.CostPer1kQuestions, PassAtK: pk,
+			Score: figure(e.Score), CiLow: figure(e.CI.Low), CiHigh: figure(e.CI.High), StdError: figure(e.StdError),
+			Questions: e.Questions, N: e.N, ErrorRate: figure(e.ErrorRate), MeanLatencyMs: figurePtr(e.MeanLatencyMs),
+			CostPer1kQuestions: figure(e.CostPer1kQuestions), PassAtK: pk,
 		}
 	}
 	return out
@@ -244,7 +245,7 @@ func toLeaderboard(lb *analytics.Leaderboard) oapi.Leaderboard {
 
 func toDrift(d *analytics.Drift) oapi.Drift {
 	out := oapi.Drift{
-		ModelId: d.ModelID, BenchmarkId: d.BenchmarkID,
+		ModelId: d.ModelID, ModelName: d.ModelName, BenchmarkId: d.BenchmarkID,
 		CurrentRun:  oapi.DriftRun{Id: d.CurrentRun.ID, CreatedAt: d.CurrentRun.CreatedAt.UTC()},
 		PreviousRun: oapi.DriftRun{Id: d.PreviousRun.ID, CreatedAt: d.PreviousRun.CreatedAt.UTC()},
 		Regressed:   d.Regressed, Improved: d.Improved, Unchanged: d.Unchanged,
@@ -256,9 +257,9 @@ func toDrift(d *analytics.Drift) oapi.Drift {
 			change = oapi.DriftRegressed
 		}
 		out.Questions[i] = oapi.DriftQuestion{
-			QuestionId: q.QuestionID, Category: q.Category,
+			QuestionId: q.QuestionID, Category: q.Category, PromptExcerpt: q.Prompt,
 			PreviousRevision: q.PreviousRevision, CurrentRevision: q.CurrentRevision,
-			PreviousPassRate: q.PreviousPassRate, CurrentPassRate: q.CurrentPassRate, Change: change,
+			PreviousPassRate: figure(q.PreviousPassRate), CurrentPassRate: figure(q.CurrentPassRate), Change: change,
 		}
 	}
 	return out

@@ -60,10 +60,10 @@ func (a *api) UpdateBenchmark(ctx context.Context, req oapi.UpdateBenchmarkReque
 	}
 	patch := catalog.BenchmarkPatch{Name: b.Name, Schedule: fromSchedulePatch(b.Schedule)}
 	if b.SuiteIds != nil {
-		patch.SuiteIDs = nonNilIDs(*b.SuiteIds)
+		patch.SuiteIDs = nonNil(*b.SuiteIds)
 	}
 	if b.ModelIds != nil {
-		patch.ModelIDs = nonNilIDs(*b.ModelIds)
+		patch.ModelIDs = nonNil(*b.ModelIds)
 	}
 	if b.Config != nil {
 		c := fromBenchmarkConfig(*b.Config)

@@ -191,7 +191,7 @@ func (a *api) TestProvider(ctx context.Context, req oapi.TestProviderRequestObje
 		Ok:        res.OK,
 		Stage:     oapi.ProviderTestStage(res.Stage),
 		Message:   provider.Scrub(res.Message, ep.APIKey),
-		LatencyMs: res.LatencyMs,
+		LatencyMs: figure(res.LatencyMs),
 	}
 	if res.StatusCode != 0 {
 		out.StatusCode = &res.StatusCode

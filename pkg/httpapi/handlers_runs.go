@@ -51,7 +51,11 @@ func (a *api) CreateRun(ctx context.Context, req oapi.CreateRunRequestObject) (o
 		}
 		return nil, fault.Unavailable("the run could not be queued because the queue is unreachable; it was closed as failed, try again")
 	}
-	return oapi.CreateRun202JSONResponse(toRun(r, r.Progress)), nil
+	names, err := a.s.store.BenchmarkNames(ctx, []uuid.UUID{r.BenchmarkID})
+	if err != nil {
+		return nil, err
+	}
+	return oapi.CreateRun202JSONResponse(toRun(r, r.Progress, names[r.BenchmarkID])), nil
 }
 
 // GetRun returns a run with its progress: live counters while it runs, the
@@ -83,15 +87,11 @@ func (a *api) ListRuns(ctx context.Context, req oapi.ListRunsRequestObject) (oap
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.ListRuns200JSONResponse{Items: make([]oapi.Run, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
-	for _, r := range page.Items {
-		item, err := a.renderRun(ctx, r, false)
-		if err != nil {
-			return nil, err
-		}
-		out.Items = append(out.Items, item)
+	items, err := a.renderRuns(ctx, page.Items, false)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return oapi.ListRuns200JSONResponse{Items: items, NextCursor: nextCursor(page.Next)}, nil
 }
 
 // CancelRun asks an unfinished run to stop: the request is recorded in
@@ -139,23 +139,22 @@ func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequest
 	}
 	out := oapi.ListRunResults200JSONResponse{Items: make([]oapi.Execution, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
 	for i := range page.Items {
-		out.Items = append(out.Items, toExecution(&page.Items[i]))
+		out.Items = append(out.Items, toResult(&page.Items[i]))
 	}
 	return out, nil
 }
 
-// renderRun adds a run's progress. exact
-// asks for recorded counts from PostgreSQL when Redis has no live ones.
+// renderRun adds a run's progress and its benchmark's name. exact asks
+// for recorded counts from PostgreSQL when Redis has no live ones.
 func (a *api) renderRun(ctx context.Context, r *run.Run, exact bool) (oapi.Run, error) {
-	p, err := a.progress(ctx, r, exact)
+	out, err := a.renderRuns(ctx, []*run.Run{r}, exact)
 	if err != nil {
 		return oapi.Run{}, err
 	}
-	out := toRun(r, p)
 	if exact && r.Status == run.StatusRunning {
-		out.WaitingOn = a.waitingOn(ctx, r)
+		out[0].WaitingOn = a.waitingOn(ctx, r)
 	}
-	return out, nil
+	return out[0], nil
 }
 
 // waitingOn is what the worker fleet holds the run's provider calls back
@@ -202,6 +201,28 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// renderRuns is renderRun for a page of runs, with one query for all
+// their benchmarks' names.
+func (a *api) renderRuns(ctx context.Context, runs []*run.Run, exact bool) ([]oapi.Run, error) {
+	ids := make([]uuid.UUID, len(runs))
+	for i, r := range runs {
+		ids[i] = r.BenchmarkID
+	}
+	names, err := a.s.store.BenchmarkNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]oapi.Run, len(runs))
+	for i, r := range runs {
+		p, err := a.progress(ctx, r, exact)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = toRun(r, p, names[r.BenchmarkID])
+	}
+	return out, nil
 }
 
 // progress is a run's progress. A finished run's counts are stored with

@@ -602,6 +602,12 @@ func TestServer_Runs(t *testing.T) {
 		if got.Id != r.Id || got.Progress.Total != 12 || got.Progress.Succeeded != 0 {
 			t.Errorf("get = %+v", got)
 		}
+		// Runs name their benchmark beside its id, one by one and in lists.
+		list := call[oapi.RunList](t, b, "GET", "/v1/runs?benchmark_id="+w.benchmark.Id.String(), "", http.StatusOK)
+		if r.BenchmarkName != w.benchmark.Name || got.BenchmarkName != w.benchmark.Name || len(list.Items) != 1 ||
+			list.Items[0].BenchmarkName != w.benchmark.Name {
+			t.Errorf("benchmark names: created %q, get %q, list %+v; want %q", r.BenchmarkName, got.BenchmarkName, list.Items, w.benchmark.Name)
+		}
 		// A body of {} is accepted too.
 		call[oapi.Run](t, b, "POST", "/v1/benchmarks/"+w.benchmark.Id.String()+"/runs", "{}", http.StatusAccepted)
 		call[oapi.Run](t, b, "POST", "/v1/benchmarks/"+w.benchmark.Id.String()+"/runs", "", http.StatusAccepted)

@@ -11,12 +11,14 @@ const Uncategorized = analytics.Uncategorized
 
 // Entry is one model's line in a leaderboard.
 type Entry struct {
-	// Position is 1 for the best model; positions are strictly 1..n even
-	// when scores tie, so that a leaderboard always has one order.
-	// RankLow and RankHigh are the band of positions the confidence
-	// intervals allow: 1 + the models whose interval lies wholly above,
-	// and the models whose interval does not lie wholly below.
-	Position  int    `json:"position"`
+	// Rank is 1 for the best model; ranks are strictly 1..n even when
+	// scores tie, so that a leaderboard always has one order. It is the
+	// leaderboard's Entry.Rank (the API's rank; its deprecated position
+	// repeats it). RankLow and RankHigh are the band of ranks the
+	// confidence intervals allow: 1 + the models whose interval lies
+	// wholly above, and the models whose interval does not lie wholly
+	// below.
+	Rank      int    `json:"rank"`
 	RankLow   int    `json:"rank_low"`
 	RankHigh  int    `json:"rank_high"`
 	ModelID   string `json:"model_id"`

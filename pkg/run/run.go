@@ -190,6 +190,15 @@ type Execution struct {
 	Evaluations        []Evaluation
 }
 
+// Result is an execution as a run's results list it, with the names a
+// person reads beside the ids: the model's name as the run recorded it and
+// the start of the question's prompt (catalog.PromptExcerpt).
+type Result struct {
+	Execution
+	ModelName     string
+	PromptExcerpt string
+}
+
 // Rankings is a run's leaderboard, overall and per category.
 type Rankings = ranking.Rankings
 

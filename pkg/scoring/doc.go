@@ -7,15 +7,17 @@
 //
 //   - exact_match: the response and the expected answer are compared after
 //     strings.TrimSpace on both, ignoring case (strings.EqualFold, Unicode
-//     simple case folding) unless CaseSensitive is set.
+//     simple case folding) unless CaseSensitive is true.
 //   - contains: the expected answer, trimmed of surrounding whitespace, must
 //     occur in the response as a substring. The case rule is the one of
 //     exact_match: without CaseSensitive every rune is compared by its
 //     simple-fold class, so contains and exact_match never disagree on
 //     which letters are "the same".
 //   - regex: Pattern is a Go RE2 expression, unanchored, matched against the
-//     raw response. Without CaseSensitive it is compiled with a leading (?i).
-//     The expected answer is not used and may be empty.
+//     raw response, case-sensitively as RE2 does: "THE ANSWER IS" does not
+//     match "The answer is". CaseSensitive false compiles it with a leading
+//     (?i), as does writing (?i) in the pattern. A syntax error quotes the
+//     pattern as written. The expected answer is not used and may be empty.
 //   - numeric: the last number in the response passes when
 //     |x − expected| ≤ Tolerance (absolute; 0 when absent). CaseSensitive
 //     means nothing here and is ignored rather than rejected, so a client that

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"regexp"
@@ -49,10 +50,22 @@ const quoteLimit = 64
 // Rule is how a question's answer is scored, as it appears under "scoring"
 // in a question body.
 type Rule struct {
-	Method        Method   `json:"method"`
-	Pattern       string   `json:"pattern,omitempty"`
-	Tolerance     *float64 `json:"tolerance,omitempty"`
-	CaseSensitive bool     `json:"case_sensitive,omitempty"`
+	Method    Method   `json:"method"`
+	Pattern   string   `json:"pattern,omitempty"`
+	Tolerance *float64 `json:"tolerance,omitempty"`
+	// CaseSensitive is a pointer because its default depends on the
+	// method: exact_match and contains ignore case unless it is true,
+	// regex honours case unless it is false (RE2's own default, and what
+	// a pattern such as "THE ANSWER IS" says).
+	CaseSensitive *bool `json:"case_sensitive,omitempty"`
+}
+
+// sensitive reports whether r compares case-sensitively.
+func (r Rule) sensitive() bool {
+	if r.CaseSensitive != nil {
+		return *r.CaseSensitive
+	}
+	return r.Method == MethodRegex
 }
 
 // Validate checks the rule together with the question's expected answer. It
@@ -108,18 +121,18 @@ func Compile(r Rule, expected string) (*Scorer, error) {
 		return nil, fault.Invalid("scoring.tolerance", "is only allowed with method numeric")
 	}
 
-	s := &Scorer{method: r.Method, caseSensitive: r.CaseSensitive}
+	s := &Scorer{method: r.Method, caseSensitive: r.sensitive()}
 	switch r.Method {
 	case MethodExactMatch, MethodContains:
 		s.want = strings.TrimSpace(expected)
 		if s.want == "" {
 			return nil, fault.Invalid("expected_answer", "is required for method %s", r.Method)
 		}
-		if r.Method == MethodContains && !r.CaseSensitive {
+		if r.Method == MethodContains && !s.caseSensitive {
 			s.folded = fold(s.want)
 		}
 	case MethodRegex:
-		re, err := compilePattern(r.Pattern, r.CaseSensitive)
+		re, err := compilePattern(r.Pattern, s.caseSensitive)
 		if err != nil {
 			return nil, err
 		}
@@ -155,16 +168,23 @@ func compilePattern(pattern string, caseSensitive bool) (*regexp.Regexp, error) 
 		expr = "(?i)" + pattern
 	}
 	re, err := regexp.Compile(expr)
-	if err != nil {
-		// The syntax error names the offending fragment, which may be most
-		// of a long pattern: keep the message short.
-		var se *syntax.Error
-		if errors.As(err, &se) {
-			return nil, fault.Invalid("scoring.pattern", "is not a valid RE2 regular expression: %s: %s", se.Code, strconv.Quote(clip(se.Expr, quoteLimit)))
-		}
+	if err == nil {
+		return re, nil
+	}
+	// Report the pattern's own error, so that the message quotes the
+	// user's text and not the flag group added here; should the flag alone
+	// break it (a size limit), quote the whole pattern.
+	frag := pattern
+	if _, perr := regexp.Compile(pattern); perr != nil {
+		err, frag = perr, ""
+	}
+	var se *syntax.Error
+	if !errors.As(err, &se) {
 		return nil, fault.Invalid("scoring.pattern", "is not a valid RE2 regular expression")
 	}
-	return re, nil
+	// The syntax error names the offending fragment, which may be most of
+	// a long pattern: keep the message short.
+	return nil, fault.Invalid("scoring.pattern", "is not a valid RE2 regular expression: %s: %s", se.Code, strconv.Quote(clip(cmp.Or(frag, se.Expr), quoteLimit)))
 }
 
 func parseExpected(expected string) (float64, error) {

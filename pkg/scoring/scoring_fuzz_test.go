@@ -39,10 +39,11 @@ func checkFault(t *testing.T, err error, fields ...string) {
 }
 
 // FuzzCompile_Regex compiles arbitrary patterns: each either is refused as
-// scoring.pattern or grades exactly as RE2 matches.
+// scoring.pattern or grades exactly as RE2 matches, case-sensitively unless
+// case_sensitive is false; without case_sensitive it grades as with true.
 func FuzzCompile_Regex(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pattern string, caseSensitive bool, response string) {
-		s, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: pattern, CaseSensitive: caseSensitive}, "")
+		s, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: pattern, CaseSensitive: &caseSensitive}, "")
 		if err != nil {
 			checkFault(t, err, "scoring.pattern")
 			return
@@ -55,6 +56,16 @@ func FuzzCompile_Regex(f *testing.F) {
 		}
 		if want := regexp.MustCompile(expr).MatchString(response); r.Passed != want {
 			t.Errorf("pattern %q on %q: Passed %v, RE2 matches %v", expr, response, r.Passed, want)
+		}
+		if !caseSensitive {
+			return
+		}
+		d, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: pattern}, "")
+		if err != nil {
+			t.Fatalf("pattern %q: compiles with case_sensitive true, not without it: %v", pattern, err)
+		}
+		if got := d.Score(response); got != r {
+			t.Errorf("pattern %q on %q: default %+v, case_sensitive true %+v", pattern, response, got, r)
 		}
 	})
 }

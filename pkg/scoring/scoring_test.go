@@ -54,7 +54,7 @@ func runScoreCases(t *testing.T, cases []scoreCase) {
 func TestScorer_ExactMatch(t *testing.T) {
 	t.Parallel()
 	exact := scoring.Rule{Method: scoring.MethodExactMatch}
-	sensitive := scoring.Rule{Method: scoring.MethodExactMatch, CaseSensitive: true}
+	sensitive := scoring.Rule{Method: scoring.MethodExactMatch, CaseSensitive: new(true)}
 	runScoreCases(t, []scoreCase{
 		{name: "OK", rule: exact, expected: "Paris", response: "Paris", pass: true, detail: `matched "Paris"`},
 		{name: "OKTrimsBothSides", rule: exact, expected: "  Paris\n", response: "\t Paris \r\n", pass: true},
@@ -74,7 +74,7 @@ func TestScorer_ExactMatch(t *testing.T) {
 func TestScorer_Contains(t *testing.T) {
 	t.Parallel()
 	contains := scoring.Rule{Method: scoring.MethodContains}
-	sensitive := scoring.Rule{Method: scoring.MethodContains, CaseSensitive: true}
+	sensitive := scoring.Rule{Method: scoring.MethodContains, CaseSensitive: new(true)}
 	runScoreCases(t, []scoreCase{
 		{name: "OK", rule: contains, expected: "Paris", response: "The capital is Paris.", pass: true, detail: `found "Paris"`},
 		{name: "OKIgnoresCase", rule: contains, expected: "paris", response: "THE CAPITAL IS PARIS", pass: true},
@@ -96,22 +96,44 @@ func TestScorer_Contains(t *testing.T) {
 func TestScorer_Regex(t *testing.T) {
 	t.Parallel()
 	rx := func(p string) scoring.Rule { return scoring.Rule{Method: scoring.MethodRegex, Pattern: p} }
+	insensitive := func(p string) scoring.Rule {
+		return scoring.Rule{Method: scoring.MethodRegex, Pattern: p, CaseSensitive: new(false)}
+	}
 	sensitive := func(p string) scoring.Rule {
-		return scoring.Rule{Method: scoring.MethodRegex, Pattern: p, CaseSensitive: true}
+		return scoring.Rule{Method: scoring.MethodRegex, Pattern: p, CaseSensitive: new(true)}
 	}
 	runScoreCases(t, []scoreCase{
-		{name: "OK", rule: rx(`\bparis\b`), response: "It is Paris.", pass: true, detail: `matched "Paris"`},
+		{name: "OK", rule: insensitive(`\bparis\b`), response: "It is Paris.", pass: true, detail: `matched "Paris"`},
 		{name: "OKUnanchored", rule: rx(`4[0-9]`), response: "x = 42!", pass: true, detail: `matched "42"`},
 		{name: "OKExpectedIgnored", rule: rx(`yes`), expected: "no", response: "yes", pass: true},
-		{name: "OKAlternationAllInsensitive", rule: rx(`foo|bar`), response: "BAR", pass: true},
+		{name: "OKAlternationAllInsensitive", rule: insensitive(`foo|bar`), response: "BAR", pass: true},
 		{name: "OKAnchorsOnRawResponse", rule: sensitive(`^ answer$`), response: " answer", pass: true},
-		{name: "OKMultiline", rule: rx(`(?m)^final: 7$`), response: "work\nFinal: 7\nmore", pass: true},
+		{name: "OKMultiline", rule: insensitive(`(?m)^final: 7$`), response: "work\nFinal: 7\nmore", pass: true},
 		{name: "OKUnicode", rule: rx(`^日本`), response: "日本語", pass: true},
 		{name: "OKEmptyMatch", rule: rx(`x*`), response: "abc", pass: true, detail: `matched ""`},
+		{name: "OKCaseInsensitiveOption", rule: insensitive(`THE ANSWER IS`), response: "The answer is 51.", pass: true},
+		{name: "OKInlineFoldFlag", rule: rx(`(?i)THE ANSWER IS`), response: "The answer is 51.", pass: true},
+		{name: "ErrCaseSensitiveByDefault", rule: rx(`THE ANSWER IS`), response: "The answer is 51.", pass: false, detail: `no match for pattern "THE ANSWER IS"`},
 		{name: "ErrCaseSensitive", rule: sensitive(`Paris`), response: "PARIS", pass: false, detail: `no match for pattern "Paris"`},
 		{name: "ErrNoTrimForAnchors", rule: rx(`^answer$`), response: "answer\n", pass: false},
 		{name: "ErrNoMatch", rule: rx(`\d{3}`), response: "12 and 34", pass: false},
 	})
+}
+
+// TestRule_ValidatePatternQuotesUserPattern: a syntax error quotes the
+// pattern as the user wrote it, never the flag group the scorer adds.
+func TestRule_ValidatePatternQuotesUserPattern(t *testing.T) {
+	t.Parallel()
+	for _, cs := range []*bool{nil, new(false), new(true)} {
+		err := scoring.Rule{Method: scoring.MethodRegex, Pattern: `(a`, CaseSensitive: cs}.Validate("")
+		f := fault.As(err)
+		if f == nil || f.Field != "scoring.pattern" {
+			t.Fatalf("Validate = %v, want a fault on scoring.pattern", err)
+		}
+		if !strings.HasSuffix(f.Message, `missing closing ): "(a"`) || strings.Contains(f.Message, "(?") {
+			t.Errorf("case_sensitive %v: Message = %q, want it to quote the pattern \"(a\" alone", cs, f.Message)
+		}
+	}
 }
 
 func TestScorer_Numeric(t *testing.T) {
@@ -133,7 +155,7 @@ func TestScorer_Numeric(t *testing.T) {
 		{name: "OKToleranceInside", rule: tol(0.5), expected: "10", response: "10.4", pass: true, detail: "expected 10 (±0.5), got 10.4"},
 		{name: "OKToleranceBoundary", rule: tol(0.5), expected: "10", response: "9.5", pass: true},
 		{name: "OKToleranceDecimalRounding", rule: tol(0.1), expected: "0.3", response: "0.4", pass: true},
-		{name: "OKIgnoresCaseSensitive", rule: scoring.Rule{Method: scoring.MethodNumeric, CaseSensitive: true}, expected: "2", response: "2", pass: true},
+		{name: "OKIgnoresCaseSensitive", rule: scoring.Rule{Method: scoring.MethodNumeric, CaseSensitive: new(true)}, expected: "2", response: "2", pass: true},
 		{name: "ErrWrongNumber", rule: num, expected: "42", response: "41", pass: false, detail: "expected 42 (±0), got 41"},
 		{name: "ErrNoNumber", rule: num, expected: "42", response: "forty-two", pass: false, detail: "no number in response, expected 42 (±0)"},
 		{name: "ErrEmptyResponse", rule: num, expected: "42", response: "", pass: false},
@@ -211,13 +233,13 @@ func TestRule_Validate(t *testing.T) {
 		field string
 	}{
 		{name: "OKExactMatch", rule: scoring.Rule{Method: scoring.MethodExactMatch}, expected: "Paris"},
-		{name: "OKContainsCaseSensitive", rule: scoring.Rule{Method: scoring.MethodContains, CaseSensitive: true}, expected: "x"},
+		{name: "OKContainsCaseSensitive", rule: scoring.Rule{Method: scoring.MethodContains, CaseSensitive: new(true)}, expected: "x"},
 		{name: "OKRegexEmptyExpected", rule: scoring.Rule{Method: scoring.MethodRegex, Pattern: `^\d+$`}},
 		{name: "OKRegexMaxLength", rule: scoring.Rule{Method: scoring.MethodRegex, Pattern: strings.Repeat("a", scoring.MaxPatternLength)}},
 		{name: "OKNumeric", rule: scoring.Rule{Method: scoring.MethodNumeric}, expected: "-1,234.5e-2"},
 		{name: "OKNumericLeadingDot", rule: scoring.Rule{Method: scoring.MethodNumeric}, expected: "+.5"},
 		{name: "OKNumericZeroTolerance", rule: scoring.Rule{Method: scoring.MethodNumeric, Tolerance: new(0.0)}, expected: "1"},
-		{name: "OKNumericCaseSensitiveIgnored", rule: scoring.Rule{Method: scoring.MethodNumeric, CaseSensitive: true}, expected: "1"},
+		{name: "OKNumericCaseSensitiveIgnored", rule: scoring.Rule{Method: scoring.MethodNumeric, CaseSensitive: new(true)}, expected: "1"},
 		{name: "ErrMethodMissing", rule: scoring.Rule{}, expected: "x", field: "scoring.method"},
 		{name: "ErrMethodUnknown", rule: scoring.Rule{Method: "fuzzy"}, expected: "x", field: "scoring.method"},
 		{name: "ErrMethodWrongCase", rule: scoring.Rule{Method: "Exact_Match"}, expected: "x", field: "scoring.method"},
@@ -346,7 +368,7 @@ func BenchmarkScorer_Score(b *testing.B) {
 	}{
 		{name: "ExactMatch", rule: scoring.Rule{Method: scoring.MethodExactMatch}, expected: strings.ToUpper(response)},
 		{name: "Contains", rule: scoring.Rule{Method: scoring.MethodContains}, expected: "final answer is 4,096"},
-		{name: "ContainsCaseSensitive", rule: scoring.Rule{Method: scoring.MethodContains, CaseSensitive: true}, expected: "final answer is 4,096"},
+		{name: "ContainsCaseSensitive", rule: scoring.Rule{Method: scoring.MethodContains, CaseSensitive: new(true)}, expected: "final answer is 4,096"},
 		{name: "Regex", rule: scoring.Rule{Method: scoring.MethodRegex, Pattern: `final answer is\s+[\d,]+`}},
 		{name: "Numeric", rule: scoring.Rule{Method: scoring.MethodNumeric}, expected: "4096"},
 	}

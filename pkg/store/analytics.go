@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sabe-dev/sabe/pkg/analytics"
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
 )
@@ -203,11 +204,30 @@ func (s *Store) ModelNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 	if err != nil {
 		return nil, fmt.Errorf("model names: %w", err)
 	}
+	return labels(rows, func(r dbsqlc.AnalyticsModelNamesRow) (uuid.UUID, string) { return r.ID, r.Name }), nil
+}
+
+// PromptExcerpts returns the excerpts (catalog.PromptExcerpt) of the given
+// question revisions' prompts; unknown ids are left out.
+func (s *Store) PromptExcerpts(ctx context.Context, revisionIDs []uuid.UUID) (map[uuid.UUID]string, error) {
+	rows, err := s.q.PromptStarts(ctx, revisionIDs)
+	if err != nil {
+		return nil, fmt.Errorf("prompt excerpts: %w", err)
+	}
+	return labels(rows, func(r dbsqlc.PromptStartsRow) (uuid.UUID, string) {
+		return r.ID, catalog.PromptExcerpt(r.PromptStart)
+	}), nil
+}
+
+// labels maps rows to the text shown beside their ids (a name, a prompt
+// excerpt), for answers that name what they refer to.
+func labels[R any](rows []R, label func(R) (uuid.UUID, string)) map[uuid.UUID]string {
 	out := make(map[uuid.UUID]string, len(rows))
 	for _, r := range rows {
-		out[r.ID] = r.Name
+		id, text := label(r)
+		out[id] = text
 	}
-	return out, nil
+	return out
 }
 
 // refreshBatch is how many finished runs one RefreshRollups call takes.

@@ -71,6 +71,7 @@ func newHistory(t *testing.T, pool *pgxpool.Pool) *history {
 // unit is what one (model, question, sample) did in a test run.
 type unit struct {
 	failed    bool
+	cancelled bool
 	passed    bool
 	latencyMs float64
 }
@@ -78,6 +79,13 @@ type unit struct {
 // run records a finished run created at `at`; outcome says what each unit
 // did. The run is finalized as completed (or partial when a unit failed).
 func (h *history) run(t *testing.T, at time.Time, outcome func(model uuid.UUID, q, sample int) unit) *run.Run {
+	t.Helper()
+	return h.runAs(t, at, "", outcome)
+}
+
+// runAs is run finalized with the given status; "" picks completed or
+// partial as run does.
+func (h *history) runAs(t *testing.T, at time.Time, status run.Status, outcome func(model uuid.UUID, q, sample int) unit) *run.Run {
 	t.Helper()
 	ctx := context.Background()
 	r, err := h.s.CreateRun(ctx, store.NewRun{BenchmarkID: h.benchmark.ID, Trigger: run.TriggerAPI})
@@ -106,10 +114,13 @@ func (h *history) run(t *testing.T, at time.Time, outcome func(model uuid.UUID, 
 					QuestionRevisionID: q.RevisionID, Sample: sample, Category: q.Category, Status: run.ExecSucceeded,
 					LatencyMs: &lat, InputTokens: 10, OutputTokens: 20, CostUSD: 0.5, FinishedAt: at.Add(time.Minute),
 				}
-				if u.failed {
+				switch {
+				case u.cancelled:
+					e.Status, e.LatencyMs, e.InputTokens, e.OutputTokens, e.CostUSD = run.ExecCancelled, nil, 0, 0, 0
+				case u.failed:
 					failed = true
 					e.Status, e.Error, e.LatencyMs = run.ExecFailed, "500", nil
-				} else {
+				default:
 					score := 0.0
 					if u.passed {
 						score = 1
@@ -122,9 +133,11 @@ func (h *history) run(t *testing.T, at time.Time, outcome func(model uuid.UUID, 
 			}
 		}
 	}
-	status := run.StatusCompleted
-	if failed {
-		status = run.StatusPartial
+	if status == "" {
+		status = run.StatusCompleted
+		if failed {
+			status = run.StatusPartial
+		}
 	}
 	fin, first, err := h.s.Finalize(ctx, r, status, "")
 	if err != nil || !first {
@@ -380,6 +393,104 @@ func testAnalytics(t *testing.T, pool *pgxpool.Pool) {
 		}
 		if ts := testenv.UsesTimescaleDB(t, pool); (n > 0) != ts {
 			t.Fatalf("DropOldChunks = %d with TimescaleDB %v", n, ts)
+		}
+	})
+}
+
+// TestStore_AnalyticsCountOneRule: every analytic route counts the same
+// units (those of runs that finished completed or partial, answered or
+// failed for good), so a cancelled run in a week moves none of them, and a
+// failed run none either.
+func TestStore_AnalyticsCountOneRule(t *testing.T) {
+	t.Parallel()
+	testenv.OnEachStorage(t, testAnalyticsCountOneRule)
+}
+
+func testAnalyticsCountOneRule(t *testing.T, pool *pgxpool.Pool) {
+	ctx := context.Background()
+	h := newHistory(t, pool)
+	svc := analytics.NewService(h.s)
+	week1 := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	week2 := time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC)
+	mon2, mon9 := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC)
+	// Model a passes math (q0, q1) in both weeks' completed runs: score
+	// 1/2 over 8 units a week. Model b passes everything.
+	half := func(m uuid.UUID, q, _ int) unit { return unit{passed: m == h.b || q < 2, latencyMs: 100} }
+	h.run(t, week1, half)
+	done := h.run(t, week2, half)
+	// Later in week 2: a cancelled run in which model a passed every unit
+	// it answered and half of them were cancelled, and a failed run.
+	h.runAs(t, week2.Add(time.Hour), run.StatusCancelled, func(_ uuid.UUID, _, sample int) unit {
+		return unit{cancelled: sample == 1, passed: true, latencyMs: 5}
+	})
+	h.runAs(t, week2.Add(2*time.Hour), run.StatusFailed, func(uuid.UUID, int, int) unit { return unit{failed: true} })
+	for {
+		res, err := h.s.RefreshRollups(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.More {
+			break
+		}
+	}
+
+	const wantN, wantScore = 8, 0.5
+	t.Run("Timeseries", func(t *testing.T) {
+		from, to := mon2, mon9.AddDate(0, 0, 7)
+		for _, metric := range []analytics.Metric{analytics.MetricScore, analytics.MetricLatency} {
+			ts, err := svc.Timeseries(ctx, analytics.TimeseriesQuery{BenchmarkID: h.benchmark.ID, ModelID: &h.a, Metric: metric,
+				Bucket: analytics.Week, From: &from, To: &to})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ts.Series) != 1 || len(ts.Series[0].Points) != 2 {
+				t.Fatalf("%s series %+v: want model a's two weeks", metric, ts.Series)
+			}
+			p := ts.Series[0].Points[1]
+			if p.N != wantN {
+				t.Errorf("%s, week 2: n %d, want %d", metric, p.N, wantN)
+			}
+			if want := map[analytics.Metric]float64{analytics.MetricScore: wantScore, analytics.MetricLatency: 100}[metric]; !near(val(p.Value), want) {
+				t.Errorf("%s, week 2: %v, want %v", metric, val(p.Value), want)
+			}
+		}
+	})
+	t.Run("Leaderboard", func(t *testing.T) {
+		lb, err := svc.Leaderboard(ctx, analytics.LeaderboardQuery{BenchmarkID: h.benchmark.ID, Bucket: analytics.Week, At: &week2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range lb.Entries {
+			if e.ModelID == h.a && (e.N != wantN || !near(e.Score, wantScore)) {
+				t.Errorf("model a, week 2: n %d, score %v; want %d, %v", e.N, e.Score, wantN, wantScore)
+			}
+		}
+		latest, err := svc.Leaderboard(ctx, analytics.LeaderboardQuery{BenchmarkID: h.benchmark.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if latest.Run == nil || latest.Run.ID != done.ID {
+			t.Errorf("latest leaderboard run %+v, want the completed run %s", latest.Run, done.ID)
+		}
+	})
+	t.Run("Compare", func(t *testing.T) {
+		c, err := svc.Compare(ctx, analytics.CompareQuery{BenchmarkID: h.benchmark.ID, Bucket: analytics.Week, At: &week2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range c.Models {
+			if m.ModelID == h.a && (m.Score.Questions != 4 || !near(m.Score.Current, wantScore) || !near(m.Score.Previous, wantScore)) {
+				t.Errorf("model a, week 2 over week 1: %+v", m.Score)
+			}
+		}
+	})
+	t.Run("Drift", func(t *testing.T) {
+		d, err := svc.Drift(ctx, h.a, h.benchmark.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.CurrentRun.ID != done.ID || d.Regressed+d.Improved != 0 || d.Unchanged != 4 {
+			t.Errorf("drift %+v: want the completed runs, nothing flipped", d)
 		}
 	})
 }

@@ -97,6 +97,16 @@ func (s *Store) CreateBenchmark(ctx context.Context, in catalog.BenchmarkInput, 
 	return s.GetBenchmark(ctx, id)
 }
 
+// BenchmarkNames returns the names of the given benchmarks, archived or
+// not, for answers that show names beside ids; unknown ids are left out.
+func (s *Store) BenchmarkNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	rows, err := s.q.BenchmarkNames(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("benchmark names: %w", err)
+	}
+	return labels(rows, func(r dbsqlc.BenchmarkNamesRow) (uuid.UUID, string) { return r.ID, r.Name }), nil
+}
+
 // GetBenchmark returns a benchmark with the number of units a run of it
 // would have now.
 func (s *Store) GetBenchmark(ctx context.Context, id uuid.UUID) (*catalog.Benchmark, error) {

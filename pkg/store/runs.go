@@ -454,7 +454,7 @@ func (s *Store) Rankings(ctx context.Context, id uuid.UUID) (*ranking.Rankings, 
 	out := &ranking.Rankings{Overall: []ranking.Entry{}, ByCategory: map[string][]ranking.Entry{}}
 	for _, row := range rows {
 		e := ranking.Entry{
-			Position: int(row.Position), RankLow: int(row.RankLow), RankHigh: int(row.RankHigh), ModelID: row.ModelID.String(),
+			Rank: int(row.Position), RankLow: int(row.RankLow), RankHigh: int(row.RankHigh), ModelID: row.ModelID.String(),
 			ModelName: row.ModelName, Score: row.Score, Questions: int(row.Questions),
 			N: int(row.N), Correct: int(row.Correct), Failed: int(row.Failed), ErrorRate: row.ErrorRate,
 			MeanLatencyMs: row.MeanLatencyMs, CostUSD: row.CostUsd, CILow: row.CiLow, CIHigh: row.CiHigh,
@@ -478,22 +478,22 @@ type resultCursor struct {
 
 // Results returns a page of a run's executions with their evaluations,
 // ordered by model, question and sample.
-func (s *Store) Results(ctx context.Context, r *run.Run, modelID *uuid.UUID, limit int, cursor string) (Page[run.Execution], error) {
+func (s *Store) Results(ctx context.Context, r *run.Run, modelID *uuid.UUID, limit int, cursor string) (Page[run.Result], error) {
 	lim := pageSize(limit)
 	arg := dbsqlc.ListRunResultsParams{RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: modelID, Lim: lim + 1}
 	if cursor != "" {
 		var c resultCursor
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || json.Unmarshal(b, &c) != nil {
-			return Page[run.Execution]{}, fault.BadRequest("cursor", "invalid cursor")
+			return Page[run.Result]{}, fault.BadRequest("cursor", "invalid cursor")
 		}
 		arg.HasCursor, arg.AfterModel, arg.AfterQuestion, arg.AfterSample = true, c.M, c.Q, c.S
 	}
 	rows, err := s.q.ListRunResults(ctx, arg)
 	if err != nil {
-		return Page[run.Execution]{}, err
+		return Page[run.Result]{}, err
 	}
-	p := Page[run.Execution]{Items: make([]run.Execution, 0, min(len(rows), int(lim)))}
+	p := Page[run.Result]{Items: make([]run.Result, 0, min(len(rows), int(lim)))}
 	for i, row := range rows {
 		if i == int(lim) {
 			last := rows[i-1]
@@ -510,7 +510,7 @@ func (s *Store) Results(ctx context.Context, r *run.Run, modelID *uuid.UUID, lim
 			StartedAt: row.StartedAt, FinishedAt: row.FinishedAt, Evaluations: []run.Evaluation{},
 		}
 		_ = json.Unmarshal(row.Evaluations, &e.Evaluations)
-		p.Items = append(p.Items, e)
+		p.Items = append(p.Items, run.Result{Execution: e, ModelName: row.ModelName, PromptExcerpt: catalog.PromptExcerpt(row.PromptStart)})
 	}
 	return p, nil
 }

@@ -303,7 +303,7 @@ func runDemo(ctx context.Context, c *apiClient, mockURL string, say func(string,
 	}
 	var rk struct {
 		Overall []struct {
-			Position      int     `json:"position"`
+			Rank          int     `json:"rank"`
 			ModelName     string  `json:"model_name"`
 			Score         float64 `json:"score"`
 			N             int     `json:"n"`
@@ -319,7 +319,7 @@ func runDemo(ctx context.Context, c *apiClient, mockURL string, say func(string,
 	say("Leaderboard (run %s, %s, cost $%.4f)", r.ID, r.Status, r.CostUSD)
 	say("  %-3s %-14s %7s %5s %7s %12s %10s", "#", "model", "score", "n", "errors", "latency ms", "cost $")
 	for _, e := range rk.Overall {
-		say("  %-3d %-14s %6.1f%% %5d %6.1f%% %12.1f %10.5f", e.Position, e.ModelName, 100*e.Score, e.N, 100*e.ErrorRate, e.MeanLatencyMs, e.CostUSD)
+		say("  %-3d %-14s %6.1f%% %5d %6.1f%% %12.1f %10.5f", e.Rank, e.ModelName, 100*e.Score, e.N, 100*e.ErrorRate, e.MeanLatencyMs, e.CostUSD)
 	}
 	if r.Status != "completed" {
 		return fmt.Errorf("demo run ended %s", r.Status)

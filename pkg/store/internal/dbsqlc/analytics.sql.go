@@ -305,8 +305,38 @@ func (q *Queries) OldestUnfinishedRun(ctx context.Context) (time.Time, error) {
 	return created_at, err
 }
 
+const promptStarts = `-- name: PromptStarts :many
+SELECT id, left(prompt, 400)::text AS prompt_start FROM question_revisions WHERE id = ANY($1::uuid[])
+`
+
+type PromptStartsRow struct {
+	ID          uuid.UUID
+	PromptStart string
+}
+
+// The start of each revision's prompt, enough for catalog.PromptExcerpt.
+func (q *Queries) PromptStarts(ctx context.Context, ids []uuid.UUID) ([]PromptStartsRow, error) {
+	rows, err := q.db.Query(ctx, promptStarts, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PromptStartsRow{}
+	for rows.Next() {
+		var i PromptStartsRow
+		if err := rows.Scan(&i.ID, &i.PromptStart); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const refreshContinuousAggregate = `-- name: RefreshContinuousAggregate :exec
-CALL refresh_continuous_aggregate($1::text::regclass, $2::timestamptz, $3::timestamptz)
+CALL refresh_continuous_aggregate($1::text::regclass, $2::timestamptz, $3::timestamptz, force => true)
 `
 
 type RefreshContinuousAggregateParams struct {
@@ -316,7 +346,10 @@ type RefreshContinuousAggregateParams struct {
 }
 
 // TimescaleDB: refresh one continuous aggregate over [window_start,
-// window_end). It cannot run inside a transaction block.
+// window_end). It cannot run inside a transaction block. force: the
+// aggregates join runs, whose status changes invalidate nothing, so a
+// window refreshed while a run was still going would otherwise be left as
+// it was when the run finishes.
 func (q *Queries) RefreshContinuousAggregate(ctx context.Context, arg RefreshContinuousAggregateParams) error {
 	_, err := q.db.Exec(ctx, refreshContinuousAggregate, arg.Name, arg.WindowStart, arg.WindowEnd)
 	return err

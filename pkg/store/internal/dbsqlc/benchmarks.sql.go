@@ -36,6 +36,36 @@ func (q *Queries) BenchmarkHasRuns(ctx context.Context, benchmarkID uuid.UUID) (
 	return exists, err
 }
 
+const benchmarkNames = `-- name: BenchmarkNames :many
+SELECT id, name FROM benchmarks WHERE id = ANY($1::uuid[])
+`
+
+type BenchmarkNamesRow struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// Names to show beside benchmark ids, archived benchmarks included.
+func (q *Queries) BenchmarkNames(ctx context.Context, ids []uuid.UUID) ([]BenchmarkNamesRow, error) {
+	rows, err := q.db.Query(ctx, benchmarkNames, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []BenchmarkNamesRow{}
+	for rows.Next() {
+		var i BenchmarkNamesRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const clearBenchmarkModels = `-- name: ClearBenchmarkModels :exec
 DELETE FROM benchmark_models WHERE benchmark_id = $1
 `

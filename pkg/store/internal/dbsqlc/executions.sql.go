@@ -51,6 +51,8 @@ func (q *Queries) ListRecordedUnits(ctx context.Context, arg ListRecordedUnitsPa
 
 const listRunResults = `-- name: ListRunResults :many
 SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.category, e.status, e.response, e.error,
+       coalesce((SELECT rm.name FROM run_models rm WHERE rm.run_id = e.run_id AND rm.model_id = e.model_id LIMIT 1), '')::text AS model_name,
+       left(r.prompt, 400)::text AS prompt_start,
        e.http_status, e.attempts, e.latency_ms, e.ttft_ms, e.output_tokens_per_s, e.input_tokens, e.output_tokens,
        e.cost_usd, e.started_at, e.finished_at,
        coalesce((
@@ -89,6 +91,8 @@ type ListRunResultsRow struct {
 	Status           string
 	Response         string
 	Error            *string
+	ModelName        string
+	PromptStart      string
 	HttpStatus       *int32
 	Attempts         int32
 	LatencyMs        *float64
@@ -102,6 +106,8 @@ type ListRunResultsRow struct {
 	Evaluations      json.RawMessage
 }
 
+// model_name is the name the run recorded; prompt_start is enough of the
+// prompt for catalog.PromptExcerpt without carrying whole prompts.
 func (q *Queries) ListRunResults(ctx context.Context, arg ListRunResultsParams) ([]ListRunResultsRow, error) {
 	rows, err := q.db.Query(ctx, listRunResults,
 		arg.RunCreatedAt,
@@ -129,6 +135,8 @@ func (q *Queries) ListRunResults(ctx context.Context, arg ListRunResultsParams) 
 			&i.Status,
 			&i.Response,
 			&i.Error,
+			&i.ModelName,
+			&i.PromptStart,
 			&i.HttpStatus,
 			&i.Attempts,
 			&i.LatencyMs,
