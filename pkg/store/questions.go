@@ -23,7 +23,7 @@ func questionFromRow(r dbsqlc.GetQuestionRow) catalog.Question {
 	q := catalog.Question{
 		ID: r.ID, SuiteID: r.SuiteID, Revision: int(r.Revision), RevisionID: r.RevisionID,
 		Prompt: r.Prompt, Category: r.Category, ExpectedAnswer: r.ExpectedAnswer,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	_ = json.Unmarshal(r.Scoring, &q.Scoring)
 	return q
@@ -81,14 +81,12 @@ func (s *Store) CreateQuestions(ctx context.Context, suiteID uuid.UUID, in []cat
 	return out, nil
 }
 
-// GetQuestion returns a question at its current revision.
+// GetQuestion returns a question at its current revision, archived or
+// not (ArchivedAt says): runs keep referring to archived questions.
 func (s *Store) GetQuestion(ctx context.Context, id uuid.UUID) (*catalog.Question, error) {
 	row, err := s.q.GetQuestion(ctx, id)
 	if err != nil {
 		return nil, notFound(err, "question")
-	}
-	if row.ArchivedAt != nil {
-		return nil, fault.NotFound("question")
 	}
 	q := questionFromRow(row)
 	return &q, nil

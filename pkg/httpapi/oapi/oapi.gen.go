@@ -321,6 +321,27 @@ func (e RunTrigger) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleStatus.
+const (
+	ScheduleStatusActive   ScheduleStatus = "active"
+	ScheduleStatusBlocked  ScheduleStatus = "blocked"
+	ScheduleStatusDisabled ScheduleStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleStatus enum.
+func (e ScheduleStatus) Valid() bool {
+	switch e {
+	case ScheduleStatusActive:
+		return true
+	case ScheduleStatusBlocked:
+		return true
+	case ScheduleStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScheduleOverlap.
 const (
 	Allow ScheduleOverlap = "allow"
@@ -432,6 +453,9 @@ func (e TokenScope) Valid() bool {
 	}
 }
 
+// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+type ArchivedAt = time.Time
+
 // AuditEvent One entry of the audit log. It never holds a secret.
 type AuditEvent struct {
 	// Action `<resource>.create|update|delete`, `run.start`, `run.cancel`, `token.create`, `token.revoke`, `keys.rotate` or `auth.failure`.
@@ -464,15 +488,19 @@ type AuditOutcome string
 
 // Benchmark defines model for Benchmark.
 type Benchmark struct {
-	// Config How each question is asked.
+	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+	ArchivedAt *ArchivedAt `json:"archived_at"`
+
+	// Config How each question is asked, with the defaults filled in.
 	Config    BenchmarkConfig      `json:"config"`
 	CreatedAt time.Time            `json:"created_at"`
 	Id        openapi_types.UUID   `json:"id"`
 	ModelIds  []openapi_types.UUID `json:"model_ids"`
 	Name      string               `json:"name"`
 
-	// NextRunAt The schedule's next occurrence after now; null when the benchmark
-	// has no enabled schedule or is archived.
+	// NextRunAt The schedule's next occurrence after now; null unless the
+	// schedule's `status` is `active` (null when it has none, is
+	// disabled, is blocked, or the benchmark is archived).
 	NextRunAt *time.Time `json:"next_run_at"`
 
 	// Schedule When the benchmark runs by itself; absent when it has no schedule.
@@ -487,7 +515,7 @@ type Benchmark struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// BenchmarkConfig How each question is asked.
+// BenchmarkConfig How each question is asked, with the defaults filled in.
 type BenchmarkConfig struct {
 	// MaxCostUsd A run's spend cap in US dollars (absent: none). Once the cost
 	// recorded for the run reaches it, no new unit starts; the remaining
@@ -513,12 +541,48 @@ type BenchmarkConfig struct {
 	TimeoutSeconds *int `json:"timeout_seconds,omitempty"`
 }
 
+// BenchmarkConfigInput How each question is asked, as a request gives it: every field may
+// be left out and takes its default (changed: `temperature`,
+// `max_tokens` and `samples` used to be required). In an update,
+// `config` replaces the whole config, so a field left out there
+// takes its default too.
+type BenchmarkConfigInput struct {
+	// MaxCostUsd A run's spend cap in US dollars (absent: none). Once the cost
+	// recorded for the run reaches it, no new unit starts; the remaining
+	// ones are recorded as `skipped`. Calls in flight when the cap is
+	// reached still finish and count, so a run may end slightly over it.
+	MaxCostUsd *MaxCostUSD `json:"max_cost_usd,omitempty"`
+
+	// MaxTokens Output token limit per answer.
+	MaxTokens *int `json:"max_tokens,omitempty"`
+
+	// Samples How many times each question is asked of each model.
+	Samples *int `json:"samples,omitempty"`
+
+	// SystemPrompt Optional system message sent before each question.
+	SystemPrompt *string `json:"system_prompt,omitempty"`
+
+	// Temperature Sampling temperature.
+	Temperature *float64 `json:"temperature,omitempty"`
+
+	// TimeoutSeconds A run's deadline, in seconds from its creation (at most 30 days;
+	// 0 or absent: none). Units not started by then are recorded as
+	// `skipped`; calls in flight finish.
+	TimeoutSeconds *int `json:"timeout_seconds,omitempty"`
+}
+
 // BenchmarkList defines model for BenchmarkList.
 type BenchmarkList struct {
 	Items []Benchmark `json:"items"`
 
 	// NextCursor Cursor of the next page (pass it as `?cursor=`); null on the last page.
 	NextCursor *NextCursor `json:"next_cursor"`
+}
+
+// BenchmarkRef defines model for BenchmarkRef.
+type BenchmarkRef struct {
+	Id   openapi_types.UUID `json:"id"`
+	Name string             `json:"name"`
 }
 
 // CheckStatus defines model for CheckStatus.
@@ -567,10 +631,14 @@ type ComparisonSide struct {
 
 // CreateBenchmarkRequest defines model for CreateBenchmarkRequest.
 type CreateBenchmarkRequest struct {
-	// Config How each question is asked.
-	Config   BenchmarkConfig      `json:"config"`
-	ModelIds []openapi_types.UUID `json:"model_ids"`
-	Name     string               `json:"name"`
+	// Config How each question is asked, as a request gives it: every field may
+	// be left out and takes its default (changed: `temperature`,
+	// `max_tokens` and `samples` used to be required). In an update,
+	// `config` replaces the whole config, so a field left out there
+	// takes its default too.
+	Config   *BenchmarkConfigInput `json:"config,omitempty"`
+	ModelIds []openapi_types.UUID  `json:"model_ids"`
+	Name     string                `json:"name"`
 
 	// Schedule A benchmark's schedule at its creation.
 	Schedule *ScheduleInput       `json:"schedule,omitempty"`
@@ -851,6 +919,13 @@ type ImportQuestionsResult struct {
 	Items []Question `json:"items"`
 }
 
+// InUseError A refusal to archive what scheduled benchmarks depend on.
+type InUseError struct {
+	// Benchmarks The benchmarks whose schedule archiving it would block.
+	Benchmarks []BenchmarkRef `json:"benchmarks"`
+	Error      ErrorDetail    `json:"error"`
+}
+
 // Leaderboard defines model for Leaderboard.
 type Leaderboard struct {
 	BenchmarkId openapi_types.UUID `json:"benchmark_id"`
@@ -973,9 +1048,12 @@ type MetricChange struct {
 // Model defines model for Model.
 type Model struct {
 	// Archived Archived models keep their history but cannot be added to benchmarks.
-	Archived  bool               `json:"archived"`
-	CreatedAt time.Time          `json:"created_at"`
-	Id        openapi_types.UUID `json:"id"`
+	Archived bool `json:"archived"`
+
+	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+	ArchivedAt *ArchivedAt        `json:"archived_at"`
+	CreatedAt  time.Time          `json:"created_at"`
+	Id         openapi_types.UUID `json:"id"`
 
 	// InputCostPerMtok Price in USD per million input tokens.
 	InputCostPerMtok float64 `json:"input_cost_per_mtok"`
@@ -1143,6 +1221,9 @@ type ProviderTestStage string
 
 // Question defines model for Question.
 type Question struct {
+	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+	ArchivedAt *ArchivedAt `json:"archived_at"`
+
 	// Category The category, used for per-category rankings.
 	Category       string             `json:"category"`
 	CreatedAt      time.Time          `json:"created_at"`
@@ -1358,6 +1439,11 @@ type RunTrigger string
 // `scheduled_for` set to the occurrence), however many scheduler
 // replicas run.
 type Schedule struct {
+	// BlockedReason Why a blocked schedule cannot run and what to change; null unless `status` is `blocked`.
+	//
+	// Example: the benchmark uses archived model "gpt-4o": replace it in model_ids
+	BlockedReason *string `json:"blocked_reason"`
+
 	// Cron A 5-field cron spec (minute hour day-of-month month day-of-week, read
 	// in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 	// `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
@@ -1368,13 +1454,31 @@ type Schedule struct {
 	// Example: 0 6 * * 1
 	Cron ScheduleCron `json:"cron"`
 
-	// Enabled Whether occurrences make runs.
+	// Enabled Whether occurrences make runs (false once the benchmark is archived).
 	Enabled bool `json:"enabled"`
+
+	// LastSkipReason Why the occurrence at `last_skipped_at` made no run.
+	//
+	// Example: the previous scheduled run is unfinished (overlap skip)
+	LastSkipReason *string `json:"last_skip_reason"`
+
+	// LastSkippedAt The latest occurrence that made no run (null: none yet): skipped
+	// for overlap, because the benchmark was blocked, or missed during
+	// an outage and not caught up. Each such occurrence is also
+	// written as a `schedule.skipped` event for notifications. New field.
+	LastSkippedAt *time.Time `json:"last_skipped_at"`
 
 	// Overlap What an occurrence does while the benchmark's previous scheduled run
 	// is still queued or running: `skip` (the default) makes no run for
 	// it, `allow` runs it alongside.
 	Overlap ScheduleOverlap `json:"overlap"`
+
+	// Status `active`: occurrences make runs. `disabled`: the schedule is
+	// off, or the benchmark archived. `blocked`: enabled, but the
+	// benchmark cannot run (an archived model or suite, no active
+	// questions); each occurrence is skipped and recorded until the
+	// benchmark is changed, and `next_run_at` is null. New field.
+	Status ScheduleStatus `json:"status"`
 
 	// Timezone The IANA time zone the cron fields are read in (default `UTC`), such
 	// as `Europe/Berlin`. `0 9 * * *` stays 09:00 local across DST changes;
@@ -1385,6 +1489,13 @@ type Schedule struct {
 	// Example: Europe/Berlin
 	Timezone ScheduleTimezone `json:"timezone"`
 }
+
+// ScheduleStatus `active`: occurrences make runs. `disabled`: the schedule is
+// off, or the benchmark archived. `blocked`: enabled, but the
+// benchmark cannot run (an archived model or suite, no active
+// questions); each occurrence is skipped and recorded until the
+// benchmark is changed, and `next_run_at` is null. New field.
+type ScheduleStatus string
 
 // ScheduleCron A 5-field cron spec (minute hour day-of-month month day-of-week, read
 // in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
@@ -1500,7 +1611,10 @@ type ScoringMethod string
 
 // Suite defines model for Suite.
 type Suite struct {
-	Archived    bool               `json:"archived"`
+	Archived bool `json:"archived"`
+
+	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+	ArchivedAt  *ArchivedAt        `json:"archived_at"`
 	CreatedAt   time.Time          `json:"created_at"`
 	Description string             `json:"description"`
 	Id          openapi_types.UUID `json:"id"`
@@ -1606,8 +1720,12 @@ type TokenScope string
 
 // UpdateBenchmarkRequest The fields to change; absent fields stay as they are.
 type UpdateBenchmarkRequest struct {
-	// Config How each question is asked.
-	Config   *BenchmarkConfig      `json:"config,omitempty"`
+	// Config How each question is asked, as a request gives it: every field may
+	// be left out and takes its default (changed: `temperature`,
+	// `max_tokens` and `samples` used to be required). In an update,
+	// `config` replaces the whole config, so a field left out there
+	// takes its default too.
+	Config   *BenchmarkConfigInput `json:"config,omitempty"`
 	ModelIds *[]openapi_types.UUID `json:"model_ids,omitempty"`
 	Name     *string               `json:"name,omitempty"`
 
@@ -1688,6 +1806,9 @@ type Conflict = Error
 
 // Forbidden The body of every error response.
 type Forbidden = Error
+
+// InUse A refusal to archive what scheduled benchmarks depend on.
+type InUse = InUseError
 
 // InternalError The body of every error response.
 type InternalError = Error
@@ -1827,6 +1948,14 @@ type ListModelsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// DeleteModelParams defines parameters for DeleteModel.
+type DeleteModelParams struct {
+	// Force Archive it even though benchmarks with an enabled schedule use
+	// it. Their schedules then show `status: blocked` and skip every
+	// occurrence (recorded as `last_skipped_at`) until it is replaced.
+	Force *bool `form:"force,omitempty" json:"force,omitempty"`
+}
+
 // GetModelDriftParams defines parameters for GetModelDrift.
 type GetModelDriftParams struct {
 	// BenchmarkId The benchmark.
@@ -1876,6 +2005,14 @@ type ListSuitesParams struct {
 
 	// Cursor The `next_cursor` of the previous page; omit for the first page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// DeleteSuiteParams defines parameters for DeleteSuite.
+type DeleteSuiteParams struct {
+	// Force Archive it even though benchmarks with an enabled schedule use
+	// it. Their schedules then show `status: blocked` and skip every
+	// occurrence (recorded as `last_skipped_at`) until it is replaced.
+	Force *bool `form:"force,omitempty" json:"force,omitempty"`
 }
 
 // ListQuestionsParams defines parameters for ListQuestions.
@@ -2005,7 +2142,7 @@ type ServerInterface interface {
 	CreateModel(ctx echo.Context) error
 	// DeleteModel Delete a model
 	// (DELETE /v1/models/{id})
-	DeleteModel(ctx echo.Context, id Id) error
+	DeleteModel(ctx echo.Context, id Id, params DeleteModelParams) error
 	// GetModel Get a model
 	// (GET /v1/models/{id})
 	GetModel(ctx echo.Context, id Id) error
@@ -2068,7 +2205,7 @@ type ServerInterface interface {
 	CreateSuite(ctx echo.Context) error
 	// DeleteSuite Delete a suite
 	// (DELETE /v1/suites/{id})
-	DeleteSuite(ctx echo.Context, id Id) error
+	DeleteSuite(ctx echo.Context, id Id, params DeleteSuiteParams) error
 	// GetSuite Get a suite
 	// (GET /v1/suites/{id})
 	GetSuite(ctx echo.Context, id Id) error
@@ -2560,8 +2697,17 @@ func (w *ServerInterfaceWrapper) DeleteModel(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteModelParams
+	// ------------- Optional query parameter "force" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "force", ctx.QueryParams(), &params.Force, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter force: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DeleteModel(ctx, id)
+	err = w.Handler.DeleteModel(ctx, id, params)
 	return err
 }
 
@@ -2955,8 +3101,17 @@ func (w *ServerInterfaceWrapper) DeleteSuite(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteSuiteParams
+	// ------------- Optional query parameter "force" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "force", ctx.QueryParams(), &params.Force, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter force: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DeleteSuite(ctx, id)
+	err = w.Handler.DeleteSuite(ctx, id, params)
 	return err
 }
 
@@ -3212,6 +3367,8 @@ type BadRequestJSONResponse Error
 type ConflictJSONResponse Error
 
 type ForbiddenJSONResponse Error
+
+type InUseJSONResponse InUseError
 
 type InternalErrorJSONResponse Error
 
@@ -4304,6 +4461,20 @@ func (response UpdateBenchmark404JSONResponse) VisitUpdateBenchmarkResponse(w ht
 	return err
 }
 
+type UpdateBenchmark409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateBenchmark409JSONResponse) VisitUpdateBenchmarkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateBenchmark413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UpdateBenchmark413JSONResponse) VisitUpdateBenchmarkResponse(w http.ResponseWriter) error {
@@ -4893,7 +5064,8 @@ func (response CreateModel500JSONResponse) VisitCreateModelResponse(w http.Respo
 }
 
 type DeleteModelRequestObject struct {
-	Id Id `json:"id"`
+	Id     Id `json:"id"`
+	Params DeleteModelParams
 }
 
 type DeleteModelResponseObject interface {
@@ -4967,7 +5139,7 @@ func (response DeleteModel404JSONResponse) VisitDeleteModelResponse(w http.Respo
 	return err
 }
 
-type DeleteModel409JSONResponse struct{ ConflictJSONResponse }
+type DeleteModel409JSONResponse struct{ InUseJSONResponse }
 
 func (response DeleteModel409JSONResponse) VisitDeleteModelResponse(w http.ResponseWriter) error {
 
@@ -7086,7 +7258,8 @@ func (response CreateSuite500JSONResponse) VisitCreateSuiteResponse(w http.Respo
 }
 
 type DeleteSuiteRequestObject struct {
-	Id Id `json:"id"`
+	Id     Id `json:"id"`
+	Params DeleteSuiteParams
 }
 
 type DeleteSuiteResponseObject interface {
@@ -7160,7 +7333,7 @@ func (response DeleteSuite404JSONResponse) VisitDeleteSuiteResponse(w http.Respo
 	return err
 }
 
-type DeleteSuite409JSONResponse struct{ ConflictJSONResponse }
+type DeleteSuite409JSONResponse struct{ InUseJSONResponse }
 
 func (response DeleteSuite409JSONResponse) VisitDeleteSuiteResponse(w http.ResponseWriter) error {
 
@@ -8810,10 +8983,11 @@ func (sh *strictHandler) CreateModel(ctx echo.Context) error {
 }
 
 // DeleteModel operation middleware
-func (sh *strictHandler) DeleteModel(ctx echo.Context, id Id) error {
+func (sh *strictHandler) DeleteModel(ctx echo.Context, id Id, params DeleteModelParams) error {
 	var request DeleteModelRequestObject
 
 	request.Id = id
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteModel(ctx.Request().Context(), request.(DeleteModelRequestObject))
@@ -9474,10 +9648,11 @@ func (sh *strictHandler) CreateSuite(ctx echo.Context) error {
 }
 
 // DeleteSuite operation middleware
-func (sh *strictHandler) DeleteSuite(ctx echo.Context, id Id) error {
+func (sh *strictHandler) DeleteSuite(ctx echo.Context, id Id, params DeleteSuiteParams) error {
 	var request DeleteSuiteRequestObject
 
 	request.Id = id
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteSuite(ctx.Request().Context(), request.(DeleteSuiteRequestObject))
@@ -9782,336 +9957,361 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Ncts4si/+Kiid/61IObQs52PPiV1bu55MZid3k0nWSWrOrdFcEyYhCWsK4ACgZe3cPMd5oPNi/0I3",
-	"AIIUKcmOnczO5laduxOLJBpAo9Efv+7+dZDJZSkFE0YPjn8dlFTRJTNMwb9Ozd8qptb2P3OmM8VLw6UY",
-	"HA9OieFLRoZn3z0njx8/fjYiXBCzYGTF2CWRiiylMAtiJFGslMqckJzNaFUYbf9mHxRsxbQhUjCy4mZB",
-	"KJlxwfWC5URVgsgZPHXBRLZYUnU5HiQDbkf+BQhKBoIu2eB4QM0gGehswZbUUjmTaknN4HiQU8MOLI2D",
-	"ZGDWpX1UG8XFfPDxYzL4xn/2Zd4zwff7DB4eOOf5IBko9kvFFcsHx0ZVrJOsqoInNyl6Tg2bS7XuIeeN",
-	"KNbkl4pp+2+Nq8M1ydxbJ0QuuSEzqQgtCrd4yz6y/VuNlVvS61dMzM1icPxoMkkGSy78v486Ca6Ulqp7",
-	"4VLBrs15Bk+kfitLxa64rDQp6ZxFBNvfZlxpAz/00ozD9VD89OjRbopf5t3UKqZlpTL2QJOX34bxS2oW",
-	"9fCfvL+v+JKbzfHf0jkjmv+jd94FvBeP5Q7S4Pip3SV6zZfVst4z/Fc9fy4MmzMFNLxjrI/d7U8aT5yU",
-	"RhtFyxP4p6ZLRnJqKKEiJ5qxnNBiRdeazPkVqx+x46grWui+idhXu+dxlNTrx4X5w5NBNK9nk8l/HD17",
-	"9ujpk/94Mnn27GjHJD/aXdKlFJqBAPuG5n+hhq0ozDmTwjAB20DLsuAZtdM//Lu2a/BrRNv/p9hscDz4",
-	"t8NaOB7ir/rwhVLSDbXJS6WSVzxnirw7/eYFyWhRsJzMKLf/IxXJZFXkREhDLizf0WzBclznJdPa8gLX",
-	"7rDgdx7ohOhMVRcX9gMzkimWM2E4LTQZppnMWUrSC5qfz3GW6Wg8sPKN5mcMxMX9T/s1Lez2WbmNQx6T",
-	"C5qT//3uzQ8JqcSlkCtBZpwVeUKWXGsu5v6fKyXFnNhNTOzq2NfC/dOcnvu0m95zKWYFz8zn2VM3NskK",
-	"qhdM43VlmoIjq5RiwhBtqGE16Zkj1NH9nVQXPM+Z+DyE18xi2eqKFjwnF5UhBc0ukc10Jks8xEpWxl7K",
-	"VgwMU8VonoJ0tv+lE5KuFDcM/5QtqJgz+0eaL7nAPxp5yYRO4Fu0yrkhhZyDzEgPl1JwI60oTEew0ZRk",
-	"Ul5ydkArs7AU2hspdx8mmZUnMyWXhAppFkwRqfici3pZZ34d3bq+tMJH0AJX497X9lSQSrDrkmWWas3U",
-	"FVOE2adrErkjKR1Z1cdQXmhCFfNqknvJrlElrLwwNaM90CT9rwN3fg9e5qmbI2zgZ5gdWbGiOHBn+ooW",
-	"leUQaiwPWclFi0KuWJ4QXWULQjWhRFTLC7tNlbEyStldTAgV4fQzUS3dl+zuC8JxMkSxObuOFw3+7Hb1",
-	"B2m+k5XIP9cpx8NMcslwouyaa1MTJ6Q5n1l6HHnvpXxF1Zx9XiF0IfO13Qlp2eeIvObf1BQaKc8LS1Ka",
-	"kBRErJWeMl/XFL+mYu04S38ewkEwBIq50WEqCkWlvSnP37/564sfzs9O3784f/Xy9cv3KSmZIksuKsMS",
-	"ohdUsZxcrAm7YmpNaMmtXWHJHRGpErJaMGFlrzL2dqHWgkjqAXPKizWpBDfkosrnzPhRX5/+1/mHH16+",
-	"f3f+9sWZo+Hb0/9jz2x6xoxaH5zODFMp0Vbh4YIs5IosqVgTzTIpcjRmLEFzGssnuxH2MX9tabsByWDB",
-	"aO4Mq+jrXcpY+PiKWqLZTCpmB4LZ2bHGDVVqUw36mAw+CCtdpeL/YJ/hCL3Gmz0hS68O1Jc/XCNX8tKK",
-	"+PpKCqtVRYRuLNSPP/54cBrdEt0qfHSPcCkIUGtZj1Tastg3jCqm8NsbqxaUdLdoV5QX9KJgn0PS5qxk",
-	"ImciW5OhvQF+qRjKSPsPq3VfUM1G9vRUAtRFS9iJlU4LyworqknBZoYsaDE7yKWwZ0XGdwnJqEBd0yjO",
-	"8sai+4mCdPjoVwbtfnuDv7hyU2+boowwYbneGXbhuh+Tl4YIe0TJQha5vRk0yxQzdt1LJUumDEe9nGb4",
-	"tfbH02k1mTzOvDCGf7Fxphg17P9VpbXq/1/OCmZAxqlKjOHU+39kVGSssP8CseNerP+NbGj/fcnWeqyk",
-	"VddSu+CpZaGx1dQrxdLxpg2XDPDy3WHqJQNZmUwu2S6ugCV+454Fs4U6rtr4otvLcySg42dcrJ2/4y8d",
-	"T/j3y85fwYuyp28lGcBCO1L6boOYQS0PL2mOXqATQi+01aOtSuk2AxVuq1tQgvIEP2J1S/uYXmvDlgQ5",
-	"CszPnVuENKJh2jHhSjN1TueO+zdt+doP8BM6Bvxa1J9NPIe3l7+5XTW3BAaId6NBSoMPfg6zkhd/Z5mx",
-	"ZNeH9hVHw6955rhhy+Z/7ORPFAEfw2BUKbq2/44cPLs+9AO7Ns5ZtLF4QEjza70ze1OfK6tP2vd1lWVM",
-	"2y/kTHAWL0u9m8HXt7ki1jzj810TCB94jo9/TAYoV/JzavY/GHuKj6XMWXHO8+ZO7Wbp9gb1MTestaqE",
-	"o33ziNpp51VhrVr7LJEZGrcZI9TqK0TI1QkRVVGg2tVw007FglrtmTBhr5Y8fM3KWG5NoGzBr1g+nor4",
-	"oMYLZ7+M9y962Tallfvkrn1755+z71TcsE9fVatDnmey6roXPwira4LuSVbg51nQK2ZXiwxhUzX5n/+O",
-	"fLj/899E02VZMD1qCC3vAmsrdckA77+bcF2XsHLyqV6RmOcSfyYac21yTYP9G1R1nd326bGXf55zuwa0",
-	"eBsdxxktNGurSN/LFbF6T1g3YCJ9yfJNnWJJr88zqc15pfNdvPGaXj+X2nx49y2cOXp9jg6MDnWnMmVl",
-	"3J0D3lgwTajQK6bGsavyaAL/b7uHMhm4Td8c6XtvXNi91D3TtkoX/AJ71h5/59hwV56XSi7LLtWuxG3x",
-	"d6p3SsKV7KyQBllufO92f/zoP/7wn13HiC1LpqipVIf+/s6uh9Vmo6caByKXlRUHsbM7muckjIdeCK+x",
-	"yMqcOyutK3ylKvFAk5zRvOBWbeYi2HTgerJnGdjcLv6QGrKU2pDHE5LTtT6Zigl4MkBZOSZCCjYaE5QA",
-	"Qho0RdFitYYJeH4Uy6TKWU6onopUX/KyZHl6Ak5iMC5nBZ8vjAuDoYCsZ/z02aMmb006XfzxaY9XvcHj",
-	"NQ9uPbB3oUXUl+8XVyKeL1h2+c5QU+lYh5CXIOtqs69Lh3gulyVV7C1TXOaN4MVgJVeDttRKV3KVkiHG",
-	"Qq05ZP9rBGbGUi5Tex8Is8Cf4D/hBvAU4ReXcrmFFO5shebeNOKR+9xvIRLYqQn4X0mG08/dte/DjO53",
-	"zkDr3nlvOx/5rq2uJ/iO5yyoRLqbRnezgk++vlu5IBfSLKyk5jLXiT2I9t6D4NQ+fPvafjZa6g7uLSNm",
-	"2Nj8BHcavN3WMtWpU5ZW0ooeTVZMsbCu3bufDOyTnUzgY6k3X0vFeu+fb3zkj4SHyAVbcJGj0PchvnGn",
-	"cgLxvZjntugxoqT29J73bexr3NRSMbh5uCBSFGvACuCqw7rqBbXrYbXNcE3addH2Py6YWTHUTpeNXb+h",
-	"ztcSNq2Iv+OBmrejrUkacXaMftarH7h6czk6hVdzIzsutIsquwTPZnCIMJGnIwy3WJ10aPnwnDsXW1Nw",
-	"MNHByC+us6LS/Kp1G2+zcXCEvZYZyLyBHru5JKCEhgsmindu1S/vyAK8pZm2pNcv8WGvrfl/thgP9O9f",
-	"KuZ+tiI1supuBNa4ucX0UpSV+QSz6ZNm2Tpx+5krP/cyCMiS2zEHt8uAJkXJ1PnSyMsmwwbFdJsyess9",
-	"k2B3fPLoHkiw77EMz/tFvgXp3k9l9RvFc7bzmnLb8yY832aCeBbBgt0kNencsp617GeZt+7Dt+MaWvLz",
-	"S9ajUtW4DnL69iW5ZOsToo1ULCdMZGpdGpYnzoeumKmUYPmYvKZrcsEIW5ZmDdpXITNrpUEQWWN0VjCW",
-	"gyHSssmeTJ79oWOPLqhm55Uqusk8ffvygSb2GfLh7NUJWRhT2pvE/q8ek1dSlhc0uwQfbKn4FTWM0DxX",
-	"TGumnbUzqzTLSSUKphFsIMEaQd1RrnS4mhvc9eQ/2+xVUmOYspT9358W3//8k3mP/1e+/fkn/e7nPx0f",
-	"Hm4wcjK4PnDvHTgjdnA8WFYagDdUwESODw/DnOx/fzh7ZVcmCj5t41nPJN+7xz8mg0su8n1f+6t99mOC",
-	"+K69B3uFT0dSpa0GoDxNyKJaUnGgGM2tTh6U35ui/DokMcwyYqAkcHz/ifqb089ueUn3WinBYeEfSQhw",
-	"nT0jJVMHwYJRVFxyMddda7BxNjy04xydPD0hR/jNo2hAEVVVEXR6jXFabcgw4CMsVamolkzxDLWw3ee0",
-	"z1VjSai0tR9jH43D1sa+oZZvZqemAFPZrSjIThZx1G4uYf3lfiY5q/bmjy4uqFGxqhIndj1ykv76EaJ7",
-	"QiJwwuNNgxr/QBO5EnfnS+xXVN9ZBeZ2/N+Y7a9Npulk4FupHF2nvX+z3stLdsvjzK5LrpjuDED86CMK",
-	"6G/VRpaarKSyh/fE3YtgSMslNwYt5/1Mk1urzrJk+/u7YFne2XeaevDjbVpwn8qLQ/fvQQ6jweoXxZvZ",
-	"4PinPYgbfEzabiPjP9MRDIL4/TGeJm4I1SQ9dWgN8I0eEwRXEAzcw6cwat8VRG97KGHgzQn+vImUEGzl",
-	"eAJcPdxoR1tC9AKCwvbkS5ExgDp9q/jM3IWDDO36c1WJXVsPQ55V4CviS6vosbwLnFPbL3sq5OhPuCkJ",
-	"wRnWvbG1r2y1kJqRK6ZynhkyK8AvnRDF5ladg0cAnp+gF+hiHQUl8r0dakCaVwO63GluPNbhiPhboBU0",
-	"3ZLax5o5BapygADKC/jFA3KdQtzlhEK46dbxvB8RXXaNhco5ArnxK11jtJg9slJaXqSYyVobHq9LxFYx",
-	"+fFWd8mK5spvxsAj5WqT/WGMDh9noColQ7cfGB9KYAs0EXKFDm9Pcxo7OTsn9XOXFm/fOLiiyspEbV9F",
-	"Ho/ehz+8DB+JDq0l7Fw50Nim3bxhK4d9cE7E7tMb9uemn683duv3/W7uJyBaTBa/3HBAbg7eMd/OyXWt",
-	"Z+CMXoY7q7p47b5gE11x7miwLioDVrwj78uqinLmwKYI7PZZJR2+U/+hnRjAbwEHvkEtfqCXRvdWB3il",
-	"yxH8mmYLLlht+SH59uHjZipF0kJeJlMRAeuTGPCcRJkMSQtn7DHb9vU4ESVpYgyTCBIP3nuriiO6//v3",
-	"799OhYbIHHN5CfCPqTDsGtz/WtBLRjKqGRl62Hm6ZGYh83NLpsOkpyMMm7Jr8LLDuULUfAdjAUC6mwHk",
-	"bMZEbk06AK0fI4pYWoUT8lpISa0O0gSyWa6ZimGKHsmxc/TbiQff5XiSjhJCoyQXK9bIMAUvQDqCNZT5",
-	"Oq0NFcuKgLFfLWTBwsrxZSmV0SQtuGDkh2OgKG3PvklKp6fWO0c2wAhN/0H0Y53PJy8K9ODUIwYXiyEF",
-	"o9qQo52HFfi4pqTzHGjDl07QthQ6qvlO3cO//g08/DEZXKzRZ9i9+8w93oRaJH6/G7ajyhEEsn9QMcyl",
-	"QweKLc49LhR0dtbAlT1Cb84TeqN3KuE8VJ8X79RiE6SiNen2hKIlTBxvRLu9jbW+8Yy0YY8qTJCSEQ5I",
-	"k0y6HKVjki64NlKtU4Rww1APNFEsY8JMxZJRMUpIWuMvUjIUkri3jn1Kg3MnUcDHInAdU3mnIn4X82rK",
-	"kilyYWXzKIgEJyJq9k2X/NrqXSgUnOblhm0DQuDRzlDzCysCabfumIerqb1q1ATPGFMhzp0AoeCa1J0Q",
-	"a1QlI73oQsqCUeFdUx2C6jsll2Ril+yoGzW0cWyQqD7wIxCMdoaSeZUxsHuHNHj58NoJ2U8pu6aZOV9S",
-	"ky3QqVdLw+innWLQURXWwE848avcyb3XLKu6kfRvBMOUFznzAWAnx/yRTNx5HIHlZA+zAyNv6jg3FEys",
-	"X7eKAiDwVFKDSDPL7y5XdhgnvV6yNbEcrTgtRp18wwKT7u+qiRi7QxT7YgQ301VvLpALapjI1ufLLjtd",
-	"GlpgoYX6zsX0YrtWe7L7jbwNt7kfGu9AfG0LjHKhZDVf2P9EMHGd/Q/vx8BiDtkrLll6yaiuVNvh5yfd",
-	"gz2qF+FmRlX0/HZbzVsFW7BJD7SX7UOM33XxezdXaydHOhGTjHCRs+sE4YqTHlAO4hBvxMQ6QOS2nh4v",
-	"eRyizh4hMzPdfMwxGatnn4X0GR1KATb8Nlvc72xpmsSbGxvWOUw92tfGAa2n2M30N1FOop1pCpumMNsq",
-	"9O8CoFnfIF8coNlmqU2vE+R7sBy8Tg1xiCfM11Jw521FNd7nVklK8aClUzFs3zVWJ5lLCU9hAlkRRgDl",
-	"lmoS/j4VPhtz4e5Xt5Po7fKw3vD2A010yUROMloSqabCQ47hs64EBOn7ZlN3C9O3LAO0g4/HUWaZCkfv",
-	"1OO+Z7Qwi0120V2I2J93aiv4Vtc2vgTTdIt7BT0SoJaAMf2KC6adRZugex91Yp8lbpfrLvwuTjHZ/3BY",
-	"ylz25o6QDRITBuhfl+BbPmMaAMQbxxce63JL/+Cy7Gcx0NU93S3+wyQ3N8G/WH8rGLhg1DqNgytYfb23",
-	"jdvv4m9LBT9P/+GuNXsF4IoLSVV+x2jnnWjlTkgkeAcBaGn1V5GTIfMgyREaN+mKscsUC18AtDvdP0TJ",
-	"hFG8E5nLtEFRhnfoCbFrQC7WqGLcDNocrekLYdR6O7Z5zy85ZHwbYNyhMVX9yaFW2CoqLr2hmNq7V5t0",
-	"r5zOG+CPA/R0y+bCM5+6pfuCh7fihD1X7DgfuJebXmJ+vuDzxb4REH5eyNXm0rySK+9w8KbIs6f/q64V",
-	"FbDh9ldg1D2NkwDJO7o83xKxBIfC0WQyiUSffTUhFEvIuZvWodbtrbonASCwQxSnw16lCkxogT6Blsqw",
-	"rwnGqDjfZum9ZlRgOkijxlsj1+qBtkaQIO47dXmLoBaA7qCbqrVg9e+3tJ1uZEDiw/3Zp71+RKfBEZf4",
-	"3VrkjjAc1fqcmvPLDuB6bWfROlgN6iAwSO7TCbL9peZbqvWp+WuXsGzwbYfEo6KDxrdSc4yhR5euM+aO",
-	"umdsPxQO8yanrqSCoiriEj4YCrIh3HLLJztPPNY/vPEHe5x0e/K33VNXFgY9eqN9XXomP+9xOr0zVORU",
-	"5SRnV5zGAYxAyoN6YFemBnyXv1QAZJXS1MoQDrkXVS3hD2wQrXi8n0lsr0YnqPYBOsGcBHkezzlmQXvE",
-	"GlJtU/r0Sd34TO24bLoS4fCy3syFc5c4WkT4j0apT2t24Q2L+XH+gvXmSPiufQjWR5hFp4lTq+sb12BP",
-	"sO/bdkzPWh/uRFq994EmOP/ITYnmC9eEXkDBK8GwnF3T9eu8xWOPXu4g1w7QcdVa2xB5KBYH4cuPu45d",
-	"FMbbiH0SxeZVQRVh16VD9OzUVIC07TG5V3LOxXdSLW+I/usBm50KAMSjI2iYanrBzsfj8QZMdq9Kn/tg",
-	"zJJBhNvsTRCubXcuyId3JJdFQZUmw1bq7xuRofluj9ZUhFxfH8cF1RaMfU24SYiQgGirjX194oLJS8oF",
-	"F/Op/bBuJw7XDoYxed7KG478iiXheiq8c0EbXhTuyIEWC0n9UCkIAwNLugZjRsOHiqBa+HCys3Be+zwT",
-	"1BO25Ge7TPi+hOVabr+m1wBK1N/1B+N9fB0OGWphGVVWJd6Iy7n8/KFgVl19UzJx+jJkiFJhMApnb/eC",
-	"gRPQBdUa6bfNuFjX853C5zUzimfPA2DqM6rhmD7Yo43nfDbbVxmvE3T7rm/wuuFwjWzbGHKHds2eY1ry",
-	"Ngf0nzoICL89Pxcnxu7x+A6QpJ2pdiGKOZQisufRLkSP9sPngs94RkWPeRk2Bg5VznTDcR+CnW2ERFdy",
-	"KSxct2IQUbELHPjawyBaOUyuTEuHYHS/+GN1yVjpdCMXWoYSo3XghuZWdBlZ4yZ015TvtaZOTyJfSyNX",
-	"PGMo5r911QeLAjX0OvC/Jxt2Z+fEMSGBRZOxTvAQIcxchDyVViB5XpqDJ/LAytLBDXIF95xgA9qw90G7",
-	"g7zCnuUhL79tRjsxmwQEja+o2FwfWTJB+eGOZbqDvMS7KsJzHwmNXRNM6qN8s7I97QIIm8GY2qJIURuG",
-	"DCQf0WtdEmQBIDbvu2jVZ9gOONgKqYpv3Y1w+k3evEsvx5Zr5W/tSgWNMgftRdliYO8/t/7QaMPUjA3B",
-	"YHb6behlkbuG5sUb3wH0iRFWQd+wcm1fuXULiMZdcsad4+98zhsKzuGdwe36uOS2MLxeBrqLIDZqMV88",
-	"gB19YmO38O9ea4fCeiWdM8ye8JlVf8KP/zEdOSeudK4IGnXH2Bm58q7KjUW97HZQAsZ5L4W5tS72ysGX",
-	"u1bD5yx3Soa9c8/rMuOpT9S2lz2Uq1djyg9pyQ+vjtKmPrDt0c7I4C10zwXV5725/j8uGGDbqfB5/vaO",
-	"xEz/MbHThD8ZzYoZFFZvZvx3Ksi3T0zfU3Z9ifz1pg6He9VF253WPtxMYfdrGybU3N+b6U7tHeh1kP26",
-	"RwJ4uyaPURQyJogjGRO/I9SE95e4XPCgRA9n0mrSiB17UzJxBov9QJPUfu/gjM1YqJK9pNcxoY8mW6b5",
-	"V94XKl9xxQjuVRvBeExSVNpTMkRHzQGghA2/KBjJFtRMRe140UlP2mk6SkhKhVkoWfLMOZlfo9sSSmwk",
-	"U5FeH9CSH1yytQvihucPrpiyOhiWSUrnUs4LlpLhX5g1IaYinTPBFDXsOdYBTxOSXh/Yx8IXWxAdnJNV",
-	"u/0Yg2SA3+30GrUOxs2LYy6owlRIBH+vpLpkiswKxgz49QDoFC/8mESlCxGeDgVbge9xMl2p8MIVge2Q",
-	"dW1HJIRkM5YQmimpIVzk6NId9TK3lzS0aqk09LyklWb99RztShTQS6YJMQZtBYvoI9yUEvjeAbte0Eob",
-	"lrvA41SAYzH0ftA0AmrCK8Rq6UaT4eQYfP4LWalRq0rjHyZP/nP3jLwJi5YbtDjoW1RfRzJuhrDXqu4k",
-	"IgIu9pEAVaDgxDRzH25OzD6VK3vFy10oiEEX+eI6oqfkPdOmDwK2DSnQ4PRswbJLYqS83BuI0JPuBQCL",
-	"BS1LJlgOSLCVVLkLSkQHSq5EqDjiQdq+1M+wp1FVN7i5y0PltaZObKfVAbkheiGrokdD0sZNbh9esDvw",
-	"Dl4IoOfz7pzKVt4C3L74QhIWoaYSOuTskQ8OHhukuN6YhgdjF/+8M92pe3JFZlRFHDKXxt63l64IJegJ",
-	"roOEPbR5Qlihmc+8nDMnDRGHcUzSHJKW7M8LqSMpqZiWBUDf0kwKwTKTkqFjh2Qqop4VCaQxgCRJXA8g",
-	"Vy8KRp1X9hrDN7X9nCnciFOxoCLXC3oJJcQze0pm0AnEQ+cT7N3gCLRqNSJrkQryZHIEuNsnk8eQhmVN",
-	"xThVq9Xvx77wxD7o02TJkIo1ZqpOhWtJ0L707U7mzu6FZbC7D7UdLWXehK4ddJ2qwH4p+v1VWvcpfXQn",
-	"hk9HeaTbOubr6kYdzto68aIrKOjqfDYj5SdOB0YFnSzpJYP+VGzVXwjipiWP6lqEe03xbgyXMGS0MEld",
-	"bilCEPZXXrqZEePZ8S6u3211Pz7v9XuGh2E3WLLla6sTLtGQoaZRDvceYrpMZfb+LNg2lGXiS/VaWV77",
-	"/oYa8H6jvUGYSrHMdHuHbpP614OndLi+QyL2JMwlOfS4PrEeSyMlbj/oYAcc867z6G4LgwRoBrs55PGD",
-	"uODUin/7zJ8vQxKwJsPncOVbrWRMHk0eHY0iJaAbHbnEXBQqwI47cXUn4QpccX0nmMnSwR9vCIwkw4u1",
-	"53worF/j30fda7ZHKEbXqcqEXjFF50zfGIH5YxN9CZUXcmia0sJNHtcxDM/C4VgHVaTgaNAXa3LBCrny",
-	"1a3YA02G3msoAEKQj24K7fyG7UvpEfn3LdQWnGlPJb2Q0A3YU/l50KEnAfFN671Dazkwtqtd5YtDeZQ0",
-	"njSwKYSTf3eINQ0pTshVzbndBj0azsvnQpD6OyHKNNsHVIohn+04UncH647AwPo81nX7nKZ7CZ/GTd8h",
-	"gZo752lq8o4nJuLmehp2U2lR3BlBe9dObwOLK5fa6glKGuvYuQOM5lww3bEFYDDuAYxwH3iOj++dNhw3",
-	"4ejJKUw8DVspfx7o7CjiYOLqLXWPxU2YQSm1mSt2M7It1Tn/pKmGcf23uue6lK5+eYcCvhVAw/NQQ0ST",
-	"dANX0oqWZQWtcnagre1qDp4cPN1WP3OrayTnuiwo9trAOkUGTW2eB08JNggTbDS+Qcxmx/rchZESL/fO",
-	"5MXejMUNyNDNXPpvmTrALaT53yttlpZEH8rJAPsagiI+0oNZas1GKNzB7NqVV42i5xcy3yJeMajcFXUy",
-	"sjwo2BUrEIqryZIpe91yYWQr9mSH6AgjPe0KI9V42/OA0t9RbjfGDFtJvOTmfGuPqVeMXjGSRs+koVu1",
-	"88ZjfMytIhh4ilkSCTejHozm5uZXd9OUR2Ss8HXabuic2a+hxVklomaGvZAbLEBifydakhn1enitEz64",
-	"GfrmNu4mnzC/vV6wqny14NAGGvW8YVoPmpJ/J74+W6tHWDo6aUDYIkF1gwTebrXwx8U60IjaVO03znk+",
-	"7q5Od5v6MzeBw96qTE35dNKTwJhzKogBhgkZijNSV0Fo2Ok+SbESxtVrtWvDNZlxQQv+j1vnKgY6nz3t",
-	"pPPZUwTYed9Kg+D7IqpdTLwz87mRbDKsc0ZACDzQkYs+KkC3L9P2Hsjb4NFKJaH66h5C5q1/NGpCk5/P",
-	"pNreejTuORrvg1Rhvq6vRGoUn8+ZAghq6t+/Qc79/VXIOavi2jhI5h7vvHdPdupCrQzyoDH7z0ebE3Xy",
-	"jCyzHbC91jHfOE87q6rWF0v3Bgta6kVIqKxZmTSKreAYcNfsLs3flbdaV2isz9QqviqiYfYNnTZ6hPaj",
-	"RD+xw+zW4gl31MV2owvoroadeyzPzpab7Y2xu+Be2ro1n97ksq95VA//3oktUf0WYh2R/O2IKfqyQfsJ",
-	"/e2u+K7aCGSIkBvFoH7Fvk2OfQ2jnpEQKGl1CCiblNFKM9Jda4l0lloCf+C+tISCS/stEmgTfZTzmsXv",
-	"oz4qjp3cpkhUg2V6i2/9UrGK5alTj6iHmpU8u9RhZlXpHPOpqoTgYp6OycuQ762ngmqrgYMJC2WyXLwW",
-	"8mA95aOEpKVV4mmRkqGWS+Z0eZzPVHgWAygBdNJ0k7oJR4QE2ROSguKeEk3XmqwWPFtEFcPIsFlFAwZ1",
-	"35+KDCrfulw3zEsFlAMiCutyYk3EAK4ldvgULjbrFwX8pzD57h3swg5EekM3tMcDyRzdcb4rLTlITlEh",
-	"//hegV3jvIsaCfYYYvWVDk0TLjzKuUdTDTrfeCpe0GwRq34ufO96L7syL2TolJ1I3cOqYVORNnTMlGgW",
-	"YLD1Z0cJWcgViBHotu3fUZYhyoJnFC6nLihkpqTYt4fic4XxbtcIvx/sVFOmYcawbt34JnnFVEHLfUl4",
-	"4x531/M/pNi7A+R7//xGLqrC8gH+93qCNXldkqWxLB3p9k8PML/bft+e2YwMEWMIQEuS0/WBnB1g32T8",
-	"/92fVoxdJla651PBBUk9Zb71qR9IqmOS/tl+rIDi9H/OKXf/ZT9h/3Mq0j/Dt93f14ziw/Yo/xklFba5",
-	"ySsFMGTX6QYahGO98/RIW3ZcyIJNhVOGohwG95WjyTIdjcM/8xS5AJgdnCtVYbi9CqZCzkhONPem0AfB",
-	"rwkrZbYgww/vn48SkD25g7eCrISz3i4FPyF/IA/JQ6jHHoHOj/ZogdTsCnozf+ZpUxn39h01jQbr4y94",
-	"0sjQlTAh1nof/bYP3raT9aamseMCoCKWrBBoXi3AA9LSy0NLnSBL8aKD9BVeFATvLnsm3OV1jFUpHKjO",
-	"rebISW8h0e0l1VRwk5AUQsspLj03hBZSzDXPWavU5SUvB8kAHt56E72F4to3Y8qGq8H5so10nXzCPeV+",
-	"0IZCBwazYGtCFRt/vRVYt/d746lOG/Dl6Q+nWNPaPoNxDQVxelhuLHhCc6suh5OZfnj/PB2hGEUV8kVl",
-	"t+DwG6YKLtIxSSfkGci3hynsmCaTZ8eTiWuU6lDq37577zZZn0wFdT8CLWDAUKJLy18HM6lWUDKKrkGz",
-	"1DUyA/YFHp+KnK4RWIATgS/MaFEcQG9U+7JiJaNGe+luVjxjbcncmEpTOv/hSSfnB7zijXpoQv6E0Nzw",
-	"q658AyzRDz1WDsJzxdoFl6DmfavYPSbTZFIYygEg7LcLCOiRpPilPcGWr/Hhj1ET2G4waLvAUUw1SRWb",
-	"s2tAJqM4tUynWLuy0FF3L0UjC6as8t2htWDXGSswZGFVlZzPZgwObZMA3/OzXqJJDzZvS7WcdoIurk33",
-	"jRCvXic+nIaGRpCXCFWSQ8fStIUhTY+nornzdZNTLOKu+HIJcPIFN0yXNGMnMWcYCLDBHQAVtNznfaFm",
-	"KA2gqwtcdDKELHhgRC4CKzqP71SkTVZORydhh4E6pq31COySkuFfJDl78YjotTD0GjDpVGQLKAod5ouF",
-	"l3A5TqLdMnCDhQRc18WVC5xFWEBogkyh87G3bbj2lcTSwD+pd3r66U8Fzr958zV7Rvg1xEZw7BrCDUBe",
-	"961Y8a5U/Licy90UXmm1JL1tJGpnBYVzgGltq4VsrfMDP8HRZlUi8P31tAC8y5zSmL4N+m9dhgM29C48",
-	"ksgZX9wn+Z5p82nt1XsaN53WyJdWpukDUO6ggSm1N/UBlgqLcBRGnsBxlZU1S9ov43cLruFYz5gBN6IV",
-	"HIzme5ShuWkT3s0140v2DdQlbhZczOl6sGlvfXj/3FUxJiuem8UJseatC4sTKchraRWX2AOEH9pZXtHS",
-	"oZmvUP2JIIeLMKGtHWvrqbfqd/fnwWzU64I6jS62O8P28/5hKCIn56By71VbYabkshd0pkJcCztduG3w",
-	"YXDfJ3Q/CbuEGi77LBDuCdZ8wUrY3VXE3whG8DdM4QS+BryQgkTE2kVtKU1uWV68pugd0tEhc4zs6QxQ",
-	"50AADc3y6tQvKDo47qQGt1vlwI9uh4HEVmHu3iLcG3vQ0bjCKlgpGUIBZ4dfb6CRfXOpySghjcpKoGO7",
-	"tiPwgZxTgSlyUesR/2nZ7rLj3NAuXGpNdGlcE6VgajuAcE+jk1aHk46KQNu6tbbX5p0brP33Vzj4a93x",
-	"23szM90/AGlvmXrX8SOU9tTYELb+7a3koqsvdCRet5eEv0HD8VuUug49BmHMPaNUoX5LBxoUliKuCF5/",
-	"3Tvg4fUA1oywO+G8Ie4fGbXVs+hT+/SEY4eTsKu2/Yi967mA7jI7p7RM0iVAixwLkUILBqghjvTrhhi9",
-	"hahEttyFOu2D+Dt6Oxdud7XdJNJ9fFP1LifXrRJFo0b/dwphswbZeaUDQT3BKNcxnmq04DAj2EhvnFFX",
-	"x+AGh7qXZxSb8evuU4jaQLagimaGKe3vON/A3kio8TsX3Jrjhlysx93lC6/k5U2hSpksb5A0Aezyzr6z",
-	"GwLdKFwIkw/D7YQJwTh3YdYgf395s6Zet65e6TTHjr72v3RC0pXihuGfnD+SDPmyhIQq+wzktOdLLlwj",
-	"YLjnEuxtVeXckELOQTM4XErBDaoO4QsX0ixGzW7r1G4WjGpNUfvlTg3/Axij33gVaV8DrYvjP9mpvheO",
-	"OZBao5lvicNa0uuX+LAPifl/tngLSuD9UjH3s73kIrlwI2MvCrbv6YDHaMftkWCfNMsu2xQ5BpImviS3",
-	"9BT4vZF/9dab2Fd994ajd1bIvSEpd1Dhtn+Xb+q3uY+N7i24dwpFHlytvYQoVhY0465ODtbdgzDNkAqX",
-	"z+y8zYot5RVU5W8HBHoKssXVCxvb8+Q/2/sTohaD//vT4vuffzLv8f/Ktz//pN/9/Kfjw8NBlxnl3jsI",
-	"5XrqvuqCLIwpjw8PrfXgyxySD2evPq1C4KeW8ftkJxeymE/J/owsRl5HRUJ8bY2O+yjyPbUnu0+FlN18",
-	"VcNxo2cfP/qPP/znHtfIzUqY9G8AuIm/5AFvBRYay9a51nfEgeA3yyrFzdpetkvv1qSKqdMKG2fiv77z",
-	"Yh16lNR21KYvNjKyjnvqF5LQ6GRMnoPODFIKzEloguJMGNSnycEBZFb+cPr6RXriAk1YO943s4K9hgAP",
-	"fL8WL1ZWYLaXvOTMT6nD3aHkSlvCMJJK8HmA0l2sSfr2zbv35LCQcy4gy4JDuwZ4xtsDbmV0u9cMLflf",
-	"mTUkIAVp1uEDhGL4dZ8AUlA1Z6SgYl7ReShDIAVZy0pBLbKQqg0KkU6IFFORs6VVjjEyT2jAemCw/pKx",
-	"Uod8RWuxYwAScABojo+nYipcT63LGZRCUGzONVYQfPjQX9UPH8J9slG/MiGnvvwj1J76CxSAJFhWkjCR",
-	"g8Ue2q67W2uEGv7DhzjPhw+h3BlT9nYaIsARGy1gyt0oIaDRk4cPcfIPH1rD8uHDEAJ7+BAZyTsXVVXY",
-	"JZorWZVTgS8BEW5hIZHTzi9swcOHDs6L3u2HD1Ul3DjcjMkpQoNmVEDvePyA9I3nS6b6e86fwMydxySZ",
-	"Cl+lCugBJ6Uv6kA5+JMcXAk2FoLO3CAmhnwDzXOnIiT+ScESkv7lxXtyeHV0WPPT4a88/3joS6MEuC+A",
-	"0exJKvglK9ZTOwnXXBBaPkb5JinJaFm/s6RrxBcDw/zbvxF7rJgwPEN0oHiBXCYrwwi7zlhpSHq4gE68",
-	"/0gTkh5a02yN/wnBo5KP/66lgD/gIbNETAX8S1YmJYKx3LJrXWDv2FcZRlHhXIjd8mYqgsBxBWTJMLuZ",
-	"3Bl5APRUpPFBT72oACRMQ1AQqJxpTVknXfSYoPM2RNM/nL0iw/RPMOof7fT/RLOMaX3u/jJyyCCo6mY5",
-	"D/4OmEJZMk1ylvGcTUW8Nbk89uccdiBnWQGoBVfvpQRvCywoFHxzZjoAw3vtdDxz/da63auro0PXWcju",
-	"49XRIVjtzpkf2ewpGcKLpGG6nxBqSXCZ1GwtBSBWlmRuV/HJ5DEcPHQGuW3CzFcrrQCFgd6tpwGAasUg",
-	"LgQtOXEo5zFB7nwyOQLCnkwe20MQuk05PgLSp6KQczIMZwrnM/Jsj/qgA3AjRXb9AbeWWqF+/v7NX1/8",
-	"cH52+v7F+auXr1++T+u8a++EI8M/TCbkYm3lN0IIE6IXFDobrTfJx9OJcgnAhHLmoeJTgYO+Pv2v8w8/",
-	"vHz/7vztizNHwren/yd1rmwrnz68fw5AreFRYtWLCVAQMIwnU+HWn/FQmNKBVrgmTx49I8M0kzlLSWqk",
-	"PF9SsfZ52zod4XGiU5GeMaPWB6dWboVzxwVx22P3E/mLLGnuTiE6CBt3MBgBmVyyqYA0bIol5H0LALgq",
-	"FNQHIukbxeHkSUVSX9kZAnkaH15IbUbJVKDbP3CW21Dooqe9/MJqNgvqDo6VBNAxTy9oyY6nIv11iqnP",
-	"08Ex+XU6sCti/3PqW9BNBwmZ+hqX+Mt4PMa/gmaIf3OZ2S4LZjr4+DEdT4VbYKwsZCebXtD8vC7P+GQy",
-	"OSZLWlhz2/XyS0glLoXVD+Dr9qKUYj4VVhFJyAWFviRqTUqq6JIZpuwRrgR1EhOSPp5MjiAJRKoLnudM",
-	"wJ8e2yVLhTTnM1kJfOyJK385K3iG9DzD8Jw8B/3F/uno8TG5kDn3/SWPyGv+DXzLrZB96NGjY0LJihXF",
-	"gZsLhmaw2hzCDylCzuwAdhXm1LAVXadTMXw6gddDmjXoUi5PymtMF2xBi5mL32BtV1/MlWsU6TXwISF9",
-	"9VxxsfzFnJLh08ljDDRCbShBCyRoMjrBqmFxyVSmSVXXGjWVJoZdG7gHtLACI6OaNYuVp4h1O7fr7hYA",
-	"0POwuanLpXddVBJofQdA5HZvR+d1l7MZE7mVk7i8ihUUAGYuUySuYTEVw7TVydGK9OB9G08wzQB6Othz",
-	"sTFGYDH7KbCya7H5ls65cJrCK64NXlPatQEg9liBa8+ejp/G4/HP9rxErujoJH1Mx+QtBXhc9EBKAIna",
-	"aC1hpzlnptmGwtsSqaiKInVtJ6ai7jtB0EHuGqCV9JeKjUn6J5jQH939jr3h5oxo/g9WQx2fTpKp8Ek8",
-	"jyaTMP3nUlxZlpJCT8XLb/HbHz68/NZqB3zp0Btn3z0njx8/fgaNq94/H5PXUmA3hUZHRru8QUsbnTjk",
-	"AmrK8J244ZXrdAW4u4JnTGgwIZ31Yi1dxZmhrk4TNwDugQN1+vblIBm4svGD48HReDKegBMQtbfB8eDx",
-	"eDJ+DElcZgFGpFf47H/Pu6LMp3CjaLs4ESi/VNIqQHamVQlZdAGEjFV9Q2EjzvQJ0YzV+qS1zCTkxXIp",
-	"XubW/HM0QG9xwC0CbY8mE+dtN67zHy3herUvHv7ddX5CB8Iu98L3MATad51VgqLpNAzuwfFPPycDXS2X",
-	"dsmPB6/4FRP2WZinNSDpHNAEmLg8+Nm+jKrlljUl379//Qq6D6AEZddeh2uoy4AIalu9CdHSFUHGWich",
-	"yvLhpdUymkpcRgW5sMeCCdSbwvemYgjphL4fnkOhOdsfFQFXTLi5XTC5t1gReseGWfF5uDDLorlTbY9H",
-	"56bAMLBGO3YkPBfvhjPwf8Z6jh2bgEW6okgsFVHpE64J3H1JLT70QipzUPArqB/9vTHlG1GsE/KOLtk7",
-	"btgf3xnFM0O6DQ+rECqWcwXN4oy0qni0T1bNAkXAETP3owKPABjYaWzhVgQtoHd/6oLO37iSSj3n6Ppg",
-	"tVrBpX5QqYIJq9Hk+x+sutXux2aA0gWfGgzyePK4q8jsHCs1nXTplaA7Qsw/ciC/kkh8Z3RdwW05l3iD",
-	"DBvLPApuqE4+TAbvmDl4jh6jTg9U5+Zu/6j97BM8GV0LGRbo8Buae+8mvHJ0h4fJmd+aLLnWXMyTWiut",
-	"FVKIAoPphltRn8Dal9fFimOg9+jx7im+l/KV1TvhhUePdr/wElVQ+/zTfdbwpVPysNX2DrFBwkxEw1W6",
-	"KUScTJeYY9gtUF5YY9Z0eCmHfEaoWI8SkhWMuqatnYw0FW0xEVwtcMmif0XISOOFVsnGZdEhqCW3trU7",
-	"RFQQWqzoWkMKuB2e5T0yw07uBucVcKvdB9aP8ymHFmf9yefVrchtz+098BwuczeLxW62Xu3hDDRwZyrn",
-	"MquWDIvFonUJDqGC27+5DkGgGoscWJxdl4VUrhVKkwXmzICzGLTIT1LEthXva4c2OqWVo4M8DvMb34ME",
-	"eG8X0A/lB+rT6FB53VNNZoK8xSqa7/72Ctb+jOU8JBD6thNPJ4+blaubG+KGvEetuK612rMRzm3D0Zm4",
-	"xmQFdcWiVrewL48/D0mnUcFUUNbrJh4nJMXSrHGljO2KYxhquy5/dXRIBS3Whmf60CWX9fLBc598BuVd",
-	"fTdQh6r2+FXscw8OVLNiTBCzkr6z6jE6CFaMXZJhupIrNOKxrMAwXcplOiIu88rq/Ck1KVQeD5ni1jgW",
-	"bMVcWQp3VfuafZDx3K5wNcLIxgId7RcuZsGxHYolLn5bbxbIGqau3+k5Fvz1gQGfr+3/nGATWamIQKfl",
-	"CZiM6NnHBUCvIPWeiB89GBJ/TZAA8K7uV117KoY0LtSNRa+thW7iqt11A3kYx7fnSgj4jv3GoVPKFwQH",
-	"SKqvvBI9j3sLzn5XF+SBngpPL4Sn4JHRmFgLoiZ4Z9vdqYA0WOSxHGIrLOcm7mVspUzI9TTh72PityhF",
-	"JSPsTQor6Gem/UpA+4J2M/0hxBDcaiT1otVPOG4LSG1Hv+Y59s6xlKXgBks3++inLqqF5cDTw9SVA09D",
-	"54m4yQQwep3VSoLbGYiuG1N0UDk8mkwmU+H6UzAHXwTncf1QrugKTfB6CtYchN32NV0YQ2ZvNP8Fs1HW",
-	"38ypoV4Nm4M3z/3isyxHkZcdagXWXfJTb5Lqzgb9U/Ea46MRxwD423KePzNSQbDCigshN9ktQbYqOPSc",
-	"44KklcBVRLiXTrs0xjkzUQtuqAuEzkQrQbtlfP1IDY58mf+tYuDM2tAKrQiEzUNh2CjgEEQiPAD/GSL+",
-	"4D+vA/64Cg1Vb2tpbDxdb/Gtj5auHXM5NfUUdjz63CF1+ubsM91Bt9sqsjHqTjZE7KhvGZoSurEcO2u6",
-	"b2g7ITl5XzJb90Mvla3p3JTMHcv/jjHPbj/fo1oVnYsevSoLT6DtfGv3wPZXPkRhI3xpDxv9Ox9Vwjee",
-	"7H7jB2m+k5VwQzzb/cJzF5H6nG6AoPZByRkUtjmKliBkkg2hAsIzVtOs/hFpikEz7FIWTSMptVNffCN8",
-	"IlToCdA+Qj7NVyc+5+nC5/b42lKh8LWSRVGVmgwvWWnITDG9sE/D5UTt/SEoFGui+hJntp4KCGdktGDf",
-	"fvNAg2rJRSUrTeh8rtgcGvWswEJHv6g9+RC6G40J5r86veTD++d9Cb0ktSRCoHRWSAC8GgmXms9gcxAZ",
-	"l1MoU6IsR1m9qvTBL3ANxGmWdWY0QBBAIXBJpEzkuo5Ve1XDvYxOFgrlGCAI9WxCcrrWCXn0h6nAGUhF",
-	"Hj1BHoAYuHIh8DVZyCIPhd+OICrvEq2GTx49ApAXztbrd115WGRBr5jVViQX5phQMqelU8BgGq79H8fy",
-	"fVCPdMEEqMQ+YROjoqRO26w1nWpXLh9oxVGSJ35Ak8noZFuKp9MUpyLkHbqcTxy6pQyftPNAPblTsZEL",
-	"ehIngpo4s9GEOu9jkoLrphLGhVF3zpMMQ21CNBpcKUZ40ak9bGagKGKPkhNllt+DkgMMAtco7HjftRhl",
-	"193lfbhLHQFRaSQpC2l6SfNZyk3X/77q1maS+CYZdaYrlg3oIyUkbO4/tE/g7x60kTfvsr59zHd04rVR",
-	"8NNGIoRsShBnU4Nk66PeJXd37O/WDPL9ctV7qBZy1UcOJJnfkJj7VKqic9jvrOJM/+4Uqs+tH51GCgnt",
-	"UEPcNeM4YIseVOXc9Co+r7h2Ec6QNZgQ57YCx42HR8bgM3df4B10+vZl4lpreMUBhX3SxIfibX8lL1kC",
-	"HXiVNMB/CTpCaAMWS/yfAjqVuL66mgw9/HAqqF6LbKGkkJUu0KGn7LkAzInzQ2lZqYz5VsKjMfkBojcI",
-	"TnWYTAB6dsZjuDansIAbl07HBcKuoBWPB9vRDAgfhsqeob8+Lknq2hKP3dT6zTH8UkMQ3KhAZ8+F5+iF",
-	"4idI8iVHkaWYW7ZN4lNfV6KfXP/2OZBx/1T78XbS07q5b5gPsmPPA1o1Bmha7dAuVr94v2Sf7giIKakH",
-	"lpXJ5LJ3VdzPe9/TcA7euJd2bY6ByrpY+Q0WgfcTckc3bjy+u+d3Dn2b23W3PgdY5738UC6l/D4vbNi2",
-	"F3ZZIJm+M5zjMcJ4B+Aa/tYv8EfP9sI5vKZi7ajTd3IvAwozXqj4+oWrIly9dVpJdP9uXjDf1I/d1LT5",
-	"TXFamMduRqtX5jfOZnfDLhfxDntmif7YD4/7i5JVqclmIpaL8DhsAQI/ABqPGVcuvgUFlqdi33yrSM90",
-	"FX1mVBzIykwFu8683uTC0Q80tEyA+xdSbpAmdL6QNBRZSMfkR5/kEMrxY11nLVsdAKLmcVgRJSpIDbfJ",
-	"VMRFwU8IFcTB46Oy8FJF1YM76LMLUrcGGNsXMd4Z/hQqxHcphai9BW7fG+J3Q+91c5TA+rvhfY82IGt3",
-	"cKb7rL2IYeKmPL/tu+O3ipELUsPl+UbnsU9wbFw1kMGIgqRgWOm1yb749yb7NrjnyY7OTLDT+JX8Xz5u",
-	"8slb/S0s5D5bnXSrEHNmtmzm5AuIgt8bU3zyHv+Fmf02+Gba38scFLrS9zdoI+sxlcFepnN+xer6+SIn",
-	"BaNX7jeAvulmwQvXATVNpgJwD/C+L5ni3sNHMDEempmMyRmgggoEqfkWfZeMlRgncG/AML7bkL2Tx1Gf",
-	"npBFK9ElX7dhmApHPzeYpdjSV1wMqs7lR/S+1QEQk9LQP5z+lMLlPya+elIY3p6TddBGpiK0AHqgMQJm",
-	"eHaZRKMq5oJh0LeBi3lMiVRTAV+2f4fky1rpCLoGrgm2vMCYYVMZmoq2NuRbPot5p/eqatbquidFpaci",
-	"2F6KymeUTq6K9u9XSv32tRrklNtrNaEuQ687+4V7QNfxV+eG1jXcExzqXSgZF/xmORFy5UwRiGxmkPwZ",
-	"MGkeXojyT+QNlOlU+DC3a3tNoClSoMKh/DpKPQLalWCNH3SKx3A59Pc/IUNANELUGz7J/wHSG6GXowRM",
-	"PDvx8VS8ceHd5sgeHtdEUDqfPwTSQwDZmn0sqxxa74Jqrkm64NpItU5HibX/SgZR+LRuq5lauVxXjp4K",
-	"IYl7B4Ll9JIJYiSk+NICMITx21EhAggoT4UfOHoosYZfVdq5Xlj+H40J1GKx1xDxXPJAE3wTcI5Lfs3y",
-	"CMbnm5NfUM20g2p2CVH/tc+iY3n+7RNinpivGlZLtPiFc5pJdMrvVNnqkUuARjr+9ZbqW3deJGhP2kkq",
-	"p6309kZ+4MVR4v1DgPzehDQn2JsLlQzh26ugw96qFQGrA/20BUhEU2niW3uOyXeyKOQKcduudaxDjvvK",
-	"H3Y1YF1SOJVTcSHzNWB2LhiRSw4594DnIumvH9OTdv0cDqmfsa45Fd39mqHyKUSAKjEmb6Je4OExDzAC",
-	"oElGS8BbWeJDn89hX7t/p2N5Z9NoKrCFS0KEhFJwCNkBpe3Yd4gxLrvEVUihGjuflcyj8f3iAjSq7mGq",
-	"6Rq746zH5LSl1trxNu6gqUCmcE1DAjhNqqbrDstCrGpUUuy9s0siPLQJylKMSaiMDFveyu+Ie61nhdQw",
-	"xakIjVA9H/nbq66E8nTyGODYrtvbinJX72clobc3NVOxor57L7Jbv/ftrBL36nc7q0SkyG4qro/uLtOm",
-	"6oWntpud20V1C/MvD1f9LSq7IQVr5/r6wiitW+wdQii8ctqtKMNlE1TkAjI7LyRVeX+qIhUuxd5DRzav",
-	"j8LeNqaJIh+m+Nc0ceVSIth/6GLSkZGEaF6fGlBnSU1FV5oU2Z4lNfJuBSs898w2ChroAyt+Y5zmVKDa",
-	"O4M7IEjTB3UOkk48Fc+e/i/77YwJwwtWp7JMRZ3/chWN7RJaSJTPEqWpkGaWisOWQppKnfelDRU5Vbmr",
-	"p+TW05IMmNMXAvqkY4UVlTNX+Aphp0MD5cHijiwjl8mjqLisV6CUmmOSksCUZfjUCbmosAeoylFigweG",
-	"akRwUveyn7rGOkMg0sH8YcJYnb3QEspAUWIHJRdU5MdIACQT2e8eTcW/48aHDl0+qAUXV1hdqHdmdXpL",
-	"x4W8YrBpciWSqcBP1mlJu74VCqMUnLlvWq3CqzJyJaAqFitmhAvI67FGxev4W3YuCLsqaOnKddhvEANQ",
-	"ZHuVI8qba8g1QpiwZaxzas4vXfPTSlxwau9Np8vjNj+3ly4zhBZj8mjy6CgJ7D0VTSYbYUSrlGCo2gv0",
-	"0m7kUUIeJeRpQo4mCXk0ScjTif3vCQK38fzqJS0KVrepkzMSpcNRsY5iglB4Urs6yGA00UiftLcSvpr7",
-	"PKeM9SB3X0US6h6gu1CjpEt4xRIrwUbPTcEkZ6Fj6h0kLEXTvEHS0ib09+6ynD5Tmk28v301ZOpHvuJC",
-	"P9HStZd5NyAUbhmwZXJwEQdRvR0gim9vRaigGNyFgXyJcrNtkvSdLydmz6O2hzXDhRZ2ro50uyXlPxsK",
-	"C1ZwNy7Gr9i/ACZm6XnKs6b7Qz8W5szVV9bBvwimLKhAdVVDp76hfwJKu3WUdeuxKmGX7tWubLTB+MxY",
-	"Dpxdj4h2DtuvGI67E9R1OfCl46sNVm+I4A7kRnOfECoQ2H9MfEdT0OKt1h26NOpaCrs2pKFCEUKovEce",
-	"O6FzYWhmzaam6AZDYwFrjtGQAtIFQpvltgj/o2XhTswUTqk+X/sATmqWdGATUOLcUF+BJ3cGPOnlzn7A",
-	"Sc9GTj6jrPoaAukEmWzZzN8IuMTa7u0eRL5CbxfOxHfm8c8C4mQqdkFOnK/bGGgZsIk56cVL3KcS0NEL",
-	"6zPjJLYeLI+R+F0esH8ifMQN9IXDXPGZ2V0IK478Q83m3fWkksjhcxHVRxpexI4iiB658GIohYQayYxf",
-	"g/8Kejpc2onF9ZGAcGKkhLI74ReMsfm4JziezFQUzNIMpcm50b46v300PwmtOaBwjmthSw25YirnmSGz",
-	"AuJvyVQoBvFK8NWCo9i1LuFLaz2wpd2rBN2Z8YR5PiZPJs/g0+hJQ9XEalwztoK4GhV7rGiPhwzO5Lew",
-	"j5/uILtPKxZp7BEesJ9f1bJPFQLvm4W8wPOcSaVYZlyRPCyZ4quh0M1j3SqOEizt2PnzKfAHb2pvdxq9",
-	"DU/9U2c11Q3tdjlvwrL8S/hvymh7PafVf9vLiyPIq1evw4cQwuUaXUHsQWRqXRoEmCG0QuSID7Ci3FRK",
-	"WOkfaCaarjEakS6oPnd9INMxSS+5yFNScl9pfMUVmwrM9jwmKdR75SkZbnTpsqcN+qmUBYMDeew6eSVT",
-	"Yf/jTFaGqYRcvXr1OiFvioIuaULG4zE0/PENvlzk5zWWaYZmXiOABKdz6PqVkqHr+5W6fC72HFkXelhg",
-	"48UUkW5kIVdkQZULIiLibSXVJVNkVjBmoKGHht5bUFvdA1Oqwvhyedh3KT7IqEpArLcfc+FPwr06yNod",
-	"RD+zjyzMsb9FAfZO+eopuxdPWVnzWJdQaV9AN3CZ1WLmtN5Fg1ha8HVpw4sCUKkOE3XBguMJoVE9Xq3G",
-	"udjHsdVgoq+JVHftz9rBQ/1erf6NnHx2AfPVvdXp3tq5t7+VDCpoNj0VqddCun1agp2Q1BXnd1Xe3G2f",
-	"OGuz6REDwDy7Noq6zjBIi/0rvuc79jmNIFey1C5nmmbWLs2kEAwL07h6fkEaUU20lMLNoy6EOxWaXjEM",
-	"IFBPSe61NMisDolKkBqVAaxfJB68CiV+DVUmApcigTqStYCiGWKF9ibodIS6Tl2ZF+gBvNIGxtTqgyVz",
-	"TXmcmtLv67tnlaa7Kfpn9vjtkjje6fd7lTy/T6ho8BXeRmM6VGwpDTvYgH60TFvt7KWO2LqTYNBJH/tX",
-	"+Q7BviHxsQMMYrNvyPbRMS7Tf/TcV4pII/Hgf5yKGeWFqwweH/RHNSmhE1PUjHAq4m6EfaW9zmAZArrl",
-	"Hhs8hHH63Ajx3R+VmuXN5XigEZ75VTvAtx7ttQB/wRaYXV6M9uKuxCYw5ZMVjO4zaFz//LtMGgLTv3Gp",
-	"QyZj56nF7g2hvbX2HVCxTZJZQKqyS2xZSB31FlRMy+KKkWGaC415gP4Sx3QbdPpHlVdc8WNXhI/MK6py",
-	"TLyxyoj9BKgoTBmot29Q7big9iFTwBj2fady+K8OoXye/9HV6vVEsmsObSewEE3dkjo073Q1akPnFzL0",
-	"ccl0FJWswddRrAloqy0FO3ClDYNjCJUpb0ySIY24ypcR5nliRSAXXbJvVFdRhqo1xmEtWh1XPUIMfGW1",
-	"PHT9bqCRqlQw/wYX2NXE9o7rY5LKy0Z3FvgW6Gxco5Op3jGfLFTTQFyaVJdMtSx9zyrV+2iIrRk6d69A",
-	"2aHPwJHWJ8BdST0f94F+Nl/Vqc9ePAfcnlGf44Jfse3qUQi47HQo2avc23110onPFIc6XdAjLkJgYYyU",
-	"KaqdEeVRWnJGSqpdb3LALCg2Ywo6hEBd9j6P09/cwHt7nBrA/d8rhOruPEi/1OvrmSZwSOxB6usIV5e6",
-	"95FxLxJCI6CuOHD/tt6dMAtj9IiwmsCvzNHhf9rJGXfpf3pNL8F1Ldiql5HqjO2Gh8pFicdT8YKqgjMV",
-	"dbXShq6Ds2rFFOsXSootKRdTgY1SrBk6Jr7b+VbMFj5CVFWwBl6r1xPT4P378sT4Qb6QJ2bfswclhuot",
-	"/6pBfDEgVo15ijdk1HP6nTLhq0FsKbhuH2nWWU+ILLFZZ7G2ZxA7APoqANaaEvA3rMcw7nZnIO5jd6Hy",
-	"GpxkNf66IFJPPwf/wN3UqYbBwa/BdTSdrpHx171T8M4q8Q7f+KfLDzqrxG6ACWYr/gtgS1oApmbGeygv",
-	"skdrXlZXT2kULIEm81CowgP20AMBXW66m/L6ihP3xwBbykB81cY6tbFmeR/HJp/iogu8dYg9LO7YPxcc",
-	"6tBJShJtZBnq1oBjCxg3FJgJFix4Z7DSDOCW/EdOHNrHA+C5ILOCzxfNKjRJqC+A+hyUYkAILbI/lKkJ",
-	"LZrS4ImyHwdjNA5Mk1N9CV/AHvRckwVVy8Idq1BRyDfX9AWpQ46So3UqAla2dh/WbaIQcdGFRYJHOk/j",
-	"vRdleY7k0WBKO1XVd+q383Sz0u011QupTLH+ivP4EtEy3Lg+ibFx+BUVlsX1HhVVsNZU1JLHnlR7DhpV",
-	"STKX5m8PA1SNwkS8dps0bKqGTmKH+T0hxlf8ABC9aFb4GE/FmSOW+KbEVQSDb/LkCamE4QWC3iNf+FRs",
-	"VEmfPOsBq59VYcR7vQ/9GH2Xovv963m6i6vURCvaVTnvTq9W52nYoycVHq64BqXrp0xaPQyiVuSj4BHh",
-	"irArWlTAfv0m05kjZy/DqXaSfLFugb8pu+WF35vd1ku9jV+12b5QdMRf93AEsYvI1qSNd/jIP3XGBsxh",
-	"Nz/iavxL2NPa76pnJveHOEujC/EPK3mvcH8Y4Qth/XF2fV0s7Y9fUf730dNEO67aYMaGmLoBtN9FXU/d",
-	"poGlCV5G6O4MSu22ghhOV/CyF8IjWBCjL/5an4t9gq81K32tY3GfuP9evupH/Pds5OQzypivylCna2/L",
-	"Zv5GIP49gcz7vDM/1CN8oRDmVn72SPLfJV//E0Utb3DB1sinPczxLlALFEuoKyWgW8kxQJfB/bcw3j+1",
-	"jeGnsdvMCAv8VdD3Wb11uQOwe9vsexcAmy1Gzj0jT543BvlCps6+yJNGuflhOOdHo6/S/LP3/8/zGIBi",
-	"5I6TsU22H/NlKdVdZxuc5rkmy7hstI7I9K0gEF4OLUC4Jv/73ZsfyCsumD4mUrCowpC8+DvLsENtwQVz",
-	"ZXh8b6QFLUGapp3HKZ2K4UVBxSW8ipEQPhdSMd8ZCBcAzMCicBD5BRfzY1diSKzhVQiE+Iay7hFMjeDG",
-	"MFEHUp88ehQKT8RIff8u0sEFSaGSu07JsCYNy2/7tMmjExIaOi2gy51yjZhGJ+71MSil6VRA37u4Pa5d",
-	"qJlUhF2D85uk0NLk8bFH4I1LaiyPdZZ1wEWJb+T9BOD1gci9/HEDD44Hv04HrnfV4JhMBz+6rJJH//7o",
-	"T9NBQqYDdl2yzLD83DV2gsee4G+OXPu3X6eDJTMLmeMDoloyxbPp4OPHqWiN8ZyW3FBoIfWdoiJjbiQf",
-	"bsOn5kzOFS0X6y1kvKWK612kuE4GGmlp1StuxgoYcnofd4+7PP8Dw67NYVlQ3pLsd/Dxz3rbvGzyVX/O",
-	"xGlRxLWOmPIH9XfoF7nlhXOHG+Jvmc1tMATrq0nBgINILQVPghi0qkHYnVqugfDDqmhN4TesxRS0xUBR",
-	"vgRQx11ckDipiH9AmtYXzPZ7EgtB7zB6Tt++9N3zuAiNoDAFM7FmkLx0bXnYdcldRr+2twB2kBiTHxiH",
-	"pCzMpcoUM0S4BlQLqhdQ5uiKKaIXciUIIGqOpyItFZvx6xSrIMlqvrAXq2KZnAuurYkHVNnP+57sKc2X",
-	"XKRW7pesL9/1PU76n9rygjnsNrt8oe/fthR59GwvofCairWjTt+d6VVzd3RU3B/663fVjekwB7KVfwD8",
-	"h+4zD2jGw7F2zeBc0uJCFo5z3bEYpvC9dHTs6jnikYAwe2gp5op/wTlJiOb27+9Ov3mBia2uZY0/XDc6",
-	"Hmj0AHPdqyEII3whKxApyHGSPZYgbEKcMQy7868e/PpiB9UHzUR9WrsOa+NS2yOH0V5c9RH2Rs2Fkitt",
-	"LyNfI1WWTHhEGDdj8sKaZLTkU6EYMCFkLdYfKqS8rLAtozdpnhLXTtGF2xyHTYU2stRQBsYqF9DxdbWw",
-	"GqAdjYv6xTEBerGjNo5j0LaYCo97dVexy/GmppUGnlh58mTypEMiTEWvSMCP1iJhn1gf0gdoOqDo99fu",
-	"5gsdBOTZnQfhdvAYOxLLKsXNGl66YFQxdVqZxeD4p5+t4pNJeclZ+MvP9gV11Y0Us3wAl5KlFB9zTcFk",
-	"Vi2ZMKBKz5iBgkxWa7UWW6WKwfHgEJQnN60NpTSqlqnJkIm8lBwAo3iAufLlMzUUq/ONrEK+82ZGjmtw",
-	"tqWRCn7XtVKh0FEV6yfYW+tSj1t4t65BvCUYIDd1gg9GJvpfiV3CDYK8FV93sBV5I+1Qj8mLnBsUG8FU",
-	"XnakVEb01IbCJkmh1LImQ6Sb/M9/N3ovUeLKdwLkF5rKxvsQtR/e/PpZ5eda199uARNg8QPsNXwWgGEd",
-	"fdH4Eso3cKYTgvmbXEMH4Kgb15amUejrckWdw2B1CeHNEb+HAhNY9cDzZMT18bZDq/OuNXY3UCHnXBCf",
-	"6LCUghvc2Q8v48/gPdXxnchwq8+GU02HIPhBVYx3x4mQ7gZztMq5sVT1vQ0PWFHy/wcAAP//",
+	"7L2Ncts4li/+Kijt/1akLC3L+Zjd2DU146TT07mTdDKOU723WrkmREISxhTABkDLmr55jn2gfbF/4RwA",
+	"BCVSkh076enJVs12bJPEAXBwcD5/59deJhelFEwY3Tv+tVdSRRfMMAU/nZq/VUyt7D9zpjPFS8Ol6B33",
+	"TonhC0b6Z9+/II8fP342IFwQM2dkydglkYospDBzYiRRrJTKnJCcTWlVGG1/Zx8UbMm0IVIwsuRmTiiZ",
+	"csH1nOVEVYLIKTw1YSKbL6i6HPaSHrcj/wIEJT1BF6x33KOml/R0NmcLaqmcSrWgpnfcy6lhB5bGXtIz",
+	"q9I+qo3iYtb79CnpPfeffZV3TPB8n8HDAxc87yU9xX6puGJ579ioirWSVVXw5CZFL6hhM6lWHeS8FcWK",
+	"/FIxbX/WuDpck8y9dULkghsylYrQonCLt+gi27/VWLkFvX7NxMzMe8ePRqOkt+DC/3zUSnCltFTtC5cK",
+	"dm0uMngi9VtZKnbFZaVJSWcsItj+bcqVNvCHTppxuA6Knx492k3xq7ydWsW0rFTGHmjy6rswfknNvB7+",
+	"s/f3NV9wszn+OzpjRPN/dM67gPfisdxB6h0/tbtEr/miWtR7hj/V8+fCsBlTQMN7xrrY3f5J44mT0mij",
+	"aHkCP2q6YCSnhhIqcqIZywktlnSlyYxfsfoRO466ooXumoh9tX0eR0m9flyYPzzpRfN6Nhr9x9GzZ4+e",
+	"PvmPJ6Nnz452TPKT3SVdSqEZCLDnNP8LNWxJYc6ZFIYJ2AZalgXPqJ3+4d+1XYNfI9r+P8WmvePevx3W",
+	"wvEQ/6oPXyol3VCbvFQqecVzpsj70+cvSUaLguVkSrn9j1Qkk1WREyENmVi+o9mc5bjOC6a15QWu3WHB",
+	"7zzQCdGZqiYT+4EpyRTLmTCcFpr000zmLCXphOYXM5xlOhj2rHyj+RkDcXH/035DC7t9Vm7jkMdkQnPy",
+	"v9+//TEhlbgUcinIlLMiT8iCa83FzP+4VFLMiN3ExK6OfS3cP83puU+76b2QYlrwzHyZPXVjk6yges40",
+	"XlemKTiySikmDNGGGlaTnjlCHd3fSzXhec7ElyG8ZhbLVle04DmZVIYUNLtENtOZLPEQK1kZeylbMdBP",
+	"FaN5CtLZ/ksnJF0qbhj+KptTMWP2lzRfcIG/NPKSCZ3At2iVc0MKOQOZkR4upOBGWlGYDmCjKcmkvOTs",
+	"gFZmbim0N1LuPkwyK0+mSi4IFdLMmSJS8RkX9bJO/Tq6dX0lPmh2Z2sKX9u6sAuZs8JORFfcwJmtNMvJ",
+	"ZFWrDI5NqCBM0Ik9/vbzeVWwZCyWc57NCVXZnF/Z48ANWYJkmBQyu2xhn4SkcGTSsbCTz1g6GJK0Hiwl",
+	"BdcG9nRhNYATq3YxahybIv9agvz7f7Q3WGp1MaSCWRqoWC3pajgWuKaGKUELXIh759dTQSrBrkuWWU7Q",
+	"TF0xRZh9ul4O7khKB1adNJQXmlDFvOrpXrJ8Vwkrg6PJP9Ak/a8DJxMPXuWp4xs4FF9gdmTJiuLAyckr",
+	"WlT21FFjWcfeBrQo5JLlCdGVZQxNKBHVYmJZvzJW7it7MhLLTl6iMlEt3JfsiRKE42SIYjN2HS8a/Nqd",
+	"lB+l+V5WIv9SkhMFJMklw4mya65NTZyQ5mJq6XHknUv5mqoZ+7KCfSLzld0JadnniLzhz2sKjZQXhSWp",
+	"PoMktS/UFL+hYuU4S38ZwkHYBoq50WEqCq8fq31cnL/968sfL85Oz19evH715tV5SkqmyIKLyrCE6DlV",
+	"KLPYFVMrQktuhYYld0CkSshyzoS9z5SxIopaqyypB8wpL1akEtyQSZXPmPGjvjn9r4sPP746f3/x7uWZ",
+	"o+G70/9jz2x6xoxaHZxODVMp0VaJ5ILM5ZIsqFgRzTIpcjQQLUEzGst8uxH2Ma8KaLsBSW/OaO6M1ejr",
+	"bQpu+PiSWqLZVCpmB4LZ2bGGDfV0U7X8lPQ+CHtjScX/wb7AEXqD2lJCFl7FqhUquJqv5KW9NutrPqxW",
+	"FRG6sVA//fTTwWl087abRdHdzKWA62thWc/edaSfPmdUMYXf3li1YPi4RbuivLC34JeQtDkrmciZyFak",
+	"b2+AXyqGMtL+YC2ZCdVsAJe2ABXcEnZipdPcssKSalKwqSFzWkwPcinsWZGNizSjAvV3ozjLG4vuJwrS",
+	"4ZNfGfSl4EWbn7aYgT/Zs2a1ACv63XOkn7OC2dtwOecFI1ouGJKo2JQpYGVuBidEVEXhnuFwo9DM8Cuw",
+	"KFvdIfZ53Aw0Y9f2LOmdWv3t5ZXbpHVHBCNM2PPpzPqg7A3JK0OEFSZkLovc3mGaZYoZS0ipZMmU4WiV",
+	"WQJxt5sfT8fVaPQ489cG/MSGmWLUsP9XlXYS/w8XxUpjVYkhyCf/Q0ZFxgr7EwhI92L9Mx4Y+/MlW+mh",
+	"klZZTy1rpJbZh9ZOqxRLh72WRUE1YYehn/RkZTK5YLv4F5b4rXsWjFbq+H/ji47rLpCAlj/jYu38O/6l",
+	"5Qn/ftn6V2CaPT1rSQ8W2pHSdW81dFKqyYLm6AM8IXSirRVlDQq3GahHWy2IEpR8+BFrWdjH9Eobq/MC",
+	"R+kGz3dtEdKIbomWCVeaqQs6c9y/6cmpvUA/o1vIr0X92cRz+PryN7er5pbAAPFuNEhp8MHHMCs5+TvL",
+	"TPPQvuZo9jfPHDds0fzHTv5EEfApDEaVoiv7c+Te2/WhH9m1ca7CjcUDQppf65zZ2/pcWc3Xvq+rLGPa",
+	"fiFngrN4WerdDJ7ezRXxgvaCmp3LUcvuT4m9waZ8tuudMPILfNy+CALJD7jfidpT7oBJesHz5hbvPgvr",
+	"O9t1KmCTVCUc7Ztn25u3DzSxzxKZoU8kY4RalYwIuXR3VSUKpsFYHYvotVQbaiqd2issxTssJX13u+H9",
+	"OKfWjLBXMtdjkXMNprX9CU1n+2930wfjGG5Et38Da9ze9lr0pO7a+Pf+OftOxQ37/G2xevZFJqu2G/mD",
+	"sPo46OfOizCnV8wuN+kDV2jyP/8dxQ7+57+JpouyYHrQEJfe9bqu+CY9vHlvwrZtYtJJxnpFYqYNh6ox",
+	"1ybbJY0T2zhNDRrbZMj6YbTHP8+5XRFavIvEwpQWmq0rlT/IJbGaYlhF4CkN7Ba8gSHANeXg9UWDoily",
+	"FvT6IpPaXFQ638VGb+j1C6nNh/ffwfmm1xfoY2vRySpTVsZdjBAwAEuPCr1kahh7049G8H/bnehJz/HH",
+	"5kg/eFvNbrvuWBOrGcJfYHvXx985NlzoF6WSi7JN/yxxz/zF7/3moDc4o65BlhvfR4YeP/qPP/xn24lj",
+	"i5IpairVYg69t+thNe/oqaZ6LSsrOeJ4TDTPURgPnTperZKVuXBGb1uEVVXigSY5o3nBQeSJYCKDd9Qe",
+	"ezgDdvH71JCF1IY8HpGcrvTJWIzAMQQa1TFIzcGQoLAQ0qBljw4Aa+eBI02xTKqc5YTqsUj1JS9Llqcn",
+	"EMcAW31a8NncuEgtytJ6xk+fPWry1qg1ChULhnjVGzxe8+Aep/mVKCtzh0ca/G9eQ53xK6YJN8fOTwI+",
+	"ILKgq7GYMLQUQTsVOTH0Eh7VXhaQPrq082OSRlNNk7FI68mm6CZ3E07Rl2wkmpi4VoMheSXA+wdizr6P",
+	"8jIFnw3NGPrzl3NZMIJ/ArOVOnoDnWbOFBuLTVKNlLih9yWxfLRv9OhJ8kUFWB1m/JcVZm4JRsk3wXZ/",
+	"gq1bTN2FRVYbMl/dIAuknNlhNqa1n8HSYWl0ao5thLyYs+zyPVgNsWEoL0GNrL2ObYbhC7koqWLvmOIy",
+	"b5yS3lIue+snJV3KZUr6mN50xRQkOg3Ad7SQi9Sq2sLM8U/wT1CuPUX4xYVcbCGFOwdQczUbKUb7rGtI",
+	"7mm10vxfSYbTz51J5jOH3N85A1fKTpPIhb138Vw9wfc8Z8Fc1e00OqMFFOvabOGCTKSZ24uBy1wn9nxb",
+	"xoB8k30O0Bv72WipW45RGTHDxuYnuNNgYKaqsvc2mKVmKa1E02TJFAvr2r77Sc8+2coEPj3q5mupWKe+",
+	"/twn85DwEJmwORc53is+a2fYavdByk7Mc1tMRFFSe2Yvujb2DW5qqRhcblwQKYoVpP/hqsO66jm160GE",
+	"rG9iuy7a/mPCzJKh/3DR2PUbmtNrImYtic/xQM3b0dYkjdQ5TGiqVz9w9eZytAqv5ka23JOTKruEwFrw",
+	"cjORpwPMoLDmft/y4QV3EZ6m4GCihZFfXmdFpbcFBzb9x5XYV/QAmTdwEWwuCVj00fUSUpi2avbNid/K",
+	"O4cmxO39aAt6/Qof9lqh/3GN+8C/8UvF3J+tXI0uwxslYd7cIxVmeUu31GfNcu3YbXUHfexkDpAjt2MM",
+	"bmePxkzJ1MXCyMsmswZdd5t+e8utkmDifPboPi9w3yMZnvdrewvSfeDB6jaK52znFeW25214fn3v41kE",
+	"x+AmqUnrlnWsZTfLvHMfvh3X0JJfXLIOdapO0ySn716RS7Y6IdpIxXLCRKZWpWF54oKiiplKCZYPyRu6",
+	"ssY9W5RmBZpXITNrBEL+ksbEIMFYDrbNmsn3ZPTsDy17NKGaXVSqaCfz9N2rB5rYZ8iHs9cnZG5MaW8R",
+	"+189JK+lLCc0uwQ/RKn4FTWM0DxXTGumnQE1BbdE7bonEgxG1BvlUodrucFdT/5znb1KagxTlrL/+/P8",
+	"h48/m3P8X/nu48/6/cc/HR8ebjBy0rs+cO8dOBu5d9xbVBryaKmAiRwfHoY52X9/OHttVybKe9jGs55J",
+	"fnCPf0p6l1zk+772V/vspwTTtfce7DU+HUmVdRUAxWhC5tWCigPFaG718aD43jRpv0UAwywjBkoCx3ef",
+	"qL853eyWF3SnhRL8If6RBJ1h9oyUTB0E60VRccnFTLetwcbZ8FmFF+hP6sh2gb/5pFhQQlVVBH1eY4qQ",
+	"NqQfUvMsVamoFkzxDDWw3ee0yxNkSai0tR1jF5ArlYldT2uun50KAkxlt34gW1nEUbu5hPWXu5nkrNqb",
+	"P9q4oC5yUZU4seuRk/TXT5CuISTm7E3XY30PNJHLO4y7dCup763ecjv+b8z21ybTtDLwrVSOttPevVnn",
+	"8pLd8jiz65IrplsDw5DXZELmhzay1GQplT28J+5eBCNaLrgxaDXvZ5bcWmOWJdvf6QbL8t6+01R/H29T",
+	"frs0XRy6ew9yGA1WvyjeTnvHP+9BXO9Tsu4yMv4zLUF6SMg6xtPEDaGapKcuURDcrccE8/oIZmLBpzAN",
+	"qy0raj2aAwNvTvDjZpKeYEvHE+Dm4UY72hKi55DlY0++FBmDLNvvFJ+au3COoU1/oSqxa+thyLMK/ER8",
+	"YRU9lrflhdZmy54KOfoSbkpCcIS1b2ztJ1vOpWbkiqmcZ4ZMC3B1J0SxmVXn4BGotkvQAzRZRTGPfG9n",
+	"GpDm1YA2V5obj7U4If4WaAVNt6QaAl5xiaCqXIYX5QX8xdfXOIW4zQHlQm3bxvM+RHTXNRYq51iXhV9p",
+	"G2ON2SMrZc2DFDPZ2obH6xKxVUx+vNVtsqK58htHIlauNtkfxmjxbwaqUtJ3+4HhpwS2QBMhl+js9jSn",
+	"sYOzdVIf27R4+8bBFVVWJmr7KvJ49D784lX4SHRoLWEXyuUrb9rNG7Zy2AfnQGw/vWF/bvr5emO3ft/v",
+	"5n4CYo3J4pcbzsfNwVvm2zq5tvUMnNHJcGdVG6/dVzpbWxAoGqyNylCm1FLGbVVFOXXxe6wp8kWiLX5T",
+	"/6Gd6effQQnSBrX4gU4a3VubiynbnMBvaDbngtWWH5JvHz5uVkYma0n/CZZ6uTq5JK61SZqVZY0SF18u",
+	"ZF+P60qTZnp7ElVjgefequJYrPfD+fm7scBcPpeWgD+MhWHX4PrXgl4yklHNSN9XPKULZuYyv7BkunKo",
+	"1KXrsWvwsMO5woKtFsaCPId2BpDTKRO5NemgXuoY8x6kVTihTJWU1OogzcxkyzVj0Xd5FkOfnZGQNLgs",
+	"h6N0kBAa1axasUb6KXgB0gGsocxXaW2oWFaE9BLI1AgrxxelVEaTtOCCkR+PgaJ0ffZNUlodtN45spG4",
+	"1fQfRH+sy/PlpEAPTj1icLEYUjCqDTnaeViBj2tKWs+BNnzhBO2aQkc136l7+Nefw8Ofkt5khT7D9t1n",
+	"7vFmJkfi97thO6oc8032DyiGubToQLHFuceFgs7OOmVmj7Cb84Te6J1KOA/Vl00jXWMTpGJt0usTipYw",
+	"cbwR7fY21nruGWnDHlVY7yyjlCNNMulKjo9JOufaSLVKsXoIhnqgiWIZE2YsFoyKQUIa6Vt9IYl7y2eJ",
+	"eXcShYIHrJlCZI5m6heWdJYlU2RiZfMgiAQnImr2TRf82updKBSc5uWGXU+eg0dbw8wvrQik7bpjHq6m",
+	"9VVzlcQ6k9Y29DHuBAgF16RurZlBVTLSiyZSFowK75pqEVTfK7kgI7tkR+2JSBvHBonqSkoHgtHOUDKv",
+	"MgZ2b58GLx9eO6HwNmXXNDMXC2qyOTr1amkY/WmnGHRUhTXwE078Krdy7zXLqvbSqLeCYbWlnPrgr5Nj",
+	"/kgm7jwOwHKyh9lVl2zqODcUTKxbt4oCIPCUKxsFk83yu4O+6McYFpdsRSxHK06LQSvfsMCk+7tqIsZu",
+	"EcUeW+hmuurNBXJBDRPZ6mLRZqdLQwvETarvXEQLsWu1J7vfyNtwm/uh8Q7E17aknM+VrGZz+08s8qjB",
+	"fOD9UJyI5RsZFQ77ZMGortS6w89PuiPvqF6EmxlV0fPbbTVvFWzJS3qgvWzvY/yujd/buVo7OdKaXc4I",
+	"Fzm7TjADctSRkIOpjTdiYh3S47aeHi95XDadPUJmatr5mGMdcMc+C+lL9JTiV7fc4m5nS9Mk3tzYsM5h",
+	"6tG+Ng5oPcV2pr+JchLtTFPYNIXZVqF/F1mi9Q3y1bNE11lq0+sEBXwsB69TQxziCfPQSO68LanG+9wq",
+	"SSketHQs+ut3jdVJZlLCU1gRXIQRQLmlmoTfj4UHApi7+9XtJHq7fKZwePuBJrpkIicZLYlUY+GzmOGz",
+	"DtGJdH2zqbuF6VuWAdrBx+Mos0yFo7fqcT8wWpj5JrvotmzYjzu1FXyrbRtfgWm6xb2CHglQS8CYfs0F",
+	"086ideVRqBN7gBK7XHfhd3GKyf6Hw1LmgAN2hGyQmDBA97oE3/IZ05A8vHF84bE2t/SPDuBlGie5uqfb",
+	"xX+Y5OYm+BfrbwUDF4xap3FwBauv97Zxu13861LBz9N/uHXNamSltrIANq201ZBqUKKlVdx9llseoysh",
+	"ygORLcHe+qkdsI4+BuAH6ERk2nu5GpnxLRL4jpyLSTzHtoV+DVksE0lVfscp5TtTwlvzTmHZIZvVGgoi",
+	"J33mM1EHaEWmS8YuXSUU5M+n+8eCmTCKt6Y/M23wzkBl5YTYNSCTlUPwulH+eLSmL4VRq+0J5Ht+yZUf",
+	"rGdxt6imVTesgr3VFBWX3iJPrZKjTboXGsINkrxDfu+WzYVnPndL983Q3pqM7blix/nAvdx0x/OLOZ/N",
+	"9w018YtCLjeX5rVces+Ot/mePf1fNcZmSMC3fwVG3dMKDLmPR5cXW0LD4Lk5Go1G0R1jX00IRehdp9K4",
+	"0gCrvuxJAAiiEC5rcQxQBb4Kgc6XNd1sX1uXUXGxzaR+w6jAmpsGNm6jZu6BttamIO47NYRV0L9ASdNN",
+	"G0aw+u+3NFJvZKnjw93wC50OW6cqEweZsrbILfFOqvUFNReXLdUBtUFL66wA0LuBQXJfs5HtLzXfUa1P",
+	"zV/bhGWDb1skHhUtNL6TmmOyQqTdOKv5qH3G9kPhMG9y6lIqAE4Tl/DBAGSLea1bPtl64lHBuPEHO7yh",
+	"e/K33VMH/Yau08G+vlOTX3R4994bKnKqcpKzK07jSFEg5UE9sIOiAyfxLxVkDEtpaq0Th9yLqjXhD2wQ",
+	"rXi8n0nsGIhOUO1sdYI5CfI8nnPMgvaINaTapvTpkrrxmdpx2bRVG+JlvVlw6C5xND3xhwZEurVv8YbF",
+	"IkR/wXq7L3zXPgTrI8y81Zas7aKNa7AjqvrdevDUmnnuRFoD44EmOP/IH4x2IteETgDUUjCsTW/62J1b",
+	"fujTxFvItQO0XLXWCEceisVB+PLjtmMXxUs3gsxEsVlVUEXYdelSp3ZqKkDa9uDnaznj4nupFjdMs+zI",
+	"6jsVUHmAHrd+qumEXQyHw4185L0Q0vdJ5kt6UYJsZ3F37SThgnx4T3JZFFRp0l8r234rMvST2KM1FqFO",
+	"2wfMQbUFr4om3CRESEgdrL0q+sRF7ReUCy5mY/thvV70XXtyhuTFWs135MAtAVbIe3G04UXhjhxosQBK",
+	"42AVLGELugJjRsOHiqBa+Li9s3De+IIe1BO21NY7dIOuYvNabr+h15D9qb/vznrwiQwIAAFaWEaVVYk3",
+	"AqAOc6EvmFVX35ZMnL4KZbhUGAx32tu9YOBtddHLRo1zMwDZ9nyr8HnDjOLZi5CZ9gXVcKzR7NDGcz6d",
+	"7quM11XQXdc3uDdxuEZJc5zbiHbNnmNa8jYH9J86CKmUe34urj7e4/Ed2ah2ptrFgmYA4mfPo12IDu2H",
+	"zwSf8oyKDvMybAwcqpzpRoQkRJXXU1HaKnhh4doVg4iKXVmYb3y+STukXItg9Kie7lhdMlY63cjF8AGa",
+	"vY6Q0Tz3MDDe1dM25eQzYOzuD42uo9RyTZVXPGN4P3znoImLAlX7OjVjT/5tr5+Ko3YCu1RgY4Y+Jplz",
+	"ESqJ1kL9s9IcPJEHVgj3blDNuecEG8kne5/QO6j87IKyf/VdMx6N9T4goTzccnN9ZMkE5Yc7lukOKkfv",
+	"Cn3uPkpO2yZYn8fPwqtbB6vYDJ7VhkmKSjVUjPkI7NpdA8CJNLhA1rA0tieIbE2Biy/vjfSHm7x5l86S",
+	"LbfT39ZRJRqQFOuLssVO339u3aHshsUa25PBevXb0Mkid51KGW98S2JWnBEX1BYr5faVYrdIqblLzrjz",
+	"fElfo4hitH9n6ZFdXHLbtMlOBrqLpANUhr56wkH0iY3dwt975R8Aaks6Y1jt4ivh/oQf/2PqQdWl82jQ",
+	"qDnZzgCY93huLOplu58TctL30rvX1sVeQPhy22r4GvNWybA3VkDdkST1hfX26oduQWpI+SEt+eHVUdrU",
+	"DrY92hpgvIUmOqf6ohOb4ac5g1oEKjwug70jEZlhSOw04VdGs2IKPViaCA2tevbtgQT2lF1fA2+gqdHh",
+	"XrXRdqcQwJuQA35tw4Sa+3sz3Wl9Bzr9bL/uUbC/jp9kFIUKF+JIxkL9KMvFu11c7X5QqftTafVqzPV7",
+	"WzJxBov9QJPUfu/gjE1ZaKixoNcxoY9GW6b5V94VcV9yxQju1XrG6TFJUYVPSR/9PQeQ1W34pGAkm1Mz",
+	"FrX/RicdZcLpICEpFWauZMkz56t+g95PgERJxiK9PqAlP7hkKxcLDs8fXDFldTCEtEpnUs4KlpL+X5g1",
+	"KMYinTHBFDXsBbYMSROSXh/Yx8IX11KqcE5W8/Zj9JIefrfV+bR2MG4OITunKo+QV5dSXTJFpgVjBtyD",
+	"kJgWL/yQROiVWE6grcIOfN8NwCocmHqLrFv3Z0JkN2MJoZmSGqJOji7dAqW6HdXSqqXS0IuSVpp1Q3ra",
+	"lSiglV8zJRy0Fey3g+nBlMD3Dtj1nFbasNzFL8cC/JOhTZSmUWItvEKslm406Y+OIXQwl5UarAF1/mH0",
+	"5D93z8gbtGjHQTekrkX1UKJx36S9VnUnEVGiaRcJANYFJ6ZZq3JzYm4FXlofjc9XEIMu8tV1RE/JOdOm",
+	"K2VvW8JBg9OzOcsuiZHycu98ho7yPMjTmNOyZALaGQi7nbmLbUQHSi5FQIjxSfUemqnf0Se0PRm9zV/l",
+	"tabWXFyrA3JD9FxWRYeGpI2b3D68YHfgPbwQktQv2mtg1+pM4PbFF5KwCDWV0Exvj/p98N8gxfXGNDwY",
+	"u/jnvWkvtZRLMqUq4pCZNPa+vXSAoaAnuGZT9tDmCWGFZr5SdsacNMR0jmOS5lBkZv88lzqSkoppWUAG",
+	"XZpJIVhmUtJ37JCMRdTeKoGyE5AkiWsX6PC9YNRZZa8xfFPbz5nCjTgWcypyPaeX0EIrs6dkCk3DfKlD",
+	"gs2THIFWrcZMaKSCPBkdQZ70k9FjKJuzpmJcWrfWGtC+8MQ+6MuaSZ+KFVYWj4XrCbR+6dudzJ3dC8tg",
+	"dx9wOC1l3oSu3XWtqkA3pMLtHex7QfHug3F1JxZTCw7Wbf37NYxVi8+3rrBpC0o6MNdmpP7EKc+o2ZMF",
+	"oNNTCPV2In7cFNuqxprca4p3Y/GEIaOFSWpcrSiDsRti63P8yJ6r7+IW3wb38mVv8TM8GrtTN9dcdnWd",
+	"LdpD1DQQkO8hwsxUZq/hgm3L+Uw8OrO9EmoXYl9D9uFg75RQpVhm2p1Mt6n47MjudFmGh0TsSZirbenw",
+	"oGIKfqMScr9Expbk0Lsun7xtUiYkirCbJ2B+EBNO7WVgn/nzZaj91qT/AjQHq9wMyaPRo6NBpEu052ou",
+	"sASJCjAHTxzcKNykS67vJIOzdMmYN0zTJP3JynM+tGios/EH7Wu2R0RH1xXqhF4xRWdM3zgf9KdmLigA",
+	"buTQw2wti/O4DoV4Fg7HOmg0BUe/QLEiE1bIpQc1Yw806Xvno4CEhnxw00TT52xfSo/Iv2+htuBMeyrp",
+	"RF6xiMovk6t6EvLPab13aHQHxnaQZR4TzOds40kD00Q4+XeHma+hsg25qjm32+SyhvPypfJZ/Z0QFRju",
+	"k+KKkaPtWa3uDtYt8YXVRaz5dvle9xI+jZu+RQI1d87T1OQdT0zEzfU07KbSorgzgvaGy19Pc65cRbMn",
+	"KGmsY+sOMJpzwXTLFoDduUe2hfvAC3x872rxuO9KRylp4mnYSvmLQGcLdoeJQXvqrs6b2Qql1Gam2M3I",
+	"tlTn/LOmGsb132qf60I62PquXjldWTk8D9AxmqQbySprQbesoFXODrQ1gc3Bk4On22BTt3pYcq7LgmJ7",
+	"FYSnMmix83yjE+dgeIPQz471uQsjJV7unTWrnYWqG3lIN4sMvGPqALeQ5n+vtFlYEn1EKINM3BBb8QEj",
+	"rJlr9r7hLulvHXDXKHoxkfkW8Yqx6bbglZHlQcGuWIGJwZosmJpBu0oj10JYdoiWaNTTtmhUnf17EWoG",
+	"dqAsxxnMVhIvuLnY2obxNaNXrNlJD3rayWnIUsMwm1tFMPAUsyQSbgYdGaObm1/dTR8mkbHCw/Pd0FWz",
+	"Xw+Ts0pEvYU7M3cQd8b+nWhJptTr4bVO+OBmSTy3cT55nITtMNGq8iDREHqx9jDqef20HjQl/048LN9a",
+	"t7l0cNLIhIsE1Q3KidvVwp/mq0AjalO1+znn+bAdlPA2sEM3ybG9FTpR+XTUUU6ZcyqIAYYJ9ZJTUoNf",
+	"NOx0Hfo5GwfTa9eGazLlghb8H7eunAx0PnvaSuezp5in530rDYLvi6h1DPnWOuxG6Uu/rmABIfBAR57+",
+	"CHdwX6btPJC3SWsrlQTQ3T2EzDv/aNRyKL+YSrW9E3jcAjzeB6nCfF07kdQoPpsxha2//fs3QAC4P2Ck",
+	"syqGREIy93jn3D3Zqgut1bMHjdl/PtqcqC92ZJntyP5bO+Yb52knmG59sbRvsKClnofyzqjVegNjB8eA",
+	"u2Z3R4YtMB2NM7WMr4pomH0jsI2mtN3Jpp/Zr30rlMMd9YTf6C27qw3sHsuzs3nr+sbYXXAvbd2az+8D",
+	"fZNWYWfVnQQ8HPT+V451RPK3Be3do0XtJ/S3u+LbkBpIHzN3FAM0jf2SmWvoqo6RMN/S6hCA6pPRSjPS",
+	"DrFFWhG2wB+4Ly0BZ2u/RQJtootyXrP4fcDi4tjJbbDBGizTibn2S8UqlqdOPaI+Y63k2aUOM6tK55hP",
+	"VSUEF7N0SF6F6nM9FlRbDRxMWEBHc9FbqMr1lA8SkpZWiadFSvpaLpjT5XE+Y+FZDDISoHmqm9RNOCKU",
+	"656QFBT3lGi60mQ559k8Aooj/SamBwzqvj8WGWA9uco7rJKFZAlMTKxR5JqJB7iW2NRVYKQ2LAr4T2Hy",
+	"7TvYloIQ6Q3tGUI+H83RHVff0pKD5BQV8o/vDNk2zvuobWSHIVZf6dArY+KTpTs01aDzDcfiJc3msern",
+	"gvmui7cDnSF9p+xE6h6CxY1F2tAxU6JZyKatPztIyFwuQYxAD3f/jrIMURY8o3A5tWVUAqQXyy8Uo62l",
+	"VdbQo8Q9VWuzrjTTtyYBaDIjXcOQYHSgPosqHaqz7kNr3rrmIlfYZy8uESVjV4Q47h37Jv92wbkLl7mL",
+	"cHeLZiXFvv1BXyiM7jNhP5l3Z4jV+6Bhf5FL+uAMg3DjGhPxenaD9tyxgmpzYc//1m1p8oBlqjS8WDrn",
+	"wILmzLKkPyCNJQ8dZmpQOWeWVCKAa/TlFVMFLUEeDfZZ5DUi2vUmh+HRsIrssajpJX07EoIjkBUzg2Mv",
+	"ElFaOrqShoCsV9lekI7bQLwtOHRyySsFwAgUCk/pjAH/QrMbWs3mhlTlkMCphVqPiD67bYWWY7FU3Bgm",
+	"sHVBOJ/DAI/JrqxMmEJrNpcgBjEy8iNbOpQPOIitltnO1XXT3peL37rHGzbe2jVIM8OvWHrczslDkuZc",
+	"wxlIj11c2UkBrsdCTqfh+qhX3zP4sD7yx8SdpASKuyGfrn4hEih9KtaPv1QEFF7AvEByxyLoGYMTDIs0",
+	"N8vfn3Z/A/pFcITEY3PtBFeOQdUU1FBVCThCXIM429i+cNkAOVBMj6tkjVqc855tf/xeoZ5y6r/X/PV3",
+	"9debf3jux3Imyz+k2LsH8rl/fgMtQCHAi/97LQZrDoyM9bVbZFMGtMi0NmWtIXtb8FSeHiCAhyXPqkEZ",
+	"6WP2N6TAk5yuDuT0AMB9CP5/96slY5eJVZjzseCCpH5ivoG4H0iqY5L+2X6sgDYvf84pd/+yn7D/HIv0",
+	"z/Bt9/sVo/iw1Y7+jMofNozLKwVH3/WMI/3QOSQ90vaGn8uCjYWzL6PqMveVo9EiHQzDj3mKHA76A/ir",
+	"q8Jwq13bU0hyorm/bD4Ifk1YKbM56X84fzFIQMLlrvAA1E9Qn9abqozIH8hD8hA6m0TlQEd7NBNsttW+",
+	"WYjotOnfCAikBqDpwHLmbeCmX/I6dxhVxIrljmv79qL5bs/ttpP1tqaxRae2t2ItRCF3ZzkHp/Kaq6Nd",
+	"dRgLKCzkRUHQHLBnwtkDxwg75NKd3WoOnELsbvypVGPBTUJSyNZJcem5IbSQYqZ5ztZAoy+5FUPw8Fbl",
+	"/h20qbgZUza8ty48GKm4TvV3f9CGQi8jM2crQhX7mrz6m2LOTkY8j766ufCvTn88xe4Q9hkMFStIfYLl",
+	"RkQrmlsDIJzM9MP5i3SAYhSt8peV3YLD50wVXKRDko7IM5BvD1PYMU1Gz45HI9dy3NUPfff+3G2yPhkL",
+	"6v4ItICKSokuLX8dTKVaAiYgXYGyoetkN9gXeHwscrpCtQInAl+Y0qI4gC7j9mXFSkaN9tLdLHnG1iVz",
+	"YypN6fyHJ62cHxLCb9SNGirbhOagg2xWgmGzG+hWdhCeK1YuXg/dY9baxqBGlUlhKIfSDb9dQECHJMUv",
+	"7ZnN/gYf/hS1U2/Ptl9HsIupJqliM3YNNSMoTi3TKbYOHXfU3pXYyIIpKrK2vuXYv80KDFlYVSXn0ymD",
+	"Q9skwHfPrpdo1JHuvAUObR06Adem/UaIV6+1coeG1oCgUEO/gdD7O11L0k+Px6K583W7cGyHovhiAYU+",
+	"c26YLmnGTmLOMJCzAHcAQCS6z/uWB2Bu6WqCi076gE8CjMhFYEXndBiLtMnK6eAk7DBQxzRJHbukpP8X",
+	"Sc5ePiJ6JQy9hmohKrI5tFcI80VkPVyOk2i3DNxgARrB9UPnAmcRFtAeA2h/pIO7iGsPFZkG/kl9HMlP",
+	"35qqdv7Nm6/ZfcmvIbZUZddgRwJ57beiNaW243V9ZWStta7gt80K2AmKcwEps9vaEfSFFAfBXbOJVwdm",
+	"aUcX3ruECYjp26D/jnCWgC/uIlaEDPbVo0XnTBtfo3i7du4dnRRP65zENSiBB6AjQkdxai/8A4SUjDLc",
+	"jDyBUy8ra92sv4zfLbgG6TBlBgI8Vv4wmu+BOnbTrviba8YX7Dng1zeBeXO66m2abR/OXzi0e7LkuZmf",
+	"EGslu4QlIgV5I63+E/vm8UM7YXgtHZr5TgafmX42CRPa2kK+nvre9YobuI6A5+sc4NC5sCj8wwA2Kmeg",
+	"ue8FnjNVctGZDqxCxgG2nnLb4BOUfOPu/eTtAkC69lkg3BME9cKOCe3dJt4KRvBvWKMPfA2ZnAoqzevg",
+	"oaU0uWUbipqi90hHi8wxsqNVT12dBjQ023BQv6DoJ7mTXg1ulQM/uh0GEtcaOHQ2a9jYg5ZOUlZPS0kf",
+	"gP5dZVGjTsR3exwNEtKAzgNV3fUBgw/knAqsgY56gflPy/W2dy5A6BJZrKUvjetqGCx2V7rR0XlsreVY",
+	"C+TbNj/q+tq8d4Ot//41Dv5Gt/zt3ExN+x+AtHdMvW/5I0BAa/TB1n97J7louUsnkXjd3jpk/wN8m5YI",
+	"oekvjLln/kAA6GrJ04eliDtH1F/3oVF4PaTRR1mV4bxhRRYy6loTwc9tnBeOHU7Crtr2I/a+4wK6y7rJ",
+	"0jJJmwAtcgSshlY90GsC6dcNMXoLUYlsuaseoKv4ytHbunC7UdmTSPfRRLNMIed9fi99dl1yxfR9JBdD",
+	"6KLSHdHMkCaAqt6SajQEEfLBSG/jUQdUc4ND3ckzik35dfspRG0gm1NFM8OU9nccrjUQpFgmZ4JrCKFP",
+	"VsN2tNoreXnTJNJMljcoZwN2eW/f2V2c0sCphcmH4XYmcMI4d2HWIH9/fbOmXrfNy18xmmOLffsvnZB0",
+	"qbhh+Cvn1iR9viih1NU+A6Al+YIL15kf7rkEm01WOTekkDPQDA4XUnCDqkP4wkSaeeOGt5+0Cr4d1Vqj",
+	"9sutGv4HMEajJnH7GWhtHP/Zvvm9KkwCqZgOjIGu26fJLuj1K3zYh9f8j2sMBkCnv1TM/dnedJFwuJHF",
+	"F+VC7enMx8jJ7RN1P2uWbQYqsg3UtH1NlukAdb+Rr/bWm9iFuH7D0VtR0W9Iyh2gmnfv8k2dN/ex0Z2w",
+	"qqeAyOMQVROXlcYdGhqiq0LIp0+Fg5twnmvFFvIKWrisBxc6YDdjjNrG9jz5z/X9CRGQ3v/9ef7Dx5/N",
+	"Of6vfPfxZ/3+45+ODw97bbaUe+8ggLL1FpXG1guCzI0pjw8PrQnhwWzJh7PXn4cD+7lgrZ/t6UIW84gZ",
+	"X5DFyJsI0ckDIbVcSpEDan2y+8BZ7earuloievbxo//4w3/ucY3cDG+qewPAV/w1D/harKGxbK1rfUcc",
+	"CM6zrFLcrOxlu/C+TaqYOq2wnTX+9L0X69DQqjamNh2ykaV13IFSS0JXrCF5AYozSCmwKaFjlrNjUKkm",
+	"BwdQ+P7j6ZuX6YkLWmG/EN/5EPYagkXw/Vq8WFmBxbjykjM/pRafh5JLbQnDqCzB5yHTebIi6bu378/J",
+	"YSFnXEDaMIfePvCMNwrcyuj1xmS05H9l1pqACtFpiyMQGqBEPZALqmaMFFTMKjoLKDFSkJWsFCBOBiQN",
+	"UIh0QqQYi5wtrIaMUX5CQ94IBv4vGSt1KCe3ZjsGMyGnAG3y4ViMhWvAeDkFpBrFZlwjTuzDh/6qfvgQ",
+	"7pMNlOKEnHqQX0AY/AvA/BIEDyZM5GC2AzXW8Ha31gDV/IcPcZ4PHwKoJVP2dupj/jl25cGK6EFCQK0n",
+	"Dx/i5B8+tNblw4chKvbwITKS9zCqqrBLNFOyKscCXwIi3MJCnb2dX9iChw9dtQW6uB8+VJVw43AzJKeY",
+	"ZjSlQkO1O3zA8i+UW5RMuUKUJOxT4kpQBicwc+c2ScbCQwoCPeCp9Jg7lINTyaU+wcZCAJsblxD7HFra",
+	"j0Woy5aCJST9y8tzcnh1dFjz0+GvPP906JGrQjUGJLbZk1TwS1asxnYSrhMt9AeOygFTktGyfmdBV1j+",
+	"AQzzb/9G7LFiwrgk47F4iVwmK8MIu85YaUh6OIf++P9IE5IeWvtshf+ECFLJh3/XUsAv8JBZIsYCfpKV",
+	"SYlgLLfsWsOoHnsseRQVzo/YLm/GIggcBxNO+tnN5M7AJxiPRRof9NSLCsiqaQgKAvjI1p510kUPCXpw",
+	"Q2T+w9lr0k//BKP+0U7/TzTLmNYX7jcDl2UE2J2W8+D3kJ8oS6ZJzjKes7GItyaXx/6cww7kLCsgA8LB",
+	"cZXgcoEFBVhPZ6tD3U6nsY5nrttkt3t1dXTo2tDZfbw6OgTT3Xn0I8M9JX14kTTs9xNCLQkO6IKtpIDs",
+	"lwWZ2VV8MnoMBw89Qm6bEJjASivI6EAX19OQzGrFIC4ELTlxRShDgtz5ZHQEhD0ZPbaHICRnOz4C0sei",
+	"kDPSD2cK5zPwbI/6oKuvQYrs+kMOXGqF+sX527++/PHi7PT85cXrV29enac1LIb3xJH+H0YjMllZ+Y3p",
+	"iAnRcwpt8Fab5OPpRLkEiYly6it5xgIHfXP6Xxcffnx1/v7i3cszR8J3p/8ndf5sK58+nL+ApK/+UWLV",
+	"ixFQEPIhT8bCrT/jAX7YJcBwTZ48ekb6aSZzlpLUSHmxoGLlYTV0OsDjRMciPWNGrQ5OrdwK544L4rbH",
+	"7ifyF1ZcwGvoJWzcwWAEZHLBxgJQMig2CvGNXuCqUADfRtK3isPJk4qkHr8fonkaH55LbQbJWKDvP3CW",
+	"21Bouaq9/EKwsTl1B8dKAmivque0ZMdjkf46RmSKce+Y/Dru2RWx/xz7fqXjXkLGHskY/zIcDvG3oBni",
+	"7xxwhitSHPc+fUqHY+EWGIHf7GTTCc0vahDeJ6PRMVnQwprbrvFrQipxKax+AF+3F6UUs7GwikhCJhS6",
+	"T6kVKamiC2aYske4EtRJTKjJezI6gho9qSY8z5mAXz22S5YKaS6mshL42BMHcjwteIb0PMMYnbwA/cX+",
+	"6ujxMZnInPtmxEfkDX8O33IrZB969OiYULJkRXHg5oLxGQQDxVRGiulrdgC7CjNq2JKu0rHoPx3B6wEF",
+	"A3QpV8bqNaYJm9Ni6oI4iODtIbu5RpFeZz8kpAu1GxfLX8wp6T8dPcZoI0D3CVogQaPBCYI6xsDYTJOq",
+	"RpQ2lSaGXRu4B7SwAiOjmjVbUqSYN3dh190tAGTiw+amDurE9cpKoAwGkprXGwE717ucTpnIrZzE5VWs",
+	"oJCs5gr5Yoihseina21/rUgP3rfhCEsWoHOPPRcbYwQWs58CK7sWm+/ojAunKbzm2uA1pV2zF2KPFbj2",
+	"7On4eTgcfrTnJfJHRyfpUzok7yik2kUPpASyWhsNhOw0Z8w0mw15WyIVVVGkrrnQWNTdhQh6yV23zJL+",
+	"UrEhSf8EE/qju9+xkeiMEc3/weq0yaejZCx8jeWj0ShM/4UUV5alpNBj8eo7/PaHD6++s9oBX7gUjrPv",
+	"X5DHjx8/g2aF5y+G5I0U2DOn0b7XLm/Q0gYnLn0BNWX4Ttzk0HU3hBy+gmdMaDAhnfViLV3FmaEORo8b",
+	"yPCBA3X67lUv6bnmIL3j3tFwNByBExC1t95x7/FwNHwMNbZmDkakV/jsv2dtoeZTuFG0XZwowb9U0ipA",
+	"UABYQpFzSGhG7PaAO8eZPiGasVqftJaZBNgCLsWr3Jp/joak53MggbZHo5FzuRvXJpaWcL3aFw//7qod",
+	"0YGwy73wAwyB9l0riFs0nYbB3Tv++WPS09ViYZf8uPeaXzFhn4V5WgOSziClAHEleh/ty6habllT8sP5",
+	"m9fQYwYlKLv2OlxDXYa0oHWrNyFaOqh7hKIKoZYPr6C0s6HEZVSQiT0WTKDeFL43Fn2o9vYFdS4Vzdn+",
+	"qAg4yPjmdsHk3iHu/44Ns+LzcG4WRXOn1j0erZsCw8Aa7diR8Fy8G87A/4hwuy2bgBiKUTiWigiZimsC",
+	"d19Siw89l8ocFPwKugT8YEz5VhSrhLynC/aeG/bH90bxzJB2wwNrC3OuoEGokVYVj/bJqlmgCDhiZn5U",
+	"4BFILHYaW7gVQQvo3J8atv+5Q7zrOEfXB8vlEi71g0oVTFiNJt//YNV92T81o5Qu+NRgkMejx20Y4DME",
+	"0jtp0ytBd4TAf+RAfi2R+NYQu4LbcibxBuk3lnkQ3FCtfJj03jNz8AI9Rq0eqNbN3f5R+9kneDLaFjIs",
+	"0OFzmnvvJrxydIeHyZnfGoqbuZgltVZaK6QQCgbTDbeiPoG1L6+NFYdA79Hj3VM8l/K11TvhhUePdr/w",
+	"ClVQ+/zTfdbwlVPywEjYJTZImIlouEo3hYiT6RLrFdsFyktrzJoWL2WfTwkVq0FCsoJR1+G7lZHGYl1M",
+	"BFcLXLLoXxEy0nihr75xFXmY2ZJb29odIioILZZ0pQGhww7P8g6ZYSd3g/MKyavtB9aP8zmHFmf92efV",
+	"rchtz+098BwuczuLxW62Tu3hDDRwZyrnMqsWDLG80boEh1DB7e9cHzhQjUUOLM6uy0Iq1/CqyQIzZsBZ",
+	"DFrkZyli27BV10MbrdLK0UEeh/kN70ECnNsF9EP5gbo0OlRe91STmSDvEOT4/d9ew9qfsZyHYkTfXOjp",
+	"6HGzsUBzQ9yQ96gV11DYHRvh3DYcnYkrrFhQVyxqbw778vjLkHQa4Vkj+EhYzROSInJ2DGS0XXEMQ23X",
+	"5a+ODqmgxcrwTB+6QrVOPnjhC9kAZsL3fHap1T6J1TIE4MpOmFkyJohZSt8/+xgdBEvGLkk/XcolGvEI",
+	"UdBPF3KRDoir4rI6f0pNCo0hQtW5NY4FWzKHGuSu6oDSoiqxAUA4wMjGHB3tExez4Nj0yhIXv6038Qv7",
+	"qetqfYF47D4w4Gu//a8TbBUuFRHotDwBkxE9+7gA6BWk3hPxk8+IxL8mSAB4V/drfjAWfRr3UcCeBNZC",
+	"N3FTBfB8gWUL4/gmjAkB37HfOHRK+X4NkJfqgbGi53FvwdnvYJse6LHw9EJ4Ch4ZDIm1IGqCdzZXHwso",
+	"qUUeyyG2wnJu4o71VsqEulETfj8kfotSVDLC3qSwgn5m2q8EdJdpdsNHlOiwGkm9aPUTjttCurajX/Mc",
+	"O6RZylJwg3l6yEGACEhdVAu7NaSHqevWkIbGQHEPIGD0ukKWBLczEF33DWqhsn80Go3GwrUPYi6HEZzH",
+	"9UO5oks0wespWHMQdttDbjGGzN5o8Q5mo6y/mVNDvRo2A2+e+4uv2BxEXnaAcuUzAXBAwqTeJNX15KH6",
+	"JGeajIZj8QbjoxHHQAa45Tx/ZqSCYIUVF0JusluCbFVw6CzKBUkrgauI6V46bdMYZ8ygsOOI4xKciVaC",
+	"tsv4+pE6Q/JV/reKgTNrQyu0IhA2D4VhAwwiiER4AP4ZIv7gP68D/rgKDVVva+cCPF3v8K1Plq4dczk1",
+	"9RR2PPrCZep0zdlXzYNut1VkY9SdbIjYQdcyNCV0Yzl2ttzY0HZCofO+ZK7dD51Urk3npmTuWP73jHl2",
+	"+3iPalV0Ljr0qiw8gbbzrd0D21/5EIWN8KU9bPTvfVQJ33iy+40fpfleVsIN8Wz3Cy9cROpLugGC2gfw",
+	"NQ7FC0VLEDLJhlAB4RmraVb/iDTFoBm2KYumUZnaqi++Fb4aKrRsWT9CvtZXJ77waeILfDxOVehLoGRR",
+	"VKUm/UtWGjJVTM/t03A5UXt/CArAT1Rf4sxWYwHhjIwW7LvnDzSollxUstKEzmaKzaCP2hIsdPSL2pMP",
+	"obvBkGARrNNLPpy/6KrqJaklEQKl00JCwquRcKn5MjaXIuMKC2VKlOUoq1eVPvgFroG41rIuj4YUBFAI",
+	"XCUpE7muY9Ve1XAvo5OFArQDBKGejUhOVzohj/4wFjgDqcijJ8gDEANXLgS+InNZ5AGX8wii8q7aqv/k",
+	"0SNI8sLZev2urRiLzOkVs9qK5MIcE0pmtHQKGEzDNXnlCDgIcNFzJkAl9lWbGBUlde1mrelUuwr6QCuO",
+	"Kj3xA5qMBifb6jydpjgWofjQFX7i0GvK8Ml6Magndyw2CkJP4mpQE5c3mtCGY0hScN1Uwrgw6s55kn6A",
+	"jkWjwSH9wYtO7WFTA5i1HUpOVF5+D0oOMAhco7DjXddiVGJ3l/fhLnXkJwfWWhbSdJLmS5Wbrv991a3N",
+	"SvFNMupyV8QO6CIlVG3uP7Sv4m8ftFE870q/fcx3cOK1UfDTRiKEbEoQZ1ODZOui3lV4t+zv1jLy/QrW",
+	"O6gWctlFDlSa35CY+1SqonPY7aziTP/uFKovrR+dRgoJbVFD3DXjOGCLHlTl3HQqPq+5dhHOUDqYEOe2",
+	"AseNT4+Mk8/cfYF30Om7V4nrfOQVBxT2STM/FG/7K3nJEuizrqQB/kvQEUIbabHE/ypkpxLXPV2Tvk8/",
+	"HAuqVyKbKylkpQt06Cl7LiDnxPmhtKxUxnzD+MGQ/AjRG0xOdTmZkOjZGo/h2pzCAm5cOi0XCOAI65Bs",
+	"RzMgvB9QQn3i1BCXJHXN54duat3mGH6pIQhuBPbZceE5egEBBUm+5CiyFHPLtkl86sElusn1b18AGfdP",
+	"tR9vJz1rN/cN60F27HnIVo0TNK12aBerW7xfss93BMSU1APLymRy0bkq7s9739NwDt66l3ZtjgGUXkSR",
+	"g0Xg3YTc0Y0bj+/u+Z1D3+Z23a3PQa7zXn4oV1d+nxc2bNtLuyxQUd8azvE5wngH4Br+1i/wR8/2ynN4",
+	"Q8XKUafv5F6GLMx4oeLrF66KcPXWZSXR/bt5wTyvH7upafOb4rQwj92MVq/Mb5zN7oZdJvEOe2aJftmd",
+	"HvcXJatSk81CLBfhcbkFmPgBqfFYceXiWwDWPBb71lvRuB0DxJ6mVBzIyowFu8683uTC0Q80dLSB+xdK",
+	"bpAmdL6QNIAspENybpUtV98pp779ZYrel2AI9aM+WmSUkLqRFjkaPXqS1MG7o0ESUGrhQ64d/YKuyKT2",
+	"JQzJqYiyqsYiNCmA9SS+16r3GMVZ2z9iBDTMYvhjOoCAmWKlhDY27o6BfPpJwRYQsnEEDclPvq4jNIhB",
+	"WGwt13rSRO1MEQkm7hAyhazwGFP9hFBBXEVAhKovVQS+3LIllgei1hf2RZxg+FUA2G/Tg1FhDQd876zG",
+	"Gzrsm6OE0747o/HRRpbeHYixLgO32bIktIn7bV+Xv9W0wCAoXWlzJIK6ZOXG7QpFmyg7C2ZaUtC+g9/r",
+	"+OND8tZnZSBmfdTByKF3QvQYHJTeW6wNXR3bc1wweuUxhLk2WEqaOiR95TLDuPHx6Qjh1QXXEdUvdGUh",
+	"vhVJQKmlC0aMokKj7TcW/dSByx8jEHcKrVUanU9afae4Js2j2zg5T3b0SQQux6+Abzd0ivlXD5l9Nssj",
+	"W+7D8km79jhjZsvGjr6CSPy9McVn7/FfmNlvg2+m+L/KQZcvfZuM9aIKrGKxkmTGr1jdhkHkseyCrEfd",
+	"xDrxKkwyFpDyAu97tBz3Hj6CmAjQE2dIziAhrMD8RN8895KxEkNE7g0YxvcBtMJxGHXQCwXUEqMxdTeP",
+	"oDxygwWqa6qqCz/WMA5YuGF1IUxHauhhTnVOQQkakvehRZ6v/SnLYhW0srEIzfkeaAx+Gp5dJtGoirk4",
+	"KEhoLmYxJVbvhC/b30Pdba18BZ0L1wQ7p2C4uKkUjsW6Voj7ABRDOBK8H0tfjeQLFP2UuEuuhGy1DSUf",
+	"lFyo80W92Ar8WlWGHkUZFe52m9iv203IEygEFwimnMNEQaFv3G3hYuu7WP8xoSK4k0FHNRI/ChrrWHRY",
+	"EYOTNcSmuuMYW0wsG1cCulrpsYgpACMgPLvRv2zCQhIClOW2XaFVE/junrTfDni9vbTfLyjqHST971fk",
+	"3zx15jevWyNr3V63DoAonXGkl+4BXSc+uPiPrvOsIZLVlp7msk5YToRcOoMYUgqgs16dDOrzevH2EXkj",
+	"vXssfH4JlvQOCQA+Bipcem0L0CqkmRME18JoVJynioG2J6QP0hXSTeCT/B9wd2LO8yAB34qd+HAs3rq8",
+	"iubIPi+1mbrsgm2QwRIyN8aCXbOscmmyE6q5JumcayPVKh0kJKPYKdEg9oxDErG3Yo3bPhZCEvcOZKnQ",
+	"SyassK00A6BmOW28HSGAQCbHWPiBo4es9UKq0s51Yg/MAJw7qAQQzyUPNME3IcF4wa9ZHuXPogPrgX2E",
+	"aZcj3SZ1/de+iIbr+bdL6nlivum3a6LFL5zTC6NTfqeqbodcgjTA419vqTy3FySD7qqdpHK6oha01HNp",
+	"2rICURwl3jELJRebtQQJNthDFU/4HkkYKbMKVkiSg4a+AiSiqTTxLc+H5HtZFHKJBROupb4r2fCQO3Y1",
+	"YF28y3Ui85V3isoFN86CnzCS/vopPVkHruJQcx1r+lHT1UYbc8AdhtBrJYbkre9iGXc795l94EDJaAmJ",
+	"jpb40P+870wNcD3Kylw4rJvUabje5TkYC+zDBB4PwZYuVw5U5mPf5sm4si4HTUQ1ti8smS+D8YsLOYl1",
+	"b3dNV9jiajUkp2tGRd28NrqDnIbabHirQ8dbjQ3hY+85IrMs68TA2IFuF6fupPtk9CypSeL2dnPaLcCA",
+	"w84MhiRAmAN3rNVg1WykSVZIDasxFqGXvGc5f9HVaEVPR4/B6eW6Oy4pd5hcS6kuXXc8axwI6FyOnNnt",
+	"Lj6rxL06is8qESnJm0rxo7urhqs6U8hxnYIbGBbVLcw3vfg3qBeHMsmd6+vBi9YuvPeY5uT12HadGu6l",
+	"oE0XUH09kVTl3eXEVDgYDC9PNm8a14K9UenRT/G3aeIgjaLSnNBuqKVqEDPufflOXck4Fm2ljGR7JePA",
+	"+3+snN2zIjAoqw+spI5zqccCNeQpXBdB8D6o6wR14ql49vR/2W9nTBhesLrcbCzqGrWraGxXdEaimrOo",
+	"lIw0K8lc/jeUktW1mdpQkVOVO8wzt56WZHDEvBQGUt8BBUnlzIHTYWp43wCEX9w6yYcyFRWX9QqUUnMs",
+	"JBQIKwCfOoFG7HZtVI4SG1xlVGOWNXUv+6lrxAIDkQ6WEhPGqveFlgDVRokdlEyoyI+RACj4s989Got/",
+	"x40PjfV84BlutrC6gElo1X9Lx0Q6949cimQs8JN16eCubwXwooIz902rgHitRy4FINexYkq4gNo7a3+8",
+	"ib9l54KpkQUtnY/HfoMYKBewtz5WYnAN9YCYym8Z64Kai0vX7LgSE07tvenUftzmF/bSZYbQYkgejR4d",
+	"JYG9x6LJZAMMwbpAsb1AL+1GHiXkUUKeJuRolJBHo4Q8Hdl/j7C4As+vXtCiYHVbSjklUckqFasobg+B",
+	"JO2wysG+opHqaW8lfDX3tYgZ68iufx1JqHtIrwccoTbhFUusBBu7NwWTnIYOyXdQVBhN8waFhZvp+XdX",
+	"ifiFSuHi/e3Ceaof+Za7/ZlGsb3M25O24ZYBsycHX34Q1duTuPHtrVlkKAZ35Sm/Qrm5br10nS8nZi+i",
+	"bqU1w4Vekw7rfb0F7T9bpiSs4O7cNb9i/wJ5awvPU5413S+689XOHAa6Dq5IsHVBBaqRR536hq4MgF9s",
+	"gV7ssCphl+7Vrmy0qvnCyUc4uw4R7Xy735KO7k5Q15D9C8dXG6zeEME3SDXCSkLiWw8jOFjkYJIKdCDF",
+	"ps69w3WUoRjnICG6r9HBm68NXQEQBc2sHdWU5VhPOYddwFBKAUU+2GidpOsy/Y+Wpz3mx19enqdj0cxj",
+	"gqpeNI/iRCZQnRuzi9oyeDw3l7NUx4MrbE0Pankg3JM2lSpjSM/xOpD26BnMA6O/UseuSU36af1DOkhc",
+	"0Bq/j3F3spRVkQMKOoEWCXVcX0exaTAMfFTa0Qc9FnjBhClWW1KsvGDaev+e1p9kV+DDg0qqPVduLLgB",
+	"1y5XpKYeuy/M5ZKk6DQ+JhAI95asvuQlRnYaaQT9hq8UWiY6hynkkpHKmtSu2Nx5Hp2zr7WIw27dzdSD",
+	"j/umotVy71sampdpHzS72xy0TvnXnXtWX8X3qZFtvQ2/xeNa8822bOZvJM9sLNKNTnQep70t5cz3Z/PP",
+	"QvLZWOzKPnPhFmOgccxm+llnts99qpktHRG/cJbP1oPlM3x+lwfsnyhZ5wYa6WGu+NTshkOM01AAuX83",
+	"qmASuRQnEUpefxK7IiGA6WLdARAPtcIpvwYPKXT2ubQTi1HygHBipATwtfAXDPj6IDy4Ns1YFMzSDA0q",
+	"uNG+R4t9ND8JDZoAPs11M6eGXDGV88yQaQG6TTIWikHwHKIBEIpwDaz4wtqnbGH3KkGHeTxhng9BC7Wf",
+	"Rl8t6iVzqsmULSG0S8UeK9rhg4Uz+R3s4+e7YO/TT4I0dggP2M9vpQGfKwTOm3COENvIpFIsMw4qFXNW",
+	"PSYW3TzWaxBZwZcTuxc/JxfHO3O2uyXfhaf+qWtb67amu9yDYVn+JTyEZbS9ntPq3+3lJxTk9es34UOY",
+	"T+jaHUJ0S2RqVRrMdsQ8H5FjBooV5aZSwkr/QDPRdIXxrnRO9YXrBpwOSXrJRZ6Skvt+E0uu2Fhgzf8x",
+	"SQH1m6ekv9Gr0Z426KpVFgwO5LHr55iMhf3HmawMUwm5ev36TULeFgVd0IQMh0No++bbPLrY4hsE64eW",
+	"jgNImk9n0PsxJX3X/TF1Vb3sBbIudDLC9rsppl0Sa+3PqXJhaky/XEp1yRSZFowZaOukoQMjdNjwWVJV",
+	"EYrSsPtefJBRlYBsgu6sHn8S7tUFu95H+gt7YcMcuxvVYAetb77Ye/HFljWPtQmV9QvoBk7ZWsyc1rto",
+	"MLEbAnTo+qw0iwpEvNcJC0Q63H+Nc7GPV6vBRG6Ib4rTnfmzdvBQt1ereyNHX1zAfHNvtbq3du7tb6WY",
+	"8pQIthyL1Gsh7T4twU5I6lq0OKxPd9snztpsesSgeoNdG0VdfzCkxf4W3/N9W51GkCtZuqq4jGbWLs2k",
+	"EAzhyRyqa5BGVBMtpXDzqOHQx0LTK4YBKRoCAl5Lg5BJqFmEKskMakxE4jOpoYzeUGWi9GUkUEeyFvK0",
+	"+tino5nWPEBdp8ZnB3ogI24jixlqBVmzGLLb13fPKs2HxiBfyeO3S+J4p9/vVfL8PpORg6/wNhrToWIL",
+	"adjBRnLRmmmrnb3Ukr3hJNglWyW+XMH1ifdt6Y9dSmquQ+mZjjN//UcvfKVvGokH/8exmFJeuP4Q8UF/",
+	"VJMS+vFFLWnHIu5J2wXweAbLEPKn7rHNTxiny40Q3/0R4DhvLscDjQnA37QDfOvRXgvwF2yE3ObFWF/c",
+	"pdhMffpsBaP9DFpr+64r2MD0b1zqUFbbemqxhw90asIW0q4PNjbLM3PInnBVVnOpow6zimlZXDHST3Oh",
+	"sSjVX+JY+4VO/wiMykHgOyhWMquoyrEKzCoj9hOgojBloOuKQbVjQu1DpoAx7PtO5fBf7QOIqv+jQ2z3",
+	"RLJrDs2HEEggxSTjGCHBIZWH/l+k7+OS6SBC8cLXUawJq/tZre3AAdwGxxAqU96YJH0acZUHk+d5YkUg",
+	"F22yb1Bj6QOQl3G5O2t9t30OIvjKannoup5BO22pYP4NLrCriU1+V8cklZeNHl3wLdDZuEYnU71jvl6t",
+	"poG4mr02mWpZ+p5VqvNoiK01YHevQNmhz8CR1iXAHbCqj/sA8MY3deqL44mB2zPqdl/wK7ZdPQoBl50O",
+	"JXuVe7uvLmvysAVQBwqdQiNUMYyRMkU1GlE1qpickpJqg8FCSFqAnEBoFAXtOaLcvB3gYmslrBA28tiR",
+	"vslCs7A1iu7WdajHTQwXPZdLvZlc1p0K9zf3yb19YY2ild9rZtfd+bZ+qdfXs3Pg3di31dWxtG7F4mP2",
+	"XlhFxUWFlqEP95LqsQhuUL9Bg2MMnDdY0N8pTDQgf6Jsz7DZIc8Sb7Anoydd3T+6GeruBHwYo0Oshx5+",
+	"39iyzSe3kyfv0if3hl6CO1+wZScL15AKDa+d48nhWLykquBMRf0etaGr4MBbMsXA29UqpxVbUC7GAluI",
+	"WdN8iGWsXMy25rHhI0RZwRrnsHV6pxq8f1/eKT/IV/JO7Xv2AIGt3vJvWtVXS06r88DiDRl0nH6nYHm4",
+	"li2tSOwjzQ4kCZEltrEuVvYMYm/cqIoCem1CXbapWsqGwMWDuTC7W3jUCVvWCqohzjo6HfkH7qaDAwLR",
+	"Chy8nk7byPjXvQtfzyrxHt/4p6vKO6vE7qQbrBH+F8i3WUvqauJMBPyfPZrWsxreqIEoREWeIDyMT2JE",
+	"rwz0f2tvV+9xXu6PAbaAr3zTxlq1sSb+lmOTz3FbBt46xO5Od+yzDEEG6LEooU4rAEuBsw8YNyBABase",
+	"PFYIBQW5XP4jJy4DyhcFcEGmBZ/NmzBRSUD1QH0OAFAwrRjZH2qjQvPCNHjn7Mc9EGmUU6Iv4Qt0Rjlk",
+	"N8+pWhTuWAXIL4/v7Vs1gMcQ8DiQ1rEI+cMRSGlooNgJU4qPtJ7Ge4dCeoHk0WDEO1WV5SdhW92s9Pqa",
+	"6rlUplh9y335GhFE3LguibFx+BUVlsX1HjhGCAYXNauzJ9WegwYWUObANexhAFg3RBlbbyCK7UbRce7y",
+	"oE+I8Tg7UFggmrg6w7E4c8QS366/ikoDmjx54sodTfgjMthYbDTTGD3rcFKcVWHEe70P/Rhdl6L7+7fz",
+	"dBdXqYlWtA3a8k6vVudp2KNbIx6uGCTWmkCAotDs7uMCfNDgJ3hEuCLsihYVsF+3yXTmyNnLcKqdJF+t",
+	"j+5vym556fdmt/VSb+M3bbYrPB/x1z0cQYyRbC1keY+P/FNXscAcdvMjrsa/hD2t/a56ZnK/iCtX2qog",
+	"YCXvtQQCRvhK9Q84u67+zqFHxLfKhztufaUdV20wY0NM3aDcwUWiT92mfS4GTdwHK8DPtLS+GgsXnm5F",
+	"jIlo+ddGjPFC5BtizF0jxtQy6htizL0hxnRKq+7amvravE8NZ+vN9U3FbnUYb9nM30gxTUd4/D41sQ/1",
+	"CF8pML6Vn33Nxu+Sr/+JYuE3UNvqHMM9nDxtSVoAS1JjkrhuocgAbW6cv4Xx/qktVz+N3cZrWOBvgr7L",
+	"l1IDi4A3ZZ197yJta4vpfM/5TC8ag3wlA3rffKZG65B+OOdHg2/S/EtL89M8j9OarDG39WRsk+3HfFFK",
+	"ddd1Pad5rskibgGgIzJ9Wx8s5IDOT1yT//3+7Y/kNRdMHxMp4mxvOfk7ywyEDAoumAO88i3x5rQEaZq2",
+	"Hqd0LPqTgopLeBXja3wmpGK+IRwuAOS/F4UrRplzMTt2YF5iBa9CeM13s3ePYBESN4aJOjz/5NGjAPES",
+	"18T4d5EOLkgKXTl0Svo1adhKwRcoH52Q0MdvDq1lleu/Nzhxrw9BKU3HAprNxr357UJNpSLsGkIqJIVO",
+	"Vo+PfV7nsKTG8lhrcjwuSnwj7ycArw9E7uWPG7h33Pt13HMtC3vHZNz7ydVvPfr3R38a9xIy7rHrkmXG",
+	"GufYzw8ee4J/c+Ta3/067i2YmcscHxDVgimejXufPo3F2hgvaMkNhc6B3ysqMuZG8kFcfGrG5EzRcr7a",
+	"QsY7qrjeRYrrSqORljVXQTMCxZDTu7h72BZP6hl2bQ7LgvI1yX4HH/+it82rJl91VyedFkWMKsaUP6i/",
+	"Q6fILS+cO9wQf8tsboMhiGQoBQMOIrUUPAli0KoGYXdquQbCD/EHm8KvX4spaHGEonwB/se7uCBxUhH/",
+	"gDStL5jt9ySC+u8wek7fvfJNU7kI/f+w2DmxZpC8dC3W2HXJHXaGtrcAdgMakh8Zh/JHrFrMFDNEuL6D",
+	"c6rnACh2xRQ4PwWBPK3jsUhLxab8OkW8MfCvQru9TM4E19bEA6rs51mO90FK8wUXqZX7JeuqLD/HSf9T",
+	"W14wh91ml2/a8NuWIo+e7SUU3lCxctTpuzO9au6Ojor7RTdSXt2PFKuN16pagP/QfebT5PFwrFwPUBcQ",
+	"mcvCca47Fv0UvpcOjp3HHo8EhDNCe0gHswfnxMdI3p8+f4kl5K79mD9cNzoeaPQAc92rIQgjfCUrECnI",
+	"cZIdliBsQlybD7vzrx5S/WoH1YdiRX1a2w5r41Lbo1rYXlz1EfZGzUTJpbaXkUcjliUTPs+QmyF5aU0y",
+	"WvKxUAyYEMqD6w8VUl5W2I3XmzRPieui66K2jsPGQhtZagBcssoFBPeWc6sB2tG4qF8cEqDXPuXHwQYk",
+	"eix8NrW7ih2aAjVrgAsJxl+ftEiEsegUCfjRWiTsE+hD+iDeCBT9/lqXfaWDgDy78yDcLunKjsSySnGz",
+	"gpcmjCqmTisz7x3//NEqPpmUl5yF33y0L6ir9gi55QO4lCyl+Jhr8CizasEElC+TKTMAfWa1VmuxVaro",
+	"HfcOQXly09pQSiNcWk36TOSl5JCGjAeYKw9UqwEW0jclDMgCm3VerlnllqZY+F3XFotCI21EKrG31qUe",
+	"rmVRtg3iLcGQyFWXjWFkovuV2CXcIMhb8XXjcpE3iln1kLzMuUGxEUzlRUuhbkRPbShskvQ8StZwGAb/",
+	"89+NPnqUOKBcSCSHXuLxPkRd5ze/flb5udZI926qPssFFj8kU4fPQrphS49LvgCgFM50QrAqmGto/B51",
+	"VtzSABB9XQ4+PQxWg3VvjvgDQLkgvojnyYjr421facMWbWvsbqBCzrggvnxmIQU3uLMfXsWfwXuq5TuR",
+	"4VafDaea9kHwg6oY744TIe3NQmmVc2Op6nobHrCi5P8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
