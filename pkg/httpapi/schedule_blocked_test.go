@@ -59,9 +59,6 @@ func TestServer_ScheduleBlocked(t *testing.T) {
 		w := b.world(t, 1, 1, 1)
 		model := w.models[0]
 		bm := call[benchmarkState](t, b, "POST", "/v1/benchmarks", scheduledBody(t, w, map[string]any{"cron": "@every 1h"}), http.StatusCreated)
-		if bm.Schedule == nil || bm.Schedule.Status != "active" || bm.NextRunAt == nil {
-			t.Fatalf("new schedule = %+v next %v; want active with a next run", bm.Schedule, bm.NextRunAt)
-		}
 
 		// Archiving the model would stop the schedule: refused, naming it.
 		resp := b.do(t, "DELETE", "/v1/models/"+model.Id.String(), "")
@@ -75,6 +72,9 @@ func TestServer_ScheduleBlocked(t *testing.T) {
 		}
 		if m := call[archivable](t, b, "GET", "/v1/models/"+model.Id.String(), "", http.StatusOK); m.ArchivedAt != nil {
 			t.Fatalf("a refused delete archived the model")
+		}
+		if got := call[benchmarkState](t, b, "GET", "/v1/benchmarks/"+bm.ID, "", http.StatusOK); got.Schedule.Status != "active" || got.NextRunAt == nil {
+			t.Fatalf("schedule = %+v next %v; want still active with a next run", got.Schedule, got.NextRunAt)
 		}
 
 		// Forced, the model is archived and the schedule says it is blocked.
@@ -111,6 +111,24 @@ func TestServer_ScheduleBlocked(t *testing.T) {
 			mustJSON(t, map[string]any{"model_ids": []string{live.Id.String()}, "schedule": map[string]any{"enabled": true}}), http.StatusOK)
 		if got.Schedule.Status != "active" || got.Schedule.BlockedReason != nil || got.NextRunAt == nil {
 			t.Errorf("after replacing the model: %+v next %v; want active with a next run", got.Schedule, got.NextRunAt)
+		}
+	})
+
+	t.Run("PatchIgnoresUntouchedMembers", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		w := b.world(t, 1, 1, 1)
+		// Without an enabled schedule the model is archived at once.
+		if r := b.do(t, "DELETE", "/v1/models/"+w.models[0].Id.String(), ""); r.status != http.StatusNoContent {
+			t.Fatalf("delete: %d %s", r.status, r.body)
+		}
+		id := w.benchmark.Id.String()
+		if got := call[benchmarkState](t, b, "PATCH", "/v1/benchmarks/"+id, `{"name":"renamed"}`, http.StatusOK); got.Name != "renamed" {
+			t.Errorf("renamed to %q", got.Name)
+		}
+		got := call[benchmarkState](t, b, "PATCH", "/v1/benchmarks/"+id, `{"schedule":{"cron":"@daily"}}`, http.StatusOK)
+		if got.Schedule == nil || !got.Schedule.Enabled || got.Schedule.Status != "blocked" || got.NextRunAt != nil {
+			t.Errorf("schedule added to a benchmark with an archived model: %+v next %v; want enabled but blocked", got.Schedule, got.NextRunAt)
 		}
 	})
 
