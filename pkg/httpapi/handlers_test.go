@@ -372,6 +372,7 @@ func TestServer_Questions(t *testing.T) {
 		if got := call[oapi.Question](t, b, "GET", "/v1/questions/"+q.Id.String(), "", http.StatusOK); got.ArchivedAt == nil || got.Revision != 2 {
 			t.Errorf("archived question = %+v; want archived_at set and its last revision", got)
 		}
+		wantError(t, b.do(t, "PATCH", "/v1/questions/"+q.Id.String(), `{"prompt":"again?"}`), http.StatusConflict, "")
 		if page := call[oapi.QuestionList](t, b, "GET", "/v1/suites/"+s.Id.String()+"/questions", "", http.StatusOK); len(page.Items) != 2 {
 			t.Errorf("suite lists %d questions after a delete, want 2", len(page.Items))
 		}

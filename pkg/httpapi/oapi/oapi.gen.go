@@ -6521,6 +6521,20 @@ func (response UpdateQuestion404JSONResponse) VisitUpdateQuestionResponse(w http
 	return err
 }
 
+type UpdateQuestion409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateQuestion409JSONResponse) VisitUpdateQuestionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateQuestion413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UpdateQuestion413JSONResponse) VisitUpdateQuestionResponse(w http.ResponseWriter) error {
@@ -10278,40 +10292,41 @@ var swaggerSpec = []string{
 	"vslCs7A1iu7WdajHTQwXPZdLvZlc1p0K9zf3yb19YY2ild9rZtfd+bZ+qdfXs3Pg3di31dWxtG7F4mP2",
 	"XlhFxUWFlqEP95LqsQhuUL9Bg2MMnDdY0N8pTDQgf6Jsz7DZIc8Sb7Anoydd3T+6GeruBHwYo0Oshx5+",
 	"39iyzSe3kyfv0if3hl6CO1+wZScL15AKDa+d48nhWLykquBMRf0etaGr4MBbMsXA29UqpxVbUC7GAluI",
-	"WdN8iGWsXMy25rHhI0RZwRrnsHV6pxq8f1/eKT/IV/JO7Xv2AIGt3vJvWtVXS06r88DiDRl0nH6nYHm4",
-	"li2tSOwjzQ4kCZEltrEuVvYMYm/cqIoCem1CXbapWsqGwMWDuTC7W3jUCVvWCqohzjo6HfkH7qaDAwLR",
-	"Chy8nk7byPjXvQtfzyrxHt/4p6vKO6vE7qQbrBH+F8i3WUvqauJMBPyfPZrWsxreqIEoREWeIDyMT2JE",
-	"rwz0f2tvV+9xXu6PAbaAr3zTxlq1sSb+lmOTz3FbBt46xO5Od+yzDEEG6LEooU4rAEuBsw8YNyBABase",
-	"PFYIBQW5XP4jJy4DyhcFcEGmBZ/NmzBRSUD1QH0OAFAwrRjZH2qjQvPCNHjn7Mc9EGmUU6Iv4Qt0Rjlk",
-	"N8+pWhTuWAXIL4/v7Vs1gMcQ8DiQ1rEI+cMRSGlooNgJU4qPtJ7Ge4dCeoHk0WDEO1WV5SdhW92s9Pqa",
-	"6rlUplh9y335GhFE3LguibFx+BUVlsX1HjhGCAYXNauzJ9WegwYWUObANexhAFg3RBlbbyCK7UbRce7y",
-	"oE+I8Tg7UFggmrg6w7E4c8QS366/ikoDmjx54sodTfgjMthYbDTTGD3rcFKcVWHEe70P/Rhdl6L7+7fz",
-	"dBdXqYlWtA3a8k6vVudp2KNbIx6uGCTWmkCAotDs7uMCfNDgJ3hEuCLsihYVsF+3yXTmyNnLcKqdJF+t",
-	"j+5vym556fdmt/VSb+M3bbYrPB/x1z0cQYyRbC1keY+P/FNXscAcdvMjrsa/hD2t/a56ZnK/iCtX2qog",
-	"YCXvtQQCRvhK9Q84u67+zqFHxLfKhztufaUdV20wY0NM3aDcwUWiT92mfS4GTdwHK8DPtLS+GgsXnm5F",
-	"jIlo+ddGjPFC5BtizF0jxtQy6htizL0hxnRKq+7amvravE8NZ+vN9U3FbnUYb9nM30gxTUd4/D41sQ/1",
-	"CF8pML6Vn33Nxu+Sr/+JYuE3UNvqHMM9nDxtSVoAS1JjkrhuocgAbW6cv4Xx/qktVz+N3cZrWOBvgr7L",
-	"l1IDi4A3ZZ197yJta4vpfM/5TC8ag3wlA3rffKZG65B+OOdHg2/S/EtL89M8j9OarDG39WRsk+3HfFFK",
-	"ddd1Pad5rskibgGgIzJ9Wx8s5IDOT1yT//3+7Y/kNRdMHxMp4mxvOfk7ywyEDAoumAO88i3x5rQEaZq2",
-	"Hqd0LPqTgopLeBXja3wmpGK+IRwuAOS/F4UrRplzMTt2YF5iBa9CeM13s3ePYBESN4aJOjz/5NGjAPES",
-	"18T4d5EOLkgKXTl0Svo1adhKwRcoH52Q0MdvDq1lleu/Nzhxrw9BKU3HAprNxr357UJNpSLsGkIqJIVO",
-	"Vo+PfV7nsKTG8lhrcjwuSnwj7ycArw9E7uWPG7h33Pt13HMtC3vHZNz7ydVvPfr3R38a9xIy7rHrkmXG",
-	"GufYzw8ee4J/c+Ta3/067i2YmcscHxDVgimejXufPo3F2hgvaMkNhc6B3ysqMuZG8kFcfGrG5EzRcr7a",
-	"QsY7qrjeRYrrSqORljVXQTMCxZDTu7h72BZP6hl2bQ7LgvI1yX4HH/+it82rJl91VyedFkWMKsaUP6i/",
-	"Q6fILS+cO9wQf8tsboMhiGQoBQMOIrUUPAli0KoGYXdquQbCD/EHm8KvX4spaHGEonwB/se7uCBxUhH/",
-	"gDStL5jt9ySC+u8wek7fvfJNU7kI/f+w2DmxZpC8dC3W2HXJHXaGtrcAdgMakh8Zh/JHrFrMFDNEuL6D",
-	"c6rnACh2xRQ4PwWBPK3jsUhLxab8OkW8MfCvQru9TM4E19bEA6rs51mO90FK8wUXqZX7JeuqLD/HSf9T",
-	"W14wh91ml2/a8NuWIo+e7SUU3lCxctTpuzO9au6Ojor7RTdSXt2PFKuN16pagP/QfebT5PFwrFwPUBcQ",
-	"mcvCca47Fv0UvpcOjp3HHo8EhDNCe0gHswfnxMdI3p8+f4kl5K79mD9cNzoeaPQAc92rIQgjfCUrECnI",
-	"cZIdliBsQlybD7vzrx5S/WoH1YdiRX1a2w5r41Lbo1rYXlz1EfZGzUTJpbaXkUcjliUTPs+QmyF5aU0y",
-	"WvKxUAyYEMqD6w8VUl5W2I3XmzRPieui66K2jsPGQhtZagBcssoFBPeWc6sB2tG4qF8cEqDXPuXHwQYk",
-	"eix8NrW7ih2aAjVrgAsJxl+ftEiEsegUCfjRWiTsE+hD+iDeCBT9/lqXfaWDgDy78yDcLunKjsSySnGz",
-	"gpcmjCqmTisz7x3//NEqPpmUl5yF33y0L6ir9gi55QO4lCyl+Jhr8CizasEElC+TKTMAfWa1VmuxVaro",
-	"HfcOQXly09pQSiNcWk36TOSl5JCGjAeYKw9UqwEW0jclDMgCm3VerlnllqZY+F3XFotCI21EKrG31qUe",
-	"rmVRtg3iLcGQyFWXjWFkovuV2CXcIMhb8XXjcpE3iln1kLzMuUGxEUzlRUuhbkRPbShskvQ8StZwGAb/",
-	"89+NPnqUOKBcSCSHXuLxPkRd5ze/flb5udZI926qPssFFj8kU4fPQrphS49LvgCgFM50QrAqmGto/B51",
-	"VtzSABB9XQ4+PQxWg3VvjvgDQLkgvojnyYjr421facMWbWvsbqBCzrggvnxmIQU3uLMfXsWfwXuq5TuR",
-	"4VafDaea9kHwg6oY744TIe3NQmmVc2Op6nobHrCi5P8PAAD//w==",
+	"WdN8iGWsXMy25rHhI0RZwdrIYYthqupjKBVoglSAhoppNT74v2BULOe8YMlYYE71vlhWjfN0Xx4vP8hX",
+	"8njte54B1a1mo29l+/88GXJ1Mlq8g4MOEeS0PI8Zs6Ufin2k2QYlIbLEXtrFygoCbNAblXJAw08oDjdV",
+	"S+0S+JkwIWd3H5E6a8yaYjXOWke7Jf/A3bSRQDRcgYPX02kbGf+6d/XtWSXe4xv/dKWBZ5XYnfmDhcr/",
+	"Akk/a5llTbCLAEK0R+d8VmMsNWCNqMgTxKjxmZToGoImdO098z3YzP0xwBYEmG8qYatK2AQBc2zyOb7T",
+	"wFuH2GLqjh2nIdIBjR4lFIsFdCvwOALjBhiq4FoAtxniUUFCmf/IiUvD8pUJXJBpwWfzJlZVEqBFUKkE",
+	"FBbMbUb2hwKt0EExDS5C+3GPhholtuhL+AKdUQ4p1nOqFoU7VgF3zIOM+34R4LYEUBCkdSxCEnOElBq6",
+	"OHbql/hI62m8dzymF0geDZ4Ep9uy/CRsq5uVXl9TPZfKFKtvCThfI4yJG9clMTYOv6LCsrjeA0wJEemi",
+	"jnn2pNpz0AAkyhzChz0MgC2HUGfrXUyx5yl6710y9gkxHuwHqhtEE9xnOBZnjlh4xq5LFdUnNHnyxNVc",
+	"mvBHZDCw7podPUbPOjwlZ1UY8V7vQz9G16Xo/v7tPN3FVWqiFW3D17zTq9W5O/ZoGYmHK0aqtSYQQDk0",
+	"Wwy5KCN0GQpuGa4Iu6JFBezXbTKdOXL2MpxqT81Xa+b7m7JbXvq92W291Nv4TZvtyhGI+OsejiAGarZW",
+	"07zHR/6pS2lgDrv5EVfjX8Ke1n5XPTO5X8TlM22lGLCS91qHASN8pSIMnF1Xk+nQqOJb+cUd99/Sjqs2",
+	"mLEhpm5Qc+HC4adu0z4XCCduxhUwcFr6b42Fi5G3wtZEtPxrw9Z4IfINtuauYWtqGfUNtubeYGs6pVV3",
+	"gU99bd6nhrP15vqmYrc6jLds5m+koqcjnn6fmtiHeoSvFEnfys++cOR3ydf/RLHwG6htdaLjHk6etkwx",
+	"wEapgVFcy1JkgDY3zt/CeP/Ulqufxm7jNSzwN0Hf5Uup0U3Am7LOvneRO7bFdL7nBKgXjUG+kgG9bwJU",
+	"o39JP5zzo8E3af6lpflpnsdpTdaY23oytsn2Y74opbrr4qLTPNdkEfch0BGZvrcQVpNA+ymuyf9+//ZH",
+	"8poLpo+JFHHKuZz8nWUGQgYFF8yhbvm+fHNagjRNW49TOhb9SUHFJbyK8TU+E1Ix35UOFwCS8IvCVcTM",
+	"uZgdO0QxsYJXIbzmW+q7R7ASihvDRB2ef/LoUcCZiQtz/LtIBxckhdYgOiX9mjTs5+CrpI9OSGgmOIf+",
+	"tso1ARycuNeHoJSmYwEdb+tesHYJEwhKsmsIqZAU2mk9PvbJpcOSGstjrRn6uCjxjbyfALw+ELmXP27g",
+	"3nHv13HP9U3sHZNx7ydXRPbo3x/9adxLyLjHrkuWGWucY1NBeOwJ/s2Ra3/367i3YGYuc3xAVAumeDbu",
+	"ffo0FmtjvKAlNxTaF36vqMiYG8kHcfGpGZMzRcv5agsZ76jiehcprjWORlrWXAXNCBRDTu/i7mFbPKln",
+	"2LU5LAvK1yT7HXz8i942r5p81V0idVoUMbQZU/6g/g6dIre8cO5wQ/wts7kNhiCcohQMOIjUUvAkiEGr",
+	"GoTdqeUaCD8EQWwKv34tpqDPEoryBfgf7+KCxElF/APStL5gtt+T2Flgh9Fz+u6V79zKRWhCiBXXiTWD",
+	"5KXr88auS+4APLS9BbAl0ZD8yDgk62PpZKaYIcI1P5xTPQdUsyumwPkpCORpHY9FWio25dcpgp6BfxV6",
+	"/mVyJri2Jh5QZT/PcrwPUpovuEit3C9ZV3n7OU76n9rygjnsNrt854jfthR59GwvofCGipWjTt+d6VVz",
+	"d3RU3C+64frqpqhY8rxWWgP8h+4znyaPh2PlGpG6gMhcFo5z3bHop/C9dHDsPPZ4JCCcEXpUOqw/OCc+",
+	"RvL+9PlLrGN3PdD84brR8UCjB5jrXg1BGOErWYFIQY6T7LAEYRNigADYnX/1kOpXO6g+FCvq09p2WBuX",
+	"2h4ly/biqo+wN2omSi61vYw8JLIsmfB5htwMyUtrktGSj4ViwIRQo1x/qJDyssKWwN6keUpcK18XtXUc",
+	"NhbayFID6pNVLiC4t5xbDdCOxkX94pAAvfYpPw52QdFj4bOp3VXsIB2oWUN9SDD++qRFIoxFp0jAj9Yi",
+	"YZ9AH9IH8Uag6PfXP+0rHQTk2Z0H4XZJV3YkllWKmxW8NGFUMXVamXnv+OePVvHJpLzkLPzmo31BXbVH",
+	"yC0fwKVkKcXHXJdJmVULJqCGmkyZAfw1q7Vai61SRe+4dwjKk5vWhlIageNq0mciLyWHNGQ8wFx5tFwN",
+	"2JS+M2KAN9is83IdM7d05sLvut5cFLp5I1yKvbUu9XAti7JtEG8JhkSuumwMIxPdr8Qu4QZB3oqvu6eL",
+	"vFFRq4fkZc4Nio1gKi9aqoUjempDYZOk51GyhgNS+J//bjTzo8Sh9UIiOTQ0j/chan2/+fWzys+1htt3",
+	"U/VZLrD4IZk6fBbSDVsabfIFoLVwphOCpclcQ/f5qL3jli6E6OtyGO5hsBoxfHPEHwBPBkFOPE9GXB9v",
+	"+0obtmhbY3cDFXLGBfHlMwspuMGd/fAq/gzeUy3fiQy3+mw41bQPgh9UxXh3nAhp71hKq5wbS1XX2/CA",
+	"FSX/fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
