@@ -29,13 +29,13 @@ func (b Blockers) Reason() string {
 	if len(b.ArchivedSuites) > 0 {
 		parts = append(parts, "uses archived "+members("suite", b.ArchivedSuites)+": replace "+them(b.ArchivedSuites)+" in suite_ids")
 	}
-	if len(parts) == 0 && b.ActiveQuestions == 0 {
-		parts = append(parts, "its suites have no active questions")
+	switch {
+	case len(parts) > 0:
+		return "the benchmark " + strings.Join(parts, "; ")
+	case b.ActiveQuestions == 0:
+		return "the benchmark's suites have no active questions"
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "the benchmark " + strings.Join(parts, "; ")
+	return ""
 }
 
 // members renders `model "a"` or `models "a", "b"`.

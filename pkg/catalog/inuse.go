@@ -27,9 +27,9 @@ type InUseError struct {
 	Benchmarks []BenchmarkRef
 }
 
-// inUseNamed is how many benchmarks the message names; the rest are
-// counted.
-const inUseNamed = 3
+// inUseNamed is how many benchmarks the message names, with their ids,
+// so that it stays short; the rest are counted.
+const inUseNamed = 2
 
 // Error implements error.
 func (e *InUseError) Error() string { return e.summary().Error() }
@@ -47,6 +47,6 @@ func (e *InUseError) summary() *fault.Error {
 		list += fmt.Sprintf(" and %d more", n)
 	}
 	return &fault.Error{Kind: fault.KindConflict, Field: "force", Message: fmt.Sprintf(
-		"the %s is used by the enabled schedule of %s; archiving it would block them: replace it there or disable those schedules first, or delete with force=true",
+		"the %s is used by the enabled schedule of %s: archiving it would stop them; replace it there, disable those schedules, or delete with force=true",
 		e.Resource, list)}
 }
