@@ -65,6 +65,5 @@ SELECT EXISTS (SELECT 1 FROM runs WHERE benchmark_id = $1);
 -- An archived benchmark does not run: its schedule is disabled with it.
 UPDATE benchmarks SET archived_at = now(), schedule_enabled = false, updated_at = now() WHERE id = $1 AND archived_at IS NULL;
 
-
 -- name: DeleteBenchmark :execrows
 DELETE FROM benchmarks WHERE id = $1;
