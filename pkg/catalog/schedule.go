@@ -161,7 +161,9 @@ func (p SchedulePatch) Validate() error {
 // Apply returns cur with the patch's fields set. A benchmark without a
 // schedule gets one only from a patch that names its cron; a patch that
 // does not say enabled enables a new schedule and keeps an existing one's
-// state.
+// state. The spec is checked when the patch sets it or enables the
+// schedule, not otherwise: a stored spec that no longer parses (its
+// schedule shows as blocked) does not stop the schedule being disabled.
 func (p SchedulePatch) Apply(cur *Schedule) (Schedule, error) {
 	var out Schedule
 	switch {
@@ -185,7 +187,10 @@ func (p SchedulePatch) Apply(cur *Schedule) (Schedule, error) {
 		out.Overlap = *p.Overlap
 	}
 	out = out.Normalized()
-	return out, out.Validate()
+	if cur == nil || p.Cron != nil || p.Timezone != nil || (p.Enabled != nil && *p.Enabled) {
+		return out, out.Validate()
+	}
+	return out, p.Validate()
 }
 
 // Restarts reports whether changing a schedule from old to s starts it
