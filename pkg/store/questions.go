@@ -136,7 +136,8 @@ func (s *Store) ReviseQuestion(ctx context.Context, id uuid.UUID, base int, in c
 }
 
 // DeleteQuestion archives a question: its revisions stay for the runs that
-// asked them, and new runs no longer include it.
+// asked them, and new runs no longer include it. Deleting an archived
+// question again changes nothing, like deleting an archived model.
 func (s *Store) DeleteQuestion(ctx context.Context, id uuid.UUID) error {
 	return s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		n, err := q.ArchiveQuestion(ctx, id)
@@ -144,7 +145,8 @@ func (s *Store) DeleteQuestion(ctx context.Context, id uuid.UUID) error {
 			return err
 		}
 		if n == 0 {
-			return fault.NotFound("question")
+			_, err := q.GetQuestion(ctx, id)
+			return notFound(err, "question")
 		}
 		return auditChange(ctx, q, audit.ActionQuestionDelete, audit.ResourceQuestion, id.String(), "archived")
 	})
