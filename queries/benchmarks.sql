@@ -18,9 +18,17 @@ DELETE FROM benchmark_suites WHERE benchmark_id = $1;
 DELETE FROM benchmark_models WHERE benchmark_id = $1;
 
 -- name: GetBenchmark :one
+-- A benchmark with its members, the names of those that are archived and
+-- its active questions: what says whether it can run now.
 SELECT b.*,
     coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
-    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids
+    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids,
+    coalesce((SELECT array_agg(m.name ORDER BY bm.position) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
+        WHERE bm.benchmark_id = b.id AND m.archived_at IS NOT NULL), '{}')::text[] AS archived_models,
+    coalesce((SELECT array_agg(s.name ORDER BY bs.position) FROM benchmark_suites bs JOIN suites s ON s.id = bs.suite_id
+        WHERE bs.benchmark_id = b.id AND s.archived_at IS NOT NULL), '{}')::text[] AS archived_suites,
+    (SELECT count(*) FROM benchmark_suites bs JOIN questions q ON q.suite_id = bs.suite_id AND q.archived_at IS NULL
+        WHERE bs.benchmark_id = b.id)::int AS active_questions
 FROM benchmarks b WHERE b.id = $1;
 
 -- name: BenchmarkNames :many
@@ -33,7 +41,13 @@ SELECT id FROM benchmarks WHERE id = $1 AND archived_at IS NULL FOR UPDATE;
 -- name: ListBenchmarks :many
 SELECT b.*,
     coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
-    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids
+    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids,
+    coalesce((SELECT array_agg(m.name ORDER BY bm.position) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
+        WHERE bm.benchmark_id = b.id AND m.archived_at IS NOT NULL), '{}')::text[] AS archived_models,
+    coalesce((SELECT array_agg(s.name ORDER BY bs.position) FROM benchmark_suites bs JOIN suites s ON s.id = bs.suite_id
+        WHERE bs.benchmark_id = b.id AND s.archived_at IS NOT NULL), '{}')::text[] AS archived_suites,
+    (SELECT count(*) FROM benchmark_suites bs JOIN questions q ON q.suite_id = bs.suite_id AND q.archived_at IS NULL
+        WHERE bs.benchmark_id = b.id)::int AS active_questions
 FROM benchmarks b
 WHERE (sqlc.narg(after)::uuid IS NULL OR b.id > sqlc.narg(after)::uuid)
   AND (sqlc.arg(include_archived)::bool OR b.archived_at IS NULL)
@@ -52,7 +66,8 @@ RETURNING *;
 SELECT EXISTS (SELECT 1 FROM runs WHERE benchmark_id = $1);
 
 -- name: ArchiveBenchmark :execrows
-UPDATE benchmarks SET archived_at = now(), updated_at = now() WHERE id = $1 AND archived_at IS NULL;
+-- An archived benchmark does not run: its schedule is disabled with it.
+UPDATE benchmarks SET archived_at = now(), schedule_enabled = false, updated_at = now() WHERE id = $1 AND archived_at IS NULL;
 
 -- name: DeleteBenchmark :execrows
 DELETE FROM benchmarks WHERE id = $1;

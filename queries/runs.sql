@@ -19,14 +19,6 @@ JOIN questions q ON q.suite_id = bs.suite_id AND q.archived_at IS NULL
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE bs.benchmark_id = sqlc.arg(benchmark_id)::uuid;
 
--- name: BenchmarkRunShape :one
-SELECT
-    (SELECT count(*) FROM benchmark_models bm WHERE bm.benchmark_id = sqlc.arg(benchmark_id)::uuid)::int AS model_count,
-    (SELECT count(*) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
-        WHERE bm.benchmark_id = sqlc.arg(benchmark_id)::uuid AND m.archived_at IS NOT NULL)::int AS archived_models,
-    (SELECT count(*) FROM benchmark_suites bs JOIN questions q ON q.suite_id = bs.suite_id AND q.archived_at IS NULL
-        WHERE bs.benchmark_id = sqlc.arg(benchmark_id)::uuid)::int AS question_count;
-
 -- name: GetRun :one
 SELECT * FROM runs WHERE id = $1;
 

@@ -36,3 +36,25 @@ RETURNING *;
 
 -- name: GetScheduledRun :one
 SELECT * FROM runs WHERE benchmark_id = $1 AND scheduled_for = $2;
+
+-- name: RecordScheduleSkip :exec
+-- The latest occurrence a tick could not run, and why, shown on the
+-- benchmark. Only a later occurrence replaces it: one recorded again, or
+-- an older one recorded late, keeps what is there.
+UPDATE benchmarks SET
+    schedule_last_skipped_at  = sqlc.arg(at)::timestamptz,
+    schedule_last_skip_reason = sqlc.arg(reason)::text
+WHERE id = sqlc.arg(id)
+  AND (schedule_last_skipped_at IS NULL OR schedule_last_skipped_at < sqlc.arg(at)::timestamptz);
+
+-- name: ScheduledBenchmarksUsingModel :many
+-- The benchmarks whose enabled schedule archiving this model would block.
+SELECT b.id, b.name FROM benchmarks b JOIN benchmark_models bm ON bm.benchmark_id = b.id
+WHERE bm.model_id = $1 AND b.archived_at IS NULL AND b.schedule_enabled
+ORDER BY lower(b.name), b.id;
+
+-- name: ScheduledBenchmarksUsingSuite :many
+-- The benchmarks whose enabled schedule archiving this suite would block.
+SELECT b.id, b.name FROM benchmarks b JOIN benchmark_suites bs ON bs.benchmark_id = b.id
+WHERE bs.suite_id = $1 AND b.archived_at IS NULL AND b.schedule_enabled
+ORDER BY lower(b.name), b.id;

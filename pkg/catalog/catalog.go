@@ -88,9 +88,11 @@ type Model struct {
 	InputCostPerMTok  float64
 	OutputCostPerMTok float64
 	Overrides         RequestOverrides
-	Archived          bool
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// ArchivedAt is when the model was archived (deleted while a benchmark
+	// or run refers to it); nil while it is active.
+	ArchivedAt *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // ModelPatch changes a model; nil fields stay as they are.
@@ -108,9 +110,10 @@ type Suite struct {
 	Name          string
 	Description   string
 	QuestionCount int
-	Archived      bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// ArchivedAt is when the suite was archived; nil while it is active.
+	ArchivedAt *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // SuitePatch changes a suite; nil fields stay as they are.
@@ -130,8 +133,11 @@ type Question struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        scoring.Rule
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// ArchivedAt is when the question was removed from its suite; nil
+	// while it is active.
+	ArchivedAt *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // QuestionInput is the content of a question revision.
@@ -141,6 +147,14 @@ type QuestionInput struct {
 	ExpectedAnswer string       `json:"expected_answer"`
 	Scoring        scoring.Rule `json:"scoring"`
 }
+
+// The defaults of a benchmark config's fields that a request leaves out:
+// deterministic answers, room for a worked answer, each question once.
+const (
+	DefaultTemperature = 0.0
+	DefaultMaxTokens   = 1024
+	DefaultSamples     = 1
+)
 
 // BenchmarkConfig is how a benchmark asks its questions.
 type BenchmarkConfig struct {
@@ -165,12 +179,14 @@ type Benchmark struct {
 	UnitCount int
 	// Schedule is nil when the benchmark has none.
 	Schedule *Schedule
-	// NextRunAt is the schedule's next occurrence; nil when the benchmark
-	// has no enabled schedule or is archived.
+	// NextRunAt is the schedule's next occurrence; nil unless the
+	// schedule is active (enabled, not blocked, benchmark not archived).
 	NextRunAt *time.Time
-	Archived  bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// ArchivedAt is when the benchmark was archived (deleted while it had
+	// runs); nil while it is active. Archiving disables its schedule.
+	ArchivedAt *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // BenchmarkInput creates a benchmark.

@@ -19,6 +19,62 @@ type Schedule struct {
 	// Overlap says what an occurrence does while the previous scheduled
 	// run is unfinished.
 	Overlap schedule.Overlap
+
+	// The fields below report on a stored schedule (see
+	// Benchmark.ResolveSchedule); input ignores them.
+
+	// Status says whether occurrences make runs now.
+	Status ScheduleStatus
+	// BlockedReason says why a blocked schedule cannot run and what to
+	// change.
+	BlockedReason string
+	// LastSkippedAt is the latest occurrence that made no run (overlap,
+	// a blocked benchmark, an outage not caught up), and LastSkipReason
+	// why; nil when none was skipped.
+	LastSkippedAt  *time.Time
+	LastSkipReason string
+}
+
+// ScheduleStatus says whether a schedule's occurrences make runs.
+type ScheduleStatus string
+
+// The schedule statuses.
+const (
+	// ScheduleActive makes a run per occurrence.
+	ScheduleActive ScheduleStatus = "active"
+	// ScheduleDisabled makes none: the schedule was disabled, or its
+	// benchmark archived.
+	ScheduleDisabled ScheduleStatus = "disabled"
+	// ScheduleBlocked is enabled but cannot run: each occurrence is
+	// skipped, and recorded, until the benchmark is changed.
+	ScheduleBlocked ScheduleStatus = "blocked"
+)
+
+// ResolveSchedule sets the schedule's status and the benchmark's
+// NextRunAt as of now, given the last occurrence a tick considered and
+// what keeps the benchmark from running. A blocked schedule has no next
+// run: its occurrences would be skipped.
+func (b *Benchmark) ResolveSchedule(last *time.Time, bl Blockers, now time.Time) {
+	b.NextRunAt = nil
+	sc := b.Schedule
+	if sc == nil {
+		return
+	}
+	sc.BlockedReason = ""
+	if !sc.Enabled || b.ArchivedAt != nil || last == nil {
+		sc.Status = ScheduleDisabled
+		return
+	}
+	if _, err := schedule.Parse(sc.Cron, sc.Timezone); err != nil {
+		sc.Status, sc.BlockedReason = ScheduleBlocked, "the schedule no longer parses: "+err.Error()
+		return
+	}
+	if reason := bl.Reason(); reason != "" {
+		sc.Status, sc.BlockedReason = ScheduleBlocked, reason
+		return
+	}
+	sc.Status = ScheduleActive
+	b.NextRunAt = sc.NextRun(*last, now)
 }
 
 // Validate checks a schedule; errors name schedule.cron,
@@ -105,7 +161,9 @@ func (p SchedulePatch) Validate() error {
 // Apply returns cur with the patch's fields set. A benchmark without a
 // schedule gets one only from a patch that names its cron; a patch that
 // does not say enabled enables a new schedule and keeps an existing one's
-// state.
+// state. The spec is checked when the patch sets it or enables the
+// schedule, not otherwise: a stored spec that no longer parses (its
+// schedule shows as blocked) does not stop the schedule being disabled.
 func (p SchedulePatch) Apply(cur *Schedule) (Schedule, error) {
 	var out Schedule
 	switch {
@@ -129,7 +187,10 @@ func (p SchedulePatch) Apply(cur *Schedule) (Schedule, error) {
 		out.Overlap = *p.Overlap
 	}
 	out = out.Normalized()
-	return out, out.Validate()
+	if cur == nil || p.Cron != nil || p.Timezone != nil || (p.Enabled != nil && *p.Enabled) {
+		return out, out.Validate()
+	}
+	return out, p.Validate()
 }
 
 // Restarts reports whether changing a schedule from old to s starts it

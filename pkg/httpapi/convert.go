@@ -65,10 +65,7 @@ func fromLimits(l *oapi.ProviderLimits) catalog.ProviderLimits {
 
 func derefOr[T any](p *T) T {
 	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
+	return derefDefault(p, zero)
 }
 
 func toOverrides(o catalog.RequestOverrides) oapi.RequestOverrides {
@@ -110,7 +107,8 @@ func toModel(m *catalog.Model) oapi.Model {
 		InputCostPerMtok:  m.InputCostPerMTok,
 		OutputCostPerMtok: m.OutputCostPerMTok,
 		RequestOverrides:  toOverrides(m.Overrides),
-		Archived:          m.Archived,
+		Archived:          m.ArchivedAt != nil,
+		ArchivedAt:        utcPtr(m.ArchivedAt),
 		CreatedAt:         m.CreatedAt.UTC(),
 		UpdatedAt:         m.UpdatedAt.UTC(),
 	}
@@ -122,7 +120,8 @@ func toSuite(s *catalog.Suite) oapi.Suite {
 		Name:          s.Name,
 		Description:   s.Description,
 		QuestionCount: s.QuestionCount,
-		Archived:      s.Archived,
+		Archived:      s.ArchivedAt != nil,
+		ArchivedAt:    utcPtr(s.ArchivedAt),
 		CreatedAt:     s.CreatedAt.UTC(),
 		UpdatedAt:     s.UpdatedAt.UTC(),
 	}
@@ -154,6 +153,7 @@ func toQuestion(q *catalog.Question) oapi.Question {
 		Category:       q.Category,
 		ExpectedAnswer: q.ExpectedAnswer,
 		Scoring:        toScoring(q.Scoring),
+		ArchivedAt:     utcPtr(q.ArchivedAt),
 		CreatedAt:      q.CreatedAt.UTC(),
 		UpdatedAt:      q.UpdatedAt.UTC(),
 	}
@@ -178,29 +178,44 @@ func toBenchmarkConfig(c catalog.BenchmarkConfig) oapi.BenchmarkConfig {
 	return out
 }
 
-func fromBenchmarkConfig(c oapi.BenchmarkConfig) catalog.BenchmarkConfig {
-	out := catalog.BenchmarkConfig{
-		Temperature: c.Temperature, MaxTokens: c.MaxTokens, Samples: c.Samples,
-		MaxCostUSD: c.MaxCostUsd, TimeoutSeconds: derefOr(c.TimeoutSeconds),
+// fromBenchmarkConfig applies the defaults of the fields a request left
+// out (all of them when it has no config).
+func fromBenchmarkConfig(c *oapi.BenchmarkConfigInput) catalog.BenchmarkConfig {
+	if c == nil {
+		c = &oapi.BenchmarkConfigInput{}
 	}
-	if c.SystemPrompt != nil {
-		out.SystemPrompt = *c.SystemPrompt
+	return catalog.BenchmarkConfig{
+		Temperature:    derefDefault(c.Temperature, catalog.DefaultTemperature),
+		MaxTokens:      derefDefault(c.MaxTokens, catalog.DefaultMaxTokens),
+		Samples:        derefDefault(c.Samples, catalog.DefaultSamples),
+		SystemPrompt:   derefOr(c.SystemPrompt),
+		MaxCostUSD:     c.MaxCostUsd,
+		TimeoutSeconds: derefOr(c.TimeoutSeconds),
 	}
-	return out
+}
+
+// derefDefault is *p, or def when p is nil. An explicit value, even one
+// out of bounds such as 0, is kept for validation to refuse.
+func derefDefault[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 func toBenchmark(b *catalog.Benchmark) oapi.Benchmark {
 	return oapi.Benchmark{
-		Id:        b.ID,
-		Name:      b.Name,
-		SuiteIds:  nonNil(b.SuiteIDs),
-		ModelIds:  nonNil(b.ModelIDs),
-		Config:    toBenchmarkConfig(b.Config),
-		UnitCount: int64(b.UnitCount),
-		Schedule:  toSchedule(b.Schedule),
-		NextRunAt: utcPtr(b.NextRunAt),
-		CreatedAt: b.CreatedAt.UTC(),
-		UpdatedAt: b.UpdatedAt.UTC(),
+		Id:         b.ID,
+		Name:       b.Name,
+		SuiteIds:   nonNil(b.SuiteIDs),
+		ModelIds:   nonNil(b.ModelIDs),
+		Config:     toBenchmarkConfig(b.Config),
+		UnitCount:  int64(b.UnitCount),
+		Schedule:   toSchedule(b.Schedule),
+		NextRunAt:  utcPtr(b.NextRunAt),
+		ArchivedAt: utcPtr(b.ArchivedAt),
+		CreatedAt:  b.CreatedAt.UTC(),
+		UpdatedAt:  b.UpdatedAt.UTC(),
 	}
 }
 
@@ -208,7 +223,19 @@ func toSchedule(s *catalog.Schedule) *oapi.Schedule {
 	if s == nil {
 		return nil
 	}
-	return &oapi.Schedule{Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled, Overlap: oapi.ScheduleOverlap(s.Overlap)}
+	return &oapi.Schedule{
+		Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled, Overlap: oapi.ScheduleOverlap(s.Overlap),
+		Status: oapi.ScheduleStatus(s.Status), BlockedReason: nonEmpty(s.BlockedReason),
+		LastSkippedAt: utcPtr(s.LastSkippedAt), LastSkipReason: nonEmpty(s.LastSkipReason),
+	}
+}
+
+// nonEmpty is nil for "", so the document's null stands for "none".
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func fromScheduleInput(in *oapi.ScheduleInput) *catalog.Schedule {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 )
@@ -83,6 +84,7 @@ func (e *UpstreamError) Error() string { return "provider failed: " + e.Message 
 // ErrorHandler returns Echo's HTTPErrorHandler for the API: the one place
 // where errors become responses. A *fault.Error answers with its kind's
 // status and its message and field; an *ImportError adds the invalid lines;
+// a *catalog.InUseError (409) lists the benchmarks in the way;
 // an *UpstreamError is a 502 with the provider's (scrubbed) message;
 // Echo's own errors (unknown route, method not allowed, body over the limit,
 // binding failures) get the same shape with a plain message. Anything else is
@@ -149,6 +151,13 @@ func errorResponse(err error) (int, any) {
 			out.Errors = append(out.Errors, le)
 		}
 		return http.StatusUnprocessableEntity, out
+	}
+	if iu, ok := errors.AsType[*catalog.InUseError](err); ok {
+		out := oapi.InUseError{Error: detail(fault.As(iu)), Benchmarks: make([]oapi.BenchmarkRef, len(iu.Benchmarks))}
+		for i, b := range iu.Benchmarks {
+			out.Benchmarks[i] = oapi.BenchmarkRef{Id: b.ID, Name: b.Name}
+		}
+		return http.StatusConflict, out
 	}
 	if ue, ok := errors.AsType[*UpstreamError](err); ok {
 		return http.StatusBadGateway, oapi.Error{Error: oapi.ErrorDetail{

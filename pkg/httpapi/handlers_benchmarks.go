@@ -66,7 +66,7 @@ func (a *api) UpdateBenchmark(ctx context.Context, req oapi.UpdateBenchmarkReque
 		patch.ModelIDs = nonNil(*b.ModelIds)
 	}
 	if b.Config != nil {
-		c := fromBenchmarkConfig(*b.Config)
+		c := fromBenchmarkConfig(b.Config)
 		patch.Config = &c
 	}
 	if err := patch.Validate(); err != nil {
@@ -89,7 +89,8 @@ func (a *api) EstimateBenchmark(ctx context.Context, req oapi.EstimateBenchmarkR
 	return oapi.EstimateBenchmark200JSONResponse(toEstimate(est)), nil
 }
 
-// DeleteBenchmark deletes a benchmark, or archives it when it has runs.
+// DeleteBenchmark deletes a benchmark, or archives it (disabling its
+// schedule) when it has runs.
 func (a *api) DeleteBenchmark(ctx context.Context, req oapi.DeleteBenchmarkRequestObject) (oapi.DeleteBenchmarkResponseObject, error) {
 	if _, err := a.s.store.DeleteBenchmark(ctx, req.Id); err != nil {
 		return nil, err

@@ -81,9 +81,10 @@ func (a *api) UpdateModel(ctx context.Context, req oapi.UpdateModelRequestObject
 	return oapi.UpdateModel200JSONResponse(toModel(m)), nil
 }
 
-// DeleteModel deletes a model, or archives it when it has history.
+// DeleteModel deletes a model, or archives it when it has history; one
+// that enabled schedules depend on only with force.
 func (a *api) DeleteModel(ctx context.Context, req oapi.DeleteModelRequestObject) (oapi.DeleteModelResponseObject, error) {
-	if _, err := a.s.store.DeleteModel(ctx, req.Id); err != nil {
+	if _, err := a.s.store.DeleteModel(ctx, req.Id, derefOr(req.Params.Force)); err != nil {
 		return nil, err
 	}
 	return oapi.DeleteModel204Response{}, nil

@@ -199,6 +199,11 @@ func (a *api) UpdateQuestion(ctx context.Context, req oapi.UpdateQuestionRequest
 	if err != nil {
 		return nil, err
 	}
+	if cur.ArchivedAt != nil {
+		// GET still shows it, for the runs that asked it; it is no
+		// longer part of its suite, so it is not edited.
+		return nil, fault.Conflict("question is archived")
+	}
 	in := catalog.QuestionInput{Prompt: cur.Prompt, Category: cur.Category, ExpectedAnswer: cur.ExpectedAnswer, Scoring: cur.Scoring}
 	if b.Prompt != nil {
 		in.Prompt = *b.Prompt

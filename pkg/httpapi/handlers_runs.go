@@ -195,14 +195,6 @@ func (a *api) waitingOn(ctx context.Context, r *run.Run) *[]oapi.ProviderWait {
 	return &out
 }
 
-// nonEmpty is s, or nil when it is empty, for optional string fields.
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // renderRuns is renderRun for a page of runs, with one query for all
 // their benchmarks' names.
 func (a *api) renderRuns(ctx context.Context, runs []*run.Run, exact bool) ([]oapi.Run, error) {

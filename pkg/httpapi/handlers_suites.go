@@ -68,9 +68,10 @@ func (a *api) UpdateSuite(ctx context.Context, req oapi.UpdateSuiteRequestObject
 	return oapi.UpdateSuite200JSONResponse(toSuite(s)), nil
 }
 
-// DeleteSuite deletes a suite, or archives it when runs used it.
+// DeleteSuite deletes a suite, or archives it when a benchmark or run
+// refers to it; one that enabled schedules depend on only with force.
 func (a *api) DeleteSuite(ctx context.Context, req oapi.DeleteSuiteRequestObject) (oapi.DeleteSuiteResponseObject, error) {
-	if _, err := a.s.store.DeleteSuite(ctx, req.Id); err != nil {
+	if _, err := a.s.store.DeleteSuite(ctx, req.Id, derefOr(req.Params.Force)); err != nil {
 		return nil, err
 	}
 	return oapi.DeleteSuite204Response{}, nil

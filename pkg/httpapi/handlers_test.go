@@ -367,7 +367,18 @@ func TestServer_Questions(t *testing.T) {
 		if r := b.do(t, "DELETE", "/v1/questions/"+q.Id.String(), ""); r.status != http.StatusNoContent {
 			t.Fatalf("delete: %d %s", r.status, r.body)
 		}
-		wantError(t, b.do(t, "GET", "/v1/questions/"+q.Id.String(), ""), http.StatusNotFound, "")
+		// An archived question is still there for the runs that asked it,
+		// and says so.
+		if got := call[oapi.Question](t, b, "GET", "/v1/questions/"+q.Id.String(), "", http.StatusOK); got.ArchivedAt == nil || got.Revision != 2 {
+			t.Errorf("archived question = %+v; want archived_at set and its last revision", got)
+		}
+		wantError(t, b.do(t, "PATCH", "/v1/questions/"+q.Id.String(), `{"prompt":"again?"}`), http.StatusConflict, "")
+		if r := b.do(t, "DELETE", "/v1/questions/"+q.Id.String(), ""); r.status != http.StatusNoContent {
+			t.Errorf("deleting an archived question again: %d %s; want 204, as for models", r.status, r.body)
+		}
+		if page := call[oapi.QuestionList](t, b, "GET", "/v1/suites/"+s.Id.String()+"/questions", "", http.StatusOK); len(page.Items) != 2 {
+			t.Errorf("suite lists %d questions after a delete, want 2", len(page.Items))
+		}
 		if got := call[oapi.Suite](t, b, "GET", "/v1/suites/"+s.Id.String(), "", http.StatusOK); got.QuestionCount != 2 {
 			t.Errorf("suite counts %d questions after a delete, want 2", got.QuestionCount)
 		}

@@ -168,9 +168,9 @@ func TestValidateRequests(t *testing.T) {
 			wantStatus: http.StatusBadRequest, wantField: "name", wantMessage: "is required",
 		},
 		{
-			name: "ErrMissingNestedRequired", method: http.MethodPost, target: "/v1/benchmarks",
-			body:       `{"name":"b","suite_ids":["` + someID + `"],"model_ids":["` + someID + `"],"config":{"temperature":1,"max_tokens":5}}`,
-			wantStatus: http.StatusBadRequest, wantField: "config.samples", wantMessage: "is required",
+			name: "ErrMissingNestedRequired", method: http.MethodPost, target: "/v1/suites/" + someID + "/questions",
+			body:       `{"prompt":"p","expected_answer":"x","scoring":{"case_sensitive":true}}`,
+			wantStatus: http.StatusBadRequest, wantField: "scoring.method", wantMessage: "is required",
 		},
 		{
 			name: "ErrWrongType", method: http.MethodPost, target: "/v1/providers",
@@ -399,8 +399,8 @@ func TestValidateRequests_StrictHandler(t *testing.T) {
 			t.Fatal("handler got no body")
 		}
 		b := got.Body
-		if b.Name != "math" || len(b.SuiteIds) != 1 || b.SuiteIds[0].String() != someID ||
-			b.Config.Temperature != 0.5 || b.Config.MaxTokens != 256 || b.Config.Samples != 2 || b.Config.SystemPrompt != nil {
+		if c := b.Config; b.Name != "math" || len(b.SuiteIds) != 1 || b.SuiteIds[0].String() != someID || c == nil ||
+			c.Temperature == nil || *c.Temperature != 0.5 || c.MaxTokens == nil || *c.MaxTokens != 256 || c.Samples == nil || *c.Samples != 2 || c.SystemPrompt != nil {
 			t.Errorf("handler got %+v", *b)
 		}
 	})

@@ -14,4 +14,10 @@
 // ticks at once (two scheduler replicas, a late tick, a retry) therefore
 // never create two runs for one occurrence; the unique
 // (benchmark_id, scheduled_for) key on runs is the last guard.
+//
+// No occurrence is dropped silently. One that makes no run (overlap skip,
+// a benchmark that cannot run, an outage not caught up) goes to the store
+// as a Skip, which records it in the same transaction on the benchmark
+// (its last skip and reason, shown by the API) and as an EventSkipped
+// event in the outbox.
 package schedule

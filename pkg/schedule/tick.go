@@ -50,7 +50,7 @@ type Entry struct {
 
 // Advance asks the store to move a schedule's last considered occurrence
 // from From to To and, in the same transaction, create a run for each of
-// Occurrences.
+// Occurrences and record each of Skips.
 type Advance struct {
 	BenchmarkID uuid.UUID
 	From, To    time.Time
@@ -58,6 +58,29 @@ type Advance struct {
 	// SkipWhileRunning creates no run while a scheduled run of the
 	// benchmark is unfinished (overlap skip); the marker still moves.
 	SkipWhileRunning bool
+	// Skips are occurrences in (From, To] the tick decided not to run;
+	// the store records them like the ones it skips itself.
+	Skips []Skip
+	// Now is when the tick acted: the time of the events it writes.
+	Now time.Time
+}
+
+// Skip is an occurrence that made no run, and why.
+type Skip struct {
+	At     time.Time
+	Reason string
+}
+
+// EventSkipped is the type of the event written, in the transaction that
+// moves the schedule past it, for each occurrence that made no run. It is
+// written once per (benchmark, occurrence).
+const EventSkipped = "schedule.skipped"
+
+// SkippedEvent is the payload of an EventSkipped event.
+type SkippedEvent struct {
+	BenchmarkID  uuid.UUID `json:"benchmark_id"`
+	ScheduledFor time.Time `json:"scheduled_for"`
+	Reason       string    `json:"reason"`
 }
 
 // Advanced is what an Advance did.
@@ -70,8 +93,10 @@ type Advanced struct {
 	Created []uuid.UUID
 	// Existing counts occurrences that already had a run.
 	Existing int
-	// Skipped counts occurrences given no run: overlap skip, or a benchmark
-	// that cannot run now (Reason says why).
+	// Skipped counts occurrences given no run: the Advance's Skips,
+	// overlap skip, or a benchmark that cannot run now. Reason says why
+	// the latest was skipped. Each was recorded on the benchmark and as an
+	// EventSkipped event.
 	Skipped int
 	Reason  string
 }
@@ -83,7 +108,8 @@ type Store interface {
 	EnabledSchedules(ctx context.Context) ([]Entry, error)
 	// AdvanceSchedule applies a; it is a compare-and-set on the schedule's
 	// marker, so two ticks never both create runs for one occurrence, and
-	// each run's (benchmark, scheduled_for) is unique besides.
+	// each run's (benchmark, scheduled_for) is unique besides. Every
+	// occurrence that makes no run is recorded in the same transaction.
 	AdvanceSchedule(ctx context.Context, a Advance) (Advanced, error)
 }
 
@@ -208,13 +234,20 @@ func (t *Ticker) tickOne(ctx context.Context, e Entry, now time.Time, c Catchup)
 		return nil
 	}
 	due := s.Due(e.Last, now, c)
+	var skips []Skip
+	if n, newest, oldest := s.notDue(e.Last, latest, due); n > 0 {
+		skips = append(skips, Skip{At: newest, Reason: missedReason(n, oldest, newest, c.Mode)})
+	}
 	skip := e.Overlap != OverlapAllow
 	if skip && len(due) > 1 {
 		// Each would overlap the one before it.
+		for _, at := range due[:len(due)-1] {
+			skips = append(skips, Skip{At: at, Reason: "a later occurrence was due at the same tick (overlap skip)"})
+		}
 		due = due[len(due)-1:]
 	}
 	res, err := t.store.AdvanceSchedule(ctx, Advance{
-		BenchmarkID: e.BenchmarkID, From: e.Last, To: latest, Occurrences: due, SkipWhileRunning: skip,
+		BenchmarkID: e.BenchmarkID, From: e.Last, To: latest, Occurrences: due, SkipWhileRunning: skip, Skips: skips, Now: now,
 	})
 	if err != nil {
 		return err
@@ -223,7 +256,9 @@ func (t *Ticker) tickOne(ctx context.Context, e Entry, now time.Time, c Catchup)
 		return nil
 	}
 	if res.Skipped > 0 {
-		t.log.Info("scheduled occurrences skipped", "benchmark_id", e.BenchmarkID, "skipped", res.Skipped, "reason", res.Reason)
+		// Recorded on the benchmark and as events too; the log is for
+		// operators following the scheduler.
+		t.log.Warn("scheduled occurrences skipped", "benchmark_id", e.BenchmarkID, "skipped", res.Skipped, "reason", res.Reason)
 	}
 	for _, id := range res.Created {
 		if err := t.start(ctx, id); err != nil {
@@ -233,4 +268,42 @@ func (t *Ticker) tickOne(ctx context.Context, e Entry, now time.Time, c Catchup)
 		t.log.Info("scheduled run created", "benchmark_id", e.BenchmarkID, "run_id", id)
 	}
 	return nil
+}
+
+// maxMissedCount bounds how far back a tick counts missed occurrences: a
+// long outage of an @every 1s schedule has millions.
+const maxMissedCount = 1000
+
+// notDue counts the occurrences in (last, latest] that are not in due
+// (missed while no tick ran, and not caught up), at most maxMissedCount,
+// with the newest and the oldest of those counted.
+func (s *Schedule) notDue(last, latest time.Time, due []time.Time) (n int, newest, oldest time.Time) {
+	in := make(map[time.Time]bool, len(due))
+	for _, d := range due {
+		in[d.UTC()] = true
+	}
+	for o := latest; !o.IsZero() && o.After(last) && n < maxMissedCount; o = s.Prev(o.Add(-time.Nanosecond)) {
+		if in[o.UTC()] {
+			continue
+		}
+		if n == 0 {
+			newest = o
+		}
+		oldest = o
+		n++
+	}
+	return n, newest, oldest
+}
+
+// missedReason says why n occurrences from oldest to newest made no run.
+func missedReason(n int, oldest, newest time.Time, mode CatchupMode) string {
+	what := "the occurrence at " + newest.UTC().Format(time.RFC3339)
+	if n > 1 {
+		count := fmt.Sprintf("%d", n)
+		if n >= maxMissedCount {
+			count = fmt.Sprintf("at least %d", n)
+		}
+		what = fmt.Sprintf("%s occurrences from %s to %s", count, oldest.UTC().Format(time.RFC3339), newest.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("%s missed while no tick ran (scheduler or workers down) and not caught up (catch-up %s)", what, mode)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,6 +139,11 @@ func TestTicker_Tick(t *testing.T) {
 		if !a.SkipWhileRunning || len(a.Occurrences) != 1 || !a.Occurrences[0].Equal(ts("2025-06-01T03:00:00Z")) {
 			t.Errorf("advance = %+v; want only the newest occurrence, skipped while a run is unfinished", a)
 		}
+		// The older ones are not dropped silently: the store records them.
+		if len(a.Skips) != 2 || !a.Skips[0].At.Equal(ts("2025-06-01T01:00:00Z")) || !a.Skips[1].At.Equal(ts("2025-06-01T02:00:00Z")) ||
+			!strings.Contains(a.Skips[0].Reason, "overlap skip") || !a.Now.Equal(ts("2025-06-01T03:00:10Z")) {
+			t.Errorf("skips = %+v at %v; want 01:00 and 02:00 recorded as overlap skips at the tick's time", a.Skips, a.Now)
+		}
 	})
 
 	t.Run("MissedDroppedStillAdvances", func(t *testing.T) {
@@ -152,8 +158,31 @@ func TestTicker_Tick(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a := st.advances[0]; len(a.Occurrences) != 0 || !a.To.Equal(ts("2025-06-01T03:00:00Z")) {
+		a := st.advances[0]
+		if len(a.Occurrences) != 0 || !a.To.Equal(ts("2025-06-01T03:00:00Z")) {
 			t.Errorf("advance = %+v; want the marker moved to 03:00 with no run", a)
+		}
+		// One record for the outage, at its newest occurrence, saying how
+		// many were missed.
+		if len(a.Skips) != 1 || !a.Skips[0].At.Equal(ts("2025-06-01T03:00:00Z")) ||
+			a.Skips[0].Reason != "3 occurrences from 2025-06-01T01:00:00Z to 2025-06-01T03:00:00Z missed while no tick ran (scheduler or workers down) and not caught up (catch-up none)" {
+			t.Errorf("skips = %+v; want the 3 missed occurrences recorded at 03:00", a.Skips)
+		}
+	})
+
+	t.Run("MissedCaughtUpNotRecorded", func(t *testing.T) {
+		t.Parallel()
+		st := &fakeStore{
+			entries: func() ([]Entry, error) {
+				return []Entry{{BenchmarkID: bench, Cron: "@hourly", Overlap: OverlapAllow, Last: ts("2025-06-01T00:00:00Z")}}, nil
+			},
+			advance: func(Advance) (Advanced, error) { return Advanced{Won: true}, nil },
+		}
+		if err := tickAt(t, st, &fakeQueue{}, "2025-06-01T03:30:00Z").Tick(context.Background(), Catchup{Mode: CatchupAll, Grace: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		if a := st.advances[0]; len(a.Occurrences) != 3 || len(a.Skips) != 0 {
+			t.Errorf("advance = %+v; want all 3 run and none skipped", a)
 		}
 	})
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,6 +164,19 @@ func TestTicker_Catchup(t *testing.T) {
 		last, runs := c.state(t)
 		if len(runs) != 0 || last.Sub(c.marker) < 4*time.Hour || last.Unix()%3600 != 0 {
 			t.Fatalf("runs %v, marker %v; want none, and the marker moved to the latest hour", runs, last)
+		}
+		// The outage is recorded on the benchmark and as one event, not
+		// only logged.
+		b, err := c.st.GetBenchmark(context.Background(), c.bench)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc := b.Schedule; sc.LastSkippedAt == nil || !sc.LastSkippedAt.Equal(last) || !strings.Contains(sc.LastSkipReason, "catch-up none") {
+			t.Errorf("schedule = %+v; want the missed occurrences recorded at %v", sc, last)
+		}
+		var events int
+		if err := c.pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = $1 AND benchmark_id = $2`, schedule.EventSkipped, c.bench).Scan(&events); err != nil || events != 1 {
+			t.Errorf("%d schedule.skipped events, %v; want 1", events, err)
 		}
 	})
 }

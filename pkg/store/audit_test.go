@@ -145,10 +145,10 @@ func TestStore_AuditMutations(t *testing.T) {
 	_, err = s.DeleteBenchmark(ctx, b.ID)
 	must(err)
 	expect(audit.ActionBenchmarkDelete, b.ID.String())
-	_, err = s.DeleteModel(ctx, m.ID)
+	_, err = s.DeleteModel(ctx, m.ID, false)
 	must(err)
 	expect(audit.ActionModelDelete, m.ID.String())
-	_, err = s.DeleteSuite(ctx, su.ID)
+	_, err = s.DeleteSuite(ctx, su.ID, false)
 	must(err)
 	expect(audit.ActionSuiteDelete, su.ID.String())
 	if err := s.DeleteProvider(ctx, p.ID); fault.KindOf(err) != fault.KindConflict {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -12,57 +13,84 @@ import (
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/pkg/schedule"
 	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
 )
 
+// benchmarkFromRow converts a benchmark row, with its schedule's state
+// and unit count as of now.
 func benchmarkFromRow(r dbsqlc.GetBenchmarkRow) catalog.Benchmark {
 	b := catalog.Benchmark{
 		ID: r.ID, Name: r.Name, SuiteIDs: r.SuiteIds, ModelIDs: r.ModelIds,
-		Archived: r.ArchivedAt != nil, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	_ = json.Unmarshal(r.Config, &b.Config)
-	b.Schedule, b.NextRunAt = scheduleFromRow(r.ScheduleCron, r.ScheduleTimezone, r.ScheduleEnabled, r.ScheduleOverlap, r.ScheduleLastAt, b.Archived)
+	b.UnitCount = len(b.ModelIDs) * int(r.ActiveQuestions) * b.Config.Samples
+	if r.ScheduleCron != nil {
+		b.Schedule = &catalog.Schedule{
+			Cron: *r.ScheduleCron, Timezone: r.ScheduleTimezone, Enabled: r.ScheduleEnabled, Overlap: schedule.Overlap(r.ScheduleOverlap),
+			LastSkippedAt: r.ScheduleLastSkippedAt, LastSkipReason: deref(r.ScheduleLastSkipReason),
+		}
+	}
+	b.ResolveSchedule(r.ScheduleLastAt, blockersOf(r), time.Now())
 	return b
 }
 
-// checkMembers verifies that every suite and model exists and is active,
-// naming the offending list element, and returns the run fan-out the
-// benchmark would have.
-func checkMembers(ctx context.Context, q *dbsqlc.Queries, suiteIDs, modelIDs []uuid.UUID, samples, maxUnits int) (int, error) {
-	suites, err := q.GetSuitesByIDs(ctx, suiteIDs)
+// blockersOf says what keeps a benchmark row from running.
+func blockersOf(r dbsqlc.GetBenchmarkRow) catalog.Blockers {
+	return catalog.Blockers{ArchivedModels: r.ArchivedModels, ArchivedSuites: r.ArchivedSuites, ActiveQuestions: int(r.ActiveQuestions)}
+}
+
+// checkSuites verifies that every suite exists and is active, naming the
+// offending list element.
+func checkSuites(ctx context.Context, q *dbsqlc.Queries, ids []uuid.UUID) error {
+	suites, err := q.GetSuitesByIDs(ctx, ids)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	active := map[uuid.UUID]bool{}
+	active := make(map[uuid.UUID]bool, len(suites))
 	for _, su := range suites {
 		active[su.ID] = su.ArchivedAt == nil
 	}
-	for i, id := range suiteIDs {
-		if ok, found := active[id]; !found || !ok {
-			return 0, fault.Invalid(fmt.Sprintf("suite_ids.%d", i), "suite not found or archived")
-		}
-	}
-	models, err := q.GetModelsByIDs(ctx, modelIDs)
+	return checkActive("suite_ids", "suite", ids, active)
+}
+
+// checkModels verifies that every model exists and is active, naming the
+// offending list element.
+func checkModels(ctx context.Context, q *dbsqlc.Queries, ids []uuid.UUID) error {
+	models, err := q.GetModelsByIDs(ctx, ids)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	clear(active)
+	active := make(map[uuid.UUID]bool, len(models))
 	for _, m := range models {
 		active[m.ID] = m.ArchivedAt == nil
 	}
-	for i, id := range modelIDs {
-		if ok, found := active[id]; !found || !ok {
-			return 0, fault.Invalid(fmt.Sprintf("model_ids.%d", i), "model not found or archived")
+	return checkActive("model_ids", "model", ids, active)
+}
+
+func checkActive(field, kind string, ids []uuid.UUID, active map[uuid.UUID]bool) error {
+	for i, id := range ids {
+		if ok, found := active[id]; !found {
+			return fault.Invalid(fmt.Sprintf("%s.%d", field, i), "%s not found", kind)
+		} else if !ok {
+			return fault.Invalid(fmt.Sprintf("%s.%d", field, i), "%s is archived", kind)
 		}
 	}
+	return nil
+}
+
+// checkFanOut returns the run fan-out a benchmark of these members would
+// have, refusing one over maxUnits (0: no limit).
+func checkFanOut(ctx context.Context, q *dbsqlc.Queries, suiteIDs []uuid.UUID, models, samples, maxUnits int) (int, error) {
 	nq, err := q.CountActiveQuestions(ctx, suiteIDs)
 	if err != nil {
 		return 0, err
 	}
-	units := len(modelIDs) * int(nq) * samples
+	units := models * int(nq) * samples
 	if maxUnits > 0 && units > maxUnits {
 		return 0, fault.Invalid("model_ids", "a run would fan out into %d units (%d models × %d questions × %d samples), over the limit of %d",
-			units, len(modelIDs), nq, samples, maxUnits)
+			units, models, nq, samples, maxUnits)
 	}
 	return units, nil
 }
@@ -72,7 +100,18 @@ func checkMembers(ctx context.Context, q *dbsqlc.Queries, suiteIDs, modelIDs []u
 func (s *Store) CreateBenchmark(ctx context.Context, in catalog.BenchmarkInput, maxUnits int) (*catalog.Benchmark, error) {
 	id := newID()
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		if _, err := checkMembers(ctx, q, in.SuiteIDs, in.ModelIDs, in.Config.Samples, maxUnits); err != nil {
+		if err := checkSuites(ctx, q, in.SuiteIDs); err != nil {
+			return err
+		}
+		if err := checkModels(ctx, q, in.ModelIDs); err != nil {
+			return err
+		}
+		// The members are checked first: an unknown suite or model is the
+		// more useful error, and the fan-out depends on them.
+		if err := in.Config.Validate("config"); err != nil {
+			return err
+		}
+		if _, err := checkFanOut(ctx, q, in.SuiteIDs, len(in.ModelIDs), in.Config.Samples, maxUnits); err != nil {
 			return err
 		}
 		if _, err := q.CreateBenchmark(ctx, dbsqlc.CreateBenchmarkParams{ID: id, Name: in.Name, Config: mustJSON(in.Config)}); err != nil {
@@ -115,45 +154,29 @@ func (s *Store) GetBenchmark(ctx context.Context, id uuid.UUID) (*catalog.Benchm
 		return nil, notFound(err, "benchmark")
 	}
 	b := benchmarkFromRow(row)
-	if err := s.fillUnits(ctx, &b); err != nil {
-		return nil, err
-	}
 	return &b, nil
-}
-
-func (s *Store) fillUnits(ctx context.Context, b *catalog.Benchmark) error {
-	nq, err := s.q.CountActiveQuestions(ctx, b.SuiteIDs)
-	if err != nil {
-		return err
-	}
-	b.UnitCount = len(b.ModelIDs) * int(nq) * b.Config.Samples
-	return nil
 }
 
 // ListBenchmarks returns a page of benchmarks in creation order.
 func (s *Store) ListBenchmarks(ctx context.Context, includeArchived bool, limit int, cursor string) (Page[catalog.Benchmark], error) {
-	page, err := listPage(cursor, limit, func(after *uuid.UUID, lim int32) ([]dbsqlc.ListBenchmarksRow, error) {
+	return listPage(cursor, limit, func(after *uuid.UUID, lim int32) ([]dbsqlc.ListBenchmarksRow, error) {
 		return s.q.ListBenchmarks(ctx, dbsqlc.ListBenchmarksParams{After: after, IncludeArchived: includeArchived, Lim: lim})
 	}, func(r dbsqlc.ListBenchmarksRow) catalog.Benchmark {
 		return benchmarkFromRow(dbsqlc.GetBenchmarkRow(r))
 	}, func(r dbsqlc.ListBenchmarksRow) uuid.UUID { return r.ID })
-	if err != nil {
-		return Page[catalog.Benchmark]{}, err
-	}
-	for i := range page.Items {
-		if err := s.fillUnits(ctx, &page.Items[i]); err != nil {
-			return Page[catalog.Benchmark]{}, err
-		}
-	}
-	return page, nil
 }
 
-// UpdateBenchmark changes a benchmark that is not archived. Runs already
-// made keep their own snapshot. A schedule change applies from the next
-// tick.
+// UpdateBenchmark changes a benchmark that is not archived (Conflict when
+// it is). Runs already made keep their own snapshot. A schedule change
+// applies from the next tick. Only what the patch changes is checked: a
+// benchmark whose model was archived can still be renamed or have its
+// schedule disabled, and replacing the archived members unblocks it.
 func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, p catalog.BenchmarkPatch, maxUnits int) (*catalog.Benchmark, error) {
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		if _, err := q.LockBenchmark(ctx, id); err != nil {
+			if cur, gerr := q.GetBenchmark(ctx, id); gerr == nil && cur.ArchivedAt != nil {
+				return fault.Conflict("benchmark is archived")
+			}
 			return notFound(err, "benchmark")
 		}
 		cur, err := q.GetBenchmark(ctx, id)
@@ -162,16 +185,27 @@ func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, p catalog.Ben
 		}
 		b := benchmarkFromRow(cur)
 		if p.SuiteIDs != nil {
+			if err := checkSuites(ctx, q, p.SuiteIDs); err != nil {
+				return err
+			}
 			b.SuiteIDs = p.SuiteIDs
 		}
 		if p.ModelIDs != nil {
+			if err := checkModels(ctx, q, p.ModelIDs); err != nil {
+				return err
+			}
 			b.ModelIDs = p.ModelIDs
 		}
 		if p.Config != nil {
+			if err := p.Config.Validate("config"); err != nil {
+				return err
+			}
 			b.Config = *p.Config
 		}
-		if _, err := checkMembers(ctx, q, b.SuiteIDs, b.ModelIDs, b.Config.Samples, maxUnits); err != nil {
-			return err
+		if p.SuiteIDs != nil || p.ModelIDs != nil || p.Config != nil {
+			if _, err := checkFanOut(ctx, q, b.SuiteIDs, len(b.ModelIDs), b.Config.Samples, maxUnits); err != nil {
+				return err
+			}
 		}
 		arg := dbsqlc.UpdateBenchmarkParams{ID: id, Name: p.Name}
 		if p.Config != nil {
@@ -216,7 +250,8 @@ func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, p catalog.Ben
 }
 
 // DeleteBenchmark deletes a benchmark without runs, or archives one with
-// runs (their results stay). It reports whether it archived.
+// runs (their results stay), disabling its schedule in the same
+// transaction. It reports whether it archived.
 func (s *Store) DeleteBenchmark(ctx context.Context, id uuid.UUID) (archived bool, err error) {
 	err = s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		if _, err := q.GetBenchmark(ctx, id); err != nil {

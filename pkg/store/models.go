@@ -19,7 +19,7 @@ func modelFromRow(r dbsqlc.Model) catalog.Model {
 	m := catalog.Model{
 		ID: r.ID, ProviderID: r.ProviderID, Name: r.Name, ProviderModelID: r.ProviderModelID,
 		InputCostPerMTok: r.InputCostPerMtok, OutputCostPerMTok: r.OutputCostPerMtok,
-		Archived: r.ArchivedAt != nil, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	_ = json.Unmarshal(r.RequestOverrides, &m.Overrides)
 	return m
@@ -98,11 +98,20 @@ func (s *Store) UpdateModel(ctx context.Context, id uuid.UUID, p catalog.ModelPa
 }
 
 // DeleteModel deletes a model without history, or archives one that a
-// benchmark or run refers to. It reports whether it archived.
-func (s *Store) DeleteModel(ctx context.Context, id uuid.UUID) (archived bool, err error) {
+// benchmark or run refers to. It reports whether it archived. A model
+// that benchmarks with an enabled schedule use is refused with an
+// *catalog.InUseError naming them, unless force: then those schedules
+// show as blocked until the model is replaced.
+func (s *Store) DeleteModel(ctx context.Context, id uuid.UUID, force bool) (archived bool, err error) {
 	err = s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		if _, err := q.GetModel(ctx, id); err != nil {
 			return notFound(err, "model")
+		}
+		if !force {
+			users, err := q.ScheduledBenchmarksUsingModel(ctx, id)
+			if err := inUse("model", users, err); err != nil {
+				return err
+			}
 		}
 		hist, err := q.ModelHasHistory(ctx, id)
 		if err != nil {
@@ -111,6 +120,9 @@ func (s *Store) DeleteModel(ctx context.Context, id uuid.UUID) (archived bool, e
 		reason := ""
 		if deref(hist) {
 			archived, reason = true, "archived: has history"
+			if force {
+				reason += " (forced)"
+			}
 			_, err = q.ArchiveModel(ctx, id)
 		} else {
 			_, err = q.DeleteModel(ctx, id)
@@ -121,4 +133,21 @@ func (s *Store) DeleteModel(ctx context.Context, id uuid.UUID) (archived bool, e
 		return auditChange(ctx, q, audit.ActionModelDelete, audit.ResourceModel, id.String(), reason)
 	})
 	return archived, err
+}
+
+// inUse is the refusal to archive a resource that the enabled schedules
+// of benchmarks rows depend on (nil when there are none), or err, the
+// error of listing them.
+func inUse[R ~struct {
+	ID   uuid.UUID
+	Name string
+}](resource string, rows []R, err error) error {
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	e := &catalog.InUseError{Resource: resource, Benchmarks: make([]catalog.BenchmarkRef, len(rows))}
+	for i, r := range rows {
+		e.Benchmarks[i] = catalog.BenchmarkRef(r)
+	}
+	return e
 }

@@ -23,7 +23,7 @@ func questionFromRow(r dbsqlc.GetQuestionRow) catalog.Question {
 	q := catalog.Question{
 		ID: r.ID, SuiteID: r.SuiteID, Revision: int(r.Revision), RevisionID: r.RevisionID,
 		Prompt: r.Prompt, Category: r.Category, ExpectedAnswer: r.ExpectedAnswer,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	_ = json.Unmarshal(r.Scoring, &q.Scoring)
 	return q
@@ -81,14 +81,12 @@ func (s *Store) CreateQuestions(ctx context.Context, suiteID uuid.UUID, in []cat
 	return out, nil
 }
 
-// GetQuestion returns a question at its current revision.
+// GetQuestion returns a question at its current revision, archived or
+// not (ArchivedAt says): runs keep referring to archived questions.
 func (s *Store) GetQuestion(ctx context.Context, id uuid.UUID) (*catalog.Question, error) {
 	row, err := s.q.GetQuestion(ctx, id)
 	if err != nil {
 		return nil, notFound(err, "question")
-	}
-	if row.ArchivedAt != nil {
-		return nil, fault.NotFound("question")
 	}
 	q := questionFromRow(row)
 	return &q, nil
@@ -138,7 +136,8 @@ func (s *Store) ReviseQuestion(ctx context.Context, id uuid.UUID, base int, in c
 }
 
 // DeleteQuestion archives a question: its revisions stay for the runs that
-// asked them, and new runs no longer include it.
+// asked them, and new runs no longer include it. Deleting an archived
+// question again changes nothing, like deleting an archived model.
 func (s *Store) DeleteQuestion(ctx context.Context, id uuid.UUID) error {
 	return s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		n, err := q.ArchiveQuestion(ctx, id)
@@ -146,7 +145,8 @@ func (s *Store) DeleteQuestion(ctx context.Context, id uuid.UUID) error {
 			return err
 		}
 		if n == 0 {
-			return fault.NotFound("question")
+			_, err := q.GetQuestion(ctx, id)
+			return notFound(err, "question")
 		}
 		return auditChange(ctx, q, audit.ActionQuestionDelete, audit.ResourceQuestion, id.String(), "archived")
 	})

@@ -104,17 +104,14 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, boo
 		return nil, false, err
 	}
 	bench := benchmarkFromRow(b)
-	shape, err := q.BenchmarkRunShape(ctx, benchmarkID)
-	if err != nil {
-		return nil, false, err
+	if reason := blockersOf(b).Reason(); reason != "" {
+		return nil, false, fault.Conflict("%s", reason)
 	}
-	switch {
-	case shape.ArchivedModels > 0:
-		return nil, false, fault.Conflict("benchmark uses %d archived model(s); update its model_ids first", shape.ArchivedModels)
-	case shape.ModelCount == 0 || shape.QuestionCount == 0:
-		return nil, false, fault.Conflict("benchmark has no models or no active questions to run")
+	if len(bench.ModelIDs) == 0 {
+		return nil, false, fault.Conflict("the benchmark has no models")
 	}
-	total := int(shape.ModelCount) * int(shape.QuestionCount) * bench.Config.Samples
+	modelCount, questionCount := int32(len(bench.ModelIDs)), b.ActiveQuestions
+	total := bench.UnitCount
 	if maxUnits > 0 && total > maxUnits {
 		return nil, false, fault.Conflict("a run would fan out into %d units, over the limit of %d", total, maxUnits)
 	}
@@ -138,7 +135,7 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, boo
 		// after which the run above is found.
 		row, err = q.CreateScheduledRun(ctx, dbsqlc.CreateScheduledRunParams{
 			ID: id, BenchmarkID: benchmarkID, ScheduledFor: nr.ScheduledFor, Config: config,
-			ModelCount: shape.ModelCount, QuestionCount: shape.QuestionCount, Samples: int32(bench.Config.Samples),
+			ModelCount: modelCount, QuestionCount: questionCount, Samples: int32(bench.Config.Samples),
 			TotalUnits: int32(total), CreatedAt: created, MaxCostUsd: maxCost, DeadlineAt: deadline,
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -151,7 +148,7 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, boo
 	} else {
 		row, err = q.CreateRun(ctx, dbsqlc.CreateRunParams{
 			ID: id, BenchmarkID: benchmarkID, Trigger: string(trigger), Config: config,
-			ModelCount: shape.ModelCount, QuestionCount: shape.QuestionCount, Samples: int32(bench.Config.Samples),
+			ModelCount: modelCount, QuestionCount: questionCount, Samples: int32(bench.Config.Samples),
 			TotalUnits: int32(total), CreatedAt: created, MaxCostUsd: maxCost, DeadlineAt: deadline,
 		})
 	}
@@ -166,8 +163,8 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, boo
 	if err != nil {
 		return nil, false, err
 	}
-	if nm != int64(shape.ModelCount) || nq != int64(shape.QuestionCount) {
-		return nil, false, fmt.Errorf("run snapshot of benchmark %s: %d models and %d questions, expected %d and %d", benchmarkID, nm, nq, shape.ModelCount, shape.QuestionCount)
+	if nm != int64(modelCount) || nq != int64(questionCount) {
+		return nil, false, fmt.Errorf("run snapshot of benchmark %s: %d models and %d questions, expected %d and %d", benchmarkID, nm, nq, modelCount, questionCount)
 	}
 	if err := auditChange(ctx, q, audit.ActionRunStart, audit.ResourceRun, id.String(),
 		fmt.Sprintf("benchmark %s, trigger %s, %d units", benchmarkID, trigger, total)); err != nil {

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,19 +49,6 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
-// scheduleFromRow returns a benchmark's schedule and its next occurrence
-// as of now; nil when it has none.
-func scheduleFromRow(cron *string, tz string, enabled bool, overlap string, last *time.Time, archived bool) (*catalog.Schedule, *time.Time) {
-	if cron == nil {
-		return nil, nil
-	}
-	sc := &catalog.Schedule{Cron: *cron, Timezone: tz, Enabled: enabled, Overlap: schedule.Overlap(overlap)}
-	if archived || last == nil {
-		return sc, nil
-	}
-	return sc, sc.NextRun(*last, time.Now())
-}
-
 // setSchedule stores a benchmark's schedule, given the one it had. A
 // schedule that starts afresh (newly enabled, or a new spec or zone) has
 // its marker set to now, so its first run is for the first occurrence
@@ -96,9 +85,12 @@ func (s *Store) EnabledSchedules(ctx context.Context) ([]schedule.Entry, error) 
 // the marker is no longer a.From, or the schedule was disabled or its
 // benchmark archived meanwhile, it changes nothing and reports Won false.
 // An occurrence that already has a run counts as Existing. A benchmark
-// that cannot run now (archived models, no questions) has its occurrences
-// skipped with the reason, so one broken benchmark does not stall its
-// schedule on the same occurrence forever.
+// that cannot run now (archived members, no questions) has its
+// occurrences skipped with the reason, so one broken benchmark does not
+// stall its schedule on the same occurrence forever. Every skipped
+// occurrence (those too, a.Skips, and overlap skips) is recorded in the
+// same transaction: the benchmark's last skip and reason, and a
+// schedule.skipped event.
 func (s *Store) AdvanceSchedule(ctx context.Context, a schedule.Advance) (schedule.Advanced, error) {
 	// Runs a schedule creates are the scheduler's doing, unless the
 	// caller named an actor of its own.
@@ -106,6 +98,7 @@ func (s *Store) AdvanceSchedule(ctx context.Context, a schedule.Advance) (schedu
 		ctx = audit.WithActor(ctx, audit.Actor{TokenName: SchedulerActor})
 	}
 	var out schedule.Advanced
+	var latestSkip time.Time
 	err := s.inTxRetry(ctx, pgx.RepeatableRead, func(q *dbsqlc.Queries) error {
 		out = schedule.Advanced{}
 		n, err := q.AdvanceScheduleMarker(ctx, dbsqlc.AdvanceScheduleMarkerParams{ID: a.BenchmarkID, FromAt: a.From, ToAt: a.To})
@@ -113,23 +106,23 @@ func (s *Store) AdvanceSchedule(ctx context.Context, a schedule.Advance) (schedu
 			return err
 		}
 		out.Won = true
+		skips := slices.Clone(a.Skips)
+		busy := false
 		if a.SkipWhileRunning && len(a.Occurrences) > 0 {
-			busy, err := q.HasUnfinishedScheduledRun(ctx, a.BenchmarkID)
-			if err != nil {
+			if busy, err = q.HasUnfinishedScheduledRun(ctx, a.BenchmarkID); err != nil {
 				return err
-			}
-			if busy {
-				out.Skipped, out.Reason = len(a.Occurrences), "the previous scheduled run is unfinished (overlap skip)"
-				return nil
 			}
 		}
 		for _, at := range a.Occurrences {
 			at := at.UTC()
+			if busy {
+				skips = append(skips, schedule.Skip{At: at, Reason: "the previous scheduled run is unfinished (overlap skip)"})
+				continue
+			}
 			r, created, err := createRun(ctx, q, NewRun{BenchmarkID: a.BenchmarkID, Trigger: run.TriggerSchedule, ScheduledFor: &at})
 			switch {
 			case fault.KindOf(err) == fault.KindConflict:
-				out.Skipped++
-				out.Reason = err.Error()
+				skips = append(skips, schedule.Skip{At: at, Reason: fault.As(err).Message})
 			case err != nil:
 				return err
 			case created:
@@ -138,7 +131,34 @@ func (s *Store) AdvanceSchedule(ctx context.Context, a schedule.Advance) (schedu
 				out.Existing++
 			}
 		}
+		now := cmp.Or(a.Now, time.Now())
+		for _, sk := range skips {
+			if err := recordSkip(ctx, q, a.BenchmarkID, sk, now); err != nil {
+				return err
+			}
+			if out.Skipped == 0 || !sk.At.Before(latestSkip) {
+				latestSkip, out.Reason = sk.At, sk.Reason
+			}
+			out.Skipped++
+		}
 		return nil
 	})
 	return out, err
+}
+
+// recordSkip records, in the caller's transaction, that occurrence sk.At
+// of a benchmark's schedule made no run: on the benchmark (its latest
+// skip and reason) and as a schedule.skipped event, written once per
+// occurrence however often a tick retries.
+func recordSkip(ctx context.Context, q *dbsqlc.Queries, benchmarkID uuid.UUID, sk schedule.Skip, now time.Time) error {
+	at := sk.At.UTC()
+	if err := q.RecordScheduleSkip(ctx, dbsqlc.RecordScheduleSkipParams{ID: benchmarkID, At: at, Reason: sk.Reason}); err != nil {
+		return err
+	}
+	_, err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
+		ID: newID(), Type: schedule.EventSkipped, OccurredAt: now.UTC(), BenchmarkID: &benchmarkID,
+		DedupKey: schedule.EventSkipped + ":" + benchmarkID.String() + ":" + at.Format(time.RFC3339Nano),
+		Payload:  mustJSON(schedule.SkippedEvent{BenchmarkID: benchmarkID, ScheduledFor: at, Reason: sk.Reason}),
+	})
+	return err
 }

@@ -306,7 +306,7 @@ func TestStore_AdvanceSchedule(t *testing.T) {
 		t.Parallel()
 		s := setup(t)
 		b := newBenchmark(t, s, &catalog.Schedule{Cron: "@every 1s", Enabled: true})
-		if _, err := s.DeleteModel(ctx, b.ModelIDs[0]); err != nil {
+		if _, err := s.DeleteModel(ctx, b.ModelIDs[0], true); err != nil {
 			t.Fatal(err)
 		}
 		e, _ := entry(t, s, b.ID)

@@ -169,15 +169,15 @@ func TestStore_RunSnapshotSurvivesEdits(t *testing.T) {
 		}
 	})
 	t.Run("HistoryArchivesInsteadOfDeleting", func(t *testing.T) {
-		archived, err := s.DeleteModel(ctx, m.ID)
+		archived, err := s.DeleteModel(ctx, m.ID, false)
 		if err != nil || !archived {
 			t.Fatalf("DeleteModel = %v, %v; want archived", archived, err)
 		}
 		got, err := s.GetModel(ctx, m.ID)
-		if err != nil || !got.Archived {
+		if err != nil || got.ArchivedAt == nil {
 			t.Fatalf("model after delete: %+v, %v", got, err)
 		}
-		if archived, err := s.DeleteSuite(ctx, su.ID); err != nil || !archived {
+		if archived, err := s.DeleteSuite(ctx, su.ID, false); err != nil || !archived {
 			t.Fatalf("DeleteSuite = %v, %v; want archived", archived, err)
 		}
 		if _, err := s.CreateRun(ctx, store.NewRun{BenchmarkID: b.ID, Trigger: run.TriggerAPI}); fault.KindOf(err) != fault.KindConflict {

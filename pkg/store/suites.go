@@ -14,7 +14,7 @@ import (
 func suiteFromRow(r dbsqlc.Suite, questions int32) catalog.Suite {
 	return catalog.Suite{
 		ID: r.ID, Name: r.Name, Description: r.Description, QuestionCount: int(questions),
-		Archived: r.ArchivedAt != nil, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }
 
@@ -72,11 +72,19 @@ func (s *Store) UpdateSuite(ctx context.Context, id uuid.UUID, p catalog.SuitePa
 
 // DeleteSuite deletes a suite without history (with its questions), or
 // archives one that a benchmark or run refers to. It reports whether it
-// archived.
-func (s *Store) DeleteSuite(ctx context.Context, id uuid.UUID) (archived bool, err error) {
+// archived. A suite that benchmarks with an enabled schedule use is
+// refused with an *catalog.InUseError naming them, unless force: then
+// those schedules show as blocked until the suite is replaced.
+func (s *Store) DeleteSuite(ctx context.Context, id uuid.UUID, force bool) (archived bool, err error) {
 	err = s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		if _, err := q.GetSuite(ctx, id); err != nil {
 			return notFound(err, "suite")
+		}
+		if !force {
+			users, err := q.ScheduledBenchmarksUsingSuite(ctx, id)
+			if err := inUse("suite", users, err); err != nil {
+				return err
+			}
 		}
 		hist, err := q.SuiteHasHistory(ctx, id)
 		if err != nil {
@@ -87,7 +95,11 @@ func (s *Store) DeleteSuite(ctx context.Context, id uuid.UUID) (archived bool, e
 			if _, err = q.ArchiveSuite(ctx, id); err != nil {
 				return err
 			}
-			return auditChange(ctx, q, audit.ActionSuiteDelete, audit.ResourceSuite, id.String(), "archived: has history")
+			reason := "archived: has history"
+			if force {
+				reason += " (forced)"
+			}
+			return auditChange(ctx, q, audit.ActionSuiteDelete, audit.ResourceSuite, id.String(), reason)
 		}
 		if err := q.DeleteSuiteQuestionRevisions(ctx, id); err != nil {
 			return err

@@ -342,6 +342,27 @@ func (e RunTrigger) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleStatus.
+const (
+	ScheduleStatusActive   ScheduleStatus = "active"
+	ScheduleStatusBlocked  ScheduleStatus = "blocked"
+	ScheduleStatusDisabled ScheduleStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleStatus enum.
+func (e ScheduleStatus) Valid() bool {
+	switch e {
+	case ScheduleStatusActive:
+		return true
+	case ScheduleStatusBlocked:
+		return true
+	case ScheduleStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScheduleOverlap.
 const (
 	Allow ScheduleOverlap = "allow"
@@ -453,6 +474,9 @@ func (e TokenScope) Valid() bool {
 	}
 }
 
+// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+type ArchivedAt = time.Time
+
 // AuditEvent One entry of the audit log. It never holds a secret.
 type AuditEvent struct {
 	// Action `<resource>.create|update|delete`, `run.start`, `run.cancel`, `token.create`, `token.revoke`, `keys.rotate` or `auth.failure`.
@@ -485,15 +509,19 @@ type AuditOutcome string
 
 // Benchmark defines model for Benchmark.
 type Benchmark struct {
-	// Config How each question is asked.
+	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+	ArchivedAt *ArchivedAt `json:"archived_at"`
+
+	// Config How each question is asked, with the defaults filled in.
 	Config    BenchmarkConfig      `json:"config"`
 	CreatedAt time.Time            `json:"created_at"`
 	Id        openapi_types.UUID   `json:"id"`
 	ModelIds  []openapi_types.UUID `json:"model_ids"`
 	Name      string               `json:"name"`
 
-	// NextRunAt The schedule's next occurrence after now; null when the benchmark
-	// has no enabled schedule or is archived.
+	// NextRunAt The schedule's next occurrence after now; null unless the
+	// schedule's `status` is `active` (null when it has none, is
+	// disabled, is blocked, or the benchmark is archived).
 	NextRunAt *time.Time `json:"next_run_at"`
 
 	// Schedule When the benchmark runs by itself; absent when it has no schedule.
@@ -508,7 +536,7 @@ type Benchmark struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// BenchmarkConfig How each question is asked.
+// BenchmarkConfig How each question is asked, with the defaults filled in.
 type BenchmarkConfig struct {
 	// MaxCostUsd A run's spend cap in US dollars (absent: none). Once the cost
 	// recorded for the run reaches it, no new unit starts; the remaining
@@ -534,12 +562,48 @@ type BenchmarkConfig struct {
 	TimeoutSeconds *int `json:"timeout_seconds,omitempty"`
 }
 
+// BenchmarkConfigInput How each question is asked, as a request gives it: every field may
+// be left out and takes its default (changed: `temperature`,
+// `max_tokens` and `samples` used to be required). In an update,
+// `config` replaces the whole config, so a field left out there
+// takes its default too.
+type BenchmarkConfigInput struct {
+	// MaxCostUsd A run's spend cap in US dollars (absent: none). Once the cost
+	// recorded for the run reaches it, no new unit starts; the remaining
+	// ones are recorded as `skipped`. Calls in flight when the cap is
+	// reached still finish and count, so a run may end slightly over it.
+	MaxCostUsd *MaxCostUSD `json:"max_cost_usd,omitempty"`
+
+	// MaxTokens Output token limit per answer.
+	MaxTokens *int `json:"max_tokens,omitempty"`
+
+	// Samples How many times each question is asked of each model.
+	Samples *int `json:"samples,omitempty"`
+
+	// SystemPrompt Optional system message sent before each question.
+	SystemPrompt *string `json:"system_prompt,omitempty"`
+
+	// Temperature Sampling temperature.
+	Temperature *float64 `json:"temperature,omitempty"`
+
+	// TimeoutSeconds A run's deadline, in seconds from its creation (at most 30 days;
+	// 0 or absent: none). Units not started by then are recorded as
+	// `skipped`; calls in flight finish.
+	TimeoutSeconds *int `json:"timeout_seconds,omitempty"`
+}
+
 // BenchmarkList defines model for BenchmarkList.
 type BenchmarkList struct {
 	Items []Benchmark `json:"items"`
 
 	// NextCursor Cursor of the next page (pass it as `?cursor=`); null on the last page.
 	NextCursor *NextCursor `json:"next_cursor"`
+}
+
+// BenchmarkRef defines model for BenchmarkRef.
+type BenchmarkRef struct {
+	Id   openapi_types.UUID `json:"id"`
+	Name string             `json:"name"`
 }
 
 // CheckStatus defines model for CheckStatus.
@@ -591,10 +655,14 @@ type ComparisonSide struct {
 
 // CreateBenchmarkRequest defines model for CreateBenchmarkRequest.
 type CreateBenchmarkRequest struct {
-	// Config How each question is asked.
-	Config   BenchmarkConfig      `json:"config"`
-	ModelIds []openapi_types.UUID `json:"model_ids"`
-	Name     string               `json:"name"`
+	// Config How each question is asked, as a request gives it: every field may
+	// be left out and takes its default (changed: `temperature`,
+	// `max_tokens` and `samples` used to be required). In an update,
+	// `config` replaces the whole config, so a field left out there
+	// takes its default too.
+	Config   *BenchmarkConfigInput `json:"config,omitempty"`
+	ModelIds []openapi_types.UUID  `json:"model_ids"`
+	Name     string                `json:"name"`
 
 	// Schedule A benchmark's schedule at its creation.
 	Schedule *ScheduleInput       `json:"schedule,omitempty"`
@@ -892,6 +960,13 @@ type ImportQuestionsResult struct {
 	Items []Question `json:"items"`
 }
 
+// InUseError A refusal to archive what scheduled benchmarks depend on.
+type InUseError struct {
+	// Benchmarks The benchmarks whose schedule archiving it would block.
+	Benchmarks []BenchmarkRef `json:"benchmarks"`
+	Error      ErrorDetail    `json:"error"`
+}
+
 // Leaderboard defines model for Leaderboard.
 type Leaderboard struct {
 	BenchmarkId openapi_types.UUID `json:"benchmark_id"`
@@ -1017,9 +1092,12 @@ type MetricChange struct {
 // Model defines model for Model.
 type Model struct {
 	// Archived Archived models keep their history but cannot be added to benchmarks.
-	Archived  bool               `json:"archived"`
-	CreatedAt time.Time          `json:"created_at"`
-	Id        openapi_types.UUID `json:"id"`
+	Archived bool `json:"archived"`
+
+	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+	ArchivedAt *ArchivedAt        `json:"archived_at"`
+	CreatedAt  time.Time          `json:"created_at"`
+	Id         openapi_types.UUID `json:"id"`
 
 	// InputCostPerMtok Price in USD per million input tokens.
 	InputCostPerMtok float64 `json:"input_cost_per_mtok"`
@@ -1215,6 +1293,9 @@ type ProviderWaitState string
 
 // Question defines model for Question.
 type Question struct {
+	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+	ArchivedAt *ArchivedAt `json:"archived_at"`
+
 	// Category The category, used for per-category rankings.
 	Category       string             `json:"category"`
 	CreatedAt      time.Time          `json:"created_at"`
@@ -1459,6 +1540,11 @@ type RunTrigger string
 // `scheduled_for` set to the occurrence), however many scheduler
 // replicas run.
 type Schedule struct {
+	// BlockedReason Why a blocked schedule cannot run and what to change; null unless `status` is `blocked`.
+	//
+	// Example: the benchmark uses archived model "gpt-4o": replace it in model_ids
+	BlockedReason *string `json:"blocked_reason"`
+
 	// Cron A 5-field cron spec (minute hour day-of-month month day-of-week, read
 	// in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 	// `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
@@ -1469,13 +1555,31 @@ type Schedule struct {
 	// Example: 0 6 * * 1
 	Cron ScheduleCron `json:"cron"`
 
-	// Enabled Whether occurrences make runs.
+	// Enabled Whether occurrences make runs (false once the benchmark is archived).
 	Enabled bool `json:"enabled"`
+
+	// LastSkipReason Why the occurrence at `last_skipped_at` made no run.
+	//
+	// Example: the previous scheduled run is unfinished (overlap skip)
+	LastSkipReason *string `json:"last_skip_reason"`
+
+	// LastSkippedAt The latest occurrence that made no run (null: none yet): skipped
+	// for overlap, because the benchmark was blocked, or missed during
+	// an outage and not caught up. Each such occurrence is also
+	// written as a `schedule.skipped` event for notifications. New field.
+	LastSkippedAt *time.Time `json:"last_skipped_at"`
 
 	// Overlap What an occurrence does while the benchmark's previous scheduled run
 	// is still queued or running: `skip` (the default) makes no run for
 	// it, `allow` runs it alongside.
 	Overlap ScheduleOverlap `json:"overlap"`
+
+	// Status `active`: occurrences make runs. `disabled`: the schedule is
+	// off, or the benchmark archived. `blocked`: enabled, but the
+	// benchmark cannot run (an archived model or suite, no active
+	// questions); each occurrence is skipped and recorded until the
+	// benchmark is changed, and `next_run_at` is null. New field.
+	Status ScheduleStatus `json:"status"`
 
 	// Timezone The IANA time zone the cron fields are read in (default `UTC`), such
 	// as `Europe/Berlin`. `0 9 * * *` stays 09:00 local across DST changes;
@@ -1486,6 +1590,13 @@ type Schedule struct {
 	// Example: Europe/Berlin
 	Timezone ScheduleTimezone `json:"timezone"`
 }
+
+// ScheduleStatus `active`: occurrences make runs. `disabled`: the schedule is
+// off, or the benchmark archived. `blocked`: enabled, but the
+// benchmark cannot run (an archived model or suite, no active
+// questions); each occurrence is skipped and recorded until the
+// benchmark is changed, and `next_run_at` is null. New field.
+type ScheduleStatus string
 
 // ScheduleCron A 5-field cron spec (minute hour day-of-month month day-of-week, read
 // in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
@@ -1611,7 +1722,10 @@ type ScoringMethod string
 
 // Suite defines model for Suite.
 type Suite struct {
-	Archived    bool               `json:"archived"`
+	Archived bool `json:"archived"`
+
+	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
+	ArchivedAt  *ArchivedAt        `json:"archived_at"`
 	CreatedAt   time.Time          `json:"created_at"`
 	Description string             `json:"description"`
 	Id          openapi_types.UUID `json:"id"`
@@ -1717,8 +1831,12 @@ type TokenScope string
 
 // UpdateBenchmarkRequest The fields to change; absent fields stay as they are.
 type UpdateBenchmarkRequest struct {
-	// Config How each question is asked.
-	Config   *BenchmarkConfig      `json:"config,omitempty"`
+	// Config How each question is asked, as a request gives it: every field may
+	// be left out and takes its default (changed: `temperature`,
+	// `max_tokens` and `samples` used to be required). In an update,
+	// `config` replaces the whole config, so a field left out there
+	// takes its default too.
+	Config   *BenchmarkConfigInput `json:"config,omitempty"`
 	ModelIds *[]openapi_types.UUID `json:"model_ids,omitempty"`
 	Name     *string               `json:"name,omitempty"`
 
@@ -1799,6 +1917,9 @@ type Conflict = Error
 
 // Forbidden The body of every error response.
 type Forbidden = Error
+
+// InUse A refusal to archive what scheduled benchmarks depend on.
+type InUse = InUseError
 
 // InternalError The body of every error response.
 type InternalError = Error
@@ -1946,6 +2067,14 @@ type ListModelsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// DeleteModelParams defines parameters for DeleteModel.
+type DeleteModelParams struct {
+	// Force Archive it even though benchmarks with an enabled schedule use
+	// it. Their schedules then show `status: blocked` and skip every
+	// occurrence (recorded as `last_skipped_at`) until it is replaced.
+	Force *bool `form:"force,omitempty" json:"force,omitempty"`
+}
+
 // GetModelDriftParams defines parameters for GetModelDrift.
 type GetModelDriftParams struct {
 	// BenchmarkId The benchmark.
@@ -1995,6 +2124,14 @@ type ListSuitesParams struct {
 
 	// Cursor The `next_cursor` of the previous page; omit for the first page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// DeleteSuiteParams defines parameters for DeleteSuite.
+type DeleteSuiteParams struct {
+	// Force Archive it even though benchmarks with an enabled schedule use
+	// it. Their schedules then show `status: blocked` and skip every
+	// occurrence (recorded as `last_skipped_at`) until it is replaced.
+	Force *bool `form:"force,omitempty" json:"force,omitempty"`
 }
 
 // ListQuestionsParams defines parameters for ListQuestions.
@@ -2124,7 +2261,7 @@ type ServerInterface interface {
 	CreateModel(ctx echo.Context) error
 	// DeleteModel Delete a model
 	// (DELETE /v1/models/{id})
-	DeleteModel(ctx echo.Context, id Id) error
+	DeleteModel(ctx echo.Context, id Id, params DeleteModelParams) error
 	// GetModel Get a model
 	// (GET /v1/models/{id})
 	GetModel(ctx echo.Context, id Id) error
@@ -2187,7 +2324,7 @@ type ServerInterface interface {
 	CreateSuite(ctx echo.Context) error
 	// DeleteSuite Delete a suite
 	// (DELETE /v1/suites/{id})
-	DeleteSuite(ctx echo.Context, id Id) error
+	DeleteSuite(ctx echo.Context, id Id, params DeleteSuiteParams) error
 	// GetSuite Get a suite
 	// (GET /v1/suites/{id})
 	GetSuite(ctx echo.Context, id Id) error
@@ -2688,8 +2825,17 @@ func (w *ServerInterfaceWrapper) DeleteModel(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteModelParams
+	// ------------- Optional query parameter "force" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "force", ctx.QueryParams(), &params.Force, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter force: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DeleteModel(ctx, id)
+	err = w.Handler.DeleteModel(ctx, id, params)
 	return err
 }
 
@@ -3083,8 +3229,17 @@ func (w *ServerInterfaceWrapper) DeleteSuite(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteSuiteParams
+	// ------------- Optional query parameter "force" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "force", ctx.QueryParams(), &params.Force, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter force: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DeleteSuite(ctx, id)
+	err = w.Handler.DeleteSuite(ctx, id, params)
 	return err
 }
 
@@ -3340,6 +3495,8 @@ type BadRequestJSONResponse Error
 type ConflictJSONResponse Error
 
 type ForbiddenJSONResponse Error
+
+type InUseJSONResponse InUseError
 
 type InternalErrorJSONResponse Error
 
@@ -4453,6 +4610,20 @@ func (response UpdateBenchmark404JSONResponse) VisitUpdateBenchmarkResponse(w ht
 	return err
 }
 
+type UpdateBenchmark409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateBenchmark409JSONResponse) VisitUpdateBenchmarkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateBenchmark413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UpdateBenchmark413JSONResponse) VisitUpdateBenchmarkResponse(w http.ResponseWriter) error {
@@ -5042,7 +5213,8 @@ func (response CreateModel500JSONResponse) VisitCreateModelResponse(w http.Respo
 }
 
 type DeleteModelRequestObject struct {
-	Id Id `json:"id"`
+	Id     Id `json:"id"`
+	Params DeleteModelParams
 }
 
 type DeleteModelResponseObject interface {
@@ -5116,7 +5288,7 @@ func (response DeleteModel404JSONResponse) VisitDeleteModelResponse(w http.Respo
 	return err
 }
 
-type DeleteModel409JSONResponse struct{ ConflictJSONResponse }
+type DeleteModel409JSONResponse struct{ InUseJSONResponse }
 
 func (response DeleteModel409JSONResponse) VisitDeleteModelResponse(w http.ResponseWriter) error {
 
@@ -6498,6 +6670,20 @@ func (response UpdateQuestion404JSONResponse) VisitUpdateQuestionResponse(w http
 	return err
 }
 
+type UpdateQuestion409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateQuestion409JSONResponse) VisitUpdateQuestionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateQuestion413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UpdateQuestion413JSONResponse) VisitUpdateQuestionResponse(w http.ResponseWriter) error {
@@ -7235,7 +7421,8 @@ func (response CreateSuite500JSONResponse) VisitCreateSuiteResponse(w http.Respo
 }
 
 type DeleteSuiteRequestObject struct {
-	Id Id `json:"id"`
+	Id     Id `json:"id"`
+	Params DeleteSuiteParams
 }
 
 type DeleteSuiteResponseObject interface {
@@ -7309,7 +7496,7 @@ func (response DeleteSuite404JSONResponse) VisitDeleteSuiteResponse(w http.Respo
 	return err
 }
 
-type DeleteSuite409JSONResponse struct{ ConflictJSONResponse }
+type DeleteSuite409JSONResponse struct{ InUseJSONResponse }
 
 func (response DeleteSuite409JSONResponse) VisitDeleteSuiteResponse(w http.ResponseWriter) error {
 
@@ -8961,10 +9148,11 @@ func (sh *strictHandler) CreateModel(ctx echo.Context) error {
 }
 
 // DeleteModel operation middleware
-func (sh *strictHandler) DeleteModel(ctx echo.Context, id Id) error {
+func (sh *strictHandler) DeleteModel(ctx echo.Context, id Id, params DeleteModelParams) error {
 	var request DeleteModelRequestObject
 
 	request.Id = id
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteModel(ctx.Request().Context(), request.(DeleteModelRequestObject))
@@ -9625,10 +9813,11 @@ func (sh *strictHandler) CreateSuite(ctx echo.Context) error {
 }
 
 // DeleteSuite operation middleware
-func (sh *strictHandler) DeleteSuite(ctx echo.Context, id Id) error {
+func (sh *strictHandler) DeleteSuite(ctx echo.Context, id Id, params DeleteSuiteParams) error {
 	var request DeleteSuiteRequestObject
 
 	request.Id = id
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteSuite(ctx.Request().Context(), request.(DeleteSuiteRequestObject))
@@ -9933,374 +10122,399 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Nchs5kif+Kgju/8Jkb4mm/DEzlmJjVna7p3Vjtz2yHb0bXX0qqAokMSoC1QBKFKfPEfcW+wb3Ivsm",
-	"9yT/QCaAQpFVJCVLds+MN2K2LdYXPhKJzMQvf/nrIJeLSgomjB4c/TqoqKILZpiCv07MX2qmVvafBdO5",
-	"4pXhUgyOBifE8AUjw7PvXpDHjx8/GxEuiJkzsmTskkhFFlKYOTGSKFZJZY5Jwaa0Lo22v9kbBVsybYgU",
-	"jCy5mRNKplxwPWcFUbUgcgp3XTCRzxdUXY4HyYDbL/8CDUoGgi7Y4GhAzSAZ6HzOFtS2cirVgprB0aCg",
-	"hh3YNg6SgVlV9lZtFBezwcePyeC5f+1p0dPB9/t8PNxwzotBMlDsl5orVgyOjKpZZ7PqGu7cbNELathM",
-	"qlVPc96IckV+qZm2f2scHa5J7p46JnLBDZlKRWhZusFb9DXbP9UauQW9fsXEzMwHR48mk2Sw4ML/fdjZ",
-	"4FppqboHLhPs2pzncEfmp7JS7IrLWpOKzljUYHttypU2cKG3zfi5nhY/PXy0u8WnRXdrFdOyVjl7oMnp",
-	"t+H7FTXz5vOfPL+v+IKbze+/pTNGNP9bb79LeC7+lltIg6OndpboNV/Ui2bO8K+m/1wYNmMK2vCOsT5x",
-	"t5c0rjgpjTaKVsfwp6YLRgpqKKGiIJqxgtBySVeazPgVa26x31FXtNR9HbGPdvfjMGnGjwvzuyeDqF/P",
-	"JpPfHz579ujpk98/mTx7drijkx/tLOlKCs1AgT2nxZ+oYUsKfc6lMEzANNCqKnlObfcf/lXbMfg1atv/",
-	"p9h0cDT4l4eNcnyIV/XDl0pJ96lNWaqUvOIFU+TdyfOXJKdlyQoypdz+RyqSy7osiJCGXFi5o/mcFTjO",
-	"C6a1lQWu3WLB9zzQCdG5qi8u7AumJFesYMJwWmoyzHJZsIxkF7Q4n2Evs9F4YPUbLc4YqIv77/ZrWtrp",
-	"s3obP3lELmhB/ue7Nz8kpBaXQi4FmXJWFglZcK25mPk/l0qKGbGTmNjRsY+F/afdPfdq170XUkxLnpvP",
-	"M6fu2yQvqZ4zjduVaSuOvFaKCUO0oYY1Tc9dQ127v5PqghcFE5+n4Y2wWLG6oiUvyEVtSEnzSxQzncsK",
-	"F7GStbGbslUDw0wxWmSgne2/dEKypeKG4U/5nIoZsz/SYsEF/mjkJRM6gXfRuuCGlHIGOiN7uJCCG2lV",
-	"YTaCiaYkl/KSswNam7ltod2RCvdiklt9MlVyQaiQZs4UkYrPuGiGderH0Y3rqVU+gpY4Gvc+tieC1IJd",
-	"Vyy3rdZMXTFFmL27aSJ3TcpG1vQxlJeaUMW8meQesmNUC6svTCNoDzTJ/uPArd+D0yJzfYQJ/Ay9I0tW",
-	"lgduTV/RsrYSQo2VIau5aFnKJSsSout8TqgmlIh6cWGnqTZWRyk7iwmhIqx+JuqFe5OdfUE4doYoNmPX",
-	"8aDBz25Wf5DmO1mL4nOtclzMpJAMO8quuTZN44Q051PbHte891K+omrGPq8SupDFys6EtOJzSF7z500L",
-	"jZTnpW1SlpAMVKzVnrJYNS1+TcXKSZb+PA0HxRBazI0OXVGoKu1Oef7+zZ9f/nB+dvL+5fmr09en7zNS",
-	"MUUWXNSGJUTPqWIFuVgRdsXUitCKW7/CNndEpErIcs6E1b3K2N2FWg8iaT5YUF6uSC24IRd1MWPGf/X1",
-	"yX+cf/jh9P2787cvz1wbvj35T7tmszNm1OrgZGqYyoi2Bg8XZC6XZEHFimiWS1GgM2MbNKOxfrITYW/z",
-	"25a2E5AM5owWzrGK3t5ljIWXL6ltNJtKxeyHoHf2W+OWKbVpBn1MBh+E1a5S8b+xz7CEXuPOnpCFNwea",
-	"zR+2kSt5aVV8syWF0aqjhm4M1I8//nhwEu0S3SZ8tI9wKQi01ooeqbUVseeMKqbw3RujFox0N2hXlJf0",
-	"omSfQ9MWrGKiYCJfkaHdAX6pGepI+4e1ui+oZiO7emoB5qJt2LHVTnMrCkuqScmmhsxpOT0opLBrRcZ7",
-	"CcmpQFvTKM6K1qD7joJ2+OhHBv1+u4O/vHJdX3dFGWHCSr1z7MJ2Pyanhgi7RMlcloXdGTTLFTN23Csl",
-	"K6YMR7uc5vi29ZdnaT2ZPM69Moa/2DhXjBr2v+vKevX/u2AlM6DjVC3GsOr9HzkVOSvtX6B23IPN3yiG",
-	"9u9LttJjJa25ltkBz6wIja2lXiuWjTd9uGSAm+8OVy8ZyNrkcsF2SQUM8Rt3L7gt1EnVxhvdXJ5jAzou",
-	"42DtvI5XOu7wz1edVyGKsmdsJRnAQLum9O0GsYBaGV7QAqNAx4ReaGtHW5PSTQYa3Na2oAT1Cb7E2pb2",
-	"Nr3Shi0IShS4nzunCNuIjmlHh2vN1DmdOenf9OWbOMBPGBjwY9G8NvESvj787elqpCUIQDwbraa05ODn",
-	"0Ct58VeWG9vsZtG+4uj4tdccN2zR/sdO+UQV8DF8jCpFV/bvKMCz60U/sGvjgkUbgwcNab+tt2dvmnVl",
-	"7Un7vK7znGn7hoIJzuJhaWYzxPo2R8S6Z3y2qwPhBS/w9o/JAPVKcU7N/gtjT/WxkAUrz3nRnqndIr0+",
-	"QX3CDWOtauHavrlEbbeLurRerb2XyByd25wRau0VIuTymIi6LNHsaoVpUzGn1nomTNitpQhvszqWWxco",
-	"n/MrVoxTES/UeODsm3H/xSjbprZyr9w1b+/8ffaZmhv26aNqbcjzXNZd++IHYW1NsD3JEuI8c3rF7GiR",
-	"IUyqJv/9X1EM97//i2i6qEqmRy2l5UNg60ZdMsD97yZS16WsnH5qRiSWucSviVZf21LTEv9Wq7rW7vrq",
-	"sZt/UXA7BrR8Gy3HKS01WzeRvpdLYu2eMG4gRPqSFZs2xYJen+dSm/NaF7tk4zW9fiG1+fDuW1hz9Poc",
-	"Axgd5k5tqtq4PQeiseCaUKGXTI3jUOXhBP5ve4QyGbhJ3/zS9965sHOpe7ptjS64AnO2/v2d34a98rxS",
-	"clF1mXYVTovfU31QErZk54W0muW+78Pujx/9/nd/6FpGbFExRU2tOuz3d3Y8rDUb3dVaEIWsrTqIg91R",
-	"PyfhexiF8BaLrM2589K6jq9ULR5oUjBalNyazVwEnw5CT3Ytg5jbwR9SQxZSG/J4Qgq60sepmEAkA4yV",
-	"IyKkYKMxQQ0gpEFXFD1W65hA5EexXKqCFYTqVGT6klcVK7JjCBKDczkt+Wxu3DEYKsimx0+fPWrL1qQz",
-	"xB+v9njUWzLeyODWBXsXVkSz+X5xI+LFnOWX7ww1tY5tCHkJuq5x+7psiBdyUVHF3jLFZdE6vBgs5XKw",
-	"rrWypVxmZIhnodYdsv8agZuxkIvM7gfCzPES/BN2AN8ifONCLrY0hTtfoT03rfPIffa3cBLYaQn4qyTH",
-	"7hdu2/fHjO46Z2B179y3XYx811Q3HXzHCxZMIt3dRrezQky+2Vu5IBfSzK2m5rLQiV2Idt+Dw6l95Pa1",
-	"fW001B3SW0XCsDH5Cc40RLutZ6ozZywtpVU9miyZYmFcu2c/Gdg7O4XAn6XefCwV691/nvuTPxJuIhds",
-	"zkWBSt8f8Y07jRM434tlbosdIypqV+852h12YnpmFy7ZLS9rP6OzJETS6cIalwVTZEgLq1/hAtdEsZJR",
-	"7UMi1MDtJY+DIrQIzmUp5SXsQnNGeKFJXY1a0rKHbdhq4WaHXqOoVorBfsoFkaJcAQICZQmkRc+p/YK1",
-	"ocPmb2db239cMLNkaHMvWq27oSW7pkLXcAxOspsVGwlc0kIP4JluI1NhrW4OR8+0d2rqttR27N4XdX4J",
-	"YdwQ/WGiyEZ4tmQN8KFddOfcxRPbWpKJjlX78jova82v1kyPbQ4dfmGv0Ydm3sBo3xwSsLjDbhod7m41",
-	"pu/I3b2lT7qg16d4szdN/Z9r8gjOxi81c5ft/hG5sDdCptzcPTwVVW0+wUf8pF6uLcT9fLOfewUEVMzt",
-	"hIPbYUD/qWLqfGHkZVtggxW+zfK+5ZxJcLI++eseNbHvsgz3+0G+RdN9UM4ac4oXbOee7KbnTbh/XQji",
-	"XgR3fbOpSeeU9Yxlv8i8dS++ndTQip9fsh77sQGxkJO3p+SSrY6JNlKxgjCRq1VlWJG4AwPFTK0EK8bk",
-	"NV3ZzZktKrMCU7OUuXVJ4cRc404uGCvA61pzQJ9Mnv2uY44uqGbntSq7m3ny9vSBJvYe8uHs1TGZG1PZ",
-	"ncT+V4/JKymrC5pfQsC5UvyKGkZoUSimNdPOtZvWmhWkFiXTiKyQ4HqhoSyXOuzYLel68od18aqoMUzZ",
-	"lv2vn+bf//yTeY//q97+/JN+9/Mfjx4+3BDkZHB94J47cB774GiwqDWgjKiAjhw9fBj6ZP/94eyVHZno",
-	"pG2bzHoh+d7d/jEZXHJR7PvYn+29HxMEs+39sVd4d6RV1s0A1KcJmdcLKg6sOWcdkGDp3xTS2KGJoZeR",
-	"ACVB4vtX1F+c2XbLTbrXJQvRGX9LQkDq7BqpmDoI7pqiwpqyumsMNtaGx7GcY0Sr53wVrnnIENinqi6D",
-	"A6PxUFobMgxgENuqTNQLpniOVtjuddoXl7JNqLV1luOAlAMSx4GwtUDUTksBurLbUJCdIuJauzmEzZv7",
-	"heSs3ls+uqSggQCrWhzb8ShI9utHOMoUElEiHlwbrPsHmsiluLvAab+h+s4aMLeT/1Zvf20LTacA38rk",
-	"6Frt/ZP1Xl6yWy5ndl1xxXTnacuP/vgEg8vayEqTpVR28R67fRGiBnLBjcEwwX6uya1NZ1mx/YN7MCzv",
-	"7DNtO/jxNiu4z+TFT/fPQQFfg9EvyzfTwdFPezRu8DFZj5EZ/5qOky8AKxzhauKGUE2yEwdNgUDwEUEk",
-	"CUGUArwKIQpdiIH1cCx8eLODP2/CQgRbOpmAuBY32rUtIXoOJ+B25UuRM8B1fav41NxFNBDd/XNVi11T",
-	"D588qyEwxhfW0GNFFxKp8V9ucPjZvd2HaN8DDTt8T7hnNB5sCZjdtG8hpNjdnibiuJxLzcgVUwXPDZmW",
-	"EN1PiGIzayfCLZDkkGAs7WIVHe0Ue4cloWnevugKQrnvsY4Ix19CW8GErqi9rZ2ZoWoHq6C8hCse1uws",
-	"7a5QHoJ2t37PR2Mx8NkaqIIjHB7f0vWNtVUUuT+RsCTrIaxYlNdmPx6kSHjjvsTz3qWR2tOwCSuITLjN",
-	"RQbf6Agbh1ZlZOgmB4/cEpgPTYRc4hmCb3MWx407O/Vzl69gnzi4osrFXX/C7pxFz8MPp+ElkWqwDTtX",
-	"Doe36Z1veORhHlwEs1tHhPm56eubid3xfmupnbPrnKk++xJCdB7S5uXev/aBJviOhPijwD9MrNAqmhvr",
-	"lQ7z2qCyTgf/7//833QwOiad6qlTO3lp209Nrq2I+OFWdHat112j1TFBnbPRJQBBlHtXyFndtTjuCzrT",
-	"hXWIPtbVypAv0JH7Zy1oOXWAYwT3+8yijpCyf9FOHOi3kAuw0Vp8QW8b3VMdAKau+Phrms+5YI1DjM23",
-	"Nx+102mSNfRtkooouSKJQe9JlM2SrGHNPW7fPh4nIyVtnGkSpUXAWYf1UDDD4/v379+mQsPpLHO5KfBH",
-	"Kgy7hsMSLeglIznVjAx96kG2YGYui3PbTJeXkI3w6Jxdw5kEKALMnOgQLADJdwuAnE6ZKKynC4kLR4gk",
-	"l9YOh9wmUlFrmrXBjFZqUjHMMFA7dscituMhpDueZKOE0CjRCY2ZDIIj2QjGUBarrPHfrChCnsVyLksW",
-	"Ro4vKqmMJlnJBSM/HEGLsvXet5vSaXT5mNEGIKUdVokuNjmd8qLEwFbzxRB5MsSqPEMOdy5WkOOmJZ3r",
-	"QBu+cDvDmp1LNd9pOfnHn8PNH5PBxQpDqd2zz9ztbbhNOHRsudSqQCDQ/gfLoS8dFlzsiO+xA2IMuAEv",
-	"7XH86gLEN3qmFi5w93kxb2tigq1Y6/R6h6IhTJxsRLO9TbSee0HacNMVJsnJCAumSS5dntoRyeZcG6lW",
-	"GcL4vZuiWM6EScWCUTFKSNZgcDIyFJK4p458WouLslHASGPyAqZzpyJ+FnOrqoopcmF18yioBKciGvHN",
-	"FvzaGoqoFJyp6D67DgqCWzvhBi+tCqTdxm4Rtqb1UXMn7jqX1mX2WIcEGgoRW93tqlHvv7hLF1KWjAof",
-	"setQVN8puSATO2SH3cixjWWDjeoDwEKD0UtSsqhzBuGAIQ3BT9x2QgZcxq5pbs4X1ORzjHU22jC6tFMN",
-	"ulaFMfAdTvwod0rvNcvr7myKN4Jh2pOc+nNxp8f8kkzcehyB32cXswOkj8k7LnKWith4haBIqSXJqVKc",
-	"2f03+GBgIDjjM7NvS0XWtkCzBolBrS1VlzuRGKlAKAbK776B8tgzj034ECAf4uESxNa4IQhZFj2hgxsq",
-	"ZNZvU0bnYXBX0gCoc7vOXZ74ME74vmQrYley4rTsbh8Li3P/yF20oDu2IE/EcTMb/eYbUUkNE/nqfNEV",
-	"XZGGlkgy0tgamFpvx2rPZX5/wSeKRqpdUwHYCTrC+N8faPQpu2ftNptw6xk4292CV54rWc/m9p+I2m9o",
-	"NuD5GMHPYR06VoIFo7pW68FmP8I9IL/WEfzNXO2uhXpTX/sOnOro/u2xBO8EbpcRt5XHimZtmXc3Wrtt",
-	"oxMkzQgXBbtOEKE86cHhIfT4RmtXB1TsVqXhNxoHorWaw0xN9/LlmH/ZI3FC+iQupSAd5DbCtmdkcP/4",
-	"yKYEhAkJYxQJQEuBNWPRvU5vYrRGU9hWxm1lv9UYuAvwdmNZfHHw9rrsbYZPIReMFRA+bW0XuBQ9z4pb",
-	"mEuq0c6zxnOGKzJLxXB9L7a26kxKuAuTS8vwBXB6qDUr3O+p8Jnac2d3uZnEsK2H/Ien7Q5RMVGQnFZE",
-	"qlT4dAR4raOHIX3vbNv0oftWZKDtIOyuZVao8Oud9v33jJZmvikuugst//NOKxaf6prGUwhZbAm7YaQK",
-	"zFUIsrzigmkX6UhQ6aOv5Bkk7HDdRTzOGW77Lw7bMpfZveOEExsTPtA/LuHE5AyM447lC7d1Hbb84Bg4",
-	"pjEI3t3dvU+ETm5Ogn+weVcIfCDQGrdurmD09d6xj/6Dq3Wt4PvpX9w1Zq8Ai3QhqSruOBNiZyZDJ4IY",
-	"osaAS7b2vSjIkHlM8Qid3mzJ2GWGpDiQ9pHtf6LPhFG8E7XPtEFVhpvtMbFjQC5WaIvcLO0hGtOXwqjV",
-	"9ryHPd/ksmbWkw86TKu6P3EcDG0qLn0AIbN7rzbZXvneN8hNCEjtLZML93zqlO4Lwd+KtvdSsWN94Fxu",
-	"nh7w8zmfzfc9yuPnpVxuDs0rufSBKG/TP3v6PxoeuZA3Yq+CoO7pvAUE6+Hl+ZZzeAg0HU4mk0j12UfB",
-	"fZAi7LQuo8Xuqns2ABR2OI7s8OedGyMwqLFmMuzrojIqzrd5wq8ZFZgq1uJ/bOVhPtDWbxPEvaehvglm",
-	"AdgOum2DC9Zcv6W79wkO9iZoqTe+7Cw44kgh1ga547yXan1OzfllR55H45DRxvcEcxAEpPBJOfn+WvMt",
-	"1frE/LlLWbbktkPjUdHRxrdSc0SGRJuu8/oOu3tsXxQW86akLqUCwiVxiflNnqwR0clbXtm54pEb9cYv",
-	"7Ane7infdk4dZRRGekf7hnpNcd4TlHtnqCioKkjBrjiND7ZCUx40H3YUVhDT/qUG3LeUpjGG8JN7tWpN",
-	"+YMYRCMez2fS69j62LBTzEnQ53GfYxG0S6yl1Ta1T5/WjdfUjs2mK0kWN+vNPFm3iaNHhH+0aICt24U7",
-	"LObO+g3WuyPhvfYmGB9h5p0uTmOub2yDPYfA366f9Vrvw61Ia/c+0AT7H4Vx0X3hmtALIMMTDKku20cC",
-	"7hRh7MH+Hc21H+jYaq1viDIUq4Pw5sddyy463t04EyeKzeqSKsKuK4dT22mpQNO2n9W+kjMuvpNqcUOw",
-	"rGDXpvf8TZKZdLHMUs5mXMysfhxqhr4xcA5n0bG6nJLsTy/fk4elbc0GBB2zL7qpgTpyDQSksGDQaphp",
-	"esHOx+Pxxlv3IiLeBxWaDCKkdS9/QRM+4IJ8eEcKWZZUaTJcYyZ4I3IcJbu6UxEi1h5igGFsms+ts20S",
-	"IiRgUJt4gz52OIcF5YKLWWpfrNd5DZoYx5i8WKM1iGKgFeE6FT6+oQ0vS7fqwZAGzhE4K8IzqwVdgT+l",
-	"4UVlsG480sE5Wa99ZhiaKlvoIxxRRx+fQrN1vKbXACPW3/XjRDz0A9Y5GoL+dGz9yNjRhwwFsxbzm4qJ",
-	"k9OQwE6FwQNia2CUDOKQ7ry3xQ7QPrLtur9T/71mRvH8RQAffkZPALN+exyCgk+n+/oDDX9AnwUBgT/8",
-	"XIsMIMb0oWu15zdt8zY/6F91EKCze74uztvf4/Yd6GPbU+0OdmbAlGbXox2IHgOMzwSf8pyKHg83TAws",
-	"qoLp1iFDOIdfB+90ZYnDwHXbJlErdgFtX3uEzlrWoWOR6lCM7opfVpeMVc48c6gHYEBujrsQpGlkA+nR",
-	"XV2+V8qvntTbNadA8Zyhmv/WkaOWJToJDSZlTzHc84yTC6QxH2LSARchs2wN4zCrzMETeWB16eAG2b17",
-	"drCFutl7od1BJnDP8JDTb9sH0pj/BYrGE762x0dWTFD+cMcw3UEm8V1xhN1HCnJXB5NmKd+MVWydn2Xz",
-	"PKhxajI0yCFn0J8+rm0SAAGhIXyyRh+zeb6wd7ZcvOtuIB5u8uRdBlq2bCt/WT+Nb/GVrA/KFh9//77d",
-	"8BhXx56vn4ZeEblr1Gg88R0YtBj8F+wNq9f21Vu3QNHcpWTcOTTUZ6mi4hzeGRK0T0puixDtFaC7OEdH",
-	"K+aLn6FHr9iYLfzdW+3A+1nRGcNMJJ8L+Ud8+b9lIxdHli4aQqPiPTsPz3y0dGNQL7tjpAC/38tgXhsX",
-	"u+Xgw12j4VkGOjXD3mwRTRWEzFMr2M0eqmmoMeUPacUfXh1mbXtg262dh5O3sD3nVJ/3snP8OGeQdkGF",
-	"Z+aweyRyc4yJ7Sb8ZDQrp1D3oc3R0Wkg355KYk/d9SUYJ9o2HM5VV9vulJp1k3TCj23oUHt+b2Y7rc9A",
-	"b4zu1z0oG9ZZtIyikMxDXJORqiECbvh4iWNvCEb0cCqtJY04tzcVE2cw2A80yez7Ds7YlAUS/wW9jhv6",
-	"aLKlm3/mfaf1S64YwblaB5kekQyN9owMMVBzAAB2wy9KRvI5NaloAi866UkUz0YJyagwcyUrnrs492uM",
-	"nAIpTpKK7PqAVvzgkq3cOXK4/+CKKWuDIbFZNpNyVrKMDP/ErAuRimzGBFPUsBdYpiBLSHZ9YG8Lb1xD",
-	"CWGfrNntvzFIBvjezqjR2sK4OXfvnCrMMca8hKVUl0yRacmYgbgeYK3igR+TiFkVMyeATxrkvgsGjiEw",
-	"4TiqO3TdeiASToVzlhCaK6nhxMq1S3fQ+W5nXLVmqTT0vKK1Zv10s3YkSunIBSMUOFgrWOMDA9uUwPsO",
-	"2PWc1tqwwp19pgICi6E0jaYRqBQeIdZKN5oMJ0dw7DCXtRqtkcj+bvLkD7t75F1Y9NygAkvfoHqa27hW",
-	"y16jurMREXayrwnA2wYrpp2Wc/PG7EOs26te7sJADLbIF7cRfUveM236UGjbwAotSc/nLL8kRsrLvbEQ",
-	"PZmIgPGY06pighUARltKVbhDiWhByaUIHEEe2u7JuYY9dfR68PmX/VZTJ7zU2oDcED2XddljIWnjOreP",
-	"LNgZeAcPBID2eXe671pqCey++EASBqFpJRTw2oNoASI22OJmYloRjF3y8850Z5XKJZlSFUnITBq73146",
-	"jlywE1yBG7toi4SwUjOfFDxjThsiFOSIZAXk09nLc6kjLamYliWg77JcCsFyk5GhE4ckFVFJnQQyTUCT",
-	"JK5EmWN4g6/OaruN4ZPavs6U7oupmFNR6Dm9hAoHuV0lUyhU5GH+CZaWcQ20ZjWCe7EV5MnkEKC/TyaP",
-	"IUPQuopxFuFaOTL7wBN7o8/gJkMqVphEnQpXMWV907czWTi/F4bBzj5QstqWeRe6CdBtNQV+pF11TE+a",
-	"BYEEH8hqThUjc1YWBAj0YNs/WPICqsMVZDlfbYbWrDN5vl8SFfidrs/u5E3WAnZNR0fGTW/5zONWSNCV",
-	"qhpvjQ3fNJbcH2aPOmFvOiabCWkXjAmCpY6K7lQRLvKuXEhrKlo7z1mTc1pOz+HvON2Mq7zmxqVnSFCr",
-	"galC1gZcfwe1qpS8YJoUEqRwIa8Y4WbUqtSTRVZQcQNQK1TL7IjdQnMx49639EIxak1H276KCWcvKVaB",
-	"3xNqBSVEyFSAVTmzC0fWhtTC8JJk8J9sHI/IkadqFC6qCQfTcJIIdoXADHeXElCwnBdM21GEbYAbkpdS",
-	"Mz1eG4Ajq6CiLUJTjrmVaKlxjbx9deXJ/xXT9QIS5n0rN6x28Phcuwcts7Mb0g/v6aEcw49a83smYYRc",
-	"+bpYMqCimP2YTnw9Mmw9fJMwUejRsT9arWAhWkFoxvaWONj2yUN7KXmB8b3r2oD2Y+Xp57rfh1PxTuIz",
-	"HbyLtz0/bGgTO86Umly2LuyC4xVvY4qOnauOcQSyoJcMqnyyZT8R1E25FBuS4726eDfxlfDJaGCShscx",
-	"wlr3UzreLNbixfEuvIRtvF+f10s4w8WwG1a+diTQUBZgvIWaVlGBe4CeMJXb/b5k2/DoiS94YE3O5ohi",
-	"qAEZPdobrq4Uy013EPs2SeQ9yHO3LT8kYs+GuXSwnhMaNNdaydX7gaw7gOv3m5G9P2DcmYE3Bod/EBec",
-	"WvVv7/n3y0CjocnwBXgm1nkak0eTR4ejyFfpxpEvMGuPCgg3eRMPLPUl13eCLq8cUBx7UikGdbT9ycsa",
-	"nDVcP/IV/NkvNS2JkSSzuxvYhzyfQ2VdmgMS0AFzG3Cvsx3ATkTQkXt4NCbvAMgXjELwV+yKyktuO3Rs",
-	"37e0twDhgzUkweY8eXtKXKCTPELHALE5kPb4aPLo9weT3x1MeoDve5xl64aGhNArpuiM6X7I+w3h+GR4",
-	"sfJaBEo9NVlXo6OmQAmOVRIV+4af7W0JnB7BINov0NZwQ6HVMTnpopIjF0zzgpHMi0F249yAH9t5AcAV",
-	"VUCpvzVE/1FztO1VRlCjwUMtOcZ5yxW5YKVceppS9kCToT9MEoAsa6W/75V08Jzt29JD8q9bWltyMOGh",
-	"lfTCejNNKz9P3sJxyEWijURiEDUoEscV6sk4ff4OajYINQm339xhFkRIvsW10u7bJ+Q1BDX1uVIc/FYc",
-	"pULvk/WAgIDtiQ7O9NEdx8ar89jF6DtS20vntwysDsXfnkDfprYI+cZEQt10w84tLcs7a9DetXDWJaR2",
-	"vAy+QUlrHDtngNGCC6Y7pgDCiXvA5twLXuDtexNgxBXkepLeE9+GrS1/EdrZSY4S0c41BcI3I2WV1Gam",
-	"2M2abVtd8E/qaviuf1d3XxfS1aPp8Hu2wit5EcjPNMk2UIdrWIq8pHXBDrQUgpmDJwdPt/Ghb43EFVxX",
-	"JcVCcUiw6OwfXuxFFdV7or9jfO7CN4yHe2d2fW9K/Qag9GYHvm+ZOsAppMVfa20Wton+oD/H+Kw/Mvc4",
-	"AEyjblfx4w6Evc6kbxQ9v5DFFvXaZfgiJsHI6qBkV6zERA1NFkzNwKYycg2ZYD/RATJ42gUyaLIxzkMa",
-	"2Y7yCXFGidXEC27OtxZIfcXoFSNZdE8GUTs5DXBjRE+4UQS/WjHbRMJb9FMxgn9z8uu7qCjZPNC/5mL2",
-	"TI+SdJawh+9DGQtzI4p3JDvx1LY3jMbtVxrtrBZRDfBeKChyl9nrREsypd5ZaIzSBzdDhd4mvui5ZLZX",
-	"nlC1rzsBZ/nWXUNDc5g1H83IvxJPabtWWjcbtc9RIhV5A26Lbrv0x/kqtNFugkUg6gE4TGXbS8uMDKVq",
-	"8/CMxsR2MBXYFXwosW3DepKYDwLMYrlcLMBWAtrhYV2hulKMjZJUwBYcSjCsHdogY6Kjo3D7USoyWpbk",
-	"8WRC4m8fNfGVdEDzBUsHZDg5fDb5f//n/46OAgRPMwosQvBFAOAVJB1cHqYD75q/O3n+8vzlDy/O/vPt",
-	"+9M3P5z/+eV/Nu7XXJZFhiQ5qch+EtiEnzN3VgKdgY6GcyDrfihGNAPja0xe4DAImQrFjFoBPeMCuEwo",
-	"NMjMPYZH+xyagkElL6A09p285KLAMxB/szs90hWjl0l8DNc+TEetpRNCU+Ehlj6nzmfs+LxBH52yX3aG",
-	"Q3P2m8J53qipZBBN3tCrygd6ZDvqUhrdjLnoIZRCMC50QzdON/GUJBX+WEobunInU6UUM6QPFfF4PUhF",
-	"BtP3/OzlyZ9fnp2/PvmP8x9PTt9njt7fQ4GapgTJK6k2qYBl4ng5UR8iAbvLqqx9NbIqYtdzB/fHnpoK",
-	"VsHM7idAc4CudC2MxhOnDoLs21BB3iTt6VaMkdXTSQ9XRsHtsIMCDmQY04iSsRXo9HwYeELopx1CW4KW",
-	"/G+3psUI7Xz2tLOdz55iIoUPTrcafF+NWi/z1Emy00oqHja5wbCpPtARFCPaxffdBHo3uNvkHVRKQsWK",
-	"PTbtt/7WqDxocT6VvQTAeAuRuYMVstY8SBX66yr+ZUbx2YwpSDXK/PM3Owm/J9bGszrma8Rm7vHMe3fn",
-	"x2TglNJ51yniD2xpN1uQ4WaEMlULq1LdAXt75ekYIRLvEg4WyjXsZFYNXtD8MkFy4GBAwU1WSudU2c0S",
-	"/WUuyJn1RY/XEr0Es+8b2q3aBb3ddekmNRW2zVZcvarDqBsX0JmSa6NHY3KCufB2KDSRglAByj4VAUkh",
-	"VaArjbU+6VX6Si5SkQGKI3OxY9wIQO1nDQ7GoQFuhCQElM5OR7DYLJyzZr9HvJdedqKVF+zmVgBtR+7N",
-	"mg7fUJY7q3Y0Vnj36hW00vNAzNLoKdIibVQOOKLkYndFvO0+TKMwl7FdHX1mX/xjk9u/tZbWDSsUrwfr",
-	"tpKw3bIK8sY3VtqwxfkWaMKaz7vH8Kz5Hrsnxs6Ce2jr1OyAQsYtXePMb6jYums298jvnYR86t8CEiDa",
-	"XDsQN55+dL8dfftBdRfHGhl6HBjw4O2XSthwofZ8CbOd7P4E9KvoM3VztpJOylY4vdm3LYG4db9BAlOx",
-	"r+W8EfH7qL+B305uQzbbEpleEt9falZb/x5tX+oNg4rnlw3fel257TKYGWNyGnijdCqoJpmLNALdrkMz",
-	"AZmNb/koiSMIWi5Yy2NPReNeSkWW1lV2nbqJRASWm2OS4V5OtDVCwJuPmIfJsM3GFzB3qrY2BlRWce4v",
-	"kssAVBnTghpa4jZqEMdyAGczwiGX/KDAMRd0vnsGuxCFkVHYjc/32SCu3TFpDa04aE5Ro/z4Ev1d33kX",
-	"1e/viVo1WzqUFLzwqYo9bkgw6MepeEnzeWzXO3Cbs9wcXSQZOmMnsuVDYKXlQGREs5DL1rx2lJC5XIIa",
-	"WVCxCg1QViCqkucUNqfOshZKit0oOnzdC4VoMCas41f0Zyw0LdPQYxi37iQFecVUSat9m/DG3e62579J",
-	"wfZ99L2/f4NQRiENmb/edLBpXpdmaQ1LB0T96QGSNNn32zWbkyEmCkG2FCno6kBOD4BDjuD/dz8tGXN+",
-	"SCq4IJlvGSbm0VAZS6ojkv27fVkJxc/+vaDc/cu+wv4zFdm/w7vd7ytG8Wa7lP8dNRVWly1qBbmErsAs",
-	"lJbAelrZoQawjixZKpwxFCUiu7ccThbZaBz+LDKUAhB2CA3VpeF2K0iFnJKCaO793A+CXxNWyXxOhh/e",
-	"vxgloHsKF0cEXQlrfb3U2IT8jnxDvoF6X1Hm6OEelYf91EFS1w2PnU7axrh33qlBALk187jsKHv9+VYa",
-	"GToqRGJUzUa/7YW3bWW9adrYsQFYp7jRrBCKXYbQQDxHoeBs0KW40UEOOi9LgnuXXRNu8zpCajmXGeNG",
-	"c+S0t5CgtKdSpYKbhGQABMpw6KFkkRQzzQu2Rpl/yatBMoCbt+5Eb6F4082EshVHckeORrqIbZM8gRe0",
-	"oStXUWZFqGLjr7sC6z6k3Lir0wc8PfnhBGsH2Xswyq0AVQXDjayFFII8YWVmH96/yEaoRtGEfFnbKXj4",
-	"nKmSi2xMsgl5Bvrtm8zF+yfPjiYTUsqclj7V9Nt3790k6+NUUHcR2uIqX+nKytfBVKolUM/SFViWujnI",
-	"gXmB21NR0FUSklHcG6a0LA8go8o+jDkw2mt3s+Q5W9fMra60tfPvnnRKfkDz34C+M6eQBC00N/yqK2kY",
-	"S8BBDc+DcF+5QsYJPxEIedGeXARLrR2lAj6JWSZxuTXMcsqlMJRDbTyrYvE2xWbsOiPDpeKGuRfARosF",
-	"iDBzBShYXcxt+Ec+sm+QhM+EdC0djVNxCn8W1tLMRL1giufZmHxwEfoIkum/yd0DUK70YpUK17uE2JYq",
-	"qlZoNHI77Xm9YMIcR36aO8IvwdAXThQEY7anrUE+ItCrbEyakl6a0NKK98oRegAJHgRaufKFt/URakc7",
-	"HS5VEqqhtI6BovWPs7BndsdrvBmw1shw25N9ss4968AgWFwvTJ/fofDEcjQmJ6nw83b28pE/GrTtsZsN",
-	"D9mVOKuUPHn0iEgBpnuLeDdzkWifMfxLLY2j7fTvp5pY6TFMhFz6yKyZdBLIlkzRztS8E6xQa5W/LK3Z",
-	"WfDplIECbvfci1ijnSY9WQhb6EvXGZNwUrp393jaOhN2aSh+DEQxICshyzJby5bJjlLRXqOu+KP2tcgU",
-	"Xywgv3fODdMVzdlxtIaJAUwL7OfAquxe74v3AFebri9w0MkQaMlAqXARVoY7mknF2oqBIxoww46DiEEr",
-	"mSZZEIzhnyTIll4JQ68hWZiKfA4Fg0K/kREXhyXZ0GpbG4DKTKqWsCHTbqyLjlPRCIMBYycQLuE8NxWI",
-	"3fRYdQjlI3XwgrlGTAG4Ll48Mx8fXxvdto3Url7pZwhr6LNrOHWE1nXbTzXvYl6L2TvvhmezJa+3z6Pb",
-	"SZh3Dmfl26rvDIUUB76Do00SWogSd8PM75RCKG7fRvtvzboIE3oXsWuUjC8evX7PtPEnZg77eEOTp6eE",
-	"9EkDZV0jFnoAboBmoiDU2nQHyAwdASONPA6lULlZfxjfW3INB6VTZiDgbNURo8UerKMtBvTJbq7yzTHj",
-	"C/YcKuG0Kf4LuhpseuYf3r9wdXPIkhdmfkyWjF1qXwJSkNfSmrhxrBBftJPQ37ZDM18T6VNRi6FD2yQu",
-	"6vpaxaj+fOINemaoDOAgHnBoXJb+ZuAMlzNwzvai0psqudijxCZm+btp8GgY66Lsj09YAGXnPgOEc4IU",
-	"n1h7qbtu1RvBCF5Dxh6Qa9j6sDRwc5hhW5rcsqBV06J32I4OnWNkTy26JpcU2tAu6EX9gGIo7E6qPrlR",
-	"DvLoZhiauFYKqrfs08YcdJRKtOZbRoZQMsjlrrWyjHyZ68koIS0iXfC1XKFLeEHBqUBGlKjYpX+1XC9F",
-	"6w4s3MF6RoZwoNSit/cZPz2lNddqanYQwLqRTgbXB/adB1dUAerTvnx9bN65j63//go//lp3XHtvpqb7",
-	"AjTtLVPvOi5CJQfbztYMvZVcdOylF5F63V6EbP8FfJviSn4F4jcTAJzX3jsNZVrCoZJ9gztV8sixkoXS",
-	"9rRcGZ4ToFAkU2ldob3PawMFaEfKCAxvXNeqabE//oHHQ0ZHBAsMaxj9QBT+tRK9n1qWNixl7ISdie3L",
-	"9l3PpnaXmdOVFbwupVwWWMsCCgkCRBTbr1uq+RbqF0V9FyKpLw/Qtbdz4HYXbEkie0oTzXLFTFeI9VYk",
-	"HlwxfR/oWMB/1To0qOcoFM3HJXVsSEgqZaQvVkQdFd4NFEWvzCg25dfdqxAtjKhGt9s3cayhQYrlcia4",
-	"ZnYRXqzG3Qz4V/LypijIXFY3yKwEcXlnn9kPHhe476Hz4XM7QWrwnbtwlVC+v7yr1IzbpkGhGC0yULD2",
-	"XzohGYRc8ScXDSdDvqgg+dreA7RoxYILvAe39QQrNNcFN6SUM7A2Hi6k4AbNkfCGC2nmLavBvtI6Dfar",
-	"1r21b+70Gj6Ag/vcm137On1dEv/JRzp7pRyFpjaJR7dEAS7o9Sne7A9k/Z9rsgUs6r/UzF22m1ykF27k",
-	"QEZQjz2Pf/Cs7fY4xE/qZZe/ixIDmZVfUlp6asTcKCJ860nsK+Byw693Flm5YVPuoEhK/yzfNBZ0HxPd",
-	"y9l+AgRcLlcscSwt3FGtupMeKRgZUuG4Zlx8HLlWtM8F3c3pHRPgb1TMa89POOAZ/K+f5t///JN5j/+r",
-	"3v78k3738x+PHj4cdLlm7rmDwPg6WNQaCzIJMjemOnr40PoTnimffDh79Wkk85/KBP/JgTMUMU9K8xlF",
-	"jLyOCNw871nHfhTFs9Y7uw973W65asDg0b2PH/3+d3/YYxu5Gb1c/wRA6PlLLvC1w4rWsHWO9R1JIMTi",
-	"8lpxs7Kb7cKHSqli6qQ28+av77xahzKXjR+1Gd+NnKyjHgp8EmpljskLsJlBS+Ehl73mXBi0p8nBAeTW",
-	"/nDy+mV2jIdXBMuP+ZLMMNdwaATvb9SL1RWYmC0vOfNd6gihKLnUtmF46EzwfgByXqxI9vbNu1A0FBxd",
-	"qPgH93h/wI2MXq+YSiv+Z2YdCchunHbEFaGeWlNqjpRUzRgpqZjVdBYoi6QgK1kroLMOfC5gEOkETrIL",
-	"toCUJsCFEBqQRggVuWSs0oHUwHrseGQKKBR0x8epSIWrDH05BdokxWZcIwn9N9/4rfqbb2A/2SiBkJAT",
-	"X0EA6Iv/BDUECFYmIEwU4LFjJpXRftcaoYX/zTfYz2++AcZspuzuNER4LaIUMDt+lMDhu30AO//NN9ax",
-	"/OabcKz2zTcoSD5gqerSDtFMybpKBT4EjXADC2wPtn9hCr75xoHJMWL+zTeqFu473IzJCQLTplQglyy8",
-	"wMovoMkrphzOPgnzlDiE/egYeu4iJkkqPIMotAcCn54AinKIJzmwHEwsHJNzg4gs8hxydyHXDXP0pWCJ",
-	"q257dfiwkaeHv/Li40NPWxfA5gCFtCup5JesXKW2E65Evih81VEflM1p1TyzoCtEt4PA/Mu/ELusmDA8",
-	"R2yqeIlSBlE9dp2zypDs4ZzR0sz/liUkewhIFPwnHEhVfPxXLQX8gIvMNiIV8JesTUYEY4UV1yZL/MgX",
-	"qkFV4cKS3fomFUHhuBokZJjfTO+MPPw+FVm80DOvKiAA2lIUBIovWFfWaRc9JhgQJlwgiuHD2SsyzP4I",
-	"X/032/0/0jxnWp+7X0YOlwbQFSt58DsgWmXFtKMfTkU8NYU88uscZqBgeQk4C8d4V0G0BQYUOMOdmw5p",
-	"Cb1+Oq65fm/dztXV4UNXnNbO49XhQ/Da3QFB5LNnZAgPkpbrfkyobYKjW2ErKQDcsyAzO4pPJo9h4WEw",
-	"yE0TklRYbQW4EYxuPQ3wZ6sGXaS54sRh7McEpfPJ5BAa9mTyGNFBrmCxkyNoeipKOSPDsKawPyMv9mgP",
-	"uvQBbJEdf0BNYobn+zd/fvnD+dnJ+5fnr05fn77PGnIWH4Qjw99NJjEabJS4NFa78Ww0H1cn6iWIu8up",
-	"T1TwXAKvT/7j/MMPp+/fnb99eeaa8O3Jf2YulG3104f3LwAmODxMrHkxgRYEBC0QA8D4Mx5qGziYDdfk",
-	"yaNnZJjlsmAZyYyU5wsqVp5iRWcjh7BKRXbGjFodnFi9FdYdF8RNj51PR1awoIVbhRggbO3B4ATkcsFS",
-	"AQm/FKuQ+SpysFUo4BIk2RvFYeVJRTJfHCgQfEASsTajJBUY9g+S5SYUasFrr7+Q+W5OdUPNCHXf9ZxW",
-	"7CgV2a8pspSkgyPyazqwI2L/mfpC6ukgIakvk4BXxuMx/gqWIf7mSFRcDlY6+PgxG6fCDTCyEELd8gta",
-	"nDcM/08mkyOyoKV1t11F+sQz1qPdaTdKKWapsIZIQi4olLZUq6Ycul3CtaBOY0LK0ZPJIaQgSXXBi4IJ",
-	"+OmxHbJMSHM+lbXA2564CgrTkufYnmd45CfPwX6xPx0+PiIXsrBLHHgDD8lr/hze5UbI3vTo0RGhZMnK",
-	"8sD1BY9mkAkYwa8UQXL2A3YUZtSwJV1lqRg+ncDjgcEBbCmXpectpgs2p+XUnd8cxxQYAPuyKr0BU/TW",
-	"BnCD5TfmjAyfTh7j4SXwSApaYoMmo2NkdI2rbjDgd/flKkytiWHXBvYBLazCAFBoq95Vhui8czvubgAg",
-	"dwMm1xP3u0KcCeC5AAYvjXHyQCpq5j7qLqdTJiCBHodXsZICJM7lKcVEV6kYbsAiE5KF6Nt4gkkuUBbQ",
-	"rouNbwQRs68CL7tRm2/pjAtnKbzi2uA2pV0lOWKXFYT27Or4aTwe/2zXSxSKjlbSx2xM3lLA00U3ZFhZ",
-	"olWd0HZzxky7kqH3JTJRl2XmwMWpaEoXEgyQuxraFf2lZmOS/RE69G9uf0ew3owRzf/GGnDm00mSCp9C",
-	"9mgyCd1/IcWVFSkpdCpOv8V3f/hw+q21DvjCIULOvntBHj9+/AxqH79/MSavpcCCfK2i/nZ4g5U2OnZo",
-	"CLSUkfclqpnsiiXbdryQi6qGVHeHQhnat4DwS6iYoCj4FYFHNbFiGzGCWuMVCZETR1HCnVXdnOw7vgSd",
-	"BIM3MOYnDY1yKtBrwbNg7Sweq2ewBvczMHIWtCSOgRjk3gFwE6Il4D4XRE5TAZ3A8waSTcaHf8gwTcn+",
-	"+/fP4v/7gzVCiKBCHuBQ2qFFgloqVlYh8JyhNtGM6VEnsBv8eUgDdc0htXAtP0ZRgrWmHaYX+Soch/HF",
-	"KiQYPmUHhxOYlrPu0XLjyppRIjO7dHFjc4y/SEqIQYZULFDEyDBrkzdkvp6M/wvYZKVq4cwbpJKbHIJR",
-	"GjDmVQUmivSJBxVTGtiyBOZPgM3mz1ap2+yDZYdI0pLnTGgIYDjf+a2SleLMUEclyg3A1WACTt6eDpKB",
-	"o4MeHA0Ox5PxBELQ6DsMjgaPx5PxY0hgNXMIYXh3w/571oWbOAF7RtulGSUkVUpa8xvKcVSQQRwSMLAs",
-	"UeDe5EwfW9FovJnxAFqECXqnxeBo4NuQDDwSF9r2aDJxZz2GIdSDVmDc2Qcf/tWVrsbw1a7g1vfwCYwu",
-	"dBJZRt1phXsGRz/9nAx0vVjYIT8avOJXTNh7oZ+DZGDoDPAxSNow+Nk+jI7NljEl379//QrKJ6J4sGvv",
-	"QbScNcC4rcdcrFC5Kk5IihfO+D6cQhmUlgth5e2CRWVqwvtSMURiNJcD4HCVLvKEZiiwt/jvwyehrIn1",
-	"YpqPPAR/MRZltEu5K2AJXGnoO9otxaf9ukIvYF4YQvUlomdQ8tsCAsP5FotohS3TjnrH0b6CrXomXRyg",
-	"lLOZHRsuwP6BnV7EFnFI/lzrFKTR6WxMToQrqAXsTUMq0GjR3DDrvz20tnIGrGsYXRvB7uNyWLggU3oF",
-	"8ahpa2YeemYa22ywN5sAmR0lH6yjnQcJ6wHLn3cuHWtGPZybRdleM+sv6lweMPwgrTvWRrgvXhcu0Pcz",
-	"cu53LAdk9I0QGVQUSQTAJ2ADgwb2Xob3qMFND4KMhXZYHRYFeu9WDXsLRM+lMgclv2JFQr43pnojylWS",
-	"ind0wd5xw/7tnVE8N6Q7dmGboFjBFcuRnNUJ9JBCVs26aKHV2550coLuhuvqzDfMjloqsJiQS73xxjc4",
-	"G8eEeryKW2gb4wAvS4Fqqf0CTVdWfrV0ToqrE+AXau+Ka6qaPXfMsT26+PpguVyCW3JQq5IJ65MV+ytn",
-	"kJvvrNh8bEMs3PF5S7QfTx53lTCZISHtcZdnDBMCqKXoCOyVxMZ34oOCEgEbeIjT7Pjb2hM6GrdW6uZJ",
-	"wjtmDl5gBLwzot4padtfal/7BFd417CG4Xr4nBb+tAYeObxDpeDCiZosuNZczJLGy24cbEC1QCgKJ6bR",
-	"JM3ZRJfMj7G9j++8vSX1qqa9dHpUx81avb6wfME1VmB/Dh/vnrL3Ur6iCitXPnn0aPcDpxgisPc/3Ucm",
-	"Tp0TDkGcXeqchD6K1lHWpnJ3Vo9EBoJuRf9SoN29cYo05FPrTowSkpeMKjdBXQsDDe22DvbnTdYMxfi3",
-	"kFFEIjLCBUHQYZGKoCKo8Ox2Fww/7zM5NzSi7dwNtBHkKnSrI/+dT1BJrtefrH/ciNxWD92DzOEwd4tY",
-	"fAzSa1+fQYREt1OECdUu+gcBe6irQ1wRcAhdiAJEnF1XpVSu2nFbBGbMwGEe+Fmf5KpsY2BfP3ru1Gau",
-	"HeRx6N/4HjTAezuA/lP+Q30+D7p3ezqSTJC3WArh3V9ewdgDBaWnF/CVZZ9OHrerPrUnxH3yHv3GpmBG",
-	"z0S4sDrHcMoKE9TUVQgUajcvjz9Pk06iqhfgzjZ1eo9JhvU1Yh6t7QZ9+NR2b/fq8GGIuDx06cq9cvDC",
-	"pzMDp7bjkvaZND6/wAoEcMBfMLNkTBCzlK7MqHYVQpeMXZJhtpRLDLIi6dAwW8hFNiIu29aavRm1Fnpz",
-	"boMRJ8GWzJFWuU08JGWoWmzwX45CbMk+ceHOlDlWPLaNi5/Wm/SZw8yR9Z9j1RZ/cOvZXPzPCRzyAYU/",
-	"HiodQ1AFvWccADy1oT5S/KMHq+PVxHETiGLfSkmpGNK46BIWMOJIqt1UYIKTCfDY4Tu+An9C4GzPTxwe",
-	"GvjiTpAy4HnZovtxbuEw1rGGPdCp8O0F+ADcMhoT6581DfYILO0D+tZAgRFzwpEKIMlAGSvg7JsV3LCi",
-	"eYfVMoE9wITfx8RPUYZGRpibDEbQ90z7kYDSfxT2zqjuIZzxutFImkFr7nDSFjJpXPs1L7A8tm1ZBscU",
-	"vj3kIJD+uEBkhjWdsoeZq+mUhaqNcYFGEPSGJ4GEY0FodFPUsaOVw8PJZJIKV9uROXg5HO41NxWKLjFI",
-	"1XTB+tow257xjTEU9qaCwwMN1P9aNu8sqKHeDIOQrb9ip8LuG6PoFBRoovlMQLFwYTIfKtBN5yHZsGCa",
-	"TMapeI34lUhiIDkHKhS7NSMVHCZbdSHkprglKFYl1wZjOlktcBQRjquzLotxxgwqO66xVmo7ctWl45tb",
-	"GvD6afEXCA99TDasQqsCYfJQGbbonYJKhBvgn+OeeBOOQsvU21rfCFfXW3zqo23Xjr6cmKYLO2594SLq",
-	"fX32PDiuiuIWlY2oKLKhYkd9w9DW0K3h2FmYa8PaCTQX+zZzbX/obeVad27azB3D/44xL24/36NZFa2L",
-	"HrsqD3e4WMBtwx3bH/kQHetHMYftD33nT/3xiSe7n/hBmu9kLdwnnu1+4IVDDHzOMEAw+4CQDpVtgaol",
-	"KJlkQ6mA8ozNNGt/RJZisAy7jEXTIiLotBffCJ+oGgq7rS8hT+2gE5+TerEKibfIPBko8JUsy7rSZHjJ",
-	"KkOmium5vRs2J2r3D0GBypHqS+zZKhVw3JzTkn37/IEG05KLWtaa0NlMsRkUuV2Ch47xarvyqSumg5wH",
-	"zi758P5FH4kDyWwTkd+mlHB2YCRsaj5r2UEYXR65zMLhry+8407s49T64zhavECDwBEHAE9YwBJ5U8M9",
-	"jEEWCsQ+ABJ4NiEFXemEPPpdKrAHUpFHT1AGAKOkHERpBSUIwqntIaCmXCLsMNBJQW+9fdeVJ0vm9IpZ",
-	"a0VyYY4IJTNaOQMMuoFH+AVHcl9gK58D05TjqnJkRd4ejcpy2t/qXfnbYBVHif3uxJ9MRsfb0vqdpZiK",
-	"kGvu8vzx02vG8PF67r9vbio28v+P4+R/E2ezm1Aya0wyCN3UwjiYy85+kmFgLkanwRE1w4PO7GFTA5TJ",
-	"6G/AUUtcUdVhryBjHYA5XVnrwwhAnaSiUe86iYv26oQUik+Nq/8bygpt5s4D9CvwVMdFrZJt/R2TM/sq",
-	"oMpMxUxC5DrigYY3eWbpuPdgsIK7yJjVOHak7ZpPBZSCduRSTU8eIKQV2mwf6UNGALI8rEpaaulLcLdH",
-	"oD1NrlcAce42PSOOl3swPd9gBSTuNG+fsRLlpN+llbLLSIQNzEhSldL0Ns3zhbSPm/Y1gjfpWjab0XBO",
-	"IIFPX1MCzcH+n/ZUOt0fbTHYOP4Vj5QaHXsfAaLnkWInm3rdo3DsftPXekez0jG/W7lc9mON6Wm1kMu+",
-	"5gDdyw0bc5+mbrQO+0OInOl/ODP3c1utJ5GZSDuMQ7f5OwnYYp3WBTe95ugrrt2Jfci1T4gLJkI4zScV",
-	"xJBtt4ujZXDy9jRxtSO9OYe6PWlnVaANdiUvWQL1A5U0IH+JA5u1kkmI/ynkdMAWgZhFD9pPBdUrkc+V",
-	"FLLWJYZZlV0XgNR00UEta5UzQotCMa1HY/IDnKlhSkd8aNp5Ssa1OYEB3IHUgQ2EXUGVWw9Rpzli8QIb",
-	"u4cbj3FIsoRkto9j17V+Jxnf1IehOdwjA3Bbe4GGDJt8yVFlKeaGbbPxmWd46m+uf/ocmnH/rfbf29me",
-	"tZ37hlmUO+Y85HjEaQ3WZreD1a/eL9mnh2filjQflrXJ5aJ3VNzlvfdpWAdv3EO7JsdANQRkeIVB4P0N",
-	"uaMdN/6+2+d3fvo2u+tuew4yhPaKDjoilvvcsGHaXtphAQqazkM2n1mDewCO4W99A3/0bC/0yWsqVq51",
-	"+k72ZchdiAcq3n5hqwhbb5OMGe2/mxvM8+a2m7o2vylJC/3YLWjNyPzGxexuxOUinmEvLNGP/WDSPylZ",
-	"V5pspi+7czeH+EA4DiSUYZ6yO3WEohip2DdLObIzHQ/elIoDWZtUsOvc200OJPBAQ5mrdY51DIn5dANe",
-	"6GxMfvSpgaGEEtbi0HKtalNUHR15xKIiIrCbpCIu5HJMqCAuqSwq5SNVVPGho312QJpyTmP7IAZKwk+h",
-	"qk+XUYjWW5D2vWGlNzxTaH8liP5uSOmjDWDkHazpPm8vEpi4kOJve+/4rSIXg9Zw7BjReuxTHBtbDeT9",
-	"oyIpGXKut8UXf2+Lb0t6nuyopgkzjW8p/ulPsz55qr+FgdxnqpNuE2LGzJbJnHwBVfCPJhSfPMd/Yma/",
-	"Cb6Z9XdagEFX+ZpU63komIJlN9MZv2JNzSNRkJLRK3cNAIm6TROVoTGRJakANAo874nG3HN4C9LJQAE6",
-	"dxbhK874ssqh5Ix/Aj7jK0TaPXkc1VYM3BMSQ/JN6axUuPZzgymQa/ZKk7Dla21BNoq1ARAp1LI/nP2U",
-	"weY/Jp5zMHzerpNVsEYwGQrKNj7QeC5peH6ZRF9VzB1RQq0tLmZxS6RKBbwZcreMdt8FoyPYGr7ohzWN",
-	"8CS3bQylYt0awnmAFncZKnWb4fKeDJUeHs29DJXPqJ1cPYt/XC3127dqUFJub9UENqPecPZLn17eHDa6",
-	"MLRuQLgQUO/CLjlIAiuIkEvnisB5cw6UCQEp6EGfqP9E0cL+psKDDzAff0ygkGVohcNedhAkAwbZ5Vxj",
-	"UDwGMWK8/wkZAs4UsAjwSv430N4IiB0l4OLZjo9T8cYdure/7EGLbVyri/kDvCEc61u3j+W1w1BeUM01",
-	"yeZcG6lW2Six/l/FABuRNaXQM6uXmxoOqRCSuGcAwkAvmSBGAjEGLQHZGT8d0ffAsXcq/IejmxLr+NWV",
-	"7euFlf8R1o2DbShwDDzQBJ8E9OmCX7MiAleiH/3A3hJS9buUqH/bZ7GxvPz2KTHfmK8W1ppq8QPnLJNo",
-	"ld+psdWjlwAjdvTrLc237ixisJ6001TOWtGCVnouTRdkDNVR4uNDgMffBJonmBaIRobwhb4wYG/NioCg",
-	"sl8FmhqkrfHl2MfkO6jXgGh6V+7f4fk9X5YdDRiXDFZlKi5ksQIk1QUjcsGNKxBxwUj268fseJ11jkOi",
-	"dGxrpqJV1jeUWEdECscC2uSNL1ocV2L3sC+A/+S0AhScbXyozT50xi4EfWRtzh1RVeZsLB9sGiH1CdMJ",
-	"ERIIVBFIBUbbka+8ZlzOj+MVoxqr1VbM50j4wQXAWlN33iU1L+cr4ChombX2ext7ENZxI758V4AMStUO",
-	"3SGZ0rLBisXROzskwgPOgMxpTEI9AUwgbWfdNLKhSV5KDV1MRQMxcnLUUJd4/rCnk8eAOXIVepeUO5a8",
-	"pVSXrqzlktqN6ApzOuruxEV0K85qca9xt7NaRIbspuH66O7yn+pe0DCOU4iqwaC6gfmnBxH/Fo3dkBi3",
-	"c3w9ndjaLvYOIRTeOO02lGGzCSZyBNHrTyClwmWJe+jI5vZR2t3GtLH9wwx/zRJHMhYlY4R6Yh15Yoix",
-	"9gkbTe5aKrqS18j23LWRDytY5blnDliwQB9Y9RujZ1OBZu8U9oCgTR80mWE68a149vR/2HfnTBhesibB",
-	"KBVNVtIVU+tpRiTKMoqSh0g7d8ghfiF5qMnGa7Nt+fG0TQaw6kthEFapGLH7i6OLRDDw0ACpZlwbzXFj",
-	"ZIqKy2YEKqk5po4JR4JjX3VMLmqs264K1NgQgaEacbXUPRyowZCdD1Q6uD9MGGuzl1oCrQkFGityQUVx",
-	"hA2AFC/73sNU/CtOfKiV6Q+1YOMKowssodamt+24kFcMJk0uRZIKfGWTLLbrXYHQqeTMvdNaFd6UkUsB",
-	"XJKsnBIuINvKOhWv43fZviDsqqSVoxmy7yAGAOJ2K0fsPdeQAYbgbStY59ScX7qC9bW44NTum86Wx2l+",
-	"YTddZggtx+TR5NFhEsQ7FW0hG+GJViXBUbUb6KWdyMOEPErI04QcThLyaJKQpxP77wnC6XH96gUtS9bU",
-	"i5VTEiUpUrGKzgSBrlm76gHgNNHInrS7Ej5a+OyznPUgd19FGuoeoLvA6NOlvGKNBWYRXVNMDod9R2lk",
-	"UTdvkEq2Cf29u9yzz5T8FM9vH+NSc8tXXOgnerp2M+8GhMIuA75MASHioKq3A0Tx6a0IFVSDuzCQp6g3",
-	"112SvvXl1Ox5VIC4EbhQTNZVX1gvDv33hsKCEdyNi/Ej9k+AiVl4mfKi6X7ox8KcuaoEOsQXwZUFE6jh",
-	"AnbmG8YngBC1gwy1x6uEWbpXv7JVPOozYzmwdz0q2gVsv2I47k5RN0U0Fk6uNkS9pYI7kBvteUKoQBD/",
-	"MfG1xcGKt1Z3qJesGy3sCoIH3iiEUPmIvDZ0BUwDNLduU1t1g6MxhzHH05AS0gVqUTJgX15X4f9mRbgT",
-	"M4VdatbXPoCTRiQd2ASMOPepr8CTOwOe9EpnP+CkZyInn1FXfT0C6QSZbJnM3wi4xPru65X7PK99F87E",
-	"17Pz9wLiJBW7ICcu1m0MUGlvYk568RL3aQR0VJD8zDiJrQvLYyT+IRfY3xE+4gb2wkPIL99NTxaf/EOl",
-	"g90sX0kU8LmIWKuGF3GgCE6P3PFiIKjyue3XEL+CSkiXtmMxaxU0nBgpgQwpXMEzNn/uCYEnk4qS2TZD",
-	"QQ9utK9pY28tjkNBK6AzcoXfqSFXTBU8N2RawvlbkgrF4LwSYrUQKHYFv/jCeg9sYecqwXBm3GFejMmT",
-	"yTN4NUbS0DSxFteULZFLXOwxoj0RMliT38I8fnqA7D69WGxjj/KA+fxqln2qEnjfpleDyHMulWK5cdSF",
-	"SGTjOWro5rJeo6wJnnYc/PkU+IN3tbcHjd6Gu/6us5qaMrC7gjdhWP4p4jdVNL1e0prf9oriCPLq1evw",
-	"IoRwufKQcPYgcrWqDALMEFohCsQHWFVuaiWs9g9tJpqu8DQim1N97qonZ2OSXXJRZKTinix7yRVLBWZ7",
-	"HpEMWHh5RoYbtS3taoMqZFXJYEEeufqXSSrsP85kbZhKyNWrV68T8qYs6YImZDweQ5k8XxbTnfy8Rlpt",
-	"KIE5AkhwNoNamRkZumqZmcvnYi9QdKHyE5YrzhDpRuZySeZUuUNERLwtpbpkikxLxgyUwdJQsRIqEXhg",
-	"Sl0aT2KI1QrjhYymBJz19mMu/Eq41wDZet3tzxwjC33sL62CFce+RsruJVJWNTLWpVTWN6AbhMwaNXPS",
-	"zKJBLC3EuoBDCVCpDhN1wULgCaFRPVGt1rrYJ7DVEqKviVR3Hc/aIUP9Ua3+iZx8dgXzNbzVGd7aObe/",
-	"lQyqEyLYMhWZt0K6Y1qCHZPMlUxw3Htut0+ct9mOiAFgnl0bRV1FK2yL/RWf83VunUVQKFlplzNNc+uX",
-	"5lIIhsQ0jmUxaCOqiZZSuH409MSp0BQKDEHRPdeSwltpkFkdEpUgNSoHWL9IPHgViJcNVSYCl2IDdaRr",
-	"AUUzRN78Nuh0hLZOw5cM7QG80gbG1NqDFXPFxFrV57piffds0nxofeQLRfx2aRwf9PtH1Tz/mFDRECu8",
-	"jcX0ULGFNOxgA/qx5tpq5y91nK07DXbJVgmWXgh19X0Z/yMHGCx0yPbRMS7Tv/TcM0VkkXrwF1Mxpbx0",
-	"fO3xQn/UNCUUFotK+KYiruHbR+11BsMQ0C33WHYjfKcvjBDv/REBMG8PxwON8Myv1gE+9WivAfgTFo7u",
-	"imKsD+5SbAJTPtnA6F6D1tu+66QhcP1bmzpkMnauWqypAZVTsOS2qxuOxauwRiR3iS1zqaOaqIppWV4x",
-	"MswKoTEP0G/imG6DQf+IecVRUjsSPjKrqSow8cYaI/YVYKIwZaAKgkGz44Lam0wJ37DPO5PDv3UI9Hn+",
-	"omNQ9o1k1xyKgSARTYYQ0LjkteOcDfV4yNCfS2ajiLIGH0e1JqztZ622A0dtGAJDaEx5Z5IMaSRVntyZ",
-	"F4lVgVx06b5Rw20NrDXGYS3W6pR7hBjEyhp96KoQQSVPqaD/LSmwo4llaVdHJJOXrZo58C6w2bjGIFMz",
-	"Yz5ZqGkDcWlSXTrVivQ9m1Tvo09szdC5ewPKfvoMAml9CtxR6vlzH6gy9NWc+uzkORD2bFYgKfkV224e",
-	"hQOXnQElu5V7v69JOvGZ4sDTBZX7IgQWnpEyRbVzojxKS05JRbXBs0LALCg2ZQrqtgBbfl/E6S/uw3tH",
-	"nFrA/X9UCNXdRZB+acbXC02QkDiC1FenrylA4E/GvUoI5Zm6zoH7p/XulFn4Ro8Kaxr4VTg64k87JeMu",
-	"40+v6SWErgVb9gpSk7HdilC5U+JxKl5SVXKmolpj2tBVCFYtmWL9SkmxBeXC1zewbugYE+q4mG3FbOEt",
-	"WEQhxmv1RmJasn9fkRj/kS8Uidl37QHFUDPlXy2ILwbEajBP8YSMela/MyY8G8QWwnV7S5tnPSGywhKq",
-	"5cquQazL6FkArDcl4DfkYxh3hzMQ97GbqLwBJ1mLvyFE6qnn4G+4G55q+Dj3leVDd7q+jFf3TsE7q8U7",
-	"fOLvLj/orBa7ASaYrfhPgC1ZAzC1M94DvcgeBZNZw57SIiyhokiQqMID9jACAbWHuksle8aJ+xOALTQQ",
-	"X62xTmusTe/jxORTQnRBth5iDYs7js+FgDrU95JEG1kF3hoIbIHgBoKZ4MFCdAaZZgC35F9y7NA+HgDP",
-	"BZmWfDZvs9AkgV8A7TmgYkAILYo/0NRERaN8JMq+HJzR+GCanOhLeAOdUQ5I3jlVi9Itq8Ao5EueekLq",
-	"kKPk2pqKgJVtwodNVShEXHRhkeCWztV476QsL7B5NLjSzlRlxXGYVtcrvT6mei6VKVdfcR5f4rQMJ65P",
-	"Y2wsfkWFFXG9B6MKck1FJXnsSrXroMVKkrs0f7sYgDUKE/HWi9dhqTsMEjvM7zExnvEDQPSizfAxTsWZ",
-	"ayzxpaLrCAbflsljUruibf4iClgqNljSJ896wOpndfjive6H/ht9m6K7/nU93cVWaqIR7WLOu9Ot1UUa",
-	"9qhJhYsr5qB0Va7JWg2DqED8KEREuCLsipY1iF+/y3TmmrOX49QESb5YtcDflN/y0s/Nbu+lmcav1mzf",
-	"UXQkX/ewBLGKyNakjXd4y991xgb0Ybc84mj8U/jT2s+qFyb3Q5yl0YX4h5G8V7g/fOELYf2xd31VLO3F",
-	"ryj/+6hpop1UbQhjS03dANrvTl1P3KSBpwlRRqi5DUbtNkIMZyt43QvHI0iI0Xf+2qyLfQ5fG1H6ymNx",
-	"n7j/XrnqR/z3TOTkM+qYr8ZQZ2hvy2T+RiD+PQeZ97lnfmi+8IWOMLfKs0eS/0PK9d/RqeUNNtgG+bSH",
-	"O94FagGyhIYpAcNKTgC6HO6/hO/9XfsYvhu73YwwwF8VfZ/X29AdgN+7Lr53AbDZ4uTcM/LkResjX8jV",
-	"2Rd50qKbH4Z1fjj6qs0/e/3/oogBKEbuWBnbdPsRX1RS3XW2wUlRaLKIaaN11ExfCgLh5VAChGvyP9+9",
-	"+YG84oLpIyIFixiG5MVfWY4VaksumKPh8bWR5rQCbZp1LqcsFcOLkopLeBRPQvhMSMV8ZSAcAHADy9JB",
-	"5OdczI4cxZBYwaNwEOILyrpbMDWCG8NEc5D65NGjQDwRI/X9s9gOLkgGTO46I8OmaUi/7dMmD49JKOg0",
-	"hyp3yhViGh27x8dglGapgLp3cXlcO1BTqQi7huA3yaCkyeMjj8AbV9RYGeukdcBBiXfk/RTg9YEovP5x",
-	"Hx4cDX5NB6521eCIpIMfXVbJo3999Md0kJB0wK4rlhtWnLvCTnDbE7zmmmt/+zUdLJiZywJvEPWCKZ6n",
-	"g48fU7H2jRe04oZCCanvFBU5c1/yx21414zJmaLVfLWlGW+p4npXU1wlA41tWeMrbp8VMJT0Puked0X+",
-	"B4Zdm4dVSfmaZr+Dl3/W3ea0LVf9ORMnZRlzHTHlF+o/YFzklhvOHU6I32U2p8EQ5FeTgoEEkUYLHgc1",
-	"aE2DMDuNXgPlh6xobeU3bNQUlMVAVb4AUMddbJDYqUh+QJs2G8z2fRKJoHc4PSdvT331PC5CIShMwUys",
-	"GyQvXVkedl1xl9Gv7S6AFSTG5AfGISkLc6lyxQwRrgDVnOo50BxdMUX0XC4FAUTNUSqySrEpv86QBUnW",
-	"s7ndWBXL5UxwbV08aJV9va/JntFiwUVm9X7F+vJd32On/649L+jDbrfLE33/trXIo2d7KYXXVKxc6/Td",
-	"uV6NdEdLxf3Qz9/VFKbDHMi1/AOQPwyfeUAzLo6VKwbnkhbnsnSS65bFMIP3ZaMjx+eISwKO2UNJMUf+",
-	"BeskIZrb39+dPH+Jia2uZI1fXDdaHuj0gHDdqyMIX/hCXiC2oMBO9niCMAlxxjDMzj/74dcXW6j+0Ew0",
-	"q7VrsbY2tT1yGO3G1Sxh79RcKLnUdjPyHKmyYsIjwrgZk5fWJaMVT4ViIISQtdi8qJTyssayjN6leUpc",
-	"OUV33OYkLBXayEoDDYw1LqDi63JuLUD7NS6aB8cE2osVtfE7Bn2LVHjcq9uKXY43NWtp4InVJ08mTzo0",
-	"Qip6VQK+tFEJ+5z1YfsATQct+scrd/OFFgLK7M6FcDt4jP0Sy2vFzQoeumBUMXVSm/ng6KefreGTS3nJ",
-	"WfjlZ/uAuupGilk5gE3JthRvc0XBZF4vmDBgSk+ZAUIma7Vaj61W5eBo8BCMJ9etDaM0YsvUZMhEUUkO",
-	"gFFcwFx5+kwNZHW+kFXId97MyHEFzrYUUsH3ulIqFCqqIn+C3bUu9XgN79b1Ee8JBshNk+CDJxP9j8Qh",
-	"4VaDvBffVLAVRSvtUI/Jy4IbVBvBVV50pFRG7Wkchc0mBaplTYbYbvLf/9WqvUSJo+8EyC8UlY3nISo/",
-	"vPn2s9r3teHfXgMmwOAH2Gt4LQDDOuqi8QXQN3CmE4L5m1xDBeCoGteWolEY63KkzuFjDYXw5he/B4IJ",
-	"ZD3wMhlJfTztUOq8a4zdDlTKGRfEJzospOAGZ/bDafwa3Kc63hM5bs3acKbpEBQ/mIrx7DgV0l1gjtYF",
-	"N7ZVfU/DDVaV/P8BAAD//w==",
+	"7L2Nchs5kif+Kgje/8Jkb4mm/DEzlmJiVna7p33jr5Ht6N1o+lRQFUhiVATYBZQoTp8j7i3uDe5F9k3u",
+	"Sf6BzAQKRVaRlCzZPTPeiNm2pCpUAkgk8vOXv/YyPV9oJZQ1vaNfewte8rmwooSfTuxfK1Gu3D9zYbJS",
+	"LqzUqnfUO2FWzgXrn/7wjD18+PDJgEnF7EywpRAXTJdsrpWdMatZKRa6tMcsFxNeFda437kHlVgKY5lW",
+	"gi2lnTHOJlJJMxM5KyvF9ASeOhcqm815eTHsJT3pvvwLEJT0FJ+L3lGP217SM9lMzLmjcqLLObe9o17O",
+	"rThwNPaSnl0t3KPGllJNe58+Jb2nftgXeccE3+/z8fDAmcx7Sa8Uv1SyFHnvyJaVaCWrquDJTYqecSum",
+	"ulx1kPNGFSv2SyWM+9ng6kjDMnrrmOm5tGyiS8aLghZv3kW2f6uxcnN+9VKoqZ31jh6MRklvLpX/+bCV",
+	"4Ko0umxfuFSJK3uWwROp38pFKS6lrgxb8KmICHZ/m8jSWPhDJ834uQ6KHx8+2E3xi7yd2lIYXZWZuGfY",
+	"i+/D9xfczurPf/b+vpRzaTe//5ZPBTPy753zLuC9+Ft0kHpHj90u8Ss5r+b1nuFP9fylsmIqSqDhnRBd",
+	"7O7+ZPDEaW2NLfniGH40fC5Yzi1nXOXMCJEzXiz5yrCpvBT1I+475SUvTNdE3Kvt8zhM6vWTyv7uUS+a",
+	"15PR6PeHT548ePzo949GT54c7pjkJ7dLZqGVESDAnvL8z9yKJYc5Z1pZoWAb+GJRyIy76d//m3Fr8GtE",
+	"2/9XiknvqPff7tfC8T7+1dx/XpaaPrXJS4tSX8pclOzdydPnLONFIXI24dL9R5cs01WRM6UtO3d8x7OZ",
+	"yHGd58IYxwvS0GHBce6ZhJmsrM7P3QATlpUiF8pKXhjWTzOdi5Sl5zw/m+Is08Gw5+Qbz08FiIu7n/Yr",
+	"Xrjtc3IbP3nEznnO/se7N68TVqkLpZeKTaQo8oTNpTFSTf2Py1KrKXObmLjVca+F+6c5PRqapvdMq0kh",
+	"M/tl9pS+zbKCm5kweF3ZpuDIqrIUyjJjuRU16RkRSnT/oMtzmedCfRnCa2ZxbHXJC5mz88qygmcXyGYm",
+	"0ws8xKWurLuUnRjop6XgeQrS2f3LJCxdltIK/FU242oq3C95PpcKf2n1hVAmgbF4lUvLCj0FmZHen2sl",
+	"rXaiMB3ARnOWaX0hxQGv7MxR6G6knAZmmZMnk1LPGVfazkTJdCmnUtXLOvHrSOv6Qn0w4tbWFEbburBz",
+	"nYvCTcRU0sKZrYzI2fmqVhmITbhiQvFzd/zd8HlViGSsljOZzRgvs5m8dMdBWrYEyXBe6OyihX0SlsKR",
+	"ScfKTT4T6WDI0vpjKSuksbCnc6cBHDu1S3BLbIr86wjy7//R3WCp08WQCuFo4Gq15KvhWOGaWlEqXuBC",
+	"3Dm/nihWKXG1EJnjBCPKS1Ey4Z6ul0MSSenAqZOWy8IwXgqvetJLju8q5WRwNPl7hqX/cUAy8eBFnhLf",
+	"wKH4ArNjS1EUByQnL3lRuVPHrWMddxvwotBLkSfMVI4xDONMVfNzx/qVdXK/dCcjcezkJapQ1ZxGcidK",
+	"MYmTYaWYiqt40eDXdFJea/uDrlT+pSQnCkiWa4ETFVfS2Jo4pe3ZxNFD5L3X+iUvp+LLCvZzna/cTmjH",
+	"PofslXxaU2i1PiscSfUZZKl7oab4FVcr4izzZQgHYRsoltaEqZR4/Tjt4+z9m788f312evL++dnLF69e",
+	"vE/ZQpRsLlVlRcLMjJcos8SlKFeML6QTGo7cAdNlwpYzodx9VlonorizypL6gzmXxYpVSlp2XuVTYf1X",
+	"X538x9mH1y/evzt7+/yUaPj+5D/dmU1PhS1XBycTK8qUGadESsVmesnmXK2YEZlWORqIjqApj2W+2wj3",
+	"mFcFjNuApDcTPCdjNRq9TcENgy+5I1pMdCnch2B27lvDhnq6qVp+SnoflLuxdCn/Lr7AEXqF2lLC5l7F",
+	"qhUquJov9YW7NutrPqxWFRG6sVA//fTTwUl087abRdHdLLWC62vuWM/ddayfPhW8FCWOvbFqwfChRbvk",
+	"snC34JeQtLlYCJULla1Y390Av1QCZaT7wVky59yIAVzaClRwR9ixk04zxwpLblghJpbNeDE5yLVyZ0U3",
+	"LtKMK9TfbSlF3lh0P1GQDp/8yqAvBS/a/KTFDPzJnTWnBTjRT8+xfi4K4W7D5UwWghk9F0hiKSaiBFaW",
+	"dnDMVFUU9IyEG4VnVl6CRdnqDnHP42agGbu2Z0nvxOlvzy9pk9YdEYIJ5c4nmfVB2RuyF5YpJ0zYTBe5",
+	"u8OMyEphHSGLUi9EaSVaZY5A3O3m4Om4Go0eZv7agJ/EMCsFt+J/VQs3if+Fi+KkcVmpIcgn/0PGVSYK",
+	"9xMISHqx/hkPjPv5QqzMsNROWU8da6SO2YfOTqtKkQ57LYuCasIOQz/p6cpmei528S8s8Rt6FoxWTvy/",
+	"MSJx3RkS0PJnXKydf8e/tDzh31+0/hWYZk/PWtKDhSZSuu6thk7KDZvzHH2Ax4yfG2dFOYOCNgP1aKcF",
+	"cYaSDwdxloV7zKyMdTovcJRp8HzXFiGN6JZomXBlRHnGp8T9m56c2gv0M7qF/FrUwyaew9eXv7ldNbcE",
+	"Boh3o0FKgw8+hlnp87+JzDYP7UuJZn/zzEkr5s1/7ORPFAGfwsd4WfKV+zly7+0a6LW4suQq3Fg8IKQ5",
+	"WufM3tTnymm+7n1TZZkwboRcKCniZal3M3h6N1fEC9ozbncuRy27PyXuBpvI6a53wpef4ePuRRBI/oP7",
+	"nag95Q6YpGcyb27x7rOwvrNdpwI2qawU0b55tr15e88w9yzTGfpEMsG4U8mY0ku6qypVCAPG6lhFr6XG",
+	"cluZ1F1hKd5hKevT7Yb344w7M8JdydKMVS4NmNbuJzSd3b/ppg/GMdyItH8DZ9ze9Fr0pO7a+Hf+OfdO",
+	"Ja34/G1xevZZpqu2G/mDcvo46OfkRZjxS+GWm/WBKwz7r/8TxQ7+6/8ww+eLQphBQ1x61+u64pv08Oa9",
+	"Dtu2iUmSjPWKxEwbDlVjrk22SxontnGaGjS2yZD1w+iOf55LtyK8eBuJhQkvjFhXKn/US+Y0xbCKwFMG",
+	"2C14A0OAayLB64sGRVPkzPnVWaaNPatMvouNXvGrZ9rYD+++h/PNr87Qx9aik1V2UVm6GCFgAJYeV2Yp",
+	"ymHsTT8cwf9td6InPeKPzS/96G01t+2mY02cZgh/ge1d//7Ob8OFfrYo9XzRpn8ucM/8xe/95qA3kFHX",
+	"IIu+7yNDDx/8/nd/aDtxYr4QJbdV2WIOvXPr4TTv6Kmmeq0rJznieEw0z1H4Hjp1vFqlK3tGRm9bhLWs",
+	"1D3DcsHzQoLIU8FEBu+oO/ZwBtzi97llc20sezhiOV+Z47EagWMINKojkJqDIUNhobRFyx4dAM7OA0da",
+	"KTJd5iJn3IxVai7kYiHy9BjiGGCrTwo5nVmK1KIsrWf8+MmDJm+NWqNQsWCIV73B4zUP7nGaX6hFZW/x",
+	"SIP/zWuoU3kpDJP2iPwk4ANic74aq3OBliJopypnll/Ao8bLAtZHl3Z+xNJoqmkyVmk92RTd5DThFH3J",
+	"VqOJiWs1GLIXCrx/IObc+ygvU/DZ8EygP38504Vg+CcwWznRG+i0M1GKsdok1WqNG3pXEstH+0YPHiVf",
+	"VIDVYcZ/WWFGSzBKvgm2uxNs3WLqNiyy2pD56gZZIOXUfWZjWvsZLB2WRqfm2EbIs5nILt6B1RAbhvoC",
+	"1Mja69hmGD7T8wUvxVtRSp03TklvqZe99ZOSLvUyZX1Mb7oUJSQ6DcB3NNfz1Knays7wT/BPUK49RTji",
+	"XM+3kCLJAdRczUaK0T7rGpJ7Wq00/1eW4fRzMsl85hD9XQpwpew0iSjsvYvn6gm+k7kI5qppp5GMFlCs",
+	"a7NFKnau7cxdDFLnJnHn2zEG5Jvsc4BeuWGjpW45RouIGTY2P8GdBgMzLSt3b4NZapfaSTTDlqIUYV3b",
+	"dz/puSdbmcCnR11/LUvRqa8/9ck8LDzEzsVMqhzvFZ+1M2y1+yBlJ+a5LSaiWnB3Zs/QpHMb07G78Cd3",
+	"q6bNd0yahEAunwvm5HXJ+jzPwZbCfLdSFIIb75Gn+HYhY588z4PHsND6Ai63mWAyN6xaDBrcsofZ3aBw",
+	"c0KvkFUXpYArWyqmVbGCpEbkJeAWM+PuC0zpWr9wu23cP86FXQr0is4b1F3TSbAmONdSE4mz6xMbMVzS",
+	"SAjENK2ap8JZ3VyOjm1vldRNrm1RCs6r7AKiiMGlL1SeDjBdpKwU67tDdyYpnNWUkkK1nNrnV1lRmW2R",
+	"kE1neaX2lbNA5jX8IZtLAu6L6C4N+VpbzZjmxG/kikR76eZOwzm/eoEPexXY/7jGlODM+aUS9Gd3iUQ3",
+	"/7UyTq/vfguzvKEP7rNmuXYat/q+PnYyB4iXmzGGdLNHy20hyrO51RdNZg2K/TZl/oZbpcGe++yv+yTI",
+	"fY9keN6v7Q1I91EWp8iVMhc772Panjfh+fW9j2cRvKCbpCatW9axlt0s85YGvhnX8IU8uxAdumOdk8pO",
+	"3r5gF2J1zIzVpciZUFm5WliRJxQBLoWtSiXyIXvFV+5iFvOFXYGaWejMWbyQrGXwFldC5GDIrdm3j0ZP",
+	"fteyR+fciLOqLNrJPHn74p5h7hn24fTlMZtZu3C3iPuvGbKXWi/OeXYBTpdFKS+5FYzneSmMEYasxQn4",
+	"YOo4BdNgHaOSrJcm3NYN7nr0h3X2WnBrReko+58/z378+LN9j/9bvP34s3n38U9H9+9vMHLSuzqg9w7I",
+	"IdA76s0rA0nDXMFEju7fD3Ny//5w+tKtTJTksY1nPZP8SI9/SnoXUuX7vvYX9+ynBHPT9/7YS3w6kirr",
+	"KgCK0YTNqjlXB06Vc8ZH0PKvW6HQIoBhlhEDJYHju0/UX0llu+EF3WmOBeePfyRBz587IwtRHgRTreTK",
+	"qbGmbQ02zoZPoTxD51lHag/8zWcAg25aVkUwXgzmQxnL+iEP0VGVqmouSpmhBrb7nHa5vRwJlXGGcuzv",
+	"orqg2M+25ufaqSDAVHbrB7qVRYjazSWsR+5mktNqb/5o44K6oqes1LFbj5ylv36C3BSlMUFxsh7YvGeY",
+	"Xt5ikKlbSX3n9Jab8X9jtr82maaVgW+kcrSd9u7Neq8vxA2Ps7hayFKY1ig4JHHZkOZirF4YttSlO7zH",
+	"dC+Cx0DPpbXoItjPLLmxxqwXYn8PIyzLO/dOU/19uE357dJ08dPde5DD12D1i+LNpHf08x7E9T4l6/4x",
+	"64dpyUiA7LMjPE3SMm5YekJZkeBbPmKYxMgw7QyGwpyzthSw9dAVfHhzgh83MxKVWBJPgE9LWkO0JczM",
+	"IKXJnXytMgEpxd+XcmJvwxOIpv5ZWaldWw+fPK3AKSbnTtETeVsSbG22XCMppf26D56+ewZu+A5Xz2DY",
+	"2+Isu+7cgjuxnZ7a27icaSPYpShzmVk2KSBgkLBSTJ2eCI9AzWKCfrTzVRQ5yvd2SQJpXr9oc0DR90SL",
+	"d+OvgVZQoRfcQNgwLrQsK8qT47KAv/gqJdK029x4FLDc9j3viUWnZ2OhconVbThK2zfWTlFk/kTMkqy7",
+	"r2JWXtv9eJEi5o3nEu97m0RqbsPGwYtVuM1DBt9ocRkHqlLWp83BiF4C+2GY0kuMH3ia09hn3Dqpj222",
+	"gnvj4JKX5HP9GadzGr0Pv3gRBolEgyPsrKQU8E3rfMMiD/tA3st2GRH257rD1xu7Y3ynqZ2Jq0yUXfol",
+	"uOd8jrLnez/sPcNwjIT56OIfRo5pS55ZZ5X2swrrpdi49//+9/8d9wbHrFU8tUonz237icm1ExG/3PDM",
+	"rs26bbVaNqh1N9oYILBy5wk5rdoOx12lNLYFAqOPtVEZStVaSvmdBq0nlMOBdWW+ULjFnewH2lmC8D2U",
+	"oW1QiwN00khvbS6mbvONv+LZTCpRG8RIvnv4qFkdm6wVfiRY7ke1kklcb5U0qwsbZU6+ZMy9HtcWJ80S",
+	"hySqyIM4h7NQsGDzx/fv344V5nNSagr+MFZWXEGgxCh+IVjGjWB9X/WWzoWd6fzMkUklcSmlbIoriEeA",
+	"IMCivRbGglyXdgbQk4lQubN0oWbuCHNftNPDoVSZLbhTzZrZ6Y5rxqpPuTZDn6GTsDR4coejdJAwHtUt",
+	"ozKTgnMkHcAa6nyV1vabY0VIMYJsnbBycr7QpTUsLaQS7PURUJSuz75JSqvS5X1GG8l7TbdK9McaokGf",
+	"F+jYqr8YPE+WOZFn2eHOwwp8XFPSeg6MlXO6Gdb0XG7kTs3Jv/4UHv6U9M5X6Ept331BjzezeULAsWFS",
+	"lznmHO0fVA5zadHgYkN8jxsQfcB12tQeoVdyEF/rnUqR4+7LphKvsQlSsTbp9QlFS5gQb0S7vY21nnpG",
+	"2jDTS6x511HamWGZprLzI5bOpLG6XKVYQebNlFJkQtmxmguuBglrpPD1lWb0ls8U9F42DkUvWDeH6CzN",
+	"9D8s610sRMnOnWweBJFAIqJm33Qur5yiiEKBVEX67HoCJTzammrw3IlA3q7s5uFqWl81irabTDuT2ec5",
+	"JEAoeGxNu6nGvf1CfzrXuhBceY9di6D6odRzNnJLdtiejLZxbJCorsIEIBitpFLnVSbAHdDnwfmJ104o",
+	"vk7FFc/s2ZzbbIa+zloaRn/aKQaJqrAGfsKJX+VW7r0SWdVeHvdGCay41RMfEyc55o9kQudxAHafO8xU",
+	"YTRk76TKxFjFyis4RQqjWcbLUgp3/wYbDBQEUj4hQXWs0qYGmtZZGNzpUlWxMwtjrDANoy3RdHve0kbe",
+	"xL0a/Ij1Mbi0XiTS7jq4pkAW3TplFA+Dp6hkGgwOd84J9qUf47dciBVzJ7mUvGinT4TDub/nLjrQLVeQ",
+	"x9W6no5+/Yuo4FaobHU2b/OuaMsLxAyrdQ1EynFrtecxvzvnE0cl1Z2pkCsKMsL6398zaFO279pNLuHG",
+	"OxDb3VLbMSt1NZ25f2I1VY2aBe+HKmA8AhlXBDI0F9xU5bqz2a9wR4JfIwR/PVO77aBe19a+BaM6en67",
+	"L8Ebgdt5hK7yWNCsHfN2og1dG60FJYJJlYurBJOeRx05eJjNfK2za0JG7Fah4S8aSqB1ksNObPvxlVj6",
+	"38FxSvuq3LKUlzdktj09g/v7RzY5IGxIWKOIARoCrF6L9nN6HaU12sKmMG4K+63KwG1kkNeaxVfPIF/n",
+	"vU33KRT3ihzcp43rAo+ih02jg7nkBvU8pzyneCLTseqv38VOV51qDU8hWkARvgBGD3dqBf1+rDxIyIz0",
+	"LtpJdNv6KoLwtrshFkLlLOMLpsux8hUOMCyhvbGuMZs6fZi+YxmgHZidKHNMhV9v1e9/FLyws012MW2Z",
+	"8h93arH4Vts2vgCXxRa3G3qqQF0FJ8tLqYQhTweVTqKt5MGL3HLdhj+OFLf9D4ejjEBFdkQ4kZjwge51",
+	"CRGTU1COW44vPNYWbHlN4E+TOAGenm6/J8IkNzfBv1iPFRwfmGSNV7csYfXN3r6P7sDVulTw8/QDt65Z",
+	"jbrWVjIkJpVxGmQNWLZ0lodPCs1j5DVEgGG6JTeifmoH5KuPbPkPdKK17b1cjaqZFgl8S07nJJ5j20K/",
+	"hKSvc83L/JbLTXaWi7SmacOyQ/K3M6RUzvrCJ24P0LuQLoW4oCpJqK1J90+dEMqWsrU0QhiLdwZqNcfM",
+	"rQE7XxG637VqS6I1fa5sudpeXLLnSFSatF7h0aLDVt2QK2DRcHXhPTWpU3KMTfdCSrlGAUhIh9+yufDM",
+	"527pvnUOW0saPFfsOB+4l5thGnk2k9PZvjFTeVbo5ebSvNRL7/HzxtOTx/+9xt8NxTnur8Coe1rJIVX4",
+	"8OJsS8IDePQOR6NRdMe4V8FO0yqoNFQ25NSXPQkAQRTivi2OE7IXFXqP1nSzfX0BgquzbS6HV4IrrMdr",
+	"4GY36mnvGWcgK0bj1PB2Qf8CJc00jR0l6r/f0K7+DE/GZnZYpyOfVGVGcEpri9wSWOfGnHF7dtFSTFNb",
+	"vrw28kHvBgbJfeVTtr/UfMuNObF/aROWDb5tkXhctdD4VhuJKTiRdkPm9WH7jN1A4TBvcupSlwCqqC6w",
+	"iMyDXGMa+JYhW088KhjXHrDDS74nf7s9JVhIdKkP9vWp2/ysw/v5znKV8zJnubiUPI4gBlLu1R8mmEoI",
+	"HvxSQYK91rbWOvGTe1G1JvyBDaIVj/cz6fQgeCc8CeYkyPN4zjELuiPWkGqb0qdL6sZnasdl01aJjJf1",
+	"ZjEyXeJoeuIPjfYJzr7FGxYLlP0F6+2+MK57CNZH2VmrLVnbRRvXYEe0/fv1oLoz8+hEOgPjnmE4/8hf",
+	"jnaiNIyfA+CtEohb0Yy9ULhm6KsqWsh1H2i5ap0RjjwUi4Mw8sO2YxfF0TeSD1gpplXBSyauFpQQuFNT",
+	"AdK2B8Vf6qlUP+hyfs2sZCWubGegU7OpJqdxoadTsGAU6xuBTgjo1ZBG+Qt6wtI/P3/P7heOmo1cfyxz",
+	"aQfVa7HcFNQKoXewnxp+Ls6Gw+HGqHs1cNgn/TbpRSntndgTtZ9GKvbhHct1UfDSsP4aqsQbleEqudM9",
+	"ViE04HM5MF7AsxmAqSRMaUj2rR075pgSSuZcKqmmYzewWcekqJ1JQ/ZsDZIicjYvAPXMO5KMlUVBpx4U",
+	"acDMItQXR9icr8CeMjBQEbQbn1JCRtYrX4KHqsoW6A8CX+nCwqivjlf8CvK1zQ/dCTk+xwbxaUAR9GHI",
+	"9dg8QcL0lXAa85uFUCcvAkoAVxYj8U7BKAQ4fCmw3oBgaMbG255vlX+vhC1l9ixkeX5BSwBLqzsMglxO",
+	"JvvaAzVIQ5cGAR5W/FwDcSFOnkTTas9vOvI2P+iHOgg5ynsOF4Mj7PH4jjRvN1NDEbQpYIy68+gWokMB",
+	"k1MlJzLjqsPCDRsDhyoXphHNCQkP61lSbaX4sHDtuklExa6M5lc+Faod8bJFMHrQYTpWF0IsSD2j9BLo",
+	"HFHHFTEbFlCqvLepbcrJZ6Bs3h1YZkdx9Jo1UcpM4P3wPSGnFwVaF3XW0J78u2cUWirsG9PHshCpQu3f",
+	"WhbKdGEPHukDJ4R716i/3nOCjbyovU/oLdRqd3XaePF9M2UAK/RAQnk0+Ob66IVQXN7fsUy3UOt9W+CY",
+	"d1Ek3jbB+jx+FpzmOpbOZvyuto1S1OuhxtNHi9fuGkjZ4cELswb1s+nF37u6Mb68NzJUrvPmbfprttxO",
+	"f13Pnmhgy6wvyhZXwf5zu2bY3cQGtN+GTha57SzfeONbcgbjZM2gtjgpt68Uu0HW021yxq2n8vqqYhSj",
+	"/VvL3O3ikptm9HYy0G3kPaAy9NVzHqIhNnYLf++Vf8DPXvCpwMoxX7v6Jxz8j6nv+aDJqcKj3ok7Y3De",
+	"6bqxqBftrlYol9hL715bF3cB4cttq+FRIVolw97oHnXDpNRDYbirH5qZlUMu7/OFvH95mDa1g22PtsY4",
+	"b6CJzrg560RT+WkmoEyGK4+k4u5IxFIZMjdN+JU1ophAi6gmpkqrnn1z6I89ZdfXQAhpanS4V2203SpC",
+	"+SZIiF/bMKHm/l5Pd1rfgU5X3697QGysI57ZkkPxFSOSEVojSrTxbhdC2wgqdX+inV6NeYlvFkKdwmLf",
+	"Myx14x2ciokI/X7m/Com9MFoyzT/IruC/ktZCoZ7tZ4UfMRSVOFT1kd/zwEUHFh5XgiWzbgdq9p/Y5KO",
+	"wv50kLCUKzsr9UJm5C5/hQ5YADFKxiq9OuALeXAhVhSODs8fXIrS6WAIQpdOtZ4WImX9PwtnUIxVOhVK",
+	"lNyKZ9jRKE1YenXgHgsjrmV14Zyc5u2/0Ut6OG6r82ntYFwf4XrGyzwChl7q8kKUbFIIYcE9CLlx8cIP",
+	"WQSui5UuxinswPfd+NCKej20yLp1fyYElzORMJ6V2kDgi+gyLUjP20F3nVqqLT9b8MqIbsRhtxKFJiDI",
+	"KGsftBVsB4b+cc5gvANxNeOVsSKnEOpYgX8ydLEzPEoChleY09KtYf3REUQvZroqB2s4wr8bPfrD7hl5",
+	"gxbtOGjW1rWoHuk4buu216ruJCLKde0iAeD14MQ0y6iuT8yNsJXro/H5CmLQRb66jugpeS+M7coa3Jbz",
+	"0OD0bCayC2a1vtg7paKjchRSRWZ8sRAKuq0ot505xTaiA6WXKmA6+VIED6bW72hj3FFPcdGtNbWmAzsd",
+	"UFpmZroqOjQkY2ly+/CC24F38EJIqD9rL89eKwWC2xdfSMIi1FRCr889gDHAf4MU1xvT8GDs4p93tr0K",
+	"WC/ZhJcRh0y1dfftBeEZg55AvfDcoc0TJgojfBH3VJA0xIySI5bmUP/o/jzTJpKSpTC6gCS+NNNKicym",
+	"rE/skIxV1H0vgcogkCQJdTMlRD746rRy1xi+adxwtqAvjtWMq9zM+AV0+MvcKZlAT0NflpFgbzci0KnV",
+	"mIyNVLBHo0NI1X40eggVnc5UjKs+1zqXuhceuQd9xT3rc7XCovexopZl65e+28mc7F5YBrf7AJ/rKPMm",
+	"dO2u26oK/MTb2sif1AcC01YR2J6Xgs1EkTMAPIRr/2Apc2gkm7PlbLXpWnPG5Nl+RW9gd9KcKYCnKwW3",
+	"JsHHSdvZvfy44RKkrpbDrZ7i63qWu53u0STcQ8dss4DwXAjFqAFje2mPVFlb7apTFZ2eR9rkjBeTM/g5",
+	"Lg+UZVZJS+U0GsRqQBbRlQXTnzK2FqU+F4blGrhwrqFV86DRKi+NtKD8Grmx0Ky8xXcL5CJCgqf0vBTc",
+	"qY6OvoVQpC9hk2nqcF+VwiRM6bECrXLqDo6uLKuUlQVL4T/pMF6RIw+tqcirCfFtCEiCXqEQkYBKOHKR",
+	"yVwYt4pwDUjLskIbYYZrC3DkBFR0RRgusRYWNTXfrbta+P4PpTDVHAAOPJUbWjtYfER3r6F2tpdgwDgd",
+	"EHH4Uad+TzX2jsFOtzFnQPNR9zETGpoh9fBNJlRuBsc+QruAg+gYoV7bG6bTNuMQzaPkGcbPru0C6kZR",
+	"unkccK+GBvuAZ96KY6cFYPOmYcgaH7MlNFUXLbblThB4fDOn6ZhsfHRAsDn0+OGQkdKJ+HVd0MwaxHqv",
+	"Kd6OYyZ8MlqYpAbsjHK9u7E7Pyfc5bn6NoyNbXBvX9bYOMWjsTvJfS2yUCNVoNuG20YfiTtIhBFl5tSG",
+	"QmzLjk98jwunudaRjr6BPO3B3snzZenWp9UXfhPsgI48eLrd7zO1J2FUBdgR6EGtr1FTv1/Kd0sa/d0W",
+	"4u+fvk7a5LVT1T+oc8ndZeCe+feLgJ5iWP8ZGDjOBhuyB6MHh4PI5GnPap9jsSZX4LXymiIo/EtpbiXX",
+	"fUFp6ziTRSmcPMt9AGctuTb8/YjxYslXholfKiyMS91dB2qmzGZ1XzhpKU24TjUmFQTUTUyBopcHQ/YO",
+	"0gqDbglmjztRWSHdhI6h/M09AjgfTh8F1fXk7QtG/lL2AO0LzBSCatcHowe/Pxj97mDUkYa/R0jc1Ogz",
+	"jF+Kkk+F6U7Av2ZxAOufr7wUgaZhdQ3Y4KjuSYNrlbBK5T6h3f3aPQZdA3ER3Rd4Y7mhYfqQnbQhCLJz",
+	"YWQuWOrZIL12pcJPzSoFgAjLofPuWn3BUR0h9yIjiNFg6BYS3cXFip2LQi89Oq24Z1jfx6QU5Lk1UA/2",
+	"KoF4Kval9JD92xZqCwmWAFDJz51RVFP5ZaoojkNlFK85En2xQZAQRKzHYPXVRCjZwGOl6L65xZqMUHON",
+	"Z6U5t8+osghi6ksVXPirOKqA36cGA/MKtpddkOpjWqLPq7PY4OiKzO0l8xsKVovgb26gp6nJQp6YiKnr",
+	"abi95UVxawTt3f5onUMqguPwBCWNdWzdAcFzqYRp2QLwSu6Ri0cDPMPH98Y9iZsGdmAdJJ6GrZQ/C3S2",
+	"YuJEaINYkO74dNPhttDGTktxPbId1bn8rKmG7/qx2uc619SGqKvRY1fOpswD5p1h6UYq41pKRlbwKhcH",
+	"Risl7MGjg8fbYPC3OvRyaRYFx96AiKtJ+o/M90IIu1YDymh9bsM2jJd7J6hCJ5LCRpbq9eLGb0V5gFvI",
+	"879Vxs4diT5fIEM3r4+8+3QCLOpuNm6UlBK+3kDBlvzsXOdbxGub4oupDVYvDgpxKQosGzFsLsop6FRW",
+	"ryU4uE+05Co8bstVqGtDzkJR246uGXF9i5PEc2nPtvYQfyn4pWi2gQbnn56EHGZMwqBVBLu6FI5EJhuo",
+	"Y3E9webmV7fRRLR+ofvMxaCpPtmSNGFfTADdS+y1kP0R48YjGl/TN7dfN7zTSmEfvO0ZpQhZ5/7OjGYT",
+	"7o2FWim9d73k0pt4Gz2E0PaGI2Xl241ASoAz11DR7Kf1R1P2b8wjGa81aU4HzXBMJCKvgbTRrpf+NFsF",
+	"Gt0lmAd8JsiqWTh6eZGyvi6b8EuDIXMTHCucCr6UONqwhShWpwCgXKbnc9CVAG26Xy1QXJVCDJKxgis4",
+	"dN5Yi/0gUCaBY9B9NFYpLwr2cDRi8bePav/KuMezuRj3WH90+GT0//73/x0chUw+IziAR8EXIY8vZ+Pe",
+	"xeG4503zdydPn589f/3s9D/fvn/x5vXZX57/Z21+zXSRp4iNNFbpzwpJ+JhSyAUmAxMN4SRnfpSCGQHK",
+	"15A9w2VQeqxKYcsVoHLOAVmFA0F25lOBjK/oyQU0cAMkaz/JC6lyDKX4hykIZRaCXyRxNK8Zk0epZRLG",
+	"x8pnavoKP18/5KsYvXfKfZkUhzqEPIaw4KBuYBFtXt+Lyntm4CZKBZa0Y+Q9hA4Yllw3fCNIisGWsfLR",
+	"LWP5igJchVZTRI1V8XrdG6sUtu/p6fOTvzw/PXt18h9nP528eJ9SVwefUVSTEjiv4MaOFRwTgmNFeYi4",
+	"+1TjWfkmdIsIVJHi/8cekQxOwdTdJwC6gKZ0pazBwFULLvpNEECvU0t1I6DQxeNRB3JHLt2ygwAO0ByT",
+	"CImz4ej06BwYaPTbDq4txQv59xuDdAQ6nzxupfPJY6zH8M7pBsF3RdR6d69WyJ9GiXO/rlSGS/WeiTI6",
+	"olt830ug84K7SfnCotTQqGSPS/utfzRqBpufTXQn7jMhd+mMshNFYx90GeZLjR5TW8rpVJRQsZT6968X",
+	"UL8jsM7TKobpRDL3eOc9Pfkp6ZFQOmuLKb4WS3fZAg/XK5SWlXIileL0zZNn4kST+Jag7FJp4CZzYvCc",
+	"ZxcJYkIHBQoeclw646W7LNFeloqdOlv0eK1eTAk3Xt9d1eT0pr9r2tSxcjQ7dvWiDr1uUsFkCmmsGQzZ",
+	"CVbmu6UwTCvGFQj7sQoJGboMKLWx1GedQr/U87FKIRkkJd8xXgQg9tM6nYaSCq6VkAjJPjsNwXyzX9Ka",
+	"/h7BnXreiU5e0JsbDrQdJTxrMnxDWO5s1lJr4e2nV/GFmQWYmFpOsQZWZ0n5J6We726EuN2GqQXmMtar",
+	"o8/sm0ZZIw1sbaF2zX7U6866rZBwN+x5vfGNlbFifrYlUWHN5t1jedZsj90b43aBXtq6NTsyKmNK11ol",
+	"1MBw+3foPq1uJR2AGtN95UyA6HJtaX/mUWf3u9G3B6rbEN9Y36eTASrffhWJNQRux5ewaMrdT4AOijZT",
+	"O1Qva0XqhejNvrQEvN79FglUxS7KZc3id9F2Bb+d3ARjuMEyndjNv1SicvY96r7cKwYLmV3UMPvVgq7L",
+	"oGYM2YuAYmXGihuWkqcRUJYptwmgdTzlgyT2IBg9Fw2Lfaxq81KXbOlMZZrUdTgiYO4csxTvcmacEgLW",
+	"fAQ4zfpNbMCQuldWTscAzFgyfxHqBjKesbqoRqNuJh/iWvYgNqMwjyksCoS5YPLtO9iWmBgphe1p/r6o",
+	"hOiOIXT4QoLkVBXyDynIrd955//Y7bWqr3ToJHnuKx47zJCg0A/H6jnPZrFeT6lupLkReCXrk7IT6fLB",
+	"sdIwIFJmRCiJq4cdJGymlyBG5lytAgGlY4hFITMOl1NbWRRAA4v8rBS8FR/hp9mKcUZP1aYK+Ud8406A",
+	"OLaaPATBokRjBVU6tFVooLWgSnORybMQ47ywMSGJjHtHPmHELbikBAi6CHfWFGelVrszCHGOz0rMfRPK",
+	"DZl3l3nU+2Bgf5FL+hCzCIp/ND9Zz27QXgACyrg7/1u3pckDkBUcXlyQJ3XOc+FY0h+QxpKH/qs1ODVZ",
+	"VJUKIH19fSnKgi9AHg32WeQ1Itr1JsICbJi87ljU9LK++xIinLGVsIMjLxJRWhJdSUNA1qvsLkjiNhBv",
+	"cwmtTfOqBHQzrnz+us8Ayng1nVlWLYYMTi0UbEf0uW0rjB6rZSmtFQpb44XzOQww++LS5yQpTVUekNHA",
+	"XosloQXCQWw1u3euLk17Xy5+Q483DPi1a5BnVl6K9Kidk4cszaWBM0AGdpACkAU/mYTro159z+DD+sgf",
+	"MTpJCSA0gTFcvxAJlD5X68dflwwUXgCuQ3LHKugZg2P0Njc3y9+fbn8DhF3wcsXfDq5NMsYBafCsrBQc",
+	"IWlAnG1sX7hsgBxAxMJVcmYtznnPPrh+r1BPOfHjNX/9fT168w9P/bfIZPm7VmJf7njvn9+A/CoRKNL/",
+	"vRaDNQdGxvraLbIpA1pkWpuy1pC9LcVDjw8Qhc+R59SgjPWxhBPqWFnOVwd6cgAgoQz/P/1qKQS5dsZK",
+	"Kpb6iWHJNA89JnV5xNJ/d4MV0Eb033Mu6V9uCPfPsUr/Hcam368Ex4eddvTvqPxhn/a8KuHoU6t2aNKE",
+	"nSnTQwP5j7oQY0X2ZQQRQaMcjubpYBh+zFPkcNAfwNteFVY67dqdQpYzI/1l80HJKyYWOpux/of3zwYJ",
+	"SLicQjOgfoL6tN60c8R+x75j30HnzKim/3CPHv5+66Dc9pqR/JOmfyN0MrBY2uMsZ9nWJOFLXueEdcuc",
+	"WO64tm8umm/33G47WW9qGlt0ancr1kIUolvL4G2N96hddRgrQAeRRcHQHHBnguyBI8QOpZpFWs0BKcR0",
+	"4090OVbSJiyF3MoUlx6a/2k1NTIXa81nLqQTQ/DwVuX+LbRBvB5TNlzzlMURqbi+rA3/YCxfUW+2FeOl",
+	"+Jq8+ptizk5GfB+NurnwL05en2AXPvcMBg5LSFSF5UZYWg5+83Ay0w/vn6UDFKNolT+v3BbcfyrKQqp0",
+	"yNIRewLy7buUQqijJ0ejESt0xgsPAvD9u/e0yeZ4rDj9EWihHpJm4fjrYKLLJWCL8xUoG6aOjcO+wONj",
+	"lfNVEsoEaYQJL4oDqHV1L2N1ovHS3S5lJtYlc2MqTen8u0etnB/Kpa6Bz5xxgKdQRoIOsgnngM1UoRv2",
+	"QXiuWCEWkN8IzCI0HvYJm5YejRVaRFD/FzcuRZ0r08pyCV1mnYjFx0oxFVcp6zuVW9AAcNFiKz+sKQSM",
+	"bQpj9P8kB24EzeRUaaJ0MByrF/Bj7oz3VFVzUcosHbIPpA5GWe7+m5JegMbf56uxotklzFFa8nKFdrh0",
+	"255Vc6HsceT6oqyoAnwnilhBCeFm2ljkIwazSoesbo7pLA3H3iuCWgKUU4hdyZJdijKXmTVHKB3ddlAR",
+	"O/QVa0TWo/OPu7Bn+dwrfBjKVxDCvKO8bx1cnPLrsE1t2D5/Q2ESyGDITsbK79vp8wde+Xf0SDArAhgD",
+	"7Cpnjx48YFqBN6SBrJ5ScM9jOfxSaUu4zH58bhgZbAHlJFJrRq0I4YUoeWvR9An2enfCXxdO7czlZCJA",
+	"ADdn7lmslk6jjsKuLfjU61h2uCntt3u8ba1QCoD8Ag0EwTgCXgn17+laOWJ6NFbNM0ptlI3v6lnK+RyQ",
+	"F2bSCrPgmTiOzjCzkCYI9znA5tPwvg0emM6mOsdFZ30AjAShIlU4GeRAGqu1EwMmGahhx4HFgEphWBoY",
+	"o/9nDbxlVsryK4Bx4CqbQeu9MG+EPMdlSTak2lYCyL1TNpgNodRjWXQ8VjUzWFB2AhQe7nPdy5+2x4lD",
+	"aMRsgmPRGdrUnSAN7Jn6kOPa6jZ1pGYfaL9DkEw9FVfgcQDq2vUnZ3Rvh2f+ykDKDUa/eYXzTgzUM8hb",
+	"2tYAr6+0OgiOvU14cnBgtJf83CoqXEzfBv23BKsLfHEbUUVksK8eV3wvjPW5DJSVfk3Nae5LD9Yt21Bk",
+	"sIYcdw+sCSNUzrhTDQ+wg0CUsm71cehNLu36yzhuIQ2ksEyEhVCgk2qC53uATDc6ZYx297TYXDM5F0+h",
+	"Y1qzFUzOV71NA//D+2fUX40tZW5nx2wpxIXxPZkVe6WdphxHcXCgnY1fHB1G+N55n5tPHia0jeOiqe+N",
+	"+7AB4w8dZChUAuk8ReEfht4Sego23l5YqZNSz/foeY0wLrQNPk/RWTr7Z47NAZN5nwXCPUEMZ+zR197f",
+	"8I0SDP+GkGzA13CDYq/+OszsKE1u2Piwpugd0tEic6zuaA5bV/kDDc3Gj9wvKHrUbqU7IK1y4EfaYSBx",
+	"rWVgZ3vAjT1o6V3stMCU9aG1HFUVN+o/Sd1mo0HCGkjpYLJR52kYIJdcIeRV1H3aD63Xe8NTKJlSnlLW",
+	"h1B/ow2Kr8Xs6HW91uS6BeF7m8d9fW3e0cfWf/8SP/7KtPztvZ3Y9j8AaW9F+a7lj9Dxx6C3vv7bWy1V",
+	"y116HonX7c0q9z/AN2nC508gfjOBUqDKG7khUhjC/W4Eivf7nN5CUNUTV7xYWZkxwMhlE+0sqr0zaQLG",
+	"c0sxHyxv3P+wptgH5uH1UGsXJWyHM4zmJDL/Ws/8z+0TH44yTsLtxPZj+67jUrtNTIuFY7w2oVzk2PMI",
+	"Gs5C8j7Sbxqi+QbiF1l9V65oV4U20du6cLsbeyWRPmWYEVkpbJun9kZgS7IU5i7qFiBwVpmOWHpIUkH1",
+	"cckJ7g5RA632Te04YZ1eQ1B08kwpJvKq/RSihpHNeMkzK8pQ34JrDQSVItNTJQ0kcJyvhu0NTy71xXXz",
+	"0zO9uEbNO7DLO/fOfonLodUJTD58bmf6MHznNkwl5O+vbyrV67apUJSC5ykIWPcvk7AUPLf4K3Kqs76c",
+	"LwAWwz0DuJf5XCp8Bq91SLhjvMqlZYWegrZxf66VtKiOhBHOtZ01tAY3pDMa3FedhetGbrUaPoCBG7U6",
+	"38/oa+P4z44M7VUMGkjFZHQMs948SXvOr17gwz64639cYzDolfFLJejP7qaLhMO1rMgoE2/PUBLG7W6e",
+	"Jv5Zs2wzepFtoPD9a7JMR1+wa3mXb7yJXU27rvn11sZa1yTlFhpjde/ydR1Cd7HRnZ05TgAtkUp5E8qJ",
+	"lASoTVEjrQQkUyEUGPnaEQrL+FL93Z0b4jYnG+1Vm/sTgkW9//nz7MePP9v3+L/F248/m3cf/3R0/36v",
+	"zT6j9w4CrndvXhns3qfYzNrF0f37zqjw/VDYh9OXn9dK5HP7fXy29wxZzGOGfUEWY68itE0PUtlyKUVO",
+	"rfXJ7gM1upuv6lqd6NmHD37/uz/scY1cDwu0ewPA//w1D/ha/KKxbK1rfUscCA65rCqlXbnLdu79pbwU",
+	"5UllZ/VPP3ixDj2Ra2Nq08kbWVpHHY1OWGisPGTPQHEGKYUBM/c3smNQqWYHBwB98Prk1fP0GANhDFtO",
+	"+v79sNcQgILxa/HiZAXiZugLKfyUWvwopV4aRxgGsBk+D3n25yuWvn3zLnSYBmsX2sPCM94ooJUx6+21",
+	"+UL+RThrAorPJy3OReihWfclZQUvp4IVXE0rPg2Iclqxla5KaFoQ4LZAITIJRMVzMYeKU8gxYTxkLWHa",
+	"yYUQCxMwZ5zZjuFXyGhBm3w4VmP1nspIJ4BqV4qpNNhq5Lvv/FX93Xdwn2w0uknYie8TAyD1f4ZOMQz7",
+	"zzChcjDbsdDVGn9rDVDN/+47nOd330FfBFG626mP1Q+Y8YDgJYMEAvnuBZz8d9856/K770Kk7bvvkJG8",
+	"17KsCrdE01JXi7HCl4AIWlgA43HzC1vw3XdU64Nu8+++KytF35F2yE4wyW3CFSKGwwCOf6HYZyFKKoNK",
+	"wj4lVAA1OIaZk9skGSsP9wz0gPfT4/NxCU4lSryDjYWQu7SUjv0UoBWgFBkhVLQSCbVCvzy8X/PT/V9l",
+	"/um+RxUNtUCQVulOUiEvRLEau0k4ZY6Sn+Ni1JRlfFG/M+crLD4Chvlv/425YyWUpRT3sXqOXAauPXGV",
+	"iYVl6f2Z4IWd/T1NWHofslrwnxCVWsjh34xW8As8ZI6IsYKfdGVTpoTIHbvWIB5Hvh0ZigryTbbLm7EK",
+	"Aoc6TbF+dj25M/Dp7WOVxgc99aICvKANQcGgxY6zZ0m6mCFDrzCTCjMiPpy+ZP30T/DVP7rp/4lnmTDm",
+	"jH4zoBw3SINxnAe/h+xYvRCGQObHKt6aXB/5cw47kIusgJwNAiRdgMsFFhQ6Q5CtDlVjncY6nrluk93t",
+	"1eXhfepk7vbx8vA+mO4UJYgM95T14UXWsN+PGXckEBqWWGkFiUJzNnWr+Gj0EA4eeoRomxBDyEkryEFB",
+	"F9fjkErtxCC5mxeSUQnUkCF3PhodAmGPRg8x04hKA4iPgPSxKvSU9cOZwvkMPNujPkjVXUiRW3/IwMQC",
+	"/Pdv/vL89dnpyfvnZy9fvHrxPq2xs7wnjvV/NxrFmWWDhFAG3MWzQT6eTpRL4HzXE19H5qFeXp38x9mH",
+	"1y/evzt7+/yUSPj+5D9T8mc7+fTh/TNIOewfJk69GAEFIRsXcFtg/YUMHWwoZUca9ujBE9ZPM52LlKVW",
+	"67M5VyuPgGXSAWVrjVV6Kmy5OjhxciucO6kYbY/bT8KSgXofeA29hI07GIyATM/FWAEeA8dek75XKFwV",
+	"JUC9svRNKeHk6ZKlvgVcwF8CjAdjB8lYoe8/cBZt6POy1KXx8guBSWfc1Mi5/+Pdm9dudxbiaKzSX8cI",
+	"IjXuHbFfxz23Iu6f455Ul7yQ+biXsLFvhoN/GQ6H+FvQDPF3hHFFJbLj3qdP6XCsaIERJNZNNj3n+Vnd",
+	"x+XRaHTE5rxw5rbIgbLE9yVBvdNdlFpNx8opIgk759DAuFyxBS/5XFhRuiNcKU4SEypCH40OoUJUl+cy",
+	"z4WCXz10S5Yqbc8mulL42CPqkzMpZIb0PMG4nz4D/cX96vDhETvXuTviAOt6yF7JpzAWrZB76MGDI8bZ",
+	"UhTFAc0F4zMI1I6JtBwT7twH3CpMuRVLvkrHqv94BK8HgB3QpaiI2mtM52LGiwkFcY5jhCJIIXMivc6o",
+	"6OwAQ4vlL+aU9R+PHmIEE2B+FS+QoNHgGAG3495KArp4+KZEtjLMiisL94BRTmBAgmmjq2GKmX5nbt1p",
+	"AaAOBDbXt2ehdssJ5IZBSr22lviBLbidede7nkyEAnwTXN5SFBzS66iMNMYhHKv+RoplwtLgfRuOsGAG",
+	"mr+6c7HxjcBibiiwsmux+ZZPpSJN4aU0Fq8pQ/1CmTtW4Npzp+Pn4XD40Z2XyB8dnaRP6ZC95ZCbFz2Q",
+	"Yv+gRg9aN82psM1+td6WSFVVFCklKo9V3aCWoZccdTK94L9UYsjSP8GE/kj3Oyb+TQUz8u+iTvR8PErG",
+	"ylf4PhiNwvSfaXXpWEorM1YvvsexP3x48b3TDuSc0kJOf3jGHj58+AT63b9/NmSvtMK2q9AAn+W6KLiT",
+	"Vf06fj44ppQI1JQRlivqk08N8h0dz/R8UQESCaWi9N0owPwa+uKUHOyKAHOdOLaNAJud8op49QkhSEnS",
+	"quvwPsHZmCQovKG9SVKj3I8VWi0YEDak8Tg5A/c8ewJKzpwXjADige8pmTdhRkMO6ZzpyVjBJDDowNLR",
+	"8PAPKZY8uX///kn8f39wSghTXOkDXEq3tIgfztXKCQSZCZQmRggzaE0SB3seqvR9MWiliPJjZCU4a4by",
+	"gxFOiCDmz1eh/vuxODgcwbactq8WrauoV4lN3dHFi40A2REzFp0MYzVHFmP9tImtk/quYf4nAPvWZSNn",
+	"vU5Xos1h6KUBZb5cgIqifRHDQpQGwAwV1mKAzuYDrJwu+6DZYVZqITOhDDgwyHZ+W+pFKYXlhPQsLeSs",
+	"wQacvH3RS3qE1t876h0OR8MRuKDRdugd9R4OR8OHgC9gZ+DC8OaG+/e0LXniBPQZ445mVNy0KLVTv6H4",
+	"eQEAD6GYA5vPBWhkKcyxY43amhn2gCIs9nuR9456noak57N6gbYHoxEFfKzAfA++AOXOvXj/b1Tpje6r",
+	"Xc6tH+ET6F1oxRmOptNw9/SOfv6Y9Ew1n7slP+q9lJdCuWdhnr2kZ/kUkmQQU6f30b2Mhs2WNWU/vn/1",
+	"EprkInuIK29BNIw1SHRb97k4pqJefYhZGgJ9H15AWXvDhHD8di6iZmRhvLHqI24l1RNQciV5nlANBXAt",
+	"/334JDSvclZM/ZH7YC/GrIx6qaQ2xQBlibaju1I8KgO18wL1wjJuLjCFBjm/ySCwnG+xVWK4Mt2qt8T3",
+	"S7iqp5r8AIWeTt3aSAX6D9z0KtaIQyHp2qSgJM+kQ3aiqG0igOv1uUKlxUCBdXr/vtOVUwDFRO/aAG4f",
+	"qoeRik34JfijJo2due+BwxzZoG/WDjK3St5Zx1sDCesOy487j45To+7P7Lxonpn1gVqPByw/cOuOsxGe",
+	"i88FOfo+YkuUluOAgOtRWgZXeRIl8zPQgUECeyvDW9RgpgdGxnZqogqHAq13J4a9BmJmurQHhbwUecJ+",
+	"tHbxRhWrZKze8bl4J6344ztbysyydt8FFsfnshQZYmcTQ/c5VOissxZqvc1NZydobtBUp54wt2pjhS3j",
+	"qIzHK99gbBwz7pNW6KBtrAMMNgYkvOYAhq8c/xpNRgqBOPiD2nni6t6VTwnYu0MWXx0sl0swSw6qshDK",
+	"2WT5/sIZ+OYHxzafmnkWFD5vsPbD0cO2DlNTxAs/brOMYUMgdSkKgb3USHxrklAQIqAD93GbCV6zuaGD",
+	"YeOkbkYS3gl78Aw94K0e9VZO2z6oG/YRnvC2ZQ3Ldf8pz320Bl45vEWhQO5EA1AhUk2T2squDWxIbQFX",
+	"FG5MLUnq2EQbzw+R3oe3Tm/BvahpHp0O0XE9qtcPlm+rKXKcz+HD3Vv2XuuXvMT+xI8ePNj9wgt0Ebjn",
+	"H+/DEy/ICAcnzi5xzsIcVSOUtSncSevRiGbQLuifK9S7N6JIfTlx5sQgYVkheEkb1HYwUNFuymAfb3Jq",
+	"KPq/lY48EpESrhhmHuZjFUQEVx589Fzg531V6IZEdJO7hjSCgoV2ceS/8xkiiWb92fKHVuSmcugOeA6X",
+	"uZ3F4jBIp359Ch4S0yw3ZtyQ9w8c9tD2jE2FcnsMrguVA4uLq0WhS+pp32SBqbAQzAM767NMlW0NMtZD",
+	"z63SjOhgD8P8hncgAd67BfSf8h/qsnnQvNvTkBSKvcVONe/++hLWHhCCPVSB7x/+ePSw2ZSvuSH0yTu0",
+	"G+t+Rh0bQW51ie6UFVaplZfBUWhoXx5+GZJOoqZECE0WVvOYpdj+KIY53K7Qh09tt3YvD+8Hj8t9Kn3u",
+	"5INnvjQaQKgI6t+X0/giA8cQ0KLjXNilEIrZpaZm0ob6QC+FuGD9dKmX6GRFAKN+OtfzdMCoctepvSl3",
+	"Gnodt0GPkxJLQZiCdImHyoyyUhvwxIPgW3JvnFNMWWJfe0dc/LbZRDfup9RL5QybavnArUeG8b9OIMgH",
+	"HVYwqHQMThW0nnEBMGrDvaf4J5+xjn9NCOdA5fs2shurPo974mF/OYk9D+oGeRCZAIsdvnPPYJwsYRDb",
+	"8xuHQQPfew/qBjxsZvQ87i0EYwnU8Z4ZK08vpA/AI4Mhc/ZZTbDPwDLeoe8UFFgxYo6xAsAN5LEcYt8i",
+	"l1bk9RhOygQkAht+P2R+i1JUMsLepLCCfmbGrwR0ZuVwd0ZtaSHGS6uR1ItWP0HcFsppiH4jc0jaSB1l",
+	"KYQpPD3sIAAIkSMyxZZ76f2UWu6loalu3D8XGL3GXGAhLAhE1z13W6jsH45Go7Gi1ruCcswhuFc/lJd8",
+	"iU6qegrO1obd9oCcQiCz1w127hnozGJ0PWbOLfdqGLhs/V/cVrh7YxBFQQHFX04VgAUqm3pXgaknDxWH",
+	"uTBsNByrV5i/EnEMVOhAH3o6M7qEYLITF0pvsluCbFVIY9Gnk1YKVxHTcU3apjFOhUVhJxHlbc1z1Sbj",
+	"60fqDPYX+V/BPfQp2dAKnQiEzUNh2ICKCiIRHoB/Djv8TbgKDVVva/s5PF1v8a1Pjq4dczmx9RR2PPqM",
+	"POpdc/aYOtTkdovIxqwotiFiB13L0JTQjeXY2TdxQ9sJkBn7krl2P3RSuTad65K5Y/nfCeHZ7eMdqlXR",
+	"uejQq7LwBPkCburu2P7KhyisH/kctr/0g4/64xuPdr/xWtsfdKXoE092v/CMMga+pBsgqH0AbkcYnyha",
+	"gpBJNoQKCM9YTXP6R6QpBs2wTVm0DTSCVn3xjfLVqqHv5voR8vgOJvGFqeerUH2LKJahQ0mpi6JaGNa/",
+	"EAvLJqUwM/c0XE7c3R+KAywkNxc4s9VYQbg544X4/uk9A6qlVJWuDOPTaSmm0IN8CRY6+qvdyefU6wyB",
+	"D0gv+fD+WReSA0sdiYiVU2iIHVgNl5ovXaYURiom12kI/vq+aBSxj+vrj2Nv8RwVAkIPAMyxkEvkVQ16",
+	"GZ0sHECCIEngyYjlfGUS9uB3Y4Uz0CV78Ah5AHKUSkpRWkGHmBC1PYSsKaqG7QdoKpit1+/aimXZjF8K",
+	"p61oqewR42zKF6SAwTQwhJ9LhCOGZhIzQK0i3CsCPvL6aNQ12f2u2lXEDVpxVN1PEX82Ghxvq+0nTXGs",
+	"QsE5Ffvjp9eU4eN1AABP7lhtgAAcxwgANi5pt6Gj4ZCl4LqplKU0l53zZP0ALI9GA+EAw4uk9oiJBUR7",
+	"tDcg1BI3vKbcKyhbh8ScttL1fpRAnYxVLd5NEvdUNwnLSzmx1J49dH3bLKCH1K/QRiDuOZhsm++Qnbqh",
+	"AHZzrKYaPNcRTD+M5IH/49mDwgrmohBO4riVdmd+rKBTPwFV1TO5hymtQLN7pSszAjLLw6nkhdG4rITV",
+	"H1aguU00K0hxblc9I6CXO1A932CDOkmSt0tZiQrTb1NL2aUk/kQA+4tC207SPGhIM9y0rxK8idmySUYN",
+	"PIEoPl2kBKyD/T/t8XTaP9qAsSEQFp8pNTj2NgJ4zyPBzjblus/CcfdNF/WEtdKyv1sBXfaDjumgWull",
+	"FzmA+XJNYu5S1Y3OYbcLUQrzT6fmfmmt9SRSE3mLckiXP3HAFu20yqXtVEdfSkMR+1BwnzByJoI7zRcV",
+	"xCnbdIujZnDy9kVCrX29OoeyPWlWVaAOdqkvRALtXUttgf8SSjZrFJMw/6tQ0wFXBOYs+qT9seJmpbJZ",
+	"qZWuTIFu1tKdC8jUJO+g0VWZCcbzvBTGDIbsNcTUsKQjDpq2RsmksSewgDsydeACgd4PJqSo8wxz8QKy",
+	"u083HuKSpAlL3RyHNLVuIxlH6sqhOdyjAnAbvYBFhiRfSBRZpaBl2yQ+9TBP3eT6t8+AjLun2n9vJz1r",
+	"N/c1qyh37Hmo8YjLGpzO7harW7xfiM93z8SU1B/Wlc30vHNV6M9739NwDt7QS7s2x0JnBUSLhUWQ3YTc",
+	"0o0bf5/u+Z2fvsntulufgwqhvbyDhMZylxc2bNtztyyAQ9MaZPOVNXgH4Br+1i/wB0/2yj55xdWKqDO3",
+	"ci9D7UK8UPH1C1dFuHrrYszo/t28YJ7Wj13XtPlNcVqYx25Gq1fmN85mt8Mu5/EOe2aJftmdTPrnUlcL",
+	"wzbLlynuRhkfmI4DBWVYp0xRR2iwMVb7VinzuIUWRAQnXB3oyo6VuMq83kRJAvcMdCFcx2tHl5gvN5C5",
+	"SaE/wFgRKoKeYAGZnKboEwuGUD/qfcpGCaubn7LD0YNHSR1SPRwkoW8ADIQt+cBbd177OIbsREW5e2MV",
+	"GkvBejLfm9/78eJap9foOgmzGL5OBxDGLMVCQ+tBumOgSuK8EHMIpBFBQ/aTr4YMTf2wlYnRa30Ek6jd",
+	"NOCnxV3dJlBLFffBOWZcMaqjizoh6TJqmNGyJY4HonZl7kWcYPhVaIrUpgejwhoO+N6ZtNcMozS/Ek77",
+	"7izaBxu5oLcgxroM3GabudDa97d9Xf5WkzWDoCRAkEgEdcnKjdsVoA5QdhbCtiQGfg+/N/HgQ/bG58pg",
+	"n6Go6yThaIOLFNzG3odvLF8duXNcCH7pwfylsQjAkFL3o5Ly9Shz3ZmZNdY6pTwgvm7opMd8+7iAF8/n",
+	"gtmSK4O231j1U2oI5HuGQDu8Rre6QdvRxTVpHt3GyXm0o7c1cDmOAh7o0N3vXz2Q+dksj2y5D8sn7drj",
+	"VNgtGzv6CiLxn40pPnuP/yzsfht8PcX/RQ66/MK3NlsvQcLqOydJpvJS1K2zVB7LLshFNU2EMK/CJGMF",
+	"iUjwvseYo/fwEUQSgj6GFIbyjYvoTqw7F/k34DO+d7MTjsOo63GAHdEYjak7sAXlUVqsfl1TVetaPS9S",
+	"oRDJ6UKYJNbQw0h1TkEJGrJ3oa2xr1lcLIpV0MqwDg4aKt8zGJK2MrtIoq+WgqLTIKGlmsaUOL0TRoay",
+	"PWvou6B8BZ3L945xKiIG8ZtK4Vita4W4D0AxxDHB+7H0VZS+rN9PSVLKK+QQbij5oOQCOgbqxU7g16oy",
+	"9JXMuKLb7dyN7jYhTwA+RWEteQ4TBYW+cbeFi61PGRhHjKvgTgYd1WocFDRWbHXTYkUMjtdwDususWJ+",
+	"7ti4UtCJ1IxVTAEYAeHZjZ6z5yKkhgCYRdsVWjXhYu9I++0Apd1L+/2Cop6aw/zzivzrJzT95nVrZK2b",
+	"69YBRqwzjvTc4zrUUX6K/5g6+x0iWW1Jg5QLJHKm9JIMYkj0gG7IdYquz7bG20fljaT7sfJZPwiEMWQA",
+	"kxyooKTnFnhySP4nsAOMRsXZwxhoe8T6IF0hCQiGlH+HuxMz0QcJ+FbcxIdj9YayXZpf9tnCzYRyCrZB",
+	"XlHIpxkrcSWyipKXz7mRhqUzaawuV+kgYRnH7tYWEdsIf8vdinUHlbFSmtE7kDvEL4RywrYyAtob6Enj",
+	"7Qg3C/JNxsp/OHrIWS+sWri5nrsDM8Dmj6AEBHCPe4bhm5D2PZdXIo+ymtGBdc89EjAy2qSuH+2LaLie",
+	"f7uknifmm367Jlr8wpFeGJ3yW1V1O+QSJGce/XpD5bm9fB90V0OSinRFo/jCzLRty9VEcZR4xywUwmxW",
+	"eCRYj4sqnvLd+jBS5hSskLrovgr4UIgXlWIv5XTIfoBuKVjGUuppKYzvNeiB6txqwLp4l+u5zlfeKarn",
+	"0pIFfy5Y+uun9Hgd7lECQkGs6UeN8u8ZRH8Epy+mgknjqB2yN77zOFS+0GM+3xIcKBlfQPqpIz4XPC+k",
+	"EoAmBy5rpwbryp4RQlxKGq53eQ4Qc0gY8HgosaQMRlCZj3z7REvFdgToxw22nF4IX5zkFxcyRUN2nUcT",
+	"WM5WAA7SMCrc9zbuINJQa/WT0jHKGpa1bHrPEc9sWadrxg50tzjK53w6FTSpSZLudiPtFppnwM4Mhiw0",
+	"/sAi72ZlXM1GhmWFNrAaY1WnARLL1fBCHuPv8eghOL2oI/eSS0KyXOrygtrYOuNAuXuCunx3u4tPK3Wn",
+	"juLTSkVK8qZS/OD2ahSrzsR+XKfgBoZFpYX5phf/BvXiULy6c3095N/ahfcO05y8HtuuU8O9FLTpKI22",
+	"u8ibK0Jy8PJk86Yp3MVkm/U3/RR/myYEBBgVTIXGfy21nFgH4Yuq6vrSsWorMGXb60sH3v/j5OyedZpB",
+	"Wb3nJHWc4T5WqCFP4LoIgvdeXb1pEk/Fk8f/3Y2dCWVlIeoiwLGqKwcvRbleCsiiSsCowI816/soKx8K",
+	"/OqK2SYinl9PRzI4Yp4ri6nPpWDuKiJIV0zY71sAvo2bGPpQZsnVRb0CC20klncqAqpyQx2z8wpwH+An",
+	"zFQvAGMect85vRzg+xBBE0Q6WEpCWafeF0YD9BAHqDl2zlV+hARAGaYb93Cs/g03PrS49YFnuNnC6gKS",
+	"r1P/HR3nmtw/eqmSscIh64LOXWMF0LVCChrTKSBe69FLBXivopgwqaAi0tkfr+Kx3FwwNbLgC/LxuDGY",
+	"hSIOd+tjfYw0UKWJBRaOsc64PbtIseqwUueSu3uT1H7c5mfu0hWW8WLIHoweHCaBvceqyWQDDMFSoNhd",
+	"oBduIw8T9iBhjxN2OErYg1HCHo/cv0dY8oLn18x5UYi6P7SesKiQmKtVFLeHQJKhDh9gX/FI9XS3Er6a",
+	"+wrRTHRk17+MJNQdpNcD6lab8IolFuhNfE0wUa3ELZV6RtO8RrnnZnr+7dWHfqECxXh/u1DR6ke+5W5/",
+	"plHsLvP2pG24ZcDsycGXH0T19iRufHtrFhmKwV15yi9Qbq5bL13ni8TsWdQ3vGa40PWZOqSsN4P/R8uU",
+	"hBXcnbvmV+xfIG9t7nnKsyb9ojtf7ZQ6h5jgigRbF1SgGq+b1Dd0ZQBocQtgcYdVCbt0p3Zlo8HbF04+",
+	"wtl1iGjy7X5LOro9QV03upkTX22wekMEXyPVCCsJ2QltG+Em1w4mXYIOVIoJuXekiTIU4xwkxMS3Jnjz",
+	"jeUrgAfhmbOjmrIcq1xnsAsYSimgyKdShTCGpesy/Y+Opz0Sy5+fv0/HqpnHFKCdWSORCVTnxuyiZkYe",
+	"ZY9ylup4cGUEwftHk/WkTXSZCaTnaL39xOgJzAOjv9rErkkT412bdJBQ0BrHx7g7W+qqyKF3CIPGQnVc",
+	"30SxaTAMfFSa6IPORLIQyharLSlWXjBtvX9P6iHFJfjwoJJqz5UbK2nBtStLVlOPPYtmeslSdBofMQiE",
+	"e0vWXMgFRnYaaQT9hq8UGg2TwxRyyVgF9b0IAUCex7wb5Be27nrqwcd9U9FqufctDc3LtA9G3G4OWqf8",
+	"6849q6/iu9TItt6G3+JxrflmWzbzN5JnNlbpRv9W392kLeXMdzX1z0Ly2Vjtyj6jcIu10FBhM/2sM9vn",
+	"LtXMlj7CXzjLZ+vB8hk+/5QH7B8oWecaGul9QBnZDVIZp6FAv5vdWI9J5FI8j7AL++exKxICmBTrDjCF",
+	"HuHkCjyk0A/vwk0sxi4EwpnVGiDxwl8w4OuD8ODatGNVCEcztHWS1vjOZu7R/Di0NQRQuyUGSLlll6LM",
+	"ZWbZpADdJhmrUkDwHKIBEIqgto9y7uxTMXd7laDDPJ6wzIeghbqh0VeLesmMGzYRS+woofZY0Q4fLJzJ",
+	"72EfP98Fe5d+EqSxQ3jAfn4rDfhcIfC+CbIJsY1Ml6XILAHYYs6qRyrjm8d6Dbgs+HJi9+Ln5OJ4Z852",
+	"t+Tb8NQ/dG1r3Qx8l3swLMu/hIdwEW2v57T6d3v5CRV7+fJVGAjzCalJMES3VFauFhazHTHPR+WYgeJE",
+	"ua1K5aR/oJkZvsJ4Vzrj5ox66KdDll5IladsIX3LhKUsxVhhzf8RSwGLXaasv9Hh2J026EW5KAQcyCPq",
+	"gpyMlfvHqa6sKBN2+fLlq4S9KQo+5wkbDofQLNU3R6bY4itsrgCNkAeQNJ9OoWNyyvrUMzmlql7xDFkX",
+	"+v9h0/oU0y6Zs/ZnvKQwNaZfLnV5IUo2KYSw0AzRQN9i6Efjs6SqIhSlYc/a+CCjKgHZBN1ZPf4k3KkL",
+	"1n/kK3lhwxy7G2xh38lvvtg78cUuah5rEyrrF9A1nLK1mDmpd9FiYjcE6ND1WRkRFYh4rxMWiHS4/xrn",
+	"Yh+vVoOJ6BPfFKdb82ft4KFur1b3Ro6+uID55t5qdW/t3NvfSjHlCVNiOVap10LafVpKHLOUGucQAivd",
+	"9glZm02PGFRviCtbcupriLS43+J7vts5aQR5qRdUFZfxzNmlmVZKIDwZYe0GacQNM1ormkcNUj9WhkOb",
+	"OWi96gMCXkuDkEmoWYQqyQxqTFTiM6mhjN7y0kbpy0igiWQt5Gn1sXtKM615gLpOjZoP9EBG3EYWM9QK",
+	"imYxZLev745Vmg+Nj3wlj98uieOdfv+skuefMxk5+ApvojHdL8VcW3GwkVy0ZtoaspdasjdIgl2IVeLL",
+	"FVCNkhYTP7A+Y6ygRTGVnpk489cPeuYrfdNIPPg/jtWEy4K6dsQH/UFNSmgvGTVyH6u4k3sXwOMpLEPI",
+	"n7rD5kvhO11uhPjuj2DgZXM57hlMAP6mHeBbD/ZagD9zK5Z81ebFWF/cpdpMffpsBaP9DDpr+7Yr2MD0",
+	"b1zqUFbbemqxsxL0z+LgQId2rmOFLQyxU7CkKquZNlFn7FIYXVwK1k9zZbAo1V/iWPuFTv8IjIoaExAU",
+	"K5tWvMyxCswpI24IUFFEaaEXjkW145y7h2wB33Dvk8rhR+0DiKr/I+HoeyLFlYSWUAgkkGKScYyQQMjj",
+	"oSsb6/u4ZDqIULzwdRRryul+Tms7IIDb4BhCZcobk6zPI67yEP8yT5wIlKpN9g3qDgcA5GUpdwdrAtYF",
+	"A/rKanlIveign7MuYf4NLnCric3JV0cs1ReNzmkwFuhs0qCTqd4xX69W08CoZq9NpjqWvmOV6n30ia01",
+	"YLevQLlPn4IjrUuAE7Cqj/sA8MY3deqL44mB27M+gayQl2K7ehQCLjsdSu4q93ZfXdbkYQugDhT6t0ao",
+	"YhgjFSU3aETVqGJ6whbcWAwWQtIC5ARC+y5omhLl5u0AFztGRxKlvGFTX48BozRK8/6D0SOIllKaG5TH",
+	"cPZo9GiwVgELUScPPel7RzTrYqPgcF3GetSEgDEzvTSbuWndmXR/pSH3dqU1al7+WRPDbs819ku9vv40",
+	"BNaPXWNdbWjr/jo+5O9lXVSbVBgdmt4vuRmr4EX1G4RNUVQzq9RfSUI1EIOiZNGw2SFNEy9AYOD20Ho3",
+	"Q93e/RC+0XErhMaM39iyzaW3kydv06X3il9ANECJZScL14gMDacf8eRwrJ7zspCijJp4GstXwf+3FKUA",
+	"Z1mrmC/FnEvlGwc5y36IVbBSTbemweEj2J2okQIXo1zVx1CXoEhyBQouZuX43IG54Go5k4VIxgpTsveF",
+	"wmqcp7tymPmPfCWH2b7nGUDhajb6VvX/j5NgV+eyxTs46BBBpCR6yJkt7VTcI80uKgnTC2yQXqycIMCu",
+	"y1ElCHRxhdpyW7WUPoGbCvN5drchqZPOnCVXw7R1dGvyD9xOFwoE01X48Xo6bV/Gv+5dvHtaqXf4xj9c",
+	"ZeFppXYnDmGd879AztBaYloTKyNgGHUjZUR6aIBoaqAicZUnCHHjEzHRswSdBVtO11RYj1VzdwywBUDm",
+	"m0rYqhI2McSITT7H9Rp46z52qLplv2sIlED3Tg21ZgEcCxyWwLgBxSp4JsDrhnBWkI/mBzmmLC5f2CAV",
+	"mxRyOmtCXSUBmQSVSgBxwdRoZH+o74paQnoPoxvcg6lGeTHmAkZA54E0bMbLeUHHKsCWeYxy324CvJ6A",
+	"KYK0jlXIgY6AVkPPx079Eh9pPY13Duf0DMnjwZNAuq3Ij8O20qzM+pqamS5tsfqWv/M1oqC4cV0SY+Pw",
+	"l1w5Fjd7YDEhoF3UcM+dVHcOGnhGGQGEuMMA0HSIlLbemhYb2aLzn3K5j5n1WEFQHKGa2EDDsTolYuEZ",
+	"ty5VVN7Q5MljKtm04Y/IYGDdNRuCjJ50eEpOq/DFO70P/Te6LkX6+7fzdBtXqY1WtA2e81avVnJ37NFx",
+	"Eg9XDHTrTCBAgmh2KKIgJTQpCm4ZWTJxyYsK2K/bZDolcvYynGpPzVfrBfybslue+73Zbb3U2/hNm+1K",
+	"MYj46w6OIAZqthbjvMNH/qErcWAOu/kRV+Nfwp42flc9M9Ev4uqbtkoOWMk7LeOAL3ylGg6cXVeP6tDn",
+	"4lv1xi237zLEVRvM2BBT1yjZoGj6CW3a5+LoxL28AoROS/uusaIQeyvqTUTLvzbqjRci31Bvbhv1ppZR",
+	"31Bv7gz1plNaddcH1dfmXWo4W2+ubyp2q8N4y2b+RgqCOuLpd6mJfai/8JUi6Vv52ded/FPy9T9QLPwa",
+	"aludJ7mHk6ctUwygVWpcFep4igzQ5sb5a/jeP7Tl6qex23gNC/xN0Hf5UmpwFPCmrLPvbeSObTGd7zgB",
+	"6lnjI1/JgN43AarR/qQfzvnh4Js0/9LS/CTP47QmZ8xtPRnbZPuRnC90edu1SSd5btg8bmNgIjJ9ayIs",
+	"RoHuVdKw//HuzWv2UiphjphWccq5Pv+byCyEDAqpBIF2+bZ+M74AaZq2Hqd0rPrnBVcX8CrG1+RU6VL4",
+	"pna4AJDDXxRUUDOTanpEgGRqBa9CeM135PdJ9lBIJa0Vqg7PP3rwIMDUxHU9/l2kQyqWQmcRk7J+TRq2",
+	"g/BF1ofHLPQinEF73JJ6CA6O6fUhKKXpWEHD3LqVrFvCBIKS4gpCKiyFblwPj3xy6XDBreOx1gx9XJT4",
+	"Rt5PAF4dqNzLH/pw76j367hHbRd7R2zc+4lq0B7824M/jXsJG/fE1UJk1hnn2JMQHnuEfyNy3e9+Hffm",
+	"ws50jg+oai5KmY17nz6N1do3nvGFtBy6H/5QcpUJ+pIP4uJTU6GnJV/MVlvIeMtLaXaRQp11DNKy5ipo",
+	"RqAEcnoXdw/b4kk9K67s/UXB5Zpkv4XBv+ht86LJV90VVidFESOjidIf1H9Cp8gNL5xb3BB/y2xug2WI",
+	"xqiVAA5itRQ8DmLQqQZhd2q5BsIPMRSbwq9fiylo04SifA7+x9u4IHFSEf+ANK0vmO33JDYm2GH0nLx9",
+	"4Ru/ShV6GGLBduLMIH1BbeLE1UIS/odxtwB2NBqy10JCsj5WXmalsExR78QZNzMARbsUJTg/FRZ5HY1V",
+	"uijFRF6liJkG/lVoGZjpqZLGmXhAlRte5HgfpDyfS5U6ub8QXdXx73HS/9CWF8xht9nlG0/8tqXIgyd7",
+	"CYVXXK2IOnN7plfN3dFRoV90o/3VPVWxYnqttAb4D91nPk0eD8eK+phSQGSmC+JcOhb9FMZLB0fksccj",
+	"AeGM0OKSoALhnPgYybuTp8+xDJ5aqPnDda3jgUYPMNedGoLwha9kBSIFOU6ywxKETYjxBWB3/tVDql/t",
+	"oPpQrKpPa9thbVxqe1Q8u4urPsLeqDkv9dK4y8gjKuuFUD7PUNohe+5MMr6QY1UKYEIoca4HKrS+qLCj",
+	"sDdpHjPqBExRW+KwsTJWLwyARjnlAoJ7y5nTAN3XpKpfHDKg1z3lv4NNVMxY+WxquooJEYLbNdCIBOOv",
+	"j1okwlh1igQctBYJ+wT6kD6INwJF/3zt177SQUCe3XkQbpZ05b4ksqqUdgUvnQteivKksrPe0c8fneKT",
+	"aX0hRfjNR/dCedkeIXd8AJeSoxQfoyaVOqvmQkENNZsIC/BtTmt1FltVFr2j3n1QnmhaG0pphK1rWF+o",
+	"fKElpCHjAZalB9s1AG3pGysGdITNOi9quLmlsReOS629ODQDR7QVd2tdmOFaFmXbR7wlGBK56rIxjEx0",
+	"vxK7hBsEeSu+br6u8kZFrRmy57m0KDaCqTxvqRaO6KkNhU2SnkbJGgSk8F//p9ELkDMC+4VEcuiHHu9D",
+	"1Dl/c/TTys+1RuunqfosF1j8kEwdhoV0w5Y+nXIOYC9SmIRhabI00Lw+6g65pYkh+roIAj58rAYc3/zi",
+	"jwBHgxgpnicjro+3fWWsmLetMd1AhZ5KxXz5zFwraXFnP7yIh8F7qmWcyHCrzwappn0Q/KAqxrtDIqS9",
+	"4SmvcmkdVV1vwwNOlPz/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

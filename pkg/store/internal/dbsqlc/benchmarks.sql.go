@@ -14,9 +14,10 @@ import (
 )
 
 const archiveBenchmark = `-- name: ArchiveBenchmark :execrows
-UPDATE benchmarks SET archived_at = now(), updated_at = now() WHERE id = $1 AND archived_at IS NULL
+UPDATE benchmarks SET archived_at = now(), schedule_enabled = false, updated_at = now() WHERE id = $1 AND archived_at IS NULL
 `
 
+// An archived benchmark does not run: its schedule is disabled with it.
 func (q *Queries) ArchiveBenchmark(ctx context.Context, id uuid.UUID) (int64, error) {
 	result, err := q.db.Exec(ctx, archiveBenchmark, id)
 	if err != nil {
@@ -85,7 +86,7 @@ func (q *Queries) ClearBenchmarkSuites(ctx context.Context, benchmarkID uuid.UUI
 }
 
 const createBenchmark = `-- name: CreateBenchmark :one
-INSERT INTO benchmarks (id, name, config) VALUES ($1, $2, $3) RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at
+INSERT INTO benchmarks (id, name, config) VALUES ($1, $2, $3) RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason
 `
 
 type CreateBenchmarkParams struct {
@@ -109,6 +110,8 @@ func (q *Queries) CreateBenchmark(ctx context.Context, arg CreateBenchmarkParams
 		&i.ScheduleEnabled,
 		&i.ScheduleOverlap,
 		&i.ScheduleLastAt,
+		&i.ScheduleLastSkippedAt,
+		&i.ScheduleLastSkipReason,
 	)
 	return i, err
 }
@@ -126,28 +129,41 @@ func (q *Queries) DeleteBenchmark(ctx context.Context, id uuid.UUID) (int64, err
 }
 
 const getBenchmark = `-- name: GetBenchmark :one
-SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at,
+SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason,
     coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
-    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids
+    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids,
+    coalesce((SELECT array_agg(m.name ORDER BY bm.position) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
+        WHERE bm.benchmark_id = b.id AND m.archived_at IS NOT NULL), '{}')::text[] AS archived_models,
+    coalesce((SELECT array_agg(s.name ORDER BY bs.position) FROM benchmark_suites bs JOIN suites s ON s.id = bs.suite_id
+        WHERE bs.benchmark_id = b.id AND s.archived_at IS NOT NULL), '{}')::text[] AS archived_suites,
+    (SELECT count(*) FROM benchmark_suites bs JOIN questions q ON q.suite_id = bs.suite_id AND q.archived_at IS NULL
+        WHERE bs.benchmark_id = b.id)::int AS active_questions
 FROM benchmarks b WHERE b.id = $1
 `
 
 type GetBenchmarkRow struct {
-	ID               uuid.UUID
-	Name             string
-	Config           json.RawMessage
-	ArchivedAt       *time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	ScheduleCron     *string
-	ScheduleTimezone string
-	ScheduleEnabled  bool
-	ScheduleOverlap  string
-	ScheduleLastAt   *time.Time
-	SuiteIds         []uuid.UUID
-	ModelIds         []uuid.UUID
+	ID                     uuid.UUID
+	Name                   string
+	Config                 json.RawMessage
+	ArchivedAt             *time.Time
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+	ScheduleCron           *string
+	ScheduleTimezone       string
+	ScheduleEnabled        bool
+	ScheduleOverlap        string
+	ScheduleLastAt         *time.Time
+	ScheduleLastSkippedAt  *time.Time
+	ScheduleLastSkipReason *string
+	SuiteIds               []uuid.UUID
+	ModelIds               []uuid.UUID
+	ArchivedModels         []string
+	ArchivedSuites         []string
+	ActiveQuestions        int32
 }
 
+// A benchmark with its members, the names of those that are archived and
+// its active questions: what says whether it can run now.
 func (q *Queries) GetBenchmark(ctx context.Context, id uuid.UUID) (GetBenchmarkRow, error) {
 	row := q.db.QueryRow(ctx, getBenchmark, id)
 	var i GetBenchmarkRow
@@ -163,16 +179,27 @@ func (q *Queries) GetBenchmark(ctx context.Context, id uuid.UUID) (GetBenchmarkR
 		&i.ScheduleEnabled,
 		&i.ScheduleOverlap,
 		&i.ScheduleLastAt,
+		&i.ScheduleLastSkippedAt,
+		&i.ScheduleLastSkipReason,
 		&i.SuiteIds,
 		&i.ModelIds,
+		&i.ArchivedModels,
+		&i.ArchivedSuites,
+		&i.ActiveQuestions,
 	)
 	return i, err
 }
 
 const listBenchmarks = `-- name: ListBenchmarks :many
-SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at,
+SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason,
     coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
-    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids
+    coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids,
+    coalesce((SELECT array_agg(m.name ORDER BY bm.position) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
+        WHERE bm.benchmark_id = b.id AND m.archived_at IS NOT NULL), '{}')::text[] AS archived_models,
+    coalesce((SELECT array_agg(s.name ORDER BY bs.position) FROM benchmark_suites bs JOIN suites s ON s.id = bs.suite_id
+        WHERE bs.benchmark_id = b.id AND s.archived_at IS NOT NULL), '{}')::text[] AS archived_suites,
+    (SELECT count(*) FROM benchmark_suites bs JOIN questions q ON q.suite_id = bs.suite_id AND q.archived_at IS NULL
+        WHERE bs.benchmark_id = b.id)::int AS active_questions
 FROM benchmarks b
 WHERE ($1::uuid IS NULL OR b.id > $1::uuid)
   AND ($2::bool OR b.archived_at IS NULL)
@@ -187,19 +214,24 @@ type ListBenchmarksParams struct {
 }
 
 type ListBenchmarksRow struct {
-	ID               uuid.UUID
-	Name             string
-	Config           json.RawMessage
-	ArchivedAt       *time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	ScheduleCron     *string
-	ScheduleTimezone string
-	ScheduleEnabled  bool
-	ScheduleOverlap  string
-	ScheduleLastAt   *time.Time
-	SuiteIds         []uuid.UUID
-	ModelIds         []uuid.UUID
+	ID                     uuid.UUID
+	Name                   string
+	Config                 json.RawMessage
+	ArchivedAt             *time.Time
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+	ScheduleCron           *string
+	ScheduleTimezone       string
+	ScheduleEnabled        bool
+	ScheduleOverlap        string
+	ScheduleLastAt         *time.Time
+	ScheduleLastSkippedAt  *time.Time
+	ScheduleLastSkipReason *string
+	SuiteIds               []uuid.UUID
+	ModelIds               []uuid.UUID
+	ArchivedModels         []string
+	ArchivedSuites         []string
+	ActiveQuestions        int32
 }
 
 func (q *Queries) ListBenchmarks(ctx context.Context, arg ListBenchmarksParams) ([]ListBenchmarksRow, error) {
@@ -223,8 +255,13 @@ func (q *Queries) ListBenchmarks(ctx context.Context, arg ListBenchmarksParams) 
 			&i.ScheduleEnabled,
 			&i.ScheduleOverlap,
 			&i.ScheduleLastAt,
+			&i.ScheduleLastSkippedAt,
+			&i.ScheduleLastSkipReason,
 			&i.SuiteIds,
 			&i.ModelIds,
+			&i.ArchivedModels,
+			&i.ArchivedSuites,
+			&i.ActiveQuestions,
 		); err != nil {
 			return nil, err
 		}
@@ -285,7 +322,7 @@ UPDATE benchmarks SET
     config     = coalesce($2, config),
     updated_at = now()
 WHERE id = $3 AND archived_at IS NULL
-RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at
+RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason
 `
 
 type UpdateBenchmarkParams struct {
@@ -309,6 +346,8 @@ func (q *Queries) UpdateBenchmark(ctx context.Context, arg UpdateBenchmarkParams
 		&i.ScheduleEnabled,
 		&i.ScheduleOverlap,
 		&i.ScheduleLastAt,
+		&i.ScheduleLastSkippedAt,
+		&i.ScheduleLastSkipReason,
 	)
 	return i, err
 }

@@ -39,17 +39,19 @@ type AuditLog struct {
 }
 
 type Benchmark struct {
-	ID               uuid.UUID
-	Name             string
-	Config           json.RawMessage
-	ArchivedAt       *time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	ScheduleCron     *string
-	ScheduleTimezone string
-	ScheduleEnabled  bool
-	ScheduleOverlap  string
-	ScheduleLastAt   *time.Time
+	ID                     uuid.UUID
+	Name                   string
+	Config                 json.RawMessage
+	ArchivedAt             *time.Time
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+	ScheduleCron           *string
+	ScheduleTimezone       string
+	ScheduleEnabled        bool
+	ScheduleOverlap        string
+	ScheduleLastAt         *time.Time
+	ScheduleLastSkippedAt  *time.Time
+	ScheduleLastSkipReason *string
 }
 
 type BenchmarkModel struct {
@@ -75,6 +77,15 @@ type Evaluation struct {
 	Score        float64
 	Detail       string
 	CreatedAt    time.Time
+}
+
+type Event struct {
+	ID          uuid.UUID
+	Type        string
+	OccurredAt  time.Time
+	BenchmarkID *uuid.UUID
+	DedupKey    string
+	Payload     json.RawMessage
 }
 
 type Execution struct {

@@ -13,28 +13,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const benchmarkRunShape = `-- name: BenchmarkRunShape :one
-SELECT
-    (SELECT count(*) FROM benchmark_models bm WHERE bm.benchmark_id = $1::uuid)::int AS model_count,
-    (SELECT count(*) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
-        WHERE bm.benchmark_id = $1::uuid AND m.archived_at IS NOT NULL)::int AS archived_models,
-    (SELECT count(*) FROM benchmark_suites bs JOIN questions q ON q.suite_id = bs.suite_id AND q.archived_at IS NULL
-        WHERE bs.benchmark_id = $1::uuid)::int AS question_count
-`
-
-type BenchmarkRunShapeRow struct {
-	ModelCount     int32
-	ArchivedModels int32
-	QuestionCount  int32
-}
-
-func (q *Queries) BenchmarkRunShape(ctx context.Context, benchmarkID uuid.UUID) (BenchmarkRunShapeRow, error) {
-	row := q.db.QueryRow(ctx, benchmarkRunShape, benchmarkID)
-	var i BenchmarkRunShapeRow
-	err := row.Scan(&i.ModelCount, &i.ArchivedModels, &i.QuestionCount)
-	return i, err
-}
-
 const createRun = `-- name: CreateRun :one
 INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, created_at,
                   max_cost_usd, deadline_at)

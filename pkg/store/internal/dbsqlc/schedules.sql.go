@@ -201,6 +201,92 @@ func (q *Queries) ListEnabledSchedules(ctx context.Context) ([]ListEnabledSchedu
 	return items, nil
 }
 
+const recordScheduleSkip = `-- name: RecordScheduleSkip :exec
+UPDATE benchmarks SET
+    schedule_last_skipped_at  = $1::timestamptz,
+    schedule_last_skip_reason = $2::text
+WHERE id = $3
+  AND (schedule_last_skipped_at IS NULL OR schedule_last_skipped_at < $1::timestamptz)
+`
+
+type RecordScheduleSkipParams struct {
+	At     time.Time
+	Reason string
+	ID     uuid.UUID
+}
+
+// The latest occurrence a tick could not run, and why, shown on the
+// benchmark. Only a later occurrence replaces it: one recorded again, or
+// an older one recorded late, keeps what is there.
+func (q *Queries) RecordScheduleSkip(ctx context.Context, arg RecordScheduleSkipParams) error {
+	_, err := q.db.Exec(ctx, recordScheduleSkip, arg.At, arg.Reason, arg.ID)
+	return err
+}
+
+const scheduledBenchmarksUsingModel = `-- name: ScheduledBenchmarksUsingModel :many
+SELECT b.id, b.name FROM benchmarks b JOIN benchmark_models bm ON bm.benchmark_id = b.id
+WHERE bm.model_id = $1 AND b.archived_at IS NULL AND b.schedule_enabled
+ORDER BY lower(b.name), b.id
+`
+
+type ScheduledBenchmarksUsingModelRow struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// The benchmarks whose enabled schedule archiving this model would block.
+func (q *Queries) ScheduledBenchmarksUsingModel(ctx context.Context, modelID uuid.UUID) ([]ScheduledBenchmarksUsingModelRow, error) {
+	rows, err := q.db.Query(ctx, scheduledBenchmarksUsingModel, modelID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ScheduledBenchmarksUsingModelRow{}
+	for rows.Next() {
+		var i ScheduledBenchmarksUsingModelRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const scheduledBenchmarksUsingSuite = `-- name: ScheduledBenchmarksUsingSuite :many
+SELECT b.id, b.name FROM benchmarks b JOIN benchmark_suites bs ON bs.benchmark_id = b.id
+WHERE bs.suite_id = $1 AND b.archived_at IS NULL AND b.schedule_enabled
+ORDER BY lower(b.name), b.id
+`
+
+type ScheduledBenchmarksUsingSuiteRow struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// The benchmarks whose enabled schedule archiving this suite would block.
+func (q *Queries) ScheduledBenchmarksUsingSuite(ctx context.Context, suiteID uuid.UUID) ([]ScheduledBenchmarksUsingSuiteRow, error) {
+	rows, err := q.db.Query(ctx, scheduledBenchmarksUsingSuite, suiteID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ScheduledBenchmarksUsingSuiteRow{}
+	for rows.Next() {
+		var i ScheduledBenchmarksUsingSuiteRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setBenchmarkSchedule = `-- name: SetBenchmarkSchedule :exec
 UPDATE benchmarks SET
     schedule_cron     = $1,
