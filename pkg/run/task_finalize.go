@@ -91,7 +91,7 @@ func failureSummary(failed int, causes []FailureCause) string {
 		msg := cmp.Or(c.Error, "no error recorded")
 		part := fmt.Sprintf("provider %q (%s): %s", name, c.ProviderID, msg)
 		if len(causes) > 1 || c.Units != failed {
-			part += fmt.Sprintf(" [%d units]", c.Units)
+			part += fmt.Sprintf(" [%s]", plural(c.Units, "unit"))
 		}
 		parts = append(parts, part)
 	}
@@ -137,4 +137,12 @@ func finalStatus(r *Run, c Progress, skips map[SkipReason]int, causes []FailureC
 	default:
 		return StatusCompleted, ""
 	}
+}
+
+// plural is "1 unit" or "n units".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
