@@ -512,6 +512,10 @@ type Benchmark struct {
 	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
 	ArchivedAt *ArchivedAt `json:"archived_at"`
 
+	// Budget The benchmark's spend budget, set by an admin
+	// (`PUT /v1/benchmarks/{id}/budget`). New field.
+	Budget BenchmarkBudget `json:"budget"`
+
 	// Config How each question is asked, with the defaults filled in.
 	Config    BenchmarkConfig      `json:"config"`
 	CreatedAt time.Time            `json:"created_at"`
@@ -534,6 +538,18 @@ type Benchmark struct {
 	// UnitCount Units a run would have now (models × questions × samples).
 	UnitCount int64     `json:"unit_count"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// BenchmarkBudget The benchmark's spend budget, set by an admin
+// (`PUT /v1/benchmarks/{id}/budget`). New field.
+type BenchmarkBudget struct {
+	// MaxCostUsdPerMonth US dollars all the benchmark's runs may spend per UTC calendar
+	// month (null: no budget); its scheduled runs are charged to it
+	// instead of to a token. Above 0, at most 1000000000.
+	//
+	//
+	// Example: 50
+	MaxCostUsdPerMonth *float64 `json:"max_cost_usd_per_month"`
 }
 
 // BenchmarkConfig How each question is asked, with the defaults filled in.
@@ -1549,7 +1565,10 @@ type Schedule struct {
 	// in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 	// `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
 	// seconds, such as `@every 10m`). `@every d` occurs at the multiples
-	// of d since the Unix epoch (UTC), not d after some start.
+	// of d since the Unix epoch (UTC), not d after some start. Two
+	// occurrences may not come closer than `SABE_MIN_SCHEDULE_INTERVAL`
+	// (default 1m): a more frequent spec is 422 on `schedule.cron` naming
+	// the minimum, and the occurrences of one stored before are skipped.
 	//
 	//
 	// Example: 0 6 * * 1
@@ -1558,7 +1577,9 @@ type Schedule struct {
 	// Enabled Whether occurrences make runs (false once the benchmark is archived).
 	Enabled bool `json:"enabled"`
 
-	// LastSkipReason Why the occurrence at `last_skipped_at` made no run.
+	// LastSkipReason Why the occurrence at `last_skipped_at` made no run; an
+	// occurrence refused by a limit or a spent budget says which.
+	//
 	//
 	// Example: the previous scheduled run is unfinished (overlap skip)
 	LastSkipReason *string `json:"last_skip_reason"`
@@ -1573,6 +1594,14 @@ type Schedule struct {
 	// is still queued or running: `skip` (the default) makes no run for
 	// it, `allow` runs it alongside.
 	Overlap ScheduleOverlap `json:"overlap"`
+
+	// SetByTokenId The id of the token that last set the schedule (never its
+	// secret): the schedule's runs are charged to its daily budgets,
+	// unless the benchmark has a `budget`. Null when none is recorded
+	// (a schedule set on the database); while token budgets are on,
+	// such a schedule's occurrences are skipped until it is set again
+	// through the API. New field.
+	SetByTokenId *openapi_types.UUID `json:"set_by_token_id"`
 
 	// Status `active`: occurrences make runs. `disabled`: the schedule is
 	// off, or the benchmark archived. `blocked`: enabled, but the
@@ -1602,7 +1631,10 @@ type ScheduleStatus string
 // in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 // `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
 // seconds, such as `@every 10m`). `@every d` occurs at the multiples
-// of d since the Unix epoch (UTC), not d after some start.
+// of d since the Unix epoch (UTC), not d after some start. Two
+// occurrences may not come closer than `SABE_MIN_SCHEDULE_INTERVAL`
+// (default 1m): a more frequent spec is 422 on `schedule.cron` naming
+// the minimum, and the occurrences of one stored before are skipped.
 //
 // Example: 0 6 * * 1
 type ScheduleCron = string
@@ -1613,7 +1645,10 @@ type ScheduleInput struct {
 	// in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 	// `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
 	// seconds, such as `@every 10m`). `@every d` occurs at the multiples
-	// of d since the Unix epoch (UTC), not d after some start.
+	// of d since the Unix epoch (UTC), not d after some start. Two
+	// occurrences may not come closer than `SABE_MIN_SCHEDULE_INTERVAL`
+	// (default 1m): a more frequent spec is 422 on `schedule.cron` naming
+	// the minimum, and the occurrences of one stored before are skipped.
 	//
 	//
 	// Example: 0 6 * * 1
@@ -1648,7 +1683,10 @@ type SchedulePatch struct {
 	// in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 	// `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
 	// seconds, such as `@every 10m`). `@every d` occurs at the multiples
-	// of d since the Unix epoch (UTC), not d after some start.
+	// of d since the Unix epoch (UTC), not d after some start. Two
+	// occurrences may not come closer than `SABE_MIN_SCHEDULE_INTERVAL`
+	// (default 1m): a more frequent spec is 422 on `schedule.cron` naming
+	// the minimum, and the occurrences of one stored before are skipped.
 	//
 	//
 	// Example: 0 6 * * 1
@@ -2164,6 +2202,9 @@ type CreateBenchmarkJSONRequestBody = CreateBenchmarkRequest
 // UpdateBenchmarkJSONRequestBody defines body for UpdateBenchmark for application/json ContentType.
 type UpdateBenchmarkJSONRequestBody = UpdateBenchmarkRequest
 
+// SetBenchmarkBudgetJSONRequestBody defines body for SetBenchmarkBudget for application/json ContentType.
+type SetBenchmarkBudgetJSONRequestBody = BenchmarkBudget
+
 // CreateRunJSONRequestBody defines body for CreateRun for application/json ContentType.
 type CreateRunJSONRequestBody = CreateRunRequest
 
@@ -2244,6 +2285,9 @@ type ServerInterface interface {
 	// UpdateBenchmark Update a benchmark
 	// (PATCH /v1/benchmarks/{id})
 	UpdateBenchmark(ctx echo.Context, id Id) error
+	// SetBenchmarkBudget Set a benchmark's spend budget (admin)
+	// (PUT /v1/benchmarks/{id}/budget)
+	SetBenchmarkBudget(ctx echo.Context, id Id) error
 	// EstimateBenchmark Estimate the cost of a run
 	// (GET /v1/benchmarks/{id}/estimate)
 	EstimateBenchmark(ctx echo.Context, id Id) error
@@ -2692,6 +2736,22 @@ func (w *ServerInterfaceWrapper) UpdateBenchmark(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateBenchmark(ctx, id)
+	return err
+}
+
+// SetBenchmarkBudget converts echo context to params.
+func (w *ServerInterfaceWrapper) SetBenchmarkBudget(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetBenchmarkBudget(ctx, id)
 	return err
 }
 
@@ -3466,6 +3526,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/benchmarks/:id", wrapper.GetBenchmark, options.OperationMiddlewares["getBenchmark"]...)
 	router.PATCH(options.BaseURL+"/v1/benchmarks/:id", wrapper.UpdateBenchmark, options.OperationMiddlewares["updateBenchmark"]...)
 	router.GET(options.BaseURL+"/v1/benchmarks/:id/estimate", wrapper.EstimateBenchmark, options.OperationMiddlewares["estimateBenchmark"]...)
+	router.PUT(options.BaseURL+"/v1/benchmarks/:id/budget", wrapper.SetBenchmarkBudget, options.OperationMiddlewares["setBenchmarkBudget"]...)
 	router.POST(options.BaseURL+"/v1/benchmarks/:id/runs", wrapper.CreateRun, options.OperationMiddlewares["createRun"]...)
 	router.GET(options.BaseURL+"/v1/runs", wrapper.ListRuns, options.OperationMiddlewares["listRuns"]...)
 	router.GET(options.BaseURL+"/v1/runs/:id", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
@@ -4666,6 +4727,130 @@ func (response UpdateBenchmark500JSONResponse) VisitUpdateBenchmarkResponse(w ht
 	return err
 }
 
+type SetBenchmarkBudgetRequestObject struct {
+	Id   Id `json:"id"`
+	Body *SetBenchmarkBudgetJSONRequestBody
+}
+
+type SetBenchmarkBudgetResponseObject interface {
+	VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error
+}
+
+type SetBenchmarkBudget200JSONResponse Benchmark
+
+func (response SetBenchmarkBudget200JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetBenchmarkBudget400JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetBenchmarkBudget401JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetBenchmarkBudget403JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetBenchmarkBudget404JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response SetBenchmarkBudget413JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget422JSONResponse struct{ InvalidJSONResponse }
+
+func (response SetBenchmarkBudget422JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SetBenchmarkBudget500JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type EstimateBenchmarkRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -4881,6 +5066,23 @@ func (response CreateRun422JSONResponse) VisitCreateRunResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRun429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateRun429JSONResponse) VisitCreateRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8462,6 +8664,9 @@ type StrictServerInterface interface {
 	// UpdateBenchmark Update a benchmark
 	// (PATCH /v1/benchmarks/{id})
 	UpdateBenchmark(ctx context.Context, request UpdateBenchmarkRequestObject) (UpdateBenchmarkResponseObject, error)
+	// SetBenchmarkBudget Set a benchmark's spend budget (admin)
+	// (PUT /v1/benchmarks/{id}/budget)
+	SetBenchmarkBudget(ctx context.Context, request SetBenchmarkBudgetRequestObject) (SetBenchmarkBudgetResponseObject, error)
 	// EstimateBenchmark Estimate the cost of a run
 	// (GET /v1/benchmarks/{id}/estimate)
 	EstimateBenchmark(ctx context.Context, request EstimateBenchmarkRequestObject) (EstimateBenchmarkResponseObject, error)
@@ -8969,6 +9174,54 @@ func (sh *strictHandler) UpdateBenchmark(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(UpdateBenchmarkResponseObject); ok {
 		return validResponse.VisitUpdateBenchmarkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetBenchmarkBudget operation middleware
+func (sh *strictHandler) SetBenchmarkBudget(ctx echo.Context, id Id) error {
+	var request SetBenchmarkBudgetRequestObject
+
+	request.Id = id
+
+	var body SetBenchmarkBudgetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetBenchmarkBudget(ctx.Request().Context(), request.(SetBenchmarkBudgetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetBenchmarkBudget")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetBenchmarkBudgetResponseObject); ok {
+		return validResponse.VisitSetBenchmarkBudgetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10122,399 +10375,415 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Nchs5kif+Kgje/8Jkb4mm/DEzlmJiVna7p33jr5Ht6N1o+lRQFUhiVATYBZQoTp8j7i3uDe5F9k3u",
-	"Sf6BzAQKRVaRlCzZPTPeiNm2pCpUAkgk8vOXv/YyPV9oJZQ1vaNfewte8rmwooSfTuxfK1Gu3D9zYbJS",
-	"LqzUqnfUO2FWzgXrn/7wjD18+PDJgEnF7EywpRAXTJdsrpWdMatZKRa6tMcsFxNeFda437kHlVgKY5lW",
-	"gi2lnTHOJlJJMxM5KyvF9ASeOhcqm815eTHsJT3pvvwLEJT0FJ+L3lGP217SM9lMzLmjcqLLObe9o17O",
-	"rThwNPaSnl0t3KPGllJNe58+Jb2nftgXeccE3+/z8fDAmcx7Sa8Uv1SyFHnvyJaVaCWrquDJTYqecSum",
-	"ulx1kPNGFSv2SyWM+9ng6kjDMnrrmOm5tGyiS8aLghZv3kW2f6uxcnN+9VKoqZ31jh6MRklvLpX/+bCV",
-	"4Ko0umxfuFSJK3uWwROp38pFKS6lrgxb8KmICHZ/m8jSWPhDJ834uQ6KHx8+2E3xi7yd2lIYXZWZuGfY",
-	"i+/D9xfczurPf/b+vpRzaTe//5ZPBTPy753zLuC9+Ft0kHpHj90u8Ss5r+b1nuFP9fylsmIqSqDhnRBd",
-	"7O7+ZPDEaW2NLfniGH40fC5Yzi1nXOXMCJEzXiz5yrCpvBT1I+475SUvTNdE3Kvt8zhM6vWTyv7uUS+a",
-	"15PR6PeHT548ePzo949GT54c7pjkJ7dLZqGVESDAnvL8z9yKJYc5Z1pZoWAb+GJRyIy76d//m3Fr8GtE",
-	"2/9XiknvqPff7tfC8T7+1dx/XpaaPrXJS4tSX8pclOzdydPnLONFIXI24dL9R5cs01WRM6UtO3d8x7OZ",
-	"yHGd58IYxwvS0GHBce6ZhJmsrM7P3QATlpUiF8pKXhjWTzOdi5Sl5zw/m+Is08Gw5+Qbz08FiIu7n/Yr",
-	"Xrjtc3IbP3nEznnO/se7N68TVqkLpZeKTaQo8oTNpTFSTf2Py1KrKXObmLjVca+F+6c5PRqapvdMq0kh",
-	"M/tl9pS+zbKCm5kweF3ZpuDIqrIUyjJjuRU16RkRSnT/oMtzmedCfRnCa2ZxbHXJC5mz88qygmcXyGYm",
-	"0ws8xKWurLuUnRjop6XgeQrS2f3LJCxdltIK/FU242oq3C95PpcKf2n1hVAmgbF4lUvLCj0FmZHen2sl",
-	"rXaiMB3ARnOWaX0hxQGv7MxR6G6knAZmmZMnk1LPGVfazkTJdCmnUtXLOvHrSOv6Qn0w4tbWFEbburBz",
-	"nYvCTcRU0sKZrYzI2fmqVhmITbhiQvFzd/zd8HlViGSsljOZzRgvs5m8dMdBWrYEyXBe6OyihX0SlsKR",
-	"ScfKTT4T6WDI0vpjKSuksbCnc6cBHDu1S3BLbIr86wjy7//R3WCp08WQCuFo4Gq15KvhWOGaWlEqXuBC",
-	"3Dm/nihWKXG1EJnjBCPKS1Ey4Z6ul0MSSenAqZOWy8IwXgqvetJLju8q5WRwNPl7hqX/cUAy8eBFnhLf",
-	"wKH4ArNjS1EUByQnL3lRuVPHrWMddxvwotBLkSfMVI4xDONMVfNzx/qVdXK/dCcjcezkJapQ1ZxGcidK",
-	"MYmTYaWYiqt40eDXdFJea/uDrlT+pSQnCkiWa4ETFVfS2Jo4pe3ZxNFD5L3X+iUvp+LLCvZzna/cTmjH",
-	"PofslXxaU2i1PiscSfUZZKl7oab4FVcr4izzZQgHYRsoltaEqZR4/Tjt4+z9m788f312evL++dnLF69e",
-	"vE/ZQpRsLlVlRcLMjJcos8SlKFeML6QTGo7cAdNlwpYzodx9VlonorizypL6gzmXxYpVSlp2XuVTYf1X",
-	"X538x9mH1y/evzt7+/yUaPj+5D/dmU1PhS1XBycTK8qUGadESsVmesnmXK2YEZlWORqIjqApj2W+2wj3",
-	"mFcFjNuApDcTPCdjNRq9TcENgy+5I1pMdCnch2B27lvDhnq6qVp+SnoflLuxdCn/Lr7AEXqF2lLC5l7F",
-	"qhUquJov9YW7NutrPqxWFRG6sVA//fTTwUl087abRdHdLLWC62vuWM/ddayfPhW8FCWOvbFqwfChRbvk",
-	"snC34JeQtLlYCJULla1Y390Av1QCZaT7wVky59yIAVzaClRwR9ixk04zxwpLblghJpbNeDE5yLVyZ0U3",
-	"LtKMK9TfbSlF3lh0P1GQDp/8yqAvBS/a/KTFDPzJnTWnBTjRT8+xfi4K4W7D5UwWghk9F0hiKSaiBFaW",
-	"dnDMVFUU9IyEG4VnVl6CRdnqDnHP42agGbu2Z0nvxOlvzy9pk9YdEYIJ5c4nmfVB2RuyF5YpJ0zYTBe5",
-	"u8OMyEphHSGLUi9EaSVaZY5A3O3m4Om4Go0eZv7agJ/EMCsFt+J/VQs3if+Fi+KkcVmpIcgn/0PGVSYK",
-	"9xMISHqx/hkPjPv5QqzMsNROWU8da6SO2YfOTqtKkQ57LYuCasIOQz/p6cpmei528S8s8Rt6FoxWTvy/",
-	"MSJx3RkS0PJnXKydf8e/tDzh31+0/hWYZk/PWtKDhSZSuu6thk7KDZvzHH2Ax4yfG2dFOYOCNgP1aKcF",
-	"cYaSDwdxloV7zKyMdTovcJRp8HzXFiGN6JZomXBlRHnGp8T9m56c2gv0M7qF/FrUwyaew9eXv7ldNbcE",
-	"Boh3o0FKgw8+hlnp87+JzDYP7UuJZn/zzEkr5s1/7ORPFAGfwsd4WfKV+zly7+0a6LW4suQq3Fg8IKQ5",
-	"WufM3tTnymm+7n1TZZkwboRcKCniZal3M3h6N1fEC9ozbncuRy27PyXuBpvI6a53wpef4ePuRRBI/oP7",
-	"nag95Q6YpGcyb27x7rOwvrNdpwI2qawU0b55tr15e88w9yzTGfpEMsG4U8mY0ku6qypVCAPG6lhFr6XG",
-	"cluZ1F1hKd5hKevT7Yb344w7M8JdydKMVS4NmNbuJzSd3b/ppg/GMdyItH8DZ9ze9Fr0pO7a+Hf+OfdO",
-	"Ja34/G1xevZZpqu2G/mDcvo46OfkRZjxS+GWm/WBKwz7r/8TxQ7+6/8ww+eLQphBQ1x61+u64pv08Oa9",
-	"Dtu2iUmSjPWKxEwbDlVjrk22SxontnGaGjS2yZD1w+iOf55LtyK8eBuJhQkvjFhXKn/US+Y0xbCKwFMG",
-	"2C14A0OAayLB64sGRVPkzPnVWaaNPatMvouNXvGrZ9rYD+++h/PNr87Qx9aik1V2UVm6GCFgAJYeV2Yp",
-	"ymHsTT8cwf9td6InPeKPzS/96G01t+2mY02cZgh/ge1d//7Ob8OFfrYo9XzRpn8ucM/8xe/95qA3kFHX",
-	"IIu+7yNDDx/8/nd/aDtxYr4QJbdV2WIOvXPr4TTv6Kmmeq0rJznieEw0z1H4Hjp1vFqlK3tGRm9bhLWs",
-	"1D3DcsHzQoLIU8FEBu+oO/ZwBtzi97llc20sezhiOV+Z47EagWMINKojkJqDIUNhobRFyx4dAM7OA0da",
-	"KTJd5iJn3IxVai7kYiHy9BjiGGCrTwo5nVmK1KIsrWf8+MmDJm+NWqNQsWCIV73B4zUP7nGaX6hFZW/x",
-	"SIP/zWuoU3kpDJP2iPwk4ANic74aq3OBliJopypnll/Ao8bLAtZHl3Z+xNJoqmkyVmk92RTd5DThFH3J",
-	"VqOJiWs1GLIXCrx/IObc+ygvU/DZ8EygP38504Vg+CcwWznRG+i0M1GKsdok1WqNG3pXEstH+0YPHiVf",
-	"VIDVYcZ/WWFGSzBKvgm2uxNs3WLqNiyy2pD56gZZIOXUfWZjWvsZLB2WRqfm2EbIs5nILt6B1RAbhvoC",
-	"1Mja69hmGD7T8wUvxVtRSp03TklvqZe99ZOSLvUyZX1Mb7oUJSQ6DcB3NNfz1Knays7wT/BPUK49RTji",
-	"XM+3kCLJAdRczUaK0T7rGpJ7Wq00/1eW4fRzMsl85hD9XQpwpew0iSjsvYvn6gm+k7kI5qppp5GMFlCs",
-	"a7NFKnau7cxdDFLnJnHn2zEG5Jvsc4BeuWGjpW45RouIGTY2P8GdBgMzLSt3b4NZapfaSTTDlqIUYV3b",
-	"dz/puSdbmcCnR11/LUvRqa8/9ck8LDzEzsVMqhzvFZ+1M2y1+yBlJ+a5LSaiWnB3Zs/QpHMb07G78Cd3",
-	"q6bNd0yahEAunwvm5HXJ+jzPwZbCfLdSFIIb75Gn+HYhY588z4PHsND6Ai63mWAyN6xaDBrcsofZ3aBw",
-	"c0KvkFUXpYArWyqmVbGCpEbkJeAWM+PuC0zpWr9wu23cP86FXQr0is4b1F3TSbAmONdSE4mz6xMbMVzS",
-	"SAjENK2ap8JZ3VyOjm1vldRNrm1RCs6r7AKiiMGlL1SeDjBdpKwU67tDdyYpnNWUkkK1nNrnV1lRmW2R",
-	"kE1neaX2lbNA5jX8IZtLAu6L6C4N+VpbzZjmxG/kikR76eZOwzm/eoEPexXY/7jGlODM+aUS9Gd3iUQ3",
-	"/7UyTq/vfguzvKEP7rNmuXYat/q+PnYyB4iXmzGGdLNHy20hyrO51RdNZg2K/TZl/oZbpcGe++yv+yTI",
-	"fY9keN6v7Q1I91EWp8iVMhc772Panjfh+fW9j2cRvKCbpCatW9axlt0s85YGvhnX8IU8uxAdumOdk8pO",
-	"3r5gF2J1zIzVpciZUFm5WliRJxQBLoWtSiXyIXvFV+5iFvOFXYGaWejMWbyQrGXwFldC5GDIrdm3j0ZP",
-	"fteyR+fciLOqLNrJPHn74p5h7hn24fTlMZtZu3C3iPuvGbKXWi/OeXYBTpdFKS+5FYzneSmMEYasxQn4",
-	"YOo4BdNgHaOSrJcm3NYN7nr0h3X2WnBrReko+58/z378+LN9j/9bvP34s3n38U9H9+9vMHLSuzqg9w7I",
-	"IdA76s0rA0nDXMFEju7fD3Ny//5w+tKtTJTksY1nPZP8SI9/SnoXUuX7vvYX9+ynBHPT9/7YS3w6kirr",
-	"KgCK0YTNqjlXB06Vc8ZH0PKvW6HQIoBhlhEDJYHju0/UX0llu+EF3WmOBeePfyRBz587IwtRHgRTreTK",
-	"qbGmbQ02zoZPoTxD51lHag/8zWcAg25aVkUwXgzmQxnL+iEP0VGVqmouSpmhBrb7nHa5vRwJlXGGcuzv",
-	"orqg2M+25ufaqSDAVHbrB7qVRYjazSWsR+5mktNqb/5o44K6oqes1LFbj5ylv36C3BSlMUFxsh7YvGeY",
-	"Xt5ikKlbSX3n9Jab8X9jtr82maaVgW+kcrSd9u7Neq8vxA2Ps7hayFKY1ig4JHHZkOZirF4YttSlO7zH",
-	"dC+Cx0DPpbXoItjPLLmxxqwXYn8PIyzLO/dOU/19uE357dJ08dPde5DD12D1i+LNpHf08x7E9T4l6/4x",
-	"64dpyUiA7LMjPE3SMm5YekJZkeBbPmKYxMgw7QyGwpyzthSw9dAVfHhzgh83MxKVWBJPgE9LWkO0JczM",
-	"IKXJnXytMgEpxd+XcmJvwxOIpv5ZWaldWw+fPK3AKSbnTtETeVsSbG22XCMppf26D56+ewZu+A5Xz2DY",
-	"2+Isu+7cgjuxnZ7a27icaSPYpShzmVk2KSBgkLBSTJ2eCI9AzWKCfrTzVRQ5yvd2SQJpXr9oc0DR90SL",
-	"d+OvgVZQoRfcQNgwLrQsK8qT47KAv/gqJdK029x4FLDc9j3viUWnZ2OhconVbThK2zfWTlFk/kTMkqy7",
-	"r2JWXtv9eJEi5o3nEu97m0RqbsPGwYtVuM1DBt9ocRkHqlLWp83BiF4C+2GY0kuMH3ia09hn3Dqpj222",
-	"gnvj4JKX5HP9GadzGr0Pv3gRBolEgyPsrKQU8E3rfMMiD/tA3st2GRH257rD1xu7Y3ynqZ2Jq0yUXfol",
-	"uOd8jrLnez/sPcNwjIT56OIfRo5pS55ZZ5X2swrrpdi49//+9/8d9wbHrFU8tUonz237icm1ExG/3PDM",
-	"rs26bbVaNqh1N9oYILBy5wk5rdoOx12lNLYFAqOPtVEZStVaSvmdBq0nlMOBdWW+ULjFnewH2lmC8D2U",
-	"oW1QiwN00khvbS6mbvONv+LZTCpRG8RIvnv4qFkdm6wVfiRY7ke1kklcb5U0qwsbZU6+ZMy9HtcWJ80S",
-	"hySqyIM4h7NQsGDzx/fv344V5nNSagr+MFZWXEGgxCh+IVjGjWB9X/WWzoWd6fzMkUklcSmlbIoriEeA",
-	"IMCivRbGglyXdgbQk4lQubN0oWbuCHNftNPDoVSZLbhTzZrZ6Y5rxqpPuTZDn6GTsDR4coejdJAwHtUt",
-	"ozKTgnMkHcAa6nyV1vabY0VIMYJsnbBycr7QpTUsLaQS7PURUJSuz75JSqvS5X1GG8l7TbdK9McaokGf",
-	"F+jYqr8YPE+WOZFn2eHOwwp8XFPSeg6MlXO6Gdb0XG7kTs3Jv/4UHv6U9M5X6Ept331BjzezeULAsWFS",
-	"lznmHO0fVA5zadHgYkN8jxsQfcB12tQeoVdyEF/rnUqR4+7LphKvsQlSsTbp9QlFS5gQb0S7vY21nnpG",
-	"2jDTS6x511HamWGZprLzI5bOpLG6XKVYQebNlFJkQtmxmguuBglrpPD1lWb0ls8U9F42DkUvWDeH6CzN",
-	"9D8s610sRMnOnWweBJFAIqJm33Qur5yiiEKBVEX67HoCJTzammrw3IlA3q7s5uFqWl81irabTDuT2ec5",
-	"JEAoeGxNu6nGvf1CfzrXuhBceY9di6D6odRzNnJLdtiejLZxbJCorsIEIBitpFLnVSbAHdDnwfmJ104o",
-	"vk7FFc/s2ZzbbIa+zloaRn/aKQaJqrAGfsKJX+VW7r0SWdVeHvdGCay41RMfEyc55o9kQudxAHafO8xU",
-	"YTRk76TKxFjFyis4RQqjWcbLUgp3/wYbDBQEUj4hQXWs0qYGmtZZGNzpUlWxMwtjrDANoy3RdHve0kbe",
-	"xL0a/Ij1Mbi0XiTS7jq4pkAW3TplFA+Dp6hkGgwOd84J9qUf47dciBVzJ7mUvGinT4TDub/nLjrQLVeQ",
-	"x9W6no5+/Yuo4FaobHU2b/OuaMsLxAyrdQ1EynFrtecxvzvnE0cl1Z2pkCsKMsL6398zaFO279pNLuHG",
-	"OxDb3VLbMSt1NZ25f2I1VY2aBe+HKmA8AhlXBDI0F9xU5bqz2a9wR4JfIwR/PVO77aBe19a+BaM6en67",
-	"L8Ebgdt5hK7yWNCsHfN2og1dG60FJYJJlYurBJOeRx05eJjNfK2za0JG7Fah4S8aSqB1ksNObPvxlVj6",
-	"38FxSvuq3LKUlzdktj09g/v7RzY5IGxIWKOIARoCrF6L9nN6HaU12sKmMG4K+63KwG1kkNeaxVfPIF/n",
-	"vU33KRT3ihzcp43rAo+ih02jg7nkBvU8pzyneCLTseqv38VOV51qDU8hWkARvgBGD3dqBf1+rDxIyIz0",
-	"LtpJdNv6KoLwtrshFkLlLOMLpsux8hUOMCyhvbGuMZs6fZi+YxmgHZidKHNMhV9v1e9/FLyws012MW2Z",
-	"8h93arH4Vts2vgCXxRa3G3qqQF0FJ8tLqYQhTweVTqKt5MGL3HLdhj+OFLf9D4ejjEBFdkQ4kZjwge51",
-	"CRGTU1COW44vPNYWbHlN4E+TOAGenm6/J8IkNzfBv1iPFRwfmGSNV7csYfXN3r6P7sDVulTw8/QDt65Z",
-	"jbrWVjIkJpVxGmQNWLZ0lodPCs1j5DVEgGG6JTeifmoH5KuPbPkPdKK17b1cjaqZFgl8S07nJJ5j20K/",
-	"hKSvc83L/JbLTXaWi7SmacOyQ/K3M6RUzvrCJ24P0LuQLoW4oCpJqK1J90+dEMqWsrU0QhiLdwZqNcfM",
-	"rQE7XxG637VqS6I1fa5sudpeXLLnSFSatF7h0aLDVt2QK2DRcHXhPTWpU3KMTfdCSrlGAUhIh9+yufDM",
-	"527pvnUOW0saPFfsOB+4l5thGnk2k9PZvjFTeVbo5ebSvNRL7/HzxtOTx/+9xt8NxTnur8Coe1rJIVX4",
-	"8OJsS8IDePQOR6NRdMe4V8FO0yqoNFQ25NSXPQkAQRTivi2OE7IXFXqP1nSzfX0BgquzbS6HV4IrrMdr",
-	"4GY36mnvGWcgK0bj1PB2Qf8CJc00jR0l6r/f0K7+DE/GZnZYpyOfVGVGcEpri9wSWOfGnHF7dtFSTFNb",
-	"vrw28kHvBgbJfeVTtr/UfMuNObF/aROWDb5tkXhctdD4VhuJKTiRdkPm9WH7jN1A4TBvcupSlwCqqC6w",
-	"iMyDXGMa+JYhW088KhjXHrDDS74nf7s9JVhIdKkP9vWp2/ysw/v5znKV8zJnubiUPI4gBlLu1R8mmEoI",
-	"HvxSQYK91rbWOvGTe1G1JvyBDaIVj/cz6fQgeCc8CeYkyPN4zjELuiPWkGqb0qdL6sZnasdl01aJjJf1",
-	"ZjEyXeJoeuIPjfYJzr7FGxYLlP0F6+2+MK57CNZH2VmrLVnbRRvXYEe0/fv1oLoz8+hEOgPjnmE4/8hf",
-	"jnaiNIyfA+CtEohb0Yy9ULhm6KsqWsh1H2i5ap0RjjwUi4Mw8sO2YxfF0TeSD1gpplXBSyauFpQQuFNT",
-	"AdK2B8Vf6qlUP+hyfs2sZCWubGegU7OpJqdxoadTsGAU6xuBTgjo1ZBG+Qt6wtI/P3/P7heOmo1cfyxz",
-	"aQfVa7HcFNQKoXewnxp+Ls6Gw+HGqHs1cNgn/TbpRSntndgTtZ9GKvbhHct1UfDSsP4aqsQbleEqudM9",
-	"ViE04HM5MF7AsxmAqSRMaUj2rR075pgSSuZcKqmmYzewWcekqJ1JQ/ZsDZIicjYvAPXMO5KMlUVBpx4U",
-	"acDMItQXR9icr8CeMjBQEbQbn1JCRtYrX4KHqsoW6A8CX+nCwqivjlf8CvK1zQ/dCTk+xwbxaUAR9GHI",
-	"9dg8QcL0lXAa85uFUCcvAkoAVxYj8U7BKAQ4fCmw3oBgaMbG255vlX+vhC1l9ixkeX5BSwBLqzsMglxO",
-	"JvvaAzVIQ5cGAR5W/FwDcSFOnkTTas9vOvI2P+iHOgg5ynsOF4Mj7PH4jjRvN1NDEbQpYIy68+gWokMB",
-	"k1MlJzLjqsPCDRsDhyoXphHNCQkP61lSbaX4sHDtuklExa6M5lc+Faod8bJFMHrQYTpWF0IsSD2j9BLo",
-	"HFHHFTEbFlCqvLepbcrJZ6Bs3h1YZkdx9Jo1UcpM4P3wPSGnFwVaF3XW0J78u2cUWirsG9PHshCpQu3f",
-	"WhbKdGEPHukDJ4R716i/3nOCjbyovU/oLdRqd3XaePF9M2UAK/RAQnk0+Ob66IVQXN7fsUy3UOt9W+CY",
-	"d1Ek3jbB+jx+FpzmOpbOZvyuto1S1OuhxtNHi9fuGkjZ4cELswb1s+nF37u6Mb68NzJUrvPmbfprttxO",
-	"f13Pnmhgy6wvyhZXwf5zu2bY3cQGtN+GTha57SzfeONbcgbjZM2gtjgpt68Uu0HW021yxq2n8vqqYhSj",
-	"/VvL3O3ikptm9HYy0G3kPaAy9NVzHqIhNnYLf++Vf8DPXvCpwMoxX7v6Jxz8j6nv+aDJqcKj3ok7Y3De",
-	"6bqxqBftrlYol9hL715bF3cB4cttq+FRIVolw97oHnXDpNRDYbirH5qZlUMu7/OFvH95mDa1g22PtsY4",
-	"b6CJzrg560RT+WkmoEyGK4+k4u5IxFIZMjdN+JU1ophAi6gmpkqrnn1z6I89ZdfXQAhpanS4V2203SpC",
-	"+SZIiF/bMKHm/l5Pd1rfgU5X3697QGysI57ZkkPxFSOSEVojSrTxbhdC2wgqdX+inV6NeYlvFkKdwmLf",
-	"Myx14x2ciokI/X7m/Com9MFoyzT/IruC/ktZCoZ7tZ4UfMRSVOFT1kd/zwEUHFh5XgiWzbgdq9p/Y5KO",
-	"wv50kLCUKzsr9UJm5C5/hQ5YADFKxiq9OuALeXAhVhSODs8fXIrS6WAIQpdOtZ4WImX9PwtnUIxVOhVK",
-	"lNyKZ9jRKE1YenXgHgsjrmV14Zyc5u2/0Ut6OG6r82ntYFwf4XrGyzwChl7q8kKUbFIIYcE9CLlx8cIP",
-	"WQSui5UuxinswPfd+NCKej20yLp1fyYElzORMJ6V2kDgi+gyLUjP20F3nVqqLT9b8MqIbsRhtxKFJiDI",
-	"KGsftBVsB4b+cc5gvANxNeOVsSKnEOpYgX8ydLEzPEoChleY09KtYf3REUQvZroqB2s4wr8bPfrD7hl5",
-	"gxbtOGjW1rWoHuk4buu216ruJCLKde0iAeD14MQ0y6iuT8yNsJXro/H5CmLQRb66jugpeS+M7coa3Jbz",
-	"0OD0bCayC2a1vtg7paKjchRSRWZ8sRAKuq0ot505xTaiA6WXKmA6+VIED6bW72hj3FFPcdGtNbWmAzsd",
-	"UFpmZroqOjQkY2ly+/CC24F38EJIqD9rL89eKwWC2xdfSMIi1FRCr889gDHAf4MU1xvT8GDs4p93tr0K",
-	"WC/ZhJcRh0y1dfftBeEZg55AvfDcoc0TJgojfBH3VJA0xIySI5bmUP/o/jzTJpKSpTC6gCS+NNNKicym",
-	"rE/skIxV1H0vgcogkCQJdTMlRD746rRy1xi+adxwtqAvjtWMq9zM+AV0+MvcKZlAT0NflpFgbzci0KnV",
-	"mIyNVLBHo0NI1X40eggVnc5UjKs+1zqXuhceuQd9xT3rc7XCovexopZl65e+28mc7F5YBrf7AJ/rKPMm",
-	"dO2u26oK/MTb2sif1AcC01YR2J6Xgs1EkTMAPIRr/2Apc2gkm7PlbLXpWnPG5Nl+RW9gd9KcKYCnKwW3",
-	"JsHHSdvZvfy44RKkrpbDrZ7i63qWu53u0STcQ8dss4DwXAjFqAFje2mPVFlb7apTFZ2eR9rkjBeTM/g5",
-	"Lg+UZVZJS+U0GsRqQBbRlQXTnzK2FqU+F4blGrhwrqFV86DRKi+NtKD8Grmx0Ky8xXcL5CJCgqf0vBTc",
-	"qY6OvoVQpC9hk2nqcF+VwiRM6bECrXLqDo6uLKuUlQVL4T/pMF6RIw+tqcirCfFtCEiCXqEQkYBKOHKR",
-	"yVwYt4pwDUjLskIbYYZrC3DkBFR0RRgusRYWNTXfrbta+P4PpTDVHAAOPJUbWjtYfER3r6F2tpdgwDgd",
-	"EHH4Uad+TzX2jsFOtzFnQPNR9zETGpoh9fBNJlRuBsc+QruAg+gYoV7bG6bTNuMQzaPkGcbPru0C6kZR",
-	"unkccK+GBvuAZ96KY6cFYPOmYcgaH7MlNFUXLbblThB4fDOn6ZhsfHRAsDn0+OGQkdKJ+HVd0MwaxHqv",
-	"Kd6OYyZ8MlqYpAbsjHK9u7E7Pyfc5bn6NoyNbXBvX9bYOMWjsTvJfS2yUCNVoNuG20YfiTtIhBFl5tSG",
-	"QmzLjk98jwunudaRjr6BPO3B3snzZenWp9UXfhPsgI48eLrd7zO1J2FUBdgR6EGtr1FTv1/Kd0sa/d0W",
-	"4u+fvk7a5LVT1T+oc8ndZeCe+feLgJ5iWP8ZGDjOBhuyB6MHh4PI5GnPap9jsSZX4LXymiIo/EtpbiXX",
-	"fUFp6ziTRSmcPMt9AGctuTb8/YjxYslXholfKiyMS91dB2qmzGZ1XzhpKU24TjUmFQTUTUyBopcHQ/YO",
-	"0gqDbglmjztRWSHdhI6h/M09AjgfTh8F1fXk7QtG/lL2AO0LzBSCatcHowe/Pxj97mDUkYa/R0jc1Ogz",
-	"jF+Kkk+F6U7Av2ZxAOufr7wUgaZhdQ3Y4KjuSYNrlbBK5T6h3f3aPQZdA3ER3Rd4Y7mhYfqQnbQhCLJz",
-	"YWQuWOrZIL12pcJPzSoFgAjLofPuWn3BUR0h9yIjiNFg6BYS3cXFip2LQi89Oq24Z1jfx6QU5Lk1UA/2",
-	"KoF4Kval9JD92xZqCwmWAFDJz51RVFP5ZaoojkNlFK85En2xQZAQRKzHYPXVRCjZwGOl6L65xZqMUHON",
-	"Z6U5t8+osghi6ksVXPirOKqA36cGA/MKtpddkOpjWqLPq7PY4OiKzO0l8xsKVovgb26gp6nJQp6YiKnr",
-	"abi95UVxawTt3f5onUMqguPwBCWNdWzdAcFzqYRp2QLwSu6Ri0cDPMPH98Y9iZsGdmAdJJ6GrZQ/C3S2",
-	"YuJEaINYkO74dNPhttDGTktxPbId1bn8rKmG7/qx2uc619SGqKvRY1fOpswD5p1h6UYq41pKRlbwKhcH",
-	"Risl7MGjg8fbYPC3OvRyaRYFx96AiKtJ+o/M90IIu1YDymh9bsM2jJd7J6hCJ5LCRpbq9eLGb0V5gFvI",
-	"879Vxs4diT5fIEM3r4+8+3QCLOpuNm6UlBK+3kDBlvzsXOdbxGub4oupDVYvDgpxKQosGzFsLsop6FRW",
-	"ryU4uE+05Co8bstVqGtDzkJR246uGXF9i5PEc2nPtvYQfyn4pWi2gQbnn56EHGZMwqBVBLu6FI5EJhuo",
-	"Y3E9webmV7fRRLR+ofvMxaCpPtmSNGFfTADdS+y1kP0R48YjGl/TN7dfN7zTSmEfvO0ZpQhZ5/7OjGYT",
-	"7o2FWim9d73k0pt4Gz2E0PaGI2Xl241ASoAz11DR7Kf1R1P2b8wjGa81aU4HzXBMJCKvgbTRrpf+NFsF",
-	"Gt0lmAd8JsiqWTh6eZGyvi6b8EuDIXMTHCucCr6UONqwhShWpwCgXKbnc9CVAG26Xy1QXJVCDJKxgis4",
-	"dN5Yi/0gUCaBY9B9NFYpLwr2cDRi8bePav/KuMezuRj3WH90+GT0//73/x0chUw+IziAR8EXIY8vZ+Pe",
-	"xeG4503zdydPn589f/3s9D/fvn/x5vXZX57/Z21+zXSRp4iNNFbpzwpJ+JhSyAUmAxMN4SRnfpSCGQHK",
-	"15A9w2VQeqxKYcsVoHLOAVmFA0F25lOBjK/oyQU0cAMkaz/JC6lyDKX4hykIZRaCXyRxNK8Zk0epZRLG",
-	"x8pnavoKP18/5KsYvXfKfZkUhzqEPIaw4KBuYBFtXt+Lyntm4CZKBZa0Y+Q9hA4Yllw3fCNIisGWsfLR",
-	"LWP5igJchVZTRI1V8XrdG6sUtu/p6fOTvzw/PXt18h9nP528eJ9SVwefUVSTEjiv4MaOFRwTgmNFeYi4",
-	"+1TjWfkmdIsIVJHi/8cekQxOwdTdJwC6gKZ0pazBwFULLvpNEECvU0t1I6DQxeNRB3JHLt2ygwAO0ByT",
-	"CImz4ej06BwYaPTbDq4txQv59xuDdAQ6nzxupfPJY6zH8M7pBsF3RdR6d69WyJ9GiXO/rlSGS/WeiTI6",
-	"olt830ug84K7SfnCotTQqGSPS/utfzRqBpufTXQn7jMhd+mMshNFYx90GeZLjR5TW8rpVJRQsZT6968X",
-	"UL8jsM7TKobpRDL3eOc9Pfkp6ZFQOmuLKb4WS3fZAg/XK5SWlXIileL0zZNn4kST+Jag7FJp4CZzYvCc",
-	"ZxcJYkIHBQoeclw646W7LNFeloqdOlv0eK1eTAk3Xt9d1eT0pr9r2tSxcjQ7dvWiDr1uUsFkCmmsGQzZ",
-	"CVbmu6UwTCvGFQj7sQoJGboMKLWx1GedQr/U87FKIRkkJd8xXgQg9tM6nYaSCq6VkAjJPjsNwXyzX9Ka",
-	"/h7BnXreiU5e0JsbDrQdJTxrMnxDWO5s1lJr4e2nV/GFmQWYmFpOsQZWZ0n5J6We726EuN2GqQXmMtar",
-	"o8/sm0ZZIw1sbaF2zX7U6866rZBwN+x5vfGNlbFifrYlUWHN5t1jedZsj90b43aBXtq6NTsyKmNK11ol",
-	"1MBw+3foPq1uJR2AGtN95UyA6HJtaX/mUWf3u9G3B6rbEN9Y36eTASrffhWJNQRux5ewaMrdT4AOijZT",
-	"O1Qva0XqhejNvrQEvN79FglUxS7KZc3id9F2Bb+d3ARjuMEyndjNv1SicvY96r7cKwYLmV3UMPvVgq7L",
-	"oGYM2YuAYmXGihuWkqcRUJYptwmgdTzlgyT2IBg9Fw2Lfaxq81KXbOlMZZrUdTgiYO4csxTvcmacEgLW",
-	"fAQ4zfpNbMCQuldWTscAzFgyfxHqBjKesbqoRqNuJh/iWvYgNqMwjyksCoS5YPLtO9iWmBgphe1p/r6o",
-	"hOiOIXT4QoLkVBXyDynIrd955//Y7bWqr3ToJHnuKx47zJCg0A/H6jnPZrFeT6lupLkReCXrk7IT6fLB",
-	"sdIwIFJmRCiJq4cdJGymlyBG5lytAgGlY4hFITMOl1NbWRRAA4v8rBS8FR/hp9mKcUZP1aYK+Ud8406A",
-	"OLaaPATBokRjBVU6tFVooLWgSnORybMQ47ywMSGJjHtHPmHELbikBAi6CHfWFGelVrszCHGOz0rMfRPK",
-	"DZl3l3nU+2Bgf5FL+hCzCIp/ND9Zz27QXgACyrg7/1u3pckDkBUcXlyQJ3XOc+FY0h+QxpKH/qs1ODVZ",
-	"VJUKIH19fSnKgi9AHg32WeQ1Itr1JsICbJi87ljU9LK++xIinLGVsIMjLxJRWhJdSUNA1qvsLkjiNhBv",
-	"cwmtTfOqBHQzrnz+us8Ayng1nVlWLYYMTi0UbEf0uW0rjB6rZSmtFQpb44XzOQww++LS5yQpTVUekNHA",
-	"XosloQXCQWw1u3euLk17Xy5+Q483DPi1a5BnVl6K9Kidk4cszaWBM0AGdpACkAU/mYTro159z+DD+sgf",
-	"MTpJCSA0gTFcvxAJlD5X68dflwwUXgCuQ3LHKugZg2P0Njc3y9+fbn8DhF3wcsXfDq5NMsYBafCsrBQc",
-	"IWlAnG1sX7hsgBxAxMJVcmYtznnPPrh+r1BPOfHjNX/9fT168w9P/bfIZPm7VmJf7njvn9+A/CoRKNL/",
-	"vRaDNQdGxvraLbIpA1pkWpuy1pC9LcVDjw8Qhc+R59SgjPWxhBPqWFnOVwd6cgAgoQz/P/1qKQS5dsZK",
-	"Kpb6iWHJNA89JnV5xNJ/d4MV0Eb033Mu6V9uCPfPsUr/Hcam368Ex4eddvTvqPxhn/a8KuHoU6t2aNKE",
-	"nSnTQwP5j7oQY0X2ZQQRQaMcjubpYBh+zFPkcNAfwNteFVY67dqdQpYzI/1l80HJKyYWOpux/of3zwYJ",
-	"SLicQjOgfoL6tN60c8R+x75j30HnzKim/3CPHv5+66Dc9pqR/JOmfyN0MrBY2uMsZ9nWJOFLXueEdcuc",
-	"WO64tm8umm/33G47WW9qGlt0ancr1kIUolvL4G2N96hddRgrQAeRRcHQHHBnguyBI8QOpZpFWs0BKcR0",
-	"4090OVbSJiyF3MoUlx6a/2k1NTIXa81nLqQTQ/DwVuX+LbRBvB5TNlzzlMURqbi+rA3/YCxfUW+2FeOl",
-	"+Jq8+ptizk5GfB+NurnwL05en2AXPvcMBg5LSFSF5UZYWg5+83Ay0w/vn6UDFKNolT+v3BbcfyrKQqp0",
-	"yNIRewLy7buUQqijJ0ejESt0xgsPAvD9u/e0yeZ4rDj9EWihHpJm4fjrYKLLJWCL8xUoG6aOjcO+wONj",
-	"lfNVEsoEaYQJL4oDqHV1L2N1ovHS3S5lJtYlc2MqTen8u0etnB/Kpa6Bz5xxgKdQRoIOsgnngM1UoRv2",
-	"QXiuWCEWkN8IzCI0HvYJm5YejRVaRFD/FzcuRZ0r08pyCV1mnYjFx0oxFVcp6zuVW9AAcNFiKz+sKQSM",
-	"bQpj9P8kB24EzeRUaaJ0MByrF/Bj7oz3VFVzUcosHbIPpA5GWe7+m5JegMbf56uxotklzFFa8nKFdrh0",
-	"255Vc6HsceT6oqyoAnwnilhBCeFm2ljkIwazSoesbo7pLA3H3iuCWgKUU4hdyZJdijKXmTVHKB3ddlAR",
-	"O/QVa0TWo/OPu7Bn+dwrfBjKVxDCvKO8bx1cnPLrsE1t2D5/Q2ESyGDITsbK79vp8wde+Xf0SDArAhgD",
-	"7Cpnjx48YFqBN6SBrJ5ScM9jOfxSaUu4zH58bhgZbAHlJFJrRq0I4YUoeWvR9An2enfCXxdO7czlZCJA",
-	"ADdn7lmslk6jjsKuLfjU61h2uCntt3u8ba1QCoD8Ag0EwTgCXgn17+laOWJ6NFbNM0ptlI3v6lnK+RyQ",
-	"F2bSCrPgmTiOzjCzkCYI9znA5tPwvg0emM6mOsdFZ30AjAShIlU4GeRAGqu1EwMmGahhx4HFgEphWBoY",
-	"o/9nDbxlVsryK4Bx4CqbQeu9MG+EPMdlSTak2lYCyL1TNpgNodRjWXQ8VjUzWFB2AhQe7nPdy5+2x4lD",
-	"aMRsgmPRGdrUnSAN7Jn6kOPa6jZ1pGYfaL9DkEw9FVfgcQDq2vUnZ3Rvh2f+ykDKDUa/eYXzTgzUM8hb",
-	"2tYAr6+0OgiOvU14cnBgtJf83CoqXEzfBv23BKsLfHEbUUVksK8eV3wvjPW5DJSVfk3Nae5LD9Yt21Bk",
-	"sIYcdw+sCSNUzrhTDQ+wg0CUsm71cehNLu36yzhuIQ2ksEyEhVCgk2qC53uATDc6ZYx297TYXDM5F0+h",
-	"Y1qzFUzOV71NA//D+2fUX40tZW5nx2wpxIXxPZkVe6WdphxHcXCgnY1fHB1G+N55n5tPHia0jeOiqe+N",
-	"+7AB4w8dZChUAuk8ReEfht4Sego23l5YqZNSz/foeY0wLrQNPk/RWTr7Z47NAZN5nwXCPUEMZ+zR197f",
-	"8I0SDP+GkGzA13CDYq/+OszsKE1u2Piwpugd0tEic6zuaA5bV/kDDc3Gj9wvKHrUbqU7IK1y4EfaYSBx",
-	"rWVgZ3vAjT1o6V3stMCU9aG1HFUVN+o/Sd1mo0HCGkjpYLJR52kYIJdcIeRV1H3aD63Xe8NTKJlSnlLW",
-	"h1B/ow2Kr8Xs6HW91uS6BeF7m8d9fW3e0cfWf/8SP/7KtPztvZ3Y9j8AaW9F+a7lj9Dxx6C3vv7bWy1V",
-	"y116HonX7c0q9z/AN2nC508gfjOBUqDKG7khUhjC/W4Eivf7nN5CUNUTV7xYWZkxwMhlE+0sqr0zaQLG",
-	"c0sxHyxv3P+wptgH5uH1UGsXJWyHM4zmJDL/Ws/8z+0TH44yTsLtxPZj+67jUrtNTIuFY7w2oVzk2PMI",
-	"Gs5C8j7Sbxqi+QbiF1l9V65oV4U20du6cLsbeyWRPmWYEVkpbJun9kZgS7IU5i7qFiBwVpmOWHpIUkH1",
-	"cckJ7g5RA632Te04YZ1eQ1B08kwpJvKq/RSihpHNeMkzK8pQ34JrDQSVItNTJQ0kcJyvhu0NTy71xXXz",
-	"0zO9uEbNO7DLO/fOfonLodUJTD58bmf6MHznNkwl5O+vbyrV67apUJSC5ykIWPcvk7AUPLf4K3Kqs76c",
-	"LwAWwz0DuJf5XCp8Bq91SLhjvMqlZYWegrZxf66VtKiOhBHOtZ01tAY3pDMa3FedhetGbrUaPoCBG7U6",
-	"38/oa+P4z44M7VUMGkjFZHQMs948SXvOr17gwz64639cYzDolfFLJejP7qaLhMO1rMgoE2/PUBLG7W6e",
-	"Jv5Zs2wzepFtoPD9a7JMR1+wa3mXb7yJXU27rvn11sZa1yTlFhpjde/ydR1Cd7HRnZ05TgAtkUp5E8qJ",
-	"lASoTVEjrQQkUyEUGPnaEQrL+FL93Z0b4jYnG+1Vm/sTgkW9//nz7MePP9v3+L/F248/m3cf/3R0/36v",
-	"zT6j9w4CrndvXhns3qfYzNrF0f37zqjw/VDYh9OXn9dK5HP7fXy29wxZzGOGfUEWY68itE0PUtlyKUVO",
-	"rfXJ7gM1upuv6lqd6NmHD37/uz/scY1cDwu0ewPA//w1D/ha/KKxbK1rfUscCA65rCqlXbnLdu79pbwU",
-	"5UllZ/VPP3ixDj2Ra2Nq08kbWVpHHY1OWGisPGTPQHEGKYUBM/c3smNQqWYHBwB98Prk1fP0GANhDFtO",
-	"+v79sNcQgILxa/HiZAXiZugLKfyUWvwopV4aRxgGsBk+D3n25yuWvn3zLnSYBmsX2sPCM94ooJUx6+21",
-	"+UL+RThrAorPJy3OReihWfclZQUvp4IVXE0rPg2Iclqxla5KaFoQ4LZAITIJRMVzMYeKU8gxYTxkLWHa",
-	"yYUQCxMwZ5zZjuFXyGhBm3w4VmP1nspIJ4BqV4qpNNhq5Lvv/FX93Xdwn2w0uknYie8TAyD1f4ZOMQz7",
-	"zzChcjDbsdDVGn9rDVDN/+47nOd330FfBFG626mP1Q+Y8YDgJYMEAvnuBZz8d9856/K770Kk7bvvkJG8",
-	"17KsCrdE01JXi7HCl4AIWlgA43HzC1vw3XdU64Nu8+++KytF35F2yE4wyW3CFSKGwwCOf6HYZyFKKoNK",
-	"wj4lVAA1OIaZk9skGSsP9wz0gPfT4/NxCU4lSryDjYWQu7SUjv0UoBWgFBkhVLQSCbVCvzy8X/PT/V9l",
-	"/um+RxUNtUCQVulOUiEvRLEau0k4ZY6Sn+Ni1JRlfFG/M+crLD4Chvlv/425YyWUpRT3sXqOXAauPXGV",
-	"iYVl6f2Z4IWd/T1NWHofslrwnxCVWsjh34xW8As8ZI6IsYKfdGVTpoTIHbvWIB5Hvh0ZigryTbbLm7EK",
-	"Aoc6TbF+dj25M/Dp7WOVxgc99aICvKANQcGgxY6zZ0m6mCFDrzCTCjMiPpy+ZP30T/DVP7rp/4lnmTDm",
-	"jH4zoBw3SINxnAe/h+xYvRCGQObHKt6aXB/5cw47kIusgJwNAiRdgMsFFhQ6Q5CtDlVjncY6nrluk93t",
-	"1eXhfepk7vbx8vA+mO4UJYgM95T14UXWsN+PGXckEBqWWGkFiUJzNnWr+Gj0EA4eeoRomxBDyEkryEFB",
-	"F9fjkErtxCC5mxeSUQnUkCF3PhodAmGPRg8x04hKA4iPgPSxKvSU9cOZwvkMPNujPkjVXUiRW3/IwMQC",
-	"/Pdv/vL89dnpyfvnZy9fvHrxPq2xs7wnjvV/NxrFmWWDhFAG3MWzQT6eTpRL4HzXE19H5qFeXp38x9mH",
-	"1y/evzt7+/yUSPj+5D9T8mc7+fTh/TNIOewfJk69GAEFIRsXcFtg/YUMHWwoZUca9ujBE9ZPM52LlKVW",
-	"67M5VyuPgGXSAWVrjVV6Kmy5OjhxciucO6kYbY/bT8KSgXofeA29hI07GIyATM/FWAEeA8dek75XKFwV",
-	"JUC9svRNKeHk6ZKlvgVcwF8CjAdjB8lYoe8/cBZt6POy1KXx8guBSWfc1Mi5/+Pdm9dudxbiaKzSX8cI",
-	"IjXuHbFfxz23Iu6f455Ul7yQ+biXsLFvhoN/GQ6H+FvQDPF3hHFFJbLj3qdP6XCsaIERJNZNNj3n+Vnd",
-	"x+XRaHTE5rxw5rbIgbLE9yVBvdNdlFpNx8opIgk759DAuFyxBS/5XFhRuiNcKU4SEypCH40OoUJUl+cy",
-	"z4WCXz10S5Yqbc8mulL42CPqkzMpZIb0PMG4nz4D/cX96vDhETvXuTviAOt6yF7JpzAWrZB76MGDI8bZ",
-	"UhTFAc0F4zMI1I6JtBwT7twH3CpMuRVLvkrHqv94BK8HgB3QpaiI2mtM52LGiwkFcY5jhCJIIXMivc6o",
-	"6OwAQ4vlL+aU9R+PHmIEE2B+FS+QoNHgGAG3495KArp4+KZEtjLMiisL94BRTmBAgmmjq2GKmX5nbt1p",
-	"AaAOBDbXt2ehdssJ5IZBSr22lviBLbidede7nkyEAnwTXN5SFBzS66iMNMYhHKv+RoplwtLgfRuOsGAG",
-	"mr+6c7HxjcBibiiwsmux+ZZPpSJN4aU0Fq8pQ/1CmTtW4Npzp+Pn4XD40Z2XyB8dnaRP6ZC95ZCbFz2Q",
-	"Yv+gRg9aN82psM1+td6WSFVVFCklKo9V3aCWoZccdTK94L9UYsjSP8GE/kj3Oyb+TQUz8u+iTvR8PErG",
-	"ylf4PhiNwvSfaXXpWEorM1YvvsexP3x48b3TDuSc0kJOf3jGHj58+AT63b9/NmSvtMK2q9AAn+W6KLiT",
-	"Vf06fj44ppQI1JQRlivqk08N8h0dz/R8UQESCaWi9N0owPwa+uKUHOyKAHOdOLaNAJud8op49QkhSEnS",
-	"quvwPsHZmCQovKG9SVKj3I8VWi0YEDak8Tg5A/c8ewJKzpwXjADige8pmTdhRkMO6ZzpyVjBJDDowNLR",
-	"8PAPKZY8uX///kn8f39wSghTXOkDXEq3tIgfztXKCQSZCZQmRggzaE0SB3seqvR9MWiliPJjZCU4a4by",
-	"gxFOiCDmz1eh/vuxODgcwbactq8WrauoV4lN3dHFi40A2REzFp0MYzVHFmP9tImtk/quYf4nAPvWZSNn",
-	"vU5Xos1h6KUBZb5cgIqifRHDQpQGwAwV1mKAzuYDrJwu+6DZYVZqITOhDDgwyHZ+W+pFKYXlhPQsLeSs",
-	"wQacvH3RS3qE1t876h0OR8MRuKDRdugd9R4OR8OHgC9gZ+DC8OaG+/e0LXniBPQZ445mVNy0KLVTv6H4",
-	"eQEAD6GYA5vPBWhkKcyxY43amhn2gCIs9nuR9456noak57N6gbYHoxEFfKzAfA++AOXOvXj/b1Tpje6r",
-	"Xc6tH+ET6F1oxRmOptNw9/SOfv6Y9Ew1n7slP+q9lJdCuWdhnr2kZ/kUkmQQU6f30b2Mhs2WNWU/vn/1",
-	"EprkInuIK29BNIw1SHRb97k4pqJefYhZGgJ9H15AWXvDhHD8di6iZmRhvLHqI24l1RNQciV5nlANBXAt",
-	"/334JDSvclZM/ZH7YC/GrIx6qaQ2xQBlibaju1I8KgO18wL1wjJuLjCFBjm/ySCwnG+xVWK4Mt2qt8T3",
-	"S7iqp5r8AIWeTt3aSAX6D9z0KtaIQyHp2qSgJM+kQ3aiqG0igOv1uUKlxUCBdXr/vtOVUwDFRO/aAG4f",
-	"qoeRik34JfijJo2due+BwxzZoG/WDjK3St5Zx1sDCesOy487j45To+7P7Lxonpn1gVqPByw/cOuOsxGe",
-	"i88FOfo+YkuUluOAgOtRWgZXeRIl8zPQgUECeyvDW9RgpgdGxnZqogqHAq13J4a9BmJmurQHhbwUecJ+",
-	"tHbxRhWrZKze8bl4J6344ztbysyydt8FFsfnshQZYmcTQ/c5VOissxZqvc1NZydobtBUp54wt2pjhS3j",
-	"qIzHK99gbBwz7pNW6KBtrAMMNgYkvOYAhq8c/xpNRgqBOPiD2nni6t6VTwnYu0MWXx0sl0swSw6qshDK",
-	"2WT5/sIZ+OYHxzafmnkWFD5vsPbD0cO2DlNTxAs/brOMYUMgdSkKgb3USHxrklAQIqAD93GbCV6zuaGD",
-	"YeOkbkYS3gl78Aw94K0e9VZO2z6oG/YRnvC2ZQ3Ldf8pz320Bl45vEWhQO5EA1AhUk2T2squDWxIbQFX",
-	"FG5MLUnq2EQbzw+R3oe3Tm/BvahpHp0O0XE9qtcPlm+rKXKcz+HD3Vv2XuuXvMT+xI8ePNj9wgt0Ebjn",
-	"H+/DEy/ICAcnzi5xzsIcVSOUtSncSevRiGbQLuifK9S7N6JIfTlx5sQgYVkheEkb1HYwUNFuymAfb3Jq",
-	"KPq/lY48EpESrhhmHuZjFUQEVx589Fzg531V6IZEdJO7hjSCgoV2ceS/8xkiiWb92fKHVuSmcugOeA6X",
-	"uZ3F4jBIp359Ch4S0yw3ZtyQ9w8c9tD2jE2FcnsMrguVA4uLq0WhS+pp32SBqbAQzAM767NMlW0NMtZD",
-	"z63SjOhgD8P8hncgAd67BfSf8h/qsnnQvNvTkBSKvcVONe/++hLWHhCCPVSB7x/+ePSw2ZSvuSH0yTu0",
-	"G+t+Rh0bQW51ie6UFVaplZfBUWhoXx5+GZJOoqZECE0WVvOYpdj+KIY53K7Qh09tt3YvD+8Hj8t9Kn3u",
-	"5INnvjQaQKgI6t+X0/giA8cQ0KLjXNilEIrZpaZm0ob6QC+FuGD9dKmX6GRFAKN+OtfzdMCoctepvSl3",
-	"Gnodt0GPkxJLQZiCdImHyoyyUhvwxIPgW3JvnFNMWWJfe0dc/LbZRDfup9RL5QybavnArUeG8b9OIMgH",
-	"HVYwqHQMThW0nnEBMGrDvaf4J5+xjn9NCOdA5fs2shurPo974mF/OYk9D+oGeRCZAIsdvnPPYJwsYRDb",
-	"8xuHQQPfew/qBjxsZvQ87i0EYwnU8Z4ZK08vpA/AI4Mhc/ZZTbDPwDLeoe8UFFgxYo6xAsAN5LEcYt8i",
-	"l1bk9RhOygQkAht+P2R+i1JUMsLepLCCfmbGrwR0ZuVwd0ZtaSHGS6uR1ItWP0HcFsppiH4jc0jaSB1l",
-	"KYQpPD3sIAAIkSMyxZZ76f2UWu6loalu3D8XGL3GXGAhLAhE1z13W6jsH45Go7Gi1ruCcswhuFc/lJd8",
-	"iU6qegrO1obd9oCcQiCz1w127hnozGJ0PWbOLfdqGLhs/V/cVrh7YxBFQQHFX04VgAUqm3pXgaknDxWH",
-	"uTBsNByrV5i/EnEMVOhAH3o6M7qEYLITF0pvsluCbFVIY9Gnk1YKVxHTcU3apjFOhUVhJxHlbc1z1Sbj",
-	"60fqDPYX+V/BPfQp2dAKnQiEzUNh2ICKCiIRHoB/Djv8TbgKDVVva/s5PF1v8a1Pjq4dczmx9RR2PPqM",
-	"POpdc/aYOtTkdovIxqwotiFiB13L0JTQjeXY2TdxQ9sJkBn7krl2P3RSuTad65K5Y/nfCeHZ7eMdqlXR",
-	"uejQq7LwBPkCburu2P7KhyisH/kctr/0g4/64xuPdr/xWtsfdKXoE092v/CMMga+pBsgqH0AbkcYnyha",
-	"gpBJNoQKCM9YTXP6R6QpBs2wTVm0DTSCVn3xjfLVqqHv5voR8vgOJvGFqeerUH2LKJahQ0mpi6JaGNa/",
-	"EAvLJqUwM/c0XE7c3R+KAywkNxc4s9VYQbg544X4/uk9A6qlVJWuDOPTaSmm0IN8CRY6+qvdyefU6wyB",
-	"D0gv+fD+WReSA0sdiYiVU2iIHVgNl5ovXaYURiom12kI/vq+aBSxj+vrj2Nv8RwVAkIPAMyxkEvkVQ16",
-	"GZ0sHECCIEngyYjlfGUS9uB3Y4Uz0CV78Ah5AHKUSkpRWkGHmBC1PYSsKaqG7QdoKpit1+/aimXZjF8K",
-	"p61oqewR42zKF6SAwTQwhJ9LhCOGZhIzQK0i3CsCPvL6aNQ12f2u2lXEDVpxVN1PEX82Ghxvq+0nTXGs",
-	"QsE5Ffvjp9eU4eN1AABP7lhtgAAcxwgANi5pt6Gj4ZCl4LqplKU0l53zZP0ALI9GA+EAw4uk9oiJBUR7",
-	"tDcg1BI3vKbcKyhbh8ScttL1fpRAnYxVLd5NEvdUNwnLSzmx1J49dH3bLKCH1K/QRiDuOZhsm++Qnbqh",
-	"AHZzrKYaPNcRTD+M5IH/49mDwgrmohBO4riVdmd+rKBTPwFV1TO5hymtQLN7pSszAjLLw6nkhdG4rITV",
-	"H1aguU00K0hxblc9I6CXO1A932CDOkmSt0tZiQrTb1NL2aUk/kQA+4tC207SPGhIM9y0rxK8idmySUYN",
-	"PIEoPl2kBKyD/T/t8XTaP9qAsSEQFp8pNTj2NgJ4zyPBzjblus/CcfdNF/WEtdKyv1sBXfaDjumgWull",
-	"FzmA+XJNYu5S1Y3OYbcLUQrzT6fmfmmt9SRSE3mLckiXP3HAFu20yqXtVEdfSkMR+1BwnzByJoI7zRcV",
-	"xCnbdIujZnDy9kVCrX29OoeyPWlWVaAOdqkvRALtXUttgf8SSjZrFJMw/6tQ0wFXBOYs+qT9seJmpbJZ",
-	"qZWuTIFu1tKdC8jUJO+g0VWZCcbzvBTGDIbsNcTUsKQjDpq2RsmksSewgDsydeACgd4PJqSo8wxz8QKy",
-	"u083HuKSpAlL3RyHNLVuIxlH6sqhOdyjAnAbvYBFhiRfSBRZpaBl2yQ+9TBP3eT6t8+AjLun2n9vJz1r",
-	"N/c1qyh37Hmo8YjLGpzO7harW7xfiM93z8SU1B/Wlc30vHNV6M9739NwDt7QS7s2x0JnBUSLhUWQ3YTc",
-	"0o0bf5/u+Z2fvsntulufgwqhvbyDhMZylxc2bNtztyyAQ9MaZPOVNXgH4Br+1i/wB0/2yj55xdWKqDO3",
-	"ci9D7UK8UPH1C1dFuHrrYszo/t28YJ7Wj13XtPlNcVqYx25Gq1fmN85mt8Mu5/EOe2aJftmdTPrnUlcL",
-	"wzbLlynuRhkfmI4DBWVYp0xRR2iwMVb7VinzuIUWRAQnXB3oyo6VuMq83kRJAvcMdCFcx2tHl5gvN5C5",
-	"SaE/wFgRKoKeYAGZnKboEwuGUD/qfcpGCaubn7LD0YNHSR1SPRwkoW8ADIQt+cBbd177OIbsREW5e2MV",
-	"GkvBejLfm9/78eJap9foOgmzGL5OBxDGLMVCQ+tBumOgSuK8EHMIpBFBQ/aTr4YMTf2wlYnRa30Ek6jd",
-	"NOCnxV3dJlBLFffBOWZcMaqjizoh6TJqmNGyJY4HonZl7kWcYPhVaIrUpgejwhoO+N6ZtNcMozS/Ek77",
-	"7izaBxu5oLcgxroM3GabudDa97d9Xf5WkzWDoCRAkEgEdcnKjdsVoA5QdhbCtiQGfg+/N/HgQ/bG58pg",
-	"n6Go6yThaIOLFNzG3odvLF8duXNcCH7pwfylsQjAkFL3o5Ly9Shz3ZmZNdY6pTwgvm7opMd8+7iAF8/n",
-	"gtmSK4O231j1U2oI5HuGQDu8Rre6QdvRxTVpHt3GyXm0o7c1cDmOAh7o0N3vXz2Q+dksj2y5D8sn7drj",
-	"VNgtGzv6CiLxn40pPnuP/yzsfht8PcX/RQ66/MK3NlsvQcLqOydJpvJS1K2zVB7LLshFNU2EMK/CJGMF",
-	"iUjwvseYo/fwEUQSgj6GFIbyjYvoTqw7F/k34DO+d7MTjsOo63GAHdEYjak7sAXlUVqsfl1TVetaPS9S",
-	"oRDJ6UKYJNbQw0h1TkEJGrJ3oa2xr1lcLIpV0MqwDg4aKt8zGJK2MrtIoq+WgqLTIKGlmsaUOL0TRoay",
-	"PWvou6B8BZ3L945xKiIG8ZtK4Vita4W4D0AxxDHB+7H0VZS+rN9PSVLKK+QQbij5oOQCOgbqxU7g16oy",
-	"9JXMuKLb7dyN7jYhTwA+RWEteQ4TBYW+cbeFi61PGRhHjKvgTgYd1WocFDRWbHXTYkUMjtdwDususWJ+",
-	"7ti4UtCJ1IxVTAEYAeHZjZ6z5yKkhgCYRdsVWjXhYu9I++0Apd1L+/2Cop6aw/zzivzrJzT95nVrZK2b",
-	"69YBRqwzjvTc4zrUUX6K/5g6+x0iWW1Jg5QLJHKm9JIMYkj0gG7IdYquz7bG20fljaT7sfJZPwiEMWQA",
-	"kxyooKTnFnhySP4nsAOMRsXZwxhoe8T6IF0hCQiGlH+HuxMz0QcJ+FbcxIdj9YayXZpf9tnCzYRyCrZB",
-	"XlHIpxkrcSWyipKXz7mRhqUzaawuV+kgYRnH7tYWEdsIf8vdinUHlbFSmtE7kDvEL4RywrYyAtob6Enj",
-	"7Qg3C/JNxsp/OHrIWS+sWri5nrsDM8Dmj6AEBHCPe4bhm5D2PZdXIo+ymtGBdc89EjAy2qSuH+2LaLie",
-	"f7uknifmm367Jlr8wpFeGJ3yW1V1O+QSJGce/XpD5bm9fB90V0OSinRFo/jCzLRty9VEcZR4xywUwmxW",
-	"eCRYj4sqnvLd+jBS5hSskLrovgr4UIgXlWIv5XTIfoBuKVjGUuppKYzvNeiB6txqwLp4l+u5zlfeKarn",
-	"0pIFfy5Y+uun9Hgd7lECQkGs6UeN8u8ZRH8Epy+mgknjqB2yN77zOFS+0GM+3xIcKBlfQPqpIz4XPC+k",
-	"EoAmBy5rpwbryp4RQlxKGq53eQ4Qc0gY8HgosaQMRlCZj3z7REvFdgToxw22nF4IX5zkFxcyRUN2nUcT",
-	"WM5WAA7SMCrc9zbuINJQa/WT0jHKGpa1bHrPEc9sWadrxg50tzjK53w6FTSpSZLudiPtFppnwM4Mhiw0",
-	"/sAi72ZlXM1GhmWFNrAaY1WnARLL1fBCHuPv8eghOL2oI/eSS0KyXOrygtrYOuNAuXuCunx3u4tPK3Wn",
-	"juLTSkVK8qZS/OD2ahSrzsR+XKfgBoZFpYX5phf/BvXiULy6c3095N/ahfcO05y8HtuuU8O9FLTpKI22",
-	"u8ibK0Jy8PJk86Yp3MVkm/U3/RR/myYEBBgVTIXGfy21nFgH4Yuq6vrSsWorMGXb60sH3v/j5OyedZpB",
-	"Wb3nJHWc4T5WqCFP4LoIgvdeXb1pEk/Fk8f/3Y2dCWVlIeoiwLGqKwcvRbleCsiiSsCowI816/soKx8K",
-	"/OqK2SYinl9PRzI4Yp4ri6nPpWDuKiJIV0zY71sAvo2bGPpQZsnVRb0CC20klncqAqpyQx2z8wpwH+An",
-	"zFQvAGMect85vRzg+xBBE0Q6WEpCWafeF0YD9BAHqDl2zlV+hARAGaYb93Cs/g03PrS49YFnuNnC6gKS",
-	"r1P/HR3nmtw/eqmSscIh64LOXWMF0LVCChrTKSBe69FLBXivopgwqaAi0tkfr+Kx3FwwNbLgC/LxuDGY",
-	"hSIOd+tjfYw0UKWJBRaOsc64PbtIseqwUueSu3uT1H7c5mfu0hWW8WLIHoweHCaBvceqyWQDDMFSoNhd",
-	"oBduIw8T9iBhjxN2OErYg1HCHo/cv0dY8oLn18x5UYi6P7SesKiQmKtVFLeHQJKhDh9gX/FI9XS3Er6a",
-	"+wrRTHRk17+MJNQdpNcD6lab8IolFuhNfE0wUa3ELZV6RtO8RrnnZnr+7dWHfqECxXh/u1DR6ke+5W5/",
-	"plHsLvP2pG24ZcDsycGXH0T19iRufHtrFhmKwV15yi9Qbq5bL13ni8TsWdQ3vGa40PWZOqSsN4P/R8uU",
-	"hBXcnbvmV+xfIG9t7nnKsyb9ojtf7ZQ6h5jgigRbF1SgGq+b1Dd0ZQBocQtgcYdVCbt0p3Zlo8HbF04+",
-	"wtl1iGjy7X5LOro9QV03upkTX22wekMEXyPVCCsJ2QltG+Em1w4mXYIOVIoJuXekiTIU4xwkxMS3Jnjz",
-	"jeUrgAfhmbOjmrIcq1xnsAsYSimgyKdShTCGpesy/Y+Opz0Sy5+fv0/HqpnHFKCdWSORCVTnxuyiZkYe",
-	"ZY9ylup4cGUEwftHk/WkTXSZCaTnaL39xOgJzAOjv9rErkkT412bdJBQ0BrHx7g7W+qqyKF3CIPGQnVc",
-	"30SxaTAMfFSa6IPORLIQyharLSlWXjBtvX9P6iHFJfjwoJJqz5UbK2nBtStLVlOPPYtmeslSdBofMQiE",
-	"e0vWXMgFRnYaaQT9hq8UGg2TwxRyyVgF9b0IAUCex7wb5Be27nrqwcd9U9FqufctDc3LtA9G3G4OWqf8",
-	"6849q6/iu9TItt6G3+JxrflmWzbzN5JnNlbpRv9W392kLeXMdzX1z0Ly2Vjtyj6jcIu10FBhM/2sM9vn",
-	"LtXMlj7CXzjLZ+vB8hk+/5QH7B8oWecaGul9QBnZDVIZp6FAv5vdWI9J5FI8j7AL++exKxICmBTrDjCF",
-	"HuHkCjyk0A/vwk0sxi4EwpnVGiDxwl8w4OuD8ODatGNVCEcztHWS1vjOZu7R/Di0NQRQuyUGSLlll6LM",
-	"ZWbZpADdJhmrUkDwHKIBEIqgto9y7uxTMXd7laDDPJ6wzIeghbqh0VeLesmMGzYRS+woofZY0Q4fLJzJ",
-	"72EfP98Fe5d+EqSxQ3jAfn4rDfhcIfC+CbIJsY1Ml6XILAHYYs6qRyrjm8d6Dbgs+HJi9+Ln5OJ4Z852",
-	"t+Tb8NQ/dG1r3Qx8l3swLMu/hIdwEW2v57T6d3v5CRV7+fJVGAjzCalJMES3VFauFhazHTHPR+WYgeJE",
-	"ua1K5aR/oJkZvsJ4Vzrj5ox66KdDll5IladsIX3LhKUsxVhhzf8RSwGLXaasv9Hh2J026EW5KAQcyCPq",
-	"gpyMlfvHqa6sKBN2+fLlq4S9KQo+5wkbDofQLNU3R6bY4itsrgCNkAeQNJ9OoWNyyvrUMzmlql7xDFkX",
-	"+v9h0/oU0y6Zs/ZnvKQwNaZfLnV5IUo2KYSw0AzRQN9i6Efjs6SqIhSlYc/a+CCjKgHZBN1ZPf4k3KkL",
-	"1n/kK3lhwxy7G2xh38lvvtg78cUuah5rEyrrF9A1nLK1mDmpd9FiYjcE6ND1WRkRFYh4rxMWiHS4/xrn",
-	"Yh+vVoOJ6BPfFKdb82ft4KFur1b3Ro6+uID55t5qdW/t3NvfSjHlCVNiOVap10LafVpKHLOUGucQAivd",
-	"9glZm02PGFRviCtbcupriLS43+J7vts5aQR5qRdUFZfxzNmlmVZKIDwZYe0GacQNM1ormkcNUj9WhkOb",
-	"OWi96gMCXkuDkEmoWYQqyQxqTFTiM6mhjN7y0kbpy0igiWQt5Gn1sXtKM615gLpOjZoP9EBG3EYWM9QK",
-	"imYxZLev745Vmg+Nj3wlj98uieOdfv+skuefMxk5+ApvojHdL8VcW3GwkVy0ZtoaspdasjdIgl2IVeLL",
-	"FVCNkhYTP7A+Y6ygRTGVnpk489cPeuYrfdNIPPg/jtWEy4K6dsQH/UFNSmgvGTVyH6u4k3sXwOMpLEPI",
-	"n7rD5kvhO11uhPjuj2DgZXM57hlMAP6mHeBbD/ZagD9zK5Z81ebFWF/cpdpMffpsBaP9DDpr+7Yr2MD0",
-	"b1zqUFbbemqxsxL0z+LgQId2rmOFLQyxU7CkKquZNlFn7FIYXVwK1k9zZbAo1V/iWPuFTv8IjIoaExAU",
-	"K5tWvMyxCswpI24IUFFEaaEXjkW145y7h2wB33Dvk8rhR+0DiKr/I+HoeyLFlYSWUAgkkGKScYyQQMjj",
-	"oSsb6/u4ZDqIULzwdRRryul+Tms7IIDb4BhCZcobk6zPI67yEP8yT5wIlKpN9g3qDgcA5GUpdwdrAtYF",
-	"A/rKanlIveign7MuYf4NLnCric3JV0cs1ReNzmkwFuhs0qCTqd4xX69W08CoZq9NpjqWvmOV6n30ia01",
-	"YLevQLlPn4IjrUuAE7Cqj/sA8MY3deqL44mB27M+gayQl2K7ehQCLjsdSu4q93ZfXdbkYQugDhT6t0ao",
-	"YhgjFSU3aETVqGJ6whbcWAwWQtIC5ARC+y5omhLl5u0AFztGRxKlvGFTX48BozRK8/6D0SOIllKaG5TH",
-	"cPZo9GiwVgELUScPPel7RzTrYqPgcF3GetSEgDEzvTSbuWndmXR/pSH3dqU1al7+WRPDbs819ku9vv40",
-	"BNaPXWNdbWjr/jo+5O9lXVSbVBgdmt4vuRmr4EX1G4RNUVQzq9RfSUI1EIOiZNGw2SFNEy9AYOD20Ho3",
-	"Q93e/RC+0XErhMaM39iyzaW3kydv06X3il9ANECJZScL14gMDacf8eRwrJ7zspCijJp4GstXwf+3FKUA",
-	"Z1mrmC/FnEvlGwc5y36IVbBSTbemweEj2J2okQIXo1zVx1CXoEhyBQouZuX43IG54Go5k4VIxgpTsveF",
-	"wmqcp7tymPmPfCWH2b7nGUDhajb6VvX/j5NgV+eyxTs46BBBpCR6yJkt7VTcI80uKgnTC2yQXqycIMCu",
-	"y1ElCHRxhdpyW7WUPoGbCvN5drchqZPOnCVXw7R1dGvyD9xOFwoE01X48Xo6bV/Gv+5dvHtaqXf4xj9c",
-	"ZeFppXYnDmGd879AztBaYloTKyNgGHUjZUR6aIBoaqAicZUnCHHjEzHRswSdBVtO11RYj1VzdwywBUDm",
-	"m0rYqhI2McSITT7H9Rp46z52qLplv2sIlED3Tg21ZgEcCxyWwLgBxSp4JsDrhnBWkI/mBzmmLC5f2CAV",
-	"mxRyOmtCXSUBmQSVSgBxwdRoZH+o74paQnoPoxvcg6lGeTHmAkZA54E0bMbLeUHHKsCWeYxy324CvJ6A",
-	"KYK0jlXIgY6AVkPPx079Eh9pPY13Duf0DMnjwZNAuq3Ij8O20qzM+pqamS5tsfqWv/M1oqC4cV0SY+Pw",
-	"l1w5Fjd7YDEhoF3UcM+dVHcOGnhGGQGEuMMA0HSIlLbemhYb2aLzn3K5j5n1WEFQHKGa2EDDsTolYuEZ",
-	"ty5VVN7Q5MljKtm04Y/IYGDdNRuCjJ50eEpOq/DFO70P/Te6LkX6+7fzdBtXqY1WtA2e81avVnJ37NFx",
-	"Eg9XDHTrTCBAgmh2KKIgJTQpCm4ZWTJxyYsK2K/bZDolcvYynGpPzVfrBfybslue+73Zbb3U2/hNm+1K",
-	"MYj46w6OIAZqthbjvMNH/qErcWAOu/kRV+Nfwp42flc9M9Ev4uqbtkoOWMk7LeOAL3ylGg6cXVeP6tDn",
-	"4lv1xi237zLEVRvM2BBT1yjZoGj6CW3a5+LoxL28AoROS/uusaIQeyvqTUTLvzbqjRci31Bvbhv1ppZR",
-	"31Bv7gz1plNaddcH1dfmXWo4W2+ubyp2q8N4y2b+RgqCOuLpd6mJfai/8JUi6Vv52ded/FPy9T9QLPwa",
-	"aludJ7mHk6ctUwygVWpcFep4igzQ5sb5a/jeP7Tl6qex23gNC/xN0Hf5UmpwFPCmrLPvbeSObTGd7zgB",
-	"6lnjI1/JgN43AarR/qQfzvnh4Js0/9LS/CTP47QmZ8xtPRnbZPuRnC90edu1SSd5btg8bmNgIjJ9ayIs",
-	"RoHuVdKw//HuzWv2UiphjphWccq5Pv+byCyEDAqpBIF2+bZ+M74AaZq2Hqd0rPrnBVcX8CrG1+RU6VL4",
-	"pna4AJDDXxRUUDOTanpEgGRqBa9CeM135PdJ9lBIJa0Vqg7PP3rwIMDUxHU9/l2kQyqWQmcRk7J+TRq2",
-	"g/BF1ofHLPQinEF73JJ6CA6O6fUhKKXpWEHD3LqVrFvCBIKS4gpCKiyFblwPj3xy6XDBreOx1gx9XJT4",
-	"Rt5PAF4dqNzLH/pw76j367hHbRd7R2zc+4lq0B7824M/jXsJG/fE1UJk1hnn2JMQHnuEfyNy3e9+Hffm",
-	"ws50jg+oai5KmY17nz6N1do3nvGFtBy6H/5QcpUJ+pIP4uJTU6GnJV/MVlvIeMtLaXaRQp11DNKy5ipo",
-	"RqAEcnoXdw/b4kk9K67s/UXB5Zpkv4XBv+ht86LJV90VVidFESOjidIf1H9Cp8gNL5xb3BB/y2xug2WI",
-	"xqiVAA5itRQ8DmLQqQZhd2q5BsIPMRSbwq9fiylo04SifA7+x9u4IHFSEf+ANK0vmO33JDYm2GH0nLx9",
-	"4Ru/ShV6GGLBduLMIH1BbeLE1UIS/odxtwB2NBqy10JCsj5WXmalsExR78QZNzMARbsUJTg/FRZ5HY1V",
-	"uijFRF6liJkG/lVoGZjpqZLGmXhAlRte5HgfpDyfS5U6ub8QXdXx73HS/9CWF8xht9nlG0/8tqXIgyd7",
-	"CYVXXK2IOnN7plfN3dFRoV90o/3VPVWxYnqttAb4D91nPk0eD8eK+phSQGSmC+JcOhb9FMZLB0fksccj",
-	"AeGM0OKSoALhnPgYybuTp8+xDJ5aqPnDda3jgUYPMNedGoLwha9kBSIFOU6ywxKETYjxBWB3/tVDql/t",
-	"oPpQrKpPa9thbVxqe1Q8u4urPsLeqDkv9dK4y8gjKuuFUD7PUNohe+5MMr6QY1UKYEIoca4HKrS+qLCj",
-	"sDdpHjPqBExRW+KwsTJWLwyARjnlAoJ7y5nTAN3XpKpfHDKg1z3lv4NNVMxY+WxquooJEYLbNdCIBOOv",
-	"j1okwlh1igQctBYJ+wT6kD6INwJF/3zt177SQUCe3XkQbpZ05b4ksqqUdgUvnQteivKksrPe0c8fneKT",
-	"aX0hRfjNR/dCedkeIXd8AJeSoxQfoyaVOqvmQkENNZsIC/BtTmt1FltVFr2j3n1QnmhaG0pphK1rWF+o",
-	"fKElpCHjAZalB9s1AG3pGysGdITNOi9quLmlsReOS629ODQDR7QVd2tdmOFaFmXbR7wlGBK56rIxjEx0",
-	"vxK7hBsEeSu+br6u8kZFrRmy57m0KDaCqTxvqRaO6KkNhU2SnkbJGgSk8F//p9ELkDMC+4VEcuiHHu9D",
-	"1Dl/c/TTys+1RuunqfosF1j8kEwdhoV0w5Y+nXIOYC9SmIRhabI00Lw+6g65pYkh+roIAj58rAYc3/zi",
-	"jwBHgxgpnicjro+3fWWsmLetMd1AhZ5KxXz5zFwraXFnP7yIh8F7qmWcyHCrzwappn0Q/KAqxrtDIqS9",
-	"4SmvcmkdVV1vwwNOlPz/AQAA//8=",
+	"7P2Pchu5tSeOvwqK+9syObdFUbYniaVK5coeT0Yb/4tk/+bemp5Vg90giagJcAC0KGbWVfsW+wb7IvdN",
+	"9km+hXMANJrsJilZsieJb1XuWFI3+gA4ODh/P+fXXi7nCymYMLp3/GtvQRWdM8MU/HRq/loxtbL/LJjO",
+	"FV8YLkXvuHdKDJ8z0j///gV58uTJswHhgpgZI0vGrohUZC6FmREjiWILqcwJKdiEVqXR9nf2QcGWTBsi",
+	"BSNLbmaEkgkXXM9YQVQliJzAU2Mm8tmcqqthL+lx++VfgKCkJ+ic9Y571PSSns5nbE4tlROp5tT0jnsF",
+	"NezA0thLema1sI9qo7iY9j5+THrP/bBnRccE3+/z8fDAJS96SU+xXyquWNE7NqpirWRVFTy5SdELathU",
+	"qlUHOW9FuSK/VEzbnzWuDtckd2+dEDnnhkykIrQs3eLNu8j2bzVWbk5vXjExNbPe8ePRKOnNufA/H7US",
+	"XCktVfvCZYLdmMscnsj8Vi4Uu+ay0mRBpywi2P5twpU28IdOmvFzHRR/e/R4N8VnRTu1imlZqZw90uTs",
+	"u/D9BTWz+vOfvL+v+Jybze+/o1NGNP9757xLeC/+ljtIveNv7S7RGz6v5vWe4U/1/LkwbMoU0HDBWBe7",
+	"2z9pPHFSGm0UXZzAj5rOGSmooYSKgmjGCkLLJV1pMuXXrH7Efkdd01J3TcS+2j6Po6RePy7M7572onk9",
+	"G41+f/Ts2eNvn/7+6ejZs6Mdk/xod0kvpNAMBNhzWvyZGrakMOdcCsMEbANdLEqeUzv9w79puwa/RrT9",
+	"/xSb9I57/+2wFo6H+Fd9+FIp6T61yUsLJa95wRS5OH3+kuS0LFlBJpTb/0hFclmVBRHSkLHlO5rPWIHr",
+	"PGdaW17g2h0WHOeRTojOVTUe2wEmJFesYMJwWmrSz3JZsIxkY1pcTnGW2WDYs/KNFucMxMXDT/s1Le32",
+	"WbmNnzwmY1qQ/3Hx9k1CKnEl5FKQCWdlkZA515qLqf9xqaSYEruJiV0d+1q4f5rTc0O76b2QYlLy3Hye",
+	"PXXfJnlJ9YxpvK5MU3DklVJMGKINNawmPXeEOrq/l2rMi4KJz0N4zSyWra5pyQsyrgwpaX6FbKZzucBD",
+	"rGRl7KVsxUA/U4wWGUhn+y+dkGypuGH4q3xGxZTZX9JizgX+0sgrJnQCY9Gq4IaUcgoyIzucS8GNtKIw",
+	"G8BGU5JLecXZAa3MzFJob6TCDUxyK08mSs4JFdLMmCJS8SkX9bJO/Dq6dT0THzS7tzWF0bYu7FwWrLQT",
+	"0RU3cGYrzQoyXtUqg2MTKggTdGyPvx2+qEqWpGI54/mMUJXP+LU9DtyQJUiGcSnzqxb2SUgGRyZLhZ18",
+	"zrLBkGT1xzJScm1gT+dWAzixahejxrEp8q8lyL//R3uDZVYXQyqYpYGK1ZKuhqnANTVMCVriQjw4v54K",
+	"Ugl2s2C55QTN1DVThNmn6+XgjqRsYNVJQ3mpCVXMq57uJct3lbAyOJr8I02y/zhwMvHgrMgc38Ch+Ayz",
+	"I0tWlgdOTl7TsrKnjhrLOvY2oGUpl6xIiK4sY2hCiajmY8v6lbFyX9mTkVh28hKViWruRrInShCOkyGK",
+	"TdlNvGjwa3dS3kjzvaxE8bkkJwpIUkiGE2U3XJuaOCHN5cTS48h7L+Urqqbs8wr2sSxWdiekZZ8j8po/",
+	"ryk0Ul6WlqT6DJLMvlBT/JqKleMs/XkIB2EbKOZGh6kovH6s9nH5/u1fXr65PD99//Ly1dnrs/cZWTBF",
+	"5lxUhiVEz6hCmcWumVoRuuBWaFhyB0SqhCxnTNj7TBkroqi1yhJCybgqpswJlgqIyGd2fQorTLgmemHv",
+	"wb7xZNqTB+S8Pv2Pyw9vzt5fXL57ee6I++70PzPLvvUTL95evL/8cPHd2kNwbTQMQjsu0mLFQXbOjFod",
+	"nE4MUxnRVj/lgszkksypWBHNcikKtD3tXKc0vk7sHtvHvJah7d4mvRmjhbODo9HbdOcw+JJyq9pNpGL2",
+	"Q7Bw9lvDhua7qbV+THofhL0MpeJ/Z5/hdL5GRSwhc6+91boa3PrX8sreyLUGEVarigjdWKgff/zx4DS6",
+	"1Nstruja51LAzTi37GKvUdLPnjOqmMKxN1Yt2FRu0a4pL+0F+zmEeMEWTBRM5Ctk8F8qhuLX/mCNpDHV",
+	"bAD6gADt3hJ2YgXfzLLCkmpSsokhM1pODgop7DGUjTs6pwJNA6M4KxqL7icKguejXxl00+AdXpy2WJg/",
+	"2mNsFQx7q7jnSL9gJbMX7XLGS0a0nDMkUbEJU8DK3AxOiKjK0j3D4bKiueHXYKy2elrs87gZaCGv7VnS",
+	"O7Wq4ctrt0nrPg5GmLDn03kMgh45JGeGCCunyEyWhb0eNcsVM5aQhZILpgxHg88SiLvdHDxLq9HoSe5v",
+	"JPiJDXPFqGH/q1rYSfwvXBQr6FUlhiD6/A85FTkr7U8g1NyL9c94YOzPV2ylh0paOwBFm2X2oTUBK8Wy",
+	"Ya9lUVAD2eFDSHqyMrmcs138C0v81j0L9jB1/L8xouO6SySg5c+4WDv/jn9pecK/v2j9KzDNnk67pAcL",
+	"7UjpuhIb6i7VZE4LdC+eEDrW9mKytorbDFTRrYJFCUo+HMQaLfYxvdLGqtPAUbrB811bhDSix6NlwpVm",
+	"6pJOHfdvOolqB9NP6HHya1EPm3gOX1/+5nbV3BIYIN6NBikNPvg5zEqO/8Zy0zy0rzh6FJpnjhs2b/5j",
+	"J3+iCPgYPkaVoiv7c+Q53DXQG3ZjnBdyY/GAkOZonTN7W58rq1Tb93WV50zbEQomOIuXpd7N4ETeXBEv",
+	"aC+p2bkctez+mPRQo9n1Tvjyc3z8Y2Kvvgmf7v3iC3zcvgiSzFO631HcU2CBmXzJiyZv7D5E6yzRdZxg",
+	"d1UlHO2bQsGb3I80sc8SmaOfJmeEWl2OCLl0l1wlSqbBgE5F9FqmDTWVzuzdl+Hll5G+uxbxYp1Ra9rY",
+	"u5zrVBRcg7lvf0Jz3v57XXmFq9Rt/MAa3He9Tz2puzb+wj9n36m4YZ++LZXg5jKXVdtV/kFYowRsBufZ",
+	"mNFrZpeb9IErNPmv/xPFM/7r/xBN54uS6UFDznp38LrGnPTwyr4N27bJVydS6xWJmTYcqsZcm2wXTmzS",
+	"OPONY9Ugtk0KrR9nK0CKgtuloeW7SLBMaKlZsi1S9QgNsMKZaQnRzFgbjwoCzrpU9LN3H96Tw+ujw9p9",
+	"dPgrLz4eemtqSN6wJbpokTWbsm1Oby5zqc1lpYvLBVOXEOpr4YELUsiypEpDTGrdeFOVsPfzytFrTdMP",
+	"71+QnJZMFFSlAiOIcNaOiZBuRoMTsHc93xc4DlWsYYaaVHChDaPgNDeSULzbh+R0LK8ZGSWEGjKX2pCj",
+	"kf8/nCy7AUbE8ErNV7Kyx7DzRKK3ZoPJOtZqKxO8CJL8Fkzwg1wSa3CEMwUSRoPwCf7qEIKdcIhLoF3a",
+	"vbu7hMprevNCavPh4juQ9vTmEr3ALap9ZRaVcfoVhLRgw6nQS6aGcbzHbcf2ME/Sc9Ji80s/eJPfCgHd",
+	"sSaWKeAvcNjXv7/z26AXXi6UnC/azJgF7pnXH31kB9RP5xtokOW+72OXTx7//nd/aJO/bL5gippKtVjV",
+	"F3Y9rAEXPdW00jwD1xHDaJ6jDUZG3VNW5tL5TtpyAFQlHmlSMFqUHC5AETwt4L+3JxUEoV38vj9xT0ak",
+	"oCt9kooRuC5BMT+GO3QwJHh1CGnQ94QuKmPvWnvIFculKlhBqE5Fpq/4YsGK7AQibeDymZR8OjMulwBP",
+	"dD3jb589bvLWqDVOGp/geNUbPF7z4B6n+UwsKnOPRxo8xN7QmfJrpgk3x86TB5LbitZUjBk6HMDIEQUx",
+	"9Aoe1V4WkD4GXYpjkkVTzZJUZPVkMwzkuAlnGO0wEj0VuFaDITkT4J+Gu86+j7dnBl5FmjOMOC1nsmQE",
+	"/wTeD+roDXSaGVMsFZukGil33UefJrF8PHr0+GnyWQVYHQj/lxVmbglGyVfB9nCCrVtM3YdhX9vDX9yu",
+	"D6Sc289sTGs/87XD7uy0I9oIeTFj+dUF2JCxf0FegVFRO6/b/Asv5HxBFXvHFJdF45T0lnLZWz8p2VIu",
+	"M9LHBLxrpiAVbwAuyLmcZ9bwsgo1/An+CaaWpwhHnMv5FlK48yM2V7ORBLfPuob0s1ab3f+V5Dj9whno",
+	"PrfN/Z0z8MjtNJBdYsYunqsneMELFpwXup1GZ8KCYl0bsVyQsTQzezFwWejEnm/LGJARtc8Bem2HjZa6",
+	"5RgtImbY2PwEdxrcDZm1izJ0UpilRDNpyayd5Na1ffeTnn2ylQl8At/t11KxTn39uU83I+EhMmYzLgq8",
+	"V3xe2bDVCwBJZTHPbXEYiAW1Z/YSDXy7MR27C3+yt2rWfEdnSUg1oHNGrLxWpE+LAmwpzMhUrGRU+8CO",
+	"y8AoeRzaoUVwPJdSXsHlNmOEF5pUi0GDW/ZwwjQo3JzQa2TVhWJwZXNBpChXkHaLvATcomfUfsGa2UG/",
+	"sLut7T/GzCwZOtfnDepu6TJaE5xrybOOs+sTGzFc0khZxUTCmqfCWd1cjo5tb5XUTa5tUQrGVX7FDOln",
+	"ITLERJENMKFJVYL07aG75C4q2pSSTLSc2pc3eVnpbQG1zZhLJfaVs0DmLbxjm0sCPqzoLg0ZhVvNmObE",
+	"7+SYRnvp7i7kOb05w4e9Cux/XGNKcO39UjH3Z3uJRDf/rXKib++MDbO8o0f2k2a5dhq3ekJ/7mQOEC93",
+	"YwxuZ4+WG3jGjLxqMmtQ7Lcp83fcKgn23Cd/3afp7nskw/N+be9Aug/WWUVO8YLtvI/d9rwNz6/vfTyL",
+	"4BPfJDVp3bKOtexmmXdu4LtxDV3wyyvWoTvWWdPk9N0ZuWKrE6KNVKwgTORqtTCsSFwigWKmUoIVQ/Ka",
+	"ruzFzOYLswI1s5S5tXghnVDjLS4YK8CQW7Nvn46e/a5lj8ZUs8tKle1knr47e6SJfYZ8OH91QmbGLOwt",
+	"Yv+rh+SVlIsxza/A6bJQ/JoaRmhRKKY1085anIAPpo5aEQnWMSrJcqnDbd3grqd/WGevBTWGKUvZ//xp",
+	"9sPPP5n3+L/Fu59/0hc//+n48HCDkZPezYF778A5BHrHvXmlIa2dCpjI8eFhmJP994fzV3ZlolyhbTzr",
+	"meQH9/jHpHfFRbHva3+xz35MsHpi74+9wqcjqbKuAqAYTcismlNxYFU5a3wELf+2NTQtAhhmGTFQEji+",
+	"+0T91alsd7ygO82x4PzxjyTo+bNnZMHUQTDVFBVWjdVta7BxNnyS7yU6zzoyxOBvPkcddFNVlcF40ZhW",
+	"pw3ph0xZS1UmqjlTPEcNbPc57XJ7WRIqbQ3l2N/lKtdiP9uan2unggBT2a0fyFYWcdRuLmE9cjeTnFd7",
+	"80cbF9Q1Z6oSJ3Y9CpL9+hFSnITEFNpJS46mXN5jkKlbSb2wesvd+L8x21+bTNPKwHdSOdpOe/dmvZdX",
+	"7I7Hmd0suGK6NScCcgFDZq69GheaLKWyh/fE3YvgMZBzbgy6CPYzS+6sMcsF29/DCMtyYd9pqr9Ptim/",
+	"XZoufrp7Dwr4Gqx+Wb6d9I5/2oO43sdk3T9m/DAt+SmQxHiMp4kbQjXJTl1yLfiWjwnmwhLMXoShMHWx",
+	"LZNwPXQFH96c4M+bia2CLR1PgE8LIuxAW0L0DDLj7MmXImeQ9P6d4hNzH55ANPUvVSV2bT188rwCpxif",
+	"W0WPFW251LXZcosUpfbrPnj6Hmm44TtcPYNhb4uz7LZzC+7Ednpqb+NyJjUj10wVPDdkUkLAICGKTa2e",
+	"CI9AVW2CfrTxKoocFXu7JIE0r1+0OaDc91iLd+OvgVZQoRdUQ9gwLgVWlUu3pBwzRHwdndO029x4LmC5",
+	"7XveE4tOz8ZCFRzrL3GUtm+sp3DU5k/ELMm6+ypm5bXdjxcpYt54LvG+t0mk5jZsHLxYhds8ZPCNFpdx",
+	"oCojfbc5GNFLYD80EXKJ8QNPcxb7jFsn9XObrWDfOLimyvlcf8LpnEfvwy/OwiCRaLCEXSpXSbBpnW9Y",
+	"5GEfnPeyXUaE/bnt8PXG7hjfamqX7CZnqku/BPecT3X3fO+HfaQJjlEnKv1hBClONDfWKu3nFVb0kbT3",
+	"//73/017gxPSKp5apZPntv3E5NqJiF9ueGbXZt22Wi0b1LobbQwQWLnzhJxXbYfjoRJc2wKB0cfaqAzF",
+	"lC0pfFaDlhOXw4GVj76UvcWd7AfaWcnyHRRKblCLA3TS6N7aXEzZ5ht/TfMZF6w2iJF8+/Bxs347Wasf",
+	"SrAg1VXzJnFFYNKsf20U4vmiRvt6XP2eNCtlkqhmFOIc1kLBkuIf3r9/lwrM7nWpKfhDKgy7gUCJFvSK",
+	"kZxqRvq+LjObMzOTxaUl0xVtZoO1xMGeo66NsSDXpZ0B5GTCRGEtXajqPMbcF2n1cCimJwtqVbNmkYPl",
+	"mlT0Xa7N0GfoJCQLntzhKBskhEaV9ajMZOAcyQawhrJYZbX9ZlkRUowgWyesHJ8vpDKaZCUXjLw5Boqy",
+	"9dk3SWlVurzPaCN5r+lWif5Yg4jIcYmOrfqLwfNkiBV5hhztPKzAxzUlredAGz53N8Oanks136k5+def",
+	"w8Mfk954ha7U9t1n7vFmNk8IODZMalVgztH+QeUwlxYNLjbE97gB0Qdcp03tEXp1DuJbvVMJ57j7vInl",
+	"a2yCVKxNen1C0RImjjei3d7GWs89I22Y6QpRGWSUdqZJLh0wwjHJZlwbqVYZFiJ6M0WxnAmTijmjYpCQ",
+	"RgpfX0ji3vKZgt7LRqF2CssvET+omf6HheeLBVNkbGXzIIgEJyJq9s3m/MYqiigUnKroPrueQAmPtqYa",
+	"vLQikLYru0W4mtZXzUXbdS6tyezzHBIgFDy2ut1Uo95+cX8aS1kyKrzHrkVQfa/knIzskh21J6NtHBsk",
+	"qqtMBQhGK0nJosoZuAP6NDg/8doJ8AAZu6G5uZxTk8/Q11lLw+hPO8WgoyqsgZ9w4le5lXtvWF61V1m+",
+	"FYzYM2OlmIuJOznmj2TizuMA7D57mF2h2pBccJGzVMTKKzhFSi1JTpXizN6/wQYDBcEpn5CgmoqsqYFm",
+	"dRYGtbpUVe7MwkgFpmG0JZpuz1vayJt4VMNzkT4Gl9ZLhtpdB7cUyKxbp4ziYfCUK+oHg8OecwdM1I8R",
+	"hq7YitiTrDgt2+lj4XDu77mLDnTLFeSR326no9/+IiqpYSJfXc7bvCvS0BJR7WpdA7Gc7FrtecwfzvlE",
+	"dcBcCLmiICMCFsMjjTZl+67d5RJuvAOx3S21HTMlq+nM/hNr62pcN3g/FJPjEcipcDBYc0Z1pdadzXvW",
+	"29zB1G47qLe1te/BqI6e3+5L8Ebgdh5xV3ksaNaOeTvR2l0brQUljHBRsJsEk55HHTl4mM18q7OrQ0bs",
+	"VqHhLxqXQGslh5mY9uPLEUGig+OE9MXdSvHrOzLbnp7B/f0jmxwQNiSsUcQADQFWr0X7Ob2N0hptYVMY",
+	"N4X9VmXgPjLIa83ii2eQr/PepvsUasRZAe7TxnWBR9ED+7mDuaQa9TyrPGd4IrNU9NfvYqurTqWEpxB0",
+	"ogxfAKOHWrXC/T4VHmtm5vQut5PotvVVBOHtUB2a0wWRKhW+wgGGdXiEpGvMpk4fpm9ZBmgHZneUWabC",
+	"r7fq9z8wWmLNaJNddFum/M87tVh8q20bz8BlscXthp4qUFfByfKKC6adp8OVTqKt5OG17HLdhz/OKW77",
+	"Hw5LmcOm2RHhRGLCB7rXJURMzkE5bjm+8FhbsOWNgyebxAnw7un2eyJMcnMT/Iv1WMHxgUnWeHVzBauv",
+	"9/Z9dAeu1qWCn6cfuHXNalzAtpIhNqm01SBrSL2ltTzqSuUIGxCBhIhsyY2on9oBSuwjW/4DnXiCey9X",
+	"o2qmRQLfk9M5iefYttCvIOlrLKkq7rncZGe5SGuaNiw7JH9bQ0oUpM984vYAvQvZkrErVyUJtTXZ/qkT",
+	"TBjFW0sjmDZ4Z6BWc0LsGpDxyuFP3qq2JFrTl8Ko1fbikj1HcqVJ6xUeLTps1Y3cAxYNFVfeU5NZJUeb",
+	"bC/AnVsUgIR0+C2bC8986pbuW+ewtaTBc8WO84F7uRmm4ZczPp3tGzPll6Vcbi7NK7n0Hj9vPD379r/X",
+	"CNGhOMf+FRh1Tys5pAofXV1uSXgAj97RaDSK7hj7KthpUgSVxpUNWfVlTwJAEIW4b4vjxNmLAr1Ha7rZ",
+	"vr4ARsXlNpfDa0YF1uM1kN0b9bSPtDWQBXHj1IiPQf8CJU03jR3B6r/f0a7+BE/GZnZYpyPfqcrEoXKt",
+	"LXJLYJ1qfUnN5VVLMU1t+dLayAe9Gxik8JVP+f5S8x3V+tT8pU1YNvi2ReJR0ULjO6k5puBE2o0zr4/a",
+	"Z2wHCod5k1OXUgHsp7jCIjIPw45p4FuGbD3xqGDcesAOL/me/G331AGXokt9sK9P3RSXHd7PC0NFQVVB",
+	"CnbNaRxBDKQ8qj/sgFQhePBLBQn2Uppa68RP7kXVmvAHNohWPN7PpNOD4J3wTjAnQZ7Hc45Z0B6xhlTb",
+	"lD5dUjc+Uzsum7ZKZLysN4uR3SWOpif+0GjwYe1bvGGxQNlfsN7uC+Pah2B9msA5tXCp7aKNa7Aj2v7d",
+	"elDdmnnuRFoD45EmOP/IX452IteEjgGSWTCHkNSIvbhwzdBXVbSQaz/QctVaIxx5KBYHYeQnbccuiqNv",
+	"JB8QxaZVSRVhNwuXELhTUwHStgfFX8kpF99LNb9lVrJgN6Yz0CnJVDqncSmnU7BgBOlrhk4I6CaSRfkL",
+	"ckKyP798Tw5LS81Grj+WubRjM7ZYbgJqhdA72M80HbPL4XC4MepeLUb2Sb9NelFKeyf2RO2n4YJEUFr9",
+	"NVSJtyLHVbKnOxUhNOBzOTBeQPMZgKkkREhI9q0dO/rEJZTMKRdcTFM7sF7HpKidSUPyYg2SInI2LwAD",
+	"zzuStOFl6U49KNKAoOZQXyxhc7oCe0rDQGXQbnxKiTOyXvsSPFRVtkB/1GBeOwr3XtMbyNfW33cn5Pgc",
+	"G8SnAUXQhyHXY/MOEqYvmNWY3y6YOD0LKAFUGIzEWwWjZODwdYH1BgRDMzbe9nyr/HvNjOL5i5Dl+Rkt",
+	"ASyt7jAICj6Z7GsP1CANXRoEeFjxcw3EhTh5Ek2rPb9pydv8oB/qIOQo7zlcDI6wx+M70rztTLWLoE0B",
+	"qtaeR7sQHQoYnwo+4TkVHRZu2Bg4VAXTjWhOSHhYz5JqK8WHhWvXTSIqdmU0v/apUO3AqS2C0WNXu2N1",
+	"xdjCqWcuvQR6m9RxRcyGBZQq721qm3Jyd7DWB4RO7SiOXrMmFM8Z3g/fOWz/skTros4a2pN/94xCc4Gd",
+	"jfpYFsJFqP1by0KZLszBU3lghXDvFvXXe06wkRe19wm9h1rtrl4wZ981UwawQg8klG8q0FwfuWCC8sMd",
+	"y3QPtd73BZX6EEXibROsz+MnYaquY+lsxu9q2yhDvR5qPH20eO2ugZQdGrwwa1A/m178vasb48t7I0Pl",
+	"Nm/ep79my+301/XsiQa2zPqibHEV7D+3W4bddWxA+23oZJH7zvKNN74lZzBO1gxqi5Vy+0qxO2Q93Sdn",
+	"3Hsqr68qRjHav7fM3S4uuWtGbycD3UfeAypDXzznIRpiY7fw9175BzT1BZ0yrBzztat/wsH/mPnWIdI5",
+	"VWjU3XNnDM47XTcW9ard1QrlEnvp3WvrYi8gfLltNTwqRKtk2Bvdo27plXkoDHv1Q7s9NaT8kC744fVR",
+	"1tQOtj3aGuO8gyY6o/qyE03lxxmDMhkqPJIK9HYCLJUhsdOEXxnNygk0MWtiqrTq2XeH/thTdn0JhJCm",
+	"Rod71UbbveLVb4KE+LUNE2ru7+10p/Ud6HT1/boHxMY64plRFIqviCMZoTWiRBvvdnFoG0Gl7k+k1asx",
+	"L/HtgolzWOxHmmR2vINzNmGhbdSc3sSEPh5tmeZfeFfQf8kVI7hX60nBxyRDFT4jffT3HEDBgeHjErDo",
+	"TSpq/41OOgr7s0FCMirMTMkFz527/DU6YAHEKElFdnNAF/zgiq1cODo8f3DNlNXBEIQum0o5LVlG+n9m",
+	"1qBIRTZlgilq2AtsjJUlJLs5sI+FEdeyunBOVvP23+glPRy31fm0djBuj3A9o6qIgKGXUl0xRSYlYwbc",
+	"g7nvHeAXfkgicF2sdNFWYQe+78aHFq7zR4usW/dnQnA5ZwmhuZIauxcgXboF6Xk76K5VS6WhlwtaadaN",
+	"OGxXopQOCDLK2gdtBbvKoX+cEhjvgN3MaKUNK1wINRXgnwx9FjWNkoDhFWK1dKNJf3QM0YuZrNRgDUf4",
+	"d6Onf9g9I2/Qoh0H7QS7FtUjHceNB/da1Z1ERLmuXSQAvB6cmGYZ1e2JuRO2cn00Pl1BDLrIF9cRPSXv",
+	"mTZdWYPbch4anJ7PWH5FjJRXe6dUdFSOQqrIjC4WTEDvHWG3s3CxjehAyaUImE6+FMGDqfU7Gm131FNc",
+	"dWtNrenAVgfkhuiZrMoODUkbN7l9eMHuwAW8EBLqL9vLs9dKgeD2xReSsAg1ldCNdg9gDPDfIMX1xjQ8",
+	"GLv458K0VwHLJZlQFXHIVBp73145PGPQE1xLRXtoi4SwUjNfxD1lThpiRskxyQqof7R/nkkdSUnFtCwh",
+	"iS/LpRAsNxnpO3ZIUhE1cUygMggkSeL67TpEPvjqtLLXGL6p7XCmdF9MxYyKQs/oFTSKzO0pmUBrTF+W",
+	"kWCLQEegVasxGRupIE9HR5Cq/XT0BCo6rakYV32u9da1Lzy1D/qKe9KnYoVF76lwne/WL327k4Wze2EZ",
+	"7O4DfK6lzJvQtbtuqyrwI+WmLa4ZDgSmrSKwPVWMzFhZEAA8hGv/YMkLaHVckOVstelas8bk5X5Fb2B3",
+	"ujm7AJ6sBNyaDj6Om87++icNl6Brjjrc6im+rWe52+keTcI+dEI2CwjHjAni+ni2l/ZwkbfVrlpV0ep5",
+	"Tpuc0XJyCT/H5YFc5RU3rpxGglgNyCKyMmD6u4ythZJjpkkhgQvnEpqJDxodF7NICypukRsL7fRbfLdA",
+	"LiIkeErHilGrOlr6Fkw4fQnboLMi9HxMiJCpAK1yag+OrAyphOElyeA/2TBekWMPrSmcVxPi2xCQBL1C",
+	"ICKBK+EoWM4Lpu0qwjXADclLqZkeri3AsRVQ0RWhKcdaWNTUfD/5auH7PyimqzkAHHgqN7R2sPgc3b2G",
+	"2tleggHjdEDE4Uet+j2V2DsGGybHnAE9bO3HdGhvh9TDNwkThR6c+AjtAg6iZYR6be+YTtuMQzSPkmcY",
+	"P7u2C6gbRenuccC9GhrsA555L46dFoDNu4Yha3zMltBUXbTYljvhwOObOU0nzsZHBwSZQ48fChkpnYhf",
+	"twXNrEGs95ri/ThmwiejhUlqwM4o17sbu/NTwl2eq+/D2NgG9/Z5jY1zPBq7k9zXIgs1UgW6bahp9JF4",
+	"gEQYpnKrNpRsW3Z84ntcWM21jnT0NeRpD/ZOnlfKrk+rL/wu2AEdefDudj8kYk/CXBVgR6AHtb5GTf1+",
+	"Kd8tafQPW4i/f/q60yZvnar+QYw5tZeBfebfrwJ6iib9F2DgWBtsSB6PHh8NIpOnPat9jsWaVIDXymuK",
+	"oPAvub6XXPeFS1vHmSwUs/Ks8AGcteTa8PdjQsslXWnCfqmwMC6zdx2omTyf1X3huHFpwnWqsVNBQN3E",
+	"FCj38mBILiCtMOiWYPbYE5WX3E7oBMrf7COA82H1UVBdT9+dEecvJY/RvsBMIah2fTx6/PuD0e8ORh1p",
+	"+HuExHWNPkPoNVN0ynR3Av4tiwNIf7zyUgSahtU1YIPjuicNrlVCKlH4hHb7a/sYdA3ERbRfoI3lhr77",
+	"Q3LahiBIxkzzgpHMs0F260qFH5tVCgARVkAf5rX6guM6Qu5FRhCjwdAtObqLyxUZs1IuPTote6RJ38ek",
+	"BOS5NVAP9iqBeM72pfSI/NsWaksOlgBQSaHpbE3l56miOAmVUbTmSPTFBkHiIGI9BquvJkLJBh4r4e6b",
+	"e6zJCDXXeFaac/uEKosgpj5XwYW/iqMK+H1qMDCvYHvZhVN9dEv0eXUZGxxdkbm9ZH5DwWoR/M0N9DQ1",
+	"WcgTEzF1PQ27t7Qs742gvdsfrXNI5eA4PEFJYx1bd4DRggumW7YAvJJ75OK5AV7g43vjnsRNAzuwDhJP",
+	"w1bKXwQ6WzFxIrRBLEi3fLrpcFtIbaaK3Y5sS3XBP2mq4bt+rPa5zqVrQ9TV6LErZ5MXAfNOk2wjlXEt",
+	"JSMvaVWwAy2FYObg6cG322Dwtzr0Cq4XJcXegIir6fQfXuyFEHarBpTR+tyHbRgv905QhU4khY0s1dvF",
+	"jd8xdYBbSIu/VdrMLYk+XyBHN6+PvPt0AizqbjZu5C4lfL2BglH0ciyLLeK1TfHF1AYjFwclu2Yllo1o",
+	"MmfQlZ4LI9cSHOwnWnIVvm3LVahrQy5DUduOrhlxfYuVxHNuLrf2EH/F6DVrtoEG55+chBxmTMJwqwh2",
+	"tWKWRMIbqGNxPcHm5lf30US0fqH7zMWgqT7Z0mnCvpgAupeYWyH7I8aNRzS+pW9uv25455XAPnjbM0oR",
+	"ss7+nWhJJtQbC7VS+uh2yaV38TZ6CKHtDUdU5duNQEqANddQ0exn9Ucz8m/EIxmvNWnOBs1wTCQib4G0",
+	"0a6X/jhbBRrtJVgEfCbIqllYemmZkb5UTfilwZDYCaYCp4IvJZY2bCGK1SkAKJfL+Rx0JUCb7lcLFFeK",
+	"sUGSCriCQ+eNtdgPAmU6cAx3H6Uio2VJnoxGJP72ce1fSXs0n7O0R/qjo2ej//e//+/gOGTyaUYBPAq+",
+	"CHl8BUl7V0dpz5vmF6fPX16+fPPi/D/fvT97++byLy//sza/ZrIsMsRGSkX2k0ASfs5cyAUmAxMN4SRr",
+	"fihGNAPla0he4DIImQrFjFoBKucckFUoEGRmPhVI+4qegkEDN0Cy9pO84qLAUIp/2AWh9ILRqySO5jVj",
+	"8ii1dEJoKnympq/w8/VDvorRe6fsl53iUIeQUwgLDuoGFtHm9b2ofKQHdqKuwNLtmPMeQgcM41w3dCNI",
+	"isGWVPjoljZ05QJcpRRTRI0V8Xo9SkUG2/f8/OXpX16eX74+/Y/LH0/P3meuq4PPKKpJCZxXUm1SAcfE",
+	"wbGiPETcfVfjWfkmdIsIVNHF/088Ihmcgqm9TwB0AU3pShiNgasWXPS7IIDeppbqTkChi29HHcgdBbfL",
+	"DgI4QHNMIiTOhqPTo3NgoNFvO7i2BC353+8M0hHofPZtK53PvsV6DO+cbhD8UEStd/dqhfxplDj360pl",
+	"uFQf6SijI7rF970EOi+4u5QvLJSERiV7XNrv/KNRM9jiciI7cZ8dcpfMXXYia+yDVGG+rtFjZhSfTpmC",
+	"iqXMv3+7gPoDgXWeVzFMJ5K5xzvv3ZMfk54TSpdtMcU3bGkvW+DheoUyVQkrUl2cvnnydJxoEt8SLruU",
+	"a7jJrBgc0/wqQUzooEDBQ5ZLZ1TZyxLtZS7IubVFT9bqxQSz4/XtVe2c3u7v0m1qKizNll29qEOvGxcw",
+	"mZJrowdDcoqV+XYpNJGCUAHCPhUhIUOqgFIbS33SKfSVnKcig2SQzPmO8SIAsZ/V6TQuqeBWCYmQ7LPT",
+	"ECw2+yWt6e8R3KnnnejkBb254UDbUcKzJsM3hOXOZi21Ft5+egVd6FmAianlFGlgdSqXf6LkfHcjxO02",
+	"TC0wl7FeHX1m3zTKGmlgawu1W/ajXnfWbYWEu2PP641vrLRh88stiQprNu8ey7Nme+zeGLsL7qWtW7Mj",
+	"ozKmdK1VQg0Mt3+H7vPqXtIBXGO6L5wJEF2uLe3PPOrsfjf69kB1G+Ib6ft0MkDl268isYbA7fgSFk3Z",
+	"+wnQQdFmaofqJa1IvRC92ZeWgNe73yKBqthFOa9Z/CHaruC3k7tgDDdYphO7+ZeKVda+R92XesVgwfOr",
+	"Gma/WrjrMqgZQ3IWUKx0KqgmmfM0Asqyy20CaB1P+SCJPQhazlnDYk9FbV5KRZbWVHaTug1HBMydE5Lh",
+	"XU60VULAmo8Ap0m/iQ0YUvdUZXUMwIx15i9C3UDGM1YX1WjUzeRDXMsexGYE5jGFRYEwF0y+fQfbEhMj",
+	"pbA9zd8XlTi6YwgduuAgOUWF/OMU5NbvXPg/dnut6isdOkmOfcVjhxkSFPphKl7SfBbr9S7VzWluDryS",
+	"9J2yE+nywbHSMCAyolkoiauHHSRkJpcgRuZUrAIByjLEouQ5hcuprSwKoIFZcakYbcVH+HG2IpS4p2pT",
+	"xflHfONOgDg20nkIgkWJxgqqdGiruIHWgirNRXaehRjnhaQOSSTtHfuEEbvg3CVAuItwZ01xrqTYnUGI",
+	"c3yhMPeNCTtk0V3mUe+Dhv1FLulDzCIo/tH8eD27QXsBCCjj9vxv3ZYmD0BWcHhx4Typc1owy5LQrZuK",
+	"VEQv+IKXsd1hRK6CVk5WvBgyroopM5H8WG/w1ujgWsNbO5usEgHmry+vmSrpAiTaYJ9tWptGu+bl0AQb",
+	"RrM9WPWMSd9+CTHSyIqZwbEXqihvHV1JQ8TW+2SvWMevICDnHJqjFpUCfDQqfAa8zyHKaTWdGVIthgTO",
+	"PZR8R/TZjS+1TMVScWOYwOZ64YQPA1A/u/ZZTUK6OhHIiSBv2NLhDcJmtBruO1fXTXvfc/DWPQ4wy+Zy",
+	"vEJ1tBMJh4eUSMREg12BEgyQXbHDo4+qDzc6Fdho2icxuSdQqUY/Yz6jEEIzElsiUl6uHJdqqNIpfRlO",
+	"vYUI15LhU9mQvGmC40KMB8HtUgFtthxhllIHWlBQQ8dUs8GJPQaln5X7MAJyiSQVWN8fUx7LBRpd6Kht",
+	"cHA92A9BVn0qXOcc+Ojpu7PuzXY20c591l1qD80Nv2bZcbvkGpKs4BpkXtbcDax6mEyCulAvtBdow1rE",
+	"HxMnORNA5ALnR/1CdIH0qVgX91IRMHAAqBDJTUXQKwcnGF1oHi2/vPY0BsjC4NWMvx1c2c75AsiSl6oS",
+	"IDK5hutrY/2DcgHkAAIarlIv8bfonn2P/clCvfTUj9f89Xf16M0/PPffcibq36Vg+57l9/75DYg3hcCg",
+	"/u/1tVfLi8g5s6Y1bErsljtsU3y0qeuN27elfOzbA8RhtATbmyonfSzihUpmUtDVgZwcAEwswf/vfrVk",
+	"zDn3UsEFyfxUsWiehi6jUh2T7N/tYCU0kv13EDTwLzuE/Wcqsn+Hsd3vV4ziw1Y//ndU/7FTf1EpEN2u",
+	"WT+06cLepNmRhgxYWTKQfVIUOgIJcaMcjebZYBh+LDLkedAgId5SlYZb+8qeS1IQzb268UHwG8IWMp+R",
+	"/of3LwYJ3FCFC86BAQIK9JC8X8pYLcCCH7jO7ENQueTCS+hbfH325vLixQ8vv/vw6uXl2Zv3L8///6ev",
+	"slT0HRowOZoPjiFIphiZgCtfGNwqrsnTx4+tZK0vPbuRGRF0DpcqTAorrPFsNpUciJeB6QIQJD5rN5Ku",
+	"61rKiPyOfEO+gV6wEUrFkSvl7oZxrVkRCshvmZty2vTYhd4cBovVFAO2aAEM+4wKqt8ve310KKJ3VxXu",
+	"VzJtkxRvaxpbrESrpdXXBMRrlyF+EO9RuyqbCsC74WVJ0MC1Z9xZuMeIhuuqcN1qDpyJ5zTQiVSp4CYh",
+	"GWQLZ7j00M5SiqnmBVtrp3TFraCFh7eaq++gseftmLIRbHJ5SZHR5gs18Q/a0JXrNriyB+xL8upvijk7",
+	"GfF9NOrmwp+dvjnFvpL2GQyFK0i9huVGoGUKkaBwMrMP719kA7wW0M/0srJbcPicqZKLbEiyEXkG8u2b",
+	"zCUFjJ4dj0aklDktPazFdxfv3Sbrk1RQ90egxXVF1QvLXwcTqZaAlk9XIE91ne0B+wKPp6KgqyQUvroR",
+	"JrQsD6B6276M9bba31ZmyXO2LpkbU2lK5989beX8UAB4C8TxnALgitActKxNgBJsDwz93Q/Cc+UK0a38",
+	"RmBerPY2AbbhPU4F2vhQ0Rq34kWtMpfCUA59k62IxccUm7KbjPStCcjcAKA4YHNKrJIF1HgXmOv/iQ/s",
+	"CJLwqZCO0sEwFWfwI5jvmajmTPE8G5IPTuGN6jb8N7l7AVrZj1epcLNLiKVUUbVCzxK3255XcybMSeTM",
+	"dXl+JXgDhWMFwZidaWORjwnMKhuSut2rtXwte6/8zX3F2AKue67INVMFz40+ro09B8sAnfIauSLR+cdd",
+	"2LMg9DU+DAVZCMrfUbC6DpfvMkax8XLYPn9DYVrTYEhOU+H37fzlY2/eWHp46QxN9LbArlKnB4F/r9Er",
+	"IHPhao9O8ksljUMa9+NTTZwDIeD2RGrNqBXzvmSKtsIAnNqbxlpNYy1Lq0YXfDJhIICbM/csVkunUUep",
+	"4hbE9XV0RtyU9ts93rZWcBDAMoKWmGD+Aa8ERIdsrcA2O05F84y6xuDa96lVfD4HLJEZN0wvaM5OojNM",
+	"DCS+wn0OjSDc8L6xIzgadDXGRSd9gEAFocJFOBnOJZqKtRMDRieoYSeBxYBKpkkWGKP/Zwm8pVfC0Btw",
+	"eVCRz6CZZJg3gvjjsiQbUm0rAc5hqRrMhs0BYll0koqaGQwoOwHcEfc5xIX89lhxCK3FdXCVc42Jh2CK",
+	"efbMvOdobXWbOlKzs7nfISgPmLIb8IwAde36U8XbUF5jwPEvDA3eYPS71+zvRPW9hEy8bS0d+0KKg+Cq",
+	"3gTcBxdNexHbveIcxvRt0H9PQNHAF/cRJ0cG++KR8vdMG5+d4+osbqk5zX0xzbplG8pm1rAQH4E1oZko",
+	"CLWq4QF6SqMiDCNPQrd9btZfxnFLrsEzOmEGgttWqjFa7AGb3uj9MtrdpWVzzficPYcegM3mRgVd9TYN",
+	"/A/vX7iOgWTJCzM7IUvGrrTvMi7Ia2k15TguiQPtbGVk6dDMd4P81AqJMKFtHBdNfW8kk43GFNATyQX/",
+	"IEGtLP3D0C1FTsHG2wv9d6LkfI8u7ghM5LbBZ95aS2f/XMg5oIzvs0C4J4hKjuGQ9o6dbwUj+DcEGQS+",
+	"hhtUAVRenThhKU3u2MqzpugC6WiROUZ2tDuucSuAhmYrU+oXFD2E99Lv0q1y4Ee3w0DiWhPMzoaXG3vQ",
+	"0o3baoEZ6UOzRFcn36hoduo2GQ0S0sD+B5PN9VKHAQpOBYK4Rf3U/dAeShJjNouQHOGS+DLSh+SVRmMf",
+	"X13c0b19rW17C2b9tpjC+tpcuI+t//4Vfvy1bvnbezMx7X8A0t4xddHyR+hhpTEeUf/tneSi5S4dR+J1",
+	"e/vV/Q/wXdpK+hOI30yguK3yRm6IXIcEFjuCy2DxWeolc3V8VNByZXhOAPWZTKS1qPbODQuo5S3lqbC8",
+	"cUfPmmKfagKvh+rRqAQhnGE0J5H5a7CVwZ2S+tePuD/KOAm7E9uP7UXHpXafKC0Ly3htQrkssIsXtFCG",
+	"chSkXzdE8x3EL7L6ruznLswBR2/rwu1uVZdE+pQmGENv89TeCT6MK6YfohIHQoOV7sjtCGlXqD4uqQNw",
+	"RBxMI32bRurQe28hKDp5RrEJv2k/hahh5DOqaG6YChVbuNZAkGK5nAquISVpvBq2t/C5lle3rbjI5eIW",
+	"KA7ALhf2nf1S8UPzHph8+NzOhHj4zn2YSsjfX95UqtdtU6FQjBYZCFj7L52QDDy3+CvnVCd9Pl8A0It9",
+	"BpBcizkX+Axe65BCSmhVcENKOQVt43AuBTeojoQRxtLMGlqDHdIaDfar1sK1I7daDR/AwI2a9+9n9LVx",
+	"/CdHhvYqbw6kYnkFhlnvXnYwpzdn+LAP7vof1xgMur/8UjH3Z3vTRcLhVlZklFu6ZygJ43Z3L3z4pFm2",
+	"Gb3INgDl8CVZpqPT3a28y3fexK42dLf8emuruFuScg+t3rp3+bYOoYfY6M5eM6eA/+mK0xOX5csdRLyL",
+	"GknBIF0Mwe2crx3B3bQHn9jdiyRu3LPRMLi5PyFY1PufP81++Pkn8x7/t3j380/64uc/HR8e9trsM/fe",
+	"QUCq780rjf0oBZkZszg+PLRGhe/wQz6cv/q05jif2sHmk71nyGIeBe8zshh5HeHHetjVlkspcmqtT3Yf",
+	"8NzdfFVXn0XPPnn8+9/9YY9r5Hbott0bAP7nL3nA1+IXjWVrXet74kBwyOWV4mZlL9u595dSxdRpZWb1",
+	"T997sQ5dvmtjatPJG1laxx2te0hoFT4kL0BxBimFATP7N2fHoFJNDg4AzOPN6euX2YlPAoYmqlLksJqw",
+	"1xCAgvFr8WJlBSLByCvO/JRa/ChKLrUlDAPYBJ+HVOPximTv3l6Enulg7ULDY3jGGwVuZfR6w3i64H9h",
+	"1poAOIVJi3MRusLWnXZJSdWUkZKKaUWnASNRCrKSlYI2HAFADhQinUBUvGBzqKGGHJMoqxrTTq4YW+iA",
+	"omTNdgy/QkYL2uTDVKTivSuMngBOo2JTrrF5zjff+Kv6m2/gPtlo3ZSQU9/5CNou/Bl6HxHsqESYKMBs",
+	"x9Jto/2tNUA1/5tvcJ7ffAOdPpiyt1Mf63kw4wHheAYJBPLtCzj5b76x1uU334RI2zffICN5r6WqSrtE",
+	"UyWrRSrwJSDCLSzAS9n5hS345htXvYZu82++UZVw3+FmSE4xyW1CBWLgwwCWf6F8bcGUK+xLwj4lrqRv",
+	"cAIzd26TJBUewBzTNqWhpUecpBycSi7xDjYWQu7cuITz55DGCcX1CAokBUtcc//ro8Oanw5/5cXHQ4+T",
+	"G6rbIK3SnqSSX7FyldpJWGXOpXfH5dUZyemifmdOV1hOBwzz3/4bsceKCeNKLlLxErkMXHvsJmcLQ7LD",
+	"GaOlmf09S0h2CFkt+E+ISi348G9aCvgFHjJLRCrgJ1mZjAjGCsuuNSzNsW+wh6LC+Sbb5U0qgsBxvdNI",
+	"P7+d3Bn4BP5UZPFBz7yoAC9oQ1AQaBpl7VknXfSQoFeYYO0CYuf0sz/BV/9op/8nmudM60v3m4HLcYM0",
+	"GMt58HvIjpULpl3bhFTEW1PIY3/OYQcKlpeQs+EgdhfgcoEFhV4nzlaHOshOYx3PXLfJbvfq+ujQ9ea3",
+	"+3h9dAimu4sSRIZ7RvrwImnY7yeEWhIcvhtbSUxknhMoGXk6egIHDz1CbpsQFctKK8hBQRfXtyE13IpB",
+	"525ecOKK+oYEufPp6AgIezp6Epe0eD4C0lNRyinphzOF8xl4tkd90NUrIkV2/SEDE9O+37/9y8s3l+en",
+	"719evjp7ffY+q9HgvCeO9H83GsWZZYPE4WbYi2eDfDydKJfA+S4nvjLSgxe9Pv2Pyw9vzt5fXL57ee5I",
+	"+O70PzPnz7by6cP7F5By2D9KrHoxAgpCNi4gEcH6Mx56MrmUHchGf0b6WS4LlpHMSHk5p2LlMd10NnDZ",
+	"WqnIzplRq4NTK7fCueOCuO2x++nQkaD+DF5DL2HjDgYjIJdzlgpAGKHYPdV3v4WrQgF4McneKg4nTyqS",
+	"+aaGAVEMUEu0GSSpQN9/4Cy3oS+Vkkp7+YVQuzOqayzo/3Hx9o3dnQU7TkX2a4qwaGnvmPya9uyK2H+m",
+	"PS6uacmLtJeQ1Ld3wr8Mh0P8LWiG+DuH2uaKvtPex4/ZMBVugRH22E42G9Pisu5M9HQ0OiZzWlpzmxVA",
+	"WeI77aDeaS9KCfUBqwVLyJhCS261Iguq6JwZpuwRrgR1EhNqnJ+OjqDmWaoxLwom4FdP7JJlQprLiawE",
+	"PvbUdX6alDxHep5h3E9egv5if3X05JiMZWGPOAAVH5HX/DmM5VbIPvT48TGhZMnK8sDNBeMz2HoAE2kp",
+	"JtzZD9hVmFLDlnSVpaL/7QheD5BRoEs5WACvMY3ZjJYTF8Q5iTG3IIXMivQ6o6Kzp5FbLH8xZ6T/7egJ",
+	"RjABuFrQEgkaDU4QQj7uFsagL41vs2UqTQy7MXAPaGEFBiSYNvp0Zpjpd2nX3S0A1LXA5vqGQ66BeAK5",
+	"YZBSL41x/EAW1My8611OJkwAYg8ur2IlhfQ6VxgdI2umor+RYpmQLHjfhiMsAIJ2xvZcbHwjsJgdCqzs",
+	"Wmy+o1MunKbwimuD15R2HXCJPVbg2rOn46fhcPizPS+RPzo6SR+zIXlHITcveiDDjliNrsp2mlNXShk6",
+	"MHtbIhNVWWYuUTkVdctlgl5yV7G4oL9UbEiyP8GE/ujud0z8mzKi+d9Znej57ShJha9Zfzwahem/kOLa",
+	"spQUOhVn3+HYHz6cfWe1Az53aSHn378gT548eWbl5Yf3L4bktRTYSNj+4oIUsiyplVX9On4+OHEpEagp",
+	"I9AcNGwsS8wkspcz0PFCzhcVYOu4VJS+HQWYX0KnJ0XBrgjA7Yll2wiC3Cqv2IEhcZho3GnVdXjfATTp",
+	"JCi8oWFPUvdtSAVaLRgQ1k7jsXIG61afgZIzpyVxLQ+A710yb0K0hBzSOZGTVMAkMOhAstHw6A8ZlnDZ",
+	"f//+Wfx/f7BKCBFUyANcSru0iIhPxcoKBJ4zlCaaMT1oTRIHex5wJ3xxciUc5SfISnDWtMsPRoAsV341",
+	"XgVEg2/ZwdEItuW8fbVCUVdYJTK1RxcvNtdiAFGQ0cmQijmyGOlnTbSozPfB8z8BfL1UjZz1Ol3JbQ5B",
+	"Lw0o82oBKor0RQwLpjTAcwqsxQCdzQdYqbvsg2aHWaklz5nQ4MBwtvM7JReKM0Mddjk3kLMGG3D67qyX",
+	"9Fz/id5x72g4Go7ABY22Q++492Q4Gj4BxAwzAxeGNzfsv6dtyROnoM9oezSj4qaFklb9hmL8BUCWhGIO",
+	"bKcYwL450yeWNWprZtgDirB48azoHfc8DUnPZ/UCbY9HIxfwMQzzPegClDv74uHfHHYBuq92Obd+gE+g",
+	"d6EVOTuaTsPd0zv+6eekp6v53C75ce8Vv2bCPgvz7CU9Q6eQJIMoUb2f7cto2GxZU/LD+9evoO0zsge7",
+	"8RZEw1iDRLd1n4tlKtd9ElF4Q6DvwxkANTRMCMtvYxa11wvjpaKPSKyunsAlVzrPE6qhABfnvw+fhHZs",
+	"1oqpP3II9mLMyqiXctd4G8BZ0Xa0V4rHGXEN6kC9MITqK0yhQc5vMggs5zts/hmuTLvqLfF9BVf1VDo/",
+	"QCmnU7s2XID+Aze9iDXiUBi7NikoydPZkJwK1wgU4CL7VKDSoqGEPDs8tLpyBjCv6F0bwO3j6mG4IBN6",
+	"Df6oSWNnDj0UniUb9M3aQWZXyTvraGsgYd1h+fPOo2PVqMOZmZfNM7M+UOvxgOUHbt1xNsJz8blwjr6f",
+	"sclPy3HAFgJRWgYVRRIl8xPQgUECeyvDW9RgpgdGxgaBrAqHAq13K4a9BqJnUpmDkl+zIiE/GLN4K8pV",
+	"kooLOmcX3LA/XhjFc0PafRdY/l9wxXJEg3cM3adQobPOWqj1NjednKK54aY69YTZVUsFNkF0ZTxe+QZj",
+	"44RQn7TiDtrGOsBgKWA7NgfQdGX5V0tnpDhQEX9QO09c3Y31uYOq75DFNwfL5RLMkoNKlUxYm6zYXzgD",
+	"33xv2eZjM8/Chc8brP1k9KStZ9oUEfBP2ixjxMKw904UAnslkfjWJKEgREAH7uM2O8DY5oYOho2TuhlJ",
+	"uGDm4AV6wFs96q2ctn1QO+xTPOFtyxqW6/A5LXy0Bl45ukeh4NyJGqBruJgmtZVdG9iQ2gKuKNyYWpLU",
+	"sYk2nh8ivU/und6SelHTPDodouN2VK8fLN8olhU4n6Mnu7fsvZSvqMKO208fP979whm6COzz3+7DE2fO",
+	"CAcnzi5xTsIcRSOUtSncndYjEc2gXdC/FIUD0VmLIvX5xJoTg4TkJaPKbVDbwUBFuymDfbzJqqHo/xYy",
+	"8khESrggmHlYpCKICCo8nO6Y4ed9VeiGRLSTu4U0goKFdnHkv/MJIsnN+pPlj1uRu8qhB+A5XOZ2FovD",
+	"IJ369Tl4SHSz3JhQ7bx/4LCHRn5kyoTdY3BdiAJYnN0sSqmY0pt2ypQZCOaBnfVJpsq2li/roedWaebo",
+	"IE/C/IYPIAHe2wX0n/If6rJ50Lzb05BkgrzD3ksXf30Faw+Y1x6qwHfE/3b0pNlmsrkh7pMPaDfWHbo6",
+	"NsK51Tm6U1ZYpaaug6NQu3158nlIOo3abCFUXljNE5JhQ68YuHO7Qh8+td3avT46DB6XQ1f63MkHL3xp",
+	"NMBsueYVvpzGFxlYhoCmM2NmlowJYpbStUfXrrP5krEr0s+WcolOVgRk6mdzOc8GxFXuWrU3o1ZDr+M2",
+	"6HESbMkcSqa7xENlhqrEBuD2oAYMEsz5phB8RSogLn5bb+J19zPXHegS28T5wK1HhvG/TiDIBz2DMKh0",
+	"Ak4VtJ5xATBqQ72n+EefsY5/TRzOgSj2bc0I6HRRl0fsmMixi0fd8hEiE2Cxw3ceaYyTJYiw5zcOgwa+",
+	"myTUDXgg2Oh53FsIxjqY0kc6FZ5eSB+ARwZDYu2zmmCfgaW9Q98qKLBijjlSAYAbyGMFxL5ZwQ0r6jGs",
+	"lAlIBCb8fkj8FmWoZIS9yWAF/cy0XwnoNUzh7owaLUOM161GUi9a/YTjtlBO4+jXvICkjcxSlkGYwtND",
+	"DgKAkHNEZthEMjvMXBPJLLSJjjtCA6PXmAskhAWB6LqLdAuV/aPRaJQK10yauRxzCO7VDxWKLtFJVU/B",
+	"2tqw2x5iljFk9rpl1CMNvYa0rMcsqKFeDQOXrf+L3Qp7bwyiKCj0peBTAeCVwmTeVaDryUPFYcE0GQ1T",
+	"8RrzVyKOgQody3n+zEgFwWQrLoTcZLcE2ark2qBPJ6sEriKm4+qsTWOcMoPCjiNE3Zrnqk3G14/UGexn",
+	"xV/BPfQx2dAKrQiEzUNh2ICKCiIRHoB/Djv8TbgKDVVva0NFPF3v8K2Plq4dczk19RR2PPrCedS75uwx",
+	"dVzb5i0iG7OiyIaIHXQtQ1NCN5ZjZyfQDW0nQGbsS+ba/dBJ5dp0bkvmjuW/YMyz288PqFZF56JDr8rD",
+	"E84XcFd3x/ZXPkRh/cjnsP2l733UH994uvuNN9J8LyvhPvFs9wsvXMbA53QDBLUPwO0ciimKliBkkg2h",
+	"AsIzVtOs/hFpikEzbFMWTQONoFVffCt8tWroJLt+hDy+g058Yep4FapvEZUz9NxRsiyrhSb9K7YwZKKY",
+	"ntmn4XKi9v4QFGAuqb7Cma1SAeHmnJbsu+ePNKiWXFSy0oROp4pNoav+Eix09Ffbk09d9z4EPnB6yYf3",
+	"L7qQHEhmSUSsnFJC7MCBEfvSZZfC6IrJZRaCv77Tn4vYx/X1J7G3eI4KgUMPAMyxkEvkVQ33MjpZKIAE",
+	"QZLAsxEp6Eon5PHvUoEzkIo8foo8ADlKyqUoraDnUYjaHkHWlKuG7QdoKpit1+/aimXJjF4zq61ILswx",
+	"oWRKF04Bg2lgCL/gCI8N7VFmgFrlcK8c8JHXR6M+4PZ31a4ibtCKo+p+F/Eno8HJttp+pymmIhScu2J/",
+	"/PSaMnyyDgDgyU3FBgjASYwAYOKSdhN6dA5JBq6bShiX5rJznqQfWiWg0RCApLnn2pJNDPRoQHsDQi1x",
+	"C3eXewVl65CY01a63o8SqJNU1OJdJ6QEF9hYUlXohBSKTzxWd+hjuFlAD6lfoTFG3EUz2TbfITm3QwHs",
+	"ZiqmEjzXUeMJGMm3sohnDwormIuMWYljV9qe+VSwXyrf/TGaySNMaQWa7StdmRGQWR5OJS21xGV13SfC",
+	"CjS3yc0KUpzbVc8I6OUBVM+32HKRO8nbpaxEhen3qaXsUhJ/dC0jFqU0naR50JBmuGlfJXgTs2WTjBp4",
+	"AlF8ukgJWAf7f9rj6bR/tAFj40BYfKbU4MTbCOA9jwQ72ZTrPgvH3jdd1DuslZb93Qrosh90TAfVQi67",
+	"yAHMl1sS85CqbnQOu12InOl/OjX3c2utp5GaSFuUQ3f5Ow7Yop1WBTed6ugrrl3EPhTcJ8Q5E8Gd5osK",
+	"4pTtqP1CKk7fnSWuWbVX51C2J82qCtTBruUVS6BhsZIG+C9xyWaNYhLifxVqOuCKwJzFug8F1SuRz5QU",
+	"stIlulmVPReQqem8g1pWKmeEFoViWg+G5A3E1LCkIw6atkbJuDansIA7MnXgAoFeJDqkqNMcc/ECUr1P",
+	"Nx7ikmQJyewch25q3UYyjtSVQ3O0RwXgNnoBiwxJvuIoshRzy7ZJfOZhnrrJ9W9fAhkPT7X/3k561m7u",
+	"W1ZR7tjzUOMRlzVYnd0uVrd4dw0ePsk9E1NSf1hWJpfzzlVxf977noZz8Na9tGtzsD8SosXCIvBuQu7p",
+	"xo2/7+75nZ++y+26W5+DCqG9vIMOjeUhL2zYtpd2WQCHpjXI5itr8A7ANfytX+CPn+2VffKaipWjTt/L",
+	"vQy1C/FCxdcvXBXh6q2LMaP7d/OCeV4/dlvT5jfFaWEeuxmtXpnfOJvdD7uM4x32zBL9sjuZ9M9KVgtN",
+	"NsuXXdzNZXxgOg4UlGGdsos6QoONVOxbpUzjlm4QEZxQcSArkwp2k3u9ySUJPNLQV3Mdr913rQnQRBn0",
+	"B0iFQ0WQEywg49MMfWLBEOpH3XzJKCF1O19yNHr8NKlDqkeDJPQNgIGwySR468a1j2NITkWUu5eK0DoL",
+	"1hNjSgUrvR8vrnV6g66TMIvhm2wAYUzFFhKaafqGOmSh5LhkcwikOYKG5EdfDRnaVGIrEy3XOmMmUQN1",
+	"wE+L+xROoJYq7oNzQqggro4u6uwkVdQwo2VLLA9sdBKSURfNYWjy1KYHo8IaDvjembS3DKM0vxJO++4s",
+	"2scbuaD3IMa6DNxm28PQrPq3fV3+VpM1g6B0gCCRCOqSlRu3K0AdoOwsmWlJDPwOfq/jwYfkrc+VwT5D",
+	"UR9Vh6MNLlJwG3sfvjZ0dWzPccnotQfz59ogAEPmuh8pl6/nMtetmVljrbuUB8TXDb0CiW+QF/Di6ZwR",
+	"o6jQaPulop+5hkC+Zwg0/Gv04xu0HV1ck+bRbZycpzu6tQOX4yjggQ79C//VA5mfzPLIlvuwfNKuPU6Z",
+	"2bKxoy8gEv/ZmOKT9/jPzOy3wbdT/M8K0OUXvrXZegkSVt9ZSTLl16xunSWKWHZBLqpuIoR5FSZJBSQi",
+	"wfseY869h48gkhD0ZXRhKN+4yN2Jdeci/wZ8xncjt8JxGPXxDrAjEqMxdQe2oDxyg9Wva6pqXavnRSoU",
+	"IlldCJPEGnqYU50zUIKG5CI06vY1i4tFuQpaGdbBQYvwRxpD0obnV0n0VcVcdBokNBfTmBKrd8LIULZn",
+	"tPsuKF9B5/K9Y6yKiEH8plLYaEbt3SqeYohjgvdj6asofVm/nxJ3Ka+QQ7ih5IOSC+gYqBdbgV+rytAn",
+	"M6fC3W5jO7rdhCIB+BSBteQFTBQU+sbdFi62vsvAOCZUBHcy6KhG4qCgsWKrmxYrYnCyhnNY98Fl87Fl",
+	"40pAr1WdipgCMALCsxtddccspIYAmEXbFVo14WIfSPvtAKXdS/v9jKLeNYf55xX5t09o+s3r1shad9et",
+	"D7GFN5RC3emaqlpcGxfMaMhJwoTBGHkMkWWlMLMMIf0dbmmyniiVCkAk8x34GyAZAfIopyUTBfVZo+TM",
+	"QEqP61DmMLNaUhnrrrptDWqL0IEP5Hvdb92bDzCeXO/uvt7Y3cWj8JZsxKMAHwfwt1wczYpgZsKbGkEu",
+	"XHf1NrmlI/XwOe7gw4iu9a/81mRWU1VwaWiW0n862fWbF0UXTX3YHqj4BCNE3OCW4smjynSGuV962Jk6",
+	"CcmFp3VdnAOB9jZB4FIVWUGEXDp/HeShQTv6uoLAF4OgciyKRk1QKnxSIuL0DAmguAcqXE1GS/cEqE1y",
+	"WCwYLI+LGzAP4Cnpg/IHOYowJP87qPZYKDNIQBraiQ9T8dYl4zW/7IsZmvUuLhcA0h5Dul8q2A3LK1db",
+	"Maaaa5LNuDZSrbJBQnIKSXfUoFh38IAn0OncN3hKhZDEvQOpjRRkpATALFpCxUf8dgTrB+lwqfAfjh6y",
+	"IptUCzvXsT0TA+xNCzZKwB56pAm+CVUpc37DiqjoAv3rj+wjAcKnTbj60T6LAe75t0vAeWK+mt9r4sYv",
+	"nDNbo1N+r5Z4h1yC3PE7K03t6CJgWmsnqZwpqwVd6Jk0bankKI4SHzeCOr3NArQE4QLQAhW+mSgG8q39",
+	"FzKr7VcBvg7h7DJs9Z4NyffQzAmr7JScKqZ9K1SPo2lXA9bFR4TGslj5mI2cc+McjGNGsl8/ZifraLQc",
+	"AFRiR0QqNi+SnC5cpirXltoheQsZ8DNXmOce8+ng4N/N6QI0UUt8wWhRcsEA7BIiatZKl5W5dACWmTPA",
+	"fURmgJBoqI8BsDomWINFf+y7uxpXC+zwRqnGjvgL5msn/eJCIntI/vVgJ8vZCrCLmoqMkJt3kDOga+vY",
+	"ZYupGjVaNYN7CLe4rLPJ4/ieXRzhU9KthZzUJHF7uznjG3r7wM4MhiT0JUIMimbhbs1GmuSl1LAaqaiz",
+	"lB3L1ehnHoL029ET8MkLicxPuQPaXUp15bpsL6m9s66xLLRiCFb80uv4CbhI4M/B45L4frvB7451xY3+",
+	"u86jlXj/fOSaR70+d+eSG9xyv7awhP0aovX8wxuEac0SguCZ6we2Eo3i2/W3Ly7P3lx+/+rszz+8d0Og",
+	"qgFT9HaQQY+Pt0pcjXFOS/BOeTRhl01f48JuR5KFhvh24cd8OkUALVwMvF79t3Wb8ybB4+q/HFlprZ9/",
+	"8fbi/eWHi+/WKBjURyVeMYQVdt/H8Xz5NP4yg3pLe/C9vZQKB2mLIqoBWVtBYjuIGsGWOgJh9JnstW/Q",
+	"Qw82YYQLaqjVH47X67CxliFAagPwtlXp4k2HCK7Ra9LvBCX+I70hFXUqSon1AUa6obWLgU+8CmongDMP",
+	"lar20NiTq41cIMwSonLMwlZaUdQdDT6vxIPGgc8rEfnANu3Hx/cHQVB11u2hnAlRXjhqTrB8dXs9sK35",
+	"OVO8AqbFzn3xSMDrdi1mP3v7sd3VBvpgsGKj6ppu7BcqHMCTv8c3NbzSXjymKWj6Gf42Sxw+cFRHHfoB",
+	"t0A8YHmkr7WuYSdS0YY7QbbDTgx8WMgK7T3hG4KRaCVdo/AtFWiZTkA6BoXnUQ3qoBNPxbNv/7sdO2dW",
+	"lLMaGyAVNaDANVPrCAEkAgiI6v5Js+zfFetB3X8NpNEEyvXraUlGFUQYrIhSjNi7wiG9Yx1f3wAeftzb",
+	"2Gc4KSqu6hVYSM0R9cGpHTDUCRlXAAcFP2EBWwmtZ6AkjrqXA6ovAmvDRQDXAxPGmtWlloBISAGBloyp",
+	"KI6RAEBnsOMepeLfcOND53ufjwYaZVhdAPi3eoGlYyxdVEguRZIKHLLGedg1VsBiLTlzY1rF31sbcikA",
+	"Bp6VE8IFACVYu/91PJadC1ZMlHThQj92DGKgttNq21g2yzVc3lh3aRnrkprLqwzBCCox5tTqq87cxm1+",
+	"YdVEq3iUQ/J49PgoCeydiiaTDTAzy+WPWcX1ym7kUUIeJ+TbhByNEvJ4lJBvR/bfI6yExfOr57Qs7VGr",
+	"FyvCF6FiFaXzQX6Jdo2/QImlkclnbzN8tfDAETnrKLp7FUmoB6i6AzDONuEVSyywV+iaYHIllPeEABFN",
+	"8xYoEJtVe/cHG/GZcAvi/e0CS60f+VrS9YnOKHuZt9dywS0D7oYCQvxBVG+v7cK3tyaXoxjcVb50hnJz",
+	"3WvQdb6cmL30jzdOmju4oXGaq58YS1kyKv7xCihgBXentPsV+xdIZ597nvKs6X7RncZ+7hqK6RACAB8T",
+	"qEB1G4+kDs+5XgYtfQw6rFHYpQe1Rxt9Xz9zTjLOrkNEu5jK11zk+xPUdf+7ueOrDVZviOBbZCAjwAA5",
+	"ddvm2inUjl2pQAdSbOLcqlxHhQtxajK2yjE6RNG0oStADaO5taOashzBL2awC+jAKqH2txIl05pk6zL9",
+	"j5anPUDbn1++z1LRTG8OHR9II78ZVOfG7KIehx5816Uy12lilWau6080WU/aRKqcIT3H612pRs9gHpgU",
+	"JnUcEtBxGwzwQWIuG46P6XhkKauyAB8YgX6DdbqfjlLWwDDwyWqOPmhYyEsmTLnaknntBdPW+/e0HpJd",
+	"g+8cCqz3XLlUcAMhFa7q7BDXynAmlyTDYM0xgfw4b8nqK75At3Eju7DfiFGUVJtLF6iAFPPaO4q2TElz",
+	"DzDcWttpt+526sHP+2ao13Lva3a6l2kfNLvf1PRO+dedkl5fxQ+pkW29Db/GwVvT0Lds5m8k/TwV2UZb",
+	"d9/0rC0T3Tc7989CTnoqdiWluzCnMdBnaTMrvTMJ+CHVzA/1F75Q8u/Wg+UTf/8pD9g/UA7vLTTSQwAf",
+	"241dHad/QRu83RDQSeRSHEeQxv1x7IqExAGXYxLQiz3w2Q14SKFN7pWdWAxpDIQTIyVEbsNfXKTeJb+A",
+	"a9OkomSWZuj2yI0Pa8OjxUnodgxYt8uZz8O9ZqrguSGTEnSbJBWKQdIKRAMgFOG6QfO5tU/Z3O5Vgg7z",
+	"eMK8GIIWaodGXy3qJTOqyYQtQ5x854p2+GDhTH4H+/jpLtiH9JMgjR3CA/bza8XgpwqB903sbYht5FIp",
+	"lhuHa4+lLB7AlG4e6zU80+DLid2Ln5ID5505292S78JT/9CQF34au92DYVn+JTyEi2h7PafVv9vLTyjI",
+	"q1evw0CYx3v67gyww7gmTORqtTCYZYz5daLAzC8ryk2lhJX+gWai6QrjXdmM6ku64JdXbJUNSXbFRZGR",
+	"BfedlJZcsVQgFNAxyaBFC89IHxqHnB0A1KfhYywYhBbVi5LBgTzG5iJnSSrsP85lZZhKyPWrV68T8rYs",
+	"6ZwmZDgcQg91YWZKLnjuYouvseeStnMcQC1dNpVyCh2H/8zmXHCSObAP9gJZF9oCA9SZzjDdmVhrf0aV",
+	"C1NjXhbm+ZBJyZiBFDBNuBkSaFPnsxOrMtSqYyv7+CCjKgHZBN3ZQP4kPKgL1n/kC3lhwxy7+25iO+qv",
+	"vtgH8cUuah5rEyrrF9AtnLK1mDmtd9FgQQUE6ND1WWkW1Y16rxPWjXa4/xrnYh+vVoOJ3Ce+Kk735s/a",
+	"wUPdXq3ujRx9dgHz1b3V6t7aube/FYyFUyLYMhWZ10LafVqCnZDM9dNzwOzutk+ctdn0iEHVFLsxirp2",
+	"x0iL/S2+NySYCO80gkLJhSuWz2lu7dJcCsFcUrv0nbFRGlFNtJTCzaPuXZMKTaH7LHRk9wEBr6VByCRA",
+	"GQB4Qg61XSLxFQyArmOoMlHZgE9NrmUt5Gn1salas5xg4BKxQzMdoAcy4jaqBwBCgDUxErp9fQ+s0nxo",
+	"fOQLefx2SRzv9PtnlTy/Sf3nk5ORg6/wLhrToWJzadjBRnLRmmmrnb3Ukr3hJNgVWyW+TAjVKG4w8QPr",
+	"olLBCx1KPnWc+esHvfQ1JFkkHvwfUzGhvHSoAPFBf1yTErpO61xV47GVqxMo53HtVPWgC/f5HJYh5E89",
+	"YE/G8J0uN0J890fdYXhzOR5pTAD+qh3gW4/3WoA/U8OWdNXmxVhf3KXYTH36ZAWj/Qxaa/u+K0fB9G9c",
+	"6lDO3npqseHiSod6IujyngrsbGxmkD3hqhtnUps6SVsxLctrRvpZITQWg/tLHGsu0ekfYVS6fkUOoZ1M",
+	"K6oKrL60yogdAlQUpgy0yDOodoypfciUvrjMqxx+1D5gq/s/uvY6nkh2w6FTJJaoZZhkHAMnuYYkoVkr",
+	"6fu4ZDaIwD3xdRRrwup+Vms7cHgdwTGEypQ3JkmfRlzlO//wIrEikIs22TeoGx9hdZjL3cGagHXBgL6y",
+	"Wh66FrV2KtCJUzY5G1ZzxmhpZqtjksmrRkNVGAt0Nq7RyVTvmK8TrWkgrla2TaZaln5glep99ImttWP3",
+	"r0DZT5+DI61LgDu8dR/3gSLTr+rUZ4cZBbdnfQJJya/ZdvUoBFx2OpTOEaaoic8R4EKg/hrghyKwUYyR",
+	"MkU1GlE12KickAXVBoOFkLQAOYEKK3ihcDnk5u3AHD1BR5JLecNe/x4aTkiU5v3Ho6cQLXVpblAeQ8nT",
+	"0dPBWuU5RJ08IrVvKdWsR4+Cw3X5+HETGU7P5FJv5qZ1Z9L91Q25tyutUfPyz5oYdn+usV/q9fWnIbB+",
+	"7Brr6k5ft93zIX8v66LapFLLUFi/pDoVwYvqNwh7pYlmVqm/kphoAAlGyaJhs0OaJl6AwMDtofVuhrq/",
+	"+yF8o+NWCP2av7Jlm0tvJ0/ep0vvNb2CaIBgy04WrpFQGk4/x5PDVLykquRMRb29taGr4P9bMsXAWdYq",
+	"5hWbUy58P0Fr2Q+xCpaL6dY0OHwEmxY2UuBi8Mv6GEoFiiQVoOBiVo7PHZgzKpYzXrIEQBKs8N4TIbNx",
+	"nh7KYeY/8oUcZvueZ8CKrdnoK1rAP06CXZ3LFu/goEMEOSXRQz1t6bJmH2k2V0uIhEdoWa6sILBnslEJ",
+	"As3dobbcVC2lT+Cmwnye3d3J6qQza8nV6K0dTRz9A/fTnAox9gV+vJ5O25fxr3sX755X4gLf+IerLDyv",
+	"xO7EIaxz/hfIGVpLTGtiZQTssG6kjEgPDdBoDTQyKooEoaV8IiZ6lqDhcMvpmjLjMW4ejgG2AM98VQlb",
+	"VcImdp9jk09xvQbeOsTGlffsdw2BEmjqLaHWLIDSgcMSGDegxwXPBHjdEKYM8tH8ICcui8sXNnBBJiWf",
+	"zpoQczV6MSqVAOKCqdHI/lDfFXWK9h7GgBIWJxyQU30FI6DzgGsyo2peumMV4AI9hJrvQgVeT8AUQVrT",
+	"GuYqwl8PraA79Ut8pPU0PjgM1AskjwZPgtNtWXESttXNSq+vqZ5JZcrV1/ydLxEFxY3rkhgbh19RYVlc",
+	"74HFhEBsUR9ee1LtOWjgGeUOIMQeBoCERITC9Y71DhMOnP8ul/uEGI8VBMURookNNEzFuSMWnrHrUkXl",
+	"DU2ePHElmyb8ERkMrLtmn7DRsw5PyXkVvvig96H/Rtel6P7+9Tzdx1VqohVtg8W916vVuTv2aESNhysG",
+	"mLYmECBBNBsXuiAl9C4MbhmuCLumZQXs120ynTty9jKcak8NXNiuAK6jD7+L2d3WZvpHslte+r3Zbb3U",
+	"2/hVm+1KMYj46wGOIAZqthbjXOAj/9CVODCH3fyIq/EvYU9rv6uemdwv4uqbtkoOWMkHLeOAL3yhGg6c",
+	"XYd+Ube/+lq9cc9dPbXjqg1mbIipW5RsuGj6qdu0T8XRiVt8Bgidlq6eiJTchXoT0fKvjXrjhchX1Jv7",
+	"Rr2pZdRX1JsHQ73plFbd9UH1tfmQGs7Wm+urit3qMN6ymb+RgqCOePpDamIf6i98oUj6Vn72dSf/lHz9",
+	"DxQLv4XaVudJ7uHkacsUA2iVGlfFNUJHBmhz4/w1fO8f2nL109htvIYF/irou3wpNTgKeFPW2fc+cse2",
+	"mM4PnAD1ovGRL2RA75sA1Wib0g/n/GjwVZp/bml+WhRxWpM15raejG2y/ZjPF1Ldd23SaVFoMo/bGOiI",
+	"TN8SDItRoGsc1+R/XLx9Q15xwfQxkSJOOZfjv7HcQMig5II50C7fTnNGFyBNs9bjlKWiPy6puIJXMb7G",
+	"p0Iq5ptJ4gJADn9ZuoKaGRfTYwdIJlbwKoTXOO5iSLKHQipuDBN1eP7p48cBpiau6/HvIh1ckAw6i+iM",
+	"9GvSsB2EL7I+OiGhB+gMuuYr17tzcOJeH4JSmqUC+ujXHebtEiYQlGQ3EFIhGXTBe3Lsk0uHC2osj7Vm",
+	"6OOixDfyfgLw5kAUXv64D/eOe7+mPdfutHdM0t6Prgbt8b89/lPaS0jaYzcLlhtrnGMvUHjsKf7NkWt/",
+	"92vamzMzkwU+IKo5UzxPex8/pmLtGy/oghsKXUe/V1TkzH3JB3HxqSmTU0UXs9UWMt5RxfUuUlxnHY20",
+	"rLkKmhEohpzexd3DtnhSz7Abc7goKV+T7Pcw+Ge9bc6afNVdYXValjEyGlP+oP4TOkXueOHc44b4W2Zz",
+	"GwxBNEYpGHAQqaXgSRCDVjUIu1PLNRB+iKHYFH79WkxBmyYU5XPwP97HBYmTivgHpGl9wWy/J7ExwQ6j",
+	"5/TdmW+4zEXoHYoF24k1g+SVay/Hbhbc4X9oewtgR6MhecM4JOtj5WWumCHC9SydUT0DUDRobDmTS4FF",
+	"XsepyBaKTfhNhphp4F+FVp25nAqurYkHVLk29GSjC31Xdfx7nPQ/tOUFc9htdvnGE79tKfIZm+Vtml41",
+	"d0dHxf2iG+2v7mWMFdNrpTXAf+g+82nyeDhWrn+wC4jMZOk41x2LfgbjZYNj57HHIwHhjNBa1kEFwjnx",
+	"MZKL0+cvsQzetVDzh+tWxwONHmCuBzUE4QtfyApECgqcZIclCJsQ4wvA7vyrh1S/2EH1oVhRn9a2w9q4",
+	"1PaoeLYXV32EvVEzVnKp7WXkEZXlggmfZ8jNkLy0Jhld8FQoBkwIJc71QKWUVxV28vYmzbfEdeAOLWzh",
+	"0VRoIxcaQKOscgHBPexla7/GRf3ikAC99in/HWyiolPhs6ndVewQIahZA41IMP76tEUipKJTJOCgtUjY",
+	"J9CH9EG8ESj652u/9oUOAvLszoNwt6Qr+yWWV4qbFbw0ZlQxdVqZWe/4p5+t4pNLecVZ+M3P9gV13R4h",
+	"t3wAl5KlFB9zTSplXs2ZgBpqMmEG4Nus1mottkqVvePeIShPblobSmmEratJn4liITmkIeMB5sqD7WqA",
+	"tvSNFQM6wmadl2u4uaWxF47rWntRaMKPaCv21rrSw7UsyraPeEswJHLVZWMYmeh+JXYJNwjyVnyoYoA8",
+	"gaiiVg/Jy4IbFBvBVJ63VAtH9NSGwiZJz6NkDQek8F//p9ELkBIH9guJ5FJM+DTehzpFomX088rPtUbr",
+	"d1P1WS6w+CGZOgwL6YYtfTr5HMBeONMJwdJkrqXQSdwdcksTQ/R1OQj48LEacHzziz8AHI1vxI88GXF9",
+	"vO0rbdi8bY3dDVTKKRfEl8/MpeAGd/bDWTwM3lMt40SGW302nGrax87zVlWMd8eJkPaGp7QquLFUdb0N",
+	"D1hR8v8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
