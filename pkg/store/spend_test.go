@@ -155,10 +155,19 @@ func TestStore_RunLimits(t *testing.T) {
 	t.Run("ConcurrentRunsShareTheBudget", func(t *testing.T) {
 		t.Parallel()
 		x := newSpendSetup(t, store.RunLimits{MaxUnitsPerTokenDay: 3})
+		// Two benchmarks, so that only the token's own lock can keep
+		// their creations from each counting the budget as unspent.
+		other := newBenchmark(t, x.s, nil)
 		var wg sync.WaitGroup
 		errs := make([]error, 6)
 		for i := range errs {
-			wg.Go(func() { _, errs[i] = x.apiRun(t) })
+			id := x.b.ID
+			if i%2 == 1 {
+				id = other.ID
+			}
+			wg.Go(func() {
+				_, errs[i] = x.s.CreateRun(ctx, store.NewRun{BenchmarkID: id, Trigger: run.TriggerAPI, TokenID: &x.token})
+			})
 		}
 		wg.Wait()
 		created := 0
