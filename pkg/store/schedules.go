@@ -26,8 +26,11 @@ var _ schedule.Store = (*Store)(nil)
 const SchedulerActor = "scheduler"
 
 // serializationRetries bounds how often a transaction that lost a race at
-// repeatable read is tried again.
-const serializationRetries = 5
+// repeatable read is tried again. Every run creation for a benchmark (and
+// for a token) updates its row, so concurrent creations for one of them
+// retry one after the other: the bound must exceed the concurrency a
+// benchmark sees (its runs in flight are capped anyway).
+const serializationRetries = 10
 
 // inTxRetry is inTx that runs fn again, in a new transaction, when
 // PostgreSQL aborted it for a concurrent update (serialization failure or
@@ -41,7 +44,8 @@ func (s *Store) inTxRetry(ctx context.Context, iso pgx.TxIsoLevel, fn func(q *db
 			return err
 		}
 	}
-	return err
+	// Still losing to concurrent changes: the caller may try again.
+	return fault.Unavailable("too many concurrent changes to the same benchmark; try again")
 }
 
 func retryable(err error) bool {
