@@ -155,6 +155,8 @@ func (s *stack) startAPI(ctx context.Context) error {
 	env["SABE_METRICS_ADDR"] = "127.0.0.1:0"
 	env["SABE_TOKEN_RATE_LIMIT"] = "0"
 	env["SABE_MAX_UNITS_PER_TOKEN_DAY"] = "0"
+	// The bench starts runs of one benchmark side by side.
+	env["SABE_MAX_RUNS_IN_FLIGHT"] = "0"
 	if s.h.o.profileDir != "" {
 		env["SABE_PPROF"] = "true"
 	}

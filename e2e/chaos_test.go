@@ -101,6 +101,9 @@ func startCluster(t *testing.T, latency time.Duration, extraEnv map[string]strin
 		"SABE_RETRY_BASE_DELAY": chaosRetryBase.String(), "SABE_SHUTDOWN_TIMEOUT": chaosShutdown.String(),
 		"SABE_RECONCILE_INTERVAL": reconcileInterval.String(), "SABE_RECONCILE_STALL": reconcileStall.String(),
 		"SABE_SCHEDULER_TICK": schedulerTick.String(),
+		// The schedules here tick every second and may overlap: the
+		// spend controls' defaults would refuse or skip them.
+		"SABE_MIN_SCHEDULE_INTERVAL": "1s", "SABE_MAX_RUNS_IN_FLIGHT": "0",
 		// info, in text: the tests wait for "worker started" and read the logs.
 		"SABE_LOG_FORMAT": "text", "SABE_LOG_LEVEL": "info",
 	}

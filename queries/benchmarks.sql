@@ -36,7 +36,15 @@ FROM benchmarks b WHERE b.id = $1;
 SELECT id, name FROM benchmarks WHERE id = ANY(sqlc.arg(ids)::uuid[]);
 
 -- name: LockBenchmark :one
-SELECT id FROM benchmarks WHERE id = $1 AND archived_at IS NULL FOR UPDATE;
+-- An update, not only a row lock: at repeatable read a concurrent run
+-- creation for the same benchmark then fails to serialize and is retried
+-- with a snapshot that holds this one's run, so the budgets and the
+-- in-flight cap it checks cannot be overrun by a race.
+UPDATE benchmarks SET run_serial = run_serial + 1 WHERE id = $1 AND archived_at IS NULL RETURNING id;
+
+-- name: SetBenchmarkBudget :execrows
+UPDATE benchmarks SET budget_max_cost_usd_month = sqlc.narg(max_cost_usd_month), updated_at = now()
+WHERE id = sqlc.arg(id);
 
 -- name: ListBenchmarks :many
 SELECT b.*,

@@ -1,7 +1,7 @@
 -- name: CreateRun :one
 INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, created_at,
-                  max_cost_usd, deadline_at)
-VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                  max_cost_usd, deadline_at, charged_token_id)
+VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING *;
 
 -- name: SnapshotRunModels :execrows

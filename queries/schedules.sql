@@ -5,6 +5,7 @@ UPDATE benchmarks SET
     schedule_enabled  = sqlc.arg(enabled),
     schedule_overlap  = sqlc.arg(overlap),
     schedule_last_at  = sqlc.narg(last_at),
+    schedule_token_id = sqlc.narg(token_id),
     updated_at        = now()
 WHERE id = sqlc.arg(id);
 
@@ -29,8 +30,8 @@ SELECT EXISTS (
 
 -- name: CreateScheduledRun :one
 INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, created_at,
-                  max_cost_usd, deadline_at)
-VALUES ($1, $2, 'queued', 'schedule', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                  max_cost_usd, deadline_at, charged_token_id)
+VALUES ($1, $2, 'queued', 'schedule', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (benchmark_id, scheduled_for) DO NOTHING
 RETURNING *;
 

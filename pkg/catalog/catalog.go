@@ -185,8 +185,11 @@ type Benchmark struct {
 	// ArchivedAt is when the benchmark was archived (deleted while it had
 	// runs); nil while it is active. Archiving disables its schedule.
 	ArchivedAt *time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// BudgetMaxCostUSDMonth is the admin-set spend budget, in US dollars
+	// per UTC month, of all the benchmark's runs; nil when none is set.
+	BudgetMaxCostUSDMonth *float64
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
 }
 
 // BenchmarkInput creates a benchmark.

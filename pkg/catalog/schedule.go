@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/schedule"
 )
@@ -33,6 +35,9 @@ type Schedule struct {
 	// why; nil when none was skipped.
 	LastSkippedAt  *time.Time
 	LastSkipReason string
+	// SetByTokenID is the token that last set the schedule, whose daily
+	// budgets its runs are charged to; nil when none is recorded.
+	SetByTokenID *uuid.UUID
 }
 
 // ScheduleStatus says whether a schedule's occurrences make runs.
@@ -191,6 +196,17 @@ func (p SchedulePatch) Apply(cur *Schedule) (Schedule, error) {
 		return out, out.Validate()
 	}
 	return out, p.Validate()
+}
+
+// CheckInterval refuses, as a fault.Invalid naming schedule.cron, a
+// schedule whose occurrences can come less than min apart (0: no
+// minimum).
+func (s Schedule) CheckInterval(min time.Duration) error {
+	p, err := schedule.Parse(s.Cron, s.Timezone)
+	if err != nil {
+		return err
+	}
+	return p.CheckInterval(min)
 }
 
 // Restarts reports whether changing a schedule from old to s starts it

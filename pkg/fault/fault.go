@@ -32,6 +32,9 @@ const (
 	KindInvalid
 	// KindUnavailable is a dependency that is down (503).
 	KindUnavailable
+	// KindTooMany is a request over a rate or a spend budget (429); the
+	// caller may try again once it renews.
+	KindTooMany
 )
 
 // String returns the machine-readable code used in JSON error bodies.
@@ -53,6 +56,8 @@ func (k Kind) String() string {
 		return "invalid"
 	case KindUnavailable:
 		return "unavailable"
+	case KindTooMany:
+		return "too_many_requests"
 	default:
 		return "internal"
 	}
@@ -115,6 +120,11 @@ func Unauthorized(format string, args ...any) error {
 // Forbidden reports a credential that lacks a right.
 func Forbidden(format string, args ...any) error {
 	return &Error{Kind: KindForbidden, Message: fmt.Sprintf(format, args...)}
+}
+
+// TooMany reports a request over a rate or a spend budget.
+func TooMany(format string, args ...any) error {
+	return &Error{Kind: KindTooMany, Message: fmt.Sprintf(format, args...)}
 }
 
 // Unavailable reports a dependency that is down.

@@ -213,6 +213,7 @@ func toBenchmark(b *catalog.Benchmark) oapi.Benchmark {
 		UnitCount:  int64(b.UnitCount),
 		Schedule:   toSchedule(b.Schedule),
 		NextRunAt:  utcPtr(b.NextRunAt),
+		Budget:     oapi.BenchmarkBudget{MaxCostUsdPerMonth: b.BudgetMaxCostUSDMonth},
 		ArchivedAt: utcPtr(b.ArchivedAt),
 		CreatedAt:  b.CreatedAt.UTC(),
 		UpdatedAt:  b.UpdatedAt.UTC(),
@@ -226,7 +227,7 @@ func toSchedule(s *catalog.Schedule) *oapi.Schedule {
 	return &oapi.Schedule{
 		Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled, Overlap: oapi.ScheduleOverlap(s.Overlap),
 		Status: oapi.ScheduleStatus(s.Status), BlockedReason: nonEmpty(s.BlockedReason),
-		LastSkippedAt: utcPtr(s.LastSkippedAt), LastSkipReason: nonEmpty(s.LastSkipReason),
+		LastSkippedAt: utcPtr(s.LastSkippedAt), LastSkipReason: nonEmpty(s.LastSkipReason), SetByTokenId: s.SetByTokenID,
 	}
 }
 

@@ -196,6 +196,8 @@ func kindStatus(k fault.Kind) int {
 		return http.StatusUnprocessableEntity
 	case fault.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case fault.KindTooMany:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}
@@ -241,7 +243,7 @@ func echoError(he *echo.HTTPError) (int, any) {
 // statusCode is the "code" of a response with status: the fault kind that
 // maps to it, else the status text in snake case ("method_not_allowed").
 func statusCode(status int) string {
-	for k := fault.KindInternal; k <= fault.KindUnavailable; k++ {
+	for k := fault.KindInternal; k <= fault.KindTooMany; k++ {
 		if kindStatus(k) == status {
 			return k.String()
 		}

@@ -20,7 +20,7 @@ func (a *api) CreateBenchmark(ctx context.Context, req oapi.CreateBenchmarkReque
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	out, err := a.s.store.CreateBenchmark(ctx, in, a.s.cfg.MaxRunUnits)
+	out, err := a.s.store.CreateBenchmark(ctx, in, a.s.cfg.Limits.MaxUnits)
 	if err != nil {
 		return nil, err
 	}
@@ -72,11 +72,24 @@ func (a *api) UpdateBenchmark(ctx context.Context, req oapi.UpdateBenchmarkReque
 	if err := patch.Validate(); err != nil {
 		return nil, err
 	}
-	out, err := a.s.store.UpdateBenchmark(ctx, req.Id, patch, a.s.cfg.MaxRunUnits)
+	out, err := a.s.store.UpdateBenchmark(ctx, req.Id, patch, a.s.cfg.Limits.MaxUnits)
 	if err != nil {
 		return nil, err
 	}
 	return oapi.UpdateBenchmark200JSONResponse(toBenchmark(out)), nil
+}
+
+// SetBenchmarkBudget sets or removes a benchmark's monthly spend budget;
+// the scope table lets only admin tokens here.
+func (a *api) SetBenchmarkBudget(ctx context.Context, req oapi.SetBenchmarkBudgetRequestObject) (oapi.SetBenchmarkBudgetResponseObject, error) {
+	if req.Body == nil {
+		return nil, errNoBody
+	}
+	out, err := a.s.store.SetBenchmarkBudget(ctx, req.Id, req.Body.MaxCostUsdPerMonth)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.SetBenchmarkBudget200JSONResponse(toBenchmark(out)), nil
 }
 
 // EstimateBenchmark estimates the tokens and cost of a run of a benchmark

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
@@ -21,27 +23,32 @@ const queueTimeout = 5 * time.Second
 
 // CreateRun creates a run of a benchmark and queues its run:start task. A
 // max_cost_usd in the body replaces the benchmark's spend cap for this run.
-// The run's units count against the token's daily budget
-// (Config.MaxUnitsPerTokenDay). When the task cannot be queued the run is closed as failed at once and
-// the answer is 503, so no run is left queued with no work behind it.
+// The run is charged to the calling token: the store checks the fan-out
+// cap, the benchmark's runs in flight and every budget the run counts
+// against in the transaction that creates it (Config.Limits); a spent
+// budget is 429 with Retry-After until it renews. When the task cannot be
+// queued the run is closed as failed at once and the answer is 503, so no
+// run is left queued with no work behind it.
 func (a *api) CreateRun(ctx context.Context, req oapi.CreateRunRequestObject) (oapi.CreateRunResponseObject, error) {
-	nr := store.NewRun{BenchmarkID: req.Id, Trigger: run.TriggerAPI, MaxUnits: a.s.cfg.MaxRunUnits}
+	nr := store.NewRun{BenchmarkID: req.Id, Trigger: run.TriggerAPI}
 	if req.Body != nil {
 		nr.MaxCostUSD = req.Body.MaxCostUsd
 	}
 	if err := catalog.ValidateMaxCost("max_cost_usd", nr.MaxCostUSD); err != nil {
 		return nil, err
 	}
-	held, err := a.s.reserveRunUnits(ctx, req.Id)
-	if err != nil {
-		return nil, err
+	if tok, ok := TokenFrom(ctx); ok {
+		nr.TokenID = &tok.ID
 	}
 	r, err := a.s.store.CreateRun(ctx, nr)
+	if be, ok := errors.AsType[*store.BudgetError](err); ok {
+		if c := echoContextFrom(ctx); c != nil {
+			c.Response().Header().Set(echo.HeaderRetryAfter, retryAfter(be.RetryAfter))
+		}
+	}
 	if err != nil {
-		a.s.settle(ctx, held, 0)
 		return nil, err
 	}
-	a.s.settle(ctx, held, r.Total())
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queueTimeout)
 	defer cancel()
 	if err := run.Enqueue(qctx, a.s.queue, run.NewStartTask(r.ID)); err != nil {

@@ -549,7 +549,7 @@ func TestServer_Benchmarks(t *testing.T) {
 
 	t.Run("ErrFanOutOverCap", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, func(d *httpapi.Deps) { d.Config.MaxRunUnits = 5 })
+		b := setup(t, func(d *httpapi.Deps) { d.Config.Limits.MaxUnits = 5 })
 		p := b.provider(t, nil)
 		m1, m2 := b.model(t, p.Id.String(), nil), b.model(t, p.Id.String(), nil)
 		s := b.suite(t)

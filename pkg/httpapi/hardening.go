@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net"
@@ -12,12 +11,8 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/redis/go-redis/v9"
-
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 // ParseTrustedProxies parses a comma-separated list of CIDRs or single
@@ -192,113 +187,4 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 // retryAfter renders a wait as whole seconds, at least 1.
 func retryAfter(d time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
-}
-
-// unitsKeyPrefix prefixes the per-token daily unit counters; the key ends
-// with the token id and the UTC date.
-const unitsKeyPrefix = "sabe:units:"
-
-// reserveUnitsScript adds ARGV[1] units to the day's counter unless that
-// takes it over ARGV[2], in one step so that two replicas cannot both take
-// the last of the budget. It returns the new total, or -1 when refused.
-// The key outlives its day by a day, for late readers; then it goes.
-var reserveUnitsScript = redis.NewScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local n = tonumber(ARGV[1])
-if cur + n > tonumber(ARGV[2]) then
-  return -1
-end
-local v = redis.call('INCRBY', KEYS[1], n)
-redis.call('EXPIRE', KEYS[1], 172800)
-return v
-`)
-
-// unitBudget counts, per token and UTC day, the units of the runs a token
-// started, shared by every api replica through Redis.
-type unitBudget struct {
-	rdb redis.UniversalClient
-	max int
-	now func() time.Time
-}
-
-func (b *unitBudget) key(tokenID string, day time.Time) string {
-	return unitsKeyPrefix + tokenID + ":" + day.Format(time.DateOnly)
-}
-
-// reserve takes n units of the token's budget for today. It returns false
-// and how long until the budget renews when there are not enough left.
-func (b *unitBudget) reserve(ctx context.Context, tokenID string, n int) (bool, time.Duration, string, error) {
-	now := b.now().UTC()
-	key := b.key(tokenID, now)
-	v, err := reserveUnitsScript.Run(ctx, b.rdb, []string{key}, n, b.max).Int64()
-	if err != nil {
-		return false, 0, key, fmt.Errorf("reserve units: %w", err)
-	}
-	if v < 0 {
-		midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
-		return false, midnight.Sub(now), key, nil
-	}
-	return true, 0, key, nil
-}
-
-// adjust corrects a reservation by delta units (negative to give some back)
-// once the run's real size is known, or after it could not be created.
-func (b *unitBudget) adjust(ctx context.Context, key string, delta int) error {
-	if delta == 0 {
-		return nil
-	}
-	return b.rdb.IncrBy(ctx, key, int64(delta)).Err()
-}
-
-// reservation is a part of a token's daily unit budget taken for a run
-// about to be created.
-type reservation struct {
-	key   string
-	units int
-}
-
-// reserveRunUnits takes a run's units (as the benchmark stands now) from
-// the requesting token's daily budget, before the run exists, so that two
-// requests racing for the last of the budget cannot both get it. A run
-// bigger than the whole budget is invalid (422 on model_ids); one over
-// what is left today is 429 with Retry-After until UTC midnight.
-func (s *Server) reserveRunUnits(ctx context.Context, benchmarkID uuid.UUID) (reservation, error) {
-	tok, ok := TokenFrom(ctx)
-	if s.cfg.MaxUnitsPerTokenDay <= 0 || !ok {
-		return reservation{}, nil
-	}
-	b, err := s.store.GetBenchmark(ctx, benchmarkID)
-	if err != nil {
-		return reservation{}, err
-	}
-	if b.UnitCount > s.cfg.MaxUnitsPerTokenDay {
-		return reservation{}, fault.Invalid("model_ids", "a run of this benchmark has %d units, over the %d units a token may start per day",
-			b.UnitCount, s.cfg.MaxUnitsPerTokenDay)
-	}
-	okay, wait, key, err := s.units.reserve(ctx, tok.ID.String(), b.UnitCount)
-	if err != nil {
-		s.log.WarnContext(ctx, "daily unit budget not checked: redis failed", "token_id", tok.ID, "error", err)
-		return reservation{}, fault.Unavailable("the daily unit budget cannot be checked because Redis is unreachable; try again")
-	}
-	if !okay {
-		if c := echoContextFrom(ctx); c != nil {
-			c.Response().Header().Set(echo.HeaderRetryAfter, retryAfter(wait))
-		}
-		return reservation{}, echo.NewHTTPError(http.StatusTooManyRequests,
-			fmt.Sprintf("this run's %d units would take this token over its %d units a day; retry after midnight UTC",
-				b.UnitCount, s.cfg.MaxUnitsPerTokenDay))
-	}
-	return reservation{key: key, units: b.UnitCount}, nil
-}
-
-// settle corrects a reservation once the run is created with total units
-// (the benchmark may have changed in between), or gives it back (total 0)
-// when the run was not created.
-func (s *Server) settle(ctx context.Context, r reservation, total int) {
-	if r.key == "" {
-		return
-	}
-	if err := s.units.adjust(context.WithoutCancel(ctx), r.key, total-r.units); err != nil {
-		s.log.WarnContext(ctx, "correct a daily unit reservation", "key", r.key, "error", err)
-	}
 }

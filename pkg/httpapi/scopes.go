@@ -85,6 +85,9 @@ var routeScopes = map[routeKey]string{
 	{http.MethodPost, "/v1/tokens"}:       apitoken.ScopeAdmin,
 	{http.MethodDelete, "/v1/tokens/:id"}: apitoken.ScopeAdmin,
 	{http.MethodGet, "/v1/audit"}:         apitoken.ScopeAdmin,
+	// A benchmark's budget is what its schedule spends instead of the
+	// budget of the token that set it.
+	{http.MethodPut, "/v1/benchmarks/:id/budget"}: apitoken.ScopeAdmin,
 
 	// asynqmon can delete and run tasks.
 	{anyMethod, monitorPath}:        apitoken.ScopeAdmin,

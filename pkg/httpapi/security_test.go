@@ -218,7 +218,7 @@ func TestServer_RateLimit(t *testing.T) {
 
 func TestServer_DailyUnits(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(d *httpapi.Deps) { d.Config.MaxUnitsPerTokenDay = 6 })
+	b := setup(t, func(d *httpapi.Deps) { d.Config.Limits.MaxUnitsPerTokenDay = 6 })
 	w := b.world(t, 2, 2, 1) // 4 units a run
 	path := "/v1/benchmarks/" + w.benchmark.Id.String() + "/runs"
 

@@ -29,16 +29,12 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMaxRunUnits   = 100_000
 	DefaultSessionTTL    = time.Hour
 	DefaultBodyLimit     = "1MiB"
 	DefaultTokenCacheTTL = 5 * time.Second
 	// DefaultTokenRateLimit is the requests a minute each token may make
 	// (SABE_TOKEN_RATE_LIMIT).
 	DefaultTokenRateLimit = 600
-	// DefaultMaxUnitsPerTokenDay is the units of the runs each token may
-	// start per UTC day (SABE_MAX_UNITS_PER_TOKEN_DAY).
-	DefaultMaxUnitsPerTokenDay = 1_000_000
 	// DefaultProviderTimeout bounds the provider calls the API makes itself
 	// (POST /v1/providers/{id}/test, GET /v1/providers/{id}/remote-models).
 	DefaultProviderTimeout = 30 * time.Second
@@ -46,9 +42,12 @@ const (
 
 // Config is the API's policy: limits and cookie settings.
 type Config struct {
-	// MaxRunUnits caps a run's fan-out (models × questions × samples);
-	// benchmarks over it are refused. Zero means DefaultMaxRunUnits.
-	MaxRunUnits int
+	// Limits are the checks every run passes at creation (see
+	// store.RunLimits); benchmarks over Limits.MaxUnits are refused too,
+	// and schedules more frequent than Limits.MinScheduleInterval. A zero
+	// MaxUnits means store.DefaultMaxRunUnits; other zero fields disable
+	// their check.
+	Limits store.RunLimits
 	// AllowPrivateProviders lets provider base URLs point at loopback and
 	// private addresses (development, tests, self-hosted models).
 	AllowPrivateProviders bool
@@ -75,10 +74,6 @@ type Config struct {
 	// in Redis across every api replica; over it the answer is 429 with
 	// Retry-After. Zero disables the limit.
 	RateLimit int
-	// MaxUnitsPerTokenDay caps the units (models × questions × samples) of
-	// the runs each token may start per UTC day, counted in Redis across
-	// every api replica. Zero disables the cap.
-	MaxUnitsPerTokenDay int
 	// CORSOrigins are the origins ("https://app.example.com") whose pages
 	// may call the API from a browser. Empty means none: no response
 	// carries a CORS header.
@@ -94,8 +89,8 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.MaxRunUnits <= 0 {
-		c.MaxRunUnits = DefaultMaxRunUnits
+	if c.Limits.MaxUnits <= 0 {
+		c.Limits.MaxUnits = store.DefaultMaxRunUnits
 	}
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = DefaultSessionTTL
@@ -163,7 +158,6 @@ type Server struct {
 	ownAudit  bool
 	proxies   proxies
 	limiter   *redis_rate.Limiter
-	units     *unitBudget
 	echo      *echo.Echo
 }
 
@@ -199,7 +193,7 @@ func New(deps Deps) (*Server, error) {
 	}
 
 	s := &Server{
-		store:     deps.Store,
+		store:     deps.Store.WithRunLimits(cfg.Limits),
 		analytics: analytics.NewService(deps.Store),
 		queue:     deps.Queue,
 		tracker:   deps.Tracker,
@@ -213,7 +207,6 @@ func New(deps Deps) (*Server, error) {
 		audit:     deps.Audit,
 		proxies:   proxies(cfg.TrustedProxies),
 		limiter:   redis_rate.NewLimiter(deps.Redis),
-		units:     &unitBudget{rdb: deps.Redis, max: cfg.MaxUnitsPerTokenDay, now: time.Now},
 	}
 	if s.audit == nil {
 		s.audit = audit.NewRecorder(deps.Store, deps.Log, audit.RecorderOptions{})

@@ -213,3 +213,40 @@ func (s *Schedule) Due(last, now time.Time, c Catchup) []time.Time {
 	slices.Reverse(out)
 	return out
 }
+
+// gapSample is how many consecutive occurrences MinGap compares: enough
+// to see every gap of a spec whose pattern repeats within days, which is
+// how a cron spec gets frequent.
+const gapSample = 1000
+
+// MinGap is the shortest gap between two consecutive occurrences, read
+// from the first gapSample occurrences after the Unix epoch (an @every
+// schedule's gap is its duration).
+func (s *Schedule) MinGap() time.Duration {
+	if s.every > 0 {
+		return s.every
+	}
+	var gap time.Duration
+	prev := s.Next(time.Unix(0, 0))
+	for range gapSample {
+		next := s.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		if d := next.Sub(prev); gap == 0 || d < gap {
+			gap = d
+		}
+		prev = next
+	}
+	return gap
+}
+
+// CheckInterval refuses a schedule whose occurrences can come less than
+// min apart, as a fault.Invalid naming schedule.cron and the minimum: a
+// frequent schedule multiplies whatever a run spends.
+func (s *Schedule) CheckInterval(min time.Duration) error {
+	if gap := s.MinGap(); min > 0 && gap > 0 && gap < min {
+		return fault.Invalid("schedule.cron", "occurs every %s at the shortest, more often than the minimum interval of %s (SABE_MIN_SCHEDULE_INTERVAL)", gap, min)
+	}
+	return nil
+}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+
+	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 // Overlap says what an occurrence does while an earlier scheduled run of
@@ -165,13 +167,18 @@ type Ticker struct {
 	startTask func(runID uuid.UUID) *asynq.Task
 	log       *slog.Logger
 	now       func() time.Time
+	// minInterval is the shortest gap allowed between occurrences.
+	minInterval time.Duration
 }
 
 // NewTicker returns the tick handler. startTask builds a created run's
 // run:start task (run.NewStartTask), enqueued on queue; when that fails the
-// run stays queued with no task, and the reconciler starts it later.
-func NewTicker(store Store, queue Enqueuer, startTask func(runID uuid.UUID) *asynq.Task, log *slog.Logger) *Ticker {
-	return &Ticker{store: store, queue: queue, startTask: startTask, log: log, now: time.Now}
+// run stays queued with no task, and the reconciler starts it later. A
+// schedule whose occurrences come less than minInterval apart (stored
+// before the minimum was set or raised) has them skipped, and recorded,
+// until it is changed; 0 sets no minimum.
+func NewTicker(store Store, queue Enqueuer, startTask func(runID uuid.UUID) *asynq.Task, log *slog.Logger, minInterval time.Duration) *Ticker {
+	return &Ticker{store: store, queue: queue, startTask: startTask, log: log, now: time.Now, minInterval: minInterval}
 }
 
 // start enqueues a run's start task; a task with its id already there is
@@ -237,6 +244,12 @@ func (t *Ticker) tickOne(ctx context.Context, e Entry, now time.Time, c Catchup)
 	var skips []Skip
 	if n, newest, oldest := s.notDue(e.Last, latest, due); n > 0 {
 		skips = append(skips, Skip{At: newest, Reason: missedReason(n, oldest, newest, c.Mode)})
+	}
+	if err := s.CheckInterval(t.minInterval); err != nil {
+		for _, at := range due {
+			skips = append(skips, Skip{At: at, Reason: "the schedule " + fault.As(err).Message})
+		}
+		due = nil
 	}
 	skip := e.Overlap != OverlapAllow
 	if skip && len(due) > 1 {

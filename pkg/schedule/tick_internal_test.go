@@ -69,7 +69,7 @@ func tickAt(t *testing.T, st *fakeStore, q *fakeQueue, now string) *Ticker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk := NewTicker(st, q, startTask, slog.New(slog.DiscardHandler))
+	tk := NewTicker(st, q, startTask, slog.New(slog.DiscardHandler), 0)
 	tk.now = func() time.Time { return at }
 	return tk
 }
@@ -291,4 +291,34 @@ func TestTicker_HandleTick(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestTicker_MinInterval(t *testing.T) {
+	t.Parallel()
+	bench := uuid.New()
+	// A schedule stored before the minimum was raised: its occurrences
+	// are skipped, each with the reason, and no run is asked for.
+	st := &fakeStore{
+		entries: func() ([]Entry, error) {
+			return []Entry{{BenchmarkID: bench, Cron: "@every 1s", Overlap: OverlapAllow, Last: ts("2025-06-01T00:00:00Z")}}, nil
+		},
+		advance: func(a Advance) (Advanced, error) { return Advanced{Won: true, Skipped: len(a.Skips)}, nil },
+	}
+	tk := tickAt(t, st, &fakeQueue{}, "2025-06-01T00:00:03Z")
+	tk.minInterval = time.Minute
+	if err := tk.Tick(context.Background(), Catchup{Mode: CatchupAll, Grace: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.advances) != 1 {
+		t.Fatalf("%d advances, want 1", len(st.advances))
+	}
+	a := st.advances[0]
+	if len(a.Occurrences) != 0 || len(a.Skips) != 3 || !a.To.Equal(ts("2025-06-01T00:00:03Z")) {
+		t.Fatalf("advance = %+v; want the 3 occurrences skipped and the marker moved", a)
+	}
+	for _, sk := range a.Skips {
+		if !strings.Contains(sk.Reason, "SABE_MIN_SCHEDULE_INTERVAL") || !strings.Contains(sk.Reason, "1m0s") {
+			t.Errorf("skip reason %q does not name the minimum", sk.Reason)
+		}
+	}
 }

@@ -84,7 +84,7 @@ func setupCatchup(t *testing.T) *catchupBundle {
 	}
 	q := &recordingQueue{}
 	return &catchupBundle{st: st, pool: pool, bench: b.ID, marker: marker, queue: q,
-		ticker: schedule.NewTicker(st, q, startTask, slog.New(slog.DiscardHandler))}
+		ticker: schedule.NewTicker(st, q, startTask, slog.New(slog.DiscardHandler), 0)}
 }
 
 // tick runs one tick in which every due occurrence is already missed (no

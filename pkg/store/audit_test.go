@@ -118,7 +118,7 @@ func TestStore_AuditMutations(t *testing.T) {
 	r, err := s.CreateRun(ctx, store.NewRun{BenchmarkID: b.ID, Trigger: run.TriggerAPI})
 	must(err)
 	expect(audit.ActionRunStart, r.ID.String())
-	if _, err := s.CreateRun(ctx, store.NewRun{BenchmarkID: b.ID, Trigger: run.TriggerAPI, MaxUnits: 1}); fault.KindOf(err) != fault.KindConflict {
+	if _, err := s.WithRunLimits(store.RunLimits{MaxUnits: 1}).CreateRun(ctx, store.NewRun{BenchmarkID: b.ID, Trigger: run.TriggerAPI}); fault.KindOf(err) != fault.KindConflict {
 		t.Fatalf("run over the fan-out cap: %v, want conflict", err)
 	}
 	_, err = s.RequestCancel(ctx, r.ID)

@@ -22,7 +22,7 @@ import (
 func benchmarkFromRow(r dbsqlc.GetBenchmarkRow) catalog.Benchmark {
 	b := catalog.Benchmark{
 		ID: r.ID, Name: r.Name, SuiteIDs: r.SuiteIds, ModelIDs: r.ModelIds,
-		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		ArchivedAt: r.ArchivedAt, BudgetMaxCostUSDMonth: r.BudgetMaxCostUsdMonth, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	_ = json.Unmarshal(r.Config, &b.Config)
 	b.UnitCount = len(b.ModelIDs) * int(r.ActiveQuestions) * b.Config.Samples
@@ -30,6 +30,7 @@ func benchmarkFromRow(r dbsqlc.GetBenchmarkRow) catalog.Benchmark {
 		b.Schedule = &catalog.Schedule{
 			Cron: *r.ScheduleCron, Timezone: r.ScheduleTimezone, Enabled: r.ScheduleEnabled, Overlap: schedule.Overlap(r.ScheduleOverlap),
 			LastSkippedAt: r.ScheduleLastSkippedAt, LastSkipReason: deref(r.ScheduleLastSkipReason),
+			SetByTokenID: r.ScheduleTokenID,
 		}
 	}
 	b.ResolveSchedule(r.ScheduleLastAt, blockersOf(r), time.Now())
@@ -121,7 +122,7 @@ func (s *Store) CreateBenchmark(ctx context.Context, in catalog.BenchmarkInput, 
 			return err
 		}
 		if in.Schedule != nil {
-			if err := setSchedule(ctx, q, id, in.Schedule.Normalized(), nil, nil); err != nil {
+			if err := setSchedule(ctx, q, id, in.Schedule.Normalized(), nil, nil, s.limits.MinScheduleInterval); err != nil {
 				return err
 			}
 		}
@@ -219,7 +220,7 @@ func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, p catalog.Ben
 			if err != nil {
 				return err
 			}
-			if err := setSchedule(ctx, q, id, sc, b.Schedule, cur.ScheduleLastAt); err != nil {
+			if err := setSchedule(ctx, q, id, sc, b.Schedule, cur.ScheduleLastAt, s.limits.MinScheduleInterval); err != nil {
 				return err
 			}
 		}

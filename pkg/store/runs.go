@@ -52,8 +52,11 @@ type NewRun struct {
 	// ScheduledFor is the schedule occurrence a run with trigger schedule
 	// is for; a benchmark has at most one run per occurrence.
 	ScheduledFor *time.Time
-	// MaxUnits caps the fan-out (0: no cap).
-	MaxUnits int
+	// TokenID is the token that asks for the run, whose daily budgets it
+	// is charged to; nil for an operator's run on the database. Ignored
+	// for trigger schedule: such a run is charged to the token that last
+	// set the schedule, or to the benchmark's budget.
+	TokenID *uuid.UUID
 	// MaxCostUSD overrides the benchmark's spend cap for this run.
 	MaxCostUSD *float64
 }
@@ -62,6 +65,9 @@ type NewRun struct {
 // models, question revisions) in one transaction at repeatable read, so the
 // counts and the snapshot agree even while questions are being added. A
 // run for a schedule occurrence that already has one returns that run.
+// The run passes the Store's RunLimits in the same transaction: the units
+// checked and charged are the units of the snapshot. Over a limit the
+// error is a fault (Conflict, Invalid) or a *BudgetError.
 func (s *Store) CreateRun(ctx context.Context, nr NewRun) (*run.Run, error) {
 	r, _, err := s.EnsureRun(ctx, nr)
 	return r, err
@@ -75,15 +81,16 @@ func (s *Store) EnsureRun(ctx context.Context, nr NewRun) (*run.Run, bool, error
 	var created bool
 	err := s.inTxRetry(ctx, pgx.RepeatableRead, func(q *dbsqlc.Queries) error {
 		var err error
-		out, created, err = createRun(ctx, q, nr)
+		out, created, err = createRun(ctx, q, s.limits, nr)
 		return err
 	})
 	return out, created, err
 }
 
 // createRun is CreateRun inside the caller's repeatable-read transaction.
-func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, bool, error) {
-	benchmarkID, trigger, maxUnits := nr.BenchmarkID, nr.Trigger, nr.MaxUnits
+// It is the only code that inserts runs, so every trigger passes lim.
+func createRun(ctx context.Context, q *dbsqlc.Queries, lim RunLimits, nr NewRun) (*run.Run, bool, error) {
+	benchmarkID, trigger := nr.BenchmarkID, nr.Trigger
 	if (nr.ScheduledFor != nil) != (trigger == run.TriggerSchedule) {
 		return nil, false, fmt.Errorf("create run of benchmark %s: scheduled_for goes with trigger schedule, and only with it", benchmarkID)
 	}
@@ -112,15 +119,17 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, boo
 	}
 	modelCount, questionCount := int32(len(bench.ModelIDs)), b.ActiveQuestions
 	total := bench.UnitCount
-	if maxUnits > 0 && total > maxUnits {
-		return nil, false, fault.Conflict("a run would fan out into %d units, over the limit of %d", total, maxUnits)
-	}
 	id := newID()
 	created := time.Now().UTC().Truncate(time.Microsecond)
 	maxCost := bench.Config.MaxCostUSD
 	if nr.MaxCostUSD != nil {
 		maxCost = nr.MaxCostUSD
 	}
+	ch, err := chargeRun(ctx, q, lim, b, nr, total, maxCost, created)
+	if err != nil {
+		return nil, false, err
+	}
+	maxCost = ch.maxCost
 	var deadline *time.Time
 	if secs := bench.Config.TimeoutSeconds; secs > 0 {
 		d := created.Add(time.Duration(secs) * time.Second)
@@ -136,7 +145,7 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, boo
 		row, err = q.CreateScheduledRun(ctx, dbsqlc.CreateScheduledRunParams{
 			ID: id, BenchmarkID: benchmarkID, ScheduledFor: nr.ScheduledFor, Config: config,
 			ModelCount: modelCount, QuestionCount: questionCount, Samples: int32(bench.Config.Samples),
-			TotalUnits: int32(total), CreatedAt: created, MaxCostUsd: maxCost, DeadlineAt: deadline,
+			TotalUnits: int32(total), CreatedAt: created, MaxCostUsd: maxCost, DeadlineAt: deadline, ChargedTokenID: ch.token,
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
 			existing, gerr := q.GetScheduledRun(ctx, dbsqlc.GetScheduledRunParams{BenchmarkID: benchmarkID, ScheduledFor: nr.ScheduledFor})
@@ -149,7 +158,7 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, boo
 		row, err = q.CreateRun(ctx, dbsqlc.CreateRunParams{
 			ID: id, BenchmarkID: benchmarkID, Trigger: string(trigger), Config: config,
 			ModelCount: modelCount, QuestionCount: questionCount, Samples: int32(bench.Config.Samples),
-			TotalUnits: int32(total), CreatedAt: created, MaxCostUsd: maxCost, DeadlineAt: deadline,
+			TotalUnits: int32(total), CreatedAt: created, MaxCostUsd: maxCost, DeadlineAt: deadline, ChargedTokenID: ch.token,
 		})
 	}
 	if err != nil {

@@ -26,8 +26,11 @@ var _ schedule.Store = (*Store)(nil)
 const SchedulerActor = "scheduler"
 
 // serializationRetries bounds how often a transaction that lost a race at
-// repeatable read is tried again.
-const serializationRetries = 5
+// repeatable read is tried again. Every run creation for a benchmark (and
+// for a token) updates its row, so concurrent creations for one of them
+// retry one after the other: the bound must exceed the concurrency a
+// benchmark sees (its runs in flight are capped anyway).
+const serializationRetries = 10
 
 // inTxRetry is inTx that runs fn again, in a new transaction, when
 // PostgreSQL aborted it for a concurrent update (serialization failure or
@@ -41,7 +44,8 @@ func (s *Store) inTxRetry(ctx context.Context, iso pgx.TxIsoLevel, fn func(q *db
 			return err
 		}
 	}
-	return err
+	// Still losing to concurrent changes: the caller may try again.
+	return fault.Unavailable("too many concurrent changes to the same benchmark; try again")
 }
 
 func retryable(err error) bool {
@@ -52,8 +56,18 @@ func retryable(err error) bool {
 // setSchedule stores a benchmark's schedule, given the one it had. A
 // schedule that starts afresh (newly enabled, or a new spec or zone) has
 // its marker set to now, so its first run is for the first occurrence
-// after the change: nothing from before is caught up.
-func setSchedule(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID, sc catalog.Schedule, old *catalog.Schedule, oldLast *time.Time) error {
+// after the change: nothing from before is caught up. The token of the
+// request that sets it (from ctx's audit actor) is recorded: the
+// schedule's runs are charged to its budgets. A new spec or zone, or a
+// schedule enabled again, must keep minInterval between occurrences; an
+// older schedule may still be edited otherwise (the tick skips its
+// occurrences until it is fixed).
+func setSchedule(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID, sc catalog.Schedule, old *catalog.Schedule, oldLast *time.Time, minInterval time.Duration) error {
+	if old == nil || old.Cron != sc.Cron || old.Timezone != sc.Timezone || sc.Restarts(old) {
+		if err := sc.CheckInterval(minInterval); err != nil {
+			return err
+		}
+	}
 	last := oldLast
 	if sc.Restarts(old) {
 		now := time.Now().UTC().Truncate(time.Microsecond)
@@ -61,6 +75,7 @@ func setSchedule(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID, sc catalo
 	}
 	return q.SetBenchmarkSchedule(ctx, dbsqlc.SetBenchmarkScheduleParams{
 		ID: id, Cron: &sc.Cron, Timezone: sc.Timezone, Enabled: sc.Enabled, Overlap: string(sc.Overlap), LastAt: last,
+		TokenID: audit.ActorFrom(ctx).TokenID,
 	})
 }
 
@@ -119,10 +134,10 @@ func (s *Store) AdvanceSchedule(ctx context.Context, a schedule.Advance) (schedu
 				skips = append(skips, schedule.Skip{At: at, Reason: "the previous scheduled run is unfinished (overlap skip)"})
 				continue
 			}
-			r, created, err := createRun(ctx, q, NewRun{BenchmarkID: a.BenchmarkID, Trigger: run.TriggerSchedule, ScheduledFor: &at})
+			r, created, err := createRun(ctx, q, s.limits, NewRun{BenchmarkID: a.BenchmarkID, Trigger: run.TriggerSchedule, ScheduledFor: &at})
 			switch {
-			case fault.KindOf(err) == fault.KindConflict:
-				skips = append(skips, schedule.Skip{At: at, Reason: fault.As(err).Message})
+			case refusal(err) != "":
+				skips = append(skips, schedule.Skip{At: at, Reason: refusal(err)})
 			case err != nil:
 				return err
 			case created:
@@ -161,4 +176,18 @@ func recordSkip(ctx context.Context, q *dbsqlc.Queries, benchmarkID uuid.UUID, s
 		Payload:  mustJSON(schedule.SkippedEvent{BenchmarkID: benchmarkID, ScheduledFor: at, Reason: sk.Reason}),
 	})
 	return err
+}
+
+// refusal is why a run was refused by a check the benchmark fails now (a
+// blocker, a limit, a budget), or "" for any other error. A schedule
+// skips such an occurrence with this reason rather than failing the tick.
+func refusal(err error) string {
+	var be *BudgetError
+	if errors.As(err, &be) {
+		return be.Message
+	}
+	if fe := fault.As(err); fe != nil && (fe.Kind == fault.KindConflict || fe.Kind == fault.KindInvalid) {
+		return fe.Message
+	}
+	return ""
 }

@@ -35,6 +35,8 @@ type Store struct {
 	pool *pgxpool.Pool
 	q    *dbsqlc.Queries
 	keys *secrets.Keyring
+	// limits are applied to every run created (see WithRunLimits).
+	limits RunLimits
 }
 
 // New returns a Store over pool; keys encrypts and decrypts provider keys.

@@ -61,11 +61,14 @@ type Config struct {
 	HTTPAddr              string
 	AutoMigrate           bool
 	AllowPrivateProviders bool
-	MaxRunUnits           int
-	CookieSecure          bool
-	SessionTTL            time.Duration
-	ShutdownTimeout       time.Duration
-	LogLevel, LogFormat   string
+	// Limits are the checks every run passes at creation (SABE_MAX_RUN_UNITS,
+	// SABE_MAX_RUNS_IN_FLIGHT, SABE_MAX_UNITS_PER_TOKEN_DAY,
+	// SABE_MAX_COST_USD_PER_TOKEN_DAY, SABE_MIN_SCHEDULE_INTERVAL).
+	Limits              store.RunLimits
+	CookieSecure        bool
+	SessionTTL          time.Duration
+	ShutdownTimeout     time.Duration
+	LogLevel, LogFormat string
 	// ProviderAllow lists hosts and CIDRs let through the provider address
 	// guard (SABE_PROVIDER_ALLOW), such as a self-hosted server at 10.0.0.5.
 	ProviderAllow []string
@@ -75,9 +78,6 @@ type Config struct {
 	// TokenRateLimit is each token's requests a minute across every
 	// replica; 0 disables it (SABE_TOKEN_RATE_LIMIT).
 	TokenRateLimit int
-	// MaxUnitsPerTokenDay caps the units of the runs one token starts per
-	// UTC day; 0 disables it (SABE_MAX_UNITS_PER_TOKEN_DAY).
-	MaxUnitsPerTokenDay int
 	// CORSOrigins may call the API from a browser (SABE_CORS_ORIGINS);
 	// none by default.
 	CORSOrigins []string
@@ -108,14 +108,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
 		Pprof:                 r.Bool("SABE_PPROF", false),
 		ProviderTimeout:       r.Duration("SABE_PROVIDER_TIMEOUT", httpapi.DefaultProviderTimeout, time.Second, 10*time.Minute),
-		MaxRunUnits:           r.Int("SABE_MAX_RUN_UNITS", httpapi.DefaultMaxRunUnits, 1, 100_000_000),
+		Limits:                store.ReadRunLimits(r),
 		CookieSecure:          r.Bool("SABE_COOKIE_SECURE", false),
 		SessionTTL:            r.Duration("SABE_SESSION_TTL", httpapi.DefaultSessionTTL, time.Minute, 30*24*time.Hour),
 		ShutdownTimeout:       r.Duration("SABE_SHUTDOWN_TIMEOUT", 15*time.Second, 0, time.Hour),
 		LogLevel:              r.String("SABE_LOG_LEVEL", "info"),
 		LogFormat:             r.String("SABE_LOG_FORMAT", "json"),
 		TokenRateLimit:        r.Int("SABE_TOKEN_RATE_LIMIT", httpapi.DefaultTokenRateLimit, 0, 1_000_000),
-		MaxUnitsPerTokenDay:   r.Int("SABE_MAX_UNITS_PER_TOKEN_DAY", httpapi.DefaultMaxUnitsPerTokenDay, 0, 1_000_000_000),
 		MetricsAddr:           r.String("SABE_METRICS_ADDR", DefaultMetricsAddr),
 	}
 	c.metricsDefault = strings.TrimSpace(getenv("SABE_METRICS_ADDR")) == ""
@@ -270,10 +269,9 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 		Metrics:      m,
 		Config: httpapi.Config{
 			RateLimit:             cfg.TokenRateLimit,
-			MaxUnitsPerTokenDay:   cfg.MaxUnitsPerTokenDay,
 			CORSOrigins:           cfg.CORSOrigins,
 			TrustedProxies:        cfg.TrustedProxies,
-			MaxRunUnits:           cfg.MaxRunUnits,
+			Limits:                cfg.Limits,
 			AllowPrivateProviders: cfg.AllowPrivateProviders,
 			ProviderAllow:         cfg.ProviderAllow,
 			ProviderTimeout:       cfg.ProviderTimeout,

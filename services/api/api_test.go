@@ -190,11 +190,11 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.TokenRateLimit != 600 || c.MaxUnitsPerTokenDay != 1_000_000 || len(c.CORSOrigins) != 0 ||
+		if c.TokenRateLimit != 600 || c.Limits.MaxUnitsPerTokenDay != 1_000_000 || len(c.CORSOrigins) != 0 ||
 			len(c.TrustedProxies) != 0 || c.MetricsAddr != "127.0.0.1:9091" {
 			t.Errorf("hardening defaults = %+v", c)
 		}
-		if c.HTTPAddr != "127.0.0.1:8080" || !c.AutoMigrate || c.MaxRunUnits != 100000 || c.ShutdownTimeout != 15*time.Second ||
+		if c.HTTPAddr != "127.0.0.1:8080" || !c.AutoMigrate || c.Limits.MaxUnits != 100000 || c.ShutdownTimeout != 15*time.Second ||
 			c.SessionTTL != time.Hour || c.AllowPrivateProviders || c.CookieSecure || c.Keyring == nil ||
 			c.ProviderTimeout != 30*time.Second || len(c.ProviderAllow) != 0 ||
 			!strings.Contains(c.DatabaseURL, "127.0.0.1:5432/sabe") || !strings.Contains(c.RedisURL, "127.0.0.1:6379") {
@@ -212,7 +212,7 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.HTTPAddr != ":9000" || c.AutoMigrate || c.MaxRunUnits != 500 || !c.AllowPrivateProviders || !c.CookieSecure ||
+		if c.HTTPAddr != ":9000" || c.AutoMigrate || c.Limits.MaxUnits != 500 || !c.AllowPrivateProviders || !c.CookieSecure ||
 			c.SessionTTL != 2*time.Hour || c.ShutdownTimeout != 3*time.Second || c.ProviderTimeout != 5*time.Second {
 			t.Errorf("config = %+v", c)
 		}
@@ -231,7 +231,7 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.TokenRateLimit != 0 || c.MaxUnitsPerTokenDay != 5000 || c.MetricsAddr != "" || len(c.TrustedProxies) != 2 ||
+		if c.TokenRateLimit != 0 || c.Limits.MaxUnitsPerTokenDay != 5000 || c.MetricsAddr != "" || len(c.TrustedProxies) != 2 ||
 			strings.Join(c.CORSOrigins, " ") != "https://app.example.com http://localhost:3000" {
 			t.Errorf("config = %+v", c)
 		}

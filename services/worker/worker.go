@@ -41,6 +41,10 @@ type Config struct {
 	RedisURL    string
 	Keyring     *secrets.Keyring
 	Concurrency int
+	// Limits are the checks every run passes at creation: the schedule
+	// tick runs on the workers and creates runs, so the worker reads the
+	// same variables as the api (store.ReadRunLimits).
+	Limits store.RunLimits
 	// Fetchers is how many asynq servers (fetch loops) share the worker's
 	// concurrency; at most Concurrency.
 	Fetchers int
@@ -108,6 +112,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DatabaseURL:           r.String("SABE_DATABASE_URL", store.DefaultURL),
 		RedisURL:              r.String("SABE_REDIS_URL", redisconn.DefaultURL),
 		Concurrency:           r.Int("SABE_WORKER_CONCURRENCY", 100, 1, 10000),
+		Limits:                store.ReadRunLimits(r),
 		DatabaseMaxConns:      r.Int("SABE_DATABASE_MAX_CONNS", 20, 1, 1000),
 		Fetchers:              r.Int("SABE_WORKER_FETCHERS", 4, 1, 16),
 		RecordWriters:         r.Int("SABE_RECORD_WRITERS", 2, 1, 64),
@@ -205,7 +210,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer rdb.Close()
 
-	st := store.New(pool, cfg.Keyring)
+	st := store.New(pool, cfg.Keyring).WithRunLimits(cfg.Limits)
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
 	m := metrics.New()
@@ -271,7 +276,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	mux := asynq.NewServeMux()
 	handlers.Register(mux)
-	schedule.NewTicker(st, client, run.NewStartTask, log).Register(mux)
+	schedule.NewTicker(st, client, run.NewStartTask, log, cfg.Limits.MinScheduleInterval).Register(mux)
 	// asynq fetches one task at a time per server, trying the queues in
 	// weighted order; with hundreds of handlers one fetch loop cannot keep
 	// them busy when units are short. Several servers in one process share

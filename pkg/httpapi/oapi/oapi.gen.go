@@ -512,6 +512,10 @@ type Benchmark struct {
 	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
 	ArchivedAt *ArchivedAt `json:"archived_at"`
 
+	// Budget The benchmark's spend budget, set by an admin
+	// (`PUT /v1/benchmarks/{id}/budget`). New field.
+	Budget BenchmarkBudget `json:"budget"`
+
 	// Config How each question is asked, with the defaults filled in.
 	Config    BenchmarkConfig      `json:"config"`
 	CreatedAt time.Time            `json:"created_at"`
@@ -534,6 +538,18 @@ type Benchmark struct {
 	// UnitCount Units a run would have now (models × questions × samples).
 	UnitCount int64     `json:"unit_count"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// BenchmarkBudget The benchmark's spend budget, set by an admin
+// (`PUT /v1/benchmarks/{id}/budget`). New field.
+type BenchmarkBudget struct {
+	// MaxCostUsdPerMonth US dollars all the benchmark's runs may spend per UTC calendar
+	// month (null: no budget); its scheduled runs are charged to it
+	// instead of to a token. Above 0, at most 1000000000.
+	//
+	//
+	// Example: 50
+	MaxCostUsdPerMonth *float64 `json:"max_cost_usd_per_month"`
 }
 
 // BenchmarkConfig How each question is asked, with the defaults filled in.
@@ -1549,7 +1565,10 @@ type Schedule struct {
 	// in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 	// `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
 	// seconds, such as `@every 10m`). `@every d` occurs at the multiples
-	// of d since the Unix epoch (UTC), not d after some start.
+	// of d since the Unix epoch (UTC), not d after some start. Two
+	// occurrences may not come closer than `SABE_MIN_SCHEDULE_INTERVAL`
+	// (default 1m): a more frequent spec is 422 on `schedule.cron` naming
+	// the minimum, and the occurrences of one stored before are skipped.
 	//
 	//
 	// Example: 0 6 * * 1
@@ -1558,7 +1577,9 @@ type Schedule struct {
 	// Enabled Whether occurrences make runs (false once the benchmark is archived).
 	Enabled bool `json:"enabled"`
 
-	// LastSkipReason Why the occurrence at `last_skipped_at` made no run.
+	// LastSkipReason Why the occurrence at `last_skipped_at` made no run; an
+	// occurrence refused by a limit or a spent budget says which.
+	//
 	//
 	// Example: the previous scheduled run is unfinished (overlap skip)
 	LastSkipReason *string `json:"last_skip_reason"`
@@ -1573,6 +1594,14 @@ type Schedule struct {
 	// is still queued or running: `skip` (the default) makes no run for
 	// it, `allow` runs it alongside.
 	Overlap ScheduleOverlap `json:"overlap"`
+
+	// SetByTokenId The id of the token that last set the schedule (never its
+	// secret): the schedule's runs are charged to its daily budgets,
+	// unless the benchmark has a `budget`. Null when none is recorded
+	// (a schedule set on the database); while token budgets are on,
+	// such a schedule's occurrences are skipped until it is set again
+	// through the API. New field.
+	SetByTokenId *openapi_types.UUID `json:"set_by_token_id"`
 
 	// Status `active`: occurrences make runs. `disabled`: the schedule is
 	// off, or the benchmark archived. `blocked`: enabled, but the
@@ -1602,7 +1631,10 @@ type ScheduleStatus string
 // in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 // `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
 // seconds, such as `@every 10m`). `@every d` occurs at the multiples
-// of d since the Unix epoch (UTC), not d after some start.
+// of d since the Unix epoch (UTC), not d after some start. Two
+// occurrences may not come closer than `SABE_MIN_SCHEDULE_INTERVAL`
+// (default 1m): a more frequent spec is 422 on `schedule.cron` naming
+// the minimum, and the occurrences of one stored before are skipped.
 //
 // Example: 0 6 * * 1
 type ScheduleCron = string
@@ -1613,7 +1645,10 @@ type ScheduleInput struct {
 	// in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 	// `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
 	// seconds, such as `@every 10m`). `@every d` occurs at the multiples
-	// of d since the Unix epoch (UTC), not d after some start.
+	// of d since the Unix epoch (UTC), not d after some start. Two
+	// occurrences may not come closer than `SABE_MIN_SCHEDULE_INTERVAL`
+	// (default 1m): a more frequent spec is 422 on `schedule.cron` naming
+	// the minimum, and the occurrences of one stored before are skipped.
 	//
 	//
 	// Example: 0 6 * * 1
@@ -1648,7 +1683,10 @@ type SchedulePatch struct {
 	// in `timezone`) or a descriptor: `@hourly`, `@daily`, `@weekly`,
 	// `@monthly`, `@yearly`, or `@every <duration>` (at least `1s`, whole
 	// seconds, such as `@every 10m`). `@every d` occurs at the multiples
-	// of d since the Unix epoch (UTC), not d after some start.
+	// of d since the Unix epoch (UTC), not d after some start. Two
+	// occurrences may not come closer than `SABE_MIN_SCHEDULE_INTERVAL`
+	// (default 1m): a more frequent spec is 422 on `schedule.cron` naming
+	// the minimum, and the occurrences of one stored before are skipped.
 	//
 	//
 	// Example: 0 6 * * 1
@@ -2164,6 +2202,9 @@ type CreateBenchmarkJSONRequestBody = CreateBenchmarkRequest
 // UpdateBenchmarkJSONRequestBody defines body for UpdateBenchmark for application/json ContentType.
 type UpdateBenchmarkJSONRequestBody = UpdateBenchmarkRequest
 
+// SetBenchmarkBudgetJSONRequestBody defines body for SetBenchmarkBudget for application/json ContentType.
+type SetBenchmarkBudgetJSONRequestBody = BenchmarkBudget
+
 // CreateRunJSONRequestBody defines body for CreateRun for application/json ContentType.
 type CreateRunJSONRequestBody = CreateRunRequest
 
@@ -2244,6 +2285,9 @@ type ServerInterface interface {
 	// UpdateBenchmark Update a benchmark
 	// (PATCH /v1/benchmarks/{id})
 	UpdateBenchmark(ctx echo.Context, id Id) error
+	// SetBenchmarkBudget Set a benchmark's spend budget (admin)
+	// (PUT /v1/benchmarks/{id}/budget)
+	SetBenchmarkBudget(ctx echo.Context, id Id) error
 	// EstimateBenchmark Estimate the cost of a run
 	// (GET /v1/benchmarks/{id}/estimate)
 	EstimateBenchmark(ctx echo.Context, id Id) error
@@ -2692,6 +2736,22 @@ func (w *ServerInterfaceWrapper) UpdateBenchmark(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateBenchmark(ctx, id)
+	return err
+}
+
+// SetBenchmarkBudget converts echo context to params.
+func (w *ServerInterfaceWrapper) SetBenchmarkBudget(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetBenchmarkBudget(ctx, id)
 	return err
 }
 
@@ -3466,6 +3526,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/benchmarks/:id", wrapper.GetBenchmark, options.OperationMiddlewares["getBenchmark"]...)
 	router.PATCH(options.BaseURL+"/v1/benchmarks/:id", wrapper.UpdateBenchmark, options.OperationMiddlewares["updateBenchmark"]...)
 	router.GET(options.BaseURL+"/v1/benchmarks/:id/estimate", wrapper.EstimateBenchmark, options.OperationMiddlewares["estimateBenchmark"]...)
+	router.PUT(options.BaseURL+"/v1/benchmarks/:id/budget", wrapper.SetBenchmarkBudget, options.OperationMiddlewares["setBenchmarkBudget"]...)
 	router.POST(options.BaseURL+"/v1/benchmarks/:id/runs", wrapper.CreateRun, options.OperationMiddlewares["createRun"]...)
 	router.GET(options.BaseURL+"/v1/runs", wrapper.ListRuns, options.OperationMiddlewares["listRuns"]...)
 	router.GET(options.BaseURL+"/v1/runs/:id", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
@@ -4666,6 +4727,130 @@ func (response UpdateBenchmark500JSONResponse) VisitUpdateBenchmarkResponse(w ht
 	return err
 }
 
+type SetBenchmarkBudgetRequestObject struct {
+	Id   Id `json:"id"`
+	Body *SetBenchmarkBudgetJSONRequestBody
+}
+
+type SetBenchmarkBudgetResponseObject interface {
+	VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error
+}
+
+type SetBenchmarkBudget200JSONResponse Benchmark
+
+func (response SetBenchmarkBudget200JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetBenchmarkBudget400JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetBenchmarkBudget401JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetBenchmarkBudget403JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetBenchmarkBudget404JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response SetBenchmarkBudget413JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget422JSONResponse struct{ InvalidJSONResponse }
+
+func (response SetBenchmarkBudget422JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetBenchmarkBudget500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SetBenchmarkBudget500JSONResponse) VisitSetBenchmarkBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type EstimateBenchmarkRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -4881,6 +5066,23 @@ func (response CreateRun422JSONResponse) VisitCreateRunResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRun429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateRun429JSONResponse) VisitCreateRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8462,6 +8664,9 @@ type StrictServerInterface interface {
 	// UpdateBenchmark Update a benchmark
 	// (PATCH /v1/benchmarks/{id})
 	UpdateBenchmark(ctx context.Context, request UpdateBenchmarkRequestObject) (UpdateBenchmarkResponseObject, error)
+	// SetBenchmarkBudget Set a benchmark's spend budget (admin)
+	// (PUT /v1/benchmarks/{id}/budget)
+	SetBenchmarkBudget(ctx context.Context, request SetBenchmarkBudgetRequestObject) (SetBenchmarkBudgetResponseObject, error)
 	// EstimateBenchmark Estimate the cost of a run
 	// (GET /v1/benchmarks/{id}/estimate)
 	EstimateBenchmark(ctx context.Context, request EstimateBenchmarkRequestObject) (EstimateBenchmarkResponseObject, error)
@@ -8969,6 +9174,54 @@ func (sh *strictHandler) UpdateBenchmark(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(UpdateBenchmarkResponseObject); ok {
 		return validResponse.VisitUpdateBenchmarkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetBenchmarkBudget operation middleware
+func (sh *strictHandler) SetBenchmarkBudget(ctx echo.Context, id Id) error {
+	var request SetBenchmarkBudgetRequestObject
+
+	request.Id = id
+
+	var body SetBenchmarkBudgetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetBenchmarkBudget(ctx.Request().Context(), request.(SetBenchmarkBudgetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetBenchmarkBudget")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetBenchmarkBudgetResponseObject); ok {
+		return validResponse.VisitSetBenchmarkBudgetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10122,399 +10375,415 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Nchu5tSf+Kijuf8vk3BZN+SOJpUrlyh5Pxht/RbZr7q2hVw11gySiJsBpoEUxs67at9g32Be5b7JP",
-	"8i+cc4BGk90kJUv2JHGqJhbJ/jgADg7O5+/82sv0fKGVUNb0jn7tLXjJ58KKEj6d2L9Woly5P3NhslIu",
-	"rNSqd9Q7YVbOBeuf/vCMPXz48MmAScXsTLClEBdMl2yulZ0xq1kpFrq0xywXE14V1rjv3IVKLIWxTCvB",
-	"ltLOGGcTqaSZiZyVlWJ6AledC5XN5ry8GPaSnnRv/gUISnqKz0XvqMdtL+mZbCbm3FE50eWc295RL+dW",
-	"HDgae0nPrhbuUmNLqaa9T5+S3lP/2Bd5xwDf7/PycMGZzHtJrxS/VLIUee/IlpVoJauq4MpNip5xK6a6",
-	"XHWQ80YVK/ZLJYz7bHB2pGEZ3XXM9FxaNtEl40VBkzfvItvf1Zi5Ob96KdTUznpHD0ajpDeXyn8+bCW4",
-	"Ko0u2ycuVeLKnmVwReqXclGKS6krwxZ8KiKC3W8TWRoLP3TSjK/roPjx4YPdFL/I26kthdFVmYl7hr34",
-	"Prx/we2sfv1nr+9LOZd28/1v+VQwI//eOe4C7ovfRRupd/TYrRK/kvNqXq8ZfqrHL5UVU1ECDe+E6GJ3",
-	"95PBHae1Nbbki2P4aPhcsJxbzrjKmREiZ7xY8pVhU3kp6kvce8pLXpiugbhb28dxmNTzJ5X93aNeNK4n",
-	"o9HvD588efD40e8fjZ48OdwxyE9ulcxCKyNAgD3l+Z+5FUsOY860skLBMvDFopAZd8O//zfj5uDXiLb/",
-	"rxST3lHvv92vheN9/NXcf16Wml61yUuLUl/KXJTs3cnT5yzjRSFyNuHS/aNLlumqyJnSlp07vuPZTOQ4",
-	"z3NhjOMFaWiz4HPumYSZrKzOz90DJiwrRS6UlbwwrJ9mOhcpS895fjbFUaaDYc/JN56fChAXdz/sV7xw",
-	"y+fkNr7yiJ3znP2Pd29eJ6xSF0ovFZtIUeQJm0tjpJr6j8tSqylzi5i42XG3hfOnOTx6NA3vmVaTQmb2",
-	"y6wpvZtlBTczYfC4sk3BkVVlKZRlxnIratIzIpTo/kGX5zLPhfoyhNfM4tjqkhcyZ+eVZQXPLpDNTKYX",
-	"uIlLXVl3KDsx0E9LwfMUpLP7yyQsXZbSCvwqm3E1Fe5Lns+lwi+tvhDKJPAsXuXSskJPQWak9+daSaud",
-	"KEwHsNCcZVpfSHHAKztzFLoTKacHs8zJk0mp54wrbWeiZLqUU6nqaZ34eaR5faE+GHFrcwpP2zqxc52L",
-	"wg3EVNLCnq2MyNn5qlYZiE24YkLxc7f93ePzqhDJWC1nMpsxXmYzeem2g7RsCZLhvNDZRQv7JCyFLZOO",
-	"lRt8JtLBkKX1y1JWSGNhTedOAzh2apfgltgU+dcR5O//ozvBUqeLIRXC0cDVaslXw7HCObWiVLzAibhz",
-	"fj1RrFLiaiEyxwlGlJeiZMJdXU+HJJLSgVMnLZeFYbwUXvWkmxzfVcrJ4Gjw9wxL/+OAZOLBizwlvoFN",
-	"8QVGx5aiKA5ITl7yonK7jlvHOu404EWhlyJPmKkcYxjGmarm5471K+vkful2RuLYyUtUoao5PcntKMUk",
-	"DoaVYiqu4kmDr2mnvNb2B12p/EtJThSQLNcCByqupLE1cUrbs4mjh8h7r/VLXk7FlxXs5zpfuZXQjn0O",
-	"2Sv5tKbQan1WOJLqPchSd0NN8SuuVsRZ5ssQDsI2UCytCUMp8fhx2sfZ+zd/ef767PTk/fOzly9evXif",
-	"soUo2VyqyoqEmRkvUWaJS1GuGF9IJzQcuQOmy4QtZ0K586y0TkRxZ5Ul9QtzLosVq5S07LzKp8L6t746",
-	"+Y+zD69fvH939vb5KdHw/cl/uj2bngpbrg5OJlaUKTNOiZSKzfSSzblaMSMyrXI0EB1BUx7LfLcQ7jKv",
-	"Chi3AElvJnhOxmr09DYFNzx8yR3RYqJL4V4Eo3PvGjbU003V8lPS+6DciaVL+XfxBbbQK9SWEjb3Klat",
-	"UMHRfKkv3LFZH/NhtqqI0I2J+umnnw5OopO33SyKzmapFRxfc8d67qxj/fSp4KUo8dkbsxYMH5q0Sy4L",
-	"dwp+CUmbi4VQuVDZivXdCfBLJVBGug/OkjnnRgzg0FaggjvCjp10mjlWWHLDCjGxbMaLyUGuldsrunGQ",
-	"Zlyh/m5LKfLGpPuBgnT45GcGfSl40OYnLWbgT26vOS3AiX66jvVzUQh3Gi5nshDM6LlAEksxESWwsrSD",
-	"Y6aqoqBrJJwoPLPyEizKVneIux4XA83YtTVLeidOf3t+SYu07ogQTCi3P8msD8rekL2wTDlhwma6yN0Z",
-	"ZkRWCusIWZR6IUor0SpzBOJqNx+ejqvR6GHmjw34JIZZKbgV/6tauEH8L5wUJ43LSg1BPvkPGVeZKNwn",
-	"EJB0Y/0ZN4z7fCFWZlhqp6ynjjVSx+xDZ6dVpUiHvZZJQTVhh6Gf9HRlMz0Xu/gXpvgNXQtGKyf+33gi",
-	"cd0ZEtDyM07Wzt/xl5Yr/P2L1l+Bafb0rCU9mGgipevcauik3LA5z9EHeMz4uXFWlDMoaDFQj3ZaEGco",
-	"+fAhzrJwl5mVsU7nBY4yDZ7vWiKkEd0SLQOujCjP+JS4f9OTU3uBfka3kJ+L+rGJ5/D16W8uV80tgQHi",
-	"1WiQ0uCDj2FU+vxvIrPNTftSotnf3HPSinnzj538iSLgU3gZL0u+cp8j996uB70WV5ZchRuTB4Q0n9Y5",
-	"sjf1vnKar7vfVFkmjHtCLpQU8bTUqxk8vZsz4gXtGbc7p6OW3Z8Sd4JN5HTXPeHNz/BydyMIJP/C/XbU",
-	"nnIHTNIzmTeXePdeWF/Zrl0Bi1RWimjf3NvevL1nmLuW6Qx9Iplg3KlkTOklnVWVKoQBY3WsottSY7mt",
-	"TOqOsBTPsJT16XTD83HGnRnhjmRpxiqXBkxr9wlNZ/c3nfTBOIYTkdZv4Izbmx6LntRdC//OX+fuqaQV",
-	"n78sTs8+y3TVdiJ/UE4fB/2cvAgzfincdLM+cIVh//V/otjBf/0fZvh8UQgzaIhL73pdV3yTHp6812Hb",
-	"NjFJkrGekZhpw6ZqjLXJdkljxzZ2U4PGNhmyvhnd9s9z6WaEF28jsTDhhRHrSuWPesmcphhmEXjKALsF",
-	"b2AIcE0keH3RoGiKnDm/Osu0sWeVyXex0St+9Uwb++Hd97C/+dUZ+thadLLKLipLByMEDMDS48osRTmM",
-	"vemHI/jfdid60iP+2HzTj95Wc8tuOubEaYbwCyzv+vt3vhsO9LNFqeeLNv1zgWvmD37vNwe9gYy6Bln0",
-	"fh8Zevjg97/7Q9uOE/OFKLmtyhZz6J2bD6d5R1c11WtdOckRx2OicY7C+9Cp49UqXdkzMnrbIqxlpe4Z",
-	"lgueFxJEngomMnhH3baHPeAmv88tm2tj2cMRy/nKHI/VCBxDoFEdgdQcDBkKC6UtWvboAHB2HjjSSpHp",
-	"Mhc542asUnMhFwuRp8cQxwBbfVLI6cxSpBZlaT3ix08eNHlr1BqFigVDPOsNHq95cI/d/EItKnuLWxr8",
-	"b15DncpLYZi0R+QnAR8Qm/PVWJ0LtBRBO1U5s/wCLjVeFrA+urTzI5ZGQ02TsUrrwaboJqcBp+hLthpN",
-	"TJyrwZC9UOD9AzHn7kd5mYLPhmcC/fnLmS4Ew5/AbOVEb6DTzkQpxmqTVKs1LuhdSSwf7Rs9eJR8UQFW",
-	"hxn/ZYUZTcEo+SbY7k6wdYup27DIakPmqxtkgZRT95qNYe1nsHRYGp2aYxshz2Yiu3gHVkNsGOoLUCNr",
-	"r2ObYfhMzxe8FG9FKXXe2CW9pV721ndKutTLlPUxvelSlJDoNADf0VzPU6dqKzvDn+BPUK49RfjEuZ5v",
-	"IUWSA6g5m40Uo33mNST3tFpp/leW4fBzMsl85hD9LgW4UnaaRBT23sVz9QDfyVwEc9W000hGCyjWtdki",
-	"FTvXduYOBqlzk7j97RgD8k322UCv3GOjqW7ZRouIGTYWP8GVBgMzLSt3boNZapfaSTTDlqIUYV7bVz/p",
-	"uStbmcCnR11/LkvRqa8/9ck8LFzEzsVMqhzPFZ+1M2y1+yBlJ+a5LSaiWnC3Z8/QpHML07G68JM7VdPm",
-	"PSZNQiCXzwVz8rpkfZ7nYEthvlspCsGN98hTfLuQsU+e58FjWGh9AYfbTDCZG1YtBg1u2cPsblC4OaBX",
-	"yKqLUsCRLRXTqlhBUiPyEnCLmXH3BqZ0rV+41Tbuj3NhlwK9ovMGddd0EqwJzrXUROLsesdGDJc0EgIx",
-	"TavmqbBXN6ejY9lbJXWTa1uUgvMqu4AoYnDpC5WnA0wXKSvF+m7TnUkKZzWlpFAtu/b5VVZUZlskZNNZ",
-	"Xql95SyQeQ1/yOaUgPsiOktDvtZWM6Y58Bu5ItFeurnTcM6vXuDFXgX2H9eYEpw5v1SCfnaHSHTyXyvj",
-	"9PrutzDKG/rgPmuUa7txq+/rYydzgHi5GWNIN3q03BaiPJtbfdFk1qDYb1Pmb7hUGuy5z367T4Lcd0uG",
-	"6/3c3oB0H2Vxilwpc7HzPKbleROuX1/7eBTBC7pJatK6ZB1z2c0yb+nBN+MavpBnF6JDd6xzUtnJ2xfs",
-	"QqyOmbG6FDkTKitXCyvyhCLApbBVqUQ+ZK/4yh3MYr6wK1AzC505ixeStQye4kqIHAy5Nfv20ejJ71rW",
-	"6JwbcVaVRTuZJ29f3DPMXcM+nL48ZjNrF+4Ucf+aIXup9eKcZxfgdFmU8pJbwXiel8IYYchanIAPpo5T",
-	"MA3WMSrJemnCad3grkd/WGevBbdWlI6y//nz7MePP9v3+N/i7cefzbuPfzq6f3+DkZPe1QHdd0AOgd5R",
-	"b14ZSBrmCgZydP9+GJP7+8PpSzczUZLHNp71TPIjXf4p6V1Ile9721/ctZ8SzE3f+2Uv8epIqqyrAChG",
-	"Ezar5lwdOFXOGR9By79uhUKLAIZRRgyUBI7v3lF/JZXthgd0pzkWnD/+kgQ9f26PLER5EEy1kiunxpq2",
-	"OdjYGz6F8gydZx2pPfCbzwAG3bSsimC8GMyHMpb1Qx6ioypV1VyUMkMNbPc+7XJ7ORIq4wzl2N9FdUGx",
-	"n23Nz7VTQYCh7NYPdCuLELWbU1g/uZtJTqu9+aONC+qKnrJSx24+cpb++glyU5TGBMXJemDznmF6eYtB",
-	"pm4l9Z3TW27G/43R/tpkmlYGvpHK0bbbuxfrvb4QN9zO4mohS2Fao+CQxGVDmouxemHYUpdu8x7TuQge",
-	"Az2X1qKLYD+z5MYas16I/T2MMC3v3D1N9ffhNuW3S9PFV3evQQ5vg9kvijeT3tHPexDX+5Ss+8esf0xL",
-	"RgJknx3hbpKWccPSE8qKBN/yEcMkRoZpZ/AozDlrSwFbD13BizcH+HEzI1GJJfEE+LSkNURbwswMUprc",
-	"ztcqE5BS/H0pJ/Y2PIFo6p+Vldq19PDK0wqcYnLuFD2RtyXB1mbLNZJS2o/74Om7Z+CE73D1DIa9Lc6y",
-	"644tuBPb6am9jcuZNoJdijKXmWWTAgIGCSvF1OmJcAnULCboRztfRZGjfG+XJJDm9Ys2BxS9T7R4N/4a",
-	"aAUVesENhA3jQsuyojw5Lgv4xVcpkabd5sajgOW293lPLDo9GxOVS6xuw6e0vWNtF0XmT8Qsybr7Kmbl",
-	"tdWPJyli3ngs8bq3SaTmMmxsvFiF29xk8I4Wl3GgKmV9WhyM6CWwHoYpvcT4gac5jX3GrYP62GYruDsO",
-	"LnlJPtefcTin0f3wxYvwkEg0OMLOSkoB37TONyzysA7kvWyXEWF9rvv4emF3PN9pamfiKhNll34J7jmf",
-	"o+z53j/2nmH4jIT56OIfRo5pS55ZZ5X2swrrpdi49//+9/8d9wbHrFU8tUonz237icm1HRHf3PDMro26",
-	"bbZaFqh1NdoYILBy5w45rdo2x12lNLYFAqOXtVEZStVaSvmdBq0nlMOBdWW+ULjFnewftLME4XsoQ9ug",
-	"Fh/QSSPdtTmZus03/opnM6lEbRAj+e7io2Z1bLJW+JFguR/VSiZxvVXSrC5slDn5kjF3e1xbnDRLHJKo",
-	"Ig/iHM5CwYLNH9+/fztWmM9JqSn4YaysuIJAiVH8QrCMG8H6vuotnQs70/mZI5NK4lJK2RRXEI8AQYBF",
-	"ey2MBbku7QygJxOhcmfpQs3cEea+aKeHQ6kyW3CnmjWz0x3XjFWfcm2GPkMnYWnw5A5H6SBhPKpbRmUm",
-	"BedIOoA51Pkqre03x4qQYgTZOmHm5HyhS2tYWkgl2OsjoChdH32TlFaly/uMNpL3mm6V6McaokGfF+jY",
-	"qt8YPE+WOZFn2eHOzQp8XFPSug+MlXM6Gdb0XG7kTs3J3/4ULv6U9M5X6EptX31BlzezeULAsWFSlznm",
-	"HO0fVA5jadHgYkN8jxMQfcB12tQeoVdyEF/rnkqR4+7LphKvsQlSsTbo9QFFU5gQb0SrvY21nnpG2jDT",
-	"S6x511HamWGZprLzI5bOpLG6XKVYQebNlFJkQtmxmguuBglrpPD1lWZ0l88U9F42DkUvWDeH6CzN9D8s",
-	"610sRMnOnWweBJFAIqJm33Qur5yiiEKBVEV67XoCJVzammrw3IlA3q7s5uFoWp81irabTDuT2ec5JEAo",
-	"eGxNu6nGvf1CP51rXQiuvMeuRVD9UOo5G7kpO2xPRtvYNkhUV2ECEIxWUqnzKhPgDujz4PzEYycUX6fi",
-	"imf2bM5tNkNfZy0No592ikGiKsyBH3DiZ7mVe69EVrWXx71RAitu9cTHxEmO+S2Z0H4cgN3nNjNVGA3Z",
-	"O6kyMVax8gpOkcJolvGylMKdv8EGAwWBlE9IUB2rtKmBpnUWBne6VFXszMIYK0zDaEs03Z63tJE3ca8G",
-	"P2J9DC6tF4m0uw6uKZBFt04ZxcPgKiqZBoPD7XOCfenH+C0XYsXcTi4lL9rpE2Fz7u+5izZ0yxHkcbWu",
-	"p6Nf/yAquBUqW53N27wr2vICMcNqXQORctxc7bnN7875xFFJdXsq5IqCjLD++3sGbcr2VbvJIdy4B2K7",
-	"W2o7ZqWupjP3J1ZT1ahZcH+oAsYtkHFFIENzwU1Vrjub/Qx3JPg1QvDXM7XbNup1be1bMKqj67f7ErwR",
-	"uJ1H6CiPBc3aNm8n2tCx0VpQIphUubhKMOl51JGDh9nM19q7JmTEbhUa/qChBFonOezEtm9fiaX/HRyn",
-	"tK/KLUt5eUNm29MzuL9/ZJMDwoKEOYoYoCHA6rlo36fXUVqjJWwK46aw36oM3EYGea1ZfPUM8nXe23Sf",
-	"QnGvyMF92jgucCt62DTamEtuUM9zynOKOzIdq/76Wex01anWcBWiBRThDWD0cKdW0Pdj5UFCZqR30Uqi",
-	"29ZXEYS73QmxECpnGV8wXY6Vr3CAxxLaG+t6ZlOnD8N3LAO0A7MTZY6p8O2t+v2Pghd2tskupi1T/uNO",
-	"LRbvalvGF+Cy2OJ2Q08VqKvgZHkplTDk6aDSSbSVPHiRm67b8MeR4rb/5nCUEajIjggnEhNe0D0vIWJy",
-	"Cspxy/aFy9qCLa8J/GkSJ8DT1e3nRBjk5iL4G+tnBccHJlnj0S1LmH2zt++jO3C1LhX8OP2DW+esRl1r",
-	"KxkSk8o4DbIGLFs6y8MnheYx8hoiwDDdkhtRX7UD8tVHtvwLOtHa9p6uRtVMiwS+JadzEo+xbaJfQtLX",
-	"ueZlfsvlJjvLRVrTtGHaIfnbGVIqZ33hE7cH6F1Il0JcUJUk1Nak+6dOCGVL2VoaIYzFMwO1mmPm5oCd",
-	"rwjd71q1JdGcPle2XG0vLtnzSVSatF7h0aLDVt2QK2DRcHXhPTWpU3KMTfdCSrlGAUhIh9+yuHDN5y7p",
-	"vnUOW0saPFfs2B+4lpthGnk2k9PZvjFTeVbo5ebUvNRL7/HzxtOTx/+9xt8NxTnuV2DUPa3kkCp8eHG2",
-	"JeEBPHqHo9EoOmPcrWCnaRVUGiobcurLngSAIApx3xbHCdmLCr1Ha7rZvr4AwdXZNpfDK8EV1uM1cLMb",
-	"9bT3jDOQFaPn1PB2Qf8CJc00jR0l6t9vaFd/hidjMzus05FPqjIjOKW1SW4JrHNjzrg9u2gppqktX14b",
-	"+aB3A4PkvvIp219qvuXGnNi/tAnLBt+2SDyuWmh8q43EFJxIuyHz+rB9xO5BYTNvcupSlwCqqC6wiMyD",
-	"XGMa+JZHtu54VDCu/cAOL/me/O3WlGAh0aU+2NenbvOzDu/nO8tVzsuc5eJS8jiCGEi5V7+YYCohePBL",
-	"BQn2Wtta68RX7kXVmvAHNohmPF7PpNOD4J3wJJiTIM/jMccs6LZYQ6ptSp8uqRvvqR2HTVslMh7Wm8XI",
-	"dIij6YkfGu0TnH2LJywWKPsD1tt94bnuIpgfZWettmRtF20cgx3R9u/Xg+rOzKMd6QyMe4bh+CN/OdqJ",
-	"0jB+DoC3SiBuRTP2QuGaoa+qaCHXvaDlqHVGOPJQLA7Ckx+2bbsojr6RfMBKMa0KXjJxtaCEwJ2aCpC2",
-	"PSj+Uk+l+kGX82tmJStxZTsDnZpNNTmNCz2dggWjWN8IdEJAr4Y0yl/QE5b++fl7dr9w1Gzk+mOZSzuo",
-	"XovlpqBWCL2D/dTwc3E2HA43nrpXA4d90m+TXpTS3ok9UftppGIf3rFcFwUvDeuvoUq8URnOktvdYxVC",
-	"Az6XA+MFPJsBmErClIZk39qxY44poWTOpZJqOnYPNuuYFLUzacierUFSRM7mBaCeeUeSsbIoaNeDIg2Y",
-	"WYT64gib8xXYUwYeVATtxqeUkJH1ypfgoaqyBfqDwFe6sDDqo+MVv4J8bfNDd0KOz7FBfBpQBH0Ycj02",
-	"T5AwfSWcxvxmIdTJi4ASwJXFSLxTMAoBDl8KrDcgGJqx8bbrW+XfK2FLmT0LWZ5f0BLA0uoOgyCXk8m+",
-	"9kAN0tClQYCHFV/XQFyIkyfRtNrznY68zRf6Rx2EHOU9HxeDI+xx+Y40bzdSQxG0KWCMuv3oJqJDAZNT",
-	"JScy46rDwg0LA5sqF6YRzQkJD+tZUm2l+DBx7bpJRMWujOZXPhWqHfGyRTB60GHaVhdCLEg9o/QS6BxR",
-	"xxUxGxZQqry3qW3IyWegbN4dWGZHcfSaNVHKTOD58D0hpxcFWhd11tCe/LtnFFoq7BvTx7IQqULt31oW",
-	"ynRhDx7pAyeEe9eov95zgI28qL136C3Uand12njxfTNlACv0QEJ5NPjm/OiFUFze3zFNt1DrfVvgmHdR",
-	"JN42wHo/fhac5jqWzmb8rraNUtTrocbTR4vXzhpI2eHBC7MG9bPpxd+7ujE+vDcyVK5z5236a7acTn9d",
-	"z55oYMusT8oWV8H+Y7tm2N3EBrRfhk4Wue0s33jhW3IG42TNoLY4KbevFLtB1tNtcsatp/L6qmIUo/1b",
-	"y9zt4pKbZvR2MtBt5D2gMvTVcx6iR2ysFn7vlX/Az17wqcDKMV+7+id8+B9T3/NBk1OFR70Td8bgvNN1",
-	"Y1Iv2l2tUC6xl969Ni/uAMKb22bDo0K0Soa90T3qhkmph8JwRz80MyuHXN7nC3n/8jBtagfbLm2Ncd5A",
-	"E51xc9aJpvLTTECZDFceScWdkYilMmRumPCVNaKYQIuoJqZKq559c+iPPWXX10AIaWp0uFZttN0qQvkm",
-	"SIif2zCg5vpeT3daX4FOV9+ve0BsrCOe2ZJD8RUjkhFaI0q08W4XQtsIKnV/op1ejXmJbxZCncJk3zMs",
-	"dc87OBUTEfr9zPlVTOiD0ZZh/kV2Bf2XshQM12o9KfiIpajCp6yP/p4DKDiw8rwQLJtxO1a1/8YkHYX9",
-	"6SBhKVd2VuqFzMhd/godsABilIxVenXAF/LgQqwoHB2uP7gUpdPBEIQunWo9LUTK+n8WzqAYq3QqlCi5",
-	"Fc+wo1GasPTqwF0WnriW1YVjcpq3f0cv6eFzW51Paxvj+gjXM17mETD0UpcXomSTQggL7kHIjYsnfsgi",
-	"cF2sdDFOYQe+78aHVtTroUXWrfszIbiciYTxrNQGAl9El2lBet4OuuvUUm352YJXRnQjDruZKDQBQUZZ",
-	"+6CtYDsw9I9zBs87EFczXhkrcgqhjhX4J0MXO8OjJGC4hTkt3RrWHx1B9GKmq3KwhiP8u9GjP+wekTdo",
-	"0Y6DZm1dk+qRjuO2bnvN6k4iolzXLhIAXg92TLOM6vrE3Ahbud4an68gBl3kq+uInpL3wtiurMFtOQ8N",
-	"Ts9mIrtgVuuLvVMqOipHIVVkxhcLoaDbinLLmVNsI9pQeqkCppMvRfBgav2ONsYd9RQX3VpTazqw0wGl",
-	"ZWamq6JDQzKWBrcPL7gVeAc3hIT6s/by7LVSIDh98YYkTEJNJfT63AMYA/w3SHG9MA0Pxi7+eWfbq4D1",
-	"kk14GXHIVFt33l4QnjHoCdQLz23aPGGiMMIXcU8FSUPMKDliaQ71j+7nmTaRlCyF0QUk8aWZVkpkNmV9",
-	"YodkrKLuewlUBoEkSaibKSHywVunlTvG8E7jHmcLeuNYzbjKzYxfQIe/zO2SCfQ09GUZCfZ2IwKdWo3J",
-	"2EgFezQ6hFTtR6OHUNHpTMW46nOtc6m74ZG70Ffcsz5XKyx6HytqWbZ+6LuVzMnuhWlwqw/wuY4yb0LX",
-	"7rqtqsBPvK2N/Em9ITBtFYHteSnYTBQ5A8BDOPYPljKHRrI5W85Wm641Z0ye7Vf0BnYnjZkCeLpScGoS",
-	"fJy0nd3LjxsuQepqOdzqKb6uZ7nb6R4Nwl10zDYLCM+FUIwaMLaX9kiVtdWuOlXR6XmkTc54MTmDz3F5",
-	"oCyzSloqp9EgVgOyiK4smP6UsbUo9bkwLNfAhXMNrZoHjVZ5aaQF5dfIjYVm5S2+WyAXERI8peel4E51",
-	"dPQthCJ9CZtMU4f7qhQmYUqPFWiVU7dxdGVZpawsWAr/pMN4Ro48tKYirybEtyEgCXqFQkQCKuHIRSZz",
-	"YdwswjEgLcsKbYQZrk3AkRNQ0RFhuMRaWNTUfLfuauH7P5TCVHMAOPBUbmjtYPER3b2G2tleggHP6YCI",
-	"w5c69XuqsXcMdrqNOQOaj7qXmdDQDKmHdzKhcjM49hHaBWxExwj13N4wnbYZh2huJc8wfnRtB1A3itLN",
-	"44B7NTTYBzzzVhw7LQCbNw1D1viYLaGpumixLXeCwOObOU3HZOOjA4LNoccPh4yUTsSv64Jm1iDWew3x",
-	"dhwz4ZXRxCQ1YGeU692N3fk54S7P1bdhbGyDe/uyxsYpbo3dSe5rkYUaqQLdNtw2+kjcQSKMKDOnNhRi",
-	"W3Z84ntcOM21jnT0DeRpD/ZOni9LNz+tvvCbYAd05MHT6X6fqT0JoyrAjkAPan2Nmvr9Ur5b0ujvthB/",
-	"//R10iavnar+QZ1L7g4Dd82/XwT0FMP6z8DAcTbYkD0YPTgcRCZPe1b7HIs1uQKvldcUQeFfSnMrue4L",
-	"SlvHkSxK4eRZ7gM4a8m14fcjxoslXxkmfqmwMC51Zx2omTKb1X3hpKU04TrVmFQQUDcxBYpuHgzZO0gr",
-	"DLolmD1uR2WFdAM6hvI3dwngfDh9FFTXk7cvGPlL2QO0LzBTCKpdH4we/P5g9LuDUUca/h4hcVOjzzB+",
-	"KUo+FaY7Af+axQGsf77yUgSahtU1YIOjuicNzlXCKpX7hHb3tbsMugbiJLo38MZ0Q8P0ITtpQxBk58LI",
-	"XLDUs0F67UqFn5pVCgARlkPn3bX6gqM6Qu5FRhCjwdAtJLqLixU7F4VeenRacc+wvo9JKchza6Ae7FUC",
-	"8VTsS+kh+7ct1BYSLAGgkp87o6im8stUURyHyihecyT6YoMgIYhYj8Hqq4lQsoHHStF5c4s1GaHmGvdK",
-	"c2yfUWURxNSXKrjwR3FUAb9PDQbmFWwvuyDVx7REn1dnscHRFZnbS+Y3FKwWwd9cQE9Tk4U8MRFT18Nw",
-	"a8uL4tYI2rv90TqHVATH4QlKGvPYugKC51IJ07IE4JXcIxePHvAML98b9yRuGtiBdZB4GrZS/izQ2YqJ",
-	"E6ENYkG649NNh9tCGzstxfXIdlTn8rOGGt7rn9U+1rmmNkRdjR67cjZlHjDvDEs3UhnXUjKygle5ODBa",
-	"KWEPHh083gaDv9Whl0uzKDj2BkRcTdJ/ZL4XQti1GlBG83MbtmE83TtBFTqRFDayVK8XN34rygNcQp7/",
-	"rTJ27kj0+QIZunl95N2nE2BRd7Nxo6SU8PUGCrbkZ+c63yJe2xRfTG2wenFQiEtRYNmIYXNRTkGnsnot",
-	"wcG9oiVX4XFbrkJdG3IWitp2dM2I61ucJJ5Le7a1h/hLwS9Fsw00OP/0JOQwYxIGzSLY1aVwJDLZQB2L",
-	"6wk2F7+6jSai9Q3dey4GTfXJlqQJ+2IC6F5ir4Xsjxg3HtH4mr65/brhnVYK++BtzyhFyDr3OzOaTbg3",
-	"Fmql9N71kktv4m30EELbG46UlW83AikBzlxDRbOf1i9N2b8xj2S81qQ5HTTDMZGIvAbSRrte+tNsFWh0",
-	"h2Ae8Jkgq2bh6OVFyvq6bMIvDYbMDXCscCh4U+JowxaiWJ0CgHKZns9BVwK06X61QHFVCjFIxgqO4NB5",
-	"Yy32g0CZBI5B59FYpbwo2MPRiMXvPqr9K+Mez+Zi3GP90eGT0f/73/93cBQy+YzgAB4Fb4Q8vpyNexeH",
-	"4543zd+dPH1+9vz1s9P/fPv+xZvXZ395/p+1+TXTRZ4iNtJYpT8rJOFjyvrpz4fw4WM6oPgLjAxGHWJL",
-	"zhYpBTMCNLEhe4ZzovRYlcKWK4DonAPMCgfq7MznBRlf3pML6OYGsNZ+xBdS5RhX8RdTRMosBL9I4tBe",
-	"M0CPIswkjI+VT9v05X6+mMiXNHpXlXszaRF1PHkMMcJB3c0iWsm+l5v3zMANlKotafnIlQjtMCz5cfhG",
-	"xBQjL2PlQ13G8hVFuwqtpgghq+L5ujdWKazl09PnJ395fnr26uQ/zn46efE+pRYPPr2oJiWwYcGNHSvY",
-	"M4TNisIRQfip4LPyHekWEcIiJQMce3gy2BJTd7gAAgPa1ZWyBqNYLSDpN4EDvU5h1Y1QQxePRx0wHrl0",
-	"0w7SOOB0TCJYzobX00N1YNTRLzv4uRQv5N9vjNgR6HzyuJXOJ4+xOMN7qhsE3xVR662+WvF/GvXO/bps",
-	"GU7YeyZK74iO9H1PhM7T7ia1DItSQ9eSPU7wt/7SqDNsfjbRnSDQBOOlM0pVFI110GUYL3V9TG0pp1NR",
-	"QvlS6u+/XnT9jpA7T6sYsxPJ3OOe93Tlp6RHQumsLcD4WizdyQs8XM9QWlbKiVQK2jd3nomzTuJTglJN",
-	"pYFjzYnBc55dJAgQHbQpuMhx6YyX7uRE41kqduoM0+O14jEl3PP67twmDzj9rmlRx8rR7NjVizp0wUkF",
-	"gymksWYwZCdYpu+mwjCtGFcg7McqZGfoMkDWxlKfdQr9Us/HKoXMkJQcyXgQgNhP69wayjC4VnYiZP7s",
-	"tArzzeZJa8p8hH3qeSfaeUGJbnjTdtTzrMnwDWG5s3NLrZK3717FF2YWMGNqOcUawJ0lJaOUer67K+J2",
-	"g6YWmMtYyY5es29OZQ07sLWf2jWbU6977rbiw92wAfbGO1bGivnZlqyFNQN4j+lZM0R2L4xbBbpp69Ls",
-	"SK+MKV3rm1CjxO3frvu0upXcAOpS95XTAqLDtaUXmoeg3e9E3x61boN/Y32fWwYQffuVJ9Z4uB1vwgoq",
-	"dz4BVCjaTO24vawVthdCOfvSEsB795skUBW7KJc1i99FDxZ8d3ITwOEGy3QCOf9SicoZ+6j7cq8YLGR2",
-	"UWPuVws6LoOaMWQvAqSVGStuWEpuR4BcpkQnwNnxlA+S2J1g9Fw0zPexqs1LXbKlM5VpUNfhiADAc8xS",
-	"PMuZcUoImPYR+jTrN4ECQx5fWTkdAwBkyfxF3BtIf8ZSoxqaupmJiHPZg0CNwqSmMCkQ84LBt69gW5Zi",
-	"pBS25/z7ChOiO8bT4QsJklNVyD+kILe+553/sduFVR/p0Fby3Jc/dpghQaEfjtVzns1ivZ7y3khzIyRL",
-	"1idlJ9Llg5elYUCkzIhQH1c/dpCwmV6CGJlztQoElI4hFoXMOBxObTVSgBMs8rNS8FawhJ9mK8YZXVWb",
-	"KuQf8V08Ae/YavIQBIsSjRVU6dBWoQetRViak0yehRj0hY0JVmTcO/LZI27CJWVD0EG4s8A4K7XanU6I",
-	"Y3xWYiKcUO6ReXfNR70OBtYXuaQPAYyg+Efjk/XoBu3VIKCMu/2/dVmaPAApwuHGBblV5zwXjiX9BmlM",
-	"eWjGWiNVk0VVqYDY19eXoiz4AuTRYJ9JXiOiXW8iYMCGyeu2RU0v67s3IdwZWwk7OPIiEaUl0ZU0BGQ9",
-	"y+6AJG4D8TaX0Oc0r0qAOuPKJ7P7dKCMV9OZZdViyGDXQvV2RJ9btsLosVqW0lqhsE9e2J/DgLkvLn2C",
-	"ktJU8gHpDey1WBJ0IGzEVrN75+zSsPfl4jd0ecOAXzsGeWblpUiP2jl5yNJcGtgDZGAHKQAp8ZNJOD7q",
-	"2fcMPqy3/BGjnZQAXBMYw/UNkUDpc7W+/XXJQOEFFDskd6yCnjE4Rm9zc7H8+enWN+DZBS9X/O7g2iRj",
-	"HGAHz8pKwRaSBsTZxvKFwwbIAXgsnCVn1uKY92yK69cK9ZQT/7zm19/XT2/+8NS/i0yWv2sl9uWO9/76",
-	"DfyvElEj/e+1GKw5MDLW106RTRnQItPalLWG7G2pJHp8gJB8jjynBmWsj/WcUNTKcr460JMDQAxl+P/0",
-	"1VIIcu2MlVQs9QPD+mkeGk7q8oil/+4eVkBP0X/PuaS/3CPcn2OV/js8m75fCY4XO+3o31H5w6bteVXC",
-	"1qe+7dCxCdtUpocGkiF1IcaK7MsIL4Kecjiap4Nh+JinyOGgP4C3vSqsdNq124UsZ0b6w+aDkldMLHQ2",
-	"Y/0P758NEpBwOYVmQP0E9Wm9g+eI/Y59x76DNppRgf/hHg39/dJB7e01w/onTf9GaGtgsc7HWc6yrWPC",
-	"lzzOCfiWObHccWzfXDTf7r7dtrPe1DS26NTuVKyFKES3lsHbGq9Ru+owVgAVIouCoTng9gTZA0cIJEoF",
-	"jDSbA1KI6cSf6HKspE1YComWKU49dALUampkLtY60VxIJ4bg4q3K/VvoiXg9pmy45imlI1JxfY0b/mAs",
-	"X1GjthXjpfiavPqbYs5ORnwfPXVz4l+cvD7BlnzuGgwclpC1CtONGLUc/OZhZ6Yf3j9LByhG0Sp/Xrkl",
-	"uP9UlIVU6ZClI/YE5Nt3KYVQR0+ORiNW6IwXHhHg+3fvaZHN8Vhx+hFooYaSZuH462CiyyUAjfMVKBum",
-	"DpTDusDlY5XzVRJqBukJE14UB1D46m7GUkXjpbtdykysS+bGUJrS+XePWjk/1E5dA6w544BVoYwEHWQT",
-	"2wE7q0Jr7INwXbFCYCC/EJhSaDwGFHYwPRortIigGDDuYoo6V6aV5RJazjoRi5eVYiquUtZ3KregB8BB",
-	"i339sMAQALcpjNH/kxy4J2gmp0oTpYPhWL2Aj7kz3lNVzUUps3TIPpA6GKW8+3dKugG6gJ+vxopGlzBH",
-	"acnLFdrh0i17Vs2FsseR64tSpArwnShiBSWEG2ljko8YjCodsrpTprM0HHuvCHcJIE8hdiVLdinKXGbW",
-	"HKF0dMtBFe3QZKwRWY/2P67CnrV0r/BiqGVBPPOOWr91pHFKtsOetWH5/AmFSSCDITsZK79up88feOXf",
-	"0SPBrAjIDLCqnD168IBpBd6QBsx6SsE9D+zwS6UtgTT753PDyGALkCeRWjNqhQsvRMlbK6hPsPG7E/66",
-	"cGpnLicTAQK4OXLPYrV0GnVUeW0Bq14HtsNFaT/d42VrxVUAGBjoJgjGEfBKKIZP12oT06Oxau5R6qls",
-	"fIvPUs7nAMMwk1aYBc/EcbSHmYWcQTjPAUOfHu974oHpbKpznHTWB/RIECpShZ1BDqSxWtsxYJKBGnYc",
-	"WAyoFIalgTH6f9bAW2alLL8CTAeushn04QvjRvxznJZkQ6ptJYDcO2WD2RBXPZZFx2NVM4MFZSfg4uE6",
-	"1439aXmcOISuzCY4Fp2hTa0K0sCeqQ85rs1uU0dqNoX2KwSZ1VNxBR4HoK5df3JG93as5q+Mqtxg9JuX",
-	"O+8ERD2DvKVt3fD6SquD4NjbxCoHB0Z7/c+tQsTF9G3Qf0sYu8AXtxFVRAb76nHF98JYn8tAKerX1Jzm",
-	"vg5h3bINFQdrMHL3wJowQuWMO9XwANsJRPnrVh+HRuXSrt+Mzy2kgRSWibAQCnRSTfB8D8TpRtuM0e4G",
-	"F5tzJufiKbRPa/aFyfmqt2ngf3j/jJqtsaXM7eyYLYW4ML5Bs2KvtNOU4ygOPmhnFxhHhxG+kd7nJpeH",
-	"AW3juGjoe4NAbGD6QzsZCpVAOk9R+Iuh0YSego23F3DqpNTzPRpgI6YLLYPPU3SWzv6ZY3MAaN5ngnBN",
-	"ENAZG/a1Nzt8owTD3xCfDfgaTlBs3F+HmR2lyQ27INYUvUM6WmSO1R2dYuuSf6Ch2QWS+wlFj9qttAqk",
-	"WQ78SCsMJK71D+zsFbixBi2NjJ0WmLI+9JmjEuNGMSip22w0SFgDNh1MNmpDDQ/IJVeIfxW1ovaP1uuN",
-	"4imUTClPKetDqL/RE8UXZnY0vl7reN0C973N474+N+/oZevfv8SXvzItv723E9v+A5D2VpTvWn6E9j8G",
-	"vfX1b2+1VC1n6XkkXrd3rtx/A9+kI5/fgfjOBOqCKm/khkhhCPe7J1C83+f0FoJKoLjixcrKjAFgLpto",
-	"Z1HtnUkTAJ9bKvtgeuNmiDXFPjAPt4fCuyhhO+xhNCeR+dca6H9u0/iwlXEQbiW2b9t3HYfabQJcLBzj",
-	"tQnlIscGSNB9FpL3kX7TEM03EL/I6rtyRbvKtYne1onb3eUrifQpw4zISmHbPLU3Ql6SpTB3UbcAgbPK",
-	"dMTSQ5IKqo9LTth3CCFote9wxwn49BqCopNnSjGRV+27EDWMbMZLnllRhvoWnGsgqBSZnippIIHjfDVs",
-	"735yqS+um5+e6cU1CuCBXd65e/ZLXA59T2Dw4XU704fhPbdhKiF/f31TqZ63TYWiFDxPQcC6v0zCUvDc",
-	"4lfkVGd9OV8ARoa7BkAw87lUeA0e65Bwx3iVS8sKPQVt4/5cK2lRHQlPONd21tAa3COd0eDe6ixc9+RW",
-	"q+EDGLhR3/P9jL42jv/syNBelaGBVExGxzDrzZO05/zqBV7sg7v+4xqDQeOMXypBP7uTLhIO17Iio0y8",
-	"PUNJGLe7eZr4Z42yzehFtoEq+K/JMh1Nwq7lXb7xInZ18Lrm21u7bF2TlFvoktW9ytd1CN3FQne26TgB",
-	"6ESq600oJ1ISujZFjbQSkEyFuGDka0dcLOPr9ne3cYh7nmz0Wm2uTwgW9f7nz7MfP/5s3+N/i7cffzbv",
-	"Pv7p6P79Xpt9RvcdBJDv3rwy2MpPsZm1i6P7951R4ZujsA+nLz+vr8jnNv/4bO8ZspgHEPuCLMZeRdCb",
-	"HrGy5VCKnFrrg90Hd3Q3X9W1OtG1Dx/8/nd/2OMYuR4waPcCgP/5a27wtfhFY9pa5/qWOBAccllVSrty",
-	"h+3c+0t5KcqTys7qTz94sQ4NkmtjatPJG1laRx1dT1josjxkz0BxBimFATP3G9kxqFSzgwPAQXh98up5",
-	"eoyBMIb9J30zf1hrCEDB82vx4mQFgmjoCyn8kFr8KKVeGkcYBrAZXg959ucrlr598y60mwZrF3rFwjXe",
-	"KKCZMeu9tvlC/kU4awKKzyctzkVoqFk3KWUFL6eCFVxNKz4N8HJasZWuSuhgELC3QCEyCUTFczGHilPI",
-	"MWE8ZC1h2smFEAsTAGic2Y7hV8hoQZt8OFZj9Z7KSCcAcVeKqTTYd+S77/xR/d13cJ5sdL1J2IlvGgOI",
-	"9X+GtjEMm9EwoXIw27HQ1Rp/ag1Qzf/uOxznd99BkwRRutOpj9UPmPGASCaDBAL57gYc/HffOevyu+9C",
-	"pO2775CRvNeyrAo3RdNSV4uxwpuACJpYQOZx4wtL8N13VOuDbvPvvisrRe+RdshOMMltwhXCh8MDHP9C",
-	"sc9ClFQGlYR1SqgAanAMIye3STJWHvsZ6AHvpwfr4xKcSpR4BwsLIXdpKR37KUArQCky4qloJRLqi355",
-	"eL/mp/u/yvzTfQ8xGmqBIK3S7aRCXohiNXaDcMocJT/Hxagpy/iivmfOV1h8BAzz3/4bc9tKKEsp7mP1",
-	"HLkMXHviKhMLy9L7M8ELO/t7mrD0PmS14J8QlVrI4d+MVvAFbjJHxFjBJ13ZlCkhcseuNYjHke9NhqKC",
-	"fJPt8masgsChtlOsn11P7gx8evtYpfFGT72oAC9oQ1Aw6Lfj7FmSLmbI0CvMpMKMiA+nL1k//RO89Y9u",
-	"+H/iWSaMOaNvBpTjBmkwjvPge8iO1QthCHF+rOKlyfWR3+ewArnICsjZIHTSBbhcYEKhTQTZ6lA11mms",
-	"457rNtndWl0e3qe25m4dLw/vg+lOUYLIcE9ZH25kDfv9mHFHAkFjiZVWkCg0Z1M3i49GD2HjoUeIlgkB",
-	"hZy0ghwUdHE9DqnUTgySu3khGZVADRly56PRIRD2aPQQM42oNID4CEgfq0JPWT/sKRzPwLM96oNU3YUU",
-	"ufmHDEwswH//5i/PX5+dnrx/fvbyxasX79MaSMt74lj/d6NRnFk2SAhlwB08G+Tj7kS5BM53PfF1ZB7q",
-	"5dXJf5x9eP3i/buzt89PiYTvT/4zJX+2k08f3j+DlMP+YeLUixFQELJxAbcF5l/I0M6GUnakYY8ePGH9",
-	"NNO5SFlqtT6bc7XycFgmHVC21lilp8KWq4MTJ7fCvpOK0fK49SQsGaj3gdvQS9g4g8EIyPRcjBXgMXBs",
-	"POkbh8JRUQLuK0vflBJ2ni5Z6vvBBTAmwHgwdpCMFfr+A2fRgj4vS10aL78QpXTGTQ2j+z/evXntVmch",
-	"jsYq/XWMiFLj3hH7ddxzM+L+HPekuuSFzMe9hI19Zxz8ZTgc4regGeJ3BHhFJbLj3qdP6XCsaIIRMdYN",
-	"Nj3n+Vnd1OXRaHTE5rxw5rbIgbLENylBvdMdlFpNx8opIgk759DNuFyxBS/5XFhRui1cKU4SEypCH40O",
-	"oUJUl+cyz4WCrx66KUuVtmcTXSm87BE1zZkUMkN6nmDcT5+B/uK+Onx4xM517rY4YLweslfyKTyLZshd",
-	"9ODBEeNsKYrigMaC8RlEbcdEWo4Jd+4Fbham3IolX6Vj1X88gtsDwA7oUlRE7TWmczHjxYSCOMcxQhGk",
-	"kDmRXmdUdLaDocnyB3PK+o9HDzGCCZi/ihdI0GhwjOjbcaMlAS09fIciWxlmxZWFc8AoJzAgwbTR4jDF",
-	"TL8zN+80AVAHAovre7VQ7+UEcsMgpV5bS/zAFtzOvOtdTyZCAb4JTm8pCg7pdVRGGoMSjlV/I8UyYWnw",
-	"vg1HWDADnWDdvth4R2Ax9yiwsmux+ZZPpSJN4aU0Fo8pQ81DmdtW4Npzu+Pn4XD40e2XyB8d7aRP6ZC9",
-	"5ZCbF12QYjOhRkNaN8ypsM3mtd6WSFVVFCklKo9V3a2WoZccdTK94L9UYsjSP8GA/kjnOyb+TQUz8u+i",
-	"TvR8PErGylf4PhiNwvCfaXXpWEorM1Yvvsdnf/jw4nunHcg5pYWc/vCMPXz48Ak0v3//bMheaYU9WKEb",
-	"Pst1UXAnq/p1/HxwTCkRqCkjLFfUNJ+65Ts6nun5ogIkEkpF6bunAPNraJJTcrArAuZ14tg2Qm92yiuC",
-	"1yeEICVJq67D+wRnY5Kg8IZeJ0kNeT9WaLVgQNiQxuPkDJzz7AkoOXNeMEKLB76nZN6EGQ05pHOmJ2MF",
-	"g8CgA0tHw8M/pFjy5P7+/ZP4f39wSghTXOkDnEo3tQgmztXKCQSZCZQmRggzaE0SB3seqvR9MWiliPJj",
-	"ZCXYa4bygxFOiPDmz1eh/vuxODgcwbKcts8WzauoZ4lN3dbFg43Q2RFAFp0MYzVHFmP9tImtk/oWYv4T",
-	"IH/rspGzXqcr0eIw9NKAMl8uQEXRvohhIUoDyIYKazFAZ/MBVk6HfdDsMCu1kJlQBhwYZDu/LfWilMJy",
-	"gn2WFnLWYAFO3r7oJT2C7u8d9Q6Ho+EIXNBoO/SOeg+Ho+FDwBewM3BheHPD/T1tS544AX3GuK0ZFTct",
-	"Su3Ubyh+XgDAQyjmwE50ASdZCnPsWKO2ZoY9oAiL/V7kvaOepyHp+axeoO3BaEQBHysw34MvQLlzN97/",
-	"G1V6o/tql3PrR3gFehdaQYej4TTcPb2jnz8mPVPN527Kj3ov5aVQ7loYZy/pWT6FJBnE1Ol9dDejYbNl",
-	"TtmP71+9hI65yB7iylsQDWMNEt3WfS6OqahxHwKYhkDfhxdQ1t4wIRy/nYuoM1l43lj1EcSS6gkouZI8",
-	"T6iGAriWfz+8EjpZOSumfsl9sBdjVka9VFLPYoCyRNvRHSkelYF6e4F6YRk3F5hCg5zfZBCYzrfYNzEc",
-	"mW7WW+L7JRzVU01+gEJPp25upAL9B056FWvEoZB0bVBQkmfSITtR1EMRwPX6XKHSYqDAOr1/3+nKKYBi",
-	"ondtAKcP1cNIxSb8EvxRk8bK3PfAYY5s0DdrB5mbJe+s462BhHWH5cedW8epUfdndl4098z6g1q3B0w/",
-	"cOuOvRGui/cFOfo+Yn+Ulu2A6OtRWgZXeRIl8zPQgUECeyvDW9RgpgdGxt5qogqbAq13J4a9BmJmurQH",
-	"hbwUecJ+tHbxRhWrZKze8bl4J6344ztbysyydt8FFsfnshQZAmkTQ/c5VOissxZqvc1FZydobtBQp54w",
-	"N2tjhf3jqIzHK99gbBwz7pNWaKNtzAM8bAxIeM0HGL5y/Gs0GSkE4uA3aueOqxtZPiWU7w5ZfHWwXC7B",
-	"LDmoykIoZ5Pl+wtn4JsfHNt8auZZUPi8wdoPRw/b2k1NETz8uM0yhgWB1KUoBPZSI/GtSUJBiIAO3Mdl",
-	"JnjN5oIOho2duhlJeCfswTP0gLd61Fs5bftD3WMf4Q5vm9YwXfef8txHa+CWw1sUCuRONAAVItU0qa3s",
-	"2sCG1BZwReHC1JKkjk208fwQ6X146/QW3Iua5tbpEB3Xo3p9Y/kemyLH8Rw+3L1k77V+yUtsVvzowYPd",
-	"N7xAF4G7/vE+PPGCjHBw4uwS5yyMUTVCWZvCnbQejWgG7YL+uUK9eyOK1JcTZ04MEpYVgpe0QG0bAxXt",
-	"pgz28SanhqL/W+nIIxEp4Yph5mE+VkFEcOXBR88Fvt5XhW5IRDe4a0gjKFhoF0f+PZ8hkmjUny1/aEZu",
-	"KofugOdwmttZLA6DdOrXp+AhMc1yY8YNef/AYQ890NhUKLfG4LpQObC4uFoUuqQG900WmAoLwTywsz7L",
-	"VNnWLWM99NwqzYgO9jCMb3gHEuC9m0D/Kv+iLpsHzbs9DUmh2FtsW/Pury9h7gEh2EMV+Gbij0cPmx36",
-	"mgtCr7xDu7FubtSxEORWl+hOWWGVWnkZHIWG1uXhlyHpJOpQhNBkYTaPWYq9kGKYw+0KfXjVdmv38vB+",
-	"8Ljcp9LnTj545kujAYSKoP59OY0vMnAMAf06zoVdCqGYXWrqLG2oKfRSiAvWT5d6iU5WBDDqp3M9TweM",
-	"Kned2ptyp6HXcRv0OCmxFIQpSId4qMwoK7UBTzwIviV3xznFlCU2uXfExXebTXTjfkqNVc6ww5YP3Hpk",
-	"GP91AkE+aLeCQaVjcKqg9YwTgFEb7j3FP/mMdfw1IZwDle/b1W6s+jxukIfN5iT2PKi75UFkAix2eM89",
-	"g3GyhEFszy8cBg18Iz6oG/CwmdH1uLYQjCVQx3tmrDy9kD4AlwyGzNlnNcE+A8t4h75TUGDGiDnGCgA3",
-	"kMdyiH2LXFqR189wUiYgEdjw/ZD5JUpRyQhrk8IM+pEZPxPQppXD2Rn1qIUYL81GUk9afQVxWyinIfqN",
-	"zCFpI3WUpRCm8PSwgwAgRI7IFPvvpfdT6r+Xhg67cTNdYPQac4GFsCAQXTfgbaGyfzgajcaK+vAKyjGH",
-	"4F59UV7yJTqp6iE4WxtW2wNyCoHMXnfbuWegTYvR9TNzbrlXw8Bl639xS+HOjUEUBQUUfzlVABaobOpd",
-	"BaYePFQc5sKw0XCsXmH+SsQxUKEDTelpz+gSgslOXCi9yW4JslUhjUWfTlopnEVMxzVpm8Y4FRaFnUSU",
-	"tzXPVZuMry+pM9hf5H8F99CnZEMrdCIQFg+FYQMqKohEuAD+HHb4m3AWGqre1l50uLve4l2fHF07xnJi",
-	"6yHsuPQZedS7xuwxdajj7RaRjVlRbEPEDrqmoSmhG9Oxs4nihrYTIDP2JXPtfOikcm041yVzx/S/E8Kz",
-	"28c7VKuifdGhV2XhCvIF3NTdsf2WD1FYP/I5bL/pBx/1xzse7b7jtbY/6ErRK57svuEZZQx8STdAUPsA",
-	"3I4wPlG0BCGTbAgVEJ6xmub0j0hTDJphm7JoG2gErfriG+WrVUMTzvUt5PEdTOILU89XofoWUSxDh5JS",
-	"F0W1MKx/IRaWTUphZu5qOJy4Oz8UB1hIbi5wZKuxgnBzxgvx/dN7BlRLqSpdGcan01JMoSH5Eix09Fe7",
-	"nc+p8RkCH5Be8uH9sy4kB5Y6EhErp9AQO7AaDjVfukwpjFRMrtMQ/PVN0ihiH9fXH8fe4jkqBIQeAJhj",
-	"IZfIqxp0MzpZOIAEQZLAkxHL+cok7MHvxgpHoEv24BHyAOQolZSitIIOMSFqewhZU1QN2w/QVDBar9+1",
-	"FcuyGb8UTlvRUtkjxtmUL0gBg2FgCD+XCEcMzSRmgFpFuFcEfOT10aiFsvuu2lXEDVpxVN1PEX82Ghxv",
-	"q+0nTXGsQsE5Ffvjq9eU4eN1AABP7lhtgAAcxwgANi5pt6G94ZCl4LqplKU0l53jZP0ALI9GA+EAw42k",
-	"9oiJBUR7tDcg1BJ3v6bcKyhbh8ScttL1fpRAnYxVLd5NEjdYNwnLSzmx1Ks9dH3bLKCH1K/QRiBuQJhs",
-	"G++QnbpHAezmWE01eK4jmH54kgf+j0cPCiuYi0I4ieNm2u35sYK2/QRUVY/kHqa0As3ulq7MCMgsD7uS",
-	"F0bjtBJWf5iB5jLRqCDFuV31jIBe7kD1fIMN6iRJ3i5lJSpMv00tZZeS+BMB7C8KbTtJ86AhzXDTvkrw",
-	"JmbLJhk18ASi+HSRErAO9n+1x9Npf2kDxoZAWHym1ODY2wjgPY8EO9uU6z4Lx503XdQT1krL+m4FdNkP",
-	"OqaDaqWXXeQA5ss1iblLVTfah90uRCnMP52a+6W11pNITeQtyiEd/sQBW7TTKpe2Ux19KQ1F7EPBfcLI",
-	"mQjuNF9UEKds0ymOmsHJ2xcJ9fn16hzK9qRZVYE62KW+EAm0dy21Bf5LKNmsUUzC/FehpgOOCMxZ9En7",
-	"Y8XNSmWzUitdmQLdrKXbF5CpSd5Bo6syE4zneSmMGQzZa4ipYUlHHDRtjZJJY09gAndk6sABAr0fTEhR",
-	"5xnm4gVkd59uPMQpSROWujEOaWjdRjI+qSuH5nCPCsBt9AIWGZJ8IVFklYKmbZP41MM8dZPr7z4DMu6e",
-	"av++nfSsndzXrKLcseahxiMua3A6u5usbvF+IT7fPRNTUr9YVzbT885ZoZ/3PqdhH7yhm3YtjoXOCogW",
-	"C5Mguwm5pRM3fj+d8ztffZPTdbc+BxVCe3kHCY3lLg9sWLbnbloAh6Y1yOYra/AMwDn8rR/gD57slX3y",
-	"iqsVUWdu5VyG2oV4ouLjF46KcPTWxZjR+bt5wDytL7uuafOb4rQwjt2MVs/Mb5zNboddzuMV9swSfdmd",
-	"TPrnUlcLwzbLlynuRhkfmI4DBWVYp0xRR2iwMVb7VinzuIUWRAQnXB3oyo6VuMq83kRJAvcMdCFcx2tH",
-	"l5gvN5C5SaE/wFgRKoKeYAGZnKboEwuGUD/qfcpGCaubn7LD0YNHSR1SPRwkoW8APAhb8oG37rz2cQzZ",
-	"iYpy98YqNJaC+WS+N7/348W1Tq/RdRJGMXydDiCMWYqFhtaDdMZAlcR5IeYQSCOChuwnXw0ZmvphKxOj",
-	"1/oIJlG7acBPi7u6TaCWKu6Dc8y4YlRHF3VC0mXUMKNlSRwPRO3K3I04wPBVaIrUpgejwho2+N6ZtNcM",
-	"ozTfEnb77izaBxu5oLcgxroM3GabudDa97d9XP5WkzWDoCRAkEgEdcnKjdMVoA5QdhbCtiQGfg/fm/jh",
-	"Q/bG58pgn6Go6yThaIOLFNzG3odvLF8duX1cCH7pwfylsQjAkFL3o5Ly9Shz3ZmZNdY6pTwgvm7opMd8",
-	"+7iAF8/ngtmSK4O231j1U2oI5HuGQDu8Rre6QdvWxTlpbt3Gznm0o7c1cDk+BTzQobvfv3og87NZHtly",
-	"H5ZP2rXHqbBbFnb0FUTiPxtTfPYa/1nY/Rb4eor/ixx0+YVvbbZegoTVd06STOWlqFtnqTyWXZCLapoI",
-	"YV6FScYKEpHgfo8xR/fhJYgkBH0MKQzlGxfRmVh3LvJ3wGt872YnHIdR1+MAO6IxGlN3YAvKo7RY/bqm",
-	"qta1el6kQiGS04UwSayhh5HqnIISNGTvQltjX7O4WBSroJVhHRw0VL5nMCRtZXaRRG8tBUWnQUJLNY0p",
-	"cXonPBnK9qyh94LyFXQu3zvGqYgYxG8qhWO1rhXiOgDFEMcE78fSV1H6sn4/JEkpr5BDuKHkg5IL6Bio",
-	"FzuBX6vK0Fcy44pOt3P3dLcIeQLwKQpryXMYKCj0jbMtHGx9ysA4YlwFdzLoqFbjQ0FjxVY3LVbE4HgN",
-	"57DuEivm546NKwWdSM1YxRSAERCu3eg5ey5CagiAWbQdoVUTLvaOtN8OUNq9tN8vKOqpOcw/r8i/fkLT",
-	"b163Rta6uW4dYMQ640jPPa5DHeWn+I+ps98hktWWNEi5QCJnSi/JIIZED+iGXKfo+mxrPH1U3ki6Hyuf",
-	"9YNAGEMGMMmBCkp6boEnh+R/AjvAaFScPYyBtkesD9IVkoDgkfLvcHZiJvogAd+KG/hwrN5QtkvzzT5b",
-	"uJlQTsE2yCsK+TRjJa5EVlHy8jk30rB0Jo3V5SodJCzj2N3aImIb4W+5U7HuoDJWSjO6B3KH+IVQTthW",
-	"RkB7Az1p3B3hZkG+yVj5F0cXOeuFVQs31nO3YQbY/BGUgADucc8wvBPSvufySuRRVjM6sO65SwJGRpvU",
-	"9U/7Ihqu598uqeeJ+abfrokWP3GkF0a7/FZV3Q65BMmZR7/eUHluL98H3dWQpCJd0Si+MDNt23I1URwl",
-	"3jELhTCbFR4J1uOiiqd8tz6MlDkFK6QuurcCPhTiRaXYSzkdsh+gWwqWsZR6Wgrjew16oDo3GzAv3uV6",
-	"rvOVd4rqubRkwZ8Llv76KT1eh3uUgFAQa/pRo/x7BtEfwemLqWDSOGqH7I3vPA6VL3SZz7cEB0rGF5B+",
-	"6ojPBc8LqQSgyYHL2qnBurJnhBCXkobrXZ4DxBwSBjweSiwpgxFU5iPfPtFSsR0B+nGDLacXwhcn+cmF",
-	"TNGQXefRBJazFYCDNIwK976NM4g01Fr9pHSMsoZlLZvec8QzW9bpmrED3U2O8jmfTgVNapKkO91Iu4Xm",
-	"GbAygyELjT+wyLtZGVezkWFZoQ3MxljVaYDEcjW8kMf4ezx6CE4v6si95JKQLJe6vKA2ts44UO6coC7f",
-	"3e7i00rdqaP4tFKRkrypFD+4vRrFqjOxH+cpuIFhUmlivunFv0G9OBSv7pxfD/m3duC9wzQnr8e269Rw",
-	"LgVtOkqj7S7y5oqQHLw82TxpCncw2Wb9TT/Fb9OEgACjgqnQ+K+llhPrIHxRVV1fOlZtBaZse33pwPt/",
-	"nJzds04zKKv3nKSOM9zHCjXkCRwXQfDeq6s3TeKpePL4v7tnZ0JZWYi6CHCs6srBS1GulwKyqBIwKvBj",
-	"zfo+ysqHAr+6YraJiOfn05EMjpjnymLqcymYO4oI0hUT9vsWgG/jJoY+lFlydVHPwEIbieWdioCq3KOO",
-	"2XkFuA/wCTPVC8CYh9x3TjcH+D5E0ASRDpaSUNap94XRAD3EAWqOnXOVHyEBUIbpnns4Vv+GCx9a3PrA",
-	"M5xsYXYBydep/46Oc03uH71UyVjhI+uCzl3PCqBrhRT0TKeAeK1HLxXgvYpiwqSCikhnf7yKn+XGgqmR",
-	"BV+Qj8c9g1ko4nCnPtbHSANVmlhg4RjrjNuzixSrDit1Lrk7N0ntx2V+5g5dYRkvhuzB6MFhEth7rJpM",
-	"NsAQLAWK3QF64RbyMGEPEvY4YYejhD0YJezxyP09wpIX3L9mzotC1P2h9YRFhcRcraK4PQSSDHX4APuK",
-	"R6qnO5Xw1txXiGaiI7v+ZSSh7iC9HlC32oRXLLFAb+JrgolqJW6p1DMa5jXKPTfT82+vPvQLFSjG69uF",
-	"ilZf8i13+zONYneYtydtwykDZk8OvvwgqrcncePdW7PIUAzuylN+gXJz3Xrp2l8kZs+ivuE1w4Wuz9Qh",
-	"Zb0Z/D9apiTM4O7cNT9j/wJ5a3PPU5416YvufLVT6hxigisSbF1QgWq8blLf0JUBoMUtgMUdViWs0p3a",
-	"lY0Gb184+QhH1yGiybf7Leno9gR13ehmTny1weoNEXyNVCOsJGQntGyEm1w7mHQJOlApJuTekSbKUIxz",
-	"kBAT35rgzTeWrwAehGfOjmrKcqxyncEqYCilgCKfShXCGJauy/Q/Op72SCx/fv4+HatmHlOAdmaNRCZQ",
-	"nRuji5oZeZQ9ylmq48GVEQTvHw3WkzbRZSaQnqP19hOjJzAOjP5qE7smTYx3bdJBQkFrfD7G3dlSV0UO",
-	"vUMYNBaq4/omik2DYeCj0kQfdCaShVC2WG1JsfKCaev5e1I/UlyCDw8qqfacubGSFly7smQ19dizaKaX",
-	"LEWn8RGDQLi3ZM2FXGBkp5FG0G/4SqHRMDlMIZeMVVDfixAA5HnMu0F+Yemupx583DcVrZZ739LQvEz7",
-	"YMTt5qB1yr/u3LP6KL5LjWzrafgtHteab7ZlMX8jeWZjlW70b/XdTdpSznxXU38tJJ+N1a7sMwq3WAsN",
-	"FTbTzzqzfe5SzWzpI/yFs3y2biyf4fNPucH+gZJ1rqGR3geUkd0glXEaCvS72Y31mEQuxfMIu7B/Hrsi",
-	"IYBJse4AU+gRTq7AQwr98C7cwGLsQiCcWa0BEi/8ggFfH4QH16Ydq0I4mqGtk7TGdzZzl+bHoa0hgNot",
-	"MUDKLbsUZS4zyyYF6DbJWJUCgucQDYBQBLV9lHNnn4q5W6sEHebxgGU+BC3UPRp9taiXzLhhE7HEjhJq",
-	"jxnt8MHCnvwe1vHzXbB36SdBGjuEB6znt9KAzxUC75sgmxDbyHRZiswSgC3mrHqkMr65rdeAy4IvJ3Yv",
-	"fk4ujnfmbHdLvg1X/UPXttbNwHe5B8O0/Et4CBfR8npOq7/by0+o2MuXr8KDMJ+QmgRDdEtl5WphMdsR",
-	"83xUjhkoTpTbqlRO+geameErjHelM27OqId+OmTphVR5yhbSt0xYylKMFdb8H7EUsNhlyvobHY7dboNe",
-	"lItCwIY8oi7IyVi5P051ZUWZsMuXL18l7E1R8DlP2HA4hGapvjkyxRZfYXMFaIQ8gKT5dAodk1PWp57J",
-	"KVX1imfIutD/D5vWp5h2yZy1P+Mlhakx/XKpywtRskkhhIVmiAb6FkM/Gp8lVRWhKA171sYbGVUJyCbo",
-	"zurxO+FOXbD+JV/JCxvG2N1gC/tOfvPF3okvdlHzWJtQWT+AruGUrcXMSb2KFhO7IUCHrs/KiKhAxHud",
-	"sECkw/3X2Bf7eLUaTESv+KY43Zo/awcPdXu1uhdy9MUFzDf3Vqt7a+fa/laKKU+YEsuxSr0W0u7TUuKY",
-	"pdQ4hxBY6bRPyNpsesSgekNc2ZJTX0OkxX2L9/lu56QR5KVeUFVcxjNnl2ZaKYHwZIS1G6QRN8xorWgc",
-	"NUj9WBkObeag9aoPCHgtDUImoWYRqiQzqDFRic+khjJ6y0sbpS8jgSaStZCn1cfuKc205gHqOjVqPtAD",
-	"GXEbWcxQKyiaxZDdvr47Vmk+NF7ylTx+uySOd/r9s0qef85k5OArvInGdL8Uc23FwUZy0Zppa8heasne",
-	"IAl2IVaJL1dANUpaTPzA+oyxghbFVHpm4sxf/9AzX+mbRuLB/zhWEy4L6toRb/QHNSmhvWTUyH2s4k7u",
-	"XQCPpzANIX/qDpsvhfd0uRHisz+CgZfN6bhnMAH4m3aAdz3YawL+zK1Y8lWbF2N9cpdqM/XpsxWM9j3o",
-	"rO3brmAD079xqENZbeuuxc5K0D+LgwMd2rmOFbYwxE7BkqqsZtpEnbFLYXRxKVg/zZXBolR/iGPtFzr9",
-	"IzAqakxAUKxsWvEyxyowp4y4R4CKIkoLvXAsqh3n3F1kC3iHu59UDv/UPoCo+h8JR98TKa4ktIRCIIEU",
-	"k4xjhARCHg9d2VjfxyXTQYTihbejWFNO93Na2wEB3AbHECpT3phkfR5xlYf4l3niRKBUbbJvUHc4ACAv",
-	"S7k7WBOwLhjQV1bLQ+pFB/2cdQnjb3CBm01sTr46Yqm+aHROg2eBziYNOpnqFfP1ajUNjGr22mSqY+k7",
-	"VqneR6/YWgN2+wqUe/UpONK6BDgBq/q4DwBvfFOnvjieGLg96x3ICnkptqtHIeCy06HkjnJv99VlTR62",
-	"AOpAoX9rhCqGMVJRcoNGVI0qpidswY3FYCEkLUBOILTvgqYpUW7eDnCxY3QkUcobNvX1GDBKozTvPxg9",
-	"gmgppblBeQxnj0aPBmsVsBB18tCTvndEsy42Cg7XZaxHTQgYM9NLs5mb1p1J91d65N6utEbNyz9rYtjt",
-	"ucZ+qefX74bA+rFrrKsNbd1fx4f8vayLapMKo0PT+yU3YxW8qH6BsCmKamaV+iNJqAZiUJQsGhY7pGni",
-	"AQgM3B5a72ao2zsfwjs6ToXQmPEbW7a59Hby5G269F7xC4gGKLHsZOEakaHh9COeHI7Vc14WUpRRE09j",
-	"+Sr4/5aiFOAsaxXzpZhzqXzjIGfZD7EKVqrp1jQ4vAS7EzVS4GKUq3ob6hIUSa5AwcWsHJ87MBdcLWey",
-	"EMlYYUr2vlBYjf10Vw4z/5Kv5DDbdz8DKFzNRt+q/v9xEuzqXLZ4BQcdIoiURA85s6Wdiruk2UUlYXqB",
-	"DdKLlRME2HU5qgSBLq5QW26rltIncFNhPs/uNiR10pmz5GqYto5uTf6C2+lCgWC6Cl9eD6ftzfjr3sW7",
-	"p5V6h3f8w1UWnlZqd+IQ1jn/C+QMrSWmNbEyAoZRN1JGpIcGiKYGKhJXeYIQNz4REz1L0FmwZXdNhfVY",
-	"NXfHAFsAZL6phK0qYRNDjNjkc1yvgbfuY4eqW/a7hkAJdO/UUGsWwLHAYQmMG1CsgmcCvG4IZwX5aP4h",
-	"x5TF5QsbpGKTQk5nTairJCCToFIJIC6YGo3sD/VdUUtI72F0D/dgqlFejLmAJ6DzQBo24+W8oG0VYMs8",
-	"RrlvNwFeT8AUQVrHKuRAR0Croedjp36Jl7TuxjuHc3qG5PHgSSDdVuTHYVlpVGZ9Ts1Ml7ZYfcvf+RpR",
-	"UFy4LomxsflLrhyLmz2wmBDQLmq453aq2wcNPKOMAELcZgBoOkRKW29Ni41s0flPudzHzHqsICiOUE1s",
-	"oOFYnRKxcI2blyoqb2jy5DGVbNrwIzIYWHfNhiCjJx2ektMqvPFOz0P/jq5DkX7/tp9u4yi10Yy2wXPe",
-	"6tFK7o49Ok7i5oqBbp0JBEgQzQ5FFKSEJkXBLSNLJi55UQH7dZtMp0TOXoZT7an5ar2Af1N2y3O/Nrut",
-	"l3oZv2mzXSkGEX/dwRbEQM3WYpx3eMk/dCUOjGE3P+Js/EvY08avqmcm+iKuvmmr5ICZvNMyDnjDV6rh",
-	"wNF19agOfS6+VW/ccvsuQ1y1wYwNMXWNkg2Kpp/Qon0ujk7cyytA6LS07xorCrG3ot5EtPxro954IfIN",
-	"9ea2UW9qGfUN9ebOUG86pVV3fVB9bN6lhrP15PqmYrc6jLcs5m+kIKgjnn6XmtiH+g1fKZK+lZ993ck/",
-	"JV//A8XCr6G21XmSezh52jLFAFqlxlWhjqfIAG1unL+G9/1DW65+GLuN1zDB3wR9ly+lBkcBb8o6+95G",
-	"7tgW0/mOE6CeNV7ylQzofROgGu1P+mGfHw6+SfMvLc1P8jxOa3LG3NadsU22H8n5Qpe3XZt0kueGzeM2",
-	"BiYi07cmwmIU6F4lDfsf7968Zi+lEuaIaRWnnOvzv4nMQsigkEoQaJdv6zfjC5Cmaet2Sseqf15wdQG3",
-	"YnxNTpUuhW9qhxMAOfxFQQU1M6mmRwRIplZwK4TXfEd+n2QPhVTSWqHq8PyjBw8CTE1c1+PvRTqkYil0",
-	"FjEp69ekYTsIX2R9eMxCL8IZtMctqYfg4JhuH4JSmo4VNMytW8m6KUwgKCmuIKTCUujG9fDIJ5cOF9w6",
-	"HmvN0MdJiU/k/QTg1YHKvfyhF/eOer+Oe9R2sXfExr2fqAbtwb89+NO4l7BxT1wtRGadcY49CeGyR/gb",
-	"keu++3Xcmws70zleoKq5KGU27n36NFZr73jGF9Jy6H74Q8lVJuhNPoiLV02FnpZ8MVttIeMtL6XZRQp1",
-	"1jFIy5qroBmBEsjpXdw9bIsn9ay4svcXBZdrkv0WHv5FT5sXTb7qrrA6KYoYGU2UfqP+EzpFbnjg3OKC",
-	"+FNmcxksQzRGrQRwEKul4HEQg041CKtTyzUQfoih2BR+/VpMQZsmFOVz8D/exgGJg4r4B6RpfcBsPyex",
-	"McEOo+fk7Qvf+FWq0MMQC7YTZwbpC2oTJ64WkvA/jDsFsKPRkL0WEpL1sfIyK4VlinonzriZASjapSjB",
-	"+amwyOtorNJFKSbyKkXMNPCvQsvATE+VNM7EA6rc40WO50HK87lUqZP7C9FVHf8eB/0PbXnBGHabXb7x",
-	"xG9bijx4spdQeMXViqgzt2d61dwdbRX6ohvtr+6pihXTa6U1wH/oPvNp8rg5VtTHlAIiM10Q59K26Kfw",
-	"vHRwRB573BIQzggtLgkqEPaJj5G8O3n6HMvgqYWa31zX2h5o9ABz3akhCG/4SlYgUpDjIDssQViEGF8A",
-	"VudfPaT61TaqD8Wqere2bdbGobZHxbM7uOot7I2a81IvjTuMPKKyXgjl8wylHbLnziTjCzlWpQAmhBLn",
-	"+kGF1hcVdhT2Js1jRp2AKWpLHDZWxuqFAdAop1xAcG85cxqge5tU9Y1DBvS6q/x7sImKGSufTU1HMSFC",
-	"cLsGGpFg/PVRi0QYq06RgA+tRcI+gT6kD+KNQNE/X/u1r7QRkGd3boSbJV25N4msKqVdwU3ngpeiPKns",
-	"rHf080en+GRaX0gRvvnobigv2yPkjg/gUHKU4mXUpFJn1VwoqKFmE2EBvs1prc5iq8qid9S7D8oTDWtD",
-	"KY2wdQ3rC5UvtIQ0ZNzAsvRguwagLX1jxYCOsFnnRQ03tzT2wudSay8OzcARbcWdWhdmuJZF2fYSbwmG",
-	"RK66bAwjE923xC7hBkHeiq+br6u8UVFrhux5Li2KjWAqz1uqhSN6akNhk6SnUbIGASn81/9p9ALkjMB+",
-	"IZEc+qHH6xB1zt98+mnlx1qj9dNQfZYLTH5Ipg6PhXTDlj6dcg5gL1KYhGFpsjTQvD7qDrmliSH6uggC",
-	"PrysBhzffOOPAEeDGCmeJyOuj5d9ZayYt80xnUCFnkrFfPnMXCtpcWU/vIgfg+dUy3Miw63eG6Sa9kHw",
-	"g6oYrw6JkPaGp7zKpXVUdd0NFzhR8v8HAAD//w==",
+	"7P2Pchu5tSeOvwqK+9syObdFUbYniaVK5coeT0Yb/4tk/+bemp5Vg90giagJcAC0KGbWVfsW+wb7IvdN",
+	"9km+hXMANJrsJilZsieJb1XuWFI3+gA4ODh/P+fXXi7nCymYMLp3/GtvQRWdM8MU/HRq/loxtbL/LJjO",
+	"FV8YLkXvuHdKDJ8z0j///gV58uTJswHhgpgZI0vGrohUZC6FmREjiWILqcwJKdiEVqXR9nf2QcGWTBsi",
+	"BSNLbmaEkgkXXM9YQVQliJzAU2Mm8tmcqqthL+lx++VfgKCkJ+ic9Y571PSSns5nbE4tlROp5tT0jnsF",
+	"NezA0thLema1sI9qo7iY9j5+THrP/bBnRccE3+/z8fDAJS96SU+xXyquWNE7NqpirWRVFTy5SdELathU",
+	"qlUHOW9FuSK/VEzbnzWuDtckd2+dEDnnhkykIrQs3eLNu8j2bzVWbk5vXjExNbPe8ePRKOnNufA/H7US",
+	"XCktVfvCZYLdmMscnsj8Vi4Uu+ay0mRBpywi2P5twpU28IdOmvFzHRR/e/R4N8VnRTu1imlZqZw90uTs",
+	"u/D9BTWz+vOfvL+v+Jybze+/o1NGNP9757xLeC/+ljtIveNv7S7RGz6v5vWe4U/1/LkwbMoU0HDBWBe7",
+	"2z9pPHFSGm0UXZzAj5rOGSmooYSKgmjGCkLLJV1pMuXXrH7Efkdd01J3TcS+2j6Po6RePy7M7572onk9",
+	"G41+f/Ts2eNvn/7+6ejZs6Mdk/xod0kvpNAMBNhzWvyZGrakMOdcCsMEbANdLEqeUzv9w79puwa/RrT9",
+	"/xSb9I57/+2wFo6H+Fd9+FIp6T61yUsLJa95wRS5OH3+kuS0LFlBJpTb/0hFclmVBRHSkLHlO5rPWIHr",
+	"PGdaW17g2h0WHOeRTojOVTUe2wEmJFesYMJwWmrSz3JZsIxkY1pcTnGW2WDYs/KNFucMxMXDT/s1Le32",
+	"WbmNnzwmY1qQ/3Hx9k1CKnEl5FKQCWdlkZA515qLqf9xqaSYEruJiV0d+1q4f5rTc0O76b2QYlLy3Hye",
+	"PXXfJnlJ9YxpvK5MU3DklVJMGKINNawmPXeEOrq/l2rMi4KJz0N4zSyWra5pyQsyrgwpaX6FbKZzucBD",
+	"rGRl7KVsxUA/U4wWGUhn+y+dkGypuGH4q3xGxZTZX9JizgX+0sgrJnQCY9Gq4IaUcgoyIzucS8GNtKIw",
+	"G8BGU5JLecXZAa3MzFJob6TCDUxyK08mSs4JFdLMmCJS8SkX9bJO/Dq6dT0THzS7tzWF0bYu7FwWrLQT",
+	"0RU3cGYrzQoyXtUqg2MTKggTdGyPvx2+qEqWpGI54/mMUJXP+LU9DtyQJUiGcSnzqxb2SUgGRyZLhZ18",
+	"zrLBkGT1xzJScm1gT+dWAzixahejxrEp8q8lyL//R3uDZVYXQyqYpYGK1ZKuhqnANTVMCVriQjw4v54K",
+	"Ugl2s2C55QTN1DVThNmn6+XgjqRsYNVJQ3mpCVXMq57uJct3lbAyOJr8I02y/zhwMvHgrMgc38Ch+Ayz",
+	"I0tWlgdOTl7TsrKnjhrLOvY2oGUpl6xIiK4sY2hCiajmY8v6lbFyX9mTkVh28hKViWruRrInShCOkyGK",
+	"TdlNvGjwa3dS3kjzvaxE8bkkJwpIUkiGE2U3XJuaOCHN5cTS48h7L+Urqqbs8wr2sSxWdiekZZ8j8po/",
+	"ryk0Ul6WlqT6DJLMvlBT/JqKleMs/XkIB2EbKOZGh6kovH6s9nH5/u1fXr65PD99//Ly1dnrs/cZWTBF",
+	"5lxUhiVEz6hCmcWumVoRuuBWaFhyB0SqhCxnTNj7TBkroqi1yhJCybgqpswJlgqIyGd2fQorTLgmemHv",
+	"wb7xZNqTB+S8Pv2Pyw9vzt5fXL57ee6I++70PzPLvvUTL95evL/8cPHd2kNwbTQMQjsu0mLFQXbOjFod",
+	"nE4MUxnRVj/lgszkksypWBHNcikKtD3tXKc0vk7sHtvHvJah7d4mvRmjhbODo9HbdOcw+JJyq9pNpGL2",
+	"Q7Bw9lvDhua7qbV+THofhL0MpeJ/Z5/hdL5GRSwhc6+91boa3PrX8sreyLUGEVarigjdWKgff/zx4DS6",
+	"1Nstruja51LAzTi37GKvUdLPnjOqmMKxN1Yt2FRu0a4pL+0F+zmEeMEWTBRM5Ctk8F8qhuLX/mCNpDHV",
+	"bAD6gADt3hJ2YgXfzLLCkmpSsokhM1pODgop7DGUjTs6pwJNA6M4KxqL7icKguejXxl00+AdXpy2WJg/",
+	"2mNsFQx7q7jnSL9gJbMX7XLGS0a0nDMkUbEJU8DK3AxOiKjK0j3D4bKiueHXYKy2elrs87gZaCGv7VnS",
+	"O7Wq4ctrt0nrPg5GmLDn03kMgh45JGeGCCunyEyWhb0eNcsVM5aQhZILpgxHg88SiLvdHDxLq9HoSe5v",
+	"JPiJDXPFqGH/q1rYSfwvXBQr6FUlhiD6/A85FTkr7U8g1NyL9c94YOzPV2ylh0paOwBFm2X2oTUBK8Wy",
+	"Ya9lUVAD2eFDSHqyMrmcs138C0v81j0L9jB1/L8xouO6SySg5c+4WDv/jn9pecK/v2j9KzDNnk67pAcL",
+	"7UjpuhIb6i7VZE4LdC+eEDrW9mKytorbDFTRrYJFCUo+HMQaLfYxvdLGqtPAUbrB811bhDSix6NlwpVm",
+	"6pJOHfdvOolqB9NP6HHya1EPm3gOX1/+5nbV3BIYIN6NBikNPvg5zEqO/8Zy0zy0rzh6FJpnjhs2b/5j",
+	"J3+iCPgYPkaVoiv7c+Q53DXQG3ZjnBdyY/GAkOZonTN7W58rq1Tb93WV50zbEQomOIuXpd7N4ETeXBEv",
+	"aC+p2bkctez+mPRQo9n1Tvjyc3z8Y2Kvvgmf7v3iC3zcvgiSzFO631HcU2CBmXzJiyZv7D5E6yzRdZxg",
+	"d1UlHO2bQsGb3I80sc8SmaOfJmeEWl2OCLl0l1wlSqbBgE5F9FqmDTWVzuzdl+Hll5G+uxbxYp1Ra9rY",
+	"u5zrVBRcg7lvf0Jz3v57XXmFq9Rt/MAa3He9Tz2puzb+wj9n36m4YZ++LZXg5jKXVdtV/kFYowRsBufZ",
+	"mNFrZpeb9IErNPmv/xPFM/7r/xBN54uS6UFDznp38LrGnPTwyr4N27bJVydS6xWJmTYcqsZcm2wXTmzS",
+	"OPONY9Ugtk0KrR9nK0CKgtuloeW7SLBMaKlZsi1S9QgNsMKZaQnRzFgbjwoCzrpU9LN3H96Tw+ujw9p9",
+	"dPgrLz4eemtqSN6wJbpokTWbsm1Oby5zqc1lpYvLBVOXEOpr4YELUsiypEpDTGrdeFOVsPfzytFrTdMP",
+	"71+QnJZMFFSlAiOIcNaOiZBuRoMTsHc93xc4DlWsYYaaVHChDaPgNDeSULzbh+R0LK8ZGSWEGjKX2pCj",
+	"kf8/nCy7AUbE8ErNV7Kyx7DzRKK3ZoPJOtZqKxO8CJL8Fkzwg1wSa3CEMwUSRoPwCf7qEIKdcIhLoF3a",
+	"vbu7hMprevNCavPh4juQ9vTmEr3ALap9ZRaVcfoVhLRgw6nQS6aGcbzHbcf2ME/Sc9Ji80s/eJPfCgHd",
+	"sSaWKeAvcNjXv7/z26AXXi6UnC/azJgF7pnXH31kB9RP5xtokOW+72OXTx7//nd/aJO/bL5gippKtVjV",
+	"F3Y9rAEXPdW00jwD1xHDaJ6jDUZG3VNW5tL5TtpyAFQlHmlSMFqUHC5AETwt4L+3JxUEoV38vj9xT0ak",
+	"oCt9kooRuC5BMT+GO3QwJHh1CGnQ94QuKmPvWnvIFculKlhBqE5Fpq/4YsGK7AQibeDymZR8OjMulwBP",
+	"dD3jb589bvLWqDVOGp/geNUbPF7z4B6n+UwsKnOPRxo8xN7QmfJrpgk3x86TB5LbitZUjBk6HMDIEQUx",
+	"9Aoe1V4WkD4GXYpjkkVTzZJUZPVkMwzkuAlnGO0wEj0VuFaDITkT4J+Gu86+j7dnBl5FmjOMOC1nsmQE",
+	"/wTeD+roDXSaGVMsFZukGil33UefJrF8PHr0+GnyWQVYHQj/lxVmbglGyVfB9nCCrVtM3YdhX9vDX9yu",
+	"D6Sc289sTGs/87XD7uy0I9oIeTFj+dUF2JCxf0FegVFRO6/b/Asv5HxBFXvHFJdF45T0lnLZWz8p2VIu",
+	"M9LHBLxrpiAVbwAuyLmcZ9bwsgo1/An+CaaWpwhHnMv5FlK48yM2V7ORBLfPuob0s1ab3f+V5Dj9whno",
+	"PrfN/Z0z8MjtNJBdYsYunqsneMELFpwXup1GZ8KCYl0bsVyQsTQzezFwWejEnm/LGJARtc8Bem2HjZa6",
+	"5RgtImbY2PwEdxrcDZm1izJ0UpilRDNpyayd5Na1ffeTnn2ylQl8At/t11KxTn39uU83I+EhMmYzLgq8",
+	"V3xe2bDVCwBJZTHPbXEYiAW1Z/YSDXy7MR27C3+yt2rWfEdnSUg1oHNGrLxWpE+LAmwpzMhUrGRU+8CO",
+	"y8AoeRzaoUVwPJdSXsHlNmOEF5pUi0GDW/ZwwjQo3JzQa2TVhWJwZXNBpChXkHaLvATcomfUfsGa2UG/",
+	"sLut7T/GzCwZOtfnDepu6TJaE5xrybOOs+sTGzFc0khZxUTCmqfCWd1cjo5tb5XUTa5tUQrGVX7FDOln",
+	"ITLERJENMKFJVYL07aG75C4q2pSSTLSc2pc3eVnpbQG1zZhLJfaVs0DmLbxjm0sCPqzoLg0ZhVvNmObE",
+	"7+SYRnvp7i7kOb05w4e9Cux/XGNKcO39UjH3Z3uJRDf/rXKib++MDbO8o0f2k2a5dhq3ekJ/7mQOEC93",
+	"YwxuZ4+WG3jGjLxqMmtQ7Lcp83fcKgn23Cd/3afp7nskw/N+be9Aug/WWUVO8YLtvI/d9rwNz6/vfTyL",
+	"4BPfJDVp3bKOtexmmXdu4LtxDV3wyyvWoTvWWdPk9N0ZuWKrE6KNVKwgTORqtTCsSFwigWKmUoIVQ/Ka",
+	"ruzFzOYLswI1s5S5tXghnVDjLS4YK8CQW7Nvn46e/a5lj8ZUs8tKle1knr47e6SJfYZ8OH91QmbGLOwt",
+	"Yv+rh+SVlIsxza/A6bJQ/JoaRmhRKKY1085anIAPpo5aEQnWMSrJcqnDbd3grqd/WGevBTWGKUvZ//xp",
+	"9sPPP5n3+L/Fu59/0hc//+n48HCDkZPezYF778A5BHrHvXmlIa2dCpjI8eFhmJP994fzV3ZlolyhbTzr",
+	"meQH9/jHpHfFRbHva3+xz35MsHpi74+9wqcjqbKuAqAYTcismlNxYFU5a3wELf+2NTQtAhhmGTFQEji+",
+	"+0T91alsd7ygO82x4PzxjyTo+bNnZMHUQTDVFBVWjdVta7BxNnyS7yU6zzoyxOBvPkcddFNVlcF40ZhW",
+	"pw3ph0xZS1UmqjlTPEcNbPc57XJ7WRIqbQ3l2N/lKtdiP9uan2unggBT2a0fyFYWcdRuLmE9cjeTnFd7",
+	"80cbF9Q1Z6oSJ3Y9CpL9+hFSnITEFNpJS46mXN5jkKlbSb2wesvd+L8x21+bTNPKwHdSOdpOe/dmvZdX",
+	"7I7Hmd0suGK6NScCcgFDZq69GheaLKWyh/fE3YvgMZBzbgy6CPYzS+6sMcsF29/DCMtyYd9pqr9Ptim/",
+	"XZoufrp7Dwr4Gqx+Wb6d9I5/2oO43sdk3T9m/DAt+SmQxHiMp4kbQjXJTl1yLfiWjwnmwhLMXoShMHWx",
+	"LZNwPXQFH96c4M+bia2CLR1PgE8LIuxAW0L0DDLj7MmXImeQ9P6d4hNzH55ANPUvVSV2bT188rwCpxif",
+	"W0WPFW251LXZcosUpfbrPnj6Hmm44TtcPYNhb4uz7LZzC+7Ednpqb+NyJjUj10wVPDdkUkLAICGKTa2e",
+	"CI9AVW2CfrTxKoocFXu7JIE0r1+0OaDc91iLd+OvgVZQoRdUQ9gwLgVWlUu3pBwzRHwdndO029x4LmC5",
+	"7XveE4tOz8ZCFRzrL3GUtm+sp3DU5k/ELMm6+ypm5bXdjxcpYt54LvG+t0mk5jZsHLxYhds8ZPCNFpdx",
+	"oCojfbc5GNFLYD80EXKJ8QNPcxb7jFsn9XObrWDfOLimyvlcf8LpnEfvwy/OwiCRaLCEXSpXSbBpnW9Y",
+	"5GEfnPeyXUaE/bnt8PXG7hjfamqX7CZnqku/BPecT3X3fO+HfaQJjlEnKv1hBClONDfWKu3nFVb0kbT3",
+	"//73/017gxPSKp5apZPntv3E5NqJiF9ueGbXZt22Wi0b1LobbQwQWLnzhJxXbYfjoRJc2wKB0cfaqAzF",
+	"lC0pfFaDlhOXw4GVj76UvcWd7AfaWcnyHRRKblCLA3TS6N7aXEzZ5ht/TfMZF6w2iJF8+/Bxs347Wasf",
+	"SrAg1VXzJnFFYNKsf20U4vmiRvt6XP2eNCtlkqhmFOIc1kLBkuIf3r9/lwrM7nWpKfhDKgy7gUCJFvSK",
+	"kZxqRvq+LjObMzOTxaUl0xVtZoO1xMGeo66NsSDXpZ0B5GTCRGEtXajqPMbcF2n1cCimJwtqVbNmkYPl",
+	"mlT0Xa7N0GfoJCQLntzhKBskhEaV9ajMZOAcyQawhrJYZbX9ZlkRUowgWyesHJ8vpDKaZCUXjLw5Boqy",
+	"9dk3SWlVurzPaCN5r+lWif5Yg4jIcYmOrfqLwfNkiBV5hhztPKzAxzUlredAGz53N8Oanks136k5+def",
+	"w8Mfk954ha7U9t1n7vFmNk8IODZMalVgztH+QeUwlxYNLjbE97gB0Qdcp03tEXp1DuJbvVMJ57j7vInl",
+	"a2yCVKxNen1C0RImjjei3d7GWs89I22Y6QpRGWSUdqZJLh0wwjHJZlwbqVYZFiJ6M0WxnAmTijmjYpCQ",
+	"RgpfX0ji3vKZgt7LRqF2CssvET+omf6HheeLBVNkbGXzIIgEJyJq9s3m/MYqiigUnKroPrueQAmPtqYa",
+	"vLQikLYru0W4mtZXzUXbdS6tyezzHBIgFDy2ut1Uo95+cX8aS1kyKrzHrkVQfa/knIzskh21J6NtHBsk",
+	"qqtMBQhGK0nJosoZuAP6NDg/8doJ8AAZu6G5uZxTk8/Q11lLw+hPO8WgoyqsgZ9w4le5lXtvWF61V1m+",
+	"FYzYM2OlmIuJOznmj2TizuMA7D57mF2h2pBccJGzVMTKKzhFSi1JTpXizN6/wQYDBcEpn5CgmoqsqYFm",
+	"dRYGtbpUVe7MwkgFpmG0JZpuz1vayJt4VMNzkT4Gl9ZLhtpdB7cUyKxbp4ziYfCUK+oHg8OecwdM1I8R",
+	"hq7YitiTrDgt2+lj4XDu77mLDnTLFeSR326no9/+IiqpYSJfXc7bvCvS0BJR7WpdA7Gc7FrtecwfzvlE",
+	"dcBcCLmiICMCFsMjjTZl+67d5RJuvAOx3S21HTMlq+nM/hNr62pcN3g/FJPjEcipcDBYc0Z1pdadzXvW",
+	"29zB1G47qLe1te/BqI6e3+5L8Ebgdh5xV3ksaNaOeTvR2l0brQUljHBRsJsEk55HHTl4mM18q7OrQ0bs",
+	"VqHhLxqXQGslh5mY9uPLEUGig+OE9MXdSvHrOzLbnp7B/f0jmxwQNiSsUcQADQFWr0X7Ob2N0hptYVMY",
+	"N4X9VmXgPjLIa83ii2eQr/PepvsUasRZAe7TxnWBR9ED+7mDuaQa9TyrPGd4IrNU9NfvYqurTqWEpxB0",
+	"ogxfAKOHWrXC/T4VHmtm5vQut5PotvVVBOHtUB2a0wWRKhW+wgGGdXiEpGvMpk4fpm9ZBmgHZneUWabC",
+	"r7fq9z8wWmLNaJNddFum/M87tVh8q20bz8BlscXthp4qUFfByfKKC6adp8OVTqKt5OG17HLdhz/OKW77",
+	"Hw5LmcOm2RHhRGLCB7rXJURMzkE5bjm+8FhbsOWNgyebxAnw7un2eyJMcnMT/Iv1WMHxgUnWeHVzBauv",
+	"9/Z9dAeu1qWCn6cfuHXNalzAtpIhNqm01SBrSL2ltTzqSuUIGxCBhIhsyY2on9oBSuwjW/4DnXiCey9X",
+	"o2qmRQLfk9M5iefYttCvIOlrLKkq7rncZGe5SGuaNiw7JH9bQ0oUpM984vYAvQvZkrErVyUJtTXZ/qkT",
+	"TBjFW0sjmDZ4Z6BWc0LsGpDxyuFP3qq2JFrTl8Ko1fbikj1HcqVJ6xUeLTps1Y3cAxYNFVfeU5NZJUeb",
+	"bC/AnVsUgIR0+C2bC8986pbuW+ewtaTBc8WO84F7uRmm4ZczPp3tGzPll6Vcbi7NK7n0Hj9vPD379r/X",
+	"CNGhOMf+FRh1Tys5pAofXV1uSXgAj97RaDSK7hj7KthpUgSVxpUNWfVlTwJAEIW4b4vjxNmLAr1Ha7rZ",
+	"vr4ARsXlNpfDa0YF1uM1kN0b9bSPtDWQBXHj1IiPQf8CJU03jR3B6r/f0a7+BE/GZnZYpyPfqcrEoXKt",
+	"LXJLYJ1qfUnN5VVLMU1t+dLayAe9Gxik8JVP+f5S8x3V+tT8pU1YNvi2ReJR0ULjO6k5puBE2o0zr4/a",
+	"Z2wHCod5k1OXUgHsp7jCIjIPw45p4FuGbD3xqGDcesAOL/me/G331AGXokt9sK9P3RSXHd7PC0NFQVVB",
+	"CnbNaRxBDKQ8qj/sgFQhePBLBQn2Uppa68RP7kXVmvAHNohWPN7PpNOD4J3wTjAnQZ7Hc45Z0B6xhlTb",
+	"lD5dUjc+Uzsum7ZKZLysN4uR3SWOpif+0GjwYe1bvGGxQNlfsN7uC+Pah2B9msA5tXCp7aKNa7Aj2v7d",
+	"elDdmnnuRFoD45EmOP/IX452IteEjgGSWTCHkNSIvbhwzdBXVbSQaz/QctVaIxx5KBYHYeQnbccuiqNv",
+	"JB8QxaZVSRVhNwuXELhTUwHStgfFX8kpF99LNb9lVrJgN6Yz0CnJVDqncSmnU7BgBOlrhk4I6CaSRfkL",
+	"ckKyP798Tw5LS81Grj+WubRjM7ZYbgJqhdA72M80HbPL4XC4MepeLUb2Sb9NelFKeyf2RO2n4YJEUFr9",
+	"NVSJtyLHVbKnOxUhNOBzOTBeQPMZgKkkREhI9q0dO/rEJZTMKRdcTFM7sF7HpKidSUPyYg2SInI2LwAD",
+	"zzuStOFl6U49KNKAoOZQXyxhc7oCe0rDQGXQbnxKiTOyXvsSPFRVtkB/1GBeOwr3XtMbyNfW33cn5Pgc",
+	"G8SnAUXQhyHXY/MOEqYvmNWY3y6YOD0LKAFUGIzEWwWjZODwdYH1BgRDMzbe9nyr/HvNjOL5i5Dl+Rkt",
+	"ASyt7jAICj6Z7GsP1CANXRoEeFjxcw3EhTh5Ek2rPb9pydv8oB/qIOQo7zlcDI6wx+M70rztTLWLoE0B",
+	"qtaeR7sQHQoYnwo+4TkVHRZu2Bg4VAXTjWhOSHhYz5JqK8WHhWvXTSIqdmU0v/apUO3AqS2C0WNXu2N1",
+	"xdjCqWcuvQR6m9RxRcyGBZQq721qm3Jyd7DWB4RO7SiOXrMmFM8Z3g/fOWz/skTros4a2pN/94xCc4Gd",
+	"jfpYFsJFqP1by0KZLszBU3lghXDvFvXXe06wkRe19wm9h1rtrl4wZ981UwawQg8klG8q0FwfuWCC8sMd",
+	"y3QPtd73BZX6EEXibROsz+MnYaquY+lsxu9q2yhDvR5qPH20eO2ugZQdGrwwa1A/m178vasb48t7I0Pl",
+	"Nm/ep79my+301/XsiQa2zPqibHEV7D+3W4bddWxA+23oZJH7zvKNN74lZzBO1gxqi5Vy+0qxO2Q93Sdn",
+	"3Hsqr68qRjHav7fM3S4uuWtGbycD3UfeAypDXzznIRpiY7fw9175BzT1BZ0yrBzztat/wsH/mPnWIdI5",
+	"VWjU3XNnDM47XTcW9ard1QrlEnvp3WvrYi8gfLltNTwqRKtk2Bvdo27plXkoDHv1Q7s9NaT8kC744fVR",
+	"1tQOtj3aGuO8gyY6o/qyE03lxxmDMhkqPJIK9HYCLJUhsdOEXxnNygk0MWtiqrTq2XeH/thTdn0JhJCm",
+	"Rod71UbbveLVb4KE+LUNE2ru7+10p/Ud6HT1/boHxMY64plRFIqviCMZoTWiRBvvdnFoG0Gl7k+k1asx",
+	"L/HtgolzWOxHmmR2vINzNmGhbdSc3sSEPh5tmeZfeFfQf8kVI7hX60nBxyRDFT4jffT3HEDBgeHjErDo",
+	"TSpq/41OOgr7s0FCMirMTMkFz527/DU6YAHEKElFdnNAF/zgiq1cODo8f3DNlNXBEIQum0o5LVlG+n9m",
+	"1qBIRTZlgilq2AtsjJUlJLs5sI+FEdeyunBOVvP23+glPRy31fm0djBuj3A9o6qIgKGXUl0xRSYlYwbc",
+	"g7nvHeAXfkgicF2sdNFWYQe+78aHFq7zR4usW/dnQnA5ZwmhuZIauxcgXboF6Xk76K5VS6WhlwtaadaN",
+	"OGxXopQOCDLK2gdtBbvKoX+cEhjvgN3MaKUNK1wINRXgnwx9FjWNkoDhFWK1dKNJf3QM0YuZrNRgDUf4",
+	"d6Onf9g9I2/Qoh0H7QS7FtUjHceNB/da1Z1ERLmuXSQAvB6cmGYZ1e2JuRO2cn00Pl1BDLrIF9cRPSXv",
+	"mTZdWYPbch4anJ7PWH5FjJRXe6dUdFSOQqrIjC4WTEDvHWG3s3CxjehAyaUImE6+FMGDqfU7Gm131FNc",
+	"dWtNrenAVgfkhuiZrMoODUkbN7l9eMHuwAW8EBLqL9vLs9dKgeD2xReSsAg1ldCNdg9gDPDfIMX1xjQ8",
+	"GLv458K0VwHLJZlQFXHIVBp73145PGPQE1xLRXtoi4SwUjNfxD1lThpiRskxyQqof7R/nkkdSUnFtCwh",
+	"iS/LpRAsNxnpO3ZIUhE1cUygMggkSeL67TpEPvjqtLLXGL6p7XCmdF9MxYyKQs/oFTSKzO0pmUBrTF+W",
+	"kWCLQEegVasxGRupIE9HR5Cq/XT0BCo6rakYV32u9da1Lzy1D/qKe9KnYoVF76lwne/WL327k4Wze2EZ",
+	"7O4DfK6lzJvQtbtuqyrwI+WmLa4ZDgSmrSKwPVWMzFhZEAA8hGv/YMkLaHVckOVstelas8bk5X5Fb2B3",
+	"ujm7AJ6sBNyaDj6Om87++icNl6Brjjrc6im+rWe52+keTcI+dEI2CwjHjAni+ni2l/ZwkbfVrlpV0ep5",
+	"Tpuc0XJyCT/H5YFc5RU3rpxGglgNyCKyMmD6u4ythZJjpkkhgQvnEpqJDxodF7NICypukRsL7fRbfLdA",
+	"LiIkeErHilGrOlr6Fkw4fQnboLMi9HxMiJCpAK1yag+OrAyphOElyeA/2TBekWMPrSmcVxPi2xCQBL1C",
+	"ICKBK+EoWM4Lpu0qwjXADclLqZkeri3AsRVQ0RWhKcdaWNTUfD/5auH7PyimqzkAHHgqN7R2sPgc3b2G",
+	"2tleggHjdEDE4Uet+j2V2DsGGybHnAE9bO3HdGhvh9TDNwkThR6c+AjtAg6iZYR6be+YTtuMQzSPkmcY",
+	"P7u2C6gbRenuccC9GhrsA555L46dFoDNu4Yha3zMltBUXbTYljvhwOObOU0nzsZHBwSZQ48fChkpnYhf",
+	"twXNrEGs95ri/ThmwiejhUlqwM4o17sbu/NTwl2eq+/D2NgG9/Z5jY1zPBq7k9zXIgs1UgW6bahp9JF4",
+	"gEQYpnKrNpRsW3Z84ntcWM21jnT0NeRpD/ZOnlfKrk+rL/wu2AEdefDudj8kYk/CXBVgR6AHtb5GTf1+",
+	"Kd8tafQPW4i/f/q60yZvnar+QYw5tZeBfebfrwJ6iib9F2DgWBtsSB6PHh8NIpOnPat9jsWaVIDXymuK",
+	"oPAvub6XXPeFS1vHmSwUs/Ks8AGcteTa8PdjQsslXWnCfqmwMC6zdx2omTyf1X3huHFpwnWqsVNBQN3E",
+	"FCj38mBILiCtMOiWYPbYE5WX3E7oBMrf7COA82H1UVBdT9+dEecvJY/RvsBMIah2fTx6/PuD0e8ORh1p",
+	"+HuExHWNPkPoNVN0ynR3Av4tiwNIf7zyUgSahtU1YIPjuicNrlVCKlH4hHb7a/sYdA3ERbRfoI3lhr77",
+	"Q3LahiBIxkzzgpHMs0F260qFH5tVCgARVkAf5rX6guM6Qu5FRhCjwdAtObqLyxUZs1IuPTote6RJ38ek",
+	"BOS5NVAP9iqBeM72pfSI/NsWaksOlgBQSaHpbE3l56miOAmVUbTmSPTFBkHiIGI9BquvJkLJBh4r4e6b",
+	"e6zJCDXXeFaac/uEKosgpj5XwYW/iqMK+H1qMDCvYHvZhVN9dEv0eXUZGxxdkbm9ZH5DwWoR/M0N9DQ1",
+	"WcgTEzF1PQ27t7Qs742gvdsfrXNI5eA4PEFJYx1bd4DRggumW7YAvJJ75OK5AV7g43vjnsRNAzuwDhJP",
+	"w1bKXwQ6WzFxIrRBLEi3fLrpcFtIbaaK3Y5sS3XBP2mq4bt+rPa5zqVrQ9TV6LErZ5MXAfNOk2wjlXEt",
+	"JSMvaVWwAy2FYObg6cG322Dwtzr0Cq4XJcXegIir6fQfXuyFEHarBpTR+tyHbRgv905QhU4khY0s1dvF",
+	"jd8xdYBbSIu/VdrMLYk+XyBHN6+PvPt0AizqbjZu5C4lfL2BglH0ciyLLeK1TfHF1AYjFwclu2Yllo1o",
+	"MmfQlZ4LI9cSHOwnWnIVvm3LVahrQy5DUduOrhlxfYuVxHNuLrf2EH/F6DVrtoEG55+chBxmTMJwqwh2",
+	"tWKWRMIbqGNxPcHm5lf30US0fqH7zMWgqT7Z0mnCvpgAupeYWyH7I8aNRzS+pW9uv25455XAPnjbM0oR",
+	"ss7+nWhJJtQbC7VS+uh2yaV38TZ6CKHtDUdU5duNQEqANddQ0exn9Ucz8m/EIxmvNWnOBs1wTCQib4G0",
+	"0a6X/jhbBRrtJVgEfCbIqllYemmZkb5UTfilwZDYCaYCp4IvJZY2bCGK1SkAKJfL+Rx0JUCb7lcLFFeK",
+	"sUGSCriCQ+eNtdgPAmU6cAx3H6Uio2VJnoxGJP72ce1fSXs0n7O0R/qjo2ej//e//+/gOGTyaUYBPAq+",
+	"CHl8BUl7V0dpz5vmF6fPX16+fPPi/D/fvT97++byLy//sza/ZrIsMsRGSkX2k0ASfs5IP/vpCH74ORu4",
+	"+AvMDGYdYkvWFlGMaAaa2JC8wDURMhWKGbUCiM45wKxQoM7MfF6Q9uU9BYNubgBr7Wd8xUWBcRX/sItI",
+	"6QWjV0kc2msG6FGE6YTQVPi0TV/u54uJfEmjd1XZLzstoo4npxAjHNTdLKKd7Hu5+UgP7ERdtaXbPudK",
+	"hHYYxvlx6EbEFCMvqfChLm3oykW7SimmCCEr4vV6lIoM9vL5+cvTv7w8v3x9+h+XP56evc9ciwefXlST",
+	"EtiwpNqkAs6Mw2ZF4Ygg/K7gs/Id6RYRwqJLBjjx8GRwJKb2cgEEBrSrK2E0RrFaQNLvAgd6m8KqO6GG",
+	"Lr4ddcB4FNwuO0jjgNMxiWA5G15PD9WBUUe/7eDnErTkf78zYkeg89m3rXQ++xaLM7ynukHwQxG13uqr",
+	"Ff+nUe/cr8uW4YZ9pKP0juhK3/dG6Lzt7lLLsFASupbscYO/849GnWGLy4nsBIF2MF4yd6mKrLEPUoX5",
+	"uq6PmVF8OmUKypcy//7tousPhNx5XsWYnUjmHu+8d09+THpOKF22BRjfsKW9eYGH6xXKVCWsSHVB++bJ",
+	"03HWSXxLuFRTruFas2JwTPOrBAGigzYFD1kunVFlb040nrkg59YwPVkrHhPMjte397bzgLu/S7epqbA0",
+	"W3b1og5dcFzAZEqujR4MySmW6dul0EQKQgUI+1SE7AypAmRtLPVJp9BXcp6KDDJDMudIxosAxH5W59a4",
+	"DINbZSdC5s9Oq7DYbJ60psxH2Keed6KTF5TohjdtRz3PmgzfEJY7O7fUKnn76RV0oWcBM6aWU6QB3Klc",
+	"MoqS891dEbcbNLXAXMZKdvSZfXMqa9iBrf3Ubtmcet1ztxUf7o4NsDe+sdKGzS+3ZC2sGcB7LM+aIbJ7",
+	"Y+wuuJe2bs2O9MqY0rW+CTVK3P7tus+re8kNcF3qvnBaQHS5tvRC8xC0+93o26PWbfBvpO9zywCib7/y",
+	"xBoPt+NLWEFl7yeACkWbqR23l7TC9kIoZ19aAnjvfosEqmIX5bxm8YfowYLfTu4CONxgmU4g518qVllj",
+	"H3Vf6hWDBc+vasz9auGuy6BmDMlZgLTSqaCaZM7tCJDLLtEJcHY85YMkdidoOWcN8z0VtXkpFVlaU9lN",
+	"6jYcEQB4TkiGdznRVgkB0z5Cnyb9JlBgyONTldUxAEDWmb+IewPpz1hqVENTNzMRcS17EKgRmNQUFgVi",
+	"XjD59h1sy1KMlML2nH9fYeLojvF06IKD5BQV8o9TkFu/c+H/2O3Cqq90aCs59uWPHWZIUOiHqXhJ81ms",
+	"17u8N6e5OSRL0nfKTqTLBy9Lw4DIiGahPq4edpCQmVyCGJlTsQoEKMsQi5LnFC6nthopwAlmxaVitBUs",
+	"4cfZilDinqpNFecf8V08Ae/YSOchCBYlGiuo0qGt4gZai7A0F9l5FmLQF5I6WJG0d+yzR+yCc5cN4S7C",
+	"nQXGuZJidzohzvGFwkQ4JuyQRXfNR70PGvYXuaQPAYyg+Efz4/XsBu3VIKCM2/O/dVuaPAApwuHFhXOr",
+	"zmnBLEtC624qUhG94KtfxnaHEcYK+jpZ8WLIuCqmzETyY73bW6Oda4117WyySgTMv768ZqqkC5Bog322",
+	"aW0a7ZqXgxZsGM32YNUzJn37JQRMIytmBsdeqKK8dXQlDRFb75O9Yh2/goCcc+iUWlQKwNKo8OnwPqEo",
+	"p9V0Zki1GBI491D/HdFnN77UMhVLxY1hAjvthRM+DKj97NqnOAnpikYgQYK8YUsHPgib0Wq471xdN+19",
+	"z8Fb9zhgLpvL8QrV0U5YHB7yIxEgDXYF6jFAdsUOjz6qPtzoVGDXaZ/R5J5ApRr9jPmMQjzNSOyPSHm5",
+	"clyqoWSn9DU59RYidkuGT2VD8qaJlAsBH0S6SwX03HKEWUodgkFBDR1TzQYn9hiUflbuw4jOJZJUYLF/",
+	"THksF2h0oaO2wcH1YD8EKfapcG104KOn7866N9vZRDv3WXepPTQ3/Jplx+2Sa0iygmuQeVlzN7AEYjIJ",
+	"6kK90F6gDWsRf0yc5EwAngucH/UL0QXSp2Jd3EtFwMAB1EIkNxVBrxycYHShebT88trTGPALg1cz/nZw",
+	"ZTvnC8BMXqpKgMjkGq6vjfUPygWQA3BouEq9xN+iezZB9icL9dJTP17z19/Vozf/8Nx/y5mof5eC7XuW",
+	"3/vnN/DeFKKE+r/X114tLyLnzJrWsCmxW+6wTfHRpq43bt+WWrJvDxCU0RJsb6qc9LGiF8qaSUFXB3Jy",
+	"AJixBP+/+9WSMefcSwUXJPNTxQp6GlqOSnVMsn+3g5XQVfbfQdDAv+wQ9p+pyP4dxna/XzGKD1v9+N9R",
+	"/ce2/UWlQHS7zv3QswsblWZHGtJhZclA9klR6AgxxI1yNJpng2H4sciQ50GDhHhLVRpu7St7LklBNPfq",
+	"xgfBbwhbyHxG+h/evxgkcEMVLjgHBggo0EPyfiljtQCrf+A6sw9BGZMLL6Fv8fXZm8uLFz+8/O7Dq5eX",
+	"Z2/evzz//5++ylLRd9DA5Gg+OIYgmWJkAq58YXCruCZPHz+2krW+9OxGZkTQOVyqMCkst8az2VRyIF4G",
+	"pgvgkfgU3ki6rmspI/I78g35BhrDRpAVR66uuxvTtWZFqCa/ZaLKadNjFxp1GKxcUwzYogU97DMqqH6/",
+	"7PXRoYjeXVW4X8m0TVK8rWlssRKtllZfExCvXYb4QbxH7apsKgD8hpclQQPXnnFn4R4jNK4ryXWrOXAm",
+	"ntNAJ1KlgpuEZJA6nOHSQ29LKaaaF2ytt9IVt4IWHt5qrr6DLp+3Y8pGsMklKUVGm6/axD9oQ1eu9eDK",
+	"HrAvyau/KebsZMT30aibC392+uYUm0zaZzAUriAPG5YbUZcpRILCycw+vH+RDfBaQD/Ty8puweFzpkou",
+	"siHJRuQZyLdvMpcUMHp2PBqRUua09BgX3128d5usT1JB3R+BFtciVS8sfx1MpFoCdD5dgTzVdeoH7As8",
+	"noqCrpJQBetGmNCyPIBSbvsyFt9qf1uZJc/ZumRuTKUpnX/3tJXzQzXgLeDHcwroK0Jz0LI20UqwVzA0",
+	"ez8Iz5UrhLryG4FJstrbBNiT9zgVaONDeWvclxe1ylwKQzk0UbYiFh9TbMpuMtK3JiBzA4DigJ0qsWQW",
+	"IORdYK7/Jz6wI0jCp0I6SgfDVJzBj2C+Z6KaM8XzbEg+OIU3KuLw3+TuBehrP16lws0uIZZSRdUKPUvc",
+	"bntezZkwJ5Ez1yX9leANFI4VBGN2po1FPiYwq2xI6t6v1vK17L3yN/cVYwu47rki10wVPDf6uDb2HEYD",
+	"tM1r5IpE5x93Yc/q0Nf4MFRnIUJ/R/XqOna+Sx/FLsxh+/wNhWlNgyE5TYXft/OXj715Y+nhpTM00dsC",
+	"u0qdHgT+vUbjgMyFqz1UyS+VNA523I9PNXEOhADiE6k1o1YA/JIp2ooJcGpvGms1jbUsrRpd8MmEgQBu",
+	"ztyzWC2dRh11i1vg19ehGnFT2m/3eNtakUIA2Aj6Y4L5B7wS4B2ytWrb7DgVzTPquoRr37RW8fkcgEVm",
+	"3DC9oDk7ic4wMZAFC/c5dIVww/suj+Bo0NUYF530AQ8VhAoX4WQ4l2gq1k4MGJ2ghp0EFgMqmSZZYIz+",
+	"nyXwll4JQ2/A5UFFPoPOkmHeiOiPy5JsSLWtBDiHpWowG3YKiGXRSSpqZjCg7ASkR9znEBfy22PFIfQZ",
+	"18FVzjVmIYIp5tkz856jtdVt6kjNNud+h6BWYMpuwDMC1LXrTxVvg3yN0ce/ME54g9HvXsC/E+L3EjLx",
+	"tvV37AspDoKrehN9H1w07RVt9wp6GNO3Qf89oUYDX9xHnBwZ7ItHyt8zbXx2jiu6uKXmNPeVNeuWbaih",
+	"WQNGfATWhGaiINSqhgfoKY0qMow8Ca33uVl/GcctuQbP6IQZCG5bqcZosQeGeqMRzGh3y5bNNeNz9hwa",
+	"AjY7HRV01ds08D+8f+HaB5IlL8zshCwZu9K+5bggr6XVlOO4JA60s6+RpUMz3xryU8slwoS2cVw09b1h",
+	"TTa6VECDJBf8gwS1svQPQ+sUOQUbby8o4ImS8z1auiNKkdsGn3lrLZ39cyHnADm+zwLhniBEOYZD2tt3",
+	"vhWM4N8QcRD4Gm5QBbh5deKEpTS5Y1/PmqILpKNF5hjZ0fu4BrEAGpp9TalfUPQQ3kvzS7fKgR/dDgOJ",
+	"ax0xO7tfbuxBS2tuqwVmpA+dE13RfKO82anbZDRISKMRAJhsrrE6DFBwKhDRLWqu7of2uJIYs1mE5AiX",
+	"xJeRPiSvNLr8+FLjjlbuaz3cWwDst8UU1tfmwn1s/fev8OOvdcvf3puJaf8DkPaOqYuWP0JDK43xiPpv",
+	"7yQXLXfpOBKv23ux7n+A79Jj0p9A/GYClW6VN3JD5DoksNgRXAaLz1IvmSvqo4KWK8NzAhDQZCKtRbV3",
+	"bliAMG+pVYXljdt71hT7VBN4PZSSRiUI4QyjOYnMXyOvDO6U1L9+xP1RxknYndh+bC86LrX7hGxZWMZr",
+	"E8plgS29oJ8ylKMg/bohmu8gfpHVd2U/dwEQOHpbF25337ok0qc0wRh6m6f2TlhiXDH9EJU4EBqsdEdu",
+	"R0i7QvVxSR2aI4JiGul7NlIH5XsLQdHJM4pN+E37KUQNI59RRXPDVKjYwrUGghTL5VRwDSlJ49WwvZ/P",
+	"tby6bcVFLhe3gHQAdrmw7+yXih86+cDkw+d2JsTDd+7DVEL+/vKmUr1umwqFYrTIQMDaf+mEZOC5xV85",
+	"pzrp8/kCUF/sMwDrWsy5wGfwWocUUkKrghtSyiloG4dzKbhBdSSMMJZm1tAa7JDWaLBftRauHbnVavgA",
+	"Bm7UyX8/o6+N4z85MrRXrXMgFcsrMMx697KDOb05w4d9cNf/uMZg0Arml4q5P9ubLhIOt7Iio9zSPUNJ",
+	"GLe7e+HDJ82yzehFtgFchy/JMh1t727lXb7zJnb1pLvl11v7xt2SlHvo+9a9y7d1CD3ERnc2njkFMFBX",
+	"qZ64LF/u8OJd1EgKBuliiHTnfO2I9KY9EsXuxiRxF5+N7sHN/QnBot7//Gn2w88/mff4v8W7n3/SFz//",
+	"6fjwsNdmn7n3DgJsfW9eaWxOKcjMmMXx4aE1Kny7H/Lh/NWndcr51HY2n+w9QxbzkHifkcXI6whM1mOw",
+	"tlxKkVNrfbL7IOnu5qu6+ix69snj3//uD3tcI7eDuu3eAPA/f8kDvha/aCxb61rfEweCQy6vFDcre9nO",
+	"vb+UKqZOKzOrf/rei3Vo+V0bU5tO3sjSOu7o40NC3/AheQGKM0gpDJjZvzk7BpVqcnAAyB5vTl+/zE58",
+	"EjB0VJUih9WEvYYAFIxfixcrKxAWRl5x5qfU4kdRcqktYRjAJvg8pBqPVyR79/YiNFAHaxe6H8Mz3ihw",
+	"K6PXu8fTBf8Ls9YEwClMWpyL0CK2brtLSqqmjJRUTCs6DYCJUpCVrBT05AhocqAQ6QSi4gWbQw015JhE",
+	"WdWYdnLF2EIHSCVrtmP4FTJa0CYfpiIV711h9ARAGxWbco2ddL75xl/V33wD98lGH6eEnPo2SNCD4c/Q",
+	"CIlgeyXCRAFmO5ZuG+1vrQGq+d98g/P85hto+8GUvZ36WM+DGQ+IzTNIIJBvX8DJf/ONtS6/+SZE2r75",
+	"BhnJey1VVdolmipZLVKBLwERbmEBa8rOL2zBN9+46jV0m3/zjaqE+w43Q3KKSW4TKhAQHwaw/Avlawum",
+	"XGFfEvYpcSV9gxOYuXObJKnwaOaYtikNLT38JOXgVHKJd7CxEHLnxiWcP4c0TiiuR4QgKVjiOv1fHx3W",
+	"/HT4Ky8+HnrQ3FDdBmmV9iSV/IqVq9ROwipzLr07Lq/OSE4X9TtzusJyOmCY//bfiD1WTBhXcpGKl8hl",
+	"4NpjNzlbGJIdzhgtzezvWUKyQ8hqwX9CVGrBh3/TUsAv8JBZIlIBP8nKZEQwVlh2rWFpjn23PRQVzjfZ",
+	"Lm9SEQSOa6RG+vnt5M7AJ/CnIosPeuZFBXhBG4KCQAcpa8866aKHBL3CBGsXEDunn/0JvvpHO/0/0Txn",
+	"Wl+63wxcjhukwVjOg99DdqxcMO16KKQi3ppCHvtzDjtQsLyEnA2Ht7sAlwssKDQ+cbY61EF2Gut45rpN",
+	"drtX10eHrlG/3cfro0Mw3V2UIDLcM9KHF0nDfj8h1JLgwN7YSmIi85xAycjT0RM4eOgRctuEEFlWWkEO",
+	"Crq4vg2p4VYMOnfzghNX1DckyJ1PR0dA2NPRk7ikxfMRkJ6KUk5JP5wpnM/Asz3qg65eESmy6w8ZmJj2",
+	"/f7tX16+uTw/ff/y8tXZ67P3WQ0N5z1xpP+70SjOLBskDjfDXjwb5OPpRLkEznc58ZWRHrzo9el/XH54",
+	"c/b+4vLdy3NHwnen/5k5f7aVTx/ev4CUw/5RYtWLEVAQsnEBiQjWn/HQoMml7EA2+jPSz3JZsIxkRsrL",
+	"ORUrD/Cms4HL1kpFds6MWh2cWrkVzh0XxG2P3U+HjgT1Z/AaegkbdzAYAbmcs1QAwgjFVqq+FS5cFQqQ",
+	"jEn2VnE4eVKRzHc4DPBigFqizSBJBfr+A2e5DX2plFTayy/E3Z1RXQND/4+Lt2/s7izYcSqyX1PESEt7",
+	"x+TXtGdXxP4z7XFxTUtepL2EpL7XE/5lOBzib0EzxN85CDdX9J32Pn7MhqlwC4wYyHay2ZgWl3Wboqej",
+	"0TGZ09Ka26wAyhLfdgf1TntRSqgPWC1YQsYU+nOrFVlQRefMMGWPcCWok5hQ4/x0dAQ1z1KNeVEwAb96",
+	"YpcsE9JcTmQl8LGnrg3UpOQ50vMM437yEvQX+6ujJ8dkLAt7xAG1+Ii85s9hLLdC9qHHj48JJUtWlgdu",
+	"LhifwT4EmEhLMeHOfsCuwpQatqSrLBX9b0fweoCMAl3KwQJ4jWnMZrScuCDOSYy5BSlkVqTXGRWdDY7c",
+	"YvmLOSP9b0dPMIIJKNaClkjQaHCCePJx6zAGTWp8zy1TaWLYjYF7QAsrMCDBtNG0M8NMv0u77m4BoK4F",
+	"Ntd3H3LdxBPIDYOUemmM4weyoGbmXe9yMmECEHtweRUrKaTXucLoGGYzFf2NFMuEZMH7NhxhARD0Nrbn",
+	"YuMbgcXsUGBl12LzHZ1y4TSFV1wbvKa0a4dL7LEC1549HT8Nh8Of7XmJ/NHRSfqYDck7Crl50QMZtsdq",
+	"tFi205y6UsrQjtnbEpmoyjJzicqpqPsvE/SSu4rFBf2lYkOS/Qkm9Ed3v2Pi35QRzf/O6kTPb0dJKnzN",
+	"+uPRKEz/hRTXlqWk0Kk4+w7H/vDh7DurHfC5Sws5//4FefLkyTMrLz+8fzEkr6XArsL2FxekkGVJrazq",
+	"1/HzwYlLiUBNGYHmoHtjWWImkb2cgY4Xcr6oAFvHpaL07SjA/BLaPikKdkVAcU8s20Z45FZ5xXYMicNE",
+	"406rrsP7DqBJJ0HhDd17krqJQyrQasGAsHYaj5UzWLf6DJScOS2J638AfO+SeROiJeSQzomcpAImgUEH",
+	"ko2GR3/IsITL/vv3z+L/+4NVQoigQh7gUtqlRXh8KlZWIPCcoTTRjOlBa5I42POAO+GLkyvhKD9BVoKz",
+	"pl1+MAJkufKr8SogGnzLDo5GsC3n7asVirrCKpGpPbp4sbl+AwiJjE6GVMyRxUg/a6JFZb4pnv8JsOyl",
+	"auSs1+lKbnMIemlAmVcLUFGkL2JYMKUBq1NgLQbobD7ASt1lHzQ7zEotec6EBgeGs53fKblQnBnqgMy5",
+	"gZw12IDTd2e9pOeaUfSOe0fD0XAELmi0HXrHvSfD0fAJIGaYGbgwvLlh/z1tS544BX1G26MZFTctlLTq",
+	"NxTjLwCyJBRzYG/FgPzNmT6xrFFbM8MeUITFi2dF77jnaUh6PqsXaHs8GrmAj2GY70EXoNzZFw//5rAL",
+	"0H21y7n1A3wCvQutMNrRdBrunt7xTz8nPV3N53bJj3uv+DUT9lmYZy/pGTqFJBlEier9bF9Gw2bLmpIf",
+	"3r9+BT2gkT3YjbcgGsYaJLqt+1wsU7lWlAjJGwJ9H84AqKFhQlh+G7Oo114YLxV9hGV19QQuudJ5nlAN",
+	"Bbg4/334JPRms1ZM/ZFDsBdjVka9lLsu3ADOirajvVI8zojrVgfqhSFUX2EKDXJ+k0FgOd9hJ9BwZdpV",
+	"b4nvK7iqp9L5AUo5ndq14QL0H7jpRawRh8LYtUlBSZ7OhuRUuK6gABfZpwKVFg0l5NnhodWVM4B5Re/a",
+	"AG4fVw/DBZnQa/BHTRo7c+ih8CzZoG/WDjK7St5ZR1sDCesOy593Hh2rRh3OzLxsnpn1gVqPByw/cOuO",
+	"sxGei8+Fc/T9jB1/Wo4D9hOI0jKoKJIomZ+ADgwS2FsZ3qIGMz0wMnYLZFU4FGi9WzHsNRA9k8oclPya",
+	"FQn5wZjFW1GuklRc0Dm74Ib98cIonhvS7rvA8v+CK5YjNLxj6D6FCp111kKtt7np5BTNDTfVqSfMrloq",
+	"sCOiK+PxyjcYGyeE+qQVd9A21gEGSwHbsTmApivLv1o6I8WBiviD2nni6taszx1ufYcsvjlYLpdglhxU",
+	"qmTC2mTF/sIZ+OZ7yzYfm3kWLnzeYO0noydtDdSmCId/0mYZIxaGvXeiENgricS3JgkFIQI6cB+32QHG",
+	"Njd0MGyc1M1IwgUzBy/QA97qUW/ltO2D2mGf4glvW9awXIfPaeGjNfDK0T0KBedO1ABdw8U0qa3s2sCG",
+	"1BZwReHG1JKkjk208fwQ6X1y7/SW1Iua5tHpEB23o3r9YPmusazA+Rw92b1l76V8RRW23376+PHuF87Q",
+	"RWCf/3YfnjhzRjg4cXaJcxLmKBqhrE3h7rQeiWgG7YL+pSgciM5aFKnPJ9acGCQkLxlVboPaDgYq2k0Z",
+	"7ONNVg1F/7eQkUciUsIFwczDIhVBRFDh4XTHDD/vq0I3JKKd3C2kERQstIsj/51PEElu1p8sf9yK3FUO",
+	"PQDP4TK3s1gcBunUr8/BQ6Kb5caEauf9A4c9dPUjUybsHoPrQhTA4uxmUUrFlN60U6bMQDAP7KxPMlW2",
+	"9X9ZDz23SjNHB3kS5jd8AAnw3i6g/5T/UJfNg+bdnoYkE+QdNmK6+OsrWHvAvPZQBb49/rejJ82ek80N",
+	"cZ98QLuxbtfVsRHOrc7RnbLCKjV1HRyF2u3Lk89D0mnUcwuh8sJqnpAMu3vFwJ3bFfrwqe3W7vXRYfC4",
+	"HLrS504+eOFLowFmyzWv8OU0vsjAMgR0oBkzs2RMELOUrle6dm3Ol4xdkX62lEt0siIgUz+by3k2IK5y",
+	"16q9GbUaeh23QY+TYEvmUDLdJR4qM1QlNgC3BzVgkGDON4XgK1IBcfHbehOvu5+5VkGX2DPOB249Moz/",
+	"dQJBPmgghEGlE3CqoPWMC4BRG+o9xT/6jHX8a+JwDkSxb59GQKeLWj5i+0SOXTzq/o8QmQCLHb7zSGOc",
+	"LEGEPb9xGDTwrSWhbsADwUbP495CMNbBlD7SqfD0QvoAPDIYEmuf1QT7DCztHfpWQYEVc8yRCgDcQB4r",
+	"IPbNCm5YUY9hpUxAIjDh90PityhDJSPsTQYr6Gem/UpA42EKd2fUdRlivG41knrR6icct4VyGke/5gUk",
+	"bWSWsgzCFJ4echAAhJwjMsOOktlh5jpKZqFndNweGhi9xlwgISwIRNctpVuo7B+NRqNUuM7SzOWYQ3Cv",
+	"fqhQdIlOqnoK1taG3fYQs4whs9f9ox5paDykZT1mQQ31ahi4bP1f7FbYe2MQRUGhLwWfCgCvFCbzrgJd",
+	"Tx4qDgumyWiYiteYvxJxDFToWM7zZ0YqCCZbcSHkJrslyFYl1wZ9OlklcBUxHVdnbRrjlBkUdhwh6tY8",
+	"V20yvn6kzmA/K/4K7qGPyYZWaEUgbB4KwwZUVBCJ8AD8c9jhb8JVaKh6W7sr4ul6h299tHTtmMupqaew",
+	"49EXzqPeNWePqeN6OG8R2ZgVRTZE7KBrGZoSurEcO9uCbmg7ATJjXzLX7odOKtemc1sydyz/BWOe3X5+",
+	"QLUqOhcdelUennC+gLu6O7a/8iEK60c+h+0vfe+j/vjG091vvJHme1kJ94lnu1944TIGPqcbIKh9AG7n",
+	"UExRtAQhk2wIFRCesZpm9Y9IUwyaYZuyaBpoBK364lvhq1VDW9n1I+TxHXTiC1PHq1B9i6icoeeOkmVZ",
+	"LTTpX7GFIRPF9Mw+DZcTtfeHoABzSfUVzmyVCgg357Rk3z1/pEG15KKSlSZ0OlVsCi32l2Cho7/annzq",
+	"Wvkh8IHTSz68f9GF5EAySyJi5ZQSYgcOjNiXLrsURldMLrMQ/PVt/1zEPq6vP4m9xXNUCBx6AGCOhVwi",
+	"r2q4l9HJQgEkCJIEno1IQVc6IY9/lwqcgVTk8VPkAchRUi5FaQU9j0LU9giyplw1bD9AU8FsvX7XVixL",
+	"ZvSaWW1FcmGOCSVTunAKGEwDQ/gFR3hsaI8yA9Qqh3vlgI+8Pho1Bbe/q3YVcYNWHFX3u4g/GQ1OttX2",
+	"O00xFaHg3BX746fXlOGTdQAAT24qNkAATmIEABOXtJvQsHNIMnDdVMK4NJed8yT90CoBjYYAJM0915Zs",
+	"YqBHA9obEGqJ+7m73CsoW4fEnLbS9X6UQJ2kohbvOiEluMDGkqpCJ6RQfOKxukMfw80Cekj9Co0x4paa",
+	"ybb5Dsm5HQpgN1MxleC5jhpPwEi+lUU8e1BYwVxkzEocu9L2zKeC/VL57o/RTB5hSivQbF/pyoyAzPJw",
+	"KmmpJS6r6z4RVqC5TW5WkOLcrnpGQC8PoHq+xZaL3EneLmUlKky/Ty1ll5L4o2sZsSil6STNg4Y0w037",
+	"KsGbmC2bZNTAE4ji00VKwDrY/9MeT6f9ow0YGwfC4jOlBifeRgDveSTYyaZc91k49r7pot5hrbTs71ZA",
+	"l/2gYzqoFnLZRQ5gvtySmIdUdaNz2O1C5Ez/06m5n1trPY3URNqiHLrL33HAFu20KrjpVEdfce0i9qHg",
+	"PiHOmQjuNF9UEKdsR+0XUnH67ixxnau9OoeyPWlWVaAOdi2vWAINi5U0wH+JSzZrFJMQ/6tQ0wFXBOYs",
+	"1n0oqF6JfKakkJUu0c2q7LmATE3nHdSyUjkjtCgU03owJG8gpoYlHXHQtDVKxrU5hQXckakDFwj0ItEh",
+	"RZ3mmIsXkOp9uvEQlyRLSGbnOHRT6zaScaSuHJqjPSoAt9ELWGRI8hVHkaWYW7ZN4jMP89RNrn/7Esh4",
+	"eKr993bSs3Zz37KKcseehxqPuKzB6ux2sbrFu2vw8EnumZiS+sOyMrmcd66K+/Pe9zScg7fupV2bg/2R",
+	"EC0WFoF3E3JPN278fXfP7/z0XW7X3focVAjt5R10aCwPeWHDtr20ywI4NK1BNl9Zg3cAruFv/QJ//Gyv",
+	"7JPXVKwcdfpe7mWoXYgXKr5+4aoIV29djBndv5sXzPP6sduaNr8pTgvz2M1o9cr8xtnsfthlHO+wZ5bo",
+	"l93JpH9Wslposlm+7OJuLuMD03GgoAzrlF3UERpspGLfKmUat3SDiOCEigNZmVSwm9zrTS5J4JGGvprr",
+	"eO2+a02AJsqgP0AqHCqCnGABGZ9m6BMLhlA/6uZLRgmp2/mSo9Hjp0kdUj0aJKFvAAyETSbBWzeufRxD",
+	"ciqi3L1UhNZZsJ4YUypY6f14ca3TG3SdhFkM32QDCGMqtpDQTNM31CELJcclm0MgzRE0JD/6asjQphJb",
+	"mWi51hkziRqoA35a3KdwArVUcR+cE0IFcXV0UWcnqaKGGS1bYnlgo5OQjLpoDkOTpzY9GBXWcMD3zqS9",
+	"ZRil+ZVw2ndn0T7eyAW9BzHWZeA22x6GZtW/7evyt5qsGQSlAwSJRFCXrNy4XQHqAGVnyUxLYuB38Hsd",
+	"Dz4kb32uDPYZivqoOhxtcJGC29j78LWhq2N7jktGrz2YP9cGARgy1/1IuXw9l7luzcwaa92lPCC+bugV",
+	"SHyDvIAXT+eMGEWFRtsvFf3MNQTyPUOg4V+jH9+g7ejimjSPbuPkPN3RrR24HEcBD3ToX/ivHsj8ZJZH",
+	"ttyH5ZN27XHKzJaNHX0BkfjPxhSfvMd/Zma/Db6d4n9WgC6/8K3N1kuQsPrOSpIpv2Z16yxRxLILclF1",
+	"EyHMqzBJKiARCd73GHPuPXwEkYSgL6MLQ/nGRe5OrDsX+TfgM74buRWOw6iPd4AdkRiNqTuwBeWRG6x+",
+	"XVNV61o9L1KhEMnqQpgk1tDDnOqcgRI0JBehUbevWVwsylXQyrAODlqEP9IYkjY8v0qiryrmotMgobmY",
+	"xpRYvRNGhrI9o913QfkKOpfvHWNVRAziN5XCRjNq71bxFEMcE7wfS19F6cv6/ZS4S3mFHMINJR+UXEDH",
+	"QL3YCvxaVYY+mTkV7nYb29HtJhQJwKcIrCUvYKKg0DfutnCx9V0GxjGhIriTQUc1EgcFjRVb3bRYEYOT",
+	"NZzDug8um48tG1cCeq3qVMQUgBEQnt3oqjtmITUEwCzartCqCRf7QNpvByjtXtrvZxT1rjnMP6/Iv31C",
+	"029et0bWurtufYgtvKEU6k7XVNXi2rhgRkNOEiYMxshjiCwrhZllCOnvcEuT9USpVAAime/A3wDJCJBH",
+	"OS2ZKKjPGiVnBlJ6XIcyh5nVkspYd9Vta1BbhA58IN/rfuvefIDx5Hp39/XG7i4ehbdkIx4F+DiAv+Xi",
+	"aFYEMxPe1Ahy4bqrt8ktHamHz3EHH0Z0rX/ltyazmqqCS0OzlP7Tya7fvCi6aOrD9kDFJxgh4ga3FE8e",
+	"VaYzzP3Sw87USUguPK3r4hwItLcJApeqyAoi5NL56yAPDdrR1xUEvhgElWNRNGqCUuGTEhGnZ0gAxT1Q",
+	"4WoyWronQG2Sw2LBYHlc3IB5AE9JH5Q/yFGEIfnfQbXHQplBAtLQTnyYircuGa/5ZV/M0Kx3cbkAkPYY",
+	"0v1SwW5YXrnaijHVXJNsxrWRapUNEpJTSLqjBsW6gwc8gU7nvsFTKoQk7h1IbaQgIyUAZtESKj7ityNY",
+	"P0iHS4X/cPSQFdmkWti5ju2ZGGBvWrBRAvbQI03wTahKmfMbVkRFF+hff2QfCRA+bcLVj/ZZDHDPv10C",
+	"zhPz1fxeEzd+4ZzZGp3ye7XEO+QS5I7fWWlqRxcB01o7SeVMWS3oQs+kaUslR3GU+LgR1OltFqAlCBeA",
+	"FqjwzUQxkG/tv5BZbb8K8HUIZ5dhq/dsSL6HZk5YZafkVDHtW6F6HE27GrAuPiI0lsXKx2zknBvnYBwz",
+	"kv36MTtZR6PlAKASOyJSsXmR5HThMlW5ttQOyVvIgJ+5wjz3mE8HB/9uThegiVriC0aLkgsGYJcQUbNW",
+	"uqzMpQOwzJwB7iMyA4REQ30MgNUxwRos+mPf3dW4WmCHN0o1dsRfMF876RcXEtlD8q8HO1nOVoBd1FRk",
+	"hNy8g5wBXVvHLltM1ajRqhncQ7jFZZ1NHsf37OIIn5JuLeSkJonb280Z39DbB3ZmMCShLxFiUDQLd2s2",
+	"0iQvpYbVSEWdpexYrkY/8xCk346egE9eSGR+yh3Q7lKqK9dle0ntnXWNZaEVQ7Dil17HT8BFAn8OHpfE",
+	"99sNfnesK27033UercT75yPXPOr1uTuX3OCW+7WFJezXEK3nH94gTGuWEATPXD+wlWgU366/fXF59uby",
+	"+1dnf/7hvRsCVQ2YoreDDHp8vFXiaoxzWoJ3yqMJu2z6Ghd2O5IsNMS3Cz/m0ykCaOFi4PXqv63bnDcJ",
+	"Hlf/5chKa/38i7cX7y8/XHy3RsGgPirxiiGssPs+jufLp/GXGdRb2oPv7aVUOEhbFFENyNoKEttB1Ai2",
+	"1BEIo89kr32DHnqwCSNcUEOt/nC8XoeNtQwBUhuAt61KF286RHCNXpN+JyjxH+kNqahTUUqsDzDSDa1d",
+	"DHziVVA7AZx5qFS1h8aeXG3kAmGWEJVjFrbSiqLuaPB5JR40DnxeicgHtmk/Pr4/CIKqs24P5UyI8sJR",
+	"c4Llq9vrgW3Nz5niFTAtdu6LRwJet2sx+9nbj+2uNtAHgxUbVdd0Y79Q4QCe/D2+qeGV9uIxTUHTz/C3",
+	"WeLwgaM66tAPuAXiAcsjfa11DTuRijbcCbIddmLgw0JWaO8J3xCMRCvpGoVvqUDLdALSMSg8j2pQB514",
+	"Kp59+9/t2DmzopzV2ACpqAEFrplaRwggEUBAVPdPmmX/rlgP6v5rII0mUK5fT0syqiDCYEWUYsTeFQ7p",
+	"Hev4+gbw8OPexj7DSVFxVa/AQmqOqA9O7YChTsi4Ajgo+AkL2EpoPQMlcdS9HFB9EVgbLgK4Hpgw1qwu",
+	"tQREQgoItGRMRXGMBAA6gx33KBX/hhsfOt/7fDTQKMPqAsC/1QssHWPpokJyKZJU4JA1zsOusQIWa8mZ",
+	"G9Mq/t7akEsBMPCsnBAuACjB2v2v47HsXLBioqQLF/qxYxADtZ1W28ayWa7h8sa6S8tYl9RcXmUIRlCJ",
+	"MadWX3XmNm7zC6smWsWjHJLHo8dHSWDvVDSZbICZWS5/zCquV3YjjxLyOCHfJuRolJDHo4R8O7L/HmEl",
+	"LJ5fPadlaY9avVgRvggVqyidD/JLtGv8BUosjUw+e5vhq4UHjshZR9Hdq0hCPUDVHYBxtgmvWGKBvULX",
+	"BJMrobwnBIhomrdAgdis2rs/2IjPhFsQ728XWGr9yNeSrk90RtnLvL2WC24ZcDcUEOIPonp7bRe+vTW5",
+	"HMXgrvKlM5Sb616DrvPlxOylf7xx0tzBDY3TXP3EWMqSUfGPV0ABK7g7pd2v2L9AOvvc85RnTfeL7jT2",
+	"c9dQTIcQAPiYQAWq23gkdXjO9TJo6WPQYY3CLj2oPdro+/qZc5Jxdh0i2sVUvuYi35+grvvfzR1fbbB6",
+	"QwTfIgMZAQbIqds2106hduxKBTqQYhPnVuU6KlyIU5OxVY7RIYqmDV0BahjNrR3VlOUIfjGDXUAHVgm1",
+	"v5UomdYkW5fpf7Q87QHa/vzyfZaKZnpz6PhAGvnNoDo3Zhf1OPTguy6VuU4TqzRzXX+iyXrSJlLlDOk5",
+	"Xu9KNXoG88CkMKnjkICO22CADxJz2XB8TMcjS1mVBfjACPQbrNP9dJSyBoaBT1Zz9EHDQl4yYcrVlsxr",
+	"L5i23r+n9ZDsGnznUGC958qlghsIqXBVZ4e4VoYzuSQZBmuOCeTHeUtWX/EFuo0b2YX9RoyipNpcukAF",
+	"pJjX3lG0ZUqae4Dh1tpOu3W3Uw9+3jdDvZZ7X7PTvUz7oNn9pqZ3yr/ulPT6Kn5IjWzrbfg1Dt6ahr5l",
+	"M38j6eepyDbauvumZ22Z6L7ZuX8WctJTsSsp3YU5jYE+S5tZ6Z1JwA+pZn6ov/CFkn+3Hiyf+PtPecD+",
+	"gXJ4b6GRHgL42G7s6jj9C9rg7YaATiKX4jiCNO6PY1ckJA64HJOAXuyBz27AQwptcq/sxGJIYyCcGCkh",
+	"chv+4iL1LvkFXJsmFSWzNEO3R258WBseLU5Ct2PAul3OfB7uNVMFzw2ZlKDbJKlQDJJWIBoAoQjXDZrP",
+	"rX3K5navEnSYxxPmxRC0UDs0+mpRL5lRTSZsGeLkO1e0wwcLZ/I72MdPd8E+pJ8EaewQHrCfXysGP1UI",
+	"vG9ib0NsI5dKsdw4XHssZfEApnTzWK/hmQZfTuxe/JQcOO/M2e6WfBee+oeGvPDT2O0eDMvyL+EhXETb",
+	"6zmt/t1efkJBXr16HQbCPN7Td2eAHcY1YSJXq4XBLGPMrxMFZn5ZUW4qJaz0DzQTTVcY78pmVF/SBb+8",
+	"YqtsSLIrLoqMLLjvpLTkiqUCoYCOSQYtWnhG+tA45OwAoD4NH2PBILSoXpQMDuQxNhc5S1Jh/3EuK8NU",
+	"Qq5fvXqdkLdlSec0IcPhEHqoCzNTcsFzF1t8jT2XtJ3jAGrpsqmUU+g4/Gc254KTzIF9sBfIutAWGKDO",
+	"dIbpzsRa+zOqXJga87Iwz4dMSsYMpIBpws2QQJs6n51YlaFWHVvZxwcZVQnIJujOBvIn4UFdsP4jX8gL",
+	"G+bY3XcT21F/9cU+iC92UfNYm1BZv4Bu4ZStxcxpvYsGCyogQIeuz0qzqG7Ue52wbrTD/dc4F/t4tRpM",
+	"5D7xVXG6N3/WDh7q9mp1b+ToswuYr+6tVvfWzr39rWAsnBLBlqnIvBbS7tMS7IRkrp+eA2Z3t33irM2m",
+	"RwyqptiNUdS1O0Za7G/xvSHBRHinERRKLlyxfE5za5fmUgjmktql74yN0ohqoqUUbh5175pUaArdZ6Ej",
+	"uw8IeC0NQiYBygDAE3Ko7RKJr2AAdB1DlYnKBnxqci1rIU+rj03VmuUEA5eIHZrpAD2QEbdRPQAQAqyJ",
+	"kdDt63tgleZD4yNfyOO3S+J4p98/q+T5Teo/n5yMHHyFd9GYDhWbS8MONpKL1kxb7eylluwNJ8Gu2Crx",
+	"ZUKoRnGDiR9YF5UKXuhQ8qnjzF8/6KWvIcki8eD/mIoJ5aVDBYgP+uOalNB1WueqGo+tXJ1AOY9rp6oH",
+	"XbjP57AMIX/qAXsyhu90uRHiuz/qDsOby/FIYwLwV+0A33q81wL8mRq2pKs2L8b64i7FZurTJysY7WfQ",
+	"Wtv3XTkKpn/jUody9tZTiw0XVzrUE0GX91RgZ2Mzg+wJV904k9rUSdqKaVleM9LPCqGxGNxf4lhziU7/",
+	"CKPS9StyCO1kWlFVYPWlVUbsEKCiMGWgRZ5BtWNM7UOm9MVlXuXwo/YBW93/0bXX8USyGw6dIrFELcMk",
+	"4xg4yTUkCc1aSd/HJbNBBO6Jr6NYE1b3s1rbgcPrCI4hVKa8MUn6NOIq3/mHF4kVgVy0yb5B3fgIq8Nc",
+	"7g7WBKwLBvSV1fLQtai1U4FOnLLJ2bCaM0ZLM1sdk0xeNRqqwligs3GNTqZ6x3ydaE0DcbWybTLVsvQD",
+	"q1Tvo09srR27fwXKfvocHGldAtzhrfu4DxSZflWnPjvMKLg96xNISn7NtqtHIeCy06F0jjBFTXyOABcC",
+	"9dcAPxSBjWKMlCmq0YiqwUblhCyoNhgshKQFyAlUWMELhcshN28H5ugJOpJcyhv2+vfQcEKiNO8/Hj2F",
+	"aKlLc4PyGEqejp4O1irPIerkEal9S6lmPXoUHK7Lx4+byHB6Jpd6MzetO5Pur27IvV1pjZqXf9bEsPtz",
+	"jf1Sr68/DYH1Y9dYV3f6uu2eD/l7WRfVJpVahsL6JdWpCF5Uv0HYK000s0r9lcREA0gwShYNmx3SNPEC",
+	"BAZuD613M9T93Q/hGx23QujX/JUt21x6O3nyPl16r+kVRAMEW3aycI2E0nD6OZ4cpuIlVSVnKurtrQ1d",
+	"Bf/fkikGzrJWMa/YnHLh+wlay36IVbBcTLemweEj2LSwkQIXg1/Wx1AqUCSpAAUXs3J87sCcUbGc8ZIl",
+	"AJJghfeeCJmN8/RQDjP/kS/kMNv3PANWbM1GX9EC/nES7OpctngHBx0iyCmJHuppS5c1+0izuVpCJDxC",
+	"y3JlBYE9k41KEGjuDrXlpmopfQI3Febz7O5OViedWUuuRm/taOLoH7if5lSIsS/w4/V02r6Mf927ePe8",
+	"Ehf4xj9cZeF5JXYnDmGd879AztBaYloTKyNgh3UjZUR6aIBGa6CRUVEkCC3lEzHRswQNh1tO15QZj3Hz",
+	"cAywBXjmq0rYqhI2sfscm3yK6zXw1iE2rrxnv2sIlEBTbwm1ZgGUDhyWwLgBPS54JsDrhjBlkI/mBzlx",
+	"WVy+sIELMin5dNaEmKvRi1GpBBAXTI1G9of6rqhTtPcwBpSwOOGAnOorGAGdB1yTGVXz0h2rABfoIdR8",
+	"FyrwegKmCNKa1jBXEf56aAXdqV/iI62n8cFhoF4geTR4Epxuy4qTsK1uVnp9TfVMKlOuvubvfIkoKG5c",
+	"l8TYOPyKCsvieg8sJgRii/rw2pNqz0EDzyh3ACH2MAAkJCIUrnesd5hw4Px3udwnxHisICiOEE1soGEq",
+	"zh2x8Ixdlyoqb2jy5Ikr2TThj8hgYN01+4SNnnV4Ss6r8MUHvQ/9N7ouRff3r+fpPq5SE61oGyzuvV6t",
+	"zt2xRyNqPFwxwLQ1gQAJotm40AUpoXdhcMtwRdg1LStgv26T6dyRs5fhVHtq4MJ2BXAdffhdzO62NtM/",
+	"kt3y0u/Nbuul3sav2mxXikHEXw9wBDFQs7UY5wIf+YeuxIE57OZHXI1/CXta+131zOR+EVfftFVywEo+",
+	"aBkHfOEL1XDg7Dr0i7r91dfqjXvu6qkdV20wY0NM3aJkw0XTT92mfSqOTtziM0DotHT1RKTkLtSbiJZ/",
+	"bdQbL0S+ot7cN+pNLaO+ot48GOpNp7Tqrg+qr82H1HC23lxfVexWh/GWzfyNFAR1xNMfUhP7UH/hC0XS",
+	"t/Kzrzv5p+Trf6BY+C3UtjpPcg8nT1umGECr1LgqrhE6MkCbG+ev4Xv/0Jarn8Zu4zUs8FdB3+VLqcFR",
+	"wJuyzr73kTu2xXR+4ASoF42PfCEDet8EqEbblH4450eDr9L8c0vz06KI05qsMbf1ZGyT7cd8vpDqvmuT",
+	"TotCk3ncxkBHZPqWYFiMAl3juCb/4+LtG/KKC6aPiRRxyrkc/43lBkIGJRfMgXb5dpozugBpmrUepywV",
+	"/XFJxRW8ivE1PhVSMd9MEhcAcvjL0hXUzLiYHjtAMrGCVyG8xnEXQ5I9FFJxY5iow/NPHz8OMDVxXY9/",
+	"F+nggmTQWURnpF+Thu0gfJH10QkJPUBn0DVfud6dgxP3+hCU0iwV0Ee/7jBvlzCBoCS7gZAKyaAL3pNj",
+	"n1w6XFBjeaw1Qx8XJb6R9xOANwei8PLHfbh33Ps17bl2p71jkvZ+dDVoj//t8Z/SXkLSHrtZsNxY4xx7",
+	"gcJjT/Fvjlz7u1/T3pyZmSzwAVHNmeJ52vv4MRVr33hBF9xQ6Dr6vaIiZ+5LPoiLT02ZnCq6mK22kPGO",
+	"Kq53keI662ikZc1V0IxAMeT0Lu4etsWTeobdmMNFSfmaZL+HwT/rbXPW5KvuCqvTsoyR0ZjyB/Wf0Cly",
+	"xwvnHjfE3zKb22AIojFKwYCDSC0FT4IYtKpB2J1aroHwQwzFpvDr12IK2jShKJ+D//E+LkicVMQ/IE3r",
+	"C2b7PYmNCXYYPafvznzDZS5C71As2E6sGSSvXHs5drPgDv9D21sAOxoNyRvGIVkfKy9zxQwRrmfpjOoZ",
+	"gKJBY8uZXAos8jpORbZQbMJvMsRMA/8qtOrM5VRwbU08oMq1oScbXei7quPf46T/oS0vmMNus8s3nvht",
+	"S5HP2Cxv0/SquTs6Ku4X3Wh/dS9jrJheK60B/kP3mU+Tx8Oxcv2DXUBkJkvHue5Y9DMYLxscO489HgkI",
+	"Z4TWsg4qEM6Jj5FcnD5/iWXwroWaP1y3Oh5o9ABzPaghCF/4QlYgUlDgJDssQdiEGF8AdudfPaT6xQ6q",
+	"D8WK+rS2HdbGpbZHxbO9uOoj7I2asZJLbS8jj6gsF0z4PENuhuSlNcnogqdCMWBCKHGuByqlvKqwk7c3",
+	"ab4lrgN3aGELj6ZCG7nQABpllQsI7mEvW/s1LuoXhwTotU/572ATFZ0Kn03trmKHCEHNGmhEgvHXpy0S",
+	"IRWdIgEHrUXCPoE+pA/ijUDRP1/7tS90EJBndx6EuyVd2S+xvFLcrOClMaOKqdPKzHrHP/1sFZ9cyivO",
+	"wm9+ti+o6/YIueUDuJQspfiYa1Ip82rOBNRQkwkzAN9mtVZrsVWq7B33DkF5ctPaUEojbF1N+kwUC8kh",
+	"DRkPMFcebFcDtKVvrBjQETbrvFzDzS2NvXBc19qLQhN+RFuxt9aVHq5lUbZ9xFuCIZGrLhvDyET3K7FL",
+	"uEGQt+JDFQPkCUQVtXpIXhbcoNgIpvK8pVo4oqc2FDZJeh4lazgghf/6P41egJQ4sF9IJJdiwqfxPtQp",
+	"Ei2jn1d+rjVav5uqz3KBxQ/J1GFYSDds6dPJ5wD2wplOCJYmcy2FTuLukFuaGKKvy0HAh4/VgOObX/wB",
+	"4Gh8I37kyYjr421facPmbWvsbqBSTrkgvnxmLgU3uLMfzuJh8J5qGScy3Oqz4VTTPnaet6pivDtOhLQ3",
+	"PKVVwY2lqutteMCKkv8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -86,7 +86,7 @@ func (q *Queries) ClearBenchmarkSuites(ctx context.Context, benchmarkID uuid.UUI
 }
 
 const createBenchmark = `-- name: CreateBenchmark :one
-INSERT INTO benchmarks (id, name, config) VALUES ($1, $2, $3) RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason
+INSERT INTO benchmarks (id, name, config) VALUES ($1, $2, $3) RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason, schedule_token_id, budget_max_cost_usd_month, run_serial
 `
 
 type CreateBenchmarkParams struct {
@@ -112,6 +112,9 @@ func (q *Queries) CreateBenchmark(ctx context.Context, arg CreateBenchmarkParams
 		&i.ScheduleLastAt,
 		&i.ScheduleLastSkippedAt,
 		&i.ScheduleLastSkipReason,
+		&i.ScheduleTokenID,
+		&i.BudgetMaxCostUsdMonth,
+		&i.RunSerial,
 	)
 	return i, err
 }
@@ -129,7 +132,7 @@ func (q *Queries) DeleteBenchmark(ctx context.Context, id uuid.UUID) (int64, err
 }
 
 const getBenchmark = `-- name: GetBenchmark :one
-SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason,
+SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason, b.schedule_token_id, b.budget_max_cost_usd_month, b.run_serial,
     coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
     coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids,
     coalesce((SELECT array_agg(m.name ORDER BY bm.position) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
@@ -155,6 +158,9 @@ type GetBenchmarkRow struct {
 	ScheduleLastAt         *time.Time
 	ScheduleLastSkippedAt  *time.Time
 	ScheduleLastSkipReason *string
+	ScheduleTokenID        *uuid.UUID
+	BudgetMaxCostUsdMonth  *float64
+	RunSerial              int64
 	SuiteIds               []uuid.UUID
 	ModelIds               []uuid.UUID
 	ArchivedModels         []string
@@ -181,6 +187,9 @@ func (q *Queries) GetBenchmark(ctx context.Context, id uuid.UUID) (GetBenchmarkR
 		&i.ScheduleLastAt,
 		&i.ScheduleLastSkippedAt,
 		&i.ScheduleLastSkipReason,
+		&i.ScheduleTokenID,
+		&i.BudgetMaxCostUsdMonth,
+		&i.RunSerial,
 		&i.SuiteIds,
 		&i.ModelIds,
 		&i.ArchivedModels,
@@ -191,7 +200,7 @@ func (q *Queries) GetBenchmark(ctx context.Context, id uuid.UUID) (GetBenchmarkR
 }
 
 const listBenchmarks = `-- name: ListBenchmarks :many
-SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason,
+SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason, b.schedule_token_id, b.budget_max_cost_usd_month, b.run_serial,
     coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
     coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids,
     coalesce((SELECT array_agg(m.name ORDER BY bm.position) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
@@ -227,6 +236,9 @@ type ListBenchmarksRow struct {
 	ScheduleLastAt         *time.Time
 	ScheduleLastSkippedAt  *time.Time
 	ScheduleLastSkipReason *string
+	ScheduleTokenID        *uuid.UUID
+	BudgetMaxCostUsdMonth  *float64
+	RunSerial              int64
 	SuiteIds               []uuid.UUID
 	ModelIds               []uuid.UUID
 	ArchivedModels         []string
@@ -257,6 +269,9 @@ func (q *Queries) ListBenchmarks(ctx context.Context, arg ListBenchmarksParams) 
 			&i.ScheduleLastAt,
 			&i.ScheduleLastSkippedAt,
 			&i.ScheduleLastSkipReason,
+			&i.ScheduleTokenID,
+			&i.BudgetMaxCostUsdMonth,
+			&i.RunSerial,
 			&i.SuiteIds,
 			&i.ModelIds,
 			&i.ArchivedModels,
@@ -274,14 +289,36 @@ func (q *Queries) ListBenchmarks(ctx context.Context, arg ListBenchmarksParams) 
 }
 
 const lockBenchmark = `-- name: LockBenchmark :one
-SELECT id FROM benchmarks WHERE id = $1 AND archived_at IS NULL FOR UPDATE
+UPDATE benchmarks SET run_serial = run_serial + 1 WHERE id = $1 AND archived_at IS NULL RETURNING id
 `
 
+// An update, not only a row lock: at repeatable read a concurrent run
+// creation for the same benchmark then fails to serialize and is retried
+// with a snapshot that holds this one's run, so the budgets and the
+// in-flight cap it checks cannot be overrun by a race.
 func (q *Queries) LockBenchmark(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, lockBenchmark, id)
 	var id_2 uuid.UUID
 	err := row.Scan(&id_2)
 	return id_2, err
+}
+
+const setBenchmarkBudget = `-- name: SetBenchmarkBudget :execrows
+UPDATE benchmarks SET budget_max_cost_usd_month = $1, updated_at = now()
+WHERE id = $2
+`
+
+type SetBenchmarkBudgetParams struct {
+	MaxCostUsdMonth *float64
+	ID              uuid.UUID
+}
+
+func (q *Queries) SetBenchmarkBudget(ctx context.Context, arg SetBenchmarkBudgetParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setBenchmarkBudget, arg.MaxCostUsdMonth, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const setBenchmarkModels = `-- name: SetBenchmarkModels :exec
@@ -322,7 +359,7 @@ UPDATE benchmarks SET
     config     = coalesce($2, config),
     updated_at = now()
 WHERE id = $3 AND archived_at IS NULL
-RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason
+RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason, schedule_token_id, budget_max_cost_usd_month, run_serial
 `
 
 type UpdateBenchmarkParams struct {
@@ -348,6 +385,9 @@ func (q *Queries) UpdateBenchmark(ctx context.Context, arg UpdateBenchmarkParams
 		&i.ScheduleLastAt,
 		&i.ScheduleLastSkippedAt,
 		&i.ScheduleLastSkipReason,
+		&i.ScheduleTokenID,
+		&i.BudgetMaxCostUsdMonth,
+		&i.RunSerial,
 	)
 	return i, err
 }

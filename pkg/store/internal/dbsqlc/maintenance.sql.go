@@ -145,7 +145,7 @@ func (q *Queries) ListOutcomes(ctx context.Context, runID uuid.UUID) ([]Outcome,
 }
 
 const listUnfinishedRunsAfter = `-- name: ListUnfinishedRunsAfter :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped FROM runs
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs
 WHERE finished_at IS NULL AND ($1::uuid IS NULL OR id > $1::uuid)
 ORDER BY id
 LIMIT $2
@@ -193,6 +193,7 @@ func (q *Queries) ListUnfinishedRunsAfter(ctx context.Context, arg ListUnfinishe
 			&i.MaxCostUsd,
 			&i.DeadlineAt,
 			&i.Skipped,
+			&i.ChargedTokenID,
 		); err != nil {
 			return nil, err
 		}

@@ -12,15 +12,16 @@ import (
 )
 
 type ApiToken struct {
-	ID         uuid.UUID
-	Name       string
-	Prefix     string
-	TokenHash  []byte
-	Scopes     []string
-	CreatedAt  time.Time
-	ExpiresAt  *time.Time
-	RevokedAt  *time.Time
-	LastUsedAt *time.Time
+	ID          uuid.UUID
+	Name        string
+	Prefix      string
+	TokenHash   []byte
+	Scopes      []string
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
+	LastUsedAt  *time.Time
+	SpendSerial int64
 }
 
 type AuditLog struct {
@@ -52,6 +53,9 @@ type Benchmark struct {
 	ScheduleLastAt         *time.Time
 	ScheduleLastSkippedAt  *time.Time
 	ScheduleLastSkipReason *string
+	ScheduleTokenID        *uuid.UUID
+	BudgetMaxCostUsdMonth  *float64
+	RunSerial              int64
 }
 
 type BenchmarkModel struct {
@@ -354,6 +358,17 @@ type Run struct {
 	MaxCostUsd        *float64
 	DeadlineAt        *time.Time
 	Skipped           int32
+	ChargedTokenID    *uuid.UUID
+}
+
+type RunCommitment struct {
+	ID             uuid.UUID
+	BenchmarkID    uuid.UUID
+	ChargedTokenID *uuid.UUID
+	CreatedAt      time.Time
+	FinishedAt     *time.Time
+	TotalUnits     int32
+	CommittedUsd   float64
 }
 
 type RunModel struct {

@@ -15,24 +15,25 @@ import (
 
 const createRun = `-- name: CreateRun :one
 INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, created_at,
-                  max_cost_usd, deadline_at)
-VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped
+                  max_cost_usd, deadline_at, charged_token_id)
+VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
 `
 
 type CreateRunParams struct {
-	ID            uuid.UUID
-	BenchmarkID   uuid.UUID
-	Trigger       string
-	ScheduledFor  *time.Time
-	Config        json.RawMessage
-	ModelCount    int32
-	QuestionCount int32
-	Samples       int32
-	TotalUnits    int32
-	CreatedAt     time.Time
-	MaxCostUsd    *float64
-	DeadlineAt    *time.Time
+	ID             uuid.UUID
+	BenchmarkID    uuid.UUID
+	Trigger        string
+	ScheduledFor   *time.Time
+	Config         json.RawMessage
+	ModelCount     int32
+	QuestionCount  int32
+	Samples        int32
+	TotalUnits     int32
+	CreatedAt      time.Time
+	MaxCostUsd     *float64
+	DeadlineAt     *time.Time
+	ChargedTokenID *uuid.UUID
 }
 
 func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, error) {
@@ -49,6 +50,7 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		arg.CreatedAt,
 		arg.MaxCostUsd,
 		arg.DeadlineAt,
+		arg.ChargedTokenID,
 	)
 	var i Run
 	err := row.Scan(
@@ -78,6 +80,7 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		&i.MaxCostUsd,
 		&i.DeadlineAt,
 		&i.Skipped,
+		&i.ChargedTokenID,
 	)
 	return i, err
 }
@@ -98,7 +101,7 @@ UPDATE runs SET
     started_at     = coalesce(started_at, now()),
     finished_at    = now()
 WHERE id = $12 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
 `
 
 type FinishRunParams struct {
@@ -159,12 +162,13 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, erro
 		&i.MaxCostUsd,
 		&i.DeadlineAt,
 		&i.Skipped,
+		&i.ChargedTokenID,
 	)
 	return i, err
 }
 
 const getRun = `-- name: GetRun :one
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped FROM runs WHERE id = $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs WHERE id = $1
 `
 
 func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -197,6 +201,7 @@ func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.MaxCostUsd,
 		&i.DeadlineAt,
 		&i.Skipped,
+		&i.ChargedTokenID,
 	)
 	return i, err
 }
@@ -350,7 +355,7 @@ func (q *Queries) ListRunQuestions(ctx context.Context, runID uuid.UUID) ([]List
 }
 
 const listRuns = `-- name: ListRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped FROM runs
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs
 WHERE ($1::uuid IS NULL OR benchmark_id = $1::uuid)
   AND ($2::text IS NULL OR status = $2::text)
   AND ($3::uuid IS NULL OR id < $3::uuid)
@@ -406,6 +411,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 			&i.MaxCostUsd,
 			&i.DeadlineAt,
 			&i.Skipped,
+			&i.ChargedTokenID,
 		); err != nil {
 			return nil, err
 		}
@@ -418,7 +424,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 }
 
 const listUnfinishedRuns = `-- name: ListUnfinishedRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
 `
 
 func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, error) {
@@ -457,6 +463,7 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 			&i.MaxCostUsd,
 			&i.DeadlineAt,
 			&i.Skipped,
+			&i.ChargedTokenID,
 		); err != nil {
 			return nil, err
 		}
@@ -471,7 +478,7 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 const markRunRunning = `-- name: MarkRunRunning :one
 UPDATE runs SET status = 'running', started_at = coalesce(started_at, now())
 WHERE id = $1 AND status IN ('queued', 'running')
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
 `
 
 func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -504,6 +511,7 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 		&i.MaxCostUsd,
 		&i.DeadlineAt,
 		&i.Skipped,
+		&i.ChargedTokenID,
 	)
 	return i, err
 }
@@ -511,7 +519,7 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 const requestRunCancel = `-- name: RequestRunCancel :one
 UPDATE runs SET cancel_requested_at = coalesce(cancel_requested_at, now())
 WHERE id = $1 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
 `
 
 func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -544,6 +552,7 @@ func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, erro
 		&i.MaxCostUsd,
 		&i.DeadlineAt,
 		&i.Skipped,
+		&i.ChargedTokenID,
 	)
 	return i, err
 }

@@ -38,24 +38,25 @@ func (q *Queries) AdvanceScheduleMarker(ctx context.Context, arg AdvanceSchedule
 
 const createScheduledRun = `-- name: CreateScheduledRun :one
 INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, created_at,
-                  max_cost_usd, deadline_at)
-VALUES ($1, $2, 'queued', 'schedule', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                  max_cost_usd, deadline_at, charged_token_id)
+VALUES ($1, $2, 'queued', 'schedule', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (benchmark_id, scheduled_for) DO NOTHING
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
 `
 
 type CreateScheduledRunParams struct {
-	ID            uuid.UUID
-	BenchmarkID   uuid.UUID
-	ScheduledFor  *time.Time
-	Config        json.RawMessage
-	ModelCount    int32
-	QuestionCount int32
-	Samples       int32
-	TotalUnits    int32
-	CreatedAt     time.Time
-	MaxCostUsd    *float64
-	DeadlineAt    *time.Time
+	ID             uuid.UUID
+	BenchmarkID    uuid.UUID
+	ScheduledFor   *time.Time
+	Config         json.RawMessage
+	ModelCount     int32
+	QuestionCount  int32
+	Samples        int32
+	TotalUnits     int32
+	CreatedAt      time.Time
+	MaxCostUsd     *float64
+	DeadlineAt     *time.Time
+	ChargedTokenID *uuid.UUID
 }
 
 func (q *Queries) CreateScheduledRun(ctx context.Context, arg CreateScheduledRunParams) (Run, error) {
@@ -71,6 +72,7 @@ func (q *Queries) CreateScheduledRun(ctx context.Context, arg CreateScheduledRun
 		arg.CreatedAt,
 		arg.MaxCostUsd,
 		arg.DeadlineAt,
+		arg.ChargedTokenID,
 	)
 	var i Run
 	err := row.Scan(
@@ -100,12 +102,13 @@ func (q *Queries) CreateScheduledRun(ctx context.Context, arg CreateScheduledRun
 		&i.MaxCostUsd,
 		&i.DeadlineAt,
 		&i.Skipped,
+		&i.ChargedTokenID,
 	)
 	return i, err
 }
 
 const getScheduledRun = `-- name: GetScheduledRun :one
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped FROM runs WHERE benchmark_id = $1 AND scheduled_for = $2
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs WHERE benchmark_id = $1 AND scheduled_for = $2
 `
 
 type GetScheduledRunParams struct {
@@ -143,6 +146,7 @@ func (q *Queries) GetScheduledRun(ctx context.Context, arg GetScheduledRunParams
 		&i.MaxCostUsd,
 		&i.DeadlineAt,
 		&i.Skipped,
+		&i.ChargedTokenID,
 	)
 	return i, err
 }
@@ -294,8 +298,9 @@ UPDATE benchmarks SET
     schedule_enabled  = $3,
     schedule_overlap  = $4,
     schedule_last_at  = $5,
+    schedule_token_id = $6,
     updated_at        = now()
-WHERE id = $6
+WHERE id = $7
 `
 
 type SetBenchmarkScheduleParams struct {
@@ -304,6 +309,7 @@ type SetBenchmarkScheduleParams struct {
 	Enabled  bool
 	Overlap  string
 	LastAt   *time.Time
+	TokenID  *uuid.UUID
 	ID       uuid.UUID
 }
 
@@ -314,6 +320,7 @@ func (q *Queries) SetBenchmarkSchedule(ctx context.Context, arg SetBenchmarkSche
 		arg.Enabled,
 		arg.Overlap,
 		arg.LastAt,
+		arg.TokenID,
 		arg.ID,
 	)
 	return err

@@ -15,7 +15,7 @@ import (
 const createToken = `-- name: CreateToken :one
 INSERT INTO api_tokens (id, name, prefix, token_hash, scopes, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, name, prefix, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at
+RETURNING id, name, prefix, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at, spend_serial
 `
 
 type CreateTokenParams struct {
@@ -47,12 +47,13 @@ func (q *Queries) CreateToken(ctx context.Context, arg CreateTokenParams) (ApiTo
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.SpendSerial,
 	)
 	return i, err
 }
 
 const getToken = `-- name: GetToken :one
-SELECT id, name, prefix, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at FROM api_tokens WHERE id = $1
+SELECT id, name, prefix, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at, spend_serial FROM api_tokens WHERE id = $1
 `
 
 func (q *Queries) GetToken(ctx context.Context, id uuid.UUID) (ApiToken, error) {
@@ -68,12 +69,13 @@ func (q *Queries) GetToken(ctx context.Context, id uuid.UUID) (ApiToken, error) 
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.SpendSerial,
 	)
 	return i, err
 }
 
 const getTokenByHash = `-- name: GetTokenByHash :one
-SELECT id, name, prefix, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = $1
+SELECT id, name, prefix, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at, spend_serial FROM api_tokens WHERE token_hash = $1
 `
 
 func (q *Queries) GetTokenByHash(ctx context.Context, tokenHash []byte) (ApiToken, error) {
@@ -89,12 +91,13 @@ func (q *Queries) GetTokenByHash(ctx context.Context, tokenHash []byte) (ApiToke
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.SpendSerial,
 	)
 	return i, err
 }
 
 const listTokens = `-- name: ListTokens :many
-SELECT id, name, prefix, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at FROM api_tokens
+SELECT id, name, prefix, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at, spend_serial FROM api_tokens
 WHERE $1::uuid IS NULL OR id > $1::uuid
 ORDER BY id
 LIMIT $2
@@ -124,6 +127,7 @@ func (q *Queries) ListTokens(ctx context.Context, arg ListTokensParams) ([]ApiTo
 			&i.ExpiresAt,
 			&i.RevokedAt,
 			&i.LastUsedAt,
+			&i.SpendSerial,
 		); err != nil {
 			return nil, err
 		}
