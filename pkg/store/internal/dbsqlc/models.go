@@ -150,7 +150,7 @@ type Provider struct {
 	Name              string
 	Kind              string
 	BaseUrl           string
-	Headers           json.RawMessage
+	PlainHeaders      json.RawMessage
 	ApiKeyID          *string
 	ApiKeyCiphertext  []byte
 	CreatedAt         time.Time
@@ -159,6 +159,9 @@ type Provider struct {
 	TokensPerMinute   *int32
 	MaxConcurrency    *int32
 	QuotaPauseSeconds *int32
+	HeaderNames       []string
+	HeadersKeyID      *string
+	HeadersCiphertext []byte
 }
 
 type Question struct {
