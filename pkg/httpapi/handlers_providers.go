@@ -163,7 +163,7 @@ func (a *api) providerEndpoint(ctx context.Context, id uuid.UUID) (provider.Endp
 	if !ok {
 		return provider.Endpoint{}, nil, fmt.Errorf("no client for provider kind %q", conn.Kind)
 	}
-	return provider.Endpoint{BaseURL: conn.BaseURL, APIKey: conn.APIKey, Headers: conn.Headers}, client, nil
+	return conn.Endpoint(), client, nil
 }
 
 // TestProvider calls a provider now and says what is wrong with it, if

@@ -202,9 +202,9 @@ const minHeaderSecret = minFragment
 // bytes of a header whose name does not look like a credential's: too
 // short to be one, and scrubbing it ("1", "true") would cut up every
 // message it occurs in.
-func (ep Endpoint) Secrets() []string {
-	secrets := []string{ep.APIKey}
-	for k, v := range ep.Headers {
+func (e Endpoint) Secrets() []string {
+	secrets := []string{e.APIKey}
+	for k, v := range e.Headers {
 		if len(v) >= minHeaderSecret || credentialName(k) {
 			secrets = append(secrets, v)
 		}
