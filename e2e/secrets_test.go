@@ -251,13 +251,17 @@ func TestSecrets_NeverLeak(t *testing.T) {
 	ctx := context.Background()
 
 	goodSecret, badSecret, patchedSecret := secretPart(t, 24), secretPart(t, 24), secretPart(t, 24)
+	// Header values are credentials too (Azure's api-key, a gateway's
+	// Proxy-Authorization, a cookie).
+	headerSecret, patchedHeaderSecret := secretPart(t, 24), secretPart(t, 24)
 	goodKey, badKey, patchedKey := "sk-leak-"+goodSecret, "bad-key-"+badSecret, "sk-patched-"+patchedSecret
 	wrongToken := "sabe_" + secretPart(t, 38)
 	forbidden := map[string]string{
 		goodKey: "provider key", badKey: "provider key (echoed by the mock)", patchedKey: "patched provider key",
 		o.token: "token", strings.TrimPrefix(o.token, "sabe_"): "token body", wrongToken: "rejected token",
 	}
-	for name, s := range map[string]string{"good": goodSecret, "bad": badSecret, "patched": patchedSecret} {
+	for name, s := range map[string]string{"good": goodSecret, "bad": badSecret, "patched": patchedSecret,
+		"header": headerSecret, "patched header": patchedHeaderSecret} {
 		for _, f := range fragments(s) {
 			forbidden[f] = "fragment of the " + name + " key"
 		}
@@ -289,10 +293,11 @@ func TestSecrets_NeverLeak(t *testing.T) {
 	o.do(t, "POST", "/v1/providers", o.token, map[string]any{"name": "", "kind": "openai", "base_url": "not a url", "api_key": goodKey}, true)
 
 	var good, bad, patched idOnly
-	o.must(t, "POST", "/v1/providers", map[string]any{"name": "good", "kind": "openai", "base_url": o.mock.URL + "/v1", "api_key": goodKey}, http.StatusCreated, &good)
+	o.must(t, "POST", "/v1/providers", map[string]any{"name": "good", "kind": "openai", "base_url": o.mock.URL + "/v1", "api_key": goodKey,
+		"headers": map[string]string{"Cookie": "session=" + headerSecret}}, http.StatusCreated, &good)
 	o.must(t, "POST", "/v1/providers", map[string]any{"name": "bad", "kind": "openai", "base_url": o.mock.URL + "/v1", "api_key": badKey}, http.StatusCreated, &bad)
 	o.must(t, "POST", "/v1/providers", map[string]any{"name": "patched", "kind": "openai", "base_url": o.mock.URL + "/v1", "api_key": "sk-before-patch"}, http.StatusCreated, &patched)
-	o.must(t, "PATCH", "/v1/providers/"+patched.ID, map[string]any{"api_key": patchedKey}, http.StatusOK, nil)
+	o.must(t, "PATCH", "/v1/providers/"+patched.ID, map[string]any{"api_key": patchedKey, "headers": map[string]any{"api-key": patchedHeaderSecret}}, http.StatusOK, nil)
 	var modelIDs []string
 	for _, p := range []idOnly{good, bad, patched} {
 		var m idOnly
@@ -369,7 +374,8 @@ func TestSecrets_NeverLeak(t *testing.T) {
 	}
 
 	// The stored ciphertexts, in every printable form.
-	rows, err := o.pool.Query(ctx, `SELECT api_key_ciphertext FROM providers WHERE api_key_ciphertext IS NOT NULL`)
+	rows, err := o.pool.Query(ctx, `SELECT api_key_ciphertext FROM providers WHERE api_key_ciphertext IS NOT NULL
+		UNION ALL SELECT headers_ciphertext FROM providers WHERE headers_ciphertext IS NOT NULL`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +390,7 @@ func TestSecrets_NeverLeak(t *testing.T) {
 			forbidden[e] = "stored ciphertext"
 		}
 	}
-	if err := rows.Err(); err != nil || n != 3 {
+	if err := rows.Err(); err != nil || n != 5 {
 		t.Fatalf("read %d ciphertexts: %v", n, err)
 	}
 

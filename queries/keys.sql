@@ -1,9 +1,14 @@
 -- name: KeyUsage :many
-SELECT api_key_id::text AS key_id, count(*)::int AS providers
-FROM providers
-WHERE api_key_id IS NOT NULL
-GROUP BY api_key_id
-ORDER BY api_key_id;
+-- A provider counts once per key id, whether the id seals its API key, its
+-- headers or both.
+SELECT k.key_id::text AS key_id, count(DISTINCT k.id)::int AS providers
+FROM (
+    SELECT id, api_key_id AS key_id FROM providers WHERE api_key_id IS NOT NULL
+    UNION ALL
+    SELECT id, headers_key_id FROM providers WHERE headers_key_id IS NOT NULL
+) k
+GROUP BY k.key_id
+ORDER BY k.key_id;
 
 -- name: ProvidersToRotate :many
 -- Keys sealed with anything but the primary, in id order (so two rotations
@@ -24,3 +29,21 @@ UPDATE providers SET
 WHERE id = sqlc.arg(id)
   AND api_key_id = sqlc.arg(old_key_id)::text
   AND api_key_ciphertext = sqlc.arg(old_ciphertext)::bytea;
+
+-- name: ProviderHeadersToRotate :many
+-- Headers sealed with anything but the primary; see ProvidersToRotate.
+SELECT id, headers_key_id::text AS headers_key_id, headers_ciphertext
+FROM providers
+WHERE headers_key_id IS NOT NULL AND headers_key_id <> sqlc.arg(primary_id)::text
+ORDER BY id
+LIMIT sqlc.arg(lim)
+FOR UPDATE;
+
+-- name: ReencryptProviderHeaders :execrows
+-- Compare-and-set: a concurrent change of the headers (a PATCH) wins.
+UPDATE providers SET
+    headers_key_id     = sqlc.arg(new_key_id)::text,
+    headers_ciphertext = sqlc.arg(new_ciphertext)::bytea
+WHERE id = sqlc.arg(id)
+  AND headers_key_id = sqlc.arg(old_key_id)::text
+  AND headers_ciphertext = sqlc.arg(old_ciphertext)::bytea;

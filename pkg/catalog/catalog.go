@@ -6,6 +6,8 @@ package catalog
 
 import (
 	"encoding/json"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,15 +42,18 @@ type ProviderLimits struct {
 // Provider is an endpoint SABE calls. The key itself never leaves the store
 // except decrypted in a worker's memory; HasAPIKey says whether one is set.
 type Provider struct {
-	ID        uuid.UUID
-	Name      string
-	Kind      ProviderKind
-	BaseURL   string
-	Headers   map[string]string
-	HasAPIKey bool
-	Limits    ProviderLimits
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID      uuid.UUID
+	Name    string
+	Kind    ProviderKind
+	BaseURL string
+	// HeaderNames are the names of the extra headers, sorted. Their values
+	// are credentials as often as not: like the key, they leave the store
+	// only decrypted in the memory of a process about to call the provider.
+	HeaderNames []string
+	HasAPIKey   bool
+	Limits      ProviderLimits
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // ProviderInput creates a provider. APIKey is plaintext and only ever held in
@@ -67,8 +72,30 @@ type ProviderPatch struct {
 	Name    *string
 	BaseURL *string
 	APIKey  *string
-	Headers map[string]string
+	// Headers changes headers one by one, since their values cannot be
+	// read back to be resent: a value sets or replaces the header of that
+	// name (in any case), nil removes it, and headers not named are kept.
+	Headers map[string]*string
 	Limits  *ProviderLimits
+}
+
+// MergeHeaders applies a patch's header changes to current and returns the
+// result; current is not modified. Names match case-insensitively, as in
+// HTTP; a replaced header takes the patch's spelling.
+func MergeHeaders(current map[string]string, patch map[string]*string) map[string]string {
+	out := make(map[string]string, len(current)+len(patch))
+	maps.Copy(out, current)
+	for k, v := range patch {
+		for old := range out {
+			if strings.EqualFold(old, k) {
+				delete(out, old)
+			}
+		}
+		if v != nil {
+			out[k] = *v
+		}
+	}
+	return out
 }
 
 // RequestOverrides adapt SABE's request to what a model accepts: some

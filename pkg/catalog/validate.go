@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
@@ -99,23 +101,50 @@ func (p ProviderPatch) Validate() error {
 // let a provider's configuration leak or replace its key.
 var reservedHeaders = map[string]bool{"authorization": true, "x-api-key": true, "x-goog-api-key": true, "content-type": true, "content-length": true, "host": true}
 
-func validateHeaders(h map[string]string) error {
+// validateHeaders refuses, when a provider is written, every header that
+// net/http would refuse at each call: names must be RFC 7230 tokens and
+// values free of control characters (tab aside). HTTP names are
+// case-insensitive, so two spellings of one name would overwrite each other
+// on the wire and are refused too. Messages never repeat a value: values
+// are credentials.
+func validateHeaders[V string | *string](h map[string]V) error {
 	if len(h) > MaxHeaders {
 		return fault.Invalid("headers", "at most %d headers", MaxHeaders)
 	}
+	seen := make(map[string]string, len(h))
 	for k, v := range h {
-		field := "headers." + k
-		if k == "" || len(k) > 100 || strings.ContainsAny(k, " :\r\n\t") {
-			return fault.Invalid(field, "is not a valid header name")
+		if k == "" || len(k) > 100 || !httpguts.ValidHeaderFieldName(k) {
+			return fault.Invalid("headers", "%q is not a valid header name (letters, digits and !#$%%&'*+-.^_`|~ only)", k)
 		}
-		if reservedHeaders[strings.ToLower(k)] {
+		lk := strings.ToLower(k)
+		if other, dup := seen[lk]; dup {
+			return fault.Invalid("headers", "%q and %q name the same header", min(k, other), max(k, other))
+		}
+		seen[lk] = k
+		field := "headers." + k
+		if reservedHeaders[lk] {
 			return fault.Invalid(field, "is set by SABE and cannot be overridden")
 		}
-		if len(v) > 1000 || strings.ContainsAny(v, "\r\n") {
-			return fault.Invalid(field, "is not a valid header value")
+		if val, ok := headerValue(v); ok && (len(val) > 1000 || !httpguts.ValidHeaderFieldValue(val)) {
+			return fault.Invalid(field, "is not a valid header value (at most 1000 bytes, no control characters)")
 		}
 	}
 	return nil
+}
+
+// headerValue reads a header's value from a creation (string) or a patch
+// (*string, nil when the header is removed).
+func headerValue[V string | *string](v V) (string, bool) {
+	switch v := any(v).(type) {
+	case string:
+		return v, true
+	case *string:
+		if v == nil {
+			return "", false
+		}
+		return *v, true
+	}
+	return "", false
 }
 
 // Validate checks a model's request overrides under the given field prefix.

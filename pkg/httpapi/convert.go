@@ -25,8 +25,11 @@ func nextCursor(next string) *string {
 }
 
 func toProvider(p *catalog.Provider) oapi.Provider {
-	headers := oapi.ProviderHeaders{}
-	maps.Copy(headers, p.Headers)
+	// Names only: header values are credentials, never returned.
+	headers := make(oapi.ProviderHeaderNames, len(p.HeaderNames))
+	for _, name := range p.HeaderNames {
+		headers[name] = "set"
+	}
 	return oapi.Provider{
 		Id:        p.ID,
 		Name:      p.Name,

@@ -108,9 +108,6 @@ func (a *api) UpdateProvider(ctx context.Context, req oapi.UpdateProviderRequest
 	}
 	if b.Headers != nil {
 		patch.Headers = *b.Headers
-		if patch.Headers == nil {
-			patch.Headers = map[string]string{}
-		}
 	}
 	if err := patch.Validate(); err != nil {
 		return nil, err
@@ -166,7 +163,7 @@ func (a *api) providerEndpoint(ctx context.Context, id uuid.UUID) (provider.Endp
 	if !ok {
 		return provider.Endpoint{}, nil, fmt.Errorf("no client for provider kind %q", conn.Kind)
 	}
-	return provider.Endpoint{BaseURL: conn.BaseURL, APIKey: conn.APIKey, Headers: conn.Headers}, client, nil
+	return conn.Endpoint(), client, nil
 }
 
 // TestProvider calls a provider now and says what is wrong with it, if
@@ -190,7 +187,7 @@ func (a *api) TestProvider(ctx context.Context, req oapi.TestProviderRequestObje
 	out := oapi.TestProvider200JSONResponse{
 		Ok:        res.OK,
 		Stage:     oapi.ProviderTestStage(res.Stage),
-		Message:   provider.Scrub(res.Message, ep.APIKey),
+		Message:   provider.Scrub(res.Message, ep.Secrets()...),
 		LatencyMs: figure(res.LatencyMs),
 	}
 	if res.StatusCode != 0 {
@@ -210,7 +207,7 @@ func (a *api) ListRemoteModels(ctx context.Context, req oapi.ListRemoteModelsReq
 	defer cancel()
 	models, err := client.ListModels(pctx, ep)
 	if err != nil {
-		return nil, a.upstreamFault(ctx, pctx, err, ep.APIKey)
+		return nil, a.upstreamFault(ctx, pctx, err, ep.Secrets())
 	}
 	out := oapi.ListRemoteModels200JSONResponse{Items: make([]oapi.RemoteModel, 0, len(models))}
 	for _, m := range models {
@@ -222,7 +219,7 @@ func (a *api) ListRemoteModels(ctx context.Context, req oapi.ListRemoteModelsReq
 // upstreamFault turns the failure of a call made on the client's behalf
 // into a 502 that says what the provider did. When the client itself has
 // gone, its context error is returned as is.
-func (a *api) upstreamFault(ctx, callCtx context.Context, err error, key string) error {
+func (a *api) upstreamFault(ctx, callCtx context.Context, err error, secrets []string) error {
 	if ctx.Err() != nil {
 		return err
 	}
@@ -231,10 +228,10 @@ func (a *api) upstreamFault(ctx, callCtx context.Context, err error, key string)
 		if pe.StatusCode != 0 {
 			msg = fmt.Sprintf("provider answered HTTP %d: %s", pe.StatusCode, pe.Message)
 		}
-		return &UpstreamError{Message: provider.Scrub(msg, key)}
+		return &UpstreamError{Message: provider.Scrub(msg, secrets...)}
 	}
 	if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
 		return &UpstreamError{Message: fmt.Sprintf("provider did not answer within %s", a.s.cfg.ProviderTimeout)}
 	}
-	return &UpstreamError{Message: provider.Scrub(err.Error(), key)}
+	return &UpstreamError{Message: provider.Scrub(err.Error(), secrets...)}
 }

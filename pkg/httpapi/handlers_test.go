@@ -26,7 +26,7 @@ func TestServer_Providers(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		p := b.provider(t, map[string]any{"name": "openrouter", "headers": map[string]string{"X-Title": "sabe"}})
-		if p.Name != "openrouter" || p.Kind != "openai" || !p.HasApiKey || p.Headers["X-Title"] != "sabe" {
+		if p.Name != "openrouter" || p.Kind != "openai" || !p.HasApiKey || p.Headers["X-Title"] != "set" {
 			t.Fatalf("created %+v", p)
 		}
 		got := call[oapi.Provider](t, b, "GET", "/v1/providers/"+p.Id.String(), "", http.StatusOK)

@@ -376,6 +376,9 @@ func streamError(data []byte, secrets []string) *Error {
 // hosts, malformed responses and the like are not, since they will not go
 // away by themselves.
 func transportError(err error, secrets []string) *Error {
+	// A client built without NewHTTPClient's dialer reaches here with the
+	// resolver's address still in the message.
+	hideResolver(err)
 	var dnsErr *net.DNSError
 	var netErr net.Error
 	retryable := false

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -83,7 +84,7 @@ func NewHTTPClient(opts HTTPOptions) *http.Client {
 	}
 	transport := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           dial,
+		DialContext:           hidingResolver(dial),
 		ForceAttemptHTTP2:     true,
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   opts.TLSHandshakeTimeout,
@@ -94,6 +95,27 @@ func NewHTTPClient(opts HTTPOptions) *http.Client {
 		MaxIdleConnsPerHost:   opts.MaxIdleConnsPerHost,
 	}
 	return &http.Client{Transport: transport, CheckRedirect: refuseRedirect}
+}
+
+// hidingResolver wraps a dial function so that its errors never name the
+// DNS server that was asked: Go's "lookup x on 10.0.0.2:53: no such host"
+// would show an address inside the operator's network to whoever reads a
+// provider test or a unit's error.
+func hidingResolver(dial func(ctx context.Context, network, address string) (net.Conn, error)) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		conn, err := dial(ctx, network, address)
+		hideResolver(err)
+		return conn, err
+	}
+}
+
+// hideResolver clears the resolver address of a *net.DNSError in err's
+// chain, in place, so every message built from err leaves it out. The name
+// looked up and what went wrong stay: they are what a user acts on.
+func hideResolver(err error) {
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
+		dnsErr.Server = ""
+	}
 }
 
 // refuseRedirect is the client's CheckRedirect: it runs before the

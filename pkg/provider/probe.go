@@ -80,7 +80,7 @@ func Probe(ctx context.Context, c Client, ep Endpoint, model string) ProbeResult
 		res.Stage = StageRequest
 		res.Message = "no answer: " + err.Error()
 	}
-	res.Message = truncate(Scrub(res.Message, endpointSecrets(ep)...), maxMessageBytes)
+	res.Message = truncate(Scrub(res.Message, ep.Secrets()...), maxMessageBytes)
 	return res
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -26,6 +27,10 @@ func assertStage(t *testing.T, res provider.ProbeResult, stage string, status in
 	}
 	assertNoKey(t, res.Message)
 }
+
+// resolverAddr matches the " on host:port" net.DNSError adds for the DNS
+// server it asked.
+var resolverAddr = regexp.MustCompile(` on \[?[0-9A-Fa-f.:]+\]?:\d+`)
 
 func TestProbe(t *testing.T) {
 	t.Parallel()
@@ -106,6 +111,12 @@ func TestProbe(t *testing.T) {
 		client := provider.NewOpenAI(provider.ClientOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{Resolver: newResolver(t, nil)})})
 		res := provider.Probe(t.Context(), client, provider.Endpoint{BaseURL: "https://api.sabe-probe.invalid/v1", APIKey: testKey}, "gpt-test")
 		assertStage(t, res, provider.StageDNS, 0, "does not resolve")
+		// Go names the resolver it asked ("lookup x on 127.0.0.53:53: no
+		// such host"): an address inside the operator's network, which is
+		// none of a token holder's business.
+		if resolverAddr.MatchString(res.Message) {
+			t.Errorf("message %q reveals the resolver's address", res.Message)
+		}
 	})
 
 	t.Run("ErrConnect", func(t *testing.T) {

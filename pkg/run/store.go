@@ -2,11 +2,14 @@ package run
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/provider"
 )
 
 // UnitKey identifies a recorded unit by its ids.
@@ -31,6 +34,26 @@ type ProviderConn struct {
 	// so workers can tell a cached connection is stale.
 	UpdatedAt time.Time
 }
+
+// Endpoint is where and how to call the provider.
+func (c ProviderConn) Endpoint() provider.Endpoint {
+	return provider.Endpoint{BaseURL: c.BaseURL, APIKey: c.APIKey, Headers: c.Headers}
+}
+
+// String describes the connection without its key or header values, so a
+// connection that ends up in a log line or an error leaks neither.
+func (c ProviderConn) String() string {
+	return fmt.Sprintf("run.ProviderConn{ID: %s, Name: %s, Kind: %s, Endpoint: %s}", c.ID, c.Name, c.Kind, c.Endpoint())
+}
+
+// GoString keeps %#v as safe as %v.
+func (c ProviderConn) GoString() string { return c.String() }
+
+// Format makes every fmt verb print String, so no verb reaches the key.
+func (c ProviderConn) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.String()) }
+
+// LogValue keeps structured logging on the safe description.
+func (c ProviderConn) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // FailureCause is one cause of a run's failed units: the provider of the
 // models that failed and the error they recorded.

@@ -141,7 +141,7 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return h.wait(ctx, snap, p.Unit, e, err)
 	}
-	resp, callErr := h.call(ctx, client, req, r.DeadlineAt, conn.APIKey, e)
+	resp, callErr := h.call(ctx, client, req, r.DeadlineAt, e)
 	permit.Report(breakerOutcome(callErr), errorText(callErr))
 	h.metrics.Call(pid, callOutcome(callErr), e.FinishedAt.Sub(*e.StartedAt))
 	if callErr == nil {
@@ -227,7 +227,7 @@ const callGrace = time.Second
 // call sends req, cut short at the run's deadline. The client bounds the
 // call by its own total and idle timeouts; the context here is a backstop
 // for a client that overruns them.
-func (h *Handlers) call(ctx context.Context, client provider.Client, req provider.Request, deadline *time.Time, key string, e *Execution) (provider.Response, error) {
+func (h *Handlers) call(ctx context.Context, client provider.Client, req provider.Request, deadline *time.Time, e *Execution) (provider.Response, error) {
 	started := time.Now().UTC()
 	e.StartedAt = &started
 	end := started.Add(h.cfg.CallTimeout + callGrace)
@@ -250,9 +250,10 @@ func (h *Handlers) call(ctx context.Context, client provider.Client, req provide
 			return resp, &provider.Error{Retryable: true, Message: fmt.Sprintf("provider call timed out after %s", h.cfg.CallTimeout)}
 		}
 	}
-	// Errors from the provider are scrubbed of key material before they
-	// are logged or stored; some providers echo fragments of a bad key.
-	return resp, scrubbed(err, key)
+	// Errors from the provider are scrubbed of the key and the header
+	// values before they are logged or stored; some providers echo
+	// fragments of a bad credential.
+	return resp, scrubbed(err, req.Secrets())
 }
 
 var errCallOverrun = errors.New("provider call overran its timeout")
@@ -358,17 +359,17 @@ func (h *Handlers) skip(ctx context.Context, snap *cachedSnapshot, idx int, e *E
 	return h.finalizeIfDone(ctx, snap, e.RunID, done)
 }
 
-func scrubbed(err error, key string) error {
+func scrubbed(err error, secrets []string) error {
 	var pe *provider.Error
 	if errors.As(err, &pe) {
 		c := *pe
-		c.Message = provider.Scrub(pe.Message, key)
+		c.Message = provider.Scrub(pe.Message, secrets...)
 		return &c
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return errors.New(provider.Scrub(err.Error(), key))
+	return errors.New(provider.Scrub(err.Error(), secrets...))
 }
 
 // record stores the execution, counts it with its call's cost, and enqueues

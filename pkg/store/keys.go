@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sabe-dev/sabe/pkg/audit"
@@ -17,7 +18,7 @@ import (
 const DefaultRotateBatch = 50
 
 // KeyUsage returns, for each key id that seals at least one provider's API
-// key, how many providers use it. Ids absent from the map seal nothing.
+// key or headers, how many providers use it. Ids absent from the map seal nothing.
 func (s *Store) KeyUsage(ctx context.Context) (map[string]int, error) {
 	rows, err := s.q.KeyUsage(ctx)
 	if err != nil {
@@ -30,15 +31,17 @@ func (s *Store) KeyUsage(ctx context.Context) (map[string]int, error) {
 	return out, nil
 }
 
-// RotateKeys re-encrypts every provider API key not sealed with the
-// keyring's primary key under the primary, batch keys per transaction, and
-// returns how many it re-encrypted. It can run while the system works:
-// readers decrypt with whichever key id the row names (so every process
-// must hold the new ring first), and each row is locked and changed by
-// compare-and-set, so a key replaced concurrently (a PATCH) is kept, not
-// overwritten with the re-encrypted old one. Each re-encrypted key writes a
-// keys.rotate audit row (actor from ctx) in its batch's transaction. A key
-// whose id is not in the ring stops the rotation with an error naming the
+// RotateKeys re-encrypts every provider API key and every provider's
+// headers not sealed with the keyring's primary key under the primary,
+// batch providers per transaction, and returns how many ciphertexts it
+// re-encrypted. Headers not sealed yet (written before migration 00011)
+// are sealed first. It can run while the system works: readers decrypt
+// with whichever key id the row names (so every process must hold the new
+// ring first), and each row is locked and changed by compare-and-set, so a
+// key or header replaced concurrently (a PATCH) is kept, not overwritten
+// with the re-encrypted old one. Each re-encryption writes a keys.rotate
+// audit row (actor from ctx) in its batch's transaction. A ciphertext whose
+// key id is not in the ring stops the rotation with an error naming the
 // provider and the key id (wrapping secrets.ErrUnknownKey): it cannot be
 // decrypted.
 func (s *Store) RotateKeys(ctx context.Context, batch int) (int, error) {
@@ -48,12 +51,76 @@ func (s *Store) RotateKeys(ctx context.Context, batch int) (int, error) {
 	if batch <= 0 {
 		batch = DefaultRotateBatch
 	}
+	if _, err := s.SealPlainHeaders(ctx, batch); err != nil {
+		return 0, fmt.Errorf("rotate keys: %w", err)
+	}
 	primary := s.keys.Primary()
+	keys, err := s.rotateBatches(ctx, func(q *dbsqlc.Queries) ([]sealedRow, error) {
+		rows, err := q.ProvidersToRotate(ctx, dbsqlc.ProvidersToRotateParams{PrimaryID: primary, Lim: int32(batch)})
+		out := make([]sealedRow, len(rows))
+		for i, r := range rows {
+			out[i] = sealedRow{id: r.ID, keyID: r.ApiKeyID, ciphertext: r.ApiKeyCiphertext}
+		}
+		return out, err
+	})
+	if err != nil {
+		return keys, err
+	}
+	headers, err := s.rotateBatches(ctx, func(q *dbsqlc.Queries) ([]sealedRow, error) {
+		rows, err := q.ProviderHeadersToRotate(ctx, dbsqlc.ProviderHeadersToRotateParams{PrimaryID: primary, Lim: int32(batch)})
+		out := make([]sealedRow, len(rows))
+		for i, r := range rows {
+			out[i] = sealedRow{headers: true, id: r.ID, keyID: r.HeadersKeyID, ciphertext: r.HeadersCiphertext}
+		}
+		return out, err
+	})
+	return keys + headers, err
+}
+
+// sealedRow is one ciphertext of a provider's row to re-encrypt: its API
+// key, or its headers.
+type sealedRow struct {
+	headers    bool
+	id         uuid.UUID
+	keyID      string
+	ciphertext []byte
+}
+
+func (r sealedRow) what() string {
+	if r.headers {
+		return "headers"
+	}
+	return "api key"
+}
+
+func (r sealedRow) aad() []byte {
+	if r.headers {
+		return headersAAD(r.id)
+	}
+	return keyAAD(r.id)
+}
+
+// store replaces the ciphertext by compare-and-set and returns the rows
+// changed: 0 when a concurrent change (a PATCH) won.
+func (r sealedRow) store(ctx context.Context, q *dbsqlc.Queries, keyID string, ct []byte) (int64, error) {
+	if r.headers {
+		return q.ReencryptProviderHeaders(ctx, dbsqlc.ReencryptProviderHeadersParams{
+			NewKeyID: keyID, NewCiphertext: ct, ID: r.id, OldKeyID: r.keyID, OldCiphertext: r.ciphertext,
+		})
+	}
+	return q.ReencryptProviderKey(ctx, dbsqlc.ReencryptProviderKeyParams{
+		NewKeyID: keyID, NewCiphertext: ct, ID: r.id, OldKeyID: r.keyID, OldCiphertext: r.ciphertext,
+	})
+}
+
+// rotateBatches re-encrypts what next returns, one transaction per batch,
+// until nothing is left, and returns how many it re-encrypted.
+func (s *Store) rotateBatches(ctx context.Context, next func(q *dbsqlc.Queries) ([]sealedRow, error)) (int, error) {
 	total := 0
 	for {
 		seen, n := 0, 0
 		err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-			rows, err := q.ProvidersToRotate(ctx, dbsqlc.ProvidersToRotateParams{PrimaryID: primary, Lim: int32(batch)})
+			rows, err := next(q)
 			if err != nil {
 				return err
 			}
@@ -82,31 +149,28 @@ func (s *Store) RotateKeys(ctx context.Context, batch int) (int, error) {
 	}
 }
 
-// reencrypt moves one provider's key under the primary key. It reports
-// false when the row changed since it was read.
-func (s *Store) reencrypt(ctx context.Context, q *dbsqlc.Queries, r dbsqlc.ProvidersToRotateRow) (bool, error) {
-	aad := keyAAD(r.ID)
-	plain, err := s.keys.Decrypt(r.ApiKeyID, r.ApiKeyCiphertext, aad)
+// reencrypt moves one ciphertext under the primary key. It reports false
+// when the row changed since it was read.
+func (s *Store) reencrypt(ctx context.Context, q *dbsqlc.Queries, r sealedRow) (bool, error) {
+	plain, err := s.keys.Decrypt(r.keyID, r.ciphertext, r.aad())
 	if err != nil {
-		return false, fmt.Errorf("decrypt key of provider %s (key id %s): %w", r.ID, r.ApiKeyID, err)
+		return false, fmt.Errorf("decrypt %s of provider %s (key id %s): %w", r.what(), r.id, r.keyID, err)
 	}
-	keyID, ct, err := s.keys.Encrypt(plain, aad)
+	keyID, ct, err := s.keys.Encrypt(plain, r.aad())
 	clear(plain)
 	if err != nil {
-		return false, fmt.Errorf("encrypt key of provider %s: %w", r.ID, err)
+		return false, fmt.Errorf("encrypt %s of provider %s: %w", r.what(), r.id, err)
 	}
-	changed, err := q.ReencryptProviderKey(ctx, dbsqlc.ReencryptProviderKeyParams{
-		NewKeyID: keyID, NewCiphertext: ct, ID: r.ID, OldKeyID: r.ApiKeyID, OldCiphertext: r.ApiKeyCiphertext,
-	})
+	changed, err := r.store(ctx, q, keyID, ct)
 	if err != nil {
-		return false, fmt.Errorf("store key of provider %s: %w", r.ID, err)
+		return false, fmt.Errorf("store %s of provider %s: %w", r.what(), r.id, err)
 	}
 	if changed == 0 {
 		return false, nil
 	}
-	reason := fmt.Sprintf("api key re-encrypted from key id %s to %s", r.ApiKeyID, keyID)
-	if err := auditChange(ctx, q, audit.ActionKeysRotate, audit.ResourceProvider, r.ID.String(), reason); err != nil {
-		return false, fmt.Errorf("audit key rotation of provider %s: %w", r.ID, err)
+	reason := fmt.Sprintf("%s re-encrypted from key id %s to %s", r.what(), r.keyID, keyID)
+	if err := auditChange(ctx, q, audit.ActionKeysRotate, audit.ResourceProvider, r.id.String(), reason); err != nil {
+		return false, fmt.Errorf("audit key rotation of provider %s: %w", r.id, err)
 	}
 	return true, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -24,9 +23,11 @@ func keyAAD(id uuid.UUID) []byte { return []byte("sabe:provider:" + id.String())
 func providerFromRow(r dbsqlc.Provider) catalog.Provider {
 	p := catalog.Provider{
 		ID: r.ID, Name: r.Name, Kind: catalog.ProviderKind(r.Kind), BaseURL: r.BaseUrl,
-		HasAPIKey: r.ApiKeyID != nil, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Headers: map[string]string{},
+		HeaderNames: r.HeaderNames, HasAPIKey: r.ApiKeyID != nil, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
-	_ = json.Unmarshal(r.Headers, &p.Headers)
+	if p.HeaderNames == nil {
+		p.HeaderNames = []string{}
+	}
 	p.Limits = catalog.ProviderLimits{
 		RequestsPerMinute: int(deref(r.RequestsPerMinute)), TokensPerMinute: int(deref(r.TokensPerMinute)),
 		MaxConcurrency: int(deref(r.MaxConcurrency)), QuotaPauseSeconds: int(deref(r.QuotaPauseSeconds)),
@@ -62,14 +63,16 @@ func (s *Store) CreateProvider(ctx context.Context, in catalog.ProviderInput) (*
 	if err != nil {
 		return nil, err
 	}
-	if in.Headers == nil {
-		in.Headers = map[string]string{}
+	h, err := s.sealHeaders(id, in.Headers)
+	if err != nil {
+		return nil, err
 	}
 	var row dbsqlc.Provider
 	err = s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		var err error
 		row, err = q.CreateProvider(ctx, dbsqlc.CreateProviderParams{
-			ID: id, Name: in.Name, Kind: string(in.Kind), BaseUrl: in.BaseURL, Headers: mustJSON(in.Headers),
+			ID: id, Name: in.Name, Kind: string(in.Kind), BaseUrl: in.BaseURL,
+			HeaderNames: h.names, HeadersKeyID: h.keyID, HeadersCiphertext: h.ciphertext,
 			ApiKeyID: keyID, ApiKeyCiphertext: ct,
 			RequestsPerMinute: limitCol(in.Limits.RequestsPerMinute), TokensPerMinute: limitCol(in.Limits.TokensPerMinute),
 			MaxConcurrency: limitCol(in.Limits.MaxConcurrency), QuotaPauseSeconds: limitCol(in.Limits.QuotaPauseSeconds),
@@ -106,10 +109,7 @@ func (s *Store) ListProviders(ctx context.Context, limit int, cursor string) (Pa
 // UpdateProvider changes a provider. A new key is encrypted under the
 // primary key; an empty string removes the key.
 func (s *Store) UpdateProvider(ctx context.Context, id uuid.UUID, p catalog.ProviderPatch) (*catalog.Provider, error) {
-	arg := dbsqlc.UpdateProviderParams{ID: id, Name: p.Name, BaseUrl: p.BaseURL}
-	if p.Headers != nil {
-		arg.Headers = mustJSON(p.Headers)
-	}
+	arg := dbsqlc.UpdateProviderParams{ID: id, Name: p.Name, BaseUrl: p.BaseURL, HeaderNames: []string{}}
 	if l := p.Limits; l != nil {
 		arg.SetLimits = true
 		arg.RequestsPerMinute, arg.TokensPerMinute = limitCol(l.RequestsPerMinute), limitCol(l.TokensPerMinute)
@@ -122,12 +122,19 @@ func (s *Store) UpdateProvider(ctx context.Context, id uuid.UUID, p catalog.Prov
 		}
 		arg.SetKey, arg.ApiKeyID, arg.ApiKeyCiphertext = true, keyID, ct
 	}
-	// The reason names the fields, never their values: api_key and headers
-	// may hold credentials.
+	// The reason names the fields and the headers changed, never a value:
+	// api_key and headers hold credentials.
 	reason := changedFields("name", setIf(p.Name != nil), "base_url", setIf(p.BaseURL != nil),
-		"headers", setIf(p.Headers != nil), "limits", setIf(p.Limits != nil), "api_key", setIf(p.APIKey != nil))
+		headerChanges(p.Headers), setIf(len(p.Headers) > 0), "limits", setIf(p.Limits != nil), "api_key", setIf(p.APIKey != nil))
 	var row dbsqlc.Provider
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		if len(p.Headers) > 0 {
+			h, err := s.patchHeaders(ctx, q, id, p.Headers)
+			if err != nil {
+				return err
+			}
+			arg.SetHeaders, arg.HeaderNames, arg.HeadersKeyID, arg.HeadersCiphertext = true, h.names, h.keyID, h.ciphertext
+		}
 		var err error
 		row, err = q.UpdateProvider(ctx, arg)
 		if err != nil {
@@ -162,31 +169,38 @@ func (s *Store) DeleteProvider(ctx context.Context, id uuid.UUID) error {
 	})
 }
 
-// ProviderConn returns a provider's endpoint with its key decrypted, for a
-// worker about to call it.
+// ProviderConn returns a provider's endpoint with its key and headers
+// decrypted, for a process about to call it; they stay in its memory.
 func (s *Store) ProviderConn(ctx context.Context, id uuid.UUID) (*run.ProviderConn, error) {
 	row, err := s.q.GetProvider(ctx, id)
 	if err != nil {
 		return nil, notFound(err, "provider")
 	}
 	p := providerFromRow(row)
-	c := &run.ProviderConn{ID: id, Name: p.Name, Kind: p.Kind, BaseURL: p.BaseURL, Headers: p.Headers, Limits: p.Limits, UpdatedAt: p.UpdatedAt}
+	headers, err := s.openHeaders(row)
+	if err != nil {
+		return nil, &run.UnusableError{ProviderID: id, ProviderName: p.Name, Reason: keyProblem("headers", deref(row.HeadersKeyID), err), Err: err}
+	}
+	c := &run.ProviderConn{ID: id, Name: p.Name, Kind: p.Kind, BaseURL: p.BaseURL, Headers: headers, Limits: p.Limits, UpdatedAt: p.UpdatedAt}
 	if row.ApiKeyID != nil {
 		key, err := s.keys.Decrypt(*row.ApiKeyID, row.ApiKeyCiphertext, keyAAD(id))
 		if err != nil {
-			return nil, &run.UnusableError{ProviderID: id, ProviderName: p.Name, Reason: keyProblem(*row.ApiKeyID, err), Err: err}
+			return nil, &run.UnusableError{ProviderID: id, ProviderName: p.Name, Reason: keyProblem("API key", *row.ApiKeyID, err), Err: err}
 		}
 		c.APIKey = string(key)
 	}
 	return c, nil
 }
 
-// keyProblem says why a provider's key does not decrypt, in words an
+// keyProblem says why a provider's key (or headers) does not decrypt, in words an
 // operator can act on. No restart or retry mends it: the keyring (or the
 // key) has to change.
-func keyProblem(keyID string, err error) string {
+func keyProblem(what, keyID string, err error) string {
 	if errors.Is(err, secrets.ErrUnknownKey) {
-		return fmt.Sprintf("API key sealed with key id %q, which SABE_ENCRYPTION_KEY does not hold", keyID)
+		return fmt.Sprintf("%s sealed with key id %q, which SABE_ENCRYPTION_KEY does not hold", what, keyID)
 	}
-	return fmt.Sprintf("API key sealed with key id %q does not decrypt with that key (corrupted, or copied from another provider); set the key again", keyID)
+	if errors.Is(err, secrets.ErrDecrypt) {
+		return fmt.Sprintf("%s sealed with key id %q does not decrypt with that key (corrupted, or copied from another provider); set the %s again", what, keyID, what)
+	}
+	return fmt.Sprintf("%s do not decode (%v); set the %s again", what, err, what)
 }

@@ -240,6 +240,13 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 	})
 
 	st := store.New(pool, cfg.Keyring)
+	// Headers stored before their values were sealed (migration 00011)
+	// are sealed now, by whichever process starts first with the keyring.
+	if n, err := st.SealPlainHeaders(audit.WithActor(ctx, audit.Actor{TokenName: "api"}), store.DefaultSealBatch); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("provider headers sealed under the primary key", "providers", n)
+	}
 	// Authentication failures are written to the audit log in the
 	// background, at most a few per source address a minute.
 	recorder := audit.NewRecorder(st, log, audit.RecorderOptions{})

@@ -410,3 +410,33 @@ func TestRun_Metrics(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// TestRun_SealsPlainHeaders starts the api on a database that still holds
+// provider headers in plain text, as migration 00011 leaves them, and
+// checks that they are sealed before it serves.
+func TestRun_SealsPlainHeaders(t *testing.T) {
+	t.Parallel()
+	vars := testEnv(t)
+	pool, err := pgxpool.New(t.Context(), vars["SABE_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	const secret = "hdr-legacy-secret-8c7b"
+	if _, err := pool.Exec(t.Context(), `INSERT INTO providers (id, name, kind, base_url, plain_headers, header_names)
+		VALUES (gen_random_uuid(), 'legacy', 'openai', 'https://x.example/v1', $1, '{api-key}')`, `{"api-key": "`+secret+`"}`); err != nil {
+		t.Fatal(err)
+	}
+	out := testenv.StartService(t, "api", api.Run, vars)
+	out.WaitFor(t, "api listening on ", 30*time.Second)
+	var raw string
+	if err := pool.QueryRow(t.Context(), `SELECT row_to_json(p)::text FROM providers p WHERE name = 'legacy'`).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(raw, secret) || !strings.Contains(raw, `"plain_headers":{}`) || strings.Contains(raw, `"headers_ciphertext":null`) {
+		t.Errorf("after the api started, the row is %s; want the header sealed", raw)
+	}
+	if !strings.Contains(out.String(), "provider headers sealed") {
+		t.Errorf("the api did not say it sealed headers:\n%s", out.String())
+	}
+}

@@ -19,10 +19,12 @@ import (
 const keysUsage = `usage: sabe keys rotate [--batch N] | sabe keys status
 
 commands:
-  rotate   re-encrypt every provider key under the primary (first) key of
-           SABE_ENCRYPTION_KEY, then print the status
-  status   print each key id with how many provider keys it seals; fails
-           when keys in use are missing from SABE_ENCRYPTION_KEY
+  rotate   re-encrypt every provider key and every provider's headers
+           (counted as keys) under the primary (first) key of
+           SABE_ENCRYPTION_KEY, sealing first any headers stored in plain
+           text before migration 00011, then print the status
+  status   print each key id with how many providers (key or headers) it
+           seals; fails when keys in use are missing from SABE_ENCRYPTION_KEY
 `
 
 // ErrKeysMissing reports provider keys sealed with key ids that

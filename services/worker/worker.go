@@ -16,6 +16,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/logging"
@@ -211,6 +212,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer rdb.Close()
 
 	st := store.New(pool, cfg.Keyring).WithRunLimits(cfg.Limits)
+	// Headers stored before their values were sealed (migration 00011)
+	// are sealed now, by whichever process starts first with the keyring.
+	if n, err := st.SealPlainHeaders(audit.WithActor(ctx, audit.Actor{TokenName: "worker"}), store.DefaultSealBatch); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("provider headers sealed under the primary key", "providers", n)
+	}
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
 	m := metrics.New()

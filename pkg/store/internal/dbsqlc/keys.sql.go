@@ -12,11 +12,14 @@ import (
 )
 
 const keyUsage = `-- name: KeyUsage :many
-SELECT api_key_id::text AS key_id, count(*)::int AS providers
-FROM providers
-WHERE api_key_id IS NOT NULL
-GROUP BY api_key_id
-ORDER BY api_key_id
+SELECT k.key_id::text AS key_id, count(DISTINCT k.id)::int AS providers
+FROM (
+    SELECT id, api_key_id AS key_id FROM providers WHERE api_key_id IS NOT NULL
+    UNION ALL
+    SELECT id, headers_key_id FROM providers WHERE headers_key_id IS NOT NULL
+) k
+GROUP BY k.key_id
+ORDER BY k.key_id
 `
 
 type KeyUsageRow struct {
@@ -24,6 +27,8 @@ type KeyUsageRow struct {
 	Providers int32
 }
 
+// A provider counts once per key id, whether the id seals its API key, its
+// headers or both.
 func (q *Queries) KeyUsage(ctx context.Context) ([]KeyUsageRow, error) {
 	rows, err := q.db.Query(ctx, keyUsage)
 	if err != nil {
@@ -34,6 +39,47 @@ func (q *Queries) KeyUsage(ctx context.Context) ([]KeyUsageRow, error) {
 	for rows.Next() {
 		var i KeyUsageRow
 		if err := rows.Scan(&i.KeyID, &i.Providers); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const providerHeadersToRotate = `-- name: ProviderHeadersToRotate :many
+SELECT id, headers_key_id::text AS headers_key_id, headers_ciphertext
+FROM providers
+WHERE headers_key_id IS NOT NULL AND headers_key_id <> $1::text
+ORDER BY id
+LIMIT $2
+FOR UPDATE
+`
+
+type ProviderHeadersToRotateParams struct {
+	PrimaryID string
+	Lim       int32
+}
+
+type ProviderHeadersToRotateRow struct {
+	ID                uuid.UUID
+	HeadersKeyID      string
+	HeadersCiphertext []byte
+}
+
+// Headers sealed with anything but the primary; see ProvidersToRotate.
+func (q *Queries) ProviderHeadersToRotate(ctx context.Context, arg ProviderHeadersToRotateParams) ([]ProviderHeadersToRotateRow, error) {
+	rows, err := q.db.Query(ctx, providerHeadersToRotate, arg.PrimaryID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProviderHeadersToRotateRow{}
+	for rows.Next() {
+		var i ProviderHeadersToRotateRow
+		if err := rows.Scan(&i.ID, &i.HeadersKeyID, &i.HeadersCiphertext); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -85,6 +131,38 @@ func (q *Queries) ProvidersToRotate(ctx context.Context, arg ProvidersToRotatePa
 		return nil, err
 	}
 	return items, nil
+}
+
+const reencryptProviderHeaders = `-- name: ReencryptProviderHeaders :execrows
+UPDATE providers SET
+    headers_key_id     = $1::text,
+    headers_ciphertext = $2::bytea
+WHERE id = $3
+  AND headers_key_id = $4::text
+  AND headers_ciphertext = $5::bytea
+`
+
+type ReencryptProviderHeadersParams struct {
+	NewKeyID      string
+	NewCiphertext []byte
+	ID            uuid.UUID
+	OldKeyID      string
+	OldCiphertext []byte
+}
+
+// Compare-and-set: a concurrent change of the headers (a PATCH) wins.
+func (q *Queries) ReencryptProviderHeaders(ctx context.Context, arg ReencryptProviderHeadersParams) (int64, error) {
+	result, err := q.db.Exec(ctx, reencryptProviderHeaders,
+		arg.NewKeyID,
+		arg.NewCiphertext,
+		arg.ID,
+		arg.OldKeyID,
+		arg.OldCiphertext,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const reencryptProviderKey = `-- name: ReencryptProviderKey :execrows

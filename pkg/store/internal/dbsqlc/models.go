@@ -154,7 +154,7 @@ type Provider struct {
 	Name              string
 	Kind              string
 	BaseUrl           string
-	Headers           json.RawMessage
+	PlainHeaders      json.RawMessage
 	ApiKeyID          *string
 	ApiKeyCiphertext  []byte
 	CreatedAt         time.Time
@@ -163,6 +163,9 @@ type Provider struct {
 	TokensPerMinute   *int32
 	MaxConcurrency    *int32
 	QuotaPauseSeconds *int32
+	HeaderNames       []string
+	HeadersKeyID      *string
+	HeadersCiphertext []byte
 }
 
 type Question struct {

@@ -7,16 +7,16 @@ package dbsqlc
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/google/uuid"
 )
 
 const createProvider = `-- name: CreateProvider :one
-INSERT INTO providers (id, name, kind, base_url, headers, api_key_id, api_key_ciphertext,
+INSERT INTO providers (id, name, kind, base_url, header_names, headers_key_id, headers_ciphertext,
+                       api_key_id, api_key_ciphertext,
                        requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, name, kind, base_url, headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext
 `
 
 type CreateProviderParams struct {
@@ -24,7 +24,9 @@ type CreateProviderParams struct {
 	Name              string
 	Kind              string
 	BaseUrl           string
-	Headers           json.RawMessage
+	HeaderNames       []string
+	HeadersKeyID      *string
+	HeadersCiphertext []byte
 	ApiKeyID          *string
 	ApiKeyCiphertext  []byte
 	RequestsPerMinute *int32
@@ -39,7 +41,9 @@ func (q *Queries) CreateProvider(ctx context.Context, arg CreateProviderParams) 
 		arg.Name,
 		arg.Kind,
 		arg.BaseUrl,
-		arg.Headers,
+		arg.HeaderNames,
+		arg.HeadersKeyID,
+		arg.HeadersCiphertext,
 		arg.ApiKeyID,
 		arg.ApiKeyCiphertext,
 		arg.RequestsPerMinute,
@@ -53,7 +57,7 @@ func (q *Queries) CreateProvider(ctx context.Context, arg CreateProviderParams) 
 		&i.Name,
 		&i.Kind,
 		&i.BaseUrl,
-		&i.Headers,
+		&i.PlainHeaders,
 		&i.ApiKeyID,
 		&i.ApiKeyCiphertext,
 		&i.CreatedAt,
@@ -62,6 +66,9 @@ func (q *Queries) CreateProvider(ctx context.Context, arg CreateProviderParams) 
 		&i.TokensPerMinute,
 		&i.MaxConcurrency,
 		&i.QuotaPauseSeconds,
+		&i.HeaderNames,
+		&i.HeadersKeyID,
+		&i.HeadersCiphertext,
 	)
 	return i, err
 }
@@ -79,7 +86,7 @@ func (q *Queries) DeleteProvider(ctx context.Context, id uuid.UUID) (int64, erro
 }
 
 const getProvider = `-- name: GetProvider :one
-SELECT id, name, kind, base_url, headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds FROM providers WHERE id = $1
+SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext FROM providers WHERE id = $1
 `
 
 func (q *Queries) GetProvider(ctx context.Context, id uuid.UUID) (Provider, error) {
@@ -90,7 +97,7 @@ func (q *Queries) GetProvider(ctx context.Context, id uuid.UUID) (Provider, erro
 		&i.Name,
 		&i.Kind,
 		&i.BaseUrl,
-		&i.Headers,
+		&i.PlainHeaders,
 		&i.ApiKeyID,
 		&i.ApiKeyCiphertext,
 		&i.CreatedAt,
@@ -99,12 +106,45 @@ func (q *Queries) GetProvider(ctx context.Context, id uuid.UUID) (Provider, erro
 		&i.TokensPerMinute,
 		&i.MaxConcurrency,
 		&i.QuotaPauseSeconds,
+		&i.HeaderNames,
+		&i.HeadersKeyID,
+		&i.HeadersCiphertext,
+	)
+	return i, err
+}
+
+const getProviderForUpdate = `-- name: GetProviderForUpdate :one
+SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext FROM providers WHERE id = $1 FOR UPDATE
+`
+
+// A change of some headers reads the others under the row's lock, so two
+// concurrent PATCHes of different headers both take effect.
+func (q *Queries) GetProviderForUpdate(ctx context.Context, id uuid.UUID) (Provider, error) {
+	row := q.db.QueryRow(ctx, getProviderForUpdate, id)
+	var i Provider
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Kind,
+		&i.BaseUrl,
+		&i.PlainHeaders,
+		&i.ApiKeyID,
+		&i.ApiKeyCiphertext,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.RequestsPerMinute,
+		&i.TokensPerMinute,
+		&i.MaxConcurrency,
+		&i.QuotaPauseSeconds,
+		&i.HeaderNames,
+		&i.HeadersKeyID,
+		&i.HeadersCiphertext,
 	)
 	return i, err
 }
 
 const listProviders = `-- name: ListProviders :many
-SELECT id, name, kind, base_url, headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds FROM providers
+SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext FROM providers
 WHERE $1::uuid IS NULL OR id > $1::uuid
 ORDER BY id
 LIMIT $2
@@ -129,7 +169,7 @@ func (q *Queries) ListProviders(ctx context.Context, arg ListProvidersParams) ([
 			&i.Name,
 			&i.Kind,
 			&i.BaseUrl,
-			&i.Headers,
+			&i.PlainHeaders,
 			&i.ApiKeyID,
 			&i.ApiKeyCiphertext,
 			&i.CreatedAt,
@@ -138,6 +178,9 @@ func (q *Queries) ListProviders(ctx context.Context, arg ListProvidersParams) ([
 			&i.TokensPerMinute,
 			&i.MaxConcurrency,
 			&i.QuotaPauseSeconds,
+			&i.HeaderNames,
+			&i.HeadersKeyID,
+			&i.HeadersCiphertext,
 		); err != nil {
 			return nil, err
 		}
@@ -160,26 +203,106 @@ func (q *Queries) ProviderInUse(ctx context.Context, providerID uuid.UUID) (bool
 	return exists, err
 }
 
+const providersWithPlainHeaders = `-- name: ProvidersWithPlainHeaders :many
+SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext FROM providers
+WHERE plain_headers <> '{}'
+ORDER BY id
+LIMIT $1
+FOR UPDATE
+`
+
+// Headers written before they were sealed (migration 00011), in id order
+// so two sealing processes lock rows in the same order; FOR UPDATE makes
+// the second wait and then skip what the first sealed.
+func (q *Queries) ProvidersWithPlainHeaders(ctx context.Context, lim int32) ([]Provider, error) {
+	rows, err := q.db.Query(ctx, providersWithPlainHeaders, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Provider{}
+	for rows.Next() {
+		var i Provider
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Kind,
+			&i.BaseUrl,
+			&i.PlainHeaders,
+			&i.ApiKeyID,
+			&i.ApiKeyCiphertext,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.RequestsPerMinute,
+			&i.TokensPerMinute,
+			&i.MaxConcurrency,
+			&i.QuotaPauseSeconds,
+			&i.HeaderNames,
+			&i.HeadersKeyID,
+			&i.HeadersCiphertext,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sealProviderHeaders = `-- name: SealProviderHeaders :exec
+UPDATE providers SET
+    header_names       = $1::text[],
+    headers_key_id     = $2,
+    headers_ciphertext = $3,
+    plain_headers      = '{}'
+WHERE id = $4
+`
+
+type SealProviderHeadersParams struct {
+	HeaderNames       []string
+	HeadersKeyID      *string
+	HeadersCiphertext []byte
+	ID                uuid.UUID
+}
+
+func (q *Queries) SealProviderHeaders(ctx context.Context, arg SealProviderHeadersParams) error {
+	_, err := q.db.Exec(ctx, sealProviderHeaders,
+		arg.HeaderNames,
+		arg.HeadersKeyID,
+		arg.HeadersCiphertext,
+		arg.ID,
+	)
+	return err
+}
+
 const updateProvider = `-- name: UpdateProvider :one
 UPDATE providers SET
     name               = coalesce($1, name),
     base_url           = coalesce($2, base_url),
-    headers            = coalesce($3, headers),
-    api_key_id         = CASE WHEN $4::bool THEN $5 ELSE api_key_id END,
-    api_key_ciphertext = CASE WHEN $4::bool THEN $6 ELSE api_key_ciphertext END,
-    requests_per_minute = CASE WHEN $7::bool THEN $8 ELSE requests_per_minute END,
-    tokens_per_minute   = CASE WHEN $7::bool THEN $9 ELSE tokens_per_minute END,
-    max_concurrency     = CASE WHEN $7::bool THEN $10 ELSE max_concurrency END,
-    quota_pause_seconds = CASE WHEN $7::bool THEN $11 ELSE quota_pause_seconds END,
+    header_names       = CASE WHEN $3::bool THEN $4::text[] ELSE header_names END,
+    headers_key_id     = CASE WHEN $3::bool THEN $5 ELSE headers_key_id END,
+    headers_ciphertext = CASE WHEN $3::bool THEN $6 ELSE headers_ciphertext END,
+    plain_headers      = CASE WHEN $3::bool THEN '{}' ELSE plain_headers END,
+    api_key_id         = CASE WHEN $7::bool THEN $8 ELSE api_key_id END,
+    api_key_ciphertext = CASE WHEN $7::bool THEN $9 ELSE api_key_ciphertext END,
+    requests_per_minute = CASE WHEN $10::bool THEN $11 ELSE requests_per_minute END,
+    tokens_per_minute   = CASE WHEN $10::bool THEN $12 ELSE tokens_per_minute END,
+    max_concurrency     = CASE WHEN $10::bool THEN $13 ELSE max_concurrency END,
+    quota_pause_seconds = CASE WHEN $10::bool THEN $14 ELSE quota_pause_seconds END,
     updated_at         = now()
-WHERE id = $12
-RETURNING id, name, kind, base_url, headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds
+WHERE id = $15
+RETURNING id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext
 `
 
 type UpdateProviderParams struct {
 	Name              *string
 	BaseUrl           *string
-	Headers           []byte
+	SetHeaders        bool
+	HeaderNames       []string
+	HeadersKeyID      *string
+	HeadersCiphertext []byte
 	SetKey            bool
 	ApiKeyID          *string
 	ApiKeyCiphertext  []byte
@@ -195,7 +318,10 @@ func (q *Queries) UpdateProvider(ctx context.Context, arg UpdateProviderParams) 
 	row := q.db.QueryRow(ctx, updateProvider,
 		arg.Name,
 		arg.BaseUrl,
-		arg.Headers,
+		arg.SetHeaders,
+		arg.HeaderNames,
+		arg.HeadersKeyID,
+		arg.HeadersCiphertext,
 		arg.SetKey,
 		arg.ApiKeyID,
 		arg.ApiKeyCiphertext,
@@ -212,7 +338,7 @@ func (q *Queries) UpdateProvider(ctx context.Context, arg UpdateProviderParams) 
 		&i.Name,
 		&i.Kind,
 		&i.BaseUrl,
-		&i.Headers,
+		&i.PlainHeaders,
 		&i.ApiKeyID,
 		&i.ApiKeyCiphertext,
 		&i.CreatedAt,
@@ -221,6 +347,9 @@ func (q *Queries) UpdateProvider(ctx context.Context, arg UpdateProviderParams) 
 		&i.TokensPerMinute,
 		&i.MaxConcurrency,
 		&i.QuotaPauseSeconds,
+		&i.HeaderNames,
+		&i.HeadersKeyID,
+		&i.HeadersCiphertext,
 	)
 	return i, err
 }
