@@ -36,6 +36,13 @@ const (
 	// DefaultTokenRateLimit is the requests a minute each token may make
 	// (SABE_TOKEN_RATE_LIMIT).
 	DefaultTokenRateLimit = 600
+	// DefaultLoginRateLimit is the login attempts a minute each source
+	// address may make (SABE_LOGIN_RATE_LIMIT).
+	DefaultLoginRateLimit = 10
+	// DefaultAuthFailureLimit is the failed authentications a minute each
+	// source address may have before it is refused
+	// (SABE_AUTH_FAILURE_LIMIT).
+	DefaultAuthFailureLimit = 30
 	// DefaultMaxUnitsPerTokenDay is the units of the runs each token may
 	// start per UTC day (SABE_MAX_UNITS_PER_TOKEN_DAY).
 	DefaultMaxUnitsPerTokenDay = 1_000_000
@@ -75,6 +82,16 @@ type Config struct {
 	// in Redis across every api replica; over it the answer is 429 with
 	// Retry-After. Zero disables the limit.
 	RateLimit int
+	// LoginRateLimit is how many login attempts a minute each source
+	// address may make (SABE_LOGIN_RATE_LIMIT), counted in Redis across
+	// every api replica; over it /login answers 429 with Retry-After. Zero
+	// disables the limit.
+	LoginRateLimit int
+	// AuthFailureLimit is how many failed authentications (401s, failed
+	// logins) a minute each source address may have
+	// (SABE_AUTH_FAILURE_LIMIT); past it the address gets 429 before its
+	// credentials are checked, until its budget refills. Zero disables it.
+	AuthFailureLimit int
 	// MaxUnitsPerTokenDay caps the units (models × questions × samples) of
 	// the runs each token may start per UTC day, counted in Redis across
 	// every api replica. Zero disables the cap.

@@ -75,6 +75,13 @@ type Config struct {
 	// TokenRateLimit is each token's requests a minute across every
 	// replica; 0 disables it (SABE_TOKEN_RATE_LIMIT).
 	TokenRateLimit int
+	// LoginRateLimit is each source address's login attempts a minute
+	// across every replica; 0 disables it (SABE_LOGIN_RATE_LIMIT).
+	LoginRateLimit int
+	// AuthFailureLimit is each source address's failed authentications a
+	// minute before it is refused with 429; 0 disables it
+	// (SABE_AUTH_FAILURE_LIMIT).
+	AuthFailureLimit int
 	// MaxUnitsPerTokenDay caps the units of the runs one token starts per
 	// UTC day; 0 disables it (SABE_MAX_UNITS_PER_TOKEN_DAY).
 	MaxUnitsPerTokenDay int
@@ -115,6 +122,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:              r.String("SABE_LOG_LEVEL", "info"),
 		LogFormat:             r.String("SABE_LOG_FORMAT", "json"),
 		TokenRateLimit:        r.Int("SABE_TOKEN_RATE_LIMIT", httpapi.DefaultTokenRateLimit, 0, 1_000_000),
+		LoginRateLimit:        r.Int("SABE_LOGIN_RATE_LIMIT", httpapi.DefaultLoginRateLimit, 0, 1_000_000),
+		AuthFailureLimit:      r.Int("SABE_AUTH_FAILURE_LIMIT", httpapi.DefaultAuthFailureLimit, 0, 1_000_000),
 		MaxUnitsPerTokenDay:   r.Int("SABE_MAX_UNITS_PER_TOKEN_DAY", httpapi.DefaultMaxUnitsPerTokenDay, 0, 1_000_000_000),
 		MetricsAddr:           r.String("SABE_METRICS_ADDR", DefaultMetricsAddr),
 	}
@@ -270,6 +279,8 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 		Metrics:      m,
 		Config: httpapi.Config{
 			RateLimit:             cfg.TokenRateLimit,
+			LoginRateLimit:        cfg.LoginRateLimit,
+			AuthFailureLimit:      cfg.AuthFailureLimit,
 			MaxUnitsPerTokenDay:   cfg.MaxUnitsPerTokenDay,
 			CORSOrigins:           cfg.CORSOrigins,
 			TrustedProxies:        cfg.TrustedProxies,
