@@ -552,6 +552,26 @@ func TestServer_ImportQuestions(t *testing.T) {
 func TestServer_Benchmarks(t *testing.T) {
 	t.Parallel()
 
+	t.Run("ErrArchived", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		w := b.world(t, 1, 1, 1)
+		path := "/v1/benchmarks/" + w.benchmark.Id.String()
+		if r := b.do(t, "POST", path+"/runs", ""); r.status != http.StatusAccepted {
+			t.Fatalf("run: %d %s", r.status, r.body)
+		}
+		// It has a run, so deleting it archives it.
+		if r := b.do(t, "DELETE", path, ""); r.status != http.StatusNoContent {
+			t.Fatalf("delete: %d %s", r.status, r.body)
+		}
+		// Frozen, and it says so: not a 404, since GET still shows it.
+		wantError(t, b.do(t, "POST", path+"/runs", ""), http.StatusConflict, "")
+		wantError(t, b.do(t, "PATCH", path, `{"name":"renamed"}`), http.StatusConflict, "")
+		if got := call[oapi.Benchmark](t, b, "GET", path, "", http.StatusOK); got.ArchivedAt == nil || got.Name != w.benchmark.Name {
+			t.Errorf("archived benchmark = %+v", got)
+		}
+	})
+
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

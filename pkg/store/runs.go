@@ -97,7 +97,10 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, nr NewRun) (*run.Run, boo
 		}
 	}
 	if _, err := q.LockBenchmark(ctx, benchmarkID); err != nil {
-		return nil, false, notFound(err, "benchmark")
+		return nil, false, notFoundOrFrozen(err, "benchmark", func() (*time.Time, error) {
+			b, err := q.GetBenchmark(ctx, benchmarkID)
+			return b.ArchivedAt, err
+		})
 	}
 	b, err := q.GetBenchmark(ctx, benchmarkID)
 	if err != nil {
