@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
 
 	"github.com/sabe-dev/sabe/pkg/fault"
 )
@@ -183,4 +186,36 @@ func checkRawString(field, v string, raw []byte) error {
 		return fault.Invalid(fieldName(field), "must be valid UTF-8")
 	}
 	return checkText(field, v)
+}
+
+// isForm reports whether a Content-Type is an HTML form's
+// (application/x-www-form-urlencoded).
+func isForm(contentType string) bool {
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mediaType == echo.MIMEApplicationForm
+}
+
+// checkFormText applies checkText to every field of a form body, names
+// and values, as a 422 like a JSON body's. It leaves the body readable;
+// a body that does not parse is left for the schema validation to refuse.
+func checkFormText(req *http.Request) error {
+	data, err := readBody(req)
+	if err != nil {
+		return err
+	}
+	form, err := url.ParseQuery(string(data))
+	if err != nil {
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(form)) {
+		if err := checkText(name, name); err != nil {
+			return err
+		}
+		for _, v := range form[name] {
+			if err := checkText(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -42,6 +43,16 @@ func TestServer_BadText(t *testing.T) {
 				wantError(t, b.do(t, tc.method, tc.path, tc.body), tc.status, tc.field)
 			})
 		}
+		t.Run("FormNUL", func(t *testing.T) {
+			t.Parallel()
+			for _, body := range []string{"token=a%00b", "token=sabe_x&next=%2F%ff"} {
+				field := "token"
+				if strings.Contains(body, "next") {
+					field = "next"
+				}
+				wantError(t, b.do(t, "POST", "/login", body, as(""), header("Content-Type", "application/x-www-form-urlencoded")), http.StatusUnprocessableEntity, field)
+			}
+		})
 		t.Run("ImportNUL", func(t *testing.T) {
 			t.Parallel()
 			resp := b.do(t, "POST", suitePath+"/questions:import", `{"prompt":"p\u0000","expected_answer":"1","scoring":{"method":"exact_match"}}`, header("Content-Type", "application/x-ndjson"))

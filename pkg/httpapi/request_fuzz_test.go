@@ -290,6 +290,16 @@ func FuzzEdgeText(f *testing.F) {
 		if !utf8.Valid(body) {
 			return fmt.Errorf("body %q reached the handler", body)
 		}
+		if isForm(req.Header.Get(echo.HeaderContentType)) {
+			form, _ := url.ParseQuery(string(body))
+			for name, vs := range form {
+				for _, v := range append(vs, name) {
+					if err := edgeClean(name, v, false); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		var members map[string]any
 		if json.Unmarshal(body, &members) == nil {
 			for name, v := range members {
@@ -309,9 +319,14 @@ func FuzzEdgeText(f *testing.F) {
 	// query and its body in turn (few enough to keep the fuzzer's baseline
 	// short); the fuzzer varies the rest.
 	bad := []string{"a\x00b", "\xff\xfe", "9999-12-31T23:59:59Z"}
-	for i := range ops {
-		for where := range uint8(3) {
+	for i, op := range ops {
+		for where := range uint8(2) {
 			f.Add(uint16(i), where, uint8(0), bad[(i+int(where))%len(bad)])
+		}
+		for j := range op.props {
+			for _, v := range bad[:2] {
+				f.Add(uint16(i), uint8(2), uint8(j), v)
+			}
 		}
 	}
 
@@ -345,6 +360,9 @@ func FuzzEdgeText(f *testing.F) {
 			// instead so that it arrives as sent.
 			body, _ = json.Marshal(map[string]any{name: member})
 			body = bytes.ReplaceAll(body, []byte(`"\ufffd"`), []byte(`"`+value+`"`))
+			if isForm(op.contentType) {
+				body = []byte(url.Values{name: {value}}.Encode())
+			}
 		}
 		req := httptest.NewRequest(op.method, "/", bytes.NewReader(body))
 		req.URL, _ = url.Parse(path)

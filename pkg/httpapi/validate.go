@@ -78,9 +78,17 @@ func ValidateRequests(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 			if err := checkParams(req, pathParams); err != nil {
 				return err
 			}
-			if route.Operation.RequestBody != nil && isJSON(req.Header.Get(echo.HeaderContentType)) {
-				if err := checkJSONSyntax(req); err != nil {
-					return err
+			if route.Operation.RequestBody != nil {
+				ct := req.Header.Get(echo.HeaderContentType)
+				switch {
+				case isJSON(ct):
+					if err := checkJSONSyntax(req); err != nil {
+						return err
+					}
+				case isForm(ct):
+					if err := checkFormText(req); err != nil {
+						return err
+					}
 				}
 			}
 			input := &openapi3filter.RequestValidationInput{
@@ -115,17 +123,10 @@ func schemaOptions() []openapi3.SchemaValidationOption {
 // kin-openapi decodes only the first value and ignores what follows it, so
 // `{"name": "x"} garbage` would otherwise pass. It leaves the body readable.
 func checkJSONSyntax(req *http.Request) error {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil
-	}
-	data, err := io.ReadAll(req.Body)
-	_ = req.Body.Close()
+	data, err := readBody(req)
 	if err != nil {
-		return readFault(err)
+		return err
 	}
-	req.ContentLength = int64(len(data))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	req.Body, _ = req.GetBody()
 	if len(data) == 0 {
 		return nil
 	}
@@ -138,6 +139,24 @@ func checkJSONSyntax(req *http.Request) error {
 		return fault.BadRequest("body", "malformed JSON at byte %d: %s", se.Offset, clip(se.Error(), maxMessageLen))
 	}
 	return fault.BadRequest("body", "malformed JSON: unexpected end of input")
+}
+
+// readBody reads the whole request body (bounded by Echo's BodyLimit
+// middleware) and puts it back, so that later steps and the handler can
+// read it again.
+func readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	data, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, readFault(err)
+	}
+	req.ContentLength = int64(len(data))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	req.Body, _ = req.GetBody()
+	return data, nil
 }
 
 // isJSON reports whether a Content-Type is JSON (application/json or +json).
