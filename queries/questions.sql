@@ -24,7 +24,15 @@ ORDER BY q.id
 LIMIT sqlc.arg(lim);
 
 -- name: LockQuestion :one
-SELECT revision FROM questions WHERE id = $1 AND archived_at IS NULL FOR UPDATE;
+-- A question about to change, with whether it or its suite is archived.
+-- The suite row is locked too (FOR SHARE), so archiving the suite waits for
+-- the change to commit, and a change waits for an archiving under way and
+-- then sees it: nothing changes under an archived suite.
+SELECT q.revision, q.archived_at AS question_archived_at, s.archived_at AS suite_archived_at
+FROM questions q
+JOIN suites s ON s.id = q.suite_id
+WHERE q.id = $1
+FOR UPDATE OF q FOR SHARE OF s;
 
 -- name: CreateQuestionRevision :exec
 INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring)

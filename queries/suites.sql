@@ -1,6 +1,11 @@
 -- name: CreateSuite :one
 INSERT INTO suites (id, name, description) VALUES ($1, $2, $3) RETURNING *;
 
+-- name: LockSuite :one
+-- Whether a suite is archived, its row locked (FOR SHARE) so that it cannot
+-- be archived before the transaction adding to it commits.
+SELECT archived_at FROM suites WHERE id = $1 FOR SHARE;
+
 -- name: GetSuite :one
 SELECT s.*, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
 FROM suites s WHERE s.id = $1;

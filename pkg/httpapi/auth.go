@@ -67,6 +67,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.SetRequest(req.WithContext(audit.WithActor(req.Context(), actor)))
 			return next(c)
 		}
+		if err := s.authFailuresExhausted(req.Context(), c, actor.SourceIP); err != nil {
+			return err
+		}
 		tok, err := s.authorize(c, scope)
 		if tok != nil {
 			actor.TokenID, actor.TokenName = &tok.ID, tok.Name
@@ -76,6 +79,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			k := fault.KindOf(err)
 			if k == fault.KindUnauthorized || k == fault.KindForbidden {
 				s.recordFailure(ctx, req.Method, c.Path(), req.URL.Path, err)
+			}
+			if k == fault.KindUnauthorized {
+				s.countAuthFailure(ctx, actor.SourceIP)
 			}
 			if k == fault.KindUnauthorized && isMonitorPath(req.URL.Path) && wantsPage(req) {
 				return loginRedirect(c)
@@ -156,7 +162,7 @@ func (s *Server) authorize(c echo.Context, scope string) (*apitoken.Token, error
 	if !tok.Has(scope) {
 		return tok, fault.Forbidden("this token lacks the %s scope", scope)
 	}
-	if bySession && !safeMethod(req.Method) && !sameOrigin(req) {
+	if bySession && !safeMethod(req.Method) && requestSite(req) != siteSame {
 		return tok, fault.Forbidden("cross-origin request refused: Origin or Referer must match %s", req.Host)
 	}
 	return tok, nil

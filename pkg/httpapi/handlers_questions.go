@@ -130,7 +130,10 @@ func parseImportLine(schema *openapi3.Schema, line []byte) (catalog.QuestionInpu
 	if err := json.Unmarshal(line, &v); err != nil {
 		return catalog.QuestionInput{}, &LineError{Message: clip("malformed JSON: "+err.Error(), maxMessageLen)}
 	}
-	if err := schema.VisitJSON(v, openapi3.DisableSchemaErrorDetails()); err != nil {
+	if err := checkJSONText(line); err != nil {
+		return catalog.QuestionInput{}, lineFault(err)
+	}
+	if err := schema.VisitJSON(v, schemaOptions()...); err != nil {
 		se, ok := errors.AsType[*openapi3.SchemaError](err)
 		if !ok {
 			return catalog.QuestionInput{}, &LineError{Message: "does not match the question schema"}

@@ -289,6 +289,12 @@ func TestServer_Models(t *testing.T) {
 		if page := call[oapi.ModelList](t, b, "GET", "/v1/models?include_archived=true", "", http.StatusOK); len(page.Items) != 1 {
 			t.Errorf("include_archived lists %d models, want 1", len(page.Items))
 		}
+		// An archived model is frozen: a change is a conflict, as for
+		// benchmarks, suites and questions, not a 404.
+		wantError(t, b.do(t, "PATCH", "/v1/models/"+id, `{"name":"renamed"}`), http.StatusConflict, "")
+		if got := call[oapi.Model](t, b, "GET", "/v1/models/"+id, "", http.StatusOK); got.Name != m.Name {
+			t.Errorf("archived model renamed to %q", got.Name)
+		}
 	})
 
 	t.Run("ErrProviderMissing", func(t *testing.T) {
@@ -408,6 +414,33 @@ func TestServer_Questions(t *testing.T) {
 		wantError(t, r, http.StatusUnprocessableEntity, "expected_answer")
 	})
 
+	t.Run("ErrSuiteArchived", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		w := b.world(t, 1, 2, 1)
+		suitePath := "/v1/suites/" + w.suite.Id.String()
+		qs := call[oapi.QuestionList](t, b, "GET", suitePath+"/questions", "", http.StatusOK)
+		// A benchmark uses the suite, so deleting it archives it.
+		if r := b.do(t, "DELETE", suitePath, ""); r.status != http.StatusNoContent {
+			t.Fatalf("delete suite: %d %s", r.status, r.body)
+		}
+		if got := call[oapi.Suite](t, b, "GET", suitePath, "", http.StatusOK); got.ArchivedAt == nil {
+			t.Fatalf("suite not archived: %+v", got)
+		}
+		// The suite and everything under it is frozen.
+		wantError(t, b.do(t, "PATCH", suitePath, `{"name":"renamed"}`), http.StatusConflict, "")
+		q := qs.Items[0]
+		qPath := "/v1/questions/" + q.Id.String()
+		wantError(t, b.do(t, "PATCH", qPath, `{"prompt":"changed?"}`), http.StatusConflict, "")
+		wantError(t, b.do(t, "DELETE", qPath, ""), http.StatusConflict, "")
+		wantError(t, b.do(t, "POST", suitePath+"/questions", `{"prompt":"p","expected_answer":"x","scoring":{"method":"exact_match"}}`), http.StatusConflict, "")
+		wantError(t, b.do(t, "POST", suitePath+"/questions:import", `{"prompt":"p","expected_answer":"x","scoring":{"method":"exact_match"}}`,
+			header("Content-Type", "application/x-ndjson")), http.StatusConflict, "")
+		if got := call[oapi.Question](t, b, "GET", qPath, "", http.StatusOK); got.Revision != q.Revision || got.Prompt != q.Prompt || got.ArchivedAt != nil {
+			t.Errorf("question under an archived suite changed: %+v, was %+v", got, q)
+		}
+	})
+
 	t.Run("ErrSuiteMissing", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -518,6 +551,26 @@ func TestServer_ImportQuestions(t *testing.T) {
 
 func TestServer_Benchmarks(t *testing.T) {
 	t.Parallel()
+
+	t.Run("ErrArchived", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		w := b.world(t, 1, 1, 1)
+		path := "/v1/benchmarks/" + w.benchmark.Id.String()
+		if r := b.do(t, "POST", path+"/runs", ""); r.status != http.StatusAccepted {
+			t.Fatalf("run: %d %s", r.status, r.body)
+		}
+		// It has a run, so deleting it archives it.
+		if r := b.do(t, "DELETE", path, ""); r.status != http.StatusNoContent {
+			t.Fatalf("delete: %d %s", r.status, r.body)
+		}
+		// Frozen, and it says so: not a 404, since GET still shows it.
+		wantError(t, b.do(t, "POST", path+"/runs", ""), http.StatusConflict, "")
+		wantError(t, b.do(t, "PATCH", path, `{"name":"renamed"}`), http.StatusConflict, "")
+		if got := call[oapi.Benchmark](t, b, "GET", path, "", http.StatusOK); got.ArchivedAt == nil || got.Name != w.benchmark.Name {
+			t.Errorf("archived benchmark = %+v", got)
+		}
+	})
 
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()

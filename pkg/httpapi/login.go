@@ -134,7 +134,10 @@ func setPageHeaders(ctx context.Context) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin rather than no-referrer: under no-referrer the form's
+	// POST carries "Origin: null", which cannot be told from a sandboxed
+	// page of another site.
+	h.Set("Referrer-Policy", "same-origin")
 }
 
 // LoginPage serves the login form.
@@ -150,6 +153,16 @@ func (a *api) LoginPage(ctx context.Context, req oapi.LoginPageRequestObject) (o
 // which would refuse it on the next page.
 func (a *api) Login(ctx context.Context, req oapi.LoginRequestObject) (oapi.LoginResponseObject, error) {
 	setPageHeaders(ctx)
+	if err := a.s.refuseCrossSite(ctx, "/login"); err != nil {
+		return nil, err
+	}
+	addr := sourceOf(ctx)
+	if err := a.s.takeLoginAttempt(ctx, addr); err != nil {
+		return nil, err
+	}
+	if err := a.s.authFailuresExhausted(ctx, echoContextFrom(ctx), addr); err != nil {
+		return nil, err
+	}
 	var secret string
 	next := afterLogin
 	if req.Body != nil {
@@ -165,6 +178,7 @@ func (a *api) Login(ctx context.Context, req oapi.LoginRequestObject) (oapi.Logi
 			return nil, err
 		}
 		a.s.recordFailure(ctx, http.MethodPost, "/login", "/login", err)
+		a.s.countAuthFailure(ctx, addr)
 		page := renderLogin("That token was not accepted: it is mistyped, unknown, revoked or expired.", next)
 		return oapi.Login401TexthtmlResponse{Body: bytes.NewReader(page), ContentLength: int64(len(page))}, nil
 	}
@@ -182,19 +196,21 @@ func (a *api) Login(ctx context.Context, req oapi.LoginRequestObject) (oapi.Logi
 		return nil, err
 	}
 	a.s.touches.touch(tok.ID)
-	location, cookie := next, a.s.sessionCookieFor(id).String()
+	location, cookie := next, a.s.sessionCookieFor(echoContextFrom(ctx).Request(), id).String()
 	return oapi.Login303Response{Headers: oapi.Login303ResponseHeaders{Location: &location, SetCookie: &cookie}}, nil
 }
 
 // Logout ends the browser's session, if it has one, and clears the cookie.
 func (a *api) Logout(ctx context.Context, _ oapi.LogoutRequestObject) (oapi.LogoutResponseObject, error) {
-	if c := echoContextFrom(ctx); c != nil {
-		if ck, err := c.Cookie(sessionCookie); err == nil {
-			if err := a.s.sessions.remove(ctx, ck.Value); err != nil {
-				return nil, err
-			}
+	if err := a.s.refuseCrossSite(ctx, "/logout"); err != nil {
+		return nil, err
+	}
+	c := echoContextFrom(ctx)
+	if ck, err := c.Cookie(sessionCookie); err == nil {
+		if err := a.s.sessions.remove(ctx, ck.Value); err != nil {
+			return nil, err
 		}
 	}
-	location, cookie := "/login", a.s.expiredSessionCookie().String()
+	location, cookie := "/login", a.s.expiredSessionCookie(c.Request()).String()
 	return oapi.Logout303Response{Headers: oapi.Logout303ResponseHeaders{Location: &location, SetCookie: &cookie}}, nil
 }

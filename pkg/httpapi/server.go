@@ -35,6 +35,13 @@ const (
 	// DefaultTokenRateLimit is the requests a minute each token may make
 	// (SABE_TOKEN_RATE_LIMIT).
 	DefaultTokenRateLimit = 600
+	// DefaultLoginRateLimit is the login attempts a minute each source
+	// address may make (SABE_LOGIN_RATE_LIMIT).
+	DefaultLoginRateLimit = 10
+	// DefaultAuthFailureLimit is the failed authentications a minute each
+	// source address may have before it is refused
+	// (SABE_AUTH_FAILURE_LIMIT).
+	DefaultAuthFailureLimit = 30
 	// DefaultProviderTimeout bounds the provider calls the API makes itself
 	// (POST /v1/providers/{id}/test, GET /v1/providers/{id}/remote-models).
 	DefaultProviderTimeout = 30 * time.Second
@@ -74,6 +81,16 @@ type Config struct {
 	// in Redis across every api replica; over it the answer is 429 with
 	// Retry-After. Zero disables the limit.
 	RateLimit int
+	// LoginRateLimit is how many login attempts a minute each source
+	// address may make (SABE_LOGIN_RATE_LIMIT), counted in Redis across
+	// every api replica; over it /login answers 429 with Retry-After. Zero
+	// disables the limit.
+	LoginRateLimit int
+	// AuthFailureLimit is how many failed authentications (401s, failed
+	// logins) a minute each source address may have
+	// (SABE_AUTH_FAILURE_LIMIT); past it the address gets 429 before its
+	// credentials are checked, until its budget refills. Zero disables it.
+	AuthFailureLimit int
 	// CORSOrigins are the origins ("https://app.example.com") whose pages
 	// may call the API from a browser. Empty means none: no response
 	// carries a CORS header.

@@ -120,28 +120,33 @@ func (s *Server) sessionToken(ctx context.Context, cookie string) (*apitoken.Tok
 	return tok, nil
 }
 
-// sessionCookieFor builds the Set-Cookie value of a new session.
-func (s *Server) sessionCookieFor(id string) *http.Cookie {
+// sessionCookieFor builds the Set-Cookie value of a new session for the
+// login request req. It is Secure when SABE_COOKIE_SECURE says so or when
+// req arrived over HTTPS (directly or through a trusted proxy), so an
+// HTTPS deployment does not depend on the operator remembering the
+// setting.
+func (s *Server) sessionCookieFor(req *http.Request, id string) *http.Cookie {
 	return &http.Cookie{
 		Name:     sessionCookie,
 		Value:    id,
 		Path:     "/",
 		MaxAge:   int(s.cfg.SessionTTL / time.Second),
 		HttpOnly: true,
-		Secure:   s.cfg.CookieSecure,
+		Secure:   s.cfg.CookieSecure || s.proxies.overTLS(req),
 		SameSite: http.SameSiteStrictMode,
 	}
 }
 
-// expiredSessionCookie clears the session cookie in the browser.
-func (s *Server) expiredSessionCookie() *http.Cookie {
+// expiredSessionCookie clears the session cookie in the browser, with the
+// same attributes as the cookie it replaces.
+func (s *Server) expiredSessionCookie(req *http.Request) *http.Cookie {
 	return &http.Cookie{
 		Name:     sessionCookie,
 		Value:    "",
 		Path:     "/",
 		MaxAge:   -1,
 		HttpOnly: true,
-		Secure:   s.cfg.CookieSecure,
+		Secure:   s.cfg.CookieSecure || s.proxies.overTLS(req),
 		SameSite: http.SameSiteStrictMode,
 	}
 }

@@ -62,14 +62,8 @@ func ValidateRequests(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 		SkipSettingDefaults: true,
 		// The generated strict handlers bind the value validated here instead
 		// of decoding the body a second time, matching member names exactly.
-		KeepValidatedValue: true,
-		SchemaValidationOptions: []openapi3.SchemaValidationOption{
-			openapi3.WithStringFormatValidator("uuid",
-				openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
-			// Error strings may end up in logs; keep submitted values (API
-			// keys among them) out of them.
-			openapi3.DisableSchemaErrorDetails(),
-		},
+		KeepValidatedValue:      true,
+		SchemaValidationOptions: schemaOptions(),
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -81,9 +75,20 @@ func ValidateRequests(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 				// routes it, or answers 404 or 405.
 				return next(c)
 			}
-			if route.Operation.RequestBody != nil && isJSON(req.Header.Get(echo.HeaderContentType)) {
-				if err := checkJSONSyntax(req); err != nil {
-					return err
+			if err := checkParams(req, pathParams); err != nil {
+				return err
+			}
+			if route.Operation.RequestBody != nil {
+				ct := req.Header.Get(echo.HeaderContentType)
+				switch {
+				case isJSON(ct):
+					if err := checkJSONSyntax(req); err != nil {
+						return err
+					}
+				case isForm(ct):
+					if err := checkFormText(req); err != nil {
+						return err
+					}
 				}
 			}
 			input := &openapi3filter.RequestValidationInput{
@@ -100,23 +105,33 @@ func ValidateRequests(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 	}, nil
 }
 
-// checkJSONSyntax rejects a body that is not one well-formed JSON value.
+// schemaOptions are the options every check of a value against the
+// document's schemas uses, in requests and in imported lines alike.
+func schemaOptions() []openapi3.SchemaValidationOption {
+	return []openapi3.SchemaValidationOption{
+		openapi3.WithStringFormatValidator("uuid",
+			openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
+		openapi3.WithStringFormatValidator("date-time", dateTimeFormat),
+		// Error strings may end up in logs; keep submitted values (API
+		// keys among them) out of them.
+		openapi3.DisableSchemaErrorDetails(),
+	}
+}
+
+// checkJSONSyntax rejects a body that is not one well-formed JSON value,
+// or one with a string checkText refuses.
 // kin-openapi decodes only the first value and ignores what follows it, so
 // `{"name": "x"} garbage` would otherwise pass. It leaves the body readable.
 func checkJSONSyntax(req *http.Request) error {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil
-	}
-	data, err := io.ReadAll(req.Body)
-	_ = req.Body.Close()
+	data, err := readBody(req)
 	if err != nil {
-		return readFault(err)
+		return err
 	}
-	req.ContentLength = int64(len(data))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	req.Body, _ = req.GetBody()
-	if len(data) == 0 || json.Valid(data) {
+	if len(data) == 0 {
 		return nil
+	}
+	if json.Valid(data) {
+		return checkJSONText(data)
 	}
 	var v any
 	err = json.Unmarshal(data, &v)
@@ -124,6 +139,24 @@ func checkJSONSyntax(req *http.Request) error {
 		return fault.BadRequest("body", "malformed JSON at byte %d: %s", se.Offset, clip(se.Error(), maxMessageLen))
 	}
 	return fault.BadRequest("body", "malformed JSON: unexpected end of input")
+}
+
+// readBody reads the whole request body (bounded by Echo's BodyLimit
+// middleware) and puts it back, so that later steps and the handler can
+// read it again.
+func readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	data, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, readFault(err)
+	}
+	req.ContentLength = int64(len(data))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	req.Body, _ = req.GetBody()
+	return data, nil
 }
 
 // isJSON reports whether a Content-Type is JSON (application/json or +json).
@@ -294,7 +327,7 @@ func schemaProblem(se *openapi3.SchemaError) (fault.Kind, string) {
 		case "uuid":
 			return fault.KindInvalid, "must be a UUID"
 		case "date-time":
-			return fault.KindInvalid, "must be an RFC 3339 date-time"
+			return fault.KindInvalid, dateTimeMessage
 		}
 		return fault.KindInvalid, "must be a valid " + s.Format
 	case "minItems":

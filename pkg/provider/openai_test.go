@@ -3,6 +3,8 @@ package provider_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -272,6 +274,31 @@ func TestOpenAI_Complete(t *testing.T) {
 		}
 		if perr.Message != "The model 'gpt-test' does not exist" {
 			t.Errorf("Message = %q", perr.Message)
+		}
+	})
+
+	t.Run("ErrUnauthorizedTransformedScrubbed", func(t *testing.T) {
+		t.Parallel()
+		// A provider echoing the key back transformed, the way a stored
+		// error then reaches GET /v1/runs/{id}/results.
+		echoes := []string{
+			strings.ToUpper(testKey), strings.ToLower(testKey),
+			base64.StdEncoding.EncodeToString([]byte(testKey)), hex.EncodeToString([]byte(testKey)),
+			strings.Join(strings.Split(testKey, ""), " "), testKey[:len(testKey)/2] + "\n" + testKey[len(testKey)/2:],
+		}
+		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": "bad key: " + strings.Join(echoes, " | ")}})
+		})
+		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		for _, echo := range echoes {
+			for i := 0; i+8 <= len(echo); i++ {
+				if strings.Contains(perr.Message, echo[i:i+8]) {
+					t.Fatalf("%q contains %q of the echo %q", perr.Message, echo[i:i+8], echo)
+				}
+			}
 		}
 	})
 

@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -60,10 +62,17 @@ func Scrub(msg string, secrets ...string) string {
 }
 
 // scrubSecrets marks every byte of msg covered by a minFragment-long window
-// that also occurs in a secret, then replaces each marked run. Any substring
-// of a secret of length >= minFragment is a union of such windows, so it is
-// fully covered; unrelated text is only touched if it shares six characters
-// with a key, which is the acceptable direction to be wrong in.
+// that also occurs in a form of a secret, then replaces each marked run. Any
+// substring of a secret of length >= minFragment is a union of such windows,
+// so it is fully covered; unrelated text is only touched if it shares six
+// characters with a key, which is the acceptable direction to be wrong in.
+//
+// Providers echo keys transformed, so the comparison is not on the bytes as
+// sent: both sides are folded to lower case and stripped of the spaces and
+// punctuation a key may be split or spaced with (see normalize), and each
+// secret is also looked for reversed, hex-encoded and base64-encoded (at
+// each of the three byte alignments it can have inside a longer encoded
+// string, such as HTTP Basic's "user:key").
 func scrubSecrets(msg string, secrets []string) string {
 	var marked []bool
 	mark := func(from, to int) {
@@ -74,28 +83,34 @@ func scrubSecrets(msg string, secrets []string) string {
 			marked[i] = true
 		}
 	}
+	norm, at := normalize(msg)
 	for _, secret := range secrets {
 		if strings.TrimSpace(secret) == "" {
 			continue
 		}
-		if len(secret) < minFragment {
-			for off := 0; ; {
-				i := strings.Index(msg[off:], secret)
-				if i < 0 {
-					break
-				}
-				mark(off+i, off+i+len(secret))
-				off += i + len(secret)
+		for _, form := range secretForms(secret) {
+			if len(form) == 0 {
+				continue
 			}
-			continue
-		}
-		windows := make(map[string]struct{}, len(secret)-minFragment+1)
-		for i := 0; i+minFragment <= len(secret); i++ {
-			windows[secret[i:i+minFragment]] = struct{}{}
-		}
-		for i := 0; i+minFragment <= len(msg); i++ {
-			if _, ok := windows[msg[i:i+minFragment]]; ok {
-				mark(i, i+minFragment)
+			if len(form) < minFragment {
+				for off := 0; ; {
+					i := strings.Index(norm[off:], form)
+					if i < 0 {
+						break
+					}
+					mark(at[off+i], at[off+i+len(form)-1]+1)
+					off += i + len(form)
+				}
+				continue
+			}
+			windows := make(map[string]struct{}, len(form)-minFragment+1)
+			for i := 0; i+minFragment <= len(form); i++ {
+				windows[form[i:i+minFragment]] = struct{}{}
+			}
+			for i := 0; i+minFragment <= len(norm); i++ {
+				if _, ok := windows[norm[i:i+minFragment]]; ok {
+					mark(at[i], at[i+minFragment-1]+1)
+				}
 			}
 		}
 	}
@@ -117,6 +132,65 @@ func scrubSecrets(msg string, secrets []string) string {
 	}
 	// A secret with multi-byte characters may have been cut mid-rune.
 	return strings.ToValidUTF8(b.String(), "")
+}
+
+// secretForms lists the normalised forms of a secret that scrubSecrets
+// looks for: the secret itself, reversed, hex-encoded and base64-encoded.
+// Standard and URL base64 differ only in '+' '/' versus '-' '_', which
+// normalize drops, so one encoding covers both.
+func secretForms(secret string) []string {
+	raw := []byte(secret)
+	reversed := make([]byte, len(raw))
+	for i, c := range raw {
+		reversed[len(raw)-1-i] = c
+	}
+	forms := []string{secret, string(reversed), hex.EncodeToString(raw)}
+	// Inside a longer base64 string the secret starts at some byte offset;
+	// only whole 3-byte groups encode to the same characters wherever they
+	// sit, so encode the groups starting at each of the three offsets.
+	for off := 0; off < 3 && off < len(raw); off++ {
+		n := (len(raw) - off) / 3 * 3
+		if n == 0 {
+			continue
+		}
+		forms = append(forms, base64.RawStdEncoding.EncodeToString(raw[off:off+n]))
+	}
+	for i, f := range forms {
+		forms[i], _ = normalize(f)
+	}
+	return forms
+}
+
+// normalize folds ASCII letters to lower case and drops the separators a
+// key may be spaced, split or quoted with, returning the result and, for
+// each of its bytes, the offset in s it came from. Only ASCII is changed,
+// so offsets stay exact for any input.
+func normalize(s string) (string, []int) {
+	b := make([]byte, 0, len(s))
+	at := make([]int, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isSeparator(c) {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+		at = append(at, i)
+	}
+	return string(b), at
+}
+
+// isSeparator reports whether c is whitespace or punctuation that carries
+// nothing of a key: what a provider may have put between its pieces, and
+// what base64 pads or varies with.
+func isSeparator(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '\v', '\f', '-', '_', '.', ',', ':', ';', '"', '\'', '`', '|', '+', '/', '=', '\\', '(', ')', '[', ']', '{', '}', '<', '>':
+		return true
+	}
+	return false
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -1,8 +1,11 @@
 package provider_test
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/sabe-dev/sabe/pkg/provider"
 )
@@ -63,5 +66,77 @@ func TestScrub_NoFragmentSurvives(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestScrub_TransformedEchoes covers the ways a provider has been seen to
+// echo a key back transformed: no form of it may survive Scrub, and checking
+// a form means looking for any six characters of that form in the output,
+// compared without case and without the spaces or punctuation it was
+// split with.
+func TestScrub_TransformedEchoes(t *testing.T) {
+	t.Parallel()
+	const key = "Qm4tV8xR2pL7nK1wZ9cB5hJ3"
+	rev := func(s string) string {
+		b := []byte(s)
+		for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+			b[i], b[j] = b[j], b[i]
+		}
+		return string(b)
+	}
+	spaced := func(s string) string { return strings.Join(strings.Split(s, ""), " ") }
+	forms := map[string]string{
+		"Lower":        strings.ToLower(key),
+		"Upper":        strings.ToUpper(key),
+		"Base64":       base64.StdEncoding.EncodeToString([]byte(key)),
+		"Base64URL":    base64.RawURLEncoding.EncodeToString([]byte(key)),
+		"Base64Basic":  base64.StdEncoding.EncodeToString([]byte("user:" + key)),
+		"Base64Offset": base64.StdEncoding.EncodeToString([]byte("x" + key)),
+		"Hex":          hex.EncodeToString([]byte(key)),
+		"HexUpper":     strings.ToUpper(hex.EncodeToString([]byte(key))),
+		"Spaced":       spaced(key),
+		"Dashed":       strings.Join(strings.Split(key, ""), "-"),
+		"Reversed":     rev(key),
+		"Split":        key[:12] + "\n" + key[12:],
+		"SplitWords":   key[:8] + " and then " + key[8:16] + ", finally " + key[16:],
+		"Quoted":       `"` + key[:10] + `" + "` + key[10:] + `"`,
+	}
+	for name, form := range forms {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			msg := "invalid credentials: " + form + " (check your settings)"
+			got := provider.Scrub(msg, key)
+			if !strings.Contains(got, "[redacted]") {
+				t.Fatalf("Scrub(%q) = %q removes nothing", msg, got)
+			}
+			// Every form's six-character pieces, normalised, must be gone.
+			norm := func(s string) string {
+				var b strings.Builder
+				for _, r := range strings.ToLower(s) {
+					if unicode.IsLetter(r) || unicode.IsDigit(r) {
+						b.WriteRune(r)
+					}
+				}
+				return b.String()
+			}
+			out := norm(strings.ReplaceAll(got, "[redacted]", "|"))
+			checks := []string{key, rev(key), hex.EncodeToString([]byte(key))}
+			if strings.HasPrefix(name, "Base64") {
+				// Past the first eight characters, which may encode a prefix
+				// such as "user:" that is no secret.
+				checks = append(checks, form[8:])
+			}
+			for _, f := range checks {
+				nf := norm(f)
+				for k := 0; k+6 <= len(nf); k++ {
+					if strings.Contains(out, nf[k:k+6]) {
+						t.Fatalf("Scrub(%q) = %q keeps %q", msg, got, nf[k:k+6])
+					}
+				}
+			}
+			if !strings.HasPrefix(got, "invalid credentials: ") || !strings.HasSuffix(got, " (check your settings)") {
+				t.Errorf("Scrub(%q) = %q removed text around the key", msg, got)
+			}
+		})
 	}
 }

@@ -175,10 +175,10 @@ func (s *Store) ListBenchmarks(ctx context.Context, includeArchived bool, limit 
 func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, p catalog.BenchmarkPatch, maxUnits int) (*catalog.Benchmark, error) {
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		if _, err := q.LockBenchmark(ctx, id); err != nil {
-			if cur, gerr := q.GetBenchmark(ctx, id); gerr == nil && cur.ArchivedAt != nil {
-				return fault.Conflict("benchmark is archived")
-			}
-			return notFound(err, "benchmark")
+			return notFoundOrFrozen(err, "benchmark", func() (*time.Time, error) {
+				cur, err := q.GetBenchmark(ctx, id)
+				return cur.ArchivedAt, err
+			})
 		}
 		cur, err := q.GetBenchmark(ctx, id)
 		if err != nil {

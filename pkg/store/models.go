@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -86,7 +87,10 @@ func (s *Store) UpdateModel(ctx context.Context, id uuid.UUID, p catalog.ModelPa
 		var err error
 		row, err = q.UpdateModel(ctx, arg)
 		if err != nil {
-			return conflict(notFound(err, "model"), "a model with this name")
+			return conflict(notFoundOrFrozen(err, "model", func() (*time.Time, error) {
+				m, err := q.GetModel(ctx, id)
+				return m.ArchivedAt, err
+			}), "a model with this name")
 		}
 		return auditChange(ctx, q, audit.ActionModelUpdate, audit.ResourceModel, id.String(), reason)
 	})

@@ -29,16 +29,32 @@ func questionFromRow(r dbsqlc.GetQuestionRow) catalog.Question {
 	return q
 }
 
-// activeSuite checks that a suite exists and is not archived.
+// activeSuite checks that a suite exists and is not archived, and keeps it
+// so (a row lock) until the transaction ends: an archived suite is frozen,
+// along with everything under it.
 func activeSuite(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID) error {
-	su, err := q.GetSuite(ctx, id)
+	archivedAt, err := q.LockSuite(ctx, id)
 	if err != nil {
 		return notFound(err, "suite")
 	}
-	if su.ArchivedAt != nil {
+	if archivedAt != nil {
 		return fault.Conflict("suite is archived")
 	}
 	return nil
+}
+
+// lockQuestion locks a question for a change and answers Conflict when its
+// suite is archived. It reports whether the question itself is archived,
+// which its callers treat differently.
+func lockQuestion(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID) (dbsqlc.LockQuestionRow, error) {
+	row, err := q.LockQuestion(ctx, id)
+	if err != nil {
+		return row, notFound(err, "question")
+	}
+	if row.SuiteArchivedAt != nil && row.QuestionArchivedAt == nil {
+		return row, fault.Conflict("the question's suite is archived")
+	}
+	return row, nil
 }
 
 // CreateQuestions adds questions to a suite, all or none, in one
@@ -110,10 +126,14 @@ func (s *Store) ListQuestions(ctx context.Context, suiteID uuid.UUID, limit int,
 // it answers Conflict instead of silently overwriting that edit.
 func (s *Store) ReviseQuestion(ctx context.Context, id uuid.UUID, base int, in catalog.QuestionInput) (*catalog.Question, error) {
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		rev, err := q.LockQuestion(ctx, id)
+		row, err := lockQuestion(ctx, q, id)
 		if err != nil {
-			return notFound(err, "question")
+			return err
 		}
+		if row.QuestionArchivedAt != nil {
+			return fault.Conflict("question is archived")
+		}
+		rev := row.Revision
 		if int(rev) != base {
 			return fault.Conflict("question changed meanwhile (revision %d, edit based on %d); fetch it and retry", rev, base)
 		}
@@ -137,16 +157,16 @@ func (s *Store) ReviseQuestion(ctx context.Context, id uuid.UUID, base int, in c
 
 // DeleteQuestion archives a question: its revisions stay for the runs that
 // asked them, and new runs no longer include it. Deleting an archived
-// question again changes nothing, like deleting an archived model.
+// question again changes nothing, like deleting an archived model; a
+// question of an archived suite is frozen with it (Conflict).
 func (s *Store) DeleteQuestion(ctx context.Context, id uuid.UUID) error {
 	return s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		n, err := q.ArchiveQuestion(ctx, id)
-		if err != nil {
+		row, err := lockQuestion(ctx, q, id)
+		if err != nil || row.QuestionArchivedAt != nil {
 			return err
 		}
-		if n == 0 {
-			_, err := q.GetQuestion(ctx, id)
-			return notFound(err, "question")
+		if _, err := q.ArchiveQuestion(ctx, id); err != nil {
+			return err
 		}
 		return auditChange(ctx, q, audit.ActionQuestionDelete, audit.ResourceQuestion, id.String(), "archived")
 	})

@@ -104,7 +104,10 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, lim RunLimits, nr NewRun)
 		}
 	}
 	if _, err := q.LockBenchmark(ctx, benchmarkID); err != nil {
-		return nil, false, notFound(err, "benchmark")
+		return nil, false, notFoundOrFrozen(err, "benchmark", func() (*time.Time, error) {
+			b, err := q.GetBenchmark(ctx, benchmarkID)
+			return b.ArchivedAt, err
+		})
 	}
 	b, err := q.GetBenchmark(ctx, benchmarkID)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -67,6 +68,19 @@ func notFound(err error, resource string) error {
 		return fault.NotFound(resource)
 	}
 	return err
+}
+
+// notFoundOrFrozen is notFound for a change that matched no row because it
+// only changes objects that are not archived: when archivedAt (which reads
+// the object again) says it is archived, the answer is Conflict, the same
+// for every kind of object, since an archived object is there but frozen.
+func notFoundOrFrozen(err error, resource string, archivedAt func() (*time.Time, error)) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		if at, gerr := archivedAt(); gerr == nil && at != nil {
+			return fault.Conflict("%s is archived", resource)
+		}
+	}
+	return notFound(err, resource)
 }
 
 // conflict maps a unique violation to a Conflict that says what clashed.

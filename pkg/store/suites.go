@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -59,7 +60,10 @@ func (s *Store) ListSuites(ctx context.Context, includeArchived bool, limit int,
 func (s *Store) UpdateSuite(ctx context.Context, id uuid.UUID, p catalog.SuitePatch) (*catalog.Suite, error) {
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		if _, err := q.UpdateSuite(ctx, dbsqlc.UpdateSuiteParams{ID: id, Name: p.Name, Description: p.Description}); err != nil {
-			return conflict(notFound(err, "suite"), "a suite with this name")
+			return conflict(notFoundOrFrozen(err, "suite", func() (*time.Time, error) {
+				su, err := q.GetSuite(ctx, id)
+				return su.ArchivedAt, err
+			}), "a suite with this name")
 		}
 		return auditChange(ctx, q, audit.ActionSuiteUpdate, audit.ResourceSuite, id.String(),
 			changedFields("name", setIf(p.Name != nil), "description", setIf(p.Description != nil)))

@@ -78,6 +78,13 @@ type Config struct {
 	// TokenRateLimit is each token's requests a minute across every
 	// replica; 0 disables it (SABE_TOKEN_RATE_LIMIT).
 	TokenRateLimit int
+	// LoginRateLimit is each source address's login attempts a minute
+	// across every replica; 0 disables it (SABE_LOGIN_RATE_LIMIT).
+	LoginRateLimit int
+	// AuthFailureLimit is each source address's failed authentications a
+	// minute before it is refused with 429; 0 disables it
+	// (SABE_AUTH_FAILURE_LIMIT).
+	AuthFailureLimit int
 	// CORSOrigins may call the API from a browser (SABE_CORS_ORIGINS);
 	// none by default.
 	CORSOrigins []string
@@ -115,6 +122,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:              r.String("SABE_LOG_LEVEL", "info"),
 		LogFormat:             r.String("SABE_LOG_FORMAT", "json"),
 		TokenRateLimit:        r.Int("SABE_TOKEN_RATE_LIMIT", httpapi.DefaultTokenRateLimit, 0, 1_000_000),
+		LoginRateLimit:        r.Int("SABE_LOGIN_RATE_LIMIT", httpapi.DefaultLoginRateLimit, 0, 1_000_000),
+		AuthFailureLimit:      r.Int("SABE_AUTH_FAILURE_LIMIT", httpapi.DefaultAuthFailureLimit, 0, 1_000_000),
 		MetricsAddr:           r.String("SABE_METRICS_ADDR", DefaultMetricsAddr),
 	}
 	c.metricsDefault = strings.TrimSpace(getenv("SABE_METRICS_ADDR")) == ""
@@ -276,6 +285,8 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 		Metrics:      m,
 		Config: httpapi.Config{
 			RateLimit:             cfg.TokenRateLimit,
+			LoginRateLimit:        cfg.LoginRateLimit,
+			AuthFailureLimit:      cfg.AuthFailureLimit,
 			CORSOrigins:           cfg.CORSOrigins,
 			TrustedProxies:        cfg.TrustedProxies,
 			Limits:                cfg.Limits,

@@ -190,7 +190,7 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.TokenRateLimit != 600 || c.Limits.MaxUnitsPerTokenDay != 1_000_000 || len(c.CORSOrigins) != 0 ||
+		if c.TokenRateLimit != 600 || c.LoginRateLimit != 10 || c.AuthFailureLimit != 30 || c.Limits.MaxUnitsPerTokenDay != 1_000_000 || len(c.CORSOrigins) != 0 ||
 			len(c.TrustedProxies) != 0 || c.MetricsAddr != "127.0.0.1:9091" {
 			t.Errorf("hardening defaults = %+v", c)
 		}
@@ -225,13 +225,14 @@ func TestLoadConfig(t *testing.T) {
 		t.Parallel()
 		c, err := api.LoadConfig(env(map[string]string{
 			"SABE_ENCRYPTION_KEY": key, "SABE_TOKEN_RATE_LIMIT": "0", "SABE_MAX_UNITS_PER_TOKEN_DAY": "5000",
+			"SABE_LOGIN_RATE_LIMIT": "0", "SABE_AUTH_FAILURE_LIMIT": "7",
 			"SABE_CORS_ORIGINS": "https://App.example.com, http://localhost:3000/", "SABE_TRUSTED_PROXIES": "10.0.0.0/8,192.168.0.1",
 			"SABE_METRICS_ADDR": "off",
 		}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.TokenRateLimit != 0 || c.Limits.MaxUnitsPerTokenDay != 5000 || c.MetricsAddr != "" || len(c.TrustedProxies) != 2 ||
+		if c.TokenRateLimit != 0 || c.LoginRateLimit != 0 || c.AuthFailureLimit != 7 || c.Limits.MaxUnitsPerTokenDay != 5000 || c.MetricsAddr != "" || len(c.TrustedProxies) != 2 ||
 			strings.Join(c.CORSOrigins, " ") != "https://app.example.com http://localhost:3000" {
 			t.Errorf("config = %+v", c)
 		}
@@ -250,6 +251,8 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrProviderTimeoutZero", "SABE_PROVIDER_TIMEOUT", "0s"},
 		{"ErrProviderAllow", "SABE_PROVIDER_ALLOW", "10.0.0.0/99"},
 		{"ErrTokenRateLimit", "SABE_TOKEN_RATE_LIMIT", "-1"},
+		{"ErrLoginRateLimit", "SABE_LOGIN_RATE_LIMIT", "-1"},
+		{"ErrAuthFailureLimit", "SABE_AUTH_FAILURE_LIMIT", "x"},
 		{"ErrMaxUnitsPerTokenDay", "SABE_MAX_UNITS_PER_TOKEN_DAY", "many"},
 		{"ErrCORSOriginsWildcard", "SABE_CORS_ORIGINS", "*"},
 		{"ErrCORSOriginsPath", "SABE_CORS_ORIGINS", "https://app.example.com/ui"},

@@ -186,14 +186,28 @@ func (q *Queries) ListQuestions(ctx context.Context, arg ListQuestionsParams) ([
 }
 
 const lockQuestion = `-- name: LockQuestion :one
-SELECT revision FROM questions WHERE id = $1 AND archived_at IS NULL FOR UPDATE
+SELECT q.revision, q.archived_at AS question_archived_at, s.archived_at AS suite_archived_at
+FROM questions q
+JOIN suites s ON s.id = q.suite_id
+WHERE q.id = $1
+FOR UPDATE OF q FOR SHARE OF s
 `
 
-func (q *Queries) LockQuestion(ctx context.Context, id uuid.UUID) (int32, error) {
+type LockQuestionRow struct {
+	Revision           int32
+	QuestionArchivedAt *time.Time
+	SuiteArchivedAt    *time.Time
+}
+
+// A question about to change, with whether it or its suite is archived.
+// The suite row is locked too (FOR SHARE), so archiving the suite waits for
+// the change to commit, and a change waits for an archiving under way and
+// then sees it: nothing changes under an archived suite.
+func (q *Queries) LockQuestion(ctx context.Context, id uuid.UUID) (LockQuestionRow, error) {
 	row := q.db.QueryRow(ctx, lockQuestion, id)
-	var revision int32
-	err := row.Scan(&revision)
-	return revision, err
+	var i LockQuestionRow
+	err := row.Scan(&i.Revision, &i.QuestionArchivedAt, &i.SuiteArchivedAt)
+	return i, err
 }
 
 const promptTokenEstimate = `-- name: PromptTokenEstimate :one

@@ -192,6 +192,19 @@ func (q *Queries) ListSuites(ctx context.Context, arg ListSuitesParams) ([]ListS
 	return items, nil
 }
 
+const lockSuite = `-- name: LockSuite :one
+SELECT archived_at FROM suites WHERE id = $1 FOR SHARE
+`
+
+// Whether a suite is archived, its row locked (FOR SHARE) so that it cannot
+// be archived before the transaction adding to it commits.
+func (q *Queries) LockSuite(ctx context.Context, id uuid.UUID) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, lockSuite, id)
+	var archived_at *time.Time
+	err := row.Scan(&archived_at)
+	return archived_at, err
+}
+
 const suiteHasHistory = `-- name: SuiteHasHistory :one
 SELECT EXISTS (SELECT 1 FROM benchmark_suites bs WHERE bs.suite_id = $1::uuid)
     OR EXISTS (SELECT 1 FROM run_questions rq JOIN questions q ON q.id = rq.question_id WHERE q.suite_id = $1::uuid)
