@@ -126,7 +126,8 @@ func (a *api) GetRunRankings(ctx context.Context, req oapi.GetRunRankingsRequest
 }
 
 // ListRunResults lists a run's executions with their evaluations, by
-// model, question and sample.
+// model, question and sample, in pages bounded by count and by bytes (see
+// resultsPage), written as they are encoded.
 func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequestObject) (oapi.ListRunResultsResponseObject, error) {
 	r, err := a.s.store.GetRun(ctx, req.Id)
 	if err != nil {
@@ -137,11 +138,7 @@ func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequest
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.ListRunResults200JSONResponse{Items: make([]oapi.Execution, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
-	for i := range page.Items {
-		out.Items = append(out.Items, toResult(&page.Items[i]))
-	}
-	return out, nil
+	return resultsPage{items: page.Items, next: page.Next}, nil
 }
 
 // renderRun adds a run's progress and its benchmark's name. exact asks

@@ -30,6 +30,14 @@ const (
 	MaxPageSize     = 200
 )
 
+// MaxPageBytes bounds a page of items that carry model text (run results)
+// by bytes as well as by count: 200 results of long answers made a 46 MB
+// page, held in memory several times over while it was built. A page
+// stops before the item that would pass the bound, and has a cursor; its
+// first item is always included, so a page makes progress whatever the
+// size of one answer (itself bounded by the provider response cap).
+const MaxPageBytes = 4 << 20
+
 // Store is SABE's persistence.
 type Store struct {
 	pool *pgxpool.Pool
