@@ -171,11 +171,11 @@ func (a *api) ListQuestions(ctx context.Context, req oapi.ListQuestionsRequestOb
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.ListQuestions200JSONResponse{Items: make([]oapi.Question, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
-	for i := range page.Items {
-		out.Items = append(out.Items, toQuestion(&page.Items[i]))
-	}
-	return out, nil
+	return questionsPage{streamedPage{
+		n: len(page.Items), next: page.Next,
+		item:  func(i int) any { return toQuestion(&page.Items[i]) },
+		after: func(i int) string { return store.IDCursor(page.Items[i].ID) },
+	}}, nil
 }
 
 // GetQuestion returns a question at its current revision.

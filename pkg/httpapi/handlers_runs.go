@@ -91,7 +91,11 @@ func (a *api) ListRuns(ctx context.Context, req oapi.ListRunsRequestObject) (oap
 	if err != nil {
 		return nil, err
 	}
-	return oapi.ListRuns200JSONResponse{Items: items, NextCursor: nextCursor(page.Next)}, nil
+	return runsPage{streamedPage{
+		n: len(items), next: page.Next,
+		item:  func(i int) any { return items[i] },
+		after: func(i int) string { return store.IDCursor(items[i].Id) },
+	}}, nil
 }
 
 // CancelRun asks an unfinished run to stop: the request is recorded in
@@ -127,7 +131,7 @@ func (a *api) GetRunRankings(ctx context.Context, req oapi.GetRunRankingsRequest
 
 // ListRunResults lists a run's executions with their evaluations, by
 // model, question and sample, in pages bounded by count and by bytes (see
-// resultsPage), written as they are encoded.
+// streamedPage), written as they are encoded.
 func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequestObject) (oapi.ListRunResultsResponseObject, error) {
 	r, err := a.s.store.GetRun(ctx, req.Id)
 	if err != nil {
@@ -138,7 +142,7 @@ func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequest
 	if err != nil {
 		return nil, err
 	}
-	return resultsPage{items: page.Items, next: page.Next}, nil
+	return newResultsPage(page), nil
 }
 
 // renderRun adds a run's progress and its benchmark's name. exact asks

@@ -3,12 +3,14 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/store"
@@ -99,5 +101,51 @@ func TestServer_ResultsByteBound(t *testing.T) {
 	}
 	if len(seen) != total || pages < 3 {
 		t.Errorf("%d results in %d pages, want %d in several", len(seen), pages+1, total)
+	}
+}
+
+// TestServer_ListsByteBound: every list whose items carry long text is
+// bounded by its encoded size. Thirty questions whose 32 KiB prompts are
+// all "<" (six bytes each in JSON) made a 5.9 MB page; now the page ends
+// under store.MaxPageBytes with a cursor, and the cursors reach every
+// question once.
+func TestServer_ListsByteBound(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	s := b.suite(t)
+	prompt := strings.Repeat("<", catalog.MaxPromptLength)
+	const n = 30
+	for i := range n {
+		body := map[string]any{"prompt": prompt, "category": fmt.Sprint(i), "expected_answer": "1", "scoring": map[string]any{"method": "numeric"}}
+		call[oapi.Question](t, b, "POST", "/v1/suites/"+s.Id.String()+"/questions", mustJSON(t, body), http.StatusCreated)
+	}
+	seen := map[string]bool{}
+	pages := 0
+	for cursor := ""; ; pages++ {
+		path := "/v1/suites/" + s.Id.String() + "/questions?limit=200"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		res := b.do(t, "GET", path, "")
+		var list oapi.QuestionList
+		if res.status != http.StatusOK || json.Unmarshal(res.body, &list) != nil || len(list.Items) == 0 {
+			t.Fatalf("GET %s: %d, %d bytes", path, res.status, len(res.body))
+		}
+		if len(res.body) > store.MaxPageBytes+100 {
+			t.Errorf("page %d: %d questions in %d bytes, above %d", pages, len(list.Items), len(res.body), store.MaxPageBytes)
+		}
+		for _, q := range list.Items {
+			if seen[q.Id.String()] || q.Prompt != prompt {
+				t.Errorf("question %s listed twice or cut", q.Id)
+			}
+			seen[q.Id.String()] = true
+		}
+		if list.NextCursor == nil {
+			break
+		}
+		cursor = *list.NextCursor
+	}
+	if len(seen) != n || pages == 0 {
+		t.Errorf("%d questions in %d pages, want %d in several", len(seen), pages+1, n)
 	}
 }

@@ -107,6 +107,11 @@ func idCursor(cursor string) (*uuid.UUID, error) {
 
 func encodeIDCursor(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
+// IDCursor returns the cursor of the page after the item with id, for a
+// list paged by id (ListQuestions, ListRuns, ListBenchmarks) whose caller
+// ends a page earlier than the store did.
+func IDCursor(id uuid.UUID) string { return encodeIDCursor(id) }
+
 // listPage runs a keyset-paginated list: it decodes the cursor (the last
 // id of the previous page), fetches one row more than the page holds so it
 // knows whether a next page exists, and converts the rows.
