@@ -164,6 +164,7 @@ type Server struct {
 	proxies   proxies
 	limiter   *redis_rate.Limiter
 	units     *unitBudget
+	lists     *modelListGate
 	echo      *echo.Echo
 }
 
@@ -214,6 +215,7 @@ func New(deps Deps) (*Server, error) {
 		proxies:   proxies(cfg.TrustedProxies),
 		limiter:   redis_rate.NewLimiter(deps.Redis),
 		units:     &unitBudget{rdb: deps.Redis, max: cfg.MaxUnitsPerTokenDay, now: time.Now},
+		lists:     &modelListGate{rdb: deps.Redis, ttl: cfg.ProviderTimeout + 5*time.Second, log: deps.Log},
 	}
 	if s.audit == nil {
 		s.audit = audit.NewRecorder(deps.Store, deps.Log, audit.RecorderOptions{})
