@@ -12,7 +12,7 @@ import (
 
 // streamedPage is the 200 answer of a list whose items can be large
 // (results with model answers; questions, runs and benchmarks with prompts
-// of up to 32 KiB), written one item at a time instead of through the
+// of up to 32 KiB; models with request overrides), written one item at a time instead of through the
 // generated response types, which encode the whole page into a buffer
 // first. It also bounds the page by its encoded size, which can be up to
 // six times the stored text (JSON escapes "<", ">", "&" and control
@@ -86,6 +86,13 @@ type runsPage struct{ streamedPage }
 // VisitListRunsResponse writes the page as an oapi.RunList.
 func (p runsPage) VisitListRunsResponse(w http.ResponseWriter) error { return p.write(w) }
 
+// modelsPage streams a page of ListModels: a model's request overrides
+// (extra_body) can be as large as a request body.
+type modelsPage struct{ streamedPage }
+
+// VisitListModelsResponse writes the page as an oapi.ModelList.
+func (p modelsPage) VisitListModelsResponse(w http.ResponseWriter) error { return p.write(w) }
+
 // benchmarksPage streams a page of ListBenchmarks.
 type benchmarksPage struct{ streamedPage }
 
@@ -96,5 +103,6 @@ var (
 	_ oapi.ListRunResultsResponseObject = resultsPage{}
 	_ oapi.ListQuestionsResponseObject  = questionsPage{}
 	_ oapi.ListRunsResponseObject       = runsPage{}
+	_ oapi.ListModelsResponseObject     = modelsPage{}
 	_ oapi.ListBenchmarksResponseObject = benchmarksPage{}
 )

@@ -30,6 +30,16 @@ const MaxScanBytes = 1 << 20
 // import of many of them held the API's CPU for seconds.
 const MaxPatternClasses = 8
 
+// MaxImportClasses bounds the character classes of all the regex patterns
+// of one question import together, so that an import of thousands of
+// patterns each at MaxPatternClasses (tens of milliseconds of parsing
+// apiece) cannot hold the API's CPU for minutes.
+const MaxImportClasses = 256
+
+// ClassCount is the number of character classes of pattern as
+// MaxPatternClasses and MaxImportClasses count them.
+func ClassCount(pattern string) int { return countClasses(pattern) }
+
 // countClasses counts what MaxPatternClasses bounds, from the pattern's
 // text, before it is parsed. A literal "[" inside a bracket expression
 // counts too: an overestimate only refuses a pattern that is near the
