@@ -34,6 +34,20 @@ SELECT count(*)::int AS inserted FROM ins;
 SELECT model_id, question_id, sample FROM executions
 WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id);
 
+-- name: ListRunResultSizes :many
+-- The keys of a page of ListRunResults and the bytes of text each result
+-- carries, so the store can cut the page by bytes before reading any text:
+-- octet_length reads a TOASTed value's stored length without fetching it.
+SELECT e.model_id, e.question_id, e.sample,
+       (octet_length(e.response) + coalesce(octet_length(e.error), 0))::bigint AS text_bytes
+FROM executions e
+WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id)
+  AND (sqlc.narg(model_id)::uuid IS NULL OR e.model_id = sqlc.narg(model_id)::uuid)
+  AND (NOT sqlc.arg(has_cursor)::bool
+       OR (e.model_id, e.question_id, e.sample) > (sqlc.arg(after_model)::uuid, sqlc.arg(after_question)::uuid, sqlc.arg(after_sample)::int))
+ORDER BY e.model_id, e.question_id, e.sample
+LIMIT sqlc.arg(lim);
+
 -- name: ListRunResults :many
 -- model_name is the name the run recorded; prompt_start is enough of the
 -- prompt for catalog.PromptExcerpt without carrying whole prompts.

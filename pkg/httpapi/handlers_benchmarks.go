@@ -5,6 +5,7 @@ import (
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/store"
 )
 
 // CreateBenchmark groups suites and models under a config, refusing one
@@ -35,11 +36,11 @@ func (a *api) ListBenchmarks(ctx context.Context, req oapi.ListBenchmarksRequest
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.ListBenchmarks200JSONResponse{Items: make([]oapi.Benchmark, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
-	for i := range page.Items {
-		out.Items = append(out.Items, toBenchmark(&page.Items[i]))
-	}
-	return out, nil
+	return benchmarksPage{streamedPage{
+		n: len(page.Items), next: page.Next,
+		item:  func(i int) any { return toBenchmark(&page.Items[i]) },
+		after: func(i int) string { return store.IDCursor(page.Items[i].ID) },
+	}}, nil
 }
 
 // GetBenchmark returns a benchmark with the units a run of it would have.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/store"
 )
 
 // CreateModel registers a model of an existing provider.
@@ -39,11 +40,11 @@ func (a *api) ListModels(ctx context.Context, req oapi.ListModelsRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.ListModels200JSONResponse{Items: make([]oapi.Model, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
-	for i := range page.Items {
-		out.Items = append(out.Items, toModel(&page.Items[i]))
-	}
-	return out, nil
+	return modelsPage{streamedPage{
+		n: len(page.Items), next: page.Next,
+		item:  func(i int) any { return toModel(&page.Items[i]) },
+		after: func(i int) string { return store.IDCursor(page.Items[i].ID) },
+	}}, nil
 }
 
 // GetModel returns a model, archived or not.

@@ -197,19 +197,28 @@ func (a *api) TestProvider(ctx context.Context, req oapi.TestProviderRequestObje
 }
 
 // ListRemoteModels asks a provider which models it serves. A provider
-// failure is a 502 with the provider's message, scrubbed of the key.
+// failure is a 502 with the provider's message, scrubbed of the key. A list
+// longer than provider.MaxRemoteModels is cut there and says so; one list
+// per provider is fetched at a time (see modelListGate).
 func (a *api) ListRemoteModels(ctx context.Context, req oapi.ListRemoteModelsRequestObject) (oapi.ListRemoteModelsResponseObject, error) {
 	ep, client, err := a.providerEndpoint(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
+	release, err := a.s.lists.enter(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	pctx, cancel := context.WithTimeout(ctx, a.s.cfg.ProviderTimeout)
 	defer cancel()
 	models, err := client.ListModels(pctx, ep)
 	if err != nil {
 		return nil, a.upstreamFault(ctx, pctx, err, ep.Secrets())
 	}
-	out := oapi.ListRemoteModels200JSONResponse{Items: make([]oapi.RemoteModel, 0, len(models))}
+	truncated := len(models) > provider.MaxRemoteModels
+	models = models[:min(len(models), provider.MaxRemoteModels)]
+	out := oapi.ListRemoteModels200JSONResponse{Items: make([]oapi.RemoteModel, 0, len(models)), Truncated: truncated}
 	for _, m := range models {
 		out.Items = append(out.Items, oapi.RemoteModel{Id: m.ID, Name: cmp.Or(m.Name, m.ID)})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
 )
 
@@ -92,9 +93,10 @@ func parseImport(body []byte) ([]catalog.QuestionInput, error) {
 
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a BOM some editors write
 	var (
-		inputs []catalog.QuestionInput
-		bad    []LineError
-		count  int
+		inputs  []catalog.QuestionInput
+		bad     []LineError
+		count   int
+		classes int // character classes of the regex patterns so far
 	)
 	for i, line := range bytes.Split(body, []byte("\n")) {
 		line = bytes.TrimSpace(line)
@@ -104,7 +106,10 @@ func parseImport(body []byte) ([]catalog.QuestionInput, error) {
 		if count++; count > maxImportLines {
 			return nil, fault.TooLarge("body", "at most %d questions per import", maxImportLines)
 		}
-		in, le := parseImportLine(schema, line)
+		in, le := parseImportLine(schema, line, &classes)
+		if classes > scoring.MaxImportClasses {
+			return nil, fault.TooLarge("body", "the regex patterns of one import may have at most %d character classes in all; split the import", scoring.MaxImportClasses)
+		}
 		if le != nil {
 			le.Line = i + 1
 			bad = append(bad, *le)
@@ -124,8 +129,10 @@ func parseImport(body []byte) ([]catalog.QuestionInput, error) {
 // parseImportLine checks one line as strictly as a single question's body
 // is checked: well-formed JSON, the document's schema (unknown and missing
 // fields, types, bounds), then the domain's rules (such as a regex that
-// compiles).
-func parseImportLine(schema *openapi3.Schema, line []byte) (catalog.QuestionInput, *LineError) {
+// compiles). classes counts the character classes of the regex patterns
+// of the import: a line that takes it past scoring.MaxImportClasses is not
+// compiled, and the caller refuses the import.
+func parseImportLine(schema *openapi3.Schema, line []byte, classes *int) (catalog.QuestionInput, *LineError) {
 	var v any
 	if err := json.Unmarshal(line, &v); err != nil {
 		return catalog.QuestionInput{}, &LineError{Message: clip("malformed JSON: "+err.Error(), maxMessageLen)}
@@ -147,6 +154,11 @@ func parseImportLine(schema *openapi3.Schema, line []byte) (catalog.QuestionInpu
 		return catalog.QuestionInput{}, &LineError{Message: "does not match the question schema"}
 	}
 	in := fromCreateQuestion(b)
+	if in.Scoring.Method == scoring.MethodRegex {
+		if *classes += scoring.ClassCount(in.Scoring.Pattern); *classes > scoring.MaxImportClasses {
+			return catalog.QuestionInput{}, nil
+		}
+	}
 	if err := in.Validate(); err != nil {
 		return catalog.QuestionInput{}, lineFault(err)
 	}
@@ -174,11 +186,11 @@ func (a *api) ListQuestions(ctx context.Context, req oapi.ListQuestionsRequestOb
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.ListQuestions200JSONResponse{Items: make([]oapi.Question, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
-	for i := range page.Items {
-		out.Items = append(out.Items, toQuestion(&page.Items[i]))
-	}
-	return out, nil
+	return questionsPage{streamedPage{
+		n: len(page.Items), next: page.Next,
+		item:  func(i int) any { return toQuestion(&page.Items[i]) },
+		after: func(i int) string { return store.IDCursor(page.Items[i].ID) },
+	}}, nil
 }
 
 // GetQuestion returns a question at its current revision.

@@ -98,7 +98,11 @@ func (a *api) ListRuns(ctx context.Context, req oapi.ListRunsRequestObject) (oap
 	if err != nil {
 		return nil, err
 	}
-	return oapi.ListRuns200JSONResponse{Items: items, NextCursor: nextCursor(page.Next)}, nil
+	return runsPage{streamedPage{
+		n: len(items), next: page.Next,
+		item:  func(i int) any { return items[i] },
+		after: func(i int) string { return store.IDCursor(items[i].Id) },
+	}}, nil
 }
 
 // CancelRun asks an unfinished run to stop: the request is recorded in
@@ -133,7 +137,8 @@ func (a *api) GetRunRankings(ctx context.Context, req oapi.GetRunRankingsRequest
 }
 
 // ListRunResults lists a run's executions with their evaluations, by
-// model, question and sample.
+// model, question and sample, in pages bounded by count and by bytes (see
+// streamedPage), written as they are encoded.
 func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequestObject) (oapi.ListRunResultsResponseObject, error) {
 	r, err := a.s.store.GetRun(ctx, req.Id)
 	if err != nil {
@@ -144,11 +149,7 @@ func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequest
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.ListRunResults200JSONResponse{Items: make([]oapi.Execution, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
-	for i := range page.Items {
-		out.Items = append(out.Items, toResult(&page.Items[i]))
-	}
-	return out, nil
+	return newResultsPage(page), nil
 }
 
 // renderRun adds a run's progress and its benchmark's name. exact asks

@@ -103,11 +103,11 @@ type echoContextKey struct{}
 
 // withEchoContext hands the Echo context to the handlers that need more of
 // the request or response than the strict interface gives them (cookies,
-// headers): the login page, the session routes, and run creation (its
-// Retry-After).
+// headers): the login page, the session routes, run creation and remote
+// model lists (their Retry-After).
 func withEchoContext(f oapi.StrictHandlerFunc, operationID string) oapi.StrictHandlerFunc {
 	switch operationID {
-	case "LoginPage", "Login", "Logout", "CreateRun":
+	case "LoginPage", "Login", "Logout", "CreateRun", "ListRemoteModels":
 	default:
 		return f
 	}

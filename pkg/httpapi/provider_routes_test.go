@@ -3,7 +3,10 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
+	"github.com/sabe-dev/sabe/pkg/provider"
 )
 
 // mock starts a mock provider for the test.
@@ -120,6 +124,9 @@ func TestServer_RemoteModels(t *testing.T) {
 			b := setup(t)
 			p := b.provider(t, map[string]any{"kind": kind.kind, "base_url": m.URL + kind.suffix})
 			list := call[oapi.RemoteModelList](t, b, "GET", "/v1/providers/"+p.Id.String()+"/remote-models", "", http.StatusOK)
+			if list.Truncated {
+				t.Error("a short list says it was truncated")
+			}
 			ids := make([]string, 0, len(list.Items))
 			for _, it := range list.Items {
 				ids = append(ids, it.Id)
@@ -134,6 +141,83 @@ func TestServer_RemoteModels(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("Truncated", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var sb strings.Builder
+			sb.WriteString(`{"object":"list","data":[`)
+			for i := range 3 * provider.MaxRemoteModels {
+				if i > 0 {
+					sb.WriteByte(',')
+				}
+				fmt.Fprintf(&sb, `{"id":"m-%d","object":"model"}`, i)
+			}
+			sb.WriteString(`]}`)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, sb.String())
+		}))
+		t.Cleanup(srv.Close)
+		p := b.provider(t, map[string]any{"base_url": srv.URL + "/v1"})
+		list := call[oapi.RemoteModelList](t, b, "GET", "/v1/providers/"+p.Id.String()+"/remote-models", "", http.StatusOK)
+		if len(list.Items) != provider.MaxRemoteModels || !list.Truncated {
+			t.Errorf("%d models, truncated %v; want %d, true", len(list.Items), list.Truncated, provider.MaxRemoteModels)
+		}
+	})
+
+	t.Run("ErrBusy", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		entered, release := make(chan struct{}, 8), make(chan struct{})
+		answer := func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"object":"list","data":[{"id":"m","object":"model"}]}`)
+		}
+		held := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			entered <- struct{}{}
+			<-release
+			answer(w)
+		}))
+		t.Cleanup(held.Close)
+		quick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { answer(w) }))
+		t.Cleanup(quick.Close)
+		pa := b.provider(t, map[string]any{"base_url": held.URL + "/v1"})
+		pb := b.provider(t, map[string]any{"base_url": held.URL + "/v1"})
+		pc := b.provider(t, map[string]any{"base_url": quick.URL + "/v1"})
+		path := func(p oapi.Provider) string { return "/v1/providers/" + p.Id.String() + "/remote-models" }
+		busy := func(p oapi.Provider) {
+			t.Helper()
+			resp := b.do(t, "GET", path(p), "")
+			wantError(t, resp, http.StatusTooManyRequests, "")
+			if resp.header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		}
+		done := make(chan response, 2)
+		hold := func(p oapi.Provider) {
+			go func() { done <- b.do(t, "GET", path(p), "") }()
+			<-entered
+		}
+
+		hold(pa)
+		// One list in flight: the same provider waits (the fleet-wide
+		// marker), another provider does not.
+		busy(pa)
+		call[oapi.RemoteModelList](t, b, "GET", path(pc), "", http.StatusOK)
+		hold(pb)
+		// Two lists in flight: this process takes no third.
+		busy(pc)
+		close(release)
+		for range 2 {
+			if r := <-done; r.status != http.StatusOK {
+				t.Errorf("held list: %d %s", r.status, r.body)
+			}
+		}
+		// Both gates are open again.
+		call[oapi.RemoteModelList](t, b, "GET", path(pa), "", http.StatusOK)
+		call[oapi.RemoteModelList](t, b, "GET", path(pc), "", http.StatusOK)
+	})
 
 	t.Run("ErrProviderFails", func(t *testing.T) {
 		t.Parallel()

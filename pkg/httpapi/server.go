@@ -175,6 +175,7 @@ type Server struct {
 	ownAudit  bool
 	proxies   proxies
 	limiter   *redis_rate.Limiter
+	lists     *modelListGate
 	echo      *echo.Echo
 }
 
@@ -224,6 +225,7 @@ func New(deps Deps) (*Server, error) {
 		audit:     deps.Audit,
 		proxies:   proxies(cfg.TrustedProxies),
 		limiter:   redis_rate.NewLimiter(deps.Redis),
+		lists:     &modelListGate{rdb: deps.Redis, ttl: cfg.ProviderTimeout + 5*time.Second, log: deps.Log},
 	}
 	if s.audit == nil {
 		s.audit = audit.NewRecorder(deps.Store, deps.Log, audit.RecorderOptions{})

@@ -37,6 +37,8 @@ type Metrics struct {
 	skipped     *prometheus.CounterVec
 	batchSize   prometheus.Histogram
 	batchTime   prometheus.Histogram
+	scoring     *prometheus.HistogramVec
+	prefixes    *prometheus.CounterVec
 }
 
 var _ resilience.Observer = (*Metrics)(nil)
@@ -85,12 +87,21 @@ func New() *Metrics {
 			Help:    "Time to write one batch of executions, one round trip and one commit.",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
 		}),
+		scoring: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sabe_scoring_duration_seconds",
+			Help:    "Time spent scoring one unit's response inline in the unit task, by scorer; bounded by the scorers' program and text limits.",
+			Buckets: []float64{0.00001, 0.0001, 0.001, 0.01, 0.05, 0.1, 0.25, 1},
+		}, []string{"scorer"}),
+		prefixes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sabe_scoring_prefix_only_total",
+			Help: "Responses longer than their scorer reads, graded on a prefix (the evaluation detail says so), by scorer.",
+		}, []string{"scorer"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.calls, m.latency, m.breaker, m.limitWaits, m.rescheduled, m.retries, m.skipped,
-		m.batchSize, m.batchTime,
+		m.batchSize, m.batchTime, m.scoring, m.prefixes,
 	)
 	return m
 }
@@ -113,6 +124,16 @@ func (m *Metrics) RecordBatch(size int, d time.Duration) {
 func (m *Metrics) Call(provider, outcome string, d time.Duration) {
 	m.calls.WithLabelValues(provider, outcome).Inc()
 	m.latency.WithLabelValues(provider, outcome).Observe(d.Seconds())
+}
+
+// Scored records the time one response took to score with scorer, and
+// whether the scorer read only a prefix of it, so that an expensive
+// question shows up per scorer rather than as slow units in general.
+func (m *Metrics) Scored(scorer string, d time.Duration, prefixOnly bool) {
+	m.scoring.WithLabelValues(scorer).Observe(d.Seconds())
+	if prefixOnly {
+		m.prefixes.WithLabelValues(scorer).Inc()
+	}
 }
 
 // Retry counts a unit task handed back to the queue for a retry after a

@@ -124,3 +124,24 @@ func TestWithPprof(t *testing.T) {
 		t.Error("the profiler is served without being asked for")
 	}
 }
+
+func TestMetrics_Scored(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	m.Scored("regex", 3*time.Millisecond, true)
+	m.Scored("regex", time.Millisecond, false)
+	m.Scored("numeric", time.Microsecond, false)
+	body := scrapeHandler(t, m)
+	for _, want := range []string{
+		`sabe_scoring_duration_seconds_count{scorer="regex"} 2`,
+		`sabe_scoring_duration_seconds_count{scorer="numeric"} 1`,
+		`sabe_scoring_prefix_only_total{scorer="regex"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, `sabe_scoring_prefix_only_total{scorer="numeric"}`) {
+		t.Error("numeric counted as read on a prefix")
+	}
+}

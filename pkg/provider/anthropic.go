@@ -129,8 +129,9 @@ func (c *Anthropic) ListModels(ctx context.Context, ep Endpoint) ([]RemoteModel,
 		return nil, err
 	}
 	ep = anthropicEndpoint(ep)
-	cl := c.begin(ctx, ep, 0, max(c.maxBytes, modelListMaxBytes), false)
+	cl := c.begin(ctx, ep, 0, modelListMaxBytes, false)
 	defer cl.end()
+	cl.ex.shareBudget()
 	models := anthropic.NewModelService(c.requestOptions(ep, cl.ex, nil)...)
 	params := anthropic.ModelListParams{Limit: anthropic.Int(1000)}
 	var out []RemoteModel
@@ -139,12 +140,13 @@ func (c *Anthropic) ListModels(ctx context.Context, ep Endpoint) ([]RemoteModel,
 		if err != nil || cl.ex.status >= 300 {
 			return nil, cl.failure(err, nil)
 		}
+		more := true
 		for _, m := range page.Data {
-			if m.ID != "" {
-				out = append(out, RemoteModel{ID: m.ID, Name: cmp.Or(m.DisplayName, m.ID)})
+			if m.ID != "" && more {
+				out, more = addModel(out, RemoteModel{ID: m.ID, Name: cmp.Or(m.DisplayName, m.ID)})
 			}
 		}
-		if !page.HasMore || page.LastID == "" {
+		if !more || !page.HasMore || page.LastID == "" {
 			break
 		}
 		params.AfterID = anthropic.String(page.LastID)

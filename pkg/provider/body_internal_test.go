@@ -50,7 +50,7 @@ func TestCappedBody(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		ex := &exchange{limit: 100, cancel: cancel}
 		fb := newFakeBody("data: [DONE]\n\n<terminator>")
-		b := &cappedBody{rc: fb, left: ex.limit, tooLarge: ex.tooLarge, drain: ex.drain}
+		b := &cappedBody{rc: fb, left: new(ex.limit), tooLarge: ex.tooLarge, drain: ex.drain}
 		buf := make([]byte, 14)
 		if _, err := io.ReadFull(b, buf); err != nil {
 			t.Fatal(err)
@@ -73,7 +73,7 @@ func TestCappedBody(t *testing.T) {
 		t.Parallel()
 		ex := &exchange{limit: 100, cancel: func() {}}
 		fb := newFakeBody("short")
-		b := &cappedBody{rc: fb, left: ex.limit, tooLarge: ex.tooLarge, drain: ex.drain}
+		b := &cappedBody{rc: fb, left: new(ex.limit), tooLarge: ex.tooLarge, drain: ex.drain}
 		_, _ = io.ReadAll(b)
 		_ = b.Close()
 		fb.waitClosed(t)
@@ -87,7 +87,7 @@ func TestCappedBody(t *testing.T) {
 		ex := &exchange{limit: 100, cancel: func() {}}
 		fb := newFakeBody("partial")
 		fb.err = io.ErrUnexpectedEOF
-		b := &cappedBody{rc: fb, left: ex.limit, tooLarge: ex.tooLarge, drain: ex.drain}
+		b := &cappedBody{rc: fb, left: new(ex.limit), tooLarge: ex.tooLarge, drain: ex.drain}
 		if _, err := io.ReadAll(b); !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Fatalf("ReadAll = %v", err)
 		}
@@ -101,7 +101,7 @@ func TestCappedBody(t *testing.T) {
 	t.Run("ErrOverCap", func(t *testing.T) {
 		t.Parallel()
 		ex := &exchange{limit: 8, cancel: func() {}}
-		b := &cappedBody{rc: newFakeBody("0123456789"), left: ex.limit, tooLarge: ex.tooLarge, drain: ex.drain}
+		b := &cappedBody{rc: newFakeBody("0123456789"), left: new(ex.limit), tooLarge: ex.tooLarge, drain: ex.drain}
 		got, err := io.ReadAll(b)
 		var perr *Error
 		if !errors.As(err, &perr) || perr.Retryable || string(got) != "01234567" {
@@ -112,7 +112,7 @@ func TestCappedBody(t *testing.T) {
 	t.Run("AtCap", func(t *testing.T) {
 		t.Parallel()
 		ex := &exchange{limit: 10, cancel: func() {}}
-		b := &cappedBody{rc: newFakeBody("0123456789"), left: ex.limit, tooLarge: ex.tooLarge, drain: ex.drain}
+		b := &cappedBody{rc: newFakeBody("0123456789"), left: new(ex.limit), tooLarge: ex.tooLarge, drain: ex.drain}
 		if got, err := io.ReadAll(b); err != nil || string(got) != "0123456789" {
 			t.Errorf("ReadAll = %q, %v", got, err)
 		}

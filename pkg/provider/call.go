@@ -25,12 +25,29 @@ const (
 	DefaultMaxResponseBytes = 1 << 20
 )
 
-// modelListMaxBytes is the cap for a model list, which can be far larger
-// than an answer (OpenRouter describes hundreds of models).
-const modelListMaxBytes = 32 << 20
+// modelListMaxBytes is the byte budget of one ListModels call, all its
+// pages together: a model list can be far larger than an answer
+// (OpenRouter describes hundreds of models in about a megabyte), but the
+// SDKs decode a page into many times its size, and a per-page cap let 20
+// pages of 32 MiB each through.
+const modelListMaxBytes = 8 << 20
 
 // maxModelPages bounds the pages ListModels follows.
 const maxModelPages = 20
+
+// MaxRemoteModels is the most models a ListModels call keeps. An adapter
+// returns at most one more, which tells the caller that the list was cut
+// (and stops following pages there).
+const MaxRemoteModels = 2000
+
+// addModel appends m to out unless out already holds MaxRemoteModels+1
+// models, and reports whether there is room for more.
+func addModel(out []RemoteModel, m RemoteModel) ([]RemoteModel, bool) {
+	if len(out) <= MaxRemoteModels {
+		out = append(out, m)
+	}
+	return out, len(out) <= MaxRemoteModels
+}
 
 // errorBodyLimit bounds how much of an error response is read; the message
 // keeps 500 bytes of it anyway.
@@ -273,6 +290,7 @@ func jsonKeyPath(key string) string {
 // no locking.
 type exchange struct {
 	limit       int64
+	shared      *int64             // non-nil: what is left of a budget every body of the call shares
 	cancel      context.CancelFunc // ends the call's context
 	draining    bool               // a drain goroutine owns cancel
 	captureJSON bool               // keep a JSON answer to a streaming request
@@ -348,18 +366,23 @@ func (ex *exchange) middleware(req *http.Request, next func(*http.Request) (*htt
 		return res, err
 	}
 	ex.status, ex.header = res.StatusCode, res.Header
-	if res.ContentLength > ex.limit {
+	left := ex.shared
+	if left == nil {
+		own := ex.limit
+		left = &own
+	}
+	if res.ContentLength > *left {
 		_ = res.Body.Close()
 		return nil, ex.tooLarge()
 	}
 	ex.startIdle()
-	body := &cappedBody{rc: res.Body, left: ex.limit, tooLarge: ex.tooLarge, drain: ex.drain, touch: ex.touch, fail: ex.readFailed}
+	body := &cappedBody{rc: res.Body, left: left, tooLarge: ex.tooLarge, drain: ex.drain, touch: ex.touch, fail: ex.readFailed}
 	res.Body = body
 	switch {
 	case res.StatusCode >= 300:
 		// The cap still applies, but an oversized error body is cut, not
 		// failed: its status already says what happened.
-		ex.errBody, _ = io.ReadAll(io.LimitReader(body, min(ex.limit, errorBodyLimit)))
+		ex.errBody, _ = io.ReadAll(io.LimitReader(body, min(*left, errorBodyLimit)))
 		_ = body.Close()
 		res.Body = io.NopCloser(bytes.NewReader(ex.errBody))
 	case ex.captureJSON && isJSON(res.Header.Get("Content-Type")):
@@ -390,7 +413,17 @@ func (ex *exchange) readFailed(err error) error {
 }
 
 func (ex *exchange) tooLarge() error {
+	if ex.shared != nil {
+		return &Error{Message: fmt.Sprintf("responses larger than %d bytes in all pages together", ex.limit)}
+	}
 	return &Error{Message: fmt.Sprintf("response larger than %d bytes", ex.limit)}
+}
+
+// shareBudget makes every response of the call draw on one budget of
+// ex.limit bytes, for a call that follows pages.
+func (ex *exchange) shareBudget() {
+	left := ex.limit
+	ex.shared = &left
 }
 
 // exchangeTransport puts an exchange under an SDK that takes an
@@ -436,7 +469,7 @@ func isJSON(contentType string) bool {
 // read goes through fail, which may replace the error.
 type cappedBody struct {
 	rc       io.ReadCloser
-	left     int64
+	left     *int64 // shared by the bodies of a paged call
 	tooLarge func() error
 	drain    func(io.ReadCloser)
 	touch    func()
@@ -464,7 +497,7 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 }
 
 func (b *cappedBody) read(p []byte) (int, error) {
-	if b.left <= 0 {
+	if *b.left <= 0 {
 		// At the cap: one more byte means over it, EOF means exactly at it.
 		var one [1]byte
 		n, err := b.rc.Read(one[:])
@@ -473,11 +506,11 @@ func (b *cappedBody) read(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
+	if int64(len(p)) > *b.left {
+		p = p[:*b.left]
 	}
 	n, err := b.rc.Read(p)
-	b.left -= int64(n)
+	*b.left -= int64(n)
 	return n, err
 }
 

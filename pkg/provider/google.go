@@ -103,9 +103,10 @@ func (c *Google) ListModels(ctx context.Context, ep Endpoint) ([]RemoteModel, er
 	if err := validateEndpoint(ep); err != nil {
 		return nil, err
 	}
-	cl := c.begin(ctx, ep, 0, max(c.maxBytes, modelListMaxBytes), false)
+	cl := c.begin(ctx, ep, 0, modelListMaxBytes, false)
 	defer cl.end()
 	cl.ex.quiet = true
+	cl.ex.shareBudget()
 	client, err := c.client(cl, ep, nil)
 	if err != nil {
 		return nil, err
@@ -119,15 +120,16 @@ func (c *Google) ListModels(ctx context.Context, ep Endpoint) ([]RemoteModel, er
 		if err != nil || cl.ex.status >= 300 || cl.ex.readErr != nil {
 			return nil, cl.failure(err, googleStreamError(cl.secrets))
 		}
+		more := true
 		for _, m := range page.Items {
-			if m == nil || (len(m.SupportedActions) > 0 && !slices.Contains(m.SupportedActions, "generateContent")) {
+			if m == nil || !more || (len(m.SupportedActions) > 0 && !slices.Contains(m.SupportedActions, "generateContent")) {
 				continue
 			}
 			if id := strings.TrimPrefix(m.Name, "models/"); id != "" {
-				out = append(out, RemoteModel{ID: id, Name: cmp.Or(m.DisplayName, id)})
+				out, more = addModel(out, RemoteModel{ID: id, Name: cmp.Or(m.DisplayName, id)})
 			}
 		}
-		if page.NextPageToken == "" || i+1 >= maxModelPages {
+		if !more || page.NextPageToken == "" || i+1 >= maxModelPages {
 			break
 		}
 		page, err = page.Next(cl.reqCtx)

@@ -82,7 +82,7 @@ func (c *OpenAI) ListModels(ctx context.Context, ep Endpoint) ([]RemoteModel, er
 	if err := validateEndpoint(ep); err != nil {
 		return nil, err
 	}
-	cl := c.begin(ctx, ep, 0, max(c.maxBytes, modelListMaxBytes), false)
+	cl := c.begin(ctx, ep, 0, modelListMaxBytes, false)
 	defer cl.end()
 	// A service rather than openai.NewClient: the client would pick up
 	// OPENAI_API_KEY and OPENAI_BASE_URL from the environment, and SABE
@@ -101,10 +101,14 @@ func (c *OpenAI) ListModels(ctx context.Context, ep Endpoint) ([]RemoteModel, er
 	if err := json.Unmarshal([]byte(page.RawJSON()), &list); err != nil {
 		return nil, newError(0, false, "malformed model list: "+err.Error(), cl.secrets)
 	}
-	out := make([]RemoteModel, 0, len(list.Data))
+	out := make([]RemoteModel, 0, min(len(list.Data), MaxRemoteModels+1))
 	for _, m := range list.Data {
-		if m.ID != "" {
-			out = append(out, RemoteModel{ID: m.ID, Name: cmp.Or(m.Name, m.ID)})
+		if m.ID == "" {
+			continue
+		}
+		var more bool
+		if out, more = addModel(out, RemoteModel{ID: m.ID, Name: cmp.Or(m.Name, m.ID)}); !more {
+			break
 		}
 	}
 	return out, nil

@@ -54,6 +54,9 @@ func Probe(ctx context.Context, c Client, ep Endpoint, model string) ProbeResult
 		var models []RemoteModel
 		models, err = c.ListModels(ctx, ep)
 		success = fmt.Sprintf("the provider listed %d models", len(models))
+		if len(models) > MaxRemoteModels {
+			success = fmt.Sprintf("the provider listed more than %d models", MaxRemoteModels)
+		}
 	} else {
 		req := Request{BaseURL: ep.BaseURL, APIKey: ep.APIKey, Headers: ep.Headers, Model: model, Prompt: probePrompt, MaxTokens: 1}
 		_, err = c.Complete(ctx, req)

@@ -184,8 +184,13 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 	if gen := resp.Latency - resp.TTFT; gen > 0 && resp.OutputTokens > 0 {
 		e.OutputTokensPerS = ptr(float64(resp.OutputTokens) / gen.Seconds())
 	}
-	res := snap.scorers[u.Question].Score(resp.Text)
-	e.Evaluation = &Evaluation{Scorer: snap.scorers[u.Question].Name(), Passed: res.Passed, Score: res.Score, Detail: res.Detail}
+	sc := snap.scorers[u.Question]
+	// Scoring runs inline and a regex cannot be interrupted: its cost is
+	// bounded by the scorer's limits and measured per scorer here.
+	scoreStart := time.Now()
+	res := sc.Score(resp.Text)
+	h.metrics.Scored(sc.Name(), time.Since(scoreStart), res.PrefixOnly)
+	e.Evaluation = &Evaluation{Scorer: sc.Name(), Passed: res.Passed, Score: res.Score, Detail: res.Detail}
 	return h.record(ctx, snap, p.Unit, e)
 }
 

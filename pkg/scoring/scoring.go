@@ -89,6 +89,9 @@ type Scorer struct {
 	// re and pattern are for regex; pattern is the rule's text, for details.
 	re      *regexp.Regexp
 	pattern string
+	// progSize is the regex's program size, which sets how much of a
+	// response it reads (see ScanLimit).
+	progSize int
 	// target and tolerance are for numeric.
 	target    float64
 	tolerance float64
@@ -104,6 +107,10 @@ type Result struct {
 	// Detail is a short human explanation, at most MaxDetailLength bytes of
 	// valid UTF-8, such as "expected 42 (±0), got 41".
 	Detail string
+	// PrefixOnly reports that the response was longer than the scorer
+	// reads (Scorer.ScanLimit) and was graded on its prefix; Detail says
+	// how many bytes were read.
+	PrefixOnly bool
 }
 
 // Compile validates r against expected (see Rule.Validate) and prepares a
@@ -132,11 +139,11 @@ func Compile(r Rule, expected string) (*Scorer, error) {
 			s.folded = fold(s.want)
 		}
 	case MethodRegex:
-		re, err := compilePattern(r.Pattern, s.caseSensitive)
+		re, size, err := compilePattern(r.Pattern, s.caseSensitive)
 		if err != nil {
 			return nil, err
 		}
-		s.re, s.pattern = re, r.Pattern
+		s.re, s.pattern, s.progSize = re, r.Pattern, size
 	case MethodNumeric:
 		if r.Tolerance != nil {
 			t := *r.Tolerance
@@ -154,12 +161,14 @@ func Compile(r Rule, expected string) (*Scorer, error) {
 	return s, nil
 }
 
-func compilePattern(pattern string, caseSensitive bool) (*regexp.Regexp, error) {
+func compilePattern(pattern string, caseSensitive bool) (*regexp.Regexp, int, error) {
 	switch {
 	case pattern == "":
-		return nil, fault.Invalid("scoring.pattern", "is required for method regex")
+		return nil, 0, fault.Invalid("scoring.pattern", "is required for method regex")
 	case len(pattern) > MaxPatternLength:
-		return nil, fault.Invalid("scoring.pattern", "must be at most %d bytes, got %d", MaxPatternLength, len(pattern))
+		return nil, 0, fault.Invalid("scoring.pattern", "must be at most %d bytes, got %d", MaxPatternLength, len(pattern))
+	case countClasses(pattern) > MaxPatternClasses:
+		return nil, 0, fault.Invalid("scoring.pattern", "must have at most %d character classes ([...], \\p or \\P), got %d", MaxPatternClasses, countClasses(pattern))
 	}
 	expr := pattern
 	if !caseSensitive {
@@ -167,24 +176,33 @@ func compilePattern(pattern string, caseSensitive bool) (*regexp.Regexp, error) 
 		// every top-level alternative.
 		expr = "(?i)" + pattern
 	}
-	re, err := regexp.Compile(expr)
+	// The size is checked before regexp.Compile, which would build the
+	// whole program of a hostile pattern first.
+	size, err := checkProgram(expr)
+	if err == errProgramSize {
+		return nil, 0, fault.Invalid("scoring.pattern", "compiles to more than %d instructions; use fewer or smaller repetitions", MaxProgramSize)
+	}
+	var re *regexp.Regexp
 	if err == nil {
-		return re, nil
+		re, err = regexp.Compile(expr)
+	}
+	if err == nil {
+		return re, size, nil
 	}
 	// Report the pattern's own error, so that the message quotes the
 	// user's text and not the flag group added here; should the flag alone
 	// break it (a size limit), quote the whole pattern.
 	frag := pattern
-	if _, perr := regexp.Compile(pattern); perr != nil {
+	if _, perr := syntax.Parse(pattern, syntax.Perl); perr != nil {
 		err, frag = perr, ""
 	}
 	var se *syntax.Error
 	if !errors.As(err, &se) {
-		return nil, fault.Invalid("scoring.pattern", "is not a valid RE2 regular expression")
+		return nil, 0, fault.Invalid("scoring.pattern", "is not a valid RE2 regular expression")
 	}
 	// The syntax error names the offending fragment, which may be most of
 	// a long pattern: keep the message short.
-	return nil, fault.Invalid("scoring.pattern", "is not a valid RE2 regular expression: %s: %s", se.Code, strconv.Quote(clip(cmp.Or(frag, se.Expr), quoteLimit)))
+	return nil, 0, fault.Invalid("scoring.pattern", "is not a valid RE2 regular expression: %s: %s", se.Code, strconv.Quote(clip(cmp.Or(frag, se.Expr), quoteLimit)))
 }
 
 func parseExpected(expected string) (float64, error) {
@@ -243,12 +261,23 @@ func (s *Scorer) contains(response string) Result {
 	return verdict(false, quote(s.want)+" not found in response")
 }
 
+// regex matches the pattern in the first ScanLimit bytes of response: a
+// longer response is graded on that prefix alone (so an anchor such as $
+// applies to the end of the prefix), and the detail says so.
 func (s *Scorer) regex(response string) Result {
-	loc := s.re.FindStringIndex(response)
-	if loc == nil {
-		return verdict(false, "no match for pattern "+quote(s.pattern))
+	text := prefix(response, s.ScanLimit())
+	note := ""
+	if len(text) < len(response) {
+		note = readNote(len(text), len(response))
 	}
-	return verdict(true, "matched "+quote(response[loc[0]:loc[1]]))
+	var r Result
+	if loc := s.re.FindStringIndex(text); loc == nil {
+		r = verdict(false, "no match for pattern "+quote(s.pattern)+note)
+	} else {
+		r = verdict(true, "matched "+quote(text[loc[0]:loc[1]])+note)
+	}
+	r.PrefixOnly = note != ""
+	return r
 }
 
 func (s *Scorer) numeric(response string) Result {

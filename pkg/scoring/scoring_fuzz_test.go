@@ -39,8 +39,9 @@ func checkFault(t *testing.T, err error, fields ...string) {
 }
 
 // FuzzCompile_Regex compiles arbitrary patterns: each either is refused as
-// scoring.pattern or grades exactly as RE2 matches, case-sensitively unless
-// case_sensitive is false; without case_sensitive it grades as with true.
+// scoring.pattern or has a bounded program and grades exactly as RE2 matches
+// (on the prefix it reads), case-sensitively unless case_sensitive is false;
+// without case_sensitive it grades as with true.
 func FuzzCompile_Regex(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pattern string, caseSensitive bool, response string) {
 		s, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: pattern, CaseSensitive: &caseSensitive}, "")
@@ -48,8 +49,15 @@ func FuzzCompile_Regex(f *testing.F) {
 			checkFault(t, err, "scoring.pattern")
 			return
 		}
+		if s.ProgramSize() > scoring.MaxProgramSize || int64(s.ScanLimit())*int64(s.ProgramSize()) > scoring.MaxRegexWork {
+			t.Fatalf("pattern %q: %d instructions reading %d bytes", pattern, s.ProgramSize(), s.ScanLimit())
+		}
 		r := s.Score(response)
 		checkResult(t, s, r)
+		if len(response) > s.ScanLimit() {
+			// Graded on a prefix; TestScorer_RegexScanBound covers it.
+			return
+		}
 		expr := pattern
 		if !caseSensitive {
 			expr = "(?i)" + pattern

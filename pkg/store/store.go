@@ -31,6 +31,14 @@ const (
 	MaxPageSize     = 200
 )
 
+// MaxPageBytes bounds a page of items that carry model text (run results)
+// by bytes as well as by count: 200 results of long answers made a 46 MB
+// page, held in memory several times over while it was built. A page
+// stops before the item that would pass the bound, and has a cursor; its
+// first item is always included, so a page makes progress whatever the
+// size of one answer (itself bounded by the provider response cap).
+const MaxPageBytes = 4 << 20
+
 // Store is SABE's persistence.
 type Store struct {
 	pool *pgxpool.Pool
@@ -114,6 +122,11 @@ func idCursor(cursor string) (*uuid.UUID, error) {
 }
 
 func encodeIDCursor(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
+
+// IDCursor returns the cursor of the page after the item with id, for a
+// list paged by id (ListQuestions, ListRuns, ListBenchmarks) whose caller
+// ends a page earlier than the store did.
+func IDCursor(id uuid.UUID) string { return encodeIDCursor(id) }
 
 // listPage runs a keyset-paginated list: it decodes the cursor (the last
 // id of the previous page), fetches one row more than the page holds so it

@@ -49,6 +49,73 @@ func (q *Queries) ListRecordedUnits(ctx context.Context, arg ListRecordedUnitsPa
 	return items, nil
 }
 
+const listRunResultSizes = `-- name: ListRunResultSizes :many
+SELECT e.model_id, e.question_id, e.sample,
+       (octet_length(e.response) + coalesce(octet_length(e.error), 0))::bigint AS text_bytes
+FROM executions e
+WHERE e.run_created_at = $1 AND e.run_id = $2
+  AND ($3::uuid IS NULL OR e.model_id = $3::uuid)
+  AND (NOT $4::bool
+       OR (e.model_id, e.question_id, e.sample) > ($5::uuid, $6::uuid, $7::int))
+ORDER BY e.model_id, e.question_id, e.sample
+LIMIT $8
+`
+
+type ListRunResultSizesParams struct {
+	RunCreatedAt  time.Time
+	RunID         uuid.UUID
+	ModelID       *uuid.UUID
+	HasCursor     bool
+	AfterModel    uuid.UUID
+	AfterQuestion uuid.UUID
+	AfterSample   int32
+	Lim           int32
+}
+
+type ListRunResultSizesRow struct {
+	ModelID    uuid.UUID
+	QuestionID uuid.UUID
+	Sample     int32
+	TextBytes  int64
+}
+
+// The keys of a page of ListRunResults and the bytes of text each result
+// carries, so the store can cut the page by bytes before reading any text:
+// octet_length reads a TOASTed value's stored length without fetching it.
+func (q *Queries) ListRunResultSizes(ctx context.Context, arg ListRunResultSizesParams) ([]ListRunResultSizesRow, error) {
+	rows, err := q.db.Query(ctx, listRunResultSizes,
+		arg.RunCreatedAt,
+		arg.RunID,
+		arg.ModelID,
+		arg.HasCursor,
+		arg.AfterModel,
+		arg.AfterQuestion,
+		arg.AfterSample,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListRunResultSizesRow{}
+	for rows.Next() {
+		var i ListRunResultSizesRow
+		if err := rows.Scan(
+			&i.ModelID,
+			&i.QuestionID,
+			&i.Sample,
+			&i.TextBytes,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listRunResults = `-- name: ListRunResults :many
 SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.category, e.status, e.response, e.error,
        coalesce((SELECT rm.name FROM run_models rm WHERE rm.run_id = e.run_id AND rm.model_id = e.model_id LIMIT 1), '')::text AS model_name,
