@@ -268,13 +268,12 @@ func TestSecrets_NeverLeak(t *testing.T) {
 	}
 
 	// A token made through the API is the one response allowed to hold it.
-	token := o.token
 	if code, raw := o.do(t, "POST", "/v1/tokens", o.token, map[string]any{"name": "leak-check", "scopes": []string{"read", "write", "admin"}}, false); code == http.StatusCreated {
 		var created struct {
 			Token string `json:"token"`
 		}
 		mustUnmarshal(t, raw, &created)
-		token = created.Token
+		token := created.Token
 		if !strings.HasPrefix(token, "sabe_") {
 			t.Fatalf("token create response has no token: %s", raw)
 		}

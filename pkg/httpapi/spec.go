@@ -15,7 +15,7 @@ import (
 // once per process: decoding it takes milliseconds and every caller wants the
 // same document.
 var loadSpec = sync.OnceValues(func() (*openapi3.T, error) {
-	doc, err := oapi.GetSwagger()
+	doc, err := oapi.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("load openapi document: %w", err)
 	}

@@ -66,6 +66,7 @@ type Config struct {
 func (c Config) Validate() error {
 	switch {
 	case c.Latency < 0:
+		//lint:ignore ST1005 each message starts with the setting's field name, as Validate promises
 		return errors.New("Latency must not be negative")
 	case c.TTFT < 0:
 		return errors.New("TTFT must not be negative")

@@ -314,9 +314,6 @@ func skipIfGone(err error) error {
 	return err
 }
 
-// newID returns a fresh v7 UUID.
-func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
-
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // enqueueAll enqueues tasks with bounded parallelism.
