@@ -33,8 +33,14 @@ type system struct {
 
 func start(t *testing.T) *system {
 	t.Helper()
+	return startOn(t, testenv.DatabaseURL(t))
+}
+
+// startOn is start on the database at dbURL.
+func startOn(t *testing.T, dbURL string) *system {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	dbURL, redisURL, key := testenv.DatabaseURL(t), testenv.RedisURL(t), testenv.KeyEnv(t)
+	redisURL, key := testenv.RedisURL(t), testenv.KeyEnv(t)
 	mock, err := mockllm.Listen(ctx, "127.0.0.1:0", mockllm.Config{Latency: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -107,10 +113,24 @@ type idOnly struct {
 
 // TestBenchmark_EndToEnd runs 3 models × 20 questions × 2 samples through
 // the HTTP API on two workers and checks every unit is recorded exactly
-// once, the scores are the mock's known answers, and the ranking's order.
+// once, the scores are the mock's known answers, and the ranking's order:
+// once on plain PostgreSQL and once on TimescaleDB (hypertables and
+// continuous aggregates), where one is available.
 func TestBenchmark_EndToEnd(t *testing.T) {
 	t.Parallel()
-	s := start(t)
+	for _, storage := range []string{testenv.StoragePostgreSQL, testenv.StorageTimescaleDB} {
+		t.Run(storage, func(t *testing.T) {
+			t.Parallel()
+			s := startOn(t, testenv.DatabaseURLOn(t, storage))
+			if ts := testenv.UsesTimescaleDB(t, s.pool); ts != (storage == testenv.StorageTimescaleDB) {
+				t.Fatalf("database migrated with TimescaleDB = %v on the %s path", ts, storage)
+			}
+			benchmarkEndToEnd(t, s)
+		})
+	}
+}
+
+func benchmarkEndToEnd(t *testing.T, s *system) {
 	const questions, samples = 20, 2
 	models := []string{"mock-medium", "mock-weak", "mock-strong"}
 

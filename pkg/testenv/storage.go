@@ -95,6 +95,30 @@ func OnEachStorage(t *testing.T, fn func(t *testing.T, pool *pgxpool.Pool)) {
 	})
 }
 
+// DatabaseURLOn is DatabaseURL on one storage path (StoragePostgreSQL or
+// StorageTimescaleDB), for tests that run whole processes against each:
+// the TimescaleDB database skips the test, saying why, when no TimescaleDB
+// server can be had.
+func DatabaseURLOn(t testing.TB, storage string) string {
+	t.Helper()
+	switch storage {
+	case StoragePostgreSQL:
+		base, _, err := servers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newDatabaseFrom(t, base, "pg", map[string]string{"sabe.timescaledb": "off"})
+	case StorageTimescaleDB:
+		base, err := timescaleServer()
+		if err != nil {
+			t.Skip(err.Error())
+		}
+		return newDatabaseFrom(t, base, "ts", nil)
+	}
+	t.Fatalf("unknown storage %q", storage)
+	return ""
+}
+
 func storagePool(t *testing.T, base, kind string, params map[string]string) *pgxpool.Pool {
 	t.Helper()
 	return poolOn(t, newDatabaseFrom(t, base, kind, params))
