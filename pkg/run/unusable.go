@@ -141,16 +141,9 @@ func unusableAnswer(conn *ProviderConn, m *SnapshotModel, pe *provider.Error) *U
 // without a call or another decryption of the key. The worker that blocks
 // it logs it: once per run and provider, however many units meet it.
 func (h *Handlers) unusable(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, ue *UnusableError) error {
-	first, err := h.tracker.Block(ctx, e.RunID, ue.scope(), Blocked{Error: ue.Reason, HTTPStatus: ue.HTTPStatus})
-	if err != nil {
-		return err
-	}
-	if first {
-		h.log.Error("provider unusable: the run's units on it fail without calling it",
-			"run_id", e.RunID, "provider_id", ue.ProviderID, "provider", ue.ProviderName, "scope", ue.scope(), "cause", ue.Reason)
-	}
-	e.Status, e.Error, e.HTTPStatus = ExecFailed, ue.Reason, ue.HTTPStatus
-	return h.record(ctx, snap, idx, e)
+	return h.failBlocked(ctx, snap, idx, e, ue.scope(), Blocked{Error: ue.Reason, HTTPStatus: ue.HTTPStatus},
+		"provider unusable: the run's units on it fail without calling it",
+		"provider_id", ue.ProviderID, "provider", ue.ProviderName, "scope", ue.scope(), "cause", ue.Reason)
 }
 
 // giveUp fails a unit whose provider's circuit has been open for longer
@@ -162,16 +155,9 @@ func (h *Handlers) giveUp(ctx context.Context, snap *cachedSnapshot, idx int, e 
 	if we.LastError != "" {
 		reason += "; last error: " + we.LastError
 	}
-	first, err := h.tracker.Block(ctx, e.RunID, circuitScope(we.Provider), Blocked{Error: reason})
-	if err != nil {
-		return err
-	}
-	if first {
-		h.log.Error("provider down for longer than the breaker max wait: the run's units on it fail",
-			"run_id", e.RunID, "provider_id", we.Provider, "open_since", we.OpenSince.UTC(), "last_error", we.LastError)
-	}
-	e.Status, e.Error = ExecFailed, reason
-	return h.record(ctx, snap, idx, e)
+	return h.failBlocked(ctx, snap, idx, e, circuitScope(we.Provider), Blocked{Error: reason},
+		"provider down for longer than the breaker max wait: the run's units on it fail",
+		"provider_id", we.Provider, "open_since", we.OpenSince.UTC(), "last_error", we.LastError)
 }
 
 // unscorable fails a unit whose question's scoring rule does not compile,
@@ -179,15 +165,24 @@ func (h *Handlers) giveUp(ctx context.Context, snap *cachedSnapshot, idx int, e 
 // worker that notices first for the run logs it.
 func (h *Handlers) unscorable(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, cause error) error {
 	reason := "the question's scoring rule does not compile, so no answer to it can be scored: " + cause.Error()
-	first, err := h.tracker.Block(ctx, e.RunID, questionScope(e.QuestionID), Blocked{Error: reason})
+	return h.failBlocked(ctx, snap, idx, e, questionScope(e.QuestionID), Blocked{Error: reason},
+		"question cannot be scored: the run's units of it fail without a call",
+		"question_id", e.QuestionID, "cause", cause)
+}
+
+// failBlocked records the unit failed for good with b's error, after
+// recording b for the run under scope. The worker whose Block recorded it
+// first logs msg with args, so the log says it once per run and scope
+// however many units meet it.
+func (h *Handlers) failBlocked(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, scope string, b Blocked, msg string, args ...any) error {
+	first, err := h.tracker.Block(ctx, e.RunID, scope, b)
 	if err != nil {
 		return err
 	}
 	if first {
-		h.log.Error("question cannot be scored: the run's units of it fail without a call",
-			"run_id", e.RunID, "question_id", e.QuestionID, "cause", cause)
+		h.log.Error(msg, append([]any{"run_id", e.RunID}, args...)...)
 	}
-	e.Status, e.Error = ExecFailed, reason
+	e.Status, e.Error, e.HTTPStatus = ExecFailed, b.Error, b.HTTPStatus
 	return h.record(ctx, snap, idx, e)
 }
 
