@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/labstack/echo/v4"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
@@ -42,9 +41,7 @@ func (a *api) CreateRun(ctx context.Context, req oapi.CreateRunRequestObject) (o
 	}
 	r, err := a.s.store.CreateRun(ctx, nr)
 	if be, ok := errors.AsType[*store.BudgetError](err); ok {
-		if c := echoContextFrom(ctx); c != nil {
-			c.Response().Header().Set(echo.HeaderRetryAfter, retryAfter(be.RetryAfter))
-		}
+		setRetryAfter(echoContextFrom(ctx), be.RetryAfter)
 	}
 	if err != nil {
 		return nil, err

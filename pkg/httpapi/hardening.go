@@ -176,11 +176,25 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if res.Allowed == 0 {
-			c.Response().Header().Set(echo.HeaderRetryAfter, retryAfter(res.RetryAfter))
-			return echo.NewHTTPError(http.StatusTooManyRequests,
+			return tooMany(c, res.RetryAfter,
 				fmt.Sprintf("this token is over its limit of %d requests a minute; retry later", s.cfg.RateLimit))
 		}
 		return next(c)
+	}
+}
+
+// tooMany is a 429 with its Retry-After: the one way the API says "not
+// now" (per-token and per-address limits, busy model lists).
+func tooMany(c echo.Context, wait time.Duration, msg string) error {
+	setRetryAfter(c, wait)
+	return echo.NewHTTPError(http.StatusTooManyRequests, msg)
+}
+
+// setRetryAfter says on the response when to try again; c is nil for a
+// handler called outside Echo.
+func setRetryAfter(c echo.Context, wait time.Duration) {
+	if c != nil {
+		c.Response().Header().Set(echo.HeaderRetryAfter, retryAfter(wait))
 	}
 }
 

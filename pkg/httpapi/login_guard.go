@@ -70,14 +70,6 @@ const (
 	authFailKeyPrefix = "sabe:authfail:"
 )
 
-// tooMany is the 429 of a per-address budget, with its Retry-After.
-func tooMany(c echo.Context, wait time.Duration, msg string) error {
-	if c != nil {
-		c.Response().Header().Set(echo.HeaderRetryAfter, retryAfter(wait))
-	}
-	return echo.NewHTTPError(http.StatusTooManyRequests, msg)
-}
-
 // takeLoginAttempt counts a login attempt against the source address's
 // budget (LoginRateLimit a minute, shared by every replica) and answers
 // 429 past it. When Redis cannot be asked the attempt goes through, as

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -80,8 +78,5 @@ func (g *modelListGate) enter(ctx context.Context, id uuid.UUID) (release func()
 
 // busyError is the 429 of a refused model list, with a Retry-After.
 func busyError(ctx context.Context, msg string) error {
-	if c := echoContextFrom(ctx); c != nil {
-		c.Response().Header().Set(echo.HeaderRetryAfter, "5")
-	}
-	return echo.NewHTTPError(http.StatusTooManyRequests, msg)
+	return tooMany(echoContextFrom(ctx), 5*time.Second, msg)
 }
