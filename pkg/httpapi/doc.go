@@ -17,9 +17,8 @@
 // session cookie with the scope each route declares (auth.go, scopes.go,
 // session.go; failed attempts and logins are limited per source address
 // in login_guard.go), the per-token rate limit (hardening.go), and
-// request validation against the
-// document (validate.go), which also enforces SABE's text rules at the
-// edge (edge_text.go). Errors become responses in one place, ErrorHandler
+// request validation against the document (validate.go), which also
+// enforces SABE's text rules at the edge (edge_text.go). Errors become responses in one place, ErrorHandler
 // (errors.go): a kind-to-status map and one JSON shape naming the field.
 //
 // Answers have their own rules: computed figures are rounded at the edge
