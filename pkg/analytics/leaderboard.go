@@ -46,10 +46,14 @@ type Leaderboard struct {
 	Entries []Entry
 }
 
-// Entry is one model's line in a leaderboard.
+// Entry is one model's line in a leaderboard: of a benchmark's latest run,
+// week or month (Leaderboard), or of one finished run as finalization
+// stores it (RunRanking).
 type Entry struct {
-	// Rank is the position in the order, from 1. RankLow and RankHigh
-	// are the band of ranks the intervals allow (see the package doc).
+	// Rank is the position in the order, from 1: ranks are strictly 1..n
+	// even when scores tie, so that a leaderboard always has one order.
+	// RankLow and RankHigh are the band of ranks the intervals allow (see
+	// the package doc).
 	Rank, RankLow, RankHigh int
 	ModelID                 uuid.UUID
 	ModelName               string
@@ -61,13 +65,16 @@ type Entry struct {
 	// the square root of Questions.
 	StdError  float64
 	Questions int
-	// N counts the units answered or failed for good.
-	N int
-	// ErrorRate is the part of N that failed for good.
+	// N counts the units answered or failed for good; Correct those that
+	// passed, Failed those that failed for good.
+	N, Correct, Failed int
+	// ErrorRate is Failed/N, or 0 when N is 0.
 	ErrorRate float64
 	// MeanLatencyMs is the mean over questions of each question's mean
 	// latency over its succeeded units; nil when none succeeded.
 	MeanLatencyMs *float64
+	// CostUSD is what the model's units cost in all.
+	CostUSD float64
 	// CostPer1kQuestions is 1000 times the mean cost of one run's samples
 	// of a question.
 	CostPer1kQuestions float64
@@ -75,10 +82,11 @@ type Entry struct {
 	PassAtK []PassAtK
 }
 
-// PassAtK is the unbiased pass@k estimate, averaged over questions.
+// PassAtK is the unbiased pass@k estimate, averaged over questions. Its
+// JSON form is how finalization stores a run's estimates.
 type PassAtK struct {
-	K     int
-	Value float64
+	K     int     `json:"k"`
+	Value float64 `json:"value"`
 }
 
 // Leaderboard ranks the models of q's period. It returns fault.NotFound
@@ -144,13 +152,15 @@ func (s *Service) leaderboard(ctx context.Context, q LeaderboardQuery) (*Leaderb
 func entry(model uuid.UUID, qs []question, boot stats.Bootstrap) Entry {
 	e := Entry{ModelID: model, Questions: len(qs)}
 	scores := make([]float64, len(qs))
-	var failed, minN int
+	var minN int
 	var latSum, costSum float64
 	var latN int
 	for i, q := range qs {
 		scores[i] = q.score
 		e.N += q.n
-		failed += q.failed
+		e.Correct += q.correct
+		e.Failed += q.failed
+		e.CostUSD += q.totalCost
 		costSum += q.cost
 		if q.hasLatency {
 			latSum += q.latency
@@ -164,7 +174,7 @@ func entry(model uuid.UUID, qs []question, boot stats.Bootstrap) Entry {
 	e.StdError = stats.StdError(scores)
 	e.CI = boot.Mean(scores, stats.StreamFor(boot.Seed, model))
 	if e.N > 0 {
-		e.ErrorRate = float64(failed) / float64(e.N)
+		e.ErrorRate = float64(e.Failed) / float64(e.N)
 	}
 	if latN > 0 {
 		m := latSum / float64(latN)

@@ -16,7 +16,9 @@ type question struct {
 	score              float64
 	latency            float64
 	hasLatency         bool
-	cost               float64
+	// cost is what one run's samples of the question cost; totalCost
+	// what all its units over the period cost.
+	cost, totalCost float64
 }
 
 // byModel merges tallies per (model, question revision) and turns them
@@ -57,7 +59,7 @@ func byModel(in []QuestionStat) map[uuid.UUID][]question {
 		q := question{
 			revisionID: st.RevisionID, n: st.N, correct: st.Correct, failed: st.Failed,
 			score: float64(st.Correct) / float64(st.N),
-			cost:  st.CostUSD / float64(max(st.Runs, 1)),
+			cost:  st.CostUSD / float64(max(st.Runs, 1)), totalCost: st.CostUSD,
 		}
 		if st.LatencyN > 0 {
 			q.latency, q.hasLatency = st.LatencySumMs/float64(st.LatencyN), true

@@ -67,6 +67,13 @@ func (s *Service) each(n int, f func(i int)) {
 	_ = g.Wait()
 }
 
+// sequential runs f(0..n-1) one after another.
+func sequential(n int, f func(i int)) {
+	for i := range n {
+		f(i)
+	}
+}
+
 // names looks up the names of models.
 func (s *Service) names(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
 	if len(ids) == 0 {

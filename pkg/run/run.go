@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
-	"github.com/sabe-dev/sabe/pkg/ranking"
 	"github.com/sabe-dev/sabe/pkg/scoring"
 )
 
@@ -198,9 +197,6 @@ type Result struct {
 	ModelName     string
 	PromptExcerpt string
 }
-
-// Rankings is a run's leaderboard, overall and per category.
-type Rankings = ranking.Rankings
 
 // Cost returns the price of a call in USD from per-million-token prices.
 func Cost(inputTokens, outputTokens int, inPerMTok, outPerMTok float64) float64 {
