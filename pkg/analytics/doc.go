@@ -39,6 +39,11 @@
 // whose interval does not lie wholly below its own]. pass@k (Chen et al.
 // 2021) is reported when every question was sampled more than once.
 //
+// A finished run's rankings are leaderboards too, of one Entry type: when
+// a run finishes, the store calls RankRun (rank.go), which the run's
+// finalizer passes in, and stores the RunRanking it returns, overall and
+// per category.
+//
 // # Comparisons
 //
 // Week over week, month over month, or one run against another: only the

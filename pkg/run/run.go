@@ -1,7 +1,3 @@
-// Package run is what happens when a benchmark runs: the run and its
-// snapshot of what it asks, the units it fans out into (one per model,
-// question and sample), their executions and evaluations, and the asynq
-// tasks that carry the work (run:start, execution:run, run:finalize).
 package run
 
 import (
