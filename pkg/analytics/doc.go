@@ -5,9 +5,11 @@
 //
 // analytics.go is the contract with the store: the rollup rows time series
 // are drawn from and the per-question tallies (QuestionStat) the statistics
-// are computed from. Service (service.go) turns them into answers and is
-// pure computation apart from its Store calls, so its statistics can be
-// checked against answers worked out by hand.
+// are computed from. Service (service.go) turns them into answers, one
+// query per file: timeseries.go, compare.go, leaderboard.go and drift.go,
+// over the per-question figures of question.go. It is pure computation
+// apart from its Store calls and a cache of answers (cache.go), so its
+// statistics can be checked against answers worked out by hand.
 //
 // # Which units count
 //
@@ -36,6 +38,11 @@
 // rank band [1 + models whose interval lies wholly above its own, models
 // whose interval does not lie wholly below its own]. pass@k (Chen et al.
 // 2021) is reported when every question was sampled more than once.
+//
+// A finished run's rankings are leaderboards too, of one Entry type: when
+// a run finishes, the store calls RankRun (rank.go), which the run's
+// finalizer passes in, and stores the RunRanking it returns, overall and
+// per category.
 //
 // # Comparisons
 //

@@ -12,30 +12,26 @@ import (
 // empty JSON object key would be easy to miss and awkward to address.
 const Uncategorized = "uncategorized"
 
-// RunRanking is a run's rankings as finalization writes them: overall and
-// per category, computed exactly as the leaderboard computes them.
+// RunRanking is a finished run's leaderboards, overall and per category,
+// computed exactly as the leaderboard computes them: finalization stores
+// them and GET /v1/runs/{id}/rankings returns them. Both fields are non-nil
+// even when empty.
 type RunRanking struct {
-	Overall    []Entry
+	Overall []Entry
+	// ByCategory is keyed by category, Uncategorized for questions without
+	// one.
 	ByCategory map[string][]Entry
-	// Totals holds each model's pooled counts and cost, overall ("") and
-	// per category, for the columns the entries do not carry.
-	Totals map[string]map[uuid.UUID]Totals
-}
-
-// Totals are a model's pooled counts over a set of questions.
-type Totals struct {
-	Correct, Failed int
-	CostUSD         float64
 }
 
 // RankRun ranks one run's models from its per-question tallies, overall
-// and within each category, with names[id] as the models' names. The
-// bootstrap streams depend only on the seed and the model, so the run's
-// rankings and GET /v1/leaderboard?period=latest agree.
-func RankRun(in []QuestionStat, names map[uuid.UUID]string, boot stats.Bootstrap) RunRanking {
-	out := RunRanking{ByCategory: map[string][]Entry{}, Totals: map[string]map[uuid.UUID]Totals{}}
+// and within each category, with names[id] as the models' names. It is
+// the run.RankFunc that finalization is given. The bootstrap streams
+// depend only on the seed and the model, so the run's rankings and
+// GET /v1/leaderboard?period=latest agree.
+func RankRun(in []QuestionStat, names map[uuid.UUID]string) RunRanking {
+	boot := stats.Bootstrap{}
+	out := RunRanking{ByCategory: map[string][]Entry{}}
 	out.Overall = rankAll(in, names, boot)
-	out.Totals[""] = totals(in)
 	byCat := map[string][]QuestionStat{}
 	for _, st := range in {
 		c := cmp.Or(st.Category, Uncategorized)
@@ -43,7 +39,6 @@ func RankRun(in []QuestionStat, names map[uuid.UUID]string, boot stats.Bootstrap
 	}
 	for c, qs := range byCat {
 		out.ByCategory[c] = rankAll(qs, names, boot)
-		out.Totals[c] = totals(qs)
 	}
 	return out
 }
@@ -66,22 +61,4 @@ func rankModels(models map[uuid.UUID][]question, names map[uuid.UUID]string, boo
 	})
 	rank(entries)
 	return entries
-}
-
-func sequential(n int, f func(i int)) {
-	for i := range n {
-		f(i)
-	}
-}
-
-func totals(in []QuestionStat) map[uuid.UUID]Totals {
-	out := map[uuid.UUID]Totals{}
-	for _, st := range in {
-		t := out[st.ModelID]
-		t.Correct += st.Correct
-		t.Failed += st.Failed
-		t.CostUSD += st.CostUSD
-		out[st.ModelID] = t
-	}
-	return out
 }

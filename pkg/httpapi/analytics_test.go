@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/apitoken"
 	"github.com/sabe-dev/sabe/pkg/httpapi"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
@@ -171,7 +172,7 @@ func (h *analyticsHistory) record(t *testing.T, at time.Time, outcome func(model
 			}
 		}
 	}
-	fin, first, err := st.Finalize(ctx, r, status, "")
+	fin, first, err := st.Finalize(ctx, r, status, "", analytics.RankRun)
 	if err != nil || !first {
 		t.Fatalf("Finalize: first %v, %v", first, err)
 	}

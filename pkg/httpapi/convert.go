@@ -6,9 +6,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
-	"github.com/sabe-dev/sabe/pkg/ranking"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/schedule"
 	"github.com/sabe-dev/sabe/pkg/scoring"
@@ -387,7 +387,7 @@ func toEstimate(e *catalog.Estimate) oapi.Estimate {
 	return out
 }
 
-func toRankings(runID uuid.UUID, rk *ranking.Rankings) oapi.Rankings {
+func toRankings(runID uuid.UUID, rk *analytics.RunRanking) oapi.Rankings {
 	out := oapi.Rankings{
 		RunId:      runID,
 		Overall:    toRankingEntries(rk.Overall),
@@ -399,15 +399,9 @@ func toRankings(runID uuid.UUID, rk *ranking.Rankings) oapi.Rankings {
 	return out
 }
 
-func toRankingEntries(in []ranking.Entry) []oapi.RankingEntry {
+func toRankingEntries(in []analytics.Entry) []oapi.RankingEntry {
 	out := make([]oapi.RankingEntry, 0, len(in))
 	for _, e := range in {
-		// Model ids come from the store's own uuid column.
-		id, _ := uuid.Parse(e.ModelID)
-		passAt := make([]oapi.PassAtK, len(e.PassAtK))
-		for i, p := range e.PassAtK {
-			passAt[i] = oapi.PassAtK{K: p.K, Value: figure(p.Value)}
-		}
 		out = append(out, oapi.RankingEntry{
 			// rank is the leaderboard's name for the figure; position
 			// stays, deprecated, for the clients that read it.
@@ -415,21 +409,29 @@ func toRankingEntries(in []ranking.Entry) []oapi.RankingEntry {
 			Position:      e.Rank,
 			RankLow:       e.RankLow,
 			RankHigh:      e.RankHigh,
-			CiLow:         figure(e.CILow),
-			CiHigh:        figure(e.CIHigh),
+			CiLow:         figure(e.CI.Low),
+			CiHigh:        figure(e.CI.High),
 			StdError:      figure(e.StdError),
 			Questions:     e.Questions,
-			PassAtK:       passAt,
-			ModelId:       id,
+			PassAtK:       toPassAtK(e.PassAtK),
+			ModelId:       e.ModelID,
 			ModelName:     e.ModelName,
 			Score:         figure(e.Score),
 			N:             e.N,
 			Correct:       e.Correct,
 			Failed:        e.Failed,
 			ErrorRate:     figure(e.ErrorRate),
-			MeanLatencyMs: figure(e.MeanLatencyMs),
+			MeanLatencyMs: figure(derefOr(e.MeanLatencyMs)),
 			CostUsd:       figure(e.CostUSD),
 		})
+	}
+	return out
+}
+
+func toPassAtK(in []analytics.PassAtK) []oapi.PassAtK {
+	out := make([]oapi.PassAtK, len(in))
+	for i, p := range in {
+		out[i] = oapi.PassAtK{K: p.K, Value: figure(p.Value)}
 	}
 	return out
 }

@@ -229,15 +229,11 @@ func toLeaderboard(lb *analytics.Leaderboard) oapi.Leaderboard {
 		out.Start, out.End = &start, &end
 	}
 	for i, e := range lb.Entries {
-		pk := make([]oapi.PassAtK, len(e.PassAtK))
-		for j, p := range e.PassAtK {
-			pk[j] = oapi.PassAtK{K: p.K, Value: figure(p.Value)}
-		}
 		out.Entries[i] = oapi.LeaderboardEntry{
 			Rank: e.Rank, RankLow: e.RankLow, RankHigh: e.RankHigh, ModelId: e.ModelID, ModelName: e.ModelName,
 			Score: figure(e.Score), CiLow: figure(e.CI.Low), CiHigh: figure(e.CI.High), StdError: figure(e.StdError),
 			Questions: e.Questions, N: e.N, ErrorRate: figure(e.ErrorRate), MeanLatencyMs: figurePtr(e.MeanLatencyMs),
-			CostPer1kQuestions: figure(e.CostPer1kQuestions), PassAtK: pk,
+			CostPer1kQuestions: figure(e.CostPer1kQuestions), PassAtK: toPassAtK(e.PassAtK),
 		}
 	}
 	return out

@@ -1,7 +1,3 @@
-// Package run is what happens when a benchmark runs: the run and its
-// snapshot of what it asks, the units it fans out into (one per model,
-// question and sample), their executions and evaluations, and the asynq
-// tasks that carry the work (run:start, execution:run, run:finalize).
 package run
 
 import (
@@ -10,7 +6,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
-	"github.com/sabe-dev/sabe/pkg/ranking"
 	"github.com/sabe-dev/sabe/pkg/scoring"
 )
 
@@ -198,9 +193,6 @@ type Result struct {
 	ModelName     string
 	PromptExcerpt string
 }
-
-// Rankings is a run's leaderboard, overall and per category.
-type Rankings = ranking.Rankings
 
 // Cost returns the price of a call in USD from per-million-token prices.
 func Cost(inputTokens, outputTokens int, inPerMTok, outPerMTok float64) float64 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/provider"
 )
@@ -70,6 +71,12 @@ type ProviderRef struct {
 	Name string
 }
 
+// RankFunc ranks a finished run's models from its per-question tallies,
+// with names[id] the models' names. The store calls it inside Finalize's
+// transaction and stores what it returns, so that the store persists
+// rankings without deciding them; analytics.RankRun is the one SABE uses.
+type RankFunc func(tallies []analytics.QuestionStat, names map[uuid.UUID]string) analytics.RunRanking
+
 // Store is the persistence the task handlers need. pkg/store implements it.
 type Store interface {
 	// GetRun returns the run; fault NotFound when there is none.
@@ -87,9 +94,10 @@ type Store interface {
 	RecordExecution(ctx context.Context, e *Execution) (bool, error)
 	// Counts returns how many units of the run are recorded, by outcome.
 	Counts(ctx context.Context, r *Run) (Progress, error)
-	// Finalize computes totals and rankings and sets the final status, once:
-	// it returns the finished run and false when it was already finished.
-	Finalize(ctx context.Context, r *Run, status Status, reason string) (*Run, bool, error)
+	// Finalize computes the run's totals, ranks its models with rank and
+	// sets the final status, all in one transaction and once: it returns
+	// the finished run and false when it was already finished.
+	Finalize(ctx context.Context, r *Run, status Status, reason string, rank RankFunc) (*Run, bool, error)
 	// ProviderConn returns a provider's endpoint with its key decrypted;
 	// a *UnusableError when the key cannot be decrypted.
 	ProviderConn(ctx context.Context, id uuid.UUID) (*ProviderConn, error)

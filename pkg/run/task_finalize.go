@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+
+	"github.com/sabe-dev/sabe/pkg/analytics"
 )
 
 // TypeFinalize computes a finished run's rankings, totals and final status.
@@ -58,7 +60,7 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	status, reason := finalStatus(r, counts, skips, causes, h.cfg.Now())
-	fin, first, err := h.store.Finalize(ctx, r, status, reason)
+	fin, first, err := h.store.Finalize(ctx, r, status, reason, analytics.RankRun)
 	if err != nil {
 		return fmt.Errorf("finalize run %s: %w", r.ID, err)
 	}

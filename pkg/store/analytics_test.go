@@ -139,7 +139,7 @@ func (h *history) runAs(t *testing.T, at time.Time, status run.Status, outcome f
 			status = run.StatusPartial
 		}
 	}
-	fin, first, err := h.s.Finalize(ctx, r, status, "")
+	fin, first, err := h.s.Finalize(ctx, r, status, "", analytics.RankRun)
 	if err != nil || !first {
 		t.Fatalf("finalize: first=%v err=%v", first, err)
 	}
@@ -312,7 +312,7 @@ func testAnalytics(t *testing.T, pool *pgxpool.Pool) {
 		b, a := rk.Overall[0], rk.Overall[1]
 		// Per-question pass rates: model b {1/2, 1, 1, 1}, mean 7/8;
 		// model a {1, 0, 1, 0}, mean 1/2.
-		if b.ModelID != h.b.String() || !near(b.Score, 7.0/8) || !near(a.Score, 0.5) || a.Questions != 4 {
+		if b.ModelID != h.b || !near(b.Score, 7.0/8) || !near(a.Score, 0.5) || a.Questions != 4 {
 			t.Fatalf("order/scores: %+v, %+v", b, a)
 		}
 		// sd({1,0,1,0}) = sqrt(1/3); over sqrt(4) questions.
@@ -322,7 +322,7 @@ func testAnalytics(t *testing.T, pool *pgxpool.Pool) {
 		// Resampling 4 questions of model a gives the mean 0 with
 		// probability 1/16 > 2.5%, and 1 likewise: the interval is [0, 1],
 		// which overlaps model b's, so both may rank 1st or 2nd.
-		if a.CILow != 0 || a.CIHigh != 1 || b.CIHigh != 1 || b.CILow > b.Score || a.RankLow != 1 || a.RankHigh != 2 ||
+		if a.CI.Low != 0 || a.CI.High != 1 || b.CI.High != 1 || b.CI.Low > b.Score || a.RankLow != 1 || a.RankHigh != 2 ||
 			b.RankLow != 1 || b.RankHigh != 2 {
 			t.Errorf("intervals and bands: a %+v, b %+v", a, b)
 		}

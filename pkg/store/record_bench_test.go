@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/scoring"
@@ -233,7 +234,7 @@ func BenchmarkStore_Finalize(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				fin, first, err := s.Finalize(ctx, snap.Run, run.StatusPartial, "some units failed")
+				fin, first, err := s.Finalize(ctx, snap.Run, run.StatusPartial, "some units failed", analytics.RankRun)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -15,9 +15,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
-	"github.com/sabe-dev/sabe/pkg/ranking"
 	"github.com/sabe-dev/sabe/pkg/run"
-	"github.com/sabe-dev/sabe/pkg/stats"
 	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
 )
 
@@ -349,10 +347,11 @@ func (s *Store) RunProviders(ctx context.Context, id uuid.UUID) ([]run.ProviderR
 	return out, nil
 }
 
-// Finalize computes a run's totals, rankings and outcomes and sets its
-// final status in one transaction. A run is finalized once: when another
-// finalizer won, it returns the run as finished and false.
-func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, reason string) (*run.Run, bool, error) {
+// Finalize computes a run's totals and outcomes, stores the rankings rank
+// makes of its outcomes and sets its final status, in one transaction. A
+// run is finalized once: when another finalizer won, it returns the run as
+// finished and false.
+func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, reason string, rank run.RankFunc) (*run.Run, bool, error) {
 	var out *run.Run
 	first := true
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
@@ -379,8 +378,8 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 			return err
 		}
 		// The compact per-(model, question) record outlives the raw rows
-		// that retention deletes; the rankings are computed from it, by the
-		// same code as the leaderboards.
+		// that retention deletes; rank computes the rankings from it (by
+		// the same code as the leaderboards, in SABE).
 		if _, err := q.InsertOutcomes(ctx, dbsqlc.InsertOutcomesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID}); err != nil {
 			return err
 		}
@@ -396,10 +395,10 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 		for _, m := range models {
 			names[m.ModelID] = m.Name
 		}
-		rk := analytics.RankRun(questions, names, stats.Bootstrap{})
-		rows := rankingRows(r.ID, "", rk.Overall, rk.Totals[""])
+		rk := rank(questions, names)
+		rows := rankingRows(r.ID, "", rk.Overall)
 		for cat, entries := range rk.ByCategory {
-			rows = append(rows, rankingRows(r.ID, cat, entries, rk.Totals[cat])...)
+			rows = append(rows, rankingRows(r.ID, cat, entries)...)
 		}
 		if _, err := q.InsertRankings(ctx, rows); err != nil {
 			return err
@@ -428,27 +427,47 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 	return out, true, nil
 }
 
-func rankingRows(runID uuid.UUID, category string, entries []analytics.Entry, totals map[uuid.UUID]analytics.Totals) []dbsqlc.InsertRankingsParams {
+// rankingRows are the rows that store one leaderboard of a run; category
+// is "" for the overall one.
+func rankingRows(runID uuid.UUID, category string, entries []analytics.Entry) []dbsqlc.InsertRankingsParams {
 	rows := make([]dbsqlc.InsertRankingsParams, len(entries))
 	for i, e := range entries {
-		t := totals[e.ModelID]
-		passAt := make([]ranking.PassAtK, len(e.PassAtK))
-		for j, p := range e.PassAtK {
-			passAt[j] = ranking.PassAtK{K: p.K, Value: p.Value}
-		}
 		rows[i] = dbsqlc.InsertRankingsParams{
 			RunID: runID, Category: category, ModelID: e.ModelID, Position: int32(e.Rank), ModelName: e.ModelName,
-			Score: e.Score, N: int32(e.N), Correct: int32(t.Correct), Failed: int32(t.Failed), ErrorRate: e.ErrorRate,
-			MeanLatencyMs: deref(e.MeanLatencyMs), CostUsd: t.CostUSD, CiLow: e.CI.Low, CiHigh: e.CI.High,
+			Score: e.Score, N: int32(e.N), Correct: int32(e.Correct), Failed: int32(e.Failed), ErrorRate: e.ErrorRate,
+			MeanLatencyMs: deref(e.MeanLatencyMs), CostUsd: e.CostUSD, CiLow: e.CI.Low, CiHigh: e.CI.High,
 			Questions: int32(e.Questions), StdError: e.StdError, RankLow: int32(e.RankLow), RankHigh: int32(e.RankHigh),
-			PassAtK: mustJSON(passAt),
+			PassAtK: mustJSON(e.PassAtK),
 		}
 	}
 	return rows
 }
 
+// entryFromRanking is one stored leaderboard line as the analytics compute
+// it. A run's rankings are of one run, so the cost per 1,000 questions is
+// the total over the questions; the mean latency was stored as 0 when no
+// unit succeeded, and reads back as none.
+func entryFromRanking(row dbsqlc.Ranking) analytics.Entry {
+	e := analytics.Entry{
+		Rank: int(row.Position), RankLow: int(row.RankLow), RankHigh: int(row.RankHigh), ModelID: row.ModelID,
+		ModelName: row.ModelName, Score: row.Score, StdError: row.StdError, Questions: int(row.Questions),
+		N: int(row.N), Correct: int(row.Correct), Failed: int(row.Failed), ErrorRate: row.ErrorRate,
+		CostUSD: row.CostUsd, PassAtK: []analytics.PassAtK{},
+	}
+	e.CI.Low, e.CI.High = row.CiLow, row.CiHigh
+	if row.N > row.Failed {
+		latency := row.MeanLatencyMs
+		e.MeanLatencyMs = &latency
+	}
+	if row.Questions > 0 {
+		e.CostPer1kQuestions = 1000 * row.CostUsd / float64(row.Questions)
+	}
+	_ = json.Unmarshal(row.PassAtK, &e.PassAtK)
+	return e
+}
+
 // Rankings returns a finished run's rankings; Conflict while it runs.
-func (s *Store) Rankings(ctx context.Context, id uuid.UUID) (*ranking.Rankings, error) {
+func (s *Store) Rankings(ctx context.Context, id uuid.UUID) (*analytics.RunRanking, error) {
 	r, err := s.GetRun(ctx, id)
 	if err != nil {
 		return nil, err
@@ -460,16 +479,9 @@ func (s *Store) Rankings(ctx context.Context, id uuid.UUID) (*ranking.Rankings, 
 	if err != nil {
 		return nil, err
 	}
-	out := &ranking.Rankings{Overall: []ranking.Entry{}, ByCategory: map[string][]ranking.Entry{}}
+	out := &analytics.RunRanking{Overall: []analytics.Entry{}, ByCategory: map[string][]analytics.Entry{}}
 	for _, row := range rows {
-		e := ranking.Entry{
-			Rank: int(row.Position), RankLow: int(row.RankLow), RankHigh: int(row.RankHigh), ModelID: row.ModelID.String(),
-			ModelName: row.ModelName, Score: row.Score, Questions: int(row.Questions),
-			N: int(row.N), Correct: int(row.Correct), Failed: int(row.Failed), ErrorRate: row.ErrorRate,
-			MeanLatencyMs: row.MeanLatencyMs, CostUSD: row.CostUsd, CILow: row.CiLow, CIHigh: row.CiHigh,
-			StdError: row.StdError, PassAtK: []ranking.PassAtK{},
-		}
-		_ = json.Unmarshal(row.PassAtK, &e.PassAtK)
+		e := entryFromRanking(row)
 		if row.Category == "" {
 			out.Overall = append(out.Overall, e)
 		} else {

@@ -506,7 +506,7 @@ func (h *history) write(ctx context.Context, st *store.Store, stdout io.Writer) 
 // attempt back to break a deadlock or a serialization conflict.
 func finalizeRetrying(ctx context.Context, st *store.Store, r *run.Run, status run.Status, reason string) (*run.Run, error) {
 	for attempt := 1; ; attempt++ {
-		fin, _, err := st.Finalize(ctx, r, status, reason)
+		fin, _, err := st.Finalize(ctx, r, status, reason, analytics.RankRun)
 		var pe *pgconn.PgError
 		if err == nil || attempt == 5 || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
 			return fin, err
