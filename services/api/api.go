@@ -258,7 +258,7 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 	}
 	// Authentication failures are written to the audit log in the
 	// background, at most a few per source address a minute.
-	recorder := audit.NewRecorder(st, log, audit.RecorderOptions{})
+	recorder := audit.NewRecorder(st, log, audit.RecorderConfig{})
 	if err := recorder.Start(ctx); err != nil {
 		return err
 	}

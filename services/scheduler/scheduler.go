@@ -143,7 +143,7 @@ func register(ctx context.Context, s *asynq.Scheduler, cfg Config, log *slog.Log
 		return nil
 	case <-time.After(wait):
 	}
-	task := schedule.NewTickTask(schedule.TickOptions{Interval: cfg.Tick, Catchup: cfg.Catchup, Queue: run.QueueControl})
+	task := schedule.NewTickTask(schedule.TickConfig{Interval: cfg.Tick, Catchup: cfg.Catchup, Queue: run.QueueControl})
 	if _, err := s.Register("@every "+cfg.Tick.String(), task); err != nil {
 		return fmt.Errorf("register the schedule tick: %w", err)
 	}

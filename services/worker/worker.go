@@ -6,12 +6,10 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -26,9 +24,9 @@ import (
 	"github.com/sabe-dev/sabe/pkg/redisconn"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
-	"github.com/sabe-dev/sabe/pkg/schedule"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/taskserver"
 )
 
 // DefaultMetricsAddr is where a worker serves /metrics unless
@@ -222,35 +220,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
 	m := metrics.New()
-	// Units are recorded in batches (one round trip and one commit for
-	// many), closed after the servers have stopped and before the pool.
-	recorder := store.NewRecorder(st, store.RecorderOptions{
-		Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: cfg.RecordLinger, OnBatch: m.RecordBatch,
-	})
-	defer recorder.Close()
-	fleet := resilience.New(rdb, resilience.Options{
-		Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout, Log: log, Observer: m,
-	})
-	if err := fleet.Start(ctx); err != nil {
-		return err
-	}
-	defer fleet.Stop()
-	httpClient := provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: cfg.AllowPrivateProviders, Allow: cfg.ProviderAllow})
-	clients := provider.NewClients(provider.ClientOptions{
-		HTTPClient: httpClient, Timeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxResponseBytes: cfg.MaxResponseBytes,
-	})
-	tracker := run.NewTracker(rdb)
-	handlers := run.NewHandlers(run.Deps{
-		Store: recorder, Queue: client, Tracker: tracker, Clients: clients, Fleet: fleet, Redis: rdb, Metrics: m, Log: log,
-	}, run.Config{
-		CallTimeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxRetry: cfg.MaxRetry, RetryBaseDelay: cfg.RetryBaseDelay,
-		BreakerMaxWait: cfg.BreakerMaxWait,
-	})
-	if err := handlers.Start(ctx); err != nil {
-		return err
-	}
-	defer handlers.Stop()
-
 	if cfg.MetricsAddr != "" {
 		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout, metrics.Profiling(cfg.Pprof))
 		if err != nil {
@@ -258,70 +227,38 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		defer stop()
 	}
-
-	config := asynq.Config{
-		Concurrency:    cfg.Concurrency,
-		Queues:         run.Queues(),
-		RetryDelayFunc: handlers.RetryDelay,
-		// A unit waiting for its provider has not failed: its retries are
-		// kept for real failures.
-		IsFailure: run.IsFailure,
-		// Waiting units come back at the half-open time, the end of a
-		// pause or a limit's wait; asynq's default 5 s check would add up
-		// to that much on top.
-		DelayedTaskCheckInterval: time.Second,
-		TaskCheckInterval:        cfg.TaskCheckInterval,
-		ShutdownTimeout:          cfg.ShutdownTimeout,
-		Logger:                   logging.Asynq(log),
-		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			var we *resilience.WaitError
-			if errors.As(err, &we) {
-				log.Debug("task waits for its provider", "type", t.Type(), "reason", we.Reason, "until", we.Until)
-				return
-			}
-			log.Warn("task failed", "type", t.Type(), "err", err)
-		}),
-	}
-	mux := asynq.NewServeMux()
-	handlers.Register(mux)
-	schedule.NewTicker(st, client, run.NewStartTask, log, cfg.Limits.MinScheduleInterval).Register(mux)
-	// asynq fetches one task at a time per server, trying the queues in
-	// weighted order; with hundreds of handlers one fetch loop cannot keep
-	// them busy when units are short. Several servers in one process share
-	// its handlers, pools and concurrency: more fetch loops, same work.
-	servers := make([]*asynq.Server, cfg.Fetchers)
-	for i := range servers {
-		c := config
-		c.Concurrency = cfg.Concurrency / cfg.Fetchers
-		if i < cfg.Concurrency%cfg.Fetchers {
-			c.Concurrency++
-		}
-		servers[i] = asynq.NewServerFromRedisClient(rdb, c)
-	}
-	shutdown := func() {
-		var wg sync.WaitGroup
-		for _, srv := range servers {
-			wg.Go(srv.Shutdown)
-		}
-		wg.Wait()
-	}
-	for i, srv := range servers {
-		if err := srv.Start(mux); err != nil {
-			for _, started := range servers[:i] {
-				started.Shutdown()
-			}
-			return fmt.Errorf("start worker: %w", err)
-		}
+	// Units are recorded in batches (one round trip and one commit for
+	// many); the worker writes the last of them when it stops, before the
+	// pool closes.
+	w := taskserver.New(taskserver.Deps{Store: st, Redis: rdb, Queue: client, Metrics: m, Log: log}, taskserver.Config{
+		Servers: taskserver.ServerConfig{
+			Concurrency: cfg.Concurrency, Fetchers: cfg.Fetchers, TaskCheckInterval: cfg.TaskCheckInterval,
+			ShutdownTimeout: cfg.ShutdownTimeout,
+		},
+		Recorder: store.RecorderConfig{Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: cfg.RecordLinger},
+		Guard:    resilience.Options{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout},
+		Provider: provider.ClientOptions{
+			Timeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxResponseBytes: cfg.MaxResponseBytes,
+		},
+		AllowPrivateProviders: cfg.AllowPrivateProviders, ProviderAllow: cfg.ProviderAllow,
+		Run: run.Config{
+			CallTimeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxRetry: cfg.MaxRetry, RetryBaseDelay: cfg.RetryBaseDelay,
+			BreakerMaxWait: cfg.BreakerMaxWait,
+		},
+		MinScheduleInterval: cfg.Limits.MinScheduleInterval,
+	})
+	if err := w.Start(ctx); err != nil {
+		return err
 	}
 	// The reconciler restores work Redis lost and finishes runs that would
 	// otherwise hang; one worker of the fleet at a time makes its pass.
-	rec := maintenance.New(maintenance.Deps{Store: st, Redis: rdb, Queue: client, Tracker: tracker, Log: log}, maintenance.Options{
+	rec := maintenance.New(maintenance.Deps{Store: st, Redis: rdb, Queue: client, Tracker: run.NewTracker(rdb), Log: log}, maintenance.Config{
 		Interval: cfg.ReconcileInterval, Stall: cfg.ReconcileStall,
 		Retention: cfg.Retention, RetentionBatch: cfg.RetentionBatch, RetentionInterval: cfg.RetentionInterval,
 		AuditRetention: cfg.AuditRetention,
 	})
 	if err := rec.Start(ctx); err != nil {
-		shutdown()
+		w.Stop()
 		return err
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "fetchers", cfg.Fetchers)
@@ -329,7 +266,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// No new work: the reconciler stops first, then asynq stops fetching
 	// and lets running tasks finish within the shutdown timeout.
 	rec.Stop()
-	shutdown()
+	w.Stop()
 	log.Info("worker stopped")
 	return nil
 }
