@@ -8,8 +8,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -28,11 +26,6 @@ import (
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/taskserver"
 )
-
-// DefaultMetricsAddr is where a worker serves /metrics unless
-// SABE_METRICS_ADDR says otherwise: loopback only, since metrics are for
-// the operator's scraper, not the public.
-const DefaultMetricsAddr = "127.0.0.1:9090"
 
 // Config is the worker's configuration, read from the environment.
 type Config struct {
@@ -108,8 +101,8 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envconf.New(getenv)
 	c := Config{
-		DatabaseURL:           r.String("SABE_DATABASE_URL", store.DefaultURL),
-		RedisURL:              r.String("SABE_REDIS_URL", redisconn.DefaultURL),
+		DatabaseURL:           store.DatabaseURL.Read(r),
+		RedisURL:              redisconn.URL.Read(r),
 		Concurrency:           r.Int("SABE_WORKER_CONCURRENCY", 100, 1, 10000),
 		Limits:                store.ReadRunLimits(r),
 		DatabaseMaxConns:      r.Int("SABE_DATABASE_MAX_CONNS", 20, 1, 1000),
@@ -118,8 +111,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RecordMaxBatch:        r.Int("SABE_RECORD_MAX_BATCH", 64, 1, 1000),
 		RecordLinger:          r.Duration("SABE_RECORD_LINGER", 2*time.Millisecond, 0, time.Second),
 		TaskCheckInterval:     r.Duration("SABE_TASK_CHECK_INTERVAL", 100*time.Millisecond, 10*time.Millisecond, 10*time.Second),
-		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
-		Pprof:                 r.Bool("SABE_PPROF", false),
+		AllowPrivateProviders: envconf.AllowPrivateProviders.Read(r),
+		Pprof:                 envconf.Pprof.Read(r),
 		ProviderTimeout:       r.Duration("SABE_PROVIDER_TIMEOUT", 120*time.Second, time.Second, time.Hour),
 		IdleTimeout:           r.Duration("SABE_PROVIDER_IDLE_TIMEOUT", 60*time.Second, 100*time.Millisecond, time.Hour),
 		MaxResponseBytes:      int64(r.Int("SABE_PROVIDER_MAX_RESPONSE_BYTES", 1<<20, 1024, 64<<20)),
@@ -128,31 +121,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		BreakerFailures:       r.Int("SABE_BREAKER_FAILURES", 5, 1, 1000),
 		BreakerOpenTimeout:    r.Duration("SABE_BREAKER_OPEN_TIMEOUT", 30*time.Second, 100*time.Millisecond, 24*time.Hour),
 		BreakerMaxWait:        r.Duration("SABE_BREAKER_MAX_WAIT", run.DefaultBreakerMaxWait, 100*time.Millisecond, 7*24*time.Hour),
-		MetricsAddr:           r.String("SABE_METRICS_ADDR", DefaultMetricsAddr),
-		ShutdownTimeout:       r.Duration("SABE_SHUTDOWN_TIMEOUT", 30*time.Second, time.Second, time.Hour),
+		ShutdownTimeout:       envconf.WorkerShutdownTimeout.Read(r),
 		ReconcileInterval:     r.Duration("SABE_RECONCILE_INTERVAL", 30*time.Second, 100*time.Millisecond, time.Hour),
 		ReconcileStall:        r.Duration("SABE_RECONCILE_STALL", 2*time.Minute, 100*time.Millisecond, 24*time.Hour),
 		Retention:             r.Duration("SABE_RETENTION", 0, 0, 100*365*24*time.Hour),
 		RetentionBatch:        r.Int("SABE_RETENTION_BATCH", 5000, 1, 1000000),
 		RetentionInterval:     r.Duration("SABE_RETENTION_INTERVAL", time.Hour, 100*time.Millisecond, 7*24*time.Hour),
 		AuditRetention:        r.Duration("SABE_AUDIT_RETENTION", 8760*time.Hour, 0, 100*365*24*time.Hour),
-		LogLevel:              r.String("SABE_LOG_LEVEL", "info"),
-		LogFormat:             r.String("SABE_LOG_FORMAT", "json"),
+		LogLevel:              envconf.LogLevel.Read(r),
+		LogFormat:             envconf.LogFormat.Read(r),
 	}
-	allow, err := provider.ParseAllow(r.String("SABE_PROVIDER_ALLOW", ""))
+	allow, err := provider.ParseAllow(envconf.ProviderAllow.Read(r))
 	if err != nil {
-		r.Fail("SABE_PROVIDER_ALLOW", "%v", err)
+		r.Fail(envconf.ProviderAllow.Name, "%v", err)
 	}
 	c.ProviderAllow = allow
-	c.metricsDefault = strings.TrimSpace(getenv("SABE_METRICS_ADDR")) == ""
-	switch {
-	case strings.EqualFold(c.MetricsAddr, "off"):
-		c.MetricsAddr = ""
-	default:
-		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
-			r.Fail("SABE_METRICS_ADDR", "must be host:port (port 0 picks one) or off, got %q", c.MetricsAddr)
-		}
-	}
+	var explicit bool
+	c.MetricsAddr, explicit = envconf.WorkerMetricsAddr.Read(r)
+	c.metricsDefault = !explicit
 	c.Fetchers = min(c.Fetchers, c.Concurrency)
 	if c.Retention > 0 && c.Retention < MinRetention {
 		// The monthly rollups are recomputed from the raw executions while
