@@ -17,6 +17,7 @@ import (
 
 	"github.com/sabe-dev/sabe/pkg/redisconn"
 	runs "github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/taskserver"
 )
 
 // CeilingReport is the ceiling section: how many no-op tasks a second
@@ -138,19 +139,21 @@ func (h *harness) runCeiling(ctx context.Context) (*CeilingReport, error) {
 	return rep, nil
 }
 
-// runNoopWorker is the hidden phase noop-worker: an asynq server set up
-// as the worker's (same Redis pool size, queues and weights, delayed-task
-// check) whose handler does nothing. It prints the time it starts.
+// runNoopWorker is the hidden phase noop-worker: an asynq server built by
+// the worker's own constructor (taskserver.NewServers: queues and weights,
+// delayed-task check; and the same Redis pool size) whose handler does
+// nothing. It prints the time it starts.
 func runNoopWorker(ctx context.Context, redisURL string, concurrency int, stdout io.Writer) error {
 	rdb, err := redisconn.Open(ctx, redisURL, concurrency+16)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency: concurrency, Queues: runs.Queues(), DelayedTaskCheckInterval: time.Second,
-		LogLevel: asynq.WarnLevel,
-	})
+	// One fetch loop, and asynq's own idle check, as the ceiling has
+	// always been measured: the figures stay comparable across reports.
+	srv := taskserver.NewServers(rdb, taskserver.ServerConfig{
+		Concurrency: concurrency, Fetchers: 1, TaskCheckInterval: time.Second,
+	}, asynq.Config{LogLevel: asynq.WarnLevel})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(runs.TypeExecute, func(context.Context, *asynq.Task) error { return nil })
 	fmt.Fprintf(stdout, "noop worker starting at %d\n", time.Now().UnixNano())

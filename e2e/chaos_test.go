@@ -62,7 +62,7 @@ const (
 	schedulerTick     = time.Second
 	// reconcileGrace is how long the reconciler leaves a queued run with
 	// no task alone (its api may be about to enqueue it) before it starts
-	// it: maintenance.Options.QueuedGrace, whose default the worker keeps.
+	// it: maintenance.Config.QueuedGrace, whose default the worker keeps.
 	reconcileGrace = 5 * time.Second
 	// startupBound is the longest a process may take to start, and a run
 	// to be picked up once its work exists; it covers a slow, loaded CI

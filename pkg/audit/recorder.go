@@ -2,17 +2,19 @@ package audit
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/sabe-dev/sabe/pkg/startstop"
 )
 
-// RecorderOptions tune a Recorder; zero fields take the defaults.
-type RecorderOptions struct {
+// RecorderConfig tunes a Recorder; zero fields take the defaults.
+type RecorderConfig struct {
 	// QueueSize bounds the events waiting to be written (default 1024);
 	// beyond it Failure drops events rather than wait.
 	QueueSize int
@@ -30,7 +32,7 @@ type RecorderOptions struct {
 	Now func() time.Time
 }
 
-func (o RecorderOptions) withDefaults() RecorderOptions {
+func (o RecorderConfig) withDefaults() RecorderConfig {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1024
 	}
@@ -58,10 +60,10 @@ func (o RecorderOptions) withDefaults() RecorderOptions {
 // queue full, so a flood of bad tokens costs the database a bounded number
 // of rows and the request no waiting.
 type Recorder struct {
-	w    Writer
-	log  *slog.Logger
-	opts RecorderOptions
-	q    chan Event
+	w   Writer
+	log *slog.Logger
+	cfg RecorderConfig
+	q   chan Event
 
 	mu          sync.Mutex
 	windowStart time.Time
@@ -70,27 +72,22 @@ type Recorder struct {
 	dropped atomic.Uint64
 	written atomic.Uint64
 
-	lifeMu  sync.Mutex
-	started bool
-	stop    chan struct{}
-	done    chan struct{}
+	life startstop.StartStop
 }
 
 // NewRecorder returns a Recorder writing to w; call Start before Failure
 // events can reach w (until then they wait in the queue).
-func NewRecorder(w Writer, log *slog.Logger, opts RecorderOptions) *Recorder {
+func NewRecorder(w Writer, log *slog.Logger, cfg RecorderConfig) *Recorder {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	opts = opts.withDefaults()
+	cfg = cfg.withDefaults()
 	return &Recorder{
 		w:      w,
 		log:    log,
-		opts:   opts,
-		q:      make(chan Event, opts.QueueSize),
+		cfg:    cfg,
+		q:      make(chan Event, cfg.QueueSize),
 		counts: make(map[string]int),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
 	}
 }
 
@@ -114,7 +111,7 @@ func (r *Recorder) Failure(ctx context.Context, e Event) {
 		e.ID = id
 	}
 	if e.Time.IsZero() {
-		e.Time = r.opts.Now()
+		e.Time = r.cfg.Now()
 	}
 	e.Time = e.Time.UTC()
 	if e.Action == "" {
@@ -133,18 +130,18 @@ func (r *Recorder) Failure(ctx context.Context, e Event) {
 // allow counts one failure for source in the current window and says
 // whether it is within the limit.
 func (r *Recorder) allow(source string) bool {
-	now := r.opts.Now()
+	now := r.cfg.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if now.Sub(r.windowStart) >= r.opts.Window || now.Before(r.windowStart) {
+	if now.Sub(r.windowStart) >= r.cfg.Window || now.Before(r.windowStart) {
 		r.windowStart = now
 		clear(r.counts)
 	}
 	n, ok := r.counts[source]
-	if !ok && len(r.counts) >= r.opts.MaxSources {
+	if !ok && len(r.counts) >= r.cfg.MaxSources {
 		return false
 	}
-	if n >= r.opts.PerSource {
+	if n >= r.cfg.PerSource {
 		return false
 	}
 	r.counts[source] = n + 1
@@ -168,28 +165,20 @@ func (r *Recorder) Written() uint64 { return r.written.Load() }
 // Start writes queued events in the background until ctx ends or Stop is
 // called. It returns an error when the Recorder was already started.
 func (r *Recorder) Start(ctx context.Context) error {
-	r.lifeMu.Lock()
-	defer r.lifeMu.Unlock()
-	if r.started {
-		return errors.New("audit recorder: already started")
-	}
-	r.started = true
 	// Writes outlive the caller's cancellation long enough to drain.
 	wctx := context.WithoutCancel(ctx)
-	go r.loop(ctx, wctx)
+	if err := r.life.Start(ctx, func(ctx context.Context) { r.loop(ctx, wctx) }); err != nil {
+		return fmt.Errorf("audit recorder: %w", err)
+	}
 	return nil
 }
 
 func (r *Recorder) loop(ctx, wctx context.Context) {
-	defer close(r.done)
 	for {
 		select {
 		case e := <-r.q:
 			r.write(wctx, e)
 		case <-ctx.Done():
-			r.drain(wctx)
-			return
-		case <-r.stop:
 			r.drain(wctx)
 			return
 		}
@@ -209,7 +198,7 @@ func (r *Recorder) drain(ctx context.Context) {
 }
 
 func (r *Recorder) write(ctx context.Context, e Event) {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.WriteTimeout)
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.WriteTimeout)
 	defer cancel()
 	if err := r.w.InsertAudit(ctx, e); err != nil {
 		r.dropped.Add(1)
@@ -221,16 +210,4 @@ func (r *Recorder) write(ctx context.Context, e Event) {
 
 // Stop ends the background writer after draining the queue and waits for
 // it. It is safe to call twice, and before Start.
-func (r *Recorder) Stop() {
-	r.lifeMu.Lock()
-	started := r.started
-	select {
-	case <-r.stop:
-	default:
-		close(r.stop)
-	}
-	r.lifeMu.Unlock()
-	if started {
-		<-r.done
-	}
-}
+func (r *Recorder) Stop() { r.life.Stop() }

@@ -63,7 +63,7 @@ func TestRecorder_Failure(t *testing.T) {
 	t.Run("FloodFromOneSource", func(t *testing.T) {
 		w := &fakeWriter{}
 		// A window no test outlasts, so the limit is exact.
-		r := audit.NewRecorder(w, nil, audit.RecorderOptions{PerSource: 10, Window: time.Hour, QueueSize: 2000})
+		r := audit.NewRecorder(w, nil, audit.RecorderConfig{PerSource: 10, Window: time.Hour, QueueSize: 2000})
 		if err := r.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestRecorder_Failure(t *testing.T) {
 	})
 	t.Run("NeverBlocks", func(t *testing.T) {
 		w := &fakeWriter{block: make(chan struct{})}
-		r := audit.NewRecorder(w, nil, audit.RecorderOptions{PerSource: 1000, QueueSize: 4, Window: time.Hour})
+		r := audit.NewRecorder(w, nil, audit.RecorderConfig{PerSource: 1000, QueueSize: 4, Window: time.Hour})
 		if err := r.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestRecorder_Failure(t *testing.T) {
 		}
 	})
 	t.Run("StopTwice", func(t *testing.T) {
-		r := audit.NewRecorder(&fakeWriter{}, nil, audit.RecorderOptions{})
+		r := audit.NewRecorder(&fakeWriter{}, nil, audit.RecorderConfig{})
 		r.Stop()
 		r.Stop()
 		if err := r.Start(context.Background()); err != nil {

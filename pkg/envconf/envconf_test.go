@@ -38,3 +38,51 @@ func TestReader(t *testing.T) {
 		t.Fatalf("errors must name both variables, got %v", err)
 	}
 }
+
+func TestListen_Read(t *testing.T) {
+	t.Parallel()
+	v := Listen{Name: "ADDR", Default: "127.0.0.1:9090"}
+	for _, tc := range []struct {
+		name, value, want string
+		explicit, fails   bool
+	}{
+		{"OKDefault", "", "127.0.0.1:9090", false, false},
+		{"OKSet", "0.0.0.0:0", "0.0.0.0:0", true, false},
+		{"OKOff", "OFF", "", true, false},
+		{"ErrNoPort", "9090", "9090", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := New(func(k string) string {
+				if k == "ADDR" {
+					return tc.value
+				}
+				return ""
+			})
+			addr, explicit := v.Read(r)
+			if addr != tc.want || explicit != tc.explicit {
+				t.Errorf("Read = %q, %v; want %q, %v", addr, explicit, tc.want, tc.explicit)
+			}
+			if err := r.Err(); (err != nil) != tc.fails || (err != nil && !strings.Contains(err.Error(), "ADDR")) {
+				t.Errorf("err = %v, want failure %v naming ADDR", err, tc.fails)
+			}
+		})
+	}
+}
+
+// TestShared: a name read by several processes has one meaning; where the
+// defaults differ per process, the bounds and name stay in one table.
+func TestShared(t *testing.T) {
+	t.Parallel()
+	if APIShutdownTimeout.Name != WorkerShutdownTimeout.Name || APIMetricsAddr.Name != WorkerMetricsAddr.Name {
+		t.Error("per-process entries of one variable must share its name")
+	}
+	if APIMetricsAddr.Default == WorkerMetricsAddr.Default {
+		t.Error("the api's and a worker's metrics listeners must not collide on one machine")
+	}
+	r := New(func(string) string { return "" })
+	if LogLevel.Read(r) != "info" || LogFormat.Read(r) != "json" || Pprof.Read(r) || AllowPrivateProviders.Read(r) ||
+		WorkerShutdownTimeout.Read(r) != 30*time.Second || APIShutdownTimeout.Read(r) != 15*time.Second {
+		t.Error("shared defaults changed")
+	}
+}

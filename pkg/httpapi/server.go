@@ -228,7 +228,7 @@ func New(deps Deps) (*Server, error) {
 		lists:     &modelListGate{rdb: deps.Redis, ttl: cfg.ProviderTimeout + 5*time.Second, log: deps.Log},
 	}
 	if s.audit == nil {
-		s.audit = audit.NewRecorder(deps.Store, deps.Log, audit.RecorderOptions{})
+		s.audit = audit.NewRecorder(deps.Store, deps.Log, audit.RecorderConfig{})
 		if err := s.audit.Start(context.Background()); err != nil {
 			return nil, err
 		}

@@ -33,4 +33,11 @@
 // batches, each its own short transaction (with TimescaleDB, whole chunks
 // are dropped first). Rankings and the per-(run,
 // model, question) outcomes written at finalization are kept.
+//
+// One file per part: reconciler.go holds the loop and its pass, lease.go
+// the Redis lease, reconcile.go the per-run steps (1, 4, 5) and the
+// enqueueing of missing tasks, stall.go the stall tracking of step 2,
+// spend.go its spend restore, archived.go step 3, rollups.go the rollup
+// refresh and retention.go the retention; config.go and store.go hold
+// what a Reconciler is given.
 package maintenance

@@ -19,6 +19,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/taskserver"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 )
 
@@ -49,50 +50,51 @@ func setup(t *testing.T, mockCfg mockllm.Config) *bundle {
 	}
 }
 
-// newHandlers returns a worker's task handlers and breakers; their
-// subscriptions end with the test.
+// newHandlers returns the task handlers of a worker built as a worker
+// process builds it (pkg/taskserver), started without serving the queues;
+// they stop when the test ends.
 func (b *bundle) newHandlers(t *testing.T) *run.Handlers {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(&testenv.Buffer{}, nil))
-	fleet := resilience.New(b.rdb, resilience.Options{Failures: 1000, Log: log})
-	if err := fleet.Start(context.Background()); err != nil {
+	w := b.newWorker(t, 0)
+	if err := w.StartHandlers(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(fleet.Stop)
-	h := run.NewHandlers(run.Deps{
-		Store: b.store, Queue: b.client, Tracker: b.tracker, Fleet: fleet, Redis: b.rdb, Log: log,
-		Clients: provider.NewClients(provider.ClientOptions{
-			HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true}), Timeout: 10 * time.Second,
-		}),
-	}, run.Config{RetryBaseDelay: 10 * time.Millisecond})
-	if err := h.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Stop)
-	return h
+	t.Cleanup(w.Stop)
+	return w.Handlers
 }
 
 // startWorker serves the queues until the test ends, with the handlers,
-// breakers and asynq settings of a worker process.
+// recorder, breakers and asynq settings of a worker process.
 func (b *bundle) startWorker(t *testing.T, concurrency int) {
 	t.Helper()
-	h := b.newHandlers(t)
-	srv := asynq.NewServerFromRedisClient(b.rdb, asynq.Config{
-		Concurrency: concurrency, Queues: run.Queues(), RetryDelayFunc: h.RetryDelay, IsFailure: run.IsFailure,
-		TaskCheckInterval: 50 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
-		ShutdownTimeout: 5 * time.Second, LogLevel: asynq.FatalLevel,
-	})
-	mux := asynq.NewServeMux()
-	h.Register(mux)
-	if err := srv.Start(mux); err != nil {
+	w := b.newWorker(t, concurrency)
+	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.Shutdown)
+	t.Cleanup(w.Stop)
+}
+
+// newWorker assembles a worker of the test, with short intervals and
+// breakers that tests not about them never trip.
+func (b *bundle) newWorker(t *testing.T, concurrency int) *taskserver.Worker {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(&testenv.Buffer{}, nil))
+	return taskserver.New(taskserver.Deps{Store: b.store, Redis: b.rdb, Queue: b.client, Log: log}, taskserver.Config{
+		Servers: taskserver.ServerConfig{
+			Concurrency: concurrency, TaskCheckInterval: 50 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
+			ShutdownTimeout: 5 * time.Second,
+		},
+		Recorder:              store.RecorderConfig{Linger: 2 * time.Millisecond},
+		Guard:                 resilience.Options{Failures: 1000},
+		Provider:              provider.ClientOptions{Timeout: 10 * time.Second},
+		AllowPrivateProviders: true,
+		Run:                   run.Config{RetryBaseDelay: 10 * time.Millisecond},
+	})
 }
 
 // reconciler returns a reconciler of the test, not started, with short
 // intervals unless o says otherwise.
-func (b *bundle) reconciler(t *testing.T, o Options) (*Reconciler, *testenv.Buffer) {
+func (b *bundle) reconciler(t *testing.T, o Config) (*Reconciler, *testenv.Buffer) {
 	t.Helper()
 	if o.Interval == 0 {
 		o.Interval = 100 * time.Millisecond
@@ -111,7 +113,7 @@ func (b *bundle) reconciler(t *testing.T, o Options) (*Reconciler, *testenv.Buff
 	return r, &buf
 }
 
-func (b *bundle) startReconciler(t *testing.T, o Options) (*Reconciler, *testenv.Buffer) {
+func (b *bundle) startReconciler(t *testing.T, o Config) (*Reconciler, *testenv.Buffer) {
 	t.Helper()
 	r, buf := b.reconciler(t, o)
 	if err := r.Start(context.Background()); err != nil {

@@ -23,7 +23,7 @@ func TestReconciler_StartsRunWithNoTask(t *testing.T) {
 	f := b.seed(t, []string{"mock-perfect"}, 5, catalog.BenchmarkConfig{Samples: 2})
 	r := b.commitRun(t, f)
 	b.startWorker(t, 4)
-	_, log := b.startReconciler(t, Options{})
+	_, log := b.startReconciler(t, Config{})
 
 	fin := b.waitFinal(t, r.ID)
 	if fin.Status != run.StatusCompleted {
@@ -47,7 +47,7 @@ func TestReconciler_FlushDBMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.startWorker(t, concurrency)
-	_, log := b.startReconciler(t, Options{})
+	_, log := b.startReconciler(t, Config{})
 
 	testenv.WaitFor(t, "a fifth of the units recorded", 30*time.Second, func() bool {
 		execs, _, _ := b.rows(t, r.ID)
@@ -97,7 +97,7 @@ func TestReconciler_ArchivedUnitRecordedFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.startWorker(t, 4)
-	_, log := b.startReconciler(t, Options{})
+	_, log := b.startReconciler(t, Config{})
 
 	fin := b.waitFinal(t, r.ID)
 	if fin.Status != run.StatusPartial || fin.Progress.Failed != 2 || fin.Progress.Succeeded != 1 {
@@ -141,7 +141,7 @@ func TestReconciler_PastDeadlineSkipsMissingUnits(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.startWorker(t, 2)
-	rec, _ := b.reconciler(t, Options{QueuedGrace: time.Hour})
+	rec, _ := b.reconciler(t, Config{QueuedGrace: time.Hour})
 	// The reconciler's clock is past the run's one-hour deadline.
 	rec.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	if err := rec.Start(context.Background()); err != nil {
@@ -170,8 +170,8 @@ func TestReconciler_LeaseOnePassAtATime(t *testing.T) {
 	t.Run("Blocked", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, mockllm.Config{})
-		r1, _ := b.reconciler(t, Options{LeaseTTL: 300 * time.Millisecond})
-		r2, _ := b.reconciler(t, Options{LeaseTTL: 300 * time.Millisecond})
+		r1, _ := b.reconciler(t, Config{LeaseTTL: 300 * time.Millisecond})
+		r2, _ := b.reconciler(t, Config{LeaseTTL: 300 * time.Millisecond})
 		entered, release := make(chan struct{}), make(chan struct{})
 		r1.onLocked = func() { close(entered); <-release }
 		done := make(chan bool)
@@ -222,7 +222,7 @@ func TestReconciler_LeaseOnePassAtATime(t *testing.T) {
 		}
 		var recs []*Reconciler
 		for range 2 {
-			r, _ := b.reconciler(t, Options{Interval: 5 * time.Millisecond})
+			r, _ := b.reconciler(t, Config{Interval: 5 * time.Millisecond})
 			r.onLocked = hook
 			recs = append(recs, r)
 		}
@@ -269,7 +269,7 @@ func TestReconciler_StalledRunRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.startWorker(t, 1)
-	_, log := b.startReconciler(t, Options{Stall: 300 * time.Millisecond})
+	_, log := b.startReconciler(t, Config{Stall: 300 * time.Millisecond})
 
 	fin := b.waitFinal(t, r.ID)
 	if fin.Status != run.StatusCompleted {
@@ -301,7 +301,7 @@ func TestReconciler_RestoreSpend(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec, _ := b.reconciler(t, Options{})
+	rec, _ := b.reconciler(t, Config{})
 	spend := func() float64 {
 		v, _, err := b.tracker.Spend(context.Background(), r.ID)
 		if err != nil {

@@ -28,18 +28,18 @@ type RetentionResult struct {
 func (r *Reconciler) retain(ctx context.Context) (RetentionResult, error) {
 	var res RetentionResult
 	now := r.now()
-	cutoff, auditCutoff := now.Add(-r.opts.Retention), now.Add(-r.opts.AuditRetention)
+	cutoff, auditCutoff := now.Add(-r.cfg.Retention), now.Add(-r.cfg.AuditRetention)
 	steps := []struct {
 		keep   time.Duration
 		cutoff time.Time
 		del    func(context.Context, time.Time, int) (int64, error)
 		count  *int64
 	}{
-		{r.opts.Retention, cutoff, r.store.DeleteExpiredEvaluations, &res.Evaluations},
-		{r.opts.Retention, cutoff, r.store.DeleteExpiredExecutions, &res.Executions},
-		{r.opts.AuditRetention, auditCutoff, r.store.DeleteAuditBefore, &res.Audit},
+		{r.cfg.Retention, cutoff, r.store.DeleteExpiredEvaluations, &res.Evaluations},
+		{r.cfg.Retention, cutoff, r.store.DeleteExpiredExecutions, &res.Executions},
+		{r.cfg.AuditRetention, auditCutoff, r.store.DeleteAuditBefore, &res.Audit},
 	}
-	if r.opts.Retention > 0 {
+	if r.cfg.Retention > 0 {
 		// With TimescaleDB whole chunks go first, which costs nothing like
 		// deleting their rows; the batches below take what is left.
 		n, err := r.store.DropOldChunks(ctx, cutoff)
@@ -53,14 +53,14 @@ func (r *Reconciler) retain(ctx context.Context) (RetentionResult, error) {
 			continue
 		}
 		for {
-			if res.Batches >= r.opts.RetentionBatchesPerPass {
+			if res.Batches >= r.cfg.RetentionBatchesPerPass {
 				res.More = true
 				return res, nil
 			}
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			n, err := st.del(ctx, st.cutoff, r.opts.RetentionBatch)
+			n, err := st.del(ctx, st.cutoff, r.cfg.RetentionBatch)
 			if err != nil {
 				return res, err
 			}
@@ -68,7 +68,7 @@ func (r *Reconciler) retain(ctx context.Context) (RetentionResult, error) {
 			if n > 0 {
 				res.Batches++
 			}
-			if n < int64(r.opts.RetentionBatch) {
+			if n < int64(r.cfg.RetentionBatch) {
 				break
 			}
 		}

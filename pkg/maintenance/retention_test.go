@@ -51,7 +51,7 @@ func TestReconciler_Retention(t *testing.T) {
 
 	// With a day's retention and a clock a day after the recent run was
 	// created, only what came before it is old.
-	rec, _ := b.reconciler(t, Options{Retention: 24 * time.Hour, RetentionBatch: 5})
+	rec, _ := b.reconciler(t, Config{Retention: 24 * time.Hour, RetentionBatch: 5})
 	rec.now = func() time.Time { return recent.CreatedAt.Add(24 * time.Hour) }
 	res, err := rec.retain(ctx)
 	if err != nil {
@@ -103,7 +103,7 @@ func TestReconciler_Retention(t *testing.T) {
 	}
 
 	t.Run("BoundedPerPass", func(t *testing.T) {
-		rec, _ := b.reconciler(t, Options{Retention: time.Nanosecond, RetentionBatch: 3, RetentionBatchesPerPass: 2})
+		rec, _ := b.reconciler(t, Config{Retention: time.Nanosecond, RetentionBatch: 3, RetentionBatchesPerPass: 2})
 		res, err := rec.retain(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -137,7 +137,7 @@ func TestReconciler_AuditRetention(t *testing.T) {
 		}
 	}
 	// Raw-row retention off: only the audit steps run.
-	rec, _ := b.reconciler(t, Options{AuditRetention: 365 * 24 * time.Hour, RetentionBatch: 2})
+	rec, _ := b.reconciler(t, Config{AuditRetention: 365 * 24 * time.Hour, RetentionBatch: 2})
 	res, err := rec.retain(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +177,7 @@ func TestReconciler_RefreshesRollups(t *testing.T) {
 	if len(rows) != 0 {
 		t.Fatalf("%d rollup rows before a maintenance pass, want 0", len(rows))
 	}
-	rec, _ := b.reconciler(t, Options{})
+	rec, _ := b.reconciler(t, Config{})
 	if held, err := rec.pass(ctx); err != nil || !held {
 		t.Fatalf("pass: held=%v err=%v", held, err)
 	}

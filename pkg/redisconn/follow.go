@@ -2,11 +2,13 @@ package redisconn
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sabe-dev/sabe/pkg/startstop"
 )
 
 // Follower hands each message of one Redis pub/sub channel to a function,
@@ -19,9 +21,7 @@ type Follower struct {
 	every     time.Duration
 	onTick    func(ctx context.Context)
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	life startstop.StartStop
 }
 
 // NewFollower returns a Follower of channel on rdb.
@@ -39,25 +39,21 @@ func (f *Follower) Every(d time.Duration, fn func(ctx context.Context)) *Followe
 // message published after Start returns is missed), and follows the
 // channel until ctx is done or Stop is called.
 func (f *Follower) Start(ctx context.Context) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.cancel != nil {
-		return fmt.Errorf("follow %s: already started", f.channel)
+	err := f.life.StartWith(ctx, func(ctx context.Context) (func(), error) {
+		sub := f.rdb.Subscribe(ctx, f.channel)
+		if _, err := sub.Receive(ctx); err != nil {
+			_ = sub.Close()
+			return nil, fmt.Errorf("subscribe to %s: %w", f.channel, err)
+		}
+		return func() { f.follow(ctx, sub) }, nil
+	})
+	if errors.Is(err, startstop.ErrStarted) {
+		return fmt.Errorf("follow %s: %w", f.channel, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	sub := f.rdb.Subscribe(ctx, f.channel)
-	if _, err := sub.Receive(ctx); err != nil {
-		cancel()
-		_ = sub.Close()
-		return fmt.Errorf("subscribe to %s: %w", f.channel, err)
-	}
-	f.cancel, f.done = cancel, make(chan struct{})
-	go f.follow(ctx, sub, f.done)
-	return nil
+	return err
 }
 
-func (f *Follower) follow(ctx context.Context, sub *redis.PubSub, done chan struct{}) {
-	defer close(done)
+func (f *Follower) follow(ctx context.Context, sub *redis.PubSub) {
 	defer func() { _ = sub.Close() }()
 	msgs := sub.Channel()
 	var tick <-chan time.Time
@@ -83,13 +79,4 @@ func (f *Follower) follow(ctx context.Context, sub *redis.PubSub, done chan stru
 
 // Stop ends what Start began and waits for the follower to finish; it is
 // safe to call twice, and before Start.
-func (f *Follower) Stop() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.cancel == nil {
-		return
-	}
-	f.cancel()
-	<-f.done
-	f.cancel, f.done = nil, nil
-}
+func (f *Follower) Stop() { f.life.Stop() }

@@ -16,8 +16,16 @@ func TestFollower(t *testing.T) {
 	ctx := context.Background()
 	got := make(chan string, 1)
 	var ticks atomic.Int64
+	// From the third tick on, a tick holds on until its context ends, so
+	// that Stop has a tick under way to wait for.
+	var tickReturned atomic.Bool
 	f := redisconn.NewFollower(rdb, "test-channel", func(_ context.Context, p string) { got <- p }).
-		Every(10*time.Millisecond, func(context.Context) { ticks.Add(1) })
+		Every(10*time.Millisecond, func(ctx context.Context) {
+			if ticks.Add(1) >= 3 {
+				<-ctx.Done()
+				tickReturned.Store(true)
+			}
+		})
 	if err := f.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -37,18 +45,15 @@ func TestFollower(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("message not delivered")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for ticks.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if ticks.Load() < 2 {
-		t.Errorf("tick called %d times", ticks.Load())
-	}
+	testenv.WaitFor(t, "a held tick", 5*time.Second, func() bool { return ticks.Load() >= 3 })
 	f.Stop()
 	f.Stop()
-	after := ticks.Load()
-	time.Sleep(50 * time.Millisecond)
-	if ticks.Load() != after {
-		t.Error("ticks went on after Stop")
+	// Stop cancelled the held tick and waited for it: the follower's
+	// goroutine is gone, so no tick can follow.
+	if !tickReturned.Load() {
+		t.Error("Stop returned while a tick was still under way")
+	}
+	if n := ticks.Load(); n != 3 {
+		t.Errorf("tick called %d times, want 3 (the third held until Stop)", n)
 	}
 }

@@ -78,7 +78,7 @@ func (e *benchEnv) handlers(b *testing.B, cfg run.Config) *run.Handlers {
 	}
 	b.Cleanup(fleet.Stop)
 	clients := provider.NewClients(provider.ClientOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})})
-	rec := store.NewRecorder(e.store, store.RecorderOptions{Linger: 2 * time.Millisecond})
+	rec := store.NewRecorder(e.store, store.RecorderConfig{Linger: 2 * time.Millisecond})
 	b.Cleanup(rec.Close)
 	return run.NewHandlers(run.Deps{
 		Store: rec, Queue: e.client, Tracker: run.NewTracker(e.rdb), Clients: clients, Fleet: fleet, Redis: e.rdb, Log: log,

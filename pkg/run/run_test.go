@@ -22,6 +22,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/taskserver"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 )
 
@@ -94,59 +95,57 @@ func setupWith(t *testing.T, mockCfg mockllm.Config, s settings) *bundle {
 	return b
 }
 
-// newWorker builds a worker's handlers, breakers and metrics; its
-// subscriptions stop when the test ends.
+// newWorker builds a worker as a worker process builds it (pkg/taskserver)
+// and starts its handlers without serving the queues; it stops when the
+// test ends.
 func (b *bundle) newWorker(t *testing.T) *worker {
 	t.Helper()
-	var buf testenv.Buffer
-	log := slog.New(slog.NewTextHandler(&buf, nil))
-	m := metrics.New()
-	opts := b.settings.fleet
-	opts.Log, opts.Observer = log, m
-	fleet := resilience.New(b.rdb, opts)
-	if err := fleet.Start(context.Background()); err != nil {
+	w, tw := b.buildWorker(t, 0)
+	if err := tw.StartHandlers(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(fleet.Stop)
-	// Units are recorded in batches, as a worker process records them.
-	st := b.store
-	if b.settings.keys != nil {
-		st = store.New(b.pool, b.settings.keys)
-	}
-	rec := store.NewRecorder(st, store.RecorderOptions{Linger: 2 * time.Millisecond, OnBatch: m.RecordBatch})
-	t.Cleanup(rec.Close)
-	clients := provider.NewClients(b.settings.client)
-	for _, k := range b.settings.unspoken {
-		delete(clients, k)
-	}
-	h := run.NewHandlers(run.Deps{
-		Store: rec, Queue: b.client, Tracker: run.NewTracker(b.rdb), Clients: clients,
-		Fleet: fleet, Redis: b.rdb, Metrics: m, Log: log,
-	}, b.settings.run)
-	if err := h.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Stop)
-	return &worker{handlers: h, fleet: fleet, metrics: m, log: &buf}
+	t.Cleanup(tw.Stop)
+	return w
 }
 
 // startWorker starts one more worker, serving the queues with an asynq
 // server configured as services/worker configures it, until the test ends.
 func (b *bundle) startWorker(t *testing.T, concurrency int) *worker {
 	t.Helper()
-	w := b.newWorker(t)
-	srv := asynq.NewServerFromRedisClient(b.rdb, asynq.Config{
-		Concurrency: concurrency, Queues: run.Queues(), RetryDelayFunc: w.handlers.RetryDelay, IsFailure: run.IsFailure,
-		TaskCheckInterval: 50 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
-		ShutdownTimeout: 5 * time.Second, LogLevel: asynq.FatalLevel,
-	})
-	mux := asynq.NewServeMux()
-	w.handlers.Register(mux)
-	if err := srv.Start(mux); err != nil {
+	w, tw := b.buildWorker(t, concurrency)
+	if err := tw.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.Shutdown)
+	t.Cleanup(tw.Stop)
 	return w
+}
+
+// buildWorker assembles one worker with the test's settings, its own
+// breakers, metrics and log.
+func (b *bundle) buildWorker(t *testing.T, concurrency int) (*worker, *taskserver.Worker) {
+	t.Helper()
+	var buf testenv.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	m := metrics.New()
+	st := b.store
+	if b.settings.keys != nil {
+		st = store.New(b.pool, b.settings.keys)
+	}
+	clients := provider.NewClients(b.settings.client)
+	for _, k := range b.settings.unspoken {
+		delete(clients, k)
+	}
+	tw := taskserver.New(taskserver.Deps{Store: st, Redis: b.rdb, Queue: b.client, Metrics: m, Log: log, Clients: clients},
+		taskserver.Config{
+			Servers: taskserver.ServerConfig{
+				Concurrency: concurrency, TaskCheckInterval: 50 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
+				ShutdownTimeout: 5 * time.Second,
+			},
+			Recorder: store.RecorderConfig{Linger: 2 * time.Millisecond},
+			Guard:    b.settings.fleet,
+			Run:      b.settings.run,
+		})
+	return &worker{handlers: tw.Handlers, fleet: tw.Guard, metrics: m, log: &buf}, tw
 }
 
 type fixture struct {
@@ -213,20 +212,15 @@ func (b *bundle) startRun(t *testing.T, f fixture) *run.Run {
 
 func (b *bundle) waitFinal(t *testing.T, id uuid.UUID) *run.Run {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		r, err := b.store.GetRun(context.Background(), id)
-		if err != nil {
+	var r *run.Run
+	testenv.WaitFor(t, "run "+id.String()+" to finish", 90*time.Second, func() bool {
+		var err error
+		if r, err = b.store.GetRun(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		if r.Status.Final() {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s still %s after 90s (progress %+v)", id, r.Status, r.Progress)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return r.Status.Final()
+	})
+	return r
 }
 
 // rows counts executions and evaluations of a run, and distinct unit keys.
@@ -355,10 +349,7 @@ func TestRun_Cancel(t *testing.T) {
 	f := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-strong", "mock-weak"}, 100, 1)
 	b.startWorker(t, 4)
 	r := b.startRun(t, f)
-	deadline := time.Now().Add(30 * time.Second)
-	for b.mock.Server.Requests() < 4 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "4 provider calls", 30*time.Second, func() bool { return b.mock.Server.Requests() >= 4 })
 	ctx := context.Background()
 	if _, err := b.store.RequestCancel(ctx, r.ID); err != nil {
 		t.Fatal(err)

@@ -119,8 +119,8 @@ type Store interface {
 // enabled schedule into runs.
 const TypeTick = "schedule:tick"
 
-// TickOptions configure the tick task the scheduler registers.
-type TickOptions struct {
+// TickConfig configures the tick task the scheduler registers.
+type TickConfig struct {
 	// Interval is how often the scheduler enqueues the tick.
 	Interval time.Duration
 	// Catchup is what a tick does with missed occurrences.
@@ -131,7 +131,7 @@ type TickOptions struct {
 
 // Grace is how late an occurrence found by a tick counts as on time: two
 // tick intervals plus a minute for the tick to wait behind other tasks.
-func (o TickOptions) Grace() time.Duration { return 2*o.Interval + time.Minute }
+func (o TickConfig) Grace() time.Duration { return 2*o.Interval + time.Minute }
 
 type tickPayload struct {
 	Catchup CatchupMode `json:"catchup"`
@@ -145,7 +145,7 @@ type tickPayload struct {
 // replicas that fire at the same aligned moment enqueue one tick between
 // them, and the next moment's tick is not swallowed. Correctness never
 // depends on it; the marker's compare-and-set does.
-func NewTickTask(o TickOptions) *asynq.Task {
+func NewTickTask(o TickConfig) *asynq.Task {
 	payload, _ := json.Marshal(tickPayload{Catchup: o.Catchup, GraceMs: o.Grace().Milliseconds()})
 	return asynq.NewTask(TypeTick, payload,
 		asynq.Queue(o.Queue),

@@ -264,7 +264,7 @@ func TestTicker_HandleTick(t *testing.T) {
 		var got Catchup
 		st := &fakeStore{entries: func() ([]Entry, error) { return nil, nil }}
 		tk := tickAt(t, st, &fakeQueue{}, "2025-06-01T01:00:10Z")
-		task := NewTickTask(TickOptions{Interval: 10 * time.Second, Catchup: CatchupAll, Queue: "control"})
+		task := NewTickTask(TickConfig{Interval: 10 * time.Second, Catchup: CatchupAll, Queue: "control"})
 		if task.Type() != TypeTick {
 			t.Fatalf("type %q", task.Type())
 		}

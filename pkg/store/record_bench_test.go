@@ -175,7 +175,7 @@ func BenchmarkStore_RecordExecution(b *testing.B) {
 	b.Run("Recorder", func(b *testing.B) {
 		// What a worker does: 128 handlers record through one Recorder,
 		// which writes what is pending in batches (group commit).
-		rec := store.NewRecorder(s, store.RecorderOptions{Linger: 2 * time.Millisecond})
+		rec := store.NewRecorder(s, store.RecorderConfig{Linger: 2 * time.Millisecond})
 		defer rec.Close()
 		b.SetParallelism(64)
 		b.RunParallel(func(pb *testing.PB) {

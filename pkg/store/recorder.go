@@ -65,8 +65,8 @@ func recordParams(e *run.Execution) dbsqlc.RecordExecutionsParams {
 	return arg
 }
 
-// RecorderOptions size a Recorder. Zero values take the defaults.
-type RecorderOptions struct {
+// RecorderConfig sizes a Recorder. Zero values take the defaults.
+type RecorderConfig struct {
 	// Writers is how many batches may be in flight at once (default 2).
 	Writers int
 	// MaxBatch caps the executions in one batch (default 64).
@@ -95,7 +95,7 @@ type RecorderOptions struct {
 // answer (inserted or not, or the error of its own row).
 type Recorder struct {
 	*Store
-	opts  RecorderOptions
+	opts  RecorderConfig
 	queue chan *pendingRecord
 	wg    sync.WaitGroup
 
@@ -111,7 +111,7 @@ type pendingRecord struct {
 }
 
 // NewRecorder starts a Recorder over s; Close stops it.
-func NewRecorder(s *Store, opts RecorderOptions) *Recorder {
+func NewRecorder(s *Store, opts RecorderConfig) *Recorder {
 	if opts.Writers <= 0 {
 		opts.Writers = 2
 	}

@@ -89,7 +89,7 @@ func TestRecorder_ConcurrentCallsRecordOnce(t *testing.T) {
 	h := newHistory(t, testenv.Pool(t))
 	r, es := recorderRun(t, h)
 	var largest atomic.Int64
-	rec := store.NewRecorder(h.s, store.RecorderOptions{Writers: 2, MaxBatch: 8, Linger: 2 * time.Millisecond, OnBatch: func(size int, _ time.Duration) {
+	rec := store.NewRecorder(h.s, store.RecorderConfig{Writers: 2, MaxBatch: 8, Linger: 2 * time.Millisecond, OnBatch: func(size int, _ time.Duration) {
 		if int64(size) > largest.Load() {
 			largest.Store(int64(size))
 		}

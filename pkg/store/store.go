@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
@@ -20,6 +21,10 @@ import (
 
 // DefaultURL is PostgreSQL on this machine, database sabe.
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/sabe?sslmode=disable"
+
+// DatabaseURL is SABE_DATABASE_URL, the PostgreSQL connection of every
+// process.
+var DatabaseURL = envconf.String{Name: "SABE_DATABASE_URL", Default: DefaultURL}
 
 // Page limits.
 const (

@@ -36,12 +36,6 @@ import (
 // otherwise: this machine only, so that nothing is exposed by accident.
 const DefaultHTTPAddr = "127.0.0.1:8080"
 
-// DefaultMetricsAddr is where the API serves /metrics unless
-// SABE_METRICS_ADDR says otherwise: loopback only, since metrics are for
-// the operator's scraper, not the public (a worker on the same machine
-// uses 9090).
-const DefaultMetricsAddr = "127.0.0.1:9091"
-
 // Timeouts of the HTTP server. A request body is at most 1 MiB and no
 // response streams, so a minute is generous (longer when the provider
 // timeout is); the header timeout stops slow-loris clients from holding
@@ -73,7 +67,8 @@ type Config struct {
 	// guard (SABE_PROVIDER_ALLOW), such as a self-hosted server at 10.0.0.5.
 	ProviderAllow []string
 	// ProviderTimeout bounds the provider calls the API makes itself: the
-	// provider test and the remote model list (SABE_PROVIDER_TIMEOUT).
+	// provider test and the remote model list (SABE_API_PROVIDER_TIMEOUT;
+	// SABE_PROVIDER_TIMEOUT is the workers' benchmark calls).
 	ProviderTimeout time.Duration
 	// TokenRateLimit is each token's requests a minute across every
 	// replica; 0 disables it (SABE_TOKEN_RATE_LIMIT).
@@ -108,30 +103,26 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envconf.New(getenv)
 	c := Config{
-		DatabaseURL:           r.String("SABE_DATABASE_URL", store.DefaultURL),
-		RedisURL:              r.String("SABE_REDIS_URL", redisconn.DefaultURL),
+		DatabaseURL:           store.DatabaseURL.Read(r),
+		RedisURL:              redisconn.URL.Read(r),
 		HTTPAddr:              r.String("SABE_HTTP_ADDR", DefaultHTTPAddr),
 		AutoMigrate:           r.Bool("SABE_AUTO_MIGRATE", true),
-		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
-		Pprof:                 r.Bool("SABE_PPROF", false),
-		ProviderTimeout:       r.Duration("SABE_PROVIDER_TIMEOUT", httpapi.DefaultProviderTimeout, time.Second, 10*time.Minute),
+		AllowPrivateProviders: envconf.AllowPrivateProviders.Read(r),
+		Pprof:                 envconf.Pprof.Read(r),
+		ProviderTimeout:       r.Duration("SABE_API_PROVIDER_TIMEOUT", httpapi.DefaultProviderTimeout, time.Second, 10*time.Minute),
 		Limits:                store.ReadRunLimits(r),
 		CookieSecure:          r.Bool("SABE_COOKIE_SECURE", false),
 		SessionTTL:            r.Duration("SABE_SESSION_TTL", httpapi.DefaultSessionTTL, time.Minute, 30*24*time.Hour),
-		ShutdownTimeout:       r.Duration("SABE_SHUTDOWN_TIMEOUT", 15*time.Second, 0, time.Hour),
-		LogLevel:              r.String("SABE_LOG_LEVEL", "info"),
-		LogFormat:             r.String("SABE_LOG_FORMAT", "json"),
+		ShutdownTimeout:       envconf.APIShutdownTimeout.Read(r),
+		LogLevel:              envconf.LogLevel.Read(r),
+		LogFormat:             envconf.LogFormat.Read(r),
 		TokenRateLimit:        r.Int("SABE_TOKEN_RATE_LIMIT", httpapi.DefaultTokenRateLimit, 0, 1_000_000),
 		LoginRateLimit:        r.Int("SABE_LOGIN_RATE_LIMIT", httpapi.DefaultLoginRateLimit, 0, 1_000_000),
 		AuthFailureLimit:      r.Int("SABE_AUTH_FAILURE_LIMIT", httpapi.DefaultAuthFailureLimit, 0, 1_000_000),
-		MetricsAddr:           r.String("SABE_METRICS_ADDR", DefaultMetricsAddr),
 	}
-	c.metricsDefault = strings.TrimSpace(getenv("SABE_METRICS_ADDR")) == ""
-	if strings.EqualFold(c.MetricsAddr, "off") {
-		c.MetricsAddr = ""
-	} else if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
-		r.Fail("SABE_METRICS_ADDR", "must be host:port (port 0 picks one) or off, got %q", c.MetricsAddr)
-	}
+	var explicit bool
+	c.MetricsAddr, explicit = envconf.APIMetricsAddr.Read(r)
+	c.metricsDefault = !explicit
 	origins, err := parseOrigins(r.String("SABE_CORS_ORIGINS", ""))
 	if err != nil {
 		r.Fail("SABE_CORS_ORIGINS", "%v", err)
@@ -145,9 +136,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		r.Fail("SABE_HTTP_ADDR", "must be host:port (such as 127.0.0.1:8080 or :8080), got %q", c.HTTPAddr)
 	}
-	allow, err := provider.ParseAllow(r.String("SABE_PROVIDER_ALLOW", ""))
+	allow, err := provider.ParseAllow(envconf.ProviderAllow.Read(r))
 	if err != nil {
-		r.Fail("SABE_PROVIDER_ALLOW", "%v", err)
+		r.Fail(envconf.ProviderAllow.Name, "%v", err)
 	}
 	c.ProviderAllow = allow
 	c.Keyring = secrets.FromEnv(r)
@@ -258,7 +249,7 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 	}
 	// Authentication failures are written to the audit log in the
 	// background, at most a few per source address a minute.
-	recorder := audit.NewRecorder(st, log, audit.RecorderOptions{})
+	recorder := audit.NewRecorder(st, log, audit.RecorderConfig{})
 	if err := recorder.Start(ctx); err != nil {
 		return err
 	}

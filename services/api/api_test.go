@@ -186,7 +186,9 @@ func TestLoadConfig(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
-		c, err := api.LoadConfig(env(map[string]string{"SABE_ENCRYPTION_KEY": key}))
+		// SABE_PROVIDER_TIMEOUT is the workers' call timeout: the api's own
+		// provider calls keep theirs.
+		c, err := api.LoadConfig(env(map[string]string{"SABE_ENCRYPTION_KEY": key, "SABE_PROVIDER_TIMEOUT": "5m"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +209,7 @@ func TestLoadConfig(t *testing.T) {
 		c, err := api.LoadConfig(env(map[string]string{
 			"SABE_ENCRYPTION_KEY": key, "SABE_HTTP_ADDR": ":9000", "SABE_AUTO_MIGRATE": "false", "SABE_MAX_RUN_UNITS": "500",
 			"SABE_ALLOW_PRIVATE_PROVIDERS": "true", "SABE_COOKIE_SECURE": "yes", "SABE_SESSION_TTL": "2h", "SABE_SHUTDOWN_TIMEOUT": "3s",
-			"SABE_PROVIDER_TIMEOUT": "5s", "SABE_PROVIDER_ALLOW": "vllm.internal, 10.0.0.0/8",
+			"SABE_API_PROVIDER_TIMEOUT": "5s", "SABE_PROVIDER_ALLOW": "vllm.internal, 10.0.0.0/8",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -247,8 +249,8 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrAutoMigrate", "SABE_AUTO_MIGRATE", "maybe"},
 		{"ErrSessionTTL", "SABE_SESSION_TTL", "forever"},
 		{"ErrEncryptionKey", "SABE_ENCRYPTION_KEY", "not-a-key"},
-		{"ErrProviderTimeout", "SABE_PROVIDER_TIMEOUT", "soon"},
-		{"ErrProviderTimeoutZero", "SABE_PROVIDER_TIMEOUT", "0s"},
+		{"ErrProviderTimeout", "SABE_API_PROVIDER_TIMEOUT", "soon"},
+		{"ErrProviderTimeoutZero", "SABE_API_PROVIDER_TIMEOUT", "0s"},
 		{"ErrProviderAllow", "SABE_PROVIDER_ALLOW", "10.0.0.0/99"},
 		{"ErrTokenRateLimit", "SABE_TOKEN_RATE_LIMIT", "-1"},
 		{"ErrLoginRateLimit", "SABE_LOGIN_RATE_LIMIT", "-1"},
@@ -309,7 +311,7 @@ func TestRun_ProviderRoutes(t *testing.T) {
 	t.Cleanup(func() { _ = mock.Stop() })
 	vars := testEnv(t)
 	vars["SABE_PROVIDER_ALLOW"] = "127.0.0.1"
-	vars["SABE_PROVIDER_TIMEOUT"] = "10s"
+	vars["SABE_API_PROVIDER_TIMEOUT"] = "10s"
 	out := testenv.StartService(t, "api", api.Run, vars)
 	out.WaitFor(t, "api listening on ", 30*time.Second)
 	_, base, _ := strings.Cut(out.String(), "api listening on ")

@@ -44,11 +44,11 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envconf.New(getenv)
 	c := Config{
-		DatabaseURL: r.String("SABE_DATABASE_URL", store.DefaultURL),
-		RedisURL:    r.String("SABE_REDIS_URL", redisconn.DefaultURL),
+		DatabaseURL: store.DatabaseURL.Read(r),
+		RedisURL:    redisconn.URL.Read(r),
 		Tick:        r.Duration("SABE_SCHEDULER_TICK", 10*time.Second, time.Second, time.Hour),
-		LogLevel:    r.String("SABE_LOG_LEVEL", "info"),
-		LogFormat:   r.String("SABE_LOG_FORMAT", "json"),
+		LogLevel:    envconf.LogLevel.Read(r),
+		LogFormat:   envconf.LogFormat.Read(r),
 	}
 	if c.Tick%time.Second != 0 {
 		r.Fail("SABE_SCHEDULER_TICK", "must be a whole number of seconds, got %s", c.Tick)
@@ -143,7 +143,7 @@ func register(ctx context.Context, s *asynq.Scheduler, cfg Config, log *slog.Log
 		return nil
 	case <-time.After(wait):
 	}
-	task := schedule.NewTickTask(schedule.TickOptions{Interval: cfg.Tick, Catchup: cfg.Catchup, Queue: run.QueueControl})
+	task := schedule.NewTickTask(schedule.TickConfig{Interval: cfg.Tick, Catchup: cfg.Catchup, Queue: run.QueueControl})
 	if _, err := s.Register("@every "+cfg.Tick.String(), task); err != nil {
 		return fmt.Errorf("register the schedule tick: %w", err)
 	}

@@ -6,12 +6,8 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -26,15 +22,10 @@ import (
 	"github.com/sabe-dev/sabe/pkg/redisconn"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
-	"github.com/sabe-dev/sabe/pkg/schedule"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/taskserver"
 )
-
-// DefaultMetricsAddr is where a worker serves /metrics unless
-// SABE_METRICS_ADDR says otherwise: loopback only, since metrics are for
-// the operator's scraper, not the public.
-const DefaultMetricsAddr = "127.0.0.1:9090"
 
 // Config is the worker's configuration, read from the environment.
 type Config struct {
@@ -110,8 +101,8 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envconf.New(getenv)
 	c := Config{
-		DatabaseURL:           r.String("SABE_DATABASE_URL", store.DefaultURL),
-		RedisURL:              r.String("SABE_REDIS_URL", redisconn.DefaultURL),
+		DatabaseURL:           store.DatabaseURL.Read(r),
+		RedisURL:              redisconn.URL.Read(r),
 		Concurrency:           r.Int("SABE_WORKER_CONCURRENCY", 100, 1, 10000),
 		Limits:                store.ReadRunLimits(r),
 		DatabaseMaxConns:      r.Int("SABE_DATABASE_MAX_CONNS", 20, 1, 1000),
@@ -120,8 +111,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RecordMaxBatch:        r.Int("SABE_RECORD_MAX_BATCH", 64, 1, 1000),
 		RecordLinger:          r.Duration("SABE_RECORD_LINGER", 2*time.Millisecond, 0, time.Second),
 		TaskCheckInterval:     r.Duration("SABE_TASK_CHECK_INTERVAL", 100*time.Millisecond, 10*time.Millisecond, 10*time.Second),
-		AllowPrivateProviders: r.Bool("SABE_ALLOW_PRIVATE_PROVIDERS", false),
-		Pprof:                 r.Bool("SABE_PPROF", false),
+		AllowPrivateProviders: envconf.AllowPrivateProviders.Read(r),
+		Pprof:                 envconf.Pprof.Read(r),
 		ProviderTimeout:       r.Duration("SABE_PROVIDER_TIMEOUT", 120*time.Second, time.Second, time.Hour),
 		IdleTimeout:           r.Duration("SABE_PROVIDER_IDLE_TIMEOUT", 60*time.Second, 100*time.Millisecond, time.Hour),
 		MaxResponseBytes:      int64(r.Int("SABE_PROVIDER_MAX_RESPONSE_BYTES", 1<<20, 1024, 64<<20)),
@@ -130,31 +121,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		BreakerFailures:       r.Int("SABE_BREAKER_FAILURES", 5, 1, 1000),
 		BreakerOpenTimeout:    r.Duration("SABE_BREAKER_OPEN_TIMEOUT", 30*time.Second, 100*time.Millisecond, 24*time.Hour),
 		BreakerMaxWait:        r.Duration("SABE_BREAKER_MAX_WAIT", run.DefaultBreakerMaxWait, 100*time.Millisecond, 7*24*time.Hour),
-		MetricsAddr:           r.String("SABE_METRICS_ADDR", DefaultMetricsAddr),
-		ShutdownTimeout:       r.Duration("SABE_SHUTDOWN_TIMEOUT", 30*time.Second, time.Second, time.Hour),
+		ShutdownTimeout:       envconf.WorkerShutdownTimeout.Read(r),
 		ReconcileInterval:     r.Duration("SABE_RECONCILE_INTERVAL", 30*time.Second, 100*time.Millisecond, time.Hour),
 		ReconcileStall:        r.Duration("SABE_RECONCILE_STALL", 2*time.Minute, 100*time.Millisecond, 24*time.Hour),
 		Retention:             r.Duration("SABE_RETENTION", 0, 0, 100*365*24*time.Hour),
 		RetentionBatch:        r.Int("SABE_RETENTION_BATCH", 5000, 1, 1000000),
 		RetentionInterval:     r.Duration("SABE_RETENTION_INTERVAL", time.Hour, 100*time.Millisecond, 7*24*time.Hour),
 		AuditRetention:        r.Duration("SABE_AUDIT_RETENTION", 8760*time.Hour, 0, 100*365*24*time.Hour),
-		LogLevel:              r.String("SABE_LOG_LEVEL", "info"),
-		LogFormat:             r.String("SABE_LOG_FORMAT", "json"),
+		LogLevel:              envconf.LogLevel.Read(r),
+		LogFormat:             envconf.LogFormat.Read(r),
 	}
-	allow, err := provider.ParseAllow(r.String("SABE_PROVIDER_ALLOW", ""))
+	allow, err := provider.ParseAllow(envconf.ProviderAllow.Read(r))
 	if err != nil {
-		r.Fail("SABE_PROVIDER_ALLOW", "%v", err)
+		r.Fail(envconf.ProviderAllow.Name, "%v", err)
 	}
 	c.ProviderAllow = allow
-	c.metricsDefault = strings.TrimSpace(getenv("SABE_METRICS_ADDR")) == ""
-	switch {
-	case strings.EqualFold(c.MetricsAddr, "off"):
-		c.MetricsAddr = ""
-	default:
-		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
-			r.Fail("SABE_METRICS_ADDR", "must be host:port (port 0 picks one) or off, got %q", c.MetricsAddr)
-		}
-	}
+	var explicit bool
+	c.MetricsAddr, explicit = envconf.WorkerMetricsAddr.Read(r)
+	c.metricsDefault = !explicit
 	c.Fetchers = min(c.Fetchers, c.Concurrency)
 	if c.Retention > 0 && c.Retention < MinRetention {
 		// The monthly rollups are recomputed from the raw executions while
@@ -222,35 +206,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
 	m := metrics.New()
-	// Units are recorded in batches (one round trip and one commit for
-	// many), closed after the servers have stopped and before the pool.
-	recorder := store.NewRecorder(st, store.RecorderOptions{
-		Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: cfg.RecordLinger, OnBatch: m.RecordBatch,
-	})
-	defer recorder.Close()
-	fleet := resilience.New(rdb, resilience.Options{
-		Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout, Log: log, Observer: m,
-	})
-	if err := fleet.Start(ctx); err != nil {
-		return err
-	}
-	defer fleet.Stop()
-	httpClient := provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: cfg.AllowPrivateProviders, Allow: cfg.ProviderAllow})
-	clients := provider.NewClients(provider.ClientOptions{
-		HTTPClient: httpClient, Timeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxResponseBytes: cfg.MaxResponseBytes,
-	})
-	tracker := run.NewTracker(rdb)
-	handlers := run.NewHandlers(run.Deps{
-		Store: recorder, Queue: client, Tracker: tracker, Clients: clients, Fleet: fleet, Redis: rdb, Metrics: m, Log: log,
-	}, run.Config{
-		CallTimeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxRetry: cfg.MaxRetry, RetryBaseDelay: cfg.RetryBaseDelay,
-		BreakerMaxWait: cfg.BreakerMaxWait,
-	})
-	if err := handlers.Start(ctx); err != nil {
-		return err
-	}
-	defer handlers.Stop()
-
 	if cfg.MetricsAddr != "" {
 		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout, metrics.Profiling(cfg.Pprof))
 		if err != nil {
@@ -258,70 +213,38 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		defer stop()
 	}
-
-	config := asynq.Config{
-		Concurrency:    cfg.Concurrency,
-		Queues:         run.Queues(),
-		RetryDelayFunc: handlers.RetryDelay,
-		// A unit waiting for its provider has not failed: its retries are
-		// kept for real failures.
-		IsFailure: run.IsFailure,
-		// Waiting units come back at the half-open time, the end of a
-		// pause or a limit's wait; asynq's default 5 s check would add up
-		// to that much on top.
-		DelayedTaskCheckInterval: time.Second,
-		TaskCheckInterval:        cfg.TaskCheckInterval,
-		ShutdownTimeout:          cfg.ShutdownTimeout,
-		Logger:                   logging.Asynq(log),
-		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			var we *resilience.WaitError
-			if errors.As(err, &we) {
-				log.Debug("task waits for its provider", "type", t.Type(), "reason", we.Reason, "until", we.Until)
-				return
-			}
-			log.Warn("task failed", "type", t.Type(), "err", err)
-		}),
-	}
-	mux := asynq.NewServeMux()
-	handlers.Register(mux)
-	schedule.NewTicker(st, client, run.NewStartTask, log, cfg.Limits.MinScheduleInterval).Register(mux)
-	// asynq fetches one task at a time per server, trying the queues in
-	// weighted order; with hundreds of handlers one fetch loop cannot keep
-	// them busy when units are short. Several servers in one process share
-	// its handlers, pools and concurrency: more fetch loops, same work.
-	servers := make([]*asynq.Server, cfg.Fetchers)
-	for i := range servers {
-		c := config
-		c.Concurrency = cfg.Concurrency / cfg.Fetchers
-		if i < cfg.Concurrency%cfg.Fetchers {
-			c.Concurrency++
-		}
-		servers[i] = asynq.NewServerFromRedisClient(rdb, c)
-	}
-	shutdown := func() {
-		var wg sync.WaitGroup
-		for _, srv := range servers {
-			wg.Go(srv.Shutdown)
-		}
-		wg.Wait()
-	}
-	for i, srv := range servers {
-		if err := srv.Start(mux); err != nil {
-			for _, started := range servers[:i] {
-				started.Shutdown()
-			}
-			return fmt.Errorf("start worker: %w", err)
-		}
+	// Units are recorded in batches (one round trip and one commit for
+	// many); the worker writes the last of them when it stops, before the
+	// pool closes.
+	w := taskserver.New(taskserver.Deps{Store: st, Redis: rdb, Queue: client, Metrics: m, Log: log}, taskserver.Config{
+		Servers: taskserver.ServerConfig{
+			Concurrency: cfg.Concurrency, Fetchers: cfg.Fetchers, TaskCheckInterval: cfg.TaskCheckInterval,
+			ShutdownTimeout: cfg.ShutdownTimeout,
+		},
+		Recorder: store.RecorderConfig{Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: cfg.RecordLinger},
+		Guard:    resilience.Options{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout},
+		Provider: provider.ClientOptions{
+			Timeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxResponseBytes: cfg.MaxResponseBytes,
+		},
+		AllowPrivateProviders: cfg.AllowPrivateProviders, ProviderAllow: cfg.ProviderAllow,
+		Run: run.Config{
+			CallTimeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxRetry: cfg.MaxRetry, RetryBaseDelay: cfg.RetryBaseDelay,
+			BreakerMaxWait: cfg.BreakerMaxWait,
+		},
+		MinScheduleInterval: cfg.Limits.MinScheduleInterval,
+	})
+	if err := w.Start(ctx); err != nil {
+		return err
 	}
 	// The reconciler restores work Redis lost and finishes runs that would
 	// otherwise hang; one worker of the fleet at a time makes its pass.
-	rec := maintenance.New(maintenance.Deps{Store: st, Redis: rdb, Queue: client, Tracker: tracker, Log: log}, maintenance.Options{
+	rec := maintenance.New(maintenance.Deps{Store: st, Redis: rdb, Queue: client, Tracker: run.NewTracker(rdb), Log: log}, maintenance.Config{
 		Interval: cfg.ReconcileInterval, Stall: cfg.ReconcileStall,
 		Retention: cfg.Retention, RetentionBatch: cfg.RetentionBatch, RetentionInterval: cfg.RetentionInterval,
 		AuditRetention: cfg.AuditRetention,
 	})
 	if err := rec.Start(ctx); err != nil {
-		shutdown()
+		w.Stop()
 		return err
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "fetchers", cfg.Fetchers)
@@ -329,7 +252,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// No new work: the reconciler stops first, then asynq stops fetching
 	// and lets running tasks finish within the shutdown timeout.
 	rec.Stop()
-	shutdown()
+	w.Stop()
 	log.Info("worker stopped")
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 	"github.com/sabe-dev/sabe/services/worker"
 )
@@ -34,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.MetricsAddr != worker.DefaultMetricsAddr || c.IdleTimeout != time.Minute || c.BreakerFailures != 5 ||
+		if c.MetricsAddr != envconf.WorkerMetricsAddr.Default || c.IdleTimeout != time.Minute || c.BreakerFailures != 5 ||
 			c.BreakerOpenTimeout != 30*time.Second || len(c.ProviderAllow) != 0 || c.TaskCheckInterval != 100*time.Millisecond || c.Pprof || c.DatabaseMaxConns != 20 || c.Fetchers != 4 ||
 			c.RecordWriters != 2 || c.RecordMaxBatch != 64 || c.RecordLinger != 2*time.Millisecond || c.BreakerMaxWait != 5*time.Minute {
 			t.Errorf("defaults: %+v", c)
