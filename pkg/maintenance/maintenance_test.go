@@ -61,8 +61,8 @@ func (b *bundle) newHandlers(t *testing.T) *run.Handlers {
 	t.Cleanup(fleet.Stop)
 	h := run.NewHandlers(run.Deps{
 		Store: b.store, Queue: b.client, Tracker: b.tracker, Fleet: fleet, Redis: b.rdb, Log: log,
-		Clients: provider.NewClients(provider.ClientOptions{
-			HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true}), Timeout: 10 * time.Second,
+		Clients: provider.NewClients(provider.ClientConfig{
+			HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true}), Timeout: 10 * time.Second,
 		}),
 	}, run.Config{RetryBaseDelay: 10 * time.Millisecond})
 	if err := h.Start(context.Background()); err != nil {

@@ -12,9 +12,9 @@ import (
 	"github.com/sabe-dev/sabe/pkg/provider"
 )
 
-func newAnthropic(opts provider.ClientOptions) *provider.Anthropic {
+func newAnthropic(opts provider.ClientConfig) *provider.Anthropic {
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})
+		opts.HTTPClient = provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})
 	}
 	return provider.NewAnthropic(opts)
 }
@@ -81,7 +81,7 @@ func TestAnthropic_Complete(t *testing.T) {
 		t.Parallel()
 		const delay = 30 * time.Millisecond
 		f := newFakeProvider(t, anthropicStreamOK(delay))
-		res, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		res, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
@@ -105,7 +105,7 @@ func TestAnthropic_Complete(t *testing.T) {
 	t.Run("BaseURLWithVersion", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, anthropicStreamOK(0))
-		if _, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL+"/v1/")); err != nil {
+		if _, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL+"/v1/")); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		if got := f.requestURI(); got != "/v1/messages" {
@@ -120,7 +120,7 @@ func TestAnthropic_Complete(t *testing.T) {
 				"content":[{"type":"text","text":"fo"},{"type":"text","text":"ur"}],"stop_reason":"max_tokens",
 				"usage":{"input_tokens":7,"output_tokens":1}}`)
 		})
-		res, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		res, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
@@ -137,7 +137,7 @@ func TestAnthropic_Complete(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusOK, anthropicErrorBody("overloaded_error", "Overloaded"))
 		})
-		_, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		_, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		perr := asError(t, err)
 		if !perr.Retryable || perr.StatusCode != 529 || !strings.Contains(perr.Message, "Overloaded") {
 			t.Errorf("err = %+v, want retryable 529 Overloaded", perr)
@@ -151,7 +151,7 @@ func TestAnthropic_Complete(t *testing.T) {
 			w.Header().Set("Anthropic-Ratelimit-Requests-Reset", time.Now().Add(20*time.Second).UTC().Format(time.RFC3339))
 			writeJSON(w, http.StatusTooManyRequests, anthropicErrorBody("rate_limit_error", "This request would exceed the rate limit of 50 requests per minute"))
 		})
-		_, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		_, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		perr := asError(t, err)
 		if perr.StatusCode != 429 || !perr.Retryable || perr.RetryAfter != 7*time.Second {
 			t.Errorf("err = %+v, want 429 retryable after 7s", perr)
@@ -170,7 +170,7 @@ func TestAnthropic_Complete(t *testing.T) {
 			f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
 				writeJSON(w, status, anthropicErrorBody("api_error", "Internal server error"))
 			})
-			_, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+			_, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 			perr := asError(t, err)
 			if perr.StatusCode != status || !perr.Retryable || perr.Message != "Internal server error" {
 				t.Errorf("err = %+v, want %d retryable with the message", perr, status)
@@ -183,7 +183,7 @@ func TestAnthropic_Complete(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusBadRequest, anthropicErrorBody("invalid_request_error", "temperature: range: 0..1"))
 		})
-		_, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		_, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		perr := asError(t, err)
 		if perr.StatusCode != 400 || perr.Retryable || perr.Message != "temperature: range: 0..1" {
 			t.Errorf("err = %+v, want 400 not retryable with the message", perr)
@@ -195,7 +195,7 @@ func TestAnthropic_Complete(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusUnauthorized, anthropicErrorBody("authentication_error", "invalid x-api-key: "+testKey))
 		})
-		_, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		_, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		perr := asError(t, err)
 		if perr.StatusCode != 401 || perr.Retryable || !strings.Contains(perr.Message, "invalid x-api-key") {
 			t.Errorf("err = %+v, want 401 not retryable", perr)
@@ -210,7 +210,7 @@ func TestAnthropic_Complete(t *testing.T) {
 			sseEvent(w, "content_block_delta", anthropicDelta("Hel"))
 			sseEvent(w, "error", anthropicErrorBody("overloaded_error", "Overloaded"))
 		})
-		_, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		_, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		perr := asError(t, err)
 		if !perr.Retryable || perr.StatusCode != 529 || !strings.Contains(perr.Message, "Overloaded") {
 			t.Errorf("err = %+v, want retryable 529 Overloaded", perr)
@@ -226,7 +226,7 @@ func TestAnthropic_Complete(t *testing.T) {
 		})
 		req := anthropicRequest(f.srv.URL)
 		req.IdleTimeout = 200 * time.Millisecond
-		_, err := newAnthropic(provider.ClientOptions{Timeout: time.Minute}).Complete(t.Context(), req)
+		_, err := newAnthropic(provider.ClientConfig{Timeout: time.Minute}).Complete(t.Context(), req)
 		perr := asError(t, err)
 		if !perr.Retryable || perr.Message != "stream idle for 200ms" {
 			t.Errorf("err = %+v, want retryable idle cut", perr)
@@ -242,7 +242,7 @@ func TestAnthropic_Complete(t *testing.T) {
 			}
 			anthropicTail(w)
 		})
-		_, err := newAnthropic(provider.ClientOptions{MaxResponseBytes: 4096}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		_, err := newAnthropic(provider.ClientConfig{MaxResponseBytes: 4096}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		perr := asError(t, err)
 		if perr.Retryable || !strings.Contains(perr.Message, "larger than 4096 bytes") {
 			t.Errorf("err = %+v, want not retryable, over the cap", perr)
@@ -255,7 +255,7 @@ func TestAnthropic_Complete(t *testing.T) {
 			anthropicHead(w)
 			sseEvent(w, "content_block_delta", `{"type":"content_block_delta","delta":{`)
 		})
-		_, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		_, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		perr := asError(t, err)
 		if perr.Retryable || !strings.Contains(perr.Message, "malformed") {
 			t.Errorf("err = %+v, want not retryable, malformed", perr)
@@ -268,7 +268,7 @@ func TestAnthropic_Complete(t *testing.T) {
 			anthropicHead(w)
 			sseEvent(w, "content_block_delta", anthropicDelta("Hel"))
 		})
-		_, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
+		_, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL))
 		perr := asError(t, err)
 		if !perr.Retryable || !strings.Contains(perr.Message, "without a finish reason") {
 			t.Errorf("err = %+v, want retryable truncation", perr)
@@ -289,7 +289,7 @@ func TestAnthropic_RequestShape(t *testing.T) {
 		req.MaxTokens = 0
 		req.Headers = map[string]string{"anthropic-beta": "tools-2024", "X-Title": "SABE"}
 		req.ExtraBody = map[string]any{"top_k": 40, "metadata": map[string]any{"user_id": "sabe"}}
-		if _, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), req); err != nil {
+		if _, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), req); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		body, header := f.received()
@@ -318,7 +318,7 @@ func TestAnthropic_RequestShape(t *testing.T) {
 	t.Run("Defaults", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, anthropicStreamOK(0))
-		if _, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), anthropicRequest(f.srv.URL)); err != nil {
+		if _, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), anthropicRequest(f.srv.URL)); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		body, header := f.received()
@@ -350,7 +350,7 @@ func TestAnthropic_RequestShape(t *testing.T) {
 		req := anthropicRequest(f.srv.URL)
 		req.APIKey = ""
 		req.System = ""
-		if _, err := newAnthropic(provider.ClientOptions{}).Complete(t.Context(), req); err != nil {
+		if _, err := newAnthropic(provider.ClientConfig{}).Complete(t.Context(), req); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		body, header := f.received()
@@ -376,7 +376,7 @@ func TestAnthropic_ListModels(t *testing.T) {
 		}
 		writeJSON(w, http.StatusOK, `{"data":[{"id":"claude-c","type":"model","display_name":"Claude C"}],"has_more":false,"first_id":"claude-c","last_id":"claude-c"}`)
 	})
-	models, err := newAnthropic(provider.ClientOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey})
+	models, err := newAnthropic(provider.ClientConfig{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey})
 	if err != nil {
 		t.Fatalf("ListModels: %v", err)
 	}

@@ -28,7 +28,7 @@ func TestProbe_HeaderValuesScrubbed(t *testing.T) {
 		http.Error(w, "forbidden, you sent: "+echo.String(), http.StatusForbidden)
 	})
 	ep := provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey, Headers: headers}
-	res := provider.Probe(t.Context(), newClient(provider.ClientOptions{}), ep, "gpt-test")
+	res := provider.Probe(t.Context(), newClient(provider.ClientConfig{}), ep, "gpt-test")
 	if res.OK || res.StatusCode != http.StatusForbidden {
 		t.Fatalf("Probe = %+v, want a 403", res)
 	}

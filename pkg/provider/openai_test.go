@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/provider"
 )
 
@@ -69,9 +70,9 @@ func (f *fakeProvider) requestURI() string {
 	return f.url
 }
 
-func newClient(opts provider.OpenAIOptions) *provider.OpenAI {
+func newClient(opts provider.ClientConfig) *provider.OpenAI {
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})
+		opts.HTTPClient = provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})
 	}
 	return provider.NewOpenAI(opts)
 }
@@ -144,7 +145,7 @@ func TestOpenAI_Complete(t *testing.T) {
 		t.Parallel()
 		const delay = 30 * time.Millisecond
 		f := newFakeProvider(t, streamOK(delay))
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
@@ -171,7 +172,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			event(w, chunk("4", "stop"))
 			event(w, "[DONE]")
 		})
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
@@ -188,7 +189,7 @@ func TestOpenAI_Complete(t *testing.T) {
 				"choices":[{"index":0,"message":{"role":"assistant","content":"four"},"finish_reason":"length"}],
 				"usage":{"prompt_tokens":7,"completion_tokens":1,"total_tokens":8}}`)
 		})
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
@@ -206,7 +207,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, `{"error":{"message":"model is loading","code":503}}`)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if !perr.Retryable || !strings.Contains(perr.Message, "model is loading") {
 			t.Errorf("err = %+v, want retryable with the message", perr)
@@ -221,7 +222,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			w.WriteHeader(http.StatusTooManyRequests)
 			_, _ = io.WriteString(w, `{"error":{"message":"Rate limit reached","type":"requests"}}`)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.StatusCode != 429 || !perr.Retryable || perr.RetryAfter != 7*time.Second {
 			t.Errorf("err = %+v, want 429 retryable after 7s", perr)
@@ -241,7 +242,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			w.WriteHeader(http.StatusBadGateway)
 			_, _ = io.WriteString(w, "<html><body>bad gateway</body></html>")
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.StatusCode != 502 || !perr.Retryable || perr.Message == "" {
 			t.Errorf("err = %+v, want 502 retryable", perr)
@@ -253,7 +254,7 @@ func TestOpenAI_Complete(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "boom", http.StatusInternalServerError)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.StatusCode != 500 || !perr.Retryable || perr.Message != "boom" {
 			t.Errorf("err = %+v, want 500 retryable \"boom\"", perr)
@@ -267,7 +268,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = io.WriteString(w, `{"error":{"message":"The model 'gpt-test' does not exist","type":"invalid_request_error"}}`)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.StatusCode != 400 || perr.Retryable {
 			t.Errorf("err = %+v, want 400 not retryable", perr)
@@ -291,7 +292,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			w.WriteHeader(http.StatusUnauthorized)
 			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": "bad key: " + strings.Join(echoes, " | ")}})
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		for _, echo := range echoes {
 			for i := 0; i+8 <= len(echo); i++ {
@@ -311,7 +312,7 @@ func TestOpenAI_Complete(t *testing.T) {
 				testKey[:10], testKey[len(testKey)-4:], testKey[12:24], testKey)
 			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": msg}})
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.StatusCode != 401 || perr.Retryable {
 			t.Errorf("err = %+v, want 401 not retryable", perr)
@@ -336,7 +337,7 @@ func TestOpenAI_Complete(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, strings.Repeat("é", 2000), http.StatusBadRequest)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if len(perr.Message) > 500 || len(perr.Message) < 490 || !strings.HasPrefix(perr.Message, "éé") {
 			t.Errorf("Message has %d bytes, want the first <= 500 bytes", len(perr.Message))
@@ -352,7 +353,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			}
 			event(w, chunk("", "stop"))
 		})
-		_, err := newClient(provider.OpenAIOptions{MaxResponseBytes: 4096}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{MaxResponseBytes: 4096}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.Retryable || !strings.Contains(perr.Message, "larger than 4096 bytes") {
 			t.Errorf("err = %+v, want not retryable, over the cap", perr)
@@ -365,7 +366,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = fmt.Fprintf(w, `{"choices":[{"index":0,"message":{"content":%q}}]}`, strings.Repeat("y", 10000))
 		})
-		_, err := newClient(provider.OpenAIOptions{MaxResponseBytes: 4096}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{MaxResponseBytes: 4096}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.Retryable || !strings.Contains(perr.Message, "larger than") {
 			t.Errorf("err = %+v, want not retryable, over the cap", perr)
@@ -379,7 +380,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, body)
 		})
-		res, err := newClient(provider.OpenAIOptions{MaxResponseBytes: int64(len(body))}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{MaxResponseBytes: int64(len(body))}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil || res.Text != "ok" {
 			t.Errorf("Complete = %+v, %v; a body exactly at the cap must pass", res, err)
 		}
@@ -392,7 +393,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			event(w, chunk("thinking", ""))
 			<-r.Context().Done()
 		})
-		_, err := newClient(provider.OpenAIOptions{Timeout: 100 * time.Millisecond}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{Timeout: 100 * time.Millisecond}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if !perr.Retryable || !strings.Contains(perr.Message, "within 100ms") {
 			t.Errorf("err = %+v, want retryable timeout", perr)
@@ -414,7 +415,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			<-arrived
 			cancel()
 		}()
-		_, err := newClient(provider.OpenAIOptions{}).Complete(ctx, request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(ctx, request(f.baseURL()))
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
@@ -429,7 +430,7 @@ func TestOpenAI_Complete(t *testing.T) {
 		f := newFakeProvider(t, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
-		_, err := newClient(provider.OpenAIOptions{}).Complete(ctx, request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(ctx, request(f.baseURL()))
 		if !errors.Is(err, context.DeadlineExceeded) || provider.IsRetryable(err) {
 			t.Errorf("err = %v, want the caller's context.DeadlineExceeded", err)
 		}
@@ -441,7 +442,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			startSSE(w)
 			event(w, chunk("Hel", ""))
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if !perr.Retryable || !strings.Contains(perr.Message, "without a finish reason") {
 			t.Errorf("err = %+v, want retryable truncation", perr)
@@ -462,7 +463,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			_, _ = fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n%x\r\ndata: {\"id", len(data), data, 500)
 			_ = buf.Flush()
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if !perr.Retryable {
 			t.Errorf("err = %+v, want retryable", perr)
@@ -476,7 +477,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			event(w, chunk("Hel", ""))
 			event(w, `{"error":{"message":"upstream overloaded","code":502}}`)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if !perr.Retryable || perr.StatusCode != 502 || !strings.Contains(perr.Message, "upstream overloaded") {
 			t.Errorf("err = %+v, want retryable 502 with the message", perr)
@@ -489,7 +490,7 @@ func TestOpenAI_Complete(t *testing.T) {
 			w.Header().Set("Content-Type", "text/html")
 			_, _ = io.WriteString(w, "<html>welcome</html>")
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.Retryable || !strings.Contains(perr.Message, "text/html") {
 			t.Errorf("err = %+v, want not retryable naming the content type", perr)
@@ -501,7 +502,7 @@ func TestOpenAI_Complete(t *testing.T) {
 		f := newFakeProvider(t, streamOK(0))
 		url := f.baseURL()
 		f.srv.Close()
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(url))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(url))
 		perr := asError(t, err)
 		if !perr.Retryable || perr.StatusCode != 0 {
 			t.Errorf("err = %+v, want retryable without status", perr)
@@ -513,7 +514,7 @@ func TestOpenAI_Complete(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "https://elsewhere.example/v1/chat/completions?key=abc", http.StatusTemporaryRedirect)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.Retryable || perr.StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("err = %+v, want a non-retryable 307", perr)
@@ -529,7 +530,7 @@ func TestOpenAI_Complete(t *testing.T) {
 	t.Run("ErrInvalidRequest", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, streamOK(0))
-		client := newClient(provider.OpenAIOptions{})
+		client := newClient(provider.ClientConfig{})
 		for name, mutate := range map[string]func(*provider.Request){
 			"MaxTokensField": func(r *provider.Request) { r.MaxTokensField = "max_output_tokens" },
 			"Model":          func(r *provider.Request) { r.Model = "" },
@@ -568,7 +569,7 @@ func TestOpenAI_RequestShape(t *testing.T) {
 			"w*rd?|#@": "x",
 			":colon":   1,
 		}
-		if _, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req); err != nil {
+		if _, err := newClient(provider.ClientConfig{}).Complete(t.Context(), req); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		body, header := f.received()
@@ -615,7 +616,7 @@ func TestOpenAI_RequestShape(t *testing.T) {
 		f := newFakeProvider(t, streamOK(0))
 		req := request(f.baseURL())
 		req.APIKey = ""
-		if _, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req); err != nil {
+		if _, err := newClient(provider.ClientConfig{}).Complete(t.Context(), req); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		body, header := f.received()
@@ -646,7 +647,7 @@ func TestOpenAI_RequestShape(t *testing.T) {
 			"stream":         false,
 			"stop":           nil,
 		}
-		if _, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req); err != nil {
+		if _, err := newClient(provider.ClientConfig{}).Complete(t.Context(), req); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		body, _ := f.received()
@@ -662,7 +663,7 @@ func TestOpenAI_RequestShape(t *testing.T) {
 	t.Run("Headers", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, streamOK(0))
-		if _, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL())); err != nil {
+		if _, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL())); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		_, header := f.received()
@@ -683,7 +684,7 @@ func TestOpenAI_RequestShape(t *testing.T) {
 		f := newFakeProvider(t, streamOK(0))
 		req := request(f.baseURL())
 		req.Headers = map[string]string{"authorization": "Token abc", "User-Agent": "custom"}
-		if _, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req); err != nil {
+		if _, err := newClient(provider.ClientConfig{}).Complete(t.Context(), req); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		_, header := f.received()
@@ -698,7 +699,7 @@ func TestOpenAI_RequestShape(t *testing.T) {
 	t.Run("BaseURLPaths", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, streamOK(0))
-		client := newClient(provider.OpenAIOptions{})
+		client := newClient(provider.ClientConfig{})
 		for base, want := range map[string]string{
 			f.srv.URL:                  "/chat/completions",
 			f.srv.URL + "/":            "/chat/completions",
@@ -721,7 +722,7 @@ func TestOpenAI_RequestShape(t *testing.T) {
 		req := request(f.baseURL())
 		req.MaxTokens = 0
 		req.System = ""
-		if _, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req); err != nil {
+		if _, err := newClient(provider.ClientConfig{}).Complete(t.Context(), req); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		body, _ := f.received()
@@ -740,7 +741,7 @@ func TestNewHTTPClient_Guard(t *testing.T) {
 	t.Run("ErrLoopbackRefused", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, streamOK(0))
-		client := provider.NewOpenAI(provider.OpenAIOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{})})
+		client := provider.NewOpenAI(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{})})
 		_, err := client.Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.Retryable {
@@ -758,7 +759,7 @@ func TestNewHTTPClient_Guard(t *testing.T) {
 	t.Run("ErrLocalhostRefused", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, streamOK(0))
-		hc := provider.NewHTTPClient(provider.HTTPOptions{})
+		hc := provider.NewHTTPClient(provider.HTTPConfig{})
 		resp, err := hc.Get(strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1))
 		if err == nil {
 			_ = resp.Body.Close()
@@ -775,7 +776,7 @@ func TestNewHTTPClient_Guard(t *testing.T) {
 	t.Run("AllowPrivate", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, streamOK(0))
-		client := provider.NewOpenAI(provider.OpenAIOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})})
+		client := provider.NewOpenAI(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})})
 		if _, err := client.Complete(t.Context(), request(f.baseURL())); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
@@ -787,7 +788,7 @@ func TestNewHTTPClient_Guard(t *testing.T) {
 	t.Run("DefaultClientGuards", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, streamOK(0))
-		_, err := provider.NewOpenAI(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := provider.NewOpenAI(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if perr := asError(t, err); !strings.Contains(perr.Message, "loopback") {
 			t.Errorf("err = %+v, want loopback refusal", perr)
 		}
@@ -820,7 +821,7 @@ func TestOpenAI_IdleTimeout(t *testing.T) {
 		})
 		req := request(f.baseURL())
 		req.IdleTimeout = 200 * time.Millisecond
-		_, err := newClient(provider.OpenAIOptions{Timeout: time.Minute}).Complete(t.Context(), req)
+		_, err := newClient(provider.ClientConfig{Timeout: time.Minute}).Complete(t.Context(), req)
 		perr := asError(t, err)
 		if !perr.Retryable || perr.Message != "stream idle for 200ms" {
 			t.Errorf("err = %+v, want retryable idle cut", perr)
@@ -845,7 +846,7 @@ func TestOpenAI_IdleTimeout(t *testing.T) {
 		})
 		req := request(f.baseURL())
 		req.IdleTimeout = 300 * time.Millisecond
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req)
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), req)
 		if err != nil || res.Text != "aaaaaaaa" {
 			t.Errorf("Complete = %+v, %v; want all eight chunks", res, err)
 		}
@@ -865,7 +866,7 @@ func TestOpenAI_ListModels(t *testing.T) {
 			writeJSON(w, http.StatusOK, `{"object":"list","data":[{"id":"gpt-a","object":"model","created":1,"owned_by":"x"},
 				{"id":"vendor/model-b","object":"model","name":"Model B"}]}`)
 		})
-		models, err := newClient(provider.OpenAIOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey})
+		models, err := newClient(provider.ClientConfig{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey})
 		if err != nil {
 			t.Fatalf("ListModels: %v", err)
 		}
@@ -880,7 +881,7 @@ func TestOpenAI_ListModels(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusUnauthorized, `{"error":{"message":"Incorrect API key provided: `+testKey+`","type":"invalid_request_error","code":"invalid_api_key"}}`)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey})
+		_, err := newClient(provider.ClientConfig{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey})
 		perr := asError(t, err)
 		if perr.StatusCode != 401 || perr.Retryable {
 			t.Errorf("err = %+v, want 401 not retryable", perr)
@@ -891,11 +892,11 @@ func TestOpenAI_ListModels(t *testing.T) {
 
 func TestNewClients(t *testing.T) {
 	t.Parallel()
-	clients := provider.NewClients(provider.ClientOptions{})
-	for kind, want := range map[string]string{
-		provider.KindOpenAI:    "*provider.OpenAI",
-		provider.KindAnthropic: "*provider.Anthropic",
-		provider.KindGoogle:    "*provider.Google",
+	clients := provider.NewClients(provider.ClientConfig{})
+	for kind, want := range map[catalog.ProviderKind]string{
+		catalog.KindOpenAI:    "*provider.OpenAI",
+		catalog.KindAnthropic: "*provider.Anthropic",
+		catalog.KindGoogle:    "*provider.Google",
 	} {
 		if got := fmt.Sprintf("%T", clients[kind]); got != want {
 			t.Errorf("clients[%q] is %s, want %s", kind, got, want)
@@ -924,7 +925,7 @@ func TestOpenAI_Stream(t *testing.T) {
 		req := request(f.baseURL())
 		req.IdleTimeout = 5 * time.Second
 		begin := time.Now()
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), req)
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), req)
 		if err != nil || res.Text != "4" || res.FinishReason != "stop" {
 			t.Fatalf("Complete = %+v, %v; want 4, stop", res, err)
 		}
@@ -944,7 +945,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			event(w, `{"error":{"message":"late","code":500}}`)
 			event(w, `{"id":`)
 		})
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
@@ -959,7 +960,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			startSSE(w)
 			event(w, chunk("4", "stop"))
 		})
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil || res.Text != "4" {
 			t.Errorf("Complete = %+v, %v; a finish reason without [DONE] is a complete answer", res, err)
 		}
@@ -972,7 +973,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			event(w, chunk("Hel", ""))
 			event(w, "[DONE]")
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if !perr.Retryable || !strings.Contains(perr.Message, "without a finish reason after 1 events") {
 			t.Errorf("err = %+v, want retryable truncation after 1 event", perr)
@@ -988,7 +989,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			event(w, `{"id":"c1","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}`)
 			event(w, "[DONE]")
 		})
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
@@ -1006,7 +1007,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			event(w, `{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`)
 			event(w, "[DONE]")
 		})
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil || res.Text != "mine" || res.FinishReason != "stop" {
 			t.Errorf("Complete = %+v, %v; want choice 0 only", res, err)
 		}
@@ -1022,7 +1023,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			event(w, `{"choices":[{"delta":{"content":"mine"}}]}`)
 			event(w, `{"choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}]}`)
 		})
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil || res.Text != "mine" || res.FinishReason != "stop" {
 			t.Errorf("Complete = %+v, %v; want mine, stop", res, err)
 		}
@@ -1037,7 +1038,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			event(w, `{"choices":[{"index":"0","delta":{"content":"4"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5.0,"completion_tokens":1}}`)
 			event(w, "[DONE]")
 		})
-		res, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		res, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		if err != nil || res.Text != "4" || res.FinishReason != "stop" || res.InputTokens != 5 || res.OutputTokens != 1 {
 			t.Errorf("Complete = %+v, %v; want 4, stop, 5/1", res, err)
 		}
@@ -1052,7 +1053,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			event(w, chunk("lo", "stop"))
 			event(w, "[DONE]")
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.Retryable || !strings.HasPrefix(perr.Message, "malformed stream event: ") {
 			t.Errorf("err = %+v, want a non-retryable malformed stream event", perr)
@@ -1066,7 +1067,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			event(w, `"hello"`)
 			event(w, chunk("4", "stop"))
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.Retryable || !strings.HasPrefix(perr.Message, "malformed stream event: ") {
 			t.Errorf("err = %+v, want a non-retryable malformed stream event", perr)
@@ -1079,7 +1080,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			startSSE(w)
 			event(w, `{"error":{"message":"bad key `+testKey+`","code":"401"}}`)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if perr.Retryable || perr.StatusCode != 401 || !strings.Contains(perr.Message, "error in response: bad key [redacted]") {
 			t.Errorf("err = %+v, want a non-retryable 401 from the event", perr)
@@ -1094,7 +1095,7 @@ func TestOpenAI_Stream(t *testing.T) {
 			event(w, chunk("Hel", ""))
 			event(w, `{"choices":[],"error":"upstream went away"}`)
 		})
-		_, err := newClient(provider.OpenAIOptions{}).Complete(t.Context(), request(f.baseURL()))
+		_, err := newClient(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
 		perr := asError(t, err)
 		if !perr.Retryable || perr.StatusCode != 0 || perr.Message != "error in response: upstream went away" {
 			t.Errorf("err = %+v, want a retryable error without status", perr)
@@ -1108,9 +1109,9 @@ func TestOpenAI_Stream(t *testing.T) {
 		// drain has to hand the connection back.
 		f := newFakeProvider(t, streamOK(0))
 		var reused atomic.Bool
-		hc := provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})
+		hc := provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})
 		hc.Transport = traceConns(hc.Transport, &reused)
-		client := newClient(provider.OpenAIOptions{HTTPClient: hc})
+		client := newClient(provider.ClientConfig{HTTPClient: hc})
 		for i := 0; i < 50 && !reused.Load(); i++ {
 			if _, err := client.Complete(t.Context(), request(f.baseURL())); err != nil {
 				t.Fatalf("Complete: %v", err)

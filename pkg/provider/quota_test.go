@@ -18,15 +18,15 @@ type quotaCase struct {
 func quotaCases() map[string]quotaCase {
 	return map[string]quotaCase{
 		"OpenAI": {
-			client: newClient(provider.ClientOptions{}), req: request,
+			client: newClient(provider.ClientConfig{}), req: request,
 			base: func(f *fakeProvider) string { return f.baseURL() },
 		},
 		"Anthropic": {
-			client: newAnthropic(provider.ClientOptions{}), req: anthropicRequest,
+			client: newAnthropic(provider.ClientConfig{}), req: anthropicRequest,
 			base: func(f *fakeProvider) string { return f.srv.URL },
 		},
 		"Google": {
-			client: newGoogle(provider.ClientOptions{}), req: googleRequest,
+			client: newGoogle(provider.ClientConfig{}), req: googleRequest,
 			base: func(f *fakeProvider) string { return f.srv.URL },
 		},
 	}

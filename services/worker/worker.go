@@ -235,8 +235,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer fleet.Stop()
-	httpClient := provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: cfg.AllowPrivateProviders, Allow: cfg.ProviderAllow})
-	clients := provider.NewClients(provider.ClientOptions{
+	httpClient := provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: cfg.AllowPrivateProviders, Allow: cfg.ProviderAllow})
+	clients := provider.NewClients(provider.ClientConfig{
 		HTTPClient: httpClient, Timeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxResponseBytes: cfg.MaxResponseBytes,
 	})
 	tracker := run.NewTracker(rdb)
