@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/provider"
 )
 
@@ -54,33 +55,29 @@ func googleErrorBody(code int, status, msg string, details ...string) string {
 	return fmt.Sprintf(`{"error":{"code":%d,"message":%q,"status":%q,"details":[%s]}}`, code, msg, status, strings.Join(details, ","))
 }
 
+func googleHarness() adapterHarness {
+	return adapterHarness{
+		kind:      catalog.KindGoogle,
+		client:    func(cfg provider.ClientConfig) provider.Client { return newGoogle(cfg) },
+		request:   func(url string) provider.Request { return googleRequest(url + "/") },
+		path:      "/v1beta/models/gemini-test:streamGenerateContent?alt=sse",
+		streamOK:  googleStreamOK,
+		finish:    "STOP",
+		start:     startSSE,
+		piece:     func(w http.ResponseWriter, text string) { event(w, geminiChunk(text, "", false)) },
+		end:       func(w http.ResponseWriter) { event(w, geminiChunk("", "STOP", true)) },
+		malformed: func(w http.ResponseWriter) { event(w, `{"candidates":[{`) },
+		errorBody: func(status int, msg string) string {
+			return googleErrorBody(status, googleStatus[status], msg)
+		},
+	}
+}
+
+// googleStatus is the RPC status Gemini names beside each HTTP status.
+var googleStatus = map[int]string{400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL"}
+
 func TestGoogle_Complete(t *testing.T) {
 	t.Parallel()
-
-	t.Run("OK", func(t *testing.T) {
-		t.Parallel()
-		const delay = 30 * time.Millisecond
-		f := newFakeProvider(t, googleStreamOK(delay))
-		res, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL+"/"))
-		if err != nil {
-			t.Fatalf("Complete: %v", err)
-		}
-		if res.Text != "Hello" || res.FinishReason != "STOP" {
-			t.Errorf("Text = %q, FinishReason = %q", res.Text, res.FinishReason)
-		}
-		if res.InputTokens != 11 || res.OutputTokens != 2 {
-			t.Errorf("tokens = %d/%d, want 11/2 from usageMetadata", res.InputTokens, res.OutputTokens)
-		}
-		if res.TTFT < delay {
-			t.Errorf("TTFT = %v, want >= %v", res.TTFT, delay)
-		}
-		if res.Latency < res.TTFT {
-			t.Errorf("Latency %v < TTFT %v", res.Latency, res.TTFT)
-		}
-		if got := f.requestURI(); got != "/v1beta/models/gemini-test:streamGenerateContent?alt=sse" {
-			t.Errorf("request to %q", got)
-		}
-	})
 
 	t.Run("BaseURLWithVersion", func(t *testing.T) {
 		t.Parallel()
@@ -137,59 +134,6 @@ func TestGoogle_Complete(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrRateLimited", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Retry-After", "7")
-			writeJSON(w, http.StatusTooManyRequests, googleErrorBody(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."))
-		})
-		_, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.StatusCode != 429 || !perr.Retryable || perr.RetryAfter != 7*time.Second || perr.Quota {
-			t.Errorf("err = %+v, want 429 retryable after 7s, not a quota", perr)
-		}
-		if f.hits.Load() != 1 {
-			t.Errorf("server hit %d times, want 1 (SDK retries must be off)", f.hits.Load())
-		}
-	})
-
-	t.Run("ErrServer", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusInternalServerError, googleErrorBody(500, "INTERNAL", "An internal error has occurred."))
-		})
-		_, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.StatusCode != 500 || !perr.Retryable || perr.Message != "An internal error has occurred." {
-			t.Errorf("err = %+v, want 500 retryable", perr)
-		}
-	})
-
-	t.Run("ErrBadRequest", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusBadRequest, googleErrorBody(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.temperature'"))
-		})
-		_, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.StatusCode != 400 || perr.Retryable || !strings.Contains(perr.Message, "generation_config.temperature") {
-			t.Errorf("err = %+v, want 400 not retryable", perr)
-		}
-	})
-
-	t.Run("ErrUnauthorizedScrubbed", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusUnauthorized, googleErrorBody(401, "UNAUTHENTICATED", "API key "+testKey+" is not valid"))
-		})
-		_, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.StatusCode != 401 || perr.Retryable || !strings.Contains(perr.Message, "is not valid") {
-			t.Errorf("err = %+v, want 401 not retryable", perr)
-		}
-		assertNoKey(t, perr.Message, err.Error())
-	})
-
 	t.Run("ErrStreamErrorChunk", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
@@ -201,62 +145,6 @@ func TestGoogle_Complete(t *testing.T) {
 		perr := asError(t, err)
 		if !perr.Retryable || perr.StatusCode != 503 || !strings.Contains(perr.Message, "overloaded") {
 			t.Errorf("err = %+v, want retryable 503", perr)
-		}
-	})
-
-	t.Run("ErrIdle", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
-			startSSE(w)
-			event(w, geminiChunk("Hel", "", false))
-			<-r.Context().Done()
-		})
-		_, err := newGoogle(provider.ClientConfig{Timeout: time.Minute, IdleTimeout: 200 * time.Millisecond}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if !perr.Retryable || perr.Message != "stream idle for 200ms" {
-			t.Errorf("err = %+v, want retryable idle cut (client default)", perr)
-		}
-	})
-
-	t.Run("ErrTooLarge", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			startSSE(w)
-			for range 100 {
-				event(w, geminiChunk(strings.Repeat("x", 100), "", false))
-			}
-			event(w, geminiChunk("", "STOP", true))
-		})
-		_, err := newGoogle(provider.ClientConfig{MaxResponseBytes: 4096}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.Retryable || !strings.Contains(perr.Message, "larger than 4096 bytes") {
-			t.Errorf("err = %+v, want not retryable, over the cap", perr)
-		}
-	})
-
-	t.Run("ErrMalformed", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			startSSE(w)
-			event(w, `{"candidates":[{`)
-		})
-		_, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.Retryable || !strings.Contains(perr.Message, "malformed") {
-			t.Errorf("err = %+v, want not retryable, malformed", perr)
-		}
-	})
-
-	t.Run("ErrTruncated", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			startSSE(w)
-			event(w, geminiChunk("Hel", "", false))
-		})
-		_, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if !perr.Retryable || !strings.Contains(perr.Message, "without a finish reason") {
-			t.Errorf("err = %+v, want retryable truncation", perr)
 		}
 	})
 
