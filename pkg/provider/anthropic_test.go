@@ -3,7 +3,6 @@ package provider_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -67,12 +66,6 @@ func anthropicStreamOK(delay time.Duration) http.HandlerFunc {
 func anthropicErrorBody(typ, msg string) string {
 	b, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]any{"type": typ, "message": msg}})
 	return string(b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
 }
 
 func anthropicHarness() adapterHarness {
@@ -303,21 +296,5 @@ func TestAnthropic_ListModels(t *testing.T) {
 	}
 	if !strings.Contains(f.requestURI(), "after_id=claude-b") {
 		t.Errorf("last request %q did not ask for the page after claude-b", f.requestURI())
-	}
-}
-
-// assertNoKey fails when any of texts contains six or more characters of
-// testKey, or its last four.
-func assertNoKey(t *testing.T, texts ...string) {
-	t.Helper()
-	for _, s := range texts {
-		for i := 0; i+6 <= len(testKey); i++ {
-			if strings.Contains(s, testKey[i:i+6]) {
-				t.Fatalf("%q contains key fragment %q", s, testKey[i:i+6])
-			}
-		}
-		if strings.Contains(s, testKey[len(testKey)-4:]) {
-			t.Errorf("%q contains the key's last four characters", s)
-		}
 	}
 }

@@ -208,3 +208,63 @@ func TestHTTPConfig_ValidateBaseURL(t *testing.T) {
 		t.Errorf("AllowPrivate: ValidateBaseURL = %v", err)
 	}
 }
+
+func TestNewHTTPClient_Guard(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ErrLoopbackRefused", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		client := provider.NewOpenAI(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{})})
+		_, err := client.Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.Retryable {
+			t.Error("refusal is retryable")
+		}
+		if !strings.Contains(perr.Message, "provider address 127.0.0.1 is loopback") ||
+			!strings.Contains(perr.Message, "SABE_ALLOW_PRIVATE_PROVIDERS=true") {
+			t.Errorf("Message = %q", perr.Message)
+		}
+		if n := f.hits.Load(); n != 0 {
+			t.Errorf("server hit %d times, want 0", n)
+		}
+	})
+
+	t.Run("ErrLocalhostRefused", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		hc := provider.NewHTTPClient(provider.HTTPConfig{})
+		resp, err := hc.Get(strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1))
+		if err == nil {
+			_ = resp.Body.Close()
+			t.Fatal("GET localhost succeeded, want refusal")
+		}
+		if perr := asError(t, err); perr.Retryable {
+			t.Errorf("err = %+v", perr)
+		}
+		if n := f.hits.Load(); n != 0 {
+			t.Errorf("server hit %d times, want 0", n)
+		}
+	})
+
+	t.Run("AllowPrivate", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		client := provider.NewOpenAI(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})})
+		if _, err := client.Complete(t.Context(), request(f.baseURL())); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		if n := f.hits.Load(); n != 1 {
+			t.Errorf("server hit %d times, want 1", n)
+		}
+	})
+
+	t.Run("DefaultClientGuards", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		_, err := provider.NewOpenAI(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
+		if perr := asError(t, err); !strings.Contains(perr.Message, "loopback") {
+			t.Errorf("err = %+v, want loopback refusal", perr)
+		}
+	})
+}
