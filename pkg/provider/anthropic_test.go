@@ -85,6 +85,11 @@ func anthropicHarness() adapterHarness {
 		errorBody: func(status int, msg string) string {
 			return anthropicErrorBody(anthropicErrorType[status], msg)
 		},
+		quota: func(w http.ResponseWriter, _ *http.Request) {
+			reset := time.Now().Add(30 * time.Second).UTC().Truncate(time.Second)
+			w.Header().Set("Anthropic-Ratelimit-Requests-Reset", reset.Format(time.RFC3339))
+			writeJSON(w, http.StatusTooManyRequests, anthropicErrorBody("rate_limit_error", "daily quota exhausted"))
+		},
 	}
 }
 

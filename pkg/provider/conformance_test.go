@@ -35,6 +35,9 @@ type adapterHarness struct {
 	malformed func(w http.ResponseWriter)
 	// errorBody is the kind's error body for an HTTP status and message.
 	errorBody func(status int, msg string) string
+	// quota answers that the quota is used up and resets 30 seconds from
+	// now, the way the kind says so.
+	quota http.HandlerFunc
 }
 
 // adapterHarnesses lists every provider kind's harness; the suite runs them
@@ -59,7 +62,8 @@ func TestAdapters_Conformance(t *testing.T) {
 
 // runConformance checks the behaviours every adapter shares: streaming,
 // usage and TTFT, retryable and fatal errors, Retry-After, the size cap,
-// idle and truncated streams, malformed events and key scrubbing.
+// idle and truncated streams, malformed events, an exhausted quota and key
+// scrubbing.
 func runConformance(t *testing.T, h adapterHarness) {
 	complete := func(t *testing.T, cfg provider.ClientConfig, handle http.HandlerFunc, mutate func(*provider.Request)) (*fakeProvider, provider.Response, error) {
 		t.Helper()
@@ -123,6 +127,15 @@ func runConformance(t *testing.T, h adapterHarness) {
 		if f.hits.Load() != 1 {
 			t.Errorf("server hit %d times, want 1 (SDK retries must be off)", f.hits.Load())
 		}
+	})
+
+	t.Run("ErrQuota", func(t *testing.T) {
+		t.Parallel()
+		before := time.Now()
+		_, _, err := complete(t, provider.ClientConfig{}, h.quota, nil)
+		after := time.Now()
+		// A reset given as a time (Anthropic) is in whole seconds.
+		assertQuota(t, asError(t, err), before.Add(30*time.Second).Truncate(time.Second), after.Add(30*time.Second))
 	})
 
 	t.Run("ErrServer", func(t *testing.T) {

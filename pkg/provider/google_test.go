@@ -70,6 +70,7 @@ func googleHarness() adapterHarness {
 		errorBody: func(status int, msg string) string {
 			return googleErrorBody(status, googleStatus[status], msg)
 		},
+		quota: googleQuota,
 	}
 }
 
@@ -247,4 +248,12 @@ func TestGoogle_ListModels(t *testing.T) {
 	if !strings.Contains(f.requestURI(), "pageToken=p2") {
 		t.Errorf("last request %q did not ask for page p2", f.requestURI())
 	}
+}
+
+// googleQuota answers a used-up quota as Gemini does: RESOURCE_EXHAUSTED
+// with a RetryInfo (30s) and a QuotaFailure.
+func googleQuota(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusTooManyRequests, googleErrorBody(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota",
+		`{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"30s"}`,
+		`{"@type":"type.googleapis.com/google.rpc.QuotaFailure"}`))
 }

@@ -81,6 +81,10 @@ func openAIHarness() adapterHarness {
 			b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": openAIErrorType[status]}})
 			return string(b)
 		},
+		quota: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-Ratelimit-Reset-Requests", "30s")
+			writeJSON(w, http.StatusTooManyRequests, `{"error":{"type":"insufficient_quota","code":"insufficient_quota","message":"You exceeded your current quota"}}`)
+		},
 	}
 }
 
