@@ -41,7 +41,7 @@ func (a *api) checkBaseURL(baseURL *string) error {
 	if baseURL == nil {
 		return nil
 	}
-	opts := provider.HTTPOptions{AllowPrivate: a.s.cfg.AllowPrivateProviders, Allow: a.s.cfg.ProviderAllow}
+	opts := provider.HTTPConfig{AllowPrivate: a.s.cfg.AllowPrivateProviders, Allow: a.s.cfg.ProviderAllow}
 	return opts.ValidateBaseURL(*baseURL)
 }
 
@@ -159,7 +159,7 @@ func (a *api) providerEndpoint(ctx context.Context, id uuid.UUID) (provider.Endp
 	if err != nil {
 		return provider.Endpoint{}, nil, err
 	}
-	client, ok := a.s.providers[string(conn.Kind)]
+	client, ok := a.s.providers[conn.Kind]
 	if !ok {
 		return provider.Endpoint{}, nil, fmt.Errorf("no client for provider kind %q", conn.Kind)
 	}

@@ -34,7 +34,7 @@ func newServer(t *testing.T) *Server {
 		Tracker:      run.NewTracker(rdb),
 		Redis:        rdb,
 		MonitorRedis: asynq.RedisClientOpt{Addr: opts.Addr, Password: opts.Password, DB: opts.DB},
-		Providers:    provider.NewClients(provider.ClientOptions{HTTPClient: http.DefaultClient}),
+		Providers:    provider.NewClients(provider.ClientConfig{HTTPClient: http.DefaultClient}),
 		Log:          slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/run"
@@ -143,7 +144,7 @@ type Deps struct {
 	// ("openai", "anthropic", "google"): provider.NewClients over the
 	// guarded HTTP client, so the API obeys the same address policy as the
 	// workers.
-	Providers map[string]provider.Client
+	Providers map[catalog.ProviderKind]provider.Client
 	// Log receives request errors and background failures.
 	Log *slog.Logger
 	// Audit records authentication and authorization failures. Optional:
@@ -164,7 +165,7 @@ type Server struct {
 	queue     run.Enqueuer
 	tracker   *run.Tracker
 	rdb       redis.UniversalClient
-	providers map[string]provider.Client
+	providers map[catalog.ProviderKind]provider.Client
 	log       *slog.Logger
 	cfg       Config
 	tokens    *tokenCache

@@ -86,7 +86,7 @@ func (b *bundle) newWorker(t *testing.T, concurrency int) *taskserver.Worker {
 		},
 		Recorder:              store.RecorderConfig{Linger: 2 * time.Millisecond},
 		Guard:                 resilience.Options{Failures: 1000},
-		Provider:              provider.ClientOptions{Timeout: 10 * time.Second},
+		Provider:              provider.ClientConfig{Timeout: 10 * time.Second},
 		AllowPrivateProviders: true,
 		Run:                   run.Config{RetryBaseDelay: 10 * time.Millisecond},
 	})

@@ -1,35 +1,18 @@
 package mockllm
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// This file holds the OpenAI chat completions wire format and the helpers
-// the other formats share.
-
-// chatRequest is the part of an OpenAI chat completion request the mock
-// reads. Unknown fields are ignored, as real providers do, because SABE may
-// send provider-specific extras.
-type chatRequest struct {
-	Model               string         `json:"model"`
-	Messages            []chatMessage  `json:"messages"`
-	Seed                *int64         `json:"seed"`
-	Stream              bool           `json:"stream"`
-	StreamOptions       *streamOptions `json:"stream_options"`
-	MaxTokens           *int64         `json:"max_tokens"`
-	MaxCompletionTokens *int64         `json:"max_completion_tokens"`
-	// Temperature is decoded only so that a mistyped value is rejected like
-	// a real provider would; the mock's answers do not depend on it.
-	Temperature *float64 `json:"temperature"`
-}
-
-type streamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
+// This file holds what the three wire formats share: message content,
+// JSON strings, request bodies, keys and Retry-After.
 
 type chatMessage struct {
 	Role    string         `json:"role"`
@@ -74,83 +57,6 @@ func (c *messageContent) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// appendCompletion writes c as an OpenAI chat.completion object.
-func appendCompletion(b []byte, c *completion) []byte {
-	b = append(b, `{"id":`...)
-	b = appendJSONString(b, c.id)
-	b = append(b, `,"object":"chat.completion","created":`...)
-	b = strconv.AppendInt(b, c.created, 10)
-	b = append(b, `,"model":`...)
-	b = appendJSONString(b, c.model)
-	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = appendJSONString(b, c.content)
-	b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":`...)
-	b = appendJSONString(b, c.finishReason())
-	b = append(b, `}],"usage":`...)
-	b = appendUsage(b, c)
-	return append(b, "}\n"...)
-}
-
-// appendChunkStart opens one server-sent event holding a
-// chat.completion.chunk, up to and including the opening of its choices.
-func appendChunkStart(b []byte, c *completion) []byte {
-	b = append(b, `data: {"id":`...)
-	b = appendJSONString(b, c.id)
-	b = append(b, `,"object":"chat.completion.chunk","created":`...)
-	b = strconv.AppendInt(b, c.created, 10)
-	b = append(b, `,"model":`...)
-	b = appendJSONString(b, c.model)
-	return append(b, `,"choices":[`...)
-}
-
-// appendChunkEnd closes what appendChunkStart opened. With include_usage,
-// OpenAI sends "usage": null on every chunk but the last.
-func appendChunkEnd(b []byte, includeUsage bool) []byte {
-	if includeUsage {
-		b = append(b, `],"usage":null}`...)
-	} else {
-		b = append(b, `]}`...)
-	}
-	return append(b, "\n\n"...)
-}
-
-func appendContentChunk(b []byte, c *completion, first bool, piece string, includeUsage bool) []byte {
-	b = appendChunkStart(b, c)
-	b = append(b, `{"index":0,"delta":{`...)
-	if first {
-		b = append(b, `"role":"assistant",`...)
-	}
-	b = append(b, `"content":`...)
-	b = appendJSONString(b, piece)
-	b = append(b, `},"logprobs":null,"finish_reason":null}`...)
-	return appendChunkEnd(b, includeUsage)
-}
-
-func appendFinishChunk(b []byte, c *completion, includeUsage bool) []byte {
-	b = appendChunkStart(b, c)
-	b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":`...)
-	b = appendJSONString(b, c.finishReason())
-	b = append(b, '}')
-	return appendChunkEnd(b, includeUsage)
-}
-
-func appendUsageChunk(b []byte, c *completion) []byte {
-	b = appendChunkStart(b, c)
-	b = append(b, `],"usage":`...)
-	b = appendUsage(b, c)
-	return append(b, "}\n\n"...)
-}
-
-func appendUsage(b []byte, c *completion) []byte {
-	b = append(b, `{"prompt_tokens":`...)
-	b = strconv.AppendInt(b, int64(c.promptTokens), 10)
-	b = append(b, `,"completion_tokens":`...)
-	b = strconv.AppendInt(b, int64(c.completionTokens), 10)
-	b = append(b, `,"total_tokens":`...)
-	b = strconv.AppendInt(b, int64(c.promptTokens+c.completionTokens), 10)
-	return append(b, '}')
-}
-
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString writes s as a JSON string. The strings on the hot path
@@ -191,42 +97,73 @@ var (
 	noCache         = []string{"no-cache"}
 )
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
+// MaxBodyBytes is the largest request body the server reads; a larger one
+// gets 413.
+const MaxBodyBytes = 1 << 20
+
+// badKeyPrefix marks API keys the mock rejects with a message that echoes
+// part of the key, as real providers do; tests use it to prove that SABE
+// scrubs key material from stored errors.
+const badKeyPrefix = "bad-key-"
+
+func bearerKey(header string) (string, bool) {
+	const prefix = "Bearer "
+	if len(header) < len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return "", false
+	}
+	key := strings.TrimSpace(header[len(prefix):])
+	return key, key != ""
 }
 
-// errorDetail is OpenAI's error object: param and code are null when unset.
-type errorDetail struct {
-	Message string  `json:"message"`
-	Type    string  `json:"type"`
-	Param   *string `json:"param"`
-	Code    *string `json:"code"`
+// maskKey shows a key the way OpenAI's 401 message does: the first five
+// characters, stars, and the last four when the key is long enough for that
+// to hide something.
+func maskKey(key string) string {
+	if len(key) < 12 {
+		return key[:min(5, len(key))] + "****"
+	}
+	return key[:5] + "****" + key[len(key)-4:]
 }
 
-// OpenAI error types the mock uses.
-const (
-	typeInvalidRequest = "invalid_request_error"
-	typeServer         = "server_error"
-	typeRateLimit      = "requests"
-)
+// tooLarge is the 413 message, built once: readJSON runs on every request.
+var tooLarge = "Request body exceeds " + strconv.Itoa(MaxBodyBytes) + " bytes."
 
-// writeError sends an OpenAI-style error and returns status, so handlers can
-// end with `return writeError(...)`. Empty code and param become null.
-func writeError(w http.ResponseWriter, status int, typ, code, param, message string) int {
-	d := errorDetail{Message: message, Type: typ}
-	if code != "" {
-		d.Code = &code
+// readJSON reads at most MaxBodyBytes into buf and decodes it into v. On
+// failure it returns the status to answer (413 or 400) and a message, which
+// the caller sends in its wire format; 0 means success.
+func readJSON(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, v any) (int, string) {
+	if r.ContentLength > MaxBodyBytes {
+		return http.StatusRequestEntityTooLarge, tooLarge
 	}
-	if param != "" {
-		d.Param = &param
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return http.StatusRequestEntityTooLarge, tooLarge
+		}
+		return http.StatusBadRequest, "could not read the request body"
 	}
-	body, err := json.Marshal(errorBody{Error: d})
+	if err := json.Unmarshal(buf.Bytes(), v); err != nil {
+		return http.StatusBadRequest, "We could not parse the JSON body of your request: " + err.Error()
+	}
+	return 0, ""
+}
+
+// setRetryAfter sets Retry-After in whole seconds (rounded up, as the
+// header requires integers) and Retry-After-Ms with the exact wait, which
+// the OpenAI and Anthropic SDKs prefer.
+func setRetryAfter(h http.Header, retryAfter time.Duration) {
+	h.Set("Retry-After", strconv.FormatInt(int64(math.Ceil(retryAfter.Seconds())), 10))
+	h.Set("Retry-After-Ms", strconv.FormatInt(retryAfter.Milliseconds(), 10))
+}
+
+// modelsCreated is a fixed creation time for the listed models, so the list
+// is the same on every start.
+const modelsCreated = 1735689600 // 2025-01-01T00:00:00Z
+
+// mustMarshal encodes a fixed value built at start; failing is a bug.
+func mustMarshal(v any) []byte {
+	body, err := json.Marshal(v)
 	if err != nil {
-		// Only strings go in, so Marshal cannot fail; keep the status anyway.
-		body = []byte(`{"error":{"message":"mock error","type":"server_error","param":null,"code":null}}`)
+		panic("mockllm: marshal: " + err.Error())
 	}
-	w.Header()["Content-Type"] = jsonContentType
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
-	return status
+	return append(body, '\n')
 }

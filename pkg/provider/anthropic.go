@@ -43,8 +43,8 @@ type Anthropic struct {
 var _ Client = (*Anthropic)(nil)
 
 // NewAnthropic returns an Anthropic client.
-func NewAnthropic(opts ClientOptions) *Anthropic {
-	return &Anthropic{limits: newLimits(opts)}
+func NewAnthropic(cfg ClientConfig) *Anthropic {
+	return &Anthropic{limits: newLimits(cfg)}
 }
 
 // Complete streams one message and measures time to first text and total
@@ -267,4 +267,20 @@ func anthropicJSONAnswer(cl *call, start time.Time, latency time.Duration) (Resp
 		res.TTFT = cl.ex.jsonAt.Sub(start)
 	}
 	return res, nil
+}
+
+// jsonKeyPath escapes a top-level key for sjson (behind the SDKs'
+// WithJSONSet), whose paths treat '.', '*', '?' and a few others as syntax.
+func jsonKeyPath(key string) string {
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; c {
+		case '.', '*', '?', '|', '#', '@', '\\', ':', '!', '=', '<', '>', '%':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

@@ -9,9 +9,9 @@
 // and keeps only the SDK's event-stream framing. OpenAI serves every
 // OpenAI-compatible endpoint (OpenAI, OpenRouter, vLLM, Ollama, the mock
 // provider), Anthropic the Messages API and Google the Gemini API.
-// NewClients returns all three, keyed by provider kind. Each also lists the
-// provider's models (ListModels), and Probe uses either to say what is
-// wrong with a provider: DNS, connection, TLS, key or model.
+// NewClients returns all three, keyed by catalog.ProviderKind. Each also
+// lists the provider's models (ListModels), and Probe uses either to say
+// what is wrong with a provider: DNS, connection, TLS, key or model.
 //
 // Everything a provider sends back is treated as hostile: answers are capped
 // in size, in total time and in silence between stream chunks, error

@@ -39,9 +39,9 @@ func TestClients_IgnoreEnvironment(t *testing.T) {
 		base   func(f *fakeProvider) string
 		model  string
 	}{
-		"OpenAI":    {newClient(provider.ClientOptions{}), streamOK(0), (*fakeProvider).baseURL, "gpt-test"},
-		"Anthropic": {newAnthropic(provider.ClientOptions{}), anthropicStreamOK(0), func(f *fakeProvider) string { return f.srv.URL }, "claude-test"},
-		"Google":    {newGoogle(provider.ClientOptions{}), googleStreamOK(0), func(f *fakeProvider) string { return f.srv.URL }, "gemini-test"},
+		"OpenAI":    {newClient(provider.ClientConfig{}), streamOK(0), (*fakeProvider).baseURL, "gpt-test"},
+		"Anthropic": {newAnthropic(provider.ClientConfig{}), anthropicStreamOK(0), func(f *fakeProvider) string { return f.srv.URL }, "claude-test"},
+		"Google":    {newGoogle(provider.ClientConfig{}), googleStreamOK(0), func(f *fakeProvider) string { return f.srv.URL }, "gemini-test"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

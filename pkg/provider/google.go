@@ -42,8 +42,8 @@ type Google struct {
 var _ Client = (*Google)(nil)
 
 // NewGoogle returns a Google Gemini client.
-func NewGoogle(opts ClientOptions) *Google {
-	return &Google{limits: newLimits(opts)}
+func NewGoogle(cfg ClientConfig) *Google {
+	return &Google{limits: newLimits(cfg)}
 }
 
 // Complete streams one generateContent call and measures time to first

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/provider"
 )
 
-func newGoogle(opts provider.ClientOptions) *provider.Google {
+func newGoogle(opts provider.ClientConfig) *provider.Google {
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})
+		opts.HTTPClient = provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})
 	}
 	return provider.NewGoogle(opts)
 }
@@ -54,38 +55,35 @@ func googleErrorBody(code int, status, msg string, details ...string) string {
 	return fmt.Sprintf(`{"error":{"code":%d,"message":%q,"status":%q,"details":[%s]}}`, code, msg, status, strings.Join(details, ","))
 }
 
+func googleHarness() adapterHarness {
+	return adapterHarness{
+		kind:      catalog.KindGoogle,
+		client:    func(cfg provider.ClientConfig) provider.Client { return newGoogle(cfg) },
+		request:   func(url string) provider.Request { return googleRequest(url + "/") },
+		path:      "/v1beta/models/gemini-test:streamGenerateContent?alt=sse",
+		streamOK:  googleStreamOK,
+		finish:    "STOP",
+		start:     startSSE,
+		piece:     func(w http.ResponseWriter, text string) { event(w, geminiChunk(text, "", false)) },
+		end:       func(w http.ResponseWriter) { event(w, geminiChunk("", "STOP", true)) },
+		malformed: func(w http.ResponseWriter) { event(w, `{"candidates":[{`) },
+		errorBody: func(status int, msg string) string {
+			return googleErrorBody(status, googleStatus[status], msg)
+		},
+		quota: googleQuota,
+	}
+}
+
+// googleStatus is the RPC status Gemini names beside each HTTP status.
+var googleStatus = map[int]string{400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL"}
+
 func TestGoogle_Complete(t *testing.T) {
 	t.Parallel()
-
-	t.Run("OK", func(t *testing.T) {
-		t.Parallel()
-		const delay = 30 * time.Millisecond
-		f := newFakeProvider(t, googleStreamOK(delay))
-		res, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL+"/"))
-		if err != nil {
-			t.Fatalf("Complete: %v", err)
-		}
-		if res.Text != "Hello" || res.FinishReason != "STOP" {
-			t.Errorf("Text = %q, FinishReason = %q", res.Text, res.FinishReason)
-		}
-		if res.InputTokens != 11 || res.OutputTokens != 2 {
-			t.Errorf("tokens = %d/%d, want 11/2 from usageMetadata", res.InputTokens, res.OutputTokens)
-		}
-		if res.TTFT < delay {
-			t.Errorf("TTFT = %v, want >= %v", res.TTFT, delay)
-		}
-		if res.Latency < res.TTFT {
-			t.Errorf("Latency %v < TTFT %v", res.Latency, res.TTFT)
-		}
-		if got := f.requestURI(); got != "/v1beta/models/gemini-test:streamGenerateContent?alt=sse" {
-			t.Errorf("request to %q", got)
-		}
-	})
 
 	t.Run("BaseURLWithVersion", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, googleStreamOK(0))
-		client := newGoogle(provider.ClientOptions{})
+		client := newGoogle(provider.ClientConfig{})
 		for base, want := range map[string]string{
 			f.srv.URL + "/v1beta": "/v1beta/models/gemini-test:streamGenerateContent?alt=sse",
 			f.srv.URL + "/v1/":    "/v1/models/gemini-test:streamGenerateContent?alt=sse",
@@ -108,7 +106,7 @@ func TestGoogle_Complete(t *testing.T) {
 			event(w, `{"candidates":[{"content":{"role":"model","parts":[{"text":"4"}]},"finishReason":"STOP"}],
 				"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"thoughtsTokenCount":9}}`)
 		})
-		res, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		res, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
 		if err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
@@ -124,7 +122,7 @@ func TestGoogle_Complete(t *testing.T) {
 			"Array":  "[" + geminiChunk("fo", "", false) + "," + geminiChunk("ur", "MAX_TOKENS", true) + "]",
 		} {
 			f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, body) })
-			res, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+			res, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
 			if err != nil {
 				t.Fatalf("%s: Complete: %v", name, err)
 			}
@@ -137,59 +135,6 @@ func TestGoogle_Complete(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrRateLimited", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Retry-After", "7")
-			writeJSON(w, http.StatusTooManyRequests, googleErrorBody(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."))
-		})
-		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.StatusCode != 429 || !perr.Retryable || perr.RetryAfter != 7*time.Second || perr.Quota {
-			t.Errorf("err = %+v, want 429 retryable after 7s, not a quota", perr)
-		}
-		if f.hits.Load() != 1 {
-			t.Errorf("server hit %d times, want 1 (SDK retries must be off)", f.hits.Load())
-		}
-	})
-
-	t.Run("ErrServer", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusInternalServerError, googleErrorBody(500, "INTERNAL", "An internal error has occurred."))
-		})
-		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.StatusCode != 500 || !perr.Retryable || perr.Message != "An internal error has occurred." {
-			t.Errorf("err = %+v, want 500 retryable", perr)
-		}
-	})
-
-	t.Run("ErrBadRequest", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusBadRequest, googleErrorBody(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.temperature'"))
-		})
-		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.StatusCode != 400 || perr.Retryable || !strings.Contains(perr.Message, "generation_config.temperature") {
-			t.Errorf("err = %+v, want 400 not retryable", perr)
-		}
-	})
-
-	t.Run("ErrUnauthorizedScrubbed", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusUnauthorized, googleErrorBody(401, "UNAUTHENTICATED", "API key "+testKey+" is not valid"))
-		})
-		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.StatusCode != 401 || perr.Retryable || !strings.Contains(perr.Message, "is not valid") {
-			t.Errorf("err = %+v, want 401 not retryable", perr)
-		}
-		assertNoKey(t, perr.Message, err.Error())
-	})
-
 	t.Run("ErrStreamErrorChunk", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
@@ -197,66 +142,10 @@ func TestGoogle_Complete(t *testing.T) {
 			event(w, geminiChunk("Hel", "", false))
 			event(w, googleErrorBody(503, "UNAVAILABLE", "The model is overloaded."))
 		})
-		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		_, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
 		perr := asError(t, err)
 		if !perr.Retryable || perr.StatusCode != 503 || !strings.Contains(perr.Message, "overloaded") {
 			t.Errorf("err = %+v, want retryable 503", perr)
-		}
-	})
-
-	t.Run("ErrIdle", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
-			startSSE(w)
-			event(w, geminiChunk("Hel", "", false))
-			<-r.Context().Done()
-		})
-		_, err := newGoogle(provider.ClientOptions{Timeout: time.Minute, IdleTimeout: 200 * time.Millisecond}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if !perr.Retryable || perr.Message != "stream idle for 200ms" {
-			t.Errorf("err = %+v, want retryable idle cut (client default)", perr)
-		}
-	})
-
-	t.Run("ErrTooLarge", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			startSSE(w)
-			for range 100 {
-				event(w, geminiChunk(strings.Repeat("x", 100), "", false))
-			}
-			event(w, geminiChunk("", "STOP", true))
-		})
-		_, err := newGoogle(provider.ClientOptions{MaxResponseBytes: 4096}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.Retryable || !strings.Contains(perr.Message, "larger than 4096 bytes") {
-			t.Errorf("err = %+v, want not retryable, over the cap", perr)
-		}
-	})
-
-	t.Run("ErrMalformed", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			startSSE(w)
-			event(w, `{"candidates":[{`)
-		})
-		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if perr.Retryable || !strings.Contains(perr.Message, "malformed") {
-			t.Errorf("err = %+v, want not retryable, malformed", perr)
-		}
-	})
-
-	t.Run("ErrTruncated", func(t *testing.T) {
-		t.Parallel()
-		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
-			startSSE(w)
-			event(w, geminiChunk("Hel", "", false))
-		})
-		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
-		perr := asError(t, err)
-		if !perr.Retryable || !strings.Contains(perr.Message, "without a finish reason") {
-			t.Errorf("err = %+v, want retryable truncation", perr)
 		}
 	})
 
@@ -266,7 +155,7 @@ func TestGoogle_Complete(t *testing.T) {
 			startSSE(w)
 			event(w, `{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":4}}`)
 		})
-		_, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL))
+		_, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
 		perr := asError(t, err)
 		if perr.Retryable || !strings.Contains(perr.Message, "blocked") || !strings.Contains(perr.Message, "SAFETY") {
 			t.Errorf("err = %+v, want not retryable, blocked for SAFETY", perr)
@@ -280,7 +169,7 @@ func TestGoogle_RequestShape(t *testing.T) {
 	t.Run("Defaults", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, googleStreamOK(0))
-		if _, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), googleRequest(f.srv.URL)); err != nil {
+		if _, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL)); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		body, header := f.received()
@@ -314,7 +203,7 @@ func TestGoogle_RequestShape(t *testing.T) {
 		req.MaxTokens = 0
 		req.Headers = map[string]string{"X-Title": "SABE"}
 		req.ExtraBody = map[string]any{"generationConfig": map[string]any{"topK": 40}, "safetySettings": []any{}}
-		if _, err := newGoogle(provider.ClientOptions{}).Complete(t.Context(), req); err != nil {
+		if _, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), req); err != nil {
 			t.Fatalf("Complete: %v", err)
 		}
 		body, header := f.received()
@@ -348,7 +237,7 @@ func TestGoogle_ListModels(t *testing.T) {
 		}
 		writeJSON(w, http.StatusOK, `{"models":[{"name":"models/gemini-b"}]}`)
 	})
-	models, err := newGoogle(provider.ClientOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey})
+	models, err := newGoogle(provider.ClientConfig{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey})
 	if err != nil {
 		t.Fatalf("ListModels: %v", err)
 	}
@@ -359,4 +248,12 @@ func TestGoogle_ListModels(t *testing.T) {
 	if !strings.Contains(f.requestURI(), "pageToken=p2") {
 		t.Errorf("last request %q did not ask for page p2", f.requestURI())
 	}
+}
+
+// googleQuota answers a used-up quota as Gemini does: RESOURCE_EXHAUSTED
+// with a RetryInfo (30s) and a QuotaFailure.
+func googleQuota(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusTooManyRequests, googleErrorBody(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota",
+		`{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"30s"}`,
+		`{"@type":"type.googleapis.com/google.rpc.QuotaFailure"}`))
 }

@@ -1,7 +1,9 @@
 package provider_test
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,14 +23,16 @@ func TestProbe_HeaderValuesScrubbed(t *testing.T) {
 		"X-Title":                  "sabe",
 	}
 	f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
+		// In a fixed order: after "sabe", the cookie's "ee-cookie" would
+		// make the scrubber take "e; Cookie" for a fragment of it.
 		var echo strings.Builder
-		for k := range headers {
+		for _, k := range slices.Sorted(maps.Keys(headers)) {
 			echo.WriteString(k + "=" + r.Header.Get(k) + "; ")
 		}
 		http.Error(w, "forbidden, you sent: "+echo.String(), http.StatusForbidden)
 	})
 	ep := provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey, Headers: headers}
-	res := provider.Probe(t.Context(), newClient(provider.ClientOptions{}), ep, "gpt-test")
+	res := provider.Probe(t.Context(), newClient(provider.ClientConfig{}), ep, "gpt-test")
 	if res.OK || res.StatusCode != http.StatusForbidden {
 		t.Fatalf("Probe = %+v, want a 403", res)
 	}

@@ -27,8 +27,8 @@ const allowPrivateHint = "add it to SABE_PROVIDER_ALLOW or set SABE_ALLOW_PRIVAT
 // host name never reaches; only an IP or CIDR entry can allow them.
 const metadataReason = "link-local (cloud metadata)"
 
-// HTTPOptions configures NewHTTPClient. Zero values take the defaults.
-type HTTPOptions struct {
+// HTTPConfig configures NewHTTPClient. Zero values take the defaults.
+type HTTPConfig struct {
 	// AllowPrivate lifts the address guard entirely, for development and
 	// tests (SABE_ALLOW_PRIVATE_PROVIDERS).
 	AllowPrivate bool
@@ -59,21 +59,21 @@ type HTTPOptions struct {
 }
 
 // NewHTTPClient returns the guarded *http.Client SABE calls providers with.
-// Connections go only to public addresses, and to what opts.Allow lets
-// through, unless opts.AllowPrivate: the check runs in the dialer on the
+// Connections go only to public addresses, and to what cfg.Allow lets
+// through, unless cfg.AllowPrivate: the check runs in the dialer on the
 // resolved address, so DNS rebinding is refused as well. Redirects are not
 // followed: a redirect is a non-retryable *Error naming where it pointed,
 // since a provider has no business sending SABE (and its key) elsewhere.
 // Environment proxies are ignored on purpose, since through a proxy the
 // guard would only ever see the proxy's address.
-func NewHTTPClient(opts HTTPOptions) *http.Client {
-	opts = opts.withDefaults()
+func NewHTTPClient(cfg HTTPConfig) *http.Client {
+	cfg = cfg.withDefaults()
 	newDialer := func(control func(network, address string, c syscall.RawConn) error) *net.Dialer {
-		return &net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second, Resolver: opts.Resolver, Control: control}
+		return &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second, Resolver: cfg.Resolver, Control: control}
 	}
 	dial := newDialer(nil).DialContext
-	if !opts.AllowPrivate {
-		g := newGuard(opts.Allow)
+	if !cfg.AllowPrivate {
+		g := newGuard(cfg.Allow)
 		guarded, hostAllowed := newDialer(g.control), newDialer(g.hostControl)
 		dial = func(ctx context.Context, network, address string) (net.Conn, error) {
 			if host, _, err := net.SplitHostPort(address); err == nil && g.hosts[normalizeHost(host)] {
@@ -87,12 +87,12 @@ func NewHTTPClient(opts HTTPOptions) *http.Client {
 		DialContext:           hidingResolver(dial),
 		ForceAttemptHTTP2:     true,
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:   opts.TLSHandshakeTimeout,
-		ResponseHeaderTimeout: opts.ResponseHeaderTimeout,
+		TLSHandshakeTimeout:   cfg.TLSHandshakeTimeout,
+		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
 		ExpectContinueTimeout: time.Second,
-		IdleConnTimeout:       opts.IdleConnTimeout,
-		MaxIdleConns:          4 * opts.MaxIdleConnsPerHost,
-		MaxIdleConnsPerHost:   opts.MaxIdleConnsPerHost,
+		IdleConnTimeout:       cfg.IdleConnTimeout,
+		MaxIdleConns:          4 * cfg.MaxIdleConnsPerHost,
+		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
 	}
 	return &http.Client{Transport: transport, CheckRedirect: refuseRedirect}
 }
@@ -129,7 +129,7 @@ func refuseRedirect(req *http.Request, _ []*http.Request) error {
 	return newError(status, false, fmt.Sprintf("provider redirected to host %s (%s); redirects are not followed, use the final URL as base_url", req.URL.Host, target), nil)
 }
 
-func (o HTTPOptions) withDefaults() HTTPOptions {
+func (o HTTPConfig) withDefaults() HTTPConfig {
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 10 * time.Second
 	}
@@ -378,9 +378,9 @@ func ValidateBaseURL(raw string, allowPrivate bool) error {
 	return validateBaseURL(raw, allowPrivate, nil)
 }
 
-// ValidateBaseURL is the package's ValidateBaseURL under these options: a
+// ValidateBaseURL is the package's ValidateBaseURL under this configuration: a
 // literal address or host name that o.Allow lets through passes too.
-func (o HTTPOptions) ValidateBaseURL(raw string) error {
+func (o HTTPConfig) ValidateBaseURL(raw string) error {
 	return validateBaseURL(raw, o.AllowPrivate, newGuard(o.Allow))
 }
 

@@ -70,7 +70,7 @@ func TestNewHTTPClient_SSRF(t *testing.T) {
 	t.Run("ErrRefused", func(t *testing.T) {
 		t.Parallel()
 		tg := newTarget(t)
-		hc := provider.NewHTTPClient(provider.HTTPOptions{Resolver: newResolver(t, names)})
+		hc := provider.NewHTTPClient(provider.HTTPConfig{Resolver: newResolver(t, names)})
 		for host, want := range map[string]string{
 			"127.0.0.1":             "127.0.0.1 is loopback",
 			"10.0.0.1":              "10.0.0.1 is private",
@@ -93,7 +93,7 @@ func TestNewHTTPClient_SSRF(t *testing.T) {
 	t.Run("AllowedCIDR", func(t *testing.T) {
 		t.Parallel()
 		tg := newTarget(t)
-		hc := provider.NewHTTPClient(provider.HTTPOptions{Allow: []string{"127.0.0.0/8", "10.0.0.5"}})
+		hc := provider.NewHTTPClient(provider.HTTPConfig{Allow: []string{"127.0.0.0/8", "10.0.0.5"}})
 		if err := get(t, hc, "http://127.0.0.1:"+tg.port+"/"); err != nil {
 			t.Fatalf("allowed CIDR refused: %v", err)
 		}
@@ -109,7 +109,7 @@ func TestNewHTTPClient_SSRF(t *testing.T) {
 	t.Run("AllowedHost", func(t *testing.T) {
 		t.Parallel()
 		tg := newTarget(t)
-		hc := provider.NewHTTPClient(provider.HTTPOptions{
+		hc := provider.NewHTTPClient(provider.HTTPConfig{
 			Allow:    []string{"LLM.corp.example.", "meta.corp.example"},
 			Resolver: newResolver(t, names),
 		})
@@ -128,7 +128,7 @@ func TestNewHTTPClient_SSRF(t *testing.T) {
 	t.Run("AllowPrivate", func(t *testing.T) {
 		t.Parallel()
 		tg := newTarget(t)
-		hc := provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true, Resolver: newResolver(t, names)})
+		hc := provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true, Resolver: newResolver(t, names)})
 		for _, host := range []string{"127.0.0.1", "localhost", "llm.corp.example"} {
 			if err := get(t, hc, "http://"+host+":"+tg.port+"/"); err != nil {
 				t.Errorf("%s refused with AllowPrivate: %v", host, err)
@@ -147,7 +147,7 @@ func TestNewHTTPClient_SSRF(t *testing.T) {
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
 		}))
 		t.Cleanup(srv.Close)
-		err := get(t, provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true}), srv.URL+"/v1")
+		err := get(t, provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true}), srv.URL+"/v1")
 		perr := asError(t, err)
 		if perr.Retryable || perr.StatusCode != http.StatusFound || !strings.Contains(perr.Message, "redirected to host 127.0.0.1") {
 			t.Errorf("err = %+v, want a non-retryable 302 naming the host", perr)
@@ -191,9 +191,9 @@ func TestParseAllow(t *testing.T) {
 	})
 }
 
-func TestHTTPOptions_ValidateBaseURL(t *testing.T) {
+func TestHTTPConfig_ValidateBaseURL(t *testing.T) {
 	t.Parallel()
-	opts := provider.HTTPOptions{Allow: []string{"10.0.0.5", "172.20.0.0/16", "localhost"}}
+	opts := provider.HTTPConfig{Allow: []string{"10.0.0.5", "172.20.0.0/16", "localhost"}}
 	for _, ok := range []string{"http://10.0.0.5:8000/v1", "http://172.20.3.4/v1", "http://localhost:11434/v1", "https://api.openai.com/v1"} {
 		if err := opts.ValidateBaseURL(ok); err != nil {
 			t.Errorf("ValidateBaseURL(%q) = %v, want nil", ok, err)
@@ -204,7 +204,67 @@ func TestHTTPOptions_ValidateBaseURL(t *testing.T) {
 			t.Errorf("ValidateBaseURL(%q) = %v, want fault.Invalid on base_url", bad, fe)
 		}
 	}
-	if err := (provider.HTTPOptions{AllowPrivate: true}).ValidateBaseURL("http://127.0.0.1/v1"); err != nil {
+	if err := (provider.HTTPConfig{AllowPrivate: true}).ValidateBaseURL("http://127.0.0.1/v1"); err != nil {
 		t.Errorf("AllowPrivate: ValidateBaseURL = %v", err)
 	}
+}
+
+func TestNewHTTPClient_Guard(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ErrLoopbackRefused", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		client := provider.NewOpenAI(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{})})
+		_, err := client.Complete(t.Context(), request(f.baseURL()))
+		perr := asError(t, err)
+		if perr.Retryable {
+			t.Error("refusal is retryable")
+		}
+		if !strings.Contains(perr.Message, "provider address 127.0.0.1 is loopback") ||
+			!strings.Contains(perr.Message, "SABE_ALLOW_PRIVATE_PROVIDERS=true") {
+			t.Errorf("Message = %q", perr.Message)
+		}
+		if n := f.hits.Load(); n != 0 {
+			t.Errorf("server hit %d times, want 0", n)
+		}
+	})
+
+	t.Run("ErrLocalhostRefused", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		hc := provider.NewHTTPClient(provider.HTTPConfig{})
+		resp, err := hc.Get(strings.Replace(f.srv.URL, "127.0.0.1", "localhost", 1))
+		if err == nil {
+			_ = resp.Body.Close()
+			t.Fatal("GET localhost succeeded, want refusal")
+		}
+		if perr := asError(t, err); perr.Retryable {
+			t.Errorf("err = %+v", perr)
+		}
+		if n := f.hits.Load(); n != 0 {
+			t.Errorf("server hit %d times, want 0", n)
+		}
+	})
+
+	t.Run("AllowPrivate", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		client := provider.NewOpenAI(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})})
+		if _, err := client.Complete(t.Context(), request(f.baseURL())); err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		if n := f.hits.Load(); n != 1 {
+			t.Errorf("server hit %d times, want 1", n)
+		}
+	})
+
+	t.Run("DefaultClientGuards", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeProvider(t, streamOK(0))
+		_, err := provider.NewOpenAI(provider.ClientConfig{}).Complete(t.Context(), request(f.baseURL()))
+		if perr := asError(t, err); !strings.Contains(perr.Message, "loopback") {
+			t.Errorf("err = %+v, want loopback refusal", perr)
+		}
+	})
 }

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/provider"
 )
 
 // mockFormat is one of mockllm's wire formats and the adapter for it.
 type mockFormat struct {
-	kind string
+	kind catalog.ProviderKind
 	// base turns the mock's URL and a path prefix (a fault spec) into the
 	// provider's base URL.
 	base func(url, prefix string) string
@@ -23,9 +24,9 @@ type mockFormat struct {
 }
 
 var mockFormats = []mockFormat{
-	{provider.KindOpenAI, func(url, prefix string) string { return url + prefix + "/v1" }, 3},
-	{provider.KindAnthropic, func(url, prefix string) string { return url + prefix }, 0},
-	{provider.KindGoogle, func(url, prefix string) string { return url + prefix }, 3},
+	{catalog.KindOpenAI, func(url, prefix string) string { return url + prefix + "/v1" }, 3},
+	{catalog.KindAnthropic, func(url, prefix string) string { return url + prefix }, 0},
+	{catalog.KindGoogle, func(url, prefix string) string { return url + prefix }, 3},
 }
 
 // startMock runs mockllm on loopback for the test.
@@ -50,8 +51,8 @@ func mockRequest(base string) provider.Request {
 func TestAdapters_Mockllm(t *testing.T) {
 	t.Parallel()
 	inst := startMock(t)
-	clients := provider.NewClients(provider.ClientOptions{
-		HTTPClient:       provider.NewHTTPClient(provider.HTTPOptions{Allow: []string{"127.0.0.1"}}),
+	clients := provider.NewClients(provider.ClientConfig{
+		HTTPClient:       provider.NewHTTPClient(provider.HTTPConfig{Allow: []string{"127.0.0.1"}}),
 		Timeout:          10 * time.Second,
 		MaxResponseBytes: 64 << 10,
 	})
@@ -71,7 +72,7 @@ func TestAdapters_Mockllm(t *testing.T) {
 			return client.Complete(t.Context(), req)
 		}
 
-		t.Run(mf.kind, func(t *testing.T) {
+		t.Run(string(mf.kind), func(t *testing.T) {
 			t.Parallel()
 
 			t.Run("OK", func(t *testing.T) {

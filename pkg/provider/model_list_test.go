@@ -34,7 +34,7 @@ func TestAnthropic_ListModelsBudget(t *testing.T) {
 	f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
 		anthropicModelPage(w, r, 3, 1<<20)
 	})
-	models, err := newAnthropic(provider.ClientOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey})
+	models, err := newAnthropic(provider.ClientConfig{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey})
 	if err == nil || !strings.Contains(err.Error(), "all pages together") {
 		t.Fatalf("ListModels = %d models, %v; want the shared budget's error", len(models), err)
 	}
@@ -53,7 +53,7 @@ func TestListModels_CountBound(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
 			anthropicModelPage(w, r, 1000, 0)
 		})
-		models, err := newAnthropic(provider.ClientOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey})
+		models, err := newAnthropic(provider.ClientConfig{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestListModels_CountBound(t *testing.T) {
 			b.WriteString(`]}`)
 			writeJSON(w, http.StatusOK, b.String())
 		})
-		models, err := newClient(provider.OpenAIOptions{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey})
+		models, err := newClient(provider.ClientConfig{}).ListModels(t.Context(), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,8 +27,8 @@ type OpenAI struct {
 var _ Client = (*OpenAI)(nil)
 
 // NewOpenAI returns an OpenAI client.
-func NewOpenAI(opts ClientOptions) *OpenAI {
-	return &OpenAI{limits: newLimits(opts)}
+func NewOpenAI(cfg ClientConfig) *OpenAI {
+	return &OpenAI{limits: newLimits(cfg)}
 }
 
 // Complete streams one chat completion (stream_options.include_usage) and

@@ -17,7 +17,7 @@ func BenchmarkOpenAI_Complete(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer func() { _ = mock.Stop() }()
-	client := provider.NewOpenAI(provider.ClientOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})})
+	client := provider.NewOpenAI(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})})
 	prompt, ans := mockllm.Question(7)
 	temp, seed := 0.0, int64(0)
 	req := provider.Request{BaseURL: mock.URL + "/v1", APIKey: testKey, Model: "mock-perfect", Prompt: prompt,

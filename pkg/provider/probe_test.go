@@ -16,7 +16,7 @@ import (
 func probe(t *testing.T, handle http.HandlerFunc, model string) (provider.ProbeResult, *fakeProvider) {
 	t.Helper()
 	f := newFakeProvider(t, handle)
-	res := provider.Probe(t.Context(), newClient(provider.ClientOptions{}), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey}, model)
+	res := provider.Probe(t.Context(), newClient(provider.ClientConfig{}), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey}, model)
 	return res, f
 }
 
@@ -108,7 +108,7 @@ func TestProbe(t *testing.T) {
 
 	t.Run("ErrDNS", func(t *testing.T) {
 		t.Parallel()
-		client := provider.NewOpenAI(provider.ClientOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{Resolver: newResolver(t, nil)})})
+		client := provider.NewOpenAI(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{Resolver: newResolver(t, nil)})})
 		res := provider.Probe(t.Context(), client, provider.Endpoint{BaseURL: "https://api.sabe-probe.invalid/v1", APIKey: testKey}, "gpt-test")
 		assertStage(t, res, provider.StageDNS, 0, "does not resolve")
 		// Go names the resolver it asked ("lookup x on 127.0.0.53:53: no
@@ -127,14 +127,14 @@ func TestProbe(t *testing.T) {
 		}
 		addr := l.Addr().String()
 		_ = l.Close()
-		res := provider.Probe(t.Context(), newClient(provider.ClientOptions{}), provider.Endpoint{BaseURL: "http://" + addr + "/v1", APIKey: testKey}, "gpt-test")
+		res := provider.Probe(t.Context(), newClient(provider.ClientConfig{}), provider.Endpoint{BaseURL: "http://" + addr + "/v1", APIKey: testKey}, "gpt-test")
 		assertStage(t, res, provider.StageConnect, 0, "could not connect")
 	})
 
 	t.Run("ErrGuard", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, streamOK(0))
-		res := provider.Probe(t.Context(), provider.NewOpenAI(provider.ClientOptions{}), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey}, "gpt-test")
+		res := provider.Probe(t.Context(), provider.NewOpenAI(provider.ClientConfig{}), provider.Endpoint{BaseURL: f.baseURL(), APIKey: testKey}, "gpt-test")
 		assertStage(t, res, provider.StageConnect, 0, "127.0.0.1 is loopback")
 	})
 
@@ -142,7 +142,7 @@ func TestProbe(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, streamOK(0))
 		base := strings.Replace(f.baseURL(), "http://", "https://", 1)
-		res := provider.Probe(t.Context(), newClient(provider.ClientOptions{}), provider.Endpoint{BaseURL: base, APIKey: testKey}, "gpt-test")
+		res := provider.Probe(t.Context(), newClient(provider.ClientConfig{}), provider.Endpoint{BaseURL: base, APIKey: testKey}, "gpt-test")
 		assertStage(t, res, provider.StageTLS, 0, "TLS handshake failed")
 	})
 
@@ -151,7 +151,7 @@ func TestProbe(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusUnauthorized, anthropicErrorBody("authentication_error", "invalid x-api-key"))
 		})
-		res := provider.Probe(t.Context(), newAnthropic(provider.ClientOptions{}), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey}, "claude-test")
+		res := provider.Probe(t.Context(), newAnthropic(provider.ClientConfig{}), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey}, "claude-test")
 		assertStage(t, res, provider.StageAuth, 401, "invalid x-api-key")
 	})
 
@@ -161,7 +161,7 @@ func TestProbe(t *testing.T) {
 			writeJSON(w, http.StatusBadRequest, googleErrorBody(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
 				`{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}`))
 		})
-		res := provider.Probe(t.Context(), newGoogle(provider.ClientOptions{}), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey}, "")
+		res := provider.Probe(t.Context(), newGoogle(provider.ClientConfig{}), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey}, "")
 		assertStage(t, res, provider.StageAuth, 400, "API key not valid")
 	})
 
@@ -170,7 +170,7 @@ func TestProbe(t *testing.T) {
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusNotFound, googleErrorBody(404, "NOT_FOUND", "models/gemini-nope is not found for API version v1beta"))
 		})
-		res := provider.Probe(t.Context(), newGoogle(provider.ClientOptions{}), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey}, "gemini-nope")
+		res := provider.Probe(t.Context(), newGoogle(provider.ClientConfig{}), provider.Endpoint{BaseURL: f.srv.URL, APIKey: testKey}, "gemini-nope")
 		assertStage(t, res, provider.StageModel, 404, "is not found")
 	})
 }

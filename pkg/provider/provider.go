@@ -9,13 +9,6 @@ import (
 	"time"
 )
 
-// Provider kinds, the keys of NewClients' map.
-const (
-	KindOpenAI    = "openai"
-	KindAnthropic = "anthropic"
-	KindGoogle    = "google"
-)
-
 // Request is one chat completion to send. It carries the provider's API key
 // in memory only; its String, Format and LogValue leave the key and header
 // values out, so logging a Request by mistake leaks nothing.
@@ -63,7 +56,7 @@ type Request struct {
 	// IdleTimeout is the longest gap allowed between two pieces of a
 	// streamed answer once the response has started; a stream that stays
 	// silent longer is cut and the call fails with a retryable *Error.
-	// 0 takes the client's default (ClientOptions.IdleTimeout).
+	// 0 takes the client's default (ClientConfig.IdleTimeout).
 	IdleTimeout time.Duration
 }
 

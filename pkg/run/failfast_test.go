@@ -101,7 +101,7 @@ func TestRun_UnusableProviderFailsFast(t *testing.T) {
 		{name: "TLSToPlainHTTP", https: true, path: "/v1", model: "mock-perfect",
 			want: []string{"cannot be reached (tls)", "HTTP response to HTTPS client"}},
 		{name: "UnsupportedKind", path: "/v1", model: "mock-perfect",
-			settings: settings{unspoken: []string{string(catalog.KindOpenAI)}},
+			settings: settings{unspoken: []catalog.ProviderKind{catalog.KindOpenAI}},
 			want:     []string{`provider kind "openai" is not supported`}},
 	}
 	for _, tc := range cases {

@@ -77,7 +77,7 @@ func (e *benchEnv) handlers(b *testing.B, cfg run.Config) *run.Handlers {
 		b.Fatal(err)
 	}
 	b.Cleanup(fleet.Stop)
-	clients := provider.NewClients(provider.ClientOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})})
+	clients := provider.NewClients(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})})
 	rec := store.NewRecorder(e.store, store.RecorderConfig{Linger: 2 * time.Millisecond})
 	b.Cleanup(rec.Close)
 	return run.NewHandlers(run.Deps{
@@ -299,7 +299,7 @@ func BenchmarkHandlers_ExecuteSteps(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer func() { _ = mock.Stop() }()
-		client := provider.NewClients(provider.ClientOptions{HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})})[provider.KindOpenAI]
+		client := provider.NewClients(provider.ClientConfig{HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})})[catalog.KindOpenAI]
 		prompt, ans := mockllm.Question(7)
 		temp, seed := 0.0, int64(0)
 		req := provider.Request{BaseURL: mock.URL + "/v1", Model: "mock-perfect", Prompt: prompt, Temperature: &temp, MaxTokens: 64, Seed: &seed}

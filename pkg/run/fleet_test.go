@@ -324,7 +324,7 @@ func TestRun_MalformedAndOversizedFailTheUnit(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, mockllm.Config{}, settings{
 		run:    run.Config{MaxRetry: 1},
-		client: provider.ClientOptions{MaxResponseBytes: 64 << 10},
+		client: provider.ClientConfig{MaxResponseBytes: 64 << 10},
 	})
 	f := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-perfect"}, 2, 1)
 	malformed := b.addProvider(t, &f, "malformed", b.mock.URL+"/faults/malformed_rate=1/v1")

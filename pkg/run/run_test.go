@@ -47,12 +47,12 @@ type bundle struct {
 type settings struct {
 	run    run.Config
 	fleet  resilience.Options
-	client provider.ClientOptions
+	client provider.ClientConfig
 	// keys is the workers' keyring when it is not the one the providers'
 	// keys were sealed with.
 	keys *secrets.Keyring
 	// unspoken are provider kinds the workers have no client for.
-	unspoken []string
+	unspoken []catalog.ProviderKind
 }
 
 // worker is one simulated worker process.
@@ -89,7 +89,7 @@ func setupWith(t *testing.T, mockCfg mockllm.Config, s settings) *bundle {
 	if s.client.Timeout == 0 {
 		s.client.Timeout = 10 * time.Second
 	}
-	s.client.HTTPClient = provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true})
+	s.client.HTTPClient = provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true})
 	b := &bundle{pool: pool, store: store.New(pool, testenv.Keyring(t)), rdb: rdb, client: asynq.NewClientFromRedisClient(rdb), mock: mock, settings: s}
 	b.handlers = b.newWorker(t).handlers
 	return b

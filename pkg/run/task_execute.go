@@ -124,7 +124,7 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 		// The database, not the provider, failed: asynq retries the task.
 		return err
 	}
-	client, ok := h.clients[string(conn.Kind)]
+	client, ok := h.clients[conn.Kind]
 	if !ok {
 		return h.unusable(ctx, snap, p.Unit, e, &UnusableError{ProviderID: conn.ID, ProviderName: conn.Name,
 			Reason: fmt.Sprintf("provider kind %q is not supported by this worker", conn.Kind)})

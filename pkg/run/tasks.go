@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/metrics"
 	"github.com/sabe-dev/sabe/pkg/provider"
@@ -149,7 +150,7 @@ type Deps struct {
 	Queue   Enqueuer
 	Tracker *Tracker
 	// Clients maps a provider kind to the client that speaks it.
-	Clients map[string]provider.Client
+	Clients map[catalog.ProviderKind]provider.Client
 	// Fleet guards provider calls together with the other workers.
 	Fleet *resilience.Fleet
 	// Redis carries ProviderChangedChannel (see Start).
@@ -175,7 +176,7 @@ type Handlers struct {
 	store   Store
 	queue   Enqueuer
 	tracker *Tracker
-	clients map[string]provider.Client
+	clients map[catalog.ProviderKind]provider.Client
 	fleet   *resilience.Fleet
 	rdb     redis.UniversalClient
 	metrics *metrics.Metrics

@@ -19,6 +19,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/logging"
 	"github.com/sabe-dev/sabe/pkg/metrics"
 	"github.com/sabe-dev/sabe/pkg/provider"
@@ -40,7 +41,7 @@ type Config struct {
 	Guard resilience.Options
 	// Provider configures the provider clients; the HTTP client is built
 	// from AllowPrivateProviders and ProviderAllow when it is nil.
-	Provider              provider.ClientOptions
+	Provider              provider.ClientConfig
 	AllowPrivateProviders bool
 	ProviderAllow         []string
 	// Run tunes the run handlers.
@@ -62,7 +63,7 @@ type Deps struct {
 	Log     *slog.Logger
 	// Clients, when set, replaces the provider clients built from
 	// Config.Provider (a test leaves a kind out).
-	Clients map[string]provider.Client
+	Clients map[catalog.ProviderKind]provider.Client
 }
 
 // Worker is one worker's task processing, from Start until Stop; it runs
@@ -96,7 +97,7 @@ func New(d Deps, c Config) *Worker {
 	clients := d.Clients
 	if clients == nil {
 		if c.Provider.HTTPClient == nil {
-			c.Provider.HTTPClient = provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: c.AllowPrivateProviders, Allow: c.ProviderAllow})
+			c.Provider.HTTPClient = provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: c.AllowPrivateProviders, Allow: c.ProviderAllow})
 		}
 		clients = provider.NewClients(c.Provider)
 	}

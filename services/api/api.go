@@ -234,8 +234,8 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 
 	// The API calls providers itself only to test them and list their
 	// models, through the same guarded client as the workers.
-	providers := provider.NewClients(provider.ClientOptions{
-		HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: cfg.AllowPrivateProviders, Allow: cfg.ProviderAllow}),
+	providers := provider.NewClients(provider.ClientConfig{
+		HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: cfg.AllowPrivateProviders, Allow: cfg.ProviderAllow}),
 		Timeout:    cfg.ProviderTimeout,
 	})
 

@@ -223,7 +223,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		},
 		Recorder: store.RecorderConfig{Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: cfg.RecordLinger},
 		Guard:    resilience.Options{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout},
-		Provider: provider.ClientOptions{
+		Provider: provider.ClientConfig{
 			Timeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxResponseBytes: cfg.MaxResponseBytes,
 		},
 		AllowPrivateProviders: cfg.AllowPrivateProviders, ProviderAllow: cfg.ProviderAllow,
