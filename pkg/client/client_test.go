@@ -37,11 +37,13 @@ func setup(t *testing.T) *bundle {
 	pool := testenv.Pool(t)
 	st := store.New(pool, testenv.Keyring(t))
 	rdb := testenv.Redis(t)
+	o := rdb.Options()
 	srv, err := httpapi.New(httpapi.Deps{
-		Store:   st,
-		Queue:   asynq.NewClientFromRedisClient(rdb),
-		Tracker: run.NewTracker(rdb),
-		Redis:   rdb,
+		Store:        st,
+		Queue:        asynq.NewClientFromRedisClient(rdb),
+		Tracker:      run.NewTracker(rdb),
+		Redis:        rdb,
+		MonitorRedis: asynq.RedisClientOpt{Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB},
 		Providers: provider.NewClients(provider.ClientOptions{
 			HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true}),
 		}),
