@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/client"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
@@ -88,7 +89,7 @@ func startObserved(t *testing.T, keyEnv string, latency time.Duration, seed func
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.system = &system{api: addr[1], token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}}
+	o.system = &system{api: addr[1], token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}, c: client.New(addr[1], tok)}
 	return o
 }
 
