@@ -68,20 +68,21 @@ func (h *harness) runAPI(ctx context.Context) (*APIReport, error) {
 	w.stop()
 	h.say("api: run %s of %d units finished; driving the routes", read.RunID, read.Units)
 
-	hdr := http.Header{"Authorization": {"Bearer " + s.api.token}}
+	apiHTTP := &http.Client{Timeout: 60 * time.Second}
+	hdr := http.Header{"Authorization": {"Bearer " + s.apiToken}}
 	routes := []struct {
 		name, method, path string
 		rate               int
 		target             bool
 	}{
-		{"POST /v1/benchmarks/{id}/runs", http.MethodPost, "/v1/benchmarks/" + postBench + "/runs", o.postRate, false},
+		{"POST /v1/benchmarks/{id}/runs", http.MethodPost, "/v1/benchmarks/" + postBench.String() + "/runs", o.postRate, false},
 		{"GET /v1/runs/{id}", http.MethodGet, "/v1/runs/" + read.RunID, o.apiRate, true},
 		{"GET /v1/runs/{id}/rankings", http.MethodGet, "/v1/runs/" + read.RunID + "/rankings", o.apiRate, true},
 	}
 	rep.LoadAverage[0] = loadAverage()
 	for _, rt := range routes {
 		if rt.method == http.MethodGet {
-			status, body, err := get(ctx, s.api.http, s.api.base+rt.path, hdr)
+			status, body, err := get(ctx, apiHTTP, s.api.BaseURL()+rt.path, hdr)
 			if err != nil {
 				return nil, err
 			}
@@ -101,9 +102,9 @@ func (h *harness) runAPI(ctx context.Context) (*APIReport, error) {
 				rep.Profiles = append(rep.Profiles, filepath.Base(file))
 			})
 		}
-		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: rt.method, URL: s.api.base + rt.path, Header: hdr})
+		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: rt.method, URL: s.api.BaseURL() + rt.path, Header: hdr})
 		cpu0, t0 := takeCPU(), time.Now()
-		r, err := drive(rt.name, s.api.base+rt.path, tr, rt.rate, o.warmup, o.duration)
+		r, err := drive(rt.name, s.api.BaseURL()+rt.path, tr, rt.rate, o.warmup, o.duration)
 		cpu := cpuUse(cpu0, takeCPU(), time.Since(t0).Seconds(), map[int]string{s.apiProc.pid(): "api", os.Getpid(): "load generator (bench)"})
 		r.CPU = &cpu
 		prof.Wait()

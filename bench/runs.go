@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // The targets.
@@ -377,17 +379,17 @@ func (h *harness) runMemory(ctx context.Context) (*MemoryReport, error) {
 
 // prepare starts the mock provider with latency and the api, and creates
 // the benchmark of the given shape.
-func (h *harness) prepare(ctx context.Context, s *stack, latency time.Duration, sh Shape) (string, error) {
+func (h *harness) prepare(ctx context.Context, s *stack, latency time.Duration, sh Shape) (uuid.UUID, error) {
 	if err := s.startMock(ctx, latency); err != nil {
-		return "", err
+		return uuid.Nil, err
 	}
 	if err := s.startAPI(ctx); err != nil {
-		return "", err
+		return uuid.Nil, err
 	}
 	start := time.Now()
 	id, err := s.fixture(ctx, s.phase, sh.Models, sh.Questions, sh.Samples)
 	if err != nil {
-		return "", fmt.Errorf("create the benchmark: %w", err)
+		return uuid.Nil, fmt.Errorf("create the benchmark: %w", err)
 	}
 	h.say("%s: benchmark of %d questions created in %.1fs", s.phase, sh.Questions, time.Since(start).Seconds())
 	return id, nil

@@ -1,14 +1,16 @@
 package e2e
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"math"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 )
 
@@ -30,49 +32,57 @@ func TestAdapters_EndToEnd(t *testing.T) {
 		{"google", "", true},
 	} {
 		t.Run(kind.kind, func(t *testing.T) {
-			var prov idOnly
-			s.call(t, "POST", "/v1/providers", "application/json", map[string]any{
-				"name": "mock-" + kind.kind, "kind": kind.kind, "base_url": s.mock.URL + kind.baseSuffix, "api_key": "k-" + kind.kind,
-			}, http.StatusCreated, &prov)
-			var model idOnly
-			s.call(t, "POST", "/v1/models", "application/json", map[string]any{
-				"provider_id": prov.ID, "name": "strong-" + kind.kind, "provider_model_id": "mock-strong",
-				"input_cost_per_mtok": 3, "output_cost_per_mtok": 15,
-			}, http.StatusCreated, &model)
-			var suite idOnly
-			s.call(t, "POST", "/v1/suites", "application/json", map[string]any{"name": "arith-" + kind.kind}, http.StatusCreated, &suite)
+			ctx := context.Background()
+			prov, err := s.c.CreateProvider(ctx, oapi.CreateProviderRequest{
+				Name: "mock-" + kind.kind, Kind: oapi.ProviderKind(kind.kind), BaseUrl: s.mock.URL + kind.baseSuffix, ApiKey: "k-" + kind.kind,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			model, err := s.c.CreateModel(ctx, oapi.CreateModelRequest{
+				ProviderId: prov.Id, Name: "strong-" + kind.kind, ProviderModelId: "mock-strong",
+				InputCostPerMtok: 3, OutputCostPerMtok: 15,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			suite, err := s.c.CreateSuite(ctx, oapi.CreateSuiteRequest{Name: "arith-" + kind.kind})
+			if err != nil {
+				t.Fatal(err)
+			}
 			prompts := make([]string, questions)
-			var jsonl strings.Builder
+			qs := make([]oapi.CreateQuestionRequest, questions)
 			for i := range questions {
 				p, a := mockllm.Question(100 + i)
 				prompts[i] = p
-				line, _ := json.Marshal(map[string]any{"prompt": p, "expected_answer": fmt.Sprint(a), "scoring": map[string]any{"method": "numeric"}})
-				jsonl.Write(line)
-				jsonl.WriteByte('\n')
+				qs[i] = oapi.CreateQuestionRequest{Prompt: p, ExpectedAnswer: fmt.Sprint(a), Scoring: oapi.Scoring{Method: oapi.Numeric}}
 			}
-			s.call(t, "POST", "/v1/suites/"+suite.ID+"/questions:import", "application/x-ndjson", jsonl.String(), http.StatusCreated, nil)
-			var bench idOnly
-			s.call(t, "POST", "/v1/benchmarks", "application/json", map[string]any{
-				"name": "adapters-" + kind.kind, "suite_ids": []string{suite.ID}, "model_ids": []string{model.ID},
-				"config": map[string]any{"temperature": 0, "max_tokens": 32, "samples": 2, "system_prompt": "Answer with a number."},
-			}, http.StatusCreated, &bench)
-			var r struct {
-				ID      string  `json:"id"`
-				Status  string  `json:"status"`
-				Error   string  `json:"error"`
-				CostUSD float64 `json:"cost_usd"`
+			if _, err := s.c.ImportQuestions(ctx, suite.Id, qs); err != nil {
+				t.Fatal(err)
 			}
-			s.call(t, "POST", "/v1/benchmarks/"+bench.ID+"/runs", "", nil, http.StatusAccepted, &r)
-			deadline := time.Now().Add(time.Minute)
-			for r.Status == "queued" || r.Status == "running" {
-				if time.Now().After(deadline) {
-					t.Fatalf("run still %s after a minute", r.Status)
+			temperature, maxTokens, samples, system := 0.0, 32, 2, "Answer with a number."
+			bench, err := s.c.CreateBenchmark(ctx, oapi.CreateBenchmarkRequest{
+				Name: "adapters-" + kind.kind, SuiteIds: []uuid.UUID{suite.Id}, ModelIds: []uuid.UUID{model.Id},
+				Config: &oapi.BenchmarkConfigInput{Temperature: &temperature, MaxTokens: &maxTokens, Samples: &samples, SystemPrompt: &system},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.c.StartRun(ctx, bench.Id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			if r, err = s.c.WaitRun(wctx, r.Id, 50*time.Millisecond, nil); err != nil {
+				t.Fatal(err)
+			}
+			if r.Status != oapi.RunStatusCompleted {
+				reason := ""
+				if r.Error != nil {
+					reason = *r.Error
 				}
-				time.Sleep(50 * time.Millisecond)
-				s.call(t, "GET", "/v1/runs/"+r.ID, "", nil, http.StatusOK, &r)
-			}
-			if r.Status != "completed" {
-				t.Fatalf("run %s: %s", r.Status, r.Error)
+				t.Fatalf("run %s: %s", r.Status, reason)
 			}
 			var page struct {
 				Items []struct {
@@ -88,7 +98,7 @@ func TestAdapters_EndToEnd(t *testing.T) {
 					} `json:"evaluations"`
 				} `json:"items"`
 			}
-			s.call(t, "GET", "/v1/runs/"+r.ID+"/results?limit=200", "", nil, http.StatusOK, &page)
+			s.call(t, "GET", "/v1/runs/"+r.Id.String()+"/results?limit=200", "", nil, http.StatusOK, &page)
 			if len(page.Items) != questions*2 {
 				t.Fatalf("%d results, want %d", len(page.Items), questions*2)
 			}
@@ -122,8 +132,8 @@ func TestAdapters_EndToEnd(t *testing.T) {
 			if correct != wantCorrect {
 				t.Errorf("%d correct, want %d from mockllm.Correct", correct, wantCorrect)
 			}
-			if math.Abs(sum-r.CostUSD) > 1e-9 {
-				t.Errorf("run cost %v, executions sum to %v", r.CostUSD, sum)
+			if math.Abs(sum-r.CostUsd) > 1e-9 {
+				t.Errorf("run cost %v, executions sum to %v", r.CostUsd, sum)
 			}
 
 			// With this run as history, the estimate of the next run is the
@@ -133,13 +143,13 @@ func TestAdapters_EndToEnd(t *testing.T) {
 				CostUSD float64 `json:"cost_usd"`
 				Basis   string  `json:"basis"`
 			}
-			s.call(t, "GET", "/v1/benchmarks/"+bench.ID+"/estimate", "", nil, http.StatusOK, &est)
+			s.call(t, "GET", "/v1/benchmarks/"+bench.Id.String()+"/estimate", "", nil, http.StatusOK, &est)
 			if est.Units != questions*2 || est.Basis != "history" {
 				t.Errorf("estimate: %+v, want %d units on history", est, questions*2)
 			}
-			t.Logf("estimate $%.8f, recorded $%.8f", est.CostUSD, r.CostUSD)
-			if rel := math.Abs(est.CostUSD-r.CostUSD) / r.CostUSD; rel > 0.15 {
-				t.Errorf("estimate $%.8f vs recorded $%.8f: off by %.0f%%", est.CostUSD, r.CostUSD, 100*rel)
+			t.Logf("estimate $%.8f, recorded $%.8f", est.CostUSD, r.CostUsd)
+			if rel := math.Abs(est.CostUSD-r.CostUsd) / r.CostUsd; rel > 0.15 {
+				t.Errorf("estimate $%.8f vs recorded $%.8f: off by %.0f%%", est.CostUSD, r.CostUsd, 100*rel)
 			}
 		})
 	}

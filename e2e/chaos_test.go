@@ -18,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/pkg/client"
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/store"
@@ -122,7 +124,7 @@ func startCluster(t *testing.T, latency time.Duration, extraEnv map[string]strin
 		t.Fatal(err)
 	}
 	return &cluster{
-		system:   &system{api: addr, token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}},
+		system:   &system{api: addr, token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}, c: client.New(addr, tok)},
 		env:      env,
 		dbURL:    dbURL,
 		redisURL: redisURL,
@@ -220,22 +222,9 @@ func (c *cluster) waitAt(t *testing.T, runID string, total int, frac float64, ti
 	return want
 }
 
-type runView struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"`
-	Progress struct {
-		Total     int `json:"total"`
-		Succeeded int `json:"succeeded"`
-		Failed    int `json:"failed"`
-		Cancelled int `json:"cancelled"`
-	} `json:"progress"`
-	Error string `json:"error"`
-}
-
 // waitFinished waits for a run to reach a final status and returns it.
-func (c *cluster) waitFinished(t *testing.T, runID string, timeout time.Duration) runView {
+func (c *cluster) waitFinished(t *testing.T, runID string, timeout time.Duration) oapi.Run {
 	t.Helper()
-	var r runView
 	testenv.WaitFor(t, "run "+runID+" finished", timeout, func() bool {
 		var st string
 		if err := c.pool.QueryRow(context.Background(), `SELECT status FROM runs WHERE id = $1`, runID).Scan(&st); err != nil {
@@ -243,24 +232,27 @@ func (c *cluster) waitFinished(t *testing.T, runID string, timeout time.Duration
 		}
 		return run.Status(st).Final()
 	})
-	c.call(t, "GET", "/v1/runs/"+runID, "", nil, http.StatusOK, &r)
+	r, err := c.c.GetRun(context.Background(), uuid.MustParse(runID))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
 // checkOnce checks that a run completed with every unit succeeded and
 // recorded exactly once, with exactly one evaluation.
-func (c *cluster) checkOnce(t *testing.T, r runView, total int) {
+func (c *cluster) checkOnce(t *testing.T, r oapi.Run, total int) {
 	t.Helper()
-	if r.Status != string(run.StatusCompleted) || r.Progress.Total != total || r.Progress.Succeeded != total {
+	if r.Status != oapi.RunStatusCompleted || r.Progress.Total != int64(total) || r.Progress.Succeeded != int64(total) {
 		t.Errorf("run %+v, want completed with %d succeeded", r, total)
 	}
 	ctx := context.Background()
 	var execs, distinct, succeeded, evals, evalUnits int
 	if err := c.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT (model_id, question_id, sample)), count(*) FILTER (WHERE status = 'succeeded')
-		FROM executions WHERE run_id = $1`, r.ID).Scan(&execs, &distinct, &succeeded); err != nil {
+		FROM executions WHERE run_id = $1`, r.Id).Scan(&execs, &distinct, &succeeded); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT (model_id, question_id, sample)) FROM evaluations WHERE run_id = $1`, r.ID).Scan(&evals, &evalUnits); err != nil {
+	if err := c.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT (model_id, question_id, sample)) FROM evaluations WHERE run_id = $1`, r.Id).Scan(&evals, &evalUnits); err != nil {
 		t.Fatal(err)
 	}
 	if execs != total || distinct != total || succeeded != total || evals != total || evalUnits != total {

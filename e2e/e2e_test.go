@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sabe-dev/sabe/pkg/client"
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
@@ -29,6 +32,8 @@ type system struct {
 	mock  *mockllm.Instance
 	pool  *pgxpool.Pool
 	http  *http.Client
+	// c is the API client with the admin token.
+	c *client.Client
 }
 
 func start(t *testing.T) *system {
@@ -70,7 +75,7 @@ func startOn(t *testing.T, dbURL string) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &system{api: addr, token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}}
+	return &system{api: addr, token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}, c: client.New(addr, tok)}
 }
 
 // call sends a request with the token and decodes the JSON answer into out,
@@ -134,69 +139,73 @@ func benchmarkEndToEnd(t *testing.T, s *system) {
 	const questions, samples = 20, 2
 	models := []string{"mock-medium", "mock-weak", "mock-strong"}
 
-	var prov idOnly
-	s.call(t, "POST", "/v1/providers", "application/json", map[string]any{
-		"name": "mock", "kind": "openai", "base_url": s.mock.URL + "/v1", "api_key": "sk-e2e-secret",
-	}, http.StatusCreated, &prov)
-	modelIDs := map[string]string{}
-	var ids []string
-	for _, m := range models {
-		var out idOnly
-		s.call(t, "POST", "/v1/models", "application/json", map[string]any{
-			"provider_id": prov.ID, "name": m, "provider_model_id": m, "input_cost_per_mtok": 1, "output_cost_per_mtok": 2,
-		}, http.StatusCreated, &out)
-		modelIDs[out.ID] = m
-		ids = append(ids, out.ID)
+	ctx := context.Background()
+	prov, err := s.c.CreateProvider(ctx, oapi.CreateProviderRequest{
+		Name: "mock", Kind: oapi.Openai, BaseUrl: s.mock.URL + "/v1", ApiKey: "sk-e2e-secret",
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var suite idOnly
-	s.call(t, "POST", "/v1/suites", "application/json", map[string]any{"name": "arith", "description": "e2e"}, http.StatusCreated, &suite)
-	var jsonl strings.Builder
+	modelIDs := map[string]string{}
+	var ids []uuid.UUID
+	for _, m := range models {
+		out, err := s.c.CreateModel(ctx, oapi.CreateModelRequest{
+			ProviderId: prov.Id, Name: m, ProviderModelId: m, InputCostPerMtok: 1, OutputCostPerMtok: 2,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		modelIDs[out.Id.String()] = m
+		ids = append(ids, out.Id)
+	}
+	description := "e2e"
+	suite, err := s.c.CreateSuite(ctx, oapi.CreateSuiteRequest{Name: "arith", Description: &description})
+	if err != nil {
+		t.Fatal(err)
+	}
 	prompts := make([]string, questions)
+	qs := make([]oapi.CreateQuestionRequest, questions)
 	for i := range questions {
 		p, a := mockllm.Question(i)
 		prompts[i] = p
-		line, _ := json.Marshal(map[string]any{"prompt": p, "category": []string{"a", "b"}[i%2], "expected_answer": fmt.Sprint(a), "scoring": map[string]any{"method": "numeric"}})
-		jsonl.Write(line)
-		jsonl.WriteByte('\n')
+		category := []string{"a", "b"}[i%2]
+		qs[i] = oapi.CreateQuestionRequest{Prompt: p, Category: &category, ExpectedAnswer: fmt.Sprint(a), Scoring: oapi.Scoring{Method: oapi.Numeric}}
 	}
-	s.call(t, "POST", "/v1/suites/"+suite.ID+"/questions:import", "application/x-ndjson", jsonl.String(), http.StatusCreated, nil)
-	var bench idOnly
-	s.call(t, "POST", "/v1/benchmarks", "application/json", map[string]any{
-		"name": "e2e", "suite_ids": []string{suite.ID}, "model_ids": ids,
-		"config": map[string]any{"temperature": 0, "max_tokens": 32, "samples": samples},
-	}, http.StatusCreated, &bench)
+	if _, err := s.c.ImportQuestions(ctx, suite.Id, qs); err != nil {
+		t.Fatal(err)
+	}
+	temperature, maxTokens, nSamples := 0.0, 32, samples
+	bench, err := s.c.CreateBenchmark(ctx, oapi.CreateBenchmarkRequest{
+		Name: "e2e", SuiteIds: []uuid.UUID{suite.Id}, ModelIds: ids,
+		Config: &oapi.BenchmarkConfigInput{Temperature: &temperature, MaxTokens: &maxTokens, Samples: &nSamples},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	var r struct {
-		ID       string `json:"id"`
-		Status   string `json:"status"`
-		Progress struct {
-			Total, Succeeded, Failed int
-		} `json:"progress"`
+	r, err := s.c.StartRun(ctx, bench.Id)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.call(t, "POST", "/v1/benchmarks/"+bench.ID+"/runs", "", nil, http.StatusAccepted, &r)
-	if r.Status != "queued" || r.Progress.Total != 3*questions*samples {
+	if r.Status != oapi.RunStatusQueued || r.Progress.Total != 3*questions*samples {
 		t.Fatalf("created run: %+v", r)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for r.Status != "completed" {
-		if time.Now().After(deadline) || r.Status == "failed" || r.Status == "partial" || r.Status == "cancelled" {
-			t.Fatalf("run ended or stalled as %+v", r)
-		}
-		time.Sleep(100 * time.Millisecond)
-		s.call(t, "GET", "/v1/runs/"+r.ID, "", nil, http.StatusOK, &r)
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if r, err = s.c.WaitRun(wctx, r.Id, 100*time.Millisecond, nil); err != nil || r.Status != oapi.RunStatusCompleted {
+		t.Fatalf("run ended or stalled as %+v: %v", r, err)
 	}
 	total := 3 * questions * samples
-	if r.Progress.Succeeded != total {
+	if r.Progress.Succeeded != int64(total) {
 		t.Errorf("progress %+v, want %d succeeded", r.Progress, total)
 	}
 
 	// Exactly one execution and one evaluation per unit.
 	var execs, distinct, evals int
-	ctx := context.Background()
-	if err := s.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT (model_id, question_id, sample)) FROM executions WHERE run_id = $1`, r.ID).Scan(&execs, &distinct); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT (model_id, question_id, sample)) FROM executions WHERE run_id = $1`, r.Id).Scan(&execs, &distinct); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM evaluations WHERE run_id = $1`, r.ID).Scan(&evals); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM evaluations WHERE run_id = $1`, r.Id).Scan(&evals); err != nil {
 		t.Fatal(err)
 	}
 	if execs != total || distinct != total || evals != total {
@@ -204,17 +213,10 @@ func benchmarkEndToEnd(t *testing.T, s *system) {
 	}
 
 	// Scores are the mock's known answers, and the order follows them.
-	var rk struct {
-		Overall []struct {
-			Rank      int     `json:"rank"`
-			ModelID   string  `json:"model_id"`
-			ModelName string  `json:"model_name"`
-			Score     float64 `json:"score"`
-			N         int     `json:"n"`
-		} `json:"overall"`
-		ByCategory map[string][]json.RawMessage `json:"by_category"`
+	rk, err := s.c.Rankings(ctx, r.Id)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.call(t, "GET", "/v1/runs/"+r.ID+"/rankings", "", nil, http.StatusOK, &rk)
 	if len(rk.Overall) != 3 || len(rk.ByCategory) != 2 {
 		t.Fatalf("rankings: %+v", rk)
 	}
@@ -222,7 +224,7 @@ func benchmarkEndToEnd(t *testing.T, s *system) {
 		correct := 0
 		for _, p := range prompts {
 			for smp := range samples {
-				if mockllm.Correct(modelIDs[e.ModelID], p, smp) {
+				if mockllm.Correct(modelIDs[e.ModelId.String()], p, smp) {
 					correct++
 				}
 			}
@@ -247,7 +249,7 @@ func benchmarkEndToEnd(t *testing.T, s *system) {
 			} `json:"items"`
 			NextCursor *string `json:"next_cursor"`
 		}
-		path := "/v1/runs/" + r.ID + "/results?limit=50"
+		path := "/v1/runs/" + r.Id.String() + "/results?limit=50"
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}

@@ -22,11 +22,12 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/client"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 	"github.com/sabe-dev/sabe/services/api"
 	"github.com/sabe-dev/sabe/services/cli"
 	"github.com/sabe-dev/sabe/services/scheduler"
@@ -88,7 +89,7 @@ func startObserved(t *testing.T, keyEnv string, latency time.Duration, seed func
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.system = &system{api: addr[1], token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}}
+	o.system = &system{api: addr[1], token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}, c: client.New(addr[1], tok)}
 	return o
 }
 
@@ -446,10 +447,7 @@ func TestSecrets_RotateDuringRun(t *testing.T) {
 	seed := func(ctx context.Context, pool *pgxpool.Pool) {
 		for i := range 3 {
 			key := fmt.Sprintf("sk-rotate-%d-%s", i, secretPart(t, 16))
-			p, err := store.New(pool, oldRing).CreateProvider(ctx, catalog.ProviderInput{Name: fmt.Sprint("p", i), Kind: catalog.KindOpenAI, BaseURL: "http://127.0.0.1:1/v1", APIKey: key})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := testfactory.Provider(ctx, t, store.New(pool, oldRing), &testfactory.ProviderOpts{Name: fmt.Sprint("p", i), APIKey: key})
 			keys[p.ID] = key
 		}
 	}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/schedule"
-	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 // recordingQueue is an Enqueuer that keeps what it was given.
@@ -56,28 +56,10 @@ func setupCatchup(t *testing.T) *catchupBundle {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
 	st := store.New(pool, testenv.Keyring(t))
-	p, err := st.CreateProvider(ctx, catalog.ProviderInput{Name: "p", Kind: catalog.KindOpenAI, BaseURL: "http://x/v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: "m", ProviderModelID: "m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	su, err := st.CreateSuite(ctx, "s", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateQuestions(ctx, su.ID, []catalog.QuestionInput{{Prompt: "1+1?", ExpectedAnswer: "2", Scoring: scoring.Rule{Method: scoring.MethodNumeric}}}); err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.CreateBenchmark(ctx, catalog.BenchmarkInput{
-		Name: "b", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{m.ID}, Config: catalog.BenchmarkConfig{MaxTokens: 8, Samples: 1},
+	b := testfactory.Benchmark(ctx, t, st, &testfactory.BenchmarkOpts{
+		Config:   catalog.BenchmarkConfig{MaxTokens: 8},
 		Schedule: &catalog.Schedule{Cron: "@hourly", Enabled: true, Overlap: schedule.OverlapAllow},
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	marker := time.Now().UTC().Truncate(time.Hour).Add(-5*time.Hour + 17*time.Minute)
 	if _, err := pool.Exec(ctx, `UPDATE benchmarks SET schedule_last_at = $2 WHERE id = $1`, b.ID, marker); err != nil {
 		t.Fatal(err)

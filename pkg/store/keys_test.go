@@ -12,6 +12,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 // rings returns the entries of two keys and the rings "old" and "new,old".
@@ -44,15 +45,10 @@ func TestStore_RotateKeys(t *testing.T) {
 	keys := map[uuid.UUID]string{}
 	for i := range 7 {
 		key := fmt.Sprintf("sk-rotate-%d", i)
-		p, err := before.CreateProvider(ctx, catalog.ProviderInput{Name: fmt.Sprint("p", i), Kind: catalog.KindOpenAI, BaseURL: "http://x/v1", APIKey: key})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := testfactory.Provider(ctx, t, before, &testfactory.ProviderOpts{Name: fmt.Sprint("p", i), APIKey: key})
 		keys[p.ID] = key
 	}
-	if _, err := before.CreateProvider(ctx, catalog.ProviderInput{Name: "keyless", Kind: catalog.KindOpenAI, BaseURL: "http://x/v1"}); err != nil {
-		t.Fatal(err)
-	}
+	testfactory.Provider(ctx, t, before, &testfactory.ProviderOpts{Name: "keyless"})
 	after := store.New(pool, both)
 
 	t.Run("KeyUsageBefore", func(t *testing.T) {
@@ -117,10 +113,7 @@ func TestStore_RotateKeysKeepsConcurrentPatch(t *testing.T) {
 	after := store.New(pool, both)
 	var ids []uuid.UUID
 	for i := range 40 {
-		p, err := before.CreateProvider(ctx, catalog.ProviderInput{Name: fmt.Sprint("p", i), Kind: catalog.KindOpenAI, BaseURL: "http://x/v1", APIKey: "sk-old"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := testfactory.Provider(ctx, t, before, &testfactory.ProviderOpts{Name: fmt.Sprint("p", i), APIKey: "sk-old"})
 		ids = append(ids, p.ID)
 	}
 	done := make(chan error, 1)

@@ -16,6 +16,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 // benchPoolConns is the benchmarks' pool size. A worker of concurrency
@@ -51,22 +52,14 @@ func benchStore(b *testing.B) *store.Store {
 func benchRun(b *testing.B, s *store.Store, name string, models, questions, samples int) (*catalog.Benchmark, *run.Snapshot) {
 	b.Helper()
 	ctx := context.Background()
-	p, err := s.CreateProvider(ctx, catalog.ProviderInput{Name: name, Kind: catalog.KindOpenAI, BaseURL: "http://127.0.0.1:1/v1"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := testfactory.Provider(ctx, b, s, &testfactory.ProviderOpts{Name: name})
 	ids := make([]uuid.UUID, models)
 	for i := range ids {
-		m, err := s.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: fmt.Sprintf("%s-model-%d", name, i), ProviderModelID: "m", InputCostPerMTok: 1, OutputCostPerMTok: 2})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = m.ID
+		ids[i] = testfactory.Model(ctx, b, s, &testfactory.ModelOpts{
+			ProviderID: p.ID, Name: fmt.Sprintf("%s-model-%d", name, i), ProviderModelID: "m", InputCostPerMTok: 1, OutputCostPerMTok: 2,
+		}).ID
 	}
-	su, err := s.CreateSuite(ctx, name, "")
-	if err != nil {
-		b.Fatal(err)
-	}
+	su := testfactory.Suite(ctx, b, s, &testfactory.SuiteOpts{Name: name})
 	in := make([]catalog.QuestionInput, questions)
 	for i := range in {
 		in[i] = catalog.QuestionInput{
@@ -74,16 +67,11 @@ func benchRun(b *testing.B, s *store.Store, name string, models, questions, samp
 			ExpectedAnswer: fmt.Sprint(i * 23), Scoring: scoring.Rule{Method: scoring.MethodNumeric},
 		}
 	}
-	if _, err := s.CreateQuestions(ctx, su.ID, in); err != nil {
-		b.Fatal(err)
-	}
-	bm, err := s.CreateBenchmark(ctx, catalog.BenchmarkInput{
+	testfactory.Questions(ctx, b, s, &testfactory.QuestionsOpts{SuiteID: su.ID, Questions: in})
+	bm := testfactory.Benchmark(ctx, b, s, &testfactory.BenchmarkOpts{
 		Name: name, SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids,
 		Config: catalog.BenchmarkConfig{MaxTokens: 256, Samples: samples},
-	}, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
+	})
 	return bm, newBenchSnapshot(b, s, bm)
 }
 

@@ -12,8 +12,8 @@ import (
 	"github.com/sabe-dev/sabe/pkg/fault"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/schedule"
-	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 // newBenchmark creates a runnable benchmark (one model, one question) with
@@ -21,28 +21,7 @@ import (
 func newBenchmark(t *testing.T, s *store.Store, sc *catalog.Schedule) *catalog.Benchmark {
 	t.Helper()
 	ctx := context.Background()
-	name := uuid.NewString()
-	p, err := s.CreateProvider(ctx, catalog.ProviderInput{Name: name, Kind: catalog.KindOpenAI, BaseURL: "http://x/v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: name, ProviderModelID: "m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	su, err := s.CreateSuite(ctx, name, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateQuestions(ctx, su.ID, []catalog.QuestionInput{{Prompt: "1+1?", ExpectedAnswer: "2", Scoring: scoring.Rule{Method: scoring.MethodNumeric}}}); err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.CreateBenchmark(ctx, catalog.BenchmarkInput{
-		Name: name, SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{m.ID}, Config: catalog.BenchmarkConfig{MaxTokens: 10, Samples: 1}, Schedule: sc,
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testfactory.Benchmark(ctx, t, s, &testfactory.BenchmarkOpts{Config: catalog.BenchmarkConfig{MaxTokens: 10}, Schedule: sc})
 	return b
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 func setup(t *testing.T) *store.Store {
@@ -110,30 +111,15 @@ func TestStore_RunSnapshotSurvivesEdits(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	ctx := context.Background()
-	p, err := s.CreateProvider(ctx, catalog.ProviderInput{Name: "p", Kind: catalog.KindOpenAI, BaseURL: "http://x/v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: "m", ProviderModelID: "m-1", InputCostPerMTok: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	su, err := s.CreateSuite(ctx, "s", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	qs, err := s.CreateQuestions(ctx, su.ID, []catalog.QuestionInput{
+	p := testfactory.Provider(ctx, t, s, nil)
+	m := testfactory.Model(ctx, t, s, &testfactory.ModelOpts{ProviderID: p.ID, Name: "m", ProviderModelID: "m-1", InputCostPerMTok: 1})
+	su := testfactory.Suite(ctx, t, s, nil)
+	qs := testfactory.Questions(ctx, t, s, &testfactory.QuestionsOpts{SuiteID: su.ID, Questions: []catalog.QuestionInput{
 		{Prompt: "What is 1 + 1?", ExpectedAnswer: "2", Scoring: scoring.Rule{Method: scoring.MethodNumeric}},
 		{Prompt: "Say hi", ExpectedAnswer: "hi", Scoring: scoring.Rule{Method: scoring.MethodContains}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.CreateBenchmark(ctx, catalog.BenchmarkInput{Name: "b", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{m.ID},
-		Config: catalog.BenchmarkConfig{MaxTokens: 10, Samples: 3}}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}})
+	b := testfactory.Benchmark(ctx, t, s, &testfactory.BenchmarkOpts{SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{m.ID},
+		Config: catalog.BenchmarkConfig{MaxTokens: 10, Samples: 3}})
 	if b.UnitCount != 6 {
 		t.Errorf("unit count = %d, want 6", b.UnitCount)
 	}

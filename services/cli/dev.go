@@ -3,12 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sabe-dev/sabe/pkg/apitoken"
+	"github.com/sabe-dev/sabe/pkg/client"
 	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
@@ -29,25 +28,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/store"
 )
 
-// The demo's fixed content. Its models have known accuracies in mockllm, so
-// the leaderboard's order is known before the run: strong, medium, weak.
-var demoModels = []struct {
-	name       string
-	inCost     float64
-	outCost    float64
-	providerID string
-}{
-	{"mock-strong", 3, 15, "mock-strong"},
-	{"mock-medium", 0.5, 1.5, "mock-medium"},
-	{"mock-weak", 0.1, 0.3, "mock-weak"},
-}
-
 const (
-	demoProvider   = "mock (demo)"
-	demoSuite      = "Arithmetic (demo)"
-	demoBenchmark  = "Arithmetic demo"
-	demoQuestions  = 50
-	demoSamples    = 2
 	devTokenName   = "sabe-dev"
 	listeningLine  = "api listening on "
 	devTokenFile   = "dev-token"
@@ -186,7 +167,7 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, say func
 		_ = g.Wait()
 		return err
 	}
-	c := &apiClient{base: apiURL, token: token, http: &http.Client{Timeout: 30 * time.Second}}
+	c := client.New(apiURL, token)
 	say("SABE dev: api %s, mock provider %s, logs in %s", apiURL, mock.URL, filepath.Join(o.stateDir, devLogFile))
 	demoErr := runDemo(gctx, c, mock.URL+"/v1", say)
 	if demoErr == nil && o.exit {
@@ -219,137 +200,6 @@ func ignoreCanceled(err error) error {
 		return nil
 	}
 	return err
-}
-
-// runDemo seeds the demo through the HTTP API (idempotently: a second
-// `sabe dev` reuses what the first created), runs the benchmark, shows its
-// progress and prints the leaderboard.
-func runDemo(ctx context.Context, c *apiClient, mockURL string, say func(string, ...any)) error {
-	prov, err := c.findOrCreate(ctx, "/v1/providers", demoProvider, map[string]any{
-		"name": demoProvider, "kind": "openai", "base_url": mockURL, "api_key": "mock-key",
-	})
-	if err != nil {
-		return err
-	}
-	// --mock-addr may have changed since the provider was created: point
-	// it at where the mock listens now.
-	if err := c.do(ctx, http.MethodPatch, "/v1/providers/"+prov, map[string]any{"base_url": mockURL}, nil); err != nil {
-		return err
-	}
-	modelIDs := make([]string, len(demoModels))
-	for i, m := range demoModels {
-		if modelIDs[i], err = c.findOrCreate(ctx, "/v1/models", m.name, map[string]any{
-			"provider_id": prov, "name": m.name, "provider_model_id": m.providerID,
-			"input_cost_per_mtok": m.inCost, "output_cost_per_mtok": m.outCost,
-		}); err != nil {
-			return err
-		}
-	}
-	suite, err := c.findOrCreate(ctx, "/v1/suites", demoSuite, map[string]any{
-		"name": demoSuite, "description": "Arithmetic questions the mock models answer with known accuracies.",
-	})
-	if err != nil {
-		return err
-	}
-	var su struct {
-		QuestionCount int `json:"question_count"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/v1/suites/"+suite, nil, &su); err != nil {
-		return err
-	}
-	if su.QuestionCount == 0 {
-		var jsonl bytes.Buffer
-		for i := range demoQuestions {
-			prompt, answer := mockllm.Question(i)
-			cat := map[int]string{0: "addition", 1: "subtraction", 2: "multiplication"}[i%3]
-			line, _ := json.Marshal(map[string]any{
-				"prompt": prompt, "category": cat, "expected_answer": fmt.Sprint(answer),
-				"scoring": map[string]any{"method": "numeric"},
-			})
-			jsonl.Write(line)
-			jsonl.WriteByte('\n')
-		}
-		if err := c.raw(ctx, http.MethodPost, "/v1/suites/"+suite+"/questions:import", "application/x-ndjson", &jsonl, nil); err != nil {
-			return err
-		}
-		say("seeded %d questions", demoQuestions)
-	}
-	bench, err := c.findOrCreate(ctx, "/v1/benchmarks", demoBenchmark, map[string]any{
-		"name": demoBenchmark, "suite_ids": []string{suite}, "model_ids": modelIDs,
-		"config": map[string]any{"temperature": 0, "max_tokens": 64, "samples": demoSamples, "system_prompt": "Answer with the number."},
-	})
-	if err != nil {
-		return err
-	}
-	var r runView
-	if err := c.do(ctx, http.MethodPost, "/v1/benchmarks/"+bench+"/runs", nil, &r); err != nil {
-		return err
-	}
-	say("run %s: %d models × %d questions × %d samples = %d units", r.ID, len(demoModels), demoQuestions, demoSamples, r.Progress.Total)
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-		if err := c.do(ctx, http.MethodGet, "/v1/runs/"+r.ID, nil, &r); err != nil {
-			return err
-		}
-		done := r.Progress.Succeeded + r.Progress.Failed + r.Progress.Cancelled
-		say("  %-9s %s %d/%d", r.Status, bar(done, r.Progress.Total, 30), done, r.Progress.Total)
-		if isFinal(r.Status) {
-			break
-		}
-	}
-	var rk struct {
-		Overall []struct {
-			Rank          int     `json:"rank"`
-			ModelName     string  `json:"model_name"`
-			Score         float64 `json:"score"`
-			N             int     `json:"n"`
-			ErrorRate     float64 `json:"error_rate"`
-			MeanLatencyMs float64 `json:"mean_latency_ms"`
-			CostUSD       float64 `json:"cost_usd"`
-		} `json:"overall"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/v1/runs/"+r.ID+"/rankings", nil, &rk); err != nil {
-		return err
-	}
-	say("")
-	say("Leaderboard (run %s, %s, cost $%.4f)", r.ID, r.Status, r.CostUSD)
-	say("  %-3s %-14s %7s %5s %7s %12s %10s", "#", "model", "score", "n", "errors", "latency ms", "cost $")
-	for _, e := range rk.Overall {
-		say("  %-3d %-14s %6.1f%% %5d %6.1f%% %12.1f %10.5f", e.Rank, e.ModelName, 100*e.Score, e.N, 100*e.ErrorRate, e.MeanLatencyMs, e.CostUSD)
-	}
-	if r.Status != "completed" {
-		return fmt.Errorf("demo run ended %s", r.Status)
-	}
-	return nil
-}
-
-type runView struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"`
-	Progress struct {
-		Total, Succeeded, Failed, Cancelled int
-	} `json:"progress"`
-	CostUSD float64 `json:"cost_usd"`
-}
-
-func isFinal(s string) bool {
-	switch s {
-	case "completed", "partial", "failed", "cancelled":
-		return true
-	}
-	return false
-}
-
-func bar(done, total, width int) string {
-	if total <= 0 {
-		return "[" + strings.Repeat(" ", width) + "]"
-	}
-	n := done * width / total
-	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
 
 // ensureDatabase creates the database named in url when the server has no

@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/sabe-dev/sabe/pkg/audit"
-	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 	"github.com/sabe-dev/sabe/services/cli"
 )
 
@@ -33,9 +33,7 @@ func TestCLI_Keys(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		if _, err := store.New(pool, oldRing).CreateProvider(ctx, catalog.ProviderInput{Name: name, Kind: catalog.KindOpenAI, BaseURL: "http://x/v1", APIKey: "sk-cli-" + name}); err != nil {
-			t.Fatal(err)
-		}
+		testfactory.Provider(ctx, t, store.New(pool, oldRing), &testfactory.ProviderOpts{Name: name, APIKey: "sk-cli-" + name})
 	}
 	dbURL := pool.Config().ConnString()
 	with := func(ring string) func(string) string {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,10 +15,10 @@ import (
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/schedule"
-	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 	"github.com/sabe-dev/sabe/services/api"
 	"github.com/sabe-dev/sabe/services/scheduler"
 	"github.com/sabe-dev/sabe/services/worker"
@@ -110,29 +109,14 @@ func setupFleet(t *testing.T, latency time.Duration, sc *catalog.Schedule) *flee
 	}
 	t.Cleanup(pool.Close)
 	st := store.New(pool, keys)
-	p, err := st.CreateProvider(ctx, catalog.ProviderInput{Name: "mock", Kind: catalog.KindOpenAI, BaseURL: mock.URL + "/v1", APIKey: "sk-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: "strong", ProviderModelID: "mock-strong"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	su, err := st.CreateSuite(ctx, "arith", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prompt, answer := mockllm.Question(1)
-	if _, err := st.CreateQuestions(ctx, su.ID, []catalog.QuestionInput{{Prompt: prompt, ExpectedAnswer: strconv.FormatInt(answer, 10), Scoring: scoring.Rule{Method: scoring.MethodNumeric}}}); err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.CreateBenchmark(ctx, catalog.BenchmarkInput{
-		Name: "scheduled", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{m.ID},
-		Config: catalog.BenchmarkConfig{MaxTokens: 16, Samples: 1}, Schedule: sc,
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testfactory.Provider(ctx, t, st, &testfactory.ProviderOpts{BaseURL: mock.URL + "/v1", APIKey: "sk-test"})
+	m := testfactory.Model(ctx, t, st, &testfactory.ModelOpts{ProviderID: p.ID, ProviderModelID: "mock-strong"})
+	su := testfactory.Suite(ctx, t, st, nil)
+	testfactory.Questions(ctx, t, st, &testfactory.QuestionsOpts{SuiteID: su.ID, Questions: []catalog.QuestionInput{testfactory.Question(1, "")}})
+	b := testfactory.Benchmark(ctx, t, st, &testfactory.BenchmarkOpts{
+		SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{m.ID},
+		Config: catalog.BenchmarkConfig{MaxTokens: 16}, Schedule: sc,
+	})
 	env := map[string]string{
 		"SABE_DATABASE_URL": dbURL, "SABE_REDIS_URL": testenv.RedisURL(t), "SABE_ENCRYPTION_KEY": key,
 		"SABE_ALLOW_PRIVATE_PROVIDERS": "true", "SABE_METRICS_ADDR": "off", "SABE_WORKER_CONCURRENCY": "8",
@@ -179,21 +163,16 @@ func (f *fleet) runs(t *testing.T) []scheduledRun {
 	return out
 }
 
-// waitRuns polls until ok accepts the benchmark's runs or the deadline
-// passes.
+// waitRuns waits until ok accepts the benchmark's runs, failing the test
+// after timeout, and returns the runs ok accepted.
 func (f *fleet) waitRuns(t *testing.T, timeout time.Duration, what string, ok func([]scheduledRun) bool) []scheduledRun {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		rs := f.runs(t)
-		if ok(rs) {
-			return rs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v; runs: %+v", what, timeout, rs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var rs []scheduledRun
+	testenv.WaitFor(t, what, timeout, func() bool {
+		rs = f.runs(t)
+		return ok(rs)
+	})
+	return rs
 }
 
 // disable turns the schedule off; the tick's compare-and-set checks it,

@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,13 +9,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/run"
-	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 	"github.com/sabe-dev/sabe/services/worker"
 )
 
@@ -100,13 +98,12 @@ func TestRun_ReconcilesAndStopsGracefully(t *testing.T) {
 	out := &testenv.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- worker.Run(wctx, nil, func(k string) string { return env[k] }, out) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for mock.Server.Requests() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the reconciler did not start the run:\n%s", out.String())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("worker output:\n%s", out.String())
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
+	testenv.WaitFor(t, "the reconciler to start the run", 30*time.Second, func() bool { return mock.Server.Requests() > 0 })
 	cancel() // what SIGTERM does through signal.NotifyContext
 	select {
 	case err := <-done:
@@ -130,31 +127,8 @@ func TestRun_ReconcilesAndStopsGracefully(t *testing.T) {
 func commitRun(t *testing.T, st *store.Store, baseURL string) *run.Run {
 	t.Helper()
 	ctx := context.Background()
-	p, err := st.CreateProvider(ctx, catalog.ProviderInput{Name: "mock", Kind: catalog.KindOpenAI, BaseURL: baseURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: "mock-perfect", ProviderModelID: "mock-perfect"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	su, err := st.CreateSuite(ctx, "arith", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prompt, ans := mockllm.Question(0)
-	if _, err := st.CreateQuestions(ctx, su.ID, []catalog.QuestionInput{{Prompt: prompt, ExpectedAnswer: fmt.Sprint(ans), Scoring: scoring.Rule{Method: scoring.MethodNumeric}}}); err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.CreateBenchmark(ctx, catalog.BenchmarkInput{
-		Name: "bench", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{m.ID}, Config: catalog.BenchmarkConfig{MaxTokens: 64, Samples: 1},
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := st.CreateRun(ctx, store.NewRun{BenchmarkID: b.ID, Trigger: run.TriggerAPI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	p := testfactory.Provider(ctx, t, st, &testfactory.ProviderOpts{BaseURL: baseURL})
+	m := testfactory.Model(ctx, t, st, &testfactory.ModelOpts{ProviderID: p.ID})
+	b := testfactory.Benchmark(ctx, t, st, &testfactory.BenchmarkOpts{ModelIDs: []uuid.UUID{m.ID}})
+	return testfactory.Run(ctx, t, st, &testfactory.RunOpts{BenchmarkID: b.ID})
 }

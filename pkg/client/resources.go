@@ -1,0 +1,105 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/google/uuid"
+
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+)
+
+// CreateProvider adds a provider (POST /v1/providers).
+func (c *Client) CreateProvider(ctx context.Context, in oapi.CreateProviderRequest) (oapi.Provider, error) {
+	var out oapi.Provider
+	err := c.Do(ctx, http.MethodPost, "/v1/providers", in, &out)
+	return out, err
+}
+
+// UpdateProvider changes the fields of a provider that in sets (PATCH
+// /v1/providers/{id}).
+func (c *Client) UpdateProvider(ctx context.Context, id uuid.UUID, in oapi.UpdateProviderRequest) (oapi.Provider, error) {
+	var out oapi.Provider
+	err := c.Do(ctx, http.MethodPatch, "/v1/providers/"+id.String(), in, &out)
+	return out, err
+}
+
+// CreateModel adds a model of a provider (POST /v1/models).
+func (c *Client) CreateModel(ctx context.Context, in oapi.CreateModelRequest) (oapi.Model, error) {
+	var out oapi.Model
+	err := c.Do(ctx, http.MethodPost, "/v1/models", in, &out)
+	return out, err
+}
+
+// CreateSuite adds an empty suite (POST /v1/suites).
+func (c *Client) CreateSuite(ctx context.Context, in oapi.CreateSuiteRequest) (oapi.Suite, error) {
+	var out oapi.Suite
+	err := c.Do(ctx, http.MethodPost, "/v1/suites", in, &out)
+	return out, err
+}
+
+// GetSuite reads a suite (GET /v1/suites/{id}).
+func (c *Client) GetSuite(ctx context.Context, id uuid.UUID) (oapi.Suite, error) {
+	var out oapi.Suite
+	err := c.Do(ctx, http.MethodGet, "/v1/suites/"+id.String(), nil, &out)
+	return out, err
+}
+
+// ImportQuestions adds questions to a suite in one JSON Lines import
+// (POST /v1/suites/{id}/questions:import): all of them or, when a line is
+// invalid, none. The API bounds the body's size; split large sets.
+func (c *Client) ImportQuestions(ctx context.Context, suiteID uuid.UUID, questions []oapi.CreateQuestionRequest) (oapi.ImportQuestionsResult, error) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body) // one value a line
+	for i, q := range questions {
+		if err := enc.Encode(q); err != nil {
+			return oapi.ImportQuestionsResult{}, fmt.Errorf("import questions: line %d: %w", i+1, err)
+		}
+	}
+	var out oapi.ImportQuestionsResult
+	err := c.DoRaw(ctx, http.MethodPost, "/v1/suites/"+suiteID.String()+"/questions:import", "application/x-ndjson", &body, &out)
+	return out, err
+}
+
+// CreateBenchmark adds a benchmark (POST /v1/benchmarks).
+func (c *Client) CreateBenchmark(ctx context.Context, in oapi.CreateBenchmarkRequest) (oapi.Benchmark, error) {
+	var out oapi.Benchmark
+	err := c.Do(ctx, http.MethodPost, "/v1/benchmarks", in, &out)
+	return out, err
+}
+
+// FindByName looks through every page of a collection ("/v1/providers",
+// "/v1/models", "/v1/suites", "/v1/benchmarks") for the item named name
+// and returns its id; found is false when there is none.
+func (c *Client) FindByName(ctx context.Context, collection, name string) (id uuid.UUID, found bool, err error) {
+	cursor := ""
+	for {
+		var page struct {
+			Items []struct {
+				ID   uuid.UUID `json:"id"`
+				Name string    `json:"name"`
+			} `json:"items"`
+			NextCursor *oapi.NextCursor `json:"next_cursor"`
+		}
+		path := collection + "?limit=200"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if err := c.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return uuid.Nil, false, err
+		}
+		for _, it := range page.Items {
+			if it.Name == name {
+				return it.ID, true, nil
+			}
+		}
+		if page.NextCursor == nil || *page.NextCursor == "" {
+			return uuid.Nil, false, nil
+		}
+		cursor = *page.NextCursor
+	}
+}

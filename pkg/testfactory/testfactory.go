@@ -1,0 +1,222 @@
+// Package testfactory builds the catalog a test needs — provider, models,
+// suite, questions, benchmark and run — through the store, with a default
+// for every field, so that a test names only the fields it is about
+// (river's testfactory). Each function takes a context, the test, the
+// store and its options (nil for all defaults), fails the test on error and
+// returns what the store returned.
+//
+// The defaults make a working benchmark against mockllm: questions are
+// mockllm's arithmetic (mockllm.Question), scored numerically, and models
+// name mockllm's models. Providers point at a closed port unless BaseURL
+// says where a mock listens.
+package testfactory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/mockllm"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/scoring"
+	"github.com/sabe-dev/sabe/pkg/store"
+)
+
+// seq numbers the default names, which must be unique in a database.
+var seq atomic.Int64
+
+func name(kind string) string { return fmt.Sprintf("%s %d", kind, seq.Add(1)) }
+
+// ProviderOpts are a provider's fields; zero fields take their default.
+type ProviderOpts struct {
+	Name string // default "provider N"
+	// Kind defaults to openai.
+	Kind catalog.ProviderKind
+	// BaseURL defaults to a closed port on loopback.
+	BaseURL string
+	APIKey  string
+	Headers map[string]string
+	Limits  catalog.ProviderLimits
+}
+
+// Provider creates a provider.
+func Provider(ctx context.Context, t testing.TB, st *store.Store, opts *ProviderOpts) *catalog.Provider {
+	t.Helper()
+	o := deref(opts)
+	p, err := st.CreateProvider(ctx, catalog.ProviderInput{
+		Name:    cmp.Or(o.Name, name("provider")),
+		Kind:    cmp.Or(o.Kind, catalog.KindOpenAI),
+		BaseURL: cmp.Or(o.BaseURL, "http://127.0.0.1:1/v1"),
+		APIKey:  o.APIKey,
+		Headers: o.Headers,
+		Limits:  o.Limits,
+	})
+	if err != nil {
+		t.Fatalf("testfactory.Provider: %v", err)
+	}
+	return p
+}
+
+// ModelOpts are a model's fields; zero fields take their default.
+type ModelOpts struct {
+	// ProviderID defaults to a new Provider with its defaults.
+	ProviderID uuid.UUID
+	Name       string // default "model N"
+	// ProviderModelID defaults to "mock-perfect", the mockllm model that
+	// answers every question right.
+	ProviderModelID   string
+	InputCostPerMTok  float64
+	OutputCostPerMTok float64
+	Overrides         catalog.RequestOverrides
+}
+
+// Model creates a model.
+func Model(ctx context.Context, t testing.TB, st *store.Store, opts *ModelOpts) *catalog.Model {
+	t.Helper()
+	o := deref(opts)
+	if o.ProviderID == uuid.Nil {
+		o.ProviderID = Provider(ctx, t, st, nil).ID
+	}
+	m, err := st.CreateModel(ctx, catalog.Model{
+		ProviderID:        o.ProviderID,
+		Name:              cmp.Or(o.Name, name("model")),
+		ProviderModelID:   cmp.Or(o.ProviderModelID, "mock-perfect"),
+		InputCostPerMTok:  o.InputCostPerMTok,
+		OutputCostPerMTok: o.OutputCostPerMTok,
+		Overrides:         o.Overrides,
+	})
+	if err != nil {
+		t.Fatalf("testfactory.Model: %v", err)
+	}
+	return m
+}
+
+// SuiteOpts are a suite's fields; zero fields take their default.
+type SuiteOpts struct {
+	Name        string // default "suite N"
+	Description string
+}
+
+// Suite creates an empty suite.
+func Suite(ctx context.Context, t testing.TB, st *store.Store, opts *SuiteOpts) *catalog.Suite {
+	t.Helper()
+	o := deref(opts)
+	su, err := st.CreateSuite(ctx, cmp.Or(o.Name, name("suite")), o.Description)
+	if err != nil {
+		t.Fatalf("testfactory.Suite: %v", err)
+	}
+	return su
+}
+
+// Question is mockllm's arithmetic question i, scored numerically, in
+// category: the question mockllm's models answer with known accuracy.
+func Question(i int, category string) catalog.QuestionInput {
+	prompt, answer := mockllm.Question(i)
+	return catalog.QuestionInput{
+		Prompt: prompt, Category: category, ExpectedAnswer: fmt.Sprint(answer),
+		Scoring: scoring.Rule{Method: scoring.MethodNumeric},
+	}
+}
+
+// QuestionsOpts say which questions to add to which suite.
+type QuestionsOpts struct {
+	// SuiteID defaults to a new Suite with its defaults.
+	SuiteID uuid.UUID
+	// Questions defaults to Count questions made by Question(0..Count-1, "").
+	Questions []catalog.QuestionInput
+	// Count defaults to 1; it is ignored when Questions is set.
+	Count int
+}
+
+// Questions adds questions to a suite and returns them in order.
+func Questions(ctx context.Context, t testing.TB, st *store.Store, opts *QuestionsOpts) []catalog.Question {
+	t.Helper()
+	o := deref(opts)
+	if o.SuiteID == uuid.Nil {
+		o.SuiteID = Suite(ctx, t, st, nil).ID
+	}
+	if o.Questions == nil {
+		for i := range cmp.Or(o.Count, 1) {
+			o.Questions = append(o.Questions, Question(i, ""))
+		}
+	}
+	qs, err := st.CreateQuestions(ctx, o.SuiteID, o.Questions)
+	if err != nil {
+		t.Fatalf("testfactory.Questions: %v", err)
+	}
+	return qs
+}
+
+// BenchmarkOpts are a benchmark's fields; zero fields take their default.
+type BenchmarkOpts struct {
+	Name string // default "benchmark N"
+	// SuiteIDs defaults to a new suite of one Question.
+	SuiteIDs []uuid.UUID
+	// ModelIDs defaults to a new Model with its defaults.
+	ModelIDs []uuid.UUID
+	// Config's MaxTokens defaults to 64 and Samples to 1; its other
+	// fields are taken as they are.
+	Config   catalog.BenchmarkConfig
+	Schedule *catalog.Schedule
+	// MaxUnits is the store's cap on units (0: none).
+	MaxUnits int
+}
+
+// Benchmark creates a benchmark, and what it runs where opts names none.
+func Benchmark(ctx context.Context, t testing.TB, st *store.Store, opts *BenchmarkOpts) *catalog.Benchmark {
+	t.Helper()
+	o := deref(opts)
+	if o.SuiteIDs == nil {
+		su := Suite(ctx, t, st, nil)
+		Questions(ctx, t, st, &QuestionsOpts{SuiteID: su.ID})
+		o.SuiteIDs = []uuid.UUID{su.ID}
+	}
+	if o.ModelIDs == nil {
+		o.ModelIDs = []uuid.UUID{Model(ctx, t, st, nil).ID}
+	}
+	o.Config.MaxTokens = cmp.Or(o.Config.MaxTokens, 64)
+	o.Config.Samples = cmp.Or(o.Config.Samples, 1)
+	b, err := st.CreateBenchmark(ctx, catalog.BenchmarkInput{
+		Name: cmp.Or(o.Name, name("benchmark")), SuiteIDs: o.SuiteIDs, ModelIDs: o.ModelIDs,
+		Config: o.Config, Schedule: o.Schedule,
+	}, o.MaxUnits)
+	if err != nil {
+		t.Fatalf("testfactory.Benchmark: %v", err)
+	}
+	return b
+}
+
+// RunOpts are a run's fields; zero fields take their default.
+type RunOpts struct {
+	// BenchmarkID defaults to a new Benchmark with its defaults.
+	BenchmarkID uuid.UUID
+	// Trigger defaults to api.
+	Trigger run.Trigger
+}
+
+// Run creates a queued run, as the API does before it enqueues run:start.
+func Run(ctx context.Context, t testing.TB, st *store.Store, opts *RunOpts) *run.Run {
+	t.Helper()
+	o := deref(opts)
+	if o.BenchmarkID == uuid.Nil {
+		o.BenchmarkID = Benchmark(ctx, t, st, nil).ID
+	}
+	r, err := st.CreateRun(ctx, store.NewRun{BenchmarkID: o.BenchmarkID, Trigger: cmp.Or(o.Trigger, run.TriggerAPI)})
+	if err != nil {
+		t.Fatalf("testfactory.Run: %v", err)
+	}
+	return r
+}
+
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}
