@@ -44,8 +44,8 @@ func setup(t *testing.T) *bundle {
 		Tracker:      run.NewTracker(rdb),
 		Redis:        rdb,
 		MonitorRedis: asynq.RedisClientOpt{Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB},
-		Providers: provider.NewClients(provider.ClientOptions{
-			HTTPClient: provider.NewHTTPClient(provider.HTTPOptions{AllowPrivate: true}),
+		Providers: provider.NewClients(provider.ClientConfig{
+			HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true}),
 		}),
 		Log:    slog.New(slog.DiscardHandler),
 		Config: httpapi.Config{AllowPrivateProviders: true, TokenCacheTTL: -1, ProviderTimeout: 10 * time.Second},
