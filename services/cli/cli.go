@@ -94,7 +94,7 @@ func subcommand(args []string, usage string, stdout io.Writer, names ...string) 
 }
 
 func databaseURL(getenv func(string) string) string {
-	return envconf.New(getenv).String("SABE_DATABASE_URL", store.DefaultURL)
+	return store.DatabaseURL.Read(envconf.New(getenv))
 }
 
 const migrateUsage = `usage: sabe migrate up|status

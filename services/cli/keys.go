@@ -49,7 +49,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		return command.Usagef(command.Usage(fs, "usage: sabe keys "+sub), "keys rotate: --batch must be positive")
 	}
 	r := envconf.New(getenv)
-	dbURL := r.String("SABE_DATABASE_URL", store.DefaultURL)
+	dbURL := store.DatabaseURL.Read(r)
 	ring := secrets.FromEnv(r)
 	if err := r.Err(); err != nil {
 		return err
