@@ -54,7 +54,7 @@ func setup(t *testing.T, mockCfg mockllm.Config) *bundle {
 func (b *bundle) newHandlers(t *testing.T) *run.Handlers {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(&testenv.Buffer{}, nil))
-	fleet := resilience.New(b.rdb, resilience.Options{Failures: 1000, Log: log})
+	fleet := resilience.NewGuard(b.rdb, resilience.Config{Failures: 1000, Log: log})
 	if err := fleet.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 func (e *benchEnv) handlers(b *testing.B, cfg run.Config) *run.Handlers {
 	b.Helper()
 	log := slog.New(slog.DiscardHandler)
-	fleet := resilience.New(e.rdb, resilience.Options{Log: log})
+	fleet := resilience.NewGuard(e.rdb, resilience.Config{Log: log})
 	if err := fleet.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}

@@ -45,7 +45,7 @@ type bundle struct {
 // settings tune a test's workers.
 type settings struct {
 	run    run.Config
-	fleet  resilience.Options
+	fleet  resilience.Config
 	client provider.ClientOptions
 	// keys is the workers' keyring when it is not the one the providers'
 	// keys were sealed with.
@@ -57,7 +57,7 @@ type settings struct {
 // worker is one simulated worker process.
 type worker struct {
 	handlers *run.Handlers
-	fleet    *resilience.Fleet
+	fleet    *resilience.Guard
 	metrics  *metrics.Metrics
 	log      *testenv.Buffer
 }
@@ -103,7 +103,7 @@ func (b *bundle) newWorker(t *testing.T) *worker {
 	m := metrics.New()
 	opts := b.settings.fleet
 	opts.Log, opts.Observer = log, m
-	fleet := resilience.New(b.rdb, opts)
+	fleet := resilience.NewGuard(b.rdb, opts)
 	if err := fleet.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -151,7 +151,7 @@ type Deps struct {
 	// Clients maps a provider kind to the client that speaks it.
 	Clients map[string]provider.Client
 	// Fleet guards provider calls together with the other workers.
-	Fleet *resilience.Fleet
+	Fleet *resilience.Guard
 	// Redis carries ProviderChangedChannel (see Start).
 	Redis redis.UniversalClient
 	// Metrics records calls, waits, retries and skips; nil keeps them in a
@@ -176,7 +176,7 @@ type Handlers struct {
 	queue   Enqueuer
 	tracker *Tracker
 	clients map[string]provider.Client
-	fleet   *resilience.Fleet
+	fleet   *resilience.Guard
 	rdb     redis.UniversalClient
 	metrics *metrics.Metrics
 	log     *slog.Logger

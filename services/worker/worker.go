@@ -228,7 +228,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: cfg.RecordLinger, OnBatch: m.RecordBatch,
 	})
 	defer recorder.Close()
-	fleet := resilience.New(rdb, resilience.Options{
+	fleet := resilience.NewGuard(rdb, resilience.Config{
 		Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout, Log: log, Observer: m,
 	})
 	if err := fleet.Start(ctx); err != nil {
