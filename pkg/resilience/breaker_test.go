@@ -152,14 +152,18 @@ func TestGuard_Breaker(t *testing.T) {
 
 	t.Run("SharedCloseResetsLocal", func(t *testing.T) {
 		t.Parallel()
-		rdb := testenv.Redis(t)
-		a, _ := guard(t, rdb, config(newClock()))
+		rdb, clk := testenv.Redis(t), newClock()
+		a, _ := guard(t, rdb, config(clk))
 		for range 2 {
 			acquire(t, a, call).Done(resilience.Failed)
 		}
 		testenv.WaitFor(t, "the shared record", propagation, func() bool { n, _ := rdb.Exists(ctx, resilience.BreakerKey("p1")).Result(); return n == 1 })
-		// Another worker's probe closes the fleet's circuit: this worker's
-		// own breaker, open for its whole period, starts afresh too.
+		// Another worker's probe closes the fleet's circuit a few seconds
+		// later: this worker's own breaker, open for its whole period,
+		// starts afresh too, whether it read the record before it went
+		// (it saw the close) or not (a trip with no record after a few
+		// seconds missed the close).
+		clk.Add(5 * time.Second)
 		if err := rdb.Del(ctx, resilience.BreakerKey("p1")).Err(); err != nil {
 			t.Fatal(err)
 		}
