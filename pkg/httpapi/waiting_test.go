@@ -31,7 +31,7 @@ func TestServer_RunWaitingOn(t *testing.T) {
 
 	// A worker's breaker trips on the run's provider, as a worker's would.
 	pid := w.provider.Id.String()
-	fleet := resilience.New(b.rdb, resilience.Options{Failures: 1, OpenTimeout: time.Hour})
+	fleet := resilience.NewGuard(b.rdb, resilience.Config{Failures: 1, OpenTimeout: time.Hour})
 	p, err := fleet.Acquire(ctx, resilience.Call{Provider: pid})
 	if err != nil {
 		t.Fatal(err)

@@ -85,7 +85,7 @@ func (b *bundle) newWorker(t *testing.T, concurrency int) *taskserver.Worker {
 			ShutdownTimeout: 5 * time.Second,
 		},
 		Recorder:              store.RecorderConfig{Linger: 2 * time.Millisecond},
-		Guard:                 resilience.Options{Failures: 1000},
+		Guard:                 resilience.Config{Failures: 1000},
 		Provider:              provider.ClientConfig{Timeout: 10 * time.Second},
 		AllowPrivateProviders: true,
 		Run:                   run.Config{RetryBaseDelay: 10 * time.Millisecond},

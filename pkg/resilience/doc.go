@@ -1,8 +1,16 @@
 // Package resilience guards provider calls for a whole worker fleet at once:
 // a circuit breaker per provider whose trips and recoveries every worker
-// sees, rate limits (requests and tokens per minute), a cap on calls in
-// flight, and a pause while a provider's quota is exhausted. All shared
-// state lives in Redis, so workers on several machines agree.
+// sees (breaker.go), rate limits of requests and tokens per minute
+// (ratelimit.go), a cap on calls in flight (lease.go), and a pause while a
+// provider's quota is exhausted (quota.go). Each worker process holds one
+// Guard, whose Acquire (guard.go) puts a call through all of them. All
+// shared state lives in Redis (shared.go), so workers on several machines
+// agree.
+//
+// Every decision a Guard takes by the time (when an open period ends, how
+// long an outage has lasted, how long a call may still wait in process)
+// reads its Clock, which tests move by hand. Redis keeps its own clock for
+// what it decides: key TTLs, the rate limits' windows and lease expiries.
 //
 // # Circuit breaker
 //

@@ -39,7 +39,7 @@ type Hold struct {
 // Holds reads, in one round trip, the shared state the fleet keeps for
 // the given providers and returns what holds their calls back at now: an
 // open or half-open circuit, a quota pause, or both. Providers with
-// neither have no entry. It needs no Fleet, so the API can show it.
+// neither have no entry. It needs no Guard, so the API can show it.
 func Holds(ctx context.Context, rdb redis.UniversalClient, now time.Time, providers ...string) ([]Hold, error) {
 	if len(providers) == 0 {
 		return nil, nil

@@ -17,17 +17,14 @@ func TestHolds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb := testenv.Redis(t)
-	f, _ := fleet(t, rdb, resilience.Options{Failures: 1, OpenTimeout: time.Hour})
-	p, err := f.Acquire(ctx, resilience.Call{Provider: "down"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Report(resilience.Failed, "provider: connection refused")
-	testenv.WaitFor(t, "the circuit to be shared", 5*time.Second, func() bool {
+	clk := newClock()
+	g, _ := guard(t, rdb, resilience.Config{Failures: 1, OpenTimeout: time.Hour, Clock: clk})
+	acquire(t, g, resilience.Call{Provider: "down"}).Report(resilience.Failed, "provider: connection refused")
+	testenv.WaitFor(t, "the circuit to be shared", propagation, func() bool {
 		return rdb.Exists(ctx, resilience.BreakerKey("down")).Val() == 1
 	})
-	pausedUntil := time.Now().Add(time.Hour).Truncate(time.Millisecond)
-	if err := f.Pause(ctx, "quota", pausedUntil); err != nil {
+	pausedUntil := clk.Now().Add(time.Hour)
+	if err := g.Pause(ctx, "quota", pausedUntil); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := resilience.ParseSharedBreaker(rdb.Get(ctx, resilience.BreakerKey("down")).Val())
@@ -35,6 +32,9 @@ func TestHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := time.UnixMilli(rec.Until)
+	if want := clk.Now().Add(time.Hour); !until.Equal(want) {
+		t.Fatalf("circuit open until %s, want %s: an hour from the trip by the guard's clock", until, want)
+	}
 
 	t.Run("Open", func(t *testing.T) {
 		holds, err := resilience.Holds(ctx, rdb, until.Add(-time.Minute), "down", "healthy", "quota")
@@ -64,7 +64,7 @@ func TestHolds(t *testing.T) {
 		}
 	})
 	t.Run("None", func(t *testing.T) {
-		holds, err := resilience.Holds(ctx, rdb, time.Now(), "healthy")
+		holds, err := resilience.Holds(ctx, rdb, clk.Now(), "healthy")
 		if err != nil || len(holds) != 0 {
 			t.Errorf("holds %+v (%v), want none", holds, err)
 		}

@@ -2,7 +2,6 @@ package resilience
 
 import (
 	"encoding/json"
-	"time"
 	"unicode/utf8"
 )
 
@@ -27,8 +26,8 @@ func (s State) String() string {
 	return "closed"
 }
 
-// Observer hears about what the fleet guard does, for metrics. Its methods
-// must be fast and must not call back into the Fleet.
+// Observer hears about what a Guard does, for metrics. Its methods
+// must be fast and must not call back into the Guard.
 type Observer interface {
 	// BreakerStateChanged reports that provider's circuit moved from one
 	// state to another as this process sees it.
@@ -104,15 +103,3 @@ func shortError(s string) string {
 	}
 	return s[:cut] + "…"
 }
-
-// shared is one provider's fleet-wide state as last read from Redis.
-type shared struct {
-	open        bool
-	openedAt    time.Time
-	until       time.Time
-	since       time.Time
-	lastError   string
-	pausedUntil time.Time
-}
-
-func fromMillis(ms int64) time.Time { return time.UnixMilli(ms) }

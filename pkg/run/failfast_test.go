@@ -147,7 +147,7 @@ func TestRun_DeadProviderEndsRun(t *testing.T) {
 	const units = 10
 	b := setupWith(t, mockllm.Config{}, settings{
 		run:   run.Config{MaxRetry: 20, RetryMaxDelay: 50 * time.Millisecond, BreakerMaxWait: 300 * time.Millisecond},
-		fleet: resilience.Options{Failures: 2, OpenTimeout: 500 * time.Millisecond},
+		fleet: resilience.Config{Failures: 2, OpenTimeout: 500 * time.Millisecond},
 	})
 	f := b.seed(t, closedURL(t), "", []string{"mock-perfect"}, units, 1)
 	w := b.startWorker(t, 4)

@@ -72,7 +72,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 func (e *benchEnv) handlers(b *testing.B, cfg run.Config) *run.Handlers {
 	b.Helper()
 	log := slog.New(slog.DiscardHandler)
-	fleet := resilience.New(e.rdb, resilience.Options{Log: log})
+	fleet := resilience.NewGuard(e.rdb, resilience.Config{Log: log})
 	if err := fleet.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func (e *benchEnv) handlers(b *testing.B, cfg run.Config) *run.Handlers {
 	rec := store.NewRecorder(e.store, store.RecorderConfig{Linger: 2 * time.Millisecond})
 	b.Cleanup(rec.Close)
 	return run.NewHandlers(run.Deps{
-		Store: rec, Queue: e.client, Tracker: run.NewTracker(e.rdb), Clients: clients, Fleet: fleet, Redis: e.rdb, Log: log,
+		Store: rec, Queue: e.client, Tracker: run.NewTracker(e.rdb), Clients: clients, Guard: fleet, Redis: e.rdb, Log: log,
 	}, cfg)
 }
 

@@ -46,7 +46,7 @@ type bundle struct {
 // settings tune a test's workers.
 type settings struct {
 	run    run.Config
-	fleet  resilience.Options
+	fleet  resilience.Config
 	client provider.ClientConfig
 	// keys is the workers' keyring when it is not the one the providers'
 	// keys were sealed with.
@@ -58,7 +58,7 @@ type settings struct {
 // worker is one simulated worker process.
 type worker struct {
 	handlers *run.Handlers
-	fleet    *resilience.Fleet
+	fleet    *resilience.Guard
 	metrics  *metrics.Metrics
 	log      *testenv.Buffer
 }

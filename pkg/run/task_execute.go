@@ -135,7 +135,7 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 		timeout = min(timeout, time.Until(*r.DeadlineAt))
 	}
 	pid := m.ProviderID.String()
-	permit, err := h.fleet.Acquire(ctx, resilience.Call{
+	permit, err := h.guard.Acquire(ctx, resilience.Call{
 		Provider: pid, Limits: fleetLimits(conn.Limits), Tokens: estimateTokens(req), Timeout: timeout,
 	})
 	if err != nil {
@@ -340,7 +340,7 @@ func (h *Handlers) quota(ctx context.Context, snap *cachedSnapshot, idx int, e *
 		until = time.Now().Add(pause)
 	}
 	pid := conn.ID.String()
-	if err := h.fleet.Pause(ctx, pid, until); err != nil {
+	if err := h.guard.Pause(ctx, pid, until); err != nil {
 		return err
 	}
 	return h.wait(ctx, snap, idx, e, &resilience.WaitError{Provider: pid, Reason: resilience.ReasonPaused, Until: until})

@@ -151,8 +151,8 @@ type Deps struct {
 	Tracker *Tracker
 	// Clients maps a provider kind to the client that speaks it.
 	Clients map[catalog.ProviderKind]provider.Client
-	// Fleet guards provider calls together with the other workers.
-	Fleet *resilience.Fleet
+	// Guard guards provider calls together with the other workers.
+	Guard *resilience.Guard
 	// Redis carries ProviderChangedChannel (see Start).
 	Redis redis.UniversalClient
 	// Metrics records calls, waits, retries and skips; nil keeps them in a
@@ -177,7 +177,7 @@ type Handlers struct {
 	queue   Enqueuer
 	tracker *Tracker
 	clients map[catalog.ProviderKind]provider.Client
-	fleet   *resilience.Fleet
+	guard   *resilience.Guard
 	rdb     redis.UniversalClient
 	metrics *metrics.Metrics
 	log     *slog.Logger
@@ -201,7 +201,7 @@ func NewHandlers(d Deps, cfg Config) *Handlers {
 		d.Metrics = metrics.New()
 	}
 	h := &Handlers{
-		store: d.Store, queue: d.Queue, tracker: d.Tracker, clients: d.Clients, fleet: d.Fleet, rdb: d.Redis,
+		store: d.Store, queue: d.Queue, tracker: d.Tracker, clients: d.Clients, guard: d.Guard, rdb: d.Redis,
 		metrics: d.Metrics, log: d.Log, cfg: cfg.withDefaults(), cache: newSnapshotCache(d.Store, 64),
 		conns: map[uuid.UUID]cachedConn{},
 	}
@@ -239,7 +239,7 @@ func (h *Handlers) ProviderChanged(id uuid.UUID) {
 	h.connMu.Lock()
 	delete(h.conns, id)
 	h.connMu.Unlock()
-	h.fleet.Reset(id.String())
+	h.guard.Reset(id.String())
 	h.log.Info("provider changed: cached connection dropped", "provider_id", id)
 }
 

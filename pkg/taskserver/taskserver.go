@@ -38,7 +38,7 @@ type Config struct {
 	Recorder store.RecorderConfig
 	// Guard tunes the breakers, pauses and limits around provider calls;
 	// its Log and Observer are the worker's.
-	Guard resilience.Options
+	Guard resilience.Config
 	// Provider configures the provider clients; the HTTP client is built
 	// from AllowPrivateProviders and ProviderAllow when it is nil.
 	Provider              provider.ClientConfig
@@ -74,7 +74,7 @@ type Worker struct {
 	Handlers *run.Handlers
 	// Guard guards the worker's provider calls together with the other
 	// workers.
-	Guard *resilience.Fleet
+	Guard *resilience.Guard
 	// Recorder writes the handlers' executions in batches.
 	Recorder *store.Recorder
 
@@ -93,7 +93,7 @@ func New(d Deps, c Config) *Worker {
 	}
 	c.Recorder.OnBatch = d.Metrics.RecordBatch
 	c.Guard.Log, c.Guard.Observer = d.Log, d.Metrics
-	guard := resilience.New(d.Redis, c.Guard)
+	guard := resilience.NewGuard(d.Redis, c.Guard)
 	clients := d.Clients
 	if clients == nil {
 		if c.Provider.HTTPClient == nil {
@@ -103,7 +103,7 @@ func New(d Deps, c Config) *Worker {
 	}
 	rec := store.NewRecorder(d.Store, c.Recorder)
 	h := run.NewHandlers(run.Deps{
-		Store: rec, Queue: d.Queue, Tracker: run.NewTracker(d.Redis), Clients: clients, Fleet: guard,
+		Store: rec, Queue: d.Queue, Tracker: run.NewTracker(d.Redis), Clients: clients, Guard: guard,
 		Redis: d.Redis, Metrics: d.Metrics, Log: d.Log,
 	}, c.Run)
 	mux := asynq.NewServeMux()

@@ -222,7 +222,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			ShutdownTimeout: cfg.ShutdownTimeout,
 		},
 		Recorder: store.RecorderConfig{Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: cfg.RecordLinger},
-		Guard:    resilience.Options{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout},
+		Guard:    resilience.Config{Failures: uint32(cfg.BreakerFailures), OpenTimeout: cfg.BreakerOpenTimeout},
 		Provider: provider.ClientConfig{
 			Timeout: cfg.ProviderTimeout, IdleTimeout: cfg.IdleTimeout, MaxResponseBytes: cfg.MaxResponseBytes,
 		},
