@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sabe-dev/sabe/pkg/command"
+	"github.com/sabe-dev/sabe/internal/command"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 	"github.com/sabe-dev/sabe/services/cli"
 )

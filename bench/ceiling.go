@@ -15,7 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/sabe-dev/sabe/pkg/redisconn"
+	"github.com/sabe-dev/sabe/internal/redisconn"
 	runs "github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/taskserver"
 )

@@ -41,7 +41,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sabe-dev/sabe/pkg/command"
+	"github.com/sabe-dev/sabe/internal/command"
 )
 
 const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency api memory analytics)`

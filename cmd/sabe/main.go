@@ -5,7 +5,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/sabe-dev/sabe/pkg/command"
+	"github.com/sabe-dev/sabe/internal/command"
 	"github.com/sabe-dev/sabe/services/api"
 	"github.com/sabe-dev/sabe/services/cli"
 	"github.com/sabe-dev/sabe/services/scheduler"

@@ -2,7 +2,7 @@
 package main
 
 import (
-	"github.com/sabe-dev/sabe/pkg/command"
+	"github.com/sabe-dev/sabe/internal/command"
 	"github.com/sabe-dev/sabe/services/scheduler"
 )
 

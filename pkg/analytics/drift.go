@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/internal/fault"
 )
 
 // Drift is what changed for one model between its last two finished runs

@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/analytics"
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 func TestService_Leaderboard(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/analytics"
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 // fakeStore answers the service's reads from the test's functions; a nil

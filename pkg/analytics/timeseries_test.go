@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/analytics"
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 func TestService_Timeseries(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/sabe-dev/sabe/pkg/startstop"
+	"github.com/sabe-dev/sabe/internal/startstop"
 )
 
 // RecorderConfig tunes a Recorder; zero fields take the defaults.

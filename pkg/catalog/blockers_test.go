@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/catalog"
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 func TestBlockers_Reason(t *testing.T) {

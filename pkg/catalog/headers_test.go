@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/catalog"
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 // TestProviderInput_ValidateHeaders checks that a header net/http would

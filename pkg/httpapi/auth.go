@@ -14,9 +14,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/apitoken"
 	"github.com/sabe-dev/sabe/pkg/audit"
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 // monitorPath is where asynqmon is mounted; it needs the admin scope.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/apitoken"
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 // countingLookup is a token lookup that counts its calls and knows one

@@ -10,8 +10,8 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/labstack/echo/v4"
 
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/audit"
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 // site is where a request says it was sent from.

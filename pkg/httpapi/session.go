@@ -15,8 +15,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/apitoken"
-	"github.com/sabe-dev/sabe/pkg/fault"
 )
 
 // sessionCookie names the browser session cookie.

@@ -16,7 +16,7 @@ import (
 
 	"code.dny.dev/ssrf"
 
-	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/internal/fault"
 )
 
 // allowPrivateHint tells the operator how to let an address through the

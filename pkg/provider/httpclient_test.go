@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/provider"
 )
 

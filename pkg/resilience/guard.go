@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 
-	"github.com/sabe-dev/sabe/pkg/redisconn"
+	"github.com/sabe-dev/sabe/internal/redisconn"
 )
 
 // Config configures a Guard. Zero values take the defaults.

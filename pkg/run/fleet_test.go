@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/internal/metrics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
-	"github.com/sabe-dev/sabe/pkg/metrics"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"

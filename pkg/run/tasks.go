@@ -16,11 +16,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/metrics"
+	"github.com/sabe-dev/sabe/internal/redisconn"
 	"github.com/sabe-dev/sabe/pkg/catalog"
-	"github.com/sabe-dev/sabe/pkg/fault"
-	"github.com/sabe-dev/sabe/pkg/metrics"
 	"github.com/sabe-dev/sabe/pkg/provider"
-	"github.com/sabe-dev/sabe/pkg/redisconn"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 )
 

@@ -12,7 +12,7 @@ import (
 	// minimal container image without /usr/share/zoneinfo.
 	_ "time/tzdata"
 
-	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/internal/fault"
 )
 
 // MaxSpecLength bounds a cron spec.

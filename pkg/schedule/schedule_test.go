@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/schedule"
 )
 

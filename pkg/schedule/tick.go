@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/internal/fault"
 )
 
 // Overlap says what an occurrence does while an earlier scheduled run of

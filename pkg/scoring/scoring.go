@@ -11,7 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/sabe-dev/sabe/pkg/fault"
+	"github.com/sabe-dev/sabe/internal/fault"
 )
 
 // Method names one of the deterministic scorers a question can use.

@@ -1,6 +1,6 @@
 package secrets
 
-import "github.com/sabe-dev/sabe/pkg/envconf"
+import "github.com/sabe-dev/sabe/internal/envconf"
 
 // EnvVar is the variable that holds the keyring.
 const EnvVar = "SABE_ENCRYPTION_KEY"

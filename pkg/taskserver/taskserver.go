@@ -19,14 +19,14 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/internal/logging"
+	"github.com/sabe-dev/sabe/internal/metrics"
+	"github.com/sabe-dev/sabe/internal/startstop"
 	"github.com/sabe-dev/sabe/pkg/catalog"
-	"github.com/sabe-dev/sabe/pkg/logging"
-	"github.com/sabe-dev/sabe/pkg/metrics"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/schedule"
-	"github.com/sabe-dev/sabe/pkg/startstop"
 	"github.com/sabe-dev/sabe/pkg/store"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/sabe-dev/sabe/pkg/containers"
+	"github.com/sabe-dev/sabe/internal/containers"
 )
 
 // PostgresImage is the image of the PostgreSQL container the tests start

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sabe-dev/sabe/internal/command"
 	"github.com/sabe-dev/sabe/pkg/apitoken"
-	"github.com/sabe-dev/sabe/pkg/command"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"

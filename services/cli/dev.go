@@ -19,10 +19,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sabe-dev/sabe/internal/command"
+	"github.com/sabe-dev/sabe/internal/envconf"
 	"github.com/sabe-dev/sabe/pkg/apitoken"
 	"github.com/sabe-dev/sabe/pkg/client"
-	"github.com/sabe-dev/sabe/pkg/command"
-	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"

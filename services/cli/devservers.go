@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sabe-dev/sabe/pkg/containers"
-	"github.com/sabe-dev/sabe/pkg/redisconn"
+	"github.com/sabe-dev/sabe/internal/containers"
+	"github.com/sabe-dev/sabe/internal/redisconn"
 	"github.com/sabe-dev/sabe/pkg/store"
 )
 

@@ -9,9 +9,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sabe-dev/sabe/internal/command"
+	"github.com/sabe-dev/sabe/internal/envconf"
 	"github.com/sabe-dev/sabe/pkg/audit"
-	"github.com/sabe-dev/sabe/pkg/command"
-	"github.com/sabe-dev/sabe/pkg/envconf"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 )

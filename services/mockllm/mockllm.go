@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sabe-dev/sabe/pkg/command"
+	"github.com/sabe-dev/sabe/internal/command"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 )
 

@@ -18,10 +18,10 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/sabe-dev/sabe/pkg/command"
-	"github.com/sabe-dev/sabe/pkg/envconf"
-	"github.com/sabe-dev/sabe/pkg/logging"
-	"github.com/sabe-dev/sabe/pkg/redisconn"
+	"github.com/sabe-dev/sabe/internal/command"
+	"github.com/sabe-dev/sabe/internal/envconf"
+	"github.com/sabe-dev/sabe/internal/logging"
+	"github.com/sabe-dev/sabe/internal/redisconn"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/schedule"
 	"github.com/sabe-dev/sabe/pkg/store"

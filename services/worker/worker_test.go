@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sabe-dev/sabe/pkg/envconf"
+	"github.com/sabe-dev/sabe/internal/envconf"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 	"github.com/sabe-dev/sabe/services/worker"
 )

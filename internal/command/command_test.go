@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sabe-dev/sabe/pkg/command"
+	"github.com/sabe-dev/sabe/internal/command"
 )
 
 func TestParse(t *testing.T) {

@@ -1,6 +1,6 @@
 package redisconn
 
-import "github.com/sabe-dev/sabe/pkg/envconf"
+import "github.com/sabe-dev/sabe/internal/envconf"
 
 // DefaultURL is Redis on this machine, database 0.
 const DefaultURL = "redis://127.0.0.1:6379/0"

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/sabe-dev/sabe/pkg/containers"
+	"github.com/sabe-dev/sabe/internal/containers"
 )
 
 // TestDockerAvailable_ErrNoDaemon: with no daemon at DOCKER_HOST the check

@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sabe-dev/sabe/pkg/startstop"
+	"github.com/sabe-dev/sabe/internal/startstop"
 )
 
 // Follower hands each message of one Redis pub/sub channel to a function,

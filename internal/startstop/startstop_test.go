@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/sabe-dev/sabe/pkg/startstop"
+	"github.com/sabe-dev/sabe/internal/startstop"
 )
 
 // worker is work that says when it began and when it returned, and blocks

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sabe-dev/sabe/pkg/metrics"
+	"github.com/sabe-dev/sabe/internal/metrics"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 )
 

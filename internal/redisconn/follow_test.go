@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sabe-dev/sabe/pkg/redisconn"
+	"github.com/sabe-dev/sabe/internal/redisconn"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 )
 
