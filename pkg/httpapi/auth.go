@@ -324,7 +324,7 @@ func (t *toucher) touch(id uuid.UUID) {
 		ctx, cancel := context.WithTimeout(context.Background(), touchTimeout)
 		defer cancel()
 		if err := t.touchFn(ctx, id); err != nil {
-			t.log.Warn("record token use", "token_id", id, "error", err)
+			t.log.Warn("record token use", "token_id", id, "err", err)
 		}
 	}()
 }

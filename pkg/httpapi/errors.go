@@ -102,7 +102,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			slog.String("request_id", requestID),
 			slog.String("method", req.Method),
 			slog.String("path", req.URL.Path),
-			slog.Any("error", err),
+			slog.Any("err", err),
 		}
 		if c.Response().Committed {
 			log.ErrorContext(req.Context(), "request failed after its response started", attrs...)
@@ -129,7 +129,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			werr = c.JSON(status, body)
 		}
 		if werr != nil {
-			log.WarnContext(req.Context(), "write error response", slog.String("request_id", requestID), slog.Any("error", werr))
+			log.WarnContext(req.Context(), "write error response", slog.String("request_id", requestID), slog.Any("err", werr))
 		}
 	}
 }

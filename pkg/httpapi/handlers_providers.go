@@ -146,7 +146,7 @@ func (a *api) announceProviderChange(ctx context.Context, id uuid.UUID) error {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queueTimeout)
 	defer cancel()
 	if err := a.s.rdb.Publish(pctx, run.ProviderChangedChannel, id.String()).Err(); err != nil {
-		a.s.log.WarnContext(ctx, "could not announce a provider change to the workers", "provider_id", id, "error", err)
+		a.s.log.WarnContext(ctx, "could not announce a provider change to the workers", "provider_id", id, "err", err)
 		return err
 	}
 	return nil

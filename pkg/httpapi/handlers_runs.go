@@ -49,9 +49,9 @@ func (a *api) CreateRun(ctx context.Context, req oapi.CreateRunRequestObject) (o
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queueTimeout)
 	defer cancel()
 	if err := run.Enqueue(qctx, a.s.queue, run.NewStartTask(r.ID)); err != nil {
-		a.s.log.WarnContext(ctx, "could not queue a run; closing it as failed", "run_id", r.ID, "error", err)
+		a.s.log.WarnContext(ctx, "could not queue a run; closing it as failed", "run_id", r.ID, "err", err)
 		if ferr := a.s.store.FailRun(qctx, r, "could not enqueue: "+err.Error()); ferr != nil {
-			a.s.log.ErrorContext(ctx, "close a run that could not be queued", "run_id", r.ID, "error", ferr)
+			a.s.log.ErrorContext(ctx, "close a run that could not be queued", "run_id", r.ID, "err", ferr)
 		}
 		return nil, fault.Unavailable("the run could not be queued because the queue is unreachable; it was closed as failed, try again")
 	}
@@ -113,7 +113,7 @@ func (a *api) CancelRun(ctx context.Context, req oapi.CancelRunRequestObject) (o
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queueTimeout)
 	defer cancel()
 	if err := a.s.tracker.Cancel(qctx, r.ID); err != nil {
-		a.s.log.WarnContext(ctx, "could not raise a run's cancel flag", "run_id", r.ID, "error", err)
+		a.s.log.WarnContext(ctx, "could not raise a run's cancel flag", "run_id", r.ID, "err", err)
 		return nil, fault.Unavailable("the cancellation was recorded but the workers could not be told; try again")
 	}
 	out, err := a.renderRun(ctx, r, true)
@@ -169,7 +169,7 @@ func (a *api) renderRun(ctx context.Context, r *run.Run, exact bool) (oapi.Run, 
 func (a *api) waitingOn(ctx context.Context, r *run.Run) *[]oapi.ProviderWait {
 	provs, err := a.s.store.RunProviders(ctx, r.ID)
 	if err != nil {
-		a.s.log.WarnContext(ctx, "read a run's providers", "run_id", r.ID, "error", err)
+		a.s.log.WarnContext(ctx, "read a run's providers", "run_id", r.ID, "err", err)
 		return nil
 	}
 	ids := make([]string, len(provs))
@@ -180,7 +180,7 @@ func (a *api) waitingOn(ctx context.Context, r *run.Run) *[]oapi.ProviderWait {
 	}
 	holds, err := resilience.Holds(ctx, a.s.rdb, time.Now(), ids...)
 	if err != nil {
-		a.s.log.WarnContext(ctx, "read the fleet's provider state", "run_id", r.ID, "error", err)
+		a.s.log.WarnContext(ctx, "read the fleet's provider state", "run_id", r.ID, "err", err)
 		return nil
 	}
 	if len(holds) == 0 {
@@ -232,7 +232,7 @@ func (a *api) progress(ctx context.Context, r *run.Run, exact bool) (run.Progres
 	}
 	p, ok, err := a.s.tracker.Progress(ctx, r.ID)
 	if err != nil {
-		a.s.log.WarnContext(ctx, "read live run progress", "run_id", r.ID, "error", err)
+		a.s.log.WarnContext(ctx, "read live run progress", "run_id", r.ID, "err", err)
 	}
 	if err == nil && ok {
 		p.Total = r.Progress.Total

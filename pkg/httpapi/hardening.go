@@ -172,7 +172,7 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		res, err := s.limiter.Allow(c.Request().Context(), rateKeyPrefix+tok.ID.String(), redis_rate.PerMinute(s.cfg.RateLimit))
 		if err != nil {
-			s.log.WarnContext(c.Request().Context(), "rate limit not checked: redis failed", "token_id", tok.ID, "error", err)
+			s.log.WarnContext(c.Request().Context(), "rate limit not checked: redis failed", "token_id", tok.ID, "err", err)
 			return next(c)
 		}
 		if res.Allowed == 0 {

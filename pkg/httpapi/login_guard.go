@@ -80,7 +80,7 @@ func (s *Server) takeLoginAttempt(ctx context.Context, addr string) error {
 	}
 	res, err := s.limiter.Allow(ctx, loginKeyPrefix+addr, redis_rate.PerMinute(s.cfg.LoginRateLimit))
 	if err != nil {
-		s.log.WarnContext(ctx, "login rate limit not checked: redis failed", "error", err)
+		s.log.WarnContext(ctx, "login rate limit not checked: redis failed", "err", err)
 		return nil
 	}
 	if res.Allowed == 0 {
@@ -100,7 +100,7 @@ func (s *Server) authFailuresExhausted(ctx context.Context, c echo.Context, addr
 	}
 	res, err := s.limiter.AllowN(ctx, authFailKeyPrefix+addr, redis_rate.PerMinute(s.cfg.AuthFailureLimit), 0)
 	if err != nil {
-		s.log.WarnContext(ctx, "authentication failure limit not checked: redis failed", "error", err)
+		s.log.WarnContext(ctx, "authentication failure limit not checked: redis failed", "err", err)
 		return nil
 	}
 	// With a cost of 0, Remaining is how many failures the budget still
@@ -119,7 +119,7 @@ func (s *Server) countAuthFailure(ctx context.Context, addr string) {
 		return
 	}
 	if _, err := s.limiter.AllowN(ctx, authFailKeyPrefix+addr, redis_rate.PerMinute(s.cfg.AuthFailureLimit), 1); err != nil {
-		s.log.WarnContext(ctx, "authentication failure not counted: redis failed", "error", err)
+		s.log.WarnContext(ctx, "authentication failure not counted: redis failed", "err", err)
 	}
 }
 

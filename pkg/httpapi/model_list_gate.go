@@ -59,7 +59,7 @@ func (g *modelListGate) enter(ctx context.Context, id uuid.UUID) (release func()
 	case err != nil:
 		// The per-process bound still holds; refusing every list while
 		// Redis is down would make providers impossible to set up.
-		g.log.WarnContext(ctx, "model list gate not checked: redis failed", "provider_id", id, "error", err)
+		g.log.WarnContext(ctx, "model list gate not checked: redis failed", "provider_id", id, "err", err)
 		return leave, nil
 	case !ok:
 		leave()
@@ -70,7 +70,7 @@ func (g *modelListGate) enter(ctx context.Context, id uuid.UUID) (release func()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
 		if err := releaseScript.Run(rctx, g.rdb, []string{key}, mark).Err(); err != nil {
-			g.log.WarnContext(ctx, "model list gate not released: redis failed", "provider_id", id, "error", err)
+			g.log.WarnContext(ctx, "model list gate not released: redis failed", "provider_id", id, "err", err)
 		}
 		leave()
 	}, nil

@@ -254,7 +254,7 @@ func New(deps Deps) (*Server, error) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			deps.Log.ErrorContext(c.Request().Context(), "panic while serving a request",
-				"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err, "stack", string(stack))
+				"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
 			return err
 		},
 	}))

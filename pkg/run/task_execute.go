@@ -96,10 +96,10 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 		Category: q.Category, Attempts: attempt(ctx),
 	}
 	if st.Cancelled {
-		e.Status, e.Error, e.FinishedAt = ExecCancelled, "run cancelled before this unit was called", time.Now().UTC()
+		e.Status, e.Error, e.FinishedAt = ExecCancelled, "run cancelled before this unit was called", h.cfg.Now().UTC()
 		return h.record(ctx, snap, p.Unit, e)
 	}
-	if r.DeadlineAt != nil && !time.Now().Before(*r.DeadlineAt) {
+	if r.DeadlineAt != nil && !h.cfg.Now().Before(*r.DeadlineAt) {
 		return h.skip(ctx, snap, p.Unit, e, SkipDeadline, "run deadline passed before this unit was called")
 	}
 	if r.MaxCostUSD != nil && st.Spend >= *r.MaxCostUSD {
@@ -332,12 +332,12 @@ func (h *Handlers) wait(ctx context.Context, snap *cachedSnapshot, idx int, e *E
 // the unit back to wait for it without failing it.
 func (h *Handlers) quota(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, conn *ProviderConn, pe *provider.Error) error {
 	until := pe.ResetAt
-	if until.IsZero() || !until.After(time.Now()) {
+	if until.IsZero() || !until.After(h.cfg.Now()) {
 		pause := h.cfg.QuotaPause
 		if s := conn.Limits.QuotaPauseSeconds; s > 0 {
 			pause = time.Duration(s) * time.Second
 		}
-		until = time.Now().Add(pause)
+		until = h.cfg.Now().Add(pause)
 	}
 	pid := conn.ID.String()
 	if err := h.guard.Pause(ctx, pid, until); err != nil {
@@ -350,7 +350,7 @@ func (h *Handlers) quota(ctx context.Context, snap *cachedSnapshot, idx int, e *
 // its deadline or its spend cap.
 func (h *Handlers) skip(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, reason SkipReason, msg string) error {
 	e.Status, e.Error = ExecSkipped, msg
-	e.FinishedAt = time.Now().UTC()
+	e.FinishedAt = h.cfg.Now().UTC()
 	if _, err := h.store.RecordExecution(ctx, e); err != nil {
 		return fmt.Errorf("record run %s unit %d: %w", e.RunID, idx, err)
 	}
@@ -381,7 +381,7 @@ func scrubbed(err error, secrets []string) error {
 // finalization when it was the run's last unit.
 func (h *Handlers) record(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution) error {
 	if e.FinishedAt.IsZero() {
-		e.FinishedAt = time.Now().UTC()
+		e.FinishedAt = h.cfg.Now().UTC()
 	}
 	if _, err := h.store.RecordExecution(ctx, e); err != nil {
 		return errors.Join(fmt.Errorf("record run %s unit %d: %w", e.RunID, idx, err), h.keepSpend(ctx, e))
@@ -421,7 +421,7 @@ func (h *Handlers) conn(ctx context.Context, id uuid.UUID) (*ProviderConn, error
 	h.connMu.Lock()
 	c, ok := h.conns[id]
 	h.connMu.Unlock()
-	if ok && time.Now().Before(c.expires) {
+	if ok && h.cfg.Now().Before(c.expires) {
 		return c.conn, nil
 	}
 	conn, err := h.store.ProviderConn(ctx, id)
@@ -429,7 +429,7 @@ func (h *Handlers) conn(ctx context.Context, id uuid.UUID) (*ProviderConn, error
 		return nil, fmt.Errorf("load provider %s: %w", id, err)
 	}
 	h.connMu.Lock()
-	h.conns[id] = cachedConn{conn: conn, expires: time.Now().Add(connTTL)}
+	h.conns[id] = cachedConn{conn: conn, expires: h.cfg.Now().Add(connTTL)}
 	h.connMu.Unlock()
 	return conn, nil
 }

@@ -257,7 +257,7 @@ func IsFailure(err error) bool {
 // failure it is the provider's Retry-After when it gave one, else
 // exponential backoff with full jitter.
 func (h *Handlers) RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
-	now := time.Now()
+	now := h.cfg.Now()
 	var we *resilience.WaitError
 	if errors.As(err, &we) {
 		d := we.Wait(now)

@@ -293,7 +293,7 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 	}
 	defer func() {
 		if err := srv.Close(); err != nil {
-			log.Warn("close api server", "error", err)
+			log.Warn("close api server", "err", err)
 		}
 	}()
 
@@ -331,7 +331,7 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn("requests still running at the shutdown timeout; closing their connections", "error", err)
+		log.Warn("requests still running at the shutdown timeout; closing their connections", "err", err)
 		_ = hs.Close()
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
