@@ -1,5 +1,7 @@
 // Package redisconn opens the Redis connection that SABE's processes share
-// between asynq and their own keys (run progress, cancel flags).
+// between asynq and their own keys (run progress, cancel flags), and
+// follows the pub/sub channels on which one process tells the others that
+// something changed (Follower).
 package redisconn
 
 import (

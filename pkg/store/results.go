@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+
+	"github.com/google/uuid"
+
+	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
+)
+
+type resultCursor struct {
+	M uuid.UUID `json:"m"`
+	Q uuid.UUID `json:"q"`
+	S int32     `json:"s"`
+}
+
+// ResultCursor returns the cursor of the page that follows res, for a
+// caller that ends a page of Results earlier than the store did (the API
+// does when the encoded page passes MaxPageBytes).
+func ResultCursor(res *run.Result) string {
+	b, _ := json.Marshal(resultCursor{M: res.ModelID, Q: res.QuestionID, S: int32(res.Sample)})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// resultOverhead is what a result weighs in a page besides its response
+// and error: ids, figures, timestamps, the prompt excerpt (at most 400
+// bytes) and the evaluation detail (at most 200 bytes).
+const resultOverhead = 1 << 10
+
+// Results lists a run's executions with their evaluations, ordered by
+// model, question and sample; modelID narrows them to one model. A page
+// holds at most limit results and about MaxPageBytes of text: their sizes
+// are read first, so the text of results that do not fit is never
+// fetched.
+func (s *Store) Results(ctx context.Context, r *run.Run, modelID *uuid.UUID, limit int, cursor string) (Page[run.Result], error) {
+	lim := pageSize(limit)
+	sizeArg := dbsqlc.ListRunResultSizesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: modelID, Lim: lim + 1}
+	if cursor != "" {
+		var c resultCursor
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || json.Unmarshal(b, &c) != nil {
+			return Page[run.Result]{}, fault.BadRequest("cursor", "invalid cursor")
+		}
+		sizeArg.HasCursor, sizeArg.AfterModel, sizeArg.AfterQuestion, sizeArg.AfterSample = true, c.M, c.Q, c.S
+	}
+	sizes, err := s.q.ListRunResultSizes(ctx, sizeArg)
+	if err != nil {
+		return Page[run.Result]{}, err
+	}
+	n, total := 0, int64(0)
+	for _, sz := range sizes[:min(len(sizes), int(lim))] {
+		total += sz.TextBytes + resultOverhead
+		if n > 0 && total > MaxPageBytes {
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		return Page[run.Result]{Items: []run.Result{}}, nil
+	}
+	arg := dbsqlc.ListRunResultsParams{
+		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: modelID, Lim: int32(n),
+		HasCursor: sizeArg.HasCursor, AfterModel: sizeArg.AfterModel, AfterQuestion: sizeArg.AfterQuestion, AfterSample: sizeArg.AfterSample,
+	}
+	rows, err := s.q.ListRunResults(ctx, arg)
+	if err != nil {
+		return Page[run.Result]{}, err
+	}
+	p := Page[run.Result]{Items: make([]run.Result, 0, len(rows))}
+	for _, row := range rows {
+		e := run.Execution{
+			RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: row.ModelID, QuestionID: row.QuestionID,
+			QuestionRevision: int(row.QuestionRevision), Sample: int(row.Sample), Category: row.Category,
+			Status: run.ExecutionStatus(row.Status), Response: row.Response, Error: deref(row.Error), HTTPStatus: int(deref(row.HttpStatus)),
+			Attempts: int(row.Attempts), LatencyMs: row.LatencyMs, TTFTMs: row.TtftMs, OutputTokensPerS: row.OutputTokensPerS,
+			InputTokens: int(row.InputTokens), OutputTokens: int(row.OutputTokens), CostUSD: row.CostUsd,
+			StartedAt: row.StartedAt, FinishedAt: row.FinishedAt, Evaluations: []run.Evaluation{},
+		}
+		_ = json.Unmarshal(row.Evaluations, &e.Evaluations)
+		p.Items = append(p.Items, run.Result{Execution: e, ModelName: row.ModelName, PromptExcerpt: catalog.PromptExcerpt(row.PromptStart)})
+	}
+	if len(sizes) > n && len(p.Items) > 0 {
+		p.Next = ResultCursor(&p.Items[len(p.Items)-1])
+	}
+	return p, nil
+}
