@@ -2,7 +2,6 @@ package maintenance
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -17,10 +16,10 @@ import (
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
-	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/taskserver"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 // bundle is what a maintenance test needs: a store and Redis of its own, a
@@ -130,44 +129,24 @@ type fixture struct {
 }
 
 // seed registers the mock provider, the named mock models, a suite of n
-// arithmetic questions and a benchmark over them with cfg.
+// arithmetic questions (easy and hard in turn) and a benchmark over them
+// with cfg (Samples and MaxTokens take testfactory's defaults when zero).
 func (b *bundle) seed(t *testing.T, models []string, n int, cfg catalog.BenchmarkConfig) fixture {
 	t.Helper()
 	ctx := context.Background()
-	p, err := b.store.CreateProvider(ctx, catalog.ProviderInput{Name: "mock", Kind: catalog.KindOpenAI, BaseURL: b.mock.URL + "/v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testfactory.Provider(ctx, t, b.store, &testfactory.ProviderOpts{Name: "mock", BaseURL: b.mock.URL + "/v1"})
 	var f fixture
 	ids := make([]uuid.UUID, 0, len(models))
 	for _, name := range models {
-		m, err := b.store.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: name, ProviderModelID: name, InputCostPerMTok: 1, OutputCostPerMTok: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := testfactory.Model(ctx, t, b.store, &testfactory.ModelOpts{
+			ProviderID: p.ID, Name: name, ProviderModelID: name, InputCostPerMTok: 1, OutputCostPerMTok: 2,
+		})
 		f.models = append(f.models, *m)
 		ids = append(ids, m.ID)
 	}
-	su, err := b.store.CreateSuite(ctx, "arith", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := make([]catalog.QuestionInput, n)
-	for i := range in {
-		prompt, ans := mockllm.Question(i)
-		in[i] = catalog.QuestionInput{Prompt: prompt, Category: []string{"easy", "hard"}[i%2], ExpectedAnswer: fmt.Sprint(ans), Scoring: scoring.Rule{Method: scoring.MethodNumeric}}
-	}
-	if f.questions, err = b.store.CreateQuestions(ctx, su.ID, in); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Samples == 0 {
-		cfg.Samples = 1
-	}
-	cfg.MaxTokens = 64
-	f.benchmark, err = b.store.CreateBenchmark(ctx, catalog.BenchmarkInput{Name: "bench", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids, Config: cfg}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	su := testfactory.Suite(ctx, t, b.store, nil)
+	f.questions = testfactory.Questions(ctx, t, b.store, &testfactory.QuestionsOpts{SuiteID: su.ID, Count: n, Categories: []string{"easy", "hard"}})
+	f.benchmark = testfactory.Benchmark(ctx, t, b.store, &testfactory.BenchmarkOpts{SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids, Config: cfg})
 	return f
 }
 
@@ -175,11 +154,7 @@ func (b *bundle) seed(t *testing.T, models []string, n int, cfg catalog.Benchmar
 // between its commit and its enqueue.
 func (b *bundle) commitRun(t *testing.T, f fixture) *run.Run {
 	t.Helper()
-	r, err := b.store.CreateRun(context.Background(), store.NewRun{BenchmarkID: f.benchmark.ID, Trigger: run.TriggerAPI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return testfactory.Run(context.Background(), t, b.store, &testfactory.RunOpts{BenchmarkID: f.benchmark.ID})
 }
 
 func (b *bundle) waitFinal(t *testing.T, id uuid.UUID) *run.Run {

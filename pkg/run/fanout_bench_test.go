@@ -18,9 +18,9 @@ import (
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
-	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 // benchEnv is what the handler benchmarks need, wired as services/worker
@@ -86,52 +86,16 @@ func (e *benchEnv) handlers(b *testing.B, cfg run.Config) *run.Handlers {
 }
 
 // benchmark registers a provider at baseURL, the named mock models, a suite
-// of the mock's arithmetic questions scored numerically and a benchmark of
-// them with the given samples; it has len(models)*questions*samples units.
+// of the mock's arithmetic questions and a benchmark of them with the given
+// samples (seed); it has len(models)*questions*samples units.
 func (e *benchEnv) benchmark(b *testing.B, baseURL string, models []string, questions, samples int) *catalog.Benchmark {
 	b.Helper()
-	ctx := context.Background()
-	p, err := e.store.CreateProvider(ctx, catalog.ProviderInput{Name: "mock", Kind: catalog.KindOpenAI, BaseURL: baseURL})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ids := make([]uuid.UUID, len(models))
-	for i, name := range models {
-		m, err := e.store.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: name, ProviderModelID: name, InputCostPerMTok: 1, OutputCostPerMTok: 2})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = m.ID
-	}
-	su, err := e.store.CreateSuite(ctx, "arith", "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := make([]catalog.QuestionInput, questions)
-	for i := range in {
-		prompt, ans := mockllm.Question(i)
-		in[i] = catalog.QuestionInput{Prompt: prompt, Category: []string{"easy", "hard"}[i%2], ExpectedAnswer: fmt.Sprint(ans), Scoring: scoring.Rule{Method: scoring.MethodNumeric}}
-	}
-	if _, err := e.store.CreateQuestions(ctx, su.ID, in); err != nil {
-		b.Fatal(err)
-	}
-	bm, err := e.store.CreateBenchmark(ctx, catalog.BenchmarkInput{
-		Name: "bench", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids,
-		Config: catalog.BenchmarkConfig{MaxTokens: 64, Samples: samples},
-	}, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return bm
+	return seed(b, e.store, baseURL, "", models, questions, samples).benchmark
 }
 
 func (e *benchEnv) newRun(b *testing.B, bm *catalog.Benchmark) *run.Run {
 	b.Helper()
-	r, err := e.store.CreateRun(context.Background(), store.NewRun{BenchmarkID: bm.ID, Trigger: run.TriggerAPI})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return r
+	return testfactory.Run(context.Background(), b, e.store, &testfactory.RunOpts{BenchmarkID: bm.ID})
 }
 
 // BenchmarkHandlers_Start times run:start of a 1,000-unit run: mark it
@@ -169,6 +133,11 @@ func BenchmarkHandlers_Start(b *testing.B) {
 			}
 			if q.Pending != units {
 				b.Fatalf("%d tasks pending on %s after run:start, want %d", q.Pending, q.Queue, units)
+			}
+			// Every run of the benchmark enqueues on the same queue: the
+			// next parallelism starts from an empty one too.
+			if _, err := insp.DeleteAllPendingTasks(q.Queue); err != nil {
+				b.Fatal(err)
 			}
 		})
 	}

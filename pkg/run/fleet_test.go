@@ -17,8 +17,8 @@ import (
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
-	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 // sortedLog is the mock's request log in arrival order.
@@ -68,20 +68,17 @@ func (b *bundle) setLimits(t *testing.T, providerID uuid.UUID, l catalog.Provide
 func (b *bundle) addProvider(t *testing.T, f *fixture, name, baseURL string) catalog.Model {
 	t.Helper()
 	ctx := context.Background()
-	p, err := b.store.CreateProvider(ctx, catalog.ProviderInput{Name: name, Kind: catalog.KindOpenAI, BaseURL: baseURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := b.store.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: name, ProviderModelID: "mock-strong", InputCostPerMTok: 1, OutputCostPerMTok: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testfactory.Provider(ctx, t, b.store, &testfactory.ProviderOpts{Name: name, BaseURL: baseURL})
+	m := testfactory.Model(ctx, t, b.store, &testfactory.ModelOpts{
+		ProviderID: p.ID, Name: name, ProviderModelID: "mock-strong", InputCostPerMTok: 1, OutputCostPerMTok: 2,
+	})
 	ids := []uuid.UUID{}
 	for _, fm := range f.models {
 		ids = append(ids, fm.ID)
 	}
 	f.models = append(f.models, *m)
 	ids = append(ids, m.ID)
+	var err error
 	if f.benchmark, err = b.store.UpdateBenchmark(ctx, f.benchmark.ID, catalog.BenchmarkPatch{ModelIDs: ids}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -430,10 +427,7 @@ func TestRun_MaxCostStopsRun(t *testing.T) {
 	f := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-strong"}, units, 1)
 	ctx := context.Background()
 	capUSD := 0.0002
-	r, err := b.store.CreateRun(ctx, store.NewRun{BenchmarkID: f.benchmark.ID, Trigger: run.TriggerAPI, MaxCostUSD: &capUSD})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testfactory.Run(ctx, t, b.store, &testfactory.RunOpts{BenchmarkID: f.benchmark.ID, MaxCostUSD: &capUSD})
 	b.startWorker(t, concurrency)
 	b.startWorker(t, concurrency)
 	if err := run.Enqueue(ctx, b.client, run.NewStartTask(r.ID)); err != nil {

@@ -2,7 +2,6 @@ package run_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -19,11 +18,11 @@ import (
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
-	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/taskserver"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 // bundle is what a run test needs: a store and Redis of its own, a mock
@@ -156,54 +155,37 @@ type fixture struct {
 }
 
 // seed registers a provider at baseURL, the named mock models, a suite of n
-// arithmetic questions scored numerically, and a benchmark over them.
+// arithmetic questions (easy and hard in turn) and a benchmark over them.
 func (b *bundle) seed(t *testing.T, baseURL, apiKey string, models []string, n, samples int) fixture {
 	t.Helper()
+	return seed(t, b.store, baseURL, apiKey, models, n, samples)
+}
+
+// seed is bundle.seed on any store, for the benchmarks too.
+func seed(tb testing.TB, st *store.Store, baseURL, apiKey string, models []string, n, samples int) fixture {
+	tb.Helper()
 	ctx := context.Background()
-	p, err := b.store.CreateProvider(ctx, catalog.ProviderInput{Name: "mock", Kind: catalog.KindOpenAI, BaseURL: baseURL, APIKey: apiKey})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testfactory.Provider(ctx, tb, st, &testfactory.ProviderOpts{Name: "mock", BaseURL: baseURL, APIKey: apiKey})
 	f := fixture{providerID: p.ID}
+	ids := make([]uuid.UUID, 0, len(models))
 	for _, name := range models {
-		m, err := b.store.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: name, ProviderModelID: name, InputCostPerMTok: 1, OutputCostPerMTok: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := testfactory.Model(ctx, tb, st, &testfactory.ModelOpts{
+			ProviderID: p.ID, Name: name, ProviderModelID: name, InputCostPerMTok: 1, OutputCostPerMTok: 2,
+		})
 		f.models = append(f.models, *m)
+		ids = append(ids, m.ID)
 	}
-	su, err := b.store.CreateSuite(ctx, "arith", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := make([]catalog.QuestionInput, n)
-	for i := range in {
-		prompt, ans := mockllm.Question(i)
-		in[i] = catalog.QuestionInput{Prompt: prompt, Category: []string{"easy", "hard"}[i%2], ExpectedAnswer: fmt.Sprint(ans), Scoring: scoring.Rule{Method: scoring.MethodNumeric}}
-	}
-	if f.questions, err = b.store.CreateQuestions(ctx, su.ID, in); err != nil {
-		t.Fatal(err)
-	}
-	ids := make([]uuid.UUID, len(f.models))
-	for i, m := range f.models {
-		ids[i] = m.ID
-	}
-	f.benchmark, err = b.store.CreateBenchmark(ctx, catalog.BenchmarkInput{
-		Name: "bench", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids,
-		Config: catalog.BenchmarkConfig{Temperature: 0, MaxTokens: 64, Samples: samples},
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	su := testfactory.Suite(ctx, tb, st, nil)
+	f.questions = testfactory.Questions(ctx, tb, st, &testfactory.QuestionsOpts{SuiteID: su.ID, Count: n, Categories: []string{"easy", "hard"}})
+	f.benchmark = testfactory.Benchmark(ctx, tb, st, &testfactory.BenchmarkOpts{
+		SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids, Config: catalog.BenchmarkConfig{Samples: samples},
+	})
 	return f
 }
 
 func (b *bundle) startRun(t *testing.T, f fixture) *run.Run {
 	t.Helper()
-	r, err := b.store.CreateRun(context.Background(), store.NewRun{BenchmarkID: f.benchmark.ID, Trigger: run.TriggerAPI})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testfactory.Run(context.Background(), t, b.store, &testfactory.RunOpts{BenchmarkID: f.benchmark.ID})
 	if err := run.Enqueue(context.Background(), b.client, run.NewStartTask(r.ID)); err != nil {
 		t.Fatal(err)
 	}
@@ -297,10 +279,7 @@ func TestRun_DuplicateTasksRecordOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t, mockllm.Config{}, run.Config{})
 	f := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-perfect"}, 5, 1)
-	r, err := b.store.CreateRun(context.Background(), store.NewRun{BenchmarkID: f.benchmark.ID, Trigger: run.TriggerAPI})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testfactory.Run(context.Background(), t, b.store, &testfactory.RunOpts{BenchmarkID: f.benchmark.ID})
 	ctx := context.Background()
 	// Run every unit's handler twice, and run:start twice, as a crash or a
 	// duplicated delivery would.
@@ -383,22 +362,10 @@ func TestRun_FailuresArePartialAndScrubbed(t *testing.T) {
 	// A second provider whose key the mock rejects, echoing a fragment of
 	// it as real providers do; and one that always answers 500.
 	badKey := "bad-key-abcdef0123456789"
-	keyed, err := b.store.CreateProvider(ctx, catalog.ProviderInput{Name: "keyed", Kind: catalog.KindOpenAI, BaseURL: b.mock.URL + "/faults/require_key=true/v1", APIKey: badKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	broken, err := b.store.CreateProvider(ctx, catalog.ProviderInput{Name: "broken", Kind: catalog.KindOpenAI, BaseURL: b.mock.URL + "/faults/error_rate=1/v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m1, err := b.store.CreateModel(ctx, catalog.Model{ProviderID: keyed.ID, Name: "keyed", ProviderModelID: "mock-strong"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m2, err := b.store.CreateModel(ctx, catalog.Model{ProviderID: broken.ID, Name: "broken", ProviderModelID: "mock-strong"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyed := testfactory.Provider(ctx, t, b.store, &testfactory.ProviderOpts{Name: "keyed", BaseURL: b.mock.URL + "/faults/require_key=true/v1", APIKey: badKey})
+	broken := testfactory.Provider(ctx, t, b.store, &testfactory.ProviderOpts{Name: "broken", BaseURL: b.mock.URL + "/faults/error_rate=1/v1"})
+	m1 := testfactory.Model(ctx, t, b.store, &testfactory.ModelOpts{ProviderID: keyed.ID, Name: "keyed", ProviderModelID: "mock-strong"})
+	m2 := testfactory.Model(ctx, t, b.store, &testfactory.ModelOpts{ProviderID: broken.ID, Name: "broken", ProviderModelID: "mock-strong"})
 	ids := append([]uuid.UUID{good.models[0].ID}, m1.ID, m2.ID)
 	if _, err := b.store.UpdateBenchmark(ctx, good.benchmark.ID, catalog.BenchmarkPatch{ModelIDs: ids}, 0); err != nil {
 		t.Fatal(err)

@@ -12,9 +12,9 @@ import (
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/run"
-	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
 // history is a benchmark of two models and four questions (q0, q1 in
@@ -30,41 +30,17 @@ func newHistory(t *testing.T, pool *pgxpool.Pool) *history {
 	t.Helper()
 	ctx := context.Background()
 	s := store.New(pool, testenv.Keyring(t))
-	p, err := s.CreateProvider(ctx, catalog.ProviderInput{Name: "p", Kind: catalog.KindOpenAI, BaseURL: "http://x/v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testfactory.Provider(ctx, t, s, nil)
 	h := &history{s: s}
-	for i, name := range []string{"model-a", "model-b"} {
-		m, err := s.CreateModel(ctx, catalog.Model{ProviderID: p.ID, Name: name, ProviderModelID: name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			h.a = m.ID
-		} else {
-			h.b = m.ID
-		}
-	}
-	su, err := s.CreateSuite(ctx, "s", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rule := scoring.Rule{Method: scoring.MethodContains}
-	h.questions, err = s.CreateQuestions(ctx, su.ID, []catalog.QuestionInput{
-		{Prompt: "q0", ExpectedAnswer: "x", Category: "math", Scoring: rule},
-		{Prompt: "q1", ExpectedAnswer: "x", Category: "math", Scoring: rule},
-		{Prompt: "q2", ExpectedAnswer: "x", Category: "geo", Scoring: rule},
-		{Prompt: "q3", ExpectedAnswer: "x", Category: "geo", Scoring: rule},
+	h.a = testfactory.Model(ctx, t, s, &testfactory.ModelOpts{ProviderID: p.ID, Name: "model-a", ProviderModelID: "model-a"}).ID
+	h.b = testfactory.Model(ctx, t, s, &testfactory.ModelOpts{ProviderID: p.ID, Name: "model-b", ProviderModelID: "model-b"}).ID
+	su := testfactory.Suite(ctx, t, s, nil)
+	h.questions = testfactory.Questions(ctx, t, s, &testfactory.QuestionsOpts{
+		SuiteID: su.ID, Count: 4, Categories: []string{"math", "math", "geo", "geo"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.benchmark, err = s.CreateBenchmark(ctx, catalog.BenchmarkInput{Name: "b", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{h.a, h.b},
-		Config: catalog.BenchmarkConfig{MaxTokens: 10, Samples: 2}}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.benchmark = testfactory.Benchmark(ctx, t, s, &testfactory.BenchmarkOpts{
+		SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{h.a, h.b}, Config: catalog.BenchmarkConfig{MaxTokens: 10, Samples: 2},
+	})
 	return h
 }
 
@@ -88,15 +64,13 @@ func (h *history) run(t *testing.T, at time.Time, outcome func(model uuid.UUID, 
 func (h *history) runAs(t *testing.T, at time.Time, status run.Status, outcome func(model uuid.UUID, q, sample int) unit) *run.Run {
 	t.Helper()
 	ctx := context.Background()
-	r, err := h.s.CreateRun(ctx, store.NewRun{BenchmarkID: h.benchmark.ID, Trigger: run.TriggerAPI})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testfactory.Run(ctx, t, h.s, &testfactory.RunOpts{BenchmarkID: h.benchmark.ID})
 	// A run is created now; history puts it in the past.
 	if _, err := h.s.Pool().Exec(ctx, `UPDATE runs SET created_at = $2 WHERE id = $1`, r.ID, at); err != nil {
 		t.Fatal(err)
 	}
-	if r, err = h.s.GetRun(ctx, r.ID); err != nil {
+	r, err := h.s.GetRun(ctx, r.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	snap, err := h.s.LoadSnapshot(ctx, r.ID)
@@ -501,10 +475,7 @@ func TestStore_RecordExecutionReportsInsert(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	h := newHistory(t, testenv.Pool(t))
-	r, err := h.s.CreateRun(ctx, store.NewRun{BenchmarkID: h.benchmark.ID, Trigger: run.TriggerAPI})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testfactory.Run(ctx, t, h.s, &testfactory.RunOpts{BenchmarkID: h.benchmark.ID})
 	snap, err := h.s.LoadSnapshot(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)

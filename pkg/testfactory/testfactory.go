@@ -127,10 +127,15 @@ func Question(i int, category string) catalog.QuestionInput {
 type QuestionsOpts struct {
 	// SuiteID defaults to a new Suite with its defaults.
 	SuiteID uuid.UUID
-	// Questions defaults to Count questions made by Question(0..Count-1, "").
+	// Questions defaults to Count questions made by Question(i, c) for i
+	// in 0..Count-1, where c is Categories[i%len(Categories)], or "" when
+	// Categories is empty.
 	Questions []catalog.QuestionInput
 	// Count defaults to 1; it is ignored when Questions is set.
 	Count int
+	// Categories are the default questions' categories, taken in turn; it
+	// is ignored when Questions is set.
+	Categories []string
 }
 
 // Questions adds questions to a suite and returns them in order.
@@ -142,7 +147,11 @@ func Questions(ctx context.Context, t testing.TB, st *store.Store, opts *Questio
 	}
 	if o.Questions == nil {
 		for i := range cmp.Or(o.Count, 1) {
-			o.Questions = append(o.Questions, Question(i, ""))
+			category := ""
+			if len(o.Categories) > 0 {
+				category = o.Categories[i%len(o.Categories)]
+			}
+			o.Questions = append(o.Questions, Question(i, category))
 		}
 	}
 	qs, err := st.CreateQuestions(ctx, o.SuiteID, o.Questions)
@@ -197,6 +206,9 @@ type RunOpts struct {
 	BenchmarkID uuid.UUID
 	// Trigger defaults to api.
 	Trigger run.Trigger
+	// MaxCostUSD overrides the benchmark's spend cap for this run (nil:
+	// the benchmark's).
+	MaxCostUSD *float64
 }
 
 // Run creates a queued run, as the API does before it enqueues run:start.
@@ -206,7 +218,9 @@ func Run(ctx context.Context, t testing.TB, st *store.Store, opts *RunOpts) *run
 	if o.BenchmarkID == uuid.Nil {
 		o.BenchmarkID = Benchmark(ctx, t, st, nil).ID
 	}
-	r, err := st.CreateRun(ctx, store.NewRun{BenchmarkID: o.BenchmarkID, Trigger: cmp.Or(o.Trigger, run.TriggerAPI)})
+	r, err := st.CreateRun(ctx, store.NewRun{
+		BenchmarkID: o.BenchmarkID, Trigger: cmp.Or(o.Trigger, run.TriggerAPI), MaxCostUSD: o.MaxCostUSD,
+	})
 	if err != nil {
 		t.Fatalf("testfactory.Run: %v", err)
 	}
