@@ -52,7 +52,7 @@ func TestReadme_ConfigurationTable(t *testing.T) {
 
 	name := regexp.MustCompile(`"(SABE_[A-Z0-9_]+)"`)
 	code := map[string]string{}
-	for _, dir := range []string{"../cmd", "../pkg", "../services"} {
+	for _, dir := range []string{"../cmd", "../internal", "../pkg", "../services"} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 				return err
