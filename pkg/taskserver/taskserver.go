@@ -184,4 +184,9 @@ func (w *Worker) start(ctx context.Context, serve bool) error {
 // shutdown timeout (asynq puts back the rest), writes the executions
 // still pending and stops the guard. It is safe to call twice, and before
 // Start.
-func (w *Worker) Stop() { w.life.Stop() }
+func (w *Worker) Stop() {
+	w.life.Stop()
+	// The Recorder's writers run from New: a worker that never started,
+	// or whose start failed, has them too.
+	w.Recorder.Close()
+}

@@ -233,6 +233,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		},
 		MinScheduleInterval: cfg.Limits.MinScheduleInterval,
 	})
+	defer w.Stop() // safe before Start and twice: a failed start leaves no writers behind
 	if err := w.Start(ctx); err != nil {
 		return err
 	}
@@ -244,7 +245,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		AuditRetention: cfg.AuditRetention,
 	})
 	if err := rec.Start(ctx); err != nil {
-		w.Stop()
 		return err
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "fetchers", cfg.Fetchers)
