@@ -45,7 +45,7 @@ type devServers struct {
 
 func newDevServers(getenv func(string) string, say func(string, ...any)) devServers {
 	return devServers{
-		getenv: getenv, defaultDB: store.DefaultURL, defaultRedis: redisconn.DefaultURL,
+		getenv: getenv, defaultDB: store.DatabaseURL.Default, defaultRedis: redisconn.URL.Default,
 		dockerAvailable: containers.DockerAvailable,
 		startPostgres:   containers.Postgres,
 		startRedis:      containers.Redis,
@@ -69,8 +69,8 @@ func (s server) where() string {
 
 // find returns the database and Redis URLs to use.
 func (d devServers) find(ctx context.Context) (dbURL, redisURL string, err error) {
-	pg := server{what: "PostgreSQL", variable: "SABE_DATABASE_URL", url: d.getenv("SABE_DATABASE_URL")}
-	rd := server{what: "Redis", variable: "SABE_REDIS_URL", url: d.getenv("SABE_REDIS_URL")}
+	pg := server{what: "PostgreSQL", variable: store.DatabaseURL.Name, url: d.getenv(store.DatabaseURL.Name)}
+	rd := server{what: "Redis", variable: redisconn.URL.Name, url: d.getenv(redisconn.URL.Name)}
 	pg.set, rd.set = pg.url != "", rd.url != ""
 	if !pg.set {
 		pg.url = d.defaultDB
