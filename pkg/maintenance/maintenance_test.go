@@ -133,21 +133,10 @@ type fixture struct {
 // with cfg (Samples and MaxTokens take testfactory's defaults when zero).
 func (b *bundle) seed(t *testing.T, models []string, n int, cfg catalog.BenchmarkConfig) fixture {
 	t.Helper()
-	ctx := context.Background()
-	p := testfactory.Provider(ctx, t, b.store, &testfactory.ProviderOpts{Name: "mock", BaseURL: b.mock.URL + "/v1"})
-	var f fixture
-	ids := make([]uuid.UUID, 0, len(models))
-	for _, name := range models {
-		m := testfactory.Model(ctx, t, b.store, &testfactory.ModelOpts{
-			ProviderID: p.ID, Name: name, ProviderModelID: name, InputCostPerMTok: 1, OutputCostPerMTok: 2,
-		})
-		f.models = append(f.models, *m)
-		ids = append(ids, m.ID)
-	}
-	su := testfactory.Suite(ctx, t, b.store, nil)
-	f.questions = testfactory.Questions(ctx, t, b.store, &testfactory.QuestionsOpts{SuiteID: su.ID, Count: n, Categories: []string{"easy", "hard"}})
-	f.benchmark = testfactory.Benchmark(ctx, t, b.store, &testfactory.BenchmarkOpts{SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids, Config: cfg})
-	return f
+	w := testfactory.MockBenchmark(context.Background(), t, b.store, testfactory.MockBenchmarkOpts{
+		BaseURL: b.mock.URL + "/v1", Models: models, Questions: n, Config: cfg,
+	})
+	return fixture{models: w.Models, questions: w.Questions, benchmark: w.Benchmark}
 }
 
 // commitRun creates a queued run and enqueues nothing: an api that died

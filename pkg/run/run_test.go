@@ -164,23 +164,10 @@ func (b *bundle) seed(t *testing.T, baseURL, apiKey string, models []string, n, 
 // seed is bundle.seed on any store, for the benchmarks too.
 func seed(tb testing.TB, st *store.Store, baseURL, apiKey string, models []string, n, samples int) fixture {
 	tb.Helper()
-	ctx := context.Background()
-	p := testfactory.Provider(ctx, tb, st, &testfactory.ProviderOpts{Name: "mock", BaseURL: baseURL, APIKey: apiKey})
-	f := fixture{providerID: p.ID}
-	ids := make([]uuid.UUID, 0, len(models))
-	for _, name := range models {
-		m := testfactory.Model(ctx, tb, st, &testfactory.ModelOpts{
-			ProviderID: p.ID, Name: name, ProviderModelID: name, InputCostPerMTok: 1, OutputCostPerMTok: 2,
-		})
-		f.models = append(f.models, *m)
-		ids = append(ids, m.ID)
-	}
-	su := testfactory.Suite(ctx, tb, st, nil)
-	f.questions = testfactory.Questions(ctx, tb, st, &testfactory.QuestionsOpts{SuiteID: su.ID, Count: n, Categories: []string{"easy", "hard"}})
-	f.benchmark = testfactory.Benchmark(ctx, tb, st, &testfactory.BenchmarkOpts{
-		SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids, Config: catalog.BenchmarkConfig{Samples: samples},
+	w := testfactory.MockBenchmark(context.Background(), tb, st, testfactory.MockBenchmarkOpts{
+		BaseURL: baseURL, APIKey: apiKey, Models: models, Questions: n, Config: catalog.BenchmarkConfig{Samples: samples},
 	})
-	return f
+	return fixture{providerID: w.Provider.ID, models: w.Models, questions: w.Questions, benchmark: w.Benchmark}
 }
 
 func (b *bundle) startRun(t *testing.T, f fixture) *run.Run {

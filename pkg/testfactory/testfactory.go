@@ -234,3 +234,45 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// MockBenchmarkOpts say which mockllm world MockBenchmark builds.
+type MockBenchmarkOpts struct {
+	// BaseURL is the mock provider's /v1 URL; APIKey its key, if any.
+	BaseURL, APIKey string
+	// Models are mockllm model names; each becomes a model of that name
+	// and provider model id, priced 1 and 2 dollars per million tokens.
+	Models []string
+	// Questions is how many arithmetic questions the suite has, easy and
+	// hard in turn.
+	Questions int
+	// Config is the benchmark's; zero fields take Benchmark's defaults.
+	Config catalog.BenchmarkConfig
+}
+
+// MockBenchmarkWorld is what MockBenchmark made.
+type MockBenchmarkWorld struct {
+	Provider  *catalog.Provider
+	Models    []catalog.Model
+	Questions []catalog.Question
+	Benchmark *catalog.Benchmark
+}
+
+// MockBenchmark registers a provider named "mock" at o.BaseURL, the named
+// mock models, a suite of arithmetic questions and a benchmark over them:
+// the world the run and maintenance tests run against the mock provider.
+func MockBenchmark(ctx context.Context, t testing.TB, st *store.Store, o MockBenchmarkOpts) MockBenchmarkWorld {
+	t.Helper()
+	w := MockBenchmarkWorld{Provider: Provider(ctx, t, st, &ProviderOpts{Name: "mock", BaseURL: o.BaseURL, APIKey: o.APIKey})}
+	ids := make([]uuid.UUID, 0, len(o.Models))
+	for _, name := range o.Models {
+		m := Model(ctx, t, st, &ModelOpts{
+			ProviderID: w.Provider.ID, Name: name, ProviderModelID: name, InputCostPerMTok: 1, OutputCostPerMTok: 2,
+		})
+		w.Models = append(w.Models, *m)
+		ids = append(ids, m.ID)
+	}
+	su := Suite(ctx, t, st, nil)
+	w.Questions = Questions(ctx, t, st, &QuestionsOpts{SuiteID: su.ID, Count: o.Questions, Categories: []string{"easy", "hard"}})
+	w.Benchmark = Benchmark(ctx, t, st, &BenchmarkOpts{SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids, Config: o.Config})
+	return w
+}
