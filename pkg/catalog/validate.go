@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/scoring"
 )
 
 // Limits on user input. The OpenAPI document states the same bounds, so a
@@ -251,7 +252,7 @@ func (q QuestionInput) Validate() error {
 	if err := checkText("expected_answer", q.ExpectedAnswer, false, MaxExpectedAnswerLength); err != nil {
 		return err
 	}
-	return q.Scoring.Validate(q.ExpectedAnswer)
+	return q.Scoring.Validate(scoring.QuestionRef{Expected: q.ExpectedAnswer})
 }
 
 // Validate checks a benchmark configuration under the given field prefix.
