@@ -2,10 +2,10 @@ package provider_test
 
 import (
 	"fmt"
-
-	"github.com/sabe-dev/sabe/pkg/provider"
 	"strings"
 	"testing"
+
+	"github.com/sabe-dev/sabe/pkg/provider"
 )
 
 func TestRequest_String(t *testing.T) {
