@@ -219,9 +219,25 @@ func (a *api) UpdateQuestion(ctx context.Context, req oapi.UpdateQuestionRequest
 		// longer part of its suite, so it is not edited.
 		return nil, fault.Conflict("question is archived")
 	}
-	in := catalog.QuestionInput{Prompt: cur.Prompt, Category: cur.Category, ExpectedAnswer: cur.ExpectedAnswer, Scoring: cur.Scoring}
+	in := catalog.QuestionInput{
+		Prompt: cur.Prompt, Messages: cur.Messages, Choices: cur.Choices,
+		Category: cur.Category, ExpectedAnswer: cur.ExpectedAnswer, Scoring: cur.Scoring,
+	}
+	// prompt and messages replace each other: a question is asked one way.
+	if b.Prompt != nil && b.Messages != nil {
+		return nil, fault.Invalid("messages", "give either prompt or messages, not both")
+	}
 	if b.Prompt != nil {
-		in.Prompt = *b.Prompt
+		in.Prompt, in.Messages = *b.Prompt, nil
+	}
+	if b.Messages != nil {
+		in.Prompt, in.Messages = "", fromMessages(*b.Messages)
+	}
+	if b.Choices != nil {
+		in.Choices = *b.Choices
+		if len(in.Choices) == 0 {
+			in.Choices = nil
+		}
 	}
 	if b.Category != nil {
 		in.Category = *b.Category
