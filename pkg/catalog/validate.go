@@ -490,7 +490,7 @@ func uniqueIDs[T comparable](field string, ids []T) error {
 	seen := make(map[T]bool, len(ids))
 	for i, id := range ids {
 		if seen[id] {
-			return fault.Invalid(fmt.Sprintf("%s.%d", field, i), "is listed twice")
+			return fault.Invalid(fmt.Sprintf("%s[%d]", field, i), "is listed twice")
 		}
 		seen[id] = true
 	}
