@@ -19,7 +19,7 @@ func ValidateDefaultScoring(field string, r scoring.Rule) error {
 	if !HasScoring(r) {
 		return fault.Invalid(field, "must name a method or assertions (leave config.scoring out for no default)")
 	}
-	err := r.Validate("")
+	err := r.Validate(scoring.QuestionRef{})
 	if fe := fault.As(err); fe != nil && questionField(fe.Field) {
 		return nil
 	}
@@ -31,7 +31,7 @@ func ValidateDefaultScoring(field string, r scoring.Rule) error {
 // (config.scoring) and the question, since the question is what the user
 // must change (or give its own scoring).
 func CheckDefaultFits(field string, r scoring.Rule, q QuestionInput, questionID string) error {
-	err := r.Validate(q.ExpectedAnswer)
+	err := r.Validate(scoring.QuestionRef{Expected: q.ExpectedAnswer, Choices: q.Choices})
 	if err == nil {
 		return nil
 	}
@@ -67,18 +67,6 @@ func Refield(field, prefix string, err error) error {
 		out.Field = field + "." + fe.Field
 	}
 	return &out
-}
-
-// EffectiveRule is the rule a question is scored by: its own, or else the
-// benchmark's default. ok is false when it has neither.
-func EffectiveRule(own scoring.Rule, def *scoring.Rule) (r scoring.Rule, ok bool) {
-	if HasScoring(own) {
-		return own, true
-	}
-	if def != nil {
-		return *def, true
-	}
-	return scoring.Rule{}, false
 }
 
 // JudgeRef is one llm_judge rule within a scoring rule: where it is

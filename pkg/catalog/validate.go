@@ -3,7 +3,6 @@ package catalog
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -344,7 +343,7 @@ func validateChoices(choices []string) error {
 
 // HasScoring reports whether a rule is set: the zero Rule is a question's
 // way of saying the benchmark's default scoring applies.
-func HasScoring(r scoring.Rule) bool { return !reflect.ValueOf(r).IsZero() }
+func HasScoring(r scoring.Rule) bool { return !r.IsZero() }
 
 // Validate checks a question's content: exactly one of prompt and
 // messages, its choices, and that its scoring rule, when it has one,
@@ -374,7 +373,7 @@ func (q QuestionInput) Validate() error {
 	if !HasScoring(q.Scoring) {
 		return nil
 	}
-	return q.Scoring.Validate(q.ExpectedAnswer)
+	return q.Scoring.Validate(scoring.QuestionRef{Expected: q.ExpectedAnswer, Choices: q.Choices})
 }
 
 // Validate checks a benchmark configuration under the given field prefix.

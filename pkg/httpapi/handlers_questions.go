@@ -170,10 +170,10 @@ func parseImportLine(schema *openapi3.Schema, line []byte, classes *int) (catalo
 		return catalog.QuestionInput{}, &LineError{Message: "does not match the question schema"}
 	}
 	in := fromCreateQuestion(b)
-	if in.Scoring.Method == scoring.MethodRegex {
-		if *classes += scoring.ClassCount(in.Scoring.Pattern); *classes > scoring.MaxImportClasses {
-			return catalog.QuestionInput{}, nil
-		}
+	// Every regex of the rule counts: its pattern, its extract, its
+	// assertions' and its JSON Schema's.
+	if *classes += in.Scoring.PatternClasses(); *classes > scoring.MaxImportClasses {
+		return catalog.QuestionInput{}, nil
 	}
 	if err := in.Validate(); err != nil {
 		return catalog.QuestionInput{}, lineFault(err)
