@@ -59,6 +59,12 @@ func checkSuites(ctx context.Context, q *dbsqlc.Queries, ids []uuid.UUID) error 
 // checkModels verifies that every model exists and is active, naming the
 // offending list element.
 func checkModels(ctx context.Context, q *dbsqlc.Queries, ids []uuid.UUID) error {
+	return checkModelsAt(ctx, q, "model_ids", ids)
+}
+
+// checkModelsAt is checkModels for a list of models under any field (the
+// benchmark's models, or its judges).
+func checkModelsAt(ctx context.Context, q *dbsqlc.Queries, field string, ids []uuid.UUID) error {
 	models, err := q.GetModelsByIDs(ctx, ids)
 	if err != nil {
 		return err
@@ -67,15 +73,15 @@ func checkModels(ctx context.Context, q *dbsqlc.Queries, ids []uuid.UUID) error 
 	for _, m := range models {
 		active[m.ID] = m.ArchivedAt == nil
 	}
-	return checkActive("model_ids", "model", ids, active)
+	return checkActive(field, "model", ids, active)
 }
 
 func checkActive(field, kind string, ids []uuid.UUID, active map[uuid.UUID]bool) error {
 	for i, id := range ids {
 		if ok, found := active[id]; !found {
-			return fault.Invalid(fmt.Sprintf("%s.%d", field, i), "%s not found", kind)
+			return fault.Invalid(fmt.Sprintf("%s[%d]", field, i), "%s not found", kind)
 		} else if !ok {
-			return fault.Invalid(fmt.Sprintf("%s.%d", field, i), "%s is archived", kind)
+			return fault.Invalid(fmt.Sprintf("%s[%d]", field, i), "%s is archived", kind)
 		}
 	}
 	return nil
@@ -110,6 +116,9 @@ func (s *Store) CreateBenchmark(ctx context.Context, in catalog.BenchmarkInput, 
 		// The members are checked first: an unknown suite or model is the
 		// more useful error, and the fan-out depends on them.
 		if err := in.Config.Validate("config"); err != nil {
+			return err
+		}
+		if err := checkConfigScoring(ctx, q, in.SuiteIDs, in.Config); err != nil {
 			return err
 		}
 		if _, err := checkFanOut(ctx, q, in.SuiteIDs, len(in.ModelIDs), in.Config.Samples, maxUnits); err != nil {
@@ -202,6 +211,11 @@ func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, p catalog.Ben
 				return err
 			}
 			b.Config = *p.Config
+		}
+		if p.SuiteIDs != nil || p.Config != nil {
+			if err := checkConfigScoring(ctx, q, b.SuiteIDs, b.Config); err != nil {
+				return err
+			}
 		}
 		if p.SuiteIDs != nil || p.ModelIDs != nil || p.Config != nil {
 			if _, err := checkFanOut(ctx, q, b.SuiteIDs, len(b.ModelIDs), b.Config.Samples, maxUnits); err != nil {

@@ -177,6 +177,27 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for JudgeVerdictKind.
+const (
+	Choice   JudgeVerdictKind = "choice"
+	PassFail JudgeVerdictKind = "pass_fail"
+	Score    JudgeVerdictKind = "score"
+)
+
+// Valid indicates whether the value is a known member of the JudgeVerdictKind enum.
+func (e JudgeVerdictKind) Valid() bool {
+	switch e {
+	case Choice:
+		return true
+	case PassFail:
+		return true
+	case Score:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeaderboardPeriod.
 const (
 	LeaderboardPeriodLatest LeaderboardPeriod = "latest"
@@ -210,6 +231,27 @@ func (e MaxTokensField) Valid() bool {
 	case MaxTokensFieldMaxCompletionTokens:
 		return true
 	case MaxTokensFieldMaxTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageRole.
+const (
+	Assistant MessageRole = "assistant"
+	System    MessageRole = "system"
+	User      MessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the MessageRole enum.
+func (e MessageRole) Valid() bool {
+	switch e {
+	case Assistant:
+		return true
+	case System:
+		return true
+	case User:
 		return true
 	default:
 		return false
@@ -381,12 +423,110 @@ func (e ScheduleOverlap) Valid() bool {
 	}
 }
 
+// Defines values for ScoringAggregate.
+const (
+	ScoringAggregateMajority ScoringAggregate = "majority"
+	ScoringAggregateMean     ScoringAggregate = "mean"
+	ScoringAggregateMin      ScoringAggregate = "min"
+)
+
+// Valid indicates whether the value is a known member of the ScoringAggregate enum.
+func (e ScoringAggregate) Valid() bool {
+	switch e {
+	case ScoringAggregateMajority:
+		return true
+	case ScoringAggregateMean:
+		return true
+	case ScoringAggregateMin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScoringTemplate.
+const (
+	ScoringTemplateClosedQa   ScoringTemplate = "closed_qa"
+	ScoringTemplateCustom     ScoringTemplate = "custom"
+	ScoringTemplateFactuality ScoringTemplate = "factuality"
+	ScoringTemplateRubric     ScoringTemplate = "rubric"
+)
+
+// Valid indicates whether the value is a known member of the ScoringTemplate enum.
+func (e ScoringTemplate) Valid() bool {
+	switch e {
+	case ScoringTemplateClosedQa:
+		return true
+	case ScoringTemplateCustom:
+		return true
+	case ScoringTemplateFactuality:
+		return true
+	case ScoringTemplateRubric:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScoringAssertionAggregate.
+const (
+	ScoringAssertionAggregateMajority ScoringAssertionAggregate = "majority"
+	ScoringAssertionAggregateMean     ScoringAssertionAggregate = "mean"
+	ScoringAssertionAggregateMin      ScoringAssertionAggregate = "min"
+)
+
+// Valid indicates whether the value is a known member of the ScoringAssertionAggregate enum.
+func (e ScoringAssertionAggregate) Valid() bool {
+	switch e {
+	case ScoringAssertionAggregateMajority:
+		return true
+	case ScoringAssertionAggregateMean:
+		return true
+	case ScoringAssertionAggregateMin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScoringAssertionTemplate.
+const (
+	ScoringAssertionTemplateClosedQa   ScoringAssertionTemplate = "closed_qa"
+	ScoringAssertionTemplateCustom     ScoringAssertionTemplate = "custom"
+	ScoringAssertionTemplateFactuality ScoringAssertionTemplate = "factuality"
+	ScoringAssertionTemplateRubric     ScoringAssertionTemplate = "rubric"
+)
+
+// Valid indicates whether the value is a known member of the ScoringAssertionTemplate enum.
+func (e ScoringAssertionTemplate) Valid() bool {
+	switch e {
+	case ScoringAssertionTemplateClosedQa:
+		return true
+	case ScoringAssertionTemplateCustom:
+		return true
+	case ScoringAssertionTemplateFactuality:
+		return true
+	case ScoringAssertionTemplateRubric:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScoringMethod.
 const (
-	Contains   ScoringMethod = "contains"
-	ExactMatch ScoringMethod = "exact_match"
-	Numeric    ScoringMethod = "numeric"
-	Regex      ScoringMethod = "regex"
+	Contains       ScoringMethod = "contains"
+	ContainsAll    ScoringMethod = "contains_all"
+	ContainsAny    ScoringMethod = "contains_any"
+	ExactMatch     ScoringMethod = "exact_match"
+	JsonSchema     ScoringMethod = "json_schema"
+	JsonValid      ScoringMethod = "json_valid"
+	LlmJudge       ScoringMethod = "llm_judge"
+	MultipleChoice ScoringMethod = "multiple_choice"
+	Numeric        ScoringMethod = "numeric"
+	Regex          ScoringMethod = "regex"
+	Similarity     ScoringMethod = "similarity"
+	StartsWith     ScoringMethod = "starts_with"
 )
 
 // Valid indicates whether the value is a known member of the ScoringMethod enum.
@@ -394,11 +534,27 @@ func (e ScoringMethod) Valid() bool {
 	switch e {
 	case Contains:
 		return true
+	case ContainsAll:
+		return true
+	case ContainsAny:
+		return true
 	case ExactMatch:
+		return true
+	case JsonSchema:
+		return true
+	case JsonValid:
+		return true
+	case LlmJudge:
+		return true
+	case MultipleChoice:
 		return true
 	case Numeric:
 		return true
 	case Regex:
+		return true
+	case Similarity:
+		return true
+	case StartsWith:
 		return true
 	default:
 		return false
@@ -520,7 +676,13 @@ type Benchmark struct {
 	// (`PUT /v1/benchmarks/{id}/budget`). New field.
 	Budget BenchmarkBudget `json:"budget"`
 
-	// Config How each question is asked, with the defaults filled in.
+	// Config How each question is asked, with the defaults filled in. `scoring`
+	// is the default rule of every question that has none of its own (a
+	// question's own `scoring` overrides it); a benchmark whose suites
+	// hold a question without scoring needs one: without it, creating or
+	// updating the benchmark, and starting a run of it, is refused with
+	// 422 `config.scoring`. It is checked against each such question's
+	// expected answer and choices.
 	Config    BenchmarkConfig      `json:"config"`
 	CreatedAt time.Time            `json:"created_at"`
 	Id        openapi_types.UUID   `json:"id"`
@@ -556,8 +718,19 @@ type BenchmarkBudget struct {
 	MaxCostUsdPerMonth *float64 `json:"max_cost_usd_per_month"`
 }
 
-// BenchmarkConfig How each question is asked, with the defaults filled in.
+// BenchmarkConfig How each question is asked, with the defaults filled in. `scoring`
+// is the default rule of every question that has none of its own (a
+// question's own `scoring` overrides it); a benchmark whose suites
+// hold a question without scoring needs one: without it, creating or
+// updating the benchmark, and starting a run of it, is refused with
+// 422 `config.scoring`. It is checked against each such question's
+// expected answer and choices.
 type BenchmarkConfig struct {
+	// JudgeModelIds The default judges of `llm_judge` rules that name none (the
+	// default rule's or a question's). Each must be a registered model
+	// that is not archived (422 `config.judge_model_ids[i]`).
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
 	// MaxCostUsd A run's spend cap in US dollars (absent: none). Once the cost
 	// recorded for the run reaches it, no new unit starts; the remaining
 	// ones are recorded as `skipped`. Calls in flight when the cap is
@@ -569,6 +742,17 @@ type BenchmarkConfig struct {
 
 	// Samples How many times each question is asked of each model.
 	Samples int `json:"samples"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
+	Scoring *Scoring `json:"scoring,omitempty"`
 
 	// SystemPrompt Optional system message sent before each question.
 	SystemPrompt *string `json:"system_prompt,omitempty"`
@@ -587,7 +771,16 @@ type BenchmarkConfig struct {
 // `max_tokens` and `samples` used to be required). In an update,
 // `config` replaces the whole config, so a field left out there
 // takes its default too.
+// `scoring` is the default rule of questions without their own (see
+// BenchmarkConfig), `judge_model_ids` the default judges.
+//
+// Example: {"judge_model_ids":["0190f7a4-5b1e-7000-8000-000000000001"],"samples":1,"scoring":{"method":"llm_judge","template":"closed_qa"}}
 type BenchmarkConfigInput struct {
+	// JudgeModelIds The default judges of `llm_judge` rules that name none (the
+	// default rule's or a question's). Each must be a registered model
+	// that is not archived (422 `config.judge_model_ids[i]`).
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
 	// MaxCostUsd A run's spend cap in US dollars (absent: none). Once the cost
 	// recorded for the run reaches it, no new unit starts; the remaining
 	// ones are recorded as `skipped`. Calls in flight when the cap is
@@ -599,6 +792,17 @@ type BenchmarkConfigInput struct {
 
 	// Samples How many times each question is asked of each model.
 	Samples *int `json:"samples,omitempty"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
+	Scoring *Scoring `json:"scoring,omitempty"`
 
 	// SystemPrompt Optional system message sent before each question.
 	SystemPrompt *string `json:"system_prompt,omitempty"`
@@ -684,6 +888,11 @@ type CreateBenchmarkRequest struct {
 	// `max_tokens` and `samples` used to be required). In an update,
 	// `config` replaces the whole config, so a field left out there
 	// takes its default too.
+	// `scoring` is the default rule of questions without their own (see
+	// BenchmarkConfig), `judge_model_ids` the default judges.
+	//
+	//
+	// Example: {"judge_model_ids":["0190f7a4-5b1e-7000-8000-000000000001"],"samples":1,"scoring":{"method":"llm_judge","template":"closed_qa"}}
 	Config   *BenchmarkConfigInput `json:"config,omitempty"`
 	ModelIds []openapi_types.UUID  `json:"model_ids"`
 	Name     string                `json:"name"`
@@ -739,12 +948,40 @@ type CreateQuestionRequest struct {
 	// Category Optional category, used for per-category rankings.
 	Category *string `json:"category,omitempty"`
 
-	// ExpectedAnswer The answer the scoring rule compares against (a number for `numeric`).
+	// Choices The options of a multiple-choice question, asked as "A. …"
+	// lines after the prompt (or the last user turn). Scored with
+	// `multiple_choice`, whose expected answer is the letter or the
+	// option's text.
+	//
+	//
+	// Example: ["Paris","Lyon","Marseille"]
+	Choices *[]string `json:"choices,omitempty"`
+
+	// ExpectedAnswer The answer the scoring rule compares against (a number for `numeric`, a letter or option for `multiple_choice`, the reference for a judge).
 	ExpectedAnswer string `json:"expected_answer"`
 
-	// Prompt The user message sent to the model.
-	Prompt  string  `json:"prompt"`
-	Scoring Scoring `json:"scoring"`
+	// Messages The question as chat turns, instead of `prompt` (give exactly
+	// one of them): `system` (first only), `user` and `assistant`
+	// turns, the last one `user`; at most 32768 characters in all.
+	// The suite's few-shot turns come before them.
+	//
+	//
+	// Example: [{"content":"You answer support tickets.","role":"system"},{"content":"My invoice is wrong, what do I do?","role":"user"}]
+	Messages *[]Message `json:"messages,omitempty"`
+
+	// Prompt The user message sent to the model (or give `messages`).
+	Prompt string `json:"prompt,omitempty"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
+	Scoring Scoring `json:"scoring,omitempty"`
 }
 
 // CreateRunRequest Options of this run; send `{}` or no body for the benchmark's own.
@@ -759,7 +996,18 @@ type CreateRunRequest struct {
 // CreateSuiteRequest defines model for CreateSuiteRequest.
 type CreateSuiteRequest struct {
 	Description *string `json:"description,omitempty"`
-	Name        string  `json:"name"`
+
+	// FewShot Worked examples asked before every question of the suite: `user` and
+	// `assistant` turns, ending with an `assistant` turn (at most 32768
+	// characters in all). They are part of each question's revision:
+	// changing them makes a new revision of every active question of the
+	// suite, in one transaction, so runs that asked the earlier revisions
+	// keep what they asked. An empty list removes them.
+	//
+	//
+	// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
+	FewShot *FewShot `json:"few_shot,omitempty"`
+	Name    string   `json:"name"`
 }
 
 // CreateTokenRequest defines model for CreateTokenRequest.
@@ -969,6 +1217,16 @@ type ExecutionList struct {
 // deadline was reached before the unit started).
 type ExecutionStatus string
 
+// FewShot Worked examples asked before every question of the suite: `user` and
+// `assistant` turns, ending with an `assistant` turn (at most 32768
+// characters in all). They are part of each question's revision:
+// changing them makes a new revision of every active question of the
+// suite, in one transaction, so runs that asked the earlier revisions
+// keep what they asked. An empty list removes them.
+//
+// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
+type FewShot = []Message
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -998,6 +1256,36 @@ type InUseError struct {
 	Benchmarks []BenchmarkRef `json:"benchmarks"`
 	Error      ErrorDetail    `json:"error"`
 }
+
+// JudgeChoice Example: {"description":"The answer is a subset of the reference and fully consistent with it.","name":"A","score":1}
+type JudgeChoice struct {
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+	Score       float64 `json:"score"`
+}
+
+// JudgeVerdict What an `llm_judge` rule asks its judges for (default `pass_fail`):
+// `pass_fail`; `score`, an integer from `min` to `max` (such as 1–5),
+// normalised to 0..1; or `choice`, one of named `choices`, each with
+// its score. A verdict that cannot be parsed, or a judge call that
+// still fails after its retries, leaves the unit unscored with a reason
+// (`judge_parse_failure`, `judge_error`, …): never a pass, a fail or a
+// zero.
+//
+// Example: {"kind":"score","max":5,"min":1}
+type JudgeVerdict struct {
+	Choices *[]JudgeChoice    `json:"choices,omitempty"`
+	Kind    *JudgeVerdictKind `json:"kind,omitempty"`
+
+	// Max The highest score, for `score` (default 5).
+	Max *int `json:"max,omitempty"`
+
+	// Min The lowest score, for `score` (default 1).
+	Min *int `json:"min,omitempty"`
+}
+
+// JudgeVerdictKind defines model for JudgeVerdict.Kind.
+type JudgeVerdictKind string
 
 // Leaderboard defines model for Leaderboard.
 type Leaderboard struct {
@@ -1099,6 +1387,17 @@ type MaxCostUSD = float64
 
 // MaxTokensField The request field that carries the output token limit (newer OpenAI models want `max_completion_tokens`).
 type MaxTokensField string
+
+// Message One chat turn.
+//
+// Example: {"content":"What is the capital of France?","role":"user"}
+type Message struct {
+	Content string      `json:"content"`
+	Role    MessageRole `json:"role"`
+}
+
+// MessageRole defines model for Message.Role.
+type MessageRole string
 
 // MetricChange defines model for MetricChange.
 type MetricChange struct {
@@ -1358,14 +1657,35 @@ type Question struct {
 	ArchivedAt *ArchivedAt `json:"archived_at"`
 
 	// Category The category, used for per-category rankings.
-	Category       string             `json:"category"`
-	CreatedAt      time.Time          `json:"created_at"`
-	ExpectedAnswer string             `json:"expected_answer"`
-	Id             openapi_types.UUID `json:"id"`
-	Prompt         string             `json:"prompt"`
+	Category string `json:"category"`
+
+	// Choices The options of a multiple-choice question; null otherwise.
+	Choices        *[]string `json:"choices"`
+	CreatedAt      time.Time `json:"created_at"`
+	ExpectedAnswer string    `json:"expected_answer"`
+
+	// FewShot The suite's few-shot turns as of this revision, asked before the question; null when none.
+	FewShot *[]Message         `json:"few_shot"`
+	Id      openapi_types.UUID `json:"id"`
+
+	// Messages The chat turns asked instead of `prompt`; null for a plain prompt.
+	Messages *[]Message `json:"messages"`
+
+	// Prompt The prompt; empty when the question is asked as `messages`.
+	Prompt string `json:"prompt"`
 
 	// Revision The revision number, from 1; every update makes a new one.
-	Revision  int                `json:"revision"`
+	Revision int `json:"revision"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
 	Scoring   Scoring            `json:"scoring"`
 	SuiteId   openapi_types.UUID `json:"suite_id"`
 	UpdatedAt time.Time          `json:"updated_at"`
@@ -1481,6 +1801,17 @@ type RequestOverrides struct {
 
 	// OmitTemperature Leave `temperature` out of requests (for models that reject it).
 	OmitTemperature *bool `json:"omit_temperature,omitempty"`
+
+	// StructuredOutput Whether the model accepts a JSON-schema output format (OpenAI
+	// `response_format` json_schema, Anthropic a forced tool call,
+	// Gemini `responseSchema`); absent means true. Set false for a judge
+	// model without it: SABE then asks for the verdict as JSON in the
+	// text of the answer, extracts it leniently and asks once more when
+	// it cannot be parsed.
+	//
+	//
+	// Example: false
+	StructuredOutput *bool `json:"structured_output,omitempty"`
 }
 
 // Run defines model for Run.
@@ -1774,44 +2105,286 @@ type SchedulePatch struct {
 // Example: Europe/Berlin
 type ScheduleTimezone = string
 
-// Scoring defines model for Scoring.
+// Scoring How a question's answers are scored: one `method` with its fields,
+// or weighted `assertions`. An empty object (on a question) means the
+// question has no rule of its own and the benchmark's
+// `config.scoring` applies. Every field is checked when the rule is
+// written, and a problem is a 422 naming it (`scoring.pattern`,
+// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+//
+// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
 type Scoring struct {
+	// Aggregate How a panel's verdicts combine (default `majority`). `majority` is
+	// strict: a tie, or fewer than `min_judges` valid verdicts, leaves the
+	// unit unscored and records which judges failed.
+	Aggregate *ScoringAggregate `json:"aggregate,omitempty"`
+
+	// Assertions Weighted assertions scored together instead of `method` (which must
+	// then be absent): the rule's score is the weighted mean of theirs, and
+	// it passes at `threshold`. Each assertion's result is stored and shown.
+	// One unscored judge assertion leaves the whole set unscored.
+	Assertions *[]ScoringAssertion `json:"assertions,omitempty"`
+
 	// CaseSensitive Compare case-sensitively. The default depends on the method:
-	// false for `exact_match` and `contains`, true for `regex` (write
-	// false, or start the pattern with `(?i)`, to ignore case).
-	// Ignored by `numeric`. Until this release `regex` ignored case by
-	// default, contrary to this document; questions that relied on that
-	// need `case_sensitive: false`. Evaluations already stored keep
-	// their verdicts: runs are not rescored.
+	// false for `exact_match`, `contains`, `starts_with`, `contains_any`,
+	// `contains_all` and `similarity`, true for `regex` (write false, or
+	// start the pattern with `(?i)`, to ignore case). Ignored by `numeric`.
 	CaseSensitive *bool `json:"case_sensitive,omitempty"`
 
-	// Method How a response is scored against `expected_answer`:
+	// Extract An RE2 pattern with one group: the scorer compares the group's first
+	// match instead of the whole answer; an answer it does not match fails
+	// (the detail says so).
+	//
+	//
+	// Example: Answer: (.*)
+	Extract *string `json:"extract,omitempty"`
+
+	// JudgeModelIds For `llm_judge`: the registered models that judge (one, or several for
+	// a panel). May be left out when the benchmark's
+	// `config.judge_model_ids` names them. A judge never sees the name of the
+	// model it judges. Unknown or archived models are refused (422
+	// `scoring.judge_model_ids[i]`).
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
+	// Method How a response is scored against `expected_answer` (or `value`):
 	// `exact_match` compares after trimming whitespace; `contains` tests for
-	// the expected answer as a substring (both case-insensitive unless
-	// `case_sensitive` is true); `regex` matches `pattern` (Go RE2 syntax,
-	// unanchored) against the response, case-sensitively unless
-	// `case_sensitive` is false or the pattern starts with `(?i)`;
-	// `numeric` takes the last number in the response and passes when it is
-	// within `tolerance` of the expected answer.
-	Method ScoringMethod `json:"method"`
+	// the expected answer as a substring; `starts_with` for it as a prefix
+	// (all case-insensitive unless `case_sensitive` is true); `regex`
+	// matches `pattern` (Go RE2 syntax, unanchored) against the response,
+	// case-sensitively unless `case_sensitive` is false or the pattern
+	// starts with `(?i)`; `numeric` takes the last number in the response
+	// and passes when it is within `tolerance` of the expected answer;
+	// `contains_any` / `contains_all` test for one / all of `values`;
+	// `json_valid` passes when the response is JSON; `json_schema` when it
+	// is JSON satisfying `schema`; `similarity` when the normalised
+	// Levenshtein similarity reaches `threshold`; `multiple_choice` reads
+	// the letter of the chosen option ("Answer: C", "(C)", "C.", "**C**",
+	// "The answer is C", …) and compares it with the expected letter (or
+	// option text) of a question with `choices`; `llm_judge` asks judge
+	// models (see `judge_model_ids`, `template`, `verdict`).
+	Method ScoringMethod `json:"method,omitempty"`
+
+	// MinJudges The valid verdicts a panel needs (default all but one with 3 or more judges, else all).
+	MinJudges *int `json:"min_judges,omitempty"`
+
+	// Negate Invert the verdict (pass becomes fail, score becomes 1 − score). Any method.
+	Negate *bool `json:"negate,omitempty"`
 
 	// Pattern The regular expression, for method `regex` (required there). A
 	// pattern RE2 cannot compile is refused with a 422 on
 	// `scoring.pattern` whose message quotes the pattern as written.
 	Pattern *string `json:"pattern,omitempty"`
 
+	// Prompt For `template: custom`: the judge's prompt, with the placeholders
+	// `{question}`, `{answer}`, `{reference}` (the expected answer) and
+	// `{rubric}`.
+	Prompt *string `json:"prompt,omitempty"`
+
+	// Rubric For `llm_judge`, the criteria the answer is judged by.
+	//
+	// Example: The answer names Paris and nothing else as the capital.
+	Rubric *string `json:"rubric,omitempty"`
+
+	// Schema For `json_schema`: the JSON Schema (draft 2020-12) the answer, parsed as
+	// JSON, must satisfy.
+	//
+	//
+	// Example: {"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}
+	Schema *map[string]interface{} `json:"schema,omitempty"`
+
+	// Template For `llm_judge`, the judge's prompt (default `rubric`): `rubric` grades
+	// against `rubric`; `closed_qa` checks the answer against the expected
+	// answer; `factuality` compares the answer with the expected answer in
+	// the five openai/evals categories A–E (scores A=1, B=1, C=1, D=0, E=1
+	// unless `verdict.choices` says otherwise); `custom` uses `prompt`.
+	Template *ScoringTemplate `json:"template,omitempty"`
+
+	// Threshold The score (0..1) at which the rule passes: `similarity` (normalised
+	// Levenshtein similarity; default 0.8), `llm_judge` with `score` or
+	// `mean` verdicts (default 0.5), and `assertions` (the weighted mean of
+	// the assertions' scores; default 1, every assertion must pass).
+	Threshold *float64 `json:"threshold,omitempty"`
+
 	// Tolerance Allowed absolute difference, for method `numeric` (default 0).
 	Tolerance *float64 `json:"tolerance,omitempty"`
+
+	// Value Compared instead of the question's `expected_answer` (any method that compares with it).
+	Value *string `json:"value,omitempty"`
+
+	// Values The strings of `contains_any` (one must occur) and `contains_all` (all must occur).
+	//
+	// Example: ["Paris","paris"]
+	Values *[]string `json:"values,omitempty"`
+
+	// Verdict What an `llm_judge` rule asks its judges for (default `pass_fail`):
+	// `pass_fail`; `score`, an integer from `min` to `max` (such as 1–5),
+	// normalised to 0..1; or `choice`, one of named `choices`, each with
+	// its score. A verdict that cannot be parsed, or a judge call that
+	// still fails after its retries, leaves the unit unscored with a reason
+	// (`judge_parse_failure`, `judge_error`, …): never a pass, a fail or a
+	// zero.
+	//
+	//
+	// Example: {"kind":"score","max":5,"min":1}
+	Verdict *JudgeVerdict `json:"verdict,omitempty"`
 }
 
-// ScoringMethod How a response is scored against `expected_answer`:
+// ScoringAggregate How a panel's verdicts combine (default `majority`). `majority` is
+// strict: a tie, or fewer than `min_judges` valid verdicts, leaves the
+// unit unscored and records which judges failed.
+type ScoringAggregate string
+
+// ScoringTemplate For `llm_judge`, the judge's prompt (default `rubric`): `rubric` grades
+// against `rubric`; `closed_qa` checks the answer against the expected
+// answer; `factuality` compares the answer with the expected answer in
+// the five openai/evals categories A–E (scores A=1, B=1, C=1, D=0, E=1
+// unless `verdict.choices` says otherwise); `custom` uses `prompt`.
+type ScoringTemplate string
+
+// ScoringAssertion One weighted assertion of a rule's `assertions`; any method, `llm_judge` included, but no nested assertions.
+//
+// Example: {"method":"contains","value":"Paris","weight":2}
+type ScoringAssertion struct {
+	// Aggregate How a panel's verdicts combine (default `majority`). `majority` is
+	// strict: a tie, or fewer than `min_judges` valid verdicts, leaves the
+	// unit unscored and records which judges failed.
+	Aggregate *ScoringAssertionAggregate `json:"aggregate,omitempty"`
+
+	// CaseSensitive Compare case-sensitively. The default depends on the method:
+	// false for `exact_match`, `contains`, `starts_with`, `contains_any`,
+	// `contains_all` and `similarity`, true for `regex` (write false, or
+	// start the pattern with `(?i)`, to ignore case). Ignored by `numeric`.
+	CaseSensitive *bool `json:"case_sensitive,omitempty"`
+
+	// Extract An RE2 pattern with one group: the scorer compares the group's first
+	// match instead of the whole answer; an answer it does not match fails
+	// (the detail says so).
+	//
+	//
+	// Example: Answer: (.*)
+	Extract *string `json:"extract,omitempty"`
+
+	// JudgeModelIds For `llm_judge`: the registered models that judge (one, or several for
+	// a panel). May be left out when the benchmark's
+	// `config.judge_model_ids` names them. A judge never sees the name of the
+	// model it judges. Unknown or archived models are refused (422
+	// `scoring.judge_model_ids[i]`).
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
+	// Method How a response is scored against `expected_answer` (or `value`):
+	// `exact_match` compares after trimming whitespace; `contains` tests for
+	// the expected answer as a substring; `starts_with` for it as a prefix
+	// (all case-insensitive unless `case_sensitive` is true); `regex`
+	// matches `pattern` (Go RE2 syntax, unanchored) against the response,
+	// case-sensitively unless `case_sensitive` is false or the pattern
+	// starts with `(?i)`; `numeric` takes the last number in the response
+	// and passes when it is within `tolerance` of the expected answer;
+	// `contains_any` / `contains_all` test for one / all of `values`;
+	// `json_valid` passes when the response is JSON; `json_schema` when it
+	// is JSON satisfying `schema`; `similarity` when the normalised
+	// Levenshtein similarity reaches `threshold`; `multiple_choice` reads
+	// the letter of the chosen option ("Answer: C", "(C)", "C.", "**C**",
+	// "The answer is C", …) and compares it with the expected letter (or
+	// option text) of a question with `choices`; `llm_judge` asks judge
+	// models (see `judge_model_ids`, `template`, `verdict`).
+	Method *ScoringMethod `json:"method,omitempty"`
+
+	// MinJudges The valid verdicts a panel needs (default all but one with 3 or more judges, else all).
+	MinJudges *int `json:"min_judges,omitempty"`
+
+	// Negate Invert the verdict (pass becomes fail, score becomes 1 − score). Any method.
+	Negate *bool `json:"negate,omitempty"`
+
+	// Pattern The regular expression, for method `regex` (required there). A
+	// pattern RE2 cannot compile is refused with a 422 on
+	// `scoring.pattern` whose message quotes the pattern as written.
+	Pattern *string `json:"pattern,omitempty"`
+
+	// Prompt For `template: custom`: the judge's prompt, with the placeholders
+	// `{question}`, `{answer}`, `{reference}` (the expected answer) and
+	// `{rubric}`.
+	Prompt *string `json:"prompt,omitempty"`
+
+	// Rubric For `llm_judge`, the criteria the answer is judged by.
+	//
+	// Example: The answer names Paris and nothing else as the capital.
+	Rubric *string `json:"rubric,omitempty"`
+
+	// Schema For `json_schema`: the JSON Schema (draft 2020-12) the answer, parsed as
+	// JSON, must satisfy.
+	//
+	//
+	// Example: {"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}
+	Schema *map[string]interface{} `json:"schema,omitempty"`
+
+	// Template For `llm_judge`, the judge's prompt (default `rubric`): `rubric` grades
+	// against `rubric`; `closed_qa` checks the answer against the expected
+	// answer; `factuality` compares the answer with the expected answer in
+	// the five openai/evals categories A–E (scores A=1, B=1, C=1, D=0, E=1
+	// unless `verdict.choices` says otherwise); `custom` uses `prompt`.
+	Template *ScoringAssertionTemplate `json:"template,omitempty"`
+
+	// Threshold The score (0..1) at which the rule passes: `similarity` (normalised
+	// Levenshtein similarity; default 0.8), `llm_judge` with `score` or
+	// `mean` verdicts (default 0.5), and `assertions` (the weighted mean of
+	// the assertions' scores; default 1, every assertion must pass).
+	Threshold *float64 `json:"threshold,omitempty"`
+
+	// Tolerance Allowed absolute difference, for method `numeric` (default 0).
+	Tolerance *float64 `json:"tolerance,omitempty"`
+
+	// Value Compared instead of the question's `expected_answer` (any method that compares with it).
+	Value *string `json:"value,omitempty"`
+
+	// Values The strings of `contains_any` (one must occur) and `contains_all` (all must occur).
+	//
+	// Example: ["Paris","paris"]
+	Values *[]string `json:"values,omitempty"`
+
+	// Verdict What an `llm_judge` rule asks its judges for (default `pass_fail`):
+	// `pass_fail`; `score`, an integer from `min` to `max` (such as 1–5),
+	// normalised to 0..1; or `choice`, one of named `choices`, each with
+	// its score. A verdict that cannot be parsed, or a judge call that
+	// still fails after its retries, leaves the unit unscored with a reason
+	// (`judge_parse_failure`, `judge_error`, …): never a pass, a fail or a
+	// zero.
+	//
+	//
+	// Example: {"kind":"score","max":5,"min":1}
+	Verdict *JudgeVerdict `json:"verdict,omitempty"`
+
+	// Weight The assertion's weight in the weighted mean (default 1).
+	Weight *float64 `json:"weight,omitempty"`
+}
+
+// ScoringAssertionAggregate How a panel's verdicts combine (default `majority`). `majority` is
+// strict: a tie, or fewer than `min_judges` valid verdicts, leaves the
+// unit unscored and records which judges failed.
+type ScoringAssertionAggregate string
+
+// ScoringAssertionTemplate For `llm_judge`, the judge's prompt (default `rubric`): `rubric` grades
+// against `rubric`; `closed_qa` checks the answer against the expected
+// answer; `factuality` compares the answer with the expected answer in
+// the five openai/evals categories A–E (scores A=1, B=1, C=1, D=0, E=1
+// unless `verdict.choices` says otherwise); `custom` uses `prompt`.
+type ScoringAssertionTemplate string
+
+// ScoringMethod How a response is scored against `expected_answer` (or `value`):
 // `exact_match` compares after trimming whitespace; `contains` tests for
-// the expected answer as a substring (both case-insensitive unless
-// `case_sensitive` is true); `regex` matches `pattern` (Go RE2 syntax,
-// unanchored) against the response, case-sensitively unless
-// `case_sensitive` is false or the pattern starts with `(?i)`;
-// `numeric` takes the last number in the response and passes when it is
-// within `tolerance` of the expected answer.
+// the expected answer as a substring; `starts_with` for it as a prefix
+// (all case-insensitive unless `case_sensitive` is true); `regex`
+// matches `pattern` (Go RE2 syntax, unanchored) against the response,
+// case-sensitively unless `case_sensitive` is false or the pattern
+// starts with `(?i)`; `numeric` takes the last number in the response
+// and passes when it is within `tolerance` of the expected answer;
+// `contains_any` / `contains_all` test for one / all of `values`;
+// `json_valid` passes when the response is JSON; `json_schema` when it
+// is JSON satisfying `schema`; `similarity` when the normalised
+// Levenshtein similarity reaches `threshold`; `multiple_choice` reads
+// the letter of the chosen option ("Answer: C", "(C)", "C.", "**C**",
+// "The answer is C", …) and compares it with the expected letter (or
+// option text) of a question with `choices`; `llm_judge` asks judge
+// models (see `judge_model_ids`, `template`, `verdict`).
 type ScoringMethod string
 
 // Suite defines model for Suite.
@@ -1819,11 +2392,22 @@ type Suite struct {
 	Archived bool `json:"archived"`
 
 	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
-	ArchivedAt  *ArchivedAt        `json:"archived_at"`
-	CreatedAt   time.Time          `json:"created_at"`
-	Description string             `json:"description"`
-	Id          openapi_types.UUID `json:"id"`
-	Name        string             `json:"name"`
+	ArchivedAt  *ArchivedAt `json:"archived_at"`
+	CreatedAt   time.Time   `json:"created_at"`
+	Description string      `json:"description"`
+
+	// FewShot Worked examples asked before every question of the suite: `user` and
+	// `assistant` turns, ending with an `assistant` turn (at most 32768
+	// characters in all). They are part of each question's revision:
+	// changing them makes a new revision of every active question of the
+	// suite, in one transaction, so runs that asked the earlier revisions
+	// keep what they asked. An empty list removes them.
+	//
+	//
+	// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
+	FewShot FewShot            `json:"few_shot"`
+	Id      openapi_types.UUID `json:"id"`
+	Name    string             `json:"name"`
 
 	// QuestionCount Number of (non-archived) questions in the suite.
 	QuestionCount int       `json:"question_count"`
@@ -1938,6 +2522,11 @@ type UpdateBenchmarkRequest struct {
 	// `max_tokens` and `samples` used to be required). In an update,
 	// `config` replaces the whole config, so a field left out there
 	// takes its default too.
+	// `scoring` is the default rule of questions without their own (see
+	// BenchmarkConfig), `judge_model_ids` the default judges.
+	//
+	//
+	// Example: {"judge_model_ids":["0190f7a4-5b1e-7000-8000-000000000001"],"samples":1,"scoring":{"method":"llm_judge","template":"closed_qa"}}
 	Config   *BenchmarkConfigInput `json:"config,omitempty"`
 	ModelIds *[]openapi_types.UUID `json:"model_ids,omitempty"`
 	Name     *string               `json:"name,omitempty"`
@@ -1974,18 +2563,44 @@ type UpdateProviderRequest struct {
 	Name   *string         `json:"name,omitempty"`
 }
 
-// UpdateQuestionRequest The fields to change; absent fields stay as they are. Makes a new revision.
+// UpdateQuestionRequest The fields to change; absent fields stay as they are. Makes a new
+// revision. Giving `prompt` to a question asked as `messages` (or the
+// reverse) switches it: the other is dropped. `choices: []` removes
+// the options; `scoring: {}` removes the question's own rule.
 type UpdateQuestionRequest struct {
-	Category       *string  `json:"category,omitempty"`
-	ExpectedAnswer *string  `json:"expected_answer,omitempty"`
-	Prompt         *string  `json:"prompt,omitempty"`
-	Scoring        *Scoring `json:"scoring,omitempty"`
+	Category       *string    `json:"category,omitempty"`
+	Choices        *[]string  `json:"choices,omitempty"`
+	ExpectedAnswer *string    `json:"expected_answer,omitempty"`
+	Messages       *[]Message `json:"messages,omitempty"`
+	Prompt         *string    `json:"prompt,omitempty"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
+	Scoring *Scoring `json:"scoring,omitempty"`
 }
 
 // UpdateSuiteRequest The fields to change; absent fields stay as they are.
 type UpdateSuiteRequest struct {
 	Description *string `json:"description,omitempty"`
-	Name        *string `json:"name,omitempty"`
+
+	// FewShot Worked examples asked before every question of the suite: `user` and
+	// `assistant` turns, ending with an `assistant` turn (at most 32768
+	// characters in all). They are part of each question's revision:
+	// changing them makes a new revision of every active question of the
+	// suite, in one transaction, so runs that asked the earlier revisions
+	// keep what they asked. An empty list removes them.
+	//
+	//
+	// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
+	FewShot *FewShot `json:"few_shot,omitempty"`
+	Name    *string  `json:"name,omitempty"`
 }
 
 // AtQuery defines model for AtQuery.
@@ -10558,443 +11173,502 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Lchs5sib8Kgjtv2Gyt0RRtntmLMXEHNnt7tYZ30aSt8+JZq8KrAJJjIoAu4ASzZntiH2LfYN9kX2T",
-	"fZI/kJlAocgqkpJld8+MT8SctqS6oIBEIi9ffvn3g0zPF1oJZc3Byd8PFrzkc2FFCT+d2b9Uoly5f+bC",
-	"ZKVcWKnVwcnBGbNyLljv4tsX7MmTJ8/6TCpmZ4IthbhhumRzreyMWc1KsdClPWW5mPCqsMb9zl2oxFIY",
-	"y7QSbCntjHE2kUqamchZWSmmJ3DVWKhsNuflzeAgOZDuzT/DgJIDxefi4OSA24PkwGQzMedulBNdzrk9",
-	"ODnIuRWHbowHyYFdLdylxpZSTQ9++SU5eO4fe553fODVPi8PF1zL/CA5KMXPlSxFfnBiy0q0Dquq4MrN",
-	"Eb3gVkx1ueoYzltVrNjPlTDuZ4OzIw3L6K5TpufSsokuGS8Kmrx517D9XY2Zm/MPr4Sa2tnByePhMDmY",
-	"S+V/Pm4dcFUaXbZPXKrEB3udwRWpX8pFKW6lrgxb8KmIBuz+NpGlsfCHzjHj6zpG/PXx490jPs/bR1sK",
-	"o6syE48MO/8mvH/B7ax+/Uev7ys5l3bz/e/4VDAj/9b53QXcF7+LNtLByddulfgHOa/m9ZrhT/X3S2XF",
-	"VJQwhkshusTd/cngjtPaGlvyxSn8aPhcsJxbzrjKmREiZ7xY8pVhU3kr6kvce8pbXpiuD3G3tn/HcVLP",
-	"n1T2d08Pou96Nhz+/vjZs8dfP/390+GzZ8c7PvIXt0pmoZURoMCe8/w7bsWSwzdnWlmhYBn4YlHIjLvP",
-	"P/qrcXPw92hs/18pJgcnB//lqFaOR/hXc/SyLDW9alOWFqW+lbko2eXZ85cs40Uhcjbh0v1HlyzTVZEz",
-	"pS0bO7nj2UzkOM9zYYyTBWlos+BzHpmEmaysxmP3gAnLSpELZSUvDOulmc5FytIxz6+n+JVpf3Dg9BvP",
-	"LwSoi0//2a954ZbP6W185Qkb85z9++XbNwmr1I3SS8UmUhR5wubSGKmm/sdlqdWUuUVM3Oy428L50/w8",
-	"ejR93gutJoXM7OdZU3o3ywpuZsLgcWWbiiOrylIoy4zlVtRDz2igNO5vdTmWeS7U5xl4LSxOrG55IXM2",
-	"riwreHaDYmYyvcBNXOrKukPZqYFeWgqep6Cd3b9MwtJlKa3AX2UzrqbC/ZLnc6nwl1bfCGUSeBavcmlZ",
-	"oaegM9KjuVbSaqcK0z4sNGeZ1jdSHPLKztwI3YmU04MTxt29UuGVhZ7qyrLMKZlJqeeMK21nomRGxjM9",
-	"8VNLU32u3hvxYNMMT9s613Odi8KN2FRuXNKwyoicjVe1FUGSwxUTio+dRnCPz6tCJCO1nMlsxniZzeSt",
-	"2yHSsiUoi3Ghs5sWiUpYCrsoHSn38ZlI+wOW1i9LWSGNhWWeO6Pg1FligluSXBRpNyB//x/doZY68wxH",
-	"IdwYuFot+WowUjinVpSKFzgRn1yEzxSrlPiwEJkTDiPKW1Ey4a6up0PSkNK+szAtl4VhvBTeGqWbnChW",
-	"yqnl6OMfGZb+xyGpycPzPCW5gX3yGb6OLUVRHJLqvOVF5TYit0503AHBi0IvRZ4wUznBMIwzVc3HomRu",
-	"O+gJK2mzqKBkharm9CS3dRST+DGsFFPxIZ40+DXtlDfafqsrlX8uZYo6k+Va4IeKD9LYenBK2+uJGw8N",
-	"70rrV7ycis+r68c6X7mV0E58jtlr+bweodX6unBDqvcgS90N9Yhfc7UiyTKfZ+Cgf8OIpTXhU0o8kZxB",
-	"cn319s8v31xfnF29vH51/vr8KmULUbK5VJUVCTMzXqLOEreiXDG+kE5puOH2T9lyJpQ730rr9BN3XppT",
-	"1eMqnwrSKhWMIJu5ycmdJpGGmYU7F3vWj9FtOxjL67P/uH7/5vzq8vrdywsa2Tdn/5k62a2vePH28ur6",
-	"/eU3axfBMdJwEN1zcSxOF9BfSdZ4npfCmMb04BHDrRXzhTV+gl69/e68MUF99ygy4KLTCrwwuufs/dX3",
-	"19+enb96f1HfVc/rgKUXwparw7OJFWXKjDOepWIzvWRzrlbMiEyrHB1jN+tTLlVT2txl3gQyTsqSg5ng",
-	"OTnp0dPbDPvw8CWXzu6c6FK4F8EquncNGmb5pkn9S3LwXrlv16X8m/gMeuI1WokJm3vTsjYkwSS51TfO",
-	"XKjNmzBbVTTQjYn64YcfDs8ii6PdHWyuMpzRcye77kBnvfS54KUo8dkbsxYcPpq0Wy4Ld9R/juMkFwuh",
-	"cqGyFe62nyuBB4H7wXlwY25EHywTBa6HG9ipU8EzJwpLblghJpbNeDE5zLVyCkE3rIWMK/RbbClF3ph0",
-	"/6GgAn/xM4MxJLQm8rMW9/cHp1OcqePON7qO9XJRCHfkL2eycHt4LnCIpZiIEkRZ2v4pU1VR0DUSjk2e",
-	"WXkLnnRrGMhdj4uB7vvamiUHZ85ufXlLi7QegBFMKLc/KZwRjNwBO7dMOY3JZrrI3UFtRFYK6wayKPVC",
-	"lFaiN+oGiKvdfHg6qobDJ5k/G+EnMchKwa34n9XCfcT/xElxR05ZqQHoYf9DxlUmCvcTaFi6sf4ZN4z7",
-	"+UaszKDUzklBPeuEfeDUW1WKdHDQMiloC+0IcCQHurKZnotd8gtT/JauBWedk/xvPJGk7hoH0PJnnKyd",
-	"f8e/tFzh71+0/hWEZs+IYnIAE01D6TqcG4Y3N2zOc4x9njI+Nu6UnNBZU5XkZjpTjzPUfPgQ51G5y8zK",
-	"WGfYg0SZhsx3LRGOEcMxLR9cGVFe8ylJ/2YEq45+/YjhMD8X9WMTL+Hr099crlpaggDEq9EYSkMOfgpf",
-	"pcd/FZltbtpXEsMdzT0nrZg3/7FTPlEF/BJexsuSr9zPUVhz14PeiA+WQqQbkwcDaT6t88ve1vvKmffu",
-	"flNlmTDuCblQUsTTUq9miHBvzohXtNfc7pyOWnf/khygebXrnvDm53j5L4k7+iZyuveNL/BydyNoMj/S",
-	"/bbingoLHPZrmTdlY/cmWheJru0Eq1tWisa+qRS88//IMHct0xkGkZy96mw5pvSSDrlKFc58tTMxUtFt",
-	"qbHcViZ1Z1+Kh1/KenQs4sE6487Jcme5NCOVSwOBB/cTBhbcv9ctaThKaeH7zvW/73nqh7pr4S/9de6e",
-	"Slrx8ctSKWmvM121HeXvlbP/wYGhGMuM3wo33awHUmHY//3fUbLl//5vZvh8UQjTb+hZH6tet5iTAzyy",
-	"7yK2bfqVVGo9I7HQhk3V+Nam2IUdmzT2fGNbNQbbpoXWt7NTIHku3dTw4l2kWCa8MCLZlkZ7hN5gTj5j",
-	"woywztvkikEkcaR66bv3V+zo9vioDmQd/V3mvxx5127A3oglxo9RNJu6bc4/XGfa2OvK5NcLUV5DHrJF",
-	"Bi5ZrouClwYSZuueZFkpdz6vaLzOmXt/9YJlvBAq5+VIYXoT9toJU5q+qH8KrqWX+xyfw0vR8IntSEll",
-	"rOAQ0beacTzbB+xsrG8FGyaMWzbXxrLjof8//FjxAQQRcz+1XOnKbcPOHYlxow0h65irrULwImjyOwjB",
-	"93rJnMMR9hRoGAPKJwTTQ354IiFpgn5p9+ruUiqv+YcX2tj3l9+AtucfrjFE3WLaV3ZRWbKvIN8GC86V",
-	"WYpyECejaDm256CSA9IWm2/63rv8TgmYjjlxQgF/gc2+/v6d7wa78HpR6vmizY1Z4Jp5+9GnncD8pNhA",
-	"Y1j0fp9YffL497/7Q5v+FfOFKLmtyhav+tLNh3PgoquaXpoX4DqdGX3ncEOQ0fbUlb2m2EkbQKGs1CPD",
-	"csHzQsIBqEKkBfIIbqeCInST3/M77smQ5XxlTkdqCEFUMMxP4AztDxgeHUpbDIRhsMy6s9Zt8lJkusxF",
-	"zrgZqdTcyMVC5OkppAEh5DMp5HRmCeiAO7r+4q+fPW7K1rA1iRvv4HjWGzJey+Aeu/lcLSr7gFsaYtXe",
-	"0ZnKW2GYtCcUUwTN7VTrSI0FBhzAyVE5s/wGLjVeF7AeZoTyE5ZGn5omI5XWH5tilok+OMW8i9UYqcC5",
-	"6g/YuYJIOZx17n48PVOIb/JMYDpsOdOFYPgniH5wGm8Yp52JUozU5lCt1rvOo4/TWD5ZPnz8NPmsCqzO",
-	"0v/LKjOagmHyRbF9OsXWraYewrGv/eFf3a8PQ7lwr9n4rP3c1w6/s9OPaBvIi5nIbi7Bh4zjC/oGnIo6",
-	"eN0WX3ih5wteineilDpv7JKDpV4erO+UdKmXKeshOvBWlIAThNxKOtfz1DlezqCGP8E/wdXyI8InzvV8",
-	"y1AkxRGbs9lA6O0zrwEb1+qz+7+yDD8/JwfdA+/o71JARG6ng0yokV0yV3/gpcxFCF6Y9jGSCwuGde3E",
-	"SsXG2s7cwSB1bhK3v51gAFxrnw302j02muqWbbSIhGFj8RNcaQg3pM4vSjFIYZca3aSlcH4SzWv76icH",
-	"7spWIfDowrvPZSk67fXnHgvHwkVsLGZS5XiueNDboDUKAIi3WOa2BAzUgrs9e40OvluYjtWFP7lTNW3e",
-	"Y9IkgB74XDCnr0vW43kOvhTCRUtRCG58YoewIIWMUzs8D4HnQusbONxmgsncsGrRb0jLHkGYxgg3P+g1",
-	"iuqiFHBkS8W0KlaACUZZAmkxM+7e4NzsYF+41TbuH2NhlwKD6/PG6O4YMlpTnGvIXpLsesdGApc08LSI",
-	"cqxlKuzVzenoWPZWTd2U2hajYFxlN8KyXhoyQ0LlmL3GSFfPbbprSVnRppYUqmXXvvyQFZXZllDbzLlU",
-	"al89C8O8Q3Rsc0oghhWdpQHuuNWNaX74vQLT6C/dP4Q85x/O8WJvAvsf14QSQns/V4L+7A6R6OS/E2D7",
-	"7sHY8JX3jMh+1Feu7catkdCfOoUD1Mv9BEO6r0fPDSJjVt80hTUY9tuM+XsulQZ/7qPf7jHE+27JcL2f",
-	"23sM3SfrnCFXylzsPI9ped6G69fXPv6KEBPfHGrSumQdc9ktMu/owfeTGr6Q1zeiw3asId3s7N05uxGr",
-	"U2asLkXOhMrK1cKKPCEgQSlsVSqRD9hrvnIHs5gv7ArMzEJnzuMFYKPBU1wJkYMjt+bfPh0++13LGo25",
-	"EddVWbQP8+zd+SPD3DXs/cWrUzazduFOEfdfM2CvtF6MeXYDQZdFKW+5DfgqYchbnEAMps5aMQ3eMRrJ",
-	"emnCad2Qrqd/WBevBbdWlG5k/+PH2fc//Wiv8H+Ldz/9aC5/+tPJ0dGGICcHHw7pvkMKCBycHMwrA5h7",
-	"ruBDTo6Owje5f7+/eOVmJsIKbZNZLyTf0+W/JAc3UuX73vZnd+0vCZZ27P2yV3h1pFXWTQBUowmbVXOu",
-	"Dp0p55yPYOXftcCnRQHDV0YClASJ795RfyGT7Z4HdKc7FoI//pIEI39ujyxEeRhctZIrZ8aatjnY2Bse",
-	"bnyNwbMOhBj8zQPowTYtqyI4LwZhdcayXsDsulGlqpqLUmZoge3ep11hLzeEyjhHOY53UVldHGdbi3Pt",
-	"NBDgU3bbB7pVRGi0m1NYP7lbSC6qveWjTQrqgriyUqduPnKW/v0XgDgpjWDeSQtgVC8fMMnUbaReOrvl",
-	"fvLf+Nq/N4WmVYDvZXK07fbuxbrSN+Ke21l8WMhSmFZMBGABA0zYHY0Lw5a6dJv3lM5FiBjoubQWQwT7",
-	"uSX3tpj1QuwfYYRpuXT3NM3fJ9uM3y5LF1/dvQY5vA1mvyjeTg5OftxjcAe/JOvxMesf04JPARDjCe4m",
-	"aRk3LD0jcC3Elk8YYmEZohfhUQhdbEMSrqeu4MWbH/jTJrBViSXJBMS0IMMOY0uYmQEyzu18rTIB8Ptv",
-	"SjmxDxEJRFf/uqzUrqWHV15UEBSTc2foibwNS127LXeAKLUf9yHS98jACd8R6ukPDrYEy+76bSGc2D6e",
-	"Otq4nGkj2K0oc5lZNikgYZCwUkydnQiXQMlvgnG08SrKHOV7hyRhaN6+aAtA0ftES3TjL2GsYEIvuIG0",
-	"YVynXFYEt+QSESK+yI8s7bYwHiUst73PR2Ix6NmYqFxicSg+pe0d6xCO2v2JhCVZD1/Fory2+vEkRcIb",
-	"f0u87m0aqbkMGxsvNuE2Nxm8oyVkHEaVsh4tDmb0ElgPw5ReYv7AjzmNY8atH/VTm6/g7ji85SXFXH/E",
-	"z7mI7odfnIeHRKrBDey6pEqCTe98wyMP60DRy3YdEdbnro+vF3bH852ldi0+ZKLssi8hPOeh7l7u/WMf",
-	"GYbPqIFKfxgCxIln1nmlvazC2kI2Ovh//+v/jA76p6xVPbVqJy9t+6nJtR0R39yIzK59ddtstSxQ62q0",
-	"CUAQ5c4dclG1bY5PBXBtSwRGL2sbZSjrbIHwOQtaTwjDgTWYvs6+JZzsH7SzkuUbKNncGC0+oHOMdNfm",
-	"ZOq22Phrns2kErVDjMN3F580i8uTtfqhBEtjqa44iWsTk2YlbqMk0JdXutvj0vykWSmTRNWrkOdwHgqW",
-	"Nn9/dfVupBDdS9AU/GGkrPgAiRKj+I1gGTeC9XyFaDoXdqbzazdMKh9N+2vAwQMaXZtgAdalXQD0ZCJU",
-	"7jxdqC89QeyLdnY4VPqzBXemWbPIwUnNSPUIazPwCJ2EpSGSOxim/YTxqOwfjZkUgiNpH+ZQ56u09t+c",
-	"KALECNA6YebkfKFLa1haSCXYmxMYUbr+9c2htBpdPma0Ad5rhlWiP9YMJ3pcYGCrfmOIPFnmVJ5lxzs3",
-	"K8hxPZLWfWCsnNPJsGbnciN3Wk7+9udw8S/JwXiFodT21Rd0eRPNExKODZe6zBFztH9SOXxLiwUXO+J7",
-	"nIAYA65hU3ukXilAfKd7KkWBu88LLF8TExzF2kevf1A0hQnJRrTa20TruRekDTe9RMoIHcHODMs0ETSc",
-	"sHQmjdXlKsVCRO+mlCITyo7UXHDVT1gDwtdTmtFdHinoo2wcaqew/BLJjZrwPyyBXyxEycZON/eDSiAV",
-	"UYtvOpcfnKGISoFMRXrtOoASLm2FGrx0KpC3G7t5OJrWZ42y7SbTzmX2OIcEBgoRW9PuqnHvv9CfxloX",
-	"gisfsWtRVN+Wes6GbsqO28FoG9sGB9VVpgIDRi+p1HmVCQgH9HgIfuKxE4gKUvGBZ/Z6zm02w1hnrQ2j",
-	"P+1UgzSqMAf+gxM/y63S+0FkVXuV5VslmNszTotRTpz0mN+SCe3HPvh9bjNTodqAXUqViZGKjVcIihRG",
-	"s4yXpRTu/A0+GBgIZHwCQHWk0qYFmtYoDO5sqarYicIYKYRhtAFNt+OWNnATj2ruMNbD5NJ6yVB76OCO",
-	"Cll025RRPgyuSggPBDCrovBF972Y/uhGrJjbyaXkRfv4RNic+0fuog3dcgR5Wrq72eh3P4gKboXKVtfz",
-	"tuiKtrxAyr3a1kCiKTdXe27zTxd84iYQQASsKOiIQAzxyKBP2b5q9zmEG/dAbndLbces1NV05v6JtXU1",
-	"6RzcH4rJcQtkXBFH11xwU5XrweY9623u4Wq3bdS7+toP4FRH12+PJXgncLuM0FEeK5q1bd4+aEPHRmtB",
-	"iWBS5eJDgqDnYQcGD9HMd9q7JiBityoNf9AQgNZpDjux7dtXIoNEh8Qp7Yu7y1Le3lPY9owM7h8f2ZSA",
-	"sCBhjiIBaCiwei7a9+ldjNZoCZvKuKnstxoDD4Egry2LXx1Bvi57m+FTqBEXOYRPG8cFbkXPOkgbc8kN",
-	"2nnOeE5xR6Yj1Vs/i52tOtUarkLSiSK8AZwe7swK+v1Iea6ZGdldtJIYtvVVBOHuUB2a8QXT5Uj5Cgd4",
-	"LJElsq5nNm368PlOZGDsIOw0MidU+PZW+/57wQusGW2Ki2lDyv+004rFu9qW8RxCFlvCbhipAnMVgiyv",
-	"pBKGIh1UOom+kif6ctP1EPE4Mtz23xxuZMRNsyPDiYMJL+iel5AxuQDjuGX7wmVtyZY3RJQ2iQHwdHX7",
-	"ORE+cnMR/I31s0LgA0HWeHTLEmbf7B376E5crWsF/53+wa1zVjMUtpUMiUllnAVZk/stnedRVypHLIVI",
-	"JMR0CzaivmoHY7LPbPkXdDIb7j1djaqZFg38QEHnJP7Gtol+BaCvseZl/sDlJjvLRVph2jDtAP52jpTK",
-	"WU944HYfowvpUogbqpKE2pp0f+iEULaUraURwlg8M9CqOWVuDth4RUyYd6otieb0pbLlantxyZ5PotKk",
-	"9QqPFhu26mbuAY+GqxsfqUmdkWNsuhfhzh0KQAIcfsviwjUfu6T71jlsLWnwUrFjf+BabqZp5PVMTmf7",
-	"5kzldaGXm1PzSi99xM87T8++/q81fXUoznF/BUHd00sOUOHjm+stgAeI6B0Ph8PojHG3gp+mVTBpqGzI",
-	"mS97DgAUUcj7tgROyF9UGD1as832jQUIrq63hRxeC66wHq9BO9+op31knIOsGD2nJlcM9hcYaabp7ChR",
-	"//2efvVHRDI20WGdgXwylSMGyHiSWxLr3Jhrbq9vWoppas+X104+2N0gILmvfMr215rvuDFn9s9tyrIh",
-	"ty0aj6uWMb7TRiIEJ7JuyL0+bv9i96CwmTcldalLICBVN1hE5jniEQa+5ZGtOx4NjDs/sCNKvqd8uzUl",
-	"ClUMqff3janb/Loj+nlpucp5mbNc3EoeZxDDUB7VLybOUkge/FwBwF5rW1ud+Mq9RrWm/EEMohmP1zPp",
-	"jCD4IDwp5iTo8/ibYxF0W6yh1Ta1T5fWjffUjsOmrRIZD+vNYmQ6xNH1xB8a3Uecf4snLBYo+wPW+33h",
-	"ue4imJ8mcU6tXGq/aOMY7Mi2f7OeVHduHu1I52A8Mgy/P4qXo58oDeNjIIdWghiSGrkXStcMfFVFy3Dd",
-	"C1qOWueEowzF6iA8+Unbtovy6BvgA1aKaVXwkokPCwIE7rRUYGjbk+Kv9FSqb3U5vyMqWYkPtjPRqdlU",
-	"U9C40NMpeDCK9YzAIAS0Okkj/IKesPS7l1fsCAiGN7D+WObSzs3Y4rkpqBXC6GAvNXwsrgeDwcZT9+p/",
-	"sg/8NjmIIO2d3BN1nEYqFlFp9dZYJd6qDGfJ7e6RCqkBj+XAfAHPZkCmkjClAexbB3bMKQFK5lwqqaYj",
-	"92CzzklRB5MG7MUaJUUUbF4AB54PJBkri4J2PRjSwKBGrC9uYHO+An/KwIOKYN14SAk5Wa99CR6aKluo",
-	"P2oyrx2Fe6/5B8Brm2+7ATkeY4P8NGAI+jTkem6eKGF6SjiL+e1CqLPzwBLAlcVMvDMwCgEBX0qsNygY",
-	"mrnxtutb9d9rYUuZvQgoz8/oCWBpdYdDkMvJZF9/oCZp6LIgIMKKr2swLsTgSXSt9nynG97mC/2jDgNG",
-	"ec/HxeQIe1y+A+btvtRQBm0KVLVuP7qJ6DDA5FTJicy46vBww8LApsqFaWRzAuBhHSXVVooPE9dum0Sj",
-	"2IVofu2hUO3EqS2K0XNX07a6EWJB5hnBS6DxSp1XRDQssFT5aFPbJyf3J2v9hNSpHcXRa95EKTOB58M3",
-	"xIZfFOhd1KihPeV3zyy0VNh2qYdlIVKF2r81FMp0YQ+f6kOnhA/uUH+95wc2cFF779AHqNXu6kpz/k0T",
-	"MoAVeqChfFOB5vzohVBcHu2Ypgeo9X4oqtRPUSTe9oH1fvwoTtV1Lp3N/F3tG6Vo10ONp88Wr501ANnh",
-	"IQqzRvWzGcXfu7oxPrw3ECp3ufMh4zVbTqe/rKMnGtwy65OyJVSw/7fdMe1uYgfaL0OniDw0yjde+BbM",
-	"YAzWDGaL03L7arF7oJ4eUjIeHMrrq4pRjfYeDLnbJSX3RfR2CtBD4B7QGPrVMQ/RIzZWC3/vjX9gU1/w",
-	"qcDKMV+7+id8+B9T3zpEU1CFO98Ueo+yV9AyDVOXMDBwqlasgD6F7rk99FlNVViTRCnhkSorZZLInkvI",
-	"GOwjSNS5khyHFWEY3EvQe8OcqOU3gDIVTKhMOxsR7lhwY9lT9lo+JwcVfptxBS1H2EQgHwFXjAonRgqH",
-	"D007wdMFKDpnOAnow+5MOPoI84YE3bTHlaE2ZC8nY00I3GmLN7ctvafAaFWDe1OZ1J3UUs/74ewcaHxY",
-	"Drg84gt5dHucNk2hbZe2JnTvYXbPuLnupI75YSagJogrTxsDXbWAOGbA3GfCr6wRxQR6xzUJZFqdinvx",
-	"nLyBAsn9vYRfgxKlacLierWN7UEJ+jdZUfz8hg9qrvHdjMW2VeiMb0ZdQoRtjchsoRS0a6jsD7bkjL6F",
-	"KrUDXTvs1pFKjbDpgOHY8JdEeB81quXu6VYoxpFitnf2t6oUFIl6ZEYq5Qt5eCOgRO5dqT+sDhtEA2lC",
-	"/UJN/4QV8kawlKYyhYajK/fGkVonUwLl19wOCSBg1IoI90dR2LlrwrdO9m4Sl3VOPTel319dvfPziuQt",
-	"EZTLB/aIzyU4bb2JLkeKBBzm7gLE+5FhqXvg4YWYiFKUacKa08vC7PYHDMRnpNwKwSh821bkDnJWspud",
-	"jBtx6leTaphYppUtdTFSNfh4wP57veIWZdotcrT4JxscV7CCuOawhC3LFBiE49l+PNy9Vu+gsOQuC7bz",
-	"DFwrAkRBpxa4J4wzvJIZ4ezFssknjmuMW4tb2Ggj1YsmuZ+w1I0gZaWYa2RKPw2i4faKu8cd4XxFIHsQ",
-	"9rtP0J9lF3hoKUvBUAWuK4ETlmIoIGU9FKdDKFyyclxATws7UnUc2CQdBCGp+0yu7KzUC5lR2u01JnKA",
-	"DC0ZqfTDoRdThLWE6w9vRel8OSSzTKdaTwuRst53Yi6VHKl0KpQouRUvsMGeUyIfDt1lh7XgN9Ch+E3O",
-	"g/fvOEgO8LmtKnPtvLk7U/6Ml3lEML/U5Y0o2aQQwkKaIfM9SPzED1hE0o0Vc04cMJLfzTOvqINQixmx",
-	"nhcBkEomEsazUhvsgoLjMi2M8dvJu517qy2/XvDKiG7mcjcTaEg3zxnwerA7JebZOIPnHYoPM14Z1ORm",
-	"KUpnGHNbd441PComgFucZe42Ym94AlnQma7K/hof+e+GT/+w+4t8YAzjQdDIs2tSPWN63Ep1r1ndOYgI",
-	"M981BKDphB3TLMe8+2DuxdFeb42PdzSDmf+r+5p+JFfC2C708TbsVEPSs5nIbpjV+mZvaFZHBTpAzmZ8",
-	"sRBgykjlljOnHGm0ofRSBW44X9LkSRkb5XTROd1Rl3XT7ZC0lhW4Q0paZmbOm213Poylj9tHFtwKXMIN",
-	"oTDnup3mYa2kEKwbvCEJk1CPEvpr70GwA3FgHHG9MI1I6C75ubTtbAJ6ySa8jCRkqq07b2+IFx2sQWrN",
-	"6jZtnjBRGOHJIKaCtCEi005YmkMdNZgd2kRashRGFwAGTjOtlMhsynokDslIRc1gE6gwBE2SUAdx3znZ",
-	"PXZauWMM7zTucbagN47UjKvczPgNNJzN3C6ZQItdX96VYKtRGqDzWLGoA0fBng6PoeTj6fAJVIbrXBRx",
-	"9fhat3B3w1N3oWfuYD1nUQF5xkhRB831Q9+tZE7xM5gGt/pAw+1G5kNxddh/qynwA5e2DR8RNgTGkLBB",
-	"hrOOZ6LIGRCnwrF/uJQ5NG/P2XK22gzRF9zY6/2KZ92lvmsoAQF0peDUJBpKaRPWse1PG6kFarI82Jpx",
-	"umuGqjt5F32Eu+iUbRYij4VQjPoBt5cISpW11cA7U9HZeWRNzngxuYaf4zJjWWaVtFSWp0GtBoYiXVkI",
-	"IRLyc1HqsTAs1yCFzlbHJsRR59Y0soLyO2DsnZZqo8CC4SLTih/puBTcmY5ufAvnUIO9VIoFul6+d2zC",
-	"lB4psCqnbuPoyrJKWVmwFP6TDuIZOfEUvYqyI4CTAWAD2BUKmU2oFCwXmcyFcbMIx4C0LCu0EWawNgEn",
-	"GMcMO8JwiTX1aKlJg3yt1cL3kSmFqeZAlOJHuWG1QyCFxn3QMDvbS7ngOR1Uk/hSZ35PNfagwsbrsWRA",
-	"L2z3MhPaZOLo4Z1MqNz0Tz3SA4K0IAj13N4Tlt/MZza3khcY/3VtB1A3G9v98QR7NUbZh4T3QWKmLUS9",
-	"94Uz1Dy7LSnuuvi5DYNFTSia2MhTiuRgXI/NoVcYB2RbJ3PgXcl3azL8vT7xYeKd4ZXRxCQ18W9UM9LN",
-	"AfwxaXMv1Q/hbGyjjfy8zsYFbo3dxTJrGcqa8SYEmOJ+NJ8AUCfKzJkNhdhWZZP4XjnOcq0zpj0D9R79",
-	"vYtwytLNT2ua6T4cJB31NHS6HzG158ComrgjYYxWX4ObY7/SkZZynE9L6LF/GQxZk3cueXmvxpIbyGAa",
-	"8283gYXJsN4LcHCcDzZgj4ePj/uRy9NeHTPHhClXELXyliIY/EtpHqRmZkHlL/gli1I4fZb7uPAaSD/8",
-	"/YTxYslXhomfKyywTd1ZB2amzGZ1PFhaKjeoSxbIBAFzE6GUdHN/wC4haRtsS3B73I7KCuk+6BTKaN0l",
-	"wBfk7FEwXc/enTOKl7LH6F8g4hAyzo+Hj39/OPzd4bCjnGcPaI2pWawYvxUlnwrTXchzxyIj1huvvBaB",
-	"5oN1LWn/pO5thXOVsErlvjDG/dpdBt1HcRIhmdGYbuFU7ICdtTGRsrEwMhcs9WKQ3rni6YdmtRNQDebQ",
-	"z32tTumkRtoEsIFXo8HRLSSGi4sVG4tCLz3LtXhkWM+nexXgZRvsKXuVUj0X+470mP23LaMtJHgCMEoO",
-	"zavrUX6eaqzTUGHJa4nEWGxQJEQ17bmcfVUiajaIWCk6bx6wtitwN+BeaX7bR1RrBTX1uQq3/FEcMWns",
-	"U8uF+KTt5Vtk+pgWYMfqOnY4utJ5e+n8hoHVovibC+jH1BQhP5hBW8LYrS0vigcb0N5t1NYlpCJaHz+g",
-	"pDGPrSsgeC6VMC1LAFHJPTC99IAXePne/Elx89EOzpTEj2HryF+EcbZya0WspUhs4eR0M+C20MZOS3G3",
-	"YbtR5/KjPjW81z+r/VvnmtqZdTWM7cJ+yzxwZxqWbkCi19BOWcGrXBwarZSwh08Pv97WTmNrQC+XZlFw",
-	"7DGK/Lxk/8h8L6bBOzWyjebnIXzDeLpbtqctK0W24cYklJWo44vBD9CTiSgNGrF0kIIt646sQkKGM/Rp",
-	"fjwcDt0f+nuUwHgXsx5R++yswe7vlsB+J8pDlCWe/7Uydu7mysNTMow3ewiAR68gS0WzE62kGpf1jjC2",
-	"5NdjnW/R820WOCJprF4cFuJWFFgHZ9hclFMw7qxew9O4Vww2QRNft4Em6mK361Clu6MNUFyw546EubTX",
-	"G33EG0624Lei2dceopB6EooyAPMTCYxlpXBDZNJ2Scfm4lcP0RW5vqF788cs0B49Tia5r46Cdkz2Tq1K",
-	"kLTLU7TfMUi4X3vPi0phY8/tEHnk4HR/Z0azCfdeS20dP7obWv4+YU/Piba9g1JZ+f5JgE1wfiNavL20",
-	"fmnK/hvz1OxrXefTfjMvFOnqO1AHtRvIP8xWYYzuNM4D4RzAexZuvLxIWU+XTT65/oC5Dxwp/BS8KXFj",
-	"QwAjltuBDs30fA5GG9Dn96oFqqtSiH4yUjWQ0T1nLQmFzL/E9kMH40ilvCjYk+GQxe8+qRX86IBnczE6",
-	"YL3h8bPh//tf/6d/EtC6RnBgw4M3AlY3Z6ODm+PRgY8RXJ49f3n98s2Li/98d3X+9s31n1/+Z+0HznSR",
-	"p0j2NlLpjwqH8FPKeumPx/DDT2mfEkHwZfDV4RByTlEpmBFgEg7YC5wTpUeqFLZcAYh8DrxRHEZnZx6g",
-	"ZHy9Yi4Augc8/f6Lb6TKMcHjL6bUmFkIfpM08J+NsxBVmEkYHykPzfb1y7460tdo+5iZezOZM3ViewTJ",
-	"yn7dnidayZ7Xm49M330olY/T8lFME/r7WAoo8Y3ULaaARsrn3IzlK0q7FVpNPeA+moJHI5XCWj6/eHn2",
-	"55cX16/P/uP6h7Pzq5R61nicUz2UIIZYhQB7hsimUTki0pAq2CvfYnMRUcYSKuHU8y3Clpi6wwUoZdDB",
-	"r5Q1Dbhr3PXhPvzGd6kUvRcN8uLrYQcvUS7dtIM2DsRDk4hnuBF+9dxDmP70yw4BN8UL+bd7UxCFcT77",
-	"unWcz77GajMfMm8M+FMNar13YSuhWYPAoVfzMMAJ+8hEOJPoSN/3ROg87e5TnLUoNbRh2uMEf+cvjVpd",
-	"59cT3clqT7yEOiPMpGisgy7D91Ib29SWcjoVJdRjpv7+u6X5PxEV8UUVkxDjMPe454qu/CU5IKV03Zbp",
-	"fCOW7uQFGa5nKC0r5VQqoQeaO8/E8Jf4lCDMqzRwrDk1OObZTYKM98GagouclM546U5O9OKlYhfOQz5d",
-	"q4ZVwj2v585tCsXT3zUtKpRmgbh6VYexQKngY5wDZvoDdoa8I24qDNOKcQXKfqQCTESXgYM71vqsU+mX",
-	"ej5SKUBUUopo40EAaj+tQT4EdbgTTBIgSDu5Q/PNbnBrxnxE5uxlJ9p5wYhuhPV2FCiu6fANZbmzFVVt",
-	"krfvXsUXZhZIsGo9xRpMxFSQ4JZhd5vX7Q5NrTCXsZEdvWZfcGfNo7K1QeQdu+2vxyi2El7es6P/xjtW",
-	"xor59Rb4xJoDvMf0rDkiuxfGrQLdtHVpduA845GuNYKpaS/reYvXqUN+HyQQVf0W8AnR4drS3NFzau93",
-	"om9Pn7fxWbKeB7kB5+h+9dY1wXfHm7DeyJ1PwH2MPlM7ETlr5SGHnNK+Ywls5PtNEpiKXSOXtYh/iqZS",
-	"+O7kPgzqDZHpZKb/uRKVc/bR9uXeMFjI7KZuIlIt6LgMZsaAnQeOPjNS3LCUwo7AIU+IKyAO8yPvJ3E4",
-	"wei5aLjvI1W7l7pkS+cq00fdRSICo9gpS/EsZ8YZIeDaR3T6rNdkPg2AwrJyNgZUf5P7i0RegMPGmqea",
-	"a78JicS5PICMkUJ0VZgUSL7Bx7evYBtcMjIK24sPfKkLjTsmCOMLCZpTVSg/ZCC3vufS/7E7hFUf6dAn",
-	"d+xLnDvckGDQD0bqJc9msV1PADyy3Iial/XI2Ils+RBlaTgQKTMilGPWj+0nbKaXoEbmXK3CAEonEItC",
-	"ZhwOp7ZiLSA+F/l1KXgr+8sPsxXjjK6qXRWKj/i2xEDgbjVFCIJHic4KmnToq9CD1lI9zUmmyELMYsVG",
-	"xJM0OjjxMBY34ZJgGXQQ7iygzEqtduMa8RtflIjIE8o9Mu8uPqnXwcD6opT0IIERDP/o+2T9df32shQw",
-	"xt3+37osTRkArHK4cUFh1TnPoWC2rNQp42qkoht8Gc7YrTDy8kGjOqdeLBtX+VTYSH+st69s9KeuyfvJ",
-	"J6tUIDHt6VtRFnwBGq2/zzKtfUa75UVcqQ2n2W2s+otZz70JGSDZStj+iVeqqG9pXElDxdbr5I5YkldQ",
-	"kHMJrZ/zqgT2R648Lt8jmzJeTWeWVYsBg30PHA/R+NzCF0aP1LKUlmrQeb3nB6ENibj1WCulqXoFkBrs",
-	"jVgSmyosRqvjvnN26bP33Qdv6XIgkbfX4xWao508XzIANZHxEVYFCkNAd8UBjx6aPtKakcI2+h5aRVeg",
-	"UU1V/DMO+TSrseErl8WKpNRA7VDhi4PqJUQyqhSvSgfsTZP6GxI+SN05UtBEkAbmRkqULDm3fMyN6J+6",
-	"bVD4r6IXI92gSkYKCT3ikcd6gUcHOlobEkIP7kWA9R8p6gsGLz17d9692OQT7Vxn02X28MzKW5GetGuu",
-	"AUtzaUDnpc3VwFqMySSYC/VEe4U2qFX8CSPNmQDfIAQ/6huiA6QH2eeGutclAwcHaFhxuCMV7Mr+KWYX",
-	"mlvLT6/bjYGQNUQ143eHUDYFX4A397qsFKhMaeD42pj/YFzAcIDfEWfpIPGn6J5d3f3OQrv0zD+v+etv",
-	"6qc3//Dcv4tc1L9pJfbdy1f++g0CyxJpj/3f62Ov1hdRcGbNatjU2C1n2Kb6aDPXG6dvS1Hb14fIMusG",
-	"7E6qjPWwtBjqq1nOV4d6cggk2Az/P/1qKQQF90ZKKpb6T8VSfh56KOvyhKX/5h5WAAfIv4GigX+5R7h/",
-	"jlT6b/Bs+v1KcLzY2cf/hub/qBoOn2R5VYLqhp9ECsgK7LycHhvA5epCgO7TKjcRKxA95Xg4T/uD8GOe",
-	"osyDBQn5lqqw0vlXbl+ynBnpzY33Sn5gYqGzGeu9v3rRT+CEyik5Bw4IGNADdrXUsVmAZUhwnLmLoJ7K",
-	"8zlBbPH1+Zvryxffv/zm/auX1+dvrl5e/PezV+lI9YjrnB3P+yeQJCsFm0AoX1lcKmnY08ePnWatDz23",
-	"kClTfA6HKnwU1n3j3mwaOZAvA9cFiTwISxxp13UrZch+x75iX0Gn64hw45gKzLtJqmtRhLL2OwJVzpoR",
-	"u9B5yGIJXSlALFroED+jgerXyx0fHYbo/U2Fh9VM2zTF23qMLV6is9LqYwLytcuQP4jXqN2UHSkguJJF",
-	"wdDBBV4V9HBPkOubaoNpNvvk4pEFCkQ50iYsBQxzilMPzXq1mhqZi7VmcTfSKVq4eKu7uoNdplUoG8km",
-	"AilFTpsvH8U/bNC8/Iqy+psSzk5BvIqeujnx52dvzrBrrrsGU+ElAMJhupFGnkMmKOzM9P3Vi7SPxwLG",
-	"mV5WbgmOnouykCodsHTInoF++yolUMDw2clwyAqd8cKTbXxzeeVZgk5HitMfYSzU89ksnHwdTnS5hF4g",
-	"fAX61NTQD1gXuHykcr5KQjkuPWHCi+IQasrdzVgFbPxpZZcyE+uaufEpTe38u6etkh/KEu/QTyHjQAOj",
-	"jAQra5M2BZufAwPSYbiuWCGdnV8IROsa7xNgk/GTkUIfH+ps40bjaFVmWlkuoSu8U7F4WSmm4kPKes4F",
-	"FPQAMByw9S7W7kJPDErM9f4k+ylwhcmp0jTS/mCkzuFHcN9TVc1FKbN0wN6TwRtVk/h3SrohgxKT1UjR",
-	"1yVIp8XLFUaWpFv2rJoLZU+jYC6B/gqIBioSBSWE+9LGJJ8w+Kp0wOpm1s7zdeK98if3jRALOO5lyW5F",
-	"mcvMmpPa2SOyCOgD2sCKRPsfV2HPMtXXeDGUiWHLkY4y2vVmIAQfxbbyYfn8CYWwpv6AnY2UX7eLl4+9",
-	"e+PGIwtyNDHaAqvKyQ6C+F6jE0pK6WrPmfJzpS0xePnnc8MogBDYhCKzZtja0aMQJW8lJzhzJ43zmsZG",
-	"F86MzuVkIkABN7/ci1itnYYdBZRb+kmsc8/iorSf7vGytVKWAMMSNPwF9w9kJfBMpGtlv+nJSDX3aIY7",
-	"3/gu3KWcz4HhZCatMAueidNoDzMLKFg4z4ESlR7v29ZCoMFUY6Jg6wHBMygVqcLOoJDoSK3tGHA6wQw7",
-	"DSIGoxSGpUEwet9pkC2zUpZ/gJAHV9kMWuWG78YWJTgtyYZW2zoACliWDWHD1iexLjodqVoYLBg7nrqW",
-	"is9DXsgvj1OHC24MUjUojH0gChFcMS+eqY8crc1u00aKVhEhAbBCULQwFR8gMgKja7efKtnGYR23U/iV",
-	"Gx80BP3+TAI7OcuvAYm3rWFtT2l1GELVm+1EIETTXlr3oKSm8fg2xv9ANPggFw+RJ0cB+9Uz5VfCWI/O",
-	"oaKLO1pOc1/is+7ZhmKeTZpWq5lBcmmtxCFGSqOKDKtPQZPoyvnB6zfjcwtpIDI6ERaS206rCZ7v0RSi",
-	"0dlquLsH1eacybl4Dh1Om63bcr462HTw31+9oH6obClzOztlSyFuCObuLKTX2lnKcV4SH7SzUZsbhxG+",
-	"1+3HlkuED9omcdGn782vstF2Bzq+UfIPAGpF4S+GXlB6Cj7eYJ/g9aTU8846uhpwjHRJtAweees8nf2x",
-	"kHPoobDPBOGaYM8FTIe09yN+qwTDvyH1Icg1nKBE1h4OSDfS5J6NiusRXeI42srDdEcz95pNA8bQbNTM",
-	"/YRihPBBuvnSLAd5pBWGIa61+O1s57uxBpupDbACU9aDVrBUvd+osyZzmw37CWt0NgGXzdqJhZ96c4B2",
-	"I7VczXxp/KM9wSXmbBYBHEEgvpT1ALzSaFvma54b9cn0xoMGwaZp78ixLaewPjeX9LL137/Cl782LX+7",
-	"shPb/gcY2jtRXrb8ETr0GcxH1H97p6VqOUvHkXrd3lx6/w18n6a5fgfiOxOodKu8kxsy1wHA4p5ACBaP",
-	"Ui8EFfVxxYuVlRkDinc20c6j2hsbFtoUtBTNwvTG/YrrEXuoCdwealqjEoSwh9GdROGvKWD69wL1r29x",
-	"v5XxI9xKbN+2lx2H2kNyxyyc4LUp5SLHHoXQIB7KUXD8pqGa76F+UdR3oZ+7mBBovK0Tt7sRZxLZU4Zh",
-	"Dr0tUnsvUjNZCvMpKnEgNViZDmxHgF2h+bjkRCuJ7JxW+ya0nDiF76AoOmWmFBP5oX0XooVR88z7cxPn",
-	"GgZUikxPlYQ+LWy8GrQ3KLvVN3etuMj04g7cEiAul+6e/aD4oTUZfHx43U5APLznIVwllO9f31Wq523T",
-	"oCgFz1NQsO5fJmEpRG7xVxRUZz05XwD9jLsG+GXzuVR4je9q4GSGV7m0rNBTsDaO5lpJi+ZIeMJY21nD",
-	"anCPdE6De6vzcN2TW72G9+DgPvdm175OX5vEf3RmaK9a5zBULK/ANOv9yw7m/MM5XuyTu/7HNQGD3lY/",
-	"V4L+7E66SDncyYuMsKV7ppIwb3f/woeP+so2pxfFBggmfk2R6ejjeafo8r0XsavJ5h3f3toI845DeYBG",
-	"lt2rfNeA0KdY6M7mUmfASkqV6gmhfCUR11PWSCsBcDGk3KNYe92uZL0VeUcfnLhT10Y79Ob6hGTRwf/4",
-	"cfb9Tz/aK/zf4t1PP5rLn/50cnR00Oaf0X2HgT//YF4Z7Lar2MzaxcnRkXMqfEsv9v7i1b27YZmgVD62",
-	"Z9VHh9BQzjxB32eUM/Y6orb1jLAtJ1MU2Vr/2H14fXcLV12CFl375PHvf/eHPc6SuxHvdi8ABKF/zV2+",
-	"lsRoTFvrXD+QBEJULqtKaVfuxJ37oCkvRXlW2Vn907detxs+Fte1R7UZ6Y3crZOOrkIMHjIYDNIBewHW",
-	"M6gqzJq5v5Ezg5Y1OzwEeo83Z69fpqceCQx9orXKYDZhrSELBc+vdYxTGMgNo2+k8J/UEkwp9dK4gWEW",
-	"m5qWAd54vGLpu7eXV+yo0FOJ5JISerrDNd4zoJmhB9Qj4Av5Z+FcCuBUmLREGKHxdd18khW8nApWcDWt",
-	"+DSwTmnFVroqoUNI4LYDq8gkkBrPxRwKqQFoEkGrEXtyI8TCBF4l57tjDhZgLeiYD0ZqpK6oOnoCFJKl",
-	"mEqDfX2++sqf1199BYfKRlephJ35pkzQEeI7aMvEsNkTEyoH3x3rt63xR1cfbf2vvsLv/OoraEIiSndE",
-	"9bCoB2EPSNDTTyCb727Aj//qK+difvVVSLd99RUKkg9dllXhpmha6moxUngTDIImFgin3PeFJfjqKyph",
-	"w9j5V1+VlaL3SDtgZ4h0m3CF9PzwACe/UMO2ECVV99U9RhOq6+ufwpf7HqQj5bnVEbupLS88GSaXEFki",
-	"9B0sLOTdpSXU+XPAckKFPdIEaSUSln738ood3R4f1fJ09HeZ/3LkKXxDiRtgK91OKuSNKFYj9xHOoiOM",
-	"d1xjnbKML+p75nyFNXUgMP/lvzC3rYSyVHcxUi9RyiC+Jz5kYmFZejQTvLCzv6UJS48A2oL/hNTUQg7+",
-	"aqBZYEqbzA1ipOAnXdmUKSFyJ641N82Jb6uJqoIClO36ZqSCwvGN3XrZ3fRO36P4RyqNN3rqVQWEQhuK",
-	"AhvLOaeWtIsZMAwNMyxgQAKdXvoneOsf3ef/iWeZMOaaftMnoBtgYZzkwe8BIqsXwlBHh5GKlybXJ36f",
-	"wwrkIisAuEHsvwuIu8CEQhsWctihGLLTY8c91+23u7W6PT5C7x3W8fb4CPx3ShVE3nvKenAjazjxp4y7",
-	"IRDjm1hpRDPPGdSNPB0+gY2HYSFaJuTJctoKgCgY5/o64MOdGqSY80IyquwbMJTOp8NjGNjT4ZO4rsXL",
-	"EQx9pAo9Zb2wp/B7+l7s0R6kokUckZt/gGEi9vvq7Z9fvrm+OLt6ef3q/PX5VVrzw/lwHOv9bjiM4WX9",
-	"hMgz3MGzMfyE2gI7vQQReD3x5ZGewej12X9cv39zfnV5/e7lBQ3hm7P/TCmo7fTT+6sXgDvsHSfOvBjC",
-	"CAIkF+iIYP6FDO2iCLcDkPRnrJdmOhcpS63W13OuVp7lzaR9gmyNVHohbLk6PHN6K+w7qRgtj6/60lWZ",
-	"idCtyM2gLenIHSm/lfDTXr397rw5n+74iifzuPElgTcYtBuv1ZRfoLP3V99ff3t2/ur9RecjnzSX5xSb",
-	"hSCGx6JKNvW6ToWFGaobRcsy0loAkAZqVNzPxBEFVXihQWvTCMEl5zgjKbOa9KKbFl2yoCMTBj4TlCEA",
-	"Hwu1mvad0OFMLanpE2mkR4allyI7/FbYbHZ4CfseOHL4XBzqUrqXYIl1DUNwn5u+xb+NlBuBb18a2NyA",
-	"JMZY1JnS1luYds7LstSl8QcF0i3PuKn5wP/98u0btw0W4mSk0r+PkJFudHDC/j46cKLn/jk6kOqWFzIf",
-	"HSRs5Ft84V8GgwH+Fkxw/B0R5lGJ/ejgl1/SwUiRJCP1tZusdMzz67o71dPh8ITNeTHR5VzkMLLEd1tC",
-	"A99ZJBqqMVYLkbAxz93BX67Ygpd8Lqwona6sFKejCSrKnw6PocJcl2OZ50LBr570k5FKlbbXE10pvOwp",
-	"df+aFDLD8TzDLKu+BkPR/er4yQkb69zpUiCrPmav5XN4Fs2Qu+jx4xPG2VIUxSF9C2bDsP0EwpY5whvd",
-	"C9wsTLkVS75KR6r39RBuDwRdYLQSCYM3TcdixosJpcxOY4YzAOw5uavxK519rWiyvAWUst7XwyeYLwby",
-	"csULHNCwf4ptBOKOcQJ6E/lWa7Yy2PvdHbhGOc0McN5eRBHIUsRVXrt5pwmAKiJYXN90alEK59IlgMSD",
-	"AgZtLckDW3A784kOPZkIBfxIOL2lKDiAGakMPSY1HaneBqA1YWmIdQ6GWG5lqdXz5juCiLlHYf94PJ+u",
-	"3FdztVoCjyDkf/ybfWgFJIO9v/r28A9hf3P25v2rOn1zMlJ4BMEXOj20Jtmsh3ve/QmbDvcTOrVwD2PM",
-	"Cay5uQCkHBKL4jVOEP0mwt8AN4M71MA80KUdsG980sewXsqhSazTbynsAigvq5NvacIGg0E/fOPFty/Y",
-	"kydPnlGXguFweDg8Phweu9V49uzZHw6PHx8+OSY8sv8m2BHAHWj8EQgJbFJjQ4B86HyFI2dPHz9OqCKL",
-	"QYtX0HHv+FQqMohfSWPRGjPUKJk5pQZhbKebfhwMBj85bRXlXiI99ks6YO844FCjC1LsSccNS/+Ev/mj",
-	"Ox3gBAKBcRLgTgDvMlO7YgTljxRkCd3fBwwzQlSdu+A/V2LA0j+BOP2RzFgEuU4FM/JvogY1fz1MRiri",
-	"Pw7G0Qutbt2G1sqM1Pk3+Oz378+/cUYwnrBltDxSOaNkwF5rhV3y3S8uWa6LgruToldjRfqnBP9BhxBJ",
-	"FaFlalEgas7ZoDCOF3q+qIBHimBXPfcUUD0aeq2VHNzn0DohcUojagLgfDTsgZIQ/58kYa+hLERGZpLg",
-	"14WWWUndOWWk0DlH8IMhw95peazRfga2/JwXjJqOgNYh4HrCjAa89JzpyUjBR2CCjaXDwfEfUixXdP/+",
-	"/bP4//7gbG2muNKHOJVuarEnBVcrp45lJlCXGyFMv7UgAsJWwLHiC/ErRSM/RVGiduOIhcetRvbPeBXY",
-	"O74Wh8dDWJaL9tkKBYxhltjUKU7UMNTkA3nIMZbmVAqIGOulTWa01Hei9D+BIajLRn1GDc2jxWEYjASf",
-	"tVyAJa59wc5ClAZ4aRXWHYFrUmtNtGmDA4MI7EJmQhmI01GI6F2pF6UUllP3AGkBnwkLcPbu/CA5oA4w",
-	"BycHx4PhYAjpFnSRD04OngyGgyfADmNnEKnzXrX797QNKHQGZrtxWzMq5FuU2nmZQDyxAHqeULiEDU0D",
-	"3b4U5tSJRu20Dw5gRFioe54fnBz4MSQHHsEOY3s8HFJy0wrENvEF+DDuxqO/Ek8HRml3xXC/h1dgEK2V",
-	"uz76nEZU8+Dkx5+SA1PN527KTw5eyVuh3LXwnQfJgeVTAIQhI9rBT+5mtK63zCn7/ur1Kzy8QDzEB+8o",
-	"N2ISAOpcDy06oaL+r0g/HZLa78+BlKThKTt5G4uowWV43kj1kIKYamcISEwBVvS2gBrRvx9eCQ0RnQNR",
-	"v+QIwiKxKKP3AS6DsgwMCAyRuCPFc+pQi0gw7izj5gbhYij5TQGB6XyH7XfDKetmvQXLUoKhNNUU7ir0",
-	"dArnqgLrE+wsFfszoQh87aOg/NSkA3amqBUvUKP2uEKT0QBdQnp05ByVFCiNMYjch9OHar+kYhN+C2HX",
-	"SWNljjztoxs22ER1HNjNko9J89ak2Xpc/qedW8cZsUczOy+ae2b9Qa3bA6YfpHXH3gjXxfuC4tk/YZut",
-	"lu2ATTwiCBJXeRIVrpCd6TSs9/F84AiiUUGQsUWnqMKmwCCVU8PeAjEzXdrDQt6KPGHfW7t4q4pVMlKX",
-	"fC6c9/rHS1vKzLL2EB1SXeSyFBm2QSCB7nGoRlsXLfQ5movOztDZo0+d+oG5WRspbENKJWve9QFX75Rx",
-	"D9CijbYxD/CwEfCYNh9g+MrJr9HkIhKBjt+ocKSeoTZyK0QURZGcQ/elaaOszj0pARMdKWS2RgS8Md0I",
-	"C7CeLmM4nbPDKSrAGkEBuBu8l3hu4WxVGgfmtBzAfMIwmJ9HsAes5dkNVUzcCIXFprSoEgcMTRiWQDIf",
-	"e1kZeE235CNesh6ufrFCtwopZDizZQUTtyj1h1UfoxoQIHrx9u2fz19eX7588f7iZUoUNFsjVz4Md9dY",
-	"FYV51Ej5B0KcqTtORRBd3gi+GzeHjchVHQyLlp+sMyBuxPB5iEqdjhT5PM74wnAfav84nNep5usm3M+p",
-	"MUiHAfDhcLlcQiTisCoLoTJNLIv7WQSgrL51uuqXJpCN8EkNffpk+KStVeYU+42ctgTd/EofNDAGrzQO",
-	"vhWFGU4ucLx6qFuIkbupRfqDxvGwmaW9FPbwBWYXW7OVrept+0PdY5/isdI2rWG6jp7z3GfC4ZbjBzyJ",
-	"gqzNpTFSTZM6sFbH1AA7CGF+XJj6+Krzvm2KdoDjffJgRidEKTFr/tHfXHB/RjZ1fseZd7cvXz8RfI9x",
-	"CjGX2phDdw6ERzWKq92bIFaDcdhQQOZm8/jJboG50voVL6eAon36+PHuG84xJonXP9vrBa+5WpFUAgDn",
-	"630k+ZyihfU6brF8woETW/CtdhA5CBpJbtptopcqJ261NVxBT06c591PWFYIXpJItG1n9Emb5opHIDiP",
-	"DTOiSkeh08hfVQxjYvlIBcXGlWdZHwt8PQoI5CwxY9BqNDivtrYa+tCnc+IzD5AgWDvK0RMJBkUYQseh",
-	"4WbyDgobiubaNbb/qI/Q2vRNH62iafrvr6r32Hnf+uTBJ9oSuDDtOyDO23d6yhcQ6zRNkgwnPphFgQwz",
-	"NMVlU6GcVEAQUuWwA8WHRaFLUZrNiMNUWECfQMTko4IO27qWrWOlWtU7jYM9Cd83+ASrceUm0L/Kv6gr",
-	"eoGBmj1DQkKxd9jH8PIvr2DuoVODJ9jJZhyQPV8PnzRbNjcXhF75CSNAdbfLjoWg9KbEwOgKa6vL2+AK",
-	"GFqXJ59nSGdRy0okeA2zecpSbI4Z001vd83Dq7bHrW6Pj0Ls9IgIOzrl4IUn9ABySGq55ItAfWmcEwjo",
-	"mzYWdimEYnap2UKUUufmhNqDCHHDeulSLzFZhTSCvXSu52mfEd+Ec2BT7nzt2iNBv1OJpSBuZ7JqQj1h",
-	"WamNNhH9muZOCfJjkDLMOXRL3bjbbHaZ6KXU4O4aW656pJHnM/O/TgCVAm3v0B06hfAoekI4Aejncp9x",
-	"+8HXWeFfE2LnUfm+bY6BUzXqmIzdhyX2nqrbJ4M3C7E3eM8jg8COBHlh/cJh8tV3ZoZqN09fHl2Pawvo",
-	"ISLXhuOaxgt4N7ikP2BvVRE1ePeQYeMTo85+ghkj4RgpoIlCGcsBrCVy6Xzs8AynZQJ/jg2/HzC/RCna",
-	"QGFtUphB/2XGzwT07edw2tbh/R6Akmg2knrS6itI2kIRKI3fyBySmKkbWQrmjx8POwy0d5RSSLEhc3qU",
-	"UkPmFF7y7Ov/WjfaRhEcqZopqIZnwKDHWltjS75oG2XveDgcOguMFiWpQRL1RXnJlxhurj8hYQZX2xOj",
-	"C4HCXnc9fGSgXZ7R9TNzbrm3EiH54v/ilsKdG/0ItQJIETlVQLmsbOqDfqb+eKiTz4Vhw8FIvUbAZSQx",
-	"UFfqJM/vGV0C+smpC6U3xS1BsaLGq1KxtFI4i1hEYloDE1NhUdlJJFZdi0G36fj6krru6jz/CwR6f0k2",
-	"7EinAmHxUBk2CA6DSoQL4J+DjsgxzkLDONzanBh31zu86xc3rh3fcmbrT9hx6QvKjXV9s2eCA9tuq8pG",
-	"GC/bULH9rmloaujGdOzsqr1h7QSip32HuXY+dI5y7XPuOswd038phBe3nz6hWRXtiw67KgtXUIDlvjGk",
-	"7be8j+BRB/dygJ4On+6+44223+pK0Sv2CD68IOTVfaIb93UCgtkHlKzEvY2qJSiZZEOpgPKMzTRnf0SW",
-	"YrAM24xF2+DQabUX3yrPsRC6sq9vIc9KZBJPpzBeBc4I5JIOneJKXRTVwrDejVhYNimFmbmr4XDi7vxQ",
-	"HMiZubnBL1uNFABHMl6Ib54/MmBaSlXpyjA+nZZiyi3iJkpBmSe38zk1oEW6HrJL3l+96OIfInARcCoV",
-	"GrKARKHvCTcIc08UKDoNMA7frJawNzErzGmc95mjQUCcN8CUGSJx3tSgmzEGxIHaDuA+z4Ys5yuTsMe/",
-	"Gyn8Al2yx09RBgyApAlSuoJOfQF/cQwwX+Jw6AVCRfhab9+1UTywGb8VzlrRUtkTxtmUL8gAg89AME4u",
-	"sakDNPWaCcxKeX4ZRP+xmmWmtnSqXdQjYBVHnDSE3WHD/uk2RhqyFEcq0KQQRQ2+es0YPl2nrfHDHakN",
-	"6prTmLfGxkQsNrSZHrAUgj2VsgQX3PmdrBca/KDTENofSC+1hZhY6CyE/gYkTfG58CaPYQWsGgAc2whX",
-	"elHFTzJStXo3CSsgaDbWvMxNwvJSTnyHidB9d5P2BSC0oZ1T3Ag62fa9A3bhHgVk0SM11ZAOiNolwZN8",
-	"A6b468FgBXdRCKdx3Ey7PT9S4ufK9yyOvuQRRithzO6WLowT5OfCruSF0Tit1DMpzEBzmeiroCan3fSM",
-	"6Mk+gen5FhsFS9K8XcZKRKfykFbKLiPxB2p0tCi07Ryap7pq5vD2NYI3mcY2h1HTJSH3XNdQAkPP/q/2",
-	"LHDtL22QrxF1mMc89k+9jwDB/Uixs0297jO27rzpGj0xhLWs71Yasv0IzzpGrfSyazjAVHbHwXxKUzfa",
-	"h90hRCnMP52Z+7mt1rPITOQtxiEd/iQBW6zTKpe20xx9JQ1hbwJNTMIomAjhNF8FF5fYRE2DRurs3TkE",
-	"6VhtzqFuT5plgGiD3eobkUCb/VJbkL+EYKMNAAbzvwpFiHBEIPq47p7EzUpls1IrXZkCw6yl2xeAuabo",
-	"YBNf0h+wN5DywxrEOIvcmleTxp7BBO7A3MEBAh20TCgV4hmiakN/FV+2McApSROWum8c0Kd1O8n4pC40",
-	"3PEeJevbxgsMmjjkG4kqqxQ0bZuDTz05Yfdw/d3XMIxPP2r/vp3jWTu571j2v2PNQ/FaXIYmPdiqU71T",
-	"W6KPCs/EI6lfrCub6XnnrNCf9z6nYR+8pZt2LQ529UOOc5gE2T2QBzpx4/eHusEdr77P6brbnoOS1r2i",
-	"g8Qh9ikPbFi2l25agD2tNcnmKxzxDMA5/K0f4J8Z8xJh341tTFR8/MJREY7emj0gOn83D5jn9WV3dW1+",
-	"U5IWvmO3oNUz8xsXs4cRl3G8wl5Yol92w8K/K3W1MGyTb4PyboT4QAAPFOYisQZlHaEt1EjtS6vB40ak",
-	"kBGccHWoKztS4kPm7SYCCTwy0A16HQjne60FQr0UgMYjRTQ+eoKFuHKaYkwsOEK9qAc9GyasbkLPjoeP",
-	"nyZ1SvW4n4RuN/AgbI0M0bpxHeMYsDMVASJHKjR8hPnEnFIuCh/Hi2tG32DoJHzF4E3aJxTXQkMLaN8G",
-	"ji1KPS7EHBJpNKAB+8GX74fmytiAy+i1fs4JC8FcZP2Mu+tOoCY17t52CjWd6GdE/Qh1GbV5alkSJwMb",
-	"/e901Pt5EFoTttnBaLCGDb43PPmOaZTmW8Ju3w1NfrwBsH0ANdbl4Dab9RJv6W/9uPzUGNSPVpTEYBWp",
-	"oC5duXG6AjcP6s5C2BYo4TfwexM/fMDeeqwMdseLun8TeBdCpBA29jF8Y/nqxO3jQvBb34JGGouMQSn1",
-	"7CsJr0c1KM7NrDuEEOQBWeFDh1vm27qGLidQ6VFyZdD3G6leSm3sfKcraFPb6CLbb9u6OCfNrdvYOU87",
-	"uLwaUo5PgQh06Lr7r57I/GiRR7HcR+STdutxKuyWhR3+Cirxn00oPnqNvxN2vwW+m+F/noMtv/ANOdeL",
-	"CbGO1mmSqbwVdcNHlce6C7Copklp6U2YZKQAiAT3e2ZUug8vQeo76CZMaSjfbo/OxLrfnr8DXgOBQrJN",
-	"BiwykHz5r8ZsTN03NBiPEmvgzJqpWlfdepUKJYXOFkKQWMMOI9M5BSNowDxJcni92yerYJVhRau7wFm8",
-	"kJK2MrtJoreWgrLToKGBqaMeibM74clIbGHovWB8BZvLdzxzJiIm8ZtGYdwrOYRV/IghjwnRj6Wvhw6F",
-	"e/RJdWHaSYuRD0YulOuhXewUfm0qQ3fnjCs63cbu6W4R8gT4vhSyQuTwoWDQN862cLD1CIFxwrgK4WSw",
-	"Ua3Gh4LFig3aWryI/ukaO2/dvR0YUQyrFHQINyMVjwCcgHDtRi/4sQjQECAFajtCqybJ+Seyfjuo1Pey",
-	"fj+jqqeWZv+8Kv/ugKbfvG2NonV/2/poXOVkgNzvmKpaQhuXwprAitakykQ+dK3sLMVGNMS2nawDpUYK",
-	"KDQZjq9JdxM4+jJeCJVzjxpl5xYgPdRXk0geW6CMdS/4trbqeegbC/q9nHqIk3cf4Hk6qugH7IQhXqFa",
-	"PUE+Ck/JRj4KeMaAMJLyaE4FCxvuNEhXg5/eCpswkXn4HFfw06iu9bf81nRW01QgGJob6T+d7vrNq6LL",
-	"pj3sNlS8g5HTtH9H9eT5oTrT3C89gVQNQqL0tKmLcyDR3qYICKoocqb0kuJ1gEPLgJIuVBD4YhA0jlXe",
-	"qAkaKQ9KRMatAYPeI2EUVJPR0vMHapOIVQmT5XFxA+IAnrIeGH+AUYRHyr+BaY+FMv0EtKH78MFIvSUw",
-	"XvPNvpihWe9CWACAPQa430iJDyKrqLZizI00LJ1JY3W5SvsJyziA7rhFtU58ts5or9sSjpTSjO4BaCMH",
-	"HamBeJAXUPER3x3x0AIcbqT8i6OLnMpm1cJ969jtiT6SXICPEljEHhmGd0JVylx+EHlUdIHx9UfukkDG",
-	"1aZc/dM+iwPu5bdLwfnBfHG/19SNnzhyW6Nd/qCeeIdeAuz4vY2mdp4gcK0NaSpyZY3iCzPTtg1Kjuoo",
-	"8XkjqNPbLEBLkD8BPVDlW2BjIt/5fwFZ7d4KNKBIC5rCbXk6YN9CC0Kssiv1FLhX0LLzxM9uNmBefEYI",
-	"2B8pZ6Pn0lKAcSxY+vdf0tN1+nQJVEhxIGKkNg+SjC8IqSqNG+2AvQUE/IwK8+gyDweH+G7GF0Sya1gu",
-	"eA70mT2KhEBmRFf2mhiXU3LAfUamj+SGaI9BJxAEWINHf+J7kluqBSaCbG5YSthkqp30kwtA9gD+9bRF",
-	"y9kKWMiahozSm2cQOdC1d0xosbJuc1A2k3tIW7us0eRxfs9NjvKQdOchJ/WQpDvdyPmGjnSwMv1TpnSJ",
-	"RAkqyrlFJULgaLPQcw+pO5rlvbWwGZYV2sCcjVSNZSbBrNkOPbP218MnnksBtgiXxB+/1OUNGOEjteTu",
-	"ZLvF4tFKIAf/S+8JJBBIgT+HuEzie8mH6DxWHzd6y1PcK/FR/CiAj9Z/RrtXWhQMvwIw0b2aefzi/Rtk",
-	"H08ThlTF69u6Uo0S3fW7L6/P31x/++r8u++v6BFokMAnem/JYlzI+y5UiZzxAmJYniSfMPc13fl2gvTT",
-	"kULdNJbTKRLm4WTgIezfbdpCPAluav/myJdrff2Lt5dX1+8vv1kbQb/eUPGMIVs+vR+f54us8ZcpVGU6",
-	"9eC9KuAZb6duYhXA30EhKbE0Eemqx7vXEURPNdpkx8+55c7KOFmv1saKh9ApAvpJOMMvXnTI81qzpiNP",
-	"8Vx4ZDZ0pxmpQmMVgdX0aEOZ8ok3VN0H4JeHela3adz+NlYvkFYN2T5mYSmdwurOGV9U6pNmiy8qFUXK",
-	"Nr3Mxw9HVFB1Vvehngm5YE/xXH1Jkv1zkR8F5oud6+J519e9X8RIey+zPSAHVmPwdaManG6GGK6IF8uf",
-	"9pt2YOEOHttUNL0Uf5smxMYeVVuHXvctRBBYROkrsmtyipFqY6dg28kp+j555JT2niQPwZV0mq5RHjdS",
-	"6L9OQDsGs+hRTf1gEj+KZ1//V/fsTDhVLmoGgZGqaQduRbnOI8AiGoGIHYA1yQGopA/YAWq6jSYxtp9P",
-	"N2Q0QZTFuqlSMHdWUAMTrPbrWWjzEvft9ziokqubegYW2kjkhiCzAx51ysYVcFrBT1jmVkBHNSic43Rz",
-	"YPHGNgZwEMDxIJR1zndhNDCQcmCcZmOu8hMcAHA4uOcej9R/w4WHLpXuKz1qDezOMLvQt8bZBW4cY025",
-	"I71UyUjhI2s2iF3PCtzLhRT0TOceeJ9ELxXrEUxMKqBTyPvu0I6e5b4F6yoKvqAEkXsGs1AB6mxyLK6V",
-	"Bg5vrM50gnXN7fVNipQFlRpL7uxVcspxmV84M9EZHsWAPR4+Pk6CeI9UU8iIYpJQZs5wvXELeZywxwn7",
-	"OmHHw4Q9Hibs66H79xDrZXH/mjkvCrfV6smKWEi4WkWgP0ChGGpqCUYsjxxDd5rhrbmnl8hER2neq0hD",
-	"fYLavCvsEbOpvGKNBV4NX1NMVGj5QDwR0WfegStis7bv4cglPhO7Qby+XeTI9SVfCr8+MmTlDvP2ii84",
-	"ZSAokQMQIKjq7RVgePdWCDqqwV1FTueoN9djC137i9Tstb+8sdNo44Z+oFRlMda6EFz945VZwAzuBr77",
-	"GfsXAL3PvUx50aRfdIPdL6hPpgmJAohEIRN3aJqU1Ek86l3S0rekwxuFVfqk/mijp/lnRi7j13WoaMq8",
-	"fEEsP5yirtu6zkmuNkS9oYLvgFNGGgJ2RstG7VPqEKouwQYqxYSCr9JEodYYwIyNyawJuTZj+Qq4xXjm",
-	"/KimLkeKjBmsAgawCqgQrlQhjGHpuk7/o5NpT+P23curdKSaIOjQ4YU1UNBEtx99XdS61zMIE+C5BpNV",
-	"RlCPtehj/dAmuswEjudkvdni8Bl8B0LHtIkTByZuewMxSES84fMRtMeWuipyiIFhL8IaFGgiYBs4Bh7S",
-	"RuODPryyEMoWqy34bK+Ytp6/Z/UjxS3EzqEMe8+ZGylpIfEiyxpDQh16Z3rJUkzpnDBA0XlP1tzIBYaN",
-	"GxjEXiOTUXBjrymdAUD0OjqKvkzBMwiyd1WAuqW7m3nw07449lrvfcGwe5323oiHBbB36r9u4Hp9FH9K",
-	"i2zrafglW94KVt+ymL8RkPpIpWTBXetbUZYyF8a3mGzDq7uDz218fy0g10dqF3SdkqHWQl+1Tez6SMXQ",
-	"YlQ00jcAizDFCSREgaiVcM9Io+QOlZGakkqP21N6CnkU005I8qc0Z9/Xb/iVoMhbN7CHIf9TbuR/Zgjy",
-	"HUzlI+BO2029HaPXoB/nbgbrJIp1jiNG5t44jpEC7oEgMoF82fO2fYDQLbSlv3EfFjMyw8CZ1RpSyuEv",
-	"BCEg7A7EXO1IFcKNGZr+Suvz7XBp7puOElXvcuZhxLeizGVm2aQAoysZqVIA5gbSFJAjSdC2k3PnOIu5",
-	"W6sEI/nxB8t8AOZx3fQJ9diMGzYRy5DA3zmjHcFh2MTfwDp+fGz4UwZwcIwd2gbW80vB48cqgasmdTgk",
-	"XTJdliKzRMuPp6bnX+Wb23qNjjUEmeK458dA+HyUaXu89F246h+ascN/xu64ZZiWf4nQ5SJaXi9p9e/2",
-	"CmAq9urV6/AghCGfvTsH6jNpmFBZuVpYBEkjPFDlCElzqtxWpXLaP4yZGb7CRFw64+aaL+T1jVilA5be",
-	"SJWnbCF9Z6ylLMVIIZPRCUuhw4xMWQ/6npwfAlOplWOsd7SMSEfdhjzB3ijnyUi5f1zoyooyYbevXr1O",
-	"2Nui4HOOfcETlnJlZ6VeyIySnq+xh5Zx39iHUsB0qvUUGs9/J+ZSSZYSV4l4gaIL3eGBqc2kiNZmM71k",
-	"M15S/hwBYwhAYpNCCAvYNMOkHTDol+nBlVURSu2hDVNjI6MpATCHbpiS3wmfNDbsX/IrhYfDN3Y3AIa/",
-	"fwkSf5og8aKWsTalsn4A3SFaXKuZs3oVLdaDQOYQY7KVEVHZqw+HIRq3Iy7Z2Bf7hNsaQkSv+GI4PVig",
-	"bYcMdYfbuhdy+NkVzJe4W2vcbefa/lYoIs6YEsuRSr0V0h5sU+I0nO+tsTnGi2Kk8IoBS6nXYE0DQb/A",
-	"FlXQ4MbnZiAHw255UQkTChSAQ4DnSPDvOQWMQLZ9ZG/EFtjQGjUuIsEXoUfLqctyD3gm2NzNHnSMVyuW",
-	"cSOc8aOqokh9TTI2bYa+3DReNxggSAAY341Y2AHD2gKyZfJSL4ilIOOZ86gzrZSgOgHEXQc9yg0zWita",
-	"gbpp0EgZDg28jQYKCsyxePsSslCBQwJYKzIoqlOJLx0BWiPLSxtVYni0dz2lAH3rYTe7ZoVGn7DtoYsR",
-	"jAdAhhsFGcDdIJrkFN1hzU9sjL1vvORXCm7u0pU+vvnPqjN/k5bbR+O7Q5TzPrbekdMoVhxu4LXWnHJD",
-	"nl4LIIZ0741YJb4+Cw1AaRFLY6hPvcxNqLU1MZjaP/Tal+WkkXrwfxypCZcF0THEG/1xPZTQuN9kZTUe",
-	"uxNhAhVS1GbXUG2uf+YjEz1pjL1gTqAQGMOhU6fqrZ4KTIzwFVQMsz+w1/I5682pyR93g/Bd4Kkc+vFw",
-	"OGzAGyia2kttWamMQ8cNSalwt+/7SA7nSXQAeoFtLSbCQtUgj4ddACMsNIiG8fKFBH0sM26Sug6cL+RI",
-	"LUqdCWNYeJAv2V5qQlpQYRtU8tAAxmKl3VOggyLUJK3ROz5D/MXO1vLS2AuQsYD3+4SdRsN7uqJLa6vv",
-	"ex7Jpqw9MghY/+fDlX7eupXHe03cd9yKJV+1BcXWF2WpNiF+H22vtitGK4x96DpqiCQ1LC0gd2hVpdh+",
-	"dGVC3dyy1Go6UtiG3M4AJUS1vjO3nUMxQimMLm4F66W5MkiNEBmr2YxySNGWpu5d1K+ATSte5liL7CxE",
-	"9wiwG0VpoWGkRVtwzEGfFb6I0tuBoec4dBrwf6RmU36Q4oOEvqlYipkimD6mEaP2PKF1Mev5/Hvaj6hu",
-	"8XY8a5RzJZzNfkjsNSHOiBauj02wXqxLfR8smUN/dKnaDqR+3QYMqyBJc2Lty7pCwVOmPlqoYTOcIrqE",
-	"729IgZvNmeCFna1OWKpvGu2F4VlgSNeHlF8xXzVdj4FR5XibLnYi/Ynt3KvoFVtrJB/eqnWvvoC4bJfi",
-	"p+4DPo0IxdRfbNzPTroLUfR6B7JC3ortNmvI3+2MT16Qg9xgqwnkOcBGAGRcEfUuptxFyQ16tjX1rp6w",
-	"BTcWc88AzgHsa4mV6lCgHzCoOxh4TzEuSdBOPuVShZiD0qjNe4+HTyH5TnBOKAPj7OnwaTOjD1gdtsYr",
-	"Lo37zL8J5U+TQC14tsG96JndfWu2Jq9DhFKoaRhOmgyLZqaXZhO92Y01/Qs9cu+YbqMq7Av974MHdX+u",
-	"F8RvvLDL4qDu+vYKCOvQ79KDVbxajcr9CqMDV8WSm5EK8X+/otikUDWB2v70E6rB4Bnhr4N0BOQznrWw",
-	"V9pBId0S+HBHUXhHxwEUGqV/CUa3BaN3yuRDBqNf8xtwqpVYdopwTUHUCFeTTA5G6iUvCynKqKm+sXwV",
-	"ItdLUQoIlraeKKWYc6l8I08+LsQAC8ulmm5FluIl2C20gSqNoaHRNtx+dIDlrRX0iUcEKCDOPC5mLrha",
-	"zmQhklacaXdEtbHhPlVE1b/kV4qo7rvhgcW5lrMv2NF/HOxoDdOMV7DfoaPIYPUkbFv6H7pLmm0PE6bh",
-	"El4UK7dTIQcVV19JBb9Dq2vQHmpDqNruvoE1ntJ5lTWvckd7VX/Bw7SNw+4XCl9ef07bm/GvexfMX1Tq",
-	"Eu/4h6vmvajUbkwccgv8C8Dh1jCXTX6awOrXzU4TGaqBtLDBE8hVniCdm8cYY5QLWoG37K6psJ5X6tMJ",
-	"wBaypy82Y6vN2GTVJDH5mDBwkK0jbCn7wDHgkEmDdvsa6jsDXSQET0FwA69jiJJABBCpAQFq6R9ySgBF",
-	"X0wkFZsUcjprkj/WvOJodQJxEqL+UfyhpjLq4e6jnYGZL8bSsDNzA0/AQIY0bMbLeUHbKhB5etpC3x8O",
-	"IrDA44NjHdXUclFnhNCkvdO+xEtad+Mnp157gcPjITZBtq3IT8Oy0leZ9Tk1M13aYvUlivFrpMlx4bo0",
-	"xsbmL7lyIm724D9D8sOoQzYkZNUah1hGpDxuMwBZK7KCUprDbWigxCIeRkhEUJnCKbOenwvqflSTj2sw",
-	"Uhc0WLjGzUsVVe40ZfKUyqRt+CMKWEuKd/isI5RyUYU3ftLz0L+j61Ckv3/ZTw9xlNpoRtsIqx/0aKV4",
-	"yB4t4nFzxdTvzgVa+DrVuqUoJUyhqyhF4BGyJ255UYH8mQG7CMUNEP3WakpgNjCwmwm28coKM1LcsKVw",
-	"Oxp48BBdmEJHPkg4hrbPoSqgLrRFuAjkCIXKtHsuvAdiQE8RRVI34aTbpTsfl8iXQZxxgVxWEQ0etuDL",
-	"wCtJE2RmgE0blc/RSJm0Ym6I/dp/5bKU1goA+GGxHw2vE8FRqQtasr2cyzrcBUYNFcy2e3g+x3pXv/If",
-	"ybd76eV3t4dXi/oXi78LEhLJ1ydQU5ge21qLd4mX/EMX4sE37JZHnI1/iZiD8avqhYl+ERfftRVywUx+",
-	"0ioueMOvVMKFX9dhg9XN+74Ubz1wT2JDUrUhjA01dYeKLUI/nNGifSy/V9ygOFB7tfQkRgb3LjauaCz/",
-	"2mxcXol8YeN6aDauWkd9YeP6ZGxcndqquzywPjY/pYWz9eT6YmK3BtW3LOZvph4whgMFCNwGPOGENFAT",
-	"G2dqjJvpBjB8SrPuff2GXwm6sHVz+Eqwf8pN8s+MVriD0VijavcIw7WB/aDCqCZ1wnAySUxbEOkv4X3/",
-	"0H6z/4zdrnOtY74cMx2RnJqZCWI56+L7EPC/9jTsBoDaAh6Qsq5R95V2pgr0dj8xxO1F4yW/kvu/L8St",
-	"0YyqF/TEcf/L8fGbPz7O8jxGujnfdetW3HaYnMj5QpcPXTp3lueGzeNuMiYapi9gxVopaPEpDfv3y7dv",
-	"2CuphDlBfGsNgx3/VWQWskiFVIIoCn3v4xlfgPpOW/dfOlK9ccHVDdyKeSQ5VboUvvMvTgDmcQqq95pJ",
-	"NT0h+kW1glsh4ypxFUMNSJ2bqREbTx8/DqRccdmZvxfHIRVLocGTSVmvHhp25fHEDMendfWvewQmno6H",
-	"w2H/lG4fgA2ejhSSUdTpKeDCmOiSiQ+QZWMptCx9cuIByYMFt07GUrTOaRqgAQUkyLiCNw3j5tWhL+j/",
-	"z9617TZvw+BXEXyVYZl/rPu7i+xiSIcO681Q7IBd1MXs2moixJYMSW4TFH2OPdBebBBJWUpiJ12RtTtd",
-	"FUhtHSyRFEXy+zRf8DWjFgxbFg/AZuVfPDv/MtBUs7JGUMtJfpOm6W0+ZXmWtfjnOv8EsDPqegoXWNsx",
-	"7c+/AP5Ht0XyGS47NMaQLrEttIErItEMMg/hnOKDzMv0/vozWXm1S58vmSVPWUIM28mMZckvVOh59unZ",
-	"11kyZVnC1y0vLa9+JfppeOwj/o8+uvvtKUsabpeqwgdk13Atyix5fs7kTh/fFK2wBRBdf6sLWXLqyWcn",
-	"4FMLrha6aJebA8O4LrQwx4ZCNG0Gx7Jzv7MdNuQor2Mymg4FARPL1/ZDWxdix6CdoPE3NbJX2/tqvIxx",
-	"XtcxmiXXXt38C2+yXmk2T7gg3lbuL4NliKCrJIcdxIIu/6pX5u5E1K9O0M6gwhH3dluFR7kAwPmHBqmB",
-	"S+NTmHmcVLR/wCYEM3nY2iPLzRFfcX595Tn+hezpqhFNYeq8R7UirlK+bgVhNhlnyzDVIWXfI+QElTeX",
-	"mltEMrfOKJglJCsAS/JSPUqspJxlMm81vxfrHHMZ4FIc2KFLtZDCOM8YRuWa5xVatRzIeXNnvVo+lvjw",
-	"E076H+2wwhyOe6uexejvrUXeEMFi32MNuzsSFfphHKE10OcjLMFOURnsP7zz9PUfKBwbStqhKNZS1bRz",
-	"SSwmObSX95ecKBIQg+p5ygneFeTEB7Z+nF9cItYE8XF64fpT4oG+Hmyuv9T/hR7eyfnFEVQ4yREHGBYh",
-	"BvGA1fmvx8HfTVB9/FwGaR0S1i2j9gJYAWe4ggh71+xOq0fjjJFHwVctl97ZEDZllz0KE6EzAY5AaKhW",
-	"atW14FZ5x+zc7SAlK9PzocOjmTRWtQbg8tzhAiKySIzuehMyvJgyGK97yveDjFwmk75MgEwxwa4UdgeZ",
-	"ZYpB848DGiGToyoBGw0q4SXRWRwfBIlhRP9jLp1IEHDPHhWE12XKuZ542WlhN/DSHS801/POLpPZza07",
-	"+JRKrQTvf7l1L+iH4bQGtw/AKLmR4mPEeKzKruES0AMIvwxvMpzH1uk6mSUf4PBE09o7lEZ46IZNuKxa",
-	"JSC/HgVYaA+QbuCS17P09hAk+wWMxN58gCUS2yWeSNeRhzRyVmtl0p3U16FOvCfYZ9+FekgM6Iy/Et+k",
-	"bw3Ie/F9eQ4kd0S15CZll5WwqDZ6V7kZqJOPxhMchf0hXUQZNoQ58vtvW8SyBSOAdqiQUPJeLOJ1CHkt",
-	"A63/0Pm5BoYVmqpPTYKP31cJ9M1CjugA6bNoAFFJcDNlWJQvDNxSRVTDBxhx8caOaDv6zgJJxH6P3wHm",
-	"EwIR+T0Z7fp42TfG8mboG5MFqtVCSObrwholhcWV/fkqbgbt1EA7keMWZIOOphNQ/HBUjFeHVMgwe3bR",
-	"VcK6UY29DQ84VfJHAAAA//8=",
+	"7L37chtHlif8KhnYb0OAtgiCurhbZHT0ULJsc1q3EanxTBhaVKIqAWSzkAlXZhGEvYqYP7+/v/1j32Bf",
+	"ZN+kn+SLc05mVhZQuJCS3B2zdoRtAqhLXk6e+/mdXzuZni+0EsqazumvnQUv+VxYUeKnc/svlShX8Gcu",
+	"TFbKhZVadU4758zKuWDd99+9YI8fP37WY1IxOxNsKcQ10yWba2VnzGpWioUu7RnLxYRXhTXwHVyoxFIY",
+	"y7QSbCntjHE2kUqamchZWSmmJ3jVWKhsNufldb+TdCS8+WccUNJRfC46px1uO0nHZDMx5zDKiS7n3HZO",
+	"Ozm34gjG2Ek6drWAS40tpZp2Pn1KOs/9Yy/yLRO8OuTl4YKRzDtJpxQ/V7IUeefUlpVoHVZV4ZWbI3rB",
+	"rZjqcrVlOG9VsWI/V8LAZ0OrIw3L3F1nTM+lZRNdMl4UbvHm24bt72qs3JzfvhJqamed00eDQdKZS+U/",
+	"n7QOuCqNLtsXLlXi1o4yvCL1W7koxY3UlWELPhXRgOG3iSyNxR+2jplet2XET08e7R/xRd4+2lIYXZWZ",
+	"eGDYxbfh/QtuZ/XrP3t/X8m5tJvvf8enghn5y9Z5F3hf/C53kDqnT2GX+K2cV/N6z+hTPX+prJiKEsdw",
+	"KcQ2coefDJ04ra2xJV+c4UfD54Ll3HLGVc6MEDnjxZKvDJvKG1FfAu8pb3hhtk0Ebm2fx0lSr59U9psn",
+	"nWhezwaDP5w8e/bo6ZM/PBk8e3ayZ5KfYJfMQisjkIE95/n33IolxzlnWlmhcBv4YlHIjMP0j/9qYA1+",
+	"jcb2/5Ri0jnt/Jfjmjke06/m+GVZaveqTVpalPpG5qJkl+fPX7KMF4XI2YRL+J8uWaarImdKWzYGuuPZ",
+	"TOS0znNhDNCCNO6w0HMemISZrKzGY3jAhGWlyIWykheGddNM5yJl6ZjnoynNMu31O8DfeP5eILv4+tN+",
+	"zQvYPuDb9MpTNuY5++fLt28SVqlrpZeKTaQo8oTNpTFSTf3HZanVlMEmJrA6cFuQP83puUe76b3QalLI",
+	"zP42e+rezbKCm5kwJK5sk3FkVVkKZZmx3Ip66JkbqBv3d7ocyzwX6rcZeE0sQFY3vJA5G1eWFTy7JjIz",
+	"mV7QIS51ZUEoAxvopqXgeYrcGf4yCUuXpbSCvspmXE0FfMnzuVT0pdXXQpkEn8WrXFpW6CnyjPR4rpW0",
+	"Glhh2sON5izT+lqKI17ZGYwQJFLuHpwwDvdKRVcWeqoryzJgMpNSzxlX2s5EyYyMV3ril9Yt9YX6YMQX",
+	"W2Z82s61nutcFDBiU8G4pGGVETkbr2otwlEOV0woPgaOAI/Pq0IkQ7WcyWzGeJnN5A2cEGnZEpnFuNDZ",
+	"dQtFJSzFU5QOFUw+E2mvz9L6ZSkrpLG4zXNQCs5AExPcOsolkoYB+fv/BEItBfWMRiFgDFytlnzVHypa",
+	"UytKxQtaiK9OwueKVUrcLkQGxGFEeSNKJuDqejmkG1LaAw3TclkYxkvhtVF3E5BipYAtR5N/YFj6b0eO",
+	"TR5d5KmjGzwnv8Hs2FIUxZFjnTe8qOAgcgukAwKCF4VeijxhpgLCMIwzVc3HomRwHPSEle6wqMBkharm",
+	"7klwdBSTNBlWiqm4jRcNv3Yn5Y223+lK5b8VMyWeyXItaKLiVhpbD05pO5rAeNzwrrR+xcup+G15/Vjn",
+	"K9gJDeRzwl7L5/UIrdajAoZUn0GWwg31iF9ztXKUZX6bgSP/DSOW1oSplCSRQCEZXb39y8s3o/fnVy9H",
+	"ry5eX1ylbCFKNpeqsiJhZsZL4lniRpQrxhcSmAYMt3fGljOhQL6VFvgTBysNWPW4yqfCcZUKR5DNYHFy",
+	"4CTSMLMAudi1foxw7HAsr8//bfThzcXV5ejdy/duZN+e/3sKtFtf8eLt5dXow+W3axehGGkYiPBcGgvw",
+	"AverozWe56UwprE8JGK4tWK+sMYv0Ku33180FqgHj3IKXCSt0Apz95x/uPph9N35xasP7+u76nXts/S9",
+	"sOXq6HxiRZkyA8qzVGyml2zO1YoZkWmVk2EMqz7lUjWpDS7zKpABKks6M8FzZ6RHT29T7MPDl1yC3jnR",
+	"pYAX4S7Cu/oNtXxTpf6UdD4omLsu5S/iN+ATr0lLTNjcq5a1IokqyY2+BnWhVm/CalXRQDcW6scffzw6",
+	"jzSOdnOwucsoo+dAuyDQWTd9LngpSnr2xqoFg88t2g2XBYj630Kc5GIhVC5UtqLT9nMlSBDAB7DgxtyI",
+	"HmomCk0PGNgZsOAZkMKSG1aIiWUzXkyOcq2AIeiGtpBxRXaLLaXIG4vuJ4os8JNfGfIhkTaRn7eYvz8C",
+	"TwFVB+Sbu451c1EIEPnLmSzgDM8FDbEUE1EiKUvbO2OqKgp3jUSxyTMrb9CSbnUDwfW0GWS+r+1Z0jkH",
+	"vfXljdukdQeMYELB+XTujKDk9tmFZQo4JpvpIgdBbURWCgsDWZR6IUoryRqFAdJuNx+eDqvB4HHmZSN+",
+	"Ev2sFNyK/1EtYBL/gxYFRE5ZqT7yYf8h4yoTBXxCDuturD/TgYHP12Jl+qUGI4X4LBB7H9hbVYq032lZ",
+	"FNKF9jg4ko6ubKbnYh/94hK/ddeisc4d/W880VHdiAbQ8jMt1t7f6ZeWK/z9i9ZfkWgO9CgmHVxoN5Rt",
+	"wrmheHPD5jwn3+cZ42MDUnLiZE1VOjMTVD3OiPPRQ8CigsvMylhQ7JGiTIPmt20RjZHcMS0TrowoR3zq",
+	"qH/Tg1V7v34id5hfi/qxiafw9eVvbldNLYEA4t1oDKVBBx/DrPT4ryKzzUP7SpK7o3nmpBXz5h976ZNY",
+	"wKfwMl6WfAWfI7fmvge9EbfWuUg3Fg8H0nza1pm9rc8VqPdwv6myTBh4Qi6UFPGy1LsZPNybK+IZ7Yjb",
+	"vctR8+5PSYfUq333hDc/p8s/JSD6JnJ68I0v6HK4ETmZH+lhR/FAhoUG+0jmTdrYf4jWSWLbccLdLSvl",
+	"xr7JFLzx/8AwuJbpjJxIoK+CLseUXjohV6kC1Fc7E0MV3ZYay21lUpB9KQm/lHWdWCTBOuNgZIEsl2ao",
+	"cmnQ8QCfyLEAf69r0ihK3cb3wPS/rzz1Q9238Zf+OrinklZ8/rZUStpRpqs2Uf5Bgf6PBozzscz4jYDl",
+	"Zl2kCsP+z/+Kgi3/538xw+eLQpheg896X/W6xpx0SGTfhWzb+KtjqfWKxEQbDlVjrk2yCyc2aZz5xrFq",
+	"DLaNC60fZ2AgeS5haXjxLmIsE14YkewKoz0gazB3NmPCjLBgbXLF0JM4VN303Ycrdnxzclw7so5/lfmn",
+	"Y2/a9dkbsST/MZFmk7fN+e0o08aOKpOPFqIcYRyyhQYuWa6LgpcGA2brlmRZKZDPKzdeMOY+XL1gGS+E",
+	"ynk5VBTexLN2ypR2M+qdoWnp6T6n5/BSNGxiO1RSGSs4evStZpxke5+dj/WNYIOEccvm2lh2MvD/0GTF",
+	"LRIixX5qutIVHMOtJ5L8RhtEtmWtdhLBi8DJ70AEP+glA4MjnCnkMAaZT3Cmh/jwRGLQRKo+S01GbuOh",
+	"cnERdxUrq0LA6pGjIjwXHWie58HvsB2gPHX5UPmrHtBX4eHoEyhlLgzZFTxihcuZNoJ8umaoQL9nvH6d",
+	"V9Hck5z7XCtxGn6SNmF43OB3XQ4VHjf40KC5hMJrDe8KjR95dSkm6E4mf+2TR4/IESynfT8JtELQ+SKA",
+	"q5NlbyytO7oQ6+kPa68qV2YpSnx5NtMyE6btVP0VqHvUkJibx9xvDV6MIeq0KOYj/JjihhnaH+BrtEFd",
+	"lGjxnsLelNESPzC9PnsJc5hXBqNmnJViKo0VpcjJ6z5UDb9pMCPjZVqbwU/yY+pE2+EyZs5vL+jiE4q1",
+	"+k9r4gc58s+VcD/DUaS7w2nbJxBf89sX2tgPl9+6944ovNJillZ2UVlnG2CsGJkVbWs/DqQ6VrI7fpp0",
+	"nKTbfNMP3l0FAsxsOc94JHG3YKXX37/33UTL+9UFHTQMtIJGi1LPF21G+4I4lLeWfJAVjS3nCWtMxI3Y",
+	"pxE8fvSHb/7Ypm2I+UKU3FZliw/pElYQD3h9VdMn4dl1HbyPVmawwbbJ0tKVHTlPYVs6TlkBX8sFzwuJ",
+	"6p4KfkWMmgEjJD6kgRs6+fJ4wHK+MmdDNcBzh2boKR7OXp+RogSHChkTuYYtaJYg0kqR6TIHHmKGKjXX",
+	"crEQeXqGQW90cE4KOZ1Zl9ZDh62e8dNnj5rUOGhNWYjlVbzqjVNRU+0BsutCLSr7BQUYRma8WT+VNyhF",
+	"Tp1gQj0FFImhGgtyr6FJr3Jm+TVeagLj7FL8Mz9laTTVNBmqtJ5sSjFVN+GUooxWk1+O1qrXZxcK40Ko",
+	"2cH9xAVT9ObzTJAsXc50IRj9hL4+7sYbxmlnohRDtTlUq3UfNt1L0C3SudahvTi0MyFLkshGiKFa25xe",
+	"wtI1Vp02nkzCZU0ZahFQP3UGJ88Gkz/wJ0dPxyfi6A+DweDoj/CfQf3PCdBLYHgnDQY0F3am885pJ8iw",
+	"Dp37Ah3HnazQRuSjnzmS6e/i8h9XXPoso8GjJ8lvKj3r9KbfJenBktQt2iD5Xap+Pam6XUZ+CR9q7Xr8",
+	"u7tQw1Dew2s2pnWYp3CLi2+ry6ZtIC/ALLtEd13sytXXyP7qOGGbK/eFni94Kd6JUuq8cUo6S73srJ+U",
+	"dKmXKetSIvaNKDElG8PY6VzPU9Yl3wX+hH+iV8uPiJ441/MdQ5EuZNNczUYy9CHrGtKQW+Wj/5VlNP3c",
+	"+UJ9jrP7XQoMfuz1RboEvX00V0/wUuYi+Im3yHDnLUQfRq3rSMXG2s5AlEidmwTONxBGPxafO+UZPDZa",
+	"6pZjtIiIYWPzE9pp9OymZQVKI/qD7VKTR2opShHWtX33kw5c2UoEPpH77mtZiq3m5XOfdszCRWwsZlLl",
+	"JFd8fnG/1eGKycUxze3wzaoFhzPrtBvYmC27iz+hYta8x6RJyC8D3Qz4dcm6PM/RbUWZ+aUoBDc+hu7S",
+	"7goZR9F5HtTiQutr7xOSuWHVoteglgP83Y0Rbk7oNZHqohQosqViWhUrLL8gWkJqMTNOjixdaySw2wb+",
+	"GAu7FBTHnPfvpAo2R7vGONeKKBxl1yc2IrikUbpACeU1TYWzurkcW7a9lVM3qbZFKRhX2bWwrJuGILxQ",
+	"OSUKkd+uC4duJF0CSpNLCtVyal/eZkVlduUubIa3K3Uon8Vh3iEQsbkkGC6IZGnILN9pQzcnfq8YIBnr",
+	"94/WxTbIPYwQL/nvVBtz97hXmOU9g1+fNcu107gz6PRxK3Ege7kfYUiYPdl6GISw+rpJrEGx36XM33Or",
+	"NFqAn/12X65x6JEM1/u1vcfQfV5EiF7sIze3PW/D9et7H88ihB83h5q0btmWtdxOMu/cg+9HNXwhR9di",
+	"i+5YV8+w83cX7FqszpixuhQ5EyorVwsr8sTlbJXCVqUSeZ+95isQzGK+sCtUMwudgcWLOeTeGSNEjobc",
+	"mn37ZPDsm5Y9GnMjRlVZtA/z/N3FA8PgGvbh/aszNrN2AVIE/m/67JXWizHPrtHjtyjlDbchlVUYZy1S",
+	"XKhOEGAarWNSkvXSBGndoK4nf1wnrwW3VpQwsv/+0+yHjz/ZK/p38e7jT+by459Pj483CDnp3B65+46c",
+	"Q6Bz2gmeJ4UTOT0+DnOCvz+8fwUrE6Vl7qJZTyQ/uMs/JZ1rqfJDb/sLXPspoSq6g1/2iq6OuMq6CkBs",
+	"NGGzas7VEahyYHwELf+utZQtDBhnGRFQEih++4n6F6ey3VNAbzXHgvPHX5KQ2xnOyEKUR8FUK7kCNda0",
+	"rcGmRUbxxvajoReh0JWzeVVYuSjEEd0SVNPEucq4YcPOeZ/97T/+97AzVIVUcDwwh8bV0s0XlnVdnkvB",
+	"jYXxlwwOfq/PLjPkDK4Wxr9sRC9LExcDXg+ZOpd3IYD+XQ7NUNG4Hxhmxa1dc1P/1HkHimUn6bxaYcrb",
+	"a14aIQsy+4O4jxbuZHCAHKil/6NvYuH/aNNK8HMY0Ry25D/T/Fx5GJoD6M939qIJoeVuqEgBQkhVNRel",
+	"zFKs3wqrQgtCV2wuLaVETgSlPaFpTw7x3mH81XGdLUQUTBiORQkWN9yA8RayL1IijpR1sZxV3PLMFquh",
+	"Tx8A5tk7ZSl5PVPWpUJlMJ16CUuBilxAhhsjjeXKpkPlXhOIDR5G156FzA50iGJaCM8siBepgGP3hwpz",
+	"w0D9emDYRCyPzEy7kcMWiJDBD3x9jcCiJPPOv+vKb6WpFgtdWmYlGC54Oktd4ErivDqfkvjO1ysm1Q2e",
+	"NGmoRhMOAbcs1+yC5frP9QNgVp1PHw91bDghcRedlbSlVqc0rBQe5IY32uELUEEeHHrc2dSTStprd03v",
+	"OmUg6Kb6CL48MtdycaQdRzxaaHRMBIvhjo73Qx+8JiPWz/F2kfC+OlgatPH8GmmgrNQZrG/O0l8/Ye64",
+	"0lQlNWmpxNFL1d+Zm3WXkM52k/QSjsn9pF1jtr82WU2ruJqI5QiO4r6RfyeWl3DZfW2SNnVg+/5e6Wtx",
+	"T3kvbheyFKY1PxXrMkLJFujOC8OWugTpfuYUZ3Qp6rm0lnyIh/kt7m1S64U4PASBy3IJ9zR5zeOdnGaL",
+	"KUyv3r4HOb4NV78o3k6QD+8dHPLc5oZY/5iWXGEsKDmlAygtCLT03BU6YfDplFFdEqNKEnwUlZG0VXWs",
+	"J1bgizcn+HGzyEiJpaMJdHpjtiOOLWFmhlUKwCy0ygSWQn5byon9EqEC8gWOykrt23p85fsKveZyDpag",
+	"yNvq2mq/xh3SxdvtgRAKeGAoWt/uC+71Ozu86XedW4g37NZ9jFNfb0SZy8yySYERxYSVYgqGJF6CWk1C",
+	"jvZxlE4p84NjFjg0b4C0eajd+0SL+/NfwljRxl5wg0ktMWZMWbnSFy4pW9cDLjhTvM3P79Jpdr3Ph2oo",
+	"KtJYqFwSUAc9pe0d6+m0tX8kIpZk3b8dk/La7seLFBFvPJd439s4UnMbNg5ebOO1GGTwjpaYUhhVyrpu",
+	"c0gJTXA/DFN6SQFGP+Y0Diq1Tupjm44Fdxzd8NIFZX6i6byP7scvLsJDItYAAxuVrqpz03234bIL++DC",
+	"G+08IuzPXR9fb+ye54NqOxK3mSi3qbjov/dlh57u/WMfGGff1knjfxzEdkU3qwjngQ07aCD3zlgre2rl",
+	"Tp7aDmOTaycivrkRulmbddtqtWxQ6260EUAg5a0n5H3Vdji+VrFRW6ZA9LK2UQaIjZZyClC6Q+o74WF4",
+	"zKOWeJN/0N6q4m8RPmNjtPSArWN0d20upm4Lnr3m2UwqUXvMaPhw8WkT6CdZq+VOCKbEYbwkMU5E0kRF",
+	"acAzeKgLuD2GSUqaVctJhCSCgVAwaghm5oerq3dDRZVWLnGSPgyVFbcYSTWKXwuWcSNY16N1pJRAOIJh",
+	"OigPn0IX7PWOG10bYWEm5hbf2GQiVC7VlLA+TikzU4MejqhLbMFBNWsWnALVDFU3lA24/NGEpSHU0x+k",
+	"vYTxCIKJlJkUvadpD9dQ56u0NvmAFDEBFnNJw8rJ+UKX1rC0kEqwN6c4onR99s2hdLa7d1qS0Zt+1+jH",
+	"Gm1OjwvyfNdvDK5py4DlWXay97AiHdcjaT0Hxsq5kwxrei43cq/m5G9/jhd/SjrjFcVa2ndfuMubCYIh",
+	"I6FhhZc5pTEennUS5tKiwcW2+wESkIJEdSbmAbkZLoJ0p3sq5Tz7v22R3xqZ0CjWJr0+oWgJE0cb0W7v",
+	"Iq3nnpA2zHTyBDIdZbI6P+Gk1PNTls6ksbpcpQQK4c2UUmRC2aGaC656CWskmHeVZu4un8fufcIc69gJ",
+	"CoOAJpvJ6QRHtFiIko2BN/cCS3AsoibfdC5vQVEkpuBURffa9fR+vLQ1F+klsEDeruzmQTStr5pLxzGZ",
+	"BpPZJ0IlOFAM6Zh2U417+8X9NNa6EFz5jNsWRvVdqedsAEt20p6tunFsaFDbSoZxwGQllTqvMoHugC4P",
+	"rnoSOwE0KkWP9mjObTYjz2fNDaOf9rJBN6qwBn7CiV/lVuq9FVnVjnjxVgkGZ4YCPJg04/hYHdyh89hD",
+	"uw/r+KgUvs8upcrEUMXKKzpFCqNZxstSCpC/wQZDBcEpn+itH6q0qYGmdZoWB12qKvamaQ0V5Wm1lcvt",
+	"TmzcSKx6UOO4si5Fn9fLt9tdB3dkyGK7ThkFzPGqxCUMYh5mUXgApG4MRXktVgxOcil50T4+EQ7n4Z67",
+	"6EC3iCAPEXw3Hf3ugqjgVqhsNZq3eVe05QXBH9e6BoF+wlodeMy/nvOJmwDGFZLJkUcEkK4HhmzK9l27",
+	"jxBu3IPJHztqFWelrqYz+LOO0VJcDe8PwD50BDKuHF7qXHBTlevO5gNrn+9harcd1Lva2l/AqI6u3+1L",
+	"8EbgbhpxojxmNGvHvH3QJhRbtRRmCCZVLm4TqooYbEnSpXKHO51dE1LmdzINL2hchj1wDjux7cdXEprX",
+	"FopT2gPtlKW8uSexHegZPNw/skkBYUPCGkUE0GBg9Vq0n9O7KK3RFjaZcZPZ71QGvkSJSa1Z/N1LTNZp",
+	"b9N9ing9Ikf3aUNc0FH0CNDuYC65IT0PlOeUTmQ6VN11WQy66lRrvIoAwIrwBjR6OKgV7vuhqrMGSO9y",
+	"O0luW19mFO4OSB0ZXyBqgS+Bwsc64Gq27ZlNnT5MH0gGx47E7kYGREVvb9XvfTR1U4nX5bXImdNmfdGc",
+	"r0RrokI4fo6OjtMoa2OoorQNnxziXCseqnf9iqjK69EfvvnjUG2kcPT67GomVpift3DipFEah+YXHePT",
+	"IXn2nVI5Z3MsteUYZwuJ98HZRxg/6xMbKpxZQkn9gtmSK0NAXKjXYnCDlFtcJFgLwctCYvYjvcMM1bUQ",
+	"C0rzsDh8uLbPzpVLiMTahVLM9Y0we5NPfnQVpo/Yf2OPNtJFGtkm50j2p+xJfVVY8i+RWbLOHX4QvCBE",
+	"mCYDMm3FWR/32kV0VxtjuEAn2A5HLvk+0QBCt90rzFsj35kDRqFt9zC+cAC/hIfXmQKHs1sYmUOe3BMz",
+	"p8GEF2xflxCDe4/mVotAwMvawndvHAxyXF/ur27XPMIkNzfB31g/K7jSqK6HzpgscfXNwd607aHQdTnj",
+	"5+kf3LpmNf54W5WqmFQGbJIauhvPcY1DFGGQE0wo0y0JOvVVe/qh+Fipf8FW3PKDl6tRqNki079QGCOJ",
+	"59i20P9c5VPxAtMT96bTRPgDW7MoJcKBVmMjgllR5ztiQLsqihXLtAKWJ5T1eRX9unPGefC2nJ58OjyP",
+	"6aQ9j6klAefksAScckvssy5M31klsTW7phTbt+JfKRp/x+Q1FD8gvNcQFUCoEZCFQ10AJarrARVSjCCC",
+	"ipL2Tocq+nhGYFGC/JuOsZCtk2IHBKvRhZrW8Z+Tv/3H/3zaS4ZKwXoV0sF0DPr9E0SnTkMOrEs1hfXI",
+	"/dcmddkYlJRMoGK6FH12HhIUUKLX1vGCl8ah+bkcWlIX4bKhMlY61dFnRhNEuC2lMAkrBHdinTS5Spk6",
+	"KRp9YtxoxGcjZAh82cjjxgbQDjxkacL+9h//u3fq0sQ45nMkjFPuBgxvqH4Rpd4A8aDE/uBYnPPbzulT",
+	"JKk2wo/Sxw/iMPHJvlvWtC848HpBoIvIC0qjaVVhcR5tLGImpzNhCD1MkPPZkVlNk097d4V+wOVqe12h",
+	"l/vedrLrbQdCCbzCSo2x5mX+hWvE99Z4t9ZWouDCis0HBpR71hW+2rLnlmEpxLVL48aC+PTwdEah8AS1",
+	"1DOHtSZPwxmDNWDjlUtMvlNBeLSmL5UtV7srwg98ksMTWC/LbvErVduRjdHLyNW1j56kBbfC2PQgQOI7",
+	"VG2HGtYdm4vXfO6WHlqcvLMO2VPFx93ng/ZyM3VCjoA1HJrHJEeFXm4uzSu99FE4r3k8e/pf6/ZeoaIe",
+	"fiXhcpjnOtT3nVyPdiQhogwGHSTS0uFW9J2CzHNuBme/g7Q7cAAoZUIuVkswwxndDg5yzV9yqH9ecDXa",
+	"FQZ4LbgiEI1GW751Sx+ew9xz6uYTwSeC4tY0HZBK1L/f09f9GdGFTYVxa3Ddua+iDhnxIrcku4Hg5HZ0",
+	"3VIBX3ujY3xN7gkk93AF2eFc8x035tz+pY1ZNui2heNx1TLGd9pISouN7EPn8j5pnzE8KBzmTUpd6hIb",
+	"tKhrQn7wPfSodnPHI1tPPJlod37glsj1gfQNe+pazFCYu3donNvmoy0RyUvLVc7LnOXiRvLYhReG8qB+",
+	"sevpgh6+nyusitXa1nY7vfKgUa0xfySDaMXj/Uy2evWDSijdTZ6fx3OOSRCOWIOrbXKfbVw3PlN7hE0b",
+	"fBAJ600EISfEyR1MHxrdWXuJl7CEKuQFrNeQw3PhIlyfJrBwzVxqz9KGGNySAffteqIbmCjuRBZSISQe",
+	"zj+KYZOnDWzxMTbPUsIhSDfyIVwKRd+XQrcMF17QImqlEo7MYnYQnvy4VU+vc9s2EgJZKaZVwUsmbhcu",
+	"SX+vpoJD252o9kpPpfpOl/M7VgopcWu3Jh9pNtXOpCz0FD3ZktAdcemxFWwa5RTqCUu/f3nFjrEB00Y1",
+	"HtWmt/euaPF9KSzwp4hdNzV8LEb9fn/jqQf1hz2kJCbpRJVpWwHj6tiJVCyCGu+uQcG9VRmtEpzuoQrh",
+	"ep9fSTF8ns0QfjNhSmNgoA62mDPnUppzqaSaYuGqWQeSqwM8ffZiDUcuCgAvsEeAD+44jwGeesKH1pWy",
+	"DicUBjbnK7SnDD6oCNqNt+udkfXa24+kquxyHwVgzj1oG6/5LdZQme+2J8n6vFdCNHW+EkoNWs+Xc8iP",
+	"XSVAY367EOr8IkB7cWUpOw4UjEJgENYluzVw05r5am3Xt/K/1zUXuEtxphJ1QXO/6UXZDMK43ZWWdP3v",
+	"Sq4ysRmU2cTr8e2q7lYs+8k/OOpYQmXG1Nilk0QBnr0BFnxUEkbTeiKFLWX2IlSv/IbWFGFKbTGqcjmZ",
+	"HGpT1eh027QwjBzT6xpQc3FRCJmnB74Thrf5Qv+oo1B7deDjYlS4Ay7fU74GMzUuM2iK7ZCAp8FCbFFi",
+	"5VTJicy42uIlCBuDjCkXppGlEhI517O/2zDIcOHa9btoFPsqtV77FO/25jwtwsUj9TrWhPFaUnFd2iw2",
+	"9609wlTlg9jQPubRNuXk/g2BvmJ7ni2oUGsWWYkgBSBjv3UdF4uCLLQ6G/pA+j0wu04qau3dpXJXqQLo",
+	"yVp27XRhj57oIxBknTsATx04wUa+98En9AuAVG3rfHzxbTMVkiAKkEP5xpXN9dELobg83rNMXwDk6ku1",
+	"4/ka6FhtE6zP42f17VkHEd3MS6rty5RsI4TP8Flwa7IGU5F58GStYZxuxpIPBnqIhfdG5u1d7vySPq8d",
+	"0ulf1rNCG6Ca64uyw91y+NzumE5oYieE34atJPKlq5fijW+phYiLUILaUmLjmcO42D2yub8kZXzxEiUP",
+	"sOLwar5YRdI2KrlvpdJWAvoS+ZykDP3dczmjR2zsFn3vlX/s2LfgU0EV8R6T48/08D+lvj2tVgEGaqjg",
+	"+j57hW35KYEGB4aG6YoVGtHtby3rkt1vqsKaJEpMGqqyUiaJ9LnEKYM9Kn4Bc5zTsKLcTHgJWcCUmWP5",
+	"NVbPCCZUpkFHxDsW3Fj2hL2Wz52Rj99mXGFbWzYRhAqGaRVYEDpUNHzqXCWLgkrsOKNFID/A3qCt99Jv",
+	"UNB1u28ea14PMjLWiACkLd3ctvUe+6+VDR6M4Vh360894CHoOaWurCj7XB7zhTy+OUmbqtCuS1uD4vdQ",
+	"u2fcjLZiZv44E1jrzJXHy8TO7YiYidms9JU1ophg45AmcmarUXEvgMc3CPxwuJXw98CCbKqwtF9tY/ui",
+	"TSA34SD9+oYJNff4bspi2y5sdUlFfh1hW71aO7DU7Vq12a0tOXNziXKe8Do8rUOVGmHTPqOx0ZeuqWJo",
+	"AG/gyOmJFYj1B/Zv9/yXqhTOm/fADFXKF/LoWmDp/7tS366OGgBKacIyra+lML1TVshrwVK3lARTiPnc",
+	"Q7WOIovMr3kcEszDVCvX1HEYue63LfjOxd6PgrgOJg5L+sPV1Tu/roSLFyUUe+eog8oLRlt3osuhcgSO",
+	"a/ceyfuBYSk88Og95i6WacKay8vC6vb6DMlnqGCHcBSkUyQONBWz5NUK4RLO/G662myWaWVLXcRZ9X32",
+	"r/WOW6JpBHSsN/90A9wXd5D2HLewZZtC65R4tR8N9u/VOyyYvcuG7ZWBa+AGROiEYWJOGWd0JTPCYr+n",
+	"Rhcv2mM6Wq5b1FB1o0XuJSyFEaQhe1/as0AacFYo9dBYvnLFg0jsd1+gv8htCVhLWSK855zbdSZwylJy",
+	"BaSsS+R0hAXZVo4L8nIPVe1LN8kW4LMUpsmVnZV6ITMXunTedUSBToYqvT3yZOpAO/31RzeiBFuOUPzT",
+	"qdbTQqSs+72YSyWHKp0KJUpuxQvyQwMTuT2Cy45qwm9UvdCcwIL37+gkHXpuK8tckzd3708342UetXVb",
+	"6vJalGxSCGExVJP5Prd+4fss6k5ESABADhQN2d5bV7ku1S1qxHpsCRN9MpEwnpXaUKddGpdpaa61O9UQ",
+	"zFtt+WjBKyO2t2yClSBFuiln0OphSy590Sln+LwjcTvjlalxfV13tFwL16OJR0WSeAto5nAQu4NTjCTP",
+	"dFX21hoxfTN48sf9M/KOMfIHSVW1ZTTRovpWUeQDhCsPXNW9g4hqAbcNAfsT4IlpwkzcfTD3ak5VH43P",
+	"NzSDmv93tzX9SK6EsdtqYHblnzUoHbv+Mqv19cHpbVuQdX6kDsqLhUBVRirYztzFmaMDpZcqwO76Um2P",
+	"Rt+ACYjk9JZ68+vtBklruSQIKWmZmYE12258GOsmdwgtwA5cWlc9RgVdo3b4qjWoBNRu6IYkLEI9Sssc",
+	"HMAeTw36gWnE9cY0PKH76OfStqMk6SWb8DKikKm2IG+vXUMo1AbtDOsdsZ4yYaIwwoNcTYXjhpTdd8rS",
+	"HPFhUO3QJuKSpTC6wITqNNNKicymrOvIIRmqirIKQAdKEDkBOQnVKijf0gDfOq1AjNGdBh5nC/fGoZpx",
+	"lZsZvxZwXwanZCIzboUvWwcFoLIzN0CwWKlYlUbBngxOsJT1yeAxIt7oXBQxKk49G3ErjYUbnsCFHpGM",
+	"dUGjQlCwoXKlD+tCH3Yyd/4zXAbYfew/BCPzrrja7b9TFfiRS9uWYxIOBPmQqDMgaMczUeQMO0ag2D9a",
+	"ylxQY/HlbLXpoi+4saPDQEEQxtzN2SVT6ErZqM+4tAnbcuzPGqGFSl0rBw+9PeJ01wjV9uBdNAm46Ixt",
+	"AqyMhVAsF4Vo1g9GeepSZW3YPqAqgp7ntMkZLyYj/BzDp8gyq6R1cAMa2WpAXtSVRReiy55dlHosDMs1",
+	"UiHo6q4hPS0fJrZHWlB+hzoF4FJt0J44XEKQ8yMdl4JfU+ka/Or0pVIsyPRyVGASpvRQoVY5hYOjK8sq",
+	"ZWXBUvxf2o9X5NT3JlEuOoK5RpjYgHqFIsQ2V7OUiwzb8S+dGJCWYb9d019bgFPyY4YTYbgkrCDS1KSh",
+	"RhXVwjfQLIWp5ggA50e5obWjI8WNu9NQO9tL1PE5WyC06aWgfk81dX6G40JMx683vOwIXmYS10bCjR7f",
+	"yYTKTe/MZ3qgkxYJoV7be5Y2NOOZzaPkCcbPrk0AbUeZvX8+wUEdIQ/pPvIVuo14jz5Q5FIasbtB3xab",
+	"vwbTu4cPt6V9x06Y+hZ8m/a+EjzC+XdRzaSJqBAnX69XKxyOMFgX6e9bnkODdTv7f9Q9P9xkWhp/xF1F",
+	"2aKA00m/fI1Z7WpkQb815FMDhCg0hiZwUdfMot+eNFHDBLVlRjpYiWbG8pnzDZKnuAFEsRVj+x5tph3Y",
+	"6EG7+2U86OGV0cKErYhIqOYR0SlqVHqtn796AT4nUcPz0S9h3u4CYP9tzdv3xIz3l7itxcRr7Mjg0oxb",
+	"v36FFE5RZqCoFmJXbVzi29KCrVTH6LsGq7R6B5fOlaWgavbNw3QfNL8tVXBOnzxm6sCBOVyeLSkKZGc0",
+	"UO4OK/hqKaL7utB4hxevOfvlzoVqH9RYcoMxc2P+6TrgmRrWfYEmNVj9ffZo8OikFxnZ7TVtcxKtXKGf",
+	"1PP+dg3jnpVuC1e0RjNZlAL4We4F1FppTfj9lPFiyVeGiZ8rAhZJQbtCw0ZmszoCIa0rEqoLjZzSi9oE",
+	"Je+6m3t9dolpAsGaQUMbTlRWSJjQGcKHwCWIvAkWEBpL5+8umPPQs0dk0VKOK+omjwaP/nA0+OZosKUI",
+	"74BkLlPjwTJ+I0oQCNvL7+5YGsi645XnItjnv64A753WbaRprRJWqdyXs8HXcFmCQh8XEcNnjeUWwGL7",
+	"7LwN05+NhZG5YKkng/TOdYo/NmsUEbQ7R/iSterC0zq3K6S3eDYaXCuFpABFsWJjUeil7xcDSmnXJxgo",
+	"zNBu4BAeVAD5XBw60hP233aMtpBoe+Io+RjM8HqUv00N5Vmoi+Y1RZL3PzAS17TFd0XxtcTE2dBHqpy8",
+	"+YIVmQGzis5Kc26fUWMZ2NRvVW7pRXGESXdIBSZlxO0uunSqj2lJJVqNYhN3WwD5IJ7fULBaGH9zA/2Y",
+	"miTkB9NvS1GAveVF8cUGdHDH8nUKqRxAph9Q0ljH1h0QPJdKmJYtQD/4AVnk7gEv6PKDkUjxeo9C2o4V",
+	"l/gx7Bz5izDOVpTaCP+fAL2ATjddvAtt7LQUdxs2jDqXnzXV8F7/rPa5zrXrHN5i9+ysNpB5QKE3aMo3",
+	"k/DX8uuygle5ODJaKWGPnhw93dWYbqcLOZdmUfAVlYJgpwun/8j8IMzurRlee9bnS9iG8XK3HE9bVsrp",
+	"hhuLUFai9kgEO0BPJqI0pMQ6QYq6LIisQmJMPYBlPhoMBvBD74CiK29i1iNqX521Qo+7pUy8E+UR0RLP",
+	"/1oZO4e18glRGUU4fNKJz5cibBmvM0gLQly6qqr13oq25KOxznfw+TYNnHK3rF4cFeJGFFS9athclFNU",
+	"7qxey+CCV/Q303SetqXp1CWqo1Bbv6cHZ1xmCyJhLu3Iijm2GK/aNJ5Xgt8IlkbXpOj31pNQBoRZZhHB",
+	"WFYKGCKTtrctmltWGTwrH1ECwu6AsdvWLBMLbAHyz5dv3xzRpHwCg0tFcglHQ5V66OQR/ZKyvxqtRnRT",
+	"ws59Dg/jcGuGZXW6QEsnGSrKEmLhIZd4W1pHbii3Bja8zy6FZUiRcbvjoaJB+0YD0p5SmRnaC4ha52vC",
+	"PfwbN4SBQBaHa0bk/Brkn0oouxKrsCwrhAIbC1RaldMjweik4wuHe6jkJp7cGkibO0otB3jzfLa12Loz",
+	"/ld9w3b+HLe88SUlzmryJZPYrtbeqS8jIRT7flR39NRTa6O9HLlSL+jCnXUz1HAAfmdGswn3hmVtwDy4",
+	"WwnNfWIPHgB6d7vYsvLNYjFhCUx7Mkq6af3SlP035vtQwet0ZX1CV3Rm1sXpHTDZ2m2YH2erMEZQmPKA",
+	"ro05fwsYLy9SbBndAM/u9dmPeD5oKnRTAmOjrGaqwUUxl+n5HPVq7BXWrRYkUUoheslQ1dnN8Jy1yDS1",
+	"OXEwau7ADVXKi4I9HgxY/O7TWgYPOzybi2GHdQcnzwaEu+hT+I3gCP2Nb8QE/pwNO9cnw4534wCLGb18",
+	"8+L9v7+7unj7ZvSXl/9em+ozXeRp4tvi/6RoCB9T1k1/OsEPH9Oeiw7jzHDWQU8Au7UUzAjU2vvsBa2J",
+	"0kNVCluusLJkjoB8HEdnZz5r0Xg2lAvM58WmZH7G11LlFPX1F7t4uVkIfp00ksIb6gpJGZMwPlS+XmMd",
+	"RNODX3i3JrzZaZx1tssQMxh6dS/SaCe7XrQ9MD2YqMPlcNvnEWAr5XMjz+KpuXwOigsPlQ/EG8tXLhZf",
+	"aDX1VTjREjwYqhT38vn7l+d/efl+9Pr830Y/nl9cpQ7y0yc/1kMJZEilSXhmXGcdYo6UfuzAI3DrYkBz",
+	"5D0UOTnz4PJ4JKYg/xGri3wwlbKmkQMft7i7TzOXu5SP36vny+LpYAvgWy5h2ZEbB0S3SdRUpeEh96Bu",
+	"lBPhtx19oooX8pd7Y7uFcT572jrOZ0+pBNVHNRoD/lqDWu/t3ooU2UDG6dYANyhhH5go+SwS6YdKhK3S",
+	"7j4Vm4tSY8/ZAyT4O38pugEd4DaokdtaeDnIbJ25RGrR2AddhvlWqhDGsNSWcjoVJRZpp/7+u+X+fKW+",
+	"K++ruOMKDfOAe67clZ+SjmNKo7Zg9RuxBMmLNFyvUFpWCliqSylqnjwT58TFUsIlwkuDYg3Y4Jhn1wm1",
+	"9wraFF4EVDrjJUhOcrRIxd6LXK7lsSFOozSsi+o0RUvc79ptKtZrIrl6VkfuWqlwMmAjm16fnROgEywF",
+	"6OSMK2T2QxVyx8BQcIZ0zPXZVqZf6vlQpZi3lrqgAwkCZPtpnfnn8p/ulDuNeYl7Ye3zzdbXa8p81LnG",
+	"00508oIS3fC87qlaXuPhG8xyb9/dWiVvP72KLzBvxvH9MCPWaLviqpRgG/pbyih2scrYoKkZ5jJWsqPX",
+	"HJrxXQNU7eyG33Qo7RW0626knUjCodXsZ74D4aRGdTbN5h1NH8UBy7NmiOzfGNgFd9POrdmT/B2PdK3r",
+	"ZY0nXK9bvE9b6PeL+Aqrf4QUkki4tnSy9w2EDpPouzMc2oCCWddnviKY82EgDHU3oy1voiJEkE+YXEc2",
+	"U3vXJdbadAnDfoeOJbReOmyRUFXcNnJZk/jX6KBL707u0y6qQTJb23D9XIkKjH3SfblXDBYyu647JlYL",
+	"Jy6DmtFnFwH81AwVNyx1nmFsmOWS5hCR0Y+8l8TuBKPnomG+D1VtXuqSLcFUdpO6C0UEqMYzlpIsZwaU",
+	"EDTto95hrNuElA5ZxmUFOgZCQjjzlxASsTiDCiHrxmLNPGlayw4G9RQlwIVFwfgoTr59B9tyqCOlsL0i",
+	"yde/uXHHyIt8IZFzqoroxynIre+59D9ud2HVIh37Zo097sEWMyQo9P2hesmzWazXuxxKp7k5zHPWdcpO",
+	"pMsHL0vDgEiZEaFGu35sL2EzvUQ2MudqFQZQAkEsCplxFE5tFZzYk0fkI2rn0e4i48xdVZsqzj+Cbgss",
+	"JuE4LPIQBIuSjBVS6chWcQ9ai8Y1F9l5FmJoOzZ04GnDzqnPNIIFly5zxgnCvVXVWUlz3J2aSnN8UVLS",
+	"pFDwyHx7gKHeB4P7S1TSJY++V/yj+cl6dluiG6iMw/nfuS1NGsAChnDjwrlV5zzHKvqyUmeMq6GKbvC1",
+	"eWPYYQI8xfADsBfLxlU+FTbiH+u9+snNRRCIUV8pZ5NVKqBDd/WNKAu+QI7WO2Sb1qaxpXkJgVA3jGY4",
+	"WPWMWRfeRNC6bCVs79QzVeK3blxJg8XW+wQi1tErMsi5NLBceVUirC5XvljHJ59lvJrOLKsWfYbnHoFf",
+	"ovHBxhdGD9WylNYBU/D6zPdDz0Vx49PhlHYlbZhMw96IpYOpxs1oNdz3rq6b9qHn4K27HLtz2NF4Rero",
+	"VvA/GXJpCUoXdwWrxZB3xQ6PLqk+0pqhMiIrcYviK0ipdtAeM44hT6vRSZlzWawclRosKCx8xWC9hYRQ",
+	"l9JVaZ+9afZUwIAPYSIPFXZMdwPD3lzE/HNu+Zgb0TuDY1D4WbkXEwapSoaKUH7ikcd8gUcCnbQNia4H",
+	"eBEWAA2Va4KMLz1/d7F9s51NtHefzTa1h3pGpqftnKvP0lwa5HlpczeoQGsyCepCvdCeofVrFn/KHOdM",
+	"EIQUnR/1DZEA6WKCQIPd65K5BpZKuxaXQxX0yt4ZRReaR8svL5zGgHQdvJrxu4Mr2zlfEJB8VFYKWaY0",
+	"KL421j8oFzgcBH2lVeokXopuKhhJ5/YIbjy64aUiDJ2fgspBeum5f17z62/rpzd/eO7f5UzUX7QSh57l",
+	"K3/9BqptSXjy/vda7NX8InLOrGkNmxy7RYZtso82db0hfVsqXZ8eEXw3DBgkVca6hDeAoAss56sjPTnC",
+	"7gKM/uu+WgrhnHtDJRVL/VQJ34Mz/yJdnrL0n+BhBQID/RMyGvwLHgF/DlX6T/hs9/1KcLoY9ON/IvV/",
+	"WA0Gj7O8KpF14yeRYvJLIYAXpicGU6d1IZD3aZWbCCrMPeVkME97/fAxT4nmUYPEeIsrTMNzyXJmpFc3",
+	"Pih5y8RCZzPW/XD1opeghMpdcA4NEFSg++xqqWO1gGoTUZzBRVhk6UHe0Lf4+uLN6PLFDy+//fDq5eji",
+	"zdXL9/96/iodqrpl2Lx3ikGyUrAJuvKVpa2Shj159Ag4ay30YCNTpvgchSpOisAg6Gw2lRyMl6HpQug+",
+	"Lt074q7rWsqAfcMesofspIn+f0h/Q0+KiHVxx1yi86bHLjTFtFRXWwokixaM1N9QQfX7BeJjiyJ6f1Xh",
+	"y3KmXZzibT3G9paPkZjAeO0yxA/iPWpXZYcKUe9kUTAycBFsiSzcU2qi4AAD3Gr2nInnNFBEz5I2YSmm",
+	"mae09NIyXmg1NTIXa52xryUwWrx4p7m6B3KqlSgbwSaXRxYZbb6mnH7YwH76O9LqPxRxbiXEq+ipmwt/",
+	"cf7mHL3D7BfsyD0TJMPcclN/Do6RoLr96IerF2mPxAL5mV5WsAXHz0VZSJX2WTpgz5C/PUxdUsDg2elg",
+	"wAqd8cIj8Hx7eeWhw86GirsfcSzUA5yZBdDX0USXS2yyxFfIT02d+oH74jqH5nyVhBp994QJL4ojBJqA",
+	"mwkawHhpZZcyE+ucuTGVJnf+5kkr5YfK0jviYPG4soIS4ZxGjh1NCbMpnQs703lap0HQziRDhR45OZ1Z",
+	"kWPzd3ihViaNWqETNbCujpuV9XyW3yzSXr2TCJvP6gm+SS9VEHYRTxoqnxPlikpTxheLQgrTZy9RISBd",
+	"CPVZgQ6aKOzg9HVna9KGYWbJuBBz6kIMwpgkL2Ytp2vtjlDT8d/V8/7p0cc+rQdoP/53l4TYn/Nb1+51",
+	"o5srrXDntBN68KK7cFzKrNkimZKo3vFSGm9cIyINJgPwRvsSZA2zUpiZLvLO6aD/TdK5qTsE724gu9Hh",
+	"hE+npZi2FlASIS24Qpxq9woDStJYKhGd2Tn/qy6lRdzD+gPuBRBzZkE5slKguhhD6M6lolUxKaOeT/4t",
+	"cTdeyjmr2/HW5o7z04RGxuhnbYoXPxxXzdKhlWiTM/V2t/Bqfxjqi9xRYlZPHT5HVFfvT1aXxjevjEVN",
+	"T2FLCpQ6vdNAtQ/cw3yfmnD0sG+i7+FmkKAxQXUBw0CVOA2UkDoXTBjhA+Pgk2sYW0Ipnuml6g/VWyXq",
+	"NaVeyeHeuBcyQemB2e6vvkO43LGwc//gta7Dg7jr8EkLQARHnDtlJFqMm7hwCO0vEOLxKFxXrAiv1xMo",
+	"FYcY79+gzTkdqjoDORW3PLOjOagYKeE3WS6VweOOPaZGwCTjn0ZckWFUf1EUDgTHyLksOJ6CBJVNekkp",
+	"puIWiKKUCNgEzBvRmPAVDtoE+ZBLUej+WfZShFKVU6XdPHt9doGf0I+ZqmouSpmljfyySGdw6c+tbcPe",
+	"v3zUfCOIhWmpq8VpXQtaYhEALx054M8PDIXghgqXLKb9mmSItZ0hupVrBB+hZdGNmJAxVE6ftFwW5H81",
+	"ep2Zds7xGaes23/Y2zBt2pq8UzvuRki/Bbuo7o7uDqSYSmMRvCxOz6cD0tWKuJjL6CRt1zHJXp+95is4",
+	"4YWYWNaIibfKuLUBpnUq7bzPzt0ryWFohFt+zJKlZfb58tKNzvTZB8KVQvt+rVMOqVsOm+7Jo0eRoFsb",
+	"x0/yowfyPDw9oT7UJzsPNWLv/1wJ9zMcDqyRJzl5EDN5TRcnndujqT6Cpx+B6nZEADa8OFporGKtnx7E",
+	"TLui2hQ9XuYxJUQeGY28KNCtB2cED8tjdJHDsaSHu9Q9XhTrHcT3tStXWyTwhboRjjH4igdC2h+LTM+d",
+	"xEuc8PDfnbC//b//H33XA31t5Rheu0nh+zxuQUlZ78Doqn/wgTVD89YrpTzDW4fK8xXgMc71CVsqC+eE",
+	"Jkp0rfXJRxKRpNfHXCqbB1n8udLWHQT/fG6YU/gC/OgevrANgAbZgRXzRcGtOGVZZayeO66AO0w5dvOF",
+	"TWp4bgzMgfwVJZzsX73S+wlkxa/E9+jvEmGjVSY+OfvZI6k47tgj8Z7+Svrhp3RjPq7v3CbUjVMo9/C3",
+	"xJlg0opS8qhGBjYELwGJ0oxT3l9FPWDcdK7vVhyGc4rqktz+YBUQlRyxbl7yiWWPBo8GRyePeo1iICro",
+	"YdwMFdySoGrGDLfSTFYb6vs6XotdtSRarXtv4Ko2783mF47UDty4JglG6jdtf9o7DX+yaclzTNRwwIT+",
+	"hzOWonszH/3MUzKhTEwI/vqYPIfKC/J0wjNb8QK1+4ZS4G4Pp2KNtBlFewSbyBsCwOPyWCAWgSthlsKw",
+	"87/9x/98ybrIuQw7/9NJwp7Df17Af7790yBhL/90EsJeqTe/HGCRS/wIuCE9mCsdYYqve7Crpn3gzk7S",
+	"CeuCCRt+nvADPqTVZIjMsPY0Z+DL3UG/f9IDZZ2MgWCrkhZ/2lAXWVeBpC2kgYV/JW6EMjMrpGL1RWdB",
+	"sR30/9hLYkpxeiO+OEXVMgUbIq2FW7e+92nPBYMiA58407oBQptXX/aApmbqkZwkriazNiHwZMEce+uh",
+	"282mp3t6nVpdCGzY2aLFFoVeAqGNjS4qK7DhJPHZpqzyenK0AlsQi3YOJXReaTVE8nVNOHLDpGvIWQ5L",
+	"1Y3P+mpbPFPOI7PewXdL6wPqH7CtTL5EyAOwShumC+qytEnos+oRLTStmS4oPdE1DeHwUweFAaU6UXl7",
+	"0Bc3Br0n8hCrj/uMwsjZsUtb/Gc4Ef/qrt3ixlwzTu/egHa54Rgg/ERn1sdH64zV2908tB7rhcLG2N/Y",
+	"NJ0N/S1uJb9boavPadgTGlnn9NHvLp+tLp/f3Qu/uxd+dy/87l5ocy/87jf43W/wu9/gd7/B736D3/0G",
+	"v/sNfvcb/O43+L/Sb1Ab0m2rFAfb6TpfIdg8CnWmqFuKrKiMvBGvPcmQyNpF6tu6hkWQotscHK+D+ttm",
+	"7XvALkwTcOa2Z/+bpAcSBukm7Z0OVcOwrcmQUm5tKeeYabOcSSvMgmfiLLJ9mUUgNDRx2ng/FjKYakyb",
+	"fda0lD3uIF60KMVE3g4VUh3a6lIFaz0UZTWNfcx6xzzQM6+POmsTWb5XI7vfa9REzUpZfpuwSnGVzWCR",
+	"eg2h5xcxGap1Z8GuAbiKqTLWTJ29bmIj/SziQxazLX1DbdfAIBSmunGA8M19nogv1pP0TMwF95wx9Rxn",
+	"bfnPGq4HOPfH64cci5GwqkgJdox2DnAL4iopPAD1LbSS0sZY4pHCqEClOmuqZ37QmI6KWppTtoCgUnfR",
+	"WVMGhmfvl4WuktjECTRnLPXZ5SNSDlJMUHQYGoWA7fHLlYF9oVzTFNYdBv/Bi2EnYcNO90WP/njRp/8/",
+	"fPji4cNhJxmqYawdS0N3/O0//jdx0nCIpG3Ri9wgunBo3LutuLU98jrW+OpIOl7DOWuIekS9iwH3CMGf",
+	"pev+gqS2auBvxz7Xe3xGHIDgKrxDEg8VVu0g4XYcBgsd4OhSoK7GR0S3rUnHf3Baf9KpdxEYZHPHOkmU",
+	"ateaTVxJK7Z364n09MjYvX8vn3uBzEU8ek9zm10j+U4sL+Gyw/GitjYQ8HQ1QiirFpAa4kF6gmXWR6HW",
+	"MyqMd/wJa5za4cO/aKvweHyNTiZrU6n39rPalyBVfQnMCSLPvzvqxJUw1iPdOIzZvcGRNYAXj2i8XiUS",
+	"sIs3+6BbzYzAnF2txBFVHUYAtFafRdig6zfTcwtpUM5NhEWgCKdWN50TzpCk+uoj0Kma6vKjvaUybcrW",
+	"lZyL51V2LdwBQYUPCXjV2SyW+XD1go3xaraUuZ2dsaUQ1w4ykmnFXmuV81Vc408PgssQAUXZWSuHg3EY",
+	"UXrw68+EHg0T2kVx0dQPbmBGWFPY7sEB/I91ZeNOVKjMBSvf59n2DykEnZR6vhU2vAbvo36Ebhs8ih1X",
+	"0zvgbM6FdT60fQtEe/KarsfSYr9Hm2FF+o16CwdMXJfOW4OQwEgTNl5FvTQO7pZSj+iSxtGGhq3b11DU",
+	"zYNwDKwbDJpewrhfUKq2u19fvjXQLLfKgR7dDuMQG92p3KJ+3HI+G3uwWSbs/B9dtNlcs5JGWwnnZmYD",
+	"dJ+ExgguLmftxOKn7hxhEql3a91a2vhH+w7SVP+8CEAjDhArZV0EgunFp98n9DfaMbg3dhodrBt9Gg6r",
+	"z11fm0v3svXvX9HLX5uW367sxLb/gEN7J8rLlh9faGM/GKrtrX97p6VqkaXjiL1uwFLhbw/M3chuR3Ok",
+	"0MNYlxuoSO4E0jsTBPaulEdQ8igQAQwGnuDQYDziYyG830vxYmVlxkpdWcEmuij08mCcpS1epSsKQ5cy",
+	"i9sU1iP2FTl4e4Dwj+A8wxmmMAoRf93xqncvgMz1I+6PMk0CdmL3sb3cItS+ZKssTB1uY8pFjtYuCIwz",
+	"gnal8ZsGa74H+yVS34ckuK3xixtv68LBsWuNy5+/uyBMhyTSpwwjPIq2qsd7demUpTBfA9UWy+wrswUn",
+	"JUAYkfq45K5vM7W/ttp7QLhr2n8HRrGVZtD91H4KScPIZrzkmRVlQD+mtcYBlSLTUyUNwvuMV9uaWerr",
+	"u6KXZnpxh1Y6SC6XcM9hsJaeAGny4XV7wSXxPV/CVCL6/vubSvW6bSoUpeA5+SrRkZSwFJNz6CtXoMq6",
+	"co4ljngNNnDP51LRNSTWKZDHq1xaVugpahvHc62kJXUkPGGs7ayhNcAjwWiAt4KFm29LhfqABu5zr3Yd",
+	"avS1UfxnV1kf1DcgDJWgSgmy4P4QngcHEtozTDxzuJMVGeG0HViWTTXw9wcR/axZthm9RDbYT+fvSTKE",
+	"iItKL2jAc6uv2yFPd8bo7rmJDn/3c9++0cDpHkNxMOIjHTcE2t0Paa2B0I5dvqtD6GtsNF/I0bVYtTmW",
+	"lFj6rg+JQ8wD3ojSlqpftRIIvUQF7LRqrsOmOTxqOuZGjKqy2NieJ39c35+QJNX57z/Nfvj4k72ifxfv",
+	"Pv5kLj/++fT4uNNmn7n7jlz6Uue0g7HUsWBcsZm1i9PjYzAq4E8Df394/wqGNsOOmAdjWP9Alwemgoh4",
+	"B9/9iq6+77nZTme+H+lvSGfsdd3pe6h8h+w++17eYLzJpYDAE6MoS0srcgyQEuo52HdG9JhZSooqSks5",
+	"R5rKxQ3LS40APiFSc8p++ph6iqSok+vKfxZgB07Zr5/CNeu5Anqp0Lhsw72M3XLrO7WZGe26gMfSZSND",
+	"7uDY/KNvNrW0lj7++89e3Or+rn3p75IqUKf6baaj7RXpd2sHv/0cYCzg78ls1yJRje1ppZp7hKa+EO9A",
+	"f2pWldKuMJvPu7t5Kcrzys7qT995qWz4WIxqW3jTRx8ZyqcshafoUv6CMFan7Dk+jOFD+v1+2mcv0O6p",
+	"03xT+M2ZoWQTsaMjzK9+c/76ZXrm8RBnmFGtMtwAXCGMPuLza+kArJ46ZOlrKfyUWtxgpV4azOjGvFtG",
+	"1yN8w3jF0ndvL6/YcaGnkrogS4VVJHCNt+ncyrgH1CPgC/kXAcYgdpaZtPiGsVlb8NyC4V1OBSu4mlZ8",
+	"GtojasVWuiqRVwVWivqsSTCZNxdzRG5BuJ0IYJKyzq6FWJjQABDxLTAJBMF9yKXSH6qhunI9IibY69in",
+	"3TPOHj70mtbDh6gOUP+7Iwy8WzmGF9W97nQ5VN9rPS0Ecx3uhMrR60JdLKzxSkePrLSHD2meDx/CBhtR",
+	"ApvuErQxNcmiNmW9hFGhxsOHNPmHD5mesIcPQ8z04UMiJO90BsZuEqqQGCq6CQfhFhY7I8L8whY8fOiA",
+	"vCnq8fBhWSn3Hmn77JzwviZcGSwnwAdoRf4+DD4QxnkS9ilx6Oa9M5y583olQ1X61roI6qMtL3zXZi7R",
+	"J+gwyHBjMTtIWoe9+RwR7VzWC8wTiyDS719eseObk+Oano5/lfmnY99rPgB9I8IcnKRCXotiNYRJgC7u",
+	"khTjThMpy/iivmfOV4QsjgTzX/4Lg2MllHXos0NFkEPkmRW3mVhYlh7PBC/s7Jc0YekxmNcr+hODigvZ",
+	"/6vRCr+gQ+aSs+GTrmzqigN41KHrFJS6wGm8a7md3wxVYDiMlD3Wze7Gd3oey3So0vigp55VoBO7wSiA",
+	"e1DvRcddTJ+RUz8k6H54/4p10z/jW/8E0/8zzzJhzMh904sLRIDy8HsCvlkIw3KRyVwMVbw1uT715xx3",
+	"IBdZETKH8T5sPwcLmrDa1YKQ8Ft9LXTmtntcYK9uTo7J74L7eHNyjJ4XF+SJ/C4p6+KNrOF+OWMchuBa",
+	"k4qVJpirOUP03CeDx3jwyKHntom6BQK3wnQ58lA+DSiZwAZdtGAhmcM394BYTwYnOLAng8cxuq+nIxz6",
+	"UBV6yrrhTNF8ep7sSZN30O00Ilh/BKMjBMyrt395+Wb0/vzq5ejVxeuLq7RuZOodqaz7zWDAxivg34QL",
+	"mLgWQiB4NoZPp5P4EsZO9MSDxPs+bq/P/2304c3F1eXo3cv3bgjfnv976sIRwJ8+XL1A9LXuSQIayQBH",
+	"EIAJsSkbrr+QoTFqnXf15NEz1k0znYuUpVbr0Zyrle91adKeKzIZqvS9sOXq6Bz4Vjh3UjG3PR77Wldl",
+	"JhjP81IYwhS1pRO5Q+WPEk3t1dvvL5rrCeIrXsyTxkxCg3vkbrxmU36Dzj9c/TD67vzi1Yf3Wx/5uLk9",
+	"Z2zBXfZigfamY+luX6fC4go5wFESXTXXwrw8h8EGBO065SEWeUhbayohHpANVwRsKccXYVl0yQKPdMUV",
+	"CMaKXak4W4D+gK5zRJAub4DxEcYxcaQHhqWXIjv6TthsdnSJ5x47hfG5ONKlhJdQo4k6gQSmm76l3xDy",
+	"Ln2PpTZlXSmHrbKMJZ4pbX2E3cl5WZa6NF5QYAMKjK3h5IHlUubijC/E6VClvw6pL+ewc8p+HXaA9ODP",
+	"YUcqTHWjTEFn5NAv/b7LH0Stnb7zEHnUaGTY+YQ1P46SpUFRoCcsHfPck3PKuk8Gg1M258VEl3ORMypj",
+	"qVxFHz4dNBKNmLSrhUjYmOcg+MsVW/CSz4UVJfDKSnEnmrCvxpPBCfbZ0OVY5rlQ+NXjXjJUqdJ2NNGV",
+	"osue9Ki8dVLIjMbzjOLjeoSKInx18viUjXUOvFTDHp+w1/I5PsutUIrFhaeMs6UoiiM3F4pjouCSVP7J",
+	"Kb0fXgCrMOVWLPkqHaru0wHeHtoUotLqWtF41XQsZryYuGDnWdzn0UG0DVWdeZQwk5XVeCwwKSLqvOkW",
+	"y2tAKes+HTymSD/iEyle0IAGvTPnFPjh6uodI8xpYZgH6KcvMNETBa5RwJkzbgS1kXaZTR52bgTr7hYA",
+	"67NxcxF7WSi2KAVYgQnWamNdrLbW0QNbcDvzISo9mQiFXeJoeUtRcEyods044u7bQ9UCpcjS4KXuDwh0",
+	"eq3ENHpHIDF4FDqinHy6gllztVpiN1WM3Pk3e6cY1WF+uPru6I/hfHP25sOrOvB2OlQkgnCGwIfWKJt1",
+	"6czDT5TB3POlKXSGyVuI2txcYLojtVema4AQ/SGib7BDDQg1VA90afvsWx+uM6ybcsSSBP6GibYai73r",
+	"sGmasH6/3wtzfP/dC/b48eNnxBFPBoPB0eDkaHACu/Hs2bM/Hp08Onp84ioo/ZzwRGAHVeNFIKYeODY2",
+	"wGQdnXtUzSePHiU1Oqbnce/4VCqnEL+SxpI2BpLCVqViwNTQFQO86ad+v/8RuFUUNYv42Ke0z95xY4A3",
+	"1Bek2IYQ/Wh/pm/+hJ62qWueAJeiBPAmc6qqokhdvf1QYXwXfu8ziuW5HgUL/nMl+iz9M5LTn5waS5n2",
+	"U8GM/CVCNHg6SIYqatQflKMXWt3AgdbKDNXFt/TsDx8uvgUlmCRsGW2PVKCU9NlrrcQKBgtfXLJcFwUH",
+	"SdGts3x6Zy5xiwxCai0rSjaXRUH5jqCD4jhe6Pmiwm56LmGuC08xroTXJKzkaD4jX7nhBfxiucp5mZNU",
+	"AhttwY35p+vEdUGVjtjrJCTXkhGe5uw65s26hHmzy1BlgU9bMU6xBy5PnSqeoS4/5wWVuLqM/4DJajRW",
+	"dcyxOgwnQaFRlg76J39MCbQd/v7Ds/ifP4KuzRRX+oiWEpZ2LAq9BN4A7Fhmgni5EcL0+uyD64NQtzgn",
+	"Txd2mvLtSCrlRn5GpEQn39WC0VFz+s94FXoYPRVHJwPclvftqxWQbcMqsSkwTuIwY2FkToxd5uR+A5ai",
+	"qJAgbfaHBN5QJ3ykpEIBz68zq22UVOk2x9d6gs1aLlAT1x62eCFKg925FaEvo2lSc03SaYMBQ47kQmZC",
+	"GfTTORfRu1IvSiksLylTUFrMrMUNOH930cFqK0NuoZP+oD/AQBmZyJ3TzuP+oP8YC8DsDD113qqGv6ei",
+	"FU6CQIwfDQYRnPmi1GBlYvudBTYpCwAQqJs6bA4i9zOGZQ7eaO93cETUruAi75x2/BiSji9OwbE9Ggxc",
+	"WNoKykpDTGJyEhz/1XUrqouSd3k+f8BXkBNt03nXnE7Dq9k5/elj0jHVfA5Lftp5JW+Egmtxnp2kY/kU",
+	"U/moL2TnI9xM2vWONWU/XL1+RcILyUPcekO54ZPAdNx11yIQFWgQvjFDnY7w4QKhaRuWMtDbmGp4yTgN",
+	"zxsqh5Lrqv1dCrhzsJK1hQ1i/fvxlfAgkCPRS47RLRKTMlkfaDIoy1CBIBcJiBTfWYy0IBQJWFB2TYl+",
+	"RPlNAsHlfMcRxTlIWVj1liykEhWlqXburkJPpyhXFWqfqGep2J4JrTDWJoUg/IS8vYoK57tckcposGlM",
+	"enwMhkqKjd3JidxD6eOgXKRiE36DbtdJY2eOffNbGDbqRLUfGFapE5fbb4Q71/3yH/ceHVBij2d2XjTP",
+	"zPqDWo8HLj9S656zEa6Lz4XzZ3/ELD/Tchxe1GXtRPZc5UlcPEd6JnBYb+N5xxF6owIhu6BcFQ4FOamA",
+	"DXsNxMx0aY8KeSPyhP1g7eKtKlbJUF3yuQDr9U+XiKLE2l10BIeUy1JkFiM8jqC7HPEz1kmLbI7mprNz",
+	"MvbcVKd+YLBqrv7fg2x40wdNvTPGfWqdO2gb64APQ5zqtQcYjtV7RjsT0cFB+IOKIvWcuBHskGvUFtH5",
+	"A+POqYmwZgaPE1TRCVB7p0fAK9MNtwDr6jJOhAQ93HkFWMMpgHej9RKvLcpWpWlgwOUwQSsMg/l1RH3A",
+	"Wp5du1qXa6EIR8ptqqQBV6WgSkbiS97WydBqunE24iXr0u4XKzKrqJEWZ7ascOEWpb5d9cirgQ6iF2/f",
+	"/uXi5ejy5YsP71+mrhHXTs+Vd8Pd1Vfl3DxqqPwD0c+03U/lkqt5w/luYA0bnqvaGRZtv9POsH0tuc+D",
+	"V+psqJzNA8oXufuI+8fuvK1svhOyaZ7rfLVDAbg9Wi6X6Ik4qspCqEy7XrOHaQTIrL4DXvWpmYLoMssa",
+	"/PTx4PEm33qlp1Nk8WctTje/051GdsgrTYNvzZ8NkgsNry7xFgdS1OQivX5DPGxGaS+FPXpB0cXWaGUr",
+	"e9v9UHjsExIrbcsaluv4Oc998BxvOfmCkijQ2lwaI9U0qR1rtU8Nsz7RzU8bU4uvOu7bxmj7NN7HX0zp",
+	"RC8lRc0/e84F9zKyyfO3yLy7zXxdIqAzEzVGdDGX2pgjg+B27lENOKiA50N+2FD6B6t58ng/wVxp/YqX",
+	"lCzy5NGj/TdckE+Srn920Atec7VyVImpU08PoeQL5y2s93GH5hMETqzBt+pBzkDQ1OqrXSd6qXLXYXIt",
+	"r6ArJ2B59xKWFYKXjiTajjPZpE11xWcggMVGEVGlI9dpZK8qRj6xfKgCY+OK8WLJVwbbNcPriUAwZkkR",
+	"g1alAazaWmsAQUVRTT+cDVFOlkhQKMIQtggNWMk7MGwsd2zn2H5Sn8G13Zw+m0W75b8/qz7g5H3ngwdf",
+	"6UjQxrSfgDhuv9VSfo++ThcRynVWzcGg5MZFUTDCXEj4bioUUAU6IVWOJ1DcLgpditJsehymwmL2CXpM",
+	"PsvpsAsJbT1XqpW9u3Gwx2F+/a+wG1ewgP5V/kXbvBfkqDnQJSQUe6eNnZbi8l9e4dq/F7kMbcayGcfM",
+	"nqeDxzXW1+aGuFd+RQ/Qe8FzqYQx2zbChTclOUZXVBVf3gRTwLh9efzbDOm89qGtqM11WM0zlhIUXNx0",
+	"f7dpHl612291c3IcfKfHDhFlKx288Igp2CIXvaW+o5J3dq8ctAqaf3YphGJ2qdlClFLn5pRMraUQ16yb",
+	"LvWSglXUTLWbzvU87TGHT4LpwBxs7doiIbtTiaUwEcwnrytBy8q3carT43p1s08lnB1DjRPBoFvqxt1m",
+	"43bWTaltILXxlbnPNPJdHf3XCWalMFTI0Bw6Q/coWUK0AGTnch9x+9FXyNGviWtIrXKX/OUzu0TJQYwt",
+	"RO2N9rC93UYDutDcCtM2uDEYriBrFn1v+J4HhhI7EuqO7TeOgq9c0eVYp1hlmRC5L8pOqMEo7C1mD8Fy",
+	"lpVCce3Gi/lueEmvz96qYlUP2Od6Gx8YBf0JV8wRx1AhArTDacNkLZFLsLHDM7CznMePs+H7PvNblJIO",
+	"FPYmxRX0MzN+JbQRbMFR2tbu/S4mJbnVSOpFq69w1BbKd934jcwxiJnCyAia24+HHYXmny6kkGZyVOhl",
+	"egx/zOR0luJLnj39ryGmFGCBa6S8Oj0DBz3W2hpb8kXbKLsng8EANDC3KUmdJFFflJd8Se7megoJM7Tb",
+	"lEOZwqc0HB5/3GXulEb3zJxb7rVEDL74XzwsZS/KWsFMETlV2Hhe2QA+ZerJI8JBLgwb9IfqNSVcRhSD",
+	"FcFAef7M6BKzn4BdKL1JbgmRVSHRWyMVSytFq0jlP6bVMTEVlpidpPbSaz7oNh5fX1JXzF3k/4KO3k/J",
+	"Zp87cU2bR8yw0eY1sES8AP/sb/Ec0yo0lMNdAshx8Hd01ycY1565nNt6CnsufeFiY9vm7EHeUbfbybIp",
+	"jZdtsNjetmVocujGcuwp1dsc5nlAmzt0mGvyYeso16Zz12HuWf5LITy5ffyKalV0LrboVVm4wjlY7utD",
+	"2n3Lhyg9qnMvA+jJ4Mn+O95o+52ulHvFAc6HFy7z6j7ejfsaAUHtw8bUxGxzYi2BySQbTAWZZ6ymgf4R",
+	"aYpBM2xTFm0D/ahVX3yrPDoGHB1UGtePkMeTMokHwhivAtoHddRH0Yceel0U1cKw7rVYWDYphZnB1Sic",
+	"OMgPxbFFPTfXNLPVUGHiSMYL8e3zBwZVS6kqXRkWenNg3gR6timJxFhMUev1GQEtOb3kw9WLbchRLrkI",
+	"0bAK7XqVolDzUCm+MwSB1+g0pHFUC5/khc6EGM/nLI77zEkhcGhF2AQjeOK8quFuJh8QYS5ius+zAcv5",
+	"yiTs0TdDRTPQJXv0hGjAYJK0SyldsZku8pB/cYJpvg59oxsg4HG2Xr9rA+dgM34jQFvRUmF/kilfxP2K",
+	"KRknlwhRjpzVzgRFpTwykGvQWuMD1ZpOtQ80BrXiCE3I5e6wQe9sF5aQ0xSHKgDcOHAhevWaMny2Djjk",
+	"hztUG6BDZzHikI0hdLCAA/XlPkvR2VMp69IF986TdTMgeEyoRKPhWi4WfnxO7XENLJy9gUFTei6+yeew",
+	"Yq4aJji2QeV0o4qfZKhq9k6dZHJRjjUvc5OwvJQT32+XXtMK2IMptA6yh0wiB9qDOvLW+fbZe3gUtswf",
+	"qqnGcEAa1oCeRPfQbvrZo8KK5qIQwHFgpeHMD5X4ueKFw3itZ/KAvJU4ZrhlW44TxufCqeSF0bSs1Geh",
+	"XoHmNrlZYU1Ou+oZAct9BdUTjy1OBc/hNmUlAsL5klrKPiURBZjVbFFou3VoHqSsGcM7VAnexIjbHEYN",
+	"dEWogduGErCVDn+1x+9rf2kDNs+Bvvmcx16Ac0fnfsTY2SZf9xFbkDfbRu+w3Vr2dyeA3GFQdVtGrfRy",
+	"23AQY+6Og/maqm50Dre7EKUw/+nU3N9aaz2P1ETeohw64e8oYId2WuXSblVHX0njcm8CwE/CnDMR3Wm+",
+	"Ci4usfEZH6gZnL+7QCcdq9U54u1JswyQdLAbfS0Sdi1WrNQW6S9xaaONBAzmvwpFiCgiKPvYV5kNFTcr",
+	"lc1KrXRlCnKzlnAuMOfaeQeb+SW9PnuDIT+qQYyjyK1xNWnsOS7gnpw7FCDiBvY3lArxjLJqXWodAjlg",
+	"2UafliRNWApz7LupbTeS6UnbsuFODihZ3zVexD6lIV9LYlmlcMu2OfjUw0puH66/e4TD+Pqj9u/bO541",
+	"yX3Hsv89ex6K1+IyNOmTrbay92vx+e6ZeCT1i3VlMz3fuiru54PlNJ6Dt+6mfZtjsU0bdWLARZDbB/KF",
+	"JG78/lA3uOfV95Gu+/U5LGk9yDvo0N++psDGbXsJy4K4d61BNl/hSDKA1vAfXYD/xjkvUe67sY2FisUv",
+	"ioogemv0gEj+bgqY5/VldzVt/qEoLcxjP6HVK/MPTmZfhlzG8Q57Yom+3J4W/n2pq4Vhm3gbLu7mMj4o",
+	"gQcLcwlYw0Ud5/xamKE6FFYj0jMd+O6EqyNd2aESt5nXm1ySwAPDMr7YSIQjl5gvHJK5STHReKgc8o/r",
+	"6TSR05R8YsEQ6loxx8NRlYINEjbnt4TgYNjJ4NGTpA6pnvgmYP5B0hpRTNBbF7Uo7bNzFSVEDlXoG4rr",
+	"STGlXBTejxfXjL4h10mYRf9N2nNZXAtd2jr7F+udxoWYYyDNDajPfvTl+x5AJsUCj8KQR5mNV27QCQvO",
+	"XMJrxaZVFOFEATok3xSojFIrbDnr6pFZVmrFzEJkGLaXc8F+ga1u2RKgARbG0ocbaYLhK7gd7m6N/ZHC",
+	"Gg74wenJdwyjNN8STvv+1ORHGwm2X4CNbTNwozPC3caI/B9dXH7tHNTPZpQOwSpiQdt45YZ0RWwe4p2F",
+	"aGtN+S1+b+KH99lbnyuD5xGTtRx3cMm76CJFt7H34RvLV6dwjutm4RhFJ8SglNywrjY59FACM7Pu7eJS",
+	"HgjPn44eovFJw8dFjZyCaQS25MqQ7TdU3VQovOSUGndhtSrV3mDslIfmSM2jS2vSPLqNk/NkC5ZXg8rp",
+	"KXncfPn/+kDmZ5M8keUhJJ+0a49TYXds7ODvwBL/sxHFZ+/x98IetsF3U/wvctTlF4ie2lJMSHW02NNe",
+	"3gjlYReB9US8C3NRTROM1KswyVBhIhLe7zFt3X10CUHfYT98F4biBWWNOpmIcHkUuHN34GvQUeh0kz6L",
+	"FCRf/qspGiMChwzKo6QaOLOmqtZVt56lYkkh6EKUJNbQw5zqnKIS1Gce3jq8Hs7JKmhlVNEKF4DGiyFp",
+	"K7PrJHprKVx0Gjk0InXUIwG9E59MwBbGvReVr6BzMdd1EVRECuI3lcKhWtcKXR9A7Bc0VEOF3o+lr4cO",
+	"hXtuSnVh2mmLko9KLpbrkV4MDL9WlSW8M+PKSbcxPB02IU8Q70sRKkSOE0WFviHbgmDrugyMU8ZVcCej",
+	"jmo1PRQ11qHaYkX0ztZwlcMICRHFsEqNC51dm6GKR4BGQLi2nror+B6LkBqCoEBtIrRqwtN/Je13Cwj+",
+	"Qdrvb8jqXTO6/7ws/+4JTf/wujWR1v116+NxlTsF5H5iqmpxbVwKawIqWhMqk5DstbKzlFoIOcTpZD1R",
+	"aqgQQpPR+JpwNwGjL+OFUDn3WaPswmJKj+v+60AeW1IZk5DnG0ffPF9xqfG8FMjfy6lPcWp009ZRRT/m",
+	"ThiHK1SzJ4xHkZRsxKMQZwwBI10cDViwsOFOQ3A1NPXWtAkTqYfPaQe/Dutaf8s/Gs9qqgouDQ1G+p+O",
+	"d/3Ds6LLpj4MByo+wYRp2rsje/L4UFvD3C89gFSdhOTC06YuzsFAexsjcKmKImdKL52/DvPQMoSkCxUE",
+	"vhiElGOVN2qChsonJRLiVp9h15gwCleT0dKtCWuTHKoSBcvj4gbKA3jCuqj8YY4iPlL+gqo9Fcr0EuSG",
+	"MPH+UL11yXjNN/tihma9i8sFwLTHkO43VOJWZJWrrRhzIw1LZ9JYXa7SXsIyjkl33BJbd3i2oLTXDSWH",
+	"Smnm7sHURo48UiPwoG/nHd0d4dBiOtxQ+RdHFwHLZtUC5jqGM9EjkAu0UQKK2APD6E6sSpnLW5FHRRfk",
+	"X38AlwQwrjbm6p/2mxjgnn63MTg/mN/N7zV24xfOma3RKf+ilvgWvoS54/dWmtpxgtC0No5TOVPWKL4w",
+	"M23bUsmJHSU+boR1epsFaAnhJ5AFqnwffgrkg/0XMqvhrQgDSrCgKd6Wp332HTaPpCq7Uk8Re4U0Ow/8",
+	"DKuB6+IjQoj+6GI2ei6tczCOBUt//YQd8Rvw6RKhkGJHxFBtCpKML1ymqjQw2j57ixnwM1eY5y7z6eDo",
+	"3834woHsGpYLniN8Ztd5QjAyois7cojLqTPAfUSmR+CGpI9hIyBKsEaL/tSZ48a6WmAHkM0NS11usqud",
+	"9IuLiewh+dfDFi1nK0QhayoySm/KIGdA19axyxYr6zYHZTO4R7C1yzqbPI7vweIon5IOFnJSD0mCdHPG",
+	"N/YSxJ3pnTGlSwJKUFHMLSoRQkObhW6JBN3RLO+tic2wrNAG12yo6lxmR5g12qFH1n46eOyxFPCIcOnw",
+	"45e6vEYlfKiWHCTbDRWPVoIw+F96SyBBRwr+HPwyCaNNrr3zVH0cQXQNlfN7Jd6LHznwSfvP3On13Xj8",
+	"DuBCd2vk8fcf3hD6eJowgipeP9aVapTort99Obp4M/ru1cX3P1y5R5BCglP01pIlv5C3XVwlcsYL9GF5",
+	"kHyXc1/Dne8GSD8bKuJNYzmdEmAeLQYJYf9u0+biSehQ+zdHtlzr61+8vbwafbj8dm0EvfpAxStGaPnu",
+	"/fQ8X2RNX6ZYlQnswVtViDPeDt3EKkx/R4akxNJEoKs+3732IHqo0SY6fs4tBy3jdL1amyoeQqcI7CcB",
+	"il+86RjntWaNR56RXHhgNninGapCUxWB1e7RxkXKJ15RhQnQzEM9KxwaON/G6gXBqhHaxyxsJTCs7THj",
+	"95X6qtHi95WKPGWbVuajLwdUUP3/7F3/chs5cn4VlKpSS9VxaVpnp7JUpVJax9k4Zd/5tHblj5stDTiE",
+	"SIRDgBmAopire448UF4she7GjyFnSGpNWpbMv9ZLzWAwA6DR6P76+1qr+9DOhFywp3henJJkz4v8KDBf",
+	"7BwXz7u+fvpFjLQ/ZTYH5MBrDGfdpAannSGGK+LF8rv9ph9Yuo3H1g1NJ8df8y6xsSfV1tREIxEEFlH6",
+	"iuxITpGpJnYKtp2c4twnj5zR3pPkIRwlnaWrlcdlCs+vt2Adg1v0Q6R+MF3fi59e/4NruxDOlIvIIJCp",
+	"SDtwJ6p1HgGW0Agk7ACsTg5AJX3ADhDpNurE2P57ui6jC6Is1k1Vgrm9ggRMsNqvY0HmZUWHaMVnwuOg",
+	"Kq6m8QvMtZHIDUFuBzR1yYYL4LSC/8MytxJE2KBwjtPNgcUbZQxgI4DtQSjrDt+l0cBAyoFxmg25Gg2w",
+	"A8Dh4Np9mak/4MCDvqh7S49aA78zfF3QrXF+gevHUFPuSC9VN1PYZGSD2NVW4F4upaA23fHAn0n0UrEO",
+	"wcSkAjqF0bnbtJO23LtgXUXJ55Qgcm0wCxWgzifH4lppYPPG6kw3sW64vZnmSFmwUEPJnb9Kh3Ic5jfO",
+	"TXSOR9ljF/2Ll90wvTNVn2REMUkoM+e4Tt1Avuyyiy573WUv+1120e+y13337z7Wy+L6NTNelm6pxY+V",
+	"sJBwtUpAf4BCMSRHCk4sTw6GbjfDW0eeXqIQLaV57xMLdYTavE+oEbNpvFKLBacavmaYqNDyQDwRyWs+",
+	"gCtis7bvcOQSX4ndIB3fNnLkeMmp8OsLQ1ZuM2+u+IJdBoISIwACBFO9vQIM794KQUczuKvI6R3azfXY",
+	"Qtv6IjN74y+vrTRauEFClKoshlqXgqunV2YBX3A38N1/se8A9D7zc8pPTfqhHex+TTqZJiQKIBKFTNxB",
+	"NKkbk3ikXdKgW9JyGoVROup5tKZG/5WRy/h2LSaaMi8nxPLhDHWUdZ3RvNqY6jUT/ACcMtIQsCsaNpJP",
+	"iSFUXYEPVIlbCr5Kk4RaUwAzCpNZE3JtxvIVcIvxwp2j6rYcKTImMAoYwCqhQnihSmEMy9dt+j+7Oe1p",
+	"3H55+ynPVB0EHRReWA0FTXT7ydsl0r2eQZgAzxFMtjCCNNaSl/Vdu9VVIbA/g3Wxxf5P8B4IHdMmTRyY",
+	"VPYGYpCIeMP2EbTHlnpRjiAGhlqEERRoEmAbHAw8pI36Bzq8shTKlqst+GxvmLbuv1exSXEHsXMow97z",
+	"y2VKWki8yCpiSEihd6KXLMeUzoABis6fZM1UzjFsXMMgdmqZjJIbe0PpDACix+gonmVKXkCQva0C1A3d",
+	"w9yD3/bFsUe7d8Kwe5v22YjDAthb7V87cD1uxcf0yLbuhqdseSNYfctgfiMg9Uzl5MHd6DtRVXIkjJeY",
+	"bMKru43PLXx/LSDXM7ULuk7JUGtBV20Tu56pFFqMhkZ6AbAEU9yFhCgQtRLuGWmU3KaSqTGZ9FSe0lPI",
+	"4zRthSQf0539HJ/wSFDkrQvYw5Cf5UJ+zhDkB7jKL4A7bTf1dopeAz3O3QzW3STWOUwYmTvDNEYKuAeC",
+	"yATyZc/bdg+hW5Cln7oXSxmZoePMag0p5fAXghAQdgdirjZTpXB9BtFfaX2+HS4dedFRoupdTjyM+E5U",
+	"I1lYdluC09XNVCUAcwNpCsiRdNG3kzN3cBYzN1ZdjOSnLyxHPXCPo+gT2rEJN+xWLEMCf+cXbQkOwyL+",
+	"VxjHL48NHzOAg31ssTYwnqeCxy81Ap/q1OGQdCl0VYnCEi0/7pqef5VvLus1OtYQZErjnl8C4fNRpu3x",
+	"0o/hqifN2OFfY3fcMnyW7yJ0OU+G18+0+NteAUzF3r//EBpCGPLVx3dAfSYNE6qoVnOLIGmEB6oRQtKc",
+	"KbeLSjnrH/rMDF9hIi6fcHPD5/JmKlZ5j+VTqUY5m0uvjLWUlcgUMhkNWA4KMzJnHdA9efcjMJVaOcR6",
+	"R8uIdNQtyAFqo7zrZsr941ovrKi67O79+w9d9uey5DOOuuBdlnNlJ5Wey4KSnh9QQ8u4dzyHUsB8rPUY",
+	"hOd/ETOpJMuJq0S8wakL6vDA1GZyRGuziV6yCa8of46AMQQgsdtSCAvYNMOk7THQy/TgykUZSu1Bhqm2",
+	"kNGVAJhDO0zJr4Sjxob9Qx4pPBzesV0AGP5+ChIfJ0g8j3Osyaisb0APiBZHM3MVR9FiPQhkDjEmuzAi",
+	"KXv14TBE47bEJWvrYp9wW20S0SNOjtPBAm075lB7uK19IPtf3cCc4m6NcbedY/utUERcMSWWmcq9F9Ic",
+	"bFPiMuzvjbE5xssyU3hFj+WkNRhpIOgHlKgCgRufm4EcDLvj5UKYUKAAHAJ8hAT/nlPACGTbR/ZGlMAG",
+	"adS0iAQfhCdaTirLHeCZYDP39UAxXq1YwY1wzo9alGXua5JRtBl0uam/rjNAkAAwvqmY2x7D2gLyZUaV",
+	"nhNLQcELd6IutFKC6gQQdx3sKDfMaK1oBKJoUKYMBwFvo4GCAnMs3r+ELFTgkADWigKK6lTXl44ArZHl",
+	"lU0qMTzaO35SgL51UM2uXqFxTtj2oGIE/QGQ4UZBBnA3iDo5RXtY88jO2OfaQx4puLnLVvr45nO1md+k",
+	"5/bF+O4Q5fw9vt4LZ1Gs+HEDr7V2KDd00msAxJDtnYpV19dnoQMoLWJpDOnUy5EJtbYmBVP7Rm98WU6e",
+	"mAf/x0zdclkSHUO60C9iV4JwvymqxXDodoRbqJAimV1Dtbm+zR9M0tIQtWAGUAiM4dCxM/VWjwUmRvgK",
+	"KobZP7EP8mfWmZHIH3ed8CrwVA590e/3a/AGiqZ2clstVMFBcUNSKtyt+3Mkh/MkOgC9QFmLW2GhapCn",
+	"3S6BERYEoqG/fC7BHsuCm26sA+dzmal5pQthDAsN+ZLtpSakBRW2QSUPdWAoVtq1AgqKUJO0Ru/4E+Iv",
+	"dkrLS2OvYY4FvN8RlUbDc9qiS2uj7zWPZH2u/WAQsP78cKVft27lYq8P9wu3YslXTUGx9UFZqk2I3xf7",
+	"q82G0QpjD11HDZGkmqcF5A6NphTlR1cm1M0tK63GmUIZcjsBlBDV+k7ccg7FCJUwurwTrJOPlEFqhMRZ",
+	"LSaUQ0qWNKl3kV4BGy94NcJaZOchuibAbxSVBcFIi77gkIM9K30RpfcDg+Y4KA34P5LYlO+kuJegm4ql",
+	"mDmC6VMaMZLnCdLFrOPz7/l5QnWLt+Neo9xRwvnsPxJ7TYgzoofrYxOsk9pSr4MlR6CPLlXThnQeZcCw",
+	"CpIsJ9a+rBsU3GXi1kKCzbCL6ArevzYL3NecCF7ayWrAcj2tyQtDW+BIx03Kj5ivmo59YFQ53mSL3ZQ+",
+	"sp/7KXnE1hrJw3u17tHXEJdtM/ykPuDTiFBMffJxvzrpLkTR4wpkpbwT233WkL/bGZ+8pgNyja0mkOcA",
+	"GwGQcSXUu5hyFxU3eLKN1Lv6ls25sZh7BnAOYF8rrFSHAv2AQd3BwHuJcUmCdvIxlyrEHJRGa9656L+C",
+	"5DvBOaEMjLNX/Vf1jD5gddgar7g07jX/Ryi/mwRqwasN7kXP7O6l2eq8DglKIdIwDOoMi2ail2YTvdmO",
+	"Nf0LNbl3TLdWFXai/z14UPe/44D4hRdWWRrUXV9eAWEd9C49WMWb1aTcrzQ6cFUsuclUiP/7EUWRQlUH",
+	"avvdT6gag2eCvw6zIyCfca+FtdIMCmmfgYfbisIzWjagIJR+CkY3BaN3zslDBqM/8CkcqpVYtk7hSEFU",
+	"C1fTnOxl6i2vSimqRFTfWL4KkeulqAQESxt3lErMuFReyJMPS9HDwnKpxluRpXgJqoXWUKUpNDRZhtu3",
+	"DvC8tQKdeESAAuLM42JmgqvlRJai24gzbY+o1hbcsSKq/iGPFFHdd8EDi3OcZyfs6NPBjkaYZjqC5y02",
+	"ihxWT8K2Rf/QXVKXPewyDZfwsly5lQo5qLT6Sir4Db2uXnOoDaFqu3UDI57SnSojr3KLvKq/4DCycah+",
+	"ofDh8XWanox/3btg/nqhfsU7nlw17/VC7cbEIbfAdwCHW8Nc1vlpAqtfOztN4qgG0sIaTyBXoy7SuXmM",
+	"MUa5QAq8YXWNhfW8UsebAFvInk4+Y6PPWGfVpGnyJWHgMLdeoKTsgWPAIZMGcvsa6jsDXSQET2HiBl7H",
+	"ECWBCCBSAwLU0jdySQBFX0wkFbst5XhSJ3+MvOLodQJxEqL+cfpDTWWi4e6jnYGZL8XSsCszhRYwkCEN",
+	"m/BqVtKyCkSenrbQ68NBBBZ4fLCvWaSWS5QRgkh7q3+JlzSuxqNTr73B7vEQmyDfVowuw7DSW5n1b2om",
+	"urLl6hTFeIw0OQ5cm8XYWPwVV26Kmz34z5D8MFHIhoSsWuMQK4iUxy0GIGtFVlBKc7gFDZRYxMMIiQgq",
+	"U7hk1vNzQd2PqvNx9TJ1TZ2Fa9x3WSSVO/U5eUll0jb8ESdYQ4q3/1NLKOV6EZ541P3QP6NtU6S/n9bT",
+	"IbZSm3zRJsLqg26tFA/ZQyIeF1dK/e6OQHNfpxolRSlhCqqiFIFHyJ644+UC5p/psetQ3ADRb63GBGYD",
+	"B7ueYBuurDCZ4oYthVvRwIOH6MIcFPkg4Rhkn0NVQCy0RbgI5AiFKrRrF54DMaBXiCKJIpx0u3T74xL5",
+	"MogzLpDLKqLBQwm+Ak4leReZGWDRJuVz1FMmrZgZYr/2b7mspLUCAH5Y7Efda0VwLNQ1Ddleh8sY7gKn",
+	"hgpmm094Psf60HPlUzrbvfXzd/cJL071k8ffBglJ5tcRzBSmx7bW4v2KlzzpQjx4h93zEb/GdxFzMH5U",
+	"/WSiH9Liu6ZCLviSR63igic8UgkXvl2LDxbF+07FWwfWJDY0qzYmY81MPaBii9APVzRoX8rvlQoUB2qv",
+	"Bk1iZHBvY+NK+vJ9s3F5I3Ji4zo0G1e0USc2rqOxcbVaq/bywLhtHtPD2bpznVzsxqD6lsH8ZuoBUzhQ",
+	"gMBtwBMGZIHq2DgTMW6mHcBwTLfuc3zCI0EXti4OXwn2LBfJc0YrPMBpjKjaPcJwTWA/qDCKpE4YTqYZ",
+	"0xRE+kt43pM+N/vX2H10jjbmtM20RHIiMxPEctan7yHgf81p2A0AtQU8IGVdE/WVZqYKPO0eGeL2pvaQ",
+	"Rzr+7wtxq4lRdYKdeHl+2j6++e3jajRKkW7u7Lp1KW7bTAZyNtfVoUvnrkYjw2apmoxJuukLWLFWCiQ+",
+	"pWH/8euf/8TeSyXMAPGtEQY7/C9RWMgilVIJoij02scTPgfznTeuvzxTnWHJ1RRuxTySHCtdCa/8ix8A",
+	"8zgl1XtNpBoPiH5RreBWyLhKHMVQAxJzMxGx8eriIpBypWVn/l7sh1QsB4Enk7NO7Bqq8nhihpeXsfrX",
+	"NYGJp5f9fv/8km7vgQ+eZwrJKGJ6CrgwbnXFxD1k2VgOkqV/HHhAcm/OrZtjOXrn9BlAgAISZFzBk/qp",
+	"eHXQBa3EWNwzasGwCb8DNSt/48Xrf4wy1awokdSyk/+11+v9lndZnmVz/M/H/By4M8qyCwGsek775R9B",
+	"/9FNkXyAww6NMZRLnPPKQIhIzhqVh/CdUkdmP7t//6MaebNLn+9scPa37IwUts8GLDv7Tyr0vPjDxb9k",
+	"Z12WnYn7uSisGN2Q/DRc9gr/Rh/d/fa37Gwm7ESP8AK1mIlKFtnZ3/+eqbVnvOFzaTkIXf9bxVUh6Eke",
+	"nYBXjYUeV3w+WW3pxkdeSbOrKyTTZrAva/GdetpQ4HptW6O9piTgmRX39sW85HJtQztA4191k31Xn1ft",
+	"ZYxXZZmyWYrKm5tnGMn6ndvmAQfE75Wbw2AZMuhqJWAGsWjLL4Mxdx5RGJ1oncGEI+9t3YQnWADQ/MMN",
+	"aQZB40Ns8/hSyfyBPSFuk9t3e1S52XFWvPr4zmv8SxXkqpFNoetOj3pKWqXifi6Js8m4vQyhDj32J6Sc",
+	"oPLmohIWmcyt2xTMBMAKoJI80UuFlZSDTOXzStzK+xyxDBAUB3XoQo+VNO5kDL1yzYsR7mo5iPPmbvea",
+	"izbgwyd86Sd9YIV32H1a9SpG37YV+YoMFpsn1ji7k6VCP7QztEb5fKQlWCsqg/mHMU9f/4GLY0WgHcpi",
+	"TXRJM5eWRSeH9vIQ5MQlATmooFNO9K6wTnxi69ern98i1wTpcfrF9aDlgWc9mFxHPf/CEx7p8Is9GOFL",
+	"thyAYRBSEg8Yne89D/5oC9Xnz1VcrU2Ltbap7UEr4DauuIT90WxY6aVxm5FnwddzofxhQ9oeextYmIid",
+	"CXgEYkOl1tPFHI5V/mD22s0grUYm6KHDpZkyVs8N0OU55wIysiiM7p4mVbyxx6C/7ir/HFTkMpnyZQK0",
+	"FRPtCrdrzCxdTJq/arAImWo1CdhoNAn7ZGexf5Akhh6dOJcOtBBwzu5cCL8PKeeeJIpFJe0KbhoKXonq",
+	"amEnZ4O//uYcn0LrqRThl9/cDdVdM6zBzQPYlFxP8TJSPNbFYiYUsAcQfxlGMtyJbVGVZ4OzF+A80Wtt",
+	"OKUJH7phHaFGcy0BX48LWFaeIN1AkNer9AYKks0CRlJv3qISie2STqR7kKc0crvW1PTWoK9ND/EnwYC+",
+	"i/WQmNBpvyWNpNc65E/xoTwHwB1JLbnpsbcjadFshKPyrKFOPulPPChsdunnBGFDnCP/9781YVnOiKAd",
+	"KiS0upXjdBwirqWh9euFf9eosEKv6qFJ8PFDlUBoFjCiDaLPcgaMSlKYLsOifGkgSpVIDW9RxMWIHcl2",
+	"hIdFkYjNJ/47cD4hEZGfk8msT4d9ZayYNX1j2oFKPZaK+bqwmVbS4sh+fpc2g/tUQzvJwS2uDXJNO2D4",
+	"wVVMR4dMSLN6Nl+MpHW9arsbLnCm5P8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
