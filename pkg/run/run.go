@@ -86,6 +86,9 @@ type Run struct {
 	StartedAt         *time.Time
 	FinishedAt        *time.Time
 	CancelRequestedAt *time.Time
+	// RetryRound counts the run's retries of its failed units (0 before
+	// the first); tasks of a round carry it in their ids.
+	RetryRound int
 }
 
 // Total is the number of units the run fans out into.
