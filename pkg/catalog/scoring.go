@@ -17,7 +17,7 @@ func ValidateDefaultScoring(field string, r scoring.Rule) error {
 	if !HasScoring(r) {
 		return fault.Invalid(field, "must name a method or assertions (leave config.scoring out for no default)")
 	}
-	err := r.Validate("")
+	err := r.Validate(scoring.QuestionRef{})
 	if fe := fault.As(err); fe != nil && questionField(fe.Field) {
 		return nil
 	}
@@ -29,7 +29,7 @@ func ValidateDefaultScoring(field string, r scoring.Rule) error {
 // (config.scoring) and the question, since the question is what the user
 // must change (or give its own scoring).
 func CheckDefaultFits(field string, r scoring.Rule, q QuestionInput, questionID string) error {
-	err := r.Validate(q.ExpectedAnswer)
+	err := r.Validate(scoring.QuestionRef{Expected: q.ExpectedAnswer, Choices: q.Choices})
 	if err == nil {
 		return nil
 	}

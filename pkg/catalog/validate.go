@@ -374,7 +374,7 @@ func (q QuestionInput) Validate() error {
 	if !HasScoring(q.Scoring) {
 		return nil
 	}
-	return q.Scoring.Validate(q.ExpectedAnswer)
+	return q.Scoring.Validate(scoring.QuestionRef{Expected: q.ExpectedAnswer, Choices: q.Choices})
 }
 
 // Validate checks a benchmark configuration under the given field prefix.
