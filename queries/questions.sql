@@ -2,19 +2,19 @@
 INSERT INTO questions (id, suite_id, revision) VALUES ($1, $2, $3);
 
 -- name: InsertQuestionRevisions :copyfrom
-INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring)
-VALUES ($1, $2, $3, $4, $5, $6, $7);
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 
 -- name: GetQuestion :one
 SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.id = $1;
 
 -- name: ListQuestions :many
 SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.suite_id = sqlc.arg(suite_id)
@@ -35,8 +35,8 @@ WHERE q.id = $1
 FOR UPDATE OF q FOR SHARE OF s;
 
 -- name: CreateQuestionRevision :exec
-INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring)
-VALUES ($1, $2, $3, $4, $5, $6, $7);
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 
 -- name: SetQuestionRevision :exec
 UPDATE questions SET revision = $2, updated_at = now() WHERE id = $1;

@@ -104,6 +104,17 @@ type RequestOverrides struct {
 	MaxTokensField  string         `json:"max_tokens_field,omitempty"`
 	OmitTemperature bool           `json:"omit_temperature,omitempty"`
 	ExtraBody       map[string]any `json:"extra_body,omitempty"`
+	// StructuredOutput says whether the model accepts a JSON-schema output
+	// format (OpenAI response_format, Anthropic forced tool call, Gemini
+	// responseSchema); nil means it does. A judge model marked false is
+	// asked for JSON in the text of its answer instead.
+	StructuredOutput *bool `json:"structured_output,omitempty"`
+}
+
+// SupportsStructuredOutput reports whether the model may be sent an
+// output schema: unless the overrides say otherwise, it may.
+func (o RequestOverrides) SupportsStructuredOutput() bool {
+	return o.StructuredOutput == nil || *o.StructuredOutput
 }
 
 // Model is a model behind a provider, with its prices.
@@ -131,11 +142,29 @@ type ModelPatch struct {
 	Overrides         *RequestOverrides
 }
 
+// The roles of a chat turn.
+const (
+	RoleSystem    = "system"
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
+
+// Message is one chat turn: of a question asked as a conversation, or of a
+// suite's few-shot examples.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
 // Suite is a named set of questions.
 type Suite struct {
 	ID            uuid.UUID
 	Name          string
 	Description   string
+	// FewShot are chat turns (worked examples) asked before every question
+	// of the suite. Each question revision keeps the turns the suite had
+	// when it was made, so changing them revises every active question.
+	FewShot       []Message
 	QuestionCount int
 	// ArchivedAt is when the suite was archived; nil while it is active.
 	ArchivedAt *time.Time
@@ -147,6 +176,9 @@ type Suite struct {
 type SuitePatch struct {
 	Name        *string
 	Description *string
+	// FewShot replaces the suite's few-shot turns (an empty list removes
+	// them) and makes a new revision of each of its active questions.
+	FewShot *[]Message
 }
 
 // Question is the current revision of a question. Revisions are immutable:
@@ -157,9 +189,19 @@ type Question struct {
 	Revision       int
 	RevisionID     uuid.UUID
 	Prompt         string
+	// Messages is the conversation asked instead of Prompt; nil when the
+	// question is a plain prompt.
+	Messages []Message
+	// Choices are the options of a multiple-choice question, asked as
+	// "A. …" lines after the prompt; nil otherwise.
+	Choices        []string
 	Category       string
 	ExpectedAnswer string
-	Scoring        scoring.Rule
+	// Scoring is the question's own rule; the zero Rule means none, and
+	// the benchmark's config.scoring applies.
+	Scoring scoring.Rule
+	// FewShot are the suite's few-shot turns as of this revision.
+	FewShot []Message
 	// ArchivedAt is when the question was removed from its suite; nil
 	// while it is active.
 	ArchivedAt *time.Time
@@ -168,8 +210,12 @@ type Question struct {
 }
 
 // QuestionInput is the content of a question revision.
+// Exactly one of Prompt and Messages is set. Scoring may be left out (the
+// zero Rule): the benchmark's default scoring then applies.
 type QuestionInput struct {
-	Prompt         string       `json:"prompt"`
+	Prompt         string       `json:"prompt,omitempty"`
+	Messages       []Message    `json:"messages,omitempty"`
+	Choices        []string     `json:"choices,omitempty"`
 	Category       string       `json:"category"`
 	ExpectedAnswer string       `json:"expected_answer"`
 	Scoring        scoring.Rule `json:"scoring"`
@@ -194,6 +240,11 @@ type BenchmarkConfig struct {
 	MaxCostUSD *float64 `json:"max_cost_usd,omitempty"`
 	// TimeoutSeconds is a run's deadline from its creation; 0 means none.
 	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+	// Scoring is the rule of every question that has none of its own; nil
+	// when there is no default (then every question needs its own).
+	Scoring *scoring.Rule `json:"scoring,omitempty"`
+	// JudgeModelIDs are the judges of llm_judge rules that name none.
+	JudgeModelIDs []uuid.UUID `json:"judge_model_ids,omitempty"`
 }
 
 // Benchmark groups suites and models under one configuration.

@@ -3,12 +3,15 @@ package catalog
 import (
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/scoring"
 )
 
 // Limits on user input. The OpenAPI document states the same bounds, so a
@@ -25,6 +28,17 @@ const (
 	MaxSamples              = 100
 	MaxTokensLimit          = 1_000_000
 	MaxBenchmarkMembers     = 100
+	// MaxMessages bounds the chat turns of a question and of a suite's
+	// few-shot examples; their contents together are bounded by
+	// MaxPromptLength, like a prompt.
+	MaxMessages = 100
+	// MinChoices and MaxChoices bound a multiple-choice question's
+	// options: one letter each, A to Z.
+	MinChoices      = 2
+	MaxChoices      = 26
+	MaxChoiceLength = 1000
+	// MaxJudges bounds the judges a benchmark names by default.
+	MaxJudges = 10
 )
 
 func checkText(field, v string, required bool, max int) error {
@@ -234,15 +248,121 @@ func (p SuitePatch) Validate() error {
 		}
 	}
 	if p.Description != nil {
-		return checkText("description", *p.Description, false, MaxDescriptionLength)
+		if err := checkText("description", *p.Description, false, MaxDescriptionLength); err != nil {
+			return err
+		}
+	}
+	if p.FewShot != nil {
+		return ValidateFewShot("few_shot", *p.FewShot)
 	}
 	return nil
 }
 
-// Validate checks a question's content, including that its scoring rule
-// compiles against its expected answer.
+// ValidateFewShot checks a suite's few-shot turns under the given field:
+// worked examples of user and assistant turns (a system prompt belongs in
+// the benchmark's config), ending with an assistant turn so that the
+// question's own user turn follows an answer. Empty means none.
+func ValidateFewShot(field string, turns []Message) error {
+	if len(turns) == 0 {
+		return nil
+	}
+	if err := checkTurns(field, turns); err != nil {
+		return err
+	}
+	for i, m := range turns {
+		if m.Role == RoleSystem {
+			return fault.Invalid(fmt.Sprintf("%s[%d].role", field, i), "must be user or assistant (put a system prompt in the benchmark's config.system_prompt)")
+		}
+	}
+	if last := len(turns) - 1; turns[last].Role != RoleAssistant {
+		return fault.Invalid(fmt.Sprintf("%s[%d].role", field, last), "the last few-shot turn must be an assistant turn")
+	}
+	return nil
+}
+
+// checkTurns checks what every list of chat turns must meet: a bounded
+// count, known roles, non-empty contents, and MaxPromptLength characters
+// in all, like one prompt.
+func checkTurns(field string, turns []Message) error {
+	if len(turns) > MaxMessages {
+		return fault.Invalid(field, "at most %d turns", MaxMessages)
+	}
+	total := 0
+	for i, m := range turns {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		switch m.Role {
+		case RoleSystem, RoleUser, RoleAssistant:
+		default:
+			return fault.Invalid(at+".role", "must be one of system, user, assistant")
+		}
+		if err := checkText(at+".content", m.Content, true, MaxPromptLength); err != nil {
+			return err
+		}
+		total += utf8.RuneCountInString(m.Content)
+	}
+	if total > MaxPromptLength {
+		return fault.Invalid(field, "contents must be at most %d characters in all", MaxPromptLength)
+	}
+	return nil
+}
+
+// validateMessages checks a question's conversation: a system turn only
+// first, and a user turn last (the turn the model answers).
+func validateMessages(turns []Message) error {
+	if len(turns) == 0 {
+		return fault.Invalid("messages", "must hold at least one turn")
+	}
+	if err := checkTurns("messages", turns); err != nil {
+		return err
+	}
+	for i, m := range turns {
+		if m.Role == RoleSystem && i > 0 {
+			return fault.Invalid(fmt.Sprintf("messages[%d].role", i), "a system turn may only come first")
+		}
+	}
+	if last := len(turns) - 1; turns[last].Role != RoleUser {
+		return fault.Invalid(fmt.Sprintf("messages[%d].role", last), "the last turn must be a user turn")
+	}
+	return nil
+}
+
+// validateChoices checks a multiple-choice question's options.
+func validateChoices(choices []string) error {
+	if choices == nil {
+		return nil
+	}
+	if len(choices) < MinChoices || len(choices) > MaxChoices {
+		return fault.Invalid("choices", "must list between %d and %d options", MinChoices, MaxChoices)
+	}
+	for i, c := range choices {
+		if err := checkText(fmt.Sprintf("choices[%d]", i), c, true, MaxChoiceLength); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HasScoring reports whether a rule is set: the zero Rule is a question's
+// way of saying the benchmark's default scoring applies.
+func HasScoring(r scoring.Rule) bool { return !reflect.ValueOf(r).IsZero() }
+
+// Validate checks a question's content: exactly one of prompt and
+// messages, its choices, and that its scoring rule, when it has one,
+// compiles against its expected answer and choices.
 func (q QuestionInput) Validate() error {
-	if err := checkText("prompt", q.Prompt, true, MaxPromptLength); err != nil {
+	switch {
+	case q.Prompt != "" && q.Messages != nil:
+		return fault.Invalid("messages", "give either prompt or messages, not both")
+	case q.Messages != nil:
+		if err := validateMessages(q.Messages); err != nil {
+			return err
+		}
+	default:
+		if err := checkText("prompt", q.Prompt, true, MaxPromptLength); err != nil {
+			return err
+		}
+	}
+	if err := validateChoices(q.Choices); err != nil {
 		return err
 	}
 	if err := checkText("category", q.Category, false, MaxCategoryLength); err != nil {
@@ -251,7 +371,10 @@ func (q QuestionInput) Validate() error {
 	if err := checkText("expected_answer", q.ExpectedAnswer, false, MaxExpectedAnswerLength); err != nil {
 		return err
 	}
-	return q.Scoring.Validate(q.ExpectedAnswer)
+	if !HasScoring(q.Scoring) {
+		return nil
+	}
+	return q.Scoring.Validate(scoring.QuestionRef{Expected: q.ExpectedAnswer, Choices: q.Choices})
 }
 
 // Validate checks a benchmark configuration under the given field prefix.
@@ -271,7 +394,21 @@ func (c BenchmarkConfig) Validate(field string) error {
 	if c.TimeoutSeconds < 0 || c.TimeoutSeconds > 30*24*3600 {
 		return fault.Invalid(field+".timeout_seconds", "must be between 0 (no deadline) and %d", 30*24*3600)
 	}
-	return checkText(field+".system_prompt", c.SystemPrompt, false, MaxSystemPromptLength)
+	if err := checkText(field+".system_prompt", c.SystemPrompt, false, MaxSystemPromptLength); err != nil {
+		return err
+	}
+	if len(c.JudgeModelIDs) > MaxJudges {
+		return fault.Invalid(field+".judge_model_ids", "at most %d judges", MaxJudges)
+	}
+	for i, id := range c.JudgeModelIDs {
+		if slices.Index(c.JudgeModelIDs, id) < i {
+			return fault.Invalid(fmt.Sprintf("%s.judge_model_ids[%d]", field, i), "is listed twice")
+		}
+	}
+	if c.Scoring != nil {
+		return ValidateDefaultScoring(field+".scoring", *c.Scoring)
+	}
+	return nil
 }
 
 // MaxCostUSDLimit bounds a spend cap; beyond it a cap is no cap.

@@ -65,7 +65,11 @@ func (c *Anthropic) Complete(ctx context.Context, req Request) (Response, error)
 	// A service rather than anthropic.NewClient, which would read
 	// ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, profiles and federation
 	// settings from the environment: only what SABE passes is used.
-	messages := anthropic.NewMessageService(c.requestOptions(ep, cl.ex, req.ExtraBody)...)
+	opts := c.requestOptions(ep, cl.ex)
+	// The tool goes in before ExtraBody, which keeps the last word.
+	opts = append(opts, anthropicToolOptions(req.Output)...)
+	opts = append(opts, extraBodyOptions(req.ExtraBody)...)
+	messages := anthropic.NewMessageService(opts...)
 
 	start := time.Now()
 	stream := messages.NewStreaming(cl.reqCtx, anthropicParams(req))
@@ -73,9 +77,15 @@ func (c *Anthropic) Complete(ctx context.Context, req Request) (Response, error)
 
 	var (
 		text   strings.Builder
+		tool   anthropicToolInput
 		res    Response
 		events int
 	)
+	firstPiece := func() {
+		if text.Len() == 0 && tool.input.Len() == 0 {
+			res.TTFT = time.Since(start)
+		}
+	}
 	for stream.Next() {
 		events++
 		ev := stream.Current()
@@ -84,12 +94,18 @@ func (c *Anthropic) Complete(ctx context.Context, req Request) (Response, error)
 			res.InputTokens = anthropicInputTokens(ev.Message.Usage.InputTokens,
 				ev.Message.Usage.CacheCreationInputTokens, ev.Message.Usage.CacheReadInputTokens)
 			res.OutputTokens = int(ev.Message.Usage.OutputTokens)
+		case "content_block_start":
+			if req.Output != nil && ev.ContentBlock.Type == "tool_use" && ev.ContentBlock.Name == req.Output.Name && !tool.seen {
+				tool.seen, tool.index, tool.start = true, ev.Index, ev.ContentBlock.JSON.Input.Raw()
+			}
 		case "content_block_delta":
-			if ev.Delta.Type == "text_delta" && ev.Delta.Text != "" {
-				if text.Len() == 0 {
-					res.TTFT = time.Since(start)
-				}
+			switch {
+			case ev.Delta.Type == "text_delta" && ev.Delta.Text != "":
+				firstPiece()
 				text.WriteString(ev.Delta.Text)
+			case ev.Delta.Type == "input_json_delta" && tool.seen && ev.Index == tool.index && ev.Delta.PartialJSON != "":
+				firstPiece()
+				tool.input.WriteString(ev.Delta.PartialJSON)
 			}
 		case "message_delta":
 			if ev.Delta.StopReason != "" {
@@ -111,13 +127,59 @@ func (c *Anthropic) Complete(ctx context.Context, req Request) (Response, error)
 	res.Latency = time.Since(start)
 
 	if cl.ex.json != nil {
-		return anthropicJSONAnswer(cl, start, res.Latency)
+		return anthropicJSONAnswer(cl, req.Output, start, res.Latency)
 	}
 	if res.FinishReason == "" {
 		return Response{}, cl.notEventStream(events)
 	}
 	res.Text = text.String()
+	if tool.seen {
+		// The forced tool's input is the structured answer; any text
+		// beside it is the model thinking aloud.
+		res.Text = tool.json()
+	}
+	if res.FinishReason == anthropicRefusal {
+		res.Refusal = anthropicRefusal
+	}
 	return res, nil
+}
+
+// anthropicRefusal is the stop_reason of a message the model declined to
+// finish.
+const anthropicRefusal = "refusal"
+
+// anthropicToolInput collects the input of the forced tool's tool_use block
+// from a stream: input_json_delta pieces, or the block's own input when no
+// piece came.
+type anthropicToolInput struct {
+	seen  bool
+	index int64
+	start string
+	input strings.Builder
+}
+
+func (t *anthropicToolInput) json() string {
+	if t.input.Len() == 0 {
+		return compactJSON([]byte(t.start))
+	}
+	return compactJSON([]byte(t.input.String()))
+}
+
+// anthropicToolOptions asks for structured output as Anthropic offers it:
+// one tool whose input_schema is the schema, and tool_choice forcing it.
+func anthropicToolOptions(o *OutputSchema) []option.RequestOption {
+	if o == nil {
+		return nil
+	}
+	tool := map[string]any{
+		"name":         o.Name,
+		"description":  "Record the answer as " + o.Name + ", in the shape its input schema gives.",
+		"input_schema": o.Schema,
+	}
+	return []option.RequestOption{
+		option.WithJSONSet("tools", []any{tool}),
+		option.WithJSONSet("tool_choice", map[string]any{"type": "tool", "name": o.Name}),
+	}
 }
 
 // ListModels lists the models at ep (GET /v1/models), following its pages.
@@ -132,7 +194,7 @@ func (c *Anthropic) ListModels(ctx context.Context, ep Endpoint) ([]RemoteModel,
 	cl := c.begin(ctx, ep, 0, modelListMaxBytes, false)
 	defer cl.end()
 	cl.ex.shareBudget()
-	models := anthropic.NewModelService(c.requestOptions(ep, cl.ex, nil)...)
+	models := anthropic.NewModelService(c.requestOptions(ep, cl.ex)...)
 	params := anthropic.ModelListParams{Limit: anthropic.Int(1000)}
 	var out []RemoteModel
 	for range maxModelPages {
@@ -163,13 +225,22 @@ func anthropicEndpoint(ep Endpoint) Endpoint {
 }
 
 func anthropicParams(req Request) anthropic.MessageNewParams {
+	system, turns := req.splitSystem(true)
 	p := anthropic.MessageNewParams{
 		Model:     anthropic.Model(req.Model),
 		MaxTokens: int64(cmp.Or(req.MaxTokens, DefaultAnthropicMaxTokens)),
-		Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(req.Prompt))},
+		Messages:  make([]anthropic.MessageParam, 0, len(turns)),
 	}
-	if req.System != "" {
-		p.System = []anthropic.TextBlockParam{{Text: req.System}}
+	for _, m := range turns {
+		block := anthropic.NewTextBlock(m.Content)
+		if m.Role == RoleAssistant {
+			p.Messages = append(p.Messages, anthropic.NewAssistantMessage(block))
+		} else {
+			p.Messages = append(p.Messages, anthropic.NewUserMessage(block))
+		}
+	}
+	if system != "" {
+		p.System = []anthropic.TextBlockParam{{Text: system}}
 	}
 	if req.Temperature != nil && !req.OmitTemperature {
 		p.Temperature = anthropic.Float(*req.Temperature)
@@ -177,7 +248,7 @@ func anthropicParams(req Request) anthropic.MessageNewParams {
 	return p
 }
 
-func (c *Anthropic) requestOptions(ep Endpoint, ex *exchange, extraBody map[string]any) []option.RequestOption {
+func (c *Anthropic) requestOptions(ep Endpoint, ex *exchange) []option.RequestOption {
 	opts := []option.RequestOption{
 		option.WithHTTPClient(c.httpClient),
 		option.WithMaxRetries(0),
@@ -190,6 +261,12 @@ func (c *Anthropic) requestOptions(ep Endpoint, ex *exchange, extraBody map[stri
 	for k, v := range ep.Headers {
 		opts = append(opts, option.WithHeader(k, v))
 	}
+	return opts
+}
+
+// extraBodyOptions sets ExtraBody's keys at the top level of the body.
+func extraBodyOptions(extraBody map[string]any) []option.RequestOption {
+	opts := make([]option.RequestOption, 0, len(extraBody))
 	for k, v := range extraBody {
 		opts = append(opts, option.WithJSONSet(jsonKeyPath(k), v))
 	}
@@ -232,7 +309,7 @@ func anthropicErrorEvent(data []byte, secrets []string) *Error {
 
 // anthropicJSONAnswer decodes a message sent instead of a stream. With no
 // stream to watch, the first token is taken to arrive with the whole body.
-func anthropicJSONAnswer(cl *call, start time.Time, latency time.Duration) (Response, error) {
+func anthropicJSONAnswer(cl *call, out *OutputSchema, start time.Time, latency time.Duration) (Response, error) {
 	var head struct {
 		Type string `json:"type"`
 	}
@@ -251,9 +328,13 @@ func anthropicJSONAnswer(cl *call, start time.Time, latency time.Duration) (Resp
 		return Response{}, newError(0, false, "malformed JSON answer: "+err.Error(), cl.secrets)
 	}
 	var text strings.Builder
+	toolInput := ""
 	for _, block := range msg.Content {
-		if block.Type == "text" {
+		switch {
+		case block.Type == "text":
 			text.WriteString(block.Text)
+		case block.Type == "tool_use" && out != nil && block.Name == out.Name && toolInput == "":
+			toolInput = compactJSON(block.Input)
 		}
 	}
 	res := Response{
@@ -262,6 +343,12 @@ func anthropicJSONAnswer(cl *call, start time.Time, latency time.Duration) (Resp
 		OutputTokens: int(msg.Usage.OutputTokens),
 		Latency:      latency,
 		FinishReason: string(msg.StopReason),
+	}
+	if toolInput != "" {
+		res.Text = toolInput
+	}
+	if res.FinishReason == anthropicRefusal {
+		res.Refusal = anthropicRefusal
 	}
 	if res.Text != "" {
 		res.TTFT = cl.ex.jsonAt.Sub(start)

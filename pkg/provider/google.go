@@ -66,7 +66,19 @@ func (c *Google) Complete(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	contents := []*genai.Content{{Role: genai.RoleUser, Parts: []*genai.Part{{Text: req.Prompt}}}}
+	system, turns := req.splitSystem(false)
+	contents := make([]*genai.Content, 0, len(turns))
+	for _, m := range turns {
+		role := genai.RoleUser
+		if m.Role == RoleAssistant {
+			role = genai.RoleModel
+		}
+		contents = append(contents, &genai.Content{Role: role, Parts: []*genai.Part{{Text: m.Content}}})
+	}
+	config, err := googleConfig(req, system)
+	if err != nil {
+		return Response{}, err
+	}
 
 	start := time.Now()
 	var (
@@ -74,7 +86,7 @@ func (c *Google) Complete(ctx context.Context, req Request) (Response, error) {
 		events    int
 		streamErr error
 	)
-	for chunk, err := range client.Models.GenerateContentStream(cl.reqCtx, req.Model, contents, googleConfig(req)) {
+	for chunk, err := range client.Models.GenerateContentStream(cl.reqCtx, req.Model, contents, config) {
 		if err != nil {
 			streamErr = err
 			break
@@ -187,13 +199,22 @@ func googleBaseURL(raw string) (base, version string) {
 	return u.String(), cmp.Or(version, googleAPIVersion)
 }
 
-func googleConfig(req Request) *genai.GenerateContentConfig {
+// googleConfig is the generation config of req, whose system text
+// (System and any system messages) is system.
+func googleConfig(req Request, system string) (*genai.GenerateContentConfig, error) {
 	cfg := &genai.GenerateContentConfig{
 		// One request per call: SABE measures and retries calls itself.
 		AutomaticContinuation: genai.Ptr(false),
 	}
-	if req.System != "" {
-		cfg.SystemInstruction = &genai.Content{Parts: []*genai.Part{{Text: req.System}}}
+	if system != "" {
+		cfg.SystemInstruction = &genai.Content{Parts: []*genai.Part{{Text: system}}}
+	}
+	if req.Output != nil {
+		schema, err := geminiSchema(req.Output.Schema)
+		if err != nil {
+			return nil, &Error{Message: err.Error()}
+		}
+		cfg.ResponseMIMEType, cfg.ResponseSchema = "application/json", schema
 	}
 	if req.Temperature != nil && !req.OmitTemperature {
 		cfg.Temperature = genai.Ptr(float32(*req.Temperature))
@@ -204,7 +225,7 @@ func googleConfig(req Request) *genai.GenerateContentConfig {
 	if req.Seed != nil {
 		cfg.Seed = genai.Ptr(int32(max(min(*req.Seed, math.MaxInt32), math.MinInt32)))
 	}
-	return cfg
+	return cfg, nil
 }
 
 // googleAnswer collects a Gemini answer from its chunks.

@@ -122,6 +122,7 @@ type openAIRequest struct {
 	MaxTokens           int             `json:"max_tokens,omitempty"`
 	MaxCompletionTokens int             `json:"max_completion_tokens,omitempty"`
 	Seed                *int64          `json:"seed,omitempty"`
+	ResponseFormat      *openAIFormat   `json:"response_format,omitempty"`
 	Stream              bool            `json:"stream"`
 	StreamOptions       struct {
 		IncludeUsage bool `json:"include_usage"`
@@ -133,6 +134,16 @@ type openAIMessage struct {
 	Content string `json:"content"`
 }
 
+// openAIFormat is response_format for structured output.
+type openAIFormat struct {
+	Type       string `json:"type"`
+	JSONSchema struct {
+		Name   string          `json:"name"`
+		Strict bool            `json:"strict"`
+		Schema json.RawMessage `json:"schema"`
+	} `json:"json_schema"`
+}
+
 // openAIBody is req's JSON body: a streamed completion with usage, and
 // ExtraBody's keys set at the top level over SABE's own, except "stream",
 // which stays true (as the SDK's NewStreaming had it).
@@ -142,11 +153,19 @@ func openAIBody(req Request) ([]byte, error) {
 	}
 	body := openAIRequest{Model: req.Model, Stream: true, Seed: req.Seed}
 	body.StreamOptions.IncludeUsage = true
-	body.Messages = make([]openAIMessage, 0, 2)
+	turns := req.turns()
+	body.Messages = make([]openAIMessage, 0, len(turns)+1)
 	if req.System != "" {
-		body.Messages = append(body.Messages, openAIMessage{Role: "system", Content: req.System})
+		body.Messages = append(body.Messages, openAIMessage{Role: RoleSystem, Content: req.System})
 	}
-	body.Messages = append(body.Messages, openAIMessage{Role: "user", Content: req.Prompt})
+	for _, m := range turns {
+		body.Messages = append(body.Messages, openAIMessage(m))
+	}
+	if o := req.Output; o != nil {
+		body.ResponseFormat = &openAIFormat{Type: "json_schema"}
+		body.ResponseFormat.JSONSchema.Name, body.ResponseFormat.JSONSchema.Strict = o.Name, true
+		body.ResponseFormat.JSONSchema.Schema = o.Schema
+	}
 	if req.Temperature != nil && !req.OmitTemperature {
 		body.Temperature = req.Temperature
 	}
@@ -285,6 +304,7 @@ func openAIJSONAnswer(cl *call, start time.Time, latency time.Duration) (Respons
 	for _, choice := range cc.Choices {
 		if choice.Index == 0 {
 			res.Text = choice.Message.Content
+			res.Refusal = choice.Message.Refusal
 			res.FinishReason = choice.FinishReason
 			break
 		}
@@ -292,7 +312,7 @@ func openAIJSONAnswer(cl *call, start time.Time, latency time.Duration) (Respons
 	if len(cc.Choices) == 0 {
 		return Response{}, newError(0, false, "answer has no choices", cl.secrets)
 	}
-	if res.Text != "" {
+	if res.Text != "" || res.Refusal != "" {
 		res.TTFT = cl.ex.jsonAt.Sub(start)
 	}
 	return res, nil

@@ -32,6 +32,7 @@ type openAIChoice struct {
 	Index int64 `json:"index"`
 	Delta struct {
 		Content string `json:"content"`
+		Refusal string `json:"refusal"`
 	} `json:"delta"`
 	FinishReason string `json:"finish_reason"`
 }
@@ -73,6 +74,7 @@ func (c *openAIChunk) decodeLenient(data []byte) error {
 	for _, choice := range sdk.Choices {
 		var ch openAIChoice
 		ch.Index, ch.Delta.Content, ch.FinishReason = choice.Index, choice.Delta.Content, choice.FinishReason
+		ch.Delta.Refusal = choice.Delta.Refusal
 		c.Choices = append(c.Choices, ch)
 	}
 	c.Usage.PromptTokens, c.Usage.CompletionTokens = sdk.Usage.PromptTokens, sdk.Usage.CompletionTokens
@@ -95,10 +97,11 @@ func (c *openAIChunk) decodeLenient(data []byte) error {
 // BenchmarkOpenAI_Complete. The SDK's SSE decoder still frames the events.
 func readOpenAIStream(raw *http.Response, start time.Time) (Response, int, error) {
 	var (
-		res    Response
-		text   strings.Builder
-		chunk  openAIChunk
-		chunks int
+		res     Response
+		text    strings.Builder
+		refusal strings.Builder
+		chunk   openAIChunk
+		chunks  int
 	)
 	dec := ssestream.NewDecoder(raw)
 	for dec.Next() {
@@ -123,6 +126,12 @@ func readOpenAIStream(raw *http.Response, start time.Time) (Response, int, error
 				}
 				text.WriteString(choice.Delta.Content)
 			}
+			if choice.Delta.Refusal != "" {
+				if text.Len() == 0 && refusal.Len() == 0 {
+					res.TTFT = time.Since(start)
+				}
+				refusal.WriteString(choice.Delta.Refusal)
+			}
 			if choice.FinishReason != "" {
 				res.FinishReason = choice.FinishReason
 			}
@@ -131,7 +140,7 @@ func readOpenAIStream(raw *http.Response, start time.Time) (Response, int, error
 	if err := dec.Err(); err != nil {
 		return Response{}, chunks, err
 	}
-	res.Text = text.String()
+	res.Text, res.Refusal = text.String(), refusal.String()
 	return res, chunks, nil
 }
 

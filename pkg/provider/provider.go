@@ -30,8 +30,17 @@ type Request struct {
 	Headers map[string]string
 	// Model is the provider's own model id (provider_model_id).
 	Model string
-	// System is an optional system prompt; Prompt is the user message.
+	// System is an optional system prompt, sent first; Prompt is the user
+	// message, used when Messages is empty.
 	System, Prompt string
+	// Messages, when set, is the conversation sent instead of Prompt, in
+	// order (after System). Anthropic and Gemini take system messages in
+	// their system field, joined after System; Anthropic gets consecutive
+	// turns of one role merged into one.
+	Messages []Message
+	// Output, when set, asks for structured output: an answer that is one
+	// JSON value matching the schema (see OutputSchema).
+	Output *OutputSchema
 	// Temperature is sent when non-nil and OmitTemperature is false.
 	Temperature *float64
 	// MaxTokens caps the answer; 0 leaves the field out, except for
@@ -62,8 +71,8 @@ type Request struct {
 
 // String describes the request without its API key or header values.
 func (r Request) String() string {
-	return fmt.Sprintf("provider.Request{BaseURL: %s, Model: %s, HasAPIKey: %t, Headers: [%s], Prompt: %d bytes}",
-		r.BaseURL, r.Model, r.APIKey != "", headerNames(r.Headers), len(r.Prompt))
+	return fmt.Sprintf("provider.Request{BaseURL: %s, Model: %s, HasAPIKey: %t, Headers: [%s], Messages: %d, Input: %d chars, Structured: %t}",
+		r.BaseURL, r.Model, r.APIKey != "", headerNames(r.Headers), len(r.turns()), r.InputChars(), r.Output != nil)
 }
 
 // GoString keeps %#v as safe as %v.
@@ -129,6 +138,11 @@ type Response struct {
 	// FinishReason is the provider's own reason for stopping ("stop",
 	// "length", "end_turn", "STOP", ...).
 	FinishReason string
+	// Refusal is non-empty when the model declined to answer: OpenAI's
+	// refusal text, or "refusal" for an Anthropic stop_reason refusal
+	// (with whatever text came before it in Text). A judge records such an
+	// answer as refused rather than as an unparseable verdict.
+	Refusal string
 }
 
 // RemoteModel is one entry of a provider's own model list.

@@ -19,5 +19,5 @@ func validateRequest(req Request) *Error {
 	if req.MaxTokens < 0 {
 		return &Error{Message: "max_tokens must not be negative"}
 	}
-	return nil
+	return validateConversation(req)
 }

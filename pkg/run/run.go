@@ -116,6 +116,14 @@ type SnapshotQuestion struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        scoring.Rule
+	// Messages, Choices and FewShot are the revision's chat turns (asked
+	// instead of Prompt), multiple-choice options and the suite's few-shot
+	// turns as of the revision; nil for a plain prompt (and for every
+	// question of runs made before they existed). Conversation puts them
+	// together.
+	Messages []catalog.Message
+	Choices  []string
+	FewShot  []catalog.Message
 }
 
 // Snapshot is everything a worker needs to execute any unit of a run.

@@ -99,7 +99,7 @@ func compileSnapshot(snap *Snapshot) (*cachedSnapshot, error) {
 	}
 	for i, q := range snap.Questions {
 		s.qPos[q.QuestionID] = i
-		sc, err := scoring.Compile(q.Scoring, q.ExpectedAnswer)
+		sc, err := scoring.Compile(q.Scoring, scoring.QuestionRef{Expected: q.ExpectedAnswer})
 		if err != nil {
 			s.scoreErrs[i] = fmt.Errorf("question %s revision %d: %w", q.QuestionID, q.Revision, err)
 			continue

@@ -18,14 +18,14 @@ func TestCompile_ProgramBound(t *testing.T) {
 		strings.Repeat(`(?:\w+\s*){999}`, 66),
 		`[a-z]{1000}[0-9]{1000}[A-Z]{1000}`,
 	} {
-		_, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: p}, "")
+		_, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: p}, scoring.QuestionRef{})
 		fe := fault.As(err)
 		if fe == nil || fe.Field != "scoring.pattern" || !strings.Contains(fe.Message, "instructions") {
 			t.Errorf("Compile(%.30q) = %v, want a scoring.pattern fault about its size", p, err)
 		}
 	}
 	// A pattern of ordinary size still compiles, its size reported.
-	s, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: `(?:\w+\s*){100}$`}, "")
+	s, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: `(?:\w+\s*){100}$`}, scoring.QuestionRef{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestScorer_RegexScanBound(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("word ", scoring.MaxScanBytes/4) + "THE END"
 	for _, p := range []string{`(?:\w+\s*){100}END$`, `END`, `x+y`} {
-		s, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: p}, "")
+		s, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: p}, scoring.QuestionRef{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,8 +61,8 @@ func TestScorer_RegexScanBound(t *testing.T) {
 		}
 	}
 	// The larger program reads less.
-	small, _ := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: `END`}, "")
-	big, _ := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: `(?:\w+\s*){100}END$`}, "")
+	small, _ := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: `END`}, scoring.QuestionRef{})
+	big, _ := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: `(?:\w+\s*){100}END$`}, scoring.QuestionRef{})
 	if big.ScanLimit() >= small.ScanLimit() {
 		t.Errorf("ScanLimit %d for %d instructions, %d for %d", big.ScanLimit(), big.ProgramSize(), small.ScanLimit(), small.ProgramSize())
 	}
@@ -84,14 +84,14 @@ func TestCompile_ClassBound(t *testing.T) {
 		strings.Repeat(`\PL`, 300),
 		strings.Repeat(`\pL`, scoring.MaxPatternClasses+1),
 	} {
-		_, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: p[:min(len(p), scoring.MaxPatternLength)]}, "")
+		_, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: p[:min(len(p), scoring.MaxPatternLength)]}, scoring.QuestionRef{})
 		fe := fault.As(err)
 		if fe == nil || fe.Field != "scoring.pattern" || !strings.Contains(fe.Message, "character classes") {
 			t.Errorf("Compile(%.30q) = %v, want a scoring.pattern fault about its classes", p, err)
 		}
 	}
 	ok := strings.Repeat(`[a-z]`, scoring.MaxPatternClasses-2) + `\pL\\p\[`
-	if _, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: ok}, ""); err != nil {
+	if _, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: ok}, scoring.QuestionRef{}); err != nil {
 		t.Errorf("Compile(%q) = %v", ok, err)
 	}
 }

@@ -2,37 +2,55 @@ package scoring
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"math"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/judge"
 )
 
-// Method names one of the deterministic scorers a question can use.
+// Method names one of the scorers a question can use.
 type Method string
 
 // The scoring methods. Their exact semantics are in the package comment.
 const (
-	MethodExactMatch Method = "exact_match"
-	MethodContains   Method = "contains"
-	MethodRegex      Method = "regex"
-	MethodNumeric    Method = "numeric"
+	MethodExactMatch     Method = "exact_match"
+	MethodContains       Method = "contains"
+	MethodRegex          Method = "regex"
+	MethodNumeric        Method = "numeric"
+	MethodStartsWith     Method = "starts_with"
+	MethodContainsAny    Method = "contains_any"
+	MethodContainsAll    Method = "contains_all"
+	MethodJSONValid      Method = "json_valid"
+	MethodJSONSchema     Method = "json_schema"
+	MethodSimilarity     Method = "similarity"
+	MethodMultipleChoice Method = "multiple_choice"
+	MethodLLMJudge       Method = "llm_judge"
 )
 
-// Valid reports whether m is one of the four methods.
-func (m Method) Valid() bool {
-	switch m {
-	case MethodExactMatch, MethodContains, MethodRegex, MethodNumeric:
-		return true
-	}
-	return false
+// methods lists every method in the order error messages name them.
+var methods = []Method{
+	MethodExactMatch, MethodContains, MethodRegex, MethodNumeric, MethodStartsWith,
+	MethodContainsAny, MethodContainsAll, MethodJSONValid, MethodJSONSchema,
+	MethodSimilarity, MethodMultipleChoice, MethodLLMJudge,
 }
+
+// Valid reports whether m is one of the methods.
+func (m Method) Valid() bool { return slices.Contains(methods, m) }
+
+// NameAssertions is the scorer name of a rule made of weighted assertions.
+const NameAssertions = "assertions"
 
 // MaxPatternLength is the longest regex pattern accepted, in bytes. RE2 runs
 // in linear time whatever the pattern, but a long pattern still costs memory
@@ -48,9 +66,11 @@ const MaxDetailLength = 200
 const quoteLimit = 64
 
 // Rule is how a question's answer is scored, as it appears under "scoring"
-// in a question body.
+// in a question body. Which fields each method takes is in the package
+// comment; a field a method does not use is refused, except
+// case_sensitive, which is ignored where it means nothing.
 type Rule struct {
-	Method    Method   `json:"method"`
+	Method    Method   `json:"method,omitempty"`
 	Pattern   string   `json:"pattern,omitempty"`
 	Tolerance *float64 `json:"tolerance,omitempty"`
 	// CaseSensitive is a pointer because its default depends on the
@@ -58,6 +78,40 @@ type Rule struct {
 	// regex honours case unless it is false (RE2's own default, and what
 	// a pattern such as "THE ANSWER IS" says).
 	CaseSensitive *bool `json:"case_sensitive,omitempty"`
+	// Value, when set, is compared instead of the question's expected
+	// answer.
+	Value string `json:"value,omitempty"`
+	// Values are the strings of contains_any and contains_all.
+	Values []string `json:"values,omitempty"`
+	// Schema is json_schema's JSON Schema (draft 2020-12 unless it says
+	// otherwise with $schema).
+	Schema json.RawMessage `json:"schema,omitempty"`
+	// Threshold is the score at which similarity, llm_judge and a set of
+	// assertions pass.
+	Threshold *float64 `json:"threshold,omitempty"`
+	// Negate turns a pass into a fail and a score s into 1 − s.
+	Negate bool `json:"negate,omitempty"`
+	// Extract is an RE2 pattern whose first group (or whole match) is
+	// what the scorer compares instead of the response.
+	Extract string `json:"extract,omitempty"`
+	// Assertions replace Method: each is a rule with a weight.
+	Assertions []Assertion `json:"assertions,omitempty"`
+	// Config holds the llm_judge fields.
+	judge.Config
+}
+
+// Assertion is one weighted rule of a set of assertions.
+type Assertion struct {
+	Rule
+	// Weight is the assertion's share of the set's score; nil means 1.
+	Weight *float64 `json:"weight,omitempty"`
+}
+
+// QuestionRef is what a rule is checked and scored against besides the
+// response: the question's expected answer and its choices.
+type QuestionRef struct {
+	Expected string
+	Choices  []string
 }
 
 // sensitive reports whether r compares case-sensitively.
@@ -68,12 +122,47 @@ func (r Rule) sensitive() bool {
 	return r.Method == MethodRegex
 }
 
-// Validate checks the rule together with the question's expected answer. It
-// returns a fault.Invalid error whose field is relative to the question body:
-// "scoring.method", "scoring.pattern", "scoring.tolerance" or
-// "expected_answer". The first problem found is reported.
-func (r Rule) Validate(expected string) error {
-	_, err := Compile(r, expected)
+// IsZero reports whether r sets nothing, as a question that leaves its
+// scoring to the benchmark's default.
+func (r Rule) IsZero() bool {
+	return r.Method == "" && r.Pattern == "" && r.Tolerance == nil && r.CaseSensitive == nil &&
+		r.Value == "" && len(r.Values) == 0 && len(r.Schema) == 0 && r.Threshold == nil &&
+		!r.Negate && r.Extract == "" && len(r.Assertions) == 0 && r.Config.IsZero()
+}
+
+// WithDefaults returns r with a benchmark's defaults applied: def (when
+// not nil) replaces a zero rule, and judges fill the judge_model_ids of
+// every llm_judge rule or assertion that has none. r itself is not
+// changed.
+func (r Rule) WithDefaults(def *Rule, judges []uuid.UUID) Rule {
+	if r.IsZero() && def != nil {
+		r = *def
+	}
+	if len(judges) == 0 {
+		return r
+	}
+	if r.Method == MethodLLMJudge && len(r.ModelIDs) == 0 {
+		r.ModelIDs = slices.Clone(judges)
+	}
+	if len(r.Assertions) > 0 {
+		as := slices.Clone(r.Assertions)
+		for i := range as {
+			if as[i].Method == MethodLLMJudge && len(as[i].ModelIDs) == 0 {
+				as[i].ModelIDs = slices.Clone(judges)
+			}
+		}
+		r.Assertions = as
+	}
+	return r
+}
+
+// Validate checks the rule together with the question. It returns a
+// fault.Invalid error whose field is relative to the question body, such
+// as "scoring.method", "scoring.pattern", "scoring.assertions[1].values",
+// "scoring.verdict.max", "expected_answer" or "choices". The first problem
+// found is reported.
+func (r Rule) Validate(q QuestionRef) error {
+	_, err := Compile(r, q)
 	return err
 }
 
@@ -82,8 +171,13 @@ func (r Rule) Validate(expected string) error {
 type Scorer struct {
 	method        Method
 	caseSensitive bool
-	// want is the trimmed expected answer (exact_match, contains); folded is
-	// its case-folded form for case-insensitive contains.
+	negate        bool
+	// extract, when set, picks the text that is graded.
+	extract        *regexp.Regexp
+	extractPattern string
+	extractSize    int
+	// want is the trimmed expected answer (or value); folded is its
+	// case-folded form for case-insensitive comparisons.
 	want   string
 	folded string
 	// re and pattern are for regex; pattern is the rule's text, for details.
@@ -95,14 +189,36 @@ type Scorer struct {
 	// target and tolerance are for numeric.
 	target    float64
 	tolerance float64
+	// values and foldedValues are for contains_any and contains_all.
+	values       []string
+	foldedValues []string
+	// schema is json_schema's compiled schema.
+	schema *jsonschema.Schema
+	// wantRunes is similarity's expected answer as runes (folded unless
+	// case-sensitive).
+	wantRunes []rune
+	// threshold is for similarity, llm_judge and assertions.
+	threshold float64
+	// choices and wantLetter are for multiple_choice.
+	choices    []string
+	wantLetter byte
+	// judge and reference are for llm_judge; judgeIndex is its position in
+	// the top-level scorer's Judges().
+	judge      judge.Config
+	reference  string
+	judgeIndex int
+	// assertions and weights make a set of assertions.
+	assertions []*Scorer
+	weights    []float64
+	judges     []judge.Config
 }
 
 // Result is the verdict on one response.
 type Result struct {
 	// Passed reports whether the response is correct.
 	Passed bool
-	// Score is 1 when Passed and 0 otherwise; it is a number so that graded
-	// scorers can share the evaluation shape later.
+	// Score is in 0..1: 1 when Passed and 0 otherwise for the pass/fail
+	// methods, graded for similarity, llm_judge and assertions.
 	Score float64
 	// Detail is a short human explanation, at most MaxDetailLength bytes of
 	// valid UTF-8, such as "expected 42 (±0), got 41".
@@ -111,35 +227,85 @@ type Result struct {
 	// reads (Scorer.ScanLimit) and was graded on its prefix; Detail says
 	// how many bytes were read.
 	PrefixOnly bool
+	// Unscored reports that no verdict could be reached (a judge failed);
+	// Passed and Score mean nothing then and Reason says why.
+	Unscored bool
+	Reason   string
+	// Assertions are the results of a set of assertions, in order.
+	Assertions []AssertionResult
+	// Judge is the (first) judged outcome, with its reasoning and every
+	// judge's result.
+	Judge *judge.Outcome
 }
 
-// Compile validates r against expected (see Rule.Validate) and prepares a
-// Scorer, so that a regex is compiled once per question and not per
-// response.
-func Compile(r Rule, expected string) (*Scorer, error) {
+// AssertionResult is one assertion's part of a Result.
+type AssertionResult struct {
+	Method   string  `json:"method"`
+	Weight   float64 `json:"weight"`
+	Passed   bool    `json:"passed"`
+	Score    float64 `json:"score"`
+	Detail   string  `json:"detail"`
+	Unscored bool    `json:"unscored,omitempty"`
+	Reason   string  `json:"reason,omitempty"`
+}
+
+// Compile validates r against the question (see Rule.Validate) and
+// prepares a Scorer, so that patterns and schemas are compiled once per
+// question and not per response.
+func Compile(r Rule, q QuestionRef) (*Scorer, error) {
+	if len(r.Assertions) > 0 || (r.Method == "" && r.Assertions != nil) {
+		return compileAssertions(r, q)
+	}
+	s, err := compileRule(r, q, "scoring")
+	if err != nil {
+		return nil, err
+	}
+	if s.method == MethodLLMJudge {
+		s.judges = []judge.Config{s.judge}
+	}
+	return s, nil
+}
+
+// compileRule compiles one rule that has a method; field is its path.
+func compileRule(r Rule, q QuestionRef, field string) (*Scorer, error) {
+	f := func(name string) string { return field + "." + name }
 	switch {
 	case r.Method == "":
-		return nil, fault.Invalid("scoring.method", "is required")
+		return nil, fault.Invalid(f("method"), "is required")
 	case !r.Method.Valid():
-		return nil, fault.Invalid("scoring.method", "must be one of exact_match, contains, regex or numeric")
-	case r.Method != MethodRegex && r.Pattern != "":
-		return nil, fault.Invalid("scoring.pattern", "is only allowed with method regex")
-	case r.Method != MethodNumeric && r.Tolerance != nil:
-		return nil, fault.Invalid("scoring.tolerance", "is only allowed with method numeric")
+		return nil, fault.Invalid(f("method"), "must be one of %s", methodList())
 	}
-
-	s := &Scorer{method: r.Method, caseSensitive: r.sensitive()}
+	if err := checkFields(r, f); err != nil {
+		return nil, err
+	}
+	s := &Scorer{method: r.Method, caseSensitive: r.sensitive(), negate: r.Negate}
+	if r.Extract != "" {
+		re, size, err := compilePattern(f("extract"), r.Extract, true)
+		if err != nil {
+			return nil, err
+		}
+		s.extract, s.extractPattern, s.extractSize = re, r.Extract, size
+	}
+	// want is the rule's value or the question's expected answer; the
+	// field named in errors is the one it came from.
+	expected, wantField := q.Expected, "expected_answer"
+	if r.Value != "" {
+		expected, wantField = r.Value, f("value")
+	}
 	switch r.Method {
-	case MethodExactMatch, MethodContains:
+	case MethodExactMatch, MethodContains, MethodStartsWith:
 		s.want = strings.TrimSpace(expected)
 		if s.want == "" {
-			return nil, fault.Invalid("expected_answer", "is required for method %s", r.Method)
+			return nil, fault.Invalid(wantField, "is required for method %s", r.Method)
 		}
-		if r.Method == MethodContains && !s.caseSensitive {
+		if !s.caseSensitive {
 			s.folded = fold(s.want)
 		}
 	case MethodRegex:
-		re, size, err := compilePattern(r.Pattern, s.caseSensitive)
+		if r.Pattern == "" {
+			return nil, fault.Invalid(f("pattern"), "is required for method regex")
+		}
+		re, size, err := compilePattern(f("pattern"), r.Pattern, s.caseSensitive)
 		if err != nil {
 			return nil, err
 		}
@@ -148,27 +314,112 @@ func Compile(r Rule, expected string) (*Scorer, error) {
 		if r.Tolerance != nil {
 			t := *r.Tolerance
 			if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
-				return nil, fault.Invalid("scoring.tolerance", "must be a finite number of at least 0")
+				return nil, fault.Invalid(f("tolerance"), "must be a finite number of at least 0")
 			}
 			s.tolerance = t
 		}
-		v, err := parseExpected(expected)
+		v, err := parseExpected(wantField, expected)
 		if err != nil {
 			return nil, err
 		}
 		s.target = v
+	case MethodContainsAny, MethodContainsAll:
+		if err := s.compileValues(r.Values, f("values")); err != nil {
+			return nil, err
+		}
+	case MethodJSONSchema:
+		if err := s.compileSchema(r.Schema, f("schema")); err != nil {
+			return nil, err
+		}
+	case MethodSimilarity:
+		if err := s.compileSimilarity(expected, wantField, r.Threshold, f("threshold")); err != nil {
+			return nil, err
+		}
+	case MethodMultipleChoice:
+		if err := s.compileChoice(expected, wantField, q.Choices); err != nil {
+			return nil, err
+		}
+	case MethodLLMJudge:
+		if err := s.compileJudge(r, expected, wantField, field); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
 
-func compilePattern(pattern string, caseSensitive bool) (*regexp.Regexp, int, error) {
+// checkFields refuses the fields r's method does not take.
+func checkFields(r Rule, f func(string) string) error {
+	m := r.Method
+	only := func(name string, set bool, allowed ...Method) error {
+		if set && !slices.Contains(allowed, m) {
+			return fault.Invalid(f(name), "is only allowed with method %s", orList(allowed))
+		}
+		return nil
+	}
+	for _, err := range []error{
+		only("pattern", r.Pattern != "", MethodRegex),
+		only("tolerance", r.Tolerance != nil, MethodNumeric),
+		only("values", r.Values != nil, MethodContainsAny, MethodContainsAll),
+		only("schema", len(r.Schema) > 0, MethodJSONSchema),
+		only("value", r.Value != "", MethodExactMatch, MethodContains, MethodStartsWith, MethodNumeric, MethodSimilarity, MethodMultipleChoice, MethodLLMJudge),
+		only("threshold", r.Threshold != nil, MethodSimilarity, MethodLLMJudge),
+		only(judgeField(r.Config), !r.Config.IsZero(), MethodLLMJudge),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	if len(r.Assertions) > 0 {
+		return fault.Invalid(f("assertions"), "may not be nested")
+	}
+	return nil
+}
+
+// judgeField names the first llm_judge field set in c, for an error.
+func judgeField(c judge.Config) string {
+	switch {
+	case len(c.ModelIDs) > 0:
+		return "judge_model_ids"
+	case c.Template != "":
+		return "template"
+	case c.Prompt != "":
+		return "prompt"
+	case c.Rubric != "":
+		return "rubric"
+	case c.Aggregate != "":
+		return "aggregate"
+	case c.MinJudges != 0:
+		return "min_judges"
+	}
+	return "verdict"
+}
+
+func methodList() string { return orList(methods) }
+
+// orList writes "a", "a or b", "a, b or c".
+func orList(ms []Method) string {
+	var b strings.Builder
+	for i, m := range ms {
+		switch {
+		case i == 0:
+		case i == len(ms)-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(string(m))
+	}
+	return b.String()
+}
+
+func compilePattern(field, pattern string, caseSensitive bool) (*regexp.Regexp, int, error) {
 	switch {
 	case pattern == "":
-		return nil, 0, fault.Invalid("scoring.pattern", "is required for method regex")
+		return nil, 0, fault.Invalid(field, "is required")
 	case len(pattern) > MaxPatternLength:
-		return nil, 0, fault.Invalid("scoring.pattern", "must be at most %d bytes, got %d", MaxPatternLength, len(pattern))
+		return nil, 0, fault.Invalid(field, "must be at most %d bytes, got %d", MaxPatternLength, len(pattern))
 	case countClasses(pattern) > MaxPatternClasses:
-		return nil, 0, fault.Invalid("scoring.pattern", "must have at most %d character classes ([...], \\p or \\P), got %d", MaxPatternClasses, countClasses(pattern))
+		return nil, 0, fault.Invalid(field, "must have at most %d character classes ([...], \\p or \\P), got %d", MaxPatternClasses, countClasses(pattern))
 	}
 	expr := pattern
 	if !caseSensitive {
@@ -180,7 +431,7 @@ func compilePattern(pattern string, caseSensitive bool) (*regexp.Regexp, int, er
 	// whole program of a hostile pattern first.
 	size, err := checkProgram(expr)
 	if err == errProgramSize {
-		return nil, 0, fault.Invalid("scoring.pattern", "compiles to more than %d instructions; use fewer or smaller repetitions", MaxProgramSize)
+		return nil, 0, fault.Invalid(field, "compiles to more than %d instructions; use fewer or smaller repetitions", MaxProgramSize)
 	}
 	var re *regexp.Regexp
 	if err == nil {
@@ -198,44 +449,140 @@ func compilePattern(pattern string, caseSensitive bool) (*regexp.Regexp, int, er
 	}
 	var se *syntax.Error
 	if !errors.As(err, &se) {
-		return nil, 0, fault.Invalid("scoring.pattern", "is not a valid RE2 regular expression")
+		return nil, 0, fault.Invalid(field, "is not a valid RE2 regular expression")
 	}
 	// The syntax error names the offending fragment, which may be most of
 	// a long pattern: keep the message short.
-	return nil, 0, fault.Invalid("scoring.pattern", "is not a valid RE2 regular expression: %s: %s", se.Code, strconv.Quote(clip(cmp.Or(frag, se.Expr), quoteLimit)))
+	return nil, 0, fault.Invalid(field, "is not a valid RE2 regular expression: %s: %s", se.Code, strconv.Quote(clip(cmp.Or(frag, se.Expr), quoteLimit)))
 }
 
-func parseExpected(expected string) (float64, error) {
+func parseExpected(field, expected string) (float64, error) {
 	s := strings.TrimSpace(expected)
 	if s == "" {
-		return 0, fault.Invalid("expected_answer", "is required for method numeric")
+		return 0, fault.Invalid(field, "is required for method numeric")
 	}
 	i := signLen(s)
 	if !numberStartsAt(s, i) || scanNumber(s, i) != len(s) {
-		return 0, fault.Invalid("expected_answer", "must be a number such as 42, -3.5, 1,000 or 1e3 for method numeric")
+		return 0, fault.Invalid(field, "must be a number such as 42, -3.5, 1,000 or 1e3 for method numeric")
 	}
 	v := parseNumber(s)
 	if math.IsInf(v, 0) {
-		return 0, fault.Invalid("expected_answer", "is out of range")
+		return 0, fault.Invalid(field, "is out of range")
 	}
 	return v, nil
 }
 
-// Name returns the method, which is the scorer's name on its evaluations.
-func (s *Scorer) Name() string { return string(s.method) }
+// Name returns the method, or "assertions" for a set of assertions: the
+// scorer's name on its evaluations.
+func (s *Scorer) Name() string {
+	if s.assertions != nil {
+		return NameAssertions
+	}
+	return string(s.method)
+}
 
-// Score grades response. It never fails: a response that cannot be read as
-// the method needs (no number, no match) is simply incorrect.
-func (s *Scorer) Score(response string) Result {
+// NeedsJudge reports whether grading needs judge outcomes: the rule or one
+// of its assertions is llm_judge. Such a scorer grades with ScoreJudged.
+func (s *Scorer) NeedsJudge() bool { return len(s.judges) > 0 }
+
+// Judges returns the judge configurations (defaults applied) of the rule's
+// llm_judge parts, in assertion order; ScoreJudged takes one outcome per
+// entry in the same order.
+func (s *Scorer) Judges() []judge.Config { return slices.Clone(s.judges) }
+
+// ReasonNeedsJudge is the reason of a Result from Score on a scorer that
+// needs judge outcomes, or from ScoreJudged given too few of them.
+const ReasonNeedsJudge = "needs_judge"
+
+// Score grades response with the deterministic methods. It never fails: a
+// response that cannot be read as the method needs (no number, no match)
+// is simply incorrect. On a scorer that needs a judge it returns an
+// unscored Result with ReasonNeedsJudge.
+func (s *Scorer) Score(response string) Result { return s.score(response, nil) }
+
+// ScoreJudged grades response with outcomes, one per entry of Judges() in
+// the same order (the outcomes of judges that were never called because
+// the extract pattern found nothing are ignored). A judge outcome that is
+// not scored makes the Result unscored with its reason: never a fail or a
+// zero.
+func (s *Scorer) ScoreJudged(response string, outcomes []judge.Outcome) Result {
+	return s.score(response, outcomes)
+}
+
+func (s *Scorer) score(response string, outcomes []judge.Outcome) Result {
+	if s.assertions != nil {
+		return s.scoreAssertions(response, outcomes)
+	}
+	text, note, ok := s.extracted(response)
+	if !ok {
+		r := verdict(false, "extract pattern "+quote(s.extractPattern)+" found nothing"+note)
+		r.PrefixOnly = note != ""
+		return r
+	}
+	r := s.grade(text, outcomes)
+	if note != "" && !r.PrefixOnly {
+		r.PrefixOnly = true
+		r.Detail = clip(r.Detail+note, MaxDetailLength)
+	}
+	if s.negate && !r.Unscored {
+		r.Passed = !r.Passed
+		r.Score = 1 - r.Score
+		r.Detail = clip("negated: "+r.Detail, MaxDetailLength)
+	}
+	return r
+}
+
+// grade applies the method to text (the response or what extract took
+// from it).
+func (s *Scorer) grade(text string, outcomes []judge.Outcome) Result {
 	switch s.method {
 	case MethodExactMatch:
-		return s.exactMatch(response)
+		return s.exactMatch(text)
 	case MethodContains:
-		return s.contains(response)
+		return s.contains(text)
 	case MethodRegex:
-		return s.regex(response)
+		return s.regex(text)
+	case MethodNumeric:
+		return s.numeric(text)
+	case MethodStartsWith:
+		return s.startsWith(text)
+	case MethodContainsAny, MethodContainsAll:
+		return s.containsValues(text)
+	case MethodJSONValid:
+		return s.jsonValid(text)
+	case MethodJSONSchema:
+		return s.jsonSchema(text)
+	case MethodSimilarity:
+		return s.similarity(text)
+	case MethodMultipleChoice:
+		return s.multipleChoice(text)
 	default:
-		return s.numeric(response)
+		return s.judged(outcomes)
+	}
+}
+
+// extracted returns what the scorer grades of response: the response, or
+// the first group (else the whole match) of the extract pattern in the
+// prefix it reads, and a note when only a prefix was read. ok is false
+// when the pattern finds nothing.
+func (s *Scorer) extracted(response string) (text, note string, ok bool) {
+	if s.extract == nil {
+		return response, "", true
+	}
+	in := prefix(response, scanLimit(s.extractSize))
+	if len(in) < len(response) {
+		note = readNote(len(in), len(response))
+	}
+	m := s.extract.FindStringSubmatchIndex(in)
+	switch {
+	case m == nil:
+		return "", note, false
+	case len(m) >= 4 && m[2] >= 0:
+		return in[m[2]:m[3]], note, true
+	case len(m) >= 4:
+		return "", note, false // the first group took no part in the match
+	default:
+		return in[m[0]:m[1]], note, true
 	}
 }
 

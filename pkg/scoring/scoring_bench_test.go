@@ -63,7 +63,7 @@ var scoreBenches = []scoreBench{
 func BenchmarkScorer_ScoreCases(b *testing.B) {
 	for _, bc := range scoreBenches {
 		b.Run(bc.name, func(b *testing.B) {
-			s, err := scoring.Compile(bc.rule, bc.expected)
+			s, err := scoring.Compile(bc.rule, scoring.QuestionRef{Expected: bc.expected})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func BenchmarkScorer_ScoreLong(b *testing.B) {
 			continue
 		}
 		b.Run(bc.name, func(b *testing.B) {
-			s, err := scoring.Compile(bc.rule, bc.expected)
+			s, err := scoring.Compile(bc.rule, scoring.QuestionRef{Expected: bc.expected})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func BenchmarkCompile(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := scoring.Compile(bc.rule, bc.expected); err != nil {
+				if _, err := scoring.Compile(bc.rule, scoring.QuestionRef{Expected: bc.expected}); err != nil {
 					b.Fatal(err)
 				}
 			}

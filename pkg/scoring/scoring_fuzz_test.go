@@ -2,6 +2,7 @@ package scoring_test
 
 import (
 	"math"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -44,7 +45,7 @@ func checkFault(t *testing.T, err error, fields ...string) {
 // without case_sensitive it grades as with true.
 func FuzzCompile_Regex(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pattern string, caseSensitive bool, response string) {
-		s, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: pattern, CaseSensitive: &caseSensitive}, "")
+		s, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: pattern, CaseSensitive: &caseSensitive}, scoring.QuestionRef{})
 		if err != nil {
 			checkFault(t, err, "scoring.pattern")
 			return
@@ -68,11 +69,11 @@ func FuzzCompile_Regex(f *testing.F) {
 		if !caseSensitive {
 			return
 		}
-		d, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: pattern}, "")
+		d, err := scoring.Compile(scoring.Rule{Method: scoring.MethodRegex, Pattern: pattern}, scoring.QuestionRef{})
 		if err != nil {
 			t.Fatalf("pattern %q: compiles with case_sensitive true, not without it: %v", pattern, err)
 		}
-		if got := d.Score(response); got != r {
+		if got := d.Score(response); !reflect.DeepEqual(got, r) {
 			t.Errorf("pattern %q on %q: default %+v, case_sensitive true %+v", pattern, response, got, r)
 		}
 	})
@@ -87,7 +88,7 @@ func FuzzCompile_Numeric(f *testing.F) {
 		if tolerance != 0 {
 			rule.Tolerance = &tolerance
 		}
-		s, err := scoring.Compile(rule, expected)
+		s, err := scoring.Compile(rule, scoring.QuestionRef{Expected: expected})
 		if err != nil {
 			checkFault(t, err, "expected_answer", "scoring.tolerance")
 			return

@@ -26,7 +26,7 @@ func runScoreCases(t *testing.T, cases []scoreCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := scoring.Compile(tc.rule, tc.expected)
+			s, err := scoring.Compile(tc.rule, scoring.QuestionRef{Expected: tc.expected})
 			if err != nil {
 				t.Fatalf("Compile(%+v, %q): %v", tc.rule, tc.expected, err)
 			}
@@ -125,7 +125,7 @@ func TestScorer_Regex(t *testing.T) {
 func TestRule_ValidatePatternQuotesUserPattern(t *testing.T) {
 	t.Parallel()
 	for _, cs := range []*bool{nil, new(false), new(true)} {
-		err := scoring.Rule{Method: scoring.MethodRegex, Pattern: `(a`, CaseSensitive: cs}.Validate("")
+		err := scoring.Rule{Method: scoring.MethodRegex, Pattern: `(a`, CaseSensitive: cs}.Validate(scoring.QuestionRef{})
 		f := fault.As(err)
 		if f == nil || f.Field != "scoring.pattern" {
 			t.Fatalf("Validate = %v, want a fault on scoring.pattern", err)
@@ -178,7 +178,7 @@ func TestScorer_Name(t *testing.T) {
 			if m == scoring.MethodRegex {
 				r.Pattern = "1"
 			}
-			s, err := scoring.Compile(r, expected)
+			s, err := scoring.Compile(r, scoring.QuestionRef{Expected: expected})
 			if err != nil {
 				t.Fatalf("Compile: %v", err)
 			}
@@ -206,7 +206,7 @@ func TestScorer_DetailBounded(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := scoring.Compile(tc.rule, tc.expected)
+			s, err := scoring.Compile(tc.rule, scoring.QuestionRef{Expected: tc.expected})
 			if err != nil {
 				t.Fatalf("Compile: %v", err)
 			}
@@ -268,12 +268,12 @@ func TestRule_Validate(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := tc.rule.Validate(tc.expected)
+			err := tc.rule.Validate(scoring.QuestionRef{Expected: tc.expected})
 			if tc.field == "" {
 				if err != nil {
 					t.Fatalf("Validate: %v", err)
 				}
-				if _, err := scoring.Compile(tc.rule, tc.expected); err != nil {
+				if _, err := scoring.Compile(tc.rule, scoring.QuestionRef{Expected: tc.expected}); err != nil {
 					t.Fatalf("Compile: %v", err)
 				}
 				return
@@ -288,7 +288,7 @@ func TestRule_Validate(t *testing.T) {
 			if f.Message == "" {
 				t.Error("Validate error has no message")
 			}
-			if s, cerr := scoring.Compile(tc.rule, tc.expected); cerr == nil || s != nil {
+			if s, cerr := scoring.Compile(tc.rule, scoring.QuestionRef{Expected: tc.expected}); cerr == nil || s != nil {
 				t.Errorf("Compile = %v, %v; want nil and an error", s, cerr)
 			}
 		})
@@ -297,7 +297,7 @@ func TestRule_Validate(t *testing.T) {
 
 func TestRule_ValidatePatternMessage(t *testing.T) {
 	t.Parallel()
-	err := scoring.Rule{Method: scoring.MethodRegex, Pattern: "(" + strings.Repeat("a", 900)}.Validate("")
+	err := scoring.Rule{Method: scoring.MethodRegex, Pattern: "(" + strings.Repeat("a", 900)}.Validate(scoring.QuestionRef{})
 	f := fault.As(err)
 	if f == nil {
 		t.Fatalf("Validate = %v, want a fault.Error", err)
@@ -312,12 +312,13 @@ func TestRule_ValidatePatternMessage(t *testing.T) {
 
 func TestMethod_Valid(t *testing.T) {
 	t.Parallel()
-	for _, m := range []scoring.Method{"exact_match", "contains", "regex", "numeric"} {
+	for _, m := range []scoring.Method{"exact_match", "contains", "regex", "numeric", "starts_with", "contains_any",
+		"contains_all", "json_valid", "json_schema", "similarity", "multiple_choice", "llm_judge"} {
 		if !m.Valid() {
 			t.Errorf("Method(%q).Valid() = false", m)
 		}
 	}
-	for _, m := range []scoring.Method{"", "EXACT_MATCH", "llm_judge"} {
+	for _, m := range []scoring.Method{"", "EXACT_MATCH", "assertions", "human", "fuzzy"} {
 		if m.Valid() {
 			t.Errorf("Method(%q).Valid() = true", m)
 		}
@@ -338,7 +339,7 @@ func FuzzScorer_Score(f *testing.F) {
 		{scoring.Rule{Method: scoring.MethodRegex, Pattern: `\d+`}, ""},
 		{scoring.Rule{Method: scoring.MethodNumeric, Tolerance: new(0.5)}, "42"},
 	} {
-		s, err := scoring.Compile(c.rule, c.expected)
+		s, err := scoring.Compile(c.rule, scoring.QuestionRef{Expected: c.expected})
 		if err != nil {
 			f.Fatalf("Compile: %v", err)
 		}
@@ -374,7 +375,7 @@ func BenchmarkScorer_Score(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			s, err := scoring.Compile(tc.rule, tc.expected)
+			s, err := scoring.Compile(tc.rule, scoring.QuestionRef{Expected: tc.expected})
 			if err != nil {
 				b.Fatalf("Compile: %v", err)
 			}
