@@ -105,7 +105,7 @@ func (q *Queries) InsertOutcomes(ctx context.Context, arg InsertOutcomesParams) 
 }
 
 const listOutcomes = `-- name: ListOutcomes :many
-SELECT run_id, model_id, question_id, run_created_at, benchmark_id, question_revision_id, category, samples, succeeded, correct, failed, skipped, cancelled, mean_latency_ms, cost_usd FROM outcomes WHERE run_id = $1 ORDER BY model_id, question_id
+SELECT run_id, model_id, question_id, run_created_at, benchmark_id, question_revision_id, category, samples, succeeded, correct, failed, skipped, cancelled, mean_latency_ms, cost_usd, unscored FROM outcomes WHERE run_id = $1 ORDER BY model_id, question_id
 `
 
 func (q *Queries) ListOutcomes(ctx context.Context, runID uuid.UUID) ([]Outcome, error) {
@@ -133,6 +133,7 @@ func (q *Queries) ListOutcomes(ctx context.Context, runID uuid.UUID) ([]Outcome,
 			&i.Cancelled,
 			&i.MeanLatencyMs,
 			&i.CostUsd,
+			&i.Unscored,
 		); err != nil {
 			return nil, err
 		}
@@ -145,7 +146,7 @@ func (q *Queries) ListOutcomes(ctx context.Context, runID uuid.UUID) ([]Outcome,
 }
 
 const listUnfinishedRunsAfter = `-- name: ListUnfinishedRunsAfter :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs
 WHERE finished_at IS NULL AND ($1::uuid IS NULL OR id > $1::uuid)
 ORDER BY id
 LIMIT $2
@@ -194,6 +195,12 @@ func (q *Queries) ListUnfinishedRunsAfter(ctx context.Context, arg ListUnfinishe
 			&i.DeadlineAt,
 			&i.Skipped,
 			&i.ChargedTokenID,
+			&i.ScoringVersion,
+			&i.JudgeCostUsd,
+			&i.JudgeInputTokens,
+			&i.JudgeOutputTokens,
+			&i.Unscored,
+			&i.RetryRound,
 		); err != nil {
 			return nil, err
 		}

@@ -17,7 +17,7 @@ const createRun = `-- name: CreateRun :one
 INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, created_at,
                   max_cost_usd, deadline_at, charged_token_id)
 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
 `
 
 type CreateRunParams struct {
@@ -81,6 +81,12 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
+		&i.RetryRound,
 	)
 	return i, err
 }
@@ -101,7 +107,7 @@ UPDATE runs SET
     started_at     = coalesce(started_at, now()),
     finished_at    = now()
 WHERE id = $12 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
 `
 
 type FinishRunParams struct {
@@ -163,12 +169,18 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, erro
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
+		&i.RetryRound,
 	)
 	return i, err
 }
 
 const getRun = `-- name: GetRun :one
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs WHERE id = $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs WHERE id = $1
 `
 
 func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -202,6 +214,12 @@ func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
+		&i.RetryRound,
 	)
 	return i, err
 }
@@ -229,7 +247,7 @@ type InsertRankingsParams struct {
 }
 
 const listRankings = `-- name: ListRankings :many
-SELECT run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high, questions, std_error, rank_low, rank_high, pass_at_k FROM rankings WHERE run_id = $1 ORDER BY category, position
+SELECT run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high, questions, std_error, rank_low, rank_high, pass_at_k, unscored FROM rankings WHERE run_id = $1 ORDER BY category, position
 `
 
 func (q *Queries) ListRankings(ctx context.Context, runID uuid.UUID) ([]Ranking, error) {
@@ -261,6 +279,7 @@ func (q *Queries) ListRankings(ctx context.Context, runID uuid.UUID) ([]Ranking,
 			&i.RankLow,
 			&i.RankHigh,
 			&i.PassAtK,
+			&i.Unscored,
 		); err != nil {
 			return nil, err
 		}
@@ -355,7 +374,7 @@ func (q *Queries) ListRunQuestions(ctx context.Context, runID uuid.UUID) ([]List
 }
 
 const listRuns = `-- name: ListRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs
 WHERE ($1::uuid IS NULL OR benchmark_id = $1::uuid)
   AND ($2::text IS NULL OR status = $2::text)
   AND ($3::uuid IS NULL OR id < $3::uuid)
@@ -412,6 +431,12 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 			&i.DeadlineAt,
 			&i.Skipped,
 			&i.ChargedTokenID,
+			&i.ScoringVersion,
+			&i.JudgeCostUsd,
+			&i.JudgeInputTokens,
+			&i.JudgeOutputTokens,
+			&i.Unscored,
+			&i.RetryRound,
 		); err != nil {
 			return nil, err
 		}
@@ -424,7 +449,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 }
 
 const listUnfinishedRuns = `-- name: ListUnfinishedRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
 `
 
 func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, error) {
@@ -464,6 +489,12 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 			&i.DeadlineAt,
 			&i.Skipped,
 			&i.ChargedTokenID,
+			&i.ScoringVersion,
+			&i.JudgeCostUsd,
+			&i.JudgeInputTokens,
+			&i.JudgeOutputTokens,
+			&i.Unscored,
+			&i.RetryRound,
 		); err != nil {
 			return nil, err
 		}
@@ -478,7 +509,7 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 const markRunRunning = `-- name: MarkRunRunning :one
 UPDATE runs SET status = 'running', started_at = coalesce(started_at, now())
 WHERE id = $1 AND status IN ('queued', 'running')
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
 `
 
 func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -512,6 +543,12 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
+		&i.RetryRound,
 	)
 	return i, err
 }
@@ -519,7 +556,7 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 const requestRunCancel = `-- name: RequestRunCancel :one
 UPDATE runs SET cancel_requested_at = coalesce(cancel_requested_at, now())
 WHERE id = $1 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
 `
 
 func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -553,6 +590,12 @@ func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, erro
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
+		&i.RetryRound,
 	)
 	return i, err
 }
