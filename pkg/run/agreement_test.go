@@ -14,7 +14,9 @@ func TestComputeAgreement(t *testing.T) {
 	t.Parallel()
 	j1, j2, j3 := uuid.New(), uuid.New(), uuid.New()
 	model := uuid.New()
-	unit := func(i int) run.UnitKey { return run.UnitKey{ModelID: model, QuestionID: uuid.UUID{byte(i + 1)}, Sample: 0} }
+	unit := func(i int) run.UnitKey {
+		return run.UnitKey{ModelID: model, QuestionID: uuid.UUID{byte(i + 1)}, Sample: 0}
+	}
 	res := func(id uuid.UUID, name, label string) judge.Result {
 		if label == "" {
 			return judge.Result{ModelID: id, ModelName: name, Reason: judge.ReasonParseFailure}
