@@ -79,6 +79,9 @@ func (r iteratorForInsertQuestionRevisions) Values() ([]interface{}, error) {
 		r.rows[0].Category,
 		r.rows[0].ExpectedAnswer,
 		r.rows[0].Scoring,
+		r.rows[0].Messages,
+		r.rows[0].Choices,
+		r.rows[0].FewShot,
 	}, nil
 }
 
@@ -87,7 +90,7 @@ func (r iteratorForInsertQuestionRevisions) Err() error {
 }
 
 func (q *Queries) InsertQuestionRevisions(ctx context.Context, arg []InsertQuestionRevisionsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"question_revisions"}, []string{"id", "question_id", "revision", "prompt", "category", "expected_answer", "scoring"}, &iteratorForInsertQuestionRevisions{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"question_revisions"}, []string{"id", "question_id", "revision", "prompt", "category", "expected_answer", "scoring", "messages", "choices", "few_shot"}, &iteratorForInsertQuestionRevisions{rows: arg})
 }
 
 // iteratorForInsertQuestions implements pgx.CopyFromSource.
@@ -163,6 +166,7 @@ func (r iteratorForInsertRankings) Values() ([]interface{}, error) {
 		r.rows[0].RankLow,
 		r.rows[0].RankHigh,
 		r.rows[0].PassAtK,
+		r.rows[0].Unscored,
 	}, nil
 }
 
@@ -171,7 +175,7 @@ func (r iteratorForInsertRankings) Err() error {
 }
 
 func (q *Queries) InsertRankings(ctx context.Context, arg []InsertRankingsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"rankings"}, []string{"run_id", "category", "model_id", "position", "model_name", "score", "n", "correct", "failed", "error_rate", "mean_latency_ms", "cost_usd", "ci_low", "ci_high", "questions", "std_error", "rank_low", "rank_high", "pass_at_k"}, &iteratorForInsertRankings{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"rankings"}, []string{"run_id", "category", "model_id", "position", "model_name", "score", "n", "correct", "failed", "error_rate", "mean_latency_ms", "cost_usd", "ci_low", "ci_high", "questions", "std_error", "rank_low", "rank_high", "pass_at_k", "unscored"}, &iteratorForInsertRankings{rows: arg})
 }
 
 // iteratorForSeedEvaluations implements pgx.CopyFromSource.

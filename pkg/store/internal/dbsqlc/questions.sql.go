@@ -37,8 +37,8 @@ func (q *Queries) CountActiveQuestions(ctx context.Context, suiteIds []uuid.UUID
 }
 
 const createQuestionRevision = `-- name: CreateQuestionRevision :exec
-INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 `
 
 type CreateQuestionRevisionParams struct {
@@ -49,6 +49,9 @@ type CreateQuestionRevisionParams struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        json.RawMessage
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 func (q *Queries) CreateQuestionRevision(ctx context.Context, arg CreateQuestionRevisionParams) error {
@@ -60,13 +63,16 @@ func (q *Queries) CreateQuestionRevision(ctx context.Context, arg CreateQuestion
 		arg.Category,
 		arg.ExpectedAnswer,
 		arg.Scoring,
+		arg.Messages,
+		arg.Choices,
+		arg.FewShot,
 	)
 	return err
 }
 
 const getQuestion = `-- name: GetQuestion :one
 SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.id = $1
@@ -84,6 +90,9 @@ type GetQuestionRow struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        json.RawMessage
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 func (q *Queries) GetQuestion(ctx context.Context, id uuid.UUID) (GetQuestionRow, error) {
@@ -101,6 +110,9 @@ func (q *Queries) GetQuestion(ctx context.Context, id uuid.UUID) (GetQuestionRow
 		&i.Category,
 		&i.ExpectedAnswer,
 		&i.Scoring,
+		&i.Messages,
+		&i.Choices,
+		&i.FewShot,
 	)
 	return i, err
 }
@@ -113,6 +125,9 @@ type InsertQuestionRevisionsParams struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        json.RawMessage
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 type InsertQuestionsParams struct {
@@ -123,7 +138,7 @@ type InsertQuestionsParams struct {
 
 const listQuestions = `-- name: ListQuestions :many
 SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.suite_id = $1
@@ -151,6 +166,9 @@ type ListQuestionsRow struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        json.RawMessage
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 func (q *Queries) ListQuestions(ctx context.Context, arg ListQuestionsParams) ([]ListQuestionsRow, error) {
@@ -174,6 +192,9 @@ func (q *Queries) ListQuestions(ctx context.Context, arg ListQuestionsParams) ([
 			&i.Category,
 			&i.ExpectedAnswer,
 			&i.Scoring,
+			&i.Messages,
+			&i.Choices,
+			&i.FewShot,
 		); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,7 +26,7 @@ func (q *Queries) ArchiveSuite(ctx context.Context, id uuid.UUID) (int64, error)
 }
 
 const createSuite = `-- name: CreateSuite :one
-INSERT INTO suites (id, name, description) VALUES ($1, $2, $3) RETURNING id, name, description, archived_at, created_at, updated_at
+INSERT INTO suites (id, name, description) VALUES ($1, $2, $3) RETURNING id, name, description, archived_at, created_at, updated_at, few_shot
 `
 
 type CreateSuiteParams struct {
@@ -44,6 +45,7 @@ func (q *Queries) CreateSuite(ctx context.Context, arg CreateSuiteParams) (Suite
 		&i.ArchivedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.FewShot,
 	)
 	return i, err
 }
@@ -79,7 +81,7 @@ func (q *Queries) DeleteSuiteQuestions(ctx context.Context, suiteID uuid.UUID) e
 }
 
 const getSuite = `-- name: GetSuite :one
-SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
+SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, s.few_shot, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
 FROM suites s WHERE s.id = $1
 `
 
@@ -90,6 +92,7 @@ type GetSuiteRow struct {
 	ArchivedAt    *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	FewShot       json.RawMessage
 	QuestionCount int32
 }
 
@@ -103,13 +106,14 @@ func (q *Queries) GetSuite(ctx context.Context, id uuid.UUID) (GetSuiteRow, erro
 		&i.ArchivedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.FewShot,
 		&i.QuestionCount,
 	)
 	return i, err
 }
 
 const getSuitesByIDs = `-- name: GetSuitesByIDs :many
-SELECT id, name, description, archived_at, created_at, updated_at FROM suites WHERE id = ANY($1::uuid[])
+SELECT id, name, description, archived_at, created_at, updated_at, few_shot FROM suites WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) GetSuitesByIDs(ctx context.Context, ids []uuid.UUID) ([]Suite, error) {
@@ -128,6 +132,7 @@ func (q *Queries) GetSuitesByIDs(ctx context.Context, ids []uuid.UUID) ([]Suite,
 			&i.ArchivedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.FewShot,
 		); err != nil {
 			return nil, err
 		}
@@ -140,7 +145,7 @@ func (q *Queries) GetSuitesByIDs(ctx context.Context, ids []uuid.UUID) ([]Suite,
 }
 
 const listSuites = `-- name: ListSuites :many
-SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
+SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, s.few_shot, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
 FROM suites s
 WHERE ($1::uuid IS NULL OR s.id > $1::uuid)
   AND ($2::bool OR s.archived_at IS NULL)
@@ -161,6 +166,7 @@ type ListSuitesRow struct {
 	ArchivedAt    *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	FewShot       json.RawMessage
 	QuestionCount int32
 }
 
@@ -180,6 +186,7 @@ func (q *Queries) ListSuites(ctx context.Context, arg ListSuitesParams) ([]ListS
 			&i.ArchivedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.FewShot,
 			&i.QuestionCount,
 		); err != nil {
 			return nil, err
@@ -223,7 +230,7 @@ UPDATE suites SET
     description = coalesce($2, description),
     updated_at  = now()
 WHERE id = $3 AND archived_at IS NULL
-RETURNING id, name, description, archived_at, created_at, updated_at
+RETURNING id, name, description, archived_at, created_at, updated_at, few_shot
 `
 
 type UpdateSuiteParams struct {
@@ -242,6 +249,7 @@ func (q *Queries) UpdateSuite(ctx context.Context, arg UpdateSuiteParams) (Suite
 		&i.ArchivedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.FewShot,
 	)
 	return i, err
 }
