@@ -101,28 +101,36 @@ UPDATE runs SET
     cost_usd       = $6,
     input_tokens   = $7,
     output_tokens  = $8,
-    latency_p50_ms = $9,
-    latency_p95_ms = $10,
-    error          = $11,
+    judge_cost_usd      = $9,
+    judge_input_tokens  = $10,
+    judge_output_tokens = $11,
+    unscored       = $12,
+    latency_p50_ms = $13,
+    latency_p95_ms = $14,
+    error          = $15,
     started_at     = coalesce(started_at, now()),
     finished_at    = now()
-WHERE id = $12 AND finished_at IS NULL
+WHERE id = $16 AND finished_at IS NULL
 RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
 `
 
 type FinishRunParams struct {
-	Status       string
-	Succeeded    int32
-	Failed       int32
-	Cancelled    int32
-	Skipped      int32
-	CostUsd      float64
-	InputTokens  int64
-	OutputTokens int64
-	LatencyP50Ms *float64
-	LatencyP95Ms *float64
-	Error        *string
-	ID           uuid.UUID
+	Status            string
+	Succeeded         int32
+	Failed            int32
+	Cancelled         int32
+	Skipped           int32
+	CostUsd           float64
+	InputTokens       int64
+	OutputTokens      int64
+	JudgeCostUsd      float64
+	JudgeInputTokens  int64
+	JudgeOutputTokens int64
+	Unscored          int32
+	LatencyP50Ms      *float64
+	LatencyP95Ms      *float64
+	Error             *string
+	ID                uuid.UUID
 }
 
 func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, error) {
@@ -135,6 +143,10 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, erro
 		arg.CostUsd,
 		arg.InputTokens,
 		arg.OutputTokens,
+		arg.JudgeCostUsd,
+		arg.JudgeInputTokens,
+		arg.JudgeOutputTokens,
+		arg.Unscored,
 		arg.LatencyP50Ms,
 		arg.LatencyP95Ms,
 		arg.Error,
@@ -244,6 +256,7 @@ type InsertRankingsParams struct {
 	RankLow       int32
 	RankHigh      int32
 	PassAtK       json.RawMessage
+	Unscored      int32
 }
 
 const listRankings = `-- name: ListRankings :many
@@ -674,6 +687,7 @@ SELECT
     count(*) FILTER (WHERE status = 'failed')::int AS failed,
     count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
     count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
+    count(*) FILTER (WHERE status = 'succeeded' AND score IS NULL)::int AS unscored,
     coalesce(sum(cost_usd), 0)::double precision AS cost_usd,
     coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
     coalesce(sum(output_tokens), 0)::bigint AS output_tokens,
@@ -693,6 +707,7 @@ type RunTotalsRow struct {
 	Failed       int32
 	Cancelled    int32
 	Skipped      int32
+	Unscored     int32
 	CostUsd      float64
 	InputTokens  int64
 	OutputTokens int64
@@ -708,6 +723,7 @@ func (q *Queries) RunTotals(ctx context.Context, arg RunTotalsParams) (RunTotals
 		&i.Failed,
 		&i.Cancelled,
 		&i.Skipped,
+		&i.Unscored,
 		&i.CostUsd,
 		&i.InputTokens,
 		&i.OutputTokens,
