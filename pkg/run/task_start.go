@@ -70,7 +70,7 @@ func (h *Handlers) HandleStart(ctx context.Context, t *asynq.Task) error {
 	}
 	h.log.Info("run started", "run_id", r.ID, "units", total, "pending", len(pending))
 	if len(pending) == 0 {
-		return Enqueue(ctx, h.queue, NewFinalizeTask(r.ID))
+		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(r.ID, r.RetryRound))
 	}
 	queue := UnitQueue(r)
 	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task { return NewExecuteTask(r.ID, pending[i], queue) })
