@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/scoring"
@@ -98,5 +99,52 @@ func TestRun_Rescore(t *testing.T) {
 	// A bad override names its field.
 	if _, err := run.RequestRescore(ctx, deps, r.ID, run.RescoreRequest{Override: &scoring.Rule{Method: "nope"}}); fault.KindOf(err) != fault.KindInvalid {
 		t.Errorf("bad override: %v, want invalid", err)
+	}
+}
+
+func TestRun_RetryFailed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// The first worker speaks no OpenAI: every unit fails without a call.
+	b := setupWith(t, mockllm.Config{}, settings{unspoken: []catalog.ProviderKind{catalog.KindOpenAI}})
+	f := b.seed(t, b.mock.URL+"/v1", "sk-test", []string{"mock-strong"}, 3, 1)
+	_, first := b.buildWorker(t, 4)
+	if err := first.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := b.waitFinal(t, b.startRun(t, f).ID)
+	first.Stop()
+	if r.Status != run.StatusFailed || r.Progress.Failed != 3 || b.mock.Server.Requests() != 0 {
+		t.Fatalf("first round: %s, %d failed, %d calls", r.Status, r.Progress.Failed, b.mock.Server.Requests())
+	}
+	deps := run.RedoDeps{Store: b.store, Queue: b.client}
+	if _, err := run.RequestRescore(ctx, deps, uuid.New(), run.RescoreRequest{}); fault.KindOf(err) != fault.KindNotFound {
+		t.Errorf("rescore of no run: %v", err)
+	}
+
+	b.settings.unspoken = nil
+	b.startWorker(t, 4)
+	got, err := run.RequestRetryFailed(ctx, deps, r.ID)
+	if err != nil || got.Status != run.StatusRunning || got.RetryRound != 1 {
+		t.Fatalf("retry: %+v %v", got, err)
+	}
+	if _, err := run.RequestRetryFailed(ctx, deps, r.ID); fault.KindOf(err) != fault.KindConflict {
+		t.Errorf("retry while running: %v, want conflict", err)
+	}
+	if _, err := run.RequestRescore(ctx, deps, r.ID, run.RescoreRequest{}); fault.KindOf(err) != fault.KindConflict {
+		t.Errorf("rescore while running: %v, want conflict", err)
+	}
+	r = b.waitFinal(t, r.ID)
+	if r.Status != run.StatusCompleted || r.Progress.Succeeded != 3 {
+		t.Fatalf("after the retry: %s (%s), %+v", r.Status, r.Error, r.Progress)
+	}
+	if n := b.mock.Server.Requests(); n != 3 {
+		t.Errorf("tested model called %d times, want 3 (each failed unit once)", n)
+	}
+	if execs, distinct, _ := b.rows(t, r.ID); execs != 3 || distinct != 3 {
+		t.Errorf("executions %d distinct %d, want 3: a failed row is replaced", execs, distinct)
+	}
+	if _, err := run.RequestRetryFailed(ctx, deps, r.ID); fault.KindOf(err) != fault.KindConflict {
+		t.Errorf("retry without failed units: %v, want conflict", err)
 	}
 }
