@@ -54,5 +54,11 @@ func (h *Handlers) HandleStart(ctx context.Context, t *asynq.Task) error {
 		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(r.ID, r.RetryRound))
 	}
 	queue := UnitQueue(r)
-	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task { return NewExecuteTask(r.ID, pending[i], queue) })
+	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task {
+		if r.RetryRound > 0 {
+			// A retry round restarted (by the reconciler).
+			return NewRetryExecuteTask(r.ID, pending[i], r.RetryRound, queue)
+		}
+		return NewExecuteTask(r.ID, pending[i], queue)
+	})
 }
