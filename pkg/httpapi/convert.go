@@ -436,7 +436,13 @@ func toResult(res *run.Result) oapi.Execution {
 		out.Error = &e.Error
 	}
 	for _, ev := range e.Evaluations {
-		out.Evaluations = append(out.Evaluations, oapi.Evaluation{Scorer: ev.Scorer, Passed: ev.Passed, Score: figure(ev.Score), Detail: ev.Detail})
+		// Unscored evaluations have no verdict; E's OpenAPI change gives them their fields.
+		var passed bool
+		var score float64
+		if ev.Passed != nil && ev.Score != nil {
+			passed, score = *ev.Passed, *ev.Score
+		}
+		out.Evaluations = append(out.Evaluations, oapi.Evaluation{Scorer: ev.Scorer, Passed: passed, Score: figure(score), Detail: ev.Detail})
 	}
 	return out
 }

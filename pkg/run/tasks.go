@@ -214,6 +214,9 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeStart, h.HandleStart)
 	mux.HandleFunc(TypeExecute, h.HandleExecute)
 	mux.HandleFunc(TypeFinalize, h.HandleFinalize)
+	mux.HandleFunc(TypeJudge, h.HandleJudge)
+	mux.HandleFunc(TypeRetryFailed, h.HandleRetryFailed)
+	mux.HandleFunc(TypeRescore, h.HandleRescore)
 }
 
 // Start follows ProviderChangedChannel until ctx is done or Stop is

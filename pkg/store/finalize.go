@@ -25,9 +25,15 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 		if err != nil {
 			return err
 		}
+		jt, err := q.RunJudgeTotals(ctx, dbsqlc.RunJudgeTotalsParams{RunCreatedAt: r.CreatedAt, RunID: r.ID, ScorerVersion: int32(max(r.ScoringVersion, 1))})
+		if err != nil {
+			return err
+		}
 		arg := dbsqlc.FinishRunParams{
 			ID: r.ID, Status: string(status), Succeeded: t.Succeeded, Failed: t.Failed, Cancelled: t.Cancelled, Skipped: t.Skipped,
 			CostUsd: t.CostUsd, InputTokens: t.InputTokens, OutputTokens: t.OutputTokens,
+			JudgeCostUsd: jt.JudgeCostUsd, JudgeInputTokens: jt.JudgeInputTokens, JudgeOutputTokens: jt.JudgeOutputTokens,
+			Unscored: t.Unscored,
 		}
 		if t.Succeeded > 0 {
 			arg.LatencyP50Ms, arg.LatencyP95Ms = &t.LatencyP50Ms, &t.LatencyP95Ms
@@ -45,39 +51,10 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 		}
 		// The compact per-(model, question) record outlives the raw rows
 		// that retention deletes; rank computes the rankings from it (by
-		// the same code as the leaderboards, in SABE).
-		if _, err := q.InsertOutcomes(ctx, dbsqlc.InsertOutcomesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID}); err != nil {
-			return err
-		}
-		questions, err := runQuestionStats(ctx, q, r.ID, nil)
-		if err != nil {
-			return err
-		}
-		models, err := q.ListRunModels(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		names := make(map[uuid.UUID]string, len(models))
-		for _, m := range models {
-			names[m.ModelID] = m.Name
-		}
-		rk := rank(questions, names)
-		rows := rankingRows(r.ID, "", rk.Overall)
-		for cat, entries := range rk.ByCategory {
-			rows = append(rows, rankingRows(r.ID, cat, entries)...)
-		}
-		if _, err := q.InsertRankings(ctx, rows); err != nil {
-			return err
-		}
-		// Only runs with results count in the week's and month's
-		// comparisons and leaderboards.
-		if status == run.StatusCompleted || status == run.StatusPartial {
-			if err := q.AddQuestionStats(ctx, r.ID); err != nil {
-				return err
-			}
-		}
-		// Every run's executions are in the rollups, whatever its status.
-		if err := q.InvalidateRollups(ctx, dbsqlc.InvalidateRollupsParams{RunID: r.ID, BenchmarkID: r.BenchmarkID, RunCreatedAt: r.CreatedAt}); err != nil {
+		// the same code as the leaderboards, in SABE). Only completed and
+		// partial runs count in the week's and month's comparisons; every
+		// run's executions are in the rollups.
+		if err := writeRunResults(ctx, q, r, status, rank); err != nil {
 			return err
 		}
 		out = runFromRow(row)
@@ -103,7 +80,7 @@ func rankingRows(runID uuid.UUID, category string, entries []analytics.Entry) []
 			Score: e.Score, N: int32(e.N), Correct: int32(e.Correct), Failed: int32(e.Failed), ErrorRate: e.ErrorRate,
 			MeanLatencyMs: deref(e.MeanLatencyMs), CostUsd: e.CostUSD, CiLow: e.CI.Low, CiHigh: e.CI.High,
 			Questions: int32(e.Questions), StdError: e.StdError, RankLow: int32(e.RankLow), RankHigh: int32(e.RankHigh),
-			PassAtK: mustJSON(e.PassAtK),
+			PassAtK: mustJSON(e.PassAtK), Unscored: int32(e.Unscored),
 		}
 	}
 	return rows
@@ -118,7 +95,7 @@ func entryFromRanking(row dbsqlc.Ranking) analytics.Entry {
 		Rank: int(row.Position), RankLow: int(row.RankLow), RankHigh: int(row.RankHigh), ModelID: row.ModelID,
 		ModelName: row.ModelName, Score: row.Score, StdError: row.StdError, Questions: int(row.Questions),
 		N: int(row.N), Correct: int(row.Correct), Failed: int(row.Failed), ErrorRate: row.ErrorRate,
-		CostUSD: row.CostUsd, PassAtK: []analytics.PassAtK{},
+		CostUSD: row.CostUsd, PassAtK: []analytics.PassAtK{}, Unscored: int(row.Unscored),
 	}
 	e.CI.Low, e.CI.High = row.CiLow, row.CiHigh
 	if row.N > row.Failed {

@@ -1,0 +1,199 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+)
+
+// TypeRetryFailed re-executes the units of a finished run that failed for
+// good (POST /v1/runs/{id}/retry-failed), then lets the run finalize again.
+const TypeRetryFailed = "run:retry-failed"
+
+// RedoStore is the persistence rescore and retry-failed need; pkg/store
+// implements it.
+type RedoStore interface {
+	// StartRetry opens a new retry round of a finished run, in one
+	// transaction: it deletes the executions of the units that failed for
+	// good (no evaluation belongs to them; succeeded rows are never
+	// touched), undoes what finalizing wrote (outcomes, rankings, the
+	// question tallies; the rollups are invalidated), moves the run back to
+	// running with retry_round + 1 and audits the request. fault.NotFound
+	// when there is no such run; fault.Conflict when the run is queued or
+	// running, was cancelled, has no failed units, or is being rescored.
+	StartRetry(ctx context.Context, id uuid.UUID) (*Run, error)
+	// RescoreBasis returns what RequestRescore decides from; fault.NotFound
+	// when there is no such run.
+	RescoreBasis(ctx context.Context, id uuid.UUID) (*RescoreBasis, error)
+	// CreateRescore creates the run's next scoring version with the given
+	// rules, in one transaction that locks the run: fault.Conflict when the
+	// run is not final or a rescore of it is running. When the run's
+	// current version has the same fingerprint (a request that raced
+	// another) it returns that version with Created false.
+	CreateRescore(ctx context.Context, runID uuid.UUID, nr NewRescore) (*Rescore, error)
+}
+
+// RedoDeps are what RequestRescore and RequestRetryFailed work with.
+type RedoDeps struct {
+	Store RedoStore
+	Queue Enqueuer
+}
+
+// RequestRetryFailed opens a retry round of a finished run and queues its
+// run:retry-failed task; it returns the run, running again. fault.Conflict
+// (409) unless the run is final (and not cancelled), has units that
+// failed for good and is not being rescored. When the task cannot be
+// queued the round stays open and the answer is fault.Unavailable: the
+// reconciler restarts a running run without progress, which executes the
+// deleted units again, so nothing is lost.
+func RequestRetryFailed(ctx context.Context, d RedoDeps, runID uuid.UUID) (*Run, error) {
+	r, err := d.Store.StartRetry(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	if err := Enqueue(ctx, d.Queue, NewRetryFailedTask(r.ID, r.RetryRound)); err != nil {
+		return nil, fmt.Errorf("retry failed units of run %s: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+type roundPayload struct {
+	RunID uuid.UUID `json:"run_id"`
+	Round int       `json:"round"`
+}
+
+// NewRetryFailedTask builds the run:retry-failed task of a run's retry
+// round, on the control queue; its id, "retry:<run>:<round>", makes a
+// round's task unique.
+func NewRetryFailedTask(runID uuid.UUID, round int) *asynq.Task {
+	payload, _ := json.Marshal(roundPayload{RunID: runID, Round: round})
+	return asynq.NewTask(TypeRetryFailed, payload,
+		asynq.TaskID("retry:"+runID.String()+":"+itoa(round)),
+		asynq.Queue(QueueControl),
+		asynq.MaxRetry(25),
+		asynq.Timeout(30*time.Minute))
+}
+
+// NewRetryExecuteTask is the execution:run task of unit idx in retry round
+// round: the payload of NewExecuteTask plus the round, under an id of its
+// own ("exec:<run>:<unit>:r<round>") so it never collides with the unit's
+// task of an earlier round. The round in the payload tells a worker whose
+// snapshot cache still holds the run as finished to load it again.
+func NewRetryExecuteTask(runID uuid.UUID, idx, round int, queue string) *asynq.Task {
+	payload, _ := json.Marshal(struct {
+		RunID uuid.UUID `json:"run_id"`
+		Unit  int       `json:"unit"`
+		Round int       `json:"round"`
+	}{runID, idx, round})
+	return asynq.NewTask(TypeExecute, payload,
+		asynq.TaskID(ExecuteTaskID(runID, idx)+":r"+itoa(round)),
+		asynq.Queue(queue),
+		asynq.MaxRetry(25),
+		asynq.Timeout(15*time.Minute))
+}
+
+// FinalizeTaskID is the id of a run's run:finalize task in retry round
+// round: "finalize:<run>" for the run's first finalization, with ":<round>"
+// after it for the later ones.
+func FinalizeTaskID(runID uuid.UUID, round int) string {
+	if round == 0 {
+		return "finalize:" + runID.String()
+	}
+	return "finalize:" + runID.String() + ":" + itoa(round)
+}
+
+// NewFinalizeRoundTask is NewFinalizeTask for retry round round.
+func NewFinalizeRoundTask(runID uuid.UUID, round int) *asynq.Task {
+	payload, _ := json.Marshal(runPayload{RunID: runID})
+	return asynq.NewTask(TypeFinalize, payload,
+		asynq.TaskID(FinalizeTaskID(runID, round)),
+		asynq.Queue(QueueControl),
+		asynq.MaxRetry(25),
+		asynq.Timeout(10*time.Minute))
+}
+
+// HandleRetryFailed fans a retry round out: the units without an execution
+// (the ones StartRetry deleted) are enqueued under the round's task ids;
+// the others are marked recorded in the tracker, which finalization counts
+// on. It can run again at any point; a task of an older round, or of a
+// run that finished meanwhile, does nothing. The tested model is never
+// called for a unit that has an execution.
+func (h *Handlers) HandleRetryFailed(ctx context.Context, t *asynq.Task) error {
+	var p roundPayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	r, err := h.store.GetRun(ctx, p.RunID)
+	if err != nil {
+		return skipIfGone(fmt.Errorf("retry run %s: %w", p.RunID, err))
+	}
+	if r.Status.Final() || r.RetryRound != p.Round {
+		return nil
+	}
+	// This worker may hold the run as it was before the round, and the
+	// tracker what finalizing did not forget of it: a unit bit left set
+	// would never run, a provider blocked in the last round (a key since
+	// replaced) would fail its units again without a call.
+	h.cache.drop(r.ID)
+	if err := h.tracker.Forget(ctx, r.ID); err != nil {
+		return err
+	}
+	snap, err := h.cache.get(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("retry run %s: %w", r.ID, err)
+	}
+	if _, ok, err := h.tracker.Spend(ctx, r.ID); err != nil {
+		return err
+	} else if !ok && r.CostUSD > 0 {
+		// Finalizing forgot the run's spend: its max_cost_usd still counts
+		// what the earlier rounds cost.
+		if err := h.tracker.AddSpend(ctx, r.ID, r.CostUSD); err != nil {
+			return err
+		}
+	}
+	pending, err := h.pendingUnits(ctx, r, snap)
+	if err != nil {
+		return fmt.Errorf("retry run %s: %w", r.ID, err)
+	}
+	h.log.Info("run retrying failed units", "run_id", r.ID, "round", p.Round, "units", len(pending))
+	if len(pending) == 0 {
+		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(r.ID, p.Round))
+	}
+	queue := UnitQueue(r)
+	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task {
+		return NewRetryExecuteTask(r.ID, pending[i], p.Round, queue)
+	})
+}
+
+// pendingUnits marks the run's recorded units in the tracker (which
+// finalization counts on) and returns the indexes of the others, the
+// units still to execute.
+func (h *Handlers) pendingUnits(ctx context.Context, r *Run, snap *cachedSnapshot) ([]int, error) {
+	recorded, err := h.store.RecordedUnits(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	total := snap.total()
+	skip := make(map[int]bool, len(recorded))
+	for _, k := range recorded {
+		idx, ok := snap.index(k)
+		if !ok {
+			continue
+		}
+		skip[idx] = true
+		if _, _, err := h.tracker.Record(ctx, r.ID, idx, ExecSucceeded); err != nil {
+			return nil, err
+		}
+	}
+	pending := make([]int, 0, total-len(skip))
+	for i := range total {
+		if !skip[i] {
+			pending = append(pending, i)
+		}
+	}
+	return pending, nil
+}
