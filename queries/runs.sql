@@ -62,7 +62,8 @@ RETURNING *;
 SELECT * FROM run_models WHERE run_id = $1 ORDER BY position;
 
 -- name: ListRunQuestions :many
-SELECT rq.position, rq.question_id, rq.revision_id, r.revision, r.prompt, r.category, r.expected_answer, r.scoring
+SELECT rq.position, rq.question_id, rq.revision_id, r.revision, r.prompt, r.category, r.expected_answer, r.scoring,
+       r.messages, r.choices, r.few_shot
 FROM run_questions rq
 JOIN question_revisions r ON r.id = rq.revision_id
 WHERE rq.run_id = $1

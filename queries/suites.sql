@@ -1,10 +1,11 @@
 -- name: CreateSuite :one
-INSERT INTO suites (id, name, description) VALUES ($1, $2, $3) RETURNING *;
+INSERT INTO suites (id, name, description, few_shot) VALUES ($1, $2, $3, $4) RETURNING *;
 
 -- name: LockSuite :one
--- Whether a suite is archived, its row locked (FOR SHARE) so that it cannot
--- be archived before the transaction adding to it commits.
-SELECT archived_at FROM suites WHERE id = $1 FOR SHARE;
+-- Whether a suite is archived, and its few-shot turns, its row locked (FOR
+-- SHARE) so that it can be neither archived nor given other few-shot turns
+-- before the transaction adding to it commits.
+SELECT archived_at, few_shot FROM suites WHERE id = $1 FOR SHARE;
 
 -- name: GetSuite :one
 SELECT s.*, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
@@ -22,6 +23,7 @@ LIMIT sqlc.arg(lim);
 UPDATE suites SET
     name        = coalesce(sqlc.narg(name), name),
     description = coalesce(sqlc.narg(description), description),
+    few_shot    = coalesce(sqlc.narg(few_shot), few_shot),
     updated_at  = now()
 WHERE id = sqlc.arg(id) AND archived_at IS NULL
 RETURNING *;

@@ -158,9 +158,9 @@ type Message struct {
 
 // Suite is a named set of questions.
 type Suite struct {
-	ID            uuid.UUID
-	Name          string
-	Description   string
+	ID          uuid.UUID
+	Name        string
+	Description string
 	// FewShot are chat turns (worked examples) asked before every question
 	// of the suite. Each question revision keeps the turns the suite had
 	// when it was made, so changing them revises every active question.
@@ -184,11 +184,11 @@ type SuitePatch struct {
 // Question is the current revision of a question. Revisions are immutable:
 // editing a question makes revision n+1, and runs keep the one they used.
 type Question struct {
-	ID             uuid.UUID
-	SuiteID        uuid.UUID
-	Revision       int
-	RevisionID     uuid.UUID
-	Prompt         string
+	ID         uuid.UUID
+	SuiteID    uuid.UUID
+	Revision   int
+	RevisionID uuid.UUID
+	Prompt     string
 	// Messages is the conversation asked instead of Prompt; nil when the
 	// question is a plain prompt.
 	Messages []Message

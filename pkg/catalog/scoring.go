@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/scoring"
 )
@@ -77,4 +79,18 @@ func EffectiveRule(own scoring.Rule, def *scoring.Rule) (r scoring.Rule, ok bool
 		return *def, true
 	}
 	return scoring.Rule{}, false
+}
+
+// JudgeRef is one llm_judge rule within a scoring rule: where it is
+// (such as "scoring.assertions[1].judge_model_ids") and the judges it
+// names, empty when it relies on the benchmark's config.judge_model_ids.
+type JudgeRef struct {
+	Field    string
+	ModelIDs []uuid.UUID
+}
+
+// JudgeRefs lists the llm_judge rules of r (itself or its assertions),
+// in order, with fields under prefix.
+func JudgeRefs(prefix string, r scoring.Rule) []JudgeRef {
+	return judgeRefs(prefix, r)
 }

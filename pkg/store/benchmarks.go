@@ -112,6 +112,9 @@ func (s *Store) CreateBenchmark(ctx context.Context, in catalog.BenchmarkInput, 
 		if err := in.Config.Validate("config"); err != nil {
 			return err
 		}
+		if err := checkConfigScoring(ctx, q, in.SuiteIDs, in.Config); err != nil {
+			return err
+		}
 		if _, err := checkFanOut(ctx, q, in.SuiteIDs, len(in.ModelIDs), in.Config.Samples, maxUnits); err != nil {
 			return err
 		}
@@ -202,6 +205,11 @@ func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, p catalog.Ben
 				return err
 			}
 			b.Config = *p.Config
+		}
+		if p.SuiteIDs != nil || p.Config != nil {
+			if err := checkConfigScoring(ctx, q, b.SuiteIDs, b.Config); err != nil {
+				return err
+			}
 		}
 		if p.SuiteIDs != nil || p.ModelIDs != nil || p.Config != nil {
 			if _, err := checkFanOut(ctx, q, b.SuiteIDs, len(b.ModelIDs), b.Config.Samples, maxUnits); err != nil {

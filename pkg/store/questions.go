@@ -26,35 +26,103 @@ func questionFromRow(r dbsqlc.GetQuestionRow) catalog.Question {
 		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	_ = json.Unmarshal(r.Scoring, &q.Scoring)
+	q.Messages = turnsFromJSON(r.Messages)
+	q.Choices = choicesFromJSON(r.Choices)
+	q.FewShot = turnsFromJSON(r.FewShot)
 	return q
+}
+
+// revisionContent is what a question revision stores beside its prompt:
+// its turns, options and few-shot turns as JSON, NULL when absent.
+type revisionContent struct {
+	messages, choices, fewShot json.RawMessage
+}
+
+func contentOf(in catalog.QuestionInput, fewShot json.RawMessage) revisionContent {
+	return revisionContent{messages: optionalJSON(in.Messages), choices: optionalJSON(in.Choices), fewShot: fewShotColumn(fewShot)}
+}
+
+// optionalJSON is v as JSON, or nil (NULL) when v is empty.
+func optionalJSON[T any](v []T) json.RawMessage {
+	if len(v) == 0 {
+		return nil
+	}
+	return mustJSON(v)
+}
+
+// fewShotColumn is a suite's few-shot turns as a revision stores them:
+// NULL when the suite has none.
+func fewShotColumn(suite json.RawMessage) json.RawMessage {
+	if len(turnsFromJSON(suite)) == 0 {
+		return nil
+	}
+	return suite
+}
+
+// turnsFromJSON decodes stored chat turns; NULL and [] are nil.
+func turnsFromJSON(raw json.RawMessage) []catalog.Message {
+	var out []catalog.Message
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &out)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// choicesFromJSON decodes stored options; NULL is nil.
+func choicesFromJSON(raw json.RawMessage) []string {
+	var out []string
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &out)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // activeSuite checks that a suite exists and is not archived, and keeps it
 // so (a row lock) until the transaction ends: an archived suite is frozen,
-// along with everything under it.
-func activeSuite(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID) error {
-	archivedAt, err := q.LockSuite(ctx, id)
+// along with everything under it. It returns the suite's few-shot turns,
+// which the lock keeps current too.
+func activeSuite(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID) (fewShot json.RawMessage, err error) {
+	row, err := q.LockSuite(ctx, id)
 	if err != nil {
-		return notFound(err, "suite")
+		return nil, notFound(err, "suite")
 	}
-	if archivedAt != nil {
-		return fault.Conflict("suite is archived")
+	if row.ArchivedAt != nil {
+		return nil, fault.Conflict("suite is archived")
 	}
-	return nil
+	return row.FewShot, nil
 }
 
-// lockQuestion locks a question for a change and answers Conflict when its
-// suite is archived. It reports whether the question itself is archived,
-// which its callers treat differently.
-func lockQuestion(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID) (dbsqlc.LockQuestionRow, error) {
+// lockedQuestion is a question locked for a change, with its suite's
+// current few-shot turns.
+type lockedQuestion struct {
+	dbsqlc.LockQuestionRow
+	FewShot json.RawMessage
+}
+
+// lockQuestion locks a question for a change (its suite first, see
+// LockQuestionSuite) and answers Conflict when its suite is archived. It
+// reports whether the question itself is archived, which its callers treat
+// differently.
+func lockQuestion(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID) (lockedQuestion, error) {
+	suite, err := q.LockQuestionSuite(ctx, id)
+	if err != nil {
+		return lockedQuestion{}, notFound(err, "question")
+	}
 	row, err := q.LockQuestion(ctx, id)
 	if err != nil {
-		return row, notFound(err, "question")
+		return lockedQuestion{}, notFound(err, "question")
 	}
+	out := lockedQuestion{LockQuestionRow: row, FewShot: suite.FewShot}
 	if row.SuiteArchivedAt != nil && row.QuestionArchivedAt == nil {
-		return row, fault.Conflict("the question's suite is archived")
+		return out, fault.Conflict("the question's suite is archived")
 	}
-	return row, nil
+	return out, nil
 }
 
 // CreateQuestions adds questions to a suite, all or none, in one
@@ -67,21 +135,28 @@ func (s *Store) CreateQuestions(ctx context.Context, suiteID uuid.UUID, in []cat
 	qs := make([]dbsqlc.InsertQuestionsParams, len(in))
 	revs := make([]dbsqlc.InsertQuestionRevisionsParams, len(in))
 	out := make([]catalog.Question, len(in))
-	for i, q := range in {
-		id, rid := newID(), newID()
-		qs[i] = dbsqlc.InsertQuestionsParams{ID: id, SuiteID: suiteID, Revision: 1}
-		revs[i] = dbsqlc.InsertQuestionRevisionsParams{
-			ID: rid, QuestionID: id, Revision: 1, Prompt: q.Prompt, Category: q.Category,
-			ExpectedAnswer: q.ExpectedAnswer, Scoring: mustJSON(q.Scoring),
-		}
-		out[i] = catalog.Question{
-			ID: id, SuiteID: suiteID, Revision: 1, RevisionID: rid, Prompt: q.Prompt, Category: q.Category,
-			ExpectedAnswer: q.ExpectedAnswer, Scoring: q.Scoring, CreatedAt: now, UpdatedAt: now,
-		}
-	}
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		if err := activeSuite(ctx, q, suiteID); err != nil {
+		fewShot, err := activeSuite(ctx, q, suiteID)
+		if err != nil {
 			return err
+		}
+		if err := checkQuestionJudges(ctx, q, in); err != nil {
+			return err
+		}
+		for i, qi := range in {
+			id, rid := newID(), newID()
+			c := contentOf(qi, fewShot)
+			qs[i] = dbsqlc.InsertQuestionsParams{ID: id, SuiteID: suiteID, Revision: 1}
+			revs[i] = dbsqlc.InsertQuestionRevisionsParams{
+				ID: rid, QuestionID: id, Revision: 1, Prompt: qi.Prompt, Category: qi.Category,
+				ExpectedAnswer: qi.ExpectedAnswer, Scoring: mustJSON(qi.Scoring),
+				Messages: c.messages, Choices: c.choices, FewShot: c.fewShot,
+			}
+			out[i] = catalog.Question{
+				ID: id, SuiteID: suiteID, Revision: 1, RevisionID: rid, Prompt: qi.Prompt, Messages: qi.Messages,
+				Choices: qi.Choices, Category: qi.Category, ExpectedAnswer: qi.ExpectedAnswer, Scoring: qi.Scoring,
+				FewShot: turnsFromJSON(c.fewShot), CreatedAt: now, UpdatedAt: now,
+			}
 		}
 		if _, err := q.InsertQuestions(ctx, qs); err != nil {
 			return err
@@ -137,10 +212,15 @@ func (s *Store) ReviseQuestion(ctx context.Context, id uuid.UUID, base int, in c
 		if int(rev) != base {
 			return fault.Conflict("question changed meanwhile (revision %d, edit based on %d); fetch it and retry", rev, base)
 		}
+		if err := checkQuestionJudges(ctx, q, []catalog.QuestionInput{in}); err != nil {
+			return err
+		}
 		next := rev + 1
+		c := contentOf(in, row.FewShot)
 		if err := q.CreateQuestionRevision(ctx, dbsqlc.CreateQuestionRevisionParams{
 			ID: newID(), QuestionID: id, Revision: next, Prompt: in.Prompt, Category: in.Category,
 			ExpectedAnswer: in.ExpectedAnswer, Scoring: mustJSON(in.Scoring),
+			Messages: c.messages, Choices: c.choices, FewShot: c.fewShot,
 		}); err != nil {
 			return err
 		}

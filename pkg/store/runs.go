@@ -116,6 +116,9 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, lim RunLimits, nr NewRun)
 	if len(bench.ModelIDs) == 0 {
 		return nil, false, fault.Conflict("the benchmark has no models")
 	}
+	if err := checkScoringCovered(ctx, q, bench.SuiteIDs, bench.Config); err != nil {
+		return nil, false, err
+	}
 	modelCount, questionCount := int32(len(bench.ModelIDs)), b.ActiveQuestions
 	total := bench.UnitCount
 	id := newID()

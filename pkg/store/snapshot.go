@@ -37,6 +37,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id uuid.UUID) (*run.Snapshot, 
 		snap.Questions[i] = run.SnapshotQuestion{
 			Position: int(q.Position), QuestionID: q.QuestionID, RevisionID: q.RevisionID, Revision: int(q.Revision),
 			Prompt: q.Prompt, Category: q.Category, ExpectedAnswer: q.ExpectedAnswer,
+			Messages: turnsFromJSON(q.Messages), Choices: choicesFromJSON(q.Choices), FewShot: turnsFromJSON(q.FewShot),
 		}
 		if err := json.Unmarshal(q.Scoring, &snap.Questions[i].Scoring); err != nil {
 			return nil, fmt.Errorf("run %s question %s scoring: %w", id, q.QuestionID, err)

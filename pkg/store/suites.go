@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,17 +16,27 @@ import (
 
 func suiteFromRow(r dbsqlc.Suite, questions int32) catalog.Suite {
 	return catalog.Suite{
-		ID: r.ID, Name: r.Name, Description: r.Description, QuestionCount: int(questions),
+		ID: r.ID, Name: r.Name, Description: r.Description, FewShot: turnsFromJSON(r.FewShot), QuestionCount: int(questions),
 		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }
 
-// CreateSuite stores an empty suite.
-func (s *Store) CreateSuite(ctx context.Context, name, description string) (*catalog.Suite, error) {
+// fewShotJSON is a suite's few-shot turns as the suites table stores
+// them: never NULL.
+func fewShotJSON(turns []catalog.Message) json.RawMessage {
+	if len(turns) == 0 {
+		return json.RawMessage("[]")
+	}
+	return mustJSON(turns)
+}
+
+// CreateSuite stores an empty suite with its few-shot turns (validated by
+// the caller; nil for none).
+func (s *Store) CreateSuite(ctx context.Context, name, description string, fewShot []catalog.Message) (*catalog.Suite, error) {
 	var row dbsqlc.Suite
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		var err error
-		row, err = q.CreateSuite(ctx, dbsqlc.CreateSuiteParams{ID: newID(), Name: name, Description: description})
+		row, err = q.CreateSuite(ctx, dbsqlc.CreateSuiteParams{ID: newID(), Name: name, Description: description, FewShot: fewShotJSON(fewShot)})
 		if err != nil {
 			return conflict(err, "a suite with this name")
 		}
@@ -43,7 +55,7 @@ func (s *Store) GetSuite(ctx context.Context, id uuid.UUID) (*catalog.Suite, err
 	if err != nil {
 		return nil, notFound(err, "suite")
 	}
-	out := suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
+	out := suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, FewShot: r.FewShot, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
 	return &out, nil
 }
 
@@ -52,26 +64,70 @@ func (s *Store) ListSuites(ctx context.Context, includeArchived bool, limit int,
 	return listPage(cursor, limit, func(after *uuid.UUID, lim int32) ([]dbsqlc.ListSuitesRow, error) {
 		return s.q.ListSuites(ctx, dbsqlc.ListSuitesParams{After: after, IncludeArchived: includeArchived, Lim: lim})
 	}, func(r dbsqlc.ListSuitesRow) catalog.Suite {
-		return suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
+		return suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, FewShot: r.FewShot, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
 	}, func(r dbsqlc.ListSuitesRow) uuid.UUID { return r.ID })
 }
 
-// UpdateSuite renames or re-describes a suite that is not archived.
+// UpdateSuite renames, re-describes or changes the few-shot turns of a
+// suite that is not archived. New few-shot turns make, in the same
+// transaction, the next revision of every active question of the suite:
+// few-shot turns are part of what a question revision asks, so the runs
+// that asked the previous revisions keep what they asked.
 func (s *Store) UpdateSuite(ctx context.Context, id uuid.UUID, p catalog.SuitePatch) (*catalog.Suite, error) {
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		if _, err := q.UpdateSuite(ctx, dbsqlc.UpdateSuiteParams{ID: id, Name: p.Name, Description: p.Description}); err != nil {
+		arg := dbsqlc.UpdateSuiteParams{ID: id, Name: p.Name, Description: p.Description}
+		if p.FewShot != nil {
+			arg.FewShot = fewShotJSON(*p.FewShot)
+		}
+		// The update takes the suite's row lock first, as every change
+		// under a suite does (see LockQuestionSuite), so no question can be
+		// added or revised with the old turns while this one commits.
+		if _, err := q.UpdateSuite(ctx, arg); err != nil {
 			return conflict(notFoundOrFrozen(err, "suite", func() (*time.Time, error) {
 				su, err := q.GetSuite(ctx, id)
 				return su.ArchivedAt, err
 			}), "a suite with this name")
 		}
+		revised := ""
+		if p.FewShot != nil {
+			n, err := reviseFewShot(ctx, q, id, *p.FewShot)
+			if err != nil {
+				return err
+			}
+			revised = fmt.Sprintf("; %d questions revised", n)
+		}
 		return auditChange(ctx, q, audit.ActionSuiteUpdate, audit.ResourceSuite, id.String(),
-			changedFields("name", setIf(p.Name != nil), "description", setIf(p.Description != nil)))
+			changedFields("name", setIf(p.Name != nil), "description", setIf(p.Description != nil), "few_shot", setIf(p.FewShot != nil))+revised)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.GetSuite(ctx, id)
+}
+
+// reviseFewShot makes the next revision of each active question of a
+// suite, a copy of its current one with the new few-shot turns, and
+// returns how many there were.
+func reviseFewShot(ctx context.Context, q *dbsqlc.Queries, suiteID uuid.UUID, turns []catalog.Message) (int, error) {
+	ids, err := q.LockSuiteQuestions(ctx, suiteID)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	rids := make([]uuid.UUID, len(ids))
+	for i := range rids {
+		rids[i] = newID()
+	}
+	n, err := q.ReviseQuestionsFewShot(ctx, dbsqlc.ReviseQuestionsFewShotParams{FewShot: optionalJSON(turns), QuestionIds: ids, RevisionIds: rids})
+	if err != nil {
+		return 0, fmt.Errorf("revise the questions of suite %s: %w", suiteID, err)
+	}
+	if int(n) != len(ids) {
+		return 0, fmt.Errorf("revise the questions of suite %s: %d of %d revised", suiteID, n, len(ids))
+	}
+	if _, err := q.BumpQuestionRevisions(ctx, ids); err != nil {
+		return 0, fmt.Errorf("revise the questions of suite %s: %w", suiteID, err)
+	}
+	return len(ids), nil
 }
 
 // DeleteSuite deletes a suite without history (with its questions), or

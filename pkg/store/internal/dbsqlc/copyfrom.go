@@ -79,6 +79,9 @@ func (r iteratorForInsertQuestionRevisions) Values() ([]interface{}, error) {
 		r.rows[0].Category,
 		r.rows[0].ExpectedAnswer,
 		r.rows[0].Scoring,
+		r.rows[0].Messages,
+		r.rows[0].Choices,
+		r.rows[0].FewShot,
 	}, nil
 }
 
@@ -87,7 +90,7 @@ func (r iteratorForInsertQuestionRevisions) Err() error {
 }
 
 func (q *Queries) InsertQuestionRevisions(ctx context.Context, arg []InsertQuestionRevisionsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"question_revisions"}, []string{"id", "question_id", "revision", "prompt", "category", "expected_answer", "scoring"}, &iteratorForInsertQuestionRevisions{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"question_revisions"}, []string{"id", "question_id", "revision", "prompt", "category", "expected_answer", "scoring", "messages", "choices", "few_shot"}, &iteratorForInsertQuestionRevisions{rows: arg})
 }
 
 // iteratorForInsertQuestions implements pgx.CopyFromSource.

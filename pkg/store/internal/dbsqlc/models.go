@@ -186,6 +186,9 @@ type QuestionRevision struct {
 	ExpectedAnswer string
 	Scoring        json.RawMessage
 	CreatedAt      time.Time
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 type QuestionStat struct {
@@ -400,4 +403,5 @@ type Suite struct {
 	ArchivedAt  *time.Time
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	FewShot     json.RawMessage
 }

@@ -25,6 +25,18 @@ func (q *Queries) ArchiveQuestion(ctx context.Context, id uuid.UUID) (int64, err
 	return result.RowsAffected(), nil
 }
 
+const bumpQuestionRevisions = `-- name: BumpQuestionRevisions :execrows
+UPDATE questions SET revision = revision + 1, updated_at = now() WHERE id = ANY($1::uuid[])
+`
+
+func (q *Queries) BumpQuestionRevisions(ctx context.Context, ids []uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, bumpQuestionRevisions, ids)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const countActiveQuestions = `-- name: CountActiveQuestions :one
 SELECT count(*)::int FROM questions WHERE suite_id = ANY($1::uuid[]) AND archived_at IS NULL
 `
@@ -37,8 +49,8 @@ func (q *Queries) CountActiveQuestions(ctx context.Context, suiteIds []uuid.UUID
 }
 
 const createQuestionRevision = `-- name: CreateQuestionRevision :exec
-INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 `
 
 type CreateQuestionRevisionParams struct {
@@ -49,6 +61,9 @@ type CreateQuestionRevisionParams struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        json.RawMessage
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 func (q *Queries) CreateQuestionRevision(ctx context.Context, arg CreateQuestionRevisionParams) error {
@@ -60,13 +75,16 @@ func (q *Queries) CreateQuestionRevision(ctx context.Context, arg CreateQuestion
 		arg.Category,
 		arg.ExpectedAnswer,
 		arg.Scoring,
+		arg.Messages,
+		arg.Choices,
+		arg.FewShot,
 	)
 	return err
 }
 
 const getQuestion = `-- name: GetQuestion :one
 SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.id = $1
@@ -84,6 +102,9 @@ type GetQuestionRow struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        json.RawMessage
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 func (q *Queries) GetQuestion(ctx context.Context, id uuid.UUID) (GetQuestionRow, error) {
@@ -101,6 +122,9 @@ func (q *Queries) GetQuestion(ctx context.Context, id uuid.UUID) (GetQuestionRow
 		&i.Category,
 		&i.ExpectedAnswer,
 		&i.Scoring,
+		&i.Messages,
+		&i.Choices,
+		&i.FewShot,
 	)
 	return i, err
 }
@@ -113,6 +137,9 @@ type InsertQuestionRevisionsParams struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        json.RawMessage
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 type InsertQuestionsParams struct {
@@ -121,9 +148,97 @@ type InsertQuestionsParams struct {
 	Revision int32
 }
 
+const listDefaultScoredQuestions = `-- name: ListDefaultScoredQuestions :many
+SELECT q.id, r.expected_answer, r.choices
+FROM questions q
+JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
+WHERE q.suite_id = ANY($1::uuid[]) AND q.archived_at IS NULL
+  AND coalesce(r.scoring->>'method', '') = ''
+  AND coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(r.scoring->'assertions') = 'array' THEN r.scoring->'assertions' END), 0) = 0
+ORDER BY q.id
+LIMIT $2
+`
+
+type ListDefaultScoredQuestionsParams struct {
+	SuiteIds []uuid.UUID
+	Lim      int32
+}
+
+type ListDefaultScoredQuestionsRow struct {
+	ID             uuid.UUID
+	ExpectedAnswer string
+	Choices        []byte
+}
+
+// The active questions of some suites that have no scoring of their own
+// (no method and no assertions), which a benchmark's default scoring must
+// cover, with what the default is compiled against.
+func (q *Queries) ListDefaultScoredQuestions(ctx context.Context, arg ListDefaultScoredQuestionsParams) ([]ListDefaultScoredQuestionsRow, error) {
+	rows, err := q.db.Query(ctx, listDefaultScoredQuestions, arg.SuiteIds, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListDefaultScoredQuestionsRow{}
+	for rows.Next() {
+		var i ListDefaultScoredQuestionsRow
+		if err := rows.Scan(&i.ID, &i.ExpectedAnswer, &i.Choices); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listJudgedQuestions = `-- name: ListJudgedQuestions :many
+SELECT q.id, r.scoring
+FROM questions q
+JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
+WHERE q.suite_id = ANY($1::uuid[]) AND q.archived_at IS NULL
+  AND r.scoring::text LIKE '%llm_judge%'
+ORDER BY q.id
+LIMIT $2
+`
+
+type ListJudgedQuestionsParams struct {
+	SuiteIds []uuid.UUID
+	Lim      int32
+}
+
+type ListJudgedQuestionsRow struct {
+	ID      uuid.UUID
+	Scoring json.RawMessage
+}
+
+// The active questions of some suites whose scoring mentions llm_judge,
+// for the check that each judged rule has judges (its own or the
+// benchmark's).
+func (q *Queries) ListJudgedQuestions(ctx context.Context, arg ListJudgedQuestionsParams) ([]ListJudgedQuestionsRow, error) {
+	rows, err := q.db.Query(ctx, listJudgedQuestions, arg.SuiteIds, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListJudgedQuestionsRow{}
+	for rows.Next() {
+		var i ListJudgedQuestionsRow
+		if err := rows.Scan(&i.ID, &i.Scoring); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listQuestions = `-- name: ListQuestions :many
 SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.suite_id = $1
@@ -151,6 +266,9 @@ type ListQuestionsRow struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        json.RawMessage
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 func (q *Queries) ListQuestions(ctx context.Context, arg ListQuestionsParams) ([]ListQuestionsRow, error) {
@@ -174,6 +292,9 @@ func (q *Queries) ListQuestions(ctx context.Context, arg ListQuestionsParams) ([
 			&i.Category,
 			&i.ExpectedAnswer,
 			&i.Scoring,
+			&i.Messages,
+			&i.Choices,
+			&i.FewShot,
 		); err != nil {
 			return nil, err
 		}
@@ -210,9 +331,63 @@ func (q *Queries) LockQuestion(ctx context.Context, id uuid.UUID) (LockQuestionR
 	return i, err
 }
 
+const lockQuestionSuite = `-- name: LockQuestionSuite :one
+SELECT s.archived_at, s.few_shot
+FROM suites s
+WHERE s.id = (SELECT q.suite_id FROM questions q WHERE q.id = $1)
+FOR SHARE
+`
+
+type LockQuestionSuiteRow struct {
+	ArchivedAt *time.Time
+	FewShot    json.RawMessage
+}
+
+// The suite of a question about to change, share-locked before the
+// question itself: every change under a suite takes the suite's row lock
+// first (a few-shot change takes it exclusively, then its questions), so
+// two changes never wait on each other in opposite orders. few_shot is what
+// the question's next revision carries.
+func (q *Queries) LockQuestionSuite(ctx context.Context, id uuid.UUID) (LockQuestionSuiteRow, error) {
+	row := q.db.QueryRow(ctx, lockQuestionSuite, id)
+	var i LockQuestionSuiteRow
+	err := row.Scan(&i.ArchivedAt, &i.FewShot)
+	return i, err
+}
+
+const lockSuiteQuestions = `-- name: LockSuiteQuestions :many
+SELECT id FROM questions WHERE suite_id = $1 AND archived_at IS NULL ORDER BY id FOR UPDATE
+`
+
+// The active questions of a suite, locked for a new revision each (a
+// few-shot change), in id order.
+func (q *Queries) LockSuiteQuestions(ctx context.Context, suiteID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, lockSuiteQuestions, suiteID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const promptTokenEstimate = `-- name: PromptTokenEstimate :one
 SELECT count(*)::int AS questions,
-       coalesce(sum((char_length(r.prompt) + $1::int + 3) / 4), 0)::bigint AS input_tokens
+       coalesce(sum((char_length(r.prompt) + $1::int
+           + coalesce((SELECT sum(char_length(m->>'content')) FROM jsonb_array_elements(r.messages) m), 0)::int
+           + coalesce((SELECT sum(char_length(m->>'content')) FROM jsonb_array_elements(r.few_shot) m), 0)::int
+           + coalesce((SELECT sum(char_length(c #>> '{}') + 4) FROM jsonb_array_elements(r.choices) c), 0)::int
+           + 3) / 4), 0)::bigint AS input_tokens
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.suite_id = ANY($2::uuid[]) AND q.archived_at IS NULL
@@ -229,14 +404,39 @@ type PromptTokenEstimateRow struct {
 }
 
 // The active questions of some suites and the input tokens asking each of
-// them once would take: ceil(characters / 4) of the system prompt and the
-// question's current prompt together, the way most tokenizers average (and
+// them once would take: ceil(characters / 4) of the system prompt and
+// what the question's current revision sends (its prompt or turns, its
+// few-shot turns and its options), the way most tokenizers average (and
 // the mock provider counts).
 func (q *Queries) PromptTokenEstimate(ctx context.Context, arg PromptTokenEstimateParams) (PromptTokenEstimateRow, error) {
 	row := q.db.QueryRow(ctx, promptTokenEstimate, arg.SystemChars, arg.SuiteIds)
 	var i PromptTokenEstimateRow
 	err := row.Scan(&i.Questions, &i.InputTokens)
 	return i, err
+}
+
+const reviseQuestionsFewShot = `-- name: ReviseQuestionsFewShot :execrows
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
+SELECT ($1::uuid[])[t.ord], r.question_id, r.revision + 1, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, $2::jsonb
+FROM unnest($3::uuid[]) WITH ORDINALITY AS t(qid, ord)
+JOIN questions q ON q.id = t.qid
+JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
+`
+
+type ReviseQuestionsFewShotParams struct {
+	RevisionIds []uuid.UUID
+	FewShot     []byte
+	QuestionIds []uuid.UUID
+}
+
+// The next revision of each question (paired with the new revision's id),
+// a copy of its current one with the suite's new few-shot turns.
+func (q *Queries) ReviseQuestionsFewShot(ctx context.Context, arg ReviseQuestionsFewShotParams) (int64, error) {
+	result, err := q.db.Exec(ctx, reviseQuestionsFewShot, arg.RevisionIds, arg.FewShot, arg.QuestionIds)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const setQuestionRevision = `-- name: SetQuestionRevision :exec

@@ -307,7 +307,8 @@ func (q *Queries) ListRunModels(ctx context.Context, runID uuid.UUID) ([]RunMode
 }
 
 const listRunQuestions = `-- name: ListRunQuestions :many
-SELECT rq.position, rq.question_id, rq.revision_id, r.revision, r.prompt, r.category, r.expected_answer, r.scoring
+SELECT rq.position, rq.question_id, rq.revision_id, r.revision, r.prompt, r.category, r.expected_answer, r.scoring,
+       r.messages, r.choices, r.few_shot
 FROM run_questions rq
 JOIN question_revisions r ON r.id = rq.revision_id
 WHERE rq.run_id = $1
@@ -323,6 +324,9 @@ type ListRunQuestionsRow struct {
 	Category       string
 	ExpectedAnswer string
 	Scoring        json.RawMessage
+	Messages       []byte
+	Choices        []byte
+	FewShot        []byte
 }
 
 func (q *Queries) ListRunQuestions(ctx context.Context, runID uuid.UUID) ([]ListRunQuestionsRow, error) {
@@ -343,6 +347,9 @@ func (q *Queries) ListRunQuestions(ctx context.Context, runID uuid.UUID) ([]List
 			&i.Category,
 			&i.ExpectedAnswer,
 			&i.Scoring,
+			&i.Messages,
+			&i.Choices,
+			&i.FewShot,
 		); err != nil {
 			return nil, err
 		}

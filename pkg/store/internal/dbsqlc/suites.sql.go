@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,17 +26,23 @@ func (q *Queries) ArchiveSuite(ctx context.Context, id uuid.UUID) (int64, error)
 }
 
 const createSuite = `-- name: CreateSuite :one
-INSERT INTO suites (id, name, description) VALUES ($1, $2, $3) RETURNING id, name, description, archived_at, created_at, updated_at
+INSERT INTO suites (id, name, description, few_shot) VALUES ($1, $2, $3, $4) RETURNING id, name, description, archived_at, created_at, updated_at, few_shot
 `
 
 type CreateSuiteParams struct {
 	ID          uuid.UUID
 	Name        string
 	Description string
+	FewShot     json.RawMessage
 }
 
 func (q *Queries) CreateSuite(ctx context.Context, arg CreateSuiteParams) (Suite, error) {
-	row := q.db.QueryRow(ctx, createSuite, arg.ID, arg.Name, arg.Description)
+	row := q.db.QueryRow(ctx, createSuite,
+		arg.ID,
+		arg.Name,
+		arg.Description,
+		arg.FewShot,
+	)
 	var i Suite
 	err := row.Scan(
 		&i.ID,
@@ -44,6 +51,7 @@ func (q *Queries) CreateSuite(ctx context.Context, arg CreateSuiteParams) (Suite
 		&i.ArchivedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.FewShot,
 	)
 	return i, err
 }
@@ -79,7 +87,7 @@ func (q *Queries) DeleteSuiteQuestions(ctx context.Context, suiteID uuid.UUID) e
 }
 
 const getSuite = `-- name: GetSuite :one
-SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
+SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, s.few_shot, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
 FROM suites s WHERE s.id = $1
 `
 
@@ -90,6 +98,7 @@ type GetSuiteRow struct {
 	ArchivedAt    *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	FewShot       json.RawMessage
 	QuestionCount int32
 }
 
@@ -103,13 +112,14 @@ func (q *Queries) GetSuite(ctx context.Context, id uuid.UUID) (GetSuiteRow, erro
 		&i.ArchivedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.FewShot,
 		&i.QuestionCount,
 	)
 	return i, err
 }
 
 const getSuitesByIDs = `-- name: GetSuitesByIDs :many
-SELECT id, name, description, archived_at, created_at, updated_at FROM suites WHERE id = ANY($1::uuid[])
+SELECT id, name, description, archived_at, created_at, updated_at, few_shot FROM suites WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) GetSuitesByIDs(ctx context.Context, ids []uuid.UUID) ([]Suite, error) {
@@ -128,6 +138,7 @@ func (q *Queries) GetSuitesByIDs(ctx context.Context, ids []uuid.UUID) ([]Suite,
 			&i.ArchivedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.FewShot,
 		); err != nil {
 			return nil, err
 		}
@@ -140,7 +151,7 @@ func (q *Queries) GetSuitesByIDs(ctx context.Context, ids []uuid.UUID) ([]Suite,
 }
 
 const listSuites = `-- name: ListSuites :many
-SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
+SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, s.few_shot, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
 FROM suites s
 WHERE ($1::uuid IS NULL OR s.id > $1::uuid)
   AND ($2::bool OR s.archived_at IS NULL)
@@ -161,6 +172,7 @@ type ListSuitesRow struct {
 	ArchivedAt    *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	FewShot       json.RawMessage
 	QuestionCount int32
 }
 
@@ -180,6 +192,7 @@ func (q *Queries) ListSuites(ctx context.Context, arg ListSuitesParams) ([]ListS
 			&i.ArchivedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.FewShot,
 			&i.QuestionCount,
 		); err != nil {
 			return nil, err
@@ -193,16 +206,22 @@ func (q *Queries) ListSuites(ctx context.Context, arg ListSuitesParams) ([]ListS
 }
 
 const lockSuite = `-- name: LockSuite :one
-SELECT archived_at FROM suites WHERE id = $1 FOR SHARE
+SELECT archived_at, few_shot FROM suites WHERE id = $1 FOR SHARE
 `
 
-// Whether a suite is archived, its row locked (FOR SHARE) so that it cannot
-// be archived before the transaction adding to it commits.
-func (q *Queries) LockSuite(ctx context.Context, id uuid.UUID) (*time.Time, error) {
+type LockSuiteRow struct {
+	ArchivedAt *time.Time
+	FewShot    json.RawMessage
+}
+
+// Whether a suite is archived, and its few-shot turns, its row locked (FOR
+// SHARE) so that it can be neither archived nor given other few-shot turns
+// before the transaction adding to it commits.
+func (q *Queries) LockSuite(ctx context.Context, id uuid.UUID) (LockSuiteRow, error) {
 	row := q.db.QueryRow(ctx, lockSuite, id)
-	var archived_at *time.Time
-	err := row.Scan(&archived_at)
-	return archived_at, err
+	var i LockSuiteRow
+	err := row.Scan(&i.ArchivedAt, &i.FewShot)
+	return i, err
 }
 
 const suiteHasHistory = `-- name: SuiteHasHistory :one
@@ -221,19 +240,26 @@ const updateSuite = `-- name: UpdateSuite :one
 UPDATE suites SET
     name        = coalesce($1, name),
     description = coalesce($2, description),
+    few_shot    = coalesce($3, few_shot),
     updated_at  = now()
-WHERE id = $3 AND archived_at IS NULL
-RETURNING id, name, description, archived_at, created_at, updated_at
+WHERE id = $4 AND archived_at IS NULL
+RETURNING id, name, description, archived_at, created_at, updated_at, few_shot
 `
 
 type UpdateSuiteParams struct {
 	Name        *string
 	Description *string
+	FewShot     []byte
 	ID          uuid.UUID
 }
 
 func (q *Queries) UpdateSuite(ctx context.Context, arg UpdateSuiteParams) (Suite, error) {
-	row := q.db.QueryRow(ctx, updateSuite, arg.Name, arg.Description, arg.ID)
+	row := q.db.QueryRow(ctx, updateSuite,
+		arg.Name,
+		arg.Description,
+		arg.FewShot,
+		arg.ID,
+	)
 	var i Suite
 	err := row.Scan(
 		&i.ID,
@@ -242,6 +268,7 @@ func (q *Queries) UpdateSuite(ctx context.Context, arg UpdateSuiteParams) (Suite
 		&i.ArchivedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.FewShot,
 	)
 	return i, err
 }
