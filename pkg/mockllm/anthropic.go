@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // This file holds the Anthropic Messages wire format.
@@ -22,6 +21,17 @@ type messagesRequest struct {
 	Stream   bool           `json:"stream"`
 	// Temperature is decoded only so that a mistyped value is rejected.
 	Temperature *float64 `json:"temperature"`
+	// Tools and ToolChoice: a forced tool is structured output, and a
+	// judge model answers with a tool_use block whose input is its
+	// verdict, the tool's input_schema being the verdict schema.
+	Tools []struct {
+		Name        string          `json:"name"`
+		InputSchema json.RawMessage `json:"input_schema"`
+	} `json:"tools"`
+	ToolChoice *struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	} `json:"tool_choice"`
 }
 
 // Anthropic error types the mock uses.
@@ -74,7 +84,9 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, spec string, c
 	case len(req.Messages) == 0:
 		return anthropicError(w, http.StatusBadRequest, anthInvalidRequest, "messages: at least one message is required")
 	}
-	u := unit{model: req.Model, maxTokens: *req.MaxTokens, chars: utf8.RuneCountInString(req.System.text)}
+	mi, known := models.index[req.Model]
+	u := unit{model: req.Model, maxTokens: *req.MaxTokens, judge: known && models.judge[mi]}
+	u.addText("system", req.System.text)
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		switch m.Role {
@@ -87,16 +99,31 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, spec string, c
 			return anthropicError(w, http.StatusBadRequest, anthInvalidRequest,
 				"messages: Unexpected role \""+m.Role+"\". The Messages API accepts a top-level `system` parameter, not \"system\" as an input message role.")
 		}
-		u.chars += utf8.RuneCountInString(m.Content.text)
+		u.addText(m.Role, m.Content.text)
 	}
-	mi, ok := models.index[req.Model]
-	if !ok {
+	if len(req.Tools) > 0 && cfg.NoStructuredOutput {
+		return anthropicError(w, http.StatusBadRequest, anthInvalidRequest, "tools: tool use is not supported by this model")
+	}
+	if tc := req.ToolChoice; tc != nil && tc.Type == "tool" {
+		found := false
+		for _, t := range req.Tools {
+			if t.Name == tc.Name {
+				u.tool, u.schema, found = t.Name, t.InputSchema, true
+				break
+			}
+		}
+		if !found {
+			return anthropicError(w, http.StatusBadRequest, anthInvalidRequest, "tool_choice.name: tool "+strconv.Quote(tc.Name)+" is not in tools")
+		}
+	}
+	if !known {
 		return anthropicError(w, http.StatusNotFound, anthNotFound, "model: "+req.Model)
 	}
 	cl.model = models.names[mi]
 	s.calls[mi].Add(1)
 
 	out, draw := s.decide(cfg)
+	out = u.drawJudgeFault(cfg, out, draw)
 	switch out {
 	case answerQuota:
 		w.Header().Set("anthropic-ratelimit-requests-reset", resetTime(cfg.QuotaReset))
@@ -167,8 +194,23 @@ func appendMessage(b []byte, c *completion) []byte {
 	b = appendJSONString(b, c.id)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
 	b = appendJSONString(b, c.model)
-	b = append(b, `,"content":[{"type":"text","text":`...)
-	b = appendJSONString(b, c.content)
+	if c.tool != "" && !c.refusal {
+		b = append(b, `,"content":[{"type":"tool_use","id":`...)
+		b = appendJSONString(b, toolUseID(c))
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, c.tool)
+		b = append(b, `,"input":`...)
+		if json.Valid([]byte(c.content)) {
+			b = append(b, c.content...)
+		} else {
+			// A whole message cannot hold broken JSON as an input; a
+			// string in its place is as unusable as a verdict.
+			b = appendJSONString(b, c.content)
+		}
+	} else {
+		b = append(b, `,"content":[{"type":"text","text":`...)
+		b = appendJSONString(b, c.content)
+	}
 	b = append(b, `}],"stop_reason":`...)
 	b = appendJSONString(b, c.finishReason())
 	b = append(b, `,"stop_sequence":null,"usage":{"input_tokens":`...)
@@ -189,7 +231,15 @@ func appendMessageStart(b []byte, c *completion) []byte {
 	b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":`...)
 	b = strconv.AppendInt(b, int64(c.promptTokens), 10)
 	b = append(b, ",\"output_tokens\":1}}}\n\n"...)
-	b = append(b, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"...)
+	if c.tool != "" && !c.refusal {
+		b = append(b, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":"...)
+		b = appendJSONString(b, toolUseID(c))
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, c.tool)
+		b = append(b, ",\"input\":{}}}\n\n"...)
+	} else {
+		b = append(b, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"...)
+	}
 	return append(b, "event: ping\ndata: {\"type\":\"ping\"}\n\n"...)
 }
 
@@ -197,6 +247,18 @@ func appendTextDelta(b []byte, piece string) []byte {
 	b = append(b, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":"...)
 	b = appendJSONString(b, piece)
 	return append(b, "}}\n\n"...)
+}
+
+// appendInputJSONDelta writes one piece of a tool_use block's input.
+func appendInputJSONDelta(b []byte, piece string) []byte {
+	b = append(b, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":"...)
+	b = appendJSONString(b, piece)
+	return append(b, "}}\n\n"...)
+}
+
+// toolUseID names a tool_use block after its message.
+func toolUseID(c *completion) string {
+	return "toolu_" + strings.TrimPrefix(c.id, idPrefixAnthropic)
 }
 
 // appendMessageEnd closes the content block and the message; message_delta
@@ -226,7 +288,7 @@ func anthropicModelsBody() []byte {
 		FirstID string  `json:"first_id"`
 		LastID  string  `json:"last_id"`
 	}{}
-	names := Models()
+	names := listedModels()
 	for _, name := range names {
 		list.Data = append(list.Data, model{Type: "model", ID: name, DisplayName: displayName(name),
 			CreatedAt: time.Unix(modelsCreated, 0).UTC().Format(time.RFC3339)})

@@ -3,6 +3,7 @@ package mockllm
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // wireFormat says which provider's wire format a request speaks; it picks
@@ -38,6 +39,11 @@ type completion struct {
 	promptTokens     int
 	completionTokens int
 	includeUsage     bool // OpenAI streams only: stream_options.include_usage
+	// tool is the forced tool whose tool_use block carries content
+	// (Anthropic structured output), empty for a text answer.
+	tool string
+	// refusal marks content as the model's refusal.
+	refusal bool
 }
 
 // unit is what decides an answer: the request's model, its prompt (the
@@ -50,6 +56,46 @@ type unit struct {
 	sample    int
 	chars     int
 	maxTokens int64
+
+	// A judge model's request also keeps all of its system and user text
+	// (the judge prompt's tags may sit in an earlier turn than the last),
+	// the structured-output schema, and the forced tool (Anthropic).
+	judge     bool
+	judgeText strings.Builder
+	schema    []byte
+	tool      string
+	// judgeFault and malformedKind are the judge faults drawn for it.
+	judgeFault    judgeOutcome
+	malformedKind string
+}
+
+// addText counts a message's text and, for a judge, keeps what is not the
+// assistant's.
+func (u *unit) addText(role, text string) {
+	u.chars += utf8.RuneCountInString(text)
+	if u.judge && role != "assistant" && role != "model" {
+		u.judgeText.WriteString(text)
+		u.judgeText.WriteByte('\n')
+	}
+}
+
+// refusalText is what a judge says when it refuses.
+const refusalText = "I'm sorry, but I can't help with evaluating this answer."
+
+// content is the unit's answer: the mock's arithmetic answer, or for a
+// judge model its verdict, spoiled or refused as its faults say.
+func (u *unit) content() (string, bool) {
+	if !u.judge {
+		return Answer(u.model, u.prompt, u.sample), false
+	}
+	j := Judge(u.model, u.judgeText.String(), u.schema)
+	switch u.judgeFault {
+	case judgeRefuse:
+		return refusalText, true
+	case judgeMalformed:
+		return j.malformed(u.malformedKind), false
+	}
+	return j.JSON(), false
 }
 
 // ID prefixes look like the real providers' so that logs read naturally.
@@ -62,7 +108,7 @@ const (
 // newCompletion answers u. The draw that decided the request's faults also
 // names the answer, so ids are reproducible for a given Seed.
 func newCompletion(f wireFormat, u *unit, draw uint64, oversize int) completion {
-	content := Answer(u.model, u.prompt, u.sample)
+	content, refusal := u.content()
 	words, truncated := countWords(content), false
 	if u.maxTokens > 0 && int64(words) > u.maxTokens {
 		words, truncated = int(u.maxTokens), true
@@ -88,6 +134,8 @@ func newCompletion(f wireFormat, u *unit, draw uint64, oversize int) completion 
 		truncated:        truncated,
 		promptTokens:     (u.chars + 3) / 4,
 		completionTokens: words,
+		refusal:          refusal,
+		tool:             u.tool,
 	}
 }
 
@@ -106,8 +154,13 @@ func newID(prefix string, draw uint64) string {
 func (c *completion) finishReason() string {
 	switch c.format {
 	case wireAnthropic:
-		if c.truncated {
+		switch {
+		case c.truncated:
 			return "max_tokens"
+		case c.refusal:
+			return "refusal"
+		case c.tool != "":
+			return "tool_use"
 		}
 		return "end_turn"
 	case wireGoogle:
@@ -151,6 +204,9 @@ func (c *completion) appendStreamStart(b []byte) []byte {
 func (c *completion) appendStreamPiece(b []byte, first, last bool, piece string) []byte {
 	switch c.format {
 	case wireAnthropic:
+		if c.tool != "" && !c.refusal {
+			return appendInputJSONDelta(b, piece)
+		}
 		return appendTextDelta(b, piece)
 	case wireGoogle:
 		return appendGoogleChunk(b, c, piece, last)

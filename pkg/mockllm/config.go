@@ -3,6 +3,7 @@ package mockllm
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +61,29 @@ type Config struct {
 	// QuotaReset is how long from now a quota answer says the quota
 	// resets; zero means DefaultQuotaReset.
 	QuotaReset time.Duration
+
+	// The judge faults below apply to the judge models only (see Judge),
+	// after the faults above, drawn from the same per-request draw. Their
+	// rates stack like the ones above and must not exceed 1 together.
+
+	// JudgeErrorRate is the fraction of judge requests answered 500.
+	JudgeErrorRate float64
+	// JudgeRefusalRate is the fraction of judge requests the judge refuses
+	// to answer: OpenAI's refusal field, Anthropic stop_reason "refusal",
+	// and for Gemini, which has no refusal signal, a refusal in prose.
+	JudgeRefusalRate float64
+	// JudgeMalformedRate is the fraction answered with a malformed verdict
+	// (in a well-formed response): see JudgeMalformedKind.
+	JudgeMalformedRate float64
+	// JudgeMalformedKind is the kind of malformed verdict: broken_json,
+	// truncated, missing_key or out_of_range; empty cycles through them,
+	// chosen by the request's draw.
+	JudgeMalformedKind string
+	// NoStructuredOutput makes the mock a provider without structured
+	// output: a request that asks for it (OpenAI response_format
+	// json_schema, Anthropic tools, Gemini responseSchema) is answered 400
+	// naming that field, for any model.
+	NoStructuredOutput bool
 }
 
 // Validate reports the first setting that is out of range, by field name.
@@ -86,6 +110,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("OversizeBytes %d must be within [0, %d]", c.OversizeBytes, MaxOversizeBytes)
 	case c.QuotaReset < 0:
 		return errors.New("QuotaReset must not be negative")
+	case !(c.JudgeErrorRate >= 0 && c.JudgeErrorRate <= 1):
+		return fmt.Errorf("JudgeErrorRate %v must be within [0, 1]", c.JudgeErrorRate)
+	case !(c.JudgeRefusalRate >= 0 && c.JudgeRefusalRate <= 1):
+		return fmt.Errorf("JudgeRefusalRate %v must be within [0, 1]", c.JudgeRefusalRate)
+	case !(c.JudgeMalformedRate >= 0 && c.JudgeMalformedRate <= 1):
+		return fmt.Errorf("JudgeMalformedRate %v must be within [0, 1]", c.JudgeMalformedRate)
+	case c.JudgeErrorRate+c.JudgeRefusalRate+c.JudgeMalformedRate > 1:
+		return fmt.Errorf("JudgeErrorRate + JudgeRefusalRate + JudgeMalformedRate = %v must not exceed 1",
+			c.JudgeErrorRate+c.JudgeRefusalRate+c.JudgeMalformedRate)
+	case c.JudgeMalformedKind != "" && !slices.Contains(malformedKinds, c.JudgeMalformedKind):
+		return fmt.Errorf("JudgeMalformedKind %q must be empty or one of %s", c.JudgeMalformedKind, strings.Join(malformedKinds, ", "))
 	}
 	return nil
 }
@@ -119,7 +154,9 @@ func (c *Config) ttft() time.Duration {
 // prefix: comma-separated key=value items with keys latency, ttft,
 // retry_after, quota_reset (Go durations), error_rate, rate_limit_rate,
 // malformed_rate (0..1), chunk_words, oversize_bytes (integers),
-// require_key, hang_after_first_token and quota (bools). The result is
+// require_key, hang_after_first_token and quota (bools), judge_error_rate,
+// judge_refusal_rate, judge_malformed_rate (0..1), judge_malformed_kind
+// (a kind name) and no_structured_output (bool). The result is
 // validated as a whole, so a spec cannot push the rates' sum over 1.
 func (c Config) applySpec(spec string) (Config, error) {
 	if spec == "" {
@@ -165,9 +202,20 @@ func (c Config) applySpec(spec string) (Config, error) {
 			if err == nil && c.QuotaReset == 0 {
 				c.QuotaReset = DefaultQuotaReset
 			}
+		case "judge_error_rate":
+			c.JudgeErrorRate, err = strconv.ParseFloat(value, 64)
+		case "judge_refusal_rate":
+			c.JudgeRefusalRate, err = strconv.ParseFloat(value, 64)
+		case "judge_malformed_rate":
+			c.JudgeMalformedRate, err = strconv.ParseFloat(value, 64)
+		case "judge_malformed_kind":
+			c.JudgeMalformedKind = value
+		case "no_structured_output":
+			c.NoStructuredOutput, err = strconv.ParseBool(value)
 		default:
 			return c, fmt.Errorf("fault spec key %q is unknown (want latency, ttft, error_rate, rate_limit_rate, malformed_rate, retry_after, "+
-				"chunk_words, require_key, hang_after_first_token, oversize_bytes, quota or quota_reset)", key)
+				"chunk_words, require_key, hang_after_first_token, oversize_bytes, quota, quota_reset, judge_error_rate, judge_refusal_rate, "+
+				"judge_malformed_rate, judge_malformed_kind or no_structured_output)", key)
 		}
 		if err != nil {
 			return c, fmt.Errorf("fault spec %s=%q: invalid value", key, value)

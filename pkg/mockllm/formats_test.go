@@ -216,8 +216,9 @@ func TestServer_Anthropic(t *testing.T) {
 		for _, m := range page.Data {
 			ids = append(ids, m.ID)
 		}
-		if strings.Join(ids, ",") != strings.Join(mockllm.Models(), ",") || page.Data[0].DisplayName != "Mock Perfect" || page.HasMore {
-			t.Errorf("listed %s; want %v", page.RawJSON(), mockllm.Models())
+		listed := append(mockllm.Models(), mockllm.JudgeModels()...)
+		if strings.Join(ids, ",") != strings.Join(listed, ",") || page.Data[0].DisplayName != "Mock Perfect" || page.HasMore {
+			t.Errorf("listed %s; want %v", page.RawJSON(), listed)
 		}
 	})
 
@@ -393,7 +394,7 @@ func TestServer_Google(t *testing.T) {
 			names = append(names, m.Name)
 		}
 		var want []string
-		for _, m := range mockllm.Models() {
+		for _, m := range append(mockllm.Models(), mockllm.JudgeModels()...) {
 			want = append(want, "models/"+m)
 		}
 		if strings.Join(names, ",") != strings.Join(want, ",") || page.Items[0].DisplayName != "Mock Perfect" {

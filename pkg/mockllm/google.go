@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // This file holds the Gemini generateContent wire format (the Gemini API's
@@ -42,6 +41,29 @@ type generationConfig struct {
 	MaxOutputTokens      *int64   `json:"maxOutputTokens"`
 	MaxOutputTokensSnake *int64   `json:"max_output_tokens"`
 	Seed                 *int64   `json:"seed"`
+	// The structured-output schema: responseSchema (Gemini's OpenAPI
+	// subset) or responseJsonSchema (JSON Schema), in either spelling.
+	ResponseSchema          json.RawMessage `json:"responseSchema"`
+	ResponseSchemaSnake     json.RawMessage `json:"response_schema"`
+	ResponseJSONSchema      json.RawMessage `json:"responseJsonSchema"`
+	ResponseJSONSchemaSnake json.RawMessage `json:"response_json_schema"`
+}
+
+// schema is the structured-output schema the request sent, nil when none,
+// and the field that held it.
+func (g *generationConfig) schema() (json.RawMessage, string) {
+	for _, f := range []struct {
+		raw   json.RawMessage
+		field string
+	}{
+		{g.ResponseSchema, "response_schema"}, {g.ResponseSchemaSnake, "response_schema"},
+		{g.ResponseJSONSchema, "response_json_schema"}, {g.ResponseJSONSchemaSnake, "response_json_schema"},
+	} {
+		if len(f.raw) > 0 && string(f.raw) != "null" {
+			return f.raw, f.field
+		}
+	}
+	return nil, ""
 }
 
 // text concatenates the content's text parts.
@@ -114,7 +136,13 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, spec, t
 	case gen.MaxOutputTokens != nil && *gen.MaxOutputTokens < 0:
 		return googleError(w, http.StatusBadRequest, "* GenerateContentRequest.generation_config.max_output_tokens: must not be negative", nil)
 	}
-	u := unit{model: model}
+	schema, field := gen.schema()
+	if schema != nil && cfg.NoStructuredOutput {
+		return googleError(w, http.StatusBadRequest,
+			"* GenerateContentRequest.generation_config."+field+": structured output is not supported by this model", nil)
+	}
+	mi, known := models.index[model]
+	u := unit{model: model, judge: known && models.judge[mi], schema: schema}
 	if gen.MaxOutputTokens != nil {
 		u.maxTokens = *gen.MaxOutputTokens
 	}
@@ -126,19 +154,18 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, spec, t
 		sys = req.SystemInstructionSnake
 	}
 	if sys != nil {
-		u.chars = utf8.RuneCountInString(sys.text())
+		u.addText("system", sys.text())
 	}
 	for i := range req.Contents {
 		c := &req.Contents[i]
 		text := c.text()
-		u.chars += utf8.RuneCountInString(text)
+		u.addText(c.Role, text)
 		// Gemini treats a content without a role as the user's.
 		if c.Role == "user" || c.Role == "" {
 			u.prompt = text
 		}
 	}
-	mi, ok := models.index[model]
-	if !ok {
+	if !known {
 		return googleError(w, http.StatusNotFound, "models/"+model+" is not found for API version v1beta, or is not supported for "+method+
 			". Call ListModels to see the list of available models and their supported methods.", nil)
 	}
@@ -146,6 +173,7 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, spec, t
 	s.calls[mi].Add(1)
 
 	out, draw := s.decide(cfg)
+	out = u.drawJudgeFault(cfg, out, draw)
 	switch out {
 	case answerQuota:
 		return googleError(w, http.StatusTooManyRequests,
@@ -286,12 +314,16 @@ func googleModelsBody() []byte {
 	var list struct {
 		Models []model `json:"models"`
 	}
-	for _, name := range Models() {
-		acc, _ := Accuracy(name)
+	for _, name := range listedModels() {
+		acc, ok := Accuracy(name)
+		desc := "SABE mock model answering " + strconv.FormatFloat(acc*100, 'f', -1, 64) + "% of questions correctly"
+		if !ok {
+			desc = "SABE mock judge giving deterministic verdicts"
+		}
 		list.Models = append(list.Models, model{
 			Name:                       "models/" + name,
 			DisplayName:                displayName(name),
-			Description:                "SABE mock model answering " + strconv.FormatFloat(acc*100, 'f', -1, 64) + "% of questions correctly",
+			Description:                desc,
 			SupportedGenerationMethods: []string{"generateContent", "streamGenerateContent"},
 		})
 	}

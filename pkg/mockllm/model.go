@@ -1,6 +1,7 @@
 package mockllm
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,6 +20,9 @@ var namedModels = []struct {
 	{"mock-zero", 0.0},
 }
 
+// judgeModels are the judge models (see Judge), listed after namedModels.
+var judgeModels = []string{JudgeModel, JudgeModel2, JudgeModel3}
+
 // modelTable holds every model the mock knows. It is built once at package
 // initialization and only read afterwards, so the server can index its
 // per-model counters by position without a lock.
@@ -26,22 +30,27 @@ type modelTable struct {
 	index    map[string]int
 	names    []string
 	accuracy []float64
+	judge    []bool
 }
 
 var models = newModelTable()
 
 func newModelTable() modelTable {
-	t := modelTable{index: make(map[string]int, len(namedModels)+101)}
-	add := func(name string, acc float64) {
+	t := modelTable{index: make(map[string]int, len(namedModels)+len(judgeModels)+101)}
+	add := func(name string, acc float64, judge bool) {
 		t.index[name] = len(t.accuracy)
 		t.names = append(t.names, name)
 		t.accuracy = append(t.accuracy, acc)
+		t.judge = append(t.judge, judge)
 	}
 	for _, m := range namedModels {
-		add(m.name, m.accuracy)
+		add(m.name, m.accuracy, false)
+	}
+	for _, name := range judgeModels {
+		add(name, 0, true)
 	}
 	for pct := 0; pct <= 100; pct++ {
-		add("mock-"+strconv.Itoa(pct), float64(pct)/100)
+		add("mock-"+strconv.Itoa(pct), float64(pct)/100, false)
 	}
 	return t
 }
@@ -54,6 +63,19 @@ func Models() []string {
 		names[i] = m.name
 	}
 	return names
+}
+
+// JudgeModels returns the names of the judge models: mock-judge,
+// mock-judge-2 and mock-judge-3 (see Judge). The model lists show them
+// after Models.
+func JudgeModels() []string {
+	return slices.Clone(judgeModels)
+}
+
+// listedModels is what GET /v1/models and its Anthropic and Gemini
+// counterparts list.
+func listedModels() []string {
+	return append(Models(), judgeModels...)
 }
 
 // displayName is how the model lists show a mock model: "mock-strong"
@@ -73,10 +95,11 @@ func displayName(name string) string {
 // model_not_found for those). Known models are "mock-perfect" (1.0),
 // "mock-strong" (0.9), "mock-medium" (0.6), "mock-weak" (0.3), "mock-zero"
 // (0.0) and "mock-NN" for NN in 0..100 written without leading zeros
-// (NN percent).
+// (NN percent). The judge models are not in this table: they judge rather
+// than answer (see Judge).
 func Accuracy(model string) (float64, bool) {
 	i, ok := models.index[model]
-	if !ok {
+	if !ok || models.judge[i] {
 		return 0, false
 	}
 	return models.accuracy[i], true

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // This file holds the OpenAI chat completions wire format: requests, answers
@@ -26,6 +25,15 @@ type chatRequest struct {
 	// Temperature is decoded only so that a mistyped value is rejected like
 	// a real provider would; the mock's answers do not depend on it.
 	Temperature *float64 `json:"temperature"`
+	// ResponseFormat asks for structured output; a judge model takes its
+	// json_schema as the verdict schema.
+	ResponseFormat *struct {
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Name   string          `json:"name"`
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
+	} `json:"response_format"`
 }
 
 type streamOptions struct {
@@ -78,8 +86,15 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, spec st
 	}
 	cl.model = models.names[mi]
 	s.calls[mi].Add(1)
+	structured := req.ResponseFormat != nil && req.ResponseFormat.Type == "json_schema"
+	if structured && cfg.NoStructuredOutput {
+		return writeError(w, http.StatusBadRequest, typeInvalidRequest, "", "response_format",
+			"Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.")
+	}
 
 	out, draw := s.decide(cfg)
+	u := unit{model: req.Model, judge: models.judge[mi]}
+	out = u.drawJudgeFault(cfg, out, draw)
 	switch out {
 	case answerQuota:
 		w.Header().Set("x-ratelimit-reset-requests", cfg.QuotaReset.String())
@@ -90,10 +105,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, spec st
 		return rateLimited(w, cfg.RetryAfter)
 	}
 
-	u := unit{model: req.Model}
+	if structured && req.ResponseFormat.JSONSchema != nil {
+		u.schema = req.ResponseFormat.JSONSchema.Schema
+	}
 	for i := range req.Messages {
 		m := &req.Messages[i]
-		u.chars += utf8.RuneCountInString(m.Content.text)
+		u.addText(m.Role, m.Content.text)
 		if m.Role == "user" {
 			u.prompt = m.Content.text
 		}
@@ -140,8 +157,14 @@ func appendCompletion(b []byte, c *completion) []byte {
 	b = append(b, `,"model":`...)
 	b = appendJSONString(b, c.model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = appendJSONString(b, c.content)
-	b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":`...)
+	if c.refusal {
+		b = append(b, `null,"refusal":`...)
+		b = appendJSONString(b, c.content)
+	} else {
+		b = appendJSONString(b, c.content)
+		b = append(b, `,"refusal":null`...)
+	}
+	b = append(b, `,"annotations":[]},"logprobs":null,"finish_reason":`...)
 	b = appendJSONString(b, c.finishReason())
 	b = append(b, `}],"usage":`...)
 	b = appendUsage(b, c)
@@ -177,7 +200,11 @@ func appendContentChunk(b []byte, c *completion, first bool, piece string, inclu
 	if first {
 		b = append(b, `"role":"assistant",`...)
 	}
-	b = append(b, `"content":`...)
+	if c.refusal {
+		b = append(b, `"refusal":`...)
+	} else {
+		b = append(b, `"content":`...)
+	}
 	b = appendJSONString(b, piece)
 	b = append(b, `},"logprobs":null,"finish_reason":null}`...)
 	return appendChunkEnd(b, includeUsage)
@@ -219,7 +246,7 @@ func modelsListBody() []byte {
 		Object string  `json:"object"`
 		Data   []model `json:"data"`
 	}{Object: "list"}
-	for _, name := range Models() {
+	for _, name := range listedModels() {
 		list.Data = append(list.Data, model{ID: name, Object: "model", Created: modelsCreated, OwnedBy: "sabe-mockllm"})
 	}
 	return mustMarshal(list)

@@ -283,6 +283,44 @@ func (s *Server) decide(cfg *Config) (outcome, uint64) {
 	return answerOK, draw
 }
 
+// judgeOutcome is what the judge faults make of a judge request that the
+// other faults let through.
+type judgeOutcome uint8
+
+const (
+	judgeOK judgeOutcome = iota
+	judgeFail
+	judgeRefuse
+	judgeMalformed
+)
+
+// saltJudge keeps the judge fault draw independent of the request's other
+// fault draw.
+const saltJudge = 0x6a75646765 // "judge"
+
+// drawJudgeFault draws a judge request's judge fault from the request's
+// draw when the other faults (out) let it through, and returns the
+// request's outcome: answerError for a judge that fails.
+func (u *unit) drawJudgeFault(cfg *Config, out outcome, draw uint64) outcome {
+	if out != answerOK || !u.judge {
+		return out
+	}
+	h := mix64(draw ^ saltJudge)
+	switch r := uniform(h); {
+	case r < cfg.JudgeErrorRate:
+		u.judgeFault = judgeFail
+		return answerError
+	case r < cfg.JudgeErrorRate+cfg.JudgeRefusalRate:
+		u.judgeFault = judgeRefuse
+	case r < cfg.JudgeErrorRate+cfg.JudgeRefusalRate+cfg.JudgeMalformedRate:
+		u.judgeFault, u.malformedKind = judgeMalformed, cfg.JudgeMalformedKind
+		if u.malformedKind == "" {
+			u.malformedKind = malformedKinds[mix64(h)%uint64(len(malformedKinds))]
+		}
+	}
+	return out
+}
+
 // listModels answers a model list in format f and returns the status.
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request, f wireFormat, spec string) int {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -384,8 +384,9 @@ func TestServer_Routes(t *testing.T) {
 		for _, m := range page.Data {
 			ids = append(ids, m.ID)
 		}
-		if strings.Join(ids, ",") != strings.Join(mockllm.Models(), ",") {
-			t.Errorf("listed %v, want %v", ids, mockllm.Models())
+		listed := append(mockllm.Models(), mockllm.JudgeModels()...)
+		if strings.Join(ids, ",") != strings.Join(listed, ",") {
+			t.Errorf("listed %v, want %v", ids, listed)
 		}
 	})
 

@@ -70,9 +70,19 @@ func anthropicErrorBody(typ, msg string) string {
 
 func anthropicHarness() adapterHarness {
 	return adapterHarness{
-		kind:     catalog.KindAnthropic,
-		client:   func(cfg provider.ClientConfig) provider.Client { return newAnthropic(cfg) },
-		request:  anthropicRequest,
+		kind:    catalog.KindAnthropic,
+		client:  func(cfg provider.ClientConfig) provider.Client { return newAnthropic(cfg) },
+		request: anthropicRequest,
+		messagesBody: map[string]string{
+			"system": `[{"type":"text","text":"Be fair.\n\nJudge strictly."}]`,
+			"messages": `[{"role":"user","content":[{"type":"text","text":"Q1"}]},{"role":"assistant","content":[{"type":"text","text":"A1"}]},` +
+				`{"role":"user","content":[{"type":"text","text":"Q2\n\nQ2b"}]}]`,
+		},
+		structuredBody: map[string]string{
+			"tools.0.name":         `"verdict"`,
+			"tools.0.input_schema": passFailSchema,
+			"tool_choice":          `{"type":"tool","name":"verdict"}`,
+		},
 		path:     "/v1/messages",
 		streamOK: anthropicStreamOK,
 		finish:   "end_turn",

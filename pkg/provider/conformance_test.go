@@ -1,7 +1,11 @@
 package provider_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +42,60 @@ type adapterHarness struct {
 	// quota answers that the quota is used up and resets 30 seconds from
 	// now, the way the kind says so.
 	quota http.HandlerFunc
+	// messagesBody and structuredBody are what the body must hold, by
+	// dotted path, for conversationRequest's turns and for
+	// verdictOutput.
+	messagesBody, structuredBody map[string]string
+}
+
+// conversationTurns exercise every role: a system message in the list, an
+// assistant turn, and two user turns in a row.
+var conversationTurns = []provider.Message{
+	{Role: "system", Content: "Judge strictly."},
+	{Role: "user", Content: "Q1"},
+	{Role: "assistant", Content: "A1"},
+	{Role: "user", Content: "Q2"},
+	{Role: "user", Content: "Q2b"},
+}
+
+// passFailSchema is the verdict schema of a pass_fail judge (design §2).
+const passFailSchema = `{"type":"object","properties":{"reasoning":{"type":"string"},` +
+	`"verdict":{"type":"string","enum":["pass","fail"]}},"required":["reasoning","verdict"],"additionalProperties":false}`
+
+var verdictOutput = &provider.OutputSchema{Name: "verdict", Schema: json.RawMessage(passFailSchema)}
+
+// bodyAt is the value at a dotted path ("tools.0.name") of a JSON body.
+func bodyAt(body any, path string) any {
+	for _, key := range strings.Split(path, ".") {
+		switch v := body.(type) {
+		case map[string]any:
+			body = v[key]
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i >= len(v) {
+				return nil
+			}
+			body = v[i]
+		default:
+			return nil
+		}
+	}
+	return body
+}
+
+// assertBody checks that body holds want's JSON values at want's paths.
+func assertBody(t *testing.T, body map[string]any, want map[string]string) {
+	t.Helper()
+	for path, raw := range want {
+		var w any
+		if err := json.Unmarshal([]byte(raw), &w); err != nil {
+			t.Fatalf("golden %s: %v", path, err)
+		}
+		if got := bodyAt(body, path); !reflect.DeepEqual(got, w) {
+			g, _ := json.Marshal(got)
+			t.Errorf("body %s = %s, want %s", path, g, raw)
+		}
+	}
 }
 
 // adapterHarnesses lists every provider kind's harness; the suite runs them
@@ -107,6 +165,50 @@ func runConformance(t *testing.T, h adapterHarness) {
 		}
 		if got := f.requestURI(); got != h.path {
 			t.Errorf("request to %q, want %q", got, h.path)
+		}
+	})
+
+	t.Run("Messages", func(t *testing.T) {
+		t.Parallel()
+		f, res, err := complete(t, provider.ClientConfig{}, h.streamOK(0), func(req *provider.Request) {
+			req.System, req.Prompt, req.Messages = "Be fair.", "ignored when Messages is set", conversationTurns
+		})
+		if err != nil || res.Text != "Hello" {
+			t.Fatalf("Complete = %q, %v", res.Text, err)
+		}
+		body, _ := f.received()
+		assertBody(t, body, h.messagesBody)
+		if strings.Contains(fmt.Sprint(body), "ignored when") {
+			t.Error("Prompt was sent beside Messages")
+		}
+	})
+
+	t.Run("Structured", func(t *testing.T) {
+		t.Parallel()
+		f, _, err := complete(t, provider.ClientConfig{}, h.streamOK(0), func(req *provider.Request) {
+			req.Output = verdictOutput
+			req.ExtraBody = map[string]any{"x_extra": "kept"}
+		})
+		if err != nil {
+			t.Fatalf("Complete: %v", err)
+		}
+		body, _ := f.received()
+		assertBody(t, body, h.structuredBody)
+		if body["x_extra"] != "kept" {
+			t.Errorf("extra body lost beside structured output: %v", body["x_extra"])
+		}
+	})
+
+	t.Run("ErrBadOutputSchema", func(t *testing.T) {
+		t.Parallel()
+		f, _, err := complete(t, provider.ClientConfig{}, h.streamOK(0), func(req *provider.Request) {
+			req.Output = &provider.OutputSchema{Name: "bad name!", Schema: json.RawMessage(passFailSchema)}
+		})
+		if perr := asError(t, err); perr.Retryable || !strings.Contains(perr.Message, "output schema name") {
+			t.Errorf("err = %+v, want a request error naming the schema name", perr)
+		}
+		if f.hits.Load() != 0 {
+			t.Error("an invalid request reached the provider")
 		}
 	})
 

@@ -57,9 +57,20 @@ func googleErrorBody(code int, status, msg string, details ...string) string {
 
 func googleHarness() adapterHarness {
 	return adapterHarness{
-		kind:      catalog.KindGoogle,
-		client:    func(cfg provider.ClientConfig) provider.Client { return newGoogle(cfg) },
-		request:   func(url string) provider.Request { return googleRequest(url + "/") },
+		kind:    catalog.KindGoogle,
+		client:  func(cfg provider.ClientConfig) provider.Client { return newGoogle(cfg) },
+		request: func(url string) provider.Request { return googleRequest(url + "/") },
+		messagesBody: map[string]string{
+			"systemInstruction": `{"role":"user","parts":[{"text":"Be fair.\n\nJudge strictly."}]}`,
+			"contents": `[{"role":"user","parts":[{"text":"Q1"}]},{"role":"model","parts":[{"text":"A1"}]},` +
+				`{"role":"user","parts":[{"text":"Q2"}]},{"role":"user","parts":[{"text":"Q2b"}]}]`,
+		},
+		structuredBody: map[string]string{
+			"generationConfig.responseMimeType": `"application/json"`,
+			"generationConfig.responseSchema": `{"type":"OBJECT","properties":{"reasoning":{"type":"STRING"},` +
+				`"verdict":{"type":"STRING","format":"enum","enum":["pass","fail"]}},"required":["reasoning","verdict"],"propertyOrdering":["reasoning","verdict"]}`,
+			"generationConfig.temperature": `0.5`,
+		},
 		path:      "/v1beta/models/gemini-test:streamGenerateContent?alt=sse",
 		streamOK:  googleStreamOK,
 		finish:    "STOP",

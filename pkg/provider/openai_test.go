@@ -67,9 +67,16 @@ func streamOK(delay time.Duration) http.HandlerFunc {
 
 func openAIHarness() adapterHarness {
 	return adapterHarness{
-		kind:      catalog.KindOpenAI,
-		client:    func(cfg provider.ClientConfig) provider.Client { return newClient(cfg) },
-		request:   func(url string) provider.Request { return request(url + "/v1") },
+		kind:    catalog.KindOpenAI,
+		client:  func(cfg provider.ClientConfig) provider.Client { return newClient(cfg) },
+		request: func(url string) provider.Request { return request(url + "/v1") },
+		messagesBody: map[string]string{
+			"messages": `[{"role":"system","content":"Be fair."},{"role":"system","content":"Judge strictly."},` +
+				`{"role":"user","content":"Q1"},{"role":"assistant","content":"A1"},{"role":"user","content":"Q2"},{"role":"user","content":"Q2b"}]`,
+		},
+		structuredBody: map[string]string{
+			"response_format": `{"type":"json_schema","json_schema":{"name":"verdict","strict":true,"schema":` + passFailSchema + `}}`,
+		},
 		path:      "/v1/chat/completions",
 		streamOK:  streamOK,
 		finish:    "stop",

@@ -142,15 +142,23 @@ func prefix(s string, n int) string {
 // program (0 for the other methods), the measure MaxProgramSize bounds.
 func (s *Scorer) ProgramSize() int { return s.progSize }
 
-// ScanLimit is how many bytes of a response the scorer reads: for regex
-// the prefix that keeps a match within MaxRegexWork; the other methods
-// run in time linear in the response and read all of it (the response
-// itself is bounded by the provider client's response cap).
+// ScanLimit is how many bytes of a response the scorer reads, or -1 for
+// all of it: for regex, and for an extract pattern, the prefix that keeps
+// a match within MaxRegexWork; the other methods run in time linear in the
+// response (similarity is bounded separately) and read all of it (the
+// response itself is bounded by the provider client's response cap). A
+// set of assertions reports -1; each assertion has its own limit.
 func (s *Scorer) ScanLimit() int {
-	if s.method != MethodRegex {
-		return -1
+	limit := -1
+	if s.method == MethodRegex {
+		limit = scanLimit(s.progSize)
 	}
-	return scanLimit(s.progSize)
+	if s.extract != nil {
+		if e := scanLimit(s.extractSize); limit < 0 || e < limit {
+			limit = e
+		}
+	}
+	return limit
 }
 
 // readNote says in a detail that only a prefix of the answer was read.

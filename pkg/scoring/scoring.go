@@ -656,7 +656,7 @@ func within(x, target, tol float64) bool {
 }
 
 func verdict(passed bool, detail string) Result {
-	r := Result{Passed: passed, Detail: clip(detail, MaxDetailLength)}
+	r := Result{Passed: passed, Detail: clip(strings.ToValidUTF8(detail, "\uFFFD"), MaxDetailLength)}
 	if passed {
 		r.Score = 1
 	}

@@ -1,6 +1,7 @@
 package scoring_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -38,6 +39,8 @@ type scoreBench struct {
 	expected string
 	response string
 	pass     bool
+	// q, when set, replaces expected (multiple_choice needs choices).
+	q *scoring.QuestionRef
 }
 
 var scoreBenches = []scoreBench{
@@ -53,6 +56,37 @@ var scoreBenches = []scoreBench{
 	{name: "numeric", rule: scoring.Rule{Method: scoring.MethodNumeric}, expected: "391", response: reasoning, pass: true},
 	{name: "numeric/short", rule: scoring.Rule{Method: scoring.MethodNumeric}, expected: "391", response: "The answer is 391.", pass: true},
 	{name: "numeric/tolerance", rule: scoring.Rule{Method: scoring.MethodNumeric, Tolerance: new(0.01)}, expected: "3.14159", response: "π is approximately 3.1416, so about 3.142.", pass: true},
+	{name: "starts_with", rule: scoring.Rule{Method: scoring.MethodStartsWith}, expected: "let me work", response: reasoning, pass: true},
+	{name: "contains_any", rule: scoring.Rule{Method: scoring.MethodContainsAny, Values: []string{"answer is 392", "answer is 391"}}, response: reasoning, pass: true},
+	{name: "contains_all", rule: scoring.Rule{Method: scoring.MethodContainsAll, Values: []string{"17 × 20", "paris", "answer is 391"}}, response: reasoning, pass: true},
+	{name: "json_valid", rule: scoring.Rule{Method: scoring.MethodJSONValid}, response: jsonAnswer, pass: true},
+	{name: "json_schema", rule: scoring.Rule{Method: scoring.MethodJSONSchema, Schema: json.RawMessage(jsonAnswerSchema)}, response: jsonAnswer, pass: true},
+	{name: "similarity", rule: scoring.Rule{Method: scoring.MethodSimilarity}, expected: "The capital of France is Paris.", response: "The capital of France is Paris", pass: true},
+	{name: "similarity/long", rule: scoring.Rule{Method: scoring.MethodSimilarity, Threshold: new(0.05)}, expected: "The answer is 391 because 17 × 23 = 391.", response: reasoning, pass: true},
+	{name: "multiple_choice", rule: scoring.Rule{Method: scoring.MethodMultipleChoice}, q: &scoring.QuestionRef{Expected: "C", Choices: []string{"381", "389", "391", "401"}}, response: reasoning + "\n\nAnswer: C", pass: true},
+	{name: "extract", rule: scoring.Rule{Method: scoring.MethodExactMatch, Extract: `\*\*(.*)\*\*`}, expected: "the answer is 391.", response: reasoning, pass: true},
+	{name: "assertions", rule: scoring.Rule{Assertions: []scoring.Assertion{
+		{Rule: scoring.Rule{Method: scoring.MethodNumeric}, Weight: new(2.0)},
+		{Rule: scoring.Rule{Method: scoring.MethodRegex, Pattern: `(?i)as an ai`, Negate: true}},
+		{Rule: scoring.Rule{Method: scoring.MethodContainsAll, Values: []string{"17", "23"}}},
+	}}, expected: "391", response: reasoning, pass: true},
+}
+
+// jsonAnswer is a structured answer of the size a JSON-output question
+// gets, and jsonAnswerSchema a schema it satisfies.
+const (
+	jsonAnswer       = "```json\n{\"product\": 391, \"factors\": [17, 23], \"steps\": [\"17 × 20 = 340\", \"17 × 3 = 51\", \"340 + 51 = 391\"], \"confident\": true}\n```"
+	jsonAnswerSchema = `{"type":"object","required":["product","factors"],"additionalProperties":false,
+		"properties":{"product":{"type":"integer"},"factors":{"type":"array","items":{"type":"integer"},"minItems":2},
+		"steps":{"type":"array","items":{"type":"string"}},"confident":{"type":"boolean"}}}`
+)
+
+// ref is the question a bench case is graded against.
+func (bc scoreBench) ref() scoring.QuestionRef {
+	if bc.q != nil {
+		return *bc.q
+	}
+	return scoring.QuestionRef{Expected: bc.expected}
 }
 
 // BenchmarkScorer_ScoreCases grades one response per iteration, as a
@@ -63,7 +97,7 @@ var scoreBenches = []scoreBench{
 func BenchmarkScorer_ScoreCases(b *testing.B) {
 	for _, bc := range scoreBenches {
 		b.Run(bc.name, func(b *testing.B) {
-			s, err := scoring.Compile(bc.rule, scoring.QuestionRef{Expected: bc.expected})
+			s, err := scoring.Compile(bc.rule, bc.ref())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -89,7 +123,7 @@ func BenchmarkScorer_ScoreLong(b *testing.B) {
 			continue
 		}
 		b.Run(bc.name, func(b *testing.B) {
-			s, err := scoring.Compile(bc.rule, scoring.QuestionRef{Expected: bc.expected})
+			s, err := scoring.Compile(bc.rule, bc.ref())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -112,7 +146,7 @@ func BenchmarkCompile(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := scoring.Compile(bc.rule, scoring.QuestionRef{Expected: bc.expected}); err != nil {
+				if _, err := scoring.Compile(bc.rule, bc.ref()); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,6 +1,7 @@
 package scoring_test
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
 	"regexp"
@@ -104,5 +105,151 @@ func FuzzCompile_Numeric(f *testing.F) {
 				t.Errorf("expected answer %q graded wrong in %q: %s", expected, own, r.Detail)
 			}
 		}
+	})
+}
+
+// newScorers are rules of the new methods and options the fuzz tests
+// grade every response with.
+var newScorers = []struct {
+	rule scoring.Rule
+	q    scoring.QuestionRef
+}{
+	{scoring.Rule{Method: scoring.MethodStartsWith}, scoring.QuestionRef{Expected: "ΣΟΦ"}},
+	{scoring.Rule{Method: scoring.MethodContainsAny, Values: []string{"yes", "ΣΟΦΊΑ"}}, scoring.QuestionRef{}},
+	{scoring.Rule{Method: scoring.MethodContainsAll, Values: []string{"a", "b"}, CaseSensitive: new(true)}, scoring.QuestionRef{}},
+	{scoring.Rule{Method: scoring.MethodJSONValid}, scoring.QuestionRef{}},
+	{scoring.Rule{Method: scoring.MethodJSONSchema, Schema: json.RawMessage(`{"type":"object","required":["a"],"properties":{"a":{"type":"integer","maximum":9}}}`)}, scoring.QuestionRef{}},
+	{scoring.Rule{Method: scoring.MethodSimilarity}, scoring.QuestionRef{Expected: "the answer is 42"}},
+	{scoring.Rule{Method: scoring.MethodMultipleChoice}, scoring.QuestionRef{Expected: "B", Choices: []string{"x", "y", "z"}}},
+	{scoring.Rule{Method: scoring.MethodNumeric, Extract: `Answer: (.*)`, Negate: true}, scoring.QuestionRef{Expected: "42"}},
+	{scoring.Rule{Assertions: []scoring.Assertion{
+		{Rule: scoring.Rule{Method: scoring.MethodJSONValid}, Weight: new(2.0)},
+		{Rule: scoring.Rule{Method: scoring.MethodSimilarity, Threshold: new(0.3)}},
+		{Rule: scoring.Rule{Method: scoring.MethodRegex, Pattern: `\d`, Negate: true}},
+	}, Threshold: new(0.5)}, scoring.QuestionRef{Expected: "{}"}},
+}
+
+// checkGraded holds for every verdict of every scorer, graded or not.
+func checkGraded(t *testing.T, s *scoring.Scorer, r scoring.Result) {
+	t.Helper()
+	if r.Unscored || r.Reason != "" {
+		t.Errorf("%s: deterministic result unscored: %+v", s.Name(), r)
+	}
+	if !(r.Score >= 0 && r.Score <= 1) {
+		t.Errorf("%s: Score %v outside 0..1", s.Name(), r.Score)
+	}
+	if len(r.Detail) > scoring.MaxDetailLength || !utf8.ValidString(r.Detail) || r.Detail == "" {
+		t.Errorf("%s: bad detail %q", s.Name(), r.Detail)
+	}
+	for _, a := range r.Assertions {
+		if a.Passed != (a.Score == 1) && a.Method != string(scoring.MethodSimilarity) {
+			t.Errorf("%s: assertion %+v", s.Name(), a)
+		}
+	}
+}
+
+// FuzzScorer_ScoreNew grades arbitrary responses with the new methods:
+// scores stay in 0..1 with bounded details, json_valid agrees with
+// encoding/json, negate is the opposite verdict, and multiple_choice reads
+// "Answer: X" as X.
+func FuzzScorer_ScoreNew(f *testing.F) {
+	for _, s := range []string{"", "ΣΟΦΊΑ yes", `{"a": 3}`, "```json\n{\"a\": 10}\n```", "Answer: B", "(A) or (B)", "Answer: 42", "\xff{", "the answer is 41"} {
+		f.Add(s)
+	}
+	scorers := make([]*scoring.Scorer, len(newScorers))
+	negated := make([]*scoring.Scorer, len(newScorers))
+	for i, c := range newScorers {
+		var err error
+		if scorers[i], err = scoring.Compile(c.rule, c.q); err != nil {
+			f.Fatalf("Compile(%+v): %v", c.rule, err)
+		}
+		if len(c.rule.Assertions) > 0 {
+			continue
+		}
+		n := c.rule
+		n.Negate = !n.Negate
+		if negated[i], err = scoring.Compile(n, c.q); err != nil {
+			f.Fatalf("Compile(%+v): %v", n, err)
+		}
+	}
+	mc := scorers[6]
+	f.Fuzz(func(t *testing.T, response string) {
+		for i, s := range scorers {
+			r := s.Score(response)
+			checkGraded(t, s, r)
+			if negated[i] == nil {
+				continue
+			}
+			n := negated[i].Score(response)
+			checkGraded(t, negated[i], n)
+			if strings.Contains(r.Detail, "found nothing") {
+				if r.Passed || n.Passed {
+					t.Errorf("%s: extract found nothing in %q yet passed", s.Name(), response)
+				}
+				continue
+			}
+			if n.Passed == r.Passed || math.Abs(n.Score-(1-r.Score)) > 1e-12 {
+				t.Errorf("%s on %q: %+v, negated %+v", s.Name(), response, r, n)
+			}
+		}
+		if text := strings.TrimSpace(response); !strings.HasPrefix(text, "```") && text != "" {
+			if got := scorers[3].Score(response).Passed; got != json.Valid([]byte(text)) {
+				t.Errorf("json_valid(%q) = %v, encoding/json says %v", response, got, !got)
+			}
+		}
+		for _, l := range "ABC" {
+			r := mc.Score(response + "\n\nAnswer: " + string(l))
+			if want := l == 'B'; r.Passed != want && !strings.Contains(response, "nswer") {
+				t.Errorf("multiple_choice(%q + Answer: %c) = %+v", response, l, r)
+			}
+		}
+	})
+}
+
+// FuzzCompile_Rule compiles arbitrary JSON rules with arbitrary expected
+// answers and choices: each is refused with a fault naming a field of the
+// question body, or grades a response within the invariants.
+func FuzzCompile_Rule(f *testing.F) {
+	for _, s := range []string{
+		`{"method":"contains_any","values":["a","b"]}`,
+		`{"method":"similarity","threshold":0.5}`,
+		`{"method":"json_schema","schema":{"type":"array","items":{"$ref":"#/$defs/x"},"$defs":{"x":{"type":"string"}}}}`,
+		`{"method":"json_schema","schema":{"$ref":"file:///etc/passwd"}}`,
+		`{"method":"multiple_choice"}`,
+		`{"assertions":[{"method":"contains","weight":2},{"method":"regex","pattern":"(a","weight":1}]}`,
+		`{"assertions":[{"method":"llm_judge","rubric":"x"}],"threshold":0.5}`,
+		`{"method":"llm_judge","template":"custom","prompt":"{answer} {nope}"}`,
+		`{"method":"exact_match","extract":"Answer: (.*)","negate":true}`,
+	} {
+		f.Add(s, "A", "x\ny", "Answer: A")
+	}
+	f.Fuzz(func(t *testing.T, ruleJSON, expected, choices, response string) {
+		var r scoring.Rule
+		if json.Unmarshal([]byte(ruleJSON), &r) != nil {
+			return
+		}
+		q := scoring.QuestionRef{Expected: expected}
+		if choices != "" {
+			q.Choices = strings.Split(choices, "\n")
+		}
+		s, err := scoring.Compile(r, q)
+		if err != nil {
+			fe := fault.As(err)
+			if fe == nil || fe.Kind != fault.KindInvalid || fe.Message == "" ||
+				!(strings.HasPrefix(fe.Field, "scoring") || fe.Field == "expected_answer" || strings.HasPrefix(fe.Field, "choices")) {
+				t.Fatalf("Compile(%s) error %v", ruleJSON, err)
+			}
+			if !utf8.ValidString(fe.Message) || len(fe.Message) > 400 || strings.Contains(fe.Message, "sabe.invalid") {
+				t.Errorf("Compile(%s) message %q", ruleJSON, fe.Message)
+			}
+			return
+		}
+		if s.NeedsJudge() {
+			if res := s.Score(response); !res.Unscored {
+				t.Errorf("judged rule %s scored without a judge: %+v", ruleJSON, res)
+			}
+			return
+		}
+		checkGraded(t, s, s.Score(response))
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,7 +25,10 @@ type Config struct {
 	// SABE_MOCK_ERROR_RATE, SABE_MOCK_RATE_LIMIT_RATE,
 	// SABE_MOCK_MALFORMED_RATE, SABE_MOCK_SEED, SABE_MOCK_REQUIRE_KEY,
 	// SABE_MOCK_HANG_AFTER_FIRST_TOKEN, SABE_MOCK_OVERSIZE_BYTES,
-	// SABE_MOCK_QUOTA and SABE_MOCK_QUOTA_RESET (see mockllm.Config).
+	// SABE_MOCK_QUOTA, SABE_MOCK_QUOTA_RESET, and for the judge models
+	// SABE_MOCK_JUDGE_ERROR_RATE, SABE_MOCK_JUDGE_REFUSAL_RATE,
+	// SABE_MOCK_JUDGE_MALFORMED_RATE, SABE_MOCK_JUDGE_MALFORMED_KIND and
+	// SABE_MOCK_NO_STRUCTURED_OUTPUT (see mockllm.Config).
 	Mock mockllm.Config
 }
 
@@ -87,8 +91,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg.Mock.Quota = boolean(env("SABE_MOCK_QUOTA", "false"))
 	// 0s leaves the library's default (mockllm.DefaultQuotaReset) in force.
 	cfg.Mock.QuotaReset = duration(env("SABE_MOCK_QUOTA_RESET", "0s"))
+	cfg.Mock.JudgeErrorRate = rate(env("SABE_MOCK_JUDGE_ERROR_RATE", "0"))
+	cfg.Mock.JudgeRefusalRate = rate(env("SABE_MOCK_JUDGE_REFUSAL_RATE", "0"))
+	cfg.Mock.JudgeMalformedRate = rate(env("SABE_MOCK_JUDGE_MALFORMED_RATE", "0"))
+	cfg.Mock.JudgeMalformedKind = getenv("SABE_MOCK_JUDGE_MALFORMED_KIND")
+	cfg.Mock.NoStructuredOutput = boolean(env("SABE_MOCK_NO_STRUCTURED_OUTPUT", "false"))
 	if len(errs) == 0 && cfg.Mock.ErrorRate+cfg.Mock.RateLimitRate+cfg.Mock.MalformedRate > 1 {
 		errs = append(errs, errors.New("SABE_MOCK_ERROR_RATE + SABE_MOCK_RATE_LIMIT_RATE + SABE_MOCK_MALFORMED_RATE must not exceed 1"))
+	}
+	if len(errs) == 0 && cfg.Mock.JudgeErrorRate+cfg.Mock.JudgeRefusalRate+cfg.Mock.JudgeMalformedRate > 1 {
+		errs = append(errs, errors.New("SABE_MOCK_JUDGE_ERROR_RATE + SABE_MOCK_JUDGE_REFUSAL_RATE + SABE_MOCK_JUDGE_MALFORMED_RATE must not exceed 1"))
+	}
+	if k := cfg.Mock.JudgeMalformedKind; k != "" && !slices.Contains([]string{mockllm.MalformedBrokenJSON, mockllm.MalformedTruncated,
+		mockllm.MalformedMissingKey, mockllm.MalformedOutOfRange}, k) {
+		errs = append(errs, fmt.Errorf("SABE_MOCK_JUDGE_MALFORMED_KIND: %q must be broken_json, truncated, missing_key or out_of_range", k))
 	}
 	if len(errs) == 0 {
 		if err := cfg.Mock.Validate(); err != nil {

@@ -186,6 +186,10 @@ func TestRun(t *testing.T) {
 			{map[string]string{"SABE_MOCK_QUOTA": "sometimes"}, "SABE_MOCK_QUOTA"},
 			{map[string]string{"SABE_MOCK_QUOTA_RESET": "tomorrow"}, "SABE_MOCK_QUOTA_RESET"},
 			{map[string]string{"SABE_MOCK_QUOTA_RESET": "-1h"}, "SABE_MOCK_QUOTA_RESET"},
+			{map[string]string{"SABE_MOCK_JUDGE_ERROR_RATE": "2"}, "SABE_MOCK_JUDGE_ERROR_RATE"},
+			{map[string]string{"SABE_MOCK_JUDGE_REFUSAL_RATE": "0.5", "SABE_MOCK_JUDGE_MALFORMED_RATE": "0.6"}, "SABE_MOCK_JUDGE_MALFORMED_RATE must not exceed 1"},
+			{map[string]string{"SABE_MOCK_JUDGE_MALFORMED_KIND": "garbled"}, "SABE_MOCK_JUDGE_MALFORMED_KIND"},
+			{map[string]string{"SABE_MOCK_NO_STRUCTURED_OUTPUT": "nope"}, "SABE_MOCK_NO_STRUCTURED_OUTPUT"},
 		} {
 			err := mockllm.Run(t.Context(), nil, env(tc.vars), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -245,6 +249,12 @@ func TestLoadConfig(t *testing.T) {
 			"SABE_MOCK_OVERSIZE_BYTES":         "2048",
 			"SABE_MOCK_QUOTA":                  "true",
 			"SABE_MOCK_QUOTA_RESET":            "30s",
+
+			"SABE_MOCK_JUDGE_ERROR_RATE":     "0.1",
+			"SABE_MOCK_JUDGE_REFUSAL_RATE":   "0.2",
+			"SABE_MOCK_JUDGE_MALFORMED_RATE": "0.3",
+			"SABE_MOCK_JUDGE_MALFORMED_KIND": "truncated",
+			"SABE_MOCK_NO_STRUCTURED_OUTPUT": "true",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -252,6 +262,7 @@ func TestLoadConfig(t *testing.T) {
 		want := pkgmock.Config{
 			Latency: 1e9, TTFT: 2e8, ErrorRate: 0.1, RateLimitRate: 0.2, Seed: 9, RequireKey: true,
 			MalformedRate: 0.3, HangAfterFirstToken: true, OversizeBytes: 2048, Quota: true, QuotaReset: 30 * time.Second,
+			JudgeErrorRate: 0.1, JudgeRefusalRate: 0.2, JudgeMalformedRate: 0.3, JudgeMalformedKind: "truncated", NoStructuredOutput: true,
 		}
 		if cfg.Addr != ":0" || cfg.Mock != want {
 			t.Errorf("got %+v, want :0 and %+v", cfg, want)
