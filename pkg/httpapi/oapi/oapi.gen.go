@@ -138,6 +138,24 @@ func (e EstimateBasis) Valid() bool {
 	}
 }
 
+// Defines values for EvaluationStatus.
+const (
+	EvaluationStatusScored   EvaluationStatus = "scored"
+	EvaluationStatusUnscored EvaluationStatus = "unscored"
+)
+
+// Valid indicates whether the value is a known member of the EvaluationStatus enum.
+func (e EvaluationStatus) Valid() bool {
+	switch e {
+	case EvaluationStatusScored:
+		return true
+	case EvaluationStatusUnscored:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExecutionStatus.
 const (
 	ExecutionStatusCancelled ExecutionStatus = "cancelled"
@@ -156,6 +174,30 @@ func (e ExecutionStatus) Valid() bool {
 	case ExecutionStatusSkipped:
 		return true
 	case ExecutionStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExecutionVerdictStatus.
+const (
+	ExecutionVerdictStatusAwaitingJudgment ExecutionVerdictStatus = "awaiting_judgment"
+	ExecutionVerdictStatusNone             ExecutionVerdictStatus = "none"
+	ExecutionVerdictStatusScored           ExecutionVerdictStatus = "scored"
+	ExecutionVerdictStatusUnscored         ExecutionVerdictStatus = "unscored"
+)
+
+// Valid indicates whether the value is a known member of the ExecutionVerdictStatus enum.
+func (e ExecutionVerdictStatus) Valid() bool {
+	switch e {
+	case ExecutionVerdictStatusAwaitingJudgment:
+		return true
+	case ExecutionVerdictStatusNone:
+		return true
+	case ExecutionVerdictStatusScored:
+		return true
+	case ExecutionVerdictStatusUnscored:
 		return true
 	default:
 		return false
@@ -210,6 +252,27 @@ func (e MaxTokensField) Valid() bool {
 	case MaxTokensFieldMaxCompletionTokens:
 		return true
 	case MaxTokensFieldMaxTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PanelAgreementKind.
+const (
+	Choice   PanelAgreementKind = "choice"
+	PassFail PanelAgreementKind = "pass_fail"
+	Score    PanelAgreementKind = "score"
+)
+
+// Valid indicates whether the value is a known member of the PanelAgreementKind enum.
+func (e PanelAgreementKind) Valid() bool {
+	switch e {
+	case Choice:
+		return true
+	case PassFail:
+		return true
+	case Score:
 		return true
 	default:
 		return false
@@ -285,6 +348,27 @@ func (e ProviderWaitState) Valid() bool {
 	case Open:
 		return true
 	case QuotaPaused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RescoreStatus.
+const (
+	RescoreStatusCompleted RescoreStatus = "completed"
+	RescoreStatusFailed    RescoreStatus = "failed"
+	RescoreStatusRunning   RescoreStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the RescoreStatus enum.
+func (e RescoreStatus) Valid() bool {
+	switch e {
+	case RescoreStatusCompleted:
+		return true
+	case RescoreStatusFailed:
+		return true
+	case RescoreStatusRunning:
 		return true
 	default:
 		return false
@@ -474,8 +558,44 @@ func (e TokenScope) Valid() bool {
 	}
 }
 
+// Agreement defines model for Agreement.
+type Agreement struct {
+	// Human Judge–human agreement (pass/fail) over the reviewed units.
+	Human          *HumanAgreement    `json:"human,omitempty"`
+	Panels         []PanelAgreement   `json:"panels"`
+	RunId          openapi_types.UUID `json:"run_id"`
+	ScoringVersion int                `json:"scoring_version"`
+}
+
 // ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
 type ArchivedAt = time.Time
+
+// AssertionResult The result of one weighted assertion of a question's scoring.
+type AssertionResult struct {
+	Detail string `json:"detail"`
+
+	// Method Example: contains_all
+	Method string `json:"method"`
+	Passed bool   `json:"passed"`
+
+	// Reason Why a unit has no verdict: `judge_parse_failure` (the judge's
+	// verdict could not be read, even after asking once more),
+	// `judge_error` (the judge call failed after its retries),
+	// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+	// (the run's spend cap was reached before the unit was judged),
+	// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+	// verdict), `panel_tie` (a `majority` panel was split evenly) or
+	// `no_judges`.
+	//
+	//
+	// Example: judge_parse_failure
+	Reason *UnscoredReason `json:"reason,omitempty"`
+	Score  float64         `json:"score"`
+
+	// Unscored True when this (judged) assertion has no verdict, which leaves the whole assertion set unscored.
+	Unscored *bool   `json:"unscored,omitempty"`
+	Weight   float64 `json:"weight"`
+}
 
 // AuditEvent One entry of the audit log. It never holds a secret.
 type AuditEvent struct {
@@ -888,20 +1008,74 @@ type Estimate struct {
 // `max_tokens`, an upper bound), or for a whole estimate `mixed`.
 type EstimateBasis string
 
-// Evaluation defines model for Evaluation.
+// Evaluation One scorer's verdict on a unit under one scoring version. An
+// `unscored` evaluation has null `passed` and `score` and a `reason`.
+// A judged evaluation (`llm_judge`, or `assertions` with a judged
+// assertion) has each judge's result in `judges` and their reasoning
+// in `reasoning`; a `human` one is a person's review.
 type Evaluation struct {
+	// Assertions New. Each weighted assertion's result, in order, for `assertions`.
+	Assertions *[]AssertionResult `json:"assertions,omitempty"`
+	CreatedAt  time.Time          `json:"created_at"`
+
 	// Detail What the scorer compared, for humans.
-	Detail string `json:"detail"`
-	Passed bool   `json:"passed"`
+	Detail           string  `json:"detail"`
+	JudgeCostUsd     float64 `json:"judge_cost_usd"`
+	JudgeInputTokens int64   `json:"judge_input_tokens"`
 
-	// Score From 0 to 1.
-	Score float64 `json:"score"`
+	// JudgeLatencyMs The slowest judge call's latency; absent when no judge was called.
+	JudgeLatencyMs    *float64 `json:"judge_latency_ms,omitempty"`
+	JudgeOutputTokens int64    `json:"judge_output_tokens"`
 
-	// Scorer The scorer that produced it (a scoring method such as `exact_match`).
+	// Judges New. Each judge's result, for judged scorers.
+	Judges *[]JudgeResult `json:"judges,omitempty"`
+
+	// Note For `human`, the reviewer's note.
+	Note *string `json:"note,omitempty"`
+
+	// Passed Null when unscored (before this release never null).
+	Passed *bool `json:"passed"`
+
+	// Reason Why a unit has no verdict: `judge_parse_failure` (the judge's
+	// verdict could not be read, even after asking once more),
+	// `judge_error` (the judge call failed after its retries),
+	// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+	// (the run's spend cap was reached before the unit was judged),
+	// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+	// verdict), `panel_tie` (a `majority` panel was split evenly) or
+	// `no_judges`.
 	//
-	// Example: exact_match
+	//
+	// Example: judge_parse_failure
+	Reason *UnscoredReason `json:"reason,omitempty"`
+
+	// Reasoning New. The judge's reasoning (of the first valid verdict of a panel).
+	Reasoning *string `json:"reasoning,omitempty"`
+
+	// Reviewer For `human`, who reviewed (the API token's name).
+	Reviewer *string `json:"reviewer,omitempty"`
+
+	// Score From 0 to 1; null when unscored.
+	Score *float64 `json:"score"`
+
+	// Scorer The scorer that produced it: a scoring method (such as `exact_match`), `assertions`, `llm_judge` or `human`.
+	//
+	// Example: llm_judge
 	Scorer string `json:"scorer"`
+
+	// Status `scored`: the scorer reached a verdict (`passed` and `score` are
+	// set). `unscored`: it could not, `reason` says why, and the unit
+	// counts in no score, neither as a pass, a fail nor a zero.
+	Status EvaluationStatus `json:"status"`
+
+	// Version New. The scoring version (for `human`, the review's number on this unit).
+	Version int `json:"version"`
 }
+
+// EvaluationStatus `scored`: the scorer reached a verdict (`passed` and `score` are
+// set). `unscored`: it could not, `reason` says why, and the unit
+// counts in no score, neither as a pass, a fail nor a zero.
+type EvaluationStatus string
 
 // Execution One unit of a run (model, question, sample) and its outcome. Since
 // this release it also carries `model_name`, `category` and
@@ -913,10 +1087,17 @@ type Execution struct {
 	CostUsd  float64 `json:"cost_usd"`
 
 	// Error The provider's error, when the call failed (scrubbed of key material).
-	Error       *string      `json:"error,omitempty"`
+	Error *string `json:"error,omitempty"`
+
+	// Evaluations Every evaluation of the unit, oldest scoring version first, reviews last.
 	Evaluations []Evaluation `json:"evaluations"`
 	FinishedAt  time.Time    `json:"finished_at"`
-	InputTokens int64        `json:"input_tokens"`
+
+	// Id New. The unit's opaque id, for `PUT /v1/executions/{id}/review`.
+	//
+	// Example: AZCzpAAAcACAAAAAAAAAAQGQs6QAAHAAgAAAAAAAALEBkLOkAABwAIAAAAAAAADBAAAAAA
+	Id          string `json:"id"`
+	InputTokens int64  `json:"input_tokens"`
 
 	// LatencyMs Total time of the provider call.
 	LatencyMs float64            `json:"latency_ms"`
@@ -949,6 +1130,11 @@ type Execution struct {
 
 	// TtftMs Time to first token; null when no token arrived.
 	TtftMs *float64 `json:"ttft_ms"`
+
+	// Verdict The unit's effective verdict, the one rankings count: the newest
+	// human review when there is one, else the evaluation of the run's
+	// current scoring version.
+	Verdict ExecutionVerdict `json:"verdict"`
 }
 
 // ExecutionList defines model for ExecutionList.
@@ -969,6 +1155,47 @@ type ExecutionList struct {
 // deadline was reached before the unit started).
 type ExecutionStatus string
 
+// ExecutionVerdict The unit's effective verdict, the one rankings count: the newest
+// human review when there is one, else the evaluation of the run's
+// current scoring version.
+type ExecutionVerdict struct {
+	Passed *bool `json:"passed"`
+
+	// Reason Why a unit has no verdict: `judge_parse_failure` (the judge's
+	// verdict could not be read, even after asking once more),
+	// `judge_error` (the judge call failed after its retries),
+	// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+	// (the run's spend cap was reached before the unit was judged),
+	// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+	// verdict), `panel_tie` (a `majority` panel was split evenly) or
+	// `no_judges`.
+	//
+	//
+	// Example: judge_parse_failure
+	Reason *UnscoredReason `json:"reason,omitempty"`
+	Score  *float64        `json:"score"`
+
+	// Scorer The evaluation's scorer the verdict comes from (`human` for a review).
+	//
+	// Example: llm_judge
+	Scorer *string `json:"scorer,omitempty"`
+
+	// Status `scored`; `unscored` (`reason` says why; the unit counts in no
+	// score); `awaiting_judgment` (answered, its judges have not
+	// answered yet); `none` (the unit did not succeed, so there is
+	// nothing to score).
+	Status ExecutionVerdictStatus `json:"status"`
+
+	// Version That evaluation's version.
+	Version *int `json:"version,omitempty"`
+}
+
+// ExecutionVerdictStatus `scored`; `unscored` (`reason` says why; the unit counts in no
+// score); `awaiting_judgment` (answered, its judges have not
+// answered yet); `none` (the unit did not succeed, so there is
+// nothing to score).
+type ExecutionVerdictStatus string
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -976,6 +1203,14 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// HumanAgreement Judge–human agreement (pass/fail) over the reviewed units.
+type HumanAgreement struct {
+	// CohenKappa Cohen's kappa; null when undefined (both always gave the same single label).
+	CohenKappa       *float64 `json:"cohen_kappa"`
+	PercentAgreement float64  `json:"percent_agreement"`
+	Units            int      `json:"units"`
+}
 
 // ImportError The error of a JSON Lines import, with every invalid line.
 type ImportError struct {
@@ -997,6 +1232,60 @@ type InUseError struct {
 	// Benchmarks The benchmarks whose schedule archiving it would block.
 	Benchmarks []BenchmarkRef `json:"benchmarks"`
 	Error      ErrorDetail    `json:"error"`
+}
+
+// JudgeRef defines model for JudgeRef.
+type JudgeRef struct {
+	ModelId openapi_types.UUID `json:"model_id"`
+	Name    string             `json:"name"`
+}
+
+// JudgeResult One judge's answer on one unit, with its own tokens, cost and latency (never the tested model's).
+type JudgeResult struct {
+	// Attempts Calls made to the judge for this unit (a second one asks again after an unreadable verdict).
+	Attempts int     `json:"attempts"`
+	CostUsd  float64 `json:"cost_usd"`
+
+	// Error The judge provider's error (scrubbed of credentials) or the parse problem, short.
+	Error       *string            `json:"error,omitempty"`
+	InputTokens int64              `json:"input_tokens"`
+	LatencyMs   float64            `json:"latency_ms"`
+	ModelId     openapi_types.UUID `json:"model_id"`
+
+	// ModelName The judge model's name as the run recorded it.
+	ModelName    string `json:"model_name"`
+	OutputTokens int64  `json:"output_tokens"`
+
+	// Reason Why a unit has no verdict: `judge_parse_failure` (the judge's
+	// verdict could not be read, even after asking once more),
+	// `judge_error` (the judge call failed after its retries),
+	// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+	// (the run's spend cap was reached before the unit was judged),
+	// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+	// verdict), `panel_tie` (a `majority` panel was split evenly) or
+	// `no_judges`.
+	//
+	//
+	// Example: judge_parse_failure
+	Reason *UnscoredReason `json:"reason,omitempty"`
+
+	// Verdict Null when the judge gave no usable verdict; `reason` and `error` say why.
+	Verdict *JudgeVerdict `json:"verdict"`
+}
+
+// JudgeVerdict One judge's verdict.
+type JudgeVerdict struct {
+	// Label `pass` or `fail`, the score on the judge's scale (`4`), or the choice's name.
+	//
+	// Example: pass
+	Label  string `json:"label"`
+	Passed bool   `json:"passed"`
+
+	// Reasoning The judge's reasoning, as it gave it.
+	Reasoning string `json:"reasoning"`
+
+	// Score The verdict normalised to 0..1.
+	Score float64 `json:"score"`
 }
 
 // Leaderboard defines model for Leaderboard.
@@ -1061,6 +1350,9 @@ type LeaderboardEntry struct {
 
 	// StdError Standard deviation of the questions' pass rates over the square root of their number.
 	StdError float64 `json:"std_error"`
+
+	// Unscored New. Answered units with no verdict, left out of n and the score.
+	Unscored int `json:"unscored"`
 }
 
 // LeaderboardPeriod `latest` (the latest finished run), `week` or `month`.
@@ -1201,6 +1493,29 @@ type ModelList struct {
 // the encoded page past 4 MiB, so a page can hold fewer than `limit`
 // items and still have a cursor.
 type NextCursor = string
+
+// PanelAgreement Inter-judge agreement of one judged scorer with a panel.
+type PanelAgreement struct {
+	// Assertion The judged assertion's index within its assertion set; absent for a plain `llm_judge` rule.
+	Assertion *int               `json:"assertion,omitempty"`
+	Judges    []JudgeRef         `json:"judges"`
+	Kind      PanelAgreementKind `json:"kind"`
+
+	// KrippendorffAlpha Krippendorff's alpha (nominal for pass_fail and choice, interval for score); null when undefined.
+	KrippendorffAlpha *float64 `json:"krippendorff_alpha"`
+
+	// PercentAgreement Share of agreeing judge pairs over those units, 0..1.
+	PercentAgreement float64 `json:"percent_agreement"`
+
+	// Scorer `llm_judge`, or `assertions` for a judged assertion.
+	Scorer string `json:"scorer"`
+
+	// Units Units at least two judges gave a verdict on.
+	Units int `json:"units"`
+}
+
+// PanelAgreementKind defines model for PanelAgreement.Kind.
+type PanelAgreementKind string
 
 // PassAtK defines model for PassAtK.
 type PassAtK struct {
@@ -1429,6 +1744,9 @@ type RankingEntry struct {
 
 	// StdError Standard error of score over questions.
 	StdError float64 `json:"std_error"`
+
+	// Unscored New. Answered units with no verdict (their judges failed or could not be read), left out of n and the score.
+	Unscored int `json:"unscored"`
 }
 
 // Rankings defines model for Rankings.
@@ -1483,6 +1801,60 @@ type RequestOverrides struct {
 	OmitTemperature *bool `json:"omit_temperature,omitempty"`
 }
 
+// Rescore A scoring version of a run after its first, with its progress.
+type Rescore struct {
+	// Created False when the request matched the run's current scoring and nothing new was made.
+	Created   bool      `json:"created"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Done Units with an evaluation (scored or unscored) at this version.
+	Done  int     `json:"done"`
+	Error *string `json:"error,omitempty"`
+
+	// Fingerprint sha256 of the version's rules, expected answers and judges; two requests with the same fingerprint score alike.
+	Fingerprint *string            `json:"fingerprint,omitempty"`
+	FinishedAt  *time.Time         `json:"finished_at,omitempty"`
+	RunId       openapi_types.UUID `json:"run_id"`
+
+	// Status `running` until every succeeded unit has an evaluation at this version, then `completed` (or `failed`, `error` says why).
+	Status RescoreStatus `json:"status"`
+
+	// Total Succeeded units to score.
+	Total int `json:"total"`
+
+	// Version The scoring version (version 1 is the scoring the run started with).
+	Version int `json:"version"`
+}
+
+// RescoreStatus `running` until every succeeded unit has an evaluation at this version, then `completed` (or `failed`, `error` says why).
+type RescoreStatus string
+
+// RescoreList defines model for RescoreList.
+type RescoreList struct {
+	Items []Rescore `json:"items"`
+}
+
+// RescoreRequest How to rescore; send `{}` or no body to apply each question's current scoring.
+type RescoreRequest struct {
+	// JudgeModelIds Judge every `llm_judge` rule or assertion with these models (1 = one judge, 2 or more = a panel) instead of the ones the rules name.
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
+	// Scoring One scoring rule applied to every question of the run instead of each question's own.
+	Scoring *Scoring `json:"scoring,omitempty"`
+}
+
+// ReviewRequest defines model for ReviewRequest.
+type ReviewRequest struct {
+	// Note Why, for the next reader.
+	Note *string `json:"note,omitempty"`
+
+	// Passed The person's verdict.
+	Passed bool `json:"passed"`
+
+	// Score The unit's score, 0..1; default 1 when `passed`, else 0.
+	Score *float64 `json:"score,omitempty"`
+}
+
 // Run defines model for Run.
 type Run struct {
 	BenchmarkId openapi_types.UUID `json:"benchmark_id"`
@@ -1515,11 +1887,22 @@ type Run struct {
 	// breaker stays open longer than the workers'
 	// `SABE_BREAKER_MAX_WAIT` fails its waiting units with its last
 	// error. Since this change the causes are part of the message;
-	// before, it gave only the counts.
+	// before, it gave only the counts. When units are unscored it says
+	// so, even for a `completed` run, with the reasons, for example
+	// `3 units unscored (judge_parse_failure: 2, judge_error: 1)`.
 	Error       *string            `json:"error,omitempty"`
 	FinishedAt  *time.Time         `json:"finished_at,omitempty"`
 	Id          openapi_types.UUID `json:"id"`
 	InputTokens int64              `json:"input_tokens"`
+
+	// JudgeCostUsd New. What the run's judge calls cost (current scoring version), apart from `cost_usd`, the tested models'. Judge calls count against `max_cost_usd` too.
+	JudgeCostUsd float64 `json:"judge_cost_usd"`
+
+	// JudgeInputTokens New. Input tokens of the judge calls.
+	JudgeInputTokens int64 `json:"judge_input_tokens"`
+
+	// JudgeOutputTokens New. Output tokens of the judge calls.
+	JudgeOutputTokens int64 `json:"judge_output_tokens"`
 
 	// LatencyP50Ms Median total latency of the run's provider calls; null until the run is finalized.
 	LatencyP50Ms *float64 `json:"latency_p50_ms"`
@@ -1532,9 +1915,15 @@ type Run struct {
 	OutputTokens int64       `json:"output_tokens"`
 	Progress     RunProgress `json:"progress"`
 
+	// RetryRound New. How many times the run's failed units were run again (`POST /v1/runs/{id}/retry-failed`); 0 before the first.
+	RetryRound int `json:"retry_round"`
+
 	// ScheduledFor The schedule occurrence the run is for; absent unless `trigger` is `schedule`.
 	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
-	StartedAt    *time.Time `json:"started_at,omitempty"`
+
+	// ScoringVersion New. The scoring version the run's verdicts are of; 1 until a rescore completes (see `POST /v1/runs/{id}/rescore`).
+	ScoringVersion int        `json:"scoring_version"`
+	StartedAt      *time.Time `json:"started_at,omitempty"`
 
 	// Status `queued` until a worker picks the run up, then `running`. It finishes
 	// as `completed` (every unit succeeded), `partial` (some units failed
@@ -1584,10 +1973,18 @@ type RunList struct {
 
 // RunProgress defines model for RunProgress.
 type RunProgress struct {
-	Cancelled int64 `json:"cancelled"`
+	// Answered New. Units recorded in any outcome (succeeded + failed + cancelled + skipped).
+	Answered int64 `json:"answered"`
+
+	// AwaitingJudgment New. Succeeded units of judged questions still waiting for their judges. A run finishes only when this is 0.
+	AwaitingJudgment int64 `json:"awaiting_judgment"`
+	Cancelled        int64 `json:"cancelled"`
 
 	// Failed Units that failed for good (after retries).
 	Failed int64 `json:"failed"`
+
+	// Judged New. Succeeded units of judged questions that have their verdict (or were left unscored) under the run's scoring version.
+	Judged int64 `json:"judged"`
 
 	// Skipped Units never called because the run's spend cap or deadline was reached first.
 	Skipped   int64 `json:"skipped"`
@@ -1595,6 +1992,9 @@ type RunProgress struct {
 
 	// Total Units in the run (models × questions × samples).
 	Total int64 `json:"total"`
+
+	// Unscored New. Succeeded units with no verdict (their judges failed, or answered what could not be read); they count in no score.
+	Unscored int64 `json:"unscored"`
 }
 
 // RunStatus `queued` until a worker picks the run up, then `running`. It finishes
@@ -1930,6 +2330,18 @@ type TokenList struct {
 
 // TokenScope `read` for reads, `write` for changes (implies read), `admin` for tokens, the audit log and /monitoring (implies both).
 type TokenScope string
+
+// UnscoredReason Why a unit has no verdict: `judge_parse_failure` (the judge's
+// verdict could not be read, even after asking once more),
+// `judge_error` (the judge call failed after its retries),
+// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+// (the run's spend cap was reached before the unit was judged),
+// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+// verdict), `panel_tie` (a `majority` panel was split evenly) or
+// `no_judges`.
+//
+// Example: judge_parse_failure
+type UnscoredReason = string
 
 // UpdateBenchmarkRequest The fields to change; absent fields stay as they are.
 type UpdateBenchmarkRequest struct {
@@ -2273,6 +2685,9 @@ type SetBenchmarkBudgetJSONRequestBody = BenchmarkBudget
 // CreateRunJSONRequestBody defines body for CreateRun for application/json ContentType.
 type CreateRunJSONRequestBody = CreateRunRequest
 
+// ReviewExecutionJSONRequestBody defines body for ReviewExecution for application/json ContentType.
+type ReviewExecutionJSONRequestBody = ReviewRequest
+
 // CreateModelJSONRequestBody defines body for CreateModel for application/json ContentType.
 type CreateModelJSONRequestBody = CreateModelRequest
 
@@ -2290,6 +2705,9 @@ type TestProviderJSONRequestBody = TestProviderRequest
 
 // UpdateQuestionJSONRequestBody defines body for UpdateQuestion for application/json ContentType.
 type UpdateQuestionJSONRequestBody = UpdateQuestionRequest
+
+// RescoreRunJSONRequestBody defines body for RescoreRun for application/json ContentType.
+type RescoreRunJSONRequestBody = RescoreRequest
 
 // CreateSuiteJSONRequestBody defines body for CreateSuite for application/json ContentType.
 type CreateSuiteJSONRequestBody = CreateSuiteRequest
@@ -2359,6 +2777,9 @@ type ServerInterface interface {
 	// CreateRun Start a run of a benchmark
 	// (POST /v1/benchmarks/{id}/runs)
 	CreateRun(ctx echo.Context, id Id) error
+	// ReviewExecution Review a unit's verdict
+	// (PUT /v1/executions/{id}/review)
+	ReviewExecution(ctx echo.Context, id string) error
 	// GetLeaderboard Rank a benchmark's models with confidence intervals
 	// (GET /v1/leaderboard)
 	GetLeaderboard(ctx echo.Context, params GetLeaderboardParams) error
@@ -2416,15 +2837,30 @@ type ServerInterface interface {
 	// GetRun Get a run
 	// (GET /v1/runs/{id})
 	GetRun(ctx echo.Context, id Id) error
+	// GetRunAgreement How far a run's judges agree
+	// (GET /v1/runs/{id}/agreement)
+	GetRunAgreement(ctx echo.Context, id Id) error
 	// CancelRun Cancel a run
 	// (POST /v1/runs/{id}/cancel)
 	CancelRun(ctx echo.Context, id Id) error
 	// GetRunRankings Get the rankings of a run
 	// (GET /v1/runs/{id}/rankings)
 	GetRunRankings(ctx echo.Context, id Id) error
+	// RescoreRun Rescore a finished run's stored answers
+	// (POST /v1/runs/{id}/rescore)
+	RescoreRun(ctx echo.Context, id Id) error
+	// ListRunRescores List a run's rescores
+	// (GET /v1/runs/{id}/rescores)
+	ListRunRescores(ctx echo.Context, id Id) error
+	// GetRunRescore Get a rescore's progress
+	// (GET /v1/runs/{id}/rescores/{version})
+	GetRunRescore(ctx echo.Context, id Id, version int) error
 	// ListRunResults List the results of a run
 	// (GET /v1/runs/{id}/results)
 	ListRunResults(ctx echo.Context, id Id, params ListRunResultsParams) error
+	// RetryFailedRun Run a finished run's failed units again
+	// (POST /v1/runs/{id}/retry-failed)
+	RetryFailedRun(ctx echo.Context, id Id) error
 	// ListSuites List suites
 	// (GET /v1/suites)
 	ListSuites(ctx echo.Context, params ListSuitesParams) error
@@ -2852,6 +3288,22 @@ func (w *ServerInterfaceWrapper) CreateRun(ctx echo.Context) error {
 	return err
 }
 
+// ReviewExecution converts echo context to params.
+func (w *ServerInterfaceWrapper) ReviewExecution(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReviewExecution(ctx, id)
+	return err
+}
+
 // GetLeaderboard converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLeaderboard(ctx echo.Context) error {
 	var err error
@@ -3238,6 +3690,22 @@ func (w *ServerInterfaceWrapper) GetRun(ctx echo.Context) error {
 	return err
 }
 
+// GetRunAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRunAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRunAgreement(ctx, id)
+	return err
+}
+
 // CancelRun converts echo context to params.
 func (w *ServerInterfaceWrapper) CancelRun(ctx echo.Context) error {
 	var err error
@@ -3267,6 +3735,62 @@ func (w *ServerInterfaceWrapper) GetRunRankings(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetRunRankings(ctx, id)
+	return err
+}
+
+// RescoreRun converts echo context to params.
+func (w *ServerInterfaceWrapper) RescoreRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RescoreRun(ctx, id)
+	return err
+}
+
+// ListRunRescores converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRunRescores(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRunRescores(ctx, id)
+	return err
+}
+
+// GetRunRescore converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRunRescore(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version int
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRunRescore(ctx, id, version)
 	return err
 }
 
@@ -3306,6 +3830,22 @@ func (w *ServerInterfaceWrapper) ListRunResults(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListRunResults(ctx, id, params)
+	return err
+}
+
+// RetryFailedRun converts echo context to params.
+func (w *ServerInterfaceWrapper) RetryFailedRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetryFailedRun(ctx, id)
 	return err
 }
 
@@ -3598,6 +4138,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/runs/:id/results", wrapper.ListRunResults, options.OperationMiddlewares["listRunResults"]...)
 	router.GET(options.BaseURL+"/v1/runs/:id/rankings", wrapper.GetRunRankings, options.OperationMiddlewares["getRunRankings"]...)
 	router.POST(options.BaseURL+"/v1/runs/:id/cancel", wrapper.CancelRun, options.OperationMiddlewares["cancelRun"]...)
+	router.POST(options.BaseURL+"/v1/runs/:id/rescore", wrapper.RescoreRun, options.OperationMiddlewares["rescoreRun"]...)
+	router.GET(options.BaseURL+"/v1/runs/:id/rescores", wrapper.ListRunRescores, options.OperationMiddlewares["listRunRescores"]...)
+	router.GET(options.BaseURL+"/v1/runs/:id/rescores/:version", wrapper.GetRunRescore, options.OperationMiddlewares["getRunRescore"]...)
+	router.POST(options.BaseURL+"/v1/runs/:id/retry-failed", wrapper.RetryFailedRun, options.OperationMiddlewares["retryFailedRun"]...)
+	router.GET(options.BaseURL+"/v1/runs/:id/agreement", wrapper.GetRunAgreement, options.OperationMiddlewares["getRunAgreement"]...)
+	router.PUT(options.BaseURL+"/v1/executions/:id/review", wrapper.ReviewExecution, options.OperationMiddlewares["reviewExecution"]...)
 	router.GET(options.BaseURL+"/v1/analytics/timeseries", wrapper.GetTimeseries, options.OperationMiddlewares["getTimeseries"]...)
 	router.GET(options.BaseURL+"/v1/analytics/compare", wrapper.GetComparison, options.OperationMiddlewares["getComparison"]...)
 	router.GET(options.BaseURL+"/v1/leaderboard", wrapper.GetLeaderboard, options.OperationMiddlewares["getLeaderboard"]...)
@@ -5221,6 +5767,144 @@ func (response CreateRun503JSONResponse) VisitCreateRunResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecutionRequestObject struct {
+	Id   string `json:"id"`
+	Body *ReviewExecutionJSONRequestBody
+}
+
+type ReviewExecutionResponseObject interface {
+	VisitReviewExecutionResponse(w http.ResponseWriter) error
+}
+
+type ReviewExecution200JSONResponse Execution
+
+func (response ReviewExecution200JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReviewExecution400JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReviewExecution401JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReviewExecution403JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReviewExecution404JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ReviewExecution409JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ReviewExecution413JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution422JSONResponse struct{ InvalidJSONResponse }
+
+func (response ReviewExecution422JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ReviewExecution500JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7259,6 +7943,101 @@ func (response GetRun500JSONResponse) VisitGetRunResponse(w http.ResponseWriter)
 	return err
 }
 
+type GetRunAgreementRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetRunAgreementResponseObject interface {
+	VisitGetRunAgreementResponse(w http.ResponseWriter) error
+}
+
+type GetRunAgreement200JSONResponse Agreement
+
+func (response GetRunAgreement200JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRunAgreement400JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRunAgreement401JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRunAgreement403JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRunAgreement404JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetRunAgreement500JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelRunRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -7491,6 +8270,349 @@ func (response GetRunRankings500JSONResponse) VisitGetRunRankingsResponse(w http
 	return err
 }
 
+type RescoreRunRequestObject struct {
+	Id   Id `json:"id"`
+	Body *RescoreRunJSONRequestBody
+}
+
+type RescoreRunResponseObject interface {
+	VisitRescoreRunResponse(w http.ResponseWriter) error
+}
+
+type RescoreRun202JSONResponse Rescore
+
+func (response RescoreRun202JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RescoreRun400JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RescoreRun401JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RescoreRun403JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RescoreRun404JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RescoreRun409JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RescoreRun413JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun422JSONResponse struct{ InvalidJSONResponse }
+
+func (response RescoreRun422JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RescoreRun500JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RescoreRun503JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescoresRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type ListRunRescoresResponseObject interface {
+	VisitListRunRescoresResponse(w http.ResponseWriter) error
+}
+
+type ListRunRescores200JSONResponse RescoreList
+
+func (response ListRunRescores200JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRunRescores400JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRunRescores401JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRunRescores403JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListRunRescores404JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListRunRescores500JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescoreRequestObject struct {
+	Id      Id  `json:"id"`
+	Version int `json:"version"`
+}
+
+type GetRunRescoreResponseObject interface {
+	VisitGetRunRescoreResponse(w http.ResponseWriter) error
+}
+
+type GetRunRescore200JSONResponse Rescore
+
+func (response GetRunRescore200JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRunRescore400JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRunRescore401JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRunRescore403JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRunRescore404JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetRunRescore500JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRunResultsRequestObject struct {
 	Id     Id `json:"id"`
 	Params ListRunResultsParams
@@ -7583,6 +8705,129 @@ func (response ListRunResults500JSONResponse) VisitListRunResultsResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRunRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type RetryFailedRunResponseObject interface {
+	VisitRetryFailedRunResponse(w http.ResponseWriter) error
+}
+
+type RetryFailedRun202JSONResponse Run
+
+func (response RetryFailedRun202JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RetryFailedRun400JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RetryFailedRun401JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RetryFailedRun403JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RetryFailedRun404JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RetryFailedRun409JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RetryFailedRun500JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RetryFailedRun503JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8856,6 +10101,9 @@ type StrictServerInterface interface {
 	// CreateRun Start a run of a benchmark
 	// (POST /v1/benchmarks/{id}/runs)
 	CreateRun(ctx context.Context, request CreateRunRequestObject) (CreateRunResponseObject, error)
+	// ReviewExecution Review a unit's verdict
+	// (PUT /v1/executions/{id}/review)
+	ReviewExecution(ctx context.Context, request ReviewExecutionRequestObject) (ReviewExecutionResponseObject, error)
 	// GetLeaderboard Rank a benchmark's models with confidence intervals
 	// (GET /v1/leaderboard)
 	GetLeaderboard(ctx context.Context, request GetLeaderboardRequestObject) (GetLeaderboardResponseObject, error)
@@ -8913,15 +10161,30 @@ type StrictServerInterface interface {
 	// GetRun Get a run
 	// (GET /v1/runs/{id})
 	GetRun(ctx context.Context, request GetRunRequestObject) (GetRunResponseObject, error)
+	// GetRunAgreement How far a run's judges agree
+	// (GET /v1/runs/{id}/agreement)
+	GetRunAgreement(ctx context.Context, request GetRunAgreementRequestObject) (GetRunAgreementResponseObject, error)
 	// CancelRun Cancel a run
 	// (POST /v1/runs/{id}/cancel)
 	CancelRun(ctx context.Context, request CancelRunRequestObject) (CancelRunResponseObject, error)
 	// GetRunRankings Get the rankings of a run
 	// (GET /v1/runs/{id}/rankings)
 	GetRunRankings(ctx context.Context, request GetRunRankingsRequestObject) (GetRunRankingsResponseObject, error)
+	// RescoreRun Rescore a finished run's stored answers
+	// (POST /v1/runs/{id}/rescore)
+	RescoreRun(ctx context.Context, request RescoreRunRequestObject) (RescoreRunResponseObject, error)
+	// ListRunRescores List a run's rescores
+	// (GET /v1/runs/{id}/rescores)
+	ListRunRescores(ctx context.Context, request ListRunRescoresRequestObject) (ListRunRescoresResponseObject, error)
+	// GetRunRescore Get a rescore's progress
+	// (GET /v1/runs/{id}/rescores/{version})
+	GetRunRescore(ctx context.Context, request GetRunRescoreRequestObject) (GetRunRescoreResponseObject, error)
 	// ListRunResults List the results of a run
 	// (GET /v1/runs/{id}/results)
 	ListRunResults(ctx context.Context, request ListRunResultsRequestObject) (ListRunResultsResponseObject, error)
+	// RetryFailedRun Run a finished run's failed units again
+	// (POST /v1/runs/{id}/retry-failed)
+	RetryFailedRun(ctx context.Context, request RetryFailedRunRequestObject) (RetryFailedRunResponseObject, error)
 	// ListSuites List suites
 	// (GET /v1/suites)
 	ListSuites(ctx context.Context, request ListSuitesRequestObject) (ListSuitesResponseObject, error)
@@ -9481,6 +10744,54 @@ func (sh *strictHandler) CreateRun(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(CreateRunResponseObject); ok {
 		return validResponse.VisitCreateRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReviewExecution operation middleware
+func (sh *strictHandler) ReviewExecution(ctx echo.Context, id string) error {
+	var request ReviewExecutionRequestObject
+
+	request.Id = id
+
+	var body ReviewExecutionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReviewExecution(ctx.Request().Context(), request.(ReviewExecutionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReviewExecution")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReviewExecutionResponseObject); ok {
+		return validResponse.VisitReviewExecutionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10101,6 +11412,31 @@ func (sh *strictHandler) GetRun(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// GetRunAgreement operation middleware
+func (sh *strictHandler) GetRunAgreement(ctx echo.Context, id Id) error {
+	var request GetRunAgreementRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRunAgreement(ctx.Request().Context(), request.(GetRunAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRunAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRunAgreementResponseObject); ok {
+		return validResponse.VisitGetRunAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CancelRun operation middleware
 func (sh *strictHandler) CancelRun(ctx echo.Context, id Id) error {
 	var request CancelRunRequestObject
@@ -10151,6 +11487,108 @@ func (sh *strictHandler) GetRunRankings(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// RescoreRun operation middleware
+func (sh *strictHandler) RescoreRun(ctx echo.Context, id Id) error {
+	var request RescoreRunRequestObject
+
+	request.Id = id
+
+	var body RescoreRunJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RescoreRun(ctx.Request().Context(), request.(RescoreRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RescoreRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RescoreRunResponseObject); ok {
+		return validResponse.VisitRescoreRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRunRescores operation middleware
+func (sh *strictHandler) ListRunRescores(ctx echo.Context, id Id) error {
+	var request ListRunRescoresRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRunRescores(ctx.Request().Context(), request.(ListRunRescoresRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRunRescores")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRunRescoresResponseObject); ok {
+		return validResponse.VisitListRunRescoresResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRunRescore operation middleware
+func (sh *strictHandler) GetRunRescore(ctx echo.Context, id Id, version int) error {
+	var request GetRunRescoreRequestObject
+
+	request.Id = id
+	request.Version = version
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRunRescore(ctx.Request().Context(), request.(GetRunRescoreRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRunRescore")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRunRescoreResponseObject); ok {
+		return validResponse.VisitGetRunRescoreResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListRunResults operation middleware
 func (sh *strictHandler) ListRunResults(ctx echo.Context, id Id, params ListRunResultsParams) error {
 	var request ListRunResultsRequestObject
@@ -10171,6 +11609,31 @@ func (sh *strictHandler) ListRunResults(ctx echo.Context, id Id, params ListRunR
 		return err
 	} else if validResponse, ok := response.(ListRunResultsResponseObject); ok {
 		return validResponse.VisitListRunResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RetryFailedRun operation middleware
+func (sh *strictHandler) RetryFailedRun(ctx echo.Context, id Id) error {
+	var request RetryFailedRunRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RetryFailedRun(ctx.Request().Context(), request.(RetryFailedRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetryFailedRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RetryFailedRunResponseObject); ok {
+		return validResponse.VisitRetryFailedRunResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10558,443 +12021,523 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L2Lchs5sib8Kgjtv2Gyt0RRtntmLMXEHNnt7tYZ30aSt8+JZq8KrAJJjIoAu4ASzZntiH2LfYN9kX2T",
-	"fZI/kJlAocgqkpJld8+MT8SctqS6oIBEIi9ffvn3g0zPF1oJZc3Byd8PFrzkc2FFCT+d2b9Uoly5f+bC",
-	"ZKVcWKnVwcnBGbNyLljv4tsX7MmTJ8/6TCpmZ4IthbhhumRzreyMWc1KsdClPWW5mPCqsMb9zl2oxFIY",
-	"y7QSbCntjHE2kUqamchZWSmmJ3DVWKhsNuflzeAgOZDuzT/DgJIDxefi4OSA24PkwGQzMedulBNdzrk9",
-	"ODnIuRWHbowHyYFdLdylxpZSTQ9++SU5eO4fe553fODVPi8PF1zL/CA5KMXPlSxFfnBiy0q0Dquq4MrN",
-	"Eb3gVkx1ueoYzltVrNjPlTDuZ4OzIw3L6K5TpufSsokuGS8Kmrx517D9XY2Zm/MPr4Sa2tnByePhMDmY",
-	"S+V/Pm4dcFUaXbZPXKrEB3udwRWpX8pFKW6lrgxb8KmIBuz+NpGlsfCHzjHj6zpG/PXx490jPs/bR1sK",
-	"o6syE48MO/8mvH/B7ax+/Uev7ys5l3bz/e/4VDAj/9b53QXcF7+LNtLByddulfgHOa/m9ZrhT/X3S2XF",
-	"VJQwhkshusTd/cngjtPaGlvyxSn8aPhcsJxbzrjKmREiZ7xY8pVhU3kr6kvce8pbXpiuD3G3tn/HcVLP",
-	"n1T2d08Pou96Nhz+/vjZs8dfP/390+GzZ8c7PvIXt0pmoZURoMCe8/w7bsWSwzdnWlmhYBn4YlHIjLvP",
-	"P/qrcXPw92hs/18pJgcnB//lqFaOR/hXc/SyLDW9alOWFqW+lbko2eXZ85cs40Uhcjbh0v1HlyzTVZEz",
-	"pS0bO7nj2UzkOM9zYYyTBWlos+BzHpmEmaysxmP3gAnLSpELZSUvDOulmc5FytIxz6+n+JVpf3Dg9BvP",
-	"LwSoi0//2a954ZbP6W185Qkb85z9++XbNwmr1I3SS8UmUhR5wubSGKmm/sdlqdWUuUVM3Oy428L50/w8",
-	"ejR93gutJoXM7OdZU3o3ywpuZsLgcWWbiiOrylIoy4zlVtRDz2igNO5vdTmWeS7U5xl4LSxOrG55IXM2",
-	"riwreHaDYmYyvcBNXOrKukPZqYFeWgqep6Cd3b9MwtJlKa3AX2UzrqbC/ZLnc6nwl1bfCGUSeBavcmlZ",
-	"oaegM9KjuVbSaqcK0z4sNGeZ1jdSHPLKztwI3YmU04MTxt29UuGVhZ7qyrLMKZlJqeeMK21nomRGxjM9",
-	"8VNLU32u3hvxYNMMT9s613Odi8KN2FRuXNKwyoicjVe1FUGSwxUTio+dRnCPz6tCJCO1nMlsxniZzeSt",
-	"2yHSsiUoi3Ghs5sWiUpYCrsoHSn38ZlI+wOW1i9LWSGNhWWeO6Pg1FligluSXBRpNyB//x/doZY68wxH",
-	"IdwYuFot+WowUjinVpSKFzgRn1yEzxSrlPiwEJkTDiPKW1Ey4a6up0PSkNK+szAtl4VhvBTeGqWbnChW",
-	"yqnl6OMfGZb+xyGpycPzPCW5gX3yGb6OLUVRHJLqvOVF5TYit0503AHBi0IvRZ4wUznBMIwzVc3HomRu",
-	"O+gJK2mzqKBkharm9CS3dRST+DGsFFPxIZ40+DXtlDfafqsrlX8uZYo6k+Va4IeKD9LYenBK2+uJGw8N",
-	"70rrV7ycis+r68c6X7mV0E58jtlr+bweodX6unBDqvcgS90N9Yhfc7UiyTKfZ+Cgf8OIpTXhU0o8kZxB",
-	"cn319s8v31xfnF29vH51/vr8KmULUbK5VJUVCTMzXqLOEreiXDG+kE5puOH2T9lyJpQ730rr9BN3XppT",
-	"1eMqnwrSKhWMIJu5ycmdJpGGmYU7F3vWj9FtOxjL67P/uH7/5vzq8vrdywsa2Tdn/5k62a2vePH28ur6",
-	"/eU3axfBMdJwEN1zcSxOF9BfSdZ4npfCmMb04BHDrRXzhTV+gl69/e68MUF99ygy4KLTCrwwuufs/dX3",
-	"19+enb96f1HfVc/rgKUXwparw7OJFWXKjDOepWIzvWRzrlbMiEyrHB1jN+tTLlVT2txl3gQyTsqSg5ng",
-	"OTnp0dPbDPvw8CWXzu6c6FK4F8EquncNGmb5pkn9S3LwXrlv16X8m/gMeuI1WokJm3vTsjYkwSS51TfO",
-	"XKjNmzBbVTTQjYn64YcfDs8ii6PdHWyuMpzRcye77kBnvfS54KUo8dkbsxYcPpq0Wy4Ld9R/juMkFwuh",
-	"cqGyFe62nyuBB4H7wXlwY25EHywTBa6HG9ipU8EzJwpLblghJpbNeDE5zLVyCkE3rIWMK/RbbClF3ph0",
-	"/6GgAn/xM4MxJLQm8rMW9/cHp1OcqePON7qO9XJRCHfkL2eycHt4LnCIpZiIEkRZ2v4pU1VR0DUSjk2e",
-	"WXkLnnRrGMhdj4uB7vvamiUHZ85ufXlLi7QegBFMKLc/KZwRjNwBO7dMOY3JZrrI3UFtRFYK6wayKPVC",
-	"lFaiN+oGiKvdfHg6qobDJ5k/G+EnMchKwa34n9XCfcT/xElxR05ZqQHoYf9DxlUmCvcTaFi6sf4ZN4z7",
-	"+UaszKDUzklBPeuEfeDUW1WKdHDQMiloC+0IcCQHurKZnotd8gtT/JauBWedk/xvPJGk7hoH0PJnnKyd",
-	"f8e/tFzh71+0/hWEZs+IYnIAE01D6TqcG4Y3N2zOc4x9njI+Nu6UnNBZU5XkZjpTjzPUfPgQ51G5y8zK",
-	"WGfYg0SZhsx3LRGOEcMxLR9cGVFe8ylJ/2YEq45+/YjhMD8X9WMTL+Hr099crlpaggDEq9EYSkMOfgpf",
-	"pcd/FZltbtpXEsMdzT0nrZg3/7FTPlEF/BJexsuSr9zPUVhz14PeiA+WQqQbkwcDaT6t88ve1vvKmffu",
-	"flNlmTDuCblQUsTTUq9miHBvzohXtNfc7pyOWnf/khygebXrnvDm53j5L4k7+iZyuveNL/BydyNoMj/S",
-	"/bbingoLHPZrmTdlY/cmWheJru0Eq1tWisa+qRS88//IMHct0xkGkZy96mw5pvSSDrlKFc58tTMxUtFt",
-	"qbHcViZ1Z1+Kh1/KenQs4sE6487Jcme5NCOVSwOBB/cTBhbcv9ctaThKaeH7zvW/73nqh7pr4S/9de6e",
-	"Slrx8ctSKWmvM121HeXvlbP/wYGhGMuM3wo33awHUmHY//3fUbLl//5vZvh8UQjTb+hZH6tet5iTAzyy",
-	"7yK2bfqVVGo9I7HQhk3V+Nam2IUdmzT2fGNbNQbbpoXWt7NTIHku3dTw4l2kWCa8MCLZlkZ7hN5gTj5j",
-	"woywztvkikEkcaR66bv3V+zo9vioDmQd/V3mvxx5127A3oglxo9RNJu6bc4/XGfa2OvK5NcLUV5DHrJF",
-	"Bi5ZrouClwYSZuueZFkpdz6vaLzOmXt/9YJlvBAq5+VIYXoT9toJU5q+qH8KrqWX+xyfw0vR8IntSEll",
-	"rOAQ0beacTzbB+xsrG8FGyaMWzbXxrLjof8//FjxAQQRcz+1XOnKbcPOHYlxow0h65irrULwImjyOwjB",
-	"93rJnMMR9hRoGAPKJwTTQ354IiFpgn5p9+ruUiqv+YcX2tj3l9+AtucfrjFE3WLaV3ZRWbKvIN8GC86V",
-	"WYpyECejaDm256CSA9IWm2/63rv8TgmYjjlxQgF/gc2+/v6d7wa78HpR6vmizY1Z4Jp5+9GnncD8pNhA",
-	"Y1j0fp9YffL497/7Q5v+FfOFKLmtyhav+tLNh3PgoquaXpoX4DqdGX3ncEOQ0fbUlb2m2EkbQKGs1CPD",
-	"csHzQsIBqEKkBfIIbqeCInST3/M77smQ5XxlTkdqCEFUMMxP4AztDxgeHUpbDIRhsMy6s9Zt8lJkusxF",
-	"zrgZqdTcyMVC5OkppAEh5DMp5HRmCeiAO7r+4q+fPW7K1rA1iRvv4HjWGzJey+Aeu/lcLSr7gFsaYtXe",
-	"0ZnKW2GYtCcUUwTN7VTrSI0FBhzAyVE5s/wGLjVeF7AeZoTyE5ZGn5omI5XWH5tilok+OMW8i9UYqcC5",
-	"6g/YuYJIOZx17n48PVOIb/JMYDpsOdOFYPgniH5wGm8Yp52JUozU5lCt1rvOo4/TWD5ZPnz8NPmsCqzO",
-	"0v/LKjOagmHyRbF9OsXWraYewrGv/eFf3a8PQ7lwr9n4rP3c1w6/s9OPaBvIi5nIbi7Bh4zjC/oGnIo6",
-	"eN0WX3ih5wteineilDpv7JKDpV4erO+UdKmXKeshOvBWlIAThNxKOtfz1DlezqCGP8E/wdXyI8InzvV8",
-	"y1AkxRGbs9lA6O0zrwEb1+qz+7+yDD8/JwfdA+/o71JARG6ng0yokV0yV3/gpcxFCF6Y9jGSCwuGde3E",
-	"SsXG2s7cwSB1bhK3v51gAFxrnw302j02muqWbbSIhGFj8RNcaQg3pM4vSjFIYZca3aSlcH4SzWv76icH",
-	"7spWIfDowrvPZSk67fXnHgvHwkVsLGZS5XiueNDboDUKAIi3WOa2BAzUgrs9e40OvluYjtWFP7lTNW3e",
-	"Y9IkgB74XDCnr0vW43kOvhTCRUtRCG58YoewIIWMUzs8D4HnQusbONxmgsncsGrRb0jLHkGYxgg3P+g1",
-	"iuqiFHBkS8W0KlaACUZZAmkxM+7e4NzsYF+41TbuH2NhlwKD6/PG6O4YMlpTnGvIXpLsesdGApc08LSI",
-	"cqxlKuzVzenoWPZWTd2U2hajYFxlN8KyXhoyQ0LlmL3GSFfPbbprSVnRppYUqmXXvvyQFZXZllDbzLlU",
-	"al89C8O8Q3Rsc0oghhWdpQHuuNWNaX74vQLT6C/dP4Q85x/O8WJvAvsf14QSQns/V4L+7A6R6OS/E2D7",
-	"7sHY8JX3jMh+1Feu7catkdCfOoUD1Mv9BEO6r0fPDSJjVt80hTUY9tuM+XsulQZ/7qPf7jHE+27JcL2f",
-	"23sM3SfrnCFXylzsPI9ped6G69fXPv6KEBPfHGrSumQdc9ktMu/owfeTGr6Q1zeiw3asId3s7N05uxGr",
-	"U2asLkXOhMrK1cKKPCEgQSlsVSqRD9hrvnIHs5gv7ArMzEJnzuMFYKPBU1wJkYMjt+bfPh0++13LGo25",
-	"EddVWbQP8+zd+SPD3DXs/cWrUzazduFOEfdfM2CvtF6MeXYDQZdFKW+5DfgqYchbnEAMps5aMQ3eMRrJ",
-	"emnCad2Qrqd/WBevBbdWlG5k/+PH2fc//Wiv8H+Ldz/9aC5/+tPJ0dGGICcHHw7pvkMKCBycHMwrA5h7",
-	"ruBDTo6Owje5f7+/eOVmJsIKbZNZLyTf0+W/JAc3UuX73vZnd+0vCZZ27P2yV3h1pFXWTQBUowmbVXOu",
-	"Dp0p55yPYOXftcCnRQHDV0YClASJ795RfyGT7Z4HdKc7FoI//pIEI39ujyxEeRhctZIrZ8aatjnY2Bse",
-	"bnyNwbMOhBj8zQPowTYtqyI4LwZhdcayXsDsulGlqpqLUmZoge3ep11hLzeEyjhHOY53UVldHGdbi3Pt",
-	"NBDgU3bbB7pVRGi0m1NYP7lbSC6qveWjTQrqgriyUqduPnKW/v0XgDgpjWDeSQtgVC8fMMnUbaReOrvl",
-	"fvLf+Nq/N4WmVYDvZXK07fbuxbrSN+Ke21l8WMhSmFZMBGABA0zYHY0Lw5a6dJv3lM5FiBjoubQWQwT7",
-	"uSX3tpj1QuwfYYRpuXT3NM3fJ9uM3y5LF1/dvQY5vA1mvyjeTg5OftxjcAe/JOvxMesf04JPARDjCe4m",
-	"aRk3LD0jcC3Elk8YYmEZohfhUQhdbEMSrqeu4MWbH/jTJrBViSXJBMS0IMMOY0uYmQEyzu18rTIB8Ptv",
-	"SjmxDxEJRFf/uqzUrqWHV15UEBSTc2foibwNS127LXeAKLUf9yHS98jACd8R6ukPDrYEy+76bSGc2D6e",
-	"Otq4nGkj2K0oc5lZNikgYZCwUkydnQiXQMlvgnG08SrKHOV7hyRhaN6+aAtA0ftES3TjL2GsYEIvuIG0",
-	"YVynXFYEt+QSESK+yI8s7bYwHiUst73PR2Ix6NmYqFxicSg+pe0d6xCO2v2JhCVZD1/Fory2+vEkRcIb",
-	"f0u87m0aqbkMGxsvNuE2Nxm8oyVkHEaVsh4tDmb0ElgPw5ReYv7AjzmNY8atH/VTm6/g7ji85SXFXH/E",
-	"z7mI7odfnIeHRKrBDey6pEqCTe98wyMP60DRy3YdEdbnro+vF3bH852ldi0+ZKLssi8hPOeh7l7u/WMf",
-	"GYbPqIFKfxgCxIln1nmlvazC2kI2Ovh//+v/jA76p6xVPbVqJy9t+6nJtR0R39yIzK59ddtstSxQ62q0",
-	"CUAQ5c4dclG1bY5PBXBtSwRGL2sbZSjrbIHwOQtaTwjDgTWYvs6+JZzsH7SzkuUbKNncGC0+oHOMdNfm",
-	"ZOq22Phrns2kErVDjMN3F580i8uTtfqhBEtjqa44iWsTk2YlbqMk0JdXutvj0vykWSmTRNWrkOdwHgqW",
-	"Nn9/dfVupBDdS9AU/GGkrPgAiRKj+I1gGTeC9XyFaDoXdqbzazdMKh9N+2vAwQMaXZtgAdalXQD0ZCJU",
-	"7jxdqC89QeyLdnY4VPqzBXemWbPIwUnNSPUIazPwCJ2EpSGSOxim/YTxqOwfjZkUgiNpH+ZQ56u09t+c",
-	"KALECNA6YebkfKFLa1haSCXYmxMYUbr+9c2htBpdPma0Ad5rhlWiP9YMJ3pcYGCrfmOIPFnmVJ5lxzs3",
-	"K8hxPZLWfWCsnNPJsGbnciN3Wk7+9udw8S/JwXiFodT21Rd0eRPNExKODZe6zBFztH9SOXxLiwUXO+J7",
-	"nIAYA65hU3ukXilAfKd7KkWBu88LLF8TExzF2kevf1A0hQnJRrTa20TruRekDTe9RMoIHcHODMs0ETSc",
-	"sHQmjdXlKsVCRO+mlCITyo7UXHDVT1gDwtdTmtFdHinoo2wcaqew/BLJjZrwPyyBXyxEycZON/eDSiAV",
-	"UYtvOpcfnKGISoFMRXrtOoASLm2FGrx0KpC3G7t5OJrWZ42y7SbTzmX2OIcEBgoRW9PuqnHvv9CfxloX",
-	"gisfsWtRVN+Wes6GbsqO28FoG9sGB9VVpgIDRi+p1HmVCQgH9HgIfuKxE4gKUvGBZ/Z6zm02w1hnrQ2j",
-	"P+1UgzSqMAf+gxM/y63S+0FkVXuV5VslmNszTotRTpz0mN+SCe3HPvh9bjNTodqAXUqViZGKjVcIihRG",
-	"s4yXpRTu/A0+GBgIZHwCQHWk0qYFmtYoDO5sqarYicIYKYRhtAFNt+OWNnATj2ruMNbD5NJ6yVB76OCO",
-	"Cll025RRPgyuSggPBDCrovBF972Y/uhGrJjbyaXkRfv4RNic+0fuog3dcgR5Wrq72eh3P4gKboXKVtfz",
-	"tuiKtrxAyr3a1kCiKTdXe27zTxd84iYQQASsKOiIQAzxyKBP2b5q9zmEG/dAbndLbces1NV05v6JtXU1",
-	"6RzcH4rJcQtkXBFH11xwU5XrweY9623u4Wq3bdS7+toP4FRH12+PJXgncLuM0FEeK5q1bd4+aEPHRmtB",
-	"iWBS5eJDgqDnYQcGD9HMd9q7JiBityoNf9AQgNZpDjux7dtXIoNEh8Qp7Yu7y1Le3lPY9owM7h8f2ZSA",
-	"sCBhjiIBaCiwei7a9+ldjNZoCZvKuKnstxoDD4Egry2LXx1Bvi57m+FTqBEXOYRPG8cFbkXPOkgbc8kN",
-	"2nnOeE5xR6Yj1Vs/i52tOtUarkLSiSK8AZwe7swK+v1Iea6ZGdldtJIYtvVVBOHuUB2a8QXT5Uj5Cgd4",
-	"LJElsq5nNm368PlOZGDsIOw0MidU+PZW+/57wQusGW2Ki2lDyv+004rFu9qW8RxCFlvCbhipAnMVgiyv",
-	"pBKGIh1UOom+kif6ctP1EPE4Mtz23xxuZMRNsyPDiYMJL+iel5AxuQDjuGX7wmVtyZY3RJQ2iQHwdHX7",
-	"ORE+cnMR/I31s0LgA0HWeHTLEmbf7B376E5crWsF/53+wa1zVjMUtpUMiUllnAVZk/stnedRVypHLIVI",
-	"JMR0CzaivmoHY7LPbPkXdDIb7j1djaqZFg38QEHnJP7Gtol+BaCvseZl/sDlJjvLRVph2jDtAP52jpTK",
-	"WU944HYfowvpUogbqpKE2pp0f+iEULaUraURwlg8M9CqOWVuDth4RUyYd6otieb0pbLlantxyZ5PotKk",
-	"9QqPFhu26mbuAY+GqxsfqUmdkWNsuhfhzh0KQAIcfsviwjUfu6T71jlsLWnwUrFjf+BabqZp5PVMTmf7",
-	"5kzldaGXm1PzSi99xM87T8++/q81fXUoznF/BUHd00sOUOHjm+stgAeI6B0Ph8PojHG3gp+mVTBpqGzI",
-	"mS97DgAUUcj7tgROyF9UGD1as832jQUIrq63hRxeC66wHq9BO9+op31knIOsGD2nJlcM9hcYaabp7ChR",
-	"//2efvVHRDI20WGdgXwylSMGyHiSWxLr3Jhrbq9vWoppas+X104+2N0gILmvfMr215rvuDFn9s9tyrIh",
-	"ty0aj6uWMb7TRiIEJ7JuyL0+bv9i96CwmTcldalLICBVN1hE5jniEQa+5ZGtOx4NjDs/sCNKvqd8uzUl",
-	"ClUMqff3janb/Loj+nlpucp5mbNc3EoeZxDDUB7VLybOUkge/FwBwF5rW1ud+Mq9RrWm/EEMohmP1zPp",
-	"jCD4IDwp5iTo8/ibYxF0W6yh1Ta1T5fWjffUjsOmrRIZD+vNYmQ6xNH1xB8a3Uecf4snLBYo+wPW+33h",
-	"ue4imJ8mcU6tXGq/aOMY7Mi2f7OeVHduHu1I52A8Mgy/P4qXo58oDeNjIIdWghiSGrkXStcMfFVFy3Dd",
-	"C1qOWueEowzF6iA8+Unbtovy6BvgA1aKaVXwkokPCwIE7rRUYGjbk+Kv9FSqb3U5vyMqWYkPtjPRqdlU",
-	"U9C40NMpeDCK9YzAIAS0Okkj/IKesPS7l1fsCAiGN7D+WObSzs3Y4rkpqBXC6GAvNXwsrgeDwcZT9+p/",
-	"sg/8NjmIIO2d3BN1nEYqFlFp9dZYJd6qDGfJ7e6RCqkBj+XAfAHPZkCmkjClAexbB3bMKQFK5lwqqaYj",
-	"92CzzklRB5MG7MUaJUUUbF4AB54PJBkri4J2PRjSwKBGrC9uYHO+An/KwIOKYN14SAk5Wa99CR6aKluo",
-	"P2oyrx2Fe6/5B8Brm2+7ATkeY4P8NGAI+jTkem6eKGF6SjiL+e1CqLPzwBLAlcVMvDMwCgEBX0qsNygY",
-	"mrnxtutb9d9rYUuZvQgoz8/oCWBpdYdDkMvJZF9/oCZp6LIgIMKKr2swLsTgSXSt9nynG97mC/2jDgNG",
-	"ec/HxeQIe1y+A+btvtRQBm0KVLVuP7qJ6DDA5FTJicy46vBww8LApsqFaWRzAuBhHSXVVooPE9dum0Sj",
-	"2IVofu2hUO3EqS2K0XNX07a6EWJB5hnBS6DxSp1XRDQssFT5aFPbJyf3J2v9hNSpHcXRa95EKTOB58M3",
-	"xIZfFOhd1KihPeV3zyy0VNh2qYdlIVKF2r81FMp0YQ+f6kOnhA/uUH+95wc2cFF779AHqNXu6kpz/k0T",
-	"MoAVeqChfFOB5vzohVBcHu2Ypgeo9X4oqtRPUSTe9oH1fvwoTtV1Lp3N/F3tG6Vo10ONp88Wr501ANnh",
-	"IQqzRvWzGcXfu7oxPrw3ECp3ufMh4zVbTqe/rKMnGtwy65OyJVSw/7fdMe1uYgfaL0OniDw0yjde+BbM",
-	"YAzWDGaL03L7arF7oJ4eUjIeHMrrq4pRjfYeDLnbJSX3RfR2CtBD4B7QGPrVMQ/RIzZWC3/vjX9gU1/w",
-	"qcDKMV+7+id8+B9T3zpEU1CFO98Ueo+yV9AyDVOXMDBwqlasgD6F7rk99FlNVViTRCnhkSorZZLInkvI",
-	"GOwjSNS5khyHFWEY3EvQe8OcqOU3gDIVTKhMOxsR7lhwY9lT9lo+JwcVfptxBS1H2EQgHwFXjAonRgqH",
-	"D007wdMFKDpnOAnow+5MOPoI84YE3bTHlaE2ZC8nY00I3GmLN7ctvafAaFWDe1OZ1J3UUs/74ewcaHxY",
-	"Drg84gt5dHucNk2hbZe2JnTvYXbPuLnupI75YSagJogrTxsDXbWAOGbA3GfCr6wRxQR6xzUJZFqdinvx",
-	"nLyBAsn9vYRfgxKlacLierWN7UEJ+jdZUfz8hg9qrvHdjMW2VeiMb0ZdQoRtjchsoRS0a6jsD7bkjL6F",
-	"KrUDXTvs1pFKjbDpgOHY8JdEeB81quXu6VYoxpFitnf2t6oUFIl6ZEYq5Qt5eCOgRO5dqT+sDhtEA2lC",
-	"/UJN/4QV8kawlKYyhYajK/fGkVonUwLl19wOCSBg1IoI90dR2LlrwrdO9m4Sl3VOPTel319dvfPziuQt",
-	"EZTLB/aIzyU4bb2JLkeKBBzm7gLE+5FhqXvg4YWYiFKUacKa08vC7PYHDMRnpNwKwSh821bkDnJWspud",
-	"jBtx6leTaphYppUtdTFSNfh4wP57veIWZdotcrT4JxscV7CCuOawhC3LFBiE49l+PNy9Vu+gsOQuC7bz",
-	"DFwrAkRBpxa4J4wzvJIZ4ezFssknjmuMW4tb2Ggj1YsmuZ+w1I0gZaWYa2RKPw2i4faKu8cd4XxFIHsQ",
-	"9rtP0J9lF3hoKUvBUAWuK4ETlmIoIGU9FKdDKFyyclxATws7UnUc2CQdBCGp+0yu7KzUC5lR2u01JnKA",
-	"DC0ZqfTDoRdThLWE6w9vRel8OSSzTKdaTwuRst53Yi6VHKl0KpQouRUvsMGeUyIfDt1lh7XgN9Ch+E3O",
-	"g/fvOEgO8LmtKnPtvLk7U/6Ml3lEML/U5Y0o2aQQwkKaIfM9SPzED1hE0o0Vc04cMJLfzTOvqINQixmx",
-	"nhcBkEomEsazUhvsgoLjMi2M8dvJu517qy2/XvDKiG7mcjcTaEg3zxnwerA7JebZOIPnHYoPM14Z1ORm",
-	"KUpnGHNbd441PComgFucZe42Ym94AlnQma7K/hof+e+GT/+w+4t8YAzjQdDIs2tSPWN63Ep1r1ndOYgI",
-	"M981BKDphB3TLMe8+2DuxdFeb42PdzSDmf+r+5p+JFfC2C708TbsVEPSs5nIbpjV+mZvaFZHBTpAzmZ8",
-	"sRBgykjlljOnHGm0ofRSBW44X9LkSRkb5XTROd1Rl3XT7ZC0lhW4Q0paZmbOm213Poylj9tHFtwKXMIN",
-	"oTDnup3mYa2kEKwbvCEJk1CPEvpr70GwA3FgHHG9MI1I6C75ubTtbAJ6ySa8jCRkqq07b2+IFx2sQWrN",
-	"6jZtnjBRGOHJIKaCtCEi005YmkMdNZgd2kRashRGFwAGTjOtlMhsynokDslIRc1gE6gwBE2SUAdx3znZ",
-	"PXZauWMM7zTucbagN47UjKvczPgNNJzN3C6ZQItdX96VYKtRGqDzWLGoA0fBng6PoeTj6fAJVIbrXBRx",
-	"9fhat3B3w1N3oWfuYD1nUQF5xkhRB831Q9+tZE7xM5gGt/pAw+1G5kNxddh/qynwA5e2DR8RNgTGkLBB",
-	"hrOOZ6LIGRCnwrF/uJQ5NG/P2XK22gzRF9zY6/2KZ92lvmsoAQF0peDUJBpKaRPWse1PG6kFarI82Jpx",
-	"umuGqjt5F32Eu+iUbRYij4VQjPoBt5cISpW11cA7U9HZeWRNzngxuYaf4zJjWWaVtFSWp0GtBoYiXVkI",
-	"IRLyc1HqsTAs1yCFzlbHJsRR59Y0soLyO2DsnZZqo8CC4SLTih/puBTcmY5ufAvnUIO9VIoFul6+d2zC",
-	"lB4psCqnbuPoyrJKWVmwFP6TDuIZOfEUvYqyI4CTAWAD2BUKmU2oFCwXmcyFcbMIx4C0LCu0EWawNgEn",
-	"GMcMO8JwiTX1aKlJg3yt1cL3kSmFqeZAlOJHuWG1QyCFxn3QMDvbS7ngOR1Uk/hSZ35PNfagwsbrsWRA",
-	"L2z3MhPaZOLo4Z1MqNz0Tz3SA4K0IAj13N4Tlt/MZza3khcY/3VtB1A3G9v98QR7NUbZh4T3QWKmLUS9",
-	"94Uz1Dy7LSnuuvi5DYNFTSia2MhTiuRgXI/NoVcYB2RbJ3PgXcl3azL8vT7xYeKd4ZXRxCQ18W9UM9LN",
-	"AfwxaXMv1Q/hbGyjjfy8zsYFbo3dxTJrGcqa8SYEmOJ+NJ8AUCfKzJkNhdhWZZP4XjnOcq0zpj0D9R79",
-	"vYtwytLNT2ua6T4cJB31NHS6HzG158ComrgjYYxWX4ObY7/SkZZynE9L6LF/GQxZk3cueXmvxpIbyGAa",
-	"8283gYXJsN4LcHCcDzZgj4ePj/uRy9NeHTPHhClXELXyliIY/EtpHqRmZkHlL/gli1I4fZb7uPAaSD/8",
-	"/YTxYslXhomfKyywTd1ZB2amzGZ1PFhaKjeoSxbIBAFzE6GUdHN/wC4haRtsS3B73I7KCuk+6BTKaN0l",
-	"wBfk7FEwXc/enTOKl7LH6F8g4hAyzo+Hj39/OPzd4bCjnGcPaI2pWawYvxUlnwrTXchzxyIj1huvvBaB",
-	"5oN1LWn/pO5thXOVsErlvjDG/dpdBt1HcRIhmdGYbuFU7ICdtTGRsrEwMhcs9WKQ3rni6YdmtRNQDebQ",
-	"z32tTumkRtoEsIFXo8HRLSSGi4sVG4tCLz3LtXhkWM+nexXgZRvsKXuVUj0X+470mP23LaMtJHgCMEoO",
-	"zavrUX6eaqzTUGHJa4nEWGxQJEQ17bmcfVUiajaIWCk6bx6wtitwN+BeaX7bR1RrBTX1uQq3/FEcMWns",
-	"U8uF+KTt5Vtk+pgWYMfqOnY4utJ5e+n8hoHVovibC+jH1BQhP5hBW8LYrS0vigcb0N5t1NYlpCJaHz+g",
-	"pDGPrSsgeC6VMC1LAFHJPTC99IAXePne/Elx89EOzpTEj2HryF+EcbZya0WspUhs4eR0M+C20MZOS3G3",
-	"YbtR5/KjPjW81z+r/VvnmtqZdTWM7cJ+yzxwZxqWbkCi19BOWcGrXBwarZSwh08Pv97WTmNrQC+XZlFw",
-	"7DGK/Lxk/8h8L6bBOzWyjebnIXzDeLpbtqctK0W24cYklJWo44vBD9CTiSgNGrF0kIIt646sQkKGM/Rp",
-	"fjwcDt0f+nuUwHgXsx5R++yswe7vlsB+J8pDlCWe/7Uydu7mysNTMow3ewiAR68gS0WzE62kGpf1jjC2",
-	"5NdjnW/R820WOCJprF4cFuJWFFgHZ9hclFMw7qxew9O4Vww2QRNft4Em6mK361Clu6MNUFyw546EubTX",
-	"G33EG0624Lei2dceopB6EooyAPMTCYxlpXBDZNJ2Scfm4lcP0RW5vqF788cs0B49Tia5r46Cdkz2Tq1K",
-	"kLTLU7TfMUi4X3vPi0phY8/tEHnk4HR/Z0azCfdeS20dP7obWv4+YU/Piba9g1JZ+f5JgE1wfiNavL20",
-	"fmnK/hvz1OxrXefTfjMvFOnqO1AHtRvIP8xWYYzuNM4D4RzAexZuvLxIWU+XTT65/oC5Dxwp/BS8KXFj",
-	"QwAjltuBDs30fA5GG9Dn96oFqqtSiH4yUjWQ0T1nLQmFzL/E9kMH40ilvCjYk+GQxe8+qRX86IBnczE6",
-	"YL3h8bPh//tf/6d/EtC6RnBgw4M3AlY3Z6ODm+PRgY8RXJ49f3n98s2Li/98d3X+9s31n1/+Z+0HznSR",
-	"p0j2NlLpjwqH8FPKeumPx/DDT2mfEkHwZfDV4RByTlEpmBFgEg7YC5wTpUeqFLZcAYh8DrxRHEZnZx6g",
-	"ZHy9Yi4Augc8/f6Lb6TKMcHjL6bUmFkIfpM08J+NsxBVmEkYHykPzfb1y7460tdo+5iZezOZM3ViewTJ",
-	"yn7dnidayZ7Xm49M330olY/T8lFME/r7WAoo8Y3ULaaARsrn3IzlK0q7FVpNPeA+moJHI5XCWj6/eHn2",
-	"55cX16/P/uP6h7Pzq5R61nicUz2UIIZYhQB7hsimUTki0pAq2CvfYnMRUcYSKuHU8y3Clpi6wwUoZdDB",
-	"r5Q1Dbhr3PXhPvzGd6kUvRcN8uLrYQcvUS7dtIM2DsRDk4hnuBF+9dxDmP70yw4BN8UL+bd7UxCFcT77",
-	"unWcz77GajMfMm8M+FMNar13YSuhWYPAoVfzMMAJ+8hEOJPoSN/3ROg87e5TnLUoNbRh2uMEf+cvjVpd",
-	"59cT3clqT7yEOiPMpGisgy7D91Ib29SWcjoVJdRjpv7+u6X5PxEV8UUVkxDjMPe454qu/CU5IKV03Zbp",
-	"fCOW7uQFGa5nKC0r5VQqoQeaO8/E8Jf4lCDMqzRwrDk1OObZTYKM98GagouclM546U5O9OKlYhfOQz5d",
-	"q4ZVwj2v585tCsXT3zUtKpRmgbh6VYexQKngY5wDZvoDdoa8I24qDNOKcQXKfqQCTESXgYM71vqsU+mX",
-	"ej5SKUBUUopo40EAaj+tQT4EdbgTTBIgSDu5Q/PNbnBrxnxE5uxlJ9p5wYhuhPV2FCiu6fANZbmzFVVt",
-	"krfvXsUXZhZIsGo9xRpMxFSQ4JZhd5vX7Q5NrTCXsZEdvWZfcGfNo7K1QeQdu+2vxyi2El7es6P/xjtW",
-	"xor59Rb4xJoDvMf0rDkiuxfGrQLdtHVpduA845GuNYKpaS/reYvXqUN+HyQQVf0W8AnR4drS3NFzau93",
-	"om9Pn7fxWbKeB7kB5+h+9dY1wXfHm7DeyJ1PwH2MPlM7ETlr5SGHnNK+Ywls5PtNEpiKXSOXtYh/iqZS",
-	"+O7kPgzqDZHpZKb/uRKVc/bR9uXeMFjI7KZuIlIt6LgMZsaAnQeOPjNS3LCUwo7AIU+IKyAO8yPvJ3E4",
-	"wei5aLjvI1W7l7pkS+cq00fdRSICo9gpS/EsZ8YZIeDaR3T6rNdkPg2AwrJyNgZUf5P7i0RegMPGmqea",
-	"a78JicS5PICMkUJ0VZgUSL7Bx7evYBtcMjIK24sPfKkLjTsmCOMLCZpTVSg/ZCC3vufS/7E7hFUf6dAn",
-	"d+xLnDvckGDQD0bqJc9msV1PADyy3Iial/XI2Ils+RBlaTgQKTMilGPWj+0nbKaXoEbmXK3CAEonEItC",
-	"ZhwOp7ZiLSA+F/l1KXgr+8sPsxXjjK6qXRWKj/i2xEDgbjVFCIJHic4KmnToq9CD1lI9zUmmyELMYsVG",
-	"xJM0OjjxMBY34ZJgGXQQ7iygzEqtduMa8RtflIjIE8o9Mu8uPqnXwcD6opT0IIERDP/o+2T9df32shQw",
-	"xt3+37osTRkArHK4cUFh1TnPoWC2rNQp42qkoht8Gc7YrTDy8kGjOqdeLBtX+VTYSH+st69s9KeuyfvJ",
-	"J6tUIDHt6VtRFnwBGq2/zzKtfUa75UVcqQ2n2W2s+otZz70JGSDZStj+iVeqqG9pXElDxdbr5I5YkldQ",
-	"kHMJrZ/zqgT2R648Lt8jmzJeTWeWVYsBg30PHA/R+NzCF0aP1LKUlmrQeb3nB6ENibj1WCulqXoFkBrs",
-	"jVgSmyosRqvjvnN26bP33Qdv6XIgkbfX4xWao508XzIANZHxEVYFCkNAd8UBjx6aPtKakcI2+h5aRVeg",
-	"UU1V/DMO+TSrseErl8WKpNRA7VDhi4PqJUQyqhSvSgfsTZP6GxI+SN05UtBEkAbmRkqULDm3fMyN6J+6",
-	"bVD4r6IXI92gSkYKCT3ikcd6gUcHOlobEkIP7kWA9R8p6gsGLz17d9692OQT7Vxn02X28MzKW5GetGuu",
-	"AUtzaUDnpc3VwFqMySSYC/VEe4U2qFX8CSPNmQDfIAQ/6huiA6QH2eeGutclAwcHaFhxuCMV7Mr+KWYX",
-	"mlvLT6/bjYGQNUQ143eHUDYFX4A397qsFKhMaeD42pj/YFzAcIDfEWfpIPGn6J5d3f3OQrv0zD+v+etv",
-	"6qc3//Dcv4tc1L9pJfbdy1f++g0CyxJpj/3f62Ov1hdRcGbNatjU2C1n2Kb6aDPXG6dvS1Hb14fIMusG",
-	"7E6qjPWwtBjqq1nOV4d6cggk2Az/P/1qKQQF90ZKKpb6T8VSfh56KOvyhKX/5h5WAAfIv4GigX+5R7h/",
-	"jlT6b/Bs+v1KcLzY2cf/hub/qBoOn2R5VYLqhp9ECsgK7LycHhvA5epCgO7TKjcRKxA95Xg4T/uD8GOe",
-	"osyDBQn5lqqw0vlXbl+ynBnpzY33Sn5gYqGzGeu9v3rRT+CEyik5Bw4IGNADdrXUsVmAZUhwnLmLoJ7K",
-	"8zlBbPH1+Zvryxffv/zm/auX1+dvrl5e/PezV+lI9YjrnB3P+yeQJCsFm0AoX1lcKmnY08ePnWatDz23",
-	"kClTfA6HKnwU1n3j3mwaOZAvA9cFiTwISxxp13UrZch+x75iX0Gn64hw45gKzLtJqmtRhLL2OwJVzpoR",
-	"u9B5yGIJXSlALFroED+jgerXyx0fHYbo/U2Fh9VM2zTF23qMLV6is9LqYwLytcuQP4jXqN2UHSkguJJF",
-	"wdDBBV4V9HBPkOubaoNpNvvk4pEFCkQ50iYsBQxzilMPzXq1mhqZi7VmcTfSKVq4eKu7uoNdplUoG8km",
-	"AilFTpsvH8U/bNC8/Iqy+psSzk5BvIqeujnx52dvzrBrrrsGU+ElAMJhupFGnkMmKOzM9P3Vi7SPxwLG",
-	"mV5WbgmOnouykCodsHTInoF++yolUMDw2clwyAqd8cKTbXxzeeVZgk5HitMfYSzU89ksnHwdTnS5hF4g",
-	"fAX61NTQD1gXuHykcr5KQjkuPWHCi+IQasrdzVgFbPxpZZcyE+uaufEpTe38u6etkh/KEu/QTyHjQAOj",
-	"jAQra5M2BZufAwPSYbiuWCGdnV8IROsa7xNgk/GTkUIfH+ps40bjaFVmWlkuoSu8U7F4WSmm4kPKes4F",
-	"FPQAMByw9S7W7kJPDErM9f4k+ylwhcmp0jTS/mCkzuFHcN9TVc1FKbN0wN6TwRtVk/h3SrohgxKT1UjR",
-	"1yVIp8XLFUaWpFv2rJoLZU+jYC6B/gqIBioSBSWE+9LGJJ8w+Kp0wOpm1s7zdeK98if3jRALOO5lyW5F",
-	"mcvMmpPa2SOyCOgD2sCKRPsfV2HPMtXXeDGUiWHLkY4y2vVmIAQfxbbyYfn8CYWwpv6AnY2UX7eLl4+9",
-	"e+PGIwtyNDHaAqvKyQ6C+F6jE0pK6WrPmfJzpS0xePnnc8MogBDYhCKzZtja0aMQJW8lJzhzJ43zmsZG",
-	"F86MzuVkIkABN7/ci1itnYYdBZRb+kmsc8/iorSf7vGytVKWAMMSNPwF9w9kJfBMpGtlv+nJSDX3aIY7",
-	"3/gu3KWcz4HhZCatMAueidNoDzMLKFg4z4ESlR7v29ZCoMFUY6Jg6wHBMygVqcLOoJDoSK3tGHA6wQw7",
-	"DSIGoxSGpUEwet9pkC2zUpZ/gJAHV9kMWuWG78YWJTgtyYZW2zoACliWDWHD1iexLjodqVoYLBg7nrqW",
-	"is9DXsgvj1OHC24MUjUojH0gChFcMS+eqY8crc1u00aKVhEhAbBCULQwFR8gMgKja7efKtnGYR23U/iV",
-	"Gx80BP3+TAI7OcuvAYm3rWFtT2l1GELVm+1EIETTXlr3oKSm8fg2xv9ANPggFw+RJ0cB+9Uz5VfCWI/O",
-	"oaKLO1pOc1/is+7ZhmKeTZpWq5lBcmmtxCFGSqOKDKtPQZPoyvnB6zfjcwtpIDI6ERaS206rCZ7v0RSi",
-	"0dlquLsH1eacybl4Dh1Om63bcr462HTw31+9oH6obClzOztlSyFuCObuLKTX2lnKcV4SH7SzUZsbhxG+",
-	"1+3HlkuED9omcdGn782vstF2Bzq+UfIPAGpF4S+GXlB6Cj7eYJ/g9aTU8846uhpwjHRJtAweees8nf2x",
-	"kHPoobDPBOGaYM8FTIe09yN+qwTDvyH1Icg1nKBE1h4OSDfS5J6NiusRXeI42srDdEcz95pNA8bQbNTM",
-	"/YRihPBBuvnSLAd5pBWGIa61+O1s57uxBpupDbACU9aDVrBUvd+osyZzmw37CWt0NgGXzdqJhZ96c4B2",
-	"I7VczXxp/KM9wSXmbBYBHEEgvpT1ALzSaFvma54b9cn0xoMGwaZp78ixLaewPjeX9LL137/Cl782LX+7",
-	"shPb/gcY2jtRXrb8ETr0GcxH1H97p6VqOUvHkXrd3lx6/w18n6a5fgfiOxOodKu8kxsy1wHA4p5ACBaP",
-	"Ui8EFfVxxYuVlRkDinc20c6j2hsbFtoUtBTNwvTG/YrrEXuoCdwealqjEoSwh9GdROGvKWD69wL1r29x",
-	"v5XxI9xKbN+2lx2H2kNyxyyc4LUp5SLHHoXQIB7KUXD8pqGa76F+UdR3oZ+7mBBovK0Tt7sRZxLZU4Zh",
-	"Dr0tUnsvUjNZCvMpKnEgNViZDmxHgF2h+bjkRCuJ7JxW+ya0nDiF76AoOmWmFBP5oX0XooVR88z7cxPn",
-	"GgZUikxPlYQ+LWy8GrQ3KLvVN3etuMj04g7cEiAul+6e/aD4oTUZfHx43U5APLznIVwllO9f31Wq523T",
-	"oCgFz1NQsO5fJmEpRG7xVxRUZz05XwD9jLsG+GXzuVR4je9q4GSGV7m0rNBTsDaO5lpJi+ZIeMJY21nD",
-	"anCPdE6De6vzcN2TW72G9+DgPvdm175OX5vEf3RmaK9a5zBULK/ANOv9yw7m/MM5XuyTu/7HNQGD3lY/",
-	"V4L+7E66SDncyYuMsKV7ppIwb3f/woeP+so2pxfFBggmfk2R6ejjeafo8r0XsavJ5h3f3toI845DeYBG",
-	"lt2rfNeA0KdY6M7mUmfASkqV6gmhfCUR11PWSCsBcDGk3KNYe92uZL0VeUcfnLhT10Y79Ob6hGTRwf/4",
-	"cfb9Tz/aK/zf4t1PP5rLn/50cnR00Oaf0X2HgT//YF4Z7Lar2MzaxcnRkXMqfEsv9v7i1b27YZmgVD62",
-	"Z9VHh9BQzjxB32eUM/Y6orb1jLAtJ1MU2Vr/2H14fXcLV12CFl375PHvf/eHPc6SuxHvdi8ABKF/zV2+",
-	"lsRoTFvrXD+QBEJULqtKaVfuxJ37oCkvRXlW2Vn907detxs+Fte1R7UZ6Y3crZOOrkIMHjIYDNIBewHW",
-	"M6gqzJq5v5Ezg5Y1OzwEeo83Z69fpqceCQx9orXKYDZhrSELBc+vdYxTGMgNo2+k8J/UEkwp9dK4gWEW",
-	"m5qWAd54vGLpu7eXV+yo0FOJ5JISerrDNd4zoJmhB9Qj4Av5Z+FcCuBUmLREGKHxdd18khW8nApWcDWt",
-	"+DSwTmnFVroqoUNI4LYDq8gkkBrPxRwKqQFoEkGrEXtyI8TCBF4l57tjDhZgLeiYD0ZqpK6oOnoCFJKl",
-	"mEqDfX2++sqf1199BYfKRlephJ35pkzQEeI7aMvEsNkTEyoH3x3rt63xR1cfbf2vvsLv/OoraEIiSndE",
-	"9bCoB2EPSNDTTyCb727Aj//qK+difvVVSLd99RUKkg9dllXhpmha6moxUngTDIImFgin3PeFJfjqKyph",
-	"w9j5V1+VlaL3SDtgZ4h0m3CF9PzwACe/UMO2ECVV99U9RhOq6+ufwpf7HqQj5bnVEbupLS88GSaXEFki",
-	"9B0sLOTdpSXU+XPAckKFPdIEaSUSln738ood3R4f1fJ09HeZ/3LkKXxDiRtgK91OKuSNKFYj9xHOoiOM",
-	"d1xjnbKML+p75nyFNXUgMP/lvzC3rYSyVHcxUi9RyiC+Jz5kYmFZejQTvLCzv6UJS48A2oL/hNTUQg7+",
-	"aqBZYEqbzA1ipOAnXdmUKSFyJ641N82Jb6uJqoIClO36ZqSCwvGN3XrZ3fRO36P4RyqNN3rqVQWEQhuK",
-	"AhvLOaeWtIsZMAwNMyxgQAKdXvoneOsf3ef/iWeZMOaaftMnoBtgYZzkwe8BIqsXwlBHh5GKlybXJ36f",
-	"wwrkIisAuEHsvwuIu8CEQhsWctihGLLTY8c91+23u7W6PT5C7x3W8fb4CPx3ShVE3nvKenAjazjxp4y7",
-	"IRDjm1hpRDPPGdSNPB0+gY2HYSFaJuTJctoKgCgY5/o64MOdGqSY80IyquwbMJTOp8NjGNjT4ZO4rsXL",
-	"EQx9pAo9Zb2wp/B7+l7s0R6kokUckZt/gGEi9vvq7Z9fvrm+OLt6ef3q/PX5VVrzw/lwHOv9bjiM4WX9",
-	"hMgz3MGzMfyE2gI7vQQReD3x5ZGewej12X9cv39zfnV5/e7lBQ3hm7P/TCmo7fTT+6sXgDvsHSfOvBjC",
-	"CAIkF+iIYP6FDO2iCLcDkPRnrJdmOhcpS63W13OuVp7lzaR9gmyNVHohbLk6PHN6K+w7qRgtj6/60lWZ",
-	"idCtyM2gLenIHSm/lfDTXr397rw5n+74iifzuPElgTcYtBuv1ZRfoLP3V99ff3t2/ur9RecjnzSX5xSb",
-	"hSCGx6JKNvW6ToWFGaobRcsy0loAkAZqVNzPxBEFVXihQWvTCMEl5zgjKbOa9KKbFl2yoCMTBj4TlCEA",
-	"Hwu1mvad0OFMLanpE2mkR4allyI7/FbYbHZ4CfseOHL4XBzqUrqXYIl1DUNwn5u+xb+NlBuBb18a2NyA",
-	"JMZY1JnS1luYds7LstSl8QcF0i3PuKn5wP/98u0btw0W4mSk0r+PkJFudHDC/j46cKLn/jk6kOqWFzIf",
-	"HSRs5Ft84V8GgwH+Fkxw/B0R5lGJ/ejgl1/SwUiRJCP1tZusdMzz67o71dPh8ITNeTHR5VzkMLLEd1tC",
-	"A99ZJBqqMVYLkbAxz93BX67Ygpd8Lqwona6sFKejCSrKnw6PocJcl2OZ50LBr570k5FKlbbXE10pvOwp",
-	"df+aFDLD8TzDLKu+BkPR/er4yQkb69zpUiCrPmav5XN4Fs2Qu+jx4xPG2VIUxSF9C2bDsP0EwpY5whvd",
-	"C9wsTLkVS75KR6r39RBuDwRdYLQSCYM3TcdixosJpcxOY4YzAOw5uavxK519rWiyvAWUst7XwyeYLwby",
-	"csULHNCwf4ptBOKOcQJ6E/lWa7Yy2PvdHbhGOc0McN5eRBHIUsRVXrt5pwmAKiJYXN90alEK59IlgMSD",
-	"AgZtLckDW3A784kOPZkIBfxIOL2lKDiAGakMPSY1HaneBqA1YWmIdQ6GWG5lqdXz5juCiLlHYf94PJ+u",
-	"3FdztVoCjyDkf/ybfWgFJIO9v/r28A9hf3P25v2rOn1zMlJ4BMEXOj20Jtmsh3ve/QmbDvcTOrVwD2PM",
-	"Cay5uQCkHBKL4jVOEP0mwt8AN4M71MA80KUdsG980sewXsqhSazTbynsAigvq5NvacIGg0E/fOPFty/Y",
-	"kydPnlGXguFweDg8Phweu9V49uzZHw6PHx8+OSY8sv8m2BHAHWj8EQgJbFJjQ4B86HyFI2dPHz9OqCKL",
-	"QYtX0HHv+FQqMohfSWPRGjPUKJk5pQZhbKebfhwMBj85bRXlXiI99ks6YO844FCjC1LsSccNS/+Ev/mj",
-	"Ox3gBAKBcRLgTgDvMlO7YgTljxRkCd3fBwwzQlSdu+A/V2LA0j+BOP2RzFgEuU4FM/JvogY1fz1MRiri",
-	"Pw7G0Qutbt2G1sqM1Pk3+Oz378+/cUYwnrBltDxSOaNkwF5rhV3y3S8uWa6LgruToldjRfqnBP9BhxBJ",
-	"FaFlalEgas7ZoDCOF3q+qIBHimBXPfcUUD0aeq2VHNzn0DohcUojagLgfDTsgZIQ/58kYa+hLERGZpLg",
-	"14WWWUndOWWk0DlH8IMhw95peazRfga2/JwXjJqOgNYh4HrCjAa89JzpyUjBR2CCjaXDwfEfUixXdP/+",
-	"/bP4//7gbG2muNKHOJVuarEnBVcrp45lJlCXGyFMv7UgAsJWwLHiC/ErRSM/RVGiduOIhcetRvbPeBXY",
-	"O74Wh8dDWJaL9tkKBYxhltjUKU7UMNTkA3nIMZbmVAqIGOulTWa01Hei9D+BIajLRn1GDc2jxWEYjASf",
-	"tVyAJa59wc5ClAZ4aRXWHYFrUmtNtGmDA4MI7EJmQhmI01GI6F2pF6UUllP3AGkBnwkLcPbu/CA5oA4w",
-	"BycHx4PhYAjpFnSRD04OngyGgyfADmNnEKnzXrX797QNKHQGZrtxWzMq5FuU2nmZQDyxAHqeULiEDU0D",
-	"3b4U5tSJRu20Dw5gRFioe54fnBz4MSQHHsEOY3s8HFJy0wrENvEF+DDuxqO/Ek8HRml3xXC/h1dgEK2V",
-	"uz76nEZU8+Dkx5+SA1PN527KTw5eyVuh3LXwnQfJgeVTAIQhI9rBT+5mtK63zCn7/ur1Kzy8QDzEB+8o",
-	"N2ISAOpcDy06oaL+r0g/HZLa78+BlKThKTt5G4uowWV43kj1kIKYamcISEwBVvS2gBrRvx9eCQ0RnQNR",
-	"v+QIwiKxKKP3AS6DsgwMCAyRuCPFc+pQi0gw7izj5gbhYij5TQGB6XyH7XfDKetmvQXLUoKhNNUU7ir0",
-	"dArnqgLrE+wsFfszoQh87aOg/NSkA3amqBUvUKP2uEKT0QBdQnp05ByVFCiNMYjch9OHar+kYhN+C2HX",
-	"SWNljjztoxs22ER1HNjNko9J89ak2Xpc/qedW8cZsUczOy+ae2b9Qa3bA6YfpHXH3gjXxfuC4tk/YZut",
-	"lu2ATTwiCBJXeRIVrpCd6TSs9/F84AiiUUGQsUWnqMKmwCCVU8PeAjEzXdrDQt6KPGHfW7t4q4pVMlKX",
-	"fC6c9/rHS1vKzLL2EB1SXeSyFBm2QSCB7nGoRlsXLfQ5movOztDZo0+d+oG5WRspbENKJWve9QFX75Rx",
-	"D9CijbYxD/CwEfCYNh9g+MrJr9HkIhKBjt+ocKSeoTZyK0QURZGcQ/elaaOszj0pARMdKWS2RgS8Md0I",
-	"C7CeLmM4nbPDKSrAGkEBuBu8l3hu4WxVGgfmtBzAfMIwmJ9HsAes5dkNVUzcCIXFprSoEgcMTRiWQDIf",
-	"e1kZeE235CNesh6ufrFCtwopZDizZQUTtyj1h1UfoxoQIHrx9u2fz19eX7588f7iZUoUNFsjVz4Md9dY",
-	"FYV51Ej5B0KcqTtORRBd3gi+GzeHjchVHQyLlp+sMyBuxPB5iEqdjhT5PM74wnAfav84nNep5usm3M+p",
-	"MUiHAfDhcLlcQiTisCoLoTJNLIv7WQSgrL51uuqXJpCN8EkNffpk+KStVeYU+42ctgTd/EofNDAGrzQO",
-	"vhWFGU4ucLx6qFuIkbupRfqDxvGwmaW9FPbwBWYXW7OVrept+0PdY5/isdI2rWG6jp7z3GfC4ZbjBzyJ",
-	"gqzNpTFSTZM6sFbH1AA7CGF+XJj6+Krzvm2KdoDjffJgRidEKTFr/tHfXHB/RjZ1fseZd7cvXz8RfI9x",
-	"CjGX2phDdw6ERzWKq92bIFaDcdhQQOZm8/jJboG50voVL6eAon36+PHuG84xJonXP9vrBa+5WpFUAgDn",
-	"630k+ZyihfU6brF8woETW/CtdhA5CBpJbtptopcqJ261NVxBT06c591PWFYIXpJItG1n9Emb5opHIDiP",
-	"DTOiSkeh08hfVQxjYvlIBcXGlWdZHwt8PQoI5CwxY9BqNDivtrYa+tCnc+IzD5AgWDvK0RMJBkUYQseh",
-	"4WbyDgobiubaNbb/qI/Q2vRNH62iafrvr6r32Hnf+uTBJ9oSuDDtOyDO23d6yhcQ6zRNkgwnPphFgQwz",
-	"NMVlU6GcVEAQUuWwA8WHRaFLUZrNiMNUWECfQMTko4IO27qWrWOlWtU7jYM9Cd83+ASrceUm0L/Kv6gr",
-	"eoGBmj1DQkKxd9jH8PIvr2DuoVODJ9jJZhyQPV8PnzRbNjcXhF75CSNAdbfLjoWg9KbEwOgKa6vL2+AK",
-	"GFqXJ59nSGdRy0okeA2zecpSbI4Z001vd83Dq7bHrW6Pj0Ls9IgIOzrl4IUn9ABySGq55ItAfWmcEwjo",
-	"mzYWdimEYnap2UKUUufmhNqDCHHDeulSLzFZhTSCvXSu52mfEd+Ec2BT7nzt2iNBv1OJpSBuZ7JqQj1h",
-	"WamNNhH9muZOCfJjkDLMOXRL3bjbbHaZ6KXU4O4aW656pJHnM/O/TgCVAm3v0B06hfAoekI4Aejncp9x",
-	"+8HXWeFfE2LnUfm+bY6BUzXqmIzdhyX2nqrbJ4M3C7E3eM8jg8COBHlh/cJh8tV3ZoZqN09fHl2Pawvo",
-	"ISLXhuOaxgt4N7ikP2BvVRE1ePeQYeMTo85+ghkj4RgpoIlCGcsBrCVy6Xzs8AynZQJ/jg2/HzC/RCna",
-	"QGFtUphB/2XGzwT07edw2tbh/R6Akmg2knrS6itI2kIRKI3fyBySmKkbWQrmjx8POwy0d5RSSLEhc3qU",
-	"UkPmFF7y7Ov/WjfaRhEcqZopqIZnwKDHWltjS75oG2XveDgcOguMFiWpQRL1RXnJlxhurj8hYQZX2xOj",
-	"C4HCXnc9fGSgXZ7R9TNzbrm3EiH54v/ilsKdG/0ItQJIETlVQLmsbOqDfqb+eKiTz4Vhw8FIvUbAZSQx",
-	"UFfqJM/vGV0C+smpC6U3xS1BsaLGq1KxtFI4i1hEYloDE1NhUdlJJFZdi0G36fj6krru6jz/CwR6f0k2",
-	"7EinAmHxUBk2CA6DSoQL4J+DjsgxzkLDONzanBh31zu86xc3rh3fcmbrT9hx6QvKjXV9s2eCA9tuq8pG",
-	"GC/bULH9rmloaujGdOzsqr1h7QSip32HuXY+dI5y7XPuOswd038phBe3nz6hWRXtiw67KgtXUIDlvjGk",
-	"7be8j+BRB/dygJ4On+6+44223+pK0Sv2CD68IOTVfaIb93UCgtkHlKzEvY2qJSiZZEOpgPKMzTRnf0SW",
-	"YrAM24xF2+DQabUX3yrPsRC6sq9vIc9KZBJPpzBeBc4I5JIOneJKXRTVwrDejVhYNimFmbmr4XDi7vxQ",
-	"HMiZubnBL1uNFABHMl6Ib54/MmBaSlXpyjA+nZZiyi3iJkpBmSe38zk1oEW6HrJL3l+96OIfInARcCoV",
-	"GrKARKHvCTcIc08UKDoNMA7frJawNzErzGmc95mjQUCcN8CUGSJx3tSgmzEGxIHaDuA+z4Ys5yuTsMe/",
-	"Gyn8Al2yx09RBgyApAlSuoJOfQF/cQwwX+Jw6AVCRfhab9+1UTywGb8VzlrRUtkTxtmUL8gAg89AME4u",
-	"sakDNPWaCcxKeX4ZRP+xmmWmtnSqXdQjYBVHnDSE3WHD/uk2RhqyFEcq0KQQRQ2+es0YPl2nrfHDHakN",
-	"6prTmLfGxkQsNrSZHrAUgj2VsgQX3PmdrBca/KDTENofSC+1hZhY6CyE/gYkTfG58CaPYQWsGgAc2whX",
-	"elHFTzJStXo3CSsgaDbWvMxNwvJSTnyHidB9d5P2BSC0oZ1T3Ag62fa9A3bhHgVk0SM11ZAOiNolwZN8",
-	"A6b468FgBXdRCKdx3Ey7PT9S4ufK9yyOvuQRRithzO6WLowT5OfCruSF0Tit1DMpzEBzmeiroCan3fSM",
-	"6Mk+gen5FhsFS9K8XcZKRKfykFbKLiPxB2p0tCi07Ryap7pq5vD2NYI3mcY2h1HTJSH3XNdQAkPP/q/2",
-	"LHDtL22QrxF1mMc89k+9jwDB/Uixs0297jO27rzpGj0xhLWs71Yasv0IzzpGrfSyazjAVHbHwXxKUzfa",
-	"h90hRCnMP52Z+7mt1rPITOQtxiEd/iQBW6zTKpe20xx9JQ1hbwJNTMIomAjhNF8FF5fYRE2DRurs3TkE",
-	"6VhtzqFuT5plgGiD3eobkUCb/VJbkL+EYKMNAAbzvwpFiHBEIPq47p7EzUpls1IrXZkCw6yl2xeAuabo",
-	"YBNf0h+wN5DywxrEOIvcmleTxp7BBO7A3MEBAh20TCgV4hmiakN/FV+2McApSROWum8c0Kd1O8n4pC40",
-	"3PEeJevbxgsMmjjkG4kqqxQ0bZuDTz05Yfdw/d3XMIxPP2r/vp3jWTu571j2v2PNQ/FaXIYmPdiqU71T",
-	"W6KPCs/EI6lfrCub6XnnrNCf9z6nYR+8pZt2LQ529UOOc5gE2T2QBzpx4/eHusEdr77P6brbnoOS1r2i",
-	"g8Qh9ikPbFi2l25agD2tNcnmKxzxDMA5/K0f4J8Z8xJh341tTFR8/MJREY7emj0gOn83D5jn9WV3dW1+",
-	"U5IWvmO3oNUz8xsXs4cRl3G8wl5Yol92w8K/K3W1MGyTb4PyboT4QAAPFOYisQZlHaEt1EjtS6vB40ak",
-	"kBGccHWoKztS4kPm7SYCCTwy0A16HQjne60FQr0UgMYjRTQ+eoKFuHKaYkwsOEK9qAc9GyasbkLPjoeP",
-	"nyZ1SvW4n4RuN/AgbI0M0bpxHeMYsDMVASJHKjR8hPnEnFIuCh/Hi2tG32DoJHzF4E3aJxTXQkMLaN8G",
-	"ji1KPS7EHBJpNKAB+8GX74fmytiAy+i1fs4JC8FcZP2Mu+tOoCY17t52CjWd6GdE/Qh1GbV5alkSJwMb",
-	"/e901Pt5EFoTttnBaLCGDb43PPmOaZTmW8Ju3w1NfrwBsH0ANdbl4Dab9RJv6W/9uPzUGNSPVpTEYBWp",
-	"oC5duXG6AjcP6s5C2BYo4TfwexM/fMDeeqwMdseLun8TeBdCpBA29jF8Y/nqxO3jQvBb34JGGouMQSn1",
-	"7CsJr0c1KM7NrDuEEOQBWeFDh1vm27qGLidQ6VFyZdD3G6leSm3sfKcraFPb6CLbb9u6OCfNrdvYOU87",
-	"uLwaUo5PgQh06Lr7r57I/GiRR7HcR+STdutxKuyWhR3+Cirxn00oPnqNvxN2vwW+m+F/noMtv/ANOdeL",
-	"CbGO1mmSqbwVdcNHlce6C7Copklp6U2YZKQAiAT3e2ZUug8vQeo76CZMaSjfbo/OxLrfnr8DXgOBQrJN",
-	"BiwykHz5r8ZsTN03NBiPEmvgzJqpWlfdepUKJYXOFkKQWMMOI9M5BSNowDxJcni92yerYJVhRau7wFm8",
-	"kJK2MrtJoreWgrLToKGBqaMeibM74clIbGHovWB8BZvLdzxzJiIm8ZtGYdwrOYRV/IghjwnRj6Wvhw6F",
-	"e/RJdWHaSYuRD0YulOuhXewUfm0qQ3fnjCs63cbu6W4R8gT4vhSyQuTwoWDQN862cLD1CIFxwrgK4WSw",
-	"Ua3Gh4LFig3aWryI/ukaO2/dvR0YUQyrFHQINyMVjwCcgHDtRi/4sQjQECAFajtCqybJ+Seyfjuo1Pey",
-	"fj+jqqeWZv+8Kv/ugKbfvG2NonV/2/poXOVkgNzvmKpaQhuXwprAitakykQ+dK3sLMVGNMS2nawDpUYK",
-	"KDQZjq9JdxM4+jJeCJVzjxpl5xYgPdRXk0geW6CMdS/4trbqeegbC/q9nHqIk3cf4Hk6qugH7IQhXqFa",
-	"PUE+Ck/JRj4KeMaAMJLyaE4FCxvuNEhXg5/eCpswkXn4HFfw06iu9bf81nRW01QgGJob6T+d7vrNq6LL",
-	"pj3sNlS8g5HTtH9H9eT5oTrT3C89gVQNQqL0tKmLcyDR3qYICKoocqb0kuJ1gEPLgJIuVBD4YhA0jlXe",
-	"qAkaKQ9KRMatAYPeI2EUVJPR0vMHapOIVQmT5XFxA+IAnrIeGH+AUYRHyr+BaY+FMv0EtKH78MFIvSUw",
-	"XvPNvpihWe9CWACAPQa430iJDyKrqLZizI00LJ1JY3W5SvsJyziA7rhFtU58ts5or9sSjpTSjO4BaCMH",
-	"HamBeJAXUPER3x3x0AIcbqT8i6OLnMpm1cJ969jtiT6SXICPEljEHhmGd0JVylx+EHlUdIHx9UfukkDG",
-	"1aZc/dM+iwPu5bdLwfnBfHG/19SNnzhyW6Nd/qCeeIdeAuz4vY2mdp4gcK0NaSpyZY3iCzPTtg1Kjuoo",
-	"8XkjqNPbLEBLkD8BPVDlW2BjIt/5fwFZ7d4KNKBIC5rCbXk6YN9CC0Kssiv1FLhX0LLzxM9uNmBefEYI",
-	"2B8pZ6Pn0lKAcSxY+vdf0tN1+nQJVEhxIGKkNg+SjC8IqSqNG+2AvQUE/IwK8+gyDweH+G7GF0Sya1gu",
-	"eA70mT2KhEBmRFf2mhiXU3LAfUamj+SGaI9BJxAEWINHf+J7kluqBSaCbG5YSthkqp30kwtA9gD+9bRF",
-	"y9kKWMiahozSm2cQOdC1d0xosbJuc1A2k3tIW7us0eRxfs9NjvKQdOchJ/WQpDvdyPmGjnSwMv1TpnSJ",
-	"RAkqyrlFJULgaLPQcw+pO5rlvbWwGZYV2sCcjVSNZSbBrNkOPbP218MnnksBtgiXxB+/1OUNGOEjteTu",
-	"ZLvF4tFKIAf/S+8JJBBIgT+HuEzie8mH6DxWHzd6y1PcK/FR/CiAj9Z/RrtXWhQMvwIw0b2aefzi/Rtk",
-	"H08ThlTF69u6Uo0S3fW7L6/P31x/++r8u++v6BFokMAnem/JYlzI+y5UiZzxAmJYniSfMPc13fl2gvTT",
-	"kULdNJbTKRLm4WTgIezfbdpCPAluav/myJdrff2Lt5dX1+8vv1kbQb/eUPGMIVs+vR+f54us8ZcpVGU6",
-	"9eC9KuAZb6duYhXA30EhKbE0Eemqx7vXEURPNdpkx8+55c7KOFmv1saKh9ApAvpJOMMvXnTI81qzpiNP",
-	"8Vx4ZDZ0pxmpQmMVgdX0aEOZ8ok3VN0H4JeHela3adz+NlYvkFYN2T5mYSmdwurOGV9U6pNmiy8qFUXK",
-	"Nr3Mxw9HVFB1Vvehngm5YE/xXH1Jkv1zkR8F5oud6+J519e9X8RIey+zPSAHVmPwdaManG6GGK6IF8uf",
-	"9pt2YOEOHttUNL0Uf5smxMYeVVuHXvctRBBYROkrsmtyipFqY6dg28kp+j555JT2niQPwZV0mq5RHjdS",
-	"6L9OQDsGs+hRTf1gEj+KZ1//V/fsTDhVLmoGgZGqaQduRbnOI8AiGoGIHYA1yQGopA/YAWq6jSYxtp9P",
-	"N2Q0QZTFuqlSMHdWUAMTrPbrWWjzEvft9ziokqubegYW2kjkhiCzAx51ysYVcFrBT1jmVkBHNSic43Rz",
-	"YPHGNgZwEMDxIJR1zndhNDCQcmCcZmOu8hMcAHA4uOcej9R/w4WHLpXuKz1qDezOMLvQt8bZBW4cY025",
-	"I71UyUjhI2s2iF3PCtzLhRT0TOceeJ9ELxXrEUxMKqBTyPvu0I6e5b4F6yoKvqAEkXsGs1AB6mxyLK6V",
-	"Bg5vrM50gnXN7fVNipQFlRpL7uxVcspxmV84M9EZHsWAPR4+Pk6CeI9UU8iIYpJQZs5wvXELeZywxwn7",
-	"OmHHw4Q9Hibs66H79xDrZXH/mjkvCrfV6smKWEi4WkWgP0ChGGpqCUYsjxxDd5rhrbmnl8hER2neq0hD",
-	"fYLavCvsEbOpvGKNBV4NX1NMVGj5QDwR0WfegStis7bv4cglPhO7Qby+XeTI9SVfCr8+MmTlDvP2ii84",
-	"ZSAokQMQIKjq7RVgePdWCDqqwV1FTueoN9djC137i9Tstb+8sdNo44Z+oFRlMda6EFz945VZwAzuBr77",
-	"GfsXAL3PvUx50aRfdIPdL6hPpgmJAohEIRN3aJqU1Ek86l3S0rekwxuFVfqk/mijp/lnRi7j13WoaMq8",
-	"fEEsP5yirtu6zkmuNkS9oYLvgFNGGgJ2RstG7VPqEKouwQYqxYSCr9JEodYYwIyNyawJuTZj+Qq4xXjm",
-	"/KimLkeKjBmsAgawCqgQrlQhjGHpuk7/o5NpT+P23curdKSaIOjQ4YU1UNBEtx99XdS61zMIE+C5BpNV",
-	"RlCPtehj/dAmuswEjudkvdni8Bl8B0LHtIkTByZuewMxSES84fMRtMeWuipyiIFhL8IaFGgiYBs4Bh7S",
-	"RuODPryyEMoWqy34bK+Ytp6/Z/UjxS3EzqEMe8+ZGylpIfEiyxpDQh16Z3rJUkzpnDBA0XlP1tzIBYaN",
-	"GxjEXiOTUXBjrymdAUD0OjqKvkzBMwiyd1WAuqW7m3nw07449lrvfcGwe5323oiHBbB36r9u4Hp9FH9K",
-	"i2zrafglW94KVt+ymL8RkPpIpWTBXetbUZYyF8a3mGzDq7uDz218fy0g10dqF3SdkqHWQl+1Tez6SMXQ",
-	"YlQ00jcAizDFCSREgaiVcM9Io+QOlZGakkqP21N6CnkU005I8qc0Z9/Xb/iVoMhbN7CHIf9TbuR/Zgjy",
-	"HUzlI+BO2029HaPXoB/nbgbrJIp1jiNG5t44jpEC7oEgMoF82fO2fYDQLbSlv3EfFjMyw8CZ1RpSyuEv",
-	"BCEg7A7EXO1IFcKNGZr+Suvz7XBp7puOElXvcuZhxLeizGVm2aQAoysZqVIA5gbSFJAjSdC2k3PnOIu5",
-	"W6sEI/nxB8t8AOZx3fQJ9diMGzYRy5DA3zmjHcFh2MTfwDp+fGz4UwZwcIwd2gbW80vB48cqgasmdTgk",
-	"XTJdliKzRMuPp6bnX+Wb23qNjjUEmeK458dA+HyUaXu89F246h+ascN/xu64ZZiWf4nQ5SJaXi9p9e/2",
-	"CmAq9urV6/AghCGfvTsH6jNpmFBZuVpYBEkjPFDlCElzqtxWpXLaP4yZGb7CRFw64+aaL+T1jVilA5be",
-	"SJWnbCF9Z6ylLMVIIZPRCUuhw4xMWQ/6npwfAlOplWOsd7SMSEfdhjzB3ijnyUi5f1zoyooyYbevXr1O",
-	"2Nui4HOOfcETlnJlZ6VeyIySnq+xh5Zx39iHUsB0qvUUGs9/J+ZSSZYSV4l4gaIL3eGBqc2kiNZmM71k",
-	"M15S/hwBYwhAYpNCCAvYNMOkHTDol+nBlVURSu2hDVNjI6MpATCHbpiS3wmfNDbsX/IrhYfDN3Y3AIa/",
-	"fwkSf5og8aKWsTalsn4A3SFaXKuZs3oVLdaDQOYQY7KVEVHZqw+HIRq3Iy7Z2Bf7hNsaQkSv+GI4PVig",
-	"bYcMdYfbuhdy+NkVzJe4W2vcbefa/lYoIs6YEsuRSr0V0h5sU+I0nO+tsTnGi2Kk8IoBS6nXYE0DQb/A",
-	"FlXQ4MbnZiAHw255UQkTChSAQ4DnSPDvOQWMQLZ9ZG/EFtjQGjUuIsEXoUfLqctyD3gm2NzNHnSMVyuW",
-	"cSOc8aOqokh9TTI2bYa+3DReNxggSAAY341Y2AHD2gKyZfJSL4ilIOOZ86gzrZSgOgHEXQc9yg0zWita",
-	"gbpp0EgZDg28jQYKCsyxePsSslCBQwJYKzIoqlOJLx0BWiPLSxtVYni0dz2lAH3rYTe7ZoVGn7DtoYsR",
-	"jAdAhhsFGcDdIJrkFN1hzU9sjL1vvORXCm7u0pU+vvnPqjN/k5bbR+O7Q5TzPrbekdMoVhxu4LXWnHJD",
-	"nl4LIIZ0741YJb4+Cw1AaRFLY6hPvcxNqLU1MZjaP/Tal+WkkXrwfxypCZcF0THEG/1xPZTQuN9kZTUe",
-	"uxNhAhVS1GbXUG2uf+YjEz1pjL1gTqAQGMOhU6fqrZ4KTIzwFVQMsz+w1/I5682pyR93g/Bd4Kkc+vFw",
-	"OGzAGyia2kttWamMQ8cNSalwt+/7SA7nSXQAeoFtLSbCQtUgj4ddACMsNIiG8fKFBH0sM26Sug6cL+RI",
-	"LUqdCWNYeJAv2V5qQlpQYRtU8tAAxmKl3VOggyLUJK3ROz5D/MXO1vLS2AuQsYD3+4SdRsN7uqJLa6vv",
-	"ex7Jpqw9MghY/+fDlX7eupXHe03cd9yKJV+1BcXWF2WpNiF+H22vtitGK4x96DpqiCQ1LC0gd2hVpdh+",
-	"dGVC3dyy1Go6UtiG3M4AJUS1vjO3nUMxQimMLm4F66W5MkiNEBmr2YxySNGWpu5d1K+ATSte5liL7CxE",
-	"9wiwG0VpoWGkRVtwzEGfFb6I0tuBoec4dBrwf6RmU36Q4oOEvqlYipkimD6mEaP2PKF1Mev5/Hvaj6hu",
-	"8XY8a5RzJZzNfkjsNSHOiBauj02wXqxLfR8smUN/dKnaDqR+3QYMqyBJc2Lty7pCwVOmPlqoYTOcIrqE",
-	"729IgZvNmeCFna1OWKpvGu2F4VlgSNeHlF8xXzVdj4FR5XibLnYi/Ynt3KvoFVtrJB/eqnWvvoC4bJfi",
-	"p+4DPo0IxdRfbNzPTroLUfR6B7JC3ortNmvI3+2MT16Qg9xgqwnkOcBGAGRcEfUuptxFyQ16tjX1rp6w",
-	"BTcWc88AzgHsa4mV6lCgHzCoOxh4TzEuSdBOPuVShZiD0qjNe4+HTyH5TnBOKAPj7OnwaTOjD1gdtsYr",
-	"Lo37zL8J5U+TQC14tsG96JndfWu2Jq9DhFKoaRhOmgyLZqaXZhO92Y01/Qs9cu+YbqMq7Av974MHdX+u",
-	"F8RvvLDL4qDu+vYKCOvQ79KDVbxajcr9CqMDV8WSm5EK8X+/otikUDWB2v70E6rB4Bnhr4N0BOQznrWw",
-	"V9pBId0S+HBHUXhHxwEUGqV/CUa3BaN3yuRDBqNf8xtwqpVYdopwTUHUCFeTTA5G6iUvCynKqKm+sXwV",
-	"ItdLUQoIlraeKKWYc6l8I08+LsQAC8ulmm5FluIl2C20gSqNoaHRNtx+dIDlrRX0iUcEKCDOPC5mLrha",
-	"zmQhklacaXdEtbHhPlVE1b/kV4qo7rvhgcW5lrMv2NF/HOxoDdOMV7DfoaPIYPUkbFv6H7pLmm0PE6bh",
-	"El4UK7dTIQcVV19JBb9Dq2vQHmpDqNruvoE1ntJ5lTWvckd7VX/Bw7SNw+4XCl9ef07bm/GvexfMX1Tq",
-	"Eu/4h6vmvajUbkwccgv8C8Dh1jCXTX6awOrXzU4TGaqBtLDBE8hVniCdm8cYY5QLWoG37K6psJ5X6tMJ",
-	"wBaypy82Y6vN2GTVJDH5mDBwkK0jbCn7wDHgkEmDdvsa6jsDXSQET0FwA69jiJJABBCpAQFq6R9ySgBF",
-	"X0wkFZsUcjprkj/WvOJodQJxEqL+UfyhpjLq4e6jnYGZL8bSsDNzA0/AQIY0bMbLeUHbKhB5etpC3x8O",
-	"IrDA44NjHdXUclFnhNCkvdO+xEtad+Mnp157gcPjITZBtq3IT8Oy0leZ9Tk1M13aYvUlivFrpMlx4bo0",
-	"xsbmL7lyIm724D9D8sOoQzYkZNUah1hGpDxuMwBZK7KCUprDbWigxCIeRkhEUJnCKbOenwvqflSTj2sw",
-	"Uhc0WLjGzUsVVe40ZfKUyqRt+CMKWEuKd/isI5RyUYU3ftLz0L+j61Ckv3/ZTw9xlNpoRtsIqx/0aKV4",
-	"yB4t4nFzxdTvzgVa+DrVuqUoJUyhqyhF4BGyJ255UYH8mQG7CMUNEP3WakpgNjCwmwm28coKM1LcsKVw",
-	"Oxp48BBdmEJHPkg4hrbPoSqgLrRFuAjkCIXKtHsuvAdiQE8RRVI34aTbpTsfl8iXQZxxgVxWEQ0etuDL",
-	"wCtJE2RmgE0blc/RSJm0Ym6I/dp/5bKU1goA+GGxHw2vE8FRqQtasr2cyzrcBUYNFcy2e3g+x3pXv/If",
-	"ybd76eV3t4dXi/oXi78LEhLJ1ydQU5ge21qLd4mX/EMX4sE37JZHnI1/iZiD8avqhYl+ERfftRVywUx+",
-	"0ioueMOvVMKFX9dhg9XN+74Ubz1wT2JDUrUhjA01dYeKLUI/nNGifSy/V9ygOFB7tfQkRgb3LjauaCz/",
-	"2mxcXol8YeN6aDauWkd9YeP6ZGxcndqquzywPjY/pYWz9eT6YmK3BtW3LOZvph4whgMFCNwGPOGENFAT",
-	"G2dqjJvpBjB8SrPuff2GXwm6sHVz+Eqwf8pN8s+MVriD0VijavcIw7WB/aDCqCZ1wnAySUxbEOkv4X3/",
-	"0H6z/4zdrnOtY74cMx2RnJqZCWI56+L7EPC/9jTsBoDaAh6Qsq5R95V2pgr0dj8xxO1F4yW/kvu/L8St",
-	"0YyqF/TEcf/L8fGbPz7O8jxGujnfdetW3HaYnMj5QpcPXTp3lueGzeNuMiYapi9gxVopaPEpDfv3y7dv",
-	"2CuphDlBfGsNgx3/VWQWskiFVIIoCn3v4xlfgPpOW/dfOlK9ccHVDdyKeSQ5VboUvvMvTgDmcQqq95pJ",
-	"NT0h+kW1glsh4ypxFUMNSJ2bqREbTx8/DqRccdmZvxfHIRVLocGTSVmvHhp25fHEDMendfWvewQmno6H",
-	"w2H/lG4fgA2ejhSSUdTpKeDCmOiSiQ+QZWMptCx9cuIByYMFt07GUrTOaRqgAQUkyLiCNw3j5tWhL+j/",
-	"z9617TZvw+BXEXyVYZl/rPu7i+xiSIcO681Q7IBd1MXs2moixJYMSW4TFH2OPdBebBBJWUpiJ12RtTtd",
-	"FUhtHSyRFEXy+zRf8DWjFgxbFg/AZuVfPDv/MtBUs7JGUMtJfpOm6W0+ZXmWtfjnOv8EsDPqegoXWNsx",
-	"7c+/AP5Ht0XyGS47NMaQLrEttIErItEMMg/hnOKDzMv0/vozWXm1S58vmSVPWUIM28mMZckvVOh59unZ",
-	"11kyZVnC1y0vLa9+JfppeOwj/o8+uvvtKUsabpeqwgdk13Atyix5fs7kTh/fFK2wBRBdf6sLWXLqyWcn",
-	"4FMLrha6aJebA8O4LrQwx4ZCNG0Gx7Jzv7MdNuQor2Mymg4FARPL1/ZDWxdix6CdoPE3NbJX2/tqvIxx",
-	"XtcxmiXXXt38C2+yXmk2T7gg3lbuL4NliKCrJIcdxIIu/6pX5u5E1K9O0M6gwhH3dluFR7kAwPmHBqmB",
-	"S+NTmHmcVLR/wCYEM3nY2iPLzRFfcX595Tn+hezpqhFNYeq8R7UirlK+bgVhNhlnyzDVIWXfI+QElTeX",
-	"mltEMrfOKJglJCsAS/JSPUqspJxlMm81vxfrHHMZ4FIc2KFLtZDCOM8YRuWa5xVatRzIeXNnvVo+lvjw",
-	"E076H+2wwhyOe6uexejvrUXeEMFi32MNuzsSFfphHKE10OcjLMFOURnsP7zz9PUfKBwbStqhKNZS1bRz",
-	"SSwmObSX95ecKBIQg+p5ygneFeTEB7Z+nF9cItYE8XF64fpT4oG+Hmyuv9T/hR7eyfnFEVQ4yREHGBYh",
-	"BvGA1fmvx8HfTVB9/FwGaR0S1i2j9gJYAWe4ggh71+xOq0fjjJFHwVctl97ZEDZllz0KE6EzAY5AaKhW",
-	"atW14FZ5x+zc7SAlK9PzocOjmTRWtQbg8tzhAiKySIzuehMyvJgyGK97yveDjFwmk75MgEwxwa4UdgeZ",
-	"ZYpB848DGiGToyoBGw0q4SXRWRwfBIlhRP9jLp1IEHDPHhWE12XKuZ542WlhN/DSHS801/POLpPZza07",
-	"+JRKrQTvf7l1L+iH4bQGtw/AKLmR4mPEeKzKruES0AMIvwxvMpzH1uk6mSUf4PBE09o7lEZ46IZNuKxa",
-	"JSC/HgVYaA+QbuCS17P09hAk+wWMxN58gCUS2yWeSNeRhzRyVmtl0p3U16FOvCfYZ9+FekgM6Iy/Et+k",
-	"bw3Ie/F9eQ4kd0S15CZll5WwqDZ6V7kZqJOPxhMchf0hXUQZNoQ58vtvW8SyBSOAdqiQUPJeLOJ1CHkt",
-	"A63/0Pm5BoYVmqpPTYKP31cJ9M1CjugA6bNoAFFJcDNlWJQvDNxSRVTDBxhx8caOaDv6zgJJxH6P3wHm",
-	"EwIR+T0Z7fp42TfG8mboG5MFqtVCSObrwholhcWV/fkqbgbt1EA7keMWZIOOphNQ/HBUjFeHVMgwe3bR",
-	"VcK6UY29DQ84VfJHAAAA//8=",
+	"7P37khs3ki+OvwqC55wQ6amm2Lp4Rt0xMUvJst07ulndWu+u6cNCs0AS00WALqCaTfsoYt/h98e+wXmR",
+	"fZN9kl8gM4FCkVUku9WS57tnHTGjJlmXBJBI5PWTv3UmerHUSihrOie/dZa84AthRQGfhvaHUhRr92cm",
+	"zKSQSyu16px0hszKhWDd99++YI8fP37WY1IxOxdsJcQV0wVbaGXnzGpWiKUu7CnLxJSXuTXuO3ehEith",
+	"LNNKsJW0c8bZVCpp5iJjRamYnsJVl0JN5gteXPU7SUe6N/8CBCUdxReic9LhtpN0zGQuFtxROdXFgtvO",
+	"SSfjVhw5GjtJx66X7lJjC6lmnY8fk85z/9izrGWAF4e8PFwwllkn6RTil1IWIuuc2KIUjWSVJVy5TdEL",
+	"bsVMF+sWct6qfM1+KYVxnw3OjjRsQnedMr2Qlk11wXie0+Qt2sj2d9VmbsFvXgk1s/POyaPBIOkspPKf",
+	"jxsJLguji+aJS5W4seMJXJH6pVwW4lrq0rAln4mIYPfbVBbGwg+tNOPrWih+evxoP8VnWTO1hTC6LCbi",
+	"gWFn34T3L7mdV6//5PV9JRfSbr//HZ8JZuSvrePO4b74XbSROidP3SrxG7koF9Wa4adq/FJZMRMF0HAu",
+	"RBu7u58M7jitrbEFX57CR8MXgmXccsZVxowQGeP5iq8Nm8lrUV3i3lNc89y0DcTd2jyO46SaP6ns1086",
+	"0bieDQZ/PH727NHTJ398Mnj27HjPID+6VTJLrYwAAfacZ99xK1YcxjzRygoFy8CXy1xOuBv+w78ZNwe/",
+	"RbT9z0JMOyed//GwEo4P8Vfz8GVRaHrVNi8tC30tM1Gw8+Hzl2zC81xkbMql+0cXbKLLPGNKW3bp+I5P",
+	"5iLDeV4IYxwvSEObBZ/zwCTMTIry8tI9YMomhciEspLnhnXTic5EytJLno1nOMq01+84+caz9wLExecf",
+	"9mueu+VzchtfecIuecb+8fztm4SV6krplWJTKfIsYQtpjFQz/3FVaDVjbhETNzvutnD+1IdHj6bhvdBq",
+	"msuJ/TJrSu9mk5ybuTB4XNm64JiURSGUZcZyKyrSJ0Qo0f2tLi5llgn1ZQivmMWx1TXPZcYuS8tyPrlC",
+	"NjMTvcRNXOjSukPZiYFuWgiepSCd3V8mYemqkFbgV5M5VzPhvuTZQir80uoroUwCz+JlJi3L9QxkRvpw",
+	"oZW02onCtAcLzdlE6yspjnhp545CdyJl9OCEcXevVHhlrme6tGzihMy00AvGlbZzUTAj45me+qmlqT5T",
+	"H4y4t2mGp+2c64XORO4oNqWjSxpWGpGxy3WlRRDncMWE4pdOIrjHZ2UukpFazeVkzngxmctrt0OkZSsQ",
+	"Fpe5nlw1cFTCUthF6Ui5wU9E2uuztHpZynJpLCzzwikFp04TE9wS5yJLO4L8/X92h1rq1DOkQjgauFqv",
+	"+Lo/UjinVhSK5zgRn52Fh4qVStwsxcQxhxHFtSiYcFdX0yGJpLTnNEzLZW4YL4TXRukmx4qlcmI5GvwD",
+	"w9J/PiIxeXSWpcQ3sE++wOjYSuT5EYnOa56XbiNy61jHHRA8z/VKZAkzpWMMwzhT5eJSFMxtBz1lBW0W",
+	"FYSsUOWCnuS2jmISB8MKMRM38aTB17RT3mj7rS5V9qWEKcpMlmmBAxU30tiKOKXteOroIfIutH7Fi5n4",
+	"srL+UmdrtxLasc8xey2fVxRarce5I6nagyx1N1QUv+ZqTZxlvgzhIH8DxdKaMJQCTySnkIwv3v715Zvx",
+	"++HFy/Grs9dnFylbioItpCqtSJiZ8wJllrgWxZrxpXRCw5HbO2WruVDufCusk0/cWWlOVF+W2UyQVCmB",
+	"gsncTU7mJIk0zCzdudi1nka37YCW18N/Hn94c3ZxPn738j1R9s3wX1LHu9UVL96eX4w/nH+zcREcIzUD",
+	"0T0XaXGygH4lXuNZVghjatODRwy3ViyW1vgJevX2u7PaBPXco0iBi04rsMLonuGHi+/H3w7PXn14X91V",
+	"zWufpe+FLdZHw6kVRcqMU56lYnO9Yguu1syIiVYZGsZu1mdcqjq3ucu8CmQclyWdueAZGenR05sU+/Dw",
+	"FZdO75zqQrgXwSq6d/Vravm2Sv0x6XxQbuy6kL+KLyAnXqOWmLCFVy0rRRJUkmt95dSFSr0Js1VGhG5N",
+	"1I8//ng0jDSOZnOwvspwRi8c77oDnXXT54IXosBnb81aMPho0q65zN1R/yWOk0wshcqEmqxxt/1SCjwI",
+	"3AdnwV1yI3qgmSgwPRxhp04Ezx0rrLhhuZhaNuf59CjTygkEXdMWJlyh3WILKbLapPuBggj86GcGfUiz",
+	"QogFjXxZ6KUorETrbF4uuNo35O/dRdVDPiadJVcihwdIKxZm3wPeuctrD6DV4kXB1+5zUaoxnvl7DHk3",
+	"MFBkx9eiMBJXrsHSrjwFP/mHb98aBvJzeI++/JuYAIlD1MGyYYPT4EcniZ2C6LQCuo51M5ELpyit5jJ3",
+	"km8hcGELMRUFCABpe6dMlXlO10hQNvjEymvwPzQ6z9z1yMLo9NiakaExbkW1ei8M2PMtPpYyB7UFHH5C",
+	"zuaOVu7vdb/w4OB6YBhNliOrzjOo5TXsuaTjRqxhGcUNXyxz8BtpZblUZszzvGk9l46ELHrcpda54KDv",
+	"FoLT5tzFXh+Uo1Vk7/Fq4hFR90bq0k1heD9qcu7aku5umLaiFHjogquv+zd3uGW9aM7m3GlQ7FoUmZzY",
+	"hKENkQt+LdC8W811LqIbjLDMv7BfURMNGVfmINo32JwmPzwiTK2fj8QvXSO7O5Px5TVJiU3fp2BCuaOR",
+	"PInBvuyzM8uUU1bYXOeZ05GNmBTCbrON43Jcy/rD01E5GDyeeLUUPon+pBDciv9TLt1O+D+4s5y2V5Sq",
+	"DyqQ/zDhaiJy9wmUG7qx+oxnlft8JdamX2jrfgYVx50zfadZlIVI+028eaBI0qWd6IXYx6cwxW/p2hp3",
+	"bz2RBD7JxIafcbL2/o6/NFzh7182/gqS50BnftKBiSZS2vTims3LDVvwDMMOp4xfGqegTknNKwvy8Dgr",
+	"izNUOvAhXGVwmVkb62xq4ChTE5xtS4Q0oie0YcClEcWYz4j7t53H8T7DF9BcVI9NPIdvTn99uSpuCQwQ",
+	"r0aNlBof7N60r6RpON7D6XzQMR2JgIYjOooo7HvQG3FjKTqxNXlASP1prSN7W+0rZ1m7+005mQhjQJYp",
+	"KeJpqVYzBJe2Z8Sf1mNu905HpQB8TDpo2ey7J7z5OV7+MXHn31TODr7xBV7ubgRJ5ik9bCseKLDAVzaW",
+	"WZ039m+iTZZo206wuk7t4i3aiPe7PTDMXcv0BP23zlR0ZhRTekWaUqlyZznauRip6LbUWG5LkzoFKkUN",
+	"KmVd0q1QO8PT2anR0oxUJg34/Nwn9Om5vzeNWNDHaOF7/ZG6s1LmSd238Of+OndPKa349GUplbTjiS6b",
+	"jvIPypne4Dsg9+acXws33awLXGHYf/x7FOf8j39nBjQ506vJWR8m2lS9kw4e2bdh2yb5SiK1mpGYacOm",
+	"qo21znZhxya1PV/bVjVim6TQ5nZ2AiTLpJsanr+LBMuU50YkuyLYD9ARk5G7JgFV8HLNuGLgxB+pbvru",
+	"wwV7eH38sPIhP/xNZh8feq9Kn70RKwzdIGvWZduC34wn2thxabLxUhRjSAFo4IFzluk854WBWPWmE6co",
+	"lTuf10TvUhTsw8ULNuG5UBkvRgozC2CvnTj1F8nrnYJXx/N9hs/hhai5o+xISWWs4BBMs5pxPNv7bHip",
+	"rwUbJIxbttDGsuOB/w8HG0yKp4OkQTlu2ZFtynLzXO1kghdBkt+CCb7XK+Zs/bCnQMIYED4hjhVSM6YS",
+	"4pXoEmpf3X1C5TW/eaGN/XD+DUh7fjPG6FCDal/aZWlJv4JQNyw4V2Ylin4cB6bl2B3+TTokLbbf9L33",
+	"tjkhYFrmxDEF/AKbffP9e98NeuF4WejFssmMWeKaef3RR3xB/SS3XI0ser/PaXj86I9f/6lJ/orFUhTc",
+	"lkWDQ+vczYdUMxZdVTf1PQNXmQTROAcNFqubQF3aMbktm3KDitKZ8JngWS7hAFTByQkhPLdTQRC6ye/6",
+	"Hfd4wDK+NqcjNYD4BSjmJ3CG9voMjw6lLfqg0U9t3VnrNnkhJrrIwKMwUqm5ksulyNJTiMCDt3WaO6uU",
+	"coxwR1cjfvrsUZ23Bsk+r0486zUer3jwgN18ppalvcctDWEib+jM5LUwTNoTcueD5HaidaQuBfr6wMhR",
+	"GbP8Ci41XhawLgZjsxOWRkNNk5FKq8GmGOClAacY8rQanYQ4V70+O1MQpIKzzt2Pp2cKoQU+qbkq8Cdw",
+	"PHKiN9Bp56IQI7VNqtV633n0aRLL56kMHj1JvqgAqxJk/p8VZjQFg+S/BdvnE2ztYuo+DPvKHv7d7fpA",
+	"ynv3mq1hHWa+ttidrXZEEyEv5mJydQ42ZOxf0FdgVFRxoyb/wgu9WPJCvBOF1Fltl3RWetXZ3CnpSq9S",
+	"1sXE3GtRQIouhDXThV6kzvByCjX8BH+CqeUpwicu9GIHKZL8iPXZrCXHHjKvIS210Wb3v7IJDj8jA93n",
+	"vNLvUoBHbq+BTAlb+3iuGuC5zERwXphmGsmEBcW6MmKlYpfazt3BIHVmEre/HWNApuQhG+i1e2w01Q3b",
+	"aBkxw9biJ7jS4G5InV2UUlxhpdFMWglnJ9G8Nq8+BMlMIxP4xN7bz2UhWvX15z4NlYWL2KWYS5XhueLz",
+	"TfuNXgBINo15bofDQC2527NjNPDdwrSsLvzkTtW0fo9Jk5BvxBeCOXldsC7PMrClMHxTiFxw42OqlIaV",
+	"yziqyrPgeM61voLDbS6YzAwrl70atxzghKlRuD2g18iqy0LAkS0V0ypfQ3QOeQm4xcy5e4Mzs4N+4Vbb",
+	"uD8uhV0JdK4vatTd0mW0ITg3kuqJs6sdGzFcUktlxwTjiqfCXt2ejpZlb5TUda5tUAouy8mVsKybhsiQ",
+	"UBkmjqCnq5tiDBiTBupSUqiGXfvyZpKXZldUdjvmcosQtiPzFt6x7SkBH1Z0loZM451mTH3gd3JMo710",
+	"dxfygt+c4cVeBfYfN5gSXHu/lIJ+dodIdPLfqlbi9s7YMMo7emQ/aZQbu3GnJ/TnVuYA8XI3xpBu9Gi5",
+	"gWfM6qvmePROZf6OS6XBnvvkt/v0/UO3ZLjez+0dSPfBOqfIFTITe89jWp634frNtY9HEXzi26QmjUvW",
+	"MpftLPOOHnw3ruFLOb4SLbpjVU3Bhu/O2JVYnzJjdSEyJtSkWC+tyBJKJCiELQslsj57zdfuYBaLpV2D",
+	"mpnribN4IafY4CmuhMjAkNuwb58Mnn3dsEaX3IhxWeTNZA7fnT0wzF3DPrx/dcrm1i7dKeL+NX32Suvl",
+	"JZ9cgdNlWchrbkNqozBkLU7BB1NFrZgG6xiVZL0y4bSucdeTP22y15JbKwpH2f/+af79zz/ZC/zf8t3P",
+	"P5nzn/9y8vDhFiMnnZsjuu+IHAKdk86iNFDuwhUM5OThwzAm9/eH96/czERpejtzuWglv6fLPyadK6my",
+	"Q2/7q7v2Y4JVVQe/7BVeHUmVTRUAxWjCIKHtyKlyzvgIWv5ta+saBDCMMmKgJHB8+476gVS2Ox7QreZY",
+	"cP74SxL0/Lk9shTFUTDVCq6cGmua5mBrb/hM/zE6z1qSM+E3X7sCumlR5sF4MZjRaizrhnR5R1WqyoUo",
+	"5AQ1sP37tM3t5UgojTOUY38XVbTGfrYNP9deBQGGsl8/0I0sQtRuT2H15HYmeV8ezB9NXFDVohalOnXz",
+	"kbH0t4+Q4qQ05tFPG3K19eoeg0ztSuq501vuxv+10f5WZ5pGBr6TytG029sX60JfiTtuZ3GzlIUwjTkR",
+	"P84pRwr92MbqpWErXbjNe0rnIngM9EJaiy6Cw8ySO2vMeikO9zDCtJy7e+rq7+Ndym+bpouvbl+DDN4G",
+	"s5/nb6edk58OIK7zMdn0j1n/mIb8FEhiPMHdJC3jhqVDymsH3/IJwzR0htmL8ChMXWzKJNwMXcGLtwf4",
+	"83ZOuRIr4gnwaUGEHWhLmJlDZpzb+VpNBFS+fFPIqb0PTyCa+uOi3Jt9C698X4JTTC6colfL5o0cPbFq",
+	"fWCKUvNxHzx9Dwyc8C2unl6/s8NZdtuxBXdiMz2Vt3E110b4nGA2zSFgkLBCzJyeCJdAtX2CfrTLdRQ5",
+	"yg52SQJpXr9oTKnH9zUlNv8QaAUVGtOE6xABRUnpllxihoivryVNu8mNRwHLXe/znlh0etYmKpNYl41P",
+	"aXrHZgpHZf5EzJJsuq9iVt5Y/XiSIuaNxxKve5NEqi/D1saLVbjtTQbvaHAZB6pS1qXFwYheAuthmNIr",
+	"jB94mtPYZ9w4qJ+bbAV3x9E1L8jn+hMO5310P3xxFh4SiQZH2LigIp4D8uzDOpD3sllGhPW57eOrhd3z",
+	"fKepjcXNRBRt+iW453yqu+d7/9gHhuEzqkSlPw0gxYlPrLNKu5MSy3rZqPOf//Z/R53eKWsUT43SyXPb",
+	"YWJyY0fEN9c8sxujbpqthgVqXI0mBgis3LpD3pdNm+NzJbg2BQKjlzVRGSqqG1L4nAatp5TDgeXPHuKi",
+	"wZ3sH7S3iOwbLMbYpBYf0ErjN6H6ZtOb2+Qbf80nc6lEZRAj+e7ikzquQ7JRupdgVTqV9CdxWXBSL4Kv",
+	"VeP6ymZ3e4yKkdSL1JKocBziHM5CQVSB7y8u3o0UZvdSagp+GCkrbiBQYhS/EmzCjWBdX5ydYvnL2JFJ",
+	"ldtpbyNxsEPUNTEW5Lo0M4CeToXKnKULpd0nmPuinR4OIBtsyZ1qVi9ycFwzUl3Kten7DJ2EpcGT2x+k",
+	"vYTxCHEDlZkUnCNpD+ZQZ+u0st8cK0KKEWTrhJmTi6UurGFpLpVgb06AonRz9HVSGpUu7zPaSt6ru1Wi",
+	"HytwIX2Zo2OremPwPFnmRJ5lx3s3K/BxRUnjPjBWLuhk2NBzuZF7NSd/+3O4+GPSuVyjK7V59QVdXs/m",
+	"CQHHmkldZJhzdHhQOYylQYOLDfEDTkD0AVdpUweEXslBfKt7SkWOuy+bWL7BJkjFxqA3BxRNYUK8Ea32",
+	"LtZ67hlpy0wvEK1FR2lnhk00YaOcsHQujdXFOsUaYG+mFGIilB2pheCql7BaCl9XaUZ3+UxB72XjUDuF",
+	"lc+IK1ZP/0P0ieVSFOzSyeZeEAkkIir2TRfyximKKBRIVaTXbiZQwqWNqQYvnQjkzZV8bxX6BMHN79V6",
+	"rRhnbrUI/0OrynFIdbh9NlQjlfq6yJSJ8BKs4SjznKWoCPuER3cl/s1ZinVUbmhDhkWa8SO6aZ4vxvA9",
+	"ZWCEekyTeug7vG2kwk89eDVsePgN1hBKaKViKXxF2Zd2LiTA9BitpJqNlLsgfExPHYXglk5h8NLtkqUo",
+	"DOiSTsESq6bsyYrI7Zl+I1Z99tLRtl3IGwgFEQUiKUEXbDTsg4XUZm1xk5i6gxpX1RBvbjBKzEA+Cikx",
+	"OAKYRdOoN8OCjG8pMfGmO8hNvDHnVqjJerxocQkYp4UYi/wD+YIPDKObQtkjePWUpotW3BBmWXMqZcsQ",
+	"7iLHkYV38Vad73EJaHvh8piD2egf3W3tLKR0ExbEt45pceckpFu5zQLixd3R311OvjGsUBnm5QzreiiO",
+	"yCgjX6sTOb0daWz3UKMeJETLEjgOqlaArmVdUrcQrxHBhYKonYIyqUTe7Pny07dnpldz7Wc6w0Ns+O4s",
+	"QMc4FbX58aHofuPZhV6wgTvEjgP2QbQKzXy+p5iHXla0FReC7EDfVqGzcuKMb3vCeDh50FiIrAdxwyd2",
+	"vOB2MndKeSwrExYdIKyaqbqqGy5pSfix+9PzqrOV8lI/Jp0I5aKFRzYOU9adNm8bt3YEX0V+CHcq9w5w",
+	"tNFcV8SEAbVDDDQK12ZxtSW89xvrmxO17UIjVeIkPkwI7pHxsGO6zVpFIUbKCNvrs0opcVZfhR6ZBKUD",
+	"0YRW83XilQGY15GCokTweCqNFCRMCQk2Lphw7tXO/AMXqwKV7VdR6LqCRtgUEUxFo1Z2IyZlu1IG6hdI",
+	"B0iGIwPG6+IJKeI9GIDT4qlCvc/OpZqIkaoJSGkZz41mE14UUjjDOzhfwTNAXieY0pFK666ntEq/5F6f",
+	"2pN+OVKYf9mkI+1OWN5KmHxQ4fWyLmaVbNYKN4u2W+oVot2ZFCXCwFWJBxhBBcEDXXVjyNErsWZOhS8k",
+	"b5HslbbbsBdeot+qUojpCHFckTCdZ05H2ZQiFKFA0eG0FmMPPuwjG6HhrPcg03dw+7VIQDcQZ30v+S+l",
+	"YJKUxVBNK/zmoGpaHNOG+B7+64tfl8PhcDJ8MQz//fDdD+brH4bD74fDmf/u1cvnV6/eXg2Hz1fDM//l",
+	"N8/x30bSb69e7lQsteU5Yn9XnhdEvHUMdKDa+PlCcdwEJLpQOSMtlOLQ9w8MetibWfkuqmztHsh021Hp",
+	"Oi90OZu7PxFpoNKm4P5YR5EgnAgseCG4Ke+usNw68NAkvW4bebiHEEN0/e7IineJ7+YRcmzE0ndD9rUo",
+	"l7RRG8trBZMqEzcJloANWioSsLbrVmLnQL3NC5hKbbN2apu3r0QouxaOU9pD3RSFvL4zs5F+czDh/0TX",
+	"N0ZO2uKsh0ebtjkoLGikSgYGqgnAai6b9/ltXIARC9TPoWrG6mdpo/LpJ+0+KvMqxe13r8zb5OIGnbqc",
+	"TITIICxdO3hwU3sgddriK44YciJz9hTu7XSkupuqjjurZ1rDVQjmlYc3gDMZXCL0/UgFm53UWlpTDIf7",
+	"6sxwd0DdmPAl08VI+cpReKw3CNqeuaGK++E75gHage2JMsde+PbdGvo/VVuzIbMRNRkxnQpAtKmQ5cDn",
+	"rERI6GRgXpxEjTxGCmw+UtmCaC3A4wgoOCI3OMhtXRCmaqQCiPqGg7ZB9a78LJ/PRbIDxu+THATV+Ann",
+	"kNQAbxY644fqibvedYs+dZzc3p1M/2YL9TSyMRH3vWZVnlZcGRuUI7yld8pSvuLSSjUDEhZC2ZR1/YZM",
+	"wJxDT5+Px9iR8j+zNcC2pM7woT0Db/KpOMTxHoYUWGmkPF6pJbO2t89iTTpbNLoV1Kq5urbV5XHhzMba",
+	"2nn+PMCH0eKwaJKE3wueI25OneVNU7Xwz/sCmnRX44vqwKpbAwav6X/+2/8PNzb3F2JS0EMng3pYNRw5",
+	"RzNYQrOdmDDRc6HGV3y55NtveuF+fGAY/Fx302ViKhV4S7Wdh9YjPG49YqSa5YLl/JJcj3fRj0UxEcqO",
+	"eTwdB8F3UjjywIDh9nuS2tQ0rdMZhNd3pIhgVgV4WCAh4JVUwlBUnmB+MK7n8eDdEXQfuSPkazhc4XCU",
+	"EYTxnmxcJCa8oH1eQnZfBT+7oRLBZc1OeXRITuNibbq6WYsPg9xeBH9j9awQpMeCYDzrZAGzf3jsoj3J",
+	"clPT8uP0D26cs6qRRRO8hZiWxtn3VQ+IlZN6FapW1MwC8aaZbsjjr67a01jLZ2H6F7Q2wDh4umoIDw1a",
+	"7T0lSCXxGJsmmkJODSgTt3J+HIY1EdlIrQUEcQys0U3roz2kQDvtTHk3Xcj+DmioJmHOtAGnLdlLrIvR",
+	"KygkEMbtBbK7G+qePfB+w2EAyCaA0EqFNRicxCwkChywLifkFaCSmysq/SG3CnTFCAlDpFn1mjf1/blX",
+	"kdBNJ2vdnRp1cOp5/MclL0zIYYLU+sL2P4s370s753BGDnDR3Zs37q7afuS0OKyuAzZUcF1sFU9UEd+K",
+	"hWeoA7PSxGx5WkVzIA4ETAM6uFPBt8PAh2aiV06FsNlu466IGKdVnrSak7FAITq2ZQBobA22idMvMdTp",
+	"lEwKI8J6YfCwerSZ8FywbvqEGkuBdT/XEnpy+erLylRyD74bCHxjoLwxRg4gbNLiWrfwdUus+iIyApXj",
+	"9FwSoNqg3z8+yLe+wRo4w1V4NJgf1aia1vYVVNdeal5k94zrsxeXpxEPA3QGQNlwMlVlrCs8QkaPwi0r",
+	"Ia5o/wCIUXp4jZpQtpCNGDQ+NEUu+lPm5oBdrqnb161AfKI5falssd6N4nPgkwgDahNKp0Eqlu0Q6SCJ",
+	"ubryeU6p2/nGpgchm98CaSfgjuxYXLjmU5f0UECZndgxniv27A9cy+18eDmey9n80OIUOc71antqXumV",
+	"T630rrJnT/9X1aIzoCC5X4FRDwzABUyG46vxjsoyyIc7HgwGkYHkboUQEPgD0cdJ+EyCT+YHEgBnXCiw",
+	"aQhUUyhKYbR+w1l7aJhRcLUzTe614ApdGLXWujXgwgeGuecEJTc0kAoOWXR51OMoSlS/39El8Ql62LYZ",
+	"0Zox7X1xVZereJIbKpi4MWNux1cNkf4qqFa1ckFHPDBI5iGmJodLzXfcmKH9a5OwrPFtg8TjqoHGd9pI",
+	"rHWMTHOK3B03j9g9KGzmbU5d6QKarKkrROvyfXARb2PHIxt3PFrHt35gi0JxIH+7NaU2cZgp1ztwgxmb",
+	"jVvMoXPLVcaLjGXiWtac/YGUB9WLTeVINL+UgGSita1cJvjKA6lqb6kDORtDz/KwbdG0jbvoBMBZED8+",
+	"qypI133dnhzbRSsc8097MNPrZ3QQJOH8iOc4Znm3pWs+7kigbgu+NoEfb+c951wT2iTqCduAk6Q/oEsf",
+	"P9Sau/cSf7gjCKU/271fOzzXXQRTVQdHr+Ra5U/cOoFbKqq+2SyccutPwiCXyqnyOP4oNQqteGkYvwS+",
+	"UIJQ8GvGhe9Y5ZFzGsh1L2g45aUSxOGxJApPfty046Naqa0CM1aIWZnzgombJRV971WSgLTdhU+v9Eyq",
+	"b3WxuCXyhBI3trWYRbOZJp9Nrmcz8Pwp1jUCHfzQST6NatT0lKXfvbxgD6F/4xaeC0IZNfffafB4qiq5",
+	"mHVTwy/FuN/vbz31oPbyh0AsJJ0ItqQVX7iKGUvFonYJ3Q3k4LdqgrPkdvdIBW+Kr9dDFwufzAEwO3FS",
+	"TolVFGQ2pxS7WXCJxSNaBSSpgDtcBbb77MUG7HCUQrOE8JwPahsr85x2PQhRiB8SsrcjbMHXYMoZeFAe",
+	"FCtfNkj23WsPs4Za0g5456phwx5wttf8BjA5zLftRZe+jhIxyEEH9Rmnm/VXBPvdVcIp62+XQg3PAhIs",
+	"VxarrZxukwtIQ6HiqRrMbr3+qen6Rvn3WthCTl6ESv4vaIQgfGaLLZLJ6fRQU6QC4m1TXtBFCq+roerG",
+	"BfJo1R34Tkfe9gv9o44CDsWBj4sBcA+4fA+UhxupobzAGbQjc/vRTUSL7idnSk7lhKsW4zosDGyqTJha",
+	"jlpwdW1WwjbBrcLENaspERX7UCte+3LX5uZYDYLRN7mkbXUlxJI0QyohhL72VbYkIh5AJwIfpWnud3jn",
+	"hlyfsT1WCwDmhiFTyInA8+Ebajac52jYVJWhB/Lvgbm1UrHz4fOXrIvQP1KFdKCNjJTZ0h490UdOCHdu",
+	"gbF54ABrta8H79B7wONsa/p/9k09ERpR2EBC+Z7N9fnRS6G4fLhnmu4Bz/O+2mF9DiDQpgFW+/GT+mZt",
+	"4qVvRxgq2yhFvb5WDLlx1kB1Bg8OoA0496ZUlwMR7OLDeytSd5s779NVtON0+mEzJ7yGH745KTu8FIeP",
+	"7cBQV2zSBlvaL0Mri9w3kkO88A1ViHFBflBbnJQ7VIrdIfp7n5xx73ANHjkSxWj33tAZ2rjkrqgNrQx0",
+	"HznYqAz97vnX0SO2MzLge6/8Q8fMJZ8JTAT0+IR/wYf/OfU9xilUm3Nnm7rr+8zNl0/5AcLAqFqzXEMj",
+	"nxvLumizmjK3JolSqUaqKJVJIn0uIWWwh/WAArAYgKwon9q9BK03zCWy/AoKCgUTaqKdjgh3LLmx7Al7",
+	"LZ+TgQrfTriCttJsKhBzlitG4DgjheQ7wxYtXUhv5QwnAW3YvbHOjcb0W/N+5hT3I0wdqNIvqYd6rRTe",
+	"40hA+XW/HcxhRwy7juEAFS3eNwaBgriJeK1rMmfLnEtVK1MuyrwFp6+q+79N5X5jKpcHfvY2NPgyp1j+",
+	"Gw4BSAZotJ2vCrlcCpXpYjod83w5b0hM/Wt0zQPD4CrWVXohFcfWM+Gl6OSA1yWVyQX9oilXuiGt9T6z",
+	"VTf873OwGqfIOFLNfHISWJdkVrt9CEIxOTzDoD23fSfQCXLKJqc1ZkfshvjxWE52pX1q+Qz3XoX5cpuq",
+	"cgLWJr5MdmbqNrBMkyz1Qautk+GqOVQFuF536bnvtGi8uZEMUtAb1ZuDYegTFlAKPGa7s18KXVpR9Ll8",
+	"yJfy4fXxRkHrrksbc0TuYE7PuRm3wv7/OBdY66485L9T9BH0H+t24StrRD51v2yA/zc6C+6EUf8GwC0P",
+	"t/5/Dzj7ummK69W4M++zufI2or2f3zCg+hrfzghsWoXWuEXU4V3YxtNiRzsou1FYf2MLzmgshLIbWu3C",
+	"bh2p1Aib9hnShl9Ss+IqO9RtOT21QjGO7QG7w1/LQpCH+YEZqZQv5dGVAHjDd4W+WR/VQKLThE20vpLC",
+	"9E5YLq8ES2kqMaVuTVATG40w4CCrb4cEMsLVmpolj6JwUtuE75zs/QD8m/2Q3JR+f3Hxzs8rAu9HpQ3e",
+	"YU8pw8EZ053qYqSIwWHu3gN7PzAsdQ88ei+mohBFmrD69LIwu70+A/YZKbdCQIVPgca+D876dbMz4Uac",
+	"+tWkeic20coWOh+pqlS6z/6pWnGLPO0WOVr8k63+JLCCuOawhA3LFLo/xrP9aLB/rd5xO5nfasH26rYb",
+	"AI7I6IjTagAKB650yqRhgGga9YLFNcatxS1stJHqRpPcS1jqKEhZIRYau9yeBtZwe8Xd41RzvqZ8Y2D2",
+	"20/QX2VbPuJKFpCTvuB2UwicsBRdfCnrIjsdAZKYlZc59CMHfBYf3zFJC7g7IgEpOy/0Uk4onP4aA7TQ",
+	"yCYZqfTmyLMpZsqF64+oOg0bkaUzrWe5SFn3O7GQSo5UOhNKFNyKF1pZoQBL9ebIXXZUMX6ttA7H1Ek6",
+	"4R2dpIPPbRSZG+fN7bscz3mRRc2BV7q4EgWb5kJYCB9OfP94P/F9FjVYRbRDxw4YoWvvEUyFp5N1WzFC",
+	"Fe+EvDen4fNJoQ12sEe6TEO3392NV5POL6W2fLzkpRHtXWfdTKCBXD9nKH2FSw8lwRk870jczHlpUJKb",
+	"lSicwcsty7SgNrM8gj6AW5zF7TZid3ACtuVcl0Vvo5fs14Mnf9o/Iu/wRj+vVGVTgh9Oqu92i759d+WB",
+	"s7qXiKhCv40EaLEGO6YOpXl7Yu7UX7faGp/uQApq/u/uQ/KUXAhj26rxdqVj1jh9MheTK2a1vjo427MF",
+	"PRiyWOfcWW5Qk6zccmaU+xBtKL1Soa+PB2DxDbVaS3ia61au2g2SRugCqhkwc13mLcaHsTS4Q3jBrcA5",
+	"3BBqwMfNEN0bqFCg3eANSZiEikrLCORnj3UN8R2kuFqYvSUl29Q3ssiUFxGHzLR15+0V9bQFbRArxGHT",
+	"ZhHwABBE0hCTXU9YmgEGLqgd2kRSshBG51BfkE60UmJiU9YldkhGqsRMF6cDJYCHBJIE/B5c+a5s8NZZ",
+	"6Y4xvNO4x9mc3jhSc64yM+dXwt03cbtkKifcCg9G4xSA0s6JQGexInAEUsGeDI4BVuLJ4DGg+upM5DHy",
+	"bzUacSONdTc86QF4HKKus67TqAD4fKTcK8utenpYyYz84jANbvWhhaqjzLvYq3DeTlXgRy5tU95T2BDo",
+	"G8bm5k47nos8Y9D0Do79o5XMBELdUWnUpnQxdnwY/pm7lNGYKcFHlwpOTWohJm3CWrZ9HT+1VFeK+lm1",
+	"R5JvG3luD8pHg3AXnbJtLLlLIRTLRC7qlcxR2YZUkzbMU6fnkTY55/l0DJ9jpDhZTEppCURIg1gN3SV0",
+	"aSE0QMnky0JfCsMyDVzodHUmba/mP04jLSi7RdmOk1JN7UuAXETJ95ReFoI71dHRtxS+RrQQSzS9iAtM",
+	"AtAWoFXO3MbRpWWlsjJnKfyT9uMZOfHtFRVFPSH/DTyrnMpSYfSopmZiIjNh3CzCMSAtm+TaCNPfmIAT",
+	"jE+EHWG4RFhE1NSkwV575fKUtkkhTLkAkHtP5ZbWDo4UortTUzub4WLgOS1twiZUnrtmMw0zhGW33Zgz",
+	"3MuO3MtMqMpD6uGdTKjM9E59BhcEXxA1NMztHSt96nkK9a3kGcaPrukAau+kc/c8oYOa2h/SQPFefKYN",
+	"TRbvmqZU9UhshPo1reGm0EC8nvN8Sp4c9OuxBb8ShnHIWG3t+nTbxolVI+ODhng//s7wymhikqppY1SG",
+	"1t6/8VPSYTxX34exsavl15c1Nt7j1thff7cRRaq6FQQHk4/WHZqxestEWQwkyVzsKtxLGBUfOs21yoTo",
+	"Gigh6x1c11cUYmKbw0x3wTloKdGj0/0hUwcSRohlLUE91PpqSKKHVaM1VPh9XoSDwyvrSJu8dRXdB3Up",
+	"uYHMBGP+4Sp00DCs+wIMHGeD9dmjwaPjXmTyNBfcLTARgivwWnlNERT+lTT3Uoa3pIo6HMmyEE6eZd4v",
+	"vFF8E34/8VBO4pcSAWdSd9aBmikn88ofLC2VEVWlSKSCgLqJKdJ0c6/PziEZI+iWYPa4HTXJpRvQKcDK",
+	"uEsA8tnpo6C6Dt+dBezhR2hfYCYxZJI8Gjz649Hg66NBS4XgASlzJsIw4Nei4DNh2msDb1m3yLqXay9F",
+	"rOOIqjy9d1LhZOFcJdQJJXztLgPQApxECGbUpls4Edtnw6YucuxSGJkJlno2SG9dRPljvYAS2kRlQk22",
+	"Sh9Pqgy6kETkxWgwdHOJ7uJ8zS5Frle+Q6l4YFjXh3sV5MFnvdtWZz4Xh1J6zP6wg9pcgiUAVPJLfS0i",
+	"Kr9MgedpKNrmFUeiLzYIEgLh9n04Q8UkSDbwWCk6b+6xXDRgmRHeR21sX6IAFMSNLHxuCY0cutYR+r6H",
+	"i+/dU61okKBfqmzUawkRkOgtK0kxO3J38SgpaKYh/WQ9js2itqDjQSdTTQ1sOJ7q6+9pqjO6J6bfFNZ2",
+	"HMjz/N4IqpA4btdGku6rCEpq89i4AoJnUgnTsATgOz2gooAe8AIvPxiTGq73eNRtWJhEw07KXwQ6G/HK",
+	"o754CEfn+HTbLbjUxs4KcTuyHdWZ/KShhvf6ZzWPdaGtaKmJ2l15IrPQnc2wdKsgYyMna5LzMhNHRisl",
+	"7NGTo6e7AOd2uh0zaZY5X2NZEHSAJC1NZge1tGjNCtozP/dhwcbT3bA9bVEq0mC3JqEoReUFDdaKnk5F",
+	"YVDVpuMeNG53sOYS4rBdj5j/aDAYuB96BxTgeUO4oqh5djaKfm4XZn8niiPkJZ79rTR24ebKJ9FM0Cvu",
+	"ExV8jg3C83jNxp2ejuirhkoYSIUaX+psh5xvshMw38fq5VEurkWOVbiGLUQxAxXU6o2sH/eK/nZqx9Om",
+	"1I6q1HYcMAJ2JujXy4XdkbCQdmzFYikKbssmveyV4NeCpdE1qVcTfIQcOyVVDGNZIRyJrN4VKeaOhsVv",
+	"0QuHWx1VQv8d9H07xYf0u4DtuCw0dN5uqGhCb1NDvMDxVLUn/HJAIyvq6Y4l7ZvQ3mRhQZxOiRUYrQue",
+	"iebY5516/OkmrIUPlcrHVa1NI3Vl00XoDdZj0DVE7gR6jvAgG5r6qpkoloVsStA2c/7o6dfeUURveGAg",
+	"dd4kzLsCKfiKpQaok55C7nPgo5BbSEZeeKc3N3N51dys7k69cA7WX3aAjxelguaUFF3BvVzHU8Kiu9oS",
+	"bawG2bopCSgAMPeYgQLaRFdAigBmXiu4JxJAoaX7K33450YICcsbYiLndRSoAEvezCs7wMUbWqn5P46Z",
+	"rPwH1JcK9rJPoXEscEgrtaBDNrRSw/HRvglbbn83NJJB93M0ozjbi3TcCm9MT6BD8Q4pZ9ZtLHjGKTNC",
+	"ZSz97SPA1CiN7a+tZny5zNdbNvaGhNsWothmzutmpgVvnTbDZjEN5BWEEhy/5U3QOLrH7M9VWVDCHjE4",
+	"XArB/hy6MjKpjBU8OKcB6wNZKRdmG81wv2uU35zhxc8gBYo+HG9rVVGc5jBw1RCx2cJVfRt18IWZccsh",
+	"sdp/wxNadZeIh765cBC5bzler6VYHcpMG6A3jT1Ff5yvkwDPAoV0BTjatlBsBoNbNBcF7dy39I3QVhuS",
+	"iNqBR6n5B7kRB/3+8SkjqCd2jEe8b1dIKTWDZndMlSC3E4dl01TCsTVu6lLdAwppdUO7iRN3U/f7mdyj",
+	"HoECRIFlXd7kDW1p3wdNWsZ0YN/yuMWu+XslZ6le4IU7y5CxexvgdhvNptx7kCtP5YPbVSTfrfky9sCh",
+	"mxpSDKrjTS8pT9Ttdjxgu2n10pT9AbKzpnLWd6/TpfV5tGmvnqMTWaS3QIZtdlb+OF8HGoVyfOCVDki1",
+	"Xjp6eY7qSK1/UK/P3ABHCoeCNyWONiwmQc8jWIoTvViAa6o0wrBuuUSjrBCil4xUVVRCinucEISNNAnM",
+	"lcz/kUp5nrPHgwGL331SmbGjDp8sxKjDuoPjZ4P//Lf/2zsJlVNGcOh+BG+EuqmMjTpXx6OOj9ecD5+/",
+	"HL988+L9v7y7OHv7ZvzXl/9S+eTnOndCw909UulPCkn4OWXd9Kdj+PBz2iPDBEYGo457CDlb2ghwfPXZ",
+	"C5wTpUeqELZYQ6HuAmCBOVBn5z5Z3HhMmExAGUXiDkM/4iupMky28RdTmpJZCn6V1GpxahY/GmomYXyk",
+	"fJmcx4hSlYMYTCAfv3RvJqdNlWQ4gsSxHvZg3chG7Xrr8IHpuYESRBctX3S0UUr6aTw0SqPDdJyR8vlP",
+	"xjpVGFKWcu3sBPRURFPwYKRSWMvn718O//ry/fj18J/HPw7PLlIg0jCfc16REtgQK71hz1DvVhSOWPVB",
+	"KGGwdG45l1GzQcoQPfX9tZIAoA2IoRhsKZU1uH/oxe4poZu2hLx2M1JGJ04PUFRxGpsHRamSylxCCGyz",
+	"uU0e09OrPt2ouAFG/5hSxU7YowRVLXSyn7DjXlqri/pEK+tWUEF3aB7ffkZAiCQ0wkfrvWohj/i/rNvS",
+	"qquXMA4LC8dK6t9CEO5xUwjzoM/+sfZYCCpR6iVBptHdzGp9q4b0m9PSMMKzCCbJs2E0zINgJ1r73ze8",
+	"722tzODOL/ShmOXTQQuicSbdjoaDPkAWR13W6lkWHrUY7fCgLBs2lYrn8tc7V6gHOp89baTz2VMEi/GZ",
+	"MTWCPxdRMVO1QqHX8Be7FYwiKG8PTJROHmmLhyobrXx7F2wV7687QDl85y8FrdsW63GhS9W2+50hvIBy",
+	"T7kIJqKbmFoYeOUOZjiAMAE0fff2HFseF2XV7NgW6yNSjnqnbBCDc4D/sS3cTQ2HxlPd2mafWgbpCZVv",
+	"iRqv6CKsSalyYQxLbSFnM1EA5FPq779NxjEKu/Htu+JXU0jmGYH6TU/ZMfE5944H73EXmP3FmucVm8X3",
+	"vnSz2fdl3GYW5/OAey7oyo9Jx/fia52/H+cgEKqlDO7CkwYxZuKSgVibozpBaUD9dItxySdXCTZ6D1YP",
+	"XOS2/JwXTsPFmKJU7L3I5EaaP6C6S8O6Tr+m9CX6XRP3AUwN7H1/6mP+hFQwmFwaa3p9NkQXp5sKw7Ri",
+	"XIFSNlIhtd7pLhQzirUz1qqcFXoxUimk9afkGUWFDfSdtCqMIDXlVqVlULax1yuXxV2xxhsfoxxsdDcS",
+	"R0RiLBi7tSSDPWBNG+pMowbQfE5v7+e6bNw6bLdOtf2+0WCWN4swxZdmHnDOqwOF1brPUoG4W+J+SwXr",
+	"rjMtdmpUJ9sqNrSj1xxabFfh1TbmmtbcnId7FLf8hrt6mvi86k99x9pYsRjvSGffCPUdMD0bzoj9C+NW",
+	"gW7auTR7HPwxpUkdVLjqbFLNW7xOLfx7L3798u8hXzzSgrbLOyglrOVIwqhh1a0MkQh0aSd6IVi3ilz9",
+	"watIf6icPuwPjPCzewcq+dv9apvJ2ow96akHWKqyARGdzFvs5HoO6W3uKHJcRqeVQXubGFAad9oNDiS6",
+	"akV9mPa6OyO8qesL6/q6LejM07uNjZZ9whRarB/GlrOyqBIFdYFKMGQBVlHjKr+WzImNdtaHke3bebdM",
+	"ECJ/OK0HunKix6y57Thr7DoetO9DaAm9xw9b25ZYKVIuK+HWpejVf/w7uzv44958z801PiThkwp5KVF0",
+	"ReWhG/mfpwgsgq4LaIzd0ITpQMxKH349uM17UgmtwOPNra7D9LSIxdaO+7+UohRZGgwUUqyXcnJV9XAs",
+	"lz4Q79X0PjsL/T7MSHFTj9FTlRc0IfCD7SWx29w4qRq7qUeqcqP6TUfzcBveD90JTjdzA+Rk7kjwXvxu",
+	"vYFTKGIsSqejx3yATQGg9htxVsJSbZRh4lx2kpbEAxp886I3pSNERlUz4IHPDSC649wHvpSgHagSWY4s",
+	"4cb3nPsf20M1ldrqDFR26WHVWnwiwXLvj9RLPpnHBjwV/ZHlQx3GWJeMhchoD9GEmqcgZUYECKjqsb2E",
+	"zfUKBCa4Nfw9hWOIZS4nHBSwJoAYaD4ssnHVVXQ7FMQZXVX5JCgOAN4RRfLDavKEB/cWeiXQJEKnBD1o",
+	"I3GzPsnkQY8R8dmIMNdHnRNfOuMmXFIpCCl7e0GbJsX+zqmeIV4UWAUolHtk1g54Ua2DgfVFLulC1DwY",
+	"ztH4ZDW6XnMUG4xZt/93LkudB6A+Oty4pPAhdBlW2pF0yrgaqegGD/1x6VYYe3xARMGJF8suncS1kfzw",
+	"fUviRfOdE6IG2uTTKFVoiNTV16LI+RIkWu+QZdoYRrN1QX2Xat4xt7GqEbOuexN2k2FrYXsnXqiivCW6",
+	"kpqIrdbJKRPEryAgF9K46crKAjrJcOWxAHw11YSXs7ll5bLPYN8DrmREn1v43OiRWhXSEu4dr/Z833eh",
+	"gfAO+kiUJsQMqA5hb8SKOjPBYjQ6vvbOLg370H3wli6HXph2fLlGk6u1Z4AM+TfYPQZWBcAoQHbFnk3q",
+	"py2tGSkjJgUsUXwFGo6EHDjnkB1rNQTjMi7zNXGpAbyS3AOSVEuIwPYpXpX22Zt6B0NZ2Twj1eUVYY5S",
+	"8mpm3PJLbkTv1G2D3I+KXoxeTpWMFIKIxpTHcoFHBzpqGxJcd+5F4F4eAeRYOcPQ3fDdWftik92/d51b",
+	"sxP5xMprkZ40S64+SzMJ/ZuztL4aiP8wnQZ1oZpoL9D6lYg/YSQ5E+hdAs7D6oboAOlCLnlN3OuCgREP",
+	"LZ2Q3JEKGnTvFKPo9a3lp9ftxmDJhhBL/O4QsiXnJfTgGhelApEpDRxfW/MflAsgB3rF4Cx1En+KbisY",
+	"SefmyN14dM0LhRCdPwWVA/XSoX9e/etvqqfXf3ju30VumF8pD/iQvXzhr99qhlNgCzX/e3XsVfIicm5u",
+	"aA3bErvhDNsWH03qeu30bUj7fnqEHascwe6kmrAuwpkBphvL+PpIT4+goR7D/6evVkKQc3ykpGKpHyrC",
+	"B3LmX6SLE5b+g3tYDrij/wCCBv5yj3B/jlT6D/Bs+n4tOF7s9ON/QPV/VA4GjydZWYDohk8ihToJRHdO",
+	"jw3UAutcgOzTKjMREjE95XiwSHv98DFLkecNo+j1osytdJak25csY0Z6deODkjdMLPVkzrofLl70Ejih",
+	"MkpCAQMEFOg+u1jpWC1A6BM4ztxFgOHiseHBN//67M34/MX3L7/58Orl+OzNxcv3/zR8lY5UNyTTLXon",
+	"kAxSCDaFuKKyuFTSsCePHjnJWh16biFTpvgCDlUYFObUJaHcMCaOwOEJPJSCbZF03dRSBuxr9hX7ih3X",
+	"ExCPCdSuveFdxYoQSb9lqu2w7pX2ApRbhO0pBPfo4JuFCF9OQfXr5Y6PFkX07qrC/UqmXZLibUVjg5Xo",
+	"tLTqmIC8pFWIv8Vr1KzKjpT0LkY0cAHLFS3cE+wbSHhkNJs9MvFIAwVwXmkTlkLddIpTLy3juVYzIzNR",
+	"P1zcAztJBy7eaa7uQbRtZMpaVJlKjiKjzUNW4Q9b0LK/I6/+XTFnKyNeRE/dnviz4ZshRECYuwZTvgoo",
+	"QofpxpaUHHzvYWemHy5epD08FtDP9LJ0S/DwuShyqdI+SwfsGci3r1JKfhs8OxkMWK4nPPcAn9+cX3hk",
+	"4tOR4vQj0ALKuTP5HH8dTXWxgpbGfA3y1FQpjrAucPlIZXydBAgwesKU5/kR4Ni5mxF5zPjTyq7kRGxK",
+	"5tpQ6tL56yeNnF+l2B+epj7hAD2rjAQtaxuqFbpoCUBdPgrX5WtMc/ALgbW3xtsEC2HnOjsZKbTxAdtL",
+	"3PCJHUNhGGHLTbSyXCp3zjsRi5cVYiZuUtZ1JqCgB4DiAKcx4YVBf10KbHf/Insp4JPLmdJEaa8/Umfw",
+	"Ecz3VJULUchJ2mcfSOGNECz8OyXdMAFYi/VI0egShPDmxRo9S9It+6RcCGVPN6MEhYBSBK2IFZQQbqS1",
+	"ST5hMKq0z16G2iZn+Tr2XvuT+0qIJRz3VbzBnFTGHgFUglu3lnYY7X9chQOhsV7jxVBkgO2LW6C7NhsL",
+	"UzEo3F4tnz+hMH2312fDkfLr9v7lI2/eOHpkToYmeluokQ3qQeDfq3VVTindw+O0/lJqSylK/vncMHIg",
+	"BATjSK0ZNJZ25aLgjYCIQ3fSOKvp0ujcqdGZnE4FCOD6yD2LVdJp0ALadHhNBK1g8+keL1sjTCokFC21",
+	"Mmj+YTJrSLDcgBpLT0aqvkcnuPMNqcS2kIsFoKrOpRVmySfiNNrDkNtp8DyH9kr18kV05ZjykmDfu9As",
+	"DoSKVGFnkEt0pDZ2DBidoIadBhbDElPD0sAY3e808JZZK8tvwOXB1WROlZw0bkz8xWlJtqTaTgLIYVnU",
+	"mA3bKMey6HSkKmawoOz4NlgEeBciYH55nDiE+hcTXOXSYLY9mGKePVPvOdqY3bqOFK0iptTACkFyy0zc",
+	"gGcEqGvWn0rZ1A8vbs36OzdRrTH63dEL9/Y/HENYryGkiGuopxAlOgqu6u3WxOCiaU7Qu9dGKjF9W/Tf",
+	"U0tN4Iv7yAVBBvvds0EuhLE+u+1uBX4LD9ixadkGaI7t1jBWY1Epd6rhEXpKI3wFq09BkujS2cGbN+Nz",
+	"c2nAMzoVWGJPhY0HNJit1xfu72e/PWdyIZ6XkytBuwKOOeDadWfbwP9w8YJdwtVsJTM7P2UrIa6onMtp",
+	"SK+105TjuCQ+yF0GmUnKzhtllKPDiMJju3xiWWAY0C6Oi4Z+MKbrVgtvfqlLS8E/SPDMc38x9JXXM7Dx",
+	"+oc4r6eFXrSi4lSFNQjRTMvgywCcpXN40vMC+rEeMkG4Jti/FcMhfo0aKnjhN2y3AHwNJyg1fgwHpKM0",
+	"cRp8BWh3MGRhRdE50tEE9qKb51BUCJ5AA+tC63QjAQ+e+wlFD+HdoIo3EmVplgM/0goDiTWIWJrUn1v2",
+	"Z20NtkMbmDXOugvBlS/1rSX1+1ylQS9htS7JYLJZO7XwqbuAOhOEs6+6bRj/aN9UA2M2y5AcESp6upDv",
+	"UkNk8GBmNbQxemOn1tTDNHf33RVT2Jybc3rZ5vev8OWvTcNvF3Zqm38A0t6J4rzhxxfa2A8G4xHVb+80",
+	"gYJsiK9IvG6li8JvD8zt2G4HQmlIb9LFVqod7UB8ZwK4NaU3ckPkOiSwMGiECRksvmQm90gGXPF8beWE",
+	"QVs5NtXOojo4tSu0RmyAwILpjdtqVhT7VBO4PSBURfVQYQ+vqiaYrIKd7d2pwmhzi/utjINwK7F72563",
+	"HGr3iVe7dIzXJJTzTBjC9D/FNFCk39RE8x3EL7L6vuqBNohDordx4ty2a9DAEM4V5EUS6VOGYQy9Fd7o",
+	"tkDqshDmcxR1QmiwNC25HSHtCtXHFadWFtgRxGrftJdTH6NbCIpWninEVN4070LUMKredv7cxLlOEFBl",
+	"omdKQs9ndrluxEgoxLW+um3F0kQvb4EUCexy7u45rJTFMyAOPrxub9EHvOc+TCXk79/fVKrmrQHJSfAM",
+	"m/u6v0zCUvDc4lfkVGdduVgC5C2hpqY8W0iF1/hOio5neJlJy3KN8GAPF1pJi+pIeMKlJqSjgOMkuFss",
+	"eKuzcN2TG62GD5QF+35nJl+Anqryg09Y2lABTmEt+OWBGSmfTLyVJUzV6NSizVy54UDW20IXgOWQRnXk",
+	"8VNrMOgVapvPfq/uJNdp7V7vToW+ne6Yd9OOl/s0BF85lI5Utyl5Nk4Wj6o2qXKNisIzoMNqPZ6KFQIW",
+	"OSUw7pi+kCr8ACcvoBGFps08l1mYPswDViIfWwn5ACxd8L/pQtp1SvcBvPkylxbmNV/3oANSqrR/yWYg",
+	"pWHxmqTJB3CAPPdq+d0gpFAifnLk8CDMl0AqlphhGP7upVcVmJMP/rfAOUGL7F9KQT87TSg6PG7lZYhy",
+	"jw8MNWJc9+7FX580yianCLINwIn+niyD9Y5gFEHbQ4st6G4VfbjzIlJd5ae+fQu/9g6kUJ3+WMd4qLsx",
+	"5zbwU3es8m0dhp9joVsbng8BR5MQexLKAvdggRRV1EpAOiG2gaBYTNVCt7cBQ9bSmznuHl9bnid/2lyf",
+	"EEzs/O+f5t///JO9wP8t3/38kzn/+S8nDx92mux3uu8o9HTsLEoDRypXbG7t8uThQ2d0+jbz7MP7V3fu",
+	"0G6CUPnUPuqf7GJFPvNNI74gn7HXUbsl36Wo4WSKPJ+bgz2k19R+5qrKcKNrHz/649d/OuAsuV0zqPYF",
+	"gCDF77nLN4JctWlrnOt74kDw2k5Kp2+5E3fhneq8EMWwtPPq07detht+KcaVxb0dCYjM8ZOWTtcMHtLv",
+	"99M+ewHWFYgqjKq638jYRcuLHR0BzNmb4euX6anPFJ/rFXa56VNJ0wKilPD8SsY4gYEYefpKCj+kBmdb",
+	"oVfGEYZZDtRIH/LRL9cekiPXM4kNT6S7D6/xliPNDD2gooAv5V+FMzkBvmna4IE+Hz5/WeXeOfO+mAmW",
+	"czUr+SwgfmrF1rosoGttQLwErcgkkDqRiQUAVUAiUpR6j7lJV0IsTUDRNmVuMUYPaU/ouOmP1EhdEPrE",
+	"FNqaFGImDfaa/uorf15/9RUcKludzhM29I3CQUf/DlqFM2xAzoTKwLeD+BjW+KOrh7bgV1/hOL/6CqC9",
+	"ROGOqC4WfWFaDAIV9hLI9nA34OC/+spZGV99FcKxX32FjBSDhpqEzQpdLkcKbwIiaGIBXtyNLyzBV19R",
+	"iSPGVr76qigVvUdaKqEeqSlX2DISHuD4F0ylpSiozjUJ65RQhWvvlEw68K0lI+X7/WFur7Y89w1auATP",
+	"I2VnwsKSSUhVCc/BRAMEE4RL1EokLP3uJWLHVPyECDK+rVQogYTcW7eTcnkl8vXIDcJpdFQDUAfkmvBl",
+	"dc+Cr9FsBIb5H/+DuW0llKW6nJF6iVwG/l9xMxFLy9KHc8FzO/81TVj6EFKf8E8IXS5l/29GK/gCN5kj",
+	"YqTgky5typQQmWPXCqPvxKkGQdJ4B3azvBmpIHAYqgysO7md3On5Ko+RSuONnnpRAa7ymqBg0GN9qgsv",
+	"XUyfYeiAYYELAgl207/AW//shv8XPpkIY8b0TY8SIcG4d5wH32ON+VIY6jI6UvHSZPrE73NYgUxMckjs",
+	"IUTpJfjlYEKhNTA5dKBYttWjg3uu3a/j1ur6+CF6d2Adr48fgn+HQkmRd8fZ+e5GVnPynDLuSCB8f7HW",
+	"mO2+YFBX9GTwGDYeug1pmRAv1EkrSFRCP+jTUD/gxCDFJJaSUeVnnyF3PhkcA2FPBo/juifPR0D6SOV6",
+	"xrphT+F4ep7tUR+kolakyM0/pOlibcDF27++fDN+P7x4OX519vrsIq1Q3L27lnW/Hgzi9MNeQuBE7uDZ",
+	"Ih93J8oliNDoqS+f9UiOr4f/PP7w5uzifPzu5Xsi4Zvhv6QU9HDy6cPFC8hL7R4nTr0YAAUhZRtgGWH+",
+	"hQwtzCmvC0oWnrFuOtGZSBl4ghZcrT3arUl7lNI3Uul7QAMbOrkV9p1UjJbHVwXqspiI0EHbzaAt6Mgd",
+	"Kb+VcGiv3n53Vp9PRCyrJvO4NpLQywqkG6/ElF+g4YeL78ffDs9efXjf+sjH9eU5xQa2mONlKy8dretM",
+	"WJihyoMmi0hqQQI9NMLB/UxYmVClWQH715QQXHKOM5Iyq0kuumnRBQsyMmFgM0GZCuBdcbZ0+gM46KG2",
+	"rrh2gg+rv1AiPTAsPReTo2+FncyPzmHfA1gaX4gjXUj3EizBr9JU3HDTt/jbSDkK3oupKNwae1RbAOEy",
+	"FmWmtNUWpp3zsih0YfxBgS3A5txUXQ3+8fztG7cNluJkpNLfRojMO+qcsN9GHcd67s9RRyp0J3YSNvJt",
+	"5/GXfr+P34IKjt8RcDCBTYw6Hz+m/ZEiTsZ2bG6y0kuejauO6U8GgxO24PlUFwuRAWWJ7wCOCr7TSDRU",
+	"66yXImGXHMBEijVb8oIvhEVnbKk4HU3gun0yOAYEAl1cyiwTCr56DN5Vpe14qkuFlz2hjvTTXE6QnmcY",
+	"hddjUBTdV8ePT9ilzpwshQZqx+y1fA7PohlyFz16dMI4W4k8P6KxYLQUW6JiWjvH9Ff3AjcLM27Fiq/T",
+	"keo+HcDtAU0SlFaCI/Gq6aWY83xKLuzTGOmVGhqMVJXf1NprnSbLa0Ap6z4dPMZ8Amiop3iOBA16p9ja",
+	"kn1/cfGOYTWegH7Zvv2/LQ2z4sbCgWuUk8yQ7t2NMGBZinm3YzfvNAFQZQaL6xuhLwvhTLoEMjWhwEVb",
+	"S/zAltzOA8r+dCoU4M/h9BYi55DsSjAFcQubkepuJTwnLA2+zv4Ay/EAPd7ti613BBZzjwJ3Bp1PF27U",
+	"XK1XgKcM8cHQrYVcK8AZ7MPFt0d/CvubszcfXlXhvZORwiMIRujk0AZnsy7uefcTjNctH96Ce9j69i8j",
+	"tRCQSYkA63iNY0S/ifAbwO5whxqoB7qwffaNDwoa1k25E3Spk28p7AIoP6yCs2nC+v1+L4zx/bcv2OPH",
+	"j59R58zBYHA0OD4aHLvVePbs2Z+Ojh8dPT6mfHU/JtgRgKFs/BEICQ4kxgaQEqSzNVLOnjx6lFDFnrMP",
+	"SMa94zOpSCF+JY1FbQziOWWhmBNq4MZ2sumnfr//s5NWUWwukmMf0z57xyFPObogBYBDKI/8C37zZ3c6",
+	"wAkU2g24E8CbzKkq8zyloo2Rgiiy+73PMGJI1dtL/ksp+iz9C7DTn0mNxSTomWBG/iqqpPeng2Skom5X",
+	"QTl6odW129BamZE6+waf/eHD2TdOCcYTtoiWRyqnlPTZa63E2hHrvjhnmc5z7k6KbpVL1Dul9DA0CBFc",
+	"WhRsIfMcsyqdDgp0vNCLZQlYepSW13VPAdGjof9/wcF8Du08Eyc0osaUzkbDvrwJgdVKYvYq1YnAHk0S",
+	"7LrQxj2puvmOFBrnmBxjSLF3Uh6jds9Al1/wnFEjXJA6VNiQMKMhn37B9HSkYBAYgGXpoH/8pxTLWd3f",
+	"f3wW//cniKkprvQRTqWbWuyTytXaiWM5ESjLjRCm11gwA24rwODxQA2lIspPkZVw51OtBG410n8u1wHd",
+	"5ak4Oh7Asrxvnq1Q4Bpmic2c4EQJQ41nsesc+tKcSFHYzSmtI0862VCllaTU1FQXtfqdKnWTFoehMxJs",
+	"1mIJmrj2BV3YbwOg56EuDUyTSmqiThsMGIxJ5nIilAE/HbmI3hV6WUhhOfWKlBZClrAAw3dnUaeek85x",
+	"f9AfQLgFTeTOSedxf9B/DOhBdg6eOm9Vu79nTYlkQ+om9WgwiAo9l4V2ViYAkywBvikUtoFuWjVXlMKc",
+	"MkCl9UZ7vwMUYSH3WdY56Xgako6vcADaHg0GFNy0BGkHnVvQSfDwbxSURy/tPh/u9/AKdKI1diqMhlPz",
+	"anZOfvo56ZhysXBTftJ5Ja+FctfCODtJx/IZJAwiKmTnZ3czatc75pR9f/H6FR5ewB7ixhvKNZ8EItJv",
+	"uBYdUzkNwpesV0kPH84AtKZmKTt+uxSAFktAhP55I9XFVgxUW0WJ5uRgRWsLoGf9++GV7kHuHIle8hDc",
+	"IjEro/UBJoOyDBQIdJG4I8VjLqEWBEeCtIybK0wnRM6vMwhM5zs+Ewh8haesgZ5AW7lOBShKM03urlzP",
+	"ZnCuKtA+Qc9SsT0TQAI2BgXlySbts6FaY9s5wPHucoUqowE4jfThQ2eopNDaAZ3IPTh9qDZQKjbl1+B2",
+	"ndZW5qGH1XVkg05U+YHdLHmfNG8Mmm365X/eu3WcEvtwbhd5fc9sPqhxe8D0A7fu2RvhunhfkD/7Z2z9",
+	"3rAdsGVrlKLGVZZEhU2kZzoJ62087zgCb1RgZPcLLJvfFOikcmLYayBmrgt7lMtrkSXse2uXb1W+Tkbq",
+	"nC+Es17/fG4LObGs2UWHUCiZLMQEO7cRQ3c5VCtushbaHPVFZ0M09mioM0+Ym7WRQmR0Kmn0pg+YeqeM",
+	"+wQ+2mhb8wAPG0G2Tf0Bhq8d/xpNJiIBLPmNCkfqEKWRWyGCsIr4HDqCz2pll+5JCajoCDG00yPglema",
+	"W4B1dRGnWzo9nLwCrOYUgLvBeonnFs5WpZEwJ+UgDSyQwWTV9Yxxa/nkiipqroTCYmRaVIkEQ4rWCprt",
+	"xFbWBKyma7IRz1kXVz9fo1mFEEOc2aKEiVsW+mbdQ68GOIhevH3717OX4/OXLz68f5kSRNFOz5V3w93W",
+	"V0VuHjVS/oHgZ2r3U/lMsZrz3bg5rHmuKmdYtPyknWEDQ3CfB6/U6UiRzeOUL3T3ofSP3XmtYr4TcjKe",
+	"UxvYFgXg5mi1WoEn4qgscqEmmvBGD9MIQFh962TVx3qiI+Un1eTp48Hjhp6teobdZU8bnG5+pTu1HINX",
+	"GolvzNINJxcYXl2ULdQ+oi5Fev3a8bAdpT0X9ugFRhcbo5WN4m33Q91jn+Cx0jStYboePueZj4TDLcf3",
+	"eBIFXltIY6SaJZVjrfKpQW4puPlxYarjq4r7NgnaPtL7+N6UTvBSYtT8k8ecc39G1mV+y5l3u5Fvngjg",
+	"zASNEVzMhTbmyJ0D4VG14nv3JvDVoB82FBi62Tx+vJ9hLrR+xYsZZFk/efRo/w1n6JPE658d9ILXXK2J",
+	"KyEB5+khnHxG3sJqHXdoPuHAiTX4Rj2IDASNIEjNOtFLlRH23kZeQVdOneXdS9gkF7wglmjazmiT1tUV",
+	"n4HgLDaMiCoduU4je1Ux9IllIxUEG1e+i8WlwNcjg0DMEiMGjUqDs2orrcEdVBjV9ORsHeVoiQSFIpDQ",
+	"cmi4mbyFwIaiymaJ7Qf1CVKbxvTJIpqm/+6i+oCd960PHnymLYEL07wD4rh9q6X8Hnydpg6i4tgHoygQ",
+	"Yc6l+24mlOMKTY2v3Q4UN8tcF6Iw2x6HmbCQfQIek09yOuzqUb+ZK9Uo3okO9jiMr/8ZVuPCTaB/lX9R",
+	"m/cCHTUHuoSEYu+0sbNCnP/wCuYeOuF4AKbJnENmz9PBY4y1rKQR2wtCr/yMHqD3gmdSQUur5oWg8KZE",
+	"x+gaa++L62AKGFqXx1+GpGHlQ1sjAHCYzVOWgq5tYjjy3aZ5eNVuv9X18cPgO31IgC6tfPDCA74AeCi1",
+	"nvRFwr500jEEdAC8FHYlhIJW9EtRSJ2ZE2q/JMQV66YrvcJgFcJMdtOFXqQ9RngkzoBNubO1K4sE7U4l",
+	"VoKwv0mrCfWmRam2WuX0KhhEJciOQUg5Z9CtdO1us91pp5tSK8MxNkf3mUYe785/nUBWCrT/RXPoFNyj",
+	"aAnhBKCdy33E7Udfh4e/JoTepDLf3oAyu0TB3TG2FJU3GqvqAHM3alSN3cEk9uBccmMgXIHWrMUW0FJn",
+	"DwwmdiSIG+wXDoOvXOHlUA1Zb4uQIPSiW1vIHiLwdTiuiV7Id4NLen32VuVRq22fMmx8YNTpTzBjxBwj",
+	"xam1mTuRIVlLZNJGjTYA/zngK9nwfZ/5JUpRBwprk8IM+pEZPxPaCLbkcNpW7v0uJCXRbCTVpFVXELeF",
+	"ImGi38gMgpipoywF9cfTw44CLCKFFNKJHOd6lT50f8zlbJ7CS549/V8hpkQsOFIVklSVngFEX2ptjS34",
+	"sonK7vFgMHAaGC1KUiVJVBdlBV+hu7kaQsIMrrYHzhcCmb3q/vzAQNtgo6tnZtxyryVC8MX/4pYC6sqi",
+	"rBXIFJEzBZDcyqbe6WeqwQOOQiYMG/RH6jUmXEYcA3XHjvP8ntEFZD85caH0NrslyFa5BG+NVCwtFc4i",
+	"FpGYRsfETFgUdhKBdzd80E0yvrqkqrs6y34AR+/HZEuPdCIQFg+FYQ0AM4hEuAD+7Ld4jnEWasrhrgOI",
+	"JPg7vOujo2vPWIa2GsKeS19QbKxtzB4pEHS7nSIb03jZlojttU1DXULXpmNPwdc2mcMABHYomRvnQyuV",
+	"G8O5LZl7pv9cCM9uP39GtSraFy161SRcQQ6Wu/qQdt/yIUqP6tzJAHoyeLL/jjfafgvd/uCGA5wPLyjz",
+	"6i7ejbsaAUHtA8hewmZH0RKETLIlVEB4xmqa0z8iTTFohk3Koq1hLDXqi2+Vx+BwWwcR56dbuMEohhMP",
+	"t3G5DpgiiDUeOnEWOs/LpWHdK7G0bFoIM3dXw+HE3fmhOIB3c3OFI1uPFCSOTHguvnn+wIBqKVWpS8P4",
+	"bFaIGbeYN1EIijy5nc+pET/COZFe8uHiRRs+FSUXAeZWriEKSC0WPCAL5dwTRI5OQxqHb9pPuTcxatBp",
+	"HPdZoEJAmEiApBo8cV7VoJvRB8QB+hDSfZ4NWMbXJmGPvh4pHIEu2KMnyAPY4I1SStfQCTXkXxxDmi9h",
+	"fHQD4CaM1ut3TRAg2AqNM6jeOGGczfiSFDAYBibjZBKr4KGx4VxgVMrjD2H2H6tQiCpNp9wHTQNacYRZ",
+	"RLk7bNA73YVYRJriSAUYHYIwwldvKMOnm7BGntyR2oI2Oo1xjWwM1INNrd2PfZaCs6dUltIF946TdasO",
+	"gmA0hPYY0nMt9J3TpSV7A4Km+FxqSWZIi88RA6cRkKcbVfwkI1WJd5OwHJxml5oXmUlYVsip70ASuuVt",
+	"wwJBCm1o9+VMIt/ZK9k13j57X/p+hSM10xAOiNppwZN8g6549KCwgrkohJM4bqbdnh8p8UvJc4LfrEby",
+	"wFAbRG7hlrYcJ4jPhV3Jc6NxWqmnVpiB+jLRqKAmp1n1jODrPoPqCdsWhgL7sE1ZieB27lNL2ack/kiN",
+	"sJa5tq2keSi0egzvUCV4G4lum4wKTguxCdtICQhOh7/aowQ2v7QGzkfQcj7nsXfqbQRw7keCnW3LdR+x",
+	"dedNG/WEINewvjth6g4DxGuhWulVGzmAZHdLYj6nqhvtw3YXohTmv5ya+6W11mGkJvIG5ZAOf+KAHdpp",
+	"mUnbqo6+koZybwKMUMLImQjuNF8FF5fYRE2lRmr47gycdKxS51C2J/UyQNTBrvWVSNiVWLNCW+C/hNJG",
+	"awkYzH8VihAZgdAY1q26a3GzVpN5oZUuTY5u1sLtC8i5Ju9gPb+k12dvIOSHNYhxFLkxriaNHcIE7sm5",
+	"gwMEOqyZUCrEJ5hVG/rv+LKNPk5JmrDUjbHvwZFajWR8Uls23PEBJeu76AWEVST5SqLIKgRN2zbxqQev",
+	"bCfX3z0GMj4/1f59e+nZOLlvWfa/Z81D8VpchiZ9slWreKe2VZ/knokpqV5MnbbbXk0/H3xOwz54Szft",
+	"Wxzs+ogY+DAJsp2Qezpx4/eHusE9r77L6bpfn4OS1oO8g4Qx9zkPbFi2l25aAF2vMcjmKxzxDMA5/Hs/",
+	"wL9wzkuU+25sbaLi4xeOinD0VugB0fm7fcA8ry67rWnzd8VpYRz7Ga2amb9zNrsfdrmMV9gzS/Rle1r4",
+	"d4Uul4Zt421Q3I0yPjCBBwpzEViDoo7QNmykDoXV4HGjWogITrk60qUdKXEz8XoTJQk8MAB4uJkI53vx",
+	"BUC9FBKNR4pgfPQUC3HlLEWfWDCEulYsYHOUhWCDhC34DSI4GHY8ePQkqUKqx70kdEOCB2HrbPDWXVY+",
+	"jj4bqighcqRCQ1CYT4wpZSL3fry4ZvQNuk7CKPpv0h5lcS01tAj3bQLZstCXuVhAII0I6rMfffl+aL6N",
+	"DdqM3uj3nbDgzEVU2Lj78hRqUuPufqdQ04l2RtSvUhdRG7CGJXE8sNUfUUe9wfuhdWWTHowKa9jgB6cn",
+	"3zKMUn9L2O37U5MfbSXY3oMYazNw682cCdf27/24/Nw5qJ8sKAnBKhJBbbJy63QFbB6UnbmwDamE38D3",
+	"Jn54n731uTLYPTHqDk/Ju+AiBbex9+Eby9cnbh/ngl/7FkXSWEQMSqmnY0H5elSD4szMqoMMpTxg14DQ",
+	"AZn5tr+hCw5UehRcGbT9RqqbUptD3wkN2hjXugz3mrYuzkl969Z2zpMWLK8al+NTwAMdujL/vx7I/GSW",
+	"R7Y8hOWTZu1xJuyOhR38DiLxvxpTfPIafyfsYQt8O8X/LANdfukbtm4WE2IdrZMkM3ktqoagKotlF+Si",
+	"mjqkpVdhkpGCRCS43yOj0n14CULfQbdpCkP5dox0Jlb9GP0d8BpwFJJu0meRguTLfzVGY6q+skF5lFgD",
+	"ZzZU1arq1otUKCl0uhAmidX0MFKdU1CC+syDJIfXu32yDloZVrS6C5zGCyFpKydXSfTWQlB0GiQ0IHVU",
+	"lDi9E56MwBaG3gvKV9C5fEc8pyJiEL+uFMa9tINbxVMMcUzwfqx8PXQo3KMhVYVpJw1KPii5UK6HerET",
+	"+JWqDN2/J1zR6QYA7W4RsgTwvhSiQmQwUFDoa2dbONi6lIFxwrgK7mSPtn4Z4NmwgV+DFdE73UDnrbr7",
+	"AyKKYaWCDvJmpGIKwAgI11ZDp4LvSxFSQwAUqOkILesg559J+22BUj9I+/2Cop5a3v3XFfm3T2j6u9et",
+	"kbXurls/vCwzUkDudkyVDa6Nc2FNQEWrQ2UiHrpWdp5ioyJC2042E6VGCjsvIH11uJuA0TfhuVAZ91mj",
+	"7MxCSg/1XSWQx4ZUxiTk+Ta13c9CX2GQ78XMpzh58wGep6OKfsidMIQrVIkniEfhKVmLRwHOGABGUhzN",
+	"iWBhw50G4Wpw6I1pEyZSD5/jCn4e0bX5lr83mVVXFSgNzVH6X052/d2LovO6Phx6p9AORkzT3i3Fk8eH",
+	"ag1zv/QAUlUSEoWnTVWcA4H2JkFAqYoiY0qvyF8HeWgTgKQLFQS+GASVY5XVaoJGyiclIuJWn0HvkUAF",
+	"1WQ09ISC2iRCVcJgeVzcgHkAT1gXlD/IUYRHyl9BtcdCmV4C0tANvD9SbykZr/5mX8xQr3ehXABIewzp",
+	"fiMlbsSkpNqKS26kYelcGquLddpL2IRD0h23KNYJz9Yp7VXbypFSmtE9kNrIQUZqAB7kOVR8xHdHOLSQ",
+	"DjdS/sXRRU5ks3Lpxnrp9kQPQS7ARgkoYg8MwzuhKmUhb0QWFV2gf/2BuySAcTUJV/+0L2KAe/5tE3Ce",
+	"mP82vzfEjZ84MlujXX6vlniLXILc8TsrTc04QWBaG5JUZMoaxZdmrm1TKjmKo8THjaBOb7sALUH8BLRA",
+	"lW+RjoF8Z/+FzGr3VoABRVjQFG7L0j77FlpUYpVdoWeAvYKanQd+drMB8+IjQoD+SDEbvZCWHIyXgqW/",
+	"fUxPN+HTJUAhxY6Ikdo+SCZ8SZmq0jhq++wtZMBv9Ory6eDg353wJYHsGpYJngF8Zpc8IRAZ0aUdE+Jy",
+	"Sga4j8j0ENwQ9THoBIIJ1mDRn/ie9ZZqgQkgmxuWUm4y1U76yYVE9pD862GLVvM1oJDVFRmlt88gMqAr",
+	"65iyxYqqzUFRD+4hbO2qyiaP43tucpRPSXcWclKRJN3pRsY3dCyElemdMqULBEpQUcwtKhECQ5uFnowI",
+	"3VEv762YzbBJrg3M2UhVuczEmBXaoUfWfjp47LEUYItwSfjxK11cgRI+UivuTrZrLB4tBWLwv/SWQAKO",
+	"FPg5+GUShotceeex+jiC6Bop8nsl3osfOfBR+5/Q7pUWGcOvAEx0t0Ief//hDaKPpwlDqOLNbV2qWonu",
+	"5t3n47M3429fnX33/QU9AhUSGKK3liz6hbztQpXIE56DD8uD5FPOfQV3vhsg/XSkUDZdytnMt7Oz4RD2",
+	"7zZNLp4EN7V/c2TLNb7+xdvzi/GH8282KOhVGyqeMUTLp/fj83yRNX6ZQlWmEw/eqgKc8WboJlZC+jsI",
+	"JCVWJgJd9fnulQfRQ43W0fEzbrnTMk42q7Wx4iF0ioB+Ek7xixcd4rzWbMjIUzwXHpgt2WlGKtdYRWA1",
+	"PdpQpHzqFVU3ABx5qGd1m8btb2P1EmHVEO1jHpbSCaz2mPH7Un3WaPH7UkWesm0r89H9ARWUrdV9KGdC",
+	"LNhDPJf/HST7rwV+FJAv9q6Lx13ftH4xR9pbmc0OOdAag61bWVqkU4prKVYNWmUTeg7d+sAQIDVUqjvd",
+	"Q6I+VWlFUafqqgno8F9f/LocDoeT4Yth+O+H734wX/8wHH4/HM78d69ePr969fZqOHy+Gp75L795jv/6",
+	"3Mslt/Mq9RIyW9uLVeIeeMOjf+VHvw6Ono2Pfv7tj4OP/7O55qHRy/hGrPrsPUheEwCIHxjfptadQCE7",
+	"ClYklsQJWaqcKW1FEqMnUwtbbAx4zfMSk7C8zT7RhShYOi8XXGEozSlcBEvsBbz3RcD0u1U1VCfmHx49",
+	"2Alw1FgoXIGWLZnneLuvEKRniulUoHZIg01GyugKKBoS6Qna26tTCLYbz0GvXtBG2fqzQgiAISqhQTUS",
+	"g1SgFtakSbiV748UZKS6ATwZPMEXVllagWVPndJSNaiPOgx7DAVUOWHcXWlD6SQ5KXpen3dbDW+siu2a",
+	"jit81Ev//lsfWmHX/NZxzOKLYXDr+6CrhywtxLQkxdVKLFE1V6ClQlc7p2lm1CrvY3IwkI4bwO8UNqrm",
+	"rc1D4S+oXLAVd5Njn1aTLzSG+Bb/fXr+3ftz39OaeaFDoqb1OItkSTvgGVcE8+iN1223Ru7sKFvXm7sp",
+	"fusE7iZ4CD2iEdcIMQE8wEiFtTRSTWBLbDfWUs/nQjgb5EDMouAZdYp7rdp7pNAdO4UdE6z8BxWSkUk8",
+	"Fc+e/i/37IlwlomoAHFGqkLRuRbFJiwOi1BxIrAbVse6oQp1ALup0KPqfR78fDqS0aJWFsuAC8Gc6UP9",
+	"uLB4vWuha9mafMLucPBpve6IqmZgqY3EM5CsaHjUKbssAaIRPmHVdg4NQqEOnNPNoSkFduUBuwasHaFs",
+	"scaE3DkksriXskuushMkACCJ3HOPR+oPuPDQdNmN0idhw6keZhfasDkz19FxqSkVQq9UMlL4yArcaN+z",
+	"QiuBXAp65khhzwl6qDv1IOtZKkAHynrOBo2e5caCZYI5X1K+g3sGswBosHSq6CWVPTtbFMEGHGONuR1f",
+	"UWf8Ul1KbkTmfcy4zC/cweyOrbzPHg0eHSeBvUeqzmSEmExJ0+64v3ILeZywRwl7mrDjQcIeDRL2dOD+",
+	"HiD8A+5fs+B57rZaNVkRqBZX6yiHHZIqDfVoBrWBR35OaH8Pt2YeLWkiWirNX0US6jOUml9gy7Nt4RVL",
+	"LHDS8Q3BRLgB9wR7FA3zFtBH26Xq94eV9IXAeuL1bcP6ry757zrmT1UQnFhtLGCGUwZ87BnktQVRvbug",
+	"Ge/eWVGFYnBfze4Zys1NV3nb/iIxO/aX13YabdzQ3prM00utc8HV//eqBmEG///sXeuOG0d2fpUC/4iD",
+	"cCgONb6IgyCYdbxeJZYtj2UEiNuYLrKLZGWaVZ2u5lBcw0DeIT/yQHmTPElQ55y6NNlNjiTSowsXC1ma",
+	"Iburu6pOnct3vm9/H5d7Y59BD9fCrSm3NOkH7b1bNyT7bHzdGworKCzhNQB7ISAiKa4GGa6W5CrM0lHT",
+	"q3CHR2rEwadrMdEEJDg14BwwkvMq5QtaV1tLvWaC36LtBll12DVNG6mBhYqgLsEHKsWUaonSRJXDuB8H",
+	"dTYr46EjpuJroMrkExtH1W05Mj7NYRawHpMD4cVS5cIYlm7a9H+0a9qxkn737es0UfWeHi9YxmpNPaQe",
+	"Ez1dpETvCPGpfydgoyF3Bl5+9LBuaFNdTgSOZ7SpHTx4Ds+BSGht4jq4iVXcoKSGAG68PmLQ2Uov8wxK",
+	"OiitGzDuJsJpQ2DgENo0PpCVl7lQVb7e0W7kDNPO8/c6XFLcQ54PWEUe+OYSRWlHWQZIJAnOz/WKpYhQ",
+	"GDEAhbtI1tzJAqugNUh9t1aYz7mpbqk6D31VodiHsUzOJy6J2EhoYKfu7dyD3x7alhXs3qkly9m0X4w4",
+	"bD9Wq/1r78MKR/ExPbKdp+EJ/NXYe7VjMj+QnqtEpeTB3ep7UZYyE8YpJje1X9mDz25891loxIIa085O",
+	"LML2VBVUf7ZbsRIVd8qgoZFOzzJqkekBvgd4x6mNB1kB7aGSqBmZ9Fht2Smi4DJt7bA5pjv7S7jDI5VI",
+	"dm5g11XzSW7kT7mj5i1c5adABbpfSSIGY4O89H5Bhl6U6xxHAgPdcZwjBRgfIT69loCjIX0DqduSjUt9",
+	"Zx8sFhiAgbNKa0BI+d8QIo6gqJBzrRKVCztm0LCXlYOPYUnTaWgT8zxVd3nlq/HTHJyuXqJKARBSKFNA",
+	"jaSHvp1c2MAZas+mh5n8+IEllJWfRxqGaMfm3LAp1KYRj7b3jbYkh2ET/zPM4/vnho+ZwMExtlgbmM9T",
+	"//77GoHXdSUMKLpMdFmKSUUqM3hqOjpxvr2tN9jFfZIpznu+DyLdZZl250tf+U991ARU7jH25y39a/ks",
+	"UpdFNL1upYWfPSiBqdj337/0F0K4z/WrF8DkKQ0TalKuCwISIdpdZYiwtqa8WpbKWn8/Zmb4Ggtx6Zyb",
+	"W17I2zuxTvssvZMqS1khndDjSpYiUUjMN2IpCKbJlHVBxuvFORBvV3KM7fsVIw5tuyFHKPX1opco+5cb",
+	"vaxE2WP333//ssd+zHO+4D3W7/fPeizlqpqXupATKnq+RElIY5/xDDrb05nWs1ykrPudWEglWUrUW+Ib",
+	"XLrpWZ+lQDxqUmw+YnO9YnNeUv0c8c+Ip2XTXIgKAFIG4FMg/+x6BZa5Z44BVcHaRkZXAmAO7ahbtxOO",
+	"mht2N3mk9LB/xnY9e/j9KUl8nCRxEdZYk1HZPIDeIlsczMx1mMUK2xuhcog52aUREYuDS4dhc0lLXrK2",
+	"Lx6SbqstIrrFyXE6WKJtzxpqT7e1T+TgTzcwp7xbY95t79x+KIxH10yJVaJS54U0J9uUuPLne2NujvE8",
+	"TxR+os9Sks4NrEb0A1RcBL02V5uBGgy75/lSGN9vB5Q4PEO9GkeRYwSKxyDsnRlgOSo3eiLxRhjRciRM",
+	"Yl2gTWIL+/aYVMjBw42wzo9a5nnqKDaYrIiR3Y3XDgb4fgDGdyeKqs+wVY58mazUBZHuTPjERtQTrZSg",
+	"tjdsI/J2lBtmtFY0A0EDL1GG3wus8XFfY3H+JVShPCUSkDBNoEecIPoACycapqix0DUvhVcK0LcuirPW",
+	"Gw7PqFXLi/LBeABkuNVfCFREos611J7WPLIz9kvtJo+U3NxnK11+81O1mR+k5/be7Uo+y/kuvt5Ta1Eq",
+	"cb6F19oIyg1Feg2AGLK9d2Ldc+3G6ADKCrE02F+dKJkZTx1hYjC1u+it6zJNI/PgfpmoKZc5NSHEG30Y",
+	"hrLAiJB1zaRcjsf2RJhCwy+pxhuimnDXfGKiK41R2mwEvBaYDp1ZU1/pmcDCCF8DAQb7mr2Uf2HdBWnW",
+	"cjsIQkU7do/hYDCowRsom9pNq3KpJhwEpCSVwu2+P0OuU8cJB9ALVGmaigqa4Hk87BwIzielNoCZZryQ",
+	"YI/lhJteoDXhhUxUUeqJMIb5CzkGkpUmpAU1FkFjKg1gLNbaXgUEgaHFdoOt+DniL+J22zZxjhtYYx7v",
+	"d0ThbH+ftuzSxuw7CT9ZX2tPDALWPz1c6Z/bhjl80Iv7jldixddNSbHNSVmpbYjfe/urzYaxEqY6NC0I",
+	"ZJJqnhZwFTWaUlTTXhvfBr4qtZolSgKovpoDSoioK+Z2O/tmhFIYnd8L1k0zZZDpJ3JWJ3OqIUVbmsQo",
+	"SX6HzZa8zJBaw3qI9hLgN4qyAv3jCn3BMQd7ljtOAOcHuqt2QTjH/ZK0E90gxRsJMuDILJAimD5mxSS1",
+	"Oa/Ez7qu/p6eRczt+HU8axR0j2olzomMzecZ0cN1uQnWjW2pk3Wkrlupmg6ks6BqiU39ZDmx92XToOAp",
+	"E46W4WBggxE4RXQJz19bBfZtzgXPq/l6xFJ9V1PLh2uBIx0OKTdjjgQkjIEREUqTLbZL+sh+7uvoFjtb",
+	"/g/v1dpb30Bets3wk5iOKyMCN8jJx/3TOeQhix52IMvlvdjts/r63d785A0FyDXyNc8FB+Q6wC0ZMclj",
+	"yV2U3GBkG5jk9ZQV3FRYewZwDmBfS2yXBr4Zj0HdQyh/hXlJgnbyGZfK5xyURmveHQ4uofhOcE5oA+Ps",
+	"cnBZr+gDVodtyGRIYx/z78K37nqm3OstKmEnVOKURus0RRFKIbAKjeqEwWauV2YbvdmONf2JLvngnG6t",
+	"K+zEZn/wpO5/hglxG8/vsjipu7m9PMLayzc7sIozq1G7X260p15acZMon/93M4pcCqoO1Hann1A1QuoI",
+	"f+1Xh0c+41kLe6UZFNK+Ag93FPl7tBxAbtinZHRjMnrvmjxkMvolv4OgWolV6xIOjHq1dLUj90jUt7zM",
+	"pSgDRR90OvjM9UqUApKljSdKKRZcKqdLzce56GNjuVSznchS/AiKX9dQpTE0NNqGu48O8Ly1EolyCFBA",
+	"nDlczEJwtZrLXPQacabtGdXahjtWRtXd5JEyqg/d8CBKENbZCTv68WBHA0wznsGzFhtFDqvjFN0h52s/",
+	"Ulfx7TENH+F5vrY7FWpQcfeVRBok9Lr6zak2hKrtl8ENeEobVQaZgBa1cPeBw6igopiTwpuHx2m6M/72",
+	"wQ3zN0v1M37jo+vmvVmq/Zg45Bb4DOBwG5jLOj+NJ6ltZ6eJHFXPwVujveUq6xGdFmGMMctV6YrnDbtr",
+	"JipHk3i8BbCDu/DkMzb6jHWSaFom75MG9mvrqedPa11lwFv3SpTIBZc5Rjmi+im4EjnrViuN9CAlccY5",
+	"AjkA3SeKg1Id1WPwA2zG7+3ZE/jvMIdq5kDSM0VqN+sDwucTVXBZIoziX0tZFEJlupxOnxjG82LOWVfp",
+	"hVQ8B2YXJI+ZcpkTqXE6mWs5Eam7HdRDiOFmivKTGoTP2Y+OfNjRzSJTX6KIVC4b4YD+77/+G0j1HNNR",
+	"REVnx/iNngPV3B0vCt5nfwVtIqqTkQeOfIcuxHQeL1HzXSEZXSamUomMnlGXiYIL2qdl97yUJFJfMZ7n",
+	"QHCjlnneEh3eLNW1n+532uMRtRw8O35lLtQtjKozGvS/6HXohdxGa2vQ/+qLXgfeaGd0CWtXQS321987",
+	"uBzgry4V3Rl1BhfPB+Nn/PJ8MBgMzr+yf3xt/xj4//GLcIIu9OTuHC4EJ93bXWfYdJ3z4Ttc6VnjlZ7B",
+	"mXonVQbck7QwO73OXbSOb2GG4U19efG85SV+/fXXz62XYHegdYbyxS0+tH+3F0M4v5fqoWMeXHTwilLN",
+	"bmntdUYXDyb7CyuqxayHbYH6XOZk5DeM/N/0ik156RmTyT7CizuW3Z9wNRH5gWt/HkFhvZFKQ1+/Z72H",
+	"ohk4LJ6e3mfHofKDDOcAsXcXuSJgumsilYpNczmb1znsgzwSZhuAMA+tN7o90EuPTwyU7a7K5WlBYwwl",
+	"uzZ3cAVMYEvD5rxc5OROeT0Cx77uZK6h8gb8bTjWJDBkRwJvbgzteQX8SKMXdnQG6W9weNznpCmnIbIr",
+	"P630VGbznZq5Lqt8fcpePwY8CieuzVPc2vyOePcBvJdokRz75b0oAYijNrgjJ0TGZjcDEOSiuAGVt+2G",
+	"BipEYhuGAjS1p12xyvEyQr+nqvMw9hN141iC7Wc8TbDn443X5BXRY1T+l7jAGqA9g+ftTpK741HjIHeP",
+	"tmCIfn/aT4cIoarojTbp7hz0aC0FOGgHPlshDPvZXjjemASm8SI5cGTZqKGkrD95doki166HsMSKmzum",
+	"Y2wyNoJdxcjD7nAwPPPkp/RYPaqv+hzDtqqOewPm6e901z9S+/1Cl5Xpsx80q+BQCcwO9iC2gVVmX8TC",
+	"7uZKTiD3j9seLpclygOv68/dc7GpVsI4PDYq90qKWw0p/YRrAnYwyl1vlvpAYRFDsi5gDd8UYlLZUeBd",
+	"Ec3jaxkBFA5iQtbmocaJu8VVolIYym3QGWELKNDgB1PvzqdY9tAl48aIEkwsBcFUrPFiuSZCkdJrd5Ag",
+	"p1KJK8VzsMNSgBCYdTGAJcp3amZaSXXW87ulF4y8qXgFE0PU66XO82VhvCvmCNxV5t+KCyhSRogF7Sja",
+	"E6XzLCbeDpj+RCXqRSYWha6gySAy9UALZW9AOQYvGQc6ODzaGUHkbiOufoJqlQQtI3GMBvEePMEcT343",
+	"pb69FDXvz7A9ADxFVq3kRNBUauXJ9e3Z5VBioHsDFaZYTohujpxj1m0lSST7MapT+X2HzMv2W1L5zYfO",
+	"Z068Jx53ZudCopz/5XCYKMUXzs2F6h7rugnqJ8vB4NkEfgp/Fc3a/TSId9FQiXIGG8vfWl4foH41uRDn",
+	"X2VDfv58OhicP5t8IYb8YnyZfTkFy/xQdCyO832FWKJB08Q7YQj65y0UBIaD4ZfnF8PzwVevLwajgf3/",
+	"v3d6nUwr0RkN3iEOx7T+qEPrwR5RuuK5jesHvY4Pz4dv+0Ja3Qxn1GkpdkPsFZlEtwtgJ7rNQxXSs1Od",
+	"75PsuKCFs8Epv+VyPCTaIG9gd4b5dfBp6gbbkModhvNYQsyzqKAIB/lW7aO1dHjjhnNUkD7cYxdA372V",
+	"UzasqTLGgxiQm6xj+uqRp7p7lf6oxOb6jLL5vYYSXDe1p0EKIrJgy1MqLKBPiwoGbdVuikfJhh9/we5Z",
+	"rKe12lyew7fzJMz6YZZrI2P/5urrDl3h7cr/7MLpHrkPO58zZtk76zfLYTknY5cmlg3RFstFZ3Th0RBS",
+	"VWIGbZeNu2yZV/vAIlGsEmk6W4e6cIx9UTSCrSPWSTsjLDJGe1FI0Wc3nuYFcMDaetjQ1gtQg3qrwXhd",
+	"QX3OsJXIcxtMjNfUZ52OgBpWZYaNxVRTzEH8KIFyEBvnIFgWaqLtdeE+gIa7xH469MFLUMqCr0vDeL5C",
+	"5mBSz/CqkYoEQVIl3lS3E8BnpD3kqAVLExGJ0UiZrMTCBbvuKVelrCoBrc4YQtDwWnvZwObAlD0IZhOA",
+	"f5DmJ+rAZqyLL6i9JcLmY0K5eA2q/ViXsNRPxrWtOS5aX0dO3FXl+hyT1sfI3iEfKqToXHqKfAFkPtzI",
+	"lndDVzCIGjlH2A5TCnO2J5WHNIVQhuK5/HtIG+IQRv6fMy2MJ3dIKfIEUUaOfBTwXlgJTFLdFP51C/9y",
+	"bW80cniWJ6zUK5cUIu6E8dpZZyVWrkMJq3bR83tRf/gySQxCYhBH3E/U6+bkJKprPyjZAl2BPtsS4fZD",
+	"bS78GNX6ao/XAwwGXhxt6RgwKuQDZH3mRAUbsyhVuf4rXO1xCnzoy4XZtM+tC6FqSrFX8VujV0UzcCpG",
+	"PEYkbrfsZhQer0mcnNZIHDuhdtIu/owf+ag5F+EZ9h+4+DY+C3ipcbPq1gX9IOZZbOLsgzd5VMI+uMMj",
+	"sfXh07UYR+wzPPH0HbATFt4j4/hqmxZjzUy9BTkfNbpe06S9r5SL8zKhucmpuGDba015BbXn24RXorF8",
+	"3sIrzoichFcOLbwSbNRJeOVowiut1qqdCTIcm8f0cHaeXKccQmOCdsdkfjDUj3Hnt2c72OpEHZEFqtMg",
+	"mEBnYNp7VY/p1v0S7vBIXao7N4cj/fskN8mn3Jj6Fk5jIFB5QJ2hidehBghzbGm0Ypqy5D/5+33UcbN7",
+	"jP2hc7Axp2OmJVUdRDggWb25fA/B9NDcebHFlVMBHI0aLSKh/WZScox2j8xm8E3tJo8U/j+UzSBOAtjg",
+	"gOzExQnv9OEfH9dZFpMa2Nh151bcdZiM5KLQ5aFZEq+zzLAFV+toa4ZhOq5SREUBnlga9i8///gD+14q",
+	"YUZIZRIYT8b/ISYVlMlzqQRBogiXYua8APOdNu6/NFHdcc7VHXwVCzdypgCbgvfHF4CF6pyo/eZSzQiZ",
+	"ax/CfhWaLCTOYoywpeJzaNK6HA69/krMMOi+i+OQiqVY9kpZNwxNLRdjUToO7ourQPRqL4GV9YvBYHB2",
+	"RV/vgw+eAgiW/G/8FNCeA0wbsZ4stXdhz0YONdEveGXXWIreOb0G0BoHBABXcKdBmEKC72ojWClm4g2j",
+	"Kxg25/ciUeGLwy++tI59ySeVKNkkR/2ybvprv9//Le2xNEkK/M+r9AxKcXnegwRWvY3l4hnTiqV2iaQj",
+	"nHa4GJtoA+y+pYEUkYRWmi2zj88UOzIPs/tvzlW2BZXt/J50ilIviirpjFjS+Tfi9Bz+w/Cfkk6PJR0H",
+	"ob/FRBZ+7BJ/5xoVOiP2e9JZiGquM/yAWi5EKSdJ548/ErVxj294ISue21n5a8nVRNCdXEMSfmom9Kzk",
+	"xXy9YxiveCnNvqHY18GlMjiWjfxOHRchcL+27dF+E8qhU4k31dMi53LjQDvAxf/UQ/ZFfV21M1Ze53ks",
+	"XCZKZ24+wUzWOx6bB5wQd1ZuT4OjZ9BKwApiwZZfeWNuPSI/O8E6gwlHicO6CY/ATtZQ0oG0gKTxIY55",
+	"fKho/cCZEI7J3ac90OfuixWvX71g+EFrhMEdhP1WAj18Ke71HdXOxZtCkjyHsWcZYrn67AdkFycm20kp",
+	"KhStreyhYOaAxroXJWSsHTQjUWlRiql8kyJYC5LilYYum5mSxkbGMCp7eZHhqZbybCFVak+vQrQhu17j",
+	"Q3/UASs8w/5oFaftQ7cifyJZ+XbEGlZ3tFXoB+1ifOhGGrcGN/kDYf1hztNRfeHmWBMqkapYc53TyqVt",
+	"0U3heqlPcuKWgBoUcBhFSn6wT1xh6+frv3yLbQkGgVVuc73V9sBYDxbXUeNfuMMjBb84ggwfsiUAhkmI",
+	"+dphdj73OvijbVRXP1dhtzZt1tqh9gAGaXtwhS3sQrNxqVfGHkZO8JjAYbQY+uxbL7hBQhxAGR0ulGt9",
+	"tywgrHKB2Rd2BWmVGSq10wpLlKl0YQCyaJ0LqMiu5tYDtHeTKnyxz2C8AEOj+1QYWyTKMYPQUUwM+3Ez",
+	"JJDw97BoftlgERLVahLwosEkPKQ6i+ODIjGM6CSvcaCNgGt270Z4NyiwvZOYLEtZreFLY8FLUV4vq3ln",
+	"9Otv1vGZaH0nhf/Jb/YL5X0zrMGuAziU7EjxY3iMZXqyBCqkFXdSNZjJsBHbssw7o85TcJ7osbac0kj6",
+	"1rCuUFmhJVBq4AaWpdPCNZDkJTRCYJvf7il5SUKWdpTQB8E39Y/wukUpJ3SsO/UKe2rdmf4Gtr/pJj/5",
+	"HnJC3wXqSyzotH8lzqTXBuSi+EB+oLIabbDps28zWaHZ8KHyooESORpPCBS2h/SXCGFD9PL/+z+OG4X4",
+	"8EiLF0hRtJrKWTwPAdfScPWbpXvWIKZPj+qgSfDyPTGIvyzAPRu6heQCxDOkMD2G/MvSQJYqB0G9seZl",
+	"RgOHsWYAhHG0eCSxRArt/mZBD3z7jn8DeQ/UnHBrMlr18bSvTSUWTe+YTqBcz6RijgpqoZWscGZ/eRFf",
+	"Bs+phutEgVvYG+SadsHwg6sYzw6ZkOa2K77MZGVH1fZt+IA1Jf8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
