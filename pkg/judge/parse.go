@@ -114,25 +114,15 @@ func decodeObject(s string) (map[string]json.RawMessage, bool) {
 func objectSpans(text string) [][2]int {
 	var spans [][2]int
 	depth, start := 0, 0
-	inString, escaped := false, false
+	var str stringState
 	for i := 0; i < len(text); i++ {
 		ch := text[i]
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case ch == '\\':
-				escaped = true
-			case ch == '"':
-				inString = false
-			}
+		if str.consume(ch) {
 			continue
 		}
 		switch ch {
 		case '"':
-			if depth > 0 {
-				inString = true
-			}
+			str.in = depth > 0
 		case '{':
 			if depth == 0 {
 				start = i
@@ -150,6 +140,26 @@ func objectSpans(text string) [][2]int {
 	return spans
 }
 
+// stringState follows a byte scan through JSON strings.
+type stringState struct{ in, escaped bool }
+
+// consume reports whether ch belongs to a string that was open before it
+// (its closing quote included), updating the state.
+func (st *stringState) consume(ch byte) bool {
+	if !st.in {
+		return false
+	}
+	switch {
+	case st.escaped:
+		st.escaped = false
+	case ch == '\\':
+		st.escaped = true
+	case ch == '"':
+		st.in = false
+	}
+	return true
+}
+
 // dropTrailingCommas removes each comma that, outside strings, is followed
 // only by whitespace and then } or ].
 func dropTrailingCommas(s string) string {
@@ -157,24 +167,14 @@ func dropTrailingCommas(s string) string {
 		return s
 	}
 	var b strings.Builder
-	inString, escaped := false, false
+	var str stringState
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case ch == '\\':
-				escaped = true
-			case ch == '"':
-				inString = false
-			}
+		if str.consume(ch) {
 			b.WriteByte(ch)
 			continue
 		}
-		if ch == '"' {
-			inString = true
-		}
+		str.in = ch == '"'
 		if ch == ',' {
 			j := i + 1
 			for j < len(s) && strings.IndexByte(" \t\r\n", s[j]) >= 0 {

@@ -13,6 +13,14 @@
 // lists the provider's models (ListModels), and Probe uses either to say
 // what is wrong with a provider: DNS, connection, TLS, key or model.
 //
+// A Request carries either one prompt or a conversation (Messages: system,
+// user and assistant turns), and may ask for structured output (Output): a
+// JSON answer matching a schema, sent as OpenAI response_format json_schema
+// (strict), an Anthropic tool forced through tool_choice (the tool_use
+// input becomes Response.Text), or Gemini responseSchema (converted from
+// JSON Schema, property order kept). A model that declines to answer is
+// reported in Response.Refusal.
+//
 // Everything a provider sends back is treated as hostile: answers are capped
 // in size, in total time and in silence between stream chunks, error
 // messages are scrubbed of credentials (Scrub) before anyone stores or logs

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
@@ -202,7 +201,7 @@ func (h *Handlers) request(snap *cachedSnapshot, conn *ProviderConn, m *Snapshot
 	seed := int64(sample)
 	return provider.Request{
 		BaseURL: conn.BaseURL, APIKey: conn.APIKey, Headers: conn.Headers,
-		Model: m.ProviderModelID, System: cfg.SystemPrompt, Prompt: q.Prompt,
+		Model: m.ProviderModelID, System: cfg.SystemPrompt, Prompt: q.Prompt, Messages: q.Conversation(),
 		Temperature: &temp, MaxTokens: cfg.MaxTokens, Seed: &seed,
 		MaxTokensField: m.Overrides.MaxTokensField, OmitTemperature: m.Overrides.OmitTemperature, ExtraBody: m.Overrides.ExtraBody,
 		IdleTimeout: h.cfg.IdleTimeout,
@@ -214,8 +213,7 @@ func (h *Handlers) request(snap *cachedSnapshot, conn *ProviderConn, m *Snapshot
 // per token, as most tokenizers average) plus the whole max_tokens, which is
 // how OpenAI's own limiter counts a request.
 func estimateTokens(req provider.Request) int {
-	chars := utf8.RuneCountInString(req.System) + utf8.RuneCountInString(req.Prompt)
-	return (chars+3)/4 + req.MaxTokens
+	return (req.InputChars()+3)/4 + req.MaxTokens
 }
 
 func fleetLimits(l catalog.ProviderLimits) resilience.Limits {

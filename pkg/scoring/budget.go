@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"regexp/syntax"
 	"strconv"
 	"unicode/utf8"
@@ -39,6 +40,50 @@ const MaxImportClasses = 256
 // ClassCount is the number of character classes of pattern as
 // MaxPatternClasses and MaxImportClasses count them.
 func ClassCount(pattern string) int { return countClasses(pattern) }
+
+// PatternClasses is the number of character classes of every regex of
+// the rule, as MaxImportClasses counts them: pattern, extract and the
+// "pattern" and "patternProperties" regexes of a JSON Schema, over all its
+// assertions. An import adds it up per question.
+func (r Rule) PatternClasses() int {
+	n := countClasses(r.Pattern) + countClasses(r.Extract)
+	if len(r.Schema) > 0 && len(r.Schema) <= MaxSchemaBytes {
+		var doc any
+		if json.Unmarshal(r.Schema, &doc) == nil {
+			n += schemaClasses(doc)
+		}
+	}
+	for _, a := range r.Assertions {
+		n += a.PatternClasses()
+	}
+	return n
+}
+
+// schemaClasses counts the classes of the regexes anywhere in a decoded
+// schema: string values of "pattern" keys and the keys of
+// "patternProperties" objects.
+func schemaClasses(v any) int {
+	n := 0
+	switch v := v.(type) {
+	case map[string]any:
+		for k, sub := range v {
+			if s, ok := sub.(string); ok && k == "pattern" {
+				n += countClasses(s)
+			}
+			if props, ok := sub.(map[string]any); ok && k == "patternProperties" {
+				for p := range props {
+					n += countClasses(p)
+				}
+			}
+			n += schemaClasses(sub)
+		}
+	case []any:
+		for _, sub := range v {
+			n += schemaClasses(sub)
+		}
+	}
+	return n
+}
 
 // countClasses counts what MaxPatternClasses bounds, from the pattern's
 // text, before it is parsed. A literal "[" inside a bracket expression

@@ -41,8 +41,10 @@
 //     "format" is annotation only, as the draft says), compiled once per
 //     question by github.com/santhosh-tekuri/jsonschema. The schema is at
 //     most MaxSchemaBytes and may only $ref into itself: nothing is loaded
-//     from files or the network. The detail names the first failing
-//     location.
+//     from files or the network. Its "pattern" and "patternProperties"
+//     regexes are RE2 with the limits of regex patterns, and at most
+//     2·MaxPatternClasses character classes in all. The detail names the
+//     first failing location.
 //   - similarity: 1 − d/max(len(a), len(b)), where d is the Levenshtein
 //     distance in runes between the trimmed response and the trimmed
 //     expected answer (case-folded unless CaseSensitive), rounded to six

@@ -38,10 +38,33 @@ func (s *Scorer) compileSchema(raw json.RawMessage, field string) error {
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
+	// The schema's "pattern" and "patternProperties" regexes get the
+	// bounds of a regex rule's pattern, and share MaxPatternClasses·2
+	// character classes, since parsing classes is what costs.
+	var refused error
+	classes := 0
+	c.UseRegexpEngine(func(p string) (jsonschema.Regexp, error) {
+		if refused != nil {
+			return nil, refused
+		}
+		if classes += countClasses(p); classes > 2*MaxPatternClasses {
+			refused = fault.Invalid(field, "patterns may have at most %d character classes ([...], \\p or \\P) in all", 2*MaxPatternClasses)
+			return nil, refused
+		}
+		re, _, err := compilePattern(field, p, true)
+		if err != nil {
+			refused = err
+			return nil, err
+		}
+		return re, nil
+	})
 	if err := c.AddResource(schemaURL, doc); err != nil {
 		return fault.Invalid(field, "is not a valid JSON Schema")
 	}
 	sch, err := c.Compile(schemaURL)
+	if refused != nil {
+		return refused
+	}
 	if err != nil {
 		return fault.Invalid(field, "is not a valid JSON Schema: %s", clip(schemaMessage(err), 160))
 	}

@@ -1,8 +1,11 @@
 package scoring
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/judge"
@@ -118,4 +121,26 @@ func judgeFailures(o judge.Outcome) string {
 		return ""
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// JudgeModelIDs returns every judge model the rule names, each once, in
+// the order of Judges(): the models a run must snapshot.
+func (s *Scorer) JudgeModelIDs() []uuid.UUID {
+	var ids []uuid.UUID
+	for _, c := range s.judges {
+		for _, id := range c.ModelIDs {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// MissingJudges reports whether an llm_judge part of the rule has no
+// judge models (the question left them to a benchmark that gives none).
+// Such a rule cannot be judged: a run should refuse it rather than leave
+// every unit unscored with judge.ReasonNoJudges.
+func (s *Scorer) MissingJudges() bool {
+	return slices.ContainsFunc(s.judges, func(c judge.Config) bool { return len(c.ModelIDs) == 0 })
 }

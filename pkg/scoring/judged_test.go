@@ -195,6 +195,19 @@ func TestScorer_AssertionsJudged(t *testing.T) {
 	if !s.NeedsJudge() || len(js) != 2 || js[0].Template != "rubric" || js[1].Template != "closed_qa" {
 		t.Fatalf("Judges = %+v", js)
 	}
+	if !s.MissingJudges() || s.JudgeModelIDs() != nil {
+		t.Errorf("MissingJudges %v, JudgeModelIDs %v before defaults", s.MissingJudges(), s.JudgeModelIDs())
+	}
+	j1, j2 := uuid.New(), uuid.New()
+	withIDs := rule.WithDefaults(nil, []uuid.UUID{j1, j2})
+	withIDs.Assertions[2].ModelIDs = []uuid.UUID{j2}
+	ws, err := scoring.Compile(withIDs, exp("Paris"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.MissingJudges() || !reflect.DeepEqual(ws.JudgeModelIDs(), []uuid.UUID{j1, j2}) {
+		t.Errorf("MissingJudges %v, JudgeModelIDs %v after defaults", ws.MissingJudges(), ws.JudgeModelIDs())
+	}
 	if in, ok := s.JudgeInput(1, "q", "a"); !ok || in.Reference != "Paris" {
 		t.Errorf("JudgeInput(1) = %+v, %v", in, ok)
 	}
@@ -264,5 +277,56 @@ func TestRule_WithDefaults(t *testing.T) {
 	got = set.WithDefaults(nil, []uuid.UUID{j1})
 	if !reflect.DeepEqual(got.Assertions[0].ModelIDs, []uuid.UUID{j1}) || !reflect.DeepEqual(got.Assertions[1].ModelIDs, []uuid.UUID{j2}) || set.Assertions[0].ModelIDs != nil {
 		t.Errorf("assertions = %+v (original %+v)", got.Assertions, set.Assertions)
+	}
+}
+
+// TestScorer_JudgePipeline runs a judged rule the way the judging task
+// does: JudgeInput, judge.BuildPrompt, the judges' replies through
+// judge.Parse, judge.Aggregate with the rule's threshold, ScoreJudged. One
+// panel judge replies with a truncated verdict and is left out.
+func TestScorer_JudgePipeline(t *testing.T) {
+	t.Parallel()
+	ids := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	rule := scoring.Rule{Method: scoring.MethodLLMJudge, Config: judge.Config{
+		ModelIDs: ids, Template: judge.TemplateClosedQA, Verdict: judge.VerdictSpec{Kind: judge.KindScore, Min: new(0), Max: new(10)},
+	}}
+	s, err := scoring.Compile(rule, exp("Paris"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	response := "It's Paris."
+	in, ok := s.JudgeInput(0, "Capital of France?", response)
+	if !ok {
+		t.Fatal("no judge input")
+	}
+	c := s.Judges()[0]
+	p := judge.BuildPrompt(c, in, false)
+	if !strings.Contains(p.User, "<answer>\nIt's Paris.\n</answer>") || !strings.Contains(p.User, "<schema>") {
+		t.Fatalf("prompt:\n%s", p.User)
+	}
+	replies := []string{
+		"Here is my verdict:\n```json\n{\"reasoning\": \"Matches the reference.\", \"verdict\": 9}\n```",
+		`{"reasoning": "Correct", "verdict": 8`,
+		`{"reasoning": "Correct but terse.", "verdict": 7,}`,
+	}
+	results := make([]judge.Result, len(ids))
+	for i, reply := range replies {
+		results[i] = judge.Result{ModelID: ids[i], Attempts: 1}
+		v, err := judge.Parse(c, reply)
+		if err != nil {
+			results[i].Reason, results[i].Error = judge.ReasonParseFailure, err.Error()
+			continue
+		}
+		results[i].Verdict = &v
+	}
+	o := judge.Aggregate(c, s.Threshold(0), results)
+	r := s.ScoreJudged(response, []judge.Outcome{o})
+	// Majority of the two valid verdicts (0.9 and 0.7 both pass at 0.5):
+	// the mean of the winners, 0.8.
+	if r.Unscored || !r.Passed || r.Score < 0.8-1e-9 || r.Score > 0.8+1e-9 || r.Judge.Judges[1].Reason != judge.ReasonParseFailure {
+		t.Errorf("ScoreJudged = %+v (outcome %+v)", r, o)
+	}
+	if !strings.Contains(r.Detail, "panel of 3 (2 valid, majority)") {
+		t.Errorf("Detail = %q", r.Detail)
 	}
 }

@@ -282,3 +282,38 @@ func TestRule_JSONCompatible(t *testing.T) {
 		t.Errorf("round trip:\n%s\n%s", out, in)
 	}
 }
+
+func TestRule_SchemaPatternBounds(t *testing.T) {
+	t.Parallel()
+	classes := `"` + strings.Repeat(`[a-z]`, scoring.MaxPatternClasses) + `"`
+	cases := []struct {
+		name   string
+		schema string
+		ok     bool
+	}{
+		{name: "OK", schema: `{"type":"string","pattern":"^[a-z]+$"}`, ok: true},
+		{name: "OKPatternProperties", schema: `{"patternProperties":{"^x-[a-z]+$":{"type":"string"}}}`, ok: true},
+		{name: "ErrSyntax", schema: `{"pattern":"(a"}`},
+		{name: "ErrProgram", schema: `{"pattern":"(?:\\w+\\s*){999}"}`},
+		{name: "ErrClassesInAll", schema: `{"properties":{"a":{"pattern":` + classes + `},"b":{"pattern":` + classes + `},"c":{"pattern":"[x]"}}}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := scoring.Rule{Method: "json_schema", Schema: json.RawMessage(tc.schema)}.Validate(scoring.QuestionRef{})
+			if tc.ok != (err == nil) {
+				t.Fatalf("Validate = %v, want ok %v", err, tc.ok)
+			}
+			if fe := fault.As(err); err != nil && (fe == nil || fe.Field != "scoring.schema") {
+				t.Errorf("Validate = %v, want a fault on scoring.schema", err)
+			}
+		})
+	}
+	r := scoring.Rule{Assertions: []scoring.Assertion{
+		{Rule: scoring.Rule{Method: "regex", Pattern: `[a][b]`, Extract: `\pL`}},
+		{Rule: scoring.Rule{Method: "json_schema", Schema: json.RawMessage(`{"required":["a"],"pattern":"[c]","patternProperties":{"[d][e]":{}}}`)}},
+	}}
+	if got := r.PatternClasses(); got != 6 {
+		t.Errorf("PatternClasses = %d, want 6", got)
+	}
+}

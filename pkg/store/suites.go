@@ -31,8 +31,8 @@ func fewShotJSON(turns []catalog.Message) json.RawMessage {
 }
 
 // CreateSuite stores an empty suite with its few-shot turns (validated by
-// the caller; nil for none).
-func (s *Store) CreateSuite(ctx context.Context, name, description string, fewShot []catalog.Message) (*catalog.Suite, error) {
+// the caller; none when left out).
+func (s *Store) CreateSuite(ctx context.Context, name, description string, fewShot ...catalog.Message) (*catalog.Suite, error) {
 	var row dbsqlc.Suite
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		var err error
