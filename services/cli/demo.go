@@ -36,7 +36,8 @@ const (
 
 // runDemo seeds the demo through the HTTP API (idempotently: a second
 // `sabe dev` reuses what the first created), runs the benchmark, shows its
-// progress and prints the leaderboard.
+// progress and prints the leaderboard; then does the same for the judged
+// benchmark (runJudgedDemo).
 func runDemo(ctx context.Context, c *client.Client, mockURL string, say func(string, ...any)) error {
 	prov, err := findOrCreate(ctx, c, "/v1/providers", demoProvider, func() (uuid.UUID, error) {
 		p, err := c.CreateProvider(ctx, oapi.CreateProviderRequest{
@@ -132,7 +133,7 @@ func runDemo(ctx context.Context, c *client.Client, mockURL string, say func(str
 	if r.Status != oapi.RunStatusCompleted {
 		return fmt.Errorf("demo run ended %s", r.Status)
 	}
-	return nil
+	return runJudgedDemo(ctx, c, mockURL, modelIDs, say)
 }
 
 // findOrCreate returns the id of the item of collection named name,
