@@ -85,11 +85,11 @@ SELECT created_at FROM runs WHERE finished_at IS NULL ORDER BY created_at LIMIT 
 -- Adds a finished run's outcomes to its week's and month's question
 -- tallies. Called once per run, in the transaction that finalizes it.
 INSERT INTO question_stats (benchmark_id, period, bucket, model_id, question_revision_id, question_id, revision, category,
-                            runs, n, correct, failed, latency_sum_ms, latency_n, cost_usd)
+                            runs, n, correct, failed, latency_sum_ms, latency_n, cost_usd, unscored)
 SELECT o.benchmark_id, p.period, sabe_bucket(p.width, o.run_created_at), o.model_id, o.question_revision_id,
-       o.question_id, qr.revision, o.category, 1, o.succeeded + o.failed, o.correct, o.failed,
+       o.question_id, qr.revision, o.category, 1, o.succeeded + o.failed - o.unscored, o.correct, o.failed,
        coalesce(o.mean_latency_ms * o.succeeded, 0),
-       CASE WHEN o.mean_latency_ms IS NULL THEN 0 ELSE o.succeeded END, o.cost_usd
+       CASE WHEN o.mean_latency_ms IS NULL THEN 0 ELSE o.succeeded END, o.cost_usd, o.unscored
 FROM outcomes o
 JOIN question_revisions qr ON qr.id = o.question_revision_id
 CROSS JOIN (VALUES ('week', INTERVAL '7 days'), ('month', INTERVAL '1 month')) AS p(period, width)
@@ -104,11 +104,12 @@ ON CONFLICT (benchmark_id, period, bucket, model_id, question_revision_id) DO UP
     failed = question_stats.failed + excluded.failed,
     latency_sum_ms = question_stats.latency_sum_ms + excluded.latency_sum_ms,
     latency_n = question_stats.latency_n + excluded.latency_n,
-    cost_usd = question_stats.cost_usd + excluded.cost_usd;
+    cost_usd = question_stats.cost_usd + excluded.cost_usd,
+    unscored = question_stats.unscored + excluded.unscored;
 
 -- name: BucketQuestionStats :many
 SELECT model_id, question_id, question_revision_id, revision, category, runs, n, correct, failed,
-       latency_sum_ms, latency_n, cost_usd
+       latency_sum_ms, latency_n, cost_usd, unscored
 FROM question_stats
 WHERE benchmark_id = sqlc.arg(benchmark_id) AND period = sqlc.arg(period) AND bucket = sqlc.arg(bucket)
   AND (sqlc.narg(category)::text IS NULL OR category = sqlc.narg(category)::text)
@@ -116,9 +117,9 @@ ORDER BY model_id, question_revision_id;
 
 -- name: RunQuestionStats :many
 SELECT o.model_id, o.question_id, o.question_revision_id, qr.revision, o.category, 1::int AS runs,
-       (o.succeeded + o.failed)::int AS n, o.correct, o.failed,
+       (o.succeeded + o.failed - o.unscored)::int AS n, o.correct, o.failed,
        coalesce(o.mean_latency_ms * o.succeeded, 0)::double precision AS latency_sum_ms,
-       (CASE WHEN o.mean_latency_ms IS NULL THEN 0 ELSE o.succeeded END)::int AS latency_n, o.cost_usd
+       (CASE WHEN o.mean_latency_ms IS NULL THEN 0 ELSE o.succeeded END)::int AS latency_n, o.cost_usd, o.unscored
 FROM outcomes o
 JOIN question_revisions qr ON qr.id = o.question_revision_id
 WHERE o.run_id = sqlc.arg(run_id) AND o.succeeded + o.failed > 0

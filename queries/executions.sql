@@ -1,5 +1,6 @@
 -- name: RecordExecutions :batchone
--- Records a unit's execution and, when it was scored, its evaluation, in one
+-- Records a unit's execution and, when it was scored inline (a
+-- deterministic scorer, scoring version 1), its evaluation, in one
 -- statement; sent as a pgx batch, many units share one round trip and one
 -- commit. The execution carries its evaluation's score and verdict too,
 -- for the rollups (a continuous aggregate reads one table). ON CONFLICT DO NOTHING makes a retried or duplicated task a
@@ -21,9 +22,11 @@ WITH ins AS (
     ON CONFLICT DO NOTHING
     RETURNING run_created_at, run_id, model_id, question_id, sample
 ), ev AS (
-    INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, passed, score, detail)
+    INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, scorer_version, status,
+                             passed, score, detail, assertions)
     SELECT ins.run_created_at, ins.run_id, ins.model_id, ins.question_id, ins.sample,
-           sqlc.narg(scorer)::text, sqlc.arg(passed)::bool, sqlc.arg(score)::double precision, sqlc.arg(detail)::text
+           sqlc.narg(scorer)::text, 1, 'scored', sqlc.arg(passed)::bool, sqlc.arg(score)::double precision, sqlc.arg(detail)::text,
+           sqlc.narg(assertions)::jsonb
     FROM ins
     WHERE sqlc.narg(scorer)::text IS NOT NULL
     ON CONFLICT DO NOTHING
@@ -55,9 +58,16 @@ SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.c
        coalesce((SELECT rm.name FROM run_models rm WHERE rm.run_id = e.run_id AND rm.model_id = e.model_id LIMIT 1), '')::text AS model_name,
        left(r.prompt, 400)::text AS prompt_start,
        e.http_status, e.attempts, e.latency_ms, e.ttft_ms, e.output_tokens_per_s, e.input_tokens, e.output_tokens,
-       e.cost_usd, e.started_at, e.finished_at,
+       e.cost_usd, e.started_at, e.finished_at, e.unscored_reason,
        coalesce((
-           SELECT jsonb_agg(jsonb_build_object('scorer', ev.scorer, 'passed', ev.passed, 'score', ev.score, 'detail', ev.detail) ORDER BY ev.scorer)
+           SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                      'scorer', ev.scorer, 'scorer_version', ev.scorer_version, 'status', ev.status,
+                      'detail', ev.detail, 'reason', ev.reason, 'reasoning', ev.reasoning, 'judges', ev.judges,
+                      'assertions', ev.assertions, 'judge_input_tokens', ev.judge_input_tokens,
+                      'judge_output_tokens', ev.judge_output_tokens, 'judge_cost_usd', ev.judge_cost_usd,
+                      'judge_latency_ms', ev.judge_latency_ms, 'reviewer', ev.reviewer, 'note', ev.note,
+                      'created_at', ev.created_at)) || jsonb_build_object('passed', ev.passed, 'score', ev.score)
+                    ORDER BY ev.scorer, ev.scorer_version)
            FROM evaluations ev
            WHERE ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
              AND ev.question_id = e.question_id AND ev.sample = e.sample

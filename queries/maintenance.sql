@@ -1,12 +1,13 @@
 -- name: InsertOutcomes :execrows
 -- One row per (model, question) of a run, from its executions and their
 -- evaluations; written by Finalize in the transaction that finishes the run.
--- correct counts passed units, as the rankings do. The executions carry
+-- correct counts passed units, as the rankings do; unscored the succeeded
+-- units without a verdict, which count in no score. The executions carry
 -- their evaluation's verdict, so this reads one table: a join with
 -- evaluations on a run the planner has no statistics for yet could pick a
 -- nested loop over the whole run.
 INSERT INTO outcomes (run_id, model_id, question_id, run_created_at, benchmark_id, question_revision_id, category,
-                      samples, succeeded, correct, failed, skipped, cancelled, mean_latency_ms, cost_usd)
+                      samples, succeeded, correct, failed, skipped, cancelled, mean_latency_ms, cost_usd, unscored)
 SELECT e.run_id, e.model_id, e.question_id, e.run_created_at, e.benchmark_id, e.question_revision_id, e.category,
        count(*)::int,
        count(*) FILTER (WHERE e.status = 'succeeded')::int,
@@ -15,7 +16,8 @@ SELECT e.run_id, e.model_id, e.question_id, e.run_created_at, e.benchmark_id, e.
        count(*) FILTER (WHERE e.status = 'skipped')::int,
        count(*) FILTER (WHERE e.status = 'cancelled')::int,
        avg(e.latency_ms) FILTER (WHERE e.status = 'succeeded'),
-       coalesce(sum(e.cost_usd), 0)::double precision
+       coalesce(sum(e.cost_usd), 0)::double precision,
+       count(*) FILTER (WHERE e.status = 'succeeded' AND e.score IS NULL)::int
 FROM executions e
 WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id)
 GROUP BY e.run_id, e.model_id, e.question_id, e.run_created_at, e.benchmark_id, e.question_revision_id, e.category

@@ -50,6 +50,10 @@ UPDATE runs SET
     cost_usd       = sqlc.arg(cost_usd),
     input_tokens   = sqlc.arg(input_tokens),
     output_tokens  = sqlc.arg(output_tokens),
+    judge_cost_usd      = sqlc.arg(judge_cost_usd),
+    judge_input_tokens  = sqlc.arg(judge_input_tokens),
+    judge_output_tokens = sqlc.arg(judge_output_tokens),
+    unscored       = sqlc.arg(unscored),
     latency_p50_ms = sqlc.narg(latency_p50_ms),
     latency_p95_ms = sqlc.narg(latency_p95_ms),
     error          = sqlc.narg(error),
@@ -75,6 +79,7 @@ SELECT
     count(*) FILTER (WHERE status = 'failed')::int AS failed,
     count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
     count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
+    count(*) FILTER (WHERE status = 'succeeded' AND score IS NULL)::int AS unscored,
     coalesce(sum(cost_usd), 0)::double precision AS cost_usd,
     coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
     coalesce(sum(output_tokens), 0)::bigint AS output_tokens,
@@ -94,8 +99,8 @@ WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id);
 
 -- name: InsertRankings :copyfrom
 INSERT INTO rankings (run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high,
-                      questions, std_error, rank_low, rank_high, pass_at_k)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19);
+                      questions, std_error, rank_low, rank_high, pass_at_k, unscored)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20);
 
 -- name: ListRankings :many
 SELECT * FROM rankings WHERE run_id = $1 ORDER BY category, position;

@@ -39,6 +39,8 @@ type Metrics struct {
 	batchTime   prometheus.Histogram
 	scoring     *prometheus.HistogramVec
 	prefixes    *prometheus.CounterVec
+	judges      *prometheus.CounterVec
+	judgeCost   *prometheus.CounterVec
 }
 
 var _ resilience.Observer = (*Metrics)(nil)
@@ -96,12 +98,20 @@ func New() *Metrics {
 			Name: "sabe_scoring_prefix_only_total",
 			Help: "Responses longer than their scorer reads, graded on a prefix (the evaluation detail says so), by scorer.",
 		}, []string{"scorer"}),
+		judges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sabe_judge_results_total",
+			Help: "Judge results on units, by judge provider id and outcome (verdict, judge_parse_failure, judge_error, judge_refused, judge_skipped_max_cost).",
+		}, []string{"provider", "outcome"}),
+		judgeCost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sabe_judge_cost_usd_total",
+			Help: "What judge calls cost in USD, by judge provider id (kept apart from the tested models' calls).",
+		}, []string{"provider"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.calls, m.latency, m.breaker, m.limitWaits, m.rescheduled, m.retries, m.skipped,
-		m.batchSize, m.batchTime, m.scoring, m.prefixes,
+		m.batchSize, m.batchTime, m.scoring, m.prefixes, m.judges, m.judgeCost,
 	)
 	return m
 }
@@ -118,6 +128,16 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) RecordBatch(size int, d time.Duration) {
 	m.batchSize.Observe(float64(size))
 	m.batchTime.Observe(d.Seconds())
+}
+
+// Judged counts one judge's result on a unit by outcome ("verdict" or the
+// reason it gave none) and adds what its calls cost. The calls themselves
+// are counted by Call, under the judge's provider.
+func (m *Metrics) Judged(provider, outcome string, costUSD float64) {
+	m.judges.WithLabelValues(provider, outcome).Inc()
+	if costUSD > 0 {
+		m.judgeCost.WithLabelValues(provider).Add(costUSD)
+	}
 }
 
 // Call counts a provider call with its outcome and duration.

@@ -124,6 +124,9 @@ type QuestionStat struct {
 	LatencySumMs float64
 	LatencyN     int
 	CostUSD      float64
+	// Unscored counts the answered units without a verdict, which N
+	// leaves out.
+	Unscored int
 }
 
 // Period is a week or month bucket of one benchmark, or explicit runs.

@@ -80,6 +80,10 @@ type Entry struct {
 	CostPer1kQuestions float64
 	// PassAtK is empty unless every question was sampled more than once.
 	PassAtK []PassAtK
+	// Unscored counts the answered units left out of N and the score
+	// because they have no verdict (their judges failed or could not be
+	// parsed).
+	Unscored int
 }
 
 // PassAtK is the unbiased pass@k estimate, averaged over questions. Its
@@ -144,7 +148,7 @@ func (s *Service) leaderboard(ctx context.Context, q LeaderboardQuery) (*Leaderb
 	if err != nil {
 		return nil, err
 	}
-	out.Entries = rankModels(models, names, boot, s.each)
+	out.Entries = withUnscored(rankModels(models, names, boot, s.each), in)
 	return out, nil
 }
 

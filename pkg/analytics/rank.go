@@ -44,7 +44,26 @@ func RankRun(in []QuestionStat, names map[uuid.UUID]string) RunRanking {
 }
 
 func rankAll(in []QuestionStat, names map[uuid.UUID]string, boot stats.Bootstrap) []Entry {
-	return rankModels(byModel(in), names, boot, sequential)
+	return withUnscored(rankModels(byModel(in), names, boot, sequential), in)
+}
+
+// withUnscored sets each entry's count of unscored units from the
+// tallies (byModel drops a question whose units are all unscored, so the
+// count is taken from the tallies themselves).
+func withUnscored(entries []Entry, in []QuestionStat) []Entry {
+	n := map[uuid.UUID]int{}
+	for i := range in {
+		if in[i].Unscored > 0 {
+			n[in[i].ModelID] += in[i].Unscored
+		}
+	}
+	if len(n) == 0 {
+		return entries
+	}
+	for i := range entries {
+		entries[i].Unscored = n[entries[i].ModelID]
+	}
+	return entries
 }
 
 // rankModels computes each model's entry, running them through each (which

@@ -164,7 +164,7 @@ func (h *analyticsHistory) record(t *testing.T, at time.Time, outcome func(model
 					if passed {
 						score = 1
 					}
-					e.Evaluation = &run.Evaluation{Scorer: "exact_match", Passed: passed, Score: score}
+					e.Evaluation = run.Scored("exact_match", passed, score, "")
 				}
 				if ok, err := st.RecordExecution(ctx, e); err != nil || !ok {
 					t.Fatalf("RecordExecution: %v, %v", ok, err)

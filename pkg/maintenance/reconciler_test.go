@@ -136,7 +136,7 @@ func TestReconciler_PastDeadlineSkipsMissingUnits(t *testing.T) {
 	if _, err := b.store.RecordExecution(context.Background(), &run.Execution{
 		RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: snap.Models[0].ModelID,
 		QuestionID: q.QuestionID, QuestionRevisionID: q.RevisionID, Category: q.Category, Status: run.ExecSucceeded,
-		FinishedAt: time.Now(), Evaluation: &run.Evaluation{Scorer: "numeric", Passed: true, Score: 1},
+		FinishedAt: time.Now(), Evaluation: run.Scored("numeric", true, 1, ""),
 	}); err != nil {
 		t.Fatal(err)
 	}

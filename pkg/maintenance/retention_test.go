@@ -39,7 +39,7 @@ func TestReconciler_Retention(t *testing.T) {
 	if _, err := b.store.RecordExecution(ctx, &run.Execution{
 		RunID: unfinished.ID, RunCreatedAt: unfinished.CreatedAt, BenchmarkID: unfinished.BenchmarkID, ModelID: snap.Models[0].ModelID,
 		QuestionID: q.QuestionID, QuestionRevisionID: q.RevisionID, Category: q.Category, Status: run.ExecSucceeded,
-		FinishedAt: time.Now(), Evaluation: &run.Evaluation{Scorer: "numeric", Passed: true, Score: 1},
+		FinishedAt: time.Now(), Evaluation: run.Scored("numeric", true, 1, ""),
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,8 @@ func (t *Tracker) SkipReasons(ctx context.Context, id uuid.UUID) (map[SkipReason
 // Progress returns the counters of a run, and false when Redis holds none
 // (the run has not started, has finished, or Redis lost its state).
 func (t *Tracker) Progress(ctx context.Context, id uuid.UUID) (Progress, bool, error) {
-	vals, err := t.rdb.HMGet(ctx, progressKey(id), string(ExecSucceeded), string(ExecFailed), string(ExecCancelled), string(ExecSkipped), "done").Result()
+	vals, err := t.rdb.HMGet(ctx, progressKey(id), string(ExecSucceeded), string(ExecFailed), string(ExecCancelled), string(ExecSkipped), "done",
+		"needs_judge", "judged", "unscored").Result()
 	if err != nil {
 		return Progress{}, false, fmt.Errorf("read progress of run %s: %w", id, err)
 	}
@@ -141,11 +142,13 @@ func (t *Tracker) Progress(ctx context.Context, id uuid.UUID) (Progress, bool, e
 		return Progress{}, false, nil
 	}
 	var p Progress
-	for i, dst := range []*int{&p.Succeeded, &p.Failed, &p.Cancelled, &p.Skipped} {
+	var needs int
+	for i, dst := range []*int{&p.Succeeded, &p.Failed, &p.Cancelled, &p.Skipped, &p.Answered, &needs, &p.Judged, &p.Unscored} {
 		if s, ok := vals[i].(string); ok {
 			_, _ = fmt.Sscan(s, dst)
 		}
 	}
+	p.AwaitingJudgment = max(needs-p.Judged, 0)
 	return p, true, nil
 }
 
@@ -219,5 +222,5 @@ func (t *Tracker) Cancel(ctx context.Context, id uuid.UUID) error {
 
 // Forget drops a finished run's in-flight state.
 func (t *Tracker) Forget(ctx context.Context, id uuid.UUID) error {
-	return t.rdb.Del(ctx, doneKey(id), progressKey(id), cancelKey(id), SpendKey(id), blockedKey(id)).Err()
+	return t.rdb.Del(ctx, doneKey(id), progressKey(id), cancelKey(id), SpendKey(id), blockedKey(id), needsKey(id), judgedKey(id, 1)).Err()
 }

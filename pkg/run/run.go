@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/judge"
 	"github.com/sabe-dev/sabe/pkg/scoring"
 )
 
@@ -55,6 +56,16 @@ type Progress struct {
 	// Skipped units were never called because the run's spend cap or
 	// deadline was reached first.
 	Skipped int `json:"skipped"`
+	// Answered counts the recorded units (every outcome): Done.
+	Answered int `json:"answered"`
+	// Judged counts the succeeded units of judged questions that have
+	// their verdict (or were left unscored) under the run's scoring
+	// version; AwaitingJudgment those that still wait for it.
+	Judged           int `json:"judged"`
+	AwaitingJudgment int `json:"awaiting_judgment"`
+	// Unscored counts the succeeded units without a verdict (their judges
+	// failed or answered what could not be parsed): they count in no score.
+	Unscored int `json:"unscored"`
 }
 
 // Done is the number of units recorded in any outcome.
@@ -62,21 +73,31 @@ func (p Progress) Done() int { return p.Succeeded + p.Failed + p.Cancelled + p.S
 
 // Run is one execution of a benchmark.
 type Run struct {
-	ID                uuid.UUID
-	BenchmarkID       uuid.UUID
-	Status            Status
-	Trigger           Trigger
-	ScheduledFor      *time.Time
-	Config            catalog.BenchmarkConfig
-	SuiteIDs          []uuid.UUID
-	ModelIDs          []uuid.UUID
-	ModelCount        int
-	QuestionCount     int
-	Samples           int
-	Progress          Progress
-	CostUSD           float64
-	InputTokens       int64
-	OutputTokens      int64
+	ID            uuid.UUID
+	BenchmarkID   uuid.UUID
+	Status        Status
+	Trigger       Trigger
+	ScheduledFor  *time.Time
+	Config        catalog.BenchmarkConfig
+	SuiteIDs      []uuid.UUID
+	ModelIDs      []uuid.UUID
+	ModelCount    int
+	QuestionCount int
+	Samples       int
+	Progress      Progress
+	CostUSD       float64
+	InputTokens   int64
+	OutputTokens  int64
+	// ScoringVersion is the run's current scoring version: 1 until a
+	// rescore moves it.
+	ScoringVersion int
+	// The judge calls of the run's current scoring version, kept apart
+	// from the tested models' cost and tokens above.
+	JudgeCostUSD      float64
+	JudgeInputTokens  int64
+	JudgeOutputTokens int64
+	// Unscored counts the succeeded units without a verdict.
+	Unscored          int
 	LatencyP50Ms      *float64
 	LatencyP95Ms      *float64
 	Error             string
@@ -131,6 +152,19 @@ type Snapshot struct {
 	Run       *Run
 	Models    []SnapshotModel
 	Questions []SnapshotQuestion
+	// Judges are the judge models the run's questions name, as the run
+	// saw them when it was created (Position is unused).
+	Judges []SnapshotModel
+}
+
+// Judge returns the snapshot of judge model id.
+func (s *Snapshot) Judge(id uuid.UUID) (*SnapshotModel, bool) {
+	for i := range s.Judges {
+		if s.Judges[i].ModelID == id {
+			return &s.Judges[i], true
+		}
+	}
+	return nil, false
 }
 
 // Unit identifies one (model, question, sample) of a run by its index:
@@ -160,12 +194,72 @@ const (
 	ExecSkipped   ExecutionStatus = "skipped"
 )
 
-// Evaluation is one scorer's verdict on an execution.
+// The evaluation statuses.
+const (
+	EvalScored   = "scored"
+	EvalUnscored = "unscored"
+)
+
+// ScorerHuman is the scorer of a person's review.
+const ScorerHuman = "human"
+
+// Evaluation is one scorer's verdict on an execution under one scoring
+// version. An unscored evaluation has no Passed and no Score, and Reason
+// says why (judge_parse_failure, judge_error, ...): it is never a pass, a
+// fail or a zero. The judge's tokens, cost and latency are the judge
+// calls' own, never the tested model's.
 type Evaluation struct {
-	Scorer string  `json:"scorer"`
-	Passed bool    `json:"passed"`
-	Score  float64 `json:"score"`
-	Detail string  `json:"detail"`
+	Scorer  string `json:"scorer"`
+	Version int    `json:"scorer_version"`
+	// Status is EvalScored or EvalUnscored.
+	Status    string   `json:"status"`
+	Passed    *bool    `json:"passed"`
+	Score     *float64 `json:"score"`
+	Detail    string   `json:"detail"`
+	Reason    string   `json:"reason,omitempty"`
+	Reasoning string   `json:"reasoning,omitempty"`
+	// Judges is each judge's result, for judged scorers.
+	Judges []judge.Result `json:"judges,omitempty"`
+	// Assertions is each weighted assertion's result, in order.
+	Assertions        []scoring.AssertionResult `json:"assertions,omitempty"`
+	JudgeInputTokens  int                       `json:"judge_input_tokens"`
+	JudgeOutputTokens int                       `json:"judge_output_tokens"`
+	JudgeCostUSD      float64                   `json:"judge_cost_usd"`
+	JudgeLatencyMs    *float64                  `json:"judge_latency_ms,omitempty"`
+	// Reviewer (the token's name) and Note belong to human reviews.
+	Reviewer  string    `json:"reviewer,omitempty"`
+	Note      string    `json:"note,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Scored is a scored evaluation at version 1, as a deterministic scorer
+// records it with its execution.
+func Scored(scorer string, passed bool, score float64, detail string) *Evaluation {
+	return &Evaluation{Scorer: scorer, Version: 1, Status: EvalScored, Passed: &passed, Score: &score, Detail: detail}
+}
+
+// EvaluationOf is the evaluation a scorer's result makes at a version.
+func EvaluationOf(scorer string, version int, res scoring.Result) *Evaluation {
+	ev := &Evaluation{Scorer: scorer, Version: version, Detail: res.Detail, Assertions: res.Assertions}
+	if res.Unscored {
+		ev.Status, ev.Reason = EvalUnscored, res.Reason
+	} else {
+		ev.Status, ev.Passed, ev.Score = EvalScored, &res.Passed, &res.Score
+	}
+	if j := res.Judge; j != nil {
+		ev.Reasoning, ev.Judges = j.Reasoning, j.Judges
+		var latency float64
+		for _, r := range j.Judges {
+			ev.JudgeInputTokens += r.InputTokens
+			ev.JudgeOutputTokens += r.OutputTokens
+			ev.JudgeCostUSD += r.CostUSD
+			latency = max(latency, r.LatencyMs)
+		}
+		if len(j.Judges) > 0 {
+			ev.JudgeLatencyMs = &latency
+		}
+	}
+	return ev
 }
 
 // Execution is the recorded outcome of one unit.
@@ -192,8 +286,14 @@ type Execution struct {
 	CostUSD            float64
 	StartedAt          *time.Time
 	FinishedAt         time.Time
-	Evaluation         *Evaluation
-	Evaluations        []Evaluation
+	// Evaluation is the verdict recorded with the execution (a
+	// deterministic scorer's, at version 1); nil for a unit whose verdict
+	// comes later (a judged question) or never (it failed).
+	Evaluation  *Evaluation
+	Evaluations []Evaluation
+	// UnscoredReason is set when the unit succeeded but has no effective
+	// verdict.
+	UnscoredReason string
 }
 
 // Result is an execution as a run's results list it, with the names a

@@ -23,7 +23,15 @@ type cachedSnapshot struct {
 	scoreErrs []error
 	modelPos  map[uuid.UUID]int
 	qPos      map[uuid.UUID]int
-	used      time.Time
+	// judged lists the questions whose scorer needs a judge.
+	judged []uuid.UUID
+	used   time.Time
+}
+
+// needsJudge reports whether question q's units get their verdict from
+// evaluation:judge.
+func (s *cachedSnapshot) needsJudge(q int) bool {
+	return s.scorers[q] != nil && s.scorers[q].NeedsJudge()
 }
 
 func (s *cachedSnapshot) total() int { return len(s.Models) * len(s.Questions) * s.Run.Samples }
@@ -99,12 +107,20 @@ func compileSnapshot(snap *Snapshot) (*cachedSnapshot, error) {
 	}
 	for i, q := range snap.Questions {
 		s.qPos[q.QuestionID] = i
-		sc, err := scoring.Compile(q.Scoring, scoring.QuestionRef{Expected: q.ExpectedAnswer})
+		// A question without a rule of its own is scored by the
+		// benchmark's default, and judge rules that name no judge use the
+		// benchmark's judges.
+		cfg := snap.Run.Config
+		rule := q.Scoring.WithDefaults(cfg.Scoring, cfg.JudgeModelIDs)
+		sc, err := scoring.Compile(rule, scoring.QuestionRef{Expected: q.ExpectedAnswer, Choices: q.Choices})
 		if err != nil {
 			s.scoreErrs[i] = fmt.Errorf("question %s revision %d: %w", q.QuestionID, q.Revision, err)
 			continue
 		}
 		s.scorers[i] = sc
+		if sc.NeedsJudge() {
+			s.judged = append(s.judged, q.QuestionID)
+		}
 	}
 	return s, nil
 }

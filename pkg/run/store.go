@@ -92,6 +92,23 @@ type Store interface {
 	// RecordExecution stores an execution and its evaluation exactly once;
 	// it reports whether this call inserted it.
 	RecordExecution(ctx context.Context, e *Execution) (bool, error)
+	// RecordEvaluation stores ev as unit k's evaluation once per (unit,
+	// scorer, scorer version), reporting whether this call inserted it;
+	// an inserted evaluation of the run's current scoring version becomes
+	// the unit's effective verdict unless a person reviewed the unit.
+	RecordEvaluation(ctx context.Context, r *Run, k UnitKey, ev *Evaluation) (bool, error)
+	// Answer returns unit k's recorded status and response; fault
+	// NotFound when the unit has no execution.
+	Answer(ctx context.Context, r *Run, k UnitKey) (*Execution, error)
+	// UnjudgedUnits returns up to limit succeeded units of the given
+	// questions without a machine evaluation at version.
+	UnjudgedUnits(ctx context.Context, r *Run, questionIDs []uuid.UUID, version, limit int) ([]UnitKey, error)
+	// JudgedCounts counts the succeeded units of the given questions, those
+	// with a machine verdict at version, and the unscored ones.
+	JudgedCounts(ctx context.Context, r *Run, questionIDs []uuid.UUID, version int) (needs, judged, unscored int, err error)
+	// UnscoredReasons counts the run's succeeded units without an
+	// effective verdict, by reason.
+	UnscoredReasons(ctx context.Context, r *Run) (map[string]int, error)
 	// Counts returns how many units of the run are recorded, by outcome.
 	Counts(ctx context.Context, r *Run) (Progress, error)
 	// Finalize computes the run's totals, ranks its models with rank and

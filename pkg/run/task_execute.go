@@ -184,13 +184,41 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 		e.OutputTokensPerS = ptr(float64(resp.OutputTokens) / gen.Seconds())
 	}
 	sc := snap.scorers[u.Question]
+	if sc.NeedsJudge() {
+		// The verdict comes from evaluation:judge, enqueued once the
+		// answer is recorded: a judge outage never calls this model again.
+		return h.recordForJudging(ctx, snap, p.Unit, e)
+	}
 	// Scoring runs inline and a regex cannot be interrupted: its cost is
 	// bounded by the scorer's limits and measured per scorer here.
 	scoreStart := time.Now()
 	res := sc.Score(resp.Text)
 	h.metrics.Scored(sc.Name(), time.Since(scoreStart), res.PrefixOnly)
-	e.Evaluation = &Evaluation{Scorer: sc.Name(), Passed: res.Passed, Score: res.Score, Detail: res.Detail}
+	e.Evaluation = EvaluationOf(sc.Name(), 1, res)
 	return h.record(ctx, snap, p.Unit, e)
+}
+
+// recordForJudging records a succeeded answer to a judged question
+// without a verdict, counts it as waiting for one and enqueues its
+// evaluation:judge task. A crash between the record and the enqueue is
+// healed by the reconciler and by run:finalize, which enqueue the judge
+// tasks of answers that have no verdict.
+func (h *Handlers) recordForJudging(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution) error {
+	if _, err := h.store.RecordExecution(ctx, e); err != nil {
+		return errors.Join(fmt.Errorf("record run %s unit %d: %w", e.RunID, idx, err), h.keepSpend(ctx, e))
+	}
+	if _, _, err := h.tracker.RecordCall(ctx, e.RunID, idx, e.Status, e.CostUSD); err != nil {
+		return errors.Join(err, h.keepSpend(ctx, e))
+	}
+	st, err := h.tracker.NeedsJudgment(ctx, e.RunID, idx)
+	if err != nil {
+		return err
+	}
+	r := snap.Run
+	if err := Enqueue(ctx, h.queue, NewJudgeTask(r.ID, idx, max(r.ScoringVersion, 1), UnitQueue(r))); err != nil {
+		return err
+	}
+	return h.finalizeIfComplete(ctx, snap, st)
 }
 
 // request builds the provider request for one unit, with the run's
@@ -406,8 +434,27 @@ func (h *Handlers) keepSpend(ctx context.Context, e *Execution) error {
 }
 
 func (h *Handlers) finalizeIfDone(ctx context.Context, snap *cachedSnapshot, id uuid.UUID, done int) error {
-	if done >= snap.total() {
-		return Enqueue(ctx, h.queue, NewFinalizeTask(id))
+	if done < snap.total() {
+		return nil
+	}
+	if len(snap.judged) > 0 {
+		// Answers may still wait for their verdicts: the last of them
+		// enqueues finalization (see finalizeIfComplete).
+		st, err := h.tracker.JudgeState(ctx, id)
+		if err != nil {
+			return err
+		}
+		return h.finalizeIfComplete(ctx, snap, st)
+	}
+	return Enqueue(ctx, h.queue, NewFinalizeTask(id))
+}
+
+// finalizeIfComplete enqueues finalization once every unit is recorded
+// and every answer that needs a verdict has one. run:finalize checks the
+// same against PostgreSQL, so a count Redis lost delays it, never skips it.
+func (h *Handlers) finalizeIfComplete(ctx context.Context, snap *cachedSnapshot, st JudgeState) error {
+	if st.Complete(snap.total()) {
+		return Enqueue(ctx, h.queue, NewFinalizeTask(snap.Run.ID))
 	}
 	return nil
 }

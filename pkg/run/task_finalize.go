@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -47,6 +48,21 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 		// run that is not complete.
 		return fmt.Errorf("finalize run %s: %d of %d units recorded", r.ID, counts.Done(), r.Total())
 	}
+	snap, err := h.cache.get(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("finalize run %s: %w", r.ID, err)
+	}
+	if len(snap.judged) > 0 && counts.Succeeded > 0 {
+		if err := h.awaitVerdicts(ctx, snap, r); err != nil {
+			return err
+		}
+	}
+	var unscored map[string]int
+	if counts.Succeeded > 0 {
+		if unscored, err = h.store.UnscoredReasons(ctx, r); err != nil {
+			return fmt.Errorf("finalize run %s: %w", r.ID, err)
+		}
+	}
 	var skips map[SkipReason]int
 	if counts.Skipped > 0 {
 		if skips, err = h.tracker.SkipReasons(ctx, r.ID); err != nil {
@@ -60,6 +76,7 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	status, reason := finalStatus(r, counts, skips, causes, h.cfg.Now())
+	reason = withUnscored(reason, unscored)
 	fin, first, err := h.store.Finalize(ctx, r, status, reason, analytics.RankRun)
 	if err != nil {
 		return fmt.Errorf("finalize run %s: %w", r.ID, err)
@@ -74,6 +91,71 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 			"skipped", fin.Progress.Skipped)
 	}
 	return nil
+}
+
+// awaitVerdicts returns an error (so asynq retries finalization) while a
+// succeeded unit of a judged question has no verdict at the run's scoring
+// version in PostgreSQL, and enqueues the judge tasks of such units, which
+// heals an answer whose judge task was lost (a crash between recording
+// the answer and enqueuing its judging).
+func (h *Handlers) awaitVerdicts(ctx context.Context, snap *cachedSnapshot, r *Run) error {
+	version := max(r.ScoringVersion, 1)
+	missing, err := h.store.UnjudgedUnits(ctx, r, snap.judged, version, maxHealed)
+	if err != nil {
+		return fmt.Errorf("finalize run %s: %w", r.ID, err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := h.enqueueJudging(ctx, snap, missing, version); err != nil {
+		return fmt.Errorf("finalize run %s: %w", r.ID, err)
+	}
+	return fmt.Errorf("finalize run %s: %d or more answers await their verdict", r.ID, len(missing))
+}
+
+// maxHealed bounds the judge tasks one finalization attempt enqueues.
+const maxHealed = 1000
+
+// enqueueJudging enqueues the judge tasks of recorded units.
+func (h *Handlers) enqueueJudging(ctx context.Context, snap *cachedSnapshot, units []UnitKey, version int) error {
+	queue := UnitQueue(snap.Run)
+	idx := make([]int, 0, len(units))
+	for _, k := range units {
+		if i, ok := snap.index(k); ok {
+			idx = append(idx, i)
+		}
+	}
+	return h.enqueueAll(ctx, len(idx), func(i int) *asynq.Task { return NewJudgeTask(snap.Run.ID, idx[i], version, queue) })
+}
+
+// withUnscored adds to a run's status detail how many units have no
+// verdict and why, even when the run completed: "3 units unscored
+// (judge_parse_failure: 2, judge_error: 1)".
+func withUnscored(reason string, unscored map[string]int) string {
+	total := 0
+	reasons := make([]string, 0, len(unscored))
+	for k, n := range unscored {
+		total += n
+		reasons = append(reasons, k)
+	}
+	if total == 0 {
+		return reason
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if unscored[reasons[i]] != unscored[reasons[j]] {
+			return unscored[reasons[i]] > unscored[reasons[j]]
+		}
+		return reasons[i] < reasons[j]
+	})
+	parts := make([]string, len(reasons))
+	for i, k := range reasons {
+		parts[i] = fmt.Sprintf("%s: %d", k, unscored[k])
+	}
+	msg := fmt.Sprintf("%s unscored (%s)", plural(total, "unit"), strings.Join(parts, ", "))
+	if reason == "" {
+		return msg
+	}
+	return reason + "; " + msg
 }
 
 // maxCauses is how many causes of failed units a run's error names.

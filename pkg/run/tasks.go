@@ -216,6 +216,7 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeFinalize, h.HandleFinalize)
 	mux.HandleFunc(TypeRetryFailed, h.HandleRetryFailed)
 	mux.HandleFunc(TypeRescore, h.HandleRescore)
+	mux.HandleFunc(TypeJudge, h.HandleJudge)
 }
 
 // Start follows ProviderChangedChannel until ctx is done or Stop is

@@ -123,7 +123,7 @@ func (s *Store) BucketQuestionStats(ctx context.Context, benchmarkID uuid.UUID, 
 		return analytics.QuestionStat{
 			ModelID: r.ModelID, QuestionID: r.QuestionID, RevisionID: r.QuestionRevisionID, Revision: int(r.Revision),
 			Category: r.Category, Runs: int(r.Runs), N: int(r.N), Correct: int(r.Correct), Failed: int(r.Failed),
-			LatencySumMs: r.LatencySumMs, LatencyN: int(r.LatencyN), CostUSD: r.CostUsd,
+			LatencySumMs: r.LatencySumMs, LatencyN: int(r.LatencyN), CostUSD: r.CostUsd, Unscored: int(r.Unscored),
 		}
 	}), nil
 }
@@ -143,7 +143,7 @@ func runQuestionStats(ctx context.Context, q *dbsqlc.Queries, runID uuid.UUID, c
 		return analytics.QuestionStat{
 			ModelID: r.ModelID, QuestionID: r.QuestionID, RevisionID: r.QuestionRevisionID, Revision: int(r.Revision),
 			Category: r.Category, Runs: int(r.Runs), N: int(r.N), Correct: int(r.Correct), Failed: int(r.Failed),
-			LatencySumMs: r.LatencySumMs, LatencyN: int(r.LatencyN), CostUSD: r.CostUsd,
+			LatencySumMs: r.LatencySumMs, LatencyN: int(r.LatencyN), CostUSD: r.CostUsd, Unscored: int(r.Unscored),
 		}
 	}), nil
 }

@@ -99,7 +99,7 @@ func (h *history) runAs(t *testing.T, at time.Time, status run.Status, outcome f
 					if u.passed {
 						score = 1
 					}
-					e.Evaluation = &run.Evaluation{Scorer: "contains", Passed: u.passed, Score: score}
+					e.Evaluation = run.Scored("contains", u.passed, score, "")
 				}
 				if _, err := h.s.RecordExecution(ctx, e); err != nil {
 					t.Fatal(err)
@@ -484,7 +484,7 @@ func TestStore_RecordExecutionReportsInsert(t *testing.T) {
 	e := &run.Execution{
 		RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: h.a, QuestionID: q.QuestionID,
 		QuestionRevisionID: q.RevisionID, Category: q.Category, Status: run.ExecSucceeded, FinishedAt: time.Now(),
-		Evaluation: &run.Evaluation{Scorer: "contains", Passed: true, Score: 1},
+		Evaluation: run.Scored("contains", true, 1, ""),
 	}
 	for i, want := range []bool{true, false, false} {
 		got, err := h.s.RecordExecution(ctx, e)

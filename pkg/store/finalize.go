@@ -25,9 +25,15 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 		if err != nil {
 			return err
 		}
+		jt, err := q.RunJudgeTotals(ctx, dbsqlc.RunJudgeTotalsParams{RunCreatedAt: r.CreatedAt, RunID: r.ID, ScorerVersion: int32(max(r.ScoringVersion, 1))})
+		if err != nil {
+			return err
+		}
 		arg := dbsqlc.FinishRunParams{
 			ID: r.ID, Status: string(status), Succeeded: t.Succeeded, Failed: t.Failed, Cancelled: t.Cancelled, Skipped: t.Skipped,
 			CostUsd: t.CostUsd, InputTokens: t.InputTokens, OutputTokens: t.OutputTokens,
+			JudgeCostUsd: jt.JudgeCostUsd, JudgeInputTokens: jt.JudgeInputTokens, JudgeOutputTokens: jt.JudgeOutputTokens,
+			Unscored: t.Unscored,
 		}
 		if t.Succeeded > 0 {
 			arg.LatencyP50Ms, arg.LatencyP95Ms = &t.LatencyP50Ms, &t.LatencyP95Ms
@@ -103,7 +109,7 @@ func rankingRows(runID uuid.UUID, category string, entries []analytics.Entry) []
 			Score: e.Score, N: int32(e.N), Correct: int32(e.Correct), Failed: int32(e.Failed), ErrorRate: e.ErrorRate,
 			MeanLatencyMs: deref(e.MeanLatencyMs), CostUsd: e.CostUSD, CiLow: e.CI.Low, CiHigh: e.CI.High,
 			Questions: int32(e.Questions), StdError: e.StdError, RankLow: int32(e.RankLow), RankHigh: int32(e.RankHigh),
-			PassAtK: mustJSON(e.PassAtK),
+			PassAtK: mustJSON(e.PassAtK), Unscored: int32(e.Unscored),
 		}
 	}
 	return rows
@@ -118,7 +124,7 @@ func entryFromRanking(row dbsqlc.Ranking) analytics.Entry {
 		Rank: int(row.Position), RankLow: int(row.RankLow), RankHigh: int(row.RankHigh), ModelID: row.ModelID,
 		ModelName: row.ModelName, Score: row.Score, StdError: row.StdError, Questions: int(row.Questions),
 		N: int(row.N), Correct: int(row.Correct), Failed: int(row.Failed), ErrorRate: row.ErrorRate,
-		CostUSD: row.CostUsd, PassAtK: []analytics.PassAtK{},
+		CostUSD: row.CostUsd, PassAtK: []analytics.PassAtK{}, Unscored: int(row.Unscored),
 	}
 	e.CI.Low, e.CI.High = row.CiLow, row.CiHigh
 	if row.N > row.Failed {

@@ -124,7 +124,7 @@ func benchExecution(snap *run.Snapshot, i int) *run.Execution {
 	e.InputTokens, e.OutputTokens = 42, 61
 	e.CostUSD = run.Cost(e.InputTokens, e.OutputTokens, 1, 2)
 	e.LatencyMs, e.TTFTMs, e.OutputTokensPerS = ptr(850.0+float64(i%300)), ptr(120.0), ptr(83.5)
-	e.Evaluation = &run.Evaluation{Scorer: string(scoring.MethodNumeric), Passed: passed, Score: score, Detail: detail}
+	e.Evaluation = run.Scored(string(scoring.MethodNumeric), passed, score, detail)
 	return e
 }
 

@@ -60,7 +60,13 @@ func recordParams(e *run.Execution) dbsqlc.RecordExecutionsParams {
 		arg.HttpStatus = &hs
 	}
 	if ev := e.Evaluation; ev != nil {
-		arg.Scorer, arg.Passed, arg.Score, arg.Detail = &ev.Scorer, ev.Passed, ev.Score, ev.Detail
+		// Only inline (deterministic, version 1, scored) verdicts travel
+		// with the execution; a judged unit's comes by RecordEvaluation.
+		arg.Scorer, arg.Detail = &ev.Scorer, ev.Detail
+		arg.Passed, arg.Score = deref(ev.Passed), deref(ev.Score)
+		if len(ev.Assertions) > 0 {
+			arg.Assertions = mustJSON(ev.Assertions)
+		}
 	}
 	return arg
 }

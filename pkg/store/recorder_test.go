@@ -34,7 +34,7 @@ func recorderRun(t *testing.T, h *history) (*run.Run, []*run.Execution) {
 					RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: m.ModelID,
 					QuestionID: q.QuestionID, QuestionRevisionID: q.RevisionID, Sample: sample, Category: q.Category,
 					Status: run.ExecSucceeded, FinishedAt: time.Now(),
-					Evaluation: &run.Evaluation{Scorer: "contains", Passed: true, Score: 1},
+					Evaluation: run.Scored("contains", true, 1, ""),
 				})
 			}
 		}

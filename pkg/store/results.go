@@ -79,7 +79,7 @@ func (s *Store) Results(ctx context.Context, r *run.Run, modelID *uuid.UUID, lim
 			Status: run.ExecutionStatus(row.Status), Response: row.Response, Error: deref(row.Error), HTTPStatus: int(deref(row.HttpStatus)),
 			Attempts: int(row.Attempts), LatencyMs: row.LatencyMs, TTFTMs: row.TtftMs, OutputTokensPerS: row.OutputTokensPerS,
 			InputTokens: int(row.InputTokens), OutputTokens: int(row.OutputTokens), CostUSD: row.CostUsd,
-			StartedAt: row.StartedAt, FinishedAt: row.FinishedAt, Evaluations: []run.Evaluation{},
+			StartedAt: row.StartedAt, FinishedAt: row.FinishedAt, Evaluations: []run.Evaluation{}, UnscoredReason: deref(row.UnscoredReason),
 		}
 		_ = json.Unmarshal(row.Evaluations, &e.Evaluations)
 		p.Items = append(p.Items, run.Result{Execution: e, ModelName: row.ModelName, PromptExcerpt: catalog.PromptExcerpt(row.PromptStart)})

@@ -29,9 +29,12 @@ func runFromRow(r dbsqlc.Run) *run.Run {
 	out := &run.Run{
 		ID: r.ID, BenchmarkID: r.BenchmarkID, Status: run.Status(r.Status), Trigger: run.Trigger(r.Trigger),
 		ScheduledFor: r.ScheduledFor, ModelCount: int(r.ModelCount), QuestionCount: int(r.QuestionCount), Samples: int(r.Samples),
-		Progress:   run.Progress{Total: int(r.TotalUnits), Succeeded: int(r.Succeeded), Failed: int(r.Failed), Cancelled: int(r.Cancelled), Skipped: int(r.Skipped)},
+		Progress: run.Progress{Total: int(r.TotalUnits), Succeeded: int(r.Succeeded), Failed: int(r.Failed), Cancelled: int(r.Cancelled), Skipped: int(r.Skipped),
+			Answered: int(r.Succeeded + r.Failed + r.Cancelled + r.Skipped), Unscored: int(r.Unscored)},
 		MaxCostUSD: r.MaxCostUsd, DeadlineAt: r.DeadlineAt,
 		CostUSD: r.CostUsd, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+		ScoringVersion: int(r.ScoringVersion), JudgeCostUSD: r.JudgeCostUsd, JudgeInputTokens: r.JudgeInputTokens,
+		JudgeOutputTokens: r.JudgeOutputTokens, Unscored: int(r.Unscored),
 		LatencyP50Ms: r.LatencyP50Ms, LatencyP95Ms: r.LatencyP95Ms, Error: deref(r.Error),
 		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CancelRequestedAt: r.CancelRequestedAt,
 	}
@@ -172,6 +175,9 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, lim RunLimits, nr NewRun)
 	}
 	nq, err := q.SnapshotRunQuestions(ctx, dbsqlc.SnapshotRunQuestionsParams{RunID: id, BenchmarkID: benchmarkID})
 	if err != nil {
+		return nil, false, err
+	}
+	if _, err := q.SnapshotRunJudges(ctx, id); err != nil {
 		return nil, false, err
 	}
 	if nm != int64(modelCount) || nq != int64(questionCount) {

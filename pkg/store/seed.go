@@ -66,7 +66,7 @@ func (s *Store) CopyExecutions(ctx context.Context, execs []run.Execution) (int6
 		if ev := e.Evaluation; ev != nil {
 			// The execution carries its evaluation's verdict too, as
 			// RecordExecution writes it: the rollups read only executions.
-			rows[i].Score, rows[i].Passed = &ev.Score, &ev.Passed
+			rows[i].Score, rows[i].Passed = ev.Score, ev.Passed
 			evals = append(evals, dbsqlc.SeedEvaluationsParams{
 				RunCreatedAt: e.RunCreatedAt, RunID: e.RunID, ModelID: e.ModelID, QuestionID: e.QuestionID, Sample: int32(e.Sample),
 				Scorer: ev.Scorer, Passed: ev.Passed, Score: ev.Score, Detail: ev.Detail, CreatedAt: e.FinishedAt,

@@ -25,7 +25,11 @@ func (s *Store) LoadSnapshot(ctx context.Context, id uuid.UUID) (*run.Snapshot, 
 	if err != nil {
 		return nil, err
 	}
-	snap := &run.Snapshot{Run: r, Models: make([]run.SnapshotModel, len(models)), Questions: make([]run.SnapshotQuestion, len(questions))}
+	judges, err := s.q.ListRunJudges(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	snap := &run.Snapshot{Run: r, Judges: judgesFromRows(judges), Models: make([]run.SnapshotModel, len(models)), Questions: make([]run.SnapshotQuestion, len(questions))}
 	for i, m := range models {
 		snap.Models[i] = run.SnapshotModel{
 			Position: int(m.Position), ModelID: m.ModelID, ProviderID: m.ProviderID, Name: m.Name, ProviderModelID: m.ProviderModelID,

@@ -370,7 +370,7 @@ func (h *history) executions(sm *sampler, k int, r *run.Run, modelIDs []uuid.UUI
 					answer, score = answer+1, 0
 				}
 				e.Response = strconv.Itoa(answer)
-				e.Evaluation = &run.Evaluation{Scorer: string(scoring.MethodNumeric), Passed: u.passed, Score: score}
+				e.Evaluation = run.Scored(string(scoring.MethodNumeric), u.passed, score, "")
 				execs = append(execs, e)
 			}
 		}

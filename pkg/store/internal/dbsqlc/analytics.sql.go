@@ -14,11 +14,11 @@ import (
 
 const addQuestionStats = `-- name: AddQuestionStats :exec
 INSERT INTO question_stats (benchmark_id, period, bucket, model_id, question_revision_id, question_id, revision, category,
-                            runs, n, correct, failed, latency_sum_ms, latency_n, cost_usd)
+                            runs, n, correct, failed, latency_sum_ms, latency_n, cost_usd, unscored)
 SELECT o.benchmark_id, p.period, sabe_bucket(p.width, o.run_created_at), o.model_id, o.question_revision_id,
-       o.question_id, qr.revision, o.category, 1, o.succeeded + o.failed, o.correct, o.failed,
+       o.question_id, qr.revision, o.category, 1, o.succeeded + o.failed - o.unscored, o.correct, o.failed,
        coalesce(o.mean_latency_ms * o.succeeded, 0),
-       CASE WHEN o.mean_latency_ms IS NULL THEN 0 ELSE o.succeeded END, o.cost_usd
+       CASE WHEN o.mean_latency_ms IS NULL THEN 0 ELSE o.succeeded END, o.cost_usd, o.unscored
 FROM outcomes o
 JOIN question_revisions qr ON qr.id = o.question_revision_id
 CROSS JOIN (VALUES ('week', INTERVAL '7 days'), ('month', INTERVAL '1 month')) AS p(period, width)
@@ -31,7 +31,8 @@ ON CONFLICT (benchmark_id, period, bucket, model_id, question_revision_id) DO UP
     failed = question_stats.failed + excluded.failed,
     latency_sum_ms = question_stats.latency_sum_ms + excluded.latency_sum_ms,
     latency_n = question_stats.latency_n + excluded.latency_n,
-    cost_usd = question_stats.cost_usd + excluded.cost_usd
+    cost_usd = question_stats.cost_usd + excluded.cost_usd,
+    unscored = question_stats.unscored + excluded.unscored
 `
 
 // Adds a finished run's outcomes to its week's and month's question
@@ -88,7 +89,7 @@ func (q *Queries) BenchmarkDataVersion(ctx context.Context, benchmarkID uuid.UUI
 
 const bucketQuestionStats = `-- name: BucketQuestionStats :many
 SELECT model_id, question_id, question_revision_id, revision, category, runs, n, correct, failed,
-       latency_sum_ms, latency_n, cost_usd
+       latency_sum_ms, latency_n, cost_usd, unscored
 FROM question_stats
 WHERE benchmark_id = $1 AND period = $2 AND bucket = $3
   AND ($4::text IS NULL OR category = $4::text)
@@ -115,6 +116,7 @@ type BucketQuestionStatsRow struct {
 	LatencySumMs       float64
 	LatencyN           int32
 	CostUsd            float64
+	Unscored           int32
 }
 
 func (q *Queries) BucketQuestionStats(ctx context.Context, arg BucketQuestionStatsParams) ([]BucketQuestionStatsRow, error) {
@@ -144,6 +146,7 @@ func (q *Queries) BucketQuestionStats(ctx context.Context, arg BucketQuestionSta
 			&i.LatencySumMs,
 			&i.LatencyN,
 			&i.CostUsd,
+			&i.Unscored,
 		); err != nil {
 			return nil, err
 		}
@@ -764,9 +767,9 @@ func (q *Queries) RollupsAreContinuousAggregates(ctx context.Context) (bool, err
 
 const runQuestionStats = `-- name: RunQuestionStats :many
 SELECT o.model_id, o.question_id, o.question_revision_id, qr.revision, o.category, 1::int AS runs,
-       (o.succeeded + o.failed)::int AS n, o.correct, o.failed,
+       (o.succeeded + o.failed - o.unscored)::int AS n, o.correct, o.failed,
        coalesce(o.mean_latency_ms * o.succeeded, 0)::double precision AS latency_sum_ms,
-       (CASE WHEN o.mean_latency_ms IS NULL THEN 0 ELSE o.succeeded END)::int AS latency_n, o.cost_usd
+       (CASE WHEN o.mean_latency_ms IS NULL THEN 0 ELSE o.succeeded END)::int AS latency_n, o.cost_usd, o.unscored
 FROM outcomes o
 JOIN question_revisions qr ON qr.id = o.question_revision_id
 WHERE o.run_id = $1 AND o.succeeded + o.failed > 0
@@ -792,6 +795,7 @@ type RunQuestionStatsRow struct {
 	LatencySumMs       float64
 	LatencyN           int32
 	CostUsd            float64
+	Unscored           int32
 }
 
 func (q *Queries) RunQuestionStats(ctx context.Context, arg RunQuestionStatsParams) ([]RunQuestionStatsRow, error) {
@@ -816,6 +820,7 @@ func (q *Queries) RunQuestionStats(ctx context.Context, arg RunQuestionStatsPara
 			&i.LatencySumMs,
 			&i.LatencyN,
 			&i.CostUsd,
+			&i.Unscored,
 		); err != nil {
 			return nil, err
 		}

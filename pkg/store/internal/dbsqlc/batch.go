@@ -35,9 +35,11 @@ WITH ins AS (
     ON CONFLICT DO NOTHING
     RETURNING run_created_at, run_id, model_id, question_id, sample
 ), ev AS (
-    INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, passed, score, detail)
+    INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, scorer_version, status,
+                             passed, score, detail, assertions)
     SELECT ins.run_created_at, ins.run_id, ins.model_id, ins.question_id, ins.sample,
-           $22::text, $24::bool, $23::double precision, $25::text
+           $22::text, 1, 'scored', $24::bool, $23::double precision, $25::text,
+           $26::jsonb
     FROM ins
     WHERE $22::text IS NOT NULL
     ON CONFLICT DO NOTHING
@@ -77,9 +79,11 @@ type RecordExecutionsParams struct {
 	Score              float64
 	Passed             bool
 	Detail             string
+	Assertions         []byte
 }
 
-// Records a unit's execution and, when it was scored, its evaluation, in one
+// Records a unit's execution and, when it was scored inline (a
+// deterministic scorer, scoring version 1), its evaluation, in one
 // statement; sent as a pgx batch, many units share one round trip and one
 // commit. The execution carries its evaluation's score and verdict too,
 // for the rollups (a continuous aggregate reads one table). ON CONFLICT DO NOTHING makes a retried or duplicated task a
@@ -114,6 +118,7 @@ func (q *Queries) RecordExecutions(ctx context.Context, arg []RecordExecutionsPa
 			a.Score,
 			a.Passed,
 			a.Detail,
+			a.Assertions,
 		}
 		batch.Queue(recordExecutions, vals...)
 	}

@@ -121,9 +121,16 @@ SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.c
        coalesce((SELECT rm.name FROM run_models rm WHERE rm.run_id = e.run_id AND rm.model_id = e.model_id LIMIT 1), '')::text AS model_name,
        left(r.prompt, 400)::text AS prompt_start,
        e.http_status, e.attempts, e.latency_ms, e.ttft_ms, e.output_tokens_per_s, e.input_tokens, e.output_tokens,
-       e.cost_usd, e.started_at, e.finished_at,
+       e.cost_usd, e.started_at, e.finished_at, e.unscored_reason,
        coalesce((
-           SELECT jsonb_agg(jsonb_build_object('scorer', ev.scorer, 'passed', ev.passed, 'score', ev.score, 'detail', ev.detail) ORDER BY ev.scorer)
+           SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                      'scorer', ev.scorer, 'scorer_version', ev.scorer_version, 'status', ev.status,
+                      'detail', ev.detail, 'reason', ev.reason, 'reasoning', ev.reasoning, 'judges', ev.judges,
+                      'assertions', ev.assertions, 'judge_input_tokens', ev.judge_input_tokens,
+                      'judge_output_tokens', ev.judge_output_tokens, 'judge_cost_usd', ev.judge_cost_usd,
+                      'judge_latency_ms', ev.judge_latency_ms, 'reviewer', ev.reviewer, 'note', ev.note,
+                      'created_at', ev.created_at)) || jsonb_build_object('passed', ev.passed, 'score', ev.score)
+                    ORDER BY ev.scorer, ev.scorer_version)
            FROM evaluations ev
            WHERE ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
              AND ev.question_id = e.question_id AND ev.sample = e.sample
@@ -170,6 +177,7 @@ type ListRunResultsRow struct {
 	CostUsd          float64
 	StartedAt        *time.Time
 	FinishedAt       time.Time
+	UnscoredReason   *string
 	Evaluations      json.RawMessage
 }
 
@@ -214,6 +222,7 @@ func (q *Queries) ListRunResults(ctx context.Context, arg ListRunResultsParams) 
 			&i.CostUsd,
 			&i.StartedAt,
 			&i.FinishedAt,
+			&i.UnscoredReason,
 			&i.Evaluations,
 		); err != nil {
 			return nil, err

@@ -69,7 +69,7 @@ func (q *Queries) DeleteExpiredExecutions(ctx context.Context, arg DeleteExpired
 
 const insertOutcomes = `-- name: InsertOutcomes :execrows
 INSERT INTO outcomes (run_id, model_id, question_id, run_created_at, benchmark_id, question_revision_id, category,
-                      samples, succeeded, correct, failed, skipped, cancelled, mean_latency_ms, cost_usd)
+                      samples, succeeded, correct, failed, skipped, cancelled, mean_latency_ms, cost_usd, unscored)
 SELECT e.run_id, e.model_id, e.question_id, e.run_created_at, e.benchmark_id, e.question_revision_id, e.category,
        count(*)::int,
        count(*) FILTER (WHERE e.status = 'succeeded')::int,
@@ -78,7 +78,8 @@ SELECT e.run_id, e.model_id, e.question_id, e.run_created_at, e.benchmark_id, e.
        count(*) FILTER (WHERE e.status = 'skipped')::int,
        count(*) FILTER (WHERE e.status = 'cancelled')::int,
        avg(e.latency_ms) FILTER (WHERE e.status = 'succeeded'),
-       coalesce(sum(e.cost_usd), 0)::double precision
+       coalesce(sum(e.cost_usd), 0)::double precision,
+       count(*) FILTER (WHERE e.status = 'succeeded' AND e.score IS NULL)::int
 FROM executions e
 WHERE e.run_created_at = $1 AND e.run_id = $2
 GROUP BY e.run_id, e.model_id, e.question_id, e.run_created_at, e.benchmark_id, e.question_revision_id, e.category
@@ -92,7 +93,8 @@ type InsertOutcomesParams struct {
 
 // One row per (model, question) of a run, from its executions and their
 // evaluations; written by Finalize in the transaction that finishes the run.
-// correct counts passed units, as the rankings do. The executions carry
+// correct counts passed units, as the rankings do; unscored the succeeded
+// units without a verdict, which count in no score. The executions carry
 // their evaluation's verdict, so this reads one table: a join with
 // evaluations on a run the planner has no statistics for yet could pick a
 // nested loop over the whole run.
@@ -105,7 +107,7 @@ func (q *Queries) InsertOutcomes(ctx context.Context, arg InsertOutcomesParams) 
 }
 
 const listOutcomes = `-- name: ListOutcomes :many
-SELECT run_id, model_id, question_id, run_created_at, benchmark_id, question_revision_id, category, samples, succeeded, correct, failed, skipped, cancelled, mean_latency_ms, cost_usd FROM outcomes WHERE run_id = $1 ORDER BY model_id, question_id
+SELECT run_id, model_id, question_id, run_created_at, benchmark_id, question_revision_id, category, samples, succeeded, correct, failed, skipped, cancelled, mean_latency_ms, cost_usd, unscored FROM outcomes WHERE run_id = $1 ORDER BY model_id, question_id
 `
 
 func (q *Queries) ListOutcomes(ctx context.Context, runID uuid.UUID) ([]Outcome, error) {
@@ -133,6 +135,7 @@ func (q *Queries) ListOutcomes(ctx context.Context, runID uuid.UUID) ([]Outcome,
 			&i.Cancelled,
 			&i.MeanLatencyMs,
 			&i.CostUsd,
+			&i.Unscored,
 		); err != nil {
 			return nil, err
 		}
@@ -145,7 +148,7 @@ func (q *Queries) ListOutcomes(ctx context.Context, runID uuid.UUID) ([]Outcome,
 }
 
 const listUnfinishedRunsAfter = `-- name: ListUnfinishedRunsAfter :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored FROM runs
 WHERE finished_at IS NULL AND ($1::uuid IS NULL OR id > $1::uuid)
 ORDER BY id
 LIMIT $2
@@ -194,6 +197,11 @@ func (q *Queries) ListUnfinishedRunsAfter(ctx context.Context, arg ListUnfinishe
 			&i.DeadlineAt,
 			&i.Skipped,
 			&i.ChargedTokenID,
+			&i.ScoringVersion,
+			&i.JudgeCostUsd,
+			&i.JudgeInputTokens,
+			&i.JudgeOutputTokens,
+			&i.Unscored,
 		); err != nil {
 			return nil, err
 		}

@@ -71,16 +71,28 @@ type BenchmarkSuite struct {
 }
 
 type Evaluation struct {
-	RunCreatedAt time.Time
-	RunID        uuid.UUID
-	ModelID      uuid.UUID
-	QuestionID   uuid.UUID
-	Sample       int32
-	Scorer       string
-	Passed       bool
-	Score        float64
-	Detail       string
-	CreatedAt    time.Time
+	RunCreatedAt      time.Time
+	RunID             uuid.UUID
+	ModelID           uuid.UUID
+	QuestionID        uuid.UUID
+	Sample            int32
+	Scorer            string
+	Passed            *bool
+	Score             *float64
+	Detail            string
+	CreatedAt         time.Time
+	ScorerVersion     int32
+	Status            string
+	Reason            *string
+	Reasoning         *string
+	Judges            []byte
+	Assertions        []byte
+	JudgeInputTokens  int32
+	JudgeOutputTokens int32
+	JudgeCostUsd      float64
+	JudgeLatencyMs    *float64
+	Reviewer          *string
+	Note              *string
 }
 
 type Event struct {
@@ -116,6 +128,7 @@ type Execution struct {
 	FinishedAt         time.Time
 	Score              *float64
 	Passed             *bool
+	UnscoredReason     *string
 }
 
 type Model struct {
@@ -147,6 +160,7 @@ type Outcome struct {
 	Cancelled          int32
 	MeanLatencyMs      *float64
 	CostUsd            float64
+	Unscored           int32
 }
 
 type Provider struct {
@@ -207,6 +221,7 @@ type QuestionStat struct {
 	LatencySumMs       float64
 	LatencyN           int32
 	CostUsd            float64
+	Unscored           int32
 }
 
 type Ranking struct {
@@ -229,6 +244,7 @@ type Ranking struct {
 	RankLow       int32
 	RankHigh      int32
 	PassAtK       json.RawMessage
+	Unscored      int32
 }
 
 type RollupCategoryDaily struct {
@@ -365,6 +381,11 @@ type Run struct {
 	DeadlineAt        *time.Time
 	Skipped           int32
 	ChargedTokenID    *uuid.UUID
+	ScoringVersion    int32
+	JudgeCostUsd      float64
+	JudgeInputTokens  int64
+	JudgeOutputTokens int64
+	Unscored          int32
 }
 
 type RunCommitment struct {
@@ -375,6 +396,17 @@ type RunCommitment struct {
 	FinishedAt     *time.Time
 	TotalUnits     int32
 	CommittedUsd   float64
+}
+
+type RunJudge struct {
+	RunID             uuid.UUID
+	ModelID           uuid.UUID
+	ProviderID        uuid.UUID
+	Name              string
+	ProviderModelID   string
+	InputCostPerMtok  float64
+	OutputCostPerMtok float64
+	RequestOverrides  json.RawMessage
 }
 
 type RunModel struct {

@@ -17,7 +17,7 @@ const createRun = `-- name: CreateRun :one
 INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, created_at,
                   max_cost_usd, deadline_at, charged_token_id)
 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored
 `
 
 type CreateRunParams struct {
@@ -81,6 +81,11 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
 	)
 	return i, err
 }
@@ -95,28 +100,36 @@ UPDATE runs SET
     cost_usd       = $6,
     input_tokens   = $7,
     output_tokens  = $8,
-    latency_p50_ms = $9,
-    latency_p95_ms = $10,
-    error          = $11,
+    judge_cost_usd      = $9,
+    judge_input_tokens  = $10,
+    judge_output_tokens = $11,
+    unscored       = $12,
+    latency_p50_ms = $13,
+    latency_p95_ms = $14,
+    error          = $15,
     started_at     = coalesce(started_at, now()),
     finished_at    = now()
-WHERE id = $12 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
+WHERE id = $16 AND finished_at IS NULL
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored
 `
 
 type FinishRunParams struct {
-	Status       string
-	Succeeded    int32
-	Failed       int32
-	Cancelled    int32
-	Skipped      int32
-	CostUsd      float64
-	InputTokens  int64
-	OutputTokens int64
-	LatencyP50Ms *float64
-	LatencyP95Ms *float64
-	Error        *string
-	ID           uuid.UUID
+	Status            string
+	Succeeded         int32
+	Failed            int32
+	Cancelled         int32
+	Skipped           int32
+	CostUsd           float64
+	InputTokens       int64
+	OutputTokens      int64
+	JudgeCostUsd      float64
+	JudgeInputTokens  int64
+	JudgeOutputTokens int64
+	Unscored          int32
+	LatencyP50Ms      *float64
+	LatencyP95Ms      *float64
+	Error             *string
+	ID                uuid.UUID
 }
 
 func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, error) {
@@ -129,6 +142,10 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, erro
 		arg.CostUsd,
 		arg.InputTokens,
 		arg.OutputTokens,
+		arg.JudgeCostUsd,
+		arg.JudgeInputTokens,
+		arg.JudgeOutputTokens,
+		arg.Unscored,
 		arg.LatencyP50Ms,
 		arg.LatencyP95Ms,
 		arg.Error,
@@ -163,12 +180,17 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, erro
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
 	)
 	return i, err
 }
 
 const getRun = `-- name: GetRun :one
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs WHERE id = $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored FROM runs WHERE id = $1
 `
 
 func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -202,6 +224,11 @@ func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
 	)
 	return i, err
 }
@@ -226,10 +253,11 @@ type InsertRankingsParams struct {
 	RankLow       int32
 	RankHigh      int32
 	PassAtK       json.RawMessage
+	Unscored      int32
 }
 
 const listRankings = `-- name: ListRankings :many
-SELECT run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high, questions, std_error, rank_low, rank_high, pass_at_k FROM rankings WHERE run_id = $1 ORDER BY category, position
+SELECT run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high, questions, std_error, rank_low, rank_high, pass_at_k, unscored FROM rankings WHERE run_id = $1 ORDER BY category, position
 `
 
 func (q *Queries) ListRankings(ctx context.Context, runID uuid.UUID) ([]Ranking, error) {
@@ -261,6 +289,7 @@ func (q *Queries) ListRankings(ctx context.Context, runID uuid.UUID) ([]Ranking,
 			&i.RankLow,
 			&i.RankHigh,
 			&i.PassAtK,
+			&i.Unscored,
 		); err != nil {
 			return nil, err
 		}
@@ -362,7 +391,7 @@ func (q *Queries) ListRunQuestions(ctx context.Context, runID uuid.UUID) ([]List
 }
 
 const listRuns = `-- name: ListRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored FROM runs
 WHERE ($1::uuid IS NULL OR benchmark_id = $1::uuid)
   AND ($2::text IS NULL OR status = $2::text)
   AND ($3::uuid IS NULL OR id < $3::uuid)
@@ -419,6 +448,11 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 			&i.DeadlineAt,
 			&i.Skipped,
 			&i.ChargedTokenID,
+			&i.ScoringVersion,
+			&i.JudgeCostUsd,
+			&i.JudgeInputTokens,
+			&i.JudgeOutputTokens,
+			&i.Unscored,
 		); err != nil {
 			return nil, err
 		}
@@ -431,7 +465,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 }
 
 const listUnfinishedRuns = `-- name: ListUnfinishedRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
 `
 
 func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, error) {
@@ -471,6 +505,11 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 			&i.DeadlineAt,
 			&i.Skipped,
 			&i.ChargedTokenID,
+			&i.ScoringVersion,
+			&i.JudgeCostUsd,
+			&i.JudgeInputTokens,
+			&i.JudgeOutputTokens,
+			&i.Unscored,
 		); err != nil {
 			return nil, err
 		}
@@ -485,7 +524,7 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 const markRunRunning = `-- name: MarkRunRunning :one
 UPDATE runs SET status = 'running', started_at = coalesce(started_at, now())
 WHERE id = $1 AND status IN ('queued', 'running')
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored
 `
 
 func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -519,6 +558,11 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
 	)
 	return i, err
 }
@@ -526,7 +570,7 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 const requestRunCancel = `-- name: RequestRunCancel :one
 UPDATE runs SET cancel_requested_at = coalesce(cancel_requested_at, now())
 WHERE id = $1 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored
 `
 
 func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -560,6 +604,11 @@ func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, erro
 		&i.DeadlineAt,
 		&i.Skipped,
 		&i.ChargedTokenID,
+		&i.ScoringVersion,
+		&i.JudgeCostUsd,
+		&i.JudgeInputTokens,
+		&i.JudgeOutputTokens,
+		&i.Unscored,
 	)
 	return i, err
 }
@@ -638,6 +687,7 @@ SELECT
     count(*) FILTER (WHERE status = 'failed')::int AS failed,
     count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
     count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
+    count(*) FILTER (WHERE status = 'succeeded' AND score IS NULL)::int AS unscored,
     coalesce(sum(cost_usd), 0)::double precision AS cost_usd,
     coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
     coalesce(sum(output_tokens), 0)::bigint AS output_tokens,
@@ -657,6 +707,7 @@ type RunTotalsRow struct {
 	Failed       int32
 	Cancelled    int32
 	Skipped      int32
+	Unscored     int32
 	CostUsd      float64
 	InputTokens  int64
 	OutputTokens int64
@@ -672,6 +723,7 @@ func (q *Queries) RunTotals(ctx context.Context, arg RunTotalsParams) (RunTotals
 		&i.Failed,
 		&i.Cancelled,
 		&i.Skipped,
+		&i.Unscored,
 		&i.CostUsd,
 		&i.InputTokens,
 		&i.OutputTokens,

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
+)
+
+// RecordEvaluation stores ev as the evaluation of unit k of r, once per
+// (unit, scorer, scorer version): a second call for the same key (a
+// duplicated or retried judge task) changes nothing and reports false. In
+// the same transaction, an evaluation it inserted becomes the unit's
+// effective verdict (executions.score/passed/unscored_reason) when it is of
+// the run's current scoring version and no person has reviewed the unit:
+// a human review always wins.
+func (s *Store) RecordEvaluation(ctx context.Context, r *run.Run, k run.UnitKey, ev *run.Evaluation) (bool, error) {
+	arg := evaluationParams(r, k, ev)
+	inserted := false
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		n, err := q.InsertEvaluation(ctx, arg)
+		if err != nil || n == 0 {
+			return err
+		}
+		inserted = true
+		eff := dbsqlc.SetEffectiveVerdictParams{
+			RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: k.ModelID, QuestionID: k.QuestionID, Sample: int32(k.Sample),
+			Score: ev.Score, Passed: ev.Passed, ScorerVersion: int32(ev.Version),
+		}
+		if ev.Status == run.EvalUnscored {
+			eff.UnscoredReason = &ev.Reason
+		}
+		_, err = q.SetEffectiveVerdict(ctx, eff)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return inserted, nil
+}
+
+func evaluationParams(r *run.Run, k run.UnitKey, ev *run.Evaluation) dbsqlc.InsertEvaluationParams {
+	arg := dbsqlc.InsertEvaluationParams{
+		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: k.ModelID, QuestionID: k.QuestionID, Sample: int32(k.Sample),
+		Scorer: ev.Scorer, ScorerVersion: int32(max(ev.Version, 1)), Status: ev.Status, Detail: ev.Detail,
+		JudgeInputTokens: int32(ev.JudgeInputTokens), JudgeOutputTokens: int32(ev.JudgeOutputTokens),
+		JudgeCostUsd: ev.JudgeCostUSD, JudgeLatencyMs: ev.JudgeLatencyMs,
+		Reason: nonEmpty(ev.Reason), Reasoning: nonEmpty(ev.Reasoning), Reviewer: nonEmpty(ev.Reviewer), Note: nonEmpty(ev.Note),
+	}
+	if ev.Status == run.EvalScored {
+		arg.Passed, arg.Score = ev.Passed, ev.Score
+	}
+	if len(ev.Judges) > 0 {
+		arg.Judges = mustJSON(ev.Judges)
+	}
+	if len(ev.Assertions) > 0 {
+		arg.Assertions = mustJSON(ev.Assertions)
+	}
+	return arg
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Answer returns the recorded outcome of unit k of r (its status and
+// response); fault NotFound when the unit has no execution.
+func (s *Store) Answer(ctx context.Context, r *run.Run, k run.UnitKey) (*run.Execution, error) {
+	row, err := s.q.GetExecutionAnswer(ctx, dbsqlc.GetExecutionAnswerParams{
+		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: k.ModelID, QuestionID: k.QuestionID, Sample: int32(k.Sample),
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fault.NotFound(fmt.Sprintf("execution of run %s model %s question %s sample %d", r.ID, k.ModelID, k.QuestionID, k.Sample))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &run.Execution{
+		RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: k.ModelID, QuestionID: k.QuestionID,
+		Sample: k.Sample, Status: run.ExecutionStatus(row.Status), Response: row.Response,
+	}, nil
+}
+
+// UnjudgedUnits returns up to limit succeeded units of r's judged
+// questions (questionIDs) without a machine evaluation at version.
+func (s *Store) UnjudgedUnits(ctx context.Context, r *run.Run, questionIDs []uuid.UUID, version, limit int) ([]run.UnitKey, error) {
+	if len(questionIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := s.q.UnjudgedUnits(ctx, dbsqlc.UnjudgedUnitsParams{
+		RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version), Lim: int32(limit),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]run.UnitKey, len(rows))
+	for i, row := range rows {
+		out[i] = run.UnitKey{ModelID: row.ModelID, QuestionID: row.QuestionID, Sample: int(row.Sample)}
+	}
+	return out, nil
+}
+
+// JudgedCounts counts r's succeeded units of its judged questions
+// (questionIDs): how many there are, how many have their machine verdict
+// at version, and how many of those are unscored.
+func (s *Store) JudgedCounts(ctx context.Context, r *run.Run, questionIDs []uuid.UUID, version int) (needs, judged, unscored int, err error) {
+	if len(questionIDs) == 0 {
+		return 0, 0, 0, nil
+	}
+	row, err := s.q.JudgedCounts(ctx, dbsqlc.JudgedCountsParams{
+		RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version),
+	})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return int(row.NeedsJudgment), int(row.Judged), int(row.Unscored), nil
+}
+
+// UnscoredReasons counts r's succeeded units without an effective verdict
+// by reason ("awaiting_judgment" for those still waiting).
+func (s *Store) UnscoredReasons(ctx context.Context, r *run.Run) (map[string]int, error) {
+	rows, err := s.q.RunUnscoredReasons(ctx, dbsqlc.RunUnscoredReasonsParams{RunCreatedAt: r.CreatedAt, RunID: r.ID})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(rows))
+	for _, row := range rows {
+		out[row.Reason] = int(row.Units)
+	}
+	return out, nil
+}
+
+// judgesFromRows converts a run's judge snapshot.
+func judgesFromRows(rows []dbsqlc.RunJudge) []run.SnapshotModel {
+	out := make([]run.SnapshotModel, len(rows))
+	for i, m := range rows {
+		out[i] = run.SnapshotModel{
+			ModelID: m.ModelID, ProviderID: m.ProviderID, Name: m.Name, ProviderModelID: m.ProviderModelID,
+			InputCostPerMTok: m.InputCostPerMtok, OutputCostPerMTok: m.OutputCostPerMtok,
+		}
+		_ = json.Unmarshal(m.RequestOverrides, &out[i].Overrides)
+	}
+	return out
+}
