@@ -120,7 +120,7 @@ func toAgreement(runID uuid.UUID, a *run.Agreement) oapi.Agreement {
 			judges[j] = oapi.JudgeRef{ModelId: n.ModelID, Name: n.Name}
 		}
 		out.Panels[i] = oapi.PanelAgreement{
-			Scorer: p.Scorer, Assertion: p.Assertion, Kind: oapi.PanelAgreementKind(p.Kind), Judges: judges,
+			Scorer: p.Scorer, Kind: oapi.PanelAgreementKind(p.Kind), Judges: judges,
 			Units: p.Units, PercentAgreement: figure(p.PercentAgreement), KrippendorffAlpha: figurePtr(p.Alpha),
 		}
 	}

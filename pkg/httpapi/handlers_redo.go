@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/sabe-dev/sabe/internal/fault"
-	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/run"
 )
@@ -120,7 +119,7 @@ func (a *api) ReviewExecution(ctx context.Context, req oapi.ReviewExecutionReque
 		return nil, &fault.Error{Kind: fault.KindNotFound, Field: "id", Message: "execution not found"}
 	}
 	rv := run.Review{Passed: req.Body.Passed, Score: req.Body.Score, Note: derefOr(req.Body.Note), Reviewer: reviewer(ctx)}
-	ev, err := a.s.store.ReviewExecution(ctx, id, rv, analytics.RankRun)
+	ev, err := a.s.store.ReviewExecution(ctx, id, rv)
 	if err != nil {
 		return nil, err
 	}

@@ -6,9 +6,6 @@ import (
 	"github.com/sabe-dev/sabe/internal/fault"
 )
 
-// ScorerHuman is the scorer name of a person's verdict on a unit.
-const ScorerHuman = "human"
-
 // MaxReviewNote bounds a review's note, in characters.
 const MaxReviewNote = 2000
 

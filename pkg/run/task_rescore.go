@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/scoring"
 )
 
@@ -35,6 +37,7 @@ type QuestionScoring struct {
 	QuestionID     uuid.UUID    `json:"question_id"`
 	RevisionID     uuid.UUID    `json:"revision_id"`
 	ExpectedAnswer string       `json:"expected_answer"`
+	Choices        []string     `json:"choices,omitempty"`
 	Scoring        scoring.Rule `json:"scoring"`
 }
 
@@ -109,7 +112,11 @@ type RescoreBasis struct {
 	// Current each question's current revision's rule and expected answer,
 	// both in the run's question order.
 	First, Current []QuestionScoring
-	// Judges are the judge models the run recorded when it started.
+	// Config is the benchmark's configuration now: its default rule and
+	// judges apply to Current as they applied to First at the run's start
+	// (Run.Config).
+	Config catalog.BenchmarkConfig
+	// Judges are the judge models the run recorded.
 	Judges []SnapshotModel
 	// Version is the run's current scoring version.
 	Version int
@@ -144,8 +151,7 @@ func RequestRescore(ctx context.Context, d RedoDeps, runID uuid.UUID, req Rescor
 	if !b.Run.Status.Final() {
 		return nil, fault.Conflict("run is %s: rescore it once it has finished", b.Run.Status)
 	}
-	rules := make([]QuestionScoring, len(b.Current))
-	copy(rules, b.Current)
+	rules := effectiveRules(b.Current, b.Config)
 	for i := range rules {
 		if req.Override != nil {
 			rules[i].Scoring = *req.Override
@@ -153,18 +159,23 @@ func RequestRescore(ctx context.Context, d RedoDeps, runID uuid.UUID, req Rescor
 		if len(req.JudgeModelIDs) > 0 {
 			rules[i].Scoring = withJudges(rules[i].Scoring, req.JudgeModelIDs)
 		}
-		if _, err := scoring.Compile(rules[i].Scoring, rules[i].ExpectedAnswer); err != nil {
+		ref := scoring.QuestionRef{Expected: rules[i].ExpectedAnswer, Choices: rules[i].Choices}
+		if _, err := scoring.Compile(rules[i].Scoring, ref); err != nil {
 			if req.Override != nil {
 				return nil, err
 			}
-			return nil, fault.Invalid("scoring", "question %s: %v", rules[i].QuestionID, err)
+			fe := fault.As(err)
+			if fe == nil {
+				return nil, err
+			}
+			return nil, fault.Invalid("scoring", "the current scoring of question %s does not compile: %s: %s", rules[i].QuestionID, fe.Field, fe.Message)
 		}
 	}
-	fp := Fingerprint(rules, b.Judges)
 	current := b.CurrentFingerprint
 	if current == "" {
-		current = Fingerprint(b.First, b.Judges)
+		current = Fingerprint(effectiveRules(b.First, b.Run.Config), b.Judges)
 	}
+	fp := Fingerprint(rules, b.Judges)
 	if fp == current {
 		return &Rescore{RunID: runID, Version: b.Version, Fingerprint: fp, Scoring: rules,
 			Status: RescoreCompleted, Total: b.Run.Progress.Succeeded, Done: b.Run.Progress.Succeeded}, nil
@@ -181,16 +192,53 @@ func RequestRescore(ctx context.Context, d RedoDeps, runID uuid.UUID, req Rescor
 	return res, nil
 }
 
+// effectiveRules applies a benchmark configuration's default rule and
+// judges to the questions' own rules, as a run does when it scores.
+func effectiveRules(qs []QuestionScoring, cfg catalog.BenchmarkConfig) []QuestionScoring {
+	out := make([]QuestionScoring, len(qs))
+	for i, q := range qs {
+		r, _ := catalog.EffectiveRule(q.Scoring, cfg.Scoring)
+		q.Scoring = r.WithDefaults(nil, cfg.JudgeModelIDs)
+		out[i] = q
+	}
+	return out
+}
+
 // withJudges makes every llm_judge rule or assertion of r judge with ids.
 func withJudges(r scoring.Rule, ids []uuid.UUID) scoring.Rule {
-	_ = ids
+	if r.Method == scoring.MethodLLMJudge {
+		r.ModelIDs = slices.Clone(ids)
+	}
+	if len(r.Assertions) > 0 {
+		as := slices.Clone(r.Assertions)
+		for i := range as {
+			as[i].Rule = withJudges(as[i].Rule, ids)
+		}
+		r.Assertions = as
+	}
 	return r
 }
 
 // judgeIDs lists the judge models the rules use, once each.
 func judgeIDs(rules []QuestionScoring) []uuid.UUID {
-	_ = rules
-	return nil
+	seen := map[uuid.UUID]bool{}
+	var out []uuid.UUID
+	var walk func(r scoring.Rule)
+	walk = func(r scoring.Rule) {
+		for _, id := range r.ModelIDs {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+		for _, a := range r.Assertions {
+			walk(a.Rule)
+		}
+	}
+	for _, q := range rules {
+		walk(q.Scoring)
+	}
+	return out
 }
 
 // HandleRescore scores a run's succeeded units under a scoring version.

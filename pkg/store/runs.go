@@ -41,6 +41,7 @@ func runFromRow(r dbsqlc.Run) *run.Run {
 	var rc RunConfig
 	_ = json.Unmarshal(r.Config, &rc)
 	out.Config, out.SuiteIDs, out.ModelIDs = rc.BenchmarkConfig, rc.SuiteIDs, rc.ModelIDs
+	out.RetryRound = int(r.RetryRound)
 	return out
 }
 

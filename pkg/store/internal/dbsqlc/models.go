@@ -386,6 +386,7 @@ type Run struct {
 	JudgeInputTokens  int64
 	JudgeOutputTokens int64
 	Unscored          int32
+	RetryRound        int32
 }
 
 type RunCommitment struct {
@@ -426,6 +427,19 @@ type RunQuestion struct {
 	Position   int32
 	QuestionID uuid.UUID
 	RevisionID uuid.UUID
+}
+
+type RunRescore struct {
+	RunID       uuid.UUID
+	Version     int32
+	Fingerprint string
+	Scoring     json.RawMessage
+	Status      string
+	Total       int32
+	Done        int32
+	Error       *string
+	CreatedAt   time.Time
+	FinishedAt  *time.Time
 }
 
 type Suite struct {

@@ -26,17 +26,23 @@ func (q *Queries) ArchiveSuite(ctx context.Context, id uuid.UUID) (int64, error)
 }
 
 const createSuite = `-- name: CreateSuite :one
-INSERT INTO suites (id, name, description) VALUES ($1, $2, $3) RETURNING id, name, description, archived_at, created_at, updated_at, few_shot
+INSERT INTO suites (id, name, description, few_shot) VALUES ($1, $2, $3, $4) RETURNING id, name, description, archived_at, created_at, updated_at, few_shot
 `
 
 type CreateSuiteParams struct {
 	ID          uuid.UUID
 	Name        string
 	Description string
+	FewShot     json.RawMessage
 }
 
 func (q *Queries) CreateSuite(ctx context.Context, arg CreateSuiteParams) (Suite, error) {
-	row := q.db.QueryRow(ctx, createSuite, arg.ID, arg.Name, arg.Description)
+	row := q.db.QueryRow(ctx, createSuite,
+		arg.ID,
+		arg.Name,
+		arg.Description,
+		arg.FewShot,
+	)
 	var i Suite
 	err := row.Scan(
 		&i.ID,
@@ -200,16 +206,22 @@ func (q *Queries) ListSuites(ctx context.Context, arg ListSuitesParams) ([]ListS
 }
 
 const lockSuite = `-- name: LockSuite :one
-SELECT archived_at FROM suites WHERE id = $1 FOR SHARE
+SELECT archived_at, few_shot FROM suites WHERE id = $1 FOR SHARE
 `
 
-// Whether a suite is archived, its row locked (FOR SHARE) so that it cannot
-// be archived before the transaction adding to it commits.
-func (q *Queries) LockSuite(ctx context.Context, id uuid.UUID) (*time.Time, error) {
+type LockSuiteRow struct {
+	ArchivedAt *time.Time
+	FewShot    json.RawMessage
+}
+
+// Whether a suite is archived, and its few-shot turns, its row locked (FOR
+// SHARE) so that it can be neither archived nor given other few-shot turns
+// before the transaction adding to it commits.
+func (q *Queries) LockSuite(ctx context.Context, id uuid.UUID) (LockSuiteRow, error) {
 	row := q.db.QueryRow(ctx, lockSuite, id)
-	var archived_at *time.Time
-	err := row.Scan(&archived_at)
-	return archived_at, err
+	var i LockSuiteRow
+	err := row.Scan(&i.ArchivedAt, &i.FewShot)
+	return i, err
 }
 
 const suiteHasHistory = `-- name: SuiteHasHistory :one
@@ -228,19 +240,26 @@ const updateSuite = `-- name: UpdateSuite :one
 UPDATE suites SET
     name        = coalesce($1, name),
     description = coalesce($2, description),
+    few_shot    = coalesce($3, few_shot),
     updated_at  = now()
-WHERE id = $3 AND archived_at IS NULL
+WHERE id = $4 AND archived_at IS NULL
 RETURNING id, name, description, archived_at, created_at, updated_at, few_shot
 `
 
 type UpdateSuiteParams struct {
 	Name        *string
 	Description *string
+	FewShot     []byte
 	ID          uuid.UUID
 }
 
 func (q *Queries) UpdateSuite(ctx context.Context, arg UpdateSuiteParams) (Suite, error) {
-	row := q.db.QueryRow(ctx, updateSuite, arg.Name, arg.Description, arg.ID)
+	row := q.db.QueryRow(ctx, updateSuite,
+		arg.Name,
+		arg.Description,
+		arg.FewShot,
+		arg.ID,
+	)
 	var i Suite
 	err := row.Scan(
 		&i.ID,

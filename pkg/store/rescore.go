@@ -1,0 +1,277 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/store/internal/dbsqlc"
+)
+
+var _ run.RedoStore = (*Store)(nil)
+
+// lockFinishedRun locks a run's row and checks that it may be redone:
+// NotFound without it, Conflict while it is queued or running or a
+// rescore of it runs.
+func lockFinishedRun(ctx context.Context, q *dbsqlc.Queries, id uuid.UUID, what string) (dbsqlc.Run, error) {
+	row, err := q.LockRunForRedo(ctx, id)
+	if err != nil {
+		return row, notFound(err, "run")
+	}
+	if st := run.Status(row.Status); !st.Final() {
+		return row, fault.Conflict("run is %s: %s it once it has finished", st, what)
+	}
+	if res, err := q.RunningRescore(ctx, id); err == nil {
+		return row, fault.Conflict("run is being rescored (version %d, %d of %d units): %s it once that is done", res.Version, res.Done, res.Total, what)
+	} else if err != pgx.ErrNoRows {
+		return row, err
+	}
+	return row, nil
+}
+
+// StartRetry opens a retry round of a finished run; see run.RedoStore.
+func (s *Store) StartRetry(ctx context.Context, id uuid.UUID) (*run.Run, error) {
+	var out *run.Run
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		row, err := lockFinishedRun(ctx, q, id, "retry its failed units")
+		if err != nil {
+			return err
+		}
+		if row.Status == string(run.StatusCancelled) {
+			return fault.Conflict("run was cancelled: its failed units are not retried")
+		}
+		failed, err := q.CountFailedUnits(ctx, dbsqlc.CountFailedUnitsParams{RunCreatedAt: row.CreatedAt, RunID: id})
+		if err != nil {
+			return err
+		}
+		if failed == 0 {
+			return fault.Conflict("run has no failed units to retry")
+		}
+		r := runFromRow(row)
+		if err := undoFinalize(ctx, q, r); err != nil {
+			return err
+		}
+		if _, err := q.DeleteFailedExecutions(ctx, dbsqlc.DeleteFailedExecutionsParams{RunCreatedAt: r.CreatedAt, RunID: id}); err != nil {
+			return err
+		}
+		reopened, err := q.ReopenRunForRetry(ctx, id)
+		if err != nil {
+			return err
+		}
+		out = runFromRow(reopened)
+		return auditChange(ctx, q, audit.ActionRunRetryFailed, audit.ResourceRun, id.String(),
+			fmt.Sprintf("round %d: %d failed units", out.RetryRound, failed))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// undoFinalize takes back what finalizing wrote for a finished run: its
+// outcomes, rankings and (for a completed or partial run) its share of the
+// question tallies; its rollup buckets are marked for refresh.
+func undoFinalize(ctx context.Context, q *dbsqlc.Queries, r *run.Run) error {
+	if r.Status == run.StatusCompleted || r.Status == run.StatusPartial {
+		if err := q.SubtractQuestionStats(ctx, r.ID); err != nil {
+			return err
+		}
+		if err := q.DeleteEmptyQuestionStats(ctx, r.BenchmarkID); err != nil {
+			return err
+		}
+	}
+	if err := q.DeleteRunOutcomes(ctx, r.ID); err != nil {
+		return err
+	}
+	if err := q.DeleteRunRankings(ctx, r.ID); err != nil {
+		return err
+	}
+	return q.InvalidateRollups(ctx, dbsqlc.InvalidateRollupsParams{RunID: r.ID, BenchmarkID: r.BenchmarkID, RunCreatedAt: r.CreatedAt})
+}
+
+// RecomputeRun recomputes a finished run's outcomes, rankings (with rank)
+// and question tallies from its executions' effective verdicts, and marks
+// its rollups for refresh, in one transaction: after a review or a
+// rescore changed verdicts. A run that is not final is left alone (its
+// finalization will compute them).
+func (s *Store) RecomputeRun(ctx context.Context, id uuid.UUID, rank run.RankFunc) error {
+	return s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		row, err := q.LockRunForRedo(ctx, id)
+		if err != nil {
+			return notFound(err, "run")
+		}
+		return recomputeRun(ctx, q, runFromRow(row), rank)
+	})
+}
+
+func recomputeRun(ctx context.Context, q *dbsqlc.Queries, r *run.Run, rank run.RankFunc) error {
+	if !r.Status.Final() {
+		return nil
+	}
+	if err := undoFinalize(ctx, q, r); err != nil {
+		return err
+	}
+	return writeRunResults(ctx, q, r, r.Status, rank)
+}
+
+// RescoreBasis returns what run.RequestRescore decides from.
+func (s *Store) RescoreBasis(ctx context.Context, id uuid.UUID) (*run.RescoreBasis, error) {
+	row, err := s.q.GetRun(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "run")
+	}
+	r := runFromRow(row)
+	b := &run.RescoreBasis{Run: r, Version: int(row.ScoringVersion)}
+	if b.Version > 1 {
+		res, err := s.q.GetRescore(ctx, dbsqlc.GetRescoreParams{RunID: id, Version: int32(b.Version)})
+		if err != nil {
+			return nil, err
+		}
+		b.CurrentFingerprint = res.Fingerprint
+	}
+	rows, err := s.q.RunRescoreQuestions(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range rows {
+		first := run.QuestionScoring{QuestionID: row.QuestionID, RevisionID: row.RevisionID, ExpectedAnswer: row.ExpectedAnswer}
+		cur := run.QuestionScoring{QuestionID: row.QuestionID, RevisionID: row.CurrentRevisionID, ExpectedAnswer: row.CurrentExpectedAnswer}
+		if err := json.Unmarshal(row.Scoring, &first.Scoring); err != nil {
+			return nil, fmt.Errorf("run %s question %s scoring: %w", id, row.QuestionID, err)
+		}
+		if err := json.Unmarshal(row.CurrentScoring, &cur.Scoring); err != nil {
+			return nil, fmt.Errorf("question %s scoring: %w", row.QuestionID, err)
+		}
+		_ = json.Unmarshal(row.Choices, &first.Choices)
+		_ = json.Unmarshal(row.CurrentChoices, &cur.Choices)
+		b.First = append(b.First, first)
+		b.Current = append(b.Current, cur)
+	}
+	bm, err := s.q.GetBenchmark(ctx, r.BenchmarkID)
+	if err != nil {
+		return nil, notFound(err, "benchmark")
+	}
+	_ = json.Unmarshal(bm.Config, &b.Config)
+	judges, err := s.q.RunJudgeSnapshot(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range judges {
+		m := run.SnapshotModel{ModelID: j.ModelID, ProviderID: j.ProviderID, Name: j.Name, ProviderModelID: j.ProviderModelID,
+			InputCostPerMTok: j.InputCostPerMtok, OutputCostPerMTok: j.OutputCostPerMtok}
+		_ = json.Unmarshal(j.RequestOverrides, &m.Overrides)
+		b.Judges = append(b.Judges, m)
+	}
+	return b, nil
+}
+
+// CreateRescore creates a run's next scoring version; see run.RedoStore.
+func (s *Store) CreateRescore(ctx context.Context, runID uuid.UUID, nr run.NewRescore) (*run.Rescore, error) {
+	var out *run.Rescore
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		row, err := lockFinishedRun(ctx, q, runID, "rescore")
+		if err != nil {
+			return err
+		}
+		if row.ScoringVersion > 1 {
+			cur, err := q.GetRescore(ctx, dbsqlc.GetRescoreParams{RunID: runID, Version: row.ScoringVersion})
+			if err != nil {
+				return err
+			}
+			if cur.Fingerprint == nr.Fingerprint {
+				out = rescoreFromRow(cur)
+				return nil
+			}
+		}
+		latest, err := q.LatestRescoreVersion(ctx, runID)
+		if err != nil {
+			return err
+		}
+		total, err := q.CountSucceededUnits(ctx, dbsqlc.CountSucceededUnitsParams{RunCreatedAt: row.CreatedAt, RunID: runID})
+		if err != nil {
+			return err
+		}
+		if len(nr.JudgeModelIDs) > 0 {
+			if err := q.AddRunJudges(ctx, dbsqlc.AddRunJudgesParams{RunID: runID, ModelIds: nr.JudgeModelIDs}); err != nil {
+				return err
+			}
+		}
+		created, err := q.CreateRescore(ctx, dbsqlc.CreateRescoreParams{
+			RunID: runID, Version: max(row.ScoringVersion, latest) + 1, Fingerprint: nr.Fingerprint,
+			Scoring: mustJSON(nr.Scoring), Total: total, CreatedAt: time.Now().UTC(),
+		})
+		if err != nil {
+			return err
+		}
+		out = rescoreFromRow(created)
+		out.Created = true
+		return auditChange(ctx, q, audit.ActionRunRescore, audit.ResourceRun, runID.String(),
+			fmt.Sprintf("scoring version %d", created.Version))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func rescoreFromRow(r dbsqlc.RunRescore) *run.Rescore {
+	out := &run.Rescore{
+		RunID: r.RunID, Version: int(r.Version), Fingerprint: r.Fingerprint, Status: run.RescoreStatus(r.Status),
+		Total: int(r.Total), Done: int(r.Done), Error: deref(r.Error), CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt,
+	}
+	_ = json.Unmarshal(r.Scoring, &out.Scoring)
+	return out
+}
+
+// GetRescore returns one scoring version of a run after its first;
+// fault.NotFound when there is none.
+func (s *Store) GetRescore(ctx context.Context, runID uuid.UUID, version int) (*run.Rescore, error) {
+	row, err := s.q.GetRescore(ctx, dbsqlc.GetRescoreParams{RunID: runID, Version: int32(version)})
+	if err != nil {
+		return nil, notFound(err, "rescore")
+	}
+	return rescoreFromRow(row), nil
+}
+
+// writeRunResults writes what a finished run's executions add up to:
+// outcomes, rankings made by rank, the week's and month's question
+// tallies (completed and partial runs only) and the rollup invalidation.
+// Finalize writes them once; RecomputeRun again after verdicts changed.
+func writeRunResults(ctx context.Context, q *dbsqlc.Queries, r *run.Run, status run.Status, rank run.RankFunc) error {
+	if _, err := q.InsertOutcomes(ctx, dbsqlc.InsertOutcomesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID}); err != nil {
+		return err
+	}
+	questions, err := runQuestionStats(ctx, q, r.ID, nil)
+	if err != nil {
+		return err
+	}
+	models, err := q.ListRunModels(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	names := make(map[uuid.UUID]string, len(models))
+	for _, m := range models {
+		names[m.ModelID] = m.Name
+	}
+	rk := rank(questions, names)
+	rows := rankingRows(r.ID, "", rk.Overall)
+	for cat, entries := range rk.ByCategory {
+		rows = append(rows, rankingRows(r.ID, cat, entries)...)
+	}
+	if _, err := q.InsertRankings(ctx, rows); err != nil {
+		return err
+	}
+	if status == run.StatusCompleted || status == run.StatusPartial {
+		if err := q.AddQuestionStats(ctx, r.ID); err != nil {
+			return err
+		}
+	}
+	return q.InvalidateRollups(ctx, dbsqlc.InvalidateRollupsParams{RunID: r.ID, BenchmarkID: r.BenchmarkID, RunCreatedAt: r.CreatedAt})
+}
