@@ -180,3 +180,31 @@ func numeric(vals []string) []string {
 	}
 	return out
 }
+
+// Metric is the agreement metric for c's verdicts: Interval for score
+// verdicts, Nominal for pass_fail and choice.
+func (c Config) Metric() Metric {
+	if c.Normalized().Verdict.Kind == KindScore {
+		return Interval
+	}
+	return Nominal
+}
+
+// PanelLabels is the units × judges table PercentAgreement and
+// KrippendorffAlpha take, from the judge results of one panel scorer's
+// evaluations: one row per unit, one column per judge (by position in the
+// rule's judge_model_ids), each judge's verdict label or "" where it gave
+// none.
+func PanelLabels(units [][]Result) [][]string {
+	out := make([][]string, len(units))
+	for i, rs := range units {
+		row := make([]string, len(rs))
+		for j, r := range rs {
+			if r.Verdict != nil {
+				row[j] = r.Verdict.Label
+			}
+		}
+		out[i] = row
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package judge_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/sabe-dev/sabe/pkg/judge"
@@ -123,5 +124,25 @@ func TestCohenKappa(t *testing.T) {
 	}
 	if _, n, ok := judge.CohenKappa(nil); ok || n != 0 {
 		t.Error("CohenKappa(nil) defined")
+	}
+}
+
+func TestPanelLabels(t *testing.T) {
+	t.Parallel()
+	pass, fail := &judge.Verdict{Label: "pass"}, &judge.Verdict{Label: "fail"}
+	got := judge.PanelLabels([][]judge.Result{
+		{{Verdict: pass}, {Verdict: pass}, {Reason: judge.ReasonError}},
+		{{Verdict: fail}, {Verdict: pass}, {Verdict: fail}},
+	})
+	want := [][]string{{"pass", "pass", ""}, {"fail", "pass", "fail"}}
+	if len(got) != 2 || strings.Join(got[0], ",") != strings.Join(want[0], ",") || strings.Join(got[1], ",") != strings.Join(want[1], ",") {
+		t.Errorf("PanelLabels = %v, want %v", got, want)
+	}
+	// By hand: unit 1 one pair, agreeing (1); unit 2 one of three pairs (1/3).
+	if pa, n := judge.PercentAgreement(got); n != 2 || !near(pa, 2.0/3, 1e-12) {
+		t.Errorf("PercentAgreement = %v, %d; want 2/3, 2", pa, n)
+	}
+	if (judge.Config{Verdict: judge.VerdictSpec{Kind: judge.KindScore}}).Metric() != judge.Interval || factuality.Metric() != judge.Nominal || passFail.Metric() != judge.Nominal {
+		t.Error("Metric by kind is wrong")
 	}
 }

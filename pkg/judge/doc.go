@@ -82,6 +82,8 @@
 // units with at least two ratings, of the share of rater pairs that agree.
 // Krippendorff's alpha is computed from the coincidence matrix
 // (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability"), with
-// the nominal or the interval (squared difference) metric. CohenKappa is
-// Cohen's kappa of two raters (judge and human) over the units both rated.
+// the nominal or the interval (squared difference) metric (Config.Metric
+// picks it by verdict kind). PanelLabels builds the table from stored
+// judge results. CohenKappa is Cohen's kappa of two raters (judge and
+// human) over the units both rated.
 package judge

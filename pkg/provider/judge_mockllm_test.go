@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/provider"
@@ -37,10 +36,7 @@ func judgeRequest(base, model, answer, schema string, structured bool) provider.
 func TestAdapters_MockJudge(t *testing.T) {
 	t.Parallel()
 	inst := startMock(t)
-	clients := provider.NewClients(provider.ClientConfig{
-		HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{Allow: []string{"127.0.0.1"}}),
-		Timeout:    10 * time.Second,
-	})
+	clients := mockClients()
 	kinds := []struct {
 		name   string
 		schema string

@@ -48,14 +48,19 @@ func mockRequest(base string) provider.Request {
 		Temperature: &temp, MaxTokens: 64, Seed: &seed}
 }
 
-func TestAdapters_Mockllm(t *testing.T) {
-	t.Parallel()
-	inst := startMock(t)
-	clients := provider.NewClients(provider.ClientConfig{
+// mockClients are the adapters, allowed to reach the mock on loopback.
+func mockClients() map[catalog.ProviderKind]provider.Client {
+	return provider.NewClients(provider.ClientConfig{
 		HTTPClient:       provider.NewHTTPClient(provider.HTTPConfig{Allow: []string{"127.0.0.1"}}),
 		Timeout:          10 * time.Second,
 		MaxResponseBytes: 64 << 10,
 	})
+}
+
+func TestAdapters_Mockllm(t *testing.T) {
+	t.Parallel()
+	inst := startMock(t)
+	clients := mockClients()
 
 	for _, mf := range mockFormats {
 		client := clients[mf.kind]

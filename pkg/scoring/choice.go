@@ -16,11 +16,13 @@ const (
 	MaxChoiceLength = 1000
 )
 
-// ValidateChoices checks a question's choices (field "choices"), which
-// any method may have but multiple_choice needs.
+// ValidateChoices checks a question's choices (field "choices"): from
+// MinChoices to MaxChoices non-empty strings. Any method may have them
+// (the prompt shows them); multiple_choice needs them. Compile calls it
+// whenever QuestionRef.Choices is not nil.
 func ValidateChoices(choices []string) error {
-	if len(choices) > MaxChoices {
-		return fault.Invalid("choices", "must list at most %d choices, got %d", MaxChoices, len(choices))
+	if len(choices) < MinChoices || len(choices) > MaxChoices {
+		return fault.Invalid("choices", "must list from %d to %d choices, got %d", MinChoices, MaxChoices, len(choices))
 	}
 	for i, c := range choices {
 		at := fmt.Sprintf("choices[%d]", i)
@@ -56,11 +58,8 @@ func ChoicesPrompt(prompt string, choices []string) string {
 }
 
 func (s *Scorer) compileChoice(expected, wantField string, choices []string) error {
-	if len(choices) < MinChoices {
-		return fault.Invalid("choices", "must list from %d to %d choices for method multiple_choice", MinChoices, MaxChoices)
-	}
-	if err := ValidateChoices(choices); err != nil {
-		return err
+	if choices == nil {
+		return fault.Invalid("choices", "are required for method multiple_choice")
 	}
 	s.choices = choices
 	want := strings.TrimSpace(expected)

@@ -200,6 +200,7 @@ func TestRule_ValidateNewFields(t *testing.T) {
 	}{
 		{name: "OKStartsWithValue", rule: scoring.Rule{Method: "starts_with", Value: "x"}},
 		{name: "OKMultipleChoice", rule: scoring.Rule{Method: "multiple_choice"}, q: mcq},
+		{name: "OKChoicesWithContains", rule: scoring.Rule{Method: "contains"}, q: scoring.QuestionRef{Expected: "x", Choices: []string{"x", "y"}}},
 		{name: "OKMultipleChoiceText", rule: scoring.Rule{Method: "multiple_choice"}, q: scoring.QuestionRef{Expected: "Y", Choices: []string{"x", "y"}}},
 		{name: "OKJSONValidNoExpected", rule: scoring.Rule{Method: "json_valid"}},
 		{name: "OKSchemaBool", rule: scoring.Rule{Method: "json_schema", Schema: json.RawMessage(`true`)}},
@@ -230,6 +231,9 @@ func TestRule_ValidateNewFields(t *testing.T) {
 		{name: "ErrChoicesMissing", rule: scoring.Rule{Method: "multiple_choice"}, q: exp("A"), field: "choices"},
 		{name: "ErrChoicesTooMany", rule: scoring.Rule{Method: "multiple_choice"}, q: scoring.QuestionRef{Expected: "A", Choices: make([]string, 27)}, field: "choices"},
 		{name: "ErrChoiceBlank", rule: scoring.Rule{Method: "multiple_choice"}, q: scoring.QuestionRef{Expected: "A", Choices: []string{"a", ""}}, field: "choices[1]"},
+		{name: "ErrChoicesOneWithContains", rule: scoring.Rule{Method: "contains"}, q: scoring.QuestionRef{Expected: "x", Choices: []string{"x"}}, field: "choices"},
+		{name: "ErrChoiceBlankWithContains", rule: scoring.Rule{Method: "contains"}, q: scoring.QuestionRef{Expected: "x", Choices: []string{"x", " "}}, field: "choices[1]"},
+		{name: "ErrChoicesEmptyList", rule: scoring.Rule{Method: "multiple_choice"}, q: scoring.QuestionRef{Expected: "A", Choices: []string{}}, field: "choices"},
 		{name: "ErrChoiceExpectedOutOfRange", rule: scoring.Rule{Method: "multiple_choice"}, q: scoring.QuestionRef{Expected: "C", Choices: []string{"x", "y"}}, field: "expected_answer"},
 		{name: "ErrExtractInvalid", rule: scoring.Rule{Method: "contains", Extract: "(a"}, q: exp("x"), field: "scoring.extract"},
 		{name: "ErrExtractTooLong", rule: scoring.Rule{Method: "contains", Extract: strings.Repeat("a", scoring.MaxPatternLength+1)}, q: exp("x"), field: "scoring.extract"},

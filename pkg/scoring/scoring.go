@@ -253,6 +253,11 @@ type AssertionResult struct {
 // prepares a Scorer, so that patterns and schemas are compiled once per
 // question and not per response.
 func Compile(r Rule, q QuestionRef) (*Scorer, error) {
+	if q.Choices != nil {
+		if err := ValidateChoices(q.Choices); err != nil {
+			return nil, err
+		}
+	}
 	if len(r.Assertions) > 0 || (r.Method == "" && r.Assertions != nil) {
 		return compileAssertions(r, q)
 	}
