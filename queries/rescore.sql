@@ -65,9 +65,6 @@ JOIN question_revisions cur ON cur.question_id = q.id AND cur.revision = q.revis
 WHERE rq.run_id = $1
 ORDER BY rq.position;
 
--- name: RunJudgeSnapshot :many
-SELECT * FROM run_judges WHERE run_id = $1 ORDER BY model_id;
-
 -- name: AddRunJudges :exec
 -- Adds judge models a rescore names to the run's judge snapshot, as they
 -- are now; judges the run recorded stay as it recorded them.
@@ -106,15 +103,6 @@ WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id
         AND ev.scorer <> 'human' AND ev.scorer_version = sqlc.arg(version)::int)
 ORDER BY e.model_id, e.question_id, e.sample
 LIMIT sqlc.arg(lim);
-
--- name: InsertRescoreEvaluation :exec
--- A deterministic verdict of a rescore; a retried batch is a no-op.
-INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, scorer_version,
-                         status, passed, score, detail, reason, assertions)
-VALUES (sqlc.arg(run_created_at), sqlc.arg(run_id), sqlc.arg(model_id), sqlc.arg(question_id), sqlc.arg(sample),
-        sqlc.arg(scorer), sqlc.arg(scorer_version), sqlc.arg(status), sqlc.narg(passed), sqlc.narg(score),
-        sqlc.arg(detail), sqlc.narg(reason), sqlc.narg(assertions))
-ON CONFLICT DO NOTHING;
 
 -- name: RescoreDone :one
 -- How many succeeded units have an evaluation at the version.

@@ -16,7 +16,8 @@ WHERE ev.run_created_at = sqlc.arg(run_created_at) AND ev.run_id = sqlc.arg(run_
   AND ev.question_id = sqlc.arg(question_id) AND ev.sample = sqlc.arg(sample) AND ev.scorer = 'human'
 RETURNING *;
 
--- name: SetReviewVerdict :exec
+-- name: SetReviewedVerdict :exec
+-- A person's verdict is the unit's effective one, whatever the version.
 UPDATE executions SET score = sqlc.arg(score), passed = sqlc.arg(passed), unscored_reason = NULL
 WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id) AND model_id = sqlc.arg(model_id)
   AND question_id = sqlc.arg(question_id) AND sample = sqlc.arg(sample);

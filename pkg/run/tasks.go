@@ -214,9 +214,9 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeStart, h.HandleStart)
 	mux.HandleFunc(TypeExecute, h.HandleExecute)
 	mux.HandleFunc(TypeFinalize, h.HandleFinalize)
+	mux.HandleFunc(TypeJudge, h.HandleJudge)
 	mux.HandleFunc(TypeRetryFailed, h.HandleRetryFailed)
 	mux.HandleFunc(TypeRescore, h.HandleRescore)
-	mux.HandleFunc(TypeJudge, h.HandleJudge)
 }
 
 // Start follows ProviderChangedChannel until ctx is done or Stop is

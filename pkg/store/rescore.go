@@ -159,7 +159,7 @@ func (s *Store) RescoreBasis(ctx context.Context, id uuid.UUID) (*run.RescoreBas
 		return nil, notFound(err, "benchmark")
 	}
 	_ = json.Unmarshal(bm.Config, &b.Config)
-	judges, err := s.q.RunJudgeSnapshot(ctx, id)
+	judges, err := s.q.ListRunJudges(ctx, id)
 	if err != nil {
 		return nil, err
 	}

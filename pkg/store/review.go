@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -56,7 +57,7 @@ func (s *Store) ReviewExecution(ctx context.Context, id run.ExecutionID, in run.
 		if err != nil {
 			return err
 		}
-		if err := q.SetReviewVerdict(ctx, dbsqlc.SetReviewVerdictParams{
+		if err := q.SetReviewedVerdict(ctx, dbsqlc.SetReviewedVerdictParams{
 			Score: in.Score, Passed: &in.Passed,
 			RunCreatedAt: row.CreatedAt, RunID: id.RunID, ModelID: id.ModelID, QuestionID: id.QuestionID, Sample: int32(id.Sample),
 		}); err != nil {
@@ -84,8 +85,13 @@ func (s *Store) ReviewExecution(ctx context.Context, id run.ExecutionID, in run.
 
 // evaluationFromRow is a stored evaluation as the domain reads it.
 func evaluationFromRow(r dbsqlc.Evaluation) *run.Evaluation {
-	return &run.Evaluation{
+	ev := &run.Evaluation{
 		Scorer: r.Scorer, Version: int(r.ScorerVersion), Status: r.Status, Passed: r.Passed, Score: r.Score, Detail: r.Detail,
-		Reason: deref(r.Reason), Reasoning: deref(r.Reasoning), Reviewer: deref(r.Reviewer), Note: deref(r.Note), CreatedAt: r.CreatedAt,
+		Reason: deref(r.Reason), Reasoning: deref(r.Reasoning), JudgeInputTokens: int(r.JudgeInputTokens),
+		JudgeOutputTokens: int(r.JudgeOutputTokens), JudgeCostUSD: r.JudgeCostUsd, JudgeLatencyMs: r.JudgeLatencyMs,
+		Reviewer: deref(r.Reviewer), Note: deref(r.Note), CreatedAt: r.CreatedAt,
 	}
+	_ = json.Unmarshal(r.Judges, &ev.Judges)
+	_ = json.Unmarshal(r.Assertions, &ev.Assertions)
+	return ev
 }

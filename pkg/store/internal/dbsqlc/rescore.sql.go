@@ -239,51 +239,6 @@ func (q *Queries) GetRescore(ctx context.Context, arg GetRescoreParams) (RunResc
 	return i, err
 }
 
-const insertRescoreEvaluation = `-- name: InsertRescoreEvaluation :exec
-INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, scorer_version,
-                         status, passed, score, detail, reason, assertions)
-VALUES ($1, $2, $3, $4, $5,
-        $6, $7, $8, $9, $10,
-        $11, $12, $13)
-ON CONFLICT DO NOTHING
-`
-
-type InsertRescoreEvaluationParams struct {
-	RunCreatedAt  time.Time
-	RunID         uuid.UUID
-	ModelID       uuid.UUID
-	QuestionID    uuid.UUID
-	Sample        int32
-	Scorer        string
-	ScorerVersion int32
-	Status        string
-	Passed        *bool
-	Score         *float64
-	Detail        string
-	Reason        *string
-	Assertions    []byte
-}
-
-// A deterministic verdict of a rescore; a retried batch is a no-op.
-func (q *Queries) InsertRescoreEvaluation(ctx context.Context, arg InsertRescoreEvaluationParams) error {
-	_, err := q.db.Exec(ctx, insertRescoreEvaluation,
-		arg.RunCreatedAt,
-		arg.RunID,
-		arg.ModelID,
-		arg.QuestionID,
-		arg.Sample,
-		arg.Scorer,
-		arg.ScorerVersion,
-		arg.Status,
-		arg.Passed,
-		arg.Score,
-		arg.Detail,
-		arg.Reason,
-		arg.Assertions,
-	)
-	return err
-}
-
 const latestRescoreVersion = `-- name: LatestRescoreVersion :one
 SELECT coalesce(max(version), 0)::int AS version FROM run_rescores WHERE run_id = $1
 `
@@ -466,39 +421,6 @@ func (q *Queries) RescoreUnits(ctx context.Context, arg RescoreUnitsParams) ([]R
 			&i.QuestionID,
 			&i.Sample,
 			&i.Response,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const runJudgeSnapshot = `-- name: RunJudgeSnapshot :many
-SELECT run_id, model_id, provider_id, name, provider_model_id, input_cost_per_mtok, output_cost_per_mtok, request_overrides FROM run_judges WHERE run_id = $1 ORDER BY model_id
-`
-
-func (q *Queries) RunJudgeSnapshot(ctx context.Context, runID uuid.UUID) ([]RunJudge, error) {
-	rows, err := q.db.Query(ctx, runJudgeSnapshot, runID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []RunJudge{}
-	for rows.Next() {
-		var i RunJudge
-		if err := rows.Scan(
-			&i.RunID,
-			&i.ModelID,
-			&i.ProviderID,
-			&i.Name,
-			&i.ProviderModelID,
-			&i.InputCostPerMtok,
-			&i.OutputCostPerMtok,
-			&i.RequestOverrides,
 		); err != nil {
 			return nil, err
 		}

@@ -107,13 +107,13 @@ func (q *Queries) InsertReview(ctx context.Context, arg InsertReviewParams) (Eva
 	return i, err
 }
 
-const setReviewVerdict = `-- name: SetReviewVerdict :exec
+const setReviewedVerdict = `-- name: SetReviewedVerdict :exec
 UPDATE executions SET score = $1, passed = $2, unscored_reason = NULL
 WHERE run_created_at = $3 AND run_id = $4 AND model_id = $5
   AND question_id = $6 AND sample = $7
 `
 
-type SetReviewVerdictParams struct {
+type SetReviewedVerdictParams struct {
 	Score        *float64
 	Passed       *bool
 	RunCreatedAt time.Time
@@ -123,8 +123,9 @@ type SetReviewVerdictParams struct {
 	Sample       int32
 }
 
-func (q *Queries) SetReviewVerdict(ctx context.Context, arg SetReviewVerdictParams) error {
-	_, err := q.db.Exec(ctx, setReviewVerdict,
+// A person's verdict is the unit's effective one, whatever the version.
+func (q *Queries) SetReviewedVerdict(ctx context.Context, arg SetReviewedVerdictParams) error {
+	_, err := q.db.Exec(ctx, setReviewedVerdict,
 		arg.Score,
 		arg.Passed,
 		arg.RunCreatedAt,
