@@ -3,7 +3,6 @@ package catalog
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -344,7 +343,7 @@ func validateChoices(choices []string) error {
 
 // HasScoring reports whether a rule is set: the zero Rule is a question's
 // way of saying the benchmark's default scoring applies.
-func HasScoring(r scoring.Rule) bool { return !reflect.ValueOf(r).IsZero() }
+func HasScoring(r scoring.Rule) bool { return !r.IsZero() }
 
 // Validate checks a question's content: exactly one of prompt and
 // messages, its choices, and that its scoring rule, when it has one,
@@ -490,7 +489,7 @@ func uniqueIDs[T comparable](field string, ids []T) error {
 	seen := make(map[T]bool, len(ids))
 	for i, id := range ids {
 		if seen[id] {
-			return fault.Invalid(fmt.Sprintf("%s.%d", field, i), "is listed twice")
+			return fault.Invalid(fmt.Sprintf("%s[%d]", field, i), "is listed twice")
 		}
 		seen[id] = true
 	}

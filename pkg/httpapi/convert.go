@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"time"
 
@@ -81,6 +83,7 @@ func toOverrides(o catalog.RequestOverrides) oapi.RequestOverrides {
 		extra := maps.Clone(o.ExtraBody)
 		out.ExtraBody = &extra
 	}
+	out.StructuredOutput = o.StructuredOutput
 	return out
 }
 
@@ -98,6 +101,7 @@ func fromOverrides(o *oapi.RequestOverrides) catalog.RequestOverrides {
 	if o.ExtraBody != nil {
 		out.ExtraBody = *o.ExtraBody
 	}
+	out.StructuredOutput = o.StructuredOutput
 	return out
 }
 
@@ -122,6 +126,7 @@ func toSuite(s *catalog.Suite) oapi.Suite {
 		Id:            s.ID,
 		Name:          s.Name,
 		Description:   s.Description,
+		FewShot:       toMessages(s.FewShot),
 		QuestionCount: s.QuestionCount,
 		Archived:      s.ArchivedAt != nil,
 		ArchivedAt:    utcPtr(s.ArchivedAt),
@@ -130,29 +135,69 @@ func toSuite(s *catalog.Suite) oapi.Suite {
 	}
 }
 
+// toScoring and fromScoring convert a rule through its JSON: the
+// document's Scoring schema is scoring.Rule's JSON, field for field (the
+// spec tests hold them together), and a rule has too many optional parts
+// (assertions, a judge's verdict, a JSON Schema) to copy one by one
+// without one day dropping a field.
 func toScoring(r scoring.Rule) oapi.Scoring {
-	out := oapi.Scoring{Method: oapi.ScoringMethod(r.Method), Tolerance: r.Tolerance}
-	if r.Pattern != "" {
-		out.Pattern = &r.Pattern
-	}
-	out.CaseSensitive = r.CaseSensitive
+	var out oapi.Scoring
+	convertJSON(r, &out)
 	return out
 }
 
 func fromScoring(s oapi.Scoring) scoring.Rule {
-	r := scoring.Rule{Method: scoring.Method(s.Method), Tolerance: s.Tolerance, CaseSensitive: s.CaseSensitive}
-	if s.Pattern != nil {
-		r.Pattern = *s.Pattern
-	}
+	var r scoring.Rule
+	convertJSON(s, &r)
 	return r
 }
 
+// convertJSON copies from into to through JSON. Both are plain data types
+// of one JSON shape, so neither step can fail.
+func convertJSON(from, to any) {
+	b, err := json.Marshal(from)
+	if err == nil {
+		err = json.Unmarshal(b, to)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("httpapi: convert %T to %T: %v", from, to, err))
+	}
+}
+
+func toMessages(ms []catalog.Message) []oapi.Message {
+	out := make([]oapi.Message, len(ms))
+	for i, m := range ms {
+		out[i] = oapi.Message{Role: oapi.MessageRole(m.Role), Content: m.Content}
+	}
+	return out
+}
+
+// optionalMessages is nil for no turns, as the document's nullable
+// fields want.
+func optionalMessages(ms []catalog.Message) *[]oapi.Message {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := toMessages(ms)
+	return &out
+}
+
+func fromMessages(ms []oapi.Message) []catalog.Message {
+	out := make([]catalog.Message, len(ms))
+	for i, m := range ms {
+		out[i] = catalog.Message{Role: string(m.Role), Content: m.Content}
+	}
+	return out
+}
+
 func toQuestion(q *catalog.Question) oapi.Question {
-	return oapi.Question{
+	out := oapi.Question{
 		Id:             q.ID,
 		SuiteId:        q.SuiteID,
 		Revision:       q.Revision,
 		Prompt:         q.Prompt,
+		Messages:       optionalMessages(q.Messages),
+		FewShot:        optionalMessages(q.FewShot),
 		Category:       q.Category,
 		ExpectedAnswer: q.ExpectedAnswer,
 		Scoring:        toScoring(q.Scoring),
@@ -160,12 +205,22 @@ func toQuestion(q *catalog.Question) oapi.Question {
 		CreatedAt:      q.CreatedAt.UTC(),
 		UpdatedAt:      q.UpdatedAt.UTC(),
 	}
+	if len(q.Choices) > 0 {
+		out.Choices = &q.Choices
+	}
+	return out
 }
 
 func fromCreateQuestion(b oapi.CreateQuestionRequest) catalog.QuestionInput {
 	in := catalog.QuestionInput{Prompt: b.Prompt, ExpectedAnswer: b.ExpectedAnswer, Scoring: fromScoring(b.Scoring)}
 	if b.Category != nil {
 		in.Category = *b.Category
+	}
+	if b.Messages != nil {
+		in.Messages = fromMessages(*b.Messages)
+	}
+	if b.Choices != nil {
+		in.Choices = *b.Choices
 	}
 	return in
 }
@@ -178,6 +233,13 @@ func toBenchmarkConfig(c catalog.BenchmarkConfig) oapi.BenchmarkConfig {
 	if c.TimeoutSeconds != 0 {
 		out.TimeoutSeconds = &c.TimeoutSeconds
 	}
+	if c.Scoring != nil {
+		sc := toScoring(*c.Scoring)
+		out.Scoring = &sc
+	}
+	if len(c.JudgeModelIDs) > 0 {
+		out.JudgeModelIds = &c.JudgeModelIDs
+	}
 	return out
 }
 
@@ -187,14 +249,20 @@ func fromBenchmarkConfig(c *oapi.BenchmarkConfigInput) catalog.BenchmarkConfig {
 	if c == nil {
 		c = &oapi.BenchmarkConfigInput{}
 	}
-	return catalog.BenchmarkConfig{
+	out := catalog.BenchmarkConfig{
 		Temperature:    derefDefault(c.Temperature, catalog.DefaultTemperature),
 		MaxTokens:      derefDefault(c.MaxTokens, catalog.DefaultMaxTokens),
 		Samples:        derefDefault(c.Samples, catalog.DefaultSamples),
 		SystemPrompt:   derefOr(c.SystemPrompt),
 		MaxCostUSD:     c.MaxCostUsd,
 		TimeoutSeconds: derefOr(c.TimeoutSeconds),
+		JudgeModelIDs:  derefOr(c.JudgeModelIds),
 	}
+	if c.Scoring != nil {
+		r := fromScoring(*c.Scoring)
+		out.Scoring = &r
+	}
+	return out
 }
 
 // derefDefault is *p, or def when p is nil. An explicit value, even one

@@ -46,7 +46,7 @@ func toJudgeResults(in []judge.Result) []oapi.JudgeResult {
 			CostUsd: figure(r.CostUSD), LatencyMs: figure(r.LatencyMs),
 		}
 		if v := r.Verdict; v != nil {
-			out[i].Verdict = &oapi.JudgeVerdict{Label: v.Label, Score: figure(v.Score), Passed: v.Passed, Reasoning: v.Reasoning}
+			out[i].Verdict = &oapi.JudgeGivenVerdict{Label: v.Label, Score: figure(v.Score), Passed: v.Passed, Reasoning: v.Reasoning}
 		}
 	}
 	return out

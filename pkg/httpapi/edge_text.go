@@ -103,7 +103,7 @@ func asBadRequest(err error) error {
 }
 
 // checkJSONText applies checkText to every string of a JSON text, member
-// names included, naming the field by its dotted path ("config.stop.1").
+// names included, naming the field by its dotted path ("config.stop[1]").
 // It reads the raw bytes of each string token, since the decoded value has
 // invalid UTF-8 already replaced. data must be well-formed JSON; one or
 // more values in a row (JSON Lines) are all checked.

@@ -34,7 +34,7 @@ func TestServer_BadText(t *testing.T) {
 			{"BodyNUL", "POST", "/v1/suites", `{"name": "a\u0000b"}`, http.StatusUnprocessableEntity, "name"},
 			{"BodyInvalidUTF8", "POST", "/v1/suites", "{\"name\": \"a\xff\xfeb\"}", http.StatusUnprocessableEntity, "name"},
 			{"NestedBodyNUL", "POST", suitePath + "/questions", `{"prompt":"p","expected_answer":"1","category":"x\u0000","scoring":{"method":"exact_match"}}`, http.StatusUnprocessableEntity, "category"},
-			{"ArrayItemNUL", "POST", "/v1/benchmarks", `{"name":"b","suite_ids":["` + w.suite.Id.String() + `","\u0000"],"model_ids":["` + w.models[0].Id.String() + `"]}`, http.StatusUnprocessableEntity, "suite_ids.1"},
+			{"ArrayItemNUL", "POST", "/v1/benchmarks", `{"name":"b","suite_ids":["` + w.suite.Id.String() + `","\u0000"],"model_ids":["` + w.models[0].Id.String() + `"]}`, http.StatusUnprocessableEntity, "suite_ids[1]"},
 			{"HeaderValueNUL", "POST", "/v1/providers", `{"name":"p","kind":"openai","base_url":"https://api.openai.com/v1","api_key":"k","headers":{"x-team":"a\u0000"}}`, http.StatusUnprocessableEntity, "headers.x-team"},
 			{"TokenExpiryFarFuture", "POST", "/v1/tokens", `{"name":"t","scopes":["read"],"expires_at":"9999-12-31T23:59:59Z"}`, http.StatusUnprocessableEntity, "expires_at"},
 		} {

@@ -62,11 +62,18 @@ func (a *api) ImportQuestions(ctx context.Context, req oapi.ImportQuestionsReque
 	if _, err := a.s.store.GetSuite(ctx, req.Id); err != nil {
 		return nil, err
 	}
-	inputs, err := parseImport(body)
+	inputs, lines, err := parseImportNumbered(body)
 	if err != nil {
 		return nil, err
 	}
 	qs, err := a.s.store.CreateQuestions(ctx, req.Id, inputs)
+	if qe, ok := errors.AsType[*store.QuestionError](err); ok && qe.Index < len(lines) {
+		// A line the store refused (a judge model that does not exist)
+		// is reported like the lines refused before it.
+		le := lineFault(qe.Err)
+		le.Line = lines[qe.Index]
+		return nil, &ImportError{Lines: []LineError{*le}}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -81,19 +88,27 @@ func (a *api) ImportQuestions(ctx context.Context, req oapi.ImportQuestionsReque
 // body. Lines are numbered from 1 counting blank ones, as an editor shows
 // them.
 func parseImport(body []byte) ([]catalog.QuestionInput, error) {
+	inputs, _, err := parseImportNumbered(body)
+	return inputs, err
+}
+
+// parseImportNumbered is parseImport that also returns the line number of
+// each question.
+func parseImportNumbered(body []byte) ([]catalog.QuestionInput, []int, error) {
 	doc, err := Spec()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ref := doc.Components.Schemas[questionSchema]
 	if ref == nil || ref.Value == nil {
-		return nil, fmt.Errorf("openapi document has no %s schema", questionSchema)
+		return nil, nil, fmt.Errorf("openapi document has no %s schema", questionSchema)
 	}
 	schema := ref.Value
 
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a BOM some editors write
 	var (
 		inputs  []catalog.QuestionInput
+		numbers []int
 		bad     []LineError
 		count   int
 		classes int // character classes of the regex patterns so far
@@ -104,11 +119,11 @@ func parseImport(body []byte) ([]catalog.QuestionInput, error) {
 			continue
 		}
 		if count++; count > maxImportLines {
-			return nil, fault.TooLarge("body", "at most %d questions per import", maxImportLines)
+			return nil, nil, fault.TooLarge("body", "at most %d questions per import", maxImportLines)
 		}
 		in, le := parseImportLine(schema, line, &classes)
 		if classes > scoring.MaxImportClasses {
-			return nil, fault.TooLarge("body", "the regex patterns of one import may have at most %d character classes in all; split the import", scoring.MaxImportClasses)
+			return nil, nil, fault.TooLarge("body", "the regex patterns of one import may have at most %d character classes in all; split the import", scoring.MaxImportClasses)
 		}
 		if le != nil {
 			le.Line = i + 1
@@ -116,14 +131,15 @@ func parseImport(body []byte) ([]catalog.QuestionInput, error) {
 			continue
 		}
 		inputs = append(inputs, in)
+		numbers = append(numbers, i+1)
 	}
 	if len(bad) > 0 {
-		return nil, &ImportError{Lines: bad}
+		return nil, nil, &ImportError{Lines: bad}
 	}
 	if len(inputs) == 0 {
-		return nil, fault.Invalid("body", "contains no questions: send one JSON object per line")
+		return nil, nil, fault.Invalid("body", "contains no questions: send one JSON object per line")
 	}
-	return inputs, nil
+	return inputs, numbers, nil
 }
 
 // parseImportLine checks one line as strictly as a single question's body
@@ -154,10 +170,10 @@ func parseImportLine(schema *openapi3.Schema, line []byte, classes *int) (catalo
 		return catalog.QuestionInput{}, &LineError{Message: "does not match the question schema"}
 	}
 	in := fromCreateQuestion(b)
-	if in.Scoring.Method == scoring.MethodRegex {
-		if *classes += scoring.ClassCount(in.Scoring.Pattern); *classes > scoring.MaxImportClasses {
-			return catalog.QuestionInput{}, nil
-		}
+	// Every regex of the rule counts: its pattern, its extract, its
+	// assertions' and its JSON Schema's.
+	if *classes += in.Scoring.PatternClasses(); *classes > scoring.MaxImportClasses {
+		return catalog.QuestionInput{}, nil
 	}
 	if err := in.Validate(); err != nil {
 		return catalog.QuestionInput{}, lineFault(err)
@@ -219,9 +235,25 @@ func (a *api) UpdateQuestion(ctx context.Context, req oapi.UpdateQuestionRequest
 		// longer part of its suite, so it is not edited.
 		return nil, fault.Conflict("question is archived")
 	}
-	in := catalog.QuestionInput{Prompt: cur.Prompt, Category: cur.Category, ExpectedAnswer: cur.ExpectedAnswer, Scoring: cur.Scoring}
+	in := catalog.QuestionInput{
+		Prompt: cur.Prompt, Messages: cur.Messages, Choices: cur.Choices,
+		Category: cur.Category, ExpectedAnswer: cur.ExpectedAnswer, Scoring: cur.Scoring,
+	}
+	// prompt and messages replace each other: a question is asked one way.
+	if b.Prompt != nil && b.Messages != nil {
+		return nil, fault.Invalid("messages", "give either prompt or messages, not both")
+	}
 	if b.Prompt != nil {
-		in.Prompt = *b.Prompt
+		in.Prompt, in.Messages = *b.Prompt, nil
+	}
+	if b.Messages != nil {
+		in.Prompt, in.Messages = "", fromMessages(*b.Messages)
+	}
+	if b.Choices != nil {
+		in.Choices = *b.Choices
+		if len(in.Choices) == 0 {
+			in.Choices = nil
+		}
 	}
 	if b.Category != nil {
 		in.Category = *b.Category

@@ -20,7 +20,14 @@ func (a *api) CreateSuite(ctx context.Context, req oapi.CreateSuiteRequestObject
 	if err := catalog.ValidateSuite(b.Name, desc); err != nil {
 		return nil, err
 	}
-	s, err := a.s.store.CreateSuite(ctx, b.Name, desc)
+	var fewShot []catalog.Message
+	if b.FewShot != nil {
+		fewShot = fromMessages(*b.FewShot)
+		if err := catalog.ValidateFewShot("few_shot", fewShot); err != nil {
+			return nil, err
+		}
+	}
+	s, err := a.s.store.CreateSuite(ctx, b.Name, desc, fewShot...)
 	if err != nil {
 		return nil, err
 	}
@@ -51,13 +58,18 @@ func (a *api) GetSuite(ctx context.Context, req oapi.GetSuiteRequestObject) (oap
 	return oapi.GetSuite200JSONResponse(toSuite(s)), nil
 }
 
-// UpdateSuite changes the given fields of a suite.
+// UpdateSuite changes the given fields of a suite; new few-shot turns
+// revise every active question of the suite.
 func (a *api) UpdateSuite(ctx context.Context, req oapi.UpdateSuiteRequestObject) (oapi.UpdateSuiteResponseObject, error) {
 	b := req.Body
 	if b == nil {
 		return nil, errNoBody
 	}
 	patch := catalog.SuitePatch{Name: b.Name, Description: b.Description}
+	if b.FewShot != nil {
+		fs := fromMessages(*b.FewShot)
+		patch.FewShot = &fs
+	}
 	if err := patch.Validate(); err != nil {
 		return nil, err
 	}

@@ -626,7 +626,7 @@ func TestServer_Benchmarks(t *testing.T) {
 		p := b.provider(t, nil)
 		m := b.model(t, p.Id.String(), nil)
 		body := mustJSON(t, map[string]any{"name": "x", "suite_ids": []string{uuid.NewString()}, "model_ids": []string{m.Id.String()}, "config": map[string]any{"temperature": 0, "max_tokens": 1, "samples": 1}})
-		wantError(t, b.do(t, "POST", "/v1/benchmarks", body), http.StatusUnprocessableEntity, "suite_ids.0")
+		wantError(t, b.do(t, "POST", "/v1/benchmarks", body), http.StatusUnprocessableEntity, "suite_ids[0]")
 		if page := call[oapi.BenchmarkList](t, b, "GET", "/v1/benchmarks", "", http.StatusOK); len(page.Items) != 0 {
 			t.Errorf("a refused benchmark was stored")
 		}

@@ -103,7 +103,7 @@ func TestServer_ScheduleBlocked(t *testing.T) {
 		}
 		// Keeping the archived model is refused, naming it.
 		wantError(t, b.do(t, "PATCH", "/v1/benchmarks/"+bm.ID, mustJSON(t, map[string]any{"model_ids": []string{model.Id.String()}})),
-			http.StatusUnprocessableEntity, "model_ids.0")
+			http.StatusUnprocessableEntity, "model_ids[0]")
 
 		// Replacing it with a live model (and enabling again) unblocks it.
 		live := b.model(t, w.provider.Id.String(), nil)
@@ -208,7 +208,7 @@ func TestServer_BenchmarkConfigDefaults(t *testing.T) {
 		if config != nil {
 			body["config"] = config
 		}
-		wantError(t, b.do(t, "POST", "/v1/benchmarks", mustJSON(t, body)), http.StatusUnprocessableEntity, "suite_ids.0")
+		wantError(t, b.do(t, "POST", "/v1/benchmarks", mustJSON(t, body)), http.StatusUnprocessableEntity, "suite_ids[0]")
 	}
 
 	body := mustJSON(t, map[string]any{"name": "defaults", "suite_ids": []string{w.suite.Id.String()}, "model_ids": []string{w.models[0].Id.String()}})

@@ -63,7 +63,7 @@ func TestServer_Tokens(t *testing.T) {
 	})
 
 	t.Run("ErrInvalid", func(t *testing.T) {
-		wantError(t, b.do(t, "POST", "/v1/tokens", `{"name": "x", "scopes": ["root"]}`), http.StatusUnprocessableEntity, "scopes.0")
+		wantError(t, b.do(t, "POST", "/v1/tokens", `{"name": "x", "scopes": ["root"]}`), http.StatusUnprocessableEntity, "scopes[0]")
 		wantError(t, b.do(t, "POST", "/v1/tokens", `{"name": "x", "scopes": []}`), http.StatusUnprocessableEntity, "scopes")
 		wantError(t, b.do(t, "POST", "/v1/tokens", `{"name": "x", "scopes": ["read"], "expires_at": "2001-01-01T00:00:00Z"}`),
 			http.StatusUnprocessableEntity, "expires_at")

@@ -388,17 +388,41 @@ func unknownProperty(se *openapi3.SchemaError) string {
 	return slices.Min(keys)
 }
 
-// dottedPath joins a JSON pointer's segments with dots ("config.samples",
-// "suite_ids.0"); the empty pointer is the body itself.
+// dottedPath joins a JSON pointer's segments into a field name: members
+// with dots, array elements by index in brackets ("config.samples",
+// "suite_ids[0]", "scoring.assertions[2].weight"), as the domain names
+// fields too; the empty pointer is the body itself.
 func dottedPath(segments []string) string {
 	if len(segments) == 0 {
 		return "body"
 	}
-	clipped := make([]string, len(segments))
+	var b strings.Builder
 	for i, s := range segments {
-		clipped[i] = clip(s, maxSegmentLen)
+		if isIndex(s) && i > 0 {
+			b.WriteString("[" + clip(s, maxSegmentLen) + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(clip(s, maxSegmentLen))
 	}
-	return clip(strings.Join(clipped, "."), maxFieldLen)
+	return clip(b.String(), maxFieldLen)
+}
+
+// isIndex reports whether a pointer segment is an array index. A member
+// named by digits alone reads as one too, which only changes how the field
+// is written.
+func isIndex(s string) bool {
+	if s == "" || len(s) > 9 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func formatNumber(f float64) string {

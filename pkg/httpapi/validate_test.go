@@ -206,7 +206,7 @@ func TestValidateRequests(t *testing.T) {
 		{
 			name: "ErrItemFormat", method: http.MethodPost, target: "/v1/benchmarks",
 			body:       strings.Replace(validBenchmark, `"suite_ids":["`+someID+`"]`, `"suite_ids":["nope"]`, 1),
-			wantStatus: http.StatusUnprocessableEntity, wantField: "suite_ids.0", wantMessage: "must be a UUID",
+			wantStatus: http.StatusUnprocessableEntity, wantField: "suite_ids[0]", wantMessage: "must be a UUID",
 		},
 		{
 			name: "ErrMinItems", method: http.MethodPost, target: "/v1/benchmarks",

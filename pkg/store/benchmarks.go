@@ -73,9 +73,9 @@ func checkModels(ctx context.Context, q *dbsqlc.Queries, ids []uuid.UUID) error 
 func checkActive(field, kind string, ids []uuid.UUID, active map[uuid.UUID]bool) error {
 	for i, id := range ids {
 		if ok, found := active[id]; !found {
-			return fault.Invalid(fmt.Sprintf("%s.%d", field, i), "%s not found", kind)
+			return fault.Invalid(fmt.Sprintf("%s[%d]", field, i), "%s not found", kind)
 		} else if !ok {
-			return fault.Invalid(fmt.Sprintf("%s.%d", field, i), "%s is archived", kind)
+			return fault.Invalid(fmt.Sprintf("%s[%d]", field, i), "%s is archived", kind)
 		}
 	}
 	return nil

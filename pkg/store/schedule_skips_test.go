@@ -181,7 +181,7 @@ func TestStore_ScheduleSkips(t *testing.T) {
 			t.Fatalf("patch of a benchmark with an archived model = %+v, %v; want renamed and disabled", got, err)
 		}
 		_, err = s.UpdateBenchmark(ctx, b.ID, catalog.BenchmarkPatch{ModelIDs: b.ModelIDs}, 0)
-		if fe := fault.As(err); fe == nil || fe.Field != "model_ids.0" || !strings.Contains(fe.Message, "archived") {
+		if fe := fault.As(err); fe == nil || fe.Field != "model_ids[0]" || !strings.Contains(fe.Message, "archived") {
 			t.Errorf("keeping the archived model by name: %v; want model_ids.0 archived", err)
 		}
 	})

@@ -100,13 +100,15 @@ func Model(ctx context.Context, t testing.TB, st *store.Store, opts *ModelOpts) 
 type SuiteOpts struct {
 	Name        string // default "suite N"
 	Description string
+	// FewShot are the suite's few-shot turns (default none).
+	FewShot []catalog.Message
 }
 
 // Suite creates an empty suite.
 func Suite(ctx context.Context, t testing.TB, st *store.Store, opts *SuiteOpts) *catalog.Suite {
 	t.Helper()
 	o := deref(opts)
-	su, err := st.CreateSuite(ctx, cmp.Or(o.Name, name("suite")), o.Description)
+	su, err := st.CreateSuite(ctx, cmp.Or(o.Name, name("suite")), o.Description, o.FewShot...)
 	if err != nil {
 		t.Fatalf("testfactory.Suite: %v", err)
 	}
@@ -120,6 +122,30 @@ func Question(i int, category string) catalog.QuestionInput {
 	return catalog.QuestionInput{
 		Prompt: prompt, Category: category, ExpectedAnswer: fmt.Sprint(answer),
 		Scoring: scoring.Rule{Method: scoring.MethodNumeric},
+	}
+}
+
+// MessageQuestion is Question(i, category) asked as chat turns: a system
+// turn, then the arithmetic question as the user turn.
+func MessageQuestion(i int, category string) catalog.QuestionInput {
+	q := Question(i, category)
+	q.Messages = []catalog.Message{
+		{Role: catalog.RoleSystem, Content: "Answer with the number only."},
+		{Role: catalog.RoleUser, Content: q.Prompt},
+	}
+	q.Prompt = ""
+	return q
+}
+
+// ChoiceQuestion is a multiple-choice question whose right option is the
+// first, with no scoring of its own (set Scoring, or give the benchmark a
+// default such as multiple_choice).
+func ChoiceQuestion(i int) catalog.QuestionInput {
+	prompt, answer := mockllm.Question(i)
+	return catalog.QuestionInput{
+		Prompt:         prompt,
+		Choices:        []string{fmt.Sprint(answer), fmt.Sprint(answer + 1), fmt.Sprint(answer + 2)},
+		ExpectedAnswer: "A",
 	}
 }
 

@@ -219,6 +219,27 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for JudgeVerdictKind.
+const (
+	JudgeVerdictKindChoice   JudgeVerdictKind = "choice"
+	JudgeVerdictKindPassFail JudgeVerdictKind = "pass_fail"
+	JudgeVerdictKindScore    JudgeVerdictKind = "score"
+)
+
+// Valid indicates whether the value is a known member of the JudgeVerdictKind enum.
+func (e JudgeVerdictKind) Valid() bool {
+	switch e {
+	case JudgeVerdictKindChoice:
+		return true
+	case JudgeVerdictKindPassFail:
+		return true
+	case JudgeVerdictKindScore:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeaderboardPeriod.
 const (
 	LeaderboardPeriodLatest LeaderboardPeriod = "latest"
@@ -258,21 +279,42 @@ func (e MaxTokensField) Valid() bool {
 	}
 }
 
+// Defines values for MessageRole.
+const (
+	Assistant MessageRole = "assistant"
+	System    MessageRole = "system"
+	User      MessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the MessageRole enum.
+func (e MessageRole) Valid() bool {
+	switch e {
+	case Assistant:
+		return true
+	case System:
+		return true
+	case User:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PanelAgreementKind.
 const (
-	Choice   PanelAgreementKind = "choice"
-	PassFail PanelAgreementKind = "pass_fail"
-	Score    PanelAgreementKind = "score"
+	PanelAgreementKindChoice   PanelAgreementKind = "choice"
+	PanelAgreementKindPassFail PanelAgreementKind = "pass_fail"
+	PanelAgreementKindScore    PanelAgreementKind = "score"
 )
 
 // Valid indicates whether the value is a known member of the PanelAgreementKind enum.
 func (e PanelAgreementKind) Valid() bool {
 	switch e {
-	case Choice:
+	case PanelAgreementKindChoice:
 		return true
-	case PassFail:
+	case PanelAgreementKindPassFail:
 		return true
-	case Score:
+	case PanelAgreementKindScore:
 		return true
 	default:
 		return false
@@ -465,12 +507,110 @@ func (e ScheduleOverlap) Valid() bool {
 	}
 }
 
+// Defines values for ScoringAggregate.
+const (
+	ScoringAggregateMajority ScoringAggregate = "majority"
+	ScoringAggregateMean     ScoringAggregate = "mean"
+	ScoringAggregateMin      ScoringAggregate = "min"
+)
+
+// Valid indicates whether the value is a known member of the ScoringAggregate enum.
+func (e ScoringAggregate) Valid() bool {
+	switch e {
+	case ScoringAggregateMajority:
+		return true
+	case ScoringAggregateMean:
+		return true
+	case ScoringAggregateMin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScoringTemplate.
+const (
+	ScoringTemplateClosedQa   ScoringTemplate = "closed_qa"
+	ScoringTemplateCustom     ScoringTemplate = "custom"
+	ScoringTemplateFactuality ScoringTemplate = "factuality"
+	ScoringTemplateRubric     ScoringTemplate = "rubric"
+)
+
+// Valid indicates whether the value is a known member of the ScoringTemplate enum.
+func (e ScoringTemplate) Valid() bool {
+	switch e {
+	case ScoringTemplateClosedQa:
+		return true
+	case ScoringTemplateCustom:
+		return true
+	case ScoringTemplateFactuality:
+		return true
+	case ScoringTemplateRubric:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScoringAssertionAggregate.
+const (
+	ScoringAssertionAggregateMajority ScoringAssertionAggregate = "majority"
+	ScoringAssertionAggregateMean     ScoringAssertionAggregate = "mean"
+	ScoringAssertionAggregateMin      ScoringAssertionAggregate = "min"
+)
+
+// Valid indicates whether the value is a known member of the ScoringAssertionAggregate enum.
+func (e ScoringAssertionAggregate) Valid() bool {
+	switch e {
+	case ScoringAssertionAggregateMajority:
+		return true
+	case ScoringAssertionAggregateMean:
+		return true
+	case ScoringAssertionAggregateMin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScoringAssertionTemplate.
+const (
+	ScoringAssertionTemplateClosedQa   ScoringAssertionTemplate = "closed_qa"
+	ScoringAssertionTemplateCustom     ScoringAssertionTemplate = "custom"
+	ScoringAssertionTemplateFactuality ScoringAssertionTemplate = "factuality"
+	ScoringAssertionTemplateRubric     ScoringAssertionTemplate = "rubric"
+)
+
+// Valid indicates whether the value is a known member of the ScoringAssertionTemplate enum.
+func (e ScoringAssertionTemplate) Valid() bool {
+	switch e {
+	case ScoringAssertionTemplateClosedQa:
+		return true
+	case ScoringAssertionTemplateCustom:
+		return true
+	case ScoringAssertionTemplateFactuality:
+		return true
+	case ScoringAssertionTemplateRubric:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScoringMethod.
 const (
-	Contains   ScoringMethod = "contains"
-	ExactMatch ScoringMethod = "exact_match"
-	Numeric    ScoringMethod = "numeric"
-	Regex      ScoringMethod = "regex"
+	Contains       ScoringMethod = "contains"
+	ContainsAll    ScoringMethod = "contains_all"
+	ContainsAny    ScoringMethod = "contains_any"
+	ExactMatch     ScoringMethod = "exact_match"
+	JsonSchema     ScoringMethod = "json_schema"
+	JsonValid      ScoringMethod = "json_valid"
+	LlmJudge       ScoringMethod = "llm_judge"
+	MultipleChoice ScoringMethod = "multiple_choice"
+	Numeric        ScoringMethod = "numeric"
+	Regex          ScoringMethod = "regex"
+	Similarity     ScoringMethod = "similarity"
+	StartsWith     ScoringMethod = "starts_with"
 )
 
 // Valid indicates whether the value is a known member of the ScoringMethod enum.
@@ -478,11 +618,27 @@ func (e ScoringMethod) Valid() bool {
 	switch e {
 	case Contains:
 		return true
+	case ContainsAll:
+		return true
+	case ContainsAny:
+		return true
 	case ExactMatch:
+		return true
+	case JsonSchema:
+		return true
+	case JsonValid:
+		return true
+	case LlmJudge:
+		return true
+	case MultipleChoice:
 		return true
 	case Numeric:
 		return true
 	case Regex:
+		return true
+	case Similarity:
+		return true
+	case StartsWith:
 		return true
 	default:
 		return false
@@ -640,7 +796,13 @@ type Benchmark struct {
 	// (`PUT /v1/benchmarks/{id}/budget`). New field.
 	Budget BenchmarkBudget `json:"budget"`
 
-	// Config How each question is asked, with the defaults filled in.
+	// Config How each question is asked, with the defaults filled in. `scoring`
+	// is the default rule of every question that has none of its own (a
+	// question's own `scoring` overrides it); a benchmark whose suites
+	// hold a question without scoring needs one: without it, creating or
+	// updating the benchmark, and starting a run of it, is refused with
+	// 422 `config.scoring`. It is checked against each such question's
+	// expected answer and choices.
 	Config    BenchmarkConfig      `json:"config"`
 	CreatedAt time.Time            `json:"created_at"`
 	Id        openapi_types.UUID   `json:"id"`
@@ -676,8 +838,19 @@ type BenchmarkBudget struct {
 	MaxCostUsdPerMonth *float64 `json:"max_cost_usd_per_month"`
 }
 
-// BenchmarkConfig How each question is asked, with the defaults filled in.
+// BenchmarkConfig How each question is asked, with the defaults filled in. `scoring`
+// is the default rule of every question that has none of its own (a
+// question's own `scoring` overrides it); a benchmark whose suites
+// hold a question without scoring needs one: without it, creating or
+// updating the benchmark, and starting a run of it, is refused with
+// 422 `config.scoring`. It is checked against each such question's
+// expected answer and choices.
 type BenchmarkConfig struct {
+	// JudgeModelIds The default judges of `llm_judge` rules that name none (the
+	// default rule's or a question's). Each must be a registered model
+	// that is not archived (422 `config.judge_model_ids[i]`).
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
 	// MaxCostUsd A run's spend cap in US dollars (absent: none). Once the cost
 	// recorded for the run reaches it, no new unit starts; the remaining
 	// ones are recorded as `skipped`. Calls in flight when the cap is
@@ -689,6 +862,17 @@ type BenchmarkConfig struct {
 
 	// Samples How many times each question is asked of each model.
 	Samples int `json:"samples"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
+	Scoring *Scoring `json:"scoring,omitempty"`
 
 	// SystemPrompt Optional system message sent before each question.
 	SystemPrompt *string `json:"system_prompt,omitempty"`
@@ -707,7 +891,16 @@ type BenchmarkConfig struct {
 // `max_tokens` and `samples` used to be required). In an update,
 // `config` replaces the whole config, so a field left out there
 // takes its default too.
+// `scoring` is the default rule of questions without their own (see
+// BenchmarkConfig), `judge_model_ids` the default judges.
+//
+// Example: {"judge_model_ids":["0190f7a4-5b1e-7000-8000-000000000001"],"samples":1,"scoring":{"method":"llm_judge","template":"closed_qa"}}
 type BenchmarkConfigInput struct {
+	// JudgeModelIds The default judges of `llm_judge` rules that name none (the
+	// default rule's or a question's). Each must be a registered model
+	// that is not archived (422 `config.judge_model_ids[i]`).
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
 	// MaxCostUsd A run's spend cap in US dollars (absent: none). Once the cost
 	// recorded for the run reaches it, no new unit starts; the remaining
 	// ones are recorded as `skipped`. Calls in flight when the cap is
@@ -719,6 +912,17 @@ type BenchmarkConfigInput struct {
 
 	// Samples How many times each question is asked of each model.
 	Samples *int `json:"samples,omitempty"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
+	Scoring *Scoring `json:"scoring,omitempty"`
 
 	// SystemPrompt Optional system message sent before each question.
 	SystemPrompt *string `json:"system_prompt,omitempty"`
@@ -804,6 +1008,11 @@ type CreateBenchmarkRequest struct {
 	// `max_tokens` and `samples` used to be required). In an update,
 	// `config` replaces the whole config, so a field left out there
 	// takes its default too.
+	// `scoring` is the default rule of questions without their own (see
+	// BenchmarkConfig), `judge_model_ids` the default judges.
+	//
+	//
+	// Example: {"judge_model_ids":["0190f7a4-5b1e-7000-8000-000000000001"],"samples":1,"scoring":{"method":"llm_judge","template":"closed_qa"}}
 	Config   *BenchmarkConfigInput `json:"config,omitempty"`
 	ModelIds []openapi_types.UUID  `json:"model_ids"`
 	Name     string                `json:"name"`
@@ -859,12 +1068,40 @@ type CreateQuestionRequest struct {
 	// Category Optional category, used for per-category rankings.
 	Category *string `json:"category,omitempty"`
 
-	// ExpectedAnswer The answer the scoring rule compares against (a number for `numeric`).
+	// Choices The options of a multiple-choice question, asked as "A. …"
+	// lines after the prompt (or the last user turn). Scored with
+	// `multiple_choice`, whose expected answer is the letter or the
+	// option's text.
+	//
+	//
+	// Example: ["Paris","Lyon","Marseille"]
+	Choices *[]string `json:"choices,omitempty"`
+
+	// ExpectedAnswer The answer the scoring rule compares against (a number for `numeric`, a letter or option for `multiple_choice`, the reference for a judge).
 	ExpectedAnswer string `json:"expected_answer"`
 
-	// Prompt The user message sent to the model.
-	Prompt  string  `json:"prompt"`
-	Scoring Scoring `json:"scoring"`
+	// Messages The question as chat turns, instead of `prompt` (give exactly
+	// one of them): `system` (first only), `user` and `assistant`
+	// turns, the last one `user`; at most 32768 characters in all.
+	// The suite's few-shot turns come before them.
+	//
+	//
+	// Example: [{"content":"You answer support tickets.","role":"system"},{"content":"My invoice is wrong, what do I do?","role":"user"}]
+	Messages *[]Message `json:"messages,omitempty"`
+
+	// Prompt The user message sent to the model (or give `messages`).
+	Prompt string `json:"prompt,omitempty"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
+	Scoring Scoring `json:"scoring,omitempty"`
 }
 
 // CreateRunRequest Options of this run; send `{}` or no body for the benchmark's own.
@@ -879,7 +1116,18 @@ type CreateRunRequest struct {
 // CreateSuiteRequest defines model for CreateSuiteRequest.
 type CreateSuiteRequest struct {
 	Description *string `json:"description,omitempty"`
-	Name        string  `json:"name"`
+
+	// FewShot Worked examples asked before every question of the suite: `user` and
+	// `assistant` turns, ending with an `assistant` turn (at most 32768
+	// characters in all). They are part of each question's revision:
+	// changing them makes a new revision of every active question of the
+	// suite, in one transaction, so runs that asked the earlier revisions
+	// keep what they asked. An empty list removes them.
+	//
+	//
+	// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
+	FewShot *FewShot `json:"few_shot,omitempty"`
+	Name    string   `json:"name"`
 }
 
 // CreateTokenRequest defines model for CreateTokenRequest.
@@ -1196,6 +1444,16 @@ type ExecutionVerdict struct {
 // nothing to score).
 type ExecutionVerdictStatus string
 
+// FewShot Worked examples asked before every question of the suite: `user` and
+// `assistant` turns, ending with an `assistant` turn (at most 32768
+// characters in all). They are part of each question's revision:
+// changing them makes a new revision of every active question of the
+// suite, in one transaction, so runs that asked the earlier revisions
+// keep what they asked. An empty list removes them.
+//
+// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
+type FewShot = []Message
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -1234,6 +1492,28 @@ type InUseError struct {
 	Error      ErrorDetail    `json:"error"`
 }
 
+// JudgeChoice Example: {"description":"The answer is a subset of the reference and fully consistent with it.","name":"A","score":1}
+type JudgeChoice struct {
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+	Score       float64 `json:"score"`
+}
+
+// JudgeGivenVerdict One judge's verdict.
+type JudgeGivenVerdict struct {
+	// Label `pass` or `fail`, the score on the judge's scale (`4`), or the choice's name.
+	//
+	// Example: pass
+	Label  string `json:"label"`
+	Passed bool   `json:"passed"`
+
+	// Reasoning The judge's reasoning, as it gave it.
+	Reasoning string `json:"reasoning"`
+
+	// Score The verdict normalised to 0..1.
+	Score float64 `json:"score"`
+}
+
 // JudgeRef defines model for JudgeRef.
 type JudgeRef struct {
 	ModelId openapi_types.UUID `json:"model_id"`
@@ -1270,23 +1550,31 @@ type JudgeResult struct {
 	Reason *UnscoredReason `json:"reason,omitempty"`
 
 	// Verdict Null when the judge gave no usable verdict; `reason` and `error` say why.
-	Verdict *JudgeVerdict `json:"verdict"`
+	Verdict *JudgeGivenVerdict `json:"verdict"`
 }
 
-// JudgeVerdict One judge's verdict.
+// JudgeVerdict What an `llm_judge` rule asks its judges for (default `pass_fail`):
+// `pass_fail`; `score`, an integer from `min` to `max` (such as 1–5),
+// normalised to 0..1; or `choice`, one of named `choices`, each with
+// its score. A verdict that cannot be parsed, or a judge call that
+// still fails after its retries, leaves the unit unscored with a reason
+// (`judge_parse_failure`, `judge_error`, …): never a pass, a fail or a
+// zero.
+//
+// Example: {"kind":"score","max":5,"min":1}
 type JudgeVerdict struct {
-	// Label `pass` or `fail`, the score on the judge's scale (`4`), or the choice's name.
-	//
-	// Example: pass
-	Label  string `json:"label"`
-	Passed bool   `json:"passed"`
+	Choices *[]JudgeChoice    `json:"choices,omitempty"`
+	Kind    *JudgeVerdictKind `json:"kind,omitempty"`
 
-	// Reasoning The judge's reasoning, as it gave it.
-	Reasoning string `json:"reasoning"`
+	// Max The highest score, for `score` (default 5).
+	Max *int `json:"max,omitempty"`
 
-	// Score The verdict normalised to 0..1.
-	Score float64 `json:"score"`
+	// Min The lowest score, for `score` (default 1).
+	Min *int `json:"min,omitempty"`
 }
+
+// JudgeVerdictKind defines model for JudgeVerdict.Kind.
+type JudgeVerdictKind string
 
 // Leaderboard defines model for Leaderboard.
 type Leaderboard struct {
@@ -1391,6 +1679,17 @@ type MaxCostUSD = float64
 
 // MaxTokensField The request field that carries the output token limit (newer OpenAI models want `max_completion_tokens`).
 type MaxTokensField string
+
+// Message One chat turn.
+//
+// Example: {"content":"What is the capital of France?","role":"user"}
+type Message struct {
+	Content string      `json:"content"`
+	Role    MessageRole `json:"role"`
+}
+
+// MessageRole defines model for Message.Role.
+type MessageRole string
 
 // MetricChange defines model for MetricChange.
 type MetricChange struct {
@@ -1671,14 +1970,35 @@ type Question struct {
 	ArchivedAt *ArchivedAt `json:"archived_at"`
 
 	// Category The category, used for per-category rankings.
-	Category       string             `json:"category"`
-	CreatedAt      time.Time          `json:"created_at"`
-	ExpectedAnswer string             `json:"expected_answer"`
-	Id             openapi_types.UUID `json:"id"`
-	Prompt         string             `json:"prompt"`
+	Category string `json:"category"`
+
+	// Choices The options of a multiple-choice question; null otherwise.
+	Choices        *[]string `json:"choices"`
+	CreatedAt      time.Time `json:"created_at"`
+	ExpectedAnswer string    `json:"expected_answer"`
+
+	// FewShot The suite's few-shot turns as of this revision, asked before the question; null when none.
+	FewShot *[]Message         `json:"few_shot"`
+	Id      openapi_types.UUID `json:"id"`
+
+	// Messages The chat turns asked instead of `prompt`; null for a plain prompt.
+	Messages *[]Message `json:"messages"`
+
+	// Prompt The prompt; empty when the question is asked as `messages`.
+	Prompt string `json:"prompt"`
 
 	// Revision The revision number, from 1; every update makes a new one.
-	Revision  int                `json:"revision"`
+	Revision int `json:"revision"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
 	Scoring   Scoring            `json:"scoring"`
 	SuiteId   openapi_types.UUID `json:"suite_id"`
 	UpdatedAt time.Time          `json:"updated_at"`
@@ -1797,6 +2117,17 @@ type RequestOverrides struct {
 
 	// OmitTemperature Leave `temperature` out of requests (for models that reject it).
 	OmitTemperature *bool `json:"omit_temperature,omitempty"`
+
+	// StructuredOutput Whether the model accepts a JSON-schema output format (OpenAI
+	// `response_format` json_schema, Anthropic a forced tool call,
+	// Gemini `responseSchema`); absent means true. Set false for a judge
+	// model without it: SABE then asks for the verdict as JSON in the
+	// text of the answer, extracts it leniently and asks once more when
+	// it cannot be parsed.
+	//
+	//
+	// Example: false
+	StructuredOutput *bool `json:"structured_output,omitempty"`
 }
 
 // Rescore A scoring version of a run after its first, with its progress.
@@ -2172,44 +2503,286 @@ type SchedulePatch struct {
 // Example: Europe/Berlin
 type ScheduleTimezone = string
 
-// Scoring defines model for Scoring.
+// Scoring How a question's answers are scored: one `method` with its fields,
+// or weighted `assertions`. An empty object (on a question) means the
+// question has no rule of its own and the benchmark's
+// `config.scoring` applies. Every field is checked when the rule is
+// written, and a problem is a 422 naming it (`scoring.pattern`,
+// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+//
+// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
 type Scoring struct {
+	// Aggregate How a panel's verdicts combine (default `majority`). `majority` is
+	// strict: a tie, or fewer than `min_judges` valid verdicts, leaves the
+	// unit unscored and records which judges failed.
+	Aggregate *ScoringAggregate `json:"aggregate,omitempty"`
+
+	// Assertions Weighted assertions scored together instead of `method` (which must
+	// then be absent): the rule's score is the weighted mean of theirs, and
+	// it passes at `threshold`. Each assertion's result is stored and shown.
+	// One unscored judge assertion leaves the whole set unscored.
+	Assertions *[]ScoringAssertion `json:"assertions,omitempty"`
+
 	// CaseSensitive Compare case-sensitively. The default depends on the method:
-	// false for `exact_match` and `contains`, true for `regex` (write
-	// false, or start the pattern with `(?i)`, to ignore case).
-	// Ignored by `numeric`. Until this release `regex` ignored case by
-	// default, contrary to this document; questions that relied on that
-	// need `case_sensitive: false`. Evaluations already stored keep
-	// their verdicts: runs are not rescored.
+	// false for `exact_match`, `contains`, `starts_with`, `contains_any`,
+	// `contains_all` and `similarity`, true for `regex` (write false, or
+	// start the pattern with `(?i)`, to ignore case). Ignored by `numeric`.
 	CaseSensitive *bool `json:"case_sensitive,omitempty"`
 
-	// Method How a response is scored against `expected_answer`:
+	// Extract An RE2 pattern with one group: the scorer compares the group's first
+	// match instead of the whole answer; an answer it does not match fails
+	// (the detail says so).
+	//
+	//
+	// Example: Answer: (.*)
+	Extract *string `json:"extract,omitempty"`
+
+	// JudgeModelIds For `llm_judge`: the registered models that judge (one, or several for
+	// a panel). May be left out when the benchmark's
+	// `config.judge_model_ids` names them. A judge never sees the name of the
+	// model it judges. Unknown or archived models are refused (422
+	// `scoring.judge_model_ids[i]`).
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
+	// Method How a response is scored against `expected_answer` (or `value`):
 	// `exact_match` compares after trimming whitespace; `contains` tests for
-	// the expected answer as a substring (both case-insensitive unless
-	// `case_sensitive` is true); `regex` matches `pattern` (Go RE2 syntax,
-	// unanchored) against the response, case-sensitively unless
-	// `case_sensitive` is false or the pattern starts with `(?i)`;
-	// `numeric` takes the last number in the response and passes when it is
-	// within `tolerance` of the expected answer.
-	Method ScoringMethod `json:"method"`
+	// the expected answer as a substring; `starts_with` for it as a prefix
+	// (all case-insensitive unless `case_sensitive` is true); `regex`
+	// matches `pattern` (Go RE2 syntax, unanchored) against the response,
+	// case-sensitively unless `case_sensitive` is false or the pattern
+	// starts with `(?i)`; `numeric` takes the last number in the response
+	// and passes when it is within `tolerance` of the expected answer;
+	// `contains_any` / `contains_all` test for one / all of `values`;
+	// `json_valid` passes when the response is JSON; `json_schema` when it
+	// is JSON satisfying `schema`; `similarity` when the normalised
+	// Levenshtein similarity reaches `threshold`; `multiple_choice` reads
+	// the letter of the chosen option ("Answer: C", "(C)", "C.", "**C**",
+	// "The answer is C", …) and compares it with the expected letter (or
+	// option text) of a question with `choices`; `llm_judge` asks judge
+	// models (see `judge_model_ids`, `template`, `verdict`).
+	Method ScoringMethod `json:"method,omitempty"`
+
+	// MinJudges The valid verdicts a panel needs (default all but one with 3 or more judges, else all).
+	MinJudges *int `json:"min_judges,omitempty"`
+
+	// Negate Invert the verdict (pass becomes fail, score becomes 1 − score). Any method.
+	Negate *bool `json:"negate,omitempty"`
 
 	// Pattern The regular expression, for method `regex` (required there). A
 	// pattern RE2 cannot compile is refused with a 422 on
 	// `scoring.pattern` whose message quotes the pattern as written.
 	Pattern *string `json:"pattern,omitempty"`
 
+	// Prompt For `template: custom`: the judge's prompt, with the placeholders
+	// `{question}`, `{answer}`, `{reference}` (the expected answer) and
+	// `{rubric}`.
+	Prompt *string `json:"prompt,omitempty"`
+
+	// Rubric For `llm_judge`, the criteria the answer is judged by.
+	//
+	// Example: The answer names Paris and nothing else as the capital.
+	Rubric *string `json:"rubric,omitempty"`
+
+	// Schema For `json_schema`: the JSON Schema (draft 2020-12) the answer, parsed as
+	// JSON, must satisfy.
+	//
+	//
+	// Example: {"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}
+	Schema *map[string]interface{} `json:"schema,omitempty"`
+
+	// Template For `llm_judge`, the judge's prompt (default `rubric`): `rubric` grades
+	// against `rubric`; `closed_qa` checks the answer against the expected
+	// answer; `factuality` compares the answer with the expected answer in
+	// the five openai/evals categories A–E (scores A=1, B=1, C=1, D=0, E=1
+	// unless `verdict.choices` says otherwise); `custom` uses `prompt`.
+	Template *ScoringTemplate `json:"template,omitempty"`
+
+	// Threshold The score (0..1) at which the rule passes: `similarity` (normalised
+	// Levenshtein similarity; default 0.8), `llm_judge` with `score` or
+	// `mean` verdicts (default 0.5), and `assertions` (the weighted mean of
+	// the assertions' scores; default 1, every assertion must pass).
+	Threshold *float64 `json:"threshold,omitempty"`
+
 	// Tolerance Allowed absolute difference, for method `numeric` (default 0).
 	Tolerance *float64 `json:"tolerance,omitempty"`
+
+	// Value Compared instead of the question's `expected_answer` (any method that compares with it).
+	Value *string `json:"value,omitempty"`
+
+	// Values The strings of `contains_any` (one must occur) and `contains_all` (all must occur).
+	//
+	// Example: ["Paris","paris"]
+	Values *[]string `json:"values,omitempty"`
+
+	// Verdict What an `llm_judge` rule asks its judges for (default `pass_fail`):
+	// `pass_fail`; `score`, an integer from `min` to `max` (such as 1–5),
+	// normalised to 0..1; or `choice`, one of named `choices`, each with
+	// its score. A verdict that cannot be parsed, or a judge call that
+	// still fails after its retries, leaves the unit unscored with a reason
+	// (`judge_parse_failure`, `judge_error`, …): never a pass, a fail or a
+	// zero.
+	//
+	//
+	// Example: {"kind":"score","max":5,"min":1}
+	Verdict *JudgeVerdict `json:"verdict,omitempty"`
 }
 
-// ScoringMethod How a response is scored against `expected_answer`:
+// ScoringAggregate How a panel's verdicts combine (default `majority`). `majority` is
+// strict: a tie, or fewer than `min_judges` valid verdicts, leaves the
+// unit unscored and records which judges failed.
+type ScoringAggregate string
+
+// ScoringTemplate For `llm_judge`, the judge's prompt (default `rubric`): `rubric` grades
+// against `rubric`; `closed_qa` checks the answer against the expected
+// answer; `factuality` compares the answer with the expected answer in
+// the five openai/evals categories A–E (scores A=1, B=1, C=1, D=0, E=1
+// unless `verdict.choices` says otherwise); `custom` uses `prompt`.
+type ScoringTemplate string
+
+// ScoringAssertion One weighted assertion of a rule's `assertions`; any method, `llm_judge` included, but no nested assertions.
+//
+// Example: {"method":"contains","value":"Paris","weight":2}
+type ScoringAssertion struct {
+	// Aggregate How a panel's verdicts combine (default `majority`). `majority` is
+	// strict: a tie, or fewer than `min_judges` valid verdicts, leaves the
+	// unit unscored and records which judges failed.
+	Aggregate *ScoringAssertionAggregate `json:"aggregate,omitempty"`
+
+	// CaseSensitive Compare case-sensitively. The default depends on the method:
+	// false for `exact_match`, `contains`, `starts_with`, `contains_any`,
+	// `contains_all` and `similarity`, true for `regex` (write false, or
+	// start the pattern with `(?i)`, to ignore case). Ignored by `numeric`.
+	CaseSensitive *bool `json:"case_sensitive,omitempty"`
+
+	// Extract An RE2 pattern with one group: the scorer compares the group's first
+	// match instead of the whole answer; an answer it does not match fails
+	// (the detail says so).
+	//
+	//
+	// Example: Answer: (.*)
+	Extract *string `json:"extract,omitempty"`
+
+	// JudgeModelIds For `llm_judge`: the registered models that judge (one, or several for
+	// a panel). May be left out when the benchmark's
+	// `config.judge_model_ids` names them. A judge never sees the name of the
+	// model it judges. Unknown or archived models are refused (422
+	// `scoring.judge_model_ids[i]`).
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
+	// Method How a response is scored against `expected_answer` (or `value`):
+	// `exact_match` compares after trimming whitespace; `contains` tests for
+	// the expected answer as a substring; `starts_with` for it as a prefix
+	// (all case-insensitive unless `case_sensitive` is true); `regex`
+	// matches `pattern` (Go RE2 syntax, unanchored) against the response,
+	// case-sensitively unless `case_sensitive` is false or the pattern
+	// starts with `(?i)`; `numeric` takes the last number in the response
+	// and passes when it is within `tolerance` of the expected answer;
+	// `contains_any` / `contains_all` test for one / all of `values`;
+	// `json_valid` passes when the response is JSON; `json_schema` when it
+	// is JSON satisfying `schema`; `similarity` when the normalised
+	// Levenshtein similarity reaches `threshold`; `multiple_choice` reads
+	// the letter of the chosen option ("Answer: C", "(C)", "C.", "**C**",
+	// "The answer is C", …) and compares it with the expected letter (or
+	// option text) of a question with `choices`; `llm_judge` asks judge
+	// models (see `judge_model_ids`, `template`, `verdict`).
+	Method *ScoringMethod `json:"method,omitempty"`
+
+	// MinJudges The valid verdicts a panel needs (default all but one with 3 or more judges, else all).
+	MinJudges *int `json:"min_judges,omitempty"`
+
+	// Negate Invert the verdict (pass becomes fail, score becomes 1 − score). Any method.
+	Negate *bool `json:"negate,omitempty"`
+
+	// Pattern The regular expression, for method `regex` (required there). A
+	// pattern RE2 cannot compile is refused with a 422 on
+	// `scoring.pattern` whose message quotes the pattern as written.
+	Pattern *string `json:"pattern,omitempty"`
+
+	// Prompt For `template: custom`: the judge's prompt, with the placeholders
+	// `{question}`, `{answer}`, `{reference}` (the expected answer) and
+	// `{rubric}`.
+	Prompt *string `json:"prompt,omitempty"`
+
+	// Rubric For `llm_judge`, the criteria the answer is judged by.
+	//
+	// Example: The answer names Paris and nothing else as the capital.
+	Rubric *string `json:"rubric,omitempty"`
+
+	// Schema For `json_schema`: the JSON Schema (draft 2020-12) the answer, parsed as
+	// JSON, must satisfy.
+	//
+	//
+	// Example: {"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}
+	Schema *map[string]interface{} `json:"schema,omitempty"`
+
+	// Template For `llm_judge`, the judge's prompt (default `rubric`): `rubric` grades
+	// against `rubric`; `closed_qa` checks the answer against the expected
+	// answer; `factuality` compares the answer with the expected answer in
+	// the five openai/evals categories A–E (scores A=1, B=1, C=1, D=0, E=1
+	// unless `verdict.choices` says otherwise); `custom` uses `prompt`.
+	Template *ScoringAssertionTemplate `json:"template,omitempty"`
+
+	// Threshold The score (0..1) at which the rule passes: `similarity` (normalised
+	// Levenshtein similarity; default 0.8), `llm_judge` with `score` or
+	// `mean` verdicts (default 0.5), and `assertions` (the weighted mean of
+	// the assertions' scores; default 1, every assertion must pass).
+	Threshold *float64 `json:"threshold,omitempty"`
+
+	// Tolerance Allowed absolute difference, for method `numeric` (default 0).
+	Tolerance *float64 `json:"tolerance,omitempty"`
+
+	// Value Compared instead of the question's `expected_answer` (any method that compares with it).
+	Value *string `json:"value,omitempty"`
+
+	// Values The strings of `contains_any` (one must occur) and `contains_all` (all must occur).
+	//
+	// Example: ["Paris","paris"]
+	Values *[]string `json:"values,omitempty"`
+
+	// Verdict What an `llm_judge` rule asks its judges for (default `pass_fail`):
+	// `pass_fail`; `score`, an integer from `min` to `max` (such as 1–5),
+	// normalised to 0..1; or `choice`, one of named `choices`, each with
+	// its score. A verdict that cannot be parsed, or a judge call that
+	// still fails after its retries, leaves the unit unscored with a reason
+	// (`judge_parse_failure`, `judge_error`, …): never a pass, a fail or a
+	// zero.
+	//
+	//
+	// Example: {"kind":"score","max":5,"min":1}
+	Verdict *JudgeVerdict `json:"verdict,omitempty"`
+
+	// Weight The assertion's weight in the weighted mean (default 1).
+	Weight *float64 `json:"weight,omitempty"`
+}
+
+// ScoringAssertionAggregate How a panel's verdicts combine (default `majority`). `majority` is
+// strict: a tie, or fewer than `min_judges` valid verdicts, leaves the
+// unit unscored and records which judges failed.
+type ScoringAssertionAggregate string
+
+// ScoringAssertionTemplate For `llm_judge`, the judge's prompt (default `rubric`): `rubric` grades
+// against `rubric`; `closed_qa` checks the answer against the expected
+// answer; `factuality` compares the answer with the expected answer in
+// the five openai/evals categories A–E (scores A=1, B=1, C=1, D=0, E=1
+// unless `verdict.choices` says otherwise); `custom` uses `prompt`.
+type ScoringAssertionTemplate string
+
+// ScoringMethod How a response is scored against `expected_answer` (or `value`):
 // `exact_match` compares after trimming whitespace; `contains` tests for
-// the expected answer as a substring (both case-insensitive unless
-// `case_sensitive` is true); `regex` matches `pattern` (Go RE2 syntax,
-// unanchored) against the response, case-sensitively unless
-// `case_sensitive` is false or the pattern starts with `(?i)`;
-// `numeric` takes the last number in the response and passes when it is
-// within `tolerance` of the expected answer.
+// the expected answer as a substring; `starts_with` for it as a prefix
+// (all case-insensitive unless `case_sensitive` is true); `regex`
+// matches `pattern` (Go RE2 syntax, unanchored) against the response,
+// case-sensitively unless `case_sensitive` is false or the pattern
+// starts with `(?i)`; `numeric` takes the last number in the response
+// and passes when it is within `tolerance` of the expected answer;
+// `contains_any` / `contains_all` test for one / all of `values`;
+// `json_valid` passes when the response is JSON; `json_schema` when it
+// is JSON satisfying `schema`; `similarity` when the normalised
+// Levenshtein similarity reaches `threshold`; `multiple_choice` reads
+// the letter of the chosen option ("Answer: C", "(C)", "C.", "**C**",
+// "The answer is C", …) and compares it with the expected letter (or
+// option text) of a question with `choices`; `llm_judge` asks judge
+// models (see `judge_model_ids`, `template`, `verdict`).
 type ScoringMethod string
 
 // Suite defines model for Suite.
@@ -2217,11 +2790,22 @@ type Suite struct {
 	Archived bool `json:"archived"`
 
 	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
-	ArchivedAt  *ArchivedAt        `json:"archived_at"`
-	CreatedAt   time.Time          `json:"created_at"`
-	Description string             `json:"description"`
-	Id          openapi_types.UUID `json:"id"`
-	Name        string             `json:"name"`
+	ArchivedAt  *ArchivedAt `json:"archived_at"`
+	CreatedAt   time.Time   `json:"created_at"`
+	Description string      `json:"description"`
+
+	// FewShot Worked examples asked before every question of the suite: `user` and
+	// `assistant` turns, ending with an `assistant` turn (at most 32768
+	// characters in all). They are part of each question's revision:
+	// changing them makes a new revision of every active question of the
+	// suite, in one transaction, so runs that asked the earlier revisions
+	// keep what they asked. An empty list removes them.
+	//
+	//
+	// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
+	FewShot FewShot            `json:"few_shot"`
+	Id      openapi_types.UUID `json:"id"`
+	Name    string             `json:"name"`
 
 	// QuestionCount Number of (non-archived) questions in the suite.
 	QuestionCount int       `json:"question_count"`
@@ -2348,6 +2932,11 @@ type UpdateBenchmarkRequest struct {
 	// `max_tokens` and `samples` used to be required). In an update,
 	// `config` replaces the whole config, so a field left out there
 	// takes its default too.
+	// `scoring` is the default rule of questions without their own (see
+	// BenchmarkConfig), `judge_model_ids` the default judges.
+	//
+	//
+	// Example: {"judge_model_ids":["0190f7a4-5b1e-7000-8000-000000000001"],"samples":1,"scoring":{"method":"llm_judge","template":"closed_qa"}}
 	Config   *BenchmarkConfigInput `json:"config,omitempty"`
 	ModelIds *[]openapi_types.UUID `json:"model_ids,omitempty"`
 	Name     *string               `json:"name,omitempty"`
@@ -2384,18 +2973,44 @@ type UpdateProviderRequest struct {
 	Name   *string         `json:"name,omitempty"`
 }
 
-// UpdateQuestionRequest The fields to change; absent fields stay as they are. Makes a new revision.
+// UpdateQuestionRequest The fields to change; absent fields stay as they are. Makes a new
+// revision. Giving `prompt` to a question asked as `messages` (or the
+// reverse) switches it: the other is dropped. `choices: []` removes
+// the options; `scoring: {}` removes the question's own rule.
 type UpdateQuestionRequest struct {
-	Category       *string  `json:"category,omitempty"`
-	ExpectedAnswer *string  `json:"expected_answer,omitempty"`
-	Prompt         *string  `json:"prompt,omitempty"`
-	Scoring        *Scoring `json:"scoring,omitempty"`
+	Category       *string    `json:"category,omitempty"`
+	Choices        *[]string  `json:"choices,omitempty"`
+	ExpectedAnswer *string    `json:"expected_answer,omitempty"`
+	Messages       *[]Message `json:"messages,omitempty"`
+	Prompt         *string    `json:"prompt,omitempty"`
+
+	// Scoring How a question's answers are scored: one `method` with its fields,
+	// or weighted `assertions`. An empty object (on a question) means the
+	// question has no rule of its own and the benchmark's
+	// `config.scoring` applies. Every field is checked when the rule is
+	// written, and a problem is a 422 naming it (`scoring.pattern`,
+	// `scoring.assertions[2].weight`, `scoring.verdict.max`, …).
+	//
+	//
+	// Example: {"method":"llm_judge","rubric":"The answer names Paris and nothing else as the capital.","threshold":0.6,"verdict":{"kind":"score","max":5,"min":1}}
+	Scoring *Scoring `json:"scoring,omitempty"`
 }
 
 // UpdateSuiteRequest The fields to change; absent fields stay as they are.
 type UpdateSuiteRequest struct {
 	Description *string `json:"description,omitempty"`
-	Name        *string `json:"name,omitempty"`
+
+	// FewShot Worked examples asked before every question of the suite: `user` and
+	// `assistant` turns, ending with an `assistant` turn (at most 32768
+	// characters in all). They are part of each question's revision:
+	// changing them makes a new revision of every active question of the
+	// suite, in one transaction, so runs that asked the earlier revisions
+	// keep what they asked. An empty list removes them.
+	//
+	//
+	// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
+	FewShot *FewShot `json:"few_shot,omitempty"`
+	Name    *string  `json:"name,omitempty"`
 }
 
 // AtQuery defines model for AtQuery.
@@ -12019,524 +12634,582 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37khs3ki/8Kgiec0Kkp5pi6+IZdcfELCXLdu/oZnVrvbumDwvNAklMFwG6gGo27aOIfYfvj32D8yL7",
-	"JvskXyAzgUKRVSS71ZIn9qwjZtQk65IAEom8/vK3zkQvlloJZU3n5LfOkhd8Iawo4NPQ/lCKYu3+zISZ",
-	"FHJppVadk86QWbkQrPv+2xfs8ePHz3pMKmbngq2EuGK6YAut7JxZzQqx1IU9ZZmY8jK3xn3nLlRiJYxl",
-	"Wgm2knbOOJtKJc1cZKwoFdNTuOpSqMl8wYurfifpSPfmX4CgpKP4QnROOtx2ko6ZzMWCOyqnulhw2znp",
-	"ZNyKI0djJ+nY9dJdamwh1azz8WPSee4fe5a1DPDikJeHC8Yy6ySdQvxSykJknRNblKKRrLKEK7cpesGt",
-	"mOli3ULOW5Wv2S+lMO6zwdmRhk3orlOmF9KyqS4Yz3OavEUb2f6u2swt+M0roWZ23jl5NBgknYVU/vNx",
-	"I8FlYXTRPHGpEjd2PIErUr+Uy0JcS10atuQzERHsfpvKwlj4oZVmfF0LxU+PH+2n+CxrprYQRpfFRDww",
-	"7Oyb8P4lt/Pq9Z+8vq/kQtrt97/jM8GM/LV13DncF7+LNlLn5KlbJX4jF+WiWjP8VI1fKitmogAazoVo",
-	"Y3f3k8Edp7U1tuDLU/ho+EKwjFvOuMqYESJjPF/xtWEzeS2qS9x7imuem7aBuFubx3GcVPMnlf36SSca",
-	"17PB4I/Hz549evrkj08Gz54d7xnkR7dKZqmVESDAnvPsO27FisOYJ1pZoWAZ+HKZywl3w3/4N+Pm4LeI",
-	"tv9ZiGnnpPM/HlbC8SH+ah6+LApNr9rmpWWhr2UmCnY+fP6STXiei4xNuXT/6IJNdJlnTGnLLh3f8clc",
-	"ZDjPC2GM4wVpaLPgcx6YhJlJUV5eugdM2aQQmVBW8tywbjrRmUhZesmz8QxHmfb6HSffePZegLj4/MN+",
-	"zXO3fE5u4ytP2CXP2D+ev32TsFJdKb1SbCpFniVsIY2RauY/rgqtZswtYuJmx90Wzp/68OjRNLwXWk1z",
-	"ObFfZk3p3WySczMXBo8rWxcck7IohLLMWG5FRfqECCW6v9XFpcwyob4M4RWzOLa65rnM2GVpWc4nV8hm",
-	"ZqKXuIkLXVp3KDsx0E0LwbMUpLP7yyQsXRXSCvxqMudqJtyXPFtIhV9afSWUSeBZvMykZbmegcxIHy60",
-	"klY7UZj2YKE5m2h9JcURL+3cUehOpIwenDDu7pUKr8z1TJeWTZyQmRZ6wbjSdi4KZmQ801M/tTTVZ+qD",
-	"Efc2zfC0nXO90JnIHcWmdHRJw0ojMna5rrQI4hyumFD80kkE9/iszEUyUqu5nMwZLyZzee12iLRsBcLi",
-	"MteTqwaOSlgKuygdKTf4iUh7fZZWL0tZLo2FZV44peDUaWKCW+JcZGlHkL//z+5QS516hlQIRwNX6xVf",
-	"90cK59SKQvEcJ+Kzs/BQsVKJm6WYOOYworgWBRPu6mo6JJGU9pyGabnMDeOF8Noo3eRYsVROLEeDf2BY",
-	"+s9HJCaPzrKU+Ab2yRcYHVuJPD8i0XnN89JtRG4d67gDgue5XoksYaZ0jGEYZ6pcXIqCue2gp6ygzaKC",
-	"kBWqXNCT3NZRTOJgWCFm4iaeNPiadsobbb/Vpcq+lDBFmckyLXCg4kYaWxGntB1PHT1E3oXWr3gxE19W",
-	"1l/qbO1WQjv2OWav5fOKQqv1OHckVXuQpe6GiuLXXK2Js8yXIRzkb6BYWhOGUuCJ5BSS8cXbv758M34/",
-	"vHg5fnX2+uwiZUtRsIVUpRUJM3NeoMwS16JYM76UTmg4cnunbDUXyp1vhXXyiTsrzYnqyzKbCZIqJVAw",
-	"mbvJyZwkkYaZpTsXu9bT6LYd0PJ6+M/jD2/OLs7H716+J8q+Gf5L6ni3uuLF2/OL8YfzbzYugmOkZiC6",
-	"5yItThbQr8RrPMsKYUxtevCI4daKxdIaP0Gv3n53VpugnnsUKXDRaQVWGN0z/HDx/fjb4dmrD++ru6p5",
-	"7bP0vbDF+mg4taJImXHKs1RsrldswdWaGTHRKkPD2M36jEtV5zZ3mVeBjOOypDMXPCMjPXp6k2IfHr7i",
-	"0umdU10I9yJYRfeufk0t31apPyadD8qNXRfyV/EF5MRr1BITtvCqZaVIgkpyra+culCpN2G2yojQrYn6",
-	"8ccfj4aRxtFsDtZXGc7oheNdd6Czbvpc8EIU+OytWQsGH03aNZe5O+q/xHGSiaVQmVCTNe62X0qBB4H7",
-	"4Cy4S25EDzQTBaaHI+zUieC5Y4UVNywXU8vmPJ8eZVo5gaBr2sKEK7RbbCFFVpt0P1AQgR/9zKAPaVYI",
-	"saCRLwu9FIWVaJ3NywVX+4b8vbuoesjHpLPkSuTwAGnFwux7wDt3ee0BtFq8KPjafS5KNcYzf48h7wYG",
-	"iuz4WhRG4so1WNqVp+An//DtW8NAfg7v0Zd/ExMgcYg6WDZscBr86CSxUxCdVkDXsW4mcuEUpdVc5k7y",
-	"LQQubCGmogABIG3vlKkyz+kaCcoGn1h5Df6HRueZux5ZGJ0eWzMyNMatqFbvhQF7vsXHUuagtoDDT8jZ",
-	"3NHK/b3uFx4cXA8Mo8lyZNV5BrW8hj2XdNyINSyjuOGLZQ5+I60sl8qMeZ43refSkZBFj7vUOhcc9N1C",
-	"cNqcu9jrg3K0iuw9Xk08IureSF26KQzvR03OXVvS3Q3TVpQCD11w9XX/5g63rBfN2Zw7DYpdiyKTE5sw",
-	"tCFywa8Fmneruc5FdIMRlvkX9itqoiHjyhxE+wab0+SHR4Sp9fOR+KVrZHdnMr68Jimx6fsUTCh3NJIn",
-	"MdiXfXZmmXLKCpvrPHM6shGTQthttnFcjmtZf3g6KgeDxxOvlsIn0Z8Uglvxf8ql2wn/B3eW0/aKUvVB",
-	"BfIfJlxNRO4+gXJDN1af8axyn6/E2vQLbd3PoOK4c6bvNIuyEGm/iTcPFEm6tBO9EPv4FKb4LV1b4+6t",
-	"J5LAJ5nY8DNO1t7f8ZeGK/z9y8ZfQfIc6MxPOjDRREqbXlyzeblhC55h2OGU8UvjFNQpqXllQR4eZ2Vx",
-	"hkoHPoSrDC4za2OdTQ0cZWqCs22JkEb0hDYMuDSiGPMZcf+28zjeZ/gCmovqsYnn8M3pry9XxS2BAeLV",
-	"qJFS44Pdm/aVNA3HezidDzqmIxHQcERHEYV9D3ojbixFJ7YmDwipP611ZG+rfeUsa3e/KScTYQzIMiVF",
-	"PC3Vaobg0vaM+NN6zO3e6agUgI9JBy2bffeENz/Hyz8m7vybytnBN77Ay92NIMk8pYdtxQMFFvjKxjKr",
-	"88b+TbTJEm3bCVbXqV28RRvxfrcHhrlrmZ6g/9aZis6MYkqvSFMqVe4sRzsXIxXdlhrLbWlSp0ClqEGl",
-	"rEu6FWpneDo7NVqakcqkAZ+f+4Q+Pff3phEL+hgtfK8/UndWyjyp+xb+3F/n7imlFZ++LKWSdjzRZdNR",
-	"/kE50xt8B+TenPNr4aabdYErDPuPf4/inP/x78yAJmd6NTnrw0SbqnfSwSP7NmzbJF9JpFYzEjNt2FS1",
-	"sdbZLuzYpLbna9uqRmyTFNrczk6AZJl0U8Pzd5FgmfLciGRXBPsBOmIyctckoAperhlXDJz4I9VN3324",
-	"YA+vjx9WPuSHv8ns40PvVemzN2KFoRtkzbpsW/Cb8UQbOy5NNl6KYgwpAA08cM4ynee8MBCr3nTiFKVy",
-	"5/Oa6F2Kgn24eMEmPBcq48VIYWYB7LUTp/4ieb1T8Op4vs/wObwQNXeUHSmpjBUcgmlWM45ne58NL/W1",
-	"YIOEccsW2lh2PPD/4WCDSfF0kDQoxy07sk1Zbp6rnUzwIkjyWzDB93rFnK0f9hRIGAPCJ8SxQmrGVEK8",
-	"El1C7au7T6i85jcvtLEfzr8Bac9vxhgdalDtS7ssLelXEOqGBefKrETRj+PAtBy7w79Jh6TF9pu+9942",
-	"JwRMy5w4poBfYLNvvn/vu0EvHC8LvVg2mTFLXDOvP/qIL6if5JarkUXv9zkNjx/98es/NclfsViKgtuy",
-	"aHBonbv5kGrGoqvqpr5n4CqTIBrnoMFidROoSzsmt2VTblBROhM+EzzLJRyAKjg5IYTndioIQjf5Xb/j",
-	"Hg9YxtfmdKQGEL8AxfwEztBen+HRobRFHzT6qa07a90mL8REFxl4FEYqNVdyuRRZegoRePC2TnNnlVKO",
-	"Ee7oasRPnz2q89Yg2efViWe9xuMVDx6wm8/UsrT3uKUhTOQNnZm8FoZJe0LufJDcTrSO1KVAXx8YOSpj",
-	"ll/BpcbLAtbFYGx2wtJoqGkyUmk12BQDvDTgFEOeVqOTEOeq12dnCoJUcNa5+/H0TCG0wCc1VwX+BI5H",
-	"TvQGOu1cFGKktkm1Wu87jz5NYvk8lcGjJ8kXFWBVgsz/s8KMpmCQ/Ldg+3yCrV1M3YdhX9nDv7tdH0h5",
-	"716zNazDzNcWu7PVjmgi5MVcTK7OwYaM/Qv6CoyKKm7U5F94oRdLXoh3opA6q+2SzkqvOps7JV3pVcq6",
-	"mJh7LQpI0YWwZrrQi9QZXk6hhp/gTzC1PEX4xIVe7CBFkh+xPpu15NhD5jWkpTba7P5XNsHhZ2Sg+5xX",
-	"+l0K8MjtNZApYWsfz1UDPJeZCM4L00wjmbCgWFdGrFTsUtu5Oxikzkzi9rdjDMiUPGQDvXaPjaa6YRst",
-	"I2bYWvwEVxrcDamzi1KKK6w0mkkr4ewkmtfm1YcgmWlkAp/Ye/u5LESrvv7cp6GycBG7FHOpMjxXfL5p",
-	"v9ELAMmmMc/tcBioJXd7dowGvluYltWFn9ypmtbvMWkS8o34QjAnrwvW5VkGthSGbwqRC258TJXSsHIZ",
-	"R1V5FhzPudZXcLjNBZOZYeWyV+OWA5wwNQq3B/QaWXVZCDiypWJa5WuIziEvAbeYOXdvcGZ20C/cahv3",
-	"x6WwK4HO9UWNulu6jDYE50ZSPXF2tWMjhktqqeyYYFzxVNir29PRsuyNkrrOtQ1KwWU5uRKWddMQGRIq",
-	"w8QR9HR1U4wBY9JAXUoK1bBrX95M8tLsispux1xuEcJ2ZN7CO7Y9JeDDis7SkGm804ypD/xOjmm0l+7u",
-	"Ql7wmzO82KvA/uMGU4Jr75dS0M/uEIlO/lvVStzeGRtGeUeP7CeNcmM37vSE/tzKHCBe7sYY0o0eLTfw",
-	"jFl91RyP3qnM33GpNNhzn/x2n75/6JYM1/u5vQPpPljnFLlCZmLveUzL8zZcv7n28SiCT3yb1KRxyVrm",
-	"sp1l3tGD78Y1fCnHV6JFd6yqKdjw3Rm7EutTZqwuRMaEmhTrpRVZQokEhbBloUTWZ6/52h3MYrG0a1Az",
-	"cz1xFi/kFBs8xZUQGRhyG/btk8GzrxvW6JIbMS6LvJnM4buzB4a5a9iH969O2dzapTtF3L+mz15pvbzk",
-	"kytwuiwLec1tSG0UhqzFKfhgqqgV02Ado5KsVyac1jXuevKnTfZacmtF4Sj73z/Nv//5J3uB/1u++/kn",
-	"c/7zX04ePtxi5KRzc0T3HZFDoHPSWZQGyl24goGcPHwYxuT+/vD+lZuZKE1vZy4XreT3dPnHpHMlVXbo",
-	"bX91135MsKrq4Je9wqsjqbKpAqAYTRgktB05Vc4ZH0HLv21tXYMAhlFGDJQEjm/fUT+QynbHA7rVHAvO",
-	"H39Jgp4/t0eWojgKplrBlVNjTdMcbO0Nn+k/RudZS3Im/OZrV0A3Lco8GC8GM1qNZd2QLu+oSlW5EIWc",
-	"oAa2f5+2ub0cCaVxhnLs76KK1tjPtuHn2qsgwFD26we6kUWI2u0prJ7cziTvy4P5o4kLqlrUolSnbj4y",
-	"lv72EVKclMY8+mlDrrZe3WOQqV1JPXd6y934vzba3+pM08jAd1I5mnZ7+2Jd6Ctxx+0sbpayEKYxJ+LH",
-	"OeVIoR/bWL00bKULt3lP6VwEj4FeSGvRRXCYWXJnjVkvxeEeRpiWc3dPXf19vEv5bdN08dXta5DB22D2",
-	"8/zttHPy0wHEdT4mm/4x6x/TkJ8CSYwnuJukZdywdEh57eBbPmGYhs4wexEehamLTZmEm6ErePH2AH/e",
-	"zilXYkU8AT4tiLADbQkzc8iMcztfq4mAypdvCjm19+EJRFN/XJR7s2/hle9LcIrJhVP0atm8kaMnVq0P",
-	"TFFqPu6Dp++BgRO+xdXT63d2OMtuO7bgTmymp/I2rubaCJ8TzKY5BAwSVoiZ0xPhEqi2T9CPdrmOIkfZ",
-	"wS5JIM3rF40p9fi+psTmHwKtoEJjmnAdIqAoKd2SS8wQ8fW1pGk3ufEoYLnrfd4Ti07P2kRlEuuy8SlN",
-	"79hM4ajMn4hZkk33VczKG6sfT1LEvPFY4nVvkkj1ZdjaeLEKt73J4B0NLuNAVcq6tDgY0UtgPQxTeoXx",
-	"A09zGvuMGwf1c5Ot4O44uuYF+Vx/wuG8j+6HL87CQyLR4AgbF1TEc0CefVgH8l42y4iwPrd9fLWwe57v",
-	"NLWxuJmIok2/BPecT3X3fO8f+8AwfEaVqPSnAaQ48Yl1Vml3UmJZLxt1/vPf/u+o0ztljeKpUTp5bjtM",
-	"TG7siPjmmmd2Y9RNs9WwQI2r0cQAgZVbd8j7smlzfK4E16ZAYPSyJipDRXVDCp/ToPWUcjiw/NlDXDS4",
-	"k/2D9haRfYPFGJvU4gNaafwmVN9senObfOOv+WQulagMYiTfXXxSx3VINkr3EqxKp5L+JC4LTupF8LVq",
-	"XF/Z7G6PUTGSepFaEhWOQ5zDWSiIKvD9xcW7kcLsXkpNwQ8jZcUNBEqM4leCTbgRrOuLs1Msfxk7Mqly",
-	"O+1tJA52iLomxoJcl2YG0NOpUJmzdKG0+wRzX7TTwwFkgy25U83qRQ6Oa0aqS7k2fZ+hk7A0eHL7g7SX",
-	"MB4hbqAyk4JzJO3BHOpsnVb2m2NFSDGCbJ0wc3Kx1IU1LM2lEuzNCVCUbo6+Tkqj0uV9RlvJe3W3SvRj",
-	"BS6kL3N0bFVvDJ4ny5zIs+x472YFPq4oadwHxsoFnQwbei43cq/m5G9/Dhd/TDqXa3SlNq++oMvr2Twh",
-	"4FgzqYsMc44ODyqHsTRocLEhfsAJiD7gKm3qgNArOYhvdU+pyHH3ZRPLN9gEqdgY9OaAoilMiDei1d7F",
-	"Ws89I22Z6QWitego7cywiSZslBOWzqWxulinWAPszZRCTISyI7UQXPUSVkvh6yrN6C6fKei9bBxqp7Dy",
-	"GXHF6ul/iD6xXIqCXTrZ3AsigURExb7pQt44RRGFAqmK9NrNBEq4tDHV4KUTgby5ku+tQp8guPm9Wq8V",
-	"48ytFuF/aFU5DqkOt8+GaqRSXxeZMhFegjUcZZ6zFBVhn/DorsS/OUuxjsoNbciwSDN+RDfN88UYvqcM",
-	"jFCPaVIPfYe3jVT4qQevhg0Pv8EaQgmtVCyFryj70s6FBJgeo5VUs5FyF4SP6amjENzSKQxeul2yFIUB",
-	"XdIpWGLVlD1ZEbk902/Eqs9eOtq2C3kDoSCiQCQl6IKNhn2wkNqsLW4SU3dQ46oa4s0NRokZyEchJQZH",
-	"ALNoGvVmWJDxLSUm3nQHuYk35twKNVmPFy0uAeO0EGORfyBf8IFhdFMoewSvntJ00YobwixrTqVsGcJd",
-	"5Diy8C7eqvM9LgFtL1weczAb/aO7rZ2FlG7CgvjWMS3unIR0K7dZQLy4O/q7y8k3hhUqw7ycYV0PxREZ",
-	"ZeRrdSKntyON7R5q1IOEaFkCx0HVCtC1rEvqFuI1IrhQELVTUCaVyJs9X3769sz0aq79TGd4iA3fnQXo",
-	"GKeiNj8+FN1vPLvQCzZwh9hxwD6IVqGZz/cU89DLirbiQpAd6NsqdFZOnPFtTxgPJw8aC5H1IG74xI4X",
-	"3E7mTimPZWXCogOEVTNVV3XDJS0JP3Z/el51tlJe6sekE6FctPDIxmHKutPmbePWjuCryA/hTuXeAY42",
-	"muuKmDCgdoiBRuHaLK62hPd+Y31zorZdaKRKnMSHCcE9Mh52TLdZqyjESBlhe31WKSXO6qvQI5OgdCCa",
-	"0Gq+TrwyAPM6UlCUCB5PpZGChCkhwcYFE8692pl/4GJVoLL9KgpdV9AImyKCqWjUym7EpGxXykD9AukA",
-	"yXBkwHhdPCFFvAcDcFo8Vaj32blUEzFSNQEpLeO50WzCi0IKZ3gH5yt4BsjrBFM6Umnd9ZRW6Zfc61N7",
-	"0i9HCvMvm3Sk3QnLWwmTDyq8XtbFrJLNWuFm0XZLvUK0O5OiRBi4KvEAI6ggeKCrbgw5eiXWzKnwheQt",
-	"kr3Sdhv2wkv0W1UKMR0hjisSpvPM6SibUoQiFCg6nNZi7MGHfWQjNJz1HmT6Dm6/FgnoBuKs7yX/pRRM",
-	"krIYqmmF3xxUTYtj2hDfw3998etyOBxOhi+G4b8fvvvBfP3DcPj9cDjz3716+fzq1dur4fD5anjmv/zm",
-	"Of7bSPrt1cudiqW2PEfs78rzgoi3joEOVBs/XyiOm4BEFypnpIVSHPr+gUEPezMr30WVrd0DmW47Kl3n",
-	"hS5nc/cnIg1U2hTcH+soEoQTgQUvBDfl3RWWWwcemqTXbSMP9xBiiK7fHVnxLvHdPEKOjVj6bsi+FuWS",
-	"Nmpjea1gUmXiJsESsEFLRQLWdt1K7Byot3kBU6lt1k5t8/aVCGXXwnFKe6ibopDXd2Y20m8OJvyf6PrG",
-	"yElbnPXwaNM2B4UFjVTJwEA1AVjNZfM+v40LMGKB+jlUzVj9LG1UPv2k3UdlXqW4/e6VeZtc3KBTl5OJ",
-	"EBmEpWsHD25qD6ROW3zFEUNOZM6ewr2djlR3U9VxZ/VMa7gKwbzy8AZwJoNLhL4fqWCzk1pLa4rhcF+d",
-	"Ge4OqBsTvmS6GClfOQqP9QZB2zM3VHE/fMc8QDuwPVHm2AvfvltD/6dqazZkNqImI6ZTAYg2FbIc+JyV",
-	"CAmdDMyLk6iRx0iBzUcqWxCtBXgcAQVH5AYHua0LwlSNVABR33DQNqjelZ/l87lIdsD4fZKDoBo/4RyS",
-	"GuDNQmf8UD1x17tu0aeOk9u7k+nfbKGeRjYm4r7XrMrTiitjg3KEt/ROWcpXXFqpZkDCQiibsq7fkAmY",
-	"c+jp8/EYO1L+Z7YG2JbUGT60Z+BNPhWHON7DkAIrjZTHK7Vk1vb2WaxJZ4tGt4JaNVfXtro8LpzZWFs7",
-	"z58H+DBaHBZNkvB7wXPEzamzvGmqFv55X0CT7mp8UR1YdWvA4DX9z3/7/3Bjc38hJgU9dDKoh1XDkXM0",
-	"gyU024kJEz0XanzFl0u+/aYX7scHhsHPdTddJqZSgbdU23loPcLj1iNGqlkuWM4vyfV4F/1YFBOh7JjH",
-	"03EQfCeFIw8MGG6/J6lNTdM6nUF4fUeKCGZVgIcFEgJeSSUMReUJ5gfjeh4P3h1B95E7Qr6GwxUORxlB",
-	"GO/JxkViwgva5yVk91XwsxsqEVzW7JRHh+Q0Ltamq5u1+DDI7UXwN1bPCkF6LAjGs04WMPuHxy7akyw3",
-	"NS0/Tv/gxjmrGlk0wVuIaWmcfV/1gFg5qVehakXNLBBvmumGPP7qqj2NtXwWpn9BawOMg6erhvDQoNXe",
-	"U4JUEo+xaaIp5NSAMnEr58dhWBORjdRaQBDHwBrdtD7aQwq0086Ud9OF7O+AhmoS5kwbcNqSvcS6GL2C",
-	"QgJh3F4gu7uh7tkD7zccBoBsAgitVFiDwUnMQqLAAetyQl4BKrm5otIfcqtAV4yQMESaVa95U9+fexUJ",
-	"3XSy1t2pUQennsd/XPLChBwmSK0vbP+zePO+tHMOZ+QAF929eePuqu1HTovD6jpgQwXXxVbxRBXxrVh4",
-	"hjowK03MlqdVNAfiQMA0oIM7FXw7DHxoJnrlVAib7TbuiohxWuVJqzkZCxSiY1sGgMbWYJs4/RJDnU7J",
-	"pDAirBcGD6tHmwnPBeumT6ixFFj3cy2hJ5evvqxMJffgu4HANwbKG2PkAMImLa51C1+3xKovIiNQOU7P",
-	"JQGqDfr944N86xusgTNchUeD+VGNqmltX0F17aXmRXbPuD57cXka8TBAZwCUDSdTVca6wiNk9CjcshLi",
-	"ivYPgBilh9eoCWUL2YhB40NT5KI/ZW4O2OWaun3dCsQnmtOXyhbr3Sg+Bz6JMKA2oXQapGLZDpEOkpir",
-	"K5/nlLqdb2x6ELL5LZB2Au7IjsWFaz51SQ8FlNmJHeO5Ys/+wLXczoeX47mczQ8tTpHjXK+2p+aVXvnU",
-	"Su8qe/b0f1UtOgMKkvsVGPXAAFzAZDi+Gu+oLIN8uOPBYBAZSO5WCAGBPxB9nITPJPhkfiABcMaFApuG",
-	"QDWFohRG6zectYeGGQVXO9PkXguu0IVRa61bAy58YJh7TlByQwOp4JBFl0c9jqJE9fsdXRKfoIdtmxGt",
-	"GdPeF1d1uYonuaGCiRsz5nZ81RDpr4JqVSsXdMQDg2QeYmpyuNR8x40Z2r82Ccsa3zZIPK4aaHynjcRa",
-	"x8g0p8jdcfOI3YPCZt7m1JUuoMmaukK0Lt8HF/E2djyyccejdXzrB7YoFAfyt1tTahOHmXK9AzeYsdm4",
-	"xRw6t1xlvMhYJq5lzdkfSHlQvdhUjkTzSwlIJlrbymWCrzyQqvaWOpCzMfQsD9sWTdu4i04AnAXx47Oq",
-	"gnTd1+3JsV20wjH/tAczvX5GB0ESzo94jmOWd1u65uOOBOq24GsT+PF23nPONaFNop6wDThJ+gO69PFD",
-	"rbl7L/GHO4JQ+rPd+7XDc91FMFV1cPRKrlX+xK0TuKWi6pvNwim3/iQMcqmcKo/jj1Kj0IqXhvFL4Asl",
-	"CAW/Zlz4jlUeOaeBXPeChlNeKkEcHkui8OTHTTs+qpXaKjBjhZiVOS+YuFlS0fdeJQlI21349ErPpPpW",
-	"F4tbIk8ocWNbi1k0m2ny2eR6NgPPn2JdI9DBD53k06hGTU9Z+t3LC/YQ+jdu4bkglFFz/50Gj6eqkotZ",
-	"NzX8Uoz7/f7WUw9qL38IxELSiWBLWvGFq5ixVCxql9DdQA5+qyY4S253j1Twpvh6PXSx8MkcALMTJ+WU",
-	"WEVBZnNKsZsFl1g8olVAkgq4w1Vgu89ebMAORyk0SwjP+aC2sTLPadeDEIX4ISF7O8IWfA2mnIEH5UGx",
-	"8mWDZN+99jBrqCXtgHeuGjbsAWd7zW8Ak8N821506esoEYMcdFCfcbpZf0Ww310lnLL+dinU8CwgwXJl",
-	"sdrK6Ta5gDQUKp6qwezW65+arm+Uf6+FLeTkRajk/4JGCMJnttgimZxODzVFKiDeNuUFXaTwuhqqblwg",
-	"j1bdge905G2/0D/qKOBQHPi4GAD3gMv3QHm4kRrKC5xBOzK3H91EtOh+cqbkVE64ajGuw8LApsqEqeWo",
-	"BVfXZiVsE9wqTFyzmhJRsQ+14rUvd21ujtUgGH2TS9pWV0IsSTOkEkLoa19lSyLiAXQi8FGa5n6Hd27I",
-	"9RnbY7UAYG4YMoWcCDwfvqFmw3mOhk1VGXog/x6YWysVOx8+f8m6CP0jVUgH2shImS3t0RN95IRw5xYY",
-	"mwcOsFb7evAOvQc8zram/2ff1BOhEYUNJJTv2VyfH70UisuHe6bpHvA876sd1ucAAm0aYLUfP6lv1iZe",
-	"+naEobKNUtTra8WQG2cNVGfw4ADagHNvSnU5EMEuPry3InW3ufM+XUU7TqcfNnPCa/jhm5Oyw0tx+NgO",
-	"DHXFJm2wpf0ytLLIfSM5xAvfUIUYF+QHtcVJuUOl2B2iv/fJGfcO1+CRI1GMdu8NnaGNS+6K2tDKQPeR",
-	"g43K0O+efx09YjsjA773yj90zFzymcBEQI9P+Bd8+J9T32OcQrU5d7apu77P3Hz5lB8gDIyqNcs1NPK5",
-	"sayLNqspc2uSKJVqpIpSmSTS5xJSBntYDygAiwHIivKp3UvQesNcIsuvoKBQMKEm2umIcMeSG8uesNfy",
-	"ORmo8O2EK2grzaYCMWe5YgSOM1JIvjNs0dKF9FbOcBLQht0b69xoTL8172dOcT/C1IEq/ZJ6qNdK4T2O",
-	"BJRfb59IVbH9bcrlG/OnPNqyN1zBgTjFmtsgeSEC32iwXhVyuRQq08V0Oub5ct6QDfrX6JoHhsFVrKv0",
-	"QiqO/V7CS9GzAK9LKjsHmjRTgnJDLul9pohuOL3nYKpNcbWkmvmMIDDpyJZ1zA+SKDk8rN+eUL4TXcQ7",
-	"groQvu55nql33Vf1BvGNCQu7UXc8vJJdaZ/tPcPtUMGw3KbQm7CuiWuTncmzDQzVJN58HGlLWF81R48A",
-	"ausubfCdYos3N5JBOnOjxnEwMnzCAnCAh1F3JkWhSyuKPpcP+VI+vD7eqDHddWlj2sYdLNw5N+NWJP4f",
-	"5wLLz5VH4Xe6N+LwYyktfGWNyKfulw08/kb7/U6w8W8Ab/Jwg/z3QJivW4u4Xo078z77HW+DzPv5DQOq",
-	"r/Ht7LKmVWgNJURN14VtPEt2dGiyG7XuN7bgjMZCwLeh+y3s1pFKjbBpnyFt+CX1D64SNt2W01MrnMiE",
-	"EpXu8NeyEOT0fWBGKuVLeXQlAHHwXaFv1kc13OY0YROtr6QwvROWyyvBUppKzHJbE/rDRm8KOObq2yGB",
-	"JG21pv7FoyjC0zbhOyd7Pyb+ZosiN6XfX1y88/OKWPhRtYH3oVMWb/CPdKe6GClicJi798DeDwxL3QOP",
-	"3oupKESRJqw+vSzMbq/PgH1Gyq0QUOGzkrEVgzNI3exMuBGnfjWpBIlNtLKFzkeqql7us3+qVtwiT7tF",
-	"jhb/ZKtlCKwgrjksYcMyhYaM8Ww/Guxfq3fcTua3WrC96uYGpiIyOkKnGkCngSudDmAYgIxG7VlxjXFr",
-	"cQsbbaS60ST3EpY6ClJWiIXGxrOngTXcXnH3OG2ZrykFGJj99hP0V9mWIriSBaSJL7jdFAInLEWvW8q6",
-	"yE5HAO5l5WUOLcIBMsWHXEzSgreO4DzKzgu9lBOKcL/GmCn0lklGKr058myKyWvh+iMqGMPeYOlM61ku",
-	"Utb9TiykkiOVzoQSBbfihVZWKIA3vTlylx1VjF+rdsMxdZJOeEcn6eBzG0Xmxnlz+8bDc15kUb/elS6u",
-	"RMGmuRAWInoT39LdT3yfRT1PEYDQsQMGzdrb9lIt6GTdVh9QhSAhFc3p/3xSaINN5ZEu09CAd3cv1KTz",
-	"S6ktHy95aUR7I1g3E2iz1s8Zyijh0qM7cAbPOxI3c14alORmJQpng3LLMi2o8yuP0AjgFmcEu43YHZyA",
-	"uTfXZdHbaO/69eDJn/aPyPug0fUqVdmUc4eT6hvQorvdXXngrO4lIiqabyMBup7BjqmjW96emDu1vK22",
-	"xqf7dIKa/7u7dTwlF8LYtgK5XRmSNU6fzMXkilmtrw5OwGwB9IXE0jl3lhuUCSu3nBmlI0QbSq9UaLXj",
-	"MVF8j6vWqprmUpKrdoOkEU2A0vjNXJd5i/FhLA3uEF5wK3AON4Sy7HEzavYGUBNoN3hDEiahotIywt3Z",
-	"Y11DyAUprhZmb5XHNvWNLDLlRcQhM23deXtFbWZBG8Sibdi0WYQFAASRNMT80xOWZgBLC2qHNpGULITR",
-	"OaT8pxOtlJjYlHWJHZKRKjH5xOlACUAUgSQBrwhXvlEavHVWumMM7zTucTanN47UnKvMzPmVcPdN3C6Z",
-	"ygm3wuPDOAWgtHMi0FmsiOWAVLAng2NAengyeAxAuzoTeQzGW41G3Ehj3Q1PeoDnhkDorOs0KsAiHyn3",
-	"ynKrxB1WMiNXNUyDW33oauoo817vKsK2UxX4kUvblIoUNgS6a7HfuNOO5yLPGPShg2P/aCUzgehzVK20",
-	"KV2MHR8GSeYuZTRmyrnRpYJTk7p6SZuwlm1fhzQt1ZWiFlPtwd3bBoPb4+TRINxFp2wb3u1SCMUykYt6",
-	"cXFUSSHVpA2G1Ol5pE3OeT4dw+cYvE0Wk1JawvXRIFZDwwddWvDWU373stCXwrBMAxc6XZ1J2wvTB6UX",
-	"kRaU3aKSxkmppo4iQC4C13tKLwvBnero6FsKX7ZZiCWaXsQFJgG0CdAqZ27j6NKyUlmZsxT+SfvxjJz4",
-	"joeKApGQkgZ+V06VojB6VFMzMZGZMG4W4RiQlk1ybYTpb0zACYYMwo4wXCJSIWpq0mD7u3Lp2/IXwpQL",
-	"wJ33VG5p7eBIIbo7NbWzGcEFntPSuWtCFbNrNtMwQ1gJ2405w73syL3MhEI5pB7eyYTKTO/UJ1VBPASB",
-	"PMPc3rH4pp46UN9KnmH86JoOoPbmNndP3Tmoz/whPQ3vxWfa0PfwrplDVdvCRvTdNlwTUfX0rqchn5In",
-	"B/16bMGvhGEckkhbGzHdtpdh1Vv4oCHej78zvDKamKTqoxhVhrW3VPyUDBXP1fdhbOzqwvVljY33uDX2",
-	"l8RtRJGqBgLBwRS39/8MuasYSJK52FVLlzCqB3Saa5Wc0DVQ1dU7uNSuKMTENoeZ7gI90FI1R6f7Q6YO",
-	"JIxAxFqCeqj11cA9DysQayi6+7ygA4cXu5E2eevCtg/qUnIDyQLG/MNVaGphWPcFGDjOBuuzR4NHx73I",
-	"5GmugVtgbgJX4LXymiIo/Ctp7qUybklFbjiSZSGcPMu8X3ijHib8fuLRlcQvJWLApO6sAzVTTuaVP1ha",
-	"quypqoNIBQF1E7OW6eZen51DfkTQLcHscTtqkks3oFNAenGXAAqz00dBdR2+OwtwwI/QvsDkXkjueDR4",
-	"9MejwddHg5aivQOy2EwEK8CvRcFnwrSX692ylJB1L9deiljHEVXFeO+kgq7CuUqoOUn42l0GOAI4iRDM",
-	"qE23cCK2z4ZNjd3YpTAyEyz1bJDeuq7xx3pNI3RuyoSabFUjnlRJbSGvx4vRYOjmEt3F+ZpdilyvfNNQ",
-	"8cCwrg/3KkhNz3q3LZh8Lg6l9Jj9YQe1uQRLAKjkl/paRFR+mZrL01BHzSuORF9sECSEi+1bY4YiRpBs",
-	"4LFSdN7cYwVngBcjCI7a2L5ETSaIG1n43BIaOTSSI0B8j+Deu6fyzSBBv1Qlp9cSImzPWxZ3YsLi7npO",
-	"UtBMQ/rJehybRW1Bx4NOppoa2HA81dff01RndE9Mvyms7TiQ5/m9EVSBY9yusyPdVxGU1OaxcQUEz6QS",
-	"pmEJwHd6QJI/PeAFXn4wTDRc7yGi2+ApiYadlL8IdDZCiEet6hAhzvHptltwqY2dFeJ2ZDuqM/lJQw3v",
-	"9c9qHutCW9FSprS7GERmoWGaYelWjcRGTtYk52UmjoxWStijJ0dPd2HA7XQ7ZtIsc77GSh1oykhamswO",
-	"6jLRmhW0Z37uw4KNp7the9qiVKTBbk1CUYrKCxqsFT2disKgqk3HPWjc7mDNJcRhux7E/tFgMHA/9A6o",
-	"ifOGcEVR8+xs1OHcLsz+ThRHyEs8+1tp7MLNlU+imaBX3Ccq+BwbRMzxmo07PR3RVw3FKZAKNb7U2Q45",
-	"32QnYL6P1cujXFyLHAtjDVuIYgYqqNUbWT/uFf3t1I6nTakdVfXrOJTt78yZr1fwuiNhIe3YisVSFNyW",
-	"TXrZK8GvBUuja1KvJvgIOTYvqhjGskI4Elm9UVHMHQ2L36IXDreanISWOOj7dooP6XcBbnFZaGiG3VBk",
-	"hN6mhniB46lqT/jlgN5S1GYdq8w30bbJwoI4nRIrMFoXPBPNsc87td3TTfAHHyqVj6ta50RqlKaL0K6r",
-	"x6CRh9yJvRxBNDb02VUzUSwL2ZS+beb80dOvvaOI3vDAsKLMhUmYdwVS8BWz/1EnPYXc58BHIbeQjLzw",
-	"Tm9u5vKquX/cndrTHKy/7MADL0oF/SIpuoJ7uQ5xhHVwtSXaWA2ydVMSUIAp7mH8BHRurrANAV+8VgNP",
-	"JIBCS/dX+vDPjagOljfERM7rwEwBKbyZV3bgfTd0N/N/HDNZ+Q+oVRTsZZ9C41jgkO5mQYds6G6G46N9",
-	"E7bc/gZlJIPu52hGcbYXfLgVcZieQIfiHVLOrNtY8IxTZoTKWPrbR0COURo7UlvN+HKZr7ds7A0J11IX",
-	"E3Qz0wKBTpshbsPnJALkFYTKCb/lTdA4usfsz1WlTsIeMThcCsH+HBolMqmMFTw4pwF+A1kpF2YbYHC/",
-	"a5TfnOHFzyAFij4cb2tVUZzmMLzTELHZgjp9GzXVhZlxyyGxAH/DE1o1fIiHvrlwELlvOV6vpVgdykwb",
-	"ODSNbT5/nK+TUCgDtW0FONq2gGUGg1v0+wTt3HfZjQBQG5KI2rFAqR8HuREH/f7xKSP0JXaMR7zvIEgp",
-	"NYNmd0yVILcTGmXTVMKxNW7qUt0DMGh1Q7uJEzc49/uZ3KMeFAJEgWVd3uQNbemoB31TxnRg3/K4xUb2",
-	"eyVnqV7ghTsrg7GhGkBpG82m3HuQK0/lg9sVCd+tHzK2paGbGlIMquNNLylP1O12PGC7afXSlP0BsrOm",
-	"ctZ3r9Ol9Xm0aa+eoxNZpLcAa212Vv44XwcahXJ84JUOSLVeOnp5jupIraVPr8/cAEcKh4I3JY42LCZB",
-	"zyNYihO9WIBrqjTCsG65RKOsEKKXjFRVVEKKe5wQhL0tCV+VzP+RSnmes8eDAYvffVKZsaMOnyzEqMO6",
-	"g+Nng//8t//bOwmVU0ZwaEgEb4S6qYyNOlfHo46P15wPn78cv3zz4v2/vLs4e/tm/NeX/1L55Oc6d0LD",
-	"3T1S6U8KSfg5Zd30p2P48HPaI8MERgajjtv6OFvaCHB89dkLnBOlR6oQtlhD7ewCkHo5UGfnPlnceJiW",
-	"TEAZReIOQz/iK6kyTLbxF1OaklkKfpXUanFqFj8aaiZhfKR8mZyHbVKVgxhMIB+/dG8mp02VZDiCxLEe",
-	"tkXdyEbteuvwgem5gRJqFi1fdLRRSvppPDRKo8N0nJHy+U/GOlUYUpZy7ewE9FREU/BgpFJYy+fvXw7/",
-	"+vL9+PXwn8c/Ds8uUiDSMJ9zXpES2BCLr2HPUDtVFI5Y9UHAXbB0bjmXUf8/yhA99S2vkoBpDSCeGGwp",
-	"lTW4f+jF7imhwbWEvHYzUkYnTg9Q1MUoNg+KUiWVuYSo1GZzmzymp1ets1FxA9j8MaWKnbBHCapa6GQ/",
-	"Yce9tFYX9YlW1q3Qe+7Qz739jIAQSehNj9Z71dUdIXlZt6V7Vi9hHBYWjpXUv4VQ1eM+DeZBn/1j7bEQ",
-	"VKLUS0Ixo7uZ1fpWPeI3p6VhhGcRcpFnw2iYByFBtLakb3jf21qZwZ1f6EMxy6eDFpDhTLodDQd9QBGO",
-	"Gp/Vsyw8kDDa4UFZNmwqFc/lr3euXw90PnvaSOezp4jf4jNjagR/LqJipmpFJ69BInYrZENQ3h6YKJ08",
-	"0hYPVTZa+fYucCfeX3eAcvjOXwpaty3W40KXqm33O0N4AeWechFMRDcxtTDwyh3McABhAmj67u05diEu",
-	"yqr/sC3WR6Qc9U7ZIMbLAP9jW7ibegCNp7q18z118dETKt8SNV7RRViTUuXCGJbaQs5mogAUptTff5uM",
-	"YxR249s3qq+mkMwzwtmbnrJj4nPuHQ/e4y4w+4s1zyv2b+996f6v78u48yvO5wH3XNCVH5OOb4/XOn8/",
-	"zkEgVEsZ3IUnDWLMxCUDsTZHdYLSgPrpFuOST64S7L0erB64yG35OS+chosxRanYe5HJjTR/AFqXhnWd",
-	"fk3pS/S7Ju4D5BjY+/7Ux/wJqWAwuTTW9PpsiC5ONxWGacW4AqVspEJqvdNdKGYUa2esVTkr9GKkUkjr",
-	"T8kzigob6DtpVRhBasqtSsugbGOvVy6LG1WNNz5GOdjobiSOiMRYMHZrSQZ78JM21JlGDaD5nN7ez3XZ",
-	"uHXYbp1q+32jwSxvFmGKL808QI9XBwqrNYSlAnG3xP2WCtZdZ1rs1KhOtlVsaEevObTYroKQbcw1rbk5",
-	"D/cobvkNd7UZ8XnVn/qOtbFiMd6Rzr4R6jtgejacEfsXxq0C3bRzafY4+GNKkzrOb9VspJq3eJ1a+Pde",
-	"/Prl30O+eKQFbZd3UEpYy5GEUcOqgRgiEejSTvRCsG4VufqDV5H+UDl92B8YQVr3DlTyt1vINpO1GXvS",
-	"Uw+6VGUDImCYt9jJ9RzS29xR5LiMTiuD9jYxoDTutBscSHTVHfow7XV3RnhTIxbW9XVb0CyndxsbLfuE",
-	"KbRYP4xdYGVRJQrqApVgyAKsosZVfi2ZExsdpg8j23fYbpkgRP5wWg80ykSPWXMncNbYCDxo34fQEtqB",
-	"H7a2LbFSpFxWwq1L0av/+Hd2dzzGvfmem2t8SMInFfJSouiKykM38j9PEVgEXRfQq7qhL9KBMJI+/Hpw",
-	"5/WkElqBx5u7T4fpaRGLrU3wfylFKbI0GCikWC/l5Kpqq1gufSDeq+l9dhZacJiR4qYeo6cqL+gL4Afb",
-	"S2K3uXFSNXZTj1TlRvWbjubhNrwfGgacbuYGyMk86tzPuvWeSqGIsSidjh7zAeL0Q+034qxUbf3rZZg4",
-	"l52kJfGABt+86E3pCJFR1Qx44HMDiO4494EvJWgHqkSWI0u48T3n/sf2UE2ltjoDlV16WLUWn0iw3Psj",
-	"9ZJP5rEBT0V/ZPlQ0y/WJWMhMtpDNKHmKUiZEQECqnpsL2FzvQKBCW4Nf0/hGGKZywkHBawJIAb6AYts",
-	"XDX63A4FcUZXVT4JigOAd0SR/LCaPOHBvYVeCTSJ0ClBD9pI3KxPMnnQY5B6NiIY9FHnxJfOuAmXVApC",
-	"yt5e0KZJsb+ZqWeIFwVWAQrlHpm1A15U62BgfZFLuhA1D4ZzND5Zja7XHMUGY9bt/53LUucBqI8ONy4p",
-	"fAiNf5V2JJ0yrkYqusFDf1y6Fca2GxBRcOLFsksncW0kP3wrkXjRfDODqKc1+TRKFXoUdfW1KHK+BInW",
-	"O2SZNobRbF1QK6Sad8xtrGrErOvehA1e2FrY3okXqihvia6kJmKrdXLKBPErCMiFNG66srKA5i5ceSwA",
-	"X0014eVsblm57DPY94ArGdHnFj43eqRWhbSEe8erPd/3jWEgvIM+EqUJMQOqQ9gbsaJmSbAYjY6vvbNL",
-	"wz50H7yly6E9pR1frtHkaoXxlyH/Bhu6wKoAGAXIrtizSS2upTUjZcSkgCWKr0DDkZAD5xyyY62GYFzG",
-	"Zb4mLjWAV5J7QJJqCRFrPsWr0j57U28qKCubZ6S6vCLMUUpezYxbfsmN6J26bZD7UdGL0cupkpFCENGY",
-	"8lgu8OhAR21DguvOvQjcyyOAHCtnGLobvjtrX2yy+/euc2t2Ip9YeS3Sk2bJ1WdpJqGlcpbWVwPxH6bT",
-	"oC5UE+0FWr8S8SeMJGcC7UTAeVjdEB0gXcglr4l7XTAw4qHLEpI7UkGD7p1iFL2+tfz0ut0YLNkQYonf",
-	"HUK25LyEtljjolQgMqWB42tr/oNyAeRA+xacpU7iT9FtBSPp3By5G4+ueaEQovOnoHKgXjr0z6t//U31",
-	"9PoPz/27yA3zK+UBH7KXL/z1W/1pCuxq5n+vjr1KXkTOzQ2tYVtiN5xh2+KjSV2vnb4Nad9Pj7CJlCPY",
-	"nVQT1kU4M8B0YxlfH+npEfS4Y/j/9NVKCHKOj5RULPVDRfhAzvyLdHHC0n9wD8sBd/QfQNDAX+4R7s+R",
-	"Sv8Bnk3frwXHi51+/A+o/o/KweDxJCsLEN3wSaRQJ4HozumxgVpgnQuQfVplJkIipqccDxZprx8+Ziny",
-	"vGEUvV6UuZXOknT7kmXMSK9ufFDyhomlnsxZ98PFi14CJ1RGSShggIAC3WcXKx2rBQh9AseZuwgwXDxc",
-	"O/jmX5+9GZ+/+P7lNx9evRyfvbl4+f6fhq/SkeqGZLpF7wSSQQrBphBXVBaXShr25NEjJ1mrQ88tZMoU",
-	"X8ChCoPCnLoklBvGxBFeO4GHUrAtkq6bWsqAfc2+Yl+x43oC4jGB2rX3oKtYESLpt0y1Hda90l6Acouw",
-	"PYUAtmgqRPhyCqpfL3d8tCiid1cV7lcy7ZIUbysaG6xEp6VVxwTkJa1C/C1eo2ZVdqSkdzGigQtYrmjh",
-	"nmArP8Ijo9nskYlHGiiA80qbsBTqplOcemkZz7WaGZmJ+uHiHthJOnDxTnN1D6JtI1PWospUchQZbR6y",
-	"Cn/Ygpb9HXn174o5WxnxInrq9sSfDd8MIQLC3DWY8lVAETpMN3aJ5OB7Dzsz/XDxIu3hsYB+ppelW4KH",
-	"z0WRS5X2WTpgz0C+fZVS8tvg2clgwHI94bkH+Pzm/MIjE5+OFKcfgRZQzp3J5/jraKqLFXQZ5muQp6ZK",
-	"cYR1gctHKuPrJECA0ROmPM+PAMfO3YzIY8afVnYlJ2JTMteGUpfOXz9p5Pwqxf7wNPUJB+hZZSRoWdtQ",
-	"rdDYSgDq8lG4Ll9jmoNfCKy9Nd4mWAg719nJSKGND9he4oZP7BgKwwhbbqKV5VK5c96JWLysEDNxk7Ku",
-	"MwEFPQAUBziNCS8MWt5SYLv7F9lLAZ9czpQmSnv9kTqDj2C+p6pciEJO0j77QApvhGDh3ynphgnAWqxH",
-	"ikaXIIQ3L9boWZJu2SflQih7uhklKASUImhFrKCEcCOtTfIJg1GlffYy1DY5y9ex99qf3FdCLOG4r+IN",
-	"5qQy9gigEty6tbTDaP/jKhwIjfUaL4YiA+wo3ALdtdnrl4pB4fZq+fwJhem7vT4bjpRft/cvH3nzxtEj",
-	"czI00dtCvWVQDwL/Xq3RcUrpHh6n9ZdSW0pR8s/nhpEDISAYR2rNoLG0KxcFbwREHLqTxllNl0bnTo3O",
-	"5HQqQADXR+5ZrJJOgxbQpsNrImgFm0/3eNkaYVIhoWiplUHzD5NZQ4LlBtRYejJS9T06wZ1vSCW2hVws",
-	"AFV1Lq0wSz4Rp9EehtxOg+c5dDyqly+iK8eUlwT73oX+bSBUpAo7g1yiI7WxY8DoBDXsNLAYlpgalgbG",
-	"6H6ngbfMWll+Ay4PriZzquSkcWPiL05LsiXVdhJADsuixmzY2TiWRacjVTGDBWXHd6YiwLsQAfPL48Qh",
-	"1L+Y4CqXBrPtwRTz7Jl6z9HG7NZ1pGgVMaUGVgiSW2biBjwjQF2z/lTKphZ1cbfU37mvaY3R745euLcl",
-	"4RjCeg0hRVxDPYUo0VFwVW93CwYXTXOC3r02Uonp26L/nrpcAl/cRy4IMtjvng1yIYz12W13K/BbeMCO",
-	"Tcs2QHNst4axGotKuVMNj9BTGuErWH0KkkSXzg7evBmfm0sDntGpwBJ7Kmw8oOdrvb5wf4v57TmTC/G8",
-	"nFwJ2hVwzAHXrjvbBv6HixfsEq5mK5nZ+SlbCXFF5VxOQ3qtnaYcxyXxQe4yyExSdt4ooxwdRhQe2+UT",
-	"ywLDgHZxXDT0gzFdt7pq80tdWgr+QYJnnvuLodW7noGN1z/EeT0t9KIVFacqrEGIZloGXwbgLJ3Dk54X",
-	"0CL1kAnCNcGWqhgO8WvUUMELv2G7BeBrOEGpF2M4IB2lidPgK0C7gyELK4rOkY4msBfdPIeiQvAEGlgX",
-	"upkbCXjw3E8oegjvBlW8kShLsxz4kVYYSKxBxNKk/tyyP2trsB3awKxx1l0Irnypby2p3+cqDXoJqzUu",
-	"BpPN2qmFT90F1JkgnH3VbcP4R/umGhizWYbkiFDR04V8lxoigwczq6GN0Rs7taYeprnh7q6YwubcnNPL",
-	"Nr9/hS9/bRp+u7BT2/wDkPZOFOcNP77Qxn4wGI+ofnunCRRkQ3xF4nUrXRR+e2Bux3Y7EEpDepMutlLt",
-	"aAfiOxPArSm9kRsi1yGBhUGbTMhg8SUzuUcy4IrnaysnDNrKsal2FtXBqV2hNWIDBBZMb9x0s6LYp5rA",
-	"7QGhKqqHCnt4VbXIZBXsbO9OFUabW9xvZRyEW4nd2/a85VC7T7zapWO8JqGcZ8IQpv8ppoEi/aYmmu8g",
-	"fpHV91UPtEEcEr2NE+e2XYMGhnCuIC+SSJ8yDGPorfBGtwVSl4Uwn6OoE0KDpWnJ7QhpV6g+rji1ssCO",
-	"IFYzMhs59TG6haBo5ZlCTOVN8y5EDaPqbefPTZzrBAFVJnqmJLRhZpfrRoyEQlzrq9tWLE308hZIkcAu",
-	"5+6ew0pZPAPi4MPr9hZ9wHvuw1RC/v79TaVq3hqQnATPsPWv+8skLAXPLX5FTnXWlYslQN4SamrKs4VU",
-	"1DGYOik6nuFlJi3LNcKDPVxoJS2qI+EJl5qQjgKOk+BuseCtzsJ1T260Gj5QFuz7nZl8AXqqyg8+YWlD",
-	"BTiFteCXB2akfDLxVpYwVaNTizZz5YYDWW8LXQCWQxrVkcdPrcGgV6htPvu9upNcp7V7vTsV+na6Y95N",
-	"O17u0xB85VA6Ut2m5Nk4WTyq2qTKNSoKz4AOq/V4KlYIWOSUwLiJ+UKq8AOcvIBGFJo281xmYfowD1iJ",
-	"fGwl5AOwdMH/pgtp1yndB/Dmy1xamNd83YMOSKnS/iWbgZSGxWuSJh/AAfLcq+V3g5BCifjJkcODMF8C",
-	"qVhihmH4u5deVWBOPvjfAucELbJ/KQX97DSh6PC4lZchyj0+MNSIcd27F3990iibnCLINgAn+nuyDNY7",
-	"glEEbQ8ttqC7VfThzotIdZWf+vYt/No7kEJ1+mMd46HuxpzbwE/dscq3dRh+joVubXg+BBxNQuxJKAvc",
-	"gwVSVFErAemE2AaCYjFVC93eBgxZS2/muHt8bXme/GlzfUIwsfO/f5p///NP9gL/t3z380/m/Oe/nDx8",
-	"2Gmy3+m+o9DTsbMoDRypXLG5tcuThw+d0enbzLMP71/duUO7CULlU/uof7KLFfnMN434gnzGXkftlnyX",
-	"ooaTKfJ8bg72kF5T+5mrKsONrn386I9f/+mAs+R2zaDaFwCCFL/nLt8IctWmrXGu74kDwWs7KZ2+5U7c",
-	"hXeq80IUw9LOq0/fetlu+KUYVxb3diQgMsdPWjpdM3hIv99P++wFWFcgqjCq6n4jYxctL3Z0BDBnb4av",
-	"X6anPlN8rlfY5aZPJU0LiFLC8ysZ4wQGYuTpKyn8kBqcbYVeGUcYZjlQI33IR79ce0iOXM8kNjyR7j68",
-	"xluONDP0gIoCvpR/Fc7kBPimaYMH+nz4/GWVe+fM+2ImWM7VrOSzgPipFVvrsoCutQHxErQik0DqRCYW",
-	"AFQBiUhR6j3mJl0JsTQBRduUucUYPaQ9oeOmP1IjdUHoE1Noa1KImTTYa/qrr/x5/dVXcKhsdTpP2NA3",
-	"Cgcd/TtoFc6wATkTKgPfDuJjWOOPrh7agl99heP86iuA9hKFO6K6WPSFaTEIVNhLINvD3YCD/+orZ2V8",
-	"9VUIx371FTJSDBpqEjYrdLkcKbwJiKCJBXhxN76wBF99RSWOGFv56quiVPQeaamEeqSmXGHLSHiA418w",
-	"lZaioDrXJKxTQhWuvVMy6cC3loyU7/eHub3a8tw3aOESPI+UnQkLSyYhVSU8BxMNEEwQLlErkbD0u5eI",
-	"HVPxEyLI+LZSoQQScm/dTsrllcjXIzcIp9FRDUAdkGvCl9U9C75GsxEY5n/8D+a2lVCW6nJG6iVyGfh/",
-	"xc1ELC1LH84Fz+381zRh6UNIfcI/IXS5lP2/Ga3gC9xkjoiRgk+6tClTQmSOXSuMvhOnGgRJ4x3YzfJm",
-	"pILAYagysO7kdnKn56s8RiqNN3rqRQW4ymuCgkGP9akuvHQxfYahA4YFLggk2E3/Am/9sxv+X/hkIowZ",
-	"0zc9SoQE495xHnyPNeZLYajL6EjFS5PpE7/PYQUyMckhsYcQpZfgl4MJhdbA5NCBYtlWjw7uuXa/jlur",
-	"6+OH6N2Bdbw+fgj+HQolRd4dZ+e7G1nNyXPKuCOB8P3FWmO2+4JBXdGTwWPYeOg2pGVCvFAnrSBRCf2g",
-	"T0P9gBODFJNYSkaVn32G3PlkcAyEPRk8juuePB8B6SOV6xnrhj2F4+l5tkd9kIpakSI3/5Cmi7UBF2//",
-	"+vLN+P3w4uX41dnrs4u0QnH37lrW/XowiNMPewmBE7mDZ4t83J0olyBCo6e+fNYjOb4e/vP4w5uzi/Px",
-	"u5fviYRvhv+SUtDDyacPFy8gL7V7nDj1YgAUhJRtgGWE+RcytDCnvC4oWXjGuulEZyJl4AlacLX2aLcm",
-	"7VFK30il7wENbOjkVth3UjFaHl8VqMtiIkIHbTeDtqAjd6T8VsKhvXr73Vl9PhGxrJrM49pIQi8rkG68",
-	"ElN+gYYfLr4ffzs8e/XhfesjH9eX5xQb2GKOl628dLSuM2FhhioPmiwiqQUJ9NAIB/czYWVClWYF7F9T",
-	"QnDJOc5IyqwmueimRRcsyMiEgc0EZSqAd8XZ0ukP4KCH2rri2gk+rP5CifTAsPRcTI6+FXYyPzqHfQ9g",
-	"aXwhjnQh3UuwBL9KU3HDTd/ibyPlKHgvpqJwa+xRbQGEy1iUmdJWW5h2zsui0IXxBwW2AJtzU3U1+Mfz",
-	"t2/cNliKk5FKfxshMu+oc8J+G3Uc67k/Rx2p0J3YSdjIt53HX/r9Pn4LKjh+R8DBBDYx6nz8mPZHijgZ",
-	"27G5yUoveTauOqY/GQxO2ILnU10sRAaUJb4DOCr4TiPRUK2zXoqEXXIAEynWbMkLvhAWnbGl4nQ0gev2",
-	"yeAYEAh0cSmzTCj46jF4V5W246kuFV72hDrST3M5QXqeYRRej0FRdF8dPz5hlzpzshQaqB2z1/I5PItm",
-	"yF306NEJ42wl8vyIxoLRUmyJimntHNNf3QvcLMy4FSu+Tkeq+3QAtwc0SVBaCY7Eq6aXYs7zKbmwT2Ok",
-	"V2poMFJVflNrr3WaLK8Bpaz7dPAY8wmgoZ7iORI06J1ia0v2/cXFO4bVeAL6Zfv2/7Y0zIobCweuUU4y",
-	"Q7p3N8KAZSnm3Y7dvNMEQJUZLK5vhL4shDPpEsjUhAIXbS3xA1tyOw8o+9OpUIA/h9NbiJxDsivBFMQt",
-	"bEaqu5XwnLA0+Dr7AyzHA/R4ty+23hFYzD0K3Bl0Pl24UXO1XgGeMsQHQ7cWcq0AZ7APF98e/Snsb87e",
-	"fHhVhfdORgqPIBihk0MbnM26uOfdTzBet3x4C+5h69u/jNRCQCYlAqzjNY4R/SbCbwC7wx1qoB7owvbZ",
-	"Nz4oaFg35U7QpU6+pbALoPywCs6mCev3+70wxvffvmCPHz9+Rp0zB4PB0eD4aHDsVuPZs2d/Ojp+dPT4",
-	"mPLV/ZhgRwCGsvFHICQ4kBgbQEqQztZIOXvy6FFCFXvOPiAZ947PpCKF+JU0FrUxiOeUhWJOqIEb28mm",
-	"n/r9/s9OWkWxuUiOfUz77B2HPOXoghQADqE88i/4zZ/d6QAnUGg34E4AbzKnqszzlIo2RgqiyO73PsOI",
-	"IVVvL/kvpeiz9C/ATn8mNRaToGeCGfmrqJLenw6SkYq6XQXl6IVW125Da2VG6uwbfPaHD2ffOCUYT9gi",
-	"Wh6pnFLSZ6+1EmtHrPvinGU6z7k7KbpVLlHvlNLD0CBEcGlRsIXMc8yqdDoo0PFCL5YlYOlRWl7XPQVE",
-	"j4b+/wUH8zm080yc0IgaUzobDfvyJgRWK4nZq1QnAns0SbDrQhv3pOrmO1JonGNyjCHF3kl5jNo9A11+",
-	"wXNGjXBB6lBhQ8KMhnz6BdPTkYJBYACWpYP+8Z9SLGd1f//xWfzfnyCmprjSRziVbmqxTypXayeO5USg",
-	"LDdCmF5jwQy4rQCDxwM1lIooP0VWwp1PtRK41Uj/uVwHdJen4uh4AMvyvnm2QoFrmCU2c4ITJQw1nsWu",
-	"c+hLcyJFYTentI486WRDlVaSUlNTXdTqd6rUTVochs5IsFmLJWji2hd0Yb8NgJ6HujQwTSqpiTptMGAw",
-	"JpnLiVAG/HTkInpX6GUhheXUK1JaCFnCAgzfnUWdek46x/1BfwDhFjSROyedx/1B/zGgB9k5eOq8Ve3+",
-	"njUlkg2pm9SjwSAq9FwW2lmZAEyyBPimUNgGumnVXFEKc8oAldYb7f0OUISF3GdZ56TjaUg6vsIBaHs0",
-	"GFBw0xKkHXRuQSfBw79RUB69tPt8uN/DK9CJ1tipMBpOzavZOfnp56RjysXCTflJ55W8FspdC+PsJB3L",
-	"Z5AwiKiQnZ/dzahd75hT9v3F61d4eAF7iBtvKNd8EohIv+FadEzlNAhfsl4lPXw4A9CamqXs+O1SAFos",
-	"ARH6541UF1sxUG0VJZqTgxWtLYCe9e+HV7oHuXMkeslDcIvErIzWB5gMyjJQINBF4o4Uj7mEWhAcCdIy",
-	"bq4wnRA5v84gMJ3v+Ewg8BWesgZ6Am3lOhWgKM00ubtyPZvBuapA+wQ9S8X2TAAJ2BgUlCebtM+Gao1t",
-	"5wDHu8sVqowG4DTShw+doZJCawd0Ivfg9KHaQKnYlF+D23VaW5mHHlbXkQ06UeUHdrPkfdK8MWi26Zf/",
-	"ee/WcUrsw7ld5PU9s/mgxu0B0w/cumdvhOvifUH+7J+x9XvDdsCWrVGKGldZEhU2kZ7pJKy38bzjCLxR",
-	"gZHdL7BsflOgk8qJYa+BmLku7FEur0WWsO+tXb5V+ToZqXO+EM56/fO5LeTEsmYXHUKhZLIQE+zcRgzd",
-	"5VCtuMlaaHPUF50N0dijoc48YW7WRgqR0amk0Zs+YOqdMu4T+Gijbc0DPGwE2Tb1Bxi+dvxrNJmIBLDk",
-	"NyocqUOURm6FCMIq4nPoCD6rlV26JyWgoiPE0E6PgFema24B1tVFnG7p9HDyCrCaUwDuBuslnls4W5VG",
-	"wpyUgzSwQAaTVdczxq3lkyuqqLkSCouRaVElEgwpWitothNbWROwmq7JRjxnXVz9fI1mFUIMcWaLEiZu",
-	"WeibdQ+9GuAgevH27V/PXo7PX7748P5lShBFOz1X3g13W18VuXnUSPkHgp+p3U/lM8Vqznfj5rDmuaqc",
-	"YdHyk3aGDQzBfR68UqcjRTaPU77Q3YfSP3bntYr5TsjJeE5tYFsUgJuj1WoFnoijssiFmmjCGz1MIwBh",
-	"9a2TVR/riY6Un1STp48Hjxt6tuoZdpc9bXC6+ZXu1HIMXmkkvjFLN5xcYHh1UbZQ+4i6FOn1a8fDdpT2",
-	"XNijFxhdbIxWNoq33Q91j32Cx0rTtIbpevicZz4SDrcc3+NJFHhtIY2RapZUjrXKpwa5peDmx4Wpjq8q",
-	"7tskaPtI7+N7UzrBS4lR808ec879GVmX+S1n3u1GvnkigDMTNEZwMRfamCN3DoRH1Yrv3ZvAV4N+2FBg",
-	"6Gbz+PF+hrnQ+hUvZpBl/eTRo/03nKFPEq9/dtALXnO1Jq6EBJynh3DyGXkLq3XcofmEAyfW4Bv1IDIQ",
-	"NIIgNetEL1VG2HsbeQVdOXWWdy9hk1zwgliiaTujTVpXV3wGgrPYMCKqdOQ6jexVxdAnlo1UEGxc+S4W",
-	"lwJfjwwCMUuMGDQqDc6qrbQGd1BhVNOTs3WUoyUSFIpAQsuh4WbyFgIbiiqbJbYf1CdIbRrTJ4tomv67",
-	"i+oDdt63PnjwmbYELkzzDojj9q2W8nvwdZo6iIpjH4yiQIQ5l+67mVCOKzQ1vnY7UNwsc12Iwmx7HGbC",
-	"QvYJeEw+yemwq0f9Zq5Uo3gnOtjjML7+Z1iNCzeB/lX+RW3eC3TUHOgSEoq908bOCnH+wyuYe+iE4wGY",
-	"JnMOmT1PB48x1rKSRmwvCL3yM3qA3gueSQUtrZoXgsKbEh2ja6y9L66DKWBoXR5/GZKGlQ9tjQDAYTZP",
-	"WQq6tonhyHeb5uFVu/1W18cPg+/0IQG6tPLBCw/4AuCh1HrSFwn70knHENAB8FLYlRAKWtEvRSF1Zk6o",
-	"/ZIQV6ybrvQKg1UIM9lNF3qR9hjhkTgDNuXO1q4sErQ7lVgJwv4mrSbUmxal2mqV06tgEJUgOwYh5ZxB",
-	"t9K1u812p51uSq0Mx9gc3Wcaebw7/3UCWSnQ/hfNoVNwj6IlhBOAdi73EbcffR0e/poQepPKfHsDyuwS",
-	"BXfH2FJU3misqgPM3ahRNXYHk9iDc8mNgXAFWrMWW0BLnT0wmNiRIG6wXzgMvnKFl0M1ZL0tQoLQi25t",
-	"IXuIwNfhuCZ6Id8NLun12VuVR622fcqw8YFRpz/BjBFzjBSn1mbuRIZkLZFJGzXaAPzngK9kw/d95pco",
-	"RR0orE0KM+hHZvxMaCPYksNpW7n3u5CURLORVJNWXUHcFoqEiX4jMwhipo6yFNQfTw87CrCIFFJIJ3Kc",
-	"61X60P0xl7N5Ci959vR/hZgSseBIVUhSVXoGEH2ptTW24MsmKrvHg8HAaWC0KEmVJFFdlBV8he7maggJ",
-	"M7jaHjhfCGT2qvvzAwNtg42unplxy72WCMEX/4tbCqgri7JWIFNEzhRAciubeqefqQYPOAqZMGzQH6nX",
-	"mHAZcQzUHTvO83tGF5D95MSF0tvsliBb5RK8NVKxtFQ4i1hEYhodEzNhUdhJBN7d8EE3yfjqkqru6iz7",
-	"ARy9H5MtPdKJQFg8FIY1AMwgEuEC+LPf4jnGWagph7sOIJLg7/Cuj46uPWMZ2moIey59QbGxtjF7pEDQ",
-	"7XaKbEzjZVsittc2DXUJXZuOPQVf22QOAxDYoWRunA+tVG4M57Zk7pn+cyE8u/38GdWqaF+06FWTcAU5",
-	"WO7qQ9p9y4coPapzJwPoyeDJ/jveaPstdPuDGw5wPrygzKu7eDfuagQEtQ8gewmbHUVLEDLJllAB4Rmr",
-	"aU7/iDTFoBk2KYu2hrHUqC++VR6Dw20dRJyfbuEGoxhOPNzG5TpgiiDWeOjEWeg8L5eGda/E0rJpIczc",
-	"XQ2HE3fnh+IA3s3NFY5sPVKQODLhufjm+QMDqqVUpS4N47NZIWbcYt5EISjy5HY+p0b8COdEesmHixdt",
-	"+FSUXASYW7mGKCC1WPCALJRzTxA5Og1pHL5pP+XexKhBp3HcZ4EKAWEiAZJq8MR5VYNuRh8QB+hDSPd5",
-	"NmAZX5uEPfp6pHAEumCPniAPYIM3SildQyfUkH9xDGm+hPHRDYCbMFqv3zVBgGArNM6geuOEcTbjS1LA",
-	"YBiYjJNJrIKHxoZzgVEpjz+E2X+sQiGqNJ1yHzQNaMURZhHl7rBB73QXYhFpiiMVYHQIwghfvaEMn27C",
-	"GnlyR2oL2ug0xjWyMVAPNrV2P/ZZCs6eUllKF9w7TtatOgiC0RDaY0jPtdB3TpeW7A0ImuJzqSWZIS0+",
-	"RwycRkCeblTxk4xUJd5NwnJwml1qXmQmYVkhp74DSeiWtw0LBCm0od2XM4l8Z69k13j77H3p+xWO1ExD",
-	"OCBqpwVP8g264tGDwgrmohBO4riZdnt+pMQvJc8JfrMayQNDbRC5hVvacpwgPhd2Jc+NxmmlnlphBurL",
-	"RKOCmpxm1TOCr/sMqidsWxgK7MM2ZSWC27lPLWWfkvgjNcJa5tq2kuah0OoxvEOV4G0kum0yKjgtxCZs",
-	"IyUgOB3+ao8S2PzSGjgfQcv5nMfeqbcRwLkfCXa2Ldd9xNadN23UE4Jcw/ruhKk7DBCvhWqlV23kAJLd",
-	"LYn5nKputA/bXYhSmP9yau6X1lqHkZrIG5RDOvyJA3Zop2Umbas6+koayr0JMEIJI2ciuNN8FVxcYhM1",
-	"lRqp4bszcNKxSp1D2Z7UywBRB7vWVyJhV2LNCm2B/xJKG60lYDD/VShCZARCY1i36q7FzVpN5oVWujQ5",
-	"ulkLty8g55q8g/X8kl6fvYGQH9YgxlHkxriaNHYIE7gn5w4OEOiwZkKpEJ9gVm3ov+PLNvo4JWnCUjfG",
-	"vgdHajWS8Ult2XDHB5Ss76IXEFaR5CuJIqsQNG3bxKcevLKdXH/3GMj4/FT79+2lZ+PkvmXZ/541D8Vr",
-	"cRma9MlWreKd2lZ9knsmpqR6MXXabns1/XzwOQ374C3dtG9xsOsjYuDDJMh2Qu7pxI3fH+oG97z6Lqfr",
-	"fn0OSloP8g4SxtznPLBh2V66aQF0vcYgm69wxDMA5/Dv/QD/wjkvUe67sbWJio9fOCrC0VuhB0Tn7/YB",
-	"87y67Lamzd8Vp4Vx7Ge0amb+ztnsftjlMl5hzyzRl+1p4d8Vulwato23QXE3yvjABB4ozEVgDYo6Qtuw",
-	"kToUVoPHjWohIjjl6kiXdqTEzcTrTZQk8MAA4OFmIpzvxRcA9VJINB4pgvHRUyzElbMUfWLBEOpasYDN",
-	"URaCDRK24DeI4GDY8eDRk6QKqR73ktANCR6ErbPBW3dZ+Tj6bKiihMiRCg1BYT4xppSJ3Pvx4prRN+g6",
-	"CaPov0l7lMW11NAi3LcJZMtCX+ZiAYE0IqjPfvTl+6H5NjZoM3qj33fCgjMXUWHj7stTqEmNu/udQk0n",
-	"2hlRv0pdRG3AGpbE8cBWf0Qd9Qbvh9aVTXowKqxhgx+cnnzLMEr9LWG3709NfrSVYHsPYqzNwK03cyZc",
-	"27/34/Jz56B+sqAkBKtIBLXJyq3TFbB5UHbmwjakEn4D35v44X321ufKYPfEqDs8Je+CixTcxt6Hbyxf",
-	"n7h9nAt+7VsUSWMRMSilno4F5etRDYozM6sOMpTygF0DQgdk5tv+hi44UOlRcGXQ9hupbkptDn0nNGhj",
-	"XOsy3Gvaujgn9a1b2zlPWrC8alyOTwEPdOjK/P96IPOTWR7Z8hCWT5q1x5mwOxZ28DuIxP9qTPHJa/yd",
-	"sIct8O0U/7MMdPmlb9i6WUyIdbROkszktagagqosll2Qi2rqkJZehUlGChKR4H6PjEr34SUIfQfdpikM",
-	"5dsx0plY9WP0d8BrwFFIukmfRQqSL//VGI2p+soG5VFiDZzZUFWrqlsvUqGk0OlCmCRW08NIdU5BCeoz",
-	"D5IcXu/2yTpoZVjR6i5wGi+EpK2cXCXRWwtB0WmQ0IDUUVHi9E54MgJbGHovKF9B5/Id8ZyKiEH8ulIY",
-	"99IObhVPMcQxwfux8vXQoXCPhlQVpp00KPmg5EK5HurFTuBXqjJ0/55wRacbALS7RcgSwPtSiAqRwUBB",
-	"oa+dbeFg61IGxgnjKriTPdr6ZYBnwwZ+DVZE73QDnbfq7g+IKIaVCjrIm5GKKQAjIFxbDZ0Kvi9FSA0B",
-	"UKCmI7Ssg5x/Ju23BUr9IO33C4p6ann3X1fk3z6h6e9et0bWurtu/fCyzEgBudsxVTa4Ns6FNQEVrQ6V",
-	"iXjoWtl5io2KCG072UyUGinsvID01eFuAkbfhOdCZdxnjbIzCyk91HeVQB4bUhmTkOfb1HY/C32FQb4X",
-	"M5/i5M0HeJ6OKvohd8IQrlAlniAehadkLR4FOGMAGElxNCeChQ13GoSrwaE3pk2YSD18jiv4eUTX5lv+",
-	"3mRWXVWgNDRH6X852fV3L4rO6/pw6J1COxgxTXu3FE8eH6o1zP3SA0hVSUgUnjZVcQ4E2psEAaUqiowp",
-	"vSJ/HeShTQCSLlQQ+GIQVI5VVqsJGimflIiIW30GvUcCFVST0dATCmqTCFUJg+VxcQPmATxhXVD+IEcR",
-	"Hil/BdUeC2V6CUhDN/D+SL2lZLz6m30xQ73ehXIBIO0xpPuNlLgRk5JqKy65kYalc2msLtZpL2ETDkl3",
-	"3KJYJzxbp7RXbStHSmlG90BqIwcZqQF4kOdQ8RHfHeHQQjrcSPkXRxc5kc3KpRvrpdsTPQS5ABsloIg9",
-	"MAzvhKqUhbwRWVR0gf71B+6SAMbVJFz9076IAe75t03AeWL+2/zeEDd+4shsjXb5vVriLXIJcsfvrDQ1",
-	"4wSBaW1IUpEpaxRfmrm2TankKI4SHzeCOr3tArQE8RPQAlW+RToG8p39FzKr3VsBBhRhQVO4LUv77Fto",
-	"UYlVdoWeAfYKanYe+NnNBsyLjwgB+iPFbPRCWnIwXgqW/vYxPd2ET5cAhRQ7IkZq+yCZ8CVlqkrjqO2z",
-	"t5ABv9Gry6eDg393wpcEsmtYJngG8Jld8oRAZESXdkyIyykZ4D4i00NwQ9THoBMIJliDRX/ie9ZbqgUm",
-	"gGxuWEq5yVQ76ScXEtlD8q+HLVrN14BCVldklN4+g8iArqxjyhYrqjYHRT24h7C1qyqbPI7vuclRPiXd",
-	"WchJRZJ0pxsZ39CxEFamd8qULhAoQUUxt6hECAxtFnoyInRHvby3YjbDJrk2MGcjVeUyE2NWaIceWfvp",
-	"4LHHUoAtwiXhx690cQVK+EituDvZrrF4tBSIwf/SWwIJOFLg5+CXSRgucuWdx+rjCKJrpMjvlXgvfuTA",
-	"R+1/QrtXWmQMvwIw0d0Kefz9hzeIPp4mDKGKN7d1qWolupt3n4/P3oy/fXX23fcX9AhUSGCI3lqy6Bfy",
-	"tgtVIk94Dj4sD5JPOfcV3PlugPTTkULZdClnM9/OzoZD2L/bNLl4EtzU/s2RLdf4+hdvzy/GH86/2aCg",
-	"V22oeMYQLZ/ej8/zRdb4ZQpVmU48eKsKcMaboZtYCenvIJCUWJkIdNXnu1ceRA81WkfHz7jlTss42azW",
-	"xoqH0CkC+kk4xS9edIjzWrMhI0/xXHhgtmSnGalcYxWB1fRoQ5HyqVdU3QBw5KGe1W0at7+N1UuEVUO0",
-	"j3lYSiew2mPG70v1WaPF70sVecq2rcxH9wdUULZW96GcCbFgD/Fc/neQ7L8W+FFAvti7Lh53fdP6xRxp",
-	"b2U2O+RAawy2bmVpkU4prqVYNWiVTeg5dOsDQ4DUUKnudA+J+lSlFUWdqqsmoMN/ffHrcjgcToYvhuG/",
-	"H777wXz9w3D4/XA489+9evn86tXbq+Hw+Wp45r/85jn+63Mvl9zOq9RLyGxtL1aJe+ANj/6VH/06OHo2",
-	"Pvr5tz8OPv7P5pqHRi/jG7Hqs/cgeU0AIH5gfJtadwKF7ChYkVgSJ2Spcqa0FUmMnkwtbLEx4DXPS0zC",
-	"8jb7RBeiYOm8XHCFoTSncBEssRfw3hcB0+9W1VCdmH949GAnwFFjoXAFWrZknuPtvkKQnimmU4HaIQ02",
-	"GSmjK6BoSKQnaG+vTiHYbjwHvXpBG2XrzwohAIaohAbVSAxSgVpYkybhVr4/UpCR6gbwZPAEX1hlaQWW",
-	"PXVKS9WgPuow7DEUUOWEcXelDaWT5KToeX3ebTW8sSq2azqu8FEv/ftvfWiFXfNbxzGLL4bBre+Drh6y",
-	"tBDTkhRXK7FE1VyBlgpd7ZymmVGrvI/JwUA6bgD3HjaKxhV3fHdH69dHx4+OBn+8OB6cDJ6eDAb/Cm3s",
-	"LJd556TTSaiHsFdCoH0pfoV9V9FnE31NHVGj7+91JpOOZ9DOSYfnciKOcr60eoltygsBr8St2znpwN51",
-	"P4Gl62QNdMKO0cWPD16cl2Ent+oQQFtCwXi/h0mCRJLgtPYz7exKmFOmEpl0zgj+bxXk794pjluXGqlX",
-	"h1OrThAJ5HbUOK4IK9N7ALZ9Q7kzRm3d+Oim+K07tTYRWOgRjeBQCKzgUVoqwKqRakKsYrsBq3o+ocQZ",
-	"cgcCPwX3stsXtZL5kUKf9hQOhOAqeVDBQZnEU/Hs6f9yz54IZ96JClVopCooomtRbGILsQhaKEIMYnXA",
-	"ICrzB8SgCoKr3izDz6cjGd0SymItdSGYsx+pqRkiAHQttH5bk2PdnbA+N9qd89UMLLWRqEiQKwIedcou",
-	"S8C5hE9Y+p5Dl1Uopud0c+jsga2NwDgEk1EoW6wxq3kO2UDupeySq+wECQBcJ/fc45H6Ay48dK52o/SZ",
-	"7KAahdmFXnaruc4dHZea8kn0SiUjhY+sEKL2PSv0Y8iloGeOFDbuoIc61QFSx6UCiKWs5wz56FluLFhr",
-	"mfMlJY24ZzALqBBLp89fUu24M+gRscEx1pjb8VWKMEalupTciMw76nGZXzjtxp1YeZ89Gjw6TgJ7j1Sd",
-	"yQh2mjLPnc505RbyOGGPEvY0YceDhD0aJOzpwP09QAwN3L9mwfPcbbVqsiJkMq7WUSHA/8/e1S63bXPp",
-	"W8HoT+RZWZGd9CPy7Oy43bZvdpM2dZPZH2XHhEhIwpoCtARlRW+nM3sP+2MvaO9kr+QdnHPwQYmU7ESK",
-	"86H+SBObJEACODg45znPA8hUQ0LX4HvxKFhsT7h4a+4opzLRUq7/IrJQB6jXf426cZvGK7ZYEOnka4aJ",
-	"yBf2xB0VveY9+KM26/33Rzj1gRiP4vFtE0wIlxyLwd/XQbBmtbEKHHYZSFTkAA70pnp7VTjevbUsDc3g",
-	"rsLn52g31/MNbeuLzOy1u7y20mjhenedzvgjrQvB1adXeglfcHcxnPtiX0Ah3MzNKTc16QftBXBXpJ1t",
-	"PHgAslOozuGFFHsB2EN6Zg1aZi0Rahilg8aooYUHqmbCt2sx0YTGOFYx7fEk56XeZzSvNqZ6zQTfo3YJ",
-	"qYnYJQ0bSaqFtKouwQcqxZgSstJE6de4qAnFSivj8Tem4ivgG+WZPUfVbTnSZk1hFDCpVQBryEIVwhiW",
-	"rtv0f7Zz2lG7/vTD6zRR9cIor/rGapVRJMETvV0k5+9UBagIKgDMIQAJXn70sq5rY11mAvszXBdgHjyD",
-	"90A4uTYxmMDEUniQl0QUPD4fgfxsqRdFDnkx1CcOhQImArvDwcDB3Kl/oM0vC6GqYrWlZssZpq3772V4",
-	"pLiFYClQs9zxyyWKYreyDLhSUu2f6iVLMfg1ZICsdydZcyPnmEqu1SV0a+iGgpvqmiAOUJwWMqZ4lil4",
-	"5iKxjawQduju5x78cdfatmD3jnVtzqa9MWK/RW2t9q+9mC1sxYf0yLbuhkcEXWMB25bB/EgK1xKVkgd3",
-	"rW9FWcpcGCc73VTDZjc+u/DdtVDNBom6reVsBJCqKkihbdazJSouN0JDI50oaFRn1AOQFJC3Uy0UUiva",
-	"TSVREzLpsWS1k5XBadpapnRId/ZNaOGBypO2LmBXmvRZLuTPuSzpHq7yY+BT3S3HESPaQaN7t6pFL4p1",
-	"jiKVhu4ojpECFpJgs16QwXG5voXQbclGpb6xLxarNEDHWaU1wMz8bwhWSHheiLlWiSqE7fOUF5izQAwe",
-	"ZjOdEDnR91OKnFce0jAuwOnqJaoUgMOFNAXkSHro28mZPThDAt/0MJIfv7CE3PyzSAgS7diUGzaGBD+C",
-	"+nZ+0ZbgMCzif4VxfP/Y8CEDONjHFmsD43kkQXhfI/C6LicCSZdMl6XIKpLqwV3TcbLzzWW9RtHug0xx",
-	"3PN9YP0uyrQ9XvrKX/VJs3i519gdt/Sf5YsIXc6j4XUzLfzsTgFMxV68eOkfhJipy1fPgQ5VGiZUVq7m",
-	"hMbCkgGVI0zdmvJqUSpr/X2fmeErTMSlU26u+Vxe34hV2mfpjVR5yubSqWUuZSkSheyGQ5aC6pxMWRe0",
-	"0J6fAnt5JUfIgVAxIiK3C3KIemnPe4myf7nSi0qUPXb74sXLHvulKPiM91i/3z/psZSralrqucwo6fkS",
-	"dTWNfccToAdIJ1pPCpGy7k9iJpVkKfGXie9x6qYnfZYCe6tJsYKLTfWSTXlJ+XMEkSMomY0LISpAmRnA",
-	"oIGGdgSDcfQ7IM1YW8joSgDMoR267FbCQWPDrpEHCg/7d2zZ5NwXOwaJDxMknoc51mRU1jege0SLg5m5",
-	"DKNYYY0oZA4xJrswIqLCcOEwrNBpiUvW1sVdwm21SURNHB2nvQXadsyh9nBb+0AOPriBOcbdGuNuO8f2",
-	"Y6GNumRKLBOVOi+kOdimxIXf3xtjc4wXRaLwij5LSX84UEPRD1C2EkTvXG4GcjDslhcLYXzRIvAK8RxF",
-	"fxzPkBGowIO1A8wAVVS5VliKDeGJliPrFOsC9xSb2a/HpEIiI26EdX7UoihSx1PCZEW09q6/tjNAmgQw",
-	"vhsxr/oM6w3Jl8lLPSfmooxn9kSdaaUE1Q5iLZa3o9wwo7VyWGEvJJgow28F5vi4z7E4/xKyUJ5XCpis",
-	"Mii0pzoHwNYTl1VUnekqwMInBehbFxVu61WbJ1Tv5pUNoT8AMtwo0gQ+J1EnrGoPax7YGXtTa+SBgpu7",
-	"bKWLb36uNvOj9Nzeu+bLRznfxdd7bC1KJU438Fprh3JDJ70GQAzZ3hux6rmabXQAZYVYGixST5TMjeff",
-	"MDGY2j302pXqppF5cL9M1JjLgiia4oV+HroywxMh65qsXIxGdkcYQ9U0Se8b4utwz3xkoieNUB9uCOQg",
-	"GA6dWFNf6YnAxAhfAYsI+5a9lN+x7oyEf7ntBKGiHUXK+WAwqMEbKJraTatyoTIOKlySUuF23Z8gYawj",
-	"1gPoBUpdjUUFTAI87nYBLPFZqQ1gphmfS7DHMuOmF7hh+Fwmal7qTBjD/IMcjctSE9KCqrOgupc6MBIr",
-	"bZ8CqspQp7xG+fwM8RdxzXKbwskVzDGP9zug+rhvpy26tDb6TgdR1ufaI4OA9c8PV/pha1nP7/ThfuKV",
-	"WPJVU1BsfVCWahPi997+arNhrISp9s2tApGkmqcFhE+NphQlyVfG19IvS60miZIAqq+mgBIi/o+pXc6+",
-	"GKEURhe3gnXTXBmkS4qc1WxKOaRoSZOiJ2kYscmClznyk1gP0T4C/EZRViAiXaEvOOJgzwpHrOD8QPfU",
-	"LqgPuV+SAKXrpHgrQUsd6RlSBNPH1KIk2QdngaU09nXoV+lJRH+Pt+Neo6AEVytxSox2Ps6IHq6LTbBu",
-	"bEudNiaVLkvVtCGdBGlQZEYgy4m1L+sGBXeZsLWcDwb2MAK7iC7h/WuzwH7NqeBFNV0NWapvUjfyMpvi",
-	"s8CRDpuUGzHHpBL6wIhNpskW2yl9YD/3ddTEVt6E/Xu1tukriMu2GX5SJHJpRCBYOfq4H5yIH6LoYQWy",
-	"Qt6K7T6rz9/tjE9e0QG5xmDnCfWAoQgIOiM6fky5i5IbPNkGOn49ZnNuKsw9AzgHsK8l1pwDaY/HoO5g",
-	"5b/AuCRBO/mES+VjDkqjNe+eD55C8p3gnFAGxtnTwdN6Rh+wOmxNa0Qa+5p/F8rtJp5u+HKDj9mpvTi5",
-	"1jrXU4RSCNRMwzrrspnqpdlEb7ZjTX+lR945plurCjtKAuw9qPtfYUDcwvOrLA7qri8vj7D2GtgOrOLM",
-	"alTuVxjt+auW3CTKx//diCIhhaoDtd3uJ1SN1TvCX/vZ4ZHPuNfCWmkGhbTPwP1tRb6Nlg3IdfsYjG4M",
-	"Ru+ck/sMRr/kN3CoVmLZOoUDLWEtXO0YUhL1Ay8LKcrAcwiVDj5yvRSlgGBp445SihmXyol781Eh+lhY",
-	"LtVkK7IUL0EF8RqqNIaGRstw+9YBnrdWIlEOAQqIM4eLmQmullNZiF4jzrQ9olpbcIeKqLpGHiiietcF",
-	"D8oOYZ4dsaOfDnY0wDTjETxpsVHksDpi1i2ayPaSuhRyj2m4hBfFyq5UyEHF1VcSuaTQ6+o3h9oQqrZb",
-	"SzjgKe2pMmgttEiuuwv2IyWLilgKGw+v09QyseP07k6i9xve8clV814t1G5MHHILfAFwuDXMZZ2fxjP9",
-	"trPTRI6qJzKucQdzlfeIk4wwxhjlqnTFi4bVNRGV45o83ATYQgB59BkbfcY60zZNk/cJA/u59diT0LXO",
-	"MiD/eyVKJNTLHS0fUf3MuRIF61ZLjfQgJRHvORY+AN0nioPcH+Vj8AI24bd27wkkghhDNVMg6RkjP571",
-	"AeH6RM25LBFG8e+lnM+FynU5Hj8yjBfzKWddpWdS8QKYXZA8ZsxlQczQaTbVMhOpaw7yIcRwM0YNTw3q",
-	"8ewXx+DsOHuR7jBRRHyWD7FD///f/wO8Yo7pKOLzs338Xk+Br++Gz+e8z34EgSfKk5EHjqSR7ojpPF4i",
-	"RrtARr9cjKUSOb2jLhMFD7Rvy255KUnpv2K8KIDgRi2KouV0eLVQl36435fHDpnd4JapUNfQq85w0P+q",
-	"16EPch3NrUH/m696HfiineFTmLsKcrG//4m8dfhXF4ruDDuDs2eD0RP+9HQwGAxOv7F/fGv/GPj/+FnY",
-	"QWc6uzmFB8FOd7/nnDc95/T8HZ70pPFJT2BPvZEqBwJPmpidXucmmsfXMMLwpb4+e9byEb/99ttnEbte",
-	"Ucyu8aX9tz07h/17oe7a58EZMfdJNbl+B1K+MKNazHpYFihyZo5Gfs3I/00v2ZiXnnaa7CN8uEPZ/Yyr",
-	"TBR7zv15BIX1RioNdf1eOgCSZuCweI5/Hx2HzA/SxAPE3j3kgoDprohUKjYu5GRaFwIIGlMYbQDCPLTe",
-	"6PZALT2+MfDeuyyX51aNMZTs0tzAEzCALQ2b8nJWkDvlRR0chb3TCofMG/C3YV+TQDMeqeS5PrTHFfCS",
-	"Ri/s4DTc32P3uI9JU0xD5Bd+WOmtzPo3NVNdVsXqGL1+CHgUDlybp7ix+B178R14L9EiOfbLW1ECEEet",
-	"cUdmRMZmFwOwDKNCBKW37YIGKkSibIYENJWnXbDK8TJCvaeq8zD2E3XlqJbtNZ5r2ZMax3PygugxKv9L",
-	"nGAN0J7Bs3YnybV40HOQa6PtMES/P66nfRyhquiLNokX7XVrLQURIe91b4Vj2G/2wfHCJDCNVxqCLcue",
-	"GkqK+pNnlyhy7XoIS6y4uWE6xiZjIdhFjDzsng/OTzz5Kb1Wj/KrPsawKU3kvoB5/Ce1+ldq75/rsjJ9",
-	"9rNmFWwqgdnBbsT2YJXbDzGzq7mSGcT+cdkja3SiPPC6/t49dzbVShiHx0b5Y0nnVkNySeGZgB2MYtfr",
-	"qT6QqcQjWRewhm/nIqtsL7BVRPP4XEYAhYMik7V5KBTjmrhIVIoU3UGshc0gQYMXpt6dTzHtoUvGjREl",
-	"mFg6BFOyxisOmwhFSp/dQYKc1CfOFE9kD1MBjsCsiwdY4s2nYqalVCc9v1p6wcibilcwMMRfX+qiWMyN",
-	"d8UcC77K/VdxB4qUEWJBO577ROkijxi5TcD0JypRz3Mxm+sKigwiUw+0ULYBijF43T0QE+LRyghKgWvn",
-	"6kco+UnQMlIYaVBAwh3MiQ10U6rbSxkQJ51geQB4iqxaykzQUGrlFQrs3uVQYiAeBBmmWJOJGkfOMeu2",
-	"kq6UvYzyVH7dIfOyvUsqv/jQ+SyI98TjzuxY2GegQFCiFJ85Nxeye6zrBqifLAaDJxn8FP4q0pNmYn/o",
-	"xLsI0UQxg7Xpby2vP6B+k52J02/yc376bDwYnD7JvhLn/Gz0NP96DJb5ruhY7Of7qtlsEvY7dY1t/P0D",
-	"x9+vFfLg3/sc7mjyaT7YLUpXvLDn+kHEmX9+3w/STphPRp2mYjecvSKT6FYBrES3eChDenLM832WFRc0",
-	"cdY45TdcjrucNsgb2B5hfh18mrrBNiQViMd5TCEWeZRQhI18I/fRmjq8ct05KEgf2tgG0Hdf5RgNa8qM",
-	"8aCo5AbrkL565Klun6W/KLE+P6Nofq8hBddN7W6QghIv2PKUEgvo06KCQVu2m86jZMMPP2F3TNbjXG1O",
-	"z+HXeRRGfT/TtZGxf332dc9d4u3C/+zMiUe5i53PGbPsnfSbNcWck7FNWMwe0WaLWWd45tEQUlViAmWX",
-	"jatsUVS7wCLRWSUSxrYO9dwx9kWnESwdsU7aCWGR8bQXHSn67MrTvAAOWFsPG8p6AWpQLzUYrSrIzxm2",
-	"FEVhDxOjFdVZp0OghlW5YSMx1nTmIH6UQDmIhXNwWBYq0/a50A6g4Z5iPR364CXIjcHt0jBeLJE5mNQz",
-	"vPSmIkGQVIm31XUG+Iy0hxy1YGkiIjHqKZOVmLnDrnvLZSmrSkCpMx4hqHuttWxgc2DI7gSzCcA/CPMT",
-	"dWAz1sUn1O6JsPmUUC5eAG031iVM9aNxbSuOi+bXgQN3Vbk6xaD1IaJ3yIcKIToXniJfAJkP16Ll3VAV",
-	"DKJGzhG23ZTCnOwI5SFNIaSheCH/HsKG2IWh/+dEC+PJHVI6eYIYGkc+CvgurAQmqW4K/7qGf7myN+o5",
-	"vMsjVuqlCwoRd8Jo5ayzEktXoYRZu+j9SXSQ6B1IpxECg9jjfqJeNwcnUaL8TsEWqAr00ZYItx9yc+HH",
-	"KHlYe70eYDDw4WhLR4BRIR8g7zOnzNgYRanK1Y/wtIdJ8KEvF0bTvreeC1WT272Ivxp9KhqBYzLiIU7i",
-	"dsmun8LjOYmD03oSx0qorbSLv+ElnzTnIrzD7g0Xv8YXAS81blTdvKAfxDyLTZx98CUPStgHLTwQWx++",
-	"XYtxxDrDI0/fHith4Tsyjp+2aTLWzNQ9yPmo0PWSBu19pVyclwnFTU7FBctea8orKODfJrwS9eXLFl5x",
-	"RuQovLJv4ZVgo47CKwcTXmm1Vu1MkGHbPKSHs3XnOsYQGgO0Wwbzo6F+jCu/PdvBRiXqkCxQnQbBBDoD",
-	"016reki37k1o4YGqVLcuDkf691kuks+5MPUeTmMgULlDnqGJ16EGCHNsaTRjmqLkv/r2Pulzs3uN3Ufn",
-	"YGOO20xLqDqIcECwen367oPpobnyYoMrpwI4GhVaREL7zaTkeNo9MJvB97VGHuj4f1c2gzgIYA8HZCfO",
-	"jninj3/7uMzzmNTAnl23LsVtm8lQzua63DdL4mWeGzbjahUtzdBNx1WKqCjAE0vD/u23X35mL6QSZohU",
-	"JoHxZPSfIqsgTV5IJQgSRbgUM+VzMN9p4/pLE9UdFVzdwK2YuJETBdgUbB8/ACaqC6L2m0o1IWSufQl7",
-	"KxRZSBzFGGFLyedQpPX0/Nzrr8QMg+5e7IdULMW0V8q6oWtqMRuJ0nFwn10Eolf7CMysnw0Gg5MLur0P",
-	"PngKIFjyv/EqoD0HmDZiPVlqW2FPhg410Z/zys6xFL1z+gygNQ4IAK6gpUEYQoLvaiNYKSbiLaMnGDbl",
-	"tyJR4cbzr762jn3Js0qULCtQv6yb/t7v9/9IeyxNkjn+71V6Aqm4ouhBAKtexnL2hGnFUjtF0iEOOzyM",
-	"ZdoAu29pIEQkoZRmw+zjO8WOzN3s/ttTlW9AZTt/Jp15qWfzKukMWdL5D+L0PP+n839JOj2WdByE/hoD",
-	"WXjZU/ydK1ToDNmfSWcmqqnO8QK1mIlSZknnr78StdbG93wuK17YUfmx5CoT1JIrSMKrJkJPSj6frrZ0",
-	"4xUvpdnVFfs5uFQG+7IW36njIgSu17Y12m9COXQq8bZ6PC+4XNvQ9vDwD7rJPq/Pq3bGysuiiIXLROnM",
-	"zWcYyXrHbXOPA+L2ys1hcPQMWgmYQSzY8gtvzK1H5EcnWGcw4ShxWDfhEdjJGkrakGYQNN7HNo8vFc0f",
-	"2BPCNrl9twf63F1nxctXzxleaI0wuIOw3kqghy/Frb6h3Ll4O5ckz2HsXoZYrj77GdnFick2K0WForWV",
-	"3RTMFNBYt6KEiLWDZiQqnZdiLN+mCNaCoHilocpmoqSxJ2PolX28yHFXS3k+kyq1u9dctCG7XuNLf9IH",
-	"VniH3adVHLaP3Yp8QLLyzRNrmN3RUqEftIvxoRtp3Bxc5w+E+YcxT0f1hYtjRahEymJNdUEzl5ZFN4Xn",
-	"pT7IiUsCclDAYRQp+cE6cYmt3y6/+wHLEgwCq9ziutfywLMeTK6Dnn+hhQc6/GIPcnzJlgMwDELM1w6j",
-	"86XnwR9sobr8uQqrtWmx1ja1OzBI240rLGF3NBuVemnsZuQEjwkcRpOhz37wghskxAGU0eFBhdY3izkc",
-	"q9zB7Cs7g7TKDaXaaYYlylR6bgCyaJ0LyMgup9YDtK1JFW7sM+gvwNConQrPFolyzCC0FRPDflwMCST8",
-	"PUyaP22wCIlqNQn40GAS7pKdxf5Bkhh6dJTX2NNCwDm7cyG8GxTYtiSyRSmrFdw0ErwU5eWimnaGv/9h",
-	"HZ9M6xsp/E/+sDeUt82wBjsPYFOyPcXLcBvLdbYAKqQld1I1GMmwJ7ZFWXSGncfgPNFrbTilkfStYV2h",
-	"8rmWQKmBC1iWTgvXQJCX0AiBbX6zpuQlCVnaXkIdBF/XP8LnzkuZ0bbu1CvsrnVj+mvY/qZGfvU15IS+",
-	"C9SXmNBpvyWOpNc65E7xgfxA5TXaYNNnP+SyQrPhj8qzBkrkqD/hoLDZpe8ihA3Ry//f/zpuFOLDIy1e",
-	"IEXRaiwn8TgEXEvD068W7l2DmD69qoMmwcf3xCD+sQD3bKgWkjMQz5DC9BjyL0sDUaoCBPVGmpc5dRz6",
-	"mgMQxtHikcQSKbT7xoIe+GaLfwN5D9SccHMymvXxsK9MJWZN35h2oEJPpGKOCmqmlaxwZN88jx+D+1TD",
-	"c6KDW1gb5Jp2wfCDqxiPDpmQ5rIrvshlZXvVdjdcYE3JPwIAAP//",
+	"7L3rchtHtib6KhmYMyFAuwiBurgtMjq6KVluc7dkqUVqe+9jaFDJqgSQzUImXJlFEO1RRP88v8/8mDfY",
+	"LzJv0k9yItdamZUFVAEgJbt3xLEjbBNAXfKyct3Xt37uZXqx1Eooa3onP/eWvOQLYUUJn87sXypRrt2f",
+	"uTBZKZdWatU76Z0xKxeC9d9/+5I9efLk+YBJxexcsJUQ10yXbKGVnTOrWSmWurSnLBdTXhXWuO/chUqs",
+	"hLFMK8FW0s4ZZ1OppJmLnJWVYnoKV10Jlc0XvLwe9pKedG/+CQaU9BRfiN5Jj9te0jPZXCy4G+VUlwtu",
+	"eye9nFtx5MbYS3p2vXSXGltKNet9+pT0XvjHnucdE7w85OXhgonMe0mvFD9VshR578SWlWgdVlXBldsj",
+	"esmtmOly3TGct6pYs58qYdxng6sjDcvorlOmF9KyqS4ZLwpavEXXsP1djZVb8NvXQs3svHfyeDRKegup",
+	"/Ofj1gFXpdFl+8KlStzaSQZXpH4rl6W4kboybMlnIhqw+20qS2Phh84x4+s6Rvzs+PH+EZ/n7aMthdFV",
+	"mYkHhp1/E96/5HZev/6z9/e1XEi7/f53fCaYkX/rnHcB98XvooPUO3nmdonfykW1qPcMP9Xzl8qKmShh",
+	"DBdCdJG7+8ngidPaGlvy5Sl8NHwhWM4tZ1zlzAiRM16s+NqwmbwR9SXuPeUNL0zXRNyt7fM4Tur1k8p+",
+	"9bQXzev5aPS74+fPHz97+runo+fPj/dM8pPbJbPUyghgYC94/iduxYrDnDOtrFCwDXy5LGTG3fQf/dW4",
+	"Nfg5Gtv/VYpp76T33x7VzPER/moevSpLTa/apqVlqW9kLkp2cfbiFct4UYicTbl0/9Mly3RV5Expy64c",
+	"3fFsLnJc54UwxtGCNHRY8DkPTMJMVlZXV+4BU5aVIhfKSl4Y1k8znYuUpVc8n8xwlulg2HP8jefvBbCL",
+	"X37ab3jhts/xbXzlCbviOfvXi7ffJ6xS10qvFJtKUeQJW0hjpJr5j6tSqxlzm5i41XG3BfnTnB49mqb3",
+	"UqtpITP76+wpvZtlBTdzYVBc2SbjyKqyFMoyY7kV9dAzGiiN+1tdXsk8F+rXGXhNLI6sbnghc3ZVWVbw",
+	"7BrJzGR6iYe41JV1QtmxgX5aCp6nwJ3dXyZh6aqUVuBX2ZyrmXBf8nwhFX5p9bVQJoFn8SqXlhV6Bjwj",
+	"fbTQSlrtWGE6gI3mLNP6WoojXtm5G6GTSDk9OGHc3SsVXlnoma4syxyTmZZ6wbjSdi5KZmS80lO/tLTU",
+	"5+qDEV9smeFpO9d6oXNRuBGbyo1LGlYZkbOrda1FEOVwxYTiV44juMfnVSGSsVrNZTZnvMzm8sadEGnZ",
+	"CpjFVaGz6xaKSlgKpygdKzf5TKSDIUvrl6WskMbCNi+cUnDqNDHBLVEukrQbkL//906opU49w1EINwau",
+	"1iu+Ho4VrqkVpeIFLsQvTsJnilVK3C5F5ojDiPJGlEy4q+vlkDSkdOA0TMtlYRgvhddG6SZHipVybDma",
+	"/APD0n8/IjZ5dJ6nRDdwTn6F2bGVKIojYp03vKjcQeTWkY4TELwo9ErkCTOVIwzDOFPV4kqUzB0HPWUl",
+	"HRYVmKxQ1YKe5I6OYhInw0oxE7fxosHXdFK+1/ZbXan812KmyDNZrgVOVNxKY+vBKW0nUzceGt6l1q95",
+	"ORO/Lq+/0vna7YR25HPM3sgX9Qit1pPCDak+gyx1N9QjfsPVmijL/DoDB/4bRiytCVMpUSI5hWRy+fbP",
+	"r76fvD+7fDV5ff7m/DJlS1GyhVSVFQkzc14izxI3olwzvpSOabjhDk7Zai6Uk2+ldfyJOyvNseqrKp8J",
+	"4ioVjCCbu8XJHSeRhpmlk4t968fojh2M5c3Zv08+fH9+eTF59+o9jeybs/9IHe3WV7x8e3E5+XDxzcZF",
+	"IEYaBqJ7Lo7F8QL6lWiN53kpjGksD4oYbq1YLK3xC/T67Z/OGws0cI8iBS6SVmCF0T1nHy6/m3x7dv76",
+	"w/v6rnpdhyx9L2y5PjqbWlGmzDjlWSo21yu24GrNjMi0ytEwdqs+41I1qc1d5lUg46gs6c0Fz8lIj57e",
+	"ptiHh6+4dHrnVJfCvQh20b1r2FDLt1XqT0nvg3Jz16X8m/gV+MQb1BITtvCqZa1Igkpyo6+dulCrN2G1",
+	"qmigWwv1ww8/HJ1FGke7OdjcZZDRC0e7TqCzfvpC8FKU+OytVQsGHy3aDZeFE/W/hjjJxVKoXKhsjaft",
+	"p0qgIHAfnAV3xY0YgGaiwPRwAzt1LHjuSGHFDSvE1LI5L6ZHuVaOIeiGtpBxhXaLLaXIG4vuJwos8JNf",
+	"GfQhzUohFjTzZamXorQSrbN5teBq35S/cxfVD/mU9JZciQIeIK1YmH0PeOcubzyAdouXJV+7z2WlJijz",
+	"9xjybmKgyE5uRGkk7lyLpV17Cn70D9++NUzkY3iPvvqryGCIZ6iD5WctToMfHCd2CqLTCug61s9FIZyi",
+	"tJrLwnG+hcCNLcVUlMAApB2cMlUVBV0jQdngmZU34H9odZ6565GE0emxtSJnxrgd1eq9MGDPd/hYqgLU",
+	"FnD4CTmbu7Fyf6/7hQcH1wPDaLHcsJo0g1pey5lLem7GGrZR3PLFsgC/kVaWS2UmvCja9nPphpBHj7vS",
+	"uhAc9N1ScDqcu8jrg3JjFfl7vJpoRDS9kbpySxjej5qcu7aiu1uWrawECl1w9fX/6oRbPojWbM6dBsVu",
+	"RJnLzCYMbYhC8BuB5t1qrgsR3WCEZf6Fw3o00ZRxZw4a+waZ0+KHR4Sl9euR+K1rJXdnMr66IS6x6fsU",
+	"TCgnGsmTGOzLITu3TDllhc11kTsd2YisFHabbByV4142H56Oq9HoSebVUvgkhlkpuBX/s1q6k/A/8WQ5",
+	"ba+s1BBUIP8h4yoThfsEyg3dWH9GWeU+X4u1GZbaup9BxXFyZug0i6oU6bCNNg9kSbqymV6IfXQKS/yW",
+	"rm1Q99YTieETT2z5GRdr7+/4S8sV/v5l66/AeQ505ic9WGgaSpde3LB5uWELnmPY4ZTxK+MU1CmpeVVJ",
+	"Hh5nZXGGSgc+hKscLjNrY51NDRRlGoyza4twjOgJbZlwZUQ54TOi/m3ncXzO8AW0FvVjE0/hm8vf3K6a",
+	"WgIBxLvRGEqDDnYf2tfStIj3IJ0PEtMRC2gR0VFEYd+Dvhe3lqITW4sHA2k+rXNmb+tz5Sxrd7+pskwY",
+	"A7xMSREvS72bIbi0vSJeWk+43bsctQLwKemhZbPvnvDmF3j5p8TJv6mcHXzjS7zc3QiczI/0sKN4IMMC",
+	"X9lE5k3a2H+INkmi6zjB7jq1i3doI97v9sAwdy3TGfpvnanozCim9Io0pUoVznK0czFW0W2psdxWJnUK",
+	"VIoaVMr6pFuhdobS2anR0oxVLg34/Nwn9Om5vzeNWNDHaOMHw7G6t1Lmh7pv4y/8de6eSlrx+dtSKWkn",
+	"ma7aRPkH5Uxv8B2Qe3POb4RbbtYHqjDs//zvKM75f/43M6DJmUGDz/ow0abqnfRQZN+FbNv4K7HUekVi",
+	"og2HqjHXJtmFE5s0znzjWDUG28aFNo+zYyB5Lt3S8OJdxFimvDAi2RXBfoCOmJzcNQmogldrxhUDJ/5Y",
+	"9dN3Hy7Zo5vjR7UP+dHPMv/0yHtVhux7scLQDZJmk7ct+O0k08ZOKpNPlqKcQApACw1csFwXBS8NxKo3",
+	"nThlpZx8XtN4l6JkHy5fsowXQuW8HCvMLICzduLUXxze4BS8Op7uc3wOL0XDHWXHSipjBYdgmtWMo2wf",
+	"srMrfSPYKGHcsoU2lh2P/D842WBSPBslLcpxx4nsUpbb12onEbwMnPwORPCdXjFn64czBRzGAPMJcayQ",
+	"mjGVEK+UashSMsDSsaKQJF3FyqoQbvXQRxieC75rz/Pc7247nPLU52MVGXbuq/BwcMeVMhcGjVMescLV",
+	"XBuB4RQzVk6/jyzEoKLRkyhypZU4CT9JmzA4bu53XY4VHDf3oUFzCUa2G45NHD/w6lJMIZKDoZKnjx9j",
+	"DEbOhn4SYIWA31M4ro5ONWNx3cF7X09/XAc0uDIrUcLLs7mWmTBtpwqsvklDYm4fc781cDFkh6RFsZjA",
+	"xxQ2zOD+OL6GG9QHiRbvqdubsmGED4bslZvDojIQsOasFDNprChFjgGvsWqELIIvIl6mjRn8KD+mJNoO",
+	"lzELfnuOFx9jmoP/tCF+gCP/VAn62R1FvDuctn0C8Q2/famN/XDxDb13gpHNFrO0ssvKkm0AaRrArHBb",
+	"h3EOA7GS3akLSY8k3fabvvOeYifATMd5hiMJu+VWevP9e9+NtLxfXdBBwwAraLIs9WLZZrQvkUN5a8nn",
+	"N4CxRU7oxkRoxD6D58nj3331dZu2IRZLUXJblS3u2wu3gnDA66uaji3Pruu8mWhlRi3+GbfkurITctK3",
+	"ZcKVleNrueB5IUHdU8GlDwFrxwiRD2nHDUm+PBmxnK/N6ViN4NyBGXoCh3MwZKgouUMFjAmjMtZplk6k",
+	"lSLTZQ7+s7FKzbVcLkWenkK+CcQWpoWczS1l1OFhq2f87PnjJjWOkn0+zHjVG6eiptoDZNe5Wlb2Cwow",
+	"CIp6s34mb0CKnJBgAj3FKRJjdSXQsw0mvcqZ5ddwqQmMs4+pB/kJS6OppslYpfVkU0xnoAmnGOC3Gl3i",
+	"uFaDITtXEJIFzc7dj1wwhUAazxqOOfwJ3OycxhvGaeeiFGO1PVSr9dBtupegHdK51qG9OLRzIUuUyEaI",
+	"sdrYnEHC0g1WnTaejMJlQxlqEVA/9kbHz0fT3/GnR8+ujsXR70aj0dHX7j+j+p9jRy+B4R03GJB34/aC",
+	"DOvhuS8gZtPLCm1EPvmJA5n+Ji7/64pLn+A3evw0+VWlZ51Z+JskPViS0qKNkt+k6i8nVbtl5Jfwodau",
+	"x3+6CzUM5b17zda0DvMUdrj4Ol02bQN56cyyC3DXxa5cfQ3srw7Rt7lyX+rFkpfinSilzhunpLfSq97m",
+	"SUlXepWyPtZA3IgSqiEggyRd6EXK+ui7gJ/gT/Bq+RHhExd6sWMokkI2zdVs1CEcsq6hAqBVPvpfWYbT",
+	"z8kX6ssL6HcpIPix1xdJubH7aK6e4IXMRfATd8hw8haCD6PWdaRiV9rOnSiROjeJO9+OMIax+Nwpz9xj",
+	"o6VuOUbLiBi2Nj/BnQbPblpWTmnEEO5Ko0dqJUoR1rV99yEfwbQSga+huPtalqLTvHzhM/5ZuIhdiblU",
+	"OcoVn9o/bHW4Ql5/THM7fLNqyd2ZJe3GbUzH7sJPoJg17zFpElI7nW7m+HXJ+jzPwW2FkfJSFIIbn75C",
+	"Ga+FjBNYeB7U4kLra+8Tkrlh1XLQoJYD/N2NEW5P6A2S6rIUILKlYloVa0iEQFoCajFzjo4sXWskbreN",
+	"++NK2JXAOOZieCdVsDnaDca5Ub9ElF2f2IjgkkbVENZy1DQVzur2cnRseyunblJti1JwVWXXwrJ+GoLw",
+	"QuWYo4d+u36K6TaYn9XkkkK1nNpXt1lRmV0JMNvh7TtkC7lh3iEQsb0kEC6IZGko6thpQzcnfq8YIBrr",
+	"94/WxTbIPYwQL/nvVJZ297hXmOU9g1+fNcuN07gz6PSxkziAvdyPMKSbPdp6EISw+ro99WenMn/PrdJg",
+	"AX72232l1KFHMlzv1/YeQ/d5ESF6sY/caHvehus39z6eRQg/bg81ad2yjrXsJpl39OD7UQ1fysm16NAd",
+	"68I1dvbunF2L9SkzVpciZ0Jl5XppRZ5QzlYpbFUqkQ/ZG752glkslnYNamahM2fxQvmGd8YIkYMht2Hf",
+	"Ph09/6plj664EZOqLNqHefbu/IFh7hr24f3rUza3dumkiPu/GbLXWi+veHYNHr9lKW+4DVnkwpC1iHGh",
+	"OkGAabCOUUnWKxOkdYO6nn69SV5Lbq0o3cj+x4/z7z7+aC/x3+W7jz+ai49/OHn0aIuQk97tEd13RA6B",
+	"3kkveJ4UTOTk0aMwJ/f3h/ev3cpEGdE702ZpJ7+jyz8lvWup8kNv+7O79lOCBawHv+w1Xh1xlU0VANlo",
+	"wiB3+Mipcs74CFr+XcuYWxgwzDIioCRQfPeJ+gupbPcU0J3mWHD++EsSdDu7M7IU5VEw1UqunBpr2tZg",
+	"2yLDeGP70dDLUGPO2aIqrFwW4ghvCappQq4ybti4dzZk//j7f457Y1VI5Y4H5NBQGetiaVmf8lwKbqwb",
+	"f8ncwR8M2QWkovoyNP+yCb4sTSgGvBkyJZd3IRz9Uw7NWOG4Hxhmxa3dcFP/2HvnFMte0nu9hpS3N7w0",
+	"QhZo9gdxHy3c8egAOVBL/8dfxcL/8baV4OcwwTl0lB7g/KgyE8wB8OeTvWhCaLkfisEcIaSqWohSZimU",
+	"ToZVwQXBK7aXFlMipwLTnsC0R4f44DD+Slyng4iCCcOhHsjChhtnvIXsixSJI2V9qCQXtzyzxXrs0wcc",
+	"8xycsBS9ninrI0aAM50GCUsdFVFAhhsjjeXKpmNFrwnE5h6G156GzA5wiEJaCM+sEy9SOY49HCvIDXPq",
+	"1wPDpmJ1ZOaaRu62QITiGcfXNwgsqu/o/Yeu/FaaarnUpWVWOsMFTmepITEd59X7lMR3vlkzqW7gpEmD",
+	"5dHuEHDLcs3OWa7/UD/Azar36eOhjg0SEnfRWVFbanVKu5WCg9zwRhO0B9bCukMPO5t6UkkH7a7pXafM",
+	"CbqZPnJfHplruTzSxBGPlhocE8FiuKPj/dAHb8iIzXPcLRLeVwdLgzaeX4N8lJU6deubs/TnT5A7rjQW",
+	"KE5biuD0Sg135mbdJaTTbZJeuGNyP2nXmO3PTVbTKq6mYjVxR3HfyL8Vqwt32X1tkjZ1oHt/L/W1uKe8",
+	"F7dLWQrTmp/6w5zy1TE0ZqxeGrbSpZPup6Q4g0tRL6S16EM8zG9xb5NaL8XhIQhYlgt3T5PXPNnJaTpM",
+	"YXx19x7k8DZY/aJ4OwU+vHdwwHObG2L9Y1pyhaGg5AQPoLROoKVnVGMIwacThiWBDCtJ4FFYRtJW1bGZ",
+	"WAEv3p7gx+36PiVWRBPg9IZsRxhbwswcqhQcs9AqE1CF/E0pp/ZLhArQFzgpq72VUPDK9xV4zeXCWYKN",
+	"yqrIExzb3gemi7fbAyEU8MBgtL7dFzwY9nZ40+86txBv2K37GFJfqT6LTQuIKCasFDNnSMIloNUk6Gi/",
+	"itIpZX5wzAKG5g2Q1vJGfF9bkdlfwljBxsaSrSZcU1lR6QuXmK3rsU7IFG/z81M6za73+VANRkUaC5VL",
+	"xMjBp7S9YzOdtvaPRMSSbPq3Y1Le2P14kSLijecS73sbR2puw9bBi228FoPMvaMlphRGlbI+bQ4qoQns",
+	"h2FKrzDA6MecxkGl1kl9bNOx3B1HN7ykoMyPOJ330f3wxXl4SMQa3MAmJRVUH1DzGPaBwhvtPCLsz10f",
+	"X2/snuc71XYibjNRdqm44L/3ZYee7v1jHxiyb+uk8a9HsV3RzyqEWGHjHhjIg1PWyp5auZOntsPY5MaJ",
+	"iG9uhG42Zt22Wi0b1LobbQQQSLnzhLyv2g7HL1Vs1JYpEL2sbZQB3aalnMIp3SH1HaFoPNxYS7zJP2hv",
+	"Qf83WBi7ZWvAAzrH+E2ohN4M97QFz97wbC6VqD1mOHx38UkTYyvZgFFIECGI4JWSGKIlaQISNZBRPMqM",
+	"uz1GKEuagAFJBOIDgVBn1CDC03eXl+/GCiutKHESP4yVFbcQSTWKXwuWcSNY3wPlpJhAOHHDJBQdn0JX",
+	"14XT6NoICzIxO3xj06lQuVQzhNk5wcxM7fRwADxjS+5Us2bBqaOaseqHsgHKH01YGkI9w1E6SBiP0M9Q",
+	"mUnBe5oOYA11vk5rk8+RIiTAQi5pWDm5WOrSGpYWUgn2/QmMKN2cfXMovW73TksyetPvGv1YAz3qqwI9",
+	"3/Ubg2vaMsfyLDvee1iBjuuRtJ4DY+WCJMOGnsuN3Ks5+dtfwMWfkt7VGmMt7bsv6PJmgmDISGhY4WWO",
+	"aYyHZ52EubRocLHtfoAExCBRnYl5QG4GRZDudE+lyLP/6xb5bZAJjmJj0psTipYwIdqIdnsXab3whLRl",
+	"pqMnkOkok5X8hNNSL05YOpfG6nKdIh6LN1NKkQllx2ohuBokrJFg3lea0V0+j937hDnUsSMKDWK8NpPT",
+	"EQlsuRQlu3K8eRBYArGImnzThbx1iiIyBVIV6bWb6f1waWsu0ivHAnk7qsJbhR5siAN6tV4rxpnbLcJi",
+	"06p2cxMmypCdqbFKPUZFykR4CdaWVUXBUlSEfTq+uxL/5izFmnY3tTP0ZufxI/pRnjemaAVsDJN6GGK8",
+	"bazCTwN4NRx4+A32EOBMpKKceaoNwBR7HINUs7FyF4SP6akbIcStUpi8dKdkKUoDuqRTsMSqrQasHuT2",
+	"Sn8vVpR2vg2qEgYKLApYUoLhgGjaBzOpTZyXNjZ1DzWuxnPZPGCUuYV0FHLmcAawiqZVb8YE+jtyTLzp",
+	"HnwTbyy4FSpbTxYdLgHjtBBDFQeQUPzAMLopQFCAV09pumjFDeHHtudad0zhPnwcSXgXbTXpHreAjhdu",
+	"jzmYjP7V3dZNQkq34XJ964gWT46PXLnDAuzF3THcDe2zMa1Qpe/5DOuHyE5tlJGv1bGcwY481y+AFxQ4",
+	"RMcWOAqqd4CuZX1StzAuhkCPgdVOQZlUomj3fPnl27PSq7n2K52jEDt7dx5g/JyK2v74AIC08exSL9jI",
+	"CbHjgEMV7UI7ne8prKaXlV1AD8A70LdV6rzKnPFtTxgPkgeNhch6gEDkZMFtNndKecwrk0ahUL1STVW3",
+	"UbbUkhFo9+fv1rKVEtc/Jb0IcayDRjaEKetP24+N2zuCEiU/hJPKgwMcbbTW9WDChLrhnlqZazu72mLe",
+	"+431zYXadqGRKnESCxOC3mY8nJh+u1ZRirEywg6GrFZKnNVXI3knQelAZMfVfJ14ZQDWdawAIAI8nkrj",
+	"CBKmhAQbF0w492pn/oGLVYHK9jdR6qaCRjhhEWRYq1Z2K7KqWykD9Qu4A2TLkgFTZ3WgIj6ACUABP2Lg",
+	"DNmFVJkYqwaDlJbxwmiW8bKUwhnewfkKngHyOsGSjlXadD2ldX429/rUnvzsscIE7TYdaXdFw1ZG9YO6",
+	"dwLrY9rZJm5LO2u7o14hup1JUaYcXJV4sDdUEDzoaD+Gf78Wa+ZU+FLyDs5ea7stZ+EV+q1qhZhEiKOK",
+	"hOkidzrKJhehCAWyDgNpFQcL+8hGaJH1vuHHPdx+HRzQTcRZ30v+UyWYJGUxIJsIfzgI2QTntMG+z/7v",
+	"l39bnp2dZWcvz8I/f/nTX8xXfzk7++7sbOa/e/3qxfXrt9dnZy9WZ+f+y29e4P9bh3539XKnYqktL7AP",
+	"S+15we4DjoAOVBt/uVAcNwEVOJTWSQu1evT9A4Me9nZSvo8q27gHUmF3IDfMS13N5u7POmMNtSm4P9ZR",
+	"JDAnatywENxU91dY7hx4aONed408fIEQQ3T97siKd4nvphFybMTcd4P3dSiXofS8pUxVMKlycZtgjeio",
+	"o2QJiz/vxHYO1Ns8g6nVNmuntv34SoQV7qA4pT3sYFnKm3sTG+k3Bw/83+j61shJV5z18GjTNgWFDY1U",
+	"yUBADQZYr2X7Ob+LCzAigaYcqlesKUtblU+/aF+idLdW3P7ppbubVNyiU1dZJkQOYemG4MFD7Zva0BFf",
+	"ccTzFbmzp/Bsp2PV31R1nKyeaQ1XIbBqEd4AzmRwidD3Y1VnY6JaS3uK4XBfvh3uDghoGV8CGpQvLYfH",
+	"eoOg65kbqrifviMeGDuQPY3MkRe+fbeG/m/10WxJrkRNRkynAtAFa5Rf8DkrETK+GZgXJ1FTtbECm49U",
+	"tsBaS/A4AiKhKAxOclsXhKUaq9DQZsNB26J6136WX85FsgNS+bMcBPX8CXOa1ABvFjrjhwAH+t51iz51",
+	"XNzBvUz/dgv1NLIxsQdPw6o8rakyNijHeMvglKV8xaWVagZDWAhlU9b3BzIBc44QTygeY8fK/8zWAKGX",
+	"OsOHzgy8yafiEMV7SHggpbHy2PGWzNrBPos16W2N0e2gVu3l950uj0tnNjb2ztPnAT6MDodFGyf0GaXb",
+	"3mldXouc0c574BCPxtFExqODBcHekyhzfayi1HWfIE/hZd8paPOKCOni8e+++nqsttLYB2AJraFGaUlK",
+	"ZAMehEINbrVOxpjdRPb1gi0AbohDrmEoPg4JD4hzujmxsYKZYYxBCWZLrgyCEQO5QIIX2vmwSMB2eFlI",
+	"8MPgO8xYXQuxxFR3C8N31w7ZmaKiMKjfLsVCE7b5zgT8Hwhl5zH7F/Z4K2W+kXF/BgfghD2trwpL/iWy",
+	"6zcl+XeCF4iK2WSipg2g4uO+EDnd1Ua6G20TtigY/PD/+Pv/QlHB/YWYZvbISbUBAlVE7vYcmILZTnXJ",
+	"9FyoyTVfLvn2m166Hx8YBj83Hb+5mEoF/nft6J0aC/K4saCRalYIVvArcmbfx+ISZSaUnfB4OQ4C56cA",
+	"94Eh6O33JI2ladunc0jY2JF0hHk64LODFJPXUGOFeR4E4onH03d7ckrNl8hGIu/V4SqsGxk1KNmT342D",
+	"CS/oXpeQL1o3l9hQsuGy9jAPurhjLDR/dbtdGCa5vQn+xvpZIe0DMSiQF8oSVv/waFh32u6m7u7n6R/c",
+	"umZ1m7o2RCUxrQwv4g5vwG9rzNyoVR12k2G6pZikvmpP21yf1+tf0Nne7uDlaoAKtdhJXyjlLonn2LbQ",
+	"wDxfQind3tKPCCuvs+IPMgFMdWVEcPrUtXmQfF0VxZplWjnRBMFirAEY1g1Wz4Imc3L86fCam+P2mpuW",
+	"YpHjw4pFuvT0GkRtZ0V/ZyVIh4oGW/EneSO67am3qo6fkmK/TdUgYFqUcycOMdbnZCLF0WA4GD2rH20y",
+	"XgjWT59Sl0swb4FGyCPatBXcg+/XkaY1UtwaJAaMTGlRpCK1HBqsvYysIOU2s5CEdzkaDo8Pci5vbCWu",
+	"cB0fDPp3PavODW4FEbuT6/owKLHIw9VZ/hVnMOykNTrcGvViDLKE2p3QV8QkLHMKvTvm5O1ifcw9gDIw",
+	"YazHj3xgWmBtfAu7FsULgOug1wlVZmJqCeaQUtiX9TkB68EoubmmMmNyikN/yZDuSRQxaBegXy44hgPd",
+	"DJE1g2FRL+SBP29LXpqQgQqFUWU71X92LObXDq3gihwQYPlisZT7+moil/NhVXnbLHy7/q1O2qnpeIZu",
+	"DFaZmDZP64A8hPKBcsCNwlbz9XYmz6HFRLVfOJy4u3icI+rpZCqRBLtDvTBYu1xtgdjiWY7cPu7c9z2G",
+	"LQi2Cci0wclYRR9PffpDgj1kgSDQB5ZCv2erIWs1rZNmjv/x9//1bJCM1bakgF6caYAdoOp+t6a5/9qk",
+	"VACHOBDYx0GXYsjOgggCB0IdgoNznlMz6TqrDi4bK2MleZU9GAU2RLWlFCaJO6RROqqpcSjAtefIZ6z6",
+	"BIgML5v4Vl0BJxkJK2H/+Pt/Dk4oW2wjl8MNb6yiXI5aF0QslSAMF/y2d/IMNKM2/S1C7Dg8y44U1LsB",
+	"VXiMF++GCHQRSW4cTavLDubRxr/mcjb36QWC4vKUZRNo8tngrmi7sFxtr6OEy11vO971tgPRW18DOM6V",
+	"5mX+hWE598JqtsLZgf0FIHlOZqqc9YUHuBvQMqyEuCbWCBik6eEV5ELBCWqBkAxrjeHMU+bWgF2tCQvi",
+	"Thic0Zq+UrZc7wbhPPBJBOG6iYTZIvWq7mZyIGm5uvZZyKlj6samB/WAuwNQZoAN3LG5cM3nbumheJA7",
+	"oR89VXzcfT5wL7er1eTEsYZDS0flpNCr7aV5rVe+8MEb0M+f/Xd2FaBNPYip+xWFy2HpMQFS7fh6sqPu",
+	"G2SwM6UjZ5O7FRI0IFqHEUgKFzhpd+AAQMqE8teWNDLy8VMHno1Q6qFJQIKrnUnsbwRX6A6u59cSWHDP",
+	"CUZMaLUdwqXoPm5mOShR/35P9+5n6NnbZmJnPZOPlNX9wONFbqkvdoKT28l1Sx5enfIStzTinkByjxCb",
+	"Hc4133Fjzuyf25hlg25bOB5XLWN8p41EJILIzUl5NcftM3YPCod5m1JXuoR29OoawXbpRBqEy9vxyNYT",
+	"j57GOz+ww9txIH27PaWG+pjHPjjwgBmbTzrM3QvLVc7LnOXiRjZC8WEoD+oXmzooY36qAIhQa1u7n/GV",
+	"B46qu/kwZFSeeZKHY4vacdxvODQrAfbjc54Dd93XF9uRXbTDMf10pxoFFVTSTV5+xGsck7w70o0IdMRQ",
+	"txlfF8OPj/MeOdcGFo96wjZePOkPGHDHD8xnIzmRMUi8cEcMeS/bvXIenusugqVqtpGr+Vodm9mSwB31",
+	"zt9sljW7/SdmUEgFDVBg/lHiMnpppGH8CuhCCeoX2PB8+t7eHviyZbjuBS1SXipBFB5zovDkJ60mQl3J",
+	"vFX+zUoxqwpeMnG7JEiWvUoSDG13WfJrPZPqW10u7ogLpcSt7Sw11WymyZot9Axi9hJ7+cDSp+7mNKog",
+	"11OW/unVJXtUuNFsYa8hEml7p+KW6JGqS39YPzX8SkyGw+HWU58dP74byFYXAFLSi3DIOtuD1BldUrGo",
+	"sWR/o/HHW5XhKrnTPVbBW+ar6dGFxrM5NFtKHJdTYhWlgJlTCsosuMTSTq0CEGxoG1KnnQ3Zy42uIVGC",
+	"6xKSZ3zKGTkr4NRjN0BdKUtdodzAFnwNppyBBxVBsfIuBbLv3njTFbWkXQGY0IZpD7byG34LiFnm225I",
+	"BI9ygP2ryE2D9SCb1dHU56evhFPW3y6FOjsPjRy4slgL7XSbQkCSKJU2N7pkNKuT265v5X9vai5wFyg+",
+	"JWr4ymHTgbOdbkK7Ky2aGd+WXGViO/1kG53dUkrC3aARP/kHR/2pEVQS23j3kiiVZW8qCTwqCaNpPZHC",
+	"ljJ7GbCKfkVDDjsIdNhzuZxODzXn6l4kXQoghhHgdY3GIjEEEFrGB77TDW/7hf5RRwFp68DHxT1ADrh8",
+	"D1iZm6mhyocZNL93PM0tRIf+LGdKTmXGVYeDImwMMKZcmEYWfohlbmJ9tHWcgIVrV/WiUezD5XrjAT3a",
+	"W7G3CBffl41YE2SmoXZNIAnsqoqd0YjpBJ0AfdZA25ST+7d//wWbsXf0ANgwBkuApHUy9hvo07aQRYHG",
+	"YY19cSD9Hlg9JBW7OHvxivUR3FCqkPC8kXM7W9qjp/rICbLeHdoMHDjBBrrHwSf0C7Qk6Fgedv5Ns9QL",
+	"AWmBQ5EoNs310UuhuHy0Z5m+QEuDL9V8/ZfohdA2wfo8flaX9s2WUdspJLV9maJt1IB72JA1UH/KgxNt",
+	"o6NVW+rlgbC+sfDeimbf5c4v6W7bIZ3+sln11mihtLkoOzw9h8/twEhw7BYI/gi/DZ0k8qWxquKNb8FZ",
+	"iCGHgtpSQpvxw7jYPTIkviRlfHFAKg+nTejkXwx/qotK7otL1UlAX6LKDJWhf3qFWfSI7awl+N4r/+5J",
+	"bMlnAhPTPQLzH/Dhv08HFE2gXLyCO/veXT9kbr18CioMDAzTNSs09DK9tayPdr+pCmuSKLV3rMpKmSTS",
+	"5xJSBgeIeCAAbQqGFVWMuZegBYy5rZZfA2SCYEJl2umIcMeSG8uesjfyBRn58G3GFZvrImdTgT0gIKMD",
+	"4P/GCofPlfcWQAEPZ7gI6AfYGy9+x5UodhQEnDvF/QhzKepyAD0FL14D7MfnSQDAzLZEquGE7gII1JrP",
+	"+5nJCNelXC6FynU5nU54sZy3VCf8ObrmgWFwFesrvZCKY8vL8FL0zsDrktrOcZf4EqyW2oYvWbKwETiY",
+	"g6k2xd2Sauaz5sCkI1vWET9wouTwvM3ukrmd+GnemYadOgaeZsIlMFQVfTaiPVltN66gB5C0K+0Tm2Z4",
+	"HGqgubtA2VC7H6LaZGcxRwtBtbE3H4vbYtbX7RE4ABM9yJ7fmIRTbPHm1mGQztyqcRzcHCthARrJd5Jy",
+	"JkWpKyvKIZeP+FI+ujneQNHYdWlr6ss9LNw5N5POZmQ/zAUC7CjfiMzp3tiKDMFC4CtrRDGFjuzNlmSt",
+	"9vu9Omd9D4jahxvk/4wmW01rEfer9WR+EQOvs8+WX98woeYe380ua9uFTu9v5EIVtlWW7GhSazfQfG5t",
+	"yRnNJcpsxMJid1rHKjXCpkOGY8Mv0fMWJTW7I6enVkATJaUt65/9rSoFOc4fmLFK+VIeXQvAVH5X6tv1",
+	"UaMzRZqwTOtrKczghBXyWrCUlhLLGNaEb7XRng/EXPM4JFA0pNboB0GFY8+C71zs/e2lNru0uiX97vLy",
+	"nV9XbDgUVb/5OARlugf/SH+qy7EiAoe1ew/k/cCw1D3w6D0U2pRpwprLy8LqDoYMyGes3A7BKHzmPnaj",
+	"g9JbtQYc6lO/m1RkzTKtbKmLuFR3yP6t3nGLNA2dsurNP9nqmgg7iHsOW9iyTaEnfbzaj0f79+odt9n8",
+	"Thu2V93cQI1GQkdweAP4e3Cl0wEMAxj1ZcEzChrhHuPR4hYO2lj1o0UeJCx1I0hDSbC0p4E03FnBBGNj",
+	"+ZrS5IHY775Af5ZdaZYrWUIpxYLbTSZwwlL0uqWsj+R0BPClVl4VGFAaqzpsZZKOjjIIP6jsvNRLmVGW",
+	"AAWyoL1mMlbp7ZEnU+qG5q8/opJ4bI+czrSeFSJl/T+JhVRyrNKZUKLkVrzEkI9jIrdH7rKjmvAb9fw4",
+	"p17SC+/oJT18bivL3JA3dwu9fadXbM5LzClBAOOVLq9FyaaFEBaiopTyXS/8kI0g5xo8bAix7MgBA49t",
+	"2BUYQCS0i2zdVUNTh3Ehnc/p/zwrtYFUIxqXGW7HWHcnFCe9nypt+WTJKyMmWITTove6lUCbtSlnKCuH",
+	"S49fxRk870jcznll6oaJzgaFFnICzwaWQlA4Gm5xRrA7iP3RCZh7c12Vg3BYcAJfjZ5+vX9G3geNrlep",
+	"qra8RVxUwlYhd7u78sBV3TuICBaoawjQ+BlOTBO/++6DGd0nb7w+Gp/v0wlq/j/dreNHcimM7SrY3pVl",
+	"2qD0bC6ya2a1vj44ibWjZQHE5+fcWW4AhKLcduaU0hEdKL1SoZ+hR33zbX47K8/ay62uuw2SVrwkqtM0",
+	"c10VHcaHsTS5Q2jB7cCFJUgKRImYtPcF2YCiBO0Gb0jCItSjtIyQBfdY1xBywRHXG7O3CGp79K0kMuVl",
+	"RCEzbZ28vU5xuKANIiwNHNo8QjuCARE3xBzeE5bmALwPaoc2EZcshdEFlE2kmVZKZDZlfSKHZKwqTOBx",
+	"OlACIIzASbAiSfle0fDWWeXEGN5p3ONsQW8cqzlXuZnza+Huy9wpmcqMW+ER8JwCUNk5DdBZrIhWhaNg",
+	"T0fHgGX1dPQEWgnoXBRxu4F6NuJWGutueDoAxFps9cL6TqOCbitjRQVOm0Lf7WROrmpYBrf7BYTPKhtS",
+	"NesI205V4AcubVs6VzgQ6K7NQEA47XguipxBK24Q+0crmQvE16Vivk3uYuzkMNBV6A9Lc6a8JV0pkJrU",
+	"ZVfahHUc+yZoe6WuFfXd7A7u3jUY3B0njybhLjpl2wC2V0IolotCNMEuomoUqbIuoHWn55E2OefFdAKf",
+	"Y3haWWaVtIRcqIGthpZWurLgracc+WWpr4RhuQYqdLo6k3YQlg/KVyItKL9DNZLjUm0902C42JrHj/Sq",
+	"FPwacRbcr6QvlWKJphdRgUkATwu0ypk7OLqyrFJWFiyF/6XDeEVOfNN3RYFISOsDvyunamqYPaqpuchk",
+	"LoxbRRAD0rKs0EaY4cYCnGDIIJwIwyViMaOmJg12AK+Wp3RMSmGqBXTW8aPc0trBkULj7jXUznaMOnhO",
+	"R2/SjKrK12ymYYWwWrwfU4Z72ZF7mQlICDh6eCcTKjeDU59UBfEQhCoPa3vPAqZm6kDzKHmC8bNrE0Dd",
+	"7fvun7qzE5j6Lm3df4E27j545ihyJU2z2mS7Nqbd5v+s9h8tfdF39v9tgcptb9jNowbKlECQNGHa4hKL",
+	"zZqkw1s31chf+5bn0Lj4zsbqdTN1mkxLR3WaDOIULgt3OvGXX2JWuzqE428N+dTAM5Z+Eti1jbqEd3as",
+	"6MICFDVWXbM44JR8g+gpbqDbdTYvvWMbcXcHdXE7aHe/jAc9vDJamLAVEQnVPCI6RY16zs3zVy/A5+RE",
+	"eT76JczbXZ1tf13z9j0y4/2FrBtxy7opV3Bp+ujxoWnLd8yWxtClLMSuCtiEURWvs5XqdJi+gVrMwcEF",
+	"smUpELPiywDCdNS6kj75iKkDB0bAvB1hZLQzGoD5h5V1tpTK/rJQMIeXqJL9cudy1A/qSnID6SnG/PE6",
+	"NIozrP8STGpn9Q/Z49Hj40FkZLdXri5QtHIFflLP+9s1jHvWsy6pNBVnsiyF42e5F1AbVWzh9xOPLyl+",
+	"qhAFL3XaFRg2MpvXEQhpqR6vrukjpRe0CcyTp5sHQ3YBGTnBmgFD252orJBuQqeAdecugc4mzgICY+ns",
+	"3XlosfEYLVpMJwfd5PHo8e+ORl8djTpKbQ/ImzQRUhm/EaUTCN1FtncsAGb9q7XnItZRRI3zMDipwTtx",
+	"rRJq+Be+dpcBNBkuIoTPGsstHIsdsrO2ZsnsShiZC5Z6MkjvXI38Q7MSGbqh5oC1t1FDfFKnUYZMMs9G",
+	"g2ulkBigKNbsShR65RvxO6W07xMMFBRD5IO7ljm/EIeO9Jj9y47RFhJsTxglv9I3Ihrlr1MpfRrQD3hN",
+	"kej9D4yEes34dvOh9Bg4G/hIFcmbL1h3HQBWCdWvMbdfo5Ia2I0sA0wTzhyaM1OTKd8VafCFiq4DB/21",
+	"6q+9lhDh5d+xJBtTZHdXYZOCZloSntaT2BDvCnMfJJkaamCLeGruvx9Tk9D9YIZtiRSOAnlRfLEB1ZA2",
+	"d+uWTvfVA0oa69i6A4LnUgnTsgXgrT+grIQe8BIvP7j1Clzv2650Qb7TGHaO/GUYZ2tbnqj9M2LkOjrd",
+	"dkQvtbGzUtxt2G7UufysqYb3+me1z3WhregojNtdfiTz0ITYgMOhWZWzkQWYFbzKxZHRSgl79PTo2S5k",
+	"zp2O7lyaZcHXWBsGjc5JS5P5QZ3bOvPQ9qzPl7Bg4+VuOZ62rBRpsFuLUFai9psEa0VPp6I0qGqTuAeN",
+	"2wnWQkLkP/QJeDwajdwPgwOqML0hXI+ofXU2Kr/ultjxTpRHSEs8/2tl7MKtlU/byjAO41NjfFYX4lx5",
+	"zcZJTzfo65ZyKEi+m1zpfAefb7MTMMPM6uVRIW5EgeXshi1EOQMV1OqNPDP3iuF2MtGztmSiumZ9EsA2",
+	"drrfmnX3TiQspJ1YsViKktuqTS97LfiNYGl0TerVBJ+TgQ1Ba4KxrBRuiKzZ/LMRcy6rzD0rp06du8Pa",
+	"tK1ZJpbQAf5fL95+f4ST8mkWlDBFaVFjlfpeTxP8JWV/NVpN8KaEnflMI8bdrRnU2eoC7LFkrDCXiYWH",
+	"XMBtaR1fwgwgt+FDdiEsA4okzyioW2OFg/btJqU9wbpTsGoAQdPntXttjRsERUG7aKyglIS8L+hFSzAH",
+	"FMoyLSuEcpagU7xVjo90pjEeX3e4x0puY1tuAEbSUWo5wC3ns0N1P9vq7Rg6gdYomaSCB5ziZamdPGmr",
+	"PESHYEsQERY5sC1/YqClLjUAQfiOzSZDZARD8F6JFfgVFjwX7cR5r27jug1X5kOtlXPVaBhPwKC6DCCh",
+	"AwYtSuTOljMRtvF2NEOqmSiXpWyr6TBz/vjZV56a6A0PDOC5moR5by3RGZYEodlwCgUR4aiHhGOyw8M7",
+	"vUegkNftbbPv1ZXzYBVzRxukslLQJp9Crshum9hxWBzb2KKN3SB3REoyBFopefB2kadJjAcMbZUa4CI0",
+	"BLA56P7aZPnYCpdjeUug9KKJeBcaJLXTyo42Ry1Nnf0fxx5yxF/hgWx8Xp0jgUOaOgc1v6WpM86Pzk04",
+	"cvv7MhMP+jLaE7KzvR0yOtti0BNIb7lHHqp1BwueccqMUDlLf/4EkFxKgx4A2fHLZbHecoNscLiOYrmg",
+	"PpuOPj10GLYQnp0cC+VU/siboBT2j9nv6/K9hD1mIP9LwX4f+sPHAURqLedhxQthtpFb93uvA9bw8xhq",
+	"+Hhb8Y1CbYcBhYeg28c2oB5/DhD7erksJKJytLfjciclmvrmxkE6T4d4vZFidSgxbQB8aduan7hOgpYB",
+	"Ba8l+EK3ELtaO3XU/SJaDChRGt8ezbe9aNHyujtAUBtC8vQinnfAT0YR7xunU57dqN1jdr/uHzS31kNd",
+	"qS+AuFzf0G2Fhmui80webI8UA6zAsj5vc1h3NBKHdpETEth3FLfgB94bo35fqZd44U64AOwjDT0ojGZT",
+	"7p38tTP5wd2QA+6lmFE3TrqpJe+oFm96Scnj7rSjgO2n9UtT9i+QsjmVs6F7na6sT66PLINNp8EdULDb",
+	"/ck/zNdhjEI5OvBKB9RfLN14eYHqSKOT6WDIfgArAKeCNyVubFhhhs5hMOYzvViA97AywrB+tUS7uRRi",
+	"kIxVXWlGinucJYgt/Qm4msyKsUp5UbAnoxGL331SexrGPZ4txLjH+qPj5yNEuvfllEZw6MMKb4RiypyN",
+	"e9fH454PqTlDavLq+5fv/+Pd5fnb7yd/fvUfddhkrgvHNBDzP/1R4RA+pqyf/ngMHz6mAzJMYGYw67ib",
+	"KS8FMwJ8k0P2EtdE6bEqhS3XUFC/AAh0DqOzc19BYryxlQuorUqcMPQzvpYqxww8fzHlLpql4NdJo0Cv",
+	"4ZRBW9okjI+Vr53dbFvgMf98iNm9mfxqdebxGLJJB9hBYCNFve8N+Adm4CZKcIS0fZFoozqV03hqlFuL",
+	"OXpj5ZMijXWqMOQxFtrZCehMipbgwVilsJcv3r86+/Or95M3Z/8++eHs/DKlJgu+EKUeSiBDRGSAMzNk",
+	"FxKBGKWhUjDCzIOtiztWAu/BLJZT3+k3CZ2MAB0Z42GVsgbPD73YPSU0dJBQ7GLGyujE6QGKTP/YPCgr",
+	"ldTmEvZ+MJvH5Ak9PTy539Ia4oQ9TljUG+KEHQ/SRrHkZ1pZd4L0uhNyCo66W0ZAFOuHeaN1f912A7HO",
+	"Wb+jafAgYRw2FnuI+LdQL624wZF5MGT/2ngsxP0oH5vgIeluZrU+UCDh7DaXpWWG5xGcmSfDaJoHwcP4",
+	"120B2LS8722j9ujeL/TRsuWzUQd6ey7diQZBH+DZo37PzUQYj9COdnhQlg2bSsUL+bd7g1qEcT5/1jrO",
+	"588Q1MknLzUG/EsNKiaqzrYPDazZfg0ZC8rbAxPVmETa4qHKRifd3gcDyfvrDlAO3/lLQeu25XpS6kp1",
+	"nX5nCC+gBlwugonoFqYRqV85wQwCCLPC03dvLy7Zo5vjR2WlzKOfZf7pEbzriJSjwSkbxRm54H/sykig",
+	"RpWTaVd9R2g1qTOq6RQNWtFl2JNKFcIYltpSzmaiBGi21N9/lzIEZHaTTi8OrF6bK6deQjLPCHxzesqO",
+	"ic65dzz4oIjABD3Wvq7Y4qYjyYT8QneSOIfFXt9Xqg5h0noecM8lXfkp6fmu4J3r98McGEK9lcFdeNLC",
+	"xkxcRxRrc1Q8LA2on24zrnh2nYDBXVs9cJE78nNeOg0Xw75Ssfcilxu1P9DBQhrWB+c+ZpjR75qoD+Ck",
+	"4Ox7qY8pLlLBZApprBkM2Rm6ON1SGKYV4wqUsrEK9TZOd6GwXqydsU7lrNSLsUqh1iclzygqbKDvpHW1",
+	"FKkpd6o3hVquvV65PO6mOtn4GBVmoLuRKCJiY8HYbeSB7AFV21BnWjWAdjm9fZ6bvHFL2G5Jtf2+0WCW",
+	"t7MwxZdQx0ACOqxWoP4VQkVg6VKpF8OOsvZdMi12atSSbRUb2tFrDq3ArbG5W9OBG27Owz2KW37DXf2b",
+	"fGr8574DkLQndXXD9h3NaOwBy7PhjNi/MW4X6KadW7PHwR+PNGkCqNddnOp1i/epg36/iF+/+q+Q0h9p",
+	"Qds1X5S11yGSMGpYd95EeBJd2UwvBPRGpBjQv3gV6V9qpw/7F0a9AgYHKvncy0jHttoR4WBYm7EnPfVI",
+	"bHXCJqIIeoudXM8hA9GJIkdlJK0M2ttEgNI4aTc6cNBhvgdqr7uT9ts6XLG+L+aELmSDu9ho+WcsoUVQ",
+	"AUikdUsXcjl1iUowJGrWUeM6BZrMiaYyeOCwiWa6FgjhgJzWA2Vu6DGzLSaMLpn3uFJFOTmmvPZ9yFj8",
+	"Kh24tx2xUhy5rJlbn6JX/+d/s/uDtO5Nyd3c40Nycqm6n3J5V1QzvpGie4poQ+i6kADxvN1w7kBsWR9+",
+	"rZc6SqCtz1ZNF0nNtAKNt7GOaHk62OJFV5j+p0pUIk+DgUKK9VJm13U/4mrpA/FeTR+y89DbyIwVN80Y",
+	"PRXqQcMVP9lBErvNjeOqsZt6rGo3qj90tA53of3QieV0MzdAZnM3BO/F7zeb1YXK5rJyOnpMB9gABQAh",
+	"EHwpbNVGbTauZS/pSDygybdvels6QmRUtaOg+NwAGnec+8CXErQDVSHJkSXc+p4L/2N3qKZWW52Byq48",
+	"1mKHTyRY7sOxesWzeWzAU90mWT7UTZH1yViIjPYQTWh4ClJmRMCFqx87SNhcr4BhglvD31M6glgWMuOg",
+	"gLWhRl0VOrsW+aTukL0dCuKMrqp9EhQHAO+IIv5hNXnCg3sLvRJoEqFTgh60kVvbXGTyoMedK9iYeiOM",
+	"eye+usktuKRqHVL29iK5ZeX+LuCeIF6WWKgplHtk3p0uWO+Dgf1FKuljfp43nKP5yXp2HbmKYMy6879z",
+	"W5o0AKAJ4cYlhQ+hY77SbkinjKuxim7weEBXboexnxFEFBx7sezKcVwb8Y+NLL4ehnOww0kgjNz7NCoV",
+	"mr/19Y0oC74EjjY4ZJs2ptHRFhl7zDW8Y+5g1TNmffcm7JzF1sIOTjxTRX5L40oaLLbeJ6dMEL0Cg1xI",
+	"45Yrr0romsWVBwjxBW8Zr2Zzy6rlkMG5B7DZaHxu4wujx2pVSktgmLw+80PfcQvCO+gjUZpgdKCAh30v",
+	"VtSFDjaj1fG1d3Vp2oeeg7d0OfT9tZOrNZpcnb09ZMi/wU5ZsCuAUAO8K/Zs9lHJk9aMlRFZCVsUX4GG",
+	"I8GJzjkkMFsNwbicy2JNVGoAxKjwKEX1FmIDihSvSofs+2a3VlnbPGPV5/XA3EjJq5lzy6+4EYNTdwwK",
+	"Pyt6MXo5VTJWiCwcjzzmCzwS6KhtSHDduReBe3kM2cHVDEN3Z+/Ouzeb7P69+9yZncgzK29EetLOuYYs",
+	"zaUBnpc2dwNBYabToC7UC+0Z2rBm8SeMOGcCPYbAeVjfEAmQPqT7N9i9LhELA9rX4XDHKmjQg1OMojeP",
+	"ll9edxqDJRtCLPG7Q8iWnJfQb3BSVgpYpjQgvrbWPygXMBzo6YSr1Eu8FN1WMJLe7ZG78eiGlwpxe38M",
+	"KgfqpWf+ec2vv6mf3vzhhX8XuWH+RnnAh5zlS3/9VtOqEttF+t9rsVfzi8i5uaE1bHPsFhm2zT7a1PWG",
+	"9G1J+352hN353ICdpMpYHzEOAeiR5Xx9pKdH0DyU4X/pq5UQ5BwfK6lY6qeKmKKc+Rfp8oSlf3QPKwCM",
+	"+I/AaOAv9wj351ilf4Rn0/drwfFipx//EdX/cTUaPcnyqgTWDZ9ECqUsCPmeHhso19aFAN6nVW4ieHJ6",
+	"yvFokQ6G4WOeIs0bRtFrD4YD55LlzEivbnxQ8paJpc7mrP/h8uUgAQmVUxIKGCCgQA/Z5UrHagHiIYE4",
+	"cxcBsJPv4QC++Tfn308uXn736psPr19Nzr+/fPX+385ep2PVD8l0i8EJJIOUgk0hrqgsbpU07Onjx46z",
+	"1kLPbWTKFF+AUIVJYU5dEipC48FREwdCFKZgW8RdN7WUEfuKPWQP2XEzAfGYkC53dST0pAiR9Dum2p41",
+	"vdKegXKLWF6lALJoK0T49RRUv19OfHQoovdXFb4sZ9rFKd7WY2yxEp2WVosJyEtahfhbvEftquxYSe9i",
+	"RAMXAJ7Rwj3BHqkEUkirOSATjzRQQOyWNmEplLanuPTSMl5oNTMyF03h4h7YS3pw8U5zdQ/MdStRNqLK",
+	"VBUWGW0exw5/2MKb/ifS6n8p4uwkxMvoqdsLf372/RlEQJi7BlO+SsAJgOXG9rscfO/hZKYfLl+mAxQL",
+	"6Gd6VbktePRClIVU6ZClI/Yc+NvDlJLfRs9PRiNW6IwXHvX3m4tLD1d+OlacfoSxgHLuTD5HX0dTXa6g",
+	"fTtfAz81dYoj7AtcPlY5XycBF5CeMOVFcQTglu5mhCM0XlrZlczEJmduTKXJnb962kr5dYr93WoeeJwN",
+	"H8qNSoIayBEnOl0IO9d5Wqf74c4kYwUeOTmbW5E32sQM2ZnyoDBADayvVfS2ga/Zm0faq3cSYdHDFN6k",
+	"VzX8QcSTxsrn/pKHPaVaADNkr0AhQF0I9FkBDpootEb6OtmauGGQQXlViAXYoiCMUfJCDXK60c0cNB3/",
+	"XT3vHx9/HOJ6OO3H/+7T8hf8Nk3YP/7+n4ONDf+5hyvcO+mF2g9wF16VMqNDgptDycLveClNo5AOMpN4",
+	"ozsxsIZ5KcxcF3nvZDT8Cop/3FCgSw1g3geohwW/7Z08A8nfOzn+tNXAmM9mpZi1gjYhIUGhSZzlkunF",
+	"lVQiOrML/lddSgu9FuoPsBeOmDPrlCMrBaiLcYeshVS4KiZl2NLdvyVxSuONIEoCz3LI3qzNHfLTNP38",
+	"TfHih0PYFD1ciTY5U293C6/2h6G+iI4Ss3pGmKARlp8/WX0c36IyFjQ9BR1nQeoMTgLV+hoNXxMWjt4C",
+	"4FqmGKQyQNBQbgqVFaASp4ESUnLBhBE+MNQdrW6dg03I5nqlhmP1VkW5ttQ5LJQj1atP8P3ObPdX3yHd",
+	"hFjYmX9ws8bo8WhPkVHGAVtfGQkW4zYWPXTuFNBW4ihcV6wxZcsTKEI9GO/fwM05Gau6njgVtzyzEyhy",
+	"TREz2nKpDBx3aCE/cUwy/mnCFRpG9RdFQcC7Ri5kweEUJKBs4ktKMRO3jihKCSDRjnkDAjS8guBUgQ9R",
+	"ik//D3KQQvsWOVOa5jkYsnP4BH7MVFULUcqsmaoc6QxUzNxiWSr2/tXj5hudWJiVulqe1MA0JWSv8ZLI",
+	"AX5+QKXGYwVLtlmGhiSDrO0UELWRy0V58lhQjAlNY0X6pOWyQP+r0ZvMtIcwPCesP3w42DJt2mqr9lbn",
+	"AV5yXZVHB1LMpLEQI4yL7fGA9LVCLkaVC6jt+mq8IXvD1+6EB5if1VZAJZZxGwNM65KRxZCd0SvRYWgE",
+	"LT9Ug+Ay++p3aUPo/wNiWYN9v9EIG9UtwsN/+vhxJOg2xvGj/Oibh9yncPB456GGFm0/VYJ+docDcPlQ",
+	"Th7ETN7gxUnv9mimj9zTj5zqdoSgubw4WmpAzqqfHsRMu6LaFD1e5jElRB4ZjbwowK3nzggcliehIBMf",
+	"TnnEvCgGG60moqq547Zot+qQwOfqRhBjCJFtwOa6EplekMRLSHj4747ZP/6f/5eaGjp9bU0Mr92koOPf",
+	"hcw6qwoObapLYbBCG1Ao4IE1Q/PWK5b2uLeOlecrjseQ69NtqSzICY2USM0o0UcSkaTXxygV1Dd2+KnS",
+	"lg6Cfz43jBS+0PJkD1/oAr0FdmDFYllwK05YVhmrF8QVYIcxR3WxtFHJCQTmnPwVpTvZP3ul95OTFT8j",
+	"38O/S2hVpTLxieznDTyAAYr39GfUDz+lW/N58vh3X33dWr+PCuUe/paQCSatKCWPEC/chlCKzNW6Gae8",
+	"v4p6wLjxXN8N6gXmFKGM0P4ApgcCiLB+XvKpZY9Hj0dHx48HDWgPhOdg3IyVuyUB1YwZbqWZrrfU902M",
+	"WLtuSSbc9N64q9q8N9tfEKkduHFNEozUb9z+dHAS/mSzkueQqOGLb+iHU5aCezOf/MRTNKFMTAj++pg8",
+	"x8oL8nTKM1vxArT7hlJAt4dTsUHaDKM9gk3lDYLuc/lIAP4hAZJJYdjZP/7+v14RaodhZ78/TtgL95+X",
+	"7j/f/H6UsFe/Pw5hr9SbXwSSTIkfAat04OaKRxjj6x5gu2kf0NlJemFdIGHDz9P9AA9pB5CozbAu9AfB",
+	"+qPh8BiAR9AYCLYqavEnDXWR9ZWTtIU0buFfixuhzNwKqVh9UV3EPRp+PUgawAKoN2IlAaiWqbMh0lq4",
+	"9et7nw0oGBT3ge23GSC4efVlD3BqJionT6hSvzYh4GS5OQ42Q7d3LCtPelYXouStPS/OikKvHKFdGV1U",
+	"VrBcTonPNmWV15OjFehASd45lNDttdUQyTc14cgNk26gdVP/Fhqf9dhZcKbIIzPYYKQd7RaxZ2EX6F0J",
+	"AIbOKm2YLqDL4iaBz2qAtNC0ZvpO6YmuaQiHH3sgDDDVCcHqgr64Neg9kYdYfdxnFEbOjr2tqf+Nru1w",
+	"Y24Yp3dztDkDerXlGPCwTGDWx0frlNXb3Ty0Hl8Ww8ZKM4VVlfXNww63kt+t0En4JOwJjqx38vg3l0+n",
+	"y+c398Jv7oXf3Au/uRfa3Au/+Q1+8xv85jf4zW/wm9/gN7/Bb36D3/wGv/kN/n/pN6gN6bZVioPteJ2v",
+	"hWwehTpTlJYiKyojb8QbTzIosnaRelen8gh8scvB8Saov23WvoffhjQBMrc9+98mPSdhgG7SwclYNQzb",
+	"mgwx5daWcgGZNqu5tMIseSZOI9sXsKMMmjhtvB8KGUx1hZt92rSUfRcBuGhZiqm8HSugOrDVpQrWeijK",
+	"ahr7kPUOeaCnXh8laxNYvlcj+3/SoImatbL8NmGV4iqbE5R0JPT8IiZjteks2DUAqpgqY82U7HUTG+mn",
+	"ER+ykG0JPa64sdQ0MZTg0jic8M19nogv1pP4TMgF95wx9RxnY/lPG64Hd+4fbR5yKEaCqiIl2COwcxy3",
+	"QK6SugeAvgVWUtoYSzxSNyqnUp021TM/aEhHBS2NlC1HUClddNqUgeHZ+2Uh1UybOIHmlKU+u3yCykEK",
+	"CYqEQVMItz1+uTJnXyhq1Mr64+A/eDnuJWzc678c4B8vh/j/hw9fPnw47iVjNY61Y2nwjn/8/T+Rk4ZD",
+	"BJ3HNvUiGkTfHRp6txW3doBex7qnG5CO13BOG6IeMOxj+HwPSrTpL0hqq8b9Tewz3WgxHnEAhHvxDkk4",
+	"VFC1A4TbIwwjPMDRpY66Gh+hV01NOv4Daf1Jr95FxyCbO9ZLolS71mziSlrR3SE40tMjY/f+/YPvBaYa",
+	"8eg9DXV3jeRbsbpwlx0OPdjZtNDT1QTq4ltq8pEH6SmUWR+FWs8IAoD4E9Q4tSNcfZnmqgRKFI+v0T11",
+	"Yyr13n5Wy1Sgqi+Bq4Lk+U9HVrkUxnqkqPuBZS98f6LNKpHQiYgYaYSPajUCtHMnUY6w6jBqJ2P1adTp",
+	"Y/NmfG4hDci5qcB2FaRWN50TZEhiffWR06m2sLr3KJ5tytalXIgXVXYt6ICAwgcEvO5tF8t8uHzJruBq",
+	"tpK5nZ+ylRDXBI3MtGJvtMr5Oq7xxwe5ywDlR9l5K4dz4zCi9K2sPhNiO0xoF8VFUz+4aTrhBc6q0jcV",
+	"vNKVjbtfgzIXrHyfZzs8pBB0WupFZxOwGqQWggx+GzykJlezO+BJL4QlH9q+BcI9eYPXQ2mx36MWNHz4",
+	"DbrO1R1uKJ23hltxI03Y1Trq33lwh9Z6RBc4jrbeVrp9DUXdsBjGwPrBoBkkjPsFxWq7A1dyg1FtgM7R",
+	"Kgd6pB2GITY6YtOifuw4n4092C4TJv9HH2w2gs1vAGR63J8RuE9Cm0OKy1k7tfCpvwDMVuOuotZRS1FO",
+	"jH80tVOi+udlABoJ6Lh9wI5pdDfxCf2N5or0RliI+jUx2t5h9bmba3NBL9v8/jW+/I1p+e3STm37DzC0",
+	"d6K8aPnxpTb2g8Ha3vq3d5oa7Gywr4i9bkGvwW8PzN3IbkdD5gAVpMst2Co6gfjOBNp0VR5WKqBABDAY",
+	"9wRCg/Hws4XvCsIVL9ZWZqzUlRVsqotCrw6GSerwKl1iGLqUGfHTOlCIR5MqcuD20JAvwhYOZxjDKATO",
+	"HbpsD+6F1rt5xP1Rxkm4ndh9bC86hNqXbM8NqcNtTLnIwdp1AuMUIdVw/KbBmu/BfpHU9yFxdnV0pfG2",
+	"Lpw7dq1x+bN354jpkET6lGGIR9HZKuxORoy4XcpSmF8CIB3K7CvTgZMSIIxQfVxxBLFn7gZIdSAPCGdY",
+	"RH8HRtFJM+B+aj+FqGFkc17yzIoywITjWifYnCjTMyUNwPtcrVv7jZTiRl/fFf0308s7NMYFcrlw9xwG",
+	"C+sJECcfXrcXQBXe8yVMJaTvf76pVK9bS1c0wXP0VYIjKWEpJOfgV1SgyvpyASWOvkl0yvOFVHgNinUM",
+	"5PEql5YVGlvtPVpoJS2qI+EJV5q6hoUwleBus+CtzsLNu1KhPlCq1fudqFihjVuNtXfiHUeNbgoUEKLY",
+	"41j5NIQtxD3q7IAeY26u3XRCg8VBMlZp1JMhfioAJXrBXHdA9EiS9Z2UMtC416cRWO2D6Imfhof08Ci8",
+	"KaUPbQLRxcCLEQI6oUD7wDiMw2o9mYpVyHvrdyXEgeTFJBJolcExxSQsH2LqKVFMrARsjTj3Du9zrzbL",
+	"QlpY12I9wGie0v4lm3lPLZvXxk0+gAPkhVfL79eODTniZ1fhH9Q/KQwV4ZoR0uL+MMYHB5raM5C88LiT",
+	"lyHC8TuwbB8xEu4PpPxZs2xziiDZQPfkfybJIHY4GEXOQlpYfd0O+7wzhnvPTSSM8s99+1a77nsMhXpe",
+	"THTc/nl3/8aNdtE7dvmuDsNfYqP5Uk6uxbrN8ajEyne/SghR0TfepOporQRAcyHAAa4aK8VC30A45sCo",
+	"+hU3YlKVxdb2PP16c39CEl3vf/w4/+7jj/YS/12++/ijufj4h5NHj3pt9jvdd0Tpbb2THsTarwTjis2t",
+	"XZ48euSMTvencX9/eP/aDW0OnQkP7hHwHV4emAogJh5892u8+r7nppvO/kIu/F+RztgbRDF1RDRWpbiR",
+	"APvM/iRvIB5JKUKgT9RROG6uIWeMpbRRBgPo2FXC2f9GDJhZSYw6S4s5aRrhBAzLSw0ATyGSd8J+/Jh6",
+	"isSoJAYBzWmApThhP38K12zmkuiVAudDGy5q7Lbd3KntzHkcUEO6bGVQHpy78firbS1+I/WgNTmkxRuL",
+	"63ywEfGGTtAdU0nqVNDtdMW9Ij2AuhzULbX7HECs6J/JbDcilY3taaWae4QuvxDvAH97VjlNGbI9fTiE",
+	"l6I8q+y8/vStl8qGX4lJ7SvZjuFEjpQTlrqn6FL+DWDOTtgLeBiDhwyHw3TIXoJdXKeBp+43clOgzcyO",
+	"jiD//vuzN6/SU4+XOYeMe5XBBsAKQXQanl9LB8fqsVOovpbCT6nFTVrqlYGMf8jLZng9wHtcrX1jokLP",
+	"pALEYqmgyshd421+Whl6QD0CvpR/Fuvep0/QxG7aEjuA1vzBs29YwcuZYAVXs4rPQt9jrdhaVyXwqsBK",
+	"QZ81CSR752IByD4AxxQBkGJW4rUQS0POVcI/gSQhAH9Cl9twrMbqknrwTAu9OgllGYyzhw+9pvXwIagD",
+	"b5dCnZ0fQWKGlVfuRWeAXbqUGVhXf9J6Vgj2J+H0NyZUDl457BJkjVc6BmjFP3yI83z4EBocitKx6T5C",
+	"XyNqPbZrHSQMC3kePsTJP3zo7MOHD0NM/eFDJKS4dbJJsIJmrPAmGAQtrFQgnh4+DFvw8CEBvWNU7OHD",
+	"slL0HmmpkcRYTbkyUG4CD9CKjNylKAntPwn7lBDO/+CUjHHwiiZjVXJ1DfmEAPqkLaeSEX7DJfiMCaMO",
+	"NpaMecJmfQHGNWVFoXtAJCz90yvsoFXTE/bRcgNZcCsCEDwgELqTVMhrUazHbhJOF6ck1mZbwowv63sW",
+	"fI0GPxDMf/tvzB0roSyhE48VQlKh517cZmJpWfpoLnhh539LE5Y+KgXP1/gnBJ2XcvhXoxV8gYeMkvfd",
+	"J13ZlIpHeNSp9MQpdYHT+NBDO78Zq8BwGCp7rJ/dje8MPNbtWKXxQU89q4AgR4NROO4BiXyeu5ghw6BP",
+	"SOD+8P4166d/gLf+3k3/DzzLhDET+mYQFxA5yoPvERhpKQzLRSZzMVbx1uT6xJ9z2IFcZEXILIf7oA2v",
+	"W9CE1a44aBnQ6YvDM9ftkXN7dXP8CP1ysI83x4/AM0dBwMgvl7I+3Mga7rlTxt0Q4MiwK7HWCIO2YICu",
+	"/HT0BA4eOnxpm7BrsuNWkE6JHuxnAUXVsUGKJi0lI/x7D5j2dHQMA3s6ehKjP3s6gqGPVaFnrB/OFM5n",
+	"4MkeNXmC9scRufUHsEJESL18++dX30/en12+mrw+f3N+mfruiiY42ln/q9GIXa0d/0bcyIRatDnBszV8",
+	"PJ3IlyC2pqe+iYDvZ/vm7N8nH74/v7yYvHv1nobwzdl/pBSucvzpw+VLQOfrHydOIxnBCAJwJTSnhfUX",
+	"EnTuZmnL08fPWT/NdC5SBj68BVdr3/PbpAMqQhqr9D30RDxzfCucO6kYbY/HRtdVmQnG87wUBjFnbUki",
+	"d6z8UcKpvX77p/PmemLfxnoxjxszgcWaclkAd+M1m/IbdPbh8rvJt2fnrz+873zkk+b2nLIlp+zWAuxN",
+	"Yum0rzNhYYVq36csI64FeZuE0ecImjoGA1Z9SGtsKiEesA9WxNlSxBfdsuiSBR5JxTcA1gtd/zhbOv0B",
+	"QiuAMF7eOMaHGNjIkR4Yll6I7OhbYbP50QWce2gZyRfiSJfSvQQbkdQJRm666Vv8DSAR0/dQilXWlZTQ",
+	"itBY5JnS1keYTs6rstSl8YICfNjgPofJO5aLma1zvhQnY5X+PMb+5OPeCft53HOk5/4c96RCRzBkkpKR",
+	"g78Mh5RfClo7fuchFLHlzrj3CWrCiJKlAVGgpyy94rkn55T1n45GJ2zBi6kuFyJnWOZUUcUnPN1pJBow",
+	"i9dLkbArDi2VyjVb8pIvhEU3eqU4iSZwuj8dHUMfFl1eyTwXCr56An5xpe1kqiuFlz0dYPnztJAZjuc5",
+	"5k/oCSiK7qvjJyfsSueOl2q3x8fsjXwBz6IVSqH49IRxthJFcURzwTg3CC6J5cEcyz/cC9wqzLgVK75O",
+	"x6r/bAS3h566oLRSUyavml6JOS+mFHw4jftdE4TfWNWZaQkzWVldXQlImok6kNNieQ0oZf1noyeYCQL4",
+	"VYoXOKDR4JScAt9dXr5jiEkuDPMNHPALSAQGgWuU48wZN4L1o07YHpZw4tadFgDq92FzAZtbKLYshbMC",
+	"E6jlh7ppbS3RA1tyO/chTD2dCgVdOHF5S1FwSLinZi1BxOl8PVYtUJssDV7q4QhByTdKkKN3BBJzjwJH",
+	"FMmnSzdrrtYr6CoPkV3/Zu8UwzrdD5ffHn0dzjdn3394XQdmT8YKRRDM0PGhDcpmfTzz7ifMcB/40iU8",
+	"w+gtBG1uISAd1t3gr3GE6A8RfgMdjJxQA/VAl3bIvvHhXMP6KQesUcffIBFbAxhAHVZPEzYcDgdhju+/",
+	"fcmePHnyHDni8Wg0OhodH42O3W48f/7866Pjx0dPjqnC1s8JTgR0kjdeBEJqCrGxESRz6dyjrj59/Dip",
+	"0VM9j3vHZ1KRQvxaGovaGETiqlIxx9TAFeN404/D4fCj41ZRVDXiY5/SIXvHjXG8ob4ghTav4Ef7A37z",
+	"e/C0zai5hrsUJIA3mVNVFUVKeAxjBfF/9/uQYayXelgs+U+VGLL0D0BOvyc1FisxZoIZ+bcI8eLZKBkr",
+	"38Xo8WgUlKOXWt24A62VGavzb/DZHz6cf+OUYJSwZbQ9UjmlZMjeaCXWbrDuiwuW66LgTlL06yywwSkl",
+	"9qFBiC32RckWsigwH9bpoDCOl3qxrKCjKCVU9t1TDJV4m4SVHMxn4Cs3vHC/WK5yXuYolZyNtuTG/PE6",
+	"oZbdkoi9TlKjlrfuaWTXMW/WJcybXQYrT3xakyHF3nF5jLc+B11+wQssgaaKkIDZazRU/SygehAmgaFz",
+	"lo6Gx1+nCOrv/v7d8/ifryEaqrjSR7iUbmmvRKFXjjc4diwzgbzcCGEGQ/aB+mSATlwIjrx0jZ3IfLua",
+	"StHIT5GU8ORTrSAeNdJ/rtahx9UzcXQ8gm15375aAfk4rBKbOcaJHOZKGJkjY5c5ut8cS1FYaJI2++86",
+	"3lAnBKWoQjmeH/c6rJNuaXN8LbCzWcslaOLaw1ovRWmcSsYVonODaVJzTdRpgwGDjuRCZkIZ8NORi+hd",
+	"qZelFJaXmEkqLQSbYQPO3p33oBoPO273joej4QgCZWgi9056T4aj4RMoELRz8NR5q9r9PROtcCMIcv14",
+	"NIrg7peldlYmtGdaQhO7ABACuilhtyC5nzIog/FG+7AHI8J2Fud576Tnx5D0fPESjO3xaERhaUuNPQGz",
+	"Gp0Ej/5K6RR10fouz+d38Ap0om0775rTaXg1eyc/fkx6plos3JKf9F7LG6HctTDPXtKzfAapntgbt/fR",
+	"3Yza9Y41Zd9dvnmNwgvIQ9x6Q7nhk4B07U3XoiMqp0H4xh11usqHc4AubljKjt6usMab2rH6540VoSgT",
+	"GgSVCJCDFa0taMDt3w+vdA9yciR6ySNwi8SkjNYHmAzKMlAg0EXiRIrvPIdaEIgEKDi8xkRQpPwmgcBy",
+	"vuOA8h2krFv1liy1EhSlmSZ3V6FnM5CrCrRP0LNUbM+EVikbk4ImDYjMvo6AFfpcocpooKlQ+uiRM1Qc",
+	"gxgrdCIPQPoQ1I9UbMpvwO06bezMI99c3A0bdKLaD+xWqRfDMWyFOzf98h/3Hh2nxD6a20XRPDObD2o9",
+	"HrD8QK17zka4Lj4X5M/+CFmgpuU4vKxhD5DsucqTuLgS9UzHYb2N5x1H4I0KhExBuSocCnRSOTbsNRAz",
+	"16U9KuSNyBP2nbXLt6pYJ2N1wRfCWa+/vwCULdbuokO4rFyWIrMQ4SGC7nPAV9kkLbQ5mpvOztDYo6nO",
+	"/MDcqhE+hAdh8aYPmHqnjPvUSzpoW+sADwMc840HGA7VnUaTiUhwIf6ggkg9Q27kdoga+UV0/sDQOTUR",
+	"FtHoSQIqOgKu7/QIeGW64RZgfV3GibJODyevAGs4BeBusF7itQXZqjQOzHE5SOALw2B+HUEfsJZn11QL",
+	"dS0U4ozRpkocMCTXOaJDvuRtnQysphuyES9YH3e/WKNZhY3WOLNlBQu3LPXteoBeDXAQvXz79s/nryYX",
+	"r15+eP8qpUZtOz1X3g13V18VuXnUWPkHgp+p20/lc/waznfj1rDhuaqdYdH2k3YG/afRfR68UqdjRTaP",
+	"U77Q3YfcP3bndbL5XsimeaHz9Q4F4PZotVqBJ+KoKguhMk1dlw/TCIBZfet41admiiplljX46ZPRk22+",
+	"9VrPZsDiT1ucbn6ne43skNcaB9+aXx0kFxhefeQtBGLV5CKDYUM8bEdpL4Q9eonRxdZoZSt72/1Q99in",
+	"KFbaljUs16MXPPfBc7jl+AtKokBrC2mMVLOkdqzVPjXICgY3P25MLb7quG8box3ieJ98MaUTvJQYNf/s",
+	"ORfcy8gmz++QeXeb+aZEAGcmaIzgYi61MUcGwA/pUQ24sID3hH7YUBrqVvP4yX6CudT6NS8xWeTp48f7",
+	"bzhHnyRe//ygF7zhak1UCalTzw6h5HPyFtb7uEPzCQIn1uBb9SAyEDS2gmvXiV6pnDqQbuQV9OXUWd6D",
+	"hGWF4CWRRNtxRpu0qa74DARnsWFEVOnIdRrZq4qhTywfq8DYuGK8WPG1gXbe7vVIIBCzxIhBq9LgrNpa",
+	"a3CCCqOafjhbohwtkaBQhCF0CA23kndg2FAO286x/aQ+g2vTnD6bRdPy359VH3DyvvXBg1/oSODGtJ+A",
+	"OG7faSm/B18nRYRynVULZ1ByQ1EUiDAX0n03E8pRBTghVQ4nUNwuC12K0mx7HGbCQvYJeEw+y+mwCylv",
+	"M1eqlb3TONiTML/hL7Abl24B/av8i7q8F+ioOdAlJBR7p42dleLiL69h7d+LXIY2dNmcQ2bPs9GTGgtu",
+	"e0Polb+gB+i94LlUwpiujaDwpkTH6BpRE8qbYAoY2pcnv86Qzmof2hrboIfVPGUpQgWmcVP1nfsfXrXb",
+	"b3Vz/Cj4Th8RYk4nHbz0iDrQQhm8pb7jlnd2rwl6B8w/uxJCMbvSbClKqXNzgqbWSohr1k9XeoXBKmy2",
+	"208XepEOGOHXQDowd7Z2bZGg3anECrq3+zwcXlcKl5Vv81Wnxw3qZrBKkB2DjTWdQbfSjbvN1u2sn2Jb",
+	"SWzzLHOfaeS7fvqvE8hKYaCQgTl0Cu5RtIRwAdDO5T7i9oOvoMRfE2pYrnJK/vKZXaLkTowtRe2N9rDO",
+	"/UaDwtD8DNI2uDEQrkBrFnxv8J4HBhM7Euye7jcOg69c4eVQx1plmRC5L9pPsAGt21vIHnLLCcVcY+XH",
+	"C/lucMlgyN6qYl0P2Od6Gx8YdfoTrBgRx1gBQjjh+EGylsils7HDM6DzoMcXtOH7IfNblKIOFPYmhRX0",
+	"MzN+JbQRbMlB2tbu/T4kJdFqJPWi1VcQtYXybhq/kTkEMVM3MoRu9+NhR6E5LIUU0kxOCr1KH7k/5nI2",
+	"T+Elz5/99xBTCrDRNZJinZ4Bg77S2hpb8mXbKPvHo9HIaWC0KUmdJFFflJd8he7megoJM7jbmEOZuk9p",
+	"ODz+uMuclEZ6Zs4t91oiBF/8Lx62dBBlrUCmiJwpOZUZVzaAk5l68oCAkQvDRsOxeoMJlxHFQMW4ozx/",
+	"ZnQJ2U+OXSi9TW4JklUhwVsjFUsrhauI5T+m1TExExaZncT24xs+6DYeX19SV8yd538BR++nZLsPorjG",
+	"zUNm2GgDHFgiXAB/Djs8x7gKDeVwlwAiDv4O7/rkxrVnLme2nsKeS19SbKxrzr4JAOh2O1k2pvGyLRY7",
+	"6FqGJoduLMeeUr3tYZ4FNMJDh7khHzpHuTGduw5zz/JfCOHJ7eMvqFZF56JDr8rCFeRgua8PafctH6L0",
+	"qN69DKCno6f77/he2291pegVBzgfXlLm1X28G/c1AoLaB43LkdnmyFoCk0m2mAowz1hNc/pHpCkGzbBN",
+	"WbQNdKxWffGt8ugp7uiA0rh5hDzemEk8UMrVOqDBOLV8rED0gYdeF0W1NKx/LZaWTUth5u5qEE7cyQ/F",
+	"nai03FzjzNZjBYkjGS/ENy8eGFAtpap0ZVjo3QJ5E+DZxiQSYyFFbTBkCMRFesmHy5ddyGKUXARoaYWm",
+	"XrYg1DyUju8cguBGOg1pHNXSJ3mBMyHGezqN4z4LVAgIzQqapARPnFc16Gb0ASEmJ6T7PB/9f+x9/W4b",
+	"R7bnqxSEXZjCbTGUYidjCouFknEy3nXixHZwgZkO1EV2SaxVs4q3qymaCQLsO+wf+0D7JvskF3U+qqrJ",
+	"blKyJdtxNH9MEqq76/vU+fid3xGlXLtMnHyVGxyBrcXJY9wDDkDSBCldi5mtyoC/OAaYL7GzDEKJABgt",
+	"63dd5C1ihjn3kL0xFlJcykVazxrBOKVG/gIvWZuZwqgUM0dRAd/IHxU1neU+UiHQihO2KcLuiNHh6S6u",
+	"KdIUcxMIkIh8CpveUIZPNwmpuLu52SKlOk0ZqZqUYgkSOEBfHooCnD1L0xBccO84xWDqNzwAKsFoQMIF",
+	"fJHUHipwQvYGBE3xu9ASY1gBqwYAxy4qpUGS8ZPlJop3rDRUqnpiZV26TJS1vuB6zNhMJ6ETQGiJ0glN",
+	"IiJ1Ah25d7xD8cp/yjW6qnJzaSEcUIQ5wC/hO7iaPHpQWMFcVMpLHD/T/sznRv3HUlbEARxH8gi9ldBn",
+	"/0ofxgnic+FUyspZnFaswxFnoL1MNCrIyelWPRPiwXtQPeHYwlDgHPYpKwlR0l1qKfuURLjAGisWlW16",
+	"u8Ykdu0Y3k2V4G0Owe1uRCI0ZJXs60rg3rp508zv2N1oi1aRSAEZ83gY6P7BuZ8IdrEt1zli6++bvt4T",
+	"91/H+u4kGLwZlWFPr41d9XUHOAhv2Zn7VHWTc9jvQtTKfXZq7ofWWs8SNVF2KId0+dMO2KGdLkvd9Kqj",
+	"L7Qj7E0ggMoEORPBncZZcGmKDSM+QDM4++k5OOlEVOdQtmftNEDUwa7tlcrElVqL2jaw/zKCjbYAGIJ/",
+	"CkmIguiDnBhwlllupFub6ay2xi5dhW7W2p8LwFyTd7CNLzkcih8h5Ic5iGkUuTOupl1zBhO4B3MHF4i6",
+	"9usbUoXkFFG1BK0DIgdI2xjilBSZKPwYh0xr1Wsk45f60HDHN0hZ39Vf4MbFLl9pFFm1omnb7nzBtKP9",
+	"3eW3z6Eb999rbm9vfzZu7lum/e9Z85C8lqahaQZb9Yr3K/X+7pm0J7Fhu2ymdt47K/TnG9/TcA5e0kv7",
+	"FqeBMn5YqQMmQfd35I5u3LT9kDe4p+l3uV3363OQ0noj7yCxA97nhQ3L9sxPC/AidgbZOMMR7wCcw0/9",
+	"Av/AmJcE++6a1kSl1y9cFeHqjewByf27fcF8Ex+7rWnzSe20MI79Gy3OzCe+ze5mu0zSFebNkvzYDwv/",
+	"vrbLhRPbfBsUdyPEBwJ4IDEXiTUo6jiXV8rl5qa0GomeSeTMF9Ic2WWTG/V2ynoTgQQeOaCq3ATCoUuM",
+	"E4d06QoAGueGmH+o5teFvizQJxYMoUGj5nA4lrUSo0zM5VtkcHDieHTyOIsh1WMuEscf0o1T1QV465IS",
+	"tkNxZhJAZG5CXVmYT4wplapiP16aM/ojuk7CKIY/FoeE4lrYuonoX8h3mlRqDoE06tBQ/Dun7zOBTAEJ",
+	"HpVDj7KYrKnTmQjOXOTzhaJmGOGECzRH35RXGbU1UJKY8pHFtLZGuIWaQthez5X4zS91x5L4PSBCX4b+",
+	"RRxg+Mm/7t/ujP2hwhoO+I3hybcMo7RbCad9PzT5ZAtgewdirM/ATc6IpIVR5ad+Xd43BvW9BSUxWCUi",
+	"qE9Wbt2uwM2DsrNSXaVL/w6/u/TjQ/GSsTJwHgGsRdKBwLvgIgW3MfvwXSPXY3+OYzF5iKIjY1CBbljK",
+	"TQ41tryZGWv/EOQB6z3g0QM2Pu3kpIrMKQAjaGppHNp+uRkUysAjYyzsBtmqmHsDsVMZime1jy7OSfvo",
+	"tk7O4x4ur9Yux6+UaXHuv3wg8723PG7Lm2z5rFt7vFTNjoUdfQSR+Lltivde4+9Vc7MFvp3i/7wEXX4B",
+	"7KkdyYSYR+slyaW+VoZpF73oSWQXYFFdm4yUVZgsNwBEgveZ05bew0eQ+m41s5WiMJSsEDVKdyLQ5WHg",
+	"jt6AZsBRSLrJUCQKEqf/WozGqCAhg/KoMQfObaiqMeuWRSqkFHpdCEFiLT2MVOcClKChYHrr0Lw/J+ug",
+	"lWFGq3/Aa7wQkm709CpLWq0VRadBQgNTR+yJ1zvhy0hs4ahdUL6CziWoKqdXETGI31YKc7OpFVKdSKgn",
+	"lZvcgPdjxfnQIXGPhhQT08YdSj4ouZCuh3qxF/hRVda+zak0dLsBtb5fhDIDvi+DrBAlDBQU+tbdFi62",
+	"ASEwxkKa4E5mnvxJoGfLTY8VcXi6wasceoiMKE4szaSy0yuXm7QHYASEZ+PQKeF7ogI0BEiBuq7QZZue",
+	"/p603x4S/Btpvx9Q1FOxws9X5N8e0PTJ69a4td5dt/5isixJAXm3a2rZ4dp4rRoXWNHaVJnIZG9NMyuw",
+	"xBQxTmebQKncYM0M7F+b7iZw9E1lpUwpGTUqnjcA6aHq0ETy2AFlzALON42+sVwhaLysFcj3+pIhTq1q",
+	"6zbJ6AfshCNeoSieIB6Ft2QrHgU8Y0AYSXE0L4JVE950SFeDQ++ETbhEPfwGV/B+RNdmK5+azGqrCgRD",
+	"8z397GTXJy+KXrf14VD1hk4wcpoe3lI8MT9Ub5j7GRNIRRAShaddTM6BQHuXICCooiqFsSvy1wEObQqU",
+	"dCGDgJNBUDk2ZSsnKDcMSkTGraGAqjGhF5ST0VHNC3KTiFUJg+VpcgPiAB6LASh/gFGET+rfQLXHRJnD",
+	"DKShH/gwNy8JjNdumZMZ2vkuhAUA2GOA++VGvVXTJeVWTKTTThQz7Rpbr4vDTEwlgO5kg2Kd+Gy90h4L",
+	"jubGWEHvALRRgoy0QDzI5d6TtxMeWoDD5YYbTh7yIlssF36sE38mDpHkAmyUwCL2yAl8E7JS5vqtKpOk",
+	"C/SvP/KPBDKuLuHKX/sgBjjv3z4Bx515ML83xA1PHJmtySm/U0u8Ry4BdvydlaZuniAwrR1JKjJlnZEL",
+	"N7NNF5QcxVHGcSPI09tOQMuQPwEtUGBQwfRWSGmbJqy6vlWgAUVa0AJeK4uh+A6Ki2KWXW0vgXsFNTsm",
+	"fvazAfPCESFgf6SYjZ3rhhyMEyWK3/8oTjfp0zVQIaWOiNxsXyRTuSCkqna+t0PxEhDwG1XWGA4O/t2p",
+	"XBDJrhOlkiXQZw7IEwKREbtszolxuSADnCMyh0huiPoYFAJCgDVY9GMyx11DucBEkC2dKAibTLmTPLkA",
+	"ZA/gX6YtWs3WwELWVmSM3b6DyICO1jGhxepY5qBuB/eQtnYV0eRpfM9PjmFIureQs9gl7W83Mr6h1iSs",
+	"zOGpMLZGogSTxNySFCEwtEWoponUHe303rjZnJhW1sGc5SZimWljRrZDZtZ+MvqSuRTgiEhN/PErW1+B",
+	"Ep6blfQ32zUmjy4VcvA/Y0sgA0cK/Dn4ZTKBixy985h9nFB05Yb8Xhl78RMHPmr/Uzq9XI2HVwAmehCZ",
+	"x1/98iOyjxeZQKrizWO9NK0U3c23X58///H8uxfPv//HG/oEKiQwRLaWGvQLse1CmchTWYEPi0nyCXMf",
+	"6c53E6Sf5gZl00RfXnIhwiZcwty263LxZHioueXEluts/tuXr9+c//L67xs9OIwHKp0xZMun9vF7nGSN",
+	"PxaQlenFA1tVwDPeTd0klgB/B4Fk1MolpKuMd48eRKYabbPjl7KRXssYb2ZrY8ZDqBQB9SS84pcuOsR5",
+	"G7chI0/xXnjktmSny01lMYugsfRpR5HyC1ZU/QBw5CGf1R8af75dYxdIq4ZsH7OwlF5g9ceMXy3NvUaL",
+	"Xy1N4inbtjJP7o6oYNmb3YdyJsSCmeJ5+RAk+7zIjwLzxd51Yd71TesXMdJsZXY75EBrDLZutLRIp1TX",
+	"Wq06tMou9hx69ZEjQmrIVPe6h0Z9KmpFSY3xWL717J/f/rY4Ozubnn17Fv738/c/u69+Pjv7x9nZJf/2",
+	"4tk3Vy9eXp2dfbM6e84//v0b/CdjLxeymUXoJSBb+5NV0uqFZ0f/lEe/jY6enh/9+vvXoz/+S3fOQ6eX",
+	"8Ue1GopXIHldICB+5LjAsL+BAjoKViSVxBlZqlIY26gsZU+m4sNY0vFaVksEYbHNPrW1qkUxW86lwVCa",
+	"V7iIlpgFPPsiYPr9qjrKE+OPJx/2Ahw1FgpXoGVL5jm+zhmC9E11caFQO6TBZrlxNhJFA5CeqL1ZnUKy",
+	"3XQODtsJbYTWv6yVAhqiJZQWx85gL1AL69Ik/MoPcwOIVD+Ax6PH2GBEaYUte+qVFlSuQuVjrA3NHAqo",
+	"csK4B7oJqZPkpDhkfd4fNXwxJtt1XVf4qWfc/q0vrXBqfj/wm4WTYfDoc9CVKUtrdbEkxbXRmKLqrkBL",
+	"hUJ4XtMsqbreH9mNiXT8AO48bJSMK63V76/Wr46OT45GX785Ho1HT8aj0T+hjF0jdXUwPjjIqPozKyFQ",
+	"eBZ/woq56LNJfqZatsnvdzqT2QFv0IPxgaz0VB1VctHYBRaYrxU0iUf3YHwAZ9f/CSxdL2ughnnKLn58",
+	"48V5Fk5yrw4BfcsoGM9nmCRIIglOW3+mkx2FOSGVyKTzRvCDCvLJO8Xx6FIJ/Hg59eoEiUDuZ42Thrgy",
+	"2QOw7RuqvDHatI2PQYG/+ltrk4GFPtFJDoXECszSEgmrctPFWCV2E1YdMqDEG3I3JH4K7mV/Llop87lB",
+	"n/YFXAjBVfIo0kG5jHvx9Ml/9d+eKm/eqcgqlJtIRXSt6k1uIZFQCyWMQaJNGERp/sAYFCm42sUyeD59",
+	"l9EtYRrMpa6V8PYjFTVDBoBBA6Xf1uRY9zcsY6P9PR9nYGGdRkWCXBHwqVMxWQLPJfwXpr5XUJgVkukl",
+	"vRwqe2BpIzAOwWRUpqnXiGqeARrINyom0pRj7ADwOvnvHufm33Dhoea4HyUj2UE1CrMLtexWM1v5fkws",
+	"4UnsymS5wU9Ghqh93wr1GCqt6Ju5wcId9FGvOgB0XBugWCoPvSGffMuPBXMtK7kg0Ij/hmiAFWLh9fkJ",
+	"5Y57gx4ZG/zGOpfN+VWBNEZLM9HSqZId9bjM33rtxt9Y1VCcjE6Os7C9c9PeZEQ7TchzrzNd+YU8zsRJ",
+	"Jp5k4niUiZNRJp6M/L+PkEMDz6+by6ryRy1OVsJMJs06SQQAZKqjEuWge8nEWewtXHy1ZMqpqepJ13+R",
+	"SKh7yNd/g3XjtoVXKrHA0yk3BBORL9wRd1QyzFvwR23n+98d4dQHYjxK17evYEJ85CEZ/H0VBC9WO7PA",
+	"4ZaBQEUJ4MAgqndnhePbO9PSUAzuS3x+jnJzM97Qd75IzJ7z462TRgc3qOtk40+srZQ0f77US5jB/clw",
+	"PGN/gUS4Oe8p3pr0Q38C3Cuqne0CeACiU1idIxRSzCKwh+qZddQy6/FQwyrdq48aWvhI2Uw4uh4RTWiM",
+	"hyymO7TkQqn3Oe2rra3eEsG3yF1CaiJxRstGJdViWNXWoAPV6oICstol4dc0qQmLlTYu4G9cI9fANyqn",
+	"3o5qy3KkzZrBKmBQqwLWkKWplHOi2JTp/83vaaZ2/f7ZmyI37cSoUPVNtDKjqARPMrqknD9XFaAkqAgw",
+	"BwckaPnJYLlrF7aeKuzPeLMA8+gpjAPh5NalYAKXlsKDuCSi4PH7COQXK7usSoiLYX3imCjgErA7GAYM",
+	"c6f+QW1+XSnTVOsdOVssmHbev2fxk+oanKVAzXLDmcsN+W51HXGlVLV/ZleiQOfXWACyni1Zd6UXGEpu",
+	"5SUMWuiGSrrmnCAOkJwWI6Zoy1Ryyp7YTlYIv3S3Uw9+vWluW5R7D3ltLNN+cepuk9p65V9/Mlu8iu9T",
+	"I9t5Gz4g6DoT2HYs5ieSuJabgjS4c3ut6lqXynHZ6a4cNn/x+YPPz0I2GwTqdqazEUCqaSCEtp3Plps0",
+	"3QgFjeaioEmeUQYgKSBvp1wopFb0l0puLkmkpyWruawMbtPeNKX7VGd/iS18pPSknQeYU5M+y4P8Oacl",
+	"3UJV/gL4VPeX40gR7VCje39ViyzxdU6SKg2DSeojBSwkwWZDQQbmcn0LrttaTGp75QeWVmmAjovGWoCZ",
+	"hb8QrJDwvOBzbXJTKd/nmawwZoEYPIxmciFyou+nELlsAqThogKlK8tNrQCHC2EKiJFkqNvpuTecIYDv",
+	"MvTkpwPWEJt/mhSCRDk2k05cQIAfQX17Z7THOQyH+O+wju/vG75PBw72sUfawHo+kCC8rxB40y4nAkGX",
+	"qa1rNW2oVA/emszJLreP9QZFe3AypX7P94H1s5dpt7/0p/DUn5rFi4ex328ZpuUv4bpcJMvLOy3+diMH",
+	"phEvXvwQPoSYqbOfngMdqnZCmWm9XhAaC1MGTIkwdS/Km2VtvPQPfRZOrjEQV8ykO5cLfX6l1sVQFFfa",
+	"lIVYaK6WudK1yg2yG45FAVXndCEGUAvt+RGwlzd6ghwIjSAicn8gx1gv7XmWG/8vr+yyUXUmrl+8+CET",
+	"L6tKzmUmhsPhYSYKaZpZbRd6SkHPH7CupvNjPAR6gOLS2stKFWLwvZpro0VB/GXqW9y6xeFQFMDe6grM",
+	"4BIzuxIzWVP8HEHkCEoWF5VSDaDMHGDQoIZ2AoNh+h0ozdg6yKhKAMyhH7rMJ+FefcPcyEdyD4cx9lxy",
+	"PGMPTuL7cRIv4h7rEiqbF9AtvMVRzJzFVWwwRxQih+iTXTqVUGGwOwwzdHr8kq1zcRN3W2sTURMPitOd",
+	"Odr27KF+d1v/Qo4+uIB58Lt1+t32ru2nQht1Joxa5aZgLaTb2WbUabjfO31zQlZVbvCJoSio/nCkhqIf",
+	"sGwlFL3j2AzEYMS1rJbKhaRF4BWSJRb9YZ4hp7ACD+YOCAdUUfVGYik2hBatRNYpMQDuKTH3sye0QSIj",
+	"6ZRXfsyyqgrmKRG6IVp77q/vDJAmAYzvSi2aocB8Q9JlytouiLloKqfeop5aYxTlDmIuVpCj0glnrWGs",
+	"cCgkmBsnrxXG+GSIsbB+CVGowCsFTFZTSLSnPAfA1hOXVZKdyRlgcUoB+jbACrftrM1DyncLlQ2hPwAy",
+	"3ErSBD4n1Sas6ndr3rMy9kurkY/k3NwnK9m/+bnKzE9Sc3vvnK/g5XwXXe8LL1EadbSF19owyh1Zeh2A",
+	"GJK9V2qdcc42KoC6QSwNJqnnRpcu8G+4FEzNHz3nVN0iEQ/8x9xcSF0RRVN60E9iV+ZoEYqBm9bLycTf",
+	"CBeQNU2l9x3xdfA3H7nkSxOsDzcGchB0h156Ud/YS4WBEbkGFhHxN/GD/kYM5lT4V/pOECqaKVJORqNR",
+	"C95A3tRB0dRLM5VQhUtTKNyf+0MkjGViPYBeYKmrC9UAk4BMu10BS/y0tg4w00IuNMhjPZUui9wwcqFz",
+	"s6jtVDknwoeYxmVlCWlB2VmQ3UsdmKi19V+BqsqQp7xB+fwU8RdpznJfhZNXsMcC3u8eq4+Hdvq8Sxur",
+	"z3UQdXuvPXIIWP/8cKUfNpf15EYT971s1Equu5xim4uyMtsQv/fWV7sFY6Ncc9fcKuBJamlaQPjUKUqx",
+	"JPnahVz6VW3NZW40gOqbGaCEiP9j5o9zSEaolbPVtRKDojQO6ZISZXU6oxhScqSpoifVMBKXS1mXyE/i",
+	"NUT/CdAbVd1AEekGdcGJBHlWMbEC64H81QFUH+I/UgFK7qR6q6GWOtIzFAimT6lFqWQf2AIr7fxw6E/F",
+	"YUJ/j6/jXWMgBdcadUSMdsHPiBou+ybEIJWlXBuTUpe16bqQDmNpUGRGIMmJuS+bAgVvmXi1nIxG3hiB",
+	"W8TWMP7WLvCzOVOyambrsSjsVcErr6cz/BYo0vGS4hVjJpXYB0FsMl2y2G/pe9Zz3yRN7ORNuHut1jf9",
+	"CvyyfYKfKhJxGBEIVh503A9OxA9e9HgCRaWv1W6dNcTv9vonX5GB3GKwC4R6wFAEBJ0JHT+G3FUtHVq2",
+	"kY7fXoiFdA3GngGcA9jXGnPOgbQnYFD3sPKfol+SoJ3yUmoTfA7GojQfnIweQ/Cd4JyQBibF49HjdkQf",
+	"sDpio9aIdn6YvynDt0mgGz7b4mPmai9crrXN9ZSgFCI107jNuuxmduW20Zv9WNOf6ZM39um2ssIeSgLc",
+	"uVP3P+KC8MELpyx16m4er4CwDjWwGazCYjVJ96ucDfxVK+lyE/z/vKJISGHaQG2+/ZRpsXon+OuwOwLy",
+	"Ge9aOCvdoJD+HXh3V1Foo+cC4m4/OKM7ndF79+RdOqN/kFdgVBu16t3CkZaw5a5mhpTcPJN1pVUdeQ4h",
+	"0yF4rleqVuAs7bxRajWX2nBxbzmp1BATy7W53IksxUewgngLVZpCQ5NjuPvqAM3bGpUbRoAC4oxxMXMl",
+	"zWqmK5V14kz7PaqtA3dfHlVu5CN5VG964KGyQ9xnD9jRPw92NMI00xU87JFRpLAyMeuOmsj+kXYp5ExY",
+	"eERW1dqfVIhBpdlXGrmkUOsadrvaEKq2v5ZwxFN6qzLWWugpuc4P3E0pWayIZbDxOJyulokdJ7s5id5r",
+	"fONPl837amn2Y+KQW+AvAIfbwFy2+WkC028/O02iqAYi4xZ3sDRlRpxkhDFGL1djG1l1nK5L1TDX5P1t",
+	"gB0EkA86Y6fO2Gbapm3yPm7gsLe+CCR0vbsMyP9+UjUS6pVMy0dUPwtpVCUGzcoiPUhNxHvMwgeg+9xI",
+	"KPdH8Rh8QFzKa3/3RBJB9KG6GZD0XCA/ntcB4fncLKSuEUbxP2u9WChT2vri4pETslrMpBgYO9dGVsDs",
+	"guQxF1JXxAxdTGdWT1XBzUE8hBhuLrCGp4Xq8eIlMzgzZy/SHeaGiM/KMXbo///v/wO8Ysx0lPD5+T5+",
+	"a2fA13clFws5FN9BgSeKk5EGjqSRbGKyxkvEaKfI6FeqC21USWO0dW7gg3604lrWmir9N0JWFRDcmGVV",
+	"9ViHr5bmLCz3+/LYIbMbvDJT5hx6dTAeDZ9kBzQh58neGg2/fpIdwIwejB/D3jUQi/3X78hbh//KruiD",
+	"8cHo+Olo8qV8fDQajUZHX/v/+5v/v1H4nzyON+jcTq+O4ENw093uOydd3zk6eYcvfdn5pS/hTr3SpgQC",
+	"T9qYB9nBVbKPz2GFYaa+On7aM4l/+9vfnibselU1P8dBh7k9PoH7e2lu2ufRMTH3aXN5/g6kfHFH9Yj1",
+	"eCywyJl7EPIbQv4fdiUuZB1op0k+wsTdl9yfSjNV1R3H/gKCwmsjjYW8/lA6AIJmoLAEjv/gHYfID9LE",
+	"A8SeP3JKwHROItVGXFT6ctYuBBBrTKG3AQjzUHqj2gO59Dhi4L3nKFfgVk0xlOLMXcEX0IGtnZjJel6R",
+	"OhWKOjCFPdcKh8gb8LdhX/NIM55UyeM+9PsV8JFOLezeabi/xe7J4JMmn4YqT8Oy0qjc5py6ma2bav3g",
+	"vf4Y8ChcuD5NcevwM3vxDXgvUSIx++W1qgGIYza4I6dExuYPA7AMY4UICm/7Aw1UiETZDAFoSk87FQ3z",
+	"MkK+p2nzMA5z84qplv0zgWs5kBqne/KU6DGa8EfcYB3QntHTfiWJW7xXO4jb6DOG6O8P5+kuTKgmmdGu",
+	"4kV3erXWioiQ7/RuBTPstf9wejAJTBMqDcGV5a2Gmrz+pNnlhlS7DGGJjXRXwqbYZEwEO02Rh4OT0clh",
+	"ID+lYWUUXw0+hu3SRDwD7ovfqdU/Cv/+wtaNG4ofrWjgUonMDv4i9oZV6Sdi7k9zo6fg+8djj6zRuQnA",
+	"6/a4M7ZNrVGO8dhY/liT3eqoXFL8JmAHE9/1ZqgPylSiSTYArOHbhZo2vhfYKqJ5QiwjgsKhIpOXeVgo",
+	"hps4zU2BFN2xWIuYQ4AGHyyCOl9g2MPWQjqnahCxZARTsCZUHHYJipSmnSFBXOoTd0ogsoetACawGKAB",
+	"S7z5lMy00uYwC6cli0LeNbKBhSH++tpW1XLhgirGLPimDLPCBkUhCLFgmec+N7YqE0ZuFzH9ucnN81LN",
+	"F7aBJINE1AMtlG+AfAyh7h4UE5LJyYiVAjfs6kdY8pOgZVRhpKMCEt5gXGxgUFDeXiGAOOkQ0wNAUxTN",
+	"Sk8VLaU1oUKBv7sYJQbFgyDClNZkosaRc8yrrVRXyj9Gcapw7pB52b+lTTh8qHxWxHsScGd+Lfw3sEBQ",
+	"boycs5oL0T0x4AUa5svR6Msp/Ar/qorDbmJ/6MS7FKJJfAYb299L3mCgfj09Vkdflyfy6OnFaHT05fSJ",
+	"OpHHk8flVxcgmW+KjsV+vm81m23Cfq6usYu/f8T8/dYgD/6t7XCmyaf94K8o28jK2/WjhDP/5LYT0k+Y",
+	"T0KdtuIg2l6JSORTACeRDw9FSA8f4nyfZcYFbZwNTvktleMm1gZpA7s9zG+iTtMW2I5KBaI5jyHEqkwC",
+	"inCRb8U+ekOHr7g79wrShzZ2AfR5Vh68YV2RMRkrKvFi3aeunmiqu3fpS6M292fizc86QnCDwt8GBVTi",
+	"BVleUGABdVqsYNAX7SZ7lGT4/W/YPZv1Ya92h+dwdh7FVb+b7drJ2L+5+wYnHHg7Db8dc/Eofph1zpRl",
+	"73DYXVOMlYxdhcW8iTZfzg/GxwENoU2jLiHtsvOULatmH1gksVWSwtheoV4wY19ijWDqiFfSDgmLjNZe",
+	"YlIMxatA8wI4YOs1bEjrBahBO9Vgsm4gPufESlWVNyYma8qzLsZADWtKJybqwpLNQfwokXIQE+fAWFZm",
+	"av13oR1Awz3GfDrUwWsoNwavaydktULmYKqeEUpvGioIUhj1tjmfAj6jyJCjFiRNQiRGPRW6UXM2dnmU",
+	"q1o3jYJUZzQhqHu9uWwgc2DJbgSzicA/cPMTdWA31iUE1G6JsPkzoVxCAbT9WJe41R+Ea19yXLK/7tlx",
+	"19TrI3Ra34f3DvlQwUXH7inSBZD5cMNbPohZwVDUiBVh302t3OEeVx7SFEIYSlb6t+g2xC6Mw39eWuUC",
+	"uUNBlicUQ5PIRwHzImpgkhoU8F/n8F+c9kY9h7E8ErVdsVOIuBMma5bORq04Qwmjdsn4qegg0TtQnUZw",
+	"DGKPh7l50+2cxBLlN3K2QFZg8LYkuP0Ym4s/Y8nD1vAywGDgx1GWTgCjQjpAORRcmbHTi9LU6+/gax8n",
+	"wIe6XFxNP267UKZVbvc0nTWaKlqBh2DEx7DE/ZHdtMLTPYmL02uJYybUTtrF1/jIn5pzEcaw/8LF2fhL",
+	"wEsdryrvC/oh5Vns4uyDmbxXwj5o4SOx9eHoeoQj5hk+8PTdYSYszKOQOLVdm7Elpm5BzkeJrme0aO9b",
+	"yoW1TEhu4ioumPbaqryCBfz7Cq8kfflrF15hIfJQeOWuC69EGfVQeOXeCq/0Sqt+Jsh4bd6nhrPz5nrw",
+	"IXQ6aHcs5idD/Zhmfge2g61M1DFJoDYNgot0Bq4/V/U+1bpfYgsfKUt15+Fg0r/P8pB8zompt1AaI4HK",
+	"DeIMXbwOLUAYs6XRjunykv8c2vtT2808jP2mc5QxD9dMj6s6FuEAZ/Xm9r0LpofuzIstrpwG4GiUaJEU",
+	"2u8mJUdr957ZDL5tNfKRzP+bshmkTgBvHJCcOH7AO33618dZWaakBt523XkUd10mYz1f2PquWRLPytKJ",
+	"uTTr5GjGbjJXKaKiAE+snfgfr1/+KF5oo9wYqUwi48nkf6lpA2HyShtFkCjCpbiZXID4LjrPX5GbwaSS",
+	"5gpexcCNvjSATcH2cQIwUF0Rtd9Mm0tC5vpB+FchyULjKqYIWwo+xyStxycnof5KyjDI72I/tBEFhr0K",
+	"MYhdM8v5RNXMwX18Gole/Scwsn48Go0OT+n1IejgBYBgSf/Gp4D2HGDaiPUUhW9FfDlm1MRwIRu/xwrU",
+	"zmkaoNY4IACkgZZGcQkJvmudErW6VG8FfcGJmbxWuYkvnjz5yiv2tZw2qhbTCuuXDYp/DYfDX4tMFHm+",
+	"wH/8VBxCKK6qMnBgtdNYjr8U1ojCb5FijMsOHxNT64Ddt3bgItKQSrMl9nFMqSJzM7n/9siUW1DZg9/z",
+	"g0Vt54smPxiL/ODfidPz5N9O/nt+kIn8gCH05+jIwsce4984UeFgLH7PD+aqmdkSHzDLuar1ND/444/c",
+	"bLTxrVzoRlZ+Vb6rpZkqaokTkvCpS2Uva7mYrXd04ydZa7evK346pDYO+7Lh32njIhSe174zOuxCORw0",
+	"6m3zxaKSeuNCu4OPf9BL9nl7X/UzVp5VVVq4TNUsbj5DT9Y7Xpt3uCB8V24vA9MzWKNgB4koy0+DMPca",
+	"UVidKJ1BhGOJw7YIT8BOXlDShTQHp/FdXPM4qGT/wJ0Qr8ndtz3Q5+6zFc9+ei7wQS+EQR2E81YDPXyt",
+	"ru0Vxc7V24Wm8hzO32WI5RqKH5FdnJhsp7VqsGht4y8FNwM01rWqwWPN0IzcFItaXei3BYK1wCneWMiy",
+	"uTTaecsYeuU/r0q81QpZzrUp/O21UH3Irjc46D+1wQpj2G+t4rJ96lLkA5KVb1uscXcnR4V+6C/Gh2qk",
+	"4z24yR8I+w99nkz1hYdjTahEimLNbEU7l47FoIDvFcHJiUcCYlDAYZRU8oNzwoGt12ffPMO0BIfAKj5c",
+	"tzoeaOvB5rpX+xda+EjGL/agxEH2GMCwCClfO6zOXz0O/tEOKsfPTTytXYe1dandgEHaX1zxCLNpNqnt",
+	"yvnLiAseEziMNsNQPAsFN6gQB1BGxw9V1l4tF2BWsWH2xO8ga0pHoXbaYblxjV04gCx65QIisquZ1wB9",
+	"a9rEF4cC+gswNGqnQdsiN8wMQlcxMeynyZBAwp9h0Pxxh0TITa9IwI9GkXCT6Cz2D4LE0KOH8hp3dBBw",
+	"z+49CO8GBfYtqemy1s0aXpooWav6bNnMDsb/+tUrPlNrr7QKv/zqX6ivu2ENfh/ApeR7io/hNVba6RKo",
+	"kFaSS9WgJ8NbbMu6OhgffAHKEw1rSylNSt86MVCmXFgNlBp4gHXNtXAdOHkJjRDZ5rdzSn6gQpa+l5AH",
+	"ITfrH+F3F7We0rXO1Sv8rXXlhhvY/q5Gfg455IS+i9SXGNDpfyX1pLc6xFZ8JD8wZYs22A3Fs1I3KDaC",
+	"qTzvoERO+hMNhe0ufZMgbIhe/v/9X+ZGIT48qsULpCjWXOjLdB0irqXj66+WPNZYTJ+GytAkmPxADBI+",
+	"C3DPjmwhPYfiGVq5TCD/snbgpaqgoN7EyrqkjkNfSwDCMC0elViiCu2hsVgPfLvFf0B5D6w5wXsy2fXp",
+	"sq9do+Zdc0w3UGUvtRFMBTW3Rje4sr88Tz+D91THdxLDLZ4NUk0HIPhBVUxXh0RId9qVXJa68b3qexse",
+	"8KLkPwMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
