@@ -225,18 +225,7 @@ func TestServer_ReviewExecution(t *testing.T) {
 			{"ScoreOutOfRange", path, `{"passed": true, "score": 1.5}`, http.StatusUnprocessableEntity, "score"},
 			{"UnknownField", path, `{"passed": true, "reviewer": "someone else"}`, http.StatusBadRequest, "reviewer"},
 		} {
-			res := b.do(t, "PUT", c.path, c.body)
-			if res.status != c.status {
-				t.Errorf("%s: %d %s, want %d", c.name, res.status, res.body, c.status)
-				continue
-			}
-			var e oapi.Error
-			if err := json.Unmarshal(res.body, &e); err != nil || e.Error.Code == "" {
-				t.Errorf("%s: body %s is not the error shape", c.name, res.body)
-			}
-			if c.field != "" && (e.Error.Field == nil || *e.Error.Field != c.field) {
-				t.Errorf("%s: field %v, want %q (%s)", c.name, e.Error.Field, c.field, res.body)
-			}
+			b.wantError(t, c.name, "PUT", c.path, c.body, c.status, c.field)
 		}
 		read := b.newToken(t, "read")
 		if res := b.do(t, "PUT", path, `{"passed": true}`, as(read)); res.status != http.StatusForbidden {
@@ -299,17 +288,24 @@ func TestServer_Rescore(t *testing.T) {
 		{"UnknownField", "POST", base + "/rescore", `{"rules": []}`, http.StatusBadRequest, "rules"},
 		{"NoSuchRunRescore", "POST", "/v1/runs/" + uuid.NewString() + "/rescore", `{}`, http.StatusNotFound, ""},
 	} {
-		res := b.do(t, c.method, c.path, c.body)
-		if res.status != c.status {
-			t.Errorf("%s: %d %s, want %d", c.name, res.status, res.body, c.status)
-			continue
-		}
-		var e oapi.Error
-		if err := json.Unmarshal(res.body, &e); err != nil || e.Error.Code == "" {
-			t.Errorf("%s: body %s is not the error shape", c.name, res.body)
-		}
-		if c.field != "" && (e.Error.Field == nil || *e.Error.Field != c.field) {
-			t.Errorf("%s: field %v, want %q (%s)", c.name, e.Error.Field, c.field, res.body)
-		}
+		b.wantError(t, c.name, c.method, c.path, c.body, c.status, c.field)
+	}
+}
+
+// wantError sends a request that must fail with status, in the one error
+// shape, naming field (when not empty).
+func (b *bundle) wantError(t *testing.T, name, method, path, body string, status int, field string) {
+	t.Helper()
+	res := b.do(t, method, path, body)
+	if res.status != status {
+		t.Errorf("%s: %d %s, want %d", name, res.status, res.body, status)
+		return
+	}
+	var e oapi.Error
+	if err := json.Unmarshal(res.body, &e); err != nil || e.Error.Code == "" {
+		t.Errorf("%s: body %s is not the error shape", name, res.body)
+	}
+	if field != "" && (e.Error.Field == nil || *e.Error.Field != field) {
+		t.Errorf("%s: field %v, want %q (%s)", name, e.Error.Field, field, res.body)
 	}
 }

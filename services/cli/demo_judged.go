@@ -40,14 +40,8 @@ var demoJudges = []string{mockllm.JudgeModel, mockllm.JudgeModel2, mockllm.Judge
 func runJudgedDemo(ctx context.Context, c *client.Client, mockURL string, modelIDs []uuid.UUID, say func(string, ...any)) error {
 	// The fault spec rides in the base URL's path, ahead of /v1.
 	judgeURL := strings.TrimSuffix(mockURL, "/v1") + "/faults/" + demoJudgeFaultSpec + "/v1"
-	prov, err := findOrCreate(ctx, c, "/v1/providers", demoJudgeProvider, func() (uuid.UUID, error) {
-		p, err := c.CreateProvider(ctx, oapi.CreateProviderRequest{Name: demoJudgeProvider, Kind: oapi.Openai, BaseUrl: judgeURL, ApiKey: "mock-key"})
-		return p.Id, err
-	})
+	prov, err := mockProvider(ctx, c, demoJudgeProvider, judgeURL)
 	if err != nil {
-		return err
-	}
-	if _, err := c.UpdateProvider(ctx, prov, oapi.UpdateProviderRequest{BaseUrl: &judgeURL}); err != nil {
 		return err
 	}
 	judges := make([]uuid.UUID, len(demoJudges))
@@ -61,23 +55,15 @@ func runJudgedDemo(ctx context.Context, c *client.Client, mockURL string, modelI
 			return err
 		}
 	}
-	suite, err := findOrCreate(ctx, c, "/v1/suites", demoJudgedSuite, func() (uuid.UUID, error) {
-		description := "Open-ended replies a panel of mock judges grades against a rubric."
-		s, err := c.CreateSuite(ctx, oapi.CreateSuiteRequest{Name: demoJudgedSuite, Description: &description})
-		return s.Id, err
-	})
-	if err != nil {
-		return err
-	}
-	su, err := c.GetSuite(ctx, suite)
-	if err != nil {
-		return err
-	}
-	if su.QuestionCount == 0 {
+	suite, err := seedSuite(ctx, c, demoJudgedSuite, "Open-ended replies a panel of mock judges grades against a rubric.", func(suite uuid.UUID) error {
 		if err := importJudgedQuestions(ctx, c, suite, judges); err != nil {
 			return err
 		}
 		say("seeded %d judged questions", demoJudgedCount)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	bench, err := findOrCreate(ctx, c, "/v1/benchmarks", demoJudgedBench, func() (uuid.UUID, error) {
 		temperature, maxTokens, samples := 0.0, 64, 1
