@@ -28,12 +28,6 @@ type cachedSnapshot struct {
 	used   time.Time
 }
 
-// needsJudge reports whether question q's units get their verdict from
-// evaluation:judge.
-func (s *cachedSnapshot) needsJudge(q int) bool {
-	return s.scorers[q] != nil && s.scorers[q].NeedsJudge()
-}
-
 func (s *cachedSnapshot) total() int { return len(s.Models) * len(s.Questions) * s.Run.Samples }
 
 // index returns the unit index of a recorded unit.

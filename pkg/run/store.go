@@ -79,6 +79,8 @@ type RankFunc func(tallies []analytics.QuestionStat, names map[uuid.UUID]string)
 
 // Store is the persistence the task handlers need. pkg/store implements it.
 type Store interface {
+	// RescoreStore serves run:rescore (task_rescore.go).
+	RescoreStore
 	// GetRun returns the run; fault NotFound when there is none.
 	GetRun(ctx context.Context, id uuid.UUID) (*Run, error)
 	// LoadSnapshot returns the run with the models and question revisions it

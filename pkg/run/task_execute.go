@@ -24,6 +24,8 @@ const TypeExecute = "execution:run"
 type executePayload struct {
 	RunID uuid.UUID `json:"run_id"`
 	Unit  int       `json:"unit"`
+	// Round is the retry round of a retried unit (NewRetryExecuteTask).
+	Round int `json:"round,omitempty"`
 }
 
 // NewExecuteTask builds the execution:run task for unit idx of a run, on
@@ -70,6 +72,11 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	snap, err := h.cache.get(ctx, p.RunID)
+	if err == nil && p.Round > snap.Run.RetryRound {
+		// A retry round began after this worker cached the run finished.
+		h.cache.drop(p.RunID)
+		snap, err = h.cache.get(ctx, p.RunID)
+	}
 	if err != nil {
 		return skipIfGone(fmt.Errorf("execute run %s unit %d: %w", p.RunID, p.Unit, err))
 	}
@@ -446,7 +453,7 @@ func (h *Handlers) finalizeIfDone(ctx context.Context, snap *cachedSnapshot, id 
 		}
 		return h.finalizeIfComplete(ctx, snap, st)
 	}
-	return Enqueue(ctx, h.queue, NewFinalizeTask(id))
+	return Enqueue(ctx, h.queue, NewFinalizeRoundTask(id, snap.Run.RetryRound))
 }
 
 // finalizeIfComplete enqueues finalization once every unit is recorded
@@ -454,7 +461,7 @@ func (h *Handlers) finalizeIfDone(ctx context.Context, snap *cachedSnapshot, id 
 // same against PostgreSQL, so a count Redis lost delays it, never skips it.
 func (h *Handlers) finalizeIfComplete(ctx context.Context, snap *cachedSnapshot, st JudgeState) error {
 	if st.Complete(snap.total()) {
-		return Enqueue(ctx, h.queue, NewFinalizeTask(snap.Run.ID))
+		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(snap.Run.ID, snap.Run.RetryRound))
 	}
 	return nil
 }

@@ -90,10 +90,15 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 	}
 	u := UnitAt(p.Unit, len(snap.Questions), r.Samples)
 	m, q := &snap.Models[u.Model], &snap.Questions[u.Question]
-	if !snap.needsJudge(u.Question) {
+	version := max(p.Version, 1)
+	// A rescore's version judges with its own rules (task_rescore.go).
+	sc, err := h.scorerAt(ctx, snap, u.Question, version)
+	if err != nil {
+		return skipIfGone(fmt.Errorf("judge run %s unit %d: %w", r.ID, p.Unit, err))
+	}
+	if sc == nil || !sc.NeedsJudge() {
 		return fmt.Errorf("judge run %s unit %d: question %s is not judged: %w", r.ID, p.Unit, q.QuestionID, asynq.SkipRetry)
 	}
-	version := max(p.Version, 1)
 	done, spend, err := h.tracker.CheckJudged(ctx, r.ID, p.Unit, version)
 	if err != nil {
 		return err
@@ -113,7 +118,6 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 
-	sc := snap.scorers[u.Question]
 	configs := sc.Judges()
 	outcomes := make([]judge.Outcome, len(configs))
 	overCap := r.MaxCostUSD != nil && spend >= *r.MaxCostUSD

@@ -13,7 +13,9 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/scoring"
 )
 
@@ -241,11 +243,165 @@ func judgeIDs(rules []QuestionScoring) []uuid.UUID {
 	return out
 }
 
-// HandleRescore scores a run's succeeded units under a scoring version.
+// RescoreUnit is a succeeded unit a rescore has still to score.
+type RescoreUnit struct {
+	UnitKey
+	Response string
+}
+
+// RescoreStore is the persistence the run:rescore task needs; pkg/store
+// implements it.
+type RescoreStore interface {
+	// GetRescore returns one scoring version of a run after its first;
+	// fault.NotFound when there is none.
+	GetRescore(ctx context.Context, runID uuid.UUID, version int) (*Rescore, error)
+	// RescoreUnits returns up to limit succeeded units of r, in key order
+	// after after (nil: from the start), without a machine evaluation at
+	// version.
+	RescoreUnits(ctx context.Context, r *Run, version int, after *UnitKey, limit int) ([]RescoreUnit, error)
+	// RescoreProgress counts the succeeded units with a machine evaluation
+	// at version and stores the count as the rescore's done.
+	RescoreProgress(ctx context.Context, r *Run, version int) (int, error)
+	// CompleteRescore makes version the run's scoring version, in one
+	// transaction: every unit's effective verdict from its evaluation at
+	// the version (a human review still wins), outcomes, rankings (rank),
+	// question tallies and rollups recomputed, the rescore completed. It
+	// reports false when the rescore was not running any more.
+	CompleteRescore(ctx context.Context, r *Run, version int, rank RankFunc) (bool, error)
+	// FailRescore ends a running rescore as failed with reason; the run
+	// keeps its scoring version.
+	FailRescore(ctx context.Context, runID uuid.UUID, version int, reason string) error
+}
+
+// rescoreBatch is how many units a rescore scores per round trip.
+const rescoreBatch = 500
+
+// rescorePoll is how long a rescore waiting for its judge tasks waits
+// before it counts again.
+const rescorePoll = 5 * time.Second
+
+// HandleRescore scores a finished run's succeeded units under a scoring
+// version, from their stored answers: deterministic rules here, in
+// batches, judged ones by an evaluation:judge task each at the version
+// (C's handler, which stores one evaluation per unit and version). While
+// judge tasks are outstanding it hands itself back, as a unit waiting for
+// its provider does, without using a retry; when every unit has its
+// evaluation it completes the version (RescoreStore.CompleteRescore). It
+// can run again at any point: scored units are not scored twice. No
+// tested model is ever called.
 func (h *Handlers) HandleRescore(ctx context.Context, t *asynq.Task) error {
 	var p versionPayload
 	if err := decode(t, &p); err != nil {
 		return err
 	}
-	return fmt.Errorf("rescore run %s version %d: not implemented yet: %w", p.RunID, p.Version, asynq.SkipRetry)
+	r, err := h.store.GetRun(ctx, p.RunID)
+	if err != nil {
+		return skipIfGone(fmt.Errorf("rescore run %s: %w", p.RunID, err))
+	}
+	res, err := h.store.GetRescore(ctx, r.ID, p.Version)
+	if err != nil {
+		return skipIfGone(fmt.Errorf("rescore run %s version %d: %w", r.ID, p.Version, err))
+	}
+	if res.Status != RescoreRunning {
+		return nil
+	}
+	// The rescore may name judges this worker's snapshot does not hold.
+	h.cache.drop(r.ID)
+	snap, err := h.cache.get(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("rescore run %s: %w", r.ID, err)
+	}
+	scorers, err := compileRescore(snap, res)
+	if err != nil {
+		if ferr := h.store.FailRescore(ctx, r.ID, res.Version, err.Error()); ferr != nil {
+			return ferr
+		}
+		return fmt.Errorf("rescore run %s version %d: %w: %w", r.ID, res.Version, err, asynq.SkipRetry)
+	}
+	queue := UnitQueue(r)
+	var after *UnitKey
+	for {
+		units, err := h.store.RescoreUnits(ctx, r, res.Version, after, rescoreBatch)
+		if err != nil {
+			return fmt.Errorf("rescore run %s: %w", r.ID, err)
+		}
+		for _, u := range units {
+			idx, ok := snap.index(u.UnitKey)
+			if !ok {
+				continue
+			}
+			sc := scorers[snap.qPos[u.QuestionID]]
+			if sc.NeedsJudge() {
+				if err := Enqueue(ctx, h.queue, NewJudgeTask(r.ID, idx, res.Version, queue)); err != nil {
+					return err
+				}
+				continue
+			}
+			ev := EvaluationOf(sc.Name(), res.Version, sc.Score(u.Response))
+			if _, err := h.store.RecordEvaluation(ctx, r, u.UnitKey, ev); err != nil {
+				return fmt.Errorf("rescore run %s: %w", r.ID, err)
+			}
+		}
+		if len(units) < rescoreBatch {
+			break
+		}
+		after = &units[len(units)-1].UnitKey
+	}
+	done, err := h.store.RescoreProgress(ctx, r, res.Version)
+	if err != nil {
+		return err
+	}
+	if done < res.Total {
+		return &resilience.WaitError{Provider: "rescore", Reason: "judging", Until: h.cfg.Now().Add(rescorePoll)}
+	}
+	first, err := h.store.CompleteRescore(ctx, r, res.Version, analytics.RankRun)
+	if err != nil {
+		return fmt.Errorf("complete rescore of run %s version %d: %w", r.ID, res.Version, err)
+	}
+	h.cache.drop(r.ID)
+	if first {
+		h.log.Info("run rescored", "run_id", r.ID, "scoring_version", res.Version, "units", res.Total)
+	}
+	return nil
+}
+
+// compileRescore compiles a version's rules in the snapshot's question
+// order.
+func compileRescore(snap *cachedSnapshot, res *Rescore) ([]*scoring.Scorer, error) {
+	out := make([]*scoring.Scorer, len(snap.Questions))
+	for _, qs := range res.Scoring {
+		i, ok := snap.qPos[qs.QuestionID]
+		if !ok {
+			return nil, fmt.Errorf("question %s is not in the run", qs.QuestionID)
+		}
+		sc, err := scoring.Compile(qs.Scoring, scoring.QuestionRef{Expected: qs.ExpectedAnswer, Choices: qs.Choices})
+		if err != nil {
+			return nil, fmt.Errorf("question %s: %w", qs.QuestionID, err)
+		}
+		out[i] = sc
+	}
+	for i, sc := range out {
+		if sc == nil {
+			return nil, fmt.Errorf("question %s has no rule in the version", snap.Questions[i].QuestionID)
+		}
+	}
+	return out, nil
+}
+
+// scorerAt returns question qi's scorer under a scoring version: the
+// snapshot's for version 1, else the one the rescore's rules compile to.
+// nil when the rule does not compile.
+func (h *Handlers) scorerAt(ctx context.Context, snap *cachedSnapshot, qi, version int) (*scoring.Scorer, error) {
+	if version <= 1 {
+		return snap.scorers[qi], nil
+	}
+	res, err := h.store.GetRescore(ctx, snap.Run.ID, version)
+	if err != nil {
+		return nil, err
+	}
+	scorers, err := compileRescore(snap, res)
+	if err != nil {
+		return nil, nil
+	}
+	return scorers[qi], nil
 }

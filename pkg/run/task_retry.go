@@ -155,9 +155,27 @@ func (h *Handlers) HandleRetryFailed(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
-	recorded, err := h.store.RecordedUnits(ctx, r)
+	pending, err := h.pendingUnits(ctx, r, snap)
 	if err != nil {
 		return fmt.Errorf("retry run %s: %w", r.ID, err)
+	}
+	h.log.Info("run retrying failed units", "run_id", r.ID, "round", p.Round, "units", len(pending))
+	if len(pending) == 0 {
+		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(r.ID, p.Round))
+	}
+	queue := UnitQueue(r)
+	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task {
+		return NewRetryExecuteTask(r.ID, pending[i], p.Round, queue)
+	})
+}
+
+// pendingUnits marks the run's recorded units in the tracker (which
+// finalization counts on) and returns the indexes of the others, the
+// units still to execute.
+func (h *Handlers) pendingUnits(ctx context.Context, r *Run, snap *cachedSnapshot) ([]int, error) {
+	recorded, err := h.store.RecordedUnits(ctx, r)
+	if err != nil {
+		return nil, err
 	}
 	total := snap.total()
 	skip := make(map[int]bool, len(recorded))
@@ -168,7 +186,7 @@ func (h *Handlers) HandleRetryFailed(ctx context.Context, t *asynq.Task) error {
 		}
 		skip[idx] = true
 		if _, _, err := h.tracker.Record(ctx, r.ID, idx, ExecSucceeded); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	pending := make([]int, 0, total-len(skip))
@@ -177,12 +195,5 @@ func (h *Handlers) HandleRetryFailed(ctx context.Context, t *asynq.Task) error {
 			pending = append(pending, i)
 		}
 	}
-	h.log.Info("run retrying failed units", "run_id", r.ID, "round", p.Round, "units", len(pending))
-	if len(pending) == 0 {
-		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(r.ID, p.Round))
-	}
-	queue := UnitQueue(r)
-	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task {
-		return NewRetryExecuteTask(r.ID, pending[i], p.Round, queue)
-	})
+	return pending, nil
 }

@@ -42,36 +42,23 @@ func (h *Handlers) HandleStart(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("start run %s: %w", r.ID, err)
 	}
-	q, s := len(snap.Questions), r.Samples
-	total := len(snap.Models) * q * s
-
 	// Units recorded before (a re-run after a crash, or after Redis lost its
 	// state) are marked in the tracker and not enqueued again.
-	recorded, err := h.store.RecordedUnits(ctx, r)
+	pending, err := h.pendingUnits(ctx, r, snap)
 	if err != nil {
 		return fmt.Errorf("start run %s: %w", r.ID, err)
 	}
-	skip := make(map[int]bool, len(recorded))
-	for _, k := range recorded {
-		idx, ok := snap.index(k)
-		if !ok {
-			continue
-		}
-		skip[idx] = true
-		if _, _, err := h.tracker.Record(ctx, r.ID, idx, ExecSucceeded); err != nil {
-			return err
-		}
-	}
-	pending := make([]int, 0, total-len(skip))
-	for i := range total {
-		if !skip[i] {
-			pending = append(pending, i)
-		}
-	}
+	total := snap.total()
 	h.log.Info("run started", "run_id", r.ID, "units", total, "pending", len(pending))
 	if len(pending) == 0 {
-		return Enqueue(ctx, h.queue, NewFinalizeTask(r.ID))
+		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(r.ID, r.RetryRound))
 	}
 	queue := UnitQueue(r)
-	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task { return NewExecuteTask(r.ID, pending[i], queue) })
+	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task {
+		if r.RetryRound > 0 {
+			// A retry round restarted (by the reconciler).
+			return NewRetryExecuteTask(r.ID, pending[i], r.RetryRound, queue)
+		}
+		return NewExecuteTask(r.ID, pending[i], queue)
+	})
 }

@@ -51,39 +51,10 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 		}
 		// The compact per-(model, question) record outlives the raw rows
 		// that retention deletes; rank computes the rankings from it (by
-		// the same code as the leaderboards, in SABE).
-		if _, err := q.InsertOutcomes(ctx, dbsqlc.InsertOutcomesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID}); err != nil {
-			return err
-		}
-		questions, err := runQuestionStats(ctx, q, r.ID, nil)
-		if err != nil {
-			return err
-		}
-		models, err := q.ListRunModels(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		names := make(map[uuid.UUID]string, len(models))
-		for _, m := range models {
-			names[m.ModelID] = m.Name
-		}
-		rk := rank(questions, names)
-		rows := rankingRows(r.ID, "", rk.Overall)
-		for cat, entries := range rk.ByCategory {
-			rows = append(rows, rankingRows(r.ID, cat, entries)...)
-		}
-		if _, err := q.InsertRankings(ctx, rows); err != nil {
-			return err
-		}
-		// Only runs with results count in the week's and month's
-		// comparisons and leaderboards.
-		if status == run.StatusCompleted || status == run.StatusPartial {
-			if err := q.AddQuestionStats(ctx, r.ID); err != nil {
-				return err
-			}
-		}
-		// Every run's executions are in the rollups, whatever its status.
-		if err := q.InvalidateRollups(ctx, dbsqlc.InvalidateRollupsParams{RunID: r.ID, BenchmarkID: r.BenchmarkID, RunCreatedAt: r.CreatedAt}); err != nil {
+		// the same code as the leaderboards, in SABE). Only completed and
+		// partial runs count in the week's and month's comparisons; every
+		// run's executions are in the rollups.
+		if err := writeRunResults(ctx, q, r, status, rank); err != nil {
 			return err
 		}
 		out = runFromRow(row)

@@ -275,3 +275,80 @@ func writeRunResults(ctx context.Context, q *dbsqlc.Queries, r *run.Run, status 
 	}
 	return q.InvalidateRollups(ctx, dbsqlc.InvalidateRollupsParams{RunID: r.ID, BenchmarkID: r.BenchmarkID, RunCreatedAt: r.CreatedAt})
 }
+
+// RescoreUnits returns succeeded units of r still to score at version.
+func (s *Store) RescoreUnits(ctx context.Context, r *run.Run, version int, after *run.UnitKey, limit int) ([]run.RescoreUnit, error) {
+	arg := dbsqlc.RescoreUnitsParams{RunCreatedAt: r.CreatedAt, RunID: r.ID, Version: int32(version), AfterSample: -1, Lim: int32(limit)}
+	if after != nil {
+		arg.AfterModel, arg.AfterQuestion, arg.AfterSample = after.ModelID, after.QuestionID, int32(after.Sample)
+	}
+	rows, err := s.q.RescoreUnits(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]run.RescoreUnit, len(rows))
+	for i, row := range rows {
+		out[i] = run.RescoreUnit{UnitKey: run.UnitKey{ModelID: row.ModelID, QuestionID: row.QuestionID, Sample: int(row.Sample)}, Response: row.Response}
+	}
+	return out, nil
+}
+
+// RescoreProgress counts and stores how many units a rescore has scored.
+func (s *Store) RescoreProgress(ctx context.Context, r *run.Run, version int) (int, error) {
+	done, err := s.q.RescoreDone(ctx, dbsqlc.RescoreDoneParams{RunCreatedAt: r.CreatedAt, RunID: r.ID, Version: int32(version)})
+	if err != nil {
+		return 0, err
+	}
+	if err := s.q.SetRescoreDone(ctx, dbsqlc.SetRescoreDoneParams{RunID: r.ID, Version: int32(version), Done: done}); err != nil {
+		return 0, err
+	}
+	return int(done), nil
+}
+
+// CompleteRescore makes version the run's scoring version; see
+// run.RescoreStore.
+func (s *Store) CompleteRescore(ctx context.Context, r *run.Run, version int, rank run.RankFunc) (bool, error) {
+	first := false
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		row, err := q.LockRunForRedo(ctx, r.ID)
+		if err != nil {
+			return notFound(err, "run")
+		}
+		res, err := q.GetRescore(ctx, dbsqlc.GetRescoreParams{RunID: r.ID, Version: int32(version)})
+		if err != nil {
+			return notFound(err, "rescore")
+		}
+		if res.Status != string(run.RescoreRunning) {
+			return nil
+		}
+		first = true
+		if _, err := q.ApplyScoringVersion(ctx, dbsqlc.ApplyScoringVersionParams{RunCreatedAt: row.CreatedAt, RunID: r.ID, Version: int32(version)}); err != nil {
+			return err
+		}
+		if err := q.SetScoringVersion(ctx, dbsqlc.SetScoringVersionParams{ID: r.ID, Version: int32(version)}); err != nil {
+			return err
+		}
+		done, err := q.RescoreDone(ctx, dbsqlc.RescoreDoneParams{RunCreatedAt: row.CreatedAt, RunID: r.ID, Version: int32(version)})
+		if err != nil {
+			return err
+		}
+		if err := q.FinishRescore(ctx, dbsqlc.FinishRescoreParams{
+			RunID: r.ID, Version: int32(version), Status: string(run.RescoreCompleted), Done: done, FinishedAt: new(time.Now().UTC()),
+		}); err != nil {
+			return err
+		}
+		return recomputeRun(ctx, q, runFromRow(row), rank)
+	})
+	return first, err
+}
+
+// FailRescore ends a running rescore as failed.
+func (s *Store) FailRescore(ctx context.Context, runID uuid.UUID, version int, reason string) error {
+	res, err := s.q.GetRescore(ctx, dbsqlc.GetRescoreParams{RunID: runID, Version: int32(version)})
+	if err != nil {
+		return notFound(err, "rescore")
+	}
+	return s.q.FinishRescore(ctx, dbsqlc.FinishRescoreParams{
+		RunID: runID, Version: int32(version), Status: string(run.RescoreFailed), Done: res.Done, Error: &reason, FinishedAt: new(time.Now().UTC()),
+	})
+}
