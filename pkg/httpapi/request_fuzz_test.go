@@ -36,6 +36,26 @@ var fuzzRoutes = []string{
 	"/v1/suites/" + fuzzSuiteID + "/questions:import",
 	"/v1/benchmarks",
 	"/v1/providers",
+	"/v1/suites",
+}
+
+// richSeeds are bodies with the question, suite and benchmark fields of
+// issue 14 (turns, choices, few-shot, every scoring method, default
+// scoring and judges), valid and not, for the fuzzers to start from.
+var richSeeds = []struct {
+	route uint8
+	body  string
+}{
+	{0, `{"messages":[{"role":"system","content":"s"},{"role":"user","content":"q"}],"expected_answer":"4","scoring":{"method":"numeric","extract":"Answer: (.*)"}}`},
+	{0, `{"messages":[{"role":"user","content":"q"},{"role":"tool","content":"x"}],"expected_answer":"4"}`},
+	{0, `{"prompt":"p","choices":["a","b","c"],"expected_answer":"B","scoring":{"method":"multiple_choice"}}`},
+	{0, `{"prompt":"p","expected_answer":"x","scoring":{"assertions":[{"method":"contains_any","values":["a","b"],"weight":2},{"method":"json_schema","schema":{"type":"object"}},{"method":"llm_judge","rubric":"r","verdict":{"kind":"score","min":1,"max":5}}],"threshold":0.5}}`},
+	{0, `{"prompt":"p","expected_answer":"x","scoring":{"method":"llm_judge","template":"factuality","aggregate":"majority","min_judges":2,"judge_model_ids":["0193f1a2-7c4e-7d3a-9b2f-5e6d7c8b9a03","0193f1a2-7c4e-7d3a-9b2f-5e6d7c8b9a04"],"verdict":{"kind":"choice","choices":[{"name":"A","score":1},{"name":"B","score":0}]}}}`},
+	{0, `{"prompt":"p","expected_answer":"x","scoring":{"method":"similarity","threshold":0.8,"negate":true}}`},
+	{1, `{"messages":[{"role":"user","content":"q"}],"expected_answer":"1","scoring":{"method":"starts_with"}}` + "\n" + `{"prompt":"p","choices":["x"],"expected_answer":"A"}`},
+	{2, `{"name":"b","suite_ids":["0193f1a2-7c4e-7d3a-9b2f-5e6d7c8b9a02"],"model_ids":["0193f1a2-7c4e-7d3a-9b2f-5e6d7c8b9a03"],"config":{"scoring":{"method":"llm_judge","template":"closed_qa"},"judge_model_ids":["0193f1a2-7c4e-7d3a-9b2f-5e6d7c8b9a03"]}}`},
+	{4, `{"name":"s","few_shot":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}`},
+	{4, `{"name":"s","few_shot":[{"role":"system","content":"q"}]}`},
 }
 
 // fuzzContentTypes are the Content-Types the fuzzer picks from: the ones
@@ -95,6 +115,19 @@ func fuzzHandler(c echo.Context) error {
 		if err := in.Validate(); err != nil {
 			return err
 		}
+	case fuzzRoutes[4]:
+		var b oapi.CreateSuiteRequest
+		if err := decodeStrict(body, &b); err != nil {
+			return err
+		}
+		if err := catalog.ValidateSuite(b.Name, derefOr(b.Description)); err != nil {
+			return err
+		}
+		if b.FewShot != nil {
+			if err := catalog.ValidateFewShot("few_shot", fromMessages(*b.FewShot)); err != nil {
+				return err
+			}
+		}
 	default:
 		return errors.New("fuzz: unexpected route")
 	}
@@ -129,6 +162,14 @@ func FuzzValidateRequest(f *testing.F) {
 	e.POST("/v1/suites/:id/questions:import", fuzzHandler)
 	e.POST("/v1/benchmarks", fuzzHandler)
 	e.POST("/v1/providers", fuzzHandler)
+	e.POST("/v1/suites", fuzzHandler)
+	for _, seed := range richSeeds {
+		ct := uint8(0) // application/json
+		if seed.route == 1 {
+			ct = 1 // application/x-ndjson
+		}
+		f.Add(seed.route, ct, []byte(seed.body))
+	}
 
 	f.Fuzz(func(t *testing.T, route, ctype uint8, body []byte) {
 		target := fuzzRoutes[int(route)%len(fuzzRoutes)]
@@ -165,6 +206,11 @@ func FuzzValidateRequest(f *testing.F) {
 // else with a 4xx error naming the lines, never a panic or an internal
 // error.
 func FuzzImportParser(f *testing.F) {
+	for _, seed := range richSeeds {
+		if seed.route <= 1 {
+			f.Add([]byte(seed.body))
+		}
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		inputs, err := parseImport(body)
 		if err != nil {

@@ -74,6 +74,22 @@ func TestServer_RichQuestions(t *testing.T) {
 		wantError(t, b.do(t, "POST", path+"/questions:import", bad, header("Content-Type", "application/x-ndjson")), http.StatusUnprocessableEntity, "line 2: messages[0].role")
 	})
 
+	t.Run("JudgeModelsMustExist", func(t *testing.T) {
+		p := b.provider(t, nil)
+		judge := b.model(t, p.Id.String(), nil)
+		missing := "0190f7a4-5b1e-7000-8000-00000000dead"
+		judged := func(ids ...string) string {
+			return `{"prompt":"Summarise","expected_answer":"","scoring":{"method":"llm_judge","rubric":"Mentions \"refund\".","judge_model_ids":["` + strings.Join(ids, `","`) + `"]}}`
+		}
+		wantError(t, b.do(t, "POST", path+"/questions", judged(judge.Id.String(), missing)), http.StatusUnprocessableEntity, "scoring.judge_model_ids[1]")
+		q := call[oapi.Question](t, b, "POST", path+"/questions", judged(judge.Id.String()), http.StatusCreated)
+		if q.Scoring.Method != "llm_judge" || q.Scoring.JudgeModelIds == nil || (*q.Scoring.JudgeModelIds)[0] != judge.Id {
+			t.Errorf("judged question's scoring = %+v", q.Scoring)
+		}
+		lines := judged(judge.Id.String()) + "\n\n" + judged(missing)
+		wantError(t, b.do(t, "POST", path+"/questions:import", lines, header("Content-Type", "application/x-ndjson")), http.StatusUnprocessableEntity, "line 3: scoring.judge_model_ids[0]")
+	})
+
 	t.Run("StructuredOutputOverride", func(t *testing.T) {
 		p := b.provider(t, nil)
 		m := b.model(t, p.Id.String(), map[string]any{"request_overrides": map[string]any{"structured_output": false}})

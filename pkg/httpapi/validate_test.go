@@ -169,8 +169,8 @@ func TestValidateRequests(t *testing.T) {
 		},
 		{
 			name: "ErrMissingNestedRequired", method: http.MethodPost, target: "/v1/suites/" + someID + "/questions",
-			body:       `{"prompt":"p","expected_answer":"x","scoring":{"case_sensitive":true}}`,
-			wantStatus: http.StatusBadRequest, wantField: "scoring.method", wantMessage: "is required",
+			body:       `{"prompt":"p","expected_answer":"x","scoring":{"method":"llm_judge","verdict":{"kind":"choice","choices":[{"name":"A"},{"name":"B","score":1}]}}}`,
+			wantStatus: http.StatusBadRequest, wantField: "scoring.verdict.choices[0].score", wantMessage: "is required",
 		},
 		{
 			name: "ErrWrongType", method: http.MethodPost, target: "/v1/providers",

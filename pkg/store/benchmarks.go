@@ -59,6 +59,12 @@ func checkSuites(ctx context.Context, q *dbsqlc.Queries, ids []uuid.UUID) error 
 // checkModels verifies that every model exists and is active, naming the
 // offending list element.
 func checkModels(ctx context.Context, q *dbsqlc.Queries, ids []uuid.UUID) error {
+	return checkModelsAt(ctx, q, "model_ids", ids)
+}
+
+// checkModelsAt is checkModels for a list of models under any field (the
+// benchmark's models, or its judges).
+func checkModelsAt(ctx context.Context, q *dbsqlc.Queries, field string, ids []uuid.UUID) error {
 	models, err := q.GetModelsByIDs(ctx, ids)
 	if err != nil {
 		return err
@@ -67,7 +73,7 @@ func checkModels(ctx context.Context, q *dbsqlc.Queries, ids []uuid.UUID) error 
 	for _, m := range models {
 		active[m.ID] = m.ArchivedAt == nil
 	}
-	return checkActive("model_ids", "model", ids, active)
+	return checkActive(field, "model", ids, active)
 }
 
 func checkActive(field, kind string, ids []uuid.UUID, active map[uuid.UUID]bool) error {

@@ -212,3 +212,26 @@ func TestStore_RichQuestions(t *testing.T) {
 		}
 	})
 }
+
+func TestStore_JudgedQuestions(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	ctx := context.Background()
+	judge := testfactory.Model(ctx, t, s, nil)
+	su := testfactory.Suite(ctx, t, s, nil)
+
+	_, err := s.CreateQuestions(ctx, su.ID, []catalog.QuestionInput{testfactory.JudgedQuestion(0, "", judge.ID, uuid.New())})
+	if fe := fault.As(err); fe == nil || fe.Field != "scoring.judge_model_ids[1]" {
+		t.Fatalf("err = %v, want 422 on scoring.judge_model_ids[1]", err)
+	}
+	// A judged question without judges needs the benchmark's.
+	testfactory.Questions(ctx, t, s, &testfactory.QuestionsOpts{SuiteID: su.ID, Questions: []catalog.QuestionInput{testfactory.JudgedQuestion(1, "")}})
+	in := catalog.BenchmarkInput{Name: "judged", SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: []uuid.UUID{judge.ID}, Config: catalog.BenchmarkConfig{MaxTokens: 8, Samples: 1}}
+	if _, err := s.CreateBenchmark(ctx, in, 0); fault.As(err) == nil || fault.As(err).Field != "config.judge_model_ids" {
+		t.Fatalf("err = %v, want 422 on config.judge_model_ids", err)
+	}
+	in.Config.JudgeModelIDs = []uuid.UUID{judge.ID}
+	if _, err := s.CreateBenchmark(ctx, in, 0); err != nil {
+		t.Fatal(err)
+	}
+}

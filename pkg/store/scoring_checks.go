@@ -24,23 +24,7 @@ func checkJudgeModels(ctx context.Context, q *dbsqlc.Queries, field string, ids 
 	if len(ids) == 0 {
 		return nil
 	}
-	models, err := q.GetModelsByIDs(ctx, ids)
-	if err != nil {
-		return err
-	}
-	active := make(map[uuid.UUID]bool, len(models))
-	for _, m := range models {
-		active[m.ID] = m.ArchivedAt == nil
-	}
-	for i, id := range ids {
-		at := fmt.Sprintf("%s[%d]", field, i)
-		if ok, found := active[id]; !found {
-			return fault.Invalid(at, "model not found")
-		} else if !ok {
-			return fault.Invalid(at, "model is archived")
-		}
-	}
-	return nil
+	return checkModelsAt(ctx, q, field, ids)
 }
 
 // QuestionError is a problem with one question of several written at

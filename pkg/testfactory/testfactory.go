@@ -137,6 +137,18 @@ func MessageQuestion(i int, category string) catalog.QuestionInput {
 	return q
 }
 
+// JudgedQuestion is Question(i, category) judged by an llm_judge rule
+// (closed_qa: the answer against the expected answer, which mockllm's
+// judges look for in the answer) with the given judges; none leaves them
+// to the benchmark's config.judge_model_ids.
+func JudgedQuestion(i int, category string, judges ...uuid.UUID) catalog.QuestionInput {
+	q := Question(i, category)
+	q.Scoring = scoring.Rule{Method: scoring.MethodLLMJudge}
+	q.Scoring.Template = "closed_qa"
+	q.Scoring.ModelIDs = judges
+	return q
+}
+
 // ChoiceQuestion is a multiple-choice question whose right option is the
 // first, with no scoring of its own (set Scoring, or give the benchmark a
 // default such as multiple_choice).
