@@ -298,6 +298,13 @@ func TestDev_Demo(t *testing.T) {
 		if !(0 < strong && strong < medium && medium < weak) {
 			t.Fatalf("round %d: leaderboard not in accuracy order:\n%s", round, text)
 		}
+		// The judged demo: a leaderboard with unscored counts, the judges'
+		// cost apart from the models', and one verdict's reasoning.
+		judged := strings.Index(text, "Judged leaderboard")
+		if judged < 0 || !strings.Contains(text[judged:], "unscored") || !strings.Contains(text[judged:], "One verdict") ||
+			!strings.Contains(text[judged:], "mock-judge") || strings.Contains(text[judged:], "judges $0.0000") {
+			t.Errorf("round %d: no judged leaderboard with unscored counts, judge cost and a verdict:\n%s", round, text)
+		}
 		// --exit leaves: it must not promise what stays up.
 		if strings.Contains(text, "stay up") || !strings.Contains(text, "Stopping (--exit)") {
 			t.Errorf("round %d: --exit output does not say it stops:\n%s", round, text)

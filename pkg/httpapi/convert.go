@@ -370,6 +370,12 @@ func toProgress(p run.Progress) oapi.RunProgress {
 		Failed:    int64(p.Failed),
 		Cancelled: int64(p.Cancelled),
 		Skipped:   int64(p.Skipped),
+		// Answered is every recorded unit, which the document defines
+		// whatever the live counters hold.
+		Answered:         int64(p.Done()),
+		Judged:           int64(p.Judged),
+		AwaitingJudgment: int64(p.AwaitingJudgment),
+		Unscored:         int64(p.Unscored),
 	}
 }
 
@@ -390,6 +396,11 @@ func toRun(r *run.Run, p run.Progress, benchmarkName string) oapi.Run {
 		DeadlineAt:        utcPtr(r.DeadlineAt),
 		InputTokens:       r.InputTokens,
 		OutputTokens:      r.OutputTokens,
+		JudgeCostUsd:      figure(r.JudgeCostUSD),
+		JudgeInputTokens:  r.JudgeInputTokens,
+		JudgeOutputTokens: r.JudgeOutputTokens,
+		ScoringVersion:    max(r.ScoringVersion, 1),
+		RetryRound:        r.RetryRound,
 		LatencyP50Ms:      figurePtr(r.LatencyP50Ms),
 		LatencyP95Ms:      figurePtr(r.LatencyP95Ms),
 		CreatedAt:         r.CreatedAt.UTC(),
@@ -403,9 +414,12 @@ func toRun(r *run.Run, p run.Progress, benchmarkName string) oapi.Run {
 	return out
 }
 
-func toResult(res *run.Result) oapi.Execution {
+// toResult renders one unit of a run whose current scoring version is
+// scoringVersion.
+func toResult(res *run.Result, scoringVersion int) oapi.Execution {
 	e := &res.Execution
 	out := oapi.Execution{
+		Id:               e.ID().String(),
 		ModelId:          e.ModelID,
 		ModelName:        res.ModelName,
 		QuestionId:       e.QuestionID,
@@ -435,15 +449,10 @@ func toResult(res *run.Result) oapi.Execution {
 	if e.Error != "" {
 		out.Error = &e.Error
 	}
-	for _, ev := range e.Evaluations {
-		// Unscored evaluations have no verdict; E's OpenAPI change gives them their fields.
-		var passed bool
-		var score float64
-		if ev.Passed != nil && ev.Score != nil {
-			passed, score = *ev.Passed, *ev.Score
-		}
-		out.Evaluations = append(out.Evaluations, oapi.Evaluation{Scorer: ev.Scorer, Passed: passed, Score: figure(score), Detail: ev.Detail})
+	for i := range e.Evaluations {
+		out.Evaluations = append(out.Evaluations, toEvaluation(&e.Evaluations[i]))
 	}
+	out.Verdict = toVerdict(e, scoringVersion)
 	return out
 }
 
@@ -494,6 +503,7 @@ func toRankingEntries(in []analytics.Entry) []oapi.RankingEntry {
 			N:             e.N,
 			Correct:       e.Correct,
 			Failed:        e.Failed,
+			Unscored:      e.Unscored,
 			ErrorRate:     figure(e.ErrorRate),
 			MeanLatencyMs: figure(derefOr(e.MeanLatencyMs)),
 			CostUsd:       figure(e.CostUSD),

@@ -232,7 +232,7 @@ func toLeaderboard(lb *analytics.Leaderboard) oapi.Leaderboard {
 		out.Entries[i] = oapi.LeaderboardEntry{
 			Rank: e.Rank, RankLow: e.RankLow, RankHigh: e.RankHigh, ModelId: e.ModelID, ModelName: e.ModelName,
 			Score: figure(e.Score), CiLow: figure(e.CI.Low), CiHigh: figure(e.CI.High), StdError: figure(e.StdError),
-			Questions: e.Questions, N: e.N, ErrorRate: figure(e.ErrorRate), MeanLatencyMs: figurePtr(e.MeanLatencyMs),
+			Questions: e.Questions, N: e.N, Unscored: e.Unscored, ErrorRate: figure(e.ErrorRate), MeanLatencyMs: figurePtr(e.MeanLatencyMs),
 			CostPer1kQuestions: figure(e.CostPer1kQuestions), PassAtK: toPassAtK(e.PassAtK),
 		}
 	}

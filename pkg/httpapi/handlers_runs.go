@@ -146,7 +146,7 @@ func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequest
 	if err != nil {
 		return nil, err
 	}
-	return newResultsPage(page), nil
+	return newResultsPage(page, r.ScoringVersion), nil
 }
 
 // renderRun adds a run's progress and its benchmark's name. exact asks

@@ -66,10 +66,10 @@ type resultsPage struct{ streamedPage }
 // VisitListRunResultsResponse writes the page as an oapi.ExecutionList.
 func (p resultsPage) VisitListRunResultsResponse(w http.ResponseWriter) error { return p.write(w) }
 
-func newResultsPage(page store.Page[run.Result]) resultsPage {
+func newResultsPage(page store.Page[run.Result], scoringVersion int) resultsPage {
 	return resultsPage{streamedPage{
 		n: len(page.Items), next: page.Next,
-		item:  func(i int) any { return toResult(&page.Items[i]) },
+		item:  func(i int) any { return toResult(&page.Items[i], scoringVersion) },
 		after: func(i int) string { return store.ResultCursor(&page.Items[i]) },
 	}}
 }

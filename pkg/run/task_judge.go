@@ -99,12 +99,12 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 	if sc == nil || !sc.NeedsJudge() {
 		return fmt.Errorf("judge run %s unit %d: question %s is not judged: %w", r.ID, p.Unit, q.QuestionID, asynq.SkipRetry)
 	}
-	done, err := h.tracker.Judged(ctx, r.ID, p.Unit, version)
+	done, spend, err := h.tracker.CheckJudged(ctx, r.ID, p.Unit, version)
 	if err != nil {
 		return err
 	}
 	if done {
-		return h.judgedFinalize(ctx, snap, version)
+		return h.judgedFinalize(ctx, snap, version, nil)
 	}
 	k := UnitKey{ModelID: m.ModelID, QuestionID: q.QuestionID, Sample: u.Sample}
 	ans, err := h.store.Answer(ctx, r, k)
@@ -120,12 +120,13 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 
 	configs := sc.Judges()
 	outcomes := make([]judge.Outcome, len(configs))
-	spend, _, err := h.tracker.Spend(ctx, r.ID)
-	if err != nil {
-		return err
-	}
 	overCap := r.MaxCostUSD != nil && spend >= *r.MaxCostUSD
-	cache := &judgeCache{h: h, key: judgeCacheKey(r.ID, p.Unit, version)}
+	calls := 0
+	for _, c := range configs {
+		calls += len(c.ModelIDs)
+	}
+	// A lone judge has nothing to keep for a retry: only panels cache.
+	cache := &judgeCache{h: h, key: judgeCacheKey(r.ID, p.Unit, version), off: calls < 2}
 	for i, c := range configs {
 		in, ok := sc.JudgeInput(i, q.QuestionText(), ans.Response)
 		if !ok {
@@ -156,25 +157,29 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 	if _, err := h.store.RecordEvaluation(ctx, r, k, ev); err != nil {
 		return fmt.Errorf("record verdict of run %s unit %d: %w", r.ID, p.Unit, err)
 	}
-	if _, err := h.tracker.RecordJudged(ctx, r.ID, p.Unit, version, ev.Status == EvalUnscored); err != nil {
+	st, err := h.tracker.RecordJudged(ctx, r.ID, p.Unit, version, ev.Status == EvalUnscored)
+	if err != nil {
 		return err
 	}
 	cache.forget(ctx)
-	return h.judgedFinalize(ctx, snap, version)
+	return h.judgedFinalize(ctx, snap, version, &st)
 }
 
 // judgedFinalize enqueues the run's finalization when its judging of the
 // run's own scoring version completed it. A rescore (a later version)
 // finishes through its own task.
-func (h *Handlers) judgedFinalize(ctx context.Context, snap *cachedSnapshot, version int) error {
+func (h *Handlers) judgedFinalize(ctx context.Context, snap *cachedSnapshot, version int, st *JudgeState) error {
 	if version != max(snap.Run.ScoringVersion, 1) || snap.Run.Status.Final() {
 		return nil
 	}
-	st, err := h.tracker.JudgeState(ctx, snap.Run.ID)
-	if err != nil {
-		return err
+	if st == nil {
+		s, err := h.tracker.JudgeState(ctx, snap.Run.ID)
+		if err != nil {
+			return err
+		}
+		st = &s
 	}
-	return h.finalizeIfComplete(ctx, snap, st)
+	return h.finalizeIfComplete(ctx, snap, *st)
 }
 
 // judgeOnce is one judge's result on one unit: from the cache when it
@@ -349,10 +354,14 @@ func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 type judgeCache struct {
 	h   *Handlers
 	key string
+	off bool
 	mu  sync.Mutex
 }
 
 func (c *judgeCache) get(ctx context.Context, field string) (judge.Result, bool) {
+	if c.off {
+		return judge.Result{}, false
+	}
 	s, err := c.h.rdb.HGet(ctx, c.key, field).Result()
 	if err != nil {
 		return judge.Result{}, false
@@ -365,6 +374,9 @@ func (c *judgeCache) get(ctx context.Context, field string) (judge.Result, bool)
 }
 
 func (c *judgeCache) put(ctx context.Context, field string, res judge.Result) {
+	if c.off {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b, _ := json.Marshal(res)
@@ -377,5 +389,8 @@ func (c *judgeCache) put(ctx context.Context, field string, res judge.Result) {
 }
 
 func (c *judgeCache) forget(ctx context.Context) {
+	if c.off {
+		return
+	}
 	_ = c.h.rdb.Del(ctx, c.key).Err()
 }

@@ -22,32 +22,15 @@ import (
 // the run's current scoring version and no person has reviewed the unit:
 // a human review always wins.
 func (s *Store) RecordEvaluation(ctx context.Context, r *run.Run, k run.UnitKey, ev *run.Evaluation) (bool, error) {
-	arg := evaluationParams(r, k, ev)
-	inserted := false
-	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		n, err := q.InsertEvaluation(ctx, arg)
-		if err != nil || n == 0 {
-			return err
-		}
-		inserted = true
-		eff := dbsqlc.SetEffectiveVerdictParams{
-			RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: k.ModelID, QuestionID: k.QuestionID, Sample: int32(k.Sample),
-			Score: ev.Score, Passed: ev.Passed, ScorerVersion: int32(ev.Version),
-		}
-		if ev.Status == run.EvalUnscored {
-			eff.UnscoredReason = &ev.Reason
-		}
-		_, err = q.SetEffectiveVerdict(ctx, eff)
-		return err
-	})
+	n, err := s.q.RecordEvaluation(ctx, evaluationParams(r, k, ev))
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("record evaluation: %w", err)
 	}
-	return inserted, nil
+	return n == 1, nil
 }
 
-func evaluationParams(r *run.Run, k run.UnitKey, ev *run.Evaluation) dbsqlc.InsertEvaluationParams {
-	arg := dbsqlc.InsertEvaluationParams{
+func evaluationParams(r *run.Run, k run.UnitKey, ev *run.Evaluation) dbsqlc.RecordEvaluationParams {
+	arg := dbsqlc.RecordEvaluationParams{
 		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: k.ModelID, QuestionID: k.QuestionID, Sample: int32(k.Sample),
 		Scorer: ev.Scorer, ScorerVersion: int32(max(ev.Version, 1)), Status: ev.Status, Detail: ev.Detail,
 		JudgeInputTokens: int32(ev.JudgeInputTokens), JudgeOutputTokens: int32(ev.JudgeOutputTokens),

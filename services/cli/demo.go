@@ -36,20 +36,11 @@ const (
 
 // runDemo seeds the demo through the HTTP API (idempotently: a second
 // `sabe dev` reuses what the first created), runs the benchmark, shows its
-// progress and prints the leaderboard.
+// progress and prints the leaderboard; then does the same for the judged
+// benchmark (runJudgedDemo).
 func runDemo(ctx context.Context, c *client.Client, mockURL string, say func(string, ...any)) error {
-	prov, err := findOrCreate(ctx, c, "/v1/providers", demoProvider, func() (uuid.UUID, error) {
-		p, err := c.CreateProvider(ctx, oapi.CreateProviderRequest{
-			Name: demoProvider, Kind: oapi.Openai, BaseUrl: mockURL, ApiKey: "mock-key",
-		})
-		return p.Id, err
-	})
+	prov, err := mockProvider(ctx, c, demoProvider, mockURL)
 	if err != nil {
-		return err
-	}
-	// --mock-addr may have changed since the provider was created: point
-	// it at where the mock listens now.
-	if _, err := c.UpdateProvider(ctx, prov, oapi.UpdateProviderRequest{BaseUrl: &mockURL}); err != nil {
 		return err
 	}
 	modelIDs := make([]uuid.UUID, len(demoModels))
@@ -64,19 +55,7 @@ func runDemo(ctx context.Context, c *client.Client, mockURL string, say func(str
 			return err
 		}
 	}
-	suite, err := findOrCreate(ctx, c, "/v1/suites", demoSuite, func() (uuid.UUID, error) {
-		description := "Arithmetic questions the mock models answer with known accuracies."
-		s, err := c.CreateSuite(ctx, oapi.CreateSuiteRequest{Name: demoSuite, Description: &description})
-		return s.Id, err
-	})
-	if err != nil {
-		return err
-	}
-	su, err := c.GetSuite(ctx, suite)
-	if err != nil {
-		return err
-	}
-	if su.QuestionCount == 0 {
+	suite, err := seedSuite(ctx, c, demoSuite, "Arithmetic questions the mock models answer with known accuracies.", func(suite uuid.UUID) error {
 		questions := make([]oapi.CreateQuestionRequest, demoQuestions)
 		for i := range questions {
 			prompt, answer := mockllm.Question(i)
@@ -90,6 +69,10 @@ func runDemo(ctx context.Context, c *client.Client, mockURL string, say func(str
 			return err
 		}
 		say("seeded %d questions", demoQuestions)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	bench, err := findOrCreate(ctx, c, "/v1/benchmarks", demoBenchmark, func() (uuid.UUID, error) {
 		temperature, maxTokens, samples, system := 0.0, 64, demoSamples, "Answer with the number."
@@ -132,7 +115,39 @@ func runDemo(ctx context.Context, c *client.Client, mockURL string, say func(str
 	if r.Status != oapi.RunStatusCompleted {
 		return fmt.Errorf("demo run ended %s", r.Status)
 	}
-	return nil
+	return runJudgedDemo(ctx, c, mockURL, modelIDs, say)
+}
+
+// mockProvider returns the id of the demo's provider named name, creating
+// it when there is none. --mock-addr may have changed since it was
+// created: it is pointed at baseURL, where the mock listens now.
+func mockProvider(ctx context.Context, c *client.Client, name, baseURL string) (uuid.UUID, error) {
+	prov, err := findOrCreate(ctx, c, "/v1/providers", name, func() (uuid.UUID, error) {
+		p, err := c.CreateProvider(ctx, oapi.CreateProviderRequest{Name: name, Kind: oapi.Openai, BaseUrl: baseURL, ApiKey: "mock-key"})
+		return p.Id, err
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	_, err = c.UpdateProvider(ctx, prov, oapi.UpdateProviderRequest{BaseUrl: &baseURL})
+	return prov, err
+}
+
+// seedSuite returns the id of the demo's suite named name, creating it
+// when there is none, and calls fill with it while it has no questions.
+func seedSuite(ctx context.Context, c *client.Client, name, description string, fill func(uuid.UUID) error) (uuid.UUID, error) {
+	suite, err := findOrCreate(ctx, c, "/v1/suites", name, func() (uuid.UUID, error) {
+		s, err := c.CreateSuite(ctx, oapi.CreateSuiteRequest{Name: name, Description: &description})
+		return s.Id, err
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	su, err := c.GetSuite(ctx, suite)
+	if err != nil || su.QuestionCount > 0 {
+		return suite, err
+	}
+	return suite, fill(suite)
 }
 
 // findOrCreate returns the id of the item of collection named name,

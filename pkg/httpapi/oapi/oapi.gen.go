@@ -138,6 +138,24 @@ func (e EstimateBasis) Valid() bool {
 	}
 }
 
+// Defines values for EvaluationStatus.
+const (
+	EvaluationStatusScored   EvaluationStatus = "scored"
+	EvaluationStatusUnscored EvaluationStatus = "unscored"
+)
+
+// Valid indicates whether the value is a known member of the EvaluationStatus enum.
+func (e EvaluationStatus) Valid() bool {
+	switch e {
+	case EvaluationStatusScored:
+		return true
+	case EvaluationStatusUnscored:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExecutionStatus.
 const (
 	ExecutionStatusCancelled ExecutionStatus = "cancelled"
@@ -162,6 +180,30 @@ func (e ExecutionStatus) Valid() bool {
 	}
 }
 
+// Defines values for ExecutionVerdictStatus.
+const (
+	ExecutionVerdictStatusAwaitingJudgment ExecutionVerdictStatus = "awaiting_judgment"
+	ExecutionVerdictStatusNone             ExecutionVerdictStatus = "none"
+	ExecutionVerdictStatusScored           ExecutionVerdictStatus = "scored"
+	ExecutionVerdictStatusUnscored         ExecutionVerdictStatus = "unscored"
+)
+
+// Valid indicates whether the value is a known member of the ExecutionVerdictStatus enum.
+func (e ExecutionVerdictStatus) Valid() bool {
+	switch e {
+	case ExecutionVerdictStatusAwaitingJudgment:
+		return true
+	case ExecutionVerdictStatusNone:
+		return true
+	case ExecutionVerdictStatusScored:
+		return true
+	case ExecutionVerdictStatusUnscored:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -179,19 +221,19 @@ func (e HealthStatus) Valid() bool {
 
 // Defines values for JudgeVerdictKind.
 const (
-	Choice   JudgeVerdictKind = "choice"
-	PassFail JudgeVerdictKind = "pass_fail"
-	Score    JudgeVerdictKind = "score"
+	JudgeVerdictKindChoice   JudgeVerdictKind = "choice"
+	JudgeVerdictKindPassFail JudgeVerdictKind = "pass_fail"
+	JudgeVerdictKindScore    JudgeVerdictKind = "score"
 )
 
 // Valid indicates whether the value is a known member of the JudgeVerdictKind enum.
 func (e JudgeVerdictKind) Valid() bool {
 	switch e {
-	case Choice:
+	case JudgeVerdictKindChoice:
 		return true
-	case PassFail:
+	case JudgeVerdictKindPassFail:
 		return true
-	case Score:
+	case JudgeVerdictKindScore:
 		return true
 	default:
 		return false
@@ -252,6 +294,27 @@ func (e MessageRole) Valid() bool {
 	case System:
 		return true
 	case User:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PanelAgreementKind.
+const (
+	PanelAgreementKindChoice   PanelAgreementKind = "choice"
+	PanelAgreementKindPassFail PanelAgreementKind = "pass_fail"
+	PanelAgreementKindScore    PanelAgreementKind = "score"
+)
+
+// Valid indicates whether the value is a known member of the PanelAgreementKind enum.
+func (e PanelAgreementKind) Valid() bool {
+	switch e {
+	case PanelAgreementKindChoice:
+		return true
+	case PanelAgreementKindPassFail:
+		return true
+	case PanelAgreementKindScore:
 		return true
 	default:
 		return false
@@ -327,6 +390,27 @@ func (e ProviderWaitState) Valid() bool {
 	case Open:
 		return true
 	case QuotaPaused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RescoreStatus.
+const (
+	RescoreStatusCompleted RescoreStatus = "completed"
+	RescoreStatusFailed    RescoreStatus = "failed"
+	RescoreStatusRunning   RescoreStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the RescoreStatus enum.
+func (e RescoreStatus) Valid() bool {
+	switch e {
+	case RescoreStatusCompleted:
+		return true
+	case RescoreStatusFailed:
+		return true
+	case RescoreStatusRunning:
 		return true
 	default:
 		return false
@@ -630,8 +714,44 @@ func (e TokenScope) Valid() bool {
 	}
 }
 
+// Agreement defines model for Agreement.
+type Agreement struct {
+	// Human Judge–human agreement (pass/fail) over the reviewed units.
+	Human          *HumanAgreement    `json:"human,omitempty"`
+	Panels         []PanelAgreement   `json:"panels"`
+	RunId          openapi_types.UUID `json:"run_id"`
+	ScoringVersion int                `json:"scoring_version"`
+}
+
 // ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
 type ArchivedAt = time.Time
+
+// AssertionResult The result of one weighted assertion of a question's scoring.
+type AssertionResult struct {
+	Detail string `json:"detail"`
+
+	// Method Example: contains_all
+	Method string `json:"method"`
+	Passed bool   `json:"passed"`
+
+	// Reason Why a unit has no verdict: `judge_parse_failure` (the judge's
+	// verdict could not be read, even after asking once more),
+	// `judge_error` (the judge call failed after its retries),
+	// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+	// (the run's spend cap was reached before the unit was judged),
+	// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+	// verdict), `panel_tie` (a `majority` panel was split evenly) or
+	// `no_judges`.
+	//
+	//
+	// Example: judge_parse_failure
+	Reason *UnscoredReason `json:"reason,omitempty"`
+	Score  float64         `json:"score"`
+
+	// Unscored True when this (judged) assertion has no verdict, which leaves the whole assertion set unscored.
+	Unscored *bool   `json:"unscored,omitempty"`
+	Weight   float64 `json:"weight"`
+}
 
 // AuditEvent One entry of the audit log. It never holds a secret.
 type AuditEvent struct {
@@ -1136,20 +1256,74 @@ type Estimate struct {
 // `max_tokens`, an upper bound), or for a whole estimate `mixed`.
 type EstimateBasis string
 
-// Evaluation defines model for Evaluation.
+// Evaluation One scorer's verdict on a unit under one scoring version. An
+// `unscored` evaluation has null `passed` and `score` and a `reason`.
+// A judged evaluation (`llm_judge`, or `assertions` with a judged
+// assertion) has each judge's result in `judges` and their reasoning
+// in `reasoning`; a `human` one is a person's review.
 type Evaluation struct {
+	// Assertions New. Each weighted assertion's result, in order, for `assertions`.
+	Assertions *[]AssertionResult `json:"assertions,omitempty"`
+	CreatedAt  time.Time          `json:"created_at"`
+
 	// Detail What the scorer compared, for humans.
-	Detail string `json:"detail"`
-	Passed bool   `json:"passed"`
+	Detail           string  `json:"detail"`
+	JudgeCostUsd     float64 `json:"judge_cost_usd"`
+	JudgeInputTokens int64   `json:"judge_input_tokens"`
 
-	// Score From 0 to 1.
-	Score float64 `json:"score"`
+	// JudgeLatencyMs The slowest judge call's latency; absent when no judge was called.
+	JudgeLatencyMs    *float64 `json:"judge_latency_ms,omitempty"`
+	JudgeOutputTokens int64    `json:"judge_output_tokens"`
 
-	// Scorer The scorer that produced it (a scoring method such as `exact_match`).
+	// Judges New. Each judge's result, for judged scorers.
+	Judges *[]JudgeResult `json:"judges,omitempty"`
+
+	// Note For `human`, the reviewer's note.
+	Note *string `json:"note,omitempty"`
+
+	// Passed Null when unscored (before this release never null).
+	Passed *bool `json:"passed"`
+
+	// Reason Why a unit has no verdict: `judge_parse_failure` (the judge's
+	// verdict could not be read, even after asking once more),
+	// `judge_error` (the judge call failed after its retries),
+	// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+	// (the run's spend cap was reached before the unit was judged),
+	// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+	// verdict), `panel_tie` (a `majority` panel was split evenly) or
+	// `no_judges`.
 	//
-	// Example: exact_match
+	//
+	// Example: judge_parse_failure
+	Reason *UnscoredReason `json:"reason,omitempty"`
+
+	// Reasoning New. The judge's reasoning (of the first valid verdict of a panel).
+	Reasoning *string `json:"reasoning,omitempty"`
+
+	// Reviewer For `human`, who reviewed (the API token's name).
+	Reviewer *string `json:"reviewer,omitempty"`
+
+	// Score From 0 to 1; null when unscored.
+	Score *float64 `json:"score"`
+
+	// Scorer The scorer that produced it: a scoring method (such as `exact_match`), `assertions`, `llm_judge` or `human`.
+	//
+	// Example: llm_judge
 	Scorer string `json:"scorer"`
+
+	// Status `scored`: the scorer reached a verdict (`passed` and `score` are
+	// set). `unscored`: it could not, `reason` says why, and the unit
+	// counts in no score, neither as a pass, a fail nor a zero.
+	Status EvaluationStatus `json:"status"`
+
+	// Version New. The scoring version (for `human`, the review's number on this unit).
+	Version int `json:"version"`
 }
+
+// EvaluationStatus `scored`: the scorer reached a verdict (`passed` and `score` are
+// set). `unscored`: it could not, `reason` says why, and the unit
+// counts in no score, neither as a pass, a fail nor a zero.
+type EvaluationStatus string
 
 // Execution One unit of a run (model, question, sample) and its outcome. Since
 // this release it also carries `model_name`, `category` and
@@ -1161,10 +1335,17 @@ type Execution struct {
 	CostUsd  float64 `json:"cost_usd"`
 
 	// Error The provider's error, when the call failed (scrubbed of key material).
-	Error       *string      `json:"error,omitempty"`
+	Error *string `json:"error,omitempty"`
+
+	// Evaluations Every evaluation of the unit, oldest scoring version first, reviews last.
 	Evaluations []Evaluation `json:"evaluations"`
 	FinishedAt  time.Time    `json:"finished_at"`
-	InputTokens int64        `json:"input_tokens"`
+
+	// Id New. The unit's opaque id, for `PUT /v1/executions/{id}/review`.
+	//
+	// Example: AZCzpAAAcACAAAAAAAAAAQGQs6QAAHAAgAAAAAAAALEBkLOkAABwAIAAAAAAAADBAAAAAA
+	Id          string `json:"id"`
+	InputTokens int64  `json:"input_tokens"`
 
 	// LatencyMs Total time of the provider call.
 	LatencyMs float64            `json:"latency_ms"`
@@ -1197,6 +1378,11 @@ type Execution struct {
 
 	// TtftMs Time to first token; null when no token arrived.
 	TtftMs *float64 `json:"ttft_ms"`
+
+	// Verdict The unit's effective verdict, the one rankings count: the newest
+	// human review when there is one, else the evaluation of the run's
+	// current scoring version.
+	Verdict ExecutionVerdict `json:"verdict"`
 }
 
 // ExecutionList defines model for ExecutionList.
@@ -1217,6 +1403,47 @@ type ExecutionList struct {
 // deadline was reached before the unit started).
 type ExecutionStatus string
 
+// ExecutionVerdict The unit's effective verdict, the one rankings count: the newest
+// human review when there is one, else the evaluation of the run's
+// current scoring version.
+type ExecutionVerdict struct {
+	Passed *bool `json:"passed"`
+
+	// Reason Why a unit has no verdict: `judge_parse_failure` (the judge's
+	// verdict could not be read, even after asking once more),
+	// `judge_error` (the judge call failed after its retries),
+	// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+	// (the run's spend cap was reached before the unit was judged),
+	// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+	// verdict), `panel_tie` (a `majority` panel was split evenly) or
+	// `no_judges`.
+	//
+	//
+	// Example: judge_parse_failure
+	Reason *UnscoredReason `json:"reason,omitempty"`
+	Score  *float64        `json:"score"`
+
+	// Scorer The evaluation's scorer the verdict comes from (`human` for a review).
+	//
+	// Example: llm_judge
+	Scorer *string `json:"scorer,omitempty"`
+
+	// Status `scored`; `unscored` (`reason` says why; the unit counts in no
+	// score); `awaiting_judgment` (answered, its judges have not
+	// answered yet); `none` (the unit did not succeed, so there is
+	// nothing to score).
+	Status ExecutionVerdictStatus `json:"status"`
+
+	// Version That evaluation's version.
+	Version *int `json:"version,omitempty"`
+}
+
+// ExecutionVerdictStatus `scored`; `unscored` (`reason` says why; the unit counts in no
+// score); `awaiting_judgment` (answered, its judges have not
+// answered yet); `none` (the unit did not succeed, so there is
+// nothing to score).
+type ExecutionVerdictStatus string
+
 // FewShot Worked examples asked before every question of the suite: `user` and
 // `assistant` turns, ending with an `assistant` turn (at most 32768
 // characters in all). They are part of each question's revision:
@@ -1234,6 +1461,14 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// HumanAgreement Judge–human agreement (pass/fail) over the reviewed units.
+type HumanAgreement struct {
+	// CohenKappa Cohen's kappa; null when undefined (both always gave the same single label).
+	CohenKappa       *float64 `json:"cohen_kappa"`
+	PercentAgreement float64  `json:"percent_agreement"`
+	Units            int      `json:"units"`
+}
 
 // ImportError The error of a JSON Lines import, with every invalid line.
 type ImportError struct {
@@ -1262,6 +1497,60 @@ type JudgeChoice struct {
 	Description *string `json:"description,omitempty"`
 	Name        string  `json:"name"`
 	Score       float64 `json:"score"`
+}
+
+// JudgeGivenVerdict One judge's verdict.
+type JudgeGivenVerdict struct {
+	// Label `pass` or `fail`, the score on the judge's scale (`4`), or the choice's name.
+	//
+	// Example: pass
+	Label  string `json:"label"`
+	Passed bool   `json:"passed"`
+
+	// Reasoning The judge's reasoning, as it gave it.
+	Reasoning string `json:"reasoning"`
+
+	// Score The verdict normalised to 0..1.
+	Score float64 `json:"score"`
+}
+
+// JudgeRef defines model for JudgeRef.
+type JudgeRef struct {
+	ModelId openapi_types.UUID `json:"model_id"`
+	Name    string             `json:"name"`
+}
+
+// JudgeResult One judge's answer on one unit, with its own tokens, cost and latency (never the tested model's).
+type JudgeResult struct {
+	// Attempts Calls made to the judge for this unit (a second one asks again after an unreadable verdict).
+	Attempts int     `json:"attempts"`
+	CostUsd  float64 `json:"cost_usd"`
+
+	// Error The judge provider's error (scrubbed of credentials) or the parse problem, short.
+	Error       *string            `json:"error,omitempty"`
+	InputTokens int64              `json:"input_tokens"`
+	LatencyMs   float64            `json:"latency_ms"`
+	ModelId     openapi_types.UUID `json:"model_id"`
+
+	// ModelName The judge model's name as the run recorded it.
+	ModelName    string `json:"model_name"`
+	OutputTokens int64  `json:"output_tokens"`
+
+	// Reason Why a unit has no verdict: `judge_parse_failure` (the judge's
+	// verdict could not be read, even after asking once more),
+	// `judge_error` (the judge call failed after its retries),
+	// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+	// (the run's spend cap was reached before the unit was judged),
+	// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+	// verdict), `panel_tie` (a `majority` panel was split evenly) or
+	// `no_judges`.
+	//
+	//
+	// Example: judge_parse_failure
+	Reason *UnscoredReason `json:"reason,omitempty"`
+
+	// Verdict Null when the judge gave no usable verdict; `reason` and `error` say why.
+	Verdict *JudgeGivenVerdict `json:"verdict"`
 }
 
 // JudgeVerdict What an `llm_judge` rule asks its judges for (default `pass_fail`):
@@ -1349,6 +1638,9 @@ type LeaderboardEntry struct {
 
 	// StdError Standard deviation of the questions' pass rates over the square root of their number.
 	StdError float64 `json:"std_error"`
+
+	// Unscored New. Answered units with no verdict, left out of n and the score.
+	Unscored int `json:"unscored"`
 }
 
 // LeaderboardPeriod `latest` (the latest finished run), `week` or `month`.
@@ -1500,6 +1792,27 @@ type ModelList struct {
 // the encoded page past 4 MiB, so a page can hold fewer than `limit`
 // items and still have a cursor.
 type NextCursor = string
+
+// PanelAgreement Inter-judge agreement of one judged scorer with a panel.
+type PanelAgreement struct {
+	Judges []JudgeRef         `json:"judges"`
+	Kind   PanelAgreementKind `json:"kind"`
+
+	// KrippendorffAlpha Krippendorff's alpha (nominal for pass_fail and choice, interval for score); null when undefined.
+	KrippendorffAlpha *float64 `json:"krippendorff_alpha"`
+
+	// PercentAgreement Share of agreeing judge pairs over those units, 0..1.
+	PercentAgreement float64 `json:"percent_agreement"`
+
+	// Scorer `llm_judge`, or `assertions` for the (first) judged assertion of an assertion set.
+	Scorer string `json:"scorer"`
+
+	// Units Units at least two judges gave a verdict on.
+	Units int `json:"units"`
+}
+
+// PanelAgreementKind defines model for PanelAgreement.Kind.
+type PanelAgreementKind string
 
 // PassAtK defines model for PassAtK.
 type PassAtK struct {
@@ -1749,6 +2062,9 @@ type RankingEntry struct {
 
 	// StdError Standard error of score over questions.
 	StdError float64 `json:"std_error"`
+
+	// Unscored New. Answered units with no verdict (their judges failed or could not be read), left out of n and the score.
+	Unscored int `json:"unscored"`
 }
 
 // Rankings defines model for Rankings.
@@ -1814,6 +2130,60 @@ type RequestOverrides struct {
 	StructuredOutput *bool `json:"structured_output,omitempty"`
 }
 
+// Rescore A scoring version of a run after its first, with its progress.
+type Rescore struct {
+	// Created False when the request matched the run's current scoring and nothing new was made.
+	Created   bool      `json:"created"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Done Units with an evaluation (scored or unscored) at this version.
+	Done  int     `json:"done"`
+	Error *string `json:"error,omitempty"`
+
+	// Fingerprint sha256 of the version's rules, expected answers and judges; two requests with the same fingerprint score alike.
+	Fingerprint *string            `json:"fingerprint,omitempty"`
+	FinishedAt  *time.Time         `json:"finished_at,omitempty"`
+	RunId       openapi_types.UUID `json:"run_id"`
+
+	// Status `running` until every succeeded unit has an evaluation at this version, then `completed` (or `failed`, `error` says why).
+	Status RescoreStatus `json:"status"`
+
+	// Total Succeeded units to score.
+	Total int `json:"total"`
+
+	// Version The scoring version (version 1 is the scoring the run started with).
+	Version int `json:"version"`
+}
+
+// RescoreStatus `running` until every succeeded unit has an evaluation at this version, then `completed` (or `failed`, `error` says why).
+type RescoreStatus string
+
+// RescoreList defines model for RescoreList.
+type RescoreList struct {
+	Items []Rescore `json:"items"`
+}
+
+// RescoreRequest How to rescore; send `{}` or no body to apply each question's current scoring.
+type RescoreRequest struct {
+	// JudgeModelIds Judge every `llm_judge` rule or assertion with these models (1 = one judge, 2 or more = a panel) instead of the ones the rules name.
+	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
+	// Scoring One scoring rule applied to every question of the run instead of each question's own.
+	Scoring *Scoring `json:"scoring,omitempty"`
+}
+
+// ReviewRequest defines model for ReviewRequest.
+type ReviewRequest struct {
+	// Note Why, for the next reader.
+	Note *string `json:"note,omitempty"`
+
+	// Passed The person's verdict.
+	Passed bool `json:"passed"`
+
+	// Score The unit's score, 0..1; default 1 when `passed`, else 0.
+	Score *float64 `json:"score,omitempty"`
+}
+
 // Run defines model for Run.
 type Run struct {
 	BenchmarkId openapi_types.UUID `json:"benchmark_id"`
@@ -1846,11 +2216,22 @@ type Run struct {
 	// breaker stays open longer than the workers'
 	// `SABE_BREAKER_MAX_WAIT` fails its waiting units with its last
 	// error. Since this change the causes are part of the message;
-	// before, it gave only the counts.
+	// before, it gave only the counts. When units are unscored it says
+	// so, even for a `completed` run, with the reasons, for example
+	// `3 units unscored (judge_parse_failure: 2, judge_error: 1)`.
 	Error       *string            `json:"error,omitempty"`
 	FinishedAt  *time.Time         `json:"finished_at,omitempty"`
 	Id          openapi_types.UUID `json:"id"`
 	InputTokens int64              `json:"input_tokens"`
+
+	// JudgeCostUsd New. What the run's judge calls cost (current scoring version), apart from `cost_usd`, the tested models'. Judge calls count against `max_cost_usd` too.
+	JudgeCostUsd float64 `json:"judge_cost_usd"`
+
+	// JudgeInputTokens New. Input tokens of the judge calls.
+	JudgeInputTokens int64 `json:"judge_input_tokens"`
+
+	// JudgeOutputTokens New. Output tokens of the judge calls.
+	JudgeOutputTokens int64 `json:"judge_output_tokens"`
 
 	// LatencyP50Ms Median total latency of the run's provider calls; null until the run is finalized.
 	LatencyP50Ms *float64 `json:"latency_p50_ms"`
@@ -1863,9 +2244,15 @@ type Run struct {
 	OutputTokens int64       `json:"output_tokens"`
 	Progress     RunProgress `json:"progress"`
 
+	// RetryRound New. How many times the run's failed units were run again (`POST /v1/runs/{id}/retry-failed`); 0 before the first.
+	RetryRound int `json:"retry_round"`
+
 	// ScheduledFor The schedule occurrence the run is for; absent unless `trigger` is `schedule`.
 	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
-	StartedAt    *time.Time `json:"started_at,omitempty"`
+
+	// ScoringVersion New. The scoring version the run's verdicts are of; 1 until a rescore completes (see `POST /v1/runs/{id}/rescore`).
+	ScoringVersion int        `json:"scoring_version"`
+	StartedAt      *time.Time `json:"started_at,omitempty"`
 
 	// Status `queued` until a worker picks the run up, then `running`. It finishes
 	// as `completed` (every unit succeeded), `partial` (some units failed
@@ -1915,10 +2302,18 @@ type RunList struct {
 
 // RunProgress defines model for RunProgress.
 type RunProgress struct {
-	Cancelled int64 `json:"cancelled"`
+	// Answered New. Units recorded in any outcome (succeeded + failed + cancelled + skipped).
+	Answered int64 `json:"answered"`
+
+	// AwaitingJudgment New. Succeeded units of judged questions still waiting for their judges. A run finishes only when this is 0.
+	AwaitingJudgment int64 `json:"awaiting_judgment"`
+	Cancelled        int64 `json:"cancelled"`
 
 	// Failed Units that failed for good (after retries).
 	Failed int64 `json:"failed"`
+
+	// Judged New. Succeeded units of judged questions that have their verdict (or were left unscored) under the run's scoring version.
+	Judged int64 `json:"judged"`
 
 	// Skipped Units never called because the run's spend cap or deadline was reached first.
 	Skipped   int64 `json:"skipped"`
@@ -1926,6 +2321,9 @@ type RunProgress struct {
 
 	// Total Units in the run (models × questions × samples).
 	Total int64 `json:"total"`
+
+	// Unscored New. Succeeded units with no verdict (their judges failed, or answered what could not be read); they count in no score.
+	Unscored int64 `json:"unscored"`
 }
 
 // RunStatus `queued` until a worker picks the run up, then `running`. It finishes
@@ -2515,6 +2913,18 @@ type TokenList struct {
 // TokenScope `read` for reads, `write` for changes (implies read), `admin` for tokens, the audit log and /monitoring (implies both).
 type TokenScope string
 
+// UnscoredReason Why a unit has no verdict: `judge_parse_failure` (the judge's
+// verdict could not be read, even after asking once more),
+// `judge_error` (the judge call failed after its retries),
+// `judge_refused` (the judge refused to answer), `judge_skipped_max_cost`
+// (the run's spend cap was reached before the unit was judged),
+// `too_few_judges` (fewer than `min_judges` of a panel gave a valid
+// verdict), `panel_tie` (a `majority` panel was split evenly) or
+// `no_judges`.
+//
+// Example: judge_parse_failure
+type UnscoredReason = string
+
 // UpdateBenchmarkRequest The fields to change; absent fields stay as they are.
 type UpdateBenchmarkRequest struct {
 	// Config How each question is asked, as a request gives it: every field may
@@ -2888,6 +3298,9 @@ type SetBenchmarkBudgetJSONRequestBody = BenchmarkBudget
 // CreateRunJSONRequestBody defines body for CreateRun for application/json ContentType.
 type CreateRunJSONRequestBody = CreateRunRequest
 
+// ReviewExecutionJSONRequestBody defines body for ReviewExecution for application/json ContentType.
+type ReviewExecutionJSONRequestBody = ReviewRequest
+
 // CreateModelJSONRequestBody defines body for CreateModel for application/json ContentType.
 type CreateModelJSONRequestBody = CreateModelRequest
 
@@ -2905,6 +3318,9 @@ type TestProviderJSONRequestBody = TestProviderRequest
 
 // UpdateQuestionJSONRequestBody defines body for UpdateQuestion for application/json ContentType.
 type UpdateQuestionJSONRequestBody = UpdateQuestionRequest
+
+// RescoreRunJSONRequestBody defines body for RescoreRun for application/json ContentType.
+type RescoreRunJSONRequestBody = RescoreRequest
 
 // CreateSuiteJSONRequestBody defines body for CreateSuite for application/json ContentType.
 type CreateSuiteJSONRequestBody = CreateSuiteRequest
@@ -2974,6 +3390,9 @@ type ServerInterface interface {
 	// CreateRun Start a run of a benchmark
 	// (POST /v1/benchmarks/{id}/runs)
 	CreateRun(ctx echo.Context, id Id) error
+	// ReviewExecution Review a unit's verdict
+	// (PUT /v1/executions/{id}/review)
+	ReviewExecution(ctx echo.Context, id string) error
 	// GetLeaderboard Rank a benchmark's models with confidence intervals
 	// (GET /v1/leaderboard)
 	GetLeaderboard(ctx echo.Context, params GetLeaderboardParams) error
@@ -3031,15 +3450,30 @@ type ServerInterface interface {
 	// GetRun Get a run
 	// (GET /v1/runs/{id})
 	GetRun(ctx echo.Context, id Id) error
+	// GetRunAgreement How far a run's judges agree
+	// (GET /v1/runs/{id}/agreement)
+	GetRunAgreement(ctx echo.Context, id Id) error
 	// CancelRun Cancel a run
 	// (POST /v1/runs/{id}/cancel)
 	CancelRun(ctx echo.Context, id Id) error
 	// GetRunRankings Get the rankings of a run
 	// (GET /v1/runs/{id}/rankings)
 	GetRunRankings(ctx echo.Context, id Id) error
+	// RescoreRun Rescore a finished run's stored answers
+	// (POST /v1/runs/{id}/rescore)
+	RescoreRun(ctx echo.Context, id Id) error
+	// ListRunRescores List a run's rescores
+	// (GET /v1/runs/{id}/rescores)
+	ListRunRescores(ctx echo.Context, id Id) error
+	// GetRunRescore Get a rescore's progress
+	// (GET /v1/runs/{id}/rescores/{version})
+	GetRunRescore(ctx echo.Context, id Id, version int) error
 	// ListRunResults List the results of a run
 	// (GET /v1/runs/{id}/results)
 	ListRunResults(ctx echo.Context, id Id, params ListRunResultsParams) error
+	// RetryFailedRun Run a finished run's failed units again
+	// (POST /v1/runs/{id}/retry-failed)
+	RetryFailedRun(ctx echo.Context, id Id) error
 	// ListSuites List suites
 	// (GET /v1/suites)
 	ListSuites(ctx echo.Context, params ListSuitesParams) error
@@ -3467,6 +3901,22 @@ func (w *ServerInterfaceWrapper) CreateRun(ctx echo.Context) error {
 	return err
 }
 
+// ReviewExecution converts echo context to params.
+func (w *ServerInterfaceWrapper) ReviewExecution(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReviewExecution(ctx, id)
+	return err
+}
+
 // GetLeaderboard converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLeaderboard(ctx echo.Context) error {
 	var err error
@@ -3853,6 +4303,22 @@ func (w *ServerInterfaceWrapper) GetRun(ctx echo.Context) error {
 	return err
 }
 
+// GetRunAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRunAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRunAgreement(ctx, id)
+	return err
+}
+
 // CancelRun converts echo context to params.
 func (w *ServerInterfaceWrapper) CancelRun(ctx echo.Context) error {
 	var err error
@@ -3882,6 +4348,62 @@ func (w *ServerInterfaceWrapper) GetRunRankings(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetRunRankings(ctx, id)
+	return err
+}
+
+// RescoreRun converts echo context to params.
+func (w *ServerInterfaceWrapper) RescoreRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RescoreRun(ctx, id)
+	return err
+}
+
+// ListRunRescores converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRunRescores(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRunRescores(ctx, id)
+	return err
+}
+
+// GetRunRescore converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRunRescore(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version int
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRunRescore(ctx, id, version)
 	return err
 }
 
@@ -3921,6 +4443,22 @@ func (w *ServerInterfaceWrapper) ListRunResults(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListRunResults(ctx, id, params)
+	return err
+}
+
+// RetryFailedRun converts echo context to params.
+func (w *ServerInterfaceWrapper) RetryFailedRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetryFailedRun(ctx, id)
 	return err
 }
 
@@ -4213,6 +4751,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/runs/:id/results", wrapper.ListRunResults, options.OperationMiddlewares["listRunResults"]...)
 	router.GET(options.BaseURL+"/v1/runs/:id/rankings", wrapper.GetRunRankings, options.OperationMiddlewares["getRunRankings"]...)
 	router.POST(options.BaseURL+"/v1/runs/:id/cancel", wrapper.CancelRun, options.OperationMiddlewares["cancelRun"]...)
+	router.POST(options.BaseURL+"/v1/runs/:id/rescore", wrapper.RescoreRun, options.OperationMiddlewares["rescoreRun"]...)
+	router.GET(options.BaseURL+"/v1/runs/:id/rescores", wrapper.ListRunRescores, options.OperationMiddlewares["listRunRescores"]...)
+	router.GET(options.BaseURL+"/v1/runs/:id/rescores/:version", wrapper.GetRunRescore, options.OperationMiddlewares["getRunRescore"]...)
+	router.POST(options.BaseURL+"/v1/runs/:id/retry-failed", wrapper.RetryFailedRun, options.OperationMiddlewares["retryFailedRun"]...)
+	router.GET(options.BaseURL+"/v1/runs/:id/agreement", wrapper.GetRunAgreement, options.OperationMiddlewares["getRunAgreement"]...)
+	router.PUT(options.BaseURL+"/v1/executions/:id/review", wrapper.ReviewExecution, options.OperationMiddlewares["reviewExecution"]...)
 	router.GET(options.BaseURL+"/v1/analytics/timeseries", wrapper.GetTimeseries, options.OperationMiddlewares["getTimeseries"]...)
 	router.GET(options.BaseURL+"/v1/analytics/compare", wrapper.GetComparison, options.OperationMiddlewares["getComparison"]...)
 	router.GET(options.BaseURL+"/v1/leaderboard", wrapper.GetLeaderboard, options.OperationMiddlewares["getLeaderboard"]...)
@@ -5836,6 +6380,144 @@ func (response CreateRun503JSONResponse) VisitCreateRunResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecutionRequestObject struct {
+	Id   string `json:"id"`
+	Body *ReviewExecutionJSONRequestBody
+}
+
+type ReviewExecutionResponseObject interface {
+	VisitReviewExecutionResponse(w http.ResponseWriter) error
+}
+
+type ReviewExecution200JSONResponse Evaluation
+
+func (response ReviewExecution200JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReviewExecution400JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReviewExecution401JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReviewExecution403JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReviewExecution404JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ReviewExecution409JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ReviewExecution413JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution422JSONResponse struct{ InvalidJSONResponse }
+
+func (response ReviewExecution422JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewExecution500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ReviewExecution500JSONResponse) VisitReviewExecutionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7874,6 +8556,101 @@ func (response GetRun500JSONResponse) VisitGetRunResponse(w http.ResponseWriter)
 	return err
 }
 
+type GetRunAgreementRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetRunAgreementResponseObject interface {
+	VisitGetRunAgreementResponse(w http.ResponseWriter) error
+}
+
+type GetRunAgreement200JSONResponse Agreement
+
+func (response GetRunAgreement200JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRunAgreement400JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRunAgreement401JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRunAgreement403JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRunAgreement404JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunAgreement500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetRunAgreement500JSONResponse) VisitGetRunAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelRunRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -8106,6 +8883,349 @@ func (response GetRunRankings500JSONResponse) VisitGetRunRankingsResponse(w http
 	return err
 }
 
+type RescoreRunRequestObject struct {
+	Id   Id `json:"id"`
+	Body *RescoreRunJSONRequestBody
+}
+
+type RescoreRunResponseObject interface {
+	VisitRescoreRunResponse(w http.ResponseWriter) error
+}
+
+type RescoreRun202JSONResponse Rescore
+
+func (response RescoreRun202JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RescoreRun400JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RescoreRun401JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RescoreRun403JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RescoreRun404JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RescoreRun409JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RescoreRun413JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun422JSONResponse struct{ InvalidJSONResponse }
+
+func (response RescoreRun422JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RescoreRun500JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RescoreRun503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RescoreRun503JSONResponse) VisitRescoreRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescoresRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type ListRunRescoresResponseObject interface {
+	VisitListRunRescoresResponse(w http.ResponseWriter) error
+}
+
+type ListRunRescores200JSONResponse RescoreList
+
+func (response ListRunRescores200JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRunRescores400JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRunRescores401JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRunRescores403JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListRunRescores404JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunRescores500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListRunRescores500JSONResponse) VisitListRunRescoresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescoreRequestObject struct {
+	Id      Id  `json:"id"`
+	Version int `json:"version"`
+}
+
+type GetRunRescoreResponseObject interface {
+	VisitGetRunRescoreResponse(w http.ResponseWriter) error
+}
+
+type GetRunRescore200JSONResponse Rescore
+
+func (response GetRunRescore200JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRunRescore400JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRunRescore401JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRunRescore403JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRunRescore404JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRescore500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetRunRescore500JSONResponse) VisitGetRunRescoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRunResultsRequestObject struct {
 	Id     Id `json:"id"`
 	Params ListRunResultsParams
@@ -8198,6 +9318,129 @@ func (response ListRunResults500JSONResponse) VisitListRunResultsResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRunRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type RetryFailedRunResponseObject interface {
+	VisitRetryFailedRunResponse(w http.ResponseWriter) error
+}
+
+type RetryFailedRun202JSONResponse Run
+
+func (response RetryFailedRun202JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RetryFailedRun400JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RetryFailedRun401JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RetryFailedRun403JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RetryFailedRun404JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RetryFailedRun409JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RetryFailedRun500JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryFailedRun503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RetryFailedRun503JSONResponse) VisitRetryFailedRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9471,6 +10714,9 @@ type StrictServerInterface interface {
 	// CreateRun Start a run of a benchmark
 	// (POST /v1/benchmarks/{id}/runs)
 	CreateRun(ctx context.Context, request CreateRunRequestObject) (CreateRunResponseObject, error)
+	// ReviewExecution Review a unit's verdict
+	// (PUT /v1/executions/{id}/review)
+	ReviewExecution(ctx context.Context, request ReviewExecutionRequestObject) (ReviewExecutionResponseObject, error)
 	// GetLeaderboard Rank a benchmark's models with confidence intervals
 	// (GET /v1/leaderboard)
 	GetLeaderboard(ctx context.Context, request GetLeaderboardRequestObject) (GetLeaderboardResponseObject, error)
@@ -9528,15 +10774,30 @@ type StrictServerInterface interface {
 	// GetRun Get a run
 	// (GET /v1/runs/{id})
 	GetRun(ctx context.Context, request GetRunRequestObject) (GetRunResponseObject, error)
+	// GetRunAgreement How far a run's judges agree
+	// (GET /v1/runs/{id}/agreement)
+	GetRunAgreement(ctx context.Context, request GetRunAgreementRequestObject) (GetRunAgreementResponseObject, error)
 	// CancelRun Cancel a run
 	// (POST /v1/runs/{id}/cancel)
 	CancelRun(ctx context.Context, request CancelRunRequestObject) (CancelRunResponseObject, error)
 	// GetRunRankings Get the rankings of a run
 	// (GET /v1/runs/{id}/rankings)
 	GetRunRankings(ctx context.Context, request GetRunRankingsRequestObject) (GetRunRankingsResponseObject, error)
+	// RescoreRun Rescore a finished run's stored answers
+	// (POST /v1/runs/{id}/rescore)
+	RescoreRun(ctx context.Context, request RescoreRunRequestObject) (RescoreRunResponseObject, error)
+	// ListRunRescores List a run's rescores
+	// (GET /v1/runs/{id}/rescores)
+	ListRunRescores(ctx context.Context, request ListRunRescoresRequestObject) (ListRunRescoresResponseObject, error)
+	// GetRunRescore Get a rescore's progress
+	// (GET /v1/runs/{id}/rescores/{version})
+	GetRunRescore(ctx context.Context, request GetRunRescoreRequestObject) (GetRunRescoreResponseObject, error)
 	// ListRunResults List the results of a run
 	// (GET /v1/runs/{id}/results)
 	ListRunResults(ctx context.Context, request ListRunResultsRequestObject) (ListRunResultsResponseObject, error)
+	// RetryFailedRun Run a finished run's failed units again
+	// (POST /v1/runs/{id}/retry-failed)
+	RetryFailedRun(ctx context.Context, request RetryFailedRunRequestObject) (RetryFailedRunResponseObject, error)
 	// ListSuites List suites
 	// (GET /v1/suites)
 	ListSuites(ctx context.Context, request ListSuitesRequestObject) (ListSuitesResponseObject, error)
@@ -10096,6 +11357,54 @@ func (sh *strictHandler) CreateRun(ctx echo.Context, id Id) error {
 		return err
 	} else if validResponse, ok := response.(CreateRunResponseObject); ok {
 		return validResponse.VisitCreateRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReviewExecution operation middleware
+func (sh *strictHandler) ReviewExecution(ctx echo.Context, id string) error {
+	var request ReviewExecutionRequestObject
+
+	request.Id = id
+
+	var body ReviewExecutionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReviewExecution(ctx.Request().Context(), request.(ReviewExecutionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReviewExecution")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReviewExecutionResponseObject); ok {
+		return validResponse.VisitReviewExecutionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10716,6 +12025,31 @@ func (sh *strictHandler) GetRun(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// GetRunAgreement operation middleware
+func (sh *strictHandler) GetRunAgreement(ctx echo.Context, id Id) error {
+	var request GetRunAgreementRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRunAgreement(ctx.Request().Context(), request.(GetRunAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRunAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRunAgreementResponseObject); ok {
+		return validResponse.VisitGetRunAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CancelRun operation middleware
 func (sh *strictHandler) CancelRun(ctx echo.Context, id Id) error {
 	var request CancelRunRequestObject
@@ -10766,6 +12100,108 @@ func (sh *strictHandler) GetRunRankings(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// RescoreRun operation middleware
+func (sh *strictHandler) RescoreRun(ctx echo.Context, id Id) error {
+	var request RescoreRunRequestObject
+
+	request.Id = id
+
+	var body RescoreRunJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RescoreRun(ctx.Request().Context(), request.(RescoreRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RescoreRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RescoreRunResponseObject); ok {
+		return validResponse.VisitRescoreRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRunRescores operation middleware
+func (sh *strictHandler) ListRunRescores(ctx echo.Context, id Id) error {
+	var request ListRunRescoresRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRunRescores(ctx.Request().Context(), request.(ListRunRescoresRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRunRescores")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRunRescoresResponseObject); ok {
+		return validResponse.VisitListRunRescoresResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRunRescore operation middleware
+func (sh *strictHandler) GetRunRescore(ctx echo.Context, id Id, version int) error {
+	var request GetRunRescoreRequestObject
+
+	request.Id = id
+	request.Version = version
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRunRescore(ctx.Request().Context(), request.(GetRunRescoreRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRunRescore")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRunRescoreResponseObject); ok {
+		return validResponse.VisitGetRunRescoreResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListRunResults operation middleware
 func (sh *strictHandler) ListRunResults(ctx echo.Context, id Id, params ListRunResultsParams) error {
 	var request ListRunResultsRequestObject
@@ -10786,6 +12222,31 @@ func (sh *strictHandler) ListRunResults(ctx echo.Context, id Id, params ListRunR
 		return err
 	} else if validResponse, ok := response.(ListRunResultsResponseObject); ok {
 		return validResponse.VisitListRunResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RetryFailedRun operation middleware
+func (sh *strictHandler) RetryFailedRun(ctx echo.Context, id Id) error {
+	var request RetryFailedRunRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RetryFailedRun(ctx.Request().Context(), request.(RetryFailedRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetryFailedRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RetryFailedRunResponseObject); ok {
+		return validResponse.VisitRetryFailedRunResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11173,502 +12634,582 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chtHlif8KhnYb0OAtgiCurhbZHT0ULJsc1q3EanxTBhaVKIqAWSzkAlXZhGEvYqYP7+/v/1j32Bf",
-	"ZN+kn+SLc05mVhZQuJCS3B2zdoRtAqhLXk6e+/mdXzuZni+0EsqazumvnQUv+VxYUeKnc/svlShX8Gcu",
-	"TFbKhZVadU4758zKuWDd99+9YI8fP37WY1IxOxNsKcQ10yWba2VnzGpWioUu7RnLxYRXhTXwHVyoxFIY",
-	"y7QSbCntjHE2kUqamchZWSmmJ3jVWKhsNufldb+TdCS8+WccUNJRfC46px1uO0nHZDMx5zDKiS7n3HZO",
-	"Ozm34gjG2Ek6drWAS40tpZp2Pn1KOs/9Yy/yLRO8OuTl4YKRzDtJpxQ/V7IUeefUlpVoHVZV4ZWbI3rB",
-	"rZjqcrVlOG9VsWI/V8LAZ0OrIw3L3F1nTM+lZRNdMl4UbvHm24bt72qs3JzfvhJqamed00eDQdKZS+U/",
-	"n7QOuCqNLtsXLlXi1o4yvCL1W7koxY3UlWELPhXRgOG3iSyNxR+2jplet2XET08e7R/xRd4+2lIYXZWZ",
-	"eGDYxbfh/QtuZ/XrP3t/X8m5tJvvf8enghn5y9Z5F3hf/C53kDqnT2GX+K2cV/N6z+hTPX+prJiKEsdw",
-	"KcQ2coefDJ04ra2xJV+c4UfD54Ll3HLGVc6MEDnjxZKvDJvKG1FfAu8pb3hhtk0Ebm2fx0lSr59U9psn",
-	"nWhezwaDP5w8e/bo6ZM/PBk8e3ayZ5KfYJfMQisjkIE95/n33IolxzlnWlmhcBv4YlHIjMP0j/9qYA1+",
-	"jcb2/5Ri0jnt/Jfjmjke06/m+GVZaveqTVpalPpG5qJkl+fPX7KMF4XI2YRL+J8uWaarImdKWzYGuuPZ",
-	"TOS0znNhDNCCNO6w0HMemISZrKzGY3jAhGWlyIWykheGddNM5yJl6ZjnoynNMu31O8DfeP5eILv4+tN+",
-	"zQvYPuDb9MpTNuY5++fLt28SVqlrpZeKTaQo8oTNpTFSTf3HZanVlMEmJrA6cFuQP83puUe76b3QalLI",
-	"zP42e+rezbKCm5kwJK5sk3FkVVkKZZmx3Ip66JkbqBv3d7ocyzwX6rcZeE0sQFY3vJA5G1eWFTy7JjIz",
-	"mV7QIS51ZUEoAxvopqXgeYrcGf4yCUuXpbSCvspmXE0FfMnzuVT0pdXXQpkEn8WrXFpW6CnyjPR4rpW0",
-	"Glhh2sON5izT+lqKI17ZGYwQJFLuHpwwDvdKRVcWeqoryzJgMpNSzxlX2s5EyYyMV3ril9Yt9YX6YMQX",
-	"W2Z82s61nutcFDBiU8G4pGGVETkbr2otwlEOV0woPgaOAI/Pq0IkQ7WcyWzGeJnN5A2cEGnZEpnFuNDZ",
-	"dQtFJSzFU5QOFUw+E2mvz9L6ZSkrpLG4zXNQCs5AExPcOsolkoYB+fv/BEItBfWMRiFgDFytlnzVHypa",
-	"UytKxQtaiK9OwueKVUrcLkQGxGFEeSNKJuDqejmkG1LaAw3TclkYxkvhtVF3E5BipYAtR5N/YFj6b0eO",
-	"TR5d5KmjGzwnv8Hs2FIUxZFjnTe8qOAgcgukAwKCF4VeijxhpgLCMIwzVc3HomRwHPSEle6wqMBkharm",
-	"7klwdBSTNBlWiqm4jRcNv3Yn5Y223+lK5b8VMyWeyXItaKLiVhpbD05pO5rAeNzwrrR+xcup+G15/Vjn",
-	"K9gJDeRzwl7L5/UIrdajAoZUn0GWwg31iF9ztXKUZX6bgSP/DSOW1oSplCSRQCEZXb39y8s3o/fnVy9H",
-	"ry5eX1ylbCFKNpeqsiJhZsZL4lniRpQrxhcSmAYMt3fGljOhQL6VFvgTBysNWPW4yqfCcZUKR5DNYHFy",
-	"4CTSMLMAudi1foxw7HAsr8//bfThzcXV5ejdy/duZN+e/3sKtFtf8eLt5dXow+W3axehGGkYiPBcGgvw",
-	"AverozWe56UwprE8JGK4tWK+sMYv0Ku33180FqgHj3IKXCSt0Apz95x/uPph9N35xasP7+u76nXts/S9",
-	"sOXq6HxiRZkyA8qzVGyml2zO1YoZkWmVk2EMqz7lUjWpDS7zKpABKks6M8FzZ6RHT29T7MPDl1yC3jnR",
-	"pYAX4S7Cu/oNtXxTpf6UdD4omLsu5S/iN+ATr0lLTNjcq5a1IokqyY2+BnWhVm/CalXRQDcW6scffzw6",
-	"jzSOdnOwucsoo+dAuyDQWTd9LngpSnr2xqoFg88t2g2XBYj630Kc5GIhVC5UtqLT9nMlSBDAB7DgxtyI",
-	"HmomCk0PGNgZsOAZkMKSG1aIiWUzXkyOcq2AIeiGtpBxRXaLLaXIG4vuJ4os8JNfGfIhkTaRn7eYvz8C",
-	"TwFVB+Sbu451c1EIEPnLmSzgDM8FDbEUE1EiKUvbO2OqKgp3jUSxyTMrb9CSbnUDwfW0GWS+r+1Z0jkH",
-	"vfXljdukdQeMYELB+XTujKDk9tmFZQo4JpvpIgdBbURWCgsDWZR6IUoryRqFAdJuNx+eDqvB4HHmZSN+",
-	"Ev2sFNyK/1EtYBL/gxYFRE5ZqT7yYf8h4yoTBXxCDuturD/TgYHP12Jl+qUGI4X4LBB7H9hbVYq032lZ",
-	"FNKF9jg4ko6ubKbnYh/94hK/ddeisc4d/W880VHdiAbQ8jMt1t7f6ZeWK/z9i9ZfkWgO9CgmHVxoN5Rt",
-	"wrmheHPD5jwn3+cZ42MDUnLiZE1VOjMTVD3OiPPRQ8CigsvMylhQ7JGiTIPmt20RjZHcMS0TrowoR3zq",
-	"qH/Tg1V7v34id5hfi/qxiafw9eVvbldNLYEA4t1oDKVBBx/DrPT4ryKzzUP7SpK7o3nmpBXz5h976ZNY",
-	"wKfwMl6WfAWfI7fmvge9EbfWuUg3Fg8H0nza1pm9rc8VqPdwv6myTBh4Qi6UFPGy1LsZPNybK+IZ7Yjb",
-	"vctR8+5PSYfUq333hDc/p8s/JSD6JnJ68I0v6HK4ETmZH+lhR/FAhoUG+0jmTdrYf4jWSWLbccLdLSvl",
-	"xr7JFLzx/8AwuJbpjJxIoK+CLseUXjohV6kC1Fc7E0MV3ZYay21lUpB9KQm/lHWdWCTBOuNgZIEsl2ao",
-	"cmnQ8QCfyLEAf69r0ihK3cb3wPS/rzz1Q9238Zf+OrinklZ8/rZUStpRpqs2Uf5Bgf6PBozzscz4jYDl",
-	"Zl2kCsP+z/+Kgi3/538xw+eLQpheg896X/W6xpx0SGTfhWzb+KtjqfWKxEQbDlVjrk2yCyc2aZz5xrFq",
-	"DLaNC60fZ2AgeS5haXjxLmIsE14YkewKoz0gazB3NmPCjLBgbXLF0JM4VN303Ycrdnxzclw7so5/lfmn",
-	"Y2/a9dkbsST/MZFmk7fN+e0o08aOKpOPFqIcYRyyhQYuWa6LgpcGA2brlmRZKZDPKzdeMOY+XL1gGS+E",
-	"ynk5VBTexLN2ypR2M+qdoWnp6T6n5/BSNGxiO1RSGSs4evStZpxke5+dj/WNYIOEccvm2lh2MvD/0GTF",
-	"LRIixX5qutIVHMOtJ5L8RhtEtmWtdhLBi8DJ70AEP+glA4MjnCnkMAaZT3Cmh/jwRGLQRKo+S01GbuOh",
-	"cnERdxUrq0LA6pGjIjwXHWie58HvsB2gPHX5UPmrHtBX4eHoEyhlLgzZFTxihcuZNoJ8umaoQL9nvH6d",
-	"V9Hck5z7XCtxGn6SNmF43OB3XQ4VHjf40KC5hMJrDe8KjR95dSkm6E4mf+2TR4/IESynfT8JtELQ+SKA",
-	"q5NlbyytO7oQ6+kPa68qV2YpSnx5NtMyE6btVP0VqHvUkJibx9xvDV6MIeq0KOYj/JjihhnaH+BrtEFd",
-	"lGjxnsLelNESPzC9PnsJc5hXBqNmnJViKo0VpcjJ6z5UDb9pMCPjZVqbwU/yY+pE2+EyZs5vL+jiE4q1",
-	"+k9r4gc58s+VcD/DUaS7w2nbJxBf89sX2tgPl9+6944ovNJillZ2UVlnG2CsGJkVbWs/DqQ6VrI7fpp0",
-	"nKTbfNMP3l0FAsxsOc94JHG3YKXX37/33UTL+9UFHTQMtIJGi1LPF21G+4I4lLeWfJAVjS3nCWtMxI3Y",
-	"pxE8fvSHb/7Ypm2I+UKU3FZliw/pElYQD3h9VdMn4dl1HbyPVmawwbbJ0tKVHTlPYVs6TlkBX8sFzwuJ",
-	"6p4KfkWMmgEjJD6kgRs6+fJ4wHK+MmdDNcBzh2boKR7OXp+RogSHChkTuYYtaJYg0kqR6TIHHmKGKjXX",
-	"crEQeXqGQW90cE4KOZ1Zl9ZDh62e8dNnj5rUOGhNWYjlVbzqjVNRU+0BsutCLSr7BQUYRma8WT+VNyhF",
-	"Tp1gQj0FFImhGgtyr6FJr3Jm+TVeagLj7FL8Mz9laTTVNBmqtJ5sSjFVN+GUooxWk1+O1qrXZxcK40Ko",
-	"2cH9xAVT9ObzTJAsXc50IRj9hL4+7sYbxmlnohRDtTlUq3UfNt1L0C3SudahvTi0MyFLkshGiKFa25xe",
-	"wtI1Vp02nkzCZU0ZahFQP3UGJ88Gkz/wJ0dPxyfi6A+DweDoj/CfQf3PCdBLYHgnDQY0F3am885pJ8iw",
-	"Dp37Ah3HnazQRuSjnzmS6e/i8h9XXPoso8GjJ8lvKj3r9KbfJenBktQt2iD5Xap+Pam6XUZ+CR9q7Xr8",
-	"u7tQw1Dew2s2pnWYp3CLi2+ry6ZtIC/ALLtEd13sytXXyP7qOGGbK/eFni94Kd6JUuq8cUo6S73srJ+U",
-	"dKmXKetSIvaNKDElG8PY6VzPU9Yl3wX+hH+iV8uPiJ441/MdQ5EuZNNczUYy9CHrGtKQW+Wj/5VlNP3c",
-	"+UJ9jrP7XQoMfuz1RboEvX00V0/wUuYi+Im3yHDnLUQfRq3rSMXG2s5AlEidmwTONxBGPxafO+UZPDZa",
-	"6pZjtIiIYWPzE9pp9OymZQVKI/qD7VKTR2opShHWtX33kw5c2UoEPpH77mtZiq3m5XOfdszCRWwsZlLl",
-	"JFd8fnG/1eGKycUxze3wzaoFhzPrtBvYmC27iz+hYta8x6RJyC8D3Qz4dcm6PM/RbUWZ+aUoBDc+hu7S",
-	"7goZR9F5HtTiQutr7xOSuWHVoteglgP83Y0Rbk7oNZHqohQosqViWhUrLL8gWkJqMTNOjixdaySw2wb+",
-	"GAu7FBTHnPfvpAo2R7vGONeKKBxl1yc2IrikUbpACeU1TYWzurkcW7a9lVM3qbZFKRhX2bWwrJuGILxQ",
-	"OSUKkd+uC4duJF0CSpNLCtVyal/eZkVlduUubIa3K3Uon8Vh3iEQsbkkGC6IZGnILN9pQzcnfq8YIBnr",
-	"94/WxTbIPYwQL/nvVBtz97hXmOU9g1+fNcu107gz6PRxK3Ege7kfYUiYPdl6GISw+rpJrEGx36XM33Or",
-	"NFqAn/12X65x6JEM1/u1vcfQfV5EiF7sIze3PW/D9et7H88ihB83h5q0btmWtdxOMu/cg+9HNXwhR9di",
-	"i+5YV8+w83cX7FqszpixuhQ5EyorVwsr8sTlbJXCVqUSeZ+95isQzGK+sCtUMwudgcWLOeTeGSNEjobc",
-	"mn37ZPDsm5Y9GnMjRlVZtA/z/N3FA8PgGvbh/aszNrN2AVIE/m/67JXWizHPrtHjtyjlDbchlVUYZy1S",
-	"XKhOEGAarWNSkvXSBGndoK4nf1wnrwW3VpQwsv/+0+yHjz/ZK/p38e7jT+by459Pj483CDnp3B65+46c",
-	"Q6Bz2gmeJ4UTOT0+DnOCvz+8fwUrE6Vl7qJZTyQ/uMs/JZ1rqfJDb/sLXPspoSq6g1/2iq6OuMq6CkBs",
-	"NGGzas7VEahyYHwELf+utZQtDBhnGRFQEih++4n6F6ey3VNAbzXHgvPHX5KQ2xnOyEKUR8FUK7kCNda0",
-	"rcGmRUbxxvajoReh0JWzeVVYuSjEEd0SVNPEucq4YcPOeZ/97T/+97AzVIVUcDwwh8bV0s0XlnVdnkvB",
-	"jYXxlwwOfq/PLjPkDK4Wxr9sRC9LExcDXg+ZOpd3IYD+XQ7NUNG4Hxhmxa1dc1P/1HkHimUn6bxaYcrb",
-	"a14aIQsy+4O4jxbuZHCAHKil/6NvYuH/aNNK8HMY0Ry25D/T/Fx5GJoD6M939qIJoeVuqEgBQkhVNRel",
-	"zFKs3wqrQgtCV2wuLaVETgSlPaFpTw7x3mH81XGdLUQUTBiORQkWN9yA8RayL1IijpR1sZxV3PLMFquh",
-	"Tx8A5tk7ZSl5PVPWpUJlMJ16CUuBilxAhhsjjeXKpkPlXhOIDR5G156FzA50iGJaCM8siBepgGP3hwpz",
-	"w0D9emDYRCyPzEy7kcMWiJDBD3x9jcCiJPPOv+vKb6WpFgtdWmYlGC54Oktd4ErivDqfkvjO1ysm1Q2e",
-	"NGmoRhMOAbcs1+yC5frP9QNgVp1PHw91bDghcRedlbSlVqc0rBQe5IY32uELUEEeHHrc2dSTStprd03v",
-	"OmUg6Kb6CL48MtdycaQdRzxaaHRMBIvhjo73Qx+8JiPWz/F2kfC+OlgatPH8GmmgrNQZrG/O0l8/Ye64",
-	"0lQlNWmpxNFL1d+Zm3WXkM52k/QSjsn9pF1jtr82WU2ruJqI5QiO4r6RfyeWl3DZfW2SNnVg+/5e6Wtx",
-	"T3kvbheyFKY1PxXrMkLJFujOC8OWugTpfuYUZ3Qp6rm0lnyIh/kt7m1S64U4PASBy3IJ9zR5zeOdnGaL",
-	"KUyv3r4HOb4NV78o3k6QD+8dHPLc5oZY/5iWXGEsKDmlAygtCLT03BU6YfDplFFdEqNKEnwUlZG0VXWs",
-	"J1bgizcn+HGzyEiJpaMJdHpjtiOOLWFmhlUKwCy0ygSWQn5byon9EqEC8gWOykrt23p85fsKveZyDpag",
-	"yNvq2mq/xh3SxdvtgRAKeGAoWt/uC+71Ozu86XedW4g37NZ9jFNfb0SZy8yySYERxYSVYgqGJF6CWk1C",
-	"jvZxlE4p84NjFjg0b4C0eajd+0SL+/NfwljRxl5wg0ktMWZMWbnSFy4pW9cDLjhTvM3P79Jpdr3Ph2oo",
-	"KtJYqFwSUAc9pe0d6+m0tX8kIpZk3b8dk/La7seLFBFvPJd439s4UnMbNg5ebOO1GGTwjpaYUhhVyrpu",
-	"c0gJTXA/DFN6SQFGP+Y0Diq1Tupjm44Fdxzd8NIFZX6i6byP7scvLsJDItYAAxuVrqpz03234bIL++DC",
-	"G+08IuzPXR9fb+ye54NqOxK3mSi3qbjov/dlh57u/WMfGGff1knjfxzEdkU3qwjngQ07aCD3zlgre2rl",
-	"Tp7aDmOTaycivrkRulmbddtqtWxQ6260EUAg5a0n5H3Vdji+VrFRW6ZA9LK2UQaIjZZyClC6Q+o74WF4",
-	"zKOWeJN/0N6q4m8RPmNjtPSArWN0d20upm4Lnr3m2UwqUXvMaPhw8WkT6CdZq+VOCKbEYbwkMU5E0kRF",
-	"acAzeKgLuD2GSUqaVctJhCSCgVAwaghm5oerq3dDRZVWLnGSPgyVFbcYSTWKXwuWcSNY16N1pJRAOIJh",
-	"OigPn0IX7PWOG10bYWEm5hbf2GQiVC7VlLA+TikzU4MejqhLbMFBNWsWnALVDFU3lA24/NGEpSHU0x+k",
-	"vYTxCIKJlJkUvadpD9dQ56u0NvmAFDEBFnNJw8rJ+UKX1rC0kEqwN6c4onR99s2hdLa7d1qS0Zt+1+jH",
-	"Gm1OjwvyfNdvDK5py4DlWXay97AiHdcjaT0Hxsq5kwxrei43cq/m5G9/jhd/SjrjFcVa2ndfuMubCYIh",
-	"I6FhhZc5pTEennUS5tKiwcW2+wESkIJEdSbmAbkZLoJ0p3sq5Tz7v22R3xqZ0CjWJr0+oWgJE0cb0W7v",
-	"Iq3nnpA2zHTyBDIdZbI6P+Gk1PNTls6ksbpcpQQK4c2UUmRC2aGaC656CWskmHeVZu4un8fufcIc69gJ",
-	"CoOAJpvJ6QRHtFiIko2BN/cCS3AsoibfdC5vQVEkpuBURffa9fR+vLQ1F+klsEDeruzmQTStr5pLxzGZ",
-	"BpPZJ0IlOFAM6Zh2U417+8X9NNa6EFz5jNsWRvVdqedsAEt20p6tunFsaFDbSoZxwGQllTqvMoHugC4P",
-	"rnoSOwE0KkWP9mjObTYjz2fNDaOf9rJBN6qwBn7CiV/lVuq9FVnVjnjxVgkGZ4YCPJg04/hYHdyh89hD",
-	"uw/r+KgUvs8upcrEUMXKKzpFCqNZxstSCpC/wQZDBcEpn+itH6q0qYGmdZoWB12qKvamaQ0V5Wm1lcvt",
-	"TmzcSKx6UOO4si5Fn9fLt9tdB3dkyGK7ThkFzPGqxCUMYh5mUXgApG4MRXktVgxOcil50T4+EQ7n4Z67",
-	"6EC3iCAPEXw3Hf3ugqjgVqhsNZq3eVe05QXBH9e6BoF+wlodeMy/nvOJmwDGFZLJkUcEkK4HhmzK9l27",
-	"jxBu3IPJHztqFWelrqYz+LOO0VJcDe8PwD50BDKuHF7qXHBTlevO5gNrn+9harcd1Lva2l/AqI6u3+1L",
-	"8EbgbhpxojxmNGvHvH3QJhRbtRRmCCZVLm4TqooYbEnSpXKHO51dE1LmdzINL2hchj1wDjux7cdXEprX",
-	"FopT2gPtlKW8uSexHegZPNw/skkBYUPCGkUE0GBg9Vq0n9O7KK3RFjaZcZPZ71QGvkSJSa1Z/N1LTNZp",
-	"b9N9ing9Ikf3aUNc0FH0CNDuYC65IT0PlOeUTmQ6VN11WQy66lRrvIoAwIrwBjR6OKgV7vuhqrMGSO9y",
-	"O0luW19mFO4OSB0ZXyBqgS+Bwsc64Gq27ZlNnT5MH0gGx47E7kYGREVvb9XvfTR1U4nX5bXImdNmfdGc",
-	"r0RrokI4fo6OjtMoa2OoorQNnxziXCseqnf9iqjK69EfvvnjUG2kcPT67GomVpift3DipFEah+YXHePT",
-	"IXn2nVI5Z3MsteUYZwuJ98HZRxg/6xMbKpxZQkn9gtmSK0NAXKjXYnCDlFtcJFgLwctCYvYjvcMM1bUQ",
-	"C0rzsDh8uLbPzpVLiMTahVLM9Y0we5NPfnQVpo/Yf2OPNtJFGtkm50j2p+xJfVVY8i+RWbLOHX4QvCBE",
-	"mCYDMm3FWR/32kV0VxtjuEAn2A5HLvk+0QBCt90rzFsj35kDRqFt9zC+cAC/hIfXmQKHs1sYmUOe3BMz",
-	"p8GEF2xflxCDe4/mVotAwMvawndvHAxyXF/ur27XPMIkNzfB31g/K7jSqK6HzpgscfXNwd607aHQdTnj",
-	"5+kf3LpmNf54W5WqmFQGbJIauhvPcY1DFGGQE0wo0y0JOvVVe/qh+Fipf8FW3PKDl6tRqNki079QGCOJ",
-	"59i20P9c5VPxAtMT96bTRPgDW7MoJcKBVmMjgllR5ztiQLsqihXLtAKWJ5T1eRX9unPGefC2nJ58OjyP",
-	"6aQ9j6klAefksAScckvssy5M31klsTW7phTbt+JfKRp/x+Q1FD8gvNcQFUCoEZCFQ10AJarrARVSjCCC",
-	"ipL2Tocq+nhGYFGC/JuOsZCtk2IHBKvRhZrW8Z+Tv/3H/3zaS4ZKwXoV0sF0DPr9E0SnTkMOrEs1hfXI",
-	"/dcmddkYlJRMoGK6FH12HhIUUKLX1vGCl8ah+bkcWlIX4bKhMlY61dFnRhNEuC2lMAkrBHdinTS5Spk6",
-	"KRp9YtxoxGcjZAh82cjjxgbQDjxkacL+9h//u3fq0sQ45nMkjFPuBgxvqH4Rpd4A8aDE/uBYnPPbzulT",
-	"JKk2wo/Sxw/iMPHJvlvWtC848HpBoIvIC0qjaVVhcR5tLGImpzNhCD1MkPPZkVlNk097d4V+wOVqe12h",
-	"l/vedrLrbQdCCbzCSo2x5mX+hWvE99Z4t9ZWouDCis0HBpR71hW+2rLnlmEpxLVL48aC+PTwdEah8AS1",
-	"1DOHtSZPwxmDNWDjlUtMvlNBeLSmL5UtV7srwg98ksMTWC/LbvErVduRjdHLyNW1j56kBbfC2PQgQOI7",
-	"VG2HGtYdm4vXfO6WHlqcvLMO2VPFx93ng/ZyM3VCjoA1HJrHJEeFXm4uzSu99FE4r3k8e/pf6/ZeoaIe",
-	"fiXhcpjnOtT3nVyPdiQhogwGHSTS0uFW9J2CzHNuBme/g7Q7cAAoZUIuVkswwxndDg5yzV9yqH9ecDXa",
-	"FQZ4LbgiEI1GW751Sx+ew9xz6uYTwSeC4tY0HZBK1L/f09f9GdGFTYVxa3Ddua+iDhnxIrcku4Hg5HZ0",
-	"3VIBX3ujY3xN7gkk93AF2eFc8x035tz+pY1ZNui2heNx1TLGd9pISouN7EPn8j5pnzE8KBzmTUpd6hIb",
-	"tKhrQn7wPfSodnPHI1tPPJlod37glsj1gfQNe+pazFCYu3donNvmoy0RyUvLVc7LnOXiRvLYhReG8qB+",
-	"sevpgh6+nyusitXa1nY7vfKgUa0xfySDaMXj/Uy2evWDSijdTZ6fx3OOSRCOWIOrbXKfbVw3PlN7hE0b",
-	"fBAJ600EISfEyR1MHxrdWXuJl7CEKuQFrNeQw3PhIlyfJrBwzVxqz9KGGNySAffteqIbmCjuRBZSISQe",
-	"zj+KYZOnDWzxMTbPUsIhSDfyIVwKRd+XQrcMF17QImqlEo7MYnYQnvy4VU+vc9s2EgJZKaZVwUsmbhcu",
-	"SX+vpoJD252o9kpPpfpOl/M7VgopcWu3Jh9pNtXOpCz0FD3ZktAdcemxFWwa5RTqCUu/f3nFjrEB00Y1",
-	"HtWmt/euaPF9KSzwp4hdNzV8LEb9fn/jqQf1hz2kJCbpRJVpWwHj6tiJVCyCGu+uQcG9VRmtEpzuoQrh",
-	"ep9fSTF8ns0QfjNhSmNgoA62mDPnUppzqaSaYuGqWQeSqwM8ffZiDUcuCgAvsEeAD+44jwGeesKH1pWy",
-	"DicUBjbnK7SnDD6oCNqNt+udkfXa24+kquxyHwVgzj1oG6/5LdZQme+2J8n6vFdCNHW+EkoNWs+Xc8iP",
-	"XSVAY367EOr8IkB7cWUpOw4UjEJgENYluzVw05r5am3Xt/K/1zUXuEtxphJ1QXO/6UXZDMK43ZWWdP3v",
-	"Sq4ysRmU2cTr8e2q7lYs+8k/OOpYQmXG1Nilk0QBnr0BFnxUEkbTeiKFLWX2IlSv/IbWFGFKbTGqcjmZ",
-	"HGpT1eh027QwjBzT6xpQc3FRCJmnB74Thrf5Qv+oo1B7deDjYlS4Ay7fU74GMzUuM2iK7ZCAp8FCbFFi",
-	"5VTJicy42uIlCBuDjCkXppGlEhI517O/2zDIcOHa9btoFPsqtV77FO/25jwtwsUj9TrWhPFaUnFd2iw2",
-	"9609wlTlg9jQPubRNuXk/g2BvmJ7ni2oUGsWWYkgBSBjv3UdF4uCLLQ6G/pA+j0wu04qau3dpXJXqQLo",
-	"yVp27XRhj57oIxBknTsATx04wUa+98En9AuAVG3rfHzxbTMVkiAKkEP5xpXN9dELobg83rNMXwDk6ku1",
-	"4/ka6FhtE6zP42f17VkHEd3MS6rty5RsI4TP8Flwa7IGU5F58GStYZxuxpIPBnqIhfdG5u1d7vySPq8d",
-	"0ulf1rNCG6Ca64uyw91y+NzumE5oYieE34atJPKlq5fijW+phYiLUILaUmLjmcO42D2yub8kZXzxEiUP",
-	"sOLwar5YRdI2KrlvpdJWAvoS+ZykDP3dczmjR2zsFn3vlX/s2LfgU0EV8R6T48/08D+lvj2tVgEGaqjg",
-	"+j57hW35KYEGB4aG6YoVGtHtby3rkt1vqsKaJEpMGqqyUiaJ9LnEKYM9Kn4Bc5zTsKLcTHgJWcCUmWP5",
-	"NVbPCCZUpkFHxDsW3Fj2hL2Wz52Rj99mXGFbWzYRhAqGaRVYEDpUNHzqXCWLgkrsOKNFID/A3qCt99Jv",
-	"UNB1u28ea14PMjLWiACkLd3ctvUe+6+VDR6M4Vh360894CHoOaWurCj7XB7zhTy+OUmbqtCuS1uD4vdQ",
-	"u2fcjLZiZv44E1jrzJXHy8TO7YiYidms9JU1ophg45AmcmarUXEvgMc3CPxwuJXw98CCbKqwtF9tY/ui",
-	"TSA34SD9+oYJNff4bspi2y5sdUlFfh1hW71aO7DU7Vq12a0tOXNziXKe8Do8rUOVGmHTPqOx0ZeuqWJo",
-	"AG/gyOmJFYj1B/Zv9/yXqhTOm/fADFXKF/LoWmDp/7tS366OGgBKacIyra+lML1TVshrwVK3lARTiPnc",
-	"Q7WOIovMr3kcEszDVCvX1HEYue63LfjOxd6PgrgOJg5L+sPV1Tu/roSLFyUUe+eog8oLRlt3osuhcgSO",
-	"a/ceyfuBYSk88Og95i6WacKay8vC6vb6DMlnqGCHcBSkUyQONBWz5NUK4RLO/G662myWaWVLXcRZ9X32",
-	"r/WOW6JpBHSsN/90A9wXd5D2HLewZZtC65R4tR8N9u/VOyyYvcuG7ZWBa+AGROiEYWJOGWd0JTPCYr+n",
-	"Rhcv2mM6Wq5b1FB1o0XuJSyFEaQhe1/as0AacFYo9dBYvnLFg0jsd1+gv8htCVhLWSK855zbdSZwylJy",
-	"BaSsS+R0hAXZVo4L8nIPVe1LN8kW4LMUpsmVnZV6ITMXunTedUSBToYqvT3yZOpAO/31RzeiBFuOUPzT",
-	"qdbTQqSs+72YSyWHKp0KJUpuxQvyQwMTuT2Cy45qwm9UvdCcwIL37+gkHXpuK8tckzd3708342UetXVb",
-	"6vJalGxSCGExVJP5Prd+4fss6k5ESABADhQN2d5bV7ku1S1qxHpsCRN9MpEwnpXaUKddGpdpaa61O9UQ",
-	"zFtt+WjBKyO2t2yClSBFuiln0OphSy590Sln+LwjcTvjlalxfV13tFwL16OJR0WSeAto5nAQu4NTjCTP",
-	"dFX21hoxfTN48sf9M/KOMfIHSVW1ZTTRovpWUeQDhCsPXNW9g4hqAbcNAfsT4IlpwkzcfTD3ak5VH43P",
-	"NzSDmv93tzX9SK6EsdtqYHblnzUoHbv+Mqv19cHpbVuQdX6kDsqLhUBVRirYztzFmaMDpZcqwO76Um2P",
-	"Rt+ACYjk9JZ68+vtBklruSQIKWmZmYE12258GOsmdwgtwA5cWlc9RgVdo3b4qjWoBNRu6IYkLEI9Sssc",
-	"HMAeTw36gWnE9cY0PKH76OfStqMk6SWb8DKikKm2IG+vXUMo1AbtDOsdsZ4yYaIwwoNcTYXjhpTdd8rS",
-	"HPFhUO3QJuKSpTC6wITqNNNKicymrOvIIRmqirIKQAdKEDkBOQnVKijf0gDfOq1AjNGdBh5nC/fGoZpx",
-	"lZsZvxZwXwanZCIzboUvWwcFoLIzN0CwWKlYlUbBngxOsJT1yeAxIt7oXBQxKk49G3ErjYUbnsCFHpGM",
-	"dUGjQlCwoXKlD+tCH3Yyd/4zXAbYfew/BCPzrrja7b9TFfiRS9uWYxIOBPmQqDMgaMczUeQMO0ag2D9a",
-	"ylxQY/HlbLXpoi+4saPDQEEQxtzN2SVT6ErZqM+4tAnbcuzPGqGFSl0rBw+9PeJ01wjV9uBdNAm46Ixt",
-	"AqyMhVAsF4Vo1g9GeepSZW3YPqAqgp7ntMkZLyYj/BzDp8gyq6R1cAMa2WpAXtSVRReiy55dlHosDMs1",
-	"UiHo6q4hPS0fJrZHWlB+hzoF4FJt0J44XEKQ8yMdl4JfU+ka/Or0pVIsyPRyVGASpvRQoVY5hYOjK8sq",
-	"ZWXBUvxf2o9X5NT3JlEuOoK5RpjYgHqFIsQ2V7OUiwzb8S+dGJCWYb9d019bgFPyY4YTYbgkrCDS1KSh",
-	"RhXVwjfQLIWp5ggA50e5obWjI8WNu9NQO9tL1PE5WyC06aWgfk81dX6G40JMx683vOwIXmYS10bCjR7f",
-	"yYTKTe/MZ3qgkxYJoV7be5Y2NOOZzaPkCcbPrk0AbUeZvX8+wUEdIQ/pPvIVuo14jz5Q5FIasbtB3xab",
-	"vwbTu4cPt6V9x06Y+hZ8m/a+EjzC+XdRzaSJqBAnX69XKxyOMFgX6e9bnkODdTv7f9Q9P9xkWhp/xF1F",
-	"2aKA00m/fI1Z7WpkQb815FMDhCg0hiZwUdfMot+eNFHDBLVlRjpYiWbG8pnzDZKnuAFEsRVj+x5tph3Y",
-	"6EG7+2U86OGV0cKErYhIqOYR0SlqVHqtn796AT4nUcPz0S9h3u4CYP9tzdv3xIz3l7itxcRr7Mjg0oxb",
-	"v36FFE5RZqCoFmJXbVzi29KCrVTH6LsGq7R6B5fOlaWgavbNw3QfNL8tVXBOnzxm6sCBOVyeLSkKZGc0",
-	"UO4OK/hqKaL7utB4hxevOfvlzoVqH9RYcoMxc2P+6TrgmRrWfYEmNVj9ffZo8OikFxnZ7TVtcxKtXKGf",
-	"1PP+dg3jnpVuC1e0RjNZlAL4We4F1FppTfj9lPFiyVeGiZ8rAhZJQbtCw0ZmszoCIa0rEqoLjZzSi9oE",
-	"Je+6m3t9dolpAsGaQUMbTlRWSJjQGcKHwCWIvAkWEBpL5+8umPPQs0dk0VKOK+omjwaP/nA0+OZosKUI",
-	"74BkLlPjwTJ+I0oQCNvL7+5YGsi645XnItjnv64A753WbaRprRJWqdyXs8HXcFmCQh8XEcNnjeUWwGL7",
-	"7LwN05+NhZG5YKkng/TOdYo/NmsUEbQ7R/iSterC0zq3K6S3eDYaXCuFpABFsWJjUeil7xcDSmnXJxgo",
-	"zNBu4BAeVAD5XBw60hP233aMtpBoe+Io+RjM8HqUv00N5Vmoi+Y1RZL3PzAS17TFd0XxtcTE2dBHqpy8",
-	"+YIVmQGzis5Kc26fUWMZ2NRvVW7pRXGESXdIBSZlxO0uunSqj2lJJVqNYhN3WwD5IJ7fULBaGH9zA/2Y",
-	"miTkB9NvS1GAveVF8cUGdHDH8nUKqRxAph9Q0ljH1h0QPJdKmJYtQD/4AVnk7gEv6PKDkUjxeo9C2o4V",
-	"l/gx7Bz5izDOVpTaCP+fAL2ATjddvAtt7LQUdxs2jDqXnzXV8F7/rPa5zrXrHN5i9+ysNpB5QKE3aMo3",
-	"k/DX8uuygle5ODJaKWGPnhw93dWYbqcLOZdmUfAVlYJgpwun/8j8IMzurRlee9bnS9iG8XK3HE9bVsrp",
-	"hhuLUFai9kgEO0BPJqI0pMQ6QYq6LIisQmJMPYBlPhoMBvBD74CiK29i1iNqX521Qo+7pUy8E+UR0RLP",
-	"/1oZO4e18glRGUU4fNKJz5cibBmvM0gLQly6qqr13oq25KOxznfw+TYNnHK3rF4cFeJGFFS9athclFNU",
-	"7qxey+CCV/Q303SetqXp1CWqo1Bbv6cHZ1xmCyJhLu3Iijm2GK/aNJ5Xgt8IlkbXpOj31pNQBoRZZhHB",
-	"WFYKGCKTtrctmltWGTwrH1ECwu6AsdvWLBMLbAHyz5dv3xzRpHwCg0tFcglHQ5V66OQR/ZKyvxqtRnRT",
-	"ws59Dg/jcGuGZXW6QEsnGSrKEmLhIZd4W1pHbii3Bja8zy6FZUiRcbvjoaJB+0YD0p5SmRnaC4ha52vC",
-	"PfwbN4SBQBaHa0bk/Brkn0oouxKrsCwrhAIbC1RaldMjweik4wuHe6jkJp7cGkibO0otB3jzfLa12Loz",
-	"/ld9w3b+HLe88SUlzmryJZPYrtbeqS8jIRT7flR39NRTa6O9HLlSL+jCnXUz1HAAfmdGswn3hmVtwDy4",
-	"WwnNfWIPHgB6d7vYsvLNYjFhCUx7Mkq6af3SlP035vtQwet0ZX1CV3Rm1sXpHTDZ2m2YH2erMEZQmPKA",
-	"ro05fwsYLy9SbBndAM/u9dmPeD5oKnRTAmOjrGaqwUUxl+n5HPVq7BXWrRYkUUoheslQ1dnN8Jy1yDS1",
-	"OXEwau7ADVXKi4I9HgxY/O7TWgYPOzybi2GHdQcnzwaEu+hT+I3gCP2Nb8QE/pwNO9cnw4534wCLGb18",
-	"8+L9v7+7unj7ZvSXl/9em+ozXeRp4tvi/6RoCB9T1k1/OsEPH9Oeiw7jzHDWQU8Au7UUzAjU2vvsBa2J",
-	"0kNVCluusLJkjoB8HEdnZz5r0Xg2lAvM58WmZH7G11LlFPX1F7t4uVkIfp00ksIb6gpJGZMwPlS+XmMd",
-	"RNODX3i3JrzZaZx1tssQMxh6dS/SaCe7XrQ9MD2YqMPlcNvnEWAr5XMjz+KpuXwOigsPlQ/EG8tXLhZf",
-	"aDX1VTjREjwYqhT38vn7l+d/efl+9Pr830Y/nl9cpQ7y0yc/1kMJZEilSXhmXGcdYo6UfuzAI3DrYkBz",
-	"5D0UOTnz4PJ4JKYg/xGri3wwlbKmkQMft7i7TzOXu5SP36vny+LpYAvgWy5h2ZEbB0S3SdRUpeEh96Bu",
-	"lBPhtx19oooX8pd7Y7uFcT572jrOZ0+pBNVHNRoD/lqDWu/t3ooU2UDG6dYANyhhH5go+SwS6YdKhK3S",
-	"7j4Vm4tSY8/ZAyT4O38pugEd4DaokdtaeDnIbJ25RGrR2AddhvlWqhDGsNSWcjoVJRZpp/7+u+X+fKW+",
-	"K++ruOMKDfOAe67clZ+SjmNKo7Zg9RuxBMmLNFyvUFpWCliqSylqnjwT58TFUsIlwkuDYg3Y4Jhn1wm1",
-	"9wraFF4EVDrjJUhOcrRIxd6LXK7lsSFOozSsi+o0RUvc79ptKtZrIrl6VkfuWqlwMmAjm16fnROgEywF",
-	"6OSMK2T2QxVyx8BQcIZ0zPXZVqZf6vlQpZi3lrqgAwkCZPtpnfnn8p/ulDuNeYl7Ye3zzdbXa8p81LnG",
-	"00508oIS3fC87qlaXuPhG8xyb9/dWiVvP72KLzBvxvH9MCPWaLviqpRgG/pbyih2scrYoKkZ5jJWsqPX",
-	"HJrxXQNU7eyG33Qo7RW0626knUjCodXsZ74D4aRGdTbN5h1NH8UBy7NmiOzfGNgFd9POrdmT/B2PdK3r",
-	"ZY0nXK9bvE9b6PeL+Aqrf4QUkki4tnSy9w2EDpPouzMc2oCCWddnviKY82EgDHU3oy1voiJEkE+YXEc2",
-	"U3vXJdbadAnDfoeOJbReOmyRUFXcNnJZk/jX6KBL707u0y6qQTJb23D9XIkKjH3SfblXDBYyu647JlYL",
-	"Jy6DmtFnFwH81AwVNyx1nmFsmOWS5hCR0Y+8l8TuBKPnomG+D1VtXuqSLcFUdpO6C0UEqMYzlpIsZwaU",
-	"EDTto95hrNuElA5ZxmUFOgZCQjjzlxASsTiDCiHrxmLNPGlayw4G9RQlwIVFwfgoTr59B9tyqCOlsL0i",
-	"yde/uXHHyIt8IZFzqoroxynIre+59D9ud2HVIh37Zo097sEWMyQo9P2hesmzWazXuxxKp7k5zHPWdcpO",
-	"pMsHL0vDgEiZEaFGu35sL2EzvUQ2MudqFQZQAkEsCplxFE5tFZzYk0fkI2rn0e4i48xdVZsqzj+Cbgss",
-	"JuE4LPIQBIuSjBVS6chWcQ9ai8Y1F9l5FmJoOzZ04GnDzqnPNIIFly5zxgnCvVXVWUlz3J2aSnN8UVLS",
-	"pFDwyHx7gKHeB4P7S1TSJY++V/yj+cl6dluiG6iMw/nfuS1NGsAChnDjwrlV5zzHKvqyUmeMq6GKbvC1",
-	"eWPYYQI8xfADsBfLxlU+FTbiH+u9+snNRRCIUV8pZ5NVKqBDd/WNKAu+QI7WO2Sb1qaxpXkJgVA3jGY4",
-	"WPWMWRfeRNC6bCVs79QzVeK3blxJg8XW+wQi1tErMsi5NLBceVUirC5XvljHJ59lvJrOLKsWfYbnHoFf",
-	"ovHBxhdGD9WylNYBU/D6zPdDz0Vx49PhlHYlbZhMw96IpYOpxs1oNdz3rq6b9qHn4K27HLtz2NF4Rero",
-	"VvA/GXJpCUoXdwWrxZB3xQ6PLqk+0pqhMiIrcYviK0ipdtAeM44hT6vRSZlzWawclRosKCx8xWC9hYRQ",
-	"l9JVaZ+9afZUwIAPYSIPFXZMdwPD3lzE/HNu+Zgb0TuDY1D4WbkXEwapSoaKUH7ikcd8gUcCnbQNia4H",
-	"eBEWAA2Va4KMLz1/d7F9s51NtHefzTa1h3pGpqftnKvP0lwa5HlpczeoQGsyCepCvdCeofVrFn/KHOdM",
-	"EIQUnR/1DZEA6WKCQIPd65K5BpZKuxaXQxX0yt4ZRReaR8svL5zGgHQdvJrxu4Mr2zlfEJB8VFYKWaY0",
-	"KL421j8oFzgcBH2lVeokXopuKhhJ5/YIbjy64aUiDJ2fgspBeum5f17z62/rpzd/eO7f5UzUX7QSh57l",
-	"K3/9BqptSXjy/vda7NX8InLOrGkNmxy7RYZtso82db0hfVsqXZ8eEXw3DBgkVca6hDeAoAss56sjPTnC",
-	"7gKM/uu+WgrhnHtDJRVL/VQJ34Mz/yJdnrL0n+BhBQID/RMyGvwLHgF/DlX6T/hs9/1KcLoY9ON/IvV/",
-	"WA0Gj7O8KpF14yeRYvJLIYAXpicGU6d1IZD3aZWbCCrMPeVkME97/fAxT4nmUYPEeIsrTMNzyXJmpFc3",
-	"Pih5y8RCZzPW/XD1opeghMpdcA4NEFSg++xqqWO1gGoTUZzBRVhk6UHe0Lf4+uLN6PLFDy+//fDq5eji",
-	"zdXL9/96/iodqrpl2Lx3ikGyUrAJuvKVpa2Shj159Ag4ay30YCNTpvgchSpOisAg6Gw2lRyMl6HpQug+",
-	"Lt074q7rWsqAfcMesofspIn+f0h/Q0+KiHVxx1yi86bHLjTFtFRXWwokixaM1N9QQfX7BeJjiyJ6f1Xh",
-	"y3KmXZzibT3G9paPkZjAeO0yxA/iPWpXZYcKUe9kUTAycBFsiSzcU2qi4AAD3Gr2nInnNFBEz5I2YSmm",
-	"mae09NIyXmg1NTIXa52xryUwWrx4p7m6B3KqlSgbwSaXRxYZbb6mnH7YwH76O9LqPxRxbiXEq+ipmwt/",
-	"cf7mHL3D7BfsyD0TJMPcclN/Do6RoLr96IerF2mPxAL5mV5WsAXHz0VZSJX2WTpgz5C/PUxdUsDg2elg",
-	"wAqd8cIj8Hx7eeWhw86GirsfcSzUA5yZBdDX0USXS2yyxFfIT02d+oH74jqH5nyVhBp994QJL4ojBJqA",
-	"mwkawHhpZZcyE+ucuTGVJnf+5kkr5YfK0jviYPG4soIS4ZxGjh1NCbMpnQs703lap0HQziRDhR45OZ1Z",
-	"kWPzd3ihViaNWqETNbCujpuV9XyW3yzSXr2TCJvP6gm+SS9VEHYRTxoqnxPlikpTxheLQgrTZy9RISBd",
-	"CPVZgQ6aKOzg9HVna9KGYWbJuBBz6kIMwpgkL2Ytp2vtjlDT8d/V8/7p0cc+rQdoP/53l4TYn/Nb1+51",
-	"o5srrXDntBN68KK7cFzKrNkimZKo3vFSGm9cIyINJgPwRvsSZA2zUpiZLvLO6aD/TdK5qTsE724gu9Hh",
-	"hE+npZi2FlASIS24Qpxq9woDStJYKhGd2Tn/qy6lRdzD+gPuBRBzZkE5slKguhhD6M6lolUxKaOeT/4t",
-	"cTdeyjmr2/HW5o7z04RGxuhnbYoXPxxXzdKhlWiTM/V2t/Bqfxjqi9xRYlZPHT5HVFfvT1aXxjevjEVN",
-	"T2FLCpQ6vdNAtQ/cw3yfmnD0sG+i7+FmkKAxQXUBw0CVOA2UkDoXTBjhA+Pgk2sYW0Ipnuml6g/VWyXq",
-	"NaVeyeHeuBcyQemB2e6vvkO43LGwc//gta7Dg7jr8EkLQARHnDtlJFqMm7hwCO0vEOLxKFxXrAiv1xMo",
-	"FYcY79+gzTkdqjoDORW3PLOjOagYKeE3WS6VweOOPaZGwCTjn0ZckWFUf1EUDgTHyLksOJ6CBJVNekkp",
-	"puIWiKKUCNgEzBvRmPAVDtoE+ZBLUej+WfZShFKVU6XdPHt9doGf0I+ZqmouSpmljfyySGdw6c+tbcPe",
-	"v3zUfCOIhWmpq8VpXQtaYhEALx054M8PDIXghgqXLKb9mmSItZ0hupVrBB+hZdGNmJAxVE6ftFwW5H81",
-	"ep2Zds7xGaes23/Y2zBt2pq8UzvuRki/Bbuo7o7uDqSYSmMRvCxOz6cD0tWKuJjL6CRt1zHJXp+95is4",
-	"4YWYWNaIibfKuLUBpnUq7bzPzt0ryWFohFt+zJKlZfb58tKNzvTZB8KVQvt+rVMOqVsOm+7Jo0eRoFsb",
-	"x0/yowfyPDw9oT7UJzsPNWLv/1wJ9zMcDqyRJzl5EDN5TRcnndujqT6Cpx+B6nZEADa8OFporGKtnx7E",
-	"TLui2hQ9XuYxJUQeGY28KNCtB2cED8tjdJHDsaSHu9Q9XhTrHcT3tStXWyTwhboRjjH4igdC2h+LTM+d",
-	"xEuc8PDfnbC//b//H33XA31t5Rheu0nh+zxuQUlZ78Doqn/wgTVD89YrpTzDW4fK8xXgMc71CVsqC+eE",
-	"Jkp0rfXJRxKRpNfHXCqbB1n8udLWHQT/fG6YU/gC/OgevrANgAbZgRXzRcGtOGVZZayeO66AO0w5dvOF",
-	"TWp4bgzMgfwVJZzsX73S+wlkxa/E9+jvEmGjVSY+OfvZI6k47tgj8Z7+Svrhp3RjPq7v3CbUjVMo9/C3",
-	"xJlg0opS8qhGBjYELwGJ0oxT3l9FPWDcdK7vVhyGc4rqktz+YBUQlRyxbl7yiWWPBo8GRyePeo1iICro",
-	"YdwMFdySoGrGDLfSTFYb6vs6XotdtSRarXtv4Ko2783mF47UDty4JglG6jdtf9o7DX+yaclzTNRwwIT+",
-	"hzOWonszH/3MUzKhTEwI/vqYPIfKC/J0wjNb8QK1+4ZS4G4Pp2KNtBlFewSbyBsCwOPyWCAWgSthlsKw",
-	"87/9x/98ybrIuQw7/9NJwp7Df17Af7790yBhL/90EsJeqTe/HGCRS/wIuCE9mCsdYYqve7Crpn3gzk7S",
-	"CeuCCRt+nvADPqTVZIjMsPY0Z+DL3UG/f9IDZZ2MgWCrkhZ/2lAXWVeBpC2kgYV/JW6EMjMrpGL1RWdB",
-	"sR30/9hLYkpxeiO+OEXVMgUbIq2FW7e+92nPBYMiA58407oBQptXX/aApmbqkZwkriazNiHwZMEce+uh",
-	"282mp3t6nVpdCGzY2aLFFoVeAqGNjS4qK7DhJPHZpqzyenK0AlsQi3YOJXReaTVE8nVNOHLDpGvIWQ5L",
-	"1Y3P+mpbPFPOI7PewXdL6wPqH7CtTL5EyAOwShumC+qytEnos+oRLTStmS4oPdE1DeHwUweFAaU6UXl7",
-	"0Bc3Br0n8hCrj/uMwsjZsUtb/Gc4Ef/qrt3ixlwzTu/egHa54Rgg/ERn1sdH64zV2908tB7rhcLG2N/Y",
-	"NJ0N/S1uJb9boavPadgTGlnn9NHvLp+tLp/f3Qu/uxd+dy/87l5ocy/87jf43W/wu9/gd7/B736D3/0G",
-	"v/sNfvcb/O43+L/Sb1Ab0m2rFAfb6TpfIdg8CnWmqFuKrKiMvBGvPcmQyNpF6tu6hkWQotscHK+D+ttm",
-	"7XvALkwTcOa2Z/+bpAcSBukm7Z0OVcOwrcmQUm5tKeeYabOcSSvMgmfiLLJ9mUUgNDRx2ng/FjKYakyb",
-	"fda0lD3uIF60KMVE3g4VUh3a6lIFaz0UZTWNfcx6xzzQM6+POmsTWb5XI7vfa9REzUpZfpuwSnGVzWCR",
-	"eg2h5xcxGap1Z8GuAbiKqTLWTJ29bmIj/SziQxazLX1DbdfAIBSmunGA8M19nogv1pP0TMwF95wx9Rxn",
-	"bfnPGq4HOPfH64cci5GwqkgJdox2DnAL4iopPAD1LbSS0sZY4pHCqEClOmuqZ37QmI6KWppTtoCgUnfR",
-	"WVMGhmfvl4WuktjECTRnLPXZ5SNSDlJMUHQYGoWA7fHLlYF9oVzTFNYdBv/Bi2EnYcNO90WP/njRp/8/",
-	"fPji4cNhJxmqYawdS0N3/O0//jdx0nCIpG3Ri9wgunBo3LutuLU98jrW+OpIOl7DOWuIekS9iwH3CMGf",
-	"pev+gqS2auBvxz7Xe3xGHIDgKrxDEg8VVu0g4XYcBgsd4OhSoK7GR0S3rUnHf3Baf9KpdxEYZHPHOkmU",
-	"ateaTVxJK7Z364n09MjYvX8vn3uBzEU8ek9zm10j+U4sL+Gyw/GitjYQ8HQ1QiirFpAa4kF6gmXWR6HW",
-	"MyqMd/wJa5za4cO/aKvweHyNTiZrU6n39rPalyBVfQnMCSLPvzvqxJUw1iPdOIzZvcGRNYAXj2i8XiUS",
-	"sIs3+6BbzYzAnF2txBFVHUYAtFafRdig6zfTcwtpUM5NhEWgCKdWN50TzpCk+uoj0Kma6vKjvaUybcrW",
-	"lZyL51V2LdwBQYUPCXjV2SyW+XD1go3xaraUuZ2dsaUQ1w4ykmnFXmuV81Vc408PgssQAUXZWSuHg3EY",
-	"UXrw68+EHg0T2kVx0dQPbmBGWFPY7sEB/I91ZeNOVKjMBSvf59n2DykEnZR6vhU2vAbvo36Ebhs8ih1X",
-	"0zvgbM6FdT60fQtEe/KarsfSYr9Hm2FF+o16CwdMXJfOW4OQwEgTNl5FvTQO7pZSj+iSxtGGhq3b11DU",
-	"zYNwDKwbDJpewrhfUKq2u19fvjXQLLfKgR7dDuMQG92p3KJ+3HI+G3uwWSbs/B9dtNlcs5JGWwnnZmYD",
-	"dJ+ExgguLmftxOKn7hxhEql3a91a2vhH+w7SVP+8CEAjDhArZV0EgunFp98n9DfaMbg3dhodrBt9Gg6r",
-	"z11fm0v3svXvX9HLX5uW367sxLb/gEN7J8rLlh9faGM/GKrtrX97p6VqkaXjiL1uwFLhbw/M3chuR3Ok",
-	"0MNYlxuoSO4E0jsTBPaulEdQ8igQAQwGnuDQYDziYyG830vxYmVlxkpdWcEmuij08mCcpS1epSsKQ5cy",
-	"i9sU1iP2FTl4e4Dwj+A8wxmmMAoRf93xqncvgMz1I+6PMk0CdmL3sb3cItS+ZKssTB1uY8pFjtYuCIwz",
-	"gnal8ZsGa74H+yVS34ckuK3xixtv68LBsWuNy5+/uyBMhyTSpwwjPIq2qsd7demUpTBfA9UWy+wrswUn",
-	"JUAYkfq45K5vM7W/ttp7QLhr2n8HRrGVZtD91H4KScPIZrzkmRVlQD+mtcYBlSLTUyUNwvuMV9uaWerr",
-	"u6KXZnpxh1Y6SC6XcM9hsJaeAGny4XV7wSXxPV/CVCL6/vubSvW6bSoUpeA5+SrRkZSwFJNz6CtXoMq6",
-	"co4ljngNNnDP51LRNSTWKZDHq1xaVugpahvHc62kJXUkPGGs7ayhNcAjwWiAt4KFm29LhfqABu5zr3Yd",
-	"avS1UfxnV1kf1DcgDJWgSgmy4P4QngcHEtozTDxzuJMVGeG0HViWTTXw9wcR/axZthm9RDbYT+fvSTKE",
-	"iItKL2jAc6uv2yFPd8bo7rmJDn/3c9++0cDpHkNxMOIjHTcE2t0Paa2B0I5dvqtD6GtsNF/I0bVYtTmW",
-	"lFj6rg+JQ8wD3ojSlqpftRIIvUQF7LRqrsOmOTxqOuZGjKqy2NieJ39c35+QJNX57z/Nfvj4k72ifxfv",
-	"Pv5kLj/++fT4uNNmn7n7jlz6Uue0g7HUsWBcsZm1i9PjYzAq4E8Df394/wqGNsOOmAdjWP9Alwemgoh4",
-	"B9/9iq6+77nZTme+H+lvSGfsdd3pe6h8h+w++17eYLzJpYDAE6MoS0srcgyQEuo52HdG9JhZSooqSks5",
-	"R5rKxQ3LS40APiFSc8p++ph6iqSok+vKfxZgB07Zr5/CNeu5Anqp0Lhsw72M3XLrO7WZGe26gMfSZSND",
-	"7uDY/KNvNrW0lj7++89e3Or+rn3p75IqUKf6baaj7RXpd2sHv/0cYCzg78ls1yJRje1ppZp7hKa+EO9A",
-	"f2pWldKuMJvPu7t5Kcrzys7qT995qWz4WIxqW3jTRx8ZyqcshafoUv6CMFan7Dk+jOFD+v1+2mcv0O6p",
-	"03xT+M2ZoWQTsaMjzK9+c/76ZXrm8RBnmFGtMtwAXCGMPuLza+kArJ46ZOlrKfyUWtxgpV4azOjGvFtG",
-	"1yN8w3jF0ndvL6/YcaGnkrogS4VVJHCNt+ncyrgH1CPgC/kXAcYgdpaZtPiGsVlb8NyC4V1OBSu4mlZ8",
-	"GtojasVWuiqRVwVWivqsSTCZNxdzRG5BuJ0IYJKyzq6FWJjQABDxLTAJBMF9yKXSH6qhunI9IibY69in",
-	"3TPOHj70mtbDh6gOUP+7Iwy8WzmGF9W97nQ5VN9rPS0Ecx3uhMrR60JdLKzxSkePrLSHD2meDx/CBhtR",
-	"ApvuErQxNcmiNmW9hFGhxsOHNPmHD5mesIcPQ8z04UMiJO90BsZuEqqQGCq6CQfhFhY7I8L8whY8fOiA",
-	"vCnq8fBhWSn3Hmn77JzwviZcGSwnwAdoRf4+DD4QxnkS9ilx6Oa9M5y583olQ1X61roI6qMtL3zXZi7R",
-	"J+gwyHBjMTtIWoe9+RwR7VzWC8wTiyDS719eseObk+Oano5/lfmnY99rPgB9I8IcnKRCXotiNYRJgC7u",
-	"khTjThMpy/iivmfOV4QsjgTzX/4Lg2MllHXos0NFkEPkmRW3mVhYlh7PBC/s7Jc0YekxmNcr+hODigvZ",
-	"/6vRCr+gQ+aSs+GTrmzqigN41KHrFJS6wGm8a7md3wxVYDiMlD3Wze7Gd3oey3So0vigp55VoBO7wSiA",
-	"e1DvRcddTJ+RUz8k6H54/4p10z/jW/8E0/8zzzJhzMh904sLRIDy8HsCvlkIw3KRyVwMVbw1uT715xx3",
-	"IBdZETKH8T5sPwcLmrDa1YKQ8Ft9LXTmtntcYK9uTo7J74L7eHNyjJ4XF+SJ/C4p6+KNrOF+OWMchuBa",
-	"k4qVJpirOUP03CeDx3jwyKHntom6BQK3wnQ58lA+DSiZwAZdtGAhmcM394BYTwYnOLAng8cxuq+nIxz6",
-	"UBV6yrrhTNF8ep7sSZN30O00Ilh/BKMjBMyrt395+Wb0/vzq5ejVxeuLq7RuZOodqaz7zWDAxivg34QL",
-	"mLgWQiB4NoZPp5P4EsZO9MSDxPs+bq/P/2304c3F1eXo3cv3bgjfnv976sIRwJ8+XL1A9LXuSQIayQBH",
-	"EIAJsSkbrr+QoTFqnXf15NEz1k0znYuUpVbr0Zyrle91adKeKzIZqvS9sOXq6Bz4Vjh3UjG3PR77Wldl",
-	"JhjP81IYwhS1pRO5Q+WPEk3t1dvvL5rrCeIrXsyTxkxCg3vkbrxmU36Dzj9c/TD67vzi1Yf3Wx/5uLk9",
-	"Z2zBXfZigfamY+luX6fC4go5wFESXTXXwrw8h8EGBO065SEWeUhbayohHpANVwRsKccXYVl0yQKPdMUV",
-	"CMaKXak4W4D+gK5zRJAub4DxEcYxcaQHhqWXIjv6TthsdnSJ5x47hfG5ONKlhJdQo4k6gQSmm76l3xDy",
-	"Ln2PpTZlXSmHrbKMJZ4pbX2E3cl5WZa6NF5QYAMKjK3h5IHlUubijC/E6VClvw6pL+ewc8p+HXaA9ODP",
-	"YUcqTHWjTEFn5NAv/b7LH0Stnb7zEHnUaGTY+YQ1P46SpUFRoCcsHfPck3PKuk8Gg1M258VEl3ORMypj",
-	"qVxFHz4dNBKNmLSrhUjYmOcg+MsVW/CSz4UVJfDKSnEnmrCvxpPBCfbZ0OVY5rlQ+NXjXjJUqdJ2NNGV",
-	"osue9Ki8dVLIjMbzjOLjeoSKInx18viUjXUOvFTDHp+w1/I5PsutUIrFhaeMs6UoiiM3F4pjouCSVP7J",
-	"Kb0fXgCrMOVWLPkqHaru0wHeHtoUotLqWtF41XQsZryYuGDnWdzn0UG0DVWdeZQwk5XVeCwwKSLqvOkW",
-	"y2tAKes+HTymSD/iEyle0IAGvTPnFPjh6uodI8xpYZgH6KcvMNETBa5RwJkzbgS1kXaZTR52bgTr7hYA",
-	"67NxcxF7WSi2KAVYgQnWamNdrLbW0QNbcDvzISo9mQiFXeJoeUtRcEyods044u7bQ9UCpcjS4KXuDwh0",
-	"eq3ENHpHIDF4FDqinHy6gllztVpiN1WM3Pk3e6cY1WF+uPru6I/hfHP25sOrOvB2OlQkgnCGwIfWKJt1",
-	"6czDT5TB3POlKXSGyVuI2txcYLojtVema4AQ/SGib7BDDQg1VA90afvsWx+uM6ybcsSSBP6GibYai73r",
-	"sGmasH6/3wtzfP/dC/b48eNnxBFPBoPB0eDkaHACu/Hs2bM/Hp08Onp84ioo/ZzwRGAHVeNFIKYeODY2",
-	"wGQdnXtUzSePHiU1Oqbnce/4VCqnEL+SxpI2BpLCVqViwNTQFQO86ad+v/8RuFUUNYv42Ke0z95xY4A3",
-	"1Bek2IYQ/Wh/pm/+hJ62qWueAJeiBPAmc6qqokhdvf1QYXwXfu8ziuW5HgUL/nMl+iz9M5LTn5waS5n2",
-	"U8GM/CVCNHg6SIYqatQflKMXWt3AgdbKDNXFt/TsDx8uvgUlmCRsGW2PVKCU9NlrrcQKBgtfXLJcFwUH",
-	"SdGts3x6Zy5xiwxCai0rSjaXRUH5jqCD4jhe6Pmiwm56LmGuC08xroTXJKzkaD4jX7nhBfxiucp5mZNU",
-	"AhttwY35p+vEdUGVjtjrJCTXkhGe5uw65s26hHmzy1BlgU9bMU6xBy5PnSqeoS4/5wWVuLqM/4DJajRW",
-	"dcyxOgwnQaFRlg76J39MCbQd/v7Ds/ifP4KuzRRX+oiWEpZ2LAq9BN4A7Fhmgni5EcL0+uyD64NQtzgn",
-	"Txd2mvLtSCrlRn5GpEQn39WC0VFz+s94FXoYPRVHJwPclvftqxWQbcMqsSkwTuIwY2FkToxd5uR+A5ai",
-	"qJAgbfaHBN5QJ3ykpEIBz68zq22UVOk2x9d6gs1aLlAT1x62eCFKg925FaEvo2lSc03SaYMBQ47kQmZC",
-	"GfTTORfRu1IvSiksLylTUFrMrMUNOH930cFqK0NuoZP+oD/AQBmZyJ3TzuP+oP8YC8DsDD113qqGv6ei",
-	"FU6CQIwfDQYRnPmi1GBlYvudBTYpCwAQqJs6bA4i9zOGZQ7eaO93cETUruAi75x2/BiSji9OwbE9Ggxc",
-	"WNoKykpDTGJyEhz/1XUrqouSd3k+f8BXkBNt03nXnE7Dq9k5/elj0jHVfA5Lftp5JW+Egmtxnp2kY/kU",
-	"U/moL2TnI9xM2vWONWU/XL1+RcILyUPcekO54ZPAdNx11yIQFWgQvjFDnY7w4QKhaRuWMtDbmGp4yTgN",
-	"zxsqh5Lrqv1dCrhzsJK1hQ1i/fvxlfAgkCPRS47RLRKTMlkfaDIoy1CBIBcJiBTfWYy0IBQJWFB2TYl+",
-	"RPlNAsHlfMcRxTlIWVj1liykEhWlqXburkJPpyhXFWqfqGep2J4JrTDWJoUg/IS8vYoK57tckcposGlM",
-	"enwMhkqKjd3JidxD6eOgXKRiE36DbtdJY2eOffNbGDbqRLUfGFapE5fbb4Q71/3yH/ceHVBij2d2XjTP",
-	"zPqDWo8HLj9S656zEa6Lz4XzZ3/ELD/Tchxe1GXtRPZc5UlcPEd6JnBYb+N5xxF6owIhu6BcFQ4FOamA",
-	"DXsNxMx0aY8KeSPyhP1g7eKtKlbJUF3yuQDr9U+XiKLE2l10BIeUy1JkFiM8jqC7HPEz1kmLbI7mprNz",
-	"MvbcVKd+YLBqrv7fg2x40wdNvTPGfWqdO2gb64APQ5zqtQcYjtV7RjsT0cFB+IOKIvWcuBHskGvUFtH5",
-	"A+POqYmwZgaPE1TRCVB7p0fAK9MNtwDr6jJOhAQ93HkFWMMpgHej9RKvLcpWpWlgwOUwQSsMg/l1RH3A",
-	"Wp5du1qXa6EIR8ptqqQBV6WgSkbiS97WydBqunE24iXr0u4XKzKrqJEWZ7ascOEWpb5d9cirgQ6iF2/f",
-	"/uXi5ejy5YsP71+mrhHXTs+Vd8Pd1Vfl3DxqqPwD0c+03U/lkqt5w/luYA0bnqvaGRZtv9POsH0tuc+D",
-	"V+psqJzNA8oXufuI+8fuvK1svhOyaZ7rfLVDAbg9Wi6X6Ik4qspCqEy7XrOHaQTIrL4DXvWpmYLoMssa",
-	"/PTx4PEm33qlp1Nk8WctTje/051GdsgrTYNvzZ8NkgsNry7xFgdS1OQivX5DPGxGaS+FPXpB0cXWaGUr",
-	"e9v9UHjsExIrbcsaluv4Oc998BxvOfmCkijQ2lwaI9U0qR1rtU8Nsz7RzU8bU4uvOu7bxmj7NN7HX0zp",
-	"RC8lRc0/e84F9zKyyfO3yLy7zXxdIqAzEzVGdDGX2pgjg+B27lENOKiA50N+2FD6B6t58ng/wVxp/YqX",
-	"lCzy5NGj/TdckE+Srn920Atec7VyVImpU08PoeQL5y2s93GH5hMETqzBt+pBzkDQ1OqrXSd6qXLXYXIt",
-	"r6ArJ2B59xKWFYKXjiTajjPZpE11xWcggMVGEVGlI9dpZK8qRj6xfKgCY+OK8WLJVwbbNcPriUAwZkkR",
-	"g1alAazaWmsAQUVRTT+cDVFOlkhQKMIQtggNWMk7MGwsd2zn2H5Sn8G13Zw+m0W75b8/qz7g5H3ngwdf",
-	"6UjQxrSfgDhuv9VSfo++ThcRynVWzcGg5MZFUTDCXEj4bioUUAU6IVWOJ1DcLgpditJsehymwmL2CXpM",
-	"PsvpsAsJbT1XqpW9u3Gwx2F+/a+wG1ewgP5V/kXbvBfkqDnQJSQUe6eNnZbi8l9e4dq/F7kMbcayGcfM",
-	"nqeDxzXW1+aGuFd+RQ/Qe8FzqYQx2zbChTclOUZXVBVf3gRTwLh9efzbDOm89qGtqM11WM0zlhIUXNx0",
-	"f7dpHl612291c3IcfKfHDhFlKx288Igp2CIXvaW+o5J3dq8ctAqaf3YphGJ2qdlClFLn5pRMraUQ16yb",
-	"LvWSglXUTLWbzvU87TGHT4LpwBxs7doiIbtTiaUwEcwnrytBy8q3carT43p1s08lnB1DjRPBoFvqxt1m",
-	"43bWTaltILXxlbnPNPJdHf3XCWalMFTI0Bw6Q/coWUK0AGTnch9x+9FXyNGviWtIrXKX/OUzu0TJQYwt",
-	"RO2N9rC93UYDutDcCtM2uDEYriBrFn1v+J4HhhI7EuqO7TeOgq9c0eVYp1hlmRC5L8pOqMEo7C1mD8Fy",
-	"lpVCce3Gi/lueEmvz96qYlUP2Od6Gx8YBf0JV8wRx1AhArTDacNkLZFLsLHDM7CznMePs+H7PvNblJIO",
-	"FPYmxRX0MzN+JbQRbMFR2tbu/S4mJbnVSOpFq69w1BbKd934jcwxiJnCyAia24+HHYXmny6kkGZyVOhl",
-	"egx/zOR0luJLnj39ryGmFGCBa6S8Oj0DBz3W2hpb8kXbKLsng8EANDC3KUmdJFFflJd8Se7megoJM7Tb",
-	"lEOZwqc0HB5/3GXulEb3zJxb7rVEDL74XzwsZS/KWsFMETlV2Hhe2QA+ZerJI8JBLgwb9IfqNSVcRhSD",
-	"FcFAef7M6BKzn4BdKL1JbgmRVSHRWyMVSytFq0jlP6bVMTEVlpidpPbSaz7oNh5fX1JXzF3k/4KO3k/J",
-	"Zp87cU2bR8yw0eY1sES8AP/sb/Ec0yo0lMNdAshx8Hd01ycY1565nNt6CnsufeFiY9vm7EHeUbfbybIp",
-	"jZdtsNjetmVocujGcuwp1dsc5nlAmzt0mGvyYeso16Zz12HuWf5LITy5ffyKalV0LrboVVm4wjlY7utD",
-	"2n3Lhyg9qnMvA+jJ4Mn+O95o+52ulHvFAc6HFy7z6j7ejfsaAUHtw8bUxGxzYi2BySQbTAWZZ6ymgf4R",
-	"aYpBM2xTFm0D/ahVX3yrPDoGHB1UGtePkMeTMokHwhivAtoHddRH0Yceel0U1cKw7rVYWDYphZnB1Sic",
-	"OMgPxbFFPTfXNLPVUGHiSMYL8e3zBwZVS6kqXRkWenNg3gR6timJxFhMUev1GQEtOb3kw9WLbchRLrkI",
-	"0bAK7XqVolDzUCm+MwSB1+g0pHFUC5/khc6EGM/nLI77zEkhcGhF2AQjeOK8quFuJh8QYS5ius+zAcv5",
-	"yiTs0TdDRTPQJXv0hGjAYJK0SyldsZku8pB/cYJpvg59oxsg4HG2Xr9rA+dgM34jQFvRUmF/kilfxP2K",
-	"KRknlwhRjpzVzgRFpTwykGvQWuMD1ZpOtQ80BrXiCE3I5e6wQe9sF5aQ0xSHKgDcOHAhevWaMny2Djjk",
-	"hztUG6BDZzHikI0hdLCAA/XlPkvR2VMp69IF986TdTMgeEyoRKPhWi4WfnxO7XENLJy9gUFTei6+yeew",
-	"Yq4aJji2QeV0o4qfZKhq9k6dZHJRjjUvc5OwvJQT32+XXtMK2IMptA6yh0wiB9qDOvLW+fbZe3gUtswf",
-	"qqnGcEAa1oCeRPfQbvrZo8KK5qIQwHFgpeHMD5X4ueKFw3itZ/KAvJU4ZrhlW44TxufCqeSF0bSs1Geh",
-	"XoHmNrlZYU1Ou+oZAct9BdUTjy1OBc/hNmUlAsL5klrKPiURBZjVbFFou3VoHqSsGcM7VAnexIjbHEYN",
-	"dEWogduGErCVDn+1x+9rf2kDNs+Bvvmcx16Ac0fnfsTY2SZf9xFbkDfbRu+w3Vr2dyeA3GFQdVtGrfRy",
-	"23AQY+6Og/maqm50Dre7EKUw/+nU3N9aaz2P1ETeohw64e8oYId2WuXSblVHX0njcm8CwE/CnDMR3Wm+",
-	"Ci4usfEZH6gZnL+7QCcdq9U54u1JswyQdLAbfS0Sdi1WrNQW6S9xaaONBAzmvwpFiCgiKPvYV5kNFTcr",
-	"lc1KrXRlCnKzlnAuMOfaeQeb+SW9PnuDIT+qQYyjyK1xNWnsOS7gnpw7FCDiBvY3lArxjLJqXWodAjlg",
-	"2UafliRNWApz7LupbTeS6UnbsuFODihZ3zVexD6lIV9LYlmlcMu2OfjUw0puH66/e4TD+Pqj9u/bO541",
-	"yX3Hsv89ex6K1+IyNOmTrbay92vx+e6ZeCT1i3VlMz3fuiru54PlNJ6Dt+6mfZtjsU0bdWLARZDbB/KF",
-	"JG78/lA3uOfV95Gu+/U5LGk9yDvo0N++psDGbXsJy4K4d61BNl/hSDKA1vAfXYD/xjkvUe67sY2FisUv",
-	"ioogemv0gEj+bgqY5/VldzVt/qEoLcxjP6HVK/MPTmZfhlzG8Q57Yom+3J4W/n2pq4Vhm3gbLu7mMj4o",
-	"gQcLcwlYw0Ud5/xamKE6FFYj0jMd+O6EqyNd2aESt5nXm1ySwAPDMr7YSIQjl5gvHJK5STHReKgc8o/r",
-	"6TSR05R8YsEQ6loxx8NRlYINEjbnt4TgYNjJ4NGTpA6pnvgmYP5B0hpRTNBbF7Uo7bNzFSVEDlXoG4rr",
-	"STGlXBTejxfXjL4h10mYRf9N2nNZXAtd2jr7F+udxoWYYyDNDajPfvTl+x5AJsUCj8KQR5mNV27QCQvO",
-	"XMJrxaZVFOFEATok3xSojFIrbDnr6pFZVmrFzEJkGLaXc8F+ga1u2RKgARbG0ocbaYLhK7gd7m6N/ZHC",
-	"Gg74wenJdwyjNN8STvv+1ORHGwm2X4CNbTNwozPC3caI/B9dXH7tHNTPZpQOwSpiQdt45YZ0RWwe4p2F",
-	"aGtN+S1+b+KH99lbnyuD5xGTtRx3cMm76CJFt7H34RvLV6dwjutm4RhFJ8SglNywrjY59FACM7Pu7eJS",
-	"HgjPn44eovFJw8dFjZyCaQS25MqQ7TdU3VQovOSUGndhtSrV3mDslIfmSM2jS2vSPLqNk/NkC5ZXg8rp",
-	"KXncfPn/+kDmZ5M8keUhJJ+0a49TYXds7ODvwBL/sxHFZ+/x98IetsF3U/wvctTlF4ie2lJMSHW02NNe",
-	"3gjlYReB9US8C3NRTROM1KswyVBhIhLe7zFt3X10CUHfYT98F4biBWWNOpmIcHkUuHN34GvQUeh0kz6L",
-	"FCRf/qspGiMChwzKo6QaOLOmqtZVt56lYkkh6EKUJNbQw5zqnKIS1Gce3jq8Hs7JKmhlVNEKF4DGiyFp",
-	"K7PrJHprKVx0Gjk0InXUIwG9E59MwBbGvReVr6BzMdd1EVRECuI3lcKhWtcKXR9A7Bc0VEOF3o+lr4cO",
-	"hXtuSnVh2mmLko9KLpbrkV4MDL9WlSW8M+PKSbcxPB02IU8Q70sRKkSOE0WFviHbgmDrugyMU8ZVcCej",
-	"jmo1PRQ11qHaYkX0ztZwlcMICRHFsEqNC51dm6GKR4BGQLi2nror+B6LkBqCoEBtIrRqwtN/Je13Cwj+",
-	"Qdrvb8jqXTO6/7ws/+4JTf/wujWR1v116+NxlTsF5H5iqmpxbVwKawIqWhMqk5DstbKzlFoIOcTpZD1R",
-	"aqgQQpPR+JpwNwGjL+OFUDn3WaPswmJKj+v+60AeW1IZk5DnG0ffPF9xqfG8FMjfy6lPcWp009ZRRT/m",
-	"ThiHK1SzJ4xHkZRsxKMQZwwBI10cDViwsOFOQ3A1NPXWtAkTqYfPaQe/Dutaf8s/Gs9qqgouDQ1G+p+O",
-	"d/3Ds6LLpj4MByo+wYRp2rsje/L4UFvD3C89gFSdhOTC06YuzsFAexsjcKmKImdKL52/DvPQMoSkCxUE",
-	"vhiElGOVN2qChsonJRLiVp9h15gwCleT0dKtCWuTHKoSBcvj4gbKA3jCuqj8YY4iPlL+gqo9Fcr0EuSG",
-	"MPH+UL11yXjNN/tihma9i8sFwLTHkO43VOJWZJWrrRhzIw1LZ9JYXa7SXsIyjkl33BJbd3i2oLTXDSWH",
-	"Smnm7sHURo48UiPwoG/nHd0d4dBiOtxQ+RdHFwHLZtUC5jqGM9EjkAu0UQKK2APD6E6sSpnLW5FHRRfk",
-	"X38AlwQwrjbm6p/2mxjgnn63MTg/mN/N7zV24xfOma3RKf+ilvgWvoS54/dWmtpxgtC0No5TOVPWKL4w",
-	"M23bUsmJHSU+boR1epsFaAnhJ5AFqnwffgrkg/0XMqvhrQgDSrCgKd6Wp332HTaPpCq7Uk8Re4U0Ow/8",
-	"DKuB6+IjQoj+6GI2ei6tczCOBUt//YQd8Rvw6RKhkGJHxFBtCpKML1ymqjQw2j57ixnwM1eY5y7z6eDo",
-	"3834woHsGpYLniN8Ztd5QjAyois7cojLqTPAfUSmR+CGpI9hIyBKsEaL/tSZ48a6WmAHkM0NS11usqud",
-	"9IuLiewh+dfDFi1nK0QhayoySm/KIGdA19axyxYr6zYHZTO4R7C1yzqbPI7vweIon5IOFnJSD0mCdHPG",
-	"N/YSxJ3pnTGlSwJKUFHMLSoRQkObhW6JBN3RLO+tic2wrNAG12yo6lxmR5g12qFH1n46eOyxFPCIcOnw",
-	"45e6vEYlfKiWHCTbDRWPVoIw+F96SyBBRwr+HPwyCaNNrr3zVH0cQXQNlfN7Jd6LHznwSfvP3On13Xj8",
-	"DuBCd2vk8fcf3hD6eJowgipeP9aVapTort99Obp4M/ru1cX3P1y5R5BCglP01pIlv5C3XVwlcsYL9GF5",
-	"kHyXc1/Dne8GSD8bKuJNYzmdEmAeLQYJYf9u0+biSehQ+zdHtlzr61+8vbwafbj8dm0EvfpAxStGaPnu",
-	"/fQ8X2RNX6ZYlQnswVtViDPeDt3EKkx/R4akxNJEoKs+3732IHqo0SY6fs4tBy3jdL1amyoeQqcI7CcB",
-	"il+86RjntWaNR56RXHhgNninGapCUxWB1e7RxkXKJ15RhQnQzEM9KxwaON/G6gXBqhHaxyxsJTCs7THj",
-	"95X6qtHi95WKPGWbVuajLwdUUP3/7F3/chs5cn4VlKpSS9VxaVpnp7JUpVJax9k4Zd/5tHblj5stDTiE",
-	"SIRDgBmAopire448UF4she7GjyFnSGpNWpbMv9ZLzWAwA6DR6P76+1qr+9DOhFywp3henJJkz4v8KDBf",
-	"7BwXz7u+fvpFjLQ/ZTYH5MBrDGfdpAannSGGK+LF8rv9ph9Yuo3H1g1NJ8df8y6xsSfV1tREIxEEFlH6",
-	"iuxITpGpJnYKtp2c4twnj5zR3pPkIRwlnaWrlcdlCs+vt2Adg1v0Q6R+MF3fi59e/4NruxDOlIvIIJCp",
-	"SDtwJ6p1HgGW0Agk7ACsTg5AJX3ADhDpNurE2P57ui6jC6Is1k1Vgrm9ggRMsNqvY0HmZUWHaMVnwuOg",
-	"Kq6m8QvMtZHIDUFuBzR1yYYL4LSC/8MytxJE2KBwjtPNgcUbZQxgI4DtQSjrDt+l0cBAyoFxmg25Gg2w",
-	"A8Dh4Np9mak/4MCDvqh7S49aA78zfF3QrXF+gevHUFPuSC9VN1PYZGSD2NVW4F4upaA23fHAn0n0UrEO",
-	"wcSkAjqF0bnbtJO23LtgXUXJ55Qgcm0wCxWgzifH4lppYPPG6kw3sW64vZnmSFmwUEPJnb9Kh3Ic5jfO",
-	"TXSOR9ljF/2Ll90wvTNVn2REMUkoM+e4Tt1Avuyyiy573WUv+1120e+y13337z7Wy+L6NTNelm6pxY+V",
-	"sJBwtUpAf4BCMSRHCk4sTw6GbjfDW0eeXqIQLaV57xMLdYTavE+oEbNpvFKLBacavmaYqNDyQDwRyWs+",
-	"gCtis7bvcOQSX4ndIB3fNnLkeMmp8OsLQ1ZuM2+u+IJdBoISIwACBFO9vQIM794KQUczuKvI6R3azfXY",
-	"Qtv6IjN74y+vrTRauEFClKoshlqXgqunV2YBX3A38N1/se8A9D7zc8pPTfqhHex+TTqZJiQKIBKFTNxB",
-	"NKkbk3ikXdKgW9JyGoVROup5tKZG/5WRy/h2LSaaMi8nxPLhDHWUdZ3RvNqY6jUT/ACcMtIQsCsaNpJP",
-	"iSFUXYEPVIlbCr5Kk4RaUwAzCpNZE3JtxvIVcIvxwp2j6rYcKTImMAoYwCqhQnihSmEMy9dt+j+7Oe1p",
-	"3H55+ynPVB0EHRReWA0FTXT7ydsl0r2eQZgAzxFMtjCCNNaSl/Vdu9VVIbA/g3Wxxf5P8B4IHdMmTRyY",
-	"VPYGYpCIeMP2EbTHlnpRjiAGhlqEERRoEmAbHAw8pI36Bzq8shTKlqst+GxvmLbuv1exSXEHsXMow97z",
-	"y2VKWki8yCpiSEihd6KXLMeUzoABis6fZM1UzjFsXMMgdmqZjJIbe0PpDACix+gonmVKXkCQva0C1A3d",
-	"w9yD3/bFsUe7d8Kwe5v22YjDAthb7V87cD1uxcf0yLbuhqdseSNYfctgfiMg9Uzl5MHd6DtRVXIkjJeY",
-	"bMKru43PLXx/LSDXM7ULuk7JUGtBV20Tu56pFFqMhkZ6AbAEU9yFhCgQtRLuGWmU3KaSqTGZ9FSe0lPI",
-	"4zRthSQf0539HJ/wSFDkrQvYw5Cf5UJ+zhDkB7jKL4A7bTf1dopeAz3O3QzW3STWOUwYmTvDNEYKuAeC",
-	"yATyZc/bdg+hW5Cln7oXSxmZoePMag0p5fAXghAQdgdirjZTpXB9BtFfaX2+HS4dedFRoupdTjyM+E5U",
-	"I1lYdluC09XNVCUAcwNpCsiRdNG3kzN3cBYzN1ZdjOSnLyxHPXCPo+gT2rEJN+xWLEMCf+cXbQkOwyL+",
-	"VxjHL48NHzOAg31ssTYwnqeCxy81Ap/q1OGQdCl0VYnCEi0/7pqef5VvLus1OtYQZErjnl8C4fNRpu3x",
-	"0o/hqifN2OFfY3fcMnyW7yJ0OU+G18+0+NteAUzF3r//EBpCGPLVx3dAfSYNE6qoVnOLIGmEB6oRQtKc",
-	"KbeLSjnrH/rMDF9hIi6fcHPD5/JmKlZ5j+VTqUY5m0uvjLWUlcgUMhkNWA4KMzJnHdA9efcjMJVaOcR6",
-	"R8uIdNQtyAFqo7zrZsr941ovrKi67O79+w9d9uey5DOOuuBdlnNlJ5Wey4KSnh9QQ8u4dzyHUsB8rPUY",
-	"hOd/ETOpJMuJq0S8wakL6vDA1GZyRGuziV6yCa8of46AMQQgsdtSCAvYNMOk7THQy/TgykUZSu1Bhqm2",
-	"kNGVAJhDO0zJr4Sjxob9Qx4pPBzesV0AGP5+ChIfJ0g8j3Osyaisb0APiBZHM3MVR9FiPQhkDjEmuzAi",
-	"KXv14TBE47bEJWvrYp9wW20S0SNOjtPBAm075lB7uK19IPtf3cCc4m6NcbedY/utUERcMSWWmcq9F9Ic",
-	"bFPiMuzvjbE5xssyU3hFj+WkNRhpIOgHlKgCgRufm4EcDLvj5UKYUKAAHAJ8hAT/nlPACGTbR/ZGlMAG",
-	"adS0iAQfhCdaTirLHeCZYDP39UAxXq1YwY1wzo9alGXua5JRtBl0uam/rjNAkAAwvqmY2x7D2gLyZUaV",
-	"nhNLQcELd6IutFKC6gQQdx3sKDfMaK1oBKJoUKYMBwFvo4GCAnMs3r+ELFTgkADWigKK6lTXl44ArZHl",
-	"lU0qMTzaO35SgL51UM2uXqFxTtj2oGIE/QGQ4UZBBnA3iDo5RXtY88jO2OfaQx4puLnLVvr45nO1md+k",
-	"5/bF+O4Q5fw9vt4LZ1Gs+HEDr7V2KDd00msAxJDtnYpV19dnoQMoLWJpDOnUy5EJtbYmBVP7Rm98WU6e",
-	"mAf/x0zdclkSHUO60C9iV4JwvymqxXDodoRbqJAimV1Dtbm+zR9M0tIQtWAGUAiM4dCxM/VWjwUmRvgK",
-	"KobZP7EP8mfWmZHIH3ed8CrwVA590e/3a/AGiqZ2clstVMFBcUNSKtyt+3Mkh/MkOgC9QFmLW2GhapCn",
-	"3S6BERYEoqG/fC7BHsuCm26sA+dzmal5pQthDAsN+ZLtpSakBRW2QSUPdWAoVtq1AgqKUJO0Ru/4E+Iv",
-	"dkrLS2OvYY4FvN8RlUbDc9qiS2uj7zWPZH2u/WAQsP78cKVft27lYq8P9wu3YslXTUGx9UFZqk2I3xf7",
-	"q82G0QpjD11HDZGkmqcF5A6NphTlR1cm1M0tK63GmUIZcjsBlBDV+k7ccg7FCJUwurwTrJOPlEFqhMRZ",
-	"LSaUQ0qWNKl3kV4BGy94NcJaZOchuibAbxSVBcFIi77gkIM9K30RpfcDg+Y4KA34P5LYlO+kuJegm4ql",
-	"mDmC6VMaMZLnCdLFrOPz7/l5QnWLt+Neo9xRwvnsPxJ7TYgzoofrYxOsk9pSr4MlR6CPLlXThnQeZcCw",
-	"CpIsJ9a+rBsU3GXi1kKCzbCL6ArevzYL3NecCF7ayWrAcj2tyQtDW+BIx03Kj5ivmo59YFQ53mSL3ZQ+",
-	"sp/7KXnE1hrJw3u17tHXEJdtM/ykPuDTiFBMffJxvzrpLkTR4wpkpbwT233WkL/bGZ+8pgNyja0mkOcA",
-	"GwGQcSXUu5hyFxU3eLKN1Lv6ls25sZh7BnAOYF8rrFSHAv2AQd3BwHuJcUmCdvIxlyrEHJRGa9656L+C",
-	"5DvBOaEMjLNX/Vf1jD5gddgar7g07jX/Ryi/mwRqwasN7kXP7O6l2eq8DglKIdIwDOoMi2ail2YTvdmO",
-	"Nf0LNbl3TLdWFXai/z14UPe/44D4hRdWWRrUXV9eAWEd9C49WMWb1aTcrzQ6cFUsuclUiP/7EUWRQlUH",
-	"avvdT6gag2eCvw6zIyCfca+FtdIMCmmfgYfbisIzWjagIJR+CkY3BaN3zslDBqM/8CkcqpVYtk7hSEFU",
-	"C1fTnOxl6i2vSimqRFTfWL4KkeulqAQESxt3lErMuFReyJMPS9HDwnKpxluRpXgJqoXWUKUpNDRZhtu3",
-	"DvC8tQKdeESAAuLM42JmgqvlRJai24gzbY+o1hbcsSKq/iGPFFHdd8EDi3OcZyfs6NPBjkaYZjqC5y02",
-	"ihxWT8K2Rf/QXVKXPewyDZfwsly5lQo5qLT6Sir4Db2uXnOoDaFqu3UDI57SnSojr3KLvKq/4DCycah+",
-	"ofDh8XWanox/3btg/nqhfsU7nlw17/VC7cbEIbfAdwCHW8Nc1vlpAqtfOztN4qgG0sIaTyBXoy7SuXmM",
-	"MUa5QAq8YXWNhfW8UsebAFvInk4+Y6PPWGfVpGnyJWHgMLdeoKTsgWPAIZMGcvsa6jsDXSQET2HiBl7H",
-	"ECWBCCBSAwLU0jdySQBFX0wkFbst5XhSJ3+MvOLodQJxEqL+cfpDTWWi4e6jnYGZL8XSsCszhRYwkCEN",
-	"m/BqVtKyCkSenrbQ68NBBBZ4fLCvWaSWS5QRgkh7q3+JlzSuxqNTr73B7vEQmyDfVowuw7DSW5n1b2om",
-	"urLl6hTFeIw0OQ5cm8XYWPwVV26Kmz34z5D8MFHIhoSsWuMQK4iUxy0GIGtFVlBKc7gFDZRYxMMIiQgq",
-	"U7hk1vNzQd2PqvNx9TJ1TZ2Fa9x3WSSVO/U5eUll0jb8ESdYQ4q3/1NLKOV6EZ541P3QP6NtU6S/n9bT",
-	"IbZSm3zRJsLqg26tFA/ZQyIeF1dK/e6OQHNfpxolRSlhCqqiFIFHyJ644+UC5p/psetQ3ADRb63GBGYD",
-	"B7ueYBuurDCZ4oYthVvRwIOH6MIcFPkg4Rhkn0NVQCy0RbgI5AiFKrRrF54DMaBXiCKJIpx0u3T74xL5",
-	"MogzLpDLKqLBQwm+Ak4leReZGWDRJuVz1FMmrZgZYr/2b7mspLUCAH5Y7Efda0VwLNQ1Ddleh8sY7gKn",
-	"hgpmm094Psf60HPlUzrbvfXzd/cJL071k8ffBglJ5tcRzBSmx7bW4v2KlzzpQjx4h93zEb/GdxFzMH5U",
-	"/WSiH9Liu6ZCLviSR63igic8UgkXvl2LDxbF+07FWwfWJDY0qzYmY81MPaBii9APVzRoX8rvlQoUB2qv",
-	"Bk1iZHBvY+NK+vJ9s3F5I3Ji4zo0G1e0USc2rqOxcbVaq/bywLhtHtPD2bpznVzsxqD6lsH8ZuoBUzhQ",
-	"gMBtwBMGZIHq2DgTMW6mHcBwTLfuc3zCI0EXti4OXwn2LBfJc0YrPMBpjKjaPcJwTWA/qDCKpE4YTqYZ",
-	"0xRE+kt43pM+N/vX2H10jjbmtM20RHIiMxPEctan7yHgf81p2A0AtQU8IGVdE/WVZqYKPO0eGeL2pvaQ",
-	"Rzr+7wtxq4lRdYKdeHl+2j6++e3jajRKkW7u7Lp1KW7bTAZyNtfVoUvnrkYjw2apmoxJuukLWLFWCiQ+",
-	"pWH/8euf/8TeSyXMAPGtEQY7/C9RWMgilVIJoij02scTPgfznTeuvzxTnWHJ1RRuxTySHCtdCa/8ix8A",
-	"8zgl1XtNpBoPiH5RreBWyLhKHMVQAxJzMxGx8eriIpBypWVn/l7sh1QsB4Enk7NO7Bqq8nhihpeXsfrX",
-	"NYGJp5f9fv/8km7vgQ+eZwrJKGJ6CrgwbnXFxD1k2VgOkqV/HHhAcm/OrZtjOXrn9BlAgAISZFzBk/qp",
-	"eHXQBa3EWNwzasGwCb8DNSt/48Xrf4wy1awokdSyk/+11+v9lndZnmVz/M/H/By4M8qyCwGsek775R9B",
-	"/9FNkXyAww6NMZRLnPPKQIhIzhqVh/CdUkdmP7t//6MaebNLn+9scPa37IwUts8GLDv7Tyr0vPjDxb9k",
-	"Z12WnYn7uSisGN2Q/DRc9gr/Rh/d/fa37Gwm7ESP8AK1mIlKFtnZ3/+eqbVnvOFzaTkIXf9bxVUh6Eke",
-	"nYBXjYUeV3w+WW3pxkdeSbOrKyTTZrAva/GdetpQ4HptW6O9piTgmRX39sW85HJtQztA4191k31Xn1ft",
-	"ZYxXZZmyWYrKm5tnGMn6ndvmAQfE75Wbw2AZMuhqJWAGsWjLL4Mxdx5RGJ1oncGEI+9t3YQnWADQ/MMN",
-	"aQZB40Ns8/hSyfyBPSFuk9t3e1S52XFWvPr4zmv8SxXkqpFNoetOj3pKWqXifi6Js8m4vQyhDj32J6Sc",
-	"oPLmohIWmcyt2xTMBMAKoJI80UuFlZSDTOXzStzK+xyxDBAUB3XoQo+VNO5kDL1yzYsR7mo5iPPmbvea",
-	"izbgwyd86Sd9YIV32H1a9SpG37YV+YoMFpsn1ji7k6VCP7QztEb5fKQlWCsqg/mHMU9f/4GLY0WgHcpi",
-	"TXRJM5eWRSeH9vIQ5MQlATmooFNO9K6wTnxi69ern98i1wTpcfrF9aDlgWc9mFxHPf/CEx7p8Is9GOFL",
-	"thyAYRBSEg8Yne89D/5oC9Xnz1VcrU2Ltbap7UEr4DauuIT90WxY6aVxm5FnwddzofxhQ9oeextYmIid",
-	"CXgEYkOl1tPFHI5V/mD22s0grUYm6KHDpZkyVs8N0OU55wIysiiM7p4mVbyxx6C/7ir/HFTkMpnyZQK0",
-	"FRPtCrdrzCxdTJq/arAImWo1CdhoNAn7ZGexf5Akhh6dOJcOtBBwzu5cCL8PKeeeJIpFJe0KbhoKXonq",
-	"amEnZ4O//uYcn0LrqRThl9/cDdVdM6zBzQPYlFxP8TJSPNbFYiYUsAcQfxlGMtyJbVGVZ4OzF+A80Wtt",
-	"OKUJH7phHaFGcy0BX48LWFaeIN1AkNer9AYKks0CRlJv3qISie2STqR7kKc0crvW1PTWoK9ND/EnwYC+",
-	"i/WQmNBpvyWNpNc65E/xoTwHwB1JLbnpsbcjadFshKPyrKFOPulPPChsdunnBGFDnCP/9781YVnOiKAd",
-	"KiS0upXjdBwirqWh9euFf9eosEKv6qFJ8PFDlUBoFjCiDaLPcgaMSlKYLsOifGkgSpVIDW9RxMWIHcl2",
-	"hIdFkYjNJ/47cD4hEZGfk8msT4d9ZayYNX1j2oFKPZaK+bqwmVbS4sh+fpc2g/tUQzvJwS2uDXJNO2D4",
-	"wVVMR4dMSLN6Nl+MpHW9arsbLnCm5P8DAAD//w==",
+	"7L3rchtHtib6KhmYMyFAuwiBurgtMjq6KVluc7dkqUVqe+9jaFDJqgSQzUImXJlFEO1RRP88v8/8mDfY",
+	"LzJv0k9yItdamZUFVAEgJbt3xLEjbBNAXfKyct3Xt37uZXqx1Eooa3onP/eWvOQLYUUJn87sXypRrt2f",
+	"uTBZKZdWatU76Z0xKxeC9d9/+5I9efLk+YBJxexcsJUQ10yXbKGVnTOrWSmWurSnLBdTXhXWuO/chUqs",
+	"hLFMK8FW0s4ZZ1OppJmLnJWVYnoKV10Jlc0XvLwe9pKedG/+CQaU9BRfiN5Jj9te0jPZXCy4G+VUlwtu",
+	"eye9nFtx5MbYS3p2vXSXGltKNet9+pT0XvjHnucdE7w85OXhgonMe0mvFD9VshR578SWlWgdVlXBldsj",
+	"esmtmOly3TGct6pYs58qYdxng6sjDcvorlOmF9KyqS4ZLwpavEXXsP1djZVb8NvXQs3svHfyeDRKegup",
+	"/Ofj1gFXpdFl+8KlStzaSQZXpH4rl6W4kboybMlnIhqw+20qS2Phh84x4+s6Rvzs+PH+EZ/n7aMthdFV",
+	"mYkHhp1/E96/5HZev/6z9/e1XEi7/f53fCaYkX/rnHcB98XvooPUO3nmdonfykW1qPcMP9Xzl8qKmShh",
+	"DBdCdJG7+8ngidPaGlvy5Sl8NHwhWM4tZ1zlzAiRM16s+NqwmbwR9SXuPeUNL0zXRNyt7fM4Tur1k8p+",
+	"9bQXzev5aPS74+fPHz97+runo+fPj/dM8pPbJbPUyghgYC94/iduxYrDnDOtrFCwDXy5LGTG3fQf/dW4",
+	"Nfg5Gtv/VYpp76T33x7VzPER/moevSpLTa/apqVlqW9kLkp2cfbiFct4UYicTbl0/9Mly3RV5Expy64c",
+	"3fFsLnJc54UwxtGCNHRY8DkPTMJMVlZXV+4BU5aVIhfKSl4Y1k8znYuUpVc8n8xwlulg2HP8jefvBbCL",
+	"X37ab3jhts/xbXzlCbviOfvXi7ffJ6xS10qvFJtKUeQJW0hjpJr5j6tSqxlzm5i41XG3BfnTnB49mqb3",
+	"UqtpITP76+wpvZtlBTdzYVBc2SbjyKqyFMoyY7kV9dAzGiiN+1tdXsk8F+rXGXhNLI6sbnghc3ZVWVbw",
+	"7BrJzGR6iYe41JV1QtmxgX5aCp6nwJ3dXyZh6aqUVuBX2ZyrmXBf8nwhFX5p9bVQJoFn8SqXlhV6Bjwj",
+	"fbTQSlrtWGE6gI3mLNP6WoojXtm5G6GTSDk9OGHc3SsVXlnoma4syxyTmZZ6wbjSdi5KZmS80lO/tLTU",
+	"5+qDEV9smeFpO9d6oXNRuBGbyo1LGlYZkbOrda1FEOVwxYTiV44juMfnVSGSsVrNZTZnvMzm8sadEGnZ",
+	"CpjFVaGz6xaKSlgKpygdKzf5TKSDIUvrl6WskMbCNi+cUnDqNDHBLVEukrQbkL//906opU49w1EINwau",
+	"1iu+Ho4VrqkVpeIFLsQvTsJnilVK3C5F5ojDiPJGlEy4q+vlkDSkdOA0TMtlYRgvhddG6SZHipVybDma",
+	"/APD0n8/IjZ5dJ6nRDdwTn6F2bGVKIojYp03vKjcQeTWkY4TELwo9ErkCTOVIwzDOFPV4kqUzB0HPWUl",
+	"HRYVmKxQ1YKe5I6OYhInw0oxE7fxosHXdFK+1/ZbXan812KmyDNZrgVOVNxKY+vBKW0nUzceGt6l1q95",
+	"ORO/Lq+/0vna7YR25HPM3sgX9Qit1pPCDak+gyx1N9QjfsPVmijL/DoDB/4bRiytCVMpUSI5hWRy+fbP",
+	"r76fvD+7fDV5ff7m/DJlS1GyhVSVFQkzc14izxI3olwzvpSOabjhDk7Zai6Uk2+ldfyJOyvNseqrKp8J",
+	"4ioVjCCbu8XJHSeRhpmlk4t968fojh2M5c3Zv08+fH9+eTF59+o9jeybs/9IHe3WV7x8e3E5+XDxzcZF",
+	"IEYaBqJ7Lo7F8QL6lWiN53kpjGksD4oYbq1YLK3xC/T67Z/OGws0cI8iBS6SVmCF0T1nHy6/m3x7dv76",
+	"w/v6rnpdhyx9L2y5PjqbWlGmzDjlWSo21yu24GrNjMi0ytEwdqs+41I1qc1d5lUg46gs6c0Fz8lIj57e",
+	"ptiHh6+4dHrnVJfCvQh20b1r2FDLt1XqT0nvg3Jz16X8m/gV+MQb1BITtvCqZa1Igkpyo6+dulCrN2G1",
+	"qmigWwv1ww8/HJ1FGke7OdjcZZDRC0e7TqCzfvpC8FKU+OytVQsGHy3aDZeFE/W/hjjJxVKoXKhsjaft",
+	"p0qgIHAfnAV3xY0YgGaiwPRwAzt1LHjuSGHFDSvE1LI5L6ZHuVaOIeiGtpBxhXaLLaXIG4vuJwos8JNf",
+	"GfQhzUohFjTzZamXorQSrbN5teBq35S/cxfVD/mU9JZciQIeIK1YmH0PeOcubzyAdouXJV+7z2WlJijz",
+	"9xjybmKgyE5uRGkk7lyLpV17Cn70D9++NUzkY3iPvvqryGCIZ6iD5WctToMfHCd2CqLTCug61s9FIZyi",
+	"tJrLwnG+hcCNLcVUlMAApB2cMlUVBV0jQdngmZU34H9odZ6565GE0emxtSJnxrgd1eq9MGDPd/hYqgLU",
+	"FnD4CTmbu7Fyf6/7hQcH1wPDaLHcsJo0g1pey5lLem7GGrZR3PLFsgC/kVaWS2UmvCja9nPphpBHj7vS",
+	"uhAc9N1ScDqcu8jrg3JjFfl7vJpoRDS9kbpySxjej5qcu7aiu1uWrawECl1w9fX/6oRbPojWbM6dBsVu",
+	"RJnLzCYMbYhC8BuB5t1qrgsR3WCEZf6Fw3o00ZRxZw4a+waZ0+KHR4Sl9euR+K1rJXdnMr66IS6x6fsU",
+	"TCgnGsmTGOzLITu3TDllhc11kTsd2YisFHabbByV4142H56Oq9HoSebVUvgkhlkpuBX/s1q6k/A/8WQ5",
+	"ba+s1BBUIP8h4yoThfsEyg3dWH9GWeU+X4u1GZbaup9BxXFyZug0i6oU6bCNNg9kSbqymV6IfXQKS/yW",
+	"rm1Q99YTieETT2z5GRdr7+/4S8sV/v5l66/AeQ505ic9WGgaSpde3LB5uWELnmPY4ZTxK+MU1CmpeVVJ",
+	"Hh5nZXGGSgc+hKscLjNrY51NDRRlGoyza4twjOgJbZlwZUQ54TOi/m3ncXzO8AW0FvVjE0/hm8vf3K6a",
+	"WgIBxLvRGEqDDnYf2tfStIj3IJ0PEtMRC2gR0VFEYd+Dvhe3lqITW4sHA2k+rXNmb+tz5Sxrd7+pskwY",
+	"A7xMSREvS72bIbi0vSJeWk+43bsctQLwKemhZbPvnvDmF3j5p8TJv6mcHXzjS7zc3QiczI/0sKN4IMMC",
+	"X9lE5k3a2H+INkmi6zjB7jq1i3doI97v9sAwdy3TGfpvnanozCim9Io0pUoVznK0czFW0W2psdxWJnUK",
+	"VIoaVMr6pFuhdobS2anR0oxVLg34/Nwn9Om5vzeNWNDHaOMHw7G6t1Lmh7pv4y/8de6eSlrx+dtSKWkn",
+	"ma7aRPkH5Uxv8B2Qe3POb4RbbtYHqjDs//zvKM75f/43M6DJmUGDz/ow0abqnfRQZN+FbNv4K7HUekVi",
+	"og2HqjHXJtmFE5s0znzjWDUG28aFNo+zYyB5Lt3S8OJdxFimvDAi2RXBfoCOmJzcNQmogldrxhUDJ/5Y",
+	"9dN3Hy7Zo5vjR7UP+dHPMv/0yHtVhux7scLQDZJmk7ct+O0k08ZOKpNPlqKcQApACw1csFwXBS8NxKo3",
+	"nThlpZx8XtN4l6JkHy5fsowXQuW8HCvMLICzduLUXxze4BS8Op7uc3wOL0XDHWXHSipjBYdgmtWMo2wf",
+	"srMrfSPYKGHcsoU2lh2P/D842WBSPBslLcpxx4nsUpbb12onEbwMnPwORPCdXjFn64czBRzGAPMJcayQ",
+	"mjGVEK+UashSMsDSsaKQJF3FyqoQbvXQRxieC75rz/Pc7247nPLU52MVGXbuq/BwcMeVMhcGjVMescLV",
+	"XBuB4RQzVk6/jyzEoKLRkyhypZU4CT9JmzA4bu53XY4VHDf3oUFzCUa2G45NHD/w6lJMIZKDoZKnjx9j",
+	"DEbOhn4SYIWA31M4ro5ONWNx3cF7X09/XAc0uDIrUcLLs7mWmTBtpwqsvklDYm4fc781cDFkh6RFsZjA",
+	"xxQ2zOD+OL6GG9QHiRbvqdubsmGED4bslZvDojIQsOasFDNprChFjgGvsWqELIIvIl6mjRn8KD+mJNoO",
+	"lzELfnuOFx9jmoP/tCF+gCP/VAn62R1FvDuctn0C8Q2/famN/XDxDb13gpHNFrO0ssvKkm0AaRrArHBb",
+	"h3EOA7GS3akLSY8k3fabvvOeYifATMd5hiMJu+VWevP9e9+NtLxfXdBBwwAraLIs9WLZZrQvkUN5a8nn",
+	"N4CxRU7oxkRoxD6D58nj3331dZu2IRZLUXJblS3u2wu3gnDA66uaji3Pruu8mWhlRi3+GbfkurITctK3",
+	"ZcKVleNrueB5IUHdU8GlDwFrxwiRD2nHDUm+PBmxnK/N6ViN4NyBGXoCh3MwZKgouUMFjAmjMtZplk6k",
+	"lSLTZQ7+s7FKzbVcLkWenkK+CcQWpoWczS1l1OFhq2f87PnjJjWOkn0+zHjVG6eiptoDZNe5Wlb2Cwow",
+	"CIp6s34mb0CKnJBgAj3FKRJjdSXQsw0mvcqZ5ddwqQmMs4+pB/kJS6OppslYpfVkU0xnoAmnGOC3Gl3i",
+	"uFaDITtXEJIFzc7dj1wwhUAazxqOOfwJ3OycxhvGaeeiFGO1PVSr9dBtupegHdK51qG9OLRzIUuUyEaI",
+	"sdrYnEHC0g1WnTaejMJlQxlqEVA/9kbHz0fT3/GnR8+ujsXR70aj0dHX7j+j+p9jRy+B4R03GJB34/aC",
+	"DOvhuS8gZtPLCm1EPvmJA5n+Ji7/64pLn+A3evw0+VWlZ51Z+JskPViS0qKNkt+k6i8nVbtl5Jfwodau",
+	"x3+6CzUM5b17zda0DvMUdrj4Ol02bQN56cyyC3DXxa5cfQ3srw7Rt7lyX+rFkpfinSilzhunpLfSq97m",
+	"SUlXepWyPtZA3IgSqiEggyRd6EXK+ui7gJ/gT/Bq+RHhExd6sWMokkI2zdVs1CEcsq6hAqBVPvpfWYbT",
+	"z8kX6ssL6HcpIPix1xdJubH7aK6e4IXMRfATd8hw8haCD6PWdaRiV9rOnSiROjeJO9+OMIax+Nwpz9xj",
+	"o6VuOUbLiBi2Nj/BnQbPblpWTmnEEO5Ko0dqJUoR1rV99yEfwbQSga+huPtalqLTvHzhM/5ZuIhdiblU",
+	"OcoVn9o/bHW4Ql5/THM7fLNqyd2ZJe3GbUzH7sJPoJg17zFpElI7nW7m+HXJ+jzPwW2FkfJSFIIbn75C",
+	"Ga+FjBNYeB7U4kLra+8Tkrlh1XLQoJYD/N2NEW5P6A2S6rIUILKlYloVa0iEQFoCajFzjo4sXWskbreN",
+	"++NK2JXAOOZieCdVsDnaDca5Ub9ElF2f2IjgkkbVENZy1DQVzur2cnRseyunblJti1JwVWXXwrJ+GoLw",
+	"QuWYo4d+u36K6TaYn9XkkkK1nNpXt1lRmV0JMNvh7TtkC7lh3iEQsb0kEC6IZGko6thpQzcnfq8YIBrr",
+	"94/WxTbIPYwQL/nvVJZ297hXmOU9g1+fNcuN07gz6PSxkziAvdyPMKSbPdp6EISw+ro99WenMn/PrdJg",
+	"AX72232l1KFHMlzv1/YeQ/d5ESF6sY/caHvehus39z6eRQg/bg81ad2yjrXsJpl39OD7UQ1fysm16NAd",
+	"68I1dvbunF2L9SkzVpciZ0Jl5XppRZ5QzlYpbFUqkQ/ZG752glkslnYNamahM2fxQvmGd8YIkYMht2Hf",
+	"Ph09/6plj664EZOqLNqHefbu/IFh7hr24f3rUza3dumkiPu/GbLXWi+veHYNHr9lKW+4DVnkwpC1iHGh",
+	"OkGAabCOUUnWKxOkdYO6nn69SV5Lbq0o3cj+x4/z7z7+aC/x3+W7jz+ai49/OHn0aIuQk97tEd13RA6B",
+	"3kkveJ4UTOTk0aMwJ/f3h/ev3cpEGdE702ZpJ7+jyz8lvWup8kNv+7O79lOCBawHv+w1Xh1xlU0VANlo",
+	"wiB3+Mipcs74CFr+XcuYWxgwzDIioCRQfPeJ+gupbPcU0J3mWHD++EsSdDu7M7IU5VEw1UqunBpr2tZg",
+	"2yLDeGP70dDLUGPO2aIqrFwW4ghvCappQq4ybti4dzZk//j7f457Y1VI5Y4H5NBQGetiaVmf8lwKbqwb",
+	"f8ncwR8M2QWkovoyNP+yCb4sTSgGvBkyJZd3IRz9Uw7NWOG4Hxhmxa3dcFP/2HvnFMte0nu9hpS3N7w0",
+	"QhZo9gdxHy3c8egAOVBL/8dfxcL/8baV4OcwwTl0lB7g/KgyE8wB8OeTvWhCaLkfisEcIaSqWohSZimU",
+	"ToZVwQXBK7aXFlMipwLTnsC0R4f44DD+Slyng4iCCcOhHsjChhtnvIXsixSJI2V9qCQXtzyzxXrs0wcc",
+	"8xycsBS9ninrI0aAM50GCUsdFVFAhhsjjeXKpmNFrwnE5h6G156GzA5wiEJaCM+sEy9SOY49HCvIDXPq",
+	"1wPDpmJ1ZOaaRu62QITiGcfXNwgsqu/o/Yeu/FaaarnUpWVWOsMFTmepITEd59X7lMR3vlkzqW7gpEmD",
+	"5dHuEHDLcs3OWa7/UD/Azar36eOhjg0SEnfRWVFbanVKu5WCg9zwRhO0B9bCukMPO5t6UkkH7a7pXafM",
+	"CbqZPnJfHplruTzSxBGPlhocE8FiuKPj/dAHb8iIzXPcLRLeVwdLgzaeX4N8lJU6deubs/TnT5A7rjQW",
+	"KE5biuD0Sg135mbdJaTTbZJeuGNyP2nXmO3PTVbTKq6mYjVxR3HfyL8Vqwt32X1tkjZ1oHt/L/W1uKe8",
+	"F7dLWQrTmp/6w5zy1TE0ZqxeGrbSpZPup6Q4g0tRL6S16EM8zG9xb5NaL8XhIQhYlgt3T5PXPNnJaTpM",
+	"YXx19x7k8DZY/aJ4OwU+vHdwwHObG2L9Y1pyhaGg5AQPoLROoKVnVGMIwacThiWBDCtJ4FFYRtJW1bGZ",
+	"WAEv3p7gx+36PiVWRBPg9IZsRxhbwswcqhQcs9AqE1CF/E0pp/ZLhArQFzgpq72VUPDK9xV4zeXCWYKN",
+	"yqrIExzb3gemi7fbAyEU8MBgtL7dFzwY9nZ40+86txBv2K37GFJfqT6LTQuIKCasFDNnSMIloNUk6Gi/",
+	"itIpZX5wzAKG5g2Q1vJGfF9bkdlfwljBxsaSrSZcU1lR6QuXmK3rsU7IFG/z81M6za73+VANRkUaC5VL",
+	"xMjBp7S9YzOdtvaPRMSSbPq3Y1Le2P14kSLijecS73sbR2puw9bBi228FoPMvaMlphRGlbI+bQ4qoQns",
+	"h2FKrzDA6MecxkGl1kl9bNOx3B1HN7ykoMyPOJ330f3wxXl4SMQa3MAmJRVUH1DzGPaBwhvtPCLsz10f",
+	"X2/snuc71XYibjNRdqm44L/3ZYee7v1jHxiyb+uk8a9HsV3RzyqEWGHjHhjIg1PWyp5auZOntsPY5MaJ",
+	"iG9uhG42Zt22Wi0b1LobbQQQSLnzhLyv2g7HL1Vs1JYpEL2sbZQB3aalnMIp3SH1HaFoPNxYS7zJP2hv",
+	"Qf83WBi7ZWvAAzrH+E2ohN4M97QFz97wbC6VqD1mOHx38UkTYyvZgFFIECGI4JWSGKIlaQISNZBRPMqM",
+	"uz1GKEuagAFJBOIDgVBn1CDC03eXl+/GCiutKHESP4yVFbcQSTWKXwuWcSNY3wPlpJhAOHHDJBQdn0JX",
+	"14XT6NoICzIxO3xj06lQuVQzhNk5wcxM7fRwADxjS+5Us2bBqaOaseqHsgHKH01YGkI9w1E6SBiP0M9Q",
+	"mUnBe5oOYA11vk5rk8+RIiTAQi5pWDm5WOrSGpYWUgn2/QmMKN2cfXMovW73TksyetPvGv1YAz3qqwI9",
+	"3/Ubg2vaMsfyLDvee1iBjuuRtJ4DY+WCJMOGnsuN3Ks5+dtfwMWfkt7VGmMt7bsv6PJmgmDISGhY4WWO",
+	"aYyHZ52EubRocLHtfoAExCBRnYl5QG4GRZDudE+lyLP/6xb5bZAJjmJj0psTipYwIdqIdnsXab3whLRl",
+	"pqMnkOkok5X8hNNSL05YOpfG6nKdIh6LN1NKkQllx2ohuBokrJFg3lea0V0+j937hDnUsSMKDWK8NpPT",
+	"EQlsuRQlu3K8eRBYArGImnzThbx1iiIyBVIV6bWb6f1waWsu0ivHAnk7qsJbhR5siAN6tV4rxpnbLcJi",
+	"06p2cxMmypCdqbFKPUZFykR4CdaWVUXBUlSEfTq+uxL/5izFmnY3tTP0ZufxI/pRnjemaAVsDJN6GGK8",
+	"bazCTwN4NRx4+A32EOBMpKKceaoNwBR7HINUs7FyF4SP6akbIcStUpi8dKdkKUoDuqRTsMSqrQasHuT2",
+	"Sn8vVpR2vg2qEgYKLApYUoLhgGjaBzOpTZyXNjZ1DzWuxnPZPGCUuYV0FHLmcAawiqZVb8YE+jtyTLzp",
+	"HnwTbyy4FSpbTxYdLgHjtBBDFQeQUPzAMLopQFCAV09pumjFDeHHtudad0zhPnwcSXgXbTXpHreAjhdu",
+	"jzmYjP7V3dZNQkq34XJ964gWT46PXLnDAuzF3THcDe2zMa1Qpe/5DOuHyE5tlJGv1bGcwY481y+AFxQ4",
+	"RMcWOAqqd4CuZX1StzAuhkCPgdVOQZlUomj3fPnl27PSq7n2K52jEDt7dx5g/JyK2v74AIC08exSL9jI",
+	"CbHjgEMV7UI7ne8prKaXlV1AD8A70LdV6rzKnPFtTxgPkgeNhch6gEDkZMFtNndKecwrk0ahUL1STVW3",
+	"UbbUkhFo9+fv1rKVEtc/Jb0IcayDRjaEKetP24+N2zuCEiU/hJPKgwMcbbTW9WDChLrhnlqZazu72mLe",
+	"+431zYXadqGRKnESCxOC3mY8nJh+u1ZRirEywg6GrFZKnNVXI3knQelAZMfVfJ14ZQDWdawAIAI8nkrj",
+	"CBKmhAQbF0w492pn/oGLVYHK9jdR6qaCRjhhEWRYq1Z2K7KqWykD9Qu4A2TLkgFTZ3WgIj6ACUABP2Lg",
+	"DNmFVJkYqwaDlJbxwmiW8bKUwhnewfkKngHyOsGSjlXadD2ldX429/rUnvzsscIE7TYdaXdFw1ZG9YO6",
+	"dwLrY9rZJm5LO2u7o14hup1JUaYcXJV4sDdUEDzoaD+Gf78Wa+ZU+FLyDs5ea7stZ+EV+q1qhZhEiKOK",
+	"hOkidzrKJhehCAWyDgNpFQcL+8hGaJH1vuHHPdx+HRzQTcRZ30v+UyWYJGUxIJsIfzgI2QTntMG+z/7v",
+	"l39bnp2dZWcvz8I/f/nTX8xXfzk7++7sbOa/e/3qxfXrt9dnZy9WZ+f+y29e4P9bh3539XKnYqktL7AP",
+	"S+15we4DjoAOVBt/uVAcNwEVOJTWSQu1evT9A4Me9nZSvo8q27gHUmF3IDfMS13N5u7POmMNtSm4P9ZR",
+	"JDAnatywENxU91dY7hx4aONed408fIEQQ3T97siKd4nvphFybMTcd4P3dSiXofS8pUxVMKlycZtgjeio",
+	"o2QJiz/vxHYO1Ns8g6nVNmuntv34SoQV7qA4pT3sYFnKm3sTG+k3Bw/83+j61shJV5z18GjTNgWFDY1U",
+	"yUBADQZYr2X7Ob+LCzAigaYcqlesKUtblU+/aF+idLdW3P7ppbubVNyiU1dZJkQOYemG4MFD7Zva0BFf",
+	"ccTzFbmzp/Bsp2PV31R1nKyeaQ1XIbBqEd4AzmRwidD3Y1VnY6JaS3uK4XBfvh3uDghoGV8CGpQvLYfH",
+	"eoOg65kbqrifviMeGDuQPY3MkRe+fbeG/m/10WxJrkRNRkynAtAFa5Rf8DkrETK+GZgXJ1FTtbECm49U",
+	"tsBaS/A4AiKhKAxOclsXhKUaq9DQZsNB26J6136WX85FsgNS+bMcBPX8CXOa1ABvFjrjhwAH+t51iz51",
+	"XNzBvUz/dgv1NLIxsQdPw6o8rakyNijHeMvglKV8xaWVagZDWAhlU9b3BzIBc44QTygeY8fK/8zWAKGX",
+	"OsOHzgy8yafiEMV7SHggpbHy2PGWzNrBPos16W2N0e2gVu3l950uj0tnNjb2ztPnAT6MDodFGyf0GaXb",
+	"3mldXouc0c574BCPxtFExqODBcHekyhzfayi1HWfIE/hZd8paPOKCOni8e+++nqsttLYB2AJraFGaUlK",
+	"ZAMehEINbrVOxpjdRPb1gi0AbohDrmEoPg4JD4hzujmxsYKZYYxBCWZLrgyCEQO5QIIX2vmwSMB2eFlI",
+	"8MPgO8xYXQuxxFR3C8N31w7ZmaKiMKjfLsVCE7b5zgT8Hwhl5zH7F/Z4K2W+kXF/BgfghD2trwpL/iWy",
+	"6zcl+XeCF4iK2WSipg2g4uO+EDnd1Ua6G20TtigY/PD/+Pv/QlHB/YWYZvbISbUBAlVE7vYcmILZTnXJ",
+	"9FyoyTVfLvn2m166Hx8YBj83Hb+5mEoF/nft6J0aC/K4saCRalYIVvArcmbfx+ISZSaUnfB4OQ4C56cA",
+	"94Eh6O33JI2ladunc0jY2JF0hHk64LODFJPXUGOFeR4E4onH03d7ckrNl8hGIu/V4SqsGxk1KNmT342D",
+	"CS/oXpeQL1o3l9hQsuGy9jAPurhjLDR/dbtdGCa5vQn+xvpZIe0DMSiQF8oSVv/waFh32u6m7u7n6R/c",
+	"umZ1m7o2RCUxrQwv4g5vwG9rzNyoVR12k2G6pZikvmpP21yf1+tf0Nne7uDlaoAKtdhJXyjlLonn2LbQ",
+	"wDxfQind3tKPCCuvs+IPMgFMdWVEcPrUtXmQfF0VxZplWjnRBMFirAEY1g1Wz4Imc3L86fCam+P2mpuW",
+	"YpHjw4pFuvT0GkRtZ0V/ZyVIh4oGW/EneSO67am3qo6fkmK/TdUgYFqUcycOMdbnZCLF0WA4GD2rH20y",
+	"XgjWT59Sl0swb4FGyCPatBXcg+/XkaY1UtwaJAaMTGlRpCK1HBqsvYysIOU2s5CEdzkaDo8Pci5vbCWu",
+	"cB0fDPp3PavODW4FEbuT6/owKLHIw9VZ/hVnMOykNTrcGvViDLKE2p3QV8QkLHMKvTvm5O1ifcw9gDIw",
+	"YazHj3xgWmBtfAu7FsULgOug1wlVZmJqCeaQUtiX9TkB68EoubmmMmNyikN/yZDuSRQxaBegXy44hgPd",
+	"DJE1g2FRL+SBP29LXpqQgQqFUWU71X92LObXDq3gihwQYPlisZT7+moil/NhVXnbLHy7/q1O2qnpeIZu",
+	"DFaZmDZP64A8hPKBcsCNwlbz9XYmz6HFRLVfOJy4u3icI+rpZCqRBLtDvTBYu1xtgdjiWY7cPu7c9z2G",
+	"LQi2Cci0wclYRR9PffpDgj1kgSDQB5ZCv2erIWs1rZNmjv/x9//1bJCM1bakgF6caYAdoOp+t6a5/9qk",
+	"VACHOBDYx0GXYsjOgggCB0IdgoNznlMz6TqrDi4bK2MleZU9GAU2RLWlFCaJO6RROqqpcSjAtefIZ6z6",
+	"BIgML5v4Vl0BJxkJK2H/+Pt/Dk4oW2wjl8MNb6yiXI5aF0QslSAMF/y2d/IMNKM2/S1C7Dg8y44U1LsB",
+	"VXiMF++GCHQRSW4cTavLDubRxr/mcjb36QWC4vKUZRNo8tngrmi7sFxtr6OEy11vO971tgPRW18DOM6V",
+	"5mX+hWE598JqtsLZgf0FIHlOZqqc9YUHuBvQMqyEuCbWCBik6eEV5ELBCWqBkAxrjeHMU+bWgF2tCQvi",
+	"Thic0Zq+UrZc7wbhPPBJBOG6iYTZIvWq7mZyIGm5uvZZyKlj6samB/WAuwNQZoAN3LG5cM3nbumheJA7",
+	"oR89VXzcfT5wL7er1eTEsYZDS0flpNCr7aV5rVe+8MEb0M+f/Xd2FaBNPYip+xWFy2HpMQFS7fh6sqPu",
+	"G2SwM6UjZ5O7FRI0IFqHEUgKFzhpd+AAQMqE8teWNDLy8VMHno1Q6qFJQIKrnUnsbwRX6A6u59cSWHDP",
+	"CUZMaLUdwqXoPm5mOShR/35P9+5n6NnbZmJnPZOPlNX9wONFbqkvdoKT28l1Sx5enfIStzTinkByjxCb",
+	"Hc4133Fjzuyf25hlg25bOB5XLWN8p41EJILIzUl5NcftM3YPCod5m1JXuoR29OoawXbpRBqEy9vxyNYT",
+	"j57GOz+ww9txIH27PaWG+pjHPjjwgBmbTzrM3QvLVc7LnOXiRjZC8WEoD+oXmzooY36qAIhQa1u7n/GV",
+	"B46qu/kwZFSeeZKHY4vacdxvODQrAfbjc54Dd93XF9uRXbTDMf10pxoFFVTSTV5+xGsck7w70o0IdMRQ",
+	"txlfF8OPj/MeOdcGFo96wjZePOkPGHDHD8xnIzmRMUi8cEcMeS/bvXIenusugqVqtpGr+Vodm9mSwB31",
+	"zt9sljW7/SdmUEgFDVBg/lHiMnpppGH8CuhCCeoX2PB8+t7eHviyZbjuBS1SXipBFB5zovDkJ60mQl3J",
+	"vFX+zUoxqwpeMnG7JEiWvUoSDG13WfJrPZPqW10u7ogLpcSt7Sw11WymyZot9Axi9hJ7+cDSp+7mNKog",
+	"11OW/unVJXtUuNFsYa8hEml7p+KW6JGqS39YPzX8SkyGw+HWU58dP74byFYXAFLSi3DIOtuD1BldUrGo",
+	"sWR/o/HHW5XhKrnTPVbBW+ar6dGFxrM5NFtKHJdTYhWlgJlTCsosuMTSTq0CEGxoG1KnnQ3Zy42uIVGC",
+	"6xKSZ3zKGTkr4NRjN0BdKUtdodzAFnwNppyBBxVBsfIuBbLv3njTFbWkXQGY0IZpD7byG34LiFnm225I",
+	"BI9ygP2ryE2D9SCb1dHU56evhFPW3y6FOjsPjRy4slgL7XSbQkCSKJU2N7pkNKuT265v5X9vai5wFyg+",
+	"JWr4ymHTgbOdbkK7Ky2aGd+WXGViO/1kG53dUkrC3aARP/kHR/2pEVQS23j3kiiVZW8qCTwqCaNpPZHC",
+	"ljJ7GbCKfkVDDjsIdNhzuZxODzXn6l4kXQoghhHgdY3GIjEEEFrGB77TDW/7hf5RRwFp68DHxT1ADrh8",
+	"D1iZm6mhyocZNL93PM0tRIf+LGdKTmXGVYeDImwMMKZcmEYWfohlbmJ9tHWcgIVrV/WiUezD5XrjAT3a",
+	"W7G3CBffl41YE2SmoXZNIAnsqoqd0YjpBJ0AfdZA25ST+7d//wWbsXf0ANgwBkuApHUy9hvo07aQRYHG",
+	"YY19cSD9Hlg9JBW7OHvxivUR3FCqkPC8kXM7W9qjp/rICbLeHdoMHDjBBrrHwSf0C7Qk6Fgedv5Ns9QL",
+	"AWmBQ5EoNs310UuhuHy0Z5m+QEuDL9V8/ZfohdA2wfo8flaX9s2WUdspJLV9maJt1IB72JA1UH/KgxNt",
+	"o6NVW+rlgbC+sfDeimbf5c4v6W7bIZ3+sln11mihtLkoOzw9h8/twEhw7BYI/gi/DZ0k8qWxquKNb8FZ",
+	"iCGHgtpSQpvxw7jYPTIkviRlfHFAKg+nTejkXwx/qotK7otL1UlAX6LKDJWhf3qFWfSI7awl+N4r/+5J",
+	"bMlnAhPTPQLzH/Dhv08HFE2gXLyCO/veXT9kbr18CioMDAzTNSs09DK9tayPdr+pCmuSKLV3rMpKmSTS",
+	"5xJSBgeIeCAAbQqGFVWMuZegBYy5rZZfA2SCYEJl2umIcMeSG8uesjfyBRn58G3GFZvrImdTgT0gIKMD",
+	"4P/GCofPlfcWQAEPZ7gI6AfYGy9+x5UodhQEnDvF/QhzKepyAD0FL14D7MfnSQDAzLZEquGE7gII1JrP",
+	"+5nJCNelXC6FynU5nU54sZy3VCf8ObrmgWFwFesrvZCKY8vL8FL0zsDrktrOcZf4EqyW2oYvWbKwETiY",
+	"g6k2xd2Sauaz5sCkI1vWET9wouTwvM3ukrmd+GnemYadOgaeZsIlMFQVfTaiPVltN66gB5C0K+0Tm2Z4",
+	"HGqgubtA2VC7H6LaZGcxRwtBtbE3H4vbYtbX7RE4ABM9yJ7fmIRTbPHm1mGQztyqcRzcHCthARrJd5Jy",
+	"JkWpKyvKIZeP+FI+ujneQNHYdWlr6ss9LNw5N5POZmQ/zAUC7CjfiMzp3tiKDMFC4CtrRDGFjuzNlmSt",
+	"9vu9Omd9D4jahxvk/4wmW01rEfer9WR+EQOvs8+WX98woeYe380ua9uFTu9v5EIVtlWW7GhSazfQfG5t",
+	"yRnNJcpsxMJid1rHKjXCpkOGY8Mv0fMWJTW7I6enVkATJaUt65/9rSoFOc4fmLFK+VIeXQvAVH5X6tv1",
+	"UaMzRZqwTOtrKczghBXyWrCUlhLLGNaEb7XRng/EXPM4JFA0pNboB0GFY8+C71zs/e2lNru0uiX97vLy",
+	"nV9XbDgUVb/5OARlugf/SH+qy7EiAoe1ew/k/cCw1D3w6D0U2pRpwprLy8LqDoYMyGes3A7BKHzmPnaj",
+	"g9JbtQYc6lO/m1RkzTKtbKmLuFR3yP6t3nGLNA2dsurNP9nqmgg7iHsOW9iyTaEnfbzaj0f79+odt9n8",
+	"Thu2V93cQI1GQkdweAP4e3Cl0wEMAxj1ZcEzChrhHuPR4hYO2lj1o0UeJCx1I0hDSbC0p4E03FnBBGNj",
+	"+ZrS5IHY775Af5ZdaZYrWUIpxYLbTSZwwlL0uqWsj+R0BPClVl4VGFAaqzpsZZKOjjIIP6jsvNRLmVGW",
+	"AAWyoL1mMlbp7ZEnU+qG5q8/opJ4bI+czrSeFSJl/T+JhVRyrNKZUKLkVrzEkI9jIrdH7rKjmvAb9fw4",
+	"p17SC+/oJT18bivL3JA3dwu9fadXbM5LzClBAOOVLq9FyaaFEBaiopTyXS/8kI0g5xo8bAix7MgBA49t",
+	"2BUYQCS0i2zdVUNTh3Ehnc/p/zwrtYFUIxqXGW7HWHcnFCe9nypt+WTJKyMmWITTove6lUCbtSlnKCuH",
+	"S49fxRk870jcznll6oaJzgaFFnICzwaWQlA4Gm5xRrA7iP3RCZh7c12Vg3BYcAJfjZ5+vX9G3geNrlep",
+	"qra8RVxUwlYhd7u78sBV3TuICBaoawjQ+BlOTBO/++6DGd0nb7w+Gp/v0wlq/j/dreNHcimM7SrY3pVl",
+	"2qD0bC6ya2a1vj44ibWjZQHE5+fcWW4AhKLcduaU0hEdKL1SoZ+hR33zbX47K8/ay62uuw2SVrwkqtM0",
+	"c10VHcaHsTS5Q2jB7cCFJUgKRImYtPcF2YCiBO0Gb0jCItSjtIyQBfdY1xBywRHXG7O3CGp79K0kMuVl",
+	"RCEzbZ28vU5xuKANIiwNHNo8QjuCARE3xBzeE5bmALwPaoc2EZcshdEFlE2kmVZKZDZlfSKHZKwqTOBx",
+	"OlACIIzASbAiSfle0fDWWeXEGN5p3ONsQW8cqzlXuZnza+Huy9wpmcqMW+ER8JwCUNk5DdBZrIhWhaNg",
+	"T0fHgGX1dPQEWgnoXBRxu4F6NuJWGutueDoAxFps9cL6TqOCbitjRQVOm0Lf7WROrmpYBrf7BYTPKhtS",
+	"NesI205V4AcubVs6VzgQ6K7NQEA47XguipxBK24Q+0crmQvE16Vivk3uYuzkMNBV6A9Lc6a8JV0pkJrU",
+	"ZVfahHUc+yZoe6WuFfXd7A7u3jUY3B0njybhLjpl2wC2V0IolotCNMEuomoUqbIuoHWn55E2OefFdAKf",
+	"Y3haWWaVtIRcqIGthpZWurLgracc+WWpr4RhuQYqdLo6k3YQlg/KVyItKL9DNZLjUm0902C42JrHj/Sq",
+	"FPwacRbcr6QvlWKJphdRgUkATwu0ypk7OLqyrFJWFiyF/6XDeEVOfNN3RYFISOsDvyunamqYPaqpuchk",
+	"LoxbRRAD0rKs0EaY4cYCnGDIIJwIwyViMaOmJg12AK+Wp3RMSmGqBXTW8aPc0trBkULj7jXUznaMOnhO",
+	"R2/SjKrK12ymYYWwWrwfU4Z72ZF7mQlICDh6eCcTKjeDU59UBfEQhCoPa3vPAqZm6kDzKHmC8bNrE0Dd",
+	"7fvun7qzE5j6Lm3df4E27j545ihyJU2z2mS7Nqbd5v+s9h8tfdF39v9tgcptb9jNowbKlECQNGHa4hKL",
+	"zZqkw1s31chf+5bn0Lj4zsbqdTN1mkxLR3WaDOIULgt3OvGXX2JWuzqE428N+dTAM5Z+Eti1jbqEd3as",
+	"6MICFDVWXbM44JR8g+gpbqDbdTYvvWMbcXcHdXE7aHe/jAc9vDJamLAVEQnVPCI6RY16zs3zVy/A5+RE",
+	"eT76JczbXZ1tf13z9j0y4/2FrBtxy7opV3Bp+ujxoWnLd8yWxtClLMSuCtiEURWvs5XqdJi+gVrMwcEF",
+	"smUpELPiywDCdNS6kj75iKkDB0bAvB1hZLQzGoD5h5V1tpTK/rJQMIeXqJL9cudy1A/qSnID6SnG/PE6",
+	"NIozrP8STGpn9Q/Z49Hj40FkZLdXri5QtHIFflLP+9s1jHvWsy6pNBVnsiyF42e5F1AbVWzh9xOPLyl+",
+	"qhAFL3XaFRg2MpvXEQhpqR6vrukjpRe0CcyTp5sHQ3YBGTnBmgFD252orJBuQqeAdecugc4mzgICY+ns",
+	"3XlosfEYLVpMJwfd5PHo8e+ORl8djTpKbQ/ImzQRUhm/EaUTCN1FtncsAGb9q7XnItZRRI3zMDipwTtx",
+	"rRJq+Be+dpcBNBkuIoTPGsstHIsdsrO2ZsnsShiZC5Z6MkjvXI38Q7MSGbqh5oC1t1FDfFKnUYZMMs9G",
+	"g2ulkBigKNbsShR65RvxO6W07xMMFBRD5IO7ljm/EIeO9Jj9y47RFhJsTxglv9I3Ihrlr1MpfRrQD3hN",
+	"kej9D4yEes34dvOh9Bg4G/hIFcmbL1h3HQBWCdWvMbdfo5Ia2I0sA0wTzhyaM1OTKd8VafCFiq4DB/21",
+	"6q+9lhDh5d+xJBtTZHdXYZOCZloSntaT2BDvCnMfJJkaamCLeGruvx9Tk9D9YIZtiRSOAnlRfLEB1ZA2",
+	"d+uWTvfVA0oa69i6A4LnUgnTsgXgrT+grIQe8BIvP7j1Clzv2650Qb7TGHaO/GUYZ2tbnqj9M2LkOjrd",
+	"dkQvtbGzUtxt2G7UufysqYb3+me1z3WhregojNtdfiTz0ITYgMOhWZWzkQWYFbzKxZHRSgl79PTo2S5k",
+	"zp2O7lyaZcHXWBsGjc5JS5P5QZ3bOvPQ9qzPl7Bg4+VuOZ62rBRpsFuLUFai9psEa0VPp6I0qGqTuAeN",
+	"2wnWQkLkP/QJeDwajdwPgwOqML0hXI+ofXU2Kr/ultjxTpRHSEs8/2tl7MKtlU/byjAO41NjfFYX4lx5",
+	"zcZJTzfo65ZyKEi+m1zpfAefb7MTMMPM6uVRIW5EgeXshi1EOQMV1OqNPDP3iuF2MtGztmSiumZ9EsA2",
+	"drrfmnX3TiQspJ1YsViKktuqTS97LfiNYGl0TerVBJ+TgQ1Ba4KxrBRuiKzZ/LMRcy6rzD0rp06du8Pa",
+	"tK1ZJpbQAf5fL95+f4ST8mkWlDBFaVFjlfpeTxP8JWV/NVpN8KaEnflMI8bdrRnU2eoC7LFkrDCXiYWH",
+	"XMBtaR1fwgwgt+FDdiEsA4okzyioW2OFg/btJqU9wbpTsGoAQdPntXttjRsERUG7aKyglIS8L+hFSzAH",
+	"FMoyLSuEcpagU7xVjo90pjEeX3e4x0puY1tuAEbSUWo5wC3ns0N1P9vq7Rg6gdYomaSCB5ziZamdPGmr",
+	"PESHYEsQERY5sC1/YqClLjUAQfiOzSZDZARD8F6JFfgVFjwX7cR5r27jug1X5kOtlXPVaBhPwKC6DCCh",
+	"AwYtSuTOljMRtvF2NEOqmSiXpWyr6TBz/vjZV56a6A0PDOC5moR5by3RGZYEodlwCgUR4aiHhGOyw8M7",
+	"vUegkNftbbPv1ZXzYBVzRxukslLQJp9Crshum9hxWBzb2KKN3SB3REoyBFopefB2kadJjAcMbZUa4CI0",
+	"BLA56P7aZPnYCpdjeUug9KKJeBcaJLXTyo42Ry1Nnf0fxx5yxF/hgWx8Xp0jgUOaOgc1v6WpM86Pzk04",
+	"cvv7MhMP+jLaE7KzvR0yOtti0BNIb7lHHqp1BwueccqMUDlLf/4EkFxKgx4A2fHLZbHecoNscLiOYrmg",
+	"PpuOPj10GLYQnp0cC+VU/siboBT2j9nv6/K9hD1mIP9LwX4f+sPHAURqLedhxQthtpFb93uvA9bw8xhq",
+	"+Hhb8Y1CbYcBhYeg28c2oB5/DhD7erksJKJytLfjciclmvrmxkE6T4d4vZFidSgxbQB8aduan7hOgpYB",
+	"Ba8l+EK3ELtaO3XU/SJaDChRGt8ezbe9aNHyujtAUBtC8vQinnfAT0YR7xunU57dqN1jdr/uHzS31kNd",
+	"qS+AuFzf0G2Fhmui80webI8UA6zAsj5vc1h3NBKHdpETEth3FLfgB94bo35fqZd44U64AOwjDT0ojGZT",
+	"7p38tTP5wd2QA+6lmFE3TrqpJe+oFm96Scnj7rSjgO2n9UtT9i+QsjmVs6F7na6sT66PLINNp8EdULDb",
+	"/ck/zNdhjEI5OvBKB9RfLN14eYHqSKOT6WDIfgArAKeCNyVubFhhhs5hMOYzvViA97AywrB+tUS7uRRi",
+	"kIxVXWlGinucJYgt/Qm4msyKsUp5UbAnoxGL331SexrGPZ4txLjH+qPj5yNEuvfllEZw6MMKb4RiypyN",
+	"e9fH454PqTlDavLq+5fv/+Pd5fnb7yd/fvUfddhkrgvHNBDzP/1R4RA+pqyf/ngMHz6mAzJMYGYw67ib",
+	"KS8FMwJ8k0P2EtdE6bEqhS3XUFC/AAh0DqOzc19BYryxlQuorUqcMPQzvpYqxww8fzHlLpql4NdJo0Cv",
+	"4ZRBW9okjI+Vr53dbFvgMf98iNm9mfxqdebxGLJJB9hBYCNFve8N+Adm4CZKcIS0fZFoozqV03hqlFuL",
+	"OXpj5ZMijXWqMOQxFtrZCehMipbgwVilsJcv3r86+/Or95M3Z/8++eHs/DKlJgu+EKUeSiBDRGSAMzNk",
+	"FxKBGKWhUjDCzIOtiztWAu/BLJZT3+k3CZ2MAB0Z42GVsgbPD73YPSU0dJBQ7GLGyujE6QGKTP/YPCgr",
+	"ldTmEvZ+MJvH5Ak9PTy539Ia4oQ9TljUG+KEHQ/SRrHkZ1pZd4L0uhNyCo66W0ZAFOuHeaN1f912A7HO",
+	"Wb+jafAgYRw2FnuI+LdQL624wZF5MGT/2ngsxP0oH5vgIeluZrU+UCDh7DaXpWWG5xGcmSfDaJoHwcP4",
+	"120B2LS8722j9ujeL/TRsuWzUQd6ey7diQZBH+DZo37PzUQYj9COdnhQlg2bSsUL+bd7g1qEcT5/1jrO",
+	"588Q1MknLzUG/EsNKiaqzrYPDazZfg0ZC8rbAxPVmETa4qHKRifd3gcDyfvrDlAO3/lLQeu25XpS6kp1",
+	"nX5nCC+gBlwugonoFqYRqV85wQwCCLPC03dvLy7Zo5vjR2WlzKOfZf7pEbzriJSjwSkbxRm54H/sykig",
+	"RpWTaVd9R2g1qTOq6RQNWtFl2JNKFcIYltpSzmaiBGi21N9/lzIEZHaTTi8OrF6bK6deQjLPCHxzesqO",
+	"ic65dzz4oIjABD3Wvq7Y4qYjyYT8QneSOIfFXt9Xqg5h0noecM8lXfkp6fmu4J3r98McGEK9lcFdeNLC",
+	"xkxcRxRrc1Q8LA2on24zrnh2nYDBXVs9cJE78nNeOg0Xw75Ssfcilxu1P9DBQhrWB+c+ZpjR75qoD+Ck",
+	"4Ox7qY8pLlLBZApprBkM2Rm6ON1SGKYV4wqUsrEK9TZOd6GwXqydsU7lrNSLsUqh1iclzygqbKDvpHW1",
+	"FKkpd6o3hVquvV65PO6mOtn4GBVmoLuRKCJiY8HYbeSB7AFV21BnWjWAdjm9fZ6bvHFL2G5Jtf2+0WCW",
+	"t7MwxZdQx0ACOqxWoP4VQkVg6VKpF8OOsvZdMi12atSSbRUb2tFrDq3ArbG5W9OBG27Owz2KW37DXf2b",
+	"fGr8574DkLQndXXD9h3NaOwBy7PhjNi/MW4X6KadW7PHwR+PNGkCqNddnOp1i/epg36/iF+/+q+Q0h9p",
+	"Qds1X5S11yGSMGpYd95EeBJd2UwvBPRGpBjQv3gV6V9qpw/7F0a9AgYHKvncy0jHttoR4WBYm7EnPfVI",
+	"bHXCJqIIeoudXM8hA9GJIkdlJK0M2ttEgNI4aTc6cNBhvgdqr7uT9ts6XLG+L+aELmSDu9ho+WcsoUVQ",
+	"AUikdUsXcjl1iUowJGrWUeM6BZrMiaYyeOCwiWa6FgjhgJzWA2Vu6DGzLSaMLpn3uFJFOTmmvPZ9yFj8",
+	"Kh24tx2xUhy5rJlbn6JX/+d/s/uDtO5Nyd3c40Nycqm6n3J5V1QzvpGie4poQ+i6kADxvN1w7kBsWR9+",
+	"rZc6SqCtz1ZNF0nNtAKNt7GOaHk62OJFV5j+p0pUIk+DgUKK9VJm13U/4mrpA/FeTR+y89DbyIwVN80Y",
+	"PRXqQcMVP9lBErvNjeOqsZt6rGo3qj90tA53of3QieV0MzdAZnM3BO/F7zeb1YXK5rJyOnpMB9gABQAh",
+	"EHwpbNVGbTauZS/pSDygybdvels6QmRUtaOg+NwAGnec+8CXErQDVSHJkSXc+p4L/2N3qKZWW52Byq48",
+	"1mKHTyRY7sOxesWzeWzAU90mWT7UTZH1yViIjPYQTWh4ClJmRMCFqx87SNhcr4BhglvD31M6glgWMuOg",
+	"gLWhRl0VOrsW+aTukL0dCuKMrqp9EhQHAO+IIv5hNXnCg3sLvRJoEqFTgh60kVvbXGTyoMedK9iYeiOM",
+	"eye+usktuKRqHVL29iK5ZeX+LuCeIF6WWKgplHtk3p0uWO+Dgf1FKuljfp43nKP5yXp2HbmKYMy6879z",
+	"W5o0AKAJ4cYlhQ+hY77SbkinjKuxim7weEBXboexnxFEFBx7sezKcVwb8Y+NLL4ehnOww0kgjNz7NCoV",
+	"mr/19Y0oC74EjjY4ZJs2ptHRFhl7zDW8Y+5g1TNmffcm7JzF1sIOTjxTRX5L40oaLLbeJ6dMEL0Cg1xI",
+	"45Yrr0romsWVBwjxBW8Zr2Zzy6rlkMG5B7DZaHxu4wujx2pVSktgmLw+80PfcQvCO+gjUZpgdKCAh30v",
+	"VtSFDjaj1fG1d3Vp2oeeg7d0OfT9tZOrNZpcnb09ZMi/wU5ZsCuAUAO8K/Zs9lHJk9aMlRFZCVsUX4GG",
+	"I8GJzjkkMFsNwbicy2JNVGoAxKjwKEX1FmIDihSvSofs+2a3VlnbPGPV5/XA3EjJq5lzy6+4EYNTdwwK",
+	"Pyt6MXo5VTJWiCwcjzzmCzwS6KhtSHDduReBe3kM2cHVDEN3Z+/Ouzeb7P69+9yZncgzK29EetLOuYYs",
+	"zaUBnpc2dwNBYabToC7UC+0Z2rBm8SeMOGcCPYbAeVjfEAmQPqT7N9i9LhELA9rX4XDHKmjQg1OMojeP",
+	"ll9edxqDJRtCLPG7Q8iWnJfQb3BSVgpYpjQgvrbWPygXMBzo6YSr1Eu8FN1WMJLe7ZG78eiGlwpxe38M",
+	"KgfqpWf+ec2vv6mf3vzhhX8XuWH+RnnAh5zlS3/9VtOqEttF+t9rsVfzi8i5uaE1bHPsFhm2zT7a1PWG",
+	"9G1J+352hN353ICdpMpYHzEOAeiR5Xx9pKdH0DyU4X/pq5UQ5BwfK6lY6qeKmKKc+Rfp8oSlf3QPKwCM",
+	"+I/AaOAv9wj351ilf4Rn0/drwfFipx//EdX/cTUaPcnyqgTWDZ9ECqUsCPmeHhso19aFAN6nVW4ieHJ6",
+	"yvFokQ6G4WOeIs0bRtFrD4YD55LlzEivbnxQ8paJpc7mrP/h8uUgAQmVUxIKGCCgQA/Z5UrHagHiIYE4",
+	"cxcBsJPv4QC++Tfn308uXn736psPr19Nzr+/fPX+385ep2PVD8l0i8EJJIOUgk0hrqgsbpU07Onjx46z",
+	"1kLPbWTKFF+AUIVJYU5dEipC48FREwdCFKZgW8RdN7WUEfuKPWQP2XEzAfGYkC53dST0pAiR9Dum2p41",
+	"vdKegXKLWF6lALJoK0T49RRUv19OfHQoovdXFb4sZ9rFKd7WY2yxEp2WVosJyEtahfhbvEftquxYSe9i",
+	"RAMXAJ7Rwj3BHqkEUkirOSATjzRQQOyWNmEplLanuPTSMl5oNTMyF03h4h7YS3pw8U5zdQ/MdStRNqLK",
+	"VBUWGW0exw5/2MKb/ifS6n8p4uwkxMvoqdsLf372/RlEQJi7BlO+SsAJgOXG9rscfO/hZKYfLl+mAxQL",
+	"6Gd6VbktePRClIVU6ZClI/Yc+NvDlJLfRs9PRiNW6IwXHvX3m4tLD1d+OlacfoSxgHLuTD5HX0dTXa6g",
+	"fTtfAz81dYoj7AtcPlY5XycBF5CeMOVFcQTglu5mhCM0XlrZlczEJmduTKXJnb962kr5dYr93WoeeJwN",
+	"H8qNSoIayBEnOl0IO9d5Wqf74c4kYwUeOTmbW5E32sQM2ZnyoDBADayvVfS2ga/Zm0faq3cSYdHDFN6k",
+	"VzX8QcSTxsrn/pKHPaVaADNkr0AhQF0I9FkBDpootEb6OtmauGGQQXlViAXYoiCMUfJCDXK60c0cNB3/",
+	"XT3vHx9/HOJ6OO3H/+7T8hf8Nk3YP/7+n4ONDf+5hyvcO+mF2g9wF16VMqNDgptDycLveClNo5AOMpN4",
+	"ozsxsIZ5KcxcF3nvZDT8Cop/3FCgSw1g3geohwW/7Z08A8nfOzn+tNXAmM9mpZi1gjYhIUGhSZzlkunF",
+	"lVQiOrML/lddSgu9FuoPsBeOmDPrlCMrBaiLcYeshVS4KiZl2NLdvyVxSuONIEoCz3LI3qzNHfLTNP38",
+	"TfHih0PYFD1ciTY5U293C6/2h6G+iI4Ss3pGmKARlp8/WX0c36IyFjQ9BR1nQeoMTgLV+hoNXxMWjt4C",
+	"4FqmGKQyQNBQbgqVFaASp4ESUnLBhBE+MNQdrW6dg03I5nqlhmP1VkW5ttQ5LJQj1atP8P3ObPdX3yHd",
+	"hFjYmX9ws8bo8WhPkVHGAVtfGQkW4zYWPXTuFNBW4ihcV6wxZcsTKEI9GO/fwM05Gau6njgVtzyzEyhy",
+	"TREz2nKpDBx3aCE/cUwy/mnCFRpG9RdFQcC7Ri5kweEUJKBs4ktKMRO3jihKCSDRjnkDAjS8guBUgQ9R",
+	"ik//D3KQQvsWOVOa5jkYsnP4BH7MVFULUcqsmaoc6QxUzNxiWSr2/tXj5hudWJiVulqe1MA0JWSv8ZLI",
+	"AX5+QKXGYwVLtlmGhiSDrO0UELWRy0V58lhQjAlNY0X6pOWyQP+r0ZvMtIcwPCesP3w42DJt2mqr9lbn",
+	"AV5yXZVHB1LMpLEQI4yL7fGA9LVCLkaVC6jt+mq8IXvD1+6EB5if1VZAJZZxGwNM65KRxZCd0SvRYWgE",
+	"LT9Ug+Ay++p3aUPo/wNiWYN9v9EIG9UtwsN/+vhxJOg2xvGj/Oibh9yncPB456GGFm0/VYJ+docDcPlQ",
+	"Th7ETN7gxUnv9mimj9zTj5zqdoSgubw4WmpAzqqfHsRMu6LaFD1e5jElRB4ZjbwowK3nzggcliehIBMf",
+	"TnnEvCgGG60moqq547Zot+qQwOfqRhBjCJFtwOa6EplekMRLSHj4747ZP/6f/5eaGjp9bU0Mr92koOPf",
+	"hcw6qwoObapLYbBCG1Ao4IE1Q/PWK5b2uLeOlecrjseQ69NtqSzICY2USM0o0UcSkaTXxygV1Dd2+KnS",
+	"lg6Cfz43jBS+0PJkD1/oAr0FdmDFYllwK05YVhmrF8QVYIcxR3WxtFHJCQTmnPwVpTvZP3ul95OTFT8j",
+	"38O/S2hVpTLxieznDTyAAYr39GfUDz+lW/N58vh3X33dWr+PCuUe/paQCSatKCWPEC/chlCKzNW6Gae8",
+	"v4p6wLjxXN8N6gXmFKGM0P4ApgcCiLB+XvKpZY9Hj0dHx48HDWgPhOdg3IyVuyUB1YwZbqWZrrfU902M",
+	"WLtuSSbc9N64q9q8N9tfEKkduHFNEozUb9z+dHAS/mSzkueQqOGLb+iHU5aCezOf/MRTNKFMTAj++pg8",
+	"x8oL8nTKM1vxArT7hlJAt4dTsUHaDKM9gk3lDYLuc/lIAP4hAZJJYdjZP/7+v14RaodhZ78/TtgL95+X",
+	"7j/f/H6UsFe/Pw5hr9SbXwSSTIkfAat04OaKRxjj6x5gu2kf0NlJemFdIGHDz9P9AA9pB5CozbAu9AfB",
+	"+qPh8BiAR9AYCLYqavEnDXWR9ZWTtIU0buFfixuhzNwKqVh9UV3EPRp+PUgawAKoN2IlAaiWqbMh0lq4",
+	"9et7nw0oGBT3ge23GSC4efVlD3BqJionT6hSvzYh4GS5OQ42Q7d3LCtPelYXouStPS/OikKvHKFdGV1U",
+	"VrBcTonPNmWV15OjFehASd45lNDttdUQyTc14cgNk26gdVP/Fhqf9dhZcKbIIzPYYKQd7RaxZ2EX6F0J",
+	"AIbOKm2YLqDL4iaBz2qAtNC0ZvpO6YmuaQiHH3sgDDDVCcHqgr64Neg9kYdYfdxnFEbOjr2tqf+Nru1w",
+	"Y24Yp3dztDkDerXlGPCwTGDWx0frlNXb3Ty0Hl8Ww8ZKM4VVlfXNww63kt+t0En4JOwJjqx38vg3l0+n",
+	"y+c398Jv7oXf3Au/uRfa3Au/+Q1+8xv85jf4zW/wm9/gN7/Bb36D3/wGv/kN/n/pN6gN6bZVioPteJ2v",
+	"hWwehTpTlJYiKyojb8QbTzIosnaRelen8gh8scvB8Saov23WvoffhjQBMrc9+98mPSdhgG7SwclYNQzb",
+	"mgwx5daWcgGZNqu5tMIseSZOI9sXsKMMmjhtvB8KGUx1hZt92rSUfRcBuGhZiqm8HSugOrDVpQrWeijK",
+	"ahr7kPUOeaCnXh8laxNYvlcj+3/SoImatbL8NmGV4iqbE5R0JPT8IiZjteks2DUAqpgqY82U7HUTG+mn",
+	"ER+ykG0JPa64sdQ0MZTg0jic8M19nogv1pP4TMgF95wx9RxnY/lPG64Hd+4fbR5yKEaCqiIl2COwcxy3",
+	"QK6SugeAvgVWUtoYSzxSNyqnUp021TM/aEhHBS2NlC1HUClddNqUgeHZ+2Uh1UybOIHmlKU+u3yCykEK",
+	"CYqEQVMItz1+uTJnXyhq1Mr64+A/eDnuJWzc678c4B8vh/j/hw9fPnw47iVjNY61Y2nwjn/8/T+Rk4ZD",
+	"BJ3HNvUiGkTfHRp6txW3doBex7qnG5CO13BOG6IeMOxj+HwPSrTpL0hqq8b9Tewz3WgxHnEAhHvxDkk4",
+	"VFC1A4TbIwwjPMDRpY66Gh+hV01NOv4Daf1Jr95FxyCbO9ZLolS71mziSlrR3SE40tMjY/f+/YPvBaYa",
+	"8eg9DXV3jeRbsbpwlx0OPdjZtNDT1QTq4ltq8pEH6SmUWR+FWs8IAoD4E9Q4tSNcfZnmqgRKFI+v0T11",
+	"Yyr13n5Wy1Sgqi+Bq4Lk+U9HVrkUxnqkqPuBZS98f6LNKpHQiYgYaYSPajUCtHMnUY6w6jBqJ2P1adTp",
+	"Y/NmfG4hDci5qcB2FaRWN50TZEhiffWR06m2sLr3KJ5tytalXIgXVXYt6ICAwgcEvO5tF8t8uHzJruBq",
+	"tpK5nZ+ylRDXBI3MtGJvtMr5Oq7xxwe5ywDlR9l5K4dz4zCi9K2sPhNiO0xoF8VFUz+4aTrhBc6q0jcV",
+	"vNKVjbtfgzIXrHyfZzs8pBB0WupFZxOwGqQWggx+GzykJlezO+BJL4QlH9q+BcI9eYPXQ2mx36MWNHz4",
+	"DbrO1R1uKJ23hltxI03Y1Trq33lwh9Z6RBc4jrbeVrp9DUXdsBjGwPrBoBkkjPsFxWq7A1dyg1FtgM7R",
+	"Kgd6pB2GITY6YtOifuw4n4092C4TJv9HH2w2gs1vAGR63J8RuE9Cm0OKy1k7tfCpvwDMVuOuotZRS1FO",
+	"jH80tVOi+udlABoJ6Lh9wI5pdDfxCf2N5or0RliI+jUx2t5h9bmba3NBL9v8/jW+/I1p+e3STm37DzC0",
+	"d6K8aPnxpTb2g8Ha3vq3d5oa7Gywr4i9bkGvwW8PzN3IbkdD5gAVpMst2Co6gfjOBNp0VR5WKqBABDAY",
+	"9wRCg/Hws4XvCsIVL9ZWZqzUlRVsqotCrw6GSerwKl1iGLqUGfHTOlCIR5MqcuD20JAvwhYOZxjDKATO",
+	"HbpsD+6F1rt5xP1Rxkm4ndh9bC86hNqXbM8NqcNtTLnIwdp1AuMUIdVw/KbBmu/BfpHU9yFxdnV0pfG2",
+	"Lpw7dq1x+bN354jpkET6lGGIR9HZKuxORoy4XcpSmF8CIB3K7CvTgZMSIIxQfVxxBLFn7gZIdSAPCGdY",
+	"RH8HRtFJM+B+aj+FqGFkc17yzIoywITjWifYnCjTMyUNwPtcrVv7jZTiRl/fFf0308s7NMYFcrlw9xwG",
+	"C+sJECcfXrcXQBXe8yVMJaTvf76pVK9bS1c0wXP0VYIjKWEpJOfgV1SgyvpyASWOvkl0yvOFVHgNinUM",
+	"5PEql5YVGlvtPVpoJS2qI+EJV5q6hoUwleBus+CtzsLNu1KhPlCq1fudqFihjVuNtXfiHUeNbgoUEKLY",
+	"41j5NIQtxD3q7IAeY26u3XRCg8VBMlZp1JMhfioAJXrBXHdA9EiS9Z2UMtC416cRWO2D6Imfhof08Ci8",
+	"KaUPbQLRxcCLEQI6oUD7wDiMw2o9mYpVyHvrdyXEgeTFJBJolcExxSQsH2LqKVFMrARsjTj3Du9zrzbL",
+	"QlpY12I9wGie0v4lm3lPLZvXxk0+gAPkhVfL79eODTniZ1fhH9Q/KQwV4ZoR0uL+MMYHB5raM5C88LiT",
+	"lyHC8TuwbB8xEu4PpPxZs2xziiDZQPfkfybJIHY4GEXOQlpYfd0O+7wzhnvPTSSM8s99+1a77nsMhXpe",
+	"THTc/nl3/8aNdtE7dvmuDsNfYqP5Uk6uxbrN8ajEyne/SghR0TfepOporQRAcyHAAa4aK8VC30A45sCo",
+	"+hU3YlKVxdb2PP16c39CEl3vf/w4/+7jj/YS/12++/ijufj4h5NHj3pt9jvdd0Tpbb2THsTarwTjis2t",
+	"XZ48euSMTvencX9/eP/aDW0OnQkP7hHwHV4emAogJh5892u8+r7nppvO/kIu/F+RztgbRDF1RDRWpbiR",
+	"APvM/iRvIB5JKUKgT9RROG6uIWeMpbRRBgPo2FXC2f9GDJhZSYw6S4s5aRrhBAzLSw0ATyGSd8J+/Jh6",
+	"isSoJAYBzWmApThhP38K12zmkuiVAudDGy5q7Lbd3KntzHkcUEO6bGVQHpy78firbS1+I/WgNTmkxRuL",
+	"63ywEfGGTtAdU0nqVNDtdMW9Ij2AuhzULbX7HECs6J/JbDcilY3taaWae4QuvxDvAH97VjlNGbI9fTiE",
+	"l6I8q+y8/vStl8qGX4lJ7SvZjuFEjpQTlrqn6FL+DWDOTtgLeBiDhwyHw3TIXoJdXKeBp+43clOgzcyO",
+	"jiD//vuzN6/SU4+XOYeMe5XBBsAKQXQanl9LB8fqsVOovpbCT6nFTVrqlYGMf8jLZng9wHtcrX1jokLP",
+	"pALEYqmgyshd421+Whl6QD0CvpR/Fuvep0/QxG7aEjuA1vzBs29YwcuZYAVXs4rPQt9jrdhaVyXwqsBK",
+	"QZ81CSR752IByD4AxxQBkGJW4rUQS0POVcI/gSQhAH9Cl9twrMbqknrwTAu9OgllGYyzhw+9pvXwIagD",
+	"b5dCnZ0fQWKGlVfuRWeAXbqUGVhXf9J6Vgj2J+H0NyZUDl457BJkjVc6BmjFP3yI83z4EBocitKx6T5C",
+	"XyNqPbZrHSQMC3kePsTJP3zo7MOHD0NM/eFDJKS4dbJJsIJmrPAmGAQtrFQgnh4+DFvw8CEBvWNU7OHD",
+	"slL0HmmpkcRYTbkyUG4CD9CKjNylKAntPwn7lBDO/+CUjHHwiiZjVXJ1DfmEAPqkLaeSEX7DJfiMCaMO",
+	"NpaMecJmfQHGNWVFoXtAJCz90yvsoFXTE/bRcgNZcCsCEDwgELqTVMhrUazHbhJOF6ck1mZbwowv63sW",
+	"fI0GPxDMf/tvzB0roSyhE48VQlKh517cZmJpWfpoLnhh539LE5Y+KgXP1/gnBJ2XcvhXoxV8gYeMkvfd",
+	"J13ZlIpHeNSp9MQpdYHT+NBDO78Zq8BwGCp7rJ/dje8MPNbtWKXxQU89q4AgR4NROO4BiXyeu5ghw6BP",
+	"SOD+8P4166d/gLf+3k3/DzzLhDET+mYQFxA5yoPvERhpKQzLRSZzMVbx1uT6xJ9z2IFcZEXILIf7oA2v",
+	"W9CE1a44aBnQ6YvDM9ftkXN7dXP8CP1ysI83x4/AM0dBwMgvl7I+3Mga7rlTxt0Q4MiwK7HWCIO2YICu",
+	"/HT0BA4eOnxpm7BrsuNWkE6JHuxnAUXVsUGKJi0lI/x7D5j2dHQMA3s6ehKjP3s6gqGPVaFnrB/OFM5n",
+	"4MkeNXmC9scRufUHsEJESL18++dX30/en12+mrw+f3N+mfruiiY42ln/q9GIXa0d/0bcyIRatDnBszV8",
+	"PJ3IlyC2pqe+iYDvZ/vm7N8nH74/v7yYvHv1nobwzdl/pBSucvzpw+VLQOfrHydOIxnBCAJwJTSnhfUX",
+	"EnTuZmnL08fPWT/NdC5SBj68BVdr3/PbpAMqQhqr9D30RDxzfCucO6kYbY/HRtdVmQnG87wUBjFnbUki",
+	"d6z8UcKpvX77p/PmemLfxnoxjxszgcWaclkAd+M1m/IbdPbh8rvJt2fnrz+873zkk+b2nLIlp+zWAuxN",
+	"Yum0rzNhYYVq36csI64FeZuE0ecImjoGA1Z9SGtsKiEesA9WxNlSxBfdsuiSBR5JxTcA1gtd/zhbOv0B",
+	"QiuAMF7eOMaHGNjIkR4Yll6I7OhbYbP50QWce2gZyRfiSJfSvQQbkdQJRm666Vv8DSAR0/dQilXWlZTQ",
+	"itBY5JnS1keYTs6rstSl8YICfNjgPofJO5aLma1zvhQnY5X+PMb+5OPeCft53HOk5/4c96RCRzBkkpKR",
+	"g78Mh5RfClo7fuchFLHlzrj3CWrCiJKlAVGgpyy94rkn55T1n45GJ2zBi6kuFyJnWOZUUcUnPN1pJBow",
+	"i9dLkbArDi2VyjVb8pIvhEU3eqU4iSZwuj8dHUMfFl1eyTwXCr56An5xpe1kqiuFlz0dYPnztJAZjuc5",
+	"5k/oCSiK7qvjJyfsSueOl2q3x8fsjXwBz6IVSqH49IRxthJFcURzwTg3CC6J5cEcyz/cC9wqzLgVK75O",
+	"x6r/bAS3h566oLRSUyavml6JOS+mFHw4jftdE4TfWNWZaQkzWVldXQlImok6kNNieQ0oZf1noyeYCQL4",
+	"VYoXOKDR4JScAt9dXr5jiEkuDPMNHPALSAQGgWuU48wZN4L1o07YHpZw4tadFgDq92FzAZtbKLYshbMC",
+	"E6jlh7ppbS3RA1tyO/chTD2dCgVdOHF5S1FwSLinZi1BxOl8PVYtUJssDV7q4QhByTdKkKN3BBJzjwJH",
+	"FMmnSzdrrtYr6CoPkV3/Zu8UwzrdD5ffHn0dzjdn3394XQdmT8YKRRDM0PGhDcpmfTzz7ifMcB/40iU8",
+	"w+gtBG1uISAd1t3gr3GE6A8RfgMdjJxQA/VAl3bIvvHhXMP6KQesUcffIBFbAxhAHVZPEzYcDgdhju+/",
+	"fcmePHnyHDni8Wg0OhodH42O3W48f/7866Pjx0dPjqnC1s8JTgR0kjdeBEJqCrGxESRz6dyjrj59/Dip",
+	"0VM9j3vHZ1KRQvxaGovaGETiqlIxx9TAFeN404/D4fCj41ZRVDXiY5/SIXvHjXG8ob4ghTav4Ef7A37z",
+	"e/C0zai5hrsUJIA3mVNVFUVKeAxjBfF/9/uQYayXelgs+U+VGLL0D0BOvyc1FisxZoIZ+bcI8eLZKBkr",
+	"38Xo8WgUlKOXWt24A62VGavzb/DZHz6cf+OUYJSwZbQ9UjmlZMjeaCXWbrDuiwuW66LgTlL06yywwSkl",
+	"9qFBiC32RckWsigwH9bpoDCOl3qxrKCjKCVU9t1TDJV4m4SVHMxn4Cs3vHC/WK5yXuYolZyNtuTG/PE6",
+	"oZbdkoi9TlKjlrfuaWTXMW/WJcybXQYrT3xakyHF3nF5jLc+B11+wQssgaaKkIDZazRU/SygehAmgaFz",
+	"lo6Gx1+nCOrv/v7d8/ifryEaqrjSR7iUbmmvRKFXjjc4diwzgbzcCGEGQ/aB+mSATlwIjrx0jZ3IfLua",
+	"StHIT5GU8ORTrSAeNdJ/rtahx9UzcXQ8gm15375aAfk4rBKbOcaJHOZKGJkjY5c5ut8cS1FYaJI2++86",
+	"3lAnBKWoQjmeH/c6rJNuaXN8LbCzWcslaOLaw1ovRWmcSsYVonODaVJzTdRpgwGDjuRCZkIZ8NORi+hd",
+	"qZelFJaXmEkqLQSbYQPO3p33oBoPO273joej4QgCZWgi9056T4aj4RMoELRz8NR5q9r9PROtcCMIcv14",
+	"NIrg7peldlYmtGdaQhO7ABACuilhtyC5nzIog/FG+7AHI8J2Fud576Tnx5D0fPESjO3xaERhaUuNPQGz",
+	"Gp0Ej/5K6RR10fouz+d38Ap0om0775rTaXg1eyc/fkx6plos3JKf9F7LG6HctTDPXtKzfAapntgbt/fR",
+	"3Yza9Y41Zd9dvnmNwgvIQ9x6Q7nhk4B07U3XoiMqp0H4xh11usqHc4AubljKjt6usMab2rH6540VoSgT",
+	"GgSVCJCDFa0taMDt3w+vdA9yciR6ySNwi8SkjNYHmAzKMlAg0EXiRIrvPIdaEIgEKDi8xkRQpPwmgcBy",
+	"vuOA8h2krFv1liy1EhSlmSZ3V6FnM5CrCrRP0LNUbM+EVikbk4ImDYjMvo6AFfpcocpooKlQ+uiRM1Qc",
+	"gxgrdCIPQPoQ1I9UbMpvwO06bezMI99c3A0bdKLaD+xWqRfDMWyFOzf98h/3Hh2nxD6a20XRPDObD2o9",
+	"HrD8QK17zka4Lj4X5M/+CFmgpuU4vKxhD5DsucqTuLgS9UzHYb2N5x1H4I0KhExBuSocCnRSOTbsNRAz",
+	"16U9KuSNyBP2nbXLt6pYJ2N1wRfCWa+/vwCULdbuokO4rFyWIrMQ4SGC7nPAV9kkLbQ5mpvOztDYo6nO",
+	"/MDcqhE+hAdh8aYPmHqnjPvUSzpoW+sADwMc840HGA7VnUaTiUhwIf6ggkg9Q27kdoga+UV0/sDQOTUR",
+	"FtHoSQIqOgKu7/QIeGW64RZgfV3GibJODyevAGs4BeBusF7itQXZqjQOzHE5SOALw2B+HUEfsJZn11QL",
+	"dS0U4ozRpkocMCTXOaJDvuRtnQysphuyES9YH3e/WKNZhY3WOLNlBQu3LPXteoBeDXAQvXz79s/nryYX",
+	"r15+eP8qpUZtOz1X3g13V18VuXnUWPkHgp+p20/lc/waznfj1rDhuaqdYdH2k3YG/afRfR68UqdjRTaP",
+	"U77Q3YfcP3bndbL5XsimeaHz9Q4F4PZotVqBJ+KoKguhMk1dlw/TCIBZfet41admiiplljX46ZPRk22+",
+	"9VrPZsDiT1ucbn6ne43skNcaB9+aXx0kFxhefeQtBGLV5CKDYUM8bEdpL4Q9eonRxdZoZSt72/1Q99in",
+	"KFbaljUs16MXPPfBc7jl+AtKokBrC2mMVLOkdqzVPjXICgY3P25MLb7quG8box3ieJ98MaUTvJQYNf/s",
+	"ORfcy8gmz++QeXeb+aZEAGcmaIzgYi61MUcGwA/pUQ24sID3hH7YUBrqVvP4yX6CudT6NS8xWeTp48f7",
+	"bzhHnyRe//ygF7zhak1UCalTzw6h5HPyFtb7uEPzCQIn1uBb9SAyEDS2gmvXiV6pnDqQbuQV9OXUWd6D",
+	"hGWF4CWRRNtxRpu0qa74DARnsWFEVOnIdRrZq4qhTywfq8DYuGK8WPG1gXbe7vVIIBCzxIhBq9LgrNpa",
+	"a3CCCqOafjhbohwtkaBQhCF0CA23kndg2FAO286x/aQ+g2vTnD6bRdPy359VH3DyvvXBg1/oSODGtJ+A",
+	"OG7faSm/B18nRYRynVULZ1ByQ1EUiDAX0n03E8pRBTghVQ4nUNwuC12K0mx7HGbCQvYJeEw+y+mwCylv",
+	"M1eqlb3TONiTML/hL7Abl24B/av8i7q8F+ioOdAlJBR7p42dleLiL69h7d+LXIY2dNmcQ2bPs9GTGgtu",
+	"e0Polb+gB+i94LlUwpiujaDwpkTH6BpRE8qbYAoY2pcnv86Qzmof2hrboIfVPGUpQgWmcVP1nfsfXrXb",
+	"b3Vz/Cj4Th8RYk4nHbz0iDrQQhm8pb7jlnd2rwl6B8w/uxJCMbvSbClKqXNzgqbWSohr1k9XeoXBKmy2",
+	"208XepEOGOHXQDowd7Z2bZGg3anECrq3+zwcXlcKl5Vv81Wnxw3qZrBKkB2DjTWdQbfSjbvN1u2sn2Jb",
+	"SWzzLHOfaeS7fvqvE8hKYaCQgTl0Cu5RtIRwAdDO5T7i9oOvoMRfE2pYrnJK/vKZXaLkTowtRe2N9rDO",
+	"/UaDwtD8DNI2uDEQrkBrFnxv8J4HBhM7Euye7jcOg69c4eVQx1plmRC5L9pPsAGt21vIHnLLCcVcY+XH",
+	"C/lucMlgyN6qYl0P2Od6Gx8YdfoTrBgRx1gBQjjh+EGylsils7HDM6DzoMcXtOH7IfNblKIOFPYmhRX0",
+	"MzN+JbQRbMlB2tbu/T4kJdFqJPWi1VcQtYXybhq/kTkEMVM3MoRu9+NhR6E5LIUU0kxOCr1KH7k/5nI2",
+	"T+Elz5/99xBTCrDRNZJinZ4Bg77S2hpb8mXbKPvHo9HIaWC0KUmdJFFflJd8he7megoJM7jbmEOZuk9p",
+	"ODz+uMuclEZ6Zs4t91oiBF/8Lx62dBBlrUCmiJwpOZUZVzaAk5l68oCAkQvDRsOxeoMJlxHFQMW4ozx/",
+	"ZnQJ2U+OXSi9TW4JklUhwVsjFUsrhauI5T+m1TExExaZncT24xs+6DYeX19SV8yd538BR++nZLsPorjG",
+	"zUNm2GgDHFgiXAB/Djs8x7gKDeVwlwAiDv4O7/rkxrVnLme2nsKeS19SbKxrzr4JAOh2O1k2pvGyLRY7",
+	"6FqGJoduLMeeUr3tYZ4FNMJDh7khHzpHuTGduw5zz/JfCOHJ7eMvqFZF56JDr8rCFeRgua8PafctH6L0",
+	"qN69DKCno6f77/he2291pegVBzgfXlLm1X28G/c1AoLaB43LkdnmyFoCk0m2mAowz1hNc/pHpCkGzbBN",
+	"WbQNdKxWffGt8ugp7uiA0rh5hDzemEk8UMrVOqDBOLV8rED0gYdeF0W1NKx/LZaWTUth5u5qEE7cyQ/F",
+	"nai03FzjzNZjBYkjGS/ENy8eGFAtpap0ZVjo3QJ5E+DZxiQSYyFFbTBkCMRFesmHy5ddyGKUXARoaYWm",
+	"XrYg1DyUju8cguBGOg1pHNXSJ3mBMyHGezqN4z4LVAgIzQqapARPnFc16Gb0ASEmJ6T7PB/9f+x9/W4b",
+	"R7bnqxSEXZjCbTGUYidjCouFknEy3nXixHZwgZkO1EV2SaxVs4q3qymaCQLsO+wf+0D7JvskF3U+qqrJ",
+	"blKyJdtxNH9MEqq76/vU+fid3xGlXLtMnHyVGxyBrcXJY9wDDkDSBCldi5mtyoC/OAaYL7GzDEKJABgt",
+	"63dd5C1ihjn3kL0xFlJcykVazxrBOKVG/gIvWZuZwqgUM0dRAd/IHxU1neU+UiHQihO2KcLuiNHh6S6u",
+	"KdIUcxMIkIh8CpveUIZPNwmpuLu52SKlOk0ZqZqUYgkSOEBfHooCnD1L0xBccO84xWDqNzwAKsFoQMIF",
+	"fJHUHipwQvYGBE3xu9ASY1gBqwYAxy4qpUGS8ZPlJop3rDRUqnpiZV26TJS1vuB6zNhMJ6ETQGiJ0glN",
+	"IiJ1Ah25d7xD8cp/yjW6qnJzaSEcUIQ5wC/hO7iaPHpQWMFcVMpLHD/T/sznRv3HUlbEARxH8gi9ldBn",
+	"/0ofxgnic+FUyspZnFaswxFnoL1MNCrIyelWPRPiwXtQPeHYwlDgHPYpKwlR0l1qKfuURLjAGisWlW16",
+	"u8Ykdu0Y3k2V4G0Owe1uRCI0ZJXs60rg3rp508zv2N1oi1aRSAEZ83gY6P7BuZ8IdrEt1zli6++bvt4T",
+	"91/H+u4kGLwZlWFPr41d9XUHOAhv2Zn7VHWTc9jvQtTKfXZq7ofWWs8SNVF2KId0+dMO2KGdLkvd9Kqj",
+	"L7Qj7E0ggMoEORPBncZZcGmKDSM+QDM4++k5OOlEVOdQtmftNEDUwa7tlcrElVqL2jaw/zKCjbYAGIJ/",
+	"CkmIguiDnBhwlllupFub6ay2xi5dhW7W2p8LwFyTd7CNLzkcih8h5Ic5iGkUuTOupl1zBhO4B3MHF4i6",
+	"9usbUoXkFFG1BK0DIgdI2xjilBSZKPwYh0xr1Wsk45f60HDHN0hZ39Vf4MbFLl9pFFm1omnb7nzBtKP9",
+	"3eW3z6Eb999rbm9vfzZu7lum/e9Z85C8lqahaQZb9Yr3K/X+7pm0J7Fhu2ymdt47K/TnG9/TcA5e0kv7",
+	"FqeBMn5YqQMmQfd35I5u3LT9kDe4p+l3uV3363OQ0noj7yCxA97nhQ3L9sxPC/AidgbZOMMR7wCcw0/9",
+	"Av/AmJcE++6a1kSl1y9cFeHqjewByf27fcF8Ex+7rWnzSe20MI79Gy3OzCe+ze5mu0zSFebNkvzYDwv/",
+	"vrbLhRPbfBsUdyPEBwJ4IDEXiTUo6jiXV8rl5qa0GomeSeTMF9Ic2WWTG/V2ynoTgQQeOaCq3ATCoUuM",
+	"E4d06QoAGueGmH+o5teFvizQJxYMoUGj5nA4lrUSo0zM5VtkcHDieHTyOIsh1WMuEscf0o1T1QV465IS",
+	"tkNxZhJAZG5CXVmYT4wplapiP16aM/ojuk7CKIY/FoeE4lrYuonoX8h3mlRqDoE06tBQ/Dun7zOBTAEJ",
+	"HpVDj7KYrKnTmQjOXOTzhaJmGOGECzRH35RXGbU1UJKY8pHFtLZGuIWaQthez5X4zS91x5L4PSBCX4b+",
+	"RRxg+Mm/7t/ujP2hwhoO+I3hybcMo7RbCad9PzT5ZAtgewdirM/ATc6IpIVR5ad+Xd43BvW9BSUxWCUi",
+	"qE9Wbt2uwM2DsrNSXaVL/w6/u/TjQ/GSsTJwHgGsRdKBwLvgIgW3MfvwXSPXY3+OYzF5iKIjY1CBbljK",
+	"TQ41tryZGWv/EOQB6z3g0QM2Pu3kpIrMKQAjaGppHNp+uRkUysAjYyzsBtmqmHsDsVMZime1jy7OSfvo",
+	"tk7O4x4ur9Yux6+UaXHuv3wg8723PG7Lm2z5rFt7vFTNjoUdfQSR+Lltivde4+9Vc7MFvp3i/7wEXX4B",
+	"7KkdyYSYR+slyaW+VoZpF73oSWQXYFFdm4yUVZgsNwBEgveZ05bew0eQ+m41s5WiMJSsEDVKdyLQ5WHg",
+	"jt6AZsBRSLrJUCQKEqf/WozGqCAhg/KoMQfObaiqMeuWRSqkFHpdCEFiLT2MVOcClKChYHrr0Lw/J+ug",
+	"lWFGq3/Aa7wQkm709CpLWq0VRadBQgNTR+yJ1zvhy0hs4ahdUL6CziWoKqdXETGI31YKc7OpFVKdSKgn",
+	"lZvcgPdjxfnQIXGPhhQT08YdSj4ouZCuh3qxF/hRVda+zak0dLsBtb5fhDIDvi+DrBAlDBQU+tbdFi62",
+	"ASEwxkKa4E5mnvxJoGfLTY8VcXi6wasceoiMKE4szaSy0yuXm7QHYASEZ+PQKeF7ogI0BEiBuq7QZZue",
+	"/p603x4S/Btpvx9Q1FOxws9X5N8e0PTJ69a4td5dt/5isixJAXm3a2rZ4dp4rRoXWNHaVJnIZG9NMyuw",
+	"xBQxTmebQKncYM0M7F+b7iZw9E1lpUwpGTUqnjcA6aHq0ETy2AFlzALON42+sVwhaLysFcj3+pIhTq1q",
+	"6zbJ6AfshCNeoSieIB6Ft2QrHgU8Y0AYSXE0L4JVE950SFeDQ++ETbhEPfwGV/B+RNdmK5+azGqrCgRD",
+	"8z397GTXJy+KXrf14VD1hk4wcpoe3lI8MT9Ub5j7GRNIRRAShaddTM6BQHuXICCooiqFsSvy1wEObQqU",
+	"dCGDgJNBUDk2ZSsnKDcMSkTGraGAqjGhF5ST0VHNC3KTiFUJg+VpcgPiAB6LASh/gFGET+rfQLXHRJnD",
+	"DKShH/gwNy8JjNdumZMZ2vkuhAUA2GOA++VGvVXTJeVWTKTTThQz7Rpbr4vDTEwlgO5kg2Kd+Gy90h4L",
+	"jubGWEHvALRRgoy0QDzI5d6TtxMeWoDD5YYbTh7yIlssF36sE38mDpHkAmyUwCL2yAl8E7JS5vqtKpOk",
+	"C/SvP/KPBDKuLuHKX/sgBjjv3z4Bx515ML83xA1PHJmtySm/U0u8Ry4BdvydlaZuniAwrR1JKjJlnZEL",
+	"N7NNF5QcxVHGcSPI09tOQMuQPwEtUGBQwfRWSGmbJqy6vlWgAUVa0AJeK4uh+A6Ki2KWXW0vgXsFNTsm",
+	"fvazAfPCESFgf6SYjZ3rhhyMEyWK3/8oTjfp0zVQIaWOiNxsXyRTuSCkqna+t0PxEhDwG1XWGA4O/t2p",
+	"XBDJrhOlkiXQZw7IEwKREbtszolxuSADnCMyh0huiPoYFAJCgDVY9GMyx11DucBEkC2dKAibTLmTPLkA",
+	"ZA/gX6YtWs3WwELWVmSM3b6DyICO1jGhxepY5qBuB/eQtnYV0eRpfM9PjmFIureQs9gl7W83Mr6h1iSs",
+	"zOGpMLZGogSTxNySFCEwtEWoponUHe303rjZnJhW1sGc5SZimWljRrZDZtZ+MvqSuRTgiEhN/PErW1+B",
+	"Ep6blfQ32zUmjy4VcvA/Y0sgA0cK/Dn4ZTKBixy985h9nFB05Yb8Xhl78RMHPmr/Uzq9XI2HVwAmehCZ",
+	"x1/98iOyjxeZQKrizWO9NK0U3c23X58///H8uxfPv//HG/oEKiQwRLaWGvQLse1CmchTWYEPi0nyCXMf",
+	"6c53E6Sf5gZl00RfXnIhwiZcwty263LxZHioueXEluts/tuXr9+c//L67xs9OIwHKp0xZMun9vF7nGSN",
+	"PxaQlenFA1tVwDPeTd0klgB/B4Fk1MolpKuMd48eRKYabbPjl7KRXssYb2ZrY8ZDqBQB9SS84pcuOsR5",
+	"G7chI0/xXnjktmSny01lMYugsfRpR5HyC1ZU/QBw5CGf1R8af75dYxdIq4ZsH7OwlF5g9ceMXy3NvUaL",
+	"Xy1N4inbtjJP7o6oYNmb3YdyJsSCmeJ5+RAk+7zIjwLzxd51Yd71TesXMdJsZXY75EBrDLZutLRIp1TX",
+	"Wq06tMou9hx69ZEjQmrIVPe6h0Z9KmpFSY3xWL717J/f/rY4Ozubnn17Fv738/c/u69+Pjv7x9nZJf/2",
+	"4tk3Vy9eXp2dfbM6e84//v0b/CdjLxeymUXoJSBb+5NV0uqFZ0f/lEe/jY6enh/9+vvXoz/+S3fOQ6eX",
+	"8Ue1GopXIHldICB+5LjAsL+BAjoKViSVxBlZqlIY26gsZU+m4sNY0vFaVksEYbHNPrW1qkUxW86lwVCa",
+	"V7iIlpgFPPsiYPr9qjrKE+OPJx/2Ahw1FgpXoGVL5jm+zhmC9E11caFQO6TBZrlxNhJFA5CeqL1ZnUKy",
+	"3XQODtsJbYTWv6yVAhqiJZQWx85gL1AL69Ik/MoPcwOIVD+Ax6PH2GBEaYUte+qVFlSuQuVjrA3NHAqo",
+	"csK4B7oJqZPkpDhkfd4fNXwxJtt1XVf4qWfc/q0vrXBqfj/wm4WTYfDoc9CVKUtrdbEkxbXRmKLqrkBL",
+	"hUJ4XtMsqbreH9mNiXT8AO48bJSMK63V76/Wr46OT45GX785Ho1HT8aj0T+hjF0jdXUwPjjIqPozKyFQ",
+	"eBZ/woq56LNJfqZatsnvdzqT2QFv0IPxgaz0VB1VctHYBRaYrxU0iUf3YHwAZ9f/CSxdL2ughnnKLn58",
+	"48V5Fk5yrw4BfcsoGM9nmCRIIglOW3+mkx2FOSGVyKTzRvCDCvLJO8Xx6FIJ/Hg59eoEiUDuZ42Thrgy",
+	"2QOw7RuqvDHatI2PQYG/+ltrk4GFPtFJDoXECszSEgmrctPFWCV2E1YdMqDEG3I3JH4K7mV/Llop87lB",
+	"n/YFXAjBVfIo0kG5jHvx9Ml/9d+eKm/eqcgqlJtIRXSt6k1uIZFQCyWMQaJNGERp/sAYFCm42sUyeD59",
+	"l9EtYRrMpa6V8PYjFTVDBoBBA6Xf1uRY9zcsY6P9PR9nYGGdRkWCXBHwqVMxWQLPJfwXpr5XUJgVkukl",
+	"vRwqe2BpIzAOwWRUpqnXiGqeARrINyom0pRj7ADwOvnvHufm33Dhoea4HyUj2UE1CrMLtexWM1v5fkws",
+	"4UnsymS5wU9Ghqh93wr1GCqt6Ju5wcId9FGvOgB0XBugWCoPvSGffMuPBXMtK7kg0Ij/hmiAFWLh9fkJ",
+	"5Y57gx4ZG/zGOpfN+VWBNEZLM9HSqZId9bjM33rtxt9Y1VCcjE6Os7C9c9PeZEQ7TchzrzNd+YU8zsRJ",
+	"Jp5k4niUiZNRJp6M/L+PkEMDz6+by6ryRy1OVsJMJs06SQQAZKqjEuWge8nEWewtXHy1ZMqpqepJ13+R",
+	"SKh7yNd/g3XjtoVXKrHA0yk3BBORL9wRd1QyzFvwR23n+98d4dQHYjxK17evYEJ85CEZ/H0VBC9WO7PA",
+	"4ZaBQEUJ4MAgqndnhePbO9PSUAzuS3x+jnJzM97Qd75IzJ7z462TRgc3qOtk40+srZQ0f77US5jB/clw",
+	"PGN/gUS4Oe8p3pr0Q38C3Cuqne0CeACiU1idIxRSzCKwh+qZddQy6/FQwyrdq48aWvhI2Uw4uh4RTWiM",
+	"hyymO7TkQqn3Oe2rra3eEsG3yF1CaiJxRstGJdViWNXWoAPV6oICstol4dc0qQmLlTYu4G9cI9fANyqn",
+	"3o5qy3KkzZrBKmBQqwLWkKWplHOi2JTp/83vaaZ2/f7ZmyI37cSoUPVNtDKjqARPMrqknD9XFaAkqAgw",
+	"BwckaPnJYLlrF7aeKuzPeLMA8+gpjAPh5NalYAKXlsKDuCSi4PH7COQXK7usSoiLYX3imCjgErA7GAYM",
+	"c6f+QW1+XSnTVOsdOVssmHbev2fxk+oanKVAzXLDmcsN+W51HXGlVLV/ZleiQOfXWACyni1Zd6UXGEpu",
+	"5SUMWuiGSrrmnCAOkJwWI6Zoy1Ryyp7YTlYIv3S3Uw9+vWluW5R7D3ltLNN+cepuk9p65V9/Mlu8iu9T",
+	"I9t5Gz4g6DoT2HYs5ieSuJabgjS4c3ut6lqXynHZ6a4cNn/x+YPPz0I2GwTqdqazEUCqaSCEtp3Plps0",
+	"3QgFjeaioEmeUQYgKSBvp1wopFb0l0puLkmkpyWruawMbtPeNKX7VGd/iS18pPSknQeYU5M+y4P8Oacl",
+	"3UJV/gL4VPeX40gR7VCje39ViyzxdU6SKg2DSeojBSwkwWZDQQbmcn0LrttaTGp75QeWVmmAjovGWoCZ",
+	"hb8QrJDwvOBzbXJTKd/nmawwZoEYPIxmciFyou+nELlsAqThogKlK8tNrQCHC2EKiJFkqNvpuTecIYDv",
+	"MvTkpwPWEJt/mhSCRDk2k05cQIAfQX17Z7THOQyH+O+wju/vG75PBw72sUfawHo+kCC8rxB40y4nAkGX",
+	"qa1rNW2oVA/emszJLreP9QZFe3AypX7P94H1s5dpt7/0p/DUn5rFi4ex328ZpuUv4bpcJMvLOy3+diMH",
+	"phEvXvwQPoSYqbOfngMdqnZCmWm9XhAaC1MGTIkwdS/Km2VtvPQPfRZOrjEQV8ykO5cLfX6l1sVQFFfa",
+	"lIVYaK6WudK1yg2yG45FAVXndCEGUAvt+RGwlzd6ghwIjSAicn8gx1gv7XmWG/8vr+yyUXUmrl+8+CET",
+	"L6tKzmUmhsPhYSYKaZpZbRd6SkHPH7CupvNjPAR6gOLS2stKFWLwvZpro0VB/GXqW9y6xeFQFMDe6grM",
+	"4BIzuxIzWVP8HEHkCEoWF5VSDaDMHGDQoIZ2AoNh+h0ozdg6yKhKAMyhH7rMJ+FefcPcyEdyD4cx9lxy",
+	"PGMPTuL7cRIv4h7rEiqbF9AtvMVRzJzFVWwwRxQih+iTXTqVUGGwOwwzdHr8kq1zcRN3W2sTURMPitOd",
+	"Odr27KF+d1v/Qo4+uIB58Lt1+t32ru2nQht1Joxa5aZgLaTb2WbUabjfO31zQlZVbvCJoSio/nCkhqIf",
+	"sGwlFL3j2AzEYMS1rJbKhaRF4BWSJRb9YZ4hp7ACD+YOCAdUUfVGYik2hBatRNYpMQDuKTH3sye0QSIj",
+	"6ZRXfsyyqgrmKRG6IVp77q/vDJAmAYzvSi2aocB8Q9JlytouiLloKqfeop5aYxTlDmIuVpCj0glnrWGs",
+	"cCgkmBsnrxXG+GSIsbB+CVGowCsFTFZTSLSnPAfA1hOXVZKdyRlgcUoB+jbACrftrM1DyncLlQ2hPwAy",
+	"3ErSBD4n1Sas6ndr3rMy9kurkY/k3NwnK9m/+bnKzE9Sc3vvnK/g5XwXXe8LL1EadbSF19owyh1Zeh2A",
+	"GJK9V2qdcc42KoC6QSwNJqnnRpcu8G+4FEzNHz3nVN0iEQ/8x9xcSF0RRVN60E9iV+ZoEYqBm9bLycTf",
+	"CBeQNU2l9x3xdfA3H7nkSxOsDzcGchB0h156Ud/YS4WBEbkGFhHxN/GD/kYM5lT4V/pOECqaKVJORqNR",
+	"C95A3tRB0dRLM5VQhUtTKNyf+0MkjGViPYBeYKmrC9UAk4BMu10BS/y0tg4w00IuNMhjPZUui9wwcqFz",
+	"s6jtVDknwoeYxmVlCWlB2VmQ3UsdmKi19V+BqsqQp7xB+fwU8RdpznJfhZNXsMcC3u8eq4+Hdvq8Sxur",
+	"z3UQdXuvPXIIWP/8cKUfNpf15EYT971s1Equu5xim4uyMtsQv/fWV7sFY6Ncc9fcKuBJamlaQPjUKUqx",
+	"JPnahVz6VW3NZW40gOqbGaCEiP9j5o9zSEaolbPVtRKDojQO6ZISZXU6oxhScqSpoifVMBKXS1mXyE/i",
+	"NUT/CdAbVd1AEekGdcGJBHlWMbEC64H81QFUH+I/UgFK7qR6q6GWOtIzFAimT6lFqWQf2AIr7fxw6E/F",
+	"YUJ/j6/jXWMgBdcadUSMdsHPiBou+ybEIJWlXBuTUpe16bqQDmNpUGRGIMmJuS+bAgVvmXi1nIxG3hiB",
+	"W8TWMP7WLvCzOVOyambrsSjsVcErr6cz/BYo0vGS4hVjJpXYB0FsMl2y2G/pe9Zz3yRN7ORNuHut1jf9",
+	"CvyyfYKfKhJxGBEIVh503A9OxA9e9HgCRaWv1W6dNcTv9vonX5GB3GKwC4R6wFAEBJ0JHT+G3FUtHVq2",
+	"kY7fXoiFdA3GngGcA9jXGnPOgbQnYFD3sPKfol+SoJ3yUmoTfA7GojQfnIweQ/Cd4JyQBibF49HjdkQf",
+	"sDpio9aIdn6YvynDt0mgGz7b4mPmai9crrXN9ZSgFCI107jNuuxmduW20Zv9WNOf6ZM39um2ssIeSgLc",
+	"uVP3P+KC8MELpyx16m4er4CwDjWwGazCYjVJ96ucDfxVK+lyE/z/vKJISGHaQG2+/ZRpsXon+OuwOwLy",
+	"Ge9aOCvdoJD+HXh3V1Foo+cC4m4/OKM7ndF79+RdOqN/kFdgVBu16t3CkZaw5a5mhpTcPJN1pVUdeQ4h",
+	"0yF4rleqVuAs7bxRajWX2nBxbzmp1BATy7W53IksxUewgngLVZpCQ5NjuPvqAM3bGpUbRoAC4oxxMXMl",
+	"zWqmK5V14kz7PaqtA3dfHlVu5CN5VG964KGyQ9xnD9jRPw92NMI00xU87JFRpLAyMeuOmsj+kXYp5ExY",
+	"eERW1dqfVIhBpdlXGrmkUOsadrvaEKq2v5ZwxFN6qzLWWugpuc4P3E0pWayIZbDxOJyulokdJ7s5id5r",
+	"fONPl837amn2Y+KQW+AvAIfbwFy2+WkC028/O02iqAYi4xZ3sDRlRpxkhDFGL1djG1l1nK5L1TDX5P1t",
+	"gB0EkA86Y6fO2Gbapm3yPm7gsLe+CCR0vbsMyP9+UjUS6pVMy0dUPwtpVCUGzcoiPUhNxHvMwgeg+9xI",
+	"KPdH8Rh8QFzKa3/3RBJB9KG6GZD0XCA/ntcB4fncLKSuEUbxP2u9WChT2vri4pETslrMpBgYO9dGVsDs",
+	"guQxF1JXxAxdTGdWT1XBzUE8hBhuLrCGp4Xq8eIlMzgzZy/SHeaGiM/KMXbo///v/wO8Ysx0lPD5+T5+",
+	"a2fA13clFws5FN9BgSeKk5EGjqSRbGKyxkvEaKfI6FeqC21USWO0dW7gg3604lrWmir9N0JWFRDcmGVV",
+	"9ViHr5bmLCz3+/LYIbMbvDJT5hx6dTAeDZ9kBzQh58neGg2/fpIdwIwejB/D3jUQi/3X78hbh//KruiD",
+	"8cHo+Olo8qV8fDQajUZHX/v/+5v/v1H4nzyON+jcTq+O4ENw093uOydd3zk6eYcvfdn5pS/hTr3SpgQC",
+	"T9qYB9nBVbKPz2GFYaa+On7aM4l/+9vfnibselU1P8dBh7k9PoH7e2lu2ufRMTH3aXN5/g6kfHFH9Yj1",
+	"eCywyJl7EPIbQv4fdiUuZB1op0k+wsTdl9yfSjNV1R3H/gKCwmsjjYW8/lA6AIJmoLAEjv/gHYfID9LE",
+	"A8SeP3JKwHROItVGXFT6ctYuBBBrTKG3AQjzUHqj2gO59Dhi4L3nKFfgVk0xlOLMXcEX0IGtnZjJel6R",
+	"OhWKOjCFPdcKh8gb8LdhX/NIM55UyeM+9PsV8JFOLezeabi/xe7J4JMmn4YqT8Oy0qjc5py6ma2bav3g",
+	"vf4Y8ChcuD5NcevwM3vxDXgvUSIx++W1qgGIYza4I6dExuYPA7AMY4UICm/7Aw1UiETZDAFoSk87FQ3z",
+	"MkK+p2nzMA5z84qplv0zgWs5kBqne/KU6DGa8EfcYB3QntHTfiWJW7xXO4jb6DOG6O8P5+kuTKgmmdGu",
+	"4kV3erXWioiQ7/RuBTPstf9wejAJTBMqDcGV5a2Gmrz+pNnlhlS7DGGJjXRXwqbYZEwEO02Rh4OT0clh",
+	"ID+lYWUUXw0+hu3SRDwD7ovfqdU/Cv/+wtaNG4ofrWjgUonMDv4i9oZV6Sdi7k9zo6fg+8djj6zRuQnA",
+	"6/a4M7ZNrVGO8dhY/liT3eqoXFL8JmAHE9/1ZqgPylSiSTYArOHbhZo2vhfYKqJ5QiwjgsKhIpOXeVgo",
+	"hps4zU2BFN2xWIuYQ4AGHyyCOl9g2MPWQjqnahCxZARTsCZUHHYJipSmnSFBXOoTd0ogsoetACawGKAB",
+	"S7z5lMy00uYwC6cli0LeNbKBhSH++tpW1XLhgirGLPimDLPCBkUhCLFgmec+N7YqE0ZuFzH9ucnN81LN",
+	"F7aBJINE1AMtlG+AfAyh7h4UE5LJyYiVAjfs6kdY8pOgZVRhpKMCEt5gXGxgUFDeXiGAOOkQ0wNAUxTN",
+	"Sk8VLaU1oUKBv7sYJQbFgyDClNZkosaRc8yrrVRXyj9Gcapw7pB52b+lTTh8qHxWxHsScGd+Lfw3sEBQ",
+	"boycs5oL0T0x4AUa5svR6Msp/Ar/qorDbmJ/6MS7FKJJfAYb299L3mCgfj09Vkdflyfy6OnFaHT05fSJ",
+	"OpHHk8flVxcgmW+KjsV+vm81m23Cfq6usYu/f8T8/dYgD/6t7XCmyaf94K8o28jK2/WjhDP/5LYT0k+Y",
+	"T0KdtuIg2l6JSORTACeRDw9FSA8f4nyfZcYFbZwNTvktleMm1gZpA7s9zG+iTtMW2I5KBaI5jyHEqkwC",
+	"inCRb8U+ekOHr7g79wrShzZ2AfR5Vh68YV2RMRkrKvFi3aeunmiqu3fpS6M292fizc86QnCDwt8GBVTi",
+	"BVleUGABdVqsYNAX7SZ7lGT4/W/YPZv1Ya92h+dwdh7FVb+b7drJ2L+5+wYnHHg7Db8dc/Eofph1zpRl",
+	"73DYXVOMlYxdhcW8iTZfzg/GxwENoU2jLiHtsvOULatmH1gksVWSwtheoV4wY19ijWDqiFfSDgmLjNZe",
+	"YlIMxatA8wI4YOs1bEjrBahBO9Vgsm4gPufESlWVNyYma8qzLsZADWtKJybqwpLNQfwokXIQE+fAWFZm",
+	"av13oR1Awz3GfDrUwWsoNwavaydktULmYKqeEUpvGioIUhj1tjmfAj6jyJCjFiRNQiRGPRW6UXM2dnmU",
+	"q1o3jYJUZzQhqHu9uWwgc2DJbgSzicA/cPMTdWA31iUE1G6JsPkzoVxCAbT9WJe41R+Ea19yXLK/7tlx",
+	"19TrI3Ra34f3DvlQwUXH7inSBZD5cMNbPohZwVDUiBVh302t3OEeVx7SFEIYSlb6t+g2xC6Mw39eWuUC",
+	"uUNBlicUQ5PIRwHzImpgkhoU8F/n8F+c9kY9h7E8ErVdsVOIuBMma5bORq04Qwmjdsn4qegg0TtQnUZw",
+	"DGKPh7l50+2cxBLlN3K2QFZg8LYkuP0Ym4s/Y8nD1vAywGDgx1GWTgCjQjpAORRcmbHTi9LU6+/gax8n",
+	"wIe6XFxNP267UKZVbvc0nTWaKlqBh2DEx7DE/ZHdtMLTPYmL02uJYybUTtrF1/jIn5pzEcaw/8LF2fhL",
+	"wEsdryrvC/oh5Vns4uyDmbxXwj5o4SOx9eHoeoQj5hk+8PTdYSYszKOQOLVdm7Elpm5BzkeJrme0aO9b",
+	"yoW1TEhu4ioumPbaqryCBfz7Cq8kfflrF15hIfJQeOWuC69EGfVQeOXeCq/0Sqt+Jsh4bd6nhrPz5nrw",
+	"IXQ6aHcs5idD/Zhmfge2g61M1DFJoDYNgot0Bq4/V/U+1bpfYgsfKUt15+Fg0r/P8pB8zompt1AaI4HK",
+	"DeIMXbwOLUAYs6XRjunykv8c2vtT2808jP2mc5QxD9dMj6s6FuEAZ/Xm9r0LpofuzIstrpwG4GiUaJEU",
+	"2u8mJUdr957ZDL5tNfKRzP+bshmkTgBvHJCcOH7AO33618dZWaakBt523XkUd10mYz1f2PquWRLPytKJ",
+	"uTTr5GjGbjJXKaKiAE+snfgfr1/+KF5oo9wYqUwi48nkf6lpA2HyShtFkCjCpbiZXID4LjrPX5GbwaSS",
+	"5gpexcCNvjSATcH2cQIwUF0Rtd9Mm0tC5vpB+FchyULjKqYIWwo+xyStxycnof5KyjDI72I/tBEFhr0K",
+	"MYhdM8v5RNXMwX18Gole/Scwsn48Go0OT+n1IejgBYBgSf/Gp4D2HGDaiPUUhW9FfDlm1MRwIRu/xwrU",
+	"zmkaoNY4IACkgZZGcQkJvmudErW6VG8FfcGJmbxWuYkvnjz5yiv2tZw2qhbTCuuXDYp/DYfDX4tMFHm+",
+	"wH/8VBxCKK6qMnBgtdNYjr8U1ojCb5FijMsOHxNT64Ddt3bgItKQSrMl9nFMqSJzM7n/9siUW1DZg9/z",
+	"g0Vt54smPxiL/ODfidPz5N9O/nt+kIn8gCH05+jIwsce4984UeFgLH7PD+aqmdkSHzDLuar1ND/444/c",
+	"bLTxrVzoRlZ+Vb6rpZkqaokTkvCpS2Uva7mYrXd04ydZa7evK346pDYO+7Lh32njIhSe174zOuxCORw0",
+	"6m3zxaKSeuNCu4OPf9BL9nl7X/UzVp5VVVq4TNUsbj5DT9Y7Xpt3uCB8V24vA9MzWKNgB4koy0+DMPca",
+	"UVidKJ1BhGOJw7YIT8BOXlDShTQHp/FdXPM4qGT/wJ0Qr8ndtz3Q5+6zFc9+ei7wQS+EQR2E81YDPXyt",
+	"ru0Vxc7V24Wm8hzO32WI5RqKH5FdnJhsp7VqsGht4y8FNwM01rWqwWPN0IzcFItaXei3BYK1wCneWMiy",
+	"uTTaecsYeuU/r0q81QpZzrUp/O21UH3Irjc46D+1wQpj2G+t4rJ96lLkA5KVb1uscXcnR4V+6C/Gh2qk",
+	"4z24yR8I+w99nkz1hYdjTahEimLNbEU7l47FoIDvFcHJiUcCYlDAYZRU8oNzwoGt12ffPMO0BIfAKj5c",
+	"tzoeaOvB5rpX+xda+EjGL/agxEH2GMCwCClfO6zOXz0O/tEOKsfPTTytXYe1dandgEHaX1zxCLNpNqnt",
+	"yvnLiAseEziMNsNQPAsFN6gQB1BGxw9V1l4tF2BWsWH2xO8ga0pHoXbaYblxjV04gCx65QIisquZ1wB9",
+	"a9rEF4cC+gswNGqnQdsiN8wMQlcxMeynyZBAwp9h0Pxxh0TITa9IwI9GkXCT6Cz2D4LE0KOH8hp3dBBw",
+	"z+49CO8GBfYtqemy1s0aXpooWav6bNnMDsb/+tUrPlNrr7QKv/zqX6ivu2ENfh/ApeR7io/hNVba6RKo",
+	"kFaSS9WgJ8NbbMu6OhgffAHKEw1rSylNSt86MVCmXFgNlBp4gHXNtXAdOHkJjRDZ5rdzSn6gQpa+l5AH",
+	"ITfrH+F3F7We0rXO1Sv8rXXlhhvY/q5Gfg455IS+i9SXGNDpfyX1pLc6xFZ8JD8wZYs22A3Fs1I3KDaC",
+	"qTzvoERO+hMNhe0ufZMgbIhe/v/9X+ZGIT48qsULpCjWXOjLdB0irqXj66+WPNZYTJ+GytAkmPxADBI+",
+	"C3DPjmwhPYfiGVq5TCD/snbgpaqgoN7EyrqkjkNfSwDCMC0elViiCu2hsVgPfLvFf0B5D6w5wXsy2fXp",
+	"sq9do+Zdc0w3UGUvtRFMBTW3Rje4sr88Tz+D91THdxLDLZ4NUk0HIPhBVUxXh0RId9qVXJa68b3qexse",
+	"8KLkPwMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
