@@ -69,18 +69,6 @@ func Refield(field, prefix string, err error) error {
 	return &out
 }
 
-// EffectiveRule is the rule a question is scored by: its own, or else the
-// benchmark's default. ok is false when it has neither.
-func EffectiveRule(own scoring.Rule, def *scoring.Rule) (r scoring.Rule, ok bool) {
-	if HasScoring(own) {
-		return own, true
-	}
-	if def != nil {
-		return *def, true
-	}
-	return scoring.Rule{}, false
-}
-
 // JudgeRef is one llm_judge rule within a scoring rule: where it is
 // (such as "scoring.assertions[1].judge_model_ids") and the judges it
 // names, empty when it relies on the benchmark's config.judge_model_ids.
