@@ -17,7 +17,7 @@ const createRun = `-- name: CreateRun :one
 INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, created_at,
                   max_cost_usd, deadline_at, charged_token_id)
 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged
 `
 
 type CreateRunParams struct {
@@ -86,6 +86,7 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 	)
 	return i, err
 }
@@ -104,13 +105,14 @@ UPDATE runs SET
     judge_input_tokens  = $10,
     judge_output_tokens = $11,
     unscored       = $12,
-    latency_p50_ms = $13,
-    latency_p95_ms = $14,
-    error          = $15,
+    judged         = $13,
+    latency_p50_ms = $14,
+    latency_p95_ms = $15,
+    error          = $16,
     started_at     = coalesce(started_at, now()),
     finished_at    = now()
-WHERE id = $16 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored
+WHERE id = $17 AND finished_at IS NULL
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged
 `
 
 type FinishRunParams struct {
@@ -126,6 +128,7 @@ type FinishRunParams struct {
 	JudgeInputTokens  int64
 	JudgeOutputTokens int64
 	Unscored          int32
+	Judged            int32
 	LatencyP50Ms      *float64
 	LatencyP95Ms      *float64
 	Error             *string
@@ -146,6 +149,7 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, erro
 		arg.JudgeInputTokens,
 		arg.JudgeOutputTokens,
 		arg.Unscored,
+		arg.Judged,
 		arg.LatencyP50Ms,
 		arg.LatencyP95Ms,
 		arg.Error,
@@ -185,12 +189,13 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, erro
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 	)
 	return i, err
 }
 
 const getRun = `-- name: GetRun :one
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored FROM runs WHERE id = $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged FROM runs WHERE id = $1
 `
 
 func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -229,6 +234,7 @@ func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 	)
 	return i, err
 }
@@ -384,7 +390,7 @@ func (q *Queries) ListRunQuestions(ctx context.Context, runID uuid.UUID) ([]List
 }
 
 const listRuns = `-- name: ListRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored FROM runs
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged FROM runs
 WHERE ($1::uuid IS NULL OR benchmark_id = $1::uuid)
   AND ($2::text IS NULL OR status = $2::text)
   AND ($3::uuid IS NULL OR id < $3::uuid)
@@ -446,6 +452,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 			&i.JudgeInputTokens,
 			&i.JudgeOutputTokens,
 			&i.Unscored,
+			&i.Judged,
 		); err != nil {
 			return nil, err
 		}
@@ -458,7 +465,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 }
 
 const listUnfinishedRuns = `-- name: ListUnfinishedRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
 `
 
 func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, error) {
@@ -503,6 +510,7 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 			&i.JudgeInputTokens,
 			&i.JudgeOutputTokens,
 			&i.Unscored,
+			&i.Judged,
 		); err != nil {
 			return nil, err
 		}
@@ -517,7 +525,7 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 const markRunRunning = `-- name: MarkRunRunning :one
 UPDATE runs SET status = 'running', started_at = coalesce(started_at, now())
 WHERE id = $1 AND status IN ('queued', 'running')
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged
 `
 
 func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -556,6 +564,7 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 	)
 	return i, err
 }
@@ -563,7 +572,7 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 const requestRunCancel = `-- name: RequestRunCancel :one
 UPDATE runs SET cancel_requested_at = coalesce(cancel_requested_at, now())
 WHERE id = $1 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged
 `
 
 func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -602,6 +611,7 @@ func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, erro
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 	)
 	return i, err
 }
