@@ -41,18 +41,7 @@ func (s *Store) recordEvaluations(ctx context.Context, es []evaluationRecord, in
 	for i, e := range es {
 		args[i] = evaluationParams(e.r, e.k, e.ev)
 	}
-	var first error
-	s.q.RecordEvaluations(ctx, args).QueryRow(func(i int, n int32, err error) {
-		if err != nil && first == nil {
-			first = err
-		}
-		inserted[i] = n == 1
-	})
-	if first != nil {
-		clear(inserted)
-		return fmt.Errorf("record evaluation: %w", first)
-	}
-	return nil
+	return batchInserted("record evaluation", s.q.RecordEvaluations(ctx, args).QueryRow, inserted)
 }
 
 func evaluationParams(r *run.Run, k run.UnitKey, ev *run.Evaluation) dbsqlc.RecordEvaluationsParams {

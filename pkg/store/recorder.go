@@ -26,11 +26,17 @@ func (s *Store) RecordExecutions(ctx context.Context, es []*run.Execution, inser
 	for i, e := range es {
 		args[i] = recordParams(e)
 	}
-	// A batch is sent with one Sync, so PostgreSQL runs it as one implicit
-	// transaction: a failed statement rolls back the ones before it even
-	// though they answered, so any error fails the whole batch.
+	return batchInserted("record execution", s.q.RecordExecutions(ctx, args).QueryRow, inserted)
+}
+
+// batchInserted reads the answers of a batch of once-only inserts (each
+// returning how many rows it inserted) into inserted. A batch is sent with
+// one Sync, so PostgreSQL runs it as one implicit transaction: a failed
+// statement rolls back the ones before it even though they answered, so
+// any error fails the whole batch and clears inserted.
+func batchInserted(what string, queryRow func(func(int, int32, error)), inserted []bool) error {
 	var first error
-	s.q.RecordExecutions(ctx, args).QueryRow(func(i int, n int32, err error) {
+	queryRow(func(i int, n int32, err error) {
 		if err != nil && first == nil {
 			first = err
 		}
@@ -38,7 +44,7 @@ func (s *Store) RecordExecutions(ctx context.Context, es []*run.Execution, inser
 	})
 	if first != nil {
 		clear(inserted)
-		return fmt.Errorf("record execution: %w", first)
+		return fmt.Errorf("%s: %w", what, first)
 	}
 	return nil
 }
