@@ -1,6 +1,8 @@
--- name: RecordEvaluation :one
+-- name: RecordEvaluations :batchone
 -- One evaluation per (unit, scorer, scorer version), whatever crashes or
--- duplicated tasks happen: a second one is ignored. In the same statement
+-- duplicated tasks happen: a second one is ignored (also within one batch:
+-- the second insert of a key sees the first). Sent as a pgx batch, the
+-- verdicts of many units share one round trip and one commit. In the same statement
 -- (one round trip, atomic), an inserted verdict of the run's current
 -- scoring version becomes the unit's effective one, unless a person
 -- reviewed the unit: a human review always wins. Returns whether the

@@ -54,6 +54,7 @@ UPDATE runs SET
     judge_input_tokens  = sqlc.arg(judge_input_tokens),
     judge_output_tokens = sqlc.arg(judge_output_tokens),
     unscored       = sqlc.arg(unscored),
+    judged         = sqlc.arg(judged),
     latency_p50_ms = sqlc.narg(latency_p50_ms),
     latency_p95_ms = sqlc.narg(latency_p95_ms),
     error          = sqlc.narg(error),

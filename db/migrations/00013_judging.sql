@@ -90,13 +90,17 @@ ALTER TABLE executions ADD COLUMN unscored_reason text;
 -- scoring_version is the run's current scoring version (a rescore moves
 -- it); the judge_* columns sum the judge calls of that version, kept
 -- apart from cost_usd and the tokens, which are the tested models'.
--- unscored counts the succeeded units without a verdict.
+-- unscored counts the succeeded units without a verdict; judged, set when
+-- the run finishes, the succeeded units of judged questions with their
+-- verdict (scored or unscored) at that version, so that a finished run's
+-- progress still says how many were judged.
 ALTER TABLE runs
     ADD COLUMN scoring_version     int              NOT NULL DEFAULT 1,
     ADD COLUMN judge_cost_usd      double precision NOT NULL DEFAULT 0,
     ADD COLUMN judge_input_tokens  bigint           NOT NULL DEFAULT 0,
     ADD COLUMN judge_output_tokens bigint           NOT NULL DEFAULT 0,
-    ADD COLUMN unscored            int              NOT NULL DEFAULT 0;
+    ADD COLUMN unscored            int              NOT NULL DEFAULT 0,
+    ADD COLUMN judged              int              NOT NULL DEFAULT 0;
 
 -- The judge models of a run as it started: a run judges with the names,
 -- prices and overrides it began with, as it calls its tested models.
@@ -203,7 +207,8 @@ ALTER TABLE runs
     DROP COLUMN judge_cost_usd,
     DROP COLUMN judge_input_tokens,
     DROP COLUMN judge_output_tokens,
-    DROP COLUMN unscored;
+    DROP COLUMN unscored,
+    DROP COLUMN judged;
 ALTER TABLE executions DROP COLUMN unscored_reason;
 
 -- The old key holds one evaluation per (unit, scorer): only the first

@@ -140,15 +140,21 @@ func (s *Service) leaderboard(ctx context.Context, q LeaderboardQuery) (*Leaderb
 	}
 
 	models := byModel(in)
+	// Every model of the tallies, a model whose units are all unscored
+	// too (withUnscored gives it an entry).
+	seen := make(map[uuid.UUID]bool, len(models))
 	ids := make([]uuid.UUID, 0, len(models))
-	for id := range models {
-		ids = append(ids, id)
+	for i := range in {
+		if id := in[i].ModelID; !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
 	}
 	names, err := s.names(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	out.Entries = withUnscored(rankModels(models, names, boot, s.each), in)
+	out.Entries = withUnscored(rankModels(models, names, boot, s.each), in, names)
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"cmp"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -44,26 +45,44 @@ func RankRun(in []QuestionStat, names map[uuid.UUID]string) RunRanking {
 }
 
 func rankAll(in []QuestionStat, names map[uuid.UUID]string, boot stats.Bootstrap) []Entry {
-	return withUnscored(rankModels(byModel(in), names, boot, sequential), in)
+	return withUnscored(rankModels(byModel(in), names, boot, sequential), in, names)
 }
 
 // withUnscored sets each entry's count of unscored units from the
 // tallies (byModel drops a question whose units are all unscored, so the
-// count is taken from the tallies themselves).
-func withUnscored(entries []Entry, in []QuestionStat) []Entry {
+// count is taken from the tallies themselves). A model whose every unit is
+// unscored has no score to rank by, yet it is not left out: it gets an
+// entry with N 0 and its unscored count, ranked after every scored model
+// (by name), so that a run's rankings always name all its models.
+func withUnscored(entries []Entry, in []QuestionStat, names map[uuid.UUID]string) []Entry {
 	n := map[uuid.UUID]int{}
+	cost := map[uuid.UUID]float64{}
 	for i := range in {
 		if in[i].Unscored > 0 {
 			n[in[i].ModelID] += in[i].Unscored
 		}
+		cost[in[i].ModelID] += in[i].CostUSD
 	}
 	if len(n) == 0 {
 		return entries
 	}
+	scored := make(map[uuid.UUID]bool, len(entries))
 	for i := range entries {
 		entries[i].Unscored = n[entries[i].ModelID]
+		scored[entries[i].ModelID] = true
 	}
-	return entries
+	var only []Entry
+	for id, u := range n {
+		if !scored[id] {
+			only = append(only, Entry{ModelID: id, ModelName: names[id], Unscored: u, CostUSD: cost[id]})
+		}
+	}
+	slices.SortFunc(only, func(a, b Entry) int { return byName(a.ModelName, b.ModelName, a.ModelID, b.ModelID) })
+	for i := range only {
+		r := len(entries) + i + 1
+		only[i].Rank, only[i].RankLow, only[i].RankHigh = r, r, r
+	}
+	return append(entries, only...)
 }
 
 // rankModels computes each model's entry, running them through each (which

@@ -126,6 +126,11 @@ func TestJudge_EndToEnd(t *testing.T) {
 		t.Fatalf("status %s (%s), want completed without a detail", r.Status, r.Error)
 	}
 	total := len(models) * 12
+	// The finished run's progress, read back from PostgreSQL, still says
+	// how many units were judged.
+	if p := r.Progress; p.Judged != total || p.Answered != total || p.AwaitingJudgment != 0 || p.Unscored != 0 {
+		t.Errorf("finished run progress %+v, want %d answered and judged", p, total)
+	}
 	scored, unscored, judgeCost, _ := b.evalCounts(t, r.ID)
 	if scored != total || unscored != 0 {
 		t.Fatalf("evaluations: %d scored, %d unscored, want %d scored", scored, unscored, total)
@@ -202,12 +207,20 @@ func TestJudge_MalformedVerdictsAreUnscored(t *testing.T) {
 	if r.Unscored != 6 || !strings.Contains(r.Error, "6 units unscored (judge_parse_failure: 6)") {
 		t.Errorf("run unscored %d, detail %q", r.Unscored, r.Error)
 	}
+	// Unscored verdicts are verdicts: the units count as judged.
+	if p := r.Progress; p.Judged != 6 || p.Unscored != 6 || p.AwaitingJudgment != 0 {
+		t.Errorf("finished run progress %+v, want 6 judged, 6 unscored", p)
+	}
 	rk, err := b.store.Rankings(context.Background(), r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rk.Overall) == 1 && (rk.Overall[0].N != 0 || rk.Overall[0].Correct != 0 || rk.Overall[0].Unscored != 6) {
-		t.Errorf("ranking %+v: unscored units must count in no score", rk.Overall[0])
+	// The model has no verdict at all, yet it is ranked: n 0, 6 unscored.
+	if len(rk.Overall) != 1 {
+		t.Fatalf("%d ranking entries, want the model's (n 0, unscored 6)", len(rk.Overall))
+	}
+	if e := rk.Overall[0]; e.N != 0 || e.Correct != 0 || e.Unscored != 6 {
+		t.Errorf("ranking %+v: unscored units must count in no score", e)
 	}
 }
 

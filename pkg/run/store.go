@@ -115,7 +115,8 @@ type Store interface {
 	Counts(ctx context.Context, r *Run) (Progress, error)
 	// Finalize computes the run's totals, ranks its models with rank and
 	// sets the final status, all in one transaction and once: it returns
-	// the finished run and false when it was already finished.
+	// the finished run and false when it was already finished. It stores
+	// r.Progress.Judged (counted by the caller) as the run's judged count.
 	Finalize(ctx context.Context, r *Run, status Status, reason string, rank RankFunc) (*Run, bool, error)
 	// ProviderConn returns a provider's endpoint with its key decrypted;
 	// a *UnusableError when the key cannot be decrypted.

@@ -24,18 +24,44 @@ import (
 // recorded answer and stores the unit's evaluation.
 const TypeJudge = "evaluation:judge"
 
-// judgePayload carries ids only, like executePayload.
+// judgePayload carries ids, like executePayload, and, when execution:run
+// enqueues it right after recording the answer, the answer itself (when it
+// is short), which saves the judge a read of the execution row.
 type judgePayload struct {
 	RunID   uuid.UUID `json:"run_id"`
 	Unit    int       `json:"unit"`
 	Version int       `json:"version"`
+	// Answer is the recorded response of the unit, set only by the task
+	// that inserted the row (so it is the stored one) and only when it is
+	// at most maxCarriedAnswer bytes; nil otherwise.
+	Answer *string `json:"answer,omitempty"`
 }
+
+// maxCarriedAnswer bounds the answer a judge task carries in its payload
+// (kept in Redis while the task waits); longer ones are read back from
+// PostgreSQL.
+const maxCarriedAnswer = 8 << 10
 
 // NewJudgeTask builds the evaluation:judge task of unit idx of a run at a
 // scoring version, on queue (the run's unit queue). Its id is derived from
 // (run, unit, version), so it is enqueued once while it exists.
 func NewJudgeTask(runID uuid.UUID, idx, version int, queue string) *asynq.Task {
-	payload, _ := json.Marshal(judgePayload{RunID: runID, Unit: idx, Version: version})
+	return newJudgeTask(judgePayload{RunID: runID, Unit: idx, Version: version}, queue)
+}
+
+// newAnsweredJudgeTask is NewJudgeTask carrying the answer just recorded
+// (by this very call: the stored one), when it is short enough.
+func newAnsweredJudgeTask(runID uuid.UUID, idx, version int, queue, answer string) *asynq.Task {
+	p := judgePayload{RunID: runID, Unit: idx, Version: version}
+	if len(answer) <= maxCarriedAnswer {
+		p.Answer = &answer
+	}
+	return newJudgeTask(p, queue)
+}
+
+func newJudgeTask(p judgePayload, queue string) *asynq.Task {
+	payload, _ := json.Marshal(p)
+	runID, idx, version := p.RunID, p.Unit, p.Version
 	return asynq.NewTask(TypeJudge, payload,
 		asynq.TaskID(JudgeTaskID(runID, idx, version)),
 		asynq.Queue(queue),
@@ -107,12 +133,9 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 		return h.judgedFinalize(ctx, snap, version, nil)
 	}
 	k := UnitKey{ModelID: m.ModelID, QuestionID: q.QuestionID, Sample: u.Sample}
-	ans, err := h.store.Answer(ctx, r, k)
-	if fault.KindOf(err) == fault.KindNotFound {
-		return fmt.Errorf("judge run %s unit %d: %w: %w", r.ID, p.Unit, err, asynq.SkipRetry)
-	}
+	ans, err := h.answer(ctx, r, k, p)
 	if err != nil {
-		return err
+		return fmt.Errorf("judge run %s unit %d: %w", r.ID, p.Unit, err)
 	}
 	if ans.Status != ExecSucceeded {
 		return nil
@@ -163,6 +186,20 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 	}
 	cache.forget(ctx)
 	return h.judgedFinalize(ctx, snap, version, &st)
+}
+
+// answer is the recorded answer of unit k: the one p carries, else the
+// stored one. A unit without an execution cannot be judged (SkipRetry).
+func (h *Handlers) answer(ctx context.Context, r *Run, k UnitKey, p judgePayload) (*Execution, error) {
+	if p.Answer != nil {
+		return &Execution{RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: k.ModelID,
+			QuestionID: k.QuestionID, Sample: k.Sample, Status: ExecSucceeded, Response: *p.Answer}, nil
+	}
+	ans, err := h.store.Answer(ctx, r, k)
+	if fault.KindOf(err) == fault.KindNotFound {
+		return nil, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return ans, err
 }
 
 // judgedFinalize enqueues the run's finalization when its judging of the

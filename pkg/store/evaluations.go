@@ -22,15 +22,30 @@ import (
 // the run's current scoring version and no person has reviewed the unit:
 // a human review always wins.
 func (s *Store) RecordEvaluation(ctx context.Context, r *run.Run, k run.UnitKey, ev *run.Evaluation) (bool, error) {
-	n, err := s.q.RecordEvaluation(ctx, evaluationParams(r, k, ev))
-	if err != nil {
-		return false, fmt.Errorf("record evaluation: %w", err)
+	var inserted [1]bool
+	if err := s.recordEvaluations(ctx, []evaluationRecord{{r: r, k: k, ev: ev}}, inserted[:]); err != nil {
+		return false, err
 	}
-	return n == 1, nil
+	return inserted[0], nil
 }
 
-func evaluationParams(r *run.Run, k run.UnitKey, ev *run.Evaluation) dbsqlc.RecordEvaluationParams {
-	arg := dbsqlc.RecordEvaluationParams{
+// recordEvaluations stores evaluations as RecordEvaluation does, in one
+// round trip and one transaction; inserted[i] reports whether es[i] was
+// inserted by this call. It is all or nothing: on error nothing was
+// written.
+func (s *Store) recordEvaluations(ctx context.Context, es []evaluationRecord, inserted []bool) error {
+	if len(inserted) != len(es) {
+		return fmt.Errorf("record evaluations: %d results for %d evaluations", len(inserted), len(es))
+	}
+	args := make([]dbsqlc.RecordEvaluationsParams, len(es))
+	for i, e := range es {
+		args[i] = evaluationParams(e.r, e.k, e.ev)
+	}
+	return batchInserted("record evaluation", s.q.RecordEvaluations(ctx, args).QueryRow, inserted)
+}
+
+func evaluationParams(r *run.Run, k run.UnitKey, ev *run.Evaluation) dbsqlc.RecordEvaluationsParams {
+	arg := dbsqlc.RecordEvaluationsParams{
 		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: k.ModelID, QuestionID: k.QuestionID, Sample: int32(k.Sample),
 		Scorer: ev.Scorer, ScorerVersion: int32(max(ev.Version, 1)), Status: ev.Status, Detail: ev.Detail,
 		JudgeInputTokens: int32(ev.JudgeInputTokens), JudgeOutputTokens: int32(ev.JudgeOutputTokens),

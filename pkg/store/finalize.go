@@ -16,7 +16,9 @@ import (
 // Finalize computes a run's totals and outcomes, stores the rankings rank
 // makes of its outcomes and sets its final status, in one transaction. A
 // run is finalized once: when another finalizer won, it returns the run as
-// finished and false.
+// finished and false. r.Progress.Judged, which the caller counts in
+// PostgreSQL (the store cannot tell judged questions), is stored as the
+// finished run's judged count.
 func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, reason string, rank run.RankFunc) (*run.Run, bool, error) {
 	var out *run.Run
 	first := true
@@ -33,7 +35,7 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 			ID: r.ID, Status: string(status), Succeeded: t.Succeeded, Failed: t.Failed, Cancelled: t.Cancelled, Skipped: t.Skipped,
 			CostUsd: t.CostUsd, InputTokens: t.InputTokens, OutputTokens: t.OutputTokens,
 			JudgeCostUsd: jt.JudgeCostUsd, JudgeInputTokens: jt.JudgeInputTokens, JudgeOutputTokens: jt.JudgeOutputTokens,
-			Unscored: t.Unscored,
+			Unscored: t.Unscored, Judged: int32(r.Progress.Judged),
 		}
 		if t.Succeeded > 0 {
 			arg.LatencyP50Ms, arg.LatencyP95Ms = &t.LatencyP50Ms, &t.LatencyP95Ms

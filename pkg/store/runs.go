@@ -30,7 +30,7 @@ func runFromRow(r dbsqlc.Run) *run.Run {
 		ID: r.ID, BenchmarkID: r.BenchmarkID, Status: run.Status(r.Status), Trigger: run.Trigger(r.Trigger),
 		ScheduledFor: r.ScheduledFor, ModelCount: int(r.ModelCount), QuestionCount: int(r.QuestionCount), Samples: int(r.Samples),
 		Progress: run.Progress{Total: int(r.TotalUnits), Succeeded: int(r.Succeeded), Failed: int(r.Failed), Cancelled: int(r.Cancelled), Skipped: int(r.Skipped),
-			Answered: int(r.Succeeded + r.Failed + r.Cancelled + r.Skipped), Unscored: int(r.Unscored)},
+			Answered: int(r.Succeeded + r.Failed + r.Cancelled + r.Skipped), Unscored: int(r.Unscored), Judged: int(r.Judged)},
 		MaxCostUSD: r.MaxCostUsd, DeadlineAt: r.DeadlineAt,
 		CostUSD: r.CostUsd, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
 		ScoringVersion: int(r.ScoringVersion), JudgeCostUSD: r.JudgeCostUsd, JudgeInputTokens: r.JudgeInputTokens,

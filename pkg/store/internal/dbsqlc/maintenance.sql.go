@@ -148,7 +148,7 @@ func (q *Queries) ListOutcomes(ctx context.Context, runID uuid.UUID) ([]Outcome,
 }
 
 const listUnfinishedRunsAfter = `-- name: ListUnfinishedRunsAfter :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round FROM runs
 WHERE finished_at IS NULL AND ($1::uuid IS NULL OR id > $1::uuid)
 ORDER BY id
 LIMIT $2
@@ -202,6 +202,7 @@ func (q *Queries) ListUnfinishedRunsAfter(ctx context.Context, arg ListUnfinishe
 			&i.JudgeInputTokens,
 			&i.JudgeOutputTokens,
 			&i.Unscored,
+			&i.Judged,
 			&i.RetryRound,
 		); err != nil {
 			return nil, err

@@ -386,6 +386,7 @@ type Run struct {
 	JudgeInputTokens  int64
 	JudgeOutputTokens int64
 	Unscored          int32
+	Judged            int32
 	RetryRound        int32
 }
 

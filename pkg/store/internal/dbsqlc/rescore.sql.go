@@ -251,7 +251,7 @@ func (q *Queries) LatestRescoreVersion(ctx context.Context, runID uuid.UUID) (in
 }
 
 const lockRunForRedo = `-- name: LockRunForRedo :one
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs WHERE id = $1 FOR UPDATE
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round FROM runs WHERE id = $1 FOR UPDATE
 `
 
 // Locks a run's row for a rescore, a retry round or a review, so that
@@ -292,6 +292,7 @@ func (q *Queries) LockRunForRedo(ctx context.Context, id uuid.UUID) (Run, error)
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err
@@ -300,7 +301,7 @@ func (q *Queries) LockRunForRedo(ctx context.Context, id uuid.UUID) (Run, error)
 const reopenRunForRetry = `-- name: ReopenRunForRetry :one
 UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, retry_round = retry_round + 1
 WHERE id = $1 AND finished_at IS NOT NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round
 `
 
 // Moves a finished run back to running for a new retry round.
@@ -340,6 +341,7 @@ func (q *Queries) ReopenRunForRetry(ctx context.Context, id uuid.UUID) (Run, err
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err

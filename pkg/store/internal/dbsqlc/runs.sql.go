@@ -17,7 +17,7 @@ const createRun = `-- name: CreateRun :one
 INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, created_at,
                   max_cost_usd, deadline_at, charged_token_id)
 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round
 `
 
 type CreateRunParams struct {
@@ -86,6 +86,7 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err
@@ -105,13 +106,14 @@ UPDATE runs SET
     judge_input_tokens  = $10,
     judge_output_tokens = $11,
     unscored       = $12,
-    latency_p50_ms = $13,
-    latency_p95_ms = $14,
-    error          = $15,
+    judged         = $13,
+    latency_p50_ms = $14,
+    latency_p95_ms = $15,
+    error          = $16,
     started_at     = coalesce(started_at, now()),
     finished_at    = now()
-WHERE id = $16 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
+WHERE id = $17 AND finished_at IS NULL
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round
 `
 
 type FinishRunParams struct {
@@ -127,6 +129,7 @@ type FinishRunParams struct {
 	JudgeInputTokens  int64
 	JudgeOutputTokens int64
 	Unscored          int32
+	Judged            int32
 	LatencyP50Ms      *float64
 	LatencyP95Ms      *float64
 	Error             *string
@@ -147,6 +150,7 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, erro
 		arg.JudgeInputTokens,
 		arg.JudgeOutputTokens,
 		arg.Unscored,
+		arg.Judged,
 		arg.LatencyP50Ms,
 		arg.LatencyP95Ms,
 		arg.Error,
@@ -186,13 +190,14 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) (Run, erro
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err
 }
 
 const getRun = `-- name: GetRun :one
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs WHERE id = $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round FROM runs WHERE id = $1
 `
 
 func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -231,6 +236,7 @@ func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err
@@ -394,7 +400,7 @@ func (q *Queries) ListRunQuestions(ctx context.Context, runID uuid.UUID) ([]List
 }
 
 const listRuns = `-- name: ListRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round FROM runs
 WHERE ($1::uuid IS NULL OR benchmark_id = $1::uuid)
   AND ($2::text IS NULL OR status = $2::text)
   AND ($3::uuid IS NULL OR id < $3::uuid)
@@ -456,6 +462,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 			&i.JudgeInputTokens,
 			&i.JudgeOutputTokens,
 			&i.Unscored,
+			&i.Judged,
 			&i.RetryRound,
 		); err != nil {
 			return nil, err
@@ -469,7 +476,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 }
 
 const listUnfinishedRuns = `-- name: ListUnfinishedRuns :many
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT $1
 `
 
 func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, error) {
@@ -514,6 +521,7 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 			&i.JudgeInputTokens,
 			&i.JudgeOutputTokens,
 			&i.Unscored,
+			&i.Judged,
 			&i.RetryRound,
 		); err != nil {
 			return nil, err
@@ -529,7 +537,7 @@ func (q *Queries) ListUnfinishedRuns(ctx context.Context, lim int32) ([]Run, err
 const markRunRunning = `-- name: MarkRunRunning :one
 UPDATE runs SET status = 'running', started_at = coalesce(started_at, now())
 WHERE id = $1 AND status IN ('queued', 'running')
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round
 `
 
 func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -568,6 +576,7 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err
@@ -576,7 +585,7 @@ func (q *Queries) MarkRunRunning(ctx context.Context, id uuid.UUID) (Run, error)
 const requestRunCancel = `-- name: RequestRunCancel :one
 UPDATE runs SET cancel_requested_at = coalesce(cancel_requested_at, now())
 WHERE id = $1 AND finished_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round
 `
 
 func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -615,6 +624,7 @@ func (q *Queries) RequestRunCancel(ctx context.Context, id uuid.UUID) (Run, erro
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err

@@ -41,7 +41,7 @@ INSERT INTO runs (id, benchmark_id, status, trigger, scheduled_for, config, mode
                   max_cost_usd, deadline_at, charged_token_id)
 VALUES ($1, $2, 'queued', 'schedule', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (benchmark_id, scheduled_for) DO NOTHING
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round
 `
 
 type CreateScheduledRunParams struct {
@@ -108,13 +108,14 @@ func (q *Queries) CreateScheduledRun(ctx context.Context, arg CreateScheduledRun
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err
 }
 
 const getScheduledRun = `-- name: GetScheduledRun :one
-SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round FROM runs WHERE benchmark_id = $1 AND scheduled_for = $2
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round FROM runs WHERE benchmark_id = $1 AND scheduled_for = $2
 `
 
 type GetScheduledRunParams struct {
@@ -158,6 +159,7 @@ func (q *Queries) GetScheduledRun(ctx context.Context, arg GetScheduledRunParams
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err

@@ -15,7 +15,7 @@ import (
 const backdateRun = `-- name: BackdateRun :one
 UPDATE runs SET created_at = $1
 WHERE id = $2 AND status = 'queued' AND started_at IS NULL
-RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, retry_round
+RETURNING id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round
 `
 
 type BackdateRunParams struct {
@@ -62,6 +62,7 @@ func (q *Queries) BackdateRun(ctx context.Context, arg BackdateRunParams) (Run, 
 		&i.JudgeInputTokens,
 		&i.JudgeOutputTokens,
 		&i.Unscored,
+		&i.Judged,
 		&i.RetryRound,
 	)
 	return i, err
