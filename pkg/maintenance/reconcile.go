@@ -86,7 +86,7 @@ func (r *Reconciler) reconcileRun(ctx context.Context, rn *run.Run, lost bool) e
 		if n > 0 {
 			r.log.Info("run past its deadline: missing units recorded skipped", "run_id", rn.ID, "skipped", n)
 		}
-		return r.ensure(ctx, run.NewFinalizeTask(rn.ID), "finalize:"+rn.ID.String(), rn.ID)
+		return r.ensure(ctx, run.NewFinalizeRoundTask(rn.ID, rn.RetryRound), run.FinalizeTaskID(rn.ID, rn.RetryRound), rn.ID)
 	}
 	switch rn.Status {
 	case run.StatusQueued:

@@ -59,7 +59,7 @@ func (r *Reconciler) reconcileRunning(ctx context.Context, rn *run.Run, lost boo
 		return err
 	}
 	if counts.Done() >= rn.Total() {
-		return r.ensure(ctx, run.NewFinalizeTask(rn.ID), "finalize:"+rn.ID.String(), rn.ID)
+		return r.ensure(ctx, run.NewFinalizeRoundTask(rn.ID, rn.RetryRound), run.FinalizeTaskID(rn.ID, rn.RetryRound), rn.ID)
 	}
 	if why == "" {
 		// Redis counts every unit while PostgreSQL misses some: recordings
