@@ -43,10 +43,48 @@ end
 return redis.call('HMGET', KEYS[2], 'done', 'needs_judge', 'judged')
 `)
 
-// NeedsJudgment counts unit idx of run id, just recorded as succeeded, as
-// waiting for a verdict (once, however often it is called).
-func (t *Tracker) NeedsJudgment(ctx context.Context, id uuid.UUID, idx int) (JudgeState, error) {
-	return t.judge(ctx, needsKey(id), id, idx, "needs_judge", "")
+// answerScript is recordScript and judgeScript's needs-judge count in one
+// step, for a succeeded answer to a judged question: it adds the call's
+// cost (ARGV[4]) to the run's spend, sets the unit's bit in the done
+// bitmap (KEYS[1]) and, when it was not set before, counts the outcome;
+// then sets its bit in the needs-judge bitmap (KEYS[4]) and, when that was
+// not set before, counts it as waiting for a verdict. Being one script, no
+// other task can see the unit answered but not yet waiting for its verdict,
+// and the answer costs one round trip. It returns the done, needs-judge and
+// judged counters as they are afterwards.
+var answerScript = redis.NewScript(`
+if ARGV[4] ~= '0' then
+  redis.call('INCRBYFLOAT', KEYS[3], ARGV[4])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
+if redis.call('SETBIT', KEYS[1], ARGV[1], 1) == 0 then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  redis.call('HINCRBY', KEYS[2], 'done', 1)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if redis.call('SETBIT', KEYS[4], ARGV[1], 1) == 0 then
+  redis.call('HINCRBY', KEYS[2], 'needs_judge', 1)
+end
+redis.call('EXPIRE', KEYS[4], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return redis.call('HMGET', KEYS[2], 'done', 'needs_judge', 'judged')
+`)
+
+// RecordAnswer is RecordCall for a succeeded answer to a judged question:
+// it counts unit idx of run id as recorded and as waiting for a verdict
+// (each once, however often it is called), and adds the call's cost to the
+// run's spend whether or not the unit had been recorded already.
+func (t *Tracker) RecordAnswer(ctx context.Context, id uuid.UUID, idx int, costUSD float64) (JudgeState, error) {
+	cost := "0"
+	if costUSD > 0 {
+		cost = strconv.FormatFloat(costUSD, 'g', -1, 64)
+	}
+	vals, err := answerScript.Run(ctx, t.rdb, []string{doneKey(id), progressKey(id), SpendKey(id), needsKey(id)},
+		idx, string(ExecSucceeded), int(progressTTL/time.Second), cost).Slice()
+	if err != nil {
+		return JudgeState{}, fmt.Errorf("record progress of run %s: %w", id, err)
+	}
+	return judgeState(vals), nil
 }
 
 // RecordJudged counts unit idx of run id as having its verdict at version
@@ -81,15 +119,7 @@ func (t *Tracker) judge(ctx context.Context, key string, id uuid.UUID, idx int, 
 	if err != nil {
 		return JudgeState{}, fmt.Errorf("count judging of run %s: %w", id, err)
 	}
-	var st JudgeState
-	for i, dst := range []*int{&st.Done, &st.Needs, &st.Judged} {
-		if i < len(vals) {
-			if s, ok := vals[i].(string); ok {
-				*dst, _ = strconv.Atoi(s)
-			}
-		}
-	}
-	return st, nil
+	return judgeState(vals), nil
 }
 
 // JudgeState reads the run's judging counters.
@@ -98,11 +128,19 @@ func (t *Tracker) JudgeState(ctx context.Context, id uuid.UUID) (JudgeState, err
 	if err != nil {
 		return JudgeState{}, fmt.Errorf("read judging of run %s: %w", id, err)
 	}
+	return judgeState(vals), nil
+}
+
+// judgeState reads the done, needs-judge and judged counters, in that
+// order, as Redis returned them; a missing counter is 0.
+func judgeState(vals []any) JudgeState {
 	var st JudgeState
 	for i, dst := range []*int{&st.Done, &st.Needs, &st.Judged} {
-		if s, ok := vals[i].(string); ok {
-			*dst, _ = strconv.Atoi(s)
+		if i < len(vals) {
+			if s, ok := vals[i].(string); ok {
+				*dst, _ = strconv.Atoi(s)
+			}
 		}
 	}
-	return st, nil
+	return st
 }

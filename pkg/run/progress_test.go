@@ -50,3 +50,40 @@ func TestTracker_RecordCall(t *testing.T) {
 		t.Fatalf("spend key of a run without cost: err %v, want redis.Nil", err)
 	}
 }
+
+// TestTracker_RecordAnswer: a judged answer counts once as recorded and
+// once as waiting for its verdict, however often it is recorded, each
+// call's cost reaches the spend, and the run is complete only when every
+// waiting unit is judged.
+func TestTracker_RecordAnswer(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.Redis(t)
+	tr := run.NewTracker(rdb)
+	id := uuid.Must(uuid.NewV7())
+
+	st, err := tr.RecordAnswer(ctx, id, 0, 0.25)
+	if err != nil || st != (run.JudgeState{Done: 1, Needs: 1}) {
+		t.Fatalf("first answer: %+v, %v; want done 1, needs 1", st, err)
+	}
+	st, err = tr.RecordAnswer(ctx, id, 0, 0.5)
+	if err != nil || st != (run.JudgeState{Done: 1, Needs: 1}) {
+		t.Fatalf("the same answer again: %+v, %v; want it counted once", st, err)
+	}
+	if _, _, err := tr.RecordCall(ctx, id, 1, run.ExecFailed, 0); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = tr.JudgeState(ctx, id); err != nil || st.Complete(2) {
+		t.Fatalf("all answered, none judged: %+v complete, %v; want incomplete", st, err)
+	}
+	if st, err = tr.RecordJudged(ctx, id, 0, 1, false); err != nil || !st.Complete(2) {
+		t.Fatalf("after the verdict: %+v, %v; want complete", st, err)
+	}
+	spend, ok, err := tr.Spend(ctx, id)
+	if err != nil || !ok || spend != 0.75 {
+		t.Fatalf("spend = %v (held %v, err %v), want 0.75: both calls were paid for", spend, ok, err)
+	}
+	p, ok, err := tr.Progress(ctx, id)
+	if err != nil || !ok || p.Succeeded != 1 || p.Failed != 1 {
+		t.Fatalf("progress = %+v (held %v, err %v), want 1 succeeded, 1 failed", p, ok, err)
+	}
+}

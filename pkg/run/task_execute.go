@@ -215,12 +215,9 @@ func (h *Handlers) recordForJudging(ctx context.Context, snap *cachedSnapshot, i
 	if err != nil {
 		return errors.Join(fmt.Errorf("record run %s unit %d: %w", e.RunID, idx, err), h.keepSpend(ctx, e))
 	}
-	if _, _, err := h.tracker.RecordCall(ctx, e.RunID, idx, e.Status, e.CostUSD); err != nil {
-		return errors.Join(err, h.keepSpend(ctx, e))
-	}
-	st, err := h.tracker.NeedsJudgment(ctx, e.RunID, idx)
+	st, err := h.tracker.RecordAnswer(ctx, e.RunID, idx, e.CostUSD)
 	if err != nil {
-		return err
+		return errors.Join(err, h.keepSpend(ctx, e))
 	}
 	r := snap.Run
 	version := max(r.ScoringVersion, 1)
