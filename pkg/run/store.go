@@ -108,6 +108,10 @@ type Store interface {
 	// JudgedCounts counts the succeeded units of the given questions, those
 	// with a machine verdict at version, and the unscored ones.
 	JudgedCounts(ctx context.Context, r *Run, questionIDs []uuid.UUID, version int) (needs, judged, unscored int, err error)
+	// ApplyVerdicts makes the machine verdicts at the run's scoring version
+	// the effective verdicts of its succeeded units that have none yet,
+	// except where a person reviewed the unit (idempotent).
+	ApplyVerdicts(ctx context.Context, r *Run) error
 	// UnscoredReasons counts the run's succeeded units without an
 	// effective verdict, by reason.
 	UnscoredReasons(ctx context.Context, r *Run) (map[string]int, error)

@@ -56,6 +56,9 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 		if err := h.awaitVerdicts(ctx, snap, r); err != nil {
 			return err
 		}
+		if err := h.store.ApplyVerdicts(ctx, r); err != nil {
+			return fmt.Errorf("finalize run %s: %w", r.ID, err)
+		}
 		// Every judged unit has its verdict now; the finished run keeps
 		// how many (its progress no longer comes from the tracker).
 		_, judged, _, err := h.store.JudgedCounts(ctx, r, snap.judged, max(r.ScoringVersion, 1))

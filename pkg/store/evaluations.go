@@ -16,11 +16,10 @@ import (
 
 // RecordEvaluation stores ev as the evaluation of unit k of r, once per
 // (unit, scorer, scorer version): a second call for the same key (a
-// duplicated or retried judge task) changes nothing and reports false. In
-// the same transaction, an evaluation it inserted becomes the unit's
-// effective verdict (executions.score/passed/unscored_reason) when it is of
-// the run's current scoring version and no person has reviewed the unit:
-// a human review always wins.
+// duplicated or retried judge task) changes nothing and reports false. It
+// does not touch the unit's effective verdict (executions.score/passed/
+// unscored_reason): ApplyVerdicts sets those of a whole run at once before
+// it is finalized.
 func (s *Store) RecordEvaluation(ctx context.Context, r *run.Run, k run.UnitKey, ev *run.Evaluation) (bool, error) {
 	var inserted [1]bool
 	if err := s.recordEvaluations(ctx, []evaluationRecord{{r: r, k: k, ev: ev}}, inserted[:]); err != nil {
@@ -42,6 +41,26 @@ func (s *Store) recordEvaluations(ctx context.Context, es []evaluationRecord, in
 		args[i] = evaluationParams(e.r, e.k, e.ev)
 	}
 	return batchInserted("record evaluation", s.q.RecordEvaluations(ctx, args).QueryRow, inserted)
+}
+
+// ApplyVerdicts makes the machine verdicts at r's scoring version the
+// effective verdicts of its succeeded units that have none yet, except
+// where a person reviewed the unit. run:finalize calls it once every
+// judged unit has its evaluation; it is idempotent.
+func (s *Store) ApplyVerdicts(ctx context.Context, r *run.Run) error {
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		if err := q.PreferRunWideJoins(ctx); err != nil {
+			return err
+		}
+		_, err := q.ApplyPendingVerdicts(ctx, dbsqlc.ApplyPendingVerdictsParams{
+			RunCreatedAt: r.CreatedAt, RunID: r.ID, Version: int32(max(r.ScoringVersion, 1)),
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("apply the verdicts of run %s: %w", r.ID, err)
+	}
+	return nil
 }
 
 func evaluationParams(r *run.Run, k run.UnitKey, ev *run.Evaluation) dbsqlc.RecordEvaluationsParams {
@@ -95,8 +114,16 @@ func (s *Store) UnjudgedUnits(ctx context.Context, r *run.Run, questionIDs []uui
 	if len(questionIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.q.UnjudgedUnits(ctx, dbsqlc.UnjudgedUnitsParams{
-		RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version), Lim: int32(limit),
+	var rows []dbsqlc.UnjudgedUnitsRow
+	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		if err := q.PreferRunWideJoins(ctx); err != nil {
+			return err
+		}
+		var err error
+		rows, err = q.UnjudgedUnits(ctx, dbsqlc.UnjudgedUnitsParams{
+			RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version), Lim: int32(limit),
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -151,9 +151,9 @@ func TestRecorder_ConcurrentCallsRecordOnce(t *testing.T) {
 
 // TestRecorder_EvaluationsBatchedOnce: verdicts recorded concurrently
 // through a Recorder, several per unit (duplicated judge tasks with
-// different verdicts), are stored once per key, the one stored is the
-// unit's effective verdict, and a unit a person reviewed keeps the
-// reviewer's verdict.
+// different verdicts), are stored once per key, the one stored becomes the
+// unit's effective verdict when the run's verdicts are applied, and a unit
+// a person reviewed keeps the reviewer's verdict.
 func TestRecorder_EvaluationsBatchedOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -167,9 +167,9 @@ func TestRecorder_EvaluationsBatchedOnce(t *testing.T) {
 		}
 	}
 	reviewed := es[0]
-	human := run.Scored("human", false, 0, "")
-	if ok, err := h.s.RecordEvaluation(ctx, r, run.UnitKey{ModelID: reviewed.ModelID, QuestionID: reviewed.QuestionID, Sample: reviewed.Sample}, human); err != nil || !ok {
-		t.Fatalf("human review: %v, %v", ok, err)
+	id := run.ExecutionID{RunID: r.ID, ModelID: reviewed.ModelID, QuestionID: reviewed.QuestionID, Sample: reviewed.Sample}
+	if _, err := h.s.ReviewExecution(ctx, id, run.Review{Passed: false, Reviewer: "test"}); err != nil {
+		t.Fatalf("human review: %v", err)
 	}
 
 	var largest atomic.Int64
@@ -206,6 +206,9 @@ func TestRecorder_EvaluationsBatchedOnce(t *testing.T) {
 	wg.Wait()
 	if largest.Load() < 2 {
 		t.Errorf("largest batch %d: %d concurrent verdicts were never batched", largest.Load(), copies*len(es))
+	}
+	if err := h.s.ApplyVerdicts(ctx, r); err != nil {
+		t.Fatal(err)
 	}
 	for i, e := range es {
 		if winners[i].n != 1 {

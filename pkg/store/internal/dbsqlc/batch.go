@@ -29,18 +29,6 @@ WITH ins AS (
             $16, $17, $18, $19,
             $20, $21)
     ON CONFLICT DO NOTHING
-    RETURNING run_created_at, run_id, model_id, question_id, sample, scorer_version, passed, score, status, reason
-), eff AS (
-    UPDATE executions e SET score = ins.score, passed = ins.passed,
-        unscored_reason = CASE WHEN ins.status = 'unscored' THEN ins.reason END
-    FROM ins
-    WHERE e.run_created_at = ins.run_created_at AND e.run_id = ins.run_id AND e.model_id = ins.model_id
-      AND e.question_id = ins.question_id AND e.sample = ins.sample AND e.status = 'succeeded'
-      AND ins.scorer_version = (SELECT r.scoring_version FROM runs r WHERE r.id = e.run_id)
-      AND NOT EXISTS (
-          SELECT 1 FROM evaluations h
-          WHERE h.run_created_at = e.run_created_at AND h.run_id = e.run_id AND h.model_id = e.model_id
-            AND h.question_id = e.question_id AND h.sample = e.sample AND h.scorer = 'human')
     RETURNING 1
 )
 SELECT count(*)::int AS inserted FROM ins
@@ -79,11 +67,11 @@ type RecordEvaluationsParams struct {
 // One evaluation per (unit, scorer, scorer version), whatever crashes or
 // duplicated tasks happen: a second one is ignored (also within one batch:
 // the second insert of a key sees the first). Sent as a pgx batch, the
-// verdicts of many units share one round trip and one commit. In the same statement
-// (one round trip, atomic), an inserted verdict of the run's current
-// scoring version becomes the unit's effective one, unless a person
-// reviewed the unit: a human review always wins. Returns whether the
-// evaluation was inserted.
+// verdicts of many units share one round trip and one commit. The unit's
+// effective verdict (executions.score) is set later, for the whole run in
+// one statement (ApplyPendingVerdicts): updating an execution row per
+// verdict cost more than the rest of judging in PostgreSQL. Returns
+// whether the evaluation was inserted.
 func (q *Queries) RecordEvaluations(ctx context.Context, arg []RecordEvaluationsParams) *RecordEvaluationsBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
