@@ -44,7 +44,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/command"
 )
 
-const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency api memory analytics)`
+const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency judging api memory analytics)`
 
 func main() {
 	command.Main("bench", func(ctx context.Context, args []string, _ func(string) string, stdout io.Writer) error {
@@ -237,6 +237,11 @@ func (h *harness) run(ctx context.Context, phase string) error {
 	case "api":
 		var r *APIReport
 		if r, err = h.runAPI(ctx); r != nil {
+			section = r
+		}
+	case "judging":
+		var r *JudgingReport
+		if r, err = h.runJudging(ctx); r != nil {
 			section = r
 		}
 	case "memory":

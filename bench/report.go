@@ -28,6 +28,7 @@ type Report struct {
 	Efficiency json.RawMessage `json:"efficiency,omitempty"`
 	API        json.RawMessage `json:"api,omitempty"`
 	Memory     json.RawMessage `json:"memory,omitempty"`
+	Judging    json.RawMessage `json:"judging,omitempty"`
 	// Analytics keeps the format the analytics phase has always written.
 	Analytics json.RawMessage `json:"analytics,omitempty"`
 }
@@ -35,7 +36,7 @@ type Report struct {
 // phaseNames are the phases in the order `all` runs them: the ceiling
 // right before the throughput it is the reference of, analytics (the
 // longest) last.
-var phaseNames = []string{"ceiling", "throughput", "efficiency", "api", "memory", "analytics"}
+var phaseNames = []string{"ceiling", "throughput", "efficiency", "judging", "api", "memory", "analytics"}
 
 func (r *Report) section(phase string) *json.RawMessage {
 	switch phase {
@@ -43,6 +44,8 @@ func (r *Report) section(phase string) *json.RawMessage {
 		return &r.Ceiling
 	case "throughput":
 		return &r.Throughput
+	case "judging":
+		return &r.Judging
 	case "efficiency":
 		return &r.Efficiency
 	case "api":

@@ -1,28 +1,37 @@
--- name: InsertEvaluation :execrows
+-- name: RecordEvaluations :batchone
 -- One evaluation per (unit, scorer, scorer version), whatever crashes or
--- duplicated tasks happen: a second one is ignored.
-INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, scorer_version, status,
-                         passed, score, detail, reason, reasoning, judges, assertions,
-                         judge_input_tokens, judge_output_tokens, judge_cost_usd, judge_latency_ms, reviewer, note)
-VALUES (sqlc.arg(run_created_at), sqlc.arg(run_id), sqlc.arg(model_id), sqlc.arg(question_id), sqlc.arg(sample),
-        sqlc.arg(scorer), sqlc.arg(scorer_version), sqlc.arg(status), sqlc.narg(passed), sqlc.narg(score), sqlc.arg(detail),
-        sqlc.narg(reason), sqlc.narg(reasoning), sqlc.narg(judges), sqlc.narg(assertions),
-        sqlc.arg(judge_input_tokens), sqlc.arg(judge_output_tokens), sqlc.arg(judge_cost_usd), sqlc.narg(judge_latency_ms),
-        sqlc.narg(reviewer), sqlc.narg(note))
-ON CONFLICT DO NOTHING;
-
--- name: SetEffectiveVerdict :execrows
--- Makes a machine verdict the unit's effective one, when it is of the
--- run's current scoring version and no person reviewed the unit (a human
--- review always wins).
-UPDATE executions e SET score = sqlc.narg(score), passed = sqlc.narg(passed), unscored_reason = sqlc.narg(unscored_reason)
-WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id) AND e.model_id = sqlc.arg(model_id)
-  AND e.question_id = sqlc.arg(question_id) AND e.sample = sqlc.arg(sample) AND e.status = 'succeeded'
-  AND sqlc.arg(scorer_version)::int = (SELECT r.scoring_version FROM runs r WHERE r.id = e.run_id)
-  AND NOT EXISTS (
-      SELECT 1 FROM evaluations h
-      WHERE h.run_created_at = e.run_created_at AND h.run_id = e.run_id AND h.model_id = e.model_id
-        AND h.question_id = e.question_id AND h.sample = e.sample AND h.scorer = 'human');
+-- duplicated tasks happen: a second one is ignored (also within one batch:
+-- the second insert of a key sees the first). Sent as a pgx batch, the
+-- verdicts of many units share one round trip and one commit. In the same statement
+-- (one round trip, atomic), an inserted verdict of the run's current
+-- scoring version becomes the unit's effective one, unless a person
+-- reviewed the unit: a human review always wins. Returns whether the
+-- evaluation was inserted.
+WITH ins AS (
+    INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, scorer_version, status,
+                             passed, score, detail, reason, reasoning, judges, assertions,
+                             judge_input_tokens, judge_output_tokens, judge_cost_usd, judge_latency_ms, reviewer, note)
+    VALUES (sqlc.arg(run_created_at), sqlc.arg(run_id), sqlc.arg(model_id), sqlc.arg(question_id), sqlc.arg(sample),
+            sqlc.arg(scorer), sqlc.arg(scorer_version), sqlc.arg(status), sqlc.narg(passed), sqlc.narg(score), sqlc.arg(detail),
+            sqlc.narg(reason), sqlc.narg(reasoning), sqlc.narg(judges), sqlc.narg(assertions),
+            sqlc.arg(judge_input_tokens), sqlc.arg(judge_output_tokens), sqlc.arg(judge_cost_usd), sqlc.narg(judge_latency_ms),
+            sqlc.narg(reviewer), sqlc.narg(note))
+    ON CONFLICT DO NOTHING
+    RETURNING run_created_at, run_id, model_id, question_id, sample, scorer_version, passed, score, status, reason
+), eff AS (
+    UPDATE executions e SET score = ins.score, passed = ins.passed,
+        unscored_reason = CASE WHEN ins.status = 'unscored' THEN ins.reason END
+    FROM ins
+    WHERE e.run_created_at = ins.run_created_at AND e.run_id = ins.run_id AND e.model_id = ins.model_id
+      AND e.question_id = ins.question_id AND e.sample = ins.sample AND e.status = 'succeeded'
+      AND ins.scorer_version = (SELECT r.scoring_version FROM runs r WHERE r.id = e.run_id)
+      AND NOT EXISTS (
+          SELECT 1 FROM evaluations h
+          WHERE h.run_created_at = e.run_created_at AND h.run_id = e.run_id AND h.model_id = e.model_id
+            AND h.question_id = e.question_id AND h.sample = e.sample AND h.scorer = 'human')
+    RETURNING 1
+)
+SELECT count(*)::int AS inserted FROM ins;
 
 -- name: GetExecutionAnswer :one
 SELECT status, response FROM executions

@@ -104,13 +104,18 @@ func (r *Reconciler) reconcileRun(ctx context.Context, rn *run.Run, lost bool) e
 // enqueues it when missing, and when it is archived (retries used up) or
 // completed its id is still taken, so that one is deleted first.
 func (r *Reconciler) ensure(ctx context.Context, task *asynq.Task, id string, runID uuid.UUID) error {
-	info, err := r.insp.GetTaskInfo(run.QueueControl, id)
+	return r.ensureIn(ctx, run.QueueControl, task, id, runID)
+}
+
+// ensureIn is ensure for a task on any queue.
+func (r *Reconciler) ensureIn(ctx context.Context, queue string, task *asynq.Task, id string, runID uuid.UUID) error {
+	info, err := r.insp.GetTaskInfo(queue, id)
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
 	case err != nil:
 		return fmt.Errorf("look up task %s: %w", id, err)
 	case info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted:
-		if err := r.insp.DeleteTask(run.QueueControl, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		if err := r.insp.DeleteTask(queue, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 			return fmt.Errorf("delete %s task %s: %w", info.State, id, err)
 		}
 	default:

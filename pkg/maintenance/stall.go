@@ -55,6 +55,9 @@ func (r *Reconciler) reconcileRunning(ctx context.Context, rn *run.Run, lost boo
 	if err != nil {
 		return err
 	}
+	if err := r.ensureJudging(ctx, rn); err != nil {
+		return err
+	}
 	if counts.Done() >= rn.Total() {
 		return r.ensure(ctx, run.NewFinalizeTask(rn.ID), "finalize:"+rn.ID.String(), rn.ID)
 	}
@@ -94,6 +97,39 @@ func (r *Reconciler) writeSeen(ctx context.Context, id uuid.UUID, done int, at t
 	pipe.Expire(ctx, seenKey(id), seenTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("write stall state of run %s: %w", id, err)
+	}
+	return nil
+}
+
+// maxJudgeHeal bounds the judge tasks one pass ensures for one run.
+const maxJudgeHeal = 500
+
+// ensureJudging makes sure every answer of the run that waits for its
+// verdict has its evaluation:judge task: a worker that died between
+// recording an answer and enqueuing its judging left it without one.
+func (r *Reconciler) ensureJudging(ctx context.Context, rn *run.Run) error {
+	snap, err := r.store.LoadSnapshot(ctx, rn.ID)
+	if err != nil {
+		return err
+	}
+	judged := run.JudgedQuestions(snap)
+	if len(judged) == 0 {
+		return nil
+	}
+	version := max(rn.ScoringVersion, 1)
+	units, err := r.store.UnjudgedUnits(ctx, rn, judged, version, maxJudgeHeal)
+	if err != nil {
+		return err
+	}
+	queue := run.UnitQueue(rn)
+	for _, k := range units {
+		idx, ok := run.UnitIndexOf(snap, k)
+		if !ok {
+			continue
+		}
+		if err := r.ensureIn(ctx, queue, run.NewJudgeTask(rn.ID, idx, version, queue), run.JudgeTaskID(rn.ID, idx, version), rn.ID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -23,6 +23,9 @@ type Store interface {
 	// RecordExecution stores an execution exactly once; it reports whether
 	// this call inserted it.
 	RecordExecution(ctx context.Context, e *run.Execution) (bool, error)
+	// UnjudgedUnits returns up to limit succeeded units of the given
+	// questions without a machine evaluation at version.
+	UnjudgedUnits(ctx context.Context, r *run.Run, questionIDs []uuid.UUID, version, limit int) ([]run.UnitKey, error)
 	// RecordedCost returns what a run's recorded executions cost.
 	RecordedCost(ctx context.Context, r *run.Run) (float64, error)
 	// SkipMissingUnits records every unrecorded unit of an unfinished run

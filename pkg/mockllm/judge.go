@@ -165,20 +165,20 @@ func judgeKey(prompt string) (string, string) {
 	return "", ""
 }
 
-// tagged returns the text between the first <tag> and the first </tag>
-// after it.
+// tagged returns the text between the first </tag> and the last <tag>
+// before it: a system prompt that names the tag ("the answer inside
+// <answer>") does not open the part.
 func tagged(s, tag string) (string, bool) {
 	open, closing := "<"+tag+">", "</"+tag+">"
-	i := strings.Index(s, open)
-	if i < 0 {
-		return "", false
-	}
-	rest := s[i+len(open):]
-	j := strings.Index(rest, closing)
+	j := strings.Index(s, closing)
 	if j < 0 {
 		return "", false
 	}
-	return rest[:j], true
+	i := strings.LastIndex(s[:j], open)
+	if i < 0 {
+		return "", false
+	}
+	return s[i+len(open) : j], true
 }
 
 // containsWord reports whether key occurs in s, ignoring case, with no

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -60,13 +61,19 @@ func (t *Tracker) RecordJudged(ctx context.Context, id uuid.UUID, idx, version i
 	return t.judge(ctx, judgedKey(id, version), id, idx, "judged", extra)
 }
 
-// Judged reports whether unit idx of run id is counted judged at version.
-func (t *Tracker) Judged(ctx context.Context, id uuid.UUID, idx, version int) (bool, error) {
-	v, err := t.rdb.GetBit(ctx, judgedKey(id, version), int64(idx)).Result()
-	if err != nil {
-		return false, fmt.Errorf("read judged units of run %s: %w", id, err)
+// CheckJudged reads, in one round trip, whether unit idx of run id is
+// counted judged at version and what the run has spent so far.
+func (t *Tracker) CheckJudged(ctx context.Context, id uuid.UUID, idx, version int) (judged bool, spend float64, err error) {
+	pipe := t.rdb.Pipeline()
+	j := pipe.GetBit(ctx, judgedKey(id, version), int64(idx))
+	s := pipe.Get(ctx, SpendKey(id))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return false, 0, fmt.Errorf("check judging of run %s unit %d: %w", id, idx, err)
 	}
-	return v == 1, nil
+	if v, err := s.Float64(); err == nil {
+		spend = v
+	}
+	return j.Val() == 1, spend, nil
 }
 
 func (t *Tracker) judge(ctx context.Context, key string, id uuid.UUID, idx int, field, extra string) (JudgeState, error) {

@@ -140,3 +140,18 @@ func (c *snapshotCache) drop(id uuid.UUID) {
 	delete(c.runs, id)
 	c.mu.Unlock()
 }
+
+// JudgedQuestions returns the questions of a run whose units get their
+// verdict from evaluation:judge (their effective rule needs a judge), for
+// the reconciler, which enqueues the judge tasks of answers left without
+// one.
+func JudgedQuestions(snap *Snapshot) []uuid.UUID {
+	s, _ := compileSnapshot(snap)
+	return s.judged
+}
+
+// UnitIndexOf returns the unit index of a recorded unit of the run.
+func UnitIndexOf(snap *Snapshot, k UnitKey) (int, bool) {
+	s, _ := compileSnapshot(snap)
+	return s.index(k)
+}

@@ -211,7 +211,8 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 // healed by the reconciler and by run:finalize, which enqueue the judge
 // tasks of answers that have no verdict.
 func (h *Handlers) recordForJudging(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution) error {
-	if _, err := h.store.RecordExecution(ctx, e); err != nil {
+	inserted, err := h.store.RecordExecution(ctx, e)
+	if err != nil {
 		return errors.Join(fmt.Errorf("record run %s unit %d: %w", e.RunID, idx, err), h.keepSpend(ctx, e))
 	}
 	if _, _, err := h.tracker.RecordCall(ctx, e.RunID, idx, e.Status, e.CostUSD); err != nil {
@@ -222,7 +223,14 @@ func (h *Handlers) recordForJudging(ctx context.Context, snap *cachedSnapshot, i
 		return err
 	}
 	r := snap.Run
-	if err := Enqueue(ctx, h.queue, NewJudgeTask(r.ID, idx, max(r.ScoringVersion, 1), UnitQueue(r))); err != nil {
+	version := max(r.ScoringVersion, 1)
+	task := NewJudgeTask(r.ID, idx, version, UnitQueue(r))
+	if inserted {
+		// This call's answer is the stored one: the judge needs not
+		// read it back. (A duplicate's answer may differ from it.)
+		task = newAnsweredJudgeTask(r.ID, idx, version, UnitQueue(r), e.Response)
+	}
+	if err := Enqueue(ctx, h.queue, task); err != nil {
 		return err
 	}
 	return h.finalizeIfComplete(ctx, snap, st)

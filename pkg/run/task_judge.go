@@ -24,18 +24,44 @@ import (
 // recorded answer and stores the unit's evaluation.
 const TypeJudge = "evaluation:judge"
 
-// judgePayload carries ids only, like executePayload.
+// judgePayload carries ids, like executePayload, and, when execution:run
+// enqueues it right after recording the answer, the answer itself (when it
+// is short), which saves the judge a read of the execution row.
 type judgePayload struct {
 	RunID   uuid.UUID `json:"run_id"`
 	Unit    int       `json:"unit"`
 	Version int       `json:"version"`
+	// Answer is the recorded response of the unit, set only by the task
+	// that inserted the row (so it is the stored one) and only when it is
+	// at most maxCarriedAnswer bytes; nil otherwise.
+	Answer *string `json:"answer,omitempty"`
 }
+
+// maxCarriedAnswer bounds the answer a judge task carries in its payload
+// (kept in Redis while the task waits); longer ones are read back from
+// PostgreSQL.
+const maxCarriedAnswer = 8 << 10
 
 // NewJudgeTask builds the evaluation:judge task of unit idx of a run at a
 // scoring version, on queue (the run's unit queue). Its id is derived from
 // (run, unit, version), so it is enqueued once while it exists.
 func NewJudgeTask(runID uuid.UUID, idx, version int, queue string) *asynq.Task {
-	payload, _ := json.Marshal(judgePayload{RunID: runID, Unit: idx, Version: version})
+	return newJudgeTask(judgePayload{RunID: runID, Unit: idx, Version: version}, queue)
+}
+
+// newAnsweredJudgeTask is NewJudgeTask carrying the answer just recorded
+// (by this very call: the stored one), when it is short enough.
+func newAnsweredJudgeTask(runID uuid.UUID, idx, version int, queue, answer string) *asynq.Task {
+	p := judgePayload{RunID: runID, Unit: idx, Version: version}
+	if len(answer) <= maxCarriedAnswer {
+		p.Answer = &answer
+	}
+	return newJudgeTask(p, queue)
+}
+
+func newJudgeTask(p judgePayload, queue string) *asynq.Task {
+	payload, _ := json.Marshal(p)
+	runID, idx, version := p.RunID, p.Unit, p.Version
 	return asynq.NewTask(TypeJudge, payload,
 		asynq.TaskID(JudgeTaskID(runID, idx, version)),
 		asynq.Queue(queue),
@@ -99,20 +125,17 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 	if sc == nil || !sc.NeedsJudge() {
 		return fmt.Errorf("judge run %s unit %d: question %s is not judged: %w", r.ID, p.Unit, q.QuestionID, asynq.SkipRetry)
 	}
-	done, err := h.tracker.Judged(ctx, r.ID, p.Unit, version)
+	done, spend, err := h.tracker.CheckJudged(ctx, r.ID, p.Unit, version)
 	if err != nil {
 		return err
 	}
 	if done {
-		return h.judgedFinalize(ctx, snap, version)
+		return h.judgedFinalize(ctx, snap, version, nil)
 	}
 	k := UnitKey{ModelID: m.ModelID, QuestionID: q.QuestionID, Sample: u.Sample}
-	ans, err := h.store.Answer(ctx, r, k)
-	if fault.KindOf(err) == fault.KindNotFound {
-		return fmt.Errorf("judge run %s unit %d: %w: %w", r.ID, p.Unit, err, asynq.SkipRetry)
-	}
+	ans, err := h.answer(ctx, r, k, p)
 	if err != nil {
-		return err
+		return fmt.Errorf("judge run %s unit %d: %w", r.ID, p.Unit, err)
 	}
 	if ans.Status != ExecSucceeded {
 		return nil
@@ -120,12 +143,13 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 
 	configs := sc.Judges()
 	outcomes := make([]judge.Outcome, len(configs))
-	spend, _, err := h.tracker.Spend(ctx, r.ID)
-	if err != nil {
-		return err
-	}
 	overCap := r.MaxCostUSD != nil && spend >= *r.MaxCostUSD
-	cache := &judgeCache{h: h, key: judgeCacheKey(r.ID, p.Unit, version)}
+	calls := 0
+	for _, c := range configs {
+		calls += len(c.ModelIDs)
+	}
+	// A lone judge has nothing to keep for a retry: only panels cache.
+	cache := &judgeCache{h: h, key: judgeCacheKey(r.ID, p.Unit, version), off: calls < 2}
 	for i, c := range configs {
 		in, ok := sc.JudgeInput(i, q.QuestionText(), ans.Response)
 		if !ok {
@@ -156,25 +180,43 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 	if _, err := h.store.RecordEvaluation(ctx, r, k, ev); err != nil {
 		return fmt.Errorf("record verdict of run %s unit %d: %w", r.ID, p.Unit, err)
 	}
-	if _, err := h.tracker.RecordJudged(ctx, r.ID, p.Unit, version, ev.Status == EvalUnscored); err != nil {
+	st, err := h.tracker.RecordJudged(ctx, r.ID, p.Unit, version, ev.Status == EvalUnscored)
+	if err != nil {
 		return err
 	}
 	cache.forget(ctx)
-	return h.judgedFinalize(ctx, snap, version)
+	return h.judgedFinalize(ctx, snap, version, &st)
+}
+
+// answer is the recorded answer of unit k: the one p carries, else the
+// stored one. A unit without an execution cannot be judged (SkipRetry).
+func (h *Handlers) answer(ctx context.Context, r *Run, k UnitKey, p judgePayload) (*Execution, error) {
+	if p.Answer != nil {
+		return &Execution{RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: k.ModelID,
+			QuestionID: k.QuestionID, Sample: k.Sample, Status: ExecSucceeded, Response: *p.Answer}, nil
+	}
+	ans, err := h.store.Answer(ctx, r, k)
+	if fault.KindOf(err) == fault.KindNotFound {
+		return nil, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return ans, err
 }
 
 // judgedFinalize enqueues the run's finalization when its judging of the
 // run's own scoring version completed it. A rescore (a later version)
 // finishes through its own task.
-func (h *Handlers) judgedFinalize(ctx context.Context, snap *cachedSnapshot, version int) error {
+func (h *Handlers) judgedFinalize(ctx context.Context, snap *cachedSnapshot, version int, st *JudgeState) error {
 	if version != max(snap.Run.ScoringVersion, 1) || snap.Run.Status.Final() {
 		return nil
 	}
-	st, err := h.tracker.JudgeState(ctx, snap.Run.ID)
-	if err != nil {
-		return err
+	if st == nil {
+		s, err := h.tracker.JudgeState(ctx, snap.Run.ID)
+		if err != nil {
+			return err
+		}
+		st = &s
 	}
-	return h.finalizeIfComplete(ctx, snap, st)
+	return h.finalizeIfComplete(ctx, snap, *st)
 }
 
 // judgeOnce is one judge's result on one unit: from the cache when it
@@ -349,10 +391,14 @@ func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 type judgeCache struct {
 	h   *Handlers
 	key string
+	off bool
 	mu  sync.Mutex
 }
 
 func (c *judgeCache) get(ctx context.Context, field string) (judge.Result, bool) {
+	if c.off {
+		return judge.Result{}, false
+	}
 	s, err := c.h.rdb.HGet(ctx, c.key, field).Result()
 	if err != nil {
 		return judge.Result{}, false
@@ -365,6 +411,9 @@ func (c *judgeCache) get(ctx context.Context, field string) (judge.Result, bool)
 }
 
 func (c *judgeCache) put(ctx context.Context, field string, res judge.Result) {
+	if c.off {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b, _ := json.Marshal(res)
@@ -377,5 +426,8 @@ func (c *judgeCache) put(ctx context.Context, field string, res judge.Result) {
 }
 
 func (c *judgeCache) forget(ctx context.Context) {
+	if c.off {
+		return
+	}
 	_ = c.h.rdb.Del(ctx, c.key).Err()
 }

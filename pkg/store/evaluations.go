@@ -22,32 +22,41 @@ import (
 // the run's current scoring version and no person has reviewed the unit:
 // a human review always wins.
 func (s *Store) RecordEvaluation(ctx context.Context, r *run.Run, k run.UnitKey, ev *run.Evaluation) (bool, error) {
-	arg := evaluationParams(r, k, ev)
-	inserted := false
-	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		n, err := q.InsertEvaluation(ctx, arg)
-		if err != nil || n == 0 {
-			return err
-		}
-		inserted = true
-		eff := dbsqlc.SetEffectiveVerdictParams{
-			RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: k.ModelID, QuestionID: k.QuestionID, Sample: int32(k.Sample),
-			Score: ev.Score, Passed: ev.Passed, ScorerVersion: int32(ev.Version),
-		}
-		if ev.Status == run.EvalUnscored {
-			eff.UnscoredReason = &ev.Reason
-		}
-		_, err = q.SetEffectiveVerdict(ctx, eff)
-		return err
-	})
-	if err != nil {
+	var inserted [1]bool
+	if err := s.recordEvaluations(ctx, []evaluationRecord{{r: r, k: k, ev: ev}}, inserted[:]); err != nil {
 		return false, err
 	}
-	return inserted, nil
+	return inserted[0], nil
 }
 
-func evaluationParams(r *run.Run, k run.UnitKey, ev *run.Evaluation) dbsqlc.InsertEvaluationParams {
-	arg := dbsqlc.InsertEvaluationParams{
+// recordEvaluations stores evaluations as RecordEvaluation does, in one
+// round trip and one transaction; inserted[i] reports whether es[i] was
+// inserted by this call. It is all or nothing: on error nothing was
+// written.
+func (s *Store) recordEvaluations(ctx context.Context, es []evaluationRecord, inserted []bool) error {
+	if len(inserted) != len(es) {
+		return fmt.Errorf("record evaluations: %d results for %d evaluations", len(inserted), len(es))
+	}
+	args := make([]dbsqlc.RecordEvaluationsParams, len(es))
+	for i, e := range es {
+		args[i] = evaluationParams(e.r, e.k, e.ev)
+	}
+	var first error
+	s.q.RecordEvaluations(ctx, args).QueryRow(func(i int, n int32, err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+		inserted[i] = n == 1
+	})
+	if first != nil {
+		clear(inserted)
+		return fmt.Errorf("record evaluation: %w", first)
+	}
+	return nil
+}
+
+func evaluationParams(r *run.Run, k run.UnitKey, ev *run.Evaluation) dbsqlc.RecordEvaluationsParams {
+	arg := dbsqlc.RecordEvaluationsParams{
 		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: k.ModelID, QuestionID: k.QuestionID, Sample: int32(k.Sample),
 		Scorer: ev.Scorer, ScorerVersion: int32(max(ev.Version, 1)), Status: ev.Status, Detail: ev.Detail,
 		JudgeInputTokens: int32(ev.JudgeInputTokens), JudgeOutputTokens: int32(ev.JudgeOutputTokens),

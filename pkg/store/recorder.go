@@ -92,28 +92,25 @@ type RecorderConfig struct {
 	OnBatch func(size int, took time.Duration)
 }
 
-// Recorder is the Store with RecordExecution batched: concurrent calls are
-// gathered into batches written by a few writer goroutines (group commit),
-// so that a busy worker pays one round trip and one commit for many units
-// instead of one each. A free writer takes what is pending and waits at
-// most Linger for more, so a lone call waits no longer than that, and
-// batches grow with the load up to MaxBatch. Each caller still gets its own
-// answer (inserted or not, or the error of its own row).
+// Recorder is the Store with RecordExecution and RecordEvaluation batched:
+// concurrent calls are gathered into batches written by a few writer
+// goroutines (group commit), so that a busy worker pays one round trip and
+// one commit for many units instead of one each. A free writer takes what
+// is pending and waits at most Linger for more, so a lone call waits no
+// longer than that, and batches grow with the load up to MaxBatch. Each
+// caller still gets its own answer (inserted or not, or the error of its
+// own row). Executions and evaluations have writers of their own.
 type Recorder struct {
 	*Store
-	opts  RecorderConfig
-	queue chan *pendingRecord
-	wg    sync.WaitGroup
-
-	mu     sync.RWMutex // guards closed against sends on a closed queue
-	closed bool
+	execs *batcher[*run.Execution]
+	evals *batcher[evaluationRecord]
 }
 
-type pendingRecord struct {
-	e        *run.Execution
-	inserted bool
-	err      error
-	done     chan struct{}
+// evaluationRecord is one RecordEvaluation call.
+type evaluationRecord struct {
+	r  *run.Run
+	k  run.UnitKey
+	ev *run.Evaluation
 }
 
 // NewRecorder starts a Recorder over s; Close stops it.
@@ -127,11 +124,13 @@ func NewRecorder(s *Store, opts RecorderConfig) *Recorder {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	r := &Recorder{Store: s, opts: opts, queue: make(chan *pendingRecord, opts.Writers*opts.MaxBatch)}
-	for range opts.Writers {
-		r.wg.Go(r.write)
+	return &Recorder{
+		Store: s,
+		execs: newBatcher("record execution", opts, s.RecordExecutions, s.RecordExecution),
+		evals: newBatcher("record evaluation", opts, s.recordEvaluations, func(ctx context.Context, e evaluationRecord) (bool, error) {
+			return s.RecordEvaluation(ctx, e.r, e.k, e.ev)
+		}),
 	}
-	return r
 }
 
 // RecordExecution stores e through the next batch and reports whether it
@@ -139,48 +138,97 @@ func NewRecorder(s *Store, opts RecorderConfig) *Recorder {
 // may still be written, which recording's idempotence makes harmless.
 // After Close it writes directly.
 func (r *Recorder) RecordExecution(ctx context.Context, e *run.Execution) (bool, error) {
-	p := &pendingRecord{e: e, done: make(chan struct{})}
-	r.mu.RLock()
-	if r.closed {
-		r.mu.RUnlock()
-		return r.Store.RecordExecution(ctx, e)
+	return r.execs.do(ctx, e)
+}
+
+// RecordEvaluation stores ev as unit k's evaluation through the next batch
+// of evaluations, with Store.RecordEvaluation's guarantees (once per key;
+// the effective verdict in the same statement), and reports whether it was
+// inserted. Like RecordExecution, a caller whose ctx ends stops waiting
+// while its evaluation may still be written (harmless: it is idempotent).
+func (r *Recorder) RecordEvaluation(ctx context.Context, rn *run.Run, k run.UnitKey, ev *run.Evaluation) (bool, error) {
+	return r.evals.do(ctx, evaluationRecord{r: rn, k: k, ev: ev})
+}
+
+// Close writes what is queued and stops the writers.
+func (r *Recorder) Close() {
+	r.execs.close()
+	r.evals.close()
+}
+
+// batcher gathers concurrent writes of T into batches written by
+// opts.Writers goroutines with writeBatch; one writes a single T directly
+// (after close, and row by row when a batch fails on one bad row).
+type batcher[T any] struct {
+	what       string // "record execution", for the errors of a caller whose ctx ended
+	opts       RecorderConfig
+	writeBatch func(ctx context.Context, items []T, inserted []bool) error
+	writeOne   func(ctx context.Context, item T) (bool, error)
+	queue      chan *pending[T]
+	wg         sync.WaitGroup
+
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+}
+
+type pending[T any] struct {
+	item     T
+	inserted bool
+	err      error
+	done     chan struct{}
+}
+
+func newBatcher[T any](what string, opts RecorderConfig, writeBatch func(context.Context, []T, []bool) error, writeOne func(context.Context, T) (bool, error)) *batcher[T] {
+	b := &batcher[T]{what: what, opts: opts, writeBatch: writeBatch, writeOne: writeOne, queue: make(chan *pending[T], opts.Writers*opts.MaxBatch)}
+	for range opts.Writers {
+		b.wg.Go(b.write)
+	}
+	return b
+}
+
+// do writes item through the next batch.
+func (b *batcher[T]) do(ctx context.Context, item T) (bool, error) {
+	p := &pending[T]{item: item, done: make(chan struct{})}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return b.writeOne(ctx, item)
 	}
 	select {
-	case r.queue <- p:
-		r.mu.RUnlock()
+	case b.queue <- p:
+		b.mu.RUnlock()
 	case <-ctx.Done():
-		r.mu.RUnlock()
-		return false, fmt.Errorf("record execution: %w", ctx.Err())
+		b.mu.RUnlock()
+		return false, fmt.Errorf("%s: %w", b.what, ctx.Err())
 	}
 	select {
 	case <-p.done:
 		return p.inserted, p.err
 	case <-ctx.Done():
-		return false, fmt.Errorf("record execution: %w", ctx.Err())
+		return false, fmt.Errorf("%s: %w", b.what, ctx.Err())
 	}
 }
 
-// Close writes what is queued and stops the writers.
-func (r *Recorder) Close() {
-	r.mu.Lock()
-	if !r.closed {
-		r.closed = true
-		close(r.queue)
+func (b *batcher[T]) close() {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.queue)
 	}
-	r.mu.Unlock()
-	r.wg.Wait()
+	b.mu.Unlock()
+	b.wg.Wait()
 }
 
 // gather adds what is pending to batch, up to MaxBatch, waiting at most
 // Linger for more once nothing is; linger is the writer's own timer.
-func (r *Recorder) gather(batch []*pendingRecord, linger *time.Timer) []*pendingRecord {
-	if r.opts.Linger > 0 {
-		linger.Reset(r.opts.Linger)
+func (b *batcher[T]) gather(batch []*pending[T], linger *time.Timer) []*pending[T] {
+	if b.opts.Linger > 0 {
+		linger.Reset(b.opts.Linger)
 		defer linger.Stop()
 	}
-	for len(batch) < r.opts.MaxBatch {
+	for len(batch) < b.opts.MaxBatch {
 		select {
-		case p, ok := <-r.queue:
+		case p, ok := <-b.queue:
 			if !ok {
 				return batch
 			}
@@ -188,11 +236,11 @@ func (r *Recorder) gather(batch []*pendingRecord, linger *time.Timer) []*pending
 			continue
 		default:
 		}
-		if r.opts.Linger <= 0 {
+		if b.opts.Linger <= 0 {
 			return batch
 		}
 		select {
-		case p, ok := <-r.queue:
+		case p, ok := <-b.queue:
 			if !ok {
 				return batch
 			}
@@ -206,23 +254,23 @@ func (r *Recorder) gather(batch []*pendingRecord, linger *time.Timer) []*pending
 
 // write is one writer: it takes every pending call up to MaxBatch and
 // writes them as one batch, until the queue is closed and drained.
-func (r *Recorder) write() {
-	batch := make([]*pendingRecord, 0, r.opts.MaxBatch)
-	es := make([]*run.Execution, 0, r.opts.MaxBatch)
-	inserted := make([]bool, r.opts.MaxBatch)
+func (b *batcher[T]) write() {
+	batch := make([]*pending[T], 0, b.opts.MaxBatch)
+	items := make([]T, 0, b.opts.MaxBatch)
+	inserted := make([]bool, b.opts.MaxBatch)
 	linger := time.NewTimer(0)
 	<-linger.C
-	for p := range r.queue {
-		batch = r.gather(append(batch[:0], p), linger)
-		es = es[:0]
+	for p := range b.queue {
+		batch = b.gather(append(batch[:0], p), linger)
+		items = items[:0]
 		for _, p := range batch {
-			es = append(es, p.e)
+			items = append(items, p.item)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), b.opts.Timeout)
 		began := time.Now()
-		err := r.Store.RecordExecutions(ctx, es, inserted[:len(es)])
-		if r.opts.OnBatch != nil {
-			r.opts.OnBatch(len(es), time.Since(began))
+		err := b.writeBatch(ctx, items, inserted[:len(items)])
+		if b.opts.OnBatch != nil {
+			b.opts.OnBatch(len(items), time.Since(began))
 		}
 		var pgErr *pgconn.PgError
 		if len(batch) > 1 && errors.As(err, &pgErr) {
@@ -230,7 +278,7 @@ func (r *Recorder) write() {
 			// so that only its own caller sees its error. (A connection
 			// that failed fails them all alike.)
 			for _, p := range batch {
-				p.inserted, p.err = r.Store.RecordExecution(ctx, p.e)
+				p.inserted, p.err = b.writeOne(ctx, p.item)
 				close(p.done)
 			}
 			cancel()
@@ -241,5 +289,6 @@ func (r *Recorder) write() {
 			p.inserted, p.err = inserted[i], err
 			close(p.done)
 		}
+		clear(items) // drop references to what was written
 	}
 }

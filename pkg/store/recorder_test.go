@@ -148,3 +148,84 @@ func TestRecorder_ConcurrentCallsRecordOnce(t *testing.T) {
 		t.Fatalf("counts %+v, %v; want %d units recorded", c, err, len(es)+1)
 	}
 }
+
+// TestRecorder_EvaluationsBatchedOnce: verdicts recorded concurrently
+// through a Recorder, several per unit (duplicated judge tasks with
+// different verdicts), are stored once per key, the one stored is the
+// unit's effective verdict, and a unit a person reviewed keeps the
+// reviewer's verdict.
+func TestRecorder_EvaluationsBatchedOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	h := newHistory(t, pool)
+	r, es := recorderRun(t, h)
+	for _, e := range es {
+		e.Evaluation = nil // judged: the answer is recorded without a verdict
+		if _, err := h.s.RecordExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reviewed := es[0]
+	human := run.Scored("human", false, 0, "")
+	if ok, err := h.s.RecordEvaluation(ctx, r, run.UnitKey{ModelID: reviewed.ModelID, QuestionID: reviewed.QuestionID, Sample: reviewed.Sample}, human); err != nil || !ok {
+		t.Fatalf("human review: %v, %v", ok, err)
+	}
+
+	var largest atomic.Int64
+	rec := store.NewRecorder(h.s, store.RecorderConfig{Writers: 2, MaxBatch: 8, Linger: 2 * time.Millisecond, OnBatch: func(size int, _ time.Duration) {
+		if int64(size) > largest.Load() {
+			largest.Store(int64(size))
+		}
+	}})
+	defer rec.Close()
+	const copies = 4
+	type won struct{ copy, n int }
+	winners := make([]won, len(es))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for c := range copies {
+		for i, e := range es {
+			wg.Go(func() {
+				// Copy c passes iff c is even: duplicates disagree.
+				ev := run.Scored("llm_judge", c%2 == 0, float64(c%2^1), "")
+				k := run.UnitKey{ModelID: e.ModelID, QuestionID: e.QuestionID, Sample: e.Sample}
+				ok, err := rec.RecordEvaluation(ctx, r, k, ev)
+				if err != nil {
+					t.Errorf("unit %d copy %d: %v", i, c, err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					winners[i] = won{copy: c, n: winners[i].n + 1}
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if largest.Load() < 2 {
+		t.Errorf("largest batch %d: %d concurrent verdicts were never batched", largest.Load(), copies*len(es))
+	}
+	for i, e := range es {
+		if winners[i].n != 1 {
+			t.Errorf("unit %d: inserted %d times, want once", i, winners[i].n)
+			continue
+		}
+		var n int
+		var passed *bool
+		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM evaluations v WHERE v.run_id = e.run_id AND v.model_id = e.model_id
+		        AND v.question_id = e.question_id AND v.sample = e.sample AND v.scorer = 'llm_judge'), e.passed
+		    FROM executions e WHERE e.run_id = $1 AND e.model_id = $2 AND e.question_id = $3 AND e.sample = $4`,
+			r.ID, e.ModelID, e.QuestionID, e.Sample).Scan(&n, &passed); err != nil {
+			t.Fatal(err)
+		}
+		want := winners[i].copy%2 == 0
+		if e == reviewed {
+			want = false // the reviewer's
+		}
+		if n != 1 || passed == nil || *passed != want {
+			t.Errorf("unit %d: %d judge evaluations, effective passed %v; want 1, %v", i, n, passed, want)
+		}
+	}
+}

@@ -18,6 +18,127 @@ var (
 	ErrBatchAlreadyClosed = errors.New("batch already closed")
 )
 
+const recordEvaluations = `-- name: RecordEvaluations :batchone
+WITH ins AS (
+    INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, scorer_version, status,
+                             passed, score, detail, reason, reasoning, judges, assertions,
+                             judge_input_tokens, judge_output_tokens, judge_cost_usd, judge_latency_ms, reviewer, note)
+    VALUES ($1, $2, $3, $4, $5,
+            $6, $7, $8, $9, $10, $11,
+            $12, $13, $14, $15,
+            $16, $17, $18, $19,
+            $20, $21)
+    ON CONFLICT DO NOTHING
+    RETURNING run_created_at, run_id, model_id, question_id, sample, scorer_version, passed, score, status, reason
+), eff AS (
+    UPDATE executions e SET score = ins.score, passed = ins.passed,
+        unscored_reason = CASE WHEN ins.status = 'unscored' THEN ins.reason END
+    FROM ins
+    WHERE e.run_created_at = ins.run_created_at AND e.run_id = ins.run_id AND e.model_id = ins.model_id
+      AND e.question_id = ins.question_id AND e.sample = ins.sample AND e.status = 'succeeded'
+      AND ins.scorer_version = (SELECT r.scoring_version FROM runs r WHERE r.id = e.run_id)
+      AND NOT EXISTS (
+          SELECT 1 FROM evaluations h
+          WHERE h.run_created_at = e.run_created_at AND h.run_id = e.run_id AND h.model_id = e.model_id
+            AND h.question_id = e.question_id AND h.sample = e.sample AND h.scorer = 'human')
+    RETURNING 1
+)
+SELECT count(*)::int AS inserted FROM ins
+`
+
+type RecordEvaluationsBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type RecordEvaluationsParams struct {
+	RunCreatedAt      time.Time
+	RunID             uuid.UUID
+	ModelID           uuid.UUID
+	QuestionID        uuid.UUID
+	Sample            int32
+	Scorer            string
+	ScorerVersion     int32
+	Status            string
+	Passed            *bool
+	Score             *float64
+	Detail            string
+	Reason            *string
+	Reasoning         *string
+	Judges            []byte
+	Assertions        []byte
+	JudgeInputTokens  int32
+	JudgeOutputTokens int32
+	JudgeCostUsd      float64
+	JudgeLatencyMs    *float64
+	Reviewer          *string
+	Note              *string
+}
+
+// One evaluation per (unit, scorer, scorer version), whatever crashes or
+// duplicated tasks happen: a second one is ignored (also within one batch:
+// the second insert of a key sees the first). Sent as a pgx batch, the
+// verdicts of many units share one round trip and one commit. In the same statement
+// (one round trip, atomic), an inserted verdict of the run's current
+// scoring version becomes the unit's effective one, unless a person
+// reviewed the unit: a human review always wins. Returns whether the
+// evaluation was inserted.
+func (q *Queries) RecordEvaluations(ctx context.Context, arg []RecordEvaluationsParams) *RecordEvaluationsBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.RunCreatedAt,
+			a.RunID,
+			a.ModelID,
+			a.QuestionID,
+			a.Sample,
+			a.Scorer,
+			a.ScorerVersion,
+			a.Status,
+			a.Passed,
+			a.Score,
+			a.Detail,
+			a.Reason,
+			a.Reasoning,
+			a.Judges,
+			a.Assertions,
+			a.JudgeInputTokens,
+			a.JudgeOutputTokens,
+			a.JudgeCostUsd,
+			a.JudgeLatencyMs,
+			a.Reviewer,
+			a.Note,
+		}
+		batch.Queue(recordEvaluations, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &RecordEvaluationsBatchResults{br, len(arg), false}
+}
+
+func (b *RecordEvaluationsBatchResults) QueryRow(f func(int, int32, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		var inserted int32
+		if b.closed {
+			if f != nil {
+				f(t, inserted, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		row := b.br.QueryRow()
+		err := row.Scan(&inserted)
+		if f != nil {
+			f(t, inserted, err)
+		}
+	}
+}
+
+func (b *RecordEvaluationsBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
 const recordExecutions = `-- name: RecordExecutions :batchone
 WITH ins AS (
     INSERT INTO executions (

@@ -44,74 +44,6 @@ func (q *Queries) GetExecutionAnswer(ctx context.Context, arg GetExecutionAnswer
 	return i, err
 }
 
-const insertEvaluation = `-- name: InsertEvaluation :execrows
-INSERT INTO evaluations (run_created_at, run_id, model_id, question_id, sample, scorer, scorer_version, status,
-                         passed, score, detail, reason, reasoning, judges, assertions,
-                         judge_input_tokens, judge_output_tokens, judge_cost_usd, judge_latency_ms, reviewer, note)
-VALUES ($1, $2, $3, $4, $5,
-        $6, $7, $8, $9, $10, $11,
-        $12, $13, $14, $15,
-        $16, $17, $18, $19,
-        $20, $21)
-ON CONFLICT DO NOTHING
-`
-
-type InsertEvaluationParams struct {
-	RunCreatedAt      time.Time
-	RunID             uuid.UUID
-	ModelID           uuid.UUID
-	QuestionID        uuid.UUID
-	Sample            int32
-	Scorer            string
-	ScorerVersion     int32
-	Status            string
-	Passed            *bool
-	Score             *float64
-	Detail            string
-	Reason            *string
-	Reasoning         *string
-	Judges            []byte
-	Assertions        []byte
-	JudgeInputTokens  int32
-	JudgeOutputTokens int32
-	JudgeCostUsd      float64
-	JudgeLatencyMs    *float64
-	Reviewer          *string
-	Note              *string
-}
-
-// One evaluation per (unit, scorer, scorer version), whatever crashes or
-// duplicated tasks happen: a second one is ignored.
-func (q *Queries) InsertEvaluation(ctx context.Context, arg InsertEvaluationParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertEvaluation,
-		arg.RunCreatedAt,
-		arg.RunID,
-		arg.ModelID,
-		arg.QuestionID,
-		arg.Sample,
-		arg.Scorer,
-		arg.ScorerVersion,
-		arg.Status,
-		arg.Passed,
-		arg.Score,
-		arg.Detail,
-		arg.Reason,
-		arg.Reasoning,
-		arg.Judges,
-		arg.Assertions,
-		arg.JudgeInputTokens,
-		arg.JudgeOutputTokens,
-		arg.JudgeCostUsd,
-		arg.JudgeLatencyMs,
-		arg.Reviewer,
-		arg.Note,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const judgedCounts = `-- name: JudgedCounts :one
 SELECT count(*)::int AS needs_judgment,
        count(*) FILTER (WHERE EXISTS (
@@ -251,50 +183,6 @@ func (q *Queries) RunUnscoredReasons(ctx context.Context, arg RunUnscoredReasons
 		return nil, err
 	}
 	return items, nil
-}
-
-const setEffectiveVerdict = `-- name: SetEffectiveVerdict :execrows
-UPDATE executions e SET score = $1, passed = $2, unscored_reason = $3
-WHERE e.run_created_at = $4 AND e.run_id = $5 AND e.model_id = $6
-  AND e.question_id = $7 AND e.sample = $8 AND e.status = 'succeeded'
-  AND $9::int = (SELECT r.scoring_version FROM runs r WHERE r.id = e.run_id)
-  AND NOT EXISTS (
-      SELECT 1 FROM evaluations h
-      WHERE h.run_created_at = e.run_created_at AND h.run_id = e.run_id AND h.model_id = e.model_id
-        AND h.question_id = e.question_id AND h.sample = e.sample AND h.scorer = 'human')
-`
-
-type SetEffectiveVerdictParams struct {
-	Score          *float64
-	Passed         *bool
-	UnscoredReason *string
-	RunCreatedAt   time.Time
-	RunID          uuid.UUID
-	ModelID        uuid.UUID
-	QuestionID     uuid.UUID
-	Sample         int32
-	ScorerVersion  int32
-}
-
-// Makes a machine verdict the unit's effective one, when it is of the
-// run's current scoring version and no person reviewed the unit (a human
-// review always wins).
-func (q *Queries) SetEffectiveVerdict(ctx context.Context, arg SetEffectiveVerdictParams) (int64, error) {
-	result, err := q.db.Exec(ctx, setEffectiveVerdict,
-		arg.Score,
-		arg.Passed,
-		arg.UnscoredReason,
-		arg.RunCreatedAt,
-		arg.RunID,
-		arg.ModelID,
-		arg.QuestionID,
-		arg.Sample,
-		arg.ScorerVersion,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
 }
 
 const snapshotRunJudges = `-- name: SnapshotRunJudges :execrows
