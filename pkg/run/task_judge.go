@@ -206,6 +206,14 @@ func (h *Handlers) answer(ctx context.Context, r *Run, k UnitKey, p judgePayload
 // run's own scoring version completed it. A rescore (a later version)
 // finishes through its own task.
 func (h *Handlers) judgedFinalize(ctx context.Context, snap *cachedSnapshot, version int, st *JudgeState) error {
+	if snap.Run.Status.Final() {
+		// A retry round may have reopened the run since this worker
+		// cached it finished (task_retry.go).
+		var err error
+		if snap, err = h.reopened(ctx, snap, st); snap == nil || err != nil {
+			return err
+		}
+	}
 	if version != max(snap.Run.ScoringVersion, 1) || snap.Run.Status.Final() {
 		return nil
 	}

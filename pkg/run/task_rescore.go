@@ -270,6 +270,17 @@ type RescoreStore interface {
 	// FailRescore ends a running rescore as failed with reason; the run
 	// keeps its scoring version.
 	FailRescore(ctx context.Context, runID uuid.UUID, version int, reason string) error
+	// JudgingUnits returns the succeeded units of r's judged questions
+	// (questionIDs), each with whether it has its machine verdict at
+	// version (a retry round seeds the tracker with them).
+	JudgingUnits(ctx context.Context, r *Run, questionIDs []uuid.UUID, version int) ([]JudgingUnit, error)
+}
+
+// JudgingUnit is a succeeded unit of a judged question and whether it
+// has its machine verdict (Judged) at a scoring version, unscored or not.
+type JudgingUnit struct {
+	Key              UnitKey
+	Judged, Unscored bool
 }
 
 // rescoreBatch is how many units a rescore scores per round trip.
