@@ -2,14 +2,19 @@ package run_test
 
 import (
 	"context"
+	"math"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/judge"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
@@ -166,5 +171,101 @@ func TestRun_RetryFailedJudged(t *testing.T) {
 	}
 	if r.JudgeCostUSD <= 0 {
 		t.Errorf("judge cost %v after the retry", r.JudgeCostUSD)
+	}
+}
+
+// TestRun_RescoreWithJudgePanel rescores a deterministically scored run
+// with a panel of judges the run never had: the workers, which cached the
+// run's snapshot without them, judge with them; the verdicts are the
+// mock's, the panel's agreement is computed, the run's unscored count and
+// judge totals are the new version's, and the tested model is never
+// called.
+func TestRun_RescoreWithJudgePanel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, mockllm.Config{}, run.Config{})
+	const n = 8
+	f := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-weak"}, n, 1)
+	workers := []*worker{b.startWorker(t, 4), b.startWorker(t, 4)}
+	r := b.waitFinal(t, b.startRun(t, f).ID)
+	if r.Status != run.StatusCompleted || r.JudgeCostUSD != 0 {
+		t.Fatalf("first round: %s (%s), judge cost %v", r.Status, r.Error, r.JudgeCostUSD)
+	}
+	// Both workers cache the finished run's snapshot (a unit's task of a
+	// finished run loads it and does nothing), without the judges.
+	for _, w := range workers {
+		if err := w.handlers.HandleExecute(ctx, run.NewExecuteTask(r.ID, 0, run.QueueBulk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tested := b.mock.Server.CallsFor("mock-weak")
+	var ids []uuid.UUID
+	for _, name := range []string{"mock-judge", "mock-judge-2", "mock-judge-3"} {
+		ids = append(ids, testfactory.Model(ctx, t, b.store, &testfactory.ModelOpts{
+			ProviderID: f.providerID, Name: name, ProviderModelID: name, InputCostPerMTok: 3, OutputCostPerMTok: 5,
+		}).ID)
+	}
+	rule := &scoring.Rule{Method: scoring.MethodLLMJudge, Config: judge.Config{Template: judge.TemplateClosedQA}}
+	res, err := run.RequestRescore(ctx, run.RedoDeps{Store: b.store, Queue: b.client}, r.ID, run.RescoreRequest{Override: rule, JudgeModelIDs: ids})
+	if err != nil || res.Version != 2 {
+		t.Fatalf("rescore %+v %v", res, err)
+	}
+	if res = b.waitRescore(t, r.ID, 2); res.Status != run.RescoreCompleted || res.Done != n {
+		t.Fatalf("rescore ended %+v", res)
+	}
+	if c := b.mock.Server.CallsFor("mock-weak"); c != tested {
+		t.Errorf("the tested model was called %d times by the rescore", c-tested)
+	}
+	for _, name := range []string{"mock-judge", "mock-judge-2", "mock-judge-3"} {
+		if c := b.mock.Server.CallsFor(name); c != n {
+			t.Errorf("%s called %d times, want once per unit (%d)", name, c, n)
+		}
+	}
+	// Each judge's verdict as the mock gives it; the panel's by majority.
+	wantPassed := 0
+	for _, u := range b.units(t, r.ID) {
+		ans, key := strings.ToLower(u.response), strings.ToLower(u.expected)
+		votes := 0
+		for _, pass := range []bool{
+			strings.Contains(ans, key),
+			regexp.MustCompile(`\b` + regexp.QuoteMeta(key) + `\b`).MatchString(ans),
+			strings.Contains(strings.SplitN(ans, "\n", 2)[0], key),
+		} {
+			if pass {
+				votes++
+			}
+		}
+		want := votes >= 2
+		if u.passed == nil || *u.passed != want {
+			t.Errorf("answer %q (expected %q): passed %v, want %v (%d of 3 judges pass)", u.response, u.expected, u.passed, want, votes)
+		}
+		if want {
+			wantPassed++
+		}
+	}
+	got, err := b.store.GetRun(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cost float64
+	var in, out int64
+	if err := b.pool.QueryRow(ctx, `SELECT sum(judge_cost_usd), sum(judge_input_tokens), sum(judge_output_tokens) FROM evaluations WHERE run_id = $1 AND scorer_version = 2`, r.ID).Scan(&cost, &in, &out); err != nil {
+		t.Fatal(err)
+	}
+	if cost <= 0 || math.Abs(got.JudgeCostUSD-cost) > 1e-9 || got.JudgeInputTokens != in || got.JudgeOutputTokens != out {
+		t.Errorf("run judge totals %v/%d/%d, want version 2's %v/%d/%d", got.JudgeCostUSD, got.JudgeInputTokens, got.JudgeOutputTokens, cost, in, out)
+	}
+	if got.Unscored != 0 {
+		t.Errorf("run unscored %d, want 0", got.Unscored)
+	}
+	if rk, err := b.store.Rankings(ctx, r.ID); err != nil || rk.Overall[0].Correct != wantPassed {
+		t.Errorf("rankings %+v %v, want %d correct", rk, err, wantPassed)
+	}
+	ag, err := b.store.Agreement(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ag.ScoringVersion != 2 || len(ag.Panels) != 1 || len(ag.Panels[0].Judges) != 3 || ag.Panels[0].Units != n {
+		t.Fatalf("agreement %+v, want one panel of 3 judges over %d units", ag, n)
 	}
 }

@@ -118,7 +118,7 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 	m, q := &snap.Models[u.Model], &snap.Questions[u.Question]
 	version := max(p.Version, 1)
 	// A rescore's version judges with its own rules (task_rescore.go).
-	sc, err := h.scorerAt(ctx, snap, u.Question, version)
+	snap, sc, err := h.scorerAt(ctx, snap, u.Question, version)
 	if err != nil {
 		return skipIfGone(fmt.Errorf("judge run %s unit %d: %w", r.ID, p.Unit, err))
 	}
