@@ -268,4 +268,24 @@ func TestRun_RescoreWithJudgePanel(t *testing.T) {
 	if ag.ScoringVersion != 2 || len(ag.Panels) != 1 || len(ag.Panels[0].Judges) != 3 || ag.Panels[0].Units != n {
 		t.Fatalf("agreement %+v, want one panel of 3 judges over %d units", ag, n)
 	}
+
+	// A judge whose verdicts never parse leaves every unit unscored: the
+	// run counts them, and its judge totals are version 3's.
+	bad := b.judgeProvider(t, "malformed-judge", b.mock.URL+"/faults/judge_malformed_rate=1/v1")
+	badJudge := testfactory.Model(ctx, t, b.store, &testfactory.ModelOpts{ProviderID: bad, Name: "bad judge", ProviderModelID: "mock-judge", InputCostPerMTok: 3, OutputCostPerMTok: 5})
+	if res, err = run.RequestRescore(ctx, run.RedoDeps{Store: b.store, Queue: b.client}, r.ID, run.RescoreRequest{Override: rule, JudgeModelIDs: []uuid.UUID{badJudge.ID}}); err != nil || res.Version != 3 {
+		t.Fatalf("rescore %+v %v", res, err)
+	}
+	if res = b.waitRescore(t, r.ID, 3); res.Status != run.RescoreCompleted {
+		t.Fatalf("rescore ended %+v", res)
+	}
+	if got, err = b.store.GetRun(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.pool.QueryRow(ctx, `SELECT sum(judge_cost_usd), sum(judge_input_tokens), sum(judge_output_tokens) FROM evaluations WHERE run_id = $1 AND scorer_version = 3`, r.ID).Scan(&cost, &in, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got.Unscored != n || math.Abs(got.JudgeCostUSD-cost) > 1e-9 || got.JudgeInputTokens != in || got.JudgeOutputTokens != out {
+		t.Errorf("run unscored %d, judge totals %v/%d/%d; want %d and version 3's %v/%d/%d", got.Unscored, got.JudgeCostUSD, got.JudgeInputTokens, got.JudgeOutputTokens, n, cost, in, out)
+	}
 }
