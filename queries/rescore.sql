@@ -136,3 +136,26 @@ WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id
 
 -- name: SetScoringVersion :exec
 UPDATE runs SET scoring_version = sqlc.arg(version) WHERE id = sqlc.arg(id);
+
+-- name: SetRunScoringTotals :exec
+-- What a completed rescore changes on the run: how many succeeded units
+-- are left without a verdict, and the judging cost of the run's (new)
+-- scoring version, as finalization computes both.
+UPDATE runs SET unscored = sqlc.arg(unscored), judge_cost_usd = sqlc.arg(judge_cost_usd),
+    judge_input_tokens = sqlc.arg(judge_input_tokens), judge_output_tokens = sqlc.arg(judge_output_tokens)
+WHERE id = sqlc.arg(id);
+
+-- name: JudgingUnits :many
+-- The succeeded units of a run's judged questions, each with whether it
+-- has its machine verdict at the scoring version and whether that verdict
+-- is unscored: what a retry round tells the tracker before it re-executes
+-- the failed units.
+SELECT e.model_id, e.question_id, e.sample,
+       (ev.status IS NOT NULL)::bool AS judged, coalesce(ev.status = 'unscored', false)::bool AS unscored
+FROM executions e
+LEFT JOIN evaluations ev
+  ON ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
+ AND ev.question_id = e.question_id AND ev.sample = e.sample
+ AND ev.scorer_version = sqlc.arg(scorer_version)::int AND ev.scorer <> 'human'
+WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id) AND e.status = 'succeeded'
+  AND e.question_id = ANY(sqlc.arg(question_ids)::uuid[]);

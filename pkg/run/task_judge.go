@@ -118,7 +118,7 @@ func (h *Handlers) HandleJudge(ctx context.Context, t *asynq.Task) error {
 	m, q := &snap.Models[u.Model], &snap.Questions[u.Question]
 	version := max(p.Version, 1)
 	// A rescore's version judges with its own rules (task_rescore.go).
-	sc, err := h.scorerAt(ctx, snap, u.Question, version)
+	snap, sc, err := h.scorerAt(ctx, snap, u.Question, version)
 	if err != nil {
 		return skipIfGone(fmt.Errorf("judge run %s unit %d: %w", r.ID, p.Unit, err))
 	}
@@ -206,6 +206,14 @@ func (h *Handlers) answer(ctx context.Context, r *Run, k UnitKey, p judgePayload
 // run's own scoring version completed it. A rescore (a later version)
 // finishes through its own task.
 func (h *Handlers) judgedFinalize(ctx context.Context, snap *cachedSnapshot, version int, st *JudgeState) error {
+	if snap.Run.Status.Final() {
+		// A retry round may have reopened the run since this worker
+		// cached it finished (task_retry.go).
+		var err error
+		if snap, err = h.reopened(ctx, snap, st); snap == nil || err != nil {
+			return err
+		}
+	}
 	if version != max(snap.Run.ScoringVersion, 1) || snap.Run.Status.Final() {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -270,6 +271,17 @@ type RescoreStore interface {
 	// FailRescore ends a running rescore as failed with reason; the run
 	// keeps its scoring version.
 	FailRescore(ctx context.Context, runID uuid.UUID, version int, reason string) error
+	// JudgingUnits returns the succeeded units of r's judged questions
+	// (questionIDs), each with whether it has its machine verdict at
+	// version (a retry round seeds the tracker with them).
+	JudgingUnits(ctx context.Context, r *Run, questionIDs []uuid.UUID, version int) ([]JudgingUnit, error)
+}
+
+// JudgingUnit is a succeeded unit of a judged question and whether it
+// has its machine verdict (Judged) at a scoring version, unscored or not.
+type JudgingUnit struct {
+	Key              UnitKey
+	Judged, Unscored bool
 }
 
 // rescoreBatch is how many units a rescore scores per round trip.
@@ -387,20 +399,73 @@ func compileRescore(snap *cachedSnapshot, res *Rescore) ([]*scoring.Scorer, erro
 	return out, nil
 }
 
+// versionCache holds the compiled rules of the rescores a worker judges,
+// by (run, version): a version's rules never change once it is created,
+// so its judge tasks do not each read and compile them.
+type versionCache struct {
+	mu   sync.Mutex
+	runs map[versionKey][]*scoring.Scorer
+}
+
+type versionKey struct {
+	run     uuid.UUID
+	version int
+}
+
+// maxCachedVersions bounds a worker's versionCache; past it the cache
+// starts over.
+const maxCachedVersions = 64
+
+func (c *versionCache) get(k versionKey) ([]*scoring.Scorer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.runs[k]
+	return s, ok
+}
+
+func (c *versionCache) put(k versionKey, s []*scoring.Scorer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.runs == nil || len(c.runs) >= maxCachedVersions {
+		c.runs = map[versionKey][]*scoring.Scorer{}
+	}
+	c.runs[k] = s
+}
+
 // scorerAt returns question qi's scorer under a scoring version: the
-// snapshot's for version 1, else the one the rescore's rules compile to.
-// nil when the rule does not compile.
-func (h *Handlers) scorerAt(ctx context.Context, snap *cachedSnapshot, qi, version int) (*scoring.Scorer, error) {
+// snapshot's for version 1, else the one the rescore's rules compile to
+// (nil when they do not compile), with the snapshot to judge it with. A
+// rescore adds the judges it names to the run's snapshot in PostgreSQL
+// (CreateRescore); a worker that cached the snapshot before loads it again
+// when the scorer names a judge it does not hold.
+func (h *Handlers) scorerAt(ctx context.Context, snap *cachedSnapshot, qi, version int) (*cachedSnapshot, *scoring.Scorer, error) {
 	if version <= 1 {
-		return snap.scorers[qi], nil
+		return snap, snap.scorers[qi], nil
 	}
-	res, err := h.store.GetRescore(ctx, snap.Run.ID, version)
-	if err != nil {
-		return nil, err
+	k := versionKey{snap.Run.ID, version}
+	scorers, ok := h.versions.get(k)
+	if !ok {
+		res, err := h.store.GetRescore(ctx, snap.Run.ID, version)
+		if err != nil {
+			return snap, nil, err
+		}
+		// A version whose rules do not compile is cached as such: no
+		// retry mends it.
+		scorers, _ = compileRescore(snap, res)
+		h.versions.put(k, scorers)
 	}
-	scorers, err := compileRescore(snap, res)
-	if err != nil {
-		return nil, nil
+	if scorers == nil {
+		return snap, nil, nil
 	}
-	return scorers[qi], nil
+	sc := scorers[qi]
+	for _, c := range sc.Judges() {
+		for _, id := range c.ModelIDs {
+			if _, ok := snap.Judge(id); !ok {
+				h.cache.drop(snap.Run.ID)
+				fresh, err := h.cache.get(ctx, snap.Run.ID)
+				return fresh, sc, err
+			}
+		}
+	}
+	return snap, sc, nil
 }

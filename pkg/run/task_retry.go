@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // TypeRetryFailed re-executes the units of a finished run that failed for
@@ -159,6 +160,9 @@ func (h *Handlers) HandleRetryFailed(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("retry run %s: %w", r.ID, err)
 	}
+	if err := h.seedJudging(ctx, r, snap); err != nil {
+		return fmt.Errorf("retry run %s: %w", r.ID, err)
+	}
 	h.log.Info("run retrying failed units", "run_id", r.ID, "round", p.Round, "units", len(pending))
 	if len(pending) == 0 {
 		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(r.ID, p.Round))
@@ -196,4 +200,116 @@ func (h *Handlers) pendingUnits(ctx context.Context, r *Run, snap *cachedSnapsho
 		}
 	}
 	return pending, nil
+}
+
+// seedJudging tells the tracker, from PostgreSQL, which of the run's
+// succeeded units need a verdict at its scoring version and which have
+// one, as their tasks told it before finalizing forgot the run: the
+// counts the last retried answer or verdict compares to finalize the run
+// at once (Tracker.JudgeState), and the bits that keep a duplicated judge
+// task from judging again.
+func (h *Handlers) seedJudging(ctx context.Context, r *Run, snap *cachedSnapshot) error {
+	if len(snap.judged) == 0 {
+		return nil
+	}
+	version := max(r.ScoringVersion, 1)
+	units, err := h.store.JudgingUnits(ctx, r, snap.judged, version)
+	if err != nil {
+		return err
+	}
+	var needs, judged, unscored []int
+	for _, u := range units {
+		idx, ok := snap.index(u.Key)
+		if !ok {
+			continue
+		}
+		needs = append(needs, idx)
+		if u.Judged {
+			judged = append(judged, idx)
+			if u.Unscored {
+				unscored = append(unscored, idx)
+			}
+		}
+	}
+	return h.tracker.seedJudging(ctx, r.ID, version, needs, judged, unscored)
+}
+
+// seedJudging sets the needs-judge bits of units needs and the judged
+// bits (at version) of units judged, and counts in the run's progress the
+// bits it set that were not set already (so a unit a task counted
+// meanwhile counts once); unscored are the judged units whose verdict is
+// unscored.
+func (t *Tracker) seedJudging(ctx context.Context, id uuid.UUID, version int, needs, judged, unscored []int) error {
+	pipe := t.rdb.Pipeline()
+	// Finalizing forgot only version 1's judged bits; a rescore's judge
+	// tasks set the current version's on the finished run.
+	pipe.Del(ctx, judgedKey(id, version))
+	setBits := func(key string, idx []int) []*redis.IntCmd {
+		cmds := make([]*redis.IntCmd, len(idx))
+		for i, n := range idx {
+			cmds[i] = pipe.SetBit(ctx, key, int64(n), 1)
+		}
+		pipe.Expire(ctx, key, progressTTL)
+		return cmds
+	}
+	n := setBits(needsKey(id), needs)
+	j := setBits(judgedKey(id, version), judged)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("seed judging of run %s: %w", id, err)
+	}
+	isUnscored := make(map[int]bool, len(unscored))
+	for _, i := range unscored {
+		isUnscored[i] = true
+	}
+	var newNeeds, newJudged, newUnscored int64
+	for _, c := range n {
+		if c.Val() == 0 {
+			newNeeds++
+		}
+	}
+	for i, c := range j {
+		if c.Val() == 0 {
+			newJudged++
+			if isUnscored[judged[i]] {
+				newUnscored++
+			}
+		}
+	}
+	pipe = t.rdb.TxPipeline()
+	pipe.HIncrBy(ctx, progressKey(id), "needs_judge", newNeeds)
+	pipe.HIncrBy(ctx, progressKey(id), "judged", newJudged)
+	pipe.HIncrBy(ctx, progressKey(id), "unscored", newUnscored)
+	pipe.Expire(ctx, progressKey(id), progressTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("seed judging of run %s: %w", id, err)
+	}
+	return nil
+}
+
+// reopened returns the snapshot of a run this worker holds as finished
+// when a retry round has reopened it since (the cached one dropped), and
+// nil when the run is finished or the tracker does not show every unit
+// recorded and judged (st, read when nil): only then can a judge task of
+// the round have to finalize it, so a rescore's judge tasks on a finished
+// run do not read the run from PostgreSQL each.
+func (h *Handlers) reopened(ctx context.Context, snap *cachedSnapshot, st *JudgeState) (*cachedSnapshot, error) {
+	if st == nil {
+		s, err := h.tracker.JudgeState(ctx, snap.Run.ID)
+		if err != nil {
+			return nil, err
+		}
+		st = &s
+	}
+	if !st.Complete(snap.total()) {
+		return nil, nil
+	}
+	r, err := h.store.GetRun(ctx, snap.Run.ID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status.Final() || r.RetryRound <= snap.Run.RetryRound {
+		return nil, nil
+	}
+	h.cache.drop(r.ID)
+	return h.cache.get(ctx, r.ID)
 }

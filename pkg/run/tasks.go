@@ -183,6 +183,8 @@ type Handlers struct {
 	log     *slog.Logger
 	cfg     Config
 	cache   *snapshotCache
+	// versions holds the compiled rules of rescores (task_rescore.go).
+	versions versionCache
 
 	connMu sync.Mutex
 	conns  map[uuid.UUID]cachedConn

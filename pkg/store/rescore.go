@@ -328,6 +328,9 @@ func (s *Store) CompleteRescore(ctx context.Context, r *run.Run, version int, ra
 		if err := q.SetScoringVersion(ctx, dbsqlc.SetScoringVersionParams{ID: r.ID, Version: int32(version)}); err != nil {
 			return err
 		}
+		if err := setScoringTotals(ctx, q, row, version); err != nil {
+			return err
+		}
 		done, err := q.RescoreDone(ctx, dbsqlc.RescoreDoneParams{RunCreatedAt: row.CreatedAt, RunID: r.ID, Version: int32(version)})
 		if err != nil {
 			return err
@@ -351,4 +354,49 @@ func (s *Store) FailRescore(ctx context.Context, runID uuid.UUID, version int, r
 	return s.q.FinishRescore(ctx, dbsqlc.FinishRescoreParams{
 		RunID: runID, Version: int32(version), Status: string(run.RescoreFailed), Done: res.Done, Error: &reason, FinishedAt: new(time.Now().UTC()),
 	})
+}
+
+// setScoringTotals stores what the run's new scoring version changes on
+// the run: its unscored units (from the effective verdicts just applied)
+// and its judge totals. The judge totals are the current version's, as
+// Finalize computes them: judge_cost_usd and the judge tokens say what
+// judging the verdicts the run shows cost, so a rescore replaces them
+// (deterministic rules: zero), and a retry round's finalization agrees
+// with them. What earlier versions cost stays on their evaluations.
+func setScoringTotals(ctx context.Context, q *dbsqlc.Queries, row dbsqlc.Run, version int) error {
+	t, err := q.RunTotals(ctx, dbsqlc.RunTotalsParams{RunCreatedAt: row.CreatedAt, RunID: row.ID})
+	if err != nil {
+		return err
+	}
+	jt, err := q.RunJudgeTotals(ctx, dbsqlc.RunJudgeTotalsParams{RunCreatedAt: row.CreatedAt, RunID: row.ID, ScorerVersion: int32(version)})
+	if err != nil {
+		return err
+	}
+	return q.SetRunScoringTotals(ctx, dbsqlc.SetRunScoringTotalsParams{
+		ID: row.ID, Unscored: t.Unscored,
+		JudgeCostUsd: jt.JudgeCostUsd, JudgeInputTokens: jt.JudgeInputTokens, JudgeOutputTokens: jt.JudgeOutputTokens,
+	})
+}
+
+// JudgingUnits returns the succeeded units of r's judged questions
+// (questionIDs) with whether each has its machine verdict at version; see
+// run.RescoreStore.
+func (s *Store) JudgingUnits(ctx context.Context, r *run.Run, questionIDs []uuid.UUID, version int) ([]run.JudgingUnit, error) {
+	if len(questionIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := s.q.JudgingUnits(ctx, dbsqlc.JudgingUnitsParams{
+		RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]run.JudgingUnit, len(rows))
+	for i, row := range rows {
+		out[i] = run.JudgingUnit{
+			Key:    run.UnitKey{ModelID: row.ModelID, QuestionID: row.QuestionID, Sample: int(row.Sample)},
+			Judged: row.Judged, Unscored: row.Unscored,
+		}
+	}
+	return out, nil
 }

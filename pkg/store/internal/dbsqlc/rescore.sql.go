@@ -239,6 +239,68 @@ func (q *Queries) GetRescore(ctx context.Context, arg GetRescoreParams) (RunResc
 	return i, err
 }
 
+const judgingUnits = `-- name: JudgingUnits :many
+SELECT e.model_id, e.question_id, e.sample,
+       (ev.status IS NOT NULL)::bool AS judged, coalesce(ev.status = 'unscored', false)::bool AS unscored
+FROM executions e
+LEFT JOIN evaluations ev
+  ON ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
+ AND ev.question_id = e.question_id AND ev.sample = e.sample
+ AND ev.scorer_version = $1::int AND ev.scorer <> 'human'
+WHERE e.run_created_at = $2 AND e.run_id = $3 AND e.status = 'succeeded'
+  AND e.question_id = ANY($4::uuid[])
+`
+
+type JudgingUnitsParams struct {
+	ScorerVersion int32
+	RunCreatedAt  time.Time
+	RunID         uuid.UUID
+	QuestionIds   []uuid.UUID
+}
+
+type JudgingUnitsRow struct {
+	ModelID    uuid.UUID
+	QuestionID uuid.UUID
+	Sample     int32
+	Judged     bool
+	Unscored   bool
+}
+
+// The succeeded units of a run's judged questions, each with whether it
+// has its machine verdict at the scoring version and whether that verdict
+// is unscored: what a retry round tells the tracker before it re-executes
+// the failed units.
+func (q *Queries) JudgingUnits(ctx context.Context, arg JudgingUnitsParams) ([]JudgingUnitsRow, error) {
+	rows, err := q.db.Query(ctx, judgingUnits,
+		arg.ScorerVersion,
+		arg.RunCreatedAt,
+		arg.RunID,
+		arg.QuestionIds,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []JudgingUnitsRow{}
+	for rows.Next() {
+		var i JudgingUnitsRow
+		if err := rows.Scan(
+			&i.ModelID,
+			&i.QuestionID,
+			&i.Sample,
+			&i.Judged,
+			&i.Unscored,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const latestRescoreVersion = `-- name: LatestRescoreVersion :one
 SELECT coalesce(max(version), 0)::int AS version FROM run_rescores WHERE run_id = $1
 `
@@ -527,6 +589,34 @@ type SetRescoreDoneParams struct {
 
 func (q *Queries) SetRescoreDone(ctx context.Context, arg SetRescoreDoneParams) error {
 	_, err := q.db.Exec(ctx, setRescoreDone, arg.Done, arg.RunID, arg.Version)
+	return err
+}
+
+const setRunScoringTotals = `-- name: SetRunScoringTotals :exec
+UPDATE runs SET unscored = $1, judge_cost_usd = $2,
+    judge_input_tokens = $3, judge_output_tokens = $4
+WHERE id = $5
+`
+
+type SetRunScoringTotalsParams struct {
+	Unscored          int32
+	JudgeCostUsd      float64
+	JudgeInputTokens  int64
+	JudgeOutputTokens int64
+	ID                uuid.UUID
+}
+
+// What a completed rescore changes on the run: how many succeeded units
+// are left without a verdict, and the judging cost of the run's (new)
+// scoring version, as finalization computes both.
+func (q *Queries) SetRunScoringTotals(ctx context.Context, arg SetRunScoringTotalsParams) error {
+	_, err := q.db.Exec(ctx, setRunScoringTotals,
+		arg.Unscored,
+		arg.JudgeCostUsd,
+		arg.JudgeInputTokens,
+		arg.JudgeOutputTokens,
+		arg.ID,
+	)
 	return err
 }
 
