@@ -43,15 +43,25 @@ func (s *Store) recordEvaluations(ctx context.Context, es []evaluationRecord, in
 	return batchInserted("record evaluation", s.q.RecordEvaluations(ctx, args).QueryRow, inserted)
 }
 
+// runWide runs fn in a transaction that joins a run's executions to its
+// evaluations by hashing (see PreferRunWideJoins in
+// queries/evaluations.sql): run-wide statements come right after
+// thousands of rows land in tables whose statistics may not know them yet.
+func (s *Store) runWide(ctx context.Context, fn func(q *dbsqlc.Queries) error) error {
+	return s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		if err := q.PreferRunWideJoins(ctx); err != nil {
+			return err
+		}
+		return fn(q)
+	})
+}
+
 // ApplyVerdicts makes the machine verdicts at r's scoring version the
 // effective verdicts of its succeeded units that have none yet, except
 // where a person reviewed the unit. run:finalize calls it once every
 // judged unit has its evaluation; it is idempotent.
 func (s *Store) ApplyVerdicts(ctx context.Context, r *run.Run) error {
-	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		if err := q.PreferRunWideJoins(ctx); err != nil {
-			return err
-		}
+	err := s.runWide(ctx, func(q *dbsqlc.Queries) error {
 		_, err := q.ApplyPendingVerdicts(ctx, dbsqlc.ApplyPendingVerdictsParams{
 			RunCreatedAt: r.CreatedAt, RunID: r.ID, Version: int32(max(r.ScoringVersion, 1)),
 		})
@@ -115,10 +125,7 @@ func (s *Store) UnjudgedUnits(ctx context.Context, r *run.Run, questionIDs []uui
 		return nil, nil
 	}
 	var rows []dbsqlc.UnjudgedUnitsRow
-	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		if err := q.PreferRunWideJoins(ctx); err != nil {
-			return err
-		}
+	err := s.runWide(ctx, func(q *dbsqlc.Queries) error {
 		var err error
 		rows, err = q.UnjudgedUnits(ctx, dbsqlc.UnjudgedUnitsParams{
 			RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version), Lim: int32(limit),
@@ -142,8 +149,13 @@ func (s *Store) JudgedCounts(ctx context.Context, r *run.Run, questionIDs []uuid
 	if len(questionIDs) == 0 {
 		return 0, 0, 0, nil
 	}
-	row, err := s.q.JudgedCounts(ctx, dbsqlc.JudgedCountsParams{
-		RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version),
+	var row dbsqlc.JudgedCountsRow
+	err = s.runWide(ctx, func(q *dbsqlc.Queries) error {
+		var err error
+		row, err = q.JudgedCounts(ctx, dbsqlc.JudgedCountsParams{
+			RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version),
+		})
+		return err
 	})
 	if err != nil {
 		return 0, 0, 0, err

@@ -322,6 +322,11 @@ func (s *Store) CompleteRescore(ctx context.Context, r *run.Run, version int, ra
 			return nil
 		}
 		first = true
+		// The run-wide joins below come right after the rescore's
+		// evaluations landed (see runWide).
+		if err := q.PreferRunWideJoins(ctx); err != nil {
+			return err
+		}
 		if _, err := q.ApplyScoringVersion(ctx, dbsqlc.ApplyScoringVersionParams{RunCreatedAt: row.CreatedAt, RunID: r.ID, Version: int32(version)}); err != nil {
 			return err
 		}
@@ -385,8 +390,13 @@ func (s *Store) JudgingUnits(ctx context.Context, r *run.Run, questionIDs []uuid
 	if len(questionIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.q.JudgingUnits(ctx, dbsqlc.JudgingUnitsParams{
-		RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version),
+	var rows []dbsqlc.JudgingUnitsRow
+	err := s.runWide(ctx, func(q *dbsqlc.Queries) error {
+		var err error
+		rows, err = q.JudgingUnits(ctx, dbsqlc.JudgingUnitsParams{
+			RunCreatedAt: r.CreatedAt, RunID: r.ID, QuestionIds: questionIDs, ScorerVersion: int32(version),
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
