@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +100,11 @@ func TestRun_Rescore(t *testing.T) {
 	// A bad override names its field.
 	if _, err := run.RequestRescore(ctx, deps, r.ID, run.RescoreRequest{Override: &scoring.Rule{Method: "nope"}}); fault.KindOf(err) != fault.KindInvalid {
 		t.Errorf("bad override: %v, want invalid", err)
+	}
+	// A rescored run's failed units are not retried: the worker would
+	// score them by the run's first rules.
+	if _, err := run.RequestRetryFailed(ctx, deps, r.ID); fault.KindOf(err) != fault.KindConflict || !strings.Contains(err.Error(), "rescored") {
+		t.Errorf("retry after a rescore: %v, want a conflict naming the rescore", err)
 	}
 }
 

@@ -47,6 +47,12 @@ func (s *Store) StartRetry(ctx context.Context, id uuid.UUID) (*run.Run, error) 
 		if row.Status == string(run.StatusCancelled) {
 			return fault.Conflict("run was cancelled: its failed units are not retried")
 		}
+		if row.ScoringVersion > 1 {
+			// A retried unit is scored by the run's first rules (the
+			// worker's snapshot), which a rescore replaced: its verdict
+			// would not be comparable with the others'.
+			return fault.Conflict("run was rescored (scoring version %d): its failed units can only be retried before a rescore", row.ScoringVersion)
+		}
 		failed, err := q.CountFailedUnits(ctx, dbsqlc.CountFailedUnitsParams{RunCreatedAt: row.CreatedAt, RunID: id})
 		if err != nil {
 			return err
