@@ -369,6 +369,18 @@ func (h *Handlers) wait(ctx context.Context, snap *cachedSnapshot, idx int, e *E
 // gave, else the provider's setting, else the worker's default) and puts
 // the unit back to wait for it without failing it.
 func (h *Handlers) quota(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, conn *ProviderConn, pe *provider.Error) error {
+	we, err := h.pauseProvider(ctx, conn, pe)
+	if err != nil {
+		return err
+	}
+	return h.wait(ctx, snap, idx, e, we)
+}
+
+// pauseProvider pauses the provider's calls fleet-wide until its quota
+// resets (the time it gave, else the provider's setting, else the
+// worker's default), and returns the wait that hands a task back until
+// then.
+func (h *Handlers) pauseProvider(ctx context.Context, conn *ProviderConn, pe *provider.Error) (*resilience.WaitError, error) {
 	until := pe.ResetAt
 	if until.IsZero() || !until.After(h.cfg.Now()) {
 		pause := h.cfg.QuotaPause
@@ -379,9 +391,9 @@ func (h *Handlers) quota(ctx context.Context, snap *cachedSnapshot, idx int, e *
 	}
 	pid := conn.ID.String()
 	if err := h.guard.Pause(ctx, pid, until); err != nil {
-		return err
+		return nil, err
 	}
-	return h.wait(ctx, snap, idx, e, &resilience.WaitError{Provider: pid, Reason: resilience.ReasonPaused, Until: until})
+	return &resilience.WaitError{Provider: pid, Reason: resilience.ReasonPaused, Until: until}, nil
 }
 
 // skip records a unit that was not called (or was cut) because the run hit

@@ -356,18 +356,11 @@ func (h *Handlers) guardedJudgeCall(ctx context.Context, snap *cachedSnapshot, c
 	}
 	var pe *provider.Error
 	if errors.As(callErr, &pe) && pe.Quota {
-		until := pe.ResetAt
-		if until.IsZero() || !until.After(h.cfg.Now()) {
-			pause := h.cfg.QuotaPause
-			if s := conn.Limits.QuotaPauseSeconds; s > 0 {
-				pause = time.Duration(s) * time.Second
-			}
-			until = h.cfg.Now().Add(pause)
-		}
-		if err := h.guard.Pause(ctx, pid, until); err != nil {
+		we, err := h.pauseProvider(ctx, conn, pe)
+		if err != nil {
 			return resp, err
 		}
-		return resp, &resilience.WaitError{Provider: pid, Reason: resilience.ReasonPaused, Until: until}
+		return resp, we
 	}
 	if provider.IsRetryable(callErr) && attempt(ctx) <= h.cfg.MaxRetry {
 		h.metrics.Retry(pid)

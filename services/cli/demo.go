@@ -94,15 +94,7 @@ func runDemo(ctx context.Context, c *client.Client, mockURL string, say func(str
 		done := r.Progress.Succeeded + r.Progress.Failed + r.Progress.Cancelled
 		say("  %-9s %s %d/%d", r.Status, bar(int(done), int(r.Progress.Total), 30), done, r.Progress.Total)
 	}
-	r, err = c.WaitRun(ctx, r.Id, 500*time.Millisecond, func(r oapi.Run) error {
-		showProgress(r)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	showProgress(r)
-	rk, err := c.Rankings(ctx, r.Id)
+	r, rk, err := watchRun(ctx, c, r.Id, showProgress)
 	if err != nil {
 		return err
 	}
@@ -121,6 +113,21 @@ func runDemo(ctx context.Context, c *client.Client, mockURL string, say func(str
 // mockProvider returns the id of the demo's provider named name, creating
 // it when there is none. --mock-addr may have changed since it was
 // created: it is pointed at baseURL, where the mock listens now.
+// watchRun shows the run's progress with show until it finishes, and
+// returns it with its rankings.
+func watchRun(ctx context.Context, c *client.Client, id uuid.UUID, show func(oapi.Run)) (oapi.Run, oapi.Rankings, error) {
+	r, err := c.WaitRun(ctx, id, 500*time.Millisecond, func(r oapi.Run) error {
+		show(r)
+		return nil
+	})
+	if err != nil {
+		return r, oapi.Rankings{}, err
+	}
+	show(r)
+	rk, err := c.Rankings(ctx, r.Id)
+	return r, rk, err
+}
+
 func mockProvider(ctx context.Context, c *client.Client, name, baseURL string) (uuid.UUID, error) {
 	prov, err := findOrCreate(ctx, c, "/v1/providers", name, func() (uuid.UUID, error) {
 		p, err := c.CreateProvider(ctx, oapi.CreateProviderRequest{Name: name, Kind: oapi.Openai, BaseUrl: baseURL, ApiKey: "mock-key"})

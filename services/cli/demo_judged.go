@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -84,22 +83,9 @@ func runJudgedDemo(ctx context.Context, c *client.Client, mockURL string, modelI
 	say("judged run %s: %d models × %d questions, each answer graded by %d judges", r.Id, len(modelIDs), demoJudgedCount, len(judges))
 	show := func(r oapi.Run) {
 		p := r.Progress
-		if client.Final(r) {
-			// A finished run keeps no judged count; every question here is
-			// judged, so each succeeded unit has its verdict or is unscored.
-			p.Judged = p.Succeeded - p.Unscored
-		}
-		say("  %-9s %s answered %d/%d, judged %d, unscored %d", r.Status, bar(int(p.Judged+p.Unscored), int(p.Total), 30), p.Answered, p.Total, p.Judged, p.Unscored)
+		say("  %-9s %s answered %d/%d, judged %d (%d unscored)", r.Status, bar(int(p.Judged), int(p.Total), 30), p.Answered, p.Total, p.Judged, p.Unscored)
 	}
-	r, err = c.WaitRun(ctx, r.Id, 500*time.Millisecond, func(r oapi.Run) error {
-		show(r)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	show(r)
-	rk, err := c.Rankings(ctx, r.Id)
+	r, rk, err := watchRun(ctx, c, r.Id, show)
 	if err != nil {
 		return err
 	}
