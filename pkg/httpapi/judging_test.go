@@ -174,6 +174,11 @@ func TestServer_ReviewExecution(t *testing.T) {
 	}); err != nil || !ok {
 		t.Fatalf("RecordEvaluation: %v, %v", ok, err)
 	}
+	// As run:finalize does: the verdicts become effective, then the run
+	// is finalized.
+	if err := b.store.ApplyVerdicts(ctx, jr.run); err != nil {
+		t.Fatal(err)
+	}
 	r, _, err := b.store.Finalize(ctx, jr.run, run.StatusCompleted, "", analytics.RankRun)
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +244,9 @@ func TestServer_Rescore(t *testing.T) {
 	ctx := context.Background()
 	b := setup(t)
 	jr := b.judgedRun(t)
+	if err := b.store.ApplyVerdicts(ctx, jr.run); err != nil {
+		t.Fatal(err)
+	}
 	r, _, err := b.store.Finalize(ctx, jr.run, run.StatusCompleted, "", analytics.RankRun)
 	if err != nil {
 		t.Fatal(err)
