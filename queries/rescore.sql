@@ -77,6 +77,10 @@ ON CONFLICT DO NOTHING;
 -- name: GetRescore :one
 SELECT * FROM run_rescores WHERE run_id = $1 AND version = $2;
 
+-- name: ListRescores :many
+-- A run's scoring versions after its first, oldest first.
+SELECT * FROM run_rescores WHERE run_id = sqlc.arg(run_id) ORDER BY version LIMIT sqlc.arg(lim);
+
 -- name: LatestRescoreVersion :one
 SELECT coalesce(max(version), 0)::int AS version FROM run_rescores WHERE run_id = $1;
 

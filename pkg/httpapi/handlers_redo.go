@@ -47,23 +47,19 @@ func (a *api) RescoreRun(ctx context.Context, req oapi.RescoreRunRequestObject) 
 const maxRescores = 1000
 
 // ListRunRescores lists a run's scoring versions after its first, oldest
-// first. Versions are numbered without gaps from 2, so they are read one
-// by one up to the first that does not exist.
+// first.
 func (a *api) ListRunRescores(ctx context.Context, req oapi.ListRunRescoresRequestObject) (oapi.ListRunRescoresResponseObject, error) {
 	if _, err := a.s.store.GetRun(ctx, req.Id); err != nil {
 		return nil, err
 	}
-	items := []oapi.Rescore{}
-	for v := 2; v < 2+maxRescores; v++ {
-		res, err := a.s.store.GetRescore(ctx, req.Id, v)
-		if fault.KindOf(err) == fault.KindNotFound {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	list, err := a.s.store.ListRescores(ctx, req.Id, maxRescores)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]oapi.Rescore, len(list))
+	for i, res := range list {
 		res.Created = true
-		items = append(items, toRescore(res))
+		items[i] = toRescore(res)
 	}
 	return oapi.ListRunRescores200JSONResponse(oapi.RescoreList{Items: items}), nil
 }

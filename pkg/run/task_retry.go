@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sabe-dev/sabe/internal/fault"
 )
 
 // TypeRetryFailed re-executes the units of a finished run that failed for
@@ -57,7 +59,7 @@ func RequestRetryFailed(ctx context.Context, d RedoDeps, runID uuid.UUID) (*Run,
 		return nil, err
 	}
 	if err := Enqueue(ctx, d.Queue, NewRetryFailedTask(r.ID, r.RetryRound)); err != nil {
-		return nil, fmt.Errorf("retry failed units of run %s: %w", r.ID, err)
+		return nil, fault.Unavailable("the retry of run %s was opened but its task could not be queued (%v): the reconciler resumes it", r.ID, err)
 	}
 	return r, nil
 }

@@ -246,6 +246,20 @@ func (s *Store) GetRescore(ctx context.Context, runID uuid.UUID, version int) (*
 	return rescoreFromRow(row), nil
 }
 
+// ListRescores returns the run's scoring versions after its first, oldest
+// first, at most limit of them.
+func (s *Store) ListRescores(ctx context.Context, runID uuid.UUID, limit int) ([]*run.Rescore, error) {
+	rows, err := s.q.ListRescores(ctx, dbsqlc.ListRescoresParams{RunID: runID, Lim: int32(limit)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*run.Rescore, len(rows))
+	for i, row := range rows {
+		out[i] = rescoreFromRow(row)
+	}
+	return out, nil
+}
+
 // writeRunResults writes what a finished run's executions add up to:
 // outcomes, rankings made by rank, the week's and month's question
 // tallies (completed and partial runs only) and the rollup invalidation.

@@ -312,6 +312,47 @@ func (q *Queries) LatestRescoreVersion(ctx context.Context, runID uuid.UUID) (in
 	return version, err
 }
 
+const listRescores = `-- name: ListRescores :many
+SELECT run_id, version, fingerprint, scoring, status, total, done, error, created_at, finished_at FROM run_rescores WHERE run_id = $1 ORDER BY version LIMIT $2
+`
+
+type ListRescoresParams struct {
+	RunID uuid.UUID
+	Lim   int32
+}
+
+// A run's scoring versions after its first, oldest first.
+func (q *Queries) ListRescores(ctx context.Context, arg ListRescoresParams) ([]RunRescore, error) {
+	rows, err := q.db.Query(ctx, listRescores, arg.RunID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RunRescore{}
+	for rows.Next() {
+		var i RunRescore
+		if err := rows.Scan(
+			&i.RunID,
+			&i.Version,
+			&i.Fingerprint,
+			&i.Scoring,
+			&i.Status,
+			&i.Total,
+			&i.Done,
+			&i.Error,
+			&i.CreatedAt,
+			&i.FinishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockRunForRedo = `-- name: LockRunForRedo :one
 SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round FROM runs WHERE id = $1 FOR UPDATE
 `
