@@ -19,7 +19,9 @@
 // (strict), an Anthropic tool forced through tool_choice (the tool_use
 // input becomes Response.Text), or Gemini responseSchema (converted from
 // JSON Schema, property order kept). A model that declines to answer is
-// reported in Response.Refusal.
+// reported in Response.Refusal (OpenAI's refusal field, Anthropic's refusal
+// stop reason, Gemini's SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT and
+// SPII finish reasons).
 //
 // Everything a provider sends back is treated as hostile: answers are capped
 // in size, in total time and in silence between stream chunks, error

@@ -284,7 +284,18 @@ func (g *googleAnswer) response(cl *call, latency time.Duration, events int, who
 	}
 	g.res.Text = g.text.String()
 	g.res.Latency = latency
+	if googleRefusals[g.res.FinishReason] {
+		g.res.Refusal = g.res.FinishReason
+	}
 	return g.res, nil
+}
+
+// googleRefusals are the finish reasons of a candidate the model stopped
+// for its own policy rather than for length or the end of its answer:
+// Gemini's refusals, reported in Response.Refusal like OpenAI's refusal
+// field and Anthropic's refusal stop reason.
+var googleRefusals = map[string]bool{
+	"SAFETY": true, "RECITATION": true, "BLOCKLIST": true, "PROHIBITED_CONTENT": true, "SPII": true,
 }
 
 // googleStreamError classifies an error object inside a 200 stream, which

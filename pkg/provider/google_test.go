@@ -109,6 +109,20 @@ func TestGoogle_Complete(t *testing.T) {
 		}
 	})
 
+	t.Run("Refusal", func(t *testing.T) {
+		t.Parallel()
+		for finish, want := range map[string]string{"SAFETY": "SAFETY", "PROHIBITED_CONTENT": "PROHIBITED_CONTENT", "STOP": "", "MAX_TOKENS": ""} {
+			f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+				startSSE(w)
+				event(w, geminiChunk("I can't", finish, true))
+			})
+			res, err := newGoogle(provider.ClientConfig{}).Complete(t.Context(), googleRequest(f.srv.URL))
+			if err != nil || res.Refusal != want {
+				t.Errorf("finish %s: refusal %q (%v), want %q", finish, res.Refusal, err, want)
+			}
+		}
+	})
+
 	t.Run("ThinkingTokens", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeProvider(t, func(w http.ResponseWriter, _ *http.Request) {
