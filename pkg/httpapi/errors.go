@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 )
@@ -143,9 +144,9 @@ func errorResponse(err error) (int, any) {
 			Errors: make([]oapi.LineError, 0, len(lines)),
 		}
 		for _, l := range lines {
-			le := oapi.LineError{Line: l.Line, Message: clip(l.Message, maxMessageLen)}
+			le := oapi.LineError{Line: l.Line, Message: text.Clip(l.Message, maxMessageLen)}
 			if l.Field != "" {
-				f := clip(l.Field, maxFieldLen)
+				f := text.Clip(l.Field, maxFieldLen)
 				le.Field = &f
 			}
 			out.Errors = append(out.Errors, le)
@@ -161,7 +162,7 @@ func errorResponse(err error) (int, any) {
 	}
 	if ue, ok := errors.AsType[*UpstreamError](err); ok {
 		return http.StatusBadGateway, oapi.Error{Error: oapi.ErrorDetail{
-			Code: statusCode(http.StatusBadGateway), Message: clip(ue.Message, maxMessageLen),
+			Code: statusCode(http.StatusBadGateway), Message: text.Clip(ue.Message, maxMessageLen),
 		}}
 	}
 	if fe := fault.As(err); fe != nil {
@@ -205,9 +206,9 @@ func kindStatus(k fault.Kind) int {
 
 // detail renders a fault, bounding what came from the request.
 func detail(fe *fault.Error) oapi.ErrorDetail {
-	d := oapi.ErrorDetail{Code: fe.Kind.String(), Message: clip(fe.Message, maxMessageLen)}
+	d := oapi.ErrorDetail{Code: fe.Kind.String(), Message: text.Clip(fe.Message, maxMessageLen)}
 	if fe.Field != "" {
-		f := clip(fe.Field, maxFieldLen)
+		f := text.Clip(fe.Field, maxFieldLen)
 		d.Field = &f
 	}
 	return d

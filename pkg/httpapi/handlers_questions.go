@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/scoring"
@@ -151,7 +152,7 @@ func parseImportNumbered(body []byte) ([]catalog.QuestionInput, []int, error) {
 func parseImportLine(schema *openapi3.Schema, line []byte, classes *int) (catalog.QuestionInput, *LineError) {
 	var v any
 	if err := json.Unmarshal(line, &v); err != nil {
-		return catalog.QuestionInput{}, &LineError{Message: clip("malformed JSON: "+err.Error(), maxMessageLen)}
+		return catalog.QuestionInput{}, &LineError{Message: text.Clip("malformed JSON: "+err.Error(), maxMessageLen)}
 	}
 	if err := checkJSONText(line); err != nil {
 		return catalog.QuestionInput{}, lineFault(err)

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -19,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 )
 
 // ndjsonMediaType is the body of the questions import. kin-openapi has no
@@ -136,7 +136,7 @@ func checkJSONSyntax(req *http.Request) error {
 	var v any
 	err = json.Unmarshal(data, &v)
 	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return fault.BadRequest("body", "malformed JSON at byte %d: %s", se.Offset, clip(se.Error(), maxMessageLen))
+		return fault.BadRequest("body", "malformed JSON at byte %d: %s", se.Offset, text.Clip(se.Error(), maxMessageLen))
 	}
 	return fault.BadRequest("body", "malformed JSON: unexpected end of input")
 }
@@ -180,7 +180,7 @@ func validationFault(err error) error {
 	}
 	switch {
 	case reqErr.Parameter != nil:
-		return fault.BadRequest(clip(reqErr.Parameter.Name, maxFieldLen), "%s", parameterMessage(reqErr))
+		return fault.BadRequest(text.Clip(reqErr.Parameter.Name, maxFieldLen), "%s", parameterMessage(reqErr))
 	case reqErr.RequestBody != nil:
 		return bodyFault(reqErr)
 	default:
@@ -249,12 +249,12 @@ func bodyFault(reqErr *openapi3filter.RequestError) error {
 		if cause == nil {
 			return fault.BadRequest("body", "malformed %s", what)
 		}
-		return fault.BadRequest("body", "malformed %s: %s", what, clip(cause.Error(), maxMessageLen))
+		return fault.BadRequest("body", "malformed %s: %s", what, text.Clip(cause.Error(), maxMessageLen))
 	}
 	if reqErr.Reason == "reading failed" {
 		return readFault(reqErr.Err)
 	}
-	return fault.BadRequest("body", "%s", clip(reqErr.Reason, maxMessageLen))
+	return fault.BadRequest("body", "%s", text.Clip(reqErr.Reason, maxMessageLen))
 }
 
 // schemaFault turns a schema violation in the body into a fault naming the
@@ -346,7 +346,7 @@ func schemaProblem(se *openapi3.SchemaError) (fault.Kind, string) {
 		}
 	}
 	// kin-openapi keeps submitted values out of Reason.
-	return fault.KindInvalid, clip(se.Reason, maxMessageLen)
+	return fault.KindInvalid, text.Clip(se.Reason, maxMessageLen)
 }
 
 // typeMessage says which JSON type schema s wants.
@@ -399,15 +399,15 @@ func dottedPath(segments []string) string {
 	var b strings.Builder
 	for i, s := range segments {
 		if isIndex(s) && i > 0 {
-			b.WriteString("[" + clip(s, maxSegmentLen) + "]")
+			b.WriteString("[" + text.Clip(s, maxSegmentLen) + "]")
 			continue
 		}
 		if i > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(clip(s, maxSegmentLen))
+		b.WriteString(text.Clip(s, maxSegmentLen))
 	}
-	return clip(b.String(), maxFieldLen)
+	return text.Clip(b.String(), maxFieldLen)
 }
 
 // isIndex reports whether a pointer segment is an array index. A member
@@ -436,15 +436,3 @@ const (
 	maxFieldLen   = 200
 	maxMessageLen = 300
 )
-
-// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 )
 
 // Kind is the shape of a judge's verdict.
@@ -263,7 +264,7 @@ func checkCustom(f func(string) string, c Config) error {
 				return fault.Invalid(f("rubric"), "is required when the prompt uses {rubric}")
 			}
 		default:
-			return fault.Invalid(f("prompt"), "has unknown placeholder {%s}; use {question}, {answer}, {reference} or {rubric}", clip(m[1], 40))
+			return fault.Invalid(f("prompt"), "has unknown placeholder {%s}; use {question}, {answer}, {reference} or {rubric}", text.Clip(m[1], 40))
 		}
 	}
 	if !answer {
@@ -337,15 +338,4 @@ func validateChoices(field string, choices []Choice, template string) error {
 		}
 	}
 	return nil
-}
-
-// clip shortens s to at most n bytes at a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

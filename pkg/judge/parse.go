@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sabe-dev/sabe/internal/text"
 )
 
 // MaxReasoningLength is the longest reasoning kept from a verdict, in
@@ -198,7 +200,7 @@ func checkVerdict(v VerdictSpec, obj map[string]json.RawMessage) (Verdict, error
 	slices.Sort(keys)
 	for _, k := range keys {
 		if k != "reasoning" && k != "verdict" {
-			return Verdict{}, parseErr("unexpected key %s", strconv.Quote(clip(k, 40)))
+			return Verdict{}, parseErr("unexpected key %s", strconv.Quote(text.Clip(k, 40)))
 		}
 	}
 	rawReason, ok := obj["reasoning"]
@@ -213,7 +215,7 @@ func checkVerdict(v VerdictSpec, obj map[string]json.RawMessage) (Verdict, error
 	if !isString(rawReason) || json.Unmarshal(rawReason, &reasoning) != nil {
 		return Verdict{}, parseErr(`"reasoning" is not a string`)
 	}
-	out := Verdict{Reasoning: clip(reasoning, MaxReasoningLength)}
+	out := Verdict{Reasoning: text.Clip(reasoning, MaxReasoningLength)}
 	switch v.Kind {
 	case KindScore:
 		var x float64
@@ -233,7 +235,7 @@ func checkVerdict(v VerdictSpec, obj map[string]json.RawMessage) (Verdict, error
 		}
 		i := slices.IndexFunc(v.Choices, func(c Choice) bool { return c.Name == label })
 		if i < 0 {
-			return Verdict{}, parseErr(`"verdict" %s is not one of the choices`, strconv.Quote(clip(label, 40)))
+			return Verdict{}, parseErr(`"verdict" %s is not one of the choices`, strconv.Quote(text.Clip(label, 40)))
 		}
 		out.Label, out.Score = label, v.Choices[i].Score
 		out.Passed = out.Score >= DefaultThreshold
@@ -248,7 +250,7 @@ func checkVerdict(v VerdictSpec, obj map[string]json.RawMessage) (Verdict, error
 		case "fail":
 			out.Label = label
 		default:
-			return Verdict{}, parseErr(`"verdict" %s is not "pass" or "fail"`, strconv.Quote(clip(label, 40)))
+			return Verdict{}, parseErr(`"verdict" %s is not "pass" or "fail"`, strconv.Quote(text.Clip(label, 40)))
 		}
 	}
 	return out, nil

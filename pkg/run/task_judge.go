@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 	"github.com/sabe-dev/sabe/pkg/judge"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
@@ -300,9 +301,9 @@ func (h *Handlers) callJudge(ctx context.Context, snap *cachedSnapshot, jm *Snap
 	}
 	switch {
 	case resp.Refusal != "":
-		res.Reason, res.Error = judge.ReasonRefused, clipText(resp.Refusal, 200)
+		res.Reason, res.Error = judge.ReasonRefused, text.Clip(resp.Refusal, 200)
 	case perr != nil:
-		res.Reason, res.Error = judge.ReasonParseFailure, clipText(perr.Error(), 200)
+		res.Reason, res.Error = judge.ReasonParseFailure, text.Clip(perr.Error(), 200)
 	default:
 		res.Verdict = &v
 	}
@@ -328,7 +329,7 @@ func (h *Handlers) guardedJudgeCall(ctx context.Context, snap *cachedSnapshot, c
 			return provider.Response{}, err
 		}
 		if now := h.cfg.Now(); we.Reason == resilience.ReasonOpen && !we.OpenSince.IsZero() && now.Sub(we.OpenSince) >= h.cfg.BreakerMaxWait {
-			res.Reason, res.Error = judge.ReasonError, clipText(fmt.Sprintf("judge provider unavailable: %s", we.Error()), 200)
+			res.Reason, res.Error = judge.ReasonError, text.Clip(fmt.Sprintf("judge provider unavailable: %s", we.Error()), 200)
 			return provider.Response{}, nil
 		}
 		h.metrics.Rescheduled(we.Provider, we.Reason)
@@ -366,25 +367,12 @@ func (h *Handlers) guardedJudgeCall(ctx context.Context, snap *cachedSnapshot, c
 		h.metrics.Retry(pid)
 		return resp, callErr
 	}
-	res.Reason, res.Error = judge.ReasonError, clipText(callErr.Error(), 200)
+	res.Reason, res.Error = judge.ReasonError, text.Clip(callErr.Error(), 200)
 	if pe != nil {
-		res.Error = clipText(pe.Message, 200)
+		res.Error = text.Clip(pe.Message, 200)
 	}
 	return resp, nil
 }
-
-// clipText cuts s to at most n bytes on a rune boundary.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // judgeCache keeps, in Redis, the results of the judges of one unit that
 // have answered, so that a retry after another judge's failure does not

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 	"github.com/sabe-dev/sabe/pkg/judge"
 )
 
@@ -80,7 +81,7 @@ func (s *Scorer) scoreAssertions(response string, outcomes []judge.Outcome) Resu
 		}
 		if r.Unscored && !out.Unscored {
 			out.Unscored, out.Reason = true, r.Reason
-			out.Detail = clip("assertion "+strconv.Itoa(i+1)+" ("+string(a.method)+") unscored: "+r.Reason, MaxDetailLength)
+			out.Detail = text.Clip("assertion "+strconv.Itoa(i+1)+" ("+string(a.method)+") unscored: "+r.Reason, MaxDetailLength)
 		}
 		total += s.weights[i]
 		if r.Passed {
@@ -98,7 +99,7 @@ func (s *Scorer) scoreAssertions(response string, outcomes []judge.Outcome) Resu
 	if out.Passed && out.Score > 1-1e-9 {
 		out.Score = 1
 	}
-	out.Detail = clip(fmt.Sprintf("%d of %d assertions passed, score %s (threshold %s)",
+	out.Detail = text.Clip(fmt.Sprintf("%d of %d assertions passed, score %s (threshold %s)",
 		npassed, len(s.assertions), formatNumber(math.Round(out.Score*1e6)/1e6), formatNumber(s.threshold)), MaxDetailLength)
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 )
 
 // MaxSchemaBytes bounds a json_schema rule's schema, which is stored with
@@ -66,7 +67,7 @@ func (s *Scorer) compileSchema(raw json.RawMessage, field string) error {
 		return refused
 	}
 	if err != nil {
-		return fault.Invalid(field, "is not a valid JSON Schema: %s", clip(schemaMessage(err), 160))
+		return fault.Invalid(field, "is not a valid JSON Schema: %s", text.Clip(schemaMessage(err), 160))
 	}
 	s.schema = sch
 	return nil
@@ -126,7 +127,7 @@ func jsonProblem(t string) string {
 	if err == nil {
 		return "unknown error"
 	}
-	return clip(err.Error(), 120)
+	return text.Clip(err.Error(), 120)
 }
 
 func (s *Scorer) jsonSchema(response string) Result {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 	"github.com/sabe-dev/sabe/pkg/judge"
 )
 
@@ -78,11 +79,11 @@ func (s *Scorer) judged(outcomes []judge.Outcome) Result {
 	r := Result{Judge: &o}
 	if !o.Scored {
 		r.Unscored, r.Reason = true, o.Reason
-		r.Detail = clip("unscored: "+o.Reason+judgeFailures(o), MaxDetailLength)
+		r.Detail = text.Clip("unscored: "+o.Reason+judgeFailures(o), MaxDetailLength)
 		return r
 	}
 	r.Passed, r.Score = o.Passed, o.Score
-	r.Detail = clip(judgeSummary(s.judge, o), MaxDetailLength)
+	r.Detail = text.Clip(judgeSummary(s.judge, o), MaxDetailLength)
 	return r
 }
 

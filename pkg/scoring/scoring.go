@@ -17,6 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 	"github.com/sabe-dev/sabe/pkg/judge"
 )
 
@@ -458,7 +459,7 @@ func compilePattern(field, pattern string, caseSensitive bool) (*regexp.Regexp, 
 	}
 	// The syntax error names the offending fragment, which may be most of
 	// a long pattern: keep the message short.
-	return nil, 0, fault.Invalid(field, "is not a valid RE2 regular expression: %s: %s", se.Code, strconv.Quote(clip(cmp.Or(frag, se.Expr), quoteLimit)))
+	return nil, 0, fault.Invalid(field, "is not a valid RE2 regular expression: %s: %s", se.Code, strconv.Quote(text.Clip(cmp.Or(frag, se.Expr), quoteLimit)))
 }
 
 func parseExpected(field, expected string) (float64, error) {
@@ -518,21 +519,21 @@ func (s *Scorer) score(response string, outcomes []judge.Outcome) Result {
 	if s.assertions != nil {
 		return s.scoreAssertions(response, outcomes)
 	}
-	text, note, ok := s.extracted(response)
+	part, note, ok := s.extracted(response)
 	if !ok {
 		r := verdict(false, "extract pattern "+quote(s.extractPattern)+" found nothing"+note)
 		r.PrefixOnly = note != ""
 		return r
 	}
-	r := s.grade(text, outcomes)
+	r := s.grade(part, outcomes)
 	if note != "" && !r.PrefixOnly {
 		r.PrefixOnly = true
-		r.Detail = clip(r.Detail+note, MaxDetailLength)
+		r.Detail = text.Clip(r.Detail+note, MaxDetailLength)
 	}
 	if s.negate && !r.Unscored {
 		r.Passed = !r.Passed
 		r.Score = 1 - r.Score
-		r.Detail = clip("negated: "+r.Detail, MaxDetailLength)
+		r.Detail = text.Clip("negated: "+r.Detail, MaxDetailLength)
 	}
 	return r
 }
@@ -661,7 +662,7 @@ func within(x, target, tol float64) bool {
 }
 
 func verdict(passed bool, detail string) Result {
-	r := Result{Passed: passed, Detail: clip(strings.ToValidUTF8(detail, "\uFFFD"), MaxDetailLength)}
+	r := Result{Passed: passed, Detail: text.Clip(strings.ToValidUTF8(detail, "\uFFFD"), MaxDetailLength)}
 	if passed {
 		r.Score = 1
 	}
@@ -699,18 +700,4 @@ func formatNumber(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
-func quote(s string) string { return strconv.Quote(clip(s, quoteLimit)) }
-
-// clip shortens s to at most n bytes, cutting at a rune boundary and marking
-// the cut with an ellipsis.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "…"
-	cut := n - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
-}
+func quote(s string) string { return strconv.Quote(text.Clip(s, quoteLimit)) }

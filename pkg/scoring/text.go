@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 )
 
 // Limits of contains_any and contains_all.
@@ -160,7 +161,7 @@ func (s *Scorer) similarity(response string) Result {
 	// Scores are stored and compared at a precision people read.
 	sim = math.Round(sim*1e6) / 1e6
 	r := Result{Passed: sim >= s.threshold, Score: sim}
-	r.Detail = clip(fmt.Sprintf("similarity %s to %s (threshold %s)", formatNumber(sim), quote(s.want), formatNumber(s.threshold)), MaxDetailLength)
+	r.Detail = text.Clip(fmt.Sprintf("similarity %s to %s (threshold %s)", formatNumber(sim), quote(s.want), formatNumber(s.threshold)), MaxDetailLength)
 	return r
 }
 
