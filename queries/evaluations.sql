@@ -4,7 +4,7 @@
 -- the second insert of a key sees the first). Sent as a pgx batch, the
 -- verdicts of many units share one round trip and one commit. The unit's
 -- effective verdict (executions.score) is set later, for the whole run in
--- one statement (ApplyPendingVerdicts): updating an execution row per
+-- one statement (ApplyVerdicts): updating an execution row per
 -- verdict cost more than the rest of judging in PostgreSQL. Returns
 -- whether the evaluation was inserted.
 WITH ins AS (
@@ -21,17 +21,19 @@ WITH ins AS (
 )
 SELECT count(*)::int AS inserted FROM ins;
 
--- name: ApplyPendingVerdicts :execrows
--- Makes the machine verdicts of a run's scoring version the effective
--- verdicts of its succeeded units that have none yet (the judged ones:
--- deterministic verdicts are set as the unit is recorded), except where a
--- person reviewed the unit: a human review always wins. Idempotent.
+-- name: ApplyVerdicts :execrows
+-- Makes the machine verdicts of a scoring version the effective verdicts
+-- of a run's succeeded units, except where a person reviewed the unit: a
+-- human review always wins. With only_pending, only units that have no
+-- effective verdict yet (the judged ones at finalization: deterministic
+-- verdicts are set as the unit is recorded); without it, every unit (a
+-- rescore's completion). Idempotent.
 UPDATE executions e SET
     score = ev.score, passed = ev.passed,
     unscored_reason = CASE WHEN ev.status = 'unscored' THEN ev.reason END
 FROM evaluations ev
 WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id) AND e.status = 'succeeded'
-  AND e.score IS NULL AND e.unscored_reason IS NULL
+  AND (NOT sqlc.arg(only_pending)::bool OR (e.score IS NULL AND e.unscored_reason IS NULL))
   AND ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
   AND ev.question_id = e.question_id AND ev.sample = e.sample
   AND ev.scorer <> 'human' AND ev.scorer_version = sqlc.arg(version)::int
@@ -112,7 +114,7 @@ SELECT * FROM run_judges WHERE run_id = $1 ORDER BY model_id;
 -- name: PreferRunWideJoins :exec
 -- For the rest of the transaction, join a run's executions to its
 -- evaluations by hashing rather than by a nested loop. Run-wide
--- statements (ApplyPendingVerdicts, UnjudgedUnits) run right after
+-- statements (ApplyVerdicts, UnjudgedUnits) run right after
 -- thousands of rows were added to fresh tables whose statistics still say
 -- they hold none: the planner then picks a nested loop that scans every
 -- evaluation of the run once per execution (about 2 s for 2,000 units).

@@ -122,22 +122,6 @@ UPDATE run_rescores SET done = sqlc.arg(done) WHERE run_id = sqlc.arg(run_id) AN
 UPDATE run_rescores SET status = sqlc.arg(status), done = sqlc.arg(done), error = sqlc.narg(error), finished_at = sqlc.arg(finished_at)
 WHERE run_id = sqlc.arg(run_id) AND version = sqlc.arg(version) AND status = 'running';
 
--- name: ApplyScoringVersion :execrows
--- Sets every succeeded unit's effective verdict from its evaluation at the
--- version, except where a person reviewed it: the human verdict wins.
-UPDATE executions e SET
-    score = ev.score, passed = ev.passed,
-    unscored_reason = CASE WHEN ev.status = 'unscored' THEN ev.reason END
-FROM evaluations ev
-WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id) AND e.status = 'succeeded'
-  AND ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
-  AND ev.question_id = e.question_id AND ev.sample = e.sample
-  AND ev.scorer <> 'human' AND ev.scorer_version = sqlc.arg(version)::int
-  AND NOT EXISTS (
-      SELECT 1 FROM evaluations h
-      WHERE h.run_created_at = e.run_created_at AND h.run_id = e.run_id AND h.model_id = e.model_id
-        AND h.question_id = e.question_id AND h.sample = e.sample AND h.scorer = 'human');
-
 -- name: SetScoringVersion :exec
 UPDATE runs SET scoring_version = sqlc.arg(version) WHERE id = sqlc.arg(id);
 

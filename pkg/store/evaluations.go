@@ -62,8 +62,8 @@ func (s *Store) runWide(ctx context.Context, fn func(q *dbsqlc.Queries) error) e
 // judged unit has its evaluation; it is idempotent.
 func (s *Store) ApplyVerdicts(ctx context.Context, r *run.Run) error {
 	err := s.runWide(ctx, func(q *dbsqlc.Queries) error {
-		_, err := q.ApplyPendingVerdicts(ctx, dbsqlc.ApplyPendingVerdictsParams{
-			RunCreatedAt: r.CreatedAt, RunID: r.ID, Version: int32(max(r.ScoringVersion, 1)),
+		_, err := q.ApplyVerdicts(ctx, dbsqlc.ApplyVerdictsParams{
+			RunCreatedAt: r.CreatedAt, RunID: r.ID, Version: int32(max(r.ScoringVersion, 1)), OnlyPending: true,
 		})
 		return err
 	})

@@ -347,7 +347,7 @@ func (s *Store) CompleteRescore(ctx context.Context, r *run.Run, version int, ra
 		if err := q.PreferRunWideJoins(ctx); err != nil {
 			return err
 		}
-		if _, err := q.ApplyScoringVersion(ctx, dbsqlc.ApplyScoringVersionParams{RunCreatedAt: row.CreatedAt, RunID: r.ID, Version: int32(version)}); err != nil {
+		if _, err := q.ApplyVerdicts(ctx, dbsqlc.ApplyVerdictsParams{RunCreatedAt: row.CreatedAt, RunID: r.ID, Version: int32(version)}); err != nil {
 			return err
 		}
 		if err := q.SetScoringVersion(ctx, dbsqlc.SetScoringVersionParams{ID: r.ID, Version: int32(version)}); err != nil {

@@ -69,7 +69,7 @@ type RecordEvaluationsParams struct {
 // the second insert of a key sees the first). Sent as a pgx batch, the
 // verdicts of many units share one round trip and one commit. The unit's
 // effective verdict (executions.score) is set later, for the whole run in
-// one statement (ApplyPendingVerdicts): updating an execution row per
+// one statement (ApplyVerdicts): updating an execution row per
 // verdict cost more than the rest of judging in PostgreSQL. Returns
 // whether the evaluation was inserted.
 func (q *Queries) RecordEvaluations(ctx context.Context, arg []RecordEvaluationsParams) *RecordEvaluationsBatchResults {

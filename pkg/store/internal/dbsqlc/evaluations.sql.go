@@ -12,34 +12,42 @@ import (
 	"github.com/google/uuid"
 )
 
-const applyPendingVerdicts = `-- name: ApplyPendingVerdicts :execrows
+const applyVerdicts = `-- name: ApplyVerdicts :execrows
 UPDATE executions e SET
     score = ev.score, passed = ev.passed,
     unscored_reason = CASE WHEN ev.status = 'unscored' THEN ev.reason END
 FROM evaluations ev
 WHERE e.run_created_at = $1 AND e.run_id = $2 AND e.status = 'succeeded'
-  AND e.score IS NULL AND e.unscored_reason IS NULL
+  AND (NOT $3::bool OR (e.score IS NULL AND e.unscored_reason IS NULL))
   AND ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
   AND ev.question_id = e.question_id AND ev.sample = e.sample
-  AND ev.scorer <> 'human' AND ev.scorer_version = $3::int
+  AND ev.scorer <> 'human' AND ev.scorer_version = $4::int
   AND NOT EXISTS (
       SELECT 1 FROM evaluations h
       WHERE h.run_created_at = e.run_created_at AND h.run_id = e.run_id AND h.model_id = e.model_id
         AND h.question_id = e.question_id AND h.sample = e.sample AND h.scorer = 'human')
 `
 
-type ApplyPendingVerdictsParams struct {
+type ApplyVerdictsParams struct {
 	RunCreatedAt time.Time
 	RunID        uuid.UUID
+	OnlyPending  bool
 	Version      int32
 }
 
-// Makes the machine verdicts of a run's scoring version the effective
-// verdicts of its succeeded units that have none yet (the judged ones:
-// deterministic verdicts are set as the unit is recorded), except where a
-// person reviewed the unit: a human review always wins. Idempotent.
-func (q *Queries) ApplyPendingVerdicts(ctx context.Context, arg ApplyPendingVerdictsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, applyPendingVerdicts, arg.RunCreatedAt, arg.RunID, arg.Version)
+// Makes the machine verdicts of a scoring version the effective verdicts
+// of a run's succeeded units, except where a person reviewed the unit: a
+// human review always wins. With only_pending, only units that have no
+// effective verdict yet (the judged ones at finalization: deterministic
+// verdicts are set as the unit is recorded); without it, every unit (a
+// rescore's completion). Idempotent.
+func (q *Queries) ApplyVerdicts(ctx context.Context, arg ApplyVerdictsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, applyVerdicts,
+		arg.RunCreatedAt,
+		arg.RunID,
+		arg.OnlyPending,
+		arg.Version,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -157,7 +165,7 @@ SET LOCAL enable_nestloop = off
 
 // For the rest of the transaction, join a run's executions to its
 // evaluations by hashing rather than by a nested loop. Run-wide
-// statements (ApplyPendingVerdicts, UnjudgedUnits) run right after
+// statements (ApplyVerdicts, UnjudgedUnits) run right after
 // thousands of rows were added to fresh tables whose statistics still say
 // they hold none: the planner then picks a nested loop that scans every
 // evaluation of the run once per execution (about 2 s for 2,000 units).

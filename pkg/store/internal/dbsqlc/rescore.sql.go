@@ -33,37 +33,6 @@ func (q *Queries) AddRunJudges(ctx context.Context, arg AddRunJudgesParams) erro
 	return err
 }
 
-const applyScoringVersion = `-- name: ApplyScoringVersion :execrows
-UPDATE executions e SET
-    score = ev.score, passed = ev.passed,
-    unscored_reason = CASE WHEN ev.status = 'unscored' THEN ev.reason END
-FROM evaluations ev
-WHERE e.run_created_at = $1 AND e.run_id = $2 AND e.status = 'succeeded'
-  AND ev.run_created_at = e.run_created_at AND ev.run_id = e.run_id AND ev.model_id = e.model_id
-  AND ev.question_id = e.question_id AND ev.sample = e.sample
-  AND ev.scorer <> 'human' AND ev.scorer_version = $3::int
-  AND NOT EXISTS (
-      SELECT 1 FROM evaluations h
-      WHERE h.run_created_at = e.run_created_at AND h.run_id = e.run_id AND h.model_id = e.model_id
-        AND h.question_id = e.question_id AND h.sample = e.sample AND h.scorer = 'human')
-`
-
-type ApplyScoringVersionParams struct {
-	RunCreatedAt time.Time
-	RunID        uuid.UUID
-	Version      int32
-}
-
-// Sets every succeeded unit's effective verdict from its evaluation at the
-// version, except where a person reviewed it: the human verdict wins.
-func (q *Queries) ApplyScoringVersion(ctx context.Context, arg ApplyScoringVersionParams) (int64, error) {
-	result, err := q.db.Exec(ctx, applyScoringVersion, arg.RunCreatedAt, arg.RunID, arg.Version)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const countFailedUnits = `-- name: CountFailedUnits :one
 SELECT count(*)::int AS failed FROM executions
 WHERE run_created_at = $1 AND run_id = $2 AND status = 'failed'
