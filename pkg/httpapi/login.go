@@ -107,7 +107,7 @@ type echoContextKey struct{}
 // model lists (their Retry-After).
 func withEchoContext(f oapi.StrictHandlerFunc, operationID string) oapi.StrictHandlerFunc {
 	switch operationID {
-	case "LoginPage", "Login", "Logout", "CreateRun", "ListRemoteModels":
+	case "LoginPage", "Login", "Logout", "GetSession", "CreateRun", "ListRemoteModels":
 	default:
 		return f
 	}

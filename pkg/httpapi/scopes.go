@@ -78,6 +78,7 @@ var routeScopes = map[routeKey]string{
 	{http.MethodGet, "/v1/runs/:id/rescores/:version"}: apitoken.ScopeRead,
 	{http.MethodPost, "/v1/runs/:id/retry-failed"}:     apitoken.ScopeWrite,
 	{http.MethodGet, "/v1/runs/:id/agreement"}:         apitoken.ScopeRead,
+	{http.MethodGet, "/v1/session"}:                    apitoken.ScopeRead,
 	{http.MethodPut, "/v1/executions/:id/review"}:      apitoken.ScopeWrite,
 
 	{http.MethodGet, "/v1/analytics/timeseries"}: apitoken.ScopeRead,

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/apitoken"
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 )
 
 // sessionCookie names the browser session cookie.
@@ -149,4 +151,55 @@ func (s *Server) expiredSessionCookie(req *http.Request) *http.Cookie {
 		Secure:   s.cfg.CookieSecure || s.proxies.overTLS(req),
 		SameSite: http.SameSiteStrictMode,
 	}
+}
+
+// expiresAt is when the session behind a cookie value ends, read from its
+// key's time to live; nil when Redis no longer holds it.
+func (ss *sessionStore) expiresAt(ctx context.Context, id string, now time.Time) (*time.Time, error) {
+	ttl, err := ss.rdb.PTTL(ctx, sessionKey(id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read session lifetime: %w", err)
+	}
+	if ttl <= 0 {
+		return nil, nil
+	}
+	at := now.Add(ttl).UTC().Truncate(time.Second)
+	return &at, nil
+}
+
+// GetSession says who is calling: the token behind the request, whether it
+// came as a bearer token or through the browser session, and when that
+// ends (the session or the token, whichever is first).
+func (a *api) GetSession(ctx context.Context, _ oapi.GetSessionRequestObject) (oapi.GetSessionResponseObject, error) {
+	tok, ok := TokenFrom(ctx)
+	if !ok {
+		return nil, fault.Unauthorized("missing credential: send Authorization: Bearer <token>")
+	}
+	out := oapi.GetSession200JSONResponse{
+		TokenId:   tok.ID,
+		TokenName: tok.Name,
+		Scopes:    make([]oapi.SessionScopes, 0, len(tok.Scopes)),
+		Via:       oapi.SessionViaBearer,
+		ExpiresAt: tok.ExpiresAt,
+	}
+	for _, s := range tok.Scopes {
+		out.Scopes = append(out.Scopes, oapi.SessionScopes(s))
+	}
+	c := echoContextFrom(ctx)
+	if c == nil || c.Request().Header.Get(echo.HeaderAuthorization) != "" {
+		return out, nil
+	}
+	ck, err := c.Request().Cookie(sessionCookie)
+	if err != nil {
+		return out, nil
+	}
+	out.Via = oapi.SessionViaSession
+	ends, err := a.s.sessions.expiresAt(ctx, ck.Value, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if ends != nil && (out.ExpiresAt == nil || ends.Before(*out.ExpiresAt)) {
+		out.ExpiresAt = ends
+	}
+	return out, nil
 }

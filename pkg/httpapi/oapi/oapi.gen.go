@@ -321,6 +321,30 @@ func (e PanelAgreementKind) Valid() bool {
 	}
 }
 
+// Defines values for ProviderCircuitState.
+const (
+	ProviderCircuitStateClosed      ProviderCircuitState = "closed"
+	ProviderCircuitStateHalfOpen    ProviderCircuitState = "half_open"
+	ProviderCircuitStateOpen        ProviderCircuitState = "open"
+	ProviderCircuitStateQuotaPaused ProviderCircuitState = "quota_paused"
+)
+
+// Valid indicates whether the value is a known member of the ProviderCircuitState enum.
+func (e ProviderCircuitState) Valid() bool {
+	switch e {
+	case ProviderCircuitStateClosed:
+		return true
+	case ProviderCircuitStateHalfOpen:
+		return true
+	case ProviderCircuitStateOpen:
+		return true
+	case ProviderCircuitStateQuotaPaused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProviderKind.
 const (
 	Anthropic ProviderKind = "anthropic"
@@ -377,19 +401,19 @@ func (e ProviderTestStage) Valid() bool {
 
 // Defines values for ProviderWaitState.
 const (
-	HalfOpen    ProviderWaitState = "half_open"
-	Open        ProviderWaitState = "open"
-	QuotaPaused ProviderWaitState = "quota_paused"
+	ProviderWaitStateHalfOpen    ProviderWaitState = "half_open"
+	ProviderWaitStateOpen        ProviderWaitState = "open"
+	ProviderWaitStateQuotaPaused ProviderWaitState = "quota_paused"
 )
 
 // Valid indicates whether the value is a known member of the ProviderWaitState enum.
 func (e ProviderWaitState) Valid() bool {
 	switch e {
-	case HalfOpen:
+	case ProviderWaitStateHalfOpen:
 		return true
-	case Open:
+	case ProviderWaitStateOpen:
 		return true
-	case QuotaPaused:
+	case ProviderWaitStateQuotaPaused:
 		return true
 	default:
 		return false
@@ -645,6 +669,45 @@ func (e ScoringMethod) Valid() bool {
 	}
 }
 
+// Defines values for SessionScopes.
+const (
+	SessionScopesAdmin SessionScopes = "admin"
+	SessionScopesRead  SessionScopes = "read"
+	SessionScopesWrite SessionScopes = "write"
+)
+
+// Valid indicates whether the value is a known member of the SessionScopes enum.
+func (e SessionScopes) Valid() bool {
+	switch e {
+	case SessionScopesAdmin:
+		return true
+	case SessionScopesRead:
+		return true
+	case SessionScopesWrite:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SessionVia.
+const (
+	SessionViaBearer  SessionVia = "bearer"
+	SessionViaSession SessionVia = "session"
+)
+
+// Valid indicates whether the value is a known member of the SessionVia enum.
+func (e SessionVia) Valid() bool {
+	switch e {
+	case SessionViaBearer:
+		return true
+	case SessionViaSession:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TimeBucket.
 const (
 	TimeBucketDay   TimeBucket = "day"
@@ -695,19 +758,19 @@ func (e TimeseriesMetric) Valid() bool {
 
 // Defines values for TokenScope.
 const (
-	Admin TokenScope = "admin"
-	Read  TokenScope = "read"
-	Write TokenScope = "write"
+	TokenScopeAdmin TokenScope = "admin"
+	TokenScopeRead  TokenScope = "read"
+	TokenScopeWrite TokenScope = "write"
 )
 
 // Valid indicates whether the value is a known member of the TokenScope enum.
 func (e TokenScope) Valid() bool {
 	switch e {
-	case Admin:
+	case TokenScopeAdmin:
 		return true
-	case Read:
+	case TokenScopeRead:
 		return true
-	case Write:
+	case TokenScopeWrite:
 		return true
 	default:
 		return false
@@ -1825,8 +1888,16 @@ type Provider struct {
 	// BaseUrl The API's base URL, such as `https://openrouter.ai/api/v1`.
 	//
 	// Example: https://openrouter.ai/api/v1
-	BaseUrl   string    `json:"base_url"`
-	CreatedAt time.Time `json:"created_at"`
+	BaseUrl string `json:"base_url"`
+
+	// Circuit New. Whether the worker fleet is calling the provider now, read from
+	// the fleet's shared state in Redis: `closed` (calls go out), `open`
+	// (its circuit breaker opened after repeated failures; no call goes
+	// out until `until`), `half_open` (one probe call decides) or
+	// `quota_paused` (it said its quota is used up; calls resume at
+	// `until`).
+	Circuit   ProviderCircuit `json:"circuit"`
+	CreatedAt time.Time       `json:"created_at"`
 
 	// HasApiKey Whether an API key is stored. The key itself is never returned.
 	HasApiKey bool `json:"has_api_key"`
@@ -1852,6 +1923,27 @@ type Provider struct {
 	Name      string    `json:"name"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// ProviderCircuit New. Whether the worker fleet is calling the provider now, read from
+// the fleet's shared state in Redis: `closed` (calls go out), `open`
+// (its circuit breaker opened after repeated failures; no call goes
+// out until `until`), `half_open` (one probe call decides) or
+// `quota_paused` (it said its quota is used up; calls resume at
+// `until`).
+type ProviderCircuit struct {
+	// LastError The provider's last failure that counted against it, scrubbed of credentials.
+	LastError *string `json:"last_error,omitempty"`
+
+	// Since For `open` and `half_open`, when the circuit first opened in this outage.
+	Since *time.Time           `json:"since,omitempty"`
+	State ProviderCircuitState `json:"state"`
+
+	// Until For every state but `closed`, when calls may go out again.
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// ProviderCircuitState defines model for ProviderCircuit.State.
+type ProviderCircuitState string
 
 // ProviderHeaderNames The names of the provider's extra headers, each with the value
 // `set`. Header values are credentials as often as not (Azure OpenAI's
@@ -2362,6 +2454,9 @@ type Schedule struct {
 	// Enabled Whether occurrences make runs (false once the benchmark is archived).
 	Enabled bool `json:"enabled"`
 
+	// LastRun The latest run the schedule made (null when it has made none). New field.
+	LastRun *ScheduleLastRun `json:"last_run,omitempty"`
+
 	// LastSkipReason Why the occurrence at `last_skipped_at` made no run; an
 	// occurrence refused by a limit or a spent budget says which.
 	//
@@ -2455,6 +2550,21 @@ type ScheduleInput struct {
 	//
 	// Example: Europe/Berlin
 	Timezone *ScheduleTimezone `json:"timezone,omitempty"`
+}
+
+// ScheduleLastRun New. The latest run the schedule made, and how it ended (or that it is still going).
+type ScheduleLastRun struct {
+	CreatedAt    time.Time          `json:"created_at"`
+	FinishedAt   *time.Time         `json:"finished_at,omitempty"`
+	Id           openapi_types.UUID `json:"id"`
+	ScheduledFor time.Time          `json:"scheduled_for"`
+
+	// Status `queued` until a worker picks the run up, then `running`. It finishes
+	// as `completed` (every unit succeeded), `partial` (some units failed
+	// for good, or were skipped because the run's spend cap or deadline was
+	// reached; `error` says which), `failed` (none succeeded, or the run
+	// could not be carried out) or `cancelled`.
+	Status RunStatus `json:"status"`
 }
 
 // ScheduleOverlap What an occurrence does while the benchmark's previous scheduled run
@@ -2784,6 +2894,24 @@ type ScoringAssertionTemplate string
 // option text) of a question with `choices`; `llm_judge` asks judge
 // models (see `judge_model_ids`, `template`, `verdict`).
 type ScoringMethod string
+
+// Session defines model for Session.
+type Session struct {
+	// ExpiresAt When the browser session ends (or the token expires, whichever is first); null for a bearer token that never expires.
+	ExpiresAt *time.Time         `json:"expires_at"`
+	Scopes    []SessionScopes    `json:"scopes"`
+	TokenId   openapi_types.UUID `json:"token_id"`
+	TokenName string             `json:"token_name"`
+
+	// Via `bearer` (an Authorization header) or `session` (the browser cookie).
+	Via SessionVia `json:"via"`
+}
+
+// SessionScopes defines model for Session.Scopes.
+type SessionScopes string
+
+// SessionVia `bearer` (an Authorization header) or `session` (the browser cookie).
+type SessionVia string
 
 // Suite defines model for Suite.
 type Suite struct {
@@ -3226,6 +3354,9 @@ type ListRunsParams struct {
 	// Status Only runs in this status.
 	Status *RunStatus `form:"status,omitempty" json:"status,omitempty"`
 
+	// Trigger Only runs started this way (new).
+	Trigger *RunTrigger `form:"trigger,omitempty" json:"trigger,omitempty"`
+
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -3237,6 +3368,14 @@ type ListRunsParams struct {
 type ListRunResultsParams struct {
 	// ModelId Only results of this model.
 	ModelId *openapi_types.UUID `form:"model_id,omitempty" json:"model_id,omitempty"`
+
+	// QuestionId Only results of this question (new): every model's answers to it,
+	// side by side. Questions are matched by id across revisions, so
+	// this is the question as the run asked it.
+	QuestionId *openapi_types.UUID `form:"question_id,omitempty" json:"question_id,omitempty"`
+
+	// Status Only executions in this status (new), for example `failed` with the provider's error.
+	Status *ExecutionStatus `form:"status,omitempty" json:"status,omitempty"`
 
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -3474,6 +3613,9 @@ type ServerInterface interface {
 	// RetryFailedRun Run a finished run's failed units again
 	// (POST /v1/runs/{id}/retry-failed)
 	RetryFailedRun(ctx echo.Context, id Id) error
+	// GetSession Who is calling
+	// (GET /v1/session)
+	GetSession(ctx echo.Context) error
 	// ListSuites List suites
 	// (GET /v1/suites)
 	ListSuites(ctx echo.Context, params ListSuitesParams) error
@@ -4268,6 +4410,13 @@ func (w *ServerInterfaceWrapper) ListRuns(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
 	}
 
+	// ------------- Optional query parameter "trigger" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trigger", ctx.QueryParams(), &params.Trigger, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trigger: %s", err))
+	}
+
 	// ------------- Optional query parameter "limit" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
@@ -4427,6 +4576,20 @@ func (w *ServerInterfaceWrapper) ListRunResults(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model_id: %s", err))
 	}
 
+	// ------------- Optional query parameter "question_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "question_id", ctx.QueryParams(), &params.QuestionId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter question_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
 	// ------------- Optional query parameter "limit" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
@@ -4459,6 +4622,15 @@ func (w *ServerInterfaceWrapper) RetryFailedRun(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RetryFailedRun(ctx, id)
+	return err
+}
+
+// GetSession converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSession(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSession(ctx)
 	return err
 }
 
@@ -4764,6 +4936,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
 	router.GET(options.BaseURL+"/v1/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
+	router.GET(options.BaseURL+"/v1/session", wrapper.GetSession, options.OperationMiddlewares["getSession"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
@@ -9445,6 +9618,58 @@ func (response RetryFailedRun503JSONResponse) VisitRetryFailedRunResponse(w http
 	return err
 }
 
+type GetSessionRequestObject struct {
+}
+
+type GetSessionResponseObject interface {
+	VisitGetSessionResponse(w http.ResponseWriter) error
+}
+
+type GetSession200JSONResponse Session
+
+func (response GetSession200JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSession401JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetSession500JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSuitesRequestObject struct {
 	Params ListSuitesParams
 }
@@ -10798,6 +11023,9 @@ type StrictServerInterface interface {
 	// RetryFailedRun Run a finished run's failed units again
 	// (POST /v1/runs/{id}/retry-failed)
 	RetryFailedRun(ctx context.Context, request RetryFailedRunRequestObject) (RetryFailedRunResponseObject, error)
+	// GetSession Who is calling
+	// (GET /v1/session)
+	GetSession(ctx context.Context, request GetSessionRequestObject) (GetSessionResponseObject, error)
 	// ListSuites List suites
 	// (GET /v1/suites)
 	ListSuites(ctx context.Context, request ListSuitesRequestObject) (ListSuitesResponseObject, error)
@@ -12253,6 +12481,29 @@ func (sh *strictHandler) RetryFailedRun(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// GetSession operation middleware
+func (sh *strictHandler) GetSession(ctx echo.Context) error {
+	var request GetSessionRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSession(ctx.Request().Context(), request.(GetSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSessionResponseObject); ok {
+		return validResponse.VisitGetSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListSuites operation middleware
 func (sh *strictHandler) ListSuites(ctx echo.Context, params ListSuitesParams) error {
 	var request ListSuitesRequestObject
@@ -12634,582 +12885,595 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchtHtib6KhmYMyFAuwiBurgtMjq6KVluc7dkqUVqe+9jaFDJqgSQzUImXJlFEO1RRP88v8/8mDfY",
-	"LzJv0k9yItdamZUFVAEgJbt3xLEjbBNAXfKyct3Xt37uZXqx1Eooa3onP/eWvOQLYUUJn87sXypRrt2f",
-	"uTBZKZdWatU76Z0xKxeC9d9/+5I9efLk+YBJxexcsJUQ10yXbKGVnTOrWSmWurSnLBdTXhXWuO/chUqs",
-	"hLFMK8FW0s4ZZ1OppJmLnJWVYnoKV10Jlc0XvLwe9pKedG/+CQaU9BRfiN5Jj9te0jPZXCy4G+VUlwtu",
-	"eye9nFtx5MbYS3p2vXSXGltKNet9+pT0XvjHnucdE7w85OXhgonMe0mvFD9VshR578SWlWgdVlXBldsj",
-	"esmtmOly3TGct6pYs58qYdxng6sjDcvorlOmF9KyqS4ZLwpavEXXsP1djZVb8NvXQs3svHfyeDRKegup",
-	"/Ofj1gFXpdFl+8KlStzaSQZXpH4rl6W4kboybMlnIhqw+20qS2Phh84x4+s6Rvzs+PH+EZ/n7aMthdFV",
-	"mYkHhp1/E96/5HZev/6z9/e1XEi7/f53fCaYkX/rnHcB98XvooPUO3nmdonfykW1qPcMP9Xzl8qKmShh",
-	"DBdCdJG7+8ngidPaGlvy5Sl8NHwhWM4tZ1zlzAiRM16s+NqwmbwR9SXuPeUNL0zXRNyt7fM4Tur1k8p+",
-	"9bQXzev5aPS74+fPHz97+runo+fPj/dM8pPbJbPUyghgYC94/iduxYrDnDOtrFCwDXy5LGTG3fQf/dW4",
-	"Nfg5Gtv/VYpp76T33x7VzPER/moevSpLTa/apqVlqW9kLkp2cfbiFct4UYicTbl0/9Mly3RV5Expy64c",
-	"3fFsLnJc54UwxtGCNHRY8DkPTMJMVlZXV+4BU5aVIhfKSl4Y1k8znYuUpVc8n8xwlulg2HP8jefvBbCL",
-	"X37ab3jhts/xbXzlCbviOfvXi7ffJ6xS10qvFJtKUeQJW0hjpJr5j6tSqxlzm5i41XG3BfnTnB49mqb3",
-	"UqtpITP76+wpvZtlBTdzYVBc2SbjyKqyFMoyY7kV9dAzGiiN+1tdXsk8F+rXGXhNLI6sbnghc3ZVWVbw",
-	"7BrJzGR6iYe41JV1QtmxgX5aCp6nwJ3dXyZh6aqUVuBX2ZyrmXBf8nwhFX5p9bVQJoFn8SqXlhV6Bjwj",
-	"fbTQSlrtWGE6gI3mLNP6WoojXtm5G6GTSDk9OGHc3SsVXlnoma4syxyTmZZ6wbjSdi5KZmS80lO/tLTU",
-	"5+qDEV9smeFpO9d6oXNRuBGbyo1LGlYZkbOrda1FEOVwxYTiV44juMfnVSGSsVrNZTZnvMzm8sadEGnZ",
-	"CpjFVaGz6xaKSlgKpygdKzf5TKSDIUvrl6WskMbCNi+cUnDqNDHBLVEukrQbkL//906opU49w1EINwau",
-	"1iu+Ho4VrqkVpeIFLsQvTsJnilVK3C5F5ojDiPJGlEy4q+vlkDSkdOA0TMtlYRgvhddG6SZHipVybDma",
-	"/APD0n8/IjZ5dJ6nRDdwTn6F2bGVKIojYp03vKjcQeTWkY4TELwo9ErkCTOVIwzDOFPV4kqUzB0HPWUl",
-	"HRYVmKxQ1YKe5I6OYhInw0oxE7fxosHXdFK+1/ZbXan812KmyDNZrgVOVNxKY+vBKW0nUzceGt6l1q95",
-	"ORO/Lq+/0vna7YR25HPM3sgX9Qit1pPCDak+gyx1N9QjfsPVmijL/DoDB/4bRiytCVMpUSI5hWRy+fbP",
-	"r76fvD+7fDV5ff7m/DJlS1GyhVSVFQkzc14izxI3olwzvpSOabjhDk7Zai6Uk2+ldfyJOyvNseqrKp8J",
-	"4ioVjCCbu8XJHSeRhpmlk4t968fojh2M5c3Zv08+fH9+eTF59+o9jeybs/9IHe3WV7x8e3E5+XDxzcZF",
-	"IEYaBqJ7Lo7F8QL6lWiN53kpjGksD4oYbq1YLK3xC/T67Z/OGws0cI8iBS6SVmCF0T1nHy6/m3x7dv76",
-	"w/v6rnpdhyx9L2y5PjqbWlGmzDjlWSo21yu24GrNjMi0ytEwdqs+41I1qc1d5lUg46gs6c0Fz8lIj57e",
-	"ptiHh6+4dHrnVJfCvQh20b1r2FDLt1XqT0nvg3Jz16X8m/gV+MQb1BITtvCqZa1Igkpyo6+dulCrN2G1",
-	"qmigWwv1ww8/HJ1FGke7OdjcZZDRC0e7TqCzfvpC8FKU+OytVQsGHy3aDZeFE/W/hjjJxVKoXKhsjaft",
-	"p0qgIHAfnAV3xY0YgGaiwPRwAzt1LHjuSGHFDSvE1LI5L6ZHuVaOIeiGtpBxhXaLLaXIG4vuJwos8JNf",
-	"GfQhzUohFjTzZamXorQSrbN5teBq35S/cxfVD/mU9JZciQIeIK1YmH0PeOcubzyAdouXJV+7z2WlJijz",
-	"9xjybmKgyE5uRGkk7lyLpV17Cn70D9++NUzkY3iPvvqryGCIZ6iD5WctToMfHCd2CqLTCug61s9FIZyi",
-	"tJrLwnG+hcCNLcVUlMAApB2cMlUVBV0jQdngmZU34H9odZ6565GE0emxtSJnxrgd1eq9MGDPd/hYqgLU",
-	"FnD4CTmbu7Fyf6/7hQcH1wPDaLHcsJo0g1pey5lLem7GGrZR3PLFsgC/kVaWS2UmvCja9nPphpBHj7vS",
-	"uhAc9N1ScDqcu8jrg3JjFfl7vJpoRDS9kbpySxjej5qcu7aiu1uWrawECl1w9fX/6oRbPojWbM6dBsVu",
-	"RJnLzCYMbYhC8BuB5t1qrgsR3WCEZf6Fw3o00ZRxZw4a+waZ0+KHR4Sl9euR+K1rJXdnMr66IS6x6fsU",
-	"TCgnGsmTGOzLITu3TDllhc11kTsd2YisFHabbByV4142H56Oq9HoSebVUvgkhlkpuBX/s1q6k/A/8WQ5",
-	"ba+s1BBUIP8h4yoThfsEyg3dWH9GWeU+X4u1GZbaup9BxXFyZug0i6oU6bCNNg9kSbqymV6IfXQKS/yW",
-	"rm1Q99YTieETT2z5GRdr7+/4S8sV/v5l66/AeQ505ic9WGgaSpde3LB5uWELnmPY4ZTxK+MU1CmpeVVJ",
-	"Hh5nZXGGSgc+hKscLjNrY51NDRRlGoyza4twjOgJbZlwZUQ54TOi/m3ncXzO8AW0FvVjE0/hm8vf3K6a",
-	"WgIBxLvRGEqDDnYf2tfStIj3IJ0PEtMRC2gR0VFEYd+Dvhe3lqITW4sHA2k+rXNmb+tz5Sxrd7+pskwY",
-	"A7xMSREvS72bIbi0vSJeWk+43bsctQLwKemhZbPvnvDmF3j5p8TJv6mcHXzjS7zc3QiczI/0sKN4IMMC",
-	"X9lE5k3a2H+INkmi6zjB7jq1i3doI97v9sAwdy3TGfpvnanozCim9Io0pUoVznK0czFW0W2psdxWJnUK",
-	"VIoaVMr6pFuhdobS2anR0oxVLg34/Nwn9Om5vzeNWNDHaOMHw7G6t1Lmh7pv4y/8de6eSlrx+dtSKWkn",
-	"ma7aRPkH5Uxv8B2Qe3POb4RbbtYHqjDs//zvKM75f/43M6DJmUGDz/ow0abqnfRQZN+FbNv4K7HUekVi",
-	"og2HqjHXJtmFE5s0znzjWDUG28aFNo+zYyB5Lt3S8OJdxFimvDAi2RXBfoCOmJzcNQmogldrxhUDJ/5Y",
-	"9dN3Hy7Zo5vjR7UP+dHPMv/0yHtVhux7scLQDZJmk7ct+O0k08ZOKpNPlqKcQApACw1csFwXBS8NxKo3",
-	"nThlpZx8XtN4l6JkHy5fsowXQuW8HCvMLICzduLUXxze4BS8Op7uc3wOL0XDHWXHSipjBYdgmtWMo2wf",
-	"srMrfSPYKGHcsoU2lh2P/D842WBSPBslLcpxx4nsUpbb12onEbwMnPwORPCdXjFn64czBRzGAPMJcayQ",
-	"mjGVEK+UashSMsDSsaKQJF3FyqoQbvXQRxieC75rz/Pc7247nPLU52MVGXbuq/BwcMeVMhcGjVMescLV",
-	"XBuB4RQzVk6/jyzEoKLRkyhypZU4CT9JmzA4bu53XY4VHDf3oUFzCUa2G45NHD/w6lJMIZKDoZKnjx9j",
-	"DEbOhn4SYIWA31M4ro5ONWNx3cF7X09/XAc0uDIrUcLLs7mWmTBtpwqsvklDYm4fc781cDFkh6RFsZjA",
-	"xxQ2zOD+OL6GG9QHiRbvqdubsmGED4bslZvDojIQsOasFDNprChFjgGvsWqELIIvIl6mjRn8KD+mJNoO",
-	"lzELfnuOFx9jmoP/tCF+gCP/VAn62R1FvDuctn0C8Q2/famN/XDxDb13gpHNFrO0ssvKkm0AaRrArHBb",
-	"h3EOA7GS3akLSY8k3fabvvOeYifATMd5hiMJu+VWevP9e9+NtLxfXdBBwwAraLIs9WLZZrQvkUN5a8nn",
-	"N4CxRU7oxkRoxD6D58nj3331dZu2IRZLUXJblS3u2wu3gnDA66uaji3Pruu8mWhlRi3+GbfkurITctK3",
-	"ZcKVleNrueB5IUHdU8GlDwFrxwiRD2nHDUm+PBmxnK/N6ViN4NyBGXoCh3MwZKgouUMFjAmjMtZplk6k",
-	"lSLTZQ7+s7FKzbVcLkWenkK+CcQWpoWczS1l1OFhq2f87PnjJjWOkn0+zHjVG6eiptoDZNe5Wlb2Cwow",
-	"CIp6s34mb0CKnJBgAj3FKRJjdSXQsw0mvcqZ5ddwqQmMs4+pB/kJS6OppslYpfVkU0xnoAmnGOC3Gl3i",
-	"uFaDITtXEJIFzc7dj1wwhUAazxqOOfwJ3OycxhvGaeeiFGO1PVSr9dBtupegHdK51qG9OLRzIUuUyEaI",
-	"sdrYnEHC0g1WnTaejMJlQxlqEVA/9kbHz0fT3/GnR8+ujsXR70aj0dHX7j+j+p9jRy+B4R03GJB34/aC",
-	"DOvhuS8gZtPLCm1EPvmJA5n+Ji7/64pLn+A3evw0+VWlZ51Z+JskPViS0qKNkt+k6i8nVbtl5Jfwodau",
-	"x3+6CzUM5b17zda0DvMUdrj4Ol02bQN56cyyC3DXxa5cfQ3srw7Rt7lyX+rFkpfinSilzhunpLfSq97m",
-	"SUlXepWyPtZA3IgSqiEggyRd6EXK+ui7gJ/gT/Bq+RHhExd6sWMokkI2zdVs1CEcsq6hAqBVPvpfWYbT",
-	"z8kX6ssL6HcpIPix1xdJubH7aK6e4IXMRfATd8hw8haCD6PWdaRiV9rOnSiROjeJO9+OMIax+Nwpz9xj",
-	"o6VuOUbLiBi2Nj/BnQbPblpWTmnEEO5Ko0dqJUoR1rV99yEfwbQSga+huPtalqLTvHzhM/5ZuIhdiblU",
-	"OcoVn9o/bHW4Ql5/THM7fLNqyd2ZJe3GbUzH7sJPoJg17zFpElI7nW7m+HXJ+jzPwW2FkfJSFIIbn75C",
-	"Ga+FjBNYeB7U4kLra+8Tkrlh1XLQoJYD/N2NEW5P6A2S6rIUILKlYloVa0iEQFoCajFzjo4sXWskbreN",
-	"++NK2JXAOOZieCdVsDnaDca5Ub9ElF2f2IjgkkbVENZy1DQVzur2cnRseyunblJti1JwVWXXwrJ+GoLw",
-	"QuWYo4d+u36K6TaYn9XkkkK1nNpXt1lRmV0JMNvh7TtkC7lh3iEQsb0kEC6IZGko6thpQzcnfq8YIBrr",
-	"94/WxTbIPYwQL/nvVJZ297hXmOU9g1+fNcuN07gz6PSxkziAvdyPMKSbPdp6EISw+ro99WenMn/PrdJg",
-	"AX72232l1KFHMlzv1/YeQ/d5ESF6sY/caHvehus39z6eRQg/bg81ad2yjrXsJpl39OD7UQ1fysm16NAd",
-	"68I1dvbunF2L9SkzVpciZ0Jl5XppRZ5QzlYpbFUqkQ/ZG752glkslnYNamahM2fxQvmGd8YIkYMht2Hf",
-	"Ph09/6plj664EZOqLNqHefbu/IFh7hr24f3rUza3dumkiPu/GbLXWi+veHYNHr9lKW+4DVnkwpC1iHGh",
-	"OkGAabCOUUnWKxOkdYO6nn69SV5Lbq0o3cj+x4/z7z7+aC/x3+W7jz+ai49/OHn0aIuQk97tEd13RA6B",
-	"3kkveJ4UTOTk0aMwJ/f3h/ev3cpEGdE702ZpJ7+jyz8lvWup8kNv+7O79lOCBawHv+w1Xh1xlU0VANlo",
-	"wiB3+Mipcs74CFr+XcuYWxgwzDIioCRQfPeJ+gupbPcU0J3mWHD++EsSdDu7M7IU5VEw1UqunBpr2tZg",
-	"2yLDeGP70dDLUGPO2aIqrFwW4ghvCappQq4ybti4dzZk//j7f457Y1VI5Y4H5NBQGetiaVmf8lwKbqwb",
-	"f8ncwR8M2QWkovoyNP+yCb4sTSgGvBkyJZd3IRz9Uw7NWOG4Hxhmxa3dcFP/2HvnFMte0nu9hpS3N7w0",
-	"QhZo9gdxHy3c8egAOVBL/8dfxcL/8baV4OcwwTl0lB7g/KgyE8wB8OeTvWhCaLkfisEcIaSqWohSZimU",
-	"ToZVwQXBK7aXFlMipwLTnsC0R4f44DD+Slyng4iCCcOhHsjChhtnvIXsixSJI2V9qCQXtzyzxXrs0wcc",
-	"8xycsBS9ninrI0aAM50GCUsdFVFAhhsjjeXKpmNFrwnE5h6G156GzA5wiEJaCM+sEy9SOY49HCvIDXPq",
-	"1wPDpmJ1ZOaaRu62QITiGcfXNwgsqu/o/Yeu/FaaarnUpWVWOsMFTmepITEd59X7lMR3vlkzqW7gpEmD",
-	"5dHuEHDLcs3OWa7/UD/Azar36eOhjg0SEnfRWVFbanVKu5WCg9zwRhO0B9bCukMPO5t6UkkH7a7pXafM",
-	"CbqZPnJfHplruTzSxBGPlhocE8FiuKPj/dAHb8iIzXPcLRLeVwdLgzaeX4N8lJU6deubs/TnT5A7rjQW",
-	"KE5biuD0Sg135mbdJaTTbZJeuGNyP2nXmO3PTVbTKq6mYjVxR3HfyL8Vqwt32X1tkjZ1oHt/L/W1uKe8",
-	"F7dLWQrTmp/6w5zy1TE0ZqxeGrbSpZPup6Q4g0tRL6S16EM8zG9xb5NaL8XhIQhYlgt3T5PXPNnJaTpM",
-	"YXx19x7k8DZY/aJ4OwU+vHdwwHObG2L9Y1pyhaGg5AQPoLROoKVnVGMIwacThiWBDCtJ4FFYRtJW1bGZ",
-	"WAEv3p7gx+36PiVWRBPg9IZsRxhbwswcqhQcs9AqE1CF/E0pp/ZLhArQFzgpq72VUPDK9xV4zeXCWYKN",
-	"yqrIExzb3gemi7fbAyEU8MBgtL7dFzwY9nZ40+86txBv2K37GFJfqT6LTQuIKCasFDNnSMIloNUk6Gi/",
-	"itIpZX5wzAKG5g2Q1vJGfF9bkdlfwljBxsaSrSZcU1lR6QuXmK3rsU7IFG/z81M6za73+VANRkUaC5VL",
-	"xMjBp7S9YzOdtvaPRMSSbPq3Y1Le2P14kSLijecS73sbR2puw9bBi228FoPMvaMlphRGlbI+bQ4qoQns",
-	"h2FKrzDA6MecxkGl1kl9bNOx3B1HN7ykoMyPOJ330f3wxXl4SMQa3MAmJRVUH1DzGPaBwhvtPCLsz10f",
-	"X2/snuc71XYibjNRdqm44L/3ZYee7v1jHxiyb+uk8a9HsV3RzyqEWGHjHhjIg1PWyp5auZOntsPY5MaJ",
-	"iG9uhG42Zt22Wi0b1LobbQQQSLnzhLyv2g7HL1Vs1JYpEL2sbZQB3aalnMIp3SH1HaFoPNxYS7zJP2hv",
-	"Qf83WBi7ZWvAAzrH+E2ohN4M97QFz97wbC6VqD1mOHx38UkTYyvZgFFIECGI4JWSGKIlaQISNZBRPMqM",
-	"uz1GKEuagAFJBOIDgVBn1CDC03eXl+/GCiutKHESP4yVFbcQSTWKXwuWcSNY3wPlpJhAOHHDJBQdn0JX",
-	"14XT6NoICzIxO3xj06lQuVQzhNk5wcxM7fRwADxjS+5Us2bBqaOaseqHsgHKH01YGkI9w1E6SBiP0M9Q",
-	"mUnBe5oOYA11vk5rk8+RIiTAQi5pWDm5WOrSGpYWUgn2/QmMKN2cfXMovW73TksyetPvGv1YAz3qqwI9",
-	"3/Ubg2vaMsfyLDvee1iBjuuRtJ4DY+WCJMOGnsuN3Ks5+dtfwMWfkt7VGmMt7bsv6PJmgmDISGhY4WWO",
-	"aYyHZ52EubRocLHtfoAExCBRnYl5QG4GRZDudE+lyLP/6xb5bZAJjmJj0psTipYwIdqIdnsXab3whLRl",
-	"pqMnkOkok5X8hNNSL05YOpfG6nKdIh6LN1NKkQllx2ohuBokrJFg3lea0V0+j937hDnUsSMKDWK8NpPT",
-	"EQlsuRQlu3K8eRBYArGImnzThbx1iiIyBVIV6bWb6f1waWsu0ivHAnk7qsJbhR5siAN6tV4rxpnbLcJi",
-	"06p2cxMmypCdqbFKPUZFykR4CdaWVUXBUlSEfTq+uxL/5izFmnY3tTP0ZufxI/pRnjemaAVsDJN6GGK8",
-	"bazCTwN4NRx4+A32EOBMpKKceaoNwBR7HINUs7FyF4SP6akbIcStUpi8dKdkKUoDuqRTsMSqrQasHuT2",
-	"Sn8vVpR2vg2qEgYKLApYUoLhgGjaBzOpTZyXNjZ1DzWuxnPZPGCUuYV0FHLmcAawiqZVb8YE+jtyTLzp",
-	"HnwTbyy4FSpbTxYdLgHjtBBDFQeQUPzAMLopQFCAV09pumjFDeHHtudad0zhPnwcSXgXbTXpHreAjhdu",
-	"jzmYjP7V3dZNQkq34XJ964gWT46PXLnDAuzF3THcDe2zMa1Qpe/5DOuHyE5tlJGv1bGcwY481y+AFxQ4",
-	"RMcWOAqqd4CuZX1StzAuhkCPgdVOQZlUomj3fPnl27PSq7n2K52jEDt7dx5g/JyK2v74AIC08exSL9jI",
-	"CbHjgEMV7UI7ne8prKaXlV1AD8A70LdV6rzKnPFtTxgPkgeNhch6gEDkZMFtNndKecwrk0ahUL1STVW3",
-	"UbbUkhFo9+fv1rKVEtc/Jb0IcayDRjaEKetP24+N2zuCEiU/hJPKgwMcbbTW9WDChLrhnlqZazu72mLe",
-	"+431zYXadqGRKnESCxOC3mY8nJh+u1ZRirEywg6GrFZKnNVXI3knQelAZMfVfJ14ZQDWdawAIAI8nkrj",
-	"CBKmhAQbF0w492pn/oGLVYHK9jdR6qaCRjhhEWRYq1Z2K7KqWykD9Qu4A2TLkgFTZ3WgIj6ACUABP2Lg",
-	"DNmFVJkYqwaDlJbxwmiW8bKUwhnewfkKngHyOsGSjlXadD2ldX429/rUnvzsscIE7TYdaXdFw1ZG9YO6",
-	"dwLrY9rZJm5LO2u7o14hup1JUaYcXJV4sDdUEDzoaD+Gf78Wa+ZU+FLyDs5ea7stZ+EV+q1qhZhEiKOK",
-	"hOkidzrKJhehCAWyDgNpFQcL+8hGaJH1vuHHPdx+HRzQTcRZ30v+UyWYJGUxIJsIfzgI2QTntMG+z/7v",
-	"l39bnp2dZWcvz8I/f/nTX8xXfzk7++7sbOa/e/3qxfXrt9dnZy9WZ+f+y29e4P9bh3539XKnYqktL7AP",
-	"S+15we4DjoAOVBt/uVAcNwEVOJTWSQu1evT9A4Me9nZSvo8q27gHUmF3IDfMS13N5u7POmMNtSm4P9ZR",
-	"JDAnatywENxU91dY7hx4aONed408fIEQQ3T97siKd4nvphFybMTcd4P3dSiXofS8pUxVMKlycZtgjeio",
-	"o2QJiz/vxHYO1Ns8g6nVNmuntv34SoQV7qA4pT3sYFnKm3sTG+k3Bw/83+j61shJV5z18GjTNgWFDY1U",
-	"yUBADQZYr2X7Ob+LCzAigaYcqlesKUtblU+/aF+idLdW3P7ppbubVNyiU1dZJkQOYemG4MFD7Zva0BFf",
-	"ccTzFbmzp/Bsp2PV31R1nKyeaQ1XIbBqEd4AzmRwidD3Y1VnY6JaS3uK4XBfvh3uDghoGV8CGpQvLYfH",
-	"eoOg65kbqrifviMeGDuQPY3MkRe+fbeG/m/10WxJrkRNRkynAtAFa5Rf8DkrETK+GZgXJ1FTtbECm49U",
-	"tsBaS/A4AiKhKAxOclsXhKUaq9DQZsNB26J6136WX85FsgNS+bMcBPX8CXOa1ABvFjrjhwAH+t51iz51",
-	"XNzBvUz/dgv1NLIxsQdPw6o8rakyNijHeMvglKV8xaWVagZDWAhlU9b3BzIBc44QTygeY8fK/8zWAKGX",
-	"OsOHzgy8yafiEMV7SHggpbHy2PGWzNrBPos16W2N0e2gVu3l950uj0tnNjb2ztPnAT6MDodFGyf0GaXb",
-	"3mldXouc0c574BCPxtFExqODBcHekyhzfayi1HWfIE/hZd8paPOKCOni8e+++nqsttLYB2AJraFGaUlK",
-	"ZAMehEINbrVOxpjdRPb1gi0AbohDrmEoPg4JD4hzujmxsYKZYYxBCWZLrgyCEQO5QIIX2vmwSMB2eFlI",
-	"8MPgO8xYXQuxxFR3C8N31w7ZmaKiMKjfLsVCE7b5zgT8Hwhl5zH7F/Z4K2W+kXF/BgfghD2trwpL/iWy",
-	"6zcl+XeCF4iK2WSipg2g4uO+EDnd1Ua6G20TtigY/PD/+Pv/QlHB/YWYZvbISbUBAlVE7vYcmILZTnXJ",
-	"9FyoyTVfLvn2m166Hx8YBj83Hb+5mEoF/nft6J0aC/K4saCRalYIVvArcmbfx+ISZSaUnfB4OQ4C56cA",
-	"94Eh6O33JI2ladunc0jY2JF0hHk64LODFJPXUGOFeR4E4onH03d7ckrNl8hGIu/V4SqsGxk1KNmT342D",
-	"CS/oXpeQL1o3l9hQsuGy9jAPurhjLDR/dbtdGCa5vQn+xvpZIe0DMSiQF8oSVv/waFh32u6m7u7n6R/c",
-	"umZ1m7o2RCUxrQwv4g5vwG9rzNyoVR12k2G6pZikvmpP21yf1+tf0Nne7uDlaoAKtdhJXyjlLonn2LbQ",
-	"wDxfQind3tKPCCuvs+IPMgFMdWVEcPrUtXmQfF0VxZplWjnRBMFirAEY1g1Wz4Imc3L86fCam+P2mpuW",
-	"YpHjw4pFuvT0GkRtZ0V/ZyVIh4oGW/EneSO67am3qo6fkmK/TdUgYFqUcycOMdbnZCLF0WA4GD2rH20y",
-	"XgjWT59Sl0swb4FGyCPatBXcg+/XkaY1UtwaJAaMTGlRpCK1HBqsvYysIOU2s5CEdzkaDo8Pci5vbCWu",
-	"cB0fDPp3PavODW4FEbuT6/owKLHIw9VZ/hVnMOykNTrcGvViDLKE2p3QV8QkLHMKvTvm5O1ifcw9gDIw",
-	"YazHj3xgWmBtfAu7FsULgOug1wlVZmJqCeaQUtiX9TkB68EoubmmMmNyikN/yZDuSRQxaBegXy44hgPd",
-	"DJE1g2FRL+SBP29LXpqQgQqFUWU71X92LObXDq3gihwQYPlisZT7+moil/NhVXnbLHy7/q1O2qnpeIZu",
-	"DFaZmDZP64A8hPKBcsCNwlbz9XYmz6HFRLVfOJy4u3icI+rpZCqRBLtDvTBYu1xtgdjiWY7cPu7c9z2G",
-	"LQi2Cci0wclYRR9PffpDgj1kgSDQB5ZCv2erIWs1rZNmjv/x9//1bJCM1bakgF6caYAdoOp+t6a5/9qk",
-	"VACHOBDYx0GXYsjOgggCB0IdgoNznlMz6TqrDi4bK2MleZU9GAU2RLWlFCaJO6RROqqpcSjAtefIZ6z6",
-	"BIgML5v4Vl0BJxkJK2H/+Pt/Dk4oW2wjl8MNb6yiXI5aF0QslSAMF/y2d/IMNKM2/S1C7Dg8y44U1LsB",
-	"VXiMF++GCHQRSW4cTavLDubRxr/mcjb36QWC4vKUZRNo8tngrmi7sFxtr6OEy11vO971tgPRW18DOM6V",
-	"5mX+hWE598JqtsLZgf0FIHlOZqqc9YUHuBvQMqyEuCbWCBik6eEV5ELBCWqBkAxrjeHMU+bWgF2tCQvi",
-	"Thic0Zq+UrZc7wbhPPBJBOG6iYTZIvWq7mZyIGm5uvZZyKlj6samB/WAuwNQZoAN3LG5cM3nbumheJA7",
-	"oR89VXzcfT5wL7er1eTEsYZDS0flpNCr7aV5rVe+8MEb0M+f/Xd2FaBNPYip+xWFy2HpMQFS7fh6sqPu",
-	"G2SwM6UjZ5O7FRI0IFqHEUgKFzhpd+AAQMqE8teWNDLy8VMHno1Q6qFJQIKrnUnsbwRX6A6u59cSWHDP",
-	"CUZMaLUdwqXoPm5mOShR/35P9+5n6NnbZmJnPZOPlNX9wONFbqkvdoKT28l1Sx5enfIStzTinkByjxCb",
-	"Hc4133Fjzuyf25hlg25bOB5XLWN8p41EJILIzUl5NcftM3YPCod5m1JXuoR29OoawXbpRBqEy9vxyNYT",
-	"j57GOz+ww9txIH27PaWG+pjHPjjwgBmbTzrM3QvLVc7LnOXiRjZC8WEoD+oXmzooY36qAIhQa1u7n/GV",
-	"B46qu/kwZFSeeZKHY4vacdxvODQrAfbjc54Dd93XF9uRXbTDMf10pxoFFVTSTV5+xGsck7w70o0IdMRQ",
-	"txlfF8OPj/MeOdcGFo96wjZePOkPGHDHD8xnIzmRMUi8cEcMeS/bvXIenusugqVqtpGr+Vodm9mSwB31",
-	"zt9sljW7/SdmUEgFDVBg/lHiMnpppGH8CuhCCeoX2PB8+t7eHviyZbjuBS1SXipBFB5zovDkJ60mQl3J",
-	"vFX+zUoxqwpeMnG7JEiWvUoSDG13WfJrPZPqW10u7ogLpcSt7Sw11WymyZot9Axi9hJ7+cDSp+7mNKog",
-	"11OW/unVJXtUuNFsYa8hEml7p+KW6JGqS39YPzX8SkyGw+HWU58dP74byFYXAFLSi3DIOtuD1BldUrGo",
-	"sWR/o/HHW5XhKrnTPVbBW+ar6dGFxrM5NFtKHJdTYhWlgJlTCsosuMTSTq0CEGxoG1KnnQ3Zy42uIVGC",
-	"6xKSZ3zKGTkr4NRjN0BdKUtdodzAFnwNppyBBxVBsfIuBbLv3njTFbWkXQGY0IZpD7byG34LiFnm225I",
-	"BI9ygP2ryE2D9SCb1dHU56evhFPW3y6FOjsPjRy4slgL7XSbQkCSKJU2N7pkNKuT265v5X9vai5wFyg+",
-	"JWr4ymHTgbOdbkK7Ky2aGd+WXGViO/1kG53dUkrC3aARP/kHR/2pEVQS23j3kiiVZW8qCTwqCaNpPZHC",
-	"ljJ7GbCKfkVDDjsIdNhzuZxODzXn6l4kXQoghhHgdY3GIjEEEFrGB77TDW/7hf5RRwFp68DHxT1ADrh8",
-	"D1iZm6mhyocZNL93PM0tRIf+LGdKTmXGVYeDImwMMKZcmEYWfohlbmJ9tHWcgIVrV/WiUezD5XrjAT3a",
-	"W7G3CBffl41YE2SmoXZNIAnsqoqd0YjpBJ0AfdZA25ST+7d//wWbsXf0ANgwBkuApHUy9hvo07aQRYHG",
-	"YY19cSD9Hlg9JBW7OHvxivUR3FCqkPC8kXM7W9qjp/rICbLeHdoMHDjBBrrHwSf0C7Qk6Fgedv5Ns9QL",
-	"AWmBQ5EoNs310UuhuHy0Z5m+QEuDL9V8/ZfohdA2wfo8flaX9s2WUdspJLV9maJt1IB72JA1UH/KgxNt",
-	"o6NVW+rlgbC+sfDeimbf5c4v6W7bIZ3+sln11mihtLkoOzw9h8/twEhw7BYI/gi/DZ0k8qWxquKNb8FZ",
-	"iCGHgtpSQpvxw7jYPTIkviRlfHFAKg+nTejkXwx/qotK7otL1UlAX6LKDJWhf3qFWfSI7awl+N4r/+5J",
-	"bMlnAhPTPQLzH/Dhv08HFE2gXLyCO/veXT9kbr18CioMDAzTNSs09DK9tayPdr+pCmuSKLV3rMpKmSTS",
-	"5xJSBgeIeCAAbQqGFVWMuZegBYy5rZZfA2SCYEJl2umIcMeSG8uesjfyBRn58G3GFZvrImdTgT0gIKMD",
-	"4P/GCofPlfcWQAEPZ7gI6AfYGy9+x5UodhQEnDvF/QhzKepyAD0FL14D7MfnSQDAzLZEquGE7gII1JrP",
-	"+5nJCNelXC6FynU5nU54sZy3VCf8ObrmgWFwFesrvZCKY8vL8FL0zsDrktrOcZf4EqyW2oYvWbKwETiY",
-	"g6k2xd2Sauaz5sCkI1vWET9wouTwvM3ukrmd+GnemYadOgaeZsIlMFQVfTaiPVltN66gB5C0K+0Tm2Z4",
-	"HGqgubtA2VC7H6LaZGcxRwtBtbE3H4vbYtbX7RE4ABM9yJ7fmIRTbPHm1mGQztyqcRzcHCthARrJd5Jy",
-	"JkWpKyvKIZeP+FI+ujneQNHYdWlr6ss9LNw5N5POZmQ/zAUC7CjfiMzp3tiKDMFC4CtrRDGFjuzNlmSt",
-	"9vu9Omd9D4jahxvk/4wmW01rEfer9WR+EQOvs8+WX98woeYe380ua9uFTu9v5EIVtlWW7GhSazfQfG5t",
-	"yRnNJcpsxMJid1rHKjXCpkOGY8Mv0fMWJTW7I6enVkATJaUt65/9rSoFOc4fmLFK+VIeXQvAVH5X6tv1",
-	"UaMzRZqwTOtrKczghBXyWrCUlhLLGNaEb7XRng/EXPM4JFA0pNboB0GFY8+C71zs/e2lNru0uiX97vLy",
-	"nV9XbDgUVb/5OARlugf/SH+qy7EiAoe1ew/k/cCw1D3w6D0U2pRpwprLy8LqDoYMyGes3A7BKHzmPnaj",
-	"g9JbtQYc6lO/m1RkzTKtbKmLuFR3yP6t3nGLNA2dsurNP9nqmgg7iHsOW9iyTaEnfbzaj0f79+odt9n8",
-	"Thu2V93cQI1GQkdweAP4e3Cl0wEMAxj1ZcEzChrhHuPR4hYO2lj1o0UeJCx1I0hDSbC0p4E03FnBBGNj",
-	"+ZrS5IHY775Af5ZdaZYrWUIpxYLbTSZwwlL0uqWsj+R0BPClVl4VGFAaqzpsZZKOjjIIP6jsvNRLmVGW",
-	"AAWyoL1mMlbp7ZEnU+qG5q8/opJ4bI+czrSeFSJl/T+JhVRyrNKZUKLkVrzEkI9jIrdH7rKjmvAb9fw4",
-	"p17SC+/oJT18bivL3JA3dwu9fadXbM5LzClBAOOVLq9FyaaFEBaiopTyXS/8kI0g5xo8bAix7MgBA49t",
-	"2BUYQCS0i2zdVUNTh3Ehnc/p/zwrtYFUIxqXGW7HWHcnFCe9nypt+WTJKyMmWITTove6lUCbtSlnKCuH",
-	"S49fxRk870jcznll6oaJzgaFFnICzwaWQlA4Gm5xRrA7iP3RCZh7c12Vg3BYcAJfjZ5+vX9G3geNrlep",
-	"qra8RVxUwlYhd7u78sBV3TuICBaoawjQ+BlOTBO/++6DGd0nb7w+Gp/v0wlq/j/dreNHcimM7SrY3pVl",
-	"2qD0bC6ya2a1vj44ibWjZQHE5+fcWW4AhKLcduaU0hEdKL1SoZ+hR33zbX47K8/ay62uuw2SVrwkqtM0",
-	"c10VHcaHsTS5Q2jB7cCFJUgKRImYtPcF2YCiBO0Gb0jCItSjtIyQBfdY1xBywRHXG7O3CGp79K0kMuVl",
-	"RCEzbZ28vU5xuKANIiwNHNo8QjuCARE3xBzeE5bmALwPaoc2EZcshdEFlE2kmVZKZDZlfSKHZKwqTOBx",
-	"OlACIIzASbAiSfle0fDWWeXEGN5p3ONsQW8cqzlXuZnza+Huy9wpmcqMW+ER8JwCUNk5DdBZrIhWhaNg",
-	"T0fHgGX1dPQEWgnoXBRxu4F6NuJWGutueDoAxFps9cL6TqOCbitjRQVOm0Lf7WROrmpYBrf7BYTPKhtS",
-	"NesI205V4AcubVs6VzgQ6K7NQEA47XguipxBK24Q+0crmQvE16Vivk3uYuzkMNBV6A9Lc6a8JV0pkJrU",
-	"ZVfahHUc+yZoe6WuFfXd7A7u3jUY3B0njybhLjpl2wC2V0IolotCNMEuomoUqbIuoHWn55E2OefFdAKf",
-	"Y3haWWaVtIRcqIGthpZWurLgracc+WWpr4RhuQYqdLo6k3YQlg/KVyItKL9DNZLjUm0902C42JrHj/Sq",
-	"FPwacRbcr6QvlWKJphdRgUkATwu0ypk7OLqyrFJWFiyF/6XDeEVOfNN3RYFISOsDvyunamqYPaqpuchk",
-	"LoxbRRAD0rKs0EaY4cYCnGDIIJwIwyViMaOmJg12AK+Wp3RMSmGqBXTW8aPc0trBkULj7jXUznaMOnhO",
-	"R2/SjKrK12ymYYWwWrwfU4Z72ZF7mQlICDh6eCcTKjeDU59UBfEQhCoPa3vPAqZm6kDzKHmC8bNrE0Dd",
-	"7fvun7qzE5j6Lm3df4E27j545ihyJU2z2mS7Nqbd5v+s9h8tfdF39v9tgcptb9jNowbKlECQNGHa4hKL",
-	"zZqkw1s31chf+5bn0Lj4zsbqdTN1mkxLR3WaDOIULgt3OvGXX2JWuzqE428N+dTAM5Z+Eti1jbqEd3as",
-	"6MICFDVWXbM44JR8g+gpbqDbdTYvvWMbcXcHdXE7aHe/jAc9vDJamLAVEQnVPCI6RY16zs3zVy/A5+RE",
-	"eT76JczbXZ1tf13z9j0y4/2FrBtxy7opV3Bp+ujxoWnLd8yWxtClLMSuCtiEURWvs5XqdJi+gVrMwcEF",
-	"smUpELPiywDCdNS6kj75iKkDB0bAvB1hZLQzGoD5h5V1tpTK/rJQMIeXqJL9cudy1A/qSnID6SnG/PE6",
-	"NIozrP8STGpn9Q/Z49Hj40FkZLdXri5QtHIFflLP+9s1jHvWsy6pNBVnsiyF42e5F1AbVWzh9xOPLyl+",
-	"qhAFL3XaFRg2MpvXEQhpqR6vrukjpRe0CcyTp5sHQ3YBGTnBmgFD252orJBuQqeAdecugc4mzgICY+ns",
-	"3XlosfEYLVpMJwfd5PHo8e+ORl8djTpKbQ/ImzQRUhm/EaUTCN1FtncsAGb9q7XnItZRRI3zMDipwTtx",
-	"rRJq+Be+dpcBNBkuIoTPGsstHIsdsrO2ZsnsShiZC5Z6MkjvXI38Q7MSGbqh5oC1t1FDfFKnUYZMMs9G",
-	"g2ulkBigKNbsShR65RvxO6W07xMMFBRD5IO7ljm/EIeO9Jj9y47RFhJsTxglv9I3Ihrlr1MpfRrQD3hN",
-	"kej9D4yEes34dvOh9Bg4G/hIFcmbL1h3HQBWCdWvMbdfo5Ia2I0sA0wTzhyaM1OTKd8VafCFiq4DB/21",
-	"6q+9lhDh5d+xJBtTZHdXYZOCZloSntaT2BDvCnMfJJkaamCLeGruvx9Tk9D9YIZtiRSOAnlRfLEB1ZA2",
-	"d+uWTvfVA0oa69i6A4LnUgnTsgXgrT+grIQe8BIvP7j1Clzv2650Qb7TGHaO/GUYZ2tbnqj9M2LkOjrd",
-	"dkQvtbGzUtxt2G7UufysqYb3+me1z3WhregojNtdfiTz0ITYgMOhWZWzkQWYFbzKxZHRSgl79PTo2S5k",
-	"zp2O7lyaZcHXWBsGjc5JS5P5QZ3bOvPQ9qzPl7Bg4+VuOZ62rBRpsFuLUFai9psEa0VPp6I0qGqTuAeN",
-	"2wnWQkLkP/QJeDwajdwPgwOqML0hXI+ofXU2Kr/ultjxTpRHSEs8/2tl7MKtlU/byjAO41NjfFYX4lx5",
-	"zcZJTzfo65ZyKEi+m1zpfAefb7MTMMPM6uVRIW5EgeXshi1EOQMV1OqNPDP3iuF2MtGztmSiumZ9EsA2",
-	"drrfmnX3TiQspJ1YsViKktuqTS97LfiNYGl0TerVBJ+TgQ1Ba4KxrBRuiKzZ/LMRcy6rzD0rp06du8Pa",
-	"tK1ZJpbQAf5fL95+f4ST8mkWlDBFaVFjlfpeTxP8JWV/NVpN8KaEnflMI8bdrRnU2eoC7LFkrDCXiYWH",
-	"XMBtaR1fwgwgt+FDdiEsA4okzyioW2OFg/btJqU9wbpTsGoAQdPntXttjRsERUG7aKyglIS8L+hFSzAH",
-	"FMoyLSuEcpagU7xVjo90pjEeX3e4x0puY1tuAEbSUWo5wC3ns0N1P9vq7Rg6gdYomaSCB5ziZamdPGmr",
-	"PESHYEsQERY5sC1/YqClLjUAQfiOzSZDZARD8F6JFfgVFjwX7cR5r27jug1X5kOtlXPVaBhPwKC6DCCh",
-	"AwYtSuTOljMRtvF2NEOqmSiXpWyr6TBz/vjZV56a6A0PDOC5moR5by3RGZYEodlwCgUR4aiHhGOyw8M7",
-	"vUegkNftbbPv1ZXzYBVzRxukslLQJp9Crshum9hxWBzb2KKN3SB3REoyBFopefB2kadJjAcMbZUa4CI0",
-	"BLA56P7aZPnYCpdjeUug9KKJeBcaJLXTyo42Ry1Nnf0fxx5yxF/hgWx8Xp0jgUOaOgc1v6WpM86Pzk04",
-	"cvv7MhMP+jLaE7KzvR0yOtti0BNIb7lHHqp1BwueccqMUDlLf/4EkFxKgx4A2fHLZbHecoNscLiOYrmg",
-	"PpuOPj10GLYQnp0cC+VU/siboBT2j9nv6/K9hD1mIP9LwX4f+sPHAURqLedhxQthtpFb93uvA9bw8xhq",
-	"+Hhb8Y1CbYcBhYeg28c2oB5/DhD7erksJKJytLfjciclmvrmxkE6T4d4vZFidSgxbQB8aduan7hOgpYB",
-	"Ba8l+EK3ELtaO3XU/SJaDChRGt8ezbe9aNHyujtAUBtC8vQinnfAT0YR7xunU57dqN1jdr/uHzS31kNd",
-	"qS+AuFzf0G2Fhmui80webI8UA6zAsj5vc1h3NBKHdpETEth3FLfgB94bo35fqZd44U64AOwjDT0ojGZT",
-	"7p38tTP5wd2QA+6lmFE3TrqpJe+oFm96Scnj7rSjgO2n9UtT9i+QsjmVs6F7na6sT66PLINNp8EdULDb",
-	"/ck/zNdhjEI5OvBKB9RfLN14eYHqSKOT6WDIfgArAKeCNyVubFhhhs5hMOYzvViA97AywrB+tUS7uRRi",
-	"kIxVXWlGinucJYgt/Qm4msyKsUp5UbAnoxGL331SexrGPZ4txLjH+qPj5yNEuvfllEZw6MMKb4RiypyN",
-	"e9fH454PqTlDavLq+5fv/+Pd5fnb7yd/fvUfddhkrgvHNBDzP/1R4RA+pqyf/ngMHz6mAzJMYGYw67ib",
-	"KS8FMwJ8k0P2EtdE6bEqhS3XUFC/AAh0DqOzc19BYryxlQuorUqcMPQzvpYqxww8fzHlLpql4NdJo0Cv",
-	"4ZRBW9okjI+Vr53dbFvgMf98iNm9mfxqdebxGLJJB9hBYCNFve8N+Adm4CZKcIS0fZFoozqV03hqlFuL",
-	"OXpj5ZMijXWqMOQxFtrZCehMipbgwVilsJcv3r86+/Or95M3Z/8++eHs/DKlJgu+EKUeSiBDRGSAMzNk",
-	"FxKBGKWhUjDCzIOtiztWAu/BLJZT3+k3CZ2MAB0Z42GVsgbPD73YPSU0dJBQ7GLGyujE6QGKTP/YPCgr",
-	"ldTmEvZ+MJvH5Ak9PTy539Ia4oQ9TljUG+KEHQ/SRrHkZ1pZd4L0uhNyCo66W0ZAFOuHeaN1f912A7HO",
-	"Wb+jafAgYRw2FnuI+LdQL624wZF5MGT/2ngsxP0oH5vgIeluZrU+UCDh7DaXpWWG5xGcmSfDaJoHwcP4",
-	"120B2LS8722j9ujeL/TRsuWzUQd6ey7diQZBH+DZo37PzUQYj9COdnhQlg2bSsUL+bd7g1qEcT5/1jrO",
-	"588Q1MknLzUG/EsNKiaqzrYPDazZfg0ZC8rbAxPVmETa4qHKRifd3gcDyfvrDlAO3/lLQeu25XpS6kp1",
-	"nX5nCC+gBlwugonoFqYRqV85wQwCCLPC03dvLy7Zo5vjR2WlzKOfZf7pEbzriJSjwSkbxRm54H/sykig",
-	"RpWTaVd9R2g1qTOq6RQNWtFl2JNKFcIYltpSzmaiBGi21N9/lzIEZHaTTi8OrF6bK6deQjLPCHxzesqO",
-	"ic65dzz4oIjABD3Wvq7Y4qYjyYT8QneSOIfFXt9Xqg5h0noecM8lXfkp6fmu4J3r98McGEK9lcFdeNLC",
-	"xkxcRxRrc1Q8LA2on24zrnh2nYDBXVs9cJE78nNeOg0Xw75Ssfcilxu1P9DBQhrWB+c+ZpjR75qoD+Ck",
-	"4Ox7qY8pLlLBZApprBkM2Rm6ON1SGKYV4wqUsrEK9TZOd6GwXqydsU7lrNSLsUqh1iclzygqbKDvpHW1",
-	"FKkpd6o3hVquvV65PO6mOtn4GBVmoLuRKCJiY8HYbeSB7AFV21BnWjWAdjm9fZ6bvHFL2G5Jtf2+0WCW",
-	"t7MwxZdQx0ACOqxWoP4VQkVg6VKpF8OOsvZdMi12atSSbRUb2tFrDq3ArbG5W9OBG27Owz2KW37DXf2b",
-	"fGr8574DkLQndXXD9h3NaOwBy7PhjNi/MW4X6KadW7PHwR+PNGkCqNddnOp1i/epg36/iF+/+q+Q0h9p",
-	"Qds1X5S11yGSMGpYd95EeBJd2UwvBPRGpBjQv3gV6V9qpw/7F0a9AgYHKvncy0jHttoR4WBYm7EnPfVI",
-	"bHXCJqIIeoudXM8hA9GJIkdlJK0M2ttEgNI4aTc6cNBhvgdqr7uT9ts6XLG+L+aELmSDu9ho+WcsoUVQ",
-	"AUikdUsXcjl1iUowJGrWUeM6BZrMiaYyeOCwiWa6FgjhgJzWA2Vu6DGzLSaMLpn3uFJFOTmmvPZ9yFj8",
-	"Kh24tx2xUhy5rJlbn6JX/+d/s/uDtO5Nyd3c40Nycqm6n3J5V1QzvpGie4poQ+i6kADxvN1w7kBsWR9+",
-	"rZc6SqCtz1ZNF0nNtAKNt7GOaHk62OJFV5j+p0pUIk+DgUKK9VJm13U/4mrpA/FeTR+y89DbyIwVN80Y",
-	"PRXqQcMVP9lBErvNjeOqsZt6rGo3qj90tA53of3QieV0MzdAZnM3BO/F7zeb1YXK5rJyOnpMB9gABQAh",
-	"EHwpbNVGbTauZS/pSDygybdvels6QmRUtaOg+NwAGnec+8CXErQDVSHJkSXc+p4L/2N3qKZWW52Byq48",
-	"1mKHTyRY7sOxesWzeWzAU90mWT7UTZH1yViIjPYQTWh4ClJmRMCFqx87SNhcr4BhglvD31M6glgWMuOg",
-	"gLWhRl0VOrsW+aTukL0dCuKMrqp9EhQHAO+IIv5hNXnCg3sLvRJoEqFTgh60kVvbXGTyoMedK9iYeiOM",
-	"eye+usktuKRqHVL29iK5ZeX+LuCeIF6WWKgplHtk3p0uWO+Dgf1FKuljfp43nKP5yXp2HbmKYMy6879z",
-	"W5o0AKAJ4cYlhQ+hY77SbkinjKuxim7weEBXboexnxFEFBx7sezKcVwb8Y+NLL4ehnOww0kgjNz7NCoV",
-	"mr/19Y0oC74EjjY4ZJs2ptHRFhl7zDW8Y+5g1TNmffcm7JzF1sIOTjxTRX5L40oaLLbeJ6dMEL0Cg1xI",
-	"45Yrr0romsWVBwjxBW8Zr2Zzy6rlkMG5B7DZaHxu4wujx2pVSktgmLw+80PfcQvCO+gjUZpgdKCAh30v",
-	"VtSFDjaj1fG1d3Vp2oeeg7d0OfT9tZOrNZpcnb09ZMi/wU5ZsCuAUAO8K/Zs9lHJk9aMlRFZCVsUX4GG",
-	"I8GJzjkkMFsNwbicy2JNVGoAxKjwKEX1FmIDihSvSofs+2a3VlnbPGPV5/XA3EjJq5lzy6+4EYNTdwwK",
-	"Pyt6MXo5VTJWiCwcjzzmCzwS6KhtSHDduReBe3kM2cHVDEN3Z+/Ouzeb7P69+9yZncgzK29EetLOuYYs",
-	"zaUBnpc2dwNBYabToC7UC+0Z2rBm8SeMOGcCPYbAeVjfEAmQPqT7N9i9LhELA9rX4XDHKmjQg1OMojeP",
-	"ll9edxqDJRtCLPG7Q8iWnJfQb3BSVgpYpjQgvrbWPygXMBzo6YSr1Eu8FN1WMJLe7ZG78eiGlwpxe38M",
-	"KgfqpWf+ec2vv6mf3vzhhX8XuWH+RnnAh5zlS3/9VtOqEttF+t9rsVfzi8i5uaE1bHPsFhm2zT7a1PWG",
-	"9G1J+352hN353ICdpMpYHzEOAeiR5Xx9pKdH0DyU4X/pq5UQ5BwfK6lY6qeKmKKc+Rfp8oSlf3QPKwCM",
-	"+I/AaOAv9wj351ilf4Rn0/drwfFipx//EdX/cTUaPcnyqgTWDZ9ECqUsCPmeHhso19aFAN6nVW4ieHJ6",
-	"yvFokQ6G4WOeIs0bRtFrD4YD55LlzEivbnxQ8paJpc7mrP/h8uUgAQmVUxIKGCCgQA/Z5UrHagHiIYE4",
-	"cxcBsJPv4QC++Tfn308uXn736psPr19Nzr+/fPX+385ep2PVD8l0i8EJJIOUgk0hrqgsbpU07Onjx46z",
-	"1kLPbWTKFF+AUIVJYU5dEipC48FREwdCFKZgW8RdN7WUEfuKPWQP2XEzAfGYkC53dST0pAiR9Dum2p41",
-	"vdKegXKLWF6lALJoK0T49RRUv19OfHQoovdXFb4sZ9rFKd7WY2yxEp2WVosJyEtahfhbvEftquxYSe9i",
-	"RAMXAJ7Rwj3BHqkEUkirOSATjzRQQOyWNmEplLanuPTSMl5oNTMyF03h4h7YS3pw8U5zdQ/MdStRNqLK",
-	"VBUWGW0exw5/2MKb/ifS6n8p4uwkxMvoqdsLf372/RlEQJi7BlO+SsAJgOXG9rscfO/hZKYfLl+mAxQL",
-	"6Gd6VbktePRClIVU6ZClI/Yc+NvDlJLfRs9PRiNW6IwXHvX3m4tLD1d+OlacfoSxgHLuTD5HX0dTXa6g",
-	"fTtfAz81dYoj7AtcPlY5XycBF5CeMOVFcQTglu5mhCM0XlrZlczEJmduTKXJnb962kr5dYr93WoeeJwN",
-	"H8qNSoIayBEnOl0IO9d5Wqf74c4kYwUeOTmbW5E32sQM2ZnyoDBADayvVfS2ga/Zm0faq3cSYdHDFN6k",
-	"VzX8QcSTxsrn/pKHPaVaADNkr0AhQF0I9FkBDpootEb6OtmauGGQQXlViAXYoiCMUfJCDXK60c0cNB3/",
-	"XT3vHx9/HOJ6OO3H/+7T8hf8Nk3YP/7+n4ONDf+5hyvcO+mF2g9wF16VMqNDgptDycLveClNo5AOMpN4",
-	"ozsxsIZ5KcxcF3nvZDT8Cop/3FCgSw1g3geohwW/7Z08A8nfOzn+tNXAmM9mpZi1gjYhIUGhSZzlkunF",
-	"lVQiOrML/lddSgu9FuoPsBeOmDPrlCMrBaiLcYeshVS4KiZl2NLdvyVxSuONIEoCz3LI3qzNHfLTNP38",
-	"TfHih0PYFD1ciTY5U293C6/2h6G+iI4Ss3pGmKARlp8/WX0c36IyFjQ9BR1nQeoMTgLV+hoNXxMWjt4C",
-	"4FqmGKQyQNBQbgqVFaASp4ESUnLBhBE+MNQdrW6dg03I5nqlhmP1VkW5ttQ5LJQj1atP8P3ObPdX3yHd",
-	"hFjYmX9ws8bo8WhPkVHGAVtfGQkW4zYWPXTuFNBW4ihcV6wxZcsTKEI9GO/fwM05Gau6njgVtzyzEyhy",
-	"TREz2nKpDBx3aCE/cUwy/mnCFRpG9RdFQcC7Ri5kweEUJKBs4ktKMRO3jihKCSDRjnkDAjS8guBUgQ9R",
-	"ik//D3KQQvsWOVOa5jkYsnP4BH7MVFULUcqsmaoc6QxUzNxiWSr2/tXj5hudWJiVulqe1MA0JWSv8ZLI",
-	"AX5+QKXGYwVLtlmGhiSDrO0UELWRy0V58lhQjAlNY0X6pOWyQP+r0ZvMtIcwPCesP3w42DJt2mqr9lbn",
-	"AV5yXZVHB1LMpLEQI4yL7fGA9LVCLkaVC6jt+mq8IXvD1+6EB5if1VZAJZZxGwNM65KRxZCd0SvRYWgE",
-	"LT9Ug+Ay++p3aUPo/wNiWYN9v9EIG9UtwsN/+vhxJOg2xvGj/Oibh9yncPB456GGFm0/VYJ+docDcPlQ",
-	"Th7ETN7gxUnv9mimj9zTj5zqdoSgubw4WmpAzqqfHsRMu6LaFD1e5jElRB4ZjbwowK3nzggcliehIBMf",
-	"TnnEvCgGG60moqq547Zot+qQwOfqRhBjCJFtwOa6EplekMRLSHj4747ZP/6f/5eaGjp9bU0Mr92koOPf",
-	"hcw6qwoObapLYbBCG1Ao4IE1Q/PWK5b2uLeOlecrjseQ69NtqSzICY2USM0o0UcSkaTXxygV1Dd2+KnS",
-	"lg6Cfz43jBS+0PJkD1/oAr0FdmDFYllwK05YVhmrF8QVYIcxR3WxtFHJCQTmnPwVpTvZP3ul95OTFT8j",
-	"38O/S2hVpTLxieznDTyAAYr39GfUDz+lW/N58vh3X33dWr+PCuUe/paQCSatKCWPEC/chlCKzNW6Gae8",
-	"v4p6wLjxXN8N6gXmFKGM0P4ApgcCiLB+XvKpZY9Hj0dHx48HDWgPhOdg3IyVuyUB1YwZbqWZrrfU902M",
-	"WLtuSSbc9N64q9q8N9tfEKkduHFNEozUb9z+dHAS/mSzkueQqOGLb+iHU5aCezOf/MRTNKFMTAj++pg8",
-	"x8oL8nTKM1vxArT7hlJAt4dTsUHaDKM9gk3lDYLuc/lIAP4hAZJJYdjZP/7+v14RaodhZ78/TtgL95+X",
-	"7j/f/H6UsFe/Pw5hr9SbXwSSTIkfAat04OaKRxjj6x5gu2kf0NlJemFdIGHDz9P9AA9pB5CozbAu9AfB",
-	"+qPh8BiAR9AYCLYqavEnDXWR9ZWTtIU0buFfixuhzNwKqVh9UV3EPRp+PUgawAKoN2IlAaiWqbMh0lq4",
-	"9et7nw0oGBT3ge23GSC4efVlD3BqJionT6hSvzYh4GS5OQ42Q7d3LCtPelYXouStPS/OikKvHKFdGV1U",
-	"VrBcTonPNmWV15OjFehASd45lNDttdUQyTc14cgNk26gdVP/Fhqf9dhZcKbIIzPYYKQd7RaxZ2EX6F0J",
-	"AIbOKm2YLqDL4iaBz2qAtNC0ZvpO6YmuaQiHH3sgDDDVCcHqgr64Neg9kYdYfdxnFEbOjr2tqf+Nru1w",
-	"Y24Yp3dztDkDerXlGPCwTGDWx0frlNXb3Ty0Hl8Ww8ZKM4VVlfXNww63kt+t0En4JOwJjqx38vg3l0+n",
-	"y+c398Jv7oXf3Au/uRfa3Au/+Q1+8xv85jf4zW/wm9/gN7/Bb36D3/wGv/kN/n/pN6gN6bZVioPteJ2v",
-	"hWwehTpTlJYiKyojb8QbTzIosnaRelen8gh8scvB8Saov23WvoffhjQBMrc9+98mPSdhgG7SwclYNQzb",
-	"mgwx5daWcgGZNqu5tMIseSZOI9sXsKMMmjhtvB8KGUx1hZt92rSUfRcBuGhZiqm8HSugOrDVpQrWeijK",
-	"ahr7kPUOeaCnXh8laxNYvlcj+3/SoImatbL8NmGV4iqbE5R0JPT8IiZjteks2DUAqpgqY82U7HUTG+mn",
-	"ER+ykG0JPa64sdQ0MZTg0jic8M19nogv1pP4TMgF95wx9RxnY/lPG64Hd+4fbR5yKEaCqiIl2COwcxy3",
-	"QK6SugeAvgVWUtoYSzxSNyqnUp021TM/aEhHBS2NlC1HUClddNqUgeHZ+2Uh1UybOIHmlKU+u3yCykEK",
-	"CYqEQVMItz1+uTJnXyhq1Mr64+A/eDnuJWzc678c4B8vh/j/hw9fPnw47iVjNY61Y2nwjn/8/T+Rk4ZD",
-	"BJ3HNvUiGkTfHRp6txW3doBex7qnG5CO13BOG6IeMOxj+HwPSrTpL0hqq8b9Tewz3WgxHnEAhHvxDkk4",
-	"VFC1A4TbIwwjPMDRpY66Gh+hV01NOv4Daf1Jr95FxyCbO9ZLolS71mziSlrR3SE40tMjY/f+/YPvBaYa",
-	"8eg9DXV3jeRbsbpwlx0OPdjZtNDT1QTq4ltq8pEH6SmUWR+FWs8IAoD4E9Q4tSNcfZnmqgRKFI+v0T11",
-	"Yyr13n5Wy1Sgqi+Bq4Lk+U9HVrkUxnqkqPuBZS98f6LNKpHQiYgYaYSPajUCtHMnUY6w6jBqJ2P1adTp",
-	"Y/NmfG4hDci5qcB2FaRWN50TZEhiffWR06m2sLr3KJ5tytalXIgXVXYt6ICAwgcEvO5tF8t8uHzJruBq",
-	"tpK5nZ+ylRDXBI3MtGJvtMr5Oq7xxwe5ywDlR9l5K4dz4zCi9K2sPhNiO0xoF8VFUz+4aTrhBc6q0jcV",
-	"vNKVjbtfgzIXrHyfZzs8pBB0WupFZxOwGqQWggx+GzykJlezO+BJL4QlH9q+BcI9eYPXQ2mx36MWNHz4",
-	"DbrO1R1uKJ23hltxI03Y1Trq33lwh9Z6RBc4jrbeVrp9DUXdsBjGwPrBoBkkjPsFxWq7A1dyg1FtgM7R",
-	"Kgd6pB2GITY6YtOifuw4n4092C4TJv9HH2w2gs1vAGR63J8RuE9Cm0OKy1k7tfCpvwDMVuOuotZRS1FO",
-	"jH80tVOi+udlABoJ6Lh9wI5pdDfxCf2N5or0RliI+jUx2t5h9bmba3NBL9v8/jW+/I1p+e3STm37DzC0",
-	"d6K8aPnxpTb2g8Ha3vq3d5oa7Gywr4i9bkGvwW8PzN3IbkdD5gAVpMst2Co6gfjOBNp0VR5WKqBABDAY",
-	"9wRCg/Hws4XvCsIVL9ZWZqzUlRVsqotCrw6GSerwKl1iGLqUGfHTOlCIR5MqcuD20JAvwhYOZxjDKATO",
-	"HbpsD+6F1rt5xP1Rxkm4ndh9bC86hNqXbM8NqcNtTLnIwdp1AuMUIdVw/KbBmu/BfpHU9yFxdnV0pfG2",
-	"Lpw7dq1x+bN354jpkET6lGGIR9HZKuxORoy4XcpSmF8CIB3K7CvTgZMSIIxQfVxxBLFn7gZIdSAPCGdY",
-	"RH8HRtFJM+B+aj+FqGFkc17yzIoywITjWifYnCjTMyUNwPtcrVv7jZTiRl/fFf0308s7NMYFcrlw9xwG",
-	"C+sJECcfXrcXQBXe8yVMJaTvf76pVK9bS1c0wXP0VYIjKWEpJOfgV1SgyvpyASWOvkl0yvOFVHgNinUM",
-	"5PEql5YVGlvtPVpoJS2qI+EJV5q6hoUwleBus+CtzsLNu1KhPlCq1fudqFihjVuNtXfiHUeNbgoUEKLY",
-	"41j5NIQtxD3q7IAeY26u3XRCg8VBMlZp1JMhfioAJXrBXHdA9EiS9Z2UMtC416cRWO2D6Imfhof08Ci8",
-	"KaUPbQLRxcCLEQI6oUD7wDiMw2o9mYpVyHvrdyXEgeTFJBJolcExxSQsH2LqKVFMrARsjTj3Du9zrzbL",
-	"QlpY12I9wGie0v4lm3lPLZvXxk0+gAPkhVfL79eODTniZ1fhH9Q/KQwV4ZoR0uL+MMYHB5raM5C88LiT",
-	"lyHC8TuwbB8xEu4PpPxZs2xziiDZQPfkfybJIHY4GEXOQlpYfd0O+7wzhnvPTSSM8s99+1a77nsMhXpe",
-	"THTc/nl3/8aNdtE7dvmuDsNfYqP5Uk6uxbrN8ajEyne/SghR0TfepOporQRAcyHAAa4aK8VC30A45sCo",
-	"+hU3YlKVxdb2PP16c39CEl3vf/w4/+7jj/YS/12++/ijufj4h5NHj3pt9jvdd0Tpbb2THsTarwTjis2t",
-	"XZ48euSMTvencX9/eP/aDW0OnQkP7hHwHV4emAogJh5892u8+r7nppvO/kIu/F+RztgbRDF1RDRWpbiR",
-	"APvM/iRvIB5JKUKgT9RROG6uIWeMpbRRBgPo2FXC2f9GDJhZSYw6S4s5aRrhBAzLSw0ATyGSd8J+/Jh6",
-	"isSoJAYBzWmApThhP38K12zmkuiVAudDGy5q7Lbd3KntzHkcUEO6bGVQHpy78firbS1+I/WgNTmkxRuL",
-	"63ywEfGGTtAdU0nqVNDtdMW9Ij2AuhzULbX7HECs6J/JbDcilY3taaWae4QuvxDvAH97VjlNGbI9fTiE",
-	"l6I8q+y8/vStl8qGX4lJ7SvZjuFEjpQTlrqn6FL+DWDOTtgLeBiDhwyHw3TIXoJdXKeBp+43clOgzcyO",
-	"jiD//vuzN6/SU4+XOYeMe5XBBsAKQXQanl9LB8fqsVOovpbCT6nFTVrqlYGMf8jLZng9wHtcrX1jokLP",
-	"pALEYqmgyshd421+Whl6QD0CvpR/Fuvep0/QxG7aEjuA1vzBs29YwcuZYAVXs4rPQt9jrdhaVyXwqsBK",
-	"QZ81CSR752IByD4AxxQBkGJW4rUQS0POVcI/gSQhAH9Cl9twrMbqknrwTAu9OgllGYyzhw+9pvXwIagD",
-	"b5dCnZ0fQWKGlVfuRWeAXbqUGVhXf9J6Vgj2J+H0NyZUDl457BJkjVc6BmjFP3yI83z4EBocitKx6T5C",
-	"XyNqPbZrHSQMC3kePsTJP3zo7MOHD0NM/eFDJKS4dbJJsIJmrPAmGAQtrFQgnh4+DFvw8CEBvWNU7OHD",
-	"slL0HmmpkcRYTbkyUG4CD9CKjNylKAntPwn7lBDO/+CUjHHwiiZjVXJ1DfmEAPqkLaeSEX7DJfiMCaMO",
-	"NpaMecJmfQHGNWVFoXtAJCz90yvsoFXTE/bRcgNZcCsCEDwgELqTVMhrUazHbhJOF6ck1mZbwowv63sW",
-	"fI0GPxDMf/tvzB0roSyhE48VQlKh517cZmJpWfpoLnhh539LE5Y+KgXP1/gnBJ2XcvhXoxV8gYeMkvfd",
-	"J13ZlIpHeNSp9MQpdYHT+NBDO78Zq8BwGCp7rJ/dje8MPNbtWKXxQU89q4AgR4NROO4BiXyeu5ghw6BP",
-	"SOD+8P4166d/gLf+3k3/DzzLhDET+mYQFxA5yoPvERhpKQzLRSZzMVbx1uT6xJ9z2IFcZEXILIf7oA2v",
-	"W9CE1a44aBnQ6YvDM9ftkXN7dXP8CP1ysI83x4/AM0dBwMgvl7I+3Mga7rlTxt0Q4MiwK7HWCIO2YICu",
-	"/HT0BA4eOnxpm7BrsuNWkE6JHuxnAUXVsUGKJi0lI/x7D5j2dHQMA3s6ehKjP3s6gqGPVaFnrB/OFM5n",
-	"4MkeNXmC9scRufUHsEJESL18++dX30/en12+mrw+f3N+mfruiiY42ln/q9GIXa0d/0bcyIRatDnBszV8",
-	"PJ3IlyC2pqe+iYDvZ/vm7N8nH74/v7yYvHv1nobwzdl/pBSucvzpw+VLQOfrHydOIxnBCAJwJTSnhfUX",
-	"EnTuZmnL08fPWT/NdC5SBj68BVdr3/PbpAMqQhqr9D30RDxzfCucO6kYbY/HRtdVmQnG87wUBjFnbUki",
-	"d6z8UcKpvX77p/PmemLfxnoxjxszgcWaclkAd+M1m/IbdPbh8rvJt2fnrz+873zkk+b2nLIlp+zWAuxN",
-	"Yum0rzNhYYVq36csI64FeZuE0ecImjoGA1Z9SGtsKiEesA9WxNlSxBfdsuiSBR5JxTcA1gtd/zhbOv0B",
-	"QiuAMF7eOMaHGNjIkR4Yll6I7OhbYbP50QWce2gZyRfiSJfSvQQbkdQJRm666Vv8DSAR0/dQilXWlZTQ",
-	"itBY5JnS1keYTs6rstSl8YICfNjgPofJO5aLma1zvhQnY5X+PMb+5OPeCft53HOk5/4c96RCRzBkkpKR",
-	"g78Mh5RfClo7fuchFLHlzrj3CWrCiJKlAVGgpyy94rkn55T1n45GJ2zBi6kuFyJnWOZUUcUnPN1pJBow",
-	"i9dLkbArDi2VyjVb8pIvhEU3eqU4iSZwuj8dHUMfFl1eyTwXCr56An5xpe1kqiuFlz0dYPnztJAZjuc5",
-	"5k/oCSiK7qvjJyfsSueOl2q3x8fsjXwBz6IVSqH49IRxthJFcURzwTg3CC6J5cEcyz/cC9wqzLgVK75O",
-	"x6r/bAS3h566oLRSUyavml6JOS+mFHw4jftdE4TfWNWZaQkzWVldXQlImok6kNNieQ0oZf1noyeYCQL4",
-	"VYoXOKDR4JScAt9dXr5jiEkuDPMNHPALSAQGgWuU48wZN4L1o07YHpZw4tadFgDq92FzAZtbKLYshbMC",
-	"E6jlh7ppbS3RA1tyO/chTD2dCgVdOHF5S1FwSLinZi1BxOl8PVYtUJssDV7q4QhByTdKkKN3BBJzjwJH",
-	"FMmnSzdrrtYr6CoPkV3/Zu8UwzrdD5ffHn0dzjdn3394XQdmT8YKRRDM0PGhDcpmfTzz7ifMcB/40iU8",
-	"w+gtBG1uISAd1t3gr3GE6A8RfgMdjJxQA/VAl3bIvvHhXMP6KQesUcffIBFbAxhAHVZPEzYcDgdhju+/",
-	"fcmePHnyHDni8Wg0OhodH42O3W48f/7866Pjx0dPjqnC1s8JTgR0kjdeBEJqCrGxESRz6dyjrj59/Dip",
-	"0VM9j3vHZ1KRQvxaGovaGETiqlIxx9TAFeN404/D4fCj41ZRVDXiY5/SIXvHjXG8ob4ghTav4Ef7A37z",
-	"e/C0zai5hrsUJIA3mVNVFUVKeAxjBfF/9/uQYayXelgs+U+VGLL0D0BOvyc1FisxZoIZ+bcI8eLZKBkr",
-	"38Xo8WgUlKOXWt24A62VGavzb/DZHz6cf+OUYJSwZbQ9UjmlZMjeaCXWbrDuiwuW66LgTlL06yywwSkl",
-	"9qFBiC32RckWsigwH9bpoDCOl3qxrKCjKCVU9t1TDJV4m4SVHMxn4Cs3vHC/WK5yXuYolZyNtuTG/PE6",
-	"oZbdkoi9TlKjlrfuaWTXMW/WJcybXQYrT3xakyHF3nF5jLc+B11+wQssgaaKkIDZazRU/SygehAmgaFz",
-	"lo6Gx1+nCOrv/v7d8/ifryEaqrjSR7iUbmmvRKFXjjc4diwzgbzcCGEGQ/aB+mSATlwIjrx0jZ3IfLua",
-	"StHIT5GU8ORTrSAeNdJ/rtahx9UzcXQ8gm15375aAfk4rBKbOcaJHOZKGJkjY5c5ut8cS1FYaJI2++86",
-	"3lAnBKWoQjmeH/c6rJNuaXN8LbCzWcslaOLaw1ovRWmcSsYVonODaVJzTdRpgwGDjuRCZkIZ8NORi+hd",
-	"qZelFJaXmEkqLQSbYQPO3p33oBoPO273joej4QgCZWgi9056T4aj4RMoELRz8NR5q9r9PROtcCMIcv14",
-	"NIrg7peldlYmtGdaQhO7ABACuilhtyC5nzIog/FG+7AHI8J2Fud576Tnx5D0fPESjO3xaERhaUuNPQGz",
-	"Gp0Ej/5K6RR10fouz+d38Ap0om0775rTaXg1eyc/fkx6plos3JKf9F7LG6HctTDPXtKzfAapntgbt/fR",
-	"3Yza9Y41Zd9dvnmNwgvIQ9x6Q7nhk4B07U3XoiMqp0H4xh11usqHc4AubljKjt6usMab2rH6540VoSgT",
-	"GgSVCJCDFa0taMDt3w+vdA9yciR6ySNwi8SkjNYHmAzKMlAg0EXiRIrvPIdaEIgEKDi8xkRQpPwmgcBy",
-	"vuOA8h2krFv1liy1EhSlmSZ3V6FnM5CrCrRP0LNUbM+EVikbk4ImDYjMvo6AFfpcocpooKlQ+uiRM1Qc",
-	"gxgrdCIPQPoQ1I9UbMpvwO06bezMI99c3A0bdKLaD+xWqRfDMWyFOzf98h/3Hh2nxD6a20XRPDObD2o9",
-	"HrD8QK17zka4Lj4X5M/+CFmgpuU4vKxhD5DsucqTuLgS9UzHYb2N5x1H4I0KhExBuSocCnRSOTbsNRAz",
-	"16U9KuSNyBP2nbXLt6pYJ2N1wRfCWa+/vwCULdbuokO4rFyWIrMQ4SGC7nPAV9kkLbQ5mpvOztDYo6nO",
-	"/MDcqhE+hAdh8aYPmHqnjPvUSzpoW+sADwMc840HGA7VnUaTiUhwIf6ggkg9Q27kdoga+UV0/sDQOTUR",
-	"FtHoSQIqOgKu7/QIeGW64RZgfV3GibJODyevAGs4BeBusF7itQXZqjQOzHE5SOALw2B+HUEfsJZn11QL",
-	"dS0U4ozRpkocMCTXOaJDvuRtnQysphuyES9YH3e/WKNZhY3WOLNlBQu3LPXteoBeDXAQvXz79s/nryYX",
-	"r15+eP8qpUZtOz1X3g13V18VuXnUWPkHgp+p20/lc/waznfj1rDhuaqdYdH2k3YG/afRfR68UqdjRTaP",
-	"U77Q3YfcP3bndbL5XsimeaHz9Q4F4PZotVqBJ+KoKguhMk1dlw/TCIBZfet41admiiplljX46ZPRk22+",
-	"9VrPZsDiT1ucbn6ne43skNcaB9+aXx0kFxhefeQtBGLV5CKDYUM8bEdpL4Q9eonRxdZoZSt72/1Q99in",
-	"KFbaljUs16MXPPfBc7jl+AtKokBrC2mMVLOkdqzVPjXICgY3P25MLb7quG8box3ieJ98MaUTvJQYNf/s",
-	"ORfcy8gmz++QeXeb+aZEAGcmaIzgYi61MUcGwA/pUQ24sID3hH7YUBrqVvP4yX6CudT6NS8xWeTp48f7",
-	"bzhHnyRe//ygF7zhak1UCalTzw6h5HPyFtb7uEPzCQIn1uBb9SAyEDS2gmvXiV6pnDqQbuQV9OXUWd6D",
-	"hGWF4CWRRNtxRpu0qa74DARnsWFEVOnIdRrZq4qhTywfq8DYuGK8WPG1gXbe7vVIIBCzxIhBq9LgrNpa",
-	"a3CCCqOafjhbohwtkaBQhCF0CA23kndg2FAO286x/aQ+g2vTnD6bRdPy359VH3DyvvXBg1/oSODGtJ+A",
-	"OG7faSm/B18nRYRynVULZ1ByQ1EUiDAX0n03E8pRBTghVQ4nUNwuC12K0mx7HGbCQvYJeEw+y+mwCylv",
-	"M1eqlb3TONiTML/hL7Abl24B/av8i7q8F+ioOdAlJBR7p42dleLiL69h7d+LXIY2dNmcQ2bPs9GTGgtu",
-	"e0Polb+gB+i94LlUwpiujaDwpkTH6BpRE8qbYAoY2pcnv86Qzmof2hrboIfVPGUpQgWmcVP1nfsfXrXb",
-	"b3Vz/Cj4Th8RYk4nHbz0iDrQQhm8pb7jlnd2rwl6B8w/uxJCMbvSbClKqXNzgqbWSohr1k9XeoXBKmy2",
-	"208XepEOGOHXQDowd7Z2bZGg3anECrq3+zwcXlcKl5Vv81Wnxw3qZrBKkB2DjTWdQbfSjbvN1u2sn2Jb",
-	"SWzzLHOfaeS7fvqvE8hKYaCQgTl0Cu5RtIRwAdDO5T7i9oOvoMRfE2pYrnJK/vKZXaLkTowtRe2N9rDO",
-	"/UaDwtD8DNI2uDEQrkBrFnxv8J4HBhM7Euye7jcOg69c4eVQx1plmRC5L9pPsAGt21vIHnLLCcVcY+XH",
-	"C/lucMlgyN6qYl0P2Od6Gx8YdfoTrBgRx1gBQjjh+EGylsils7HDM6DzoMcXtOH7IfNblKIOFPYmhRX0",
-	"MzN+JbQRbMlB2tbu/T4kJdFqJPWi1VcQtYXybhq/kTkEMVM3MoRu9+NhR6E5LIUU0kxOCr1KH7k/5nI2",
-	"T+Elz5/99xBTCrDRNZJinZ4Bg77S2hpb8mXbKPvHo9HIaWC0KUmdJFFflJd8he7megoJM7jbmEOZuk9p",
-	"ODz+uMuclEZ6Zs4t91oiBF/8Lx62dBBlrUCmiJwpOZUZVzaAk5l68oCAkQvDRsOxeoMJlxHFQMW4ozx/",
-	"ZnQJ2U+OXSi9TW4JklUhwVsjFUsrhauI5T+m1TExExaZncT24xs+6DYeX19SV8yd538BR++nZLsPorjG",
-	"zUNm2GgDHFgiXAB/Djs8x7gKDeVwlwAiDv4O7/rkxrVnLme2nsKeS19SbKxrzr4JAOh2O1k2pvGyLRY7",
-	"6FqGJoduLMeeUr3tYZ4FNMJDh7khHzpHuTGduw5zz/JfCOHJ7eMvqFZF56JDr8rCFeRgua8PafctH6L0",
-	"qN69DKCno6f77/he2291pegVBzgfXlLm1X28G/c1AoLaB43LkdnmyFoCk0m2mAowz1hNc/pHpCkGzbBN",
-	"WbQNdKxWffGt8ugp7uiA0rh5hDzemEk8UMrVOqDBOLV8rED0gYdeF0W1NKx/LZaWTUth5u5qEE7cyQ/F",
-	"nai03FzjzNZjBYkjGS/ENy8eGFAtpap0ZVjo3QJ5E+DZxiQSYyFFbTBkCMRFesmHy5ddyGKUXARoaYWm",
-	"XrYg1DyUju8cguBGOg1pHNXSJ3mBMyHGezqN4z4LVAgIzQqapARPnFc16Gb0ASEmJ6T7PB/9f+x963Lb",
-	"xrbmq3SpZspkHYihFDuJqZqaUrydxDOOndhOnaq9kRKaQEvECOzmQYOimVSq5h3mxzzQvMk8yalel+4G",
-	"CZCSLfkW7R87CQWg76vX5VvfEoVc20Qcf5NqHIGpxfFD3AMWQNIEKV2LmakKj784ApgvsbMMfIkAGC3r",
-	"d13kLWKGOfeQvTERUlzIRVzPGsE4RYn8BU6yNjOFUSlmjqICvoE/Kmg6y32kQqAVR2xThN0R4+HJLq4p",
-	"0hRT7QmQiHwKm95Qhk82Cam4u6neIqU6iRmpmphiCRI4QF8eiQycPUvdEFxw7zjFIHcbHgCVYDQg4QK+",
-	"SGoPFTghewOCpvhdaIkxrIBVA4BjF5XSIMr4SVIdxDtWGipUPTWyLmwiiro853rM2EwnoRNAaInSCU0i",
-	"InUCHbl3vCPxyn3KNmVVpfrCQDgg83OAX8J3cDV59KCwgrmolJM4bqbdmU+1+o+lrIgDOIzkAXoroc/u",
-	"lT6ME8Tn/KmUlTU4rViHI8xAe5loVJCT0616RsSDd6B6wrGFocA57FNWIqKk29RS9imJcIE1Riwq0/R2",
-	"jUns2jG86yrB2xyC290IRGjIKtnXFc+9df2mmd+xu9EWrSKRAjLmcejp/sG5Hwl2sS3XOWLr7pu+3hP3",
-	"X8f67iQYvB6VYU+vtVn1dQc4CG/YmbtUdaNz2O9CLJX94tTcD621nkZqouxQDunypx2wQztdFmXTq44+",
-	"Ly1hbzwBVCLImQjuNM6Ci1NsGPEBmsHpL8/ASSeCOoeyPWmnAaIOdmUuVSIu1VrUpoH9lxBstAXAEPyT",
-	"T0IURB9kxYCzzFIt7Vrns9pos7QVullrdy4Ac03ewTa+ZDgSLyDkhzmIcRS5M65W2uYUJnAP5g4uEHXl",
-	"1tenCskcUbUErQMiB0jbGOGUZInI3BhHTGvVayTjl/rQcEfXSFnf1V/gxsUuX5YosmpF07bd+YxpR/u7",
-	"y2+fQTfuvtfc3t7+bNzcN0z737PmPnktTkMrGWzVK94v1fu7Z+KehIbNssnNvHdW6M/XvqfhHLykl/Yt",
-	"TgNl/LBSB0xC2d+RW7px4/Z93uCept/ldt2vz0FK67W8g8QOeJcXNizbUzctwIvYGWTjDEe8A3AOP/UL",
-	"/ANjXiLsu21aExVfv3BV+Ks3sAdE9+/2BfN9eOymps0ntdP8OPZvtDAzn/g2u53tMo1XmDdL9GM/LPzH",
-	"2iwXVmzzbVDcjRAfCOCBxFwk1qCo41xeKpvq69JqRHomkTOfS31olk2q1duc9SYCCTywQFW5CYRDlxgn",
-	"DpWFzQBonGpi/qGaX+flRYY+MW8IDRo1h8OxrJUYJ2Iu3yKDgxVH4+OHSQipHnGROP5Q2VhVnYO3Liph",
-	"OxKnOgJEptrXlYX5xJhSoSr248U5oy/QdeJHMXqRDQnFtTB1E9C/kO80rdQcAmnUoZH4d07fZwKZDBI8",
-	"KoseZTFdU6cT4Z25yOcLRc0wwgkXaIq+KacylkZDSWLKRxZ5bbSwC5VD2L6cK/GHW+qOJXF7QPi+jNyL",
-	"OED/k3vdvd0Z+0OF1R/wa8OTbxhGabfiT/t+aPLxFsD2FsRYn4EbnRFJC6OKT/26vGsM6nsLSmKwikRQ",
-	"n6zcul2BmwdlZ6W6Spf+A3638cdH4iVjZeA8AliLpAOBd8FFCm5j9uHbRq4n7hyHYvIQRUfGoAzdsJSb",
-	"7GtsOTMz1P4hyAPWe8CjB2x8pZXTKjCnAIygqaW2aPulepApDY9MsLAbZKti7g3ETqUvntU+ujgn7aPb",
-	"OjkPe7i8Wrscv1LExbn/9oHM997yuC2vs+WTbu3xQjU7Fnb8EUTil7Yp3nuNf1TN9Rb4Zor/swJ0+QWw",
-	"p3YkE2IerZMkF+WV0ky76ERPJLsAi2rbZKSswiSpBiASvM+ctvQePoLUd6uZqRSFoWSFqFG6E4EuDwN3",
-	"9AY0A45C0k1GIlKQOP3XYDRGeQnplccSc+Dshqoasm5ZpEJKodOFECTW0sNIdc5ACRoJprf2zbtzsvZa",
-	"GWa0ugecxgsh6abML5Oo1VpRdBokNDB1hJ44vRO+jMQWltoF5cvrXIKqcjoVEYP4baUw1ZtaIdWJhHpS",
-	"qU41eD9WnA/tE/doSCExbdKh5IOSC+l6qBc7gR9U5dK1mUtNtxtQ67tFKBLg+9LIClHAQEGhb91t/mIb",
-	"EAJjIqT27mTmyZ96erZU91gRw5MNXmXfQ2REsWKpp5XJL22q4x6AEeCfDUOnhO+p8tAQIAXqukKXbXr6",
-	"O9J+e0jwr6X9fkBRT8UKv1yRf3NA0yevW+PWenfd+qvpsiAF5N2uqWWHa+O1aqxnRWtTZSKTvdHNLMMS",
-	"U8Q4nWwCpVKNNTOwf226G8/Rl8tK6UIyalQ8awDSQ9WhieSxA8qYeJxvHH1juULQeFkrkO/1BUOcWtXW",
-	"TZTRD9gJS7xCQTxBPApvyVY8CnjGgDCS4mhOBKvGv2mRrgaH3gmbsJF6+D2u4N2Irs1WPjWZ1VYVCIbm",
-	"evrFya5PXhS9buvDvuoNnWDkNB3eUDwxP1RvmPspE0gFEBKFp21IzoFAe5cgIKiiKoQ2K/LXAQ4tB0o6",
-	"n0HAySCoHOuilROUagYlIuPWSEDVGN8LysnoqOYFuUnEqoTB8ji5AXEAD8UAlD/AKMInyz9AtcdEmWEC",
-	"0tANfJTqlwTGa7fMyQztfBfCAgDs0cP9Uq3eqnxJuRVTaUsrsllpG1Ovs2EicgmgO9mgWCc+W6e0h4Kj",
-	"qdZG0DsAbZQgIw0QD3K59+jtiIcW4HCp5oajh5zIFsuFG+vUnYkhklyAjeJZxB5YgW9CVsq8fKuKKOkC",
-	"/esP3COejKtLuPLXPogBzvu3T8BxZ+7N7w1xwxNHZmt0ym/VEu+RS4Adf2elqZsnCExrS5KKTFmr5cLO",
-	"TNMFJUdxlHDcCPL0thPQEuRPQAsUGFQwvRVS2vKIVde1CjSgSAuawWtFNhI/QHFRzLKrzQVwr6Bmx8TP",
-	"bjZgXjgiBOyPFLMx87IhB+NUiezPv7KTTfr0EqiQYkdEqrcvklwuCKlaWtfbkXgJCPiNKmsMBwf/bi4X",
-	"RLJrRaFkAfSZA/KEQGTELJszYlzOyADniMwQyQ1RH4NCQAiwBot+Qua4bSgXmAiypRUZYZMpd5InF4Ds",
-	"HvzLtEWr2RpYyNqKjDbbdxAZ0ME6JrRYHcoc1O3gHtLWrgKaPI7vucnRDEl3FnISulS6242Mb6g1CSsz",
-	"PBHa1EiUoKOYW5QiBIa28NU0kbqjnd4bNpsVeWUszFmqA5aZNmZgO2Rm7Ufjr5lLAY6ILIk/fmXqS1DC",
-	"U72S7ma7wuTRpUIO/qdsCSTgSIE/e79MInCRg3ces48jiq5Uk98rYS9+5MBH7T+n08vVeHgFYKIHgXn8",
-	"1W8vkH08SwRSFW8e66Vupehuvv367NmLsx+eP/vxpzf0CVRIYIhsLTXoF2LbhTKRc1mBD4tJ8glzH+jO",
-	"dxOkn6QaZdO0vLjgQoSNv4S5bdvl4knwUHPLkS3X2fyTl6/fnP32+h8bPRiGAxXPGLLlU/v4PU6yxh8z",
-	"yMp04oGtKuAZ76ZuEkuAv4NA0mplI9JVxrsHDyJTjbbZ8QvZSKdlTDaztTHjwVeKgHoSTvGLFx3ivI3d",
-	"kJEneC88sFuy06a6MphF0Bj6tKVI+Tkrqm4AOHKfz+oOjTvftjELpFVDto+ZX0onsPpjxq+W+k6jxa+W",
-	"OvKUbVuZx7dHVLDsze5DOeNjwUzxvLwPkn1Z5Eee+WLvujDv+qb1ixhptjK7HXKgNXpbN1hapFOqq1Kt",
-	"OrTKLvYcevWBJUJqyFR3ukeJ+lTQiqIa46F86+k/n/yxOD09zU+fnPr//frjr/abX09Pfzo9veDfnj/9",
-	"/vL5y8vT0+9Xp8/4x398j/9k7OVCNrMAvQRka3+ySly98PTwn/Lwj/Hh47PD3//8dvzXf+nOeej0Mr5Q",
-	"q5F4BZLXegLiB5YLDLsbyKOjYEViSZyQpSqFNo1KYvZkKj6MJR2vZLVEEBbb7LmpVS2y2XIuNYbSnMJF",
-	"tMQs4NkXAdPvVtVSnhh/PPqwE+CosVC4Ai1bMs/xdc4QpG+q83OF2iENNkm1NYEoGoD0RO3N6hSS7cZz",
-	"MGwntBFa/6JWCmiIllBaHDuDvUAtrEuTcCs/SjUgUt0AHo4fYoMBpeW37IlTWlC58pWPsTY0cyigygnj",
-	"HpSNT50kJ8WQ9Xl31PDFkGzXdV3hp55y+ze+tPyp+fPAbRZOhsGjz0FXpiyt1fmSFNemxBRVewlaKhTC",
-	"c5pmQdX1/kquTaTjBnDrYaNoXHGtfne1fnN4dHw4/vbN0XgyfjQZj/8JZewaWVYHk4ODhKo/sxIChWfx",
-	"J6yYiz6b6GeqZRv9fqszmRzwBj2YHMiqzNVhJReNWWCB+VpBk3h0DyYHcHbdn8DSdbIGapjH7OJH116c",
-	"p/4k9+oQ0LeEgvF8hkmCRJLgpPVnOtlBmBNSiUw6ZwTfqyCfvFMcjy6VwA+XU69OEAnkftY4qYkrkz0A",
-	"276hyhmjTdv4GGT4q7u1NhlY6BOd5FBIrMAsLYGwKtVdjFViN2HVkAElzpC7JvGTdy+7c9FKmU81+rTP",
-	"4ULwrpIHgQ7KJtyLx4/+q/t2rpx5pwKrUKoDFdGVqje5hURELRQxBok2YRCl+QNjUKDgahfL4Pl0XUa3",
-	"hG4wl7pWwtmPVNQMGQAGDZR+W5Nj3d2wjI1293yYgYWxJSoS5IqAT52I6RJ4LuG/MPW9gsKskEwv6WVf",
-	"2QNLG4FxCCaj0k29RlTzDNBArlExlbqYYAeA18l99yjV/4YLDzXH3SgZyQ6qkZ9dqGW3mpnK9WNqCE9i",
-	"VjpJNX4yMETt+5avx1CVir6ZaizcQR91qgNAx0sNFEvF0Bny0bfcWDDXspILAo24b4gGWCEWTp+fUu64",
-	"M+iRscFtrDPZnF1mSGO01NNSWlWwox6X+YnTbtyNVY3E8fj4KPHbO9XtTUa004Q8dzrTpVvIo0QcJ+JR",
-	"Io7GiTgeJ+LR2P37GDk08Pzauawqd9TCZEXMZFKvo0QAQKZaKlEOupeMnMXOwsVXC6acylVPuv7zSELd",
-	"Qb7+G6wbty28YokFnk65IZiIfOGWuKOiYd6AP2o73//2CKc+EONRvL59BRPCI/fJ4O+rIDix2pkFDrcM",
-	"BCoKAAd6Ub07Kxzf3pmWhmJwX+LzM5Sbm/GGvvNFYvaMH2+dNDq4Xl0nG39qTKWk/vxSL2EG9yfD8Yz9",
-	"DRLh5ryneGvSD/0JcK+odrb14AGITmF1Dl9IMQnAHqpn1lHLrMdDDat0pz5qaOEjZTPh6HpENKEx7rOY",
-	"btGS86Xe57SvtrZ6SwTfIHcJqYnEKS0blVQLYVVTgw5Uq3MKyJY2Cr/GSU1YrLSxHn9jG7kGvlGZOzuq",
-	"LcuRNmsGq4BBrQpYQ5a6UtaKbFOm/ze3p5na9cenb7JUtxOjfNU30cqMohI80eiicv5cVYCSoALAHByQ",
-	"oOVHg+WunZs6V9ifyWYB5vFjGAfCyY2NwQQ2LoUHcUlEweP3EcgvVmZZFRAXw/rEIVHARmB3MAwY5k79",
-	"g9r8ZaV0U6135GyxYNp5/56GT6orcJYCNcs1Zy7V5Lst64Arpar9M7MSGTq/JgKQ9WzJ2stygaHkVl7C",
-	"oIVuqKRtzgjiAMlpIWKKtkwlc/bEdrJCuKW7mXrw+3Vz24Lcu89rY5n2m1W3m9TWK//6k9nCVXyXGtnO",
-	"2/AeQdeZwLZjMT+RxLVUZ6TBnZkrVddloSyXne7KYXMXnzv4/Cxks0Ggbmc6GwGkmgZCaNv5bKmO041Q",
-	"0JRcFDTKM0oAJAXk7ZQLhdSK7lJJ9QWJ9LhkNZeVwW3am6Z0l+rsb6GFj5SetPMAc2rSF3mQv+S0pBuo",
-	"yl8Bn+r+chwxoh1qdO+vapFEvs5pVKVhMI19pICFJNisL8jAXK5vwXVbi2ltLt3A4ioN0HHRGAMwM/8X",
-	"ghUSnhd8rk2qK+X6PJMVxiwQg4fRTC5ETvT9FCKXjYc0nFegdCWprhXgcCFMATGSBHW7cu4MZwjg2wQ9",
-	"+fGAS4jNP44KQaIcm0krziHAj6C+vTPa4xyGQ/wPWMf39w3fpQMH+9gjbWA970kQ3lcIvGmXE4GgS27q",
-	"WuUNlerBW5M52eX2sd6gaPdOptjv+T6wfvYy7faX/uKf+qxZvHgY+/2Wflr+Fq7LRbS8vNPCb9dyYGrx",
-	"/PnP/kOImTr95RnQoZZWKJ3X6wWhsTBlQBcIU3eivFnW2kl/32dh5RoDcdlM2jO5KM8u1Tobieyy1EUm",
-	"FiVXy1yVtUo1shtORAZV58pMDKAW2rNDYC9vyilyIDSCiMjdgZxgvbRnSardv7wyy0bVibh6/vznRLys",
-	"KjmXiRiNRsNEZFI3s9osypyCnj9jXU3rxjgEeoDswpiLSmVi8KOal7oUGfGXqSe4dbPhSGTA3mozzOAS",
-	"M7MSM1lT/BxB5AhKFueVUg2gzCxg0KCGdgSDYfodKM3YOsioSgDMoR+6zCfhTn3D3MhHcg/7MfZccjxj",
-	"907iu3ESL8Ie6xIqmxfQDbzFQcychlVsMEcUIofok11aFVFhsDsMM3R6/JKtc3Edd1trE1ET94rTrTna",
-	"9uyhfndb/0KOP7iAufe7dfrd9q7tp0IbdSq0WqU6Yy2k29mm1Ym/3zt9c0JWVarxiZHIqP5woIaiH7Bs",
-	"JRS949gMxGDElayWyvqkReAVkgUW/WGeIauwAg/mDggLVFH1RmIpNoQWrUTWKTEA7ikxd7MnSo1ERtIq",
-	"p/zoZVVlzFMiyoZo7bm/rjNAmgQwvku1aEYC8w1JlylqsyDmolzmzqLOjdaKcgcxF8vLUWmFNUYzVtgX",
-	"Eky1lVcKY3zSx1hYv4QolOeVAiarHBLtKc8BsPXEZRVlZ3IGWJhSgL4NsMJtO2tzSPluvrIh9AdAhltJ",
-	"msDnpNqEVf1uzTtWxn5rNfKRnJv7ZCX7N79UmflJam7vnfPlvZzvout95SRKow638FobRrklS68DEEOy",
-	"91KtE87ZRgWwbBBLg0nqqS4L6/k3bAym5o+ecapuFokH/mOqz2VZEUVTfNCPQ1fmaBGKgc3r5XTqboRz",
-	"yJqm0vuW+Dr4mw9s9KUp1oebADkIukMvnKhvzIXCwIhcA4uI+E78XH4vBnMq/CtdJwgVzRQpx+PxuAVv",
-	"IG/qIGvqpc4lVOEqKRTuzv0QCWOZWA+gF1jq6lw1wCQg425XwBKf18YCZlrIRQnyuMylTQI3jFyUqV7U",
-	"JlfWCv8hpnFZGUJaUHYWZPdSB6ZqbdxXoKoy5ClvUD4/RvxFnLPcV+HkFewxj/e7w+rjvp0+79LG6nMd",
-	"xLK91x5YBKx/ebjSD5vLenytiftRNmol111Osc1FWeltiN9766vdgrFRtrltbhXwJLU0LSB86hSlWJJ8",
-	"bX0u/ao2+iLVJYDqmxmghIj/Y+aOs09GqJU11ZUSg6zQFumSImU1n1EMKTrSVNGTahiJi6WsC+QncRqi",
-	"+wTojapuoIh0g7rgVII8q5hYgfVA/uoAqg/xH6kAJXdSvS2hljrSM2QIpo+pRalkH9gCq9K64dCfsmFE",
-	"f4+v412jIQXXaHVIjHbez4gaLvsmxCCWpVwbk1KXS911IQ1DaVBkRiDJibkvmwIFb5lwtRyPx84YgVvE",
-	"1DD+1i5wszlTsmpm64nIzGXGK1/mM/wWKNLhkuIVYyaV0AdBbDJdstht6TvWc99ETezkTbh9rdY1/Qr8",
-	"sn2CnyoScRgRCFbuddwPTsQPXvRwAkVVXqndOquP3+31T74iA7nFYOcJ9YChCAg6Izp+DLmrWlq0bAMd",
-	"vzkXC2kbjD0DOAewrzXmnANpj8eg7mHlP0G/JEE75YUstfc5aIPSfHA8fgjBd4JzQhqYFA/HD9sRfcDq",
-	"iI1aI6V1w/xDab5NPN3w6RYfM1d74XKtba6nCKUQqJkmbdZlOzMru43e7Mea/kqfvLZPt5UVdl8S4Nad",
-	"uv8RFoQPnj9lsVN383h5hLWvgc1gFRarUbpfZY3nr1pJm2rv/+cVRUIK3QZq8+2ndIvVO8Jf+93hkc94",
-	"18JZ6QaF9O/A27uKfBs9FxB3+94Z3emM3rsnb9MZ/bO8BKNaq1XvFg60hC13NTOkpPqprKtS1YHnEDId",
-	"vOd6pWoFztLOG6VWc1lqLu4tp5UaYWJ5qS92IkvxEawg3kKVxtDQ6BjuvjpA8zZapZoRoIA4Y1zMXEm9",
-	"mpWVSjpxpv0e1daBuyuPKjfykTyq1z3wUNkh7LN77Ojngx0NMM14BYc9MooUViZm3VET2T3SLoWcCAOP",
-	"yKpau5MKMag4+6pELinUukbdrjaEqu2vJRzwlM6qDLUWekqu8wO3U0oWK2JpbDwMp6tlYsdJrk+i9xrf",
-	"+OyyeV8t9X5MHHIL/A3gcBuYyzY/jWf67WeniRRVT2Tc4g6WukiIk4wwxujlakwjq47TdaEa5pq8uw2w",
-	"gwDyXmfs1BnbTNu0Td7HDez31leehK53lwH53y+qRkK9gmn5iOpnIbWqxKBZGaQHqYl4j1n4AHSfagnl",
-	"/igegw+IC3nl7p5AIog+VDsDkp5z5MdzOiA8n+qFLGuEUfzPulwslC5MfX7+wApZLWZSDLSZl1pWwOyC",
-	"5DHnsqyIGTrLZ6bMVcbNQTyEGG7OsYangerx4iUzODNnL9IdppqIz4oJduj//+//A7xizHQU8fm5Pj4x",
-	"M+Dru5SLhRyJH6DAE8XJSANH0kg2MVnjJWK0E2T0K9R5qVVBYzR1quGDbrTiStYlVfpvhKwqILjRy6rq",
-	"sQ5fLfWpX+735bFDZjd4Zab0GfTqYDIePUoOaELOor01Hn37KDmAGT2YPIS9qyEW+68/kbcO/5Vd0QeT",
-	"g/HR4/H0a/nwcDwejw+/df/3nfu/sf+fPAo36Nzkl4fwIbjpbvad467vHB6/w5e+7vzS13CnXpa6AAJP",
-	"2pgHycFltI/PYIVhpr45etwzid99993jiF2vquZnOGg/t0fHcH8v9XX7PD4i5r5SX5y9Aylf2FE9Yj0c",
-	"CyxyZu+F/IaQ/8msxLmsPe00yUeYuLuS+7nUuapuOfbnERROG2kM5PX70gEQNAOFxXP8e+84RH6QJh4g",
-	"9vyREwKmcxJpqcV5VV7M2oUAQo0p9DYAYR5Kb1R7IJceRwy89xzl8tyqMYZSnNpL+AI6sEsrZrKeV6RO",
-	"+aIOTGHPtcIh8gb8bdjXNNCMR1XyuA/9fgV8pFMLu3Ma7ifYPel90uTTUMWJX1Yald2cUzszdVOt773X",
-	"HwMehQvXpyluHX5mL74G7yVKJGa/vFI1AHH0BndkTmRs7jAAyzBWiKDwtjvQQIVIlM0QgKb0tBPRMC8j",
-	"5HvqNg/jKNWvmGrZPeO5lj2pcbwnT4geo/F/xA3WAe0ZP+5XkrjFO7WDuI0+Y4j+fn+ebsOEaqIZ7Spe",
-	"dKtXa62ICPlW71Yww167D8cHk8A0vtIQXFnOaqjJ60+aXapJtUsQlthIeylMjE3GRLCTGHk4OB4fDz35",
-	"KQ0rofiq9zFslybiGbBf/Umt/pW59xembuxIvDCigUslMDu4i9gZVoWbiLk7zU2Zg+8fjz2yRqfaA6/b",
-	"407YNjVaWcZjY/njkuxWS+WSwjcBOxj5rjdDfVCmEk2yAWAN3y5U3rheYKuI5vGxjAAKh4pMTuZhoRhu",
-	"4iTVGVJ0h2ItYg4BGnww8+p8hmEPUwtprapBxJIRTMEaX3HYRihSmnaGBHGpT9wpnsgetgKYwGKABizx",
-	"5lMy06rUw8SfliQIedvIBhaG+OtrU1XLhfWqGLPg68LPChsUmSDEgmGe+1SbqogYuW3A9Kc61c8KNV+Y",
-	"BpIMIlEPtFCuAfIx+Lp7UExIRicjVArcsKsfYMlPgpZRhZGOCkh4g3GxgUFGeXuZAOKkIaYHgKYomlWZ",
-	"K1pKo32FAnd3MUoMigdBhCmuyUSNI+eYU1uprpR7jOJU/twh87J7q9T+8KHyWRHvicedubVw38ACQanW",
-	"cs5qLkT3xIAXaJQux+Ovc/gV/lVlw25if+jEuxSiiXwGG9vfSV5voH6bH6nDb4tjefj4fDw+/Dp/pI7l",
-	"0fRh8c05SObromOxn+9bzWabsJ+ra+zi7x8zf7/RyIN/YzucafJpP7gryjSycnb9OOLMP77phPQT5pNQ",
-	"p604CLZXJBL5FMBJ5MNDEdLhfZzvi8y4oI2zwSm/pXJcx9ogbWC3h/lN0GnaAttSqUA05zGEWBVRQBEu",
-	"8q3YR2/o8BV3505B+tDGLoA+z8q9N6wrMiZDRSVerLvU1SNNdfcufanV5v6MvPlJRwhukLnbIINKvCDL",
-	"MwosoE6LFQz6ot1kj5IMv/sNu2ez3u/V7vAczs6DsOq3s107Gfs3d9/gmANvJ/63Iy4exQ+zzhmz7A1H",
-	"3TXFWMnYVVjMmWjz5fxgcuTREKVu1AWkXXaesmXV7AOLRLZKVBjbKdQLZuyLrBFMHXFK2pCwyGjtRSbF",
-	"SLzyNC+AAzZOw4a0XoAatFMNpusG4nNWrFRVOWNiuqY862wC1LC6sGKqzg3ZHMSPEigHMXEOjGWlc+O+",
-	"C+0AGu4h5tOhDl5DuTF4vbRCVitkDqbqGb70pqaCIJlWb5uzHPAZWYIctSBpIiIx6qkoGzVnY5dHuarL",
-	"plGQ6owmBHWvN5cNZA4s2bVgNgH4B25+og7sxrr4gNoNETafE8rFF0Dbj3UJW/1euPYlx0X7644dd029",
-	"PkSn9V1475APFVx07J4iXQCZDze85YOQFQxFjVgRdt0slR3uceUhTSGEoWRV/hHchtiFif/PC6OsJ3fI",
-	"yPKEYmgS+ShgXkQNTFKDDP7rDP6L096o5zCWB6I2K3YKEXfCdM3SWasVZyhh1C4aPxUdJHoHqtMIjkHs",
-	"8SjVb7qdk1ii/FrOFsgK9N6WCLcfYnPhZyx52BoelKEE3woI0ikAVEgBKAhlnCt+eaqU9n8VA4lzWdLH",
-	"6NaYsn+TE97wEqRbYlkpOxwJrvfY6Ztp6vUP0MePEzZEDTHsETebZqF0q4jvSbwWtAC0rvchjo9h3ztB",
-	"sGnbxzsdF6fXvsf8qp1kjq/xkc+ayRHGsP8ax9n4W4BWLa8q7wv6IWZv7GIChJm8UxpAaOEjcQDi6HqE",
-	"I2Yv3rP/3WJ+LcyjkDi1XZuxJaZuQPlH6bOntGjvWyCGdVdImeLaMJhM26rnkmrKqe0s5xL15e9dzoWF",
-	"yH05l9su5xJk1H05lzsr59Irrfr5JcO1eZcazs6b694z0en23bGYnwyhZJxP7jkUtvJbJySB2uQKNpAk",
-	"2P4M2LtU634LLXyk3Nedh4OpBL/IQ/Ilp7veQGkMtCzXiF50sUW0YGbMwUY7psv3/qtv77O2m3kY+03n",
-	"IGPur5keB3go7QEu8M3texv8Ed35HFsMPA2A3Ch9Iyrf3011jtbuHXMkPGk18pHM/+tyJMROAGcckJw4",
-	"ukdRffrXx2lRxFQJznbdeRR3XSaTcr4w9W1zL54WhRVzqdfR0QzdZAZUxFoBSrm04n+8fvlCPC+1shMk",
-	"SAk8KtP/pfIGgu9VqRUBrQjtYmdyAeI76zx/WaoH00rqS3gVw0HlhQbEC7aPE4Dh74oIA2elviC8rxuE",
-	"exVSN0pcxRi3SyHtkPr18PjYV3WJeQv5XexHqUWGwbRMDELX9HI+VTUzex+dBPpY9wmMxByNx+PhCb0+",
-	"Ah08A2gt6d/4FJCpA/gbEaQic62IryeMxRgtZOP2WIbaOU0DVDAHXIHU0NI4LCGBgo1VolYX6q2gL1gx",
-	"k1cq1eHF40ffOMW+lnmjapFXWBVtkP1rNBr9niUiS9MF/uOXbAgBvqpKwIHVTo45+loYLTK3RbIJLjt8",
-	"TOTGAmdwbcFFVEKCzpbYxzHFisz15P7bQ11sAXAP/kwPFrWZL5r0YCLSg38nptDjfzv+7+lBItIDBuaf",
-	"oSMLH3uIf+P0h4OJ+DM9mKtmZgp8QC/nqi7z9OCvv1K90cYTuSgbWblV+aGWOlfUEqc54VMXylzUcjFb",
-	"7+jGL7Iu7b6uuOmQpbbYlw3/ThttofC89p3RURd24qBRb5uvFpUsNy60W/j4B71kn7X3VT8P5mlVxeXQ",
-	"VM3i5gv0ZL3jtXmLC8J35fYyMOmD0Qp2kAiy/MQLc6cR+dUJ0hlEOBZObIvwCELlBCVdSHNwGt/GNY+D",
-	"ivYP3Anhmtx92wMp7z5b8fSXZwIfdEIY1EE4bzWQztfqylxS7Fy9XZRU9MO6uwwRYiPxAjnLiR83r1WD",
-	"pXAbdynYGWC8rlQNHmsGfKQ6W9TqvHybIQQMnOKNgdydC11aZxlDr9znVYG3WiaLeakzd3stVB9e7A0O",
-	"+rM2WGEM+61VXLZPXYp8QAr0bYs17O7oqNAP/SX+UI20vAc3WQlh/6HPkwnE8HCsCetIUayZqWjn0rEY",
-	"ZPC9zDs58UhADAqgOlF9QDgnHNh6ffr9U0x2sAjX4sN1o+OBth5srju1f6GFj2T8Yg8KHGSPAQyLELPA",
-	"w+r83ePgH+2gcvxch9PadVhbl9o1eKndxRWOMJtm09qsrLuMuIwygcNoM4zEU1/Gg8p7ABF1+FBlzOVy",
-	"AWYVG2aP3A4yurAUaqcdlmrbmIUFIKRTLiAiu5o5DdC1Vurw4khAfwGGRu00aFukmvlG6Com3v44xRKo",
-	"/RMMmj/skAip7hUJ+NEgEq4TncX+QZAYenRftOOWDgLu2b0H4d0Axq4llS/rslnDS1Mla1WfLpvZweRf",
-	"vzvFJzfmslT+l9/dC/VVN6zB7QO4lFxP8TG8xgqTL4FgaSW5AA56MpzFtqyrg8nBV6A80bC2lNKooK4V",
-	"A6WLhSmBqAMPcFlzhV0LTl5CIwQO++1MlZ+pPKbrJeBa5WZVJfzuoi5zuta5Joa7tS7taCNjoKuRX31m",
-	"OqHvAqEmBnT6X4k96a0OsRUfKBV00SIjtiPxtCgbFBveVJ53EC1H/QmGwnaXvo8QNkRa///+LzOuEMse",
-	"VfgFqhWjz8uLeB0CrqXj66+WPNZQop+GytAkmHxPN+I/C3DPjhykcg4lOUplE4GszqUFL1UFZfqmRtYF",
-	"dRz6WgAQhsn2qHAT1X33jYUq49st/gRFQ7CSBe/JaNfHy762jZp3zTHdQJW5KLVggqm50WWDK/vbs/gz",
-	"eE91fCcy3MLZINV0AIIfVMV4dUiEdCdzyWVRNq5XfW/DA06U/GcAAAD//w==",
+	"7L3rchtHtib6KhmYMyFAuwiBurgtMjp6U7Jsc1qy1CK1vfcxNKhkVQLIZiETrswiiPYoon+e32d+zBvs",
+	"F5k36Sc5kWutzMoCqgCQkt0TcewI2wRQl7ysXPf1rV96mV4stRLKmt7JL70lL/lCWFHCpzP7l0qUa/dn",
+	"LkxWyqWVWvVOemfMyoVg/fffvmRPnjx5PmBSMTsXbCXENdMlW2hl58xqVoqlLu0py8WUV4U17jt3oRIr",
+	"YSzTSrCVtHPG2VQqaeYiZ2WlmJ7CVVdCZfMFL6+HvaQn3Zt/hgElPcUXonfS47aX9Ew2FwvuRjnV5YLb",
+	"3kkv51YcuTH2kp5dL92lxpZSzXqfPiW9F/6x53nHBC8PeXm4YCLzXtIrxc+VLEXeO7FlJVqHVVVw5faI",
+	"XnIrZrpcdwznrSrW7OdKGPfZ4OpIwzK665TphbRsqkvGi4IWb9E1bH9XY+UW/Pa1UDM77508Ho2S3kIq",
+	"//m4dcBVaXTZvnCpErd2ksEVqd/KZSlupK4MW/KZiAbsfpvK0lj4oXPM+LqOET87frx/xOd5+2hLYXRV",
+	"ZuKBYeffhPcvuZ3Xr//s/X0tF9Juv/8dnwlm5N86513AffG76CD1Tp65XeK3clEt6j3DT/X8pbJiJkoY",
+	"w4UQXeTufjJ44rS2xpZ8eQofDV8IlnPLGVc5M0LkjBcrvjZsJm9EfYl7T3nDC9M1EXdr+zyOk3r9pLJf",
+	"Pe1F83o+Gv3h+Pnzx8+e/uHp6Pnz4z2T/OR2ySy1MgIY2Auef8etWHGYc6aVFQq2gS+Xhcy4m/6jvxq3",
+	"Br9EY/u/SjHtnfT+y6OaOT7CX82jV2Wp6VXbtLQs9Y3MRckuzl68YhkvCpGzKZfuf7pkma6KnClt2ZWj",
+	"O57NRY7rvBDGOFqQhg4LPueBSZjJyurqyj1gyrJS5EJZyQvD+mmmc5Gy9IrnkxnOMh0Me46/8fy9AHbx",
+	"60/7DS/c9jm+ja88YVc8Z//t4u0PCavUtdIrxaZSFHnCFtIYqWb+46rUasbcJiZuddxtQf40p0ePpum9",
+	"1GpayMz+NntK72ZZwc1cGBRXtsk4sqoshbLMWG5FPfSMBkrj/laXVzLPhfptBl4TiyOrG17InF1VlhU8",
+	"u0YyM5le4iEudWWdUHZsoJ+WgucpcGf3l0lYuiqlFfhVNudqJtyXPF9IhV9afS2USeBZvMqlZYWeAc9I",
+	"Hy20klY7VpgOYKM5y7S+luKIV3buRugkUk4PThh390qFVxZ6pivLMsdkpqVeMK60nYuSGRmv9NQvLS31",
+	"ufpgxBdbZnjazrVe6FwUbsSmcuOShlVG5OxqXWsRRDlcMaH4leMI7vF5VYhkrFZzmc0ZL7O5vHEnRFq2",
+	"AmZxVejsuoWiEpbCKUrHyk0+E+lgyNL6ZSkrpLGwzQunFJw6TUxwS5SLJO0G5O//oxNqqVPPcBTCjYGr",
+	"9Yqvh2OFa2pFqXiBC/Grk/CZYpUSt0uROeIworwRJRPu6no5JA0pHTgN03JZGMZL4bVRusmRYqUcW44m",
+	"/8Cw9N+PiE0enecp0Q2ck99gdmwliuKIWOcNLyp3ELl1pOMEBC8KvRJ5wkzlCMMwzlS1uBIlc8dBT1lJ",
+	"h0UFJitUtaAnuaOjmMTJsFLMxG28aPA1nZQftP1WVyr/rZgp8kyWa4ETFbfS2HpwStvJ1I2Hhnep9Wte",
+	"zsRvy+uvdL52O6Ed+RyzN/JFPUKr9aRwQ6rPIEvdDfWI33C1Jsoyv83Agf+GEUtrwlRKlEhOIZlcvv3z",
+	"qx8m788uX01en785v0zZUpRsIVVlRcLMnJfIs8SNKNeML6VjGm64g1O2mgvl5FtpHX/izkpzrPqqymeC",
+	"uEoFI8jmbnFyx0mkYWbp5GLf+jG6YwdjeXP275MPP5xfXkzevXpPI/vm7D9SR7v1FS/fXlxOPlx8s3ER",
+	"iJGGgeiei2NxvIB+JVrjeV4KYxrLgyKGWysWS2v8Ar1++915Y4EG7lGkwEXSCqwwuufsw+X3k2/Pzl9/",
+	"eF/fVa/rkKXvhS3XR2dTK8qUGac8S8XmesUWXK2ZEZlWORrGbtVnXKomtbnLvApkHJUlvbngORnp0dPb",
+	"FPvw8BWXTu+c6lK4F8EuuncNG2r5tkr9Kel9UG7uupR/E78Bn3iDWmLCFl61rBVJUElu9LVTF2r1JqxW",
+	"FQ10a6F+/PHHo7NI42g3B5u7DDJ64WjXCXTWT18IXooSn721asHgo0W74bJwov63ECe5WAqVC5Wt8bT9",
+	"XAkUBO6Ds+CuuBED0EwUmB5uYKeOBc8dKay4YYWYWjbnxfQo18oxBN3QFjKu0G6xpRR5Y9H9RIEFfvIr",
+	"gz6kWSnEgma+LPVSlFaidTavFlztm/L37qL6IZ+S3pIrUcADpBULs+8B79zljQfQbvGy5Gv3uazUBGX+",
+	"HkPeTQwU2cmNKI3EnWuxtGtPwU/+4du3hol8DO/RV38VGQzxDHWw/KzFafCj48ROQXRaAV3H+rkohFOU",
+	"VnNZOM63ELixpZiKEhiAtINTpqqioGskKBs8s/IG/A+tzjN3PZIwOj22VuTMGLejWr0XBuz5Dh9LVYDa",
+	"Ag4/IWdzN1bu73W/8ODgemAYLZYbVpNmUMtrOXNJz81YwzaKW75YFuA30spyqcyEF0Xbfi7dEPLocVda",
+	"F4KDvlsKTodzF3l9UG6sIn+PVxONiKY3UlduCcP7UZNz11Z0d8uylZVAoQuuvv5fnXDLB9GazbnToNiN",
+	"KHOZ2YShDVEIfiPQvFvNdSGiG4ywzL9wWI8mmjLuzEFj3yBzWvzwiLC0fj0Sv3Wt5O5Mxlc3xCU2fZ+C",
+	"CeVEI3kSg305ZOeWKaessLkucqcjG5GVwm6TjaNy3Mvmw9NxNRo9ybxaCp/EMCsFt+J/VEt3Ev4Hniyn",
+	"7ZWVGoIK5D9kXGWicJ9AuaEb688oq9zna7E2w1Jb9zOoOE7ODJ1mUZUiHbbR5oEsSVc20wuxj05hid/S",
+	"tQ3q3noiMXziiS0/42Lt/R1/abnC379s/RU4z4HO/KQHC01D6dKLGzYvN2zBcww7nDJ+ZZyCOiU1ryrJ",
+	"w+OsLM5Q6cCHcJXDZWZtrLOpgaJMg3F2bRGOET2hLROujCgnfEbUv+08js8ZvoDWon5s4il8c/mb21VT",
+	"SyCAeDcaQ2nQwe5D+1qaFvEepPNBYjpiAS0iOooo7HvQD+LWUnRia/FgIM2ndc7sbX2unGXt7jdVlglj",
+	"gJcpKeJlqXczBJe2V8RL6wm3e5ejVgA+JT20bPbdE978Ai//lDj5N5Wzg298iZe7G4GT+ZEedhQPZFjg",
+	"K5vIvEkb+w/RJkl0HSfYXad28Q5txPvdHhjmrmU6Q/+tMxWdGcWUXpGmVKnCWY52LsYqui01ltvKpE6B",
+	"SlGDSlmfdCvUzlA6OzVamrHKpQGfn/uEPj3396YRC/oYbfxgOFb3Vsr8UPdt/IW/zt1TSSs+f1sqJe0k",
+	"01WbKP+gnOkNvgNyb875jXDLzfpAFYb97/8VxTn/9/9iBjQ5M2jwWR8m2lS9kx6K7LuQbRt/JZZar0hM",
+	"tOFQNebaJLtwYpPGmW8cq8Zg27jQ5nF2DCTPpVsaXryLGMuUF0YkuyLYD9ARk5O7JgFV8GrNuGLgxB+r",
+	"fvruwyV7dHP8qPYhP/pF5p8eea/KkP0gVhi6QdJs8rYFv51k2thJZfLJUpQTSAFooYELluui4KWBWPWm",
+	"E6eslJPPaxrvUpTsw+VLlvFCqJyXY4WZBXDWTpz6i8MbnIJXx9N9js/hpWi4o+xYSWWs4BBMs5pxlO1D",
+	"dnalbwQbJYxbttDGsuOR/wcnG0yKZ6OkRTnuOJFdynL7Wu0kgpeBk9+BCL7XK+Zs/XCmgMMYYD4hjhVS",
+	"M6YS4pVSDVlKBlg6VhSSpKtYWRXCrR76CMNzwXfteZ773W2HU576fKwiw859FR4O7rhS5sKgccojVria",
+	"ayMwnGLGyun3kYUYVDR6EkWutBIn4SdpEwbHzf2uy7GC4+Y+NGguwch2w7GJ4wdeXYopRHIwVPL08WOM",
+	"wcjZ0E8CrBDwewrH1dGpZiyuO3jv6+mP64AGV2YlSnh5NtcyE6btVIHVN2lIzO1j7rcGLobskLQoFhP4",
+	"mMKGGdwfx9dwg/og0eI9dXtTNozwwZC9cnNYVAYC1pyVYiaNFaXIMeA1Vo2QRfBFxMu0MYOf5MeURNvh",
+	"MmbBb8/x4mNMc/CfNsQPcOSfK0E/u6OId4fTtk8gvuG3L7WxHy6+ofdOMLLZYpZWdllZsg0gTQOYFW7r",
+	"MM5hIFayO3Uh6ZGk237T995T7ASY6TjPcCRht9xKb75/77uRlverCzpoGGAFTZalXizbjPYlcihvLfn8",
+	"BjC2yAndmAiN2GfwPHn8h6++btM2xGIpSm6rssV9e+FWEA54fVXTseXZdZ03E63MqMU/45ZcV3ZCTvq2",
+	"TLiycnwtFzwvJKh7Krj0IWDtGCHyIe24IcmXJyOW87U5HasRnDswQ0/gcA6GDBUld6iAMWFUxjrN0om0",
+	"UmS6zMF/NlapuZbLpcjTU8g3gdjCtJCzuaWMOjxs9YyfPX/cpMZRss+HGa9641TUVHuA7DpXy8p+QQEG",
+	"QVFv1s/kDUiRExJMoKc4RWKsrgR6tsGkVzmz/BouNYFx9jH1ID9haTTVNBmrtJ5siukMNOEUA/xWo0sc",
+	"12owZOcKQrKg2bn7kQumEEjjWcMxhz+Bm53TeMM47VyUYqy2h2q1HrpN9xK0QzrXOrQXh3YuZIkS2Qgx",
+	"VhubM0hYusGq08aTUbhsKEMtAuqn3uj4+Wj6B/706NnVsTj6w2g0Ovra/WdU/3Ps6CUwvOMGA/Ju3F6Q",
+	"YT089wXEbHpZoY3IJz9zINPfxeX/ueLSJ/iNHj9NflPpWWcW/i5JD5aktGij5Hep+utJ1W4Z+SV8qLXr",
+	"8Z/uQg1Dee9eszWtwzyFHS6+TpdN20BeOrPsAtx1sStXXwP7q0P0ba7cl3qx5KV4J0qp88Yp6a30qrd5",
+	"UtKVXqWsjzUQN6KEagjIIEkXepGyPvou4Cf4E7xafkT4xIVe7BiKpJBNczUbdQiHrGuoAGiVj/5XluH0",
+	"c/KF+vIC+l0KCH7s9UVSbuw+mqsneCFzEfzEHTKcvIXgw6h1HanYlbZzJ0qkzk3izrcjjGEsPnfKM/fY",
+	"aKlbjtEyIoatzU9wp8Gzm5aVUxoxhLvS6JFaiVKEdW3ffchHMK1E4Gso7r6Wpeg0L1/4jH8WLmJXYi5V",
+	"jnLFp/YPWx2ukNcf09wO36xacndmSbtxG9Oxu/ATKGbNe0yahNROp5s5fl2yPs9zcFthpLwUheDGp69Q",
+	"xmsh4wQWnge1uND62vuEZG5YtRw0qOUAf3djhNsTeoOkuiwFiGypmFbFGhIhkJaAWsycoyNL1xqJ223j",
+	"/rgSdiUwjrkY3kkVbI52g3Fu1C8RZdcnNiK4pFE1hLUcNU2Fs7q9HB3b3sqpm1TbohRcVdm1sKyfhiC8",
+	"UDnm6KHfrp9iug3mZzW5pFAtp/bVbVZUZlcCzHZ4+w7ZQm6YdwhEbC8JhAsiWRqKOnba0M2J3ysGiMb6",
+	"/aN1sQ1yDyPES/47laXdPe4VZnnP4NdnzXLjNO4MOn3sJA5gL/cjDOlmj7YeBCGsvm5P/dmpzN9zqzRY",
+	"gJ/9dl8pdeiRDNf7tb3H0H1eRIhe7CM32p634frNvY9nEcKP20NNWresYy27SeYdPfh+VMOXcnItOnTH",
+	"unCNnb07Z9difcqM1aXImVBZuV5akSeUs1UKW5VK5EP2hq+dYBaLpV2DmlnozFm8UL7hnTFC5GDIbdi3",
+	"T0fPv2rZoytuxKQqi/Zhnr07f2CYu4Z9eP/6lM2tXTop4v5vhuy11ssrnl2Dx29ZyhtuQxa5MGQtYlyo",
+	"ThBgGqxjVJL1ygRp3aCup19vkteSWytKN7L//tP8+48/2Uv8d/nu40/m4uOfTh492iLkpHd7RPcdkUOg",
+	"d9ILnicFEzl59CjMyf394f1rtzJRRvTOtFnaye/p8k9J71qq/NDb/uyu/ZRgAevBL3uNV0dcZVMFQDaa",
+	"MMgdPnKqnDM+gpZ/1zLmFgYMs4wIKAkU332i/kIq2z0FdKc5Fpw//pIE3c7ujCxFeRRMtZIrp8aatjXY",
+	"tsgw3th+NPQy1JhztqgKK5eFOMJbgmqakKuMGzbunQ3ZP/7+n+PeWBVSueMBOTRUxrpYWtanPJeCG+vG",
+	"XzJ38AdDdgGpqL4Mzb9sgi9LE4oBb4ZMyeVdCEf/lEMzVjjuB4ZZcWs33NQ/9d45xbKX9F6vIeXtDS+N",
+	"kAWa/UHcRwt3PDpADtTS//FXsfB/vG0l+DlMcA4dpQc4P6rMBHMA/PlkL5oQWu6HYjBHCKmqFqKUWQql",
+	"k2FVcEHwiu2lxZTIqcC0JzDt0SE+OIy/EtfpIKJgwnCoB7Kw4cYZbyH7IkXiSFkfKsnFLc9ssR779AHH",
+	"PAcnLEWvZ8r6iBHgTKdBwlJHRRSQ4cZIY7my6VjRawKxuYfhtachswMcopAWwjPrxItUjmMPxwpyw5z6",
+	"9cCwqVgdmbmmkbstEKF4xvH1DQKL6jt6/6Erv5WmWi51aZmVznCB01lqSEzHefU+JfGdb9ZMqhs4adJg",
+	"ebQ7BNyyXLNzlus/1Q9ws+p9+nioY4OExF10VtSWWp3SbqXgIDe80QTtgbWw7tDDzqaeVNJBu2t61ylz",
+	"gm6mj9yXR+ZaLo80ccSjpQbHRLAY7uh4P/TBGzJi8xx3i4T31cHSoI3n1yAfZaVO3frmLP3lE+SOK40F",
+	"itOWIji9UsOduVl3Cel0m6QX7pjcT9o1ZvtLk9W0iqupWE3cUdw38m/F6sJddl+bpE0d6N7fS30t7inv",
+	"xe1SlsK05qf+OKd8dQyNGauXhq106aT7KSnO4FLUC2kt+hAP81vc26TWS3F4CAKW5cLd0+Q1T3Zymg5T",
+	"GF/dvQc5vA1WvyjeToEP7x0c8Nzmhlj/mJZcYSgoOcEDKK0TaOkZ1RhC8OmEYUkgw0oSeBSWkbRVdWwm",
+	"VsCLtyf4cbu+T4kV0QQ4vSHbEcaWMDOHKgXHLLTKBFQhf1PKqf0SoQL0BU7Kam8lFLzyfQVec7lwlmCj",
+	"siryBMe294Hp4u32QAgFPDAYrW/3BQ+GvR3e9LvOLcQbdus+htRXqs9i0wIiigkrxcwZknAJaDUJOtqv",
+	"onRKmR8cs4CheQOktbwR39dWZPaXMFawsbFkqwnXVFZU+sIlZut6rBMyxdv8/JROs+t9PlSDUZHGQuUS",
+	"MXLwKW3v2Eynrf0jEbEkm/7tmJQ3dj9epIh447nE+97GkZrbsHXwYhuvxSBz72iJKYVRpaxPm4NKaAL7",
+	"YZjSKwww+jGncVCpdVIf23Qsd8fRDS8pKPMTTud9dD98cR4eErEGN7BJSQXVB9Q8hn2g8EY7jwj7c9fH",
+	"1xu75/lOtZ2I20yUXSou+O992aGne//YB4bs2zpp/OtRbFf0swohVti4Bwby4JS1sqdW7uSp7TA2uXEi",
+	"4psboZuNWbetVssGte5GGwEEUu48Ie+rtsPxaxUbtWUKRC9rG2VAt2kpp3BKd0h9RygaDzfWEm/yD9pb",
+	"0P8NFsZu2RrwgM4xfhMqoTfDPW3Bszc8m0slao8ZDt9dfNLE2Eo2YBQSRAgieKUkhmhJmoBEDWQUjzLj",
+	"bo8RypImYEASgfhAINQZNYjw9P3l5buxwkorSpzED2NlxS1EUo3i14Jl3AjW90A5KSYQTtwwCUXHp9DV",
+	"deE0ujbCgkzMDt/YdCpULtUMYXZOMDNTOz0cAM/YkjvVrFlw6qhmrPqhbIDyRxOWhlDPcJQOEsYj9DNU",
+	"ZlLwnqYDWEOdr9Pa5HOkCAmwkEsaVk4ulrq0hqWFVIL9cAIjSjdn3xxKr9u905KM3vS7Rj/WQI/6qkDP",
+	"d/3G4Jq2zLE8y473Hlag43okrefAWLkgybCh53Ij92pO/vYXcPGnpHe1xlhL++4LuryZIBgyEhpWeJlj",
+	"GuPhWSdhLi0aXGy7HyABMUhUZ2IekJtBEaQ73VMp8uz/tkV+G2SCo9iY9OaEoiVMiDai3d5FWi88IW2Z",
+	"6egJZDrKZCU/4bTUixOWzqWxulyniMfizZRSZELZsVoIrgYJaySY95VmdJfPY/c+YQ517IhCgxivzeR0",
+	"RAJbLkXJrhxvHgSWQCyiJt90IW+doohMgVRFeu1mej9c2pqL9MqxQN6OqvBWoQcb4oBerdeKceZ2i7DY",
+	"tKrd3ISJMmRnaqxSj1GRMhFegrVlVVGwFBVhn47vrsS/OUuxpt1N7Qy92Xn8iH6U540pWgEbw6Qehhhv",
+	"G6vw0wBeDQcefoM9BDgTqShnnmoDMMUexyDVbKzcBeFjeupGCHGrFCYv3SlZitKALukULLFqqwGrB7m9",
+	"0j+IFaWdb4OqhIECiwKWlGA4IJr2wUxqE+eljU3dQ42r8Vw2DxhlbiEdhZw5nAGsomnVmzGB/o4cE2+6",
+	"B9/EGwtuhcrWk0WHS8A4LcRQxQEkFD8wjG4KEBTg1VOaLlpxQ/ix7bnWHVO4Dx9HEt5FW026xy2g44Xb",
+	"Yw4mo//mbusmIaXbcLm+dUSLJ8dHrtxhAfbi7hjuhvbZmFao0vd8hvVDZKc2ysjX6ljOYEee6xfACwoc",
+	"omMLHAXVO0DXsj6pWxgXQ6DHwGqnoEwqUbR7vvzy7Vnp1Vz7lc5RiJ29Ow8wfk5FbX98AEDaeHapF2zk",
+	"hNhxwKGKdqGdzvcUVtPLyi6gB+Ad6NsqdV5lzvi2J4wHyYPGQmQ9QCBysuA2mzulPOaVSaNQqF6ppqrb",
+	"KFtqyQi0+/N3a9lKieufkl6EONZBIxvClPWn7cfG7R1BiZIfwknlwQGONlrrejBhQt1wT63MtZ1dbTHv",
+	"/cb65kJtu9BIlTiJhQlBbzMeTky/XasoxVgZYQdDVislzuqrkbyToHQgsuNqvk68MgDrOlYAEAEeT6Vx",
+	"BAlTQoKNCyace7Uz/8DFqkBl+5sodVNBI5ywCDKsVSu7FVnVrZSB+gXcAbJlyYCpszpQER/ABKCAHzFw",
+	"huxCqkyMVYNBSst4YTTLeFlK4Qzv4HwFzwB5nWBJxyptup7SOj+be31qT372WGGCdpuOtLuiYSuj+kHd",
+	"O4H1Me1sE7elnbXdUa8Q3c6kKFMOrko82BsqCB50tB/Dv1+LNXMqfCl5B2evtd2Ws/AK/Va1QkwixFFF",
+	"wnSROx1lk4tQhAJZh4G0ioOFfWQjtMh63/DjHm6/Dg7oJuKs7yX/uRJMkrIYkE2EPxyEbIJz2mDfZ//3",
+	"y78tz87OsrOXZ+Gfv3z3F/PVX87Ovj87m/nvXr96cf367fXZ2YvV2bn/8psX+P/Wod9dvdypWGrLC+zD",
+	"UntesPuAI6AD1cZfLxTHTUAFDqV10kKtHn3/wKCHvZ2U76PKNu6BVNgdyA3zUlezufuzzlhDbQruj3UU",
+	"CcyJGjcsBDfV/RWWOwce2rjXXSMPXyDEEF2/O7LiXeK7aYQcGzH33eB9HcplKD1vKVMVTKpc3CZYIzrq",
+	"KFnC4s87sZ0D9TbPYGq1zdqpbT++EmGFOyhOaQ87WJby5t7ERvrNwQP/N7q+NXLSFWc9PNq0TUFhQyNV",
+	"MhBQgwHWa9l+zu/iAoxIoCmH6hVrytJW5dMv2pco3a0Vt3966e4mFbfo1FWWCZFDWLohePBQ+6Y2dMRX",
+	"HPF8Re7sKTzb6Vj1N1UdJ6tnWsNVCKxahDeAMxlcIvT9WNXZmKjW0p5iONyXb4e7AwJaxpeABuVLy+Gx",
+	"3iDoeuaGKu6n74gHxg5kTyNz5IVv362h/1t9NFuSK1GTEdOpAHTBGuUXfM5KhIxvBubFSdRUbazA5iOV",
+	"LbDWEjyOgEgoCoOT3NYFYanGKjS02XDQtqjetZ/l13OR7IBU/iwHQT1/wpwmNcCbhc74IcCBvnfdok8d",
+	"F3dwL9O/3UI9jWxM7MHTsCpPa6qMDcox3jI4ZSlfcWmlmsEQFkLZlPX9gUzAnCPEE4rH2LHyP7M1QOil",
+	"zvChMwNv8qk4RPEeEh5Iaaw8drwls3awz2JNeltjdDuoVXv5fafL49KZjY298/R5gA+jw2HRxgl9Rum2",
+	"d1qX1yJntPMeOMSjcTSR8ehgQbD3JMpcH6sodd0nyFN42XcK2rwiQrp4/Ievvh6rrTT2AVhCa6hRWpIS",
+	"2YAHoVCDW62TMWY3kX29YAuAG+KQaxiKj0PCA+Kcbk5srGBmGGNQgtmSK4NgxEAukOCFdj4sErAdXhYS",
+	"/DD4DjNW10IsMdXdwvDdtUN2pqgoDOq3S7HQhG2+MwH/R0LZecz+hT3eSplvZNyfwQE4YU/rq8KSf4ns",
+	"+k1J/r3gBaJiNpmoaQOo+LgvRE53tZHuRtuELQoGP/w//v4/UVRwfyGmmT1yUm2AQBWRuz0HpmC2U10y",
+	"PRdqcs2XS779ppfuxweGwc9Nx28uplKB/107eqfGgjxuLGikmhWCFfyKnNn3sbhEmQllJzxejoPA+SnA",
+	"fWAIevs9SWNp2vbpHBI2diQdYZ4O+OwgxeQ11FhhngeBeOLx9N2enFLzJbKRyHt1uArrRkYNSvbkd+Ng",
+	"wgu61yXki9bNJTaUbLisPcyDLu4YC81f3W4Xhklub4K/sX5WSPtADArkhbKE1T88Gtadtrupu/t5+ge3",
+	"rlndpq4NUUlMK8OLuMMb8NsaMzdqVYfdZJhuKSapr9rTNtfn9foXdLa3O3i5GqBCLXbSF0q5S+I5ti00",
+	"MM+XUEq3t/QjwsrrrPiDTABTXRkRnD51bR4kX1dFsWaZVk40QbAYawCGdYPVs6DJnBx/Orzm5ri95qal",
+	"WOT4sGKRLj29BlHbWdHfWQnSoaLBVnwnb0S3PfVW1fFTUuy3qRoETIty7sQhxvqcTKQ4GgwHo2f1o03G",
+	"C8H66VPqcgnmLdAIeUSbtoJ78P060rRGiluDxICRKS2KVKSWQ4O1l5EVpNxmFpLwLkfD4fFBzuWNrcQV",
+	"ruODQf+uZ9W5wa0gYndyXR8GJRZ5uDrLv+IMhp20Rodbo16MQZZQuxP6ipiEZU6hd8ecvF2sj7kHUAYm",
+	"jPX4kQ9MC6yNb2HXongBcB30OqHKTEwtwRxSCvuyPidgPRglN9dUZkxOcegvGdI9iSIG7QL0ywXHcKCb",
+	"IbJmMCzqhTzw523JSxMyUKEwqmyn+s+OxfzWoRVckQMCLF8slnJfX03kcj6sKm+bhW/Xv9VJOzUdz9CN",
+	"wSoT0+ZpHZCHUD5QDrhR2Gq+3s7kObSYqPYLhxN3F49zRD2dTCWSYHeoFwZrl6stEFs8y5Hbx537vsew",
+	"BcE2AZk2OBmr6OOpT39IsIcsEAT6wFLo92w1ZK2mddLM8T/+/j+fDZKx2pYU0IszDbADVN3v1jT3X5uU",
+	"CuAQBwL7OOhSDNlZEEHgQKhDcHDOc2omXWfVwWVjZawkr7IHo8CGqLaUwiRxhzRKRzU1DgW49hz5jFWf",
+	"AJHhZRPfqivgJCNhJewff//PwQlli23kcrjhjVWUy1HrgoilEoThgt/2Tp6BZtSmv0WIHYdn2ZGCejeg",
+	"Co/x4t0QgS4iyY2jaXXZwTza+NdczuY+vUBQXJ6ybAJNPhvcFW0XlqvtdZRwuettx7vediB662sAx7nS",
+	"vMy/MCznXljNVjg7sL8AJM/JTJWzvvAAdwNahpUQ18QaAYM0PbyCXCg4QS0QkmGtMZx5ytwasKs1YUHc",
+	"CYMzWtNXypbr3SCcBz6JIFw3kTBbpF7V3UwOJC1X1z4LOXVM3dj0oB5wdwDKDLCBOzYXrvncLT0UD3In",
+	"9KOnio+7zwfu5Xa1mpw41nBo6aicFHq1vTSv9coXPngD+vmz/8quArSpBzF1v6JwOSw9JkCqHV9PdtR9",
+	"gwx2pnTkbHK3QoIGROswAknhAiftDhwASJlQ/tqSRkY+furAsxFKPTQJSHC1M4n9jeAK3cH1/FoCC+45",
+	"wYgJrbZDuBTdx80sByXq3+/p3v0MPXvbTOysZ/KRsrofeLzILfXFTnByO7luycOrU17ilkbcE0juEWKz",
+	"w7nmO27Mmf1zG7Ns0G0Lx+OqZYzvtJGIRBC5OSmv5rh9xu5B4TBvU+pKl9COXl0j2C6dSINweTse2Xri",
+	"0dN45wd2eDsOpG+3p9RQH/PYBwceMGPzSYe5e2G5ynmZs1zcyEYoPgzlQf1iUwdlzM8VABFqbWv3M77y",
+	"wFF1Nx+GjMozT/JwbFE7jvsNh2YlwH58znPgrvv6Yjuyi3Y4pp/uVKOggkq6ycuPeI1jkndHuhGBjhjq",
+	"NuPrYvjxcd4j59rA4lFP2MaLJ/0BA+74gflsJCcyBokX7ogh72W7V87Dc91FsFTNNnI1X6tjM1sSuKPe",
+	"+ZvNsma3/8QMCqmgAQrMP0pcRi+NNIxfAV0oQf0CG55P39vbA1+2DNe9oEXKSyWIwmNOFJ78pNVEqCuZ",
+	"t8q/WSlmVcFLJm6XBMmyV0mCoe0uS36tZ1J9q8vFHXGhlLi1naWmms00WbOFnkHMXmIvH1j61N2cRhXk",
+	"esrS715dskeFG80W9hoikbZ3Km6JHqm69If1U8OvxGQ4HG499dnx47uBbHUBICW9CIessz1IndElFYsa",
+	"S/Y3Gn+8VRmukjvdYxW8Zb6aHl1oPJtDs6XEcTklVlEKmDmloMyCSyzt1CoAwYa2IXXa2ZC93OgaEiW4",
+	"LiF5xqeckbMCTj12A9SVstQVyg1swddgyhl4UBEUK+9SIPvujTddUUvaFYAJbZj2YCu/4beAmGW+7YZE",
+	"8CgH2L+K3DRYD7JZHU19fvpKOGX97VKos/PQyIEri7XQTrcpBCSJUmlzo0tGszq57fpW/vem5gJ3geJT",
+	"ooavHDYdONvpJrS70qKZ8W3JVSa200+20dktpSTcDRrxk39w1J8aQSWxjXcviVJZ9qaSwKOSMJrWEyls",
+	"KbOXAavoNzTksINAhz2Xy+n0UHOu7kXSpQBiGAFe12gsEkMAoWV84Dvd8LZf6B91FJC2Dnxc3APkgMv3",
+	"gJW5mRqqfJhB83vH09xCdOjPcqbkVGZcdTgowsYAY8qFaWThh1jmJtZHW8cJWLh2VS8axT5crjce0KO9",
+	"FXuLcPF92Yg1QWYaatcEksCuqtgZjZhO0AnQZw20TTm5f/v3X7EZe0cPgA1jsARIWidjv4E+bQtZFGgc",
+	"1tgXB9LvgdVDUrGLsxevWB/BDaUKCc8bObezpT16qo+cIOvdoc3AgRNsoHscfEK/QEuCjuVh5980S70Q",
+	"kBY4FIli01wfvRSKy0d7lukLtDT4Us3Xf41eCG0TrM/jZ3Vp32wZtZ1CUtuXKdpGDbiHDVkD9ac8ONE2",
+	"Olq1pV4eCOsbC++taPZd7vyS7rYd0ukvm1VvjRZKm4uyw9Nz+NwOjATHboHgj/Db0EkiXxqrKt74FpyF",
+	"GHIoqC0ltBk/jIvdI0PiS1LGFwek8nDahE7+xfCnuqjkvrhUnQT0JarMUBn6p1eYRY/YzlqC773y757E",
+	"lnwmMDHdIzD/CR/+x3RA0QTKxSu4s+/d9UPm1sunoMLAwDBds0JDL9Nby/po95uqsCaJUnvHqqyUSSJ9",
+	"LiFlcICIBwLQpmBYUcWYewlawJjbavk1QCYIJlSmnY4Idyy5sewpeyNfkJEP32ZcsbkucjYV2AMCMjoA",
+	"/m+scPhceW8BFPBwhouAfoC98eJ3XIliR0HAuVPcjzCXoi4H0FPw4jXAfnyeBADMbEukGk7oLoBArfm8",
+	"n5mMcF3K5VKoXJfT6YQXy3lLdcKfo2seGAZXsb7SC6k4trwML0XvDLwuqe0cd4kvwWqpbfiSJQsbgYM5",
+	"mGpT3C2pZj5rDkw6smUd8QMnSg7P2+wumduJn+adadipY+BpJlwCQ1XRZyPak9V24wp6AEm70j6xaYbH",
+	"oQaauwuUDbX7IapNdhZztBBUG3vzsbgtZn3dHoEDMNGD7PmNSTjFFm9uHQbpzK0ax8HNsRIWoJF8Jyln",
+	"UpS6sqIccvmIL+Wjm+MNFI1dl7amvsgyq6Q9tE/US7r8nrbxnJtJZxuzH+cCoXmUb2HmtHZsYoYwI/CV",
+	"NaKYQi/3ZjOzVsv/Xj23fgAs7sNN+X9Ge66mnYk73Xqmv4hp2Nmhy69vmFBzj2v6upttt0lu7XFSTzAW",
+	"g9zXomTTQgjwCWe8KHx72WCzK71KEOVoWuoFqghwxwMDfWAhKsAtOCTei1yaE5ZmhUYYeGxHPtNMV3aQ",
+	"sNStezpWfWiIjuNkV6XgbhjuN8eCIWpUiiXMnFEmozl15iekTc60MGOlK8sqZWXBUvgfwJ/NeTGdwDtY",
+	"H1rWlvqKki1zkTlDegDl9OnPlbZ8suQVDlNaZrhEFCn4ya0Gdsxb+p7qTvVaCMYtYH7CG9sKzJ1SNzkM",
+	"SQmaPtH8KBihKwWomNQ6S9qEdWSRt5dHSJV1IRLiskDeVb1MMY4TbQe1rsLN8NjvurJ8doe2s0ARsTKE",
+	"FOFMiqVQQPA0BDBR681oVY1gudunhdWESIBXlQ2kRxPLqKpgTTSIK3vPjDOc1K6jF7PCzuBNFAERtnW+",
+	"O3pM2w0wrltbckYMJUpMRlwAJ2zHKjXCpkOGY8Mv0XEeUZOTmHpqBfRAU9qy/tnfHFVi3OuBGauUL+XR",
+	"tQBI9Helvl0fNRrLpAnLtL6WwgxOWCGvBUuJn2EV0prg6Ta6awI9NmVSAjV/ao1uTDxiexZ852Lv7w63",
+	"2WTZLen3l5fv/Lpiv7CoeNWHEalQJbDK/tQxF5IysHbvQcY8MCx1Dzx6D3VyZZqw5vKysLqDIQPyGSu3",
+	"QzAKX3iDzSShcl6tAUb+1O8mYSSwTCtb6iKutB+yf6t33KI4gUZ39eafbDU9hR3EPYctbNkm3JgFv41X",
+	"+/Fo/1694zab32nD9lqLG6DvSOjY28EAfCZc6VR4w6ALwrLgGcV8cY/xaHELB83Jp3qRnVxxI0hDRb+0",
+	"p4E03FnB+gBj+ZqqXIDY775Af5ZdWdIrWUIl1ILbTSZwgpydy5T1kZyOAH3YyqsC48FjVUedTdLREArR",
+	"Q5Wdl3opM0ryoTg0dMdNxiq9PfJkSs0M/fVHhGiB3c3TmdazQqSs/51YSCXHKp0JJUpuxUuM2Domcnvk",
+	"LjuqCb8Bx4Fz6iW98I5e0sPntrLMDaXvbpHz7/WKzXmJKWGIP95QjZz8oIqNeuGHbAQlE+AgR4R0Rw6Y",
+	"N9CmGWD8n8BqsnVXCVydhQHZuM5851mpDWQK0rjMcDtFYnc9QEPKTrCGrsVsdSuBLqemnKGkOi49/BxH",
+	"PelI3M55Zep+p04/hA6QAs8GVjKRioGqVSngIPZHJ+CtmeuqHITDghP4avT06/0z8iEkjJxIVbWlHeOi",
+	"EjQSRcvclQeu6t5BRKheXUOAvu1wYprw+3cfzOg+ZR/10fh8l2yw0v/pXlk/kkthbBfewq4k8QalZ3OR",
+	"XTOr9fXBOegdHUcgvWbOl6A+A+zCSpc5ZWRFB0qvVGhH6kEbfZfuzsLR9mrJ626vQCvcGZVZm7muig4P",
+	"gLE0uUNowe3AhSVEGQR5mbS39dmwf0C7wRuSsAj1KC0jYNA9zjGImOKI643ZW8O4PfpWEpnyMqKQmbZO",
+	"3l6nOFzQBhFVCg5tHoGVwYCIG2IK/glLc+ibAWqHNhGXLIXRBVQ9pZlWSmQ2ZX0ih2SsKsy/czpQAhiq",
+	"wEmwoFD5Vu/w1lnlxBjeadzjbEFvHKs5V7mZ82vh7svcKZnKzNlNBGDpFIDKzmmA12JNYHM4CvZ0dAy2",
+	"89PRE+gEonNRxN1C6tmIW2msu+HpAACnsVMT6zuNCpoljRVZvZtC3+1kTpEmWAa3+wVEvysbMq3rAPlO",
+	"VeBH3uYEOasPBEZb0ER02vFcFDmDTvog9o9WMhcIj021uP8cS7/Zc6FS14ra5nbnZtw1l6M7zSWahLvo",
+	"lG3jT18JoVguCtHEqvnNvBKsTyUu4O0xLNdAhU5XZ9IOwvJB9VnD8XMPf8ZGiAGGi521Nt1ZbnxLobr8",
+	"WQnA4QWHFtvyZw3jFUHERHge5hFAVi6ETTiBIWz7utwqghiQloFbxAw3FuAE3XnhRBzuBAuj3NLav5Bz",
+	"58du9w0yHb/e7mVH7mUmAJng6OGdTKjcDE59TiSEM7HTQFjbe3qDmpk/zaPkCcbPrk0AdXffvH/m3U5c",
+	"ef9rgpsK0UJRHgVoeZ+y1g4lX9d0t3Saq5uAc+a79x/hLSFS7WPfjiJX0jSLxbZL29pt/s/q3rPZDr3t",
+	"vXH77hak6/Z++zzqf075P0kTZTGukNosKTy881oN3LdveQ5NayEDv4NgfDK5h4x0kkpwkE/UICGlySDM",
+	"6LJwpxN/+TVmtavBP/7WkE8NOHLpJ4FNF6nJf2fDmS4oT1FDTTZre07JN4hBmgY4ZWfvYaot2rdCF3SZ",
+	"u4OaMB60u18mjBVeGS1M2IqIhGoeEZ2iRjn25vmrF+BzUho9H/0S5u2uxtS/rXn7Hpnx/jr0jbSDuqde",
+	"cGn65I9Dqw7uWOyAmQeyELsK2BNGRfjOVqqz2foGSqkHB9e3l6VAyJkvg+fUUapO+uQjpg4cGOFqd2SB",
+	"oJ3R6HdxWFV2S6X7r4vkdHiFOdkvd64m/6CuJDeQXWbMv16HPo+G9V+CSe2s/iF7PHp8PIiM7PbC8wWK",
+	"Vq7AT+p5f7uGcc9y9CVVluNMlqVw/Cz3AmqjCDX8fuLhYcXPFYJYpk67AsNGZvM6AiEtldPWJbmk9II2",
+	"gWUudPNgyC4goS5YM2BouxOVFdJN6BSgKt0l0JjIWUBgLJ29Ow8dch6jRYvVIKCbPB49/sPR6KujUUel",
+	"/AFpzyYCGuQ3onQCobtG/o71+6x/tfZcxDqKqGFaBic19i6uVUL9OsPX7jJAFsRFhPBZY7mFY7FDdtbW",
+	"65xdCSNzwVJPBumdwQR+bAIJQDPjHKAyNyAATuos6JAI6tlocK0UEgMUxZpdiUKvyA6GAue+z/JRUMuU",
+	"D+6KUvBCHDrSY/YvO0ZbSLA9YZT8St+IaJS/DdDBaQAv4TVFovc/MBJqFQWApciMq5qzgY9Ukbz5grAJ",
+	"AR+ZQDkbc/stgBCA3cgyoKzhzKG3OvWI803NBl8IMyFw0N8KPsFrCVG7izsiKmCG+24QBVLQTEu+4noS",
+	"G+JdYe6DJFNDDWwRT83992NqErofzLAtkcJRIC+KLzagGpFqj+qxSSwVNeTxA0oa69i6A4LnUgnTsgXg",
+	"rT+gKowe8BIvP7hzElzvuyZ1dWygMewc+cswztauWlH3doS4dnS67YheamNnpbjbsN2oc/lZUw3v9c9q",
+	"n+tCW9FR17q7elDmoYe4AYdDs6huI4k3K3iViyOjlRL26OnRs13Aujsd3bk0y4KvsbTT6VleS5P5QY0X",
+	"O5NB96zPl7Bg4+VuOZ62rBRpsFuLUFai9psEa0VPp6I0qGqTuAeN2wnWQkLkP7T5eDwajdwPgwOKqL0h",
+	"XI+ofXU2CjfvltjxTpRHSEs8/2tl7MKtlU/byjAO41NjfFYXwtR5zcZJTzfo65ZqRki+m1zpfAefb7MT",
+	"MMPM6uVRIW5EgWgUhi1EOQMV1OqNPDP3iuF2MtGztmSiGnJiErBydrrfmrAZTiQspJ1YsViKktuqTS97",
+	"LfiNYGl0TerVBJ+Tgf18a4KxrBRuiKzZu7cRcy6rzD0rp0a7u8PatK1ZJpbWULuJI5yUT7OghClKixqr",
+	"1Ldqm+AvKfur0WqCNyXszGcaMe5uzaBMXhdgjyVjhblMLDzkAm5L6/gSZgC5DR+yC2EZUCR5RkHdGisc",
+	"tO8WK+0Jlo2DVQMAuL4sxWtr3CCmEdpFYwWVYOR9QS9agjmgUFVtWSGUswSd4q1yfKQzjfH4usM9VnIb",
+	"mnYD75WOUssBbjmfHar72VZr1tDItwa5JRU8wIwvS+3kSVvhMDoEW4KIsMiBbfkTAx2xqX8Pou9s9ggj",
+	"IxiC90qswK+w4LloJ877hBty3QYL9aHWyrmKW5r1CddXlwHjd8Cgw5Dc2TEqgibfjmZINRPlspRtJVlm",
+	"zh8/+8pTE73hgQE4ZpMw760lOsOKPjQbTqGeKRz1kHBMdnh4p/cIFPK6vev9vZrqHqxi7uhiVlZKSTVL",
+	"KeRKWeQN6EesbW9s0cZukDsiJRkClQS+9wKkoEdw3tAVrYENREMAm4Pur02Wj61oV5a3BEovmoCVob9Z",
+	"O63s6FLW0pPd/3HsEYP8FR6HyufVORI4pCd7UPNberLj/OjchCO3v6068aAvoz0hO9vb4Kazqw09gfSW",
+	"e+ShWnew4BmnzAiVs/SXT4CopzToAZAdv1wW6y03yAaH66h1Deqz6WizRYdhC6DdybFQDemPvAlKYf+Y",
+	"/bGuvk3YYwbyvxTsj776dhAHEKkzpO8KUAizDby833sdoMKfx0jhx9uKbxRqOwznPwTdPrbhbPlzgND1",
+	"y2UhEVSnvZueOynR1Dc3DtJ5OsTrjRSrQ4lpA59P29b8xHUStAyoVy/BF7oFuNfaaKdu99JiQInS+O6G",
+	"vmtNi5bX3cCFuoiSpxfh+AP8OYr4FAeQUp7dqN1jdr/mPTS31kNdqS8AmF7f0G2Fhmui80webA/0BKzA",
+	"sj5vc1i3p4hit9cJCew7ilvwA++NUb+v1Eu8cCfaB7aBhxYyRrMp907+2pn84G7AH/dSzKiZLt3UkndU",
+	"ize9pORxd9pRwPbT+qUp+xdI2ZzK2dC9TlfWJ9dHlsGm0+AOIPbt/uQf5+swRqEcHXilA+ovlm68vEB1",
+	"pNGIeAAFoGqscCp4U+LGhhVm6BwGYz7TiwV4DysjDOtXS7SbSyEGyVjVlWakuMdZgqAqSsKdJ7NirFJe",
+	"FOzJaMTid5/UnoZxj2cLMe6x/uj4+QgbVfiaZiM4tFGGN0JFc87Gvevjcc+H1JwhNXn1w8v3//Hu8vzt",
+	"D5M/v/qPOmwy1wWUBELLjvQnhUP4mLJ++tMxfPiYDsgwgZnBrONmxLwUzAjwTQ7ZS1wTpceqFLZcAx7G",
+	"AjoYcBhdXVxrvLGVC6itSpww9DO+lirHDDx/MeUumqXg10mjQK/hlEFb2iSMj5Uvfd/sOuIhO32I2b2Z",
+	"/Gp15vEYskkH2ABkI0W97w34B2bgJkpoorR9kWijOpXTeGqUW4s5emPlkyKNdaow5DEW2tkJ6EyKluDB",
+	"WKWwly/evzr786v3kzdn/z758ez8MqUeKb4QpR5KIEMEVIEzM2QXEnFUpaFSMIK8hK2LG84C78EsllPf",
+	"qDsJjcgA3BzjYZWyBs8Pvdg9JfRjgRritRkroxOnBygy/WPzoKxUUptL2LrFbB6TJ/T08OR+S2eXE/Y4",
+	"YVFrlxN2PEgbxZKfaWXdCZHvTsBHOOpuGUFl6thcl6z3umsOtipg/Y6e34OEcdhYbAHk30Kt8OL+ZObB",
+	"kP23xmMh7kf52ITuSnczq/WBAglnt7ksLTM8j9AIPRlG0zwI3cm/bgt/quV9bxu1R/d+oY+WLZ+NOpov",
+	"5NKdaBD0obtC1K69mQjjGyygHR6UZcOmUvFC/u3emDRhnM+ftY7z+TPEZPPJS40B/1qDiomqs2tLAyq6",
+	"XyM+g/L2wEQ1JpG2eKiy0Um394Ew8/66A5TDd/5S0LptuZ6UulJdp98ZwguoAZeLYCK6hWlE6ldOMIMA",
+	"wqzw9N3bi0v26Ob4UVkp8+gXmX96BO86IuVocMpGcUYu+B+7MhKoz+xk2lXfETrF6oxqOkWDVnQZ9qRS",
+	"hTCGpbaUs5koAVkx9fffpQwBmd2k04sDq9fmyqmXkMwzws6dnrJjonPuHQ8+KCIwQY+1ryt2qOpIMiG/",
+	"0J0kzmGx1/eVqkOYtJ4H3HNJV35Ker6pf+f6/TgHhlBvZXAXnrSwMRPXEcXaXI2r4tRPtxlXPLuOsFTY",
+	"NpTKWDWxVE43ADiVcM/rg3MfM8zod03UB2hwcPa91McUF6lgMoU01gyG7AxdnG4pDNOKcQVK2ViFehun",
+	"u1BYL9bOWKdyBuAwKdT6pOQZRYUN9J20rpYiNeVO9aZQy7XXK5fHzZAnGx+jwgx0NxJFRGwsGLuNPJA9",
+	"mIgb6kyrBtAup7fPc5M3bgnbLam23zcazPJ2Fqb4EuoYSECH1QrUv0KoCCxdKvVi2FHWvkumxU6NWrKt",
+	"YkM7es2hFbg1tH5rOnDDzXm4R3HLb7ir/ZpPjf/cdwAQ/qSubti+oxmNPWB5NpwR+zfG7QLdtHNr9jj4",
+	"45Emzf4HdRO2et3ifeqg3y/i16/+T0jpj7Sg7ZovytrrEEkYNawb5yI8ia5sphcCWptSDOhfvIr0L7XT",
+	"h/0Lo1YfgwOVfO5lpGNb7YCOMKzN2JOeeiDFOmETQUC9xU6u55CB6ESRozKSVgbtbSJAaZy0Gx046DDf",
+	"A7XX3Un7bQ3qWN8Xc0ITwcFdbLT8M5bQIqgAJNK6pQu5nLpEJRgSNeuocZ0CTeZEUxk8cNhEM10LhHBA",
+	"TuuBMjf0mNkWE0aXzHtcqaKcHFNe+z5kLH6VDtzbjlgpjlzWzK1P0av//b/Y/TGW96bkbu7xITm5VN1P",
+	"ubwrqhnfSNE9RbQhdF1IQGjf7hd5IDS0D7/WSx0l0NZnq6aLpGZagcbbWEe0PB1s8aIrTP9zJSqRp8FA",
+	"IcV6KbPrup14tfSBeK+mD9l5aE1mxoqbZoyeCvWgX5Kf7CCJ3ebGcdXYTT1WtRvVHzpah7vQfmikdLqZ",
+	"GyCzuRuC9+L3m70mQ2VzWTkdPaYD7F8EgBAIvhS2aqM2G9eyl3QkHtDk2ze9LR0hMqraUVB8bgCNO859",
+	"4EsJ2oGqkOTIEm59z4X/sTtUU6utzkBlVx7wtMMnEiz34Vi94tk8NuCpbpMsH2qGyvpkLERGe4gmNDwF",
+	"KTMi4MLVjx0kbK5XwDDBreHvKR1BLAuZcVDA2lCjrgqdXYt8Uje43w4FcUZX1T4JigOAd0QR/7CaPOHB",
+	"vYVeCTSJ0ClBD9rIrW0uMnnQ48YzbEytTca9E1/d5BZcUrUOKXt7kdyycn8Tf08QL0ss1BTKPTLvThes",
+	"98HA/iKV9DE/zxvO0fxkPbuOXEUwZkuMCh+aToCDfs2NBW30YxvMI3VVBF089jAteC5Yvy4bJ1KGr6lr",
+	"3A9iVbcvbK6zH7BjWDvpqEm0gPIQblxSvJPe6cZ4yrgaq+gGD2B05UgS+6dBCMTxQ8uunIiwEcPbSDvs",
+	"YfwJOyqFuefeCVOp0Gyyr29EWfAlsODBIXS1MY2ONuy4+g13nuME9YxxD7BTH1sLOzjxUgAFBI0raciE",
+	"mrCc9kMHDDj6Qhq3XHlVQpc+rjyiia/Qy3g1m1tWLYcMGBWAW0fjc5RaGD1Wq1JaQu/kNZMa+g5/EI9C",
+	"p47ShPsDFUcR2cBmtHrq9q4uTfvQg/uWLoc+43ZytUYbsbOXkAwJQ9iZD3YFIHWA2cYHpY9aqbRmrIzI",
+	"Stii+Aq0dAn/dM4h49pqiB7mXBZrolIDqEuFh1WqtxAb3qR4VTpkPzS7Q8vaSBurPq8H5kZKbticW37F",
+	"jRicumNQ+FnRi9Etq5KxQiTzeOQxI+ORBoLqkQRfo3sR+MPHkM5czTDWePbuvHuzyVGxd5870yl5ZuWN",
+	"SE/aWe2Qpbk0wKTT5m4gis10GvSbeqE9Bx7WMumEEatPAOoXvJ31DZHE60N9QkM+6RLBO6BdJg53rILK",
+	"PzjFsH/zaPnldacxmN4hJhS/O8SYydsK/U2dgACWKQ3I2631D9oQDAd6yOEq9RIv9rc1oqR3e+RuPLrh",
+	"pUKg4Z+CjoSK9Jl/XvPrb+qnN3944d9FfqO/UeLyIWf50l+/1SSvxPa0/vdaTtf8IvLGbqg52xy7RYZt",
+	"s482+6KhLrTkqT87wm6gbsBOUmWsj6CMgEzJcr4+0tMjaFbM8L/01UoI8uaPlVQs9VNFEFTO/It0ecLS",
+	"f3UPKwA9+V+B0cBf7hHuz7FK/xWeTd+vBceLnUL/r2ivjKvR6EmWVyWwbvgkUqi9wRYT6bGB+nJdCOB9",
+	"WuUmaodATzkeLdLBMHzMU6R5wyjc7tF74FyynBnp9aMPSt4ysdTZnPU/XL4cJCChPF47WEyg8Q/Z5UrH",
+	"agECOIE4cxcBEpXvGQPBhDfnP0wuXn7/6psPr19Nzn+4fPX+385ep2PVD9l/i8EJZK+Ugk0hEKosbpU0",
+	"7Onjx46z1kLPbWTKFF+AUIVJYRJgEkpY48FR0xiCQKboYMRdN7WUEfuKPWQP2XEzY/KYoDl3dUD1pAih",
+	"/zvmBp813eiegXKL4GOlALJoq5z47TRqv19OfHRozvdXFb4sZ9rFKbyO3h1d3aWnI5XN9coJZEzO64N0",
+	"g63C7hwSUN+kmg06S13uFDr9NTN8tiLhv1I0txV7yIuH5iD2hr02yafdQeH07VrgQ0rcKoR+49PWbpSM",
+	"VdhL9K0Atjg6V06wuzbhY9K5GJB3gWwJAIuXNmEpoCqkeIikZbzQamZkLppqgntgL+nBxTs9JXsQ1lvZ",
+	"SyOhgQoSI3+Bh1DEH7agzv+JXOf/KDbTSYiX0VO3F/787IczCL4xdw1mG5YAUQHLjY3bOYR9Ao9NP1y+",
+	"TAco4NHF+apyW/DohSgLqdIhS0fsOUiqhynlXY6en4xGrNAZLzzg9DcXlx4p/3SsOP0IYwGO5Yx3R19H",
+	"U12ueJk75Qcko6mza2Ff4PKxyvk6CZCU9IQpL4ojwFV1NyMSpvF6h13JTGzK2MZUmnL2q6etlF9Xd9yt",
+	"3IbHhRih0q0klIscIcrThbBznad1pinuTDJW4AyWs7kVeaPB2JCdKY9HBNTA+lpFbxv4ctF5ZId4/yTW",
+	"20zhTXpVI29EPGmsfNo5BXdSKkMxQ/YKVDvUasEyEeAbjKK6ZHmR1wA3DJJ3rwqxAK8CqFWoQ0H5e+qr",
+	"ipbcWlEq0Fn9d/W8f3r8cYjr4fRY/7uvCFnw2zRh//j7fw42NvyXHq5w76QXyo7AU31VyowOCW4O5am/",
+	"46U0jRpOSIrjjb72wBrmpTBzXeS9k9HwK6g7c0OB/mbQbiGgjCz4be/kGehwvZPjT1ut7/lsVopZK14Y",
+	"EhLUOMUJVpleXEklojO74H/VpbTQ5qP+AHvhiDmzTs21UoDiH/dWXEiFq2JSdsMLmYe3JE79vxFESRDU",
+	"CInDteFKHrdmiKkpXvxwCBalhyvRJmfq7W7h1f4w1BfRUWJWzwiONoKR9Cerj+NbVMaCzq6gVzlIncFJ",
+	"oFpfHuTLEcPRWwBS0BTjowYIGiqdoagHjJs0UEJKzrQwwgeG+mrWrdOwfeVcr9RwrN6qKM2bek6GSrh6",
+	"9alzhBH1Dtwh04lY2Jl/cLO87fFoT31bxqGtgzISbP/tNgjQ81lAR5OjcF2xRn3WEyiijBjvqcLNORmr",
+	"upQ9Fbc8sxOor04RrtxyqQwcd2f+mYljkvFPE67QxK2/KArCfDZyIQsOpyABswFfUoqZuHVEUUrAJ3fM",
+	"G8DH4RWE5At8iLLL+n+SgxQ6B8mZ0jTPwZCdwyfwSKeqWohSZs0s+UhnoDr6Fh+BYu9fPW6+0YmFWamr",
+	"5UmNiVRC4iQviRzg5wdU5T5WsGSbFZBIMsjaTgHMHblcVKKBteyYSzdWpE9aLgv0pBu9yUx7iAB1wvrD",
+	"h4MtI7WtrG9vYShAddcFoXQgxUwaC+HpGOcBD0hfK+RiVDSD2q4vBB2yN3ztTnhAmFptxfJiGbcxwLSu",
+	"VloM2Rm9El2/RtDyQyESLrMHXpA2ZJ18QBh18NQ0PIVe3aJWDE8fP44E3cY4fpIffd+a+9SsHu881NDc",
+	"8+dK0M8UyPFy8iBm8gYvTnq3RzN95J5+5FS3I8Rr5sXRUgNoW/30IGbaFdWm6PEyjykh8sj850UBDlp3",
+	"RuCwPAm1wPhwSmHnRTHY6HISFWwetyVaqA4JfK5uBDGGkFQBsHBXItMLkngJCQ//3TH7x//z/1I7XKev",
+	"rYnhtZsUdPy7QIFnVcFLJm6XpTAIDgAAKPDAmqF5Cxerytxbx8rzFcdjyInttlQWFE5ASqQ2xujtikjS",
+	"62OUhex7ivxcaUsHwT+fG0YKX+i2s4cvdOEtAzuwYrEsuBUnLKuM1QviCrDDmB69WNqo2gliwk7+itKd",
+	"7F+80vvJyYpfkO/h3yV0SVOZ+ET28wYUxQDFe/oL6oef0q35PHn8h6++boWOQIVyD39LyASTVpSSR2Ar",
+	"bkMoO+tq3QyR319FPWDceK7vhjIEc4oAbmh/AE4GsWtYPy/51LLHo8ejo+PHgwaqDCLDMG7Gyt2SgGrG",
+	"DLfSTNdb6vsmPLFdt+Sxbvrh3FVt3pvtL4jUDty4JglG6jdufzo4CX+yWclzyBHydV/0w6nvJDn5mado",
+	"QpmYEPz1MXmOlRfk6ZRntuIFaPcNpYBuD6dig7QZxu0Em8ob7PfA5SMB0JuEhSeFYWf/+Pv/fEWAMYad",
+	"/fE4YS/cf166/3zzx1HCXv3xOAQwU29+ET435RwFmNyBmyseYUzt8NjuTfuAzk7SC+sCuUJ+nu4HeEg7",
+	"dklthnUBjwjWHw2Hx4B5g8ZAsFVRiz9pqIusr5ykLaRxC/9a3Ahl5lZIxeqLavyA0fDrQdLAtEC9EYtY",
+	"sCessyHSWrj163ufDSisF3cQ77cZILh59WUPcGomQjJICCSiNiHgZLk5DjaD8HdENEh6Vhei5K3tVs6K",
+	"Qq8coV0ZXVRWsFxOic82ZZXXk6MV6ADo3jmU0Ce81RDJNzXhyA2TbgDFU+sgGp/1sG1wpsgjM9hgpB2d",
+	"PrFdZhfeYgnYmc4qbZgu2EoYNgl8VgOkhaY103dKT3RNQzj81ANhgFl2iJMY9MWtQe+JIcXq4z6jMHJ2",
+	"7NIWoQr23+jaDjfmhnF6N0ebM6BXW44BjwgGZn18tE5Zvd3NQ+uhjTEBQGmmsKC3vnnY4VbyuxV60J+E",
+	"PcGR9U4e/+7y6XT5/O5e+N298Lt74Xf3Qpt74Xe/we9+g9/9Br/7DX73G/zuN/jdb/C73+B3v8H/L/0G",
+	"tSHdtkpxsB2v82W4zaNQ5/zSUmRFZeSNeONJBkXWLlLvapIf4X52OTjeBPW3zdr3yO+QJkDmtmf/26Tn",
+	"JAzQTTo4GauGYVuTISZP21IuINNmNZdWmCXPxGlk+wJsmUETp433Q0mKqa5ws0+blrJvYAEXLUsxlbdj",
+	"BVQHtrpUwVoP9YBNYx/qFyCj99Tro2RtAsv3amT/Ow2aqFkry28TVimusjmhmEdCzy9iMlabzoJdA6Bi",
+	"vTLWTMleN7GRfhrxIQvZltBejRtL/TpD9TeNwwnf3OeJ+OI6ic+ErH7PGVPPcTaW/7ThenDn/tHmIYdk",
+	"YagPU4I9AjvHcQvkKql7AOhbYCWljbHEI3WjcirVaVM984OGdFTQ0kjZcgSV0kWnTRkYnr1fFlK5vokT",
+	"aE5Z6usEJqgcpJCgSPBHhXDb45crc/aFoh7BrD8O/oOX417Cxr3+ywH+8XKI/3/48OXDh+NeMlbjWDuW",
+	"Bu/4x9//EzlpOETQ9G5TL6JB9N2hoXdbcWsH6HWs2wkC6XgN57Qh6qF9Qty5weNhbfoLktqqcX8T+0w3",
+	"uttHHACRhrxDEg4V1F8B4fYIPgsPcHSpo67GR2iTVJOO/0Baf9Krd9ExyOaO9ZIo1a41mxjt0W0tXdwu",
+	"ZSnMbvTcq1KvDPhL4CnQhpvy4H3BGz2HAFyxbo/cWYNGW+ErwUvHJeviP/TF0AOG965bNJlebsDJBK1V",
+	"cLee4CHsJT2ed3lGtzrsRKWM+5GA4OLO7ps3krcU2+FygHLDzio716X8G/YnmAOUN8IA0MKTvum3I9P6",
+	"WopGHwJ8HBRT4YZ/3NfQKEyxMYGwnDjuJKaT1hz9SlrR3fw8WpDImXL/1uj3womO1n1Pr/BdI/lWrC7c",
+	"ZYfXXHRShOdbE4D8aKlQQRmnp4AgcRTK2CN0E5J/UA3ZDt73ZfpGE1HE42s0ht6YSr23n9UNGqjqS0BG",
+	"IXn+00GjLoWxHgTvfn0AFr712mY9WWiyRoI6gn62GntPcKexHCHjjTplWX0aNTHavBmfW0gDetRUYCce",
+	"Mtuazi9yVCB0xJHT2bfaEOwxbNqU+Uu5EC+q7FrQAQGDAgh43dsuq/tw+ZJdwdVsJXM7P2UrIa4J9Z1p",
+	"xd5olfN1zDLxQe4yADBTdt4qGtw4jCh9l77P7B4QJrSL4qKpf4p6r7e396dfCQp1VpW+X+qVrmwsgcFY",
+	"CF4kn8c9PETETku96OxvWONvg9T32+DRgrma3QEqfyEs+Wj3LRDuyRu8HkAI/B61NPqA36ChZt28i9LF",
+	"ayQpN9KEXa2j1sQHN5+uR3SB42hVKtrXUNS92GEMrB8M5kHiNCdcUKzLPXAlNxjVBp4mrXKgR9phGGKj",
+	"2T8t6seO89nYg20dh/xrffAJUEeQBvavhzQbgXsudHCluK+1Uwuf+guAozbuKuqKtxTlxPhHU6c4QkpY",
+	"BgylAPzdB1ishsLkC0YafWPpjV4lotfEQKKHVfJvrs0FvWzz+9f48jem5bdLO7XtP8DQ3onyouXHl9rY",
+	"DwZRAOrf3mnqHbbBviL2uoUqCb89MHcjux295gMKmi63EPnoBOI7E+hAWHnEvIAXE3Cu3BMI6Mojaxe+",
+	"4RFXvFhbmbFSV1awqS4KvToYAa7Da3mJaQ6lzIif1oFoPJpU8QW3h16jEWx6OMMYpqO+A44xw0IM7gVE",
+	"vnnE/VHGSbid2H1sLzqEWmjkfFCgum713KbpQmp6G1MucvCmOIFximiROH7TYM33YL9I6vtAhruaVdN4",
+	"WxfOHbvWvI+zd+do1iaRPmUYItd8mdLwprX+RSvDAZCjMh2ISsEVgOrjimN/DuZugFQa8rBxhnAbd2AU",
+	"nTQD7s32U4gaRjbnJc+sKEMHBFzrBPuuZXqmpAHksqt1ayulUtzo67sCm2+7GXZSpFuvC3fPYYjXngBx",
+	"8pEZvqdIHt7zJUwlpO9/vqlUr1tLw0fBc/SFg6MyYSm4dvArKoBmfbmAElrf/z4Ftw9eg2IdA8W8yqVl",
+	"hcYuoo8WWkmL6kh4wpWmhoh3dih9oFS+9zsB/0KHyhpG9MQ7JhuNYsgBRLHtsfJpLltgotS0BiMS3Fy7",
+	"6YTesYNkrNKo3Uz8VMCA9YK5bu7qQXLrOyklpXGvT1Ox2idpJH4aHvzHA4ynlJ62ibEZY8pGzR0I4N4n",
+	"XsA4rNaTqViFvMp+V8IlSF5MUoIuQBxTmMLyIVyoEsXESkDhiXM78T73arMspIV1LdYDjBYr7V+ymVfX",
+	"snlt3OQDOEBeeLX8fp0mkSN+NsrDQa3hwlARiR7Bb+6P0H5wILM9w80Ljzt5GSKI0gNhIRCD4/4Y8Z81",
+	"yzanCJINNIb/Z5IMtkUAo8hZSAurr9sR7XfmCNxzE6n9wue+3fu6JrG+e8ehUDufiY472+9uTbvRCX/H",
+	"Lt/VYfhrbDRfysm1WLc5HpVY+cZ+CYHF+p7CVH2vlYDwBgJo4KqxUiz0DYT7DszauOJGTKqy2Nqep19v",
+	"7k9I0uz995/m33/8yV7iv8t3H38yFx//dPLoUa/Nfqf7jih9snfSg1yOK8G4YnNrlyePHjmj0/1p3N8f",
+	"3r92Q8NIzcHtT77HywNTAWzVg+9+jVff99x009lfyIX/G9IZe4MAzY6IxqoUNxIQ7dl38gbi3ZSCBvpE",
+	"HeXl5hpyEllKG2VSH4yEh4jSiAEzK4lZDdJizqNGuArD8lIDFFyIFJ+wnz6mniIx6o1BZnMaYE9O2C+f",
+	"wjWbuUp6pcD50Ab5HLttN3dquzIDB9SQLlsZugfnBj3+aluL30htaU0+avHG4jofbES8oRN0x1SlOtV4",
+	"Ox12r0gPoEEHNYLuPgcQK/pnMtuNSGVje1qp5h6hyy/EO8DfnlVOU4ZsYh8O4aUozyo7rz9966Wy4Vdi",
+	"UvtKtmM4kSPlhKWNmPgJe4HZA/CQ4XCYDtlLsIvrMoPU/UZuCrSZ2dER1Hf8cPbmVXrqYfvmUNGhMtgA",
+	"WCGITvv4OU3UsXpsgqyvpfBTanGTbmRI4PUAH3O19j3XCj2TCsDYpYIqNneNt/lpZXzcvj4cS/lnse59",
+	"+gT9OactsYOLsxev6lIYwwpezgQruJpVfBZaumvF1roqgVcFVgr6rEmgmCAXC0COArivCKoYs16vhVga",
+	"cq4Svg4koQG4GLrchmM1VpfUXmxa6NVJKPthnD186DWthw9BHXi7FOrs/AgSf6y8ci86A5TjpczAuvpO",
+	"61kh2HfC6W9MqBy8ctgAzRqvdAzQin/4EOf58CH0bhWlY9N9RPXHhhzYiXqQMCwUe/gQJ//wobMPHz4M",
+	"MfWHD5GQ4q7wJsEKrbHCm2AQtLBSgXh6+DBswcOH1MMCo2IPH5aVovdISz1yxmrKlYFyJniAVmTkLkVJ",
+	"jUySsE8JtTAZnJIxDl7RZKxKrq4hXxVAxbTlVJLEb7gEnzFhIMLGkjFPKM4vwLimrDt0D4iEpd+9wuaA",
+	"NT1hi0A3kAW3IvS4CACYhbwWxXrsJuF0cUqSbnZczfiyvmfB12jwA8H8l/8CeS9CWcIxHyuEPEPPvbjN",
+	"xNKy9NFc8MLO/5YmLH1UCp6v8U8IOi/l8K9GK/gCDxkVh7hPurIpFSfxqAnziVPqAqfxoYd2fjNWgeFQ",
+	"Wg7rZ3fjOwOPij1WaXzQU88qIMjRYBSOe0CiqOcuZsgw6BMKBD68f8366Z/grX900/8TzzJhzIS+GcQF",
+	"ao7y4HsE3loKw3KRyVyMVbw1uT7x5xx2IBdZESoX4D7oMO4WNGG1Kw66oXT64vDMdXvk3F7dHD9Cvxzs",
+	"483xI/DMURAw8sulrA83soZ77pRxNwQ4MuxKrDXC7C0Y4LA/HT2Bg4cOX9ombAjvuBWk66IH+1nAW3Zs",
+	"kKJJS8motYcH5Hs6OoaBPR09iXHiPR3B0Meq0DPWD2cK5zPwZI+aPHUtwRG59QcwTMRSvnz751c/TN6f",
+	"Xb6avD5/c36Z+saxJjjaWf+r0YhdrR3/RlzShLpPOsGzNXw8nciXILamp74/im/V/ebs3ycffji/vJi8",
+	"e/WehvDN2X+kFK5y/OnD5UtAf+wfJ04jGcEIAjAq9N2G9RcSdO5m6dTTx89ZP810LlIGPrwFV+uJn1g6",
+	"oCK3sUrfQ7vXM8e3wrmTitH2+C4KuiozwXiel8IgOrUtSeSOlT9KOLXXb787b64ntqStF/O4MRNYrCmX",
+	"BXA3XrMpv0FnHy6/n3x7dv76w/vORz5pbs8pW3LKni7A3iSWTvs6ExZWqPZ9yjLiWpAXTBiQjqCpGTp0",
+	"tQhps00lxANCwoo4W4r4olsWXbLAI6m4C2C9oaEpZ0unP0BoBXoRlDeO8SFaPnKkB4alFyI7+lbYbH50",
+	"AeceuuHyhTjSpXQvwR5LdYKRm276Fn8DyM30PZT6lXWlLnRZNRZ5prT1EaaT86osdWm8oAAfNrjPYfKO",
+	"5WLm9JwvxclYpb+Me3DNuHfCfhn3HOm5P8c9qdARDJnKZOTgL8Mh5S+D1o7feYhO7CY27n2CmkOiZGlA",
+	"FOgpS6947sk5Zf2no9EJW/BiqsuFyBmW0VVUUQxPdxqJBnTz9VIk7IpDt7hyzZa85Ath0Y1eKU6iCZzu",
+	"T0fH0GJKl1cyz4WCr56AX1xpO5nqSuFlTwdYXj8tZIbjeY75E3oCiqL76vjJCbvSueOl2u3xMXsjX8Cz",
+	"aIVSKG4+YZytRFEc0Vwwzo1Y2Fh+zrG8yL3ArcKMW7Hi63Ss+s9GcHtoFw5KK/Wb86rplZjzYkrBh9O4",
+	"lT9BRI5VnZmWMJOV1dWVgKSZ+oQYWiyvAaWs/2z0BDNBAB9N8QIHNBqcklPg+8vLdwzhqYVhvtULfgGJ",
+	"5iBwjXKcOeNGsH7U5N/DXk7cutMCAD4EbC6g+AvFlqVwVmACWBFQl6+tJXpgS27nPoSpp1OhoMEwLm8p",
+	"Cg4FHdSHKog4na/HqgXKlaXBSz0cYfuCjRL36B2BxNyjwBFF8unSzZqr9WouSuhgzMObvVMM68A/XH57",
+	"9HU435z98OF1HZg9GSsUQTBDx4c2KJv18cy7n7CCYuBL4/AMo7cQtLmFgHRYd4O/xhGiP0T4DTRnc0IN",
+	"1ANd2iH7xodzDeunHLBsHX+DRH8NYBN1WD1N2HA4HIQ5vv/2JXvy5Mlz5IjHo9HoaHR8NDp2u/H8+fOv",
+	"j44fHz05pgpuPyc4EVel4NfGi0BITSE2NoJkLp17VN+njx8nNTqv53Hv+EwqUohfS2NRG4NIXFUq5pga",
+	"uGIcb/ppOBx+dNwqiqpGfOxTOmTvuDGON9QXpNDBGvxof8Jv/giethm14XGXggTwJnOqqqJICe9jrCD+",
+	"734fMoz1UrebJf+5EkOW/gnI6Y+kxmKlz0wwI/8WIao8GyVj5Ru0PR6NgnL0Uqsbd6C1MmN1/g0++8OH",
+	"82+cEowStoy2RyqnlAzZG63E2g3WfXHBcl0U3EmKfp0FNjilxD40COE5kBEoiwLzYZ0OCuN4qRfLCpol",
+	"U0Jl3z3FEISASVjJwXwGvnLDC/eL5SrnZY5SydloS27Mv14nDPOAJBF7naRG3bzd08iuY96sS5g3uwxW",
+	"Nvm0JkOKvePyGG99Drr8ghdYYk8VRwET2mioKltAdSpMAkPnLB0Nj79Osf2H+/sPz+N/voZoqOJKH+FS",
+	"uqW9EoVeOd7g2LHMBPJyI4QZDNkH6qgDOnEhOPLSNTZZ9I2tKkUjP0VSwpNPtah41Ej/uVqH9n3PxNHx",
+	"CLblfftqBWTtsEps5hgncpgrYWSOjF3m6H5zLEVhIVPabC3ueEOdEJSiCuV4ftzGtU66pc3xtebOZi2X",
+	"oIlrD5u+FKVxKhlXiP4OpknNNVGnDQYMOpILmQllwE9HLqJ3pV6WUlheYiaptBBshg04e3feg2pPLPTp",
+	"HQ9HwxEEytBE7p30ngxHwydQgGrn4KnzVrX7eyZa4WwQRP3xaBS1U1iW2lmZ0MhtCf05AwAN6KaEDYTk",
+	"fsqgzMob7cMejAgb35znvZOeH0PS88VxMLbHoxGFpS31LAZMdHQSPPorpVPUoAi7PJ/fwyvQibbtvGtO",
+	"p+HV7J389DHpmWqxcEt+0nstb4Ry18I8e0nP8hmkemLb795HdzNq1zvWlH1/+eY1Ci8gD3HrDeWGT4IK",
+	"ppquRUdUToPwLX7qdJUP5wCN3bCUHb1dIYYAdZr2zxsrQukmtBEqESAHKxUfORPDvx9e6R7k5Ej0kkfg",
+	"FolJGa0PMBmUZaBAoIvEiRTfVBO1IBAJUNB6jYmgSPlNAoHlfMcBRT5IWQNdGrey1EpQlGaa3F2Fns1A",
+	"rirQPkHPUrE9E5oqbUwKmoAg8v86Au7oc4Uqo4H2Y+mjR85QcQxirNCJPADpQ1BSUrEpvwG367SxM48o",
+	"YQQcwaAT1X5gt0q9GO5jK9y56Zf/uPfoOCX20dwuiuaZ2XxQ6/GA5Qdq3XM2wnXxufB1aJAFalqOw8sa",
+	"VgPJnqs8iYt3Uc+EPjxk43nHEXijAiFTUK4KhwKdVI4New3EzHVpjwp5I/KEfW/t8q0q1slYXfCFcNbr",
+	"Hy8AxY21u+gQji2XpcgsRHiIoPsc8Hs2SQttjuamszM09miqMz8wt2qEP+JBfrzpA6beKeM+9ZIO2tY6",
+	"wMMAJ3/jAYZD9bDRZCISHI0/qCBSz5AbuR2ilp8RnT8wdE5NhHU1epKAio6A/js9Al6ZbrgFWF+XcaKs",
+	"08PJK8AaTgG4G6yXeG1BtiqNA3NcDhL4wjCYX0fQB6zl2TXVQl0LhTh2tKkSBwzJdY7okC95WycDq+mG",
+	"bMQL1sfdL9ZoVmFLRs5sWcHCLUt9ux6gVwMcRC/fvv3z+avJxauXH96/Sqml407PlXfD3dVXRW4eNVb+",
+	"geBn6vZT+Ry/hvPduDVseK5qZ1i0/aSdQWt9dJ8Hr9TpWJHN45QvdPch94/deZ1svheyaV7ofL1DAbg9",
+	"Wq1W4Ik4qspCqExTQ/nDNAJgVt86XvWpmaJKmWUNfvpk9GSbb73Wsxmw+NMWp5vf6V4jO+S1xsG35lcH",
+	"yQWGVx95C4GkNbnIYNgQD9tR2gthj15idLE1WtnK3nY/1D32KYqVtmUNy/XoBc998BxuOf6CkijQ2kIa",
+	"I9UsqR1rtU8NsoLBzY8bU4uvOu7bxmiHON4nX0zpBC8lRs0/e84F9zKyyfM7ZN7dZr4pEcCZCRojuJhL",
+	"bcyRAXBNelQDji7giaEfNpSGutU8frKfYC61fs1LTBZ5+vjx/hvO0SeJ1z8/6AVvuFoTVULq1LNDKPmc",
+	"vIX1Pu7QfILAiTX4Vj2IDASNTSPbdaJXKjetyAt9OXWW9yBhWSF4SSTRdpzRJm2qKz4DwVlsGBFVOnKd",
+	"RvaqB3TIxyowNq4YL1Z87WxpfD0SCMQsMWLQqjQ4q7bWGpygwqimH86WKEdLJCgUYQgdQsOt5B0YNpTD",
+	"tnNsP6nP4No0p89m0bT892fVB5y8b33w4Fc6Ergx7Scgjtt3WsrvwddJEaFcZ9XCGZTcUBQFIsyFdN/N",
+	"hHJUAU5IlcMJFLfLQpeiNNseh5mwkH0CHpPPcjrsQmLczJVqZe80DvYkzG/4K+zGpVtA/yr/oi7vBTpq",
+	"DnQJCcXeaWNnpbj4y2tY+/cil6HNYTbnkNnzbPSkxhrc3hB65a/oAXoveC6VMKZrIyi8KdExukbUhPIm",
+	"mAKG9uXJbzOks9qHBv7sSoXVPGUpQlGGXByZzXeb5uFVu/1WN8ePgu/0ESEyddLBS4/YBM3WwVvqO7p5",
+	"Z/eaoJ3A/LMrIRSzK82WopQ6Nydoaq2EuGb9dKVXGKzCttz9dKEX6YARPhKkA3Nna9cWCdqdSqycoRby",
+	"cHhdKVxWvo1cnR43qNtGK0F2DDZudQbdSjfuNlu3s36KbUuxIbzMfaaR7yrrv04gK4WBQgbm0Cm4R9ES",
+	"wgVAO5f7iNuPvoISf01wAJCugRFnyuwSJXdibClqb7SHDe83GmCG5nqQtsGNgXAFWrPge4P3PDCY2JEw",
+	"SEbxG4fBV67wcqhjrbJMiNwX7SfYqtrtLWQPueWEYq6x8uOFfDe4ZDBkb1Wxrgfsc72ND4w6/QlWjIhj",
+	"rACBnnAiIVlL5NLZ2OEZ0NnS41fa8P2Q+S1KUQcKe5PCCvqZGb8S2gi25CBta/d+H5KSaDWSetHqK4ja",
+	"Qnk3jd/IHIKYqRsZtgbw42FHofkwhRTSTE4KvUofuT/mcjZP4SXPn/3XEFMKsOQ1UmedngGDvtLaGlvy",
+	"Zdso+8ej0chpYLQpSZ0kUV+Ul3yF7uZ6CgkzuNuYQ5m6T2k4PP64y5yURnpmzi33WiIEX/wvHhZ3EGWt",
+	"QKaInCk5lRlXNoDfmXrygICRC8NGw7F6gwmXEcVAxbijPH9mdAnZT45dKL1NbgmSVfH/sfeuy20bW5vw",
+	"rXSpvq9M1gsxlGInMVVTU4rjZHvGsRMfalftjZTQBFpij8AGXzQomkmlau5hfswFzZ3MlUz1OnQ3SICU",
+	"bMl2HO0fOwkFoM+r1+FZz9LgrdFGZEuDs4jpP7bTMXGhGhR22gIyd8MH3SXjwyMhY+5Z8Ss4ev9Mtuts",
+	"qktcPBSGrTLTXiTCA/Cvox7PMc5CSzncdQGRBP8F3/rT9WvPWE6bMIQ9jz6h2FjfmLnIBOh2O0U2wnjF",
+	"logd9k1DW0K3pmNPqt52N0892+V1u7lxP/T2cmM4N+3mnul/rRRvt9/uUK2KzkWPXpX7J8jB8r4+pN2v",
+	"vI3gUQfvZQA9HD/c/8aLqvmxWhpq4hrOhyeEvHof78b7GgFe7YPC+ChsCxQtXsgkW0IFhGespjn9I9IU",
+	"vWbYpSw2LXasTn3xpWH2FHd0QGncPELMN2YTJkqZrj0bjFPLUwNXH3joq7JcLqwYXKpFI85rZWfuabic",
+	"pLs/jHRXZSPtJY5snRoAjuSyVD98/8CCaqnNslpa4WsDAW4CPNsIIrENQNSGI4FEXKSXvH3zpI9ZjMBF",
+	"wJZWVlQrGS41ptLhyjRIblRlHsaxXDDIC5wJMd/TSRz3maNCQGxWQMbpPXGsatDL6ANCzleA+zwei0Ku",
+	"bSKOv0kNjqCqxfFD3AMWQNIEKV2LWVUWHn9xBDBfYmcZ+BIUMFrW77rIW8QMc+4he2MipLiQi7heOoJx",
+	"Co38BU6yNjOFUSlmjqIC0YE/Kmg6y32kQqAVR2xThN0R4+HJLq4p0hRT4wmQiHwKm95Qhk82Cam4u6nZ",
+	"IqU6iRmpmphiCRI4QF8eiQycPUvTEFxw7zjFIHcbHgCVYDQg4QK+SGoPFdAhewOCpvhdaIkxrIBVA4Bj",
+	"F5XSIMr4SVITxDtWsipUPa1kXdhEFLU+53rf2EwnoRNAaInSCU0iInUCHbl3vCPxyn3KNrosU3NRQTgg",
+	"83OAX8J3cDV59KCwgrmolJM4bqbdmU+N+s+lLIljOozkAXoroc/ulT6ME8Tn/KmUpa1wWrHOS5iB9jLR",
+	"qCAnp1v1jIgH70D1hGMLQ4Fz2KesRERJt6ml7FMS4QJrKrEoq6a3a0xi147hXVcJ3uYQ3O5GIEJDVsm+",
+	"rnjures3zfyO3Y22aBWJFJAxj0NfTgKc+5FgF9tynSO27r7p6z1x/3Ws706CwetRGfb02lSrvu4AB+EN",
+	"O3OXqm50DvtdiFrZL07N/dha62mkJsoO5ZAuf9oBO7TTZaGbXnX0ubaEvfEEUIkgZyK40zgLLk6xYcQH",
+	"aAanvzwDJ50I6hzK9qSdBog62FV1qRJxqdairhrYfwnBRlsADME/BSJwog+yYsBZZqmRdm3yWV2ZamlL",
+	"dLPW7lwA5pq8g218yXAkXkDID3MQ4yhyZ1xN2+YUJnAP5g4uEHXl1tenCskcUbUErQMiB0jbGOGUZInI",
+	"3BhHTGvVayTjl/rQcEfXSFnf1V/gxsUuX2oUWbWiadvufMa0o/3d5bfPoBt332tub29/Nm7uG6b971lz",
+	"n7wWp6FpBlv1infPO/8B7pm4J6Hhatnk1bx3VujP176n4Ry8pJf2LU4DZSKxEgxMgu7vyC3duHH7Pm9w",
+	"T9Pvc7vu1+cgpfVa3kFiB7zLCxuW7ambFuBF7AyycYYj3gE4h5/7Bf6RMS8R9t02rYmKr1+4KvzVG9gD",
+	"ovt3+4L5Pjx2U9Pms9ppfhz7N1qYmc98m93OdpnGK8ybJfqxHxb+U10tF1Zs821Q3I0QHwjggcRcJNag",
+	"qONcXiqbmuvSakR6JpEzn0tzWC2b1Kh3OetNBBJ4YIGqchMIhy4xThzShc0AaJwaYv6hmnLn+iJDn5g3",
+	"hAaNmsPhWNZKjBMxl++QwcGKo/HxwySEVI+4CCF/SDdWlefgrYtKJI/EqYkAkanxdYthPjGmVKiS/Xhx",
+	"zugLdJ34UYxeZENCcS2qugnoX8h3mpZqDoE06tBI/JPT95lAJoMEj9KiR1lM19TpRHhnLvL5QtE8jHDC",
+	"BZqib8qpjLoyUPKa8pFFXldG2IXKIWyv50r87pa6Y0ncHhC+LyP3Ig7Q/+Red293xv5QYfUH/Nrw5BuG",
+	"Udqt+NO+H5p8vAWwvQUx1mfgRmdE0sKo4nO/Lu8ag/rBgpIYrCIR1Ccrt25X4OZB2VmqrtK4P8DvNv74",
+	"SLxkrAycRwBrkXQg8C64SMFtzD5828j1xJ3jUkkmwHM3ODIGZeiGpdxkX8PNmZmh9g9BHrDeAx49YOPT",
+	"Vk7LwJwCMIKmlsai7ZeaQaYMPDLBwoGQrYq5NxA7lb44W/vo4py0j27r5Dzs4fJq7XL8ShEXf//bBzI/",
+	"eMvjtrzOlk+6tccL1exY2PEnEIlf2qb44DX+STXXW+CbKf7PCtDlF8Ce2pFMiHm0TpJc6CtlmHbRiZ5I",
+	"dgEW1bbJSFmFSVIDQCR4nzlt6T18BKnvVrOqVBSGkiWiRulOBLo8DNzRG9AMOApJNxmJSEHi9N8KozHK",
+	"S0ivPGrMgbMbqmrIumWRCimFThdCkFhLDyPVOQMlaCSY3to3787J2mtlmNHqHnAaL4SkG51fJlGrtaLo",
+	"NEhoYOoIPXF6J3wZiS0stQvKl9e5BFV9dSoiBvHbSmFqNrVCqkMK9aRSkxrwfqw4H9on7tGQQmLapEPJ",
+	"ByUX0vVQL3YCP6jK2rWZS0O3G1Dru0UoEuD7MsgKUcBAQaFv3W3+YhsQAmMipPHuZObJn3p6ttT0WBHD",
+	"kw1eZd9DZESxYmmmZZVf2tTEPQAjwD8bhk4J31PloSFACtR1hS7b9PR3pP32kOBfS/v9iKKeihV+uSL/",
+	"5oCmz163xq31/rr1V9NlQQrI+11Tyw7XxmvVWM+K1qbKRCb7yjSzDEtMEeN0sgmUSg3WzMD+teluPEdf",
+	"LktlCsmoUfGsAUgPVR8nkscOKGPicb5x9I3lCkHjZa1AvtcXDHFqVfOvoox+wE5Y4hUK4gniUXhLtuJR",
+	"wDMGhJEUR3MiWDX+TYt0NTj0TtiEjdTD73EF70Z0bbbyucmstqpAMDTX0y9Odn32ouh1Wx/2VW/oBCOn",
+	"6fCG4on5oXrD3E+ZQCqAkCg8bUNyDgTauwQBQRVVIUy1In8d4NByoKTzGQScDILKsSlaOUGpYVAiMm6N",
+	"BFSN8b2gnIyOal6Qm0SsShgsj5MbEAfwUAxA+QOMInxS/w6qPSbKDBOQhm7go9S8JDBeu2VOZmjnuxAW",
+	"AGCPHu6XGvVO5UvKrZhKq63IZto2Vb3OhonIJYDuZINinfhsndIeCo6mxlSC3gFoowQZWQHxoCwh4yN+",
+	"O+KhBThcarjh6CEnssVy4cY6dWdiiCQXYKN4FrEHVuCbkJUy1+9UESVdoH/9gXvEk3F1CVf+2kcxwHn/",
+	"9gk47sy9+b0hbnjiyGyNTvmtWuI9cgmw4++tNHXzBIFpbUlSkSlrjVzYWdV0QclRHCUcN4I8ve0EtAT5",
+	"E9ACBQYVTG+FlLY8YtV1rQINKNKCZvBakY3Ej1BcFLPs6uoCuFdQs2PiZzcbMC8cEQL2R4rZVHPdkINx",
+	"qkT2x5/ZySZ9ugYqpNgRkZrtiySXC0Kqaut6OxIvAQG/UWWN4eDg383lgkh2rSiULIA+c0CeEIiMVMvm",
+	"jBiXMzLAOSIzRHJD1MegEBACrMGin5A5bhvKBSaCbGlFRthkyp3kyQUguwf/Mm3RarYGFrK2ImOq7TuI",
+	"DOhgHRNarA5lDup2cA9pa1cBTR7H99zkGIakOws5CV3S7nYj4xtqTcLKDE+EqWokSjBRzC1KEQJDW/hq",
+	"mkjd0U7vDZvNirysLMxZagKWmTZmYDtkZu1H46+ZSwGOiNTEH7+q6ktQwlOzku5mu8Lk0aVCDv6nbAkk",
+	"4EiBP3u/TCJwkYN3HrOPI4qu1JDfK2EvfuTAR+0/p9PL1Xh4BWCiB4F5/NXbF8g+niUCqYo3j/XStFJ0",
+	"N99+ffbsxdmPz5/99I839AlUSGCIbC016Bdi24UykXNZgg+LSfIJcx/ozncTpJ+kBmXTVF9ccCHCxl/C",
+	"3LbtcvEkeKi55ciW62z+ycvXb87evv5howfDcKDiGUO2fGofv8dJ1vhjBlmZTjywVQU8493UTWIJ8HcQ",
+	"SEatbES6ynj34EFkqtE2O34hG+m0jMlmtjZmPPhKEVBPwil+8aJDnLexGzLyBO+FB3ZLdtrUlBVmETQV",
+	"fdpSpPycFVU3ABy5z2d1h8adb9tUC6RVQ7aPmV9KJ7D6Y8avluZOo8WvlibylG1bmce3R1Sw7M3uQznj",
+	"Y8FM8by8D5J9WeRHnvli77ow7/qm9YsYabYyux1yoDV6WzdYWqRTqiutVh1aZRd7Dr36wBIhNWSqO91D",
+	"oz4VtKKoxngo33r6rye/L05PT/PTJ6f+f7/+9Kv95tfT03+cnl7wb8+ffn/5/OXl6en3q9Nn/OMP3+M/",
+	"GXu5kM0sQC8B2dqfrBJXLzw9/Jc8/H18+Pjs8Lc/vh3/+f915zx0ehlfqNVIvALJaz0B8QPLBYbdDeTR",
+	"UbAisSROyFKVwlSNSmL2ZCo+jCUdr2S5RBAW2+x5VataZLPlXBoMpTmFi2iJWcCzLwKm362qpTwx/nj0",
+	"YSfAUWOhcAVatmSe4+ucIUjfVOfnCrVDGmySGlsFomgA0hO1N6tTSLYbz8GwndBGaP2LWimgIVpCaXHs",
+	"DPYCtbAuTcKt/Cg1gEh1A3g4fogNBpSW37InTmlB5cpXPsba0MyhgConjHugG586SU6KIevz7qjhiyHZ",
+	"ruu6wk895fZvfGn5U/PHgdssnAyDR5+DrkxZWqvzJSmujcYUVXsJWioUwnOaZkHV9f5Mrk2k4wZw62Gj",
+	"aFxxrX53tX5zeHR8OP72zdF4Mn40GY//BWXsGqnLg8nBQULVn1kJgcKz+BNWzEWfTfQz1bKNfr/VmUwO",
+	"eIMeTA5kqXN1WMpFUy2wwHytoEk8ugeTAzi77k9g6TpZAzXMY3bxo2svzlN/knt1COhbQsF4PsMkQSJJ",
+	"cNL6M53sIMwJqUQmnTOC71WQz94pjkeXSuCHy6lXJ4gEcj9rnDTElckegG3fUOmM0aZtfAwy/NXdWpsM",
+	"LPSJTnIoJFZglpZAWJWaLsYqsZuwasiAEmfIXZP4ybuX3blopcynBn3a53AheFfJg0AHZRPuxeNH/7/7",
+	"dq6ceacCq1BqAhXRlao3uYVERC0UMQaJNmEQpfkDY1Cg4GoXy+D5dF1Gt4RpMJe6VsLZj1TUDBkABg2U",
+	"fluTY93dsIyNdvd8mIFFZTUqEuSKgE+diOkSeC7hvzD1vYTCrJBML+llX9kDSxuBcQgmozJNvUZU8wzQ",
+	"QK5RMZWmmGAHgNfJffcoNf+BCw81x90oGckOqpGfXahlt5pVpevHtCI8SbUySWrwk4Ehat+3fD2GUiv6",
+	"ZmqwcAd91KkOAB3XBiiWiqEz5KNvubFgrmUpFwQacd8QDbBCLJw+P6XccWfQI2OD21hnsjm7zJDGaGmm",
+	"WlpVsKMel/mJ027cjVWOxPH4+Cjx2zs17U1GtNOEPHc606VbyKNEHCfiUSKOxok4Hifi0dj9+xg5NPD8",
+	"2rksS3fUwmRFzGTSrKNEAECmWipRDrqXjJzFzsLFVwumnMpVT7r+80hC3UG+/husG7ctvGKJBZ5OuSGY",
+	"iHzhlrijomHegD9qO9//9ginPhLjUby+fQUTwiP3yeAfqiA4sdqZBQ63DAQqCgAHelG9Oysc396ZloZi",
+	"cF/i8zOUm5vxhr7zRWL2jB9vnTQ6uF5dJxt/WlWlkuavl3oJM7g/GY5n7G+QCDfnPcVbk37oT4B7RbWz",
+	"rQcPQHQKq3P4QopJAPZQPbOOWmY9HmpYpTv1UUMLnyibCUfXI6IJjXGfxXSLlpwv9T6nfbW11Vsi+Aa5",
+	"S0hNJE5p2aikWgirVjXoQLU6p4CstlH4NU5qwmKljfX4G9vINfCNytzZUW1ZjrRZM1gFDGqVwBqyNKWy",
+	"VmSbMv2/uD3N1K4/PX2TpaadGOWrvolWZhSV4IlGF5Xz56oClAQVAObggAQtPxosd+28qnOF/ZlsFmAe",
+	"P4ZxIJy8sjGYwMal8CAuiSh4/D4C+cWqWpYFxMWwPnFIFLAR2B0MA4a5U/+gNr8ulWnK9Y6cLRZMO+/f",
+	"0/BJdQXOUqBmuebMpYZ8t7oOuFKq2j+rViJD59dEALKeLVl7qRcYSm7lJQxa6IZS2uaMIA6QnBYipmjL",
+	"lDJnT2wnK4RbupupB79dN7ctyL37vDaWaW+tut2ktl7515/MFq7iu9TIdt6G9wi6zgS2HYv5mSSupSYj",
+	"De6sulJ1rQtluex0Vw6bu/jcwednIZsNAnU709kIINU0EELbzmdLTZxuhIJGc1HQKM8oAZAUkLdTLhRS",
+	"K7pLJTUXJNLjktVcVga3aW+a0l2qs29DC58oPWnnAebUpC/yIH/JaUk3UJW/Aj7V/eU4YkQ71OjeX9Ui",
+	"iXyd06hKw2Aa+0gBC0mwWV+Qgblc34HrthbTurp0A4urNEDHRVNVADPzfyFYIeF5wefapKZUrs8zWWLM",
+	"AjF4GM3kQuRE308hctl4SMN5CUpXkppaAQ4XwhQQI0lQt9NzZzhDAN8m6MmPB6whNv84KgSJcmwmrTiH",
+	"AD+C+vbOaI9zGA7xD7COH+4bvksHDvaxR9rAet6TIHyoEHjTLicCQZe8qmuVN1SqB29N5mSX28d6g6Ld",
+	"O5liv+eHwPrZy7TbX/qLf+ovzeLFw9jvt/TT8rdwXS6i5eWdFn67lgPTiOfPf/YfQszU6S/PgA5VW6FM",
+	"Xq8XhMbClAFTIEzdifJmWRsn/X2fhZVrDMRlM2nP5EKfXap1NhLZpTZFJhaaq2WudK1Sg+yGE5FB1Tmd",
+	"iQHUQnt2COzljZ4iB0IjiIjcHcgJ1kt7lqTG/curatmoOhFXz5//nIiXZSnnMhGj0WiYiEyaZlZXC51T",
+	"0PNnrKtp3RiHQA+QXVTVRakyMfhJzbXRIiP+MvUEt242HIkM2FtthhlcYlatxEzWFD9HEDmCksV5qVQD",
+	"KDMLGDSooR3BYJh+B0oztg4yqhIAc+iHLvNJuFPfMDfyidzDfow9lxzP2L2T+G6cxIuwx7qEyuYFdANv",
+	"cRAzp2EVG8wRhcgh+mSXVkVUGOwOwwydHr9k61xcx93W2kTUxL3idGuOtj17qN/d1r+Q448uYO79bp1+",
+	"t71r+7nQRp0Ko1apyVgL6Xa2GXXi7/dO35yQZZkafGIkMqo/HKih6AcsWwlF7zg2AzEYcSXLpbI+aRF4",
+	"hWSBRX+YZ8gqrMCDuQPCAlVUvZFYig2hRSuRdUoMgHtKzN3sCW2QyEha5ZQfsyzLjHlKhG6I1p776zoD",
+	"pEkA47tUi2YkMN+QdJmirhbEXJTL3FnUeWWMotxBzMXyclRaYavKMFbYFxJMjZVXCmN80sdYWL+EKJTn",
+	"lQImqxwS7SnPAbD1xGUVZWdyBliYUoC+DbDCbTtrc0j5br6yIfQHQIZbSZrA56TahFX9bs07Vsbethr5",
+	"RM7NfbKS/Ztfqsz8LDW3D8758l7O99H1vnISpVGHW3itDaPckqXXAYgh2Xup1gnnbKMCqBvE0mCSemp0",
+	"YT3/ho3B1PzRM07VzSLxwH9MzbnUJVE0xQf9OHRljhahGNi8Xk6n7kY4h6xpKr1via+Dv/nARl+aYn24",
+	"CZCDoDv0won6prpQGBiRa2AREd+Jn/X3YjCnwr/SdYJQ0UyRcjwej1vwBvKmDrKmXppcQhUuTaFwd+6H",
+	"SBjLxHoAvcBSV+eqASYBGXe7BJb4vK4sYKaFXGiQxzqXNgncMHKhU7Ooq1xZK/yHmMZlVRHSgrKzILuX",
+	"OjBV68p9BaoqQ57yBuXzY8RfxDnLfRVOXsEe83i/O6w+7tvp8y5trD7XQdTtvfbAImD9y8OVftxc1uNr",
+	"TdxPslErue5yim0uyspsQ/w+WF/tFoyNss1tc6uAJ6mlaQHhU6coxZLka+tz6Vd1ZS5SowFU38wAJUT8",
+	"HzN3nH0yQq1sVV4pMcgKY5EuKVJW8xnFkKIjTRU9qYaRuFjKukB+Eqchuk+A3qjqBopIN6gLTiXIs5KJ",
+	"FVgP5K8OoPoQ/5EKUHIn1TsNtdSRniFDMH1MLUol+8AWWGnrhkN/yoYR/T2+jneNgRTcyqhDYrTzfkbU",
+	"cNk3IQaxLOXamJS6rE3XhTQMpUGRGYEkJ+a+bAoUvGXC1XI8HjtjBG6Rqobxt3aBm82ZkmUzW09EVl1m",
+	"vPI6n+G3QJEOlxSvGDOphD4IYpPpksVuS9+xnvsmamInb8Lta7Wu6Vfgl+0T/FSRiMOIQLByr+N+dCJ+",
+	"8KKHEyhKfaV266w+frfXP/mKDOQWg50n1AOGIiDojOj4MeSuamnRsg10/NW5WEjbYOwZwDmAfa0x5xxI",
+	"ezwGdQ8r/wn6JQnaKS+kNt7nYCqU5oPj8UMIvhOcE9LApHg4ftiO6ANWR2zUGtHWDfN3Zfg28XTDp1t8",
+	"zFzthcu1trmeIpRCoGaatFmX7axa2W30Zj/W9Ff65LV9uq2ssPuSALfu1P3PsCB88Pwpi526m8fLI6x9",
+	"DWwGq7BYjdL9Slt5/qqVtKnx/n9eUSSkMG2gNt9+yrRYvSP8td8dHvmMdy2clW5QSP8OvL2ryLfRcwFx",
+	"t++d0Z3O6L178jad0T/LSzCqjVr1buFAS9hyVzNDSmqeyrrUqg48h5Dp4D3XK1UrcJZ23ii1mkttuLi3",
+	"nJZqhInl2lzsRJbiI1hBvIUqjaGh0THcfXWA5l0ZlRpGgALijHExcyXNaqZLlXTiTPs9qq0Dd1ceVW7k",
+	"E3lUr3vgobJD2Gf32NG/DnY0wDTjFRz2yChSWJmYdUdNZPdIuxRyIip4RJbl2p1UiEHF2VcauaRQ6xp1",
+	"u9oQqra/lnDAUzqrMtRa6Cm5zg/cTilZrIhlsPEwnK6WiR0nuT6J3mt8Y2fbDKmHDqzkGha3t95wUwPV",
+	"5E068YZe+cvlFL9amv3IPGQ4+BuA8jaQn22WHM833M+RE6nLnk65xWAsTZEQMxohndHX1lSNLDvO+IVq",
+	"mPHy7jbADhrKe821U3Nt833TNvkQZ7TfW195KrzeXQYUhL+oGmn9CiYHJMKhhTSqFINmVSFJSU30f8wF",
+	"CND/1EgoOkhRIXxAXMgrdwMGKkP05NoZUAWdI0uf00Th+dQspK4RzPHfa71YKFNU9fn5AytkuZhJMTDV",
+	"XBtZAr8MUticS10SP3WWzyqdq4ybg6gM8eycYyXRCmrYi5fMI83MwUi6mBqiXysm2KH/+z//F7CbMd9S",
+	"xCro+vikmgFr4KVcLORI/AhlpihaR3YAUleyoct6N9GznSCvYKHOtVEFjbGqUwMfdKMVV7LWSK8oGyHL",
+	"Emh2zLIse2zUV0tz6pf7Q9n0kF8OXpkpcwa9OpiMR4+SA5qQs2hvjUffPkoOYEYPJg9h7xqICP/7D2TP",
+	"w39lh/jB5GB89Hg8/Vo+PByPx+PDb93/fef+b+z/J4/CHTqv8stD+BDcdDf7znHXdw6P3+NLX3d+6Wu4",
+	"Uy+1KYBGlDbmQXJwGe3jM1hhmKlvjh73TOJ33333OOL4K8v5GQ7az+3RMdzfS3PdPo+PiD9Qm4uz96AG",
+	"DDuqR6yHY4Gl1uy9kN8Q8v+oVuJc1p78muQjTNxdyf1cmlyVtxyB9DgOp400FbAL+AIGELoDhcVXGvA+",
+	"eog/IVk9AP35IycEj+dUVm3EeakvZu1yBKHSFfo8gLYPpTeqPZDRjyMG9n2OtXmG1xjJKU7tJXwB3eja",
+	"ipms5yWpU760BBPpc8VyiP8Bixz2NQ1k51GtPu5Dv3cDH+nUwu6cDPwJdk96zzh5VlRx4peVRmU359TO",
+	"qrop1/c+9E8B0sKF69MUtw4/cyhfg30TJRJzcF6pGuBAZoPBMidKOHcYgOsY61RQkN0daCBkJOJoCINT",
+	"ktyJaJgdErJOTZsNcpSaV0z47J7xjM+eWjnekydE0tH4P+IG6wAYjR/3K0nc4p3aQdxGnzFEf78/T7dh",
+	"QjXRjHaVULrVq7VWRMd8q3crmGGv3Yfjg0mQHl/vCK4sZzXUFHsgzS41pNolCI5spL0UVYyQxnS0kxj/",
+	"ODgeHw89BSsNK6Eor/cxbBdI4hmwX/1Brf6ZufcXVd3YkXhRiQYulcAv4S5iZ1gVbiLm7jQ3OocIBB57",
+	"5K5OjYd/t8edsG1aGWUZFY5FmDXZrZaKNoVvAoIx8qBvBhyhWCaaZANAPL5bqLxxvcBWEVPkIyoBmg51",
+	"oZzMw3I13MRJajIkCg8lY8QcwkT4YObV+QyDL1UtpLWqBhFLRjCFjHzdYxthWWnaGZjEBUdxp3g6fdgK",
+	"YAKLARqwxN5PKVUrbYaJPy1JEPK2kQ0sDLHo11VZLhfWq2LMxW8KPytsUGSCcBMVs+2npiqLiBfchsyC",
+	"1KTmWaHmi6qBVIdI1AM5lWuAfAy++h+UNJLRyQj1Cjfs6gdYeJQAblTnpKMOE95gXPJgkFH2YCaAvmmI",
+	"SQqgKYpmpXNFS1kZXyfB3V2MVYMSRhDniitDUePIfObUVqpu5R6jaJk/d8j/7N7Sxh8+VD5LYl/x6De3",
+	"Fu4bWKYoNUbOWc2FGKMY8AKN0uV4/HUOv8K/qmzYXV4AOvE+5XAin8HG9neS1xuo3+ZH6vDb4lgePj4f",
+	"jw+/zh+pY3k0fVh8cw6S+boYXeznh9bU2S4bwDU+dlURGHMVgcogG/+N7XAm66f94K6oqpGls+vHEXP/",
+	"8U0npJ+2n4Q6bcVBsL0ikcinAE4iHx6K0w7vo41fZN4HbZwNZvstleM61gZpA7s9zG+CTtMW2JYKFqI5",
+	"j4HMsojCmnCRb8U+egOYr7g7d5oqAG3sShPgWbn3hnVFxmSo68SLdZe6eqSp7t6lL43a3J+RNz/pCMEN",
+	"MncbZFAPGGR5RoEF1GmxjkJfzJ3sUZLhd79h92zW+73aHZ7D2XkQVv12tmtn3YDN3Tc45sDbif/tiEtY",
+	"8cOsc8ZcfwGP0K5sxkrGrvJmzkSbL+cHkyOPydCmUQhJ6Dxly7LZB1mJbJWoPLdTqBfMGxhZI5jA4pS0",
+	"ISGi0dqLTIqReOXJZgCNXDkNG5KLAWrQTniYrhuIz1mxUmXpjInpmrK9swkQ1JrCiqk6r8jmIJaWQHyI",
+	"6XtgLCuTV+670A5g8h5iVh/q4DUUPYPXtRWyXCF/MdXw8AVADZUlyYx615zlgM/IEmTKBUkT0ZlRT4Vu",
+	"1JyNXR7lqtZNoyDhGk0I6l5vRh3IHFiya4F9AvwQ3PxEYNiNdvEBtVvA+Wy028JSDSdkVnMeqHfcV5jf",
+	"DrXwpmvh/jkSv3oOL7dTIEcet4UuOBEyqjZtoToJ5o+3EJ3BBHXGoSqEbvo5gvmt25mN6NC0sU84HQm6",
+	"JNCuEb4QsYegRllGUMjnlhBTviJdjJv6KyGW/AD245bCCtxflH3pltGZvWMnbFOvD3GX34UnFhl2wd3K",
+	"rkbS65BLcyPyMQh55nC62Khx3dTKDve4ZZH4EkKKstS/q0jKuC5M/H9eVMp6upCMvAhQXk8iwwnMi6iB",
+	"m2yQwX+dwX9xIiX1HMbyQNTVih18xMYxXfNNa9SKc94wAhuNn8pYEmEIVf4EJy/2eJSaN92OZix6fy3H",
+	"GeSZes9ZlAkS4qzhZyyi2RoeFDYFPxlcilMAG5EyVxBuPVf88lQp4/8qBhLnUtPHSAOYsq+aUyhRoaEb",
+	"f1kqOxwJriDa6Wdr6vWP0MdPEwJGbT/sETeb1UKZVlnok3gtaAFoXe/DVZ/CV+MEwaafJt7puDi9vhqL",
+	"LLv7HTSY+DxVM20KhnRgPvXAtaKLBKmGQDnPq4UCDDowQILJq/JaNcPEZyvrRuTkuZdiqmQNdXFdG+CH",
+	"rKEYBCjUUyeJVC2oqyhliBqxrC60ycRcFiSIAqkwPe4U8oLypgtpZ1DWSywtcB0BUmVWrYIglzmpggY1",
+	"eBsV9geejqVVJ1GGNOb6epNrgdoAaJ+ecYOkXpeJ/5qm/w61GG6i58SDaGY+ivc4iR+sH/xzVnEckNze",
+	"tFF5a4a9CtmlO6lsX+Mjf2keWxjDfpUTZ+NvAZa3vKp+a+APMXdtFw8qzOSdkqBCC5+IARVH13OsMXf7",
+	"nvv0FtkFYB6FxKnt2owtMXUDwlMiDzilRfvQ8lhsZ0HCKFfGQiqBVjWr1BCjQGcxq6gvf+9iVixE7otZ",
+	"3XYxqyCj7otZ3Vkxq15p1c+uG67Nu9Rwdt5c9160znDTjsX8bOh0YzYNzyCzld0/IQnUppaxgSLG9uf/",
+	"36Va9za08Iky/3ceDiZS/SIPyZec7H8DpTGQUl0jatrFldOCtzIDJe2YrpifD4D9te1mHsZ+0znImPtr",
+	"pidYEwobQbhmc/veBntOdx7ZFv9YA+BaShsL3eop9IDW7h0zxDxpNfKJzP/rMsTETgBnHJCcOLpHb37+",
+	"18dpUcREMc523XkUd10mEz1fVPVtM8+eFoUVc2nW0dEM3WT+Z3S/Q3aEtuK/vX75QjzXRtkJ0kMFFqnp",
+	"/1B5A6CfUhtFAE9C2dmZRPd61nn+stQMpqU0l/Aqhi71hQGkHbaPE4Cwm5LoUmfaXFCegRuEexVSxjSu",
+	"YpwvQFCakHL68PjY17SKWVv5XeyHNiLDwG8mBqFrZjmfqprrGhydBPJs9wmMGh6Nx+PhCb0+Ah08A0g/",
+	"6d/4FJSSaCE8XCvi6wljwEYL2bg9lqF2TtNQnSNnA0CIXEvjsISUjFBZJWp1od4J+oIVM3mlUhNePH70",
+	"jVPsa5k3qhZ5iTUhB9m/R6PRb1kisjRd4D9+yYYQjC7LBBxY7aS8o69FZUTmtkg2wWWHj4m8ssCYXltw",
+	"EWlIDNwS+zimWJG5ntx/d2iKLeD/wR/pwaKu5osmPZiI9OCfxJN8/B/H/zU9SER6wAlBZ+jIwsce4t84",
+	"7epgIv5ID+aqmVUFPmCWc1XrPD3488/UbLTxRC50I0u3Kj/W0uSKWuL0SnzqQlUXtVzM1ju68Yustd3X",
+	"FTcdUhuLfdnw77TxRQrPa98ZHXWhlA4a9a75alFKvXGh3cLHP+ol+6y9r/pZgE/LMi4GqWoWN1+gJ+s9",
+	"r81bXBC+K7eXgclmKqNgB4kgy0+8MHcakV+dIJ1BhGPZ2LYIj6CbTlDShTQHp/FtXPM4qGj/wJ0Qrsnd",
+	"tz3EpvfZiqe/PMPwOlxIoA7Ceauh5EatrqpLwnmodwtNJY+su8sQmToSL7BiA8W+81o1WAi8cZeCnQG2",
+	"9ErV4LFmcFJqskWtzvW7DKGnGNSvIGfwwmjrLGPolfu8KvBWy2Qx1ybDcHofTvUNDvovbbDCGPZbq7hs",
+	"n7sU+YgFILYt1rC7o6NCP/QXOEU10vIe3ORkRRQLnAmmT8TDsSaMNUWxZlVJO5eOxSCD72XeyYlHAmJQ",
+	"ACuLqqPCOeHA1uvT759ikpVFRAofrhsdD7T1YHPdqf0LLXwi4xd7UOAgewxgWIS4Bgaszt89Dv7JDirH",
+	"z004rV2HtXWpXYOV311c4QizabaBGfNARtoMI/HUFzGi4kZAwx8+VFbV5XIBZhUbZo/cDqpMYSnUTjss",
+	"NbapFhZAu065gIjsauY0QNeaNuHFkYD+AmSS2mnQtkgN8xzRVUxVS+LUbihskmDQ/GGHREhNr0jAjwaR",
+	"cJ3oLPYPgsTQo/uSRbd0EHDP7j0I7weGdy2pfFnrZg0vIbLydNnMDib//s0pPnlVXWrlf/nNvVBfdcMa",
+	"3D6AS8n1lACPcI0VVb4EYjenSmP5L/RkOIttWZcHk4OvQHmiYW0ppVE5cSsGyhSLSgNBEB5gXXN9cQtO",
+	"XkIjhAoe25kwP1NxYNdLwGDLzZpy+N1FrXO61hmh6W6tSzvayFTqauRXz4hB6LuQHIMBnf5XYk96q0Ns",
+	"xQcqF4TQeip2OxJPC92g2PCm8ryDZn60nWHU1aXvI4QNlez4P/+bmZ6I3ZPqmwPFU2XO9UW8DgHX0vH1",
+	"V0seq38soaEyNAkm39Mc+c8CNLkj91HPAW6rlU0EctprC16qEoqUAqSXOg59LQAIwySfVLauqPV5EzUm",
+	"jSzXjc67WvwHlExibK9kxDPv+njZ17ZR8645phsIEMqCie3mldENruzbZ/FnGKS79Z3IcAtng1TTAQh+",
+	"UBXj1SER0p1EKpeFblyv+t6GB5wo+X8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

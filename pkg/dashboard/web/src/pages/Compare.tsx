@@ -1,0 +1,6 @@
+import { Page } from "../components/Page";
+
+// Scaffold only: this page is being built (issue 15).
+export default function Compare() {
+  return <Page name="compare" title="Compare" />;
+}
