@@ -1,0 +1,105 @@
+import { useState, type ReactNode } from "react";
+import {
+  flexRender,
+  getCoreRowModel,
+  getSortedRowModel,
+  useReactTable,
+  type ColumnDef,
+  type SortingState,
+} from "@tanstack/react-table";
+
+// Column metadata the dashboard's tables read: numeric columns align
+// right, and `col` names the cells (data-col, by default the column id)
+// for the browser tests.
+declare module "@tanstack/react-table" {
+  interface ColumnMeta<TData, TValue> {
+    numeric?: boolean;
+    col?: string;
+  }
+}
+
+/** DataTable is every table of the dashboard (TanStack Table): a caption
+ * for screen readers, headers that sort by click or keyboard, and rows
+ * marked with data-row-id. Sorting is client-side over the rows given;
+ * lists that page through the API sort what the API sorted. */
+export function DataTable<T>(props: {
+  caption: string;
+  data: T[];
+  columns: ColumnDef<T, any>[];
+  rowId: (row: T) => string;
+  testid?: string;
+  empty?: ReactNode;
+  initialSort?: SortingState;
+  sortable?: boolean;
+  rowAttrs?: (row: T) => Record<string, string | undefined>;
+}) {
+  const { caption, data, columns, rowId, testid, empty, initialSort = [], sortable = true, rowAttrs } = props;
+  const [sorting, setSorting] = useState<SortingState>(initialSort);
+  const table = useReactTable({
+    data,
+    columns,
+    state: { sorting },
+    onSortingChange: setSorting,
+    getCoreRowModel: getCoreRowModel(),
+    getSortedRowModel: getSortedRowModel(),
+    getRowId: (row) => rowId(row),
+    enableSorting: sortable,
+  });
+  return (
+    <div className="table-wrap">
+      <table data-testid={testid}>
+        <caption className="sr-only">{caption}</caption>
+        <thead>
+          {table.getHeaderGroups().map((hg) => (
+            <tr key={hg.id}>
+              {hg.headers.map((h) => {
+                const meta = h.column.columnDef.meta;
+                const sorted = h.column.getIsSorted();
+                const label = h.isPlaceholder ? null : flexRender(h.column.columnDef.header, h.getContext());
+                return (
+                  <th
+                    key={h.id}
+                    scope="col"
+                    className={meta?.numeric ? "num" : undefined}
+                    aria-sort={sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : undefined}
+                  >
+                    {h.column.getCanSort() ? (
+                      <button type="button" className="sort" onClick={h.column.getToggleSortingHandler()}>
+                        {label}
+                        <span aria-hidden="true">{sorted === "asc" ? " ▲" : sorted === "desc" ? " ▼" : ""}</span>
+                      </button>
+                    ) : (
+                      label
+                    )}
+                  </th>
+                );
+              })}
+            </tr>
+          ))}
+        </thead>
+        <tbody>
+          {table.getRowModel().rows.length === 0 ? (
+            <tr>
+              <td colSpan={columns.length} className="muted">
+                {empty ?? "Nothing here yet."}
+              </td>
+            </tr>
+          ) : (
+            table.getRowModel().rows.map((row) => (
+              <tr key={row.id} data-row-id={row.id} {...(rowAttrs ? rowAttrs(row.original) : {})}>
+                {row.getVisibleCells().map((cell) => {
+                  const meta = cell.column.columnDef.meta;
+                  return (
+                    <td key={cell.id} className={meta?.numeric ? "num" : undefined} data-col={meta?.col ?? cell.column.id}>
+                      {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
