@@ -121,19 +121,23 @@ func (s *sseStream) wantEOF(t *testing.T) {
 	}
 }
 
-// liveRun is a running run of two units whose progress the test records
-// as a worker would: the execution in PostgreSQL, then the live counter.
+// liveRun is a running run whose units the test records as a worker
+// would: the execution in PostgreSQL, then the live counter.
 type liveRun struct {
-	b    *bundle
-	run  *run.Run
-	snap *run.Snapshot
-	next int
+	b     *bundle
+	world world
+	run   *run.Run
+	snap  *run.Snapshot
+	next  int
 }
 
-func (b *bundle) liveRun(t *testing.T) *liveRun {
+// liveRun starts a run of one model over two questions.
+func (b *bundle) liveRun(t *testing.T) *liveRun { return b.liveRunOf(t, 1, 2) }
+
+func (b *bundle) liveRunOf(t *testing.T, models, questions int) *liveRun {
 	t.Helper()
 	ctx := context.Background()
-	w := b.world(t, 1, 2, 1)
+	w := b.world(t, models, questions, 1)
 	r, err := b.store.CreateRunAt(ctx, w.benchmark.Id, time.Now().UTC().Truncate(time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -145,25 +149,36 @@ func (b *bundle) liveRun(t *testing.T) *liveRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &liveRun{b: b, run: r, snap: snap}
+	return &liveRun{b: b, world: w, run: r, snap: snap}
 }
 
-// record records the run's next unit as succeeded.
+// record records the next unit of the first model as succeeded.
 func (lr *liveRun) record(t *testing.T) {
 	t.Helper()
+	lr.recordUnit(t, 0, lr.next, run.ExecSucceeded)
+}
+
+// recordUnit records the unit of model m and question q in status st.
+func (lr *liveRun) recordUnit(t *testing.T, m, q int, st run.ExecutionStatus) {
+	t.Helper()
 	ctx := context.Background()
-	q := lr.snap.Questions[lr.next]
+	question := lr.snap.Questions[q]
 	lat := 120.0
 	e := &run.Execution{
-		RunID: lr.run.ID, RunCreatedAt: lr.run.CreatedAt, BenchmarkID: lr.run.BenchmarkID, ModelID: lr.snap.Models[0].ModelID,
-		QuestionID: q.QuestionID, QuestionRevisionID: q.RevisionID, Category: q.Category,
-		Status: run.ExecSucceeded, Response: "4", LatencyMs: &lat, FinishedAt: time.Now().UTC(),
-		Evaluation: run.Scored("numeric", true, 1, ""),
+		RunID: lr.run.ID, RunCreatedAt: lr.run.CreatedAt, BenchmarkID: lr.run.BenchmarkID, ModelID: lr.snap.Models[m].ModelID,
+		QuestionID: question.QuestionID, QuestionRevisionID: question.RevisionID, Category: question.Category,
+		Status: st, FinishedAt: time.Now().UTC(),
+	}
+	if st == run.ExecSucceeded {
+		e.Response, e.LatencyMs, e.Evaluation = "4", &lat, run.Scored("numeric", true, 1, "")
+	} else {
+		e.Error = "HTTP 500: upstream failed"
 	}
 	if ok, err := lr.b.store.RecordExecution(ctx, e); err != nil || !ok {
 		t.Fatalf("RecordExecution: %v, %v", ok, err)
 	}
-	if _, first, err := run.NewTracker(lr.b.rdb).Record(ctx, lr.run.ID, lr.next, run.ExecSucceeded); err != nil || !first {
+	idx := m*len(lr.snap.Questions) + q
+	if _, first, err := run.NewTracker(lr.b.rdb).Record(ctx, lr.run.ID, idx, st); err != nil || !first {
 		t.Fatalf("Record: %v, %v", first, err)
 	}
 	lr.next++
