@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/provider"
+	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/store"
 )
@@ -69,7 +71,7 @@ func (a *api) CreateProvider(ctx context.Context, req oapi.CreateProviderRequest
 	if err != nil {
 		return nil, err
 	}
-	return oapi.CreateProvider201JSONResponse(toProvider(p)), nil
+	return oapi.CreateProvider201JSONResponse(a.withCircuits(ctx, toProvider(p))[0]), nil
 }
 
 // ListProviders lists providers in creation order.
@@ -79,11 +81,11 @@ func (a *api) ListProviders(ctx context.Context, req oapi.ListProvidersRequestOb
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.ListProviders200JSONResponse{Items: make([]oapi.Provider, 0, len(page.Items)), NextCursor: nextCursor(page.Next)}
+	items := make([]oapi.Provider, 0, len(page.Items))
 	for i := range page.Items {
-		out.Items = append(out.Items, toProvider(&page.Items[i]))
+		items = append(items, toProvider(&page.Items[i]))
 	}
-	return out, nil
+	return oapi.ListProviders200JSONResponse{Items: a.withCircuits(ctx, items...), NextCursor: nextCursor(page.Next)}, nil
 }
 
 // GetProvider returns a provider.
@@ -92,7 +94,7 @@ func (a *api) GetProvider(ctx context.Context, req oapi.GetProviderRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return oapi.GetProvider200JSONResponse(toProvider(p)), nil
+	return oapi.GetProvider200JSONResponse(a.withCircuits(ctx, toProvider(p))[0]), nil
 }
 
 // UpdateProvider changes the given fields of a provider.
@@ -122,7 +124,7 @@ func (a *api) UpdateProvider(ctx context.Context, req oapi.UpdateProviderRequest
 	if err := a.announceProviderChange(ctx, p.ID); err != nil {
 		return nil, fault.Unavailable("the change was saved but the workers could not be told to drop their cached connection; repeat the request")
 	}
-	return oapi.UpdateProvider200JSONResponse(toProvider(p)), nil
+	return oapi.UpdateProvider200JSONResponse(a.withCircuits(ctx, toProvider(p))[0]), nil
 }
 
 // DeleteProvider deletes a provider that no model uses.
@@ -243,4 +245,34 @@ func (a *api) upstreamFault(ctx, callCtx context.Context, err error, secrets []s
 		return &UpstreamError{Message: fmt.Sprintf("provider did not answer within %s", a.s.cfg.ProviderTimeout)}
 	}
 	return &UpstreamError{Message: provider.Scrub(err.Error(), secrets...)}
+}
+
+// withCircuits sets each provider's circuit from the fleet's shared state,
+// read for the whole page in one round trip (the same state a run's
+// waiting_on shows). A provider held back two ways (an open circuit and a
+// quota pause) shows the hold that lasts longer. When the state cannot be
+// read the providers show closed and a warning is logged: the field is a
+// hint, and listing providers must not fail with Redis.
+func (a *api) withCircuits(ctx context.Context, ps ...oapi.Provider) []oapi.Provider {
+	ids := make([]string, len(ps))
+	at := make(map[string]int, len(ps))
+	for i := range ps {
+		ps[i].Circuit = oapi.ProviderCircuit{State: oapi.ProviderCircuitStateClosed}
+		ids[i] = ps[i].Id.String()
+		at[ids[i]] = i
+	}
+	holds, err := resilience.Holds(ctx, a.s.rdb, time.Now(), ids...)
+	if err != nil {
+		a.s.log.WarnContext(ctx, "read the fleet's provider state", "err", err)
+		return ps
+	}
+	for _, h := range holds {
+		c := &ps[at[h.Provider]].Circuit
+		if c.State != oapi.ProviderCircuitStateClosed && !h.Until.After(*c.Until) {
+			continue
+		}
+		until := h.Until.UTC()
+		*c = oapi.ProviderCircuit{State: oapi.ProviderCircuitState(h.State), Since: holdSince(h), Until: &until, LastError: nonEmpty(h.LastError)}
+	}
+	return ps
 }

@@ -200,14 +200,20 @@ func (a *api) waitingOn(ctx context.Context, r *run.Run) *[]oapi.ProviderWait {
 	for i, h := range holds {
 		out[i] = oapi.ProviderWait{
 			ProviderId: uuid.MustParse(h.Provider), ProviderName: names[h.Provider], State: oapi.ProviderWaitState(h.State),
-			Until: h.Until.UTC(), LastError: nonEmpty(h.LastError),
-		}
-		if !h.Since.IsZero() {
-			since := h.Since.UTC()
-			out[i].Since = &since
+			Since: holdSince(h), Until: h.Until.UTC(), LastError: nonEmpty(h.LastError),
 		}
 	}
 	return &out
+}
+
+// holdSince is when a hold's circuit first opened; nil for a quota pause,
+// whose start is not kept.
+func holdSince(h resilience.Hold) *time.Time {
+	if h.Since.IsZero() {
+		return nil
+	}
+	since := h.Since.UTC()
+	return &since
 }
 
 // renderRuns is renderRun for a page of runs, with one query for all

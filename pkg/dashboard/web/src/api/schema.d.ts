@@ -2562,7 +2562,9 @@ export interface components {
          *     (its circuit breaker opened after repeated failures; no call goes
          *     out until `until`), `half_open` (one probe call decides) or
          *     `quota_paused` (it said its quota is used up; calls resume at
-         *     `until`).
+         *     `until`). A provider held back both ways shows the hold that ends
+         *     later. The state of a whole page is read in one round trip; when
+         *     Redis cannot be read it shows `closed` (and the api logs a warning).
          */
         ProviderCircuit: {
             /** @enum {string} */
