@@ -27,15 +27,7 @@ func TestServer_ProviderCircuit(t *testing.T) {
 	}
 
 	// A worker's breaker trips on one provider; another says its quota is used up.
-	fleet := resilience.NewGuard(b.rdb, resilience.Config{Failures: 1, OpenTimeout: time.Hour})
-	permit, err := fleet.Acquire(ctx, resilience.Call{Provider: tripped.Id.String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	permit.Report(resilience.Failed, "provider: connection refused")
-	testenv.WaitFor(t, "the circuit to be shared", 5*time.Second, func() bool {
-		return b.rdb.Exists(ctx, resilience.BreakerKey(tripped.Id.String())).Val() == 1
-	})
+	fleet := b.tripBreaker(t, tripped.Id.String(), "provider: connection refused")
 	pauseEnd := time.Now().Add(30 * time.Minute)
 	if err := fleet.Pause(ctx, paused.Id.String(), pauseEnd); err != nil {
 		t.Fatal(err)
@@ -65,4 +57,21 @@ func TestServer_ProviderCircuit(t *testing.T) {
 	if upd.Circuit.State != oapi.ProviderCircuitStateQuotaPaused {
 		t.Errorf("patched provider's circuit = %+v, want quota_paused", upd.Circuit)
 	}
+}
+
+// tripBreaker opens provider's circuit in the fleet's shared state as a
+// worker's breaker would after a failure (cause), and returns that guard.
+func (b *bundle) tripBreaker(t *testing.T, provider, cause string) *resilience.Guard {
+	t.Helper()
+	ctx := context.Background()
+	fleet := resilience.NewGuard(b.rdb, resilience.Config{Failures: 1, OpenTimeout: time.Hour})
+	permit, err := fleet.Acquire(ctx, resilience.Call{Provider: provider})
+	if err != nil {
+		t.Fatal(err)
+	}
+	permit.Report(resilience.Failed, cause)
+	testenv.WaitFor(t, "the circuit to be shared", 5*time.Second, func() bool {
+		return b.rdb.Exists(ctx, resilience.BreakerKey(provider)).Val() == 1
+	})
+	return fleet
 }

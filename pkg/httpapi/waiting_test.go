@@ -4,11 +4,9 @@ import (
 	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/resilience"
-	"github.com/sabe-dev/sabe/pkg/testenv"
 )
 
 // TestServer_RunWaitingOn: while a running run's provider has an open
@@ -30,16 +28,7 @@ func TestServer_RunWaitingOn(t *testing.T) {
 	}
 
 	// A worker's breaker trips on the run's provider, as a worker's would.
-	pid := w.provider.Id.String()
-	fleet := resilience.NewGuard(b.rdb, resilience.Config{Failures: 1, OpenTimeout: time.Hour})
-	p, err := fleet.Acquire(ctx, resilience.Call{Provider: pid})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Report(resilience.Failed, "provider: connection refused")
-	testenv.WaitFor(t, "the circuit to be shared", 5*time.Second, func() bool {
-		return b.rdb.Exists(ctx, resilience.BreakerKey(pid)).Val() == 1
-	})
+	b.tripBreaker(t, w.provider.Id.String(), "provider: connection refused")
 
 	got := call[oapi.Run](t, b, "GET", path, "", http.StatusOK)
 	if got.WaitingOn == nil || len(*got.WaitingOn) != 1 {
