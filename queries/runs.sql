@@ -117,3 +117,15 @@ FROM run_models rm
 LEFT JOIN providers p ON p.id = rm.provider_id
 WHERE rm.run_id = sqlc.arg(run_id)
 ORDER BY provider_name, rm.provider_id;
+
+-- name: LastScheduledRuns :many
+-- The latest run each of a page of benchmarks' schedules made: one probe
+-- of runs_benchmark_created_idx per benchmark, newest first, rather than
+-- every scheduled run of the page.
+SELECT * FROM runs
+WHERE id IN (
+    SELECT (SELECT r.id FROM runs r
+            WHERE r.benchmark_id = b.id AND r.trigger = 'schedule'
+            ORDER BY r.created_at DESC, r.id DESC LIMIT 1)
+    FROM unnest(sqlc.arg(benchmark_ids)::uuid[]) AS b(id)
+);

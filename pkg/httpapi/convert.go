@@ -302,6 +302,15 @@ func toSchedule(s *catalog.Schedule) *oapi.Schedule {
 	}
 }
 
+// toScheduleLastRun is the latest run a schedule made, as the schedule
+// shows it.
+func toScheduleLastRun(r *run.Run) *oapi.ScheduleLastRun {
+	return &oapi.ScheduleLastRun{
+		Id: r.ID, Status: oapi.RunStatus(r.Status), ScheduledFor: derefDefault(r.ScheduledFor, r.CreatedAt).UTC(),
+		CreatedAt: r.CreatedAt.UTC(), FinishedAt: utcPtr(r.FinishedAt),
+	}
+}
+
 // nonEmpty is nil for "", so the document's null stands for "none".
 func nonEmpty(s string) *string {
 	if s == "" {

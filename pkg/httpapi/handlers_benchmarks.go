@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/store"
@@ -25,7 +27,11 @@ func (a *api) CreateBenchmark(ctx context.Context, req oapi.CreateBenchmarkReque
 	if err != nil {
 		return nil, err
 	}
-	return oapi.CreateBenchmark201JSONResponse(toBenchmark(out)), nil
+	rendered, err := a.renderBenchmarks(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.CreateBenchmark201JSONResponse(rendered[0]), nil
 }
 
 // ListBenchmarks lists the benchmarks that are not archived (deleted
@@ -36,9 +42,17 @@ func (a *api) ListBenchmarks(ctx context.Context, req oapi.ListBenchmarksRequest
 	if err != nil {
 		return nil, err
 	}
+	bs := make([]*catalog.Benchmark, len(page.Items))
+	for i := range page.Items {
+		bs[i] = &page.Items[i]
+	}
+	items, err := a.renderBenchmarks(ctx, bs...)
+	if err != nil {
+		return nil, err
+	}
 	return benchmarksPage{streamedPage{
-		n: len(page.Items), next: page.Next,
-		item:  func(i int) any { return toBenchmark(&page.Items[i]) },
+		n: len(items), next: page.Next,
+		item:  func(i int) any { return items[i] },
 		after: func(i int) string { return store.IDCursor(page.Items[i].ID) },
 	}}, nil
 }
@@ -49,7 +63,11 @@ func (a *api) GetBenchmark(ctx context.Context, req oapi.GetBenchmarkRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return oapi.GetBenchmark200JSONResponse(toBenchmark(b)), nil
+	rendered, err := a.renderBenchmarks(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.GetBenchmark200JSONResponse(rendered[0]), nil
 }
 
 // UpdateBenchmark changes the given fields; the result is held to the same
@@ -77,7 +95,11 @@ func (a *api) UpdateBenchmark(ctx context.Context, req oapi.UpdateBenchmarkReque
 	if err != nil {
 		return nil, err
 	}
-	return oapi.UpdateBenchmark200JSONResponse(toBenchmark(out)), nil
+	rendered, err := a.renderBenchmarks(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.UpdateBenchmark200JSONResponse(rendered[0]), nil
 }
 
 // SetBenchmarkBudget sets or removes a benchmark's monthly spend budget;
@@ -90,7 +112,34 @@ func (a *api) SetBenchmarkBudget(ctx context.Context, req oapi.SetBenchmarkBudge
 	if err != nil {
 		return nil, err
 	}
-	return oapi.SetBenchmarkBudget200JSONResponse(toBenchmark(out)), nil
+	rendered, err := a.renderBenchmarks(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.SetBenchmarkBudget200JSONResponse(rendered[0]), nil
+}
+
+// renderBenchmarks renders benchmarks with the latest run of each
+// schedule, read for all of them in one query.
+func (a *api) renderBenchmarks(ctx context.Context, bs ...*catalog.Benchmark) ([]oapi.Benchmark, error) {
+	out := make([]oapi.Benchmark, len(bs))
+	ids := make([]uuid.UUID, 0, len(bs))
+	for i, b := range bs {
+		out[i] = toBenchmark(b)
+		if b.Schedule != nil {
+			ids = append(ids, b.ID)
+		}
+	}
+	last, err := a.s.store.LastScheduledRuns(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if r, ok := last[out[i].Id]; ok && out[i].Schedule != nil {
+			out[i].Schedule.LastRun = toScheduleLastRun(r)
+		}
+	}
+	return out, nil
 }
 
 // EstimateBenchmark estimates the tokens and cost of a run of a benchmark

@@ -226,6 +226,24 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter, limit int, cursor str
 	}, runFromRow, func(r dbsqlc.Run) uuid.UUID { return r.ID })
 }
 
+// LastScheduledRuns returns the latest run each benchmark's schedule
+// made, by benchmark id, in one query for a page of benchmarks; a
+// benchmark whose schedule made none has no entry.
+func (s *Store) LastScheduledRuns(ctx context.Context, benchmarkIDs []uuid.UUID) (map[uuid.UUID]*run.Run, error) {
+	out := make(map[uuid.UUID]*run.Run, len(benchmarkIDs))
+	if len(benchmarkIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.LastScheduledRuns(ctx, benchmarkIDs)
+	if err != nil {
+		return nil, fmt.Errorf("last scheduled runs: %w", err)
+	}
+	for _, row := range rows {
+		out[row.BenchmarkID] = runFromRow(row)
+	}
+	return out, nil
+}
+
 // RequestCancel records a cancel request on an unfinished run; Conflict
 // when it has finished.
 func (s *Store) RequestCancel(ctx context.Context, id uuid.UUID) (*run.Run, error) {

@@ -265,6 +265,74 @@ type InsertRankingsParams struct {
 	Unscored      int32
 }
 
+const lastScheduledRuns = `-- name: LastScheduledRuns :many
+SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round FROM runs
+WHERE id IN (
+    SELECT (SELECT r.id FROM runs r
+            WHERE r.benchmark_id = b.id AND r.trigger = 'schedule'
+            ORDER BY r.created_at DESC, r.id DESC LIMIT 1)
+    FROM unnest($1::uuid[]) AS b(id)
+)
+`
+
+// The latest run each of a page of benchmarks' schedules made: one probe
+// of runs_benchmark_created_idx per benchmark, newest first, rather than
+// every scheduled run of the page.
+func (q *Queries) LastScheduledRuns(ctx context.Context, benchmarkIds []uuid.UUID) ([]Run, error) {
+	rows, err := q.db.Query(ctx, lastScheduledRuns, benchmarkIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Run{}
+	for rows.Next() {
+		var i Run
+		if err := rows.Scan(
+			&i.ID,
+			&i.BenchmarkID,
+			&i.Status,
+			&i.Trigger,
+			&i.ScheduledFor,
+			&i.Config,
+			&i.ModelCount,
+			&i.QuestionCount,
+			&i.Samples,
+			&i.TotalUnits,
+			&i.Succeeded,
+			&i.Failed,
+			&i.Cancelled,
+			&i.CostUsd,
+			&i.InputTokens,
+			&i.OutputTokens,
+			&i.LatencyP50Ms,
+			&i.LatencyP95Ms,
+			&i.Error,
+			&i.CreatedAt,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.CancelRequestedAt,
+			&i.MaxCostUsd,
+			&i.DeadlineAt,
+			&i.Skipped,
+			&i.ChargedTokenID,
+			&i.ScoringVersion,
+			&i.JudgeCostUsd,
+			&i.JudgeInputTokens,
+			&i.JudgeOutputTokens,
+			&i.Unscored,
+			&i.Judged,
+			&i.RetryRound,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listRankings = `-- name: ListRankings :many
 SELECT run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high, questions, std_error, rank_low, rank_high, pass_at_k, unscored FROM rankings WHERE run_id = $1 ORDER BY category, position
 `
