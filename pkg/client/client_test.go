@@ -106,6 +106,17 @@ func (b *bundle) benchmark(t *testing.T) oapi.Benchmark {
 	return bench
 }
 
+// startedRun starts a run of a new benchmark; no worker runs it.
+func (b *bundle) startedRun(t *testing.T) (oapi.Benchmark, oapi.Run) {
+	t.Helper()
+	bench := b.benchmark(t)
+	r, err := b.c.StartRun(context.Background(), bench.Id)
+	if err != nil {
+		t.Fatalf("StartRun: %v", err)
+	}
+	return bench, r
+}
+
 func TestClient_Resources(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -233,4 +244,62 @@ func TestClient_Errors(t *testing.T) {
 			t.Fatalf("err = %v, want a timeout", err)
 		}
 	})
+}
+
+func TestClient_FollowRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, r := b.startedRun(t)
+	// No worker runs here: the stream's first event shows the run queued,
+	// and the test ends it by hand, so the next is final.
+	events := 0
+	got, err := b.c.FollowRun(ctx, r.Id, func(r oapi.Run) error {
+		events++
+		_, err := b.pool.Exec(ctx, `UPDATE runs SET status = 'cancelled', finished_at = now() WHERE id = $1`, r.Id)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("FollowRun: %v", err)
+	}
+	if got.Status != oapi.RunStatusCancelled || got.Id != r.Id || events != 1 {
+		t.Errorf("FollowRun = %s after %d events, want cancelled after 1", got.Status, events)
+	}
+	if _, err := b.c.FollowRun(ctx, uuid.New(), nil); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("FollowRun(unknown) = %v, want a 404", err)
+	}
+}
+
+// TestClient_Dashboard: the reads the dashboard's routes added, through
+// the client: the session, run and result filters, a provider's circuit.
+func TestClient_Dashboard(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	bench, r := b.startedRun(t)
+
+	if s, err := b.c.Session(ctx); err != nil || s.TokenName != "client test" || s.Via != oapi.SessionViaBearer {
+		t.Errorf("Session = %+v, %v", s, err)
+	}
+	api, sched := oapi.RunTrigger("api"), oapi.RunTrigger("schedule")
+	if page, err := b.c.ListRuns(ctx, client.RunFilter{BenchmarkID: &bench.Id, Trigger: &api}, 10, ""); err != nil || len(page.Items) != 1 || page.Items[0].Id != r.Id {
+		t.Errorf("ListRuns(trigger api) = %+v, %v; want the started run", page.Items, err)
+	}
+	if page, err := b.c.ListRuns(ctx, client.RunFilter{Trigger: &sched}, 10, ""); err != nil || len(page.Items) != 0 {
+		t.Errorf("ListRuns(trigger schedule) = %+v, %v; want none", page.Items, err)
+	}
+	failed := oapi.ExecutionStatusFailed
+	if page, err := b.c.ResultsPage(ctx, r.Id, client.ResultFilter{Status: &failed}, 0, ""); err != nil || len(page.Items) != 0 {
+		t.Errorf("ResultsPage(failed) = %+v, %v; want an empty page", page.Items, err)
+	}
+	provs, err := b.c.ListProviders(ctx, 10, "")
+	if err != nil || len(provs.Items) != 1 || provs.Items[0].Circuit.State != oapi.ProviderCircuitStateClosed {
+		t.Fatalf("ListProviders = %+v, %v; want one closed provider", provs.Items, err)
+	}
+	if p, err := b.c.GetProvider(ctx, provs.Items[0].Id); err != nil || p.Circuit.State != oapi.ProviderCircuitStateClosed {
+		t.Errorf("GetProvider = %+v, %v", p, err)
+	}
+	if got, err := b.c.GetBenchmark(ctx, bench.Id); err != nil || got.Id != bench.Id || got.Schedule != nil {
+		t.Errorf("GetBenchmark = %+v, %v", got, err)
+	}
 }

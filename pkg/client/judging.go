@@ -13,28 +13,54 @@ import (
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 )
 
+// ResultFilter narrows ResultsPage; a nil field does not.
+type ResultFilter struct {
+	ModelID *uuid.UUID
+	// QuestionID keeps one question's results: every model's answers.
+	QuestionID *uuid.UUID
+	// Status keeps the units in one status, such as failed.
+	Status *oapi.ExecutionStatus
+}
+
 // ResultsPage reads one page of a run's results (GET /v1/runs/{id}/results):
-// the units with their evaluations and effective verdicts. modelID (when
-// not nil) keeps one model's; cursor is "" for the first page, then the
-// page's NextCursor; limit 0 means the API's default.
-func (c *Client) ResultsPage(ctx context.Context, runID uuid.UUID, modelID *uuid.UUID, limit int, cursor string) (oapi.ExecutionList, error) {
-	q := url.Values{}
-	if modelID != nil {
-		q.Set("model_id", modelID.String())
+// the units with their evaluations and effective verdicts, narrowed by f.
+// cursor is "" for the first page, then the page's NextCursor; limit 0
+// means the API's default.
+func (c *Client) ResultsPage(ctx context.Context, runID uuid.UUID, f ResultFilter, limit int, cursor string) (oapi.ExecutionList, error) {
+	q := pageQuery(limit, cursor)
+	if f.ModelID != nil {
+		q.Set("model_id", f.ModelID.String())
 	}
+	if f.QuestionID != nil {
+		q.Set("question_id", f.QuestionID.String())
+	}
+	if f.Status != nil {
+		q.Set("status", string(*f.Status))
+	}
+	var out oapi.ExecutionList
+	err := c.Do(ctx, http.MethodGet, withQuery("/v1/runs/"+runID.String()+"/results", q), nil, &out)
+	return out, err
+}
+
+// pageQuery is the query of one page of a list: limit 0 means the API's
+// default, cursor "" the first page.
+func pageQuery(limit int, cursor string) url.Values {
+	q := url.Values{}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	path := "/v1/runs/" + runID.String() + "/results"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
+	return q
+}
+
+// withQuery appends q to path when it has any value.
+func withQuery(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
 	}
-	var out oapi.ExecutionList
-	err := c.Do(ctx, http.MethodGet, path, nil, &out)
-	return out, err
+	return path + "?" + q.Encode()
 }
 
 // Results reads every result of a run, page by page.
@@ -42,7 +68,7 @@ func (c *Client) Results(ctx context.Context, runID uuid.UUID) ([]oapi.Execution
 	var all []oapi.Execution
 	cursor := ""
 	for {
-		page, err := c.ResultsPage(ctx, runID, nil, 0, cursor)
+		page, err := c.ResultsPage(ctx, runID, ResultFilter{}, 0, cursor)
 		if err != nil {
 			return all, err
 		}

@@ -28,6 +28,38 @@ func (c *Client) UpdateProvider(ctx context.Context, id uuid.UUID, in oapi.Updat
 	return out, err
 }
 
+// GetProvider reads a provider with its circuit: whether the worker
+// fleet is calling it now (GET /v1/providers/{id}).
+func (c *Client) GetProvider(ctx context.Context, id uuid.UUID) (oapi.Provider, error) {
+	var out oapi.Provider
+	err := c.Do(ctx, http.MethodGet, "/v1/providers/"+id.String(), nil, &out)
+	return out, err
+}
+
+// ListProviders reads one page of providers with their circuits
+// (GET /v1/providers); cursor is "" for the first page.
+func (c *Client) ListProviders(ctx context.Context, limit int, cursor string) (oapi.ProviderList, error) {
+	var out oapi.ProviderList
+	err := c.Do(ctx, http.MethodGet, withQuery("/v1/providers", pageQuery(limit, cursor)), nil, &out)
+	return out, err
+}
+
+// GetBenchmark reads a benchmark with its schedule and the schedule's
+// latest run (GET /v1/benchmarks/{id}).
+func (c *Client) GetBenchmark(ctx context.Context, id uuid.UUID) (oapi.Benchmark, error) {
+	var out oapi.Benchmark
+	err := c.Do(ctx, http.MethodGet, "/v1/benchmarks/"+id.String(), nil, &out)
+	return out, err
+}
+
+// Session says which token the client calls with, its scopes and when it
+// expires (GET /v1/session).
+func (c *Client) Session(ctx context.Context) (oapi.Session, error) {
+	var out oapi.Session
+	err := c.Do(ctx, http.MethodGet, "/v1/session", nil, &out)
+	return out, err
+}
+
 // CreateModel adds a model of a provider (POST /v1/models).
 func (c *Client) CreateModel(ctx context.Context, in oapi.CreateModelRequest) (oapi.Model, error) {
 	var out oapi.Model

@@ -27,6 +27,32 @@ func (c *Client) GetRun(ctx context.Context, id uuid.UUID) (oapi.Run, error) {
 	return out, err
 }
 
+// RunFilter narrows ListRuns; a nil field does not.
+type RunFilter struct {
+	BenchmarkID *uuid.UUID
+	Status      *oapi.RunStatus
+	// Trigger keeps the runs started one way: api, manual or schedule.
+	Trigger *oapi.RunTrigger
+}
+
+// ListRuns reads one page of runs, newest first (GET /v1/runs), narrowed
+// by f; cursor is "" for the first page, then the page's NextCursor.
+func (c *Client) ListRuns(ctx context.Context, f RunFilter, limit int, cursor string) (oapi.RunList, error) {
+	q := pageQuery(limit, cursor)
+	if f.BenchmarkID != nil {
+		q.Set("benchmark_id", f.BenchmarkID.String())
+	}
+	if f.Status != nil {
+		q.Set("status", string(*f.Status))
+	}
+	if f.Trigger != nil {
+		q.Set("trigger", string(*f.Trigger))
+	}
+	var out oapi.RunList
+	err := c.Do(ctx, http.MethodGet, withQuery("/v1/runs", q), nil, &out)
+	return out, err
+}
+
 // Rankings reads a finished run's rankings (GET /v1/runs/{id}/rankings).
 func (c *Client) Rankings(ctx context.Context, runID uuid.UUID) (oapi.Rankings, error) {
 	var out oapi.Rankings

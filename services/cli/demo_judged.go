@@ -98,7 +98,7 @@ func runJudgedDemo(ctx context.Context, c *client.Client, mockURL string, modelI
 	if r.Error != nil {
 		say("  %s", *r.Error)
 	}
-	page, err := c.ResultsPage(ctx, r.Id, nil, 20, "")
+	page, err := c.ResultsPage(ctx, r.Id, client.ResultFilter{}, 20, "")
 	if err != nil {
 		return err
 	}
