@@ -126,6 +126,6 @@ SELECT * FROM runs
 WHERE id IN (
     SELECT (SELECT r.id FROM runs r
             WHERE r.benchmark_id = b.id AND r.trigger = 'schedule'
-            ORDER BY r.created_at DESC, r.id DESC LIMIT 1)
+            ORDER BY r.created_at DESC LIMIT 1)
     FROM unnest(sqlc.arg(benchmark_ids)::uuid[]) AS b(id)
 );

@@ -270,7 +270,7 @@ SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, qu
 WHERE id IN (
     SELECT (SELECT r.id FROM runs r
             WHERE r.benchmark_id = b.id AND r.trigger = 'schedule'
-            ORDER BY r.created_at DESC, r.id DESC LIMIT 1)
+            ORDER BY r.created_at DESC LIMIT 1)
     FROM unnest($1::uuid[]) AS b(id)
 )
 `
