@@ -566,7 +566,7 @@ export interface paths {
         };
         /**
          * List runs
-         * @description Lists runs, newest first, optionally of one benchmark or in one status.
+         * @description Lists runs, newest first, optionally of one benchmark, in one status or started one way (`trigger`).
          */
         get: operations["listRuns"];
         put?: never;
