@@ -274,8 +274,9 @@ func benchmarkEndToEnd(t *testing.T, s *system) {
 }
 
 // TestDev_Demo runs `sabe dev --exit` twice against one database: the
-// leaderboard's order matches the mock models' accuracies, and the second
-// run reuses the development key and the seeded demo.
+// leaderboard's order matches the mock models' accuracies, the first run
+// writes the dashboard's synthetic history, and the second reuses the
+// development key, the seeded demo and the history.
 func TestDev_Demo(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"SABE_DATABASE_URL": testenv.DatabaseURL(t), "SABE_REDIS_URL": testenv.RedisURL(t)}
@@ -309,8 +310,17 @@ func TestDev_Demo(t *testing.T) {
 		if strings.Contains(text, "stay up") || !strings.Contains(text, "Stopping (--exit)") {
 			t.Errorf("round %d: --exit output does not say it stops:\n%s", round, text)
 		}
-		if round == 2 && strings.Contains(text, "seeded") {
-			t.Errorf("round 2 seeded the demo again:\n%s", text)
+		if round == 2 && (strings.Contains(text, "seeded") || strings.Contains(text, "synthetic history")) {
+			t.Errorf("round 2 seeded the demo or the history again:\n%s", text)
+		}
+		// The dashboard's history is written once, by the first round.
+		if i := strings.Index(text, "wrote a synthetic history"); round == 1 {
+			if i < 0 {
+				t.Errorf("round 1 wrote no synthetic history:\n%s", text)
+			} else {
+				line, _, _ := strings.Cut(text[i:], "\n")
+				t.Log(line)
+			}
 		}
 	}
 }

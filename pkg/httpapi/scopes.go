@@ -34,6 +34,17 @@ var routeScopes = map[routeKey]string{
 	{http.MethodPost, "/login"}:       scopePublic,
 	{http.MethodPost, "/logout"}:      scopePublic,
 
+	// The dashboard's pages need a session (or token) like the API they
+	// call, so that a browser without one is sent to log in. Its files and
+	// icon are public: they are the open-source build, hold no data, may
+	// be cached by anyone, and a chunk loaded after the session expired
+	// must still load so that the app can send the browser to log in.
+	{http.MethodGet, dashboardRoot}:    apitoken.ScopeRead,
+	{http.MethodGet, dashboardPages}:   apitoken.ScopeRead,
+	{http.MethodGet, dashboardAssets}:  scopePublic,
+	{http.MethodGet, dashboardFavicon}: scopePublic,
+	{http.MethodGet, dashboardIcon}:    scopePublic,
+
 	{http.MethodGet, "/v1/providers"}:                   apitoken.ScopeRead,
 	{http.MethodPost, "/v1/providers"}:                  apitoken.ScopeWrite,
 	{http.MethodGet, "/v1/providers/:id"}:               apitoken.ScopeRead,
@@ -110,6 +121,17 @@ func scopeFor(method, path string) (string, bool) {
 	}
 	sc, ok := routeScopes[routeKey{anyMethod, path}]
 	return sc, ok
+}
+
+// requestScope returns the scope a request needs, routed by Echo to the
+// route path: its declared scope, except that a path under /v1 or a system
+// route that only the dashboard's catch-all page route matched is an
+// unknown route, which needs admin like any other.
+func requestScope(req *http.Request, route string) (string, bool) {
+	if route == dashboardPages && !dashboardPagePath(req.URL.Path) {
+		return "", false
+	}
+	return scopeFor(req.Method, route)
 }
 
 // checkScopes returns an error naming every registered route without a

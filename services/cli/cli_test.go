@@ -100,7 +100,7 @@ func TestCLI_Help(t *testing.T) {
 	}{
 		{[]string{"--help"}, []string{"usage: sabe", "seed-history"}},
 		{[]string{"help"}, []string{"usage: sabe"}},
-		{[]string{"dev", "--help"}, []string{"usage: sabe dev", "-http-addr", "-mock-addr", "-concurrency", "(default 20)", "-exit", "-latency", "-state-dir"}},
+		{[]string{"dev", "--help"}, []string{"usage: sabe dev", "-http-addr", "-mock-addr", "-concurrency", "(default 20)", "-exit", "-history", "-latency", "-state-dir"}},
 		{[]string{"token", "create", "--help"}, []string{"usage: sabe token create", "-name", "-scope", "-expires"}},
 		{[]string{"token", "--help"}, []string{"usage: sabe token create"}},
 		{[]string{"migrate", "--help"}, []string{"usage: sabe migrate up|status"}},

@@ -46,14 +46,16 @@ const devUsage = `usage: sabe dev [flags]
 Runs the api, a worker, the scheduler and a mock provider in one process
 against PostgreSQL (SABE_DATABASE_URL) and Redis (SABE_REDIS_URL); where
 those are unset and the local servers do not answer, it starts both in
-Docker. It seeds a demo benchmark, runs it, prints the leaderboard, and
-serves until interrupted (Ctrl-C: exit 0).`
+Docker. It seeds a demo benchmark (and, once, weeks of synthetic history
+for the dashboard), runs it, prints the leaderboard, and serves the API and
+the dashboard until interrupted (Ctrl-C: exit 0).`
 
 type devOptions struct {
 	stateDir    string
 	httpAddr    string
 	mockAddr    string
 	exit        bool
+	history     bool
 	latency     time.Duration
 	concurrency int
 }
@@ -71,6 +73,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.StringVar(&o.httpAddr, "http-addr", r.String("SABE_HTTP_ADDR", defaultDevAddr), "api listen address (default from SABE_HTTP_ADDR)")
 	fs.StringVar(&o.mockAddr, "mock-addr", r.String("SABE_MOCK_ADDR", defaultMockAddr), "mock provider listen address (default from SABE_MOCK_ADDR); port 0 picks a free one")
 	fs.BoolVar(&o.exit, "exit", false, "exit after printing the leaderboard instead of serving")
+	fs.BoolVar(&o.history, "history", true, "write weeks of synthetic history for the dashboard when the database has none")
 	fs.DurationVar(&o.latency, "latency", 200*time.Millisecond, "mock provider latency per call")
 	fs.IntVar(&o.concurrency, "concurrency", 20, "worker concurrency")
 	if help, err := command.Parse(fs, devUsage, args, stdout); help || err != nil {
@@ -158,9 +161,6 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, say func
 		return errors.New("dev: api did not start within 60s")
 	}
 	apiURL = strings.TrimSpace(apiURL)
-	g.Go(func() error { return svc.Worker(gctx, nil, devenv, logs) })
-	g.Go(func() error { return svc.Scheduler(gctx, nil, devenv, logs) })
-
 	token, err := devToken(gctx, dbURL, o.stateDir)
 	if err != nil {
 		cancel()
@@ -169,6 +169,15 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, say func
 	}
 	c := client.New(apiURL, token)
 	say("SABE dev: api %s, mock provider %s, logs in %s", apiURL, mock.URL, filepath.Join(o.stateDir, devLogFile))
+	// Before the worker starts: see seedDevHistory.
+	if o.history {
+		if err := seedDevHistory(gctx, c, dbURL, say); err != nil {
+			cancel()
+			return errors.Join(err, ignoreCanceled(g.Wait()))
+		}
+	}
+	g.Go(func() error { return svc.Worker(gctx, nil, devenv, logs) })
+	g.Go(func() error { return svc.Scheduler(gctx, nil, devenv, logs) })
 	demoErr := runDemo(gctx, c, mock.URL+"/v1", say)
 	if demoErr == nil && o.exit {
 		say("")
@@ -176,9 +185,10 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, say func
 	}
 	if demoErr == nil && !o.exit {
 		say("")
-		say("The API and queue monitor stay up for you to explore:")
+		say("The dashboard, the API and the queue monitor stay up for you to explore:")
+		say("  Dashboard:  %s/   (log in by pasting the token below; the leaderboard, runs, trends and compare pages)", apiURL)
 		say("  API:        %s/v1   (OpenAPI document: %s/openapi.json)", apiURL, apiURL)
-		say("  Monitoring: %s/monitoring/   (sign in at %s/login with the token)", apiURL, apiURL)
+		say("  Monitoring: %s/monitoring/   (the same login; the token is an admin token)", apiURL)
 		say("  Mock:       %s   (provider %q points at %s/v1)", mock.URL, demoProvider, mock.URL)
 		say("  Token:      %s", token)
 		say("  Try:        curl -H 'Authorization: Bearer %s' %s/v1/runs", token, apiURL)

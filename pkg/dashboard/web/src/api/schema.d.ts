@@ -1196,21 +1196,23 @@ export interface paths {
         /**
          * Login form
          * @description An HTML form that exchanges an API token for a browser session, so
-         *     that the monitoring UI at `/monitoring` can be opened in a browser
-         *     (which cannot send a Bearer header). A browser that opens
-         *     `/monitoring/...` without a session is sent here with `next` set to
-         *     the page it asked for.
+         *     that the dashboard at `/` and the queue monitor at `/monitoring` can
+         *     be opened in a browser (which cannot send a Bearer header). A
+         *     browser that opens a dashboard page or `/monitoring/...` without a
+         *     session is sent here with `next` set to the page it asked for.
          */
         get: operations["loginPage"];
         put?: never;
         /**
          * Log in with an API token
-         * @description Checks the token and, when it is valid and has the `admin` scope
-         *     (which the queue monitor needs), sets the short-lived, HttpOnly,
-         *     SameSite=Strict `sabe_session` cookie and redirects to `next` (a
-         *     path on this server) or `/monitoring/`. A wrong token gets the form
-         *     again with a message (401); a token without the `admin` scope gets
-         *     it with a message saying so (403), and no session.
+         * @description Checks the token and, when it is valid and has the `read` scope
+         *     (which every token has: write and admin imply it), sets the
+         *     short-lived, HttpOnly, SameSite=Strict `sabe_session` cookie and
+         *     redirects to `next` (a path on this server) or `/`, the dashboard.
+         *     The session acts with the token's scopes: the queue monitor needs
+         *     `admin`. A wrong token gets the form again with a message (401); a
+         *     token without the `read` scope gets it with a message saying so
+         *     (403), and no session.
          *
          *     A form posted by another site's page is refused (403, JSON): the
          *     browser's `Sec-Fetch-Site` must be `same-origin` (or, without it,
@@ -5251,8 +5253,8 @@ export interface operations {
             query?: {
                 /**
                  * @description Where to go after logging in: a path on this server, such as
-                 *     `/monitoring/queues`. Anything else (another site, `//host`, a
-                 *     scheme) is ignored in favour of `/monitoring/`.
+                 *     `/runs`. Anything else (another site, `//host`, a scheme) is
+                 *     ignored in favour of `/`, the dashboard.
                  */
                 next?: string;
             };
@@ -5289,7 +5291,7 @@ export interface operations {
             /** @description Logged in; the session cookie is set. */
             303: {
                 headers: {
-                    /** @description Where to go next (`next`, else `/monitoring/`). */
+                    /** @description Where to go next (`next`, else `/`). */
                     Location?: string;
                     /** @description The `sabe_session` cookie. */
                     "Set-Cookie"?: string;
@@ -5307,7 +5309,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The token lacks the `admin` scope the queue monitor needs; the login form is shown again with a message, and no session is opened. A cross-site form is refused with the JSON error instead. */
+            /** @description The token lacks the `read` scope the dashboard needs; the login form is shown again with a message, and no session is opened. A cross-site form is refused with the JSON error instead. */
             403: {
                 headers: {
                     [name: string]: unknown;
