@@ -8,7 +8,6 @@ import type { EChartsCoreOption } from "echarts/core";
 import { BarChart, CustomChart, LineChart, ScatterChart } from "echarts/charts";
 import {
   DataZoomInsideComponent,
-  DataZoomSliderComponent,
   GridComponent,
   LegendComponent,
   MarkLineComponent,
@@ -25,7 +24,6 @@ echarts.use([
   TooltipComponent,
   LegendComponent,
   DataZoomInsideComponent,
-  DataZoomSliderComponent,
   MarkLineComponent,
   CanvasRenderer,
 ]);
