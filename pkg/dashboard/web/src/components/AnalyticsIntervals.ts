@@ -54,7 +54,7 @@ export function intervalOption(
       type: "category",
       data: ordered.map((r) => r.label),
       ...axisStyle(t),
-      axisLabel: { color: t.text, fontSize: 13 },
+      axisLabel: { color: t.text, fontSize: 13, width: 150, overflow: "truncate", lineHeight: 16 },
       splitLine: { show: false },
     },
     series: [

@@ -84,7 +84,7 @@ export default function Leaderboard() {
       intervalOption(
         t,
         entries.map((e) => ({
-          label: `#${e.rank} ${e.model_name} (band ${band(e)})`,
+          label: `#${e.rank} ${e.model_name}\nrank band ${band(e)}`,
           value: e.score,
           low: e.ci_low,
           high: e.ci_high,

@@ -233,13 +233,13 @@ function Answer({ e, samples }: { e: Execution; samples: number }) {
         </div>
       </dl>
       {e.evaluations.map((ev, i) => (
-        <Evaluation key={i} ev={ev} />
+        <Evaluation key={i} ev={ev} of={`${e.model_name}, sample ${e.sample + 1}`} />
       ))}
     </article>
   );
 }
 
-function Evaluation({ ev }: { ev: Schemas["Evaluation"] }) {
+function Evaluation({ ev, of }: { ev: Schemas["Evaluation"]; of: string }) {
   return (
     <details className="q-eval" open={!!ev.judges?.length || !!ev.reasoning}>
       <summary>
@@ -259,9 +259,9 @@ function Evaluation({ ev }: { ev: Schemas["Evaluation"] }) {
         </p>
       ) : null}
       {ev.judges?.length ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`The judges' verdicts (${ev.scorer} v${ev.version}) on ${of}`}>
           <table className="q-judges">
-            <caption className="sr-only">The judges' verdicts</caption>
+            <caption className="sr-only">The judges' verdicts on {of}</caption>
             <thead>
               <tr>
                 <th scope="col">Judge</th>
