@@ -6,6 +6,7 @@ import { api, data, type Schemas } from "../api/client";
 import { Chart, type ChartTheme } from "../components/Chart";
 import { intervalHeight, intervalOption } from "../components/AnalyticsIntervals";
 import { Change, fmtDiff, fmtValue } from "../components/AnalyticsChange";
+import { figure, interval } from "../components/AnalyticsColumns";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox } from "../components/ErrorBox";
 import { useFilters } from "../components/FilterParams";
@@ -99,8 +100,6 @@ export default function Compare() {
   );
 
   const busy = benchmarks.isPending || (ready && cmp.isPending) || (cmp.isSuccess && driftsPending);
-  const runLabel = (r: Schemas["Run"]) =>
-    `${new Date(r.created_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} · ${r.status} · ${r.id.slice(0, 13)}`;
 
   return (
     <Page name="compare" title="Compare" busy={busy}>
@@ -137,28 +136,8 @@ export default function Compare() {
         </label>
         {mode === "runs" && benchmarkId ? (
           <>
-            <label>
-              Run
-              <select value={current} onChange={(e) => set({ current_run_id: e.target.value, mode: "runs" })}>
-                <option value="">Choose a run</option>
-                {runs.data?.map((r) => (
-                  <option key={r.id} value={r.id}>
-                    {runLabel(r)}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              Against
-              <select value={previous} onChange={(e) => set({ previous_run_id: e.target.value, mode: "runs" })}>
-                <option value="">Choose a run</option>
-                {runs.data?.map((r) => (
-                  <option key={r.id} value={r.id}>
-                    {runLabel(r)}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <RunSelect label="Run" value={current} runs={runs.data} onChange={(id) => set({ current_run_id: id, mode: "runs" })} />
+            <RunSelect label="Against" value={previous} runs={runs.data} onChange={(id) => set({ previous_run_id: id, mode: "runs" })} />
           </>
         ) : null}
       </form>
@@ -221,51 +200,38 @@ export default function Compare() {
   );
 }
 
+/** RunSelect chooses one of the benchmark's finished runs. */
+function RunSelect(props: { label: string; value: string; runs?: Schemas["Run"][]; onChange: (id: string) => void }) {
+  const { label, value, runs, onChange } = props;
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Choose a run</option>
+        {value && runs && !runs.some((r) => r.id === value) ? <option value={value}>{value}</option> : null}
+        {runs?.map((r) => (
+          <option key={r.id} value={r.id}>
+            {new Date(r.created_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} · {r.status} ·{" "}
+            {r.id.slice(0, 13)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 const modelColumns: ColumnDef<ModelRow, any>[] = [
   { id: "model", header: "Model", accessorFn: (m) => m.model_name },
-  {
-    id: "questions",
-    header: "Questions",
-    accessorFn: (m) => m.questions,
-    meta: { numeric: true },
-    cell: ({ row }) => <span data-value={String(row.original.questions)}>{int(row.original.questions)}</span>,
-  },
-  {
-    id: "previous",
-    header: "Before",
-    accessorFn: (m) => m.score.previous,
-    meta: { numeric: true },
-    cell: ({ row }) => <span data-value={String(row.original.score.previous)}>{pct(row.original.score.previous)}</span>,
-  },
-  {
-    id: "current",
-    header: "After",
-    accessorFn: (m) => m.score.current,
-    meta: { numeric: true },
-    cell: ({ row }) => <span data-value={String(row.original.score.current)}>{pct(row.original.score.current)}</span>,
-  },
-  {
-    id: "diff",
-    header: "Difference",
-    accessorFn: (m) => m.score.diff,
-    meta: { numeric: true },
-    cell: ({ row }) => <span data-value={String(row.original.score.diff)}>{fmtDiff("score", row.original.score.diff)}</span>,
-  },
-  {
-    id: "ci",
-    header: "95% interval",
-    accessorFn: (m) => m.score.ci_low,
-    meta: { numeric: true },
-    cell: ({ row }) => (
-      <span data-low={String(row.original.score.ci_low)} data-high={String(row.original.score.ci_high)}>
-        {fmtDiff("score", row.original.score.ci_low)} to {fmtDiff("score", row.original.score.ci_high)}
-      </span>
-    ),
-  },
+  figure("questions", "Questions", (m) => m.questions, int),
+  figure("previous", "Before", (m) => m.score.previous, pct),
+  figure("current", "After", (m) => m.score.current, pct),
+  figure("diff", "Difference", (m) => m.score.diff, (v) => fmtDiff("score", v)),
+  interval("ci", "95% interval", (m) => [m.score.ci_low, m.score.ci_high], (v) => fmtDiff("score", v)),
   {
     id: "significant",
     header: "Significant",
     accessorFn: (m) => (m.score.significant ? 1 : 0),
+    meta: { cellAttrs: (m) => ({ "data-value": String(m.score.significant) }) },
     cell: ({ row }) => {
       const s = row.original.score;
       return (

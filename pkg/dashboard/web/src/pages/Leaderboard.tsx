@@ -6,12 +6,13 @@ import { api, data, type Schemas } from "../api/client";
 import { useCan } from "../api/session";
 import { Chart, type ChartTheme } from "../components/Chart";
 import { intervalHeight, intervalOption } from "../components/AnalyticsIntervals";
+import { figure, interval } from "../components/AnalyticsColumns";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox, isNotFound } from "../components/ErrorBox";
 import { apiTime, oneOf, useFilters } from "../components/FilterParams";
 import { Page } from "../components/Page";
 import { Time } from "../components/Time";
-import { int, ms, num, pct, usd } from "../format";
+import { int, ms, pct, usd } from "../format";
 import { NotFound } from "./NotFound";
 
 type Entry = Schemas["LeaderboardEntry"];
@@ -204,13 +205,7 @@ function band(e: Entry): string {
 
 function leaderboardColumns(benchmarkId: string, ks: number[]): ColumnDef<Entry, any>[] {
   const cols: ColumnDef<Entry, any>[] = [
-    {
-      id: "rank",
-      header: "Rank",
-      accessorFn: (e) => e.rank,
-      meta: { numeric: true },
-      cell: ({ row }) => <span data-value={String(row.original.rank)}>{row.original.rank}</span>,
-    },
+    figure("rank", "Rank", (e) => e.rank, int),
     {
       id: "model",
       header: "Model",
@@ -219,29 +214,13 @@ function leaderboardColumns(benchmarkId: string, ks: number[]): ColumnDef<Entry,
         <Link to={`/benchmarks/${benchmarkId}/trends?model_id=${row.original.model_id}`}>{row.original.model_name}</Link>
       ),
     },
-    {
-      id: "score",
-      header: "Score",
-      accessorFn: (e) => e.score,
-      meta: { numeric: true },
-      cell: ({ row }) => <span data-value={String(row.original.score)}>{pct(row.original.score)}</span>,
-    },
-    {
-      id: "ci",
-      header: "95% interval",
-      accessorFn: (e) => e.ci_low,
-      meta: { numeric: true },
-      cell: ({ row }) => (
-        <span data-low={String(row.original.ci_low)} data-high={String(row.original.ci_high)}>
-          {pct(row.original.ci_low)} – {pct(row.original.ci_high)}
-        </span>
-      ),
-    },
+    figure("score", "Score", (e) => e.score, pct),
+    interval("ci", "95% interval", (e) => [e.ci_low, e.ci_high], (v) => pct(v)),
     {
       id: "rank_band",
       header: "Rank band",
       accessorFn: (e) => e.rank_low * 1000 + e.rank_high,
-      meta: { numeric: true },
+      meta: { numeric: true, cellAttrs: (e) => ({ "data-low": String(e.rank_low), "data-high": String(e.rank_high) }) },
       cell: ({ row }) => (
         <span data-low={String(row.original.rank_low)} data-high={String(row.original.rank_high)}>
           {band(row.original)}
@@ -250,62 +229,14 @@ function leaderboardColumns(benchmarkId: string, ks: number[]): ColumnDef<Entry,
     },
   ];
   for (const k of ks) {
-    cols.push({
-      id: `pass_at_${k}`,
-      header: `pass@${k}`,
-      accessorFn: (e) => e.pass_at_k.find((p) => p.k === k)?.value ?? null,
-      meta: { numeric: true },
-      cell: ({ getValue }) => {
-        const v = getValue() as number | null;
-        return <span data-value={v == null ? "" : String(v)}>{pct(v)}</span>;
-      },
-    });
+    cols.push(figure(`pass_at_${k}`, `pass@${k}`, (e) => e.pass_at_k.find((p) => p.k === k)?.value, pct));
   }
   cols.push(
-    {
-      id: "error_rate",
-      header: "Error rate",
-      accessorFn: (e) => e.error_rate,
-      meta: { numeric: true },
-      cell: ({ row }) => <span data-value={String(row.original.error_rate)}>{pct(row.original.error_rate)}</span>,
-    },
-    {
-      id: "latency",
-      header: "Mean latency",
-      accessorFn: (e) => e.mean_latency_ms,
-      meta: { numeric: true },
-      cell: ({ row }) => {
-        const v = row.original.mean_latency_ms;
-        return <span data-value={v == null ? "" : String(v)}>{ms(v)}</span>;
-      },
-    },
-    {
-      id: "cost_per_1k",
-      header: "Cost / 1000 questions",
-      accessorFn: (e) => e.cost_per_1k_questions,
-      meta: { numeric: true },
-      cell: ({ row }) => (
-        <span data-value={String(row.original.cost_per_1k_questions)}>{usd(row.original.cost_per_1k_questions)}</span>
-      ),
-    },
-    {
-      id: "n",
-      header: "Units",
-      accessorFn: (e) => e.n,
-      meta: { numeric: true },
-      cell: ({ row }) => (
-        <span data-value={String(row.original.n)} title={`${num(row.original.questions, 0)} questions`}>
-          {int(row.original.n)}
-        </span>
-      ),
-    },
-    {
-      id: "unscored",
-      header: "Unscored",
-      accessorFn: (e) => e.unscored,
-      meta: { numeric: true },
-      cell: ({ row }) => <span data-value={String(row.original.unscored)}>{int(row.original.unscored)}</span>,
-    },
+    figure("error_rate", "Error rate", (e) => e.error_rate, pct),
+    figure("latency", "Mean latency", (e) => e.mean_latency_ms, ms),
+    figure("cost_per_1k", "Cost / 1000 questions", (e) => e.cost_per_1k_questions, usd),
+    figure("n", "Units", (e) => e.n, int),
+    figure("unscored", "Unscored", (e) => e.unscored, int),
   );
   return cols;
 }

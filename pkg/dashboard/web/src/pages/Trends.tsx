@@ -5,6 +5,7 @@ import type { ColumnDef } from "@tanstack/react-table";
 import { api, data, type Schemas } from "../api/client";
 import { axisStyle, Chart, type ChartTheme } from "../components/Chart";
 import { Change, type ChangeMetric } from "../components/AnalyticsChange";
+import { figure } from "../components/AnalyticsColumns";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox, isNotFound } from "../components/ErrorBox";
 import { oneOf, useFilters } from "../components/FilterParams";
@@ -293,21 +294,7 @@ function trendColumns(metric: Metric): ColumnDef<Row, any>[] {
   return [
     { id: "bucket", header: "From", accessorFn: (r) => r.bucket, cell: ({ row }) => <Time at={row.original.bucket} dateOnly /> },
     { id: "model", header: "Model", accessorFn: (r) => r.model_name },
-    {
-      id: "value",
-      header: metricNames[metric],
-      accessorFn: (r) => r.value,
-      meta: { numeric: true },
-      cell: ({ row }) => (
-        <span data-value={row.original.value == null ? "" : String(row.original.value)}>{fmt(metric, row.original.value)}</span>
-      ),
-    },
-    {
-      id: "n",
-      header: "Units",
-      accessorFn: (r) => r.n,
-      meta: { numeric: true },
-      cell: ({ row }) => <span data-value={String(row.original.n)}>{int(row.original.n)}</span>,
-    },
+    figure("value", metricNames[metric], (r) => r.value, (v) => fmt(metric, v)),
+    figure("n", "Units", (r) => r.n, int),
   ];
 }
