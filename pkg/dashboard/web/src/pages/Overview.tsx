@@ -14,6 +14,10 @@ import { useLiveRun } from "../hooks/useRunEvents";
 type Benchmark = Schemas["Benchmark"];
 type Run = Schemas["Run"];
 
+function plural(n: number, word: string): string {
+  return `${int(n)} ${word}${n === 1 ? "" : "s"}`;
+}
+
 // A leaderboard the API cannot make yet (no finished run) is not an error.
 function noFinishedRun(err: unknown): boolean {
   return err instanceof ApiError && (err.status === 404 || err.status === 409);
@@ -77,7 +81,7 @@ export default function Overview() {
         ) : null}
       </section>
 
-      <div className="grid">
+      <div className="grid ov-bottom">
         <section aria-labelledby="ov-scheduled" className="card">
           <h2 id="ov-scheduled">Next scheduled runs</h2>
           {benchmarks.data && scheduled.length === 0 ? <p className="muted">No benchmark has an active schedule.</p> : null}
@@ -133,7 +137,7 @@ function BenchmarkCard({ benchmark: b, board }: { benchmark: Benchmark; board?: 
         <Link to={`/benchmarks/${b.id}/leaderboard`}>{b.name}</Link>
       </h3>
       <p className="muted">
-        {int(b.model_ids.length)} models · {int(b.unit_count)} units a run
+        {plural(b.model_ids.length, "model")} · {plural(b.unit_count, "unit")} a run
       </p>
       {board?.isPending ? <p className="muted">Loading the leaderboard…</p> : null}
       {board?.error ? (

@@ -89,7 +89,7 @@ export default function RunDetail() {
                 <DataTable
                   caption="Units whose provider call failed for good, with the provider's error"
                   testid="run-failures"
-                  data={failures.data.items}
+                  data={failures.data.items.filter((e) => e.status === "failed")}
                   columns={failureColumns(r.id)}
                   rowId={(e) => e.id}
                   rowAttrs={(e) => ({ "data-question-id": e.question_id, "data-model-id": e.model_id })}
@@ -205,6 +205,12 @@ function StreamNotice({ state, reconnect }: { state: StreamState; reconnect: () 
   );
 }
 
+const endedWhy: Partial<Record<Run["status"], string>> = {
+  failed: "Why it failed",
+  partial: "Why it is partial",
+  cancelled: "Why it was cancelled",
+};
+
 // Why the run ended as it did, and the providers it is waiting on, before
 // anything else.
 function RunProblems({ run: r }: { run: Run }) {
@@ -213,7 +219,7 @@ function RunProblems({ run: r }: { run: Run }) {
     <>
       {r.error ? (
         <div className={r.status === "failed" ? "error" : "notice"} data-testid="run-error">
-          <strong>{r.status === "completed" ? "Note" : "Why it ended " + r.status}:</strong> <span className="pre-line">{r.error}</span>
+          <strong>{endedWhy[r.status] ?? "Note"}:</strong> <span className="pre-line">{r.error}</span>
         </div>
       ) : null}
       {waiting.length > 0 ? (
