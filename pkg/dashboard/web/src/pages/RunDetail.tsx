@@ -197,7 +197,7 @@ function StreamNotice({ state, reconnect }: { state: StreamState; reconnect: () 
   if (state !== "lost") return null;
   return (
     <div className="notice" role="status">
-      The live updates stopped; the run is shown as it was when they stopped.{" "}
+      Live updates stopped; the run is shown as the server last reported it.{" "}
       <button type="button" onClick={reconnect}>
         Reconnect
       </button>
