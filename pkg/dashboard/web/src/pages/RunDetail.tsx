@@ -96,6 +96,14 @@ export default function RunDetail() {
                   rowAttrs={(e) => ({ "data-question-id": e.question_id, "data-model-id": e.model_id })}
                 />
                 <Pager next={failures.data.next_cursor} />
+                {live ? (
+                  <p className="muted">
+                    The list is as it was loaded; it is read again when the run ends.{" "}
+                    <button type="button" onClick={() => void failures.refetch()} disabled={failures.isFetching}>
+                      Reload failed units
+                    </button>
+                  </p>
+                ) : null}
               </>
             ) : null}
           </section>
