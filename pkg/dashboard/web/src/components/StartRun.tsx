@@ -16,7 +16,9 @@ export function StartRun({ benchmarkId, label = "Start run", primary = true }: {
     mutationFn: () => data(api.POST("/v1/benchmarks/{id}/runs", { params: { path: { id: benchmarkId } }, body: {} })),
     onSuccess: (run) => {
       qc.setQueryData(["run", run.id], run);
-      void qc.invalidateQueries({ queryKey: ["runs"] });
+      // Lists of runs are due, but read when next shown: refetched now, the
+      // overview would open the new run's event stream just before leaving.
+      void qc.invalidateQueries({ queryKey: ["runs"], refetchType: "none" });
       navigate("/runs/" + run.id);
     },
   });
