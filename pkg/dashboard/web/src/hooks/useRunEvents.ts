@@ -20,11 +20,12 @@ export function getRun(id: string): Promise<Run> {
 }
 
 // When a run ends, what was computed from it is due: its rankings and
-// results, and the lists it was in.
-function runEnded(qc: QueryClient, id: string) {
+// results, the lists it was in and its benchmark's leaderboards.
+function runEnded(qc: QueryClient, id: string, run?: Run) {
   void qc.invalidateQueries({ queryKey: ["run", id, "rankings"] });
   void qc.invalidateQueries({ queryKey: ["run", id, "results"] });
   void qc.invalidateQueries({ queryKey: ["runs"] });
+  if (run) void qc.invalidateQueries({ queryKey: ["leaderboard", run.benchmark_id] });
 }
 
 /** useRunEvents follows a run through Server-Sent Events
@@ -57,9 +58,9 @@ export function useRunEvents(id: string | undefined, enabled: boolean): { state:
     es.addEventListener("final", (ev) => {
       ended = true;
       es.close();
-      put(ev as MessageEvent<string>);
+      const run = put(ev as MessageEvent<string>);
       setState("final");
-      runEnded(qc, id);
+      runEnded(qc, id, run);
     });
     es.onerror = () => {
       if (ended) return;
@@ -69,7 +70,7 @@ export function useRunEvents(id: string | undefined, enabled: boolean): { state:
       // One GET instead of the stream, so the page shows where the run is.
       void qc.fetchQuery({ queryKey: runKey(id), queryFn: () => getRun(id), staleTime: 0 }).then(
         (run) => {
-          if (!isLive(run.status)) runEnded(qc, id);
+          if (!isLive(run.status)) runEnded(qc, id, run);
         },
         () => undefined,
       );
