@@ -12,6 +12,7 @@ import { ErrorBox } from "../components/ErrorBox";
 import { useFilters } from "../components/FilterParams";
 import { Page } from "../components/Page";
 import { Time } from "../components/Time";
+import { useBenchmarks } from "../hooks/useBenchmarks";
 import { int, pct } from "../format";
 
 type ModelRow = Schemas["ModelComparison"];
@@ -29,10 +30,7 @@ export default function Compare() {
   const previous = params.get("previous_run_id") || "";
   const mode: Mode = current || previous || params.get("mode") === "runs" ? "runs" : params.get("period") === "mom" ? "mom" : "wow";
 
-  const benchmarks = useQuery({
-    queryKey: ["benchmarks", "all-first-page"],
-    queryFn: () => data(api.GET("/v1/benchmarks", { params: { query: { limit: 200 } } })),
-  });
+  const benchmarks = useBenchmarks();
   // The finished runs of the benchmark that a comparison can use.
   const runs = useQuery({
     queryKey: ["runs", "finished", benchmarkId],

@@ -1,9 +1,8 @@
 import { useCallback, useMemo } from "react";
-import { Link, useNavigate, useParams } from "react-router";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { Link, useParams } from "react-router";
+import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { api, data, type Schemas } from "../api/client";
-import { useCan } from "../api/session";
 import { Chart, type ChartTheme } from "../components/Chart";
 import { intervalHeight, intervalOption } from "../components/AnalyticsIntervals";
 import { figure, interval } from "../components/AnalyticsColumns";
@@ -11,6 +10,7 @@ import { DataTable } from "../components/DataTable";
 import { ErrorBox, isNotFound } from "../components/ErrorBox";
 import { apiTime, oneOf, useFilters } from "../components/FilterParams";
 import { Page } from "../components/Page";
+import { StartRun } from "../components/StartRun";
 import { Time } from "../components/Time";
 import { int, ms, pct, usd } from "../format";
 import { NotFound } from "./NotFound";
@@ -27,8 +27,6 @@ export default function Leaderboard() {
   const period = oneOf(params.get("period"), periods, "latest");
   const category = params.get("category") || undefined;
   const at = params.get("at");
-  const canWrite = useCan("write");
-  const navigate = useNavigate();
 
   const bench = useQuery({
     queryKey: ["benchmark", id],
@@ -67,11 +65,6 @@ export default function Leaderboard() {
   });
   const categories = useMemo(() => Object.keys(rankings.data?.by_category ?? {}).sort(), [rankings.data]);
 
-  const start = useMutation({
-    mutationFn: () => data(api.POST("/v1/benchmarks/{id}/runs", { params: { path: { id } }, body: {} })),
-    onSuccess: (run) => navigate(`/runs/${run.id}`),
-  });
-
   const entries = board.data?.entries ?? [];
   const ks = useMemo(() => {
     const all = new Set<number>();
@@ -109,15 +102,8 @@ export default function Leaderboard() {
       name="leaderboard"
       title={`${name}: leaderboard`}
       busy={bench.isPending || (bench.isSuccess && board.isPending)}
-      actions={
-        canWrite ? (
-          <button type="button" className="primary" onClick={() => start.mutate()} disabled={start.isPending}>
-            Start run
-          </button>
-        ) : null
-      }
+      actions={<StartRun benchmarkId={id} />}
     >
-      {start.isError ? <ErrorBox error={start.error} what="start a run" /> : null}
       {bench.isError ? <ErrorBox error={bench.error} what="load the benchmark" /> : null}
       <form className="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
