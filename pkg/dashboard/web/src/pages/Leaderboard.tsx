@@ -58,7 +58,7 @@ export default function Leaderboard() {
   });
   const latestRun = latest.data?.run_id;
   const rankings = useQuery({
-    queryKey: ["rankings", latestRun],
+    queryKey: ["run", latestRun, "rankings"],
     queryFn: () => data(api.GET("/v1/runs/{id}/rankings", { params: { path: { id: latestRun ?? "" } } })),
     enabled: !!latestRun,
     staleTime: 5 * 60_000,

@@ -23,7 +23,7 @@ export default function Question() {
     queryFn: () => data(api.GET("/v1/runs/{id}", { params: { path: { id } } })),
   });
   const results = useQuery({
-    queryKey: ["results", id, "question", questionId],
+    queryKey: ["run", id, "results", "question", questionId],
     queryFn: async () => {
       const items: Execution[] = [];
       let cursor: string | undefined;
