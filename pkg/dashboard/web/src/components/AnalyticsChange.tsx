@@ -15,7 +15,13 @@ export function fmtDiff(metric: ChangeMetric, v: number | null | undefined): str
   if (v == null || Number.isNaN(v)) return "—";
   if (metric === "score") return signedPct(v);
   const sign = v < 0 ? "−" : v > 0 ? "+" : "±";
-  return sign + (metric === "latency_ms" ? ms(Math.abs(v)) : usd(Math.abs(v)));
+  return sign + (metric === "latency_ms" ? ms(Math.abs(v)) : smallUsd(Math.abs(v)));
+}
+
+// Per-question cost changes are often fractions of a cent: two significant
+// digits instead of "$0.0000".
+function smallUsd(v: number): string {
+  return v !== 0 && v < 0.001 ? "$" + v.toPrecision(2) : usd(v);
 }
 
 /** worse says whether a change is for the worse: a lower score, a
