@@ -47,14 +47,12 @@ export default function Leaderboard() {
           },
         }),
       ),
-    enabled: bench.isSuccess,
   });
   // The benchmark's categories are those of its latest finished run's
   // rankings (GET /v1/runs/{id}/rankings, by_category).
   const latest = useQuery({
     queryKey: ["leaderboard", id, "latest", null, null],
     queryFn: () => data(api.GET("/v1/leaderboard", { params: { query: { benchmark_id: id, period: "latest" } } })),
-    enabled: bench.isSuccess,
   });
   const latestRun = latest.data?.run_id;
   const rankings = useQuery({

@@ -67,12 +67,10 @@ export default function Trends() {
           params: { query: { benchmark_id: id, metric, bucket, model_id: modelId } },
         }),
       ),
-    enabled: bench.isSuccess,
   });
   const compare = (period: "wow" | "mom") => ({
     queryKey: ["compare", id, period],
     queryFn: () => data(api.GET("/v1/analytics/compare", { params: { query: { benchmark_id: id, period } } })),
-    enabled: bench.isSuccess,
     retry: false,
   });
   const wow = useQuery(compare("wow"));
