@@ -83,7 +83,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			if k == fault.KindUnauthorized {
 				s.countAuthFailure(ctx, actor.SourceIP)
 			}
-			if k == fault.KindUnauthorized && isMonitorPath(req.URL.Path) && wantsPage(req) {
+			if k == fault.KindUnauthorized && wantsDashboardLogin(req) {
 				return loginRedirect(c)
 			}
 			return err
@@ -148,7 +148,7 @@ func (s *Server) authorize(c echo.Context, scope string) (*apitoken.Token, error
 		tok, err = s.sessionToken(ctx, ck.Value)
 	} else {
 		msg := "missing credential: send Authorization: Bearer <token>"
-		if isMonitorPath(req.URL.Path) {
+		if isMonitorPath(req.URL.Path) || dashboardPagePath(req.URL.Path) {
 			msg = "missing credential: log in at /login"
 		}
 		return nil, fault.Unauthorized("%s", msg)

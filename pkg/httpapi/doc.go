@@ -1,6 +1,6 @@
 // Package httpapi is SABE's HTTP API: the Echo server behind every /v1
-// route, the browser login in front of asynqmon, and the OpenAPI document
-// that describes them.
+// route, the browser login in front of the dashboard and asynqmon, and the
+// OpenAPI document that describes them.
 //
 // The document (openapi.yaml, embedded; see spec.go) is the contract. The
 // generated package oapi turns it into a strict server interface, and the
@@ -25,6 +25,10 @@
 // (figure.go), long lists are streamed in byte-bounded pages
 // (list_stream.go), and listing a provider's remote models goes through a
 // gate that lets one request per provider fetch it across the fleet
-// (model_list_gate.go). asynqmon is mounted under /monitoring behind the
-// login (monitoring.go, login.go).
+// (model_list_gate.go). The dashboard (package dashboard) is served at /
+// and every page path outside /v1 and the system routes, under its own
+// Content-Security-Policy (dashboard.go); asynqmon is mounted under
+// /monitoring (monitoring.go). A browser navigating to either without a
+// session is sent to the login form (login.go), which opens a session for
+// any token with the read scope.
 package httpapi

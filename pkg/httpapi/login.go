@@ -17,8 +17,9 @@ import (
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 )
 
-// afterLogin is where a browser goes once logged in.
-const afterLogin = monitorPath + "/"
+// afterLogin is where a browser goes once logged in when the login link
+// named nowhere else: the dashboard.
+const afterLogin = dashboardRoot
 
 // loginPage is the login form: one self-contained page with no external
 // assets, so that it works offline and its Content-Security-Policy can
@@ -44,7 +45,8 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <body>
 <main>
 <h1>SABE</h1>
-<p>Paste an API token to open the queue monitor. Create one with <code>sabe token create --name NAME</code>.</p>
+<p>Paste an API token to open SABE's dashboard. Create one with <code>sabe token create --name NAME</code>; a token with the read scope shows every page, and the write scope its actions.</p>
+<p>Admin tokens also open the queue monitor at <code>/monitoring</code>.</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="/login">
 {{if .Next}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
@@ -149,8 +151,9 @@ func (a *api) LoginPage(ctx context.Context, req oapi.LoginPageRequestObject) (o
 
 // Login exchanges a token for a session cookie. The token is checked like
 // a Bearer token; a bad one gets the form again with a message, and so
-// does one without the admin scope: the session is for the queue monitor,
-// which would refuse it on the next page.
+// does one without the read scope, which no page of the dashboard would
+// accept. The session has the token's scopes: the dashboard hides the
+// actions it may not take, and the queue monitor needs admin.
 func (a *api) Login(ctx context.Context, req oapi.LoginRequestObject) (oapi.LoginResponseObject, error) {
 	setPageHeaders(ctx)
 	if err := a.s.refuseCrossSite(ctx, "/login"); err != nil {
@@ -182,13 +185,13 @@ func (a *api) Login(ctx context.Context, req oapi.LoginRequestObject) (oapi.Logi
 		page := renderLogin("That token was not accepted: it is mistyped, unknown, revoked or expired.", next)
 		return oapi.Login401TexthtmlResponse{Body: bytes.NewReader(page), ContentLength: int64(len(page))}, nil
 	}
-	if !tok.Has(apitoken.ScopeAdmin) {
-		err := fault.Forbidden("this token lacks the %s scope", apitoken.ScopeAdmin)
+	if !tok.Has(apitoken.ScopeRead) {
+		err := fault.Forbidden("this token lacks the %s scope", apitoken.ScopeRead)
 		actor := audit.ActorFrom(ctx)
 		actor.TokenID, actor.TokenName = &tok.ID, tok.Name
 		a.s.recordFailure(audit.WithActor(ctx, actor), http.MethodPost, "/login", "/login", err)
 		page := renderLogin("That token has the scopes "+strings.Join(tok.Scopes, ", ")+
-			"; the queue monitor needs one with the admin scope (sabe token create --name NAME --scope admin).", next)
+			"; the dashboard needs one with the read scope (sabe token create --name NAME --scope read).", next)
 		return oapi.Login403TexthtmlResponse{Body: bytes.NewReader(page), ContentLength: int64(len(page))}, nil
 	}
 	id, err := a.s.sessions.create(ctx, tok, apitoken.Hash(secret))

@@ -22,6 +22,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/dashboard"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/run"
@@ -157,8 +158,8 @@ type Deps struct {
 }
 
 // Server is SABE's HTTP API: the /v1 routes, health checks, the OpenAPI
-// document, the login page and asynqmon at /monitoring, behind
-// authentication and request validation.
+// document, the login page, the dashboard at / and asynqmon at
+// /monitoring, behind authentication and request validation.
 type Server struct {
 	store     *store.Store
 	analytics *analytics.Service
@@ -207,6 +208,10 @@ func New(deps Deps) (*Server, error) {
 		return nil, err
 	}
 	validate, err := ValidateRequests(spec)
+	if err != nil {
+		return nil, err
+	}
+	board, err := dashboard.New()
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +277,7 @@ func New(deps Deps) (*Server, error) {
 
 	oapi.RegisterHandlers(e, oapi.NewStrictHandler(&api{s}, []oapi.StrictMiddlewareFunc{withEchoContext}))
 	s.mountMonitor(e, csp)
+	mountDashboard(e, board)
 	if err := checkScopes(e.Routes()); err != nil {
 		s.closeOwned()
 		return nil, err
