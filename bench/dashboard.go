@@ -63,6 +63,10 @@ type PageLoads struct {
 	// Calls are the API requests of the slowest load up to readiness, from
 	// the browser's Resource Timing.
 	Calls []PageCall `json:"api_calls"`
+	// FirstCallMs is when the slowest load sent its first API request:
+	// the time the app took to download, parse and start, before any
+	// data was asked for.
+	FirstCallMs float64 `json:"first_api_call_ms"`
 	// ScriptKB is the JavaScript the browser fetched (bytes over the wire,
 	// gzipped) in the slowest load.
 	ScriptKB float64 `json:"script_kb_transferred"`
@@ -380,7 +384,7 @@ func printDashboard(w io.Writer, rep *DashboardReport) {
 		fmt.Fprintf(w, "no page loads: %s\n", rep.BrowserError)
 	}
 	if len(rep.Pages) > 0 {
-		fmt.Fprintf(w, "%-20s %10s %10s %6s %14s %10s  %s\n", "page", "median ms", "max ms", "target", "slowest call", "server ms", "js KB")
+		fmt.Fprintf(w, "%-20s %10s %10s %6s %11s %6s %14s %10s  %s\n", "page", "median ms", "max ms", "target", "1st call ms", "calls", "slowest call", "server ms", "js KB")
 		for _, p := range rep.Pages {
 			verdict := "ok"
 			if p.Error != "" || p.MaxMs >= targetPageMs {
@@ -392,8 +396,8 @@ func printDashboard(w io.Writer, rep *DashboardReport) {
 					slow = c
 				}
 			}
-			fmt.Fprintf(w, "%-20s %10.0f %10.0f %6s %14s %10.1f  %.1f %s\n", p.Name, p.MedianMs, p.MaxMs, verdict,
-				shortPath(slow.Path), slow.ServerMs, p.ScriptKB, p.Error)
+			fmt.Fprintf(w, "%-20s %10.0f %10.0f %6s %11.0f %6d %14s %10.1f  %.1f %s\n", p.Name, p.MedianMs, p.MaxMs, verdict,
+				p.FirstCallMs, len(p.Calls), shortPath(slow.Path), slow.ServerMs, p.ScriptKB, p.Error)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -78,6 +79,9 @@ func (h *harness) loadPages(ctx context.Context, s *stack, pages []dashboardPage
 			pl.MedianMs, pl.MaxMs = round(quantile(sorted, 0.5), 1), sorted[len(sorted)-1]
 		}
 		pl.Calls, pl.ScriptKB = pageCalls(slowest)
+		if len(pl.Calls) > 0 {
+			pl.FirstCallMs = pl.Calls[0].StartMs
+		}
 		rep.Pages = append(rep.Pages, pl)
 		h.say("dashboard: %-20s median %6.0f ms  max %6.0f ms  %d API calls  %s", pl.Name, pl.MedianMs, pl.MaxMs, len(pl.Calls), pl.Error)
 		if pl.Error != "" {
@@ -162,5 +166,6 @@ func pageCalls(entries []resourceEntry) ([]PageCall, float64) {
 		calls = append(calls, PageCall{Path: path, StartMs: round(e.Start, 1),
 			ServerMs: round(e.ResponseStart-e.RequestStart, 1), TotalMs: round(e.Duration, 1)})
 	}
+	slices.SortFunc(calls, func(a, b PageCall) int { return cmp.Compare(a.StartMs, b.StartMs) })
 	return calls, round(script/1000, 1)
 }
