@@ -46,6 +46,8 @@ SELECT e.model_id, e.question_id, e.sample,
 FROM executions e
 WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id)
   AND (sqlc.narg(model_id)::uuid IS NULL OR e.model_id = sqlc.narg(model_id)::uuid)
+  AND (sqlc.narg(question_id)::uuid IS NULL OR e.question_id = sqlc.narg(question_id)::uuid)
+  AND (sqlc.narg(status)::text IS NULL OR e.status = sqlc.narg(status)::text)
   AND (NOT sqlc.arg(has_cursor)::bool
        OR (e.model_id, e.question_id, e.sample) > (sqlc.arg(after_model)::uuid, sqlc.arg(after_question)::uuid, sqlc.arg(after_sample)::int))
 ORDER BY e.model_id, e.question_id, e.sample
@@ -76,6 +78,8 @@ FROM executions e
 JOIN question_revisions r ON r.id = e.question_revision_id
 WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id)
   AND (sqlc.narg(model_id)::uuid IS NULL OR e.model_id = sqlc.narg(model_id)::uuid)
+  AND (sqlc.narg(question_id)::uuid IS NULL OR e.question_id = sqlc.narg(question_id)::uuid)
+  AND (sqlc.narg(status)::text IS NULL OR e.status = sqlc.narg(status)::text)
   AND (NOT sqlc.arg(has_cursor)::bool
        OR (e.model_id, e.question_id, e.sample) > (sqlc.arg(after_model)::uuid, sqlc.arg(after_question)::uuid, sqlc.arg(after_sample)::int))
 ORDER BY e.model_id, e.question_id, e.sample

@@ -26,6 +26,7 @@ SELECT * FROM runs WHERE id = $1;
 SELECT * FROM runs
 WHERE (sqlc.narg(benchmark_id)::uuid IS NULL OR benchmark_id = sqlc.narg(benchmark_id)::uuid)
   AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+  AND (sqlc.narg(trigger)::text IS NULL OR trigger = sqlc.narg(trigger)::text)
   AND (sqlc.narg(before)::uuid IS NULL OR id < sqlc.narg(before)::uuid)
 ORDER BY id DESC
 LIMIT sqlc.arg(lim);

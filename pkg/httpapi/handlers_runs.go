@@ -87,6 +87,10 @@ func (a *api) ListRuns(ctx context.Context, req oapi.ListRunsRequestObject) (oap
 		st := run.Status(*req.Params.Status)
 		f.Status = &st
 	}
+	if req.Params.Trigger != nil {
+		tr := run.Trigger(*req.Params.Trigger)
+		f.Trigger = &tr
+	}
 	page, err := a.s.store.ListRuns(ctx, f, limit, cursor)
 	if err != nil {
 		return nil, err
@@ -134,15 +138,21 @@ func (a *api) GetRunRankings(ctx context.Context, req oapi.GetRunRankingsRequest
 }
 
 // ListRunResults lists a run's executions with their evaluations, by
-// model, question and sample, in pages bounded by count and by bytes (see
-// streamedPage), written as they are encoded.
+// model, question and sample (narrowed to a model, a question or a
+// status), in pages bounded by count and by bytes (see streamedPage),
+// written as they are encoded.
 func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequestObject) (oapi.ListRunResultsResponseObject, error) {
 	r, err := a.s.store.GetRun(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
 	limit, cursor := pageArgs(req.Params.Limit, req.Params.Cursor)
-	page, err := a.s.store.Results(ctx, r, req.Params.ModelId, limit, cursor)
+	f := store.ResultFilter{ModelID: req.Params.ModelId, QuestionID: req.Params.QuestionId}
+	if req.Params.Status != nil {
+		st := run.ExecutionStatus(*req.Params.Status)
+		f.Status = &st
+	}
+	page, err := a.s.store.Results(ctx, r, f, limit, cursor)
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func TestServer_ResultsByteBound(t *testing.T) {
 	const total = 12
 
 	// The store reads the sizes first and fetches only what fits.
-	page, err := b.store.Results(ctx, r, nil, store.MaxPageSize, "")
+	page, err := b.store.Results(ctx, r, store.ResultFilter{}, store.MaxPageSize, "")
 	if err != nil {
 		t.Fatal(err)
 	}

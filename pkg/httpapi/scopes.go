@@ -81,6 +81,7 @@ var routeScopes = map[routeKey]string{
 	{http.MethodPost, "/v1/benchmarks/:id/runs"}:       apitoken.ScopeWrite,
 	{http.MethodGet, "/v1/runs"}:                       apitoken.ScopeRead,
 	{http.MethodGet, "/v1/runs/:id"}:                   apitoken.ScopeRead,
+	{http.MethodGet, "/v1/runs/:id/events"}:            apitoken.ScopeRead,
 	{http.MethodGet, "/v1/runs/:id/results"}:           apitoken.ScopeRead,
 	{http.MethodGet, "/v1/runs/:id/rankings"}:          apitoken.ScopeRead,
 	{http.MethodPost, "/v1/runs/:id/cancel"}:           apitoken.ScopeWrite,

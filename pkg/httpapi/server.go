@@ -105,6 +105,13 @@ type Config struct {
 	// client's behalf (testing a provider, listing its models). Zero means
 	// DefaultProviderTimeout.
 	ProviderTimeout time.Duration
+	// EventsInterval is how often each open run event stream (GET
+	// /v1/runs/{id}/events) reads its run (SABE_EVENTS_INTERVAL). Zero
+	// means DefaultEventsInterval.
+	EventsInterval time.Duration
+	// EventsKeepAlive is how often an idle run event stream sends a
+	// comment. Zero means DefaultEventsKeepAlive.
+	EventsKeepAlive time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -122,6 +129,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProviderTimeout <= 0 {
 		c.ProviderTimeout = DefaultProviderTimeout
+	}
+	if c.EventsInterval <= 0 {
+		c.EventsInterval = DefaultEventsInterval
+	}
+	if c.EventsKeepAlive <= 0 {
+		c.EventsKeepAlive = DefaultEventsKeepAlive
 	}
 	return c
 }
@@ -178,6 +191,7 @@ type Server struct {
 	proxies   proxies
 	limiter   *redis_rate.Limiter
 	lists     *modelListGate
+	streams   streamStop
 	echo      *echo.Echo
 }
 
@@ -301,6 +315,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // token bookkeeping (and the audit recorder, when the server made it) to
 // finish. It is safe to call twice.
 func (s *Server) Close() error {
+	s.EndStreams()
 	s.touches.close()
 	if s.ownAudit {
 		s.audit.Stop()

@@ -59,6 +59,7 @@ func TestSpec(t *testing.T) {
 			"deleteBenchmark": "DELETE /v1/benchmarks/{id}",
 			"createRun":       "POST /v1/benchmarks/{id}/runs", "listRuns": "GET /v1/runs",
 			"getRun": "GET /v1/runs/{id}", "listRunResults": "GET /v1/runs/{id}/results",
+			"streamRunEvents": "GET /v1/runs/{id}/events", "getSession": "GET /v1/session",
 			"getRunRankings": "GET /v1/runs/{id}/rankings", "cancelRun": "POST /v1/runs/{id}/cancel",
 			"rescoreRun": "POST /v1/runs/{id}/rescore", "listRunRescores": "GET /v1/runs/{id}/rescores",
 			"getRunRescore": "GET /v1/runs/{id}/rescores/{version}", "retryFailedRun": "POST /v1/runs/{id}/retry-failed",

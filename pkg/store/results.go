@@ -32,14 +32,31 @@ func ResultCursor(res *run.Result) string {
 // bytes) and the evaluation detail (at most 200 bytes).
 const resultOverhead = 1 << 10
 
+// ResultFilter narrows Results; a nil field does not.
+type ResultFilter struct {
+	ModelID *uuid.UUID
+	// QuestionID keeps one question's results: every model's answers to
+	// it, side by side.
+	QuestionID *uuid.UUID
+	Status     *run.ExecutionStatus
+}
+
 // Results lists a run's executions with their evaluations, ordered by
-// model, question and sample; modelID narrows them to one model. A page
-// holds at most limit results and about MaxPageBytes of text: their sizes
-// are read first, so the text of results that do not fit is never
-// fetched.
-func (s *Store) Results(ctx context.Context, r *run.Run, modelID *uuid.UUID, limit int, cursor string) (Page[run.Result], error) {
+// model, question and sample, narrowed by f. The filters only drop rows
+// from that order, so the keyset cursor (model, question, sample) stays
+// valid under them. A page holds at most limit results and about
+// MaxPageBytes of text: their sizes are read first, so the text of
+// results that do not fit is never fetched.
+func (s *Store) Results(ctx context.Context, r *run.Run, f ResultFilter, limit int, cursor string) (Page[run.Result], error) {
 	lim := pageSize(limit)
-	sizeArg := dbsqlc.ListRunResultSizesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: modelID, Lim: lim + 1}
+	var status *string
+	if f.Status != nil {
+		st := string(*f.Status)
+		status = &st
+	}
+	sizeArg := dbsqlc.ListRunResultSizesParams{
+		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: f.ModelID, QuestionID: f.QuestionID, Status: status, Lim: lim + 1,
+	}
 	if cursor != "" {
 		var c resultCursor
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -64,7 +81,7 @@ func (s *Store) Results(ctx context.Context, r *run.Run, modelID *uuid.UUID, lim
 		return Page[run.Result]{Items: []run.Result{}}, nil
 	}
 	arg := dbsqlc.ListRunResultsParams{
-		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: modelID, Lim: int32(n),
+		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: f.ModelID, QuestionID: f.QuestionID, Status: status, Lim: int32(n),
 		HasCursor: sizeArg.HasCursor, AfterModel: sizeArg.AfterModel, AfterQuestion: sizeArg.AfterQuestion, AfterSample: sizeArg.AfterSample,
 	}
 	rows, err := s.q.ListRunResults(ctx, arg)

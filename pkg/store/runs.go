@@ -204,6 +204,8 @@ func (s *Store) GetRun(ctx context.Context, id uuid.UUID) (*run.Run, error) {
 type RunFilter struct {
 	BenchmarkID *uuid.UUID
 	Status      *run.Status
+	// Trigger keeps the runs started one way (api, manual, schedule).
+	Trigger *run.Trigger
 }
 
 // ListRuns returns a page of runs, newest first.
@@ -213,9 +215,14 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter, limit int, cursor str
 		st := string(*f.Status)
 		status = &st
 	}
+	var trigger *string
+	if f.Trigger != nil {
+		tr := string(*f.Trigger)
+		trigger = &tr
+	}
 	// Newest first: the cursor's id is the one to list runs before.
 	return listPage(cursor, limit, func(before *uuid.UUID, lim int32) ([]dbsqlc.Run, error) {
-		return s.q.ListRuns(ctx, dbsqlc.ListRunsParams{BenchmarkID: f.BenchmarkID, Status: status, Before: before, Lim: lim})
+		return s.q.ListRuns(ctx, dbsqlc.ListRunsParams{BenchmarkID: f.BenchmarkID, Status: status, Trigger: trigger, Before: before, Lim: lim})
 	}, runFromRow, func(r dbsqlc.Run) uuid.UUID { return r.ID })
 }
 

@@ -70,6 +70,9 @@ type Config struct {
 	// provider test and the remote model list (SABE_API_PROVIDER_TIMEOUT;
 	// SABE_PROVIDER_TIMEOUT is the workers' benchmark calls).
 	ProviderTimeout time.Duration
+	// EventsInterval is how often each open run event stream reads its run
+	// (SABE_EVENTS_INTERVAL); the clients themselves never poll.
+	EventsInterval time.Duration
 	// TokenRateLimit is each token's requests a minute across every
 	// replica; 0 disables it (SABE_TOKEN_RATE_LIMIT).
 	TokenRateLimit int
@@ -113,6 +116,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Limits:                store.ReadRunLimits(r),
 		CookieSecure:          r.Bool("SABE_COOKIE_SECURE", false),
 		SessionTTL:            r.Duration("SABE_SESSION_TTL", httpapi.DefaultSessionTTL, time.Minute, 30*24*time.Hour),
+		EventsInterval:        r.Duration("SABE_EVENTS_INTERVAL", httpapi.DefaultEventsInterval, 50*time.Millisecond, time.Minute),
 		ShutdownTimeout:       envconf.APIShutdownTimeout.Read(r),
 		LogLevel:              envconf.LogLevel.Read(r),
 		LogFormat:             envconf.LogFormat.Read(r),
@@ -286,6 +290,7 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 			ProviderTimeout:       cfg.ProviderTimeout,
 			CookieSecure:          cfg.CookieSecure,
 			SessionTTL:            cfg.SessionTTL,
+			EventsInterval:        cfg.EventsInterval,
 		},
 	})
 	if err != nil {
@@ -311,6 +316,9 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Run event streams never end by themselves; shutting down ends them
+	// rather than waiting the whole shutdown timeout.
+	hs.RegisterOnShutdown(srv.EndStreams)
 	addr := ln.Addr().String()
 	if _, err := fmt.Fprintf(stdout, "api listening on http://%s\n", addr); err != nil {
 		_ = ln.Close()

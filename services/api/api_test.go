@@ -198,7 +198,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c.HTTPAddr != "127.0.0.1:8080" || !c.AutoMigrate || c.Limits.MaxUnits != 100000 || c.ShutdownTimeout != 15*time.Second ||
 			c.SessionTTL != time.Hour || c.AllowPrivateProviders || c.CookieSecure || c.Keyring == nil ||
-			c.ProviderTimeout != 30*time.Second || len(c.ProviderAllow) != 0 ||
+			c.ProviderTimeout != 30*time.Second || len(c.ProviderAllow) != 0 || c.EventsInterval != 500*time.Millisecond ||
 			!strings.Contains(c.DatabaseURL, "127.0.0.1:5432/sabe") || !strings.Contains(c.RedisURL, "127.0.0.1:6379") {
 			t.Errorf("defaults = %+v", c)
 		}
@@ -209,13 +209,13 @@ func TestLoadConfig(t *testing.T) {
 		c, err := api.LoadConfig(env(map[string]string{
 			"SABE_ENCRYPTION_KEY": key, "SABE_HTTP_ADDR": ":9000", "SABE_AUTO_MIGRATE": "false", "SABE_MAX_RUN_UNITS": "500",
 			"SABE_ALLOW_PRIVATE_PROVIDERS": "true", "SABE_COOKIE_SECURE": "yes", "SABE_SESSION_TTL": "2h", "SABE_SHUTDOWN_TIMEOUT": "3s",
-			"SABE_API_PROVIDER_TIMEOUT": "5s", "SABE_PROVIDER_ALLOW": "vllm.internal, 10.0.0.0/8",
+			"SABE_API_PROVIDER_TIMEOUT": "5s", "SABE_PROVIDER_ALLOW": "vllm.internal, 10.0.0.0/8", "SABE_EVENTS_INTERVAL": "2s",
 		}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if c.HTTPAddr != ":9000" || c.AutoMigrate || c.Limits.MaxUnits != 500 || !c.AllowPrivateProviders || !c.CookieSecure ||
-			c.SessionTTL != 2*time.Hour || c.ShutdownTimeout != 3*time.Second || c.ProviderTimeout != 5*time.Second {
+			c.SessionTTL != 2*time.Hour || c.ShutdownTimeout != 3*time.Second || c.ProviderTimeout != 5*time.Second || c.EventsInterval != 2*time.Second {
 			t.Errorf("config = %+v", c)
 		}
 		if len(c.ProviderAllow) != 2 {
@@ -248,6 +248,7 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrHTTPAddr", "SABE_HTTP_ADDR", "8080"},
 		{"ErrAutoMigrate", "SABE_AUTO_MIGRATE", "maybe"},
 		{"ErrSessionTTL", "SABE_SESSION_TTL", "forever"},
+		{"ErrEventsInterval", "SABE_EVENTS_INTERVAL", "1ms"},
 		{"ErrEncryptionKey", "SABE_ENCRYPTION_KEY", "not-a-key"},
 		{"ErrProviderTimeout", "SABE_API_PROVIDER_TIMEOUT", "soon"},
 		{"ErrProviderTimeoutZero", "SABE_API_PROVIDER_TIMEOUT", "0s"},

@@ -3595,6 +3595,9 @@ type ServerInterface interface {
 	// CancelRun Cancel a run
 	// (POST /v1/runs/{id}/cancel)
 	CancelRun(ctx echo.Context, id Id) error
+	// StreamRunEvents Follow a run's progress as Server-Sent Events
+	// (GET /v1/runs/{id}/events)
+	StreamRunEvents(ctx echo.Context, id Id) error
 	// GetRunRankings Get the rankings of a run
 	// (GET /v1/runs/{id}/rankings)
 	GetRunRankings(ctx echo.Context, id Id) error
@@ -4484,6 +4487,22 @@ func (w *ServerInterfaceWrapper) CancelRun(ctx echo.Context) error {
 	return err
 }
 
+// StreamRunEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamRunEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamRunEvents(ctx, id)
+	return err
+}
+
 // GetRunRankings converts echo context to params.
 func (w *ServerInterfaceWrapper) GetRunRankings(ctx echo.Context) error {
 	var err error
@@ -4920,6 +4939,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/benchmarks/:id/runs", wrapper.CreateRun, options.OperationMiddlewares["createRun"]...)
 	router.GET(options.BaseURL+"/v1/runs", wrapper.ListRuns, options.OperationMiddlewares["listRuns"]...)
 	router.GET(options.BaseURL+"/v1/runs/:id", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
+	router.GET(options.BaseURL+"/v1/runs/:id/events", wrapper.StreamRunEvents, options.OperationMiddlewares["streamRunEvents"]...)
 	router.GET(options.BaseURL+"/v1/runs/:id/results", wrapper.ListRunResults, options.OperationMiddlewares["listRunResults"]...)
 	router.GET(options.BaseURL+"/v1/runs/:id/rankings", wrapper.GetRunRankings, options.OperationMiddlewares["getRunRankings"]...)
 	router.POST(options.BaseURL+"/v1/runs/:id/cancel", wrapper.CancelRun, options.OperationMiddlewares["cancelRun"]...)
@@ -8947,6 +8967,130 @@ func (response CancelRun503JSONResponse) VisitCancelRunResponse(w http.ResponseW
 	return err
 }
 
+type StreamRunEventsRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type StreamRunEventsResponseObject interface {
+	VisitStreamRunEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamRunEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamRunEvents200TexteventStreamResponse) VisitStreamRunEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamRunEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StreamRunEvents400JSONResponse) VisitStreamRunEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamRunEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StreamRunEvents401JSONResponse) VisitStreamRunEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamRunEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StreamRunEvents403JSONResponse) VisitStreamRunEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamRunEvents404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StreamRunEvents404JSONResponse) VisitStreamRunEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamRunEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response StreamRunEvents500JSONResponse) VisitStreamRunEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRunRankingsRequestObject struct {
 	Id Id `json:"id"`
 }
@@ -11005,6 +11149,9 @@ type StrictServerInterface interface {
 	// CancelRun Cancel a run
 	// (POST /v1/runs/{id}/cancel)
 	CancelRun(ctx context.Context, request CancelRunRequestObject) (CancelRunResponseObject, error)
+	// StreamRunEvents Follow a run's progress as Server-Sent Events
+	// (GET /v1/runs/{id}/events)
+	StreamRunEvents(ctx context.Context, request StreamRunEventsRequestObject) (StreamRunEventsResponseObject, error)
 	// GetRunRankings Get the rankings of a run
 	// (GET /v1/runs/{id}/rankings)
 	GetRunRankings(ctx context.Context, request GetRunRankingsRequestObject) (GetRunRankingsResponseObject, error)
@@ -12303,6 +12450,31 @@ func (sh *strictHandler) CancelRun(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// StreamRunEvents operation middleware
+func (sh *strictHandler) StreamRunEvents(ctx echo.Context, id Id) error {
+	var request StreamRunEventsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamRunEvents(ctx.Request().Context(), request.(StreamRunEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamRunEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamRunEventsResponseObject); ok {
+		return validResponse.VisitStreamRunEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetRunRankings operation middleware
 func (sh *strictHandler) GetRunRankings(ctx echo.Context, id Id) error {
 	var request GetRunRankingsRequestObject
@@ -13297,183 +13469,190 @@ var swaggerSpec = []string{
 	"rACBnnAiIVlL5NLZ2OEZ0NnS41fa8P2Q+S1KUQcKe5PCCvqZGb8S2gi25CBta/d+H5KSaDWSetHqK4ja",
 	"Qnk3jd/IHIKYqRsZtgbw42FHofkwhRTSTE4KvUofuT/mcjZP4SXPn/3XEFMKsOQ1UmedngGDvtLaGlvy",
 	"Zdso+8ej0chpYLQpSZ0kUV+Ul3yF7uZ6CgkzuNuYQ5m6T2k4PP64y5yURnpmzi33WiIEX/wvHhZ3EGWt",
-	"QKaInCk5lRlXNoDfmXrygICRC8NGw7F6gwmXEcVAxbijPH9mdAnZT45dKL1NbgmSVfH/sfeuy20bW5vw",
-	"rXSpvq9M1gsxlGInMVVTU4rjZHvGsRMfalftjZTQBFpij8AGXzQomkmlau5hfswFzZ3MlUz1OnQ3SICU",
-	"bMl2HO0fOwkFoM+r1+FZz9LgrdFGZEuDs4jpP7bTMXGhGhR22gIyd8MH3SXjwyMhY+5Z8Ss4ev9Mtuts",
-	"qktcPBSGrTLTXiTCA/Cvox7PMc5CSzncdQGRBP8F3/rT9WvPWE6bMIQ9jz6h2FjfmLnIBOh2O0U2wnjF",
-	"logd9k1DW0K3pmNPqt52N0892+V1u7lxP/T2cmM4N+3mnul/rRRvt9/uUK2KzkWPXpX7J8jB8r4+pN2v",
-	"vI3gUQfvZQA9HD/c/8aLqvmxWhpq4hrOhyeEvHof78b7GgFe7YPC+ChsCxQtXsgkW0IFhGespjn9I9IU",
-	"vWbYpSw2LXasTn3xpWH2FHd0QGncPELMN2YTJkqZrj0bjFPLUwNXH3joq7JcLqwYXKpFI85rZWfuabic",
-	"pLs/jHRXZSPtJY5snRoAjuSyVD98/8CCaqnNslpa4WsDAW4CPNsIIrENQNSGI4FEXKSXvH3zpI9ZjMBF",
-	"wJZWVlQrGS41ptLhyjRIblRlHsaxXDDIC5wJMd/TSRz3maNCQGxWQMbpPXGsatDL6ANCzleA+zwei0Ku",
-	"bSKOv0kNjqCqxfFD3AMWQNIEKV2LWVUWHn9xBDBfYmcZ+BIUMFrW77rIW8QMc+4he2MipLiQi7heOoJx",
-	"Co38BU6yNjOFUSlmjqIC0YE/Kmg6y32kQqAVR2xThN0R4+HJLq4p0hRT4wmQiHwKm95Qhk82Cam4u6nZ",
-	"IqU6iRmpmphiCRI4QF8eiQycPUvTEFxw7zjFIHcbHgCVYDQg4QK+SGoPFdAhewOCpvhdaIkxrIBVA4Bj",
-	"F5XSIMr4SVITxDtWsipUPa1kXdhEFLU+53rf2EwnoRNAaInSCU0iInUCHbl3vCPxyn3KNrosU3NRQTgg",
-	"83OAX8J3cDV59KCwgrmolJM4bqbdmU+N+s+lLIljOozkAXoroc/ulT6ME8Tn/KmUpa1wWrHOS5iB9jLR",
-	"qCAnp1v1jIgH70D1hGMLQ4Fz2KesRERJt6ml7FMS4QJrKrEoq6a3a0xi147hXVcJ3uYQ3O5GIEJDVsm+",
-	"rnjures3zfyO3Y22aBWJFJAxj0NfTgKc+5FgF9tynSO27r7p6z1x/3Ws706CwetRGfb02lSrvu4AB+EN",
-	"O3OXqm50DvtdiFrZL07N/dha62mkJsoO5ZAuf9oBO7TTZaGbXnX0ubaEvfEEUIkgZyK40zgLLk6xYcQH",
-	"aAanvzwDJ50I6hzK9qSdBog62FV1qRJxqdairhrYfwnBRlsADME/BSJwog+yYsBZZqmRdm3yWV2ZamlL",
-	"dLPW7lwA5pq8g218yXAkXkDID3MQ4yhyZ1xN2+YUJnAP5g4uEHXl1tenCskcUbUErQMiB0jbGOGUZInI",
-	"3BhHTGvVayTjl/rQcEfXSFnf1V/gxsUuX2oUWbWiadvufMa0o/3d5bfPoBt332tub29/Nm7uG6b971lz",
-	"n7wWp6FpBlv1infPO/8B7pm4J6Hhatnk1bx3VujP176n4Ry8pJf2LU4DZSKxEgxMgu7vyC3duHH7Pm9w",
-	"T9Pvc7vu1+cgpfVa3kFiB7zLCxuW7ambFuBF7AyycYYj3gE4h5/7Bf6RMS8R9t02rYmKr1+4KvzVG9gD",
-	"ovt3+4L5Pjx2U9Pms9ppfhz7N1qYmc98m93OdpnGK8ybJfqxHxb+U10tF1Zs821Q3I0QHwjggcRcJNag",
-	"qONcXiqbmuvSakR6JpEzn0tzWC2b1Kh3OetNBBJ4YIGqchMIhy4xThzShc0AaJwaYv6hmnLn+iJDn5g3",
-	"hAaNmsPhWNZKjBMxl++QwcGKo/HxwySEVI+4CCF/SDdWlefgrYtKJI/EqYkAkanxdYthPjGmVKiS/Xhx",
-	"zugLdJ34UYxeZENCcS2qugnoX8h3mpZqDoE06tBI/JPT95lAJoMEj9KiR1lM19TpRHhnLvL5QtE8jHDC",
-	"BZqib8qpjLoyUPKa8pFFXldG2IXKIWyv50r87pa6Y0ncHhC+LyP3Ig7Q/+Red293xv5QYfUH/Nrw5BuG",
-	"Udqt+NO+H5p8vAWwvQUx1mfgRmdE0sKo4nO/Lu8ag/rBgpIYrCIR1Ccrt25X4OZB2VmqrtK4P8DvNv74",
-	"SLxkrAycRwBrkXQg8C64SMFtzD5828j1xJ3jUkkmwHM3ODIGZeiGpdxkX8PNmZmh9g9BHrDeAx49YOPT",
-	"Vk7LwJwCMIKmlsai7ZeaQaYMPDLBwoGQrYq5NxA7lb44W/vo4py0j27r5Dzs4fJq7XL8ShEXf//bBzI/",
-	"eMvjtrzOlk+6tccL1exY2PEnEIlf2qb44DX+STXXW+CbKf7PCtDlF8Ce2pFMiHm0TpJc6CtlmHbRiZ5I",
-	"dgEW1bbJSFmFSVIDQCR4nzlt6T18BKnvVrOqVBSGkiWiRulOBLo8DNzRG9AMOApJNxmJSEHi9N8KozHK",
-	"S0ivPGrMgbMbqmrIumWRCimFThdCkFhLDyPVOQMlaCSY3to3787J2mtlmNHqHnAaL4SkG51fJlGrtaLo",
-	"NEhoYOoIPXF6J3wZiS0stQvKl9e5BFV9dSoiBvHbSmFqNrVCqkMK9aRSkxrwfqw4H9on7tGQQmLapEPJ",
-	"ByUX0vVQL3YCP6jK2rWZS0O3G1Dru0UoEuD7MsgKUcBAQaFv3W3+YhsQAmMipPHuZObJn3p6ttT0WBHD",
-	"kw1eZd9DZESxYmmmZZVf2tTEPQAjwD8bhk4J31PloSFACtR1hS7b9PR3pP32kOBfS/v9iKKeihV+uSL/",
-	"5oCmz163xq31/rr1V9NlQQrI+11Tyw7XxmvVWM+K1qbKRCb7yjSzDEtMEeN0sgmUSg3WzMD+teluPEdf",
-	"LktlCsmoUfGsAUgPVR8nkscOKGPicb5x9I3lCkHjZa1AvtcXDHFqVfOvoox+wE5Y4hUK4gniUXhLtuJR",
-	"wDMGhJEUR3MiWDX+TYt0NTj0TtiEjdTD73EF70Z0bbbyucmstqpAMDTX0y9Odn32ouh1Wx/2VW/oBCOn",
-	"6fCG4on5oXrD3E+ZQCqAkCg8bUNyDgTauwQBQRVVIUy1In8d4NByoKTzGQScDILKsSlaOUGpYVAiMm6N",
-	"BFSN8b2gnIyOal6Qm0SsShgsj5MbEAfwUAxA+QOMInxS/w6qPSbKDBOQhm7go9S8JDBeu2VOZmjnuxAW",
-	"AGCPHu6XGvVO5UvKrZhKq63IZto2Vb3OhonIJYDuZINinfhsndIeCo6mxlSC3gFoowQZWQHxoCwh4yN+",
-	"O+KhBThcarjh6CEnssVy4cY6dWdiiCQXYKN4FrEHVuCbkJUy1+9UESVdoH/9gXvEk3F1CVf+2kcxwHn/",
-	"9gk47sy9+b0hbnjiyGyNTvmtWuI9cgmw4++tNHXzBIFpbUlSkSlrjVzYWdV0QclRHCUcN4I8ve0EtAT5",
-	"E9ACBQYVTG+FlLY8YtV1rQINKNKCZvBakY3Ej1BcFLPs6uoCuFdQs2PiZzcbMC8cEQL2R4rZVHPdkINx",
-	"qkT2x5/ZySZ9ugYqpNgRkZrtiySXC0Kqaut6OxIvAQG/UWWN4eDg383lgkh2rSiULIA+c0CeEIiMVMvm",
-	"jBiXMzLAOSIzRHJD1MegEBACrMGin5A5bhvKBSaCbGlFRthkyp3kyQUguwf/Mm3RarYGFrK2ImOq7TuI",
-	"DOhgHRNarA5lDup2cA9pa1cBTR7H99zkGIakOws5CV3S7nYj4xtqTcLKDE+EqWokSjBRzC1KEQJDW/hq",
-	"mkjd0U7vDZvNirysLMxZagKWmTZmYDtkZu1H46+ZSwGOiNTEH7+q6ktQwlOzku5mu8Lk0aVCDv6nbAkk",
-	"4EiBP3u/TCJwkYN3HrOPI4qu1JDfK2EvfuTAR+0/p9PL1Xh4BWCiB4F5/NXbF8g+niUCqYo3j/XStFJ0",
-	"N99+ffbsxdmPz5/99I839AlUSGCIbC016Bdi24UykXNZgg+LSfIJcx/ozncTpJ+kBmXTVF9ccCHCxl/C",
-	"3LbtcvEkeKi55ciW62z+ycvXb87evv5howfDcKDiGUO2fGofv8dJ1vhjBlmZTjywVQU8493UTWIJ8HcQ",
-	"SEatbES6ynj34EFkqtE2O34hG+m0jMlmtjZmPPhKEVBPwil+8aJDnLexGzLyBO+FB3ZLdtrUlBVmETQV",
-	"fdpSpPycFVU3ABy5z2d1h8adb9tUC6RVQ7aPmV9KJ7D6Y8avluZOo8WvlibylG1bmce3R1Sw7M3uQznj",
-	"Y8FM8by8D5J9WeRHnvli77ow7/qm9YsYabYyux1yoDV6WzdYWqRTqiutVh1aZRd7Dr36wBIhNWSqO91D",
-	"oz4VtKKoxngo33r6rye/L05PT/PTJ6f+f7/+9Kv95tfT03+cnl7wb8+ffn/5/OXl6en3q9Nn/OMP3+M/",
-	"GXu5kM0sQC8B2dqfrBJXLzw9/Jc8/H18+Pjs8Lc/vh3/+f915zx0ehlfqNVIvALJaz0B8QPLBYbdDeTR",
-	"UbAisSROyFKVwlSNSmL2ZCo+jCUdr2S5RBAW2+x5VataZLPlXBoMpTmFi2iJWcCzLwKm362qpTwx/nj0",
-	"YSfAUWOhcAVatmSe4+ucIUjfVOfnCrVDGmySGlsFomgA0hO1N6tTSLYbz8GwndBGaP2LWimgIVpCaXHs",
-	"DPYCtbAuTcKt/Cg1gEh1A3g4fogNBpSW37InTmlB5cpXPsba0MyhgConjHugG586SU6KIevz7qjhiyHZ",
-	"ruu6wk895fZvfGn5U/PHgdssnAyDR5+DrkxZWqvzJSmujcYUVXsJWioUwnOaZkHV9f5Mrk2k4wZw62Gj",
-	"aFxxrX53tX5zeHR8OP72zdF4Mn40GY//BWXsGqnLg8nBQULVn1kJgcKz+BNWzEWfTfQz1bKNfr/VmUwO",
-	"eIMeTA5kqXN1WMpFUy2wwHytoEk8ugeTAzi77k9g6TpZAzXMY3bxo2svzlN/knt1COhbQsF4PsMkQSJJ",
-	"cNL6M53sIMwJqUQmnTOC71WQz94pjkeXSuCHy6lXJ4gEcj9rnDTElckegG3fUOmM0aZtfAwy/NXdWpsM",
-	"LPSJTnIoJFZglpZAWJWaLsYqsZuwasiAEmfIXZP4ybuX3blopcynBn3a53AheFfJg0AHZRPuxeNH/7/7",
-	"dq6ceacCq1BqAhXRlao3uYVERC0UMQaJNmEQpfkDY1Cg4GoXy+D5dF1Gt4RpMJe6VsLZj1TUDBkABg2U",
-	"fluTY93dsIyNdvd8mIFFZTUqEuSKgE+diOkSeC7hvzD1vYTCrJBML+llX9kDSxuBcQgmozJNvUZU8wzQ",
-	"QK5RMZWmmGAHgNfJffcoNf+BCw81x90oGckOqpGfXahlt5pVpevHtCI8SbUySWrwk4Ehat+3fD2GUiv6",
-	"ZmqwcAd91KkOAB3XBiiWiqEz5KNvubFgrmUpFwQacd8QDbBCLJw+P6XccWfQI2OD21hnsjm7zJDGaGmm",
-	"WlpVsKMel/mJ027cjVWOxPH4+Cjx2zs17U1GtNOEPHc606VbyKNEHCfiUSKOxok4Hifi0dj9+xg5NPD8",
-	"2rksS3fUwmRFzGTSrKNEAECmWipRDrqXjJzFzsLFVwumnMpVT7r+80hC3UG+/husG7ctvGKJBZ5OuSGY",
-	"iHzhlrijomHegD9qO9//9ginPhLjUby+fQUTwiP3yeAfqiA4sdqZBQ63DAQqCgAHelG9Oysc396ZloZi",
-	"cF/i8zOUm5vxhr7zRWL2jB9vnTQ6uF5dJxt/WlWlkuavl3oJM7g/GY5n7G+QCDfnPcVbk37oT4B7RbWz",
-	"rQcPQHQKq3P4QopJAPZQPbOOWmY9HmpYpTv1UUMLnyibCUfXI6IJjXGfxXSLlpwv9T6nfbW11Vsi+Aa5",
-	"S0hNJE5p2aikWgirVjXoQLU6p4CstlH4NU5qwmKljfX4G9vINfCNytzZUW1ZjrRZM1gFDGqVwBqyNKWy",
-	"VmSbMv2/uD3N1K4/PX2TpaadGOWrvolWZhSV4IlGF5Xz56oClAQVAObggAQtPxosd+28qnOF/ZlsFmAe",
-	"P4ZxIJy8sjGYwMal8CAuiSh4/D4C+cWqWpYFxMWwPnFIFLAR2B0MA4a5U/+gNr8ulWnK9Y6cLRZMO+/f",
-	"0/BJdQXOUqBmuebMpYZ8t7oOuFKq2j+rViJD59dEALKeLVl7qRcYSm7lJQxa6IZS2uaMIA6QnBYipmjL",
-	"lDJnT2wnK4RbupupB79dN7ctyL37vDaWaW+tut2ktl7515/MFq7iu9TIdt6G9wi6zgS2HYv5mSSupSYj",
-	"De6sulJ1rQtluex0Vw6bu/jcwednIZsNAnU709kIINU0EELbzmdLTZxuhIJGc1HQKM8oAZAUkLdTLhRS",
-	"K7pLJTUXJNLjktVcVga3aW+a0l2qs29DC58oPWnnAebUpC/yIH/JaUk3UJW/Aj7V/eU4YkQ71OjeX9Ui",
-	"iXyd06hKw2Aa+0gBC0mwWV+Qgblc34HrthbTurp0A4urNEDHRVNVADPzfyFYIeF5wefapKZUrs8zWWLM",
-	"AjF4GM3kQuRE308hctl4SMN5CUpXkppaAQ4XwhQQI0lQt9NzZzhDAN8m6MmPB6whNv84KgSJcmwmrTiH",
-	"AD+C+vbOaI9zGA7xD7COH+4bvksHDvaxR9rAet6TIHyoEHjTLicCQZe8qmuVN1SqB29N5mSX28d6g6Ld",
-	"O5liv+eHwPrZy7TbX/qLf+ovzeLFw9jvt/TT8rdwXS6i5eWdFn67lgPTiOfPf/YfQszU6S/PgA5VW6FM",
-	"Xq8XhMbClAFTIEzdifJmWRsn/X2fhZVrDMRlM2nP5EKfXap1NhLZpTZFJhaaq2WudK1Sg+yGE5FB1Tmd",
-	"iQHUQnt2COzljZ4iB0IjiIjcHcgJ1kt7lqTG/curatmoOhFXz5//nIiXZSnnMhGj0WiYiEyaZlZXC51T",
-	"0PNnrKtp3RiHQA+QXVTVRakyMfhJzbXRIiP+MvUEt242HIkM2FtthhlcYlatxEzWFD9HEDmCksV5qVQD",
-	"KDMLGDSooR3BYJh+B0oztg4yqhIAc+iHLvNJuFPfMDfyidzDfow9lxzP2L2T+G6cxIuwx7qEyuYFdANv",
-	"cRAzp2EVG8wRhcgh+mSXVkVUGOwOwwydHr9k61xcx93W2kTUxL3idGuOtj17qN/d1r+Q448uYO79bp1+",
-	"t71r+7nQRp0Ko1apyVgL6Xa2GXXi7/dO35yQZZkafGIkMqo/HKih6AcsWwlF7zg2AzEYcSXLpbI+aRF4",
-	"hWSBRX+YZ8gqrMCDuQPCAlVUvZFYig2hRSuRdUoMgHtKzN3sCW2QyEha5ZQfsyzLjHlKhG6I1p776zoD",
-	"pEkA47tUi2YkMN+QdJmirhbEXJTL3FnUeWWMotxBzMXyclRaYavKMFbYFxJMjZVXCmN80sdYWL+EKJTn",
-	"lQImqxwS7SnPAbD1xGUVZWdyBliYUoC+DbDCbTtrc0j5br6yIfQHQIZbSZrA56TahFX9bs07Vsbethr5",
-	"RM7NfbKS/Ztfqsz8LDW3D8758l7O99H1vnISpVGHW3itDaPckqXXAYgh2Xup1gnnbKMCqBvE0mCSemp0",
-	"YT3/ho3B1PzRM07VzSLxwH9MzbnUJVE0xQf9OHRljhahGNi8Xk6n7kY4h6xpKr1via+Dv/nARl+aYn24",
-	"CZCDoDv0won6prpQGBiRa2AREd+Jn/X3YjCnwr/SdYJQ0UyRcjwej1vwBvKmDrKmXppcQhUuTaFwd+6H",
-	"SBjLxHoAvcBSV+eqASYBGXe7BJb4vK4sYKaFXGiQxzqXNgncMHKhU7Ooq1xZK/yHmMZlVRHSgrKzILuX",
-	"OjBV68p9BaoqQ57yBuXzY8RfxDnLfRVOXsEe83i/O6w+7tvp8y5trD7XQdTtvfbAImD9y8OVftxc1uNr",
-	"TdxPslErue5yim0uyspsQ/w+WF/tFoyNss1tc6uAJ6mlaQHhU6coxZLka+tz6Vd1ZS5SowFU38wAJUT8",
-	"HzN3nH0yQq1sVV4pMcgKY5EuKVJW8xnFkKIjTRU9qYaRuFjKukB+Eqchuk+A3qjqBopIN6gLTiXIs5KJ",
-	"FVgP5K8OoPoQ/5EKUHIn1TsNtdSRniFDMH1MLUol+8AWWGnrhkN/yoYR/T2+jneNgRTcyqhDYrTzfkbU",
-	"cNk3IQaxLOXamJS6rE3XhTQMpUGRGYEkJ+a+bAoUvGXC1XI8HjtjBG6Rqobxt3aBm82ZkmUzW09EVl1m",
-	"vPI6n+G3QJEOlxSvGDOphD4IYpPpksVuS9+xnvsmamInb8Lta7Wu6Vfgl+0T/FSRiMOIQLByr+N+dCJ+",
-	"8KKHEyhKfaV266w+frfXP/mKDOQWg50n1AOGIiDojOj4MeSuamnRsg10/NW5WEjbYOwZwDmAfa0x5xxI",
-	"ezwGdQ8r/wn6JQnaKS+kNt7nYCqU5oPj8UMIvhOcE9LApHg4ftiO6ANWR2zUGtHWDfN3Zfg28XTDp1t8",
-	"zFzthcu1trmeIpRCoGaatFmX7axa2W30Zj/W9Ff65LV9uq2ssPuSALfu1P3PsCB88Pwpi526m8fLI6x9",
-	"DWwGq7BYjdL9Slt5/qqVtKnx/n9eUSSkMG2gNt9+yrRYvSP8td8dHvmMdy2clW5QSP8OvL2ryLfRcwFx",
-	"t++d0Z3O6L178jad0T/LSzCqjVr1buFAS9hyVzNDSmqeyrrUqg48h5Dp4D3XK1UrcJZ23ii1mkttuLi3",
-	"nJZqhInl2lzsRJbiI1hBvIUqjaGh0THcfXWA5l0ZlRpGgALijHExcyXNaqZLlXTiTPs9qq0Dd1ceVW7k",
-	"E3lUr3vgobJD2Gf32NG/DnY0wDTjFRz2yChSWJmYdUdNZPdIuxRyIip4RJbl2p1UiEHF2VcauaRQ6xp1",
-	"u9oQqra/lnDAUzqrMtRa6Cm5zg/cTilZrIhlsPEwnK6WiR0nuT6J3mt8Y2fbDKmHDqzkGha3t95wUwPV",
-	"5E068YZe+cvlFL9amv3IPGQ4+BuA8jaQn22WHM833M+RE6nLnk65xWAsTZEQMxohndHX1lSNLDvO+IVq",
-	"mPHy7jbADhrKe821U3Nt833TNvkQZ7TfW195KrzeXQYUhL+oGmn9CiYHJMKhhTSqFINmVSFJSU30f8wF",
-	"CND/1EgoOkhRIXxAXMgrdwMGKkP05NoZUAWdI0uf00Th+dQspK4RzPHfa71YKFNU9fn5AytkuZhJMTDV",
-	"XBtZAr8MUticS10SP3WWzyqdq4ybg6gM8eycYyXRCmrYi5fMI83MwUi6mBqiXysm2KH/+z//F7CbMd9S",
-	"xCro+vikmgFr4KVcLORI/AhlpihaR3YAUleyoct6N9GznSCvYKHOtVEFjbGqUwMfdKMVV7LWSK8oGyHL",
-	"Emh2zLIse2zUV0tz6pf7Q9n0kF8OXpkpcwa9OpiMR4+SA5qQs2hvjUffPkoOYEYPJg9h7xqICP/7D2TP",
-	"w39lh/jB5GB89Hg8/Vo+PByPx+PDb93/fef+b+z/J4/CHTqv8stD+BDcdDf7znHXdw6P3+NLX3d+6Wu4",
-	"Uy+1KYBGlDbmQXJwGe3jM1hhmKlvjh73TOJ33333OOL4K8v5GQ7az+3RMdzfS3PdPo+PiD9Qm4uz96AG",
-	"DDuqR6yHY4Gl1uy9kN8Q8v+oVuJc1p78muQjTNxdyf1cmlyVtxyB9DgOp400FbAL+AIGELoDhcVXGvA+",
-	"eog/IVk9AP35IycEj+dUVm3EeakvZu1yBKHSFfo8gLYPpTeqPZDRjyMG9n2OtXmG1xjJKU7tJXwB3eja",
-	"ipms5yWpU760BBPpc8VyiP8Bixz2NQ1k51GtPu5Dv3cDH+nUwu6cDPwJdk96zzh5VlRx4peVRmU359TO",
-	"qrop1/c+9E8B0sKF69MUtw4/cyhfg30TJRJzcF6pGuBAZoPBMidKOHcYgOsY61RQkN0daCBkJOJoCINT",
-	"ktyJaJgdErJOTZsNcpSaV0z47J7xjM+eWjnekydE0tH4P+IG6wAYjR/3K0nc4p3aQdxGnzFEf78/T7dh",
-	"QjXRjHaVULrVq7VWRMd8q3crmGGv3Yfjg0mQHl/vCK4sZzXUFHsgzS41pNolCI5spL0UVYyQxnS0kxj/",
-	"ODgeHw89BSsNK6Eor/cxbBdI4hmwX/1Brf6ZufcXVd3YkXhRiQYulcAv4S5iZ1gVbiLm7jQ3OocIBB57",
-	"5K5OjYd/t8edsG1aGWUZFY5FmDXZrZaKNoVvAoIx8qBvBhyhWCaaZANAPL5bqLxxvcBWEVPkIyoBmg51",
-	"oZzMw3I13MRJajIkCg8lY8QcwkT4YObV+QyDL1UtpLWqBhFLRjCFjHzdYxthWWnaGZjEBUdxp3g6fdgK",
-	"YAKLARqwxN5PKVUrbYaJPy1JEPK2kQ0sDLHo11VZLhfWq2LMxW8KPytsUGSCcBMVs+2npiqLiBfchsyC",
-	"1KTmWaHmi6qBVIdI1AM5lWuAfAy++h+UNJLRyQj1Cjfs6gdYeJQAblTnpKMOE95gXPJgkFH2YCaAvmmI",
-	"SQqgKYpmpXNFS1kZXyfB3V2MVYMSRhDniitDUePIfObUVqpu5R6jaJk/d8j/7N7Sxh8+VD5LYl/x6De3",
-	"Fu4bWKYoNUbOWc2FGKMY8AKN0uV4/HUOv8K/qmzYXV4AOvE+5XAin8HG9neS1xuo3+ZH6vDb4lgePj4f",
-	"jw+/zh+pY3k0fVh8cw6S+boYXeznh9bU2S4bwDU+dlURGHMVgcogG/+N7XAm66f94K6oqpGls+vHEXP/",
-	"8U0npJ+2n4Q6bcVBsL0ikcinAE4iHx6K0w7vo41fZN4HbZwNZvstleM61gZpA7s9zG+CTtMW2JYKFqI5",
-	"j4HMsojCmnCRb8U+egOYr7g7d5oqAG3sShPgWbn3hnVFxmSo68SLdZe6eqSp7t6lL43a3J+RNz/pCMEN",
-	"MncbZFAPGGR5RoEF1GmxjkJfzJ3sUZLhd79h92zW+73aHZ7D2XkQVv12tmtn3YDN3Tc45sDbif/tiEtY",
-	"8cOsc8ZcfwGP0K5sxkrGrvJmzkSbL+cHkyOPydCmUQhJ6Dxly7LZB1mJbJWoPLdTqBfMGxhZI5jA4pS0",
-	"ISGi0dqLTIqReOXJZgCNXDkNG5KLAWrQTniYrhuIz1mxUmXpjInpmrK9swkQ1JrCiqk6r8jmIJaWQHyI",
-	"6XtgLCuTV+670A5g8h5iVh/q4DUUPYPXtRWyXCF/MdXw8AVADZUlyYx615zlgM/IEmTKBUkT0ZlRT4Vu",
-	"1JyNXR7lqtZNoyDhGk0I6l5vRh3IHFiya4F9AvwQ3PxEYNiNdvEBtVvA+Wy028JSDSdkVnMeqHfcV5jf",
-	"DrXwpmvh/jkSv3oOL7dTIEcet4UuOBEyqjZtoToJ5o+3EJ3BBHXGoSqEbvo5gvmt25mN6NC0sU84HQm6",
-	"JNCuEb4QsYegRllGUMjnlhBTviJdjJv6KyGW/AD245bCCtxflH3pltGZvWMnbFOvD3GX34UnFhl2wd3K",
-	"rkbS65BLcyPyMQh55nC62Khx3dTKDve4ZZH4EkKKstS/q0jKuC5M/H9eVMp6upCMvAhQXk8iwwnMi6iB",
-	"m2yQwX+dwX9xIiX1HMbyQNTVih18xMYxXfNNa9SKc94wAhuNn8pYEmEIVf4EJy/2eJSaN92OZix6fy3H",
-	"GeSZes9ZlAkS4qzhZyyi2RoeFDYFPxlcilMAG5EyVxBuPVf88lQp4/8qBhLnUtPHSAOYsq+aUyhRoaEb",
-	"f1kqOxwJriDa6Wdr6vWP0MdPEwJGbT/sETeb1UKZVlnok3gtaAFoXe/DVZ/CV+MEwaafJt7puDi9vhqL",
-	"LLv7HTSY+DxVM20KhnRgPvXAtaKLBKmGQDnPq4UCDDowQILJq/JaNcPEZyvrRuTkuZdiqmQNdXFdG+CH",
-	"rKEYBCjUUyeJVC2oqyhliBqxrC60ycRcFiSIAqkwPe4U8oLypgtpZ1DWSywtcB0BUmVWrYIglzmpggY1",
-	"eBsV9geejqVVJ1GGNOb6epNrgdoAaJ+ecYOkXpeJ/5qm/w61GG6i58SDaGY+ivc4iR+sH/xzVnEckNze",
-	"tFF5a4a9CtmlO6lsX+Mjf2keWxjDfpUTZ+NvAZa3vKp+a+APMXdtFw8qzOSdkqBCC5+IARVH13OsMXf7",
-	"nvv0FtkFYB6FxKnt2owtMXUDwlMiDzilRfvQ8lhsZ0HCKFfGQiqBVjWr1BCjQGcxq6gvf+9iVixE7otZ",
-	"3XYxqyCj7otZ3Vkxq15p1c+uG67Nu9Rwdt5c9160znDTjsX8bOh0YzYNzyCzld0/IQnUppaxgSLG9uf/",
-	"36Va9za08Iky/3ceDiZS/SIPyZec7H8DpTGQUl0jatrFldOCtzIDJe2YrpifD4D9te1mHsZ+0znImPtr",
-	"pidYEwobQbhmc/veBntOdx7ZFv9YA+BaShsL3eop9IDW7h0zxDxpNfKJzP/rMsTETgBnHJCcOLpHb37+",
-	"18dpUcREMc523XkUd10mEz1fVPVtM8+eFoUVc2nW0dEM3WT+Z3S/Q3aEtuK/vX75QjzXRtkJ0kMFFqnp",
-	"/1B5A6CfUhtFAE9C2dmZRPd61nn+stQMpqU0l/Aqhi71hQGkHbaPE4Cwm5LoUmfaXFCegRuEexVSxjSu",
-	"YpwvQFCakHL68PjY17SKWVv5XeyHNiLDwG8mBqFrZjmfqprrGhydBPJs9wmMGh6Nx+PhCb0+Ah08A0g/",
-	"6d/4FJSSaCE8XCvi6wljwEYL2bg9lqF2TtNQnSNnA0CIXEvjsISUjFBZJWp1od4J+oIVM3mlUhNePH70",
-	"jVPsa5k3qhZ5iTUhB9m/R6PRb1kisjRd4D9+yYYQjC7LBBxY7aS8o69FZUTmtkg2wWWHj4m8ssCYXltw",
-	"EWlIDNwS+zimWJG5ntx/d2iKLeD/wR/pwaKu5osmPZiI9OCfxJN8/B/H/zU9SER6wAlBZ+jIwsce4t84",
-	"7epgIv5ID+aqmVUFPmCWc1XrPD3488/UbLTxRC50I0u3Kj/W0uSKWuL0SnzqQlUXtVzM1ju68Yustd3X",
-	"FTcdUhuLfdnw77TxRQrPa98ZHXWhlA4a9a75alFKvXGh3cLHP+ol+6y9r/pZgE/LMi4GqWoWN1+gJ+s9",
-	"r81bXBC+K7eXgclmKqNgB4kgy0+8MHcakV+dIJ1BhGPZ2LYIj6CbTlDShTQHp/FtXPM4qGj/wJ0Qrsnd",
-	"tz3EpvfZiqe/PMPwOlxIoA7Ceauh5EatrqpLwnmodwtNJY+su8sQmToSL7BiA8W+81o1WAi8cZeCnQG2",
-	"9ErV4LFmcFJqskWtzvW7DKGnGNSvIGfwwmjrLGPolfu8KvBWy2Qx1ybDcHofTvUNDvovbbDCGPZbq7hs",
-	"n7sU+YgFILYt1rC7o6NCP/QXOEU10vIe3ORkRRQLnAmmT8TDsSaMNUWxZlVJO5eOxSCD72XeyYlHAmJQ",
-	"ACuLqqPCOeHA1uvT759ikpVFRAofrhsdD7T1YHPdqf0LLXwi4xd7UOAgewxgWIS4Bgaszt89Dv7JDirH",
-	"z004rV2HtXWpXYOV311c4QizabaBGfNARtoMI/HUFzGi4kZAwx8+VFbV5XIBZhUbZo/cDqpMYSnUTjss",
-	"NbapFhZAu065gIjsauY0QNeaNuHFkYD+AmSS2mnQtkgN8xzRVUxVS+LUbihskmDQ/GGHREhNr0jAjwaR",
-	"cJ3oLPYPgsTQo/uSRbd0EHDP7j0I7weGdy2pfFnrZg0vIbLydNnMDib//s0pPnlVXWrlf/nNvVBfdcMa",
-	"3D6AS8n1lACPcI0VVb4EYjenSmP5L/RkOIttWZcHk4OvQHmiYW0ppVE5cSsGyhSLSgNBEB5gXXN9cQtO",
-	"XkIjhAoe25kwP1NxYNdLwGDLzZpy+N1FrXO61hmh6W6tSzvayFTqauRXz4hB6LuQHIMBnf5XYk96q0Ns",
-	"xQcqF4TQeip2OxJPC92g2PCm8ryDZn60nWHU1aXvI4QNlez4P/+bmZ6I3ZPqmwPFU2XO9UW8DgHX0vH1",
-	"V0seq38soaEyNAkm39Mc+c8CNLkj91HPAW6rlU0EctprC16qEoqUAqSXOg59LQAIwySfVLauqPV5EzUm",
-	"jSzXjc67WvwHlExibK9kxDPv+njZ17ZR8645phsIEMqCie3mldENruzbZ/FnGKS79Z3IcAtng1TTAQh+",
-	"UBXj1SER0p1EKpeFblyv+t6GB5wo+X8BAAD//w==",
+	"QKaInCk5lRlXNoDfmXrygICRC8NGw7F6gwmXEcVAxbijPH9mdAnZT45dKL1NbgmSVfH/sff2u20cWZv4",
+	"rRSE3w8m8bYYSrGTMYXFQvY4Ge86dmI7GGCmA3WxuyTWqlnNt6spmgkCzD3sH3sH743sncyVLOp8VFWT",
+	"3aRkS7bjaP6YJFR/VNfHqVPnPOd5NERrtBHZ0mAvYvmP7QxMXKgGjZ22gMzdiEF32fhwSaiYe178BIHe",
+	"35NtnU11iYOHxrAlM+1NIlwA/zrqiRxjL7Scw10bEFnwH/Gu31279nzLaRM+Yc+lTyk31vfNLDIBvt1O",
+	"k40wXrFlYod93dC20K3u2FOqt93MU892ed1mbuwPva3c+JybNnNP979RiqfbL3foVkXrosevyv0VFGB5",
+	"3xjS7lt+juBRB+91AHo4frj/jpdV8121NPSKawQfnhLy6n2iG+97CPBuHwjjo7Et0LR4I5NsGRUwnrGb",
+	"5vyPyFP0nmGXs9i02LE6/cVXhtlT3NIBp3FzCTHfmE2YKGW69mwwzi1PDWx9EKGvynK5sGJwqRaNOK+V",
+	"nbmrYXOSbv8w0m2VjbSX+GXr1ABwJJel+uuTBxZcS22W1dIKrw0EuAmIbCOIxDYAURuOBBJxkV/y89un",
+	"fcxiBC4CtrSyIq1k2NSYSoeVaZDcqMo8jGO5YJAXBBNivqeTOO8zR4eA2KyAjNNH4tjVoJsxBoScrwD3",
+	"eTwWhVzbRBx/kxr8gqoWxw9xDlgASROkdC1mVVl4/MURwHyJnWXgJSjga9m/6yJvETOsuYfqjYmQ4kIu",
+	"Yr10BOMUGvkLnGVtZgqzUswcRQLRgT8qeDrLfaRC4BVHbFOE3RHj4ckurinyFFPjCZCIfApfveEMn2wS",
+	"UnFzU7NFSnUSM1I1McUSFHCAvzwSGQR7lqYhuODe7xSD3E14AFTCoQEJF/BGcntIQIfOG5A0xefCmxjD",
+	"Clg1ADh2USkNooqfJDXBvKOSVaHqaSXrwiaiqPU5633jazoJnQBCS5ROeCQiUifwkXu/dyReu0fZRpdl",
+	"ai4qSAdkvg/wSXgPjiZ/PTiscFxUylkc19NuzadG/edSlsQxHb7kAUYroc3ulj6ME+Tn/KqUpa2wW1Hn",
+	"JfRAe5joq6Amp9v1jIgH78D1hGULnwLrsM9ZiYiSbtNL2eckwgbWVGJRVk1v05jErp3Du64TvM0huN2M",
+	"QISGrJJ9TfHcW9d/NfM7dr+0RatIpICMeRx6OQkI7keGXWzbdc7Yuv2mr/XE/dcxvjsJBq9HZdjTalOt",
+	"+poDHIQ3bMxdurrROuwPIWplvzg392N7raeRmyg7nEPa/GkG7PBOl4Vuet3RF9oS9sYTQCWCgokQTuMq",
+	"uLjEhhEf4Bmc/vgcgnQiuHNo25N2GSD6YFfVpUrEpVqLumpg/iUEG20BMAT/FIjAiT7IigFXmaVG2rXJ",
+	"Z3VlqqUtMcxau3UBmGuKDrbxJcOReAkpP6xBjLPInXk1bZtT6MA9mDvYQNSVG19fKiRzRNUStA6IHKBs",
+	"Y4RdkiUic984Ylqr3kMyPqkPDXd0jZL1Xe0Fblxs8qVGk1Ur6rbtxmdMO9rfXL77DJpx963m9+1tz8bO",
+	"fcOy/z1j7ovX4jI0zWCrXvPueec/IDwTtyS8uFo2eTXv7RX687X3aVgHr+imfYPTgEwkKsFAJ+j+htzS",
+	"jhu/39cN7nn1++yu+/05KGm9VnSQ2AHvcsOGYXvmugV4ETuTbFzhiHsA9uHnvoF/ZMxLhH23Tauj4u0X",
+	"tgq/9Qb2gGj/3d5gnoTLbnq0+axmmv+O/RMt9MxnPs1uZ7pM4xHmyRL92A8L/76ulgsrtvk2KO9GiA8E",
+	"8EBhLhJrUNZxLi+VTc11aTUiP5PImc+lOayWTWrUu5z9JgIJPLBAVbkJhMOQGBcO6cJmADRODTH/kKbc",
+	"ub7IMCbmD0KDRs1hcSxrJcaJmMt3yOBgxdH4+GESUqpHLELID9KNVeU5ROsiieSRODURIDI1XrcY+hNz",
+	"SoUqOY4X14y+xNCJ/4rRy2xIKK5FVTcB/Qv1TtNSzSGRRg0aib9z+T4TyGRQ4FFajCiL6ZoanQgfzEU+",
+	"XxDNwwwnbKApxqacy6grA5LXVI8s8roywi5UDml7PVfiVzfUHUPi5oDwbRm5G/ED/U/udnd3Z+4PHVa/",
+	"wK8NT75hGqX9Fr/a90OTj7cAtrdgxvoOuNEakTQwqvjct8u7xqB+sKEkBqvIBPXZyq3dFbh50HaWqksa",
+	"96/wu40fPhKvGCsD6xHAWmQdCLwLIVIIG3MM3zZyPXHruFSSCfDcDo6MQRmGYak22Wu4uWNm0P4hyAPq",
+	"PeDSAzY+beW0DMwpACNoamksnv1SM8iUgUsmKBwI1apYewO5U+nF2dpLF/ukvXRbK+dhD5dXa5bjU4pY",
+	"/P1Pn8j84CmP0/I6Uz7p9h4vVLNjYMefwCR+aZPig8f4e9Vcb4Bv5vg/L8CXXwB7akcxIdbROktyoa+U",
+	"YdpFZ3oi2wVYVNsmI2UXJkkNAJHgfua0pfvwEqS+W82qUlEaSpaIGqU9EejyMHFHd8BrIFBIvslIRA4S",
+	"l/9WmI1R3kJ651FjDZzdcFVD1S2bVCgpdL4QgsRafhi5zhk4QSPB9Nb+9W6drL1XhhWt7gLn8UJKutH5",
+	"ZRK9tVaUnQYLDUwdoSXO74QnI7GFpfeC8+V9LkGqr85FxCR+2ylMzaZXSDqkoCeVmtRA9GPF9dC+cI8+",
+	"KRSmTTqcfHByoVwP/WJn8IOrrN07c2lodwNqfTcIRQJ8XwZZIQr4UHDoW3ub39gGhMCYCGl8OJl58qee",
+	"ni01PaeI4ckGr7JvITKiWLE007LKL21q4hbAIcBfGz6dCr6nykNDgBSoawtdtunp78j77SHBv5b3+xFN",
+	"PYkVfrkm/+aAps/et8ap9f6+9VfTZUEOyPttU8uO0MYb1VjPitamykQm+8o0swwlpohxOtkESqUGNTOw",
+	"fW26G8/Rl8tSmUIyalQ8bwDSQ+rjRPLYAWVMPM43zr6xXSFovKwV2Pf6giFOLTX/KqroB+yEJV6hYJ4g",
+	"H4W7ZCsfBTxjQBhJeTRnglXj77RIV4Of3gmbsJF7+ARH8G5M1+ZbPjeb1XYVCIbmWvrF2a7P3hS9afvD",
+	"XvWGVjBymg5vaJ6YH6o3zf2MCaQCCInS0zYU50CivcsQEFRRFcJUK4rXAQ4tB0o6X0HAxSDoHJuiVROU",
+	"GgYlIuPWSIBqjG8F1WR0qHlBbRKxKmGyPC5uQBzAQzEA5w8wivBI/Su49lgoM0zAGroPH6XmFYHx2m/m",
+	"YoZ2vQthAQD26OF+qVHvVL6k2oqptNqKbKZtU9XrbJiIXALoTjZo1onP1jntQXA0NaYSdA9AGyXYyAqI",
+	"B2UJFR/x3REPLcDhUsMvji5yJlssF+5bp25NDJHkAs4onkXsgRV4J1SlzPU7VURFFxhff+Au8WRcXcaV",
+	"n/ZRDuA8f/sMHDfm/vi9YW644+jYGq3yWz2J99glwI6/t9PUzRMER2tLloqOstbIhZ1VTReUHM1Rwnkj",
+	"qNPbLkBLkD8BT6DAoILlrVDSlkesuu6tQAOKtKAZ3FZkI/EdiItilV1dXQD3Cnp2TPzsegP6hTNCwP5I",
+	"OZtqrhsKME6VyH77PTvZpE/XQIUUByJSs72R5HJBSFVtXWtH4hUg4DdU1hgODvHdXC6IZNeKQskC6DMH",
+	"FAmBzEi1bM6IcTmjAzhnZIZIboj+GAgBIcAaTvQTOo7bhmqBiSBbWpERNplqJ7lzAcjuwb9MW7SarYGF",
+	"rO3ImGp7D6IDdDgdE1qsDjIHdTu5h7S1q4Amj/N7rnMMQ9LdCTkJTdJud6PDN2hNwsgMT4SpaiRKMFHO",
+	"LSoRgoO28GqaSN3RLu8Nk82KvKws9FlqApaZJmZgO2Rm7Ufjr5lLAZaI1MQfv6rqS3DCU7OSbme7wuLR",
+	"pUIO/md8EkggkAJ/9nGZROAgh+g8Vh9HFF2pobhXwlH8KICP3n9Oq5fVeHgEoKMHgXn89c8vkX08SwRS",
+	"FW8u66Vplehu3v3m7PnLs+9ePP/+b2/pEeiQwCfyaanBuBCfXagSOZclxLCYJJ8w94HufDdB+klq0DZN",
+	"9cUFCxE2fhPmd9uuEE+Ci5rfHJ3lOl//9NWbt2c/v/nrRguGYUHFPYZs+fR+fB4XWeOPGVRlOvPApyrg",
+	"Ge+mbhJLgL+DQTJqZSPSVca7hwgiU4222fEL2UjnZUw2q7Wx4sErRYCehHP84kGHPG9jN2zkCe4LD+yW",
+	"7bSpKSusImgqerSlTPk5O6ruA/DLfT2rWzRufdumWiCtGrJ9zPxQOoPVnzN+vTR3mi1+vTRRpGz7lHl8",
+	"e0QFy97qPrQzPhfMFM/L+yTZl0V+5Jkv9o4L865vnn4RI82nzO6AHHiN/qwbTlrkU6orrVYdXmUXew7d",
+	"+sASITVUqjvfQ6M/FbyiSGM8yLee/uPpr4vT09P89Omp/99P3/9kv/np9PRvp6cX/NuLZ08uX7y6PD19",
+	"sjp9zj/+9Qn+k7GXC9nMAvQSkK39xSqxeuHp4T/k4a/jw8dnh7/89u349/+vu+ahM8r4Uq1G4jVYXusJ",
+	"iB9YFhh2O5BHR8GIxJY4oZOqFKZqVBKzJ5P4MEo6XslyiSAsPrPnVa1qkc2Wc2kwleYcLqIlZgPPsQjo",
+	"fjeqlurE+OHRg50BR4+F0hV4sqXjOd7OFYL0THV+rtA7pI9NUmOrQBQNQHqi9mZ3Csl24z4YtgvaCK1/",
+	"USsFNERLkBbHxmAr0Avr8iTcyI9SA4hU9wEPxw/xhQGl5afsiXNa0LnyyseoDc0cCuhywncPdONLJylI",
+	"MWR/3i01vDEU23VtV/ioZ/z+G29aftX8duAmCxfD4NLnpCtTltbqfEmOa6OxRNVegpcKQnjO0yxIXe/3",
+	"5NpEOu4Dbj1tFH1XrNXvttZvDo+OD8ffvj0aT8aPJuPxP0DGrpG6PJgcHCSk/sxOCAjP4k+omIsxm+hn",
+	"0rKNfr/VnkwOeIIeTA5kqXN1WMpFUy1QYL5W8EpcugeTA1i77k9w0nW2BjTMY3bxo2sPzjO/knt9CGhb",
+	"Qsl4XsNkQSJLcNL6M63sYMwJqURHOncIvndBPvugOC5dksAPm1OvTxAZ5H7WOGmIK5MjANuxodIdRpv2",
+	"4WOQ4a9u19pkYKFHdJJDIbECs7QEwqrUdDFWid2EVUMGlLiD3DWJn3x42a2LVsl8ajCmfQ4bgg+VPAh0",
+	"UDbhVjx+9P+7Z+fKHe9UYBVKTaAiulL1JreQiKiFIsYg0SYMojJ/YAwKFFxtsQzuT9dkDEuYBmupayXc",
+	"+ZFEzZABYNCA9NuaAutuh2VstNvnQw8sKqvRkaBQBDzqREyXwHMJ/4Wl7yUIs0IxvaSbvbIHShvB4RCO",
+	"jMo09RpRzTNAA7mXiqk0xQQbALxO7rlHqfkPHHjQHHdfyUh2cI1874KW3WpWla4d04rwJNXKJKnBRwaG",
+	"qH3P8noMpVb0zNSgcAc91LkOAB3XBiiWiqE7yEfPct+CtZalXBBoxD1DNMAKsXD+/JRqx92BHhkb3MQ6",
+	"k83ZZYY0Rksz1dKqggP1OMxPnXfjdqxyJI7Hx0eJn96paU8yop0m5LnzmS7dQB4l4jgRjxJxNE7E8TgR",
+	"j8bu38fIoYHr185lWbqlFjorYiaTZh0VAgAy1ZJEOfheMgoWuxMu3low5VSuesr1X0QW6g7q9d+ibty2",
+	"8YotFkQ65YZhIvKFW+KOij7zBvxR2/X+t0c49ZEYj+Lx7RNMCJfcF4N/qIPgzGpnFTjsMpCoKAAc6E31",
+	"7qpwvHtnWRqawX2Fz8/Rbm7mG/rWF5nZM768tdJo4Xp3nc7406oqlTR/vNJL6MH9xXDcY3+CQrg5zyme",
+	"mvRDfwHca9LOth48ANkpVOfwQopJAPaQnlmHlllPhBpG6U5j1PCGT1TNhF/XY6IJjXFfxXSLJzkv9T6n",
+	"ebU11Vsm+Aa1S0hNJE5p2EhSLaRVqxp8oFqdU0JW2yj9Ghc1oVhpYz3+xjZyDXyjMnfnqLYtR9qsGYwC",
+	"JrVKYA1ZmlJZK7JNm/7f3Jxmatfvn73NUtMujPKqb6JVGUUSPNHXRXL+rCpARVABYA4BSPDyo4/lpp1X",
+	"da6wPZNNAebxY/gOhJNXNgYT2FgKD/KSiILH5yOQX6yqZVlAXgz1iUOhgI3A7nAwYJg7tQ+0+XWpTFOu",
+	"d9RssWHauf+ehkeqKwiWAjXLNXsuNRS71XXAlZJq/6xaiQyDXxMByHo+ydpLvcBUcqsuYdBCN5TSNmcE",
+	"cYDitJAxxbNMKXOOxHayQrihu5l78Mt1a9uC3buva2Ob9rNVt1vU1mv/+ovZwlZ8lx7Zzt3wHkHXWcC2",
+	"YzA/k8K11GTkwZ1VV6qudaEsy0531bC5jc8tfL4WqtkgUbeznI0AUk0DKbTterbUxOVGaGg0i4JGdUYJ",
+	"gKSAvJ1qoZBa0W0qqbkgkx5LVrOsDE7T3jKlu3Rnfw5v+ETlSTsXMJcmfZEL+UsuS7qBq/wV8Knul+OI",
+	"Ee2g0b1f1SKJYp3TSKVhMI1jpICFJNisF2RgLtd3ELqtxbSuLt2HxSoN0HDRVBXAzPxfCFZIeF6IuTap",
+	"KZVr80yWmLNADB5mM1mInOj7KUUuGw9pOC/B6UpSUyvA4UKaAnIkCfp2eu4OzpDAtwlG8uMP1pCbfxwJ",
+	"QaIdm0krziHBj6C+vT3aExyGRfxXGMcPjw3fZQAH29hjbWA870kQPtQIvG3LiUDSJa/qWuUNSfXgrsmc",
+	"7HJ7WW9QtPsgUxz3/BBYP0eZdsdLf/RX/aFZvPgz9sctfbf8KUKXi2h4eaaF364VwDTixYsf/IMQM3X6",
+	"43OgQ9VWKJPX6wWhsbBkwBQIU3emvFnWxll/32Zh5RoTcdlM2jO50GeXap2NRHapTZGJhWa1zJWuVWqQ",
+	"3XAiMlCd05kYgBba80NgL2/0FDkQGkFE5G5BTlAv7XmSGvcvr6tlo+pEXL148UMiXpWlnMtEjEajYSIy",
+	"aZpZXS10TknPH1BX07pvHAI9QHZRVRelysTgezXXRouM+MvUU5y62XAkMmBvtRlWcIlZtRIzWVP+HEHk",
+	"CEoW56VSDaDMLGDQQEM7gsEw/Q5IM7YWMroSAHPohy7zSrjT2DC/5BOFh/039mxy3GP3QeK7CRIvwhzr",
+	"MiqbG9ANosXBzJyGUWywRhQyhxiTXVoVUWFwOAwrdHrikq11cZ1wW2sS0SvuHadbC7TtmUP94bb+gRx/",
+	"dANzH3frjLvtHdvPhTbqVBi1Sk3GXkh3sM2oE7+/d8bmhCzL1OAVI5GR/nCghqIfULYSRO84NwM5GHEl",
+	"y6WyvmgReIVkgaI/zDNkFSrwYO2AsEAVVW8UluKL8EQrkXVKDIB7Ssxd7wltkMhIWuWcH7Msy4x5SoRu",
+	"iNae2+saA6RJAOO7VItmJLDekHyZoq4WxFyUy9ydqPPKGEW1g1iL5e2otMJWlWGssBcSTI2VVwpzfNLn",
+	"WNi/hCyU55UCJqscCu2pzgGw9cRlFVVncgVY6FKAvg1Q4bZdtTmkejevbAjtAZDhVpEm8DmpNmFVf1jz",
+	"jp2xn1sv+UTBzX22kuObX6rN/Cw9tw+u+fJRzvfx9b5yFqVRh1t4rY1DuaWTXgcghmzvpVonXLONDqBu",
+	"EEuDReqp0YX1/Bs2BlPzQ8+4VDeLzAP/MTXnUpdE0RQv9OPQlDmeCMXA5vVyOnU7wjlUTZP0viW+Dn7m",
+	"Axs9aYr6cBMgB8Fw6IUz9U11oTAxItfAIiL+In7QT8RgTsK/0jWCUNFMkXI8Ho9b8AaKpg6ypl6aXIIK",
+	"l6ZUuFv3QySMZWI9gF6g1NW5aoBJQMbNLoElPq8rC5hpIRca7LHOpU0CN4xc6NQs6ipX1gr/IKZxWVWE",
+	"tKDqLKjupQZM1bpyTwFVZahT3qB8foz4i7hmuU/h5DXMMY/3u0P1cf+evujSxuizDqJuz7UHFgHrXx6u",
+	"9OPWsh5fq+O+l41ayXVXUGxzUFZmG+L3wf5qt2FslG1um1sFIkktTwsInzpNKUqSr62vpV/VlblIjQZQ",
+	"fTMDlBDxf8zccvbFCLWyVXmlxCArjEW6pMhZzWeUQ4qWNCl6koaRuFjKukB+EuchukeA36jqBkSkG/QF",
+	"pxLsWcnECuwH8lMHoD7EfyQBSm6keqdBSx3pGTIE08fUoiTZB2eBlbbuc+hP2TCiv8fbca8xUIJbGXVI",
+	"jHY+zogeLscmxCC2payNSaXL2nRtSMMgDYrMCGQ5sfZl06DgLhO2luPx2B1GYBepavj+1ixwvTlTsmxm",
+	"64nIqsuMR17nM3wWONJhk+IRYyaV0AZBbDJdtthN6Tv2c99Gr9jJm3D7Xq179WuIy/YZflIk4jQiEKzc",
+	"+7gfnYgfouhhBYpSX6ndPqvP3+2NT76mA3KLwc4T6gFDERB0RnT8mHJXtbR4sg10/NW5WEjbYO4ZwDmA",
+	"fa2x5hxIezwGdQ8r/wnGJQnaKS+kNj7mYCq05oPj8UNIvhOcE8rApHg4ftjO6ANWR2xojWjrPvNXZXg3",
+	"8XTDp1t8zKz2wnKtba6nCKUQqJkmbdZlO6tWdhu92Y81/Ykeee2Ybqsq7F4S4NaDuv8ZBoQXnl9lcVB3",
+	"c3l5hLXXwGawCpvVqNyvtJXnr1pJmxof/+cRRUIK0wZq8+6nTIvVO8Jf+9nhkc+418Ja6QaF9M/A29uK",
+	"/Dt6NiBu9n0wujMYvXdO3mYw+gd5CYdqo1a9UzjQErbC1cyQkppnsi61qgPPIVQ6+Mj1StUKgqWdO0qt",
+	"5lIbFveW01KNsLBcm4udyFK8BBXEW6jSGBoaLcPdWwd43pVRqWEEKCDOGBczV9KsZrpUSSfOtD+i2lpw",
+	"dxVR5Zd8oojqdRc8KDuEeXaPHf3jYEcDTDMewWGPjSKHlYlZd2giu0vaUsiJqOASWZZrt1IhBxVXX2nk",
+	"kkKva9QdakOo2n4t4YCndKfKoLXQI7nOF9yOlCwqYhl8eficrjcTO05yfRK9N3jHznczpB4asJJrGNxe",
+	"veGmBqrJmzTiLd3yh6spfr00+5F5yHDwJwDlbSA/2yw5nm+4nyMncpc9nXKLwViaIiFmNEI6Y6ytqRpZ",
+	"dqzxC9Uw4+XdTYAdNJT3nmun59rm+6Zp8iHBaD+3vvJUeL2zDCgIf1Q10voVTA5IhEMLaVQpBs2qQpKS",
+	"muj/mAsQoP+pkSA6SFkhvEBcyCu3AwYqQ4zk2hlQBZ0jS5/zROH61CykrhHM8T9rvVgoU1T1+fkDK2S5",
+	"mEkxMNVcG1kCvwxS2JxLXRI/dZbPKp2rjF8HWRni2TlHJdEKNOzFK+aRZuZgJF1MDdGvFRNs0L//9b+B",
+	"3Yz5liJWQdfGp9UMWAMv5WIhR+I7kJmibB2dA5C6kg+67HcTPdsJ8goW6lwbVdA3VnVq4IHua8WVrDXS",
+	"K8pGyLIEmh2zLMueM+rrpTn1w/2hbHrILwe3zJQ5g1YdTMajR8kBdchZNLfGo28fJQfQoweThzB3DWSE",
+	"//kbsufhv3JA/GByMD56PJ5+LR8ejsfj8eG37v/+4v5v7P8nj8IeOq/yy0N4EOx0N3vOcddzDo/f40lf",
+	"dz7pa9hTL7UpgEaUJuZBcnAZzeMzGGHoqW+OHvd04l/+8pfHEcdfWc7P8KN93x4dw/69NNdt8/iI+AO1",
+	"uTh7D2rAMKN6zHpYFii1Zu+N/IaR/1u1Euey9uTXZB+h4+7K7ufS5Kq85Qykx3E4b6SpgF3ACxhA6g4c",
+	"Fq804GP0kH9CsnoA+vNDTggez6Ws2ojzUl/M2nIEQekKYx5A24fWG90eqOjHLwb2fc61eYbXGMkpTu0l",
+	"PAHD6NqKmaznJblTXlqCifRZsRzyf8Aih21NA9l5pNXHbeiPbuAlnV7YnZOBP8XmSR8Zp8iKKk78sNJX",
+	"2c0+tbOqbsr1fQz9U4C0cOD6PMWtxa+u3JN3e3ynImvUuwavPbRNreQ8izwXSGY34qJSdiIkJLXhzJEB",
+	"kUeD8quKdZj8iaSq6UTu81MDt6oqoxgmNMSSztTksq7XvDzpjR1qLH5Faq4PdQ/Lzp0vmIFAnmlCpLXN",
+	"j41SKAgrCwlvVOyg7Dt+ed8qD88DyVaQNMA3YzdANSwQDYqn1Rx2wVIb99XZBHJ+h7LUVyobgkGz7u8o",
+	"cnH0SJBgC+QM4b2LunqnFeUKpRG6KJXA9olqocxIPKmrlXV9cc5yNpwtfOZa86Za1rnKGEiHkAb8bkvM",
+	"3tWlVicIixB5qd08geugkFbXYqpkDeTVl+59p3QN9gvoqRqVNxZ7I07juEFXbFMHOAEFjLDbDAi7Vyu7",
+	"nKPo7RCZKDMewYmfQqkpZCMn4rf0QBfpwSQ9+Pe//is9SFIK5sBP9dLANuB+9jceTH5LD+Domx5Mvh6P",
+	"3S1eE8y5TuPk3//6r9/h/9zb6cUwntd6KyFC3NPoIfAB28qGMGavl+YZLsS9vvjWSmyb+k1lSjeJD9+4",
+	"bscXJPHy3FwiJ4jly9z3ZQg4zF4vTeaW2/948+rlqCPu1q3idYUDDevl3sdrW2jSl2IXL0RorNger7ty",
+	"+pg7/xqsy9hM5l6+UjXAQM0Gc3FOVKDOEgDHPeoTEbjKOXJAxEuCAQB/ouLoE9EwKzCwDZg2C/AoNa+Z",
+	"6N9d45n+PaV+7IucEDlT4/+IM6oDWDp+3H845jfeafyL39EXBKO/3/tRtxE6a6Ie7ZLOu93VpYiG/1bP",
+	"VOCMvXEPjhcmQTm9zh1sq0sD1TVwtKITfWroSJ8gKL6R9lJUcWUMliGfxLj3wfH4eOipt+mzEkL3eMu1",
+	"7YpxD9ivfqO3/p65+xdV3diReFmJBg4TgVfIHcBUMRGF64i5W82NziHzjMseNQtS48t+2t+dcEyyci4V",
+	"VQOh+L6meKUlsb7wTNjtoszpJtAERJIxFAeuqXq3ULnb00m4A7GkPpMeSpJAD9DZPPTg+BUnqclQICJI",
+	"hYk5wAPwwsyHcTJMule1kNaqGkwsBT/JgfV69zaqYaBuZ0AqC03jTPEyKjAVIPQpBhi4JNUWKqVdaTNM",
+	"/GpJgpF3Dg4MDKmn1FVZLhfWH8FZg8UUvlc4kJQJwstVrLKSmqosIj0IGyrKnMv1vFDzRdWA3xWZ+pLP",
+	"CRRb9qqvIGUno5URdGo34qkPUHCagM2kb9Whv4c7GEvdDDKqGs8E0PYNsTgNIgSiWelc0VA6h4pucnsX",
+	"Y5RBug7wDbEiIL0cGS+dn0qqhu4yQkn4dYe8/+4ubfziw+NISaxbHvXsxsI9A+XpUmPknM9PgC0RAx6g",
+	"Ubocj7/O4Vf4V5UNu2VloBHvI4MWxYo3pr+zvD4w+W1+pA6/LY7l4ePz8fjw6/yROpZH04fFN+dgma9b",
+	"m4Ht/FAttW25GNZ22qUeM2b1mMqgCsuN468s0kLzwW1R7pyCh5Kg2HJ80w7pl2sho05TcRBibpFJ5FUA",
+	"K5EXD+Fzhvcoky+y3o8mzoaiyZbLcY0oE3sDu+NMb4NP0zbYlqIzGMZFAEtZRHAW2Mi3ct69wJXX3Jw7",
+	"LRGDd+wqD+NeuT8hdyEiZNDz48G6S1898lR3z9JXRm3OzygWmnRALwaZ2w0gYpqBLc8ooYw+Lern9GGt",
+	"6DxKNvzuJ+yeyXo/V7thGdg7UTjndqZrp17M5uwbHDPg4sT/dsTShXwx+5wxx2vAobUVLdnJ2CVr6Y5o",
+	"8+X8YHLkY4LaNAqhaJ2rbFk2+6CK0VnFi4WKgXOoF8wXG51GsHDROWlDim3jaS86UozEa08yBlUolfOw",
+	"gVQCIGbtQrfpugFchhUrVZbuMDFdE8tHNgFiclNYMVXnFZ05iJ0rEN5i2TYclpXJK/dceA9gsR9iNTf6",
+	"4DWIXcLt2gpZrpC3nrSbvPCzITmqzKh3zVkOuLwsQYZ0sDQRjSW1VOhGzfmwy1+5qnXTKE7VIEeba15v",
+	"JTXYHBiya4E8A+wc0rtEXNuNcvRAilvAd268t4WhHU7oWM31/z5hWyGvCWigTtfC/XMkfvLcjW6mADcK",
+	"TgtdcAG8R98nlIpB3pAWkj8cQd3hUBXuuNvLDc933U5vRIumjXnF7kgwJIHnGuEF6H1CLKouBQG3W0LK",
+	"eiXSGC/7R0Kq+g/Yj1cNI3C/UfaV2Udr9o6DsE29PsRZfheRWGRWh3ArhxrJr0MO5Y3MxyDwi8Dq4kON",
+	"a6ZWdrgnLIsJbYCSyFL/qiIr45ow8f95USnraaIyiiKArKpEZivoF1EDJ+Ugg/86g//iAnpqOXzLA1FX",
+	"Kw7wEQvTdM07rVErrnVG5E30/T6fCjeT4jMEebHFo9S87Q40A/xXXCtwBvwCPnIWVQAGfE34GcWTW58H",
+	"gtYQJ4NNcQogU3LmCqpXyhXfPFXK+L+KgcS+1PQw8gCmHKvm0nl0aGjHX5bKDkeClaM742xNvf4O2vhp",
+	"oD/o7Yc54nqzWihDMVLs+JN4LGgAaFzv01WfIlbjDMFmnCae6Tg4vbEagn3sD9Ag4cVUzbQpGMqHPBoD",
+	"9xZdJEgxB855Xi0U1B4B8y8ceVVeq2aYeJYK3YicIveyBSlBmo4aRIDAoZ4iosUjVMDKECVuWV1ok4m5",
+	"LMgQBTJ5utw55AXxZRTSzkDOUSwtcNwBQnFWrYIhlzm5ggY9eMqAYcvmcu3uPGkBhWaKSYrhs8EbAO/T",
+	"My2R1es64r+h7r9DL4Zf0bPiwTQzD9F7rMQP9g/+Pqs4D0hhb5qoPDXDXAVWgZ0U5m/wkj80fzl8w36X",
+	"E3vjT1EkZXlU/dTAH2LO8i7+a+jJOyW/hjd8IuZr/LqeZY2cHfec17fIKgP9KCR2bddkbJmpGxBdE2nM",
+	"KQ3ah8oi8jkLiAJYEREpZFoqhqkhbGiniGHUlj+3iCEbkXsRw9sWMQw26l7E8M5EDHutVT+retg279LD",
+	"2blz3UfROtNNOwbzs6FRj1mUPHPYFqvLhCxQm1LMBmow28/7cpdu3c/hDZ+I8WXn4mAC7S9ykXzJJC83",
+	"cBoDGeE1sqZdHGkteCszD9OM6cr5+QTYH/vczJ+x/+gcbMz9NtOTrAmCdpCu2Zy+t8Ga1l0/vMU72QC4",
+	"lsqFQ7N6BH7wtHvHzGBPWy/5RMf/6zKDxUEAdzggO3F0j978/LeP06KICcLc2XXnUty1mUz0fFHVt804",
+	"floUVsylWUdLMzSTC3ox/A7VERpLCsULbZSdIC1gYA+c/i+VNwD6KbVRBPAklJ2dSQyvZ53rL0vNYFpK",
+	"c0nltbJWQl8YQNrh+7EDEHZTEk32TJsLqjNwH+FuhZIxjaMY1wsQlCZQDTw8PvZahjFbN9+L7dBGZJj4",
+	"zcQgNM0s51NVs57N0UkQTXCPwKzh0Xg8Hp7Q7SPwwTOA9JP/jVeBhFAL4eHeIr6eMAZstJCNm2MZeufU",
+	"DdU5cvUAhMi9aRyGkIoRKqtErS7UO0FPsGImr1Rqwo3Hj75xjn0t8wbKhVELeJD9czQa/ZIlIkvTBf7j",
+	"x2wIyeiyTCCA1S7KO/paVEZkbopkExx2eJjIKwtKGbWFEJGGwsAts4/fFDsy17P77w5NsQX8P/gNKobn",
+	"iyY9mIj04O/Ej3/8H8f/PT1IRHrABUFnGMjCyx7i37js6gAqheeqmVUFXmCWc1XrPD34/ffUbLzjqVzo",
+	"RpZuVL6rpckVvYnLK/GqC1Vd1HIxW+9oxo+y1nZfU1x3SG0stmUjvtPGFylcr31rtKs2OMFq5UUptdlV",
+	"pvxeD/+om+zz9rzqZ38/LctYBFjVbG6+wEjWe26btzggvFduDwOTjFVGwQwSwZafeGPuPCI/OsE6gwlH",
+	"ufC2CY+gm85Q0oYEBAW3ss3jR0XzB/aEsE3u3u0hN73vrHj643NMr8OGBO4grLcapJZqdVVdEs5DvVto",
+	"krqzbi9DZOpIvESlHsp957VqBIh8NG5TsDPAll6pGiLWDE5KTbao1bl+lyH0FJP6FdQMXhht3cmYeCRe",
+	"KkVMFJks5tpkmE7vw6m+xY/+Qx9Y4Rv2n1Zx2D53K/IRhX+2T6xhdkdLhX7oF7ZGN9LyHNzk4kYUC6wJ",
+	"ps3FxbEmjDVlsWZV6TlUYFkMMnhe5oOcuCQgBwWwskgVG9YJJ7benD55hkVWFhEpvLhutDzwrAeT607P",
+	"v/CGT3T4xRYU+JE9B2AYhFj7CEbnz54H/2QLlfPnJqzWrsXa2tSuocbiNq6whPlotoEZ80BGmgwj8cyL",
+	"15GoHVAqhQeVVXW5XMCxig9mno6JUu00w1Jjm2phAbTrnAvIyK5mzgN0b9Mm3DgS0F6ATNJ7GjxbpIbZ",
+	"pGgrJrWquLQbBK0STJo/7LAIqek1CfjQYBKuk53F9kGSGFp0L1V3SwsB5+zehfB+YHj3JpUva92s4SZE",
+	"Vp4um9nB5J+/OMcHCb78L7+4G+qrbliDmwewKbmWEuARtrGiypdAZeZcaZR9xEiGO7Et6/JgcvAVOE/0",
+	"WVtO6YsffNmJFQNlikWlgSAIF7Cu4ZWXam0hyEtohKDctF0J8wOJwrtWAgZbbmqJ4nMXtc5pW2eEptu1",
+	"Lu1oo1Kp6yU/eUYMQt+F4hhM6PTfEkfSWw3iU3ygckEIrZfgsCPxrNANmg1/VJ53yIuMtiuMupr0JELY",
+	"kFTT//0/zPRErM4XypAFEXllzvVFPA4B19Lx9NdL/lZ/WUKfytAk6HxPc+QfC9DkjtpHPQe4rVY2Eahl",
+	"oi1EqUoQpwZILzUc2loAEIbJnUmutKj1eRO9TBpZrhudd73xbyCVx9heyYhnnvXxsK9to+ZdfUw7ECCU",
+	"BROaziujGxzZn5/Hj2GQ7tZzooNbWBvkmg7A8IOrGI8OmZDuIlK5LHTjWtV3N1zgTMn/CwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -55,16 +55,20 @@ SELECT e.model_id, e.question_id, e.sample,
 FROM executions e
 WHERE e.run_created_at = $1 AND e.run_id = $2
   AND ($3::uuid IS NULL OR e.model_id = $3::uuid)
-  AND (NOT $4::bool
-       OR (e.model_id, e.question_id, e.sample) > ($5::uuid, $6::uuid, $7::int))
+  AND ($4::uuid IS NULL OR e.question_id = $4::uuid)
+  AND ($5::text IS NULL OR e.status = $5::text)
+  AND (NOT $6::bool
+       OR (e.model_id, e.question_id, e.sample) > ($7::uuid, $8::uuid, $9::int))
 ORDER BY e.model_id, e.question_id, e.sample
-LIMIT $8
+LIMIT $10
 `
 
 type ListRunResultSizesParams struct {
 	RunCreatedAt  time.Time
 	RunID         uuid.UUID
 	ModelID       *uuid.UUID
+	QuestionID    *uuid.UUID
+	Status        *string
 	HasCursor     bool
 	AfterModel    uuid.UUID
 	AfterQuestion uuid.UUID
@@ -87,6 +91,8 @@ func (q *Queries) ListRunResultSizes(ctx context.Context, arg ListRunResultSizes
 		arg.RunCreatedAt,
 		arg.RunID,
 		arg.ModelID,
+		arg.QuestionID,
+		arg.Status,
 		arg.HasCursor,
 		arg.AfterModel,
 		arg.AfterQuestion,
@@ -139,16 +145,20 @@ FROM executions e
 JOIN question_revisions r ON r.id = e.question_revision_id
 WHERE e.run_created_at = $1 AND e.run_id = $2
   AND ($3::uuid IS NULL OR e.model_id = $3::uuid)
-  AND (NOT $4::bool
-       OR (e.model_id, e.question_id, e.sample) > ($5::uuid, $6::uuid, $7::int))
+  AND ($4::uuid IS NULL OR e.question_id = $4::uuid)
+  AND ($5::text IS NULL OR e.status = $5::text)
+  AND (NOT $6::bool
+       OR (e.model_id, e.question_id, e.sample) > ($7::uuid, $8::uuid, $9::int))
 ORDER BY e.model_id, e.question_id, e.sample
-LIMIT $8
+LIMIT $10
 `
 
 type ListRunResultsParams struct {
 	RunCreatedAt  time.Time
 	RunID         uuid.UUID
 	ModelID       *uuid.UUID
+	QuestionID    *uuid.UUID
+	Status        *string
 	HasCursor     bool
 	AfterModel    uuid.UUID
 	AfterQuestion uuid.UUID
@@ -188,6 +198,8 @@ func (q *Queries) ListRunResults(ctx context.Context, arg ListRunResultsParams) 
 		arg.RunCreatedAt,
 		arg.RunID,
 		arg.ModelID,
+		arg.QuestionID,
+		arg.Status,
 		arg.HasCursor,
 		arg.AfterModel,
 		arg.AfterQuestion,

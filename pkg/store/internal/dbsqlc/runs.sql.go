@@ -403,14 +403,16 @@ const listRuns = `-- name: ListRuns :many
 SELECT id, benchmark_id, status, trigger, scheduled_for, config, model_count, question_count, samples, total_units, succeeded, failed, cancelled, cost_usd, input_tokens, output_tokens, latency_p50_ms, latency_p95_ms, error, created_at, started_at, finished_at, cancel_requested_at, max_cost_usd, deadline_at, skipped, charged_token_id, scoring_version, judge_cost_usd, judge_input_tokens, judge_output_tokens, unscored, judged, retry_round FROM runs
 WHERE ($1::uuid IS NULL OR benchmark_id = $1::uuid)
   AND ($2::text IS NULL OR status = $2::text)
-  AND ($3::uuid IS NULL OR id < $3::uuid)
+  AND ($3::text IS NULL OR trigger = $3::text)
+  AND ($4::uuid IS NULL OR id < $4::uuid)
 ORDER BY id DESC
-LIMIT $4
+LIMIT $5
 `
 
 type ListRunsParams struct {
 	BenchmarkID *uuid.UUID
 	Status      *string
+	Trigger     *string
 	Before      *uuid.UUID
 	Lim         int32
 }
@@ -419,6 +421,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 	rows, err := q.db.Query(ctx, listRuns,
 		arg.BenchmarkID,
 		arg.Status,
+		arg.Trigger,
 		arg.Before,
 		arg.Lim,
 	)

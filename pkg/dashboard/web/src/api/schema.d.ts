@@ -600,6 +600,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Follow a run's progress as Server-Sent Events
+         * @description New. A `text/event-stream` of the run as it goes: a `progress` event
+         *     whenever its progress or status changes (and one at once), each
+         *     carrying the run as `GET /v1/runs/{id}` answers it, then one `final`
+         *     event with the finished run, after which the server closes the
+         *     stream. A run that has already finished gets its `final` event at
+         *     once. Comment lines (`: keep-alive`) are sent every 15 seconds so
+         *     that proxies keep an idle stream open. Browsers follow it with
+         *     `EventSource`, which sends the session cookie; other clients send
+         *     their bearer token. A client that reconnects gets the current state
+         *     again (events carry no ids to resume from).
+         *
+         *     ```
+         *     event: progress
+         *     data: {"id":"…","status":"running","progress":{"total":300,"succeeded":120,…},…}
+         *
+         *     event: final
+         *     data: {"id":"…","status":"completed",…}
+         *     ```
+         */
+        get: operations["streamRunEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs/{id}/results": {
         parameters: {
             query?: never;
@@ -4455,6 +4495,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    streamRunEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             400: components["responses"]["BadRequest"];
