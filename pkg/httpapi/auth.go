@@ -59,7 +59,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			UserAgent: ua,
 			RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 		}
-		scope, known := scopeFor(req.Method, c.Path())
+		scope, known := requestScope(req, c.Path())
 		if !known {
 			scope = apitoken.ScopeAdmin
 		}

@@ -46,9 +46,9 @@ func dashboardPagePath(p string) bool {
 // mountDashboard routes the dashboard: its page for "/" and every page
 // path (the app routes in the browser), its hashed files under /assets/
 // and its icon. A GET for a path under a reserved prefix that no route
-// matched lands on the page route too and is answered 404 there; every
-// other method on an unknown path gets the same 404 from the not-found
-// route, rather than a 405 naming GET.
+// matched lands on the page route too and is answered 404 there (after
+// authentication, which treats it as the unknown route it is: see
+// requestScope).
 func mountDashboard(e *echo.Echo, d *dashboard.Dashboard) {
 	page := func(c echo.Context) error {
 		if !dashboardPagePath(c.Request().URL.Path) {
@@ -73,7 +73,20 @@ func mountDashboard(e *echo.Echo, d *dashboard.Dashboard) {
 	}
 	e.GET(dashboardFavicon, icon)
 	e.GET(dashboardIcon, icon)
-	e.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound })
+}
+
+// pagesAreGETOnly answers 404, not 405, to another method on a path only
+// the page route matched: Echo would otherwise say that the unknown path
+// allows GET. A known route's 405 (PUT /v1/providers) is left alone. It
+// runs after authentication, so an unknown path is refused to whoever may
+// not ask for one, as before the page route existed.
+func pagesAreGETOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Path() == dashboardPages && c.Request().Method != http.MethodGet {
+			return echo.ErrNotFound
+		}
+		return next(c)
+	}
 }
 
 // serveDashboardFile writes one of the dashboard's files under its

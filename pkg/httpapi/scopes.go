@@ -123,16 +123,22 @@ func scopeFor(method, path string) (string, bool) {
 	return sc, ok
 }
 
+// requestScope returns the scope a request needs, routed by Echo to the
+// route path: its declared scope, except that a path under /v1 or a system
+// route that only the dashboard's catch-all page route matched is an
+// unknown route, which needs admin like any other.
+func requestScope(req *http.Request, route string) (string, bool) {
+	if route == dashboardPages && !dashboardPagePath(req.URL.Path) {
+		return "", false
+	}
+	return scopeFor(req.Method, route)
+}
+
 // checkScopes returns an error naming every registered route without a
-// declared scope, so that a server missing one never starts. Not-found
-// routes (echo.RouteNotFound) are no routes: what lands there is looked up
-// with its own method, finds nothing and needs admin.
+// declared scope, so that a server missing one never starts.
 func checkScopes(routes []*echo.Route) error {
 	var missing []string
 	for _, r := range routes {
-		if r.Method == echo.RouteNotFound {
-			continue
-		}
 		if _, ok := scopeFor(r.Method, r.Path); !ok {
 			missing = append(missing, r.Method+" "+r.Path)
 		}

@@ -288,6 +288,7 @@ func New(deps Deps) (*Server, error) {
 	e.Use(s.authenticate)
 	e.Use(s.rateLimit)
 	e.Use(validate)
+	e.Use(pagesAreGETOnly)
 
 	oapi.RegisterHandlers(e, oapi.NewStrictHandler(&api{s}, []oapi.StrictMiddlewareFunc{withEchoContext}))
 	s.mountMonitor(e, csp)
