@@ -84,8 +84,10 @@ export function useRunEvents(id: string | undefined, enabled: boolean): { state:
 }
 
 /** useLiveRun is a run from a list kept up to date through its event
- * stream while it is queued or running (for lists of runs in progress). */
-export function useLiveRun(run: Run): { run: Run; state: StreamState } {
+ * stream while it is queued or running and `follow` is true (a list
+ * follows only a few runs: each stream holds one of the browser's few
+ * connections to the server). */
+export function useLiveRun(run: Run, follow = true): { run: Run; state: StreamState } {
   const q = useQuery({
     queryKey: runKey(run.id),
     queryFn: () => getRun(run.id),
@@ -93,6 +95,6 @@ export function useLiveRun(run: Run): { run: Run; state: StreamState } {
     enabled: false,
   });
   const live = q.data ?? run;
-  const { state } = useRunEvents(run.id, isLive(live.status));
+  const { state } = useRunEvents(run.id, follow && isLive(live.status));
   return { run: live, state };
 }

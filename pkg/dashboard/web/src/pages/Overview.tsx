@@ -14,6 +14,10 @@ import { useLiveRun } from "../hooks/useRunEvents";
 type Benchmark = Schemas["Benchmark"];
 type Run = Schemas["Run"];
 
+function plural(n: number, word: string): string {
+  return `${int(n)} ${word}${n === 1 ? "" : "s"}`;
+}
+
 // A leaderboard the API cannot make yet (no finished run) is not an error.
 function noFinishedRun(err: unknown): boolean {
   return err instanceof ApiError && (err.status === 404 || err.status === 409);
@@ -70,14 +74,14 @@ export default function Overview() {
         {running.data && queued.data && inProgress.length === 0 ? <p className="muted">No run is queued or running.</p> : null}
         {inProgress.length > 0 ? (
           <ul className="live-runs" data-testid="runs-in-progress">
-            {inProgress.map((r) => (
-              <LiveRunRow key={r.id} run={r} />
+            {inProgress.map((r, i) => (
+              <LiveRunRow key={r.id} run={r} follow={i < maxStreams} />
             ))}
           </ul>
         ) : null}
       </section>
 
-      <div className="grid">
+      <div className="grid ov-bottom">
         <section aria-labelledby="ov-scheduled" className="card">
           <h2 id="ov-scheduled">Next scheduled runs</h2>
           {benchmarks.data && scheduled.length === 0 ? <p className="muted">No benchmark has an active schedule.</p> : null}
@@ -133,7 +137,7 @@ function BenchmarkCard({ benchmark: b, board }: { benchmark: Benchmark; board?: 
         <Link to={`/benchmarks/${b.id}/leaderboard`}>{b.name}</Link>
       </h3>
       <p className="muted">
-        {int(b.model_ids.length)} models · {int(b.unit_count)} units a run
+        {plural(b.model_ids.length, "model")} · {plural(b.unit_count, "unit")} a run
       </p>
       {board?.isPending ? <p className="muted">Loading the leaderboard…</p> : null}
       {board?.error ? (
@@ -166,14 +170,20 @@ function BenchmarkCard({ benchmark: b, board }: { benchmark: Benchmark; board?: 
   );
 }
 
-function LiveRunRow({ run: initial }: { run: Run }) {
-  const { run } = useLiveRun(initial);
+// Browsers open at most six HTTP/1.1 connections to a server, and each
+// followed run holds one: the overview follows the first few runs live and
+// shows the others as the list left them.
+const maxStreams = 3;
+
+function LiveRunRow({ run: initial, follow }: { run: Run; follow: boolean }) {
+  const { run, state } = useLiveRun(initial, follow);
   return (
     <li className="card live-run" data-row-id={run.id}>
       <div className="live-run-head">
         <Link to={`/runs/${run.id}`}>{run.benchmark_name}</Link> <RunStatus status={run.status} />{" "}
         <span className="muted">
-          {run.trigger} · started <Time at={run.started_at ?? run.created_at} />
+          {run.trigger} · {run.started_at ? "started" : "queued"} <Time at={run.started_at ?? run.created_at} />
+          {state === "live" ? " · live" : state === "lost" ? " · live updates stopped" : follow ? "" : " · open it to follow it live"}
         </span>
       </div>
       <Progress done={unitsDone(run.progress)} total={run.progress.total} label={`Progress of the run of ${run.benchmark_name}`} compact />

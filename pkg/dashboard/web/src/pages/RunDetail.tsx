@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { createColumnHelper } from "@tanstack/react-table";
 import { Link, useParams } from "react-router";
@@ -89,7 +90,7 @@ export default function RunDetail() {
                 <DataTable
                   caption="Units whose provider call failed for good, with the provider's error"
                   testid="run-failures"
-                  data={failures.data.items}
+                  data={failures.data.items.filter((e) => e.status === "failed")}
                   columns={failureColumns(r.id)}
                   rowId={(e) => e.id}
                   rowAttrs={(e) => ({ "data-question-id": e.question_id, "data-model-id": e.model_id })}
@@ -104,83 +105,62 @@ export default function RunDetail() {
   );
 }
 
+function Fact({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
 function RunFacts({ run: r }: { run: Run }) {
   return (
     <dl className="facts">
-      <div>
-        <dt>Benchmark</dt>
-        <dd>
-          <Link to={`/benchmarks/${r.benchmark_id}/leaderboard`}>{r.benchmark_name}</Link>{" "}
-          <span className="muted">
-            (<Link to={`/runs?benchmark_id=${r.benchmark_id}`}>its runs</Link>)
-          </span>
-        </dd>
-      </div>
-      <div>
-        <dt>Status</dt>
-        <dd>
-          <RunStatus status={r.status} testid="run-status" />
-        </dd>
-      </div>
-      <div>
-        <dt>Trigger</dt>
-        <dd>
-          {r.trigger}
-          {r.scheduled_for ? (
-            <>
-              {" "}
-              for <Time at={r.scheduled_for} />
-            </>
-          ) : null}
-        </dd>
-      </div>
-      <div>
-        <dt>Created</dt>
-        <dd>
-          <Time at={r.created_at} />
-        </dd>
-      </div>
-      <div>
-        <dt>Started</dt>
-        <dd>
-          <Time at={r.started_at} />
-        </dd>
-      </div>
-      <div>
-        <dt>Finished</dt>
-        <dd>
-          <Time at={r.finished_at} />
-        </dd>
-      </div>
+      <Fact label="Benchmark">
+        <Link to={`/benchmarks/${r.benchmark_id}/leaderboard`}>{r.benchmark_name}</Link>{" "}
+        <span className="muted">
+          (<Link to={`/runs?benchmark_id=${r.benchmark_id}`}>its runs</Link>)
+        </span>
+      </Fact>
+      <Fact label="Status">
+        <RunStatus status={r.status} testid="run-status" />
+      </Fact>
+      <Fact label="Trigger">
+        {r.trigger}
+        {r.scheduled_for ? (
+          <>
+            {" "}
+            for <Time at={r.scheduled_for} />
+          </>
+        ) : null}
+      </Fact>
+      <Fact label="Created">
+        <Time at={r.created_at} />
+      </Fact>
+      <Fact label="Started">
+        <Time at={r.started_at} />
+      </Fact>
+      <Fact label="Finished">
+        <Time at={r.finished_at} />
+      </Fact>
       {r.deadline_at ? (
-        <div>
-          <dt>Deadline</dt>
-          <dd>
-            <Time at={r.deadline_at} />
-          </dd>
-        </div>
+        <Fact label="Deadline">
+          <Time at={r.deadline_at} />
+        </Fact>
       ) : null}
       {r.cancel_requested_at ? (
-        <div>
-          <dt>Cancel asked</dt>
-          <dd>
-            <Time at={r.cancel_requested_at} />
-          </dd>
-        </div>
+        <Fact label="Cancel asked">
+          <Time at={r.cancel_requested_at} />
+        </Fact>
       ) : null}
-      <div>
-        <dt>Models × samples</dt>
-        <dd>
-          {int(r.config.model_ids.length)} × {int(r.config.samples)}
-        </dd>
-      </div>
+      <Fact label="Models × samples">
+        {int(r.config.model_ids.length)} × {int(r.config.samples)}
+      </Fact>
       {r.scoring_version > 1 || r.retry_round > 0 ? (
-        <div>
-          <dt>Scoring version · retries</dt>
-          <dd>
-            {r.scoring_version} · {r.retry_round}
-          </dd>
-        </div>
+        <Fact label="Scoring version · retries">
+          {r.scoring_version} · {r.retry_round}
+        </Fact>
       ) : null}
     </dl>
   );
@@ -197,13 +177,19 @@ function StreamNotice({ state, reconnect }: { state: StreamState; reconnect: () 
   if (state !== "lost") return null;
   return (
     <div className="notice" role="status">
-      The live updates stopped; the run is shown as it was when they stopped.{" "}
+      Live updates stopped; the run is shown as the server last reported it.{" "}
       <button type="button" onClick={reconnect}>
         Reconnect
       </button>
     </div>
   );
 }
+
+const endedWhy: Partial<Record<Run["status"], string>> = {
+  failed: "Why it failed",
+  partial: "Why it is partial",
+  cancelled: "Why it was cancelled",
+};
 
 // Why the run ended as it did, and the providers it is waiting on, before
 // anything else.
@@ -213,7 +199,7 @@ function RunProblems({ run: r }: { run: Run }) {
     <>
       {r.error ? (
         <div className={r.status === "failed" ? "error" : "notice"} data-testid="run-error">
-          <strong>{r.status === "completed" ? "Note" : "Why it ended " + r.status}:</strong> <span className="pre-line">{r.error}</span>
+          <strong>{endedWhy[r.status] ?? "Note"}:</strong> <span className="pre-line">{r.error}</span>
         </div>
       ) : null}
       {waiting.length > 0 ? (

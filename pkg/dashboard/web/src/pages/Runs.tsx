@@ -1,10 +1,10 @@
-import { useId } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { createColumnHelper } from "@tanstack/react-table";
 import { Link, useSearchParams } from "react-router";
 import { api, data, type Schemas } from "../api/client";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox } from "../components/ErrorBox";
+import { FilterSelect } from "../components/FilterSelect";
 import { Page } from "../components/Page";
 import { Pager, useCursor } from "../components/Pager";
 import { percentDone, unitsDone } from "../components/Progress";
@@ -65,78 +65,28 @@ const columns = [
   }),
 ];
 
-// Filters are ?benchmark_id=, ?status= and ?trigger=; changing one goes back
-// to the first page.
-function useFilter(name: string): [string, (v: string) => void] {
-  const [params, setParams] = useSearchParams();
-  const set = (v: string) => {
-    const p = new URLSearchParams(params);
-    if (v) p.set(name, v);
-    else p.delete(name);
-    p.delete("cursor");
-    setParams(p);
-  };
-  return [params.get(name) ?? "", set];
-}
-
 /** Runs: every run, newest first, filtered by benchmark, status and trigger. */
 export default function Runs() {
-  const [benchmarkId, setBenchmarkId] = useFilter("benchmark_id");
-  const [status, setStatus] = useFilter("status");
-  const [trigger, setTrigger] = useFilter("trigger");
+  const [params] = useSearchParams();
   const cursor = useCursor();
   const benchmarks = useBenchmarks();
   const query = {
-    benchmark_id: benchmarkId || undefined,
-    status: (status || undefined) as Schemas["RunStatus"] | undefined,
-    trigger: (trigger || undefined) as Schemas["RunTrigger"] | undefined,
+    benchmark_id: params.get("benchmark_id") || undefined,
+    status: (params.get("status") || undefined) as Schemas["RunStatus"] | undefined,
+    trigger: (params.get("trigger") || undefined) as Schemas["RunTrigger"] | undefined,
     cursor,
   };
   const runs = useQuery({
     queryKey: ["runs", query],
     queryFn: () => data(api.GET("/v1/runs", { params: { query } })),
   });
-  const ids = useId();
-  const known = benchmarks.data?.items ?? [];
-  const unknownSelected = benchmarkId && !known.some((b) => b.id === benchmarkId);
+  const benchmarkOptions = (benchmarks.data?.items ?? []).map((b) => ({ value: b.id, label: b.name + (b.archived_at ? " (archived)" : "") }));
   return (
     <Page name="runs" title="Runs" busy={runs.isPending}>
       <form className="filters" role="search" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
-        <label htmlFor={ids + "b"}>
-          Benchmark
-          <select id={ids + "b"} value={benchmarkId} onChange={(e) => setBenchmarkId(e.target.value)}>
-            <option value="">All benchmarks</option>
-            {unknownSelected ? <option value={benchmarkId}>{benchmarkId}</option> : null}
-            {known.map((b) => (
-              <option key={b.id} value={b.id}>
-                {b.name}
-                {b.archived_at ? " (archived)" : ""}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label htmlFor={ids + "s"}>
-          Status
-          <select id={ids + "s"} value={status} onChange={(e) => setStatus(e.target.value)}>
-            <option value="">Any status</option>
-            {runStatuses.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label htmlFor={ids + "t"}>
-          Trigger
-          <select id={ids + "t"} value={trigger} onChange={(e) => setTrigger(e.target.value)}>
-            <option value="">Any trigger</option>
-            {runTriggers.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Benchmark" name="benchmark_id" any="All benchmarks" options={benchmarkOptions} />
+        <FilterSelect label="Status" name="status" any="Any status" options={runStatuses.map((v) => ({ value: v, label: v }))} />
+        <FilterSelect label="Trigger" name="trigger" any="Any trigger" options={runTriggers.map((v) => ({ value: v, label: v }))} />
       </form>
       {benchmarks.isError ? <ErrorBox error={benchmarks.error} what="load the benchmarks for the filter" /> : null}
       {runs.isError ? <ErrorBox error={runs.error} what="load the runs" /> : null}
