@@ -5,11 +5,11 @@
 import { useEffect, useRef, useState } from "react";
 import * as echarts from "echarts/core";
 import type { EChartsCoreOption } from "echarts/core";
-import { BarChart, CustomChart, LineChart, ScatterChart } from "echarts/charts";
+import { CustomChart, LineChart, ScatterChart } from "echarts/charts";
 import {
   DataZoomInsideComponent,
   GridComponent,
-  LegendComponent,
+  LegendPlainComponent,
   MarkLineComponent,
   TooltipComponent,
 } from "echarts/components";
@@ -17,12 +17,11 @@ import { CanvasRenderer } from "echarts/renderers";
 
 echarts.use([
   LineChart,
-  BarChart,
   ScatterChart,
   CustomChart,
   GridComponent,
   TooltipComponent,
-  LegendComponent,
+  LegendPlainComponent,
   DataZoomInsideComponent,
   MarkLineComponent,
   CanvasRenderer,
