@@ -491,24 +491,22 @@ func newDashFixture(t *testing.T, s *system) dashFixture {
 	t.Helper()
 	ctx := context.Background()
 	const from, to = "mock-strong", "mock-weak"
-	// Five questions where switching from to to loses one and gains one.
-	var idx []int
-	var lost, gained bool
-	for i := 0; len(idx) < 5 && i < 10_000; i++ {
+	// Five questions: one that switching from to to loses, one it gains
+	// and three it leaves as they are.
+	var same, lost, gained []int
+	for i := 0; i < 10_000 && (len(same) < 3 || len(lost) < 1 || len(gained) < 1); i++ {
 		p, _ := mockllm.Question(i)
-		a, b := mockllm.Correct(from, p, 0), mockllm.Correct(to, p, 0)
-		switch {
-		case a && !b && !lost:
-			lost = true
-		case !a && b && !gained:
-			gained = true
-		case len(idx) < 3 && a == b:
-		default:
-			continue
+		switch a, b := mockllm.Correct(from, p, 0), mockllm.Correct(to, p, 0); {
+		case a && !b && len(lost) < 1:
+			lost = append(lost, i)
+		case !a && b && len(gained) < 1:
+			gained = append(gained, i)
+		case a == b && len(same) < 3:
+			same = append(same, i)
 		}
-		idx = append(idx, i)
 	}
-	if !lost || !gained || len(idx) != 5 {
+	idx := slices.Concat(same, lost, gained)
+	if len(idx) != 5 {
 		t.Fatalf("no five questions where %s and %s differ both ways: %v", from, to, idx)
 	}
 
