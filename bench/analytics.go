@@ -121,38 +121,16 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (re
 	}
 	say("api listening on %s (migrated the database)", base)
 
-	seedArgs := []string{"seed-history", "--executions", strconv.Itoa(o.executions), "--weeks", strconv.Itoa(o.weeks),
-		"--parallel", strconv.Itoa(o.parallel)}
-	say("seeding: sabe %s", strings.Join(seedArgs, " "))
-	var seedOut bytes.Buffer
-	start := time.Now()
-	if err := cli.Run(ctx, seedArgs, getenv, io.MultiWriter(&seedOut, stdout), cli.Services{}); err != nil {
-		return rep, fmt.Errorf("seed: %w", err)
-	}
-	seedSecs := time.Since(start).Seconds()
-	rep = AnalyticsReport{Phase: "analytics", GeneratedAt: time.Now().UTC().Truncate(time.Second), TargetP95Ms: o.targetP95Ms, MeetsTarget: true}
-	rep.Seed.Command = "sabe " + strings.Join(seedArgs, " ")
-	rep.Seed.Seconds = round(seedSecs, 1)
-	benchID, runs, execs, err := parseSeedOutput(seedOut.String())
-	if err != nil {
-		return rep, err
-	}
-	rep.Seed.Runs, rep.Seed.Executions = runs, execs
-	rep.Seed.PerSecond = round(float64(execs)/seedSecs, 0)
-
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
 		return rep, err
 	}
 	defer pool.Close()
-	start = time.Now()
-	if _, err := pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
-		return rep, fmt.Errorf("vacuum analyze: %w", err)
-	}
-	rep.Seed.AnalyzeSeconds = round(time.Since(start).Seconds(), 1)
-	if err := pool.QueryRow(ctx, "SELECT pg_database_size(current_database()) / (1024 * 1024)").Scan(&rep.Seed.DatabaseMiB); err != nil {
+	seed, benchID, err := seedHistory(ctx, o, getenv, pool, stdout)
+	if err != nil {
 		return rep, err
 	}
+	rep = AnalyticsReport{Phase: "analytics", GeneratedAt: time.Now().UTC().Truncate(time.Second), TargetP95Ms: o.targetP95Ms, MeetsTarget: true, Seed: seed}
 	rep.Machine = machine(ctx, pool)
 	token, _, err := store.New(pool, nil).CreateToken(ctx, "bench", []string{apitoken.ScopeRead}, nil)
 	if err != nil {
@@ -219,6 +197,38 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (re
 		return rep, fmt.Errorf("a route's p95 is over the %g ms target", o.targetP95Ms)
 	}
 	return rep, nil
+}
+
+// seedHistory seeds the database behind getenv (migrated already) with
+// sabe seed-history as o says, then runs VACUUM ANALYZE, which autovacuum
+// would do shortly after a bulk load, and returns what it wrote and the
+// benchmark it seeded.
+func seedHistory(ctx context.Context, o analyticsOptions, getenv func(string) string, pool *pgxpool.Pool, stdout io.Writer) (seed SeedStats, benchID string, err error) {
+	seedArgs := []string{"seed-history", "--executions", strconv.Itoa(o.executions), "--weeks", strconv.Itoa(o.weeks),
+		"--parallel", strconv.Itoa(o.parallel)}
+	fmt.Fprintf(stdout, "seeding: sabe %s\n", strings.Join(seedArgs, " "))
+	var seedOut bytes.Buffer
+	start := time.Now()
+	if err := cli.Run(ctx, seedArgs, getenv, io.MultiWriter(&seedOut, stdout), cli.Services{}); err != nil {
+		return seed, "", fmt.Errorf("seed: %w", err)
+	}
+	secs := time.Since(start).Seconds()
+	seed.Command = "sabe " + strings.Join(seedArgs, " ")
+	seed.Seconds = round(secs, 1)
+	benchID, seed.Runs, seed.Executions, err = parseSeedOutput(seedOut.String())
+	if err != nil {
+		return seed, "", err
+	}
+	seed.PerSecond = round(float64(seed.Executions)/secs, 0)
+	start = time.Now()
+	if _, err := pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return seed, "", fmt.Errorf("vacuum analyze: %w", err)
+	}
+	seed.AnalyzeSeconds = round(time.Since(start).Seconds(), 1)
+	if err := pool.QueryRow(ctx, "SELECT pg_database_size(current_database()) / (1024 * 1024)").Scan(&seed.DatabaseMiB); err != nil {
+		return seed, "", err
+	}
+	return seed, benchID, nil
 }
 
 // attack drives one route at perSecond for o.warmup (discarded), then for

@@ -23,6 +23,9 @@
 //	analytics   seed a history of 1,000,000 executions (sabe seed-history),
 //	            start the api in-process, and drive the timeseries, compare
 //	            and leaderboard routes at a fixed rate with vegeta.
+//	dashboard   seed the same history, start the api as a process and load
+//	            every dashboard page cold in headless chromium: first-load
+//	            time, the API calls behind each page, the JavaScript size.
 package main
 
 import (
@@ -44,7 +47,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/command"
 )
 
-const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency judging api memory analytics)`
+const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency judging api memory analytics dashboard)`
 
 func main() {
 	command.Main("bench", func(ctx context.Context, args []string, _ func(string) string, stdout io.Writer) error {
@@ -67,6 +70,8 @@ type options struct {
 	apiRate, postRate    int
 	duration, warmup     time.Duration
 	analytics            analyticsOptions
+	// pageLoads is how many cold loads each dashboard page gets.
+	pageLoads int
 	// workerEnv is SABE_* settings given to every worker (--worker-env).
 	workerEnv map[string]string
 }
@@ -102,6 +107,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.postRate, "post-rate", 20, "requests per second to POST /v1/benchmarks/{id}/runs")
 	fs.DurationVar(&o.duration, "duration", 15*time.Second, "how long each route is driven (api, analytics)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unrecorded load on each route before its measurement (api, analytics)")
+	fs.IntVar(&o.pageLoads, "page-loads", 5, "cold loads of each page (dashboard)")
 	fs.StringVar(&a.database, "database", "sabe_bench", "database of the analytics phase (dropped first if it exists)")
 	fs.IntVar(&a.executions, "executions", 1_000_000, "executions to seed (analytics)")
 	fs.IntVar(&a.weeks, "weeks", 26, "weeks of history (analytics)")
@@ -247,6 +253,11 @@ func (h *harness) run(ctx context.Context, phase string) error {
 	case "memory":
 		var r *MemoryReport
 		if r, err = h.runMemory(ctx); r != nil {
+			section = r
+		}
+	case "dashboard":
+		var r *DashboardReport
+		if r, err = h.runDashboard(ctx); r != nil {
 			section = r
 		}
 	case "analytics":

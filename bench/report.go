@@ -31,12 +31,13 @@ type Report struct {
 	Judging    json.RawMessage `json:"judging,omitempty"`
 	// Analytics keeps the format the analytics phase has always written.
 	Analytics json.RawMessage `json:"analytics,omitempty"`
+	Dashboard json.RawMessage `json:"dashboard,omitempty"`
 }
 
 // phaseNames are the phases in the order `all` runs them: the ceiling
 // right before the throughput it is the reference of, analytics (the
 // longest) last.
-var phaseNames = []string{"ceiling", "throughput", "efficiency", "judging", "api", "memory", "analytics"}
+var phaseNames = []string{"ceiling", "throughput", "efficiency", "judging", "api", "memory", "analytics", "dashboard"}
 
 func (r *Report) section(phase string) *json.RawMessage {
 	switch phase {
@@ -54,6 +55,8 @@ func (r *Report) section(phase string) *json.RawMessage {
 		return &r.Memory
 	case "analytics":
 		return &r.Analytics
+	case "dashboard":
+		return &r.Dashboard
 	}
 	return nil
 }

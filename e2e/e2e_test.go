@@ -29,6 +29,8 @@ import (
 type system struct {
 	api   string
 	token string
+	// redis is the URL of the Redis database the services share.
+	redis string
 	mock  *mockllm.Instance
 	pool  *pgxpool.Pool
 	http  *http.Client
@@ -75,7 +77,7 @@ func startOn(t *testing.T, dbURL string) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &system{api: addr, token: tok, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}, c: client.New(addr, tok)}
+	return &system{api: addr, token: tok, redis: redisURL, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}, c: client.New(addr, tok)}
 }
 
 // call sends a request with the token and decodes the JSON answer into out,

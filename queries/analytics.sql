@@ -116,6 +116,8 @@ WHERE benchmark_id = sqlc.arg(benchmark_id) AND period = sqlc.arg(period) AND bu
 ORDER BY model_id, question_revision_id;
 
 -- name: RunQuestionStats :many
+-- With model_id, one model's rows only (drift): the outcomes key starts
+-- (run_id, model_id), so that reads a quarter of a four-model run.
 SELECT o.model_id, o.question_id, o.question_revision_id, qr.revision, o.category, 1::int AS runs,
        (o.succeeded + o.failed - o.unscored)::int AS n, o.correct, o.failed,
        coalesce(o.mean_latency_ms * o.succeeded, 0)::double precision AS latency_sum_ms,
@@ -123,6 +125,7 @@ SELECT o.model_id, o.question_id, o.question_revision_id, qr.revision, o.categor
 FROM outcomes o
 JOIN question_revisions qr ON qr.id = o.question_revision_id
 WHERE o.run_id = sqlc.arg(run_id) AND o.succeeded + o.failed > 0
+  AND (sqlc.narg(model_id)::uuid IS NULL OR o.model_id = sqlc.narg(model_id)::uuid)
   AND (sqlc.narg(category)::text IS NULL OR o.category = sqlc.narg(category)::text)
 ORDER BY o.model_id, o.question_revision_id;
 

@@ -161,8 +161,8 @@ type Store interface {
 	// month bucket that starts at start; category filters when non-nil.
 	BucketQuestionStats(ctx context.Context, benchmarkID uuid.UUID, b Bucket, start time.Time, category *string) ([]QuestionStat, error)
 	// RunQuestionStats returns the per-(model, question revision) tallies
-	// of one finished run; category filters when non-nil.
-	RunQuestionStats(ctx context.Context, runID uuid.UUID, category *string) ([]QuestionStat, error)
+	// of one finished run; modelID and category filter when non-nil.
+	RunQuestionStats(ctx context.Context, runID uuid.UUID, modelID *uuid.UUID, category *string) ([]QuestionStat, error)
 	// LatestBucket returns the start of the newest week or month bucket in
 	// which benchmarkID has a finished run, and false when it has none.
 	LatestBucket(ctx context.Context, benchmarkID uuid.UUID, b Bucket) (time.Time, bool, error)

@@ -126,8 +126,14 @@ func (s *Service) compare(ctx context.Context, q CompareQuery) (*Comparison, err
 			return nil, err
 		}
 		out.Current.Run, out.Previous.Run = &curRun, &prevRun
-		g.Go(func() (err error) { cur, err = s.store.RunQuestionStats(gctx, curRun.ID, q.Category); return err })
-		g.Go(func() (err error) { prev, err = s.store.RunQuestionStats(gctx, prevRun.ID, q.Category); return err })
+		g.Go(func() (err error) {
+			cur, err = s.store.RunQuestionStats(gctx, curRun.ID, nil, q.Category)
+			return err
+		})
+		g.Go(func() (err error) {
+			prev, err = s.store.RunQuestionStats(gctx, prevRun.ID, nil, q.Category)
+			return err
+		})
 	default:
 		if q.Bucket != Week && q.Bucket != Month {
 			return nil, fault.Invalid("period", "must be wow or mom")

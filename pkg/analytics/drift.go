@@ -44,8 +44,17 @@ type DriftQuestion struct {
 // question is drift too). A question passes when at least half its units
 // passed. It returns fault.NotFound for an unknown model or benchmark and
 // fault.KindConflict when the model has fewer than two finished runs of
-// the benchmark.
+// the benchmark. Answers are kept like comparisons' (see resultCache):
+// the compare page asks for every model's drift at once.
 func (s *Service) Drift(ctx context.Context, modelID, benchmarkID uuid.UUID) (*Drift, error) {
+	v, err := s.cache.get(ctx, s.store, benchmarkID, cacheKey("drift", &modelID), func() (any, error) { return s.drift(ctx, modelID, benchmarkID) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Drift), nil
+}
+
+func (s *Service) drift(ctx context.Context, modelID, benchmarkID uuid.UUID) (*Drift, error) {
 	runs, err := s.store.LatestRuns(ctx, benchmarkID, &modelID, 2)
 	if err != nil {
 		return nil, err
@@ -56,8 +65,8 @@ func (s *Service) Drift(ctx context.Context, modelID, benchmarkID uuid.UUID) (*D
 	out := &Drift{ModelID: modelID, BenchmarkID: benchmarkID, CurrentRun: runs[0], PreviousRun: runs[1], Questions: []DriftQuestion{}}
 	var cur, prev []QuestionStat
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { cur, err = s.store.RunQuestionStats(gctx, runs[0].ID, nil); return err })
-	g.Go(func() (err error) { prev, err = s.store.RunQuestionStats(gctx, runs[1].ID, nil); return err })
+	g.Go(func() (err error) { cur, err = s.store.RunQuestionStats(gctx, runs[0].ID, &modelID, nil); return err })
+	g.Go(func() (err error) { prev, err = s.store.RunQuestionStats(gctx, runs[1].ID, &modelID, nil); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}

@@ -123,7 +123,7 @@ func (s *Service) leaderboard(ctx context.Context, q LeaderboardQuery) (*Leaderb
 			return nil, ErrNoFinishedRun
 		}
 		out.Run = &runs[0]
-		if in, err = s.store.RunQuestionStats(ctx, runs[0].ID, q.Category); err != nil {
+		if in, err = s.store.RunQuestionStats(ctx, runs[0].ID, nil, q.Category); err != nil {
 			return nil, err
 		}
 	case Week, Month:

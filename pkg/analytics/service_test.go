@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,11 +57,15 @@ func (f *fakeStore) BucketQuestionStats(_ context.Context, _ uuid.UUID, b analyt
 	return f.bucketStats(b, start, category)
 }
 
-func (f *fakeStore) RunQuestionStats(_ context.Context, runID uuid.UUID, category *string) ([]analytics.QuestionStat, error) {
+func (f *fakeStore) RunQuestionStats(_ context.Context, runID uuid.UUID, modelID *uuid.UUID, category *string) ([]analytics.QuestionStat, error) {
 	if f.runStats == nil {
 		return nil, nil
 	}
-	return f.runStats(runID, category)
+	out, err := f.runStats(runID, category)
+	if modelID != nil {
+		out = slices.DeleteFunc(slices.Clone(out), func(st analytics.QuestionStat) bool { return st.ModelID != *modelID })
+	}
+	return out, err
 }
 
 func (f *fakeStore) LatestBucket(_ context.Context, _ uuid.UUID, b analytics.Bucket) (time.Time, bool, error) {

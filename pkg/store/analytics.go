@@ -129,13 +129,14 @@ func (s *Store) BucketQuestionStats(ctx context.Context, benchmarkID uuid.UUID, 
 }
 
 // RunQuestionStats returns the per-(model, question revision) tallies of
-// one finished run, from its outcomes (which retention keeps).
-func (s *Store) RunQuestionStats(ctx context.Context, runID uuid.UUID, category *string) ([]analytics.QuestionStat, error) {
-	return runQuestionStats(ctx, s.q, runID, category)
+// one finished run, from its outcomes (which retention keeps); with
+// modelID, of that model only.
+func (s *Store) RunQuestionStats(ctx context.Context, runID uuid.UUID, modelID *uuid.UUID, category *string) ([]analytics.QuestionStat, error) {
+	return runQuestionStats(ctx, s.q, runID, modelID, category)
 }
 
-func runQuestionStats(ctx context.Context, q *dbsqlc.Queries, runID uuid.UUID, category *string) ([]analytics.QuestionStat, error) {
-	rows, err := q.RunQuestionStats(ctx, dbsqlc.RunQuestionStatsParams{RunID: runID, Category: category})
+func runQuestionStats(ctx context.Context, q *dbsqlc.Queries, runID uuid.UUID, modelID *uuid.UUID, category *string) ([]analytics.QuestionStat, error) {
+	rows, err := q.RunQuestionStats(ctx, dbsqlc.RunQuestionStatsParams{RunID: runID, ModelID: modelID, Category: category})
 	if err != nil {
 		return nil, fmt.Errorf("read question stats of run %s: %w", runID, err)
 	}

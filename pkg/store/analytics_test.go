@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -262,7 +263,7 @@ func testAnalytics(t *testing.T, pool *pgxpool.Pool) {
 			}
 		}
 		geo := "geo"
-		one, err := h.s.RunQuestionStats(ctx, r1.ID, &geo)
+		one, err := h.s.RunQuestionStats(ctx, r1.ID, nil, &geo)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,6 +274,23 @@ func testAnalytics(t *testing.T, pool *pgxpool.Pool) {
 			if qs.Category != "geo" || qs.Runs != 1 || qs.N != 2 {
 				t.Errorf("run 1 geo tally %+v", qs)
 			}
+		}
+		all, err := h.s.RunQuestionStats(ctx, r1.ID, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantA []analytics.QuestionStat
+		for _, qs := range all {
+			if qs.ModelID == h.a {
+				wantA = append(wantA, qs)
+			}
+		}
+		onlyA, err := h.s.RunQuestionStats(ctx, r1.ID, &h.a, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(wantA) == 0 || !reflect.DeepEqual(onlyA, wantA) {
+			t.Errorf("model a's tallies of run 1: %+v, want %+v", onlyA, wantA)
 		}
 	})
 	t.Run("RankingsCarryStatistics", func(t *testing.T) {

@@ -268,7 +268,7 @@ func writeRunResults(ctx context.Context, q *dbsqlc.Queries, r *run.Run, status 
 	if _, err := q.InsertOutcomes(ctx, dbsqlc.InsertOutcomesParams{RunCreatedAt: r.CreatedAt, RunID: r.ID}); err != nil {
 		return err
 	}
-	questions, err := runQuestionStats(ctx, q, r.ID, nil)
+	questions, err := runQuestionStats(ctx, q, r.ID, nil, nil)
 	if err != nil {
 		return err
 	}

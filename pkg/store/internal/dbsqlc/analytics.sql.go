@@ -773,12 +773,14 @@ SELECT o.model_id, o.question_id, o.question_revision_id, qr.revision, o.categor
 FROM outcomes o
 JOIN question_revisions qr ON qr.id = o.question_revision_id
 WHERE o.run_id = $1 AND o.succeeded + o.failed > 0
-  AND ($2::text IS NULL OR o.category = $2::text)
+  AND ($2::uuid IS NULL OR o.model_id = $2::uuid)
+  AND ($3::text IS NULL OR o.category = $3::text)
 ORDER BY o.model_id, o.question_revision_id
 `
 
 type RunQuestionStatsParams struct {
 	RunID    uuid.UUID
+	ModelID  *uuid.UUID
 	Category *string
 }
 
@@ -798,8 +800,10 @@ type RunQuestionStatsRow struct {
 	Unscored           int32
 }
 
+// With model_id, one model's rows only (drift): the outcomes key starts
+// (run_id, model_id), so that reads a quarter of a four-model run.
 func (q *Queries) RunQuestionStats(ctx context.Context, arg RunQuestionStatsParams) ([]RunQuestionStatsRow, error) {
-	rows, err := q.db.Query(ctx, runQuestionStats, arg.RunID, arg.Category)
+	rows, err := q.db.Query(ctx, runQuestionStats, arg.RunID, arg.ModelID, arg.Category)
 	if err != nil {
 		return nil, err
 	}

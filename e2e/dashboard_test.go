@@ -1,0 +1,666 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sabe-dev/sabe/internal/browser"
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/mockllm"
+	"github.com/sabe-dev/sabe/pkg/store"
+	"github.com/sabe-dev/sabe/pkg/testenv"
+	"github.com/sabe-dev/sabe/services/cli"
+)
+
+// dashboard is the browser suite's shared state: one stack, one browser
+// tab logged in as admin, and the benchmark the subtests look at.
+type dashboard struct {
+	s   *system
+	tab *tab
+	fx  dashFixture
+	// runs are the finished runs of the fixture's benchmark, oldest first.
+	runs []uuid.UUID
+	// history is the seeded benchmark (SABE_DOCS_SCREENSHOTS), else uuid.Nil.
+	history uuid.UUID
+}
+
+// TestDashboard drives the web dashboard in headless Chromium against the
+// full stack (api, workers, scheduler, mock provider, PostgreSQL, Redis):
+// every figure a page shows is checked against the API's answer.
+func TestDashboard(t *testing.T) {
+	t.Parallel()
+	d := startDashboard(t)
+	b := d.tab
+
+	if !t.Run("Login", func(t *testing.T) {
+		b.do(t, chromedp.Navigate(b.base+"/"))
+		b.loginAgain(t, d.s.token, "/", "overview")
+	}) {
+		t.FailNow()
+	}
+
+	t.Run("StartRun", func(t *testing.T) {
+		b.open(t, "/", "overview")
+		card := fmt.Sprintf(`article[data-testid="benchmark-card"][data-row-id=%q]`, d.fx.bench.String())
+		m := b.rec.mark()
+		b.clickMarked(t, `"Start run" on the benchmark's card`,
+			`[...document.querySelectorAll('`+card+` button')].find(e => e.textContent.trim() === "Start run")`)
+		b.poll(t, "the new run's page", `/^\/runs\/[0-9a-f-]{36}$/.test(location.pathname)`, stepTimeout)
+		id, err := uuid.Parse(strings.TrimPrefix(b.location(), "/runs/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.ready(t, "run-detail")
+		b.poll(t, "the run to complete on the page", `(() => {
+			const p = document.querySelector('[role="progressbar"][data-testid="run-progress"]');
+			const s = document.querySelector('[data-testid="run-status"]');
+			return !!p && !!s && p.getAttribute("aria-valuenow") === "100" && p.getAttribute("aria-valuemax") === "100" &&
+				s.textContent.trim() === "completed";
+		})()`, 2*time.Minute)
+		r, err := d.s.c.GetRun(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != oapi.RunStatusCompleted || r.BenchmarkId != d.fx.bench {
+			t.Fatalf("the run the page shows completed is %+v", r)
+		}
+		d.runs = append(d.runs, id)
+
+		// The progress came through the event stream, not by polling the run.
+		var gets, streams int
+		for _, req := range b.rec.since(m) {
+			u, _ := url.Parse(req.URL)
+			switch {
+			case req.Method == "GET" && u.Path == "/v1/runs/"+id.String():
+				gets++
+			case u.Path == "/v1/runs/"+id.String()+"/events":
+				streams++
+			}
+		}
+		if streams == 0 {
+			t.Error("the run page never opened /v1/runs/{id}/events")
+		}
+		if gets > 1 {
+			t.Errorf("the run page fetched GET /v1/runs/{id} %d times while the run ran: it polls instead of following the event stream", gets)
+		}
+	})
+	if len(d.runs) == 0 {
+		// The other subtests need a finished run: make it through the API.
+		d.runs = append(d.runs, d.runBenchmark(t))
+	}
+
+	t.Run("Leaderboard", func(t *testing.T) {
+		b.open(t, "/benchmarks/"+d.fx.bench.String()+"/leaderboard", "leaderboard")
+		lb, err := d.s.c.Leaderboard(context.Background(), d.fx.bench)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, rows := tableRows(t, b, "leaderboard")
+		if len(ids) != len(lb.Entries) {
+			t.Fatalf("leaderboard rows %v, want the API's %d entries", ids, len(lb.Entries))
+		}
+		for i, e := range lb.Entries {
+			if ids[i] != e.ModelId.String() {
+				t.Errorf("row %d is model %s, want %s (%s)", i+1, ids[i], e.ModelId, e.ModelName)
+			}
+			row := rows[e.ModelId.String()]
+			wantNumber(t, e.ModelName+" rank", row["rank"].Value, float64(e.Rank))
+			wantNumber(t, e.ModelName+" score", row["score"].Value, e.Score)
+			wantNumber(t, e.ModelName+" ci low", row["ci"].Low, e.CiLow)
+			wantNumber(t, e.ModelName+" ci high", row["ci"].High, e.CiHigh)
+		}
+		if !js[bool](t, b, `!!document.querySelector('[data-testid="leaderboard-chart"]')`) {
+			t.Error("no leaderboard chart")
+		}
+	})
+
+	t.Run("Question", func(t *testing.T) {
+		run := d.runs[0]
+		results, err := d.s.c.Results(context.Background(), run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := d.fx.questions[0]
+		b.open(t, "/runs/"+run.String()+"/questions/"+q.String(), "question")
+		if prompt := js[string](t, b, `document.querySelector('[data-testid="question-prompt"]')?.textContent ?? ""`); !strings.Contains(prompt, d.fx.prompts[q]) {
+			t.Errorf("question prompt shown %q, want it to contain %q", prompt, d.fx.prompts[q])
+		}
+		type answer struct {
+			Text  string  `json:"text"`
+			Score *string `json:"score"`
+		}
+		shown := js[map[string][]answer](t, b, `(() => {
+			const out = {};
+			for (const a of document.querySelectorAll('[data-testid="answer"][data-model-id]')) {
+				const s = a.querySelector('[data-col="score"][data-value]');
+				(out[a.dataset.modelId] ??= []).push({text: a.textContent, score: s ? s.getAttribute("data-value") : null});
+			}
+			return out;
+		})()`)
+		n := 0
+		for _, e := range results {
+			if e.QuestionId != q {
+				continue
+			}
+			n++
+			got := shown[e.ModelId.String()]
+			if len(got) == 0 {
+				t.Errorf("no answer shown for %s", e.ModelName)
+				continue
+			}
+			if !strings.Contains(got[0].Text, strings.TrimSpace(e.Response)) {
+				t.Errorf("%s's answer shown as %q, want the API's %q", e.ModelName, got[0].Text, e.Response)
+			}
+			if e.Verdict.Score != nil {
+				wantNumber(t, e.ModelName+" score", got[0].Score, *e.Verdict.Score)
+			}
+		}
+		if n == 0 || len(shown) != n {
+			t.Errorf("answers shown for %d models, the API has %d results for the question", len(shown), n)
+		}
+	})
+
+	t.Run("Compare", func(t *testing.T) {
+		// The second run answers with another mock model for one of the
+		// benchmark's models, so its verdicts flip both ways.
+		patch := oapi.UpdateModelRequest{ProviderModelId: new(d.fx.flipTo)}
+		if err := d.s.c.Do(context.Background(), "PATCH", "/v1/models/"+d.fx.flip.String(), patch, nil); err != nil {
+			t.Fatal(err)
+		}
+		d.runs = append(d.runs, d.runBenchmark(t))
+		prev, cur := d.runs[0], d.runs[len(d.runs)-1]
+		q := url.Values{"benchmark_id": {d.fx.bench.String()}, "current_run_id": {cur.String()}, "previous_run_id": {prev.String()}}
+		var cmp oapi.Comparison
+		d.s.call(t, "GET", "/v1/analytics/compare?"+q.Encode(), "", nil, 200, &cmp)
+		b.open(t, "/compare?"+q.Encode(), "compare")
+
+		ids, rows := tableRows(t, b, "compare-models")
+		if len(ids) != len(cmp.Models) {
+			t.Fatalf("compared models %v, want the API's %d", ids, len(cmp.Models))
+		}
+		for _, m := range cmp.Models {
+			row, ok := rows[m.ModelId.String()]
+			if !ok {
+				t.Errorf("no row for %s", m.ModelName)
+				continue
+			}
+			wantNumber(t, m.ModelName+" diff", row["diff"].Value, m.Score.Diff)
+			wantNumber(t, m.ModelName+" ci low", row["ci"].Low, m.Score.CiLow)
+			wantNumber(t, m.ModelName+" ci high", row["ci"].High, m.Score.CiHigh)
+			if _, ok := row["significant"]; !ok {
+				t.Errorf("%s: no significant cell", m.ModelName)
+			}
+		}
+
+		// The changed questions, from both runs' results: a question whose
+		// verdict changed for a model; it regressed when more models lost
+		// it than gained it.
+		delta := d.verdictChanges(t, prev, cur)
+		changed, _ := tableRows(t, b, "changed-questions")
+		var want []string
+		for q := range delta {
+			want = append(want, q)
+		}
+		if got := slices.Sorted(slices.Values(changed)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("changed questions shown %v, want %v", changed, want)
+		}
+		seenGain := false
+		for _, q := range changed {
+			switch {
+			case delta[q] > 0:
+				seenGain = true
+			case delta[q] < 0 && seenGain:
+				t.Errorf("regression %s listed after an improvement: %v (deltas %v)", q, changed, delta)
+			}
+		}
+	})
+
+	t.Run("Pages", func(t *testing.T) {
+		b.open(t, "/benchmarks/"+d.fx.bench.String()+"/trends", "trends")
+		if !js[bool](t, b, `!!document.querySelector('[data-testid="trend-chart"]')`) {
+			t.Error("trends: no chart")
+		}
+		if n := js[int](t, b, `document.querySelectorAll('table[data-testid="trend-table"] tbody tr').length`); n == 0 {
+			t.Error("trends: the table alternative has no rows")
+		}
+		b.open(t, "/schedules", "schedules")
+		b.open(t, "/providers", "providers")
+		if txt := js[string](t, b, `document.querySelector("main").textContent`); !strings.Contains(txt, d.fx.provider) {
+			t.Errorf("providers page does not show provider %q", d.fx.provider)
+		}
+		b.open(t, "/runs", "runs")
+		if !js[bool](t, b, `!!document.querySelector('[data-row-id="`+d.runs[0].String()+`"]')`) {
+			t.Error("runs page does not list the first run")
+		}
+	})
+
+	pages := d.pages()
+
+	t.Run("Accessibility", func(t *testing.T) {
+		axe := testenv.AxeSource(t)
+		for _, p := range pages {
+			b.open(t, p.path, p.name)
+			type violation struct {
+				ID, Impact, Help string
+				Targets          []string
+			}
+			js[bool](t, b, axe+";true")
+			vs := js[[]violation](t, b, `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+				.filter(v => v.impact === "serious" || v.impact === "critical")
+				.map(v => ({ID: v.id, Impact: v.impact, Help: v.help, Targets: v.nodes.map(n => n.target.join(" "))})))`)
+			for _, v := range vs {
+				t.Errorf("%s (%s): %s [%s]: %s", p.path, p.name, v.ID, v.Impact, v.Help+" at "+strings.Join(v.Targets, ", "))
+			}
+		}
+	})
+
+	t.Run("Screenshots", func(t *testing.T) {
+		dir := os.Getenv("SABE_SCREENSHOTS")
+		if dir == "" {
+			dir = t.TempDir()
+			// Kept for a look when the test fails: -failfast leaves it.
+			t.Logf("screenshots in %s", dir)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range pages {
+			b.open(t, p.path, p.name)
+			b.shot(t, dir, fmt.Sprintf("%02d-%s", i+1, p.name))
+		}
+		if os.Getenv("SABE_DOCS_SCREENSHOTS") == "1" {
+			d.docsScreenshots(t)
+		}
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		b.open(t, "/runs/"+uuid.NewString(), "not-found")
+		b.open(t, "/no/such/page", "not-found")
+	})
+
+	t.Run("Phone", func(t *testing.T) {
+		b.do(t, browser.Emulate(browser.Options{Width: 390, Height: 844}))
+		defer b.do(t, browser.Emulate(browser.Options{}))
+		for _, p := range pages {
+			b.open(t, p.path, p.name)
+			type widths struct{ Scroll, Inner int }
+			w := js[widths](t, b, `({Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth})`)
+			if w.Scroll > w.Inner {
+				t.Errorf("%s at 390px: the document is %dpx wide, it scrolls sideways", p.path, w.Scroll)
+			}
+		}
+	})
+
+	t.Run("Keyboard", func(t *testing.T) {
+		b.open(t, "/runs", "runs")
+		b.do(t, chromedp.KeyEvent(kb.Tab))
+		type focus struct {
+			Skip          bool
+			Width, Height float64
+			Text          string
+		}
+		f := js[focus](t, b, `(() => {
+			const e = document.activeElement, r = e.getBoundingClientRect();
+			return {Skip: e.matches('a[href="#main"]'), Width: r.width, Height: r.height, Text: e.textContent.trim()};
+		})()`)
+		if !f.Skip {
+			t.Fatalf("the first Tab focuses %+v, want the skip link", f)
+		}
+		if f.Width < 10 || f.Height < 5 {
+			t.Errorf("the focused skip link is %gx%g px: not visible", f.Width, f.Height)
+		}
+	})
+
+	t.Run("DarkScheme", func(t *testing.T) {
+		bg := func() string {
+			b.open(t, "/runs", "runs")
+			return js[string](t, b, `getComputedStyle(document.body).backgroundColor`)
+		}
+		light := bg()
+		b.do(t, browser.Emulate(browser.Options{Dark: true}))
+		dark := bg()
+		b.do(t, browser.Emulate(browser.Options{}))
+		if light == dark {
+			t.Errorf("body background %s in both colour schemes", light)
+		}
+	})
+
+	t.Run("TimeZone", func(t *testing.T) {
+		path := "/runs/" + d.runs[0].String()
+		type shown struct {
+			At, Text, Title string
+		}
+		read := func() shown {
+			b.open(t, path, "run-detail")
+			return js[shown](t, b, `(() => {
+				const e = document.querySelector("main time[datetime][title]");
+				return e ? {At: e.getAttribute("datetime"), Text: e.textContent.trim(), Title: e.title} : {};
+			})()`)
+		}
+		utc := read()
+		b.do(t, browser.Emulate(browser.Options{Timezone: "Asia/Tokyo"}))
+		tokyo := read()
+		b.do(t, browser.Emulate(browser.Options{}))
+		if utc.At == "" || tokyo.At != utc.At {
+			t.Fatalf("time elements: in UTC %+v, in Tokyo %+v", utc, tokyo)
+		}
+		if !strings.Contains(tokyo.Title, "UTC") {
+			t.Errorf("the time's title %q does not give UTC", tokyo.Title)
+		}
+		if tokyo.Text == utc.Text {
+			t.Errorf("the time shows %q in both UTC and Tokyo: not the browser's time zone", utc.Text)
+		}
+	})
+
+	t.Run("APIError", func(t *testing.T) {
+		tok, _, err := store.New(d.s.pool, nil).CreateToken(context.Background(), "e2e-read", []string{"read"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb := otherSession(t, b, browser.Options{})
+		rb.do(t, chromedp.Navigate(rb.base+"/admin/tokens"))
+		rb.login(t, tok)
+		rb.poll(t, "the page again", `location.pathname === "/admin/tokens"`, stepTimeout)
+		rb.do(t, chromedp.WaitVisible(chromedp.CSS(`main [role="alert"]`)))
+		if msg := js[string](t, rb, `document.querySelector('main [role="alert"]').textContent`); !strings.Contains(msg, "403") && !strings.Contains(strings.ToLower(msg), "scope") {
+			t.Errorf("a read token on /admin/tokens shows %q, want the API's 403 message", msg)
+		}
+	})
+
+	t.Run("CSP", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+		defer cancel()
+		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(b.base+"/runs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		csp := ""
+		for k, v := range resp.Headers {
+			if strings.EqualFold(k, "Content-Security-Policy") {
+				csp = fmt.Sprint(v)
+			}
+		}
+		for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("page CSP %q lacks %q", csp, want)
+			}
+		}
+		for _, m := range b.rec.messages() {
+			if strings.Contains(m, "Content Security Policy") || strings.Contains(m, "Content-Security-Policy") {
+				t.Errorf("console: %s", m)
+			}
+		}
+	})
+
+	t.Run("SessionExpired", func(t *testing.T) {
+		b.open(t, "/benchmarks/"+d.fx.bench.String()+"/leaderboard", "leaderboard")
+		rdb := redisClient(t, d.s.redis)
+		keys, err := rdb.Keys(context.Background(), "sabe:session:*").Result()
+		if err != nil || len(keys) == 0 {
+			t.Fatalf("session keys %v: %v", keys, err)
+		}
+		if err := rdb.Del(context.Background(), keys...).Err(); err != nil {
+			t.Fatal(err)
+		}
+		// The next API call (a client-side navigation) meets a 401.
+		b.clickMarked(t, "the Runs link", `document.querySelector('header nav a[href="/runs"]')`)
+		b.loginAgain(t, d.s.token, "/runs", "runs")
+	})
+}
+
+// page is a dashboard page to visit: its path and its data-page name.
+type page struct{ path, name string }
+
+// pages lists one path of every page, with the fixture's ids.
+func (d *dashboard) pages() []page {
+	bench, run := d.fx.bench.String(), d.runs[0].String()
+	prev, cur := d.runs[0].String(), d.runs[len(d.runs)-1].String()
+	return []page{
+		{"/", "overview"},
+		{"/runs", "runs"},
+		{"/runs/" + run, "run-detail"},
+		{"/runs/" + run + "/questions/" + d.fx.questions[0].String(), "question"},
+		{"/benchmarks/" + bench + "/leaderboard", "leaderboard"},
+		{"/benchmarks/" + bench + "/trends", "trends"},
+		{"/compare?benchmark_id=" + bench + "&current_run_id=" + cur + "&previous_run_id=" + prev, "compare"},
+		{"/schedules", "schedules"},
+		{"/providers", "providers"},
+		{"/admin/tokens", "tokens"},
+		{"/admin/audit", "audit"},
+		{"/no/such/page", "not-found"},
+	}
+}
+
+// startDashboard starts the stack and the browser, and creates the
+// fixture. With SABE_DOCS_SCREENSHOTS=1 it first seeds a small history, so
+// the README's screenshots have trends to show.
+func startDashboard(t *testing.T) *dashboard {
+	t.Helper()
+	b := testenv.Browser(t, browser.Options{})
+	dbURL := testenv.DatabaseURL(t)
+	d := &dashboard{}
+	if os.Getenv("SABE_DOCS_SCREENSHOTS") == "1" {
+		getenv := func(k string) string { return map[string]string{"SABE_DATABASE_URL": dbURL}[k] }
+		err := cli.Run(context.Background(), []string{"seed-history", "--executions", "12000", "--weeks", "12",
+			"--models", "4", "--questions", "250", "--samples", "1", "--benchmark", "history"}, getenv, io.Discard, cli.Services{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.s = startOn(t, dbURL)
+	d.tab = newTab(t, b, d.s.api)
+	d.fx = newDashFixture(t, d.s)
+	if os.Getenv("SABE_DOCS_SCREENSHOTS") == "1" {
+		id, found, err := d.s.c.FindByName(context.Background(), "/v1/benchmarks", "history")
+		if err != nil || !found {
+			t.Fatalf("seeded benchmark: found %v: %v", found, err)
+		}
+		d.history = id
+	}
+	return d
+}
+
+// dashFixture is a small benchmark through the API: two models × five
+// numeric questions × one sample. Model flip answers as mock-strong until
+// the test switches it to flipTo, which gets at least one of the questions
+// right that mock-strong gets wrong and one the other way round.
+type dashFixture struct {
+	provider  string
+	bench     uuid.UUID
+	flip      uuid.UUID
+	flipTo    string
+	questions []uuid.UUID
+	prompts   map[uuid.UUID]string
+}
+
+func newDashFixture(t *testing.T, s *system) dashFixture {
+	t.Helper()
+	ctx := context.Background()
+	const from, to = "mock-strong", "mock-weak"
+	// Five questions: one that switching from to to loses, one it gains
+	// and three it leaves as they are.
+	var same, lost, gained []int
+	for i := 0; i < 10_000 && (len(same) < 3 || len(lost) < 1 || len(gained) < 1); i++ {
+		p, _ := mockllm.Question(i)
+		switch a, b := mockllm.Correct(from, p, 0), mockllm.Correct(to, p, 0); {
+		case a && !b && len(lost) < 1:
+			lost = append(lost, i)
+		case !a && b && len(gained) < 1:
+			gained = append(gained, i)
+		case a == b && len(same) < 3:
+			same = append(same, i)
+		}
+	}
+	idx := slices.Concat(same, lost, gained)
+	if len(idx) != 5 {
+		t.Fatalf("no five questions where %s and %s differ both ways: %v", from, to, idx)
+	}
+
+	fx := dashFixture{provider: "mock-dashboard", flipTo: to, prompts: map[uuid.UUID]string{}}
+	prov, err := s.c.CreateProvider(ctx, oapi.CreateProviderRequest{
+		Name: fx.provider, Kind: oapi.Openai, BaseUrl: s.mock.URL + "/v1", ApiKey: "sk-dashboard",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var models []uuid.UUID
+	for _, m := range []struct{ name, id string }{{"flip", from}, {"steady", "mock-medium"}} {
+		out, err := s.c.CreateModel(ctx, oapi.CreateModelRequest{
+			ProviderId: prov.Id, Name: m.name, ProviderModelId: m.id, InputCostPerMtok: 1, OutputCostPerMtok: 2,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		models = append(models, out.Id)
+	}
+	fx.flip = models[0]
+	suite, err := s.c.CreateSuite(ctx, oapi.CreateSuiteRequest{Name: "dashboard-arith"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qs []oapi.CreateQuestionRequest
+	for n, i := range idx {
+		p, a := mockllm.Question(i)
+		category := []string{"add", "mixed"}[n%2]
+		qs = append(qs, oapi.CreateQuestionRequest{Prompt: p, Category: &category, ExpectedAnswer: fmt.Sprint(a), Scoring: oapi.Scoring{Method: oapi.Numeric}})
+	}
+	imported, err := s.c.ImportQuestions(ctx, suite.Id, qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range imported.Items {
+		fx.questions = append(fx.questions, q.Id)
+		fx.prompts[q.Id] = q.Prompt
+	}
+	temperature, maxTokens, samples := 0.0, 32, 1
+	bench, err := s.c.CreateBenchmark(ctx, oapi.CreateBenchmarkRequest{
+		Name: "dashboard-e2e", SuiteIds: []uuid.UUID{suite.Id}, ModelIds: models,
+		Config: &oapi.BenchmarkConfigInput{Temperature: &temperature, MaxTokens: &maxTokens, Samples: &samples},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.bench = bench.Id
+	return fx
+}
+
+// runBenchmark runs the fixture's benchmark through the API to the end.
+func (d *dashboard) runBenchmark(t *testing.T) uuid.UUID {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := d.s.c.StartRun(ctx, d.fx.bench)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = d.s.c.WaitRun(ctx, r.Id, 100*time.Millisecond, nil); err != nil || r.Status != oapi.RunStatusCompleted {
+		t.Fatalf("run ended as %+v: %v", r, err)
+	}
+	return r.Id
+}
+
+// verdictChanges returns, for each question whose verdict changed for some
+// model between the runs, how many models gained it minus how many lost it.
+func (d *dashboard) verdictChanges(t *testing.T, prev, cur uuid.UUID) map[string]int {
+	t.Helper()
+	passed := func(run uuid.UUID) map[[2]uuid.UUID]bool {
+		res, err := d.s.c.Results(context.Background(), run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[[2]uuid.UUID]bool{}
+		for _, e := range res {
+			out[[2]uuid.UUID{e.QuestionId, e.ModelId}] = e.Verdict.Passed != nil && *e.Verdict.Passed
+		}
+		return out
+	}
+	before, after := passed(prev), passed(cur)
+	delta := map[string]int{}
+	for k, now := range after {
+		was, ok := before[k]
+		if !ok || was == now {
+			continue
+		}
+		if now {
+			delta[k[0].String()]++
+		} else {
+			delta[k[0].String()]--
+		}
+	}
+	return delta
+}
+
+// docsScreenshots writes the README's screenshots at 1280×800 from the
+// seeded history benchmark.
+func (d *dashboard) docsScreenshots(t *testing.T) {
+	t.Helper()
+	if d.history == uuid.Nil {
+		t.Fatal("no seeded history")
+	}
+	root := filepath.Join("..", "docs")
+	var runs struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	d.s.call(t, "GET", "/v1/runs?limit=1&benchmark_id="+d.history.String(), "", nil, 200, &runs)
+	if len(runs.Items) == 0 {
+		t.Fatal("the seeded benchmark has no runs")
+	}
+	b := d.tab
+	b.do(t, browser.Emulate(browser.Options{Width: 1280, Height: 800}))
+	for _, p := range []struct{ file, path, page string }{
+		{"dashboard-leaderboard", "/benchmarks/" + d.history.String() + "/leaderboard", "leaderboard"},
+		{"dashboard-run", "/runs/" + runs.Items[0].ID, "run-detail"},
+		{"dashboard-trends", "/benchmarks/" + d.history.String() + "/trends", "trends"},
+	} {
+		b.open(t, p.path, p.page)
+		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p.file+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// wantNumber checks that a data attribute holds the API's number exactly.
+func wantNumber(t *testing.T, what string, attr *string, want float64) {
+	t.Helper()
+	if attr == nil {
+		t.Errorf("%s: no data attribute, want %v", what, want)
+		return
+	}
+	got, err := strconv.ParseFloat(*attr, 64)
+	if err != nil || got != want {
+		t.Errorf("%s: shown %q, want the API's %v", what, *attr, want)
+	}
+}
+
+func redisClient(t *testing.T, u string) *redis.Client {
+	t.Helper()
+	o, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(o)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
