@@ -1,1 +1,0 @@
-import{n as e,t}from"./index-CCRMjtH2.js";var n=e();function r(){return(0,n.jsx)(t,{name:`providers`,title:`Providers`})}export{r as default};

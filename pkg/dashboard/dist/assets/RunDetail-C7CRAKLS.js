@@ -1,1 +1,0 @@
-import{n as e,t}from"./index-CCRMjtH2.js";var n=e();function r(){return(0,n.jsx)(t,{name:`run-detail`,title:`RunDetail`})}export{r as default};
