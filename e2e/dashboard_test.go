@@ -375,7 +375,7 @@ func TestDashboard(t *testing.T) {
 		rb.do(t, chromedp.Navigate(rb.base+"/admin/tokens"))
 		rb.login(t, tok)
 		rb.poll(t, "the page again", `location.pathname === "/admin/tokens"`, stepTimeout)
-		rb.do(t, chromedp.WaitVisible(chromedp.CSS(`main [role="alert"]`)))
+		rb.waitVisible(t, "the API's refusal", `main [role="alert"]`)
 		if msg := js[string](t, rb, `document.querySelector('main [role="alert"]').textContent`); !strings.Contains(msg, "403") && !strings.Contains(strings.ToLower(msg), "scope") {
 			t.Errorf("a read token on /admin/tokens shows %q, want the API's 403 message", msg)
 		}
