@@ -297,10 +297,24 @@ func TestDashboard(t *testing.T) {
 		defer b.do(t, browser.Emulate(browser.Options{}))
 		for _, p := range pages {
 			b.open(t, p.path, p.name)
-			type widths struct{ Scroll, Inner int }
-			w := js[widths](t, b, `({Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth})`)
+			type widths struct {
+				Scroll, Inner int
+				// Wide are the outermost elements that reach past the
+				// viewport's right edge, to say what to fix.
+				Wide []string
+			}
+			w := js[widths](t, b, `(() => {
+				const inner = window.innerWidth, wide = [];
+				const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+					(e.dataset.testid ? "[data-testid=" + e.dataset.testid + "]" : "") +
+					(typeof e.className === "string" && e.className ? "." + e.className.trim().split(/\s+/).join(".") : "");
+				for (const e of document.body.querySelectorAll("*")) {
+					if (e.getBoundingClientRect().right > inner + 0.5 && !wide.some(w => w.contains(e))) wide.push(e);
+				}
+				return {Scroll: document.documentElement.scrollWidth, Inner: inner, Wide: wide.slice(0, 5).map(e => name(e) + " " + JSON.stringify(e.textContent.trim().slice(0, 30)) + " (right edge " + Math.round(e.getBoundingClientRect().right) + "px)")};
+			})()`)
 			if w.Scroll > w.Inner {
-				t.Errorf("%s at 390px: the document is %dpx wide, it scrolls sideways", p.path, w.Scroll)
+				t.Errorf("%s at 390px: the document is %dpx wide, it scrolls sideways; too wide: %s", p.path, w.Scroll, strings.Join(w.Wide, ", "))
 			}
 		}
 	})
