@@ -98,22 +98,45 @@ func (b *tab) open(t *testing.T, path, page string) {
 // ready waits until the page named page is shown and not busy.
 func (b *tab) ready(t *testing.T, page string) {
 	t.Helper()
+	b.waitVisible(t, "page "+page, readySelector(page))
+}
+
+// waitVisible waits until an element matching the CSS selector sel is
+// visible; failing, it says what the page shows instead.
+func (b *tab) waitVisible(t *testing.T, what, sel string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(readySelector(page)))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
 		shown := js[string](t, b, `(() => { const m = document.querySelector("main"); return m ? m.dataset.page + " busy=" + m.getAttribute("aria-busy") + ": " + m.innerText.slice(0, 300) : document.body.innerText.slice(0, 300); })()`)
-		t.Fatalf("page %q not ready at %s: %v; shown: %s", page, b.location(), err, shown)
+		t.Fatalf("%s not shown at %s: %v; shown: %s", what, b.location(), err, shown)
 	}
 }
 
-// poll waits until the JavaScript predicate is true.
+// poll waits until the JavaScript predicate is true. A navigation that
+// replaces the document under the poll (a redirect to the login form)
+// starts it again in the new one.
 func (b *tab) poll(t *testing.T, what, predicate string, timeout time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(timeout))); err != nil {
-		t.Fatalf("waiting for %s at %s: %v", what, b.location(), err)
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate))
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil || !navigatedAway(err) {
+			t.Fatalf("waiting for %s at %s: %v", what, b.location(), err)
+		}
 	}
+}
+
+// navigatedAway reports whether err says the document a step ran in went
+// away, as it does when the page navigates meanwhile.
+func navigatedAway(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "navigated or closed") || strings.Contains(msg, "context was destroyed") ||
+		strings.Contains(msg, "Cannot find context")
 }
 
 // clickMarked clicks, with the mouse, the element that the JavaScript
