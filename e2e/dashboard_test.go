@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -277,15 +278,20 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("Screenshots", func(t *testing.T) {
+		// The folder outlives the test, so the pages can be looked at
+		// after a run (CI keeps it with the run's files); each run
+		// replaces the previous one's.
 		dir := os.Getenv("SABE_SCREENSHOTS")
 		if dir == "" {
-			dir = t.TempDir()
-			// Kept for a look when the test fails: -failfast leaves it.
-			t.Logf("screenshots in %s", dir)
+			dir = filepath.Join(os.TempDir(), "sabe-dashboard-screenshots")
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("screenshots of every page in %s", dir)
 		for i, p := range pages {
 			b.open(t, p.path, p.name)
 			b.shot(t, dir, fmt.Sprintf("%02d-%s", i+1, p.name))
