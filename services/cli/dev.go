@@ -201,7 +201,9 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, say func
 		}
 		return ignoreCanceled(werr)
 	}
-	say("Press Ctrl-C to stop.")
+	// The last line is the one a newcomer acts on.
+	say("")
+	say("Open the dashboard at %s/ (press Ctrl-C to stop).", apiURL)
 	return ignoreCanceled(g.Wait())
 }
 
