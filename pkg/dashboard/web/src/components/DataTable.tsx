@@ -15,6 +15,8 @@ declare module "@tanstack/react-table" {
   interface ColumnMeta<TData, TValue> {
     numeric?: boolean;
     col?: string;
+    /** Attributes of each cell (td) of the column, such as data-value. */
+    cellAttrs?: (row: TData) => Record<string, string | undefined>;
   }
 }
 
@@ -46,7 +48,9 @@ export function DataTable<T>(props: {
     enableSorting: sortable,
   });
   return (
-    <div className="table-wrap">
+    // A table wider than a phone scrolls sideways; the keyboard can scroll
+    // it too once it is focused (axe: scrollable-region-focusable).
+    <div className="table-wrap" tabIndex={0} role="region" aria-label={caption}>
       <table data-testid={testid}>
         <caption className="sr-only">{caption}</caption>
         <thead>
@@ -90,7 +94,12 @@ export function DataTable<T>(props: {
                 {row.getVisibleCells().map((cell) => {
                   const meta = cell.column.columnDef.meta;
                   return (
-                    <td key={cell.id} className={meta?.numeric ? "num" : undefined} data-col={meta?.col ?? cell.column.id}>
+                    <td
+                      key={cell.id}
+                      className={meta?.numeric ? "num" : undefined}
+                      data-col={meta?.col ?? cell.column.id}
+                      {...meta?.cellAttrs?.(row.original)}
+                    >
                       {flexRender(cell.column.columnDef.cell, cell.getContext())}
                     </td>
                   );

@@ -1,10 +1,11 @@
 import { ApiError } from "../api/client";
 
 /** isNotFound reports whether a query failed because what it asked for
- * does not exist; a page whose subject is unknown then returns
- * <NotFound />, the dashboard's own "not found" page. */
+ * does not exist (404, or a path id that is not even a UUID: 400 on
+ * `id`); a page whose subject is unknown then returns <NotFound />, the
+ * dashboard's own "not found" page. */
 export function isNotFound(error: unknown): boolean {
-  return error instanceof ApiError && error.status === 404;
+  return error instanceof ApiError && (error.status === 404 || (error.status === 400 && error.field === "id"));
 }
 
 /** ErrorBox shows why something could not be loaded or done, with the

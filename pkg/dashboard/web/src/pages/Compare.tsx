@@ -1,6 +1,362 @@
+import { useCallback, useMemo } from "react";
+import { Link } from "react-router";
+import { useQueries, useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import { api, data, type Schemas } from "../api/client";
+import { Chart, type ChartTheme } from "../components/Chart";
+import { intervalHeight, intervalOption } from "../components/AnalyticsIntervals";
+import { Change, fmtDiff, fmtValue } from "../components/AnalyticsChange";
+import { figure, interval } from "../components/AnalyticsColumns";
+import { DataTable } from "../components/DataTable";
+import { ErrorBox } from "../components/ErrorBox";
+import { useFilters } from "../components/FilterParams";
 import { Page } from "../components/Page";
+import { Time } from "../components/Time";
+import { useBenchmarks } from "../hooks/useBenchmarks";
+import { int, pct } from "../format";
 
-// Scaffold only: this page is being built (issue 15).
+type ModelRow = Schemas["ModelComparison"];
+type Drift = Schemas["Drift"];
+type Mode = "wow" | "mom" | "runs";
+
+/** Compare this week with last (or this month with last, or two runs of a
+ * benchmark): per model the paired difference with its interval
+ * (GET /v1/analytics/compare), and the questions whose verdict changed
+ * (GET /v1/models/{id}/drift), regressions first. */
 export default function Compare() {
-  return <Page name="compare" title="Compare" />;
+  const [params, set] = useFilters();
+  const benchmarkId = params.get("benchmark_id") || "";
+  const current = params.get("current_run_id") || "";
+  const previous = params.get("previous_run_id") || "";
+  const mode: Mode = current || previous || params.get("mode") === "runs" ? "runs" : params.get("period") === "mom" ? "mom" : "wow";
+
+  const benchmarks = useBenchmarks();
+  // The finished runs of the benchmark that a comparison can use.
+  const runs = useQuery({
+    queryKey: ["runs", "finished", benchmarkId],
+    queryFn: async () => {
+      const [done, partial] = await Promise.all(
+        (["completed", "partial"] as const).map((status) =>
+          data(api.GET("/v1/runs", { params: { query: { benchmark_id: benchmarkId, status, limit: 100 } } })),
+        ),
+      );
+      return [...(done?.items ?? []), ...(partial?.items ?? [])].sort((a, b) => b.created_at.localeCompare(a.created_at));
+    },
+    enabled: !!benchmarkId && mode === "runs",
+  });
+
+  const ready = !!benchmarkId && (mode !== "runs" || (!!current && !!previous));
+  const cmp = useQuery({
+    queryKey: ["compare", benchmarkId, mode, current, previous],
+    queryFn: () =>
+      data(
+        api.GET("/v1/analytics/compare", {
+          params: {
+            query:
+              mode === "runs"
+                ? { benchmark_id: benchmarkId, current_run_id: current, previous_run_id: previous }
+                : { benchmark_id: benchmarkId, period: mode },
+          },
+        }),
+      ),
+    enabled: ready,
+    retry: false,
+  });
+  const models = cmp.data?.models ?? [];
+
+  // Each model's drift: the questions whose verdict flipped between its
+  // last two finished runs of the benchmark.
+  const drifts = useQueries({
+    queries: models.map((m) => ({
+      queryKey: ["drift", m.model_id, benchmarkId],
+      queryFn: () =>
+        data(api.GET("/v1/models/{id}/drift", { params: { path: { id: m.model_id }, query: { benchmark_id: benchmarkId } } })),
+      retry: false,
+    })),
+  });
+  const driftsPending = drifts.some((d) => d.isPending);
+  const driftData = drifts.map((d) => d.data).filter((d): d is Drift => !!d);
+  // For two chosen runs the API has per-question changes only when they are
+  // a model's last two runs (drift); other pairs have none to show.
+  const usable = mode === "runs" ? driftData.filter((d) => d.current_run.id === current && d.previous_run.id === previous) : driftData;
+
+  const option = useCallback(
+    (t: ChartTheme) =>
+      intervalOption(
+        t,
+        models.map((m) => ({
+          label: m.model_name,
+          value: m.score.diff,
+          low: m.score.ci_low,
+          high: m.score.ci_high,
+          tone: m.score.significant ? (m.score.diff < 0 ? "bad" : "good") : undefined,
+          tip: `${m.model_name}: ${fmtDiff("score", m.score.diff)} (95% interval ${fmtDiff("score", m.score.ci_low)} to ${fmtDiff("score", m.score.ci_high)})${m.score.significant ? ", significant" : ""}`,
+        })),
+        { format: (v) => fmtDiff("score", v), zero: true },
+      ),
+    [models],
+  );
+
+  const busy = benchmarks.isPending || (ready && cmp.isPending) || (cmp.isSuccess && driftsPending);
+
+  return (
+    <Page name="compare" title="Compare" busy={busy}>
+      {benchmarks.isError ? <ErrorBox error={benchmarks.error} what="list the benchmarks" /> : null}
+      <form className="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Benchmark
+          <select
+            value={benchmarkId}
+            onChange={(e) => set({ benchmark_id: e.target.value, current_run_id: null, previous_run_id: null })}
+          >
+            <option value="">Choose a benchmark</option>
+            {benchmarks.data?.items.map((b) => (
+              <option key={b.id} value={b.id}>
+                {b.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Compare
+          <select
+            value={mode}
+            onChange={(e) => {
+              const m = e.target.value as Mode;
+              if (m === "runs") set({ mode: "runs", period: null });
+              else set({ mode: null, period: m, current_run_id: null, previous_run_id: null });
+            }}
+          >
+            <option value="wow">This week against last</option>
+            <option value="mom">This month against last</option>
+            <option value="runs">Two runs</option>
+          </select>
+        </label>
+        {mode === "runs" && benchmarkId ? (
+          <>
+            <RunSelect label="Run" value={current} runs={runs.data} onChange={(id) => set({ current_run_id: id, mode: "runs" })} />
+            <RunSelect label="Against" value={previous} runs={runs.data} onChange={(id) => set({ previous_run_id: id, mode: "runs" })} />
+          </>
+        ) : null}
+      </form>
+      {runs.isError ? <ErrorBox error={runs.error} what="list the runs" /> : null}
+      {!benchmarkId ? <p className="muted">Choose a benchmark to compare.</p> : null}
+      {mode === "runs" && benchmarkId && !ready ? <p className="muted">Choose the two finished runs to compare.</p> : null}
+      {cmp.isError ? <ErrorBox error={cmp.error} what="compare" /> : null}
+      {cmp.data ? (
+        <>
+          <p className="muted">
+            {cmp.data.period === "runs" ? (
+              <>
+                Run <Link to={`/runs/${cmp.data.current.run_id}`}>{cmp.data.current.run_id}</Link> against run{" "}
+                <Link to={`/runs/${cmp.data.previous.run_id}`}>{cmp.data.previous.run_id}</Link>
+              </>
+            ) : (
+              <>
+                <Time at={cmp.data.current.start} dateOnly /> – <Time at={cmp.data.current.end} dateOnly /> against{" "}
+                <Time at={cmp.data.previous.start} dateOnly /> – <Time at={cmp.data.previous.end} dateOnly />
+              </>
+            )}
+            . Paired over the questions both sides share; 95% bootstrap intervals ({int(cmp.data.resamples)} resamples,
+            seed {cmp.data.seed}); significant when the interval excludes 0.{" "}
+            <Link to={`/benchmarks/${benchmarkId}/trends`}>Trends</Link> ·{" "}
+            <Link to={`/benchmarks/${benchmarkId}/leaderboard`}>Leaderboard</Link>
+          </p>
+          {cmp.data.unpaired_model_names.length ? (
+            <p className="warn">Not in both: {cmp.data.unpaired_model_names.join(", ")}.</p>
+          ) : null}
+          {models.length ? (
+            <section className="card">
+              <h2 className="sr-only">Score differences with 95% intervals</h2>
+              <Chart
+                option={option}
+                testid="compare-chart"
+                height={intervalHeight(models.length)}
+                label={
+                  "Score differences with 95% intervals: " +
+                  models
+                    .map((m) => `${m.model_name} ${fmtDiff("score", m.score.diff)}${m.score.significant ? " (significant)" : ""}`)
+                    .join("; ")
+                }
+              />
+            </section>
+          ) : null}
+          <h2>Per model</h2>
+          <DataTable
+            caption="Per model: score before and after, paired difference with 95% interval, significance, latency and cost changes"
+            testid="compare-models"
+            data={models}
+            columns={modelColumns}
+            rowId={(m) => m.model_id}
+            empty="No model in both."
+          />
+          <h2>Questions whose verdict changed</h2>
+          <ChangedQuestions mode={mode} drifts={usable} all={driftData} errors={drifts.map((d) => d.error).filter(Boolean)} models={models} />
+        </>
+      ) : null}
+    </Page>
+  );
+}
+
+/** RunSelect chooses one of the benchmark's finished runs. */
+function RunSelect(props: { label: string; value: string; runs?: Schemas["Run"][]; onChange: (id: string) => void }) {
+  const { label, value, runs, onChange } = props;
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Choose a run</option>
+        {value && runs && !runs.some((r) => r.id === value) ? <option value={value}>{value}</option> : null}
+        {runs?.map((r) => (
+          <option key={r.id} value={r.id}>
+            {new Date(r.created_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} · {r.status} ·{" "}
+            {r.id.slice(0, 13)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+const modelColumns: ColumnDef<ModelRow, any>[] = [
+  { id: "model", header: "Model", accessorFn: (m) => m.model_name },
+  figure("questions", "Questions", (m) => m.questions, int),
+  figure("previous", "Before", (m) => m.score.previous, pct),
+  figure("current", "After", (m) => m.score.current, pct),
+  figure("diff", "Difference", (m) => m.score.diff, (v) => fmtDiff("score", v)),
+  interval("ci", "95% interval", (m) => [m.score.ci_low, m.score.ci_high], (v) => fmtDiff("score", v)),
+  {
+    id: "significant",
+    header: "Significant",
+    accessorFn: (m) => (m.score.significant ? 1 : 0),
+    meta: { cellAttrs: (m) => ({ "data-value": String(m.score.significant) }) },
+    cell: ({ row }) => {
+      const s = row.original.score;
+      return (
+        <span data-value={String(s.significant)} className={s.significant ? (s.diff < 0 ? "bad" : "good") : "muted"}>
+          {s.significant ? (s.diff < 0 ? "yes: worse" : "yes: better") : "no"}
+        </span>
+      );
+    },
+  },
+  {
+    id: "latency",
+    header: "Latency change",
+    accessorFn: (m) => m.latency_ms?.diff ?? null,
+    cell: ({ row }) => <Change metric="latency_ms" change={row.original.latency_ms} />,
+  },
+  {
+    id: "cost",
+    header: "Cost change",
+    accessorFn: (m) => m.cost_usd.diff,
+    cell: ({ row }) => (
+      <span title={`${fmtValue("cost_usd", row.original.cost_usd.previous)} → ${fmtValue("cost_usd", row.original.cost_usd.current)}`}>
+        <Change metric="cost_usd" change={row.original.cost_usd} />
+      </span>
+    ),
+  },
+];
+
+type QuestionRow = {
+  question_id: string;
+  category: string;
+  prompt_excerpt: string;
+  regressed: number;
+  improved: number;
+  /** Per model: its change and the run to drill into. */
+  by: Map<string, { q: Schemas["DriftQuestion"]; run: string }>;
+  run: string;
+};
+
+function ChangedQuestions(props: { mode: Mode; drifts: Drift[]; all: Drift[]; errors: unknown[]; models: ModelRow[] }) {
+  const { mode, drifts, all, errors, models } = props;
+  const rows = useMemo(() => {
+    const m = new Map<string, QuestionRow>();
+    for (const d of drifts) {
+      for (const q of d.questions) {
+        let r = m.get(q.question_id);
+        if (!r) {
+          r = { question_id: q.question_id, category: q.category, prompt_excerpt: q.prompt_excerpt, regressed: 0, improved: 0, by: new Map(), run: d.current_run.id };
+          m.set(q.question_id, r);
+        }
+        if (q.change === "regressed") r.regressed++;
+        else r.improved++;
+        r.by.set(d.model_id, { q, run: d.current_run.id });
+      }
+    }
+    // Regressions first (the most models regressing first), then improvements.
+    return [...m.values()].sort(
+      (a, b) => b.regressed - a.regressed || a.improved - b.improved || a.question_id.localeCompare(b.question_id),
+    );
+  }, [drifts]);
+
+  const withDrift = models.filter((m) => drifts.some((d) => d.model_id === m.model_id));
+  const columns = useMemo<ColumnDef<QuestionRow, any>[]>(
+    () => [
+      {
+        id: "question",
+        header: "Question",
+        accessorFn: (r) => r.prompt_excerpt,
+        cell: ({ row }) => (
+          <Link to={`/runs/${row.original.run}/questions/${row.original.question_id}`}>{row.original.prompt_excerpt || row.original.question_id}</Link>
+        ),
+      },
+      { id: "category", header: "Category", accessorFn: (r) => r.category },
+      ...withDrift.map(
+        (m): ColumnDef<QuestionRow, any> => ({
+          id: "model:" + m.model_id,
+          header: m.model_name,
+          meta: { col: "model:" + m.model_id },
+          accessorFn: (r) => r.by.get(m.model_id)?.q.change ?? "",
+          cell: ({ row }) => {
+            const c = row.original.by.get(m.model_id);
+            if (!c) return <span className="muted">unchanged</span>;
+            return (
+              <Link
+                to={`/runs/${c.run}/questions/${c.q.question_id}`}
+                className={c.q.change === "regressed" ? "bad" : "good"}
+                data-value={c.q.change}
+              >
+                {c.q.change} ({pct(c.q.previous_pass_rate, 0)} → {pct(c.q.current_pass_rate, 0)})
+              </Link>
+            );
+          },
+        }),
+      ),
+    ],
+    [withDrift],
+  );
+
+  const runsNote = drifts.length ? (
+    <p className="muted">
+      {mode === "runs" ? "Between the two runs chosen" : "Between each model's last two finished runs of the benchmark"} (
+      {[...new Set(drifts.map((d) => `${d.previous_run.id.slice(0, 13)} → ${d.current_run.id.slice(0, 13)}`))].join(", ")}): a question
+      passes a run when at least half its units passed.
+    </p>
+  ) : null;
+
+  return (
+    <>
+      {runsNote}
+      {mode === "runs" && all.length > 0 && drifts.length === 0 ? (
+        <p className="warn" data-testid="changed-questions-unavailable">
+          The API lists per-question changes only between a model's last two finished runs (GET /v1/models/&#123;id&#125;/drift);
+          these runs are not, so there are no question changes to show for them.
+        </p>
+      ) : null}
+      {errors.map((e, i) => (
+        <ErrorBox key={i} error={e} what="load the changed questions" />
+      ))}
+      <DataTable
+        caption="Questions whose verdict changed, regressions first, with each model's change"
+        testid="changed-questions"
+        data={rows}
+        columns={columns}
+        rowId={(r) => r.question_id}
+        rowAttrs={(r) => ({ "data-change": r.regressed > 0 ? "regressed" : "improved" })}
+        sortable={false}
+        empty="No question changed its verdict."
+      />
+    </>
+  );
 }
