@@ -23,6 +23,7 @@ export function getRun(id: string): Promise<Run> {
 // results, the lists it was in and its benchmark's leaderboards.
 function runEnded(qc: QueryClient, id: string, run?: Run) {
   void qc.invalidateQueries({ queryKey: ["run", id, "rankings"] });
+  void qc.invalidateQueries({ queryKey: ["rankings", id] }); // the leaderboard page's key
   void qc.invalidateQueries({ queryKey: ["run", id, "results"] });
   void qc.invalidateQueries({ queryKey: ["runs"] });
   if (run) void qc.invalidateQueries({ queryKey: ["leaderboard", run.benchmark_id] });

@@ -86,7 +86,7 @@ export default function Overview() {
           <h2 id="ov-scheduled">Next scheduled runs</h2>
           {benchmarks.data && scheduled.length === 0 ? <p className="muted">No benchmark has an active schedule.</p> : null}
           {scheduled.length > 0 ? (
-            <ol className="plain" data-testid="next-scheduled">
+            <ol className="plain stack" data-testid="next-scheduled">
               {scheduled.map((b) => (
                 <li key={b.id} data-row-id={b.id}>
                   <Time at={b.next_run_at} /> — <Link to={`/benchmarks/${b.id}/leaderboard`}>{b.name}</Link>
@@ -105,7 +105,7 @@ export default function Overview() {
           {providers.isError ? <ErrorBox error={providers.error} what="load the providers" /> : null}
           {providers.data && heldBack.length === 0 ? <p className="muted">Every provider's circuit is closed: calls go out.</p> : null}
           {heldBack.length > 0 ? (
-            <ul className="plain" data-testid="providers-held-back">
+            <ul className="plain stack" data-testid="providers-held-back">
               {heldBack.map((p) => (
                 <li key={p.id} data-row-id={p.id}>
                   <strong>{p.name}</strong> <span className="badge circuit">{p.circuit.state.replace("_", " ")}</span>
