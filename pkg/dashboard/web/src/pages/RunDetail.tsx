@@ -318,13 +318,16 @@ function RunTotals({ run: r, models }: { run: Run; models?: Ranking[] }) {
 
 const rankCol = createColumnHelper<Ranking>();
 
+/** The mean latency column of the latency and scores tables. */
+const meanLatencyCol = rankCol.accessor("mean_latency_ms", {
+  header: "Mean latency",
+  meta: { numeric: true, col: "latency" },
+  cell: (c) => <span data-value={String(c.getValue())}>{ms(c.getValue())}</span>,
+});
+
 const latencyColumns = [
   rankCol.accessor("model_name", { header: "Model" }),
-  rankCol.accessor("mean_latency_ms", {
-    header: "Mean latency",
-    meta: { numeric: true, col: "latency" },
-    cell: (c) => <span data-value={String(c.getValue())}>{ms(c.getValue())}</span>,
-  }),
+  meanLatencyCol,
   rankCol.accessor("ttft_p50_ms", {
     header: "Time to first token (median)",
     meta: { numeric: true, col: "ttft" },
@@ -374,11 +377,7 @@ function Scores({ rankings }: { rankings: Schemas["Rankings"] }) {
       meta: { numeric: true },
       cell: (c) => <span data-value={String(c.getValue())}>{int(c.getValue())}</span>,
     }),
-    rankCol.accessor("mean_latency_ms", {
-      header: "Mean latency",
-      meta: { numeric: true, col: "latency" },
-      cell: (c) => <span data-value={String(c.getValue())}>{ms(c.getValue())}</span>,
-    }),
+    meanLatencyCol,
     rankCol.accessor("cost_usd", {
       header: "Cost",
       meta: { numeric: true, col: "cost" },
