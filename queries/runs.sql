@@ -107,6 +107,16 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 -- name: ListRankings :many
 SELECT * FROM rankings WHERE run_id = $1 ORDER BY category, position;
 
+-- name: RunModelTTFT :many
+-- Each model's median time to first token over a run's succeeded units
+-- that reported one; the primary key's prefix (run_created_at, run_id)
+-- finds the run's units.
+SELECT model_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms)::double precision AS ttft_p50_ms
+FROM executions
+WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id)
+  AND status = 'succeeded' AND ttft_ms IS NOT NULL
+GROUP BY model_id;
+
 -- name: ListUnfinishedRuns :many
 SELECT * FROM runs WHERE finished_at IS NULL ORDER BY id LIMIT sqlc.arg(lim);
 

@@ -61,6 +61,7 @@ type Metric string
 const (
 	MetricScore      Metric = "score"
 	MetricLatency    Metric = "latency_ms"
+	MetricLatencyP95 Metric = "latency_p95_ms"
 	MetricTTFT       Metric = "ttft_ms"
 	MetricTokensPerS Metric = "tokens_per_s"
 	MetricCost       Metric = "cost_usd"

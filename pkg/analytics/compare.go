@@ -73,6 +73,10 @@ type ModelChange struct {
 	// periods (every unit of it failed on one side).
 	LatencyMs *Change
 	CostUSD   Change
+	// Changed are the questions whose majority verdict flipped between
+	// the periods (by question, as drift counts them: an edited question
+	// is still the same question here), at most MaxChangedQuestions.
+	Changed Flips
 }
 
 // Change is a metric's mean over the paired questions in each period, the
@@ -184,8 +188,15 @@ func (s *Service) compare(ctx context.Context, q CompareQuery) (*Comparison, err
 	out.Models = make([]ModelChange, len(pairs))
 	ids := slices.Clone(out.UnpairedModels)
 	s.each(len(pairs), func(i int) { out.Models[i] = pairs[i].change(boot) })
+	curV, prevV := verdicts(cur), verdicts(prev)
+	changed := make([][]DriftQuestion, len(pairs))
 	for i := range pairs {
 		ids = append(ids, pairs[i].model)
+		out.Models[i].Changed = flips(curV[pairs[i].model], prevV[pairs[i].model], MaxChangedQuestions)
+		changed[i] = out.Models[i].Changed.Questions
+	}
+	if err := s.namePrompts(ctx, changed...); err != nil {
+		return nil, err
 	}
 	names, err := s.names(ctx, ids)
 	if err != nil {

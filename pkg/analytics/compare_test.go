@@ -105,6 +105,7 @@ func TestService_Compare(t *testing.T) {
 		cur[2].LatencySumMs, cur[2].LatencyN = 90, 1
 		st := periods(week, cur, prev)
 		st.names = map[uuid.UUID]string{a: "a", onlyCur: "only now", onlyPrev: "only before", edited: "edited"}
+		st.prompts = map[uuid.UUID]string{revisionID(0, 1): "p0", revisionID(1, 2): "p1 new"}
 		c, err := analytics.NewService(st).Compare(ctx, analytics.CompareQuery{BenchmarkID: benchmarkID, Bucket: analytics.Week})
 		if err != nil {
 			t.Fatal(err)
@@ -119,12 +120,48 @@ func TestService_Compare(t *testing.T) {
 		if l := mc.LatencyMs; l == nil || l.Questions != 1 || !near(l.Current, 90) || !near(l.Previous, 70) || !near(l.Diff, 20) {
 			t.Errorf("latency = %+v; want the one question with latency on both sides, 70 → 90", l)
 		}
+		// Verdicts compare by question, as drift does: the edited
+		// question 1 passed before and fails now, a regression, listed
+		// before question 0's improvement; question 2 failed both times.
+		wantChanged := []analytics.DriftQuestion{
+			{QuestionID: questionID(1), Category: "math", CurrentRevisionID: revisionID(1, 2), Prompt: "p1 new", PreviousRevision: 1, CurrentRevision: 2, PreviousPassRate: 1, CurrentPassRate: 0, Regressed: true},
+			{QuestionID: questionID(0), Category: "math", CurrentRevisionID: revisionID(0, 1), Prompt: "p0", PreviousRevision: 1, CurrentRevision: 1, PreviousPassRate: 0, CurrentPassRate: 1},
+		}
+		if ch := mc.Changed; ch.Regressed != 1 || ch.Improved != 1 || ch.Unchanged != 1 || !slices.Equal(ch.Questions, wantChanged) {
+			t.Errorf("changed = %+v\nwant 1 regressed, 1 improved, 1 unchanged: %+v", ch, wantChanged)
+		}
 		want := []uuid.UUID{onlyCur, onlyPrev, edited}
 		if !slices.Equal(c.UnpairedModels, want) {
 			t.Errorf("unpaired = %v, want %v", c.UnpairedModels, want)
 		}
 		if names := []string{"only now", "only before", "edited"}; !slices.Equal(c.UnpairedModelNames, names) {
 			t.Errorf("unpaired names = %v, want %v", c.UnpairedModelNames, names)
+		}
+	})
+
+	t.Run("OKChangedQuestionsBounded", func(t *testing.T) {
+		t.Parallel()
+		// 250 questions regress, more than a comparison lists. Question
+		// 300 had two revisions this week (one run each): its verdict is
+		// over both, 1 of 4 units passed, so it regressed too.
+		var cur, prev []analytics.QuestionStat
+		for q := range 250 {
+			cur, prev = append(cur, stat(m, q, 1, 0)), append(prev, stat(m, q, 1, 1))
+		}
+		q300new := stat(m, 300, 3, 0)
+		q300new.RevisionID, q300new.Revision = revisionID(300, 2), 2
+		cur, prev = append(cur, stat(m, 300, 1, 1), q300new), append(prev, stat(m, 300, 2, 2))
+		c, err := analytics.NewService(periods(week, cur, prev)).Compare(ctx, analytics.CompareQuery{BenchmarkID: benchmarkID, Bucket: analytics.Week})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := c.Models[0].Changed
+		if ch.Regressed != 251 || ch.Improved != 0 || ch.Unchanged != 0 || len(ch.Questions) != analytics.MaxChangedQuestions {
+			t.Fatalf("changed: %d regressed, %d improved, %d unchanged, %d listed; want 251, 0, 0 and %d listed",
+				ch.Regressed, ch.Improved, ch.Unchanged, len(ch.Questions), analytics.MaxChangedQuestions)
+		}
+		if q := ch.Questions[0]; q.QuestionID != questionID(0) || !q.Regressed {
+			t.Errorf("first changed question %+v, want question 0 regressed", q)
 		}
 	})
 

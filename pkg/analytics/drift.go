@@ -18,12 +18,24 @@ type Drift struct {
 	ModelID, BenchmarkID    uuid.UUID
 	ModelName               string
 	CurrentRun, PreviousRun RunRef
-	Regressed, Improved     int
-	Unchanged               int
+	Flips
+}
+
+// Flips are the questions whose majority verdict flipped between two sets
+// of one model's results (two runs, or two weeks or months of runs), with
+// the counts of every question both sets hold.
+type Flips struct {
+	Regressed, Improved int
+	Unchanged           int
 	// Questions are the questions whose verdict flipped: regressions
-	// first, then improvements, each by question id.
+	// first, then improvements, each by question id. A comparison keeps
+	// only the first MaxChangedQuestions; the counts cover them all.
 	Questions []DriftQuestion
 }
+
+// MaxChangedQuestions bounds the flipped questions a comparison lists per
+// model; Regressed and Improved still count every one.
+const MaxChangedQuestions = 200
 
 // DriftQuestion is one question whose majority verdict flipped.
 type DriftQuestion struct {
@@ -62,7 +74,7 @@ func (s *Service) drift(ctx context.Context, modelID, benchmarkID uuid.UUID) (*D
 	if len(runs) < 2 {
 		return nil, fault.Conflict("the model has %d finished run(s) of the benchmark; drift needs two", len(runs))
 	}
-	out := &Drift{ModelID: modelID, BenchmarkID: benchmarkID, CurrentRun: runs[0], PreviousRun: runs[1], Questions: []DriftQuestion{}}
+	out := &Drift{ModelID: modelID, BenchmarkID: benchmarkID, CurrentRun: runs[0], PreviousRun: runs[1]}
 	var cur, prev []QuestionStat
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { cur, err = s.store.RunQuestionStats(gctx, runs[0].ID, &modelID, nil); return err })
@@ -70,29 +82,69 @@ func (s *Service) drift(ctx context.Context, modelID, benchmarkID uuid.UUID) (*D
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	before := map[uuid.UUID]*QuestionStat{}
-	for i := range prev {
-		if st := &prev[i]; st.ModelID == modelID && st.N > 0 {
-			before[st.QuestionID] = st
-		}
+	out.Flips = flips(verdicts(cur)[modelID], verdicts(prev)[modelID], 0)
+	names, err := s.names(ctx, []uuid.UUID{modelID})
+	if err != nil {
+		return nil, err
 	}
-	for i := range cur {
-		st := &cur[i]
-		if st.ModelID != modelID || st.N <= 0 {
+	out.ModelName = names[modelID]
+	return out, s.namePrompts(ctx, out.Questions)
+}
+
+// verdict is one model's tallies of one question over every revision of
+// it a set of results holds, and the newest of those revisions.
+type verdict struct {
+	newest     *QuestionStat
+	n, correct int
+}
+
+func (v *verdict) passRate() float64 { return float64(v.correct) / float64(v.n) }
+
+// verdicts groups tallies by model, then question. Tallies without a unit
+// answered or failed for good (all unscored) have no verdict.
+func verdicts(stats []QuestionStat) map[uuid.UUID]map[uuid.UUID]*verdict {
+	out := map[uuid.UUID]map[uuid.UUID]*verdict{}
+	for i := range stats {
+		st := &stats[i]
+		if st.N <= 0 {
 			continue
 		}
-		p, ok := before[st.QuestionID]
+		byQuestion := out[st.ModelID]
+		if byQuestion == nil {
+			byQuestion = map[uuid.UUID]*verdict{}
+			out[st.ModelID] = byQuestion
+		}
+		v := byQuestion[st.QuestionID]
+		if v == nil {
+			v = &verdict{newest: st}
+			byQuestion[st.QuestionID] = v
+		}
+		if st.Revision > v.newest.Revision {
+			v.newest = st
+		}
+		v.n, v.correct = v.n+st.N, v.correct+st.Correct
+	}
+	return out
+}
+
+// flips compares one model's verdicts question by question: a question
+// passes when at least half its units passed. limit > 0 keeps only the
+// first limit flipped questions.
+func flips(cur, prev map[uuid.UUID]*verdict, limit int) Flips {
+	out := Flips{Questions: []DriftQuestion{}}
+	for qid, c := range cur {
+		p, ok := prev[qid]
 		if !ok {
 			continue
 		}
-		was, is := passRate(p), passRate(st)
+		was, is := p.passRate(), c.passRate()
 		if (was >= 0.5) == (is >= 0.5) {
 			out.Unchanged++
 			continue
 		}
 		dq := DriftQuestion{
-			QuestionID: st.QuestionID, Category: st.Category, CurrentRevisionID: st.RevisionID,
-			PreviousRevision: p.Revision, CurrentRevision: st.Revision,
+			QuestionID: qid, Category: c.newest.Category, CurrentRevisionID: c.newest.RevisionID,
+			PreviousRevision: p.newest.Revision, CurrentRevision: c.newest.Revision,
 			PreviousPassRate: was, CurrentPassRate: is, Regressed: was >= 0.5,
 		}
 		if dq.Regressed {
@@ -111,32 +163,33 @@ func (s *Service) drift(ctx context.Context, modelID, benchmarkID uuid.UUID) (*D
 		}
 		return bytes.Compare(a.QuestionID[:], b.QuestionID[:])
 	})
-	return out, s.nameDrift(ctx, out)
+	if limit > 0 && len(out.Questions) > limit {
+		out.Questions = out.Questions[:limit:limit]
+	}
+	return out
 }
 
-// nameDrift fills in the names a person reads beside the drift's ids: the
-// model's, and the start of each flipped question's prompt.
-func (s *Service) nameDrift(ctx context.Context, d *Drift) error {
-	names, err := s.names(ctx, []uuid.UUID{d.ModelID})
-	if err != nil {
-		return err
+// namePrompts fills in the start of each flipped question's prompt (of its
+// current revision), so that a person can read it beside the id; lists
+// may come from several models, looked up in one query.
+func (s *Service) namePrompts(ctx context.Context, lists ...[]DriftQuestion) error {
+	var revs []uuid.UUID
+	for _, qs := range lists {
+		for _, q := range qs {
+			revs = append(revs, q.CurrentRevisionID)
+		}
 	}
-	d.ModelName = names[d.ModelID]
-	if len(d.Questions) == 0 {
+	if len(revs) == 0 {
 		return nil
-	}
-	revs := make([]uuid.UUID, len(d.Questions))
-	for i, q := range d.Questions {
-		revs[i] = q.CurrentRevisionID
 	}
 	prompts, err := s.store.PromptExcerpts(ctx, revs)
 	if err != nil {
 		return fmt.Errorf("prompt excerpts: %w", err)
 	}
-	for i := range d.Questions {
-		d.Questions[i].Prompt = prompts[d.Questions[i].CurrentRevisionID]
+	for _, qs := range lists {
+		for i := range qs {
+			qs[i].Prompt = prompts[qs[i].CurrentRevisionID]
+		}
 	}
 	return nil
 }
-
-func passRate(st *QuestionStat) float64 { return float64(st.Correct) / float64(st.N) }

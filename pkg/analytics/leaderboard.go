@@ -84,6 +84,10 @@ type Entry struct {
 	// because they have no verdict (their judges failed or could not be
 	// parsed).
 	Unscored int
+	// TTFTP50Ms is the median time to first token over the model's
+	// succeeded units that reported one; nil when none did. Only a run's
+	// overall rankings carry it (read from the run's units).
+	TTFTP50Ms *float64
 }
 
 // PassAtK is the unbiased pass@k estimate, averaged over questions. Its

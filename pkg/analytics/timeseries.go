@@ -129,20 +129,23 @@ func (s *Service) Timeseries(ctx context.Context, q TimeseriesQuery) (*Timeserie
 // valid reports whether m is a known metric.
 func (m Metric) valid() bool {
 	switch m {
-	case MetricScore, MetricLatency, MetricTTFT, MetricTokensPerS, MetricCost:
+	case MetricScore, MetricLatency, MetricLatencyP95, MetricTTFT, MetricTokensPerS, MetricCost:
 		return true
 	}
 	return false
 }
 
 // of is the figure of r that m plots. Latency and TTFT are the bucket's
-// medians; cost is the bucket's total.
+// medians (and latency its 95th percentile too); cost is the bucket's
+// total.
 func (m Metric) of(r *Rollup) *float64 {
 	switch m {
 	case MetricScore:
 		return r.MeanScore
 	case MetricLatency:
 		return r.LatencyP50Ms
+	case MetricLatencyP95:
+		return r.LatencyP95Ms
 	case MetricTTFT:
 		return r.TTFTP50Ms
 	case MetricTokensPerS:

@@ -19,9 +19,9 @@ func TestService_Timeseries(t *testing.T) {
 	alpha, beta := modelID(1), modelID(2)
 	mathCat := "math"
 	rows := []analytics.Rollup{
-		{Bucket: day(10), ModelID: beta, N: 4, MeanScore: ptr(0.25), LatencyP50Ms: ptr(120.0), TTFTP50Ms: ptr(30.0), TokensPerS: ptr(50.0), CostUSD: 0.5},
+		{Bucket: day(10), ModelID: beta, N: 4, MeanScore: ptr(0.25), LatencyP50Ms: ptr(120.0), LatencyP95Ms: ptr(190.0), TTFTP50Ms: ptr(30.0), TokensPerS: ptr(50.0), CostUSD: 0.5},
 		{Bucket: day(12), ModelID: beta, N: 2, MeanScore: ptr(0.5), CostUSD: 0.25},
-		{Bucket: day(11), ModelID: alpha, N: 6, MeanScore: ptr(1.0), LatencyP50Ms: ptr(80.0), CostUSD: 1},
+		{Bucket: day(11), ModelID: alpha, N: 6, MeanScore: ptr(1.0), LatencyP50Ms: ptr(80.0), LatencyP95Ms: ptr(95.0), CostUSD: 1},
 		{Bucket: day(11), ModelID: alpha, Category: &mathCat, N: 3, MeanScore: ptr(1.0), CostUSD: 0.5},
 	}
 
@@ -45,6 +45,7 @@ func TestService_Timeseries(t *testing.T) {
 		}{
 			{analytics.MetricScore, [3]*float64{ptr(0.25), ptr(0.5), ptr(1.0)}},
 			{analytics.MetricLatency, [3]*float64{ptr(120.0), nil, ptr(80.0)}},
+			{analytics.MetricLatencyP95, [3]*float64{ptr(190.0), nil, ptr(95.0)}},
 			{analytics.MetricTTFT, [3]*float64{ptr(30.0), nil, nil}},
 			{analytics.MetricTokensPerS, [3]*float64{ptr(50.0), nil, nil}},
 			{analytics.MetricCost, [3]*float64{ptr(0.5), ptr(0.25), ptr(1.0)}},

@@ -37,6 +37,9 @@ import (
 //	  beta as before, except that q0's first sample fails for good
 //	  (no latency, no cost).
 //
+// alpha streams: its units report a first token after 10 ms × (question
+// index + 1), a median of 25 ms; beta's report none.
+//
 // Per question (pass rate): alpha [1 1 1 1] then [1 1 0 0]; beta
 // [1 1 0 0] then [.5 1 0 0]. q3 is a new revision in run 2, so a
 // comparison pairs only q0..q2.
@@ -156,6 +159,9 @@ func (h *analyticsHistory) record(t *testing.T, at time.Time, outcome func(model
 					Status: run.ExecSucceeded, LatencyMs: &lat, InputTokens: 10, OutputTokens: 5, CostUSD: 0.001,
 					FinishedAt: at.Add(time.Minute),
 				}
+				if ttft := 10 * float64(qi+1); m.ModelID == h.alpha.Id {
+					e.TTFTMs = &ttft
+				}
 				if failed {
 					status = run.StatusPartial
 					e.Status, e.Error, e.LatencyMs, e.CostUSD = run.ExecFailed, "HTTP 500", nil, 0
@@ -191,6 +197,7 @@ func TestServer_Analytics(t *testing.T) {
 		t.Run("Compare", h.testCompare)
 		t.Run("Drift", h.testDrift)
 		t.Run("Timeseries", h.testTimeseries)
+		t.Run("RankingsTTFT", h.testRankingsTTFT)
 		t.Run("BadInput", h.testBadInput)
 		t.Run("Scopes", h.testScopes)
 		t.Run("Readable", h.testReadable)
@@ -475,6 +482,33 @@ func (h *analyticsHistory) testCompare(t *testing.T) {
 		if l := a.LatencyMs; l.CiLow != 0 || l.CiHigh != 0 || l.Significant {
 			t.Errorf("alpha latency = %+v; an unchanged metric has the interval [0, 0]", *l)
 		}
+		// The verdicts flip by question, as drift counts them: alpha's geo
+		// questions regressed (q3 too, though edited in between), beta's
+		// q0 still passes at 1/2.
+		if a.Regressed != 2 || a.Improved != 0 || a.Unchanged != 2 || len(a.ChangedQuestions) != 2 {
+			t.Fatalf("alpha: %d regressed, %d improved, %d unchanged, changed %+v; want q2 and q3 regressed",
+				a.Regressed, a.Improved, a.Unchanged, a.ChangedQuestions)
+		}
+		// Regressions are listed by question id.
+		order := []int{2, 3}
+		if bytes.Compare(h.questions[3].Id[:], h.questions[2].Id[:]) < 0 {
+			order = []int{3, 2}
+		}
+		for i, want := range order {
+			q, wq := a.ChangedQuestions[i], h.questions[want]
+			revision := 1
+			if want == 3 {
+				revision = 2
+			}
+			if q.QuestionId != wq.Id || q.Category != "geo" || q.Change != oapi.DriftRegressed || q.PreviousPassRate != 1 ||
+				q.CurrentPassRate != 0 || q.PreviousRevision != 1 || q.CurrentRevision != revision || q.PromptExcerpt == "" {
+				t.Errorf("alpha changed question %d = %+v; want q%d regressed, revision 1 → %d", i, q, want, revision)
+			}
+		}
+		if be.Regressed != 0 || be.Improved != 0 || be.Unchanged != 4 || be.ChangedQuestions == nil || len(be.ChangedQuestions) != 0 {
+			t.Errorf("beta: %d regressed, %d improved, %d unchanged, changed %v; want 4 unchanged and an empty list",
+				be.Regressed, be.Improved, be.Unchanged, be.ChangedQuestions)
+		}
 	}
 
 	t.Run("OKWeekOverWeek", func(t *testing.T) {
@@ -611,6 +645,34 @@ func (h *analyticsHistory) testDrift(t *testing.T) {
 	})
 }
 
+// testRankingsTTFT: a run's overall ranking carries each model's median
+// time to first token, null for a model none of whose units reported one
+// and in the per-category rankings.
+func (h *analyticsHistory) testRankingsTTFT(t *testing.T) {
+	t.Parallel()
+	for _, r := range []*run.Run{h.run1, h.run2} {
+		rk := call[oapi.Rankings](t, h.b, "GET", "/v1/runs/"+r.ID.String()+"/rankings", "", http.StatusOK)
+		if len(rk.Overall) != 2 {
+			t.Fatalf("run %s: overall %+v, want two models", r.ID, rk.Overall)
+		}
+		for _, e := range rk.Overall {
+			switch {
+			case e.ModelId == h.alpha.Id && (e.TtftP50Ms == nil || !approx(*e.TtftP50Ms, 25)):
+				t.Errorf("run %s, alpha: ttft_p50_ms %v, want 25", r.ID, deref(e.TtftP50Ms))
+			case e.ModelId == h.beta.Id && e.TtftP50Ms != nil:
+				t.Errorf("run %s, beta: ttft_p50_ms %v, want null", r.ID, *e.TtftP50Ms)
+			}
+		}
+		for cat, entries := range rk.ByCategory {
+			for _, e := range entries {
+				if e.TtftP50Ms != nil {
+					t.Errorf("run %s, %s, %s: ttft_p50_ms %v, want null", r.ID, cat, e.ModelName, *e.TtftP50Ms)
+				}
+			}
+		}
+	}
+}
+
 // point is a point of a series as the tests write it.
 type point struct {
 	bucket time.Time
@@ -683,10 +745,17 @@ func (h *analyticsHistory) testTimeseries(t *testing.T) {
 			"alpha": {{mon1, pv(0.008), 8}, {mon2, pv(0.008), 8}},
 			"beta":  {{mon1, pv(0.008), 8}, {mon2, pv(0.007), 8}},
 		})
-		// No unit reported a first token: the points are there, empty.
+		// beta's units reported no first token: its points are there,
+		// empty.
 		wantSeries(t, series(t, "metric", "ttft_ms", "bucket", "week"), map[string][]point{
-			"alpha": {{mon1, nil, 8}, {mon2, nil, 8}},
+			"alpha": {{mon1, pv(25), 8}, {mon2, pv(25), 8}},
 			"beta":  {{mon1, nil, 8}, {mon2, nil, 8}},
+		})
+		// Every latency of a model is the same here, so its p95 is its
+		// median (the store's tests check the percentile itself).
+		wantSeries(t, series(t, "metric", "latency_p95_ms", "bucket", "week"), map[string][]point{
+			"alpha": {{mon1, pv(100), 8}, {mon2, pv(100), 8}},
+			"beta":  {{mon1, pv(200), 8}, {mon2, pv(200), 8}},
 		})
 	})
 

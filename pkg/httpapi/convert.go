@@ -515,6 +515,7 @@ func toRankingEntries(in []analytics.Entry) []oapi.RankingEntry {
 			Unscored:      e.Unscored,
 			ErrorRate:     figure(e.ErrorRate),
 			MeanLatencyMs: figure(derefOr(e.MeanLatencyMs)),
+			TtftP50Ms:     figurePtr(e.TTFTP50Ms),
 			CostUsd:       figure(e.CostUSD),
 		})
 	}

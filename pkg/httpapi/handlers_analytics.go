@@ -179,6 +179,8 @@ func toComparison(c *analytics.Comparison) oapi.Comparison {
 		mc := oapi.ModelComparison{
 			ModelId: m.ModelID, ModelName: m.ModelName, Questions: m.Questions,
 			Score: toMetricChange(m.Score), CostUsd: toMetricChange(m.CostUSD),
+			Regressed: m.Changed.Regressed, Improved: m.Changed.Improved, Unchanged: m.Changed.Unchanged,
+			ChangedQuestions: toDriftQuestions(m.Changed.Questions),
 		}
 		if m.LatencyMs != nil {
 			l := toMetricChange(*m.LatencyMs)
@@ -245,14 +247,21 @@ func toDrift(d *analytics.Drift) oapi.Drift {
 		CurrentRun:  oapi.DriftRun{Id: d.CurrentRun.ID, CreatedAt: d.CurrentRun.CreatedAt.UTC()},
 		PreviousRun: oapi.DriftRun{Id: d.PreviousRun.ID, CreatedAt: d.PreviousRun.CreatedAt.UTC()},
 		Regressed:   d.Regressed, Improved: d.Improved, Unchanged: d.Unchanged,
-		Questions: make([]oapi.DriftQuestion, len(d.Questions)),
+		Questions: toDriftQuestions(d.Questions),
 	}
-	for i, q := range d.Questions {
+	return out
+}
+
+// toDriftQuestions is the questions whose verdict flipped, as drift and
+// comparisons both list them.
+func toDriftQuestions(qs []analytics.DriftQuestion) []oapi.DriftQuestion {
+	out := make([]oapi.DriftQuestion, len(qs))
+	for i, q := range qs {
 		change := oapi.DriftImproved
 		if q.Regressed {
 			change = oapi.DriftRegressed
 		}
-		out.Questions[i] = oapi.DriftQuestion{
+		out[i] = oapi.DriftQuestion{
 			QuestionId: q.QuestionID, Category: q.Category, PromptExcerpt: q.Prompt,
 			PreviousRevision: q.PreviousRevision, CurrentRevision: q.CurrentRevision,
 			PreviousPassRate: figure(q.PreviousPassRate), CurrentPassRate: figure(q.CurrentPassRate), Change: change,

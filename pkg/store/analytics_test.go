@@ -237,6 +237,30 @@ func testAnalytics(t *testing.T, pool *pgxpool.Pool) {
 			t.Fatalf("model a, math, weekly: %+v", rows)
 		}
 	})
+	t.Run("TimeseriesLatencyP95", func(t *testing.T) {
+		// The 95th percentile reads from the same rollups as the median:
+		// model a's weeks are 100..800 each (p95 765), its November the
+		// same latencies twice (p95 800, where the median stays 450).
+		svc := analytics.NewService(h.s)
+		for _, tc := range []struct {
+			bucket analytics.Bucket
+			want   []float64
+		}{{analytics.Week, []float64{765, 765}}, {analytics.Month, []float64{800}}} {
+			ts, err := svc.Timeseries(ctx, analytics.TimeseriesQuery{BenchmarkID: h.benchmark.ID, ModelID: &h.a,
+				Metric: analytics.MetricLatencyP95, Bucket: tc.bucket, From: &weekQuery.From, To: &weekQuery.To})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ts.Series) != 1 || len(ts.Series[0].Points) != len(tc.want) {
+				t.Fatalf("%s p95 series %+v, want %d points of model a", tc.bucket, ts.Series, len(tc.want))
+			}
+			for i, p := range ts.Series[0].Points {
+				if !near(val(p.Value), tc.want[i]) {
+					t.Errorf("%s p95, point %d: %v, want %v", tc.bucket, i, val(p.Value), tc.want[i])
+				}
+			}
+		}
+	})
 	t.Run("QuestionStats", func(t *testing.T) {
 		latest, ok, err := h.s.LatestBucket(ctx, h.benchmark.ID, analytics.Week)
 		if err != nil || !ok || !latest.Equal(time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC)) {

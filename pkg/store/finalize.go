@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -124,14 +125,35 @@ func (s *Store) Rankings(ctx context.Context, id uuid.UUID) (*analytics.RunRanki
 	if err != nil {
 		return nil, err
 	}
+	ttft, err := s.runModelTTFT(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	out := &analytics.RunRanking{Overall: []analytics.Entry{}, ByCategory: map[string][]analytics.Entry{}}
 	for _, row := range rows {
 		e := entryFromRanking(row)
 		if row.Category == "" {
+			e.TTFTP50Ms = ttft[row.ModelID]
 			out.Overall = append(out.Overall, e)
 		} else {
 			out.ByCategory[row.Category] = append(out.ByCategory[row.Category], e)
 		}
+	}
+	return out, nil
+}
+
+// runModelTTFT returns each model's median time to first token in run r,
+// read from its units (a few thousand rows found by the primary key) rather
+// than stored with the rankings: a model without a streamed answer, or a
+// run whose units retention deleted, has none.
+func (s *Store) runModelTTFT(ctx context.Context, r *run.Run) (map[uuid.UUID]*float64, error) {
+	rows, err := s.q.RunModelTTFT(ctx, dbsqlc.RunModelTTFTParams{RunCreatedAt: r.CreatedAt, RunID: r.ID})
+	if err != nil {
+		return nil, fmt.Errorf("time to first token of run %s: %w", r.ID, err)
+	}
+	out := make(map[uuid.UUID]*float64, len(rows))
+	for _, row := range rows {
+		out[row.ModelID] = &row.TtftP50Ms
 	}
 	return out, nil
 }

@@ -735,6 +735,47 @@ func (q *Queries) RunCounts(ctx context.Context, arg RunCountsParams) (RunCounts
 	return i, err
 }
 
+const runModelTTFT = `-- name: RunModelTTFT :many
+SELECT model_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms)::double precision AS ttft_p50_ms
+FROM executions
+WHERE run_created_at = $1 AND run_id = $2
+  AND status = 'succeeded' AND ttft_ms IS NOT NULL
+GROUP BY model_id
+`
+
+type RunModelTTFTParams struct {
+	RunCreatedAt time.Time
+	RunID        uuid.UUID
+}
+
+type RunModelTTFTRow struct {
+	ModelID   uuid.UUID
+	TtftP50Ms float64
+}
+
+// Each model's median time to first token over a run's succeeded units
+// that reported one; the primary key's prefix (run_created_at, run_id)
+// finds the run's units.
+func (q *Queries) RunModelTTFT(ctx context.Context, arg RunModelTTFTParams) ([]RunModelTTFTRow, error) {
+	rows, err := q.db.Query(ctx, runModelTTFT, arg.RunCreatedAt, arg.RunID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RunModelTTFTRow{}
+	for rows.Next() {
+		var i RunModelTTFTRow
+		if err := rows.Scan(&i.ModelID, &i.TtftP50Ms); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const runProviders = `-- name: RunProviders :many
 SELECT DISTINCT rm.provider_id, coalesce(p.name, '')::text AS provider_name
 FROM run_models rm

@@ -924,7 +924,8 @@ export interface paths {
          *
          *     `score` is the mean score over the units answered or failed for good
          *     (a failed unit scores 0); `latency_ms` and `ttft_ms` are the
-         *     bucket's medians over succeeded units; `tokens_per_s` the mean
+         *     bucket's medians over succeeded units, `latency_p95_ms` its 95th
+         *     percentile of latency (new in this release); `tokens_per_s` the mean
          *     output throughput; `cost_usd` the bucket's total cost. `n` counts
          *     the units answered or failed for good (cancelled and skipped units
          *     are left out).
@@ -974,6 +975,15 @@ export interface paths {
          *     answer). A change is `significant` when its interval excludes 0.
          *     Models present in only one period, or sharing no question revision,
          *     are listed in `unpaired_models`.
+         *
+         *     Each compared model also lists the questions whose verdict flipped
+         *     (`changed_questions`, new in this release), by the rule of
+         *     `GET /v1/models/{id}/drift`: a question passes when at least half
+         *     its units in the period passed, and questions are matched by
+         *     question, not revision (an edit that fixed or broke a question is a
+         *     change too). Regressions come first, then improvements, each by
+         *     question id; at most 200 are listed per model, while `regressed`,
+         *     `improved` and `unchanged` count them all.
          */
         get: operations["getComparison"];
         put?: never;
@@ -2987,6 +2997,11 @@ export interface components {
             error_rate: number;
             /** Format: double */
             mean_latency_ms: number;
+            /**
+             * Format: double
+             * @description New. The model's median time to first token over the run's succeeded units that reported one (streamed answers), in the overall ranking; null when no unit reported one, in the per-category rankings, and once retention has deleted the run's units.
+             */
+            ttft_p50_ms: number | null;
             /** Format: double */
             cost_usd: number;
         };
@@ -3000,10 +3015,10 @@ export interface components {
             };
         };
         /**
-         * @description `score` (mean score, failed units scoring 0), `latency_ms` and `ttft_ms` (medians), `tokens_per_s` (mean output throughput) or `cost_usd` (total).
+         * @description `score` (mean score, failed units scoring 0), `latency_ms` and `ttft_ms` (medians), `latency_p95_ms` (the 95th percentile of latency; new in this release), `tokens_per_s` (mean output throughput) or `cost_usd` (total).
          * @enum {string}
          */
-        TimeseriesMetric: "score" | "latency_ms" | "ttft_ms" | "tokens_per_s" | "cost_usd";
+        TimeseriesMetric: "score" | "latency_ms" | "latency_p95_ms" | "ttft_ms" | "tokens_per_s" | "cost_usd";
         /**
          * @description A UTC bucket width; weeks start on Monday.
          * @default day
@@ -3111,6 +3126,14 @@ export interface components {
             score: components["schemas"]["MetricChange"];
             latency_ms?: components["schemas"]["MetricChange"];
             cost_usd: components["schemas"]["MetricChange"];
+            /** @description New. Questions that passed in the previous period and fail in the current one. */
+            regressed: number;
+            /** @description New. Questions that failed in the previous period and pass in the current one. */
+            improved: number;
+            /** @description New. Questions in both periods whose verdict did not change. */
+            unchanged: number;
+            /** @description New. The questions whose verdict flipped, regressions first, then improvements, each by question id; the first 200 (`regressed + improved` counts them all). As in drift, `prompt_excerpt` and `current_revision` are of the newest revision in the current period. */
+            changed_questions: components["schemas"]["DriftQuestion"][];
         };
         MetricChange: {
             /**

@@ -1,6 +1,6 @@
 import { useCallback, useMemo } from "react";
 import { Link } from "react-router";
-import { useQueries, useQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { api, data, type Schemas } from "../api/client";
 import { Chart, type ChartTheme } from "../components/Chart";
@@ -16,13 +16,12 @@ import { useBenchmarks } from "../hooks/useBenchmarks";
 import { int, pct } from "../format";
 
 type ModelRow = Schemas["ModelComparison"];
-type Drift = Schemas["Drift"];
 type Mode = "wow" | "mom" | "runs";
 
 /** Compare this week with last (or this month with last, or two runs of a
- * benchmark): per model the paired difference with its interval
- * (GET /v1/analytics/compare), and the questions whose verdict changed
- * (GET /v1/models/{id}/drift), regressions first. */
+ * benchmark): per model the paired difference with its interval, and the
+ * questions whose verdict changed, regressions first, both from
+ * GET /v1/analytics/compare. */
 export default function Compare() {
   const [params, set] = useFilters();
   const benchmarkId = params.get("benchmark_id") || "";
@@ -62,23 +61,7 @@ export default function Compare() {
     enabled: ready,
     retry: false,
   });
-  const models = cmp.data?.models ?? [];
-
-  // Each model's drift: the questions whose verdict flipped between its
-  // last two finished runs of the benchmark.
-  const drifts = useQueries({
-    queries: models.map((m) => ({
-      queryKey: ["drift", m.model_id, benchmarkId],
-      queryFn: () =>
-        data(api.GET("/v1/models/{id}/drift", { params: { path: { id: m.model_id }, query: { benchmark_id: benchmarkId } } })),
-      retry: false,
-    })),
-  });
-  const driftsPending = drifts.some((d) => d.isPending);
-  const driftData = drifts.map((d) => d.data).filter((d): d is Drift => !!d);
-  // For two chosen runs the API has per-question changes only when they are
-  // a model's last two runs (drift); other pairs have none to show.
-  const usable = mode === "runs" ? driftData.filter((d) => d.current_run.id === current && d.previous_run.id === previous) : driftData;
+  const models = useMemo(() => cmp.data?.models ?? [], [cmp.data]);
 
   const option = useCallback(
     (t: ChartTheme) =>
@@ -97,7 +80,7 @@ export default function Compare() {
     [models],
   );
 
-  const busy = benchmarks.isPending || (ready && cmp.isPending) || (cmp.isSuccess && driftsPending);
+  const busy = benchmarks.isPending || (ready && cmp.isPending);
 
   return (
     <Page name="compare" title="Compare" busy={busy}>
@@ -191,7 +174,7 @@ export default function Compare() {
             empty="No model in both."
           />
           <h2>Questions whose verdict changed</h2>
-          <ChangedQuestions mode={mode} drifts={usable} all={driftData} errors={drifts.map((d) => d.error).filter(Boolean)} models={models} />
+          <ChangedQuestions models={models} runId={cmp.data.current.run_id} />
         </>
       ) : null}
     </Page>
@@ -255,6 +238,8 @@ const modelColumns: ColumnDef<ModelRow, any>[] = [
       </span>
     ),
   },
+  figure("regressed", "Regressed", (m) => m.regressed, int),
+  figure("improved", "Improved", (m) => m.improved, int),
 ];
 
 type QuestionRow = {
@@ -263,97 +248,97 @@ type QuestionRow = {
   prompt_excerpt: string;
   regressed: number;
   improved: number;
-  /** Per model: its change and the run to drill into. */
-  by: Map<string, { q: Schemas["DriftQuestion"]; run: string }>;
-  run: string;
+  /** Per model: its change. */
+  by: Map<string, Schemas["DriftQuestion"]>;
 };
 
-function ChangedQuestions(props: { mode: Mode; drifts: Drift[]; all: Drift[]; errors: unknown[]; models: ModelRow[] }) {
-  const { mode, drifts, all, errors, models } = props;
+/** ChangedQuestions merges the models' flipped questions into one row per
+ * question, regressions first, each
+ * linking to the question in the current run when the comparison is of
+ * runs (a week or month has no single run to open). */
+function ChangedQuestions(props: { models: ModelRow[]; runId?: string }) {
+  const { models, runId } = props;
   const rows = useMemo(() => {
     const m = new Map<string, QuestionRow>();
-    for (const d of drifts) {
-      for (const q of d.questions) {
+    for (const model of models) {
+      for (const q of model.changed_questions) {
         let r = m.get(q.question_id);
         if (!r) {
-          r = { question_id: q.question_id, category: q.category, prompt_excerpt: q.prompt_excerpt, regressed: 0, improved: 0, by: new Map(), run: d.current_run.id };
+          r = { question_id: q.question_id, category: q.category, prompt_excerpt: q.prompt_excerpt, regressed: 0, improved: 0, by: new Map() };
           m.set(q.question_id, r);
         }
         if (q.change === "regressed") r.regressed++;
         else r.improved++;
-        r.by.set(d.model_id, { q, run: d.current_run.id });
+        r.by.set(model.model_id, q);
       }
     }
-    // Regressions first (the most models regressing first), then improvements.
+    // Net regressions first (more models lost the question than gained
+    // it), the most regressions first; then the mixed; then improvements.
+    const net = (r: QuestionRow) => r.improved - r.regressed;
     return [...m.values()].sort(
-      (a, b) => b.regressed - a.regressed || a.improved - b.improved || a.question_id.localeCompare(b.question_id),
+      (a, b) => net(a) - net(b) || b.regressed - a.regressed || a.question_id.localeCompare(b.question_id),
     );
-  }, [drifts]);
+  }, [models]);
 
-  const withDrift = models.filter((m) => drifts.some((d) => d.model_id === m.model_id));
-  const columns = useMemo<ColumnDef<QuestionRow, any>[]>(
-    () => [
+  const columns = useMemo<ColumnDef<QuestionRow, any>[]>(() => {
+    const open = (questionId: string, text: string, className?: string, value?: string) =>
+      runId ? (
+        <Link to={`/runs/${runId}/questions/${questionId}`} className={className} data-value={value}>
+          {text}
+        </Link>
+      ) : (
+        <span className={className} data-value={value}>
+          {text}
+        </span>
+      );
+    return [
       {
         id: "question",
         header: "Question",
         accessorFn: (r) => r.prompt_excerpt,
-        cell: ({ row }) => (
-          <Link to={`/runs/${row.original.run}/questions/${row.original.question_id}`}>{row.original.prompt_excerpt || row.original.question_id}</Link>
-        ),
+        cell: ({ row }) => open(row.original.question_id, row.original.prompt_excerpt || row.original.question_id),
       },
       { id: "category", header: "Category", accessorFn: (r) => r.category },
-      ...withDrift.map(
+      ...models.map(
         (m): ColumnDef<QuestionRow, any> => ({
           id: "model:" + m.model_id,
           header: m.model_name,
           meta: { col: "model:" + m.model_id },
-          accessorFn: (r) => r.by.get(m.model_id)?.q.change ?? "",
+          accessorFn: (r) => r.by.get(m.model_id)?.change ?? "",
           cell: ({ row }) => {
-            const c = row.original.by.get(m.model_id);
-            if (!c) return <span className="muted">unchanged</span>;
-            return (
-              <Link
-                to={`/runs/${c.run}/questions/${c.q.question_id}`}
-                className={c.q.change === "regressed" ? "bad" : "good"}
-                data-value={c.q.change}
-              >
-                {c.q.change} ({pct(c.q.previous_pass_rate, 0)} → {pct(c.q.current_pass_rate, 0)})
-              </Link>
-            );
+            const q = row.original.by.get(m.model_id);
+            if (!q) return <span className="muted">unchanged</span>;
+            const text = `${q.change} (${pct(q.previous_pass_rate, 0)} → ${pct(q.current_pass_rate, 0)})`;
+            return open(q.question_id, text, q.change === "regressed" ? "bad" : "good", q.change);
           },
         }),
       ),
-    ],
-    [withDrift],
-  );
+    ];
+  }, [models, runId]);
 
-  const runsNote = drifts.length ? (
-    <p className="muted">
-      {mode === "runs" ? "Between the two runs chosen" : "Between each model's last two finished runs of the benchmark"} (
-      {[...new Set(drifts.map((d) => `${d.previous_run.id.slice(0, 13)} → ${d.current_run.id.slice(0, 13)}`))].join(", ")}): a question
-      passes a run when at least half its units passed.
-    </p>
-  ) : null;
-
+  // A model with more flips than the API lists (it lists the first 200).
+  const cut = models.filter((m) => m.regressed + m.improved > m.changed_questions.length);
   return (
     <>
-      {runsNote}
-      {mode === "runs" && all.length > 0 && drifts.length === 0 ? (
-        <p className="warn" data-testid="changed-questions-unavailable">
-          The API lists per-question changes only between a model's last two finished runs (GET /v1/models/&#123;id&#125;/drift);
-          these runs are not, so there are no question changes to show for them.
+      <p className="muted">
+        A question passes a side when at least half its units there passed; questions are matched by question, so an edited
+        question that now fails is a regression too.{" "}
+        {models.map((m) => `${m.model_name}: ${int(m.regressed)} regressed, ${int(m.improved)} improved, ${int(m.unchanged)} unchanged`).join("; ")}
+        {models.length ? "." : null}
+      </p>
+      {cut.length ? (
+        <p className="warn" data-testid="changed-questions-cut">
+          Only the first {int(Math.max(...cut.map((m) => m.changed_questions.length)))} changed questions of{" "}
+          {cut.map((m) => m.model_name).join(", ")} are listed, regressions first.
         </p>
       ) : null}
-      {errors.map((e, i) => (
-        <ErrorBox key={i} error={e} what="load the changed questions" />
-      ))}
       <DataTable
         caption="Questions whose verdict changed, regressions first, with each model's change"
         testid="changed-questions"
         data={rows}
         columns={columns}
         rowId={(r) => r.question_id}
-        rowAttrs={(r) => ({ "data-change": r.regressed > 0 ? "regressed" : "improved" })}
+        rowAttrs={(r) => ({ "data-change": r.regressed > r.improved ? "regressed" : r.improved > r.regressed ? "improved" : "mixed" })}
         sortable={false}
         empty="No question changed its verdict."
       />

@@ -64,7 +64,7 @@ export default function RunDetail() {
           <StreamNotice state={stream.state} reconnect={stream.reconnect} />
           <RunProblems run={r} />
           <RunProgress run={r} />
-          <RunTotals run={r} />
+          <RunTotals run={r} models={rankings.data?.overall} />
           <section aria-labelledby="run-scores-h">
             <h2 id="run-scores-h">Scores by model and category</h2>
             {live ? (
@@ -276,7 +276,7 @@ function Figure({ label, value, text, col }: { label: string; value: number | nu
   );
 }
 
-function RunTotals({ run: r }: { run: Run }) {
+function RunTotals({ run: r, models }: { run: Run; models?: Ranking[] }) {
   const judged = r.judge_cost_usd > 0 || r.judge_input_tokens > 0 || r.judge_output_tokens > 0;
   return (
     <section aria-labelledby="run-totals-h">
@@ -297,15 +297,43 @@ function RunTotals({ run: r }: { run: Run }) {
         <Figure label="Latency p95" col="latency_p95_ms" value={r.latency_p95_ms} text={ms(r.latency_p95_ms)} />
       </dl>
       <p className="muted small">
-        Latency percentiles are the run's provider calls, known once it is finalized; each model's mean latency is in the table below. Time to
-        first token is not reported per run by the API: see it in the benchmark's{" "}
-        <Link to={`/benchmarks/${r.benchmark_id}/trends?metric=ttft_ms`}>TTFT trend</Link>.
+        Latency percentiles are the run's provider calls, known once it is finalized. Per model: the mean latency over
+        questions and the median time to first token over the answers that streamed (— when none did); over time in the
+        benchmark's <Link to={`/benchmarks/${r.benchmark_id}/trends?metric=latency_p95_ms`}>latency</Link> and{" "}
+        <Link to={`/benchmarks/${r.benchmark_id}/trends?metric=ttft_ms`}>TTFT</Link> trends.
       </p>
+      {models?.length ? (
+        <DataTable
+          caption="Each model's mean latency and median time to first token"
+          testid="run-model-latency"
+          data={models}
+          columns={latencyColumns}
+          rowId={(e) => e.model_id}
+          sortable={false}
+        />
+      ) : null}
     </section>
   );
 }
 
 const rankCol = createColumnHelper<Ranking>();
+
+/** The mean latency column of the latency and scores tables. */
+const meanLatencyCol = rankCol.accessor("mean_latency_ms", {
+  header: "Mean latency",
+  meta: { numeric: true, col: "latency" },
+  cell: (c) => <span data-value={String(c.getValue())}>{ms(c.getValue())}</span>,
+});
+
+const latencyColumns = [
+  rankCol.accessor("model_name", { header: "Model" }),
+  meanLatencyCol,
+  rankCol.accessor("ttft_p50_ms", {
+    header: "Time to first token (median)",
+    meta: { numeric: true, col: "ttft" },
+    cell: (c) => <span data-value={c.getValue() == null ? "" : String(c.getValue())}>{ms(c.getValue())}</span>,
+  }),
+];
 
 function Scores({ rankings }: { rankings: Schemas["Rankings"] }) {
   const categories = Object.keys(rankings.by_category).sort();
@@ -349,11 +377,7 @@ function Scores({ rankings }: { rankings: Schemas["Rankings"] }) {
       meta: { numeric: true },
       cell: (c) => <span data-value={String(c.getValue())}>{int(c.getValue())}</span>,
     }),
-    rankCol.accessor("mean_latency_ms", {
-      header: "Mean latency",
-      meta: { numeric: true, col: "latency" },
-      cell: (c) => <span data-value={String(c.getValue())}>{ms(c.getValue())}</span>,
-    }),
+    meanLatencyCol,
     rankCol.accessor("cost_usd", {
       header: "Cost",
       meta: { numeric: true, col: "cost" },

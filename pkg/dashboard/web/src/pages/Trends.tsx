@@ -15,11 +15,12 @@ import { int, ms, num, pct, usd } from "../format";
 import { NotFound } from "./NotFound";
 
 type Metric = Schemas["TimeseriesMetric"];
-const metrics = ["score", "latency_ms", "ttft_ms", "tokens_per_s", "cost_usd"] as const;
+const metrics = ["score", "latency_ms", "latency_p95_ms", "ttft_ms", "tokens_per_s", "cost_usd"] as const;
 const buckets = ["day", "week", "month"] as const;
 const metricNames: Record<Metric, string> = {
   score: "Score",
   latency_ms: "Latency (median)",
+  latency_p95_ms: "Latency (95th percentile)",
   ttft_ms: "Time to first token (median)",
   tokens_per_s: "Output tokens per second (mean)",
   cost_usd: "Cost (total)",
@@ -31,6 +32,7 @@ function fmt(metric: Metric, v: number | null | undefined): string {
     case "score":
       return pct(v);
     case "latency_ms":
+    case "latency_p95_ms":
     case "ttft_ms":
       return ms(v);
     case "tokens_per_s":
@@ -210,7 +212,6 @@ export default function Trends() {
           <p className="muted">
             {metricNames[metric]} per {bucket} (UTC buckets) from <Time at={series.data.from} dateOnly /> to{" "}
             <Time at={series.data.to} dateOnly />. A gap means the model did not run then.
-            {metric === "latency_ms" ? " The API's time series gives the median (p50) latency per bucket, not p95." : null}
           </p>
           <section className="card">
             <h2 className="sr-only">Chart</h2>
