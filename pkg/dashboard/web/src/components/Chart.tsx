@@ -89,6 +89,17 @@ export function axisStyle(t: ChartTheme) {
   };
 }
 
+/** richText draws a chart's tooltips on its canvas (ECharts' richText
+ * mode) instead of as HTML: the HTML tooltip writes its markers and
+ * layout as style="…" attributes, which the dashboard's CSP
+ * (style-src 'self') refuses, logging a violation at every hover. Tooltip
+ * formatters must then return plain text (newlines for line breaks). */
+function richText(tooltip: unknown): unknown {
+  if (tooltip == null) return undefined;
+  const one = (x: unknown) => (typeof x === "object" && x !== null ? { renderMode: "richText", ...x } : x);
+  return Array.isArray(tooltip) ? tooltip.map(one) : one(tooltip);
+}
+
 /** Chart draws `option(theme)` on a canvas: created on mount, updated when
  * the option or the colour scheme changes, resized with its container and
  * disposed on unmount. It is an image to assistive technology, described
@@ -122,8 +133,9 @@ export function Chart(props: {
 
   useEffect(() => {
     const t = readTheme(dark);
+    const o = option(t);
     chart.current?.setOption(
-      { backgroundColor: "transparent", color: t.series, textStyle: { color: t.text, fontSize: 13 }, ...option(t) },
+      { backgroundColor: "transparent", color: t.series, textStyle: { color: t.text, fontSize: 13 }, ...o, tooltip: richText(o.tooltip) },
       { notMerge: true },
     );
   }, [option, dark]);
