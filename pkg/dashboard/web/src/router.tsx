@@ -27,8 +27,9 @@ function after<T>(answer: Promise<T>, next: (d: T) => void) {
   answer.then(next, () => undefined);
 }
 
-// The chart pages' ECharts chunk, fetched alongside the page's own.
-const chart = () => void import("./components/Chart").catch(() => undefined);
+// The chart pages' ECharts (ChartCanvas and the echarts chunk), fetched
+// alongside the page's own code; the page does not wait for it.
+const chart = () => void import("./components/ChartCanvas").catch(() => undefined);
 
 const search = (request: Request) => new URL(request.url).searchParams;
 const leaderboardPeriods = ["latest", "week", "month"] as const;
