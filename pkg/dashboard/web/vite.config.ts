@@ -16,6 +16,17 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     sourcemap: false,
     chunkSizeWarningLimit: 700,
+    rolldownOptions: {
+      output: {
+        // ECharts (and zrender under it) in a chunk of its own, named so,
+        // which only the chart pages load: left to itself the bundler merges
+        // it with whatever else exactly those pages share, and a table-only
+        // page that shares that module would then fetch all of ECharts.
+        codeSplitting: {
+          groups: [{ name: "echarts", test: /[\\/]node_modules[\\/](echarts|zrender)[\\/]/ }],
+        },
+      },
+    },
   },
   server: {
     // `npm run dev` proxies the API to a running `sabe dev` (its default

@@ -1,31 +1,10 @@
-// Every chart of the dashboard: Apache ECharts imported piece by piece
-// (only the charts and components drawn here, on the canvas renderer), so
-// the pages that chart stay small. Never import "echarts" itself: it pulls
-// in every chart type.
-import { useEffect, useRef, useState } from "react";
-import * as echarts from "echarts/core";
+// Every chart of the dashboard. The drawing (Apache ECharts, ChartCanvas)
+// is a chunk of its own that the page does not wait for: a chart page
+// shows its figures and tables as soon as its data is there, and the chart
+// fills its box when ECharts has arrived (the chart pages' routes start
+// fetching it alongside the page's own code).
+import { lazy, Suspense, useEffect, useState } from "react";
 import type { EChartsCoreOption } from "echarts/core";
-import { CustomChart, LineChart, ScatterChart } from "echarts/charts";
-import {
-  DataZoomInsideComponent,
-  GridComponent,
-  LegendPlainComponent,
-  MarkLineComponent,
-  TooltipComponent,
-} from "echarts/components";
-import { CanvasRenderer } from "echarts/renderers";
-
-echarts.use([
-  LineChart,
-  ScatterChart,
-  CustomChart,
-  GridComponent,
-  TooltipComponent,
-  LegendPlainComponent,
-  DataZoomInsideComponent,
-  MarkLineComponent,
-  CanvasRenderer,
-]);
 
 export type { EChartsCoreOption };
 
@@ -48,7 +27,7 @@ export type ChartTheme = {
 const lightSeries = ["#2451c9", "#c2410c", "#17794a", "#7c3aed", "#b42318", "#0e7490", "#8a5a00", "#be185d"];
 const darkSeries = ["#8fb0ff", "#ffb86b", "#5fd49a", "#c4a7ff", "#ff8a80", "#67e8f9", "#f5c15a", "#f9a8d4"];
 
-function readTheme(dark: boolean): ChartTheme {
+export function readTheme(dark: boolean): ChartTheme {
   const css = getComputedStyle(document.documentElement);
   const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
   return {
@@ -89,53 +68,38 @@ export function axisStyle(t: ChartTheme) {
   };
 }
 
-/** Chart draws `option(theme)` on a canvas: created on mount, updated when
- * the option or the colour scheme changes, resized with its container and
- * disposed on unmount. It is an image to assistive technology, described
- * by `label`; every page also shows the same figures in a table. */
-export function Chart(props: {
+const ChartCanvas = lazy(() => import("./ChartCanvas"));
+
+export type ChartProps = {
   option: (t: ChartTheme) => EChartsCoreOption;
   label: string;
   testid?: string;
   className?: string;
   /** A height in pixels instead of the .chart class's. */
   height?: number;
-}) {
-  const { option, label, testid, className, height } = props;
-  const el = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
-  const dark = useDarkScheme();
+};
 
-  useEffect(() => {
-    const node = el.current;
-    if (!node) return;
-    const c = echarts.init(node, undefined, { renderer: "canvas" });
-    chart.current = c;
-    const ro = new ResizeObserver(() => c.resize());
-    ro.observe(node);
-    return () => {
-      ro.disconnect();
-      c.dispose();
-      chart.current = null;
-    };
-  }, []);
-
-  useEffect(() => {
-    const t = readTheme(dark);
-    chart.current?.setOption(
-      { backgroundColor: "transparent", color: t.series, textStyle: { color: t.text, fontSize: 13 }, ...option(t) },
-      { notMerge: true },
-    );
-  }, [option, dark]);
-
+/** Chart draws `option(theme)` on a canvas: created on mount, updated when
+ * the option or the colour scheme changes, resized with its container and
+ * disposed on unmount. It is an image to assistive technology, described
+ * by `label`; every page also shows the same figures in a table. Until
+ * ECharts is loaded it is the same box, empty. */
+export function Chart(props: ChartProps) {
+  const { label, testid, className, height } = props;
   return (
-    <div
-      ref={el}
-      className={className ?? "chart"}
-      role="img"
-      aria-label={label}
-      data-testid={testid}
-      style={height ? { height } : undefined}
-    />
+    <Suspense
+      fallback={
+        <div
+          className={className ?? "chart"}
+          role="img"
+          aria-label={label}
+          aria-busy="true"
+          data-testid={testid}
+          style={height ? { height } : undefined}
+        />
+      }
+    >
+      <ChartCanvas {...props} />
+    </Suspense>
   );
 }

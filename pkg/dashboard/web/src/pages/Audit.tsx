@@ -1,12 +1,13 @@
 import { useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api, data, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { auditFilter, auditQuery } from "../api/queries";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox } from "../components/ErrorBox";
-import { apiTime, useFilters } from "../components/FilterParams";
+import { useFilters } from "../components/FilterParams";
 import { Page } from "../components/Page";
-import { Pager, useCursor } from "../components/Pager";
+import { Pager } from "../components/Pager";
 import { Time } from "../components/Time";
 
 type Event = Schemas["AuditEvent"];
@@ -20,26 +21,9 @@ const textFilters = [
 /** The audit log (GET /v1/audit, admin only), newest first, with the
  * route's filters in the URL. Other tokens see the API's 403 message. */
 export default function Audit() {
-  const cursor = useCursor();
   const [params, set] = useFilters();
-  const get = (k: string) => params.get(k) || undefined;
   const outcome = params.get("outcome");
-  const query = {
-    action: get("action"),
-    resource_type: get("resource_type"),
-    resource_id: get("resource_id"),
-    token_id: get("token_id"),
-    outcome: outcome === "success" || outcome === "denied" ? (outcome as Schemas["AuditOutcome"]) : undefined,
-    from: apiTime(params.get("from")),
-    to: apiTime(params.get("to")),
-    cursor,
-    limit: 100,
-  };
-  const list = useQuery({
-    queryKey: ["audit", query],
-    queryFn: () => data(api.GET("/v1/audit", { params: { query } })),
-    retry: false,
-  });
+  const list = useQuery(auditQuery(auditFilter(params)));
 
   // The text filters apply when the form is submitted, not at every key.
   const [draft, setDraft] = useState<Record<string, string>>({});

@@ -2,13 +2,14 @@ import { useCallback, useMemo } from "react";
 import { Link, useParams } from "react-router";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api, data, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { benchmarkQuery, leaderboardQuery, runRankingsQuery } from "../api/queries";
 import { Chart, type ChartTheme } from "../components/Chart";
 import { intervalHeight, intervalOption } from "../components/AnalyticsIntervals";
 import { figure, interval } from "../components/AnalyticsColumns";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox, isNotFound } from "../components/ErrorBox";
-import { apiTime, oneOf, useFilters } from "../components/FilterParams";
+import { oneOf, useFilters } from "../components/FilterParams";
 import { Page } from "../components/Page";
 import { StartRun } from "../components/StartRun";
 import { Time } from "../components/Time";
@@ -28,39 +29,13 @@ export default function Leaderboard() {
   const category = params.get("category") || undefined;
   const at = params.get("at");
 
-  const bench = useQuery({
-    queryKey: ["benchmark", id],
-    queryFn: () => data(api.GET("/v1/benchmarks/{id}", { params: { path: { id } } })),
-  });
-  const board = useQuery({
-    queryKey: ["leaderboard", id, period, category ?? null, period === "latest" ? null : at],
-    queryFn: () =>
-      data(
-        api.GET("/v1/leaderboard", {
-          params: {
-            query: {
-              benchmark_id: id,
-              period,
-              category,
-              at: period === "latest" ? undefined : apiTime(at),
-            },
-          },
-        }),
-      ),
-  });
+  const bench = useQuery(benchmarkQuery(id));
+  const board = useQuery(leaderboardQuery({ id, period, category, at }));
   // The benchmark's categories are those of its latest finished run's
   // rankings (GET /v1/runs/{id}/rankings, by_category).
-  const latest = useQuery({
-    queryKey: ["leaderboard", id, "latest", null, null],
-    queryFn: () => data(api.GET("/v1/leaderboard", { params: { query: { benchmark_id: id, period: "latest" } } })),
-  });
+  const latest = useQuery(leaderboardQuery({ id, period: "latest" }));
   const latestRun = latest.data?.run_id;
-  const rankings = useQuery({
-    queryKey: ["run", latestRun, "rankings"],
-    queryFn: () => data(api.GET("/v1/runs/{id}/rankings", { params: { path: { id: latestRun ?? "" } } })),
-    enabled: !!latestRun,
-    staleTime: 5 * 60_000,
-  });
+  const rankings = useQuery({ ...runRankingsQuery(latestRun ?? ""), enabled: !!latestRun, staleTime: 5 * 60_000 });
   const categories = useMemo(() => Object.keys(rankings.data?.by_category ?? {}).sort(), [rankings.data]);
 
   const entries = board.data?.entries ?? [];

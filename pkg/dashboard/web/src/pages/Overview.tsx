@@ -1,6 +1,7 @@
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
-import { api, ApiError, data, type Schemas } from "../api/client";
+import { ApiError, type Schemas } from "../api/client";
+import { overviewBoardQuery, providersFirstPageQuery, runsByStatusQuery } from "../api/queries";
 import { ErrorBox } from "../components/ErrorBox";
 import { Page } from "../components/Page";
 import { Progress, unitsDone } from "../components/Progress";
@@ -28,24 +29,10 @@ function noFinishedRun(err: unknown): boolean {
 export default function Overview() {
   const benchmarks = useBenchmarks();
   const visible = (benchmarks.data?.items ?? []).filter((b) => !b.archived_at);
-  const boards = useQueries({
-    queries: visible.map((b) => ({
-      queryKey: ["leaderboard", b.id, "latest"],
-      queryFn: () => data(api.GET("/v1/leaderboard", { params: { query: { benchmark_id: b.id } } })),
-    })),
-  });
-  const running = useQuery({
-    queryKey: ["runs", { status: "running" }],
-    queryFn: () => data(api.GET("/v1/runs", { params: { query: { status: "running", limit: 200 } } })),
-  });
-  const queued = useQuery({
-    queryKey: ["runs", { status: "queued" }],
-    queryFn: () => data(api.GET("/v1/runs", { params: { query: { status: "queued", limit: 200 } } })),
-  });
-  const providers = useQuery({
-    queryKey: ["providers", "first-page"],
-    queryFn: () => data(api.GET("/v1/providers", { params: { query: { limit: 200 } } })),
-  });
+  const boards = useQueries({ queries: visible.map((b) => overviewBoardQuery(b.id)) });
+  const running = useQuery(runsByStatusQuery("running"));
+  const queued = useQuery(runsByStatusQuery("queued"));
+  const providers = useQuery(providersFirstPageQuery());
   const busy = benchmarks.isPending || running.isPending || queued.isPending || providers.isPending || boards.some((q) => q.isPending);
   const inProgress = [...(running.data?.items ?? []), ...(queued.data?.items ?? [])];
   const scheduled = visible

@@ -1,6 +1,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { api, data, type Schemas } from "../api/client";
+import { providersQuery } from "../api/queries";
 import { useCan } from "../api/session";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox } from "../components/ErrorBox";
@@ -23,10 +24,7 @@ const stateText: Record<Schemas["ProviderCircuit"]["state"], string> = {
 export default function Providers() {
   const cursor = useCursor();
   const canWrite = useCan("write");
-  const list = useQuery({
-    queryKey: ["providers", cursor ?? null],
-    queryFn: () => data(api.GET("/v1/providers", { params: { query: { cursor, limit: 100 } } })),
-  });
+  const list = useQuery(providersQuery(cursor));
   const columns = providerColumns(canWrite);
 
   return (

@@ -1,7 +1,8 @@
 import { useMemo } from "react";
 import { Link, useParams } from "react-router";
 import { useQuery } from "@tanstack/react-query";
-import { api, data, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { maxQuestionPages, questionQuery, questionResultsQuery, runQuery } from "../api/queries";
 import { ErrorBox, isNotFound } from "../components/ErrorBox";
 import { Page } from "../components/Page";
 import { int, ms, num, usd } from "../format";
@@ -9,45 +10,17 @@ import { NotFound } from "./NotFound";
 
 type Execution = Schemas["Execution"];
 
-// Pages of results read at most; each is bounded by the server (4 MiB).
-const maxPages = 20;
-
 /** One question of a run, drilled into: the prompt, the expected answer
  * and every model's answers side by side with their scores, evaluations
  * and the judges' verdicts (GET /v1/runs/{id}/results?question_id=). */
 export default function Question() {
   const { id = "", questionId = "" } = useParams();
 
-  const run = useQuery({
-    queryKey: ["run", id],
-    queryFn: () => data(api.GET("/v1/runs/{id}", { params: { path: { id } } })),
-  });
-  const results = useQuery({
-    queryKey: ["run", id, "results", "question", questionId],
-    queryFn: async () => {
-      const items: Execution[] = [];
-      let cursor: string | undefined;
-      let pages = 0;
-      do {
-        const page = await data(
-          api.GET("/v1/runs/{id}/results", {
-            params: { path: { id }, query: { question_id: questionId, limit: 200, cursor } },
-          }),
-        );
-        // The server filters by question; keep only this question's all the same.
-        items.push(...page.items.filter((e) => e.question_id === questionId));
-        cursor = page.next_cursor ?? undefined;
-        pages++;
-      } while (cursor && pages < maxPages);
-      return { items, truncated: !!cursor };
-    },
-    enabled: run.isSuccess,
-  });
-  const question = useQuery({
-    queryKey: ["question", questionId],
-    queryFn: () => data(api.GET("/v1/questions/{id}", { params: { path: { id: questionId } } })),
-    retry: false,
-  });
+  const run = useQuery(runQuery(id));
+  // Asked at once, with the run (the route's loader has usually asked
+  // already): an unknown run's results are a 404 like the run.
+  const results = useQuery(questionResultsQuery(id, questionId));
+  const question = useQuery(questionQuery(questionId));
 
   const byModel = useMemo(() => {
     const m = new Map<string, { name: string; items: Execution[] }>();
@@ -141,7 +114,7 @@ export default function Question() {
         </section>
       ) : null}
       {results.data?.truncated ? (
-        <p className="warn">Only the first {maxPages} pages of results were read; some answers may be missing.</p>
+        <p className="warn">Only the first {maxQuestionPages} pages of results were read; some answers may be missing.</p>
       ) : null}
       {byModel.length ? (
         <>

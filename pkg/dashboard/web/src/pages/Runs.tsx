@@ -1,12 +1,13 @@
 import { useQuery } from "@tanstack/react-query";
 import { createColumnHelper } from "@tanstack/react-table";
 import { Link, useSearchParams } from "react-router";
-import { api, data, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { runsFilter, runsQuery } from "../api/queries";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox } from "../components/ErrorBox";
 import { FilterSelect } from "../components/FilterSelect";
 import { Page } from "../components/Page";
-import { Pager, useCursor } from "../components/Pager";
+import { Pager } from "../components/Pager";
 import { percentDone, unitsDone } from "../components/Progress";
 import { RunStatus, runStatuses, runTriggers, isLive } from "../components/RunStatus";
 import { Time } from "../components/Time";
@@ -68,18 +69,8 @@ const columns = [
 /** Runs: every run, newest first, filtered by benchmark, status and trigger. */
 export default function Runs() {
   const [params] = useSearchParams();
-  const cursor = useCursor();
   const benchmarks = useBenchmarks();
-  const query = {
-    benchmark_id: params.get("benchmark_id") || undefined,
-    status: (params.get("status") || undefined) as Schemas["RunStatus"] | undefined,
-    trigger: (params.get("trigger") || undefined) as Schemas["RunTrigger"] | undefined,
-    cursor,
-  };
-  const runs = useQuery({
-    queryKey: ["runs", query],
-    queryFn: () => data(api.GET("/v1/runs", { params: { query } })),
-  });
+  const runs = useQuery(runsQuery(runsFilter(params)));
   const benchmarkOptions = (benchmarks.data?.items ?? []).map((b) => ({ value: b.id, label: b.name + (b.archived_at ? " (archived)" : "") }));
   return (
     <Page name="runs" title="Runs" busy={runs.isPending}>

@@ -1,7 +1,8 @@
 import { Link } from "react-router";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api, data, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { benchmarksPageQuery } from "../api/queries";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox } from "../components/ErrorBox";
 import { Page } from "../components/Page";
@@ -15,10 +16,7 @@ type Scheduled = Schemas["Benchmark"] & { schedule: Schemas["Schedule"] };
  * and the last run it skipped. */
 export default function Schedules() {
   const cursor = useCursor();
-  const list = useQuery({
-    queryKey: ["benchmarks", "page", cursor ?? null],
-    queryFn: () => data(api.GET("/v1/benchmarks", { params: { query: { cursor, limit: 100 } } })),
-  });
+  const list = useQuery(benchmarksPageQuery(cursor));
   const rows = (list.data?.items ?? []).filter((b): b is Scheduled => !!b.schedule);
   const unscheduled = (list.data?.items.length ?? 0) - rows.length;
 

@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api, data, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { tokensQuery } from "../api/queries";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox } from "../components/ErrorBox";
 import { Page } from "../components/Page";
@@ -14,11 +15,7 @@ type Token = Schemas["Token"];
  * 403 message. */
 export default function Tokens() {
   const cursor = useCursor();
-  const list = useQuery({
-    queryKey: ["tokens", cursor ?? null],
-    queryFn: () => data(api.GET("/v1/tokens", { params: { query: { cursor, limit: 100 } } })),
-    retry: false,
-  });
+  const list = useQuery(tokensQuery(cursor));
   return (
     <Page name="tokens" title="API tokens" busy={list.isPending}>
       {list.isError ? <ErrorBox error={list.error} what="list the tokens" /> : null}
