@@ -191,8 +191,7 @@ export const questionResultsQuery = (id: string, questionId: string) =>
     },
   });
 
-// Trends and Compare (their pages call these requests inline today; the
-// keys and calls here are theirs, character for character).
+// Trends and Compare.
 
 export type TrendsMetric = Schemas["TimeseriesMetric"];
 
@@ -248,13 +247,4 @@ export const finishedRunsQuery = (benchmarkId: string) =>
       );
       return [...(done?.items ?? []), ...(partial?.items ?? [])].sort((a, b) => b.created_at.localeCompare(a.created_at));
     },
-  });
-
-/** A model's drift on a benchmark: the questions whose verdict flipped
- * between its last two finished runs. */
-export const driftQuery = (modelId: string, benchmarkId: string) =>
-  queryOptions({
-    queryKey: ["drift", modelId, benchmarkId],
-    queryFn: () => data(api.GET("/v1/models/{id}/drift", { params: { path: { id: modelId }, query: { benchmark_id: benchmarkId } } })),
-    retry: false,
   });

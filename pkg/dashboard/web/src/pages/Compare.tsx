@@ -2,7 +2,8 @@ import { useCallback, useMemo } from "react";
 import { Link } from "react-router";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api, data, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { compareQuery, finishedRunsQuery, type CompareMode } from "../api/queries";
 import { Chart, type ChartTheme } from "../components/Chart";
 import { intervalHeight, intervalOption } from "../components/AnalyticsIntervals";
 import { Change, fmtDiff, fmtValue } from "../components/AnalyticsChange";
@@ -16,7 +17,6 @@ import { useBenchmarks } from "../hooks/useBenchmarks";
 import { int, pct } from "../format";
 
 type ModelRow = Schemas["ModelComparison"];
-type Mode = "wow" | "mom" | "runs";
 
 /** Compare this week with last (or this month with last, or two runs of a
  * benchmark): per model the paired difference with its interval, and the
@@ -27,40 +27,14 @@ export default function Compare() {
   const benchmarkId = params.get("benchmark_id") || "";
   const current = params.get("current_run_id") || "";
   const previous = params.get("previous_run_id") || "";
-  const mode: Mode = current || previous || params.get("mode") === "runs" ? "runs" : params.get("period") === "mom" ? "mom" : "wow";
+  const mode: CompareMode = current || previous || params.get("mode") === "runs" ? "runs" : params.get("period") === "mom" ? "mom" : "wow";
 
   const benchmarks = useBenchmarks();
   // The finished runs of the benchmark that a comparison can use.
-  const runs = useQuery({
-    queryKey: ["runs", "finished", benchmarkId],
-    queryFn: async () => {
-      const [done, partial] = await Promise.all(
-        (["completed", "partial"] as const).map((status) =>
-          data(api.GET("/v1/runs", { params: { query: { benchmark_id: benchmarkId, status, limit: 100 } } })),
-        ),
-      );
-      return [...(done?.items ?? []), ...(partial?.items ?? [])].sort((a, b) => b.created_at.localeCompare(a.created_at));
-    },
-    enabled: !!benchmarkId && mode === "runs",
-  });
+  const runs = useQuery({ ...finishedRunsQuery(benchmarkId), enabled: !!benchmarkId && mode === "runs" });
 
   const ready = !!benchmarkId && (mode !== "runs" || (!!current && !!previous));
-  const cmp = useQuery({
-    queryKey: ["compare", benchmarkId, mode, current, previous],
-    queryFn: () =>
-      data(
-        api.GET("/v1/analytics/compare", {
-          params: {
-            query:
-              mode === "runs"
-                ? { benchmark_id: benchmarkId, current_run_id: current, previous_run_id: previous }
-                : { benchmark_id: benchmarkId, period: mode },
-          },
-        }),
-      ),
-    enabled: ready,
-    retry: false,
-  });
+  const cmp = useQuery({ ...compareQuery(benchmarkId, mode, current, previous), enabled: ready });
   const models = useMemo(() => cmp.data?.models ?? [], [cmp.data]);
 
   const option = useCallback(
@@ -105,7 +79,7 @@ export default function Compare() {
           <select
             value={mode}
             onChange={(e) => {
-              const m = e.target.value as Mode;
+              const m = e.target.value as CompareMode;
               if (m === "runs") set({ mode: "runs", period: null });
               else set({ mode: null, period: m, current_run_id: null, previous_run_id: null });
             }}

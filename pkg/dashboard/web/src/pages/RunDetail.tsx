@@ -2,7 +2,8 @@ import type { ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { createColumnHelper } from "@tanstack/react-table";
 import { Link, useParams } from "react-router";
-import { api, ApiError, data, type Schemas } from "../api/client";
+import { ApiError, type Schemas } from "../api/client";
+import { runFailuresQuery, runQuery, runRankingsQuery } from "../api/queries";
 import { CancelRun } from "../components/CancelRun";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox, isNotFound } from "../components/ErrorBox";
@@ -13,7 +14,7 @@ import { isLive, RunStatus } from "../components/RunStatus";
 import { StartRun } from "../components/StartRun";
 import { Time } from "../components/Time";
 import { int, ms, pct, usd } from "../format";
-import { getRun, runKey, useRunEvents, type StreamState } from "../hooks/useRunEvents";
+import { useRunEvents, type StreamState } from "../hooks/useRunEvents";
 import { NotFound } from "./NotFound";
 
 type Run = Schemas["Run"];
@@ -24,22 +25,14 @@ type Execution = Schemas["Execution"];
  * cost, its model × category scores once finished, and its failed units. */
 export default function RunDetail() {
   const { id = "" } = useParams();
-  const run = useQuery({ queryKey: runKey(id), queryFn: () => getRun(id) });
+  const run = useQuery(runQuery(id));
   const r = run.data;
   const live = isLive(r?.status);
   const stream = useRunEvents(id, !!r && live);
-  const rankings = useQuery({
-    queryKey: ["run", id, "rankings"],
-    queryFn: () => data(api.GET("/v1/runs/{id}/rankings", { params: { path: { id } } })),
-    enabled: !!r && !live,
-  });
+  const rankings = useQuery({ ...runRankingsQuery(id), enabled: !!r && !live });
   const cursor = useCursor();
   const hasFailures = (r?.progress.failed ?? 0) > 0;
-  const failures = useQuery({
-    queryKey: ["run", id, "results", "failed", cursor],
-    queryFn: () => data(api.GET("/v1/runs/{id}/results", { params: { path: { id }, query: { status: "failed", cursor } } })),
-    enabled: hasFailures,
-  });
+  const failures = useQuery({ ...runFailuresQuery(id, cursor), enabled: hasFailures });
 
   if (run.isError && isNotFound(run.error)) return <NotFound detail={`There is no run ${id}.`} />;
   const busy = run.isPending || (!!r && !live && rankings.isPending) || (hasFailures && failures.isPending);

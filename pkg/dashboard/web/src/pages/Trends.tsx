@@ -2,7 +2,8 @@ import { useCallback, useMemo } from "react";
 import { Link, useParams } from "react-router";
 import { useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { api, data, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { benchmarkQuery, comparePeriodQuery, timeseriesQuery } from "../api/queries";
 import { axisStyle, Chart, type ChartTheme } from "../components/Chart";
 import { Change, type ChangeMetric } from "../components/AnalyticsChange";
 import { figure } from "../components/AnalyticsColumns";
@@ -57,26 +58,10 @@ export default function Trends() {
   // the changes shown are the score's.
   const changeMetric: ChangeMetric = metric === "latency_ms" || metric === "cost_usd" ? metric : "score";
 
-  const bench = useQuery({
-    queryKey: ["benchmark", id],
-    queryFn: () => data(api.GET("/v1/benchmarks/{id}", { params: { path: { id } } })),
-  });
-  const series = useQuery({
-    queryKey: ["timeseries", id, metric, bucket, modelId ?? null],
-    queryFn: () =>
-      data(
-        api.GET("/v1/analytics/timeseries", {
-          params: { query: { benchmark_id: id, metric, bucket, model_id: modelId } },
-        }),
-      ),
-  });
-  const compare = (period: "wow" | "mom") => ({
-    queryKey: ["compare", id, period],
-    queryFn: () => data(api.GET("/v1/analytics/compare", { params: { query: { benchmark_id: id, period } } })),
-    retry: false,
-  });
-  const wow = useQuery(compare("wow"));
-  const mom = useQuery(compare("mom"));
+  const bench = useQuery(benchmarkQuery(id));
+  const series = useQuery(timeseriesQuery({ id, metric, bucket, modelId }));
+  const wow = useQuery(comparePeriodQuery(id, "wow"));
+  const mom = useQuery(comparePeriodQuery(id, "mom"));
 
   // Models to choose from: those of the comparisons and of the series.
   const models = useMemo(() => {
@@ -282,6 +267,8 @@ export default function Trends() {
           rowId={(r) => r.key}
           rowAttrs={(r) => ({ "data-model-id": r.model_id, "data-bucket": r.bucket })}
           columns={trendColumns(metric)}
+          // Newest first: a long range shows its latest rows before "Show all".
+          initialSort={[{ id: "bucket", desc: true }]}
           empty="No finished runs in this range."
         />
       </details>

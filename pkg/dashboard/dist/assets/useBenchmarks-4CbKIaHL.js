@@ -1,1 +1,0 @@
-import{a as e,f as t,o as n}from"./index-DhWFyWB-.js";function r(){return t({queryKey:[`benchmarks`,`first-page`],queryFn:()=>n(e.GET(`/v1/benchmarks`,{params:{query:{limit:200}}}))})}export{r as t};
