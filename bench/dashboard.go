@@ -200,15 +200,12 @@ func dashboardPages(ids dashboardIDs) []dashboardPage {
 		{"leaderboard week", "leaderboard", "/benchmarks/" + b + "/leaderboard?period=week", []string{"/v1/benchmarks/" + b, lb + "&period=week"}},
 		{"leaderboard month", "leaderboard", "/benchmarks/" + b + "/leaderboard?period=month", []string{"/v1/benchmarks/" + b, lb + "&period=month"}},
 	}
-	for _, m := range []string{"score", "latency_ms", "ttft_ms", "tokens_per_s", "cost_usd"} {
+	for _, m := range []string{"score", "latency_ms", "latency_p95_ms", "ttft_ms", "tokens_per_s", "cost_usd"} {
 		pages = append(pages, dashboardPage{"trends " + m, "trends", "/benchmarks/" + b + "/trends?metric=" + m, []string{
 			"/v1/benchmarks/" + b, "/v1/analytics/timeseries?benchmark_id=" + b + "&metric=" + m + "&bucket=week",
 			cmp + "&period=wow", cmp + "&period=mom"}})
 	}
-	compareWow := []string{"/v1/benchmarks", cmp + "&period=wow", "/v1/runs?benchmark_id=" + b + "&status=completed"}
-	for _, m := range ids.models {
-		compareWow = append(compareWow, "/v1/models/"+m+"/drift?benchmark_id="+b)
-	}
+	compareWow := []string{"/v1/benchmarks", cmp + "&period=wow"}
 	return append(pages,
 		dashboardPage{"runs", "runs", "/runs", []string{"/v1/runs", "/v1/benchmarks"}},
 		dashboardPage{"run detail", "run-detail", "/runs/" + ids.newestRun, []string{"/v1/runs/" + ids.newestRun,
