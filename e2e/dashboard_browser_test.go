@@ -95,10 +95,13 @@ func (b *tab) open(t *testing.T, path, page string) {
 	b.ready(t, page)
 }
 
-// ready waits until the page named page is shown and not busy.
+// ready waits until the page named page is shown and not busy, and its
+// charts (drawn after the page's data is shown, once ECharts has loaded)
+// are drawn.
 func (b *tab) ready(t *testing.T, page string) {
 	t.Helper()
 	b.waitVisible(t, "page "+page, readySelector(page))
+	b.poll(t, "charts of "+page+" drawn", `document.querySelectorAll('[data-drawn="false"]').length === 0`, stepTimeout)
 }
 
 // waitVisible waits until an element matching the CSS selector sel is

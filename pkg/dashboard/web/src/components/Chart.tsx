@@ -1,8 +1,9 @@
 // Every chart of the dashboard. The drawing (Apache ECharts, ChartCanvas)
 // is a chunk of its own that the page does not wait for: a chart page
 // shows its figures and tables as soon as its data is there, and the chart
-// fills its box when ECharts has arrived (the chart pages' routes start
-// fetching it alongside the page's own code).
+// fills its box when ECharts has arrived (fetched when the first chart
+// renders; see router.tsx for why not earlier). data-drawn says whether it
+// has been drawn yet.
 import { lazy, Suspense, useEffect, useState } from "react";
 import type { EChartsCoreOption } from "echarts/core";
 
@@ -95,6 +96,7 @@ export function Chart(props: ChartProps) {
           aria-label={label}
           aria-busy="true"
           data-testid={testid}
+          data-drawn="false"
           style={height ? { height } : undefined}
         />
       }

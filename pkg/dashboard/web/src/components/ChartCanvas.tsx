@@ -1,7 +1,7 @@
 // The drawing of Chart (./Chart.tsx): Apache ECharts imported piece by
 // piece (only the charts and components drawn here, on the canvas
 // renderer). Never import "echarts" itself: it pulls in every chart type.
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import * as echarts from "echarts/core";
 import { CustomChart, LineChart, ScatterChart } from "echarts/charts";
 import {
@@ -43,11 +43,15 @@ export default function ChartCanvas(props: ChartProps) {
   const el = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
   const dark = useDarkScheme();
+  // Whether the chart has been drawn (its first render and animation are
+  // over): data-drawn, which the browser tests wait for before a screenshot.
+  const [drawn, setDrawn] = useState(false);
 
   useEffect(() => {
     const node = el.current;
     if (!node) return;
     const c = echarts.init(node, undefined, { renderer: "canvas" });
+    c.on("finished", () => setDrawn(true));
     chart.current = c;
     const ro = new ResizeObserver(() => c.resize());
     ro.observe(node);
@@ -74,6 +78,7 @@ export default function ChartCanvas(props: ChartProps) {
       role="img"
       aria-label={label}
       data-testid={testid}
+      data-drawn={drawn}
       style={height ? { height } : undefined}
     />
   );
