@@ -1,6 +1,7 @@
 import type { ComponentType } from "react";
 import type { FetchQueryOptions } from "@tanstack/react-query";
 import { createBrowserRouter, type LoaderFunctionArgs } from "react-router";
+import { trackNavigation } from "./api/client";
 import { queryClient as qc } from "./api/queryClient";
 import * as q from "./api/queries";
 import { sessionQuery } from "./api/session";
@@ -153,3 +154,10 @@ export const router = createBrowserRouter([
     ].map((r) => ("loader" in r ? { ...r, shouldRevalidate: noRevalidate } : r)),
   },
 ]);
+
+// A 401 to a request a loader started sends the browser to log in and
+// back to the page it was going to (see trackNavigation).
+trackNavigation(() => {
+  const to = router.state.navigation.location;
+  return to ? to.pathname + to.search + to.hash : undefined;
+});

@@ -22,10 +22,22 @@ export class ApiError extends Error {
   }
 }
 
+// pendingPath is where the router is taking the browser, when a
+// navigation is under way (see trackNavigation).
+let pendingPath: () => string | undefined = () => undefined;
+
+/** trackNavigation tells loginURL where a navigation under way is going:
+ * a page's requests start with its code (the router's loaders), before the
+ * address bar changes, so a 401 answered to them must bring the user back
+ * to the page they asked for, not the one they were leaving. */
+export function trackNavigation(f: () => string | undefined) {
+  pendingPath = f;
+}
+
 /** loginURL is the login form that brings the browser back to where it
- * is now once the user has logged in again. */
+ * is (or is going) once the user has logged in again. */
 export function loginURL(): string {
-  const here = window.location.pathname + window.location.search + window.location.hash;
+  const here = pendingPath() ?? window.location.pathname + window.location.search + window.location.hash;
   return "/login?next=" + encodeURIComponent(here);
 }
 

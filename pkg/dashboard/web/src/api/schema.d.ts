@@ -2999,7 +2999,7 @@ export interface components {
             mean_latency_ms: number;
             /**
              * Format: double
-             * @description New. The model's median time to first token over the run's succeeded units that reported one (streamed answers), in the overall ranking; null when no unit reported one, in the per-category rankings, and once retention has deleted the run's units.
+             * @description New. The model's median time to first token over the run's succeeded units that reported one (streamed answers), in the overall ranking, computed when the run is finalized and kept with the ranking (retention does not change it); null when no unit reported one, and in the per-category rankings.
              */
             ttft_p50_ms: number | null;
             /** Format: double */
