@@ -101,16 +101,16 @@ WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id);
 
 -- name: InsertRankings :copyfrom
 INSERT INTO rankings (run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high,
-                      questions, std_error, rank_low, rank_high, pass_at_k, unscored)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20);
+                      questions, std_error, rank_low, rank_high, pass_at_k, unscored, ttft_p50_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21);
 
 -- name: ListRankings :many
 SELECT * FROM rankings WHERE run_id = $1 ORDER BY category, position;
 
 -- name: RunModelTTFT :many
 -- Each model's median time to first token over a run's succeeded units
--- that reported one; the primary key's prefix (run_created_at, run_id)
--- finds the run's units.
+-- that reported one, stored with its ranking; the primary key's prefix
+-- (run_created_at, run_id) finds the run's units.
 SELECT model_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms)::double precision AS ttft_p50_ms
 FROM executions
 WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id)

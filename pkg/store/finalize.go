@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -83,7 +82,7 @@ func rankingRows(runID uuid.UUID, category string, entries []analytics.Entry) []
 			Score: e.Score, N: int32(e.N), Correct: int32(e.Correct), Failed: int32(e.Failed), ErrorRate: e.ErrorRate,
 			MeanLatencyMs: deref(e.MeanLatencyMs), CostUsd: e.CostUSD, CiLow: e.CI.Low, CiHigh: e.CI.High,
 			Questions: int32(e.Questions), StdError: e.StdError, RankLow: int32(e.RankLow), RankHigh: int32(e.RankHigh),
-			PassAtK: mustJSON(e.PassAtK), Unscored: int32(e.Unscored),
+			PassAtK: mustJSON(e.PassAtK), Unscored: int32(e.Unscored), TtftP50Ms: e.TTFTP50Ms,
 		}
 	}
 	return rows
@@ -98,7 +97,7 @@ func entryFromRanking(row dbsqlc.Ranking) analytics.Entry {
 		Rank: int(row.Position), RankLow: int(row.RankLow), RankHigh: int(row.RankHigh), ModelID: row.ModelID,
 		ModelName: row.ModelName, Score: row.Score, StdError: row.StdError, Questions: int(row.Questions),
 		N: int(row.N), Correct: int(row.Correct), Failed: int(row.Failed), ErrorRate: row.ErrorRate,
-		CostUSD: row.CostUsd, PassAtK: []analytics.PassAtK{}, Unscored: int(row.Unscored),
+		CostUSD: row.CostUsd, PassAtK: []analytics.PassAtK{}, Unscored: int(row.Unscored), TTFTP50Ms: row.TtftP50Ms,
 	}
 	e.CI.Low, e.CI.High = row.CiLow, row.CiHigh
 	if row.N > row.Failed {
@@ -125,35 +124,14 @@ func (s *Store) Rankings(ctx context.Context, id uuid.UUID) (*analytics.RunRanki
 	if err != nil {
 		return nil, err
 	}
-	ttft, err := s.runModelTTFT(ctx, r)
-	if err != nil {
-		return nil, err
-	}
 	out := &analytics.RunRanking{Overall: []analytics.Entry{}, ByCategory: map[string][]analytics.Entry{}}
 	for _, row := range rows {
 		e := entryFromRanking(row)
 		if row.Category == "" {
-			e.TTFTP50Ms = ttft[row.ModelID]
 			out.Overall = append(out.Overall, e)
 		} else {
 			out.ByCategory[row.Category] = append(out.ByCategory[row.Category], e)
 		}
-	}
-	return out, nil
-}
-
-// runModelTTFT returns each model's median time to first token in run r,
-// read from its units (a few thousand rows found by the primary key) rather
-// than stored with the rankings: a model without a streamed answer, or a
-// run whose units retention deleted, has none.
-func (s *Store) runModelTTFT(ctx context.Context, r *run.Run) (map[uuid.UUID]*float64, error) {
-	rows, err := s.q.RunModelTTFT(ctx, dbsqlc.RunModelTTFTParams{RunCreatedAt: r.CreatedAt, RunID: r.ID})
-	if err != nil {
-		return nil, fmt.Errorf("time to first token of run %s: %w", r.ID, err)
-	}
-	out := make(map[uuid.UUID]*float64, len(rows))
-	for _, row := range rows {
-		out[row.ModelID] = &row.TtftP50Ms
 	}
 	return out, nil
 }

@@ -281,6 +281,18 @@ func writeRunResults(ctx context.Context, q *dbsqlc.Queries, r *run.Run, status 
 		names[m.ModelID] = m.Name
 	}
 	rk := rank(questions, names)
+	ttft, err := q.RunModelTTFT(ctx, dbsqlc.RunModelTTFTParams{RunCreatedAt: r.CreatedAt, RunID: r.ID})
+	if err != nil {
+		return fmt.Errorf("time to first token of run %s: %w", r.ID, err)
+	}
+	for _, t := range ttft {
+		for i := range rk.Overall {
+			if rk.Overall[i].ModelID == t.ModelID {
+				p50 := t.TtftP50Ms
+				rk.Overall[i].TTFTP50Ms = &p50
+			}
+		}
+	}
 	rows := rankingRows(r.ID, "", rk.Overall)
 	for cat, entries := range rk.ByCategory {
 		rows = append(rows, rankingRows(r.ID, cat, entries)...)

@@ -167,6 +167,7 @@ func (r iteratorForInsertRankings) Values() ([]interface{}, error) {
 		r.rows[0].RankHigh,
 		r.rows[0].PassAtK,
 		r.rows[0].Unscored,
+		r.rows[0].TtftP50Ms,
 	}, nil
 }
 
@@ -175,7 +176,7 @@ func (r iteratorForInsertRankings) Err() error {
 }
 
 func (q *Queries) InsertRankings(ctx context.Context, arg []InsertRankingsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"rankings"}, []string{"run_id", "category", "model_id", "position", "model_name", "score", "n", "correct", "failed", "error_rate", "mean_latency_ms", "cost_usd", "ci_low", "ci_high", "questions", "std_error", "rank_low", "rank_high", "pass_at_k", "unscored"}, &iteratorForInsertRankings{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"rankings"}, []string{"run_id", "category", "model_id", "position", "model_name", "score", "n", "correct", "failed", "error_rate", "mean_latency_ms", "cost_usd", "ci_low", "ci_high", "questions", "std_error", "rank_low", "rank_high", "pass_at_k", "unscored", "ttft_p50_ms"}, &iteratorForInsertRankings{rows: arg})
 }
 
 // iteratorForSeedEvaluations implements pgx.CopyFromSource.

@@ -245,6 +245,7 @@ type Ranking struct {
 	RankHigh      int32
 	PassAtK       json.RawMessage
 	Unscored      int32
+	TtftP50Ms     *float64
 }
 
 type RollupCategoryDaily struct {

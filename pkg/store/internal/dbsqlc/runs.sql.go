@@ -263,6 +263,7 @@ type InsertRankingsParams struct {
 	RankHigh      int32
 	PassAtK       json.RawMessage
 	Unscored      int32
+	TtftP50Ms     *float64
 }
 
 const lastScheduledRuns = `-- name: LastScheduledRuns :many
@@ -334,7 +335,7 @@ func (q *Queries) LastScheduledRuns(ctx context.Context, benchmarkIds []uuid.UUI
 }
 
 const listRankings = `-- name: ListRankings :many
-SELECT run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high, questions, std_error, rank_low, rank_high, pass_at_k, unscored FROM rankings WHERE run_id = $1 ORDER BY category, position
+SELECT run_id, category, model_id, position, model_name, score, n, correct, failed, error_rate, mean_latency_ms, cost_usd, ci_low, ci_high, questions, std_error, rank_low, rank_high, pass_at_k, unscored, ttft_p50_ms FROM rankings WHERE run_id = $1 ORDER BY category, position
 `
 
 func (q *Queries) ListRankings(ctx context.Context, runID uuid.UUID) ([]Ranking, error) {
@@ -367,6 +368,7 @@ func (q *Queries) ListRankings(ctx context.Context, runID uuid.UUID) ([]Ranking,
 			&i.RankHigh,
 			&i.PassAtK,
 			&i.Unscored,
+			&i.TtftP50Ms,
 		); err != nil {
 			return nil, err
 		}
@@ -754,8 +756,8 @@ type RunModelTTFTRow struct {
 }
 
 // Each model's median time to first token over a run's succeeded units
-// that reported one; the primary key's prefix (run_created_at, run_id)
-// finds the run's units.
+// that reported one, stored with its ranking; the primary key's prefix
+// (run_created_at, run_id) finds the run's units.
 func (q *Queries) RunModelTTFT(ctx context.Context, arg RunModelTTFTParams) ([]RunModelTTFTRow, error) {
 	rows, err := q.db.Query(ctx, runModelTTFT, arg.RunCreatedAt, arg.RunID)
 	if err != nil {
