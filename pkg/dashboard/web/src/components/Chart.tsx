@@ -87,20 +87,25 @@ export type ChartProps = {
  * ECharts is loaded it is the same box, empty. */
 export function Chart(props: ChartProps) {
   const { label, testid, className, height } = props;
+  // ECharts is asked for only once the page around the chart has been
+  // committed, so the render that shows the page's data never waits on
+  // the chart's chunk.
+  const [mounted, setMounted] = useState(false);
+  useEffect(() => setMounted(true), []);
+  const box = (
+    <div
+      className={className ?? "chart"}
+      role="img"
+      aria-label={label}
+      aria-busy="true"
+      data-testid={testid}
+      data-drawn="false"
+      style={height ? { height } : undefined}
+    />
+  );
+  if (!mounted) return box;
   return (
-    <Suspense
-      fallback={
-        <div
-          className={className ?? "chart"}
-          role="img"
-          aria-label={label}
-          aria-busy="true"
-          data-testid={testid}
-          data-drawn="false"
-          style={height ? { height } : undefined}
-        />
-      }
-    >
+    <Suspense fallback={box}>
       <ChartCanvas {...props} />
     </Suspense>
   );
