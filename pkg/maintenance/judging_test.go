@@ -2,7 +2,6 @@ package maintenance
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -32,18 +31,8 @@ func TestReconciler_RestoresLostJudgeTasks(t *testing.T) {
 	judgeModel := testfactory.Model(ctx, t, b.store, &testfactory.ModelOpts{
 		ProviderID: f.models[0].ProviderID, Name: "judge-" + uuid.NewString()[:8], ProviderModelID: "mock-judge",
 	})
-	raw, err := json.Marshal(scoring.Rule{Method: scoring.MethodLLMJudge,
-		Config: judge.Config{ModelIDs: []uuid.UUID{judgeModel.ID}, Template: judge.TemplateClosedQA}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	qids := make([]uuid.UUID, len(f.questions))
-	for i, q := range f.questions {
-		qids[i] = q.ID
-	}
-	if _, err := b.pool.Exec(ctx, `UPDATE question_revisions SET scoring = $1 WHERE question_id = ANY($2)`, raw, qids); err != nil {
-		t.Fatal(err)
-	}
+	testfactory.SetScoring(ctx, t, b.pool, scoring.Rule{Method: scoring.MethodLLMJudge,
+		Config: judge.Config{ModelIDs: []uuid.UUID{judgeModel.ID}, Template: judge.TemplateClosedQA}}, f.questions)
 	r := b.commitRun(t, f)
 	// Redis keeps its state (the epoch is there): only the tasks go.
 	if err := b.rdb.Set(ctx, epochKey, 1, 0).Err(); err != nil {

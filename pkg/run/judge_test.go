@@ -32,18 +32,8 @@ func (b *bundle) judged(t *testing.T, f fixture, providerID uuid.UUID, judges ..
 		})
 		ids[i] = m.ID
 	}
-	rule := scoring.Rule{Method: scoring.MethodLLMJudge, Config: judge.Config{ModelIDs: ids, Template: judge.TemplateClosedQA}}
-	raw, err := json.Marshal(rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	qids := make([]uuid.UUID, len(f.questions))
-	for i, q := range f.questions {
-		qids[i] = q.ID
-	}
-	if _, err := b.pool.Exec(ctx, `UPDATE question_revisions SET scoring = $1 WHERE question_id = ANY($2)`, raw, qids); err != nil {
-		t.Fatal(err)
-	}
+	testfactory.SetScoring(ctx, t, b.pool, scoring.Rule{Method: scoring.MethodLLMJudge,
+		Config: judge.Config{ModelIDs: ids, Template: judge.TemplateClosedQA}}, f.questions)
 	return ids
 }
 

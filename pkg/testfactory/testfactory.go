@@ -14,11 +14,13 @@ package testfactory
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
@@ -313,4 +315,22 @@ func MockBenchmark(ctx context.Context, t testing.TB, st *store.Store, o MockBen
 	w.Questions = Questions(ctx, t, st, &QuestionsOpts{SuiteID: su.ID, Count: o.Questions, Categories: []string{"easy", "hard"}})
 	w.Benchmark = Benchmark(ctx, t, st, &BenchmarkOpts{SuiteIDs: []uuid.UUID{su.ID}, ModelIDs: ids, Config: o.Config})
 	return w
+}
+
+// SetScoring gives questions the scoring rule in place, on their current
+// revisions, without making new ones (as editing through the API would):
+// for tests that need a rule on questions a fixture already made.
+func SetScoring(ctx context.Context, t testing.TB, pool *pgxpool.Pool, rule scoring.Rule, questions []catalog.Question) {
+	t.Helper()
+	raw, err := json.Marshal(rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]uuid.UUID, len(questions))
+	for i, q := range questions {
+		ids[i] = q.ID
+	}
+	if _, err := pool.Exec(ctx, `UPDATE question_revisions SET scoring = $1 WHERE question_id = ANY($2)`, raw, ids); err != nil {
+		t.Fatal(err)
+	}
 }
