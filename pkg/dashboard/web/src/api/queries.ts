@@ -27,8 +27,8 @@ export const benchmarkQuery = (id: string) =>
     queryFn: () => data(api.GET("/v1/benchmarks/{id}", { params: { path: { id } } })),
   });
 
-/** GET /v1/runs/{id}; the key is useRunEvents' runKey, which the event
- * stream keeps up to date. */
+/** GET /v1/runs/{id}; its cache entry is what the run's event stream
+ * keeps up to date (useRunEvents). */
 export const runQuery = (id: string) =>
   queryOptions({
     queryKey: ["run", id] as const,

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, data } from "../api/client";
+import { runQuery } from "../api/queries";
 import { useCan } from "../api/session";
 import { ErrorBox } from "./ErrorBox";
 
@@ -15,7 +16,7 @@ export function CancelRun({ runId }: { runId: string }) {
     mutationFn: () => data(api.POST("/v1/runs/{id}/cancel", { params: { path: { id: runId } } })),
     onSuccess: (run) => {
       setAsking(false);
-      qc.setQueryData(["run", runId], run);
+      qc.setQueryData(runQuery(runId).queryKey, run);
     },
   });
   if (!can) return null;

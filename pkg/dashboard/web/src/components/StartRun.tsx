@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "react-router";
 import { api, data } from "../api/client";
+import { runQuery } from "../api/queries";
 import { useCan } from "../api/session";
 import { ErrorBox } from "./ErrorBox";
 
@@ -15,7 +16,7 @@ export function StartRun({ benchmarkId, label = "Start run", primary = true }: {
   const start = useMutation({
     mutationFn: () => data(api.POST("/v1/benchmarks/{id}/runs", { params: { path: { id: benchmarkId } }, body: {} })),
     onSuccess: (run) => {
-      qc.setQueryData(["run", run.id], run);
+      qc.setQueryData(runQuery(run.id).queryKey, run);
       // Lists of runs are due, but read when next shown: refetched now, the
       // overview would open the new run's event stream just before leaving.
       void qc.invalidateQueries({ queryKey: ["runs"], refetchType: "none" });

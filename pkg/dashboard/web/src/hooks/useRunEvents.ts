@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
-import { api, data, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { runQuery } from "../api/queries";
 import { isLive } from "../components/RunStatus";
 
 type Run = Schemas["Run"];
@@ -10,14 +11,6 @@ type Run = Schemas["Run"];
  * lost before it (the page then shows the run as one GET left it). */
 export type StreamState = "idle" | "live" | "final" | "lost";
 
-/** runKey is the TanStack Query key of GET /v1/runs/{id}, which the event
- * stream keeps up to date. */
-export const runKey = (id: string) => ["run", id] as const;
-
-/** getRun is GET /v1/runs/{id}. */
-export function getRun(id: string): Promise<Run> {
-  return data(api.GET("/v1/runs/{id}", { params: { path: { id } } }));
-}
 
 // When a run ends, what was computed from it is due: its rankings and
 // results, the lists it was in and its benchmark's leaderboards.
@@ -47,7 +40,7 @@ export function useRunEvents(id: string | undefined, enabled: boolean): { state:
     const put = (ev: MessageEvent<string>): Run | undefined => {
       try {
         const run = JSON.parse(ev.data) as Run;
-        qc.setQueryData(runKey(id), run);
+        qc.setQueryData(runQuery(id).queryKey, run);
         return run;
       } catch {
         return undefined;
@@ -69,7 +62,7 @@ export function useRunEvents(id: string | undefined, enabled: boolean): { state:
       es.close();
       setState("lost");
       // One GET instead of the stream, so the page shows where the run is.
-      void qc.fetchQuery({ queryKey: runKey(id), queryFn: () => getRun(id), staleTime: 0 }).then(
+      void qc.fetchQuery({ ...runQuery(id), staleTime: 0 }).then(
         (run) => {
           if (!isLive(run.status)) runEnded(qc, id, run);
         },
@@ -91,8 +84,7 @@ export function useRunEvents(id: string | undefined, enabled: boolean): { state:
  * connections to the server). */
 export function useLiveRun(run: Run, follow = true): { run: Run; state: StreamState } {
   const q = useQuery({
-    queryKey: runKey(run.id),
-    queryFn: () => getRun(run.id),
+    ...runQuery(run.id),
     initialData: run,
     enabled: false,
   });
