@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import type { Schemas } from "../api/client";
-import { runQuery } from "../api/queries";
+import { runQuery, runRankingsQuery } from "../api/queries";
 import { isLive } from "../components/RunStatus";
 
 type Run = Schemas["Run"];
@@ -11,12 +11,10 @@ type Run = Schemas["Run"];
  * lost before it (the page then shows the run as one GET left it). */
 export type StreamState = "idle" | "live" | "final" | "lost";
 
-
 // When a run ends, what was computed from it is due: its rankings and
 // results, the lists it was in and its benchmark's leaderboards.
 function runEnded(qc: QueryClient, id: string, run?: Run) {
-  void qc.invalidateQueries({ queryKey: ["run", id, "rankings"] });
-  void qc.invalidateQueries({ queryKey: ["rankings", id] }); // the leaderboard page's key
+  void qc.invalidateQueries({ queryKey: runRankingsQuery(id).queryKey });
   void qc.invalidateQueries({ queryKey: ["run", id, "results"] });
   void qc.invalidateQueries({ queryKey: ["runs"] });
   if (run) void qc.invalidateQueries({ queryKey: ["leaderboard", run.benchmark_id] });
