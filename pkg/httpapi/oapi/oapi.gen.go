@@ -219,6 +219,33 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for ImportFormat.
+const (
+	Csv         ImportFormat = "csv"
+	Inspect     ImportFormat = "inspect"
+	OpenaiEvals ImportFormat = "openai-evals"
+	Promptfoo   ImportFormat = "promptfoo"
+	Sabe        ImportFormat = "sabe"
+)
+
+// Valid indicates whether the value is a known member of the ImportFormat enum.
+func (e ImportFormat) Valid() bool {
+	switch e {
+	case Csv:
+		return true
+	case Inspect:
+		return true
+	case OpenaiEvals:
+		return true
+	case Promptfoo:
+		return true
+	case Sabe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for JudgeVerdictKind.
 const (
 	JudgeVerdictKindChoice   JudgeVerdictKind = "choice"
@@ -1146,6 +1173,15 @@ type CreateQuestionRequest struct {
 	// ExpectedAnswer The answer the scoring rule compares against (a number for `numeric`, a letter or option for `multiple_choice`, the reference for a judge).
 	ExpectedAnswer string `json:"expected_answer"`
 
+	// Key New. A name for the question, unique among its suite's active
+	// questions (a second active question with the same key is a 409, in
+	// an import a 422 on that line's `key`); `sabe apply` matches
+	// questions by it. No leading or trailing spaces.
+	//
+	//
+	// Example: capital-fr
+	Key *QuestionKey `json:"key,omitempty"`
+
 	// Messages The question as chat turns, instead of `prompt` (give exactly
 	// one of them): `system` (first only), `user` and `assistant`
 	// turns, the last one `user`; at most 32768 characters in all.
@@ -1154,6 +1190,15 @@ type CreateQuestionRequest struct {
 	//
 	// Example: [{"content":"You answer support tickets.","role":"system"},{"content":"My invoice is wrong, what do I do?","role":"user"}]
 	Messages *[]Message `json:"messages,omitempty"`
+
+	// Metadata New. Free-form JSON kept with the question (at most 16 KiB
+	// encoded): an import's `metadata`, a promptfoo test's
+	// `description`, and so on. Not sent to models; part of the
+	// revision.
+	//
+	//
+	// Example: {"difficulty":"hard","source":"openai-evals"}
+	Metadata *QuestionMetadata `json:"metadata,omitempty"`
 
 	// Prompt The user message sent to the model (or give `messages`).
 	Prompt string `json:"prompt,omitempty"`
@@ -1194,6 +1239,18 @@ type CreateSuiteRequest struct {
 	// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
 	FewShot *FewShot `json:"few_shot,omitempty"`
 	Name    string   `json:"name"`
+
+	// PromptTemplate New. How an import that carries variables rather than prompts (a
+	// promptfoo test file, a CSV with a `prompt_template`-only layout)
+	// turns each row into a question's prompt: `{{name}}` (spaces
+	// inside the braces allowed) is replaced by the row's variable
+	// `name`. A variable the template names but a row lacks is an error
+	// on that row. Empty: such imports need a prompt in every row.
+	// Changing it does not change questions already imported.
+	//
+	//
+	// Example: Translate into French: {{text}}
+	PromptTemplate *PromptTemplate `json:"prompt_template,omitempty"`
 }
 
 // CreateTokenRequest defines model for CreateTokenRequest.
@@ -1542,6 +1599,9 @@ type ImportError struct {
 	Errors []LineError `json:"errors"`
 }
 
+// ImportFormat A question file's format; see `POST /v1/suites/{id}/questions:import`.
+type ImportFormat string
+
 // ImportQuestionsResult defines model for ImportQuestionsResult.
 type ImportQuestionsResult struct {
 	// Imported Number of questions imported.
@@ -1549,6 +1609,11 @@ type ImportQuestionsResult struct {
 
 	// Items The imported questions, in the order of their lines.
 	Items []Question `json:"items"`
+
+	// Skipped New. The assertions left out because SABE cannot score them,
+	// each with its line and type; only with `skip_unsupported=true`
+	// (otherwise they refuse the import). Empty when none.
+	Skipped []LineError `json:"skipped"`
 }
 
 // InUseError A refusal to archive what scheduled benchmarks depend on.
@@ -1897,8 +1962,30 @@ type PassAtK struct {
 	Value float64 `json:"value"`
 }
 
+// PromptTemplate New. How an import that carries variables rather than prompts (a
+// promptfoo test file, a CSV with a `prompt_template`-only layout)
+// turns each row into a question's prompt: `{{name}}` (spaces
+// inside the braces allowed) is replaced by the row's variable
+// `name`. A variable the template names but a row lacks is an error
+// on that row. Empty: such imports need a prompt in every row.
+// Changing it does not change questions already imported.
+//
+// Example: Translate into French: {{text}}
+type PromptTemplate = string
+
 // Provider defines model for Provider.
 type Provider struct {
+	// ApiKeyFingerprint New. The first 16 hex digits of SHA-256 over `sabe-provider-key:`
+	// and the stored key: enough to tell whether a key you hold is the
+	// one stored (`sabe apply` uses it to leave an unchanged key alone),
+	// not enough to learn anything about the key. Null when no key is
+	// stored, or when the key was stored before fingerprints were kept
+	// (setting the key again records one).
+	//
+	//
+	// Example: 3f9a0c61d2e4b7a8
+	ApiKeyFingerprint *string `json:"api_key_fingerprint,omitempty"`
+
 	// BaseUrl The API's base URL, such as `https://openrouter.ai/api/v1`.
 	//
 	// Example: https://openrouter.ai/api/v1
@@ -2091,8 +2178,22 @@ type Question struct {
 	FewShot *[]Message         `json:"few_shot"`
 	Id      openapi_types.UUID `json:"id"`
 
+	// Key New. The question's own name within its suite (an import's `id`,
+	// a `sabe apply` file's `key`); null when it has none. Kept
+	// across revisions.
+	Key *string `json:"key"`
+
 	// Messages The chat turns asked instead of `prompt`; null for a plain prompt.
 	Messages *[]Message `json:"messages"`
+
+	// Metadata New. Free-form JSON kept with the question (at most 16 KiB
+	// encoded): an import's `metadata`, a promptfoo test's
+	// `description`, and so on. Not sent to models; part of the
+	// revision.
+	//
+	//
+	// Example: {"difficulty":"hard","source":"openai-evals"}
+	Metadata QuestionMetadata `json:"metadata"`
 
 	// Prompt The prompt; empty when the question is asked as `messages`.
 	Prompt string `json:"prompt"`
@@ -2114,6 +2215,14 @@ type Question struct {
 	UpdatedAt time.Time          `json:"updated_at"`
 }
 
+// QuestionKey New. A name for the question, unique among its suite's active
+// questions (a second active question with the same key is a 409, in
+// an import a 422 on that line's `key`); `sabe apply` matches
+// questions by it. No leading or trailing spaces.
+//
+// Example: capital-fr
+type QuestionKey = string
+
 // QuestionList defines model for QuestionList.
 type QuestionList struct {
 	Items []Question `json:"items"`
@@ -2125,6 +2234,14 @@ type QuestionList struct {
 	// items and still have a cursor.
 	NextCursor *NextCursor `json:"next_cursor"`
 }
+
+// QuestionMetadata New. Free-form JSON kept with the question (at most 16 KiB
+// encoded): an import's `metadata`, a promptfoo test's
+// `description`, and so on. Not sent to models; part of the
+// revision.
+//
+// Example: {"difficulty":"hard","source":"openai-evals"}
+type QuestionMetadata map[string]interface{}
 
 // RankingEntry defines model for RankingEntry.
 type RankingEntry struct {
@@ -2675,6 +2792,13 @@ type Scoring struct {
 	// `scoring.judge_model_ids[i]`).
 	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
 
+	// MaxDistance New. For `similarity`: pass when the Levenshtein distance
+	// (in characters) between the answer and the expected answer is
+	// at most this, instead of a `threshold` on the normalised
+	// similarity (promptfoo's `levenshtein`). The score stays the
+	// normalised similarity.
+	MaxDistance *int `json:"max_distance,omitempty"`
+
 	// Method How a response is scored against `expected_answer` (or `value`):
 	// `exact_match` compares after trimming whitespace; `contains` tests for
 	// the expected answer as a substring; `starts_with` for it as a prefix
@@ -2799,6 +2923,13 @@ type ScoringAssertion struct {
 	// model it judges. Unknown or archived models are refused (422
 	// `scoring.judge_model_ids[i]`).
 	JudgeModelIds *[]openapi_types.UUID `json:"judge_model_ids,omitempty"`
+
+	// MaxDistance New. For `similarity`: pass when the Levenshtein distance
+	// (in characters) between the answer and the expected answer is
+	// at most this, instead of a `threshold` on the normalised
+	// similarity (promptfoo's `levenshtein`). The score stays the
+	// normalised similarity.
+	MaxDistance *int `json:"max_distance,omitempty"`
 
 	// Method How a response is scored against `expected_answer` (or `value`):
 	// `exact_match` compares after trimming whitespace; `contains` tests for
@@ -2955,6 +3086,18 @@ type Suite struct {
 	FewShot FewShot            `json:"few_shot"`
 	Id      openapi_types.UUID `json:"id"`
 	Name    string             `json:"name"`
+
+	// PromptTemplate New. How an import that carries variables rather than prompts (a
+	// promptfoo test file, a CSV with a `prompt_template`-only layout)
+	// turns each row into a question's prompt: `{{name}}` (spaces
+	// inside the braces allowed) is replaced by the row's variable
+	// `name`. A variable the template names but a row lacks is an error
+	// on that row. Empty: such imports need a prompt in every row.
+	// Changing it does not change questions already imported.
+	//
+	//
+	// Example: Translate into French: {{text}}
+	PromptTemplate PromptTemplate `json:"prompt_template"`
 
 	// QuestionCount Number of (non-archived) questions in the suite.
 	QuestionCount int       `json:"question_count"`
@@ -3127,11 +3270,29 @@ type UpdateProviderRequest struct {
 // reverse) switches it: the other is dropped. `choices: []` removes
 // the options; `scoring: {}` removes the question's own rule.
 type UpdateQuestionRequest struct {
-	Category       *string    `json:"category,omitempty"`
-	Choices        *[]string  `json:"choices,omitempty"`
-	ExpectedAnswer *string    `json:"expected_answer,omitempty"`
-	Messages       *[]Message `json:"messages,omitempty"`
-	Prompt         *string    `json:"prompt,omitempty"`
+	Category       *string   `json:"category,omitempty"`
+	Choices        *[]string `json:"choices,omitempty"`
+	ExpectedAnswer *string   `json:"expected_answer,omitempty"`
+
+	// Key New. A name for the question, unique among its suite's active
+	// questions (a second active question with the same key is a 409, in
+	// an import a 422 on that line's `key`); `sabe apply` matches
+	// questions by it. No leading or trailing spaces.
+	//
+	//
+	// Example: capital-fr
+	Key      *QuestionKey `json:"key,omitempty"`
+	Messages *[]Message   `json:"messages,omitempty"`
+
+	// Metadata New. Free-form JSON kept with the question (at most 16 KiB
+	// encoded): an import's `metadata`, a promptfoo test's
+	// `description`, and so on. Not sent to models; part of the
+	// revision.
+	//
+	//
+	// Example: {"difficulty":"hard","source":"openai-evals"}
+	Metadata *QuestionMetadata `json:"metadata,omitempty"`
+	Prompt   *string           `json:"prompt,omitempty"`
 
 	// Scoring How a question's answers are scored: one `method` with its fields,
 	// or weighted `assertions`. An empty object (on a question) means the
@@ -3160,6 +3321,18 @@ type UpdateSuiteRequest struct {
 	// Example: [{"content":"What is 2 + 2?","role":"user"},{"content":"Answer: 4","role":"assistant"}]
 	FewShot *FewShot `json:"few_shot,omitempty"`
 	Name    *string  `json:"name,omitempty"`
+
+	// PromptTemplate New. How an import that carries variables rather than prompts (a
+	// promptfoo test file, a CSV with a `prompt_template`-only layout)
+	// turns each row into a question's prompt: `{{name}}` (spaces
+	// inside the braces allowed) is replaced by the row's variable
+	// `name`. A variable the template names but a row lacks is an error
+	// on that row. Empty: such imports need a prompt in every row.
+	// Changing it does not change questions already imported.
+	//
+	//
+	// Example: Translate into French: {{text}}
+	PromptTemplate *PromptTemplate `json:"prompt_template,omitempty"`
 }
 
 // AtQuery defines model for AtQuery.
@@ -3434,6 +3607,15 @@ type ListQuestionsParams struct {
 // ImportQuestionsTextBody defines parameters for ImportQuestions.
 type ImportQuestionsTextBody = string
 
+// ImportQuestionsParams defines parameters for ImportQuestions.
+type ImportQuestionsParams struct {
+	// Format The file's format (new).
+	Format *ImportFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// SkipUnsupported Leave out assertions SABE cannot score, listing them in `skipped`, instead of refusing the import (new).
+	SkipUnsupported *bool `form:"skip_unsupported,omitempty" json:"skip_unsupported,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Page size.
@@ -3661,9 +3843,9 @@ type ServerInterface interface {
 	// CreateQuestion Add a question to a suite
 	// (POST /v1/suites/{id}/questions)
 	CreateQuestion(ctx echo.Context, id Id) error
-	// ImportQuestions Import questions from JSON Lines
+	// ImportQuestions Import questions (SABE JSON Lines, openai/evals, inspect_ai, promptfoo, CSV)
 	// (POST /v1/suites/{id}/questions:import)
-	ImportQuestions(ctx echo.Context, id Id) error
+	ImportQuestions(ctx echo.Context, id Id, params ImportQuestionsParams) error
 	// ListTokens List API tokens
 	// (GET /v1/tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -4824,8 +5006,24 @@ func (w *ServerInterfaceWrapper) ImportQuestions(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportQuestionsParams
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "skip_unsupported" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip_unsupported", ctx.QueryParams(), &params.SkipUnsupported, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter skip_unsupported: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ImportQuestions(ctx, id)
+	err = w.Handler.ImportQuestions(ctx, id, params)
 	return err
 }
 
@@ -9587,6 +9785,69 @@ func (response ListRunResults200JSONResponse) VisitListRunResultsResponse(w http
 	return err
 }
 
+type ListRunResults200ApplicationxNdjsonResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ListRunResults200ApplicationxNdjsonResponse) VisitListRunResultsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type ListRunResults200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ListRunResults200TextcsvResponse) VisitListRunResultsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
 type ListRunResults400JSONResponse struct{ BadRequestJSONResponse }
 
 func (response ListRunResults400JSONResponse) VisitListRunResultsResponse(w http.ResponseWriter) error {
@@ -10598,6 +10859,7 @@ func (response CreateQuestion500JSONResponse) VisitCreateQuestionResponse(w http
 
 type ImportQuestionsRequestObject struct {
 	Id       Id `json:"id"`
+	Params   ImportQuestionsParams
 	Body     io.Reader
 	TextBody *ImportQuestionsTextRequestBody
 }
@@ -11215,7 +11477,7 @@ type StrictServerInterface interface {
 	// CreateQuestion Add a question to a suite
 	// (POST /v1/suites/{id}/questions)
 	CreateQuestion(ctx context.Context, request CreateQuestionRequestObject) (CreateQuestionResponseObject, error)
-	// ImportQuestions Import questions from JSON Lines
+	// ImportQuestions Import questions (SABE JSON Lines, openai/evals, inspect_ai, promptfoo, CSV)
 	// (POST /v1/suites/{id}/questions:import)
 	ImportQuestions(ctx context.Context, request ImportQuestionsRequestObject) (ImportQuestionsResponseObject, error)
 	// ListTokens List API tokens
@@ -12942,10 +13204,11 @@ func (sh *strictHandler) CreateQuestion(ctx echo.Context, id Id) error {
 }
 
 // ImportQuestions operation middleware
-func (sh *strictHandler) ImportQuestions(ctx echo.Context, id Id) error {
+func (sh *strictHandler) ImportQuestions(ctx echo.Context, id Id, params ImportQuestionsParams) error {
 	var request ImportQuestionsRequestObject
 
 	request.Id = id
+	request.Params = params
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/x-ndjson") {
 		request.Body = ctx.Request().Body
 	}
@@ -13078,613 +13341,653 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rchtHtieKv0oG5v8PAeoiBOritsDo6KZkuc1pyVKL1Pbex9CgklUJIJuFTLgyiyDao4j+eD6f+TBv",
-	"sF9k3qSf5ESutTIrC6gCQUp274hjR9gmgLrkZeW6r9/6uZfp5UoroazpjX/urXjJl8KKEj6d2r9Woty4",
-	"P3NhslKurNSqN+6dMiuXgvXff/uSPXny5PmAScXsQrC1EFdMl2yplV0wq1kpVrq0JywXM14V1rjv3IVK",
-	"rIWxTCvB1tIuGGczqaRZiJyVlWJ6BlddCpUtlry8GvaSnnRv/gkGlPQUX4reuMdtL+mZbCGW3I1ypssl",
-	"t71xL+dWHLkx9pKe3azcpcaWUs17nz4lvRf+sWd5xwQvDnl5uGAq817SK8VPlSxF3hvbshKtw6oquHJ3",
-	"RC+5FXNdbjqG81YVG/ZTJYz7bHB1pGEZ3XXC9FJaNtMl40VBi7fsGra/q7FyS37zWqi5XfTGj0ejpLeU",
-	"yn8+bh1wVRpdti9cqsSNnWZwReq3clWKa6krw1Z8LqIBu99msjQWfugcM76uY8TPjh/fPuKzvH20pTC6",
-	"KjPxwLCzb8L7V9wu6td/9v6+lktpd9//js8FM/LvnfMu4L74XXSQeuNnbpf4jVxWy3rP8FM9f6msmIsS",
-	"xnAuRBe5u58MnjitrbElX53AR8OXguXccsZVzowQOePFmm8Mm8trUV/i3lNe88J0TcTd2j6P46ReP6ns",
-	"V0970byej0a/P37+/PGzp79/Onr+/PiWSX5yu2RWWhkBDOwFz//MrVhzmHOmlRUKtoGvVoXMuJv+o78Z",
-	"twY/R2P7/5Vi1hv3/tujmjk+wl/No1dlqelVu7S0KvW1zEXJzk9fvGIZLwqRsxmX7n+6ZJmuipwpbdml",
-	"ozueLUSO67wUxjhakIYOCz7ngUmYycrq8tI9YMayUuRCWckLw/pppnORsvSS59M5zjIdDHuOv/H8vQB2",
-	"8ctP+w0v3PY5vo2vHLNLnrP/fv72+4RV6krptWIzKYo8YUtpjFRz/3FdajVnbhMTtzrutiB/mtOjR9P0",
-	"Xmo1K2Rmf509pXezrOBmIQyKK9tkHFlVlkJZZiy3oh56RgOlcX+ry0uZ50L9OgOvicWR1TUvZM4uK8sK",
-	"nl0hmZlMr/AQl7qyTig7NtBPS8HzFLiz+8skLF2X0gr8KltwNRfuS54vpcIvrb4SyiTwLF7l0rJCz4Fn",
-	"pI+WWkmrHStMB7DRnGVaX0lxxCu7cCN0EimnByeMu3ulwisLPdeVZZljMrNSLxlX2i5EyYyMV3rml5aW",
-	"+kx9MOKLLTM8be9aL3UuCjdiU7lxScMqI3J2uam1CKIcrphQ/NJxBPf4vCpEMlHrhcwWjJfZQl67EyIt",
-	"WwOzuCx0dtVCUQlL4RSlE+Umn4l0MGRp/bKUFdJY2OalUwpOnCYmuCXKRZJ2A/L3/8EJtdSpZzgK4cbA",
-	"1WbNN8OJwjW1olS8wIX4xUn4VLFKiZuVyBxxGFFei5IJd3W9HJKGlA6chmm5LAzjpfDaKN3kSLFSji1H",
-	"k39gWPrvR8Qmj87ylOgGzsmvMDu2FkVxRKzzmheVO4jcOtJxAoIXhV6LPGGmcoRhGGeqWl6KkrnjoGes",
-	"pMOiApMVqlrSk9zRUUziZFgp5uImXjT4mk7K99p+qyuV/1rMFHkmy7XAiYobaWw9OKXtdObGQ8O70Po1",
-	"L+fi1+X1lzrfuJ3QjnyO2Rv5oh6h1XpauCHVZ5Cl7oZ6xG+42hBlmV9n4MB/w4ilNWEqJUokp5BML97+",
-	"5dX30/enF6+mr8/enF2kbCVKtpSqsiJhZsFL5FniWpQbxlfSMQ033MEJWy+EcvKttI4/cWelOVZ9WeVz",
-	"QVylghFkC7c4ueMk0jCzcnKxb/0Y3bGDsbw5/ffph+/PLs6n7169p5F9c/ofqaPd+oqXb88vph/Ov9m6",
-	"CMRIw0B0z8WxOF5AvxKt8TwvhTGN5UERw60Vy5U1foFev/3zWWOBBu5RpMBF0gqsMLrn9MPFd9NvT89e",
-	"f3hf31Wv65Cl74UtN0enMyvKlBmnPEvFFnrNllxtmBGZVjkaxm7V51yqJrW5y7wKZByVJb2F4DkZ6dHT",
-	"2xT78PA1l07vnOlSuBfBLrp3DRtq+a5K/SnpfVBu7rqUfxe/Ap94g1piwpZetawVSVBJrvWVUxdq9Sas",
-	"VhUNdGehfvjhh6PTSONoNwebuwwyeulo1wl01k9fCF6KEp+9s2rB4KNFu+aycKL+1xAnuVgJlQuVbfC0",
-	"/VQJFATug7PgLrkRA9BMFJgebmAnjgUvHCmsuWGFmFm24MXsKNfKMQTd0BYyrtBusaUUeWPR/USBBX7y",
-	"K4M+pHkpxJJmvir1SpRWonW2qJZc3Tbl79xF9UM+Jb0VV6KAB0grlua2B7xzlzceQLvFy5Jv3OeyUlOU",
-	"+bcY8m5ioMhOr0VpJO5ci6Vdewp+9A/fvTVM5GN4j778m8hgiKeog+WnLU6DHxwndgqi0wroOtbPRSGc",
-	"orReyMJxvqXAjS3FTJTAAKQdnDBVFQVdI0HZ4JmV1+B/aHWeueuRhNHpsbMip8a4HdXqvTBgz3f4WKoC",
-	"1BZw+Ak5X7ixcn+v+4UHB9cDw2ix3LCaNINaXsuZS3puxhq2Udzw5aoAv5FWlktlprwo2vZz5YaQR4+7",
-	"1LoQHPTdUnA6nPvI64NyYxX5e7yaaEQ0vZG6cksY3o+anLu2ortblq2sBApdcPX1/+aEWz6I1mzBnQbF",
-	"rkWZy8wmDG2IQvBrgebdeqELEd1ghGX+hcN6NNGUcWcOGvsWmdPih0eEpfXrkfitayV3ZzK+uiYuse37",
-	"FEwoJxrJkxjsyyE7s0w5ZYUtdJE7HdmIrBR2l2wcleNeNh+eTqrR6Enm1VL4JIZZKbgV/7NauZPwP/Fk",
-	"OW2vrNQQVCD/IeMqE4X7BMoN3Vh/RlnlPl+JjRmW2rqfQcVxcmboNIuqFOmwjTYPZEm6spleitvoFJb4",
-	"LV3boO6dJxLDJ57Y8jMu1q2/4y8tV/j7V62/Auc50Jmf9GChaShdenHD5uWGLXmOYYcTxi+NU1BnpOZV",
-	"JXl4nJXFGSod+BCucrjMbIx1NjVQlGkwzq4twjGiJ7RlwpUR5ZTPifp3ncfxOcMX0FrUj008hW8vf3O7",
-	"amoJBBDvRmMoDTrYf2hfS9Mi3oN0PkhMRyygRURHEYXbHvS9uLEUndhZPBhI82mdM3tbnytnWbv7TZVl",
-	"whjgZUqKeFnq3QzBpd0V8dJ6yu2ty1ErAJ+SHlo2t90T3vwCL/+UOPk3k/ODb3yJl7sbgZP5kR52FA9k",
-	"WOArm8q8SRu3H6Jtkug6TrC7Tu3iHdqI97s9MMxdy3SG/ltnKjoziim9Jk2pUoWzHO1CTFR0W2ost5VJ",
-	"nQKVogaVsj7pVqidoXR2arQ0E5VLAz4/9wl9eu7vbSMW9DHa+MFwou6tlPmh3rbx5/46d08lrfj8bamU",
-	"tNNMV22i/INypjf4Dsi9ueDXwi036wNVGPZ//ncU5/w//5sZ0OTMoMFnfZhoW/VOeiiy70K2bfyVWGq9",
-	"IjHRhkPVmGuT7MKJTRpnvnGsGoNt40Lbx9kxkDyXbml48S5iLDNeGJHsi2A/QEdMTu6aBFTByw3jioET",
-	"f6L66bsPF+zR9fGj2of86GeZf3rkvSpD9r1YY+gGSbPJ25b8ZpppY6eVyacrUU4hBaCFBs5ZrouClwZi",
-	"1dtOnLJSTj5vaLwrUbIPFy9Zxguhcl5OFGYWwFkbO/UXhzc4Aa+Op/scn8NL0XBH2YmSyljBIZhmNeMo",
-	"24fs9FJfCzZKGLdsqY1lxyP/D042mBTPRkmLctxxIruU5fa12ksELwMnvwMRfKfXzNn64UwBhzHAfEIc",
-	"K6RmzCTEK6UaspQMsHSiKCRJV7GyKoRbPfQRhueC79rzPPe72w6nPPX5REWGnfsqPBzccaXMhUHjlEes",
-	"cL3QRmA4xUyU0+8jCzGoaPQkilxpJcbhJ2kTBsfN/a7LiYLj5j40aC7ByHbDsYnjB15dihlEcjBU8vTx",
-	"Y4zByPnQTwKsEPB7CsfV0almLK47eO/r6U/qgAZXZi1KeHm20DITpu1UgdU3bUjM3WPutwYuhuyQtCiW",
-	"U/iYwoYZ3B/H13CD+iDR4j11e1M2jPDBkL1yc1hWBgLWnJViLo0Vpcgx4DVRjZBF8EXEy7Q1gx/lx5RE",
-	"2+EyZslvzvDiY0xz8J+2xA9w5J8qQT+7o4h3h9N2m0B8w29eamM/nH9D751iZLPFLK3sqrJkG0CaBjAr",
-	"3NZhnMNArGR/6kLSI0m3+6bvvKfYCTDTcZ7hSMJuuZXefv+t70Zavl1d0EHDACtouir1ctVmtK+QQ3lr",
-	"yec3gLFFTujGRGjEPoPnyePff/V1m7YhlitRcluVLe7bc7eCcMDrq5qOLc+u67yZaGVGLf4Zt+S6slNy",
-	"0rdlwpWV42u54HkhQd1TwaUPAWvHCJEPaccNSb48GbGcb8zJRI3g3IEZOobDORgyVJTcoQLGhFEZ6zRL",
-	"J9JKkekyB//ZRKXmSq5WIk9PIN8EYguzQs4XljLq8LDVM372/HGTGkfJbT7MeNUbp6Km2gNk15laVfYL",
-	"CjAIinqzfi6vQYqMSTCBnuIUiYm6FOjZBpNe5czyK7jUBMbZx9SDfMzSaKppMlFpPdkU0xlowikG+K1G",
-	"lziu1WDIzhSEZEGzc/cjF0whkMazhmMOfwI3O6fxhnHahSjFRO0O1Wo9dJvuJWiHdK51aC8O7ULIEiWy",
-	"EWKitjZnkLB0i1WnjSejcNlShloE1I+90fHz0ez3/OnRs8tjcfT70Wh09LX7z6j+59jRS2B4xw0G5N24",
-	"vSDDenjuC4jZ9LJCG5FPf+JApr+Jy/+64tIn+I0eP01+VelZZxb+JkkPlqS0aKPkN6n6y0nVbhn5JXyo",
-	"tevxX+5CDUN5716zM63DPIUdLr5Ol03bQF46s+wc3HWxK1dfAfurQ/RtrtyXernipXgnSqnzxinprfW6",
-	"t31S0rVep6yPNRDXooRqCMggSZd6mbI++i7gJ/gTvFp+RPjEpV7uGYqkkE1zNRt1CIesa6gAaJWP/leW",
-	"4fRz8oX68gL6XQoIftzqi6Tc2Ntorp7gucxF8BN3yHDyFoIPo9Z1pGKX2i6cKJE6N4k7344whrH43CvP",
-	"3GOjpW45RquIGHY2P8GdBs9uWlZOacQQ7lqjR2otShHWtX33IR/BtBKBr6G4+1qWotO8fOEz/lm4iF2K",
-	"hVQ5yhWf2j9sdbhCXn9Mc3t8s2rF3Zkl7cZtTMfuwk+gmDXvMWkSUjudbub4dcn6PM/BbYWR8lIUghuf",
-	"vkIZr4WME1h4HtTiQusr7xOSuWHVatCglgP83Y0R7k7oDZLqqhQgsqViWhUbSIRAWgJqMQuOjixdayRu",
-	"t43741LYtcA45nJ4J1WwOdotxrlVv0SUXZ/YiOCSRtUQ1nLUNBXO6u5ydGx7K6duUm2LUnBZZVfCsn4a",
-	"gvBC5Zijh367forpNpif1eSSQrWc2lc3WVGZfQkwu+HtO2QLuWHeIRCxuyQQLohkaSjq2GtDNyd+rxgg",
-	"Guv3j9bFNsg9jBAv+e9Ulnb3uFeY5T2DX581y63TuDfo9LGTOIC93I8wpJs92noQhLD6qj31Z68yf8+t",
-	"0mABfvbbfaXUoUcyXO/X9h5D93kRIXpxG7nR9rwN12/vfTyLEH7cHWrSumUda9lNMu/owfejGr6S0yvR",
-	"oTvWhWvs9N0ZuxKbE2asLkXOhMrKzcqKPKGcrVLYqlQiH7I3fOMEs1iu7AbUzEJnzuKF8g3vjBEiB0Nu",
-	"y759Onr+VcseXXIjplVZtA/z9N3ZA8PcNezD+9cnbGHtykkR938zZK+1Xl3y7Ao8fqtSXnMbssiFIWsR",
-	"40J1ggDTYB2jkqzXJkjrBnU9/XqbvFbcWlG6kf2PHxffffzRXuC/q3cffzTnH/84fvRoh5CT3s0R3XdE",
-	"DoHeuBc8TwomMn70KMzJ/f3h/Wu3MlFG9N60WdrJ7+jyT0nvSqr80Nv+4q79lGAB68Eve41XR1xlWwVA",
-	"NpowyB0+cqqcMz6Cln/XMuYWBgyzjAgoCRTffaL+SirbPQV0pzkWnD/+kgTdzu6MrER5FEy1kiunxpq2",
-	"Ndi1yDDe2H409CrUmHO2rAorV4U4wluCapqQq4wbNumdDtk///Gfk95EFVK54wE5NFTGulxZ1qc8l4Ib",
-	"68ZfMnfwB0N2DqmovgzNv2yKL0sTigFvh0zJ5V0IR/+UQzNROO4HhllxY7fc1D/23jnFspf0Xm8g5e0N",
-	"L42QBZr9QdxHC3c8OkAO1NL/8Vex8H+8ayX4OUxxDh2lBzg/qswEcwD8+WQvmhBa7odiMEcIqaqWopRZ",
-	"CqWTYVVwQfCK3aXFlMiZwLQnMO3RIT44jL8S1+kgomDCcKgHsrDhxhlvIfsiReJIWR8qycUNz2yxmfj0",
-	"Acc8B2OWotczZX3ECHCm0yBhqaMiCshwY6SxXNl0oug1gdjcw/Dak5DZAQ5RSAvhmXXiRSrHsYcTBblh",
-	"Tv16YNhMrI/MQtPI3RaIUDzj+PoWgUX1Hb3/0JXfSlOtVrq0zEpnuMDpLDUkpuO8ep+S+M43GybVNZw0",
-	"abA82h0Cblmu2RnL9R/rB7hZ9T59PNSxQULiLjorakutTmm3UnCQG95ogvbAWlh36GFnU08q6aDdNb3v",
-	"lDlBN9dH7ssjcyVXR5o44tFKg2MiWAx3dLwf+uAtGbF9jrtFwvvqYGnQxvNrkI+yUidufXOW/vwJcseV",
-	"xgLFWUsRnF6r4d7crLuEdLpN0nN3TO4n7Rqz/bnJalrF1Uysp+4o3jbyb8X63F12X5ukTR3o3t8LfSXu",
-	"Ke/FzUqWwrTmp/6woHx1DI0Zq1eGrXXppPsJKc7gUtRLaS36EA/zW9zbpNYrcXgIApbl3N3T5DVP9nKa",
-	"DlMYX929Bzm8DVa/KN7OgA/fOjjguc0Nsf4xLbnCUFAyxgMorRNo6SnVGELwacywJJBhJQk8CstI2qo6",
-	"thMr4MW7E/y4W9+nxJpoApzekO0IY0uYWUCVgmMWWmUCqpC/KeXMfolQAfoCp2V1ayUUvPJ9BV5zuXSW",
-	"YKOyKvIEx7b3geni7fZACAU8MBitb/cFD4a9Pd70u84txBv26z6G1Feqz2KzAiKKCSvF3BmScAloNQk6",
-	"2i+jdEqZHxyzgKF5A6S1vBHf11Zk9tcwVrCxsWSrCddUVlT6wiVm63qsEzLF2/z8lE6z730+VINRkcZC",
-	"5RIxcvApbe/YTqet/SMRsSTb/u2YlLd2P16kiHjjucT73saRmtuwc/BiG6/FIHPvaIkphVGlrE+bg0po",
-	"AvthmNJrDDD6MadxUKl1Uh/bdCx3x9E1Lyko8yNO5310P3xxFh4SsQY3sGlJBdUH1DyGfaDwRjuPCPtz",
-	"18fXG3vL851qOxU3mSi7VFzw3/uyQ0/3/rEPDNm3ddL416PYruhnFUKssEkPDOTBCWtlT63cyVPbYWxy",
-	"60TENzdCN1uzblutlg1q3Y02Agik3HlC3ldth+OXKjZqyxSIXtY2yoBu01JO4ZTukPqOUDQebqwl3uQf",
-	"dGtB/zdYGLtja8ADOsf4TaiE3g73tAXP3vBsIZWoPWY4fHfxuImxlWzBKCSIEETwSkkM0ZI0AYkayCge",
-	"ZcbdHiOUJU3AgCQC8YFAqDNqEOHpu4uLdxOFlVaUOIkfJsqKG4ikGsWvBMu4EazvgXJSTCCcumESio5P",
-	"oavrwml0bYQFmZgdvrHZTKhcqjnC7IwxM1M7PRwAz9iKO9WsWXDqqGai+qFsgPJHE5aGUM9wlA4SxiP0",
-	"M1RmUvCepgNYQ51v0trkc6QICbCQSxpWTi5XurSGpYVUgn0/hhGl27NvDqXX7d5pSUZv+l2jH2ugR31Z",
-	"oOe7fmNwTVvmWJ5lx7ceVqDjeiSt58BYuSTJsKXnciNv1Zz87S/g4k9J73KDsZb23Rd0eTNBMGQkNKzw",
-	"Msc0xsOzTsJcWjS42HY/QAJikKjOxDwgN4MiSHe6p1Lk2f91i/y2yARHsTXp7QlFS5gQbUS7vY+0XnhC",
-	"2jHT0RPIdJTJSn7CWamXY5YupLG63KSIx+LNlFJkQtmJWgquBglrJJj3lWZ0l89j9z5hDnXsiEKDGK/N",
-	"5HREAlutRMkuHW8eBJZALKIm33Qpb5yiiEyBVEV67XZ6P1zamov0yrFA3o6q8FahBxvigF6t14px5naL",
-	"sNi0qt3chIkyZKdqolKPUZEyEV6CtWVVUbAUFWGfju+uxL85S7Gm3U3tFL3ZefyIfpTnjSlaARvDpB6G",
-	"GG+bqPDTAF4NBx5+gz0EOBOpKGeeagMwxR7HINV8otwF4WN64kYIcasUJi/dKVmJ0oAu6RQssW6rAasH",
-	"ubvS34s1pZ3vgqqEgQKLApaUYDggmvbBTGob56WNTd1DjavxXLYPGGVuIR2FnDmcAayiadWbMYH+jhwT",
-	"b7oH38QbC26FyjbTZYdLwDgtxFDFASQUPzCMbgoQFODVU5ouWnND+LHtudYdU7gPH0cS3kdbTbrHLaDj",
-	"hdtjDiaj/+5u6yYhpdtwub51RIsnx0eu3GEB9uLuGO6H9tmaVqjS93yG9UNkpzbKyNfqWM5gT57rF8AL",
-	"ChyiYwscBdU7QNeyPqlbGBdDoMfAamegTCpRtHu+/PLdstLrhfYrnaMQO313FmD8nIra/vgAgLT17FIv",
-	"2cgJseOAQxXtQjud31JYTS8ru4AegHegb6vUeZU549uOGQ+SB42FyHqAQOR0yW22cEp5zCuTRqFQvVJN",
-	"VbdRttSSEWhvz9+tZSslrn9KehHiWAeNbAlT1p+1Hxu3dwQlSn4IJ5UHBzjaaK3rwYQJdcM9tTLXdna1",
-	"w7xvN9a3F2rXhUaqxDgWJgS9zXg4Mf12raIUE2WEHQxZrZQ4q69G8k6C0oHIjuvFJvHKAKzrRAFABHg8",
-	"lcYRJEwJCTYumHDu1c78AxerApXt76LUTQWNcMIiyLBWrexGZFW3UgbqF3AHyJYlA6bO6kBFfAATgAJ+",
-	"xMAZsnOpMjFRDQYpLeOF0SzjZSmFM7yD8xU8A+R1giWdqLTpekrr/Gzu9alb8rMnChO023Sk/RUNOxnV",
-	"D+reCayPaWfbuC3trO2OeoXodiZFmXJwVeLB3lBB8KCj/Rj+/UpsmFPhS8k7OHut7bachVfot6oVYhIh",
-	"jioSpovc6SjbXIQiFMg6DKRVHCzsIxuhRdb7hh/3cPt1cEA3EWd9r/hPlWCSlMWAbCL84SBkE5zTFvs+",
-	"/b9e/n11enqanb48Df/89c9/NV/99fT0u9PTuf/u9asXV6/fXp2evlifnvkvv3mB/28d+t3Vy72Kpba8",
-	"wD4stecFuw84AjpQbfzlQnHcBFTgUFonLdTq0fcPDHrY20n5Pqps4x5Ihd2D3LAodTVfuD/rjDXUpuD+",
-	"WEeRwJyoccNScFPdX2G5c+ChjXvdNfLwBUIM0fX7IyveJb6fRsixEXPfLd7XoVyG0vOWMlXBpMrFTYI1",
-	"oqOOkiUs/rwT2zlQb/MMplbbrJ3Z9uMrEVa4g+KU9rCDZSmv701spN8cPPB/o+tbIyddcdbDo027FBQ2",
-	"NFIlAwE1GGC9lu3n/C4uwIgEmnKoXrGmLG1VPv2ifYnS3Vpx+5eX7m5TcYtOXWWZEDmEpRuCBw+1b2pD",
-	"R3zNEc9X5M6ewrOdTlR/W9VxsnquNVyFwKpFeAM4k8ElQt9PVJ2NiWot7SmGw335drg7IKBlfAVoUL60",
-	"HB7rDYKuZ26p4n76jnhg7ED2NDJHXvj2/Rr6v9VHsyW5EjUZMZsJQBesUX7B56xEyPhmYF6Mo6ZqEwU2",
-	"H6lsgbWW4HEEREJRGJzkri4ISzVRoaHNloO2RfWu/Sy/nItkD6TyZzkI6vkT5jSpAd4sdMYPAQ70vesW",
-	"feq4uIN7mf7tFupJZGNiD56GVXlSU2VsUE7wlsEJS/maSyvVHIawFMqmrO8PZALmHCGeUDzGTpT/mW0A",
-	"Qi91hg+dGXiTT8UhiveQ8EBKE+Wx4y2ZtYPbLNaktzNGt4NatZffd7o8LpzZ2Ng7T58H+DA6HBZtnNBn",
-	"lO56p3V5JXJGO++BQzwaRxMZjw4WBHvHUeb6REWp6z5BnsLLvlPQ9hUR0sXj33/19UTtpLEPwBLaQI3S",
-	"ipTIBjwIhRrcao0nmN1E9vWSLQFuiEOuYSg+DgkPiHO6PbGJgplhjEEJZkuuDIIRA7lAghfa+bBIwHZ4",
-	"WUjww+A7zERdCbHCVHcLw3fXDtmpoqIwqN8uxVITtvneBPwfCGXnMfsde7yTMt/IuD+FAzBmT+urwpJ/",
-	"iez6bUn+neAFomI2mahpA6j4eFuInO5qI92ttgk7FAx++H/+43+hqOD+Qkwze+Sk2gCBKiJ3ew5Mweym",
-	"umR6IdT0iq9WfPdNL92PDwyDn5uO31zMpAL/u3b0To0FedxY0Eg1LwQr+CU5s+9jcYkyE8pOebwcB4Hz",
-	"U4D7wBD07nuSxtK07dMZJGzsSTrCPB3w2UGKyWuoscI8DwLxxOPpuz05peZLZCOR9+pwFdaNjBqU3JLf",
-	"jYMJL+hel5AvWjeX2FKy4bL2MA+6uGMsNH91u10YJrm7Cf7G+lkh7QMxKJAXyhJW//BoWHfa7rbu7ufp",
-	"H9y6ZnWbujZEJTGrDC/iDm/Ab2vM3KhVHXaTYbqlmKS+6pa2uT6v17+gs73dwcvVABVqsZO+UMpdEs+x",
-	"baGBeb6EUrpbSz8irLzOij/IBDDVpRHB6VPX5kHydVUUG5Zp5UQTBIuxBmBYN1g9DZrM+PjT4TU3x+01",
-	"Ny3FIseHFYt06ek1iNreiv7OSpAOFQ224s/yWnTbU29VHT8lxX6XqkHAtCjnThxirM/JRIqjwXAwelY/",
-	"2mS8EKyfPqUul2DeAo2QR7RpK7gH368jTWukuDVIDBiZ0qJIRWo5NFh7EVlBym1mIQnvcjQcHh/kXN7a",
-	"SlzhOj4Y9O96Vp0b3AoidifX9WFQYpGHq7P8K85g2EtrdLg16sUYZAm1O6GviElY5hR6d8zJ28X6mHsA",
-	"ZWDCWI8f+cC0wNr4FnYtihcA10GvE6rMxNQSzCGlsC/rcwLWg1Fyc0VlxuQUh/6SId2TKGLQLkC/XHAM",
-	"B7odImsGw6JeyAN/3la8NCEDFQqjynaq/+xYzK8dWsEVOSDA8sViKff11UQu58Oq8nZZ+G79W520U9Px",
-	"HN0YrDIxbZ7UAXkI5QPlgBuFrReb3UyeQ4uJar9wOHF38ThH1NPJVCIJdod6YbB2udoBscWzHLl93Lnv",
-	"ewxbEGxTkGmD8URFH098+kOCPWSBINAHlkK/Z6shazWtk2aO//mP//VskEzUrqSAXpxpgB2g6n63prn/",
-	"2qRUAIc4ENjHQZdiyE6DCAIHQh2Cg3OeUzPpOqsOLpsoYyV5lT0YBTZEtaUUJok7pFE6qqlxKMC158hn",
-	"ovoEiAwvm/pWXQEnGQkrYf/8x38OxpQttpXL4YY3UVEuR60LIpZKEIZLftMbPwPNqE1/ixA7Ds+yIwX1",
-	"bkAVHuPFuyECXUSSG0fT6rKDebTxr4WcL3x6gaC4PGXZBJp8Nrgr2i4sV9vrKOFy39uO973tQPTW1wCO",
-	"c6l5mX9hWM5bYTVb4ezA/gKQPCczVc76wgPcDWgZ1kJcEWsEDNL08ApyoeAEtUBIhrXGcOYJc2vALjeE",
-	"BXEnDM5oTV8pW272g3Ae+CSCcN1GwmyRelV3MzmQtFxd+Szk1DF1Y9ODesDdASgzwAbu2Vy45nO39FA8",
-	"yL3Qj54qPu4/H7iXu9VqcupYw6Glo3Ja6PXu0rzWa1/44A3o58/+/+wyQJt6EFP3KwqXw9JjAqTa8dV0",
-	"T903yGBnSkfOJncrJGhAtA4jkBQucNLuwAGAlAnlry1pZOTjpw48W6HUQ5OABFd7k9jfCK7QHVzPryWw",
-	"4J4TjJjQajuES9F93MxyUKL+/Z7u3c/Qs3fNxM56Jh8pq/uBx4vcUl/sBCe306uWPLw65SVuacQ9geQe",
-	"ITY7nGu+48ac2r+0McsG3bZwPK5axvhOG4lIBJGbk/Jqjttn7B4UDvMupa51Ce3o1RWC7dKJNAiXt+eR",
-	"rScePY13fmCHt+NA+nZ7Sg31MY99cOABMzafdpi755arnJc5y8W1bITiw1Ae1C82dVDG/FQBEKHWtnY/",
-	"4ysPHFV382HIqDz1JA/HFrXjuN9waFYC7MfnPAfueltfbEd20Q7H9NOdahRUUEk3efkRr3FM8u5INyLQ",
-	"EUPdZXxdDD8+zrfIuTaweNQTdvHiSX/AgDt+YD4byYmMQeKFO2LIe9nulfPwXHcRLFWzjVzN1+rYzI4E",
-	"7qh3/ma7rNntPzGDQipogALzjxKX0UsjDeOXQBdKUL/AhufT9/b2wJctw3UvaJHyUgmi8JgThSc/aTUR",
-	"6krmnfJvVop5VfCSiZsVQbLcqiTB0PaXJb/Wc6m+1eXyjrhQStzYzlJTzeaarNlCzyFmL7GXDyx96m5O",
-	"owpyPWPpn19dsEeFG80O9hoikbZ3Km6JHqm69If1U8MvxXQ4HO489dnx47uBbHUBICW9CIessz1IndEl",
-	"FYsaS/a3Gn+8VRmukjvdExW8Zb6aHl1oPFtAs6XEcTkl1lEKmDmhoMySSyzt1CoAwYa2IXXa2ZC93Ooa",
-	"EiW4riB5xqeckbMCTj12A9SVstQVyg1syTdgyhl4UBEUK+9SIPvujTddUUvaF4AJbZhuwVZ+w28AMct8",
-	"2w2J4FEOsH8VuWmwHmS7Opr6/PSVcMr625VQp2ehkQNXFmuhnW5TCEgSpdLmRpeMZnVy2/Wt/O9NzQXu",
-	"AsWnRA1fOWw6cHbTTWh3pUUz49uSq0zspp/sorNbSkm4GzTiJ//gqD81gkpiG+9eEqWy3JpKAo9Kwmha",
-	"T6SwpcxeBqyiX9GQww4CHfZcLmezQ825uhdJlwKIYQR4XaOxSAwBhJbxge90w9t9oX/UUUDaOvBxcQ+Q",
-	"Ay6/BazMzdRQ5cMcmt87nuYWokN/lnMlZzLjqsNBETYGGFMuTCMLP8Qyt7E+2jpOwMK1q3rRKG7D5Xrj",
-	"AT3aW7G3CBffl41YE2SmoXZNIAnssoqd0YjpBJ0AfdZA25ST+7d//wWbsXf0ANgyBkuApHUy9hvo07aU",
-	"RYHGYY19cSD9Hlg9JBU7P33xivUR3FCqkPC8lXM7X9mjp/rICbLeHdoMHDjBBrrHwSf0C7Qk6FgedvZN",
-	"s9QLAWmBQ5EoNs310SuhuHx0yzJ9gZYGX6r5+i/RC6FtgvV5/Kwu7dsto3ZTSGr7MkXbqAH3sCVroP6U",
-	"ByfaVkerltRLhCfc55wM5ZH3QaaE9niEHbh0FNAKVnkSFc89Ho0gfZ2gA9nvWMAm9JnrkGyMycqnQLp5",
-	"KWc2Yds1wujT3oajS1FGzaKShzpbuVNSfxkszYNRlGNdaQsPtWV3tnA4ycFIcwlQnDgZbErBzY5W0gnI",
-	"2fTs3mXYX9K1uodC/7pd4dhol7V9ANpSFToRTtuWl5A09ywvRG8PXd7gU7zLyu4BSd0a8tYK/FJgqbGz",
-	"K3jZ6vyFA/BRd1lRJ7/80sBt8bFsAR2J8bcCZyih5/5hIv0e6UJf8uh8cXQ2jy1PUP1fDIyti7juC9LW",
-	"SUBfouQSLYN/ebll9IjdFD74vpZ1N455zQVWaXg48j/iw/+QDii0RompBTd2otz1Q+bWy7MOGBh4aTas",
-	"0NDY98ayPjrBTFU4GV/nuU9UWSmTRMZNQpbRAOE/BECvwbCi8kn3EuS2mOht+RXghwgmVKadwQR3rLix",
-	"7Cl7I1+Qxwu+zbhiC13kbCawIQqkNwEW5kTh8B2XRtcZVLNxhouATrFbkyfecSWKPdUxZ86KPcLEoro2",
-	"Rs/Apd1AvvJJQ4C2tKue1dhad0HHak1u/8zMnKvSKXkq1+VsNuXFatFSqvOX6JoHhsFVrK/0UiqO/V/D",
-	"S9FVCa9LaqPfXeLrEVsKfb5k/c5WFG1BOiFcI9Xcp5CCf4McO474gRMlhycxd9eP7gUT9J5lbFsz8DQT",
-	"LoGhquizEe2Zm/tBNj2aql1rn+U3x+NQoy7eBdeJel8R1SZ7K5taCKqNvfnA9A6zvmoPRwOy7kHOra1J",
-	"OCsPb24dBhmQrRrHwZ3iEhZwwnxbNWdfl7qyohxy+Yiv5KPr4y1ImX2XtuaByTKrpD20adpLuvyejqIF",
-	"N9POnn4/LATiVCnfz8+ZsNjRD41K+MoaUczcL1ud/VrdYPdqQPc9ANMf7tf6V/SqazpdcKdbz/QX8ZN0",
-	"tqvz6xsm1Nzjmr7u5ujYJrd2u8UTjMWMjytRslkhBARIMl4UvtdycGApvU4Q8mtW6iWqCHDHAwNNkSFE",
-	"xi14596LXJoxS7NCY08E7M0/10xXdpCw1K17OlF9xxxpluyyFNwNw/3mWDCEUEuxgpkzSus1J0xpzCGe",
-	"a2EmSleWVcrKgqXwP8ACXPBiNoV3sD70by71JWUe5yKTuYBKhIlKf6q05dMVr3CY0jLDJUKqwU9uNbB9",
-	"5OqE4SSc6rUUjFsAwIU3DtlpvU4LUeQMmlKCNQilsmZBfSZRWwJ1S6jcTJQz+UuCBbSEWe2BgEHFAhw3",
-	"nvuq7RIiLraUqxOQ2RMFax15ufFqS++st8DnffCVZIWeAyQ5L5VU80EbWoRTSqeHwaJBBzfaH4os6koB",
-	"xC31wZM2YR0lIe21TlJlXfCiuK3gcKq3OQZlI3KiPnRITL6Rg64sn9+hhzTsSazM4XI6k2glFBxYGgJY",
-	"5jUxtap2QC7t08LSYCSBy8qGfaOJZVQitKEzhCt7z/RRnNQ+1hGz8s5IbBTOFLZ1vnsaxtstZL0bW3JG",
-	"DDGqMkCQD6csTFRqhE2HDMeGX2IULKImJ/H1zApoaOgORP/0744qMYj9wExUylfy6EpAf4N3pb7ZHDW6",
-	"RKUJy7S+ksIMxqyQV4KlxI+xpHBDWJNbrXKBHpsyNYECXrXBmAQesVsWfO9i397qcbtjulvS7y4u3vl1",
-	"xeZ/USW6zwmgqrPAwvozxxxJSsLavQcZ+cCw1D3w6D0UvZZpwprLy8LqDoYMyGei3A7BKHwVHXaGBRgM",
-	"tYGeECd+NwnwhGVa2VIXMWzGkP1bveMWxSF0raw3f7zTwRh2EPcctrBlm3BjlvwmXu3Ho9v36h232eJO",
-	"G3artbvVwQEJHb11BrBw4UpnghgGLU1WBc8ogQP3GI8Wt3DQnHytF9nJRTeCNMBzSHsSSMOdFSz2MZZv",
-	"qGQNiP3uC/QX2VXysJYllDUuud1mAmPk7FymrI/kdARQ4lZeFpjcMVF1ColJOrq7IRSwsotSr2RGGXuU",
-	"VAKtrpOJSm+OPJlSZ1J//RHB06QITjXXel6IlPX/LJZSyYlK50KJklvxEtMvHBO5OXKXHdWE38DWwTn1",
-	"kl54Ry/p4XNbWeaW0nq3NJjv9JoteIlyHnWIhmrn5AeVX9ULP2QjqH+CaBe2O3DkgElAbZoBJvMQ8lS2",
-	"6apnrVOqILU+EwnjWakNpP3SuMxwN99pf3FPQ8pOsSC2xex2K4Eus6acoQxZLj2WJEc970jcLHhl6ubF",
-	"Tr+Fdq4CzwaWJZKKgaphKeAg9kdj0MwWuioH4bDgBL4aPf369hn5eDCGQaWq2moIcFEJ54xC3+7KA1f1",
-	"1kFEEH1dQziDJAJ3Ypq9NO4+mNF9arjqo/H5LuXgZfiXe5X9SC6EsV3gKfsqPhqUni1EdsWs1lcHF5R0",
-	"tA+CXLkFX4H6DBgqa13mlF4ZHSi9VqG3sEdg9S33O6vA20ufr7q9Gq3YhYSZYBa6Kjo8GMbS5A6hBbcD",
-	"55bgoRCxadreo2vL/gHtBm9IwiLUo7SMUH5vce5B+gOOuN6YWwuSd0ffSiIzXkYUMtfWydurFIcL2iBC",
-	"xMGhzSPkQRgQcUMMd49ZmkMTHLRnTcQlS2F0ASWMaaaVEplNWZ/IIZmoCpNpnQ6UACAycBKsDlaM53kp",
-	"DGoz88qJMbzTuMfZgt44UQuucrPgV8Ldl7lTMpOZs5sIjdYpAJVd0ACvxIaQI3EU7OnoGGz/p6Mn0NZH",
-	"56KIW//UsxE30lh3w9MBoMdj2zVnSW+w89lEkdW7LfTdTuYUKYNlcLtfQCpLZUPZRJ3tslcV+IG3OXEi",
-	"jwNGi9BEdNpx7YEAsX+0lrlArHsqrP/XWPrNBiqVulLUA7s70equiVndOWvRJNxFJ2wXTP5SCMVyUYgm",
-	"8NSv5pVgfUonAW+VYbkGKnS6OpN2EJYPSkkbjqt7+DO2QiQwXGyTt+2Oc+NbCdXlj0sA2zI45NiOP24Y",
-	"rwjCn8LzKItDmomCsA8nZJNdX51bRRAD0jJwi5jh1gKM0R0ZTsThTrwwyh2t/Qs5d37odt8g0/Hr7V52",
-	"5F5mAioRjh7eCe7CwUnIhYGDCG1Dwtre0xvUTONrHiVPMH52bQKou5Xu/dNo9zaJ8L8muKkQ7RTlUegT",
-	"4fNP2/tC1AANLW0j647+nC2rwspVIY7wlhBp97F7R5FraZqVn7t1qu02/2e14sJUUncT6Bit74178bfA",
-	"1lfSigeGzcT6yF2FqKboPPPNlTDBK2lCpsbljtv1wYe3UaxROG9bnkPTcsjA7yAYXxni8V+dpBIc5BNl",
-	"MqY0GcQMXhXudOIvv8Ss8Mmdgmq5sg351OgtIP0ksIMqzjvt7B7Vhcsr6kzMZqHeCfkGMcjUQJrdm1hH",
-	"YGf7VuicLnN3UEfVg3b3y4ThwiujhQlbEZFQzSOiU9TAVtg+f/UCfE5+suejX8K83ZcZ++uat++RGd8O",
-	"KrGVNlE3yAwuTZ+8cmgJ0R0rlzBzQhZiHxpFwghRw9lKdTZe3wAuwuBgsIqyFIgf9WXA2TpwJ0iffMTU",
-	"gQMjkPyOLBa0MxrNaw6DWGiBrfhlYdkOh4sg++XO0BAf1KXkRmCC95+uQtNWw/ovwaR2Vv+QPR49Ph5E",
-	"RnY7isQSRStX4Cf1vL9dw7gntsSKYCJwJqtSOH6WewG1VVEefh97rGfxU4WItKnTrsCwkdmijkBIS7Xx",
-	"dX09Kb2gTWDNGt08GLJzSAgM1gwY2u5EZYV0EzoB3Fl3CcSznQUExtLpu7PQ7uoxWrQY9Abd5PHo8e+P",
-	"Rl8djTpgLw7IazcRaii/FqUTCN2AF3cE42D9y43nIlCtUWMuDcY1kDauVULNd8PX7jKACcVFhPBZY7mF",
-	"Y7FDdgpFbt6y9C3gLoWRuWCpJ4P0zsggPzRRQaAzeQ64t1t4HuM6izsksno2GlwrhcQARbFhl6LQa7KD",
-	"Aa2g77OUFBQm5oO7Qo68EIeO9Jj9bs9oCwm2J4ySX+prEY3y10EtOQlIRLymSPT+B0ZC9T++GiLAgABn",
-	"Ax+pInnzBTFQAtg5Iew25nbge6BL0OrZqNWtHWqhfDnAUuSSK2yj1uzGFMHfI9hAE8YIlYdSEDC4VoL1",
-	"jS0FBDtRgzODGiXcrXFReCMygX7GlbsxqOJlBVr4TCpeyL9T7P9KrGydsUB3s34prFMqtKpJH+O56NFp",
-	"tJECFIN4nLip3uLvMnHvkaf7WXgywOhlGcAqkeZ0Wbfa9FlIgy8EPRNk16+FQuP1s6hr0OHANDFZNyol",
-	"9iPTkKJsWvJeN9PYIdKVbnCQhtBQx1vUhCY1+DE1GY4fzLAtoYXOzxcbUA3zd4sKuE06FXU58wNKGuvY",
-	"ugOC51IJ07IFEDU5oNSWHvASLz+4HR1c71vRdbXBoTHsHfnLMM7WVoWYXghiB/sGOKrdDQistLHzUtxt",
-	"2G7UufysqYb3+me1z3WpregAC9hfki2h+L8ygMic7lQqbyWDZwWvcnFktFLCHj09erYPrXxvwCGXZlXw",
-	"DdbLO33Xa8syP6ibbWdS8S3r8yU8CfFytxxPW1aKLImdRSgrUQvNYDXq2UyUBk0eUrvA8nEKTiEhAyP0",
-	"Tno8Go3cD4MDkCm8Q6IeUfvqbFXD3y3B5p0oj5CWeP63ylgotPbpcxnGw3yKks+uQ+xPr2E6WeoGfdVS",
-	"Ig5JkNNLne/h8232Gmb6Wb06KsS1KBDix2lM5RxMAau38v3cK4a7SV3P2pK6ahyfaQAg2+sGbWIROZGw",
-	"lHZqxXIlSm6rNv34teDXgqXRNalXGnxuDDZJrwnGaUpuiKzZEL0R+y+rzD0rp+7l+9MLaFuzTKysoR4+",
-	"Rzgpn+5CiWuUnjZRqe9/OcVfUvY3o9UUb0rYqc/4YtzdmgH2iC7ALk4mCnPKWHjIOdyW1nE+zMRyGz5k",
-	"58IyoEjyUIPyNVE4aN+CW9oxYnGAdQmo4r68yetu3CBQHCqVEwUVheQFQ104wVxcgKqwrBDKWeTOAFI5",
-	"PlI7SwqOL+afy1287y0QbTpKLQe45Xx2mFCnO/2uQ3f0GjmcTKHQu2FVaiiGbkFjQMdsSzAXFrnW9enE",
-	"LLkFELDaythuvEjOCEiiUGIN/p0lz0U7cd4n7JPrNqy9D7WOzlXcJ7JPYOm6DMDpAwZt2+TeNnxRv4fd",
-	"qJJUc1GuStlW2mcW/PGzrzw10RseGMC4NwnzXnNvc8GKoRFxAnVx4agHM4r8IeGd3jNTyCvRGvG4V6fy",
-	"g1XMPa0hy0opqeYphb4pm79hiCJgSGOLtnaD3EIpyRCo2vANbaAUIOqRAK0mG4BrNASwOej+2oD52Aoh",
-	"aHlLwPp823zW3fba3taPYufI9v0fxx6GzV/h7Wqf3+hIYHCIhejVfD+OqDsxzo/OTThyzajMx24e9GW0",
-	"J2Rnt3YN62wVRk8gveUe+cDWHSx4xgkzQuUs/fkTwJQqDXoAVCmsVsVmxx21xeE6aqaD+mw6ehfSYdjp",
-	"euHkWKiq9UfeBKWwf8z+UFdxJ+wxA/lfCvYHX8U9iAO51G7Xt1ophNlFs789ihD6LzyP2y8c7yq+Ucjz",
-	"sOYpIfj5sQ280J8D7AeyWhUSkcraW5SCB6qe+vbGQVpVh3i9lmJ9KDFtgZ5q25onukmClgG4ByX4pHdQ",
-	"TFu7l9U9tFoMKFEa3zLWtwJr0fK6u2JRa2byuGOPk9BTAkV8igNIKd9x1O5Pu19HNJpb66Gu1BfoQlHf",
-	"0G2Fhmui80yRBI+eB6zAsj5vCxy0p+piC+0pCew7ilvwx9+aK/C+Ui/xwr2oMReOx2NfLqPZjPtgS+3U",
-	"f3A3AJl7KWbUoZxuasn/qsWbXlESvzvtKGD7af3SlP0OUmdncj50r9OV9UUOkWWw7TS4Q2eQdr/+D4tN",
-	"GKNQjg680gF1MCs3Xl6gOtLo7j6AQmI1UTgVvClxY8NKP3QVgzGf6eUSvIeVEYb1qxXazaUQg2Si6oo/",
-	"UtzjbE30g1MzDzIrJirlRcGejEYsfve49jRMejxbikmP9UfHz0fY/cfXxhvBoTc9vBEq43M26V0dT3o+",
-	"tOkMqemr71++/493F2dvv5/+5dV/1D78hS6gNBP6IKU/KhzCx5T10x+P4cPHdECGCcwMZh13eOelYEaA",
-	"b3LIXuKaKD1RpbDlBnBVltAWhsPo6iLtUOmbC6hxS5ww9DO+kirHTEh/MeWQmpXgV0mjULLhlEFb2iSM",
-	"T5SHUNhu5eRxkH2o372Z/Gp1BvgEsnoHiMu1VSrQ9wb8AzNwEyWIZtq+SLRRvdBJPDXKccZcyYnyyanG",
-	"OlUY8kkL7ewEdCZFS/BgolLYyxfvX53+5dX76ZvTf5/+cHp2kVLjKV8QVA8lkCEC88CZGbJzieDU0vgQ",
-	"DuIIw9bFXbyB92A20clEYXA6Cd0doWMExiUrZQ2eH3qxe0pocgW16BszUUYnTg9QZPrH5kFZqSSKOkE/",
-	"LLN9TJ7Q08OT+y3tssbsccKiflljdjxIG0Wrn2ll3Qnm9E4AWjjqbhlBcAfYsZys97oVGfZ/Yf1te54M",
-	"ikHCOGws9lXzb6H+onHTR/NgyP5747EQf6W8eILMpruZ1fpAgYSz216WlhmeRRCvngyjaR6EEuZft4Nj",
-	"1vK+t40asHu/0MfOugLBbyjuC4I+tKyZRXvZSEjyXWvQDm8L194zZhrG+fxZ6zifP0PoP59E1hjwLzWo",
-	"mKg6W2E18Pf7NYw+KG8PTFTrE2mLhyobnXR7Hyg87687QDl85y8FrduWmykgY3TQqjOEl1CLL5fBRHQL",
-	"08iYWDvBDAIIs/PTd2/PL9ij6+NHZaXMo59l/ukRvOuIlKPBCRvFmdHgf+zKDKHm3dNZV51NaL+tM6qt",
-	"FQ1a0WXYk0oVwhiW2lLO56IEuNrU33+XchBkdtNOL05Iw9h25dRLSOYZAZLPTtgx0Tn3jgcfFBGYKMna",
-	"1xXb/nUk+5Bf6E4S57DY6/tK1SFMWs8D7rmgKz8lPVIepp3r98MCGEK9lcFdOG5hYyau54q1uRqfx6mf",
-	"bjMueXYVYfKwXUieiWpi8pxsoRorAJgBbBjK9KPfNVEfoArC2fdSP2SluB8KaawB/BtwcbqlMEwrxhUo",
-	"ZRMV6p6c7kJhvVg7Y53KGYAMpVBzlZJnFBU20HfSumqN1JQ71f1CTd2tXrk87jA/3foYFcigu5EoImJj",
-	"wdht5IHcgq25pc60agDtcnr3PDd5446w3ZFqt/tGg1nezsIUX0E9CQnosFqB+tcI2YElZKVeDjvgBfbJ",
-	"tNipUUu2Rn5W9JpDK6HrfiWtadkNN+fhHsUdv+G+npa+ROFz3wHdRaZ1lcnuHc1o7CHJek1nxO0b43aB",
-	"btq7Nbc4+OORJs2mMnVny3rd4n3qoN8v4tev/iuUVkRa0G7tHeXwdYgkjBrW3cgRJkZXNtNLAf2iKQb0",
-	"O68i/a52+rDfMeqfNDhQyedeRjq21Q4MCsPajj3pmQfkrBNnEUzWW+zkeg75iE4UOSojaWXQ3iYClMZJ",
-	"u9GBgw7zPVB73V880db1k/V9US10Zh3cxUbLP2MJLYI7QEKzW7qQ2alLVIIhbbOOGtep6GRONJXBA4dN",
-	"NNO1QAjL5LQeKDdEj5ltMWF0ybzHlSr7yTHlte9DxuJX6cC97YiV4shlzdz6FL36P/+b3R+r+9YE3e09",
-	"PiRDl1AWKLN3TbX7Wwm7J4j6hK4LCVnJu014D4QY9+HXeqmjdNr6bNV0kdRMK9B4G+uIlqeDLZ53hel/",
-	"qkQl8jQYKKRYr2R2FaxCVq18IN6r6UN2Fvo9moniphmjp4JJaELnJztIYre5cVw1dlNPVO1G9YeO1uEu",
-	"tB+6051s5wbIbOGG4L34/WYD31BhXlZOR4/pAJvCATAHgmCFrdqqkce17CUdiQc0+fZNb0tHiIyqdjQa",
-	"nxtA445zH/hKgnagKiQ5soRb33Puf+wO1dRqqzNQ2aUHzu3wiQTLfThRr3i2iA14qp8ly4c6TLM+GQuR",
-	"0R6iCQ1PQcqMCPh89WMHCVvoNTBMcGv4e0pHEKtCZhwUsDb0rstCZ1cin6KzuD0UxBldVfskKA4A3hFF",
-	"/MNq8oQH9xZ6JdAkQqcEPWgrt7a5yORBj7t5sQn1i5r0xr7KzC24pKopUvZuRdTLSpzj/sg8zvFliQWz",
-	"QrlH5t3pgvU+GNhfpJI+5ud5wzman6xn15GrCMZsiVHhQ9MJcNCvubGgjX5sg9ukVrWgi8cepiXPBevX",
-	"1SdEyvA1teL8XqzrnrDNdfYDdgxrLx01iRbQNsKNK4p30jvdGE8YVxMV3eCBpC4dSWJTSgiBOH5o2aUT",
-	"ETZieFtph71G05hwrLwTplKhg29fX4uy4CtgwYND6GprGu3mEK1+w53nOEE9Y9wDbH/KNsIOxl4KoICg",
-	"cSUNmVATltN+6IABR19K6JeTVyW0PuXKI8v4SsmMV/OFZdVqyIBRAUh6ND5HqYXRE7UupSUUVV4zqaFv",
-	"mwrxKHTqKE34S1D5FZENbEarp+7W1aVpH3pw39LlTq8Tdnq5QRuxs0GbDAlDWD8GuwLQRsBs44PSR61U",
-	"WjNRRmQlbFF8BVq6hEO74JBxbTVED3Muiw1RqQH0q8LDW9VbiF3EUrwqHbLvmy33ZW2kTVSf1wNzIyU3",
-	"bM4tv+RGDE7cMSj8rOjF6JZVyUQhIn488piR8UgDQfVIgq/RvQj84RNIZ67mGGs8fXfWvdnkqLh1nzvT",
-	"KXlm5bVIx+2sdsjSXBpg0mlzNxBNaDYL+k290J4DD2uZNGbE6hOAXAZvZ31DJPH6UJ/QkE+6RBAV6EGM",
-	"w52ooPIPTjDs3zxafnndaQymd4gJxe8OMWbytkLTaCcggGVKA/J2Z/2DNgTDgcacuEq9xIv9XY0o6d0c",
-	"uRuPrnmpEPD5x6AjoSJ96p/X/Pqb+unNH174d5Hf6O+UuHzIWb7w1+90Hi2x57f/vZbTNb+IvLFbas4u",
-	"x26RYbvso82+aKgLLXnqz46wxbIbsJNUGesjOCYghLKcb4707Ag6wDP8L321FoK8+RMlFUv9VBGMljP/",
-	"Il2OWfon97ACUKz/BIwG/nKPcH9OVPoneDZ9vxEcL3YK/Z/QXplUo9GTLK9KYN3wSaRQe4OtStJjA3X+",
-	"uhDA+7TKTdRWg55yPFqmg2H4mKdI84ZRuN2jKMG5ZDkz0utHH5S8YWKlswXrf7h4OUhAQnncf7CYQOMf",
-	"sou1jtUCBNICceYuAkQw33sIgglvzr6fnr/87tU3H16/mp59f/Hq/b+dvk4nqh+y/5aDMWSvlILNIBCq",
-	"LG6VNOzp48eOs9ZCz21kyhRfglCFSWESYBIKWuPBUfMhgqKm6GDEXbe1lBH7ij1kD9lxM2PymCBS97WV",
-	"9qQIof875gafNt3onoFyiyBwpQCyaKuc+PU0ar9fTnx0aM73VxW+LGfaxym8jt4dXd2npyOVLfTaCWRM",
-	"zuuDdIOtwi4vEtD3oJVDV6nLnUKnv2SGz04k/BeK5rZiQHnx0BzErWGvbfJpd1A4fbsW+JAStw6h3/i0",
-	"tRslExX2En0rgPGOzpUxSx37IJxSOhcD8i6QLQGg/dImLAV0ixQPkbSMF1rNjcxFU01wD+wlPbh4r6fk",
-	"FqT7VvbSSGiggsTIX+ChLPGHHcj5fyHX+S/FZjoJ8SJ66u7Cn51+f4pIGe4azDYsASoEltsJI99TJvDY",
-	"9MPFy3SAAh5dnK8qtwWPXoiykCodsnTEnoOkephS3uXo+Xg0YoXOeOGBv785v/AdC04mitOPiNoBZ4SZ",
-	"laOvo5ku17zMnfIDktHU2bWwL3D5ROV8kwRoUHrCjBfFEeDbupsRkdR4vcOuZSa2ZWxjKk05+9XTVsqv",
-	"qzvuVm7D40KMUOlWEuZFjlDx6VLYhc7TOtMUdyaZKHAGy/nCirzRqG7ITpXHhQJqYH2torcNfLnoIrJD",
-	"vH8S621m8Ca9rnE4Ip40UT7tnII7KZWhmCF7BaodarVgmQjwDUZRXbK8yGuAGwbJu5eFWIJXAdQq1KGg",
-	"/D31VUUrbq0oFeis/rt63j8+/jjE9XB6rP/dV4Qs+U2asH/+4z8HWxv+cw9XuDfuhbIj8FRfljKjQ4Kb",
-	"Q3nq73gpTaOGE5LikCexjK+kReA5uyiFWegi741Hw6+g7swNBfrkQduLgDmy5De98TPQ4Xrj40+ftlka",
-	"n89LMW/FbUNCghqnOMEq08tLqUR0Zpf8b7qUFtqt1B9gLxwxZ9apuVYKUPzjHp1LqXBVTMqueSHz8JbE",
-	"qf/XgigJghohcbg2XMnj1gwxNcWLHw6BpPRwJdrkTL3dLbzaH4b6IjpKzOo5wQJHcJ7+ZPVxfMvKWNDZ",
-	"FbsUJHUG40C1vjzIlyOGo7cExKYZxkcNEDRUOkNRDxg3aaCElJxpYYQPDPVnrVvwYRvUhV6r4US9VVGa",
-	"N/UuDZVw9epTBw8j6h24Q6YTsbBT/+Bmedvj0S31bRmH9hrKSLD9d9tRQCN9AZ1ljsJ1xQb1WU+giDJi",
-	"vKcKN2c8UXUpeypueGanUF+dImy85VIZOO7O/DNTxyTjn6ZcoYlbf1EUhL1t5FIWHE5BAmYDvqQUc3Hj",
-	"iKKUgBPvmDeAwMMrCFEZ+BBll/X/KAcpdHCSc6VpnoMhO4NP4JFOVbUUpcyaWfKRzkB19C0+AsXev3rc",
-	"fKMTC/NSV6txjZBUQuIkL4kc4OcHVOU+UbBk2xWQSDLI2k4AVB+5XFSigbXsmEs3UaRPWi4L9KQbvc1M",
-	"e4gHNWb94cPBjpHaVtZ3a2EoQKbXBaF0IMVcGgvh6RjnAQ9IH/CwdOmLZlDb9YWgQ/aGb9wJD3hT651Y",
-	"XizjtgaY1tVKyyE7pVei69cIWn4oRMJl9sAL0oaskw8IZw+emoan0Ktb1BLj6ePHkaDbGseP8qPvH3Sf",
-	"mtXjvYcamsT+VAn6mQI5Xk4exEze4MVJ7+Zoro/c04+c6naEuNm8OFppAM+rnx7ETLui2hQ9XuYxJUQe",
-	"mf+8KMBB684IHJYnoRYYH04p7LwoBlvdZqKCzeO2RAvVIYHP1LUgxhCSKgCe71JkekkSLyHh4b87Zv/8",
-	"v/8faqvs9LUNMbx2k4KOfxc487wqeMnEzaoUBsEBAAAFHlgzNG/hYlWZe+tEeb7ieAw5sd2WyoLCCUiJ",
-	"1A4bvV0RSXp9jLKQfW+Xnypt6SD453PDSOELXY9u4QtduNfADqxYrgpuxZhllbF6SVwBdhjTo5crG1U7",
-	"QUzYyV9RupP9s1d6PzlZ8TPyPfy7hG51KhOfyH7egqIYoHhPf0b98FO6M58nj3//1det0BGoUN7C3xIy",
-	"waQVpeQR2IrbEMrOutw0Q+T3V1EPGDee67uhDMGcIoAb2h+Ak0HsGtbPSz6z7PHo8ejo+PGggSqDyDCM",
-	"m4lytySgmjHDrTSzzY76vg0TbTcteazbfjh3VZv3ZvcLIrUDN65JgpH6jdufDsbhTzYveQ45Qr7ui344",
-	"8R09pz/xFE0oExOCvz4mz4nygjyd8cxWvADtvqEU0O3hVGyRNsO4nWAzeY19N7h8JAAClbDwpDDs9J//",
-	"+F+vCDDGsNM/HCfshfvPS/efb/4wStirPxyHAGbqzS/CSaecowBXPHBzxSOMqR0eY79pH9DZSXphXSBX",
-	"yM/T/QAPaccuqc2wLuARwfqj4fAYMG/QGAi2Kmrx44a6yPrKSdpCGrfwr8W1UGZhhVSsvqjGDxgNvx4k",
-	"DUwL1BuxiAV7CzsbIq2FW7++99mAwnpxJ/p+mwGCm1df9gCnZiIkg4RAImoTAk6Wm+NgOwh/R0SDpGd1",
-	"IUre2vbmtCj02hHapdFFZQXL5Yz4bFNWeT05WoEOoPS9Qwn95lsNkXxbE47cMOkWYD+1cKLxWQ/bBmeK",
-	"PDKDLUba0XEV25Z24S2WgJ3prNKG6YItqWGTwGc1QFpoWjN9p/RE1zSEw489EAaYZYc4iUFf3Bn0LTGk",
-	"WH28zSiMnB37tEWogv03urbDjbllnN7N0eYM6PWOY8AjgoFZHx+tE1Zvd/PQeohpTABQmiks6K1vHna4",
-	"lfxu9QJhhj3BkfXGj39z+XS6fH5zL/zmXvjNvfCbe6HNvfCb3+A3v8FvfoPf/Aa/+Q1+8xv85jf4zW/w",
-	"m9/g/5N+g9qQblulONiO1/ky3OZRqHN+aSmyojLyWrzxJIMiax+pj0aj23A/uxwcb4L622bte+R3SBMg",
-	"c9uz/13ScxIG6CYdjCeqYdjWZIjJ07aUS8i0WS+kFWbFM3ES2b4AW2bQxGnj/VCSYqpL3OyTpqXsG1jA",
-	"RatSzOTNRAHVga0uVbDWQz1g09iH+gXI6D3x+ihZm8DyvRrZ/7MGTdRslOU3CasUV9mCUMwjoecXMZmo",
-	"bWfBvgFQsV4Za6Zkr5vYSD+J+JCFbEtoc8eNpb6pofqbxuGEb+7zRHxxncRnQla/54yp5zhby3/ScD24",
-	"c/9o+5BDsjDUhynBHoGd47gFcpXUPQD0LbCS0sZY4pG6UTmV6qSpnvlBQzoqaGmkbDmCSumik6YMDM++",
-	"XRZSub6JE2hOWOrrBKaoHKSQoEjwR4Vw2+OXK3P2haJezaw/Cf6Dl5Newia9/ssB/vFyiP9/+PDlw4eT",
-	"XjJRk1g7lgbv+Oc//hM5aThE0rboRTSIvjs09G4rbuwAvY51W0cgHa/hnDREPbRPiDs3eDysbX9BUls1",
-	"7m9in95294pQxAEQacg7JOFQQf0VEG6P4LPwAEeXOupqfIQ2STXp+A+k9Se9ehcdg2zuWC+JUu1as4nR",
-	"Ht3V0sXNSpbC7EfPvSz12oC/BJ4C7dApD94XvNFzCMAV6/bInTVotHe+FLx0XLIu/kNfDD1geO+6RZPp",
-	"1RacTNBaBXfrCR7CXtLjeZdndKfDTlTKeDsSEFzc2QX1WvKWYjtcDlBu2GllF7qUf8f+BAuA8kYYAFp4",
-	"0jf9dmRaX0nR6EOAj4NiKtzwj7c1NApTbEwgLCeOO4nppDVHv5JWdDehjxYkcqbcv0X9vXCio3W/pWf7",
-	"vpF8K9bn7rLDay46KcLzrSlAfrRUqKCM0zNAkDgKZewRugnJP6iGbAfv+zL9u4ko4vE1GnRvTaXe28/q",
-	"yg1U9SUgo5A8/+WgURfCWA+Cd78+AEvfem27niw0WSNBHUE/W429J7jTWI6Q8Uadsqw+iZoYbd+Mzy2k",
-	"AT1qJrATD5ltTecXOSoQOuLI6ew7bQhuMWzalPkLuRQvquxK0AEBgwIIeNPbLav7cPGSXcLVbC1zuzhh",
-	"ayGuCPWdacXeaJXzTcwy8UHuMgAwU3bRKhrcOIwofZe+z+weECa0j+KiqX+KeuC3mmShOyn6jeZV6fvW",
-	"XurKxhIYjIXgRfJ53MNDROys1MvO/oY1/ja2h6Vt8GjBXM3vAJW/FJZ8tLctEO7JG7weQAj8HrU0+oDf",
-	"oKFm3byL0sVrJCk30oRdbqIW0Qc3Aa9HdI7jaFUq2tdQ1D3xYQysHwzmQeI0J1xQrMs9cCW3GNUWniat",
-	"cqBH2mEYYkRwYVE/dpzPxh7s6jjkX+uDT4A6gjSwfz2k2Qjcc6GfK8V9oaer+9THNsQmvgqxM0kx2oaB",
-	"1rMIA1qsd/prOFUfu+utRDk1fojUcY4QF1YBiykAiPcBXquhePnCk0Y32h2AT5qK17XovTFC6WEQAduL",
-	"fk5v3/7+NQ7gjen+7d3zZ60/X9iZbf8BRv5OlOctP77Uxn4wiD5Q//ZOU8+yLbYZsfUdNEv47YG5G7kn",
-	"PdWFExfQ13S5gwRIJx/fmUDnw8oj9QWcmoCv5Z5AAFse0bvwjZa44sXGyoyVurKCzXRR6PXByHMd3tIL",
-	"TK8oZRY3ra5H7CvN4PbQ4zSCaw+8A8OD1O/ACQRYiMG9ANC3WYtnITgJtxP72cV5hzAN7aQPCpDXDafb",
-	"NGxIiW8TBkUOXhwnqE4QpRLHbxoi4R5sH0n9NnDjrpbZNN7WhXPHrjXf5PTdGZrTSaTHGYaIOV+mJL3p",
-	"JfiiFekABFKZDiSn4IJAtXXNsS8IczdACg959jhDmI87MIpOmgG3avspRM0mW/CSZ1aUofMCrnWC/d4y",
-	"PVfSAGLa5aa1hVMprvXVXQHVd90beynSrde5u+cwpG1PgDj5yPy/pTgf3vMlTDSk73+9iVavW0ujScFz",
-	"9MGDgzRhKbiU8CsqvGZ9uYTSXd+FPwV3E16DUh8D1LzKpWWFxu6lj5ZaSYtqUHjCpaZGjHd2ZH2gFML3",
-	"e4EGQ2fMGr507B2ijQY1pF9RTH2ifHrNDogpNcvBSAg3V246oWftIJmoNGpzEz8VsGe9YK6bynpw3vpO",
-	"SoVp3OvTY6z2ySGJn4YHHfLA5imlxW1je8ZYtlFTCQLW9wkfMA6r9XQm1iGfs9+V6AmSF5OjoPsQx9Sp",
-	"sHwIU6pEMbUS0H/inFK8z73arAppYV2LzQCj1Er7l2zn87VsXhs3+QCOlxfeHLhfh0vkiJ+NLnFQS7ow",
-	"VETAR9Cd+yPDHxxAbc+s88LjTt6NCBr1QDgKxP64Pzb9Z82yzRmDZAMN6f+VJIPtGMBmcgbU0uqrdiT9",
-	"vbkJ99xEavvwuW/3PrZprO/ecSjURmiq4476+1vibnXg37PLd3VU/hIbzVdyeiU2bQ5PZ89TQ8GEQGp9",
-	"L2Oq+tdKQFgFgTtw1VgplvoawowHZotcciOmVVnsbM/Tr7f3JySH9v7Hj4vvPv5oL/Df1buPP5rzj38c",
-	"P3rUazPv6b4jStvsjXuQQ3IpGFdsYe1q/OiRMzrdn8b9/eH9azc0jBAd3HblO7w8MBXAdD347td49X3P",
-	"TTed/ZVCB78inbE3CAztiGiiSnEtAUmf/VleQ5ydUt9An6ijy9xcQS4kS2mjTOqDoPAQURoxYGYtMZtC",
-	"Wsy11AiTYVheaoCgCxHqMfvxY+opEqPtGNw2JwFuZcx+/hSu2c6R0msFzoc2qOnYXby9U7sVITighnTZ",
-	"yQw+OCfp8Ve7WvxWSk1r0lOLFxjX+WAj4g2doDumSNUpzrtpuLeK9ABWdFAD6u5zADGqfyWz3YqQNran",
-	"lWruETL9QrwD/PxZ5TRlyGL2YRheivK0sov607deKht+Kaa1r2Q3dhQ5UsYsbcTix+wFZi3AQ4bDYTpk",
-	"L8EurssbUvcbuSnQZmZHR1BX8v3pm1fpiYcLXEAlicpgA2CFICru4/Y0UcfqsfmyvpLCT6nFTbqVmYHX",
-	"A2zN5cb3eiv0XCoAgZcKqufcNd7mp5Xx+QL14VjJv4hN79Mn6As6a4lZnJ++eFWX4BhW8HIuWMHVvOLz",
-	"0EpeK7bRVQm8KrBS0GdNAkUMuVgCYhXAjEUQyZhteyXEypBzlXB9IPkNQM3Q5TacqIm6oLZms0Kvx6Hc",
-	"iHH28KHXtB4+BHXg7Uqo07MjSDiy8tK96BTQlVcyA+vqz1rPC8H+LJz+xoTKwSuHjdes8UrHAK34hw9x",
-	"ng8fQs9YUTo23cduAtgIBDtgDxKGBWoPH+LkHz509uHDhyGW//AhElLcjd4kWBk2UXgTDIIWVioQTw8f",
-	"hi14+JB6Z2A07uHDslL0HmmpN89EzbgyUEYFD9CKjNyVKKmBShL2KaHWKYMTMsbBK5pMVMnVFeTJApiZ",
-	"tpxKofg1l+AzJuxF2Fgy5gk9+gUY15Tth+4BkbD0z6+wKWFNT9ia0A1kya0IvTUC8GYhr0SxmbhJOF2c",
-	"krObnV4zvqrvWfINGvxAMP/tv0G+jVCW8NMnCqHW0HMvbjKxsix9tBC8sIu/pwlLH5WC5xv8E4LdKzn8",
-	"m9EKvsBDlkwU/Kkrmwakt5ybxaXmZY7hDCszNpOFo5P0ETdGWPPI8RS4d8avZabVUGY6HVBNFY96R4+d",
-	"ThgYlY9ctLOriQr8irKJWD+7G9saeDDviUpjPpF6TgMxkgafccwH8ls9czJDhjGjUNfw4f1r1k//CG/9",
-	"g1u9P/IsE8ZM6ZtBXFfnCBe+R7ywlTAsF5nMxUTFO5vrsWcTsIG5yIpQcAH3QWN0t6AJqz150MSl05WH",
-	"R7bboed27Pr4Ebr1gAyujx+BY49il5FbL2V9uJE1vHsnjLshwIljl2KjkWaWDODjn46ewLlFfzFtE/ax",
-	"d8wOsozRAf4swEQ7LkrBqJVk1JHE4wg+HR3DwJ6OnsTw9p6OYOgTVeg564cjifMZ+FODhgA1W8ERufUH",
-	"DE+EgL54+5dX30/fn168mr4+e3N2kfp+tyb46Vn/q9GIXW4c+0c41YSaZjq5tTN8PNzI1iA0p2e+rYvv",
-	"MP7m9N+nH74/uzifvnv1nobwzel/pBTtcuztw8VLAK3sHydOoRnBCAKeK7QLh/UXElT2ZsXX08fPWT/N",
-	"dC5SBi7AJVebqZ9YOqDavIlK30OX2lPH9sK5k4rR9vjmD7oqM8F4npfCIKi2LUliT5Q/Sji112//fNZc",
-	"T+ykWy/mcWMmsFgzLgtgjrzmcn6DTj9cfDf99vTs9Yf3nY980tyeE7bilPRdgLlKEoH2dS4srFDtOpVl",
-	"xLUgnZmgKx1BUw93aMYRsn2bOozHsYQVcaYYcVa3LLpkgctSTRqgkUMfVs5WTv2AyAy0UCivHeNDkH/k",
-	"SA8MS89FdvStsNni6BzOPTTx5UtxpEsJnBxaQ9V5UW666Vv8DZBC0/dQoVjWBcbQHNZY5JnS1keYTs6r",
-	"stSl8XIGXODgfYfJO5aLCd8LvhLjiUp/nvTgmklvzH6e9BzpuT8nPanQjwwJ1mQj4S/DIaVdg9KP33lk",
-	"UWyCNul9glJJomRpQBToGUsvee7JOWX9p6PRmC15MdPlUuQMq/8qKoSGpzuFRgMo+2YlEnbJoclduWEr",
-	"XvKlsOiFrxQn0QQ++6ejY+iMpctLmedCwVdPwK2utJ3OdKXwsqcDRAWYFTLD8TzHdA09BT3TfXX8ZMwu",
-	"de54qXZ7fMzeyBfwLFqhFGqyx4yztSiKI5oLhskRwhur5jlWRbkXuFWYcyvWfJNOVP/ZCG4PXc5B56U2",
-	"eV6zvRQLXswodnFCYAhYgCsJ1qFOqEuYycrq8lJArk99QgwtllegUtZ/NnqCiScA66Z4gQMaDU7Ip/Dd",
-	"xcU7hqjawjDfoQa/gPx4ELhGOc6ccSNY3wk3ihV4tM6pW3daAIC1gM2F5gNCsVUpnBGZAMQF6DLaWqIH",
-	"tuJ24SOgejYTCvoi4/KWouBQh0Lts4KI0/lmoloQaFkanNzDEXZd2KrMj94RSMw9CvxYJJ8u3Ky52qwX",
-	"ooTGyzy82fvUsHz9w8W3R1+H883Z9x9e13Hd8UShCIIZOj60Rdmsj2fe/YSFHwNf0YdnGJ2NUKG8FJDF",
-	"627w1zhC9IcIv4Geck6ogXqgSztk3/hosNMTOUDwOv4G9QkalMU6Kp8mbDgcDsIc33/7kj158uQ5csTj",
-	"0Wh0NDo+Gh273Xj+/PnXR8ePj54cU+G5nxOciMtS8CvjRSBkthAbG0EOms49GPHTx4+TGlTY87h3fC4V",
-	"6dOvpbGojUEgryoVc0wNPDmON/04HA4/Om4VBWUjPvYpHbJ33BjHG+oLUmi8DW64P+I3fwBH3Zy6B7lL",
-	"QQJ4iztVVVGkBFMyUZA+4H4fMgwVU5OeFf+pEkOW/hHI6Q+kxmKB0lwwI/8eAcE8GyUT5fvKPR6NgnL0",
-	"Uqtrd6C1MhN19g0++8OHs2+cEowStoy2RyqnlAzZG63Exg3WfXHOcl0U3EmKfp10NjihfES0J+E5kMgo",
-	"iwLTeJ0OCuN4qZerCno8Ux5o3z3FEPKBSVjJwfoGvnLNC/eL5SrnZY5SyZl4K27Mn64SSqCTROx1Thw1",
-	"IXdPI7OQeaswYd5qM1iQ5bOiDCn2jstjuPY56PJLXiAyABVKBShro6EYbglFtTAJjLyzdDQ8/jrFriXu",
-	"798/j//5GoKpiit9hEvplvZSFHrteINjxzITyMuNEGYwZB+oEVCdHIiOMugN6ftxVYpGfoKkhCefSmjx",
-	"qJH+c7kJXQefiaPjEWzL+/bVCmZiWCU2d4wTOcylMDJHxi5z9N45lqKw/iptdkR3vKHOJ0pRhXI8P+4+",
-	"W+cK0+b4Enln8pYr0MS1R3tfidI4lYwrBK0H06TmmqjTBgMG/dCFzIQy4OYjD9O7Uq9KKSwvMQFWWohV",
-	"wwacvjvrQZEq1if1joej4QjibGhh98a9J8PR8AnUzdoFOPq8Ue7+notWFB7Efn88GkVdIFaldlYm9J9b",
-	"QVvRgJsDuilBGiG5nzCoDvM2/7AHI8J+PWd5b9zzY0h6vqYPxvZ4NKKotqVWywDljj6GR3+jbIway2Gf",
-	"4/Q7eAX64HZ9f83pNJyivfGPH5OeqZZLt+Tj3mt5LZS7FubZS3qWzyGRFLuV9z66m1G73rOm7LuLN69R",
-	"eAF5iBtvKDd8ElTn1fRMOqJyGgR1JgouEUDzflT7SqD5BiOrGX+MTeiMK2emASgCtc4ObyLUcUJPoZIH",
-	"ctxSMRVIPH89DMY9yJk99YDQeigbLwb/TE33ztZGWwUMDGUZqBvoUHECqNE5FB4IRbtXmHSKx6RJTbD2",
-	"7zgg5QeRbKAT5U5GXAla1VyTa63Q8zkIYQWqKihlKjZ+QuMoZ0I5ng0NDTYRHkmfK1QpDXRVSx89coaM",
-	"YyAMXdQDUAAlIWRJxWb8Gry6M7d7SXNPCeXIjRb0ptrV7NamFyOZ7ERUt13/H289Xk7RfbSwy6J5rrYf",
-	"1HqEYNWBom85P+G6+Oz4EjtINDUtR+ZljRiCR4OrPInrklEXhRZDZAeSZwocVhNFJI06Ij5iwc2YXMnA",
-	"vYNLacMk8G5SWybKLHRpjwp5LfKEfWft6q0qNgk750vhTN4/nANiHWv363Fk67ksRWYhrESE3W8lMTRU",
-	"2ijhIrLseeYTbMOSBKfeuOX4g7duosjhNmSnaHLSSsy9ggYcCcrSPUCSt7/A3gQXG+WP0gneXml8li89",
-	"ru83HAqvHetCO5WgfPyMQK6f4gAcCVC71OgwPTB0/k2EEzZ6koCdgM0Q9rolvEbf8E2wvi7jZF9nDJBr",
-	"gjU8E3A3mFDxXoGAVxoH5kQ7JCHWjNGvIygl1vLsiurIroRCDEAiEokDhgRBR9VoInqDKwPT7ZoM1XPW",
-	"R2IqNmjbYTtLzmxZwcKtSn2zGaBrBbxUL9++/cvZq+n5q5cf3r9KqR3mXveZ9wXe1WFGviY1Uf6B4Ozq",
-	"dpb5PMVGAMG4NWy4z2qPXLT9pCJKa7wPP7jGTiaKDC+nAaLPEYVK7FPsFB+9kBH0QuebPVrIzdF6vQZ3",
-	"yFFVFkJlmprxH6aWADf81jHDT800W8qOazDsJ6Mnu4zxtZ7PQY6ctHj+/E73GhkurzUOvjVHPEhEsP76",
-	"yKoIYC59lA6GDaGzG14+F/boJYZFW8OsrTxy/0PdY5+isGpby7BGj17w3Ef94ZbjLyjfAoEtpTFSzZPa",
-	"pVd78yCdGQIMuBu1UKwD1m3cdYjjffLF1F3wj2K4/7PnXHAveRt8vql7gny526S3JQB4UEEZBb92qY05",
-	"MgBESo9qQPcF7DV0/oYyWreQx09up5ULrV/zEhNcnj5+fPsNZ+gIxeufH/SCN1xtiCAh3evZIUR8Ri7K",
-	"egv3qFJBwMRmQ6tiRVaJxgab7UrWK5WbVpSKvpw5c3+QsKwQvCRqaDvJaAg3tR2fNeHMRAzDKh35ayMj",
-	"2YNf5LVZ4IQqL9Z84wx4fD0SCARKMUzRqiQ4navWEpxgwlBqiC9vi260coICEYbQISTcSt6BQUPpcDuH",
-	"9pP6DC5Nc/ps7kzLf38ufcDJ+9ZHLH6hI4Eb034C4lyDTvP8PThYKQyV66xaOruUGwrdQFi7kO67uVCO",
-	"KsDzqXI4geJmVehSlGbXzTEXFjJmwE3zWZ6OfaiV2/ldrZydxsGehPkNf4HduHAL6F/lX9TlMkHv0IF+",
-	"KKHYO23svBTnf30Na/9e5DK0hMwWHLKRno2e1LiMuxtCr/wF3U7vBc+lEsZ0bQTFVCV6YzeIMFFeB9Xf",
-	"0L48+XWGdFo77sCJXqmwmicsRdjOkD8ks8V+Wz+8ar+z7Pr4UXDYPiL0qk46eOnRraAxPbhoffc772Hf",
-	"EAwWmHt2LYRidq3ZSpRS52aMptVaiCv2/7L39bttHNmer1IQ9sIkbouhFDsZU1gsZI+T8a5jJ7aDAe50",
-	"oC52l8RaNat5u5qimSDAvMP+sW9wX2TfZJ5kUeejqprsJiVbsh1H88ckofqjuj5OnTrnd36/QbaqVpgh",
-	"QwnzQTav5tlQEJcUQJilO6qHEwieM41auYOZB//IUN1cL1lyL0D6hkFi2yg6t6DIrTvArarW3XbrdjHI",
-	"UOIVxfN1kRFlLyvw8s8JQGEEHPjh+HMCMVk8+WAH4LlWcprv71z1iX9NsAGAEcE0N6HRVC3dNrZQIQTO",
-	"FOuDllioFyIErIi0FnIkeHqFGB6854FFNEkiAAHDA4cZX2nwcqi9Xea5UgUTHCQo6+3GFiBLrjuhAC01",
-	"3F7A6MElw5F4Zcp1aDDj0y1nY53/BD1GkyM1wNZPnJqAEFOFdmdq/wxQAWWuz8b/PhI8RBn6QH5sMuhB",
-	"/jLLPVFZJRYSdtuQUxgAEop6IwmdFq6g2eZL0qn9VheQOc1cy1BGgdsjDr1QM+UxslyfldUq+8r9y0xf",
-	"zDKBnA//5hNZnsI9sJoGTAg0elpVjW1quehq5eBoPB47D4wGJQnIjHBRUcsVxrjDJyTC4mgj7jNz/xVC",
-	"2rzcdUFOIz2zkI1kLxEyPvwXphAeRlAZgKfoC6PPdS5N44kCbfh4YAsplBXjUWp+QJBoNGOgyt3NPF4z",
-	"VQ2QK2cuTLU93RKcVqWG6Iw2Ilsa7EUsWYLaQ4KB8dyjFKUsbQU32s15ABOIq0fPS6jNhDQnfGVx5i/N",
-	"kh7Gjuk6UAJX56nxMDVsFKJGi1qfN9kkrt6IiRhlI9zjGjGT5XkK+DBEiREMDnsIbykSBgDQN7hOQcbM",
-	"AhBSASzrjBb3HlYeFUCoBCwS75A4YlpXlypul4awEY1yU1XDkXitLog/3hKuyZkswvbq+aKurpRzSmyC",
-	"+0ncCqGLExFlpkU0hp73JqGkWFbjm1QBeAJ6NE3dbEmtKpwrvTQNJv9kWXadLS5Ug5uctoAi38hhdO3t",
-	"4ZJQ3fm8+AkyBr8n21q06hIXLW6CLSl2vxXCBfCvo54UBI5t61Cwy/GgnftHvOt3164933LahE/Yc+lT",
-	"SsT2fTMLscAS2LlVI+RcbG2tw75uaO/Mre7YU1a63cxTzwh73WZu+AW9rdz4nJs2c0/3v1GKp9svd+hO",
-	"R+uix5/O/RUUU3vfsOHuW36OsHgH73XwfTh+uP+Ol1XzXbU09IprBJ2eEszvfaJa73v48+7+34FJHA0d",
-	"mhZvZJItowKbZuyeO78zOiH4E0HXIaFpMch1nhNeGWb6cUsHjPvmEmJOPpswqc907ZmL3HEsNeDywCZZ",
-	"leVyYcXgUi0acV4rO+P9cy6d32Ckc5EaaS/xy9apAZRSLkv11ycPLBwptFlWSyu8fhZsopDBQMSSbQAP",
-	"ORwJJKsjf/Tnt0/72PcIyQaMgmVFeuLgzDDtE6s3IQFYlXnM0HLBaXUIIsWcaCdxem9OOVBkfAPCWh+B",
-	"ZReTbsbYH/IiA7bs8VgUcm0TcfxNavALqlocP8Q5YAGRT/jltZhVZeE33CPAlBOT0MDLtMDXsl/fRTQk",
-	"ZsgPAZVGzm25kAtyvCNJokIj14azrM4XAP+L2dVIRD1wrAUPd7mPAAtOQxEjGwHFxHh4souPjU4IqfFk",
-	"XUTQhq/eOgRtkba5Zj1+5FzmTtI2MehyAU82Sdv4s1OzRdx2ErO2NTGtGBQtwXlrJDJDHg5hXPf2lxjk",
-	"buEAChgOnUgygjeS20xiVXRehTQ+Phd9KQJegxsLqNwu+rBBVOWWpCZsE6gaV6ga8hg2EeDwkrY+vqaT",
-	"xAxw30RjhkdqIjKDM1bv947Ea/co2+iyTM1FBZmkzPcBPgnvwVnBXw8HHgg3KOUsl+tpZztSo/5zKUvi",
-	"cw9f8gCj3dBmd0sfMA/yuX51w3EDuhU1lUIPtIeJvgrq0Lpd2Ijk8w5cWFj+8Cmwnvucnogc7Da9nX3O",
-	"JmyETSUWZdX0No0JI9s53+s609t8ndvNCOR/yODa1xTPN3f9VzOXavdLWxSmRMDJQN2hl26B5FC0QYjt",
-	"/YEz/G7f6ms98Wx2jO9OMs/r0Yb2tNpUq77mAN/nDRtzly5ztA77Q9Ba2S/OXf7Y3u9p5G7KDieTnAia",
-	"ATu83GWhm1639oUPBXnSMwjveA5GLt2M68IYIQQexumPzyHIK4JbiLY9adeuoi93VV2qRFyqtairBuZf",
-	"QljnFmBH8E+BdJ8os6wYcGlkaqRdm3xWV6Za2hLD9LVbF1AoQGGVNh5pOBIvIWWMhbNULwoIhM68rLbN",
-	"KXTgHuwnbCDqyo2vr2+TOULBCeIJ5CVQazTCLskSkblvHDGVW+9hG5/UB888ugZNw672Ag81NvlSo8mq",
-	"FXXbduMzpubtby7ffQbNuPtW8/v2tmdj574h1cWeMfcVl3HtpGZwXq959xoPHxDmiVsSXlwtm7ya9/YK",
-	"/fna+zSsg1d0077BaUCSFVWXoBN0f0NuaceN3++LXfe8+n121/3+HNRhXyvKSIyYd7lhw7A9c90CXKCd",
-	"SVouy8U9APvwc9/APzJmKirYsE2ro+LtF7YKv/UGxoxo/93eYJ6Ey256tPmsZpr/jv0TLfTMZz7Nbme6",
-	"TOMR5skS/dhfp/B9XS0XVmxzzFDelhBDCACDanIkk6Gs9VxeKpua61LJRH4mJQTPpTmslk1q1Luc/SYC",
-	"mTywQM+6CaTE0BpXu+nCZgBMTw2xXZF+47m+yDC25g9Cg0bNYXEsayXGiZjLd0g7YsXR+PhhElLyRyz4",
-	"yQ/SjVXlOUT9IjnykTg1EZY2NV4jHPoTc1OFKjkeGBc6v8TQif+K0ctsSCjARVU3AS0ORXrTUs0hEUsN",
-	"Gom/M+cEkyZlUGhUWoxMi+maGp0IHxRGDmsQqMQMOWygmAUFl1FXBuTlqYhe5HVlhF2oHGAfeq7Er26o",
-	"O4bEzQHh2zJyN+IH+p/c7e7uThA7Oqx+gV8bzn7DdEz7LX6174eyH29hs2/BjPUdcKM1ImlgVPG5b5d3",
-	"jWH+YENJrG2RCeqzlVu7KyAL0HaWqkuG+q/wu40fPhKvGGsF6xHAfmQdCPwNIVIIG3MuwDZyPXHruFSS",
-	"SR/dDo4sWRmGYamg3hctuWNm0NkiyAxqq+DSAwZKbeW0DHQ/AENpamksnv1SM8iUgUsmKNIJJdZY+gU5",
-	"WOmFENtLF/ukvXRbK+dhD39da5bjUyACzR/zp0+IfvCUx2l5nSmfdHuPF6rZMbDjT2ASv7RJ8cFj/L1q",
-	"rjfAN3P8nxfgyy+AMbijuhWLv50ludBXyjDVqDM9ke0CLLNtE/CyC5OkBhBZcD/zONN9eAnSPa5mVako",
-	"DSVLRB3TnggUkZi4ozvgNRAoJN9kJCIHiWvWK8zGKG8hvfOosWbSbriqgfWATSpUjTpfCEGGLT+MXOcM",
-	"nKCRYEp3/3q3TtbeK0sN3+k8XkhtNzq/TKK31oqy3GChgV4mtMT5nfBkZGOx9F5wvrzPJUhh2bmICAZo",
-	"O4Wp2fQKSfMXtNtSkxqIfqy4iN8XetInhULGSYeTD04ulHeiX+wMfnCVtXtnLg3tbiAn4QahSICkziCV",
-	"SQEfCg59a2/zG9uAkBwTIY0PJ7M2xNRzCqam5xQxPNngEvctRBofK5ZmWlb5pU1N3AI4BPhrw6cTGcFU",
-	"eYgJMFl1baHLtiTDHXm/PcIP1/J+P6KpJ2HQL9fk3xwY9dn71ji13t+3/mq6LMgBeb9tatkR2nijGuup",
-	"/Nr0sKjeUJlmlqGsGrGsJ5uAq9SgTgy2r83R5Iklc1kqU0hGn4rnDUCDSOmfmEk7IJGJx4nH2Te2K1Ra",
-	"IWsF9r2+YKgUHx/geVVEMQHYCUtkWME8vUQqBSiBjPNRQI4HbBKUR3MmWDX+TouwZvz0TtiEjdzDJziC",
-	"d2O6Nt/yudmstqtAcDbX0i/Odn32puhN2x/2Sk+0gpGId3hD88SkZr1p7mfMehZASJSetqG4CxLtXYaA",
-	"II+qEKZaUbwOcGg58Cj6AgQuJkLn2BStmrLUMLgRaeJGApSSfCuopqdDwQ5q24gKDJPlcekG4gAeigE4",
-	"f4B1hEfqX8G1x0KrYQLW0H34KDWvCIzXfjMXw7TrpQgLAPBJDxtMjXqn8iXV5kyl1VZkM22bql5nw0Tk",
-	"EkB3skGzTiTMzmkP4r6pMZWgewAiKcFGVsCWKUuoGIrvjsiTAQ6XGn5xdJEz2WK5cN86dWtiiKQocEbx",
-	"1HcPrMA7oapprt+pIirawfj6A3eJZ5DrMq78tI9yAOf522fguDH3x+8Nc8MdR8fWaJXf6km8xy4BBv29",
-	"naZu4io4WluyVHSUtUYu7KxquiDpaI4SzhtBned2AWOC/E54AgXGHSyPhpLIPKKCdm8F7lrkss3gtiIb",
-	"ie9AUBerNOsKipfIs+MyMNcb0C+cEQLKUsrZVHPdUIBxqkT22+/ZyaZkgAZurjgQkZrtjSSXC0Kqauta",
-	"OxKvAEm/oSzIsHKI7+ZyQczQVhRKFsD5OqBICGRGqmVzRjThGR3AOSMzREZO9MegNA6B2nCin9Bx3DZU",
-	"S06s7tKKjLDJVHvLnQuAeA/+ZZ6r1Ww9EqebjoyptvcgOkCH0zGhxeog7VG3k3vItbwKqPQ4v+c6xzC0",
-	"3Z2Qk9Ak7XY3OnyDviqMzPBEmKpGog0T5dyiUiM4aAuvIIvUYu3y8DDZrMjLykKfpSZgmWliBopOpoN/",
-	"NP6auThgiUhNogerqr4EJzw1K+l2tissPl4q1J14xieBBAIp8Gcfl0m4TNFH57F6PeKMSw3FvRKO4kcB",
-	"fPT+c1q9rEDFIwAdPQh0+a9/fomU+VkikF97c1kvTavEe/PuN2fPX5599+L59397S49AhwQ+kU9LDcaF",
-	"+OxCley5LCGGxSRwhLkPHP27Wf1PUoO2aaovLlh8s/GbML/bdoV4ElzU/OboLNf5+qev3rw9+/nNXzda",
-	"MAwLKu4x5OOj9+PzuEgff8ygqteZBz5VATl+N9WXWAL8HQySUSsbMQUz3j1EEJkfty3pUMhGOi9jslnt",
-	"jxUPXh0FNFSc4xcPOuR5G7thI09wX3hgt2ynTU1ZYRVBU9GjLWXKz9lRdR+AX+7rod2icevbNtUiBclV",
-	"ZIuZ+aF0Bqs/Z/x6ae40W/x6aaJI2fYp8/j2iC6WvVWCaGd8LpjLkpf3SbIvizzLM6fsHRcWC9g8/SJG",
-	"mk+Z3QE58Br9WTectMinVFdarTq8yi72Jbr1gSUWdWA6cL6HRn8qeEWRrn6QLD79j6e/Lk5PT/PTp6f+",
-	"fz99/5P95qfT07+dnl7wby+ePbl88ery9PTJ6vQ5//jXJ/hPxl4uZDML0EtAtvYXq8SKnaeH/yEPfx0f",
-	"Pj47/OW3b8e//7fumofOKONLtRqJ12B5rWfNfmA904E7QDM6CkYktsQJnVSlMFWjkpjymwS3kUzgSpZL",
-	"BGHxmT2valWLbLacS4OpNKJXIK4uMPAci4Dud6NqqU6MHx492Blw9FgoXYEnWzqe4+1caUjPVOfnCr1D",
-	"+tgkNbYK7OYApCc+enankCE67oNhu6CN0PoXtQKiAzit6wYbg61AL6zLk3AjP0oNIFLdBzwcP8QXBpSW",
-	"n7InzmlB58qrfaMeOnNwoMsJ3z3QjS/BpCDFkP15t9TwxlBs17Vd4aOe8ftvvGn5VfPbgZssXAyDS5+T",
-	"rsxwW6vzJTmujcZSV3sJXiqIPwK7BSlK/p5cm4jJfcCtp42i76Lt7Qwg0sfj428Oj44Px9++PRpPxo8m",
-	"4/F/gHRjI3V5MDk4SEjxnJ0QEFvGn1AlGmM20c+k3xz9fqs9mRzwBD2YHMhS5+qwlIumWhygWKiCV+LS",
-	"PZgcwNp1f4KTrrM1oNsfU+IfXXtwnvmV3OtDQNsSSsbzGiYLElmCk9afaWUHY05IJTrSuUPwvQvy2QfF",
-	"cekKycNKo9rrE0QGuZ91UBqiWeUIwHZsqHSH0aZ9+Bhk+KvbtTaZXOgRneRiSNDAbC+B8Cw1XYxnYjfh",
-	"2ZABJe4gd03iMB9eduuiVXqfGoxpn8OG4EMlDwKdmE24FY8f/ZuISt49K1VqApXVlao3ualERE0VMU6J",
-	"NuEU0QUA41SgcGsrvHB/uiZjWMI0WEtdK+HOj6TEh0wCgwb0CtcUWHc7LGOj3T4femBRWY2OBIUi4FEn",
-	"YroEnlT4Lyx9L0GMGIrpJd3s5WhQjwsOh3BkVKap14hqngEayL1UTKUpJtgA4AVzzz1Kzb/jwIPOvvtK",
-	"RrKDa+R7FwQYV7OqdO2YVoQnqVYmSQ0+MjCM7XuWFxEptaJnpgbVZuihznUA6Lg2QNFVDN1BPnqW+xas",
-	"tSzlgkAjoHPRALvEwvnzU6oddwd6ZH5wE+tMNmeXGdIhLc1US6sKDtTjMD913o3bscqROB4fHyV+eqem",
-	"PcmIppyQ585nunQDeZSI40Q8SsTROBHH40Q8Grt/HyMXB65fO5dl6ZZa6KyI2U6adVQIAMhUS7L8yMcV",
-	"BYvdCRdvLZiyLFc95fovIgt1B/X6b1HscNt4xRYLIp1ywzAR+cItcVBFn3kDHqrtev/bI676SMxJ8fj2",
-	"KXiES+6LwT/UQXBmtbMKHHYZSFQUAA70pnp3VTjevbMsDc3gvsLn52g3N/MNfeuLzOwZX95aabRwvbtO",
-	"Z/xpVZVKmj9e6SX04P5iOO6xP0Eh3JznFE9N+qG/AO416cVbDx6A7BSquXj1zyQAe0iEr0OArydCDaN0",
-	"pzFqeMMnqmbCr+sx0YTGuK9iusWTHE5Xnq1dU71lgm9Qu4TUROKUho10AENatarBB6rVOSVktY3Sr3FR",
-	"EyrsNtbjb2wj18BXK3N3jmrbcqTNmsEoYFILCWSXplTWimzTpv93N6eZGvj7Z2+z1LQLo7xUoWhVRpFk",
-	"U/R1AU/hVSmoCCoAzCEACV5+9LHctPOqzhW2Z7KpGj5+DN+BcPLKxmACG+s3Ql4SUfD4fATyi1W1LAvI",
-	"i6GodigUsBHYHQ4GDHOn9rm7rS6Vacr1jpotNkw799/T8Eh1BcFSoGa5Zs+lhmK3ug64UmSztbNqJTIM",
-	"fk0EIOv5JGsv9QJTya26hEEL3VBK25wRxAGK00LGFM8ypczVDkE6GLqbuQe/XLe2Ldi9+7o2tmk/W3W7",
-	"RW299q+/mC1sxXfpke3cDe8RdJ0FbDsG8zMpXEtNRh7cWXWl6loXyrJWelcNm9v43MLna6GaDRJ1O8vZ",
-	"CCDVNJBC265nS01cboSGRrOSbVRnlABICsj/mWEcqBXdppKaCzLpsc46yxLhNO0tU7pLd/bn8IZPVJ60",
-	"cwFzadIXuZC/5LKkG7jKKCCwX84lRrSDsPx+VZQkinVOI5WPwTSOkcZSAl7QI5ISgDrKLi0BaDjpCJxu",
-	"qR8Qnhc1EFITRBBE0EDAbCar55N0AKXIZbMp3pCkpo7kCvYqFUSNhdz840g4FO3YTFpxDgl+BPXt7dGe",
-	"4DAs4r/COH54bPguAzjYxh5rA+N5T4LwoUbgbYcMSV7VtcobknrCXZO53eX2st6gevdBpjju+SGwfo4y",
-	"7Y6X/uiv+kOzePFn7I9b+m75U4QuF9Hw8kwLv10rgGnEixc/+AchZur0x+dAh6qtUCav1wtCY2HJgCkQ",
-	"pu5MebOsjbP+vs3CyjUm4rKZtGdyoc8u1TobiexSmyITC81Cqytdq9Qgu+FEZKBaqDMxAC2954fAXt7o",
-	"KXIgNIKIyN2CnKDe3vMkNe5fXlfLRtWJuHrx4odEvCpLOZeJGI1Gw0Rk0jSzulronJKeP6Auq3XfOAR6",
-	"gOyiqi5KlYnB92qujRYZ8Zeppzh1s+FIZMDeajOs4BKzaiVmsqb8OYLIEZQszkulGkCZWcCggah7BINh",
-	"+h2Q9mwtZHQlAObQD13mlXCnsWF+yScKD/tv7NnkuMfug8R3EyRehDnWZVQ2N6AbRIuDmTkNo9hgjShk",
-	"DjEmu7QqosLgcBhW6PTEJVvr4jrhttYkolfcO063FmjbM4f6w239Azn+6AbmPu7WGXfbO7afC23UqTBq",
-	"lZqMvZDuYJtRJ35/74zNCVmWqcErRiIj/epADUU/oOwpiCZybgZyMOJKlktlfdEi8ArJAsWDmGfIKlTy",
-	"wdoBYYEqqt4oLMUX4YlWIuuUGAD3FEoMCm2QyAi1DzOzLMuMeUqEbojWntvrGgOkSQDju1SLZiSw3pB8",
-	"maKuFsRclEtQMMwrYxTVDmItlrej0gpbVYaxwl6IMjVWXinM8UmfY2H/ErJQnlcKmKxyKLSnOgfA1hOX",
-	"VVSdyRVgoUsB+jZAheR21eaQ6t28Mia0B0CGW0WawOek2oRV/WHNO3bGfm695BMFN/fZSo5vfqk287P0",
-	"3D645stHOd/H1/vKWZRGHW7htTYO5ZZOeh2AGLK9l2qdcM02OoC6QSwNFqmnRhfW82/YGEzNDz3jUt0s",
-	"Mg/8x9ScS10SRVO80I9DU+Z4IhQDm9fL6dTtCOdQNV0o02hZWuLr4Gc+sNGTpqgzNwFyEAyHXjhT31QX",
-	"ChMjcg0sIuIv4gf9RAzmJBwtXSMIFR3pr45b8AaKpg6ypl6aXIIKl6ZUuFv3QySMZWI9gF6g1NW5aoBJ",
-	"QMbNLoElPq8rC5hpIRca7LHOpU0CN4xc6NQs6ipX1gr/IKZxWbFUL1VnQXUvNWCq1pV7CqhyQ53yBuXz",
-	"Y8RfxDXLfQonr2GOebzfHarX+/f0RZc2Rp/1FHV7rj2wCFj/8nClH7eW9fhaHfe9bNRKrruCYpuDsjLb",
-	"EL8P9le7DWOjbHPb3CoQSWp5WkD41GlKUdJ+bX0t/aquzEVqNIDqmxmghIj/Y+aWsy9GqJWtyislBllh",
-	"LNIlRc5qPqMcUrSkSRmUNIzExVLWBfKTOA/RPQL8RlU3IELeoC84lWDPSiZWYD+QnzoA9SH+IwlZciPV",
-	"Ow1a/EjPkCGYPqYWJck+OAustHWfQ3/KhhH9Pd6Oe42BEtzKqENitPNxRvRwOTYhBrEtZY1NKl3WpmtD",
-	"GgaJUWRGCCLnYGDbBgV3mbC1HI/H7jACu0hVw/e3ZoHrzZmSZTNbT0RWXWY88jqf4bPAkQ6bFI8YM6mE",
-	"Nghik+myxW5K37Gf+zZ6xU7ehNv3at2rX0Ncts/wkyIRpxGBYOXex/3oRPwQRQ8rUJT6Su32WX3+bm98",
-	"8jUdkFsMdp5QDxiKgKAzouPHlLuqpcWTbaDjr87FQtoGc88AzgHsa40150Da4zGoe1j5TzAuSdBOeSG1",
-	"8TEHU6E1HxyPH0LyneCcUAYmxcPxw3ZGH7A6YkNrRFv3mb8qw7uJpxs+3eJjZrUXlmttcz1FKIVAzTRp",
-	"sy7bWbWy2+jNfqzpT/TIa8d0W1Vh95IAtx7U/c8wILzw/CqLg7qby8sjrL2WNoNV2KxG5X6lrTx/1Ura",
-	"1Pj4P48oElKYNlCbdz9lWqzeEf7azw6PfMa9FtZKNyikfwbe3lbk39GzAXGz74PRncHovXPyNoPRP8hL",
-	"OFQbteqdwoGWsBWuZoaU1DyTdalVHXgOodLBR65XqlYQLO3cUWo1l9qwuLeclmqEheXaXOxEluIlqCDe",
-	"QpXG0NBoGe7eOsDzroxKDSNAAXHGuJi5kmY106VKOnGm/RHV1oK7q4gqv+QTRVSvu+BB2SHMs3vs6B8H",
-	"OxpgmvEIDntsFDmsTMy6QxPZXdKWQk5EBZfIsly7lQo5qEAWr5FJiohRq9rjwoHjApgLmxo4EbOO1DrE",
-	"4RDHtl9oOIAt3ZEzCDH06LHzBbejM4tyWQZfjl/b92aizkmuz7D3Bu/Y+W7uV2gAdKxRq14xYurzmzTi",
-	"Ld3yhys4fr00+2F7SH/wJ0DsbcBC2xQ6noy4n0An8qU913KL3liaIiHaNIJBYyCuqRpZdtQbX6iG6TDv",
-	"bgLs4Ki8d2s73do2GThNkw+JVPu59ZXnyeudZcBP+KOqkfOvYOZAYiNaSKNKMWhWFTKY1MQNyESBUBeQ",
-	"GgmKhJQywgvEhbxy22PgOcQwr50Bj9A5Uvg5NxWuT81C6hqRHv+r1ouFMkVVn58/sEKWi5kUA1PNtZEl",
-	"kM8gv8251CWRV2f5rNK5yvh1kLIhEp5zlBmtQOBevGKSaaYVRkbG1BA3WzHBBv3rn/8HqM+YjCmiHHRt",
-	"fFrNgFLwUi4WciS+Aw0qSuXRIQF5LfkUzE45cbedIOlgoc61UQV9Y1WnBh7ovlZcyVoj96JshCxL4OAx",
-	"y7LsOcC+XppTP9wfSrWH5HNwy0yZM2jVwWQ8epQcUIecRXNrPPr2UXIAPXoweQhz10C6+B+/IbUe/itH",
-	"yw8mB+Ojx+Pp1/Lh4Xg8Hh9+6/7vL+7/xv5/8ijsofMqvzyEB8FOd7PnHHc95/D4PZ70deeTvoY99VKb",
-	"AjhGaWIeJAeX0Tw+gxGGnvrm6HFPJ/7lL395HBEAluX8DD/a9+3RMezfS3PdNo+PiFxQm4uz9+ANDDOq",
-	"x6yHZYE6bPbeyG8Y+b9VK3Eua8+MTfYROu6u7H4uTa7KW05PepCH80aaCqgHvLoB5PXAYfEyBD6AD8kp",
-	"ZLKHKgB+yAlh57nOVRtxXuqLWVurIMhgYUAEOP3QeqPbA+X++MVAzc+JOE//GsM8xam9hCdgjF1bMZP1",
-	"vCR3yutOMMs+y5lDchAo5rCtaWBCj4T8uA39oQ+8pNMLu3Om8KfYPOnD5hR2UcWJH1b6KrvZp3ZW1U25",
-	"vg+wfwoEFw5cn6e4tfjVlXvybo/vVGSNetfgtYe2qZWcZ5HnApnuRlxUyk6EhIw3nDkyYPloUJtVsUiT",
-	"P5Fg1KFZWp+8GrhVVRnFGKIh1numJpd1veblSW/skGrxK1Jz8ah7WHbufMEM1PNME8KwbfJs1ElBzFnI",
-	"hqOcB6Xm8cv7Vnl4Hui5gt4Bvhm7AUplgYVQPK3msAuW2rivziaQEDyUpb5S2RAMmnV/RwWMo0eC1Fwg",
-	"oQjvXdTVO60okSiN0EWpBLZPVAtlRuJJXa2s64tz1rrhVOIz15o31bLOVcYoO8Q74Hdbov2uLrU6QcyE",
-	"yEvt5glcB1W2uhZTJWtgtr507zula7BfQGzVqLyx2BtxjscNumKbOsAJKGCE3WZAwL5a2eUcFXGHSFOZ",
-	"8QhO/BRKTSEbORG/pQe6SA8m6cG//vlf6UGSUjAHfqqXBrYB97O/8WDyW3oAR9/0YPL1eOxu8YJhznUa",
-	"J//653/9Dv/n3k4vhvG81lsJLuKeRg+BD9iWPYQxe700z3Ah7vXFt1Zi29Rvyla6SXz4xnU7viCJl+fm",
-	"EjlBoF/mvi9DNGL2emkyt9z+55tXL0cdcbduia8rHGhYL/c+XttCk/gUu3ghQmPF9njdldPHxPrXoGTG",
-	"ZjIx85WqASNqNmiNc+IJdZYACPBRvIiQV86RA5ZeUhMAbBRVTp+IhimDgYrAtCmCR6l5zSoA7hovA+D5",
-	"9mNf5ISYmxr/R5xRHajT8eP+wzG/8U7jX/yOviAY/f3ej7qN0FkT9WiXrt7tri5FHP23eqYCZ+yNe3C8",
-	"MAnn6UXwYFtdGii9gaMVnehTQ0f6BBHzjbSXoorLZrBG+SQGxQ+Ox8dDz8tNn5UQ9Mdbrm1XjHvAfvUb",
-	"vfX3zN2/qOrGjsTLSjRwmAikQ+4ApoqJKFxHzN1qbnQOaWlc9ihokBpfE9T+7oRjkpVzqahUCJX5NcUr",
-	"LSn5hWfCbhelVTdRKKCgjKE4cE3Vu4XK3Z5Oqh4INPVp9lCvBGKBzuahB8evOElNhuoRQUdMzAE7gBdm",
-	"PoyTYUa+qoW0VtVgYin4SQ6sF8O3UYEDdTujVVmFGmeK11iBqQChTzHAwCVJulCd7UqbYeJXSxKMvHNw",
-	"YGBIWqWuynK5sP4IzgItpvC9woGkTBCYrmIJltRUZRGJRdhQbuZcrueFmi+qBvyuyNSXfE6g2LKXhAWd",
-	"OxmtjCBiuxFPfYBq1IR6JvGrDnE+3MFYB2eQUUl5JoDTb4iVaxAhEM1K54qG0jlUdJPbuxjADLp2AH6I",
-	"5QLp5UiH6fxUkjx0lxGEwq87FAVwd2njFx8eR0qi5PKQaDcW7hmoXZcaI+d8fgLgiRjwAI3S5Xj8dQ6/",
-	"wr+qbNitOQONeB+NtChWvDH9neX1gclv8yN1+G1xLA8fn4/Hh1/nj9SxPJo+LL45B8t83cINbOeHCq1t",
-	"a8mw8NMuaZkxS8tUBiVabhx/ZQUXmg9ui3LnFDyUBDmX45t2SL+WCxl1moqDEHOLTCKvAliJvHgIvDO8",
-	"h6B8kcWANHE25E62XI5rRJnYG9gdZ3obfJq2wbYUncEwLqJbyiLCusBGvpXz7gWuvObm3Gn9GLxjV+0Y",
-	"98r9CbkLESGD2B8P1l366pGnunuWvjJqc35GsdCkA3oxyNxuABHTDGx5Rgll9GlRXCeAkzrPo2TD737C",
-	"7pms93O1G5aBvROFc25nunaKyWzOvsExAy5O/G9HrGvIF7PPGRPABhxaW+6SnYxdmpfuiDZfzg8mRz4m",
-	"qE2jEIrWucqWZbMPxxidVbySqBg4h3rBZLLRaQSrGp2TNqTYNp72oiPFSLz2DGRQolI5DxsYJwBi1q6C",
-	"m64bwGVYsVJl6Q4T0zVRgGQTYC03hRVTdV7RmYOouwIbLtZ0w2FZmbxyz4X3AFD7IZZ6ow9egxIm3K6t",
-	"kOUKSe1J2MmrQhvSqsqMetec5YDLyxKkTwdLE3FcUkuFbtScD7v8lataN43iVA0SuLnm9ZZZg82BIbsW",
-	"yDNg0iG9S6y23ShHD6S4BXznxntbANvhhI7VTA7gE7YVkp6AQOp0Ldw/R+InT+zoZgoQp+C00AVXx3to",
-	"fkKpGCQVacH8wxHUHQ5V4Y67vcTxfNft9Ea0aNqYV+yOBEMSeK4RXp3eJ8Si0lNQd7slpKyXKY3xsn8k",
-	"pKr/gP141TAC9xtlXw1+tGbvOAjb1OtDnOV3EYlF2nUIt3Kokfw6JFjeyHwMAvkIrC4+1LhmamWHe8Ky",
-	"mNAGKIks9a8qsjKuCRP/nxeVsp5DKqMoAmiuSqS9gn4RNRBWDjL4rzP4L66up5bDtzwQdbXiAB9RNE3X",
-	"vNMateJCaETeRN/v86lwM8lBQ5AXWzxKzdvuQDPAf8W1AmdAPuAjZ1F5YMDXhJ9RWbn1eaB2DXEy2BSn",
-	"ADIlZ66gYqZc8c1TpYz/qxhI7EtNDyMPYMqxaq6rR4eGdvxlqexwJFhWujPO1tTr76CNnwb6g95+mCOu",
-	"N6uFMhQjxY4/iceCBoDG9T5d9SliNc4QbMZp4pmOg9MbqyHYx/4ADbJhTNVMm4KhfEiyMXBv0UWC/HPg",
-	"nOfVQkFhEtACw5FX5bVqhomnsNCNyClyL1uQEuTwqEEhCBzqKSJaPEIFrAzx5ZbVhTaZmMuCDFFgmqfL",
-	"nUNeEJlGIe0MtB7F0gIBHiAUZ9UqGHKZkyto0IOnDBi2bC7X7s6TFlBoppjBGD4bvAHwPj0NE1m9riP+",
-	"G+r+O/Ri+BU9Kx5MM5MUvcdK/GD/4O+zivOAFPamicpTM8xVoBzYyW/+Bi/5Q5ObwzfsdzmxN/4URVKW",
-	"R9VPDfwhJjTvIseGnrxTZmx4wyeixcav61nWSOhxT4h9i5Qz0I9CYtd2TcaWmboBCzYxypzSoH2oZiKf",
-	"s4BFgOUSkV+mJXGYGsKGdiocRm35cyscshG5Vzi8bYXDYKPuFQ7vTOGw11r1U66HbfMuPZydO9d9FK0z",
-	"3bRjMD8bjvWYYsnTim1RvkzIArX5xmzgDbP9pDB36db9HN7wiehgdi4OZtf+IhfJl8wAcwOnMTAVXiNr",
-	"2kWg1oK3Mi0xzZiunJ9PgP2xz838GfuPzsHG3G8zPcmaoHYH6ZrN6XsblGrd9cNbpJQNgGupXDg0q0f9",
-	"B0+7d0wb9rT1kk90/L8ubVgcBHCHA7ITR/fozc9/+zgtipg9zJ1ddy7FXZvJRM8XVX3bdOSnRWHFXJp1",
-	"tDRDM7mgF8PvUB2hsaRQvNBG2QlyBgZqwen/VnkDoJ9SG0UAT0LZ2ZnE8HrWuf6y1AympTSXVF4rayX0",
-	"hQGkHb4fOwBhNyVxaM+0uaA6A/cR7lYoGdM4inG9AEFpAtXAw+NjL3QYU3nzvdgObUSGid9MDELTzHI+",
-	"VTWL3RydBEUF9wjMGh6Nx+PhCd0+Ah88A0g/+d94FegLtRAe7i3i6wljwEYL2bg5lqF3Tt1QnSNXD0CI",
-	"3JvGYQipGKGyStTqQr0T9AQrZvJKpSbcePzoG+fY1zJvoFwYhYIH2T9Go9EvWSKyNF3gP37MhpCMLssE",
-	"Aljtoryjr0VlROamSDbBYYeHibyyIKNRWwgRaSgM3DL7+E2xI3M9u//u0BRbwP+D36BieL5o0oOJSA/+",
-	"TuT5x/9+/D/Sg0SkB1wQdIaBLLzsIf6Ny64OoFJ4rppZVeAFZjlXtc7Tg99/T83GO57KhW5k6Ublu1qa",
-	"XNGbuLwSr7pQ1UUtF7P1jmb8KGtt9zXFdYfUxmJbNuI7bXyRwvXat0a7aoMTrFZelFKbXWXK7/Xwj7rJ",
-	"Pm/Pq35q+NOyjBWCVc3m5guMZL3ntnmLA8J75fYwMMlYZRTMIBFs+Yk35s4j8qMTrDOYcNQSb5vwCLrp",
-	"DCVtSEBQcCvbPH5UNH9gTwjb5O7dHnLT+86Kpz8+x/Q6bEjgDsJ6q0GHqVZX1SXhPNS7hSYdPOv2MkSm",
-	"jsRLlPGh3Hdeq0aAAkjjNgU7A2zplaohYs3gpNRki1qd63cZQk8xqV9BzeCF0dadjIlH4qVSxESRyWKu",
-	"TYbp9D6c6lv86D/0gRW+Yf9pFYftc7ciH1EVaPvEGmZ3tFToh37Va3QjLc/BTaJuRLHAmmBOXVwca8JY",
-	"UxZrVpWeQwWWxSCD52U+yIlLAnJQACuLJLNhnXBi683pk2dYZGURkcKL60bLA896MLnu9PwLb/hEh19s",
-	"QYEf2XMAhkGIhZFgdP7sefBPtlA5f27Cau1arK1N7RpSLW7jCkuYj2YbmDEPZKTJMBLPvLIdKd4BpVJ4",
-	"UFlVl8sFHKv4YObpmCjVTjMsNbapFhZAu865gIzsauY8QPc2bcKNIwHtBcgkvafBs0VqmE2KtmKSsopL",
-	"u0HtKsGk+cMOi5CaXpOADw0m4TrZWWwfJImhRfc6dre0EHDO7l0I7weGd29S+bLWzRpuQmTl6bKZHUz+",
-	"8YtzfJDgy//yi7uhvuqGNbh5AJuSaykBHmEbK6p8CVRmzpVGTUiMZLgT27IuDyYHX4HzRJ+15ZS++MGX",
-	"nVgxUKZYVBoIgnAB6xpeeanWFoK8hEYIsk7blTA/kGK8ayVgsOWm0Cg+d1HrnLZ1Rmi6XevSjjYqlbpe",
-	"8pNnxCD0XSiOwYRO/y1xJL3VID7FByoXhNB6fQ47Es8K3aDZ8EfleYf2yGi7wqirSU8ihA3pOP2//8tM",
-	"T8TqfKEMWRCRV+ZcX8TjEHAtHU9/veRvjYQH8FMZmgSd72mO/GMBmtxR+6jnALfVyiYChU60hShVCcrV",
-	"AOmlhkNbCwDCMLkzaZkWtT5vopdJI8t1o/OuN/4NdPQY2ysZ8cyzPh72tW3UvKuPaQcChLJgQtN5ZXSD",
-	"I/vz8/gxDNLdek50cAtrg1zTARh+cBXj0SET0l1EKpeFblyr+u6GC5wp+f8BAAD//w==",
+	"7L3rkhs3tib6KgjOnBCpzqJYurgtVnT0LsmyrbFkqaXS9t7H1GaCmSCJriRAJ5DFYnsU0T/P7zM/5g32",
+	"i8yb9JOcwFoLSCSZyWKVZfeOOHaE7SKZF1wW1n196+depldrrYSypjf+ubfmJV8JK0r4dG7/Uoly6/7M",
+	"hclKubZSq964d86sXAnWf/f1c/bo0aOnAyYVs0vBNkJcMl2ylVZ2yaxmpVjr0p6xXMx5VVjjvnMXKrER",
+	"xjKtBNtIu2SczaWSZilyVlaK6TlcNRMqW654eTnsJT3p3vwTDCjpKb4SvXGP217SM9lSrLgb5VyXK257",
+	"417OrThxY+wlPbtdu0uNLaVa9D59SnrP/GNf5h0TvDjm5eGCqcx7Sa8UP1WyFHlvbMtKtA6rquDK/RE9",
+	"51YsdLntGM4bVWzZT5Uw7rPB1ZGGZXTXGdMradlcl4wXBS3eqmvY/q7Gyq349SuhFnbZGz8cjZLeSir/",
+	"+bR1wFVpdNm+cKkS13aawRWp38p1Ka6krgxb84WIBux+m8vSWPihc8z4uo4RPzl9ePOIX+btoy2F0VWZ",
+	"iXuGvfwqvH/N7bJ+/S/e31dyJe3++9/yhWBG/q1z3gXcF7+LDlJv/MTtEr+Wq2pV7xl+qucvlRULUcIY",
+	"3gvRRe7uJ4MnTmtrbMnXZ/DR8JVgObeccZUzI0TOeLHhW8MW8krUl7j3lFe8MF0Tcbe2z+M0qddPKvvF",
+	"4140r6ej0R9Pnz59+OTxHx+Pnj49vWGSn9wumbVWRgADe8bzb7gVGw5zzrSyQsE28PW6kBl303/wV+PW",
+	"4OdobP+9FPPeuPffHtTM8QH+ah68KEtNr9qnpXWpr2QuSvb+/NkLlvGiEDmbc+n+p0uW6arImdKWzRzd",
+	"8WwpclznlTDG0YI0dFjwOfdMwkxWVrOZe8CcZaXIhbKSF4b100znImXpjOfTBc4yHQx7jr/x/J0AdvHr",
+	"T/s1L9z2Ob6NrxyzGc/Z/3j/5vuEVepS6Y1icymKPGEraYxUC/9xU2q1YG4TE7c67rYgf5rTo0fT9J5r",
+	"NS9kZn+bPaV3s6zgZikMiivbZBxZVZZCWWYst6IeekYDpXF/rcuZzHOhfpuB18TiyOqKFzJns8qygmeX",
+	"SGYm02s8xKWurBPKjg3001LwPAXu7P4yCUs3pbQCv8qWXC2E+5LnK6nwS6svhTIJPItXubSs0AvgGemD",
+	"lVbSascK0wFsNGeZ1pdSnPDKLt0InUTK6cEJ4+5eqfDKQi90ZVnmmMy81CvGlbZLUTIj45We+6WlpX6p",
+	"Phjx2ZYZnnZwrVc6F4UbsancuKRhlRE5m21rLYIohysmFJ85juAen1eFSCZqs5TZkvEyW8ord0KkZRtg",
+	"FrNCZ5ctFJWwFE5ROlFu8plIB0OW1i9LWSGNhW1eOaXgzGligluiXCRpNyB//5+cUEudeoajEG4MXG03",
+	"fDucKFxTK0rFC1yIX52EzxWrlLhei8wRhxHllSiZcFfXyyFpSOnAaZiWy8IwXgqvjdJNjhQr5dhyNPl7",
+	"hqX/dkJs8uRlnhLdwDn5DWbHNqIoToh1XvGicgeRW0c6TkDwotAbkSfMVI4wDONMVauZKJk7DnrOSjos",
+	"KjBZoaoVPckdHcUkToaVYiGu40WDr+mkfK/t17pS+W/FTJFnslwLnKi4lsbWg1PaTuduPDS8C61f8XIh",
+	"flteP9P51u2EduRzyl7LZ/UIrdbTwg2pPoMsdTfUI37N1ZYoy/w2Awf+G0YsrQlTKVEiOYVkevHmuxff",
+	"T9+dX7yYvnr5+uVFytaiZCupKisSZpa8RJ4lrkS5ZXwtHdNwwx2csc1SKCffSuv4E3dWmmPVsypfCOIq",
+	"FYwgW7rFyR0nkYaZtZOLfevH6I4djOX1+b9NP3z/8uL99O2LdzSyr87/PXW0W1/x/M37i+mH91/tXARi",
+	"pGEguufiWBwvoF+J1niel8KYxvKgiOHWitXaGr9Ar95887KxQAP3KFLgImkFVhjdc/7h4tvp1+cvX314",
+	"V99Vr+uQpe+ELbcn53MrypQZpzxLxZZ6w1ZcbZkRmVY5GsZu1Rdcqia1ucu8CmQclSW9peA5GenR09sU",
+	"+/DwDZdO75zrUrgXwS66dw0bavm+Sv0p6X1Qbu66lH8TvwGfeI1aYsJWXrWsFUlQSa70pVMXavUmrFYV",
+	"DXRvoX744YeT80jjaDcHm7sMMnrlaNcJdNZPnwleihKfvbdqweCjRbvisnCi/rcQJ7lYC5ULlW3xtP1U",
+	"CRQE7oOz4GbciAFoJgpMDzewM8eCl44UNtywQswtW/JifpJr5RiCbmgLGVdot9hSiryx6H6iwAI/+ZVB",
+	"H9KiFGJFM1+Xei1KK9E6W1Yrrm6a8rfuovohn5LemitRwAOkFStz0wPeussbD6Dd4mXJt+5zWakpyvwb",
+	"DHk3MVBkp1eiNBJ3rsXSrj0FP/qH798aJvIxvEfP/ioyGOI56mD5eYvT4AfHiZ2C6LQCuo71c1EIpyht",
+	"lrJwnG8lcGNLMRclMABpB2dMVUVB10hQNnhm5RX4H1qdZ+56JGF0euytyLkxbke1eicM2PMdPpaqALUF",
+	"HH5CLpZurNzf637hwcF1zzBaLDesJs2gltdy5pKem7GGbRTXfLUuwG+kleVSmSkvirb9XLsh5NHjZloX",
+	"goO+WwpOh/MQeX1Qbqwif4dXE42IpjdSV24Jw/tRk3PXVnR3y7KVlUChC66+/l+dcMsH0ZotudOg2JUo",
+	"c5nZhKENUQh+JdC82yx1IaIbjLDMv3BYjyaaMu7MUWPfIXNa/PCIsLR+PRK/da3k7kzGF1fEJXZ9n4IJ",
+	"5UQjeRKDfTlkLy1TTllhS13kTkc2IiuF3ScbR+W4l82Hp5NqNHqUebUUPolhVgpuxf+s1u4k/E88WU7b",
+	"Kys1BBXIf8i4ykThPoFyQzfWn1FWuc+XYmuGpbbuZ1BxnJwZOs2iKkU6bKPNI1mSrmymV+ImOoUlfkPX",
+	"Nqh774nE8IkntvyMi3Xj7/hLyxX+/nXrr8B5jnTmJz1YaBpKl17csHm5YSueY9jhjPGZcQrqnNS8qiQP",
+	"j7OyOEOlAx/CVQ6Xma2xzqYGijINxtm1RThG9IS2TLgyopzyBVH/vvM4Pmf4AlqL+rGJp/Dd5W9uV00t",
+	"gQDi3WgMpUEHhw/tK2laxHuQzkeJ6YgFtIjoKKJw04O+F9eWohN7iwcDaT6tc2Zv6nPlLGt3v6myTBgD",
+	"vExJES9LvZshuLS/Il5aT7m9cTlqBeBT0kPL5qZ7wpuf4eWfEif/5nJx9I3P8XJ3I3AyP9LjjuKRDAt8",
+	"ZVOZN2nj5kO0SxJdxwl216ldvEMb8X63e4a5a5nO0H/rTEVnRjGlN6QpVapwlqNdiomKbkuN5bYyqVOg",
+	"UtSgUtYn3Qq1M5TOTo2WZqJyacDn5z6hT8/9vWvEgj5GGz8YTtSdlTI/1Js2/r2/zt1TSSt++bZUStpp",
+	"pqs2Uf5BOdMbfAfk3lzyK+GWm/WBKgz7P/87inP+n//NDGhyZtDgsz5MtKt6Jz0U2bch2zb+Siy1XpGY",
+	"aMOhasy1SXbhxCaNM984Vo3BtnGh3ePsGEieS7c0vHgbMZY5L4xIDkWw76EjJid3TQKq4GzLuGLgxJ+o",
+	"fvr2wwV7cHX6oPYhP/hZ5p8eeK/KkH0vNhi6QdJs8rYVv55m2thpZfLpWpRTSAFooYH3LNdFwUsDsepd",
+	"J05ZKSeftzTetSjZh4vnLOOFUDkvJwozC+CsjZ36i8MbnIFXx9N9js/hpWi4o+xESWWs4BBMs5pxlO1D",
+	"dj7TV4KNEsYtW2lj2enI/4OTDSbFk1HSohx3nMguZbl9rQ4SwfPAyW9BBN/qDXO2fjhTwGEMMJ8Qxwqp",
+	"GXMJ8UqphiwlAyydKApJ0lWsrArhVg99hOG54Lv2PM/97rbDKU99PlGRYee+Cg8Hd1wpc2HQOOURK9ws",
+	"tREYTjET5fT7yEIMKho9iSJXWolx+EnahMFxc7/rcqLguLkPDZpLMLLdcGzi+IFXl2IOkRwMlTx++BBj",
+	"MHIx9JMAKwT8nsJxdXSqGYvrDt77evqTOqDBldmIEl6eLbXMhGk7VWD1TRsSc/+Y+62BiyE7JC2K1RQ+",
+	"prBhBvfH8TXcoD5ItHhP3d6UDSN8MGQv3BxWlYGANWelWEhjRSlyDHhNVCNkEXwR8TLtzOBH+TEl0Xa8",
+	"jFnx65d48SmmOfhPO+IHOPJPlaCf3VHEu8Npu0kgvubXz7WxH95/Re+dYmSzxSyt7LqyZBtAmgYwK9zW",
+	"YZzDQKzkcOpC0iNJt/+mb72n2Akw03Ge4UjCbrmV3n3/je9GWr5ZXdBBwwAraLou9WrdZrSvkUN5a8nn",
+	"N4CxRU7oxkRoxD6D59HDP37xZZu2IVZrUXJblS3u2/duBeGA11c1HVueXdd5M9HKjFr8M27JdWWn5KRv",
+	"y4QrK8fXcsHzQoK6p4JLHwLWjhEiH9KOG5J8eTRiOd+as4kawbkDM3QMh3MwZKgouUMFjAmjMtZplk6k",
+	"lSLTZQ7+s4lKzaVcr0WenkG+CcQW5oVcLC1l1OFhq2f85OnDJjWOkpt8mPGqN05FTbVHyK6Xal3ZzyjA",
+	"ICjqzfqFvAIpMibBBHqKUyQmaibQsw0mvcqZ5ZdwqQmMs4+pB/mYpdFU02Si0nqyKaYz0IRTDPBbjS5x",
+	"XKvBkL1UEJIFzc7dj1wwhUAazxqOOfwJ3OycxhvGaZeiFBO1P1Sr9dBtupegHdK51qG9OLRLIUuUyEaI",
+	"idrZnEHC0h1WnTaejMJlRxlqEVA/9kanT0fzP/LHJ09mp+Lkj6PR6ORL959R/c+po5fA8E4bDMi7cXtB",
+	"hvXw3BcQs+llhTYin/7EgUx/F5f/dcWlT/AbPXyc/KbSs84s/F2SHi1JadFGye9S9deTqt0y8nP4UGvX",
+	"4z/dhRqG8s69Zm9ax3kKO1x8nS6btoE8d2bZe3DXxa5cfQnsrw7Rt7lyn+vVmpfirSilzhunpLfRm97u",
+	"SUk3epOyPtZAXIkSqiEggyRd6VXK+ui7gJ/gT/Bq+RHhE1d6dWAokkI2zdVs1CEcs66hAqBVPvpfWYbT",
+	"z8kX6ssL6HcpIPhxoy+ScmNvorl6gu9lLoKfuEOGk7cQfBi1riMVm2m7dKJE6twk7nw7whjG4vOgPHOP",
+	"jZa65RitI2LY2/wEdxo8u2lZOaURQ7gbjR6pjShFWNf23Yd8BNNKBL6G4vZrWYpO8/KZz/hn4SI2E0up",
+	"cpQrPrV/2Opwhbz+mOYO+GbVmrszS9qN25iO3YWfQDFr3mPSJKR2Ot3M8euS9Xmeg9sKI+WlKAQ3Pn2F",
+	"Ml4LGSew8DyoxYXWl94nJHPDqvWgQS1H+LsbI9yf0Gsk1XUpQGRLxbQqtpAIgbQE1GKWHB1ZutZI3G4b",
+	"98dM2I3AOOZqeCtVsDnaHca5U79ElF2f2IjgkkbVENZy1DQVzur+cnRseyunblJti1Iwq7JLYVk/DUF4",
+	"oXLM0UO/XT/FdBvMz2pySaFaTu2L66yozKEEmP3w9i2yhdwwbxGI2F8SCBdEsjQUdRy0oZsTv1MMEI31",
+	"u0frYhvkDkaIl/y3Kku7fdwrzPKOwa9fNMud03gw6PSxkziAvdyNMKSbPdp6EISw+rI99eegMn/HrdJg",
+	"Af7it/tKqWOPZLjer+0dhu7zIkL04iZyo+15E67f3ft4FiH8uD/UpHXLOtaym2Te0oPvRjV8LaeXokN3",
+	"rAvX2Pnbl+xSbM+YsboUORMqK7drK/KEcrZKYatSiXzIXvOtE8xitbZbUDMLnTmLF8o3vDNGiBwMuR37",
+	"9vHo6RctezTjRkyrsmgf5vnbl/cMc9ewD+9enbGltWsnRdz/zZC90no949klePzWpbziNmSRC0PWIsaF",
+	"6gQBpsE6RiVZb0yQ1g3qevzlLnmtubWidCP7jx+X33780V7gv+u3H3807z/+efzgwR4hJ73rE7rvhBwC",
+	"vXEveJ4UTGT84EGYk/v7w7tXbmWijOiDabO0k9/S5Z+S3qVU+bG3feeu/ZRgAevRL3uFV0dcZVcFQDaa",
+	"MMgdPnGqnDM+gpZ/2zLmFgYMs4wIKAkU332i/kIq2x0FdKc5Fpw//pIE3c7ujKxFeRJMtZIrp8aatjXY",
+	"t8gw3th+NPQ61JhztqoKK9eFOMFbgmqakKuMGzbpnQ/ZP/7+n5PeRBVSueMBOTRUxrpaW9anPJeCG+vG",
+	"XzJ38AdD9h5SUX0Zmn/ZFF+WJhQD3g2Zksu7EI7+KYdmonDc9wyz4truuKl/7L11imUv6b3aQsrba14a",
+	"IQs0+4O4jxbudHSEHKil/8MvYuH/cN9K8HOY4hw6Sg9wflSZCeYA+PPJXjQhtNwPxWCOEFJVrUQpsxRK",
+	"J8Oq4ILgFftLiymRc4FpT2Dao0N8cBx/JQlw6FD7Q/Gd2GJ6NvCpDrILRg+HCiILJGKcuRfyNVIkp5T1",
+	"ofZcXPPMFtuJTzhw7HYwZin6SVPWR1QBZ2wNEpY6uqMQDjdGGsuVTSeKXhPI0z0Mrz0LuSDgQoVEEp5Z",
+	"J5Ckcjx+OFGQTeYUtnuGzcXmxCw1jdxtmgjlNk4S7JBkVBHS+3dd+c031XqtS8usdKYOnOdSQyo7zqv3",
+	"KYnvfL1lUl3B2ZQGC6rdseGW5Zq9ZLn+c/0AN6vep4/HukJIrNxGy8UkfJ5zy48ljtf+etTNWl3gbpWB",
+	"bTR83wQkgpW3jsUAVaSezNJBuyP80Jl2YnWhT9yXJ+ZSrk808d+TtQY3SLBPbunmP/bBOxJpl2t0C6B3",
+	"1dGyp03C1JAiZaXO3PrmLP35E2SqK43lkPOWkju9UcODmWC3CSB1G8Dv3RG7m2xtzPbnJmNrFY5zsZm6",
+	"Y3zTyL8Wm/fusrtbQEju0zq0eaOOtFrbC391q/bSTSAX+lLcUT0R12tZCtOaTvvDktLrMZJnrF4bttGl",
+	"U0bOSM8HD6heSWvR5Xmcm+XOHgC9FsdHTGBZ3rt7mozu0UE212G546u79yCHt8HqF8WbOQiBGwcHDL+5",
+	"IdY/piW1GepfxniCpXXSND2nkkiIlY0ZVjAyLHyBR2HVS1sRym4eCLx4f4If98sRldgQTYCPHpIzYWwJ",
+	"M0soqnDcRqtMQNH0V6Wc288R2UDX5bSsbizcgle+q8DJL1fOcG0UgkWO69hVcGR2e7v5EiIX9wwmF7S7",
+	"rgfD3gHn/23nFsIjhxUvQ9o2lZOxeQEB0ISVYuHsXrgEVKoE4wKzKPtT5keHWGBoXvq3VmPi+9pq4v4S",
+	"xgouAawwa6JLlRVV6nCJycUemoU8B21hCcr+OfQ+H1nCIE5joXKJkD74lLZ37Gb/1u6ciFiSXXd8TMo7",
+	"ux8vUkS88VzifW/jSM1t2Dt4sUnaYj+6d7SEwMKoUtanzUENOIH9MEzpDcZD/ZjTOAbWOqmPbUqau+Pk",
+	"ipcUQ/oRp/Muuh++eBkeErEGN7BpSQL3iBLNsA8UjWnnEWF/bvv4emNveD4oC+I6E2WXjgzhBl8l6ene",
+	"P/aeIXO8znH/chQbNf2sQkQYNumBPT84Y63sqZU7eWo7jk3unIj45kakaWfWbavVskGtu9FGAIGUO0/I",
+	"u6rtcPxatVFtiQ3Ry9pGGcB4Wqo/nNYeMvUROcejo7WEx/yDbsQf+ArrePeMFXhA5xi/CoXbu9Gptljf",
+	"a54tpRK1gw+H7y4eNyHBkh3UhwQBjQgNKokRZZImflIDyMWD4rjbY0C1pIlvkESYQxC3dVYRAlJ9e3Hx",
+	"dqKwMIzyPPHDRFlxDYFfo/ilYBk3gvU9rk+K+Y5TN0wC/fEZf3UZO42ujbAgcbTDlTefC5VLtUBUoDEm",
+	"kmqnhwM+G1tzp5o162Md1UxUP1Q5ULprwtIQmRqO0kHCeATWhspMCs7edABrqPNtWtuMjhQhXxdSX8PK",
+	"ydVal9awtJBKsO/HMKJ0d/bNobQqXd4Hvpc733QTRz/WuJR6VqCjvn5j8KRb5lieZac3Hlag43okrefA",
+	"WLkiybCj53Ijb9Sc/O3P4OJPSW+2xdBQ++4LuryZzxgSKBpmfJlj1uXxSTJhLi0aXGz8HyEBMaZVJ44e",
+	"kUpCAa9b3VMpCkT8tjWJO2SCo9iZ9O6EoiVMiDai3T5EWs88Ie2Z6eiGZDpKvCUn5bzUqzFLl9JYXW5T",
+	"hI/xZkopMqHsRK0EV4OENfLh+0ozusun3XsXNoeyewTNQUjaZi49Apet16JkM8ebB4ElEIuoyTddyWun",
+	"KCJTIFWRXrtbjQCXtqZOvXAskLeDQLxR6HCHsKVX67VinLndIug4rWqvPEG4DNm5mqjUQ2qkTISXYClc",
+	"VRQsRUXYVw+4K/FvzlIswXdTO0fnex4/oh+lpWNGWYDyMKlHTcbbJir8NIBXw4GH32APAX1FKkrxp1IG",
+	"rAjAMUi1mCh3QfiYnrkRQpgthclLd0rWojSgSzoFS2zaStbqQe6v9PdiQ1ny+xgwYaDAooAlJRi9iKZ9",
+	"NJPahaVpY1N3UONq+JndA0aJZkhHIcUPZwCraFr1Zsz3vyXHxJvuwDfxxoJbobLtdNXhEjBOCzFUIAH5",
+	"z/cMo5sCYgZ49ZSmizbcENxte2p4xxTuwseRhA/RVpPucQvoeOH2mKPJ6H+427pJSOk2GLGvHdHiyfGB",
+	"NndYgL24O4aHkYh2phVABTyfYf0QVqqNMvK1OpYzOJCW+xngjQKH6NgCR0H1DtC1rE/qFgblEJcysNo5",
+	"KJNKFO2eL798N6z0Zqn9SucoxM7fvgyog05FbX98wGvaeXapV2zkhNhpgM2KdqGdzm+oA6eXlV24FMA7",
+	"0LdV6rzKnPFtx4wHyYPGQmQ9QBR0uuI2WzqlPOaVSaOuqV6ppqrbqLJqSWC0N6cb17KV8uw/Jb0IIK2D",
+	"RnaEKevP24+N2ztCPiU/hJPKgyMcbbTW9WDChLrRqVqZazu72mPeNxvruwu170IjVWIcCxNCCmc8nJh+",
+	"u1ZRiokywg6GrFZKnNVXA48nQelAIMrNcpt4ZQDWdaIAzwI8nkrjCBKmhAQbF0w492pn/oGLVYHK9jdR",
+	"6qaCRrBmEcJZq1Z2LbKqWykD9Qu4AyT3kgFTJ6GgIj6ACQDeAEL2DNl7qTIxUQ0GKS3jhdEs42UphTO8",
+	"g/MVPAPkdYIlnai06XpK63Ry7vWpG9LJJwrzydt0pMMFGHsJ4PfqVg+sj1lyuzAz7aztlnqF6HYmRYl9",
+	"cFXiselQQfAYqf0Yrf5SbJlT4UvJOzh7re22nIUX6LeqFWISIY4qEqaL3Okou1yEIhTIOgzkdBwt7CMb",
+	"oUXW+/4kd3D7dXBANxFnfa/5T5VgkpTFAMQi/OEgIBac0w77Pv+/n/9tfX5+np0/Pw///OWbv5gv/nJ+",
+	"/u35+cJ/9+rFs8tXby7Pz59tzl/6L796hv9vHfrt1cuDiqW2vMC2MbXnBZslOAI6Um389UJx3AQQ41AJ",
+	"KC2UFtL39wx62NtJ+S6qbOMeyNw9ADSxLHW1WLo/6wQ71Kbg/lhHkcCcqM/ESnBT3V1huXXgoY173Tby",
+	"8BlCDNH1hyMr3iV+mEbIsRFz3x3e16Fchkr5lqpawaTKxXWCJa2jjgorrFW9Fds5Um/zDKZW26yd2/bj",
+	"KxEFuYPilPYoiWUpr+5MbKTfHD3wf6XrWyMnXXHW46NN+xQUNjRSJQMBNRhgvZbt5/w2LsCIBJpyqF6x",
+	"pixtVT79on2OSuNacfunVxrvUnGLTl1lmRA5hKUbggcPte/BQ0d8wxF+WOTOnsKznU5Uf1fVcbJ6oTVc",
+	"hTiwRXgDOJPBJULfT1SdCopqLe0phsN9tXm4OwC2ZXwN4FW+Eh4e6w2CrmfuqOJ++o54YOxA9jQyR174",
+	"9sMa+r/WR7MlOxM1GTGfCwBDrEGJweesREhQZ2BejKMecBMFNh+pbIG1luBxBABFURic5L4uCEs1UaH/",
+	"zo6DtkX1rv0sv56L5AAC9C9yENTzJ4hsUgO8WeiMH8JH6HvXLfrUcXEHdzL92y3Us8jGxJZBDavyrKbK",
+	"2KCc4C2DM5byDZdWqgUMYSWUTVnfH8gEzDkCaKF4jJ0o/zPbAuJf6gwfOjPwJp+KQxTvEeyBlCbKQ91b",
+	"MmsHN1msSW9vjG4HtWpHC+h0eVw4s7Gxd54+j/BhdDgs2jihT0nd907r8lLkjHbe45x48JAmkB8dLAj2",
+	"jqO0+YmK8uZ9dj6Fl31jo90rImCOh3/84suJ2suhH4AltIWSqjUpkQ00Ewo1uNUaTzC7iezrFVsBOhKH",
+	"XMNQKx0SHhCWdXdiEwUzwxiDEsyWXBnETgZygQQvtPNhkYDt8LKQ4IfBd5iJuhRijXn2Fobvrh2yc0U1",
+	"bFBuXoqVJij2g9n/PxAo0EP2B/ZwL1+/ke5/DgdgzB7XV4Ul/xyp/buS/FvBCwTxbDJR04an8fGmEDnd",
+	"1Ua6O10e9igY/PD/+Pv/QlHB/YWYZvbASbUB4mpE7vYcmILZT3XJ9FKo6SVfr/n+m567H+8ZBj83Hb+5",
+	"mEsF/nft6J36IPK4D6KRalEIVvAZObPvYnGJMhPKTnm8HEf1EqAA95Eh6P33JI2ladunl5CwcSDpCPN0",
+	"wGcHKSavoCQM8zwIcxSPp29O5ZSaz5GNRN6r41VYNzLqp3JDfjcOJryge12+pk2KgWIMn4nefn50YEtz",
+	"CWBiuL9nzAjB0rdv3qMLCOFP0f0TUhDGuJqN1El6i14LxeWJkzVoYZi1yGwwbeZauz02V63yC+cQcl7r",
+	"fh47hgJc1h6qQjd9DD/nr263bcNG7ROSv7F+VkhdQdgP5OeyBAo6PqJ3KPXYK8LdLrs6vFJj9c1Exisj",
+	"fM9P8LuAkAbOn0wUCLSQBg9aPLjct2txhmAg8CNYAdNKUQmYyLEl30T1IcFsI1EL3lLtMUKWwCoNhuxF",
+	"7ZeAIukmZNznOQdh55NgnO2bDtGZqLsmtgF8uUnwIm44CPK0hnCOOidicyOmW6qN6qtu6OLs87b9Czq7",
+	"LR5NSg2MqxZy+kwplUk8x7aFBuH4HCo7byztiaAbOwtQIdPDVDMjglOvLhWF5PqqKLYs08qpHpAMgMQ9",
+	"rPv9ngdNdXz66fiirNP2oqyWYqDT44qBuuywGtPvIMBEZ6VPhwoOW/GNvBLd9vIbVcfHyXDbp2pQIFqM",
+	"L6fuYCzX6TwUJ0Vmo5E5+kebjBeC9dPH1HQV3BdAI+TxbtqC7sF3a5DUmgnQmgQAkK3SosqE1HJsMP4i",
+	"snKV28xCEvzqaDg8PSp4sLOVuMJ1/DfYV/WsOje4FdPuVqGJ45DtIg9mZ3lfnKFykNbocGu0ezCIFoRS",
+	"aHNjEpY5g80dc/Jmsj7mlkCZnzDWw5neMy0oS76jYotiDTiK0HqHSncxdQhzhCmsz/qccB5hlNxcUtU7",
+	"BT2g3WlI5yWKGLQrF58v+IkD3Q2BNoOdUWvugT9va16akGEMhW9lO9X/4ljbbx06wxU5IoD22WJld/XF",
+	"RSGF46ou91n4fn1jnZRV0/EC3VSsMjFtntUJF5CqAZQDbjK2WW73M7WOLRar/f7hxN0mohBRTydTiSTY",
+	"LQrKwZvB1R6mMp7lyK3nzn3fQyqDYJuCTBuMJyr6eObTWxJsaQwEgT7OFNqPWw1ZyWmdFHX6j7//ryeD",
+	"ZKL2JQW0hk0DCgZBR7g1zf3XJqUCR4QlwbYiuhRDdh5EEDiI6hArnPOcepvXWZNw2UQZKylq4LFRsD+v",
+	"LaUwSdywj9KNTQ2LAq5bRz4T1Sd8bnjZ1HeOC7DdSFgJ+8ff/3MwpmzAnVwdN7yJinJ1al0QoX2CMFzx",
+	"6974CWhGbfpbBCBzfBYlKai3w03xkEPezg10EUluHE2rSQvzaONfS7lY+vQRQXkXlEUVaPLJ4Lbgz7Bc",
+	"ba+jhNpDbzs99LYjwYRfAVbTTPMy/8wosTeivLaiK4L9BZiNTmaqnPWFx1sc0DJshLgk1giQuOnxCAFC",
+	"wQlqQTQNa43h6jPm1oDNtgQWcitI2GhNXyhbbg9jwh75JEIU3gVmbZF6VXdvQ5C0XF36LPPUMXVj06Na",
+	"Et4CtzWgWB7YXLjml27psfCkB5FIPVV8PHw+cC/3qxHl1LGGY0uD5bTQm/2leaU3vrDFG9BPn/xfbBaQ",
+	"dj2mrvsVhctx6U8B4e/0cnqgrh9ksDOlI0ecuxUScCAaixFmCgc5aXfkAEDKhPLmljRBiuFQQ6idUPmx",
+	"SV6Cq4NFCq8FV+jur+fXEjhyzwlGTOj8HsLhGB5oZrEoUf9+R/f9L9Cz983Ezno1Hwmt29PHi9xSP+4E",
+	"J7fTy5Y8y9p1GHfY4p5Acg9YnB3PNd9yY87td23MskG3LRyPq5YxvtVGItJE5AKmvKnT9hm7B4XDvE+p",
+	"G10aC/wTHal0Ig2iNx54ZOuJR0/jrR/Y4e04kr7dnjJ3Flkf6xQGRx4wY/Nph7n73nKV8zJnubiSjVSL",
+	"MJR79YtNHXQzP1WAi6m1rV3z+MojR9XdCxvc7+ee5OHYonYct78O/nhgPz6nPXDXm9q0O7KLdjimn+5U",
+	"sqCCSrrJy494jWOSd0e6kWEQMdR9xtfF8OPjfIOca+tdgHrCfvsC0h8woQI/MJ9t5kTGIPHCHVsaeNnu",
+	"lfPwXHcRLFWzq2HN1+qYw54E7qhn/2q3bN3tPzGDQiroxwPzjxLT0UsjDeMzoAslqH1lw/PpW817HNaW",
+	"4boXtEh5qQRReMyJwpMftZoIdaX6Xnk/K8WiKnjJxPWaIHduVJJgaIfLzl/phVRf63J1S9wvJa5tZymx",
+	"ZgtN1myhF5CTIbG1FCx96m5OI4QAPWfpNy8u2IPCjWYPnA+BcdsbZ7dEj1Rd2sX6qeEzMR0Oh3tPfXL6",
+	"8HYQsF0AV0kvAqrr7FZTZ+xJxaI+p/2dPjRvVIar5E73RAVvmUdLQBcaz5bQ+ytxXE6JTZTiZ84oKLPi",
+	"Ekt3tQq4xKGLTZ1WOGTPd5rYRAnMa0iO8imF5KyAU4/NKXWlLDUpcwNb8S2YcgYeVATFyrsUyL577U1X",
+	"1JIOBWBCV7AboL5f82tARDNfd0NeeBQLbKdGbhqs99mtfqe2U30lnLL+Zi3U+cvQV4Qri7XuTrcpBCQB",
+	"U+l6o2lLs/q87fpW/ve65gK3wWpUosZGHTYdOPvpRLS70qKZ8XXJVSb204v2mwVYSjm5HXbmJ//gqF06",
+	"IpZiV/leEqUq3ZgqBI9KwmhaT6SwpcyeByyq39CQw4YWHfZcLufzY825ujVOlwKIYQR4XaPPTQzxhJbx",
+	"ke90w9t/oX/USUBSO/JxcUuaIy6/AYzOzdRQZcuiKomnuYXo0J/lQsm5zLjqcFCEjQHGlAvTqLIIscxd",
+	"LJe2BiiwcO2qXjSKm3DXXnvAlp2wGTUDbBEuvk0gsSbIPETtmkAw2KyKndGI2QWNKX3WQNuUm53Jb0JT",
+	"oEvP7V2BE460hztaUuwYgyXgHTsZ+xW0DVzJokDjsMY2OZJ+j6wOkwrTe/oIXilVSGjfyalerO3JY33i",
+	"BFnvFl0vjpxgA73l6BP6GTpkdCwPe/lVs5QPEYuBQ5EoNs31wQy1Bzcs02fosNFor398C569KqJfozVH",
+	"2wTr89hrHs3GeWvMqpO/NJvFtVh5aF+maBs14Dx2ZA3UF/PgRNtpsNaSWovwk4eckyGX7i7Io9CtkbAh",
+	"V44CWsFIz6LiyIejEZQnEDQk+wML2JO+MgGSyTEZ/RxINy/l3CZstwYcfdq7cIMpyqh5VNJSZ6N3SurP",
+	"g5V6NMx2rCvt4N227M4Ozio5GGkuAWoVJ4M9UrjZ00o6AVebnt3bDPtzulYPUOhfditYG93bdg9AW6pC",
+	"J4Jt2/ISUuqB5YXo7bHLG3yKt1nZAyC4O0PeWYFfCww3dnYFL1udv3AE/u0+K+rkl58bmC8+li2gMjG+",
+	"WuAMTuQfK9LvkC70OY/OZ0ff880HqJfDZwPb6yKuu4LwdRLQ5yipRcvgn15OGz1iP4UPvq9l3bVjXguB",
+	"VTgebv7P+PA/pQMKrVFiasGNnSh3/ZC59fKsAwYGXpotKzT0mb62rI9OMFMVTsbXNQATVVbKJJFxk5Bl",
+	"NEB4FwHQejCsqDzWvQS5LSZ6W34J+DCCCZVpZzDBHWtuLHvMXstn5PGCbzOu2FIXOZsL7M8D6U2AdTpR",
+	"OHzHpdF1BtWKnOEioFPsxuSJt1yJ4kD100tnxZ5gYlFd+6Tn4NJuIJv5pCFA09pXz2rstNugn7Umt//C",
+	"zJzL0il5KtflfD7lxXrZUor1XXTNPcPgKtZXeiUVx3bE4aXoqoTXJbXR7y7x9aYthVyfsz5rJ4q2JJ0Q",
+	"rpFq4VNIwb9Bjh1H/MCJkuOTmLvrgw+CRXrPMvZEGniaCZfAUFX02Yj2zM3DIKoeLddutM/yW+BxqFE1",
+	"b4PbRa3YiGqTg5VrLQTVxt58YHqPWV+2h6MBOfko59bOJJyVhze3DqPZzKVd6fpWbyDncYUdoWJn9hUv",
+	"pSNSCMMuPVNCe8WwPp+oUPHFKI5XiIRx9vz9v3oeke40oElPIM5f8K2u7IBaY6F5VeqNO1U6ShAIqC5j",
+	"lv78sxOsnz6lrG/WPBNmoqQyMkfeOyvdV4zArQcMMLnWBc9CA373/Hv1pCYqBVQuyLik7yj7HEdKDaJn",
+	"FaBx6Q0reHZpwJpVGPWbKE0pKKXeUHXUmEGCqMechoaS3Peok4rqEt31E/XcFxpLy3ItTKTURnYrL0rB",
+	"821d5LYDXH1RcmVgwLB4X5dOaI3Zzz87EffpU2t/qn3hQL6GFqch9iWczqVaiHJdyjZWFMxtNIdPv2BL",
+	"cc1yuSDF6/235ycPn3yBTAlCaSfeu3FyKbbjdKJCLB0bebpvmVC6Wiwhk18gY0WAOAD92uoKBSaGIbBF",
+	"G92N4TrG1+timzKASpfQzAvyYDHBn1R3eBYvtBKYzGujtxaCl4pxtcWafozwukFeiu2QfR8D07inSDNR",
+	"OABgjiH85X6DTBccHGkM0YJSy/ZLsbYT1TfCWt8tHAYHpQkYcwOwij3k9kfzp3yUfXGaPxSPZ3/kXx6j",
+	"Dtymd2nCAhSkb/Sp10KVurKiHHL5gK/lg6vTHdSwQ5e2poLKMqukPbaN53O6/I6+4iU3084usz94SlO+",
+	"w6yjMtw/JHT4yhpRzN0vO71mWz3hd2qJ+j30Hjnetf3P6J7a9LviTreK9c/iKu1soOrXN0youcc1fd3O",
+	"17lLbu28zxOMxaSvS1GyeSEExEgzXhT+PAcfttKbBFEd56VeoZUAd9wz0KYfouTI1Nk7kUszZmlWaGx7",
+	"k0GgfaGZk6EJS926pxPVd9yWZslmpeBuGO43J4Mgi6IUa5g5o8x+c+Z4F5QRLLSTqI7BVcrKgqXwP4B7",
+	"XfJiPoV3sL5jsutSz6j4IBeZzAUUI01U+lOlLZ+ueYXDlJYZLhE1E35yq4ENjddnDCfhrK+VYNwCxjm8",
+	"0UnksE5LUeQM2iSDQwjQEMySOh8j/wcJLFRuJsqJwZKQXy21JfBY72BlgVrAcw/MUULQ1ZZyfQbseqJg",
+	"raNAF15t6Z31FnhxxdeSFXoBXSd4qaRaDNoAgZxdOj0O+RI6hNL+kD6mKwUo5tSZVdqEdVSFtZc7SpV1",
+	"IUjjtoLPud7mGHeTyIn6nCIx+V49urJ8IY5Ppoc9ie05XE7CFIADS0MA51xNTK3WHZBL+7RQy0IScAqc",
+	"3zeaWEZVgls6Q7iyd8wgx0kdYh0xK+9MxogyGoRtne8+1aCGuoN0ec8wcW1LzoghRoVGiOPk7IWJSo2w",
+	"6ZDh2PBLDIRH1OQkvp5bAQ1z3YHon//NUSXmsdwzE5XytXQaXJqw9G2pr7cnjUaAacIyrS+lMIMxK+Sl",
+	"YCnxY6wq3hKc8E7zdqDHpkxNoIZfbTEsiUfshgU/uNg3Nx/eyV+GJf324uKtX1dsEBuBjfi0ICo8DSys",
+	"P3fMkaQkrN07kJH3DEvdA0/eQd17mSasubwsrO5gyIB8JsrtEIzCF9Jir3JAOlJbaPtz5neTMK1YppUt",
+	"dREjIw3Zv9Y7blEcQlfkevPHez31YQdxz2ELW7YJN2bFr+PVfji6ea/ecpstb7VhN2q4O016kNBR6zcA",
+	"dw5XMiOcjVJ6c5EEC14NR4tbOGhOvtaL7OSiG0EaEJikPQuk4c4K1vsZy7dUtQrEfvsF+k52VT1tZCkI",
+	"02WXCYyRs3OZsj6S0wl0i7DSmbkZlAzWWWQm6WjgiWjvyi5LvZYZJe1SXplxqnEyUen1iSdT6nztrz8h",
+	"BLIU8QcXWi8KkbL+N2IllZyodCGUKLkVzzEDyzGR6xN32UlN+A34NJxTL+mFd/SSHj63lWXuKK23y4T7",
+	"Vm/Ykpco51GHaKh2Tn5QBWa98EM2ghJICHhjRxtHDpgH2KYZYD4fgQtm266S9jqrEqprMpEwnpXagMuD",
+	"xmWG+ymPh+v7GlJ2ijXxLZ43txLoNW/KGUqS59LDBXPU807E9ZJXpm6n7/RbHjk5sDKZVAxUDUsBB7E/",
+	"GoNmttRVOQiHBSfwxejxlzfPyKeEYCaEVFWb6wsXlaAsKfvFXXnkqt44iAiFtWsILyGPyJ2YZruk2w9m",
+	"dJcyzvpo/PKoUvAe/dMDS34kF8LYLmypQ0VfDUrPliK7ZFbry6Nryjo6xEG67JKvQX0GiKmNLnPKsI4O",
+	"lN6o0H/eg2wjEFPeDQTRjn5w2e3VaIWnJdgUs9RV0eHBMJYmdwwtuB14bwkBEEH5pu1tGHfsH9Bu8IYk",
+	"LEI9SssIyP0G/z5kQOGI6425EZNgf/StJDLnZUQhC22dvL1McbigDaLHEA5tHoHLwoCIG2LGy5ilOfQ5",
+	"Q3vWRFyyFEYXUMWcZlopkdmU9YkckomqMJ/e6UAJYN4DJ0GAAMV4npfCoDazqJwYwzuNe5wt6I0TteQq",
+	"N0t+Kdx9mTslc5k5u4kAx50CUNklDdC7Mv0o2OPRKdj+j0ePoHObzkURd3erZyOupbHuhscDaBCCnTWd",
+	"Jb3F5pYTRVbvrtB3O5lTsByWwe0+YM+5kfm4e53wdlAV+IG3OXEijwMGjNFEdNpx7YEAsX+ykbnAdiaE",
+	"rfHPsfSbPbIqdan0Rg0P5lreNjezO201moS76Izt9wuZCaFYLgrRxOX7zbwSrE8ZZeCtMizXQIVOV2fS",
+	"DsLyQTV5w3F1B3/GTpQUhoudUHfdcW58a6G6/HEJwBcHhxzb88cN4xVBhGt4HiVySTNREGThBG6076sL",
+	"YRRpGbhFzHBnAcbojgwn4ngnXhjlntb+mZw7P3S7b5Dp+PV2LztxLzMBmAxHD+8Ed+HgLKTDwUGEzlBh",
+	"be/oDWpm8jaPkicYP7s2AdTdLf3umfQH+wD5XxPcVEh4EOVJaAXkU9DbW//UGC0tnYHXoaiYs1VVWLku",
+	"xAneEuKbPn3Hg0820lb3S9Xbbf5f1G0Rs8ndTaBjtL53LjZT04p6feFhrO8ZNhebE3cVAlej88z3z8Mc",
+	"z6SJih1XPO9CBBzfKbcGWr5peY4NIrWFxPYyqkldhcoFqpNF5ANphZPqFLC+Z1iKLa85a0RlCZM2BTN/",
+	"p7GMbzg1ZN9BTJTsoJAqe2TKE6l9HfQZqtw8VrkTuYKDoKW0hZTGhfj268KxGfzl19ielbA855Yfiy77",
+	"2l8fOuh0SuvV2jaEdKOHjvQLgJ3Ccc3Szi6JXfjzos5IbxYsn5GDFCNtDUT1gwnGBPp4aCne02XuDuoc",
+	"fhSJf55YZHhltDBhKyLyqxllxEoaGDO7TKheADyOEXH8ksINTznfdZ7wczzQ8yAzfRs88jPzlYaEFRO4",
+	"HkLgT1SdsVLDK+7C44cgBOCYU1ids8ejp84onqg6EYmzxw8fMp9fQ8X3nlc0+Ai0pRQmHsBsy6Qdsu8h",
+	"gwOaB7jplFxCHBazh/b6v2MV68m83C0a34OA9UX8495//Pgfk8lkYj72h/f9n4M///c2ivNL/zn8LYeq",
+	"NX5bf8seK+p0sSLLa6G4r0shTtwJRNyFS7G2NZ0EyglNHk6/YN/JZxNFKbWDMWuIGn9M0iSkXfn0NIhX",
+	"RQNI0YozmmnliMViRMdqyvU9C0BDYCj7E74Ha5fL+VxmVWG3vXFvyUvgDLoqs7oUjcDS2/xw71C/uhkq",
+	"aicZsm5rHqIUPiX12MLgW9YjYz6kLMQhjKmEEU6WO2kRSzCAdjQ4GoKqLAWiQn4eyNUONCkyER8wdeTA",
+	"qLVRR24qug4aLQePA05qAaP6dcFWjweBIpfErQGfPqiZ5EZg2da/XIZW+4b1n4OXzDJeDNnD0cPTQeQ3",
+	"a8eGWqG2zBWEPrwm02403BExak3gTziTdSmcdM7b+dZX4fex79AhfqoQZz51BhP4KmS2rIOK0hLiTY2a",
+	"Q3YsGAhYiU43D4bsPaT5BwcF+M7cicoK6SZ0Bmjy7hJIUVnpK/R/nL99GZqUPkT2hnksYG48HD3848no",
+	"i5NRB5jVEdVqJsIC51eidOpNN4zVLSG2WH+29VwEajBrJMXBuFYbcK0SSLEv66/dZQD+jYsIEfHGcgvH",
+	"YofsHErXvbPIN+6dCUglTj0ZpLfG+/qhifWVaTWXOaDZ76B0jevarFCe4tlo8JYWEmOOxZbNRKE35NoC",
+	"NajvEw8VwA3kg9sCiT0Tx470lP3hwGgLCe4kGCWf6SsRjfK3wSI7C/iCvKZIDOhFzU+gqtfXOAZwL+Bs",
+	"EPZQJG8+I7JZaFFDuPmNuR35HujtuH4yao1UBXvcF/mtRC65wua3zR6aUdMihBBqghNSCrugVihaCdY3",
+	"thSQv4D2iBnUfVHcGheF9wslzLHZyt0YDMuyAptyLhUv5N8onaep19HdrF8K65QKrfYy4MFJ22j+CdhE",
+	"8ThxU70Tr8trdYfqm1+EEgeMXpYBghppTpd1g3SfWDj4TIByQXb9VthyXj+Lej0eDzcXk3Wj/vEw3hwp",
+	"yqalfnY7jX2cXRlER2kIDXW8RU1oUoMfU5Ph+MEM23LU6Px8tgHV4L03qIC7pFNRb1o/oKSxjq07AMa0",
+	"MC1bAIHQIwA06AHP8fKjmwjD9b6BcFfzQhrDwZE/D+NsbTCNGcMgdrAbkKPa/RjfWhu7KMXthu1Gnctf",
+	"NNXwXv+s9rmutBUdEECHgVYkQPpUBvospHv4Izv1HVnBq1ycGK2UsCePT54c6kFyMIaYS7Mu+LZ2PXlt",
+	"WeZ7LuG2dIfOOoEb1udz+GLi5W45nrasFFkSe4tQVqIWmsFq1PO5KA2aPKR2geXjFJxCQlJVcIY8HI1G",
+	"7ofBEXhT3qVTj6h9dXYwbm6XM/dWlCdISzz/a2UswKf4jNgMQ9w+69AnzCKit9cwnSx1g75sAX6BvObp",
+	"TOfb2/mZMHnX6vVJIa5EgcB9TmMqF2AKWL2TwuteMdzP03zSlqdZo/NNA6zowYBAE2HQiYSVxAJJUXJb",
+	"tenHr6BsLY2uSb3S4NPdIM04IhinKbkhOj2qK52nrDL3rHyKGWiHM4ZoW7NMrK2hzosnOCmfwUa5qJRx",
+	"OlGp71o+xV9S9lej1RRvSti5T+Jk3N2aAaKYLsAuTiYK00RZeMh7uC2tQ/eYXOk2fMjeC8uAIilWA8rX",
+	"ROGgHVG55ZJ2jAhbYF1CrxDv6Pa6GzfohkSlcqIAJ4C8YKgLJ5heDwBUlhVCOYvcGUAqx0dqZ0nB8cWS",
+	"ErnfxWPHh0hHqeUAt5zPDhPqfLcvNcZdnS5e9wMhUyh0ZFqXGiBOWjCWMKrQkp8Bi1zr+nRi0AufR1bG",
+	"brtsckZAXpQSG/DvrHgu2onzLpHcXLch6H6odXSu4u7efWqBosvQDmXAoNmuPNg8OeritB8oPlQla5Yc",
+	"imDnnuIM9R6uCmES5mNA3uaCFUMj4gyq3cNRb4ZRond6z0whL0Vr/C7u63/0uh6tYh5o6F1WSkm1SCmb",
+	"hQp0GoYowoA1tmhnN8gtlJIMgUIs36YOqnuizkfQILwBo0pDAJuD7q8NmI+twMCWt+SgvN81n3W3vXaw",
+	"YbfYO7J9/8epB1f1V3i72qcsOxIYHGMhejXfjyOpFWacH52bcOSaIcWP3Tzo82hPyM5u7AoKDzswGNJb",
+	"7pDib93BgmecMSNUztKfPwH4uNKgB0Dh0XpdbPfcUTscrgMJJajPpqPjNB2GvV5WTo4FrAx/5E1QCvun",
+	"7E81NkvCHjKQ/6Vgf/LYLIM4pQGcN0r4BmqFMPs9am6OIoSuSk/jpkqnLW1u6wD+cS3RQij/YxsksT8H",
+	"2OVrvS4k4o+2N5YHD1Q99d2Ng0zJDvF6JcXmWGLagTLXtjX1e5sELQPQjErwSe9hk7f2JK07Y7YYUKI0",
+	"vtG/b/DZouV197p07Oue8R537FwWOkWhiE9xACmlMI/a/Wl363NKc2s91JX6DL2l6hu6rdBwTXSeKZLg",
+	"MXGBFVjW522Bg/bs+4yrTBRTEti3FLfgj78x8+VdpZ7jhQex4C4cj8dum0azOffBltqpf+92sHB3UswE",
+	"zwupxJTbjpTOWrzpNdXluNOOAraf1i9N2R8gG34uF0P3Ol1ZX7cUWQZ7eWTH9/tq9+v/sNyGMQrl6MAr",
+	"HVDatnbj5QWqI06xRQIoRD4AbAA1UTgVvClxY8PiXXQVgzGf6dUKvIeAV9Kv1mg3lwKQSZr9vXcSsNEP",
+	"Ti26yKyYqJQXBXs0GrH43ePa0zDp8WwlJj3WH50+HWFPPw93YQQvRD5R8EZI1MnZpHd5Oun50KYzpKYv",
+	"vn/+7t/fXrx88/30uxf/Xvvwl7qAamvobpj+qHAIH1PWT388hQ8f0wEZJjAz7G7uzQqnw5aCGQG+ySF7",
+	"jmui9ESVwpZbQEtbQbM3BIOpcRdC8X4uoGyV8kBwxpdS5Zjc7C+mtHCzFvwyadQ+N5wyaEubhPGJ8qgo",
+	"uw0afXcDH+p3bya/Wl3UMYFE/QGibe5U//S9AX/PDNxEqfECbV8k2qgE8CyeGpUtYPrzRPl8c2OdKgwp",
+	"4oV2dgI6k6IluDdRKezls3cvzr978W76+vzfpj+cv7xIqZ2kr/Grh1K3mQe4PTgzQ/ZeYssJaXwIB7sD",
+	"wNa57YzSaXyV09lEYXA6CT2bAR8K45KVsgbPD73YPSW0rgR4ia2ZKKMTpwcoMv1j86CsVBJFnaDLpdk9",
+	"Jo/o6eHJ/ZYmmGP2MGFRF8wxOx2kjTr0X2hl3Qq8/FawmDjqbhlBCCbcRtZ73WAUu7qx/q49TwbFIGEc",
+	"Nha7pfq3UNfwuJWzuTdk/6PxWIi/UqkLNcKgu5nV+kiBhLPbXZaWGb6MgNs9GUbTPAr7079uD5205X1v",
+	"GmWdd36hj511BYJfU9wXBH1oRDeP9rKRkOR70aEd3hauvWPMNIzz6ZPWcT59goC+PomsMeBfa1AxUXU2",
+	"uGx01enXzXFAebtnovK9SFs8VtnopNu7ANx6f90RyuFbfylo3bbcTgHs5gAK4ArgNeQqmIhuYRoZE4BS",
+	"BgIIC27St2/eX7AHV6cPykqZBz/L/NMDeNcJKUeDMzaKix3A/9iVGbIUeVWIfDrvKp3zlzCdUbm8aNCK",
+	"LsOeVKoQxrDUlnKxECWA0Kf+/ttUeCGzm3Z6cUIaxq4rp15CMs+ozcj8jJ0SnXPvePBBEYGJkqx9XbGZ",
+	"b0eyD/mFbiVxjou9vqtUHcKk9Tzingu68lPSI+Vh2rl+Pyxl0djK4C4ct7AxE5doxtpcDbnl1E+3GTOe",
+	"XUYwW2wfZWuimjBbZzu9ChRgRgHcE2X60e+aqA+wguHse6kfslLcD4U01gCkFbg43VIYphXjCpSyiQql",
+	"jE53obBerJ2xTuUMcMNSKKNMyTOKChvoO2ldiEpqyq1K+aFM9kavHECwNTvo7hjdsbuRKCJiY8HYbeSB",
+	"3ICYvaPOtGoA7XJ6/zw3eeOesN2Tajf7RoNZ3s7CFF9DiRgJ6LBagfo3iMKDVaGlXg07EEMOybTYqVFL",
+	"tkZ+VvSaY8EN6i5krWnZDTfn8R7FPb/hoU7VvuDml74DeoZN65qp/Tua0dhjkvWazoibN8btAt10cGtu",
+	"cPDHI02areLqftX1usX71EG/n8WvX/0XKE6JtaD9clrK4esQSRg1DI0OCflJVzbTK8H6deTqD15F+kPt",
+	"9GF/YNQVcXCkks+9jHRsqx3uG4a1G3vScw+zXSfOIkS8t9jJ9RzyEZ0oclRG0sqgvU0EKAHfeHTkoMN8",
+	"j9ReDxdPtPXyZn1fJw/91ge3sdHyX7CEFvFaIKHZLV3I7NQlKsGQtllHjetUdDInmsrgkcMmmulaIERa",
+	"c1oPVBCjx8y2mDC6ZN7jSmAd5Jjy2vcxY/GrdOTedsRKceSyZm59il79n//N7t6B48YE3d09PiZDl4BT",
+	"KLN3Q3AcOwm7Zwjkhq4LCVnJ+631j2wc4sOv9VJH6bT12arpIqmZVqDxNtYRLU8HW3zfFab/qRKVyNNg",
+	"oJBivZbZZbAKWbX2gXivpg/Zy9DF2UwUN80YPZX/QmtZP9lBErvNjeOqsZt6omo3qj90tA63of3Qc/Zs",
+	"NzdAZks3BO/F7zfb8gfQiLJyOnpMB4iOD1g7iGsXtmoH9gLXspd0JB7Q5Ns3vS0dITKq2gGmfG4AjTvO",
+	"feBrCdqBqpDkyBJufc97/2N3qKZWW52BivW2RhTzDp9IsNyHE/WCZ8vYgKdqcLJ8AJTXsQkyFiKjPUQT",
+	"Gp6ClBkRIDfrxw4SttQbYJjg1vD3lI4g1oXMOChgbYB8s0JnlyKforO4PRTEGV1V+yQoDgDeEUX8w2ry",
+	"hAf3Fnol0CRCpwQ9aCe3trnI5EGPe3SyCXWBnPTGvsrMLbikqilS9m6ESMhKnOPhyDzO8XmJJcdCuUfm",
+	"3emC9T4Y2F+kkj7m53nDOZqfrGfXkasIxmyJUeFj0wlw0K+4saCNfmxD0KUG9KCLxx6mFc8F6+9hUsDX",
+	"1GD7e7GpO70319kP2DGsg3TUJFoA0Ak3rineSe90YzxjXE1UdIPHhps5ksRW0xACcfzQspkTETZieLs1",
+	"741WcOFYeSdMpUJf/r6+EmXB18CCB8fQ1c402s0hWv2GO89xgnrGuAfY1JxthR2MvRRAAUHjShoyoSYs",
+	"p/3QAQOOvpLQBS+vSmhozpUHi/KVkhmvFkvLqvWQAaOCvgfR+BylFkZP1KaUloCRec2khr4ZOsSj0Kmj",
+	"NEGqQeVXRDawGa2euhtXl6Z97MF9Q5c7vU7Y6WyLNmJn21UZEoawfgwxGLixyGzjg9JHrVRaM1FGZCVs",
+	"UXwFWroELb3kkHFtNUQPcy6LLVGpAUC7wiPW1VuIvUFTvCptdt1QBOiORtpE9Xk9MDdScsPm3PIZN2Jw",
+	"5o5B4WdFL0a3rEomCptcxCOPGRmPNBBUjyT4Gt2LwB8+gXRmaB2CHTS6N5scFTfuc2c6JQJrpON2Vjtk",
+	"aS4NMOm0uRsIEDafB/2mXmjPgYe1TBozYvUJoKiDt7O+IZJ4fahPaMgnXSJCSOJO8h5GyOAMw/7No+WX",
+	"153GYHqHmFD87hBjJm9rCr6AslLAMqUBebu3/kEbguFAu21cpV7ixf6+RpT0rk/cjSdXvFSI4f5j0JFQ",
+	"kT73z2t+/VX99OYPz/y7yG/0N0pcPuYsX/jr9/qJl+DPDM+r5XTNLyJv7I6as8+xW2TYPvtosy8a6kJL",
+	"nvqTE9gS5gbsJFXG+oh3C6C/LOfbEz0/WWlllwz/S19thCBv/kRJxVI/VcSX5sy/SJdjlv6Le1gBwPT/",
+	"AowG/nKPcH9OVPov8Gz6fis4XuwU+n9Be2VSjUaPsrwqgXXDJ5FC7Q02IEtPDdT560IA79MqN1GnHHrK",
+	"6WiVDobhY54izRtG4XYPjAbnkuXMSK8ffVDymom1zpas/+Hi+SABCeVbeYDFBBr/kF1sdKwWIDYeiDN3",
+	"EYD8+Y6CEEx4/fL76fvn37746sOrF9OX31+8ePev56/SieqH7L/VYAzZK6VgcwiEKotbJY0H5qmFntvI",
+	"lCm+AqEKk8IkwCQUtMaDo5aCzW5IEXfd1VJG7At2n91np82MydN9YJ5OUwZC/7fMDT5vutE9A+UWcR1L",
+	"AWTRVjnx22nUfr+c+OjQnO+uKnxeznSIU3gdvTu6ekhPRypb6o0TyJic1wfpBluFjZskAGpCd5auUpdb",
+	"hU5/zQyfvUj4rxTNbUU08+KhOYgbw1675NPuoHD6di3wISVuE0K/8WlrN0omKuwl+lagbQM6V8YsdeyD",
+	"oIfpXAzIu0C2BPThkDZhKaBbpHiIpIX2bwsjc9FUE9wDe0kPLj7oKbmheUUre2kkNFBBYuQv8Oi0+MNe",
+	"F4l/Itf5L8VmOgnxInrq/sK/PP/+HJEy3DWYbVgCVAgstxNGvk1U4LHph4vn6QAFPLo4X1RuCx48E2Uh",
+	"VTpk6Yg9BUl1P6W8y9HT8WjECp3xwmP5f/X+wjchOZsoTj8iagecEWbWjr5O5rrc8DJ3yg9IRlNn18K+",
+	"wOUTlfNtEtB+6QlzXhQnAFntbkaQYeP1DruRmdiVsY2pNOXsF49bKb+u7rhduU2juWeodCsJ8yLH7g/p",
+	"StilztM60xR3JpkocAbLxdKKvNF+dsjOlceFAmpgfa2itw18uegyskO8fxLrbebwJr2pcTginjRRPu2c",
+	"gjsplaGYIXsBqh1qtWCZCPANRlFdsrzIa4AbBsm7s0KsCATx4UPSoaD8PfVVRYQ2CDqr/66e948PPw5x",
+	"PZwe63/3FSErfp0m7B9//8/BHmodrnBv3AtlR+CpnpUyo0OCm0N56m95KU2jhhOS4pAnMQJPBNawLIVZ",
+	"6iLvjUfDL6DuzA0Fut9CJ5uAObLi173xE9DheuPTT592WRpfLEqxaMVtQ0KCGqc4wSrTq5lUIjqzK/5X",
+	"XUoLHZTqD9Sps5SZdWqulQIU/7jz9koqXBWTsiteyDy8JcEmokRJENQIicO14Uoet2aIqSle/HAIJKWH",
+	"K9EmZ+rtbuHV/jDUF9FRYlYvCOk7Arb1J6uP41tVxoLOrthMkNQZjAPV+vIgX44Yjt4KEJvmGB81QNBQ",
+	"6QxFPWDcpIESUnKmhRHeM9R1ve6qiVCMS71Rw4l6o6I0b+pIHirh6tWnpjxG1Dtwi0wnYmHn/sHN8raH",
+	"oxvq2zIOHXOUkWD773eY0as1+Ly4ESfhumKL+qwnUEQZMd5ThZsznqi6lD0V1zyzU6ivTrEThOVSGTju",
+	"zvwzU8ck45+mXKGJW39RFASnb+RKFhxOQQJmA76kFAtx7YiilND6wTFv6OsAryCQdOBDlF3W/7McpNCU",
+	"TS6UpnkOhuwlfAKPdKqqlShl1sySj3QGqqNv8REo9u7Fw+YbnVhYlLpaj2uEpBISJ3lJ5AA/36Mq94mC",
+	"JdutgESSQdZ2Bn0ykMvFLZjxRsilmyjSJy2XBXrSjd7rv4t4UGPWH94f7BmpbWV9NxaGQheEuiCUDqRY",
+	"SGMhPB3jPOAB6QMeli590Qxqu74QdMhe86074QFvarMXy4tl3M4A07paaTVk5/RKdP0aQcsPhUgeLTUU",
+	"vviskw/YoQI8NQ1PoVe3qMvN44cPI0G3M44f5UffEuwuNaunBw81tH7/qRL0MwVyVvx6mktjeWu3CkSw",
+	"dZsVHawxAtWFFX4lroQySyukYv5R2E2ubsg3YDNhN4LuIKL0asgOMgCIrzpXVJokpnIec17PWJRbpEIa",
+	"SHgNI2X9gJB7z7C0qMfp5OVFQHpEZRb2tX4Qq5+z06cL+/MdbpDl1Y+jePRrvDjpXZ8s9Il72InTiE+w",
+	"wwAvTtYaMAnrTQvSu13/b0p0r0pAt/bIq8KLAvzejvUAD3oUSqzx4VQZwItisNOXK5r+adv0VYdi81Jd",
+	"CeK3IVcFiGkmMr0iRSKhbfHfnbJ//D//L343cGrwluRIu6UW0KvbEdwXVcFLR3GlMIi5ALgy8MBaTnjH",
+	"ARbrubdOlGfXjnVTbMBtqSwoSoMHHIE4yIkYnXSv5lJyt++C9VOlLfEX/3xuGOnRge5uYLdd4PhwcH2/",
+	"/zHLKmP1ipgt7DBmna/WNioig1C7O1yidAzzZ29LfHIi+Gc8ofh3CX09VSY+kVti5xwPUGtKf0a1+1O6",
+	"N5+udv1eT79BbCRk2UorSsljziKNT3qbbZuZB3fX/I8YN57r24E3wZwi3CDaH0DpQUgg1s9LPrfs4ejh",
+	"6OT04aAB1oOAO4ybiXK3JKDxMsOtNPPtnlW0i75tty3pwbvuTXdVm1Ns/wsitSM3rkmCkVWD258OxuFP",
+	"tih5DqlXvpyOfjjzvY+nP/EULVPTEDF0fUyeE+X1o3TOM1vxAoymhq5Ft4dTsSeiFPU0l1fYoYjLBwCC",
+	"7tERpTDs/B9//18vCIfHsPM/nSbsmfvPc/efr/40StiLP52GuHDqrVpqpkCpXAEFeuDmikcYM2Z8E4+m",
+	"2UVnJ+mFdYEULD9P9wM8pB0SprZuu/BcBOuPhsNTgBJCGyu4ANA4GjeUBdaPZXOsKtQX1bAMo+GXg6QB",
+	"FYLqONYGYRd2Z5qltXDr1/c+GVC0NPKbIGfatetw8+rL7uHUTAQQkRD2Rm2Zwclycxzs5jbcEigi6Vld",
+	"iLJd5TovCr1xhDYzuqisYLmcE59tyipvfkQr0IE/f3Ao0Ey5077Ldw2MyLuV7nT1oGZ3ND7r0fDgTJGj",
+	"a7DDSDt6U2OD5y4YyxIgSZ2x37AIsXk/bBK4AgdIC00jse+UnuiahnD4sQfCAJMXEX4yqOF7g74hNBdr",
+	"5TfZ2pEP6ZC2CMXF/0rXdniHd2z+2/kv36jopNR0T0Br2M4oOlpnrN7u5qH1yN2YV6E0U1gnXd887PDW",
+	"+d3qBcIMe4Ij640f/u5J6/Sk/e61+d1r87vX5nevze9em9/Ma/O7O+Z3d8zv7pjf3TG/u2N+d8f87o75",
+	"3R3zuzvm/5fumNo/0bZKcWoIXueLxptHoc5Qp6XIisrIK/HakwyKrEOkPhqNbkKp7fIbvQ7qb5sTxfcp",
+	"gKQW8mJ49r9Pek7CAN2kg/FENfwFNRliqr8t5QrywjZLaQW0rz2LXAoAsmfQcmzj/VBAZaoZbvZZ0wHh",
+	"263ARetSzOX1RAHVgQtEquAECdWrTR8KVNtA/vmZ10fJiAeW79XI/jcaNFGzVZZfJ6xSXGVLwtyPhJ5f",
+	"xGSidn0whwZApaVlrJmSG8TEvo+ziA9ZyA2GpozcWOpZHbAKaBxO+OY+q8mXgkrjO56ngTOmnuPsLP9Z",
+	"w6Pjzv2D3UMOqe1QzagEewB2juMWyFVS9wDQt8BKShtjiUfqRuVUqrOmeuYHDcnToKWRsuUIKqWLzpoy",
+	"MDz7ZllI4BImNl/PWOqrWqaoHKSQTktgXYVw2+OXK3P2hWIYymf9SXDLPJ/0Ejbp9Z8P8I/nQ/z//fvP",
+	"79+f9JKJmsTasTR4xz/+/p/IScMhkrZFL6JB9N2hoXdbcW0HaIs3G1anXsM5a4h6aPYR9xnx6G27bpik",
+	"tmrc38Q+vUvEK0IRB0BcLO/nhUMF1YJAuD0Ce8MDHF3qqKvxEZp61aTjP5DWn/TqXXQMsrljvSRKDG3N",
+	"fUd7dF9LF9drWQpzGOt5VuqNATcUPIWBO7VP5xfLM+k5BDeMVabkJRw02vLPBC8dl6xLVdHFRQ8Y3rnK",
+	"1mR6vQN+FLRWwd16guO1l/R43uVw3usHFRXe3oxbBRd39uy9krylNBSXA5Qbdl7ZpS7l37CbxhKA5xG0",
+	"ghae9E2/HZnWl1I0umbg46D0Dzf8403tt8IUGxMIy4njTmI6aa0oqaRtsQG9FzJakMiZEnfGv0E7OadL",
+	"z+3dUc2jdW/rBeM7/d8wkq/F5r277PgKoU6KQAtrGhu2N4D9rdb2wl8dtQCeAsJNi+cUhaSeA2DKSUBt",
+	"iMB8SIBC8W87VmW1zm+52J0N3pq7EK35/lrsTa4ml16Tchrk0BhuJ6F+Dsw0pPh/OmrahTDWo0DerRHG",
+	"yvce3C2oDF0GSfZH2OdWY/MV7pSgE+TlUas4q8+iLl67N+NzC2lANZsLbEVFlmDTn0a+D8ROOXFmwF4f",
+	"jhtspTb74EKuxLMquxR0ZMBGAZLe9vbrSj9cPGczuJptZG6XZ2wjxCW1PWBasdda5Xwbc2F8kLsMEPyU",
+	"XbZKGzcOI0rfpvIXts8IEzpEcdHUIb5a92Hdt/JCe150RS2q0jdununKxkId7I/gmPKFDMNjpPa81KvO",
+	"Bp81AD32R6Zt8HDZXC1u0StiJSy5fW9aINyT13g9oHD4PWrpdAO/QUfZunsd1UvUUGpupAmbbaMe6Ud3",
+	"wa9H9B7H0aqntK+hO6PxarF+sMEHiVPGcEGxMP3IldxhVDuAsrTKgR5ph2GIEcGFRf3YcT4be7CvNpHL",
+	"rg9uBmqJ0wC/9ph+I/D4hYbGFKGHpsbuUx/7cJv4KgSPJV1rFwddzyMQdLHZazDjrAdsL7kW5dT4IVLL",
+	"RYIcWQcwsoCg3wd8uYYu5yuvGu2Y9xBuaSpefaP3xhC9x2Fk7C76e3r77vevcACvTfdvb58+af35ws5t",
+	"+w8w8reifN/y43Nt7AeD8Bv1b281Ne3bYZsRW9+Dc4Xf7pnbkXvSU11AiQF+UJd7UJh08vGdCbT+rDxU",
+	"ZQBqCgBz7gmEMOch7QvfaYwrXmytzFipKyvYXBeF3hwNvdjhgL3ARJhSZnHX9nrEvtQSbg9NfqN+BYF3",
+	"YMSRGn44gQALMbhTB4Bd1uJZCE7C7cRhdvG+Q5iGfupHpTLUHddblXZHeG3CoMjBMeQE1RnCtOL4TUMk",
+	"3IHtI6nfhO7d1TOextu6cO7YtWYGnb99iRZ6EulxhiFk1OfBZGg6Hj4rJAMg4VSmA8oseDVQbd1wbIzD",
+	"3A2QbEXOQs4Q5+YWjKLb0BNzed1+ClGzqZNUvLzGtU6w4WGmF0oagAycbVt7mJXiSl/etqPAvsfkIEW6",
+	"9Xrv7jkOat4TIE4+8ijcgE4B7/kcJhrS9z/fRKvXraXTquA5uvXB55qwFLxU+BUhD7C+XEHtOqLaJiwF",
+	"DxZeg1IfY968yqVlhcb2vQ9WWkmLalB4wkxTJ9Jb+8Y+ULLnu4NIm6E1bI3fO/Y+1kaHJtKvKEw/UT5j",
+	"Zw/Fl7pFYXCFm0s3ndC0eZBMVBr1eYqfCuDLXjDXXZU9OnV9J2XXNO71GTdW+3yTxE/Do255ZP+UEhh3",
+	"wW1jMOeoqwp1lvA5JDAOq/V0LjYh87bflZILkhfzraD9FsdsrLB8iNOrRDG1EuCv4uxfvM+92qwLaWFd",
+	"i+0AA99K+5fsZl62bF4bN/kAjpdn3hy4W4tX5Ii/GF7lqJ6MYajYAgJRp+7eGuHomGx7DqQXHrfybkTY",
+	"wEfisSD4zd2bM/yiWbY5Y5BsXrs1/2eSDPYjAZvJGVArqy/bW0kcTHe44yZS35Nf+nbvY5vG+u4th0J9",
+	"tKb6SpSlzMURPaHhhjfh+gO7fFtH5a+x0Xwtp5di2+bwdPY8ddRMCKXZN/Mm2AutBERqELkGV42VYqWv",
+	"IHJ5ZALKjBsxrcpib3sef7m7PyHftPcfPy6//fijvcB/128//mjef/zz+MGDXpt5T/edUCZob9yDtJSZ",
+	"YFyxpbXr8YMHzuh0fxr394d3r9zQMOh0dN+hb/HywFQA1Pjou1/h1Xc9N9109hcKHfyGdMZeIzK6I6KJ",
+	"KsWVhFYS7Bt5BaF7yqYDfaIOWHNzCemVLKWNMqmPq8JDRGnEgJmNxAQNaTF9UyNOjGF5qQGDMQS9x+zH",
+	"j6mnSAzgY7zcnAW8oTH7+VO4ZjftSm8UOB/asNZjd/HuTu3X7uCAGtJlL9n46DSnh1/sa/E7WTqteVR7",
+	"j6Sjf4g8PfV8J7boN8adOdrseE1n7pZ5Withec4tP3Z4r/31jRzt/TziGxWIgA12VL/37lMHEbF/Jmvf",
+	"CfE2iKGVRu8Q872jhP+Fod79RYewRFY5xR7yuH3UiJeiPK/ssv70tVciDJ+Jae3a2Q91RX6fMUsb2Qhj",
+	"9gzzNuAhw+EwHbLnYMbXBR6p+428Kmjis5MTKFj6/vz1i/TMw3suoURJZbCDMGPIC/CZCzRRJ5mwWbq+",
+	"lMJPqcWru5ObgtcDzNRs63szFnohFTRtkArKMt013kVBK+MzJuqTuZbAAj5BH995S4jl/fmzF3Vtl2EF",
+	"LxeCFVwtKr7wHduZVmyrqxJYa+D8oH6bBMo4crEChDmABYwgzTHf+FKItSFfMOFwQfofgBCih3A4URN1",
+	"QW0I54XejEMdG+Ps/n2vGN6/D9rLm7VQ5y9PIOXKypl70Tmgoa9lBsbgN1ovCsG+EU7dZELl4ETERonW",
+	"eB1pgE6H+/dxnvfvQ49nUTqp0sfuH9i4BzvWDxKGlY/37+Pk79935uz9+yEZ4f59JCQfu3FyyCRYcjhR",
+	"eBMMghZWKpCm9++HLbh/n3rdYPDw/v2yUvQeaamX1kTNuTJQnwcP0Ips8rUoqeFREvYpoVZHgzPyHYAT",
+	"N5mokqtLyBSG+jFtOdXY8SsuwcVNWKmwseR7ILT3Z+ALoHxH9GaIhKXfvMAmojU9YStRN5AVtyL0wglA",
+	"uYW8FMV24ibhTAdKT292Zs74ur5nxbfonwCC+W//DTKOhLLU72CiEBoRAw3iOhNry9IHS8ELu/xbmrD0",
+	"QSl4vsU/ITa/lsO/Gq3gCzxkyUTBn7qyaSiuy7lZzjQvc4y+WJmxuSwcnaQPuDHCmgeOp8C9c34lM62G",
+	"MtPpgKrKeNTrfexU2MCofKClnV1NVOBXlE/F+tnt2NbAg+9PVBrzidRzGgjpNPiMYz6Q4euZkxkyDHGF",
+	"yo4P716xfvpneOuf3Or9mWeZMGZK3wzigk1HuPA94vuthWG5yGQuJire2VyPPZuADcxFVoSSE7jPXQkL",
+	"mrDa8QhNlzo9j3hku/2PbseuTh+gFxLI4Or0AfghKdQaeSFT1ocbWcMZeca4GwKcODYTW400s2LQ7uHx",
+	"6BGcW3Rv0zYZqx1V6xKcgeSvfxJg3R0XpdjZWjLqIORxPx+PTmFgj0eP4nYUno5g6BNV6AXrhyOJ8xn4",
+	"U4N2CzVHwhG59QfMXYRsv3jz3Yvvp+/OL15MX718/fIi9f2pTQgrsP4XoxGbbR37R/jjhJrcOrm1N3w8",
+	"3MjWIJKo574N00QRTvz5v00/fP/y4v307Yt3NISvzv89peCcY28fLp4DyGz/NHEa0QhGEPCXob0/rL+Q",
+	"YGE0a94eP3zK+mmmc5Ey8FiuuNpO/cTSAVUnTlT6DrpKnzu2F86dVIy2xzdr0VWZCcbzvBQGQfBtSRJ7",
+	"ovxRwqm9evPNy+Z6YufrejFPGzOBxZpzWQBz5DWX8xt0/uHi2+nX5y9ffXjX+chHze05Y2tOae8FWNck",
+	"EWhfF8LCCtWeXllGXAsSuglq1hE0HjBsnhPynZs6jMedhRVxliNxVrcsumSBy1JVHnQPgL7JnK2d+gGB",
+	"JGh5Ul45xodNOZAj3TMsfS+yk6+FzZYn7+HcQ9NtvhInupTAyaGVW53G5aabvsHfANk3fQc1mmVduQ7N",
+	"nI1FniltfYTp5LwoS10aL2fAYw/BApi8Y7mY8r7kazGeqPTnSQ+umfTG7OdJz5Ge+3PSkwrd3pBiTgYa",
+	"/jIcUuI5WA34nUcCxqaFk94nKBYlSpYGRIGes3TGc0/OKes/Ho3GbMWLuS5XImdY/1hRhT083Sk0Gpoo",
+	"bNciYTMOTSnLLVvzkq+ExaBBpTiJJggxPB6dQic7Xc5kngsFXz2CKIDSdjrXlcLLHg8QbmJeyAzH8xSz",
+	"S/QU9Ez31emjMZvp3PFS7fb4lL2Wz+BZtEIpFPuPGWcbURQnNBeM6iPkPsIxcKwLcy9wq7DgVmz4Np2o",
+	"/pMR3O5VSAY6L7W19JrtTCx5MadQyxmhbGAJsqSa9jr/L2EmK6vZTEBqUn1CDC2WV6BS1n8yeoR5MoAX",
+	"qHiBAxoNzsgF8u3FxVuGKPjCMN9RCr+ACgEQuEY5zpxxI1jfCTcKbXh03albd1oAwEuBzYVmIUKxdSmc",
+	"FZoAIADoMtpaoge25nbpA7Z6PhcK+pjj8pai4FCJQ+3ugojT+XaiWhCjWRp88sMRdknZgXyI3hFIzD0K",
+	"3G4kny7crLnabpaihEbpPLzZuwCxgP/DxdcnX4bzzdn3H17VYejxRKEIghk6PrRD2ayPZ979hKUvA1/T",
+	"iGcYfaNQo70SkIbsbvDXOEL0hwi/gR6QTqiBeqBLO2Rf+eC10xM5QGY7/gYVGhqUxTqJIE3YcDgchDm+",
+	"+/o5e/To0VPkiKej0ehkdHoyOnW78fTp0y9PTh+ePDql0ns/JzgRs1LwS+NFICTiEBsbQcqczj14+OOH",
+	"D5MaBNzzuLd8IRXp06+ksaiNQdyxKhVzTA3cSI43/TgcDj86bhXFkCM+9ikdsrfcGMcb6gtSaJQPXsM/",
+	"4zd/Ar/igrp9uUtBAniLO1VVUXiYiomCbAf3+5BhZJuaaq35T5UYsvTPQE5/IjUWS7QWghn5twhh6Mko",
+	"qfExHo5GQTl6rtWVO9BamYl6+RU++8OHl185JRglbBltj1ROKRmy11qJrRus++I9y3VRcCcp+nWO3OCM",
+	"0ifRnoTnQN6lLArMOnY6KIzjuV6tK+jJTmmrffcUQ9gPJmElB+sb+MoVL9wvlquclzlKJWfirbkx/3KZ",
+	"UL6fJGKvU/jcUJ0qlgSzkHmrMGHeajNYkuaTuAwp9o7LY3T5KejyK14gNgKVigXoeaOhHHAFZcUwCUwU",
+	"YOloePplil2G3N9/fBr/8yXEfhVX+gSX0i3tTBR643iDY8cyE8jLjRBmMGQfqHFXncuInjbo5er751WK",
+	"Rn6GpIQnn4qI8aiR/jPbhi6hT8TJ6Qi25V37agUzMawSWzjGiRxmJozMkbHLHN1/jqUorEBL6/xTd7nj",
+	"DXX6U4oqlOP5cbfoOrWZNseDBDiTt1yDJq59d4a1KI1TybjCJhNgmtRcE3XaYMCg27yQmVAGvHzkYXpb",
+	"6nUpheUl5utKC6F12IDzty97UKaLFVq90+FoOIKwIFrYvXHv0XA0fASVw3YJjj5vlLu/F6IV3gl7NTwc",
+	"jaKuLetSOysT+kWuoQ1wAGQC3ZSwspDczxjUx3mbf9iDEWF/rZd5b9zzY0h6vqoRxvZwNKIgvKXW6NB6",
+	"AX0MD/5KySM1msUhR+i38Ar0we37/prTaThFe+MfPyY9U61WbsnHvVfySih3Lcyzl/QsX0Deq9kaK1a9",
+	"j+5m1K4PrCn79uL1KxReQB7i2hvKDZ8EVbo1PZOOqJwGQZ3EgksE0Pcf1L4SaJbDyGrGH2MTOuPKmWkA",
+	"C0Gt7sObqEsA4cdQhQY5bqmcDCSevx4G4x7kzJ56QGg9lI0Xg3+mpntna6OtAgaGsgzUDXSoOAHU6PQL",
+	"D4Sy5cv/j71vXW7jyNJ8lQzuTgiIKUIgJXW3wJjYpdWyWzOyZItyd+xMOViJqiSQw0ImurJACPY6Yt5h",
+	"f+wbzIvsm8yTbOS5ZGUBVSAlkZYsc35MW2BV5f3kuXznO4iRxWPS3k0w999JqGwRrmQHlWN3AHwVaFUz",
+	"S6610s5mcAkbUFVBKTOx8RMKvXkTystsKECyiRhZBtKgSumgCmL28KE3ZLwAEeiiHoICqIl6TRtxIa/A",
+	"q3vhVy9prynRZ/negt7UuJr93BzEXC47AeDtKOeP1x4vr+g+nNeLsn2utj/UeYRg1mFHX3N+wnPx2eEk",
+	"Q8DFuo4j86zhTMGjIU2RxJnZqItCSTCyA8kzBQ6r1NCWRh0RPzGXbkKuZJDewaW0ERpkN6ktqXFzW9WH",
+	"pb5SRSL+UtfL16bcJOJMLpQ3ef/pDKgQRbdfT6JYL3Sl8hriUrSxB51bDA2Vrp3wNrLsZc544DAlwak3",
+	"6Tj+4K1LDTncRuIUTU6aiRkraCCRIDGfKaLY/gJ7E1xsBHelE7w90/gtTr5u3ncSUs+96EI7lciMeERw",
+	"r59iB/wWoPLG0WF64Oj8u4iAbvwoATsBi5fsdUuwRt/yTYiBrWJssjcGyDUhWp4JeBtMqHit4II3Fjvm",
+	"r3bATDaCkecRlJK6lvklpb1dKoOkbbRJNHYY8Ix+V6OJyAZXDqbbFRmqZ2KAm6ncoG2H5WelqKsVTNyy",
+	"su82Q3StgJfq2evX//Li+fnZ82c/vHmeUfnave4z9gW+r8OMfE0mNfxBcHb1O8sYVtkKIDg/hy33WeOR",
+	"i5afVERdO/bhB9fYSWrI8PIaIPoc8VKJfYq918dBADB9ZYvNHi3k3eF6vQZ3yOGqKpXJbYFZyjdTS0Aa",
+	"fu2F4S9tVDCB+VoC+9H40a5gfGlnM7hHTjo8f7zSBy1AzkuLne+EtIcbEay/AYoqotjLHmbDUevS2UXS",
+	"nKn68BmGRTvDrJ0ycv9H/Wcf42XVNZdhjh5+JQuGDcArR7d4v4UNttDOaTNLGpde480D9DUEGHA1mkux",
+	"CVh3SdcR9vfRram74B/FcP9Hj7mUfPO25Hxb94T75f0GvX0DgAcVlFHwa1fWuUMHDLf0qRZ5YWCfQ+dv",
+	"yPr1E3n06Pq98tbal7JCdM3j4+PrX3iBjlB8/umNGvhWmg1tSECnPbnJJn5BLspmCfeoUuGCic2GTsWK",
+	"rBKLBXG7laznpnCdPB0DfeHN/WEi8lLJinZD10lGQ7it7TBqwpuJGIY1NvLXRkYy038UjVngL1VZruXG",
+	"G/DYPG4QCJRimKJTSfA6V6Ml+IsJQ6khvrx9daOVExSI0IWeS8LP5HsIaMh07pbQPKiPkNI0po+WzjT9",
+	"Hy6lb3DyvuaIxR0dCVyY7hMQYw16zfM34GClMFRh89XC26XSUegGwtql9r/NlPG7AjyfpoATqN4tS1up",
+	"yu26OWaqBsQMuGk+ytOxj7dzG9/VKdmpH+JRGN/oDlbjrZ9Aboob6nOZoHfohn4oZcR31tWzSp19/xLm",
+	"/o0qdCjhms8loJGejB81zJS7C0JN3qHb6Y2ShTbKub6FoJiqRm/sBgkxqqug+jtal0e/TpdOG8cdONFX",
+	"JszmiciQuDTgh3Q+32/rh6b2O8uujh4Gh+1D4u/q3QfPmN/L9wv9+Fytkj3sGyICA3OPeLrXVixVpW3h",
+	"JmharZW6FINsbdcYIQN2DTHIFnaRDQWxaQHiWnpTvbFAiFpbrb1hFsA/sknGrlZcIrOB9A2bkvhGkd2C",
+	"Ram9Abe2rbfdzutikGFJ5vq8WplzXWREWswVs/nnBKAwAgx+MH9OwCeLlg9OANq1ksN8f+MkVfxrgh0A",
+	"jAiGuQmNpirpr7GlalzgzN0/aBX3DYVDASsinYMYCVqv4MODdh44RJMkAhAwvHAY8ZUGH4dU4VWeK1Uw",
+	"H0OCZfj92gJkyU8n5MulhvsLGD14ZDgSr025aTrMcHrH0VivP8GM0eZIDZSBIFZRQIipQnubOnwDqvYy",
+	"22kdfh8JXqIMdaCwNhnMII/M8UxYp8RSwm3bxBQGgISi2UiaSWueoN0WMuip/04XEDnNfM+wPgf3RxyG",
+	"wuoUx8hyfV7adfbQ/8dcz+aZQIqKfwiBrFAboOF1bTAh0OmptbWrK7ns6uXgaDweew2MFiVpkBnNQ0Ul",
+	"1+jjboaQCIerjbjPzP+rcWnzcdcFKY30zULWkrVEiPjwX5hEeRhBZQCeomdGX+hcmjpQJbpm8EBuUign",
+	"xqPUfIsg0WjHQFK+33l8ZmwFkCsvLozd3W4JbqtSg3dGG5GtDM4iZlhBqiTBwHjvUYhSls7Ci257H8AG",
+	"4mTXixJSSSHMCaMszsOjWdJDMDLdNKTI9iI1AaaGnULUaFHpizqbxMkmMRWlrIX/XC3msrxIAR+GKDGC",
+	"weEM4StFwgAAGoOfFOQMLQAh1YBlvdDi2cNEqQL4n4D04h3yXEwre6nifmlwG9Eq19YOR+KNmhGDviNc",
+	"kxdZhO3Vi2Vlr5RXSlyC90ncC6GLExFFpkW0hoGmJ6GgWFZhS6oAPAF9mrZutqJeFV6VXpkag3+yLLts",
+	"i5mq8ZLTDlDkWzGMrru9eaRJRn1RfA8Rg1+S3drR6hIPLV6CdVPjJroK4QH4z1FPCALXtmUU7FM86Ob+",
+	"Dt/6xffrmrGc1s0Qrnn0GQVi+8bMFX7gCOy9qhFyLnau1mHfNLRv5tZ0XJMFu9vN08CJe9NubukFvb3c",
+	"Gs77dvOa6T9Tirfbj3eoTkfnokefzsMT5FP7ULfh/ld+iLB4Bx9k+D4eP77+jVe2/tquDDVxA6fTM4L5",
+	"fYhX60ONv6Du/w241FHQoWgJQibZESpwacbqudc7IwshWARdRkLdIrzrtBNeGyYm8kcHhPv2EWIKQZcw",
+	"B9F0E4iWvDmWGlB54JK0ZblaOjG4VMtaXFTKzfn+XEivNxjpVaRauksc2SY1gFLKZan+/NUDByaFNiu7",
+	"ciIUZoNLFCIYiFhyNeAhhyOB3Hqkj/7w9lkfWSAh2YAAsbRU/x+UGWap4rJgyFdms4AZWi05rA5OpJjC",
+	"7SQO7y0oBooEdUDZGzywrGLSy+j7Q2ZowJY9HYtCblwijv+QGhyBrcTxY9wDDhD5hF/eiLkti3DhHgGm",
+	"nIiPBqFQDYyW9fouXiQxRzoLyDTyastMLknxjmpdFRqpQbxk9boA6F9MBodQU9FQwjUa7uo6vi6whiIC",
+	"OQKKifHwZB99HFkIqQncYsQnh03vGEE7HHO+W0+feJW5k2NODLpUwJNtjjkedmp2eOZOYpK5OmZBg6Ql",
+	"sLdGIjOk4RDG9dr5EoPcHxxAAYPRiZwo+CKpzVQFjexVCOPjd1GXIuA1qLGAyu1iOxtEWW5JapprAssR",
+	"FqqCOIZLBCi8GE6mZjo51wD3TaxraFIT7xrYWL3jHYk3/lOu1mWZmpmFSFIW5gC/hO/gruDRg8ED7gal",
+	"vOTyM+1lR2rU31eyJEb7ZiQP0NsNffav9AHzIJ4bTjeYGzCtWFWqmYH2MtGoIA+tW4WNOEnvQIWF4w9D",
+	"gfPcp/REXGa3qe1cp2zCRVhbsSxt3ds15rdsx3xvqkzv0ovudqPhKkTC2b6uBHq8mzfN1K/djbYYV4kv",
+	"lIG6w1C8BoJD0QUhdu8HjvD7e6uv90QL2rG+e7lHb8Zy2tNrY9d93QF60vfszF2qzNE57HdBa+W+OHX5",
+	"19Z+TyN1U3YomaRE0A7Yo+WuCl33qrUvgysocLSBeydQRnLqZpwXxggh0DBOv3sBTl7RqIUo25N27irq",
+	"clf2UiXiUm1EZWvYfwlhnVuAHcE/NWUHiOHLiQGnRqZGuo3J55U1duVKdNNX/lxAogC5Vdp4pOFIvIKQ",
+	"MSbOUr4oIBA647La1acwgddgP+ECUVd+fUN+m8wRCk4QT+BagVyjEU5JlojMj3HEzHO9xjZ+qQ+eeXQD",
+	"Rpp9/QXabOzypUaRVSmatt3OZ8wk3N9dfvscunH3veb2ru3P1s39nqw+16x5yLiMcyc1g/N6xXuocvER",
+	"bp64J03DdlXndtE7K/TnG9/TcA5e00vXLU4NtX6x7hRMgu7vyC3duHH7Idn1mqY/5Ha9Xp+DPOwbeRmJ",
+	"wPMuL2xYtud+WoC6tDNIy2m5eAfgHH7uF/ivjJmKEjZc3Zqo+PqFqyJcvQ1jRnT/7l4wXzWPva9p81nt",
+	"tDCO6zdaMzOf+Ta7ne0yjVeYN0v0Y3+ewjeVXS2d2OWYobgtIYYQAAbZ5EgmQ1HrhbxULjU3pZKJ9EwK",
+	"CF5Ic2hXdWrUu5z1JgKZPHDAJrsNpETXGme76cJlAExPDdFlUQXLCz3L0LcWDKFBrRZwOFaVEuNELOQ7",
+	"pB1x4mh8/DhpQvJHXPKUP6Rrp8oL8PpFde5H4tREWNrUhOLzMJ8YmypUyf7AONH5FbpOwihGr7IhoQCX",
+	"tqobtDgk6U1LtYBALHVoJP7GnBNMmpRBolHp0DMtphvqdCKCUxgpt6FEJ0bI4QLFKCiojNqaE0hERjtD",
+	"5JU1wi1VDrAPvVDiJ7/UHUvi94AIfRn5F3GA4Sf/un+7E8SOCms44DeGs79nOKbdSjjt10PZj3ew2bcg",
+	"xvoM3OiMSFoYVXzu1+VdY5g/WlASa1skgvpk5c7tCsgClJ2l6irE/Wf43cUfH4nXjLWC8whgP5IOBP4G",
+	"Fym4jTkW4Gq5mfhzXCrJHJX+BkeWrAzdsJRQH5KWvJnZlAUjyAyWgsGjB4SZ2slp2dD9AAylrqRxaPul",
+	"ZpApA49MsEwppFhj6hfEYGUoBdk+ujgn7aPbOjmPe/jrWrscvwIeaB7M7z4g+tFbHrflTbZ80q09zlS9",
+	"Z2HHn0Akfmmb4qPX+BtV32yB30/xf1GALr8EguOO7FZM/vaSZKavlGGuUi96ItkFWGbX5gtmFSZJDSCy",
+	"4H2mnab38BGke1zPbakoDCVLRB3TnQgUkRi4ozegGXAUkm4yEpGCxDnrFqMxKkjIoDxqzJl0W6pqw3rA",
+	"IhWyRr0uhCDDlh5GqnMGStBIMAN9aN6fk03QylLDb3qNF0Lbtc4vk6jVSlGUGyQ00Ms0PfF6J3wZ2Vgc",
+	"tQvKV9C5BNWY9ioiggHaSmFqtrVCqnoMpeZSkxrwfqw5iT8ketKQmkTGSYeSD0oupHeiXuwFfqMqa99m",
+	"Lg3dblD9wi9CkQBJnUEqkwIGCgp9624LF9uAkBwTIU1wJ3Mpi2ngFExNjxUxPNmiPg89RBofJ1ZmWtr8",
+	"0qUm7gEYAeHZZuhERjBVAWICTFZdV+iqXUHijrTfnjoVN9J+f0VRT3VMv1yR//7AqM9et8at9eG69cPp",
+	"qiAF5MOuqVWHa+NM1S5Q+bXpYbHYhDX1PMMqcEQKn2wDrlKDZW2wf22OpkAsmctSmUIy+lS8qAEa5JAm",
+	"lJhJOyCRScCJx9E3liuUWiErBfK9mjFUis0H+J6NKCYAO+GIDKsRT6+QSgFSION4FJDjAZsExdG8CFZ1",
+	"eNMhrBmH3gmbcJF6+BWu4N2Iru1WPjeZ1VYVCM7me/rFya7PXhSdtfXhUJiKTjAS8Q7fUzwxqVlvmPs5",
+	"s541ICQKT7smuQsC7V2CgCCPqhDGrslfBzi0HHgUQwICJxOhcmyKVk5ZahjciDRxIwGFnUIvKKeno+Ae",
+	"5LYRFRgGy+PUDcQBPBYDUP4A6wif1D+Bao+JVsMEpKEf+Cg1rwmM126Zk2Ha+VKEBQD4ZIANpka9U/mK",
+	"cnOm0mknsrl2ta022TARuQTQnaxRrBMJs1fam1rEqTFW0DsAkZQgIy2wZcoSMobityPyZIDDpYYbjh7y",
+	"Ilusln6sU38mhkiKAjZKoL574AS+CVlNC/1OFVHSDvrXH/hHAoNcl3Dlr/0qBjjv3z4Bx525N7+3xA1P",
+	"HJmt0Sm/VUu8Ry4BBv2DlaZu4iowrR1JKjJlnZFLN7d1FyQdxVHCcSPI89xNYEyQ3wktUGDcwfRoSInM",
+	"Iypo3ypw1yKXbQavFdlIfA31fzFLs7KQvESaHaeB+dmAeeGIEFCWUszGLnRNDsapEtnPv2Qn2yUDNHBz",
+	"xY6I1OxeJLlcElJVO9/bkXgNSPqtQogMKwf/bi6XxAztRKFkAZyvA/KEQGTErupzognPyADniMwQGTlR",
+	"H4PUOARqg0U/IXPc1ZRLTqzu0omMsMmUe8uTC4D4AP5lnqv1fDMSp9uKjLG7dxAZ0I11TGixqintUbWD",
+	"e8i1vG5Q6XF8z0+OYWi7t5CTpkva325kfEM5WFiZ4YkwtkKiDRPF3KJUIzC0RSh4i9Ri7fTwZrM5kZfW",
+	"wZylpsEy08ZsKDqZDv7J+BFzccARkZqKHqxtdQlKeGrW0t9sV5h8vFJYd+I5WwIJOFLgz8Evk3CaYvDO",
+	"Y/Z6xBmXGvJ7JezFjxz4qP3ndHq5YBavAEz0oKHLf/PDK6TMzxKB/Nrbx3plWine22+fnb94df71yxff",
+	"/OUtfQIVEhgiW0s1+oXYdqFM9lyW4MNiEjjC3Dcc/ftZ/U9Sg7JpqmczrhVah0uY23ZdLp4EDzW3HNly",
+	"nc0/e3329vyHsz9v9WDYHKh4xpCPj9rH73GSPv6YQVavFw9sVQE5fjfVl1gB/B0EklFrFzEFM9698SAy",
+	"P267pEMha+m1jMl2tj9mPITqKFBDxSt+8aJDnLd2WzLyBO+FB25HdrrUlBazCGpLn3YUKb9gRdUPAEce",
+	"8qH9ofHn29V2mUKFWGSLmYel9AKrP2b8ZmXuNFr8ZmUiT9mulXl8e0QXq94sQZQzIRbMacmr+yDZl0We",
+	"FZhTrl0XLhawbf0iRpqtzG6HHGiNwdZtLC3SKdWVVusOrbKLfYlefeCIRR2YDrzuoVGfarQiCnGPWhWW",
+	"T//12U/L09PT/PTZafi/77/53v3h+9PTv5yezvi3l8+/unz5+vL09Kv16Qv+8c9f4f8y9nIp63kDvQRk",
+	"a3+ySlxg9PTwX+XhT+PDp+eHP/78x/Ev/70756HTy/hKrUfiDUheF1izH7jAdOANaEZHwYrEkjghS1UK",
+	"Y2uVxJTfVB8cyQSuZLlCEBbb7LmtVCWy+WohDYbSiF6BuLpAwLMvAqbfr6qjPDH+ePRhL8BRY6FwBVq2",
+	"ZJ7j65xpSN9UFxcKtUMabJIaZxt2cwDSEx89q1PIEB3PwbCd0EZo/VmlgOgArHVdY2ewF6iFdWkSfuVH",
+	"qQFEqh/A4/FjbLBBaYUte+KVFlSuQnFyLN/OHByocsK4B7oOKZjkpBiyPu+PGr7YJNt1XVf4qefc/ntf",
+	"WuHU/HzgNwsnw+DR56ArM9xW6mJFimutMdXVXYKWCtUjgd2CSlL+ktyYiMkP4NbDRtG46Ho7B4j08fj4",
+	"D4dHx4fjP749Gk/GTybj8b9C6cZa6vJgcnCQUIF2VkKgNjT+hEWt0WcT/UzlpqPfb3UmkwPeoAeTA1nq",
+	"XB2Wclnb5QFWG1XQJB7dg8kBnF3/J7B0vazxfyliSvyjGy/O83CSe3UI6FtCwXg+wyRBIklw0voznexG",
+	"mBNSiUw6bwTfqyCfvVMcj66QvKy0qr06QSSQ+1kHpSGaVfYA7PqGSm+M1m3jY5Dhr/7W2mZyoU90kosh",
+	"QQOzvTSEZ6npYjwT+wnPhgwo8YbcDYnDgnvZn4tW6n1q0Kd9ARdCcJU8aOjEXMK9ePrkH0SU8h5YqVLT",
+	"UFldqWqbm0pE1FQR45RoE04RXQAwTjUUbu0KLzyfvsvoljA15lJXSnj7kSrxIZPAoIZ6hRtyrPsblrHR",
+	"/p5vZmBpnUZFglwR8KkTMV0BTyr8C1PfS6hmDMn0kl4O5WiwHhcYh2AyKlNXG0Q1zwEN5BsVU2mKCXYA",
+	"eMH8d49S84+48CsoumQvApIdVKMwu1CAcT23pe/H1BKexK5Nkhr8ZMMwdt23QhGRUiv6Zmqw2gx91KsO",
+	"AB3XBii6iqE35KNv+bFgrmUplwQagToXNbBLLL0+P6XccW/QI/OD31jnsj6/zJAOaWWmWjpVsKMel/mZ",
+	"1278jVWOxPH4+CgJ2zs17U1GNOWEPPc606VfyKNEHCfiSSKOxok4Hifiydj/9xi5OPD8uoUsS3/UmsmK",
+	"mO2k2USJAIBMdUItlvWG+LgiZ7G3cPHVginLctWTrv8yklB3kK//Fosd7gqvWGKBp1NuCSYiX7glDqpo",
+	"mO/BQ7Wb7397xFW/EnNSvL59FTyaR+6TwT9WQfBitTMLHG4ZCFQUAA4Monp/Vji+vTctDcXgdYnPL1Bu",
+	"bscb+s4Xidlzfrx10ujgBnWdbPyptaWS5reXegkzeH0yHM/Y7yARbsF7ircm/dCfAPeG6sW7AB6A6BRW",
+	"cwnVP5MG2ENF+DoK8PV4qGGV7tRHDS18omwmHF2PiCY0xn0W0y1acrhdebd2bfWWCH6P3CWkJhKntGxU",
+	"B7AJq9oKdKBKXVBAVrso/BonNWGF3doF/I2r5Qb4amXu7ai2LEfarDmsAga1kEB2ZUrlnMi2Zfo/+T3N",
+	"1MDfPH+bpaadGBVKFYpWZhSVbIpG1+ApQlUKSoJqAObggAQtPxosd+3CVrnC/ky2q4aPn8I4EE5uXQwm",
+	"cHH9RohLIgoev49AfrG2q7KAuBgW1W4SBVwEdgfDgGHu1D//ttOlMnW52ZOzxYJp7/172nxSXYGzFKhZ",
+	"bjhzqSHfra4aXCmy2bq5XYsMnV8TAch6tmTdpV5iKLmVlzBooRtK6epzgjhAcloTMUVbppS52lOQDpbu",
+	"/dSDH2+a29bIvfu8NpZpPzh1u0ltvfKvP5mtuYrvUiPbexveI+g6E9j2LOZnkriWmow0uHN7papKF8px",
+	"rfSuHDZ/8fmDz89CNhsE6vamsxFAqq4hhLabz5aaON0IBY3mSrZRnlECICkg/2eGcaBW9JdKamYk0uM6",
+	"61yWCLdpb5rSXaqzPzQtfKL0pL0HmFOTvsiD/CWnJb2HqowFBK4v5xIj2qGw/PVVUZLI1zmNqnwMprGP",
+	"NC4lEAp6RKUEII+yq5YAdJzqCJzuVD8gPC/WQEhNUwRBNDUQMJp5QioUlQ6gELmst4s3JKmponIF11Yq",
+	"iDoLsfmnUeFQlGNz6cQFBPgR1HftjPY4h+EQ/xnW8eN9w3fpwME+9kgbWM97EoSPFQJvO8qQ5LaqVF5T",
+	"qSe8NZnbXe4e6y2q9+Bkiv2eHwPrZy/Tfn/pd+Gp3zSLFw/jer9lmJbfhetyGS0v77Tmtxs5MI14+fLb",
+	"8CHETJ1+9wLoULUTyuTVZkloLEwZMAXC1L0or1eV8dI/9Fk4ucFAXDaX7lwu9fml2mQjkV1qU2RiqbnQ",
+	"6lpXKjXIbjgRGVQt1JkYQC29F4fAXl7rKXIg1IKIyP2BnGC9vRdJavx/vLGrWlWJuHr58ttEvC5LuZCJ",
+	"GI1Gw0Rk0tTzyi51TkHPb7Euq/NjHAI9QDazdlaqTAy+UQtttMiIv0w9w62bDUciA/ZWl2EGl5jbtZjL",
+	"iuLnCCJHULK4KJWqAWXmAIMGRd0jGAzT70Bpz9ZBRlUCYA790GU+CXfqG+ZGPpF7OIyx55LjGbt3Et+N",
+	"k3jZ7LEuobJ9Ab2Ht7gRM6fNKtaYIwqRQ/TJrpyKqDDYHYYZOj1+yda5uIm7rbWJqIl7xenWHG3X7KF+",
+	"d1v/Qo5/dQFz73fr9Ltdu7afC23UqTBqnZqMtZBuZ5tRJ+F+7/TNCVmWqcEnRiKj+tUNNRT9gGVPoWgi",
+	"x2YgBiOuZLlSLiQtAq+QLLB4EPMMOYWVfDB3QDigiqq2EkuxIbRoJbJOiQFwT2GJQaENEhlh7cPMrMoy",
+	"Y54SoWuitef++s4AaRLA+C7Vsh4JzDckXaao7JKYi3IJFQxza4yi3EHMxQpyVDrhrDWMFQ6FKFPj5JXC",
+	"GJ8MMRbWLyEKFXilgMkqh0R7ynMAbD1xWUXZmZwB1kwpQN8GWCG5nbU5pHy3UBkT+gMgw50kTeBzUm3C",
+	"qn635h0rYz+0GvlEzs3rZCX7N79UmflZam4fnfMVvJwfous99BKlVoc7eK0to9yRpdcBiCHZe6k2Ceds",
+	"owKoa8TSYJJ6anThAv+Gi8HU/NFzTtXNIvHAf0zNhdQlUTTFB/246coCLUIxcHm1mk79jXABWdOFMrWW",
+	"pSO+Dv7mAxd9aYp15iZADoLu0JkX9bWdKQyMyA2wiIg/iW/1V2KwoMLR0neCUNFR/dVxC95A3tRBVlcr",
+	"k0uowqUpFO7P/RAJY5lYD6AXWOrqQtXAJCDjbpfAEp9X1gFmWsilBnmsc+mShhtGLnVqlpXNlXMifIhp",
+	"XNZcqpeysyC7lzowVRvrvwJVuSFPeYvy+SniL+Kc5b4KJ29gjwW83x1Wrw/t9HmXtlaf6ynq9l574BCw",
+	"/uXhSn/dXNbjG03cN7JWa7npcoptL8ra7EL8Plpf7RaMtXL1bXOrgCeppWkB4VOnKMWS9hsXcunXlTWz",
+	"1GgA1ddzQAkR/8fcH+eQjFApZ8srJQZZYRzSJUXKaj6nGFJ0pKkyKNUwErOVrArkJ/Eaov8E6I2qqqEI",
+	"eY264FSCPCuZWIH1QP7qAKoP8R+pkCV3Ur3TUIsf6RkyBNPH1KJUsg9sgbV2fjj0p2wY0d/j63jXGEjB",
+	"tUYdEqNd8DOihsu+CTGIZSnX2KTUZW26LqRhU2IUmRGaIucgYNsCBW+Z5mo5Ho+9MQK3iK1g/K1d4Gdz",
+	"rmRZzzcTkdnLjFde53P8FijSzSXFK8ZMKk0fBLHJdMliv6XvWM99GzWxlzfh9rVa3/Qb8Mv2CX6qSMRh",
+	"RCBYuddxf3UifvCiNydQlPpK7ddZQ/zuWv/kGzKQWwx2gVAPGIqAoDOi48eQu6qkQ8u2oeO3F2IpXY2x",
+	"ZwDnAPa1wpxzIO0JGNRrWPlP0C9J0E45k9oEn4OxKM0Hx+PHEHwnOCekgUnxePy4HdEHrI7YqjWinR/m",
+	"T8rwbRLohk93+Ji52guXa21zPUUohYaaadJmXXZzu3a76M1+rOn39Mkb+3RbWWH3JQFu3an792ZB+OCF",
+	"UxY7dbePV0BYh1raDFZhsRql+5XOBv6qtXSpCf5/XlEkpDBtoDbffsq0WL0j/HXYHQH5jHctnJVuUEj/",
+	"Dry9qyi00XMBcbfvndGdzuhr9+RtOqO/lZdgVBu17t3CDS1hy13NDCmpeS6rUquq4TmETIfguV6rSoGz",
+	"tPNGqdRCasPFveW0VCNMLNdmthdZio9gBfEWqjSGhkbHcP/VAZq3NSo1jAAFxBnjYhZKmvVclyrpxJn2",
+	"e1RbB+6uPKrcyCfyqN70wENlh2af3WNHfzvY0QamGa/gsEdGkcLKxKx7aiL7R9qlkBNh4RFZlht/UiEG",
+	"1ZDFa2SSImJUWwVcOHBcAHNhXQEnYtYRWgc/HOLYri803IAtvcnZFGLoqcfOD9xOnVksl2WwcRxtX8tE",
+	"nZPcnGHvDN/Y2zbPK3QAJtaodW8xYprz9+nEW3rlN5dw/GZlroftIf3B7wCxtwULbVPoBDLifgKdSJcO",
+	"XMstemNpioRo0wgGjY642tay7Mg3nqma6TDvbgPs4ai8V2s71do2GThtk4/xVIe99TDw5PXuMuAn/E5V",
+	"yPlXMHMgsREtpVGlGNRriwwmFXEDMlEg5AWkRkJFQgoZ4QNiJq/89djwHKKb182BR+gCKfy8mgrPp2Yp",
+	"dYVIj3+p9HKpTGGri4sHTshyOZdiYOxCG1kC+Qzy21xIXRJ5dZbPrc5Vxs1ByIZIeC6wzKiFAvfiNZNM",
+	"M60wMjKmhrjZigl26L/+4/8A9RmTMUWUg76Pz+wcKAUv5XIpR+JrqEFFoTwyEpDXkq1gVsqJu+0ESQcL",
+	"daGNKmiMtkoNfNCPVlzJSiP3oqyFLEvg4DGrsuwxYN+szGlY7o+l2kPyOXhlrsw59OpgMh49SQ5oQs6j",
+	"vTUe/fFJcgAzejB5DHvXQLj4335Gaj38T/aWH0wOxkdPx9NH8vHheDweH/7R/78/+f83Dv8nj5o7dGHz",
+	"y0P4ENx07/ed467vHB5/wJcedX7pEdypl9oUwDFKG/MgObiM9vE5rDDM1B+OnvZM4p/+9KenEQFgWS7O",
+	"cdBhbo+O4f5emZv2eXxE5ILazM4/gDew2VE9Yr05FliHzd0L+S0h/xe7FheyCszYJB9h4u5K7ufS5Kq8",
+	"5fBkAHl4baS2QD0QqhtAXA8UllCGIDjwITiFTPaQBcAfOSHsPOe5aiMuSj2bt2sVNGWw0CECnH4ovVHt",
+	"gXR/HDFQ83MgLtC/xjBPceou4QvoY9dOzGW1KEmdCnUnmGWfy5lDcBAo5rCvacOEHhXy4z70uz7wkU4t",
+	"7M6Zwp9h92Rwm5PbRRUnYVlpVG57Tt3cVnW5uXewfwoEFy5cn6a4c/jVlf/yfo3vVGS1elfjs4eurpRc",
+	"ZJHmApHuWsyschMhIeINNkcGLB811mZVXKQpWCTodahXLgSvBv5UWaMYQzTEfM/U5LKqNnw8qcWOUi3h",
+	"RGpOHvUfyy68LphB9TxTN27YNnk21klBzFkTDcdyHhSax5H3nfLme1DPFeodYMs4DZAqCyyE4pldwC1Y",
+	"auNHnU0gIHgoS32lsiEINOf/jhUwjp4IquYCAUVod1nZd1pRIFEaoYtSCeyfsEtlRuKryq6dn4sLrnXD",
+	"ocTnvjdndlXlKmOUHeIdcNyOaL/tpVYniJkQean9PoHnIMtWV2KqZAXM1pe+vVN6BucFiq0aldcOZyOO",
+	"8fhFVyxTB7gBBaywvwwI2Fcpt1pgRdwh0lRmvIKTsIVSU8haTsTP6YEu0oNJevBf//Gf6UGSkjMHfqpW",
+	"Bq4B/3N48WDyc3oApm96MHk0HvtXQsEwrzqNk//6j//8Bf6fb50ahvW8UasEF/Ffo4/AAHbLHsKavVmZ",
+	"53gQr9XFd05iW9Rvl630m/jwzE87NpDEx3P7iJwg0C/z48sQjZi9WZnMH7d/Pnv9atThd+su8XWFCw3n",
+	"5V7Ha0toKj7FKl7joXFid73uSuljYv0bUDJjN5mY+UpVgBE1W7TGOfGEekkABPhYvIiQV16RA5ZeqiYA",
+	"2CjKnD4RNVMGAxWBaVMEj1LzhqsA+GdCGYDAtx/rIifE3FSHP+KO6kCdjp/2G8fc4p36v7iNPicY/f1e",
+	"j7oN11kdzWhXXb3bPV2KOPpv1aYCZezMfzg+mITzDEXw4FpdGUi9AdOKLPrUkEmfIGK+lu5S2DhtBnOU",
+	"T2JQ/OB4fDwMvNw0rISgP0Fy7apiPAPu4c/U6i+Zf39pq9qNxCsrajAmGtIhb4CpYiIKPxELf5prnUNY",
+	"Go89FjRITcgJao87YZ+k9SoVpQphZX5N/kpHlfyab8JtF4VVt1EoUEEZXXGgmqp3S5X7O52qeiDQNITZ",
+	"m3wlKBboZR5qcNzESWoyrB7R1BETC8AO4INZcONkGJG3lZDOqQpELDk/SYENxfBdlOBA085oVa5CjTsl",
+	"1FiBrQCuTzFAxyWVdKE827U2wySclqQR8l7BgYWh0iqVLcvV0gUTnAu0mCLMCjuSMkFgOsslWFJjyyIq",
+	"FuGadDOvcr0o1GJpa9C7IlFfsp1AvuVQEhbq3MnoZDRFbLf8qQ+wGjWhnqn4VUdxPrzBuA7OIKOU8kwA",
+	"p98QM9fAQyDqtc4VLaVXqOglf3cxgBnq2gH4IS4XSI0jHabXU6nkoX+MIBTh3GFRAP+WNuHwoTlSEiVX",
+	"gET7tfDfwNp1qTFywfYTAE/EgBdolK7G40c5/Ar/qbJhd80Z6MSH1EiLfMVb299L3uCY/GN+pA7/WBzL",
+	"w6cX4/Hho/yJOpZH08fFHy5AMt80cQP7+bGF1nZryXDhp32lZcZcWsYaLNHy3v5XruBC+8FfUd5OQaOk",
+	"Kedy/L4T0l/LhYQ6bcVB43OLRCKfAjiJfHgIvDO8h6B8kcmAtHG2yp3sqBw38DKxNrDfz/S20WnaAtuR",
+	"dwbduIhuKYsI6wIX+U7Muxe48oa7c6f5Y9DGvtwxnpV7C7kLESGbYn+8WHepq0ea6v5d+tqo7f0Z+UKT",
+	"DujFIPO3AXhMM5DlGQWUUafF4joNOKnTHiUZfvcb9prNer9Xu2EZODuRO+d2tmtnMZnt3Tc4ZsDFSfjt",
+	"iOsa8sOsc8YEsA0OrV3ukpWMfTUvvYm2WC0OJkfBJ6hNrRCK1nnKVmV9HY4xslVCJVEx8Ar1kslkI2sE",
+	"sxq9kjYk3zZae5FJMRJvAgMZpKhYr2ED4wRAzNpZcNNNDbgMJ9aqLL0xMd0QBUg2AdZyUzgxVReWbA6i",
+	"7mrYcDGnG4xlZXLrvwvtAFD7MaZ6ow5eQSVMeF07Ics1ktpTYadQFdpQrarMqHf1eQ64vCxB+nSQNBHH",
+	"JfVU6Fot2NjlUa4rXdeKQzVI4Oa7B6bWK7WeEMf9aZ6rZT0R4GbO3VUGFi7/GkuXd4em8BImw+HGZhPX",
+	"z4YqR2DOEHPGhS6BXe5SqeXQ98UvrXq3tBXU+wR/MVKyM/O6xALluTWulqYWC7Ww1SZwgHBe/YDHDqYn",
+	"TROZpWB/DSfQVmXXsJXAQ8mSmpI2kwjmjtsqIamckKqTkJlOCnMpa2XyTZKat2+/fptQ6Y4EamBj2ryX",
+	"FyPx7OyvtIpE1FLZNbnaX/35n89ev4JAEHgofR/t9N9VHsWpwLDFbAGOPU0BDIVnRBU0gy41nN4byO2d",
+	"FRcSaLUupC5XXpkDTarZg37PC47+8BoIJatyM4Ge+4FQN6e2nvtnGfEFpJaVXacm+zk9wF6cw6DTg4kY",
+	"jUa/ZOKhyP6biP8Ef8hCZQcp8lWdGnwCUEsQKVxo54+SoSKvuJ+sUb20AHBHgoi5ESi5yaEAOAKxMHej",
+	"cgPw5xbwyFvttgDhwwntLyazCAADiyQ9UNB3uhH+f0fi+0BE6vc5EP2gGNMFszmEVJKEQodIgtNKS2lc",
+	"JkK6S1UIXfcXOuC3bmc2IiHfxmjjdCToQkM7XGQYSsiagxGlSuNJux1kdyirG+O7f0vI6jAAMj6Sgy65",
+	"vS9uiAW54URS6E+81Ea5JBZQLEe7ooLJAV8gN2/m2dlfk5aMbOKTsdi+URCyQZA3e+xede1jxYik0h2H",
+	"Repqc4jn+C5iI1gIAQIg7PwnSwspz7dikYOGDgjkB7sZfDe1csNrAiUIMQFwlyz1TyqSo74Lk/DPmVUu",
+	"sLpl5NeDKsgSiehgXkQFFLKDDP51Dv9ivgvqOYzlgT8N7HIn0rTphnVfo9ZMTYBYuGj8AeEAL1OBdgi7",
+	"YI9HqXnbHfoBQL64kSsb6ECCLztK2G0Qb83PWOu8NTyoPw+ea9AGUNMh86qg9MJc8ctTpUz4qxhInEtN",
+	"HyOdfMrRI2a6QBODdPBVqdxwJLjQe6fnu642X0MfPw0YD+3vZo/42bRLZShqgRN/Eq8FLQCt630A+VN4",
+	"T70g2PacxjsdF6fXe0pArOtdpshPM1VzbQoG1yLtzcC3oosEGSHBXM7tUkGqIBB1gxNK5ZWqh0kgldG1",
+	"yCmWJlsgL2TVqaBmFxgLU8SYBcwYSBlisC7tTJtMLGRBgqip/UCPexO5IHqbQro5VF8VKweUlIAZntt1",
+	"I8hlTsquQZuaDBbs2UJu/JsnLejeXDGnOAwbtAHQrwMxGkm9LqfbGU3/Hepp3ETPiQfRzLRhH3ASP1o/",
+	"+NvccmSeAlG0UXlrNnsVSED2Vhw4w0d+0+UGYAzXJy3ibPwu0hYdr2rYGvhDXGKgi64eZvJOueqhhU9E",
+	"VI+j6znWSLFzT1F/iyRQMI9C4tR2bcaWmHoPXnrieDqlRfvYKqZsZwGvBxcwRcanVtHRNHgnu2qORn35",
+	"fdccZSFyX3P0tmuONjLqvubondUc7ZVW/UUQmmvzLjWcvTfXvRetMwC8ZzE/m6oHMelZIPrbIWGakARq",
+	"MwC6hsnP9dM03aVa90PTwiciaNp7OJjv/os8JF8yJ9N7KI0Nd+gNcAxdlIYtwDkThdOO6YpqhhDfb9tu",
+	"5mFcbzo3Mub+mukJ1jT1JyFcs719b4PksDujf4cmtga4OyXwN93qqceF1u4dE/k9azXyicz/mxL5xU4A",
+	"bxyQnDi6x1N//tfHaVHEfH7edt17FPddJhO9WNrqtgsEnBaFEwtpNtHRbLrJKfYJJi1JcQExNwy3I5yV",
+	"i3A6sVR2WaqQ6M6l5b1NjOzP2ohBhk9niSA7NDWZk1OVDSepSc2hwH9N9sEJSh1aF24uwWefGiGyznOd",
+	"icG0lOaS8uhlpYSeGYDUjqBBrB16qK5k6bKJwH8+hH9GvZiITJvlyn+O62wlQK8ksMLogkuDokemsqXK",
+	"EpGRqMiICiTwLYrMG+gZQfiEyHShZLn1cSGx6ooX4YCta+D0EyjVhZOw8B/Aots0JG3cUuV1BtW86R/n",
+	"UotC1tKpOonG5Zt5dvbXjuEBXJRGNUygk7U/SdvPYCeHfrBAmeUyMVisylovofqq/4le1wXVUY2y6bJL",
+	"tcFpENlC1RKyynEUy8oulvWFtX4cIvwLkgJhJybif51++9L3hqfJ/8nh1PkWF3K59L3ENYE/ZsMwYtCz",
+	"/I++G1eycowFNIWCLEIhtKFCZbCFqXLQYlmf12qxLGUNa4y5d5mYqtwuOOIk4kGG/MBM/X3ltxntDKkN",
+	"/Ldu/gETxf88lGYTP3soy7L1PD+g20/AR5Ae59CP3T9SqZl6B8+6Q0BkJiIr1ZUybl4rjf8sF4fValrp",
+	"nD4BELPDWSULVRwCyUXxd+mfvJB5vZKlrn3rfn4yY+vDTPjT7RKRrZWezWv6Sj2vlJvbEoAKWSR/sq1l",
+	"FzPLheGaycOOhJ0hXhjEAGXn55xpmYnclquFccK30uRCetMWe7BZqgkU0oO9C/8VSH2kuDR2bYR/yJu0",
+	"vEZ0lnJ3Bfvv2dlfUfwRrDFCIFHaHFQswY5MoFncKxmgW+l4JSLjocFs8BDO8VzDs/BuGBuUIYa/JSwl",
+	"knAS4dRRTr3/GeoU8ic0TrjbuFotstb5lCgBZFXJDcIlljhhTvmboya0iBDZ/44O59wWePZpO+NPw0D/",
+	"QYsQVnHrFDSrSJWrCB8NtHTTUrkg1PGwRXPYnDeMEEuYdwKG4CPg9/aKE96TiJcuqfjJXJsZJYh6uQk3",
+	"iF+Vyq6xDIxy9RD88hqv/zj1k1DRDWvU4+PjULOaqrKQH5ffhootRmSIGMqadA9o2awWU1WxZQebagAX",
+	"7NEJMB9irawAvj0aj8fD0Di4ck7o0yP4VyawjCNex/AOlJFsASOh5UcTXrzRUtZeccmQwzukD/tTkJqz",
+	"06+eMw0VpncNgvz1K/nv8kriMc4S4eQGIEBulaOL3PcsaWWT+q8mIZ7gLvXyfGXcaulXShVRaMGQX6lU",
+	"F3Vq4HiagkuZ+RklXzh2m5baXiCRJODb/WyNIz8Upcpa5yX7TL0TNHAn5vJKRS8eP/mDv8ormdeqSk1e",
+	"wo0qBtm/jUajH/35SdMl/s932RCAWWWZiB3GiKNHwprUZFNbbDK6ZeBjAPl2YikrB/OiF51AZRzUHqN+",
+	"11bwW+iBE6hb7ScPJgzuTWGuL6AzX+NLHQjdl8pPIqxTI3V3dk8SxYjUorWOCQfAgMjXTyTvGVrcvaPZ",
+	"3kkfEOm4iXkZo2FDxu/Bz0AVtFjW6cFEpAd/I1j98T8e/4/0IBGAdY+FOz72GP/GfAsHQBGEkhQfMKuF",
+	"qnSeHvzyS2q22ngml7qWpZ+rrytpckUt8R2AT82UnVVyOd/s6cZ3stLuuq6wVoF92ZrceBtE+uQANfhk",
+	"S7FOGq10uAcLvCyl3gs6Pg1qL213BwBM//IEiKdCOgLohv5koBqQNd/PxCBfVeVEZIeH/j46nGojq434",
+	"n6AhjjZyUYrDv6TmAdXwP3zr9QfRfOABJ793QIx/PQ/Ci7ag6K9EdVqWkXm3VhUfri8wTPeBPoFbXBB2",
+	"BOwuA3Mae+0ArmMgaQCN4SQoHGvpmtVpNAhQMwC/y68wMVxbUWCbEDbobfgwcFCx5w7Ee8s+j0zmJLI3",
+	"k8ZoS/yxvKaEAWZGXeM0P/3uBaVQQcaXt/jBbV5BidhKXdlLAryqd0tNJbpBr8OkuZF4hRVGCQSYV6oW",
+	"UJyw9hqBm0Pa25WqIHTPKO3UZMtKXeh3GWbFIbrRQgrVzGinhGSKu1dKEUleJouFFzaAK+xLSXqLg/5N",
+	"e+5hDNe77XHZPneJ8ysWLN113Te7Ozoq9EOMltuK94Lfy/Ee3K4hhHBeOBPB/QSHY0PpnwTn8cazi4/F",
+	"IIPvZSHai0cCwDiAr/efJJAwnBNG+ICEAP4Hh9BcPlzvdTzQ6Q2b604DAdDCJ4oCYA8KHGRPJAAWIa7Z",
+	"CqvzewcEfrKDykBC05zWrsPautRuUEXSX1zNEWZrfws8HzI6aDOMxPNQdJuKcYPjvflQae3laokJsuRZ",
+	"CEyxhDmkHZYaV9ulg+wlSBy+UtVmPffaom9Nm+bFkYD+Qu4ItVOj9ZMa9v/TVUxVdmPWKSjEmyB68HGH",
+	"REhNr0jAjzYi4SYwNewfmOnQo/sS27d0EHDPXnsQPiwr0Lek8lWl6w28hCkmp6t6fjD5tx+94oPcw+GX",
+	"H/0L1VW/kwQuJd9TyvyAa6yw+QpYlr3ajeXqCwh2eRt1VZUHk4OHoDzRsHaU0pffhgxjJwbKFEurgbsU",
+	"D7CuoMlLtXFg9pLfoqk4u+tSwar12EtIRmsK1ybhateVWFY6p2udU1X8rXXpRltJ6V2NfB/I+igNoXGp",
+	"ILKl/5UYUtDqEPsZGpZJzCUKpQPdSDwvdI1iI0RFFx1lEUe7yeRdXfoqghpTkPH//V8moSU//UwZkiAi",
+	"t+ZCz+J1aAC+HV9/s+KxRjXRcKiM0YbJDwys4bOQo9VBy6IXkHekFfA/LJay0g5clCUEEyC3iToOfS0A",
+	"Ecx1Zxx6oItKX9RRY9LIclPrvKvFv0CJb05ykpz6xbs+XnaIEnTNMd1AkKoluNbCwhpd48r+8CL+DGcr",
+	"7XwnMtyas0Gq6QAEP6iK8eqQCOnmt5GrQte+V31vwwNelPz/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
