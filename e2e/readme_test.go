@@ -180,7 +180,7 @@ func TestReadme_CommandsExist(t *testing.T) {
 			if f == "help" {
 				continue // every command has it; the call above is its test
 			}
-			if !regexp.MustCompile(`(?m)^\s+-` + regexp.QuoteMeta(f) + `\b`).MatchString(out.String()) {
+			if !regexp.MustCompile(`(?m)^\s+(-\w, )?--?` + regexp.QuoteMeta(f) + `\b`).MatchString(out.String()) {
 				t.Errorf("the README shows `sabe %s --%s`, but `sabe %s --help` has no such flag:\n%s", key, f, key, out.String())
 			}
 		}

@@ -1,4 +1,5 @@
-// Command sabe is SABE's CLI: migrations, keys, tokens, and `sabe dev`.
+// Command sabe is SABE's CLI: an API client for people and CI pipelines,
+// and the operator's tools (migrations, keys, tokens, `sabe dev`).
 package main
 
 import (
@@ -15,6 +16,8 @@ import (
 func main() {
 	svc := cli.Services{API: api.Run, Worker: worker.Run, Scheduler: scheduler.Run}
 	command.Main("sabe", func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-		return cli.Run(ctx, args, getenv, stdout, svc)
+		stdio := cli.StdIO(getenv)
+		stdio.Out = stdout
+		return cli.RunIO(ctx, args, getenv, stdio, svc)
 	})
 }

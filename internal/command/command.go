@@ -9,6 +9,9 @@
 //	1    failure (the error is printed on stderr)
 //	2    bad command line: unknown command or flag, missing argument
 //	     (the error and the usage are printed on stderr)
+//	3    `sabe runs start --wait`: the run ended failed, cancelled or
+//	     (unless --allow-partial) partial
+//	4    a CI gate failed: --fail-under or --fail-on-regression
 //	130  a one-shot command (sabe migrate, seed-history, ...) interrupted
 //	     by SIGINT/SIGTERM before it finished
 package command
@@ -30,8 +33,26 @@ const (
 	ExitOK          = 0
 	ExitFailure     = 1
 	ExitUsage       = 2
+	ExitRunFailed   = 3
+	ExitGateFailed  = 4
 	ExitInterrupted = 130
 )
+
+// ExitError is a failure with an exit code of its own (ExitRunFailed,
+// ExitGateFailed): the command has said what happened, and the error's
+// message is the one line Main prints on stderr.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Exitf returns an ExitError with code and the message format.
+func Exitf(code int, format string, a ...any) error {
+	return &ExitError{Code: code, Err: fmt.Errorf(format, a...)}
+}
 
 // RunFunc is a binary's entry point: its service's Run.
 type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error
@@ -131,11 +152,14 @@ func Main(name string, run RunFunc) {
 // context.Canceled (130).
 func Code(err error, interrupted bool) int {
 	var ue *UsageError
+	var ee *ExitError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ue):
 		return ExitUsage
+	case errors.As(err, &ee):
+		return ee.Code
 	case interrupted && errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	}

@@ -108,6 +108,29 @@ func (c *Client) CreateBenchmark(ctx context.Context, in oapi.CreateBenchmarkReq
 // "/v1/models", "/v1/suites", "/v1/benchmarks") for the item named name
 // and returns its id; found is false when there is none.
 func (c *Client) FindByName(ctx context.Context, collection, name string) (id uuid.UUID, found bool, err error) {
+	err = c.eachNamed(ctx, collection, func(itemID uuid.UUID, itemName string) bool {
+		if itemName == name {
+			id, found = itemID, true
+		}
+		return !found
+	})
+	return id, found, err
+}
+
+// Names lists the names of every item of a collection, in the API's
+// order.
+func (c *Client) Names(ctx context.Context, collection string) ([]string, error) {
+	var names []string
+	err := c.eachNamed(ctx, collection, func(_ uuid.UUID, name string) bool {
+		names = append(names, name)
+		return true
+	})
+	return names, err
+}
+
+// eachNamed calls fn with the id and name of each item of a collection,
+// page by page, until fn returns false or the pages end.
+func (c *Client) eachNamed(ctx context.Context, collection string, fn func(id uuid.UUID, name string) bool) error {
 	cursor := ""
 	for {
 		var page struct {
@@ -122,15 +145,15 @@ func (c *Client) FindByName(ctx context.Context, collection, name string) (id uu
 			path += "&cursor=" + url.QueryEscape(cursor)
 		}
 		if err := c.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
-			return uuid.Nil, false, err
+			return err
 		}
 		for _, it := range page.Items {
-			if it.Name == name {
-				return it.ID, true, nil
+			if !fn(it.ID, it.Name) {
+				return nil
 			}
 		}
 		if page.NextCursor == nil || *page.NextCursor == "" {
-			return uuid.Nil, false, nil
+			return nil
 		}
 		cursor = *page.NextCursor
 	}

@@ -1,22 +1,24 @@
-// Package cli is the `sabe` command for people and scripts: migrations,
-// keys, tokens, and `sabe dev`, which runs the whole system in one process
-// against PostgreSQL and Redis (started in Docker where none answers).
+// Package cli is the `sabe` command, for people at a terminal and for CI
+// pipelines: an API client (runs, results, leaderboards, comparisons,
+// imports, `apply` of a benchmark-as-code file) and the operator's tools
+// (migrations, keys, tokens, and `sabe dev`, which runs the whole system in
+// one process against PostgreSQL and Redis).
+//
+// Commands are built with cobra: every one has --help with examples, and
+// `sabe completion bash|zsh|fish|powershell` prints shell completions.
 package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"slices"
+	"os"
 	"strings"
-	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/sabe-dev/sabe/internal/command"
-	"github.com/sabe-dev/sabe/internal/envconf"
-	"github.com/sabe-dev/sabe/pkg/secrets"
-	"github.com/sabe-dev/sabe/pkg/store"
 )
 
 // RunFunc is a service's entry point, as cmd/<binary> calls it.
@@ -28,169 +30,151 @@ type Services struct {
 	API, Worker, Scheduler RunFunc
 }
 
-const usage = `usage: sabe <command> [flags]   (sabe <command> --help lists a command's flags)
+// IO is where a command reads and writes. Out takes what a command
+// prints as its result (tables, JSON, exports); Err takes progress,
+// prompts and notes, so that `sabe runs start --wait --json > run.json`
+// keeps a clean file.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+	// Terminal says whether Err is a terminal that a person watches:
+	// progress is then a live bar, and Ctrl-C asks before cancelling a
+	// run. Otherwise (a CI log) progress is plain periodic lines.
+	Terminal bool
+	// Width is the columns tables fit in: the terminal's width, COLUMNS,
+	// or 0 for no limit (output to a file or pipe).
+	Width int
+}
 
-commands:
-  dev [--http-addr ADDR] [--mock-addr ADDR] [--latency D] [--concurrency N] [--state-dir DIR] [--exit]
-                           run api, worker, scheduler and a mock provider in one process,
-                           seed a demo benchmark, run it and print the leaderboard
-  migrate up               apply database migrations (SABE_DATABASE_URL)
-  migrate status           print the schema version
-  keygen [--id ID]         print a new SABE_ENCRYPTION_KEY entry
-  keys rotate [--batch N]  re-encrypt every provider key under the primary (first) key
-                           of SABE_ENCRYPTION_KEY, then print the status
-  keys status              print each key id with how many provider keys it seals;
-                           fails when keys in use are missing from SABE_ENCRYPTION_KEY
-  token create --name NAME [--scope read,write,admin] [--expires 720h]
-                           create an API token and print it (shown once)
-  seed-history [--executions 1000000] [--weeks 26] [--models 4] [--questions 2500]
-               [--samples 2] [--benchmark NAME] [--seed 1] [--end RFC3339] [--parallel 2]
-                           write a synthetic history of finished runs (for demos, tests
-                           and benchmarks): a provider, models, a suite, a benchmark and
-                           its runs over past weeks, with a planted regression;
-                           no worker may serve the database meanwhile
-`
+// StdIO is the process's standard streams, with Terminal and Width read
+// from the terminal when there is one.
+func StdIO(getenv func(string) string) IO {
+	o := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+	o.Terminal = term.IsTerminal(int(os.Stderr.Fd())) && term.IsTerminal(int(os.Stdin.Fd()))
+	if term.IsTerminal(int(os.Stdout.Fd())) {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+			o.Width = w
+		}
+	}
+	if o.Width == 0 {
+		o.Width = columnsFromEnv(getenv)
+	}
+	return o
+}
 
-// Run executes one sabe command. `--help` anywhere prints that command's
-// usage and returns nil; a bad command line is a *command.UsageError (exit
-// 2).
+// Run executes one sabe command writing to stdout only (stderr is
+// discarded, stdin empty): what tests and the README check call. `--help`
+// anywhere prints that command's help and returns nil; a bad command line
+// is a *command.UsageError (exit 2).
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, svc Services) error {
-	name, help, err := subcommand(args, usage, stdout, "dev", "migrate", "keygen", "keys", "token", "seed-history")
-	if help || err != nil {
-		return err
-	}
-	switch name {
-	case "dev":
-		return runDev(ctx, args[1:], getenv, stdout, svc)
-	case "migrate":
-		return runMigrate(ctx, args[1:], getenv, stdout)
-	case "keygen":
-		return runKeygen(args[1:], stdout)
-	case "keys":
-		return runKeys(ctx, args[1:], getenv, stdout)
-	case "token":
-		return runToken(ctx, args[1:], getenv, stdout)
-	default: // seed-history: subcommand accepts nothing else
-		return runSeedHistory(ctx, args[1:], getenv, stdout)
-	}
+	return RunIO(ctx, args, getenv, IO{In: strings.NewReader(""), Out: stdout, Err: io.Discard}, svc)
 }
 
-// subcommand returns args[0] when it is one of names. For help, -h or
-// --help it prints usage and returns help = true; a missing or unknown
-// name is a usage error.
-func subcommand(args []string, usage string, stdout io.Writer, names ...string) (name string, help bool, err error) {
-	if len(args) == 0 {
-		return "", false, command.Usagef(usage, "missing command")
-	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		_, err := io.WriteString(stdout, usage)
-		return "", true, err
-	}
-	if !slices.Contains(names, args[0]) {
-		return "", false, command.Usagef(usage, "unknown command %q", args[0])
-	}
-	return args[0], false, nil
-}
-
-func databaseURL(getenv func(string) string) string {
-	return store.DatabaseURL.Read(envconf.New(getenv))
-}
-
-const migrateUsage = `usage: sabe migrate up|status
-
-commands:
-  up       apply the database migrations (SABE_DATABASE_URL), then print the schema version
-  status   print the schema version
-`
-
-func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	sub, help, err := subcommand(args, migrateUsage, stdout, "up", "status")
-	if help || err != nil {
-		return err
-	}
-	fs := flag.NewFlagSet("migrate "+sub, flag.ContinueOnError)
-	if help, err := command.Parse(fs, "usage: sabe migrate "+sub, args[1:], stdout); help || err != nil {
-		return err
-	}
-	pool, err := store.Open(ctx, databaseURL(getenv), 2)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if sub == "up" {
-		applied, err := store.Migrate(ctx, pool)
-		if err != nil {
-			return err
+// RunIO is Run with all of a command's streams.
+func RunIO(ctx context.Context, args []string, getenv func(string) string, stdio IO, svc Services) error {
+	root := newRoot(&env{getenv: getenv, io: stdio, svc: svc})
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ue *command.UsageError
+	var ee *command.ExitError
+	if err != nil && !errors.As(err, &ue) && !errors.As(err, &ee) && isCobraUsage(err) {
+		// cobra's own complaints (unknown command, bad arguments) are
+		// usage errors too.
+		cmd, _, ferr := root.Find(args)
+		if ferr != nil || cmd == nil {
+			cmd = root
 		}
-		for _, a := range applied {
-			fmt.Fprintln(stdout, "applied", a)
-		}
+		return &command.UsageError{Err: err, Usage: cmd.UsageString()}
 	}
-	cur, latest, err := store.MigrationVersion(ctx, pool)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "schema version %d (latest %d)\n", cur, latest)
-	return nil
-}
-
-func runKeygen(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	id := fs.String("id", "", "key id (default: k<date>-<random>)")
-	if help, err := command.Parse(fs, "usage: sabe keygen [--id ID]\n\nPrints a new SABE_ENCRYPTION_KEY entry.", args, stdout); help || err != nil {
-		return err
-	}
-	entry, err := secrets.GenerateEntry(*id)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(stdout, entry)
 	return err
 }
 
-const tokenUsage = "usage: sabe token create --name NAME [--scope read,write,admin] [--expires 720h]\n\nCreates an API token and prints it (shown once).\n"
+// isCobraUsage reports whether err is one of cobra's command-line errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
 
-func runToken(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if _, help, err := subcommand(args, tokenUsage, stdout, "create"); help || err != nil {
-		return err
+// env is what every command's RunE reaches for: the environment, the
+// streams and, for `sabe dev`, the services.
+type env struct {
+	getenv func(string) string
+	io     IO
+	svc    Services
+	// global holds the root's persistent flags.
+	global globalFlags
+}
+
+// Command groups, in the order `sabe --help` lists them.
+const (
+	groupUse   = "use"
+	groupSetup = "setup"
+	groupOps   = "ops"
+)
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sabe",
+		Short: "SABE benchmarks LLMs continuously: run, compare and gate on them from a terminal or CI",
+		Long: `sabe talks to a SABE server (--server, SABE_URL, or a context of
+~/.config/sabe/config.yaml) with an API token (--token, SABE_TOKEN, or the
+context's token), and runs SABE itself for operators (sabe dev, migrate,
+keys, token).`,
+		Example: `  # run a benchmark, follow it with a progress bar, fail on a regression
+  sabe runs start nightly --wait --fail-on-regression
+
+  # put a promptfoo test file into a suite
+  sabe suites import support-bot tests.yaml
+
+  # the whole setup from one reviewed file
+  sabe apply -f sabe.yaml --dry-run`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// A bare `sabe` is a usage error, as before cobra.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return command.Usagef(cmd.UsageString(), "unknown command %q", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return command.Usagef(cmd.UsageString(), "missing command")
+		},
 	}
-	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	name := fs.String("name", "", "a name that says who or what uses the token")
-	scope := fs.String("scope", "read,write,admin", "comma-separated scopes: read, write, admin")
-	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h (default: no expiry)")
-	if help, err := command.Parse(fs, tokenUsage, args[1:], stdout); help || err != nil {
-		return err
+	root.SetIn(e.io.In)
+	root.SetOut(e.io.Out)
+	root.SetErr(e.io.Err)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &command.UsageError{Err: err, Usage: cmd.UsageString()}
+	})
+	root.AddGroup(
+		&cobra.Group{ID: groupUse, Title: "Runs and results:"},
+		&cobra.Group{ID: groupSetup, Title: "Benchmarks as code and imports:"},
+		&cobra.Group{ID: groupOps, Title: "Operating SABE:"},
+	)
+	root.SetHelpCommandGroupID(groupOps)
+	root.SetCompletionCommandGroupID(groupOps)
+	e.global.register(root)
+
+	for _, c := range clientCommands(e) {
+		root.AddCommand(c)
 	}
-	if *name == "" {
-		return command.Usagef(command.Usage(fs, tokenUsage), "token create: --name is required")
+	for _, c := range operatorCommands(e) {
+		c.GroupID = groupOps
+		root.AddCommand(c)
 	}
-	var exp *time.Time
-	if *expires < 0 {
-		return errors.New("token create: --expires must be positive")
+	return root
+}
+
+// clientCommands are the commands that call a SABE API: each part of the
+// CLI adds its own here.
+func clientCommands(e *env) []*cobra.Command {
+	return []*cobra.Command{
+		configCommand(e),
 	}
-	if *expires > 0 {
-		t := time.Now().Add(*expires).UTC()
-		exp = &t
-	}
-	pool, err := store.Open(ctx, databaseURL(getenv), 2)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := store.CheckSchema(ctx, pool); err != nil {
-		return err
-	}
-	scopes := strings.Split(*scope, ",")
-	for i := range scopes {
-		scopes[i] = strings.TrimSpace(scopes[i])
-	}
-	// Tokens need no encryption key: they are stored as hashes.
-	secret, _, err := store.New(pool, nil).CreateToken(ctx, *name, scopes, exp)
-	if err != nil {
-		return fmt.Errorf("token create: %w", err)
-	}
-	// Only the token on stdout, so scripts can capture it.
-	_, err = fmt.Fprintln(stdout, secret)
-	return err
 }

@@ -98,8 +98,8 @@ func TestCLI_Help(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--help"}, []string{"usage: sabe", "seed-history"}},
-		{[]string{"help"}, []string{"usage: sabe"}},
+		{[]string{"--help"}, []string{"Usage:", "seed-history", "completion", "Examples:"}},
+		{[]string{"help"}, []string{"Usage:", "sabe [command]"}},
 		{[]string{"dev", "--help"}, []string{"usage: sabe dev", "-http-addr", "-mock-addr", "-concurrency", "(default 20)", "-exit", "-history", "-latency", "-state-dir"}},
 		{[]string{"token", "create", "--help"}, []string{"usage: sabe token create", "-name", "-scope", "-expires"}},
 		{[]string{"token", "--help"}, []string{"usage: sabe token create"}},
