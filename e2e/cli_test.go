@@ -29,7 +29,7 @@ func TestBinaries_CommandLine(t *testing.T) {
 		{"worker", nil, "usage: worker"},
 		{"scheduler", nil, "usage: scheduler"},
 		{"mockllm", nil, "usage: mockllm"},
-		{"sabe", nil, "usage: sabe <command>"},
+		{"sabe", nil, "sabe [command]"},
 		{"sabe", []string{"dev"}, "-mock-addr"},
 		{"sabe", []string{"token", "create"}, "-scope"},
 		{"sabe", []string{"keys", "rotate"}, "-batch"},
@@ -41,7 +41,7 @@ func TestBinaries_CommandLine(t *testing.T) {
 			t.Errorf("%s --help: exit %d, output:\n%s", name, code, help.out.String())
 		}
 		bad := startProcArgs(t, name+" --bogus", c.bin, append(c.args, "--bogus"), nil)
-		if code := bad.Wait(t, 30*time.Second); code != 2 || !strings.Contains(bad.out.String(), "usage:") ||
+		if code := bad.Wait(t, 30*time.Second); code != 2 || !strings.Contains(strings.ToLower(bad.out.String()), "usage:") ||
 			!strings.Contains(bad.out.String(), "bogus") {
 			t.Errorf("%s --bogus: exit %d, want 2 with the error and the usage:\n%s", name, code, bad.out.String())
 		}
