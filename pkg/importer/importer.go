@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
@@ -184,6 +185,10 @@ func (p *parser) fail(line int, field, format string, args ...any) {
 
 func (p *parser) result() (Result, error) {
 	if len(p.bad) > 0 {
+		// A reader may find a line's problem after a later line's (a
+		// CSV record it cannot read is reported as it reads, its rows'
+		// problems after): the error lists them in the file's order.
+		slices.SortStableFunc(p.bad, func(a, b LineError) int { return a.Line - b.Line })
 		return Result{}, &Error{Lines: p.bad}
 	}
 	if len(p.records) == 0 {

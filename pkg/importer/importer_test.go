@@ -127,7 +127,7 @@ func TestError_Error(t *testing.T) {
 
 func TestParse_Empty(t *testing.T) {
 	t.Parallel()
-	for _, f := range []importer.Format{importer.FormatSabe, importer.FormatOpenAIEvals} {
+	for _, f := range importer.Formats {
 		_, err := importer.Parse(f, []byte("\n\n"), importer.Options{})
 		var ie *importer.Error
 		if !errors.As(err, &ie) || len(ie.Lines) != 1 || ie.Lines[0].Line != 1 {
