@@ -24,8 +24,9 @@ const (
 // Formats lists every format, in the order the documentation gives them.
 var Formats = []Format{FormatSabe, FormatOpenAIEvals, FormatInspect, FormatPromptfoo, FormatCSV}
 
-// MaxQuestions bounds the questions of one import (the same bound as the
-// store's: an import of more is refused with ErrTooMany).
+// MaxQuestions bounds the questions of one import (the store's
+// MaxImportQuestions, which a test holds equal): an import of more is
+// refused with ErrTooMany.
 const MaxQuestions = 10000
 
 // ErrTooMany is returned by Parse for a file of more than MaxQuestions
@@ -118,13 +119,17 @@ type Result struct {
 // read whole: every item is mapped, and when any cannot be, the error is
 // an *Error listing all of them (no records are returned). More than
 // MaxQuestions items is ErrTooMany. A file with no items is an *Error on
-// line 1.
+// line 1. A prompt template that is not one (see CheckTemplate) is an
+// error of its own, not about a line.
 //
 // Parse maps and checks the shape of each item; the rules a question must
 // meet beyond that (a regex that compiles, a judge model that exists)
 // are checked by the server when the records are imported, which reports
 // them on Record.Line.
 func Parse(f Format, body []byte, o Options) (Result, error) {
+	if err := CheckTemplate(o.PromptTemplate); err != nil {
+		return Result{}, fmt.Errorf("prompt_template: %w", err)
+	}
 	p := &parser{o: o}
 	body = trimBOM(body)
 	var err error
