@@ -11,23 +11,11 @@ func TestGuess(t *testing.T) {
 	t.Parallel()
 	t.Run("OKExamples", func(t *testing.T) {
 		t.Parallel()
-		for _, tc := range []struct {
-			file string
-			want importer.Format
-			tmpl string
-		}{
-			{"sabe.jsonl", importer.FormatSabe, ""},
-			{"openai-evals.jsonl", importer.FormatOpenAIEvals, ""},
-			{"inspect.jsonl", importer.FormatInspect, ""},
-			{"inspect.csv", importer.FormatInspect, ""},
-			{"promptfoo.yaml", importer.FormatPromptfoo, ""},
-			{"promptfoo.csv", importer.FormatPromptfoo, "{{question}}"},
-			{"questions.csv", importer.FormatCSV, ""},
-			{"questions-template.csv", importer.FormatCSV, "{{country}}"},
-		} {
+		// Each example file is guessed as the format it is.
+		for _, tc := range examples {
 			got, err := importer.Guess(tc.file, example(t, tc.file))
-			if err != nil || got != tc.want {
-				t.Errorf("Guess(%s) = %q, %v; want %q", tc.file, got, err, tc.want)
+			if err != nil || got != tc.f {
+				t.Errorf("Guess(%s) = %q, %v; want %q", tc.file, got, err, tc.f)
 			}
 			// What Guess says, Parse reads.
 			if _, err := importer.Parse(got, example(t, tc.file), importer.Options{PromptTemplate: tc.tmpl}); err != nil {

@@ -72,6 +72,23 @@ func wantRecords(t *testing.T, res importer.Result, want []lineJSON) {
 	}
 }
 
+// examples are the example files of every format, with the suite
+// prompt template each needs.
+var examples = []struct {
+	file string
+	f    importer.Format
+	tmpl string
+}{
+	{"sabe.jsonl", importer.FormatSabe, ""},
+	{"openai-evals.jsonl", importer.FormatOpenAIEvals, ""},
+	{"inspect.jsonl", importer.FormatInspect, ""},
+	{"inspect.csv", importer.FormatInspect, ""},
+	{"promptfoo.yaml", importer.FormatPromptfoo, ""},
+	{"promptfoo.csv", importer.FormatPromptfoo, "Answer briefly: {{question}}"},
+	{"questions.csv", importer.FormatCSV, ""},
+	{"questions-template.csv", importer.FormatCSV, "What is the capital of {{country}}?"},
+}
+
 type lineJSON struct {
 	line int
 	json string

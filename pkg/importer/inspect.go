@@ -23,7 +23,7 @@ func (p *parser) inspectJSON(body []byte) error {
 	if b := bytes.TrimSpace(body); len(b) > 0 && b[0] == '[' {
 		return p.eachJSONElement(body, p.inspectSample)
 	}
-	return p.eachJSONLine(body, p.inspectSample)
+	return p.eachJSONLine(body, func(line int, _ []byte, fields map[string]json.RawMessage) { p.inspectSample(line, fields) })
 }
 
 // inspectSample maps one sample, as inspect_ai's default FieldSpec reads

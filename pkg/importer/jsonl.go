@@ -22,10 +22,10 @@ func looksLikeJSON(body []byte) bool {
 }
 
 // eachJSONLine calls fn for every non-blank line of a JSON Lines body with
-// its number (from 1, counting blank lines) and its object's fields. A
-// line that is not one JSON object is reported and skipped. fn returns
-// only ErrTooMany-like errors that stop the reading.
-func (p *parser) eachJSONLine(body []byte, fn func(line int, fields map[string]json.RawMessage)) error {
+// its number (from 1, counting blank lines), its text and its object's
+// fields. A line that is not one JSON object is reported and skipped.
+// More than MaxQuestions lines is ErrTooMany.
+func (p *parser) eachJSONLine(body []byte, fn func(line int, raw []byte, fields map[string]json.RawMessage)) error {
 	for i, raw := range bytes.Split(body, []byte("\n")) {
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
@@ -39,7 +39,7 @@ func (p *parser) eachJSONLine(body []byte, fn func(line int, fields map[string]j
 			p.fail(i+1, "", "%s", err)
 			continue
 		}
-		fn(i+1, fields)
+		fn(i+1, raw, fields)
 	}
 	return nil
 }

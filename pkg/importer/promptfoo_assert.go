@@ -41,6 +41,22 @@ var promptfooTypes = []string{
 	"rouge-n", "ruby", "similar", "starts-with", "webhook",
 }
 
+// textMethods are the assertions whose value is the text compared with
+// (or judged against): the SABE method of each, and whether it compares
+// case-sensitively, as promptfoo's does.
+var textMethods = map[string]struct {
+	method        string
+	caseSensitive bool
+}{
+	"equals":                  {"exact_match", true},
+	"contains":                {"contains", true},
+	"icontains":               {"contains", false},
+	"starts-with":             {"starts_with", true},
+	"levenshtein":             {"similarity", true},
+	"factuality":              {"llm_judge", false},
+	"model-graded-factuality": {"llm_judge", false},
+}
+
 // assertNode reads one assertion of a YAML test; at is its field path
 // (assert[2]).
 func assertNode(n *yaml.Node, at string) (promptfooAssert, *fieldErr) {
@@ -166,21 +182,13 @@ func (p *parser) promptfooAssertion(a promptfooAssert, vars map[string]string) (
 			return sa, "", err
 		}
 		sa.Value, ref = &v, v
-		switch typ {
-		case "equals":
-			method("exact_match")
+		m := textMethods[typ]
+		method(m.method)
+		if m.caseSensitive {
 			sa.CaseSensitive = &yes
-		case "contains":
-			method("contains")
-			sa.CaseSensitive = &yes
-		case "icontains":
-			method("contains")
-		case "starts-with":
-			method("starts_with")
-			sa.CaseSensitive = &yes
-		case "levenshtein":
-			method("similarity")
-			sa.CaseSensitive = &yes
+		}
+		switch m.method {
+		case "similarity":
 			d := DefaultLevenshteinDistance
 			if a.threshold != nil {
 				if *a.threshold < 0 {
@@ -189,8 +197,7 @@ func (p *parser) promptfooAssertion(a promptfooAssert, vars map[string]string) (
 				d = int(math.Floor(*a.threshold))
 			}
 			sa.MaxDistance = &d
-		default: // factuality
-			method("llm_judge")
+		case "llm_judge":
 			sa.Template = new(oapi.ScoringAssertionTemplate("factuality"))
 		}
 	case "contains-any", "contains-all", "icontains-any", "icontains-all":
@@ -272,6 +279,12 @@ func (a promptfooAssert) textValue(vars map[string]string, field string) (string
 		}
 		s = v.Value
 	}
+	return renderValue(s, vars, field)
+}
+
+// renderValue renders an assertion's text with the test's vars; the
+// result must not be blank.
+func renderValue(s string, vars map[string]string, field string) (string, *assertErr) {
 	out, missing := render(s, vars)
 	if len(missing) > 0 {
 		return "", invalid(field, "uses {{%s}}, which the test's vars do not give", missing[0])
@@ -310,12 +323,9 @@ func (a promptfooAssert) listValue(vars map[string]string, field string) ([]stri
 	}
 	out := make([]string, 0, len(raw))
 	for i, s := range raw {
-		r, missing := render(s, vars)
-		if len(missing) > 0 {
-			return nil, invalid(fmt.Sprintf("%s[%d]", field, i), "uses {{%s}}, which the test's vars do not give", missing[0])
-		}
-		if strings.TrimSpace(r) == "" {
-			return nil, invalid(fmt.Sprintf("%s[%d]", field, i), "must not be empty")
+		r, err := renderValue(s, vars, fmt.Sprintf("%s[%d]", field, i))
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}

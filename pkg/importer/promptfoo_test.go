@@ -60,29 +60,23 @@ func TestParse_PromptfooYAML(t *testing.T) {
 		}
 		wantRecords(t, res, []lineJSON{{1, `{"expected_answer":"Paris","prompt":"Capital with Paris?","scoring":{"method":"contains"}}`}})
 	})
-	t.Run("ErrBroken", func(t *testing.T) {
-		t.Parallel()
-		_, err := importer.Parse(importer.FormatPromptfoo, example(t, "broken-promptfoo.yaml"), importer.Options{PromptTemplate: "Q: {{question}}"})
-		wantLineErrors(t, err, []importer.LineError{
-			lineErr(7, "assert[1].type", `assertion type "javascript" cannot be scored by SABE`),
-			lineErr(14, "vars.question", "is used by the suite's prompt_template ({{question}}) but not given"),
-			lineErr(14, "assert[0].value", "is required for assertion type contains"),
-			lineErr(18, "vars.question", "a list makes promptfoo run the test once per value; SABE imports one question per test: write one test per value"),
-			lineErr(18, "asserts", "unknown field of a test case (known: description, vars, assert, options, threshold, metadata, provider, providers, prompts, providerOutput, assertScoringFunction)"),
-		})
-	})
-	t.Run("ErrBrokenSkipUnsupported", func(t *testing.T) {
-		t.Parallel()
-		// Skipping applies to assertions SABE cannot score, not to
-		// mistakes.
-		_, err := importer.Parse(importer.FormatPromptfoo, example(t, "broken-promptfoo.yaml"), importer.Options{PromptTemplate: "Q: {{question}}", SkipUnsupported: true})
-		wantLineErrors(t, err, []importer.LineError{
-			lineErr(14, "vars.question", "is used by the suite's prompt_template ({{question}}) but not given"),
-			lineErr(14, "assert[0].value", "is required for assertion type contains"),
-			lineErr(18, "vars.question", "a list makes promptfoo run the test once per value; SABE imports one question per test: write one test per value"),
-			lineErr(18, "asserts", "unknown field of a test case (known: description, vars, assert, options, threshold, metadata, provider, providers, prompts, providerOutput, assertScoringFunction)"),
-		})
-	})
+	// The javascript assertion is unsupported; the other problems are
+	// mistakes, which skipping does not excuse.
+	unsupported := lineErr(7, "assert[1].type", `assertion type "javascript" cannot be scored by SABE`)
+	mistakes := []importer.LineError{
+		lineErr(14, "vars.question", "is used by the suite's prompt_template ({{question}}) but not given"),
+		lineErr(14, "assert[0].value", "is required for assertion type contains"),
+		lineErr(18, "vars.question", "a list makes promptfoo run the test once per value; SABE imports one question per test: write one test per value"),
+		lineErr(18, "asserts", "unknown field of a test case (known: description, vars, assert, options, threshold, metadata, provider, providers, prompts, providerOutput, assertScoringFunction)"),
+	}
+	for _, skip := range []bool{false, true} {
+		want := mistakes
+		if !skip {
+			want = append([]importer.LineError{unsupported}, mistakes...)
+		}
+		_, err := importer.Parse(importer.FormatPromptfoo, example(t, "broken-promptfoo.yaml"), importer.Options{PromptTemplate: "Q: {{question}}", SkipUnsupported: skip})
+		wantLineErrors(t, err, want)
+	}
 	t.Run("ErrNoPrompt", func(t *testing.T) {
 		t.Parallel()
 		_, err := importer.Parse(importer.FormatPromptfoo, []byte("- vars: {question: hi}\n"), importer.Options{})

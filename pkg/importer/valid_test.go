@@ -14,20 +14,7 @@ import (
 // what SABE accepts.
 func TestParse_ExamplesAreValidQuestions(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		file string
-		f    importer.Format
-		tmpl string
-	}{
-		{"sabe.jsonl", importer.FormatSabe, ""},
-		{"openai-evals.jsonl", importer.FormatOpenAIEvals, ""},
-		{"inspect.jsonl", importer.FormatInspect, ""},
-		{"inspect.csv", importer.FormatInspect, ""},
-		{"promptfoo.yaml", importer.FormatPromptfoo, ""},
-		{"promptfoo.csv", importer.FormatPromptfoo, "Answer briefly: {{question}}"},
-		{"questions.csv", importer.FormatCSV, ""},
-		{"questions-template.csv", importer.FormatCSV, "What is the capital of {{country}}?"},
-	} {
+	for _, tc := range examples {
 		res := parse(t, tc.f, tc.file, importer.Options{PromptTemplate: tc.tmpl})
 		for _, r := range res.Records {
 			b, err := json.Marshal(r.Question)
