@@ -31,6 +31,7 @@ func TestGuess(t *testing.T) {
 		}{
 			{"tests.yml", "- vars: {q: x}\n", importer.FormatPromptfoo},
 			{"data.json", "[{\"input\": \"q\", \"target\": \"a\"}]", importer.FormatInspect},
+			{"tests.json", "[\n  {\"vars\": {\"q\": \"x\"}, \"assert\": []},", importer.FormatPromptfoo},
 			{"evals.ndjson", "{\"input\": \"q\", \"ideal\": \"a\"}\n", importer.FormatOpenAIEvals},
 			{"stdin", "{\"prompt\": \"q\", \"expected_answer\": \"a\"}\n", importer.FormatSabe},
 			{"stdin", "# tests\ntests:\n  - vars: {q: x}\n", importer.FormatPromptfoo},
@@ -49,6 +50,7 @@ func TestGuess(t *testing.T) {
 			{"x.jsonl", `{"input": "q"}`},
 			{"x.jsonl", `{"input": "q", "ideal": "a", "target": "a"}`},
 			{"x.jsonl", `not json`},
+			{"x.json", `[{"id": 1}]`},
 			{"notes.txt", "question,answer\n"},
 		} {
 			_, err := importer.Guess(tc.file, []byte(tc.head))

@@ -145,7 +145,8 @@ func Parse(f Format, body []byte, o Options) (Result, error) {
 			err = p.inspectCSV(body)
 		}
 	case FormatPromptfoo:
-		if looksLikeYAML(body) {
+		// YAML reads JSON too: promptfoo also takes tests as JSON.
+		if looksLikeYAML(body) || looksLikeJSON(body) {
 			err = p.promptfooYAML(body)
 		} else {
 			err = p.promptfooCSV(body)
@@ -184,8 +185,10 @@ func (p *parser) add(line int, q oapi.CreateQuestionRequest) {
 	p.records = append(p.records, Record{Line: line, Question: q})
 }
 
+// fail reports a problem of line (a problem of the file as a whole, such
+// as YAML with no document, is on line 1).
 func (p *parser) fail(line int, field, format string, args ...any) {
-	p.bad = append(p.bad, LineError{Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
+	p.bad = append(p.bad, LineError{Line: max(line, 1), Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
 func (p *parser) result() (Result, error) {

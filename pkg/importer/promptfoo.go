@@ -18,7 +18,7 @@ import (
 // yamlStart matches the first line of a YAML document as promptfoo files
 // begin: a list item, or a mapping key followed by a colon and a space
 // (a CSV header such as "__metadata:topic,question" has no space).
-var yamlStart = regexp.MustCompile(`^(-(\s|$)|[A-Za-z_][A-Za-z0-9_-]*\s*:(\s|$)|---|%)`)
+var yamlStart = regexp.MustCompile(`^(-(\s|$)|([A-Za-z_][A-Za-z0-9_-]*|"[^"]*"|'[^']*')\s*:(\s|$)|---|%)`)
 
 // looksLikeYAML reports whether the first line that is neither blank nor
 // a comment starts a YAML document rather than a CSV header.
@@ -38,7 +38,6 @@ func looksLikeYAML(body []byte) bool {
 type promptfooTest struct {
 	line        int
 	vars        map[string]string
-	varOrder    []string
 	asserts     []promptfooAssert
 	description string
 	metadata    map[string]any
@@ -174,7 +173,6 @@ func (p *parser) promptfooTestNode(n *yaml.Node, field string, def *promptfooTes
 	t := &promptfooTest{line: n.Line, vars: map[string]string{}}
 	if def != nil {
 		maps.Copy(t.vars, def.vars)
-		t.varOrder = slices.Clone(def.varOrder)
 		t.asserts = slices.Clone(def.asserts)
 		t.metadata = maps.Clone(def.metadata)
 		t.threshold, t.prefix, t.suffix = def.threshold, def.prefix, def.suffix
@@ -193,9 +191,6 @@ func (p *parser) promptfooTestNode(n *yaml.Node, field string, def *promptfooTes
 				if err != nil {
 					fail("vars."+name.Value, "%s", err)
 					continue
-				}
-				if _, seen := t.vars[name.Value]; !seen {
-					t.varOrder = append(t.varOrder, name.Value)
 				}
 				t.vars[name.Value] = s
 			}

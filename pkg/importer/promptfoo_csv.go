@@ -74,7 +74,6 @@ func (p *parser) promptfooCSV(body []byte) error {
 			case h == "__metric", h == "__providerOutput":
 			default:
 				t.vars[h] = v
-				t.varOrder = append(t.varOrder, h)
 			}
 		}
 		if len(p.bad) > bad {

@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/sabe-dev/sabe/pkg/importer"
@@ -49,6 +50,19 @@ func TestParse_PromptfooYAML(t *testing.T) {
 			{2, `{"expected_answer":"Hi","prompt":"Say hi","scoring":{"case_sensitive":true,"method":"starts_with"}}`},
 			{5, `{"expected_answer":"Red is a colour","prompt":"Name a colour","scoring":{"assertions":[{"method":"contains_any","negate":true,"values":["black","white"]},{"method":"llm_judge","template":"factuality","value":"Red is a colour"},{"method":"llm_judge","rubric":"Names one colour"},{"method":"json_valid"},{"case_sensitive":true,"max_distance":5,"method":"similarity","value":"red"}]}}`},
 		})
+	})
+	t.Run("OKJSONAndQuotedKeys", func(t *testing.T) {
+		t.Parallel()
+		for _, body := range []string{
+			`[{"vars": {"prompt": "Say hi"}, "assert": [{"type": "icontains", "value": "hi"}]}]`,
+			"\"tests\":\n  - vars: {prompt: Say hi}\n    assert: [{type: icontains, value: hi}]\n",
+		} {
+			res, err := importer.Parse(importer.FormatPromptfoo, []byte(body), importer.Options{})
+			if err != nil {
+				t.Fatalf("%s: %v", body, err)
+			}
+			wantRecords(t, res, []lineJSON{{1 + strings.Count(body[:strings.Index(body, "vars")], "\n"), `{"expected_answer":"hi","prompt":"Say hi","scoring":{"method":"contains"}}`}})
+		}
 	})
 	t.Run("OKValueTemplate", func(t *testing.T) {
 		t.Parallel()
