@@ -41,11 +41,7 @@ func (p *parser) inspectJSON(body []byte) error {
 func (p *parser) inspectSample(line int, fields map[string]json.RawMessage) {
 	var q oapi.CreateQuestionRequest
 	bad := len(p.bad)
-	if raw, ok := fields["input"]; !ok {
-		p.fail(line, "input", "is required")
-	} else if field, err := input(&q, "input", raw); err != nil {
-		p.fail(line, field, "%s", err)
-	}
+	p.input(line, &q, fields)
 	var targets []string
 	if raw, ok := fields["target"]; ok && !isNull(raw) {
 		list, at, err := inspectTarget(raw)

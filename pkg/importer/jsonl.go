@@ -118,6 +118,19 @@ type chatMessage struct {
 	Name    string `json:"name"`
 }
 
+// input sets q's prompt or messages from the required `input` field of
+// a line, reporting what is wrong with it.
+func (p *parser) input(line int, q *oapi.CreateQuestionRequest, fields map[string]json.RawMessage) {
+	raw, ok := fields["input"]
+	if !ok {
+		p.fail(line, "input", "is required")
+		return
+	}
+	if field, err := input(q, "input", raw); err != nil {
+		p.fail(line, field, "%s", err)
+	}
+}
+
 // input decodes an `input` field, a string or a list of chat turns, into
 // a question's prompt or messages. A turn's `name` is kept the way
 // OpenAI's few-shot convention means it: a system turn named

@@ -22,11 +22,7 @@ func (p *parser) openAIEvals(body []byte) error {
 	return p.eachJSONLine(body, func(line int, _ []byte, fields map[string]json.RawMessage) {
 		var q oapi.CreateQuestionRequest
 		bad := len(p.bad)
-		if raw, ok := fields["input"]; !ok {
-			p.fail(line, "input", "is required")
-		} else if field, err := input(&q, "input", raw); err != nil {
-			p.fail(line, field, "%s", err)
-		}
+		p.input(line, &q, fields)
 		var answers []string
 		if raw, ok := fields["ideal"]; !ok {
 			p.fail(line, "ideal", "is required")
