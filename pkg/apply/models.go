@@ -18,12 +18,31 @@ type modelView struct {
 	RequestOverrides  *oapi.RequestOverrides `json:"request_overrides,omitempty"`
 }
 
-// normOverrides is nil for overrides that set nothing.
+// normOverrides drops the overrides that say what the default does
+// (omit_temperature false, structured_output true, max_tokens_field
+// max_tokens, an empty extra_body), as the API renders some of them, and
+// is nil when none is left.
 func normOverrides(o *oapi.RequestOverrides) *oapi.RequestOverrides {
-	if o == nil || same(o, oapi.RequestOverrides{}) {
+	if o == nil {
 		return nil
 	}
-	return o
+	n := *o
+	if n.OmitTemperature != nil && !*n.OmitTemperature {
+		n.OmitTemperature = nil
+	}
+	if n.StructuredOutput != nil && *n.StructuredOutput {
+		n.StructuredOutput = nil
+	}
+	if n.MaxTokensField != nil && *n.MaxTokensField == oapi.MaxTokensFieldMaxTokens {
+		n.MaxTokensField = nil
+	}
+	if n.ExtraBody != nil && len(*n.ExtraBody) == 0 {
+		n.ExtraBody = nil
+	}
+	if same(n, oapi.RequestOverrides{}) {
+		return nil
+	}
+	return &n
 }
 
 func (pl *planner) models() {

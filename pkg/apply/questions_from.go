@@ -44,7 +44,7 @@ func (pl *planner) questionsFrom(path string, s Suite, inline []fileQuestion) ([
 			failed = true
 			continue
 		}
-		format := importer.Format(qf.Format)
+		var format importer.Format
 		if qf.Format == "" {
 			if format, err = importer.Guess(name, body[:min(len(body), 8192)]); err != nil {
 				pl.bad(qpath+".format", "%v", err)
