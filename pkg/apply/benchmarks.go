@@ -8,16 +8,16 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/schedule"
 )
 
-// The API's defaults of a benchmark's config and schedule: a file that
-// leaves a field out means these.
+// The API's defaults of a schedule: a file that leaves a field out means
+// these (a config's are catalog's).
 const (
-	defaultMaxTokens = 1024
-	defaultSamples   = 1
-	defaultTimezone  = "UTC"
-	defaultOverlap   = "skip"
+	defaultTimezone = "UTC"
+	defaultOverlap  = string(schedule.OverlapSkip)
 )
 
 // benchmarkView is what a plan compares of a benchmark besides its
@@ -55,7 +55,7 @@ func sortedFold(names []string) []string {
 }
 
 func configOfFile(c *BenchmarkConfig) configView {
-	v := configView{MaxTokens: defaultMaxTokens, Samples: defaultSamples}
+	v := configView{Temperature: catalog.DefaultTemperature, MaxTokens: catalog.DefaultMaxTokens, Samples: catalog.DefaultSamples}
 	if c == nil {
 		return v
 	}

@@ -267,30 +267,15 @@ func (f *File) check() error {
 	return nil
 }
 
-func (f *File) providers() []Provider {
-	if f.Providers == nil {
-		return nil
-	}
-	return *f.Providers
-}
+func (f *File) providers() []Provider   { return listOf(f.Providers) }
+func (f *File) models() []Model         { return listOf(f.Models) }
+func (f *File) suites() []Suite         { return listOf(f.Suites) }
+func (f *File) benchmarks() []Benchmark { return listOf(f.Benchmarks) }
 
-func (f *File) models() []Model {
-	if f.Models == nil {
+// listOf is a kind's list, nil when the file leaves the kind out.
+func listOf[T any](l *[]T) []T {
+	if l == nil {
 		return nil
 	}
-	return *f.Models
-}
-
-func (f *File) suites() []Suite {
-	if f.Suites == nil {
-		return nil
-	}
-	return *f.Suites
-}
-
-func (f *File) benchmarks() []Benchmark {
-	if f.Benchmarks == nil {
-		return nil
-	}
-	return *f.Benchmarks
+	return *l
 }

@@ -8,16 +8,6 @@ import (
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 )
 
-// modelView is what a plan compares of a model.
-type modelView struct {
-	Name              string                 `json:"name"`
-	Provider          string                 `json:"provider"`
-	ProviderModelID   string                 `json:"provider_model_id"`
-	InputCostPerMtok  float64                `json:"input_cost_per_mtok"`
-	OutputCostPerMtok float64                `json:"output_cost_per_mtok"`
-	RequestOverrides  *oapi.RequestOverrides `json:"request_overrides,omitempty"`
-}
-
 // normOverrides drops the overrides that say what the default does
 // (omit_temperature false, structured_output true, max_tokens_field
 // max_tokens, an empty extra_body), as the API renders some of them, and
@@ -49,8 +39,8 @@ func (pl *planner) models() {
 	for i, m := range pl.f.models() {
 		path := fmt.Sprintf("models[%d]", i)
 		pl.resolves(path+".provider", KindProvider, m.Provider)
-		want := modelView{Name: m.Name, Provider: m.Provider, ProviderModelID: m.ProviderModelID,
-			InputCostPerMtok: m.InputCostPerMtok, OutputCostPerMtok: m.OutputCostPerMtok, RequestOverrides: normOverrides(m.RequestOverrides)}
+		want := m // a model is compared as the file writes it
+		want.RequestOverrides = normOverrides(m.RequestOverrides)
 		cur, exists := pl.st.model[strings.ToLower(m.Name)]
 		if !exists {
 			c := &Change{Action: Create, Kind: KindModel, Name: m.Name, Path: path}
@@ -72,7 +62,7 @@ func (pl *planner) models() {
 			pl.add(c)
 			continue
 		}
-		have := modelView{Name: cur.Name, Provider: pl.st.providerName[cur.ProviderId], ProviderModelID: cur.ProviderModelId,
+		have := Model{Name: cur.Name, Provider: pl.st.providerName[cur.ProviderId], ProviderModelID: cur.ProviderModelId,
 			InputCostPerMtok: cur.InputCostPerMtok, OutputCostPerMtok: cur.OutputCostPerMtok, RequestOverrides: normOverrides(&cur.RequestOverrides)}
 		fields := diff("", have, want)
 		var in oapi.UpdateModelRequest

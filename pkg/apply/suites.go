@@ -22,19 +22,6 @@ type suiteView struct {
 	PromptTemplate string         `json:"prompt_template,omitempty"`
 }
 
-// questionView is what a plan compares of a question: the fields of a
-// revision, with the API's empty values (a `{}` scoring, `[]` choices)
-// and the file's absent ones made equal.
-type questionView struct {
-	Prompt         string         `json:"prompt,omitempty"`
-	Messages       []oapi.Message `json:"messages,omitempty"`
-	Choices        []string       `json:"choices,omitempty"`
-	Category       string         `json:"category,omitempty"`
-	ExpectedAnswer string         `json:"expected_answer,omitempty"`
-	Scoring        *oapi.Scoring  `json:"scoring,omitempty"`
-	Metadata       map[string]any `json:"metadata,omitempty"`
-}
-
 // fileQuestion is a question of the file with where it came from.
 type fileQuestion struct {
 	Question
@@ -45,9 +32,13 @@ type fileQuestion struct {
 // bound).
 const maxImport = 10000
 
-func viewOfQuestion(q Question) questionView {
-	v := questionView{Prompt: q.Prompt, Messages: q.Messages, Choices: q.Choices, Category: q.Category,
-		ExpectedAnswer: q.ExpectedAnswer, Scoring: q.Scoring, Metadata: q.Metadata}
+// viewOfQuestion is what a plan compares of a question: the fields of a
+// revision, with the API's empty values (a `{}` scoring, `{}` metadata)
+// and the file's absent ones made equal; the key, which matched it, left
+// out.
+func viewOfQuestion(q Question) Question {
+	v := q
+	v.Key = ""
 	if v.Scoring != nil && same(v.Scoring, oapi.Scoring{}) {
 		v.Scoring = nil
 	}
@@ -201,7 +192,7 @@ func (pl *planner) questions(s Suite, cur oapi.Suite, qs []fileQuestion) {
 }
 
 // questionUpdate is the revision that changes fields to want's.
-func questionUpdate(fields []FieldChange, want questionView) oapi.UpdateQuestionRequest {
+func questionUpdate(fields []FieldChange, want Question) oapi.UpdateQuestionRequest {
 	var in oapi.UpdateQuestionRequest
 	for _, fc := range fields {
 		switch fc.Field {
