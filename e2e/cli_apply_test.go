@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -377,5 +378,76 @@ func TestCLI_ApplyExportConfig(t *testing.T) {
 	}
 	if r := b.mustSabe(t, env, "apply", "-f", out); !strings.Contains(r.Out, "Nothing to change.\n") {
 		t.Fatalf("the export applied twice to the fresh SABE:\n%s", r.Out)
+	}
+}
+
+// A suite's questions_from files are read with the importers, keyed by
+// their rows' ids or by derived keys, and applied like inline questions.
+func TestCLI_ApplyQuestionsFrom(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	dir := t.TempDir()
+	evals, err := os.ReadFile("../testdata/import/openai-evals.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inspect, err := os.ReadFile("../testdata/import/inspect.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("evals.jsonl", evals)
+	write("inspect.jsonl", inspect)
+	write("sabe.yaml", []byte(`apiVersion: sabe/v1
+suites:
+  - name: imported
+    questions:
+      - {key: inline-1, prompt: "What is 1 + 1?", expected_answer: "2", scoring: {method: numeric}}
+    questions_from:
+      - {file: evals.jsonl, format: openai-evals}
+      - {file: inspect.jsonl}
+`))
+	file := filepath.Join(dir, "sabe.yaml")
+
+	r := s.mustSabe(t, cliOpts{}, "apply", "-f", file)
+	if !strings.Contains(r.Out, "+ create 7 questions in suite imported: inline-1, h-") || !strings.Contains(r.Out, "Applied 8 changes.\n") {
+		t.Fatalf("apply:\n%s", r.Out)
+	}
+	qs := questionsByKey(t, s, "imported")
+	if len(qs) != 7 || qs["capital-fr"].ExpectedAnswer != "Paris" || qs["3"].Choices == nil {
+		t.Fatalf("questions: %v", slices.Collect(maps.Keys(qs)))
+	}
+	before := snapshot(t, s)
+	if r := s.mustSabe(t, cliOpts{}, "apply", "-f", file); !strings.Contains(r.Out, "= 8 unchanged\n") {
+		t.Fatalf("second apply:\n%s", r.Out)
+	}
+	if after := snapshot(t, s); after != before {
+		t.Fatalf("the second apply wrote:\n%s\n---\n%s", before, after)
+	}
+
+	// The first openai/evals row leaves the file: --prune archives it.
+	lines := strings.SplitAfter(string(evals), "\n")
+	write("evals.jsonl", []byte(strings.Join(lines[1:], "")))
+	r = s.mustSabe(t, cliOpts{}, "apply", "-f", file, "--prune")
+	if !strings.Contains(r.Out, "- archive question imported/h-") || !strings.Contains(r.Out, "Plan: 0 to create, 0 to update, 1 to archive, 7 unchanged.\n") {
+		t.Fatalf("--prune:\n%s", r.Out)
+	}
+	if got := len(questionsByKey(t, s, "imported")); got != 6 {
+		t.Fatalf("%d questions after --prune, want 6", got)
+	}
+
+	// A bad row is refused with its file and line; nothing is written.
+	write("inspect.jsonl", append(inspect, []byte(`{"id": 9, "target": "no input"}`+"\n")...))
+	before = snapshot(t, s)
+	r = s.sabe(t, cliOpts{}, "apply", "-f", file)
+	if r.Code != 1 || !strings.Contains(r.Err, "suites[0].questions_from[1] (inspect.jsonl): line 4") {
+		t.Fatalf("exit %d, stderr:\n%s", r.Code, r.Err)
+	}
+	if after := snapshot(t, s); after != before {
+		t.Fatalf("a refused file wrote")
 	}
 }
