@@ -270,6 +270,25 @@ func TestCLI_Apply(t *testing.T) {
 		}
 	})
 
+	t.Run("Budget", func(t *testing.T) {
+		budgeted := exampleFile(t, s, func(text string) string {
+			text = replace(t, "input_cost_per_mtok: 0.15", "input_cost_per_mtok: 0.2")(text)
+			text = replace(t, "What is the capital of France? Answer with one word.", "Name the capital of France, in one word.")(text)
+			return text + "    budget: {max_cost_usd_per_month: 50}\n"
+		})
+		r := s.mustSabe(t, applyEnv, "apply", "-f", budgeted)
+		if !strings.Contains(r.Out, "~ update benchmark nightly: budget.max_cost_usd_per_month (none) → 50\n") {
+			t.Fatalf("plan:\n%s", r.Out)
+		}
+		bs, err := s.c.AllBenchmarks(ctx)
+		if err != nil || bs[0].Budget.MaxCostUsdPerMonth == nil || *bs[0].Budget.MaxCostUsdPerMonth != 50 {
+			t.Fatalf("benchmarks %+v, %v", bs, err)
+		}
+		if r := s.mustSabe(t, applyEnv, "apply", "-f", budgeted); !strings.Contains(r.Out, "Nothing to change.\n") {
+			t.Fatalf("the budget applied twice changes:\n%s", r.Out)
+		}
+	})
+
 	t.Run("Prune", func(t *testing.T) {
 		pruned := exampleFile(t, s, func(text string) string {
 			text = replace(t, "input_cost_per_mtok: 0.15", "input_cost_per_mtok: 0.2")(text)
@@ -438,6 +457,19 @@ suites:
 	}
 	if got := len(questionsByKey(t, s, "imported")); got != 6 {
 		t.Fatalf("%d questions after --prune, want 6", got)
+	}
+
+	// A change the API refuses stops the apply: what came before it is
+	// made, what comes after is not, and the error names the file's field.
+	bad := exampleFile(t, s, replace(t, "input_cost_per_mtok: 0.8", "input_cost_per_mtok: -1"))
+	r = s.sabe(t, applyEnv, "apply", "-f", bad)
+	if r.Code != 1 || !strings.Contains(r.Out, "+ create model claude-haiku  FAILED: models[1].input_cost_per_mtok: ") ||
+		!strings.Contains(r.Out, "+ create benchmark nightly  (not applied)\n") ||
+		!strings.Contains(r.Err, "applied 2 of 11 changes; not applied: suite geography, question geography/capital-fr") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", r.Code, r.Out, r.Err)
+	}
+	if names, _ := s.c.Names(context.Background(), "/v1/models"); !slices.Equal(names, []string{"gpt-4o-mini"}) {
+		t.Fatalf("models after the failed apply: %v", names)
 	}
 
 	// A bad row is refused with its file and line; nothing is written.
