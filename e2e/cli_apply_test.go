@@ -385,6 +385,11 @@ func TestCLI_ApplyExportConfig(t *testing.T) {
 		t.Fatalf("applying the export wrote:\n%s\n---\n%s", before, after)
 	}
 
+	// The same file from stdin.
+	if r := a.mustSabe(t, cliOpts{Env: env.Env, Stdin: string(exported)}, "apply", "-f", "-"); !strings.Contains(r.Out, "Nothing to change.\n") {
+		t.Fatalf("the export from stdin:\n%s", r.Out)
+	}
+
 	b := start(t)
 	b.mustSabe(t, env, "apply", "-f", out)
 	again := b.mustSabe(t, cliOpts{}, "export-config").Out
@@ -397,6 +402,20 @@ func TestCLI_ApplyExportConfig(t *testing.T) {
 	}
 	if r := b.mustSabe(t, env, "apply", "-f", out); !strings.Contains(r.Out, "Nothing to change.\n") {
 		t.Fatalf("the export applied twice to the fresh SABE:\n%s", r.Out)
+	}
+
+	// A benchmark the file gives no schedule stops running by itself.
+	unscheduled := exampleFile(t, a, replace(t, "    schedule:\n      cron: \"0 3 * * *\"\n      timezone: Europe/Berlin\n      overlap: skip\n", ""))
+	r = a.mustSabe(t, applyEnv, "apply", "-f", unscheduled)
+	if !strings.Contains(r.Out, "~ update benchmark nightly: schedule.enabled true → false\n") {
+		t.Fatalf("plan:\n%s", r.Out)
+	}
+	bs, err := a.c.AllBenchmarks(context.Background())
+	if err != nil || bs[0].Schedule == nil || bs[0].Schedule.Enabled {
+		t.Fatalf("benchmarks %+v, %v", bs, err)
+	}
+	if r := a.mustSabe(t, applyEnv, "apply", "-f", unscheduled); !strings.Contains(r.Out, "Nothing to change.\n") {
+		t.Fatalf("applied twice:\n%s", r.Out)
 	}
 }
 
