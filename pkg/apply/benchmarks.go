@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -28,55 +29,42 @@ type benchmarkView struct {
 	Models []string `json:"models"`
 }
 
-// configView is a config with the defaults filled in and judges by name.
-type configView struct {
-	Temperature    float64       `json:"temperature"`
-	MaxTokens      int           `json:"max_tokens"`
-	Samples        int           `json:"samples"`
-	SystemPrompt   string        `json:"system_prompt,omitempty"`
-	MaxCostUSD     *float64      `json:"max_cost_usd,omitempty"`
-	TimeoutSeconds int           `json:"timeout_seconds,omitempty"`
-	Scoring        *oapi.Scoring `json:"scoring,omitempty"`
-	Judges         []string      `json:"judges,omitempty"`
-}
-
-// scheduleView is a schedule with its defaults filled in.
-type scheduleView struct {
-	Cron     string `json:"cron"`
-	Timezone string `json:"timezone"`
-	Enabled  bool   `json:"enabled"`
-	Overlap  string `json:"overlap"`
-}
-
 func sortedFold(names []string) []string {
 	out := slices.Clone(names)
 	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	return out
 }
 
-func configOfFile(c *BenchmarkConfig) configView {
-	v := configView{Temperature: catalog.DefaultTemperature, MaxTokens: catalog.DefaultMaxTokens, Samples: catalog.DefaultSamples}
-	if c == nil {
-		return v
+// configOfFile is the file's config with the API's defaults filled in:
+// every field the API always has is set, so that it compares with the
+// server's config as equal when it means the same.
+func configOfFile(c *BenchmarkConfig) BenchmarkConfig {
+	v := BenchmarkConfig{}
+	if c != nil {
+		v = *c
 	}
-	if c.Temperature != nil {
-		v.Temperature = *c.Temperature
+	if v.Temperature == nil {
+		t := catalog.DefaultTemperature
+		v.Temperature = &t
 	}
-	if c.MaxTokens != nil {
-		v.MaxTokens = *c.MaxTokens
+	if v.MaxTokens == nil {
+		n := catalog.DefaultMaxTokens
+		v.MaxTokens = &n
 	}
-	if c.Samples != nil {
-		v.Samples = *c.Samples
+	if v.Samples == nil {
+		n := catalog.DefaultSamples
+		v.Samples = &n
 	}
-	v.SystemPrompt, v.MaxCostUSD, v.TimeoutSeconds, v.Judges = c.SystemPrompt, c.MaxCostUSD, c.TimeoutSeconds, c.Judges
-	if c.Scoring != nil && !same(c.Scoring, oapi.Scoring{}) {
-		v.Scoring = c.Scoring
+	if v.Scoring != nil && same(v.Scoring, oapi.Scoring{}) {
+		v.Scoring = nil
 	}
 	return v
 }
 
-func (st *state) configOfServer(c oapi.BenchmarkConfig) configView {
-	v := configView{Temperature: c.Temperature, MaxTokens: c.MaxTokens, Samples: c.Samples, MaxCostUSD: c.MaxCostUsd}
+// configOfServer is a benchmark's config as the file writes it, judges
+// by name.
+func (st *state) configOfServer(c oapi.BenchmarkConfig) BenchmarkConfig {
+	v := BenchmarkConfig{Temperature: &c.Temperature, MaxTokens: &c.MaxTokens, Samples: &c.Samples, MaxCostUSD: c.MaxCostUsd}
 	if c.SystemPrompt != nil {
 		v.SystemPrompt = *c.SystemPrompt
 	}
@@ -104,30 +92,33 @@ func (st *state) namesOf(names map[uuid.UUID]string, ids []uuid.UUID) []string {
 	return out
 }
 
-func scheduleOfFile(s *Schedule) *scheduleView {
+// scheduleOfFile is the file's schedule with the API's defaults filled
+// in; nil when the file gives none.
+func scheduleOfFile(s *Schedule) *Schedule {
 	if s == nil {
 		return nil
 	}
-	v := &scheduleView{Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled == nil || *s.Enabled, Overlap: s.Overlap}
-	if v.Timezone == "" {
-		v.Timezone = defaultTimezone
+	v := *s
+	if v.Enabled == nil {
+		t := true
+		v.Enabled = &t
 	}
-	if v.Overlap == "" {
-		v.Overlap = defaultOverlap
-	}
-	return v
+	v.Timezone = cmp.Or(v.Timezone, defaultTimezone)
+	v.Overlap = cmp.Or(v.Overlap, defaultOverlap)
+	return &v
 }
 
-func scheduleOfServer(s *oapi.Schedule) *scheduleView {
+func scheduleOfServer(s *oapi.Schedule) *Schedule {
 	if s == nil {
 		return nil
 	}
-	return &scheduleView{Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled, Overlap: string(s.Overlap)}
+	enabled := s.Enabled
+	return &Schedule{Cron: s.Cron, Timezone: s.Timezone, Enabled: &enabled, Overlap: string(s.Overlap)}
 }
 
 // configInput is the request form of a config, with the judges' ids.
-func configInput(v configView, x *executor) (*oapi.BenchmarkConfigInput, error) {
-	in := &oapi.BenchmarkConfigInput{Temperature: &v.Temperature, MaxTokens: &v.MaxTokens, Samples: &v.Samples,
+func configInput(v BenchmarkConfig, x *executor) (*oapi.BenchmarkConfigInput, error) {
+	in := &oapi.BenchmarkConfigInput{Temperature: v.Temperature, MaxTokens: v.MaxTokens, Samples: v.Samples,
 		MaxCostUsd: v.MaxCostUSD, Scoring: v.Scoring}
 	if v.SystemPrompt != "" {
 		in.SystemPrompt = &v.SystemPrompt
@@ -174,7 +165,7 @@ func (pl *planner) benchmarks() {
 		var schedFields []FieldChange
 		var sched *oapi.SchedulePatch
 		switch {
-		case wantSched == nil && haveSched != nil && haveSched.Enabled:
+		case wantSched == nil && haveSched != nil && *haveSched.Enabled:
 			// The file has no schedule: it should not run by itself.
 			f := false
 			sched = &oapi.SchedulePatch{Enabled: &f}
@@ -255,7 +246,7 @@ func diffFold(fields []FieldChange, have, want benchmarkView) []FieldChange {
 	return dropField(fields, "models", eq(have.Models, want.Models))
 }
 
-func (pl *planner) createBenchmark(path string, b Benchmark, cfg configView, sched *scheduleView) {
+func (pl *planner) createBenchmark(path string, b Benchmark, cfg BenchmarkConfig, sched *Schedule) {
 	c := &Change{Action: Create, Kind: KindBenchmark, Name: b.Name, Path: path}
 	c.step = func(ctx context.Context, x *executor) error {
 		suites, err := x.idList(KindSuite, b.Suites)
@@ -272,7 +263,7 @@ func (pl *planner) createBenchmark(path string, b Benchmark, cfg configView, sch
 		}
 		if sched != nil {
 			ov := oapi.ScheduleOverlap(sched.Overlap)
-			in.Schedule = &oapi.ScheduleInput{Cron: sched.Cron, Timezone: &sched.Timezone, Enabled: &sched.Enabled, Overlap: &ov}
+			in.Schedule = &oapi.ScheduleInput{Cron: sched.Cron, Timezone: &sched.Timezone, Enabled: sched.Enabled, Overlap: &ov}
 		}
 		out, err := x.c.CreateBenchmark(ctx, in)
 		if err != nil {
@@ -290,7 +281,7 @@ func (pl *planner) createBenchmark(path string, b Benchmark, cfg configView, sch
 
 // schedulePatch sets the fields that changed, or all of them (a new
 // schedule) when changed is nil.
-func schedulePatch(v scheduleView, changed []FieldChange) *oapi.SchedulePatch {
+func schedulePatch(v Schedule, changed []FieldChange) *oapi.SchedulePatch {
 	p := &oapi.SchedulePatch{}
 	ov := oapi.ScheduleOverlap(v.Overlap)
 	all := changed == nil
@@ -304,7 +295,7 @@ func schedulePatch(v scheduleView, changed []FieldChange) *oapi.SchedulePatch {
 		p.Timezone = &v.Timezone
 	}
 	if has("enabled") {
-		p.Enabled = &v.Enabled
+		p.Enabled = v.Enabled
 	}
 	if has("overlap") {
 		p.Overlap = &ov

@@ -70,17 +70,18 @@ func Export(ctx context.Context, c *client.Client) (f *File, notes []string, err
 }
 
 func (st *state) benchmarkOf(b oapi.Benchmark) Benchmark {
-	cv := st.configOfServer(b.Config)
-	fb := Benchmark{Name: b.Name, Suites: st.namesOf(st.suiteName, b.SuiteIds), Models: st.namesOf(st.modelName, b.ModelIds),
-		Config: &BenchmarkConfig{Temperature: &cv.Temperature, MaxTokens: &cv.MaxTokens, Samples: &cv.Samples,
-			SystemPrompt: cv.SystemPrompt, MaxCostUSD: cv.MaxCostUSD, TimeoutSeconds: cv.TimeoutSeconds, Scoring: cv.Scoring, Judges: cv.Judges}}
-	if s := scheduleOfServer(b.Schedule); s != nil {
-		fb.Schedule = &Schedule{Cron: s.Cron, Timezone: s.Timezone, Enabled: &s.Enabled, Overlap: s.Overlap}
+	cfg := st.configOfServer(b.Config)
+	return Benchmark{Name: b.Name, Suites: st.namesOf(st.suiteName, b.SuiteIds), Models: st.namesOf(st.modelName, b.ModelIds),
+		Config: &cfg, Schedule: scheduleOfServer(b.Schedule), Budget: budgetOf(b.Budget)}
+}
+
+// budgetOf is a benchmark's budget for the file: nil (not managed) when
+// there is none.
+func budgetOf(b oapi.BenchmarkBudget) *Budget {
+	if b.MaxCostUsdPerMonth == nil {
+		return nil
 	}
-	if b.Budget.MaxCostUsdPerMonth != nil {
-		fb.Budget = &Budget{MaxCostUSDPerMonth: b.Budget.MaxCostUsdPerMonth}
-	}
-	return fb
+	return &Budget{MaxCostUSDPerMonth: b.MaxCostUsdPerMonth}
 }
 
 // notIdent is what an environment variable's name cannot hold.
