@@ -247,10 +247,10 @@ func kindName(n *yaml.Node) string {
 	return "value"
 }
 
-// join appends a field name to a path.
+// join appends a field name to a path (an empty name adds nothing).
 func join(path, name string) string {
-	if path == "" {
-		return name
+	if path == "" || name == "" {
+		return path + name
 	}
 	return path + "." + name
 }
