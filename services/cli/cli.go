@@ -205,5 +205,6 @@ func clientCommands(e *env) []*cobra.Command {
 		leaderboardCommand(e),
 		compareCommand(e),
 		providersCommand(e),
+		suitesCommand(e),
 	}
 }
