@@ -14,6 +14,8 @@ func providersCommand(e *env) *cobra.Command {
 		Example: `  sabe providers ls
   sabe providers test openrouter --model openai/gpt-4o-mini`,
 		GroupID: groupUse,
+		Args:    cobra.ArbitraryArgs,
+		RunE:    needSubcommand,
 	}
 	cmd.AddCommand(providersListCommand(e), providersTestCommand(e))
 	return cmd

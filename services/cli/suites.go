@@ -14,6 +14,8 @@ func suitesCommand(e *env) *cobra.Command {
 		Example: `  sabe suites ls
   sabe suites import support-bot promptfooconfig.yaml`,
 		GroupID: groupSetup,
+		Args:    cobra.ArbitraryArgs,
+		RunE:    needSubcommand,
 	}
 	cmd.AddCommand(suitesListCommand(e))
 	return cmd
