@@ -34,6 +34,7 @@ func runsCommand(e *env) *cobra.Command {
 		runsCancelCommand(e),
 		runsRetryFailedCommand(e),
 		runsRescoreCommand(e),
+		runsExportCommand(e),
 	)
 	return cmd
 }
