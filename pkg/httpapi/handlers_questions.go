@@ -68,21 +68,38 @@ func (a *api) ImportQuestions(ctx context.Context, req oapi.ImportQuestionsReque
 		return nil, err
 	}
 	qs, err := a.s.store.CreateQuestions(ctx, req.Id, inputs)
-	if qe, ok := errors.AsType[*store.QuestionError](err); ok && qe.Index < len(lines) {
-		// A line the store refused (a judge model that does not exist)
-		// is reported like the lines refused before it.
-		le := lineFault(qe.Err)
-		le.Line = lines[qe.Index]
-		return nil, &ImportError{Lines: []LineError{*le}}
-	}
 	if err != nil {
-		return nil, err
+		return nil, storeLineErrors(err, lines)
 	}
 	out := oapi.ImportQuestions201JSONResponse{Imported: len(qs), Items: make([]oapi.Question, 0, len(qs))}
 	for i := range qs {
 		out.Items = append(out.Items, toQuestion(&qs[i]))
 	}
 	return out, nil
+}
+
+// storeLineErrors reports the questions the store refused (a judge model
+// that does not exist, a key already taken) on their lines, like the lines
+// refused before the store saw them; other errors pass through.
+func storeLineErrors(err error, lines []int) error {
+	qes, ok := errors.AsType[store.QuestionErrors](err)
+	if !ok {
+		qe, one := errors.AsType[*store.QuestionError](err)
+		if !one {
+			return err
+		}
+		qes = store.QuestionErrors{qe}
+	}
+	out := &ImportError{Lines: make([]LineError, 0, len(qes))}
+	for _, qe := range qes {
+		if qe.Index >= len(lines) {
+			return err
+		}
+		le := lineFault(qe.Err)
+		le.Line = lines[qe.Index]
+		out.Lines = append(out.Lines, *le)
+	}
+	return out
 }
 
 // parseImport checks and decodes every non-blank line of a JSON Lines
@@ -239,6 +256,7 @@ func (a *api) UpdateQuestion(ctx context.Context, req oapi.UpdateQuestionRequest
 	in := catalog.QuestionInput{
 		Prompt: cur.Prompt, Messages: cur.Messages, Choices: cur.Choices,
 		Category: cur.Category, ExpectedAnswer: cur.ExpectedAnswer, Scoring: cur.Scoring,
+		Key: cur.Key, Metadata: cur.Metadata,
 	}
 	// prompt and messages replace each other: a question is asked one way.
 	if b.Prompt != nil && b.Messages != nil {
@@ -264,6 +282,16 @@ func (a *api) UpdateQuestion(ctx context.Context, req oapi.UpdateQuestionRequest
 	}
 	if b.Scoring != nil {
 		in.Scoring = fromScoring(*b.Scoring)
+	}
+	if b.Key != nil {
+		in.Key = *b.Key
+	}
+	if b.Metadata != nil {
+		// {} removes the metadata, as [] removes the choices.
+		in.Metadata = *b.Metadata
+		if len(in.Metadata) == 0 {
+			in.Metadata = nil
+		}
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err

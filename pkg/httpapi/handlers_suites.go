@@ -13,21 +13,11 @@ func (a *api) CreateSuite(ctx context.Context, req oapi.CreateSuiteRequestObject
 	if b == nil {
 		return nil, errNoBody
 	}
-	var desc string
-	if b.Description != nil {
-		desc = *b.Description
-	}
-	if err := catalog.ValidateSuite(b.Name, desc); err != nil {
+	in := fromCreateSuite(*b)
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var fewShot []catalog.Message
-	if b.FewShot != nil {
-		fewShot = fromMessages(*b.FewShot)
-		if err := catalog.ValidateFewShot("few_shot", fewShot); err != nil {
-			return nil, err
-		}
-	}
-	s, err := a.s.store.CreateSuite(ctx, b.Name, desc, fewShot...)
+	s, err := a.s.store.CreateSuite(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +55,7 @@ func (a *api) UpdateSuite(ctx context.Context, req oapi.UpdateSuiteRequestObject
 	if b == nil {
 		return nil, errNoBody
 	}
-	patch := catalog.SuitePatch{Name: b.Name, Description: b.Description}
+	patch := catalog.SuitePatch{Name: b.Name, Description: b.Description, PromptTemplate: b.PromptTemplate}
 	if b.FewShot != nil {
 		fs := fromMessages(*b.FewShot)
 		patch.FewShot = &fs
