@@ -285,6 +285,83 @@ func TestCLI_Commands(t *testing.T) {
 		}
 	})
 
+	t.Run("SuitesImport", func(t *testing.T) {
+		ctx := context.Background()
+		tmpl := oapi.PromptTemplate("Answer briefly: {{question}}")
+		suite, err := s.c.CreateSuite(ctx, oapi.CreateSuiteRequest{Name: "support", PromptTemplate: &tmpl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func() int {
+			t.Helper()
+			got, err := s.c.GetSuite(ctx, suite.Id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.QuestionCount
+		}
+
+		r := s.mustSabe(t, o, "suites", "import", "support", "../testdata/import/promptfoo.yaml")
+		if !strings.Contains(r.Err, "format: promptfoo (guessed from ../testdata/import/promptfoo.yaml") || !strings.Contains(r.Out, "imported 4 questions into suite support") {
+			t.Errorf("import of promptfoo.yaml: stdout %q, stderr %q", r.Out, r.Err)
+		}
+		evals, err := os.ReadFile("../testdata/import/openai-evals.jsonl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res oapi.ImportQuestionsResult
+		r = s.mustSabe(t, cliOpts{Stdin: string(evals)}, "suites", "import", "support", "-", "--format", "openai-evals", "--json")
+		decode(t, r, &res)
+		if res.Imported != 3 || len(res.Items) != 3 || strings.Contains(r.Err, "guessed") {
+			t.Errorf("import of openai-evals from stdin: %+v, stderr %q", res, r.Err)
+		}
+		if n := count(); n != 7 {
+			t.Fatalf("the suite holds %d questions after two imports, want 7", n)
+		}
+
+		// A broken file: every bad line, on stderr, and nothing imported.
+		r = s.sabe(t, o, "suites", "import", "support", "../testdata/import/broken-promptfoo.yaml")
+		lines := regexp.MustCompile(`(?m)^\.\./testdata/import/broken-promptfoo\.yaml: line \d+: `).FindAllString(r.Err, -1)
+		if r.Code != 1 || len(lines) < 3 || !strings.Contains(r.Err, "javascript") || !strings.Contains(r.Err, "nothing was imported") {
+			t.Errorf("import of a broken file: exit %d, stderr:\n%s\nwant 1 with every bad line", r.Code, r.Err)
+		}
+		if n := count(); n != 7 {
+			t.Errorf("a refused import left %d questions, want 7", n)
+		}
+
+		// An assertion SABE cannot score: refused, unless skipped.
+		js := "- vars: {question: Is this polite?}\n  assert:\n    - type: contains\n      value: please\n    - type: javascript\n      value: output.length < 100\n"
+		r = s.sabe(t, cliOpts{Stdin: js}, "suites", "import", "support", "-", "--format", "promptfoo")
+		if r.Code != 1 || !strings.Contains(r.Err, "javascript") {
+			t.Errorf("import of an unsupported assertion: exit %d, stderr %q", r.Code, r.Err)
+		}
+		r = s.mustSabe(t, cliOpts{Stdin: js}, "suites", "import", "support", "-", "--format", "promptfoo", "--skip-unsupported")
+		if !strings.Contains(r.Err, "warning: line ") || !strings.Contains(r.Err, "javascript") || !strings.Contains(r.Out, "imported 1 questions") {
+			t.Errorf("import with --skip-unsupported: stdout %q, stderr %q", r.Out, r.Err)
+		}
+		if n := count(); n != 8 {
+			t.Errorf("the suite holds %d questions, want 8", n)
+		}
+
+		for _, c := range []struct {
+			args  []string
+			stdin string
+			code  int
+			err   string
+		}{
+			{[]string{"suites", "import", "support", "-", "--format", "excel"}, "", 2, "--format"},
+			{[]string{"suites", "import", "support", "-"}, "just some words\n", 2, "--format"},
+			{[]string{"suites", "import", "support", "../testdata/import/no-such-file.csv"}, "", 1, "no such file"},
+			{[]string{"suites", "import", "nope", "../testdata/import/sabe.jsonl"}, "", 1, `no suite named "nope"`},
+			{[]string{"suites", "import", "support"}, "", 2, "accepts 2 arg"},
+		} {
+			r := s.sabe(t, cliOpts{Stdin: c.stdin}, c.args...)
+			if r.Code != c.code || !strings.Contains(r.Err, c.err) {
+				t.Errorf("sabe %s: exit %d, stderr %q; want %d and %q", strings.Join(c.args, " "), r.Code, r.Err, c.code, c.err)
+			}
+		}
+	})
+
 	t.Run("TablesFitTheWidth", func(t *testing.T) {
 		for _, args := range [][]string{{"suites", "ls"}, {"leaderboard", "nightly"}, {"providers", "ls"}} {
 			narrow := s.mustSabe(t, cliOpts{Width: 60}, args...)
