@@ -362,6 +362,40 @@ func TestCLI_Commands(t *testing.T) {
 		}
 	})
 
+	t.Run("Completions", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"__complete", "leaderboard", "ni"}, "nightly"},
+			{[]string{"__complete", "compare", ""}, "hang"},
+			{[]string{"__complete", "providers", "test", ""}, "slow"},
+			{[]string{"__complete", "suites", "import", "ar"}, "arith"},
+			{[]string{"__complete", "runs", "show", ""}, f.cur.Id.String() + "\tnightly completed"},
+			{[]string{"__complete", "runs", "ls", "--status", ""}, "partial"},
+		} {
+			r := s.mustSabe(t, o, c.args...)
+			if !strings.Contains(r.Out, c.want) {
+				t.Errorf("sabe %s completed\n%s\nwant %q among them", strings.Join(c.args, " "), r.Out, c.want)
+			}
+		}
+		if r := s.mustSabe(t, o, "completion", "bash"); !strings.Contains(r.Out, "__start_sabe") {
+			t.Errorf("completion bash printed no bash completion:\n%.200s", r.Out)
+		}
+	})
+
+	t.Run("Quiet", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"runs", "ls"}, {"runs", "show", f.cur.Id.String()}, {"leaderboard", "nightly"},
+			{"compare", "--runs", f.prev.Id.String(), f.cur.Id.String()}, {"providers", "ls"}, {"providers", "test", "mock"}, {"suites", "ls"},
+		} {
+			r := s.mustSabe(t, o, append(args, "--quiet")...)
+			if r.Out != "" || r.Err != "" {
+				t.Errorf("sabe %s --quiet printed %q and %q", strings.Join(args, " "), r.Out, r.Err)
+			}
+		}
+	})
+
 	t.Run("TablesFitTheWidth", func(t *testing.T) {
 		// suites ls is left out: its last column, a description, runs on.
 		for _, args := range [][]string{{"leaderboard", "nightly"}, {"providers", "ls"}} {
