@@ -218,6 +218,10 @@ func TestCLI_Commands(t *testing.T) {
 		if d.Rankings.Overall[0].ModelName != "weak" {
 			t.Errorf("after the regression weak should lead: %+v", d.Rankings.Overall)
 		}
+		decode(t, s.mustSabe(t, o, "runs", "show", "latest:nightly", "--json"), &d)
+		if d.Id != f.cur.Id {
+			t.Errorf("runs show latest:nightly showed run %s, want the newest, %s", d.Id, f.cur.Id)
+		}
 	})
 
 	t.Run("Leaderboard", func(t *testing.T) {
@@ -475,6 +479,8 @@ func TestCLI_Commands(t *testing.T) {
 			{[]string{"runs", "show", uuid.NewString()}, 1, "not found"},
 			{[]string{"runs", "show", "not-an-id"}, 2, "is not a run id"},
 			{[]string{"runs", "show"}, 2, "accepts 1 arg"},
+			{[]string{"runs", "show", "latest:"}, 2, "latest:nightly"},
+			{[]string{"runs", "show", "latest:nope"}, 1, `no benchmark named "nope"`},
 			{[]string{"runs", "ls", "--status", "done"}, 2, "--status"},
 			{[]string{"runs", "ls", "--limit", "0"}, 2, "--limit"},
 			{[]string{"leaderboard", "no-such-bench"}, 1, `no benchmark named "no-such-bench"`},
