@@ -36,11 +36,12 @@ type exportRun struct {
 
 const exportProviderError = "provider answered 503: upstream overloaded, \"retry\" later\nsecond line"
 
-func (b *bundle) exportRun(t *testing.T) exportRun {
+// newRun creates a run of a benchmark, queued, for a test to record its
+// units, and returns it with its snapshot (models and questions).
+func (b *bundle) newRun(t *testing.T, benchmarkID uuid.UUID) (*run.Run, *run.Snapshot) {
 	t.Helper()
 	ctx := context.Background()
-	w := b.world(t, 2, 3, 1)
-	r, err := b.store.CreateRunAt(ctx, w.benchmark.Id, time.Now().UTC().Truncate(time.Second))
+	r, err := b.store.CreateRunAt(ctx, benchmarkID, time.Now().UTC().Truncate(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +49,14 @@ func (b *bundle) exportRun(t *testing.T) exportRun {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, snap
+}
+
+func (b *bundle) exportRun(t *testing.T) exportRun {
+	t.Helper()
+	ctx := context.Background()
+	w := b.world(t, 2, 3, 1)
+	r, snap := b.newRun(t, w.benchmark.Id)
 	er := exportRun{run: r}
 	for _, m := range snap.Models {
 		er.models = append(er.models, m.ModelID)
@@ -300,14 +309,7 @@ func TestServer_ExportStreams(t *testing.T) {
 	b := setup(t)
 	const models, questions, samples = 4, 50, 100
 	w := b.world(t, models, questions, samples)
-	r, err := b.store.CreateRunAt(ctx, w.benchmark.Id, time.Now().UTC().Truncate(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := b.store.LoadSnapshot(ctx, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, snap := b.newRun(t, w.benchmark.Id)
 	var batch []*run.Execution
 	for _, m := range snap.Models {
 		for _, q := range snap.Questions {
