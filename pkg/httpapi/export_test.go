@@ -382,3 +382,41 @@ func TestServer_ExportCut(t *testing.T) {
 		})
 	}
 }
+
+// TestServer_ExportOutlivesWriteTimeout: an export of a large run outlasts
+// the server's WriteTimeout, which bounds a whole response; the export
+// extends the connection's deadline batch by batch. Under a WriteTimeout
+// that has passed before the handler runs, the JSON listing fails and the
+// export still arrives whole.
+func TestServer_ExportOutlivesWriteTimeout(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(d *httpapi.Deps) { d.Config.ExportBatch = 2 })
+	er := b.exportRun(t)
+	ts := httptest.NewUnstartedServer(b.srv.Handler())
+	ts.Config.WriteTimeout = time.Nanosecond
+	ts.Start()
+	defer ts.Close()
+	get := func(accept string) (string, error) {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/v1/runs/"+er.run.ID.String()+"/results", nil)
+		req.Header.Set("Authorization", "Bearer "+b.token)
+		req.Header.Set("Accept", accept)
+		resp, err := b.client.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		var body bytes.Buffer
+		_, err = body.ReadFrom(resp.Body)
+		return body.String(), err
+	}
+	if body, err := get("application/json"); err == nil && strings.Contains(body, `"items"`) {
+		t.Fatalf("the listing came through a passed WriteTimeout: the test shows nothing")
+	}
+	body, err := get("application/x-ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, units := ndjsonLines(t, []byte(body)); len(units) != 6 {
+		t.Errorf("%d rows, want 6", len(units))
+	}
+}
