@@ -420,3 +420,23 @@ func TestServer_ExportOutlivesWriteTimeout(t *testing.T) {
 		t.Errorf("%d rows, want 6", len(units))
 	}
 }
+
+// TestServer_ExportShutdown: an export running when the server shuts down
+// (EndStreams, on http.Server.Shutdown) ends after its batch with a line
+// that says so, instead of holding the shutdown until it is done.
+func TestServer_ExportShutdown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(d *httpapi.Deps) { d.Config.ExportBatch = 2 })
+	er := b.exportRun(t)
+	rec := &flushRecorder{header: http.Header{}}
+	rec.onFlush = b.srv.EndStreams
+	serveExport(t, b, "/v1/runs/"+er.run.ID.String()+"/results", "application/x-ndjson", rec)
+	body := strings.TrimRight(rec.body.String(), "\n")
+	last := body[strings.LastIndex(body, "\n")+1:]
+	if want := `{"export_error":"the server is shutting down; export again after 2 rows (request id `; !strings.HasPrefix(last, want) {
+		t.Errorf("last line %q, want %q…", last, want)
+	}
+	if n := strings.Count(body, "\n"); n != 2 {
+		t.Errorf("%d lines before the last, want the first batch's 2", n)
+	}
+}
