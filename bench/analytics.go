@@ -204,8 +204,13 @@ func runAnalytics(ctx context.Context, o analyticsOptions, stdout io.Writer) (re
 // would do shortly after a bulk load, and returns what it wrote and the
 // benchmark it seeded.
 func seedHistory(ctx context.Context, o analyticsOptions, getenv func(string) string, pool *pgxpool.Pool, stdout io.Writer) (seed SeedStats, benchID string, err error) {
-	seedArgs := []string{"seed-history", "--executions", strconv.Itoa(o.executions), "--weeks", strconv.Itoa(o.weeks),
-		"--parallel", strconv.Itoa(o.parallel)}
+	return seedWith(ctx, []string{"seed-history", "--executions", strconv.Itoa(o.executions), "--weeks", strconv.Itoa(o.weeks),
+		"--parallel", strconv.Itoa(o.parallel)}, getenv, pool, stdout)
+}
+
+// seedWith runs `sabe seedArgs...` (seed-history with its flags), then
+// VACUUM ANALYZE as autovacuum would after a bulk load.
+func seedWith(ctx context.Context, seedArgs []string, getenv func(string) string, pool *pgxpool.Pool, stdout io.Writer) (seed SeedStats, benchID string, err error) {
 	fmt.Fprintf(stdout, "seeding: sabe %s\n", strings.Join(seedArgs, " "))
 	var seedOut bytes.Buffer
 	start := time.Now()

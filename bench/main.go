@@ -20,6 +20,9 @@
 //	            GET /v1/runs/{id} and GET /v1/runs/{id}/rankings at 500/s.
 //	memory      peak RSS of one worker at concurrency 500 against the 1 s
 //	            mock.
+//	export      one run of 1,000,000 units (seed-history) exported as CSV
+//	            and as JSON Lines by `sabe runs export` through the api:
+//	            rows/s, and the api's and the client's memory meanwhile.
 //	analytics   seed a history of 1,000,000 executions (sabe seed-history),
 //	            start the api in-process, and drive the timeseries, compare
 //	            and leaderboard routes at a fixed rate with vegeta.
@@ -47,7 +50,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/command"
 )
 
-const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency judging api memory analytics dashboard)`
+const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency judging api memory export analytics dashboard)`
 
 func main() {
 	command.Main("bench", func(ctx context.Context, args []string, _ func(string) string, stdout io.Writer) error {
@@ -72,6 +75,8 @@ type options struct {
 	analytics            analyticsOptions
 	// pageLoads is how many cold loads each dashboard page gets.
 	pageLoads int
+	// exportUnits is the size of the export phase's run.
+	exportUnits int
 	// workerEnv is SABE_* settings given to every worker (--worker-env).
 	workerEnv map[string]string
 }
@@ -108,6 +113,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.duration, "duration", 15*time.Second, "how long each route is driven (api, analytics)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unrecorded load on each route before its measurement (api, analytics)")
 	fs.IntVar(&o.pageLoads, "page-loads", 5, "cold loads of each page (dashboard)")
+	fs.IntVar(&o.exportUnits, "export-units", 1_000_000, "units of the run the export phase exports (4 models × up to 10,000 questions × samples)")
 	fs.StringVar(&a.database, "database", "sabe_bench", "database of the analytics phase (dropped first if it exists)")
 	fs.IntVar(&a.executions, "executions", 1_000_000, "executions to seed (analytics)")
 	fs.IntVar(&a.weeks, "weeks", 26, "weeks of history (analytics)")
@@ -136,8 +142,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return command.Usagef(command.Usage(fs, usage), "unknown phase %q", p)
 		}
 	}
-	if o.scale <= 0 || o.workers < 1 || o.concurrency < 1 || o.memoryConcurrency < 1 || o.apiRate < 1 || o.postRate < 1 {
-		return errors.New("--scale, --workers, --concurrency, --memory-concurrency, --api-rate and --post-rate must be positive")
+	if o.scale <= 0 || o.exportUnits < 1 || o.workers < 1 || o.concurrency < 1 || o.memoryConcurrency < 1 || o.apiRate < 1 || o.postRate < 1 {
+		return errors.New("--scale, --export-units, --workers, --concurrency, --memory-concurrency, --api-rate and --post-rate must be positive")
 	}
 	a.adminURL, a.keep, a.duration, a.warmup = o.adminURL, o.keep, o.duration, o.warmup
 
@@ -258,6 +264,11 @@ func (h *harness) run(ctx context.Context, phase string) error {
 	case "dashboard":
 		var r *DashboardReport
 		if r, err = h.runDashboard(ctx); r != nil {
+			section = r
+		}
+	case "export":
+		var r *ExportReport
+		if r, err = h.runExport(ctx); r != nil {
 			section = r
 		}
 	case "analytics":

@@ -32,12 +32,13 @@ type Report struct {
 	// Analytics keeps the format the analytics phase has always written.
 	Analytics json.RawMessage `json:"analytics,omitempty"`
 	Dashboard json.RawMessage `json:"dashboard,omitempty"`
+	Export    json.RawMessage `json:"export,omitempty"`
 }
 
 // phaseNames are the phases in the order `all` runs them: the ceiling
 // right before the throughput it is the reference of, analytics (the
 // longest) last.
-var phaseNames = []string{"ceiling", "throughput", "efficiency", "judging", "api", "memory", "analytics", "dashboard"}
+var phaseNames = []string{"ceiling", "throughput", "efficiency", "judging", "api", "memory", "export", "analytics", "dashboard"}
 
 func (r *Report) section(phase string) *json.RawMessage {
 	switch phase {
@@ -57,6 +58,8 @@ func (r *Report) section(phase string) *json.RawMessage {
 		return &r.Analytics
 	case "dashboard":
 		return &r.Dashboard
+	case "export":
+		return &r.Export
 	}
 	return nil
 }

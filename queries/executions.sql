@@ -41,6 +41,11 @@ WHERE run_created_at = sqlc.arg(run_created_at) AND run_id = sqlc.arg(run_id);
 -- The keys of a page of ListRunResults and the bytes of text each result
 -- carries, so the store can cut the page by bytes before reading any text:
 -- octet_length reads a TOASTed value's stored length without fetching it.
+-- The keyset condition is always there (the first page passes a key
+-- before every unit): as an optional one ("NOT has_cursor OR ...") it
+-- was a filter in PostgreSQL's generic plan instead of a bound of the
+-- primary key's index scan, so that each page of a large run read every
+-- unit before it, and an export of 1,000,000 units read 250 million.
 SELECT e.model_id, e.question_id, e.sample,
        (octet_length(e.response) + coalesce(octet_length(e.error), 0))::bigint AS text_bytes
 FROM executions e
@@ -48,8 +53,7 @@ WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id
   AND (sqlc.narg(model_id)::uuid IS NULL OR e.model_id = sqlc.narg(model_id)::uuid)
   AND (sqlc.narg(question_id)::uuid IS NULL OR e.question_id = sqlc.narg(question_id)::uuid)
   AND (sqlc.narg(status)::text IS NULL OR e.status = sqlc.narg(status)::text)
-  AND (NOT sqlc.arg(has_cursor)::bool
-       OR (e.model_id, e.question_id, e.sample) > (sqlc.arg(after_model)::uuid, sqlc.arg(after_question)::uuid, sqlc.arg(after_sample)::int))
+  AND (e.model_id, e.question_id, e.sample) > (sqlc.arg(after_model)::uuid, sqlc.arg(after_question)::uuid, sqlc.arg(after_sample)::int)
 ORDER BY e.model_id, e.question_id, e.sample
 LIMIT sqlc.arg(lim);
 
@@ -80,8 +84,7 @@ WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id
   AND (sqlc.narg(model_id)::uuid IS NULL OR e.model_id = sqlc.narg(model_id)::uuid)
   AND (sqlc.narg(question_id)::uuid IS NULL OR e.question_id = sqlc.narg(question_id)::uuid)
   AND (sqlc.narg(status)::text IS NULL OR e.status = sqlc.narg(status)::text)
-  AND (NOT sqlc.arg(has_cursor)::bool
-       OR (e.model_id, e.question_id, e.sample) > (sqlc.arg(after_model)::uuid, sqlc.arg(after_question)::uuid, sqlc.arg(after_sample)::int))
+  AND (e.model_id, e.question_id, e.sample) > (sqlc.arg(after_model)::uuid, sqlc.arg(after_question)::uuid, sqlc.arg(after_sample)::int)
 ORDER BY e.model_id, e.question_id, e.sample
 LIMIT sqlc.arg(lim);
 

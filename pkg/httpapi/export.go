@@ -138,6 +138,15 @@ func (e *resultExport) VisitListRunResultsResponse(w http.ResponseWriter) error 
 	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return fmt.Errorf("clear the read deadline: %w", err)
 	}
+	extend := func() error {
+		if err := rc.SetWriteDeadline(time.Now().Add(exportWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return fmt.Errorf("extend the write deadline: %w", err)
+		}
+		return nil
+	}
+	if err := extend(); err != nil {
+		return err
+	}
 	ext := ".csv"
 	if e.format == exportNDJSON {
 		ext = ".jsonl"
@@ -157,8 +166,8 @@ func (e *resultExport) VisitListRunResultsResponse(w http.ResponseWriter) error 
 	stop := e.a.s.streams.wait()
 	batch, written := e.first, 0
 	for len(batch) > 0 {
-		if err := rc.SetWriteDeadline(time.Now().Add(exportWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return fmt.Errorf("extend the write deadline: %w", err)
+		if err := extend(); err != nil {
+			return err
 		}
 		for i := range batch {
 			if err := enc.row(e.run.ID, toResult(&batch[i], e.run.ScoringVersion)); err != nil {

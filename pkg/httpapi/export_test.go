@@ -36,11 +36,12 @@ type exportRun struct {
 
 const exportProviderError = "provider answered 503: upstream overloaded, \"retry\" later\nsecond line"
 
-func (b *bundle) exportRun(t *testing.T) exportRun {
+// newRun creates a run of a benchmark, queued, for a test to record its
+// units, and returns it with its snapshot (models and questions).
+func (b *bundle) newRun(t *testing.T, benchmarkID uuid.UUID) (*run.Run, *run.Snapshot) {
 	t.Helper()
 	ctx := context.Background()
-	w := b.world(t, 2, 3, 1)
-	r, err := b.store.CreateRunAt(ctx, w.benchmark.Id, time.Now().UTC().Truncate(time.Second))
+	r, err := b.store.CreateRunAt(ctx, benchmarkID, time.Now().UTC().Truncate(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +49,14 @@ func (b *bundle) exportRun(t *testing.T) exportRun {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, snap
+}
+
+func (b *bundle) exportRun(t *testing.T) exportRun {
+	t.Helper()
+	ctx := context.Background()
+	w := b.world(t, 2, 3, 1)
+	r, snap := b.newRun(t, w.benchmark.Id)
 	er := exportRun{run: r}
 	for _, m := range snap.Models {
 		er.models = append(er.models, m.ModelID)
@@ -300,14 +309,7 @@ func TestServer_ExportStreams(t *testing.T) {
 	b := setup(t)
 	const models, questions, samples = 4, 50, 100
 	w := b.world(t, models, questions, samples)
-	r, err := b.store.CreateRunAt(ctx, w.benchmark.Id, time.Now().UTC().Truncate(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := b.store.LoadSnapshot(ctx, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, snap := b.newRun(t, w.benchmark.Id)
 	var batch []*run.Execution
 	for _, m := range snap.Models {
 		for _, q := range snap.Questions {
@@ -378,5 +380,63 @@ func TestServer_ExportCut(t *testing.T) {
 				t.Errorf("last line %q, want it to start with %q and name the request id", last, want)
 			}
 		})
+	}
+}
+
+// TestServer_ExportOutlivesWriteTimeout: an export of a large run outlasts
+// the server's WriteTimeout, which bounds a whole response; the export
+// extends the connection's deadline batch by batch. Under a WriteTimeout
+// that has passed before the handler runs, the JSON listing fails and the
+// export still arrives whole.
+func TestServer_ExportOutlivesWriteTimeout(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(d *httpapi.Deps) { d.Config.ExportBatch = 2 })
+	er := b.exportRun(t)
+	ts := httptest.NewUnstartedServer(b.srv.Handler())
+	ts.Config.WriteTimeout = time.Nanosecond
+	ts.Start()
+	defer ts.Close()
+	get := func(accept string) (string, error) {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/v1/runs/"+er.run.ID.String()+"/results", nil)
+		req.Header.Set("Authorization", "Bearer "+b.token)
+		req.Header.Set("Accept", accept)
+		resp, err := b.client.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		var body bytes.Buffer
+		_, err = body.ReadFrom(resp.Body)
+		return body.String(), err
+	}
+	if body, err := get("application/json"); err == nil && strings.Contains(body, `"items"`) {
+		t.Fatalf("the listing came through a passed WriteTimeout: the test shows nothing")
+	}
+	body, err := get("application/x-ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, units := ndjsonLines(t, []byte(body)); len(units) != 6 {
+		t.Errorf("%d rows, want 6", len(units))
+	}
+}
+
+// TestServer_ExportShutdown: an export running when the server shuts down
+// (EndStreams, on http.Server.Shutdown) ends after its batch with a line
+// that says so, instead of holding the shutdown until it is done.
+func TestServer_ExportShutdown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(d *httpapi.Deps) { d.Config.ExportBatch = 2 })
+	er := b.exportRun(t)
+	rec := &flushRecorder{header: http.Header{}}
+	rec.onFlush = b.srv.EndStreams
+	serveExport(t, b, "/v1/runs/"+er.run.ID.String()+"/results", "application/x-ndjson", rec)
+	body := strings.TrimRight(rec.body.String(), "\n")
+	last := body[strings.LastIndex(body, "\n")+1:]
+	if want := `{"export_error":"the server is shutting down; export again after 2 rows (request id `; !strings.HasPrefix(last, want) {
+		t.Errorf("last line %q, want %q…", last, want)
+	}
+	if n := strings.Count(body, "\n"); n != 2 {
+		t.Errorf("%d lines before the last, want the first batch's 2", n)
 	}
 }

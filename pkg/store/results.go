@@ -19,6 +19,10 @@ type resultCursor struct {
 	S int32     `json:"s"`
 }
 
+// beforeAllResults is a key before every result (samples count from 0),
+// where the first page starts.
+var beforeAllResults = resultCursor{M: uuid.Nil, Q: uuid.Nil, S: -1}
+
 // ResultCursor returns the cursor of the page that follows res, for a
 // caller that ends a page of Results earlier than the store did (the API
 // does when the encoded page passes MaxPageBytes).
@@ -77,11 +81,12 @@ func (s *Store) resultBatch(ctx context.Context, r *run.Run, f ResultFilter, aft
 		st := string(*f.Status)
 		status = &st
 	}
+	if after == nil {
+		after = &beforeAllResults
+	}
 	sizeArg := dbsqlc.ListRunResultSizesParams{
 		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: f.ModelID, QuestionID: f.QuestionID, Status: status, Lim: lim + 1,
-	}
-	if after != nil {
-		sizeArg.HasCursor, sizeArg.AfterModel, sizeArg.AfterQuestion, sizeArg.AfterSample = true, after.M, after.Q, after.S
+		AfterModel: after.M, AfterQuestion: after.Q, AfterSample: after.S,
 	}
 	sizes, err := s.q.ListRunResultSizes(ctx, sizeArg)
 	if err != nil {
@@ -100,7 +105,7 @@ func (s *Store) resultBatch(ctx context.Context, r *run.Run, f ResultFilter, aft
 	}
 	arg := dbsqlc.ListRunResultsParams{
 		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: f.ModelID, QuestionID: f.QuestionID, Status: status, Lim: int32(n),
-		HasCursor: sizeArg.HasCursor, AfterModel: sizeArg.AfterModel, AfterQuestion: sizeArg.AfterQuestion, AfterSample: sizeArg.AfterSample,
+		AfterModel: after.M, AfterQuestion: after.Q, AfterSample: after.S,
 	}
 	rows, err := s.q.ListRunResults(ctx, arg)
 	if err != nil {

@@ -31,8 +31,9 @@ a run of a million units takes no more memory than a small one.
 The format is --format, else guessed from -o's extension (.jsonl, .ndjson:
 JSON Lines), else CSV. With -o the file appears only when the export is
 whole: it is written beside it under a temporary name and renamed at the
-end. An export the server cut short exits non-zero (on stdout its last line
-then says export_error).`,
+end; --json then prints {"run_id", "format", "file", "rows"} on stdout. An
+export the server cut short exits 1 (on stdout its last line then says
+export_error). A note with the row count goes to stderr unless --quiet.`,
 		Example: `  sabe runs export 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f -o results.csv
   sabe runs export 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f --format jsonl --status failed | jq .error
   sabe runs export 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f --model gpt-4o -o gpt-4o.jsonl`,
