@@ -20,19 +20,6 @@ type csvFile struct {
 	rows   []csvRow
 }
 
-// col returns the index of the column named name (case-insensitive), or
-// -1.
-func (f *csvFile) col(names ...string) int {
-	for i, h := range f.header {
-		for _, n := range names {
-			if strings.EqualFold(h, n) {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
 // readCSV reads a CSV file with a header row. A record that cannot be
 // read, or has another number of fields than the header, is reported on
 // its line and left out; rows whose fields are all blank are skipped, as

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -204,7 +205,9 @@ func (p *parser) inspectCSV(body []byte) error {
 	if err != nil || f == nil {
 		return err
 	}
-	if f.col("input") < 0 {
+	// Column names are the Sample's field names, as inspect_ai reads
+	// them: exactly.
+	if !slices.Contains(f.header, "input") {
 		p.fail(1, "input", "the header has no input column")
 		return nil
 	}
