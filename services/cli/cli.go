@@ -176,5 +176,6 @@ keys, token).`,
 func clientCommands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		configCommand(e),
+		compareCommand(e),
 	}
 }
