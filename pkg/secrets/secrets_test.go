@@ -282,3 +282,20 @@ func TestGenerateEntry(t *testing.T) {
 		}
 	})
 }
+
+func TestKeyFingerprint(t *testing.T) {
+	t.Parallel()
+	// The value the OpenAPI document promises: SHA-256 over the domain and
+	// the key, first 16 hex digits. Computed independently with
+	// `printf 'sabe-provider-key:sk-test' | sha256sum`.
+	const want = "7f341bbb6294111f"
+	if got := secrets.KeyFingerprint("sk-test"); got != want {
+		t.Fatalf("KeyFingerprint(sk-test) = %q, want %q", got, want)
+	}
+	if a, b := secrets.KeyFingerprint("sk-a"), secrets.KeyFingerprint("sk-b"); a == b {
+		t.Fatalf("two keys share fingerprint %q", a)
+	}
+	if got := secrets.KeyFingerprint("sk-test"); !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(got) {
+		t.Fatalf("fingerprint %q is not 16 hex digits", got)
+	}
+}

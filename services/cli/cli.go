@@ -11,6 +11,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sabe-dev/sabe/internal/command"
+	"github.com/sabe-dev/sabe/pkg/client"
 )
 
 // RunFunc is a service's entry point, as cmd/<binary> calls it.
@@ -86,8 +88,31 @@ func RunIO(ctx context.Context, args []string, getenv func(string) string, stdio
 		}
 		return &command.UsageError{Err: err, Usage: cmd.UsageString()}
 	}
+	var ae *client.Error
+	if errors.As(err, &ae) && err == error(ae) {
+		return &apiFailure{ae}
+	}
 	return err
 }
+
+// apiFailure is an error answer of the API as sabe prints it: the API's
+// field and message, then its status and code, without the request line
+// a person did not type.
+type apiFailure struct{ err *client.Error }
+
+func (a *apiFailure) Error() string {
+	e := a.err
+	if e.Code == "" && e.Message == "" {
+		return e.Error()
+	}
+	msg := e.Message
+	if e.Field != "" {
+		msg = e.Field + ": " + msg
+	}
+	return fmt.Sprintf("%s (HTTP %d %s)", msg, e.Status, e.Code)
+}
+
+func (a *apiFailure) Unwrap() error { return a.err }
 
 // isCobraUsage reports whether err is one of cobra's command-line errors.
 func isCobraUsage(err error) bool {
@@ -176,6 +201,9 @@ keys, token).`,
 func clientCommands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		configCommand(e),
+		runsCommand(e),
+		leaderboardCommand(e),
 		compareCommand(e),
+		providersCommand(e),
 	}
 }

@@ -16,6 +16,9 @@ type table struct {
 	// Wrap lets the last column run past the width instead of being cut
 	// (a question's text, an error), for tables read rather than scanned.
 	Wrap bool
+	// Fixed is how many leading columns are never cut: ids a person
+	// copies into the next command.
+	Fixed int
 }
 
 // colGap is the space between columns.
@@ -40,7 +43,7 @@ func (t table) render(width int) string {
 		}
 	}
 	if width > 0 {
-		fit(w, width, t.Wrap)
+		fit(w, width, t.Wrap, t.Fixed)
 	}
 	var b strings.Builder
 	line := func(cells []string) {
@@ -70,9 +73,9 @@ func (t table) render(width int) string {
 }
 
 // fit narrows the column widths w until they fit width with their gaps:
-// one column at a time, always the widest. With wrap the last column is
-// left out of the sum: it may run on.
-func fit(w []int, width int, wrap bool) {
+// one column at a time, always the widest of those after the first fixed
+// ones. With wrap the last column is left out of the sum: it may run on.
+func fit(w []int, width int, wrap bool, fixed int) {
 	cols := w
 	if wrap && len(w) > 1 {
 		cols = w[:len(w)-1]
@@ -86,13 +89,13 @@ func fit(w []int, width int, wrap bool) {
 		return s
 	}
 	for total() > width {
-		widest := 0
+		widest := -1
 		for i, x := range cols {
-			if x > cols[widest] {
+			if i >= fixed && (widest < 0 || x > cols[widest]) {
 				widest = i
 			}
 		}
-		if cols[widest] <= minCol {
+		if widest < 0 || cols[widest] <= minCol {
 			return // as narrow as it goes; the terminal wraps the rest
 		}
 		cols[widest] = max(minCol, cols[widest]-(total()-width))
