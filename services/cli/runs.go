@@ -32,6 +32,8 @@ func runsCommand(e *env) *cobra.Command {
 		runsCancelCommand(e),
 		runsRetryFailedCommand(e),
 		runsRescoreCommand(e),
+		runsStartCommand(e),
+		runsGateCommand(e),
 	)
 	return cmd
 }
