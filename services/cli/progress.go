@@ -50,8 +50,8 @@ type progress interface {
 }
 
 // newProgress is the progress for e's stderr: a live bar on a terminal,
-// plain lines in a log, nothing with --quiet or --json (whose stdout is
-// the result; stderr keeps only what went wrong).
+// plain lines in a log, nothing with --quiet. --json leaves it on: the
+// JSON goes to stdout, so `--json > run.json` in CI keeps both.
 func (e *env) newProgress(total int64) progress {
 	switch {
 	case e.global.quiet:
@@ -125,15 +125,12 @@ func (s runStats) detail() string {
 	return b.String()
 }
 
-// shortID is a run id as progress shows it: its first 8 characters.
-func shortID(r oapi.Run) string {
-	return r.Id.String()[:8] + "…"
-}
-
 // progressLine is one plain report, as CI logs show it:
-// "run 3f2a4c1e… running 1200/3000 (40%) 35.2 units/s eta 51s failed 3 spent $0.4200".
+// "run 0190b3a4-…-3c5e2a1b4d6f running 1200/3000 (40%) 35.2 units/s eta 51s failed 3 spent $0.4200".
+// The id is whole: run ids are UUIDv7, whose first characters are the
+// time, the same for runs started close together.
 func progressLine(r oapi.Run, s runStats) string {
-	return fmt.Sprintf("run %s %s %d/%d (%d%%) %s\n", shortID(r), s.status, s.done, s.total, s.pct(), s.detail())
+	return fmt.Sprintf("run %s %s %d/%d (%d%%) %s\n", r.Id, s.status, s.done, s.total, s.pct(), s.detail())
 }
 
 // lineProgress writes a line at the first news, whenever the status

@@ -58,10 +58,10 @@ func TestProgress_Lines(t *testing.T) {
 	p.end(runAt(oapi.RunStatusCompleted, 100, 3, 0.42))
 
 	want := strings.Join([]string{
-		"run 0190b3a4… queued 0/100 (0%) failed 0 spent $0.0000",
-		"run 0190b3a4… running 20/100 (20%) 2.0 units/s eta 40s failed 1 spent $0.0500",
-		"run 0190b3a4… running 30/100 (30%) 1.5 units/s eta 47s failed 1 spent $0.0700",
-		"run 0190b3a4… completed 100/100 (100%) failed 3 spent $0.4200",
+		"run 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f queued 0/100 (0%) failed 0 spent $0.0000",
+		"run 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f running 20/100 (20%) 2.0 units/s eta 40s failed 1 spent $0.0500",
+		"run 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f running 30/100 (30%) 1.5 units/s eta 47s failed 1 spent $0.0700",
+		"run 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f completed 100/100 (100%) failed 3 spent $0.4200",
 	}, "\n") + "\n"
 	if got := out.String(); got != want {
 		t.Errorf("lines:\n%s\nwant:\n%s", got, want)
