@@ -257,7 +257,7 @@ func TestCLI_RunsStart(t *testing.T) {
 		for _, args := range [][]string{
 			{"runs", "start", "ok", "--wait", "--fail-under", "nosuch=0.5"},
 			{"runs", "start", "ok", "--wait", "--fail-under", "weak=0.5", "--fail-under", "ghost=0.5"}, // ghost is not in ok
-			{"runs", "start", "ok", "--fail-under", "0.5"},                                         // gates need --wait
+			{"runs", "start", "ok", "--fail-under", "0.5"},                                             // gates need --wait
 			{"runs", "start", "ok", "--samples", "0"},
 			{"runs", "start", "ok", "--wait", "--fail-under", "2"},
 		} {
