@@ -1,19 +1,23 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/sabe-dev/sabe/pkg/client"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
+	"github.com/sabe-dev/sabe/services/cli"
 )
 
 // runStartWorld is what `sabe runs start` is tried on: benchmarks over one
@@ -385,4 +389,57 @@ func TestCLI_RunsStart(t *testing.T) {
 		}
 		w.waitFinal(t, run.Id)
 	})
+}
+
+// TestCLI_GitHubActionsWorkflow keeps the CI workflow the README shows
+// working: docs/github-actions-sabe.yml is valid YAML with the secrets
+// sabe reads, each `sabe` command in its steps parses (its flags exist
+// and their values are good: --help after them stops it before it
+// calls anything), and the README shows the file as it is.
+func TestCLI_GitHubActionsWorkflow(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../docs/github-actions-sabe.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Uses string            `yaml:"uses"`
+				Run  string            `yaml:"run"`
+				Env  map[string]string `yaml:"env"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatalf("the workflow is not YAML: %v", err)
+	}
+	var commands int
+	for name, job := range wf.Jobs {
+		for _, step := range job.Steps {
+			for _, line := range strings.Split(step.Run, "\n") {
+				fields := strings.Fields(line)
+				if len(fields) == 0 || fields[0] != "sabe" {
+					continue
+				}
+				commands++
+				if step.Env["SABE_URL"] != "${{ secrets.SABE_URL }}" || step.Env["SABE_TOKEN"] != "${{ secrets.SABE_TOKEN }}" {
+					t.Errorf("job %s: the step running %q does not take SABE_URL and SABE_TOKEN from the secrets: %v", name, line, step.Env)
+				}
+				var out bytes.Buffer
+				args := append(fields[1:], "--help")
+				if err := cli.Run(context.Background(), args, func(string) string { return "" }, &out, cli.Services{}); err != nil {
+					t.Errorf("job %s: `%s` does not parse: %v", name, line, err)
+				} else if !strings.Contains(out.String(), "Usage:") {
+					t.Errorf("job %s: `%s --help` printed no usage:\n%s", name, line, out.String())
+				}
+			}
+		}
+	}
+	if commands == 0 {
+		t.Fatal("found no sabe command in the workflow")
+	}
+	if !strings.Contains(readme(t), "```yaml\n"+string(raw)+"```\n") {
+		t.Error("the README's CI section does not show docs/github-actions-sabe.yml as it is")
+	}
 }
