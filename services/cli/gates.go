@@ -36,7 +36,7 @@ type modelThreshold struct {
 // register adds the gates' flags to cmd.
 func (g *gates) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringArrayVar(&g.failUnder, "fail-under", nil, "exit 4 when a model's score is under SCORE (0 to 1); MODEL=SCORE holds one model to its own threshold (repeatable)")
+	f.StringArrayVar(&g.failUnder, "fail-under", nil, "exit 4 when a model's score is under `SCORE` (0 to 1); MODEL=SCORE holds one model to its own threshold (repeatable)")
 	f.BoolVar(&g.regression, "fail-on-regression", false, "exit 4 when a model scores significantly worse than in the benchmark's previous finished run, and print the questions that flipped")
 }
 

@@ -67,8 +67,8 @@ job must not keep spending, unless --detach-on-interrupt.`,
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&o.wait, "wait", "w", false, "follow the run to its end; exit non-zero when it does not complete or fails a gate")
-	f.IntVar(&o.samples, "samples", 0, "ask each question this many times per model in this run (default: the benchmark's)")
-	f.Float64Var(&o.maxCost, "max-cost", 0, "stop starting units once the run has cost this many US dollars (default: the benchmark's cap)")
+	f.IntVar(&o.samples, "samples", 0, "ask each question `N` times per model in this run (default: the benchmark's)")
+	f.Float64Var(&o.maxCost, "max-cost", 0, "stop starting units once the run has cost `USD` dollars (default: the benchmark's cap)")
 	f.BoolVar(&o.allowPartial, "allow-partial", false, "with --wait: a run that ends partial exits 0 and is held to the gates")
 	f.BoolVar(&o.detach, "detach-on-interrupt", false, "with --wait: on an interrupt where no one can be asked, leave the run running instead of cancelling it")
 	f.DurationVar(&o.interval, "interval", 10*time.Second, "with --wait and no terminal: a progress line this often")
