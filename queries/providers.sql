@@ -1,8 +1,8 @@
 -- name: CreateProvider :one
 INSERT INTO providers (id, name, kind, base_url, header_names, headers_key_id, headers_ciphertext,
-                       api_key_id, api_key_ciphertext,
+                       api_key_id, api_key_ciphertext, api_key_fingerprint,
                        requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 RETURNING *;
 
 -- name: GetProvider :one
@@ -29,6 +29,7 @@ UPDATE providers SET
     plain_headers      = CASE WHEN sqlc.arg(set_headers)::bool THEN '{}' ELSE plain_headers END,
     api_key_id         = CASE WHEN sqlc.arg(set_key)::bool THEN sqlc.narg(api_key_id) ELSE api_key_id END,
     api_key_ciphertext = CASE WHEN sqlc.arg(set_key)::bool THEN sqlc.narg(api_key_ciphertext) ELSE api_key_ciphertext END,
+    api_key_fingerprint = CASE WHEN sqlc.arg(set_key)::bool THEN sqlc.narg(api_key_fingerprint) ELSE api_key_fingerprint END,
     requests_per_minute = CASE WHEN sqlc.arg(set_limits)::bool THEN sqlc.narg(requests_per_minute) ELSE requests_per_minute END,
     tokens_per_minute   = CASE WHEN sqlc.arg(set_limits)::bool THEN sqlc.narg(tokens_per_minute) ELSE tokens_per_minute END,
     max_concurrency     = CASE WHEN sqlc.arg(set_limits)::bool THEN sqlc.narg(max_concurrency) ELSE max_concurrency END,

@@ -1,20 +1,20 @@
 -- name: InsertQuestions :copyfrom
-INSERT INTO questions (id, suite_id, revision) VALUES ($1, $2, $3);
+INSERT INTO questions (id, suite_id, revision, key) VALUES ($1, $2, $3, $4);
 
 -- name: InsertQuestionRevisions :copyfrom
-INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot, metadata)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
 
 -- name: GetQuestion :one
-SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
+SELECT q.id, q.suite_id, q.revision, q.key, q.archived_at, q.created_at, q.updated_at,
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot, r.metadata
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.id = $1;
 
 -- name: ListQuestions :many
-SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
+SELECT q.id, q.suite_id, q.revision, q.key, q.archived_at, q.created_at, q.updated_at,
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot, r.metadata
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.suite_id = sqlc.arg(suite_id)
@@ -39,18 +39,32 @@ FOR SHARE;
 -- The suite row is locked too (FOR SHARE), so archiving the suite waits for
 -- the change to commit, and a change waits for an archiving under way and
 -- then sees it: nothing changes under an archived suite.
-SELECT q.revision, q.archived_at AS question_archived_at, s.archived_at AS suite_archived_at
+SELECT q.suite_id, q.revision, q.archived_at AS question_archived_at, s.archived_at AS suite_archived_at
 FROM questions q
 JOIN suites s ON s.id = q.suite_id
 WHERE q.id = $1
 FOR UPDATE OF q FOR SHARE OF s;
 
 -- name: CreateQuestionRevision :exec
-INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot, metadata)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
 
 -- name: SetQuestionRevision :exec
-UPDATE questions SET revision = $2, updated_at = now() WHERE id = $1;
+-- Moves a question to its new revision, with its key (kept across
+-- revisions, so it lives on the question).
+UPDATE questions SET revision = $2, key = $3, updated_at = now() WHERE id = $1;
+
+-- name: ActiveQuestionKeys :many
+-- Which of some keys active questions of a suite already have (other than
+-- the question being changed, if any), for a 409 or a line error that
+-- names the key before the unique index refuses it.
+SELECT q.key::text AS key
+FROM questions q
+WHERE q.suite_id = sqlc.arg(suite_id)
+  AND q.archived_at IS NULL
+  AND q.key = ANY(sqlc.arg(keys)::text[])
+  AND (sqlc.narg(except_id)::uuid IS NULL OR q.id <> sqlc.narg(except_id)::uuid)
+ORDER BY q.key;
 
 -- name: ArchiveQuestion :execrows
 UPDATE questions SET archived_at = now(), updated_at = now() WHERE id = $1 AND archived_at IS NULL;
@@ -66,8 +80,8 @@ SELECT id FROM questions WHERE suite_id = $1 AND archived_at IS NULL ORDER BY id
 -- name: ReviseQuestionsFewShot :execrows
 -- The next revision of each question (paired with the new revision's id),
 -- a copy of its current one with the suite's new few-shot turns.
-INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
-SELECT (sqlc.arg(revision_ids)::uuid[])[t.ord], r.question_id, r.revision + 1, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, sqlc.narg(few_shot)::jsonb
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot, metadata)
+SELECT (sqlc.arg(revision_ids)::uuid[])[t.ord], r.question_id, r.revision + 1, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, sqlc.narg(few_shot)::jsonb, r.metadata
 FROM unnest(sqlc.arg(question_ids)::uuid[]) WITH ORDINALITY AS t(qid, ord)
 JOIN questions q ON q.id = t.qid
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision;

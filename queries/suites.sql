@@ -1,5 +1,5 @@
 -- name: CreateSuite :one
-INSERT INTO suites (id, name, description, few_shot) VALUES ($1, $2, $3, $4) RETURNING *;
+INSERT INTO suites (id, name, description, few_shot, prompt_template) VALUES ($1, $2, $3, $4, $5) RETURNING *;
 
 -- name: LockSuite :one
 -- Whether a suite is archived, and its few-shot turns, its row locked (FOR
@@ -24,6 +24,7 @@ UPDATE suites SET
     name        = coalesce(sqlc.narg(name), name),
     description = coalesce(sqlc.narg(description), description),
     few_shot    = coalesce(sqlc.narg(few_shot), few_shot),
+    prompt_template = coalesce(sqlc.narg(prompt_template), prompt_template),
     updated_at  = now()
 WHERE id = sqlc.arg(id) AND archived_at IS NULL
 RETURNING *;

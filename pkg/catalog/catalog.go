@@ -51,9 +51,12 @@ type Provider struct {
 	// only decrypted in the memory of a process about to call the provider.
 	HeaderNames []string
 	HasAPIKey   bool
-	Limits      ProviderLimits
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// KeyFingerprint is secrets.KeyFingerprint of the stored key: "" when
+	// there is no key, or when it was stored before fingerprints were kept.
+	KeyFingerprint string
+	Limits         ProviderLimits
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // ProviderInput creates a provider. APIKey is plaintext and only ever held in
@@ -164,12 +167,25 @@ type Suite struct {
 	// FewShot are chat turns (worked examples) asked before every question
 	// of the suite. Each question revision keeps the turns the suite had
 	// when it was made, so changing them revises every active question.
-	FewShot       []Message
-	QuestionCount int
+	FewShot []Message
+	// PromptTemplate turns an import's variables (promptfoo's vars, CSV
+	// columns) into each question's prompt; "" when the suite has none.
+	// Questions keep the prompt it gave them when they were imported.
+	PromptTemplate string
+	QuestionCount  int
 	// ArchivedAt is when the suite was archived; nil while it is active.
 	ArchivedAt *time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+// SuiteInput creates a suite.
+type SuiteInput struct {
+	Name        string
+	Description string
+	// FewShot are the suite's few-shot turns; none when empty.
+	FewShot        []Message
+	PromptTemplate string
 }
 
 // SuitePatch changes a suite; nil fields stay as they are.
@@ -179,6 +195,9 @@ type SuitePatch struct {
 	// FewShot replaces the suite's few-shot turns (an empty list removes
 	// them) and makes a new revision of each of its active questions.
 	FewShot *[]Message
+	// PromptTemplate replaces the suite's prompt template ("" removes
+	// it); questions already imported keep their prompts.
+	PromptTemplate *string
 }
 
 // Question is the current revision of a question. Revisions are immutable:
@@ -202,6 +221,12 @@ type Question struct {
 	Scoring scoring.Rule
 	// FewShot are the suite's few-shot turns as of this revision.
 	FewShot []Message
+	// Key names the question within its suite, kept across revisions;
+	// "" when it has none.
+	Key string
+	// Metadata is free-form data of the revision, never sent to models;
+	// nil when there is none.
+	Metadata map[string]any
 	// ArchivedAt is when the question was removed from its suite; nil
 	// while it is active.
 	ArchivedAt *time.Time
@@ -219,6 +244,12 @@ type QuestionInput struct {
 	Category       string       `json:"category"`
 	ExpectedAnswer string       `json:"expected_answer"`
 	Scoring        scoring.Rule `json:"scoring"`
+	// Key names the question within its suite ("" for none): unique among
+	// the suite's active questions, kept across revisions.
+	Key string `json:"key,omitempty"`
+	// Metadata is free-form JSON kept with the revision (at most
+	// MaxMetadataBytes encoded); nil for none.
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 // The defaults of a benchmark config's fields that a request leaves out:

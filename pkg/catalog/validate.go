@@ -1,8 +1,10 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -38,7 +40,17 @@ const (
 	MaxChoiceLength = 1000
 	// MaxJudges bounds the judges a benchmark names by default.
 	MaxJudges = 10
+	// MaxKeyLength bounds a question's key (QuestionKey).
+	MaxKeyLength = 200
+	// MaxMetadataBytes bounds a question's metadata, JSON-encoded.
+	MaxMetadataBytes = 16 << 10
+	// MaxPromptTemplateLength bounds a suite's prompt template.
+	MaxPromptTemplateLength = 32768
 )
+
+// keyPattern is the QuestionKey schema's pattern: no leading or trailing
+// white space, and (as "." does not match it) no line break inside.
+var keyPattern = regexp.MustCompile(`^[^\s](.*[^\s])?$`)
 
 func checkText(field, v string, required bool, max int) error {
 	if required && strings.TrimSpace(v) == "" {
@@ -231,12 +243,18 @@ func (p ModelPatch) Validate() error {
 	return nil
 }
 
-// ValidateSuite checks a suite's name and description.
-func ValidateSuite(name, description string) error {
-	if err := checkText("name", name, true, MaxNameLength); err != nil {
+// Validate checks a new suite.
+func (in SuiteInput) Validate() error {
+	if err := checkText("name", in.Name, true, MaxNameLength); err != nil {
 		return err
 	}
-	return checkText("description", description, false, MaxDescriptionLength)
+	if err := checkText("description", in.Description, false, MaxDescriptionLength); err != nil {
+		return err
+	}
+	if err := ValidateFewShot("few_shot", in.FewShot); err != nil {
+		return err
+	}
+	return checkText("prompt_template", in.PromptTemplate, false, MaxPromptTemplateLength)
 }
 
 // Validate checks a suite change.
@@ -248,6 +266,11 @@ func (p SuitePatch) Validate() error {
 	}
 	if p.Description != nil {
 		if err := checkText("description", *p.Description, false, MaxDescriptionLength); err != nil {
+			return err
+		}
+	}
+	if p.PromptTemplate != nil {
+		if err := checkText("prompt_template", *p.PromptTemplate, false, MaxPromptTemplateLength); err != nil {
 			return err
 		}
 	}
@@ -370,10 +393,48 @@ func (q QuestionInput) Validate() error {
 	if err := checkText("expected_answer", q.ExpectedAnswer, false, MaxExpectedAnswerLength); err != nil {
 		return err
 	}
+	if err := ValidateKey(q.Key); err != nil {
+		return err
+	}
+	if err := validateMetadata(q.Metadata); err != nil {
+		return err
+	}
 	if !HasScoring(q.Scoring) {
 		return nil
 	}
 	return q.Scoring.Validate(scoring.QuestionRef{Expected: q.ExpectedAnswer, Choices: q.Choices})
+}
+
+// ValidateKey checks a question's key as the QuestionKey schema does; ""
+// (no key) is valid. Imports and sabe apply reach the store without the
+// document's validator, so the domain holds the same rule.
+func ValidateKey(key string) error {
+	if key == "" {
+		return nil
+	}
+	if err := checkText("key", key, false, MaxKeyLength); err != nil {
+		return err
+	}
+	if !keyPattern.MatchString(key) {
+		return fault.Invalid("key", "must not start or end with white space or hold a line break")
+	}
+	return nil
+}
+
+// validateMetadata checks that a question's metadata encodes (JSON has
+// no NaN) within MaxMetadataBytes.
+func validateMetadata(m map[string]any) error {
+	if len(m) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fault.Invalid("metadata", "must be JSON")
+	}
+	if len(b) > MaxMetadataBytes {
+		return fault.Invalid("metadata", "must be at most %d bytes encoded (it is %d)", MaxMetadataBytes, len(b))
+	}
+	return nil
 }
 
 // Validate checks a benchmark configuration under the given field prefix.

@@ -81,6 +81,9 @@ type Error struct {
 	// "line 3: prompt"); empty when the error is not about one.
 	Field string
 	Body  string
+	// raw is the whole body read, for answers with more than the error
+	// object (an import's line errors).
+	raw []byte
 }
 
 func (e *Error) Error() string {
@@ -154,7 +157,7 @@ func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, bo
 
 // apiError reads the API's error body into an *Error.
 func apiError(method, path string, status int, body []byte) *Error {
-	e := &Error{Method: method, Path: path, Status: status}
+	e := &Error{Method: method, Path: path, Status: status, raw: body}
 	var wire oapi.Error
 	if json.Unmarshal(body, &wire) == nil && (wire.Error.Code != "" || wire.Error.Message != "") {
 		e.Code, e.Message = wire.Error.Code, wire.Error.Message

@@ -64,11 +64,11 @@ type analyticsHistory struct {
 }
 
 // setupOn is setup over pool instead of the default test database, so that
-// the same tests run on each storage path.
-func setupOn(t *testing.T, pool *pgxpool.Pool) *bundle {
+// the same tests run on each storage path; mods adjust the rest as setup's do.
+func setupOn(t *testing.T, pool *pgxpool.Pool, mods ...func(*httpapi.Deps)) *bundle {
 	t.Helper()
 	st := store.New(pool, testenv.Keyring(t))
-	b := setup(t, func(d *httpapi.Deps) { d.Store = st })
+	b := setup(t, append([]func(*httpapi.Deps){func(d *httpapi.Deps) { d.Store = st }}, mods...)...)
 	b.store = st
 	b.token = b.newToken(t, apitoken.ScopeAdmin)
 	return b

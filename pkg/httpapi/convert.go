@@ -33,15 +33,16 @@ func toProvider(p *catalog.Provider) oapi.Provider {
 		headers[name] = "set"
 	}
 	return oapi.Provider{
-		Id:        p.ID,
-		Name:      p.Name,
-		Kind:      oapi.ProviderKind(p.Kind),
-		BaseUrl:   p.BaseURL,
-		Headers:   headers,
-		Limits:    toLimits(p.Limits),
-		HasApiKey: p.HasAPIKey,
-		CreatedAt: p.CreatedAt.UTC(),
-		UpdatedAt: p.UpdatedAt.UTC(),
+		Id:                p.ID,
+		Name:              p.Name,
+		Kind:              oapi.ProviderKind(p.Kind),
+		BaseUrl:           p.BaseURL,
+		Headers:           headers,
+		Limits:            toLimits(p.Limits),
+		HasApiKey:         p.HasAPIKey,
+		ApiKeyFingerprint: nonEmpty(p.KeyFingerprint),
+		CreatedAt:         p.CreatedAt.UTC(),
+		UpdatedAt:         p.UpdatedAt.UTC(),
 	}
 }
 
@@ -121,17 +122,26 @@ func toModel(m *catalog.Model) oapi.Model {
 	}
 }
 
+func fromCreateSuite(b oapi.CreateSuiteRequest) catalog.SuiteInput {
+	in := catalog.SuiteInput{Name: b.Name, Description: derefOr(b.Description), PromptTemplate: derefOr(b.PromptTemplate)}
+	if b.FewShot != nil {
+		in.FewShot = fromMessages(*b.FewShot)
+	}
+	return in
+}
+
 func toSuite(s *catalog.Suite) oapi.Suite {
 	return oapi.Suite{
-		Id:            s.ID,
-		Name:          s.Name,
-		Description:   s.Description,
-		FewShot:       toMessages(s.FewShot),
-		QuestionCount: s.QuestionCount,
-		Archived:      s.ArchivedAt != nil,
-		ArchivedAt:    utcPtr(s.ArchivedAt),
-		CreatedAt:     s.CreatedAt.UTC(),
-		UpdatedAt:     s.UpdatedAt.UTC(),
+		Id:             s.ID,
+		Name:           s.Name,
+		Description:    s.Description,
+		FewShot:        toMessages(s.FewShot),
+		PromptTemplate: s.PromptTemplate,
+		QuestionCount:  s.QuestionCount,
+		Archived:       s.ArchivedAt != nil,
+		ArchivedAt:     utcPtr(s.ArchivedAt),
+		CreatedAt:      s.CreatedAt.UTC(),
+		UpdatedAt:      s.UpdatedAt.UTC(),
 	}
 }
 
@@ -201,6 +211,8 @@ func toQuestion(q *catalog.Question) oapi.Question {
 		Category:       q.Category,
 		ExpectedAnswer: q.ExpectedAnswer,
 		Scoring:        toScoring(q.Scoring),
+		Key:            nonEmpty(q.Key),
+		Metadata:       nonNilMap(q.Metadata),
 		ArchivedAt:     utcPtr(q.ArchivedAt),
 		CreatedAt:      q.CreatedAt.UTC(),
 		UpdatedAt:      q.UpdatedAt.UTC(),
@@ -222,7 +234,22 @@ func fromCreateQuestion(b oapi.CreateQuestionRequest) catalog.QuestionInput {
 	if b.Choices != nil {
 		in.Choices = *b.Choices
 	}
+	if b.Key != nil {
+		in.Key = *b.Key
+	}
+	if b.Metadata != nil && len(*b.Metadata) > 0 {
+		in.Metadata = *b.Metadata
+	}
 	return in
+}
+
+// nonNilMap is m, or an empty map for nil: the document's required
+// objects are {} when empty, never null.
+func nonNilMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
 }
 
 func toBenchmarkConfig(c catalog.BenchmarkConfig) oapi.BenchmarkConfig {

@@ -1,30 +1,13 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/sabe-dev/sabe/internal/fault"
-	"github.com/sabe-dev/sabe/internal/text"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
-	"github.com/sabe-dev/sabe/pkg/scoring"
 	"github.com/sabe-dev/sabe/pkg/store"
 )
-
-// maxImportLines bounds the questions of one import (the body limit
-// bounds its bytes).
-const maxImportLines = store.MaxImportQuestions
-
-// questionSchema names the schema every imported line must meet: the same
-// as the body of a single question.
-const questionSchema = "CreateQuestionRequest"
 
 // CreateQuestion adds a question (revision 1) to a suite.
 func (a *api) CreateQuestion(ctx context.Context, req oapi.CreateQuestionRequestObject) (oapi.CreateQuestionResponseObject, error) {
@@ -40,160 +23,6 @@ func (a *api) CreateQuestion(ctx context.Context, req oapi.CreateQuestionRequest
 		return nil, err
 	}
 	return oapi.CreateQuestion201JSONResponse(toQuestion(&qs[0])), nil
-}
-
-// ImportQuestions adds the questions of a JSON Lines body to a suite, all
-// or none: every line is checked first, and one bad line fails the import
-// with every bad line listed.
-func (a *api) ImportQuestions(ctx context.Context, req oapi.ImportQuestionsRequestObject) (oapi.ImportQuestionsResponseObject, error) {
-	var body []byte
-	switch {
-	case req.Body != nil:
-		data, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, readFault(err)
-		}
-		body = data
-	case req.TextBody != nil:
-		body = []byte(*req.TextBody)
-	default:
-		return nil, fault.BadRequest("body", "Content-Type must be application/x-ndjson or text/plain")
-	}
-	// A missing suite is the more useful answer than the lines' problems.
-	if _, err := a.s.store.GetSuite(ctx, req.Id); err != nil {
-		return nil, err
-	}
-	inputs, lines, err := parseImportNumbered(body)
-	if err != nil {
-		return nil, err
-	}
-	qs, err := a.s.store.CreateQuestions(ctx, req.Id, inputs)
-	if qe, ok := errors.AsType[*store.QuestionError](err); ok && qe.Index < len(lines) {
-		// A line the store refused (a judge model that does not exist)
-		// is reported like the lines refused before it.
-		le := lineFault(qe.Err)
-		le.Line = lines[qe.Index]
-		return nil, &ImportError{Lines: []LineError{*le}}
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := oapi.ImportQuestions201JSONResponse{Imported: len(qs), Items: make([]oapi.Question, 0, len(qs))}
-	for i := range qs {
-		out.Items = append(out.Items, toQuestion(&qs[i]))
-	}
-	return out, nil
-}
-
-// parseImport checks and decodes every non-blank line of a JSON Lines
-// body. Lines are numbered from 1 counting blank ones, as an editor shows
-// them.
-func parseImport(body []byte) ([]catalog.QuestionInput, error) {
-	inputs, _, err := parseImportNumbered(body)
-	return inputs, err
-}
-
-// parseImportNumbered is parseImport that also returns the line number of
-// each question.
-func parseImportNumbered(body []byte) ([]catalog.QuestionInput, []int, error) {
-	doc, err := Spec()
-	if err != nil {
-		return nil, nil, err
-	}
-	ref := doc.Components.Schemas[questionSchema]
-	if ref == nil || ref.Value == nil {
-		return nil, nil, fmt.Errorf("openapi document has no %s schema", questionSchema)
-	}
-	schema := ref.Value
-
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a BOM some editors write
-	var (
-		inputs  []catalog.QuestionInput
-		numbers []int
-		bad     []LineError
-		count   int
-		classes int // character classes of the regex patterns so far
-	)
-	for i, line := range bytes.Split(body, []byte("\n")) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		if count++; count > maxImportLines {
-			return nil, nil, fault.TooLarge("body", "at most %d questions per import", maxImportLines)
-		}
-		in, le := parseImportLine(schema, line, &classes)
-		if classes > scoring.MaxImportClasses {
-			return nil, nil, fault.TooLarge("body", "the regex patterns of one import may have at most %d character classes in all; split the import", scoring.MaxImportClasses)
-		}
-		if le != nil {
-			le.Line = i + 1
-			bad = append(bad, *le)
-			continue
-		}
-		inputs = append(inputs, in)
-		numbers = append(numbers, i+1)
-	}
-	if len(bad) > 0 {
-		return nil, nil, &ImportError{Lines: bad}
-	}
-	if len(inputs) == 0 {
-		return nil, nil, fault.Invalid("body", "contains no questions: send one JSON object per line")
-	}
-	return inputs, numbers, nil
-}
-
-// parseImportLine checks one line as strictly as a single question's body
-// is checked: well-formed JSON, the document's schema (unknown and missing
-// fields, types, bounds), then the domain's rules (such as a regex that
-// compiles). classes counts the character classes of the regex patterns
-// of the import: a line that takes it past scoring.MaxImportClasses is not
-// compiled, and the caller refuses the import.
-func parseImportLine(schema *openapi3.Schema, line []byte, classes *int) (catalog.QuestionInput, *LineError) {
-	var v any
-	if err := json.Unmarshal(line, &v); err != nil {
-		return catalog.QuestionInput{}, &LineError{Message: text.Clip("malformed JSON: "+err.Error(), maxMessageLen)}
-	}
-	if err := checkJSONText(line); err != nil {
-		return catalog.QuestionInput{}, lineFault(err)
-	}
-	if err := schema.VisitJSON(v, schemaOptions()...); err != nil {
-		se, ok := errors.AsType[*openapi3.SchemaError](err)
-		if !ok {
-			return catalog.QuestionInput{}, &LineError{Message: "does not match the question schema"}
-		}
-		return catalog.QuestionInput{}, lineFault(schemaFault(se))
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	var b oapi.CreateQuestionRequest
-	if err := dec.Decode(&b); err != nil {
-		return catalog.QuestionInput{}, &LineError{Message: "does not match the question schema"}
-	}
-	in := fromCreateQuestion(b)
-	// Every regex of the rule counts: its pattern, its extract, its
-	// assertions' and its JSON Schema's.
-	if *classes += in.Scoring.PatternClasses(); *classes > scoring.MaxImportClasses {
-		return catalog.QuestionInput{}, nil
-	}
-	if err := in.Validate(); err != nil {
-		return catalog.QuestionInput{}, lineFault(err)
-	}
-	return in, nil
-}
-
-// lineFault turns a fault about a question body into a line's error; a
-// fault about the body as a whole is about the line as a whole.
-func lineFault(err error) *LineError {
-	fe := fault.As(err)
-	if fe == nil {
-		return &LineError{Message: "invalid question"}
-	}
-	le := &LineError{Field: fe.Field, Message: fe.Message}
-	if le.Field == "body" {
-		le.Field = ""
-	}
-	return le
 }
 
 // ListQuestions lists the current revision of a suite's questions.
@@ -239,6 +68,7 @@ func (a *api) UpdateQuestion(ctx context.Context, req oapi.UpdateQuestionRequest
 	in := catalog.QuestionInput{
 		Prompt: cur.Prompt, Messages: cur.Messages, Choices: cur.Choices,
 		Category: cur.Category, ExpectedAnswer: cur.ExpectedAnswer, Scoring: cur.Scoring,
+		Key: cur.Key, Metadata: cur.Metadata,
 	}
 	// prompt and messages replace each other: a question is asked one way.
 	if b.Prompt != nil && b.Messages != nil {
@@ -264,6 +94,16 @@ func (a *api) UpdateQuestion(ctx context.Context, req oapi.UpdateQuestionRequest
 	}
 	if b.Scoring != nil {
 		in.Scoring = fromScoring(*b.Scoring)
+	}
+	if b.Key != nil {
+		in.Key = *b.Key
+	}
+	if b.Metadata != nil {
+		// {} removes the metadata, as [] removes the choices.
+		in.Metadata = *b.Metadata
+		if len(in.Metadata) == 0 {
+			in.Metadata = nil
+		}
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err

@@ -145,18 +145,24 @@ func (a *api) GetRunRankings(ctx context.Context, req oapi.GetRunRankingsRequest
 // ListRunResults lists a run's executions with their evaluations, by
 // model, question and sample (narrowed to a model, a question or a
 // status), in pages bounded by count and by bytes (see streamedPage),
-// written as they are encoded.
+// written as they are encoded. Asked for CSV or NDJSON, it answers the
+// whole run as one streamed export instead (see export.go).
 func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequestObject) (oapi.ListRunResultsResponseObject, error) {
 	r, err := a.s.store.GetRun(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
-	limit, cursor := pageArgs(req.Params.Limit, req.Params.Cursor)
 	f := store.ResultFilter{ModelID: req.Params.ModelId, QuestionID: req.Params.QuestionId}
 	if req.Params.Status != nil {
 		st := run.ExecutionStatus(*req.Params.Status)
 		f.Status = &st
 	}
+	if c := echoContextFrom(ctx); c != nil {
+		if format := negotiateExport(c.Request().Header.Get("Accept")); format != "" {
+			return a.exportResults(ctx, format, r, f, req.Params)
+		}
+	}
+	limit, cursor := pageArgs(req.Params.Limit, req.Params.Cursor)
 	page, err := a.s.store.Results(ctx, r, f, limit, cursor)
 	if err != nil {
 		return nil, err

@@ -3,9 +3,25 @@ package httpapi
 import (
 	"context"
 
+	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/text"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/importer"
 )
+
+// checkPromptTemplate refuses a prompt template the importer could not
+// render (a placeholder that is not a plain variable), when it is set
+// rather than at the first import that needs it.
+func checkPromptTemplate(tmpl *string) error {
+	if tmpl == nil {
+		return nil
+	}
+	if err := importer.CheckTemplate(*tmpl); err != nil {
+		return fault.Invalid("prompt_template", "%s", text.Clip(err.Error(), maxMessageLen))
+	}
+	return nil
+}
 
 // CreateSuite creates an empty suite.
 func (a *api) CreateSuite(ctx context.Context, req oapi.CreateSuiteRequestObject) (oapi.CreateSuiteResponseObject, error) {
@@ -13,21 +29,14 @@ func (a *api) CreateSuite(ctx context.Context, req oapi.CreateSuiteRequestObject
 	if b == nil {
 		return nil, errNoBody
 	}
-	var desc string
-	if b.Description != nil {
-		desc = *b.Description
-	}
-	if err := catalog.ValidateSuite(b.Name, desc); err != nil {
+	in := fromCreateSuite(*b)
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var fewShot []catalog.Message
-	if b.FewShot != nil {
-		fewShot = fromMessages(*b.FewShot)
-		if err := catalog.ValidateFewShot("few_shot", fewShot); err != nil {
-			return nil, err
-		}
+	if err := checkPromptTemplate(&in.PromptTemplate); err != nil {
+		return nil, err
 	}
-	s, err := a.s.store.CreateSuite(ctx, b.Name, desc, fewShot...)
+	s, err := a.s.store.CreateSuite(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -65,12 +74,15 @@ func (a *api) UpdateSuite(ctx context.Context, req oapi.UpdateSuiteRequestObject
 	if b == nil {
 		return nil, errNoBody
 	}
-	patch := catalog.SuitePatch{Name: b.Name, Description: b.Description}
+	patch := catalog.SuitePatch{Name: b.Name, Description: b.Description, PromptTemplate: b.PromptTemplate}
 	if b.FewShot != nil {
 		fs := fromMessages(*b.FewShot)
 		patch.FewShot = &fs
 	}
 	if err := patch.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkPromptTemplate(patch.PromptTemplate); err != nil {
 		return nil, err
 	}
 	s, err := a.s.store.UpdateSuite(ctx, req.Id, patch)

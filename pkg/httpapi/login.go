@@ -106,10 +106,11 @@ type echoContextKey struct{}
 // withEchoContext hands the Echo context to the handlers that need more of
 // the request or response than the strict interface gives them (cookies,
 // headers): the login page, the session routes, run creation and remote
-// model lists (their Retry-After).
+// model lists (their Retry-After), and run results (their Accept picks an
+// export).
 func withEchoContext(f oapi.StrictHandlerFunc, operationID string) oapi.StrictHandlerFunc {
 	switch operationID {
-	case "LoginPage", "Login", "Logout", "GetSession", "CreateRun", "ListRemoteModels":
+	case "LoginPage", "Login", "Logout", "GetSession", "CreateRun", "ListRemoteModels", "ListRunResults":
 	default:
 		return f
 	}

@@ -120,13 +120,8 @@ func fuzzHandler(c echo.Context) error {
 		if err := decodeStrict(body, &b); err != nil {
 			return err
 		}
-		if err := catalog.ValidateSuite(b.Name, derefOr(b.Description)); err != nil {
+		if err := fromCreateSuite(b).Validate(); err != nil {
 			return err
-		}
-		if b.FewShot != nil {
-			if err := catalog.ValidateFewShot("few_shot", fromMessages(*b.FewShot)); err != nil {
-				return err
-			}
 		}
 	default:
 		return errors.New("fuzz: unexpected route")

@@ -112,6 +112,10 @@ type Config struct {
 	// EventsKeepAlive is how often an idle run event stream sends a
 	// comment. Zero means DefaultEventsKeepAlive.
 	EventsKeepAlive time.Duration
+	// ExportBatch is how many results an export of a run's results reads
+	// per query. Zero means store.DefaultExportBatch; tests set it small to
+	// see an export span several batches.
+	ExportBatch int
 }
 
 func (c Config) withDefaults() Config {

@@ -15,7 +15,8 @@ import (
 // header has promptfoo's `__` columns, or only variables, is promptfoo,
 // one with `input` and `target` is inspect, others csv; a JSON Lines
 // file's first object decides: `ideal` is openai-evals, `target` inspect,
-// `expected_answer` sabe. A file it cannot tell is an error asking for
+// `expected_answer` sabe; a JSON array is inspect (samples with `input`)
+// or promptfoo (tests with `vars` or `assert`). A file it cannot tell is an error asking for
 // --format.
 func Guess(filename string, head []byte) (Format, error) {
 	head = trimBOM(head)
@@ -69,9 +70,23 @@ func guessCSV(filename string, head []byte) (Format, error) {
 func guessJSON(filename string, head []byte) (Format, error) {
 	b := bytes.TrimSpace(head)
 	if len(b) > 0 && b[0] == '[' {
-		// A JSON array of samples is how inspect_ai's json_dataset
-		// reads a .json file; the other formats are JSON Lines.
-		return FormatInspect, nil
+		// A JSON array: inspect_ai's json_dataset reads samples so, and
+		// promptfoo reads tests so; the first element tells them apart.
+		dec := json.NewDecoder(bytes.NewReader(b))
+		var first map[string]json.RawMessage
+		if _, err := dec.Token(); err != nil || dec.Decode(&first) != nil {
+			return "", undecided(filename, "its first element is not a JSON object")
+		}
+		_, vars := first["vars"]
+		_, assert := first["assert"]
+		_, input := first["input"]
+		switch {
+		case vars || assert:
+			return FormatPromptfoo, nil
+		case input:
+			return FormatInspect, nil
+		}
+		return "", undecided(filename, "its first element has neither input (inspect) nor vars or assert (promptfoo)")
 	}
 	first, _, _ := bytes.Cut(b, []byte("\n"))
 	var fields map[string]json.RawMessage

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
@@ -23,8 +24,9 @@ const (
 // Formats lists every format, in the order the documentation gives them.
 var Formats = []Format{FormatSabe, FormatOpenAIEvals, FormatInspect, FormatPromptfoo, FormatCSV}
 
-// MaxQuestions bounds the questions of one import (the same bound as the
-// store's: an import of more is refused with ErrTooMany).
+// MaxQuestions bounds the questions of one import (the store's
+// MaxImportQuestions, which a test holds equal): an import of more is
+// refused with ErrTooMany.
 const MaxQuestions = 10000
 
 // ErrTooMany is returned by Parse for a file of more than MaxQuestions
@@ -117,13 +119,17 @@ type Result struct {
 // read whole: every item is mapped, and when any cannot be, the error is
 // an *Error listing all of them (no records are returned). More than
 // MaxQuestions items is ErrTooMany. A file with no items is an *Error on
-// line 1.
+// line 1. A prompt template that is not one (see CheckTemplate) is an
+// error of its own, not about a line.
 //
 // Parse maps and checks the shape of each item; the rules a question must
 // meet beyond that (a regex that compiles, a judge model that exists)
 // are checked by the server when the records are imported, which reports
 // them on Record.Line.
 func Parse(f Format, body []byte, o Options) (Result, error) {
+	if err := CheckTemplate(o.PromptTemplate); err != nil {
+		return Result{}, fmt.Errorf("prompt_template: %w", err)
+	}
 	p := &parser{o: o}
 	body = trimBOM(body)
 	var err error
@@ -139,7 +145,8 @@ func Parse(f Format, body []byte, o Options) (Result, error) {
 			err = p.inspectCSV(body)
 		}
 	case FormatPromptfoo:
-		if looksLikeYAML(body) {
+		// YAML reads JSON too: promptfoo also takes tests as JSON.
+		if looksLikeYAML(body) || looksLikeJSON(body) {
 			err = p.promptfooYAML(body)
 		} else {
 			err = p.promptfooCSV(body)
@@ -178,12 +185,18 @@ func (p *parser) add(line int, q oapi.CreateQuestionRequest) {
 	p.records = append(p.records, Record{Line: line, Question: q})
 }
 
+// fail reports a problem of line (a problem of the file as a whole, such
+// as YAML with no document, is on line 1).
 func (p *parser) fail(line int, field, format string, args ...any) {
-	p.bad = append(p.bad, LineError{Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
+	p.bad = append(p.bad, LineError{Line: max(line, 1), Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
 func (p *parser) result() (Result, error) {
 	if len(p.bad) > 0 {
+		// A reader may find a line's problem after a later line's (a
+		// CSV record it cannot read is reported as it reads, its rows'
+		// problems after): the error lists them in the file's order.
+		slices.SortStableFunc(p.bad, func(a, b LineError) int { return a.Line - b.Line })
 		return Result{}, &Error{Lines: p.bad}
 	}
 	if len(p.records) == 0 {

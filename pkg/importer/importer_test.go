@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sabe-dev/sabe/pkg/importer"
+	"github.com/sabe-dev/sabe/pkg/store"
 )
 
 // example reads a file of testdata/import at the top of the repository.
@@ -71,6 +72,23 @@ func wantRecords(t *testing.T, res importer.Result, want []lineJSON) {
 	}
 }
 
+// examples are the example files of every format, with the suite
+// prompt template each needs.
+var examples = []struct {
+	file string
+	f    importer.Format
+	tmpl string
+}{
+	{"sabe.jsonl", importer.FormatSabe, ""},
+	{"openai-evals.jsonl", importer.FormatOpenAIEvals, ""},
+	{"inspect.jsonl", importer.FormatInspect, ""},
+	{"inspect.csv", importer.FormatInspect, ""},
+	{"promptfoo.yaml", importer.FormatPromptfoo, ""},
+	{"promptfoo.csv", importer.FormatPromptfoo, "Answer briefly: {{question}}"},
+	{"questions.csv", importer.FormatCSV, ""},
+	{"questions-template.csv", importer.FormatCSV, "What is the capital of {{country}}?"},
+}
+
 type lineJSON struct {
 	line int
 	json string
@@ -127,7 +145,7 @@ func TestError_Error(t *testing.T) {
 
 func TestParse_Empty(t *testing.T) {
 	t.Parallel()
-	for _, f := range []importer.Format{importer.FormatSabe, importer.FormatOpenAIEvals} {
+	for _, f := range importer.Formats {
 		_, err := importer.Parse(f, []byte("\n\n"), importer.Options{})
 		var ie *importer.Error
 		if !errors.As(err, &ie) || len(ie.Lines) != 1 || ie.Lines[0].Line != 1 {
@@ -136,14 +154,46 @@ func TestParse_Empty(t *testing.T) {
 	}
 }
 
+func TestParse_BadTemplate(t *testing.T) {
+	t.Parallel()
+	_, err := importer.Parse(importer.FormatCSV, example(t, "questions-template.csv"), importer.Options{PromptTemplate: "{{ country | upper }}"})
+	var ie *importer.Error
+	if err == nil || errors.As(err, &ie) || !strings.Contains(err.Error(), "prompt_template") {
+		t.Errorf("error %v, want one about the prompt_template", err)
+	}
+	if err := importer.CheckTemplate("Hello {{ name }} and {{other_1}}"); err != nil {
+		t.Errorf("CheckTemplate: %v", err)
+	}
+}
+
+func TestMaxQuestions(t *testing.T) {
+	t.Parallel()
+	if importer.MaxQuestions != store.MaxImportQuestions {
+		t.Errorf("MaxQuestions %d, the store's MaxImportQuestions %d", importer.MaxQuestions, store.MaxImportQuestions)
+	}
+}
+
 func TestParse_TooMany(t *testing.T) {
 	t.Parallel()
-	body := strings.Repeat(`{"input": "q", "ideal": "a"}`+"\n", importer.MaxQuestions+1)
-	if _, err := importer.Parse(importer.FormatOpenAIEvals, []byte(body), importer.Options{}); !errors.Is(err, importer.ErrTooMany) {
-		t.Errorf("Parse(%d lines) error %v, want ErrTooMany", importer.MaxQuestions+1, err)
-	}
-	body = strings.Repeat(`{"input": "q", "ideal": "a"}`+"\n", importer.MaxQuestions)
-	if _, err := importer.Parse(importer.FormatOpenAIEvals, []byte(body), importer.Options{}); err != nil {
-		t.Errorf("Parse(%d lines): %v", importer.MaxQuestions, err)
+	for _, tc := range []struct {
+		f          importer.Format
+		head, item string
+	}{
+		{importer.FormatSabe, "", `{"prompt": "q", "expected_answer": "a"}` + "\n"},
+		{importer.FormatOpenAIEvals, "", `{"input": "q", "ideal": "a"}` + "\n"},
+		{importer.FormatInspect, "", `{"input": "q", "target": "a"}` + "\n"},
+		{importer.FormatInspect, "input,target\n", "q,a\n"},
+		{importer.FormatPromptfoo, "", "- vars: {prompt: q}\n"},
+		{importer.FormatPromptfoo, "prompt,__expected\n", "q,a\n"},
+		{importer.FormatCSV, "prompt,expected_answer\n", "q,a\n"},
+	} {
+		over := tc.head + strings.Repeat(tc.item, importer.MaxQuestions+1)
+		if _, err := importer.Parse(tc.f, []byte(over), importer.Options{}); !errors.Is(err, importer.ErrTooMany) {
+			t.Errorf("%s %q: Parse(%d items) error %v, want ErrTooMany", tc.f, tc.head, importer.MaxQuestions+1, err)
+		}
+		limit := tc.head + strings.Repeat(tc.item, importer.MaxQuestions)
+		if res, err := importer.Parse(tc.f, []byte(limit), importer.Options{}); err != nil || len(res.Records) != importer.MaxQuestions {
+			t.Errorf("%s %q: Parse(%d items) = %d records, %v", tc.f, tc.head, importer.MaxQuestions, len(res.Records), err)
+		}
 	}
 }

@@ -22,10 +22,10 @@ func looksLikeJSON(body []byte) bool {
 }
 
 // eachJSONLine calls fn for every non-blank line of a JSON Lines body with
-// its number (from 1, counting blank lines) and its object's fields. A
-// line that is not one JSON object is reported and skipped. fn returns
-// only ErrTooMany-like errors that stop the reading.
-func (p *parser) eachJSONLine(body []byte, fn func(line int, fields map[string]json.RawMessage)) error {
+// its number (from 1, counting blank lines), its text and its object's
+// fields. A line that is not one JSON object is reported and skipped.
+// More than MaxQuestions lines is ErrTooMany.
+func (p *parser) eachJSONLine(body []byte, fn func(line int, raw []byte, fields map[string]json.RawMessage)) error {
 	for i, raw := range bytes.Split(body, []byte("\n")) {
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
@@ -39,7 +39,7 @@ func (p *parser) eachJSONLine(body []byte, fn func(line int, fields map[string]j
 			p.fail(i+1, "", "%s", err)
 			continue
 		}
-		fn(i+1, fields)
+		fn(i+1, raw, fields)
 	}
 	return nil
 }
@@ -207,4 +207,45 @@ func setMetadata(q *oapi.CreateQuestionRequest, md map[string]any) {
 		m := oapi.QuestionMetadata(md)
 		q.Metadata = &m
 	}
+}
+
+// eachJSONElement calls fn for every element of a JSON array of objects
+// with the line the element starts on. An element that is not an object
+// is reported; a malformed array is reported on the line of the problem
+// and ends the reading.
+func (p *parser) eachJSONElement(body []byte, fn func(line int, fields map[string]json.RawMessage)) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the [
+		p.fail(1, "", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+		return nil
+	}
+	for dec.More() {
+		// The offset is just past the previous token: skip the comma
+		// and spaces to the element's first byte.
+		start := int(dec.InputOffset())
+		line := lineAt(body, start+len(body[start:])-len(bytes.TrimLeft(body[start:], " \t\r\n,")))
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			p.fail(line, "", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+			return nil
+		}
+		if err := p.item(); err != nil {
+			return err
+		}
+		fields, err := decodeObject(raw)
+		if err != nil {
+			p.fail(line, "", "%s", err)
+			continue
+		}
+		fn(line, fields)
+	}
+	if _, err := dec.Token(); err != nil { // the ]
+		p.fail(lineAt(body, int(dec.InputOffset())), "", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+// lineAt is the line (from 1) of the byte at offset.
+func lineAt(body []byte, offset int) int {
+	return bytes.Count(body[:min(offset, len(body))], []byte("\n")) + 1
 }

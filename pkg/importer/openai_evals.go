@@ -19,27 +19,23 @@ import (
 // leading whitespace, and so does the regex. Other fields of a sample
 // are kept as the question's metadata.
 func (p *parser) openAIEvals(body []byte) error {
-	return p.eachJSONLine(body, func(line int, fields map[string]json.RawMessage) {
+	return p.eachJSONLine(body, func(line int, _ []byte, fields map[string]json.RawMessage) {
 		var q oapi.CreateQuestionRequest
-		bad := false
+		bad := len(p.bad)
 		if raw, ok := fields["input"]; !ok {
 			p.fail(line, "input", "is required")
-			bad = true
 		} else if field, err := input(&q, "input", raw); err != nil {
 			p.fail(line, field, "%s", err)
-			bad = true
 		}
-		ideal, ok := fields["ideal"]
-		if !ok {
+		var answers []string
+		if raw, ok := fields["ideal"]; !ok {
 			p.fail(line, "ideal", "is required")
-			return
-		}
-		answers, at, err := stringOrList(ideal)
-		if err != nil {
+		} else if list, at, err := stringOrList(raw); err != nil {
 			p.fail(line, "ideal"+at, "%s", err)
-			return
+		} else {
+			answers = list
 		}
-		if bad {
+		if len(p.bad) > bad {
 			return
 		}
 		q.ExpectedAnswer = answers[0]

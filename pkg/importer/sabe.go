@@ -15,33 +15,21 @@ import (
 // OpenAPI schema itself; this reading lets a client (the CLI, apply)
 // hold every format as the same records.
 func (p *parser) sabe(body []byte) error {
-	for i, raw := range bytes.Split(body, []byte("\n")) {
-		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 {
-			continue
-		}
-		if err := p.item(); err != nil {
-			return err
-		}
-		if _, err := decodeObject(raw); err != nil {
-			p.fail(i+1, "", "%s", err)
-			continue
-		}
+	return p.eachJSONLine(body, func(line int, raw []byte, _ map[string]json.RawMessage) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		var q oapi.CreateQuestionRequest
 		if err := dec.Decode(&q); err != nil {
 			field, msg := decodeFault(err)
-			p.fail(i+1, field, "%s", msg)
-			continue
+			p.fail(line, field, "%s", msg)
+			return
 		}
 		if q.Prompt == "" && q.Messages == nil {
-			p.fail(i+1, "prompt", "is required (or messages)")
-			continue
+			p.fail(line, "prompt", "is required (or messages)")
+			return
 		}
-		p.add(i+1, q)
-	}
-	return nil
+		p.add(line, q)
+	})
 }
 
 // decodeFault names the field of a decoding error and says what is

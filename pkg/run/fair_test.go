@@ -44,7 +44,7 @@ func TestRun_SmallRunNotStarvedByLargeOne(t *testing.T) {
 	b := setup(t, mockllm.Config{Latency: 10 * time.Millisecond}, run.Config{})
 	ctx := context.Background()
 	big := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-strong", "mock-weak"}, run.BulkRunUnits/2, 1)
-	su, err := b.store.CreateSuite(ctx, "small", "")
+	su, err := b.store.CreateSuite(ctx, catalog.SuiteInput{Name: "small"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func compileAssertions(r Rule, q QuestionRef) (*Scorer, error) {
 	}{
 		{"pattern", r.Pattern != ""}, {"tolerance", r.Tolerance != nil}, {"case_sensitive", r.CaseSensitive != nil},
 		{"value", r.Value != ""}, {"values", r.Values != nil}, {"schema", len(r.Schema) > 0},
-		{"negate", r.Negate}, {"extract", r.Extract != ""}, {judgeField(r.Config), !r.Config.IsZero()},
+		{"negate", r.Negate}, {"extract", r.Extract != ""}, {"max_distance", r.MaxDistance != nil}, {judgeField(r.Config), !r.Config.IsZero()},
 	} {
 		if c.set {
 			return nil, fault.Invalid("scoring."+c.name, "belongs in each assertion, not beside assertions")

@@ -49,7 +49,9 @@
 //     distance in runes between the trimmed response and the trimmed
 //     expected answer (case-folded unless CaseSensitive), rounded to six
 //     decimals; 1 when both are empty. It passes at Threshold (default
-//     0.8). The expected answer may have at most MaxSimilarityExpected
+//     0.8), or, when MaxDistance is given instead (0 to
+//     MaxSimilarityExpected; not both), when d is at most MaxDistance, as
+//     promptfoo's levenshtein assertion does; the score is the same. The expected answer may have at most MaxSimilarityExpected
 //     runes; a response of more than MaxSimilarityResponse runes is not
 //     compared and scores 0, which bounds the work to 4 million cells.
 //   - multiple_choice: the question lists 2 to 26 choices, shown to the

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/scoring"
 )
 
@@ -133,6 +134,13 @@ func TestScorer_Similarity(t *testing.T) {
 		{name: "Empty", rule: sim, q: exp("abc"), response: "", score: f(0)},
 		{name: "Negated", rule: scoring.Rule{Method: scoring.MethodSimilarity, Negate: true}, q: exp("kitten"), response: "sitting", pass: true, score: f(1 - textbook)},
 		{name: "TooLong", rule: sim, q: exp("a"), response: strings.Repeat("a", scoring.MaxSimilarityResponse+1), score: f(0), detail: "not compared"},
+		// kitten → sitting is distance 3: within 3, not within 2; the
+		// score is still the similarity.
+		{name: "MaxDistance", rule: scoring.Rule{Method: scoring.MethodSimilarity, MaxDistance: new(3)}, q: exp("kitten"), response: "sitting", pass: true, score: f(textbook), detail: "distance 3"},
+		{name: "MaxDistanceExceeded", rule: scoring.Rule{Method: scoring.MethodSimilarity, MaxDistance: new(2)}, q: exp("kitten"), response: "sitting", score: f(textbook), detail: "at most 2"},
+		{name: "MaxDistanceZero", rule: scoring.Rule{Method: scoring.MethodSimilarity, MaxDistance: new(0), CaseSensitive: new(true)}, q: exp("Paris"), response: " Paris\n", pass: true, score: f(1)},
+		{name: "MaxDistanceNegated", rule: scoring.Rule{Method: scoring.MethodSimilarity, MaxDistance: new(2), Negate: true}, q: exp("kitten"), response: "sitting", pass: true, score: f(1 - textbook)},
+		{name: "MaxDistanceTooLong", rule: scoring.Rule{Method: scoring.MethodSimilarity, MaxDistance: new(scoring.MaxSimilarityExpected)}, q: exp("a"), response: strings.Repeat("a", scoring.MaxSimilarityResponse+1), score: f(0), detail: "not compared"},
 		{name: "LongestCompared", rule: sim, q: exp(strings.Repeat("ab", scoring.MaxSimilarityExpected/2)), response: strings.Repeat("ab", scoring.MaxSimilarityResponse/2), score: f(0.25)},
 	})
 }
@@ -227,6 +235,12 @@ func TestRule_ValidateNewFields(t *testing.T) {
 		{name: "ErrSimilarityThresholdZero", rule: scoring.Rule{Method: "similarity", Threshold: f(0)}, q: exp("x"), field: "scoring.threshold"},
 		{name: "ErrSimilarityThresholdAbove1", rule: scoring.Rule{Method: "similarity", Threshold: f(1.5)}, q: exp("x"), field: "scoring.threshold"},
 		{name: "ErrSimilarityExpectedTooLong", rule: scoring.Rule{Method: "similarity"}, q: exp(strings.Repeat("x", scoring.MaxSimilarityExpected+1)), field: "expected_answer"},
+		{name: "ErrMaxDistanceWithThreshold", rule: scoring.Rule{Method: "similarity", Threshold: f(0.5), MaxDistance: new(2)}, q: exp("x"), field: "scoring.max_distance"},
+		{name: "ErrMaxDistanceNegative", rule: scoring.Rule{Method: "similarity", MaxDistance: new(-1)}, q: exp("x"), field: "scoring.max_distance"},
+		{name: "ErrMaxDistanceTooLarge", rule: scoring.Rule{Method: "similarity", MaxDistance: new(scoring.MaxSimilarityExpected + 1)}, q: exp("x"), field: "scoring.max_distance"},
+		{name: "ErrMaxDistanceWithContains", rule: scoring.Rule{Method: "contains", MaxDistance: new(2)}, q: exp("x"), field: "scoring.max_distance"},
+		{name: "ErrMaxDistanceBesideAssertions", rule: scoring.Rule{MaxDistance: new(2), Assertions: []scoring.Assertion{{Rule: scoring.Rule{Method: "contains"}}}}, q: exp("x"), field: "scoring.max_distance"},
+		{name: "OKMaxDistanceInAssertion", rule: scoring.Rule{Assertions: []scoring.Assertion{{Rule: scoring.Rule{Method: "similarity", MaxDistance: new(2)}}}}, q: exp("x")},
 		{name: "ErrThresholdWithContains", rule: scoring.Rule{Method: "contains", Threshold: f(0.5)}, q: exp("x"), field: "scoring.threshold"},
 		{name: "ErrChoicesMissing", rule: scoring.Rule{Method: "multiple_choice"}, q: exp("A"), field: "choices"},
 		{name: "ErrChoicesTooMany", rule: scoring.Rule{Method: "multiple_choice"}, q: scoring.QuestionRef{Expected: "A", Choices: make([]string, 27)}, field: "choices"},
@@ -319,5 +333,31 @@ func TestRule_SchemaPatternBounds(t *testing.T) {
 	}}
 	if got := r.PatternClasses(); got != 6 {
 		t.Errorf("PatternClasses = %d, want 6", got)
+	}
+}
+
+func TestRule_MaxDistanceMatchesOpenAPI(t *testing.T) {
+	t.Parallel()
+	// The API converts its Scoring to a Rule through JSON: max_distance
+	// must have one name in both, also inside assertions.
+	in := oapi.Scoring{Assertions: &[]oapi.ScoringAssertion{{Method: new(oapi.ScoringMethod("similarity")), MaxDistance: new(4)}}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r scoring.Rule
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Assertions) != 1 || r.Assertions[0].MaxDistance == nil || *r.Assertions[0].MaxDistance != 4 {
+		t.Fatalf("Rule from %s = %+v", b, r)
+	}
+	out, err := json.Marshal(scoring.Rule{Method: scoring.MethodSimilarity, MaxDistance: new(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back oapi.Scoring
+	if err := json.Unmarshal(out, &back); err != nil || back.MaxDistance == nil || *back.MaxDistance != 2 {
+		t.Fatalf("Scoring from %s = %+v, %v", out, back, err)
 	}
 }

@@ -90,6 +90,10 @@ type Rule struct {
 	// Threshold is the score at which similarity, llm_judge and a set of
 	// assertions pass.
 	Threshold *float64 `json:"threshold,omitempty"`
+	// MaxDistance makes similarity pass when the Levenshtein distance is
+	// at most this many characters instead of at Threshold (promptfoo's
+	// levenshtein assertion); the score stays the normalised similarity.
+	MaxDistance *int `json:"max_distance,omitempty"`
 	// Negate turns a pass into a fail and a score s into 1 − s.
 	Negate bool `json:"negate,omitempty"`
 	// Extract is an RE2 pattern whose first group (or whole match) is
@@ -128,7 +132,7 @@ func (r Rule) sensitive() bool {
 func (r Rule) IsZero() bool {
 	return r.Method == "" && r.Pattern == "" && r.Tolerance == nil && r.CaseSensitive == nil &&
 		r.Value == "" && len(r.Values) == 0 && len(r.Schema) == 0 && r.Threshold == nil &&
-		!r.Negate && r.Extract == "" && len(r.Assertions) == 0 && r.Config.IsZero()
+		r.MaxDistance == nil && !r.Negate && r.Extract == "" && len(r.Assertions) == 0 && r.Config.IsZero()
 }
 
 // WithDefaults returns r with a benchmark's defaults applied: def (when
@@ -200,6 +204,9 @@ type Scorer struct {
 	wantRunes []rune
 	// threshold is for similarity, llm_judge and assertions.
 	threshold float64
+	// maxDistance, when not negative, is the Levenshtein distance at
+	// which similarity passes instead of threshold.
+	maxDistance int
 	// choices and wantLetter are for multiple_choice.
 	choices    []string
 	wantLetter byte
@@ -338,7 +345,7 @@ func compileRule(r Rule, q QuestionRef, field string) (*Scorer, error) {
 			return nil, err
 		}
 	case MethodSimilarity:
-		if err := s.compileSimilarity(expected, wantField, r.Threshold, f("threshold")); err != nil {
+		if err := s.compileSimilarity(expected, wantField, r, f); err != nil {
 			return nil, err
 		}
 	case MethodMultipleChoice:
@@ -369,6 +376,7 @@ func checkFields(r Rule, f func(string) string) error {
 		only("schema", len(r.Schema) > 0, MethodJSONSchema),
 		only("value", r.Value != "", MethodExactMatch, MethodContains, MethodStartsWith, MethodNumeric, MethodSimilarity, MethodMultipleChoice, MethodLLMJudge),
 		only("threshold", r.Threshold != nil, MethodSimilarity, MethodLLMJudge),
+		only("max_distance", r.MaxDistance != nil, MethodSimilarity),
 		only(judgeField(r.Config), !r.Config.IsZero(), MethodLLMJudge),
 	} {
 		if err != nil {

@@ -112,7 +112,7 @@ func (s *Scorer) containsValues(response string) Result {
 	return verdict(false, quote(s.values[missing])+" not found in response")
 }
 
-func (s *Scorer) compileSimilarity(expected, wantField string, threshold *float64, thresholdField string) error {
+func (s *Scorer) compileSimilarity(expected, wantField string, r Rule, f func(string) string) error {
 	want := strings.TrimSpace(expected)
 	switch {
 	case want == "":
@@ -120,11 +120,24 @@ func (s *Scorer) compileSimilarity(expected, wantField string, threshold *float6
 	case utf8.RuneCountInString(want) > MaxSimilarityExpected:
 		return fault.Invalid(wantField, "must be at most %d characters for method similarity", MaxSimilarityExpected)
 	}
-	t, err := checkThreshold(threshold, thresholdField, DefaultSimilarityLimit)
-	if err != nil {
-		return err
+	s.maxDistance = -1
+	if d := r.MaxDistance; d != nil {
+		switch {
+		case r.Threshold != nil:
+			return fault.Invalid(f("max_distance"), "cannot be given with threshold: give one of them")
+		case *d < 0 || *d > MaxSimilarityExpected:
+			// Beyond the longest expected answer, a response too long
+			// to compare could be within the distance.
+			return fault.Invalid(f("max_distance"), "must be from 0 to %d", MaxSimilarityExpected)
+		}
+		s.want, s.maxDistance = want, *d
+	} else {
+		t, err := checkThreshold(r.Threshold, f("threshold"), DefaultSimilarityLimit)
+		if err != nil {
+			return err
+		}
+		s.want, s.threshold = want, t
 	}
-	s.want, s.threshold = want, t
 	if !s.caseSensitive {
 		want = fold(want)
 	}
@@ -160,6 +173,11 @@ func (s *Scorer) similarity(response string) Result {
 	}
 	// Scores are stored and compared at a precision people read.
 	sim = math.Round(sim*1e6) / 1e6
+	if s.maxDistance >= 0 {
+		r := Result{Passed: d <= s.maxDistance, Score: sim}
+		r.Detail = text.Clip(fmt.Sprintf("distance %d to %s (at most %d), similarity %s", d, quote(s.want), s.maxDistance, formatNumber(sim)), MaxDetailLength)
+		return r
+	}
 	r := Result{Passed: sim >= s.threshold, Score: sim}
 	r.Detail = text.Clip(fmt.Sprintf("similarity %s to %s (threshold %s)", formatNumber(sim), quote(s.want), formatNumber(s.threshold)), MaxDetailLength)
 	return r

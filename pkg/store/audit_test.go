@@ -80,10 +80,10 @@ func TestStore_AuditMutations(t *testing.T) {
 	must(err)
 	expect(audit.ActionModelUpdate, m.ID.String())
 
-	su, err := s.CreateSuite(ctx, "su", "")
+	su, err := s.CreateSuite(ctx, catalog.SuiteInput{Name: "su"})
 	must(err)
 	expect(audit.ActionSuiteCreate, su.ID.String())
-	if _, err := s.CreateSuite(ctx, "SU", ""); fault.KindOf(err) != fault.KindConflict {
+	if _, err := s.CreateSuite(ctx, catalog.SuiteInput{Name: "SU"}); fault.KindOf(err) != fault.KindConflict {
 		t.Fatalf("duplicate suite: %v, want conflict", err)
 	}
 	desc := "d"
@@ -212,7 +212,7 @@ func TestStore_AuditScheduler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	su, err := s.CreateSuite(ctx, "su", "")
+	su, err := s.CreateSuite(ctx, catalog.SuiteInput{Name: "su"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,8 @@ func keyAAD(id uuid.UUID) []byte { return []byte("sabe:provider:" + id.String())
 func providerFromRow(r dbsqlc.Provider) catalog.Provider {
 	p := catalog.Provider{
 		ID: r.ID, Name: r.Name, Kind: catalog.ProviderKind(r.Kind), BaseURL: r.BaseUrl,
-		HeaderNames: r.HeaderNames, HasAPIKey: r.ApiKeyID != nil, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		HeaderNames: r.HeaderNames, HasAPIKey: r.ApiKeyID != nil, KeyFingerprint: deref(r.ApiKeyFingerprint),
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if p.HeaderNames == nil {
 		p.HeaderNames = []string{}
@@ -44,22 +45,32 @@ func limitCol(v int) *int32 {
 	return &n
 }
 
-func (s *Store) encryptKey(id uuid.UUID, key string) (*string, []byte, error) {
+// sealedKey is a provider key as the providers table stores it: the id
+// of the keyring entry that sealed it, the ciphertext, and the key's
+// fingerprint; all nil for no key.
+type sealedKey struct {
+	keyID       *string
+	ciphertext  []byte
+	fingerprint *string
+}
+
+func (s *Store) encryptKey(id uuid.UUID, key string) (sealedKey, error) {
 	if key == "" {
-		return nil, nil, nil
+		return sealedKey{}, nil
 	}
 	keyID, ct, err := s.keys.Encrypt([]byte(key), keyAAD(id))
 	if err != nil {
-		return nil, nil, fmt.Errorf("encrypt provider key: %w", err)
+		return sealedKey{}, fmt.Errorf("encrypt provider key: %w", err)
 	}
-	return &keyID, ct, nil
+	fp := secrets.KeyFingerprint(key)
+	return sealedKey{keyID: &keyID, ciphertext: ct, fingerprint: &fp}, nil
 }
 
 // CreateProvider stores a provider with its key encrypted under the
 // keyring's primary key.
 func (s *Store) CreateProvider(ctx context.Context, in catalog.ProviderInput) (*catalog.Provider, error) {
 	id := newID()
-	keyID, ct, err := s.encryptKey(id, in.APIKey)
+	key, err := s.encryptKey(id, in.APIKey)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +84,7 @@ func (s *Store) CreateProvider(ctx context.Context, in catalog.ProviderInput) (*
 		row, err = q.CreateProvider(ctx, dbsqlc.CreateProviderParams{
 			ID: id, Name: in.Name, Kind: string(in.Kind), BaseUrl: in.BaseURL,
 			HeaderNames: h.names, HeadersKeyID: h.keyID, HeadersCiphertext: h.ciphertext,
-			ApiKeyID: keyID, ApiKeyCiphertext: ct,
+			ApiKeyID: key.keyID, ApiKeyCiphertext: key.ciphertext, ApiKeyFingerprint: key.fingerprint,
 			RequestsPerMinute: limitCol(in.Limits.RequestsPerMinute), TokensPerMinute: limitCol(in.Limits.TokensPerMinute),
 			MaxConcurrency: limitCol(in.Limits.MaxConcurrency), QuotaPauseSeconds: limitCol(in.Limits.QuotaPauseSeconds),
 		})
@@ -116,11 +127,11 @@ func (s *Store) UpdateProvider(ctx context.Context, id uuid.UUID, p catalog.Prov
 		arg.MaxConcurrency, arg.QuotaPauseSeconds = limitCol(l.MaxConcurrency), limitCol(l.QuotaPauseSeconds)
 	}
 	if p.APIKey != nil {
-		keyID, ct, err := s.encryptKey(id, *p.APIKey)
+		key, err := s.encryptKey(id, *p.APIKey)
 		if err != nil {
 			return nil, err
 		}
-		arg.SetKey, arg.ApiKeyID, arg.ApiKeyCiphertext = true, keyID, ct
+		arg.SetKey, arg.ApiKeyID, arg.ApiKeyCiphertext, arg.ApiKeyFingerprint = true, key.keyID, key.ciphertext, key.fingerprint
 	}
 	// The reason names the fields and the headers changed, never a value:
 	// api_key and headers hold credentials.

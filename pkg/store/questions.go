@@ -22,10 +22,14 @@ const MaxImportQuestions = 10000
 func questionFromRow(r dbsqlc.GetQuestionRow) catalog.Question {
 	q := catalog.Question{
 		ID: r.ID, SuiteID: r.SuiteID, Revision: int(r.Revision), RevisionID: r.RevisionID,
-		Prompt: r.Prompt, Category: r.Category, ExpectedAnswer: r.ExpectedAnswer,
+		Prompt: r.Prompt, Category: r.Category, ExpectedAnswer: r.ExpectedAnswer, Key: deref(r.Key),
 		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	_ = json.Unmarshal(r.Scoring, &q.Scoring)
+	_ = json.Unmarshal(r.Metadata, &q.Metadata)
+	if len(q.Metadata) == 0 {
+		q.Metadata = nil
+	}
 	q.Messages = turnsFromJSON(r.Messages)
 	q.Choices = choicesFromJSON(r.Choices)
 	q.FewShot = turnsFromJSON(r.FewShot)
@@ -33,13 +37,18 @@ func questionFromRow(r dbsqlc.GetQuestionRow) catalog.Question {
 }
 
 // revisionContent is what a question revision stores beside its prompt:
-// its turns, options and few-shot turns as JSON, NULL when absent.
+// its turns, options and few-shot turns as JSON, NULL when absent, and
+// its metadata, {} when absent.
 type revisionContent struct {
-	messages, choices, fewShot json.RawMessage
+	messages, choices, fewShot, metadata json.RawMessage
 }
 
 func contentOf(in catalog.QuestionInput, fewShot json.RawMessage) revisionContent {
-	return revisionContent{messages: optionalJSON(in.Messages), choices: optionalJSON(in.Choices), fewShot: fewShotColumn(fewShot)}
+	meta := json.RawMessage("{}")
+	if len(in.Metadata) > 0 {
+		meta = mustJSON(in.Metadata)
+	}
+	return revisionContent{messages: optionalJSON(in.Messages), choices: optionalJSON(in.Choices), fewShot: fewShotColumn(fewShot), metadata: meta}
 }
 
 // optionalJSON is v as JSON, or nil (NULL) when v is empty.
@@ -143,23 +152,26 @@ func (s *Store) CreateQuestions(ctx context.Context, suiteID uuid.UUID, in []cat
 		if err := checkQuestionJudges(ctx, q, in); err != nil {
 			return err
 		}
+		if err := checkKeys(ctx, q, suiteID, nil, in); err != nil {
+			return err
+		}
 		for i, qi := range in {
 			id, rid := newID(), newID()
 			c := contentOf(qi, fewShot)
-			qs[i] = dbsqlc.InsertQuestionsParams{ID: id, SuiteID: suiteID, Revision: 1}
+			qs[i] = dbsqlc.InsertQuestionsParams{ID: id, SuiteID: suiteID, Revision: 1, Key: nonEmpty(qi.Key)}
 			revs[i] = dbsqlc.InsertQuestionRevisionsParams{
 				ID: rid, QuestionID: id, Revision: 1, Prompt: qi.Prompt, Category: qi.Category,
 				ExpectedAnswer: qi.ExpectedAnswer, Scoring: mustJSON(qi.Scoring),
-				Messages: c.messages, Choices: c.choices, FewShot: c.fewShot,
+				Messages: c.messages, Choices: c.choices, FewShot: c.fewShot, Metadata: c.metadata,
 			}
 			out[i] = catalog.Question{
 				ID: id, SuiteID: suiteID, Revision: 1, RevisionID: rid, Prompt: qi.Prompt, Messages: qi.Messages,
 				Choices: qi.Choices, Category: qi.Category, ExpectedAnswer: qi.ExpectedAnswer, Scoring: qi.Scoring,
-				FewShot: turnsFromJSON(c.fewShot), CreatedAt: now, UpdatedAt: now,
+				FewShot: turnsFromJSON(c.fewShot), Key: qi.Key, Metadata: qi.Metadata, CreatedAt: now, UpdatedAt: now,
 			}
 		}
 		if _, err := q.InsertQuestions(ctx, qs); err != nil {
-			return err
+			return keyConflict(err)
 		}
 		if _, err := q.InsertQuestionRevisions(ctx, revs); err != nil {
 			return err
@@ -212,7 +224,11 @@ func (s *Store) ReviseQuestion(ctx context.Context, id uuid.UUID, base int, in c
 		if int(rev) != base {
 			return fault.Conflict("question changed meanwhile (revision %d, edit based on %d); fetch it and retry", rev, base)
 		}
-		if err := checkQuestionJudges(ctx, q, []catalog.QuestionInput{in}); err != nil {
+		one := []catalog.QuestionInput{in}
+		if err := checkQuestionJudges(ctx, q, one); err != nil {
+			return err
+		}
+		if err := checkKeys(ctx, q, row.SuiteID, &id, one); err != nil {
 			return err
 		}
 		next := rev + 1
@@ -220,12 +236,12 @@ func (s *Store) ReviseQuestion(ctx context.Context, id uuid.UUID, base int, in c
 		if err := q.CreateQuestionRevision(ctx, dbsqlc.CreateQuestionRevisionParams{
 			ID: newID(), QuestionID: id, Revision: next, Prompt: in.Prompt, Category: in.Category,
 			ExpectedAnswer: in.ExpectedAnswer, Scoring: mustJSON(in.Scoring),
-			Messages: c.messages, Choices: c.choices, FewShot: c.fewShot,
+			Messages: c.messages, Choices: c.choices, FewShot: c.fewShot, Metadata: c.metadata,
 		}); err != nil {
 			return err
 		}
-		if err := q.SetQuestionRevision(ctx, dbsqlc.SetQuestionRevisionParams{ID: id, Revision: next}); err != nil {
-			return err
+		if err := q.SetQuestionRevision(ctx, dbsqlc.SetQuestionRevisionParams{ID: id, Revision: next, Key: nonEmpty(in.Key)}); err != nil {
+			return keyConflict(err)
 		}
 		return auditChange(ctx, q, audit.ActionQuestionUpdate, audit.ResourceQuestion, id.String(), fmt.Sprintf("revision %d", next))
 	})

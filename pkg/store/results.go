@@ -48,7 +48,30 @@ type ResultFilter struct {
 // MaxPageBytes of text: their sizes are read first, so the text of
 // results that do not fit is never fetched.
 func (s *Store) Results(ctx context.Context, r *run.Run, f ResultFilter, limit int, cursor string) (Page[run.Result], error) {
-	lim := pageSize(limit)
+	var after *resultCursor
+	if cursor != "" {
+		var c resultCursor
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || json.Unmarshal(b, &c) != nil {
+			return Page[run.Result]{}, fault.BadRequest("cursor", "invalid cursor")
+		}
+		after = &c
+	}
+	items, more, err := s.resultBatch(ctx, r, f, after, pageSize(limit), MaxPageBytes)
+	if err != nil {
+		return Page[run.Result]{}, err
+	}
+	p := Page[run.Result]{Items: items}
+	if more && len(items) > 0 {
+		p.Next = ResultCursor(&items[len(items)-1])
+	}
+	return p, nil
+}
+
+// resultBatch reads the results after the key after (nil: from the
+// start), at most lim of them and about maxBytes of text, and says
+// whether more follow.
+func (s *Store) resultBatch(ctx context.Context, r *run.Run, f ResultFilter, after *resultCursor, lim int32, maxBytes int64) ([]run.Result, bool, error) {
 	var status *string
 	if f.Status != nil {
 		st := string(*f.Status)
@@ -57,28 +80,23 @@ func (s *Store) Results(ctx context.Context, r *run.Run, f ResultFilter, limit i
 	sizeArg := dbsqlc.ListRunResultSizesParams{
 		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: f.ModelID, QuestionID: f.QuestionID, Status: status, Lim: lim + 1,
 	}
-	if cursor != "" {
-		var c resultCursor
-		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || json.Unmarshal(b, &c) != nil {
-			return Page[run.Result]{}, fault.BadRequest("cursor", "invalid cursor")
-		}
-		sizeArg.HasCursor, sizeArg.AfterModel, sizeArg.AfterQuestion, sizeArg.AfterSample = true, c.M, c.Q, c.S
+	if after != nil {
+		sizeArg.HasCursor, sizeArg.AfterModel, sizeArg.AfterQuestion, sizeArg.AfterSample = true, after.M, after.Q, after.S
 	}
 	sizes, err := s.q.ListRunResultSizes(ctx, sizeArg)
 	if err != nil {
-		return Page[run.Result]{}, err
+		return nil, false, err
 	}
 	n, total := 0, int64(0)
 	for _, sz := range sizes[:min(len(sizes), int(lim))] {
 		total += sz.TextBytes + resultOverhead
-		if n > 0 && total > MaxPageBytes {
+		if n > 0 && total > maxBytes {
 			break
 		}
 		n++
 	}
 	if n == 0 {
-		return Page[run.Result]{Items: []run.Result{}}, nil
+		return []run.Result{}, false, nil
 	}
 	arg := dbsqlc.ListRunResultsParams{
 		RunCreatedAt: r.CreatedAt, RunID: r.ID, ModelID: f.ModelID, QuestionID: f.QuestionID, Status: status, Lim: int32(n),
@@ -86,9 +104,9 @@ func (s *Store) Results(ctx context.Context, r *run.Run, f ResultFilter, limit i
 	}
 	rows, err := s.q.ListRunResults(ctx, arg)
 	if err != nil {
-		return Page[run.Result]{}, err
+		return nil, false, err
 	}
-	p := Page[run.Result]{Items: make([]run.Result, 0, len(rows))}
+	items := make([]run.Result, 0, len(rows))
 	for _, row := range rows {
 		e := run.Execution{
 			RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: row.ModelID, QuestionID: row.QuestionID,
@@ -99,10 +117,7 @@ func (s *Store) Results(ctx context.Context, r *run.Run, f ResultFilter, limit i
 			StartedAt: row.StartedAt, FinishedAt: row.FinishedAt, Evaluations: []run.Evaluation{}, UnscoredReason: deref(row.UnscoredReason),
 		}
 		_ = json.Unmarshal(row.Evaluations, &e.Evaluations)
-		p.Items = append(p.Items, run.Result{Execution: e, ModelName: row.ModelName, PromptExcerpt: catalog.PromptExcerpt(row.PromptStart)})
+		items = append(items, run.Result{Execution: e, ModelName: row.ModelName, PromptExcerpt: catalog.PromptExcerpt(row.PromptStart)})
 	}
-	if len(sizes) > n && len(p.Items) > 0 {
-		p.Next = ResultCursor(&p.Items[len(p.Items)-1])
-	}
-	return p, nil
+	return items, len(sizes) > n, nil
 }

@@ -41,6 +41,31 @@ func (e *QuestionError) Error() string { return fmt.Sprintf("question %d: %v", e
 // Unwrap returns the question's own error (a *fault.Error).
 func (e *QuestionError) Unwrap() error { return e.Err }
 
+// QuestionErrors are the problems of several questions written at once,
+// in the order of the questions, each a *QuestionError; an import reports
+// them all. errors.As finds the first.
+type QuestionErrors []*QuestionError
+
+// Error implements error with the first problem and how many more there are.
+func (e QuestionErrors) Error() string {
+	if len(e) == 0 {
+		return "invalid questions"
+	}
+	if len(e) == 1 {
+		return e[0].Error()
+	}
+	return fmt.Sprintf("%v (and %d more)", e[0], len(e)-1)
+}
+
+// Unwrap returns each question's error.
+func (e QuestionErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, qe := range e {
+		out[i] = qe
+	}
+	return out
+}
+
 // checkQuestionJudges verifies the judges named by the questions'
 // scoring rules, each under the field the rule gives it
 // ("scoring.judge_model_ids[0]", "scoring.assertions[1].judge_model_ids[0]").

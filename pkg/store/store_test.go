@@ -178,7 +178,7 @@ func TestStore_RunSnapshotSurvivesEdits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		su2, err := s.CreateSuite(ctx, "s2", "")
+		su2, err := s.CreateSuite(ctx, catalog.SuiteInput{Name: "s2"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +207,7 @@ func TestStore_Pagination(t *testing.T) {
 	s := setup(t)
 	ctx := context.Background()
 	for i := range 5 {
-		if _, err := s.CreateSuite(ctx, fmt.Sprintf("suite-%d", i), ""); err != nil {
+		if _, err := s.CreateSuite(ctx, catalog.SuiteInput{Name: fmt.Sprintf("suite-%d", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,8 +16,8 @@ import (
 
 func suiteFromRow(r dbsqlc.Suite, questions int32) catalog.Suite {
 	return catalog.Suite{
-		ID: r.ID, Name: r.Name, Description: r.Description, FewShot: turnsFromJSON(r.FewShot), QuestionCount: int(questions),
-		ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		ID: r.ID, Name: r.Name, Description: r.Description, FewShot: turnsFromJSON(r.FewShot), PromptTemplate: r.PromptTemplate,
+		QuestionCount: int(questions), ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }
 
@@ -30,13 +30,14 @@ func fewShotJSON(turns []catalog.Message) json.RawMessage {
 	return mustJSON(turns)
 }
 
-// CreateSuite stores an empty suite with its few-shot turns (validated by
-// the caller; none when left out).
-func (s *Store) CreateSuite(ctx context.Context, name, description string, fewShot ...catalog.Message) (*catalog.Suite, error) {
+// CreateSuite stores an empty suite (validated by the caller).
+func (s *Store) CreateSuite(ctx context.Context, in catalog.SuiteInput) (*catalog.Suite, error) {
 	var row dbsqlc.Suite
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
 		var err error
-		row, err = q.CreateSuite(ctx, dbsqlc.CreateSuiteParams{ID: newID(), Name: name, Description: description, FewShot: fewShotJSON(fewShot)})
+		row, err = q.CreateSuite(ctx, dbsqlc.CreateSuiteParams{
+			ID: newID(), Name: in.Name, Description: in.Description, FewShot: fewShotJSON(in.FewShot), PromptTemplate: in.PromptTemplate,
+		})
 		if err != nil {
 			return conflict(err, "a suite with this name")
 		}
@@ -55,7 +56,7 @@ func (s *Store) GetSuite(ctx context.Context, id uuid.UUID) (*catalog.Suite, err
 	if err != nil {
 		return nil, notFound(err, "suite")
 	}
-	out := suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, FewShot: r.FewShot, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
+	out := suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, FewShot: r.FewShot, PromptTemplate: r.PromptTemplate, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
 	return &out, nil
 }
 
@@ -64,7 +65,7 @@ func (s *Store) ListSuites(ctx context.Context, includeArchived bool, limit int,
 	return listPage(cursor, limit, func(after *uuid.UUID, lim int32) ([]dbsqlc.ListSuitesRow, error) {
 		return s.q.ListSuites(ctx, dbsqlc.ListSuitesParams{After: after, IncludeArchived: includeArchived, Lim: lim})
 	}, func(r dbsqlc.ListSuitesRow) catalog.Suite {
-		return suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, FewShot: r.FewShot, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
+		return suiteFromRow(dbsqlc.Suite{ID: r.ID, Name: r.Name, Description: r.Description, FewShot: r.FewShot, PromptTemplate: r.PromptTemplate, ArchivedAt: r.ArchivedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, r.QuestionCount)
 	}, func(r dbsqlc.ListSuitesRow) uuid.UUID { return r.ID })
 }
 
@@ -75,7 +76,7 @@ func (s *Store) ListSuites(ctx context.Context, includeArchived bool, limit int,
 // that asked the previous revisions keep what they asked.
 func (s *Store) UpdateSuite(ctx context.Context, id uuid.UUID, p catalog.SuitePatch) (*catalog.Suite, error) {
 	err := s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
-		arg := dbsqlc.UpdateSuiteParams{ID: id, Name: p.Name, Description: p.Description}
+		arg := dbsqlc.UpdateSuiteParams{ID: id, Name: p.Name, Description: p.Description, PromptTemplate: p.PromptTemplate}
 		if p.FewShot != nil {
 			arg.FewShot = fewShotJSON(*p.FewShot)
 		}
@@ -97,7 +98,8 @@ func (s *Store) UpdateSuite(ctx context.Context, id uuid.UUID, p catalog.SuitePa
 			revised = fmt.Sprintf("; %d questions revised", n)
 		}
 		return auditChange(ctx, q, audit.ActionSuiteUpdate, audit.ResourceSuite, id.String(),
-			changedFields("name", setIf(p.Name != nil), "description", setIf(p.Description != nil), "few_shot", setIf(p.FewShot != nil))+revised)
+			changedFields("name", setIf(p.Name != nil), "description", setIf(p.Description != nil), "few_shot", setIf(p.FewShot != nil),
+				"prompt_template", setIf(p.PromptTemplate != nil))+revised)
 	})
 	if err != nil {
 		return nil, err

@@ -104,13 +104,17 @@ type SuiteOpts struct {
 	Description string
 	// FewShot are the suite's few-shot turns (default none).
 	FewShot []catalog.Message
+	// PromptTemplate is the suite's prompt template (default none).
+	PromptTemplate string
 }
 
 // Suite creates an empty suite.
 func Suite(ctx context.Context, t testing.TB, st *store.Store, opts *SuiteOpts) *catalog.Suite {
 	t.Helper()
 	o := deref(opts)
-	su, err := st.CreateSuite(ctx, cmp.Or(o.Name, name("suite")), o.Description, o.FewShot...)
+	su, err := st.CreateSuite(ctx, catalog.SuiteInput{
+		Name: cmp.Or(o.Name, name("suite")), Description: o.Description, FewShot: o.FewShot, PromptTemplate: o.PromptTemplate,
+	})
 	if err != nil {
 		t.Fatalf("testfactory.Suite: %v", err)
 	}

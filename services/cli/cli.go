@@ -199,6 +199,16 @@ keys, token).`,
 	return root
 }
 
+// needSubcommand is the RunE of a command that only groups others
+// (`sabe runs`, `sabe config`): without a subcommand, or with one it does
+// not know, it is a usage error listing them, not a help page and exit 0.
+func needSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return command.Usagef(cmd.UsageString(), "unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return command.Usagef(cmd.UsageString(), "%s needs a command", cmd.CommandPath())
+}
+
 // clientCommands are the commands that call a SABE API: each part of the
 // CLI adds its own here.
 func clientCommands(e *env) []*cobra.Command {
@@ -208,5 +218,6 @@ func clientCommands(e *env) []*cobra.Command {
 		leaderboardCommand(e),
 		compareCommand(e),
 		providersCommand(e),
+		suitesCommand(e),
 	}
 }

@@ -110,6 +110,14 @@ func TestCLI_Help(t *testing.T) {
 		{[]string{"keys", "rotate", "--help"}, []string{"-batch"}},
 		{[]string{"keys", "status", "--help"}, []string{"usage: sabe keys status"}},
 		{[]string{"seed-history", "--help"}, []string{"-executions", "-parallel", "-end"}},
+		{[]string{"runs", "--help"}, []string{"ls", "show", "cancel", "retry-failed", "rescore"}},
+		{[]string{"runs", "ls", "--help"}, []string{"--benchmark", "--status", "--trigger", "--limit", "--all", "--json", "Examples:"}},
+		{[]string{"runs", "cancel", "--help"}, []string{"--yes", "Examples:"}},
+		{[]string{"runs", "rescore", "--help"}, []string{"--judge", "--wait"}},
+		{[]string{"leaderboard", "--help"}, []string{"--period", "--category", "--at"}},
+		{[]string{"compare", "--help"}, []string{"--runs", "--questions", "PREVIOUS CURRENT"}},
+		{[]string{"providers", "test", "--help"}, []string{"--model"}},
+		{[]string{"suites", "--help"}, []string{"ls"}},
 	} {
 		var out bytes.Buffer
 		if err := cli.Run(context.Background(), c.args, env(nil), &out, cli.Services{}); err != nil {
@@ -132,6 +140,9 @@ func TestCLI_ErrUsage(t *testing.T) {
 		nil, {"dev", "--bogus"}, {"dev", "stray"}, {"token"}, {"token", "create"}, {"token", "create", "--nope"},
 		{"migrate"}, {"migrate", "down"}, {"migrate", "up", "extra"}, {"keygen", "--nope"},
 		{"keys", "spin"}, {"keys", "rotate", "--batch", "0"}, {"seed-history", "--models", "0"}, {"seed-history", "--end", "soon"},
+		{"runs"}, {"runs", "spin"}, {"providers"}, {"suites", "nope"}, {"config"},
+		{"runs", "show"}, {"runs", "show", "not-an-id"}, {"runs", "ls", "--status", "done"}, {"runs", "cancel", "a", "b"},
+		{"leaderboard"}, {"leaderboard", "b", "--period", "year"}, {"compare", "b", "--at", "soon"}, {"compare", "--runs", "x"},
 	} {
 		err := cli.Run(context.Background(), args, env(nil), &bytes.Buffer{}, cli.Services{})
 		var ue *command.UsageError

@@ -16,6 +16,8 @@ func configCommand(e *env) *cobra.Command {
 		Example: `  sabe config set-context prod --server https://sabe.example.com --token '${SABE_PROD_TOKEN}'
   sabe config use-context prod
   sabe config get-contexts`,
+		Args: cobra.ArbitraryArgs,
+		RunE: needSubcommand,
 	}
 	var server, token string
 	set := &cobra.Command{

@@ -83,7 +83,7 @@ func leaderboardHeading(lb oapi.Leaderboard) string {
 
 // leaderboardTable is one row per model, best first.
 func leaderboardTable(lb oapi.Leaderboard) table {
-	t := table{Header: []string{"RANK", "MODEL", "SCORE", "95% CI", "PASS@K", "ERR%", "LATENCY", "COST/1K", "N"}}
+	t := table{Header: []string{"RANK", "MODEL", "SCORE", "95% CI", "PASS@K", "ERR%", "LATENCY", "COST/1K"}}
 	for _, x := range lb.Entries {
 		passK := "-"
 		if n := len(x.PassAtK); n > 0 {
@@ -94,7 +94,7 @@ func leaderboardTable(lb oapi.Leaderboard) table {
 			rankBand(x.Rank, x.RankLow, x.RankHigh), x.ModelName,
 			fmt.Sprintf("%.3f", x.Score), fmt.Sprintf("[%.3f, %.3f]", x.CiLow, x.CiHigh),
 			passK, fmt.Sprintf("%.1f", 100*x.ErrorRate), ms(x.MeanLatencyMs),
-			usd(x.CostPer1kQuestions), fmt.Sprint(x.N),
+			usd(x.CostPer1kQuestions),
 		})
 	}
 	return t

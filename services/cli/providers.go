@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 )
 
 // providersCommand is `sabe providers`.
@@ -16,6 +14,8 @@ func providersCommand(e *env) *cobra.Command {
 		Example: `  sabe providers ls
   sabe providers test openrouter --model openai/gpt-4o-mini`,
 		GroupID: groupUse,
+		Args:    cobra.ArbitraryArgs,
+		RunE:    needSubcommand,
 	}
 	cmd.AddCommand(providersListCommand(e), providersTestCommand(e))
 	return cmd
@@ -34,18 +34,9 @@ func providersListCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []oapi.Provider{}
-			cursor := ""
-			for {
-				page, err := c.ListProviders(cmd.Context(), 200, cursor)
-				if err != nil {
-					return err
-				}
-				all = append(all, page.Items...)
-				if page.NextCursor == nil || *page.NextCursor == "" {
-					break
-				}
-				cursor = *page.NextCursor
+			all, err := c.AllProviders(cmd.Context())
+			if err != nil {
+				return err
 			}
 			t := table{Header: []string{"NAME", "KIND", "BASE URL", "KEY", "CIRCUIT"}}
 			for _, p := range all {

@@ -25,6 +25,8 @@ func runsCommand(e *env) *cobra.Command {
   sabe runs show 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f
   sabe runs cancel 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f --yes`,
 		GroupID: groupUse,
+		Args:    cobra.ArbitraryArgs,
+		RunE:    needSubcommand,
 	}
 	cmd.AddCommand(
 		runsListCommand(e),
@@ -32,6 +34,7 @@ func runsCommand(e *env) *cobra.Command {
 		runsCancelCommand(e),
 		runsRetryFailedCommand(e),
 		runsRescoreCommand(e),
+		runsExportCommand(e),
 		runsStartCommand(e),
 		runsGateCommand(e),
 	)

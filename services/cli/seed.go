@@ -198,7 +198,7 @@ func (h *history) write(ctx context.Context, st *store.Store, stdout io.Writer) 
 		modelIDs[i] = cm.ID
 		out.modelIDs = append(out.modelIDs, cm.ID.String())
 	}
-	suite, err := st.CreateSuite(ctx, name+" questions", "Synthetic questions written by sabe seed-history.")
+	suite, err := st.CreateSuite(ctx, catalog.SuiteInput{Name: name + " questions", Description: "Synthetic questions written by sabe seed-history."})
 	if err != nil {
 		return nil, fmt.Errorf("create suite: %w", err)
 	}

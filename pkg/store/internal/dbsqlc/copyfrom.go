@@ -82,6 +82,7 @@ func (r iteratorForInsertQuestionRevisions) Values() ([]interface{}, error) {
 		r.rows[0].Messages,
 		r.rows[0].Choices,
 		r.rows[0].FewShot,
+		r.rows[0].Metadata,
 	}, nil
 }
 
@@ -90,7 +91,7 @@ func (r iteratorForInsertQuestionRevisions) Err() error {
 }
 
 func (q *Queries) InsertQuestionRevisions(ctx context.Context, arg []InsertQuestionRevisionsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"question_revisions"}, []string{"id", "question_id", "revision", "prompt", "category", "expected_answer", "scoring", "messages", "choices", "few_shot"}, &iteratorForInsertQuestionRevisions{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"question_revisions"}, []string{"id", "question_id", "revision", "prompt", "category", "expected_answer", "scoring", "messages", "choices", "few_shot", "metadata"}, &iteratorForInsertQuestionRevisions{rows: arg})
 }
 
 // iteratorForInsertQuestions implements pgx.CopyFromSource.
@@ -116,6 +117,7 @@ func (r iteratorForInsertQuestions) Values() ([]interface{}, error) {
 		r.rows[0].ID,
 		r.rows[0].SuiteID,
 		r.rows[0].Revision,
+		r.rows[0].Key,
 	}, nil
 }
 
@@ -124,7 +126,7 @@ func (r iteratorForInsertQuestions) Err() error {
 }
 
 func (q *Queries) InsertQuestions(ctx context.Context, arg []InsertQuestionsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"questions"}, []string{"id", "suite_id", "revision"}, &iteratorForInsertQuestions{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"questions"}, []string{"id", "suite_id", "revision", "key"}, &iteratorForInsertQuestions{rows: arg})
 }
 
 // iteratorForInsertRankings implements pgx.CopyFromSource.

@@ -180,6 +180,7 @@ type Provider struct {
 	HeaderNames       []string
 	HeadersKeyID      *string
 	HeadersCiphertext []byte
+	ApiKeyFingerprint *string
 }
 
 type Question struct {
@@ -189,6 +190,7 @@ type Question struct {
 	ArchivedAt *time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	Key        *string
 }
 
 type QuestionRevision struct {
@@ -203,6 +205,7 @@ type QuestionRevision struct {
 	Messages       []byte
 	Choices        []byte
 	FewShot        []byte
+	Metadata       json.RawMessage
 }
 
 type QuestionStat struct {
@@ -445,11 +448,12 @@ type RunRescore struct {
 }
 
 type Suite struct {
-	ID          uuid.UUID
-	Name        string
-	Description string
-	ArchivedAt  *time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	FewShot     json.RawMessage
+	ID             uuid.UUID
+	Name           string
+	Description    string
+	ArchivedAt     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	FewShot        json.RawMessage
+	PromptTemplate string
 }

@@ -13,10 +13,10 @@ import (
 
 const createProvider = `-- name: CreateProvider :one
 INSERT INTO providers (id, name, kind, base_url, header_names, headers_key_id, headers_ciphertext,
-                       api_key_id, api_key_ciphertext,
+                       api_key_id, api_key_ciphertext, api_key_fingerprint,
                        requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+RETURNING id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext, api_key_fingerprint
 `
 
 type CreateProviderParams struct {
@@ -29,6 +29,7 @@ type CreateProviderParams struct {
 	HeadersCiphertext []byte
 	ApiKeyID          *string
 	ApiKeyCiphertext  []byte
+	ApiKeyFingerprint *string
 	RequestsPerMinute *int32
 	TokensPerMinute   *int32
 	MaxConcurrency    *int32
@@ -46,6 +47,7 @@ func (q *Queries) CreateProvider(ctx context.Context, arg CreateProviderParams) 
 		arg.HeadersCiphertext,
 		arg.ApiKeyID,
 		arg.ApiKeyCiphertext,
+		arg.ApiKeyFingerprint,
 		arg.RequestsPerMinute,
 		arg.TokensPerMinute,
 		arg.MaxConcurrency,
@@ -69,6 +71,7 @@ func (q *Queries) CreateProvider(ctx context.Context, arg CreateProviderParams) 
 		&i.HeaderNames,
 		&i.HeadersKeyID,
 		&i.HeadersCiphertext,
+		&i.ApiKeyFingerprint,
 	)
 	return i, err
 }
@@ -86,7 +89,7 @@ func (q *Queries) DeleteProvider(ctx context.Context, id uuid.UUID) (int64, erro
 }
 
 const getProvider = `-- name: GetProvider :one
-SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext FROM providers WHERE id = $1
+SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext, api_key_fingerprint FROM providers WHERE id = $1
 `
 
 func (q *Queries) GetProvider(ctx context.Context, id uuid.UUID) (Provider, error) {
@@ -109,12 +112,13 @@ func (q *Queries) GetProvider(ctx context.Context, id uuid.UUID) (Provider, erro
 		&i.HeaderNames,
 		&i.HeadersKeyID,
 		&i.HeadersCiphertext,
+		&i.ApiKeyFingerprint,
 	)
 	return i, err
 }
 
 const getProviderForUpdate = `-- name: GetProviderForUpdate :one
-SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext FROM providers WHERE id = $1 FOR UPDATE
+SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext, api_key_fingerprint FROM providers WHERE id = $1 FOR UPDATE
 `
 
 // A change of some headers reads the others under the row's lock, so two
@@ -139,12 +143,13 @@ func (q *Queries) GetProviderForUpdate(ctx context.Context, id uuid.UUID) (Provi
 		&i.HeaderNames,
 		&i.HeadersKeyID,
 		&i.HeadersCiphertext,
+		&i.ApiKeyFingerprint,
 	)
 	return i, err
 }
 
 const listProviders = `-- name: ListProviders :many
-SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext FROM providers
+SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext, api_key_fingerprint FROM providers
 WHERE $1::uuid IS NULL OR id > $1::uuid
 ORDER BY id
 LIMIT $2
@@ -181,6 +186,7 @@ func (q *Queries) ListProviders(ctx context.Context, arg ListProvidersParams) ([
 			&i.HeaderNames,
 			&i.HeadersKeyID,
 			&i.HeadersCiphertext,
+			&i.ApiKeyFingerprint,
 		); err != nil {
 			return nil, err
 		}
@@ -204,7 +210,7 @@ func (q *Queries) ProviderInUse(ctx context.Context, providerID uuid.UUID) (bool
 }
 
 const providersWithPlainHeaders = `-- name: ProvidersWithPlainHeaders :many
-SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext FROM providers
+SELECT id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext, api_key_fingerprint FROM providers
 WHERE plain_headers <> '{}'
 ORDER BY id
 LIMIT $1
@@ -240,6 +246,7 @@ func (q *Queries) ProvidersWithPlainHeaders(ctx context.Context, lim int32) ([]P
 			&i.HeaderNames,
 			&i.HeadersKeyID,
 			&i.HeadersCiphertext,
+			&i.ApiKeyFingerprint,
 		); err != nil {
 			return nil, err
 		}
@@ -287,13 +294,14 @@ UPDATE providers SET
     plain_headers      = CASE WHEN $3::bool THEN '{}' ELSE plain_headers END,
     api_key_id         = CASE WHEN $7::bool THEN $8 ELSE api_key_id END,
     api_key_ciphertext = CASE WHEN $7::bool THEN $9 ELSE api_key_ciphertext END,
-    requests_per_minute = CASE WHEN $10::bool THEN $11 ELSE requests_per_minute END,
-    tokens_per_minute   = CASE WHEN $10::bool THEN $12 ELSE tokens_per_minute END,
-    max_concurrency     = CASE WHEN $10::bool THEN $13 ELSE max_concurrency END,
-    quota_pause_seconds = CASE WHEN $10::bool THEN $14 ELSE quota_pause_seconds END,
+    api_key_fingerprint = CASE WHEN $7::bool THEN $10 ELSE api_key_fingerprint END,
+    requests_per_minute = CASE WHEN $11::bool THEN $12 ELSE requests_per_minute END,
+    tokens_per_minute   = CASE WHEN $11::bool THEN $13 ELSE tokens_per_minute END,
+    max_concurrency     = CASE WHEN $11::bool THEN $14 ELSE max_concurrency END,
+    quota_pause_seconds = CASE WHEN $11::bool THEN $15 ELSE quota_pause_seconds END,
     updated_at         = now()
-WHERE id = $15
-RETURNING id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext
+WHERE id = $16
+RETURNING id, name, kind, base_url, plain_headers, api_key_id, api_key_ciphertext, created_at, updated_at, requests_per_minute, tokens_per_minute, max_concurrency, quota_pause_seconds, header_names, headers_key_id, headers_ciphertext, api_key_fingerprint
 `
 
 type UpdateProviderParams struct {
@@ -306,6 +314,7 @@ type UpdateProviderParams struct {
 	SetKey            bool
 	ApiKeyID          *string
 	ApiKeyCiphertext  []byte
+	ApiKeyFingerprint *string
 	SetLimits         bool
 	RequestsPerMinute *int32
 	TokensPerMinute   *int32
@@ -325,6 +334,7 @@ func (q *Queries) UpdateProvider(ctx context.Context, arg UpdateProviderParams) 
 		arg.SetKey,
 		arg.ApiKeyID,
 		arg.ApiKeyCiphertext,
+		arg.ApiKeyFingerprint,
 		arg.SetLimits,
 		arg.RequestsPerMinute,
 		arg.TokensPerMinute,
@@ -350,6 +360,7 @@ func (q *Queries) UpdateProvider(ctx context.Context, arg UpdateProviderParams) 
 		&i.HeaderNames,
 		&i.HeadersKeyID,
 		&i.HeadersCiphertext,
+		&i.ApiKeyFingerprint,
 	)
 	return i, err
 }

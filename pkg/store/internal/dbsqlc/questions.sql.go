@@ -13,6 +13,45 @@ import (
 	"github.com/google/uuid"
 )
 
+const activeQuestionKeys = `-- name: ActiveQuestionKeys :many
+SELECT q.key::text AS key
+FROM questions q
+WHERE q.suite_id = $1
+  AND q.archived_at IS NULL
+  AND q.key = ANY($2::text[])
+  AND ($3::uuid IS NULL OR q.id <> $3::uuid)
+ORDER BY q.key
+`
+
+type ActiveQuestionKeysParams struct {
+	SuiteID  uuid.UUID
+	Keys     []string
+	ExceptID *uuid.UUID
+}
+
+// Which of some keys active questions of a suite already have (other than
+// the question being changed, if any), for a 409 or a line error that
+// names the key before the unique index refuses it.
+func (q *Queries) ActiveQuestionKeys(ctx context.Context, arg ActiveQuestionKeysParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, activeQuestionKeys, arg.SuiteID, arg.Keys, arg.ExceptID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			return nil, err
+		}
+		items = append(items, key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const archiveQuestion = `-- name: ArchiveQuestion :execrows
 UPDATE questions SET archived_at = now(), updated_at = now() WHERE id = $1 AND archived_at IS NULL
 `
@@ -49,8 +88,8 @@ func (q *Queries) CountActiveQuestions(ctx context.Context, suiteIds []uuid.UUID
 }
 
 const createQuestionRevision = `-- name: CreateQuestionRevision :exec
-INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot, metadata)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 `
 
 type CreateQuestionRevisionParams struct {
@@ -64,6 +103,7 @@ type CreateQuestionRevisionParams struct {
 	Messages       []byte
 	Choices        []byte
 	FewShot        []byte
+	Metadata       json.RawMessage
 }
 
 func (q *Queries) CreateQuestionRevision(ctx context.Context, arg CreateQuestionRevisionParams) error {
@@ -78,13 +118,14 @@ func (q *Queries) CreateQuestionRevision(ctx context.Context, arg CreateQuestion
 		arg.Messages,
 		arg.Choices,
 		arg.FewShot,
+		arg.Metadata,
 	)
 	return err
 }
 
 const getQuestion = `-- name: GetQuestion :one
-SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
+SELECT q.id, q.suite_id, q.revision, q.key, q.archived_at, q.created_at, q.updated_at,
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot, r.metadata
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.id = $1
@@ -94,6 +135,7 @@ type GetQuestionRow struct {
 	ID             uuid.UUID
 	SuiteID        uuid.UUID
 	Revision       int32
+	Key            *string
 	ArchivedAt     *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
@@ -105,6 +147,7 @@ type GetQuestionRow struct {
 	Messages       []byte
 	Choices        []byte
 	FewShot        []byte
+	Metadata       json.RawMessage
 }
 
 func (q *Queries) GetQuestion(ctx context.Context, id uuid.UUID) (GetQuestionRow, error) {
@@ -114,6 +157,7 @@ func (q *Queries) GetQuestion(ctx context.Context, id uuid.UUID) (GetQuestionRow
 		&i.ID,
 		&i.SuiteID,
 		&i.Revision,
+		&i.Key,
 		&i.ArchivedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
@@ -125,6 +169,7 @@ func (q *Queries) GetQuestion(ctx context.Context, id uuid.UUID) (GetQuestionRow
 		&i.Messages,
 		&i.Choices,
 		&i.FewShot,
+		&i.Metadata,
 	)
 	return i, err
 }
@@ -140,12 +185,14 @@ type InsertQuestionRevisionsParams struct {
 	Messages       []byte
 	Choices        []byte
 	FewShot        []byte
+	Metadata       json.RawMessage
 }
 
 type InsertQuestionsParams struct {
 	ID       uuid.UUID
 	SuiteID  uuid.UUID
 	Revision int32
+	Key      *string
 }
 
 const listDefaultScoredQuestions = `-- name: ListDefaultScoredQuestions :many
@@ -237,8 +284,8 @@ func (q *Queries) ListJudgedQuestions(ctx context.Context, arg ListJudgedQuestio
 }
 
 const listQuestions = `-- name: ListQuestions :many
-SELECT q.id, q.suite_id, q.revision, q.archived_at, q.created_at, q.updated_at,
-       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot
+SELECT q.id, q.suite_id, q.revision, q.key, q.archived_at, q.created_at, q.updated_at,
+       r.id AS revision_id, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, r.few_shot, r.metadata
 FROM questions q
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
 WHERE q.suite_id = $1
@@ -258,6 +305,7 @@ type ListQuestionsRow struct {
 	ID             uuid.UUID
 	SuiteID        uuid.UUID
 	Revision       int32
+	Key            *string
 	ArchivedAt     *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
@@ -269,6 +317,7 @@ type ListQuestionsRow struct {
 	Messages       []byte
 	Choices        []byte
 	FewShot        []byte
+	Metadata       json.RawMessage
 }
 
 func (q *Queries) ListQuestions(ctx context.Context, arg ListQuestionsParams) ([]ListQuestionsRow, error) {
@@ -284,6 +333,7 @@ func (q *Queries) ListQuestions(ctx context.Context, arg ListQuestionsParams) ([
 			&i.ID,
 			&i.SuiteID,
 			&i.Revision,
+			&i.Key,
 			&i.ArchivedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
@@ -295,6 +345,7 @@ func (q *Queries) ListQuestions(ctx context.Context, arg ListQuestionsParams) ([
 			&i.Messages,
 			&i.Choices,
 			&i.FewShot,
+			&i.Metadata,
 		); err != nil {
 			return nil, err
 		}
@@ -307,7 +358,7 @@ func (q *Queries) ListQuestions(ctx context.Context, arg ListQuestionsParams) ([
 }
 
 const lockQuestion = `-- name: LockQuestion :one
-SELECT q.revision, q.archived_at AS question_archived_at, s.archived_at AS suite_archived_at
+SELECT q.suite_id, q.revision, q.archived_at AS question_archived_at, s.archived_at AS suite_archived_at
 FROM questions q
 JOIN suites s ON s.id = q.suite_id
 WHERE q.id = $1
@@ -315,6 +366,7 @@ FOR UPDATE OF q FOR SHARE OF s
 `
 
 type LockQuestionRow struct {
+	SuiteID            uuid.UUID
 	Revision           int32
 	QuestionArchivedAt *time.Time
 	SuiteArchivedAt    *time.Time
@@ -327,7 +379,12 @@ type LockQuestionRow struct {
 func (q *Queries) LockQuestion(ctx context.Context, id uuid.UUID) (LockQuestionRow, error) {
 	row := q.db.QueryRow(ctx, lockQuestion, id)
 	var i LockQuestionRow
-	err := row.Scan(&i.Revision, &i.QuestionArchivedAt, &i.SuiteArchivedAt)
+	err := row.Scan(
+		&i.SuiteID,
+		&i.Revision,
+		&i.QuestionArchivedAt,
+		&i.SuiteArchivedAt,
+	)
 	return i, err
 }
 
@@ -416,8 +473,8 @@ func (q *Queries) PromptTokenEstimate(ctx context.Context, arg PromptTokenEstima
 }
 
 const reviseQuestionsFewShot = `-- name: ReviseQuestionsFewShot :execrows
-INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot)
-SELECT ($1::uuid[])[t.ord], r.question_id, r.revision + 1, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, $2::jsonb
+INSERT INTO question_revisions (id, question_id, revision, prompt, category, expected_answer, scoring, messages, choices, few_shot, metadata)
+SELECT ($1::uuid[])[t.ord], r.question_id, r.revision + 1, r.prompt, r.category, r.expected_answer, r.scoring, r.messages, r.choices, $2::jsonb, r.metadata
 FROM unnest($3::uuid[]) WITH ORDINALITY AS t(qid, ord)
 JOIN questions q ON q.id = t.qid
 JOIN question_revisions r ON r.question_id = q.id AND r.revision = q.revision
@@ -440,15 +497,18 @@ func (q *Queries) ReviseQuestionsFewShot(ctx context.Context, arg ReviseQuestion
 }
 
 const setQuestionRevision = `-- name: SetQuestionRevision :exec
-UPDATE questions SET revision = $2, updated_at = now() WHERE id = $1
+UPDATE questions SET revision = $2, key = $3, updated_at = now() WHERE id = $1
 `
 
 type SetQuestionRevisionParams struct {
 	ID       uuid.UUID
 	Revision int32
+	Key      *string
 }
 
+// Moves a question to its new revision, with its key (kept across
+// revisions, so it lives on the question).
 func (q *Queries) SetQuestionRevision(ctx context.Context, arg SetQuestionRevisionParams) error {
-	_, err := q.db.Exec(ctx, setQuestionRevision, arg.ID, arg.Revision)
+	_, err := q.db.Exec(ctx, setQuestionRevision, arg.ID, arg.Revision, arg.Key)
 	return err
 }

@@ -26,14 +26,15 @@ func (q *Queries) ArchiveSuite(ctx context.Context, id uuid.UUID) (int64, error)
 }
 
 const createSuite = `-- name: CreateSuite :one
-INSERT INTO suites (id, name, description, few_shot) VALUES ($1, $2, $3, $4) RETURNING id, name, description, archived_at, created_at, updated_at, few_shot
+INSERT INTO suites (id, name, description, few_shot, prompt_template) VALUES ($1, $2, $3, $4, $5) RETURNING id, name, description, archived_at, created_at, updated_at, few_shot, prompt_template
 `
 
 type CreateSuiteParams struct {
-	ID          uuid.UUID
-	Name        string
-	Description string
-	FewShot     json.RawMessage
+	ID             uuid.UUID
+	Name           string
+	Description    string
+	FewShot        json.RawMessage
+	PromptTemplate string
 }
 
 func (q *Queries) CreateSuite(ctx context.Context, arg CreateSuiteParams) (Suite, error) {
@@ -42,6 +43,7 @@ func (q *Queries) CreateSuite(ctx context.Context, arg CreateSuiteParams) (Suite
 		arg.Name,
 		arg.Description,
 		arg.FewShot,
+		arg.PromptTemplate,
 	)
 	var i Suite
 	err := row.Scan(
@@ -52,6 +54,7 @@ func (q *Queries) CreateSuite(ctx context.Context, arg CreateSuiteParams) (Suite
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.FewShot,
+		&i.PromptTemplate,
 	)
 	return i, err
 }
@@ -87,19 +90,20 @@ func (q *Queries) DeleteSuiteQuestions(ctx context.Context, suiteID uuid.UUID) e
 }
 
 const getSuite = `-- name: GetSuite :one
-SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, s.few_shot, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
+SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, s.few_shot, s.prompt_template, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
 FROM suites s WHERE s.id = $1
 `
 
 type GetSuiteRow struct {
-	ID            uuid.UUID
-	Name          string
-	Description   string
-	ArchivedAt    *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	FewShot       json.RawMessage
-	QuestionCount int32
+	ID             uuid.UUID
+	Name           string
+	Description    string
+	ArchivedAt     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	FewShot        json.RawMessage
+	PromptTemplate string
+	QuestionCount  int32
 }
 
 func (q *Queries) GetSuite(ctx context.Context, id uuid.UUID) (GetSuiteRow, error) {
@@ -113,13 +117,14 @@ func (q *Queries) GetSuite(ctx context.Context, id uuid.UUID) (GetSuiteRow, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.FewShot,
+		&i.PromptTemplate,
 		&i.QuestionCount,
 	)
 	return i, err
 }
 
 const getSuitesByIDs = `-- name: GetSuitesByIDs :many
-SELECT id, name, description, archived_at, created_at, updated_at, few_shot FROM suites WHERE id = ANY($1::uuid[])
+SELECT id, name, description, archived_at, created_at, updated_at, few_shot, prompt_template FROM suites WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) GetSuitesByIDs(ctx context.Context, ids []uuid.UUID) ([]Suite, error) {
@@ -139,6 +144,7 @@ func (q *Queries) GetSuitesByIDs(ctx context.Context, ids []uuid.UUID) ([]Suite,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.FewShot,
+			&i.PromptTemplate,
 		); err != nil {
 			return nil, err
 		}
@@ -151,7 +157,7 @@ func (q *Queries) GetSuitesByIDs(ctx context.Context, ids []uuid.UUID) ([]Suite,
 }
 
 const listSuites = `-- name: ListSuites :many
-SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, s.few_shot, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
+SELECT s.id, s.name, s.description, s.archived_at, s.created_at, s.updated_at, s.few_shot, s.prompt_template, (SELECT count(*) FROM questions q WHERE q.suite_id = s.id AND q.archived_at IS NULL)::int AS question_count
 FROM suites s
 WHERE ($1::uuid IS NULL OR s.id > $1::uuid)
   AND ($2::bool OR s.archived_at IS NULL)
@@ -166,14 +172,15 @@ type ListSuitesParams struct {
 }
 
 type ListSuitesRow struct {
-	ID            uuid.UUID
-	Name          string
-	Description   string
-	ArchivedAt    *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	FewShot       json.RawMessage
-	QuestionCount int32
+	ID             uuid.UUID
+	Name           string
+	Description    string
+	ArchivedAt     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	FewShot        json.RawMessage
+	PromptTemplate string
+	QuestionCount  int32
 }
 
 func (q *Queries) ListSuites(ctx context.Context, arg ListSuitesParams) ([]ListSuitesRow, error) {
@@ -193,6 +200,7 @@ func (q *Queries) ListSuites(ctx context.Context, arg ListSuitesParams) ([]ListS
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.FewShot,
+			&i.PromptTemplate,
 			&i.QuestionCount,
 		); err != nil {
 			return nil, err
@@ -241,16 +249,18 @@ UPDATE suites SET
     name        = coalesce($1, name),
     description = coalesce($2, description),
     few_shot    = coalesce($3, few_shot),
+    prompt_template = coalesce($4, prompt_template),
     updated_at  = now()
-WHERE id = $4 AND archived_at IS NULL
-RETURNING id, name, description, archived_at, created_at, updated_at, few_shot
+WHERE id = $5 AND archived_at IS NULL
+RETURNING id, name, description, archived_at, created_at, updated_at, few_shot, prompt_template
 `
 
 type UpdateSuiteParams struct {
-	Name        *string
-	Description *string
-	FewShot     []byte
-	ID          uuid.UUID
+	Name           *string
+	Description    *string
+	FewShot        []byte
+	PromptTemplate *string
+	ID             uuid.UUID
 }
 
 func (q *Queries) UpdateSuite(ctx context.Context, arg UpdateSuiteParams) (Suite, error) {
@@ -258,6 +268,7 @@ func (q *Queries) UpdateSuite(ctx context.Context, arg UpdateSuiteParams) (Suite
 		arg.Name,
 		arg.Description,
 		arg.FewShot,
+		arg.PromptTemplate,
 		arg.ID,
 	)
 	var i Suite
@@ -269,6 +280,7 @@ func (q *Queries) UpdateSuite(ctx context.Context, arg UpdateSuiteParams) (Suite
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.FewShot,
+		&i.PromptTemplate,
 	)
 	return i, err
 }
