@@ -218,6 +218,10 @@ func TestCLI_Commands(t *testing.T) {
 		if d.Rankings.Overall[0].ModelName != "weak" {
 			t.Errorf("after the regression weak should lead: %+v", d.Rankings.Overall)
 		}
+		decode(t, s.mustSabe(t, o, "runs", "show", "latest:nightly", "--json"), &d)
+		if d.Id != f.cur.Id {
+			t.Errorf("runs show latest:nightly showed run %s, want the newest, %s", d.Id, f.cur.Id)
+		}
 	})
 
 	t.Run("Leaderboard", func(t *testing.T) {
@@ -330,7 +334,7 @@ func TestCLI_Commands(t *testing.T) {
 		}
 
 		// An assertion SABE cannot score: refused, unless skipped.
-		js := "- vars: {question: Is this polite?}\n  assert:\n    - type: contains\n      value: please\n    - type: javascript\n      value: output.length < 100\n"
+		js := "- vars:\n    question: Is this polite\n  assert:\n    - type: contains\n      value: please\n    - type: javascript\n      value: output.length < 100\n"
 		r = s.sabe(t, cliOpts{Stdin: js}, "suites", "import", "support", "-", "--format", "promptfoo")
 		if r.Code != 1 || !strings.Contains(r.Err, "javascript") {
 			t.Errorf("import of an unsupported assertion: exit %d, stderr %q", r.Code, r.Err)
@@ -362,8 +366,43 @@ func TestCLI_Commands(t *testing.T) {
 		}
 	})
 
+	t.Run("Completions", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"__complete", "leaderboard", "ni"}, "nightly"},
+			{[]string{"__complete", "compare", ""}, "hang"},
+			{[]string{"__complete", "providers", "test", ""}, "slow"},
+			{[]string{"__complete", "suites", "import", "ar"}, "arith"},
+			{[]string{"__complete", "runs", "show", ""}, f.cur.Id.String() + "\tnightly completed"},
+			{[]string{"__complete", "runs", "ls", "--status", ""}, "partial"},
+		} {
+			r := s.mustSabe(t, o, c.args...)
+			if !strings.Contains(r.Out, c.want) {
+				t.Errorf("sabe %s completed\n%s\nwant %q among them", strings.Join(c.args, " "), r.Out, c.want)
+			}
+		}
+		if r := s.mustSabe(t, o, "completion", "bash"); !strings.Contains(r.Out, "__start_sabe") {
+			t.Errorf("completion bash printed no bash completion:\n%.200s", r.Out)
+		}
+	})
+
+	t.Run("Quiet", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"runs", "ls"}, {"runs", "show", f.cur.Id.String()}, {"leaderboard", "nightly"},
+			{"compare", "--runs", f.prev.Id.String(), f.cur.Id.String()}, {"providers", "ls"}, {"providers", "test", "mock"}, {"suites", "ls"},
+		} {
+			r := s.mustSabe(t, o, append(args, "--quiet")...)
+			if r.Out != "" || r.Err != "" {
+				t.Errorf("sabe %s --quiet printed %q and %q", strings.Join(args, " "), r.Out, r.Err)
+			}
+		}
+	})
+
 	t.Run("TablesFitTheWidth", func(t *testing.T) {
-		for _, args := range [][]string{{"suites", "ls"}, {"leaderboard", "nightly"}, {"providers", "ls"}} {
+		// suites ls is left out: its last column, a description, runs on.
+		for _, args := range [][]string{{"leaderboard", "nightly"}, {"providers", "ls"}} {
 			narrow := s.mustSabe(t, cliOpts{Width: 60}, args...)
 			for _, l := range strings.Split(strings.TrimRight(narrow.Out, "\n"), "\n") {
 				if n := utf8.RuneCountInString(l); n > 60 && !strings.HasPrefix(l, "latest finished run") {
@@ -440,6 +479,8 @@ func TestCLI_Commands(t *testing.T) {
 			{[]string{"runs", "show", uuid.NewString()}, 1, "not found"},
 			{[]string{"runs", "show", "not-an-id"}, 2, "is not a run id"},
 			{[]string{"runs", "show"}, 2, "accepts 1 arg"},
+			{[]string{"runs", "show", "latest:"}, 2, "latest:nightly"},
+			{[]string{"runs", "show", "latest:nope"}, 1, `no benchmark named "nope"`},
 			{[]string{"runs", "ls", "--status", "done"}, 2, "--status"},
 			{[]string{"runs", "ls", "--limit", "0"}, 2, "--limit"},
 			{[]string{"leaderboard", "no-such-bench"}, 1, `no benchmark named "no-such-bench"`},

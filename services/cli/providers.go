@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 )
 
 // providersCommand is `sabe providers`.
@@ -37,6 +39,9 @@ func providersListCommand(e *env) *cobra.Command {
 			all, err := c.AllProviders(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if all == nil {
+				all = []oapi.Provider{} // --json: [], not null
 			}
 			t := table{Header: []string{"NAME", "KIND", "BASE URL", "KEY", "CIRCUIT"}}
 			for _, p := range all {

@@ -20,7 +20,9 @@ import (
 func runsCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runs",
-		Short: "Start, list, inspect, cancel, retry and rescore runs",
+		Short: "Start, list, inspect, cancel, retry, rescore and export runs",
+		Long: `runs manages the runs of benchmarks. RUN is a run's id (sabe runs ls lists
+them), or latest:BENCHMARK for the benchmark's newest run.`,
 		Example: `  sabe runs ls --benchmark nightly --status completed
   sabe runs show 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f
   sabe runs cancel 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f --yes`,
@@ -39,6 +41,41 @@ func runsCommand(e *env) *cobra.Command {
 		runsGateCommand(e),
 	)
 	return cmd
+}
+
+// runArg reads a RUN argument: a run id, or latest:BENCHMARK for the
+// benchmark's newest run (in any status), and returns it with the client
+// to call. An argument that is neither is a usage error, found before any
+// server is needed.
+func (e *env) runArg(cmd *cobra.Command, arg string) (*client.Client, uuid.UUID, error) {
+	bench, latest := strings.CutPrefix(arg, "latest:")
+	var id uuid.UUID
+	if !latest {
+		ids, err := parseRunIDs(cmd, []string{arg})
+		if err != nil {
+			return nil, uuid.Nil, err
+		}
+		id = ids[0]
+	} else if bench == "" {
+		return nil, uuid.Nil, command.Usagef(cmd.UsageString(), "latest: needs a benchmark, as in latest:nightly")
+	}
+	c, err := e.client()
+	if err != nil || !latest {
+		return c, id, err
+	}
+	ctx := cmd.Context()
+	benchID, err := resolve(ctx, c, "/v1/benchmarks", bench)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	page, err := c.ListRuns(ctx, client.RunFilter{BenchmarkID: &benchID}, 1, "")
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	if len(page.Items) == 0 {
+		return nil, uuid.Nil, fmt.Errorf("benchmark %s has no runs", bench)
+	}
+	return c, page.Items[0].Id, nil
 }
 
 // runsListCommand is `sabe runs ls`.
@@ -150,21 +187,17 @@ func runsShowCommand(e *env) *cobra.Command {
 		Use:   "show RUN",
 		Short: "Show a run: status, progress, totals, cost, rankings and failed units",
 		Example: `  sabe runs show 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f
-  sabe runs show 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f --json | jq '.rankings.overall[0]'`,
+  sabe runs show latest:nightly --json | jq '.rankings.overall[0]'`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: e.completeRuns,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseRunIDs(cmd, args)
-			if err != nil {
-				return err
-			}
-			c, err := e.client()
+			c, id, err := e.runArg(cmd, args[0])
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
 			d := runDetail{}
-			if d.Run, err = c.GetRun(ctx, ids[0]); err != nil {
+			if d.Run, err = c.GetRun(ctx, id); err != nil {
 				return err
 			}
 			if client.Final(d.Run) && d.Run.Progress.Answered > d.Run.Progress.Failed+d.Run.Progress.Cancelled+d.Run.Progress.Skipped {
@@ -302,20 +335,16 @@ where no one can answer (a script, CI) it needs --yes.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: e.completeRuns,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseRunIDs(cmd, args)
-			if err != nil {
-				return err
-			}
 			if !yes && !e.io.Terminal {
-				return command.Usagef(cmd.UsageString(), "cancelling run %s needs --yes when no one is at a terminal to confirm", ids[0])
+				return command.Usagef(cmd.UsageString(), "cancelling run %s needs --yes when no one is at a terminal to confirm", args[0])
 			}
-			c, err := e.client()
+			c, id, err := e.runArg(cmd, args[0])
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
 			if !yes {
-				r, err := c.GetRun(ctx, ids[0])
+				r, err := c.GetRun(ctx, id)
 				if err != nil {
 					return err
 				}
@@ -325,7 +354,7 @@ where no one can answer (a script, CI) it needs --yes.`,
 					return nil
 				}
 			}
-			r, err := c.CancelRun(ctx, ids[0])
+			r, err := c.CancelRun(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -359,15 +388,11 @@ func runsRetryFailedCommand(e *env) *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: e.completeRuns,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseRunIDs(cmd, args)
+			c, id, err := e.runArg(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			c, err := e.client()
-			if err != nil {
-				return err
-			}
-			r, err := c.RetryFailed(cmd.Context(), ids[0])
+			r, err := c.RetryFailed(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -400,14 +425,10 @@ answer and nothing is queued.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: e.completeRuns,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseRunIDs(cmd, args)
-			if err != nil {
-				return err
-			}
 			if interval <= 0 {
 				return command.Usagef(cmd.UsageString(), "--interval %s: give a positive duration", interval)
 			}
-			c, err := e.client()
+			c, id, err := e.runArg(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -424,7 +445,7 @@ answer and nothing is queued.`,
 				}
 				in.JudgeModelIds = &ms
 			}
-			rs, err := c.Rescore(ctx, ids[0], in)
+			rs, err := c.Rescore(ctx, id, in)
 			if err != nil {
 				return err
 			}

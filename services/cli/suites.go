@@ -48,6 +48,9 @@ func suitesListCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if suites == nil {
+				suites = []oapi.Suite{} // --json: [], not null
+			}
 			t := table{Header: []string{"NAME", "QUESTIONS", "UPDATED", "DESCRIPTION"}, Wrap: true}
 			for _, s := range suites {
 				t.Rows = append(t.Rows, []string{s.Name, fmt.Sprint(s.QuestionCount), when(s.UpdatedAt), s.Description})
