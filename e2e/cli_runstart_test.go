@@ -305,8 +305,7 @@ func TestCLI_RunsStart(t *testing.T) {
 			}
 		}
 		// The same gate, again, on the finished run.
-		cur := w.runs(t, "reg")[0]
-		g := s.sabe(t, cliOpts{}, "runs", "gate", cur.Id.String(), "--fail-on-regression", "--json")
+		g := s.sabe(t, cliOpts{}, "runs", "gate", "latest:reg", "--fail-on-regression", "--json")
 		var res struct {
 			Gates struct {
 				Passed     bool `json:"passed"`

@@ -336,9 +336,9 @@ func runsGateCommand(e *env) *cobra.Command {
 		allowPartial bool
 	)
 	cmd := &cobra.Command{
-		Use:   "gate RUN [--fail-under SCORE|MODEL=SCORE ...] [--fail-on-regression]",
+		Use:   "gate RUN|latest:BENCHMARK [--fail-under SCORE|MODEL=SCORE ...] [--fail-on-regression]",
 		Short: "Hold a finished run to CI gates (as runs start --wait does), exiting 3 or 4 when it does not pass",
-		Example: `  sabe runs gate 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f --fail-on-regression
+		Example: `  sabe runs gate latest:nightly --fail-on-regression
   sabe runs gate 0190b3a4-7c1e-7d2a-9f00-3c5e2a1b4d6f --fail-under 0.7 --fail-under gpt-4o=0.85`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: e.completeRuns,
@@ -349,16 +349,12 @@ func runsGateCommand(e *env) *cobra.Command {
 			if !g.any() {
 				return command.Usagef(cmd.UsageString(), "give --fail-under, --fail-on-regression or both")
 			}
-			ids, err := parseRunIDs(cmd, args)
-			if err != nil {
-				return err
-			}
-			c, err := e.client()
+			c, id, err := e.runArg(cmd, args[0])
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			r, err := c.GetRun(ctx, ids[0])
+			r, err := c.GetRun(ctx, id)
 			if err != nil {
 				return err
 			}
