@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -200,9 +201,10 @@ func runsShowCommand(e *env) *cobra.Command {
 			if d.Run, err = c.GetRun(ctx, id); err != nil {
 				return err
 			}
-			if client.Final(d.Run) && d.Run.Progress.Answered > d.Run.Progress.Failed+d.Run.Progress.Cancelled+d.Run.Progress.Skipped {
+			if client.Final(d.Run) {
+				// A run that ended before ranking anything has none (409).
 				rk, err := c.Rankings(ctx, d.Run.Id)
-				if err != nil && client.StatusOf(err) != 409 {
+				if err != nil && client.StatusOf(err) != http.StatusConflict {
 					return err
 				}
 				if err == nil {
