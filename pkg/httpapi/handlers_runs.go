@@ -21,7 +21,8 @@ import (
 const queueTimeout = 5 * time.Second
 
 // CreateRun creates a run of a benchmark and queues its run:start task. A
-// max_cost_usd in the body replaces the benchmark's spend cap for this run.
+// max_cost_usd in the body replaces the benchmark's spend cap for this run,
+// and samples the benchmark's config.samples.
 // The run is charged to the calling token: the store checks the fan-out
 // cap, the benchmark's runs in flight and every budget the run counts
 // against in the transaction that creates it (Config.Limits); a spent
@@ -32,9 +33,13 @@ func (a *api) CreateRun(ctx context.Context, req oapi.CreateRunRequestObject) (o
 	nr := store.NewRun{BenchmarkID: req.Id, Trigger: run.TriggerAPI}
 	if req.Body != nil {
 		nr.MaxCostUSD = req.Body.MaxCostUsd
+		nr.Samples = req.Body.Samples
 	}
 	if err := catalog.ValidateMaxCost("max_cost_usd", nr.MaxCostUSD); err != nil {
 		return nil, err
+	}
+	if n := nr.Samples; n != nil && (*n < 1 || *n > catalog.MaxSamples) {
+		return nil, fault.Invalid("samples", "must be between 1 and %d", catalog.MaxSamples)
 	}
 	if tok, ok := TokenFrom(ctx); ok {
 		nr.TokenID = &tok.ID

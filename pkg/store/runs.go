@@ -59,6 +59,10 @@ type NewRun struct {
 	TokenID *uuid.UUID
 	// MaxCostUSD overrides the benchmark's spend cap for this run.
 	MaxCostUSD *float64
+	// Samples overrides the benchmark's config.samples for this run (the
+	// caller checks its range); the run's units, snapshot and every limit
+	// it is checked against follow it.
+	Samples *int
 }
 
 // CreateRun inserts a queued run of a benchmark with its snapshot (config,
@@ -124,7 +128,10 @@ func createRun(ctx context.Context, q *dbsqlc.Queries, lim RunLimits, nr NewRun)
 		return nil, false, err
 	}
 	modelCount, questionCount := int32(len(bench.ModelIDs)), b.ActiveQuestions
-	total := bench.UnitCount
+	if nr.Samples != nil {
+		bench.Config.Samples = *nr.Samples
+	}
+	total := int(modelCount) * int(questionCount) * bench.Config.Samples
 	id := newID()
 	created := time.Now().UTC().Truncate(time.Microsecond)
 	maxCost := bench.Config.MaxCostUSD

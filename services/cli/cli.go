@@ -133,6 +133,9 @@ type env struct {
 	svc    Services
 	// global holds the root's persistent flags.
 	global globalFlags
+	// clock is what progress reports read the time from; nil is the
+	// wall clock (see progress.go).
+	clock clock
 }
 
 // Command groups, in the order `sabe --help` lists them.

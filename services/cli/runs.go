@@ -38,6 +38,8 @@ them), or latest:BENCHMARK for the benchmark's newest run.`,
 		runsRetryFailedCommand(e),
 		runsRescoreCommand(e),
 		runsExportCommand(e),
+		runsStartCommand(e),
+		runsGateCommand(e),
 	)
 	return cmd
 }
