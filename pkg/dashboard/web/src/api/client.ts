@@ -52,7 +52,9 @@ const sessionExpiry: Middleware = {
   },
 };
 
-export const api = createClient<paths>({
+// The dashboard reads JSON only: media types other answers have (a run's
+// CSV export) stay out of the response types.
+export const api = createClient<paths, "application/json">({
   baseUrl: "",
   credentials: "same-origin",
   headers: { Accept: "application/json" },

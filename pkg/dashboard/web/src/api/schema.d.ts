@@ -315,17 +315,49 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Import questions from JSON Lines
-         * @description Adds many questions to a suite at once. The body is JSON Lines: one
-         *     question object per line, each of the shape of `CreateQuestionRequest`
-         *     (blank lines are ignored). The import is all or nothing: when any line
-         *     is invalid nothing is written, and the 422 response lists the
-         *     invalid lines in `errors` (lines are numbered from 1; at most the
-         *     first 1000); `error.field`
-         *     names the first one, for example `line 3: scoring.pattern`. An
-         *     import of more than 10000 questions, or whose regex patterns have
-         *     more than 256 character classes (`[...]`, `\p`, `\P`) in all, is
-         *     refused with 413 on `body`: each class costs parsing time.
+         * Import questions (SABE JSON Lines, openai/evals, inspect_ai, promptfoo, CSV)
+         * @description Adds many questions to a suite at once, from a file in one of the
+         *     formats people already keep their suites in (`format`, default
+         *     `sabe`):
+         *
+         *     - `sabe`: JSON Lines, one object per line of the shape of
+         *       `CreateQuestionRequest` (blank lines are ignored).
+         *     - `openai-evals`: openai/evals JSON Lines: `input` (a string, or
+         *       chat messages with `role`, `content` and an optional `name`) and
+         *       `ideal` (a string, or a list of accepted answers: any of them
+         *       passes).
+         *     - `inspect`: an inspect_ai dataset, JSON Lines or CSV: `input` (a string or messages),
+         *       `target` (a string or a list), `choices` (multiple choice),
+         *       `id` (the question's `key`) and `metadata`.
+         *     - `promptfoo`: a promptfoo test file, YAML (a list of tests, or a
+         *       mapping with `tests`) or CSV: each test's `vars` are rendered
+         *       into the suite's `prompt_template`, `assert` becomes the
+         *       question's scoring (`equals`, `contains`, `icontains`,
+         *       `contains-any`, `contains-all`, `icontains-any`, `icontains-all`,
+         *       `starts-with`, `regex`, `is-json`, `levenshtein`, `llm-rubric`,
+         *       `model-graded-closedqa`, `factuality`, the `not-` forms, `weight`,
+         *       `threshold`), `description` and `metadata` go to the question's
+         *       `metadata`. In CSV, `__expected` columns hold assertions as
+         *       `type:value` (a value without a known type is `equals`).
+         *     - `csv`: a CSV file with a header row naming its columns:
+         *       `prompt` (or `input`, `question`), `expected_answer` (or
+         *       `expected`, `answer`, `ideal`, `target`), `category`, `key` (or
+         *       `id`), `system`, `choices` (a JSON array, or options separated by
+         *       `|`) and `method` (a scoring method); other columns go to the
+         *       question's `metadata`, and are the variables of the suite's
+         *       `prompt_template` when a row has no prompt.
+         *
+         *     The import is all or nothing: when any line (or row, or test) is
+         *     invalid nothing is written, and the 422 response lists every
+         *     invalid one in `errors` with its line number in the file (from 1;
+         *     at most the first 1000) and the field; `error.field` names the
+         *     first one, for example `line 3: scoring.pattern`. An assertion type
+         *     SABE cannot score (promptfoo's `javascript`, say) is such an error,
+         *     naming the type, unless `skip_unsupported=true`: then it is left
+         *     out and listed in `skipped`. An import of more than 10000
+         *     questions, or whose regex patterns have more than 256 character
+         *     classes (`[...]`, `\p`, `\P`) in all, is refused with 413 on
+         *     `body`: each class costs parsing time.
          */
         post: operations["importQuestions"];
         delete?: never;
@@ -658,6 +690,27 @@ export interface paths {
          *     encoded page past 4 MiB (the first result is always included) and
          *     then has a `next_cursor`, even with fewer than `limit` items. The
          *     page is written as it is encoded.
+         *
+         *     New: with `Accept: text/csv` or `Accept: application/x-ndjson` the
+         *     answer is the whole run (or what the filters keep) as one export,
+         *     streamed as it is read, in constant memory, with no pages
+         *     (`limit` and `cursor` are refused with 400 naming them): one row
+         *     per unit with its model, question, sample, status, answer, every
+         *     score, latency, TTFT, tokens, cost and error, in the order of the
+         *     listing. Each NDJSON line is the unit as an `Execution` (as in the
+         *     JSON listing's `items`) with `run_id` added. CSV has a header row
+         *     and the same fields, one column each, except that `verdict` is
+         *     flattened into the columns `verdict` (its status), `passed`,
+         *     `score`, `scorer` and `unscored_reason`, and `evaluations` (every
+         *     evaluation with its assertions and judges) is one column holding
+         *     the same JSON array as NDJSON; an absent figure is an empty cell.
+         *     The answer names a file: `Content-Disposition: attachment;
+         *     filename="run-<id>.csv"` (`.jsonl` for NDJSON). A run being
+         *     executed exports what is recorded so far. A failure after the
+         *     first byte ends the stream early: NDJSON then ends with a line
+         *     `{"export_error":"..."}`, CSV with a line `# export_error: ...`
+         *     (every CSV row starts with the run's id, so no row starts with
+         *     `#`), so that a cut export is never mistaken for a whole one.
          */
         get: operations["listRunResults"];
         put?: never;
@@ -1384,6 +1437,12 @@ export interface components {
          * @description When it was archived (deleted while something refers to it); null while it is active.
          */
         ArchivedAt: string | null;
+        /**
+         * @description A question file's format; see `POST /v1/suites/{id}/questions:import`.
+         * @default sabe
+         * @enum {string}
+         */
+        ImportFormat: "sabe" | "openai-evals" | "inspect" | "promptfoo" | "csv";
         /** @description The error of a JSON Lines import, with every invalid line. */
         ImportError: {
             error: components["schemas"]["ErrorDetail"];
@@ -1469,6 +1528,16 @@ export interface components {
             limits: components["schemas"]["ProviderLimits"];
             /** @description Whether an API key is stored. The key itself is never returned. */
             has_api_key: boolean;
+            /**
+             * @description New. The first 16 hex digits of SHA-256 over `sabe-provider-key:`
+             *     and the stored key: enough to tell whether a key you hold is the
+             *     one stored (`sabe apply` uses it to leave an unchanged key alone),
+             *     not enough to learn anything about the key. Null when no key is
+             *     stored, or when the key was stored before fingerprints were kept
+             *     (setting the key again records one).
+             * @example 3f9a0c61d2e4b7a8
+             */
+            api_key_fingerprint?: string | null;
             circuit: components["schemas"]["ProviderCircuit"];
             /** Format: date-time */
             created_at: string;
@@ -1659,12 +1728,24 @@ export interface components {
          *     ]
          */
         FewShot: components["schemas"]["Message"][];
+        /**
+         * @description New. How an import that carries variables rather than prompts (a
+         *     promptfoo test file, a CSV with a `prompt_template`-only layout)
+         *     turns each row into a question's prompt: `{{name}}` (spaces
+         *     inside the braces allowed) is replaced by the row's variable
+         *     `name`. A variable the template names but a row lacks is an error
+         *     on that row. Empty: such imports need a prompt in every row.
+         *     Changing it does not change questions already imported.
+         * @example Translate into French: {{text}}
+         */
+        PromptTemplate: string;
         Suite: {
             /** Format: uuid */
             id: string;
             name: string;
             description: string;
             few_shot: components["schemas"]["FewShot"];
+            prompt_template: components["schemas"]["PromptTemplate"];
             /** @description Number of (non-archived) questions in the suite. */
             question_count: number;
             archived: boolean;
@@ -1678,12 +1759,14 @@ export interface components {
             name: string;
             description?: string;
             few_shot?: components["schemas"]["FewShot"];
+            prompt_template?: components["schemas"]["PromptTemplate"];
         };
         /** @description The fields to change; absent fields stay as they are. */
         UpdateSuiteRequest: {
             name?: string;
             description?: string;
             few_shot?: components["schemas"]["FewShot"];
+            prompt_template?: components["schemas"]["PromptTemplate"];
         };
         SuiteList: {
             items: components["schemas"]["Suite"][];
@@ -1783,6 +1866,14 @@ export interface components {
              *     the assertions' scores; default 1, every assertion must pass).
              */
             threshold?: number;
+            /**
+             * @description New. For `similarity`: pass when the Levenshtein distance
+             *     (in characters) between the answer and the expected answer is
+             *     at most this, instead of a `threshold` on the normalised
+             *     similarity (promptfoo's `levenshtein`). The score stays the
+             *     normalised similarity.
+             */
+            max_distance?: number;
             /** @description Invert the verdict (pass becomes fail, score becomes 1 − score). Any method. */
             negate?: boolean;
             /**
@@ -1902,6 +1993,14 @@ export interface components {
              *     the assertions' scores; default 1, every assertion must pass).
              */
             threshold?: number;
+            /**
+             * @description New. For `similarity`: pass when the Levenshtein distance
+             *     (in characters) between the answer and the expected answer is
+             *     at most this, instead of a `threshold` on the normalised
+             *     similarity (promptfoo's `levenshtein`). The score stays the
+             *     normalised similarity.
+             */
+            max_distance?: number;
             /** @description Invert the verdict (pass becomes fail, score becomes 1 − score). Any method. */
             negate?: boolean;
             /**
@@ -2010,6 +2109,13 @@ export interface components {
             category: string;
             expected_answer: string;
             scoring: components["schemas"]["Scoring"];
+            /**
+             * @description New. The question's own name within its suite (an import's `id`,
+             *     a `sabe apply` file's `key`); null when it has none. Kept
+             *     across revisions.
+             */
+            key: string | null;
+            metadata: components["schemas"]["QuestionMetadata"];
             archived_at: components["schemas"]["ArchivedAt"];
             /** Format: date-time */
             created_at: string;
@@ -2053,6 +2159,8 @@ export interface components {
             /** @description The answer the scoring rule compares against (a number for `numeric`, a letter or option for `multiple_choice`, the reference for a judge). */
             expected_answer: string;
             scoring?: components["schemas"]["Scoring"];
+            key?: components["schemas"]["QuestionKey"];
+            metadata?: components["schemas"]["QuestionMetadata"];
         };
         /**
          * @description The fields to change; absent fields stay as they are. Makes a new
@@ -2067,6 +2175,29 @@ export interface components {
             category?: string;
             expected_answer?: string;
             scoring?: components["schemas"]["Scoring"];
+            key?: components["schemas"]["QuestionKey"];
+            metadata?: components["schemas"]["QuestionMetadata"];
+        };
+        /**
+         * @description New. A name for the question, unique among its suite's active
+         *     questions (a second active question with the same key is a 409, in
+         *     an import a 422 on that line's `key`); `sabe apply` matches
+         *     questions by it. No leading or trailing spaces.
+         * @example capital-fr
+         */
+        QuestionKey: string;
+        /**
+         * @description New. Free-form JSON kept with the question (at most 16 KiB
+         *     encoded): an import's `metadata`, a promptfoo test's
+         *     `description`, and so on. Not sent to models; part of the
+         *     revision.
+         * @example {
+         *       "source": "openai-evals",
+         *       "difficulty": "hard"
+         *     }
+         */
+        QuestionMetadata: {
+            [key: string]: unknown;
         };
         QuestionList: {
             items: components["schemas"]["Question"][];
@@ -2077,6 +2208,12 @@ export interface components {
             imported: number;
             /** @description The imported questions, in the order of their lines. */
             items: components["schemas"]["Question"][];
+            /**
+             * @description New. The assertions left out because SABE cannot score them,
+             *     each with its line and type; only with `skip_unsupported=true`
+             *     (otherwise they refuse the import). Empty when none.
+             */
+            skipped: components["schemas"]["LineError"][];
         };
         /**
          * @description How each question is asked, with the defaults filled in. `scoring`
@@ -2377,6 +2514,14 @@ export interface components {
         /** @description Options of this run; send `{}` or no body for the benchmark's own. */
         CreateRunRequest: {
             max_cost_usd?: components["schemas"]["MaxCostUSD"];
+            /**
+             * @description New. How many times each question is asked of each model in this
+             *     run, instead of the benchmark's `config.samples` (absent: the
+             *     benchmark's). The run's `config.samples` and `progress.total`
+             *     say what it ran with; the fan-out cap and every budget apply to
+             *     the units this makes.
+             */
+            samples?: number;
         };
         /**
          * @description `queued` until a worker picks the run up, then `running`. It finishes
@@ -4082,7 +4227,12 @@ export interface operations {
     };
     importQuestions: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The file's format (new). */
+                format?: components["schemas"]["ImportFormat"];
+                /** @description Leave out assertions SABE cannot score, listing them in `skipped`, instead of refusing the import (new). */
+                skip_unsupported?: boolean;
+            };
             header?: never;
             path: {
                 /** @description The resource's ID. */
@@ -4593,6 +4743,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionList"];
+                    "text/csv": string;
+                    "application/x-ndjson": string;
                 };
             };
             400: components["responses"]["BadRequest"];
