@@ -412,6 +412,7 @@ func toProgress(p run.Progress) oapi.RunProgress {
 		Judged:           int64(p.Judged),
 		AwaitingJudgment: int64(p.AwaitingJudgment),
 		Unscored:         int64(p.Unscored),
+		SpentUsd:         p.SpentUSD,
 	}
 }
 

@@ -96,12 +96,21 @@ func (a *api) StreamRunEvents(ctx context.Context, req oapi.StreamRunEventsReque
 type runState struct {
 	status   run.Status
 	progress run.Progress
+	spent    float64
 	cancel   bool
 	retry    int
 }
 
+// runStateOf compares the live spend by value: Progress holds it as a
+// pointer, which would differ on every read.
 func runStateOf(r *run.Run, p run.Progress) runState {
-	return runState{status: r.Status, progress: p, cancel: r.CancelRequestedAt != nil, retry: r.RetryRound}
+	st := runState{status: r.Status, cancel: r.CancelRequestedAt != nil, retry: r.RetryRound}
+	if p.SpentUSD != nil {
+		st.spent = *p.SpentUSD
+	}
+	p.SpentUSD = nil
+	st.progress = p
+	return st
 }
 
 // runEvents is the response of StreamRunEvents: writing it is the stream.

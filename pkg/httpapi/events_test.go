@@ -239,6 +239,33 @@ func TestServer_RunEvents(t *testing.T) {
 		s.wantEOF(t)
 	})
 
+	t.Run("OKSpend", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, fastEvents)
+		lr := b.liveRun(t)
+		id := lr.run.ID.String()
+		if r := call[oapi.Run](t, b, "GET", "/v1/runs/"+id, "", http.StatusOK); r.Progress.SpentUsd != nil {
+			t.Fatalf("spent_usd before any call = %v, want absent", *r.Progress.SpentUsd)
+		}
+		s := b.openEvents(t, b.ts.URL, id)
+		s.event(t, "progress")
+		// A spend that changes while the counts do not is an event too:
+		// a follower shows the money as it goes.
+		if err := run.NewTracker(b.rdb).AddSpend(context.Background(), lr.run.ID, 0.25); err != nil {
+			t.Fatal(err)
+		}
+		if r := s.event(t, "progress"); r.Progress.SpentUsd == nil || *r.Progress.SpentUsd != 0.25 {
+			t.Fatalf("progress after a spend: %+v, want spent_usd 0.25", r.Progress)
+		}
+		if r := call[oapi.Run](t, b, "GET", "/v1/runs/"+id, "", http.StatusOK); r.Progress.SpentUsd == nil || *r.Progress.SpentUsd != 0.25 {
+			t.Fatalf("GET: progress %+v, want spent_usd 0.25", r.Progress)
+		}
+		lr.finish(t)
+		if fin := s.event(t, "final"); fin.Progress.SpentUsd != nil {
+			t.Errorf("a finished run's spent_usd = %v, want absent", *fin.Progress.SpentUsd)
+		}
+	})
+
 	t.Run("OKFinished", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, fastEvents)

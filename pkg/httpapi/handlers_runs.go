@@ -257,6 +257,23 @@ func (a *api) progress(ctx context.Context, r *run.Run, exact bool) (run.Progres
 	if r.Status.Final() {
 		return r.Progress, nil
 	}
+	p, err := a.liveProgress(ctx, r, exact)
+	if err != nil {
+		return p, err
+	}
+	spent, ok, err := a.s.tracker.Spend(ctx, r.ID)
+	if err != nil {
+		a.s.log.WarnContext(ctx, "read live run spend", "run_id", r.ID, "err", err)
+	}
+	if err == nil && ok {
+		p.SpentUSD = &spent
+	}
+	return p, nil
+}
+
+// liveProgress is an unfinished run's counts: Redis's, else (if exact)
+// PostgreSQL's, else the stored ones.
+func (a *api) liveProgress(ctx context.Context, r *run.Run, exact bool) (run.Progress, error) {
 	p, ok, err := a.s.tracker.Progress(ctx, r.ID)
 	if err != nil {
 		a.s.log.WarnContext(ctx, "read live run progress", "run_id", r.ID, "err", err)

@@ -66,6 +66,10 @@ type Progress struct {
 	// Unscored counts the succeeded units without a verdict (their judges
 	// failed or answered what could not be parsed): they count in no score.
 	Unscored int `json:"unscored"`
+	// SpentUSD is what an unfinished run's calls (judges included) have
+	// cost so far, as the workers count it in Redis; nil when unknown or
+	// once the run has finished.
+	SpentUSD *float64 `json:"spent_usd,omitempty"`
 }
 
 // Done is the number of units recorded in any outcome.

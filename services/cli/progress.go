@@ -91,6 +91,9 @@ func (m *meter) stats(r oapi.Run) runStats {
 		status: r.Status, done: p.Answered, total: p.Total, failed: p.Failed,
 		spent: r.CostUsd + r.JudgeCostUsd, finished: client.Final(r),
 	}
+	if p.SpentUsd != nil {
+		s.spent = *p.SpentUsd // live, judges included, while the run goes
+	}
 	now := m.clock.Now()
 	if !m.begun {
 		m.since, m.from, m.begun = now, s.done, true

@@ -2577,6 +2577,15 @@ export interface components {
              * @description New. Succeeded units with no verdict (their judges failed, or answered what could not be read); they count in no score.
              */
             unscored: number;
+            /**
+             * Format: double
+             * @description New. While the run goes: what its calls (judges included) have
+             *     cost so far, in US dollars, as the workers count it live: the
+             *     figure `max_cost_usd` is checked against. Absent before the
+             *     first call is recorded and once the run has finished (its cost
+             *     is then `cost_usd` plus `judge_cost_usd`).
+             */
+            spent_usd?: number;
         };
         /** @description The snapshot of the benchmark the run was created from. */
         RunConfig: {
