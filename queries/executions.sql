@@ -62,7 +62,7 @@ LIMIT sqlc.arg(lim);
 -- prompt for catalog.PromptExcerpt without carrying whole prompts.
 SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.category, e.status, e.response, e.error,
        coalesce((SELECT rm.name FROM run_models rm WHERE rm.run_id = e.run_id AND rm.model_id = e.model_id LIMIT 1), '')::text AS model_name,
-       left(r.prompt, 400)::text AS prompt_start,
+       left(r.prompt, 400)::text AS prompt_start, q.key AS question_key,
        e.http_status, e.attempts, e.latency_ms, e.ttft_ms, e.output_tokens_per_s, e.input_tokens, e.output_tokens,
        e.cost_usd, e.started_at, e.finished_at, e.unscored_reason,
        coalesce((
@@ -80,6 +80,7 @@ SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.c
        ), '[]')::jsonb AS evaluations
 FROM executions e
 JOIN question_revisions r ON r.id = e.question_revision_id
+JOIN questions q ON q.id = e.question_id
 WHERE e.run_created_at = sqlc.arg(run_created_at) AND e.run_id = sqlc.arg(run_id)
   AND (sqlc.narg(model_id)::uuid IS NULL OR e.model_id = sqlc.narg(model_id)::uuid)
   AND (sqlc.narg(question_id)::uuid IS NULL OR e.question_id = sqlc.narg(question_id)::uuid)

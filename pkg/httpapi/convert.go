@@ -460,6 +460,7 @@ func toResult(res *run.Result, scoringVersion int) oapi.Execution {
 		ModelId:          e.ModelID,
 		ModelName:        res.ModelName,
 		QuestionId:       e.QuestionID,
+		QuestionKey:      res.QuestionKey,
 		Category:         e.Category,
 		PromptExcerpt:    res.PromptExcerpt,
 		QuestionRevision: e.QuestionRevision,

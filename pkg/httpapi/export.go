@@ -58,7 +58,7 @@ const exportWriteTimeout = time.Minute
 
 // exportColumns is the CSV header, in the order of the row's cells.
 var exportColumns = []string{
-	"run_id", "id", "model_id", "model_name", "question_id", "question_revision", "category", "prompt_excerpt", "sample",
+	"run_id", "id", "model_id", "model_name", "question_id", "question_key", "question_revision", "category", "prompt_excerpt", "sample",
 	"status", "response", "verdict", "passed", "score", "scorer", "unscored_reason", "evaluations",
 	"latency_ms", "ttft_ms", "output_tokens_per_s", "input_tokens", "output_tokens", "cost_usd", "error",
 	"started_at", "finished_at",
@@ -305,7 +305,7 @@ func (c *csvRows) row(runID uuid.UUID, x oapi.Execution) error {
 		errText = *x.Error
 	}
 	cells := append(c.cells[:0],
-		runID.String(), x.Id, x.ModelId.String(), x.ModelName, x.QuestionId.String(), strconv.Itoa(x.QuestionRevision),
+		runID.String(), x.Id, x.ModelId.String(), x.ModelName, x.QuestionId.String(), optString(x.QuestionKey), strconv.Itoa(x.QuestionRevision),
 		x.Category, x.PromptExcerpt, strconv.Itoa(x.Sample),
 		string(x.Status), x.Response, string(v.Status), optBool(v.Passed), optFloat(v.Score), scorer, reason, string(evals),
 		fmtFloat(x.LatencyMs), optFloat(x.TtftMs), optFloat(x.OutputTokensPerS),
@@ -339,6 +339,14 @@ func optFloat(p *float64) string {
 		return ""
 	}
 	return fmtFloat(*p)
+}
+
+// optString is an optional text's cell: empty when absent.
+func optString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // optBool is an optional verdict's cell: empty when absent.

@@ -133,9 +133,16 @@ func TestServer_ExportResults(t *testing.T) {
 	b := setup(t, func(d *httpapi.Deps) { d.Config.ExportBatch = 2 })
 	er := b.exportRun(t)
 	base := "/v1/runs/" + er.run.ID.String() + "/results"
+	// A key given to a question after the run is its key in the export:
+	// keys belong to the question, not to a revision.
+	first := call[oapi.ExecutionList](t, b, "GET", base+"?limit=1", "", http.StatusOK).Items[0]
+	call[oapi.Question](t, b, "PATCH", "/v1/questions/"+first.QuestionId.String(), `{"key": "exported-key"}`, http.StatusOK)
 	listing := call[oapi.ExecutionList](t, b, "GET", base, "", http.StatusOK)
 	if len(listing.Items) != 6 {
 		t.Fatalf("listing has %d results, want 6", len(listing.Items))
+	}
+	if k := listing.Items[0].QuestionKey; k == nil || *k != "exported-key" {
+		t.Fatalf("question_key = %v, want exported-key", k)
 	}
 
 	t.Run("NDJSON", func(t *testing.T) {
@@ -183,7 +190,7 @@ func TestServer_ExportResults(t *testing.T) {
 		for i, h := range recs[0] {
 			col[h] = i
 		}
-		for _, h := range []string{"run_id", "model_name", "question_id", "question_revision", "sample", "status", "response", "passed", "score",
+		for _, h := range []string{"run_id", "model_name", "question_id", "question_key", "question_revision", "sample", "status", "response", "passed", "score",
 			"evaluations", "latency_ms", "ttft_ms", "input_tokens", "output_tokens", "cost_usd", "error", "started_at", "finished_at"} {
 			if _, ok := col[h]; !ok {
 				t.Errorf("no column %q in %v", h, recs[0])
@@ -192,6 +199,9 @@ func TestServer_ExportResults(t *testing.T) {
 		for i, rec := range recs[1:] {
 			x := listing.Items[i]
 			get := func(h string) string { return rec[col[h]] }
+			if x.QuestionKey != nil && get("question_key") != *x.QuestionKey || x.QuestionKey == nil && get("question_key") != "" {
+				t.Errorf("row %d question_key %q, want %v", i, get("question_key"), x.QuestionKey)
+			}
 			if get("run_id") != er.run.ID.String() || get("id") != x.Id || get("model_name") != x.ModelName || get("response") != x.Response ||
 				get("status") != string(x.Status) || get("verdict") != string(x.Verdict.Status) || get("latency_ms") != fmt.Sprint(x.LatencyMs) {
 				t.Errorf("row %d = %q, want the unit %+v", i, rec, x)

@@ -307,6 +307,8 @@ type Result struct {
 	Execution
 	ModelName     string
 	PromptExcerpt string
+	// QuestionKey is the question's key; nil when it has none.
+	QuestionKey *string
 }
 
 // Cost returns the price of a call in USD from per-million-token prices.

@@ -122,7 +122,7 @@ func (s *Store) resultBatch(ctx context.Context, r *run.Run, f ResultFilter, aft
 			StartedAt: row.StartedAt, FinishedAt: row.FinishedAt, Evaluations: []run.Evaluation{}, UnscoredReason: deref(row.UnscoredReason),
 		}
 		_ = json.Unmarshal(row.Evaluations, &e.Evaluations)
-		items = append(items, run.Result{Execution: e, ModelName: row.ModelName, PromptExcerpt: catalog.PromptExcerpt(row.PromptStart)})
+		items = append(items, run.Result{Execution: e, ModelName: row.ModelName, PromptExcerpt: catalog.PromptExcerpt(row.PromptStart), QuestionKey: row.QuestionKey})
 	}
 	return items, len(sizes) > n, nil
 }

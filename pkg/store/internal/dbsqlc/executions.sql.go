@@ -127,7 +127,7 @@ func (q *Queries) ListRunResultSizes(ctx context.Context, arg ListRunResultSizes
 const listRunResults = `-- name: ListRunResults :many
 SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.category, e.status, e.response, e.error,
        coalesce((SELECT rm.name FROM run_models rm WHERE rm.run_id = e.run_id AND rm.model_id = e.model_id LIMIT 1), '')::text AS model_name,
-       left(r.prompt, 400)::text AS prompt_start,
+       left(r.prompt, 400)::text AS prompt_start, q.key AS question_key,
        e.http_status, e.attempts, e.latency_ms, e.ttft_ms, e.output_tokens_per_s, e.input_tokens, e.output_tokens,
        e.cost_usd, e.started_at, e.finished_at, e.unscored_reason,
        coalesce((
@@ -145,6 +145,7 @@ SELECT e.model_id, e.question_id, r.revision AS question_revision, e.sample, e.c
        ), '[]')::jsonb AS evaluations
 FROM executions e
 JOIN question_revisions r ON r.id = e.question_revision_id
+JOIN questions q ON q.id = e.question_id
 WHERE e.run_created_at = $1 AND e.run_id = $2
   AND ($3::uuid IS NULL OR e.model_id = $3::uuid)
   AND ($4::uuid IS NULL OR e.question_id = $4::uuid)
@@ -177,6 +178,7 @@ type ListRunResultsRow struct {
 	Error            *string
 	ModelName        string
 	PromptStart      string
+	QuestionKey      *string
 	HttpStatus       *int32
 	Attempts         int32
 	LatencyMs        *float64
@@ -223,6 +225,7 @@ func (q *Queries) ListRunResults(ctx context.Context, arg ListRunResultsParams) 
 			&i.Error,
 			&i.ModelName,
 			&i.PromptStart,
+			&i.QuestionKey,
 			&i.HttpStatus,
 			&i.Attempts,
 			&i.LatencyMs,

@@ -2867,6 +2867,8 @@ export interface components {
             model_name: string;
             /** Format: uuid */
             question_id: string;
+            /** @description New. The question's `key` (an import's `id`, a `sabe apply` file's `key`); absent when it has none. */
+            question_key?: string;
             /** @description The question revision's category (empty when it has none). */
             category: string;
             /** @description The start of the question revision's prompt, at most 80 characters (cut with "…"). */
