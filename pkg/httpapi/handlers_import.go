@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"io"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -105,11 +106,7 @@ func importItems(format importer.Format, body []byte, o importer.Options) ([]imp
 	}
 	res, err := importer.Parse(format, body, o)
 	if ie, ok := errors.AsType[*importer.Error](err); ok {
-		out := &ImportError{Lines: make([]LineError, len(ie.Lines))}
-		for i, l := range ie.Lines {
-			out.Lines[i] = LineError{Line: l.Line, Field: l.Field, Message: l.Message}
-		}
-		return nil, nil, out
+		return nil, nil, mappingErrors(ie, res.Records)
 	}
 	switch {
 	case errors.Is(err, importer.ErrTooMany):
@@ -128,6 +125,35 @@ func importItems(format importer.Format, body []byte, o importer.Options) ([]imp
 		items[i] = importItem{line: r.Line, json: b}
 	}
 	return items, res.Skipped, nil
+}
+
+// mappingErrors is the refusal of a file some of whose items could not be
+// mapped (ie): with the problems the server's checks find in the items
+// that could (good), so that one answer lists every bad line, in the
+// file's order.
+func mappingErrors(ie *importer.Error, good []importer.Record) error {
+	out := &ImportError{Lines: make([]LineError, 0, len(ie.Lines))}
+	bad := make(map[int]bool, len(ie.Lines))
+	for _, l := range ie.Lines {
+		out.Lines = append(out.Lines, LineError{Line: l.Line, Field: l.Field, Message: l.Message})
+		bad[l.Line] = true
+	}
+	items := make([]importItem, 0, len(good))
+	for _, r := range good {
+		if bad[r.Line] {
+			continue // one line's problems come from one place
+		}
+		if b, err := json.Marshal(r.Question); err == nil {
+			items = append(items, importItem{line: r.Line, json: b})
+		}
+	}
+	if _, _, err := checkImport(items); err != nil {
+		if more, ok := errors.AsType[*ImportError](err); ok {
+			out.Lines = append(out.Lines, more.Lines...)
+			slices.SortStableFunc(out.Lines, func(a, b LineError) int { return a.Line - b.Line })
+		}
+	}
+	return out
 }
 
 // sabeItems splits a JSON Lines body into its non-blank lines.

@@ -190,6 +190,24 @@ func TestServer_ImportRefusals(t *testing.T) {
 		}
 	})
 
+	t.Run("OneAnswerListsEveryProblem", func(t *testing.T) {
+		// A row the importer cannot map (an unknown method) and a row it
+		// maps but the server refuses (a regex that does not compile)
+		// are refused together, in the file's order.
+		su := b.templatedSuite(t, "")
+		body := "prompt,expected,method\n" +
+			"bad regex,(,regex\n" +
+			"fine,4,numeric\n" +
+			"unknown,4,telepathy\n"
+		got := importErrors(t, b.do(t, "POST", importPath(su, "format=csv"), body, text))
+		if len(got) != 2 || !strings.HasPrefix(got[0], "line 2: ") || !strings.HasPrefix(got[1], "line 4: method") {
+			t.Errorf("errors %v, want line 2's regex and line 4's method", got)
+		}
+		if n := b.questionCount(t, su); n != 0 {
+			t.Errorf("a refused import wrote %d questions", n)
+		}
+	})
+
 	t.Run("DuplicateKeys", func(t *testing.T) {
 		su := b.templatedSuite(t, "")
 		call[oapi.Question](t, b, "POST", "/v1/suites/"+su.Id.String()+"/questions", `{"key":"taken","prompt":"p","expected_answer":"x"}`, http.StatusCreated)

@@ -117,7 +117,9 @@ type Result struct {
 
 // Parse reads a file of format f into question requests. The file is
 // read whole: every item is mapped, and when any cannot be, the error is
-// an *Error listing all of them (no records are returned). More than
+// an *Error listing all of them, and the Result holds the items that could
+// be mapped (so that a caller checking them further can report every
+// problem of the file at once; it must not import them). More than
 // MaxQuestions items is ErrTooMany. A file with no items is an *Error on
 // line 1. A prompt template that is not one (see CheckTemplate) is an
 // error of its own, not about a line.
@@ -197,7 +199,7 @@ func (p *parser) result() (Result, error) {
 		// CSV record it cannot read is reported as it reads, its rows'
 		// problems after): the error lists them in the file's order.
 		slices.SortStableFunc(p.bad, func(a, b LineError) int { return a.Line - b.Line })
-		return Result{}, &Error{Lines: p.bad}
+		return Result{Records: p.records, Skipped: p.skipped}, &Error{Lines: p.bad}
 	}
 	if len(p.records) == 0 {
 		return Result{}, &Error{Lines: []LineError{{Line: 1, Message: "the file contains no questions"}}}
