@@ -19,6 +19,16 @@ const catalogPage = 200
 // its own) and returns the items in the API's order.
 func listAll[T any](ctx context.Context, c *Client, path string, q url.Values) ([]T, error) {
 	var all []T
+	err := eachItem(ctx, c, path, q, func(it T) bool {
+		all = append(all, it)
+		return true
+	})
+	return all, err
+}
+
+// eachItem calls fn with each item of the list at path, page by page,
+// until fn returns false or the pages end.
+func eachItem[T any](ctx context.Context, c *Client, path string, q url.Values, fn func(T) bool) error {
 	cursor := ""
 	for {
 		pq := url.Values{}
@@ -34,11 +44,15 @@ func listAll[T any](ctx context.Context, c *Client, path string, q url.Values) (
 			NextCursor *oapi.NextCursor `json:"next_cursor"`
 		}
 		if err := c.Do(ctx, http.MethodGet, withQuery(path, pq), nil, &page); err != nil {
-			return nil, err
+			return err
 		}
-		all = append(all, page.Items...)
+		for _, it := range page.Items {
+			if !fn(it) {
+				return nil
+			}
+		}
 		if page.NextCursor == nil || *page.NextCursor == "" {
-			return all, nil
+			return nil
 		}
 		cursor = *page.NextCursor
 	}

@@ -155,6 +155,32 @@ func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, bo
 	return nil
 }
 
+// stream sends a GET of path asking for accept and returns the answer
+// with its body open, for bodies that last as long as they must (an event
+// stream, an export): the client's timeout, which bounds a whole
+// exchange, does not apply; ctx bounds it. An answer of 300 or more is an
+// *Error, its body read and closed.
+func (c *Client) stream(ctx context.Context, path, accept string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", accept)
+	hc := *c.http
+	hc.Timeout = 0
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		return nil, apiError(http.MethodGet, path, resp.StatusCode, b)
+	}
+	return resp, nil
+}
+
 // apiError reads the API's error body into an *Error.
 func apiError(method, path string, status int, body []byte) *Error {
 	e := &Error{Method: method, Path: path, Status: status, raw: body}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
@@ -24,23 +22,11 @@ import (
 // is an error; follow again to resume.
 func (c *Client) FollowRun(ctx context.Context, id uuid.UUID, each func(oapi.Run) error) (oapi.Run, error) {
 	path := "/v1/runs/" + id.String() + "/events"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	resp, err := c.stream(ctx, path, "text/event-stream")
 	if err != nil {
-		return oapi.Run{}, fmt.Errorf("GET %s: %w", path, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "text/event-stream")
-	hc := *c.http
-	hc.Timeout = 0
-	resp, err := hc.Do(req)
-	if err != nil {
-		return oapi.Run{}, fmt.Errorf("GET %s: %w", path, err)
+		return oapi.Run{}, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		return oapi.Run{}, apiError(http.MethodGet, path, resp.StatusCode, b)
-	}
 	var last oapi.Run
 	name, data := "", ""
 	sc := bufio.NewScanner(resp.Body)

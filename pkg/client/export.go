@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -48,36 +47,12 @@ func (c *Client) ExportResults(ctx context.Context, runID uuid.UUID, format stri
 	if !ok {
 		return 0, fmt.Errorf("export format %q: want %s or %s", format, ExportCSV, ExportJSONL)
 	}
-	q := url.Values{}
-	if f.ModelID != nil {
-		q.Set("model_id", f.ModelID.String())
-	}
-	if f.QuestionID != nil {
-		q.Set("question_id", f.QuestionID.String())
-	}
-	if f.Status != nil {
-		q.Set("status", string(*f.Status))
-	}
-	path := withQuery("/v1/runs/"+runID.String()+"/results", q)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	path := withQuery("/v1/runs/"+runID.String()+"/results", f.query(url.Values{}))
+	resp, err := c.stream(ctx, path, accept)
 	if err != nil {
-		return 0, fmt.Errorf("GET %s: %w", path, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", accept)
-	// The client's own timeout bounds a whole exchange, body included;
-	// an export's body is bounded by ctx alone.
-	hc := *c.http
-	hc.Timeout = 0
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("GET %s: %w", path, err)
+		return 0, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		return 0, apiError(http.MethodGet, path, resp.StatusCode, b)
-	}
 	sc := &exportScanner{w: w, csv: format == ExportCSV}
 	if _, err := io.Copy(sc, resp.Body); err != nil {
 		return sc.rows(), fmt.Errorf("GET %s: after %d rows: %w", path, sc.rows(), err)

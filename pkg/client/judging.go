@@ -27,7 +27,14 @@ type ResultFilter struct {
 // cursor is "" for the first page, then the page's NextCursor; limit 0
 // means the API's default.
 func (c *Client) ResultsPage(ctx context.Context, runID uuid.UUID, f ResultFilter, limit int, cursor string) (oapi.ExecutionList, error) {
-	q := pageQuery(limit, cursor)
+	var out oapi.ExecutionList
+	err := c.Do(ctx, http.MethodGet, withQuery("/v1/runs/"+runID.String()+"/results", f.query(pageQuery(limit, cursor))), nil, &out)
+	return out, err
+}
+
+// query adds f's narrowing to q, the query of GET /v1/runs/{id}/results
+// (a page or an export), and returns it.
+func (f ResultFilter) query(q url.Values) url.Values {
 	if f.ModelID != nil {
 		q.Set("model_id", f.ModelID.String())
 	}
@@ -37,9 +44,7 @@ func (c *Client) ResultsPage(ctx context.Context, runID uuid.UUID, f ResultFilte
 	if f.Status != nil {
 		q.Set("status", string(*f.Status))
 	}
-	var out oapi.ExecutionList
-	err := c.Do(ctx, http.MethodGet, withQuery("/v1/runs/"+runID.String()+"/results", q), nil, &out)
-	return out, err
+	return q
 }
 
 // pageQuery is the query of one page of a list: limit 0 means the API's

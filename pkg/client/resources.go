@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/google/uuid"
 
@@ -108,9 +107,9 @@ func (c *Client) CreateBenchmark(ctx context.Context, in oapi.CreateBenchmarkReq
 // "/v1/models", "/v1/suites", "/v1/benchmarks") for the item named name
 // and returns its id; found is false when there is none.
 func (c *Client) FindByName(ctx context.Context, collection, name string) (id uuid.UUID, found bool, err error) {
-	err = c.eachNamed(ctx, collection, func(itemID uuid.UUID, itemName string) bool {
-		if itemName == name {
-			id, found = itemID, true
+	err = eachItem(ctx, c, collection, nil, func(it named) bool {
+		if it.Name == name {
+			id, found = it.ID, true
 		}
 		return !found
 	})
@@ -121,40 +120,15 @@ func (c *Client) FindByName(ctx context.Context, collection, name string) (id uu
 // order.
 func (c *Client) Names(ctx context.Context, collection string) ([]string, error) {
 	var names []string
-	err := c.eachNamed(ctx, collection, func(_ uuid.UUID, name string) bool {
-		names = append(names, name)
+	err := eachItem(ctx, c, collection, nil, func(it named) bool {
+		names = append(names, it.Name)
 		return true
 	})
 	return names, err
 }
 
-// eachNamed calls fn with the id and name of each item of a collection,
-// page by page, until fn returns false or the pages end.
-func (c *Client) eachNamed(ctx context.Context, collection string, fn func(id uuid.UUID, name string) bool) error {
-	cursor := ""
-	for {
-		var page struct {
-			Items []struct {
-				ID   uuid.UUID `json:"id"`
-				Name string    `json:"name"`
-			} `json:"items"`
-			NextCursor *oapi.NextCursor `json:"next_cursor"`
-		}
-		path := collection + "?limit=200"
-		if cursor != "" {
-			path += "&cursor=" + url.QueryEscape(cursor)
-		}
-		if err := c.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
-			return err
-		}
-		for _, it := range page.Items {
-			if !fn(it.ID, it.Name) {
-				return nil
-			}
-		}
-		if page.NextCursor == nil || *page.NextCursor == "" {
-			return nil
-		}
-		cursor = *page.NextCursor
-	}
+// named is what FindByName and Names read of a collection's items.
+type named struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
 }
