@@ -46,7 +46,7 @@ func (pl *planner) questionsFrom(path string, s Suite, inline []fileQuestion) ([
 		}
 		var format importer.Format
 		if qf.Format == "" {
-			if format, err = importer.Guess(name, body[:min(len(body), 8192)]); err != nil {
+			if format, err = importer.Guess(name, body); err != nil {
 				pl.bad(qpath+".format", "%v", err)
 				failed = true
 				continue

@@ -10,16 +10,19 @@ import (
 	"strings"
 )
 
-// Guess tells a file's format from its name and its first bytes (head;
-// a few KiB are enough): .yaml and .yml are promptfoo; a CSV file whose
+// guessHead is how much of a file Guess reads.
+const guessHead = 8 << 10
+
+// Guess tells a file's format from its name and its start (body may be
+// the whole file: Guess reads its first 8 KiB): .yaml and .yml are promptfoo; a CSV file whose
 // header has promptfoo's `__` columns, or only variables, is promptfoo,
 // one with `input` and `target` is inspect, others csv; a JSON Lines
 // file's first object decides: `ideal` is openai-evals, `target` inspect,
 // `expected_answer` sabe; a JSON array is inspect (samples with `input`)
 // or promptfoo (tests with `vars` or `assert`). A file it cannot tell is an error asking for
 // --format.
-func Guess(filename string, head []byte) (Format, error) {
-	head = trimBOM(head)
+func Guess(filename string, body []byte) (Format, error) {
+	head := trimBOM(body[:min(len(body), guessHead)])
 	ext := strings.ToLower(filepath.Ext(filename))
 	switch ext {
 	case ".yaml", ".yml":

@@ -65,9 +65,6 @@ func suitesListCommand(e *env) *cobra.Command {
 // limit), low enough that a wrong file does not fill the memory.
 const maxImportFile = 64 << 20
 
-// guessHead is how much of a file importer.Guess looks at.
-const guessHead = 8 << 10
-
 // suitesImportCommand is `sabe suites import`.
 func suitesImportCommand(e *env) *cobra.Command {
 	var (
@@ -105,7 +102,7 @@ unless --skip-unsupported leaves it out (each one is listed as a warning).`,
 				return err
 			}
 			if format == "" {
-				f, err := importer.Guess(file, body[:min(len(body), guessHead)])
+				f, err := importer.Guess(file, body)
 				if err != nil {
 					return command.Usagef(cmd.UsageString(), "%v", err)
 				}
