@@ -116,15 +116,28 @@ func importItems(format importer.Format, body []byte, o importer.Options) ([]imp
 		// what is left is a file that is not of the format as a whole.
 		return nil, nil, fault.Invalid("body", "%s", text.Clip(err.Error(), maxMessageLen))
 	}
-	items := make([]importItem, len(res.Records))
-	for i, r := range res.Records {
-		b, err := json.Marshal(r.Question)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode the question of line %d: %w", r.Line, err)
-		}
-		items[i] = importItem{line: r.Line, json: b}
+	items, err := recordItems(res.Records, nil)
+	if err != nil {
+		return nil, nil, err
 	}
 	return items, res.Skipped, nil
+}
+
+// recordItems encodes the questions the importer mapped, each as the JSON
+// Lines line checkImport takes, leaving out the records on lines in skip.
+func recordItems(records []importer.Record, skip map[int]bool) ([]importItem, error) {
+	items := make([]importItem, 0, len(records))
+	for _, r := range records {
+		if skip[r.Line] {
+			continue
+		}
+		b, err := json.Marshal(r.Question)
+		if err != nil {
+			return nil, fmt.Errorf("encode the question of line %d: %w", r.Line, err)
+		}
+		items = append(items, importItem{line: r.Line, json: b})
+	}
+	return items, nil
 }
 
 // mappingErrors is the refusal of a file some of whose items could not be
@@ -138,14 +151,11 @@ func mappingErrors(ie *importer.Error, good []importer.Record) error {
 		out.Lines = append(out.Lines, LineError{Line: l.Line, Field: l.Field, Message: l.Message})
 		bad[l.Line] = true
 	}
-	items := make([]importItem, 0, len(good))
-	for _, r := range good {
-		if bad[r.Line] {
-			continue // one line's problems come from one place
-		}
-		if b, err := json.Marshal(r.Question); err == nil {
-			items = append(items, importItem{line: r.Line, json: b})
-		}
+	// One line's problems come from one place: the mapping's, when it
+	// found any.
+	items, err := recordItems(good, bad)
+	if err != nil {
+		return err
 	}
 	if _, _, err := checkImport(items); err != nil {
 		if more, ok := errors.AsType[*ImportError](err); ok {
