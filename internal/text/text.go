@@ -20,3 +20,14 @@ func Clip(s string, n int) string {
 	}
 	return s[:max(cut, 0)] + Ellipsis
 }
+
+// ClipRunes shortens s to at most n characters (runes), marking the cut
+// with Ellipsis (which counts as one of them): Clip for text measured as a
+// person reads it, in a table cell or a label, rather than in bytes.
+func ClipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max(n-1, 0)]) + Ellipsis
+}

@@ -25,3 +25,22 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+func TestClipRunes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"one too long", 11, "one too lo…"},
+		{"żółć gęślą", 5, "żółć…"},
+	} {
+		got := text.ClipRunes(c.in, c.n)
+		if got != c.want || utf8.RuneCountInString(got) > c.n {
+			t.Errorf("ClipRunes(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -5,7 +5,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/sabe-dev/sabe/internal/text"
 )
 
 // FieldChange is one field that an update changes, as the plan shows it:
@@ -38,15 +39,7 @@ func diff(prefix string, old, new any) []FieldChange {
 // gone (per the views' omitempty), so that two views compare by
 // reflect.DeepEqual whatever Go types built them.
 func canonical(v any) map[string]any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// The views are plain data; failing here is a bug in this package.
-		panic("apply: encode view: " + err.Error())
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		panic("apply: decode view: " + err.Error())
-	}
+	m, _ := canonicalAny(v).(map[string]any)
 	return m
 }
 
@@ -55,9 +48,11 @@ func same(a, b any) bool {
 	return reflect.DeepEqual(canonicalAny(a), canonicalAny(b))
 }
 
+// canonicalAny is v as the JSON value it encodes to.
 func canonicalAny(v any) any {
 	b, err := json.Marshal(v)
 	if err != nil {
+		// The views are plain data; failing here is a bug in this package.
 		panic("apply: encode value: " + err.Error())
 	}
 	var out any
@@ -90,9 +85,5 @@ func render(v any) string {
 		b, _ := json.Marshal(x)
 		s = string(b)
 	}
-	if utf8.RuneCountInString(s) > maxRender {
-		r := []rune(s)
-		s = string(r[:maxRender-1]) + "…"
-	}
-	return s
+	return text.ClipRunes(s, maxRender)
 }

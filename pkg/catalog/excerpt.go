@@ -1,6 +1,10 @@
 package catalog
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/sabe-dev/sabe/internal/text"
+)
 
 // PromptExcerptLength is the most characters PromptExcerpt keeps, the
 // ellipsis included: enough to recognise a question in a list of results.
@@ -12,9 +16,5 @@ const PromptExcerptLength = 80
 // cut with "…". The store reads only a prompt's first few hundred
 // characters for it, so whole prompts are not carried for a label.
 func PromptExcerpt(prompt string) string {
-	r := []rune(strings.Join(strings.Fields(prompt), " "))
-	if len(r) <= PromptExcerptLength {
-		return string(r)
-	}
-	return string(r[:PromptExcerptLength-1]) + "…"
+	return text.ClipRunes(strings.Join(strings.Fields(prompt), " "), PromptExcerptLength)
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sabe-dev/sabe/internal/text"
 )
 
 // table is what a command prints when --json is not given: a header and
@@ -55,7 +57,7 @@ func (t table) render(width int) string {
 			}
 			last := i == n-1
 			if !(last && t.Wrap) {
-				c = clip(c, w[i])
+				c = text.ClipRunes(c, w[i])
 			}
 			l.WriteString(c)
 			if !last {
@@ -100,15 +102,6 @@ func fit(w []int, width int, wrap bool, fixed int) {
 		}
 		cols[widest] = max(minCol, cols[widest]-(total()-width))
 	}
-}
-
-// clip cuts s to n runes, ending a cut one with "…".
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 // firstLine is s up to its first line break, marked as cut when there is
