@@ -24,6 +24,15 @@ var (
 	// ProviderAllow lists the hosts and CIDRs let through the provider
 	// address guard, comma-separated (provider.ParseAllow checks it).
 	ProviderAllow = String{Name: "SABE_PROVIDER_ALLOW"}
+	// AllowPrivateWebhooks lets webhook URLs reach loopback, private,
+	// link-local and metadata addresses (apart from providers: a
+	// self-hosted model server is no reason to let webhooks reach
+	// internal services).
+	AllowPrivateWebhooks = Bool{Name: "SABE_ALLOW_PRIVATE_WEBHOOKS"}
+	// PublicURL is where people and webhook receivers reach the api and
+	// the dashboard (https://sabe.example.com); events link to it. Unset:
+	// links are paths from the server's root.
+	PublicURL = String{Name: "SABE_PUBLIC_URL"}
 	// Pprof adds Go's profiler to the metrics listener.
 	Pprof = Bool{Name: "SABE_PPROF"}
 

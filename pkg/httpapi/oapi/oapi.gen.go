@@ -24,6 +24,60 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AlertCorrection.
+const (
+	Holm AlertCorrection = "holm"
+)
+
+// Valid indicates whether the value is a known member of the AlertCorrection enum.
+func (e AlertCorrection) Valid() bool {
+	switch e {
+	case Holm:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlertCompareTo.
+const (
+	CompareToPreviousRun  AlertCompareTo = "previous_run"
+	CompareToPreviousWeek AlertCompareTo = "previous_week"
+)
+
+// Valid indicates whether the value is a known member of the AlertCompareTo enum.
+func (e AlertCompareTo) Valid() bool {
+	switch e {
+	case CompareToPreviousRun:
+		return true
+	case CompareToPreviousWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlertMetric.
+const (
+	AlertMetricCost       AlertMetric = "cost"
+	AlertMetricLatencyP95 AlertMetric = "latency_p95"
+	AlertMetricScore      AlertMetric = "score"
+)
+
+// Valid indicates whether the value is a known member of the AlertMetric enum.
+func (e AlertMetric) Valid() bool {
+	switch e {
+	case AlertMetricCost:
+		return true
+	case AlertMetricLatencyP95:
+		return true
+	case AlertMetricScore:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditOutcome.
 const (
 	Denied  AuditOutcome = "denied"
@@ -807,6 +861,87 @@ func (e TokenScope) Valid() bool {
 	}
 }
 
+// Defines values for WebhookDeliveryStatus.
+const (
+	DeliveryCancelled WebhookDeliveryStatus = "cancelled"
+	DeliveryFailed    WebhookDeliveryStatus = "failed"
+	DeliveryPending   WebhookDeliveryStatus = "pending"
+	DeliverySucceeded WebhookDeliveryStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case DeliveryCancelled:
+		return true
+	case DeliveryFailed:
+		return true
+	case DeliveryPending:
+		return true
+	case DeliverySucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEventType.
+const (
+	EventCircuitClosed      WebhookEventType = "provider.circuit_closed"
+	EventCircuitOpened      WebhookEventType = "provider.circuit_opened"
+	EventRegressionDetected WebhookEventType = "regression.detected"
+	EventRunCancelled       WebhookEventType = "run.cancelled"
+	EventRunCompleted       WebhookEventType = "run.completed"
+	EventRunFailed          WebhookEventType = "run.failed"
+	EventRunPartial         WebhookEventType = "run.partial"
+	EventScheduleSkipped    WebhookEventType = "schedule.skipped"
+	EventWebhookTest        WebhookEventType = "webhook.test"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventType enum.
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case EventCircuitClosed:
+		return true
+	case EventCircuitOpened:
+		return true
+	case EventRegressionDetected:
+		return true
+	case EventRunCancelled:
+		return true
+	case EventRunCompleted:
+		return true
+	case EventRunFailed:
+		return true
+	case EventRunPartial:
+		return true
+	case EventScheduleSkipped:
+		return true
+	case EventWebhookTest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookFormat.
+const (
+	WebhookFormatJSON  WebhookFormat = "json"
+	WebhookFormatSlack WebhookFormat = "slack"
+)
+
+// Valid indicates whether the value is a known member of the WebhookFormat enum.
+func (e WebhookFormat) Valid() bool {
+	switch e {
+	case WebhookFormatJSON:
+		return true
+	case WebhookFormatSlack:
+		return true
+	default:
+		return false
+	}
+}
+
 // Agreement defines model for Agreement.
 type Agreement struct {
 	// Human Judge–human agreement (pass/fail) over the reviewed units.
@@ -814,6 +949,101 @@ type Agreement struct {
 	Panels         []PanelAgreement   `json:"panels"`
 	RunId          openapi_types.UUID `json:"run_id"`
 	ScoringVersion int                `json:"scoring_version"`
+}
+
+// Alert A metric of a model that got worse between a run and its baseline,
+// significantly after correction and by at least the minimum effect.
+type Alert struct {
+	BaselineRunId openapi_types.UUID `json:"baseline_run_id"`
+	BenchmarkId   openapi_types.UUID `json:"benchmark_id"`
+	BenchmarkName string             `json:"benchmark_name"`
+	CiHigh        float64            `json:"ci_high"`
+
+	// CiLow Lower bound of the 95% paired bootstrap interval of diff.
+	CiLow float64 `json:"ci_low"`
+
+	// Comparisons The (model, metric) pairs compared for the run, which the correction accounts for.
+	Comparisons int             `json:"comparisons"`
+	Correction  AlertCorrection `json:"correction"`
+	CreatedAt   time.Time       `json:"created_at"`
+
+	// Current The run's value.
+	Current float64 `json:"current"`
+
+	// Diff current - previous.
+	Diff float64 `json:"diff"`
+
+	// Flipped The questions whose verdict flipped, regressions first (at most 20).
+	Flipped  []DriftQuestion    `json:"flipped"`
+	Id       openapi_types.UUID `json:"id"`
+	Improved int                `json:"improved"`
+
+	// Metric `score`: the mean of the questions' pass rates (a drop is worse).
+	// `latency_p95`: the 95th percentile of the questions' mean total
+	// latency (a rise is worse). `cost`: the mean cost of a question's
+	// samples (a rise is worse).
+	Metric AlertMetric `json:"metric"`
+
+	// MinEffect The benchmark's minimum effect for the metric when the alert was raised.
+	MinEffect float64            `json:"min_effect"`
+	ModelId   openapi_types.UUID `json:"model_id"`
+	ModelName string             `json:"model_name"`
+
+	// PAdjusted The Holm–Bonferroni adjusted p-value, below the benchmark's `alpha`.
+	PAdjusted float64 `json:"p_adjusted"`
+
+	// PValue The bootstrap p-value of the change, uncorrected.
+	PValue float64 `json:"p_value"`
+
+	// Previous The baseline's value.
+	Previous float64 `json:"previous"`
+
+	// Questions The paired questions the figures are over.
+	Questions int `json:"questions"`
+
+	// Regressed Questions that passed in the baseline and fail in the run.
+	Regressed int `json:"regressed"`
+
+	// RelativeChange diff / previous; null when previous is 0.
+	RelativeChange *float64           `json:"relative_change"`
+	RunId          openapi_types.UUID `json:"run_id"`
+}
+
+// AlertCorrection defines model for Alert.Correction.
+type AlertCorrection string
+
+// AlertCompareTo The baseline a finished run is compared with: `previous_run`, the
+// benchmark's newest earlier run that finished `completed` or
+// `partial`; or `previous_week`, the newest such run created at least
+// 7 days before it (the same time last week, for a daily or hourly
+// schedule).
+type AlertCompareTo string
+
+// AlertList defines model for AlertList.
+type AlertList struct {
+	Items []Alert `json:"items"`
+
+	// NextCursor Cursor of the next page (pass it as `?cursor=`); null on the last
+	// page. Lists whose items carry long text (run results, questions,
+	// runs, benchmarks, models) also end a page before the item that would take
+	// the encoded page past 4 MiB, so a page can hold fewer than `limit`
+	// items and still have a cursor.
+	NextCursor *NextCursor `json:"next_cursor"`
+}
+
+// AlertMetric `score`: the mean of the questions' pass rates (a drop is worse).
+// `latency_p95`: the 95th percentile of the questions' mean total
+// latency (a rise is worse). `cost`: the mean cost of a question's
+// samples (a rise is worse).
+type AlertMetric string
+
+// AlertMinEffect The smallest worsening worth an alert, per metric: for `score`
+// in score units (0.02 is 2 points on the 0–1 scale), for
+// `latency_p95` and `cost` as a fraction of the baseline (0.2 is 20%).
+type AlertMinEffect struct {
+	Cost       *float64 `json:"cost,omitempty"`
+	LatencyP95 *float64 `json:"latency_p95,omitempty"`
+	Score      *float64 `json:"score,omitempty"`
 }
 
 // ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
@@ -882,6 +1112,9 @@ type AuditOutcome string
 
 // Benchmark defines model for Benchmark.
 type Benchmark struct {
+	// Alerts Regression alert settings; null when the benchmark has none. New field.
+	Alerts *BenchmarkAlerts `json:"alerts"`
+
 	// ArchivedAt When it was archived (deleted while something refers to it); null while it is active.
 	ArchivedAt *ArchivedAt `json:"archived_at"`
 
@@ -917,6 +1150,51 @@ type Benchmark struct {
 	// UnitCount Units a run would have now (models × questions × samples).
 	UnitCount int64     `json:"unit_count"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// BenchmarkAlerts Regression alerts for the benchmark's runs. When a run finishes
+// `completed` or `partial`, each of its models is compared with the
+// baseline on each metric by the paired bootstrap over the questions
+// both runs share; an alert is raised when the change is a
+// worsening of at least `min_effect` and its p-value, corrected by
+// Holm–Bonferroni for the number of (model, metric) pairs compared,
+// is below `alpha`.
+type BenchmarkAlerts struct {
+	// Alpha The family-wise error rate per run.
+	Alpha float64 `json:"alpha"`
+
+	// CompareTo The baseline a finished run is compared with: `previous_run`, the
+	// benchmark's newest earlier run that finished `completed` or
+	// `partial`; or `previous_week`, the newest such run created at least
+	// 7 days before it (the same time last week, for a daily or hourly
+	// schedule).
+	CompareTo AlertCompareTo `json:"compare_to"`
+	Enabled   bool           `json:"enabled"`
+	Metrics   []AlertMetric  `json:"metrics"`
+
+	// MinEffect The smallest worsening worth an alert, per metric: for `score`
+	// in score units (0.02 is 2 points on the 0–1 scale), for
+	// `latency_p95` and `cost` as a fraction of the baseline (0.2 is 20%).
+	MinEffect AlertMinEffect `json:"min_effect"`
+}
+
+// BenchmarkAlertsInput A benchmark's alert settings; absent fields take their defaults (enabled, `metrics` `[score]`, `compare_to` `previous_run`, `alpha` 0.05).
+type BenchmarkAlertsInput struct {
+	Alpha *float64 `json:"alpha,omitempty"`
+
+	// CompareTo The baseline a finished run is compared with: `previous_run`, the
+	// benchmark's newest earlier run that finished `completed` or
+	// `partial`; or `previous_week`, the newest such run created at least
+	// 7 days before it (the same time last week, for a daily or hourly
+	// schedule).
+	CompareTo *AlertCompareTo `json:"compare_to,omitempty"`
+	Enabled   *bool           `json:"enabled,omitempty"`
+	Metrics   *[]AlertMetric  `json:"metrics,omitempty"`
+
+	// MinEffect The smallest worsening worth an alert, per metric: for `score`
+	// in score units (0.02 is 2 points on the 0–1 scale), for
+	// `latency_p95` and `cost` as a fraction of the baseline (0.2 is 20%).
+	MinEffect *AlertMinEffect `json:"min_effect,omitempty"`
 }
 
 // BenchmarkBudget The benchmark's spend budget, set by an admin
@@ -1096,6 +1374,9 @@ type ComparisonSide struct {
 
 // CreateBenchmarkRequest defines model for CreateBenchmarkRequest.
 type CreateBenchmarkRequest struct {
+	// Alerts A benchmark's alert settings; absent fields take their defaults (enabled, `metrics` `[score]`, `compare_to` `previous_run`, `alpha` 0.05).
+	Alerts *BenchmarkAlertsInput `json:"alerts,omitempty"`
+
 	// Config How each question is asked, as a request gives it: every field may
 	// be left out and takes its default (changed: `temperature`,
 	// `max_tokens` and `samples` used to be required). In an update,
@@ -1268,6 +1549,29 @@ type CreateTokenRequest struct {
 	Scopes    []TokenScope `json:"scopes"`
 }
 
+// CreateWebhookRequest defines model for CreateWebhookRequest.
+type CreateWebhookRequest struct {
+	// BenchmarkIds Only events about these benchmarks (each must exist, 422 on `benchmark_ids.N`); omit or leave empty for all.
+	BenchmarkIds *[]openapi_types.UUID `json:"benchmark_ids,omitempty"`
+
+	// Enabled Default true.
+	Enabled *bool              `json:"enabled,omitempty"`
+	Events  []WebhookEventType `json:"events"`
+
+	// Format `json`: the event as a Standard Webhooks payload (`WebhookPayload`).
+	// `slack`: a Slack incoming-webhook message (text and blocks) saying
+	// the same for people, with a link to the dashboard.
+	Format *WebhookFormat `json:"format,omitempty"`
+	Name   string         `json:"name"`
+
+	// Url Where deliveries are POSTed: an absolute `https://` URL (`http://`
+	// too), without user info. Redirects are not followed.
+	//
+	//
+	// Example: https://hooks.example.com/sabe
+	Url WebhookURL `json:"url"`
+}
+
 // CreatedToken A new token with its secret, shown this once.
 type CreatedToken struct {
 	CreatedAt time.Time          `json:"created_at"`
@@ -1285,6 +1589,57 @@ type CreatedToken struct {
 
 	// Token The secret: send it as `Authorization: Bearer <token>`.
 	Token string `json:"token"`
+}
+
+// CreatedWebhook A webhook with its signing secret, shown this once.
+type CreatedWebhook struct {
+	// BenchmarkIds Only events about these benchmarks; empty for every benchmark.
+	// Events about no benchmark (`provider.circuit_*`) are delivered
+	// whatever this holds.
+	BenchmarkIds []openapi_types.UUID `json:"benchmark_ids"`
+
+	// ConsecutiveFailures Failed delivery attempts since the last success; at `SABE_WEBHOOK_DISABLE_AFTER` SABE disables the webhook.
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	CreatedAt           time.Time  `json:"created_at"`
+	DisabledAt          *time.Time `json:"disabled_at"`
+
+	// DisabledReason Why SABE disabled the webhook (also in the audit log); null when it is enabled or a person disabled it.
+	//
+	// Example: disabled after 20 consecutive failed deliveries; the last answered 500 Internal Server Error
+	DisabledReason *string `json:"disabled_reason"`
+	Enabled        bool    `json:"enabled"`
+
+	// Events The event types delivered to it.
+	Events []WebhookEventType `json:"events"`
+
+	// Format `json`: the event as a Standard Webhooks payload (`WebhookPayload`).
+	// `slack`: a Slack incoming-webhook message (text and blocks) saying
+	// the same for people, with a link to the dashboard.
+	Format WebhookFormat      `json:"format"`
+	Id     openapi_types.UUID `json:"id"`
+
+	// LastDeliveryAt The last delivery attempt, successful or not.
+	LastDeliveryAt *time.Time `json:"last_delivery_at"`
+	LastSuccessAt  *time.Time `json:"last_success_at"`
+	Name           string     `json:"name"`
+
+	// PreviousSecretExpiresAt Until when deliveries are also signed with the secret before the last rotation; null when none.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+
+	// Secret The signing secret, `whsec_` and base64: give it to a
+	// Standard Webhooks library to verify deliveries.
+	Secret string `json:"secret"`
+
+	// SecretPrefix The first characters of the signing secret, to recognise it by (`whsec_` and 4 more).
+	SecretPrefix string    `json:"secret_prefix"`
+	UpdatedAt    time.Time `json:"updated_at"`
+
+	// Url Where deliveries are POSTed: an absolute `https://` URL (`http://`
+	// too), without user info. Redirects are not followed.
+	//
+	//
+	// Example: https://hooks.example.com/sabe
+	Url WebhookURL `json:"url"`
 }
 
 // Drift defines model for Drift.
@@ -3236,6 +3591,9 @@ type UnscoredReason = string
 
 // UpdateBenchmarkRequest The fields to change; absent fields stay as they are.
 type UpdateBenchmarkRequest struct {
+	// Alerts Replaces the alert settings as a whole; null removes them.
+	Alerts *BenchmarkAlertsInput `json:"alerts,omitempty"`
+
 	// Config How each question is asked, as a request gives it: every field may
 	// be left out and takes its default (changed: `temperature`,
 	// `max_tokens` and `samples` used to be required). In an update,
@@ -3352,6 +3710,179 @@ type UpdateSuiteRequest struct {
 	PromptTemplate *PromptTemplate `json:"prompt_template,omitempty"`
 }
 
+// UpdateWebhookRequest The fields to change; absent fields stay as they are.
+type UpdateWebhookRequest struct {
+	BenchmarkIds *[]openapi_types.UUID `json:"benchmark_ids,omitempty"`
+	Enabled      *bool                 `json:"enabled,omitempty"`
+	Events       *[]WebhookEventType   `json:"events,omitempty"`
+
+	// Format `json`: the event as a Standard Webhooks payload (`WebhookPayload`).
+	// `slack`: a Slack incoming-webhook message (text and blocks) saying
+	// the same for people, with a link to the dashboard.
+	Format *WebhookFormat `json:"format,omitempty"`
+	Name   *string        `json:"name,omitempty"`
+
+	// Url Where deliveries are POSTed: an absolute `https://` URL (`http://`
+	// too), without user info. Redirects are not followed.
+	//
+	//
+	// Example: https://hooks.example.com/sabe
+	Url *WebhookURL `json:"url,omitempty"`
+}
+
+// Webhook A webhook, without its secret.
+type Webhook struct {
+	// BenchmarkIds Only events about these benchmarks; empty for every benchmark.
+	// Events about no benchmark (`provider.circuit_*`) are delivered
+	// whatever this holds.
+	BenchmarkIds []openapi_types.UUID `json:"benchmark_ids"`
+
+	// ConsecutiveFailures Failed delivery attempts since the last success; at `SABE_WEBHOOK_DISABLE_AFTER` SABE disables the webhook.
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	CreatedAt           time.Time  `json:"created_at"`
+	DisabledAt          *time.Time `json:"disabled_at"`
+
+	// DisabledReason Why SABE disabled the webhook (also in the audit log); null when it is enabled or a person disabled it.
+	//
+	// Example: disabled after 20 consecutive failed deliveries; the last answered 500 Internal Server Error
+	DisabledReason *string `json:"disabled_reason"`
+	Enabled        bool    `json:"enabled"`
+
+	// Events The event types delivered to it.
+	Events []WebhookEventType `json:"events"`
+
+	// Format `json`: the event as a Standard Webhooks payload (`WebhookPayload`).
+	// `slack`: a Slack incoming-webhook message (text and blocks) saying
+	// the same for people, with a link to the dashboard.
+	Format WebhookFormat      `json:"format"`
+	Id     openapi_types.UUID `json:"id"`
+
+	// LastDeliveryAt The last delivery attempt, successful or not.
+	LastDeliveryAt *time.Time `json:"last_delivery_at"`
+	LastSuccessAt  *time.Time `json:"last_success_at"`
+	Name           string     `json:"name"`
+
+	// PreviousSecretExpiresAt Until when deliveries are also signed with the secret before the last rotation; null when none.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+
+	// SecretPrefix The first characters of the signing secret, to recognise it by (`whsec_` and 4 more).
+	SecretPrefix string    `json:"secret_prefix"`
+	UpdatedAt    time.Time `json:"updated_at"`
+
+	// Url Where deliveries are POSTed: an absolute `https://` URL (`http://`
+	// too), without user info. Redirects are not followed.
+	//
+	//
+	// Example: https://hooks.example.com/sabe
+	Url WebhookURL `json:"url"`
+}
+
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	// Attempt From 1.
+	Attempt int `json:"attempt"`
+
+	// Error Why the attempt failed; null when it succeeded.
+	//
+	// Example: timed out after 10s
+	Error     *string `json:"error"`
+	LatencyMs float64 `json:"latency_ms"`
+
+	// ResponseExcerpt The first 512 bytes of the response body (as UTF-8, invalid bytes replaced).
+	ResponseExcerpt string    `json:"response_excerpt"`
+	StartedAt       time.Time `json:"started_at"`
+
+	// StatusCode The endpoint's HTTP status; null when it gave none (timeout, refused, closed connection, address refused by the guard).
+	StatusCode *int `json:"status_code"`
+}
+
+// WebhookDelivery One event sent (or being sent) to one webhook, with its attempts.
+type WebhookDelivery struct {
+	// Attempts Oldest first.
+	Attempts  []WebhookAttempt `json:"attempts"`
+	CreatedAt time.Time        `json:"created_at"`
+
+	// EventId The event's id, sent as the `webhook-id` header (`msg_` and the event's UUID); the same on every attempt and redelivery.
+	EventId string `json:"event_id"`
+
+	// EventType `run.completed`, `run.partial`, `run.failed`, `run.cancelled` (a run
+	// finished so), `regression.detected` (a regression alert was raised),
+	// `schedule.skipped` (a schedule occurrence made no run, and why),
+	// `provider.circuit_opened` / `provider.circuit_closed` (the fleet
+	// stopped, or resumed, calling a provider), `webhook.test` (sent by
+	// `POST /v1/webhooks/{id}/test` only).
+	EventType  WebhookEventType   `json:"event_type"`
+	FinishedAt *time.Time         `json:"finished_at"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// LastError Why the last attempt failed, or why the delivery was cancelled.
+	LastError *string `json:"last_error"`
+
+	// NextAttemptAt When the next attempt is due; null unless `pending`.
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+
+	// RedeliveryOf The delivery this one sends again; null for the first.
+	RedeliveryOf *openapi_types.UUID `json:"redelivery_of"`
+
+	// Status `pending`: being sent or waiting for its next attempt.
+	// `succeeded`: the endpoint answered 2xx. `failed`: no attempt
+	// succeeded within `SABE_WEBHOOK_RETRY_FOR` (24 hours by default), or
+	// the endpoint answered in a way no retry mends. `cancelled`: the
+	// webhook was disabled or deleted first.
+	Status    WebhookDeliveryStatus `json:"status"`
+	WebhookId openapi_types.UUID    `json:"webhook_id"`
+}
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Items []WebhookDelivery `json:"items"`
+
+	// NextCursor Cursor of the next page (pass it as `?cursor=`); null on the last
+	// page. Lists whose items carry long text (run results, questions,
+	// runs, benchmarks, models) also end a page before the item that would take
+	// the encoded page past 4 MiB, so a page can hold fewer than `limit`
+	// items and still have a cursor.
+	NextCursor *NextCursor `json:"next_cursor"`
+}
+
+// WebhookDeliveryStatus `pending`: being sent or waiting for its next attempt.
+// `succeeded`: the endpoint answered 2xx. `failed`: no attempt
+// succeeded within `SABE_WEBHOOK_RETRY_FOR` (24 hours by default), or
+// the endpoint answered in a way no retry mends. `cancelled`: the
+// webhook was disabled or deleted first.
+type WebhookDeliveryStatus string
+
+// WebhookEventType `run.completed`, `run.partial`, `run.failed`, `run.cancelled` (a run
+// finished so), `regression.detected` (a regression alert was raised),
+// `schedule.skipped` (a schedule occurrence made no run, and why),
+// `provider.circuit_opened` / `provider.circuit_closed` (the fleet
+// stopped, or resumed, calling a provider), `webhook.test` (sent by
+// `POST /v1/webhooks/{id}/test` only).
+type WebhookEventType string
+
+// WebhookFormat `json`: the event as a Standard Webhooks payload (`WebhookPayload`).
+// `slack`: a Slack incoming-webhook message (text and blocks) saying
+// the same for people, with a link to the dashboard.
+type WebhookFormat string
+
+// WebhookList defines model for WebhookList.
+type WebhookList struct {
+	Items []Webhook `json:"items"`
+
+	// NextCursor Cursor of the next page (pass it as `?cursor=`); null on the last
+	// page. Lists whose items carry long text (run results, questions,
+	// runs, benchmarks, models) also end a page before the item that would take
+	// the encoded page past 4 MiB, so a page can hold fewer than `limit`
+	// items and still have a cursor.
+	NextCursor *NextCursor `json:"next_cursor"`
+}
+
+// WebhookURL Where deliveries are POSTed: an absolute `https://` URL (`http://`
+// too), without user info. Redirects are not followed.
+//
+// Example: https://hooks.example.com/sabe
+type WebhookURL = string
+
 // AtQuery defines model for AtQuery.
 type AtQuery = time.Time
 
@@ -3363,6 +3894,9 @@ type CategoryQuery = string
 
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// DeliveryId defines model for DeliveryId.
+type DeliveryId = openapi_types.UUID
 
 // Id defines model for Id.
 type Id = openapi_types.UUID
@@ -3415,6 +3949,33 @@ type LoginPageParams struct {
 	// `/runs`. Anything else (another site, `//host`, a scheme) is
 	// ignored in favour of `/`, the dashboard.
 	Next *string `form:"next,omitempty" json:"next,omitempty"`
+}
+
+// ListAlertsParams defines parameters for ListAlerts.
+type ListAlertsParams struct {
+	// BenchmarkId Only alerts of this benchmark.
+	BenchmarkId *openapi_types.UUID `form:"benchmark_id,omitempty" json:"benchmark_id,omitempty"`
+
+	// ModelId Only alerts about this model.
+	ModelId *openapi_types.UUID `form:"model_id,omitempty" json:"model_id,omitempty"`
+
+	// RunId Only alerts raised by this run.
+	RunId *openapi_types.UUID `form:"run_id,omitempty" json:"run_id,omitempty"`
+
+	// Metric Only alerts on this metric.
+	Metric *AlertMetric `form:"metric,omitempty" json:"metric,omitempty"`
+
+	// From Only alerts raised at or after this time.
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Only alerts raised before this time.
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; omit for the first page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // GetComparisonParams defines parameters for GetComparison.
@@ -3642,6 +4203,30 @@ type ListTokensParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListWebhooksParams defines parameters for ListWebhooks.
+type ListWebhooksParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; omit for the first page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	// Status Only deliveries in this state.
+	Status *WebhookDeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// EventType Only deliveries of this event type.
+	EventType *WebhookEventType `form:"event_type,omitempty" json:"event_type,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; omit for the first page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = LoginForm
 
@@ -3696,6 +4281,12 @@ type ImportQuestionsTextRequestBody = ImportQuestionsTextBody
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
 
+// CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
+type CreateWebhookJSONRequestBody = CreateWebhookRequest
+
+// UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
+type UpdateWebhookJSONRequestBody = UpdateWebhookRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// Healthz Liveness check
@@ -3716,6 +4307,12 @@ type ServerInterface interface {
 	// Readyz Readiness check
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
+	// ListAlerts List regression alerts
+	// (GET /v1/alerts)
+	ListAlerts(ctx echo.Context, params ListAlertsParams) error
+	// GetAlert Get a regression alert
+	// (GET /v1/alerts/{id})
+	GetAlert(ctx echo.Context, id Id) error
 	// GetComparison What changed week over week, month over month, or between two runs
 	// (GET /v1/analytics/compare)
 	GetComparison(ctx echo.Context, params GetComparisonParams) error
@@ -3872,6 +4469,36 @@ type ServerInterface interface {
 	// RevokeToken Revoke an API token
 	// (DELETE /v1/tokens/{id})
 	RevokeToken(ctx echo.Context, id Id) error
+	// ListWebhooks List webhooks
+	// (GET /v1/webhooks)
+	ListWebhooks(ctx echo.Context, params ListWebhooksParams) error
+	// CreateWebhook Create a webhook
+	// (POST /v1/webhooks)
+	CreateWebhook(ctx echo.Context) error
+	// DeleteWebhook Delete a webhook
+	// (DELETE /v1/webhooks/{id})
+	DeleteWebhook(ctx echo.Context, id Id) error
+	// GetWebhook Get a webhook
+	// (GET /v1/webhooks/{id})
+	GetWebhook(ctx echo.Context, id Id) error
+	// UpdateWebhook Update a webhook
+	// (PATCH /v1/webhooks/{id})
+	UpdateWebhook(ctx echo.Context, id Id) error
+	// ListWebhookDeliveries List a webhook's deliveries
+	// (GET /v1/webhooks/{id}/deliveries)
+	ListWebhookDeliveries(ctx echo.Context, id Id, params ListWebhookDeliveriesParams) error
+	// GetWebhookDelivery Get one delivery with its attempts
+	// (GET /v1/webhooks/{id}/deliveries/{delivery_id})
+	GetWebhookDelivery(ctx echo.Context, id Id, deliveryId DeliveryId) error
+	// RedeliverWebhookDelivery Send a delivery's event again
+	// (POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver)
+	RedeliverWebhookDelivery(ctx echo.Context, id Id, deliveryId DeliveryId) error
+	// RotateWebhookSecret Rotate a webhook's signing secret
+	// (POST /v1/webhooks/{id}/rotate-secret)
+	RotateWebhookSecret(ctx echo.Context, id Id) error
+	// TestWebhook Send a test event
+	// (POST /v1/webhooks/{id}/test)
+	TestWebhook(ctx echo.Context, id Id) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -3939,6 +4566,89 @@ func (w *ServerInterfaceWrapper) Readyz(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Readyz(ctx)
+	return err
+}
+
+// ListAlerts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAlerts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAlertsParams
+	// ------------- Optional query parameter "benchmark_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "benchmark_id", ctx.QueryParams(), &params.BenchmarkId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter benchmark_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "model_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model_id", ctx.QueryParams(), &params.ModelId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "run_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "run_id", ctx.QueryParams(), &params.RunId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "metric" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metric", ctx.QueryParams(), &params.Metric, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metric: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAlerts(ctx, params)
+	return err
+}
+
+// GetAlert converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAlert(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAlert(ctx, id)
 	return err
 }
 
@@ -5094,6 +5804,214 @@ func (w *ServerInterfaceWrapper) RevokeToken(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhooks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhooksParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhooks(ctx, params)
+	return err
+}
+
+// CreateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhook(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhook(ctx)
+	return err
+}
+
+// DeleteWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhook(ctx, id)
+	return err
+}
+
+// GetWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhook(ctx, id)
+	return err
+}
+
+// UpdateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhook(ctx, id)
+	return err
+}
+
+// ListWebhookDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookDeliveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "event_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "event_type", ctx.QueryParams(), &params.EventType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookDeliveries(ctx, id, params)
+	return err
+}
+
+// GetWebhookDelivery converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookDelivery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "delivery_id" -------------
+	var deliveryId DeliveryId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "delivery_id", ctx.Param("delivery_id"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delivery_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookDelivery(ctx, id, deliveryId)
+	return err
+}
+
+// RedeliverWebhookDelivery converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeliverWebhookDelivery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "delivery_id" -------------
+	var deliveryId DeliveryId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "delivery_id", ctx.Param("delivery_id"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delivery_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeliverWebhookDelivery(ctx, id, deliveryId)
+	return err
+}
+
+// RotateWebhookSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookSecret(ctx, id)
+	return err
+}
+
+// TestWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) TestWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id Id
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestWebhook(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -5192,6 +6110,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
 	router.GET(options.BaseURL+"/v1/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
+	router.GET(options.BaseURL+"/v1/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
+	router.POST(options.BaseURL+"/v1/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
+	router.DELETE(options.BaseURL+"/v1/webhooks/:id", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
+	router.GET(options.BaseURL+"/v1/webhooks/:id", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
+	router.PATCH(options.BaseURL+"/v1/webhooks/:id", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:id/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:id/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
+	router.GET(options.BaseURL+"/v1/webhooks/:id/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
+	router.GET(options.BaseURL+"/v1/webhooks/:id/deliveries/:delivery_id", wrapper.GetWebhookDelivery, options.OperationMiddlewares["getWebhookDelivery"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/:id/deliveries/:delivery_id/redeliver", wrapper.RedeliverWebhookDelivery, options.OperationMiddlewares["redeliverWebhookDelivery"]...)
+	router.GET(options.BaseURL+"/v1/alerts", wrapper.ListAlerts, options.OperationMiddlewares["listAlerts"]...)
+	router.GET(options.BaseURL+"/v1/alerts/:id", wrapper.GetAlert, options.OperationMiddlewares["getAlert"]...)
 	router.GET(options.BaseURL+"/v1/session", wrapper.GetSession, options.OperationMiddlewares["getSession"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
@@ -5565,6 +6495,216 @@ func (response Readyz503JSONResponse) VisitReadyzResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlertsRequestObject struct {
+	Params ListAlertsParams
+}
+
+type ListAlertsResponseObject interface {
+	VisitListAlertsResponse(w http.ResponseWriter) error
+}
+
+type ListAlerts200JSONResponse AlertList
+
+func (response ListAlerts200JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlerts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAlerts400JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlerts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAlerts401JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlerts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAlerts403JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlerts429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListAlerts429JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlerts500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAlerts500JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetAlertResponseObject interface {
+	VisitGetAlertResponse(w http.ResponseWriter) error
+}
+
+type GetAlert200JSONResponse Alert
+
+func (response GetAlert200JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAlert400JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAlert401JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAlert403JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAlert404JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetAlert429JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetAlert500JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11330,6 +12470,1180 @@ func (response RevokeToken500JSONResponse) VisitRevokeTokenResponse(w http.Respo
 	return err
 }
 
+type ListWebhooksRequestObject struct {
+	Params ListWebhooksParams
+}
+
+type ListWebhooksResponseObject interface {
+	VisitListWebhooksResponse(w http.ResponseWriter) error
+}
+
+type ListWebhooks200JSONResponse WebhookList
+
+func (response ListWebhooks200JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListWebhooks400JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListWebhooks401JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWebhooks403JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListWebhooks429JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListWebhooks500JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRequestObject struct {
+	Body *CreateWebhookJSONRequestBody
+}
+
+type CreateWebhookResponseObject interface {
+	VisitCreateWebhookResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhook201JSONResponse CreatedWebhook
+
+func (response CreateWebhook201JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateWebhook400JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateWebhook401JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateWebhook403JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response CreateWebhook413JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook422JSONResponse struct{ InvalidJSONResponse }
+
+func (response CreateWebhook422JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateWebhook429JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateWebhook500JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type DeleteWebhookResponseObject interface {
+	VisitDeleteWebhookResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhook204Response struct {
+}
+
+func (response DeleteWebhook204Response) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteWebhook400JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteWebhook401JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteWebhook403JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteWebhook404JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response DeleteWebhook429JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteWebhook500JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type GetWebhookResponseObject interface {
+	VisitGetWebhookResponse(w http.ResponseWriter) error
+}
+
+type GetWebhook200JSONResponse Webhook
+
+func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetWebhook400JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetWebhook401JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetWebhook403JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWebhook404JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetWebhook429JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetWebhook500JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookRequestObject struct {
+	Id   Id `json:"id"`
+	Body *UpdateWebhookJSONRequestBody
+}
+
+type UpdateWebhookResponseObject interface {
+	VisitUpdateWebhookResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhook200JSONResponse Webhook
+
+func (response UpdateWebhook200JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateWebhook400JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateWebhook401JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateWebhook403JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateWebhook404JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response UpdateWebhook413JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook422JSONResponse struct{ InvalidJSONResponse }
+
+func (response UpdateWebhook422JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UpdateWebhook429JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateWebhook500JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	Id     Id `json:"id"`
+	Params ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse WebhookDeliveryList
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListWebhookDeliveries400JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListWebhookDeliveries401JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListWebhookDeliveries403JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListWebhookDeliveries404JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListWebhookDeliveries429JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListWebhookDeliveries500JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDeliveryRequestObject struct {
+	Id         Id         `json:"id"`
+	DeliveryId DeliveryId `json:"delivery_id"`
+}
+
+type GetWebhookDeliveryResponseObject interface {
+	VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookDelivery200JSONResponse WebhookDelivery
+
+func (response GetWebhookDelivery200JSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetWebhookDelivery400JSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetWebhookDelivery401JSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetWebhookDelivery403JSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetWebhookDelivery404JSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetWebhookDelivery429JSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetWebhookDelivery500JSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookDeliveryRequestObject struct {
+	Id         Id         `json:"id"`
+	DeliveryId DeliveryId `json:"delivery_id"`
+}
+
+type RedeliverWebhookDeliveryResponseObject interface {
+	VisitRedeliverWebhookDeliveryResponse(w http.ResponseWriter) error
+}
+
+type RedeliverWebhookDelivery202JSONResponse WebhookDelivery
+
+func (response RedeliverWebhookDelivery202JSONResponse) VisitRedeliverWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookDelivery400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedeliverWebhookDelivery400JSONResponse) VisitRedeliverWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookDelivery401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedeliverWebhookDelivery401JSONResponse) VisitRedeliverWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookDelivery403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeliverWebhookDelivery403JSONResponse) VisitRedeliverWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookDelivery404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RedeliverWebhookDelivery404JSONResponse) VisitRedeliverWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookDelivery409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RedeliverWebhookDelivery409JSONResponse) VisitRedeliverWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookDelivery429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RedeliverWebhookDelivery429JSONResponse) VisitRedeliverWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookDelivery500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RedeliverWebhookDelivery500JSONResponse) VisitRedeliverWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type RotateWebhookSecretResponseObject interface {
+	VisitRotateWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookSecret200JSONResponse CreatedWebhook
+
+func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateWebhookSecret400JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateWebhookSecret401JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateWebhookSecret403JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RotateWebhookSecret404JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RotateWebhookSecret429JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RotateWebhookSecret500JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookRequestObject struct {
+	Id Id `json:"id"`
+}
+
+type TestWebhookResponseObject interface {
+	VisitTestWebhookResponse(w http.ResponseWriter) error
+}
+
+type TestWebhook202JSONResponse WebhookDelivery
+
+func (response TestWebhook202JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response TestWebhook400JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TestWebhook401JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response TestWebhook403JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response TestWebhook404JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook409JSONResponse struct{ ConflictJSONResponse }
+
+func (response TestWebhook409JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response TestWebhook429JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response TestWebhook500JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// Healthz Liveness check
@@ -11350,6 +13664,12 @@ type StrictServerInterface interface {
 	// Readyz Readiness check
 	// (GET /readyz)
 	Readyz(ctx context.Context, request ReadyzRequestObject) (ReadyzResponseObject, error)
+	// ListAlerts List regression alerts
+	// (GET /v1/alerts)
+	ListAlerts(ctx context.Context, request ListAlertsRequestObject) (ListAlertsResponseObject, error)
+	// GetAlert Get a regression alert
+	// (GET /v1/alerts/{id})
+	GetAlert(ctx context.Context, request GetAlertRequestObject) (GetAlertResponseObject, error)
 	// GetComparison What changed week over week, month over month, or between two runs
 	// (GET /v1/analytics/compare)
 	GetComparison(ctx context.Context, request GetComparisonRequestObject) (GetComparisonResponseObject, error)
@@ -11506,6 +13826,36 @@ type StrictServerInterface interface {
 	// RevokeToken Revoke an API token
 	// (DELETE /v1/tokens/{id})
 	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
+	// ListWebhooks List webhooks
+	// (GET /v1/webhooks)
+	ListWebhooks(ctx context.Context, request ListWebhooksRequestObject) (ListWebhooksResponseObject, error)
+	// CreateWebhook Create a webhook
+	// (POST /v1/webhooks)
+	CreateWebhook(ctx context.Context, request CreateWebhookRequestObject) (CreateWebhookResponseObject, error)
+	// DeleteWebhook Delete a webhook
+	// (DELETE /v1/webhooks/{id})
+	DeleteWebhook(ctx context.Context, request DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error)
+	// GetWebhook Get a webhook
+	// (GET /v1/webhooks/{id})
+	GetWebhook(ctx context.Context, request GetWebhookRequestObject) (GetWebhookResponseObject, error)
+	// UpdateWebhook Update a webhook
+	// (PATCH /v1/webhooks/{id})
+	UpdateWebhook(ctx context.Context, request UpdateWebhookRequestObject) (UpdateWebhookResponseObject, error)
+	// ListWebhookDeliveries List a webhook's deliveries
+	// (GET /v1/webhooks/{id}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// GetWebhookDelivery Get one delivery with its attempts
+	// (GET /v1/webhooks/{id}/deliveries/{delivery_id})
+	GetWebhookDelivery(ctx context.Context, request GetWebhookDeliveryRequestObject) (GetWebhookDeliveryResponseObject, error)
+	// RedeliverWebhookDelivery Send a delivery's event again
+	// (POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver)
+	RedeliverWebhookDelivery(ctx context.Context, request RedeliverWebhookDeliveryRequestObject) (RedeliverWebhookDeliveryResponseObject, error)
+	// RotateWebhookSecret Rotate a webhook's signing secret
+	// (POST /v1/webhooks/{id}/rotate-secret)
+	RotateWebhookSecret(ctx context.Context, request RotateWebhookSecretRequestObject) (RotateWebhookSecretResponseObject, error)
+	// TestWebhook Send a test event
+	// (POST /v1/webhooks/{id}/test)
+	TestWebhook(ctx context.Context, request TestWebhookRequestObject) (TestWebhookResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -11664,6 +14014,56 @@ func (sh *strictHandler) Readyz(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ReadyzResponseObject); ok {
 		return validResponse.VisitReadyzResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAlerts operation middleware
+func (sh *strictHandler) ListAlerts(ctx echo.Context, params ListAlertsParams) error {
+	var request ListAlertsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAlerts(ctx.Request().Context(), request.(ListAlertsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAlerts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAlertsResponseObject); ok {
+		return validResponse.VisitListAlertsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAlert operation middleware
+func (sh *strictHandler) GetAlert(ctx echo.Context, id Id) error {
+	var request GetAlertRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAlert(ctx.Request().Context(), request.(GetAlertRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAlert")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAlertResponseObject); ok {
+		return validResponse.VisitGetAlertResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -13353,668 +15753,1042 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id Id) error {
 	return nil
 }
 
+// ListWebhooks operation middleware
+func (sh *strictHandler) ListWebhooks(ctx echo.Context, params ListWebhooksParams) error {
+	var request ListWebhooksRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhooks(ctx.Request().Context(), request.(ListWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhooks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhooksResponseObject); ok {
+		return validResponse.VisitListWebhooksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhook operation middleware
+func (sh *strictHandler) CreateWebhook(ctx echo.Context) error {
+	var request CreateWebhookRequestObject
+
+	var body CreateWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhook(ctx.Request().Context(), request.(CreateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookResponseObject); ok {
+		return validResponse.VisitCreateWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteWebhook operation middleware
+func (sh *strictHandler) DeleteWebhook(ctx echo.Context, id Id) error {
+	var request DeleteWebhookRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhook(ctx.Request().Context(), request.(DeleteWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookResponseObject); ok {
+		return validResponse.VisitDeleteWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhook operation middleware
+func (sh *strictHandler) GetWebhook(ctx echo.Context, id Id) error {
+	var request GetWebhookRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhook(ctx.Request().Context(), request.(GetWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookResponseObject); ok {
+		return validResponse.VisitGetWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhook operation middleware
+func (sh *strictHandler) UpdateWebhook(ctx echo.Context, id Id) error {
+	var request UpdateWebhookRequestObject
+
+	request.Id = id
+
+	var body UpdateWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhook(ctx.Request().Context(), request.(UpdateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookResponseObject); ok {
+		return validResponse.VisitUpdateWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(ctx echo.Context, id Id, params ListWebhookDeliveriesParams) error {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx.Request().Context(), request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		return validResponse.VisitListWebhookDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookDelivery operation middleware
+func (sh *strictHandler) GetWebhookDelivery(ctx echo.Context, id Id, deliveryId DeliveryId) error {
+	var request GetWebhookDeliveryRequestObject
+
+	request.Id = id
+	request.DeliveryId = deliveryId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookDelivery(ctx.Request().Context(), request.(GetWebhookDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookDelivery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookDeliveryResponseObject); ok {
+		return validResponse.VisitGetWebhookDeliveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeliverWebhookDelivery operation middleware
+func (sh *strictHandler) RedeliverWebhookDelivery(ctx echo.Context, id Id, deliveryId DeliveryId) error {
+	var request RedeliverWebhookDeliveryRequestObject
+
+	request.Id = id
+	request.DeliveryId = deliveryId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeliverWebhookDelivery(ctx.Request().Context(), request.(RedeliverWebhookDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeliverWebhookDelivery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeliverWebhookDeliveryResponseObject); ok {
+		return validResponse.VisitRedeliverWebhookDeliveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookSecret operation middleware
+func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, id Id) error {
+	var request RotateWebhookSecretRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookSecret(ctx.Request().Context(), request.(RotateWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestWebhook operation middleware
+func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
+	var request TestWebhookRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestWebhook(ctx.Request().Context(), request.(TestWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestWebhookResponseObject); ok {
+		return validResponse.VisitTestWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rkhs3tib6KgjOnBCpzqJYurgtVnT0LsmyrbFkqaXS9t7H1GaCmSCJriRAJ5DFYnsU0T/P7zM/5g32",
-	"i8yb9JOcwFoLSCSZyWKVZfeOOHaE7SKZF1wW1n196+depldrrYSypjf+ubfmJV8JK0r4dG7/Uoly6/7M",
-	"hclKubZSq964d86sXAnWf/f1c/bo0aOnAyYVs0vBNkJcMl2ylVZ2yaxmpVjr0p6xXMx5VVjjvnMXKrER",
-	"xjKtBNtIu2SczaWSZilyVlaK6TlcNRMqW654eTnsJT3p3vwTDCjpKb4SvXGP217SM9lSrLgb5VyXK257",
-	"417OrThxY+wlPbtdu0uNLaVa9D59SnrP/GNf5h0TvDjm5eGCqcx7Sa8UP1WyFHlvbMtKtA6rquDK/RE9",
-	"51YsdLntGM4bVWzZT5Uw7rPB1ZGGZXTXGdMradlcl4wXBS3eqmvY/q7Gyq349SuhFnbZGz8cjZLeSir/",
-	"+bR1wFVpdNm+cKkS13aawRWp38p1Ka6krgxb84WIBux+m8vSWPihc8z4uo4RPzl9ePOIX+btoy2F0VWZ",
-	"iXuGvfwqvH/N7bJ+/S/e31dyJe3++9/yhWBG/q1z3gXcF7+LDlJv/MTtEr+Wq2pV7xl+qucvlRULUcIY",
-	"3gvRRe7uJ4MnTmtrbMnXZ/DR8JVgObeccZUzI0TOeLHhW8MW8krUl7j3lFe8MF0Tcbe2z+M0qddPKvvF",
-	"4140r6ej0R9Pnz59+OTxHx+Pnj49vWGSn9wumbVWRgADe8bzb7gVGw5zzrSyQsE28PW6kBl303/wV+PW",
-	"4OdobP+9FPPeuPffHtTM8QH+ah68KEtNr9qnpXWpr2QuSvb+/NkLlvGiEDmbc+n+p0uW6arImdKWzRzd",
-	"8WwpclznlTDG0YI0dFjwOfdMwkxWVrOZe8CcZaXIhbKSF4b100znImXpjOfTBc4yHQx7jr/x/J0AdvHr",
-	"T/s1L9z2Ob6NrxyzGc/Z/3j/5vuEVepS6Y1icymKPGEraYxUC/9xU2q1YG4TE7c67rYgf5rTo0fT9J5r",
-	"NS9kZn+bPaV3s6zgZikMiivbZBxZVZZCWWYst6IeekYDpXF/rcuZzHOhfpuB18TiyOqKFzJns8qygmeX",
-	"SGYm02s8xKWurBPKjg3001LwPAXu7P4yCUs3pbQCv8qWXC2E+5LnK6nwS6svhTIJPItXubSs0AvgGemD",
-	"lVbSascK0wFsNGeZ1pdSnPDKLt0InUTK6cEJ4+5eqfDKQi90ZVnmmMy81CvGlbZLUTIj45We+6WlpX6p",
-	"Phjx2ZYZnnZwrVc6F4UbsancuKRhlRE5m21rLYIohysmFJ85juAen1eFSCZqs5TZkvEyW8ord0KkZRtg",
-	"FrNCZ5ctFJWwFE5ROlFu8plIB0OW1i9LWSGNhW1eOaXgzGligluiXCRpNyB//5+cUEudeoajEG4MXG03",
-	"fDucKFxTK0rFC1yIX52EzxWrlLhei8wRhxHllSiZcFfXyyFpSOnAaZiWy8IwXgqvjdJNjhQr5dhyNPl7",
-	"hqX/dkJs8uRlnhLdwDn5DWbHNqIoToh1XvGicgeRW0c6TkDwotAbkSfMVI4wDONMVauZKJk7DnrOSjos",
-	"KjBZoaoVPckdHcUkToaVYiGu40WDr+mkfK/t17pS+W/FTJFnslwLnKi4lsbWg1PaTuduPDS8C61f8XIh",
-	"flteP9P51u2EduRzyl7LZ/UIrdbTwg2pPoMsdTfUI37N1ZYoy/w2Awf+G0YsrQlTKVEiOYVkevHmuxff",
-	"T9+dX7yYvnr5+uVFytaiZCupKisSZpa8RJ4lrkS5ZXwtHdNwwx2csc1SKCffSuv4E3dWmmPVsypfCOIq",
-	"FYwgW7rFyR0nkYaZtZOLfevH6I4djOX1+b9NP3z/8uL99O2LdzSyr87/PXW0W1/x/M37i+mH91/tXARi",
-	"pGEguufiWBwvoF+J1niel8KYxvKgiOHWitXaGr9Ar95887KxQAP3KFLgImkFVhjdc/7h4tvp1+cvX314",
-	"V99Vr+uQpe+ELbcn53MrypQZpzxLxZZ6w1ZcbZkRmVY5GsZu1Rdcqia1ucu8CmQclSW9peA5GenR09sU",
-	"+/DwDZdO75zrUrgXwS66dw0bavm+Sv0p6X1Qbu66lH8TvwGfeI1aYsJWXrWsFUlQSa70pVMXavUmrFYV",
-	"DXRvoX744YeT80jjaDcHm7sMMnrlaNcJdNZPnwleihKfvbdqweCjRbvisnCi/rcQJ7lYC5ULlW3xtP1U",
-	"CRQE7oOz4GbciAFoJgpMDzewM8eCl44UNtywQswtW/JifpJr5RiCbmgLGVdot9hSiryx6H6iwAI/+ZVB",
-	"H9KiFGJFM1+Xei1KK9E6W1Yrrm6a8rfuovohn5LemitRwAOkFStz0wPeussbD6Dd4mXJt+5zWakpyvwb",
-	"DHk3MVBkp1eiNBJ3rsXSrj0FP/qH798aJvIxvEfP/ioyGOI56mD5eYvT4AfHiZ2C6LQCuo71c1EIpyht",
-	"lrJwnG8lcGNLMRclMABpB2dMVUVB10hQNnhm5RX4H1qdZ+56JGF0euytyLkxbke1eicM2PMdPpaqALUF",
-	"HH5CLpZurNzf637hwcF1zzBaLDesJs2gltdy5pKem7GGbRTXfLUuwG+kleVSmSkvirb9XLsh5NHjZloX",
-	"goO+WwpOh/MQeX1Qbqwif4dXE42IpjdSV24Jw/tRk3PXVnR3y7KVlUChC66+/l+dcMsH0ZotudOg2JUo",
-	"c5nZhKENUQh+JdC82yx1IaIbjLDMv3BYjyaaMu7MUWPfIXNa/PCIsLR+PRK/da3k7kzGF1fEJXZ9n4IJ",
-	"5UQjeRKDfTlkLy1TTllhS13kTkc2IiuF3ScbR+W4l82Hp5NqNHqUebUUPolhVgpuxf+s1u4k/E88WU7b",
-	"Kys1BBXIf8i4ykThPoFyQzfWn1FWuc+XYmuGpbbuZ1BxnJwZOs2iKkU6bKPNI1mSrmymV+ImOoUlfkPX",
-	"Nqh774nE8IkntvyMi3Xj7/hLyxX+/nXrr8B5jnTmJz1YaBpKl17csHm5YSueY9jhjPGZcQrqnNS8qiQP",
-	"j7OyOEOlAx/CVQ6Xma2xzqYGijINxtm1RThG9IS2TLgyopzyBVH/vvM4Pmf4AlqL+rGJp/Dd5W9uV00t",
-	"gQDi3WgMpUEHhw/tK2laxHuQzkeJ6YgFtIjoKKJw04O+F9eWohN7iwcDaT6tc2Zv6nPlLGt3v6myTBgD",
-	"vExJES9LvZshuLS/Il5aT7m9cTlqBeBT0kPL5qZ7wpuf4eWfEif/5nJx9I3P8XJ3I3AyP9LjjuKRDAt8",
-	"ZVOZN2nj5kO0SxJdxwl216ldvEMb8X63e4a5a5nO0H/rTEVnRjGlN6QpVapwlqNdiomKbkuN5bYyqVOg",
-	"UtSgUtYn3Qq1M5TOTo2WZqJyacDn5z6hT8/9vWvEgj5GGz8YTtSdlTI/1Js2/r2/zt1TSSt++bZUStpp",
-	"pqs2Uf5BOdMbfAfk3lzyK+GWm/WBKgz7P/87inP+n//NDGhyZtDgsz5MtKt6Jz0U2bch2zb+Siy1XpGY",
-	"aMOhasy1SXbhxCaNM984Vo3BtnGh3ePsGEieS7c0vHgbMZY5L4xIDkWw76EjJid3TQKq4GzLuGLgxJ+o",
-	"fvr2wwV7cHX6oPYhP/hZ5p8eeK/KkH0vNhi6QdJs8rYVv55m2thpZfLpWpRTSAFooYH3LNdFwUsDsepd",
-	"J05ZKSeftzTetSjZh4vnLOOFUDkvJwozC+CsjZ36i8MbnIFXx9N9js/hpWi4o+xESWWs4BBMs5pxlO1D",
-	"dj7TV4KNEsYtW2lj2enI/4OTDSbFk1HSohx3nMguZbl9rQ4SwfPAyW9BBN/qDXO2fjhTwGEMMJ8Qxwqp",
-	"GXMJ8UqphiwlAyydKApJ0lWsrArhVg99hOG54Lv2PM/97rbDKU99PlGRYee+Cg8Hd1wpc2HQOOURK9ws",
-	"tREYTjET5fT7yEIMKho9iSJXWolx+EnahMFxc7/rcqLguLkPDZpLMLLdcGzi+IFXl2IOkRwMlTx++BBj",
-	"MHIx9JMAKwT8nsJxdXSqGYvrDt77evqTOqDBldmIEl6eLbXMhGk7VWD1TRsSc/+Y+62BiyE7JC2K1RQ+",
-	"prBhBvfH8TXcoD5ItHhP3d6UDSN8MGQv3BxWlYGANWelWEhjRSlyDHhNVCNkEXwR8TLtzOBH+TEl0Xa8",
-	"jFnx65d48SmmOfhPO+IHOPJPlaCf3VHEu8Npu0kgvubXz7WxH95/Re+dYmSzxSyt7LqyZBtAmgYwK9zW",
-	"YZzDQKzkcOpC0iNJt/+mb72n2Akw03Ge4UjCbrmV3n3/je9GWr5ZXdBBwwAraLou9WrdZrSvkUN5a8nn",
-	"N4CxRU7oxkRoxD6D59HDP37xZZu2IVZrUXJblS3u2/duBeGA11c1HVueXdd5M9HKjFr8M27JdWWn5KRv",
-	"y4QrK8fXcsHzQoK6p4JLHwLWjhEiH9KOG5J8eTRiOd+as4kawbkDM3QMh3MwZKgouUMFjAmjMtZplk6k",
-	"lSLTZQ7+s4lKzaVcr0WenkG+CcQW5oVcLC1l1OFhq2f85OnDJjWOkpt8mPGqN05FTbVHyK6Xal3ZzyjA",
-	"ICjqzfqFvAIpMibBBHqKUyQmaibQsw0mvcqZ5ZdwqQmMs4+pB/mYpdFU02Si0nqyKaYz0IRTDPBbjS5x",
-	"XKvBkL1UEJIFzc7dj1wwhUAazxqOOfwJ3OycxhvGaZeiFBO1P1Sr9dBtupegHdK51qG9OLRLIUuUyEaI",
-	"idrZnEHC0h1WnTaejMJlRxlqEVA/9kanT0fzP/LHJ09mp+Lkj6PR6ORL959R/c+po5fA8E4bDMi7cXtB",
-	"hvXw3BcQs+llhTYin/7EgUx/F5f/dcWlT/AbPXyc/KbSs84s/F2SHi1JadFGye9S9deTqt0y8nP4UGvX",
-	"4z/dhRqG8s69Zm9ax3kKO1x8nS6btoE8d2bZe3DXxa5cfQnsrw7Rt7lyn+vVmpfirSilzhunpLfRm97u",
-	"SUk3epOyPtZAXIkSqiEggyRd6VXK+ui7gJ/gT/Bq+RHhE1d6dWAokkI2zdVs1CEcs66hAqBVPvpfWYbT",
-	"z8kX6ssL6HcpIPhxoy+ScmNvorl6gu9lLoKfuEOGk7cQfBi1riMVm2m7dKJE6twk7nw7whjG4vOgPHOP",
-	"jZa65RitI2LY2/wEdxo8u2lZOaURQ7gbjR6pjShFWNf23Yd8BNNKBL6G4vZrWYpO8/KZz/hn4SI2E0up",
-	"cpQrPrV/2Opwhbz+mOYO+GbVmrszS9qN25iO3YWfQDFr3mPSJKR2Ot3M8euS9Xmeg9sKI+WlKAQ3Pn2F",
-	"Ml4LGSew8DyoxYXWl94nJHPDqvWgQS1H+LsbI9yf0Gsk1XUpQGRLxbQqtpAIgbQE1GKWHB1ZutZI3G4b",
-	"98dM2I3AOOZqeCtVsDnaHca5U79ElF2f2IjgkkbVENZy1DQVzur+cnRseyunblJti1Iwq7JLYVk/DUF4",
-	"oXLM0UO/XT/FdBvMz2pySaFaTu2L66yozKEEmP3w9i2yhdwwbxGI2F8SCBdEsjQUdRy0oZsTv1MMEI31",
-	"u0frYhvkDkaIl/y3Kku7fdwrzPKOwa9fNMud03gw6PSxkziAvdyNMKSbPdp6EISw+rI99eegMn/HrdJg",
-	"Af7it/tKqWOPZLjer+0dhu7zIkL04iZyo+15E67f3ft4FiH8uD/UpHXLOtaym2Te0oPvRjV8LaeXokN3",
-	"rAvX2Pnbl+xSbM+YsboUORMqK7drK/KEcrZKYatSiXzIXvOtE8xitbZbUDMLnTmLF8o3vDNGiBwMuR37",
-	"9vHo6RctezTjRkyrsmgf5vnbl/cMc9ewD+9enbGltWsnRdz/zZC90no949klePzWpbziNmSRC0PWIsaF",
-	"6gQBpsE6RiVZb0yQ1g3qevzlLnmtubWidCP7jx+X33780V7gv+u3H3807z/+efzgwR4hJ73rE7rvhBwC",
-	"vXEveJ4UTGT84EGYk/v7w7tXbmWijOiDabO0k9/S5Z+S3qVU+bG3feeu/ZRgAevRL3uFV0dcZVcFQDaa",
-	"MMgdPnGqnDM+gpZ/2zLmFgYMs4wIKAkU332i/kIq2x0FdKc5Fpw//pIE3c7ujKxFeRJMtZIrp8aatjXY",
-	"t8gw3th+NPQ61JhztqoKK9eFOMFbgmqakKuMGzbpnQ/ZP/7+n5PeRBVSueMBOTRUxrpaW9anPJeCG+vG",
-	"XzJ38AdD9h5SUX0Zmn/ZFF+WJhQD3g2Zksu7EI7+KYdmonDc9wyz4truuKl/7L11imUv6b3aQsrba14a",
-	"IQs0+4O4jxbudHSEHKil/8MvYuH/cN9K8HOY4hw6Sg9wflSZCeYA+PPJXjQhtNwPxWCOEFJVrUQpsxRK",
-	"J8Oq4ILgFftLiymRc4FpT2Dao0N8cBx/JQlw6FD7Q/Gd2GJ6NvCpDrILRg+HCiILJGKcuRfyNVIkp5T1",
-	"ofZcXPPMFtuJTzhw7HYwZin6SVPWR1QBZ2wNEpY6uqMQDjdGGsuVTSeKXhPI0z0Mrz0LuSDgQoVEEp5Z",
-	"J5Ckcjx+OFGQTeYUtnuGzcXmxCw1jdxtmgjlNk4S7JBkVBHS+3dd+c031XqtS8usdKYOnOdSQyo7zqv3",
-	"KYnvfL1lUl3B2ZQGC6rdseGW5Zq9ZLn+c/0AN6vep4/HukJIrNxGy8UkfJ5zy48ljtf+etTNWl3gbpWB",
-	"bTR83wQkgpW3jsUAVaSezNJBuyP80Jl2YnWhT9yXJ+ZSrk808d+TtQY3SLBPbunmP/bBOxJpl2t0C6B3",
-	"1dGyp03C1JAiZaXO3PrmLP35E2SqK43lkPOWkju9UcODmWC3CyB1+qi+F5shu0P0xjuFJgrKFePkr93i",
-	"QZ/V48O7fR88AOkSXToYsgusdmy7DRjMutQLpysOrba8SCfK8C2eSmmdqKbcc4A+4eoEC9zXcC9Gr6mq",
-	"kq/XxZZZPVHu0grCF7BLK37pY7HHB6e6HQzvHQu7m+7S2Kefm4KjVfmYi83UscmbKONrsXnvLru7hYns",
-	"ZFqHjm/UQVdre+GvbtUOuw/ghb4Ud1T/xPValsK0piv/sKTyBYyUGqvXhm106ZS9M7KjwMOsV9JadCkf",
-	"58a6s4dFr8XxESlYlvfunqYgeXRQjHR4RvDV3XuQw9tg9YvizRyE7I2DA4Ha3BDrH9OSOg71RWPkkNI6",
-	"bSU9p5JTiEWOGVaIMiwsgkdhVVFbkc9ung28eH+CH/fLPZXYEE1ADASSX2FsCTNLKFpxfEKrTEBR+lel",
-	"nNvPETlC1/C0rG4sjINXvqsgiCJX61JfNQrtosBA7Io5snqg3TwMkaF7BpM32kMDg2HvQHDltnML4afD",
-	"iq0ha4bK9di8gABzwkoBsgIuAZU1QQE2i7JrZX50CAuG5rWr1mpXfF9bzeFfwljB5YIVfE30rrKiSigu",
-	"MXnbQ9+QZ6Yt7EPZVYfe5yN3GCRrLFQuETIJn9L2jt3s6tpdFhFLshvuiEl5Z/fjRYqIN55LvO9tHKm5",
-	"DXsHLzb5W+xz946WEGMYVcr6tDloYSSwH4YpvcF4sx9zGscYWyf1sU0JdnecXPGSYnQ/4nTeRffDFy/D",
-	"QyLW4AY2LUngHlECG/aBol3tPCLsz20fX2/sDc8HZUFcZ6LsskEgnOOVR0/3/rH3DLk76hqCL0ex0djP",
-	"KkTcYZMe+EsGZ6yVPbVyJ09tx7HJnRMR39yI5O3Mum21WjaodTfaCCCQcucJeVe1HY5fq/asLXEkelnb",
-	"KAPYUUt1jbOKQiUEIhN59LmW8KN/0I34Dl9hnfSeMQgP6BzjV6Ewfjf61xZLfc2zpVSidqDi8N3F4ybk",
-	"WrKDqpEgYBShbSUxYk/SxKdqAOV40CF3ewxYlzTxI5II0wni4s7qRMCvby8u3k4UFt5RHi1+mCgrriGw",
-	"bhS/FCzjRrC+x01KMZ906oZJoEo+o7KGCaDRtREWJOZ2uErnc6FyqRaIujTGRF3t9HDAv2Nr7lSzZv2x",
-	"o5qJ6u8ajglLQ+RvOEoHCeMRGB4qMyk409MBrKHOt2ltkztShHxoSC0OKydXa11aw9JCKsG+H8OI0t3Z",
-	"N4fSqnT5GMNebULTDR/9WON+6lmBgZD6jSFSYZljeZad3nhYgY7rkbSeA2PliiTDjp7LjbxRc/K3P4OL",
-	"PyW92RZDb+27L+jypschJKg03CRljlmtxychhbm0aHCxc+UICYgxwzox94hUHQoo3uoecE/89jWfO2SC",
-	"o9iZ9O6EoiVMiDai3T5EWs88Ie2Z6ejmZTpKbCYn8LzUqzFLl9JYXW5ThOfxZkopMqHsRK0EV4OENeoN",
-	"+kozusuXNfgQAQdYAwQlQsjfZq0CAsOt16JkM8ebB4ElEIuoyTddyWunKCJTIFWRXrtb7QGXtqamvXAs",
-	"kLeDbLxRGNCAsLBX67ViHFxaBM2nVR31IIicITtXE5V6yJKUifASLDWsioKlqAj76gx3Jf7NWYoQB25q",
-	"5xjcyONH9KO0f8zYC1ApJvWo1HjbRIWfBvBqOPDwG+whoNtIRSUU5AbEigscg1SLiXIXhI/pmRshhDFT",
-	"mLx0p2QtSgO6pFOwxKatJLAeZIefFKoQ9jF2wkCBRQFLSjA6FE37aCa1C/vTxqbuoMbV8D67B4wS+ZCO",
-	"QgolzgBW0bTqzVhPcUuOiTfdgW/ijQW3QmXb6arDJWCcFmKoAAXyy+8ZRjcFRBLw6ilNF224ITjh9tT7",
-	"jinchY8jCR+irSbd4xbQ8cLtMUeT0f9wt3WTkNJtMG1fO6LFk+MDme6wAHtxdwwPIz3tTCuANng+w/oh",
-	"bFcbZeRrdSxncCDt+TPARwUO0bEFjoLqHaBrWZ/ULQx6Iu5nYLVzUCaVKNo9X375bljpzVL7lc5RiJ2/",
-	"fRlQHZ2K2v74gIe18+xSr9jICbHTAEsW7UI7nd9QZ08vK7twP4B3oG+r1HmVOePbjhkPkgeNhch6gCjz",
-	"dMVttnRKecwrk0bdWL1STVW3UcXWkiBqb07nrmUr1TF8SnoRAF0HjewIU9aftx8bt3eELEt+CCeVB0c4",
-	"2mit68GECXWjf7Uy13Z2tce8bzbWdxdq34VGqsQ4FiaExM54ODH9dq2iFBNlhB0MWa2UOKuvBnZPgtKB",
-	"QJ+b5TbxygCs60QBXgh4PJXGESRMCQk2Lphw7tXO/AMXqwKV7W+i1E0FjWDjIgS5Vq3sWmRVt1IG6hdw",
-	"B0ieJgOmTvJBRXwAEwA8B4REGrL3UmViohoMUlrGC6NZxstSCmd4B+creAbI6wRLOlFp0/WU1un63OtT",
-	"N6TrTxTm67fpSIcLXPYS7O/VrTRYH7MQd2F82lnbLfUK0e1MihIn4arEY/+hguAxaPtxN4BLsWVOhS8l",
-	"7+DstbbbchZeoN+qVohJhDiqSJgucqej7HIRilAg6zCQM3O0sI9shBZZ7/u/3MHt18EB3USc9b3mP1WC",
-	"SVIWA9CN8IeDgG5wTjvs+/z/fv639fn5eXb+/Dz885dv/mK++Mv5+bfn5wv/3asXzy5fvbk8P3+2OX/p",
-	"v/zqGf6/dei3Vy8PKpba8gLb8tSeF2xG4QjoSLXx1wvFcRNAokOlpbRQumlDOgV42NtJ+S6qbOMeyIw+",
-	"AOSxLHW1WLo/6wRG1Kbg/lhHkcCcqI/HSnBT3V1huXXgoY173Tby8BlCDNH1rdng4RRG4D/ppdimrM8V",
-	"OSbdVzKHvMXU8JnAhJeUzSWirLnLB02LKGLJhydxONzj/fSHCZe8LbFI2GHIHRpvgEdoKaUWTKpcXCdY",
-	"xzzqKKvDAuVb8cIjlUnP9Wpd0tq5becpEqGvO46B0h4asyzl1Z1PACldRw/8X+n61nBOV/D3+BDYPgWF",
-	"DY3020BADa5cr2U787mNXzIigaZwrFesKeBbNWK/aJ+jvLzWJv/p5eW7VNyi6FdZJkQOsfKGNMRD7Rsv",
-	"0RHfcMScFrkz8vBspxPV39W/nAKx0BquQvDfIrwBPNzgp6HvJ6rO/0Vdm/YUY/QeYiDcHVD6Mr4GxDIP",
-	"fwCP9VZK1zN37AM/fUc8MHYgexqZIy98+2Gz4V/ro9mSkovqlZjPBSBg1kjU4AhXIlQlMLB5xlHjv4kC",
-	"Q5T0yMBaS3CDAmqmKAxOcl9BhaWaqNB0acdr3GIP1M6fX89vcwD2+xd5Ler5Ey466SbeVnUWGYFi9L0/",
-	"GR39uLiDO/kj2s3ms8jwxT5RDVP3rKbK2Mqd4C2DM5byDZdWqgUMYSWUBXUAD2QCNiah8lCQyE6U/5lt",
-	"AeYxdaKfzgy8yecHEcX7tgVAShPl+xtYsrUHN5nRSW9vjG4HtWqHiOj0w1w4W7axd54+j3CsdHhR2jih",
-	"z5Pdd5nr8lLkjHbep0d7xJgmeiMdLIhAj6NaiYmKiiV8SQbFvH03q90rIjSWh3/84suJ2iucwAzqLdTR",
-	"rUmzbWRzU/zDrdZ4gilXZPSvMPWZcUiADAXyIQsDsXh3JzZRMDMMfCjBbMmVQcBsIBfIOkPnAywSsB1e",
-	"FhKcQ/gOM1GXQqwxjdvC8N21Q3auqHARMAZKsdKEv3+w5OMHQoJ6yP7AHu4VaTRqPM7hAIzZ4/qqsOSf",
-	"o55jV5J/K3iByK1NJmraQFQ+3hS3p7vaSHentcceBUNw4B9//18oKri/EHPfHjipNkAwlSgGkGOa/H7+",
-	"TaaXQk0v+XrN99/03P14zzD4uemNzsVcKggKaEfv1PySx80vjVSLQrCCz8jDfhczUJSZUHbK4+U4qoEE",
-	"Rd2PjIvvvydpLE3bPr0EY+1AJhQmD4EjEfJeXkEdINp4BDSLx9N3JHNKzedIkSKX2vEqrBsZNdG5Iekc",
-	"BxNe0L0uX9MmxehAzpjt7SdtB7ZEBi7u7xkzQrD07Zv36JdCzFv0SYW8iDGuZiOfk96i10JxeeJkDVoY",
-	"Zi0yG0ybudZuj81Vq/zCOYRE3LqJy46hAJe1x88wdhBjDvqr223bsFH7hORvrJ8V8mkQ6wX5uSyBgo4P",
-	"Mx7Kh/aKcLcHo4751ACNM5Hxygjf6BWcQSCkgfMnEwUCLeTmgxYPcYDtWpwhAgz8CFbAtFJU9ydy7MM4",
-	"UX3IettI1IK3VHCOODWwSoMhe1H7JcAh0sQJ/DznIOx8EoyzfdMhOhN1q8w2VDc3CV7EXSZBnta43VG7",
-	"TOxoxXRLiVl91Q2tu30yuX9BZ4vNo0mpAWzWQk6fKc8ziefYttAgHJ9DOe+N9UYRXmdn1TGkn5hqZkTw",
-	"NNb1wZDxXxXFlmVaOdUD/HFI3MO6yfN50FTHp5+OrxQ7ba8Ua6lQOj2uQqnLDqtr5Q6iinSWH3Wo4LAV",
-	"38gr0W0vv1F10J4Mt32qBgWixfhy6g4GmJ3OQ8FbZDYamaN/tMl4IVg/fUyddsF9ATRCbvimLegefLeu",
-	"WK3pCa2ZCYDTKy2qTEgtx2YIXERWrnKbWUjC3B0Nh6dHRTR2thJXuA5KB/uqnlXnBrcCGd4qXnIcnGHk",
-	"weysOYzTZg7SGh1ujXYPRvaCUAq9jUzCMmewuWNO3kzWx4QXqD0UxnoM23umBVrLt9FsUawBPBP6LVG9",
-	"NuYzYeIy5RqwPidwTxglN5cEdUCRGOhxG3KMiSIG7crF54vI4kB347LNCGzUj33gz9ualyakPUM1XtlO",
-	"9b84APhbx/NwRY6I6n22AN5dfXFRSOG4UtB9Fr5fdFlnitV0vEA3FatMTJtndRYI5I8A5YCbjG2W2/30",
-	"sWMr2Gq/fzhxt4koRNTTyVQiCXYLFAHwZnC1B6SNZzly67lz3/c42iDYpiDTBuOJij6e+ZybBPtYA0Gg",
-	"jzOFnvNWQ6p0Wmdqnf7j7//rySCZqH1JAf2A0wB9Qnghbk1z/7VJqeoSsWiwl4wuxZCdBxEEDqI67gvn",
-	"PKeG9nUqJ1w2UcZKihp4QBxsymxLKUwSd2mkHGhTY+GA69aRz0T1CZQdXjb17QIDVjsSVsL+8ff/HIwp",
-	"RXEngcgNb6KiBKJaF0Q8pyAMV/y6N34CmlGb/hahBh2f2kkK6u3AcjzOlLdzA11EkhtH02rSwjza+NdS",
-	"LpY+p0VQMgildgWafDK4LeI3LFfb6yjL99DbTg+97UgE6VcA0DXTvMw/MzTwjdC+rZCaYH8BUKeTmSpn",
-	"feFBNge0DBshLok1Ag5yejxsgVBwglpgbMNaY7j6jLk1YLMtIYHcCgc4WtMXypbbw0DARz6JYKR30Xhb",
-	"pF7V3dASJC1Xlz71PXVM3dj0qD6UtwDrDdClBzYXrvmlW3osJu1B+FlPFR8Pnw/cy/0SSTl1rOHYemU5",
-	"LfRmf2le6Y2vtvEG9NMn/xebBXhlD6TsfkXhclxOVoB1PL2cHgAbABnsTOnIEeduhawgiMZihJnCQU7a",
-	"HTkAkDKh5rold5FiONQFbCdUfmzmmeDqYOXEa8EVuvvr+bUEjtxzghET2v2HcDiGB5pZLErUv9/Rff8L",
-	"9Ox9M7GziM5HQqlZ7c4itxS1O8HJ7fSyJfmzdh3GbdW4J5Dco1Rnx3PNt9yYc/tdG7Ns0G0Lx+OqZYxv",
-	"tZEIfxG5gClv6rR9xu5B4TDvU+pGlwYQmC7RkUon0iBk54FHtp549DTe+oEd3o4j6dvtKXNnkfWxeGJw",
-	"5AEzNp92mLvvLVc5L3OWiyvZSLUIQ7lXv9jUQTfzUwVgqFrb2jWPrzxyVN0N0MH9fu5JHsGvQDuOe54H",
-	"fzywH59oH7jrTb35HdlFOxzTT3cqWVBBJd3k5Ue8xjHJuyPdyDCIGOo+4+ti+PFxvkHOtTWsQD1hv2cF",
-	"6Q+YUIEfmM82cyJjkHjhjn0svGz3ynl4rrsIlqrZyrLma3XMYU8CdxTZf7VbS+/2n5hBIRU0YYL5R9ny",
-	"6KWRhvEZ0IUS1LO04fmknKGhB99tGa57QYuUl0oQhcecKDz5UauJUJfP72EOsFIsqoKXTFyvCQfoRiUJ",
-	"hna4Fv6VXkj1tS5XtwQjU+LadtY3a7bQZM0WegE5GRL7icHSp+7mNIIt0HOWfvPigj0o3Gj2EBkRDbm9",
-	"W3pL9EjV9WasD/nC0+FwuPfUJ6cPb4f724W6lfQidMLOFkV1xp5ULGpu299pPvRGZbhK7nRPVPCWeQgH",
-	"dKHxbAkN3xLH5ZTYRCl+5oyCMisusZ5YqwBGHVoX1WmFQ/Z8p3NRlMC8huQon1JIzgo49diRVFfKUmc6",
-	"N7AV34IpZ+BBRVCsvEuB7LvX3nRFLelQACa0grsB3/01vwaYNvN1Nw6Hh9bAHnrkpsEipN2SfOo11lfC",
-	"Ketv1kKdvwzNZLiyWIDvdJtCQBIw1dM3OvU0S+Lbrm/lf69rLnAbgE4lakDcYdOBs59ORLsrLZoZX5dc",
-	"ZWI/vWi/Q4SllJPbAaZ+8g+OeuQjTG2Cr0qiVKUbU4XgUUkYTeuJFLaU2fMAkPUbGnLYxaTDnsvlfH6s",
-	"OVf3Q+pSADGMAK9rNDeKcafQMj7ynW54+y/0jzoJ8G5HPi7uQ3TE5Tcg5LmZGiq3WVQl8TS3EB36s1wo",
-	"OZcZVx0OirAxwJhyYRpVFiGWuQsw09b1BhauXdWLRnETGNxrjyKzEzajDpAtwsX3hiTWBJmHqF0TMgeb",
-	"VbEzGoHEoBupzxpom3KzHf1NEA906bm9K5rDkfZwRx+SHWOwBJBrJ2O/gl6RK1kUaBzWgCtH0u+RJWtS",
-	"YXpPHxE1pQoJ7Ts51Yu1PXmsT5wg692i1cmRE2xAyhx9Qj9DW5SO5WEvv2rWFyJMNXAoEsWmuT6Yofbg",
-	"hmX6DG1Vkh523r0NmbZVEf0a/VjaJlifx17zaDbOW2NWnfyl2SGwxcpD+zJF26iBMbIja6DCjgcn2k5X",
-	"vZbUWsTEPOSc3KsGvA0cKrToJMDKlaOAVoTUs6hi8+FoBOUJhFfJ/sACIKavTIBkckxGPwfSzUs5twnb",
-	"LUxHn/YuBmKKMmoelbTU2eidkvrzALgeja0e60o7ILwtu7MD/koORppLwH/FyWBjHG72tJJOFNimZ/c2",
-	"w/6crtUDFPqX3bLaRsu+3QPQlqrQCavbtrwE33pgeSF6e+zyBp/ibVb2ADLvzpB3VuDXQuiNnV3By1bn",
-	"LxwByrvPijr55edGC4yPZQvSTQz6FjiDE/nHivQ7pAt9zqPz2SEBfccJauDx2RAAu4jrrsiAnQT0OUpq",
-	"0TL4p5fTRo/YT+GD72tZd+2Y10JgFY7HwP8zPvxP6YBCa5SYWnBjJ8pdP2RuvTzrgIGBl2bLCg3Nxa8t",
-	"66MTzFSFk/F1DQC07zBJZNwkZBkNEHNGAN4fDCsqj3UvQW6Lid6WXwpspSFUpp3BBHesubHsMXstn5HH",
-	"C77NuGJLXeRsLrApE6Q3AQDrROHwHZdG1xlUK3KGi4BOsRuTJ95yJYoD1U8vnRV7golFde2TnoNLuwG3",
-	"5pOGAOJrXz2rAd1uA8nWmtz+CzNzLkun5Klcl/P5lBfrZUsp1nfRNfcMg6tYX+mVVBx7UIeXoqsSXpfU",
-	"Rr+7xNebthRyfc76rJ0o2pJ0QrhGqoVPIQX/Bjl2HPEDJ0qOT2Lurg8+iGDpPcvYCGvgaSZcAkNV0Wcj",
-	"2jM3DyO7eghfu9E+y2+Bx6GG+rwNmBj13yOqTQ5WrrUQVBt784HpPWZ92R6OBjjno5xbO5NwVh7e3DqM",
-	"ZoeZ7i5HASCl6cy+4qV0RAph2KVnSmivGNbnExUqvhjF8QqRMM6ev/9XzyPSna446QnE+Qu+1ZUdUD80",
-	"NK9KvXGnSkcJAgFqZszSn392gvXTp5T1zZpnwkyUVEbmyHtnpfuKEeL2gAFQ2Lrgmcid3QaRDL25V09q",
-	"olKACoOMS/qOss9xpNQVfFYBRJjesIJnlwasWYVRv4nSlIJS6g1VR40ZJIh6IGzoIsp9Y0KpqC7RXT9R",
-	"z32hsbQs18JESm1kt/KiFDzf1kVuO2jaFyVXBgYMi/d16YTWmP38sxNxnz61NiXbFw7ka2hxGmIzyulc",
-	"qoUo16VsY0XB3EZz+PQLthTXLJcLUrzef3t+8vDJF8iUIJR24r0bJ5diO04nKsTSsXur+5YJpavFEjL5",
-	"BTJWRK0DJLKtrlBgYhgC+/LR3f0GvA/gt0vo4AZ5sJjgT6o7PIsXWglM5rXRWwvBS8W42mJNP0Z43SAv",
-	"xXbIvo+BadxTpJkoHAAwxxD+cr9BpgsOjjSGaEGpT/+lWNuJ6hthrW8RD4OD0gSMuQFYxR6c/KP5Uz7K",
-	"vjjNH4rHsz/yL49RB27TsDZhAZ/Sd3fVa6FKXVlRDrl8wNfywdXpDpTZoUtbU0FlmVXSHtu79Tldfkdf",
-	"8ZKbaWdr4R88pSnfVthRGe4fEjp8ZY0o5u6XnQbDrZ7wO/XB/R4aohzv2v5ntMxt+l1xp1vF+mdxlXZ2",
-	"zfXrGybU3OOavm7n69wlt3be5wnGYtLXpSjZvBACYqQZLwp/noMPW+lNglCT81Kv0EqAO+4ZZpxil0O3",
-	"CXDQvxO5NGOWZoXGXjwZBNoXmjkZmrDUrXs6UX3HbWmWbFYK7obhfnMyCLIoSrGGmTPK7DdnjndBGcFC",
-	"O4nqGFylrCxYCv8DDNolL+ZTeAfrOya7LvWMig9ykclcQDHSRKU/Vdry6ZpXOExpmeESoTzhJ7ca2MV6",
-	"fcZwEs76WgnGLQCvwxudRA7rtBRFzqA3NjiEAA3BLKndNfJ/kMBC5WainBgsCY7WUq8ED0APVhaoBTz3",
-	"wBwlBF1tKddnwK4nCtY6CnTh1ZbeWW+BF1d8LVmhF9AKg5dKqsWgDRDI2aXT4+A4oS0s7Q/pY7pSAK1O",
-	"7XilTVhHVVh7uaNUWResNW4r+JzrbY7BQImcqLktEpNvIKQryxfi+GR62JPYnsPlJEwBOLA0BHDO1cTU",
-	"at0BubRPC7UsJAGnwPl9o4llVCW4pTOEK3vHDHKc1CHWEbPyzmSMKKNB2Nb57lMNaqg78Jv3DBPXtuSM",
-	"GGJUaIQ4Ts5emKjUCJsOGY4Nv8RAeERNTuLruRXQJdkdiP753xxVYh7LPTNRKV9Lp8GlCUvflvp6e9Lo",
-	"TpgmLNP6UgozGLNCXgqWEj/GquItYRzvdOwHemzK1ARq+NUWw5J4xG5Y8IOLfXPH6Z38ZVjSby8u3vp1",
-	"xa7AEdiITwuiwtPAwvpzxxxJSsLavQMZec+w1D3w5B3UvZdpwprLy8LqDoYMyGei3A7BKHwhLTaoB6Qj",
-	"tYVeRGd+NwnTimVa2VIXMTLSkP1rveMWxSG0wq43f8z2tsXtIO45bGHLNoUesfFqPxzdvFdvuc2Wt9qw",
-	"GzXcnc5BSOio9RvAYIcrmRHORim9uUiCBa+Go8UtHDQnX+tFdnLRjSANCEzSngXScGcF6/2M5VuqWgVi",
-	"v/0CfSe7qp42shSE6bLLBMbI2blMWR/J6QRaWFjpzNwMSgbrLDKTdHQVRQh6ZZelXsuMknYpr8w41TiZ",
-	"qPT6xJMptTv3158QAlmK+IMLrReFSFn/G7GSSk5UuhBKlNyK55iB5ZjI9Ym77KQm/AZ8Gs6pl/TCO3pJ",
-	"D5/byjJ3lNbbZcJ9qzdsyUuU86hDNFQ7Jz+oArNe+CEbQQkkBLyxzY4jB8wDbNMMMJ+PwAWzbVdJe51V",
-	"CdU1mUgYz0ptwOVB4zLD/ZTHw/V9DSk7xZr4Fs+bWwn0mjflDCXJc+kxjDnqeSfieskrg5zcbETp9Fse",
-	"OTmwMplUDFQNSwEHsT8ag2a21FU52Ok4/cXo8Zc3z8inhGAmhFRVm+sLF5WgLCn7xV155KreOIgIhbVr",
-	"CC8hj8idmGYPp9sPZnSXMs76aPzyqFLwHv3TA0t+JBfC2C5sqUNFXw1Kz5Yiu2RW68uja8o62tZBuuyS",
-	"r0F9BoipjS5zyrCODpTeKEYPCfDTCMSUdwNBtKMfXHZ7NVrhaQk2xSx1VXR4MIylyR1DC24H3ltCAERQ",
-	"vml7b8gd+we0G7whCYtQj9IyQpe/wb8PGVA44npjbsQk2B99K4nMeRlRyEJbJ28vUxwuaIPoMYRDm0fg",
-	"sjAg4oaY8TJmaQ7N19CeNRGXLIXRBVQxp5lWSmQ2ZX0ih2SiKsyndzpQAkD8wEkQIEAxnuelMKjNLCon",
-	"xvBO4x5nC3rjRC25ys2SXwp3X+ZOyVxmzm4iwHGnAFR2SQP0rkw/CvZ4dAq2/+PRI2gnp3NRxC3n6tmI",
-	"a2msu+HxALqWYLtPZ0lvsePmRJHVuyv03U7mFCyHZXC7D9hzbmQ+7l4nvB1UBX7gbU6cyOOAAWM0EZ12",
-	"XHsgQOyfbGQusMcKYWv8cyz9Jkx9pS6V3qjhwVzL2+ZmdqetRpNwF52x/SYmMyEUy0Uhmrh8v5lXgvUp",
-	"owy8VYblGqjQ6epM2hrlH6rJG46rO/gzdqKkMFxsz7rrjnPjWwvV5Y9LAL44OOTYnj9uGK8IIlzD8yiR",
-	"S5qJgiALJ3CjfV9dCKNIy8AtYoY7CzBGd2Q4Ecc78cIo97T2z+Tc+aHbfYNMx6+3e9mJe5kJwGQ4engn",
-	"uAsHZyEdDg4itKsKa3tHb1Azk7d5lDzB+Nm1CaDuFu53z6Q/2JzI/5rgpkLCgyhPQn8in4Le3o+oxmhp",
-	"aVe8DkXFnK2qwsp1IU7wlhDf9Ok7Hnyykba6X6rebvP/ohaQmE3ubgIdo/W9c7GZmlbU6wsPY33PsLnY",
-	"nLirELganWe+qR/meCZNVOy44nkXIuD49r010PJNy3NsEOnY/ipOXYXKBaqTReQDaUVLz5WJOtx0pdHt",
-	"JrRcYd9BTJTsoJAqe2TKE6l9HfQZqtw8VrkTuYKDoKW0hZTGhfj268KxGfzl19ielbA855Yfiy772l8f",
-	"2vp0SuvV2jaEdKOxj/QLgO3Lcc3SztaNXfjzos5IbxYsn5GDFCNtDUT1gwnGBPp4aCne02XuDmpnfhSJ",
-	"f55YZHhltDBhKyLyqxllxEoaGDO7TKheADyOEXH8ksINTznfdZ7wczzQ8yAzfW8+8jPzlYaEFRO4HkLg",
-	"T1SdsVLDK+7C44cgBOCYU1ids8ejp84onqg6EYmzxw8fMp9fQ8X3nlc0+Aj0yhQmHsBsy6Qdsu8hgwOa",
-	"B7jplFxCHBazh/aa0mMV68m83C0a34OA9UX8495//Pgfk8lkYj72h/f9n4M///c2ivNL/zn8LYeqNX5b",
-	"f8seK+p0sSLLa6G4r0shTtwJRNyFS7G2NZ0EyglNHk6/YN/JZxNFKbWDMWuIGn9MoMlXMz0N4lXRAFK0",
-	"4oxmWjlisRjRsZpyfc8C0BAYyv6E78Ha5XI+l1lV2G1v3FvyEjiDrsqsLkUjsPQ2P9w71K9uhoraSYas",
-	"e62HKIVPST22MPiW9ciYDykLcQhjKmGEk+VOWsQSDKAdDY6GoCpLgaiQnwdytQNNikzEB0wdOTBqbdSR",
-	"m4qug0YfxOOAk1rAqH5dsNXjQaDIJXFrwKcPaia5EVi29S+Xof+/Yf3n4CWzjBdD9nD08HQQ+c3asaFW",
-	"qC1zBaEPr8m0Gw13RIxaE/gTzmRdCied83a+9VX4few7dIifKsSZT53BBL4KmS3roKK0hHhTo+aQHQsG",
-	"Alai082DIXsPaf7BQQG+M3eiskK6CZ0Bmry7BFJUVvoK/R/nb1+GzqkPkb1hHguYGw9HD/94MvriZNQB",
-	"ZnVEtZqJsMD5lSidetMNY3VLiC3Wn209F4EazBpJcTCu1QZcqwRS7Mv6a3cZgH/jIkJEvLHcwrHYITuH",
-	"0nXvLPLdhGcCUolTTwbprfG+fmhifWVazWUOaPY7KF3jujYrlKd4Nhq8pYXEmGOxZTNR6A25tkAN6vvE",
-	"QwVwA/ngtkBiz8SxIz1lfzgw2kKCOwlGyWf6SkSj/G2wyM4CviCvKRIDelHzE6jq9TWOAdwLOBuEPRTJ",
-	"m8+IbBZa1BBufmNuR74Hejuun4xaI1XBHvdFfiuRS66wI2+zh2bUtAghhJrghJTCLqgVilaC9Y0tBeQv",
-	"oD1iBnVfFLfGReH9QglzbLZyNwbDsqzAppxLxQv5N0rnaep1dDfrl8I6pUKrvQx4cNI2mn8CNlE8TtxU",
-	"78Tr8lrdofrmF6HEAaOXZYCgRprTZd213ScWDj4ToFyQXb8VtpzXz6Jej8fDzcVk3ah/PIw3R4qyaamf",
-	"3U5jH2dXBtFRGkJDHW9RE5rU4MfUZDh+MMO2HDU6P59tQDV47w0q4C7pVNSb1g8oaaxj6w6AMS1MyxZA",
-	"IPQIAA16wHO8/OgmwnC9byDc1byQxnBw5M/DOFu7XmPGMIgd7AbkqHY/xrfWxi5Kcbthu1Hn8hdNNbzX",
-	"P6t9rittRQcE0GGgFQmQPpWBPgvpHv7ITn1HVvAqFydGKyXsyeOTJ4d6kByMIebSrAu+rV1PXluW+Z5L",
-	"uC3dobNO4Ib1+Ry+mHi5W46nLStFlsTeIpSVqIVmsBr1fC5KgyYPqV1g+TgFp5CQVBWcIQ9Ho5H7YXAE",
-	"3pR36dQjal+dHYyb2+XMvRXlCdISz/9aGQvwKT4jNsMQt8869AmziOjtNUwnS92gL1uAXyCveTrT+fZ2",
-	"fiZM3rV6fVKIK1EgcJ/TmMoFmAJW76TwulcM9/M0n7TladbofNMAK3owINBEGHQiYSWxQFKU3FZt+vEr",
-	"KFtLo2tSrzT4dDdIM44IxmlKbohOj+pK5ymrzD0rn2IG2uGMIdrWLBNra6jz4glOymewUS4qZZxOVOq7",
-	"lk/xl5T91Wg1xZsSdu6TOBl3t2aAKKYLsIuTicI0URYe8h5uixr0Y3Kl2/Ahey8sA4qkWA0oXxOFg3ZE",
-	"5ZZL2jEibIF1Cb1CvKPb627coBsSlcqJApwA8oKhLpxgej0AUFlWCOUscmcAqRwfqZ0lBccXS0rkfheP",
-	"HR8iHaWWA9xyPjtMqPPdvtQYd3W6eN0PhEyh0JFpXWqAOGnBWMKoQkt+BixyrevTiUEvfB5ZGbvtsskZ",
-	"AXlRSmzAv7PiuWgnzrtEcnPdhqD7odbRuYq7e/epBYouQzuUAYNmu/Jg8+Soi9N+oPhQlaxZciiCnXuK",
-	"M9R7uCqESZiPAXmbC1YMjYgzqHYPR70ZRone6T0zhbwUrfG7uK//0et6tIp5oKF3WSkl1SKlbBYq0GkY",
-	"oggD1tiind0gt1BKMgQKsXybOqjuiTofQYPwBowqDQFsDrq/NmA+tgIDW96Sg/J+13zW3fbawYbdYu/I",
-	"9v0fpx5c1V/h7WqfsuxIYHCMhejVfD+OpFaYcX50bsKRa4YUP3bzoM+jPSE7u7ErKDzswGBIb7lDir91",
-	"BwueccaMUDlLf/4E4ONKgx4AhUfrdbHdc0ftcLgOJJSgPpuOjtN0GPZ6WTk5FrAy/JE3QSnsn7I/1dgs",
-	"CXvIQP6Xgv3JY7MM4pQGcN4o4RuoFcLs96i5OYoQuio9jZsqnba0ua0D+Me1RAuh/I9tkMT+HGCXr/W6",
-	"kIg/2t5YHjxQ9dR3Nw4yJTvE65UUm2OJaQfKXNvW1O9tErQMQDMqwSe9h03e2pO07ozZYkCJ0vhG/77B",
-	"Z4uW193r0rGve8Z73LFzWegUhSI+xQGklMI8aven3a3PKc2t9VBX6jP0lqpv6LZCwzXReaZIgsfEBVZg",
-	"WZ+3BQ7as+8zrjJRTElg31Lcgj/+xsyXd5V6jhcexIK7cDweu20azebcB1tqp/6928HC3UkxEzwvpBJT",
-	"bjtSOmvxptdUl+NOOwrYflq/NGV/gGz4uVwM3et0ZX3dUmQZ7OWRHd/vq92v/8NyG8YolKMDr3RAadva",
-	"jZcXqI44xRYJoBD5ALAB1EThVPCmxI0Ni3fRVQzGfKZXK/AeAl5Jv1qj3VwKQCZp9vfeScBGPzi16CKz",
-	"YqJSXhTs0WjE4nePa0/DpMezlZj0WH90+nSEPf083IURvBD5RMEbIVEnZ5Pe5emk50ObzpCavvj++bt/",
-	"f3vx8s330+9e/Hvtw1/qAqqtobth+qPCIXxMWT/98RQ+fEwHZJjAzLC7uTcrnA5bCmYE+CaH7DmuidIT",
-	"VQpbbgEtbQXN3hAMpsZdCMX7uYCyVcoDwRlfSpVjcrO/mNLCzVrwy6RR+9xwyqAtbRLGJ8qjouw2aPTd",
-	"DXyo372Z/Gp1UccEEvUHiLa5U/3T9wb8PTNwE6XGC7R9kWijEsCzeGpUtoDpzxPl882NdaowpIgX2tkJ",
-	"6EyKluDeRKWwl8/evTj/7sW76evzf5v+cP7yIqV2kr7Grx5K3WYe4PbgzAzZe4ktJ6TxIRzsDgBb57Yz",
-	"SqfxVU5nE4XB6ST0bAZ8KIxLVsoaPD/0YveU0LoS4CW2ZqKMTpweoMj0j82DslJJFHWCLpdm95g8oqeH",
-	"J/dbmmCO2cOERV0wx+x0kDbq0H+hlXUr8PJbwWLiqLtlBCGYcBtZ73WDUezqxvq79jwZFIOEcdhY7Jbq",
-	"30Jdw+NWzubekP2PxmMh/kqlLtQIg+5mVusjBRLObndZWmb4MgJu92QYTfMo7E//uj100pb3vWmUdd75",
-	"hT521hUIfk1xXxD0oRHdPNrLRkKS70WHdnhbuPaOMdMwzqdPWsf59AkC+vokssaAf61BxUTV2eCy0VWn",
-	"XzfHAeXtnonK9yJt8Vhlo5Nu7wJw6/11RyiHb/2loHXbcjsFsJsDKIArgNeQq2AiuoVpZEwAShkIICy4",
-	"Sd++eX/BHlydPigrZR78LPNPD+BdJ6QcDc7YKC52AP9jV2bIUuRVIfLpvKt0zl/CdEbl8qJBK7oMe1Kp",
-	"QhjDUlvKxUKUAEKf+vtvU+GFzG7a6cUJaRi7rpx6Cck8ozYj8zN2SnTOvePBB0UEJkqy9nXFZr4dyT7k",
-	"F7qVxDku9vquUnUIk9bziHsu6MpPSY+Uh2nn+v2wlEVjK4O7cNzCxkxcohlrczXkllM/3WbMeHYZwWyx",
-	"fZStiWrCbJ3t9CpQgBkFcE+U6Ue/a6I+wAqGs++lfshKcT8U0lgDkFbg4nRLYZhWjCtQyiYqlDI63YXC",
-	"erF2xjqVM8ANS6GMMiXPKCpsoO+kdSEqqSm3KuWHMtkbvXIAwdbsoLtjdMfuRqKIiI0FY7eRB3IDYvaO",
-	"OtOqAbTL6f3z3OSNe8J2T6rd7BsNZnk7C1N8DSViJKDDagXq3yAKD1aFlno17EAMOSTTYqdGLdka+VnR",
-	"a44FN6i7kLWmZTfcnMd7FPf8hoc6VfuCm1/6DugZNq1rpvbvaEZjj0nWazojbt4Ytwt008GtucHBH480",
-	"abaKq/tV1+sW71MH/X4Wv371X6A4JdaC9stpKYevQyRh1DA0OiTkJ13ZTK8E69eRqz94FekPtdOH/YFR",
-	"V8TBkUo+9zLSsa12uG8Y1m7sSc89zHadOIsQ8d5iJ9dzyEd0oshRGUkrg/Y2EaAEfOPRkYMO8z1Sez1c",
-	"PNHWy5v1fZ089Fsf3MZGy3/BElrEa4GEZrd0IbNTl6gEQ9pmHTWuU9HJnGgqg0cOm2ima4EQac1pPVBB",
-	"jB4z22LC6JJ5jyuBdZBjymvfx4xlLdRhd0Gssi20MGO2gSIka8i+71MCbEhThxWdqIYzutHENCGktNqV",
-	"By4CaVkhr8QY1S1fKtH0F4DTSWSXNXjGkJ2jplbbH+7m0lgszJHR8Ua0hMiciPU5hriq0EYVo7Iq8nOw",
-	"dVEZljaVEo9bdkwyuSfHIw9RR1AaSUTWUqRPYcL/87/Z3Vud3JgJvXuYjkmFJoQaSqHeEO7JTmb0GSLm",
-	"EQFA+ncIst+2Q4uPc9dLHeUt10ysPoBJLR0CM2nj0dHydMif9135ED9VohJ5GixBsmDWMrsM5jer1j7j",
-	"wdtDQ/YytMs2E8VNMxmC6qyhh6+f7CCJ4xPGia84HjBRtb/aczdah9swmdDc92w3CUNmSzcEHy7pI067",
-	"H11A5ygrZwzFdIBtCADUCAEEw1bt4IvgWvaSjgwPmnz7prflfUTWazuSl0/CoHHHSSZ8LUENUxWSHLkc",
-	"Wt/z3v/YHROr7YOy8oXNRhTzDudTcJEMJ+oFz5axp4TK7snEBPRjxybIKou8IyFs03DJpMyIgG1aP3aQ",
-	"sKXegGQC/5G/p3QEsS5kxkHTbUM+nBXa8espeuXbY26c0VW184cCLuCGUsQ/rKaQQ/AjovsHbU/0/tCD",
-	"dpKYm4tMoYq4GSqbULvNSW/sy/ncgksqTyOt+kYsiqzEOR5OgcA5Pi+xtlso98i8Oy+z3gcD+4tU0sdE",
-	"yCDQ6vnJenYdSaHgNSgx/H5s3gYO+hU3FtT+j21QxdTpH4ye2JW34rlg/T3wD/iaOpl/LzZ1S/3mOvsB",
-	"O4Z1kI6aRAtIReHGNQWW6Z1ujGeMq4mKbvAgfDNHktjTG2JNoCaxmRMRNmJ4u+ACjZ574Vh5b1elalVD",
-	"X4my4GtgwYNj6GpnGu12J61+w2/qOEE9Y9wD7B7PtsIOxl4KoICgcSUNmVATllMz6YABR19JaDeYVyV0",
-	"jufKo3L5ktSMV4ulZdV6yIBRQYOJaHyOUgujJ2pTSksI1LxmUkPfdR4Cf+g9U5qw66DELiKbHVUscone",
-	"uLo07WMP7hu63Ol1wk5nWzTGO/vbypCZhYV6CHbBnX4sbPOg9FH9l9ZMlBFZCVsUX4EuBcLwXnJIbbca",
-	"9PGcy2JLVGoAObDw0ID1FmIT1hSvSpvtTZSI1eWJ6vN6YG6k5O/OueUzbsTgzB2Dws+KXoz+b5VMFHYT",
-	"iUceMzIeaSCoHklw6roXgW4/gbxx6NGCrUq6N5s8Qjfuc2feKiKYpON2VjtkaS4NMOm0uRuIxDafB/2m",
-	"XmjPgYe1TBozYvUJwNWDqVLfEEm8PhSCNOSTLhGKJXEneQ+MZXCG+RXNo+WX153GYASF4Fv87hDMJ7d2",
-	"Ck6XslLAMqUBebu3/kEbguFAX3NcpV7ixf6+RpT0rk/cjSdXvFQIlv9j0JFQkT73z2t+/VX99OYPz/y7",
-	"yEH3N8oQP+YsX/jr9xq3l+A4Ds+r5XTNLyK3946as8+xW2TYPvtosy8a6kJLQcCTE9gS5gbsJFXG+ggs",
-	"DOjKLOfbEz0/WWlllwz/S19thKCwyURJxVI/VQTy5sy/SJdjlv6Le1gBHQD+BRgN/OUe4f6cqPRf4Nn0",
-	"/VZwvNgp9P+C9sqkGo0eZXlVAuuGTyKFIifs9JaeGgBU0IUA3qdVbqKWRPSU09EqHQzDxzxFmjeM8ho8",
-	"Ah2cS5YzI71+9EHJaybWOluy/oeL54MEJJTvmQIWE2j8Q3ax0bFagCCEIM7cRYCm6Fs3QtTm9cvvp++f",
-	"f/viqw+vXkxffn/x4t2/nr9KJ6of0ixXgzGkCZWCzSHirCxulTQeAakWem4jU6b4CoQqTAqzLZNQORwP",
-	"jno3NttORdx1V0sZsS/YfXafnTZTU0/3EZA6TRnIsbhlEvZ5M17hGaj3JZUCyKKtROW306j9fjnx0aE5",
-	"311V+Lyc6RCn8Dp6dxj7kJ6OVLbUGyeQMQuyD9INtgo7ZElALoU2OF01RbeKUf+aqVR7KQe/Uti8FTrO",
-	"i4fmIG6ML+6ST7uDwunbtcCH3MNNcNjGp63dKAE/J+4l+lagPwY6V8YsdeyDMJ7pXAzIu0C2BDQ8kTZh",
-	"KcCIpHiIpIU+ewsjc9FUE9wDe0kPLj7oKbmhS0gre2lkjlDlZ+Qv8DDA+MNeu45/Itf5L8VmOgnxInrq",
-	"/sK/PP/+HCFJ3DWY1lkCJgsstxNGvh9X4LHph4vn6QAFPLo4X1RuCx48E2UhVTpk6Yg9BUl1P6UE19HT",
-	"8WjECp3xwjdN+Or9he/2cjZRnH5EeBQ4I8ysHX2dzHW54WXulB+QjKZOY4Z9gcsnKufbJMAq0xPmvChO",
-	"ABvc3YxozsbrHXYjM7ErYxtTacrZLx63Un5dRnO7uqZGF9VQUlgSuEiObTbSlbBLnad1Si/uTDJR4AyW",
-	"i6UVeaPP75CdKw/ABdTA+lpFbxv4utxlZId4/yQWNs3hTXpTA55EPGmifH4/RdFSqvcxQ/YCVDvUaqOI",
-	"TxQ+J8uLvAa4YZAlPSvEitAmHz4kHQpwBlJfvkWwjqCz+u/qef/48OMQ18Ppsf53X3qz4tdpwv7x9/8c",
-	"7MED4gr3xr1Q3wWe6lkpMzokuDlUEPCWl9I0imUh+5ACY4RSCaxhWQqz1EXeG4+GX0CBnxsKtBmGlkEB",
-	"3GXFr3vjJ6DD9cannz7tsjS+WJRi0QqQh4QExWRxJlumVzOpRHRmV/yvupQWWlXVH6glaikz69RcKwUo",
-	"/nGL85VUuComZVe8kHl4S4LdWomSIKgRMrRrw5U8bs0QU1O8+OEQGk0PV6JNztTb3cKr/WGoL6KjxKxe",
-	"EKR6hCDsT1Yfx7eqjAWdXbGZIKkzGAeq9XVYvu4zHL0VQGPNMRBtgKChpByqp8C4SQMlpORMCyO8Z6i9",
-	"fd2+FDEvl3qjhhP1RkX59NT6PZQc1qtP3Y+MqHfgFillxMLO/YObdYQPRzcUEmYcWhMpI8H232/lo1dr",
-	"8HlxI07CdcUW9VlPoAjnYrynCjdnPFE1ZkAqrnlmp1DInmLLDculMnDcnflnpo5Jxj9NuUITt/6iKKhv",
-	"gZErWXA4BQmYDfiSUizEtSOKUkKPDce8oYEGvILQ6IEPURpf/89ykEL3O7lQmuY5GLKX8Ak80qmqVqKU",
-	"WbMcIdIZCLCgxUeg2LsXD5tvdGJhUepqPa6hqErIUOUlkQP8fI/gBCYKlmy31BRJBlnbGTQkQS4X97rG",
-	"GyFpcaJIn7RcFuhJN3qv0TECb41Zf3h/sGekttVP3liBC+0m6spbOpBiIY2F8HQMqIEHpA/AY7r01Umo",
-	"7fqK2yF7zbfuhAdgr81eLC+WcTsDTOuysNWQndMr0fVrBC0/VHx5WNpQYeTTez5gKxDw1DQ8hV7donZC",
-	"jx8+jATdzjh+lB99DsNdioNPDx5q6LH/UyXoZwrkrPj1NJfG8ta2IAgV7DYrOlhjRAQMK/xKXAllllZI",
-	"xfyjsG1f3flwwGbCbgTdQUTp1ZAdCAYQX3VSrjRJTOU85ryesSi3SIU0kFkcRsr6AYr4nmFpUY/TycuL",
-	"AKmJyizsa/0gVj9npyEaNkI83InMqx9H8ejXeHHSuz5Z6BP3sBOnEZ9gKwdenKw1gD/Wmxakd7v+35To",
-	"XpWAtviRV4UXBfi9HesBHvQo1LLjw6kEgxfFYKcBWjT907bpqw7F5qW6EsRvQ64KENNMZHpFikRC2+K/",
-	"O2X/+H/+X/xu4NTgLcmRdkstwIS3Q+UvqoKXjuJKYRDcAgB84IG1nPCOA6yKdG+dKM+uHeum2IDbUllQ",
-	"lAYPOCKekBMxOulezaUset9u7KdKW+Iv/vncMNKjA93dwG67uhDAwbVitS64FWOWVcbqFTFb2GFM71+t",
-	"bVStB6F2d7hE6Rjmz96W+ORE8M94QvHvEhqoqkx8IrfEzjkeoNaU/oxq96d0bz6PHv7xiy9boU9QT79B",
-	"bCRk2UorSsljziKNzy6cbZuZB3fX/I8YN57r26FkwZwigCbaH4BDQuwl1s9LPrfs4ejh6OT04aCBioTI",
-	"RoybiXK3JKDxMsOtNPPtnlW0C3Nuty152LvuTXdVm1Ns/wsitSM3rkmCkVWD258OxuFPtih5DqlXvm6R",
-	"fjjzTaanP/EULVPTEDF0fUyeE+X1o3TOM1vxAoymhq5Ft4dTsSeiFDWPl1fYCorLB4A272EopTDs/B9/",
-	"/18vCPDIsPM/nSbsmfvPc/efr/40StiLP52GuHDqrVrqWkGpXAFue+DmikcYM2Z8t5Sm2UVnJ+mFdYEU",
-	"LD9P9wM8pB17p7Zuu4BzBOuPhsNTwGxCGyu4ANA4GjeUBdaPZXOsKtQX1fgXo+GXg6SByYLqOBZhYbt7",
-	"Z5qltXDr1/c+GVC0NPKbIGfatetw8+rL7uHUTITEkRDISW2Zwclyc+xMMz0SkSPpWV2Isl3lOi8KvXGE",
-	"NjO6qKxguZwTn23KKm9+RCvQAfR/cCjQtbrTvst3DYzIu5XutE+hroI0PuthB+FMkaNrsMNIO5qAYyft",
-	"LrzQErBfnbHfsAjBRMBNAlfgAGmhaST2ndITXdMQDj/2QBhg8iLifAY1fG/QN4TmYq38Jls78iEd0hah",
-	"ivtf6doO7/COzX87/+UbFZ2Umu4J0Q77RkVH64zV2908tD73HPMqlGYKC9Lrm4cd3jq/W71AmGFPcGS9",
-	"8cPfPWmdnrTfvTa/e21+99r87rX53Wvzm3ltfnfH/O6O+d0d87s75nd3zO/umN/dMb+7Y353x/z/0h1T",
-	"+yfaVilODcHrfNF48yjUGeq0FFlRGXklXnuSQZF1iNRHo9FNcMBdfqPXQf1tc6L4hhCQ1EJeDM/+90nP",
-	"SRigm3QwnqiGv6AmQ0z1t6VcQV7YZimtgD7BZ5FLAdAMDVqObbwfCqhMNcPNPms6IHxfG7hoXYq5vJ4o",
-	"oDpwgUgVnCCherXpQ4FqG8g/P/P6KBnxwPK9Gtn/RoMmarbK8uuEVYqrbEnNDSKh5xcxmahdH8yhAVBp",
-	"aRlrpuQGMbHv4yziQxZyg6H7JTeWmoMHrAIahxO+uc9q8qWg0vjW8mngjKnnODvLf9bw6Lhz/2D3kENq",
-	"O1QzKsEegJ3juAVyldQ9APQtsJLSxljikbpROZXqrKme+UFD8jRoaaRsOYJK6aKzpgwMz75ZFhKKh4nN",
-	"1zOW+qqWKSoHKaTTEipaIdz2+OXKnH2hGIbyWX8S3DLPJ72ETXr95wP84/kQ/3///vP79ye9ZKImsXYs",
-	"Dd7xj7//J3LScIikbdGLaBB9d2jo3VZc2wHa4s3O4KnXcM4aoh66qsQNXTxM3q4bJqmtGvc3sU/vEvGK",
-	"UMQBEIDM+3nhUEG1IBBuj1D18ABHlzrqanyE7mk16fgPpPUnvXoXHYNs7lgviRJDW3Pf0R7d19LF9VqW",
-	"whwG1Z6VemPADQVPYeBO7dP5xfJMeg7hOmOVKXkJfQdGBNadCV46LlmXqqKLix4wvHOVrcn0egdlKmit",
-	"grv1BMdrL+nxvMvhvNd4Kyq8vRkgDC7ubI58JXlLaSguByg37LyyS13Kv2HbkiUg/CNoBS086Zt+OzKt",
-	"L6VotCfBx0HpH274x5v6nIUpNiYQlhPHncR00lpRUknbYgN6L2S0IJEzxf9KxHdIOzmnS8/t3eHjo3Vv",
-	"a7ojNlOz1DeO5Guxee8uO75CqJMi0MKaxobtDaiKq7W98FdHvZangHDT4jlFIannAJhyElAbIjAfEqBQ",
-	"/NsOClqt81sudmcnveYuRGu+vxZ7k6vJpdeknAY5NIbbSaifA5wOKf6fDk93IYz1cJt36ziy8k0edwsq",
-	"QztHkv0RyLzV2OWGOyXoBHl51JPP6rOoXdruzfjcQhpQzeYCe36RJdj0p5HvA7FTTpwZsNfw5AZbqc0+",
-	"uJAr8azKLgUdGbBRgKS3vf260g8Xz9kMrmYbmdvlGdsIcUn9JZhW7LVWOd/GXBgf5C4DqERll63Sxo3D",
-	"iNL3A/2FfUrChA5RXDR1iK/WDW/3rbzQBxldUYuq9B2yZ7qysVAH+yM4pnwhw/AYqT0v9aqzk2qN9I+Q",
-	"a7QNHpecq8UtmnKshCW3700LhHvyGq8HFA6/Ry0theA3aN1btwmkeokaSs2NNGGzbdSMfnhs5UM9ovc4",
-	"jlY9pX0N3RmNV4v1gw0+SJwyhguKhelHruQOo9pB7qVVDvRIOwxDjAguLOrHjvPZ2IN9tYlcdn1wM1Dv",
-	"oQbKuAdPHIHHL3SOpgg9dI92n/rY8NzEVyFKL+lau4Dzeh6hzYvNXicfZz1gH8+1KKfGD5F6WxLkyDqA",
-	"kQUAwD7gyzV0OV951eh7vQclTFPx6hu9N8ZCPg4jY3fR39Pbd79/hQN4bbp/e/v0SevPF3Zu23+Akb8V",
-	"5fuWH59rYz8YhN+of3urqTviDtuM2Poebi78ds/cjtyTnuoCSgzwg7rcwxylk4/vTKDHauUxQQNQUwCY",
-	"c08ghDnfO6DwLd244sXWyoyVurKCzXVR6M3R0IsdDtgLTIQpZRa3x69H7Est4fbQTTlqDBF4B0YcqbOK",
-	"EwiwEIM7tVrYZS2eheAk3E4cZhfvO4RpaFx/VCpD3dq+VWl3hNcmDIocHENOUJ0hHi6O3zREwh3YPpL6",
-	"TTDqXc35abytC+eOXWtm0Pnbl2ihJ5EeZxhCRn0eTIam4+GzQjIAEk5lOqDMglcD1dYNxw5EzN0AyVbk",
-	"LOQMcW5uwSi6DT0xl9ftp5DAZEOSipfXuNYJdpbM9EJJA5CBGHLeD2qLK31529YN+x6TgxTp1uu9u+c4",
-	"TH9PgDj5yKNwAzoFvOdzmGhI3/98E61et5aWtoLn6NYHn2vCUvBS4VeEPMD6cgW164hqm7AUPFh4DUp9",
-	"jHnzKpeWFRr7JD9YaSUtqkHhCTNNLV9v7Rv7QMme7w4ibYYevDV+79j7WButsEi/ojD9RPmMnT0UX2rL",
-	"hcEVbi7ddEJ37EEyUWnUUCt+KiI0k2Cu21d7GPD6TsquadzrM26s9vkmiZ+GR93y2NEpJTDugtvGqNlR",
-	"+xpq4eFzSGAcVuvpXGxC5m2/KyUXJC/mW0GfM47ZWGH5EKdXiWJqJcBfxdm/eJ97tVkX0sK6FtsBBr6V",
-	"9i/Zzbxs2bw2bvIBHC/PvDlwt166yBF/MbzKUc0vw1Cx1waiTt29B8XRMdn2HEgvPG7l3YiwgY/EY0Hw",
-	"m7t3wfhFs2xzxiDZvHZr/s8kGWz8AjaTM6BWVl+29+w4mO5wx02kBjO/9O3exzaN9d1bDoUalk31lShL",
-	"mYsjmm/DDW/C9Qd2+baOyl9jo/laTi/Fts3h6ex5al2aEEqz75pOsBdaCYjUIHINrhorxUpfQeTyyASU",
-	"GTdiWpXF3vY8/nJ3f0K+ae8/flx++/FHe4H/rt9+/NG8//jn8YMHvTbznu47oUzQ3rgHaSkzwbhiS2vX",
-	"4wcPnNHp/jTu7w/vXrmhYdDp6AZP3+LlgakAqPHRd7/Cq+96brrp7C8UOvgN6Yy9RmR0R0QTVYorCT07",
-	"2DfyCkL3lE0H+kQdsOYGek0YltJGmdTHVeEhojRiwMxGYoKGtJi+qREnxrC81IDBGILeY/bjx9RTJAbw",
-	"MV5uzgLe0Jj9/Clcs5t2pTcKnA9tWOuxu3h3p/Zrd3BADemyl2x8dJrTwy/2tfidLJ3WPKq9R9LRP0Se",
-	"nnq+E1v0G+POHG12vKYzd8s8rZWwPOeWHzu81/76Ro72fh7xjQpEwAY7qrF+96mDiNg/k7XvhHgbxNBK",
-	"o3eI+d5Rwv/CUO/+okNYIqucYg953D5qxEtRnld2WX/62isRhs/EtHbt7Ie6Ir/PmKWNbIQxe4Z5G/CQ",
-	"4XCYDtlzMOPrAo/U/UZeFTTx2ckJFCx9f/76RXrm4T2XUKKkMthBmDHkBfjMBZqok0zYlV5fSuGn1OLV",
-	"3clNwesBZmq29U0wC72QCpo2SAVlme4a76KglfEZE/XJXEtgAZ+gYfK8JcTy/vzZi7q2y7CClwvBCq4W",
-	"FV/41vhMK7bVVQmsNXB+UL9NAmUcuVgBwhzAAkaQ5phvfCnE2pAvmHC4IP0PQAjRQzicqIm6oJZH80Jv",
-	"xqGOjXF2/75XDO/fB+3lzVqo85cnkHJl5cy96BzQ0NcyA2PwG60XhWDfCKduMqFycCJiR0prvI40QKfD",
-	"/fs4z/v3oZm2KJ1U6WP3D2zcsy6dJBgkDCsf79/Hyd+/78zZ+/dDMsL9+0hIPnbj5JBJsORwovAmGAQt",
-	"rFQgTe/fD1tw/z71usHg4f37ZaXoPdJS07KJmnNloD4PHqAV2eRrUVLDoyTsU0KtjgZn5DsAJ24yUSVX",
-	"l5ApDPVj2nKqseNXXIKLm7BSYWPJ90Bo78/AF0D5jujNEAlLv3mB3VpresKerW4gK25F6IUTgHILeSmK",
-	"7cRNwpkOlJ7ebGmV8XV9z4pv0T8BBPPf/htkHAllqd/BRCE0IgYaxHUm1palD5aCF3b5tzRh6YNS8HyL",
-	"f0Jsfi2HfzVawRd4yJKJgj91ZdNQXJdzs5xpXuYYfbEyY3NZODpJH3BjhDUPHE+Be+f8SmZaDWWm0wFV",
-	"lfGoqf7YqbCBUflASzu7mqjAryifivWz27GtgQffn6g05hOp5zQQ0mnwGcd8IMPXMyczZBjiCpUdH969",
-	"Yv30z/DWP7nV+zPPMmHMlL4ZxAWbjnDhe8T3WwvDcpHJXExUvLO5Hns2ARuYi6wIJSdwn7sSFjRhteMR",
-	"mi51eh7xyHb7H92OXZ0+QC8kkMHV6QPwQ1KoNfJCpqwPN7KGM/KMcTcEOHFsJrYaaWbFoN3D49EjOLfo",
-	"3qZtMlY7qtYlOAPJX/8kwLo7Lkqxs7Vk1EHI434+Hp3CwB6PHjW6txEdwdAnqtAL1g9HEucz8KcG7RZq",
-	"joQjcusPmLsI2X7x5rsX30/fnV+8mL56+frlReobgZsQVmD9L0YjNts69o/wxwl1E3Zya2/4eLiRrUEk",
-	"Uc99G6aJIpz483+bfvj+5cX76dsX72gIX53/e0rBOcfePlw8B5DZ/mniNKIRjCDgL59NFK2/kGBhNGve",
-	"Hj98yvpppnORMvBYrrjaTv3E0gFVJ05U+g7ad587thfOnVSMtsc3a9FVmQnG87wUBkHwbUkSe6L8UcKp",
-	"vXrzzcvmemKL8XoxTxszgcWac1kAc+Q1l/MbdP7h4tvp1+cvX3141/nIR83tOWNrTmnvBVjXJBFoXxfC",
-	"wgrVnl5ZRlwLEroJatYRNB4wbJ4T8p2bOozHnYUVcZYjcVa3LLpkgctSVR50D4AG1ZytnfoBgSRoeVJe",
-	"OcaHTTmQI90zLH0vspOvhc2WJ+/h3EN3c74SJ7qUwMmhlVudxuWmm77B3wDZN30HNZplXbkOXbONRZ4p",
-	"bX2E6eS8KEtdGi9nwGMPwQKYvGO5mPK+5Gsxnqj050kPrpn0xuznSc+Rnvtz0pMK3d6QYk4GGv4yHFLi",
-	"OVgN+J1HAsamhZPeJygWJUqWBkSBnrN0xnNPzinrPx6NxmzFi7kuVyJnWP9YUYU9PN0pNBqaKGzXImEz",
-	"Dt0/yy1b85KvhMWgQaU4iSYIMTwenUInO13OZJ4LBV89giiA0nY615XCyx4PEG5iXsgMx/MUs0v0FPRM",
-	"99XpozGb6dzxUu32+JS9ls/gWbRCKRT7jxlnG1EUJzQXjOoj5D7CMXCsC3MvcKuw4FZs+DadqP6TEdzu",
-	"VUgGOi/1D/Wa7UwseTGnUMsZoWxgCbKkmvY6/y9hJiur2UxAalJ9QgwtllegUtZ/MnqEeTKAF6h4gQMa",
-	"Dc7IBfLtxcVbhij4wjDfUQq/gAoBELhGOc6ccSNY3wk3Cm14dN2pW3daAMBLgc2FZiFCsXUpnBWaACAA",
-	"6DLaWqIHtuZ26QO2ej4XChrG4/KWouBQiUPt7oKI0/l2oloQo1kafPLDEXZJ2YF8iN4RSMw9CtxuJJ8u",
-	"3Ky52m6WooSO9Dy82bsAsYD/w8XXJ1+G883Z9x9e1WHo8UShCIIZOj60Q9msj2fe/YSlLwNf04hnGH2j",
-	"UKO9EpCG7G7w1zhC9IcIv4EekE6ogXqgSztkX/ngtdMTOUBmO/4GFRoalMU6iSBN2HA4HIQ5vvv6OXv0",
-	"6NFT5Iino9HoZHR6Mjp1u/H06dMvT04fnjw6pdJ7Pyc4EbNS8EvjRSAk4hAbG0HKnM49ePjjhw+TGgTc",
-	"87i3fCEV6dOvpLGojUHcsSoVc0wN3EiON/04HA4/Om4VxZAjPvYpHbK33BjHG+oLUgZg8dyw9M/4zZ/A",
-	"r7igbl/uUpAA3uJOVVUUHqZioiDbwf0+ZBjZpqZaa/5TJYYs/TOQ059IjcUSrYVgRv4tQhh6MkpqfIyH",
-	"o1FQjp5rdeUOtFZmol5+hc/+8OHlV04JRglbRtsjlVNKhuy1VmLrBtvo5euIu26He0bpk2hPwnMg71IW",
-	"BWYdOx0UxvFcr9YVNL+ntNW+e4oh7AeTsJKD9Q185YoX7hfLVc7LHKWSM/HW3Jh/uUwo308SsdcpfG6o",
-	"ThVLglnIvFWYMG+1GSxJ80lchhR7x+UxuvwUdPkVLxAbgUrFAvS80VAOuIKyYpgEJgqwdDQ8/TLFLkPu",
-	"7z8+jf/5EmK/iit9gkvplnYmCr1xvMGxY5kJ5OVGCDMYsg/UuKvOZURPG/Ry9f3zKkUjP0NSwpNPRcR4",
-	"1Ej/mW1Dl9An4uR0BNvyrn21gpkYVoktHONEDjMTRubI2GWO7j/HUhRWoKV1/qm73PGGOv0pRRXK8fy4",
-	"LXed2kyb40ECnMlbrkET1747w1qUxqlkXGGTCTBNaq6JOm0wYNBtXshMKANePvIwvS31upTC8hLzdaWF",
-	"0DpswPnblz0o08UKrd7pcDQcQVgQLezeuPdoOBo+gsphuwRHnzfK3d8L0QrvhL0aHo5G/x97b7vcxpGl",
-	"Cd9KBuadEBBThEBK6m6BMfEuJcu2ZmTJluTp2OlysBJVCaCahSx0ZYIQ2uuIuYf9sXcwN7J30leykecj",
-	"MwsogJREWrLM/tEWyarK75Pn4znPiaq2LJvaWZlQL3IJZYA9IRPopsSVhdv9VEB+HNv8wx70COtrPS96",
-	"4x73IelxViP07WQ0oiC8pRr0UHoBfQz3/0rgkcBmccgR+i00gT64Xd9fezgtp2hv/Jefkp5ZLRZuyse9",
-	"F+Wl0u5ZGGcv6Vk5A9yr2RirFr2f3MuoXR+YU/Ht2+9e4OUF20O9Y0O55ZOgTLe2Z9JtKqdBUCUx7xIB",
-	"9v37wVcCxXIEWc34x9iEzqV2ZhrQQqDZGlqiKgHEH0MZGuS4pXQyuPH4eeiM+5Aze0KH0HpoWg2Dfybs",
-	"e2dro60CBoa2AtQNdKi4C6hV6Rc+CGnLF4iRxWPS3k0w999LqGzhr2QDlWN3AHwNaFWzmlxrVT2bwSWs",
-	"QVUFpUzHxo8v9OZMKCezoQDJJmJk6UuNKqWBKojZ/fvOkHECRKCLegAKYEnUa6UWU3kJXt2pW72kvaZE",
-	"n+V6C3pTcDW7uenFXC47AeDtKOdPVx4vp+jen9tF1T5X2x/qPEIw67Cjrzg//rn47HCSIeBiTceReRo4",
-	"U/BoSF0kcWY26qJQEozsQPJMgcMq1bSlUUfET8ylGZMrGaS3dyltRAmym9SWVJt53dijqrxURSK+tXb5",
-	"SlebRLyRC+VM3n99A1SIotuvJ1GsF2WjcgtxKdrY/c4thoZK1054G1n2Mmc8sJ8S79Qbdxx/8Nalmhxu",
-	"Q3GGJifNxIwVNJBIkJjPFFFsf4G9CS42grvSCd6eafwWJ1+H942E1HMnutBOJTIjHhHc62fYAbcFqLxx",
-	"dJjuGTr/JiKgGz1IwE7A4iUH3RKs0bd8E6JfNzE22RkD5JoQLc8EvA0mVLxWcMHrGjvmrnbATAbByPMI",
-	"Som1Mr+gtLcLpZG0jTZJiR0GPKPb1WgissGVg+l2SYbqG9HHzVRt0LbD8rNS2GYFE7ds6nebAbpWwEv1",
-	"9NWrf3/+7PzNs6c/vn6WUfnag+4z9gW+r8OMfE061fxBcHbtd5YxrLIVQDBuDlvus+CRi5afVMTSGvbh",
-	"e9fYaarJ8HIaIPoc8VKJfYp7r4+eBzA9qYvNAS3k3dF6vQZ3yNGqqZTO6wKzlK+nloA0/NoJw1/aqGAC",
-	"87UE9oPRg13B+KKezeAeOe3w/PFK91qAnBc1dr4T0u5vRLD++iiqiGIvu58Nhq1LZxdJ80bZo6cYFu0M",
-	"s3bKyMMfdZ99iJdV11z6Obr/RBYMG4BXjm/wfvMbbFEaU+pZElx6wZsH6GsIMOBqhEsxBKy7pOsQ+/vg",
-	"xtRd8I9iuP+jx1xJvnlbcr6te8L98n6D3r4BwIMKyij4tZvamCMDDLf0qRZ5oWefQ+evz/p1E3n84Oq9",
-	"8rauX8gG0TUPT06ufuE5OkLx+cfXauA7qTe0IQGd9ug6m/g5uSjDEh5QpfwFE5sNnYoVWSU1FsTtVrKe",
-	"6cJ08nT0y6kz9weJyCslG9oNXScZDeG2tsOoCWcmYhhW15G/NjKSmf6jCGaBu1RltZYbZ8Bj87hBIFCK",
-	"YYpOJcHpXEFLcBcThlJ9fHn76kYrxysQvgt7Lgk3k+8hoCHTuVtC86A+QkrTmD5aOtP0f7iUvsbJ+5oj",
-	"Frd0JHBhuk9AjDXYa56/BgcrhaGKOl8tnF0qDYVuIKxdle53M6XdrgDPpy7gBKp3y6puVGN23RwzZQEx",
-	"A26aj/J0HOLt3MZ3dUp26od44Mc3vIXVeOsmkJvihva5TNA7dE0/lNLi+9rYWaPe/PAC5v61KkpfwjWf",
-	"S0AjPRo9CMyUuwtCTd6i2+m1kkWplTH7FoJiqiV6YzdIiNFcetXf0Lo8+HW6dBYcd+BEX2k/m6ciQ+JS",
-	"jx8q8/lhW983ddhZdnl83zts7xN/19598JT5vVy/0I/P1SrZw74hIjAw94ine12LpWrKujBjNK3WSl2I",
-	"frau1xghA3YN0c8W9SIbCGLTAsS1dKZ6sECIWlutnWHmwT8yJGM3Ky6RGSB9g1ASXyuyW7AotTPg1nXr",
-	"bbPzuuhnWJLZnjcrfV4WGZEWc8Vs/nUCUBgBBj+YP6fgk0XLBycA7VrJYb4/c5Iq/jXBDgBGBMPchEZT",
-	"jXTX2FIFFzhz9/dbxX194VDAikhjIEaC1iv48KCdewbRJIkABAwvHEZ8pcbHIVV4ledKFczHkGAZfre2",
-	"AFly0wn5cqnm/gJGDx4ZDMUrXW1ChxlObzga6/QnmDHaHKmGMhDEKgoIMVWUzqb234Cqvcx2av3vh4KX",
-	"KEMdyK9NBjPIIzM8E7VRYinhtg0xhT4goWg2kjBp4QnabT6DnvpvygIip5nrGdbn4P6II19YneIYWV6e",
-	"V/U6u+/+MS9n80wgRcU/+0CWrw0QeF0DJgQ6Palra2wjl1297B+PRiOngdGiJAGZER4qGrlGH3cYQiIM",
-	"rjbiPjP3U3Bp83EvC1Ia6ZuFtJK1RIj48F+YRHkQQWUAnlLOdDktc6mtp0o0YfBAblIoI0bDVH+HINFo",
-	"x0BSvtt5fGbqBiBXTlzoene7JbitqhK8M6UW2UrjLGKGFaRKEgyM9x6FKGVlanjRbO8D2ECc7DqtIJUU",
-	"wpwwyuLcP5olewhGJptAilxPU+1hatgpRI0WTTm12ThONompKKUV7nNWzGU1TQEfhigxgsHhDOErRcIA",
-	"ABqDmxTkDC0AIRXAsk5o8exholQB/E9AevEOeS4mTX2h4n6V4DaiVbZ1PRiK12pGDPqGcE1OZBG2t1ws",
-	"m/pSOaXEJHifxL0QZXEqosi0iNbQ0/QkFBTLGmxJFYAnoE/T1s1W1KvCqdIrbTH4J6uqy7aYKYuXXGkA",
-	"Rb4Vw+i628MjIRn1efEDRAx+SXZrR6sLPLR4CdpQ4ya6CuEB+OdwTwgC17ZlFBxSPOjm/h7f+sX164qx",
-	"nNkwhCsefUqB2H1j5go/cAQOXtUIORc7V+tg3zS0b+bWdFyRBbvbzTPPiXvdbm7pBXt7uTWc9+3mFdP/",
-	"Rinebj/dojodnYs9+nTunyCf2oe6DQ+/8mOExet9kOH7cPTw6jde1vbreqWpiWs4nZ4SzO9DvFofavx5",
-	"df/PwKWOgg5FixcyyY5QgUszVs+d3hlZCN4i6DISbIvwrtNOeKWZmMgdHRDu20eIKQRNwhxEk40nWnLm",
-	"WKpB5YFLsq6q1dKI/oVaWjFtlJnz/bmQTm/Q0qlIVpoLHNkm1YBSymWlvnpyz4BJUepVvTLCF2aDSxQi",
-	"GIhYMhbwkIOhQG490kd/fPt0H1kgIdmAALGqqf4/KDPMUsVlwZCvrM48Zmi15LA6OJFiCrfTOLy3oBgo",
-	"EtQBZa/3wLKKSS+j7w+ZoQFb9ngkCrkxiTj5Q6pxBHUjTh7iHjCAyCf88kbM66rwF+4xYMqJ+KjvC9XA",
-	"aFmv7+JFEnOks4BMI6e2zOSSFO+o1lVRIjWIk6xOFwD9i8ngEGoqAiVc0HBXV/F1gTUUEcgRUEyMBqeH",
-	"6OPIQki15xYjPjlsescI2uGYc916/MipzJ0cc6LfpQKebnPM8bBTvcMzdxqTzNmYBQ2SlsDeGopMk4ZD",
-	"GNcr50v0c3dwAAUMRidyouCLpDZTFTSyVyGMj99FXYqA16DGAiq3i+2sH2W5JakO1wSWIyxUA3EMkwhQ",
-	"eDGcTM10cq4B7ptY19CkJt41sLH2jncoXrtPGVtWVapnNUSSMj8H+CV8B3cFjx4MHnA3KOUkl5tpJztS",
-	"rf62khUx2oeR3ENvN/TZvbIPmAfxXH+6wdyAacWqUmEG2stEo4I8tG4VNuIkvQUVFo4/DAXO8z6lJ+Iy",
-	"u0lt5yplEy5CW4tlVdu9XWN+y3bM97rK9C696G43AlchEs7u64qnx7t+00z92t1oi3GV+EIZqDvwxWsg",
-	"OBRdEGL3fuAIv7u39vWeaEE71vcg9+j1WE739FrX633dAXrS9+zMbarM0Tnc74Iulfni1OVfW/s9i9RN",
-	"2aFkkhJBO+CAlrsqSrtXrX3hXUGeow3cO54yklM347wwRgiBhnH2/XNw8oqgFqJsT9q5q6jLXdYXKhEX",
-	"aiOa2sL+Swjr3ALsCP5VKDtADF9G9Dk1MtXSbHQ+b2pdr0yFbvrGnQtIFCC3ShuPNBiKlxAyxsRZyhcF",
-	"BEJnXLY09gwm8ArsJ1wg6tKtr89vkzlCwQniCVwrkGs0xCnJEpG5MQ6ZeW6vsY1f2gfPPL4GI82h/gJt",
-	"Nnb5okSR1Siatt3OZ8wkvL+7/PY5dOP2e83tXdmfrZv7PVl9rlhzn3EZ506WDM7bK959lYuPcPPEPQkN",
-	"1yub14u9s0J/vvY9DefgFb101eJYqPWLdadgEsr9HbmhGzdu3ye7XtH0h9yuV+tzkId9LS8jEXje5oUN",
-	"y/bMTQtQl3YGaTktF+8AnMPP/QL/lTFTUcKGsa2Jiq9fuCr81RsYM6L7d/eCeRIee1/T5rPaaX4cV2+0",
-	"MDOf+Ta7me0yiVeYN0v0y/15Ct809WppxC7HDMVtCTGEADDIJkcyGYpaL+SFMqm+LpVMpGdSQHAq9VG9",
-	"sqlW73LWmwhkcs8Am+w2kBJda5ztVhYmA2B6qokuiypYTstZhr41bwj1rVrA4Vg1SowSsZDvkHbEiOPR",
-	"ycMkhOSPueQpf6i0RlVT8PpFde6H4kxHWNpU++LzMJ8YmypUxf7AONH5JbpO/CiGL7MBoQCXdWMDWhyS",
-	"9CaVWkAgljo0FH9mzgkmTcog0agy6JkWkw11OhHeKYyU21CiEyPkcIFiFBRUxrLWp5CIjHaGyJtaC7NU",
-	"OcA+yoUSf3dL3bEkbg8I35ehexEH6H/lXndvd4LYUWH1B/zacPb3DMe0W/Gn/Woo+8kONvsGxNg+Azc6",
-	"I5IWRhWf+3V52xjmjxaUxNoWiaB9snLndgVkAcrOSnUV4v4Kfm/ijw/FK8ZawXkEsB9JBwJ/g4sU3MYc",
-	"CzBWbsbuHFdKMkelu8GRJStDNywl1PukJWdmhrJgBJnBUjB49IAwszRyUgW6H4Ch2EZqg7ZfqvuZ0vDI",
-	"GMuUQoo1pn5BDFb6UpDto4tz0j66rZPzcA9/XWuX41fAA82D+d0HRD96y+O2vM6WT7q1x5myBxZ29AlE",
-	"4pe2KT56jb9R9noL/H6K//MCdPklEBx3ZLdi8reTJLPyUmnmKnWiJ5JdgGU2bb5gVmGSVAMiC95n2ml6",
-	"Dx9Busf1vK4UhaFkhahjuhOBIhIDd/QGNAOOQtJNhiJSkDhnvcZojPIS0iuPJeZMmi1VNbAesEiFrFGn",
-	"CyHIsKWHkeqcgRI0FMxA75t352TjtbJU85tO44XQti3ziyRqtVEU5QYJDfQyoSdO74QvIxuLoXZB+fI6",
-	"l6Aa005FRDBAWylM9bZWSFWPodRcqlMN3o81J/H7RE8aUkhkHHco+aDkQnon6sVO4AdVuXRt5lLT7QbV",
-	"L9wiFAmQ1GmkMilgoKDQt+42f7H1CckxFlJ7dzKXsph4TsFU77EiBqdb1Oe+h0jjY8RKT6o6vzCpjnsA",
-	"RoB/NgydyAgmykNMgMmq6wpdtStI3JL2u6dOxbW0319R1FMd0y9X5L8/MOqz161xa324bn1/sipIAfmw",
-	"a2rV4dp4o6zxVH5telgsNlFrO8+wChyRwifbgKtUY1kb7F+bo8kTS+ayUrqQjD4Vzy1AgwzShBIzaQck",
-	"MvE48Tj6xnKFUitko0C+NzOGSrH5AN+rI4oJwE4YIsMK4uklUilACmQcjwJyPGCToDiaE8HK+jcNwppx",
-	"6J2wCROph09wBW9HdG238rnJrLaqQHA219MvTnZ99qLoTVsf9oWp6AQjEe/gPcUTk5rtDXM/Y9azAEKi",
-	"8LQJyV0QaO8SBAR5VIXQ9Zr8dYBDy4FH0ScgcDIRKse6aOWUpZrBjUgTNxRQ2Mn3gnJ6OgruQW4bUYFh",
-	"sDxO3UAcwEPRB+UPsI7wyfLvoNpjotUgAWnoBj5M9SsC47Vb5mSYdr4UYQEAPulhg6lW71S+otyciTSl",
-	"Edm8NLZuNtkgEbkE0J20KNaJhNkp7aEWcap1LegdgEhKkJE1sGXKCjKG4rcj8mSAw6WaG44eciJbrJZu",
-	"rBN3JgZIigI2iqe+u2cEvglZTYvynSqipB30r99zj3gGuS7hyl/7VQxw3r/7BBx35s783hI3PHFktkan",
-	"/EYt8T1yCTDoH6w0dRNXgWltSFKRKWu0XJp5bbsg6SiOEo4bQZ7nbgJjgvxOaIEC4w6mR0NKZB5RQbtW",
-	"gbsWuWwzeK3IhuJrqP+LWZpNDclLpNlxGpibDZgXjggBZSnFbOpFacnBOFEi+/mX7HS7ZEAJ3FyxIyLV",
-	"uxdJLpeEVC2N6+1QvAIk/VYhRIaVg383l0tihjaiULIAztc+eUIgMlKv7DnRhGdkgHNEZoCMnKiPQWoc",
-	"ArXBoh+TOW4s5ZITq7s0IiNsMuXe8uQCIN6Df5nnaj3fDMXZtiKj6907iAzoYB0TWqwJpT2adnAPuZbX",
-	"AZUex/fc5GiGtjsLOQldKt3tRsY3lIOFlRmcCl03SLSho5hblGoEhrbwBW+RWqydHh42mxF5VRuYs1QH",
-	"LDNtzEDRyXTwj0YPmIsDjogsqejBum4uQAlP9Vq6m+0Sk49XCutOPGNLIAFHCvzZ+2USTlP03nnMXo84",
-	"41JNfq+EvfiRAx+1/5xOLxfM4hWAie4HuvzXP75EyvwsEcivvX2sV7qV4r399pvz5y/Pv37x/Jtv39In",
-	"UCGBIbK1ZNEvxLYLZbLnsgIfFpPAEeY+cPQfZvU/TTXKpkk5m3GtUOsvYW7bdLl4EjzU3HJky3U2//TV",
-	"m7fnP775aqsHg3Cg4hlDPj5qH7/HSfr4ywyyep14YKsKyPG7qb7ECuDvIJC0WpuIKZjx7sGDyPy47ZIO",
-	"hbTSaRnj7Wx/zHjw1VGghopT/OJFhzivNVsy8hTvhXtmR3aaVFc1ZhHYmj5tKFI+ZUXVDQBH7vOh3aFx",
-	"59vYeplChVhki5n7pXQCa3/M+PVK32q0+PVKR56yXSvz5OaILlZ7swRRzvhYMKclr+6CZF8WeZZnTrly",
-	"XbhYwLb1ixhptjK7HXKgNXpbN1hapFOqy1KtO7TKLvYlevWeIRZ1YDpwukeJ+lTQiijEPWxVWD77z6d/",
-	"X56dneVnT8/8/3745gfzhx/Ozr49O5vx7148e3Lx4tXF2dmT9dlz/uVXT/C/jL1cSjsP0EtAtu5PVokL",
-	"jJ4d/ac8+vvo6PH50U8//3H0y//XnfPQ6WV8qdZD8Rokr/Gs2feMZzpwBjSjo2BFYkmckKUqha6tSmLK",
-	"b6oPjmQCl7JaIQiLbfa8blQjsvlqITWG0ohegbi6QMCzLwKm362qoTwx/nj0YSfAUWOhcAVatmSe4+uc",
-	"aUjfVNOpQu2QBpuk2tSB3RyA9MRHz+oUMkTHczBoJ7QRWn/WKCA6AGu9tNgZ7AVqYV2ahFv5YaoBkeoG",
-	"8HD0EBsMKC2/ZU+d0oLKlS9OjuXbmYMDVU4Yd7+0PgWTnBQD1ufdUcMXQ7Jd13WFn3rG7b/3peVPzc89",
-	"t1k4GQaPPgddmeG2UdMVKa62xFRXcwFaKlSPBHYLKkn5S3JtIiY3gBsPG0XjouvtHCDSJ6OTPxwdnxyN",
-	"/vj2eDQePRqPRv8JpRutLKveuNdLqEA7KyFQGxp/hUWt0WcT/ZrKTUe/v9GZTHq8QXvjnqzKXB1Vcmnr",
-	"ZQ+rjSpoEo9ub9yDs+v+BJaukzXuL0VMiX987cV55k/yXh0C+pZQMJ7PMEmQSBKctv5MJzsIc0IqkUnn",
-	"jOA7FeSzd4rj0RWSl5VWda9OEAnk/ayDUhPNKnsAdn1DlTNGbdv46Gf4W3drbTO50Cc6ycWQoIHZXgLh",
-	"Waq7GM/EYcKzAQNKnCF3TeIw715256KVep9q9GlP4ULwrpJ7gU7MJNyLx4/+WUQp756VKtWByupSNdvc",
-	"VCKipooYp0SbcIroAoBxKlC4tSu88Hy6LqNbQlvMpW6UcPYjVeJDJoG+hXqFG3KsuxuWsdHung8zsKxN",
-	"iYoEuSLgU6disgKeVPgJU98rqGYMyfSSXvblaLAeFxiHYDIqbZsNoprngAZyjYqJ1MUYOwC8YO67x6n+",
-	"F1z4FRRdqqceyQ6qkZ9dKMC4nteV68ekJjxJvdZJqvGTgWHsqm/5IiJVqeibqcZqM/RRpzoAdLzUQNFV",
-	"DJwhH33LjQVzLSu5JNAI1LmwwC6xdPr8hHLHnUGPzA9uY51Le36RIR3SSk9KaVTBjnpc5qdOu3E3VjUU",
-	"J6OT48Rv71S3NxnRlBPy3OlMF24hjxNxkohHiTgeJeJklIhHI/fvEXJx4Pk1C1lV7qiFyYqY7aTeRIkA",
-	"gEw1Qi2WdkN8XJGz2Fm4+GrBlGW52pOu/yKSULeQr/8Wix3uCq9YYoGnU24JJiJfuCEOqmiY78FDtZvv",
-	"f3PEVb8Sc1K8vvsqeIRH7pLBP1ZBcGK1MwscbhkIVBQADvSi+nBWOL59MC0NxeBVic/PUW5uxxv2nS8S",
-	"s+f8eOuk0cH16jrZ+JO6rpTUv73US5jBq5PheMZ+B4lwC95TvDXpF/sT4F5TvXjjwQMQncJqLr76ZxKA",
-	"PVSEr6MA3x4PNazSrfqooYVPlM2Eo9sjogmNcZfFdIOWHG5X3q1dW70lgt8jdwmpicQZLRvVAQxh1boB",
-	"HahRUwrIliYKv8ZJTVhh1xqPvzFWboCvVubOjmrLcqTNmsMqYFALCWRXulLGiGxbpv+r29NMDfzNs7dZ",
-	"qtuJUb5UoWhlRlHJpmh0AU/hq1JQElQAmIMDErT8aLDctWnd5Ar7M96uGj56DONAOHltYjCBies3QlwS",
-	"UfD4fQTyi3W9qgqIi2FR7ZAoYCKwOxgGDHOn/rm3TVkpbavNgZwtFkwH79+z8El1Cc5SoGa55sylmny3",
-	"ZRNwpchma+b1WmTo/BoLQNazJWsuyiWGklt5Cf0WuqGSxp4TxAGS00LEFG2ZSubqQEE6WLr3Uw9+um5u",
-	"W5B7d3ltLNN+NOpmk9r2yr/9yWzhKr5NjezgbXiHoOtMYDuwmJ9J4lqqM9LgzutL1TRloQzXSu/KYXMX",
-	"nzv4/Cxks0Gg7mA6GwGkrIUQ2m4+W6rjdCMUNCVXso3yjBIASQH5PzOMA7Wiu1RSPSORHtdZ57JEuE33",
-	"pindpjr7Y2jhE6UnHTzAnJr0RR7kLzkt6T1UZSwgcHU5lxjRDoXlr66KkkS+zklU5aM/iX2kcSkBX9Aj",
-	"KiUAeZRdtQSg41RH4Gyn+gHhebEGQqpDEQQRaiBgNJOr51PpAAqRS7tdvCFJdROVK7iyUkHUWYjNP44K",
-	"h6Icm0sjphDgR1DflTO6xzkMh/grWMeP9w3fpgMH+7hH2sB63pEgfKwQeNtRhiSvm0bllko94a3J3O5y",
-	"91hvUb17J1Ps9/wYWD97mQ77S7/3T/2mWbx4GFf7Lf20/C5cl8toeXmnhd9dy4GpxYsX3/kPIWbq7Pvn",
-	"QIdaGqF03myWhMbClAFdIEzdiXK7arST/r7PwsgNBuKyuTTnclmeX6hNNhTZRamLTCxLLrS6LhuVamQ3",
-	"HIsMqhaWmehDLb3nR8BebssJciBYQUTk7kCOsd7e8yTV7h+v65VVTSIuX7z4LhGvqkouZCKGw+EgEZnU",
-	"dt7UyzKnoOd3WJfVuDEOgB4gm9X1rFKZ6H+jFqUuRUb8Zeopbt1sMBQZsLeaDDO4xLxei7lsKH6OIHIE",
-	"JYtppZQFlJkBDBoUdY9gMEy/A6U9WwcZVQmAOeyHLvNJuFXfMDfyidzDfox7LjmesTsn8e04iZdhj3UJ",
-	"le0L6D28xUHMnIVVtJgjCpFD9MmujIqoMNgdhhk6e/ySrXNxHXdbaxNRE3eK04052q7YQ/vdbfsXcvSr",
-	"C5g7v1un3+3Ktf1caKPOhFbrVGeshXQ727Q69fd7p29OyKpKNT4xFBnVrw7UUPQLLHsKRRM5NgMxGHEp",
-	"q5UyPmkReIVkgcWDmGfIKKzkg7kDwgBVVLOVWIoNoUUrkXVK9IF7CksMilIjkRHWPsz0qqoy5ikRpSVa",
-	"e+6v6wyQJgGM70It7VBgviHpMkVTL4m5KJdQwTCvtVaUO4i5WF6OSiNMXWvGCvtClKk28lJhjE/6GAvr",
-	"lxCF8rxSwGSVQ6I95TkAtp64rKLsTM4AC1MK0Lc+VkhuZ20OKN/NV8aE/gDIcCdJE/icVJuwar9b85aV",
-	"sR9bjXwi5+ZVspL9m1+qzPwsNbePzvnyXs4P0fXuO4li1dEOXmvLKDdk6XUAYkj2XqhNwjnbqACWFrE0",
-	"mKSe6rIwnn/DxGBq/ug5p+pmkXjgP6Z6KsuKKJrig34SurJAi1D0Td6sJhN3I0wha7pQ2payMsTXwd+8",
-	"Z6IvTbDO3BjIQdAdOnOi3tYzhYERuQEWEfEn8V35RPQXVDhauk4QKjqqvzpqwRvIm9rPbLPSuYQqXCWF",
-	"wt25HyBhLBPrAfQCS11NlQUmARl3uwKW+LypDWCmhVyWII/LXJokcMPIZZnqZVPnyhjhP8Q0Lmsu1UvZ",
-	"WZDdSx2YqE3tvgJVuSFPeYvy+THiL+Kc5X0VTl7DHvN4v1usXu/b2edd2lp9rqdYtvfaPYOA9S8PV/rr",
-	"5rKeXGvivpFWreWmyym2vShrvQvx+2h9tVswWmXsTXOrgCeppWkB4VOnKMWS9hvjc+nXTa1nqS4BVG/n",
-	"gBIi/o+5O84+GaFRpq4ulehnhTZIlxQpq/mcYkjRkabKoFTDSMxWsimQn8RpiO4ToDeqxkIRcou64ESC",
-	"PKuYWIH1QP5qH6oP8R+pkCV3Ur0roRY/0jNkCKaPqUWpZB/YAuvSuOHQn7JBRH+Pr+NdoyEFt9bqiBjt",
-	"vJ8RNVz2TYh+LEu5xialLpe660IahBKjyIwQipyDgG0LFLxlwtVyMho5YwRukbqB8bd2gZvNuZKVnW/G",
-	"IqsvMl75Mp/jt0CRDpcUrxgzqYQ+CGKT6ZLFbkvfsp77NmriIG/CzWu1runX4JfdJ/ipIhGHEYFg5U7H",
-	"/dWJ+MGLHk6gqMpLdVhn9fG7K/2Tr8lAbjHYeUI9YCgCgs6Ijh9D7qqRBi3bQMdfT8VSGouxZwDnAPa1",
-	"wZxzIO3xGNQrWPlP0S9J0E45k6X2PgddozTvn4weQvCd4JyQBibFw9HDdkQfsDpiq9ZIadww/6403yae",
-	"bvhsh4+Zq71wudY211OEUgjUTOM267KZ12uzi97cjzX9gT55bZ9uKyvsriTAjTt1/xYWhA+eP2WxU3f7",
-	"eHmEta+lzWAVFqtRul9las9ftZYm1d7/zyuKhBS6DdTm20/pFqt3hL/2u8Mjn/GuhbPSDQrZvwNv7iry",
-	"bey5gLjbd87oTmf0lXvyJp3R38kLMKq1Wu/dwoGWsOWuZoaUVD+TTVWqJvAcQqaD91yvVaPAWdp5ozRq",
-	"IUvNxb3lpFJDTCwv9ewgshQfwQriLVRpDA2NjuHhqwM071qrVDMCFBBnjItZKKnX87JSSSfOdL9HtXXg",
-	"bsujyo18Io/qdQ88VHYI++wOO/rbwY4GmGa8goM9MooUViZmPVAT2T3SLoWciBoekVW1cScVYlCBLL5E",
-	"JikiRq0bjwsHjgtgLrQNcCJmHaF18MMhju3qQsMBbOlMzlCIYU89dn7gZurMYrksjY3jaPe1TNQ5yfUZ",
-	"9t7gGwfb5nmFDsDEarXeW4yY5vx9OvGWXvnNJRy/XumrYXtIf/A7QOxtwULbFDqejHg/gU6kS3uu5Ra9",
-	"sdRFQrRpBINGR5ytraw68o1nyjId5u1tgAMclXdqbada2yYDp23yMZ5qv7fue568vbsM+Am/Vw1y/hXM",
-	"HEhsREupVSX6dl0jg0lD3IBMFAh5AamWUJGQQkb4gJjJS3c9Bp5DdPOaOfAITZHCz6mp8Hyql7JsEOnx",
-	"7025XCpd1M10es8IWS3nUvR1vSi1rIB8BvltprKsiLw6y+d1mauMm4OQDZHwTLHMaA0F7sUrJplmWmFk",
-	"ZEw1cbMVY+zQP/7rfwP1GZMxRZSDro9P6zlQCl7I5VIOxddQg4pCeWQkIK8lW8GslBN32ymSDhZqWmpV",
-	"0BjrJtXwQTdacSmbErkXpRWyqoCDR6+qao8B+3qlz/xyfyzVHpLPwStzpc+hV73xaPgo6dGEnEd7azT8",
-	"46OkBzPaGz+EvashXPyXn5FaD//J3vLeuDc6fjyaPJAPj0aj0ejoj+7//uT+b+T/J4/DHbqo84sj+BDc",
-	"dO/3nZOu7xydfMCXHnR+6QHcqRelLoBjlDZmL+ldRPv4HFYYZuoPx4/3TOKf/vSnxxEBYFUtznHQfm6P",
-	"T+D+Xunr9nl0TOSCpZ6dfwBvYNhRe8R6OBZYh83cCfktIf9tvRZT2XhmbJKPMHG3JfdzqXNV3XB40oM8",
-	"nDZia6Ae8NUNIK4HCosvQ+Ad+BCcQiZ7yALgj5wSdp7zXEstplU5m7drFYQyWOgQAU4/lN6o9kC6P44Y",
-	"qPk5EOfpX2OYpzgzF/AF9LGXRsxls6hInfJ1J5hln8uZQ3AQKOawr2lgQo8K+XEf9rs+8JFOLezWmcKf",
-	"Yvekd5uT20UVp35ZaVRme07NvG5stblzsH8KBBcu3D5Ncefwq0v35cMa35nIrHpn8dkjYxslF1mkuUCk",
-	"24pZrcxYSIh4g82RAcuHxdqsios0eYsEvQ52ZXzwqu9OVa0VY4gGmO+Z6lw2zYaPJ7XYUarFn8iSk0fd",
-	"x7Kp0wUzqJ6nbXDDtsmzsU4KYs5CNBzLeVBoHke+75SH70E9V6h3gC3jNECqLLAQiqf1Am7BqtRu1NkY",
-	"AoJHsiovVTYAgWbc37ECxvEjQdVcIKAI7S6b+l2pKJAotSiLSgnsn6iXSg/Fk6ZeGzcXU651w6HEZ643",
-	"b+pVk6uMUXaId8BxG6L9ri9KdYqYCZFXpdsn8Bxk2ZaNmCjZALP1hWvvjJ7BeYFiq1rl1uBsxDEet+iK",
-	"ZWofN6CAFXaXAQH7GmVWC6yIO0CayoxXcOy3UKoLaeVY/Jz2yiLtjdPeP/7rv9NekpIzB37VrDRcA+7X",
-	"/sXe+Oe0B6Zv2hs/GI3cK75gmFOdRsk//uu/f4H/c61Tw7Ce12qV4CLua/QRGMBu2UNYs9cr/QwP4pW6",
-	"+M5JbIv67bKVbhMfvXHTjg0k8fHcPiKnCPTL3PgyRCNmr1c6c8ft3968ejns8Lt1l/i6xIWG83Kn47Ul",
-	"NBWfYhUveGiM2F2v21L6mFj/GpTM2E0mZr5UDWBE9RatcU48oU4SAAE+Fi8i5JVT5ICll6oJADaKMqdP",
-	"hWXKYKAi0G2K4GGqX3MVAPeMLwPg+fZjXeSUmJus/yPuqA7U6ejxfuOYW7xV/xe3sc8JRn+/06NuwnVm",
-	"oxntqqt3s6dLEUf/jdpUoIy9cR+ODybhPH0RPLhWVxpSb8C0Ios+1WTSJ4iYt9JciDpOm8Ec5dMYFN8/",
-	"GZ0MPC83DSsh6I+XXLuqGM+Auf8ztfpL5t5f1o01Q/GyFhaMiUA65AwwVYxF4SZi4U6zLXMIS+Oxx4IG",
-	"qfY5Qe1xJ+yTrJ1KRalCWJm/JH+loUp+4Ztw20Vh1W0UClRQRlccqKbq3VLl7k6nqh4INPVh9pCvBMUC",
-	"ncxDDY6bOE11htUjQh0xsQDsAD6YeTdOhhH5uhHSGNWAiCXnJymwvhi+iRIcaNoZrcpVqHGn+BorsBXA",
-	"9Sn66Likki6UZ7su9SDxpyUJQt4pOLAwVFqlqatqtTTeBOcCLbrws8KOpEwQmK7mEiyprqsiKhZhQrqZ",
-	"U7meF2qxrC3oXZGor9hOIN+yLwkLde5kdDJCEdstf+o9rEZNqGcqftVRnA9vMK6D088opTwTwOk3wMw1",
-	"8BAIuy5zRUvpFCp6yd1dDGCGunYAfojLBVLjSIfp9FQqeegeIwiFP3dYFMC9VWp/+NAcqYiSy0Oi3Vq4",
-	"b2DtulRruWD7CYAnos8LNExXo9GDHH4L/1TZoLvmDHTiQ2qkRb7ire3vJK93TP4xP1ZHfyxO5NHj6Wh0",
-	"9CB/pE7k8eRh8YcpSObrJm5gPz+20NpuLRku/HSotMyIS8vUGku0vLf/lSu40H5wV5SzU9AoCeVcTt53",
-	"QvbXciGhTluxH3xukUjkUwAnkQ8PgXcGdxCULzIZkDbOVrmTHZXjGl4m1gYO+5neBp2mLbANeWfQjYvo",
-	"lqqIsC5wke/EvPcCV15zd241fwzaOJQ7xrNyZyF3ISJkKPbHi3WbunqkqR7epa+02t6fkS806YBe9DN3",
-	"G4DHNANZnlFAGXVaLK4TwEmd9ijJ8NvfsFds1ru92g3LwNmJ3Dk3s107i8ls777+CQMuTv3vjrmuIT/M",
-	"OmdMABtwaO1yl6xkHKp56Uy0xWrRGx97n2CprUIoWucpW1X2KhxjZKv4SqKi7xTqJZPJRtYIZjU6JW1A",
-	"vm209iKTYiheewYySFGpnYYNjBMAMWtnwU02FnAZRqxVVTljYrIhCpBsDKzlujBioqY12RxE3RXYcDGn",
-	"G4xlpfPafRfaAaD2Q0z1Rh28gUqY8HpphKzWSGpPhZ18VWhNtaoyrd7Z8xxweVmC9OkgaSKOS+qpKK1a",
-	"sLHLo1w3pbWKQzVI4Oa6B6bWS7UeE8f9WZ6rpR0LcDPn5jIDC5d/G0uXd0e6cBImw+HGZhPXz4YqR2DO",
-	"EHPGtKyAXe5CqeXA9cUtrXq3rBuo9wn+YqRkZ+Z1iQXK81obK7UVC7Wom43nAOG8+j6PHUxPmiYyS1s+",
-	"v5EIltBiMIYONPU61W6Dgd8yEAC0t1tCey0hUZ2Q/pMwuzyp0ZW0SuebRLx9+/XbhOp5JFAYG3PpnRDx",
-	"WeJYywzvj1QTx/9QPHMKzcuv/u3Nq5cQJYqrpYL7RovMl//MRF8SylWlmt6BD90zIoPdkA1ofdEcyYQs",
-	"3OKLp2/+gzYYccjAXPhib86kxjyFBGYqr6vVQoO6lQj1zm0K3PxRbUeT6mkl3WaDQg5EB4NvxkUg+5ik",
-	"7KZykCBKSxVZkmrCXyUExGpoUVc4wcV5o6TbdpQvFx32DKJJbimiWrR+Ob0fBYP37D4oTTyyeV0V4Cvz",
-	"w4fplE2DmRi4JADIkhMTkCxwhjUVI8sV4K6itF3k4nF6dKXGIiMCwaOvSsOl7sZCWivz+UJpe5pq96B7",
-	"6V8hfnWEJnpJ9vkwN5dpLxP9bOgOYJWBqwm7NuDw5ETBOFCOqoJOWcgA9/UPTC2mEpjXprKs3FhQ2YbN",
-	"hHLKyUURIoQYZlSyqTZj3qQgquARQgO6XZvq7Oe0hy2fw76H2NhwOEx7v2QJ7L7ocZH9k4gfHovhcJil",
-	"GlcVnm7qNYFDQhwXL4wSmYR0vf1MqrN/ygahlIgU+cpSO4CSg8j0ojROdGsqKozyq9ZqLw0F6GRwpV0L",
-	"BB9ydgD+Qqzf3ShwDzS7Afz7VrutBITBmNyOTJ7iAS01kkJBAenJRrj/DsUPnvjWyVUglsJrsyyYPcSn",
-	"LiUUqkbSpVYaVHDRCWkunIyw+wtr8Fs3MxuRUtHOCcDpSNBli34fkWHoKgsbLUrNh/15Q5kEXo7H+QS/",
-	"JSS/HwAZu0mvS084FKfGAvBwIinULF6UWtGt478fhDleY6AVOsnRFZhOeqzDXL/lp2/+Y9y6C0UfW0pA",
-	"vvDB5H+59Q4KAvzB/wC8G/4nPhiJj5MmbjstlvbcXaPN0u6qF7xeiS+JTqTqiSBVA+/HRGxdjUmsAXuF",
-	"5HxhEmHt1MI/WuWrz5eqOQcYdPjd1iOowJyvTJGwBkOWxLm0iXcQnUs7CLACN4GsV10LOxASP8JRvbM4",
-	"95HZRML9lqOZttkcoTi8jZAm1i+BuCXH7MhBgpUKtiAE/cDiBTuRvYOum6VyyuTB+CYiwwCTKavy7yq6",
-	"jlwXxv7HWa2MJ2PMyB0Pxcsl8kfCvIgGmJ/7Gfx0Dj8xTQ31HMZyz50GjpQR1+FkwyarVmtmFEG9Nhq/",
-	"BybBy6iuYLQUe9xWNeOILeTRiGtFoIDFx4egojz7AFQNv3YWg65bw0tSTOwlww20T/aKFJQVnCt+eaKU",
-	"9n8VfYlzWdLHyJSecNCXCWpQ0SPTeVUp45TdVVFaLs21HbCyzeZr6OOnwdCi2yzsETeb9RLsIrfEOPGn",
-	"8VrQAtC63uE+PkXQwwmC7YBHvNNxcfYGPQg/eXWkA2mlJmpe6oIx8chWBZaxUyaAyBW8XHm9VJDhC/z6",
-	"YDmrvFF2kHguqNKKnELgsoXNRDKsBkrtgVE3QWioh3qiBY/E81U9K3UmFrIgQRRKttDjqXZmHo6hkGYO",
-	"RZPFygCTLED95/U6CHKZB5sbnDXYB+zZQm7cm6ctxO1ccSkAGDZoA2CmeD5DknpdvvI3NP23qO5yE3tO",
-	"PIhmZvv7gJP40frBn+c1A2oofkwblbdm2KvA3XOwUMgbfOQ3XSUExnB1rjHOxu8i29jwqvqtgb+IK4N0",
-	"VZmAmbzVEhPQwieqL4Gj23OskRnrrrLEDXK3wTwKiVPbtRlbYuo9ykkQNdsZLdrHFh9mOwvoeLjuMBK1",
-	"tWoFpz580FUqOOrL77tUMAuRu1LBN10qOMiou1LBt1YqeK+02l+7JFybt6nhHLy57rxonbiNA4v52RQr",
-	"ibkKPT/nDnfamCRQm7jTBAJOs59d7TbVuh9DC5+IV+3g4eAyFV/kIfmSqdTeQ2kMlL/XgB91MZG28kQY",
-	"uUE7pis47COlv227mYdxtekcZMzdNbMnWBPKxkK4Znv73gQ3aTcRxw67s4UsFeLdCN3aU0YPrd1b5t98",
-	"2mrkE5n/1+XfjJ0AzjggOXF8lwbx+V8fZ0UR03A62/XgUTx0mYzLxbJubrqux1lRGLGQehMdzdBNZsZI",
-	"MNcQEWXM5skoQgTHGLFU9bJSnp8CuCIw3Eik7aUW/QyfzhJBdmiqMyMnKhuMU53qI4E/jXdQGfXkryq3",
-	"HoLBGHgzl+CzT7UQWee5zkR/Ukl9QfQXslGinGlAwg+hQSz5e6QuZWWyscAf78OPUS/GIgO8Qib6XB4v",
-	"AVY0gYWBF1zRl4CPdQWYQhIVGTH4eJpUkTkDPSPkrRBZWShZbX0cgGrGgggHSGzIghlDhT2chIX7ANbK",
-	"pyGV2ixVbjMowk8/nMtSFNJKo2wSjcs1AziUneEByptGNUigk9adpO1nsJMDN1hgujOZ6C9WlS2XUDTZ",
-	"/YpeLwsqfxwlwWYXaoPTILKFshLIIHAUiFiZ1rUbh/A/QS4v7MRE/M+z71643vA0uT8ZnDrX4kIul66X",
-	"uCbwx2zgRwx6lvul68albAxDeHWhIPlXBEApbGEq+LVY2nOrFstKWlhjhHpmYqLyesERJxEP0qf1Zupv",
-	"K7fNaGfIUsO/y/ADTBT/eCT1Jn72SFZV63l+oGw/AR9BUOKRG7t7pFEz9Q6eNUd/RURrVqlLpc3cqhJ/",
-	"rBZHzWrSlDl9AnBHR7NGFqo4Am6a4m/SPTmVuV3JqrSudTc/ma7tESBDFyYR2VqVs7mlr9h5o8y8rgCo",
-	"kEXyJ9tadjGruZ5jmDzsiN8Z4rl2q5eI7PycE6Qzj/d1rbSgt/i63SzVGOpfwt6Ff3kuLikudL3Wwj3k",
-	"TFpeIzpLubmE/ff0zX+g+CMIaYTaIow3FBrCjoyhWdwrGYDS6XglIuOhwWzwEM7xXMOz8K4fG1QPh78l",
-	"LCUSfxLh1BHEy/0ayovyJ0qccLMxVi2y1vmUEdAY4RJLnDCj3M1hCS0iRPa/osM5rws8+7Sd8VcDz9pD",
-	"i+BXcesUhFWkgnOU1gBskpNKGS/U8bBFcxjOG0aIJcw7AUPwEfB7O8UJ70lMc6ioZtG81DPK63ZyE24Q",
-	"typNvcbqTcrYAfjlS7z+44xtSmYIZG8PT048XI6KKZEfl9+GQktaZIgYygKSEFrWq8VENWzZwabqwwV7",
-	"fAqEpVjizudtHI9Go4FvHFw5p/TpIfyUEeI7wlBD9dcWvhRafjDmxRsupXWKS4bU+z7r352CVL85e/KM",
-	"2eMwK7Pv5a9byb/KS4nHOEuEkRuAAJlVji5yAOy1ksDdVxMfTzAX5fJ8pc1q6VZKFVFoQZNfqVJTm2o4",
-	"nrrgCoRuRskXjt2mpa6nyP8KaSlutkaRH4oy3GvjJPtMvRM0cCPm8lJFL548+oO7yhuZW9WkOq/gRhX9",
-	"7C/D4fAnd37SdIn/+T4bADCrqhKxQ/Ry/EDUOtXZpC42Gd0y8DHANBqxlI2BeSkXnXhvHNQBo37XVnBb",
-	"6J4RqFsd5vwmKPN10cLPoTNf40sdQOcXyk0irFOQuju7J4liRGrRWseEA2DAv+0mkvcMLe7B0WzvpA+I",
-	"dFzHvIxBxT5Rv/czMHwtljbtjUXa+zOlOpz8y8n/n/YSAakIsXDHxx7i35gmpQfMXihJ8QG9WqimzNPe",
-	"L7+kequNp3JZWlm5ufq6kTpX1BLfAfjUTNWzRi7nmwPd+F42pbmqK6xVYF+2JjfeBpE+2UcNPtlSrJOg",
-	"lQ4O4KeXlSwPYrfPvNpL290AANO9PAa+OLiondAA3dCdDFQDsvD9TPTzVVONRXZ05O6jo0mpZbMR/wM0",
-	"xOFGLipx9G2q73HmzFunP4jwgXvMWdEBMf71PAjP24JifwG5s6qKzLu1avhwfYFhug/0CdzggrAjYHcZ",
-	"mIrcaQecZkcaw6lXONbShNUJGgSoGZgoxkoG8Tm2FQW2CWGD3oQPAwcVe+5AvLfs88hkTiJ7MwlGG2Rf",
-	"XVF5BKH/VzjNz75/TkmOkKjpLH5wmzdQ2blRl/UFAV7Vu2VJlfVBr8Nc16F4iYWBCQSYN8oKqClqnUZg",
-	"5pCteqkaCN0zSjvV2bJR0/JdhsmsiG6sIa1tpkujhGRmypdKUeZaJouFEzaAK9yX2fUWB/2b9tzDGK52",
-	"2+Oyfe4S51esM7zrug+7Ozoq9IsYLbcV7wW/l+E9uF36C+G8cCa8+wkOx4aytgnO44xnEx+Lfgbfy3y0",
-	"F48EgHEAX+8+SSBhOCeM8AEJAbQtBqG5fLje63ig0xs2160GAqCFTxQFwB4UOMg9kQBYhLjUMqzO7x0Q",
-	"+MkOKgMJdTitXYe1daldo/iru7jCEWZrfws87zM6aDNQ6j7Uyqca+uB4Dx+q6vpitcQ8Y/IseIJnwhzS",
-	"Dku1sfXSQPaSU0TApbGeO23RtVbq8OJQQH8hd4TasWj9pJr9/3QVU3HsmCwO6mcniB582CERgNugWyTg",
-	"R4NIuA5MDfsHZjr06K4y/g0dBNyzVx6ED8sKdC2pfNWUdgMvYYrJ2crOe+O//OQUH6QM97/5yb3QXO53",
-	"ksCl5HpKmR9wjRV1vgJydKd2TxUmmU+beuFs1FVT9ca9+6A80bB2lNIX3/lEbSP6ShfLugTKYTzAZQNN",
-	"XqiNAbOX/BahUPSuS+U7pD6GXkIyWqg3nfirvWzEsilzutY5VcXdWhdmuJXb39XID55jk9IQgksFkS37",
-	"X4khBa0OsZ8hkMNiLpGv+GmG4llRWhQbPiq66KhmOtzNye/q0pMIakxBxv/7f5g7mvz0M6VJgoi81tNy",
-	"Fq9DAPh2fP31iscalTLEoTJGGybfEyf7z0KOVgebUrmAvKNSQYLzYimb0mDSNAQTILeJOg59LQARzOWi",
-	"DHqgi6ac2qgxqWW1sWXe1eK3UJmfk5wkp37xro+XHaIEXXNMNxCkagkukbKodWlxZX98Hn+Gs5V2vhMZ",
-	"buFskGraB8EPqmK8OiRCummp5KoorevVvrfhASdK/l8AAAD//w==",
+	"7L3vkhu3tS/6Kijec0pk0kPNjCUn4lRq75EsxzqWLEUaxWdfU5uNYYMkMk2AbqCHw/ioKh/v57s/nDfY",
+	"L3LeJE9yC2sBaHQ3mmyOZHtXXacqiYb9D38W1v/1Wz8N5nK9kYIJrQaTnwYbWtA106yAvy71X0pW7Mw/",
+	"M6bmBd9oLsVgMrgkmq8ZGb79+hn54osvnowIF0SvGNkydkNkQdZS6BXRkhRsIwt9QTK2oGWulfnN3CjY",
+	"lilNpGBky/WKULLggqsVy0hRCiIXcNc1E/PVmhY340Ey4ObLP8KAkoGgazaYDKgeJAM1X7E1NaNcyGJN",
+	"9WAyyKhmJ2aMg2Sgdxtzq9IFF8vBx4/J4Kl77YusY4JXfT7ub5jxbJAMCvZjyQuWDSa6KFl0WGUJd7ZH",
+	"9IxqtpTFrmM4r0W+Iz+WTJm/Fa4OV2Run7ogcs01WciC0Dy3i7fuGrZ7qrZya3r3komlXg0m56enyWDN",
+	"hfv7LDrgslCyiC9cKtidns3hjtRt5aZgt1yWimzokgUDNtcWvFAaLnSOGT/XMeLHZ+eHR/wVy/ktK3Yv",
+	"svioM3v9gSIvvvLj2FC9qobh7vn0De8aRcGULIs52zeKT/74S77muv39N3TJiOJ/79yFHJ4Lv2WP9WDy",
+	"2NAMvePrcl1REP5V7QYXmi1ZAWN4x1jX4TOXFJ5/KbXSBd1cwJ+KrhnJqKaEiowoxjJC8y3dKbLkt6y6",
+	"xXynuKW56pqIeTQ+j7OkWj8u9JePBsG8npye/uHsyZPzx4/+8Oj0yZOzA5P8aHZJbaRQDNjpU5r9mWq2",
+	"pTDnuRSaCdgGutnkfE7N9B/+TZk1+CkY238r2GIwGfxfDytW/RCvqofPi0LaT7VpaVPIW56xgry7fPqc",
+	"zGmes4wsKDf/Jwsyl2WeESE1uTZ0R+crluE6r5lShha4skcX3/NAJUTNi/L62rxgQeYFy5jQnOaKDNO5",
+	"zFhK0muazZY4y3Q0HhhuS7O3DJjXzz/tVzQ322ekCH5yQq5pRv7Hu9ffJaQUN0JuBVlwlmcJWXOluFi6",
+	"P7eFFEtiNjExq2Me89KwPj37aju9Z1Iscj7Xv8ye2m+TeU7ViikUnrrOOOZlUTChidJUs2rocztQO+6v",
+	"ZXHNs4yJX2bgFbEYsrqlOc/IdalJTuc3SGZqLjd4iAtZaqMiGDYwTAtGsxRkhfmXSki6Lbhm+NN8RcWS",
+	"mR9ptuYCf9TyhgmVwLtomXFNcrkEnpE+XEvBtTSsMB3BRlMyl/KGsxNa6pUZoZGPmX1xQqh5lgu8M5dL",
+	"WWoyN0xmUcg1oULqFSuI4uFKL9zS2qV+Id4r9tmWGd62d63XMmO5GbEqzbi4IqViGbneVTqNpRwqCBP0",
+	"2nAE8/qszFkyFdsVn68ILeYrfmtOCNdkC8ziOpfzmwhFJSSFU5ROhZn8nKWjMUmrj6Uk50rDNq+NinJh",
+	"9EJGtaVcJGkzIPf8n4xQS42yiKNgZgxU7LZ0N54KXFPNCkFzXIifnYQvBSkFu9uwuSEOxYpbVhBm7q6W",
+	"g9shpSOj72rKc0VowZxubB8ypFgKw5aDyT9QJP2fJ5ZNnrzIUks3cE5+gdmRLcvzE8s6b2lemoNItSEd",
+	"IyBonsstyxKiSkMYilAiyvU1K4g5DnJBCntYhGeyTJRr+yZzdAThOBlSsCW7CxcNfrYn5Tupv5alyH4p",
+	"Zoo8k2SS4UTZHVe6GpyQerYw47HDu5LyJS2W7Jfl9dcy25mdkIZ8zsgr/rQaoZZylpshVWeQpOaBasSv",
+	"qNhZylK/zMCB//oRc638VAqUSEYhmV29/vb5d7O3l1fPZy9fvHpxlZINK8iai1KzhKgVLZBnMaNxE7rh",
+	"hmmY4Y4uyHbFhJFvhTb8iRqb0bDq6zJbMstVShjBfGUWJzOchCuiNkYuDrUbozl2MJZXl/9z9v67F1fv",
+	"Zm+ev7Uj++ry31JDu9Udz16/u5q9f/dV4yYQIzVz1bwXx2J4gb1qaY1mWcGUqi0PihiqNVtvtHIL9PL1",
+	"n1/UFmhkXmUVuEBagU1on7l8f/XN7OvLFy/fv62eqtZ1TNK3TBe7k8uFZkVKlFGeuSAruSVrKnZEsbkU",
+	"GZrpZtWXlIs6tZnbnAqkDJUlgxWjmXUZBG+PKfb+5VvKjd65kAUzH4JdNN8a19Tytkr9MRm8F2busuB/",
+	"Z78An3iFWmJC1k61rBRJUElu5Y1RFyr1xq9WGQy0tVDff//9yWWgccTNwfoug4xeG9o1Ap0M06eMFqzA",
+	"d7dWzRt8dtFuKc+NqP8lxEnGNkxkTMx3eNp+LBkKAvOHseCuqWIj0EwEmB5mYBeGBa8MKWypIjlbaLKi",
+	"+eIkk8IwBFnTFuZUoN2iC86y2qK7iQIL/OhWBj1ay4KxtZ35ppAbVmiO1tmqXFNxaMrfmJuql3xMBhsq",
+	"WA4v4Jqt1aEXvDG3115gd4sWBd2Zv4tSzFDmHzDkzcRAkZ3dskJx3LmIpV15Cn5wL28/6ifywX9HXv+N",
+	"zWGIlzkrdMwLuDarPzcKALVKJ2gNS2kUxkIZjqi3jAnk0KCBG3ZnNj/nwqiaii8FX/A5FTrfEWr4BpnL",
+	"omBzIHjzxPWOUE1yRhVydmtzE7ZYsLk26mDS2Er3/tkRa1lz5h33ADoVfmrfMuezFV+u6p5JWZoz6F+I",
+	"epS9O5fb9jK/lFtWkGujhjhn2pPH/51sKAcB6Vwk3uthbsr4YmGYQp/PyvWGFlxJoeI8aAg7m9jNHsGH",
+	"FcHHWOadeCCC0XIwf4abOJ/LUmhlbh0P2o4SMwZ3sxmCUR0Nsa5kvg7oMVjXghkbbUZ1X6dvMrBGcYfX",
+	"rTSqAGirPVfNLHD7Xc7yPvHuzp6vW+R8s2EdPsHK8btdScXILSsyPtfEPpQYldqoFHAL+lKHVJO1VJqc",
+	"n4Jw6MWbvir4Qv/FfizGmnqeDL7eFPIWZ9PeaySjQ2MBlvMKb/0IfrYZnvcDvvoHqsEfPH1aXgWaIzgG",
+	"zBdA0hSUK5b13Ck4DH15BN7cyR82M5r9rVS6a+O/kfn6n//4j6dSLIypKThx95PNCVBrQq5ZLrdt7ZPm",
+	"mxVNe85pM4OXdSytZzD2m44JOQ9JKezx7b2G7nB0fNBy7yNPpD8l8bdadlmdJQw8LMuCoZVulPE4d7LH",
+	"K7ZLfwleRzXZUHObM/jdRECKGbXdXShK0fWlnGp+y2a4tu3vGbZDHnruckFEmedI0z7AwhU5ja+ZuRk1",
+	"QIwZtNawt7xsqBUYkXC6RVP8Js1IWUN0BoeqdmQ8rwgopmLklgd7uVmJ2/Y6ViReO3Q1wVOXhDWWExJX",
+	"xatDwgiYXk08dWpTz1B8Xsn9Z6AZF+WB4N1yvZqQ1C2NWe0UfJ5TEbICG2lltMg5K+AtQKv+val5Y840",
+	"y4y5OxXpxpjVNE/Bcq3ev2XsBj/g3gneIPNCO2Ovp03FH0hmTEtr4XFrdEN0BkLHudHmzBsTDFuSjPJ8",
+	"Zz64kmWR76bC+SNHqOE5pSCcbkAYMLq2spAM7k7Mkye3tDA0pcwr/Nq/sQ+/hVe1fv4eXul27CVXEavB",
+	"C9ZeEhYV6YhkDSKmh97xHbvTNvraOoYwhvrbOinwlZfDdfJLjWnA0okVmtQH4/0ZeAB8Dnw5igwpyQq5",
+	"MZQJKr/ZrjSn2th+s82Tx/ZFTx7rFdmwYm6s2ZxF3gmf0lLTfCrs8+blBVcseLmhVqXD0Zm/0QJxL3ug",
+	"pkJRQ9Mq8oYaNcFcB8kgGDAwAqV70lKwlO/su4KfXuJr38Bbg9+fwQf8TnDx3Os2NMu4mQTN3wSEtqC5",
+	"YjFXm1rTPAfvuZmdAONZFujZBw0nQe8PfHYCZ81u8FRwQeCfpBTGKhuejk/PzUKdk43kRl+XKK5O//mP",
+	"/zgjak5zNoLj2thhjKzAvqBveFFQ1PxdGofjZsPTMX7h9L+PYoYbLHwYjj0dn8cEmY/IntUizacRkRbu",
+	"7Od9M9JO/Z2nB16695UfY0cVwx/ZZUTx/d6IfY46rA2TZGSYMeDlxhTLGVFyzdCnUrAFK8D3xvXIKw7m",
+	"Hg5+frNltw1lKzCoOnSHSpm9VMpspBRvmYLV6EhvKHM4rpD5w/hyBXLDPds8yMT6KcYtUsEAS1StNjOW",
+	"oMWwO2ADxjKTQlMu1IzmeUxTR80teN21lDmjArUyav1i+/jyewEEkb3Fu0MC6aG9lvbpyLIVJXNWC1dk",
+	"+LcyW7JsFKzZiioipDMLnRGeM3rLUM3drmTOggcU08R9MFBEgynjzvQae0MG2cX3r/BLm3hma7cuKpnK",
+	"jOvnt1FD/bVghAld7Bxb8aHdMXmhiWC3zGgPeWZYkGLzguk22VDvZWhIvWl5evrF3EWE4C82Rr3mf5Ub",
+	"cxL+F56sNCGpUeAh+uD+mFMxZ7n5C+IK9sHqb3QTm79v2E6NC6nNZdCvaKlXY2MdlAVLx1F7up+xKUs9",
+	"l2hp7tVBzKq9tvfWqLv1RutrtSZB5DIu1sHreCVyh3t+E70KnKe3gwcW2g6lKyRVCzdTRdY0w/zDC0Kv",
+	"FRPoLbCbgSFyWWpCCfr78SVgzcmCqJ3SbE2QouqOnq4twjF2+gNKxYoZXVrq72FyubWoXps4Cm8uf327",
+	"KmrxBBDuRm0oNTrYf2g/i45csYBfX1EOz0rgmVTlfM6UAl4mOMuiXkqfZdpeEdDM7L/y14vB5If9U/Gv",
+	"usQHP35o6oJvvQvQOrYU05qLZc1FUPMSWbEh2Jh8x7aYBTVuCfqPycCpFtbdunfvKm3lYzLACOihZ/zc",
+	"nuLt4A4WC77s/eAzvP2ejuGjXHk8qxPy4RPfpN+usw+kWJTCjj2i6Vt7GEz6O03kHD0hc2bDJkJu7WaX",
+	"ImdKoSsgeCxVmupSpUbbS1HdS8mwIg+uPU0khKupyLiC3CDzF+b+mH83g92gPNqNt1r9/TRIN9RDG//O",
+	"3WeeKblmn74txgKaQZSivfjvwTrCCBamQa3oLTPLbUMjivyf/x04Fv/P/ybW+hzVhIJLJ227/VC/OIZs",
+	"Y8LA8v9qRUKi9YeqNtc62fkTmzgGVT/8tfNVG3WMdzZ51nG2bZOfKe/HD31bRSnUmIAdhPtjnVpqKupe",
+	"LeKdWglhdL4yKqTZVbt/Tbea9aI5s1UKfMiGEK53mBbbDMBBOkfNqzEV11KDi0xhQsuFt8vNNzHwUPFm",
+	"9FbCeZqKyqA3NpELgKaVWzL18VQfDPCOeHK9m4p2+MCtoUveWhwI7iVTYU4+hBhcSCFitsOVpiX8OOau",
+	"WNA1z3cnW66YzZ6DjKANOibjXmtvPYPJXtnP49PT07POgCabadnLHVd5Yj8mA5sMGbcDcY2O9PYFMSx6",
+	"9wIf+wKmYf84a3AjOKA/lsxetkK4HgA7/FXvUmqyCjfDajoNV3ewfInd2R7H+4XYlMf6ry5rZ7mptjiF",
+	"3Oglimh6A7nBvKhKiYZ2LglJ7VxSkv4AVuYHY2pVM0lbbnJLzcQQ6mjcTdG/kePnJ8duWnrqNcYj3aAh",
+	"IakNE5lNBUzA13G9A7abrbmYimH65v0VeXh79rDKT374E88+PnQZe6FCHOF2a3o3m0ulZ6XKZhtWzKDY",
+	"LaI3vCOZzHNaKKjKiskusqY7O17DAt9fPSNzmjOR0WIqsIYO9LMJEdLOaHQBLN/pShm+hxasluqop4IL",
+	"pRnFlBFJKBqvY3J5LW8ZOU2IyxA4O3X/sa5x5zN7fHqPGGLTGxRfq70M5ZnX/o8ggm/kFmW0k70gRRUo",
+	"rL5GwnOOBYdaGC7G6A3nYpmCqAvuIkWJcQrMP/XvheCZ05OdHiG3ggzpVASeS/OTfznoBgXPmELvKw3U",
+	"Z0zqALVNTcVK5lngAvU+CPsmWxUhBZv4S1wnGIEDZaGYCtDMzB81mkuwaqqWNIvjB/2+YAuoEsA0/Efn",
+	"55jfz5djNwlws0FOLTOWACZsQmhxvsJYYBiB8cnyVKgtK+Dj85Xkc6ZipwrcmrOalRWr0cOtgZuhDjLN",
+	"8/UM/kxhw2wg3ujCuEFDUOXCPTV7U9S8zKMxeQ76XamgGIqSgi250szodzCkqailw3tne7hMjRn8wD+k",
+	"1hzqb5dUTPns9B5cOThth/jyK3r3TCr9/t1X9rszrJqJ+F1LvSm1dX5BCSAwK9zWcSNmYv6zvywuGVjr",
+	"qP2lb1wWsjF6VMd5hiMJu2VWetwds4l/G2n5sIkpvVUKbr7ZppDrTcwrvUEO5dyBrnYOlBcb/q5NxI7Y",
+	"1ap+cf6HL/8Ys1DZesMKqssikgbyzqwgHPDqrgPK8/mBaJZZclnqmU0Aj2V7YpZcxmgGyZuEC58uDsVQ",
+	"hhEiH5KiykD74hRSAS6m4hTOHah1EzicozFB49ocKmBMmPGvwaArGCnYXBYZBIimIlU3kHiRXkAtI+St",
+	"L3K+XLlcBjxs1YwfPzk/7YjideXHhqteOxUV1faQXfdRhvcJMAiqOr/1kt+CFJlYwQR6ilEkpuKaYdY0",
+	"+KxFBkqzgm1x/G+IJmY2IWkw1TSZirSarA3o2gmnWDymJaZb41qNxuSFgHIfcAIkYG+bqadQpEHntcgT",
+	"XoIUbmrH68epV6xgU9EeqpZybDbdSdAO6RwkR1pxiFYCSGTF2FQ0NmeUkLTBqtPam1G4NJShiID6YXB6",
+	"9uR08Qf66OTx9Rk7+cPp6enJH83/nFb/OTP04hneWY0BuTjlwMuwAZ77HOoBBvNcKpbNfqRApr+Jy/+6",
+	"4tIVj5+eP0p+UelZVa3/Jkl7S1Lno0p+k6o/n1TtlpGfI0hYxdZ+9RihH8pbtohMq190qSMs1Onmjw3k",
+	"mTHL3kGIJ4xVyhtgf1X5VyxWab1Ob1jBZVY7JYMt5NY2siW2cpuSIaL93LICMjmhOjFdy3VKhui7gEvw",
+	"T3CxuRHhG9dyvWco3OYkNAp7ji3S8Vg3Ufnornp/t42fOSAde50zNe4TvwpKTPbRXDXBdzxjPrbYIcNt",
+	"hAJ8GJWuwwWByMIGNkwl5nwbwuhd6/HKvDZY6sgx2gTE0Nr8BHcaooFpURqlEcMYW4keqS0rmF/X+O5D",
+	"yriKEkFYIXDcWhas07x86iM1/iZyzVZcZChXXAFVPDcfMGNCmtsTzxMYG5pVyewduwuXQDGrP6PSxMMG",
+	"GN3M8OuCDGmWufIC8NjkjCpXGmnRFHIeFkfSzKvFuZQ3zifEM0XKTb0yqEeMtDbC9oReIaluCgYimwsi",
+	"Rb6DTD+kJaAWtaLoyJKVRmJ2G2J9rl7Q41fdM6LbYJyN+gNL2WEtQVhgEOBjMZvn72jKn9X2cnRse5RT",
+	"16k2ohRcl/Mbpskw9VlmTGRY/41+u2GKxRVpJHjBROTUPr+b56Xal+HZzt86ohLVDPOI4HV7SSCyHMhS",
+	"Dxi014buSqs5IpkGjfX7Zp34p++ZHxJaMPcwYZzecBR82/GZFn6W90y3+KRZNs7y3jSHD52kBczpfmTF",
+	"zezRUoQQhpY3HaHBfabAPbdKgv34yV93GF59D7S/P6x3PHLoLm3Qxz4OkZvdntf+/ubeh7PwCS/toSbR",
+	"LetYy26SeWNffE9mtOGzG9aheVaQauTyzQtyw3YXRGlZsIwwMS92G82yxKY0F0yXhWDZmLyiOyPW2Xqj",
+	"d6Ck5nJu7GUAFnKuHMYyTOurW8ePTp98Gatip4rNyiKPD/PyzYsHWK5P3r99eUFWWm+gRkvrjRqTl1Ju",
+	"run8BvyFm4LfUu3xTWxVpYsqVSlpRIJtjSq23Cov62vU9eiPTfLaUK1ZYUb27z+svvnwg77C/27efPhB",
+	"vfvwL5OHDwexkh373Il1JwwmA++3EjCRycOHfk7m3+/fvjQrE2B17AV0sDv5jb39YzK44SLr+9i35t6P",
+	"CUIr9v7YS7w74CpNBQLZaEIA1eLEKILGdPE2wrFwnxEGDLMMCCjxFN99oly57P1OVLcx511H7pYEndbm",
+	"jGxYceINvYIKowSr2Bq07TmMVsaPhtx4LFZK1mWu+SZnJ/iIV2wT62ijikwHl2Pyz3/853QwFTkX5nhA",
+	"1qYFWFxvNBna7CyojSyVuVgWYjQmUFnmIrOp+9gMP5YmNoLcDLhah3nODP3brM2pwHE/UESzO91wcv8w",
+	"eGPU0kEyeLmDjPBXtFCM5+g08OI+WLiz0x5yoJL+51+Gwv+8bWO4OcxwDh2gODg/ixkIxgREA6y1qXxg",
+	"euhhyqDuTZRrVvB5CqB+flVwQfCO9tJixcCCYaItlqqC53rUj79aCbDvULtD8S3bYVoP8Cm1HwvCkNQc",
+	"bL6yEMoYiz7bI0VySskQUFHZHZ3rfDd16QqG3Y4mJEUva0qGiBhhTLVRQlJDdzYARJXiSlOh06mwn/Hk",
+	"aV6G9174TBJwwEIaCp1rI5C4MDx+PBWQv2wUtgeKLNj2RK2kHbnZNOaBoIwkaJBkgFU0+DdZus1X5WYj",
+	"C000N4YSnOdCQqUXzmvwMQmffLUjXNzC2eQKoT7NsaGaZJK8IJn8l+oFZlaQYd/PkWLFyjFaLiZv0Yxq",
+	"2pc4Xrn7UTeLOtDNKgPbqHnOLeA2wvMYFgNUkToyS0dxN/q+M23E6lKemB9P1A3fnEjLf0+gcNScW2uf",
+	"HBkk6PviZk5jg2t0C6C3ZW/ZE5MwFfR2UYoLs74ZSX/6CBnGQiJQXyxPWW7FeG8e2XHhp04P13dsOyb3",
+	"iP04l9JUAIpPmDrWBBZxOUEuODx0oYcm8MBoTCpondZjwGA2hYQs7zGUfadToegOTyXXRlTb0ixA6qDi",
+	"BKFXN/Asxr4t3h/dbPId0XIqzK1YzQy7tKY3LpLbP7TV7Z54Z1jY/XSX2j79VBccUeVjwbYzwyYPUcbX",
+	"bPvO3HZ/CxPZyawKPB/UQdcbfeXujmqH3QfwSt6we6p/7G7DC6aiBTLfuxR6jLMqLTdQ8G+UvQtrR4F/",
+	"Wq65bgHV7HOC3dvDIjesfzwLluWdeeaI1Nwuzwh+unsPvmfXKynv6WMLXamqo1MBuzWTI/TapmMoFgIP",
+	"D5lPHgC41YQ8Oj8nUgSAwebd4+8AO3PNteGuUM0cWL5Gr7h3qsBpL99akHxdn+NXLkOlQHCidmo2LkDv",
+	"3bcbAkWPV7smDTw53i3oVqPXZ7/Gm+9P69Z90ONTYFrHqRZNSLtw3bSbwUnpXzmJtxtlsE7G2r0mUmgH",
+	"peMTlO5cG007vbRAnhCFnxDE3SRYMw6vwoLxWP12M8MMPtye4Id2dYRgW8vPIPoHad8wtoSoFdQjGxkn",
+	"xZyNgwWyS91/idwD7UXCr3WsEl9CcZIbUbpdKTafoWS/pop9+WiCqiYHHZROxTtNRUaLjNgvKpLz64IW",
+	"RnSTW1bwxc514eBObO9fTDvAXqu5xY8Ga9mYQWxNARLvc8ShMdAEoEV9UPjelqIHkt79oeg64swPFKaC",
+	"xQONo/FgT6j22LkdwGs7HvTQVvZdB7n6PPt84IdHo8DVut44+FOAgYNaPwsVaT21sSCyzdXc9z2XB4Ah",
+	"99pCZRybe+BbYt9o1mp0gLA1gqchKSdNOK4ORLRqLuG+x7h8fRtaBy90AUb8dXHQvNSPKiVDuznocUhg",
+	"PxQRcovZK27MaZixEJ1UP3goJPjgefjhhX9JwBrMwGaFVcD74La6fbCx8ziP8Ptz7OurjT3wfjAe2N2c",
+	"FV0+CQgOe9RIS/futQ+UdX9WFUl/PA2dSMN5ib0hyHQA/tPRBYmypyh3ctR2L1jD8OFaXkBj1rHVimxQ",
+	"dDdiBOBJufOEvC1jh+PnQj+IpaEdADn0bTligKLZrqqrslXAtk9SJJnBveggEvlXCCvUcg7BCzrH+JXH",
+	"kWpCkcUyM17R+YoLVgVUcPjm5km9OVDSwH9PsLWJ7QuThL0lknonlVpLB9cewzwetlZK6kjnSdB9BLJs",
+	"jI2ErWm+ubp6MxUI/WCz8vGPqdDsDtJ0lKA3jMypYmToOnykmJ0+M8O07T9cfnaFqmVHFyMsSPPvCJ0s",
+	"FkxkRvWCsvUJpv1LY5dDpyayoUZFq8P1GKqZimHTkZSQ1GcCjE/TUUJo0LYJlZkUgmvpCNZQZru08tEZ",
+	"UoTqCihU8CvH1xtZaEVSKP//bgIjSpuzrw8lqnS5mGOr0qkelgsuVv3y5HWOgdHqiz5y6eAAzg4eVqDj",
+	"aiTRc6A0X1vJ0AJS5wc1J/f4U7j5YzK43mEoPr77zN5e90D6dLea27TIMEe+f0qjn0tEgwudrT0kIOYQ",
+	"VGn+PRL/bILBUc+Au/KXRx1pkAmOojHp5oSCJUwsbQS7vY+0njpCarntMOxDZFAmYYNCi0KuJyRdcaVl",
+	"sUsRQdaZKQWbM6GnYs2oGCWkVr00FJLYp1yRlAsZUkABw/YZ2CqzXvmELYw2Gwe4P/IswbKIinzTNb8z",
+	"imINT9R+tlk7BrdGE12fGxZI45h0rwUGOCFNxKn1UhAKLm7bREqKKgpqmzmMyaWYitQh/KWE+Y9g4XKZ",
+	"5yRFRdjVegEkKPybkhQRwczULjHYmYWvGAZFRJj/65EFVeq6ueJjU+EvjeDTcODhGuwhgEFyYQuybFgA",
+	"67dwDFwsAac09X+mF2aEkNaQwuS5OSUbVijQJY2CxbZRkBI/yI64CdQ0tSEp/UCBRQFLQszicNq9mVQT",
+	"JTPGpu6hxlVomM0DZtOCkY4qYBeYAayiiurNWJ11JMfEh+7BN/FBB9W67nAJKKOFKFvOBtUqDxSxD3m8",
+	"EPDyC2lv2lJlG1/2RJHHkdyHjyMJ76OtOt3jFtjjhdujepPR/zCPdZOQkLGGQl8bosWT4xIbzGEB9mKe",
+	"GO8HRm1My8OGOT5Dhj6MXxllNvZiWM5oTxHFZ0Bb9RyiYwsMBVU7YO8lQ6tuYRIEdqjzrHYByqRgedzz",
+	"5ZbvwEpvV9KtdIZC7PLNC99/zKio8dcH+MK1dxdyTU6NEDsLsf1CPNd7IP8jAXYhzwHvQN9WIbNyboxv",
+	"PSHUSx40FgLrAbJOZmuq5yujlIe8MqlVoVYrVVd1azWxkXRzfbg4pJKttirqYzIIWiV10EhDmJLhIn5s",
+	"zN5ZGC3rhzBSedTD0WbXuhqMn1A3WG6UucbZVYt5HzbWmwvVAQqfWdx1SxC2ZzCh/sQM41pFwaZCMT0a",
+	"k0opMVZf1YI48UoHtqTbrnaJUwZgXafC9hDiwN3hJQkRjIONCyac+bQx/8DFKkBl+zsrZATwHV2S9p9R",
+	"reyOzctupQzUL+AOUIphDZgq6Q8V8ZHHZ7NYq2Pyjos5m4oag+Sa0FxJMqdFwZkxvL3zFTwD1usESzoV",
+	"ad31lFbFP9TpUweKf6YCq3+i+Ot7y+Va5ToPqhb0ZIix2SaQZJy1HalXsG5nUpBIDXclAZqeUfBtt8Rh",
+	"2Lf6hu2IUeELTjs4e6XtRs7Cc/RbVQqxFSGGKhIi8wxaYzS4iI1QIOtQkEPXW9gHNkJE1rs+Hvdw+3Vw",
+	"QDMRY31v6I8lI9wqix42i7nDYWGzcE4N9n35fz/7++by8nJ++ezS/+cvf/6L+vIvl5ffXF4u3W8vnz+9",
+	"efn65vLy6fbyhfvxq6f4/9GhH69e7lUspaY59iSpPC/YNn1ukwx+3q5QB0JxVPl2pr5um2ODL+3Tq8DD",
+	"Hifl+6iytWegUmIPLNCqkOVyZf5ZJTSjNgXPhzoKB+ZkO86vGVXl/RWWowMPMe51bOThM4QYgvuj1SH+",
+	"FAZQYukN26VkSIV1TJqfeAZ5zKmi1wwT4FKy4Ijza24f1S2igCXvn8T+cI/z0+8nXOttCUVCgyF3aLwe",
+	"bCUCzMAIFxm7SxAV4bSjSBfhDo7ihT2VScf1Kl1S64WO8xSOTVo7joGQDkm+KPjtvU+AVbp6D/yv9v5o",
+	"OKcr+Ns/BNamIL+hgX7rCajGlau1jDOfY/ySAQnUhWO1YnUBH9WI3aJ9DrCKSpv81cEqmlQcUfTL+Zyx",
+	"DGLlNWmIh5plmI9rj/iWYosWlhkjD892OhXDpv5lFIillHAX9srI/RfAww1+Gvv7VFT1AKhr2z3FGL0D",
+	"LPFPe8zPOd0A/qEDU8HujtZK6Xpnwz5w0zfEA2MHsrcjM+SFX99vNvy1OpqRFH1UrxA+ld+yqnELOMIF",
+	"81VKBGyeSdBybSrAELV6pGetBbhBAbed5Qon2VZQYammwkXgm17jiD1QOX9+Pr/Nni45n+S1qOZv2whZ",
+	"3cTZqsYisxA7Q+dPRkc/Lu7oXv6IuNl8ERi+ZNgydS8qqgyt3Ck+MrogKd1SrrlYwhDWTGhQB/BAJmBj",
+	"WowvGyTSU+Eukx2AxqZG9NszA19y+UGW4l2DbSClqXCduLW1tUeHzOhk0Bqj2UEp4oAznX6YK2PL1vbO",
+	"0WcPx0qHFyXGCV3efNtlLosblhG7865cwuFP1bFg7cGCCPQkqJ2aiqB4ypVo2Zg3BkgEad4RYDud/+HL",
+	"P05Fq5AKKyp2UFe7sZptrbrDxj/Mak2mmHJljf41lkIQCkmlHm7DZ2FgN4jmxKYCZoaBD8GILqhQ2F8G",
+	"yAWyztD5AIsEbMf1mbTfUFNxw9gGyzo0DN/cOyaXwqZzA2JJwdbStqvaWwL2vcWVOye/J+etoq1azdcl",
+	"HIAJeVTd5Zf8c9R3NSX5N4zmiAPdyKKNQTJ9OJjaik/FSLfRhL5FwRAc+Oc//gNFBXU3Yu7bQyPVRlWv",
+	"Au+ZhgjwONKSb8XE7IZuNrT9pWfm4gNF4HLdG52xBRcQFJCG3vOt4XVLw508qI3iYpkzktNr62G/jxmI",
+	"LSVnNFyOXv3WbNS9Z1y8/Z2ktjSxfXoBxtqeTChMHgJHIuS9vIS6YLTxLGw1Hk+bZ0OMUvM5UqSsS62/",
+	"CmtGhhM5BLWDg/Ef6F6Xr32NQoU1ZozZQTt127Mla+Di/l4QxRhJ37x+h34pRNBGn5TPi5jgatbyOe1X",
+	"5IYJyk+MrEELQ22wAwKaNgspzR6r26j8wjn4RNyq52HDUIDb4vEz14IjQPWyd8dtW79RbUJyD1bv8vk0",
+	"iByF/JwXQEH9w4z78qGdItztwahiPhXc6zWb01Ix8u7y6XPnDMImpIbzJ1MBAs3n6Pv22ebrF4gnBRfB",
+	"CpiVwtYBs+xPhkEY0wOy3qDBCEgbBKBA1CtYpdGYPK/8EuAQqaOOfp5z4Hc+8cZZ23QIzoR4r1gHq7jE",
+	"SdAc6igQTBXladUFIKivyhgYQzJSclrddaCNvksmdx+wnzXaBNc2HwkaQvUmpRpMYoScPlOeZxLOMbbQ",
+	"IByfQXn/wcq3AP23E4UA0k9Uea2Y9zRWeAGQ8V/m+Y7MpTCqB/jjkLjHDsFmMrj0murk7GP/ytGzeOVo",
+	"pIrrrF/FYpcd1r9/bbwcsUMFh634M79l3fbya1EF7a3h1qZqUCAixpdRdzDAbHQeG7xFZmM7G7tXQ29j",
+	"MkwfpSPf3wwhIKwbvm4Lmhffr4lsND0hmpkAqN9co8qE1NI3Q+AqsHKF2cycWwTv0/H4rFdEo7GVuMJV",
+	"UNrbV9WsOjc4Cot6VLykHzhq4MHsrEEO02b20po93BLtHozseaHkW4GqBLuPm2PuW5ZjwgvUIjOlHSL2",
+	"AxXrMqS1MYEizPgZQPFCe1KL34D5TJi4bHMNyJBaqGAYJVU3FvrERmKo0cN9jrGliFFcufh8EVkcaDMu",
+	"W4/AzguWMaE5zdXInbcNLZRPe4ZqvCJO9Z8cAPyl43m4Ij2iep8tgHdfX1wQUuhXO9pm4e3Sy+9q/Udx",
+	"MZbopiKlCmnzosoCgfwRoBxwk5HtahdpTtqzgq3y+/sTd0xEIaCeTqYSSLAjUEXAm0FFC5Yfz3Lg1jPn",
+	"fuhQ+UGwzUCmjSZTEfx54XJuII/ZEgT6ONM1F6lhJuma3qVVptbZP//xH49HyVS0JcUFyE4PhWTxg8ya",
+	"Zu5n5fopIjYVdqaSBRuTSy+CwEFUxX3hnCMULA1SOeG2qVCa26iBA8gy7yyYLjhTSdjU3OZAqwobC1y3",
+	"hnymYmhbPMDHZq67tu/8gISVkH/+4z9HE5ui2EggMsObiiCBqNIFEd/NC8M1vRtMHoNmFNPfAhSx/qmd",
+	"VkE9DjzL4c45O9fTRSC5cTRRkxbmEeNfK75cuZwWZpNBbGqXp8nHo2P7B8ByxT5ns3z3fe1s39d64tG/",
+	"BMC+a0mL7DMDjR8ECo8C9IL9BbC/RmaKjAyZg+wd2WXYMnZjWSOgqqf9YUyYgBMUAcX2a43h6gti1oBc",
+	"7ywy0FGo4sGaPhe62O2HFe/5JgtK38T2jki9srv/O0haKm5c6ntqmLrSaa+27UdAf3sg5D2bC/d86pb2",
+	"RbjeC2btqOLD/vOBe9kukeQzwxr61ivzWS637aV5Kbeu2sYZ0E8e//egra6DZTdXUbj0y8nyMK9nN7M9",
+	"YAMgg40pHTjizKOQFQTRWIww23CQkXY9BwBSxtdcR3IXbQzH9hRshMr7Zp4xKvZWTrxiVKC7v5pfJHBk",
+	"3uONGLgdhLkLh2N4oJ7FIlh1/Z7u+0/Qs9tmYmcRnYuEyiK2yJGidiM4qZ7dRJI/K9dh2KSROgLJHOb9",
+	"vD/XfEOVutTfxphljW4jHI+KyBjfSMUR/iJwAdu8qbP4jM2L/GFuU+pWFgoQ2W7QkWpPpEII3z2vjJ54",
+	"9DQe/cIOb0dP+jZ7is2mh1g8Mep5wJTOZh3mrge0ydgtr6Va+KE8qD6sqqCb+rEEcGQpdeWax0/2HJWP",
+	"u8fd75eO5BEMD7RjIatME++PB/bjEu09dz0QFAOyC3Y4pJ/uVDKvgnL7kJMf4RqHJG+OdC3DIGCobcbX",
+	"xfDD43xAzsXa36Ce0O6AY/UHTKjAP1z3eejJO0qccMeuOE62O+Xcv9fcBEtVb4xb8bUq5tCSwB1F9l81",
+	"a+nN/ltmkHMBLd1g/kG2PHppuENtM8wdOyDXPJ82Z2jswLgjwzUfiEh5Llzb+ZAT+Td/ETURqvL5FuYA",
+	"KdiyzGlB2N3G4gAdVJJgaPtr4V/KJRdfy2J9JCyeYHe6s75ZkqW01mwul5CTwbE7ISx9ah5OA9gCuSDp",
+	"n59fkYe5GU0LoRXR0dsdUOKQZpeiqjcjQ8gXno3H49ZbH5+dH4cD3oVklgwCtNLOhmdVxh4XJGiVPWy0",
+	"Mnst5rhK5nRPhfeWOQgHdKHR+QraRyaGywm2DVL81IUNyqwpx3piKTw4vW+EVqUVjsmzRh+0IIF5A8lR",
+	"LqXQOivg1GN/Y1kKbftcmoGt6Q5MOQUvyr1i5VwK1r575UxX1JL2BWB8Y8kD/R5e0TuAvlNfd+NwOGgN",
+	"7Mhp3TRYhNQsybedC4eCGWX99YaJyxe+NRUVGgvwjW6TM0gCtvX0tb5f9ZL42P1R/veq4gLHAPYKVgFk",
+	"j+sOnHY6kd1drtHM+LqgYs7a6UWt3Bj7np+OBFD+6F5cOWssbHWCn0qCVKWDqULwqsSPJnoioe3/Mw+Q",
+	"9QsactgTqcOey/hi0decq7qrdSmAGEaAz9VapYW4U2gZ9/ymGV77g+5VJx7erefrwq5mPW4/gJBnZqps",
+	"uc2yLCxPMwvRoT/zpeALPqeiw0HhNwYYU8ZUrcrCxzKbADOxHlqwcHFVLxjFITC4Vw5FphE2s/1kI8LF",
+	"dZq1rAkyD1G7tsgc5LoMndEIJAa9jV3WQBzR1X1zdhhW1Q3iUt8XzaGnPdzRl6hhDBYAem9k7FfQeXbN",
+	"8xyNwwpwpSf99ixZ4wLTe4aIqMmFT2hv5FQvN/rkkTwxgmxwROujnhOsQcr0PqGfoU1Sx/KQF1/V6wsR",
+	"th44lBXFqr4+mKH28MAyfYY2S8kA+3gfQ6axKqKfoz9TbILVeRzUj2btvNVm1clf6v1GI1Ye2pcp2kY1",
+	"jJGGrIEKO+qdaI0enZHUWsTE3OecbFUDHgOHCg1/LWDl2lBAFCH1IqjYPD89hfIEi1dJfk88IKarTIBk",
+	"ckxGvwTSzQq+0AlpFqajT7uJgZiijFoEJS1VNnqnpP48AK69ey2EulIDhDeyOw3wV+tgtHPx+K84GWyU",
+	"RVVLK+lEga17do8Z9ud0re6h0L80y2prDUCbByCWqtAJqxtbXgvfumd5IXrbd3m9T/GYld2DzNsYcmMF",
+	"fi6E3tDZ5b1sVf5CD1DeNivq5JefGy0wPJYRpJsQ9M1zBiPy+4r0e6QLfc6j89khAV0HGtvQ57MhAHYR",
+	"132RATsJ6HOU1KJl8KuX0wavaKfwwe+VrLszzGvJsArH9RX4F3z5n9KRDa3ZxNScKj0V5v4xMevlWAcM",
+	"DLw0O5JLsYQubmSITjBV5kbGVzUA0M5HJYFxk1jLaISYMwzw/mBYQXms+QhyW0z01vSGYWsdJubSGEzw",
+	"xIYqTR6RV/yp9XjBr3MqyErmGVkwbNIG6U0AwDoVOHzDpdF1BtWKlOAioFPsYPLEGypYvqf66YWxYk8w",
+	"saiqfZILcGnX4NZc0hBAfLXVswrQ7RhItmhy+ydm5twURskTmSwWixnNN6tIKda3wT0PFIG7yFDINRcU",
+	"O9r7j6KrEj6XVEa/ucXVm0YKuT5nfVYjirayOiHcw8XSpZCCf8M6dgzxAydK+icxd9cH70WwdJ5lbIw3",
+	"cjTjb4GhiuBvxeKZm/uRXR2Er95Kl+W3xONQQX0eAyZm+3Faqk32Vq5FCCrG3lxgusWsb+LhaIBz7uXc",
+	"akzCWHn4cHQY9Y5T3V3PPEBK3Zl9SwtuiBTCsCvHlNBeUWRIp8JXfBEbx8tZQih59u6vjkekjS5Z6QnE",
+	"+XO6k6Ue2f6IaF4VcmtOlQwSBDzUzISkP/1kBOvHjykZqg2dMzUVXCieIe+9LsxPxCJujwgAhW1yOmeZ",
+	"sdsgkiG3D6pJTUUKUGGQcWl/s9nnOFLwySjwe1EYW07nNwqsWYFRv6mQNgWlkFtbHTUhkCDqgLChqzB1",
+	"jUq5sHWJ5v6peOYKjbkmmWQqUGoDu5XmBaPZripya6BpXxVUKBgwLN7XhRFaE/LTT0bEffwYbVLYFg7W",
+	"1xBxGmJz2tmCiyUrNgWPsSJvbqM5fPYlWbE7kvGlVbzefXN5cv74S2RKEEo7cd6Nkxu2m6RT4WPp2M3Z",
+	"/EqYkOVyBZn8DBkrotYBEtlOligwMQyBfTrt08MavA/gt2M3HWyHBQn+VnWHd9FcCobJvDr4as5oIQgV",
+	"O6zp9325zDNj8l0ITGPewtVU4ACAOfrwl7kGmS44OKsxBAuqyJYV5r6NnoqhYlrb8nMcHJQmYMwNwCpa",
+	"cPJfLJ7Q0/mXZ9k5e3T9B/rHPurAMQ2sE+LxKV23Z7lhopClZsWY8od0wx/enjWgzPbdGk0F5cW85Lpv",
+	"L+dn9vZ7+opXVM06W41/7yhNuDbjhspw/5DQ4SetWL4wVxoNx6Oe8Hv1xf4OGqL0d23/Gi20635X3Omo",
+	"WP8srtLOLtpuff2E6ntc0ddxvs4mucV5nyMYjUlfN6wgi5wxiJHOaZ678+x92EJuE4SaXBRyjVYCPPFA",
+	"EWUUuwy6TYCD/i3LuJqQdJ5L7MUzh0D7UhIjQxOSmnVPp2JouK2dJbkuGDXDMNeMDIIsioJtYObEZvar",
+	"C8O7oIxgKY1ENQyuFJrnJIX/AwzaFc0XM/gGGRomuynktS0+yNicZwyKkaYi/bGUms42tMRhck0U5Qjl",
+	"CZfMamBX+80FwUkY62vNCNUAvA5fNBLZr9OK5RmBXvngEAI0BLWy7e+R/4MEZiJTU2HEYGHhaLXtleAA",
+	"6MHKArWAZg6Yo4Cgqy745gLY9VTAWgeBLrxb229WW+DEFd1wkssltMKgheBiOYoBAhm7dNYPjhPaRNv9",
+	"sfqYLAVAq9v23FwnpKMqLF7uyMW8C9YatxV8ztU2h2Cglpxss2skJtdASJaaLln/ZHrYk9Cew+W0mAJw",
+	"YO0QwDlXEVPUugNyiU8LtSwkAaPAuX2zE5vbKsGdPUO4svfMIMdJ7WMdISvvTMYIMhqYjs63TTWooTbg",
+	"Nx8owu50QYlliEGhEeI4GXthKlLFdDomODb8EQPhATUZiS8XmkHXdHMghpd/N1SJeSwP1FSkdMONBpcm",
+	"JH1TyLvdSa3jY5qQuZQ3nKnRhOT8hpHU8mOsKt5ZjGNUjJiYF7sNduLPGjI1gRp+scOwZK3HYdeC713s",
+	"wx3oG/nLsKTfXF29ceuKXcIDsBGXFmQLTz0LGy4Mc7RSEtbuLcjIB4qk5oUnb6HuvUgTUl9e4ld3NCZA",
+	"PlNhdghG4QppsY0pIB2JHfQiunC7aTGtyFwKXcg8REYak79WO65RHEJr/GrzJ6S1LWYHcc9hCyPb5HtG",
+	"h6t9fnp4r95QPV8dtWEHNdxG5yAkdNT6FWCww51EMWOjFM5ctIIF74ajRTUcNCNfq0U2ctGMIPUITFxf",
+	"eNIwZwXr/ZSmO1u1CsR+/AJ9y7uqnra8YBbTpckEJsjZKU/JEMnpBFpYaG7M3DmUDFZZZCrp6NSKEPRC",
+	"rwq54XObtGvzypRRjZOpSO9OHJmiHPH3n1gEshTxB5dSLnOWkuGf2ZoLPhXpkglWUM2eYQaWYSJ3J+a2",
+	"k4rwa/BpOKdBMvDfGCQDfG+UZTaU1uMy4b6RW7KiBcp51CFqqp2RH7YCs1r4MTmFEkgIeGObHUMOmAcY",
+	"0wwwn8+CC853XSXtVVYlVNfMWULovJAKXB52XGrcTnncX99Xk7IzrImPeN7MSqDXvC5nbJI85Q7DmKKe",
+	"d8LuVrRUyMnVlhVGv6WBkwMrk62KgaphweAgDk8noJmtZFmMGh3ovzx99MfDM3IpIZgJwUUZc33holoo",
+	"S5v9Yu7suaoHBxGgsHYN4QXkEZkTU+/hdPxgTu9TxlkdjU+PKnnv0a8eWHIjuWJKd2FL7Sv6qlH6fMXm",
+	"N0RLedO7pqyjbR2ky67oBtRngJjayiKzGdbBgZJbQexLPPw0AjFl3UAQcfSDm26vRhSe1sKmqJUs8w4P",
+	"htJ2cn1owezAO20RABGUbxbvDdmwf0C7wQcSvwjVKLVrYX/Avw8ZUDjiamMOYhK0Rx8lkQUtAgpZSm3k",
+	"7U2KwwVtED2GcGizAFwWBmS5IWa8TEiaQfM1tGdVwCULpmQOVczpXArB5jolQ0sOyVSUmE9vdKAEgPiB",
+	"kyBAgCA0ywqmUJtZlkaM4ZPKvE7n9otTsaIiUyt6w8xzc3NKFnxu7CYLOG4UgFKv7ACdK9ONgjw6PQPb",
+	"/9HpF9BOTmYsD1vOVbNhd1xp88CjEXQtwXafxpLeYcfNqbBWb1Pom53MbLAclsHsPmDPmZG5uHuV8LZX",
+	"Ffiexpw4gccBA8ZoIhrtuPJAgNg/2fKMYY8Vi63x61j6dZj6UtwIuRXjvbmWx+ZmdqetBpMwN12QdhOT",
+	"a8YEyVjO6rh8v5hXggxtRhl4qxTJJFCh0dUJ1xXKP1ST1xxX9/BnNKKkMFxsz9p0x5nxbZjo8sclAF/s",
+	"HXKk5Y8bhyuCCNfwPpvIxdVUQJCFWnCjtq/Oh1G4JuAWUePGAkzQHelPRH8nnh9lS2v/TM6d77vdN8h0",
+	"3Hqbj52YjykPTIajh2+Cu3B04dPh4CBCuyq/tvf0BtUzeetHyRGMm11MAHW3cL9/Jv3e5kTuaoKbCgkP",
+	"rDjx/YlcCnq8H1GF0RJpV7zxRcWUrMtc803OTvARH9906TsOfLKWttouVY/b/J/UAhKzyc1DoGNEv7tg",
+	"25mKol5fORjrB4os2PbE3IXA1eg8c039MMczqaNihxXPTYiA/u17K6DlQ8vTN4jUt7+KUVehcsHWySLy",
+	"Adcs0nNlKvY3Xal1u/EtV8i3EBO1dpBPle2Z8mTVvg769FVuDqvciFxGQdDatIXUjgvx7Te5YTN45efY",
+	"njXTNKOa9kWXfeXu9219OqX1eqNrQrrW2Ie7BcD25bhmaWfrxi78eVZlpNcLli+sgxQjbTVE9b0Jxhb0",
+	"cd9SvLO3mSdsO/NeJP55YpH+k8HC+K0IyK9ilAErqWHMNJlQtQB4HAPi+JTCDUc533ae8Es80AsvM11v",
+	"PutnpmsJCSvKcz2EwJ+KKmOlgldswuP7IATgmNuwOiWPTp8Yo3gqqkQkSh6dnxOXX2OL7x2vqPER6JXJ",
+	"VDiA6x3heky+gwwOaB5gplNQDnFYzB5qNaXHKtaTRdEsGm9BwLoi/sng33/49+l0OlUfhuPfuX+O/uW/",
+	"xSjOLf3n8Lfsq9b4Zf0tLVbU6WJFlhehuK8Lxk7MCUTchRu20RWdeMrxTR7OviTf8qdTYVNqRxNSEzXu",
+	"mECTr3p6GsSrggGkaMUpSaQwxKIxoqOlzfW98EBDYCi7E96Ctcv4YsHnZa53g8lgRQvgDLIs5lUpmgVL",
+	"j/nh3qJ+dRgqqpEMWfVa91EKl5LatzD4yHpkzIfkOduHMZUQi5NlTlrAEhSgHY16Q1AVBUNUyM8DudqB",
+	"JmVNxIdE9ByYbW3UkZuKroNaH8R+wEkRMKqfF2y1PwiUdUkcDfj0XlxzqhiWbf3rje//r8jwGXjJNKH5",
+	"mJyfnp+NAr9ZHBtqjdoyFRD6cJpM3Gi4J2LUxoI/4Uw2BTPSOYvzra/89Ynr0MF+LBFnPjUGE/gq+HxV",
+	"BRW5tog3FWqOtWPBQMBKdPvwaEzeQZq/d1CA78ycqHnOzYQuAE3e3AIpKmt5i/6PyzcvfOfUc2RvmMcC",
+	"5sb56fkfTk6/PDntALPqUa2mAixwessKo950w1gdCbFFhtc7x0WgBrNCUhxNKrUB1yqBFPui+tncBuDf",
+	"uIgQEa8tNzMsdkwuoXTdOYtcN+FrBqnEqSOD9Gi8r+/rWF9zKRY8AzT7BkrXpKrN8uUpjo16b2nOMeaY",
+	"78g1y+XWurZADRq6xEMBcAPZ6Fggsaes70jPyO/3jDbn4E6CUdJrecuCUf4yWGQXHl+QVhSJAb2g+QlU",
+	"9boaRw/uBZwNwh7CypvPiGzmW9RY3Pza3Hp+B3o7bh6fRiNV3h53RX5rlnEqsCNvvYdm0LQIIYTq4IQ2",
+	"hZ3ZVihSMDJUumCQv4D2iBpVfVHMGue58wslxLDZ0jzoDcuiBJtywQXN+d9tOk9dr7NPk2HBtFEqpGhl",
+	"wIOTttb8E7CJwnHipjonXpfX6h7VN5+EEgeMnhceghppThZV13aXWDj6TIByXnb9UthyTj8Lej32h5sL",
+	"ybpW/7gfb84qyipSP7ubhT7OrgyiXhpCTR2PqAl1anBjqjMcN5hxLEfNnp/PNqAKvPeACtgkndL2pnUD",
+	"SmrrGN0BMKaZimwBBEJ7AGjYFzzD23s3EYb7XQPhruaFdgx7R/7MjzPa9RozhkHsYDcgQ7XtGN9GKr0s",
+	"2HHDNqPO+CdN1X/XvSs+17XUrAMCaD/QCgdIn1JBn4W0hT/SqO+Y57TM2ImSQjB98ujk8b4eJHtjiBlX",
+	"m5zuKteT05Z51nIJx9IdOusEDqzP5/DFhMsdOZ66KIW1JFqLUJSsEpreapSLBSsUmjxW7QLLxyg4OYek",
+	"Ku8MOT89PTUXRj3wppxLpxpRfHUaGDfH5cy9YcUJ0hLN/lYqDfApLiN2jiFul3XoEmYR0dtpmEaWmkHf",
+	"RIBfIK95di2z3XF+Jkze1XJzkrNbliNwn9GYiiWYAlo2UnjNJ8btPM3HsTzNCp1v5mFF9wYE6giDRiSs",
+	"ORZIsoLqMqYfv4SytTS4J3VKg0t3gzTjgGCMpmSGaPSornSeopybd2UzzEDbnzFkt3U+ZxutbOfFE5yU",
+	"y2Czuag243QqUte1fIZXUvI3JcUMH0rIpUviJNQ8OgdEMZmDXZxMBaaJEv+Sd/BY0KAfkyvNho/JO6YJ",
+	"UKSN1YDyNRU4aENUZrm4niDCFliX0CvEObqd7kYVuiFRqZwKwAmwXjDUhRNMrwcAKk1yJoxFbgwgkeEr",
+	"pbGk4PhiSQlvd/Fo+BDtUYoc4Mj57DChLpt9qTHuanTxqh+INYV8R6ZNIQHiJIKxhFGFSH4GLHKl69sT",
+	"g174LLAymu2yrTMC8qIE24J/Z00zFifO+0RyMxlD0H1f6ehUhN29h7YFiix8O5QRgWa7fG/z5KCLUztQ",
+	"vK9KVq0oFMEuHMUp23u4zJlKiIsBOZsLVgyNiAuodvdHvR5GCb7pPDM5v2HR+F3Y17/3uvZWMfc09C5K",
+	"IbhYpjabxRbo1AxRhAGrbVFjN6xbKLUyBAqxXJs6qO4JOh9Bg/AajKodAtgc9vnKgPkQBQbWNJKD8q5p",
+	"Pstue21vw27WOrJD948zB67q7nB2tUtZNiQw6mMhOjXfjSOpFGacnz03/sjVQ4ofunnQ59GekJ0d7AoK",
+	"L9szGKu33CPFX5uDBe+4IIqJjKQ/fQTwcSFBD4DCo80m37XcUQ0O14GE4tVn1dFx2h6GVi8rI8c8VoY7",
+	"8sorhcMz8qcKmyUh5wTkf8HInxw2yyhMaQDnjWCugVrOVLtHzeEogu+q9CRsqnQWaXNbBfD7tUTzofwP",
+	"MUhidw6wy9dmk3PEH403lgcPVDX15sZBpmSHeL3lbNuXmBpQ5lJHU793idcyAM2oAJ90C5s82pO06owZ",
+	"MaBYoVyjf9fgM6Lldfe6NOzrgXIed+xc5jtFoYhPcQCpTWE+jfvT7tfn1M4teqhL8Rl6S1UPdFuh/p7g",
+	"PNtIgsPEBVagyZDGAgfx7Ps5FXOWz6zAPlLcgj/+YObL21I8wxv3YsFdGR6P3TaVJAvqgi2VU//BcbBw",
+	"91LMGM1yLtiM6o6Uzkq8yY2tyzGnHQXsMK0+mpLfQzb8gi/H5nOy1K5uKbAMWnlk/ft9xf363692foxM",
+	"GDpwSgeUtm3MeGmO6ohRbJEAcpaNABtATAVOBR9KzNiweBddxWDMz+V6Dd5DwCsZlhu0mwsGyCT1/t6N",
+	"BGz0g9sWXdasmIqU5jn54vSUhN+eVJ6G6YDO12w6IMPTsyen2NPPwV0oRnOWTQV8ERJ1MjId3JxNBy60",
+	"aQyp2fPvnr39tzdXL15/N/v2+b9VPvyVzKHaGrobpj8IHMKHlAzTH87gjw/pyBomMDPsbu7MCqPDFowo",
+	"Br7JMXmGayLkVBRMFztAS1tDszcEg6lwF3zxfsagbNXmgeCMb7jIMLnZ3WzTwtWG0ZukVvtcc8qgLa0S",
+	"QqfCoaI0GzS67gYu1G++bP1qVVHHFBL1R4i22aj+GToD/oEamYnaxgt2+wLRZksAL8Kp2bIFTH+eCpdv",
+	"rrRRhSFFPJfGTkBnUrAED6Yihb18+vb55bfP385eXf7P2feXL65S207S1fhVQ6nazAPcHpyZMXnHseUE",
+	"Vy6Eg90BYOvMdgbpNK7K6WIqMDid+J7NgA+FcclSaIXnx37YvMW3rgR4iZ2aCiUTowcIa/qH5kFRiiSI",
+	"OkGXS9U8Jl/Yt/s3DyNNMCfkPCFBF8wJORultTr0T7SyjgIvPwoWE0fdLSMsggnVgfVeNRjFrm5k2LTn",
+	"rUExSgiFjcVuqe4rtmt42MpZPRiT/1F7LcRfbamLbYRhnyZayp4CCWfXXJbIDF8EwO2ODINp9sL+dJ9r",
+	"oZNGvve6VtZ57w+62FlXIPiVjfuCoPeN6BbBXtYSklwvOrTDY+Hae8ZM/TifPI6O88ljBPR1SWS1Af9c",
+	"gwqJqrPBZa2rzrBqjgPK2wMVlO8F2mJfZaOTbu8DcOv8dT2UwzfuVtC6dbGbAdjNHhTANcBr8LU3Ec3C",
+	"1DImAKUMBBAW3KRvXr+7Ig9vzx4WpVAPf+LZx4fwrROrHI0uyGlY7AD+x67MkBXLypxls0VX6Zy7hci5",
+	"LZdnNVqRhd+TUuRMKZLqgi+XrAAQ+tQ9f0yFFzK7WacXx6dhNF051RJa88y2GVlckDNL59Q5HlxQhGGi",
+	"JImvKzbz7Uj2sX6hoyROv9jr21JUIUy7nj2eubJ3fkwGVnmYda7f9yue17bSuwsnETamwhLNUJurILeM",
+	"+mk245rObwKYLdJG2ZqKOszWRaNXgQDMKIB7spl+9rq01AdYwXD2ndT3WSnmQs6VVgBpBS5OsxSKSEGo",
+	"AKVsKnwpo9FdbFgv1M5Ip3IGuGEplFGm1jOKChvoO2lViGrVlKNK+aFM9qBXDiDY6h10G0Z36G60FBGw",
+	"MW/s1vJADiBmN9SZqAYQl9Pt81znjS1h25Jqh32j3iyPszBBN1AiZgW0Xy1P/VtE4cGq0EKuxx2IIftk",
+	"WujUqCRbLT8r+ExfcIOqC1k0Lbvm5uzvUWz5Dfd1qnYFN5/6DegZNqtqptpP1KOxfZL16s6IwxtjdsE+",
+	"tHdrDjj4w5Em9VZxVb/qat3Cfeqg38/i1y//CxSnhFpQu5zW5vB1iCSMGvpGhxb5SZZ6LteMDKvI1e+d",
+	"ivT7yulDfk9sV8RRTyWfOhlp2FYc7huG1Yw9yYWD2a4SZxEi3lns1vXs8xGNKDJUZqWVQnvbEiAHfOPT",
+	"noP28+2pve4vnoj18iZDVycP/dZHx9ho2ScsoUa8FkhoNkvnMztlgUowpG1WUeMqFd2aE3VlsOewLc10",
+	"LRAirRmtByqI0WOmIyaMLIjzuFqwDuuYctp3n7FsmNjvLghVtqVkakK2UISklbXvhzYB1qepw4pORc0Z",
+	"XWtimliktMqVBy4CrknOb9kE1S1XKlH3F4DTic1vKvCMMblETa2yP8zDhdJYmMOD441oCYE5EepzBHFV",
+	"oY0qRmVF4Ocgm7xUJK0rJQ63rE8yuSPHnoeoIyiNJMIrKTK0YcL/87/J/VudHMyEbh6mPqnQFqHGplBv",
+	"Le5JIzP6AhHzLAFA+rcPsh/bocXFuaulDvKWKyZWHcCkkg6emcR4dLA8HfLnXVc+xI8lK1mWekvQWjAb",
+	"Pr/x5jcpNy7jwdlDY/LCt8tWU0FVPRnC1llDD1832VESxieUEV9hPGAqKn+14252HY5hMr6570UzCYPP",
+	"V2YILlwyRJx2NzqPzlGUxhgK6QDbEACoEQII+q1q4IvgWg6SjgwPO/n4psfyPgLrNY7k5ZIw7LjDJBO6",
+	"4aCGiRJJzrocot955y52x8Qq+6AoXWGzYvmiw/nkXSTjqXhO56vQU2LL7q2JCejHhk1YqyzwjviwTc0l",
+	"kxLFPLZp9dpRQlZyC5IJ/EfumcIQxCbncwqabgz58DqXhl/P0Csfj7lRYu+qnD824AJuKGH5h5Y25OD9",
+	"iOj+QdsTvT/2RY0k5voi21BF2AyVTG27zelg4sr5zIJzW55mteqDWBTzAue4PwUC5/iswNpuJswrs+68",
+	"zGofFOwvUskQEyG9QKvmx6vZdSSFgtegwPB737wNHPRLqjSo/R9iUMW20z8YPaErb00zRoYt8A/42XYy",
+	"/45tq5b69XV2AzYMay8d1YkWkIr8gxsbWLbfNGO8IFRMRfCAA+G7NiSJPb0h1gRqErk2IkIHDK8JLlDr",
+	"ueePlfN2laJSNeQtK3K6ARY86kNXjWnE7U67+jW/qeEE1YxxD7B7PNkxPZo4KYACwo4rqcmEirCMmmkP",
+	"GHD0NYd2g1lZQOd4KhwqlytJndNyudKk3IwJMCpoMBGMz1BqruRUbAuuLQI1rZjU2HWdh8Afes+EtNh1",
+	"UGIXkE1DFQtcogdX106778F9bW83eh3Ts+sdGuOd/W25z8zCQj0Eu6BGP2a6flCGqP5zraZCsXkBWxTe",
+	"gS4Fi+G9opDariXo4xnl+c5SqQLkwNxBA1ZbiE1YU7wrrbc3ESxUl6diSKuBmZFaf3dGNb2mio0uzDHI",
+	"3azsh9H/LZKpwG4i4chDRkYDDQTVIw5OXfMh0O2nkDcOPVqwVUn3ZluP0MF97sxbRQSTdBJntWOSZlwB",
+	"k07ru4FIbIuF12+qhXYceFzJpAmxrD4BuHowVaoHAok3hEKQmnySBUKxJOYkt8BYRheYX1E/Wm55zWn0",
+	"RpAPvoXf9sF869ZOwelSlAJYJlcgb1vr77UhGA70NcdVGiRO7Lc1omRwd2IePLmlhUCw/B+8joSK9KV7",
+	"X/3nr6q31y88dd+yDrq/2wzxPmf5yt3fatxegOPYv6+S0xW/CNzeDTWnzbEjMqzNPmL2RU1diBQEPD6B",
+	"LSFmwEZSzckQgYUBXZlkdHciFydrKfSK4P/an7aM2bDJVHBBUjdVBPKmxH1IFhOS/qt5WQ4dAP4VGA38",
+	"y7zC/HMq0n+Fd9vfd4zizUah/1e0V6bl6ekX86wsgHXDXyyFIifs9JaeKQBUkDkD3idFpoKWRPYtZ6fr",
+	"dDT2f2Yp0rwiNq/BIdDBuSQZUdzpR+8FvyNsI+crMnx/9WyUgIRyPVPAYgKNf0yutjJUCxCEEMSZuQnQ",
+	"FF3rRojavHrx3ezds2+ef/X+5fPZi++unr/96+XLdCqGPs1yPZpAmlDByAIizkLjVnHlEJAqoWc2MiWC",
+	"rkGowqQw2zLxlcPh4GzvxnrbqYC7NrWUU/Il+R35HTmrp6aetRGQOk0ZyLE4Mgn7sh6vcAzU+ZIKBmQR",
+	"K1H55TRqt19GfHRozvdXFT4vZ9rHKZyO3h3G3qenI5Wt5NYIZMyCHIJ0g63CDlkckEuhDU5XTdFRMeqf",
+	"M5WqlXLwM4XNo9BxTjzUB3Ewvtgkn7iDwujblcCH3MOtd9iGpy1ulICfE/cSfSvQHwOdKxOSGvZhMZ7t",
+	"uRhZ74K1JaDhCdcJSQFGJMVDxDX02VsqnrG6mmBeOEgGcPNeT8mBLiFR9lLLHLGVn4G/wMEA44VWu45f",
+	"kev8l2IznYR4Fby1vfAvLr+7REgScw+mdRaAyQLLbYSR68fleWz6/upZOkIBjy7O56XZgodPWZFzkY5J",
+	"ekqegKT6XWoTXE+fTE5PSS7nNHdNE756d+W6vVxMBbUXER4FzghRG0NfJwtZbGmRGeUHJKOq0phhX+D2",
+	"qcjoLvGwyvYNC5rnJ4ANbh5GNGfl9A695XPWlLG1qdTl7JePopRfldEcV9dU66LqSwoLCy6SYZuNdM30",
+	"SmZpldKLO5NMBTiD+XKlWVbr8zsml8IBcAE1kKEUwddGri53Fdghzj+JhU0L+JLcVoAnAU+aCpffb6No",
+	"qa33UWPyHFQ71GqDiE8QPreWl/Ua4IZBlvR1ztYWbfL83OpQgDOQuvItC+sIOqv7rZr3D+cfxrgeRo91",
+	"113pzZrepQn55z/+c9SCB8QVHkwGvr4LPNXXBZ/bQ4KbYwsC3tCCq1qxLGQf2sCYRakE1rAqmFrJPBtM",
+	"TsdfQoGfGQq0GYaWQR7cZU3vBpPHoMMNJmcfPzZZGl0uC7aMAuQhIUExWZjJNpfray5YcGbX9G+y4Bpa",
+	"VVV/2JaoBZ9ro+ZqzkDxD1ucr7nAVVEpuaU5z/xXEuzWaikJgho+Q7syXK3HrR5iqosXNxyLRjPAlYjJ",
+	"mWq7I7zaHYbqJnuUiJZLC6keIAi7kzXE8a1LpUFnF+SaWakzmniqdXVYru7TH701QGMtMBCtgKChpByq",
+	"p8C4ST0lpNaZ5kf4QNn29lX7UsS8XMmtGE/FaxHk09vW777ksFp92/1IsWoHjkgpsyzs0r24Xkd4fnqg",
+	"kHBOoTWRUBxs/3YrH7negM+LKnbi78t3qM86AkU4F+U8Vbg5k6moMANSdkfnegaF7Cm23NCUCwXH3Zh/",
+	"amaYZHhpRgWauNUPeW77Fii+5jmFU5CA2YAfKdiS3RmiKDj02DDMGxpowCcsGj3wIZvGN/wXPkqh+x1f",
+	"CmnnORqTF/AXeKRTUa5Zwef1coRAZ7CABREfgSBvn5/Xv2jEwrKQ5WZSQVEVkKFKC0sOcPmBhROYCliy",
+	"ZqkpkgyytgtoSIJcLux1jQ9C0uJUWH1SU56jJ13JVqNjBN6akOH4d6OWkRqrnzxYgQvtJqrKW3sg2ZIr",
+	"DeHpEFADD8gQgMdk4aqTUNt1Fbdj8oruzAn3wF7bViwvlHGNAaZVWdh6TC7tJ9H1q5hdfqj4crC0vsLI",
+	"pfe8x1Yg4KmpeQqdumXbCT06Pw8EXWMcP/APLofhPsXBZ3sPNfTY/7Fk9rIN5Kzp3SzjStNoWxCECjab",
+	"FRysCSIC+hV+yW6ZUCvNuCDuVdi2r+p8OCLXTG+ZfcISpVNDGhAMIL6qpFyukpDKach5HWMRZpFyriCz",
+	"2I+UDD0U8QNF0rwap5GXVx5SE5VZ2NfqRaR6T6MhGjZC3N+JzKkfvXj0K7w5GdydLOWJedmJ0YhPsJUD",
+	"zU82EsAfq03z0juu/9clulMloC1+4FWheQ5+b8N6gAd94WvZ8eW2BIPm+ajRAC2Y/lls+qJDsXkhbpnl",
+	"tz5XBYjpms3l2ioSid0W99sZ+ef/8//ibyOjBu+sHIlbah4mPA6VvyxzWhiKK5hCcAsA8IEXVnLCOQ6w",
+	"KtJ8dSocuzas28YGzJby3EZp8IAj4ol1IgYn3am5NovetRv7sZTa8hf3fqqI1aM93R1gt11dCODgarbe",
+	"5FSzCZmXSsu1Zbaww5jev97ooFoPQu3mcLHCMMyfnC3x0Yjgn/CE4r8LaKAq5uyjdUs0zvEItab0J1S7",
+	"P6at+Xxx/ocv/xiFPkE9/YDYSKxlyzUrOA05C1cuu/B6V888uL/m32PceK6PQ8mCOQUATXZ/AA4JsZfI",
+	"MCvoQpPz0/PTk7PzUQ0VCZGNCFVTYR5JQOMlimquFruWVdSEOde7SB52071p7oo5xdo/WFLruXF1Egys",
+	"Gtz+dDTx/yTLgmaQeuXqFu2FC9dkevYjTdEyVTURY+8PyXMqnH6ULuhclzQHo6mma9nH/aloiShhm8fz",
+	"W2wFRflDQJt3MJScKXL5z3/8x3MLeKTI5Z/OEvLU/M8z8z9f/ek0Ic//dObjwqmzam3XCpvK5eG2R2au",
+	"eIQxY8Z1S6mbXfbsJAO/LpCC5eZpLsBL4tg7lXXbBZzDyPB0PD4DzCa0sbwLAI2jSU1ZIMNQNoeqQnVT",
+	"hX9xOv7jKKlhsqA6jkVY2O7emGZpJdyG1bOPRzZaGvhNkDM17TrcvOq2Bzg1FSBxJBbkpLLM4GSZOXam",
+	"mfZE5EgGWuasiKtcl3kut4bQrpXMS81IxheWz9ZllTM/ghXoAPrfOxToWt1p32VNAyPwbqWN9im2q6Ad",
+	"n3awg3CmrKNr1GCkHU3AsZN2F15oAdivxtivWYRgIuAmgStwhLRQNxKHRukJ7qkJhx8GIAwweRFxPr0a",
+	"3hr0gdBcqJUfsrUDH9I+bRGquP9q7+3wDjds/uP8l69FcFIqureIdtg3KjhaF6Ta7vqhdbnnmFchJBFY",
+	"kF49PO7w1rndGnjC9HuCIxtMzn/zpHV60n7z2vzmtfnNa/Ob1+Y3r80v5rX5zR3zmzvmN3fMb+6Y39wx",
+	"v7ljfnPH/OaO+c0d8/9Ld0zln4itUpgagve5ovH6Uagy1O1SzPNS8Vv2ypEMiqx9pH56enoIDrjLb/TK",
+	"q78xJ4prCAFJLdaL4dh/m/SMhAG6SUeTqaj5CyoyxFR/XfA15IVtV1wz6BN8EbgUAM1QoeUY4/1QQKXK",
+	"a9zsi7oDwvW1gZs2BVvwu6kAqgMXCBfeCeKrV+s+FKi2gfzzC6ePWiMeWL5TI4d/lqCJqp3Q9C4hpaBi",
+	"vrLNDQKh5xYxmYqmD2bfAGxpaRFqptYNokLfx0XAhzTkBkP3S6q0bQ7usQrsOIzwzVxWkysF5cq1lk89",
+	"Z0wdx2ks/0XNo2PO/cPmIYfUdqhmFIw8BDvHcAvkKql5AehbYCWltbGEIzWjMirVRV09c4OG5GnQ0qyy",
+	"ZQgqtTdd1GWgf/dhWWhRPFRovl6Q1FW1zFA5SCGd1qKi5cxsj1uuubEvBMFQPhlOvVvm2XSQkOlg+GyE",
+	"/3g2xv//3e+e/e5300EyFdNQO+YKn/jnP/4TOak/RFxH9CI7iKE5NPbbmt3pEdri9c7gqdNwLmqiHrqq",
+	"hA1dHExe0w2TVFaN+bdln84l4hShgAMgAJnz88KhgmpBINyBRdXDAxzcaqir9id0T6tIx/1htf5kUO2i",
+	"YZD1HRskQWJoNPcd7dG2ls7uNrxgaj+o9nUhtwrcUPAWAu7UoT2/WJ5p32NxnbHK1HoJXQdGBNa9ZrQw",
+	"XLIqVUUXl33B+N5VtmouNw2UKa+1MmrWExyvg2RAsy6Hc6vxVlB4exggDG7ubI58y2mkNBSXA5Qbclnq",
+	"lSz437FtyQoQ/hG0wi681TfddsylvOGs1p4EXwelf7jhHw71OfNTrE3ALyeOOwnpJFpRUnIdsQGdFzJY",
+	"kMCZ4q5a4tunnVzaWy/1/eHjg3WPNd1h25layYMj+Zpt35nb+lcIdVIEWliz0LA9gKq43ugrd3fQa3kG",
+	"CDcRzykKSbkAwJQTj9oQgPlYAQrFv3FQ0HKTHbnYnZ306rsQrHl7LVqTq8hlUKecGjnUhttJqJ8DnA4p",
+	"/leHp7tiSju4zft1HFm7Jo/NgkrfztHK/gBkXkvsckONEnSCvDzoyaflRdAurfkwvjfnClSzBcOeX9YS",
+	"rPvTrO8DsVNOjBnQanhywFaK2QdXfM2elvMbZo8M2ChA0rtBu670/dUzcg13ky3P9OqCbBm7sf0liBTk",
+	"lRQZ3YVcGF9kbgOoRKFXUWljxqFY4fqBfmKfEj+hfRQXTB3iq1XD27aV5/sgoytqWRauQ/a1LHUo1MH+",
+	"8I4pV8gw7iO1F4Vcd3ZSrZD+EXLNboPDJadieURTjjXT1u17aIFwT17h/YDC4fYo0lIIrkHr3qpNoK2X",
+	"qKDUzEgTcr0LmtGP+1Y+VCN6h+OI6inxNTRnNFwtMvQ2+CgxyhguKBam91zJBqNqIPfaVfb0aHcYhhgQ",
+	"nF/UDx3ns7YHbbXJuuyG4GawvYdqKOMOPPEUPH6+c7SN0EP3aPPXEBueq/AuROm1ulYTcF4uArR5tm11",
+	"8jHWA/bx3LBiptwQbW9LCzmy8WBkHgBwCPhyNV3OVV7V+l63oITtVJz6Zr8bYiH3w8hoLvo7+/Xm7y9x",
+	"AK9U97U3Tx5HL1/phY5fgJG/YcW7yMVnUun3CuE3qmtvpO2O2GCbAVtv4ebCtQfqOHJPBqILKNHDD8qi",
+	"hTlqTz5+M4Eeq6XDBPVATR5gzrzBIsy53gG5a+lGBc13ms9JIUvNyELmudz2hl7scMBeYSJMwedhe/xq",
+	"xK7UEh733ZSDxhCed2DE0XZWMQIBFmJ0r1YLTdbiWAhOwuzEfnbxrkOY+sb1vVIZqtb2UaXdEF5MGOQZ",
+	"OIaMoLpAPFwcv6qJhHuwfST1QzDqXc357XijC2eOXTQz6PLNC7TQk0CPUwQhoz4PJkPd8fBZIRkACadU",
+	"HVBm3quBauuWYgciYh6AZCvrLKQEcW6OYBTdhh5b8Lv4KbRgsj5JxclrXOsEO0vO5VJwBZCBGHJuB7XZ",
+	"rbw5tnVD22OylyLNer0zz/TD9HcEiJMPPAoH0CngO5/DREP6/vVNtGrdIi1tGc3QrQ8+14Sk4KXCnyzy",
+	"ABnyNdSuI6ptQlLwYOE9KPUx5k3LjGuSS+yT/HAtBdeoBvk3XEvb8vVo39h7m+z5di/Spu/BW+H3TpyP",
+	"tdYKy+pXNkw/FS5jp4Xia9tyYXCFqhszHd8de5RMRRo01ArfigjNVjBX7asdDHj1pM2uqT3rMm60dPkm",
+	"iZuGQ91y2NGpTWBsgtuGqNlB+xrbwsPlkMA4tJSzBdv6zNthV0ouSF7Mt4I+ZxSzsfzyIU6vYPlMc4C/",
+	"CrN/8TnzabXJuYZ1zXcjDHwL6T7SzLyMbF6Mm7wHx8tTZw7cr5cucsRPhVehOSu06o8+6gd9CQ8i/lQb",
+	"gvQtArfaHA5zK1FMawgYQ0QOEl+tQlWwtbx16ZwxzNF+HTr90LAhiB3avRtl9A4cxxM1nYQ7ygUTABj3",
+	"BI1BhJ77t+r4pFnGPEZI26/Mmv+adI3dacCwM1beWsubeGORvTkZ99xE2wXnU7/uHIGzUCk/cii2q9pM",
+	"3rKi4Bnr0SEcHnjt79+zy8d6U38WBrbhsxu2i3llBdu6/qqJhZJ2rd0tNocUDMJJCK+Dq+bZUe8smWuq",
+	"2Kws8tb2PPpjc398Uuzg339YffPhB32F/928+fCDevfhXyYPHw5iPgj73IlNVx1MBpA7c80IFWSl9Wby",
+	"8KGxjM0/lfn3+7cvzdAwMta7C9U3eLtnKoC83Pvpl3j3fc9NN539xcY3fkE6I68Qvt0Q0VQU7JZDYxHy",
+	"Z34L+QU25Q+UniqqThU0xFAktRulUhf8hZewQrERUVuOWSRcY46pRDAbRbJCAlCkj8xPyA8fUkeRmGWA",
+	"QX114UGRJuSnj2koRBut18FDEgOED33azZ1qFxjhgGrSpZUR3TsX6/zLtqnRSCWKJnu1XmmP/j7ydNTz",
+	"Lduhcxt3prdt9MqeuSOTydZM04xq2nd4r9z9tUTydrLzQQXCA5j16v7ffeogbPdrsvZGHLpGDFEavUdg",
+	"+p4S/hPj0d2L/j27Xkn5q5oEYZji07TJHmpyANUYqci7ZdaB2Oug2rV7bp662m0aJ/bJ8Tq8m2+vz36N",
+	"N9+fpqwG0eNTINxjNGSvx5ShLV7q56VskUAzmpfvsBGAwginoSYV1O6pC6tSQeNv8M37a+OpeB4+KmSA",
+	"1T5MndI7to06Z79LRxBKzVjObxm0EN2uqIZMKIgnrWSeqWOr8FqoZ1IoNi81v/WWe6wOEj0kdig7YrSy",
+	"9cYspAe3xm4C5XzOlLoAuDhApv7++dNvXr/+dvbVi3eXT18+n11+ffX8bQpN/YkFa3dAdLBP8QSTe2Xz",
+	"WLD2fQ8djD37l+xr+hFOJgsnQ4Y0V9IFerzrbRQGVDD71LIDhD3fsEJJUb2R63rKg7+AHqvzUxLsovNm",
+	"2b3iTF1U++PDUY9PT8kLYVRrmpN3rDBE9bwoABn44KL05F2RWDP00DDPqIqssXlE76BHjNk1ifqe/OuY",
+	"2IE7CntaoSjdOjCJOyGLEhoqCKnvn82IaP74vk8i8n1BCUBtniG/nO3LBH0PXR2ApCvSw1wQcwYUXwpX",
+	"nVjFLkKnJyxYITWkNoYnpN3r/KicTxz6veIrfCmM0dMdZyHDdLtSbD7DpIFH6HCORl+Oz5G7j2TsirCY",
+	"N/mzmTTknF/asMNEfd320kKHFGlzzzpTjpykNlEfl7pnV+MST1sk2bS60BBwhVyTs7jwgahBd7sn+07L",
+	"dxus3fefa3QD42tsOGdZ+Nmp6nfifZpHv2bBrpRgxu7mrNjoffT/+OycXO808+Tv6xCuZbYjQ6rI+6uv",
+	"T/6YEC6wvhvvtr3KsjjZ379f/GwuM9aZswQx6weKfHN19YbgA42lh+AHtBQa2vbHiQvZJNhCIzNyU7C5",
+	"hjJsmmUFUypswQVoFiUtcG4d29PVDdLRWm0N6pNrJO4wK4Bbu7aH1L+ypyeeeoYCF8ygoSzINUN2JvTI",
+	"MDOouw/VY9CNnW4XcTnaK/szG46V5O6wxpTT+yQNmCl3NsKCqw8U4VmCy2LLrFO7Dic8S21aPRmma7W0",
+	"nF0Hz75//+Ir7BtKFGBtCJeGYzkBQt04vjbuHiX+fLy+06dZxUFmcoy2c4AFom5Z44PY5NNe92oQtBx3",
+	"PTF7JX9C5Ny+en+uhrnTD4IrkpXNLo0bJjJobnpvZaLa1ZlcxCnMzxVsNOiLA7UwUBMXZMT6lNXxp/UR",
+	"60E7jke4PiHJwFJ7v3ynmFoRvCA4cjW6DnqP1JctqRhJe38b8j6k9Bot9mCJnyM/pMllf/VMkfiWtpNG",
+	"HK1PAqYPRzJo147NvqtTM56K1CssFgbCidrKdDy/uxv7NrsTaAaHj0O/Pdul2VVT1nwAb59fvf232dev",
+	"36ZkeP4ImoNBq1nX3AWhruJfhWyrLXTBgvSMHVmbYzUOu/Xaxt3O+DbMxpvK0EYYEynx1NVK9exqHe7d",
+	"3C9R1u3OG/9av1/B691vX7vPuB+eVZ+rdrwSAJEMoVKMq/bMCbRxHrtezPZPu2H2r2rRyJBiKx6fcqrk",
+	"KIHKX4tQM86YhgAF3ut/t/kNkMNCubJ5Ku3OmWETx1qfYN8UNLEddnfwhpYnTG6YMC96SNrXUJGzeTmL",
+	"nDFDhhqiSSCCCqbKNWh8NM8N4VNfZ2Jm6bxOmimdkiH2cd9NRfrm9bsr8vD27KG9Qz38iWcfH+J9UuS7",
+	"URP1ItgCbBE9rhpCVxtg/wi7gUdWOujXNK6ahXcsTOwKLkvFqGGCPakXKO1tKZ4F03G/vfFTcr946vWP",
+	"BVPD3/z8vqqmB1d8E0U/Rfj5GU7itZtd+OMzNzH40Z6NK5jc/8feu2+3cZx7oq9SC/vMEqBpQiAlJRG4",
+	"sjK0LNvaW5YUUdo5s9M+7EJ3AaiwUYV0NQghPl5rv8P8cd5gXuS8yX6SWfVdqquBBi8SadkO80csNvpS",
+	"16++6+/X7JVvgv9na6P8zVnDgu2C1D8pTmtpClkVgh53Yik3pZWF6Gd06S1egBLfzJUyP8/G/kn/L6FN",
+	"bhfazA5Y8jC4Ur8G6WoK5Kx1A+HkJnDqgfLo5fBS2WWpEoZuKrU5ZwLsQrr5xMpqCx/xb0Te6D9/zVlt",
+	"Dc2/nr553dsarlN8WTOKt3h+/mLOzQ/vXnWqkI2fnb1WXgCoYgzYhIyEknGaQSY+vHsl+hllIGSpqa2X",
+	"mhxjWDkAHpjaoXinCl2pnGhpja0pPX+XFpFfDktwSNe9UHnk5ETtVLVdI63AqXxV6XoDME4c4ZCVqk5W",
+	"9bz5i7dLz3/nrMns3q10i9K+xyJrFSOPxVdYtg0vGQ6H2VA8B1WuwXfL/G+UVI1qnjg4ALzC1yffv8iO",
+	"md1vDgiFJge3HywCcDJz4TJ11I8XhjDsuVbcpY6ijq3SdLwfWGYmG0GSvrQzbcAy0AZQWf097D+jkeGC",
+	"6WYtLzUE1/1Y+9ne/T6EBprwkChlNfP2kpmtvIAglAFrxMauKkhaCDkVkNjmEkBxK9QCCKaAFSxiNMaD",
+	"81yppSMblGh4QK4BBxkWCAxTkxo/GGtbnU9Lux4HGEshxcOHfIA8fAh5QV70nrw8AMSFWk/8h06ADHmp",
+	"c1DSvrV2VirxrVpoo2N1rQCtkrKPBphz/PAh9vPhQ3CJqepCOdFH8n+gGxLLSufK+Q0EwKcPH2LnHz4U",
+	"dioePgy1yA8f4kLi0q1qVfohAsRRr376h6ARNLDaQJ7Kw4dhCh4+hDYZqh18+LBaGfqOrofihHQhaRy4",
+	"5+AF1lBK7lJVog+vTsI8JV6OL0s1OKbUYajhSFJTSXOOeZ+mEFC6Re7wC6nBuCOqRJhYSj0msuevwCtO",
+	"cCeYzKwSkX37AlWSZj2hUuIbspC1ypgZPvBklvpclRsvnURuXU3oVJyVjGVluVw2zyzkBtOTYcH8y78A",
+	"4IAyNdGdQwjTrzKoM1Ifc7WsRfZormRZz//hlctHlZLFBv8JpblLPYRT11/ATeZ1PP9Pu6ob50o46LD4",
+	"qta5mOrSr5PskXRO1e6Rlynw7FRe6Nyaoc5tNiBQSekFSuFbKksQ2kFQcfitW1ylJsir4PfJbya2Bsy9",
+	"7VWDSE5kLGmgoqslZ7zwAYAfFk5uKLDCLQC74QHzJ/jqH/3o/UmiU5yuDGK8Vr9w4TrSe2F8LdeFwpgx",
+	"z2xhxywmYAILlZcBcQ6e83fCgIIFQHUHqbms8AC37P7yAz9jF4ePsAgBlsHF4SOIhVKlZVSE4I0F/6Bo",
+	"1SIcC+mbADtOTNTG4ppZCGB7fzJ6DPsWq1tomrwJ4EDYAcwSWqNPA6tz5LNbavBg61wy7d+T0SFGc0aP",
+	"Yzb6Vhg3NaWdiX7YktifAe8azAhMDbCkYYv8+APlJtrE79/824vXZ+9O3r84e/Xy+5fvM0EddKGqSPR/",
+	"NxqBNdIYyG4uCdZ5p/m4uVGsQSGhnQpCp00N0USf/N9nH16/fH969vbFO2rC1yf/M6PaPC/ePrx/DhyT",
+	"/cPEqxgjaEGw0I9TQ+OvNOTutSEvnxw9E/0st4XKBBQsLKTZnHHHsgFpuKnJ3nkT/uDEi72w77QRND1E",
+	"L+fsqspVcMz7EfSGP+yk1PBWwq69evPty/Z4+tMvHszDVk9gsLxJBsJRNlKOJ+jkw/vvzr45efnqw7u9",
+	"r3zcnp5jsZSEelVC3iqdCDSvM1XDCDUxT11FUgvwnIhp0i9o3GBoJkdh01iHYdpJGJFM1JYkqx8WW4kg",
+	"ZQmUE8jDp5VdQIHIjFCivcKFCQB95ORHifTAiexU5QffqDqfH5zCvtfOy8KFOrCVBkkOHqUGxcF3N3uD",
+	"vwGxZ/YOIFqrBrga8lYc+nogSsNbmHYOJCE4PmfA1we1QsFgQsSruVyqcWqyH1OMmqS9sfgx7fml5/+Z",
+	"9ihGhQhTZI/hL8Mh4U5BYhheYyJQOMld2vsJsGJpJZMb105FNpEFL+dM9J+MRmOxkOXUVgtVCIQ/XRHA",
+	"NrzdKzQW7L3NUiViIguvN1QbsZSVXKganRArI+loAk/Gk9Ghvzq11UQXhTJw6TG4Roytz6Z2ZfC2JwNE",
+	"m5+WOsf2PMPicnsGeqa/dPh4LCa28LLU+jk+FN/rr+BdNEIZYH17Y3atyvKA+oJFvci4jWjsEo0W/wE/",
+	"CjNZq7XcZKnpPx3B46xCYjpMLktwu5FmO1FzWU5DjBRB9tFI1gRp3cB/JMLl1WoyUYBM0OwQR4PFClQm",
+	"+k9Hj7FMXlMyCzZoNDim5OIoPqict8soDd5fAIAwOHCd8ZI5l06JPqRuofHF5JpnftxpAIAuASY3SzDW",
+	"uKyUU6ZOAA8cdBlb17QexFLWcw6o2ukUHYI0vJUqJaTskLEfjjhbbFLTQRgrslDtMhxlA4bHixDfo2+E",
+	"JeZfBQntdD69R6fEZg1mLzhW+cucXI/xXQj3hv0txesPr5osiXFq8AiCHno5tLWyRR/3vP8Jke8GDGmK",
+	"exirDgCieaEAhcg/wPf4hcibCK+UGnehBPXAVvVQfM3BG68nSmDM9fINANosKItNmkKWiOFwOAh9fPfN",
+	"c/H48eNnKBEPR6PRwejwYHToZ+PZs2d/ODg8Onh8SMjb3CfYEZNKyXPHRyDU4ZMYGwFihi2YO/jJ0VHS",
+	"cACzjHsrZ9qQPv1KQ9bLCiPp9aoywgs1cGt42fTX4XD4g5dWkYMjkmM/ZUPxVjrnZUNzQyaAK1o6kf0J",
+	"r/wRMvb9CRRCZf4EYIs7M6uyZJT61EA8z/8+FOh2QcvFLuXfV2oosj/BcvojqbGI0DhTwul/RAQjT0dJ",
+	"A49/NBoF5ei5NRd+Q1vjUvPya3z3hw8vv/ZKMJ6wVTQ92nilZCi+t0ZtfGP9hVNR2LKU/qToNxAZg2NC",
+	"T0F7Et4DsCu6LBF0yOug0I7ndrFcYTQAUWv6/i2OoN9dIioJ1jfIlQtZ+l/YTQgnjjfxltK5/3GeENyH",
+	"psXeIHj4pnpVLAlmoWCrMBFstTlEpGQMB0eKvZfymBz3DHT5hSwF1RaC1AnM084CGugCUIWhE1gnLLLR",
+	"8PAPWQLS2//798/i//0BHPNGGnuAQ+mHdqJKu/aywYtjnSuU5U4pNxgKzPCKoUwwmXrtxQg1R6wMtfwY",
+	"lxLufMIQxq1G+s9kw+qpeKoODkcwLe+6RyuYiWGUxMwLTpQwE+V0gYJdF5jh7UWKQQDKrEl28rd72dCg",
+	"H2SoQnmZ3wCe1RGyEU0OY4RTRsYAhp3I2SldM5cGOebBNGmkJuq0wYBBr1+pc2UcxHLIw/S2sstKq1pS",
+	"lFHX4BSECTh5+7IHKL0I0Ng7HI6GIyi4Qwu7N+49Ho6GjwE4uJ6Do4+Ncv/vmepkd0Gq9qPRiDwRBMLl",
+	"rUy/GFbLoXgZ8bGAbkpUObjcjwXAY7LNP+xBiyoQbS+L3rjHbWhyWqBtR6MR1OFYUyuEaAHmdfQxPPob",
+	"Jdo2YPaX+Ya/g0+gD27X99fuTssp2hv/9Yek51aLhR/yce+VvlDG3wv97CW9Ws7Ac+42rlaL3g/+YdSu",
+	"LxlT8d3771/h4QXLQ31kQ7nlkyCgy7Zn0i8qr0HIuu0SgWzqR42v5O8rtVKCrGb8MTahc2m8mSYwOoQH",
+	"PH+JSMKJPoIA2shxS2iScOLx/dAY/yJv9jQNQuuhan0Y/DPNuve2NtoqYGCYWoC6gQ4VfwDB6cGqD7wQ",
+	"UIvPESIHt0l7NcHYv5VAbB+OZAel210OfX/gWXKtlXY2g0PYgKoKSpmJjR/IzJ0DjUH2yMvsDJg+IkKG",
+	"vjSoUjpdq0Rkjx55Q8YLEIEu6gEogJqYl7QRU3kBXt2pn72kK54DvmbQmxpXsx+bXkzlsFNaue3o/+HK",
+	"7eUV3UfzelG299X2izq3EIw6rOgr9k+4L947jDEKsDiuY8s8bygTcGtIUyRxajzqon7tsx1InilwWKWG",
+	"ljTqiPiKuXRjciWD9A4upY3QILtJbUmNm9uqPij1hSoS8V1dL9+YcpOIU7lQ3uT94ykwoYluv55Esc7x",
+	"ndrywu53LjE0VLpWwvvIspc5wwGFIQlOvXHH9gdvXWrI4TYUJ2hy0kjMWEEDiQQ5SBxmDEFKb2+Ci43Q",
+	"bmgHb480vouxl5vnMaQJogvtVOIy4R7BuX6CDfBLAN1X8WZ64Gj/u4h/avQ4ATthQFkdl7glWKNv+SZE",
+	"31Zx0Y83Bsg1IVqeCXgaTKh4ruCANxYb5o92gExpBCOPI2UAy/ycUC/PlUHOJlokGhsMcCZ+VaOJyAZX",
+	"DqbbBRmqp6KPi6ncoG0HiqSQoq5WMHDLyn7cDNC1Al6q52/e/NvLF2enL55/ePciQ1FbX+o+Y1/gTR1m",
+	"5GsyqeEXgrNrv7OMUVVaAQTnx7DlPms8ctH0k4qoa8c+/OAaO04NGV5eA0SfIx4qsU9x7/HRC9AAX9li",
+	"c4kW8vFgvV6DO+RgVZXK5LbAkpfrqSUgDb/xwvCndsiaSuxaAvvx6PGuYHxlZzM4R447PH88071Wqfsr",
+	"i43fF+LGExGsvz6KKmLYyh5lg2Hr0NkNJp+q+uA5hkU7w6ydMvLyl/rXPsHDqmsswxg9+koWXBkKjxze",
+	"4vkWFthCO6fNLGlceo03DzKJIMBA1VThsGsC1l3SdYjtfXxr6i4WaUER5Gf3uZR88rbkfFv3hPPlZp3e",
+	"PgHAgwrKKPi1K+vcgQOCS3pVi7sskE+h8zeA/vqBPHx89Vp5b+0rWWHd+pOjo6sfeImOULz/2bU+8L00",
+	"G1qQkE/79DqLmOvtmim8RJUKB0xsNnQqVmSV2BUm63QqWS8M2sU7uRB9PfXm/iARealkRauhayejIdzW",
+	"djhrwpuJGIY1NvLXRkYyo/8XjVngD1VZruXGG/D4eVwgECjFMEWnkuB1rkZL8AcThlJDfHn76EYrJygQ",
+	"oQl7Dgk/kjcQ0AB03C2huVOfIaWpT58tnWn4P11KX2PnfcMRizvaEjgx3TsgzjXYa56/AwcrhaEKm68W",
+	"lAOIoRsIa5faX5sp41cFeD5NATtQfVyWtlKV23VzzBQkK6Kb5rM8HZfR9m3ltHVLdmqHeBz6N7yD2Xjv",
+	"B5A/xR/a5zJB79A1/VDKiLfW1bNKnf75FYz9O1VoJqeV+VxCNtLT0eOGmG53QuiTd+h2eqdkoY1ybt9E",
+	"UExVozd2g3j41UVQ/R3Ny+Ofp0knjeMOnOgrE0bzWGTIWxjyh3Q+v9zWD5+63Fl2cfiowdnbsyPb2eQu",
+	"EUatm1oyccJp5pqzzHGRyACRnJpqRZTtDZ4CWgT4yqyB4NOQEwKOa2kEpGhMpFMYWQI8VwA8Tsg5XSqO",
+	"5+N1b3wutDlT06nKa/QdpwbKhKc6l8bbbY5dTv6x72y5+K///F9fWTP12ozRIrdVhRWHaPaB2yI1nFWG",
+	"3xmIpdSBVbugeiEJeR1k3IVBwepqZerUQNJfd+I+ZDt3nnfa1QhpeJVTDcAvcERD4kADbrHHmbUF/d4s",
+	"5Ctrji77PGNvaGKK2Pf1CPD4lr5MS3BC5V1+PvZ8u1qZW/0y+5JwheztMWPrX09kwMwzi8G1ei6hiohX",
+	"uHbgNdjXGsL17xiBS8kDrjMBnENzRQuAUuDm3+8as2ZzPIL0rt41buSk9R/u8CSCOYRc/U6xz4k+OH5k",
+	"j36qyX35Ix+iPJbeJymNP7f9FQV/XL1T2uSic40ubJ1rkH8bHW47aiFMTu+uZ3+fDgKN/KVP+ejJ1U+8",
+	"tvU3dmWKL7pGvlW12K1/61ojOyfpFWLiZdH76QdeWBzhfkTH/17d6TnzIXpFDg/CB46ZTpiHAYkTwT9e",
+	"r5Uyol5bsVSVtoUboy96rdS56Gdru8aUImAjEv1sYRfZQBD7IIA/yjoT/cZli4550tdCtnSjmQlSzMDx",
+	"wIrAIIQx/RMTynTXNSZRr23rabfzuOhnWEFYn+EJmxHJe8AnocsJ5A4DyA76i48hiI2KIQ4ABgIk50X9",
+	"hUH98dcEGwBJtZgXSOn7qpLe7l+qJmcAtdXU9GWMQYls1dqBH3spnYOkEtT7IOgJ33ngMP02QX2UJw61",
+	"TklqIoCWhera5n6cW8jx9sMJ+OKp4fZCUQPcMhgKOEVDgxnZ03H6mtAGR4wWR2p8b1kFhZR6VehaFc07",
+	"NASFiR26DteHgqcoQ6dRmJsMRpB75ngkrFOg8EbvdpCHF0YjaQatuYPL5ZhxhNrvdAGpZplvWQb+Im6P",
+	"OBChKVQLkeuz0q6zR/4fcz2bZwIpff5byPyhJZiahge7SaKFRk+srV1dyWVXK/uHo9EoNZWiSUmaVNbm",
+	"pqKSa0wKaLqQCNfUUqcm8381OQC83QHIwjbvLGQt2a0GKTL8C5POD6LcYsjnbayXQC3rms4DGVShnBgN",
+	"U/M9VtVEKwZITPzK4z1jK8hR9+LC2N3lluCy8lYHxsizlcFRRLBngJanvPlg/mBOFxg6/kG3vQ5gATE5",
+	"wLSEWlLIC4NeFmfh1izZQ8hEWC+QymenqQl5/dgoLLMpKj2toewzdCum7g324lyW0xQS6jGtnuoGcITw",
+	"kSLhjEnqgx8U5FguIKW8qS7yQotHDzGbC+DLA5Kgj1jZPqnsuYrbpSHORrNcWzsYisbSdpQI7kUWFUPp",
+	"xbKyF2rhD6YEz5O4FUIXxyJK5RPRHAZas4SyiNgAVQUkYNKraelmK2pVkQkgbcRsKVmWXcbpTNV4yGms",
+	"d73ZqRpw8V8Wf14heMOOw9UffbBp8RBEsBKKR4ajEG6Af+4zM3Bur2120cn9Fp+6jsVxUjdduMrmoMy1",
+	"fX2mj+MWuPSoxho9sXO0DvYNQ/tk/jzb9yRwiF+3mVt6wd5WbnXnps28YvhPleLldpdWX7Qv9ij/ebjj",
+	"N2cBjK5hATynuohPCQN+tqnwFy+eSdChaAlCJtkRKnBoxuq51ztjs4Itgsj6DEZC3SII7bQT3hj2X/qt",
+	"A8J9ewsx5apLmLNtsgnEdJWSRWpA5YFD0pblaulE/1wtazGtlJvz+bmQXm8wEjBhpTvHnm1SA2nduSzV",
+	"1189cGBSaLOyKyfkbFapmazxEIWUD0zxdjUUkAyGArlISR/98P75PnJVSv0HwtjS2oAs6gKrHxXUEr+j",
+	"zUKS9WrJeYgQdYspL4/jfKgFJY0hSgDAOoWQNauY9DAGS5FJH5Lxn41EITcuEUe/Sw32wFbi6AmuAQcl",
+	"jFTwtQFo33DgHkIRHhHF9Z8cHUFJOPaW9fouHjkxR/ofKM32astMLknxhm6gWlVopFLyktXrAqB/MXkm",
+	"1uaIhkKz0XBXV/EbgjUUEW5SZr0YDY4vo9skCyE1gYuR+Dfx0ztG0A4np2/Ws6deZe7k5BT9LhXweJuT",
+	"k7udmh1ezuOYlLOOWSOhyhvsraHIDGk4VBR05XiJfgCFQaMTQVHwQVKb1bQWdlWTvQp5j/he1KWoUg3U",
+	"2AaBeosdsh/BAiSpaY4Jl3gFtlAVJH64RIDCi/l39JlOjkoolGPwITCpG+ihS/o7FO/8q1ytyzI1Mwup",
+	"NxGaE7yJUItE3HsweBC7UHnJ5Ufay47UqL+vZIlLNurJA9cEUPwj+yoZwJEcdjeYGzCshOkcRqA9TdQr",
+	"KNzvVmEjDuc7UGFh+99dKOQzlU04CGsrliUiHV8as2gnyV1Xmd6lY95tRsPtigTde8NVTCd6/U8zVXb3",
+	"R1sM1cSvzJVNg2O2NSCbJjogxO75wBEPf27dcbilmxV6T6uNXd9m7OUuVeZoH+6P2WvlfnsO859Z+z2J",
+	"1E3ZoWSSEkEr4BItd1Xoeq9a+yq4ggKwfjt5gLEu4kJ6TqkGDePk7Utw8opGLUTZnrTBPlCXu7DnKhHn",
+	"ahNAyhMqDmtlOAu+FKBGBCNiiz5jSaRGuo3J55U1duVKdNNXfl9AZSW5VdoJ3IOheA05dog0QgAbkLK5",
+	"N7APA3iduD6RWnBcX2KGQp9qYmLcPRiSLBGZ7+OQmTr3Gtv4pn31LIfXQLG6DgmHduJco8iqFA3bbuMz",
+	"Zl7f31x+OkCY3nGr+XtXtmfr5L4hwdgVcx4gKmKwCc3VDHvF+7m6pRQHaknzYbuqc7s/qk8/Xz/Nwe+D",
+	"N/TQVZPzpRIc6Pv3mQ3taQOcx2ukN8AZgGN4n+RwSZJDPFDx8QtHRTh6G4ixvdkN/oD5qrntpqbNL2ql",
+	"hX5cvdCakfmFL7PbWS6TeIZ5sUQX9xd2flvZ1dKJXVA+ittSijVmzAP8DqLvUdR6Ic+VS811sfdayZ8Q",
+	"EJxKc2BXdWrUx5z1JsrKfeCAfXu78gRdawwPoAuXQSVfaohCzk4RbkfPMvStBUOoX6sFbI5VpcQoEQv5",
+	"EXHanDgcHT1JmpD84YADz/QiXTtVTsHrN2l8HJD42hQfpUZW+VxfqALHE2NThSrZHxgjw7xG10noxfB1",
+	"NqCyiaWt6iZ7DlANJqVaQCCWGjQUf2GQLkaZzKAyu3TomRaTDTU6EcEpjBQiEbozHKAYBQWVETh9pAnc",
+	"IXlljXBLlUPah14o8Q8/1R1T4teAaGCl/YPYwXDJP+6f7qz6Q4U1bPBr1//dMBzT/krY7VfX/h3tFLPd",
+	"ghjbZ+BGe0TSxKjil35c3nXR12cLSoK5jUTQPlm5c7qGBEIEp9+Vol/DdRe/fCjecK4V7EeojiDpQNVy",
+	"4CIFtzHHAlwtN2O/j0slmS7Xn+AIK5qhG5YQiEKVtzcz6c0IoMT4rgHPXUcQ+5TnAGkodSWNQ9svNf2M",
+	"aKXGAug7AZMGa+UhBksZWDtbF8ekvXVbO+fJHsDf1ipn2H+v1VNn/ukDop+95HFZXmfJJ3tzYy+Z2NEX",
+	"EIm/tUVxS/mu15jgT0h2BaCifN4FB4JoOUC9pS+UYf5eL3oi2QXFX65NXc4qTJIayMiC55kBn57DWxAf",
+	"ez23paIwlCyxTIvORMDUxsAdPQGfISYvEI5DESlIDPJjMRqjgoQMyqNGkAl3vFOnRDBRLFIBZsPrQphk",
+	"2NLDSHXOQAkaCuZPCJ/3+2QTtLLU8JNe44XQdq3ziApXikpRlBskNPJjNGQdFeWQIXydo++C8hV0LhwT",
+	"6J/EZIC2Upiaba0Q5wFaDHFM8H6sGfUoIGNQlxrkh3GHkg9KLuBhoF7sBX6jKgM5bS4NnW4T/3Y/CUUC",
+	"qL4Gsd8K6Cgo9K2zLRxsfcrkGAtpgjsZdNTa4ktBY03NHiticExr0I8jOKy5hYh76MTKIEEEKsxBsYXq",
+	"N7636TqhN01USDEB6M+uIxT5Eu9a+/3Q/sqNtN+fUdQTeeRvV+TfPDHqF69b49L6dN360WRVkALyacfU",
+	"qsO1capqF7CP23j6kD8CIdsMud4qtbAXnPYdxcJSAzj7AtvXBrUMSNy5LJUpJGefipc1sn4jrjpBuXek",
+	"RCYhTzyOvrFcodIKWSmQ79WMU6XYfID32QiTC3InHKGHNuLpNWJPAWZEHI8CNGGA36I4mhfBqg5POkxr",
+	"xq53pk24SD38CmfwbkTX9ld+aTJrq6QZ09l8S39zsusXL4pO2/qw31DxDkbmgsENxROjwO4Nc79gmNgm",
+	"CYnC064p7oJAe5cgoJRHVQhj1+Svgzy0HICnQwECFxOhcmyKVk1Zaji5EXF1h+KlgZQ4agXV9HQQaAMY",
+	"AGGnYrA8Lt3APIAnog/KH+Q6wiv1P0C1x0KrQQLS0Hd8mJo3lIzX/jIXw7TrpSgXANInQ9pgatRHYKqG",
+	"2pyJdNqJbK5dbatNNkhELiHpTtYo1om1wivt6G9Ft4ixgp6BFEkJMtICvLgsoWIofjpim4B0uNTwh6Ob",
+	"vMgWq6Xv68TviQGiyIGNErCCHziBT0JV00J/VEVUtIP+9Qf+lgC52yVc+W0/iwHO63efgOPG3JvfW+KG",
+	"B47M1miX36olvkcuQQ76JytN3UifYFo7klRkyjojl25u666UdBRHCceNoM5zt4AxQUBMtEABohDxZKAk",
+	"Mo+4M/xXAewfwf8zeKzIhuIbIGTDKs3KQvESaXZcBuZHA8aFI0KA8U4xG7vQNTkYJ0pkP/6UHW9zLGkA",
+	"M40dEanZPUhyuaRMVYKWEG8gk35OhZ10G6eVg383l0ui0nCiULIAKJM+eUKGRHx+RrwqGRngHJEZIIQ5",
+	"6mNQGoeJ2mDRj5kEvibwHaLBkU5kgdsT5oQHFxLiQ/IvA4Ou55uhONlWZIzdPYPIgG6sY8oWqxoutKod",
+	"3ENyinWTlR7H9/zgGE5t9xZy0jRJ+9ONjO/a8swMjoWxFSKTmSjmFpUagaEtAuk0YrG28XSaxeaYZx5g",
+	"hUMuMy3MBtOc+XOejh4zeBlsEamJJWptq3NQwlOzlv5ku8Di45VCoq4XbAkk4EiBn4NfJuEyxeCdR7if",
+	"CGQ3NeT3StiLHznwUfvPaffqGhcGzwAMdL/hF3r34TVyDGWJQEKS7W29Mq0S7+2nT89evj775tXLb797",
+	"T69AhQS6yNZSjX4htl2okp05Xhk1l3LuG1Kjy2mQjlODsmmiZzMEv8bBwEOYv+26XDwJbmr+cmTLdX7+",
+	"+ZvT92cfTr/easGg2VDxiCGAMX0f38dF+ngxg6peLx7YqgI2oW5sVLGC9HcQSEatXUStwPnujQeRCQXa",
+	"HFiFrKXXMsbb1f5Y8RDo5IB0zit+8aRDnLd2WzLyGM+FB25HdrrUlBarCGpLr3YUKZ+youo7gD0P9dB+",
+	"0/j97Wq7TL1cwwojrNiAoQQG6b0x43crc6fR4ncrE3nKdq3Mo9tDBlvtrRJEORNiwVyWvLoPkv220EYD",
+	"1NyV88LsStvWL+ZIi12wtUgdBa0x2LqNpUU6pbrQat2hVXbBVdKjDxzRzgDSgdc9NOpTjVZEIe5hi0z3",
+	"5D+e/2N5cnKSnzw/Cf/787d/dr/788nJdycnM7726sVX56/enJ+cfLU+eckXv/4K/8u5l0tZz5vUS11c",
+	"WqxCdE29ce//+evJwX/Ig3+MDp6dHfzw4+9HP/1f3TUPnV7G12o9FO9A8rpAM/LABaQDb0BzdhTMSCyJ",
+	"E7JUpTC2VknMkfI3L/weOAQTuJDlCpOw2GbPbaUqkc1XC2kwlEbwCgRuCgKefREw/H5WHdWJ8cujF3sB",
+	"jhoLhSvQsiXzHB/nSkN6JwLsee2QOpukxtmGDgYS6YnAh9UppNSIx2DQLmijbP1ZpQDoAKx1XWNjsBWo",
+	"hXVpEn7mh6mBjFTfgSejJ/jBJksrLNljr7SgcsVdAuoCYxmDA1VO6Hdf16EEk5wUA9bn/VbDB5tiu67j",
+	"Cl/1gr9/40Mr7Jofe36xcDEMbn0OujIlQKWmK1Jca42lru4ctNQh5IA65/cE5Hn8lFwbudJ34NbDRlG/",
+	"6Hg7gxTpo9HR7w4Ojw5Gv39/OBqPno5Ho/8Aruta6rI37vWSHizjoIT0xiO+pM1yVZPPJrqMRaLx9Vsd",
+	"yaTHC7Q37slS5+qglMvaLiEH3FYKPolbtzfuwd71P4Gl62WN/6WIOYQOrz05L8JO3qtDQNsSCsbzHiYJ",
+	"EkmC49bPtLMbYU6ZSmTSeSP4XgX5xTvFcesKydNKs7pXJ4gE8n5QWGkIl549ALu+odIbo3Xb+OhneNWf",
+	"WttILvSKTnAxBGhgtJcG8Cw1XYhn4nLAswEnlAA07PWAw4J72e+LVul9atCnPYUDIbhKHjRwYi7hVjx7",
+	"+t9EVPIeUKlS00BZXahqG5tKRNBUEeKUaANOEVwAIE41EG5tSjweT99kdEuYGmupKyW8/UjUxYgk0K+B",
+	"4HlDjnV/wnJutD/nmxFYWqdRkSBXBLzqWExWACwPf2Hpe7nxMgiK6SU9HPj7kMAUjEMwGZWpqw1mNc8h",
+	"G8h/VEykKcbYAMAF8+89TM1/x4lfAUulnYZMdlCNwugCY/V6bkvfjomlfBK7Nklq8JUNwthV7wqsa6VW",
+	"9M7UID0fvdSrDpA6rg1AdBUDb8hH7/J9wVrLUi4paQSIwWpAl1h6fZ6BbL1Bj8gPfmGdyfrsPEM4pJWZ",
+	"aOlUwY56nObnXrvxJ1Y5FEejo8MkLO/UtBcZ8bpQ5rnXmc79RB4m4igRTxNxOErE0SgRT0f+3yPE4sD9",
+	"6xayLP1WawYrQraTZhMVAkBmqhNqsaw3hMcVOYu9hYuPFgxZlqs95fqvIgl1B/X675Edeld4xRILPJ1y",
+	"SzAR+MItYVBF3bwBDtVuvf/tAVf9TMhJ8fzuozxrbrkvBv9cBcGL1c4qcDhlIFBRQHJgENWXV4Xj05eW",
+	"paEYvKrw+SXKze14w779RWL2jG9v7TTauEFdJxt/Ym2ppPn1lV7CCF5dDMcj9k9QCLfgNcVLky7sL4B7",
+	"p2baQToEJw9AdArp7wJdetIk9hBrcQdj8R4PNczSnfqo4QtfqJoJe7dHRFM2xn0V0y1acrhcebV2LfWW",
+	"CL5B7RJCE4kTmjYiTm7CqrYCHahSUwrIaheFX+OiphojSy7k37habgCvVubejmrLcoTNmsMsYFALAWRX",
+	"plTOiWxbpv/Rr2mGBv72xfssNe3CqMDtLFqVUcRxGfWuyacINF5UBNUkmIMDErT8qLPctKmtcoXtGW+F",
+	"iZ+MnkE/MJ3cujiZwMWE1xCXxCx4fD8m8ou1XZUFxMX8m3XVFAq4KNkdDANOc6f2+aedLpWpy80lNVss",
+	"mC49f0+aV6oLcJYCNMs1Ry415LvVVZNXimi2bm7XIkPn11hAZj1bsu5cL5lzJapL6LeyG0rp6jNKcYDi",
+	"tCZiirZMKXN1CYMvTN3N1IMfrlvb1si9+7o2lmkfnLrdora98m9/MVtzFN+lRnbpaXifQddZwHbJZP5C",
+	"CtdSk5EGd2YvVFXpQrmMOLC7atj8wec3Pt8L1WwQqLu0nI0SpIgKa7eeLTVxuREKGs3U/1GdUQJJUgD+",
+	"zwjjAK3oD5XUzEikg5ML2I2ngccRl+neMqW7VGc/NF/4QuVJl25gLk36TW7k33JZ0g1UZSQQuJrOJc5o",
+	"L4GA7kpWlCTydU4ilo/+JPaRxlQCgdAjohKAOsouLgFoOPEInOywH1A+L3IgpKYhQRANBwJGM49JhSLq",
+	"AAqRy3qbvCFJTRXRFVzJVBA1FmLzzyKmdZRjc+nEFAL8mNR35YjucQ7DJv4a5vHzfcN36cDBNu6RNjCf",
+	"9yAInysE3nfQkBC/I3Fj4qnJ2O5yd1tvQb0HJ1Ps9/yctH72Ml3uL30b7vpVo3hxN672W4Zh+adwXS6j",
+	"6eWV1ly7lgPTiFevvg8vwpypk7cvAQ5VO6FMXm2WlI2FJQOmwDR1L8rrVWW89A9tFk5uMBCXzaU7k0t9",
+	"dq422VBk59oUmVhqZqZf60qlBtENxyIDmmediT6QD788APTyWk8QA6EWBETuN+QYCYpfJqnx/3hnV7Wq",
+	"EnHx6tX3iXhTlnIhEzEcDgeJyKSp55Vd6pyCnt8jkb3zfRwAPEA2s3ZWqkz0v1ULbbTICL9MPcelmw2G",
+	"IgP0VpdhBZeY27WYy4ri55hEjknJYloqVUOWmYMctOdzlZ9HaTAMvwNc6K2NjKoEpDnsT13mnXCnvmH+",
+	"yBdyD4c+7jnkeMTuncR34yReNmusS6hsH0A38BY3YuakmcUaa0Qhcog+2ZVTERQGu8OwQmePX7K1L67j",
+	"bmstIvrEveJ0a462K9bQfnfb/okc/ewC5t7v1ul3u3JufymwUSfCqHVqMtZCup1tRh2H873TNydkWaYG",
+	"7xiKbA45JK6BhqILSHsKpIkcm4EYjLiQ5Uq5ULQIuEKyQPIgxhlyCpl8sHZAOICKqrYKS/FDaNFKRJ0S",
+	"fcCeQopBoQ0CGSH3YWZWZZkxTonQNcHac3t9YwA0CdL4ztWyHgqsNyRdpqjskpCLcgkMhrk1hkjuCUYk",
+	"yFHphLPWcK5wIKJMjZMXCmN8MsRYWL+EKFTAlQIkqxwK7anOAXLrCcsqqs7kCrBmSCH1rf9OFVBDH1dt",
+	"DqjeLTBjQnsgyXCnSBPwnFQbsGq/W/OOlbEPrY98IefmVbKS/Zu/VZn5i9TcPrvmK3g5P0XXe+QlSq0O",
+	"dvK1toxyR5ZeR0IMyd5ztUm4ZhsVQF1jLg0WqadGFy7gb7g4mZpfesalulkkHvjH1EylLgmiKd7oR01T",
+	"FmgRir7Lq9Vk4k+EKVRNF8rUWpaO8Dr4nQ9c9KYJ8syNARwE3aEzL+prO1MYGJEbQBERfxDf669Ef0HE",
+	"0dI3grKiI/7VUSu9gbyp/ayuViaXwMKlKRTu9/0AAWMZWA9SL5DqaqpqQBKQcbNLQInPK+sgZ1rIpQZ5",
+	"rHPpkgYbRi51apaVzZVzIryIYVzWTNVL1VlQ3UsNmKiN9W8BVm6oU96CfH6G+RdxzfI+hpN3sMZCvt+d",
+	"ybfoO/u8S1uzz3yKur3WHjhMWL9n5f+8Wtajaw3ct7JWa7npcoptT8ra7Kb4fba+2i0Ya+Xq28ZWAU9S",
+	"S9MCwKdOUYqU9hsXaunXlTWz1GhIqq/nkCVE+B9zv51DMUKlnC0vlOhnhXEIlxQpq/mcYkjRliZmUOIw",
+	"ErOVrArEJ/Eaon8F6I2qqoGEvEZdcCJBnpUMrMB6IL+1D+xD/CMRWXIj1UcNXPwIz5BhMn0MLUqUfWAL",
+	"rLXz3aGfskEEf4+P41ljoATXGnVAiHbBz4gaLvsmRD+WpcyxSaXL2nQdSIOGYhSRERqScxCwbYGCp0xz",
+	"tByNRt4YgVPEVtD/1irwozlXsqznm7HI7HnGM6/zOb4LFOnmkOIZYySVpg2C0GS6ZLFf0nes576PPnEp",
+	"bsLta7X+0+/AL7tP8BMjEYcRAWDlXsf92YH4wYve7EBR6gt1uc4a4ndX+iffkYHcQrALgHqAUAQAnREc",
+	"P4bcVSUdWrYNHL+diqV0NcaeITkHcl8rrDkH0J6Qg3oFKv8x+iUptVPOpDbB52AsSvP+0egJBN8pnRPK",
+	"wKR4MnrSjuhDro7Y4hrRznfzH8rwaRLghk928JiZ7YXpWttYT1GWQgPNNG6jLru5Xbvd7M39uaZ/plde",
+	"26fbqgq7pwS4dafu35sJ4Y0Xdlns1N3eXiHDOnBpc7IKi9Wo3K90NuBXraVLTfD/84wiIIVpJ2rz6adM",
+	"C9U7yr8OqyNkPuNZC3ulOylk/wq8vaMofGPPAcTNvndGdzqjr1yTt+mM/l6eg1Ft1HrvEm5gCVvuakZI",
+	"Sc0LWZVaVQ3OIVQ6BM/1WlUKnKWdJ0qlFlIbJveWk1INsbBcm9mlmaV4CzKIt7JK49TQaBtefnSA5m2N",
+	"Sg1ngELGGefFLJQ067kuVdKZZ7rfo9racHflUeWPfCGP6nU3PDA7NOvsPnf015M72qRpxjM42COjSGFl",
+	"YNZLOJH9LW0q5ERYuEWW5cbvVIhBNWDxGpGkCBjVViEvHDAuALmwrgATMesIrYMfDvPYriYabpItvcnZ",
+	"EDHs4WPnG26HZxbpsgx+HHu778sEnZNcH2HvFJ+49Ns8rtAAGFij1nvJiGnMb9KI9/TIr67g+N3KXJ22",
+	"h/AH/wQZe1tpoW0InQBGvB9AJ9KlA9ZyC95YmiIh2DRKg0ZHXG1rWXbUG89UzXCYd7cALsGovFdrO9Xa",
+	"Nhg4LZPP8VSHtfUo4OTtXWWAT/hWVYj5VzByIKERLaVRpejXa4sIJhVhAzJQINQFpEYCIyGFjPAGMZMX",
+	"/nhscA7RzevmgCM0RQg/r6bC/alZSl1hpse/VXq5VKaw1XT6wAlZLudS9I1daCNLAJ9BfJup1CWBV2f5",
+	"3OpcZfw5CNkQCM8UaUYtENyLNwwyzbDCiMiYGsJmK8bYoP/6z/8F0GcMxhRBDvo2PrdzgBQ8l8ulHIpv",
+	"gIOKQnlkJCCuJVvBrJQTdtsxgg4WaqqNKqiPtkoNvND3VlzISiP2oqyFLEvA4DGrstxjwL5bmZMw3Z8L",
+	"tYfgc/DIXJkzaFVvPBo+TXo0IGfR2hoNf/806cGI9sZPYO0aCBf/9UeE1sN/sre8N+6NDp+NJo/lk4PR",
+	"aDQ6+L3/vz/4/xuF/8nD5gxd2Pz8AF4EJ93N3nPU9Z6Do0940+PONz2GM/VcmwIwRmlh9pLeebSOz2CG",
+	"YaR+d/hszyD+4Q9/eBYBAJbl4gw7Hcb28AjO75W5bptHhwQuqM3s7BNwA5sVtUesN9sCedjcvZDfEvLf",
+	"2bWYyiogY5N8hIG7K7mfS5Or8pbDkyHJw2sjtQXogcBuAHE9UFgCDUFw4ENwCpHsoQqAX3JMufNc56qN",
+	"mJZ6Nm9zFTQ0WOgQAUw/lN6o9kC5P/YYoPk5EBfgX+M0T3HizuEN6GPXTsxltShJnQq8E4yyz3TmEBwE",
+	"iDlsa9ogoUdEftyG/a4PvKVTC7tzpPDn2DwZ3ObkdlHFcZhW6pXbHlM3t1Vdbu4d7F8igwsnbp+muLP5",
+	"1YV/8+Ua34nIavWxxnsPXF0pucgizQUi3bWYWeXGQkLEG2yODFA+auRmVUzSFCwS9DrUKxeCV32/q6xR",
+	"nEM0wHrP1OSyqja8PemLHVQtYUdqLh71L8umXhfMgD3P1I0btg2ejTwpmHPWRMORzoNC89jzfbu8eR/w",
+	"uQLfAX4ZhwFKZQGFUDy3CzgFS218r7MxBAQPZKkvVDYAgeb878iAcfhUEJsLBBThu8vKftSKAonSCF2U",
+	"SmD7hF0qMxRfVXbt/FhMmeuGQ4kvfGtO7arKVcZZdpjvgP12BPttz7U6xpwJkZfarxO4D6psdSUmSlaA",
+	"bH3uv3dC9+C4ANmqUXntcDTiGI+fdMUytY8LUMAM+8OAEvsq5VYLZMQdIExlxjM4DksoNYWs5Vj8mPZ0",
+	"kfbGae+//vN/p70kJWcOXKpWBo4Bfzk82Bv/mPbA9E1748ejkX8kEIZ51WmU/Nd//u+f4P/81+nDMJ/X",
+	"+iqli/i30UugA7u0hzBn71bmBW7EK3XxnZ3YFvXbtJV+ER+c+mHHDyTx9tzeIseY6Jf5/mWYjZi9W5nM",
+	"b7d/PX3zetjhd+um+LrAiYb9cq/jtSU0kU+xitd4aJzYna+7UvoYWP8akMzYTAZmvlAV5IiaLVjjnHBC",
+	"vSQAAHwkL6LMK6/IAUovsQlAbhRVTh+LmiGDAYrAtCGCh6l5xywA/p5AAxDw9mNd5JiQm+rwI66ojqzT",
+	"0bP9xjF/8U79X/yNfU4w+v1ej7oN11kdjWgXr97t7i5FGP23alOBMnbqXxxvTMrzDCR4cKyuDJTegGlF",
+	"Fn1qyKRPMGO+lu5c2LhsBmuUj+Ok+P7R6GgQcLmpWwml/gTJtauK8Qi4Rz/SV3/K/PNLW9VuKF5bUYMx",
+	"0YAOeQNMFWNR+IFY+N1c6xzC0rjtkdAgNaEmqN3vhH2S1qtUVCqEzPya/JWOmPyad8JpF4VVt7NQgEEZ",
+	"XXGgmqqPS5X7M51YPTDRNITZm3olIAv0Mg81OP7EcWoyZI9oeMTEAnIH8MYsuHEyjMjbSkjnVAUilpyf",
+	"pMAGMnwXFTjQsHO2KrNQ40oJHCuwFMD1KfrouCRKF6qzXWszSMJuSRoh7xUcmBiiVqlsWa6WLpjgTNBi",
+	"ijAq7EjKBCXTWaZgSY0ti4gswjXlZl7lelmoxdLWoHdFor5kO4F8y4ESFnjuZLQzGhLbLX/qA2Sjpqxn",
+	"Ir/qIOfDE4x5cPoZlZRnAjD9Bli5Bh4CUa91rmgqvUJFD/mzixOYgdcOkh9iukD6OMJhej2VKA/9bZRC",
+	"EfYdkgL4p7QJmw/NkZIguUJKtJ8L/w7krkuNkQu2nyDxRPR5gobpajR6nMNV+KfKBt2cM9CIT+FIi3zF",
+	"W8vfS97gmPx9fqgOfl8cyYNn09Ho4HH+VB3Jw8mT4ndTkMzXLdzAdn4u0doulwwTP11GLTNiahlrkKLl",
+	"xv5XZnCh9eCPKG+noFHS0Lkc3XRA9nO5kFCnpdhvfG6RSORdADuRNw8l7wzuU1B+k8WAtHC26E52VI5r",
+	"eJlYG7jcz/S+0WnaAtuRdwbduJjdUhZRrgsc5Dsx772JK++4OXdaPwbfuKx2jEfl3kLuyoiQDdkfT9Zd",
+	"6uqRpnr5Kn1j1Pb6jHyhSUfqRT/zpwF4TDOQ5RkFlFGnRXKdJjmp0x4lGX73C/aKxXq/VrvTMnB0InfO",
+	"7SzXTjKZ7dXXP+KEi+Nw7ZB5Dflm1jljANgmD61Nd8lKxmWcl95EW6wWvfFh8AlqUytMRevcZauyviqP",
+	"MbJVApOo6HuFeslgspE1glWNXkkbkG8brb3IpBiKdwGBDEpUrNewAXECUszaVXCTTQ15GU6sVVl6Y2Ky",
+	"IQiQbAyo5aZwYqKmlmwOgu5q0HCxphuMZWVy698L34FE7SdY6o06eAVMmPC4dkKWawS1J2KnwAptiKsq",
+	"M+pjfZZDXl6WIHw6SJoI45JaKnStFmzsci/Xla5rxaEaBHDzzQNT67Vajwnj/iTP1bIeC3Az5+4iAwuX",
+	"r8bS5eOBKbyEybC7sdnE/NnAcgTmDCFnTHUJ6HLnSi0Hvi1+atXHpa2A7xP8xQjJzsjrEgnKc2tcLU0t",
+	"Fmphq03AAOG6+j73HUxPGiYyS1s+v5FoLKHFYAwNqOw6NX6Bgd+yAQBoL7eE1lpCojoh/SdhdHlSo0tZ",
+	"K5NvEvH+/TfvE+LzSIAYG2vpvRAJVeLIZYbnR2oI438oXniF5vXX/3r65jVEiWK2VHDfGJEF+s9M9CVl",
+	"uarU0DPwogdOZLAasgHNL5ojmZCFn3zx/PTfaYERhgyMRSB78yY11ikkMFK5LVcLA+pWItRHvyhw8Ufc",
+	"ji4101L6xQZEDgQHg0/GJJB9LFL2QzlIMEtLFVmSGsq/SigRq6JJXeEAF2eVkn7ZUb1ctNkziCb5qYi4",
+	"aMN0Bj8KBu/ZfaBd3LO5LQvwlYXuw3DKqsJKDJwSSMiSE9dkssAeNkRGlivIu4rKdhGLx+vRpRqLjAAE",
+	"D77WjqnuxkLWtcznC2Xq49T4G/1Df4T41QGa6Jrs82HuLtJeJvrZ0G/AMgNXEzZtwOHJiYJ+oBxVBe2y",
+	"pgI88B84K6YSkNemUpe+L6hsw2JCOeXlomgihBhmVLIqN2NepCCq4BbKBvSrNjXZj2kPv3wG6x5iY8Ph",
+	"MO39lCWw+qLbRfYvIr55LIbDYZYanFW4u7JrSg5p4rh4YGhEEjJ2+57UZP+SDRoqESnyVU3fgSw5iEwv",
+	"tPOi2xCpMMova9ReGArQyeBIu1YSfFOzA+kvhPrdnQUeEs1uIf9967utAoTBmNyODJ4SElosgkIBgfRk",
+	"I/x/h+LPAfjWy1UAlsJjUxeMHhJKlxIKVSPoUqsMqnHRCenOvYyo9xNr8FO3MxqRUtGuCcDhSNBli34f",
+	"kWHoKmsWWlSaD+vzlioJghyP6wl+TZn8oQNk7Ca9Lj3hsjg1EsDDjqRQs3iljaJTJ7y/EeZ4jIFW6CVH",
+	"V2A66bEOc/0vPz/993HrLBR9/FIC8oU3Jv/Lz3ejIMAP4Q/A3Qh/8cZIQpw08ctpsazP/DFaLetd9YLn",
+	"KwmU6ASqnghSNfB8TMTW0ZjEGnBQSM4WLhF1Pa3hHy366rOlqs4gDbq5tnULKjBnK1ckrMGQJXEm6yQ4",
+	"iM5kPWjSCvwAsl51rdyBpvCj2ar3Fuc+MJtIuN9xNLOuNgcoDu8ipIn8JRC35JgdOUiQqWArhaDfoHjB",
+	"SmTvoG+mVl6ZvDS+iZlhkJMpS/0PFR1Hvgnj8OfMKhfAGDNyxwN5uUT8SBgXUQHycz+Dv87gL4apoZZD",
+	"Xx743cCRMsI6nGzYZDVqzYgiqNdG/Q+JSfAwqisYLcUWt1XNOGILdTTiWhEoQPEJIaiozr5JVG0ue4vB",
+	"2Fb3khQLe8lwA+2TvSIFVQXnih+eKGXCr6IvcSw1vYxM6QkHfRmgBhU9Mp1XpXJe2V0VumZqru2AVV1t",
+	"voE2fpkcWnSbNWvEj6Zdgl3kpxgH/jieC5oAmtf7vI8vEfTwgmA74BGvdJycvUEPyp+8OtKBsFITNdem",
+	"4Jx4RKsCy9grEwDkCl6u3C4VVPgCvj5YziqvVD1IAhaUrkVOIXDZys1EMKwKqPbAqJtgamhI9UQLHoHn",
+	"SzvTJhMLWZAgaihb6PbUeDMP+1BINwfSZLFygCQLqf5zu24EucwbmxucNdgGbNlCbvyTx62M27liKgDo",
+	"NmgDYKYEPEOSel2+8lMa/jtUd/kTe3Y8iGZG+/uEnfjZ+sFf5pYTaih+TAuVl2azVgG751KikFO85VfN",
+	"EgJ9uLrWGEfjn6La2PGshqWBF2JmkC6WCRjJO6WYgC98IX4J7N2ebY3IWPfMEreI3QbjKCQObddibImp",
+	"G9BJEDTbCU3a55IPs50FcDzMO4xAbS2u4DSED7qogqO2/HNTBbMQuacKvm2q4EZG3VMF3xlV8F5ptZ+7",
+	"pDk271LDufTkuveideZtXDKZvxiykhirMOBz7mCnjUkCtYE7XQPA6fajq92lWveh+cIXwlW7dHMwTcVv",
+	"cpP8lqHUbqA0NpC/10g/6kIibdWJcOYGrZiu4HCIlP667WbuxtWmcyNj7o+ZPcGahjYWwjXby/c2sEm7",
+	"gTh20J1rqFIh3I2mWXto9NDavWP8zeetj3wh8/+6+JuxE8AbByQnDu/LIH75x8dJUcQwnN52vXQrXnaY",
+	"jPViaavb5vU4KQonFtJsoq3ZNJORMRKsNcSMMkbz5CxCTI5xYqnsslQBnwKwIjDcSKDt2oh+hndniSA7",
+	"NDWZkxOVDcapSc2BwL/GO1kZdvI3ldchBYNz4N1cgs8+NUJknfs6E/1JKc05wV/ISgk9M5AJP4QPIuXv",
+	"gbqQpcvGAv98BH9GrRiLDPIVMtFnerwEUNEEEgMvmNGXEh9tCTmFJCoyQvAJMKki8wZ6Rpm3QmS6ULLc",
+	"ejkkqrkaRDikxDZVMGNg2MNBWPgXIFc+dUkbt1R5nQEJP/1xJrUoZC2dqpOoX/4zkIey0z3I8qZeDRJo",
+	"ZO130vY92MiB7ywg3blM9BerstZLIE32l+hxXRD9cVQEm52rDQ6DyBaqlgAGgb3AjJWptb4fIvwFtbyw",
+	"EhPxP0++f+Vbw8Pkf3I4dP6LC7lc+lbinMCP2SD0GPQsf9E340JWjlN4TaGg+Fc0CaWwhInwa7Gsz2q1",
+	"WJayhjnGVM9MTFRuFxxxEnEnQ1lvpv6+8suMVobUBv6tmz9goPjPA2k28b0Hsixb9/MNun0HvASTEg98",
+	"3/0tlZqpj3CvO/gbZrRmpbpQxs1rpfHPcnFQrSaVzukVkHd0MKtkoYoDwKYp/i79nVOZ1ytZ6tp/3Y9P",
+	"Zmx9AJmhC5eIbK30bF7TW+p5pdzclpCokEXyJ9uadjGzzOfYDB42JKwM8dL42UtEdnbGBdJZyPf1X2ml",
+	"3uLj9WapxsB/CWsX/hWwuKQ4N3ZthL/Jm7Q8R7SXcncB6+/56b+j+KMU0ihri3K8gWgIGzKGz+JaySAp",
+	"nbZXIjLuGowGd+EM9zXcC8+GvgF7OPyWsJRIwk6EXUcpXv4y0IvyKzQOuNu4Wi2y1v6UUaIxpkssccCc",
+	"8idHTdkiQmT/b7Q557bAvU/LGS8NAmoPTUKYxa1d0MwiEc5RWQOgSU5K5YJQx80WjWGz3zBCLGHcKTEE",
+	"bwG/t1ec8JzEMoeSOIvm2syortvLTThB/KxUdo3sTcrVA/DLazz+44ptKmZowN6eHB2FdDkiUyI/Lj8N",
+	"REtGZJgxlDWZhPBls1pMVMWWHSyqPhywh8cAWIoUd6Fu43A0Gg3Cx8GVc0yvHsJfGWV8RznUwP7ayi+F",
+	"Lz8e8+QNl7L2ikuG0Puh6t/vgtScnnz1gtHjsCqzH+Svn8m/yQuJ2zhLhJMbSAFyqxxd5JCw1yoC929N",
+	"QjzBnevl2cq41dLPlCqi0IIhv1KppnVqYHuaghkI/YiSLxybTVNtp4j/CmUpfrRGkR+KKtyt85J9pj4K",
+	"6rgTc3mhogePnv7OH+WVzGtVpSYv4UQV/eyvw+HwB79/0nSJ/3mbDSAxqywTsQP0cvhYWJOabGKLTUan",
+	"DLwMchqdWMrKwbjoRWe+N3bqEqN+11bwS+iBE6hbXY75TanM180WfgmN+QYf6kh0fqX8IMI8NVJ3Z/Uk",
+	"UYxILVrzmHAADPC3/UDymqHJvbQ32yvpEyId1zEv46TiUKjf+xEQvhbLOu2NRdr7C5U6HP33oz+lvURA",
+	"KUIs3PG2J/gbw6T0ANkLJSneYFYLVek87f30U2q2vvFcLnUtSz9W31TS5Iq+xGcA3jVTdlbJ5XxzSTPe",
+	"ykq7q5rCWgW2ZWtw42UQ6ZN91OCTLcU6abTSwSX508tS6ktzt0+C2kvL3UECpn94DHhxcFB7oQG6od8Z",
+	"qAZkzfsz0c9XVTkW2cGBP48OJtrIaiP+B2iIw41clOLgu9Q84MqZ915/EM0LHjBmRUeK8c/nQXjZFhT7",
+	"CeROyjIy79aq4s31GwzTfaJP4BYnhB0Bu9PAUOReO+AyO9IYjoPCsZaumZ1GgwA1AwvFWMkgPMe2osA2",
+	"ISzQ2/BhYKdizx2I95Z9HpnMSWRvJo3RBtVXVzCPYOr/FU7zk7cvqcgRCjW9xQ9u8wqYnSt1Yc8p4VV9",
+	"XGpi1ge9Dmtdh+I1EgNTEmBeqVoAp2jtNQI3h2rVC1VB6J6ztFOTLSs11R8zLGbF7EYLZW0zo50SkpEp",
+	"XytFlWuZLBZe2EBe4b7KrvfY6V+15x76cLXbHqftly5xfkae4V3XfbO6o61CF+Jsua14L/i9HK/Bbeov",
+	"TOeFPRHcT7A5NlS1Tek83nh28bboZ/C+LER7cUtAMg7k1/tXUpIw7BPO8AEJAbAtDlNzeXPdaHug0xsW",
+	"150GAuALXygKgC0osJN7IgEwCTHVMszOP3tC4BfbqJxIaJrd2rVZW4faNchf/cHVbGG29reS50NFBy0G",
+	"Kt0Hrnzi0AfHe/Oi0trz1RLrjMmzEACeKeeQVlhqXG2XDqqXvCICLo313GuL/mvaNA8OBbQXakfoOzVa",
+	"P6lh/z8dxUSOHYPFAX92gtmDTzokAmAbdIsEfGkjEq6TpobtAzMdWnTPjH9LGwHX7JUb4XOqAtdqMrf2",
+	"/CqlkG/bVQmxcMTpGRQ60bkWyvDhPGNscCzro8KU6Nvkpa5sLWt1gK/IomWbmmspen/hrvyqVT3qxdXK",
+	"Ho/evbp3ibq3btYEb5twab+6d7qa+D8noNOJ796/f3sq+raC2ixyqePy8zK/LO0aGQr8jQMop1pabaB2",
+	"CtHwh6ivzZTxDzFTa2vLpKafredO5WfD4TBLxGktTSGrQvCqRv90RCTOiAekW3ot8Bgy1nUA9FMmrzYQ",
+	"1ET84ACCcq42AgIM0jVMLedq46j29MO7V2KxcjWcJtgZSLkvrV1OZH7u7U59IWvwO5rzg9LmsoRgLUcg",
+	"hCyKSjmXiMlGlLpWFdzg/0LEEq+v+rMSauIq5WyJaLJJasiL3TXM9Nkwr37Y/Nienbx69eYvZ2/fvfz3",
+	"k/cvzv7y4qvv3rz5t1OvWD85OhLWiGxVlRnGUdbaKRJbcqFSAxVqftgWslBUuCyZraFQpfb/+ATFmqbu",
+	"TlVr+saXVa65o3vUa5qsWMFurf17RfsLK9o8Q91ScktTuHbdTt1MfTPztJ20csdiqUzhV0FzDSvibQ10",
+	"Kft33J5ClHi/XUdvDY1rCizuVddbWlqhvOLSpZXsq6m+5rzPVL130m9dJbuWeLOr+lfkQvjVLCes7rhi",
+	"Lf0cFR5D8cLISYmGOQsQsL5BxSu0g+q11KCxQ0ADkYTLSyUrJzK+k+HvQL0DQGREbUsNUKsct54NHHOE",
+	"oIEvgcaQ4KwUoNj1oWguqxQ9nQ1upL9gFcXd6i8f4m98oVKSK3Y2F5PQPN+H8n4tik2oKrmxYvOo2W57",
+	"XSKR0H8QazTbjP1tFHNZ12qxrL3JwjR5tojxRSEQGWUhVa4WTw+PEMU2JAPzAAxuHAijxf5108HrIB1G",
+	"4ifG2FO3BJbXbtTmCgr+qDGMgIjUZPVmubdFcMcZJBLcsFVA2fXeP/irw/DbGter3UnN0N4rLbfpgZKd",
+	"ouIWVZgrpNijH9mDcUZ2222p3Ly2ej/fMt53UAcnzf3SvT1925pmYHePsdtbwVcLTJ7+m6/3R0ED/rSy",
+	"nhu2bZ9D+XuJoUej1s2Qci62XDDBJiR1a7flMEOuWn9XRj8c6CLj9Ph+pXLlX0jogoUqVrjbAOpX18Ip",
+	"JWRqwmXAGJM1xGcmCjDGON/P6xxDcRLMmGDhzJRXXJ6Mnt1I6wiDf6XEOPq5JUY8Ewl7ou4L/r6UvDlV",
+	"phAyzMgD1uu2sfmu0t5bMcRbruT7NoRviIexHfPcCs+EHJ6h+MYS+rpRH2tx9ETM7apybcO+qjaiXlt4",
+	"qaxXFajbqQk7PlzPsFovZCBBS5oWtH6zZZGkxkEWHcmIXBrh1rrO50D9GnxWRWWxkktySVpq+tmyUhfa",
+	"rtwZfuEMM/7cmawz4eTGEVbOeq7M4IZ5BjBRtFlPcbruUI/41EDF7jzfqxi3ldwAK6ClH7dH+gbbvlbu",
+	"tnf7XyqNW5234LCGWleUS1PY0s1RLWTpd14/HKwA1ZJh+JcKvGi/g3QoNeR1bDAgGdKEWqQrqdkKkGzG",
+	"u+TvzNR6PXUoiw/31MSnu7jp4e6HY6/z/ehLWQCsykAJKwz//en+SzndmznZs7X9QypfVbrewP5F1NuT",
+	"VT3vjf/6g1fGc2vPtQpXfvAPVBf767bAKX/y9iWD0cKeLWy+WvhdvJZOTBXyXkwru/DW7qoqe+PeI5AM",
+	"1MadlKhX34esCSf6nO/h2HenK/jkudo4qMQhP1R4pIMG7HtkY4dWgndfhi80VoCuxLLSOWUaM3ru31e6",
+	"OnfDLbqRro/8OdD+EjJq47RDsJ39j8QoJ60GcelTw1eN8MaQXQKg3kPxotA1qhYBqGERGUSMuDHcpQnp",
+	"atJXEfoh4R78//8f09lT6TBl2gCPvTVTPYvnocEc7Hg7YNdDX8NtCXWVYSNh8AOXe3gtwEZ3ELzpBUAh",
+	"g3/Y7xxZaYc8DmDAAdwyNRzaWgBIofbbCcs94Oyo9LSOPiaNLDe1zru++J2SpX8Z4i5LRqPmVR9POxQu",
+	"d40xJcUCejQddkosrNE1zuyHl/FrGEB55z1RLUmzNyhbvg8HDOQtxbNDWY3dTHlyVfjD0872PQ03dDzM",
+	"WVRoI9eqLKmkGofAYeWyn0KCCk9EpYD3D6vcl0sl/TEdsCcBW9JWkRyYSl3ua1YQch0LLnxGyFJVtROV",
+	"1A6FQIxaHi81vLH30w8//Z8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
