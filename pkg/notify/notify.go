@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -157,3 +158,65 @@ func SecretAAD(webhookID uuid.UUID) []byte {
 
 // MessageID is the webhook-id header of an event's deliveries.
 func MessageID(eventID uuid.UUID) string { return "msg_" + eventID.String() }
+
+// Regression is the payload of regression.detected: the API's
+// Alert, without links.
+type Regression struct {
+	ID             uuid.UUID         `json:"id"`
+	RunID          uuid.UUID         `json:"run_id"`
+	BaselineRunID  uuid.UUID         `json:"baseline_run_id"`
+	BenchmarkID    uuid.UUID         `json:"benchmark_id"`
+	BenchmarkName  string            `json:"benchmark_name"`
+	ModelID        uuid.UUID         `json:"model_id"`
+	ModelName      string            `json:"model_name"`
+	Metric         string            `json:"metric"` // score, latency_p95 or cost
+	Previous       float64           `json:"previous"`
+	Current        float64           `json:"current"`
+	Diff           float64           `json:"diff"`
+	CILow          float64           `json:"ci_low"`
+	CIHigh         float64           `json:"ci_high"`
+	RelativeChange *float64          `json:"relative_change"`
+	PValue         float64           `json:"p_value"`
+	PAdjusted      float64           `json:"p_adjusted"`
+	Correction     string            `json:"correction"` // "holm"
+	Comparisons    int               `json:"comparisons"`
+	MinEffect      float64           `json:"min_effect"`
+	Questions      int               `json:"questions"`
+	Regressed      int               `json:"regressed"`
+	Improved       int               `json:"improved"`
+	Flipped        []FlippedQuestion `json:"flipped"`
+	CreatedAt      time.Time         `json:"created_at"`
+}
+
+// FlippedQuestion is a question whose verdict changed between the
+// baseline and the run (the API's DriftQuestion).
+type FlippedQuestion struct {
+	QuestionID       uuid.UUID `json:"question_id"`
+	Category         string    `json:"category"`
+	PromptExcerpt    string    `json:"prompt_excerpt"`
+	PreviousRevision int       `json:"previous_revision"`
+	CurrentRevision  int       `json:"current_revision"`
+	PreviousPassRate float64   `json:"previous_pass_rate"`
+	CurrentPassRate  float64   `json:"current_pass_rate"`
+	Change           string    `json:"change"` // regressed or improved
+}
+
+// Event is one event of the outbox as the delivery reads it.
+type Event struct {
+	ID          uuid.UUID
+	Type        string
+	OccurredAt  time.Time
+	BenchmarkID *uuid.UUID
+	// Payload is the event's data as stored (one of the payload types
+	// above, or schedule.SkippedEvent), without links.
+	Payload []byte
+}
+
+// NewDeliverTask is the attempt-th attempt (from 1) of a delivery. The
+// TaskID is the delivery's and the attempt's, so a sweep that enqueues a
+// due attempt again makes no second task.
+func NewDeliverTask(deliveryID uuid.UUID, attempt int) *asynq.Task {
+	return asynq.NewTask(TypeDeliver, []byte(deliveryID.String()),
+		asynq.TaskID(fmt.Sprintf("%s:%s:%d", TypeDeliver, deliveryID, attempt)),
+		asynq.MaxRetry(0), asynq.Timeout(2*time.Minute), asynq.Retention(time.Hour))
+}
