@@ -81,6 +81,16 @@ const (
 	ActionTokenRevoke     = "token.revoke"
 	ActionKeysRotate      = "keys.rotate"
 	ActionAuthFailure     = "auth.failure"
+
+	ActionWebhookCreate       = "webhook.create"
+	ActionWebhookUpdate       = "webhook.update"
+	ActionWebhookDelete       = "webhook.delete"
+	ActionWebhookRotateSecret = "webhook.rotate_secret"
+	ActionWebhookTest         = "webhook.test"
+	ActionWebhookRedeliver    = "webhook.redeliver"
+	// ActionWebhookDisable is SABE's own: it disabled a webhook after
+	// consecutive failed deliveries, and the reason says so.
+	ActionWebhookDisable = "webhook.disable"
 )
 
 // Resource types named in audit events.
@@ -95,6 +105,7 @@ const (
 	ResourceToken     = "token"
 	ResourceKeys      = "keys"
 	ResourceRoute     = "route"
+	ResourceWebhook   = "webhook"
 )
 
 // Event is one audit log row. Reason says why in words (what changed, why
