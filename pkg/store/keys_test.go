@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -49,6 +50,17 @@ func TestStore_RotateKeys(t *testing.T) {
 		keys[p.ID] = key
 	}
 	testfactory.Provider(ctx, t, before, &testfactory.ProviderOpts{Name: "keyless"})
+	// Webhook secrets are sealed under the same ring: one webhook with a
+	// secret, one rotated (a current and a previous secret), 3 ciphertexts.
+	hookSecrets := map[uuid.UUID][2]string{}
+	s1, w1 := newWebhook(ctx, t, before, "plain", time.Time{})
+	hookSecrets[w1.ID] = [2]string{s1, ""}
+	s2, w2 := newWebhook(ctx, t, before, "rotated", time.Time{})
+	s3, _, err := before.RotateWebhookSecret(ctx, w2.ID, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hookSecrets[w2.ID] = [2]string{s3, s2}
 	after := store.New(pool, both)
 
 	t.Run("KeyUsageBefore", func(t *testing.T) {
@@ -59,14 +71,17 @@ func TestStore_RotateKeys(t *testing.T) {
 		if len(u) != 1 || u["old"] != 7 {
 			t.Errorf("usage = %v, want old:7", u)
 		}
+		if h, err := after.WebhookKeyUsage(ctx); err != nil || len(h) != 1 || h["old"] != 2 {
+			t.Errorf("webhook usage = %v, %v; want old:2", h, err)
+		}
 	})
 	t.Run("OK", func(t *testing.T) {
 		n, err := after.RotateKeys(ctx, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != 7 {
-			t.Errorf("rotated %d, want 7", n)
+		if n != 7+3 {
+			t.Errorf("rotated %d, want 10 (7 provider keys, 3 webhook secrets)", n)
 		}
 		u, err := after.KeyUsage(ctx)
 		if err != nil {
@@ -84,6 +99,15 @@ func TestStore_RotateKeys(t *testing.T) {
 			}
 			if c.APIKey != want {
 				t.Errorf("provider %s key = %q, want %q", id, c.APIKey, want)
+			}
+		}
+		if h, err := after.WebhookKeyUsage(ctx); err != nil || len(h) != 1 || h["new"] != 2 {
+			t.Errorf("webhook usage after rotation = %v, %v; want new:2", h, err)
+		}
+		for id, want := range hookSecrets {
+			cur, prev := webhookSecrets(ctx, t, pool, newOnly, id)
+			if cur != want[0] || prev != want[1] {
+				t.Errorf("webhook %s secrets changed in rotation", id)
 			}
 		}
 	})

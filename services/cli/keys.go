@@ -40,7 +40,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	batch := store.DefaultRotateBatch
 	if sub == "rotate" {
-		fs.IntVar(&batch, "batch", store.DefaultRotateBatch, "provider keys re-encrypted per transaction")
+		fs.IntVar(&batch, "batch", store.DefaultRotateBatch, "provider keys and webhook secrets re-encrypted per transaction")
 	}
 	if help, err := command.Parse(fs, "usage: sabe keys "+sub, args[1:], stdout); help || err != nil {
 		return err
@@ -70,32 +70,47 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "re-encrypted %d provider keys under primary key %s\n", n, ring.Primary())
+		fmt.Fprintf(stdout, "re-encrypted %d provider keys and webhook secrets under primary key %s\n", n, ring.Primary())
 	}
 	return printKeyStatus(ctx, s, ring, stdout)
 }
 
-// printKeyStatus lists every key id of the ring with the providers sealed
-// by it, then the ids in use that the ring lacks, which make it fail.
+// printKeyStatus lists every key id of the ring with the providers and
+// webhooks sealed by it, then the ids in use that the ring lacks, which
+// make it fail.
 func printKeyStatus(ctx context.Context, s *store.Store, ring *secrets.Keyring, stdout io.Writer) error {
 	usage, err := s.KeyUsage(ctx)
 	if err != nil {
 		return err
+	}
+	hooks, err := s.WebhookKeyUsage(ctx)
+	if err != nil {
+		return err
+	}
+	// uses says what a key id seals: its providers, and its webhooks when
+	// it seals any.
+	uses := func(id string) string {
+		if hooks[id] == 0 {
+			return fmt.Sprintf("%d providers", usage[id])
+		}
+		return fmt.Sprintf("%d providers, %d webhooks", usage[id], hooks[id])
 	}
 	ids := ring.IDs()
 	for _, id := range ids {
 		mark := ""
 		if id == ring.Primary() {
 			mark = "  (primary)"
-		} else if usage[id] == 0 {
+		} else if usage[id] == 0 && hooks[id] == 0 {
 			mark = "  (unused: may be removed)"
 		}
-		fmt.Fprintf(stdout, "%-24s %d providers%s\n", id, usage[id], mark)
+		fmt.Fprintf(stdout, "%-24s %s%s\n", id, uses(id), mark)
 	}
 	var missing []string
-	for id := range usage {
-		if !slices.Contains(ids, id) {
-			missing = append(missing, id)
+	for _, m := range []map[string]int{usage, hooks} {
+		for id := range m {
+			if !slices.Contains(ids, id) && !slices.Contains(missing, id) {
+				missing = append(missing, id)
+			}
 		}
 	}
 	if len(missing) == 0 {
@@ -103,7 +118,7 @@ func printKeyStatus(ctx context.Context, s *store.Store, ring *secrets.Keyring, 
 	}
 	slices.Sort(missing)
 	for _, id := range missing {
-		fmt.Fprintf(stdout, "%-24s %d providers  (MISSING from %s: cannot decrypt)\n", id, usage[id], secrets.EnvVar)
+		fmt.Fprintf(stdout, "%-24s %s  (MISSING from %s: cannot decrypt)\n", id, uses(id), secrets.EnvVar)
 	}
 	return fmt.Errorf("%w: %s", ErrKeysMissing, strings.Join(missing, ", "))
 }

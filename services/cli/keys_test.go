@@ -68,7 +68,7 @@ func TestCLI_Keys(t *testing.T) {
 		if err := cli.Run(ctx, []string{"keys", "rotate", "--batch", "2"}, with(newE+","+oldE), &out, cli.Services{}); err != nil {
 			t.Fatalf("rotate: %v\n%s", err, out.String())
 		}
-		for _, want := range []string{"re-encrypted 3 provider keys under primary key new", "new", "old"} {
+		for _, want := range []string{"re-encrypted 3 provider keys and webhook secrets under primary key new", "new", "old"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("rotate output %q lacks %q", out.String(), want)
 			}

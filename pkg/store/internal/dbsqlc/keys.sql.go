@@ -196,3 +196,189 @@ func (q *Queries) ReencryptProviderKey(ctx context.Context, arg ReencryptProvide
 	}
 	return result.RowsAffected(), nil
 }
+
+const reencryptWebhookPreviousSecret = `-- name: ReencryptWebhookPreviousSecret :execrows
+UPDATE webhooks SET
+    previous_secret_key_id     = $1::text,
+    previous_secret_ciphertext = $2::bytea
+WHERE id = $3
+  AND previous_secret_key_id = $4::text
+  AND previous_secret_ciphertext = $5::bytea
+`
+
+type ReencryptWebhookPreviousSecretParams struct {
+	NewKeyID      string
+	NewCiphertext []byte
+	ID            uuid.UUID
+	OldKeyID      string
+	OldCiphertext []byte
+}
+
+// Compare-and-set: a concurrent rotation of the secret wins.
+func (q *Queries) ReencryptWebhookPreviousSecret(ctx context.Context, arg ReencryptWebhookPreviousSecretParams) (int64, error) {
+	result, err := q.db.Exec(ctx, reencryptWebhookPreviousSecret,
+		arg.NewKeyID,
+		arg.NewCiphertext,
+		arg.ID,
+		arg.OldKeyID,
+		arg.OldCiphertext,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const reencryptWebhookSecret = `-- name: ReencryptWebhookSecret :execrows
+UPDATE webhooks SET
+    secret_key_id     = $1::text,
+    secret_ciphertext = $2::bytea
+WHERE id = $3
+  AND secret_key_id = $4::text
+  AND secret_ciphertext = $5::bytea
+`
+
+type ReencryptWebhookSecretParams struct {
+	NewKeyID      string
+	NewCiphertext []byte
+	ID            uuid.UUID
+	OldKeyID      string
+	OldCiphertext []byte
+}
+
+// Compare-and-set: a concurrent rotation of the secret wins.
+func (q *Queries) ReencryptWebhookSecret(ctx context.Context, arg ReencryptWebhookSecretParams) (int64, error) {
+	result, err := q.db.Exec(ctx, reencryptWebhookSecret,
+		arg.NewKeyID,
+		arg.NewCiphertext,
+		arg.ID,
+		arg.OldKeyID,
+		arg.OldCiphertext,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const webhookKeyUsage = `-- name: WebhookKeyUsage :many
+SELECT k.key_id::text AS key_id, count(DISTINCT k.id)::int AS webhooks
+FROM (
+    SELECT id, secret_key_id AS key_id FROM webhooks
+    UNION ALL
+    SELECT id, previous_secret_key_id FROM webhooks WHERE previous_secret_key_id IS NOT NULL
+) k
+GROUP BY k.key_id
+ORDER BY k.key_id
+`
+
+type WebhookKeyUsageRow struct {
+	KeyID    string
+	Webhooks int32
+}
+
+// A webhook counts once per key id, whether the id seals its current
+// secret, its previous one or both.
+func (q *Queries) WebhookKeyUsage(ctx context.Context) ([]WebhookKeyUsageRow, error) {
+	rows, err := q.db.Query(ctx, webhookKeyUsage)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WebhookKeyUsageRow{}
+	for rows.Next() {
+		var i WebhookKeyUsageRow
+		if err := rows.Scan(&i.KeyID, &i.Webhooks); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const webhookPreviousSecretsToRotate = `-- name: WebhookPreviousSecretsToRotate :many
+SELECT id, previous_secret_key_id::text AS previous_secret_key_id, previous_secret_ciphertext
+FROM webhooks
+WHERE previous_secret_key_id IS NOT NULL AND previous_secret_key_id <> $1::text
+ORDER BY id
+LIMIT $2
+FOR UPDATE
+`
+
+type WebhookPreviousSecretsToRotateParams struct {
+	PrimaryID string
+	Lim       int32
+}
+
+type WebhookPreviousSecretsToRotateRow struct {
+	ID                       uuid.UUID
+	PreviousSecretKeyID      string
+	PreviousSecretCiphertext []byte
+}
+
+// The secrets a rotation kept signing beside the new ones, sealed with
+// anything but the primary; see ProvidersToRotate.
+func (q *Queries) WebhookPreviousSecretsToRotate(ctx context.Context, arg WebhookPreviousSecretsToRotateParams) ([]WebhookPreviousSecretsToRotateRow, error) {
+	rows, err := q.db.Query(ctx, webhookPreviousSecretsToRotate, arg.PrimaryID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WebhookPreviousSecretsToRotateRow{}
+	for rows.Next() {
+		var i WebhookPreviousSecretsToRotateRow
+		if err := rows.Scan(&i.ID, &i.PreviousSecretKeyID, &i.PreviousSecretCiphertext); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const webhookSecretsToRotate = `-- name: WebhookSecretsToRotate :many
+SELECT id, secret_key_id, secret_ciphertext
+FROM webhooks
+WHERE secret_key_id <> $1::text
+ORDER BY id
+LIMIT $2
+FOR UPDATE
+`
+
+type WebhookSecretsToRotateParams struct {
+	PrimaryID string
+	Lim       int32
+}
+
+type WebhookSecretsToRotateRow struct {
+	ID               uuid.UUID
+	SecretKeyID      string
+	SecretCiphertext []byte
+}
+
+// Webhook secrets sealed with anything but the primary; see
+// ProvidersToRotate.
+func (q *Queries) WebhookSecretsToRotate(ctx context.Context, arg WebhookSecretsToRotateParams) ([]WebhookSecretsToRotateRow, error) {
+	rows, err := q.db.Query(ctx, webhookSecretsToRotate, arg.PrimaryID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WebhookSecretsToRotateRow{}
+	for rows.Next() {
+		var i WebhookSecretsToRotateRow
+		if err := rows.Scan(&i.ID, &i.SecretKeyID, &i.SecretCiphertext); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
