@@ -97,6 +97,8 @@ var routeScopes = map[routeKey]string{
 	{http.MethodGet, "/v1/analytics/compare"}:    apitoken.ScopeRead,
 	{http.MethodGet, "/v1/leaderboard"}:          apitoken.ScopeRead,
 	{http.MethodGet, "/v1/models/:id/drift"}:     apitoken.ScopeRead,
+	{http.MethodGet, "/v1/alerts"}:               apitoken.ScopeRead,
+	{http.MethodGet, "/v1/alerts/:id"}:           apitoken.ScopeRead,
 
 	// Tokens grant access, and the audit log tells who did what: both are
 	// for admins only.
@@ -107,6 +109,19 @@ var routeScopes = map[routeKey]string{
 	// A benchmark's budget is what its schedule spends instead of the
 	// budget of the token that set it.
 	{http.MethodPut, "/v1/benchmarks/:id/budget"}: apitoken.ScopeAdmin,
+
+	// A webhook's URL receives SABE's events and its secret signs them:
+	// managing webhooks and reading what they were sent is for admins.
+	{http.MethodGet, "/v1/webhooks"}:                                        apitoken.ScopeAdmin,
+	{http.MethodPost, "/v1/webhooks"}:                                       apitoken.ScopeAdmin,
+	{http.MethodGet, "/v1/webhooks/:id"}:                                    apitoken.ScopeAdmin,
+	{http.MethodPatch, "/v1/webhooks/:id"}:                                  apitoken.ScopeAdmin,
+	{http.MethodDelete, "/v1/webhooks/:id"}:                                 apitoken.ScopeAdmin,
+	{http.MethodPost, "/v1/webhooks/:id/rotate-secret"}:                     apitoken.ScopeAdmin,
+	{http.MethodPost, "/v1/webhooks/:id/test"}:                              apitoken.ScopeAdmin,
+	{http.MethodGet, "/v1/webhooks/:id/deliveries"}:                         apitoken.ScopeAdmin,
+	{http.MethodGet, "/v1/webhooks/:id/deliveries/:delivery_id"}:            apitoken.ScopeAdmin,
+	{http.MethodPost, "/v1/webhooks/:id/deliveries/:delivery_id/redeliver"}: apitoken.ScopeAdmin,
 
 	// asynqmon can delete and run tasks.
 	{anyMethod, monitorPath}:        apitoken.ScopeAdmin,

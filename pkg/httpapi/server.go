@@ -65,6 +65,10 @@ type Config struct {
 	// provider.ParseAllow). It must match the guard of the Providers' HTTP
 	// client.
 	ProviderAllow []string
+	// AllowPrivateWebhooks lets webhook URLs point at loopback, private,
+	// link-local and metadata addresses (SABE_ALLOW_PRIVATE_WEBHOOKS). It
+	// must match the policy of the workers that deliver.
+	AllowPrivateWebhooks bool
 	// CookieSecure marks the session cookie Secure; set it whenever the API
 	// is served over HTTPS.
 	CookieSecure bool

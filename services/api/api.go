@@ -55,6 +55,9 @@ type Config struct {
 	HTTPAddr              string
 	AutoMigrate           bool
 	AllowPrivateProviders bool
+	// AllowPrivateWebhooks lets webhook URLs point at loopback, private,
+	// link-local and metadata addresses (SABE_ALLOW_PRIVATE_WEBHOOKS).
+	AllowPrivateWebhooks bool
 	// Limits are the checks every run passes at creation (SABE_MAX_RUN_UNITS,
 	// SABE_MAX_RUNS_IN_FLIGHT, SABE_MAX_UNITS_PER_TOKEN_DAY,
 	// SABE_MAX_COST_USD_PER_TOKEN_DAY, SABE_MIN_SCHEDULE_INTERVAL).
@@ -111,6 +114,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		HTTPAddr:              r.String("SABE_HTTP_ADDR", DefaultHTTPAddr),
 		AutoMigrate:           r.Bool("SABE_AUTO_MIGRATE", true),
 		AllowPrivateProviders: envconf.AllowPrivateProviders.Read(r),
+		AllowPrivateWebhooks:  envconf.AllowPrivateWebhooks.Read(r),
 		Pprof:                 envconf.Pprof.Read(r),
 		ProviderTimeout:       r.Duration("SABE_API_PROVIDER_TIMEOUT", httpapi.DefaultProviderTimeout, time.Second, 10*time.Minute),
 		Limits:                store.ReadRunLimits(r),
@@ -286,6 +290,7 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 			TrustedProxies:        cfg.TrustedProxies,
 			Limits:                cfg.Limits,
 			AllowPrivateProviders: cfg.AllowPrivateProviders,
+			AllowPrivateWebhooks:  cfg.AllowPrivateWebhooks,
 			ProviderAllow:         cfg.ProviderAllow,
 			ProviderTimeout:       cfg.ProviderTimeout,
 			CookieSecure:          cfg.CookieSecure,
