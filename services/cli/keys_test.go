@@ -117,3 +117,56 @@ func TestCLI_Keys(t *testing.T) {
 		}
 	})
 }
+
+// TestCLI_KeysWebhooks checks that a key sealing only a webhook's secret
+// counts as used: status neither calls it removable nor keeps quiet when
+// the ring lacks it, and rotate moves it.
+func TestCLI_KeysWebhooks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	oldE, err := secrets.GenerateEntry("old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newE, err := secrets.GenerateEntry("new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldRing, err := secrets.ParseKeyring(oldE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := store.New(pool, oldRing).CreateWebhook(ctx, store.NewWebhook{
+		Name: "hook", URL: "https://hooks.example.com/sabe", Events: []string{"run.failed"}, Enabled: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dbURL := pool.Config().ConnString()
+	with := func(ring string) func(string) string {
+		return env(map[string]string{"SABE_DATABASE_URL": dbURL, secrets.EnvVar: ring})
+	}
+	status := func(ring string) (string, error) {
+		var out bytes.Buffer
+		err := cli.Run(ctx, []string{"keys", "status"}, with(ring), &out, cli.Services{})
+		return out.String(), err
+	}
+
+	out, err := status(newE + "," + oldE)
+	if err != nil || !regexp.MustCompile(`(?m)^old +0 providers, 1 webhooks$`).MatchString(out) {
+		t.Errorf("status before rotation (%v):\n%s", err, out)
+	}
+	if out, err := status(newE); !errors.Is(err, cli.ErrKeysMissing) || !strings.Contains(out, "1 webhooks  (MISSING") {
+		t.Errorf("status without old = %v:\n%s", err, out)
+	}
+	var rot bytes.Buffer
+	if err := cli.Run(ctx, []string{"keys", "rotate"}, with(newE+","+oldE), &rot, cli.Services{}); err != nil ||
+		!strings.Contains(rot.String(), "re-encrypted 1 provider keys and webhook secrets") {
+		t.Fatalf("rotate = %v:\n%s", err, rot.String())
+	}
+	out, err = status(newE + "," + oldE)
+	if err != nil || !regexp.MustCompile(`(?m)^new +0 providers, 1 webhooks +\(primary\)$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^old +0 providers +\(unused`).MatchString(out) {
+		t.Errorf("status after rotation (%v):\n%s", err, out)
+	}
+}
