@@ -70,6 +70,14 @@ func TestSpec(t *testing.T) {
 			"revokeToken": "DELETE /v1/tokens/{id}", "listAudit": "GET /v1/audit",
 			"getTimeseries": "GET /v1/analytics/timeseries", "getComparison": "GET /v1/analytics/compare",
 			"getLeaderboard": "GET /v1/leaderboard", "getModelDrift": "GET /v1/models/{id}/drift",
+			"createWebhook": "POST /v1/webhooks", "listWebhooks": "GET /v1/webhooks",
+			"getWebhook": "GET /v1/webhooks/{id}", "updateWebhook": "PATCH /v1/webhooks/{id}",
+			"deleteWebhook":       "DELETE /v1/webhooks/{id}",
+			"rotateWebhookSecret": "POST /v1/webhooks/{id}/rotate-secret", "testWebhook": "POST /v1/webhooks/{id}/test",
+			"listWebhookDeliveries":    "GET /v1/webhooks/{id}/deliveries",
+			"getWebhookDelivery":       "GET /v1/webhooks/{id}/deliveries/{delivery_id}",
+			"redeliverWebhookDelivery": "POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+			"listAlerts":               "GET /v1/alerts", "getAlert": "GET /v1/alerts/{id}",
 		}
 		got := map[string]string{}
 		for path, item := range doc.Paths.Map() {

@@ -26,13 +26,13 @@ import (
 
 // Defines values for AlertCorrection.
 const (
-	Holm AlertCorrection = "holm"
+	AlertCorrectionHolm AlertCorrection = "holm"
 )
 
 // Valid indicates whether the value is a known member of the AlertCorrection enum.
 func (e AlertCorrection) Valid() bool {
 	switch e {
-	case Holm:
+	case AlertCorrectionHolm:
 		return true
 	default:
 		return false
@@ -108,6 +108,24 @@ func (e CheckStatus) Valid() bool {
 	case CheckStatusOk:
 		return true
 	case CheckStatusUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CircuitEventDataState.
+const (
+	CircuitEventDataStateClosed CircuitEventDataState = "closed"
+	CircuitEventDataStateOpen   CircuitEventDataState = "open"
+)
+
+// Valid indicates whether the value is a known member of the CircuitEventDataState enum.
+func (e CircuitEventDataState) Valid() bool {
+	switch e {
+	case CircuitEventDataStateClosed:
+		return true
+	case CircuitEventDataStateOpen:
 		return true
 	default:
 		return false
@@ -495,6 +513,21 @@ func (e ProviderWaitState) Valid() bool {
 	case ProviderWaitStateOpen:
 		return true
 	case ProviderWaitStateQuotaPaused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RegressionEventDataCorrection.
+const (
+	RegressionEventDataCorrectionHolm RegressionEventDataCorrection = "holm"
+)
+
+// Valid indicates whether the value is a known member of the RegressionEventDataCorrection enum.
+func (e RegressionEventDataCorrection) Valid() bool {
+	switch e {
+	case RegressionEventDataCorrectionHolm:
 		return true
 	default:
 		return false
@@ -1328,6 +1361,29 @@ type BenchmarkRef struct {
 // CheckStatus defines model for CheckStatus.
 type CheckStatus string
 
+// CircuitEventData The fleet's circuit breaker for a provider opened (calls stop after
+// repeated failures) or closed again (a probe call succeeded).
+type CircuitEventData struct {
+	// ClosedAt When it closed; only for `provider.circuit_closed`.
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
+
+	// LastError The provider's last failure, scrubbed of credentials; empty when unknown.
+	LastError string `json:"last_error"`
+
+	// Links Where to look: the API resource and the dashboard page, absolute
+	// when `SABE_PUBLIC_URL` is set, else paths from the server's root.
+	Links        EventLinks         `json:"links"`
+	ProviderId   openapi_types.UUID `json:"provider_id"`
+	ProviderName string             `json:"provider_name"`
+
+	// Since When the circuit first opened in this outage.
+	Since time.Time             `json:"since"`
+	State CircuitEventDataState `json:"state"`
+}
+
+// CircuitEventDataState defines model for CircuitEventData.State.
+type CircuitEventDataState string
+
 // ComparePeriod `wow` (week over week) or `mom` (month over month).
 type ComparePeriod string
 
@@ -1809,6 +1865,26 @@ type Evaluation struct {
 // set). `unscored`: it could not, `reason` says why, and the unit
 // counts in no score, neither as a pass, a fail nor a zero.
 type EvaluationStatus string
+
+// EventLeaderLine defines model for EventLeaderLine.
+type EventLeaderLine struct {
+	CiHigh    float64            `json:"ci_high"`
+	CiLow     float64            `json:"ci_low"`
+	ModelId   openapi_types.UUID `json:"model_id"`
+	ModelName string             `json:"model_name"`
+	Rank      int                `json:"rank"`
+	Score     float64            `json:"score"`
+}
+
+// EventLinks Where to look: the API resource and the dashboard page, absolute
+// when `SABE_PUBLIC_URL` is set, else paths from the server's root.
+type EventLinks struct {
+	// Api Example: https://sabe.example.com/v1/runs/0190c3b2-0000-7000-8000-000000000000
+	Api string `json:"api"`
+
+	// Dashboard Example: https://sabe.example.com/runs/0190c3b2-0000-7000-8000-000000000000
+	Dashboard string `json:"dashboard"`
+}
 
 // Execution One unit of a run (model, question, sample) and its outcome. Since
 // this release it also carries `model_name`, `category` and
@@ -2683,6 +2759,70 @@ type ReadinessChecks struct {
 	Redis    CheckStatus `json:"redis"`
 }
 
+// RegressionEventData A regression alert (`regression.detected`); `links` lead to the run.
+type RegressionEventData struct {
+	BaselineRunId openapi_types.UUID `json:"baseline_run_id"`
+	BenchmarkId   openapi_types.UUID `json:"benchmark_id"`
+	BenchmarkName string             `json:"benchmark_name"`
+	CiHigh        float64            `json:"ci_high"`
+
+	// CiLow Lower bound of the 95% paired bootstrap interval of diff.
+	CiLow float64 `json:"ci_low"`
+
+	// Comparisons The (model, metric) pairs compared for the run, which the correction accounts for.
+	Comparisons int                           `json:"comparisons"`
+	Correction  RegressionEventDataCorrection `json:"correction"`
+	CreatedAt   time.Time                     `json:"created_at"`
+
+	// Current The run's value.
+	Current float64 `json:"current"`
+
+	// Diff current - previous.
+	Diff float64 `json:"diff"`
+
+	// Flipped The questions whose verdict flipped, regressions first (at most 20).
+	Flipped  []DriftQuestion    `json:"flipped"`
+	Id       openapi_types.UUID `json:"id"`
+	Improved int                `json:"improved"`
+
+	// Links Where to look: the API resource and the dashboard page, absolute
+	// when `SABE_PUBLIC_URL` is set, else paths from the server's root.
+	Links EventLinks `json:"links"`
+
+	// Metric `score`: the mean of the questions' pass rates (a drop is worse).
+	// `latency_p95`: the 95th percentile of the questions' mean total
+	// latency (a rise is worse). `cost`: the mean cost of a question's
+	// samples (a rise is worse).
+	Metric AlertMetric `json:"metric"`
+
+	// MinEffect The benchmark's minimum effect for the metric when the alert was raised.
+	MinEffect float64            `json:"min_effect"`
+	ModelId   openapi_types.UUID `json:"model_id"`
+	ModelName string             `json:"model_name"`
+
+	// PAdjusted The Holm–Bonferroni adjusted p-value, below the benchmark's `alpha`.
+	PAdjusted float64 `json:"p_adjusted"`
+
+	// PValue The bootstrap p-value of the change, uncorrected.
+	PValue float64 `json:"p_value"`
+
+	// Previous The baseline's value.
+	Previous float64 `json:"previous"`
+
+	// Questions The paired questions the figures are over.
+	Questions int `json:"questions"`
+
+	// Regressed Questions that passed in the baseline and fail in the run.
+	Regressed int `json:"regressed"`
+
+	// RelativeChange diff / previous; null when previous is 0.
+	RelativeChange *float64           `json:"relative_change"`
+	RunId          openapi_types.UUID `json:"run_id"`
+}
+
+// RegressionEventDataCorrection defines model for RegressionEventData.Correction.
+type RegressionEventDataCorrection string
+
 // RemoteModel defines model for RemoteModel.
 type RemoteModel struct {
 	// Id The model id to use as `provider_model_id`.
@@ -2881,6 +3021,45 @@ type RunConfig struct {
 
 	// TimeoutSeconds The benchmark's run timeout when the run was created.
 	TimeoutSeconds *int `json:"timeout_seconds,omitempty"`
+}
+
+// RunEventData A run that finished, for `run.completed`, `run.partial`, `run.failed` and `run.cancelled`.
+type RunEventData struct {
+	BenchmarkId   openapi_types.UUID `json:"benchmark_id"`
+	BenchmarkName string             `json:"benchmark_name"`
+	Cancelled     int                `json:"cancelled"`
+	CostUsd       float64            `json:"cost_usd"`
+	CreatedAt     time.Time          `json:"created_at"`
+	Failed        int                `json:"failed"`
+	FinishedAt    time.Time          `json:"finished_at"`
+
+	// Leaderboard The run's top five models, best first; empty when nothing was ranked.
+	Leaderboard []EventLeaderLine `json:"leaderboard"`
+
+	// Links Where to look: the API resource and the dashboard page, absolute
+	// when `SABE_PUBLIC_URL` is set, else paths from the server's root.
+	Links EventLinks `json:"links"`
+
+	// Reason The run's `error` (why it is not completed, or what was unscored); empty when none.
+	Reason string             `json:"reason"`
+	RunId  openapi_types.UUID `json:"run_id"`
+
+	// ScheduledFor The schedule occurrence; absent unless `trigger` is `schedule`.
+	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
+	Skipped      int        `json:"skipped"`
+
+	// Status `queued` until a worker picks the run up, then `running`. It finishes
+	// as `completed` (every unit succeeded), `partial` (some units failed
+	// for good, or were skipped because the run's spend cap or deadline was
+	// reached; `error` says which), `failed` (none succeeded, or the run
+	// could not be carried out) or `cancelled`.
+	Status    RunStatus `json:"status"`
+	Succeeded int       `json:"succeeded"`
+	Total     int       `json:"total"`
+
+	// Trigger What started the run.
+	Trigger  RunTrigger `json:"trigger"`
+	Unscored int        `json:"unscored"`
 }
 
 // RunList defines model for RunList.
@@ -3113,6 +3292,20 @@ type SchedulePatch struct {
 	//
 	// Example: Europe/Berlin
 	Timezone *ScheduleTimezone `json:"timezone,omitempty"`
+}
+
+// ScheduleSkippedEventData defines model for ScheduleSkippedEventData.
+type ScheduleSkippedEventData struct {
+	BenchmarkId   openapi_types.UUID `json:"benchmark_id"`
+	BenchmarkName string             `json:"benchmark_name"`
+
+	// Links Where to look: the API resource and the dashboard page, absolute
+	// when `SABE_PUBLIC_URL` is set, else paths from the server's root.
+	Links EventLinks `json:"links"`
+
+	// Reason Example: the previous scheduled run is unfinished (overlap skip)
+	Reason       string    `json:"reason"`
+	ScheduledFor time.Time `json:"scheduled_for"`
 }
 
 // ScheduleTimezone The IANA time zone the cron fields are read in (default `UTC`), such
@@ -3877,6 +4070,52 @@ type WebhookList struct {
 	NextCursor *NextCursor `json:"next_cursor"`
 }
 
+// WebhookPayload The body of every `json` delivery, after the Standard Webhooks
+// specification: `type`, `timestamp` (when the event happened) and
+// `data`, whose schema depends on `type`: `RunEventData` for
+// `run.*`, `RegressionEventData` for `regression.detected`,
+// `ScheduleSkippedEventData` for `schedule.skipped`,
+// `CircuitEventData` for `provider.circuit_*`, `WebhookTestEventData`
+// for `webhook.test`.
+//
+// Each delivery is a `POST` with `Content-Type: application/json` and
+// the headers `webhook-id` (`msg_` and the event's id: the same on
+// every retry, so a receiver deduplicates by it), `webhook-timestamp`
+// (Unix seconds of this attempt) and `webhook-signature` (`v1,` and
+// the base64 HMAC-SHA256, keyed by the secret's decoded bytes, of
+// `webhook-id.webhook-timestamp.body`; two signatures separated by a
+// space while a rotated secret is still honoured). Receivers should
+// refuse timestamps more than 5 minutes from their clock. A 2xx
+// answer acknowledges; anything else, a timeout
+// (`SABE_WEBHOOK_TIMEOUT`) or a dropped connection is retried with
+// exponential backoff and jitter for up to `SABE_WEBHOOK_RETRY_FOR`,
+// waiting at least what a `Retry-After` header asks. Delivery is at
+// least once: the same `webhook-id` may arrive more than once.
+type WebhookPayload struct {
+	Data      WebhookPayload_Data `json:"data"`
+	Timestamp time.Time           `json:"timestamp"`
+
+	// Type `run.completed`, `run.partial`, `run.failed`, `run.cancelled` (a run
+	// finished so), `regression.detected` (a regression alert was raised),
+	// `schedule.skipped` (a schedule occurrence made no run, and why),
+	// `provider.circuit_opened` / `provider.circuit_closed` (the fleet
+	// stopped, or resumed, calling a provider), `webhook.test` (sent by
+	// `POST /v1/webhooks/{id}/test` only).
+	Type WebhookEventType `json:"type"`
+}
+
+// WebhookPayload_Data defines model for WebhookPayload.Data.
+type WebhookPayload_Data struct {
+	union json.RawMessage
+}
+
+// WebhookTestEventData defines model for WebhookTestEventData.
+type WebhookTestEventData struct {
+	// Message Example: a test event from SABE
+	Message   string             `json:"message"`
+	WebhookId openapi_types.UUID `json:"webhook_id"`
+}
+
 // WebhookURL Where deliveries are POSTed: an absolute `https://` URL (`http://`
 // too), without user info. Redirects are not followed.
 //
@@ -4286,6 +4525,146 @@ type CreateWebhookJSONRequestBody = CreateWebhookRequest
 
 // UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
 type UpdateWebhookJSONRequestBody = UpdateWebhookRequest
+
+// AsRunEventData returns the union data inside the WebhookPayload_Data as a RunEventData
+func (t WebhookPayload_Data) AsRunEventData() (RunEventData, error) {
+	var body RunEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRunEventData overwrites any union data inside the WebhookPayload_Data as the provided RunEventData
+func (t *WebhookPayload_Data) FromRunEventData(v RunEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRunEventData performs a merge with any union data inside the WebhookPayload_Data, using the provided RunEventData
+func (t *WebhookPayload_Data) MergeRunEventData(v RunEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRegressionEventData returns the union data inside the WebhookPayload_Data as a RegressionEventData
+func (t WebhookPayload_Data) AsRegressionEventData() (RegressionEventData, error) {
+	var body RegressionEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRegressionEventData overwrites any union data inside the WebhookPayload_Data as the provided RegressionEventData
+func (t *WebhookPayload_Data) FromRegressionEventData(v RegressionEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRegressionEventData performs a merge with any union data inside the WebhookPayload_Data, using the provided RegressionEventData
+func (t *WebhookPayload_Data) MergeRegressionEventData(v RegressionEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsScheduleSkippedEventData returns the union data inside the WebhookPayload_Data as a ScheduleSkippedEventData
+func (t WebhookPayload_Data) AsScheduleSkippedEventData() (ScheduleSkippedEventData, error) {
+	var body ScheduleSkippedEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromScheduleSkippedEventData overwrites any union data inside the WebhookPayload_Data as the provided ScheduleSkippedEventData
+func (t *WebhookPayload_Data) FromScheduleSkippedEventData(v ScheduleSkippedEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeScheduleSkippedEventData performs a merge with any union data inside the WebhookPayload_Data, using the provided ScheduleSkippedEventData
+func (t *WebhookPayload_Data) MergeScheduleSkippedEventData(v ScheduleSkippedEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCircuitEventData returns the union data inside the WebhookPayload_Data as a CircuitEventData
+func (t WebhookPayload_Data) AsCircuitEventData() (CircuitEventData, error) {
+	var body CircuitEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCircuitEventData overwrites any union data inside the WebhookPayload_Data as the provided CircuitEventData
+func (t *WebhookPayload_Data) FromCircuitEventData(v CircuitEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCircuitEventData performs a merge with any union data inside the WebhookPayload_Data, using the provided CircuitEventData
+func (t *WebhookPayload_Data) MergeCircuitEventData(v CircuitEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWebhookTestEventData returns the union data inside the WebhookPayload_Data as a WebhookTestEventData
+func (t WebhookPayload_Data) AsWebhookTestEventData() (WebhookTestEventData, error) {
+	var body WebhookTestEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebhookTestEventData overwrites any union data inside the WebhookPayload_Data as the provided WebhookTestEventData
+func (t *WebhookPayload_Data) FromWebhookTestEventData(v WebhookTestEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeWebhookTestEventData performs a merge with any union data inside the WebhookPayload_Data, using the provided WebhookTestEventData
+func (t *WebhookPayload_Data) MergeWebhookTestEventData(v WebhookTestEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t WebhookPayload_Data) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *WebhookPayload_Data) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -16055,740 +16434,762 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, id Id) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3vkhu3tS/6Kijec0pk0kPNjCUn4lRq75EsxzqWLEUaxWdfU5uNYYMkMk2AbqCHw/ioKh/v57s/nDfY",
-	"L3LeJE9yC2sBaHQ3mmyOZHtXXacqiYb9D38W1v/1Wz8N5nK9kYIJrQaTnwYbWtA106yAvy71X0pW7Mw/",
-	"M6bmBd9oLsVgMrgkmq8ZGb79+hn54osvnowIF0SvGNkydkNkQdZS6BXRkhRsIwt9QTK2oGWulfnN3CjY",
-	"lilNpGBky/WKULLggqsVy0hRCiIXcNc1E/PVmhY340Ey4ObLP8KAkoGgazaYDKgeJAM1X7E1NaNcyGJN",
-	"9WAyyKhmJ2aMg2Sgdxtzq9IFF8vBx4/J4Kl77YusY4JXfT7ub5jxbJAMCvZjyQuWDSa6KFl0WGUJd7ZH",
-	"9IxqtpTFrmM4r0W+Iz+WTJm/Fa4OV2Run7ogcs01WciC0Dy3i7fuGrZ7qrZya3r3komlXg0m56enyWDN",
-	"hfv7LDrgslCyiC9cKtidns3hjtRt5aZgt1yWimzokgUDNtcWvFAaLnSOGT/XMeLHZ+eHR/wVy/ktK3Yv",
-	"svioM3v9gSIvvvLj2FC9qobh7vn0De8aRcGULIs52zeKT/74S77muv39N3TJiOJ/79yFHJ4Lv2WP9WDy",
-	"2NAMvePrcl1REP5V7QYXmi1ZAWN4x1jX4TOXFJ5/KbXSBd1cwJ+KrhnJqKaEiowoxjJC8y3dKbLkt6y6",
-	"xXynuKW56pqIeTQ+j7OkWj8u9JePBsG8npye/uHsyZPzx4/+8Oj0yZOzA5P8aHZJbaRQDNjpU5r9mWq2",
-	"pTDnuRSaCdgGutnkfE7N9B/+TZk1+CkY238r2GIwGfxfDytW/RCvqofPi0LaT7VpaVPIW56xgry7fPqc",
-	"zGmes4wsKDf/Jwsyl2WeESE1uTZ0R+crluE6r5lShha4skcX3/NAJUTNi/L62rxgQeYFy5jQnOaKDNO5",
-	"zFhK0muazZY4y3Q0HhhuS7O3DJjXzz/tVzQ322ekCH5yQq5pRv7Hu9ffJaQUN0JuBVlwlmcJWXOluFi6",
-	"P7eFFEtiNjExq2Me89KwPj37aju9Z1Iscj7Xv8ye2m+TeU7ViikUnrrOOOZlUTChidJUs2rocztQO+6v",
-	"ZXHNs4yJX2bgFbEYsrqlOc/IdalJTuc3SGZqLjd4iAtZaqMiGDYwTAtGsxRkhfmXSki6Lbhm+NN8RcWS",
-	"mR9ptuYCf9TyhgmVwLtomXFNcrkEnpE+XEvBtTSsMB3BRlMyl/KGsxNa6pUZoZGPmX1xQqh5lgu8M5dL",
-	"WWoyN0xmUcg1oULqFSuI4uFKL9zS2qV+Id4r9tmWGd62d63XMmO5GbEqzbi4IqViGbneVTqNpRwqCBP0",
-	"2nAE8/qszFkyFdsVn68ILeYrfmtOCNdkC8ziOpfzmwhFJSSFU5ROhZn8nKWjMUmrj6Uk50rDNq+NinJh",
-	"9EJGtaVcJGkzIPf8n4xQS42yiKNgZgxU7LZ0N54KXFPNCkFzXIifnYQvBSkFu9uwuSEOxYpbVhBm7q6W",
-	"g9shpSOj72rKc0VowZxubB8ypFgKw5aDyT9QJP2fJ5ZNnrzIUks3cE5+gdmRLcvzE8s6b2lemoNItSEd",
-	"IyBonsstyxKiSkMYilAiyvU1K4g5DnJBCntYhGeyTJRr+yZzdAThOBlSsCW7CxcNfrYn5Tupv5alyH4p",
-	"Zoo8k2SS4UTZHVe6GpyQerYw47HDu5LyJS2W7Jfl9dcy25mdkIZ8zsgr/rQaoZZylpshVWeQpOaBasSv",
-	"qNhZylK/zMCB//oRc638VAqUSEYhmV29/vb5d7O3l1fPZy9fvHpxlZINK8iai1KzhKgVLZBnMaNxE7rh",
-	"hmmY4Y4uyHbFhJFvhTb8iRqb0bDq6zJbMstVShjBfGUWJzOchCuiNkYuDrUbozl2MJZXl/9z9v67F1fv",
-	"Zm+ev7Uj++ry31JDu9Udz16/u5q9f/dV4yYQIzVz1bwXx2J4gb1qaY1mWcGUqi0PihiqNVtvtHIL9PL1",
-	"n1/UFmhkXmUVuEBagU1on7l8f/XN7OvLFy/fv62eqtZ1TNK3TBe7k8uFZkVKlFGeuSAruSVrKnZEsbkU",
-	"GZrpZtWXlIs6tZnbnAqkDJUlgxWjmXUZBG+PKfb+5VvKjd65kAUzH4JdNN8a19Tytkr9MRm8F2busuB/",
-	"Z78An3iFWmJC1k61rBRJUElu5Y1RFyr1xq9WGQy0tVDff//9yWWgccTNwfoug4xeG9o1Ap0M06eMFqzA",
-	"d7dWzRt8dtFuKc+NqP8lxEnGNkxkTMx3eNp+LBkKAvOHseCuqWIj0EwEmB5mYBeGBa8MKWypIjlbaLKi",
-	"+eIkk8IwBFnTFuZUoN2iC86y2qK7iQIL/OhWBj1ay4KxtZ35ppAbVmiO1tmqXFNxaMrfmJuql3xMBhsq",
-	"WA4v4Jqt1aEXvDG3115gd4sWBd2Zv4tSzFDmHzDkzcRAkZ3dskJx3LmIpV15Cn5wL28/6ifywX9HXv+N",
-	"zWGIlzkrdMwLuDarPzcKALVKJ2gNS2kUxkIZjqi3jAnk0KCBG3ZnNj/nwqiaii8FX/A5FTrfEWr4BpnL",
-	"omBzIHjzxPWOUE1yRhVydmtzE7ZYsLk26mDS2Er3/tkRa1lz5h33ADoVfmrfMuezFV+u6p5JWZoz6F+I",
-	"epS9O5fb9jK/lFtWkGujhjhn2pPH/51sKAcB6Vwk3uthbsr4YmGYQp/PyvWGFlxJoeI8aAg7m9jNHsGH",
-	"FcHHWOadeCCC0XIwf4abOJ/LUmhlbh0P2o4SMwZ3sxmCUR0Nsa5kvg7oMVjXghkbbUZ1X6dvMrBGcYfX",
-	"rTSqAGirPVfNLHD7Xc7yPvHuzp6vW+R8s2EdPsHK8btdScXILSsyPtfEPpQYldqoFHAL+lKHVJO1VJqc",
-	"n4Jw6MWbvir4Qv/FfizGmnqeDL7eFPIWZ9PeaySjQ2MBlvMKb/0IfrYZnvcDvvoHqsEfPH1aXgWaIzgG",
-	"zBdA0hSUK5b13Ck4DH15BN7cyR82M5r9rVS6a+O/kfn6n//4j6dSLIypKThx95PNCVBrQq5ZLrdt7ZPm",
-	"mxVNe85pM4OXdSytZzD2m44JOQ9JKezx7b2G7nB0fNBy7yNPpD8l8bdadlmdJQw8LMuCoZVulPE4d7LH",
-	"K7ZLfwleRzXZUHObM/jdRECKGbXdXShK0fWlnGp+y2a4tu3vGbZDHnruckFEmedI0z7AwhU5ja+ZuRk1",
-	"QIwZtNawt7xsqBUYkXC6RVP8Js1IWUN0BoeqdmQ8rwgopmLklgd7uVmJ2/Y6ViReO3Q1wVOXhDWWExJX",
-	"xatDwgiYXk08dWpTz1B8Xsn9Z6AZF+WB4N1yvZqQ1C2NWe0UfJ5TEbICG2lltMg5K+AtQKv+val5Y840",
-	"y4y5OxXpxpjVNE/Bcq3ev2XsBj/g3gneIPNCO2Ovp03FH0hmTEtr4XFrdEN0BkLHudHmzBsTDFuSjPJ8",
-	"Zz64kmWR76bC+SNHqOE5pSCcbkAYMLq2spAM7k7Mkye3tDA0pcwr/Nq/sQ+/hVe1fv4eXul27CVXEavB",
-	"C9ZeEhYV6YhkDSKmh97xHbvTNvraOoYwhvrbOinwlZfDdfJLjWnA0okVmtQH4/0ZeAB8Dnw5igwpyQq5",
-	"MZQJKr/ZrjSn2th+s82Tx/ZFTx7rFdmwYm6s2ZxF3gmf0lLTfCrs8+blBVcseLmhVqXD0Zm/0QJxL3ug",
-	"pkJRQ9Mq8oYaNcFcB8kgGDAwAqV70lKwlO/su4KfXuJr38Bbg9+fwQf8TnDx3Os2NMu4mQTN3wSEtqC5",
-	"YjFXm1rTPAfvuZmdAONZFujZBw0nQe8PfHYCZ81u8FRwQeCfpBTGKhuejk/PzUKdk43kRl+XKK5O//mP",
-	"/zgjak5zNoLj2thhjKzAvqBveFFQ1PxdGofjZsPTMX7h9L+PYoYbLHwYjj0dn8cEmY/IntUizacRkRbu",
-	"7Od9M9JO/Z2nB16695UfY0cVwx/ZZUTx/d6IfY46rA2TZGSYMeDlxhTLGVFyzdCnUrAFK8D3xvXIKw7m",
-	"Hg5+frNltw1lKzCoOnSHSpm9VMpspBRvmYLV6EhvKHM4rpD5w/hyBXLDPds8yMT6KcYtUsEAS1StNjOW",
-	"oMWwO2ADxjKTQlMu1IzmeUxTR80teN21lDmjArUyav1i+/jyewEEkb3Fu0MC6aG9lvbpyLIVJXNWC1dk",
-	"+LcyW7JsFKzZiioipDMLnRGeM3rLUM3drmTOggcU08R9MFBEgynjzvQae0MG2cX3r/BLm3hma7cuKpnK",
-	"jOvnt1FD/bVghAld7Bxb8aHdMXmhiWC3zGgPeWZYkGLzguk22VDvZWhIvWl5evrF3EWE4C82Rr3mf5Ub",
-	"cxL+F56sNCGpUeAh+uD+mFMxZ7n5C+IK9sHqb3QTm79v2E6NC6nNZdCvaKlXY2MdlAVLx1F7up+xKUs9",
-	"l2hp7tVBzKq9tvfWqLv1RutrtSZB5DIu1sHreCVyh3t+E70KnKe3gwcW2g6lKyRVCzdTRdY0w/zDC0Kv",
-	"FRPoLbCbgSFyWWpCCfr78SVgzcmCqJ3SbE2QouqOnq4twjF2+gNKxYoZXVrq72FyubWoXps4Cm8uf327",
-	"KmrxBBDuRm0oNTrYf2g/i45csYBfX1EOz0rgmVTlfM6UAl4mOMuiXkqfZdpeEdDM7L/y14vB5If9U/Gv",
-	"usQHP35o6oJvvQvQOrYU05qLZc1FUPMSWbEh2Jh8x7aYBTVuCfqPycCpFtbdunfvKm3lYzLACOihZ/zc",
-	"nuLt4A4WC77s/eAzvP2ejuGjXHk8qxPy4RPfpN+usw+kWJTCjj2i6Vt7GEz6O03kHD0hc2bDJkJu7WaX",
-	"ImdKoSsgeCxVmupSpUbbS1HdS8mwIg+uPU0khKupyLiC3CDzF+b+mH83g92gPNqNt1r9/TRIN9RDG//O",
-	"3WeeKblmn74txgKaQZSivfjvwTrCCBamQa3oLTPLbUMjivyf/x04Fv/P/ybW+hzVhIJLJ227/VC/OIZs",
-	"Y8LA8v9qRUKi9YeqNtc62fkTmzgGVT/8tfNVG3WMdzZ51nG2bZOfKe/HD31bRSnUmIAdhPtjnVpqKupe",
-	"LeKdWglhdL4yKqTZVbt/Tbea9aI5s1UKfMiGEK53mBbbDMBBOkfNqzEV11KDi0xhQsuFt8vNNzHwUPFm",
-	"9FbCeZqKyqA3NpELgKaVWzL18VQfDPCOeHK9m4p2+MCtoUveWhwI7iVTYU4+hBhcSCFitsOVpiX8OOau",
-	"WNA1z3cnW66YzZ6DjKANOibjXmtvPYPJXtnP49PT07POgCabadnLHVd5Yj8mA5sMGbcDcY2O9PYFMSx6",
-	"9wIf+wKmYf84a3AjOKA/lsxetkK4HgA7/FXvUmqyCjfDajoNV3ewfInd2R7H+4XYlMf6ry5rZ7mptjiF",
-	"3Oglimh6A7nBvKhKiYZ2LglJ7VxSkv4AVuYHY2pVM0lbbnJLzcQQ6mjcTdG/kePnJ8duWnrqNcYj3aAh",
-	"IakNE5lNBUzA13G9A7abrbmYimH65v0VeXh79rDKT374E88+PnQZe6FCHOF2a3o3m0ulZ6XKZhtWzKDY",
-	"LaI3vCOZzHNaKKjKiskusqY7O17DAt9fPSNzmjOR0WIqsIYO9LMJEdLOaHQBLN/pShm+hxasluqop4IL",
-	"pRnFlBFJKBqvY3J5LW8ZOU2IyxA4O3X/sa5x5zN7fHqPGGLTGxRfq70M5ZnX/o8ggm/kFmW0k70gRRUo",
-	"rL5GwnOOBYdaGC7G6A3nYpmCqAvuIkWJcQrMP/XvheCZ05OdHiG3ggzpVASeS/OTfznoBgXPmELvKw3U",
-	"Z0zqALVNTcVK5lngAvU+CPsmWxUhBZv4S1wnGIEDZaGYCtDMzB81mkuwaqqWNIvjB/2+YAuoEsA0/Efn",
-	"55jfz5djNwlws0FOLTOWACZsQmhxvsJYYBiB8cnyVKgtK+Dj85Xkc6ZipwrcmrOalRWr0cOtgZuhDjLN",
-	"8/UM/kxhw2wg3ujCuEFDUOXCPTV7U9S8zKMxeQ76XamgGIqSgi250szodzCkqailw3tne7hMjRn8wD+k",
-	"1hzqb5dUTPns9B5cOThth/jyK3r3TCr9/t1X9rszrJqJ+F1LvSm1dX5BCSAwK9zWcSNmYv6zvywuGVjr",
-	"qP2lb1wWsjF6VMd5hiMJu2VWetwds4l/G2n5sIkpvVUKbr7ZppDrTcwrvUEO5dyBrnYOlBcb/q5NxI7Y",
-	"1ap+cf6HL/8Ys1DZesMKqssikgbyzqwgHPDqrgPK8/mBaJZZclnqmU0Aj2V7YpZcxmgGyZuEC58uDsVQ",
-	"hhEiH5KiykD74hRSAS6m4hTOHah1EzicozFB49ocKmBMmPGvwaArGCnYXBYZBIimIlU3kHiRXkAtI+St",
-	"L3K+XLlcBjxs1YwfPzk/7YjideXHhqteOxUV1faQXfdRhvcJMAiqOr/1kt+CFJlYwQR6ilEkpuKaYdY0",
-	"+KxFBkqzgm1x/G+IJmY2IWkw1TSZirSarA3o2gmnWDymJaZb41qNxuSFgHIfcAIkYG+bqadQpEHntcgT",
-	"XoIUbmrH68epV6xgU9EeqpZybDbdSdAO6RwkR1pxiFYCSGTF2FQ0NmeUkLTBqtPam1G4NJShiID6YXB6",
-	"9uR08Qf66OTx9Rk7+cPp6enJH83/nFb/OTP04hneWY0BuTjlwMuwAZ77HOoBBvNcKpbNfqRApr+Jy/+6",
-	"4tIVj5+eP0p+UelZVa3/Jkl7S1Lno0p+k6o/n1TtlpGfI0hYxdZ+9RihH8pbtohMq190qSMs1Onmjw3k",
-	"mTHL3kGIJ4xVyhtgf1X5VyxWab1Ob1jBZVY7JYMt5NY2siW2cpuSIaL93LICMjmhOjFdy3VKhui7gEvw",
-	"T3CxuRHhG9dyvWco3OYkNAp7ji3S8Vg3Ufnornp/t42fOSAde50zNe4TvwpKTPbRXDXBdzxjPrbYIcNt",
-	"hAJ8GJWuwwWByMIGNkwl5nwbwuhd6/HKvDZY6sgx2gTE0Nr8BHcaooFpURqlEcMYW4keqS0rmF/X+O5D",
-	"yriKEkFYIXDcWhas07x86iM1/iZyzVZcZChXXAFVPDcfMGNCmtsTzxMYG5pVyewduwuXQDGrP6PSxMMG",
-	"GN3M8OuCDGmWufIC8NjkjCpXGmnRFHIeFkfSzKvFuZQ3zifEM0XKTb0yqEeMtDbC9oReIaluCgYimwsi",
-	"Rb6DTD+kJaAWtaLoyJKVRmJ2G2J9rl7Q41fdM6LbYJyN+gNL2WEtQVhgEOBjMZvn72jKn9X2cnRse5RT",
-	"16k2ohRcl/Mbpskw9VlmTGRY/41+u2GKxRVpJHjBROTUPr+b56Xal+HZzt86ohLVDPOI4HV7SSCyHMhS",
-	"Dxi014buSqs5IpkGjfX7Zp34p++ZHxJaMPcwYZzecBR82/GZFn6W90y3+KRZNs7y3jSHD52kBczpfmTF",
-	"zezRUoQQhpY3HaHBfabAPbdKgv34yV93GF59D7S/P6x3PHLoLm3Qxz4OkZvdntf+/ubeh7PwCS/toSbR",
-	"LetYy26SeWNffE9mtOGzG9aheVaQauTyzQtyw3YXRGlZsIwwMS92G82yxKY0F0yXhWDZmLyiOyPW2Xqj",
-	"d6Ck5nJu7GUAFnKuHMYyTOurW8ePTp98Gatip4rNyiKPD/PyzYsHWK5P3r99eUFWWm+gRkvrjRqTl1Ju",
-	"run8BvyFm4LfUu3xTWxVpYsqVSlpRIJtjSq23Cov62vU9eiPTfLaUK1ZYUb27z+svvnwg77C/27efPhB",
-	"vfvwL5OHDwexkh373Il1JwwmA++3EjCRycOHfk7m3+/fvjQrE2B17AV0sDv5jb39YzK44SLr+9i35t6P",
-	"CUIr9v7YS7w74CpNBQLZaEIA1eLEKILGdPE2wrFwnxEGDLMMCCjxFN99oly57P1OVLcx511H7pYEndbm",
-	"jGxYceINvYIKowSr2Bq07TmMVsaPhtx4LFZK1mWu+SZnJ/iIV2wT62ijikwHl2Pyz3/853QwFTkX5nhA",
-	"1qYFWFxvNBna7CyojSyVuVgWYjQmUFnmIrOp+9gMP5YmNoLcDLhah3nODP3brM2pwHE/UESzO91wcv8w",
-	"eGPU0kEyeLmDjPBXtFCM5+g08OI+WLiz0x5yoJL+51+Gwv+8bWO4OcxwDh2gODg/ixkIxgREA6y1qXxg",
-	"euhhyqDuTZRrVvB5CqB+flVwQfCO9tJixcCCYaItlqqC53rUj79aCbDvULtD8S3bYVoP8Cm1HwvCkNQc",
-	"bL6yEMoYiz7bI0VySskQUFHZHZ3rfDd16QqG3Y4mJEUva0qGiBhhTLVRQlJDdzYARJXiSlOh06mwn/Hk",
-	"aV6G9174TBJwwEIaCp1rI5C4MDx+PBWQv2wUtgeKLNj2RK2kHbnZNOaBoIwkaJBkgFU0+DdZus1X5WYj",
-	"C000N4YSnOdCQqUXzmvwMQmffLUjXNzC2eQKoT7NsaGaZJK8IJn8l+oFZlaQYd/PkWLFyjFaLiZv0Yxq",
-	"2pc4Xrn7UTeLOtDNKgPbqHnOLeA2wvMYFgNUkToyS0dxN/q+M23E6lKemB9P1A3fnEjLf0+gcNScW2uf",
-	"HBkk6PviZk5jg2t0C6C3ZW/ZE5MwFfR2UYoLs74ZSX/6CBnGQiJQXyxPWW7FeG8e2XHhp04P13dsOyb3",
-	"iP04l9JUAIpPmDrWBBZxOUEuODx0oYcm8MBoTCpondZjwGA2hYQs7zGUfadToegOTyXXRlTb0ixA6qDi",
-	"BKFXN/Asxr4t3h/dbPId0XIqzK1YzQy7tKY3LpLbP7TV7Z54Z1jY/XSX2j79VBccUeVjwbYzwyYPUcbX",
-	"bPvO3HZ/CxPZyawKPB/UQdcbfeXujmqH3QfwSt6we6p/7G7DC6aiBTLfuxR6jLMqLTdQ8G+UvQtrR4F/",
-	"Wq65bgHV7HOC3dvDIjesfzwLluWdeeaI1Nwuzwh+unsPvmfXKynv6WMLXamqo1MBuzWTI/TapmMoFgIP",
-	"D5lPHgC41YQ8Oj8nUgSAwebd4+8AO3PNteGuUM0cWL5Gr7h3qsBpL99akHxdn+NXLkOlQHCidmo2LkDv",
-	"3bcbAkWPV7smDTw53i3oVqPXZ7/Gm+9P69Z90ONTYFrHqRZNSLtw3bSbwUnpXzmJtxtlsE7G2r0mUmgH",
-	"peMTlO5cG007vbRAnhCFnxDE3SRYMw6vwoLxWP12M8MMPtye4Id2dYRgW8vPIPoHad8wtoSoFdQjGxkn",
-	"xZyNgwWyS91/idwD7UXCr3WsEl9CcZIbUbpdKTafoWS/pop9+WiCqiYHHZROxTtNRUaLjNgvKpLz64IW",
-	"RnSTW1bwxc514eBObO9fTDvAXqu5xY8Ga9mYQWxNARLvc8ShMdAEoEV9UPjelqIHkt79oeg64swPFKaC",
-	"xQONo/FgT6j22LkdwGs7HvTQVvZdB7n6PPt84IdHo8DVut44+FOAgYNaPwsVaT21sSCyzdXc9z2XB4Ah",
-	"99pCZRybe+BbYt9o1mp0gLA1gqchKSdNOK4ORLRqLuG+x7h8fRtaBy90AUb8dXHQvNSPKiVDuznocUhg",
-	"PxQRcovZK27MaZixEJ1UP3goJPjgefjhhX9JwBrMwGaFVcD74La6fbCx8ziP8Ptz7OurjT3wfjAe2N2c",
-	"FV0+CQgOe9RIS/futQ+UdX9WFUl/PA2dSMN5ib0hyHQA/tPRBYmypyh3ctR2L1jD8OFaXkBj1rHVimxQ",
-	"dDdiBOBJufOEvC1jh+PnQj+IpaEdADn0bTligKLZrqqrslXAtk9SJJnBveggEvlXCCvUcg7BCzrH+JXH",
-	"kWpCkcUyM17R+YoLVgVUcPjm5km9OVDSwH9PsLWJ7QuThL0lknonlVpLB9cewzwetlZK6kjnSdB9BLJs",
-	"jI2ErWm+ubp6MxUI/WCz8vGPqdDsDtJ0lKA3jMypYmToOnykmJ0+M8O07T9cfnaFqmVHFyMsSPPvCJ0s",
-	"FkxkRvWCsvUJpv1LY5dDpyayoUZFq8P1GKqZimHTkZSQ1GcCjE/TUUJo0LYJlZkUgmvpCNZQZru08tEZ",
-	"UoTqCihU8CvH1xtZaEVSKP//bgIjSpuzrw8lqnS5mGOr0qkelgsuVv3y5HWOgdHqiz5y6eAAzg4eVqDj",
-	"aiTRc6A0X1vJ0AJS5wc1J/f4U7j5YzK43mEoPr77zN5e90D6dLea27TIMEe+f0qjn0tEgwudrT0kIOYQ",
-	"VGn+PRL/bILBUc+Au/KXRx1pkAmOojHp5oSCJUwsbQS7vY+0njpCarntMOxDZFAmYYNCi0KuJyRdcaVl",
-	"sUsRQdaZKQWbM6GnYs2oGCWkVr00FJLYp1yRlAsZUkABw/YZ2CqzXvmELYw2Gwe4P/IswbKIinzTNb8z",
-	"imINT9R+tlk7BrdGE12fGxZI45h0rwUGOCFNxKn1UhAKLm7bREqKKgpqmzmMyaWYitQh/KWE+Y9g4XKZ",
-	"5yRFRdjVegEkKPybkhQRwczULjHYmYWvGAZFRJj/65EFVeq6ueJjU+EvjeDTcODhGuwhgEFyYQuybFgA",
-	"67dwDFwsAac09X+mF2aEkNaQwuS5OSUbVijQJY2CxbZRkBI/yI64CdQ0tSEp/UCBRQFLQszicNq9mVQT",
-	"JTPGpu6hxlVomM0DZtOCkY4qYBeYAayiiurNWJ11JMfEh+7BN/FBB9W67nAJKKOFKFvOBtUqDxSxD3m8",
-	"EPDyC2lv2lJlG1/2RJHHkdyHjyMJ76OtOt3jFtjjhdujepPR/zCPdZOQkLGGQl8bosWT4xIbzGEB9mKe",
-	"GO8HRm1My8OGOT5Dhj6MXxllNvZiWM5oTxHFZ0Bb9RyiYwsMBVU7YO8lQ6tuYRIEdqjzrHYByqRgedzz",
-	"5ZbvwEpvV9KtdIZC7PLNC99/zKio8dcH+MK1dxdyTU6NEDsLsf1CPNd7IP8jAXYhzwHvQN9WIbNyboxv",
-	"PSHUSx40FgLrAbJOZmuq5yujlIe8MqlVoVYrVVd1azWxkXRzfbg4pJKttirqYzIIWiV10EhDmJLhIn5s",
-	"zN5ZGC3rhzBSedTD0WbXuhqMn1A3WG6UucbZVYt5HzbWmwvVAQqfWdx1SxC2ZzCh/sQM41pFwaZCMT0a",
-	"k0opMVZf1YI48UoHtqTbrnaJUwZgXafC9hDiwN3hJQkRjIONCyac+bQx/8DFKkBl+zsrZATwHV2S9p9R",
-	"reyOzctupQzUL+AOUIphDZgq6Q8V8ZHHZ7NYq2Pyjos5m4oag+Sa0FxJMqdFwZkxvL3zFTwD1usESzoV",
-	"ad31lFbFP9TpUweKf6YCq3+i+Ot7y+Va5ToPqhb0ZIix2SaQZJy1HalXsG5nUpBIDXclAZqeUfBtt8Rh",
-	"2Lf6hu2IUeELTjs4e6XtRs7Cc/RbVQqxFSGGKhIi8wxaYzS4iI1QIOtQkEPXW9gHNkJE1rs+Hvdw+3Vw",
-	"QDMRY31v6I8lI9wqix42i7nDYWGzcE4N9n35fz/7++by8nJ++ezS/+cvf/6L+vIvl5ffXF4u3W8vnz+9",
-	"efn65vLy6fbyhfvxq6f4/9GhH69e7lUspaY59iSpPC/YNn1ukwx+3q5QB0JxVPl2pr5um2ODL+3Tq8DD",
-	"Hifl+6iytWegUmIPLNCqkOVyZf5ZJTSjNgXPhzoKB+ZkO86vGVXl/RWWowMPMe51bOThM4QYgvuj1SH+",
-	"FAZQYukN26VkSIV1TJqfeAZ5zKmi1wwT4FKy4Ijza24f1S2igCXvn8T+cI/z0+8nXOttCUVCgyF3aLwe",
-	"bCUCzMAIFxm7SxAV4bSjSBfhDo7ihT2VScf1Kl1S64WO8xSOTVo7joGQDkm+KPjtvU+AVbp6D/yv9v5o",
-	"OKcr+Ns/BNamIL+hgX7rCajGlau1jDOfY/ySAQnUhWO1YnUBH9WI3aJ9DrCKSpv81cEqmlQcUfTL+Zyx",
-	"DGLlNWmIh5plmI9rj/iWYosWlhkjD892OhXDpv5lFIillHAX9srI/RfAww1+Gvv7VFT1AKhr2z3FGL0D",
-	"LPFPe8zPOd0A/qEDU8HujtZK6Xpnwz5w0zfEA2MHsrcjM+SFX99vNvy1OpqRFH1UrxA+ld+yqnELOMIF",
-	"81VKBGyeSdBybSrAELV6pGetBbhBAbed5Qon2VZQYammwkXgm17jiD1QOX9+Pr/Nni45n+S1qOZv2whZ",
-	"3cTZqsYisxA7Q+dPRkc/Lu7oXv6IuNl8ERi+ZNgydS8qqgyt3Ck+MrogKd1SrrlYwhDWTGhQB/BAJmBj",
-	"WowvGyTSU+Eukx2AxqZG9NszA19y+UGW4l2DbSClqXCduLW1tUeHzOhk0Bqj2UEp4oAznX6YK2PL1vbO",
-	"0WcPx0qHFyXGCV3efNtlLosblhG7865cwuFP1bFg7cGCCPQkqJ2aiqB4ypVo2Zg3BkgEad4RYDud/+HL",
-	"P05Fq5AKKyp2UFe7sZptrbrDxj/Mak2mmHJljf41lkIQCkmlHm7DZ2FgN4jmxKYCZoaBD8GILqhQ2F8G",
-	"yAWyztD5AIsEbMf1mbTfUFNxw9gGyzo0DN/cOyaXwqZzA2JJwdbStqvaWwL2vcWVOye/J+etoq1azdcl",
-	"HIAJeVTd5Zf8c9R3NSX5N4zmiAPdyKKNQTJ9OJjaik/FSLfRhL5FwRAc+Oc//gNFBXU3Yu7bQyPVRlWv",
-	"Au+ZhgjwONKSb8XE7IZuNrT9pWfm4gNF4HLdG52xBRcQFJCG3vOt4XVLw508qI3iYpkzktNr62G/jxmI",
-	"LSVnNFyOXv3WbNS9Z1y8/Z2ktjSxfXoBxtqeTChMHgJHIuS9vIS6YLTxLGw1Hk+bZ0OMUvM5UqSsS62/",
-	"CmtGhhM5BLWDg/Ef6F6Xr32NQoU1ZozZQTt127Mla+Di/l4QxRhJ37x+h34pRNBGn5TPi5jgatbyOe1X",
-	"5IYJyk+MrEELQ22wAwKaNgspzR6r26j8wjn4RNyq52HDUIDb4vEz14IjQPWyd8dtW79RbUJyD1bv8vk0",
-	"iByF/JwXQEH9w4z78qGdItztwahiPhXc6zWb01Ix8u7y6XPnDMImpIbzJ1MBAs3n6Pv22ebrF4gnBRfB",
-	"CpiVwtYBs+xPhkEY0wOy3qDBCEgbBKBA1CtYpdGYPK/8EuAQqaOOfp5z4Hc+8cZZ23QIzoR4r1gHq7jE",
-	"SdAc6igQTBXladUFIKivyhgYQzJSclrddaCNvksmdx+wnzXaBNc2HwkaQvUmpRpMYoScPlOeZxLOMbbQ",
-	"IByfQXn/wcq3AP23E4UA0k9Uea2Y9zRWeAGQ8V/m+Y7MpTCqB/jjkLjHDsFmMrj0murk7GP/ytGzeOVo",
-	"pIrrrF/FYpcd1r9/bbwcsUMFh634M79l3fbya1EF7a3h1qZqUCAixpdRdzDAbHQeG7xFZmM7G7tXQ29j",
-	"MkwfpSPf3wwhIKwbvm4Lmhffr4lsND0hmpkAqN9co8qE1NI3Q+AqsHKF2cycWwTv0/H4rFdEo7GVuMJV",
-	"UNrbV9WsOjc4Cot6VLykHzhq4MHsrEEO02b20po93BLtHozseaHkW4GqBLuPm2PuW5ZjwgvUIjOlHSL2",
-	"AxXrMqS1MYEizPgZQPFCe1KL34D5TJi4bHMNyJBaqGAYJVU3FvrERmKo0cN9jrGliFFcufh8EVkcaDMu",
-	"W4/AzguWMaE5zdXInbcNLZRPe4ZqvCJO9Z8cAPyl43m4Ij2iep8tgHdfX1wQUuhXO9pm4e3Sy+9q/Udx",
-	"MZbopiKlCmnzosoCgfwRoBxwk5HtahdpTtqzgq3y+/sTd0xEIaCeTqYSSLAjUEXAm0FFC5Yfz3Lg1jPn",
-	"fuhQ+UGwzUCmjSZTEfx54XJuII/ZEgT6ONM1F6lhJuma3qVVptbZP//xH49HyVS0JcUFyE4PhWTxg8ya",
-	"Zu5n5fopIjYVdqaSBRuTSy+CwEFUxX3hnCMULA1SOeG2qVCa26iBA8gy7yyYLjhTSdjU3OZAqwobC1y3",
-	"hnymYmhbPMDHZq67tu/8gISVkH/+4z9HE5ui2EggMsObiiCBqNIFEd/NC8M1vRtMHoNmFNPfAhSx/qmd",
-	"VkE9DjzL4c45O9fTRSC5cTRRkxbmEeNfK75cuZwWZpNBbGqXp8nHo2P7B8ByxT5ns3z3fe1s39d64tG/",
-	"BMC+a0mL7DMDjR8ECo8C9IL9BbC/RmaKjAyZg+wd2WXYMnZjWSOgqqf9YUyYgBMUAcX2a43h6gti1oBc",
-	"7ywy0FGo4sGaPhe62O2HFe/5JgtK38T2jki9srv/O0haKm5c6ntqmLrSaa+27UdAf3sg5D2bC/d86pb2",
-	"RbjeC2btqOLD/vOBe9kukeQzwxr61ivzWS637aV5Kbeu2sYZ0E8e//egra6DZTdXUbj0y8nyMK9nN7M9",
-	"YAMgg40pHTjizKOQFQTRWIww23CQkXY9BwBSxtdcR3IXbQzH9hRshMr7Zp4xKvZWTrxiVKC7v5pfJHBk",
-	"3uONGLgdhLkLh2N4oJ7FIlh1/Z7u+0/Qs9tmYmcRnYuEyiK2yJGidiM4qZ7dRJI/K9dh2KSROgLJHOb9",
-	"vD/XfEOVutTfxphljW4jHI+KyBjfSMUR/iJwAdu8qbP4jM2L/GFuU+pWFgoQ2W7QkWpPpEII3z2vjJ54",
-	"9DQe/cIOb0dP+jZ7is2mh1g8Mep5wJTOZh3mrge0ydgtr6Va+KE8qD6sqqCb+rEEcGQpdeWax0/2HJWP",
-	"u8fd75eO5BEMD7RjIatME++PB/bjEu09dz0QFAOyC3Y4pJ/uVDKvgnL7kJMf4RqHJG+OdC3DIGCobcbX",
-	"xfDD43xAzsXa36Ce0O6AY/UHTKjAP1z3eejJO0qccMeuOE62O+Xcv9fcBEtVb4xb8bUq5tCSwB1F9l81",
-	"a+nN/ltmkHMBLd1g/kG2PHppuENtM8wdOyDXPJ82Z2jswLgjwzUfiEh5Llzb+ZAT+Td/ETURqvL5FuYA",
-	"KdiyzGlB2N3G4gAdVJJgaPtr4V/KJRdfy2J9JCyeYHe6s75ZkqW01mwul5CTwbE7ISx9ah5OA9gCuSDp",
-	"n59fkYe5GU0LoRXR0dsdUOKQZpeiqjcjQ8gXno3H49ZbH5+dH4cD3oVklgwCtNLOhmdVxh4XJGiVPWy0",
-	"Mnst5rhK5nRPhfeWOQgHdKHR+QraRyaGywm2DVL81IUNyqwpx3piKTw4vW+EVqUVjsmzRh+0IIF5A8lR",
-	"LqXQOivg1GN/Y1kKbftcmoGt6Q5MOQUvyr1i5VwK1r575UxX1JL2BWB8Y8kD/R5e0TuAvlNfd+NwOGgN",
-	"7Mhp3TRYhNQsybedC4eCGWX99YaJyxe+NRUVGgvwjW6TM0gCtvX0tb5f9ZL42P1R/veq4gLHAPYKVgFk",
-	"j+sOnHY6kd1drtHM+LqgYs7a6UWt3Bj7np+OBFD+6F5cOWssbHWCn0qCVKWDqULwqsSPJnoioe3/Mw+Q",
-	"9QsactgTqcOey/hi0decq7qrdSmAGEaAz9VapYW4U2gZ9/ymGV77g+5VJx7erefrwq5mPW4/gJBnZqps",
-	"uc2yLCxPMwvRoT/zpeALPqeiw0HhNwYYU8ZUrcrCxzKbADOxHlqwcHFVLxjFITC4Vw5FphE2s/1kI8LF",
-	"dZq1rAkyD1G7tsgc5LoMndEIJAa9jV3WQBzR1X1zdhhW1Q3iUt8XzaGnPdzRl6hhDBYAem9k7FfQeXbN",
-	"8xyNwwpwpSf99ixZ4wLTe4aIqMmFT2hv5FQvN/rkkTwxgmxwROujnhOsQcr0PqGfoU1Sx/KQF1/V6wsR",
-	"th44lBXFqr4+mKH28MAyfYY2S8kA+3gfQ6axKqKfoz9TbILVeRzUj2btvNVm1clf6v1GI1Ye2pcp2kY1",
-	"jJGGrIEKO+qdaI0enZHUWsTE3OecbFUDHgOHCg1/LWDl2lBAFCH1IqjYPD89hfIEi1dJfk88IKarTIBk",
-	"ckxGvwTSzQq+0AlpFqajT7uJgZiijFoEJS1VNnqnpP48AK69ey2EulIDhDeyOw3wV+tgtHPx+K84GWyU",
-	"RVVLK+lEga17do8Z9ud0re6h0L80y2prDUCbByCWqtAJqxtbXgvfumd5IXrbd3m9T/GYld2DzNsYcmMF",
-	"fi6E3tDZ5b1sVf5CD1DeNivq5JefGy0wPJYRpJsQ9M1zBiPy+4r0e6QLfc6j89khAV0HGtvQ57MhAHYR",
-	"132RATsJ6HOU1KJl8KuX0wavaKfwwe+VrLszzGvJsArH9RX4F3z5n9KRDa3ZxNScKj0V5v4xMevlWAcM",
-	"DLw0O5JLsYQubmSITjBV5kbGVzUA0M5HJYFxk1jLaISYMwzw/mBYQXms+QhyW0z01vSGYWsdJubSGEzw",
-	"xIYqTR6RV/yp9XjBr3MqyErmGVkwbNIG6U0AwDoVOHzDpdF1BtWKlOAioFPsYPLEGypYvqf66YWxYk8w",
-	"saiqfZILcGnX4NZc0hBAfLXVswrQ7RhItmhy+ydm5twURskTmSwWixnNN6tIKda3wT0PFIG7yFDINRcU",
-	"O9r7j6KrEj6XVEa/ucXVm0YKuT5nfVYjirayOiHcw8XSpZCCf8M6dgzxAydK+icxd9cH70WwdJ5lbIw3",
-	"cjTjb4GhiuBvxeKZm/uRXR2Er95Kl+W3xONQQX0eAyZm+3Faqk32Vq5FCCrG3lxgusWsb+LhaIBz7uXc",
-	"akzCWHn4cHQY9Y5T3V3PPEBK3Zl9SwtuiBTCsCvHlNBeUWRIp8JXfBEbx8tZQih59u6vjkekjS5Z6QnE",
-	"+XO6k6Ue2f6IaF4VcmtOlQwSBDzUzISkP/1kBOvHjykZqg2dMzUVXCieIe+9LsxPxCJujwgAhW1yOmeZ",
-	"sdsgkiG3D6pJTUUKUGGQcWl/s9nnOFLwySjwe1EYW07nNwqsWYFRv6mQNgWlkFtbHTUhkCDqgLChqzB1",
-	"jUq5sHWJ5v6peOYKjbkmmWQqUGoDu5XmBaPZripya6BpXxVUKBgwLN7XhRFaE/LTT0bEffwYbVLYFg7W",
-	"1xBxGmJz2tmCiyUrNgWPsSJvbqM5fPYlWbE7kvGlVbzefXN5cv74S2RKEEo7cd6Nkxu2m6RT4WPp2M3Z",
-	"/EqYkOVyBZn8DBkrotYBEtlOligwMQyBfTrt08MavA/gt2M3HWyHBQn+VnWHd9FcCobJvDr4as5oIQgV",
-	"O6zp9325zDNj8l0ITGPewtVU4ACAOfrwl7kGmS44OKsxBAuqyJYV5r6NnoqhYlrb8nMcHJQmYMwNwCpa",
-	"cPJfLJ7Q0/mXZ9k5e3T9B/rHPurAMQ2sE+LxKV23Z7lhopClZsWY8od0wx/enjWgzPbdGk0F5cW85Lpv",
-	"L+dn9vZ7+opXVM06W41/7yhNuDbjhspw/5DQ4SetWL4wVxoNx6Oe8Hv1xf4OGqL0d23/Gi20635X3Omo",
-	"WP8srtLOLtpuff2E6ntc0ddxvs4mucV5nyMYjUlfN6wgi5wxiJHOaZ678+x92EJuE4SaXBRyjVYCPPFA",
-	"EWUUuwy6TYCD/i3LuJqQdJ5L7MUzh0D7UhIjQxOSmnVPp2JouK2dJbkuGDXDMNeMDIIsioJtYObEZvar",
-	"C8O7oIxgKY1ENQyuFJrnJIX/AwzaFc0XM/gGGRomuynktS0+yNicZwyKkaYi/bGUms42tMRhck0U5Qjl",
-	"CZfMamBX+80FwUkY62vNCNUAvA5fNBLZr9OK5RmBXvngEAI0BLWy7e+R/4MEZiJTU2HEYGHhaLXtleAA",
-	"6MHKArWAZg6Yo4Cgqy745gLY9VTAWgeBLrxb229WW+DEFd1wkssltMKgheBiOYoBAhm7dNYPjhPaRNv9",
-	"sfqYLAVAq9v23FwnpKMqLF7uyMW8C9YatxV8ztU2h2Cglpxss2skJtdASJaaLln/ZHrYk9Cew+W0mAJw",
-	"YO0QwDlXEVPUugNyiU8LtSwkAaPAuX2zE5vbKsGdPUO4svfMIMdJ7WMdISvvTMYIMhqYjs63TTWooTbg",
-	"Nx8owu50QYlliEGhEeI4GXthKlLFdDomODb8EQPhATUZiS8XmkHXdHMghpd/N1SJeSwP1FSkdMONBpcm",
-	"JH1TyLvdSa3jY5qQuZQ3nKnRhOT8hpHU8mOsKt5ZjGNUjJiYF7sNduLPGjI1gRp+scOwZK3HYdeC713s",
-	"wx3oG/nLsKTfXF29ceuKXcIDsBGXFmQLTz0LGy4Mc7RSEtbuLcjIB4qk5oUnb6HuvUgTUl9e4ld3NCZA",
-	"PlNhdghG4QppsY0pIB2JHfQiunC7aTGtyFwKXcg8REYak79WO65RHEJr/GrzJ6S1LWYHcc9hCyPb5HtG",
-	"h6t9fnp4r95QPV8dtWEHNdxG5yAkdNT6FWCww51EMWOjFM5ctIIF74ajRTUcNCNfq0U2ctGMIPUITFxf",
-	"eNIwZwXr/ZSmO1u1CsR+/AJ9y7uqnra8YBbTpckEJsjZKU/JEMnpBFpYaG7M3DmUDFZZZCrp6NSKEPRC",
-	"rwq54XObtGvzypRRjZOpSO9OHJmiHPH3n1gEshTxB5dSLnOWkuGf2ZoLPhXpkglWUM2eYQaWYSJ3J+a2",
-	"k4rwa/BpOKdBMvDfGCQDfG+UZTaU1uMy4b6RW7KiBcp51CFqqp2RH7YCs1r4MTmFEkgIeGObHUMOmAcY",
-	"0wwwn8+CC853XSXtVVYlVNfMWULovJAKXB52XGrcTnncX99Xk7IzrImPeN7MSqDXvC5nbJI85Q7DmKKe",
-	"d8LuVrRUyMnVlhVGv6WBkwMrk62KgaphweAgDk8noJmtZFmMGh3ovzx99MfDM3IpIZgJwUUZc33holoo",
-	"S5v9Yu7suaoHBxGgsHYN4QXkEZkTU+/hdPxgTu9TxlkdjU+PKnnv0a8eWHIjuWJKd2FL7Sv6qlH6fMXm",
-	"N0RLedO7pqyjbR2ky67oBtRngJjayiKzGdbBgZJbQexLPPw0AjFl3UAQcfSDm26vRhSe1sKmqJUs8w4P",
-	"htJ2cn1owezAO20RABGUbxbvDdmwf0C7wQcSvwjVKLVrYX/Avw8ZUDjiamMOYhK0Rx8lkQUtAgpZSm3k",
-	"7U2KwwVtED2GcGizAFwWBmS5IWa8TEiaQfM1tGdVwCULpmQOVczpXArB5jolQ0sOyVSUmE9vdKAEgPiB",
-	"kyBAgCA0ywqmUJtZlkaM4ZPKvE7n9otTsaIiUyt6w8xzc3NKFnxu7CYLOG4UgFKv7ACdK9ONgjw6PQPb",
-	"/9HpF9BOTmYsD1vOVbNhd1xp88CjEXQtwXafxpLeYcfNqbBWb1Pom53MbLAclsHsPmDPmZG5uHuV8LZX",
-	"Ffiexpw4gccBA8ZoIhrtuPJAgNg/2fKMYY8Vi63x61j6dZj6UtwIuRXjvbmWx+ZmdqetBpMwN12QdhOT",
-	"a8YEyVjO6rh8v5hXggxtRhl4qxTJJFCh0dUJ1xXKP1ST1xxX9/BnNKKkMFxsz9p0x5nxbZjo8sclAF/s",
-	"HXKk5Y8bhyuCCNfwPpvIxdVUQJCFWnCjtq/Oh1G4JuAWUePGAkzQHelPRH8nnh9lS2v/TM6d77vdN8h0",
-	"3Hqbj52YjykPTIajh2+Cu3B04dPh4CBCuyq/tvf0BtUzeetHyRGMm11MAHW3cL9/Jv3e5kTuaoKbCgkP",
-	"rDjx/YlcCnq8H1GF0RJpV7zxRcWUrMtc803OTvARH9906TsOfLKWttouVY/b/J/UAhKzyc1DoGNEv7tg",
-	"25mKol5fORjrB4os2PbE3IXA1eg8c039MMczqaNihxXPTYiA/u17K6DlQ8vTN4jUt7+KUVehcsHWySLy",
-	"Adcs0nNlKvY3Xal1u/EtV8i3EBO1dpBPle2Z8mTVvg769FVuDqvciFxGQdDatIXUjgvx7Te5YTN45efY",
-	"njXTNKOa9kWXfeXu9219OqX1eqNrQrrW2Ie7BcD25bhmaWfrxi78eVZlpNcLli+sgxQjbTVE9b0Jxhb0",
-	"cd9SvLO3mSdsO/NeJP55YpH+k8HC+K0IyK9ilAErqWHMNJlQtQB4HAPi+JTCDUc533ae8Es80AsvM11v",
-	"PutnpmsJCSvKcz2EwJ+KKmOlgldswuP7IATgmNuwOiWPTp8Yo3gqqkQkSh6dnxOXX2OL7x2vqPER6JXJ",
-	"VDiA6x3heky+gwwOaB5gplNQDnFYzB5qNaXHKtaTRdEsGm9BwLoi/sng33/49+l0OlUfhuPfuX+O/uW/",
-	"xSjOLf3n8Lfsq9b4Zf0tLVbU6WJFlhehuK8Lxk7MCUTchRu20RWdeMrxTR7OviTf8qdTYVNqRxNSEzXu",
-	"mECTr3p6GsSrggGkaMUpSaQwxKIxoqOlzfW98EBDYCi7E96Ctcv4YsHnZa53g8lgRQvgDLIs5lUpmgVL",
-	"j/nh3qJ+dRgqqpEMWfVa91EKl5LatzD4yHpkzIfkOduHMZUQi5NlTlrAEhSgHY16Q1AVBUNUyM8DudqB",
-	"JmVNxIdE9ByYbW3UkZuKroNaH8R+wEkRMKqfF2y1PwiUdUkcDfj0XlxzqhiWbf3rje//r8jwGXjJNKH5",
-	"mJyfnp+NAr9ZHBtqjdoyFRD6cJpM3Gi4J2LUxoI/4Uw2BTPSOYvzra/89Ynr0MF+LBFnPjUGE/gq+HxV",
-	"BRW5tog3FWqOtWPBQMBKdPvwaEzeQZq/d1CA78ycqHnOzYQuAE3e3AIpKmt5i/6PyzcvfOfUc2RvmMcC",
-	"5sb56fkfTk6/PDntALPqUa2mAixwessKo950w1gdCbFFhtc7x0WgBrNCUhxNKrUB1yqBFPui+tncBuDf",
-	"uIgQEa8tNzMsdkwuoXTdOYtcN+FrBqnEqSOD9Gi8r+/rWF9zKRY8AzT7BkrXpKrN8uUpjo16b2nOMeaY",
-	"78g1y+XWurZADRq6xEMBcAPZ6Fggsaes70jPyO/3jDbn4E6CUdJrecuCUf4yWGQXHl+QVhSJAb2g+QlU",
-	"9boaRw/uBZwNwh7CypvPiGzmW9RY3Pza3Hp+B3o7bh6fRiNV3h53RX5rlnEqsCNvvYdm0LQIIYTq4IQ2",
-	"hZ3ZVihSMDJUumCQv4D2iBpVfVHMGue58wslxLDZ0jzoDcuiBJtywQXN+d9tOk9dr7NPk2HBtFEqpGhl",
-	"wIOTttb8E7CJwnHipjonXpfX6h7VN5+EEgeMnhceghppThZV13aXWDj6TIByXnb9UthyTj8Lej32h5sL",
-	"ybpW/7gfb84qyipSP7ubhT7OrgyiXhpCTR2PqAl1anBjqjMcN5hxLEfNnp/PNqAKvPeACtgkndL2pnUD",
-	"SmrrGN0BMKaZimwBBEJ7AGjYFzzD23s3EYb7XQPhruaFdgx7R/7MjzPa9RozhkHsYDcgQ7XtGN9GKr0s",
-	"2HHDNqPO+CdN1X/XvSs+17XUrAMCaD/QCgdIn1JBn4W0hT/SqO+Y57TM2ImSQjB98ujk8b4eJHtjiBlX",
-	"m5zuKteT05Z51nIJx9IdOusEDqzP5/DFhMsdOZ66KIW1JFqLUJSsEpreapSLBSsUmjxW7QLLxyg4OYek",
-	"Ku8MOT89PTUXRj3wppxLpxpRfHUaGDfH5cy9YcUJ0hLN/lYqDfApLiN2jiFul3XoEmYR0dtpmEaWmkHf",
-	"RIBfIK95di2z3XF+Jkze1XJzkrNbliNwn9GYiiWYAlo2UnjNJ8btPM3HsTzNCp1v5mFF9wYE6giDRiSs",
-	"ORZIsoLqMqYfv4SytTS4J3VKg0t3gzTjgGCMpmSGaPSornSeopybd2UzzEDbnzFkt3U+ZxutbOfFE5yU",
-	"y2Czuag243QqUte1fIZXUvI3JcUMH0rIpUviJNQ8OgdEMZmDXZxMBaaJEv+Sd/BY0KAfkyvNho/JO6YJ",
-	"UKSN1YDyNRU4aENUZrm4niDCFliX0CvEObqd7kYVuiFRqZwKwAmwXjDUhRNMrwcAKk1yJoxFbgwgkeEr",
-	"pbGk4PhiSQlvd/Fo+BDtUYoc4Mj57DChLpt9qTHuanTxqh+INYV8R6ZNIQHiJIKxhFGFSH4GLHKl69sT",
-	"g174LLAymu2yrTMC8qIE24J/Z00zFifO+0RyMxlD0H1f6ehUhN29h7YFiix8O5QRgWa7fG/z5KCLUztQ",
-	"vK9KVq0oFMEuHMUp23u4zJlKiIsBOZsLVgyNiAuodvdHvR5GCb7pPDM5v2HR+F3Y17/3uvZWMfc09C5K",
-	"IbhYpjabxRbo1AxRhAGrbVFjN6xbKLUyBAqxXJs6qO4JOh9Bg/AajKodAtgc9vnKgPkQBQbWNJKD8q5p",
-	"Pstue21vw27WOrJD948zB67q7nB2tUtZNiQw6mMhOjXfjSOpFGacnz03/sjVQ4ofunnQ59GekJ0d7AoK",
-	"L9szGKu33CPFX5uDBe+4IIqJjKQ/fQTwcSFBD4DCo80m37XcUQ0O14GE4tVn1dFx2h6GVi8rI8c8VoY7",
-	"8sorhcMz8qcKmyUh5wTkf8HInxw2yyhMaQDnjWCugVrOVLtHzeEogu+q9CRsqnQWaXNbBfD7tUTzofwP",
-	"MUhidw6wy9dmk3PEH403lgcPVDX15sZBpmSHeL3lbNuXmBpQ5lJHU793idcyAM2oAJ90C5s82pO06owZ",
-	"MaBYoVyjf9fgM6Lldfe6NOzrgXIed+xc5jtFoYhPcQCpTWE+jfvT7tfn1M4teqhL8Rl6S1UPdFuh/p7g",
-	"PNtIgsPEBVagyZDGAgfx7Ps5FXOWz6zAPlLcgj/+YObL21I8wxv3YsFdGR6P3TaVJAvqgi2VU//BcbBw",
-	"91LMGM1yLtiM6o6Uzkq8yY2tyzGnHQXsMK0+mpLfQzb8gi/H5nOy1K5uKbAMWnlk/ft9xf363692foxM",
-	"GDpwSgeUtm3MeGmO6ohRbJEAcpaNABtATAVOBR9KzNiweBddxWDMz+V6Dd5DwCsZlhu0mwsGyCT1/t6N",
-	"BGz0g9sWXdasmIqU5jn54vSUhN+eVJ6G6YDO12w6IMPTsyen2NPPwV0oRnOWTQV8ERJ1MjId3JxNBy60",
-	"aQyp2fPvnr39tzdXL15/N/v2+b9VPvyVzKHaGrobpj8IHMKHlAzTH87gjw/pyBomMDPsbu7MCqPDFowo",
-	"Br7JMXmGayLkVBRMFztAS1tDszcEg6lwF3zxfsagbNXmgeCMb7jIMLnZ3WzTwtWG0ZukVvtcc8qgLa0S",
-	"QqfCoaI0GzS67gYu1G++bP1qVVHHFBL1R4i22aj+GToD/oEamYnaxgt2+wLRZksAL8Kp2bIFTH+eCpdv",
-	"rrRRhSFFPJfGTkBnUrAED6Yihb18+vb55bfP385eXf7P2feXL65S207S1fhVQ6nazAPcHpyZMXnHseUE",
-	"Vy6Eg90BYOvMdgbpNK7K6WIqMDid+J7NgA+FcclSaIXnx37YvMW3rgR4iZ2aCiUTowcIa/qH5kFRiiSI",
-	"OkGXS9U8Jl/Yt/s3DyNNMCfkPCFBF8wJORultTr0T7SyjgIvPwoWE0fdLSMsggnVgfVeNRjFrm5k2LTn",
-	"rUExSgiFjcVuqe4rtmt42MpZPRiT/1F7LcRfbamLbYRhnyZayp4CCWfXXJbIDF8EwO2ODINp9sL+dJ9r",
-	"oZNGvve6VtZ57w+62FlXIPiVjfuCoPeN6BbBXtYSklwvOrTDY+Hae8ZM/TifPI6O88ljBPR1SWS1Af9c",
-	"gwqJqrPBZa2rzrBqjgPK2wMVlO8F2mJfZaOTbu8DcOv8dT2UwzfuVtC6dbGbAdjNHhTANcBr8LU3Ec3C",
-	"1DImAKUMBBAW3KRvXr+7Ig9vzx4WpVAPf+LZx4fwrROrHI0uyGlY7AD+x67MkBXLypxls0VX6Zy7hci5",
-	"LZdnNVqRhd+TUuRMKZLqgi+XrAAQ+tQ9f0yFFzK7WacXx6dhNF051RJa88y2GVlckDNL59Q5HlxQhGGi",
-	"JImvKzbz7Uj2sX6hoyROv9jr21JUIUy7nj2eubJ3fkwGVnmYda7f9yue17bSuwsnETamwhLNUJurILeM",
-	"+mk245rObwKYLdJG2ZqKOszWRaNXgQDMKIB7spl+9rq01AdYwXD2ndT3WSnmQs6VVgBpBS5OsxSKSEGo",
-	"AKVsKnwpo9FdbFgv1M5Ip3IGuGEplFGm1jOKChvoO2lViGrVlKNK+aFM9qBXDiDY6h10G0Z36G60FBGw",
-	"MW/s1vJADiBmN9SZqAYQl9Pt81znjS1h25Jqh32j3iyPszBBN1AiZgW0Xy1P/VtE4cGq0EKuxx2IIftk",
-	"WujUqCRbLT8r+ExfcIOqC1k0Lbvm5uzvUWz5Dfd1qnYFN5/6DegZNqtqptpP1KOxfZL16s6IwxtjdsE+",
-	"tHdrDjj4w5Em9VZxVb/qat3Cfeqg38/i1y//CxSnhFpQu5zW5vB1iCSMGvpGhxb5SZZ6LteMDKvI1e+d",
-	"ivT7yulDfk9sV8RRTyWfOhlp2FYc7huG1Yw9yYWD2a4SZxEi3lns1vXs8xGNKDJUZqWVQnvbEiAHfOPT",
-	"noP28+2pve4vnoj18iZDVycP/dZHx9ho2ScsoUa8FkhoNkvnMztlgUowpG1WUeMqFd2aE3VlsOewLc10",
-	"LRAirRmtByqI0WOmIyaMLIjzuFqwDuuYctp3n7FsmNjvLghVtqVkakK2UISklbXvhzYB1qepw4pORc0Z",
-	"XWtimliktMqVBy4CrknOb9kE1S1XKlH3F4DTic1vKvCMMblETa2yP8zDhdJYmMOD441oCYE5EepzBHFV",
-	"oY0qRmVF4Ocgm7xUJK0rJQ63rE8yuSPHnoeoIyiNJMIrKTK0YcL/87/J/VudHMyEbh6mPqnQFqHGplBv",
-	"Le5JIzP6AhHzLAFA+rcPsh/bocXFuaulDvKWKyZWHcCkkg6emcR4dLA8HfLnXVc+xI8lK1mWekvQWjAb",
-	"Pr/x5jcpNy7jwdlDY/LCt8tWU0FVPRnC1llDD1832VESxieUEV9hPGAqKn+14252HY5hMr6570UzCYPP",
-	"V2YILlwyRJx2NzqPzlGUxhgK6QDbEACoEQII+q1q4IvgWg6SjgwPO/n4psfyPgLrNY7k5ZIw7LjDJBO6",
-	"4aCGiRJJzrocot955y52x8Qq+6AoXWGzYvmiw/nkXSTjqXhO56vQU2LL7q2JCejHhk1YqyzwjviwTc0l",
-	"kxLFPLZp9dpRQlZyC5IJ/EfumcIQxCbncwqabgz58DqXhl/P0Csfj7lRYu+qnD824AJuKGH5h5Y25OD9",
-	"iOj+QdsTvT/2RY0k5voi21BF2AyVTG27zelg4sr5zIJzW55mteqDWBTzAue4PwUC5/iswNpuJswrs+68",
-	"zGofFOwvUskQEyG9QKvmx6vZdSSFgtegwPB737wNHPRLqjSo/R9iUMW20z8YPaErb00zRoYt8A/42XYy",
-	"/45tq5b69XV2AzYMay8d1YkWkIr8gxsbWLbfNGO8IFRMRfCAA+G7NiSJPb0h1gRqErk2IkIHDK8JLlDr",
-	"ueePlfN2laJSNeQtK3K6ARY86kNXjWnE7U67+jW/qeEE1YxxD7B7PNkxPZo4KYACwo4rqcmEirCMmmkP",
-	"GHD0NYd2g1lZQOd4KhwqlytJndNyudKk3IwJMCpoMBGMz1BqruRUbAuuLQI1rZjU2HWdh8Afes+EtNh1",
-	"UGIXkE1DFQtcogdX106778F9bW83eh3Ts+sdGuOd/W25z8zCQj0Eu6BGP2a6flCGqP5zraZCsXkBWxTe",
-	"gS4Fi+G9opDariXo4xnl+c5SqQLkwNxBA1ZbiE1YU7wrrbc3ESxUl6diSKuBmZFaf3dGNb2mio0uzDHI",
-	"3azsh9H/LZKpwG4i4chDRkYDDQTVIw5OXfMh0O2nkDcOPVqwVUn3ZluP0MF97sxbRQSTdBJntWOSZlwB",
-	"k07ru4FIbIuF12+qhXYceFzJpAmxrD4BuHowVaoHAok3hEKQmnySBUKxJOYkt8BYRheYX1E/Wm55zWn0",
-	"RpAPvoXf9sF869ZOwelSlAJYJlcgb1vr77UhGA70NcdVGiRO7Lc1omRwd2IePLmlhUCw/B+8joSK9KV7",
-	"X/3nr6q31y88dd+yDrq/2wzxPmf5yt3fatxegOPYv6+S0xW/CNzeDTWnzbEjMqzNPmL2RU1diBQEPD6B",
-	"LSFmwEZSzckQgYUBXZlkdHciFydrKfSK4P/an7aM2bDJVHBBUjdVBPKmxH1IFhOS/qt5WQ4dAP4VGA38",
-	"y7zC/HMq0n+Fd9vfd4zizUah/1e0V6bl6ekX86wsgHXDXyyFIifs9JaeKQBUkDkD3idFpoKWRPYtZ6fr",
-	"dDT2f2Yp0rwiNq/BIdDBuSQZUdzpR+8FvyNsI+crMnx/9WyUgIRyPVPAYgKNf0yutjJUCxCEEMSZuQnQ",
-	"FF3rRojavHrx3ezds2+ef/X+5fPZi++unr/96+XLdCqGPs1yPZpAmlDByAIizkLjVnHlEJAqoWc2MiWC",
-	"rkGowqQw2zLxlcPh4GzvxnrbqYC7NrWUU/Il+R35HTmrp6aetRGQOk0ZyLE4Mgn7sh6vcAzU+ZIKBmQR",
-	"K1H55TRqt19GfHRozvdXFT4vZ9rHKZyO3h3G3qenI5Wt5NYIZMyCHIJ0g63CDlkckEuhDU5XTdFRMeqf",
-	"M5WqlXLwM4XNo9BxTjzUB3Ewvtgkn7iDwujblcCH3MOtd9iGpy1ulICfE/cSfSvQHwOdKxOSGvZhMZ7t",
-	"uRhZ74K1JaDhCdcJSQFGJMVDxDX02VsqnrG6mmBeOEgGcPNeT8mBLiFR9lLLHLGVn4G/wMEA44VWu45f",
-	"kev8l2IznYR4Fby1vfAvLr+7REgScw+mdRaAyQLLbYSR68fleWz6/upZOkIBjy7O56XZgodPWZFzkY5J",
-	"ekqegKT6XWoTXE+fTE5PSS7nNHdNE756d+W6vVxMBbUXER4FzghRG0NfJwtZbGmRGeUHJKOq0phhX+D2",
-	"qcjoLvGwyvYNC5rnJ4ANbh5GNGfl9A695XPWlLG1qdTl7JePopRfldEcV9dU66LqSwoLCy6SYZuNdM30",
-	"SmZpldKLO5NMBTiD+XKlWVbr8zsml8IBcAE1kKEUwddGri53Fdghzj+JhU0L+JLcVoAnAU+aCpffb6No",
-	"qa33UWPyHFQ71GqDiE8QPreWl/Ua4IZBlvR1ztYWbfL83OpQgDOQuvItC+sIOqv7rZr3D+cfxrgeRo91",
-	"113pzZrepQn55z/+c9SCB8QVHkwGvr4LPNXXBZ/bQ4KbYwsC3tCCq1qxLGQf2sCYRakE1rAqmFrJPBtM",
-	"TsdfQoGfGQq0GYaWQR7cZU3vBpPHoMMNJmcfPzZZGl0uC7aMAuQhIUExWZjJNpfray5YcGbX9G+y4Bpa",
-	"VVV/2JaoBZ9ro+ZqzkDxD1ucr7nAVVEpuaU5z/xXEuzWaikJgho+Q7syXK3HrR5iqosXNxyLRjPAlYjJ",
-	"mWq7I7zaHYbqJnuUiJZLC6keIAi7kzXE8a1LpUFnF+SaWakzmniqdXVYru7TH701QGMtMBCtgKChpByq",
-	"p8C4ST0lpNaZ5kf4QNn29lX7UsS8XMmtGE/FaxHk09vW777ksFp92/1IsWoHjkgpsyzs0r24Xkd4fnqg",
-	"kHBOoTWRUBxs/3YrH7negM+LKnbi78t3qM86AkU4F+U8Vbg5k6moMANSdkfnegaF7Cm23NCUCwXH3Zh/",
-	"amaYZHhpRgWauNUPeW77Fii+5jmFU5CA2YAfKdiS3RmiKDj02DDMGxpowCcsGj3wIZvGN/wXPkqh+x1f",
-	"CmnnORqTF/AXeKRTUa5Zwef1coRAZ7CABREfgSBvn5/Xv2jEwrKQ5WZSQVEVkKFKC0sOcPmBhROYCliy",
-	"ZqkpkgyytgtoSIJcLux1jQ9C0uJUWH1SU56jJ13JVqNjBN6akOH4d6OWkRqrnzxYgQvtJqrKW3sg2ZIr",
-	"DeHpEFADD8gQgMdk4aqTUNt1Fbdj8oruzAn3wF7bViwvlHGNAaZVWdh6TC7tJ9H1q5hdfqj4crC0vsLI",
-	"pfe8x1Yg4KmpeQqdumXbCT06Pw8EXWMcP/APLofhPsXBZ3sPNfTY/7Fk9rIN5Kzp3SzjStNoWxCECjab",
-	"FRysCSIC+hV+yW6ZUCvNuCDuVdi2r+p8OCLXTG+ZfcISpVNDGhAMIL6qpFyukpDKach5HWMRZpFyriCz",
-	"2I+UDD0U8QNF0rwap5GXVx5SE5VZ2NfqRaR6T6MhGjZC3N+JzKkfvXj0K7w5GdydLOWJedmJ0YhPsJUD",
-	"zU82EsAfq03z0juu/9clulMloC1+4FWheQ5+b8N6gAd94WvZ8eW2BIPm+ajRAC2Y/lls+qJDsXkhbpnl",
-	"tz5XBYjpms3l2ioSid0W99sZ+ef/8//ibyOjBu+sHIlbah4mPA6VvyxzWhiKK5hCcAsA8IEXVnLCOQ6w",
-	"KtJ8dSocuzas28YGzJby3EZp8IAj4ol1IgYn3am5NovetRv7sZTa8hf3fqqI1aM93R1gt11dCODgarbe",
-	"5FSzCZmXSsu1Zbaww5jev97ooFoPQu3mcLHCMMyfnC3x0Yjgn/CE4r8LaKAq5uyjdUs0zvEItab0J1S7",
-	"P6at+Xxx/ocv/xiFPkE9/YDYSKxlyzUrOA05C1cuu/B6V888uL/m32PceK6PQ8mCOQUATXZ/AA4JsZfI",
-	"MCvoQpPz0/PTk7PzUQ0VCZGNCFVTYR5JQOMlimquFruWVdSEOde7SB52071p7oo5xdo/WFLruXF1Egys",
-	"Gtz+dDTx/yTLgmaQeuXqFu2FC9dkevYjTdEyVTURY+8PyXMqnH6ULuhclzQHo6mma9nH/aloiShhm8fz",
-	"W2wFRflDQJt3MJScKXL5z3/8x3MLeKTI5Z/OEvLU/M8z8z9f/ek0Ic//dObjwqmzam3XCpvK5eG2R2au",
-	"eIQxY8Z1S6mbXfbsJAO/LpCC5eZpLsBL4tg7lXXbBZzDyPB0PD4DzCa0sbwLAI2jSU1ZIMNQNoeqQnVT",
-	"hX9xOv7jKKlhsqA6jkVY2O7emGZpJdyG1bOPRzZaGvhNkDM17TrcvOq2Bzg1FSBxJBbkpLLM4GSZOXam",
-	"mfZE5EgGWuasiKtcl3kut4bQrpXMS81IxheWz9ZllTM/ghXoAPrfOxToWt1p32VNAyPwbqWN9im2q6Ad",
-	"n3awg3CmrKNr1GCkHU3AsZN2F15oAdivxtivWYRgIuAmgStwhLRQNxKHRukJ7qkJhx8GIAwweRFxPr0a",
-	"3hr0gdBcqJUfsrUDH9I+bRGquP9q7+3wDjds/uP8l69FcFIqureIdtg3KjhaF6Ta7vqhdbnnmFchJBFY",
-	"kF49PO7w1rndGnjC9HuCIxtMzn/zpHV60n7z2vzmtfnNa/Ob1+Y3r80v5rX5zR3zmzvmN3fMb+6Y39wx",
-	"v7ljfnPH/OaO+c0d8/9Ld0zln4itUpgagve5ovH6Uagy1O1SzPNS8Vv2ypEMiqx9pH56enoIDrjLb/TK",
-	"q78xJ4prCAFJLdaL4dh/m/SMhAG6SUeTqaj5CyoyxFR/XfA15IVtV1wz6BN8EbgUAM1QoeUY4/1QQKXK",
-	"a9zsi7oDwvW1gZs2BVvwu6kAqgMXCBfeCeKrV+s+FKi2gfzzC6ePWiMeWL5TI4d/lqCJqp3Q9C4hpaBi",
-	"vrLNDQKh5xYxmYqmD2bfAGxpaRFqptYNokLfx0XAhzTkBkP3S6q0bQ7usQrsOIzwzVxWkysF5cq1lk89",
-	"Z0wdx2ks/0XNo2PO/cPmIYfUdqhmFIw8BDvHcAvkKql5AehbYCWltbGEIzWjMirVRV09c4OG5GnQ0qyy",
-	"ZQgqtTdd1GWgf/dhWWhRPFRovl6Q1FW1zFA5SCGd1qKi5cxsj1uuubEvBMFQPhlOvVvm2XSQkOlg+GyE",
-	"/3g2xv//3e+e/e5300EyFdNQO+YKn/jnP/4TOak/RFxH9CI7iKE5NPbbmt3pEdri9c7gqdNwLmqiHrqq",
-	"hA1dHExe0w2TVFaN+bdln84l4hShgAMgAJnz88KhgmpBINyBRdXDAxzcaqir9id0T6tIx/1htf5kUO2i",
-	"YZD1HRskQWJoNPcd7dG2ls7uNrxgaj+o9nUhtwrcUPAWAu7UoT2/WJ5p32NxnbHK1HoJXQdGBNa9ZrQw",
-	"XLIqVUUXl33B+N5VtmouNw2UKa+1MmrWExyvg2RAsy6Hc6vxVlB4exggDG7ubI58y2mkNBSXA5Qbclnq",
-	"lSz437FtyQoQ/hG0wi681TfddsylvOGs1p4EXwelf7jhHw71OfNTrE3ALyeOOwnpJFpRUnIdsQGdFzJY",
-	"kMCZ4q5a4tunnVzaWy/1/eHjg3WPNd1h25layYMj+Zpt35nb+lcIdVIEWliz0LA9gKq43ugrd3fQa3kG",
-	"CDcRzykKSbkAwJQTj9oQgPlYAQrFv3FQ0HKTHbnYnZ306rsQrHl7LVqTq8hlUKecGjnUhttJqJ8DnA4p",
-	"/leHp7tiSju4zft1HFm7Jo/NgkrfztHK/gBkXkvsckONEnSCvDzoyaflRdAurfkwvjfnClSzBcOeX9YS",
-	"rPvTrO8DsVNOjBnQanhywFaK2QdXfM2elvMbZo8M2ChA0rtBu670/dUzcg13ky3P9OqCbBm7sf0liBTk",
-	"lRQZ3YVcGF9kbgOoRKFXUWljxqFY4fqBfmKfEj+hfRQXTB3iq1XD27aV5/sgoytqWRauQ/a1LHUo1MH+",
-	"8I4pV8gw7iO1F4Vcd3ZSrZD+EXLNboPDJadieURTjjXT1u17aIFwT17h/YDC4fYo0lIIrkHr3qpNoK2X",
-	"qKDUzEgTcr0LmtGP+1Y+VCN6h+OI6inxNTRnNFwtMvQ2+CgxyhguKBam91zJBqNqIPfaVfb0aHcYhhgQ",
-	"nF/UDx3ns7YHbbXJuuyG4GawvYdqKOMOPPEUPH6+c7SN0EP3aPPXEBueq/AuROm1ulYTcF4uArR5tm11",
-	"8jHWA/bx3LBiptwQbW9LCzmy8WBkHgBwCPhyNV3OVV7V+l63oITtVJz6Zr8bYiH3w8hoLvo7+/Xm7y9x",
-	"AK9U97U3Tx5HL1/phY5fgJG/YcW7yMVnUun3CuE3qmtvpO2O2GCbAVtv4ebCtQfqOHJPBqILKNHDD8qi",
-	"hTlqTz5+M4Eeq6XDBPVATR5gzrzBIsy53gG5a+lGBc13ms9JIUvNyELmudz2hl7scMBeYSJMwedhe/xq",
-	"xK7UEh733ZSDxhCed2DE0XZWMQIBFmJ0r1YLTdbiWAhOwuzEfnbxrkOY+sb1vVIZqtb2UaXdEF5MGOQZ",
-	"OIaMoLpAPFwcv6qJhHuwfST1QzDqXc357XijC2eOXTQz6PLNC7TQk0CPUwQhoz4PJkPd8fBZIRkACadU",
-	"HVBm3quBauuWYgciYh6AZCvrLKQEcW6OYBTdhh5b8Lv4KbRgsj5JxclrXOsEO0vO5VJwBZCBGHJuB7XZ",
-	"rbw5tnVD22OylyLNer0zz/TD9HcEiJMPPAoH0CngO5/DREP6/vVNtGrdIi1tGc3QrQ8+14Sk4KXCnyzy",
-	"ABnyNdSuI6ptQlLwYOE9KPUx5k3LjGuSS+yT/HAtBdeoBvk3XEvb8vVo39h7m+z5di/Spu/BW+H3TpyP",
-	"tdYKy+pXNkw/FS5jp4Xia9tyYXCFqhszHd8de5RMRRo01ArfigjNVjBX7asdDHj1pM2uqT3rMm60dPkm",
-	"iZuGQ91y2NGpTWBsgtuGqNlB+xrbwsPlkMA4tJSzBdv6zNthV0ouSF7Mt4I+ZxSzsfzyIU6vYPlMc4C/",
-	"CrN/8TnzabXJuYZ1zXcjDHwL6T7SzLyMbF6Mm7wHx8tTZw7cr5cucsRPhVehOSu06o8+6gd9CQ8i/lQb",
-	"gvQtArfaHA5zK1FMawgYQ0QOEl+tQlWwtbx16ZwxzNF+HTr90LAhiB3avRtl9A4cxxM1nYQ7ygUTABj3",
-	"BI1BhJ77t+r4pFnGPEZI26/Mmv+adI3dacCwM1beWsubeGORvTkZ99xE2wXnU7/uHIGzUCk/cii2q9pM",
-	"3rKi4Bnr0SEcHnjt79+zy8d6U38WBrbhsxu2i3llBdu6/qqJhZJ2rd0tNocUDMJJCK+Dq+bZUe8smWuq",
-	"2Kws8tb2PPpjc398Uuzg339YffPhB32F/928+fCDevfhXyYPHw5iPgj73IlNVx1MBpA7c80IFWSl9Wby",
-	"8KGxjM0/lfn3+7cvzdAwMta7C9U3eLtnKoC83Pvpl3j3fc9NN539xcY3fkE6I68Qvt0Q0VQU7JZDYxHy",
-	"Z34L+QU25Q+UniqqThU0xFAktRulUhf8hZewQrERUVuOWSRcY46pRDAbRbJCAlCkj8xPyA8fUkeRmGWA",
-	"QX114UGRJuSnj2koRBut18FDEgOED33azZ1qFxjhgGrSpZUR3TsX6/zLtqnRSCWKJnu1XmmP/j7ydNTz",
-	"Lduhcxt3prdt9MqeuSOTydZM04xq2nd4r9z9tUTydrLzQQXCA5j16v7ffeogbPdrsvZGHLpGDFEavUdg",
-	"+p4S/hPj0d2L/j27Xkn5q5oEYZji07TJHmpyANUYqci7ZdaB2Oug2rV7bp662m0aJ/bJ8Tq8m2+vz36N",
-	"N9+fpqwG0eNTINxjNGSvx5ShLV7q56VskUAzmpfvsBGAwginoSYV1O6pC6tSQeNv8M37a+OpeB4+KmSA",
-	"1T5MndI7to06Z79LRxBKzVjObxm0EN2uqIZMKIgnrWSeqWOr8FqoZ1IoNi81v/WWe6wOEj0kdig7YrSy",
-	"9cYspAe3xm4C5XzOlLoAuDhApv7++dNvXr/+dvbVi3eXT18+n11+ffX8bQpN/YkFa3dAdLBP8QSTe2Xz",
-	"WLD2fQ8djD37l+xr+hFOJgsnQ4Y0V9IFerzrbRQGVDD71LIDhD3fsEJJUb2R63rKg7+AHqvzUxLsovNm",
-	"2b3iTF1U++PDUY9PT8kLYVRrmpN3rDBE9bwoABn44KL05F2RWDP00DDPqIqssXlE76BHjNk1ifqe/OuY",
-	"2IE7CntaoSjdOjCJOyGLEhoqCKnvn82IaP74vk8i8n1BCUBtniG/nO3LBH0PXR2ApCvSw1wQcwYUXwpX",
-	"nVjFLkKnJyxYITWkNoYnpN3r/KicTxz6veIrfCmM0dMdZyHDdLtSbD7DpIFH6HCORl+Oz5G7j2TsirCY",
-	"N/mzmTTknF/asMNEfd320kKHFGlzzzpTjpykNlEfl7pnV+MST1sk2bS60BBwhVyTs7jwgahBd7sn+07L",
-	"dxus3fefa3QD42tsOGdZ+Nmp6nfifZpHv2bBrpRgxu7mrNjoffT/+OycXO808+Tv6xCuZbYjQ6rI+6uv",
-	"T/6YEC6wvhvvtr3KsjjZ379f/GwuM9aZswQx6weKfHN19YbgA42lh+AHtBQa2vbHiQvZJNhCIzNyU7C5",
-	"hjJsmmUFUypswQVoFiUtcG4d29PVDdLRWm0N6pNrJO4wK4Bbu7aH1L+ypyeeeoYCF8ygoSzINUN2JvTI",
-	"MDOouw/VY9CNnW4XcTnaK/szG46V5O6wxpTT+yQNmCl3NsKCqw8U4VmCy2LLrFO7Dic8S21aPRmma7W0",
-	"nF0Hz75//+Ir7BtKFGBtCJeGYzkBQt04vjbuHiX+fLy+06dZxUFmcoy2c4AFom5Z44PY5NNe92oQtBx3",
-	"PTF7JX9C5Ny+en+uhrnTD4IrkpXNLo0bJjJobnpvZaLa1ZlcxCnMzxVsNOiLA7UwUBMXZMT6lNXxp/UR",
-	"60E7jke4PiHJwFJ7v3ynmFoRvCA4cjW6DnqP1JctqRhJe38b8j6k9Bot9mCJnyM/pMllf/VMkfiWtpNG",
-	"HK1PAqYPRzJo147NvqtTM56K1CssFgbCidrKdDy/uxv7NrsTaAaHj0O/Pdul2VVT1nwAb59fvf232dev",
-	"36ZkeP4ImoNBq1nX3AWhruJfhWyrLXTBgvSMHVmbYzUOu/Xaxt3O+DbMxpvK0EYYEynx1NVK9exqHe7d",
-	"3C9R1u3OG/9av1/B691vX7vPuB+eVZ+rdrwSAJEMoVKMq/bMCbRxHrtezPZPu2H2r2rRyJBiKx6fcqrk",
-	"KIHKX4tQM86YhgAF3ut/t/kNkMNCubJ5Ku3OmWETx1qfYN8UNLEddnfwhpYnTG6YMC96SNrXUJGzeTmL",
-	"nDFDhhqiSSCCCqbKNWh8NM8N4VNfZ2Jm6bxOmimdkiH2cd9NRfrm9bsr8vD27KG9Qz38iWcfH+J9UuS7",
-	"URP1ItgCbBE9rhpCVxtg/wi7gUdWOujXNK6ahXcsTOwKLkvFqGGCPakXKO1tKZ4F03G/vfFTcr946vWP",
-	"BVPD3/z8vqqmB1d8E0U/Rfj5GU7itZtd+OMzNzH40Z6NK5jc/8feu2+3cZx7oq9SC/vMEqBpQiAlJRG4",
-	"sjK0LNvaW5YUUdo5s9M+7EJ3AaiwUYV0NQghPl5rv8P8cd5gXuS8yX6SWfVdqquBBi8SadkO80csNvpS",
-	"16++6+/X7JVvgv9na6P8zVnDgu2C1D8pTmtpClkVgh53Yik3pZWF6Gd06S1egBLfzJUyP8/G/kn/L6FN",
-	"bhfazA5Y8jC4Ur8G6WoK5Kx1A+HkJnDqgfLo5fBS2WWpEoZuKrU5ZwLsQrr5xMpqCx/xb0Te6D9/zVlt",
-	"Dc2/nr553dsarlN8WTOKt3h+/mLOzQ/vXnWqkI2fnb1WXgCoYgzYhIyEknGaQSY+vHsl+hllIGSpqa2X",
-	"mhxjWDkAHpjaoXinCl2pnGhpja0pPX+XFpFfDktwSNe9UHnk5ETtVLVdI63AqXxV6XoDME4c4ZCVqk5W",
-	"9bz5i7dLz3/nrMns3q10i9K+xyJrFSOPxVdYtg0vGQ6H2VA8B1WuwXfL/G+UVI1qnjg4ALzC1yffv8iO",
-	"md1vDgiFJge3HywCcDJz4TJ11I8XhjDsuVbcpY6ijq3SdLwfWGYmG0GSvrQzbcAy0AZQWf097D+jkeGC",
-	"6WYtLzUE1/1Y+9ne/T6EBprwkChlNfP2kpmtvIAglAFrxMauKkhaCDkVkNjmEkBxK9QCCKaAFSxiNMaD",
-	"81yppSMblGh4QK4BBxkWCAxTkxo/GGtbnU9Lux4HGEshxcOHfIA8fAh5QV70nrw8AMSFWk/8h06ADHmp",
-	"c1DSvrV2VirxrVpoo2N1rQCtkrKPBphz/PAh9vPhQ3CJqepCOdFH8n+gGxLLSufK+Q0EwKcPH2LnHz4U",
-	"dioePgy1yA8f4kLi0q1qVfohAsRRr376h6ARNLDaQJ7Kw4dhCh4+hDYZqh18+LBaGfqOrofihHQhaRy4",
-	"5+AF1lBK7lJVog+vTsI8JV6OL0s1OKbUYajhSFJTSXOOeZ+mEFC6Re7wC6nBuCOqRJhYSj0msuevwCtO",
-	"cCeYzKwSkX37AlWSZj2hUuIbspC1ypgZPvBklvpclRsvnURuXU3oVJyVjGVluVw2zyzkBtOTYcH8y78A",
-	"4IAyNdGdQwjTrzKoM1Ifc7WsRfZormRZz//hlctHlZLFBv8JpblLPYRT11/ATeZ1PP9Pu6ob50o46LD4",
-	"qta5mOrSr5PskXRO1e6Rlynw7FRe6Nyaoc5tNiBQSekFSuFbKksQ2kFQcfitW1ylJsir4PfJbya2Bsy9",
-	"7VWDSE5kLGmgoqslZ7zwAYAfFk5uKLDCLQC74QHzJ/jqH/3o/UmiU5yuDGK8Vr9w4TrSe2F8LdeFwpgx",
-	"z2xhxywmYAILlZcBcQ6e83fCgIIFQHUHqbms8AC37P7yAz9jF4ePsAgBlsHF4SOIhVKlZVSE4I0F/6Bo",
-	"1SIcC+mbADtOTNTG4ppZCGB7fzJ6DPsWq1tomrwJ4EDYAcwSWqNPA6tz5LNbavBg61wy7d+T0SFGc0aP",
-	"Yzb6Vhg3NaWdiX7YktifAe8azAhMDbCkYYv8+APlJtrE79/824vXZ+9O3r84e/Xy+5fvM0EddKGqSPR/",
-	"NxqBNdIYyG4uCdZ5p/m4uVGsQSGhnQpCp00N0USf/N9nH16/fH969vbFO2rC1yf/M6PaPC/ePrx/DhyT",
-	"/cPEqxgjaEGw0I9TQ+OvNOTutSEvnxw9E/0st4XKBBQsLKTZnHHHsgFpuKnJ3nkT/uDEi72w77QRND1E",
-	"L+fsqspVcMz7EfSGP+yk1PBWwq69evPty/Z4+tMvHszDVk9gsLxJBsJRNlKOJ+jkw/vvzr45efnqw7u9",
-	"r3zcnp5jsZSEelVC3iqdCDSvM1XDCDUxT11FUgvwnIhp0i9o3GBoJkdh01iHYdpJGJFM1JYkqx8WW4kg",
-	"ZQmUE8jDp5VdQIHIjFCivcKFCQB95ORHifTAiexU5QffqDqfH5zCvtfOy8KFOrCVBkkOHqUGxcF3N3uD",
-	"vwGxZ/YOIFqrBrga8lYc+nogSsNbmHYOJCE4PmfA1we1QsFgQsSruVyqcWqyH1OMmqS9sfgx7fml5/+Z",
-	"9ihGhQhTZI/hL8Mh4U5BYhheYyJQOMld2vsJsGJpJZMb105FNpEFL+dM9J+MRmOxkOXUVgtVCIQ/XRHA",
-	"NrzdKzQW7L3NUiViIguvN1QbsZSVXKganRArI+loAk/Gk9Ghvzq11UQXhTJw6TG4Roytz6Z2ZfC2JwNE",
-	"m5+WOsf2PMPicnsGeqa/dPh4LCa28LLU+jk+FN/rr+BdNEIZYH17Y3atyvKA+oJFvci4jWjsEo0W/wE/",
-	"CjNZq7XcZKnpPx3B46xCYjpMLktwu5FmO1FzWU5DjBRB9tFI1gRp3cB/JMLl1WoyUYBM0OwQR4PFClQm",
-	"+k9Hj7FMXlMyCzZoNDim5OIoPqict8soDd5fAIAwOHCd8ZI5l06JPqRuofHF5JpnftxpAIAuASY3SzDW",
-	"uKyUU6ZOAA8cdBlb17QexFLWcw6o2ukUHYI0vJUqJaTskLEfjjhbbFLTQRgrslDtMhxlA4bHixDfo2+E",
-	"JeZfBQntdD69R6fEZg1mLzhW+cucXI/xXQj3hv0txesPr5osiXFq8AiCHno5tLWyRR/3vP8Jke8GDGmK",
-	"exirDgCieaEAhcg/wPf4hcibCK+UGnehBPXAVvVQfM3BG68nSmDM9fINANosKItNmkKWiOFwOAh9fPfN",
-	"c/H48eNnKBEPR6PRwejwYHToZ+PZs2d/ODg8Onh8SMjb3CfYEZNKyXPHRyDU4ZMYGwFihi2YO/jJ0VHS",
-	"cACzjHsrZ9qQPv1KQ9bLCiPp9aoywgs1cGt42fTX4XD4g5dWkYMjkmM/ZUPxVjrnZUNzQyaAK1o6kf0J",
-	"r/wRMvb9CRRCZf4EYIs7M6uyZJT61EA8z/8+FOh2QcvFLuXfV2oosj/BcvojqbGI0DhTwul/RAQjT0dJ",
-	"A49/NBoF5ei5NRd+Q1vjUvPya3z3hw8vv/ZKMJ6wVTQ92nilZCi+t0ZtfGP9hVNR2LKU/qToNxAZg2NC",
-	"T0F7Et4DsCu6LBF0yOug0I7ndrFcYTQAUWv6/i2OoN9dIioJ1jfIlQtZ+l/YTQgnjjfxltK5/3GeENyH",
-	"psXeIHj4pnpVLAlmoWCrMBFstTlEpGQMB0eKvZfymBz3DHT5hSwF1RaC1AnM084CGugCUIWhE1gnLLLR",
-	"8PAPWQLS2//798/i//0BHPNGGnuAQ+mHdqJKu/aywYtjnSuU5U4pNxgKzPCKoUwwmXrtxQg1R6wMtfwY",
-	"lxLufMIQxq1G+s9kw+qpeKoODkcwLe+6RyuYiWGUxMwLTpQwE+V0gYJdF5jh7UWKQQDKrEl28rd72dCg",
-	"H2SoQnmZ3wCe1RGyEU0OY4RTRsYAhp3I2SldM5cGOebBNGmkJuq0wYBBr1+pc2UcxHLIw/S2sstKq1pS",
-	"lFHX4BSECTh5+7IHKL0I0Ng7HI6GIyi4Qwu7N+49Ho6GjwE4uJ6Do4+Ncv/vmepkd0Gq9qPRiDwRBMLl",
-	"rUy/GFbLoXgZ8bGAbkpUObjcjwXAY7LNP+xBiyoQbS+L3rjHbWhyWqBtR6MR1OFYUyuEaAHmdfQxPPob",
-	"Jdo2YPaX+Ya/g0+gD27X99fuTssp2hv/9Yek51aLhR/yce+VvlDG3wv97CW9Ws7Ac+42rlaL3g/+YdSu",
-	"LxlT8d3771/h4QXLQ31kQ7nlkyCgy7Zn0i8qr0HIuu0SgWzqR42v5O8rtVKCrGb8MTahc2m8mSYwOoQH",
-	"PH+JSMKJPoIA2shxS2iScOLx/dAY/yJv9jQNQuuhan0Y/DPNuve2NtoqYGCYWoC6gQ4VfwDB6cGqD7wQ",
-	"UIvPESIHt0l7NcHYv5VAbB+OZAel210OfX/gWXKtlXY2g0PYgKoKSpmJjR/IzJ0DjUH2yMvsDJg+IkKG",
-	"vjSoUjpdq0Rkjx55Q8YLEIEu6gEogJqYl7QRU3kBXt2pn72kK54DvmbQmxpXsx+bXkzlsFNaue3o/+HK",
-	"7eUV3UfzelG299X2izq3EIw6rOgr9k+4L947jDEKsDiuY8s8bygTcGtIUyRxajzqon7tsx1InilwWKWG",
-	"ljTqiPiKuXRjciWD9A4upY3QILtJbUmNm9uqPij1hSoS8V1dL9+YcpOIU7lQ3uT94ykwoYluv55Esc7x",
-	"ndrywu53LjE0VLpWwvvIspc5wwGFIQlOvXHH9gdvXWrI4TYUJ2hy0kjMWEEDiQQ5SBxmDEFKb2+Ci43Q",
-	"bmgHb480vouxl5vnMaQJogvtVOIy4R7BuX6CDfBLAN1X8WZ64Gj/u4h/avQ4ATthQFkdl7glWKNv+SZE",
-	"31Zx0Y83Bsg1IVqeCXgaTKh4ruCANxYb5o92gExpBCOPI2UAy/ycUC/PlUHOJlokGhsMcCZ+VaOJyAZX",
-	"DqbbBRmqp6KPi6ncoG0HiqSQoq5WMHDLyn7cDNC1Al6q52/e/NvLF2enL55/ePciQ1FbX+o+Y1/gTR1m",
-	"5GsyqeEXgrNrv7OMUVVaAQTnx7DlPms8ctH0k4qoa8c+/OAaO04NGV5eA0SfIx4qsU9x7/HRC9AAX9li",
-	"c4kW8vFgvV6DO+RgVZXK5LbAkpfrqSUgDb/xwvCndsiaSuxaAvvx6PGuYHxlZzM4R447PH88071Wqfsr",
-	"i43fF+LGExGsvz6KKmLYyh5lg2Hr0NkNJp+q+uA5hkU7w6ydMvLyl/rXPsHDqmsswxg9+koWXBkKjxze",
-	"4vkWFthCO6fNLGlceo03DzKJIMBA1VThsGsC1l3SdYjtfXxr6i4WaUER5Gf3uZR88rbkfFv3hPPlZp3e",
-	"PgHAgwrKKPi1K+vcgQOCS3pVi7sskE+h8zeA/vqBPHx89Vp5b+0rWWHd+pOjo6sfeImOULz/2bU+8L00",
-	"G1qQkE/79DqLmOvtmim8RJUKB0xsNnQqVmSV2BUm63QqWS8M2sU7uRB9PfXm/iARealkRauhayejIdzW",
-	"djhrwpuJGIY1NvLXRkYyo/8XjVngD1VZruXGG/D4eVwgECjFMEWnkuB1rkZL8AcThlJDfHn76EYrJygQ",
-	"oQl7Dgk/kjcQ0AB03C2huVOfIaWpT58tnWn4P11KX2PnfcMRizvaEjgx3TsgzjXYa56/AwcrhaEKm68W",
-	"lAOIoRsIa5faX5sp41cFeD5NATtQfVyWtlKV23VzzBQkK6Kb5rM8HZfR9m3ltHVLdmqHeBz6N7yD2Xjv",
-	"B5A/xR/a5zJB79A1/VDKiLfW1bNKnf75FYz9O1VoJqeV+VxCNtLT0eOGmG53QuiTd+h2eqdkoY1ybt9E",
-	"UExVozd2g3j41UVQ/R3Ny+Ofp0knjeMOnOgrE0bzWGTIWxjyh3Q+v9zWD5+63Fl2cfiowdnbsyPb2eQu",
-	"EUatm1oyccJp5pqzzHGRyACRnJpqRZTtDZ4CWgT4yqyB4NOQEwKOa2kEpGhMpFMYWQI8VwA8Tsg5XSqO",
-	"5+N1b3wutDlT06nKa/QdpwbKhKc6l8bbbY5dTv6x72y5+K///F9fWTP12ozRIrdVhRWHaPaB2yI1nFWG",
-	"3xmIpdSBVbugeiEJeR1k3IVBwepqZerUQNJfd+I+ZDt3nnfa1QhpeJVTDcAvcERD4kADbrHHmbUF/d4s",
-	"5Ctrji77PGNvaGKK2Pf1CPD4lr5MS3BC5V1+PvZ8u1qZW/0y+5JwheztMWPrX09kwMwzi8G1ei6hiohX",
-	"uHbgNdjXGsL17xiBS8kDrjMBnENzRQuAUuDm3+8as2ZzPIL0rt41buSk9R/u8CSCOYRc/U6xz4k+OH5k",
-	"j36qyX35Ix+iPJbeJymNP7f9FQV/XL1T2uSic40ubJ1rkH8bHW47aiFMTu+uZ3+fDgKN/KVP+ejJ1U+8",
-	"tvU3dmWKL7pGvlW12K1/61ojOyfpFWLiZdH76QdeWBzhfkTH/17d6TnzIXpFDg/CB46ZTpiHAYkTwT9e",
-	"r5Uyol5bsVSVtoUboy96rdS56Gdru8aUImAjEv1sYRfZQBD7IIA/yjoT/cZli4550tdCtnSjmQlSzMDx",
-	"wIrAIIQx/RMTynTXNSZRr23rabfzuOhnWEFYn+EJmxHJe8AnocsJ5A4DyA76i48hiI2KIQ4ABgIk50X9",
-	"hUH98dcEGwBJtZgXSOn7qpLe7l+qJmcAtdXU9GWMQYls1dqBH3spnYOkEtT7IOgJ33ngMP02QX2UJw61",
-	"TklqIoCWhera5n6cW8jx9sMJ+OKp4fZCUQPcMhgKOEVDgxnZ03H6mtAGR4wWR2p8b1kFhZR6VehaFc07",
-	"NASFiR26DteHgqcoQ6dRmJsMRpB75ngkrFOg8EbvdpCHF0YjaQatuYPL5ZhxhNrvdAGpZplvWQb+Im6P",
-	"OBChKVQLkeuz0q6zR/4fcz2bZwIpff5byPyhJZiahge7SaKFRk+srV1dyWVXK/uHo9EoNZWiSUmaVNbm",
-	"pqKSa0wKaLqQCNfUUqcm8381OQC83QHIwjbvLGQt2a0GKTL8C5POD6LcYsjnbayXQC3rms4DGVShnBgN",
-	"U/M9VtVEKwZITPzK4z1jK8hR9+LC2N3lluCy8lYHxsizlcFRRLBngJanvPlg/mBOFxg6/kG3vQ5gATE5",
-	"wLSEWlLIC4NeFmfh1izZQ8hEWC+QymenqQl5/dgoLLMpKj2toewzdCum7g324lyW0xQS6jGtnuoGcITw",
-	"kSLhjEnqgx8U5FguIKW8qS7yQotHDzGbC+DLA5Kgj1jZPqnsuYrbpSHORrNcWzsYisbSdpQI7kUWFUPp",
-	"xbKyF2rhD6YEz5O4FUIXxyJK5RPRHAZas4SyiNgAVQUkYNKraelmK2pVkQkgbcRsKVmWXcbpTNV4yGms",
-	"d73ZqRpw8V8Wf14heMOOw9UffbBp8RBEsBKKR4ajEG6Af+4zM3Bur2120cn9Fp+6jsVxUjdduMrmoMy1",
-	"fX2mj+MWuPSoxho9sXO0DvYNQ/tk/jzb9yRwiF+3mVt6wd5WbnXnps28YvhPleLldpdWX7Qv9ij/ebjj",
-	"N2cBjK5hATynuohPCQN+tqnwFy+eSdChaAlCJtkRKnBoxuq51ztjs4Itgsj6DEZC3SII7bQT3hj2X/qt",
-	"A8J9ewsx5apLmLNtsgnEdJWSRWpA5YFD0pblaulE/1wtazGtlJvz+bmQXm8wEjBhpTvHnm1SA2nduSzV",
-	"1189cGBSaLOyKyfkbFapmazxEIWUD0zxdjUUkAyGArlISR/98P75PnJVSv0HwtjS2oAs6gKrHxXUEr+j",
-	"zUKS9WrJeYgQdYspL4/jfKgFJY0hSgDAOoWQNauY9DAGS5FJH5Lxn41EITcuEUe/Sw32wFbi6AmuAQcl",
-	"jFTwtQFo33DgHkIRHhHF9Z8cHUFJOPaW9fouHjkxR/ofKM32astMLknxhm6gWlVopFLyktXrAqB/MXkm",
-	"1uaIhkKz0XBXV/EbgjUUEW5SZr0YDY4vo9skCyE1gYuR+Dfx0ztG0A4np2/Ws6deZe7k5BT9LhXweJuT",
-	"k7udmh1ezuOYlLOOWSOhyhvsraHIDGk4VBR05XiJfgCFQaMTQVHwQVKb1bQWdlWTvQp5j/he1KWoUg3U",
-	"2AaBeosdsh/BAiSpaY4Jl3gFtlAVJH64RIDCi/l39JlOjkoolGPwITCpG+ihS/o7FO/8q1ytyzI1Mwup",
-	"NxGaE7yJUItE3HsweBC7UHnJ5Ufay47UqL+vZIlLNurJA9cEUPwj+yoZwJEcdjeYGzCshOkcRqA9TdQr",
-	"KNzvVmEjDuc7UGFh+99dKOQzlU04CGsrliUiHV8as2gnyV1Xmd6lY95tRsPtigTde8NVTCd6/U8zVXb3",
-	"R1sM1cSvzJVNg2O2NSCbJjogxO75wBEPf27dcbilmxV6T6uNXd9m7OUuVeZoH+6P2WvlfnsO859Z+z2J",
-	"1E3ZoWSSEkEr4BItd1Xoeq9a+yq4ggKwfjt5gLEu4kJ6TqkGDePk7Utw8opGLUTZnrTBPlCXu7DnKhHn",
-	"ahNAyhMqDmtlOAu+FKBGBCNiiz5jSaRGuo3J55U1duVKdNNXfl9AZSW5VdoJ3IOheA05dog0QgAbkLK5",
-	"N7APA3iduD6RWnBcX2KGQp9qYmLcPRiSLBGZ7+OQmTr3Gtv4pn31LIfXQLG6DgmHduJco8iqFA3bbuMz",
-	"Zl7f31x+OkCY3nGr+XtXtmfr5L4hwdgVcx4gKmKwCc3VDHvF+7m6pRQHaknzYbuqc7s/qk8/Xz/Nwe+D",
-	"N/TQVZPzpRIc6Pv3mQ3taQOcx2ukN8AZgGN4n+RwSZJDPFDx8QtHRTh6G4ixvdkN/oD5qrntpqbNL2ql",
-	"hX5cvdCakfmFL7PbWS6TeIZ5sUQX9xd2flvZ1dKJXVA+ittSijVmzAP8DqLvUdR6Ic+VS811sfdayZ8Q",
-	"EJxKc2BXdWrUx5z1JsrKfeCAfXu78gRdawwPoAuXQSVfaohCzk4RbkfPMvStBUOoX6sFbI5VpcQoEQv5",
-	"EXHanDgcHT1JmpD84YADz/QiXTtVTsHrN2l8HJD42hQfpUZW+VxfqALHE2NThSrZHxgjw7xG10noxfB1",
-	"NqCyiaWt6iZ7DlANJqVaQCCWGjQUf2GQLkaZzKAyu3TomRaTDTU6EcEpjBQiEbozHKAYBQWVETh9pAnc",
-	"IXlljXBLlUPah14o8Q8/1R1T4teAaGCl/YPYwXDJP+6f7qz6Q4U1bPBr1//dMBzT/krY7VfX/h3tFLPd",
-	"ghjbZ+BGe0TSxKjil35c3nXR12cLSoK5jUTQPlm5c7qGBEIEp9+Vol/DdRe/fCjecK4V7EeojiDpQNVy",
-	"4CIFtzHHAlwtN2O/j0slmS7Xn+AIK5qhG5YQiEKVtzcz6c0IoMT4rgHPXUcQ+5TnAGkodSWNQ9svNf2M",
-	"aKXGAug7AZMGa+UhBksZWDtbF8ekvXVbO+fJHsDf1ipn2H+v1VNn/ukDop+95HFZXmfJJ3tzYy+Z2NEX",
-	"EIm/tUVxS/mu15jgT0h2BaCifN4FB4JoOUC9pS+UYf5eL3oi2QXFX65NXc4qTJIayMiC55kBn57DWxAf",
-	"ez23paIwlCyxTIvORMDUxsAdPQGfISYvEI5DESlIDPJjMRqjgoQMyqNGkAl3vFOnRDBRLFIBZsPrQphk",
-	"2NLDSHXOQAkaCuZPCJ/3+2QTtLLU8JNe44XQdq3ziApXikpRlBskNPJjNGQdFeWQIXydo++C8hV0LhwT",
-	"6J/EZIC2Upiaba0Q5wFaDHFM8H6sGfUoIGNQlxrkh3GHkg9KLuBhoF7sBX6jKgM5bS4NnW4T/3Y/CUUC",
-	"qL4Gsd8K6Cgo9K2zLRxsfcrkGAtpgjsZdNTa4ktBY03NHiticExr0I8jOKy5hYh76MTKIEEEKsxBsYXq",
-	"N7636TqhN01USDEB6M+uIxT5Eu9a+/3Q/sqNtN+fUdQTeeRvV+TfPDHqF69b49L6dN360WRVkALyacfU",
-	"qsO1capqF7CP23j6kD8CIdsMud4qtbAXnPYdxcJSAzj7AtvXBrUMSNy5LJUpJGefipc1sn4jrjpBuXek",
-	"RCYhTzyOvrFcodIKWSmQ79WMU6XYfID32QiTC3InHKGHNuLpNWJPAWZEHI8CNGGA36I4mhfBqg5POkxr",
-	"xq53pk24SD38CmfwbkTX9ld+aTJrq6QZ09l8S39zsusXL4pO2/qw31DxDkbmgsENxROjwO4Nc79gmNgm",
-	"CYnC064p7oJAe5cgoJRHVQhj1+Svgzy0HICnQwECFxOhcmyKVk1Zaji5EXF1h+KlgZQ4agXV9HQQaAMY",
-	"AGGnYrA8Lt3APIAnog/KH+Q6wiv1P0C1x0KrQQLS0Hd8mJo3lIzX/jIXw7TrpSgXANInQ9pgatRHYKqG",
-	"2pyJdNqJbK5dbatNNkhELiHpTtYo1om1wivt6G9Ft4ixgp6BFEkJMtICvLgsoWIofjpim4B0uNTwh6Ob",
-	"vMgWq6Xv68TviQGiyIGNErCCHziBT0JV00J/VEVUtIP+9Qf+lgC52yVc+W0/iwHO63efgOPG3JvfW+KG",
-	"B47M1miX36olvkcuQQ76JytN3UifYFo7klRkyjojl25u666UdBRHCceNoM5zt4AxQUBMtEABohDxZKAk",
-	"Mo+4M/xXAewfwf8zeKzIhuIbIGTDKs3KQvESaXZcBuZHA8aFI0KA8U4xG7vQNTkYJ0pkP/6UHW9zLGkA",
-	"M40dEanZPUhyuaRMVYKWEG8gk35OhZ10G6eVg383l0ui0nCiULIAKJM+eUKGRHx+RrwqGRngHJEZIIQ5",
-	"6mNQGoeJ2mDRj5kEvibwHaLBkU5kgdsT5oQHFxLiQ/IvA4Ou55uhONlWZIzdPYPIgG6sY8oWqxoutKod",
-	"3ENyinWTlR7H9/zgGE5t9xZy0jRJ+9ONjO/a8swMjoWxFSKTmSjmFpUagaEtAuk0YrG28XSaxeaYZx5g",
-	"hUMuMy3MBtOc+XOejh4zeBlsEamJJWptq3NQwlOzlv5ku8Di45VCoq4XbAkk4EiBn4NfJuEyxeCdR7if",
-	"CGQ3NeT3StiLHznwUfvPaffqGhcGzwAMdL/hF3r34TVyDGWJQEKS7W29Mq0S7+2nT89evj775tXLb797",
-	"T69AhQS6yNZSjX4htl2okp05Xhk1l3LuG1Kjy2mQjlODsmmiZzMEv8bBwEOYv+26XDwJbmr+cmTLdX7+",
-	"+ZvT92cfTr/easGg2VDxiCGAMX0f38dF+ngxg6peLx7YqgI2oW5sVLGC9HcQSEatXUStwPnujQeRCQXa",
-	"HFiFrKXXMsbb1f5Y8RDo5IB0zit+8aRDnLd2WzLyGM+FB25HdrrUlBarCGpLr3YUKZ+youo7gD0P9dB+",
-	"0/j97Wq7TL1cwwojrNiAoQQG6b0x43crc6fR4ncrE3nKdq3Mo9tDBlvtrRJEORNiwVyWvLoPkv220EYD",
-	"1NyV88LsStvWL+ZIi12wtUgdBa0x2LqNpUU6pbrQat2hVXbBVdKjDxzRzgDSgdc9NOpTjVZEIe5hi0z3",
-	"5D+e/2N5cnKSnzw/Cf/787d/dr/788nJdycnM7726sVX56/enJ+cfLU+eckXv/4K/8u5l0tZz5vUS11c",
-	"WqxCdE29ce//+evJwX/Ig3+MDp6dHfzw4+9HP/1f3TUPnV7G12o9FO9A8rpAM/LABaQDb0BzdhTMSCyJ",
-	"E7JUpTC2VknMkfI3L/weOAQTuJDlCpOw2GbPbaUqkc1XC2kwlEbwCgRuCgKefREw/H5WHdWJ8cujF3sB",
-	"jhoLhSvQsiXzHB/nSkN6JwLsee2QOpukxtmGDgYS6YnAh9UppNSIx2DQLmijbP1ZpQDoAKx1XWNjsBWo",
-	"hXVpEn7mh6mBjFTfgSejJ/jBJksrLNljr7SgcsVdAuoCYxmDA1VO6Hdf16EEk5wUA9bn/VbDB5tiu67j",
-	"Cl/1gr9/40Mr7Jofe36xcDEMbn0OujIlQKWmK1Jca42lru4ctNQh5IA65/cE5Hn8lFwbudJ34NbDRlG/",
-	"6Hg7gxTpo9HR7w4Ojw5Gv39/OBqPno5Ho/8Aruta6rI37vWSHizjoIT0xiO+pM1yVZPPJrqMRaLx9Vsd",
-	"yaTHC7Q37slS5+qglMvaLiEH3FYKPolbtzfuwd71P4Gl62WN/6WIOYQOrz05L8JO3qtDQNsSCsbzHiYJ",
-	"EkmC49bPtLMbYU6ZSmTSeSP4XgX5xTvFcesKydNKs7pXJ4gE8n5QWGkIl549ALu+odIbo3Xb+OhneNWf",
-	"WttILvSKTnAxBGhgtJcG8Cw1XYhn4nLAswEnlAA07PWAw4J72e+LVul9atCnPYUDIbhKHjRwYi7hVjx7",
-	"+t9EVPIeUKlS00BZXahqG5tKRNBUEeKUaANOEVwAIE41EG5tSjweT99kdEuYGmupKyW8/UjUxYgk0K+B",
-	"4HlDjnV/wnJutD/nmxFYWqdRkSBXBLzqWExWACwPf2Hpe7nxMgiK6SU9HPj7kMAUjEMwGZWpqw1mNc8h",
-	"G8h/VEykKcbYAMAF8+89TM1/x4lfAUulnYZMdlCNwugCY/V6bkvfjomlfBK7Nklq8JUNwthV7wqsa6VW",
-	"9M7UID0fvdSrDpA6rg1AdBUDb8hH7/J9wVrLUi4paQSIwWpAl1h6fZ6BbL1Bj8gPfmGdyfrsPEM4pJWZ",
-	"aOlUwY56nObnXrvxJ1Y5FEejo8MkLO/UtBcZ8bpQ5rnXmc79RB4m4igRTxNxOErE0SgRT0f+3yPE4sD9",
-	"6xayLP1WawYrQraTZhMVAkBmqhNqsaw3hMcVOYu9hYuPFgxZlqs95fqvIgl1B/X675Edeld4xRILPJ1y",
-	"SzAR+MItYVBF3bwBDtVuvf/tAVf9TMhJ8fzuozxrbrkvBv9cBcGL1c4qcDhlIFBRQHJgENWXV4Xj05eW",
-	"paEYvKrw+SXKze14w779RWL2jG9v7TTauEFdJxt/Ym2ppPn1lV7CCF5dDMcj9k9QCLfgNcVLky7sL4B7",
-	"p2baQToEJw9AdArp7wJdetIk9hBrcQdj8R4PNczSnfqo4QtfqJoJe7dHRFM2xn0V0y1acrhcebV2LfWW",
-	"CL5B7RJCE4kTmjYiTm7CqrYCHahSUwrIaheFX+OiphojSy7k37habgCvVubejmrLcoTNmsMsYFALAWRX",
-	"plTOiWxbpv/Rr2mGBv72xfssNe3CqMDtLFqVUcRxGfWuyacINF5UBNUkmIMDErT8qLPctKmtcoXtGW+F",
-	"iZ+MnkE/MJ3cujiZwMWE1xCXxCx4fD8m8ou1XZUFxMX8m3XVFAq4KNkdDANOc6f2+aedLpWpy80lNVss",
-	"mC49f0+aV6oLcJYCNMs1Ry415LvVVZNXimi2bm7XIkPn11hAZj1bsu5cL5lzJapL6LeyG0rp6jNKcYDi",
-	"tCZiirZMKXN1CYMvTN3N1IMfrlvb1si9+7o2lmkfnLrdora98m9/MVtzFN+lRnbpaXifQddZwHbJZP5C",
-	"CtdSk5EGd2YvVFXpQrmMOLC7atj8wec3Pt8L1WwQqLu0nI0SpIgKa7eeLTVxuREKGs3U/1GdUQJJUgD+",
-	"zwjjAK3oD5XUzEikg5ML2I2ngccRl+neMqW7VGc/NF/4QuVJl25gLk36TW7k33JZ0g1UZSQQuJrOJc5o",
-	"L4GA7kpWlCTydU4ilo/+JPaRxlQCgdAjohKAOsouLgFoOPEInOywH1A+L3IgpKYhQRANBwJGM49JhSLq",
-	"AAqRy3qbvCFJTRXRFVzJVBA1FmLzzyKmdZRjc+nEFAL8mNR35YjucQ7DJv4a5vHzfcN36cDBNu6RNjCf",
-	"9yAInysE3nfQkBC/I3Fj4qnJ2O5yd1tvQb0HJ1Ps9/yctH72Ml3uL30b7vpVo3hxN672W4Zh+adwXS6j",
-	"6eWV1ly7lgPTiFevvg8vwpypk7cvAQ5VO6FMXm2WlI2FJQOmwDR1L8rrVWW89A9tFk5uMBCXzaU7k0t9",
-	"dq422VBk59oUmVhqZqZf60qlBtENxyIDmmediT6QD788APTyWk8QA6EWBETuN+QYCYpfJqnx/3hnV7Wq",
-	"EnHx6tX3iXhTlnIhEzEcDgeJyKSp55Vd6pyCnt8jkb3zfRwAPEA2s3ZWqkz0v1ULbbTICL9MPcelmw2G",
-	"IgP0VpdhBZeY27WYy4ri55hEjknJYloqVUOWmYMctOdzlZ9HaTAMvwNc6K2NjKoEpDnsT13mnXCnvmH+",
-	"yBdyD4c+7jnkeMTuncR34yReNmusS6hsH0A38BY3YuakmcUaa0Qhcog+2ZVTERQGu8OwQmePX7K1L67j",
-	"bmstIvrEveJ0a462K9bQfnfb/okc/ewC5t7v1ul3u3JufymwUSfCqHVqMtZCup1tRh2H873TNydkWaYG",
-	"7xiKbA45JK6BhqILSHsKpIkcm4EYjLiQ5Uq5ULQIuEKyQPIgxhlyCpl8sHZAOICKqrYKS/FDaNFKRJ0S",
-	"fcCeQopBoQ0CGSH3YWZWZZkxTonQNcHac3t9YwA0CdL4ztWyHgqsNyRdpqjskpCLcgkMhrk1hkjuCUYk",
-	"yFHphLPWcK5wIKJMjZMXCmN8MsRYWL+EKFTAlQIkqxwK7anOAXLrCcsqqs7kCrBmSCH1rf9OFVBDH1dt",
-	"DqjeLTBjQnsgyXCnSBPwnFQbsGq/W/OOlbEPrY98IefmVbKS/Zu/VZn5i9TcPrvmK3g5P0XXe+QlSq0O",
-	"dvK1toxyR5ZeR0IMyd5ztUm4ZhsVQF1jLg0WqadGFy7gb7g4mZpfesalulkkHvjH1EylLgmiKd7oR01T",
-	"FmgRir7Lq9Vk4k+EKVRNF8rUWpaO8Dr4nQ9c9KYJ8syNARwE3aEzL+prO1MYGJEbQBERfxDf669Ef0HE",
-	"0dI3grKiI/7VUSu9gbyp/ayuViaXwMKlKRTu9/0AAWMZWA9SL5DqaqpqQBKQcbNLQInPK+sgZ1rIpQZ5",
-	"rHPpkgYbRi51apaVzZVzIryIYVzWTNVL1VlQ3UsNmKiN9W8BVm6oU96CfH6G+RdxzfI+hpN3sMZCvt+d",
-	"ybfoO/u8S1uzz3yKur3WHjhMWL9n5f+8Wtajaw3ct7JWa7npcoptT8ra7Kb4fba+2i0Ya+Xq28ZWAU9S",
-	"S9MCwKdOUYqU9hsXaunXlTWz1GhIqq/nkCVE+B9zv51DMUKlnC0vlOhnhXEIlxQpq/mcYkjRliZmUOIw",
-	"ErOVrArEJ/Eaon8F6I2qqoGEvEZdcCJBnpUMrMB6IL+1D+xD/CMRWXIj1UcNXPwIz5BhMn0MLUqUfWAL",
-	"rLXz3aGfskEEf4+P41ljoATXGnVAiHbBz4gaLvsmRD+WpcyxSaXL2nQdSIOGYhSRERqScxCwbYGCp0xz",
-	"tByNRt4YgVPEVtD/1irwozlXsqznm7HI7HnGM6/zOb4LFOnmkOIZYySVpg2C0GS6ZLFf0nes576PPnEp",
-	"bsLta7X+0+/AL7tP8BMjEYcRAWDlXsf92YH4wYve7EBR6gt1uc4a4ndX+iffkYHcQrALgHqAUAQAnREc",
-	"P4bcVSUdWrYNHL+diqV0NcaeITkHcl8rrDkH0J6Qg3oFKv8x+iUptVPOpDbB52AsSvP+0egJBN8pnRPK",
-	"wKR4MnrSjuhDro7Y4hrRznfzH8rwaRLghk928JiZ7YXpWttYT1GWQgPNNG6jLru5Xbvd7M39uaZ/plde",
-	"26fbqgq7pwS4dafu35sJ4Y0Xdlns1N3eXiHDOnBpc7IKi9Wo3K90NuBXraVLTfD/84wiIIVpJ2rz6adM",
-	"C9U7yr8OqyNkPuNZC3ulOylk/wq8vaMofGPPAcTNvndGdzqjr1yTt+mM/l6eg1Ft1HrvEm5gCVvuakZI",
-	"Sc0LWZVaVQ3OIVQ6BM/1WlUKnKWdJ0qlFlIbJveWk1INsbBcm9mlmaV4CzKIt7JK49TQaBtefnSA5m2N",
-	"Sg1ngELGGefFLJQ067kuVdKZZ7rfo9racHflUeWPfCGP6nU3PDA7NOvsPnf015M72qRpxjM42COjSGFl",
-	"YNZLOJH9LW0q5ERYuEWW5cbvVIhBNWDxGpGkCBjVViEvHDAuALmwrgATMesIrYMfDvPYriYabpItvcnZ",
-	"EDHs4WPnG26HZxbpsgx+HHu778sEnZNcH2HvFJ+49Ns8rtAAGFij1nvJiGnMb9KI9/TIr67g+N3KXJ22",
-	"h/AH/wQZe1tpoW0InQBGvB9AJ9KlA9ZyC95YmiIh2DRKg0ZHXG1rWXbUG89UzXCYd7cALsGovFdrO9Xa",
-	"Nhg4LZPP8VSHtfUo4OTtXWWAT/hWVYj5VzByIKERLaVRpejXa4sIJhVhAzJQINQFpEYCIyGFjPAGMZMX",
-	"/nhscA7RzevmgCM0RQg/r6bC/alZSl1hpse/VXq5VKaw1XT6wAlZLudS9I1daCNLAJ9BfJup1CWBV2f5",
-	"3OpcZfw5CNkQCM8UaUYtENyLNwwyzbDCiMiYGsJmK8bYoP/6z/8F0GcMxhRBDvo2PrdzgBQ8l8ulHIpv",
-	"gIOKQnlkJCCuJVvBrJQTdtsxgg4WaqqNKqiPtkoNvND3VlzISiP2oqyFLEvA4DGrstxjwL5bmZMw3Z8L",
-	"tYfgc/DIXJkzaFVvPBo+TXo0IGfR2hoNf/806cGI9sZPYO0aCBf/9UeE1sN/sre8N+6NDp+NJo/lk4PR",
-	"aDQ6+L3/vz/4/xuF/8nD5gxd2Pz8AF4EJ93N3nPU9Z6Do0940+PONz2GM/VcmwIwRmlh9pLeebSOz2CG",
-	"YaR+d/hszyD+4Q9/eBYBAJbl4gw7Hcb28AjO75W5bptHhwQuqM3s7BNwA5sVtUesN9sCedjcvZDfEvLf",
-	"2bWYyiogY5N8hIG7K7mfS5Or8pbDkyHJw2sjtQXogcBuAHE9UFgCDUFw4ENwCpHsoQqAX3JMufNc56qN",
-	"mJZ6Nm9zFTQ0WOgQAUw/lN6o9kC5P/YYoPk5EBfgX+M0T3HizuEN6GPXTsxltShJnQq8E4yyz3TmEBwE",
-	"iDlsa9ogoUdEftyG/a4PvKVTC7tzpPDn2DwZ3ObkdlHFcZhW6pXbHlM3t1Vdbu4d7F8igwsnbp+muLP5",
-	"1YV/8+Ua34nIavWxxnsPXF0pucgizQUi3bWYWeXGQkLEG2yODFA+auRmVUzSFCwS9DrUKxeCV32/q6xR",
-	"nEM0wHrP1OSyqja8PemLHVQtYUdqLh71L8umXhfMgD3P1I0btg2ejTwpmHPWRMORzoNC89jzfbu8eR/w",
-	"uQLfAX4ZhwFKZQGFUDy3CzgFS218r7MxBAQPZKkvVDYAgeb878iAcfhUEJsLBBThu8vKftSKAonSCF2U",
-	"SmD7hF0qMxRfVXbt/FhMmeuGQ4kvfGtO7arKVcZZdpjvgP12BPttz7U6xpwJkZfarxO4D6psdSUmSlaA",
-	"bH3uv3dC9+C4ANmqUXntcDTiGI+fdMUytY8LUMAM+8OAEvsq5VYLZMQdIExlxjM4DksoNYWs5Vj8mPZ0",
-	"kfbGae+//vN/p70kJWcOXKpWBo4Bfzk82Bv/mPbA9E1748ejkX8kEIZ51WmU/Nd//u+f4P/81+nDMJ/X",
-	"+iqli/i30UugA7u0hzBn71bmBW7EK3XxnZ3YFvXbtJV+ER+c+mHHDyTx9tzeIseY6Jf5/mWYjZi9W5nM",
-	"b7d/PX3zetjhd+um+LrAiYb9cq/jtSU0kU+xitd4aJzYna+7UvoYWP8akMzYTAZmvlAV5IiaLVjjnHBC",
-	"vSQAAHwkL6LMK6/IAUovsQlAbhRVTh+LmiGDAYrAtCGCh6l5xywA/p5AAxDw9mNd5JiQm+rwI66ojqzT",
-	"0bP9xjF/8U79X/yNfU4w+v1ej7oN11kdjWgXr97t7i5FGP23alOBMnbqXxxvTMrzDCR4cKyuDJTegGlF",
-	"Fn1qyKRPMGO+lu5c2LhsBmuUj+Ok+P7R6GgQcLmpWwml/gTJtauK8Qi4Rz/SV3/K/PNLW9VuKF5bUYMx",
-	"0YAOeQNMFWNR+IFY+N1c6xzC0rjtkdAgNaEmqN3vhH2S1qtUVCqEzPya/JWOmPyad8JpF4VVt7NQgEEZ",
-	"XXGgmqqPS5X7M51YPTDRNITZm3olIAv0Mg81OP7EcWoyZI9oeMTEAnIH8MYsuHEyjMjbSkjnVAUilpyf",
-	"pMAGMnwXFTjQsHO2KrNQ40oJHCuwFMD1KfrouCRKF6qzXWszSMJuSRoh7xUcmBiiVqlsWa6WLpjgTNBi",
-	"ijAq7EjKBCXTWaZgSY0ti4gswjXlZl7lelmoxdLWoHdFor5kO4F8y4ESFnjuZLQzGhLbLX/qA2Sjpqxn",
-	"Ir/qIOfDE4x5cPoZlZRnAjD9Bli5Bh4CUa91rmgqvUJFD/mzixOYgdcOkh9iukD6OMJhej2VKA/9bZRC",
-	"EfYdkgL4p7QJmw/NkZIguUJKtJ8L/w7krkuNkQu2nyDxRPR5gobpajR6nMNV+KfKBt2cM9CIT+FIi3zF",
-	"W8vfS97gmPx9fqgOfl8cyYNn09Ho4HH+VB3Jw8mT4ndTkMzXLdzAdn4u0doulwwTP11GLTNiahlrkKLl",
-	"xv5XZnCh9eCPKG+noFHS0Lkc3XRA9nO5kFCnpdhvfG6RSORdADuRNw8l7wzuU1B+k8WAtHC26E52VI5r",
-	"eJlYG7jcz/S+0WnaAtuRdwbduJjdUhZRrgsc5Dsx772JK++4OXdaPwbfuKx2jEfl3kLuyoiQDdkfT9Zd",
-	"6uqRpnr5Kn1j1Pb6jHyhSUfqRT/zpwF4TDOQ5RkFlFGnRXKdJjmp0x4lGX73C/aKxXq/VrvTMnB0InfO",
-	"7SzXTjKZ7dXXP+KEi+Nw7ZB5Dflm1jljANgmD61Nd8lKxmWcl95EW6wWvfFh8AlqUytMRevcZauyviqP",
-	"MbJVApOo6HuFeslgspE1glWNXkkbkG8brb3IpBiKdwGBDEpUrNewAXECUszaVXCTTQ15GU6sVVl6Y2Ky",
-	"IQiQbAyo5aZwYqKmlmwOgu5q0HCxphuMZWVy698L34FE7SdY6o06eAVMmPC4dkKWawS1J2KnwAptiKsq",
-	"M+pjfZZDXl6WIHw6SJoI45JaKnStFmzsci/Xla5rxaEaBHDzzQNT67Vajwnj/iTP1bIeC3Az5+4iAwuX",
-	"r8bS5eOBKbyEybC7sdnE/NnAcgTmDCFnTHUJ6HLnSi0Hvi1+atXHpa2A7xP8xQjJzsjrEgnKc2tcLU0t",
-	"Fmphq03AAOG6+j73HUxPGiYyS1s+v5FoLKHFYAwNqOw6NX6Bgd+yAQBoL7eE1lpCojoh/SdhdHlSo0tZ",
-	"K5NvEvH+/TfvE+LzSIAYG2vpvRAJVeLIZYbnR2oI438oXniF5vXX/3r65jVEiWK2VHDfGJEF+s9M9CVl",
-	"uarU0DPwogdOZLAasgHNL5ojmZCFn3zx/PTfaYERhgyMRSB78yY11ikkMFK5LVcLA+pWItRHvyhw8Ufc",
-	"ji4101L6xQZEDgQHg0/GJJB9LFL2QzlIMEtLFVmSGsq/SigRq6JJXeEAF2eVkn7ZUb1ctNkziCb5qYi4",
-	"aMN0Bj8KBu/ZfaBd3LO5LQvwlYXuw3DKqsJKDJwSSMiSE9dkssAeNkRGlivIu4rKdhGLx+vRpRqLjAAE",
-	"D77WjqnuxkLWtcznC2Xq49T4G/1Df4T41QGa6Jrs82HuLtJeJvrZ0G/AMgNXEzZtwOHJiYJ+oBxVBe2y",
-	"pgI88B84K6YSkNemUpe+L6hsw2JCOeXlomgihBhmVLIqN2NepCCq4BbKBvSrNjXZj2kPv3wG6x5iY8Ph",
-	"MO39lCWw+qLbRfYvIr55LIbDYZYanFW4u7JrSg5p4rh4YGhEEjJ2+57UZP+SDRoqESnyVU3fgSw5iEwv",
-	"tPOi2xCpMMova9ReGArQyeBIu1YSfFOzA+kvhPrdnQUeEs1uIf9967utAoTBmNyODJ4SElosgkIBgfRk",
-	"I/x/h+LPAfjWy1UAlsJjUxeMHhJKlxIKVSPoUqsMqnHRCenOvYyo9xNr8FO3MxqRUtGuCcDhSNBli34f",
-	"kWHoKmsWWlSaD+vzlioJghyP6wl+TZn8oQNk7Ca9Lj3hsjg1EsDDjqRQs3iljaJTJ7y/EeZ4jIFW6CVH",
-	"V2A66bEOc/0vPz/993HrLBR9/FIC8oU3Jv/Lz3ejIMAP4Q/A3Qh/8cZIQpw08ctpsazP/DFaLetd9YLn",
-	"KwmU6ASqnghSNfB8TMTW0ZjEGnBQSM4WLhF1Pa3hHy366rOlqs4gDbq5tnULKjBnK1ckrMGQJXEm6yQ4",
-	"iM5kPWjSCvwAsl51rdyBpvCj2ar3Fuc+MJtIuN9xNLOuNgcoDu8ipIn8JRC35JgdOUiQqWArhaDfoHjB",
-	"SmTvoG+mVl6ZvDS+iZlhkJMpS/0PFR1Hvgnj8OfMKhfAGDNyxwN5uUT8SBgXUQHycz+Dv87gL4apoZZD",
-	"Xx743cCRMsI6nGzYZDVqzYgiqNdG/Q+JSfAwqisYLcUWt1XNOGILdTTiWhEoQPEJIaiozr5JVG0ue4vB",
-	"2Fb3khQLe8lwA+2TvSIFVQXnih+eKGXCr6IvcSw1vYxM6QkHfRmgBhU9Mp1XpXJe2V0VumZqru2AVV1t",
-	"voE2fpkcWnSbNWvEj6Zdgl3kpxgH/jieC5oAmtf7vI8vEfTwgmA74BGvdJycvUEPyp+8OtKBsFITNdem",
-	"4Jx4RKsCy9grEwDkCl6u3C4VVPgCvj5YziqvVD1IAhaUrkVOIXDZys1EMKwKqPbAqJtgamhI9UQLHoHn",
-	"SzvTJhMLWZAgaihb6PbUeDMP+1BINwfSZLFygCQLqf5zu24EucwbmxucNdgGbNlCbvyTx62M27liKgDo",
-	"NmgDYKYEPEOSel2+8lMa/jtUd/kTe3Y8iGZG+/uEnfjZ+sFf5pYTaih+TAuVl2azVgG751KikFO85VfN",
-	"EgJ9uLrWGEfjn6La2PGshqWBF2JmkC6WCRjJO6WYgC98IX4J7N2ebY3IWPfMEreI3QbjKCQObddibImp",
-	"G9BJEDTbCU3a55IPs50FcDzMO4xAbS2u4DSED7qogqO2/HNTBbMQuacKvm2q4EZG3VMF3xlV8F5ptZ+7",
-	"pDk271LDufTkuveideZtXDKZvxiykhirMOBz7mCnjUkCtYE7XQPA6fajq92lWveh+cIXwlW7dHMwTcVv",
-	"cpP8lqHUbqA0NpC/10g/6kIibdWJcOYGrZiu4HCIlP667WbuxtWmcyNj7o+ZPcGahjYWwjXby/c2sEm7",
-	"gTh20J1rqFIh3I2mWXto9NDavWP8zeetj3wh8/+6+JuxE8AbByQnDu/LIH75x8dJUcQwnN52vXQrXnaY",
-	"jPViaavb5vU4KQonFtJsoq3ZNJORMRKsNcSMMkbz5CxCTI5xYqnsslQBnwKwIjDcSKDt2oh+hndniSA7",
-	"NDWZkxOVDcapSc2BwL/GO1kZdvI3ldchBYNz4N1cgs8+NUJknfs6E/1JKc05wV/ISgk9M5AJP4QPIuXv",
-	"gbqQpcvGAv98BH9GrRiLDPIVMtFnerwEUNEEEgMvmNGXEh9tCTmFJCoyQvAJMKki8wZ6Rpm3QmS6ULLc",
-	"ejkkqrkaRDikxDZVMGNg2MNBWPgXIFc+dUkbt1R5nQEJP/1xJrUoZC2dqpOoX/4zkIey0z3I8qZeDRJo",
-	"ZO130vY92MiB7ywg3blM9BerstZLIE32l+hxXRD9cVQEm52rDQ6DyBaqlgAGgb3AjJWptb4fIvwFtbyw",
-	"EhPxP0++f+Vbw8Pkf3I4dP6LC7lc+lbinMCP2SD0GPQsf9E340JWjlN4TaGg+Fc0CaWwhInwa7Gsz2q1",
-	"WJayhjnGVM9MTFRuFxxxEnEnQ1lvpv6+8suMVobUBv6tmz9goPjPA2k28b0Hsixb9/MNun0HvASTEg98",
-	"3/0tlZqpj3CvO/gbZrRmpbpQxs1rpfHPcnFQrSaVzukVkHd0MKtkoYoDwKYp/i79nVOZ1ytZ6tp/3Y9P",
-	"Zmx9AJmhC5eIbK30bF7TW+p5pdzclpCokEXyJ9uadjGzzOfYDB42JKwM8dL42UtEdnbGBdJZyPf1X2ml",
-	"3uLj9WapxsB/CWsX/hWwuKQ4N3ZthL/Jm7Q8R7SXcncB6+/56b+j+KMU0ihri3K8gWgIGzKGz+JaySAp",
-	"nbZXIjLuGowGd+EM9zXcC8+GvgF7OPyWsJRIwk6EXUcpXv4y0IvyKzQOuNu4Wi2y1v6UUaIxpkssccCc",
-	"8idHTdkiQmT/b7Q557bAvU/LGS8NAmoPTUKYxa1d0MwiEc5RWQOgSU5K5YJQx80WjWGz3zBCLGHcKTEE",
-	"bwG/t1ec8JzEMoeSOIvm2syortvLTThB/KxUdo3sTcrVA/DLazz+44ptKmZowN6eHB2FdDkiUyI/Lj8N",
-	"REtGZJgxlDWZhPBls1pMVMWWHSyqPhywh8cAWIoUd6Fu43A0Gg3Cx8GVc0yvHsJfGWV8RznUwP7ayi+F",
-	"Lz8e8+QNl7L2ikuG0Puh6t/vgtScnnz1gtHjsCqzH+Svn8m/yQuJ2zhLhJMbSAFyqxxd5JCw1yoC929N",
-	"QjzBnevl2cq41dLPlCqi0IIhv1KppnVqYHuaghkI/YiSLxybTVNtp4j/CmUpfrRGkR+KKtyt85J9pj4K",
-	"6rgTc3mhogePnv7OH+WVzGtVpSYv4UQV/eyvw+HwB79/0nSJ/3mbDSAxqywTsQP0cvhYWJOabGKLTUan",
-	"DLwMchqdWMrKwbjoRWe+N3bqEqN+11bwS+iBE6hbXY75TanM180WfgmN+QYf6kh0fqX8IMI8NVJ3Z/Uk",
-	"UYxILVrzmHAADPC3/UDymqHJvbQ32yvpEyId1zEv46TiUKjf+xEQvhbLOu2NRdr7C5U6HP33oz+lvURA",
-	"KUIs3PG2J/gbw6T0ANkLJSneYFYLVek87f30U2q2vvFcLnUtSz9W31TS5Iq+xGcA3jVTdlbJ5XxzSTPe",
-	"ykq7q5rCWgW2ZWtw42UQ6ZN91OCTLcU6abTSwSX508tS6ktzt0+C2kvL3UECpn94DHhxcFB7oQG6od8Z",
-	"qAZkzfsz0c9XVTkW2cGBP48OJtrIaiP+B2iIw41clOLgu9Q84MqZ915/EM0LHjBmRUeK8c/nQXjZFhT7",
-	"CeROyjIy79aq4s31GwzTfaJP4BYnhB0Bu9PAUOReO+AyO9IYjoPCsZaumZ1GgwA1AwvFWMkgPMe2osA2",
-	"ISzQ2/BhYKdizx2I95Z9HpnMSWRvJo3RBtVXVzCPYOr/FU7zk7cvqcgRCjW9xQ9u8wqYnSt1Yc8p4VV9",
-	"XGpi1ge9Dmtdh+I1EgNTEmBeqVoAp2jtNQI3h2rVC1VB6J6ztFOTLSs11R8zLGbF7EYLZW0zo50SkpEp",
-	"XytFlWuZLBZe2EBe4b7KrvfY6V+15x76cLXbHqftly5xfkae4V3XfbO6o61CF+Jsua14L/i9HK/Bbeov",
-	"TOeFPRHcT7A5NlS1Tek83nh28bboZ/C+LER7cUtAMg7k1/tXUpIw7BPO8AEJAbAtDlNzeXPdaHug0xsW",
-	"150GAuALXygKgC0osJN7IgEwCTHVMszOP3tC4BfbqJxIaJrd2rVZW4faNchf/cHVbGG29reS50NFBy0G",
-	"Kt0Hrnzi0AfHe/Oi0trz1RLrjMmzEACeKeeQVlhqXG2XDqqXvCICLo313GuL/mvaNA8OBbQXakfoOzVa",
-	"P6lh/z8dxUSOHYPFAX92gtmDTzokAmAbdIsEfGkjEq6TpobtAzMdWnTPjH9LGwHX7JUb4XOqAtdqMrf2",
-	"/CqlkG/bVQmxcMTpGRQ60bkWyvDhPGNscCzro8KU6Nvkpa5sLWt1gK/IomWbmmspen/hrvyqVT3qxdXK",
-	"Ho/evbp3ibq3btYEb5twab+6d7qa+D8noNOJ796/f3sq+raC2ixyqePy8zK/LO0aGQr8jQMop1pabaB2",
-	"CtHwh6ivzZTxDzFTa2vLpKafredO5WfD4TBLxGktTSGrQvCqRv90RCTOiAekW3ot8Bgy1nUA9FMmrzYQ",
-	"1ET84ACCcq42AgIM0jVMLedq46j29MO7V2KxcjWcJtgZSLkvrV1OZH7u7U59IWvwO5rzg9LmsoRgLUcg",
-	"hCyKSjmXiMlGlLpWFdzg/0LEEq+v+rMSauIq5WyJaLJJasiL3TXM9Nkwr37Y/Nienbx69eYvZ2/fvfz3",
-	"k/cvzv7y4qvv3rz5t1OvWD85OhLWiGxVlRnGUdbaKRJbcqFSAxVqftgWslBUuCyZraFQpfb/+ATFmqbu",
-	"TlVr+saXVa65o3vUa5qsWMFurf17RfsLK9o8Q91ScktTuHbdTt1MfTPztJ20csdiqUzhV0FzDSvibQ10",
-	"Kft33J5ClHi/XUdvDY1rCizuVddbWlqhvOLSpZXsq6m+5rzPVL130m9dJbuWeLOr+lfkQvjVLCes7rhi",
-	"Lf0cFR5D8cLISYmGOQsQsL5BxSu0g+q11KCxQ0ADkYTLSyUrJzK+k+HvQL0DQGREbUsNUKsct54NHHOE",
-	"oIEvgcaQ4KwUoNj1oWguqxQ9nQ1upL9gFcXd6i8f4m98oVKSK3Y2F5PQPN+H8n4tik2oKrmxYvOo2W57",
-	"XSKR0H8QazTbjP1tFHNZ12qxrL3JwjR5tojxRSEQGWUhVa4WTw+PEMU2JAPzAAxuHAijxf5108HrIB1G",
-	"4ifG2FO3BJbXbtTmCgr+qDGMgIjUZPVmubdFcMcZJBLcsFVA2fXeP/irw/DbGter3UnN0N4rLbfpgZKd",
-	"ouIWVZgrpNijH9mDcUZ2222p3Ly2ej/fMt53UAcnzf3SvT1925pmYHePsdtbwVcLTJ7+m6/3R0ED/rSy",
-	"nhu2bZ9D+XuJoUej1s2Qci62XDDBJiR1a7flMEOuWn9XRj8c6CLj9Ph+pXLlX0jogoUqVrjbAOpX18Ip",
-	"JWRqwmXAGJM1xGcmCjDGON/P6xxDcRLMmGDhzJRXXJ6Mnt1I6wiDf6XEOPq5JUY8Ewl7ou4L/r6UvDlV",
-	"phAyzMgD1uu2sfmu0t5bMcRbruT7NoRviIexHfPcCs+EHJ6h+MYS+rpRH2tx9ETM7apybcO+qjaiXlt4",
-	"qaxXFajbqQk7PlzPsFovZCBBS5oWtH6zZZGkxkEWHcmIXBrh1rrO50D9GnxWRWWxkktySVpq+tmyUhfa",
-	"rtwZfuEMM/7cmawz4eTGEVbOeq7M4IZ5BjBRtFlPcbruUI/41EDF7jzfqxi3ldwAK6ClH7dH+gbbvlbu",
-	"tnf7XyqNW5234LCGWleUS1PY0s1RLWTpd14/HKwA1ZJh+JcKvGi/g3QoNeR1bDAgGdKEWqQrqdkKkGzG",
-	"u+TvzNR6PXUoiw/31MSnu7jp4e6HY6/z/ehLWQCsykAJKwz//en+SzndmznZs7X9QypfVbrewP5F1NuT",
-	"VT3vjf/6g1fGc2vPtQpXfvAPVBf767bAKX/y9iWD0cKeLWy+WvhdvJZOTBXyXkwru/DW7qoqe+PeI5AM",
-	"1MadlKhX34esCSf6nO/h2HenK/jkudo4qMQhP1R4pIMG7HtkY4dWgndfhi80VoCuxLLSOWUaM3ru31e6",
-	"OnfDLbqRro/8OdD+EjJq47RDsJ39j8QoJ60GcelTw1eN8MaQXQKg3kPxotA1qhYBqGERGUSMuDHcpQnp",
-	"atJXEfoh4R78//8f09lT6TBl2gCPvTVTPYvnocEc7Hg7YNdDX8NtCXWVYSNh8AOXe3gtwEZ3ELzpBUAh",
-	"g3/Y7xxZaYc8DmDAAdwyNRzaWgBIofbbCcs94Oyo9LSOPiaNLDe1zru++J2SpX8Z4i5LRqPmVR9POxQu",
-	"d40xJcUCejQddkosrNE1zuyHl/FrGEB55z1RLUmzNyhbvg8HDOQtxbNDWY3dTHlyVfjD0872PQ03dDzM",
-	"WVRoI9eqLKmkGofAYeWyn0KCCk9EpYD3D6vcl0sl/TEdsCcBW9JWkRyYSl3ua1YQch0LLnxGyFJVtROV",
-	"1A6FQIxaHi81vLH30w8//Z8AAAD//w==",
+	"7P3tkhu3tS8O3wqKzzklMumhZsaSE81Uau+RLMc6kWxFL9tnP6Y2G8MGh8g0AbqBHorxUVU+Pp+f/eHc",
+	"wb6Rcye5kn9hrQU0uonmkKOxfar+TlUSDRuNxsvCwnr9rZ8GM71caSWUNYOznwYrXvGlsKKCvy7sX2tR",
+	"bdw/C2FmlVxZqdXgbHDBrFwKNnzz9TP2xRdfPBkxqZhdCLYW4prpii21sgtmNavESlf2nBVizuvSGveb",
+	"a6jEWhjLtBJsLe2CcTaXSpqFKFhVK6bn0OpSqNliyavr8SAbSPflH2FA2UDxpRicDbgdZAMzW4gld6Oc",
+	"62rJ7eBsUHArjtwYB9nAblauqbGVVFeDT5+ywVPf7YuiZ4Lv9vl4aDCVxSAbVOLHWlaiGJzZqhbJYdU1",
+	"tNwe0TNuxZWuNj3D+U6VG/ZjLYz72+DqSMNm9NY500tp2VxXjJclLd6yb9j+rdbKLfnHl0Jd2cXg7PT4",
+	"OBsspfJ/nyQHXFdGV+mFy5X4aKczaJH7rVxV4kbq2rAVvxLRgN2zuayMhQe9Y8bP9Yz48cnp7SP+SpTy",
+	"RlSbF0V61AU9f2DYi6/COFbcLpph+Dafv+F9o6iE0XU1E7tG8dkffymX0m5//zW/EszIv/fuQgnvxd+i",
+	"Yz04e+xohn+Uy3rZUBD+1eyGVFZciQrG8FaIvsPnHhk8/1pbYyu+Ooc/DV8KVnDLGVcFM0IUjJdrvjHs",
+	"St6Ipon7TnXDS9M3Efdqeh4nWbN+UtkvHw2ieT05Pv7DyZMnp48f/eHR8ZMnJ7dM8pPbJbPSyghgp095",
+	"8WduxZrDnGdaWaFgG/hqVcoZd9N/+Dfj1uCnaGz/rRLzwdng//OwYdUP8al5+LyqNH1qm5ZWlb6RhajY",
+	"24unz9mMl6Uo2JxL93+6YjNdlwVT2rJLR3d8thAFrvNSGONoQRo6utjPA5MxM6vqy0vXwZzNKlEIZSUv",
+	"DRvmM12InOWXvJhe4Szz0XjguC0v3ghgXj//tF/x0m2fu0Xwk2fskhfsf7z97tuM1epa6bVicynKImNL",
+	"aYxUV/7PdaXVFXObmLnVca+F27A9PeqapvdMq3kpZ/aX2VP6NpuV3CyEwcvTthnHrK4qoSwzllvRDH1G",
+	"A6Vxf62rS1kUQv0yA2+IxZHVDS9lwS5ry0o+u0YyMzO9wkNc6do6EcGxgWFeCV7kcFe4f5mM5etKWoE/",
+	"zRZcXQn3Iy+WUuGPVl8LZTLoi9eFtKzUV8Az8odLraTVjhXmI9hozmZaX0txxGu7cCN092NBHWeMu3el",
+	"wpalvtK1ZTPHZOaVXjKutF2IihkZr/TcLy0t9Qv13oh7W2bobedaL3UhSjdiU7txScNqIwp2uWlkGqIc",
+	"rphQ/NJxBNd9UZcim6j1Qs4WjFezhbxxJ0RatgZmcVnq2XWCojKWwynKJ8pNfiby0ZjlzcdyVkpjYZuX",
+	"TkQ5d3Kh4JYoF0naDci//yd3qeVOWMRRCDcGrjZrvhlPFK6pFZXiJS7Ez07CF4rVSnxciZkjDiOqG1Ex",
+	"4Vo3yyFpSPnIybuWy9IwXgkvG9NLjhRr5dhyNPkHhuX/84jY5NGLIie6gXPyC8yOrUVZHhHrvOFl7Q4i",
+	"t4503AXBy1KvRZExUzvCMIwzVS8vRcXccdBzVtFhUYHJClUvqSd3dBSTOBlWiSvxMV40+JlOyrfafq1r",
+	"VfxSzBR5Jiu0wImKj9LYZnBK2+ncjYeG907rl7y6Er8sr7/UxcbthHbkc8JeyafNCK3W09INqTmDLHcv",
+	"NCN+xdWGKMv8MgMH/htGLK0JU6nwRnICyfTdd395/u30zcW759OXL169eJezlajYUqraioyZBa+QZwkn",
+	"cTO+ko5puOGOztl6IZS73yrr+BN3OqNj1Zd1cSWIq9QwgtnCLU7hOIk0zKzcvTi0fozu2MFYXl38z+n7",
+	"b1+8ezt9/fwNjeyri3/PHe02LZ599/bd9P3brzqN4BppqauuXxyL4wX0lGiNF0UljGktD14x3FqxXFnj",
+	"F+jld39+0VqgkeuKBLjotgKdkN65eP/um+nXFy9evn/TvNWs65jlb4StNkcXcyuqnBknPEvFFnrNllxt",
+	"mBEzrQpU092qX3Gp2tTmmnkRyDgqywYLwQsyGUS9pwT70PmaSyd3znUl3IdgF923xi2xfFuk/pQN3is3",
+	"d13Jv4tfgE+8QikxY0svWjaCJIgkN/raiQuNeBNWq44GurVQ33///dFFJHGk1cH2LsMdvXS06y50Nsyf",
+	"Cl6JCvveWrWg8NGi3XBZuqv+l7hOCrESqhBqtsHT9mMt8CJwfzgN7pIbMQLJRIHq4QZ27ljwwpHCmhtW",
+	"irllC17OjwqtHEPQLWlhxhXqLbaSomgtup8osMBPfmXQonVVCbGkma8qvRKVlaidLeolV7dN+RvXqOnk",
+	"UzZYcSVK6EBasTS3dfDaNW91QLvFq4pv3N9VraZ459+iyLuJgSA7vRGVkbhzCU27sRT84DvffjVM5EP4",
+	"jr78m5jBEC9KUdmUFXDpVn/mBABOQidIDVfaCYyVcRzRroVQyKFBAnfszm1+KZUTNY28UnIuZ1zZcsO4",
+	"4xtspqtKzIDg3RuXG8YtKwU3yNlJ52ZiPhcz68TBrLOVvv/pAWvZMuYd9gIaFX7abjKT04W8WrQtk7p2",
+	"ZzB0iHIUtS71enuZX+q1qNilE0O8Me3J4//OVlzCBelNJMHq4RoVcj53TGGfz+rlilfSaGXSPGgIO5vR",
+	"Zo/gw4bha6IIRjy4glFzcH/Gmzib6VpZ45qOB9uGEjcG39gNwYmOjlgXulxG9BitayWcjjbldl+jbzYg",
+	"pbjH6lY7UQCk1T1XzS3wdl9e8z4K5s49u5uXcrUSPTbBxvC7Xmgj2I2oCjmzjF7KnEjtRApogrbUIbds",
+	"qY1lp8dwOezFm76q5Nz+lT6WYk17ngy5XFX6BmezvddIRreNBVjOK2z6CexsUzzvt9jqH5gOfwj0SbwK",
+	"JEcwDLgvwE1TcWlEsedOwWHYl0dg417+sJry4m+1sX0b/40ul//8x38+1WruVE0lmW/PVkdArRm7FKVe",
+	"b0ufvFwteL7nnFZT6KxnaQODoW96JuQtJLWi47v3GvrD0fNB4t4HnshwStK9ErtszhI6Hq7qSqCW7oTx",
+	"NHei45Xapb9G3XHLVtw18wq/nwjcYk5s9w+qWvV9qeRW3ogpru329xzbYQ8Ddzlnqi5LpOngYJGGHafX",
+	"zDVGCRB9BltruPd92REr0CPhZYvu9Zt1PWWdqzM6VK0jE3hFRDENIyceHO7N5rrdXseGxFuHrnXxtG/C",
+	"FsuJiavh1TFhREyvdT31SlPP8Pp8p3efga5fVEYX71raxRnL/dK41c7B5jlRMSsgT6vgVSlFBb0ArYZ+",
+	"c9djKawonLo7UfnKqdW8zEFzbfpfC3GNH/B9gjXIdUgzDnLaRP2BFU61JA1PktIN3hlwHZdOmnM9Zui2",
+	"ZAWX5cZ9cKHrqtxMlLdHjlDC80JBPN2IMGB028JCNvh45N48uuGVoynjughr/5pefgNdbf38PXTpd+yl",
+	"NAmtIVyse92wKEgnbtbIY3pbH9+Kj5a8r1vHEMbQ7q2XAl+Fe7hNfrlTDUR+RpcmD874cAYeAJ8DW45h",
+	"Q86KSq8cZYLI77YrL7l1ut909eQxdfTksV2wlahmTpstRaJP+JTVlpcTRe+7zitpRNS5o1Zj49G5v1ED",
+	"8Z09MBNluKNpk+ihRU0w10E2iAYMjMDYPWkpWsq31Ff000vs9jX0Gv3+DD4QdkKq50G24UUh3SR4+Toi",
+	"tDkvjUiZ2sySlyVYz93sFCjPukLLPkg4GVp/4LNncNZogydKKgb/ZLVyWtnweHx86hbqlK20dPK6xuvq",
+	"+J//+M8TZma8FCM4rp0dRs8K7AvahucVR8nfh3F4bjY8HuMXjv/7KKW4wcLH7tjj8WnqIgse2ZOWp/k4",
+	"caXFO3u/PSPttPs8vqXTnV1+Sh1VdH8UFwnB93t37UuUYclNUrBhIYCXO1WsFMzopUCbSiXmogLbm7Sj",
+	"IDi4NhLs/G7LbjrCVqRQ9cgOjTB7YYzbSK3eCAOr0RPeUJdwXCHyR8irBdwb/t3uQWZkpxhvkQo6WJJi",
+	"tZuxBilGfAQ24DQzrSyXykx5WaYkdZTcou4utS4FVyiVcbKL7eLL7xUQRPEGW8cEsof0WtPbiWWrauG1",
+	"FmnY8G91cSWKUbRmC26Y0l4t9Ep4KfiNQDF3vdCliF4wwjL/wUgQjaaMO7PX2Dt3EC1+6CIsbRaYLW1d",
+	"8maqC2mf3yQV9e+UYELZauPZSnDtjtkLy5S4EU56KAvHgoyYVcJukw0PVobOrTepj4+/mHmPEPwlxijX",
+	"/K965U7C/8KTlWcsdwI8eB/8HzOuZqJ0f4FfgV5s/kYzsfv7WmzMuNLWPQb5itd2MXbaQV2JfJzUp/dT",
+	"NnVtZxo1zZ0yiFu176hti7q3eiRbK6kEice4WLc+xyeJFv79VfIpcJ69DTyw0DSUPpdUy93MDVvyAuMP",
+	"zxm/NEKhtYA2A13kuraMM7T3YyegzemKmY2xYsmQotqGnr4twjH22gNqI6opvyLq30Pl8mvRdJt5Cu8u",
+	"f3u7GmoJBBDvRmsoLTrYfWjvRUZuWMCvLyjHZyWyTJp6NhPGAC9TUhRJK2WIMt1eEZDM6F/ld/PB2Q+7",
+	"pxK6usAXP33oyoJvggmQDFtGWCvVVctE0LIS0bWhxJh9K9YYBTXeuug/ZQMvWpC5defeNdLKp2yAHtDb",
+	"3glze4rNwRys5vJq7xefYfM7GoYPMuXJok3It5/4Lv32nX0gxapWNPaEpE/6MKj0Hy3TM7SEzAS5TZRe",
+	"02bXqhTGoCkgei03ltva5E7ay1Hcy9mwIQ9pA01kTJqJKqSB2CD3F8b+uH93nd0gPNLGk1R/NwnSD/W2",
+	"jX/r27l3amnF52+L04Cm4KXYXvz3oB2hBwvDoBb8RrjlJteIYf/nf0eGxf/zvxlpn6PWpeDDSbfNfihf",
+	"HEK2qcuA+H+zIjHRhkPVmmub7MKJzTyDah/+1vlqjTrFO7s86zDdtsvPTLDjx7atqlZmzEAPwv0ho5aZ",
+	"qLZViwWjVsYEny2cCOl2lfava1YjK5pXW7XCl8iFcLnBsNiuAw7COVpWjYm61BZMZAYDWs6DXu6+iY6H",
+	"hjejtRLO00Q1Cr3TibwDNG/MknnwpwZnQDDEs8vNRG27D/wa+uCt+S3OvWyi3MkHF4N3KSTUdnjS1YQf",
+	"p8wVc76U5eZoLY2g6DmICFqhYTJttQ7aM6jsjf48Pj4+Pul1aIqp1XuZ4xpL7KdsQMGQaT0Q1+hAa1/k",
+	"w+IfX+BrX8A06I+TDjeCA/pjLegxXcJtB9jtXw0mpS6r8DNsptMxdUfLl9HO7nG8X6hVfaj96qJ1lrti",
+	"ixfInVximOXXEBssqyaVaEhzyVhOc8lZ/gNomR+cqtXMJN8ykxM1M0eoo3E/Rf9GjvdPjv209DRIjAea",
+	"QWNCMiuhCgoFzMDWcbkBtlsspZqoYf76/Tv28ObkYROf/PAnWXx66CP2YoE4we2W/ON0po2d1qaYrkQ1",
+	"hWS3hNzwlhW6LHllICsrdXexJd/QeB0LfP/uGZvxUqiCVxOFOXQgn50xpWlGo3Ng+V5WKrAfXolWqKOd",
+	"KKmMFRxDRjTjqLyO2cWlvhHsOGM+QuDk2P+HTOPeZvb4+A4+xK41KL1WOxnKsyD9H0AE3+g13tH+7oVb",
+	"1IDAGnIkAueYS8iFkWqM1nCprnK46qJWrKrRT4Hxp6FfcJ55OdnLEXqt2JBPVGS5dD+FzkE2qGQhDFpf",
+	"eSQ+Y1AHiG1moha6LCITaLBBUE+UFaGVOAuPpM3QAwfCQjVRIJm5P1o0l2HWVCtoFscP8n0l5pAlgGH4",
+	"j05PMb5fXo39JMDMBjG1wmkCGLAJrsXZAn2BsQcmBMtzZdaigo/PFlrOhEmdKjBrTltaVipHD7cGGkMe",
+	"ZF6Wyyn8mcOGkSPeycK4QUMQ5eI9dXtTtazMozF7DvJdbSAZirNKXEljhZPvYEgT1QqHD8b2eJk6M/hB",
+	"fshJHdpfL2mY8snxHbhydNpu48uv+Mdn2tj3b7+i704xayZhd63tqrZk/IIUQGBWuK3jjs/E/Wd3Wlw2",
+	"IO1o+0vf+Chkp/SYnvMMRxJ2y630uN9nk/420vLtKqYOWimY+aarSi9XKav0CjmUNwf63DkQXsj93ZoI",
+	"jdjnqn5x+ocv/5jSUMVyJSpu6yoRBvLWrSAc8KbVLcLz6S3eLLfkurZTCgBPRXtilFwheAHBm0yqEC4O",
+	"yVCOESIf0qqJQPviGEIBzifqGM4diHVncDhHY4bKtTtUwJgw4t+CQlcJVomZrgpwEE1Ubq4h8CI/h1xG",
+	"iFufl/Jq4WMZ8LA1M3785PS4x4vXFx8br3rrVDRUu8fddRdheNcFBk5Vb7e+kjdwi5zRxQRyihMkJupS",
+	"YNQ02KxVAUKzgW3x/G+IKmZxxvJoqnk2UXkzWXLo0oRzTB6zGsOtca1GY/ZCQboPGAEy0Lfd1HNI0uCz",
+	"lucJH0EIN6fxhnHahajERG0P1Wo9dpvub9Ce2zkKjqTrELUEuJGNEBPV2ZxRxvIOq85bPePl0hGGEhfU",
+	"D4PjkyfH8z/wR0ePL0/E0R+Oj4+P/uj+57j5z4mjl8DwTloMyPspB+EOG+C5LyEfYDArtRHF9EcOZPrb",
+	"dfl/73Xpk8ePTx9lv+jt2WSt/3aT7n2TehtV9tut+vPdqv135H04CRvf2q/uIwxDeSPmiWnt513qcQv1",
+	"mvlTA3nm1LK34OKJfZX6Gthfk/6V8lU+k9WsJrfrV9zy9H0yL4WwDwybYWt2WQl+LSqK4AxwE3ollOP2",
+	"SE/G6hV6qCYKs74JhaKuhIGMRrznfK4hdHQpgBoZOFpFERxLnXAxvCD5jtgobHLOtCo3GP3mhzmmWUyx",
+	"Sd4b+bS1WCU3dip83nk/7sYDg2GuNNle8IxzJpYru0E/AOUWJgNBSqmubz0a5Ih3LVFqgLHsm7EQ2vc6",
+	"Ko1UM9Gz4ODEIOLARBSiBUnRS7q2hPKz31IDhEWLmlcCQrVhzxKk3Dkx8fS7k/O9+ym1NtYvdvKgoYn2",
+	"taikLlpXymANgeid0KK1XudsiNBYN6KCsGcg/HyplzkboqEPHsE/wR7tJ4w9LnU6E+pZCFnfZj0HZ7QF",
+	"YKgkVfunwTlEzmaPOkXPpTDjfZy9UT7WLmpuJvhWFiI44nsEXnLngcGvUQykYuCGW8GGmcxdho4C9k6M",
+	"euW6jZY6ceesImLY2vwMdxpc53lVOw0LfX5rjebbtahEWNf07kN+hUkSQZxOc9haVqLXFvM0uDVDI3Yp",
+	"FlIVKIT5bMN0IgsALMU0t8P5rdCROm0yP3p2Fx6BFtN+x+RZwNhwiowTbio25EURcZ5KlIIbn0dM0COl",
+	"jDOJeRF0yFLra29AlYVh9aqdRrdHQEFrhNsTeoWkuqoEyLdS4RXldDCkJaAWs+Bo9dWN+O52GxzjPrk2",
+	"gL3dMfyhwzM7yTpE2XHiTZyNE4HJCUqK8TQVzur2cvRsez+3DVSbkKAv69m1sGyYh5BMoQoES0Aj9zDH",
+	"TKQ84ekTKnFqn3+clbXZFQ69Hex4QNq2G+YBkR7bSwJhGJHgGdC1dhqc+mLQDog8Q8vWXUO0wtt3DKaK",
+	"1f076PtepDkI6/DwsKQwyzvGJn3WLDtneWdM0Ide0gLmdDeykm72aFYBf5/V1z1+9F168x23SoOx5bO/",
+	"fmehOU4OPnDoPsY2OApvIzfanu9C+92yL1HC9lCz5Jb1rGU/ybymju/IjFZyei02t+pTF69fsGuxOXda",
+	"ZSUKJtSs2qysKDKK/6+ErSslijF7xTfuWkfVygmppZ7xklC4vN1TiAJjYNumpEfHT75MQT5wI6Z1VaaH",
+	"efH6xQPEtmDv37w8ZwtrV5DQaO3KjNlLrVeXfHYNxvVVJW+4DWBAlILsXbBN/KbTnypuUcTWaxPu+hZ1",
+	"Pfpjl7xW3FpRuZH9xw+Lbz78YN/hf1evP/xg3n74l7OHDwep/DZ674hsb4OzQTDyKpjI2cOHYU7u3+/f",
+	"vHQrEwHb7EQ/oZ38hpp/ygbXUhX7vvYX1xb04KW0e3/sJbaOuEpXgEA2mjGAgDlygqBTXYKOcCg2boIB",
+	"wywjAsoCxfefKJ9bfrcT1a/MBTurb5Khh8edkZWojoKiV3HlhGCTWoNtfQ5d++mjoVcBuJizZV1auSrF",
+	"Eb4SBNuMrNLcsMngYsz++Y//mgwmqpTKHQ8IcSY00uXKsiGFMoKFpTbuYV2p0ZhBGqYPY8j9x6b4sTyj",
+	"cItudAJ5l0rh6J9CnCcKx/3AMCs+2o5H6IfBayeWDrLByw2kT7zilRGyRAtbuO6jhTs53uMeaG7/0y/j",
+	"y/90W8fwc5jiHHoQpHB+BLAJygS4zkjbNCGKYxgw/cBMpuqlqOQsBwTMsCq4INhie2kxvWYuMCodrYLg",
+	"5hntx1/pBth1qP2h+IvYYAwc8CmzGzjFkdQMdL66UsYpiyE0KkdyytkQIITFRz6z5WbiY3scux2dsRxd",
+	"EjkbklVLlZtRxnJHd+Qt5cZIY7my+UTRZwJ5us6w7XkIuwJvBcRs8Zl1F5JUjsePJwqC/Z3A9sCwuVgf",
+	"mYWmkbtNEwE1zd0EHZKMgL0G/65rv/mmXq10ZZmVTlGC81xpSIvEeQ0+ZfGbrzZMqhs4m9IgLq47Ntyy",
+	"QrMXrND/0nTgZgXpKPsZUuhaOUTKxUhHXpBVeh/ieOXbo2yW9Da5VQa20XIzETo9Ylk5FgNUkXsyy0dp",
+	"n9OuM+2u1St95H48MtdydaSJ/x5BlrU7t6SfHOhR27fjbgBwh2v0X0Bv6r3vntQN0+DUV7U6d+tbsPyn",
+	"TxCOrzSiWqaC+sn63R90eZivttfC9a1Yj9kdHKXepDRRAHkVx1l2UXh8AJ2PpBh6P10XpWM0Zg0O1dZr",
+	"wGBWlYaUiDFgJOQTZfgGT6W07qqmPEaAteHqCHGKV/AuBooQOCZfrcoNs3qiXFNM/YddWvJrH/awvx+4",
+	"3zzx1rGwu8kurX36qX1xJIWPuVhPHZu8jTK+Fuu3rtndNUxkJ9MmSuNWGXS5su9866R02H8A3+lrcUfx",
+	"T3xcyUqYft9YwEAFBx2gYzhh75z0KLBP66W0W6hOu4xgd7aw6JXY3/kLy/LWvXNAHHufZQQ/3b8H34vL",
+	"hdZ3tLHFplTTU9ZD3LjJMX5JsUtGxCjdQxEibQCbOGOPTk+ZVhG6tut7/C0AzS6lddwVUv8jzdfJFXeO",
+	"qzney7YWZSq05/iVD+eqEMlrO48BF2Dv3acNATfnu02XBp4cbhb0q7HXZ7/GxnendTIf7PEpUK3TVIsq",
+	"JC1cP+0WcFL2TzPG5k4YbJOx9d0kslIBZ+EMb3dpnaSdXxDqLYSsnDEEqWUIsABdIbpCCuygG44JH96e",
+	"4IftVCIl1sTPwPsHORIwtoyZBSTvg/9ZzcQ4WiBa6v2XyL+wvUj4tZ5VkleQyedHlK8XRsymeLNfciO+",
+	"fHSGoqYEGZRP1FvLVcGrgtEXDSvlZcUrd3WzG1HJ+caXrJH+2t69mDTAvVZzjR+N1rIzg9SaAn7kffih",
+	"0dEECF/7QFa+qdUesJN3x23s8TM/MBg3mXY0jsaDHa7aQ+d2C7jh4QihlAZ7GSW2yOL+kEIPhkxslYjy",
+	"WMGAmQgxJYSrSpbalBOZApt3fc/HAaDLvbVQhcRKONhL6hvdxKYexMKO8zQm5ayLXdcDH9jMJd73FJdv",
+	"b8PWwYtNgAl7XRphMg+jytmQNgctDhnsh2FKrzF6xY85jyMWkpPaD0sNCT56H354ETqJWIMb2LQiAXwf",
+	"kGO/D+Q7T/OIsD+Hdt9s7C39g/IgPs5E1WeTAOdwgFgluvfdPjBk/mzS9/54HBuRhrMaC6mwyQDsp6Nz",
+	"lmRPSe7kqe1OGKDxy624gM6sU6uV2KDkbqQIIJBy7wl5U6cOx88FFZKK2bwFEfR5fywhWElCEiKlzFNR",
+	"sUQwg+/oVtj+rxCDa8s4BB30jvGrALrWxe1LRWa84rOFVKJxqODwXeOzdiWtrFMsIcM6QFREKYsLsWTt",
+	"skOt+ie+lox7Pa5DlrXLAmRRqR6IsnE6EtZx+ubdu9cThTgplMKCf0yUFR8hTMcofi3YjBvBhr4cTo6p",
+	"HFM3TKqV45MZGgg6Gl2KsCAnpsd1Mp8LVTjRCzAezjBHRju9HMqasRV3Ilob28pRzUQNu4akjOUhEmB8",
+	"nI8yxqMaZyjM5OBcy0ewhrrY5I2NzpEipCJBVk9YOblc6coalgNWxrdnMKK8O/v2UJJCl/c5bqUFtt1y",
+	"0cOmuKS+LNEx2nwxeC49dsbJrYcV6LgZSfIcGCuXdDNsVR2Qt0fn0utPofGnbHC5QVd8evcFNW9bIEO4",
+	"W8tsWhWYULJ/SGOYS0KCi42te9yAGEPQ5MTsEfhHAQYHvQPmyl8eoqdDJjiKzqS7E4qWMCPaiHZ7F2k9",
+	"9YS0ZbZDtw/TUU4ROYXmlV6esXwhjdXVJke4Za+mVGImlJ2opeBqlLFWqt9QaUZv+YxC7zLkAJmHtWaw",
+	"rmw7TRDrfa1WvjrFKLAEYhEN+eZL+dEJii3wXfpsN9ESmiYDXZ87FsjTAI7fKXRwQpiIF+u1YhxM3FRx",
+	"TavGC0qVT8bsQk1U7uEwcybCRzDLvy5LlqMg7BMjAT8X/s1ZjvB5bmoX6Ows4i6GUcYdxv8GGE6T+9LH",
+	"+NpEhUcj+DQceHgGewjIqVJR9iK5BTDZEccg1RWA+ubhz/zcjRDCGnKYvHSnZCUqA7KkE7DEOonoEwbZ",
+	"4zeBBMBt/NYwUGBRwJIQ4Due9t5Mqgspm2JTdxDjGujY7gGjsGCkowYFCWYAq2iScjOmMh7IMfGlO/BN",
+	"fNHjGi97TALGSSGGcj8hmQbSUeClAK4DVn6lqdGaG6oSu2fJBRzJXfg4kvAu2mrTPW4BHS/cHrM3Gf0P",
+	"91o/CSmdqr71tSNaPDk+sMEdFmAv7o3xbhThzrQCxp7nM2wY3PiNUka+F8dyRjuSKO4BmjhwiJ4tcBTU",
+	"7AC1ZUMStzAIAss5BlY7B2FSiTJt+fLLd8tKrxfar3SBl9jF6xehWJ8TUdPdR2Dcrb4rvWTH7hI7iYEw",
+	"Y/DjO5TJQALsg2kE3oG2rUoX9cwp3/aM8XDzoLIQaQ8QdTJdcjtbOKE85pVZK2W7Wam2qNtKIE/lUNV7",
+	"pI35O4tSCD9lg6iuWA+NdC5TNpynj43bO8KcIzuEu5VHexjaaK2bwYQJ9SNLJ5lrml1tMe/blfXuQvVU",
+	"UCioSAERBBXYZjycmGFaqqjERBlhR2PWCCVnkMro63VnQejA+o3rxSbzwgCs60RRwS0J3B06yZgSEnRc",
+	"UOHcp536ByZWBSLb30WlE9UR0CRJ/0xLZULZlxDR+VKqhGJ01zJov3A1poqr67Tdbn8g9265Pddlf3kb",
+	"T7ZbFWzSdBfyOvtUAw15S0h2jm2G+raeOApuFpeaVwVbcajXe2l0WVsxUcAWsYTo6/dPX754Nn3/5iWA",
+	"bhhhMyZKI0Cvp6T0pp6xuyC0Tpbh4yvZBuH3UcOGX4ox/Tye6eXDm5OHVa3Mw+OTJ8ezLy5PAUEjDahx",
+	"nJTo/Lz2/N5nfKyzw26O8feTO/dRzOp+rQX0E7g+IVeJNPwmKhY11VFA+yTk7jF7K9VMTFRLgpCW8dJo",
+	"NuNVJYVheUNwYDojsyzwnInK27bZvMmO417huCU7bqIwPS6Znr0zn3Qrn+2BaXJMh1FGdARLnL77DxS8",
+	"98vchlZZhM3qNGCqvTuME7mvxYY5HbeSvEf0adTBxNF9jobdRmMkGctRRcZ0WUChpc41Sy48vFsxy3xv",
+	"aThSohPCsK8KdQe7eI+I4CbywDC94j/WgknSpgIIo/CHg0AYcU4d+ebi//vs76uLi4vZxbOL8J+//vmv",
+	"5su/Xlx8c3Fx5X97+fzp9cvvri8unq4vXvgfv3qK/58c+uH6107NS1teYoWrxjSJqAgzisL5eW+1W3zV",
+	"3ITi2AEFRGK5SBviD8EFlSblu+h6rXcglWgHyNyi0vXVwv2zifhHdQPej4V4CcxJaTDyLgU39d0l+oM9",
+	"cynudahr7h58cFH7ZPpUOIURMGV+LTY5G3JFlnv3kywg0D93NyVGiOZsLhE13jUftU0GEUvePYnd/lDv",
+	"yNpNuGSOjK+EDkPuUQkDdFcC5kcwqQrxMUNx5rgnix3Bcw7ihXtqW57rNcqWtXOb5ikSS373HAOlfV2S",
+	"qpI3dz4BpJXsPfB/o/ZJf2efwLu/j3ibgsKGRgpgIKAWV27WMs18DjHcRyTQvhybFWtf8DsFwPuAPmqk",
+	"yV8d+qhLxQlN2OP3kEci3IZ4qEWBAet0xNccC36JYpSxHM92PlHDrvzlBIgrraEVVl4qwxfABQSGTPp9",
+	"opqEGZS1aU8xiMXDX4W3A4L0jK8ATddDc2GtYFLj+/rsKNB++o54YOxA9jQyR1749bRe3T1q6RwWFK8Q",
+	"jFveiKYMGHiKlAhpfAyMAmdRAc+JAksNyZGBtVbgJ4AqIKD3uRe2BVRYqonyISpdt0pCH2isoz+fYXOH",
+	"qv5ZZr1m/lSUjmQTb8xxGhnpxkPvcEFPGC7u6E4Gu7Rd6TyyDLHhli3ovKHK2Aw0wVdG5yznay6tVFcw",
+	"hKVQFsQBPJAZ6JiEGEleVDtR/jHbAAR57q5+OjPwJR9ARxRPiiSS0sQJaVCD0JIxanSbnSkbbI3R7aBW",
+	"afiyXkPlO6fLtvbO0+celsceM2OKE/rEkm3LjK6uRcFo530+kUczbCOL08GCEI2zKLlwoqLsQp/DSEEh",
+	"6EFUrNsiQgo8/cOXf5yorUxDTDnaQOL5iiTbVvoTOQjdap1NMCaRlP4l5goxDlHXAY8mhClhbaHuxCYK",
+	"ZoaeQSWYrbgyWK0MyAXCMtH4AIsEbMdXLaZvmIm6FmKFeU8Whu/ajtmFonwHgPSpxFJT8cOdOZLfE0rp",
+	"Kfs9O93KamwlRV7AAThjj5pWYcnvIwGye5N/I3iJVQU6YeYpgL9bcdDorRTpQnTNxVUlxDJZdhG8Z//8",
+	"x3/iVcF9QwwOfehutVFT+Sa4biBEYpwo8LoQanrNV6sExOAz9/CBYfC47a4pxFwCpiAE8PJy7XjdleNO",
+	"AfXJSHVVClbyS3JB3UUNxALFUx4vx17VOyksZc/Ake3vZK2lSe3TC1DWdoQKYnQdGBIhMOwlJM6jjkdF",
+	"EPB4UiAac0LNfcQQkkltfxHWjQwnchsWlQfjow/0r8vXIYmnAeNzyuxgO7chsCVScHF/z5kRguWvv3uL",
+	"dimsx4A2qRA4dIar2Qp4pq/olVBcHrm7BjUMs8J6OqjazLV2e2xukvcXziFEqjcVdDuKAjRLO5h9QacI",
+	"9o5ap3XbsFHbhORfbPoKAWcIrYb8XFZAQfv74XclDHhBuN+C0ThFG/DwSzHjtRHs7cXT594YhCWtHefP",
+	"JgoutJDEghX1VcHc1wkTFB6CFjCtFSXKi+JPjkE41QPCQqFcFdw2iNCCsHCwSqMxe97YJcAg0sawvp9z",
+	"EHY+C8rZtuoQnQn13ogeVnGBk+AlJBohNDfep01NmSgBsRCgDOlETnbTqid2uemFapzQB+izTpqQlgL2",
+	"oLzg3qTUAt1NkNM9BUJn8RxTCw2X4zPAv7g1NTTCku+F6YD4LFNfGhEsjQ2gBqTE1GW5YTOtnOgB9jgk",
+	"7rGHeDobXARJ9ezk0/6p1Sfp1OpEmuPJfim9fXrY/tXQ0/m6PSI4bMWf5Y3o15e/U01UCylu21QNAkRC",
+	"+XLiDkZgOJmHohuQ2VCdfN81VMpnw/xRPgrVMhEjhczwbV3QdXy3kuTJ+J1k6A7UkJAWRSakln1DaN5F",
+	"Wq5ym1lKqgdxPB6f7OXR6GwlrnDj/g76VTOr3g1Ogmwf5C/ZD2o7smD2JunHcWU7aY0Ot0a9Bz174VIK",
+	"haVNxmZOYXPHnKyZbIgRYZCsL4z19RUemFTNOmudCpRgxs8AiBuKXRPACQb8YWQ/BeOwISfgeRglN9eE",
+	"DUSeGO7k8BCETxQxSgsX9+eRxYF2/bJtD2wEpT3y523FKxPyAiBdtUpT/Wc7AH9pfx6uyB5evXtz4N3V",
+	"Fhe5FPZLrt5m4du5yd+2qlnjYlyhmYrVJqbN8yZMCgKsgHLATMbWi02i1PWeKZ6N3T+cuEM8ChH19DKV",
+	"6AY7AHYHrBlcbRV5wbMcmfXcuR/6Gi9wsU3hThudTVT057kPSoNAfyIItHHmS6lyx0zyJf+YN6GMJ//8",
+	"x38+HmUTtX1TnMPdGbDCCGDLrWnhfza+Oi+Ct2GdQ12JMbsIVxAYiBq/L5xzxErmUawzNJsoYyV5DTyC",
+	"nOuzEraSwmSIk2Eac2kIzqW4fCSfiRpSwSD42JTg/PNQRwgJK2P//Md/jc4ohrcTYeeGN1FRhF0jCyIA",
+	"YrgMl/zj4OwxSEYp+S2C2ds/9pkE1MPQ5Twwo9dzA13EgWvY8Yc0hEiafy3k1cLHtAgKBqHYx0CTj0eH",
+	"VqOB5Up9jsLgd33tZNfX9qxugvGPIQbtHpH4b0XSTyJYg/4FuNjuzlQFGwqPaT2iZVgLcU2sEcoOHFAB",
+	"Qyg4QQnU+LDW6K4+Z24N2OWGoLMOgt2P1vS5stVmN+7+nj1R1YYu+H3i1guA3tsrCzctV9c+NyR3TN3Y",
+	"9gr2wn/vj40fkMJ3bC60+dwt3RcCfifau6eKD7vPB+7lvUUJt5fmpV77dDSvQD95/N+jIu2+boF7ipfL",
+	"fjFZAQf55Hq6A40D7mCnSkeGOPcqRAWBNxY9zOQOcrfdngOAWyaAEiRiF8mHQxVqO67yfSPPBFc7U4te",
+	"Ca7Q3N/ML+E4cv0EJQaaw2Xu3eHoHmhHsSjRPL+j+f4+o8FVb5ap94TqKrXICdQHd3FyO71OBH82psO4",
+	"5C/3BFL4ohCz/bnma27Mhf1Lilm26DbB8SgAvj3G19pIxIeJTMAUN3WSnrHrKBzmbUpd68oAZOE1GlLp",
+	"RBrEuN7RZfLEo6Xx4A57rB170rfbU+bOIhtidtFozwNmbNFXOiogPhXiRrZCLcJQHjQfNo3TzfxYA3q4",
+	"1rYxzeMn9xxV8Lunze8XnuQRLRKkY6WbSJNgjwf245MNAne9xSlGSRJhh2P6uUPuRLzGMcm7I92KMIgY",
+	"6jbj62P48XG+5Z5L1YdCOWG7RBTJDxhQgX8wH23mroxR5i93LBvl73YvnId+XSNYqnaZ9YavNT6HrRu4",
+	"B4Xiqy7YhNt/YgalVFAgFOYfRcujlUZ6WEPH3LGefsvySTFDY49Wny55ljilbhJE4TEnCj1/kVQRGnyJ",
+	"LVAOVomruuQVEx9XBJR1q5AEQ9sNFvFSX0n1ta6WB+JGKvHR7sjyudKkzZb6CmIyJNa6haXP3ct5hOuh",
+	"5yz/8/N37GHpRrMFYYzlA7ZLBKUx/y5Uk5DJhhAvPB2Px1u9Pj45PQwovw/qLxtEcL695TObiD2p2Pu3",
+	"rNBlySvTAO5SYczv1AxXyZ3uiQrWMo9xgiY0PltAMeLMcTkl1lGInzknp8ySS0y41ypUbwhlNZuwwjF7",
+	"1qmqGQUwryA4yocUkrECTj1Wy9e1slQ12Q1syTegyhnoqAyClTcpkH73yquuKCXtcsCEPKdbCqK84h8B",
+	"G9J83Q9U47FnsL4zmWkwCamLWUF1cIdKOGH9u5VQFy9C7TauLCJUONmmFBAETIATrcJ4bcyIVPsk/3vV",
+	"cIFDEK2VaBDkx20DznY4Ee2utKhmfF1xNRPb4UVbsTHUz08HIox/8h03xhrCdc/wU1kUqnRrqBB0lYXR",
+	"JE+ksJWcPQsIcr+gIodFw3r0uULO5/uqc035wT4BEN0I8LlWLcEYmA014z2/6Ya3/UHf1VHAP9yzu7js",
+	"3x7Nb4GQdDM1lG5zVVfE09xC9MjP8krJuZxx1WOgCBsDjKkQppVlEXyZXQSmVJE5WLi0qBeN4ja0xFce",
+	"ZqnjNqPq5InLxdctJ9YEkYcoXRN0DbusY2M0Iu1BpXwfNZCGPPbfnN6OO+wHcWHvCneypz7cU7irowxW",
+	"UBXC3bFfQR3zpSxLVA4bRKI96XfPlDWpMLxniJCzUoWA9k5M9dXKHj3SR+4iGxxQG2zPCbYwl/Y+ofdQ",
+	"R6xnediLr9r5hVjXATgUXcWmvT4YofbwlmW6hzpk2aBeFQeSaSqL6OcoYJaaYHMeB+2j2TpvrVn18pd2",
+	"Qd6Elof6ZY66UQuEp3PXQIYdD0a0ThHbRGgtgsbuMk5uZQMeghcM5eMJ0XXpKCAJIXweZWyeHh9DegIB",
+	"urLfs4AY6zMTIJgcg9EvgHSLSs5txrqJ6WjT7oKE5nhHzaOUliYavfemvh+E472LkcSyUgelOrE7HXRk",
+	"MjDSXAJAMk4GK8lxsyWV9MIkty27hwz7Pk2rOyj0r9202laF3O4BSIUq9OJOp5aX8I13LC94b/dd3mBT",
+	"PGRld0BXd4bcWYGfC8I6NnYFK1sTv7AHavU2K+rll/cNpxkfywQUVIyKGDiDu/L3vdLvEC50n0fn3jEz",
+	"fYkmqnh1bxCZfcR1V+jMXgK6j5Ra1Ax+9XTaqIvtED74vbnrPlqA8MEsHF9441+w8z/lI3KtUWBqyY2d",
+	"KNd+zNx6edYBAwMrzYaVWl1BmUM2RCOYqUt3xzc5AFDvymSRcpORZjRCzBkBgJgwrCg91n0EuS0Gelt+",
+	"LbD2lFAz7RQmeGPFjWWP2Cv5lCxe8OuMK7bQZcHmAqsYQngTIBRPFA7fcWk0nUG2Ime4CGgUuzV44jVX",
+	"otyR/fTCabFHGFjU5D7pOZi0W3iEPmgIMPC2xbMG8fAQzMJkcPtnRuZcV07IU4Wu5vMpL1eLRCrWX6I2",
+	"DwyDVmyo9FIqXmKlUP9RNFXC57JG6XdNfL5pIpHrPvOzOl60BcmE0EaqKx9CCvYNMuw44gdOlO0fxNyf",
+	"H7wT4tVblrFy5MjTTGgCQ1XR30akIzd3Qx97jGu71j7K7wqPQ4OFewjaHhWsJarNdmauJQgqxd68Y3qL",
+	"WfegrgHe+V1Q15yWhy8nh9EuydZfFjAApLSN2Te8ko5IwQ278EwJ9RXDhnyiQsYXIz9eKTLG2bO3/+Z5",
+	"RN4pI5cfgZ+/5Btd2xEVEEX1qtJrd6p0FCAQoGbOWP7TT+5i/fQpZ0Oz4jNhJkoqIwvkvZeV+4kRJP2I",
+	"AVDYquQzUTi9DTwZev2gmdRE5QAVBhGX9BtFn+NIwSZjwO7FYWwln10b0GYVev0mSlMISqXXlB11xiBA",
+	"1CPFQ9lt7iv5SkV5ia79RD3zicbSskILEwm1kd7Ky0rwYtMkuXXg5t9VXBkYMCze15W7tM7YTz+5K+7T",
+	"p2QVz+3LgWwNCaMhVm+ezqW6EtWqkilWFNRtVIdPvmQL8ZEV8ooEr7ffXBydPv4SmRK40o68dePoWmzO",
+	"8okKvnQsd+5+ZULp+moBkfwCGSvCOgIS2UbXeGGiGwIL2dLbwxa8DxQ4wHJTWC8OAvxJdIe+eKmVwGBe",
+	"G321FLxSjKsN5vSHwnXunTH7Ngamcb1IM1E4AGCOwf3lnkGkCw6OJIZoQQ1bi8q1W9mJGhphLaWf4+Ag",
+	"NQF9bgBWsVVv4Yv5E348+/KkOBWPLv/A/7iPOHBIhfeMBQBXDzSoV0JVuraiGnP5kK/kw5uTDpTZrqbJ",
+	"UFBZzWpp9y12/oya39FWvOBm2luL/3tPacrX4Qd8SNg/JHT4yRpRzt2TTkX+pCX8ToXjv4WKQfubtn+N",
+	"GvNtuyvudPJavxdTaW+Zeb++YULtPW7o6zBbZ5fc0rzPE4zFoK9rUbF5KQT4SGe8LP15DjZspdcZQk3O",
+	"K71ELQHeeGCYcYJdAeVYwED/RhTSnLF8VmosVjUDR/uVZu4OzVju1j2fqKHjtjRLdlkJ7obhnrk7CKIo",
+	"KrGCmTOK7DfnjndBGsGVdjeqY3C1srJkOfwfgDQveDmfwjfY0DHZVaUvKfmgEDNZCEhGmqj8x1pbPl3x",
+	"GocpLTNcIpQnPHKrAQX469U5w0k47WspGLdQmQC+6G7ksE4LURbsks+u0SAEaAhmodfowAP+DzewUIWZ",
+	"KHcNVoTXbKmYiK/QAFoWiAW88MAcFThdbSVX58CuJwrWOnJ0YWtL32y2wF9XfCVZqa+gVgyvlFRXoxQg",
+	"kNNLp/vBcUIdddofksd0raD2ANWvlzZjPVlh6XRHqWZ9uO+4rWBzbrY5BgMlcqJq8EhMvsKWri2/EvsH",
+	"08OexPocLidhCsCBpSGAca4hpqR2B+SSnhZKWUgCToDz+0YTm1GW4IbOEK7sHSPIcVK7WEfMynuDMaKI",
+	"BmGT892mGpRQO/CbDwwTH23FGTHEKNEIcZycvjBRuRE2HzMcG/6IjvCImtyNr+dWOKUNhNPhxd8dVWIc",
+	"ywMzUTlfSSfB5RnLX1f64+aoVRI1z9hM62spzOiMlfJasJz4MWYVbwgEHAUjoWbVZgWUrorOnZpBDr/a",
+	"oFuyVQS0b8F3Lnar0vaTL29d7uewpN+8e/faryuW0Y/ARnxYECWeBhY2nDvmSLckrN0buCMfGJa7Do/e",
+	"QN57lWesvbwsrO5ozIB8JsrtEIzCJ9JinV9AOlIbKNZ17neTMK3YTCtb6TJGRhqzf2t23OJ16DY52vwz",
+	"trUtbgdxz2ELE9sUiqrHq316fPteveZ2tjhow26VcDultZDQUeo3UKQAWjIjnI5SeXWRLhZsDUeLWzho",
+	"7n5tFtndi24EeUBgkvY8kIY7K5jvZyzfUNYqEPvhC/QX2Zf1tJaVIEyXLhM4Q87OZc6GSE5HUOPFSqfm",
+	"ziBlsIkiM1lPKWOs0aDsotIrOaOgXYorM040ziYq/3jkyRTvkdD+iBDIcsQfvNL6qhQ5G/5ZLKWSE5Vf",
+	"CSUqbsUzjMByTOTjkWt21BB+Cz4N5zTIBuEbg2yA/SZZZkdoPSwS7hu9Zgte4T2PMkRLtHP3B2VgNgs/",
+	"ZseQAgkOb6xD5cgB4wBTkgHG8xG44GzTl9LeRFVCds1MZIzPKm3A5EHjMuPtkMfd+X2tW3aKOfEJy5tb",
+	"CbSat+8ZCpLn0mMYc5TzjsTHBa8NcnKzFpWTb3lk5MDMZBIxUDSsBBzE4fEZSGYLXVejcFhwAl8eP/rj",
+	"7TPyISEYCSFVnTJ94aISlCVFv7iWe67qrYOIUFj7hvAC4ojciWkXOTt8MMd3SeNsjsbne5WC9ehXdyz5",
+	"kbwTxvZhS+1K+mpR+mwhZtfMan29d05ZT11HCJdd8BWIzwAxtdZVQRHW0YHSa8WokwA/jUBMRT8QRBr9",
+	"4LrfqpGEpyXYFLPQddljwTCWJrcPLbgdeGsJARBB+abp4qkd/QekG3whC4vQjNIyQpe/xb4PEVA44mZj",
+	"bsUk2B59kkTmvIoo5Epbd99e5zhckAbRYgiHtojAZWFAxA0x4uWM5QVUJ0R91kRcshJGl5DFnM+0UmJm",
+	"czYkcsgmqsZ4eicDZQDED5wEAQIU40VRCYPSzFXtrjF807jubElfnKgFV4VZ8Gvh3pu5UzKXM6c3EeC4",
+	"EwBqu6ABelOmHwV7dHwCuv+j4y+g3qIuRBnXZGxmIz5KY90Lj0ZQ1gfr4TpNeoMlaSeKtN7upe92siBn",
+	"OSyD233AnnMj8373JuBtpyjwPU8ZcSKLAzqMUUV00nFjgYBr/2gtC4FFiAhb49fR9Nsw9bW6Vnqtxjtj",
+	"LQ+NzewPW40m4Rqds+0iJpdCKFaIUrRx+X4xqwQbUkQZWKsMKzRQoZPVmbQNyj9kk7cMV3ewZ3S8pDBc",
+	"rF/cNce58a2E6rPHZQBfHAxybMseN45XBBGuoT8K5JJmosDJwgncaNtWF9wo0jIwi5hxZwHO0BwZTsT+",
+	"Rrwwyi2p/Z6MO9/3m2+Q6fj1dh87ch8zAZgMRw/fBHPh6DyEw8FBhHpuYW3vaA1qR/K2j5InGD+71AUU",
+	"AjF7o/cPj6TfWZzIP81wUyHgQVRHoT6RD0FP1yNqMFoS9bxXIamYs2VdWrkqxRG+EvybPnzHg0+2wla3",
+	"U9XTOv9n1UjFaHL3EsgYye/OxXpqkqjX7zyM9QPD5mJ95FohcDUaz3zVS4zxzNqo2HHGcxciYP/61g3Q",
+	"8m3Ls68Tad/6Kk5chcwFypNF5ANpRaLmykTtLrrSqnYTSq6wv4BPlPSgECq7Z8gTiX099Bmy3DxWubty",
+	"BYeLlsIWchoX4tuvSsdm8MnPsT1LYXnBLd8XXfaVbx/K+vTe1suVbV3SrcI+0i8A1vfHNct7a5v24c+L",
+	"JiK9nbB8TgZS9LS1ENV3BhgT6OOupXhLzdwbVO9/LxK/H19k+GS0MGErIvJrGGXESloYM10m1CwAHseI",
+	"OD4nccNTzl96T/gFHuh5uDN9bT6yM/OlhoAVE7geQuBPVBOx0sArduHxgxMCcMzJrc7Zo+MnTimeqCYQ",
+	"ibNHp6fMx9dQ8r3nFS0+AsVkhYkHcLlh0o7ZtxDBAcUD3HQqLsEPi9FD3RgKymI9mlfdpPEtCFifxH82",
+	"+I8f/mMymUzMh+H4d/6fo3/5bymK80t/H/aWXdkav6y9ZYsV9ZpYkeUlKO7rSogjdwIRd+FarGxDJ4Fy",
+	"QpGHky/ZX+TTiaKQ2tEZa101/phAka92eBr4q6IB5KjFGc20csRi0aNjNcX6ngegIVCU/QnfgrUr5Hwu",
+	"Z3VpN4OzwYJXwBmgGmlIRSOw9JQd7g3KV7dDRXWCIVerdtIwtyEkdd/E4APzkTEeUpZiF8ZUxggny520",
+	"iCUYQDsa7Q1BVVUCUSHvB3K1B02KVMSHTO05MCpt1BObiqaDVh3E/YCTEmBUv3BJ4F4QKDJJHAz49F5d",
+	"Sm4Epm396zUTlL9i2PAZWMks4+WYnR6fnowiu1kaG2qJ0jJX4PrwkkxaabgjYtSKwJ9wJqtKuNu5SPOt",
+	"r8LzM1+hQ/xYI8587hQmsFXI2aJxKkpLiDcNag7psaAgYCY6vTwas7cQ5h8MFGA7cydqVko3oXNAk3dN",
+	"IERlqW/Q/nHx+kWonHqK7A3jWEDdOD0+/cPR8ZdHxz1gVntkq5kIC5zfiMqJN/0wVgdCbLHh5cZzEcjB",
+	"bJAUR2eN2IBrlUGIfdX87JoB+DcuInjEW8stHIsdswtIXffGIl9N+FJAKHHuySA/GO/r+zbW10yruSwA",
+	"zb6D0nXW5GaF9BTPRoO1tJTocyw37FKUek2mLRCDhj7wUAHcQDE6FEjsqdh3pCfs9ztGW0owJ8Eo+aWG",
+	"GjV+lL8MFtl5wBfkDUWiQy8qfgJZvT7HMYB7AWcDt4ei++Yekc1CiRrCzW/Nbc/vQG3H1ePjpKcq6OM+",
+	"yW8pCskVVuRt19CMihYhhFAbnJBC2AWVQtFKsKGxlYD4BdRHzKipi+LWuCy9XShjjs3W7sWgWFY16JRz",
+	"qXgp/07hPG25jt5mw0pYJ1RotRUBD0baVvFPwCaKx4mb6o14fVarO2TffBZKHDB6WQUIaqQ5XTmCKz1D",
+	"hsDC0T0ByoW765fClvPyWVTrcX+4uZisW/mPu/HmSFA2ifzZzTS2cfZFEO0lIbTE8YSY0KYGP6Y2w/GD",
+	"Gadi1Oj83NuAGvDeW0TALunUVJvWDyhrrWNyB0CZFiaxBeAI3QNAgzp4hs33LiIM7X0B4b7ihTSGnSN/",
+	"FsaZrHqNEcNw7WA1IEe12z6+lTb2qhKHDduNupCfNdXwXd9Xeq4e0OL5jVD2K6+V71WX4KIUlYV6gB2v",
+	"plTXe9TbF8q+hJYJBMHk1nzIEjWb/PgZd6NpgDWc8l0IC4YyMANBrzkIeT7qsqrVGFdhqa3oAULaDTcj",
+	"obPaQLWJfAuFpZPlMit5XYgjo5US9ujR0eNdlVh2elILaVYl3zQGOK8zyGLLMJ4K+ujNlkhTSVif+7BI",
+	"xcudYFK2qhXpU1uLUNWiER2C7qznc1EZVPxI+AT9z4l5pYTQsmASOj0+PnYPRnugbnnDVjOi9Op0kH4O",
+	"ixx8LaojpCVe/K02FkBkPIXO0NHvYy992DDimns520kUbtDXCfgbiO6eXupic5i1DUOYrV4dleJGlAhf",
+	"6OTG6goUIqs7gczuE+PtaNXHqWjVBqNwGsBVd7pF2jiL7mJcSkwTFRW3dUpLeAnJe3nUJveikw/6g2Dr",
+	"iGCcvOiG6KTJvqCmqp65voopxuHtjpuibZ3NxMoaqj95hJPycXwUkUtxtxOV+9rtU3ySs78Zrab4UsYu",
+	"fCgr4+7VGeCq6RKsA9lEYbAsC528hdfyJoABQ0zdho/ZW2EZUCR5rEAEnSgctCMqt1zSniHOGOjYUDHF",
+	"m/u9BMsNGmNRtJ4oQEsgWyBqBBkmGQAMl2WlUFIo69RAVWCX2umTcHwxsUZu1zLpWFLpKCUOcOJ89iiS",
+	"F93q3Oh9dhpJUxWFFMJQl2pVabhfEkhT6FtJRKnAIjcaD50Y9EUUka7VLRpOJhmIDlNiDVauJS9Emjjv",
+	"4s8udApH+H2jqXAV1zgfUiEYXYWiMCMGJYflzhLSUS2rbXf5rlxhs+CQCjz3FGeoAnNdCpMx7wnzmies",
+	"GKpS55DzH45625kUfdPbp0p5LZJeTI83fdC67i1o7yhrXtVKSXWVU0wPpSm11HEEQ2ttUWc3yDiW0x0C",
+	"6Wi+WB/kOEX1n6BMegtMloYAmhe936hxH5LwyJYnInHedo0Iul9r3Vm2XGwd2aH/x4mHmPUtvHXBB247",
+	"Ehjtoyd7ZcePI2vUBpwfnZtw5NqO1Q/9POh+pCdkZ7fWRoXOdgyG5JY7JDpYd7Cgj3NmhCpY/tMngGBX",
+	"GuQASL9arcrNllGuw+F68GCC+Gx66m7TYdiq6OXusYAY4o+8CULh8IT9qUGoydgpg/u/EuxPHqFmFAd2",
+	"gAlLCV9GrhRmu1LP7b6UUFvqSVxa6iRR7LcJY9hPAQsBDR9SwMz+HGCts9WqlIjCmi6vD3a4ZurdjYN4",
+	"0Z7r9UaK9b7E1AF01zYZAL/JgpQBmE4VWOa3ENqTlVmb+qAJBUpUBqYTlTlNSHn9FT8d+3pgvN8B67eF",
+	"ell4xec4gJwCuY/TVsW7VXuluSUPda3uocJW80K/FhraROeZ/CkeGRhYgWVDnnKfpHMQZlzNRDmlC/vA",
+	"6xa8ErfG/7yp1TNsuBMR753j8Vhz1Gg2597l1Lg2HhwGjncnwUzwopRKTLntCWxtrje9ouwkd9rxgh3m",
+	"zUdz9nvICZjLq7H7nK6tz96KNIOtaLr9q56lvRvfLzZhjEI5OvBCByT4rdx4eYniiBNskQBKUYwAIUFN",
+	"FE4FX8rc2DCFGQ3moMzP9HIJNlRAbRnWK9SbKwH4LO0q550wdPQGUKEyUismKudlyb44Pmbxt88aS8Nk",
+	"wGdLMRmw4fHJk2OsbOhBP4zgpSgmCr4I4UoFmwyuTyYD7+B1itT0+bfP3vz763cvvvt2+pfn/954Mha6",
+	"hJxzqPGY/6BwCB9yNsx/OIE/PuQjUkxgZljj3asVToatBDMCLLRj9gzXROmJqoStNoAZt4SSdwiJ06BP",
+	"BAiDQkDyLkXD4IyvpSowxNs3puB4sxL8OmtlgLeMMqhLm4zxifLYMN0ylb7Ggw94cF8mu1qT2jKBdIUR",
+	"Yo52cqCGXoF/YEZuolR+grYvutooEfI8nholb2AQ+ET5qHtjnSgMgfKldnoCGpOiJXgwUTns5dM3zy/+",
+	"8vzN9NXF/5x+f/HiXU5FNX2mYzOUptg+gA7CmRmztxILb0jjHVlYIwG2zm1nFFTkc73OJwpd9FmoXA0o",
+	"WeidrZU1eH7ow66XUMATQDY2ZqKMzpwcoEj1j9WDqlZZ5HuDWp+me0y+oN5Dz8NEKdAzdpqxqBboGTsZ",
+	"5a1s/M/Usg6CcD8IHBRH3X9HEI4Lt5H23pRZxdp2bNjV50mhGGWMw8ZizVj/FaqdHhe0Ng/G7H+0ugUv",
+	"NCX8UDkQeptZrfe8kHB23WVJzPBFBF/vyTCa5l4IqP5zWxitie9910puvfMHvQexzx3+irzfcNGHcnzz",
+	"aC9bYVm+Ih/q4Smn9R09x2GcTx4nx/nkMcIa+1C61oB/rkHFRNVb5rNVW2jYlAgC4e2BiZIYI2lxX2Gj",
+	"l27vAvPr7XV7CIevfVOQum21mQLkzw4sxCWAjMhlUBHdwrTiRgCrDS4gTDvKX3/39h17eHPysKqVefiT",
+	"LD49hG8dkXA0OmfHccoH2B/74mMWoqhLUUznfQmEvgnTMwINEC1a0VXYk1qVwhiW20peXYkKoPhz//4h",
+	"eW7I7Ka9VpwQjNI15TRLSOoZFVuZn7MTonPuDQ/eKSIwXJSl1xVLGveEPJFd6KAbZz8P9JtaNY5cWs89",
+	"3nlHLT9lAxIepr3r9/1Clq2tDObCswQbM3GiaizNNcBjTvx0m3HJZ9cR2BjbxhqbqDbY2HmnYoMC5CwA",
+	"vaJ4R3quifoAMRnOvr/1Q2yOe1BKYw0Ae4GJ0y2FYVoxrkAom6iQ0OlkF3LrxdIZ6xXOAD0th2TSnCyj",
+	"KLCBvJM36bgkphwEaADJwrda5QCIrl1HuKN0x+ZGooiIjQVltxUNcwtueEecSUoA6Xt6+zy3eePWZbt1",
+	"q91uGw1qeZqFKb6CRDm6oMNqBepfIxYR5sZWejnuwU3ZdafFRo3mZmtFqUWf2RfioanFlgxOb5k597co",
+	"btkNd9Xr9mlHn/sNqJw2bTLHtt9oe2P3CVlsGyNu3xi3C/TSzq25xcAfjzRrF8xrqnY36xbvUw/9toJn",
+	"EqUYqWpJ4HaQPlzVatzoXRn+4M0i9Ke3mEB2O7zgrST5NpXfg7WvxyxHaQyfnV5xF0tYk0Wx/fk7aY1R",
+	"mPcu+dbqFZvLG2/zy7CaMpXvj7IjvYMWkC6g+P3eGQYYAwXDeSmVSJ27g2OpHKlz05t0CVPzPr/herFx",
+	"YrikWFpPjIRIzC1MKnh6O9NWaX/pIa7POwmw9y+xYlHSHv55uMQXfLTpHoOPNPHoLrJiHH+8r2vzDhII",
+	"kVUnhzQ+gY17tFmBKOi3YSXNkrdCgSP5JD6jWW9AIPDee/Gp1v8XpEfGGug2oANFkfeoAxixEUrtEvag",
+	"ru1MLwUbNlEDv/fq6e8bgzv7PaP9GO1pYOFeP3EiY7rgBAyr6/fXc1/ooUndwCIl3lpKbr8QEe/UAHeB",
+	"Ep0ZtHXS5S8BYf94z0G3rrI92u9O34vrkHnzNRt6pBZbyX0rBJHcXXzGElpEDIOUGrd0IbfAsXFRCUwc",
+	"aCJ2mmQoMuW0FfE9hx2xzdQCIdan0zgBwwK9FTZhPtIV894ugosip4C3fOwzlpVQu021sbp8pYU5wwsO",
+	"cnvAtjqkFIyQKAUrOlEtR2CrjHZGWJ2NGwXMs9KyUt6IM1R1fbJe21YLBn8xu27gm8bsAm+1xvbjXq6M",
+	"xdRQGR1vxOuJTDmxLs0Q2RsKeWNEjIpszGxV1oblbYXQI2fuk84U3217bExPQBCSiGwk+CGFaPyf/83u",
+	"Xmzr1lyc7mHaJxmHMNIoiWdNyFud3JxzxGwlAoAEpBDgdGiNsDtcouF2CMwkxaOj5em5f972xaL9WIva",
+	"6SHeCkfWo5WcXQfTJ6tXPtrM26LG7EVQe8xEcdMORCOkD6gi7yc7ymLfsHHXV+yLnajGV+i5G63DIUwm",
+	"lJc/7wbAydnCDcErXkOsFOJHF/Chqlo51hDRARbCAVg9hLCNVLUWwhWu5SDria6jyac3PRVzF0mDaSxJ",
+	"HwAXUh6asfCVBBVY1UhyJDwnv/PWP+yPR2hsM1XtoTWMKOc9hv8g3Y8n6jmfLWIrNQG/kHkP8PcdmyB5",
+	"NJLzg8u8pU3kzIiArt10O8rYQq/hZgLbvX+ncgSxKuWMg5Uhhb17WWrHr6d96tX3iw3jjFo1egs5u8EF",
+	"oIh/WE3u3uDDQUUGpW7UY6ijTgJJe5HJTRyX42YTKvg8GZz5hHJQ8ShBmiwat6IhzSqc4+7wM5zjswrR",
+	"RYRyXRb9MfHNPhjYX6SSIQahhwutmZ9sZtcTkA8W2wpDn/aNmcNBv+TGgtj/IQWWX3KoUYWmm0gLXfJC",
+	"sOEW/BT8jKk27FuxxmyJ8dY6+wE7hrWTjtpEC1h54cUVBfXQN90YzxlXExW94GFgLx1JApo0XGLADy27",
+	"dFeEjRheF96mVfU1HCvvaahVI2roG1GVfAUseLQPXXWmkVb6afVbPivHCZoZ4x6cobdhI+zozN8CeEHQ",
+	"uLLWndAQlhMz6YABR19KKHhb1G6YgCxEuJAeFGHG66uFZfVqzIBRQYmjaHyOUkujJ2pdSUs1EHjDpMY0",
+	"uByCLtBzoTShp0KSd0Q2HVEsslzcuro07X0P7nfU3Ml1wk4vN2gI7a2wLkNULKaKI9wSd/KxsO2DMkTx",
+	"X1ozUUbMKtiiuAWac6mKxIJDWpHVII8XXJYbolID2LWlB6dtthDLgOfYKm8X2FIiFpcnasibgbmRkq+x",
+	"4JZfciNG5+4YlH5W9GH0PapsorCeVTzymJHxSAJB8Qgtau5DINtPIGcHqoRhsaz+zSZD2a373JszgBha",
+	"+Vma1Y5ZXkgDTDpv7wZigc7nQb5pFtpz4HFzJ50xYvUZFEwBVaV5IbrxhpCE17qfdIVgYJk7yVtwYKNz",
+	"jG1rHy2/vO40BiUoBD7E3w6BVORSzMHoUtUKWKY0cN9urX+QhmA4g2zgV2mQ+Wt/WyLKBh+P3ItHN7xS",
+	"WK7lhyAjoSB94ftr//xV03v7wVP/LXKO/J2yc/Y5y+98+646ATd51F9zTzf8IjL4dcScbY6duMO22UdK",
+	"v2iJCwk/yeMj2BLmBuxuqhkbIrQ94Puzgm+O9PxoqZVdMPxf+mktBLmsJ0oqlvupYikJzvyHdHXG8n91",
+	"nZVQg+ZfgdHAv1wX7p8Tlf8r9E2/bwTHxk6g/1fUVyb18fEXs6KugHXDXyKHBFOsNZqfGID00aUA3qdV",
+	"YaKieNTLyfEyH43Dn0WONG8YxZR5DFQ4l6xgRnr56L2SH5lY6dmCDd+/ezbK4IbyVbtAYwKJf8zerXUs",
+	"FiAMLln6BeL5+uLB4DF/9eLb6dtn3zz/6v3L59MX3757/ubfLl7mEzUMIe7L0RmEaFaCzSHaR1ncKmk8",
+	"Bl9z6bmNzJniS7hUYVIY6Z4F7Ip4cFQ9uF34MOKuXSnlmH3Jfsd+x07aaQEn2xh8vaoMxLcdmABz0fYV",
+	"ewbqbUmVALJIpQf+chK13y93ffRIzncXFe6XM+3iFF5G7w8h2iWnI5Ut9NpdyBiBPoTbDbYKazRKwM6G",
+	"Qmx9+ZyHOSt/xjDWLW/ZzxSylAQv9ddDexC3xnZ0ySdtoHDydnPhQ9z3Ohhs49OWVkrAzol7ibYVqNCE",
+	"xpUzljv2QVUG6FyMyLpAugSU3JI2YzkAWeV4iKSFSq9XRhaiLSa4DgfZABrvtJTcUqcqyV5aTk/Kuo/s",
+	"BR6IHh9sFYz6FbnO/1VsppcQ3+Jd0grY+PmjKD7Li38fevn9MJMOZ7jVidzhFY1I2evP3drMpB764uLb",
+	"C8Quc20w86EC8DY4FU5m8IU7w1WYv3/3LB+hHIaW6Oe12/eHT0VVSpWPWX7MnoBA8bucckCOn5wdH7NS",
+	"z3jpqyt99fadLwt3PlGcHiKOGrAyZlZusY7mulrzqnAyKuyCaTJ94PhA84kq+CYL9ReohzkvyyMoIuJe",
+	"xrIPxouHdi1noisKtabSFoe+fJRkUE2m6WGpv61y6yHrviIUsgLrceVLYRe6yJusF9yZbKLAZi+vFlYU",
+	"LA+5uiYfswvlkTqBGthQq+hrIw9dsYjURW9GxtzfOXxJrxtktOjqmCifAkfOzpxSYs2YPQcJHJWPyDEX",
+	"RZiRgkzGHdwwSCS6LMWSYKlPT0nUBSie3Gc4E/4zqBb+t2beP5x+GON6OHXDP/fZqUv+Mc/YP//xX6Mt",
+	"HGFc4cHZIKRAg0PhspIzOiS4OZQz95pX0rTwJCBAn/yXBGcNHHxRCbPQZTE4Ox5/CTnwbijuk1guOqDA",
+	"LfnHwdljELUHZyefPnVvHn51VYmrJJIuEhLkW8fB3jO9vJRKRGd2yf+mK2mhpmXzB9VOr+TMOm3ESgH6",
+	"2VysgzqzlApXxeTshpeyCF/JsKw7URL4nkISU2NfIMNo2xPYlgL8cAi2boArkRIHmu1OXKn+MDSN6Cgx",
+	"q6+o9kpUasCfrCGOb1kbC6qVYpeChIPRWaBan6rsoRHC0VsChuYc4wUMEDSgrkCCMeigeaCEnGyeYYQP",
+	"sIhLaZs65wiOvdBrNZ6o71SUcobZO01WfrP6VCbRiGYHDoi6JhZ24Ttup9qfHt+Saz/jUMNQGQkmmu2a",
+	"f3q5AtMkN+IotCs3qHZ4AkXcN+MNirg5ZxPVwOrk4iOf2SlgveRYm8tyqQwcd6elm6ljkvGjKVdoiWh+",
+	"KEsKATVyKUsOpyAD7Y5CScWV+OiIopJQjMsxb6i0BZ+gsjXAhyjSffgvcpRDmVx5pTTNczRmL+AvcBzk",
+	"ql6KSs7aGXuRaEeYPglTjmJvnp+2v+iuhatK16uzBrOygohDXhE5wOMHhLgzUbBkXTQGJBlkbedQuQy5",
+	"XJQuirg6GNc/UST2Wy5LdHgY3WWmA0ToPGPD8e9GW7aEFMTArSAVUJeqAaegAymupLEQRRBjTuEBGQJC",
+	"qa58Ai8qJR6UYsxe8Y074QEBdL3lco3vuM4A8yZzejlmF/RJtNAbQcsPSdEevz4k4foorPdYMwwMai2D",
+	"rhe3qO7go9PT6KLrjOMH+cGHmtwFP+Nk56HOBlh1gh6Tv23JP04LaSxP1g/DmgJus6KDdYbQwWGFX4ob",
+	"oczCCqmY7wrr+zYlkkfsUti1oDeIKL0Y0kEpguuryVuRJoupnMec1zMW5RaplAaSb8JI2TDULHhgWF42",
+	"43T35buAvY3CLOxr0xFr+ulUTsWKybtLlnrxYy8e/QobZ4OPR1f6yHV25CTiI6z5xMujlQaU6GbTwu2d",
+	"lv/bN7oXJZgSooiMX7wswT3hWA/woC8C3At2TlmKvCxHnUqp0fRPUtNXPYLNC3UjiN+GkCIgpksx00sS",
+	"JDLaFv/bCfvn/+//j7+NnBi8oXskrVCHeiLpmjpXdckrR3GEgUlIgdBhc094LQ6BA9xXJ8qza8e6yYXj",
+	"tlSW5EzDA46gYGTrjU66F3Mp0czXJf2x1pb4i++fG0ZydKC7W9htX7kiOLhWLFclt+KMzWpj9ZKYLeww",
+	"ZsAtVzZKaIeICHe4ROUY5k9el/jkruCf8ITivyuotK5m4hNZjzrneIRSU/4Tit2f8q35fHH6hy//mAyR",
+	"Rzn9lmsjI81WWlFJHnMWaXwQ6OWmHSByd8l/j3HjuT4MSBLmFGEY0v4AYiDCE7JhUfG5ZafHp8dHJ6ej",
+	"FnAggv8xbibKvZKBxMsMt9LMN1taUbceit0kzDFdK7RrlbJFbP9ApLbnxrVJMNJqcPvz0Vn4J7uqeAER",
+	"cj61nx6csxzcNMX0R56jZmpaVwy1j8lzorx8lM/5zNa8BKWpJWvR6+FUbF1RCh02kACDZWkeQlkaj1ct",
+	"hWEX//zHfz4nTEDDLv50krGn7n+euf/56k/HGXv+p5Pgvs+9VkvlrSjiLtTlGLm54hHGwCZfVq2tdtHZ",
+	"yQZhXSBSzs/TPYBO0vB0jXbbhy0n2PB4PD4BWEPUsYIJAJWjs5awwIbx3RyLCk2jBiLqePzHUdaCLUNx",
+	"HPOUQWLPnWqWN5fbsHn38Yic2pHdBDlTV6/DzWuaPcCpmQisKiMcsEYzg5Pl5tgbDbwnaFU2sLoUVVrk",
+	"uihLvXaEdml0WVvBCjknPtu+q7z6Ea1AT0WgnUO54WXdr98VXQUjsm7lnTprVH6Yxmc9Mi+cKTJ0jTqM",
+	"FEWpLTKEMfUCi1cAEu+U/ZZGCCoCbhKYAkdIC20lceiEnqhN63L4YQCXAcaYIiB4EMO3Bn2LBzWWym/T",
+	"tSMb0i5pEYBO/o3a9hjxOzr/YfbL71R0Uhq6J9BXLDAZHa1z1mx3+9D6FAEMf1GaKcRsaV4e91jr/G4N",
+	"AmGGPcGRDc5Of7Ok9VrSfrPa/Ga1+c1q85vV5jerzS9mtfnNHPObOeY3c8xv5pjfzDG/mWN+M8f8Zo75",
+	"zRzz/0pzTGOfSK1SHBqC7Xxuf/soNIkEtBSzsjbyRrzyJINX1i5SPz4+vg0xv89u9CqIvykjiq+ZBEEt",
+	"ZMXw7H+b9NwNA3STj84mqmUvaMgQMzJsJZcQF7ZeSCvMis/EeWRSAMBfg5pjivdDnpupL3Gzz9sGCF/6",
+	"DRqtKjGXHycKqA5MIFIFI0hIMm7bUCApCtIEzr08Sko8sHwvRg7/rEESNRtl+ceM1Yqr2YLq/0SXnl/E",
+	"bKK6NphdA6AM4CqWTMkMYmLbx3nEhyyEcEOZbG4sw/0PkBI0Dnf5Fj6qyWfsSuwTUoU8Z8w9x+ks/3nL",
+	"ouPO/cPuIYcMBEg6VYI9BD3HcQvkKrnrAOQt0JLy1ljikbpROZHqvC2e+UFDjDtIaSRsOYLKqdF5+w4M",
+	"fd9+FxLYionV13OW++SjKQoHOYTTEnBoKdz2+OWaOf1CMXTls+EkmGWeTQYZmwyGz0b4j2dj/P/f/e7Z",
+	"7343GWQTNYmlY2nwjX/+47+Qk4ZDJG1CLqJBDN2hoW9b8dGOUBdvysID6XgJ57x11UPhsbjmmUeS7Zph",
+	"skarcf8m9ulNIl4QijgAYnR6Oy8cKkjqBMIdEPAsHuCoqaOu1p9QZrUhHf8HSf3ZoNlFxyDbOzbIosDQ",
+	"ZIoC6qPbUrr4uJKVMLvrTlxWem3ADIW1N8GcOqTzi1m01A+VPsBkYLIS+lLNiD1/KXjluGSTUYwmLupg",
+	"fOdkaDPTqw4YWJBaBXfrCYbXQTbgRZ/Beas2ZZQffTuGJjTuTQq4kQm4yByXA4QbdlHbha7k37Gy1wIw",
+	"0RBbhBae5E2/HTOtr6VoVfDC7iBDEzf8w21R/WGKrQmE5cRxZzGdJAP5a2kTOqC3QkYLEhlT/FMivp21",
+	"Z6nphb17hZVo3VN16cR6ahb61pF8LdZvXbP9E7l6KQI1rGms2N4CPLxc2Xe+9aem9PYUgIgSllO8JPUc",
+	"cG2OArhGhLlEFyjkaKdxs+tVceBi9xabbe9CtObba7E1uYZcBm3K6SAURsPtJdT7wBBEiv/VUQTfCWM9",
+	"IvXdinItfR3kbt5rqHhMd39Uh8VqLATHnRB0hLw8Kltr9XlUUbT7MvZbSgOi2VxgWUzSBNv2NLJ9IMTN",
+	"kVMDtmqC3aIrpfSDd3Ipntaza0FHBnQUIOnNYDv99/27Z+wSWrO1LOzinK2FuKYSTEwr9kqrgm9iLowd",
+	"uWaAJqzsInnbuHEYUfnC4Z+ZlhYmtIvioqmDf7WpjL+t5fmnVJfgqq4I/oJf6trGlzroH8Ew5RMZxvvc",
+	"2vNKL3tLrjfFcBAZj7bBl+7g6uqAulVLYcnse9sC4Z68wvYAluL3KFF1D55Bjf+mki7lSzSId26kGbvc",
+	"UJutqoL7jegtjiMpp6TX0J3ReLXYMOjgo8wJY7igiB+w50ruzgqkVQ70SDsMQ4wILizqh57z2dqDbbGJ",
+	"THZDMDNQeb5WIQ6PcXkMFj+CqF8a8tBbO7fw13AJtWFM3AqB7EnW6tZk0fOoIItYbxW7c9oDlrpeiWpq",
+	"/BCp/DMhw6wCZlzAaRwCDGBLlvOZV83oU2j7NBUvvtF3Y3jd/aBMuov+lr7e/f0lDuCV6X/2+snj5ON3",
+	"dm7TD2Dkr0X1NvHwmTb2vUGUlObZa00FhDtsM2LrW9Dy8OyBOYzcs4Hqw7MMKJG62oKGpZOP38ygDHnt",
+	"oVtD3m7AAXQ9EBCgL69T+qqnXPFyY+WMVbq2gs11Wer13giZPQbYdxgIU8kZ8fEmVAFZAqVawuve6jSM",
+	"aicF3oEeRyo+5i4EWIjRnaoRdVmLZyE4CbcTu9nF257L1Cv3+4UyQON+od0RXuoyKIsIMB5gi3H8pnUl",
+	"3IHtI6nfVmkkzLE1gzDe5MK5Y5eMDLp4/QI19CyS4wxDZK/7gc5oGx7uFTkDAItq04M4F6waKLauORbp",
+	"Y+4FCLYiYyFnCEd0AKPoV/TEXH5Mn0LC/A1BKv6+xrXOsPjyTF8paQDZEV3O205tcaOvD61utG0x2UmR",
+	"br3eunf2K3vjCRAnH1kUbgERge/ch4qG9P3rq2jNuiWqvgteoFkfbK4Zy8FKhT8R8gAbyiXkriP4cMZy",
+	"sGBhG7z10efN60JaVuorkHIeLrWSFsWg0MOlpqroB9vG3lOw55udgKihTH0Ds3zmbaytapEkX5GbfqJ8",
+	"xM4W2DJVrkTnCjfXbjoAHrrUFdR9zaOak3GvCKRNFzO+jqj5iNbevEnRNa13fcSN1T7eJPPT8OBoHuI7",
+	"pwDGLgZxDG4eVXijKlc+hgTGYbWezsU6RN4O+0Jy4ebFeCsoBcoxGissH8IpK1FOrQSUsjj6F99znzar",
+	"UlpY13IzQse30v4j3cjLxOaluMl7MLw89erA3crNI0f8XBQcXorKmv1BYsOgL+BFhAnbRop9g/i6FMPh",
+	"mjIjrAWHMXjkIPCVBKpKLPWND+dMQcPuV8Q6DA1rZtHQ7lxLam/HcTpQ099wB5lgIpzpPbF9EEjp7tWs",
+	"PmuWKYsR0vYrt+a/Jl1jATdQ7JyWt7T6Ol2JaWdMxh03kQrFfe7XvSFwGgvlBw6FCo9O9Y2oKlmI2+HO",
+	"8IXvQvsdu3yoNfVnYWArOb0Wm5RVVom1L0GeEeK3uxFBZERsDq0EuJMQXgdXLbCjvaNkLrkR07oqt7bn",
+	"0R+7+xOCYgf/8cPimw8/2Hf439XrDz+Ytx/+5ezhw0HKBkHvHVG46uBsALEzl4JxxRbWrs4ePnSasfun",
+	"cf9+/+alGxp6xvYu1PgNNg9MBQCy9377Jba+67npp7O/kn/jF6Qz9gpR9h0RTVQlbiTUf2F/ljcQX0Ah",
+	"fyD0NF51bqBuiWE5bZTJvfMXOhGVESNm1hKjSKTFGFONYDaGFZUGPM/gmT9jP3zIPUVilAE69c15AEU6",
+	"Yz99yuNLNI4N02sFFpIUbn9s0+7u1HaCEQ6odbtsRUTvHYt1+uW2qtEJJUoGe211SUd/F3l66vmL2KBx",
+	"G3dmb93oFZ25A4PJlsLygnD09hneK9++FUi+Hex8qwARAMz2SGXYderAbfdrsvaOH7pFDEkavYNj+o43",
+	"/Gf6o/sX/XtxudD6V1UJYjfF50mTe4jJEaJmIiPvRpABca+DSmsHaJHvNqvOiX1yuAzv57vXZ7/Gxnen",
+	"KZIg9vgUXO4pGqLnKWFojY/2s1JukUDXm1dusF6DQQ+noyYT5e4ZXxBzriuyzYdn4wkWhfWvKh1B6g9z",
+	"L/SOqZb19Hf5CFyphSjljYAq2+sFtxAJBf6khS4Lc2gW3hbqmVZGzGorb4LmnsqDRAsJDWXDnFS2XLmF",
+	"DBjkWPShns2EMecAFwcA4t8/f/rNd9/9ZfrVi7cXT18+n158/e75m5y5Z4ww9T0QHexTOsDkTtE8hKm/",
+	"66Vbfc+hk121WeLJFPFk2JCXRntHTzC9jWKHCkafEjtAdPqVqIxWTY/StkMewgO0WJ0es2gXvTWL9koK",
+	"c97sT3BHPT4+Zi+UE615yd6KyhHV86oCUNZbF2VP3pXwNUOpE/eOacgaa3zs7fRIMbsuUd+Rfx3iO/BH",
+	"YUfFGmO3DkzmT8i8hroXStu7RzNi0QXs77OIfJdTApCFp8gvp7siQd9D8Q0g6Yb0MBbEnQEjr5TPTmx8",
+	"F7HRExas0hZCG+MT4usK3zHmE4d+J/+KvFJO6en3s7Bhvl4YMZti0MAjNDgnvS+Hx8jd5Wbs87C4nsLZ",
+	"zDr3XFjauBBIe9120kLPLbLNPdtMOXGSton6sNA9Wo0LPG2JYNPmQeeCq/SSnaQvH/Aa9Ffloj6J73ZY",
+	"eygT2CnaJpdYF5BY+Mmx2e/EhzCP/aqr+1SCqfg4E9XK7qL/xyen7HJjRSD/kIdwqYsNG3LD3v8/7L3r",
+	"chtHli76KhmYs0OAdgECKcltgdHRm5YlWzO6NUmNz0yXDytRlQCyWchEVyYIoX0cMe+wf5w3mBc5b9JP",
+	"siPXWpmVBRRIUCIt283+0RYLdcnrynX9vrOX/a8TJhXWd+PdRClXtC97Yhq8WdARqAXOc12InTlLELN+",
+	"YNj3Z2fvGT6wMfQQ/ADmp677kF7axIdsEmQ6Kdy5qURuoQybF0UljImZ0gDNYskr7NuO6dlF2unXWmMM",
+	"mp3bSNwRdABvzdoVS/1b2j3tqWd44IIZ1NUVGwsUZ8r2nDCDuvtYPQbd2Ot2LS5H+uXqzIabnuR+s7Yp",
+	"p5+SNOC6vJOvDH59YJgsEhwWKrPOaBz6ssgorZ51s7mZkmS30bMfPrz6FuldmQGsDeXTcEgSINSNl2uD",
+	"3a3EyzfXd/bhFLlWmNxE27lGBKJu2ZCDyMVKvwc1aMVNTTK+V/InRM7p1Vfnarg7QyOkYcVyk0xzIVQB",
+	"HLSfrEzUs3quJ+0rLPQVbDSgL4JaGKiJizJiQ8rq4PPo3vZYO15GeDqXpEOrfb98pza1InpBtOUa6zqi",
+	"iGkOW1ILku353Tjv45XeWIt7iMTbyA/ZlLJfPFOkfUq3k0b8Wh9FQh+2ZMSqj5zs9a4ZpCoLCgvBQPij",
+	"tjYdDz9+HAQ25BFw9uHjQItIZNq+mrLhAzh5cXbyH+cv351krHv4BDjcgBHYc/Ag1FX7VyHbagVkZZCe",
+	"sWZzt60GMaky8at749sJm2AqA9szJlLirmuU6tFoXU+xvV+irJ+d9+G1Yb6i1/trL/1n/IXn9efqGa8P",
+	"gJYMoaUa1CzaCbBtDzxlNv1JE0Z/1YPGuhwZk0LKqdG9BCp/CaFmUAgLAQq8N1yn/AbIYeHSUJ7KNsFp",
+	"zLXZoHMO3K0JESGv4Q1bnjC9EMq96BHb/g0VOcrLmZRCuGVoIZoER1AlzHIOGh8vS7fweagzcb30Xicr",
+	"jM1YF+n216nK3r87PWOPLg8e0R3m0U+y+PkR3qdVue5tol5EU4BM3oOat7ueAPojJm1vGemIKmdQc7rv",
+	"GJi2X3BYakENHdxz9cJKO1mq51F3/LX3oUv+Sli94bGoa3gt9O/bunvwywYFk7/8HDvxzvcuvvjcdwwu",
+	"0t44g87Ve+Vl8P9sbJS/Gq28YLsk9Y+zU8tVwauC0eOGLfi61Lxg3YwuvccLUOKbmZLnF9nIPen+xaTK",
+	"9Vyqad9LHg+u1LUgXVWB1MKmxwxfB+pDUB6dHF4IvShF4qGbSqkuPE95wc1srHm1gY/4V+LYdJ/fc1Yb",
+	"Q/Ovp+/edjaG6xRfVo/iLZ6fv5pzk+ZxR/a/s3P1hLR5XCxBn0s8dsNMbC+YVJmFyAN584hlrgFQJy7n",
+	"wlg+XwBBC6mquPZmfAEr3MNUFdxypAk1SPg25zEwJb5yxLKTpQpkZRmiRIBMf+i+V2+25j3tAt2J2108",
+	"aPTYljx3z9Bm3Ly3JYaRsCzapPUDSMrdlL+DVBHrf1CigUgJhLFH4nmulRXK9t1ROELGJhz0RzhfMJZu",
+	"kCkFpGna7bLpZDGKDbpU4RoATSNhRgMaSC5co1ghiiV+VYD6Im10kvTrCU9VF4hZifAV3SoyGNgED+Of",
+	"M3KquMWs1+zyIIl6MuZGfPWEff/m+Hn/9Pvjw6dfJexCrGsfBbrkHhhWiFwXgjwzCeAMRd0fbLVx4JZ8",
+	"dsTsCj200ADDjFjwyinhQBfvFjfPBREwcvTROj0BXbiBaXGmlV5WougN2AmNlWFmppdlkSr0qrDwZYM4",
+	"f5C++pTS6A2bVHqODEQsdxJzwI6dvukBsxjPL5RelaKYCgNgvDVgWgJoteDnSVW3qXievXrz4t2Hs8D+",
+	"i9kmkfcHAfRsJUl1TZX4iEJI8pKNeX6hJxOYr79KgJlwi3e5cFJ6l4qbpMrr2oEHeIVsbtmJW1b9YydP",
+	"greBmwszYN/GC9+mCp/TKhfR+mys6DlfM15V8lJEI+oeaMt88XkZWok9cl5jQdP5Obkuf25L8Fz7zE4K",
+	"xuse3JQ/1z7QJoM6P3tWbViR+7uYPs1tswmqgDZy/fkEZ+eKw6vZ+u0SJp8jFxNEcgSjwRMHtpdbr229",
+	"+hyfQMMd4NtxRU8+nLxu9eTU4W4fPHKiXxQjgAj2gGSZz/bL2IeT16ybUSJgliqrnfHiQ/1LA/g/E+0k",
+	"UiErkROJv9KWquS2SaT9y+FgH9B1p9s/MnwstorL98juMyJfVtKuAU3RJxrwSlTHSzur//Jaa8d957wu",
+	"sNouOI+qr0Ysa2CCjNg3iJ4CLxkMBtmAPQePSg2zmrnfqLYJvS2s3wfY4LfHb15kR54LeQZAwU6UkD0y",
+	"h1ivxw+hjrrxwkwCfSGF71KLdrWBEIP3A9nbeM3I4Cr1VCpw0EkF4OjuHh/GopHxuCW1SrmQkOPmxtrN",
+	"9vb3IUJfZ2mwkldTwUqupkunpxPYj1ZsrZcV5A6G1EbIL3dnqUpVIebA8wjknKw2a9F+vRBiYZhXHIAN",
+	"D8wLoALFOj3QcNxgrHR1MSn1ahTQpBlnDx96BerhQ0jPdRbQ8as+AB9ZOXYfOlZ2VumFzMFX8p3W01Kw",
+	"78RcKhl7TQpw7lAScA9Lfx4+xH4+fAiRKVFdCsO6eNzhmbuoZC6M20CAP/7wIXb+4UOnuzx8GCBBHj7E",
+	"heQrqKtl6YYIgL9ThQ9BI2hgpYJ00YcPwxQ8fAhtUlTC//BhtVT0HWndqY8uCa4MRMngBVpRZcxCVKwL",
+	"r07CPCXuaFyUondEFTxQSpmkquLqAssvnMqnLSeka37JJfhYvV6j6gogZC9m30BwmlDHsKZIJCz77gV6",
+	"Bur1hL4B15A5t4JwM1c1q3gpL0S5dtKJ5dpYAon0xUFY3Z3zRf2MO9ShSggWzL/8C+D+OG0EVV3IJHKr",
+	"DMp9xcdcLCzLHs0EL+3s707nflQJXqzxn4CQsZAD0I/dBdxkTo93/9RLW+vDwd7EGmgrczaRpVsn2SNu",
+	"jLDmkZMp8OyEX8pcq4HMddYjbGfuBEqBehMI7SCofBZMu7hKVZBXIfyS30xsgfsQPYBZLCcyL2mgsLoh",
+	"Z5zwAZw9L5zMgGGhecBXxQPmT/DVP7rR+xPH2DRd6cWw6W7hwnVk2cQ0l1wWAlO3/MwWeuTFBExgIfIy",
+	"AL/Cc+5OGFBwxFH5n1Oid9f/4ZbdXQXoZuzy4BHWAsIyuDx4BClJBHgQ1QJmrAsPskZJ4JEzBaiugo3F",
+	"WuOambOpG8Unw8ewb7HIlKbJWO1Wta6gJI+cwk9TFUyiEDpbSAgky5x79t0nwwNMqhg+RvU811UhikY2",
+	"VapKPWXdsCWxPz2/azAxn2xKbJEbfyAoR7397N2/vXh7fnJ89uL89as3r84yRh00obiXdb8aDsEpWPup",
+	"zYwTu8JW83Fzo1iDen49YQQS74xt99E3x//3+Ye3r85Oz9+/OKEmfHv8HxmVyDvx9uHsOVA9dw8Sp2IM",
+	"oQXBUX6UKhp/ISGFvok8/eTwGetmzhLMGNQNzrlan/uOZT1yNKWq1RCRylusxPJq9LLKRYiPuxG0FZ3Y",
+	"qfJbCbv2+t13r5rjCQpuNJgHjZ7AYE24LEE48lrK+Qk6/nD2/fnL41evP5zsfOXj5vQcsQUn8MkSykfo",
+	"RKB5nQoLI1SnHjlrM0gtgFUkwme3oHGDobc6yl6KdRjP/kx+CqtJsrph0RULUpawsXM9F6iKc7Zw6od3",
+	"DBjMw+uCDCOJ9MCw7FTk/ZfC5rP+Kex7aZwsnIu+riRIcgjs1GBKrrvZO/wN+LWzE0BKr2r+CEgfNRhy",
+	"gWQJv4Vp50AuoPHnDITcoGQ32KAIPDnjCzFKVfZTiskLaWfEfko7bum5f6YdShVBoEcyDPCXwYDgHyE/",
+	"G695Pm44yU3a+Rkg22klUzRVT1g25oVfzhnrPhkOR2zOS2eyiIIhCvmSeC7g7U6h0eB2XS9Ewsa8cHpD",
+	"tWYLXvG5sBgLWCpORxMEFJ4MD9zVia7GsiiEgkuPIUKhtD2f6KXC2570kPRlUsoc2/MMMV70OeiZ7tLB",
+	"4xEb68LJUu3m+IC9kd/Au2iEMqDcGDHOVqIs+9QXxNaAg0siKQpHo8V9wI3ClFux4ussVd2nQ3jcq5CY",
+	"lZrzEqJfpNmOxYyXk5CqhFw36KuWxCxRo3AlzOTVcjwWABBU7xBDg+UVqIx1nw4fI1qNpJxSbNCwd0Q1",
+	"PlGajjAMPEGI32SXBnA64cA1yknmnBvBupBBjcaX57g+d+NOAwCsRTC54DIVii0qYYSyCdBygC6jraX1",
+	"wBbcznxek55MMC5Hw1uJkkPmLPncwxGni3WqWnjbWRaKTgdDdCptEK9E3whLzL0K6srofDrD2MB6BWYv",
+	"xDf9l32NG6ZZQdZV2N+cvf3wuk5WHHlXJfTQyaGNlc26uOfdTwhA2/PI4riHsfgPnI1zAWCA7gF/j1uI",
+	"fhPhlVLiLuSgHujKDti33lvi9EQOxPVOvoH/W4OyWGcLZgkbDAa90MeTl8/Z48ePn6FEPBgOh/3hQX94",
+	"4Gbj2bNnX/cPDvuPD4gAw/cJdsS4EvzC+CMQ4HBIjA0BuEoXnsL/yeFhUlPxexn3nk+lIn36tYTk0yUm",
+	"tNllpZgTahBdcLLpL4PB4EcnraI4QyTHfs4G7D03xsmG+oYMPIdQFvcnvPJHKJxzJ1DIWHEngLe4M7Us",
+	"S08WkypIq3G/DxhGP9By0Qv+t6UYsOxPsJz+SGosAiVPBTPy7xHP19NhUrPUHA6HQTl6rtWl29BamVS9",
+	"+hbf/eHDq2+dEownbBVNj1ROKRmwN1oJcE+6C6es0GXJ3UnRrZGqekcEYob2JLwH0M9kWSL2n9NBoR3P",
+	"9XyxxKA8gsd13VsMMbCYhFUcrG+QK5e8dL/44AucOM7EW3Bj/tdFQqhbkhZ7DaTlmupUsSSYhcxbhQnz",
+	"VptBYGgPpWRIsXdSHnPUn4EuP+cloxJ/kDrElEIxArOcg9MdOoFwHSwbDg6+zhKQ3u7ff3gW/+9riI8r",
+	"rnQfh9IN7ViUeuVkgxPHMhcoy40QpjdgmGgdI4phTdPKiRFqDlsqavkRLiXc+QTlj1uN9J/x2qun7Kno",
+	"HwxhWk7aRyuYiWGU2NQJTpQwY2FkgYJdFlho5USKQhzorM45drc72VCDEGWoQjmZX+OO2ghgkCbHU3VQ",
+	"YmQPht2iV52qJnKuYODRNKmlJuq0wYBBr18pc6EMuEzJw/S+0otKCssp2UdacArCBBy/f9UBsHzESe4c",
+	"DIaDIdS9o4XdGXUeD4aDx4Dfb2fg6PNGufv3VLSSrDm13bitSZ4IwsJ0VqZbDMvFgL2KaNFAN6XAIC73",
+	"IwYo1d7mH3SgRRWItldFZ9TxbahTS6Fth8MhlMNiRA2LypvhNHet5pS5yt/9PXwCfXDbvr9mdxpO0c7o",
+	"Lz8mHbOcz92Qjzqv5aVQ7l7oZyfpWD6FALZZGyvmnR/dw6hdXzGm7PuzN6/x8ILlIT56Q7nhkyC86aZn",
+	"0i0qp0Fw23SJQFHTo9pX8relWApGVjP+GJvQOVfOTGOYpIEHvP9SF4lLiMWJcFLJcUugznDi+fuhMe5F",
+	"zuypG4TWQ9X4MPhn6nXvbG20VcDAUJaBuoEOFXcAwenhVR94IZAHXCBSHW6T5mqCsX/PpwJ5KvBINhBN",
+	"anPouwNPk2ut1NMpHMIKVFVQylRs/ECBzAzYhLJHTmZnQLgV8SJ1uUKV0kgrEpY9euQMGSdAMGYueqAA",
+	"SiJAlIpN+CV4dSdu9pK2tArwNYPeVLua3dh0YkalLYSDTUf/j9duL6foPprZedncV5svat1CMOqwoq/Z",
+	"P+G+eO94qG9ApzMtW+Z5zVyEW4OrIokr1FAXdWvf24HkmQKHVapoSaOOiK+YcTMiVzJI7+BSopi5V1tS",
+	"ZWa6sv1SXooiYd9bu3inynXCTvlcOJP3j6dASMra/XocxbqP71jtF3a3dYmhodK2Es4iy57nHpUvDElw",
+	"6o1atj9461JFDrcBO0aTk0Zi6hU0kEiQCuyzfUKukLM3wcVGoHO0gzdHGt/lKRDq5zGzCEQX2qlEKeZ7",
+	"BOf6MTbALQEK7keb6YGh/W8iGsjh4wTshB4lV17hlvAafcM3wbq6imtvnTFArgnW8EzA02BCxXMFB7zS",
+	"2DB3tANyWS0Y/ThSIQ7PLwh8+kIopE6kRSKxwZBf4VY1moje4MrBdLskQ/WUdXExlWu07UCRZJzZagkD",
+	"t6j0x3UPXSvgpXr+7t2/vXpxfvri+YeTFxmKWnul+8z7Am/qMCNfk0qVfyE4u3Y7yzy4WSOAYNwYNtxn",
+	"tUcumn5SEaU13ocfXGNHqSLDy2mA6HPEQyX2Ke48PjoBoecbXayv0EI+9lerFbhD+suqFAryW/ZXS0Aa",
+	"vnTC8OdmzJoq3RsC+/Hw8bZgfK2nUzhHjlo8f36mOw3EmdcaG78rxI0nIlh/XRRVRHSZPcp6g8ahsx1M",
+	"PhW2/xzDoq1h1lYZefVL3Wuf4GHVNpZhjB59wwsP0ACPHNzi+RYW2FwaI9U0qV16tTcPEnohwEBFzeGw",
+	"qwPWbdJ1gO19fGvqLtZKAxbBZ/e55P7kbcj5pu4J58vNOr15AoAHFZRR8GtX2pi+AZ5pelWDQjRwQKLz",
+	"N2Dvu4E8eHz9WjnT+jWvED7myeHh9Q+8Qkco3v9srw+84WpNCxLKWp7us4h92Xs9hVeoUuGAic2GVsWK",
+	"rBK9xJzZViXrhUK7eCsXoisnztzvJSwvBa9oNbTtZDSEm9qOz5pwZiKGYZWO/LWRkexJeIraLHCHKi9X",
+	"fO0MePw8LhAIlGKYolVJ8Dl9BfP6BoZSQ3x58+hGKycoEKEJOw4JN5I3ENDAN9AuoX2nPkNKU58+WzrT",
+	"8H+6lN5j5730EYs72hI4Me07IM412Gmen4CDlcJQhc6Xc0rFx9ANhLVL6a5NhXKrAjyfqoAdKD4uSl2J",
+	"ymy7OaYCagbQTfNZno6r2HM3ctraJTu1gz0O/RvcwWycuQH0n/If2uUyQe/Qnn4oodh7bey0Eqd/fg1j",
+	"fyIK6TnieT7jkI30dPi45ofdnhD65B26nU4EL6QSxuyaCIqpSvTGrpGWproMqr+heXn8yzTpuHbcgRN9",
+	"qcJoHrEM6YND/pDMZ1fb+uFTVzvLLg8e1XC3O3Zks6jLJEyJVV3SzY59tZf0xV64SHhgKkhVtVQE+x9g",
+	"jdAiwFdmNRKuhJwQQ8nKkKIx5kZgZAlg1YF3ICHnNCZB28BH4IzPuVTnYjIRuUXfcaoArWMic66c3WZ0",
+	"VK/xvS7n//iv//2NVhOnzSjJcl1VlPoNZh+4LVLls8rwOz224LLyvIMFle1yyOsg4y4MCoKcCGVTBUl/",
+	"7fVzkIbbet5JYxFZ+DqnGmBQ4YiGxIEaY2qHM2uDgaVeyNem+V71eQ+BJYmwadfXI96BW/oyLcExVVm7",
+	"+djx7WqpbvXL3peEK2Rnjz3FzX4iA2bekwnt1XMOxbx+hUsDXoNdrSF6nZYRuJLDZ58J8Dk017QAmH1u",
+	"/v22Mas3xyNI7+rscaOvHfvxDk8imEMomWsV+z7RB8eP7NFPNbmvfuRDlMfS+SSl8Ze2v6Lgj7FbFcYm",
+	"Otfowsa5Bvm30eG2pRbC5HTuevZ36SDQyF/7lA+fXP/EW21f6qUqvuga+U5Ytl2G3rZGtk7Sa8TEqwJL",
+	"gmBh+Qj3Izr+d+pOzz0tsVPk8CB8YDzhmKdDQv5i8I/blRAKKu4WopK6MCP0Ra+EuGDdbKVXmFIEpICs",
+	"m831POsxIgEGDGZuM9atXbbomCd9LWRL15oZI8UMHA9eEeiFMKZ7YkyZ7tJiEvVKN542W4+zboaF/PYc",
+	"T1gqV8wCTBhdTiB3GLDu0F98BEFsVAxxADAQwH1e1A+eWwd/TbABkFSLeYGUvi8q7uz+hahzBlBbTVWX",
+	"x1DQMBWQsWLBW24gqQT1Pgh6wnceGEy/TVAf9ROHWicnNRGwQwPIRX0/zi3keLvhBJqPVPn2QlED3NIb",
+	"MDhFQ4M9wLbx6WtMKhwxWhypcr31Kiik1ItCWlHU74AaWczscC/w1wfMT1GGTqMwNxmMoO+Z8SOhjQCF",
+	"N3q3gTy8MBpJPWj1Hb5q3RN/UfuNLCDVLHMty8Bf5NvD+iw0hWohcnle6lX2yP1jJqezjCGz3v8ImT+0",
+	"BFPle5pHSbTQ6LHW1tiKL9pa2T0YDoepqgRNSlKnstY3FRVfYVJA3YWEmRrSJFWZ+6vOAfDbHfCkdP3O",
+	"glvu3WqQIuN/8aWsvSi3GPJ5a+slMLybuvPAyVgIw4aDVL3BqppoxQCXmFt5fs/oCnLUnbhQenu5Jbis",
+	"nNWBMfJsqXAUkXPBRLXYwfzBnC4wdNyDZnMdwALyHD2TEko6IS8Melmch1uzZAcvIpUzQyof1C77vH5s",
+	"FJbZFJWcWEBfCN2KGfSDvTjj5SSFhHpMq6e6ARwhfKRIfMYk9cENChC2g3GRqrq6yAktP3pInVAAbS1w",
+	"9X1EgJlxpS9E3C4JcTaaZas1VEb7c8tQIrgTWVQMJeeLSl+KuTuYEjxP4lYwWRyxKJWPRXMY2EUTyiLy",
+	"BihV7NOraelmS2pVkTHgTsZsKV6WbcbpVFg85CTCTtzsVA30NK+KPy8RQ2nL4eqOPti0eAgiZhjFI8NR",
+	"CDfAP3eZGTi3e5tddHK/x6f2sTiObd2F62wOylzb1Wf6OG6BK49qrNFjW0drb9cwNE/mz7N9j6dcKmNv",
+	"0MwNvWBnKze6c9NmXjP8p0L45XaXVl+0L3Yo/3m443dnAQz3sACeU13Ep4QBP9tU+MGJZxJ0KFqCkEm2",
+	"hAocmrF67vTO2KzwFkFkfQYjwTZ4ulvthHfK+y8BY8YJ980t5JnPTeKpU8frwA9bCV6kyiNksEqX5XJh",
+	"WPdCLCybVMLM/Pk5505vUByg2bm5wJ6tUwVp3TkvxbffPDBgUki11EvD+HRaiSkAmlA5gsUUb2OhgKQ3",
+	"YEgJTvroh7PnuzjOKfUfeNtLrQPAtwnkulRQSzTLOgtJ1gioETLjY+bpozgfak5JY4gSAPg4IWTtVUx6",
+	"GIOlHFhnIBn/2ZAVfG0SdvhVqrAHumKHT3ANGChhpIKvNSDshwP3AIrwiK+1++TwEErCsbder2+jc2Uz",
+	"ZOGD0myntkz5ghRv6AaqVYVERkMnWZ0uAPqX57DG2hxWM1nXGu7yOpphsIYi3mvKrGfD3tFVrNdkIaQq",
+	"UCITDTZ+essI2qLGds169tSpzK3U2KzbpgIebVJj+26naose+yjmxrYxeTNUeYO9NWCZIg2HioKuHS/W",
+	"DdhsaHQiNgk+SGqzmFiml5bsVch7xPeiLkWVaqDG1kQQGyTN3QgWIElVfUyYxCmwhagg8cMkDBRezL+j",
+	"z7RSRUOhnMcABJO6RgC8or8DduJeBRA+qZpqSL2JQBXhTQQeyOLeg8GDEMLCSS430k52pEr8bclLXLJR",
+	"Tx6YOoDiHtlVyQCO5LC7wdyAYSVqhTACzWmiXkHhfrsKW7Ml34UKC9v/7kIhn6lswkFoNVuUSDhwZcyi",
+	"mSS3rzK9xcjfokzWFOtsJYvdenxg9d7/03g87fooHVKEaw7yvesrm3pH3taAbJrogGDb54OPeLhz647D",
+	"LQR0vl+rlV7dZuzlLlXmaB/ujtlLYX5/DvNfWPs9jtRN3qJkkhJBK+AKLXdZSLtTrX0dXEGB36aZPOCx",
+	"LuJCep9SDRrG8ftX4ORltVqIsj1pgn2gLnepLwTA3wWukISKwxoZzsxfClAjzBNTsK7HkkgVN2uVzyqt",
+	"9NKU6Kav3L6AykpyqzQTuHsD9hZy7BBphAA2IGVzZ2AfBnCfuD5xSwWkQMxQ6FJNTAywCEOSJSxzfRx4",
+	"wuydxja+aVc9y8EeKFb7cGFJwy4kiqxK0LBtNx7Lgi+E2t1c/3RAEr/jVvvvXduejZP7hjyf18x5gKiI",
+	"wSakr2bYKd4vxC2lOFBL6g/rpc317qg+/bx/moPbB+/ooesm50slOND37zMbmtMGuIN7pDfAGYBjeJ/k",
+	"cEWSQzxQ8fELR0U4emuIsZ3ZDe6A+aa+7aamza9qpYV+XL/Q6pH5lS+z21ku43iG/WKJLu4u7Pyu0suF",
+	"YdugfBS3pRRrzJgH+B1E36Oo9ZxfCJOqfbH3GsmfEBCccNUHTF7xMfd6E2XlPjAs54utyhN0rXl4AFmY",
+	"DCr5UkVMrnqCcDtymqFvLRhCXSvmsDmWlWDDhM35R8RpM+xgePgkqUPyBz0feKYXSWtEOQGv37j2cUDi",
+	"a118lCpe5TN5KQocT4xNFaL0/sAYGeYtuk5CLwZvsx6VTSx0ZevsOUA1GJdiDoFYatCA/eBBujzKZAaV",
+	"2aVBzzQiT7tGJwE2mZi8IpIFOEAxCgoqI1DrcRUovPJKK2YWIoe0DzkX7O9uqlumxK2BCA3cPYgdDJfc",
+	"4+7p1qo/VFjDBt+7/u+G4ZjmV8Juv77273CrmO0WxNguAzfaI5wmRhS/9uPyrou+PltQEsxtJIJ2ycqt",
+	"0zUkECJHzLYU/Raum/jlA/bO51rBfoTqCJIOVC0HLlJwG/tYgLF8PXL7uBTcs9a7ExxhRTNCUq+oQIaq",
+	"vJ2ZSW9GACWP7xpoVWTEdEN5DpCGYiuuDNp+qepmxO44YsCiDZg0WCsPMVjKwNraujgmza3b2DlPdgD+",
+	"Nla5Z99xWj115p8+IPrZSx6X5T5LPtmZG3vFxA6/gEj8vS2KW8p33WOCPyHZFYCK8lkbHAii5QADprwU",
+	"ytPoO9ETyS4o/jINXv2gwiSpgowseD7xPKGE6wS3ID72aqZLQWEoXmKZFp2JgKmNgTt6Aj5DhJogHAcs",
+	"UpA8yI/GaIwIEjIojxJBJszRVp0SwUR5kQowG04XwiTDhh5GqnMGStCAeRqD8Hm3T9ZBK0uVf9JpvBDa",
+	"tjKPGOk5qwRFuUFCI01VzZlVUQ4ZwtcZ+i4oX0HnwjGB/nFMBmgqhana1ApxHqDFEMcE78fKox4FZAzq",
+	"Uo38MGpR8kHJBTwM1IudwK9VZeCIz7mi023s3u4moUgA1Vch9lsBHQWFvnG2hYOtS5kcI8ZVcCeDjmo1",
+	"vhQ01lTtsCJ6R7QG3TiCw9q3EHEPDVsq5GlChTkotlD95u+tu07oTWMRUkwA+rPtCEXa4rvWfj80v3Ij",
+	"7fcXFPXE4fz7Ffk3T4z61evWuLQ+Xbd+NF4WpIB82jG1bHFtnAprAvZxE08f8kcgZJsh5Wol5vrSp31H",
+	"sTBg7lIFw/Y1QS0DEnfOS6EK7rNP2SsLqUEGcdUJyr0lJTIJeeJx9M3LFSqt4JUA+V5NfaqUNx/gfTrC",
+	"5ILcCUPoobV4eovYU4AZEcejAE0Y4LcojuZEsLDhSYNpzdj11rQJE6mH3+AM3o3o2vzKr01mbZQ0Yzqb",
+	"a+nvTnb96kXRaVMfdhsq3sHIXNC7oXjyKLA7w9wvPExsnYRE4WlTF3dBoL1NEFDKoyiY0ivy10EeWg7A",
+	"06EAwRcToXKsikZNWap8ciPi6g7YKwUpcdQKqukJ0NChagvBAAg7FYPlcekG5gE8YV1Q/iDXEV4p/w6q",
+	"PRZa9RKQhq7jg1S9o2S85pd9MUyzXopyASB9MqQNpkp8FPmSanPG3EjDspk0VlfrrJewnEPSHbco1om1",
+	"wint6G9Ft4jSjJ6BFEkOMlIDvDgvoWIofjpim4B0uFT5D0c3OZHNlgvX17HbEz1EkQMbJWAFPzAMn4Sq",
+	"prn8KIqoaAf96w+Ats9D7rYJV/+2X8QA9+t3l4Dzjbk3vzfEjR84MlujXX6rlvgOuQQ56J+sNLUjfYJp",
+	"bUhSkSlrFF+YmbZtKekojhIfN4I6z+0CxgQBMdECBYhCxJPhSF9YZ2i7rwLYP4L/Z/BYkQ3YSyBkwyrN",
+	"SkPxEml2vgzMjQaMi48IAcY7xWz0XFpyMI4Fy376OTva5FiSAGYaOyJStX2Q5HxBmaoELcHeQSb9jAo7",
+	"6TafVg7+3ZwviErDsELwAqBMuuQJGRAv5TnxqmRkgPuITA8hzFEfg9I4TNQGi35E5rixBL5DNDjcsCxQ",
+	"bAeqUDe4kBAfkn89MOhqth6w401FRuntM4gM6No6pmyxquZCq5rBPSSnWNVZ6XF8zw2O8qntzkJO6iZJ",
+	"d7qR8W21n5neEVO6QmQyFcXcolIjMLTZD55QF7FYm3g69WIzDOmwEVY45DLTwqwxzT1/ztPhYw9eBluE",
+	"S2KJWunqApTwVK24O9kusfh4KZCo64W3BBJwpMDPwS+T+DLF4J1HuJ8IZDdV5PdKvBc/cuCj9p/T7pUW",
+	"F4afARjobs0vdPLhLXIMZQlDQpLNbb1UjRLvzadPz1+9PX/5+tV335/RK1AhgS56a8miX8jbLlTJ7qnW",
+	"PWou5dzXpEZX0yAdpQpl01hOpwh+jYOBh7D/tmlz8SS4qf2XI1uu9fPP352enX84/XajBb2IezcaMQQw",
+	"pu/j+3yRPl7MoKrXiQdvVQGbUDs2KltC+jsIJCVWJqJW8PnutQfREwo0ObAKbrnTMkab1f5Y8RDo5IB0",
+	"zil+8aRDnNeaDRl5hOfCA7MlO02qSo1VBFbTqw1FyideUXUdwJ6Hemi3aYAJ2OpF6uQaVhhhxQYMpRNY",
+	"u2PGJ0t1p9Hik6WKPGXbVubh7SGDLXdWCaKcCbFgX5a8vA+S/b7QRgPU3LXz4tmVNq1fzJFm22BrkToK",
+	"WmOwdWtLi3RKcSnFqkWrbIOrpEcfGKKdAaQDp3tI1KdqrYhC3IMGme7xfz7/++L4+Dg/fn4c/vfn7/5s",
+	"vvrz8fH3x8dTf+31i28uXr+7OD7+ZnX8yl/89hv8r8+9XHA7q1MvIbN1d7EK0TV1Rp3/5y/H/f/k/b8P",
+	"+8/O+z/+9Ifhz/9Xe81Dq5fxrVgBobmugN8SaUYemIB04Axonx0FMxJL4oQsVc6UtiKJOVL+6oTfA4Ng",
+	"Ape8XGISlrfZc12JimWz5ZwrDKURvAKBm4KA974IGH43q4bqxPzLoxc7AY4aC4Ur0LIl8xwf95WG9E4E",
+	"2HPaIXU2SZXRNR0MJNITgY9Xp5BSIx6DXrOgjbL1p5UAoAOw1qXFxmArUAtr0yTczA9SBRmprgNPhk/w",
+	"g3WWVliyR05pQeXKdwmoC5QOdPKgckK/u9KGEkxyUvS8Pu+2Gj5YF9u1HVf4qhf++zc+tMKu+anjFosv",
+	"hsGt74OunhKgEpMlKa5WYqmruQAtdQA5oMa4PQF5Hj8neyNXug7cetgo6hcdb+eQIn04PPyqf3DYH/7h",
+	"7GA4Gj4dDYf/CVzXlsuyM+p0kg4s46CEdEZDf0mqxdKSzya6jEWi8fVbHcmk4xdoZ9ThpcxFv+QLqxeQ",
+	"A64rAZ/ErdsZdWDvup/A0nWyxv1SxBxCB3tPzouwk3fqENC2hILxfg+TBIkkwVHjZ9rZtTCnTCUy6ZwR",
+	"fK+C/Oqd4rh1GffTSrO6UyeIBPJuUFiuCJfeewC2fUOlM0Zt0/joZnjVnVqbSC70ilZwMQRo8GgvNeBZ",
+	"qtoQz9jVgGc9n1AC0LD7AYcF97LbF43S+1ShT3sCB0JwlTyo4cRM4lvx7On/YFHJe0ClSlUNZXUpqk1s",
+	"KhZBU0WIU6wJOEVwAYA4VUO4NSnx/Hi6JqNbQlmspa4Ec/YjURcjkkDXAsHzmhzr7oT1udHunK9HYKGN",
+	"REWCXBHwqiM2XgKwPPyFpe/l2skgKKbn9HDg70MCUzAOwWQUylZrzGqeQTaQ+ygbc1WMsAGAC+bee5Cq",
+	"/4kTvwSWSj0JmeygGoXRBcbq1UyXrh1jTfkkeqWSVOEra4Sx694VWNdKKeidqUJ6PnqpUx0gdVwqgOgq",
+	"es6Qj97l+oK1liVfUNIIEINZQJdYOH3eA9k6gx6RH9zCOuf2/CJDOKSlGktuROEd9TjNz512406scsAO",
+	"h4cHSVjeqWouMuJ1ocxzpzNduIk8SNhhwp4m7GCYsMNhwp4O3b+HiMWB+9fMeVm6rVYPVoRsx9U6KgSA",
+	"zFTDxHxh14THFTmLnYWLjxYesiwXO8r1X0cS6g7q9c+QHXpbeMUSCzydfEMwEfjCLWFQRd28AQ7Vdr3/",
+	"7QFX/ULISfH87qI8q2+5Lwb/XAXBidXWKnA4ZSBQUUByYBDVV1eF49NXlqWhGLyu8PkVys3NeMOu/UVi",
+	"9tzf3thptHGDuk42/ljrUnD12yu9hBG8vhjOj9g/QSHc3K8pvzTpwu4CuBMxlQbSIXzyAESnkP4u0KUn",
+	"dWIPsRa3MBbv8FDDLN2pjxq+8IWqmbB3O0Q0ZWPcVzHdoiWHy9Wv1ral3hDBN6hdQmgidkzTRsTJdVhV",
+	"V6ADVWJCAVlpovBrXNRkMbJkQv6NsXwNeLU8d3ZUU5YjbNYMZgGDWgggu1SlMIZlmzL9j25Ne2jg716c",
+	"ZalqFkYFbmfWqIwijsuod3U+RaDxoiKoOsEcHJCg5Ued9U2b6CoX2J7RRpj4yfAZ9APTybWJkwlMTHgN",
+	"cUnMgsf3YyI/W+llWUBczL1ZVnWhgImS3cEw8Gnu1D73tJGlULZcX1Gz5QXTlefvcf1KcQnOUoBm2XPk",
+	"UkW+W1nVeaWIZmtmesUydH6NGGTWe0vWXMiF51yJ6hK6jeyGkht7TikOUJxWR0zRlil5Lq5g8IWpu5l6",
+	"8OO+tW213Luva/My7YMRt1vUtlP+7S5mq4/iu9TIrjwN7zPoWgvYrpjMX0nhWqoy0uDO9aWoKlkIkxEH",
+	"dlsNmzv43Mb390I1GwTqrixnowQposLarmdLVVxuhIJGeur/qM4ogSQpAP/3COMAregOlVRNSaSDkwvY",
+	"jSeBxxGX6c4ypbtUZz/UX/hC5UlXbmBfmvS73Mi/57KkG6jKSCBwPZ1LnNFeAgHdtawoSeTrHEcsH91x",
+	"7CONqQQCoUdEJQB1lG1cAtBw4hE43mI/oHxe5EBIVU2CwGoOBIxmHpEKRdQBFCLndpO8IUlVFdEVXMtU",
+	"EDUWYvPPIqZ1lGMzbtgEAvyY1HftiO5wDsMm/hbm8fN9w3fpwME27pA2MJ/3IAifKwTOWmhIiN+RuDHx",
+	"1PTY7nx7W29AvQcnU+z3/Jy0fu9lutpf+j7c9ZtG8fLduN5vGYbln8J1uYim16+0+tpeDkzFXr9+E16E",
+	"OVPH718BHKo0TKi8Wi8oGwtLBlSBaepOlNtlpZz0D21mhq8xEJfNuDnnC3l+IdbZgGUXUhUZW0jPTL+S",
+	"lUgVohuOWAY0zzJjXSAfftUH9HIrx4iBYBkBkbsNOUKC4ldJqtw/TvTSiiphl69fv0nYu7Lkc56wwWDQ",
+	"S1jGlZ1VeiFzCnq+QSJ74/rYA3iAbKr1tBQZ634n5lJJlhF+mXiOSzfrDVgG6K0mwwouNtMrNuMVxc8x",
+	"iRyTktmkFMJClpmBHLTnM5FfRGkwHn4HuNAbGxlVCUhz2J267HfCnfqG/Ue+kHs49HHHIedH7N5JfDdO",
+	"4kW9xtqEyuYBdANvcS1mjutZtFgjCpFD9MkujYigMLw7DCt0dvglG/tiH3dbYxHRJ+4Vp1tztF2zhna7",
+	"23ZP5PAXFzD3frdWv9u1c/trgY06ZkqsUpV5LaTd2abEUTjfW31zjJdlqvCOActmkENiamgouoC0p0Ca",
+	"6GMzEINhl7xcChOKFgFXiBdIHuRxhoxAJh+sHWAGoKKqjcJS/BBatBxRp1gXsKeQYpBJhUBGyH2YqWVZ",
+	"Zh6nhElLsPa+va4xAJoEaXwXYmEHDOsNSZcpKr0g5KKcA4NhrpUiknuCEQlylBtmtFY+VzgQUabK8EuB",
+	"MT4eYixev4QoVMCVAiSrHArtqc4BcusJyyqqzvQVYPWQQupb90QUUEMfV232qN4tMGNCeyDJcKtIE/Cc",
+	"RBOwardb846VsQ+Nj3wh5+Z1stL7N3+vMvNXqbl9ds1X8HJ+iq73yEkUK/pb+VobRrkhS68lIYZk74VY",
+	"J75mGxVAaTGXBovUUyULE/A3TJxM7V967kt1s0g8+B9TNeGyJIimeKMf1k2Zo0XIuiavluOxOxEmUDVd",
+	"CGUlLw3hdfh3PjDRm8bIMzcCcBB0h06dqLd6KjAwwteAIsK+Zm/kN6w7J+Jo7hpBWdER/+qwkd5A3tRu",
+	"ZqulyjmwcEkKhbt930PAWA+sB6kXSHU1ERaQBHjc7BJQ4vNKG8iZZnwhQR7LnJukxobhC5mqRaVzYQwL",
+	"L/IwLitP1UvVWVDdSw0Yi7V2bwFWbqhT3oB8fob5F3HN8i6GkxNYYyHf787kW/SdXd6ljdn3fIqyudYe",
+	"GExYv2fl/7xa1sO9Bu47bsWKr9ucYpuTslLbKX6fra+2C0YrjL1tbBXwJDU0LQB8ahWlSGm/NqGWflVp",
+	"NU2VhKR6O4MsIcL/mLntHIoRKmF0eSlYNyuUQbikSFnNZxRDirY0MYMShxGbLnlVID6J0xDdK0BvFJUF",
+	"EnKLuuCYgzwrPbCC1wP9W7vAPuR/JCJL30jxUQIXP8IzZJhMH0OLEmUf2AIraVx36KesF8Hf4+N41igo",
+	"wdVK9AnRLvgZUcP1vgnWjWWp59ik0mWp2g6kXk0xisgINck5CNimQMFTpj5aDodDZ4zAKaIr6H9jFbjR",
+	"nAle2tl6xDJ9kfmZl/kM3wWKdH1I+RnzSCp1GxihybTJYrek71jPPYs+cSVuwu1rte7TJ+CX3SX4iZHI",
+	"hxEBYOVex/3FgfjBi17vQFbKS3G1zhrid9f6J0/IQG4g2AVAPUAoAoDOCI4fQ+6i4gYt2xqOX0/YghuL",
+	"sWdIzoHc1wprzgG0J+SgXoPKf4R+SUrt5FMuVfA5KI3SvHs4fALBd0rnhDIwzp4MnzQj+pCrwza4RqRx",
+	"3fy7UP40CXDDx1t4zJ7txdO1NrGeoiyFGppp1ERdNjO9MtvZm7tzTf9Mr9zbp9uoCrunBLh1p+7f6gnx",
+	"Gy/sstipu7m9QoZ14NL2ySperEblfqXRAb9qxU2qgv/fzygCUqhmorY//YRqoHpH+ddhdYTMZzxrYa+0",
+	"J4XsXoG3dxSFb+w4gHyz753Rrc7oa9fkbTqj3/ALMKqVWO1cwjUsYcNd7RFSUvWCV6UUVY1zCJUOwXO9",
+	"EpUAZ2nriVKJOZfKk3vzcSkGWFgu1fTKzFK8BRnEG1mlcWpotA2vPjpA89ZKpMpngELGmc+LmQuuVjNZ",
+	"iqQ1z3S3R7Wx4e7Ko+o/8oU8qvtueGB2qNfZfe7obyd3tE7TjGewt0NGkcLqgVmv4ER2tzSpkBOm4RZe",
+	"lmu3UyEGVYPFS0SSImBUXYW8cMC4AORCWwEmYtYSWgc/HOaxXU80XCdbOpOzJmLYwcfub7gdnlmky1L4",
+	"ceztri8TdE6yP8LeKT5x5bf9uEIDYGCVWO0kI6Yxv0kjzuiR31zB8clSXZ+2h/AH/wQZextpoU0InQBG",
+	"vBtAJ9KlA9ZyA96YqyIh2DRKg0ZHnNWWly31xlNhPRzm3S2AKzAq79XaVrW2CQZOy+RzPNVhbT0KOHk7",
+	"VxngE74XFWL+FR45kNCIFlyJknXtSiOCSUXYgB4oEOoCUsWBkZBCRngDm/JLdzzWOIfo5jUzwBGaIISf",
+	"U1Ph/lQtuKww0+PfKrlYCFXoajJ5YBgvFzPOukrPpeIlgM8gvs2Ey5LAq7N8pmUuMv85CNkQCM8EaUY1",
+	"ENyzdx5k2sMKIyJjqgibrRhhg/7xX/8boM88GFMEOeja+FzPAFLwgi8WfMBeAgcVhfLISEBcS28Fe6Wc",
+	"sNuOEHSwEBOpREF91FWq4IWut+ySVxKxF7llvCwBg0cty3KHAXuyVMdhuj8Xag/B5+CRmVDn0KrOaDh4",
+	"mnRoQM6jtTUc/OFp0oER7YyewNpVEC7+y08IrYf/9N7yzqgzPHg2HD/mT/rD4XDY/4P7v6/d/w3D//hB",
+	"fYbOdX7RhxfBSXez9xy2vad/+Alvetz6psdwpl5IVQDGKC3MTtK5iNbxOcwwjNRXB892DOLXX3/9LAIA",
+	"LMv5OXY6jO3BIZzfS7Vvm4cHBC4o1fT8E3AD6xW1Q6zX2wJ52My9kN8Q8t/rFZvwKiBjk3yEgbsruZ9z",
+	"lYvylsOTIcnDaSNWA/RAYDeAuB4oLIGGIDjwITiFSPZQBeBfckS5877OVSo2KeV01uQqqGmw0CECmH4o",
+	"vVHtgXJ/7DFA8/tAXIB/jdM82bG5gDegj10aNuPVvCR1KvBOeJR9T2cOwUGAmMO2pjUSekTk59uw2/WB",
+	"t7RqYXeOFP4cm8eD25zcLqI4CtNKvTKbY2pmurLl+t7B/iUyuHDidmmKW5tfXLo3X63xHbPMio8W7+0b",
+	"Wwk+zyLNBSLdlk21MCPGIeINNkcGKB8WuVmFJ2kKFgl6HezShOBV1+0qrYTPIephvWeqcl5Va7896Yst",
+	"VC1hR0pfPOpelk2cLpgBe56ytRu2CZ6NPCmYc1ZHw5HOg0Lz2PNdu7x+H/C5At8BfhmHAUplAYWQPddz",
+	"OAVLqVyvsxEEBPu8lJci64FAM+53ZMA4eMqIzQUCivDdRaU/SkGBRK6YLErBsH1ML4QasG8qvTJuLCae",
+	"68aHEl+41pzqZZWLzGfZYb4D9tsQ7Le+kOIIcyZYXkq3TuA+qLKVFRsLXgGy9YX73jHdg+MCZKtK5Nbg",
+	"aMQxHjfpwsvULi5ABjPsDgNK7KuEWc6REbeHMJWZn8FRWEKpKrjlI/ZT2pFF2hmlnX/813+nnSQlZw5c",
+	"qpYKjgF3OTzYGf2UdsD0TTujx8OheyQQhjnVaZj847/++2f4P/d1+jDM515fpXQR9zZ6CXRgm/YQ5uxk",
+	"qV7gRrxWF9/aiU1Rv0lb6RZx/9QNO34gibfn5hY5wkS/zPUvw2zE7GSpMrfd/vX03dtBi9+tneLrEica",
+	"9su9jteU0EQ+5VW82kNj2PZ83ZXS54H194BkxmZ6YOZLUUGOqNqANc4JJ9RJAgDAR/Iiyrxyihyg9BKb",
+	"AORGUeX0EbMeMhigCFQTIniQqhPPAuDuCTQAAW8/1kWOCLnJhh9xRbVknQ6f7TaO/Rfv1P/lv7HLCUa/",
+	"3+tRt+E6s9GItvHq3e7uEoTRf6s2FShjp+7F8cakPM9AggfH6lJB6Q2YVmTRp4pM+gQz5i03F0zHZTNY",
+	"o3wUJ8V3D4eHvYDLTd1KKPUnSK5tVcyPgHn0E33158w9v9CVNQP2VjMLxkQNOuQMMFGMWOEGYu52s5U5",
+	"hKVx2yOhQapCTVCz34n3SWqnUlGpEDLzS/JXGmLyq98Jp10UVt3MQgEGZXTFgWoqPi5E7s50YvXARNMQ",
+	"Zq/rlYAs0Mk81OD8J45SlSF7RM0jxuaQO4A3ZsGNk2FEXleMGyMqELHk/CQFNpDhm6jAgYbdZ6t6Fmpc",
+	"KYFjBZYCuD5ZFx2XROlCdbYrqXpJ2C1JLeSdggMTQ9QqlS7L5cIEE9wTtKgijIp3JGWMkum0p2BJlS6L",
+	"iCzC1OVmTuV6VYj5QlvQuyJRX3o7gXzLgRIWeO54tDNqEtsNf+oDZKOmrGciv2oh58MTzPPgdDMqKc8Y",
+	"YPr1sHINPATMrmQuaCqdQkUPubPLJzADrx0kP8R0gfRxhMN0eipRHrrbKIUi7DskBXBPSRU2H5ojJUFy",
+	"hZRoNxfuHchdlyrF595+gsQT1vUTNEiXw+HjHK7CP0XWa+ecgUZ8Ckda5CveWP5O8gbH5B/yA9H/Q3HI",
+	"+88mw2H/cf5UHPKD8ZPiqwlI5n0LN7Cdn0u0ts0l44mfrqKWGXpqGa2QouXG/lfP4ELrwR1Rzk5Bo6Sm",
+	"czm86YDs5nIhoU5LsVv73CKR6HcB7ES/eSh5p3efgvK7LAakhbNBd7KlcuzhZfLawNV+prNap2kKbEPe",
+	"GXTjYnZLWUS5LnCQb8W8dyaunPjm3Gn9GHzjqtoxPyr3FnJbRgSvyf78ZN2lrh5pqlev0ndKbK7PyBea",
+	"tKRedDN3GoDHNANZnlFAGXVaJNepk5Na7VGS4Xe/YK9ZrPdrtT0tA0cncufcznJtJZPZXH3dQ59wcRSu",
+	"HXheQ3+z1zljANg6D61Jd+mVjKs4L52JNl/OO6OD4BOUygpMRWvdZcvSXpfHGNkqgUmUdZ1CvfBgspE1",
+	"glWNTknrkW8brb3IpBiwk4BABiUq2mnYgDgBKWbNKrjx2kJehmErUZbOmBivCQIkGwFquSoMG4uJJpuD",
+	"oLtqNFys6QZjWahcu/fCdyBR+wmWeqMOXgETJjwuDePlCkHtidgpsEIr4qrKlPhoz3PIy8sShE8HSRNh",
+	"XFJLmbRi7o1d38tVJa0VPlSDAG6ueWBqvRWrEWHcH+e5WNgRAzdzbi4zsHD91Vi6fOyrwkmYDLsbm02e",
+	"PxtYjsCcIeSMiSwBXe5CiEXPtcVNrfi40BXwfYK/GCHZPfI6R4LyXCtjubJsLua6WgcMEF9X3/V9B9OT",
+	"honM0obPb8hqS2jeG0EDKr1KlVtg4LesAQCayy2htZaQqE5I/0k8ujyp0SW3QuXrhJ2dvTxLiM8jAWJs",
+	"rKV3QiRUiSOXGZ4fqSKM/wF74RSat9/+6+m7txAlitlSwX2jWBboPzPW5ZTlKlJFz8CLHhiWwWrIejS/",
+	"aI5kjBdu8tnz03+nBUYYMjAWgezNmdRYp5DASOW6XM4VqFsJEx/dosDFH3E7mlRNSu4WGxA5EBwMPhmT",
+	"QHaxSNkNZS/BLC1RZEmqKP8qoUSsiiZ1iQNcnFeCu2VH9XLRZs8gmuSmIuKiDdMZ/CgYvPfuA2nins10",
+	"WYCvLHQfhpNXFVZi4JRAQhYfmzqTBfawIjKyXEDeVVS2i1g8To8uxYhlBCDY/1YaT3U3Ytxans/mQtmj",
+	"VLkb3UN/hPhVH010Sfb5IDeXaSdj3WzgNmCZgasJm9bz4cmxgH6gHBUF7bK6AjzwHxjNJhyQ1yZclq4v",
+	"qGzDYkI55eQiqyOEGGYUvCrXI79IQVTBLZQN6FZtqrKf0g5++RzWPcTGBoNB2vk5S2D1Rbez7F9YfPOI",
+	"DQaDLFU4q3B3pVeUHFLHcfHAkIgkpPTmPanK/iXr1VQinOVLS9+BLDmITM+lcaJbEakwyi+txE4YCtDJ",
+	"4EjbKwm+rtmB9BdC/W7PAg+JZreQ/77x3UYBQm9EbkcPnhISWjSCQgGB9HjN3H8H7M8B+NbJVQCWwmNT",
+	"Fh49JJQuJRSqRtClRhlU7aJj3Fw4GWF3E2v4p25nNCKlolkTgMORoMsW/T4sw9BVVi+0qDQf1uctVRIE",
+	"OR7XE/yWMvlDB8jYTTptesJVcWokgIcdSaFm9loqQadOeH8tzPEYA63QSY62wHTS8TrM/l9+fvrvo8ZZ",
+	"yLr4pQTki9+Y/l9uvmsFAX4IfwDuRvjLb4wkxEkTt5zmC3vujtFqYbfVCz9fSaBEJ1D1hJGqgedjwjaO",
+	"xiTWgINCcj43CbN2YuEfDfrq84WoziENur62cQsqMOdLUyRegyFL4pzbJDiIzrnt1WkFbgC9XrVX7kBd",
+	"+FFv1XuLcxeYTSTc7ziaaat1H8XhXYQ0kb8E4pY+ZkcOEmQq2Egh6NYoXrASvXfQNVMKp0xeGd/EzDDI",
+	"yeSl/LuIjiPXhFH4c6qFCWCMGbnjgbycI34kjAurAPm5m8Ff5/CXh6mhlkNfHrjd4CNlhHU4XnuTVYmV",
+	"RxRBvTbqf0hMgodRXcFoKba4qWrGEVuoo2F7RaAAxSeEoKI6+zpRtb7sLAalG91LUizsJcMNtE/vFSmo",
+	"KjgX/uGxECr8yrocx1LSy8iUHvugrweoQUWPTOdlKYxTdpeFtJ6aazNgZav1S2jjl8mhRbdZvUbcaOoF",
+	"2EVuinHgj+K5oAmgeb3P+/gSQQ8nCDYDHvFKx8nZGfSg/MnrIx0IKzUWM6kKnxOPaFVgGTtlAoBcwcuV",
+	"64WACl/A1wfLWeSVsL0kYEFJy3IKgfNGbiaCYVVAtQdG3RhTQ0OqJ1rwCDxf6qlUGZvzggRRTdlCt6fK",
+	"mXnYh4KbGZAms6UBJFlI9Z/pVS3IeV7b3OCswTZgy+Z87Z48amTczoSnAoBugzYAZkrAMySp1+YrP6Xh",
+	"v0N1139ix44H0ezR/j5hJ362fvDDTPuEGoof00L1S7Neq4DdcyVRyCne8ptmCYE+XF9rjKPxT1FtbPys",
+	"hqWBF2JmkDaWCRjJO6WYgC98IX4J7N2ObY3IWPfMEreI3QbjyDgObdtibIipG9BJEDTbMU3a55IPezsL",
+	"4Hg87zACtTW4gtMQPmijCo7a8s9NFeyFyD1V8G1TBdcy6p4q+M6ogndKq93cJfWxeZcazpUn170XrTVv",
+	"44rJ/NWQlcRYhQGfcws7bUQSqAncaWoATrMbXe0u1boP9Re+EK7alZvD01T8LjfJ7xlK7QZKYw35u0f6",
+	"URsSaaNOxGdu0IppCw6HSOlv22723bjedK5lzP0xsyNYU9PGQrhmc/neBjZpOxDHFrqzhSoVwt2om7WD",
+	"Rg+t3TvG33ze+MgXMv/3xd+MnQDOOCA5cXBfBvHrPz6OiyKG4XS265Vb8arDZCTnC13dNq/HcVEYNudq",
+	"HW3NupkeGSPBWkPMKPNonj6LEJNjDFsIvShFwKcArAgMNxJou1Ssm+HdWcLIDk1VZvhYZL1RqlLVZ/jX",
+	"aCsrQ4//KnIbUjB8DryZcfDZp4qxrHVfZ6w7Lrm6IPgLXgkmpwoy4QfwQaT87YtLXppsxPDPR/Bn1IoR",
+	"yyBfIWNdT4+XACoaQ2LguWf0pcRHXUJOIYmKjBB8Akwqy5yBnlHmLWOZLAQvN14OiWrGggiHlNi6CmYE",
+	"DHs4CHP3AuTKpy5JZRYitxmQ8NMf51yygltuhE2ifrnPQB7KVvcgy5t61UugkdbtpM17sJE911lAujMZ",
+	"686XpZULIE12l+hxWRD9cVQEm12INQ4Dy+bCcgCDwF5gxspEa9cPFv6CWl5YiQn7j+M3r11r/DC5nwwO",
+	"nfvinC8WrpU4J/Bj1gs9Bj3LXXTNuOSV8Sm8qhBQ/MvqhFJYwkT4NV/Ycyvmi5JbmGNM9czYWOR67iNO",
+	"LO5kKOvNxN+WbpnRyuBSwb9l/QcMlP+zz9U6vrfPy7Jxv79BNu+Al2BSYt/13d1Sian4CPea/l8xozUr",
+	"xaVQZmaFxD/Leb9ajiuZ0ysg76g/rXghij5g0xR/4+7OCc/tkpfSuq+78cmUtn3IDJ2bhGUrIaczS2+x",
+	"s0qYmS4hUSGL5E+2Me1sqj2fYz142JCwMtgr5WYvYdn5uS+QzkK+r/tKI/UWH7frhRgB/yWsXfhXwOLi",
+	"7ELplWLuJmfS+jmivZSbS1h/z0//HcUfpZBGWVuU4w1EQ9iQEXwW10oGSem0vRKW+a7BaPgunOO+hnvh",
+	"2dA3YA+H3xIvJZKwE2HXUYqXuwz0ov4VEgfcrI0V86yxP3mUaIzpEgscMCPcyWEpW4Sx7P+NNudMF7j3",
+	"aTnjpV5A7aFJCLO4sQvqWSTCOSprADTJcSlMEOq42aIxrPcbRog5jDslhuAt4Pd2ihOek1jmUBJn0Uyq",
+	"KdV1O7kJJ4iblUqvkL1JGNsDv7zE4z+u2KZihhrs7cnhYUiXIzIl8uP6p4FoSbEMM4ayOpMQvqyW87Go",
+	"vGUHi6oLB+zBEQCWIsVdqNs4GA6HvfBxcOUc0asH8FdGGd9RDjWwvzbyS+HLj0d+8gYLbp3ikiH0fqj6",
+	"d7sgVafH37zw6HFYldkN8tfN5F/5JcdtnCXM8DWkAJllji5ySNhrFIG7tyYhnmAu5OJ8qcxy4WZKFFFo",
+	"QZFfqRQTmyrYnqrwDIRuRMkXjs2mqdYTxH+FshQ3WsPID0UV7to4yT4VHxl13LAZvxTRg4dPv3JHecVz",
+	"K6pU5SWcqKyb/WUwGPzo9k+aLvA/77MeJGaVZcK2gF4OHjOtUpWNdbHO6JSBl0FOo2ELXhkYFzlvzffG",
+	"Tl1h1G/bCm4JPTAMdaurMb8plXnfbOFX0JiX+FBLovNr4QYR5qmWulurJ4liRGLemMfEB8AAf9sNpF8z",
+	"NLlX9mZzJX1CpGMf8zJOKg6F+p2fAOFrvrBpZ8TSzg9U6nD4Pw//lHYSBqUIsXDH257gbx4mpQPIXihJ",
+	"8Qa1nItK5mnn559TtfGN53whLS/dWL2suMoFfcmfAXjXVOhpxRez9RXNeM8raa5ritcqsC0bgxsvg0if",
+	"7KIGn2wo1kmtlfauyJ9elFxembt9HNReWu4GEjDdwyPAi4OD2gkN0A3dzkA1IKvfn7FuvqzKEcv6fXce",
+	"9cdS8WrN/hdoiIM1n5es/32qHvjKmTOnP7D6BQ88ZkVLivEv50F41RQUuwnkjssyMu9WovKb63cYpvtE",
+	"n8AtToh3BGxPg4cid9qBL7MjjeEoKBwrburZqTUIUDOwUMwrGYTn2FQUvE0IC/Q2fBjYqdhzB+K9YZ9H",
+	"JnMS2ZtJbbRB9dU1zCOY+n+N0/z4/SsqcoRCTWfxg9u8AmbnSlzqC0p4FR8Xkpj1Qa/DWtcBe4vEwJQE",
+	"mFfCMuAUtU4jMDOoVr0UFYTufZZ2qrJFJSbyY4bFrJjdqKGsbaqkEYx7ZMq3QlDlWsaLuRM2kFe4q7Lr",
+	"DDv9m/bcQx+ud9vjtP3aJc4vyDO87bqvV3e0VehCnC23Ee8Fv5fxa3CT+gvTeWFPBPcTbI41VW1TOo8z",
+	"nk28LboZvC8L0V7cEpCMA/n17pWUJAz7xGf4gIQA2BaDqbl+c91oe6DTGxbXnQYC4AtfKAqALSiwkzsi",
+	"ATAJMdUyzM4/e0LgF9uoPpFQ1bu1bbM2DrU9yF/dwVVvYW/tbyTPh4oOWgxUug9c+cShD473+kWl1hfL",
+	"BdYZk2chADxTziGtsFQZqxcGqpecIgIujdXMaYvua1LVDw4YtBdqR+g7Fq2fVHn/Px3FRI4dg8UBf3aC",
+	"2YNPWiQCYBu0iwR8aS0S9klTw/aBmQ4tumfGv6WNgGv22o3wOVWBKzGeaX1xnVLob9tWCbFwxMgpFDrR",
+	"uRbK8OE889jgWNZHhSnRt8lLXWnLrejjK7Jo2aZqL0XvB9+V37SqR724Xtnzo3ev7l2h7q3qNeG3Tbi0",
+	"W907XY7dn2PQ6dj3Z2fvT1lXV1CbRS51XH5O5pelXiFDgbuxB+VUCy0V1E4hGv4A9bWpUO4hz9Ta2DKp",
+	"6marmRH5+WAwyBJ2arkqeFUwv6rRPx0RiXvEA9ItnRZ4BBnrMgD6CZVXawhqIn5wAEG5EGsGAQZuaqaW",
+	"C7E2VHv64eQ1my+NhdMEOwMp96XWizHPL5zdKS+5Bb+juuiXOuclBGt9BILxoqiEMQkbr1kprajgBvcX",
+	"IpY4fdWdlVATVwmjS0STTVJFXuy2YabPhnl1w+bG9vz49et3P5y/P3n178dnL85/ePHN9+/e/dupU6yf",
+	"HB4yrVi2rMoM4ygraQSJLT4XqYIKNTdsc14IKlzmnq2hEKV0//gExZqm7k5Va/rGl1WufUd3qNc0WbGC",
+	"3Vj794r2F1a0/Qy1S8kNTWHvuh1bT30987SdpDBHbCFU4VZBfQ0r4rUFupTdO25HIUq83/bRW0Pj6gKL",
+	"e9X1lpZWKK+4cmklu2qq95z3qbA7J/3WVbK9xJte2t+QC+E3s5ywuuOatfRLVHgM2AvFxyUa5l6AgPUN",
+	"Kl4hDVSvpQqNHQIaiCRcXgpeGZb5Oz38Hah3AIiMqG2pAmqVo8azgWOOEDTwJdAYEpyVABS7LhTNZZWg",
+	"p7PejfQXrKK4W/3lQ/yNL1RKcs3O9sUkNM/3obzfimITqkpurNg8qrfbTpdIJPQfxBrNJmN/E8WcWyvm",
+	"C+tMFk+Tp4sYXxQCkVEWUmUse3pwiCi2IRnYD0DvxoEwWuzf1h3cB+kwEj8xxp64JbC8ZqPW11DwR43x",
+	"CIhITWbXi50tgjvOIZHghq0Cyq4z9+BvDsNvY1yvdyfVQ3uvtNymB4q3iopbVGGukWKPfvIejHOy225L",
+	"5fZrq/PLLeNdB3Vw0twv3dvTt7WqB3b7GLu9FXy9wPTTf/P1/ihowJ9W1nPDtu1yKL/hGHpUYlUPqc/F",
+	"5nNPsAlJ3dJsOMyQq9bdldEPfVlkPj2+W4lcuBcSumAhiiXuNoD6lZYZIRhPVbgMGGPcQnxmLABjzOf7",
+	"OZ1jwI6DGRMsnKlwisuT4bMbaR1h8K+VGIe/tMSIZyLxnqj7gr8vJW9OhSoYDzPywOt1m9h812nvjRji",
+	"LVfyfRfCN8TD2Ix5boRnQg7PgL3UhL6uxEfLDp+wmV5WpmnYV9Wa2ZWGl3K7rEDdTlXY8eF6htV6IQMJ",
+	"WlK3oPGbLoskVQay6EhG5Fwxs5I2nwH1a/BZFZXGSi7uS9JS1c0WlbiUemnO8QvnmPFnzrnNmOFrQ1g5",
+	"q5lQvRvmGcBE0WY9xem6Qz3iUwMV2/N8r2LcVnIDrICGftwc6RtseyvMbe/2HyqJW91vwYGFWleUSxPY",
+	"0vVRzXjpdl43HKwA1ZJh+JcKvGi/g3QoJeR1rDEgGdKEGqQrqdoIkKxH2+Tvnql1P3Uoiw/3VMWnO7vp",
+	"4e6GY6fz/fBLWQBelYESVhj++9P913K613OyY2u7h0S+rKRdw/5F1NvjpZ11Rn/50SnjudYXUoQrP7oH",
+	"qsvddVvglD9+/8qD0cKeLXS+nLtdvOKGTQTyXkwqPXfW7rIqO6POI5AM1MatlKjXb0LWhGFdn+9hvO9O",
+	"VvDJC7E2UIlDfqjwSAsN2BtkY4dWgnefhy/UVoCs2KKSOWUae/Tcvy1ldWEGG3QjbR/5c6D9JWTU2mmH",
+	"YDu7H4lRThoN8qVPNV81whtDdgmAeg/Yi0JaVC0CUMM8Mog84sZgmyakrUnfROiHhHvw//9/ns6eSocp",
+	"0wZ47LWayGk8DzXmYMvbAbse+hpuS6irHjYSBj9wuYfXAmx0C8GbnAMUMviH3c7hlTTI4wAGHMAtU8Oh",
+	"rQWAFEq3nbDcA86OSk5s9DGueLm2Mm/74veCl+5liLvMPRq1X/XxtEPhctsYU1IsoEfTYSfYXCtpcWY/",
+	"vIpf4wGUt94T1ZLUe4Oy5btwwEDeUjw7lNXYzpTHl4U7PPV019NwQ8vDPosKbWQrypJKqnEIDFYuuykk",
+	"qPCEVQJ4/7DKfbEQ3B3TAXsSsCV1FcmBCZflrmYFIdey4MJnGC9FZQ2ruDQoBGLU8nip4Y2dn3/8+f8E",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
