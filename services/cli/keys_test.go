@@ -16,22 +16,28 @@ import (
 	"github.com/sabe-dev/sabe/services/cli"
 )
 
+// keyEntries returns the SABE_ENCRYPTION_KEY entries of two keys, "old"
+// and "new", and the ring of the old one alone.
+func keyEntries(t *testing.T) (oldE, newE string, oldRing *secrets.Keyring) {
+	t.Helper()
+	var err error
+	if oldE, err = secrets.GenerateEntry("old"); err != nil {
+		t.Fatal(err)
+	}
+	if newE, err = secrets.GenerateEntry("new"); err != nil {
+		t.Fatal(err)
+	}
+	if oldRing, err = secrets.ParseKeyring(oldE); err != nil {
+		t.Fatal(err)
+	}
+	return oldE, newE, oldRing
+}
+
 func TestCLI_Keys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	oldE, err := secrets.GenerateEntry("old")
-	if err != nil {
-		t.Fatal(err)
-	}
-	newE, err := secrets.GenerateEntry("new")
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldRing, err := secrets.ParseKeyring(oldE)
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldE, newE, oldRing := keyEntries(t)
 	for _, name := range []string{"a", "b", "c"} {
 		testfactory.Provider(ctx, t, store.New(pool, oldRing), &testfactory.ProviderOpts{Name: name, APIKey: "sk-cli-" + name})
 	}
@@ -125,18 +131,7 @@ func TestCLI_KeysWebhooks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	oldE, err := secrets.GenerateEntry("old")
-	if err != nil {
-		t.Fatal(err)
-	}
-	newE, err := secrets.GenerateEntry("new")
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldRing, err := secrets.ParseKeyring(oldE)
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldE, newE, oldRing := keyEntries(t)
 	if _, _, err := store.New(pool, oldRing).CreateWebhook(ctx, store.NewWebhook{
 		Name: "hook", URL: "https://hooks.example.com/sabe", Events: []string{"run.failed"}, Enabled: true,
 	}); err != nil {
