@@ -387,3 +387,25 @@ func TestDeliver_RotatedSecretSignsUntilItExpires(t *testing.T) {
 		}
 	}
 }
+
+func TestDeliver_ResponseExcerpt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// 511 bytes of ASCII and a NUL, then a 3-byte rune across the 512th
+	// byte, then more than the excerpt keeps.
+	answer := strings.Repeat("a", 510) + "\x00" + "€" + strings.Repeat("b", 1000)
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(answer))
+	})
+	wh := b.addWebhook(t, webhook{URL: rc.srv.URL})
+	rc.expect(wh.Secret)
+	id, _ := b.addDelivery(t, wh)
+	if err := b.deliverer(b.config()).Deliver(t.Context(), id, 1); err != nil {
+		t.Fatal(err)
+	}
+	atts := b.attempts(t, id)
+	if len(atts) != 1 || atts[0].Excerpt != strings.Repeat("a", 510) {
+		t.Fatalf("excerpt %q, want the 510 a's: valid UTF-8, no NUL, at most 512 bytes", atts[0].Excerpt)
+	}
+}
