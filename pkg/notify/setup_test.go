@@ -76,7 +76,7 @@ type bundle struct {
 	log    *slog.Logger
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t testing.TB) *bundle {
 	t.Helper()
 	pool := testenv.Pool(t)
 	keys := testenv.Keyring(t)
@@ -120,7 +120,7 @@ type webhook struct {
 
 // addWebhook writes w (defaults: every event type, created an hour ago,
 // a fresh secret) with its secrets sealed as the API seals them.
-func (b *bundle) addWebhook(t *testing.T, w webhook) webhook {
+func (b *bundle) addWebhook(t testing.TB, w webhook) webhook {
 	t.Helper()
 	w.ID = uuid.Must(uuid.NewV7())
 	if w.Secret == "" {
@@ -169,7 +169,7 @@ VALUES ($1, 'hook', $2, $3, $4, $5, 'whsec_', $6, $7, $8, $9, $10, $11, $12, $12
 }
 
 // addEvent writes an undispatched event into the outbox.
-func (b *bundle) addEvent(t *testing.T, typ string, at time.Time, bench *uuid.UUID) uuid.UUID {
+func (b *bundle) addEvent(t testing.TB, typ string, at time.Time, bench *uuid.UUID) uuid.UUID {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
 	_, err := b.pool.Exec(t.Context(), `INSERT INTO events (id, type, occurred_at, benchmark_id, dedup_key, payload)
@@ -182,7 +182,7 @@ VALUES ($1, $2, $3, $4, $5, $6)`, id, typ, at, bench, typ+":"+id.String(), fmt.S
 
 // addDelivery writes an event and a pending delivery of it to w, due now,
 // as the dispatch would; it returns the delivery's and the event's ids.
-func (b *bundle) addDelivery(t *testing.T, w webhook) (uuid.UUID, uuid.UUID) {
+func (b *bundle) addDelivery(t testing.TB, w webhook) (uuid.UUID, uuid.UUID) {
 	t.Helper()
 	ev := b.addEvent(t, notify.RunCompleted, b.clock.Now(), nil)
 	id := uuid.Must(uuid.NewV7())
@@ -205,7 +205,7 @@ type delivery struct {
 	LastError *string
 }
 
-func (b *bundle) delivery(t *testing.T, id uuid.UUID) delivery {
+func (b *bundle) delivery(t testing.TB, id uuid.UUID) delivery {
 	t.Helper()
 	var d delivery
 	if err := b.pool.QueryRow(t.Context(), `SELECT status, attempts, next_attempt_at, last_error FROM webhook_deliveries WHERE id = $1`, id).
@@ -224,7 +224,7 @@ type attempt struct {
 	Excerpt string
 }
 
-func (b *bundle) attempts(t *testing.T, id uuid.UUID) []attempt {
+func (b *bundle) attempts(t testing.TB, id uuid.UUID) []attempt {
 	t.Helper()
 	rows, err := b.pool.Query(t.Context(), `SELECT attempt, started_at, status_code, error, response_excerpt FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt`, id)
 	if err != nil {
@@ -256,7 +256,7 @@ type request struct {
 // library's Verify and with the reference algorithm written out below,
 // against the secrets it was told, and answers as answer says.
 type receiver struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -266,7 +266,7 @@ type receiver struct {
 	answer func(n int, w http.ResponseWriter, r *http.Request)
 }
 
-func newReceiver(t *testing.T, answer func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
+func newReceiver(t testing.TB, answer func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
 	rc := &receiver{t: t, answer: answer}
 	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
 	t.Cleanup(rc.srv.Close)
@@ -365,7 +365,7 @@ func answerCodes(codes ...int) func(int, http.ResponseWriter, *http.Request) {
 }
 
 // waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

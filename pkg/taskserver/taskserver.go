@@ -1,7 +1,8 @@
 // Package taskserver assembles what a SABE worker runs its tasks with: the
 // batching execution Recorder, the provider clients, the guard every
-// provider call passes (resilience), the run handlers and the schedule
-// tick handler on one ServeMux, and the asynq servers that fetch the
+// provider call passes (resilience), the run handlers, the schedule
+// tick handler and the notification handlers (dispatch, deliver) on one
+// ServeMux, and the asynq servers that fetch the
 // queues. The worker process, the run and maintenance tests and the bench
 // all build a worker here, so what the tests run is what production runs.
 //
