@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,4 +122,42 @@ func TestDispatch_Matching(t *testing.T) {
 			t.Fatalf("dispatch of 5 events in batches of 2 wrote %d (err %v), want 15", n, err)
 		}
 	})
+}
+
+func TestDispatch_Concurrent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for range 2 {
+		b.addWebhook(t, webhook{URL: "http://127.0.0.1:1/"})
+	}
+	const events = 300
+	for i := range events {
+		b.addEvent(t, notify.RunCompleted, b.clock.Now().Add(time.Duration(i)*time.Millisecond), nil)
+	}
+	c := b.config()
+	c.DispatchBatch = 25
+	// Four dispatches at once share the events (SKIP LOCKED): together
+	// they write each delivery once.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for range 4 {
+		wg.Go(func() {
+			n, err := b.deliverer(c).Dispatch(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	var rows int
+	if err := b.pool.QueryRow(t.Context(), `SELECT count(*) FROM webhook_deliveries`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if total != 2*events || rows != 2*events {
+		t.Fatalf("dispatches wrote %d, %d rows; want %d", total, rows, 2*events)
+	}
 }
