@@ -9,6 +9,18 @@
 // undispatched events with the enabled webhooks, writes a delivery per
 // match and enqueues its task; the deliver task sends it, records the
 // attempt and schedules the next one with backoff.
+//
+// PostgreSQL holds every event, delivery and attempt; Redis holds only the
+// tasks in flight. The Sweeper, which every worker runs, enqueues again
+// what their rows say is missing (an event left undispatched, a pending
+// delivery whose task is gone), so losing Redis or a worker loses no
+// notification: delivery is at least once, and every copy of a message
+// carries the same webhook-id.
+//
+// One file per part: deliverer.go holds the Deliverer's config and
+// wiring, dispatch.go the dispatch task, deliver.go the deliver task (one
+// attempt), backoff.go the retry delays, sign.go the signature, sweep.go
+// the sweep and store.go what the store provides.
 package notify
 
 import (
