@@ -46,14 +46,6 @@ UPDATE webhooks SET
 WHERE id = sqlc.arg(id)
 RETURNING *;
 
--- name: CancelPendingWebhookDeliveries :execrows
--- A webhook disabled by hand sends nothing more: its pending deliveries
--- are cancelled (enabling it again does not resend them).
-UPDATE webhook_deliveries SET
-    status = 'cancelled', next_attempt_at = NULL, finished_at = sqlc.arg(now)::timestamptz,
-    last_error = sqlc.arg(reason)::text
-WHERE webhook_id = sqlc.arg(webhook_id) AND status = 'pending';
-
 -- name: DeleteWebhook :execrows
 DELETE FROM webhooks WHERE id = $1;
 

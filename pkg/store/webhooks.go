@@ -337,7 +337,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, id uuid.UUID, p WebhookPatch)
 			return notFound(err, "webhook")
 		}
 		if !row.Enabled {
-			if _, err := q.CancelPendingWebhookDeliveries(ctx, dbsqlc.CancelPendingWebhookDeliveriesParams{
+			if _, err := q.CancelWebhookDeliveries(ctx, dbsqlc.CancelWebhookDeliveriesParams{
 				WebhookID: id, Now: now, Reason: "the webhook was disabled",
 			}); err != nil {
 				return fmt.Errorf("cancel deliveries of webhook %s: %w", id, err)

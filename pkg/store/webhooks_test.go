@@ -180,6 +180,11 @@ func TestStore_WebhookDeliveries(t *testing.T) {
 	if test.Status != "pending" || test.EventType != notify.WebhookTest || test.NextAttemptAt == nil || !test.NextAttemptAt.Equal(t0) || test.RedeliveryOf != nil {
 		t.Errorf("test delivery %+v", test)
 	}
+	// The delivery engine takes the API's delivery as its own.
+	if out, err := s.DeliveryToSend(ctx, test.ID); err != nil || out.Status != "pending" || out.Attempts != 0 ||
+		out.Event.Type != notify.WebhookTest || out.WebhookID != w.ID || out.URL != w.URL || out.Previous != nil {
+		t.Errorf("DeliveryToSend = %+v, %v", out, err)
+	}
 	var dispatched *time.Time
 	var payload []byte
 	var dedup string

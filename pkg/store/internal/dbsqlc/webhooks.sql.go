@@ -13,29 +13,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const cancelPendingWebhookDeliveries = `-- name: CancelPendingWebhookDeliveries :execrows
-UPDATE webhook_deliveries SET
-    status = 'cancelled', next_attempt_at = NULL, finished_at = $1::timestamptz,
-    last_error = $2::text
-WHERE webhook_id = $3 AND status = 'pending'
-`
-
-type CancelPendingWebhookDeliveriesParams struct {
-	Now       time.Time
-	Reason    string
-	WebhookID uuid.UUID
-}
-
-// A webhook disabled by hand sends nothing more: its pending deliveries
-// are cancelled (enabling it again does not resend them).
-func (q *Queries) CancelPendingWebhookDeliveries(ctx context.Context, arg CancelPendingWebhookDeliveriesParams) (int64, error) {
-	result, err := q.db.Exec(ctx, cancelPendingWebhookDeliveries, arg.Now, arg.Reason, arg.WebhookID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const createWebhook = `-- name: CreateWebhook :one
 
 INSERT INTO webhooks (id, name, url, events, benchmark_ids, format, enabled,
