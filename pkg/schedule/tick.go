@@ -78,11 +78,13 @@ type Skip struct {
 // written once per (benchmark, occurrence).
 const EventSkipped = "schedule.skipped"
 
-// SkippedEvent is the payload of an EventSkipped event.
+// SkippedEvent is the payload of an EventSkipped event
+// (the API's ScheduleSkippedEventData without its links).
 type SkippedEvent struct {
-	BenchmarkID  uuid.UUID `json:"benchmark_id"`
-	ScheduledFor time.Time `json:"scheduled_for"`
-	Reason       string    `json:"reason"`
+	BenchmarkID   uuid.UUID `json:"benchmark_id"`
+	BenchmarkName string    `json:"benchmark_name"`
+	ScheduledFor  time.Time `json:"scheduled_for"`
+	Reason        string    `json:"reason"`
 }
 
 // Advanced is what an Advance did.
