@@ -12,8 +12,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
-
-	"github.com/sabe-dev/sabe/pkg/schedule"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of pkg/notify/testdata")
@@ -77,8 +75,8 @@ func renderCases(t *testing.T) []renderCase {
 			},
 			CreatedAt: occurred,
 		}), public},
-		{"schedule_skipped", "ScheduleSkippedEventData", ev(ScheduleSkipped, schedule.SkippedEvent{
-			BenchmarkID: benchID, BenchmarkName: "nightly", ScheduledFor: sched, Reason: "the previous scheduled run is unfinished (overlap skip)",
+		{"schedule_skipped", "ScheduleSkippedEventData", ev(ScheduleSkipped, map[string]any{ // schedule.SkippedEvent, which imports this package
+			"benchmark_id": benchID, "benchmark_name": "nightly", "scheduled_for": sched, "reason": "the previous scheduled run is unfinished (overlap skip)",
 		}), Links{}},
 		{"circuit_opened", "CircuitEventData", ev(CircuitOpened, CircuitChanged{
 			ProviderID: providerID, ProviderName: "openrouter", State: "open", Since: occurred, LastError: "provider answered 503: <html>unavailable</html>",

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sabe-dev/sabe/internal/text"
-	"github.com/sabe-dev/sabe/pkg/schedule"
 )
 
 // Slack's limits on what a message's blocks carry.
@@ -190,7 +189,13 @@ func slackRegression(raw []byte) (slackMessage, error) {
 }
 
 func slackSkipped(raw []byte) (slackMessage, error) {
-	var s schedule.SkippedEvent
+	// schedule.SkippedEvent's fields (pkg/schedule imports this package
+	// to kick the dispatch, so this one does not import it).
+	var s struct {
+		BenchmarkName string    `json:"benchmark_name"`
+		ScheduledFor  time.Time `json:"scheduled_for"`
+		Reason        string    `json:"reason"`
+	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return slackMessage{}, err
 	}
