@@ -25,7 +25,7 @@ var (
 	providerID = uuid.MustParse("0190c3b2-0000-7000-8000-000000000003")
 )
 
-func mustPayload(t *testing.T, v any) []byte {
+func mustPayload(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -43,7 +43,7 @@ type renderCase struct {
 	links  Links
 }
 
-func renderCases(t *testing.T) []renderCase {
+func renderCases(t testing.TB) []renderCase {
 	sched := occurred.Add(-30 * time.Minute)
 	rel := -0.125
 	ev := func(typ string, payload any) Event {
@@ -177,5 +177,20 @@ func TestSlackEscape(t *testing.T) {
 	t.Parallel()
 	if got, want := slackEscape("a <@U123> & <!channel> > b"), "a &lt;@U123&gt; &amp; &lt;!channel&gt; &gt; b"; got != want {
 		t.Errorf("slackEscape = %q, want %q", got, want)
+	}
+}
+
+// BenchmarkRender times rendering a finished run's event, as a dispatch
+// does once per delivery.
+func BenchmarkRender(b *testing.B) {
+	c := renderCases(b)[0]
+	for _, format := range []string{FormatJSON, FormatSlack} {
+		b.Run(format, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := Render(format, c.ev, c.links); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
