@@ -8,24 +8,17 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"code.dny.dev/ssrf"
-
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/netguard"
 )
 
 // allowPrivateHint tells the operator how to let an address through the
 // guard; it is part of every refusal so the fix is in the error itself.
 const allowPrivateHint = "add it to SABE_PROVIDER_ALLOW or set SABE_ALLOW_PRIVATE_PROVIDERS=true to allow"
-
-// metadataReason is the class of cloud metadata endpoints, which an allowed
-// host name never reaches; only an IP or CIDR entry can allow them.
-const metadataReason = "link-local (cloud metadata)"
 
 // HTTPConfig configures NewHTTPClient. Zero values take the defaults.
 type HTTPConfig struct {
@@ -76,7 +69,7 @@ func NewHTTPClient(cfg HTTPConfig) *http.Client {
 		g := newGuard(cfg.Allow)
 		guarded, hostAllowed := newDialer(g.control), newDialer(g.hostControl)
 		dial = func(ctx context.Context, network, address string) (net.Conn, error) {
-			if host, _, err := net.SplitHostPort(address); err == nil && g.hosts[normalizeHost(host)] {
+			if host, _, err := net.SplitHostPort(address); err == nil && g.allow.Host(host) {
 				return hostAllowed.DialContext(ctx, network, address)
 			}
 			return guarded.DialContext(ctx, network, address)
@@ -149,35 +142,12 @@ func (o HTTPConfig) withDefaults() HTTPConfig {
 }
 
 // guard holds the allow list in the form the dialer checks it.
-type guard struct {
-	prefixes []netip.Prefix
-	hosts    map[string]bool
-}
+type guard struct{ allow *netguard.Allow }
 
-// newGuard reads an allow list leniently (ParseAllow is the strict check):
-// whatever is not an address or a CIDR is taken as a host name, which at
-// worst matches nothing.
-func newGuard(allow []string) *guard {
-	g := &guard{hosts: make(map[string]bool)}
-	for _, entry := range allow {
-		if p, ok := parseAllowNet(entry); ok {
-			g.prefixes = append(g.prefixes, p)
-		} else if h := normalizeHost(entry); h != "" {
-			g.hosts[h] = true
-		}
-	}
-	return g
-}
+// newGuard reads an allow list leniently (ParseAllow is the strict check).
+func newGuard(allow []string) *guard { return &guard{allow: netguard.NewAllow(allow)} }
 
-func (g *guard) allows(addr netip.Addr) bool {
-	addr = addr.WithZone("").Unmap()
-	for _, p := range g.prefixes {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
+func (g *guard) allows(addr netip.Addr) bool { return g.allow.Addr(addr) }
 
 // control checks a connection to a host not on the allow list.
 func (g *guard) control(network, address string, c syscall.RawConn) error {
@@ -197,7 +167,7 @@ func (g *guard) hostControl(_, address string, _ syscall.RawConn) error {
 	if g.allows(ap.Addr()) {
 		return nil
 	}
-	if reason := blockedReason(ap.Addr()); reason == metadataReason {
+	if reason := blockedReason(ap.Addr()); reason == netguard.MetadataReason {
 		return refusal(ap.Addr(), reason)
 	}
 	return nil
@@ -220,32 +190,6 @@ func refusal(addr netip.Addr, reason string) *Error {
 	return &Error{Message: fmt.Sprintf("provider address %s is %s; %s", addr.WithZone(""), reason, allowPrivateHint), stage: StageConnect}
 }
 
-// parseAllowNet reads an allow entry that is an IP address (bracketed or
-// not) or a CIDR.
-func parseAllowNet(entry string) (netip.Prefix, bool) {
-	entry = strings.TrimSpace(entry)
-	if strings.Contains(entry, "/") {
-		p, err := netip.ParsePrefix(entry)
-		if err != nil {
-			return netip.Prefix{}, false
-		}
-		if p.Addr().Is4In6() && p.Bits() >= 96 {
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		return p.Masked(), true
-	}
-	addr, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(entry, "["), "]"))
-	if err != nil || addr.Zone() != "" {
-		return netip.Prefix{}, false
-	}
-	addr = addr.Unmap()
-	return netip.PrefixFrom(addr, addr.BitLen()), true
-}
-
-func normalizeHost(h string) string {
-	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), "."))
-}
-
 // ParseAllow validates a comma-separated allow list (SABE_PROVIDER_ALLOW)
 // of IP addresses, CIDRs and host names, and returns its entries in
 // canonical form (CIDRs masked, host names lower-case). Empty entries are
@@ -257,7 +201,7 @@ func ParseAllow(s string) ([]string, error) {
 		if entry == "" {
 			continue
 		}
-		if p, ok := parseAllowNet(entry); ok {
+		if p, ok := netguard.ParseNet(entry); ok {
 			if p.IsSingleIP() {
 				out = append(out, p.Addr().String())
 			} else {
@@ -265,8 +209,8 @@ func ParseAllow(s string) ([]string, error) {
 			}
 			continue
 		}
-		host := normalizeHost(entry)
-		if !isHostName(host) {
+		host := netguard.NormalizeHost(entry)
+		if !netguard.IsHostName(host) {
 			return nil, fmt.Errorf("allow entry %q is not an IP address, a CIDR (10.1.0.0/16) or a host name", entry)
 		}
 		out = append(out, host)
@@ -274,97 +218,9 @@ func ParseAllow(s string) ([]string, error) {
 	return out, nil
 }
 
-// isHostName reports whether h is a DNS name: labels of letters, digits,
-// '-' and '_', 1 to 63 characters, not starting or ending with '-'.
-func isHostName(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(h, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, c := range label {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-type addrClass struct {
-	prefix netip.Prefix
-	reason string
-}
-
-// blockedClasses are the address ranges a provider may not live in without
-// AllowPrivate. Order matters only for the wording of the refusal.
-var blockedClasses = func() []addrClass {
-	table := []struct{ cidr, reason string }{
-		{"169.254.169.254/32", metadataReason},
-		{"fd00:ec2::254/128", metadataReason},
-		{"100.100.100.200/32", metadataReason}, // Alibaba Cloud
-		{"0.0.0.0/8", "unspecified"},
-		{"10.0.0.0/8", "private"},
-		{"100.64.0.0/10", "shared address space (CGNAT)"},
-		{"127.0.0.0/8", "loopback"},
-		{"169.254.0.0/16", "link-local"},
-		{"172.16.0.0/12", "private"},
-		{"192.0.0.0/24", "reserved"},
-		{"192.168.0.0/16", "private"},
-		{"198.18.0.0/15", "reserved"},
-		{"224.0.0.0/4", "multicast"},
-		{"240.0.0.0/4", "reserved"},
-		{"::/128", "unspecified"},
-		{"::1/128", "loopback"},
-		{"::/96", "reserved"}, // deprecated IPv4-compatible
-		{"fc00::/7", "private"},
-		{"fe80::/10", "link-local"},
-		{"fec0::/10", "private"}, // deprecated site-local
-		{"ff00::/8", "multicast"},
-	}
-	out := make([]addrClass, len(table))
-	for i, c := range table {
-		out[i] = addrClass{netip.MustParsePrefix(c.cidr), c.reason}
-	}
-	return out
-}()
-
-var (
-	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour   = netip.MustParsePrefix("2002::/16")
-)
-
-// specialPurpose is code.dny.dev/ssrf's reading of the IANA special-purpose
-// registries (documentation ranges, AS112, IPv6 outside global unicast,
-// ...), the catch-all behind blockedClasses' named classes.
-var specialPurpose = ssrf.New(ssrf.WithAnyPort(), ssrf.WithAnyNetwork())
-
 // blockedReason returns why addr is off limits ("private", "loopback", ...)
-// or "" for a public address. IPv6 forms that embed an IPv4 address
-// (mapped, NAT64, 6to4) are judged by the embedded address.
-func blockedReason(addr netip.Addr) string {
-	addr = addr.WithZone("").Unmap()
-	if addr.Is6() {
-		b := addr.As16()
-		switch {
-		case nat64Prefix.Contains(addr):
-			return blockedReason(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
-		case sixToFour.Contains(addr):
-			return blockedReason(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
-		}
-	}
-	for _, c := range blockedClasses {
-		if c.prefix.Contains(addr) {
-			return c.reason
-		}
-	}
-	if specialPurpose.SafeAddr(addr) != nil {
-		return "reserved"
-	}
-	return ""
-}
+// or "" for a public address.
+func blockedReason(addr netip.Addr) string { return netguard.Reason(addr) }
 
 // maxBaseURLLength bounds a stored base URL.
 const maxBaseURLLength = 2048
@@ -386,21 +242,9 @@ func (o HTTPConfig) ValidateBaseURL(raw string) error {
 
 func validateBaseURL(raw string, allowPrivate bool, g *guard) error {
 	const field = "base_url"
-	if strings.TrimSpace(raw) == "" {
-		return fault.Invalid(field, "is required")
-	}
-	if len(raw) > maxBaseURLLength {
-		return fault.Invalid(field, "must be at most %d characters", maxBaseURLLength)
-	}
-	u, err := url.Parse(raw)
+	u, err := netguard.ParseHTTPURL(field, raw, maxBaseURLLength)
 	if err != nil {
-		return fault.Invalid(field, "is not a valid URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fault.Invalid(field, "must be an http:// or https:// URL")
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fault.Invalid(field, "must include a host")
+		return err
 	}
 	if u.User != nil {
 		return fault.Invalid(field, "must not contain user info; put credentials in api_key or headers")
@@ -411,19 +255,14 @@ func validateBaseURL(raw string, allowPrivate bool, g *guard) error {
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return fault.Invalid(field, "must not contain a fragment")
 	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fault.Invalid(field, "has an invalid port")
-		}
-	}
 	if allowPrivate {
 		return nil
 	}
-	host := normalizeHost(u.Hostname())
-	if g != nil && g.hosts[host] {
+	host := netguard.NormalizeHost(u.Hostname())
+	if g != nil && g.allow.Host(host) {
 		return nil
 	}
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if netguard.IsLocalhost(host) {
 		return fault.Invalid(field, "points to localhost, which is loopback; %s", allowPrivateHint)
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {

@@ -125,6 +125,7 @@ func (g *Guard) trip(provider string, at time.Time) {
 	if set {
 		g.log.Warn("circuit breaker opened for the fleet", "provider_id", provider, "half_open_at", fromMillis(rec.Until).UTC())
 		g.publish(ctx, provider)
+		g.fleetOpened(provider, rec)
 	}
 	if err := g.refresh(ctx, provider); err != nil {
 		g.log.Warn("read shared provider state", "provider_id", provider, "err", err)
@@ -142,10 +143,18 @@ func (g *Guard) probeDone(provider, token string, o Outcome) {
 	defer cancel()
 	switch o {
 	case Succeeded:
-		if err := g.rdb.Del(ctx, breakerKey(provider)).Err(); err != nil {
+		// GETDEL: the record closed is the outage the event names.
+		v, err := g.rdb.GetDel(ctx, breakerKey(provider)).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			// Expired meanwhile: nothing open to close.
+		case err != nil:
 			g.log.Warn("close shared circuit", "provider_id", provider, "err", err)
-		} else {
+		default:
 			g.log.Info("circuit breaker closed for the fleet", "provider_id", provider)
+			if rec, err := ParseSharedBreaker(v); err == nil {
+				g.fleetClosed(provider, rec, g.clock.Now())
+			}
 		}
 	case Failed:
 		now := g.clock.Now()
@@ -153,10 +162,12 @@ func (g *Guard) probeDone(provider, token string, o Outcome) {
 		// The outage goes on: keep when it began. A record that cannot be
 		// read starts the outage afresh, which only delays the callers'
 		// give-up by one period.
+		continued := false
 		if v, err := g.rdb.Get(ctx, breakerKey(provider)).Result(); err == nil {
 			if prev, err := ParseSharedBreaker(v); err == nil && prev.Since > 0 {
 				rec.Since = prev.Since
 				rec.LastError = cmp.Or(rec.LastError, prev.LastError)
+				continued = true
 			}
 		}
 		val, _ := json.Marshal(rec)
@@ -164,6 +175,10 @@ func (g *Guard) probeDone(provider, token string, o Outcome) {
 			g.log.Warn("reopen shared circuit", "provider_id", provider, "err", err)
 		} else {
 			g.log.Warn("half-open probe failed; circuit breaker open again", "provider_id", provider, "half_open_at", fromMillis(rec.Until).UTC())
+			if !continued {
+				// The record of the outage was gone: this is a new one.
+				g.fleetOpened(provider, rec)
+			}
 		}
 	}
 	if err := releaseProbe.Run(ctx, g.rdb, []string{probeKey(provider)}, token).Err(); err != nil {
@@ -174,6 +189,22 @@ func (g *Guard) probeDone(provider, token string, o Outcome) {
 	}
 	if err := g.refresh(ctx, provider); err != nil {
 		g.log.Warn("read shared provider state", "provider_id", provider, "err", err)
+	}
+}
+
+// fleetOpened tells the FleetObserver, off the caller's path, that the
+// fleet's circuit opened for a new outage.
+func (g *Guard) fleetOpened(provider string, rec SharedBreaker) {
+	if g.cfg.Fleet != nil {
+		go g.cfg.Fleet.CircuitOpened(provider, fromMillis(rec.Since).UTC(), rec.LastError)
+	}
+}
+
+// fleetClosed tells the FleetObserver, off the caller's path, that the
+// fleet's circuit of the outage rec closed at.
+func (g *Guard) fleetClosed(provider string, rec SharedBreaker, at time.Time) {
+	if g.cfg.Fleet != nil {
+		go g.cfg.Fleet.CircuitClosed(provider, fromMillis(rec.Since).UTC(), at.UTC(), rec.LastError)
 	}
 }
 

@@ -38,6 +38,9 @@ type Config struct {
 	// Observer hears state changes and limit waits, for metrics; nil for
 	// none.
 	Observer Observer
+	// Fleet hears the fleet-wide circuit transitions this process makes
+	// (for the provider.circuit_* events); nil for none.
+	Fleet FleetObserver
 	// Clock is the time the Guard decides by; nil means the wall clock.
 	Clock Clock
 }

@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"encoding/json"
+	"time"
 	"unicode/utf8"
 )
 
@@ -36,6 +37,19 @@ type Observer interface {
 	// ("rpm", "tpm" or "concurrency"); rescheduled says whether the wait
 	// was too long to spend in process, so the task was put back.
 	LimitWaited(provider, limit string, rescheduled bool)
+}
+
+// FleetObserver hears the fleet-wide circuit transitions, from the one
+// worker that made each: the shared circuit opened for a new outage (the
+// worker whose trip recorded it, or whose probe found no outage to
+// continue) and closed after a successful probe (the probe's worker). Its
+// methods are called on a goroutine of their own, never on a provider
+// call's path, and may take their time. since is when the outage began
+// (SharedBreaker.Since), the same for both of its transitions, and
+// lastError the provider's last failure, scrubbed.
+type FleetObserver interface {
+	CircuitOpened(provider string, since time.Time, lastError string)
+	CircuitClosed(provider string, since, closedAt time.Time, lastError string)
 }
 
 // Redis keys and channels. Every key starts with "sabe:"; redis_rate adds

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/sabe-dev/sabe/pkg/analytics"
+	"github.com/sabe-dev/sabe/pkg/notify"
 )
 
 // TypeFinalize computes a finished run's rankings, totals and final status.
@@ -96,6 +97,11 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 		h.log.Warn("forget run progress", "run_id", r.ID, "err", err)
 	}
 	if first {
+		// The run.* event is committed with the run: dispatch it now
+		// rather than at the next sweep (which delivers it if this fails).
+		if err := notify.Kick(ctx, h.queue); err != nil {
+			h.log.Warn("kick the dispatch of the run's event", "run_id", r.ID, "err", err)
+		}
 		h.log.Info("run finished", "run_id", r.ID, "status", fin.Status, "reason", reason,
 			"succeeded", fin.Progress.Succeeded, "failed", fin.Progress.Failed, "cancelled", fin.Progress.Cancelled,
 			"skipped", fin.Progress.Skipped)

@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/pkg/notify"
 )
 
 // Overlap says what an occurrence does while an earlier scheduled run of
@@ -78,11 +79,13 @@ type Skip struct {
 // written once per (benchmark, occurrence).
 const EventSkipped = "schedule.skipped"
 
-// SkippedEvent is the payload of an EventSkipped event.
+// SkippedEvent is the payload of an EventSkipped event
+// (the API's ScheduleSkippedEventData without its links).
 type SkippedEvent struct {
-	BenchmarkID  uuid.UUID `json:"benchmark_id"`
-	ScheduledFor time.Time `json:"scheduled_for"`
-	Reason       string    `json:"reason"`
+	BenchmarkID   uuid.UUID `json:"benchmark_id"`
+	BenchmarkName string    `json:"benchmark_name"`
+	ScheduledFor  time.Time `json:"scheduled_for"`
+	Reason        string    `json:"reason"`
 }
 
 // Advanced is what an Advance did.
@@ -272,6 +275,11 @@ func (t *Ticker) tickOne(ctx context.Context, e Entry, now time.Time, c Catchup)
 		// Recorded on the benchmark and as events too; the log is for
 		// operators following the scheduler.
 		t.log.Warn("scheduled occurrences skipped", "benchmark_id", e.BenchmarkID, "skipped", res.Skipped, "reason", res.Reason)
+		// The events are committed: dispatch them now rather than at the
+		// next sweep (which delivers them if this fails).
+		if err := notify.Kick(ctx, t.queue); err != nil {
+			t.log.Warn("kick the dispatch of schedule.skipped events", "benchmark_id", e.BenchmarkID, "err", err)
+		}
 	}
 	for _, id := range res.Created {
 		if err := t.start(ctx, id); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/notify"
 	"github.com/sabe-dev/sabe/pkg/schedule"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
@@ -115,8 +116,9 @@ func TestTicker_Catchup(t *testing.T) {
 		if len(runs) != 1 || !runs[0].Equal(last) || last.Unix()%3600 != 0 || last.Sub(c.marker) < 4*time.Hour {
 			t.Fatalf("runs %v, marker %v; want one run, for the latest hour", runs, last)
 		}
-		if len(c.queue.tasks) != 1 {
-			t.Errorf("%d start tasks, want 1", len(c.queue.tasks))
+		// The start task, and the dispatch of the skipped hours' events.
+		if n := len(c.queue.tasks); n != 2 || c.queue.tasks[0].Type() != notify.TypeDispatch || c.queue.tasks[1].Type() == notify.TypeDispatch {
+			t.Errorf("%d tasks, want the start task and a dispatch", n)
 		}
 	})
 
@@ -157,8 +159,16 @@ func TestTicker_Catchup(t *testing.T) {
 			t.Errorf("schedule = %+v; want the missed occurrences recorded at %v", sc, last)
 		}
 		var events int
-		if err := c.pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = $1 AND benchmark_id = $2`, schedule.EventSkipped, c.bench).Scan(&events); err != nil || events != 1 {
+		var name string
+		if err := c.pool.QueryRow(context.Background(), `SELECT count(*), max(payload->>'benchmark_name') FROM events WHERE type = $1 AND benchmark_id = $2`, schedule.EventSkipped, c.bench).Scan(&events, &name); err != nil || events != 1 {
 			t.Errorf("%d schedule.skipped events, %v; want 1", events, err)
+		}
+		if name != b.Name {
+			t.Errorf("event's benchmark_name = %q, want %q", name, b.Name)
+		}
+		// The committed event's dispatch is kicked at once.
+		if len(c.queue.tasks) != 1 || c.queue.tasks[0].Type() != notify.TypeDispatch {
+			t.Errorf("tasks enqueued = %d, want the one dispatch", len(c.queue.tasks))
 		}
 	})
 }

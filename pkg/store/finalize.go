@@ -16,7 +16,9 @@ import (
 // Finalize computes a run's totals and outcomes, stores the rankings rank
 // makes of its outcomes and sets its final status, in one transaction. A
 // run is finalized once: when another finalizer won, it returns the run as
-// finished and false. r.Progress.Judged, which the caller counts in
+// finished and false. The run's run.* event is written in the same
+// transaction; the caller kicks its dispatch (notify.Kick) after.
+// r.Progress.Judged, which the caller counts in
 // PostgreSQL (the store cannot tell judged questions), is stored as the
 // finished run's judged count.
 func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, reason string, rank run.RankFunc) (*run.Run, bool, error) {
@@ -60,7 +62,9 @@ func (s *Store) Finalize(ctx context.Context, r *run.Run, status run.Status, rea
 			return err
 		}
 		out = runFromRow(row)
-		return nil
+		// The run.* event, in the transaction that finishes the run (the
+		// outbox): after the rankings, whose top it carries.
+		return writeRunEvent(ctx, q, out)
 	})
 	if err != nil {
 		return nil, false, err

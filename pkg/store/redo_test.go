@@ -12,6 +12,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/audit"
+	"github.com/sabe-dev/sabe/pkg/notify"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
@@ -207,6 +208,10 @@ func testStartRetry(t *testing.T, pool *pgxpool.Pool) {
 		}
 		if runs, n := questionStatRuns(t, pool, h.benchmark.ID); runs != 8 || n != 16 {
 			t.Errorf("question tallies runs=%d n=%d, want 8 and 16 (one run)", runs, n)
+		}
+		// The retry round's finish is news of its own: a second event.
+		if evs := eventsOf(t, pool, "run_id", r.ID); len(evs) != 2 || evs[0].Type != notify.RunPartial || evs[1].Type != notify.RunCompleted || evs[0].DedupKey == evs[1].DedupKey {
+			t.Errorf("events = %+v, want run.partial then run.completed", evs)
 		}
 	})
 	t.Run("ErrConflict", func(t *testing.T) {

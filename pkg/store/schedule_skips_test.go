@@ -87,8 +87,8 @@ func TestStore_ScheduleSkips(t *testing.T) {
 			t.Errorf("after the skip: last_skipped_at %v reason %q; want %v and the archived model named", sc.LastSkippedAt, sc.LastSkipReason, at)
 		}
 		events := skippedEvents(t, pool, b.ID)
-		if len(events) != 1 || events[0].BenchmarkID != b.ID || !events[0].ScheduledFor.Equal(at) || events[0].Reason != got.Schedule.LastSkipReason {
-			t.Fatalf("events = %+v; want one schedule.skipped for %v with the reason", events, at)
+		if len(events) != 1 || events[0].BenchmarkID != b.ID || events[0].BenchmarkName != b.Name || !events[0].ScheduledFor.Equal(at) || events[0].Reason != got.Schedule.LastSkipReason {
+			t.Fatalf("events = %+v; want one schedule.skipped for %v with the reason and the benchmark's name", events, at)
 		}
 		var occurred time.Time
 		if err := pool.QueryRow(ctx, `SELECT occurred_at FROM events WHERE benchmark_id = $1`, b.ID).Scan(&occurred); err != nil || !occurred.Equal(tickNow) {

@@ -170,10 +170,14 @@ func recordSkip(ctx context.Context, q *dbsqlc.Queries, benchmarkID uuid.UUID, s
 	if err := q.RecordScheduleSkip(ctx, dbsqlc.RecordScheduleSkipParams{ID: benchmarkID, At: at, Reason: sk.Reason}); err != nil {
 		return err
 	}
-	_, err := q.InsertEvent(ctx, dbsqlc.InsertEventParams{
+	name, err := q.EventBenchmarkName(ctx, benchmarkID)
+	if err != nil {
+		return err
+	}
+	_, err = q.InsertEvent(ctx, dbsqlc.InsertEventParams{
 		ID: newID(), Type: schedule.EventSkipped, OccurredAt: now.UTC(), BenchmarkID: &benchmarkID,
 		DedupKey: schedule.EventSkipped + ":" + benchmarkID.String() + ":" + at.Format(time.RFC3339Nano),
-		Payload:  mustJSON(schedule.SkippedEvent{BenchmarkID: benchmarkID, ScheduledFor: at, Reason: sk.Reason}),
+		Payload:  mustJSON(schedule.SkippedEvent{BenchmarkID: benchmarkID, BenchmarkName: name, ScheduledFor: at, Reason: sk.Reason}),
 	})
 	return err
 }

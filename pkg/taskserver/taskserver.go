@@ -102,6 +102,9 @@ func New(d Deps, c Config) *Worker {
 	}
 	c.Recorder.OnBatch = d.Metrics.RecordBatch
 	c.Guard.Log, c.Guard.Observer = d.Log, d.Metrics
+	// The fleet-wide circuit transitions this worker makes become
+	// provider.circuit_* events.
+	c.Guard.Fleet = &notify.CircuitEvents{Store: d.Store, Queue: d.Queue, Log: d.Log}
 	guard := resilience.NewGuard(d.Redis, c.Guard)
 	clients := d.Clients
 	if clients == nil {

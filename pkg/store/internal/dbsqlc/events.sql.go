@@ -13,6 +13,77 @@ import (
 	"github.com/google/uuid"
 )
 
+const eventBenchmarkName = `-- name: EventBenchmarkName :one
+SELECT name FROM benchmarks WHERE id = $1
+`
+
+// The benchmark's name, for an event about it.
+func (q *Queries) EventBenchmarkName(ctx context.Context, id uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, eventBenchmarkName, id)
+	var name string
+	err := row.Scan(&name)
+	return name, err
+}
+
+const eventLeaderboard = `-- name: EventLeaderboard :many
+SELECT position, model_id, model_name, score, ci_low, ci_high
+FROM rankings WHERE run_id = $1 AND category = '' ORDER BY position LIMIT $2
+`
+
+type EventLeaderboardParams struct {
+	RunID uuid.UUID
+	Limit int32
+}
+
+type EventLeaderboardRow struct {
+	Position  int32
+	ModelID   uuid.UUID
+	ModelName string
+	Score     float64
+	CiLow     float64
+	CiHigh    float64
+}
+
+// The top of a finished run's overall ranking, for its run.* event.
+func (q *Queries) EventLeaderboard(ctx context.Context, arg EventLeaderboardParams) ([]EventLeaderboardRow, error) {
+	rows, err := q.db.Query(ctx, eventLeaderboard, arg.RunID, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EventLeaderboardRow{}
+	for rows.Next() {
+		var i EventLeaderboardRow
+		if err := rows.Scan(
+			&i.Position,
+			&i.ModelID,
+			&i.ModelName,
+			&i.Score,
+			&i.CiLow,
+			&i.CiHigh,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const eventProviderName = `-- name: EventProviderName :one
+SELECT name FROM providers WHERE id = $1
+`
+
+// A provider's name, for a provider.circuit_* event.
+func (q *Queries) EventProviderName(ctx context.Context, id uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, eventProviderName, id)
+	var name string
+	err := row.Scan(&name)
+	return name, err
+}
+
 const insertEvent = `-- name: InsertEvent :execrows
 INSERT INTO events (id, type, occurred_at, benchmark_id, dedup_key, payload)
 VALUES ($1, $2, $3, $4, $5, $6)
