@@ -292,3 +292,6 @@ func (q quantiler) picked(counts []int32, total int) float64 {
 	// lo is the last order statistic: no step to the next.
 	return a
 }
+
+// Correction names the multiple-comparison correction in alerts.
+const Correction = "holm"

@@ -97,6 +97,8 @@ var routeScopes = map[routeKey]string{
 	{http.MethodGet, "/v1/analytics/compare"}:    apitoken.ScopeRead,
 	{http.MethodGet, "/v1/leaderboard"}:          apitoken.ScopeRead,
 	{http.MethodGet, "/v1/models/:id/drift"}:     apitoken.ScopeRead,
+	{http.MethodGet, "/v1/alerts"}:               apitoken.ScopeRead,
+	{http.MethodGet, "/v1/alerts/:id"}:           apitoken.ScopeRead,
 
 	// Tokens grant access, and the audit log tells who did what: both are
 	// for admins only.

@@ -22,6 +22,8 @@ import (
 	"github.com/sabe-dev/sabe/internal/logging"
 	"github.com/sabe-dev/sabe/internal/metrics"
 	"github.com/sabe-dev/sabe/internal/startstop"
+	"github.com/sabe-dev/sabe/pkg/alerting"
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
@@ -109,6 +111,7 @@ func New(d Deps, c Config) *Worker {
 	mux := asynq.NewServeMux()
 	h.Register(mux)
 	schedule.NewTicker(d.Store, d.Queue, run.NewStartTask, d.Log, c.MinScheduleInterval).Register(mux)
+	alerting.NewChecker(d.Store, analytics.NewService(d.Store), d.Queue, d.Log).Register(mux)
 	log := d.Log
 	servers := NewServers(d.Redis, c.Servers, asynq.Config{
 		RetryDelayFunc: h.RetryDelay,

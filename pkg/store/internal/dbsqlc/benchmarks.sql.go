@@ -86,17 +86,23 @@ func (q *Queries) ClearBenchmarkSuites(ctx context.Context, benchmarkID uuid.UUI
 }
 
 const createBenchmark = `-- name: CreateBenchmark :one
-INSERT INTO benchmarks (id, name, config) VALUES ($1, $2, $3) RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason, schedule_token_id, budget_max_cost_usd_month, run_serial
+INSERT INTO benchmarks (id, name, config, alerts) VALUES ($1, $2, $3, $4) RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason, schedule_token_id, budget_max_cost_usd_month, run_serial, alerts
 `
 
 type CreateBenchmarkParams struct {
 	ID     uuid.UUID
 	Name   string
 	Config json.RawMessage
+	Alerts []byte
 }
 
 func (q *Queries) CreateBenchmark(ctx context.Context, arg CreateBenchmarkParams) (Benchmark, error) {
-	row := q.db.QueryRow(ctx, createBenchmark, arg.ID, arg.Name, arg.Config)
+	row := q.db.QueryRow(ctx, createBenchmark,
+		arg.ID,
+		arg.Name,
+		arg.Config,
+		arg.Alerts,
+	)
 	var i Benchmark
 	err := row.Scan(
 		&i.ID,
@@ -115,6 +121,7 @@ func (q *Queries) CreateBenchmark(ctx context.Context, arg CreateBenchmarkParams
 		&i.ScheduleTokenID,
 		&i.BudgetMaxCostUsdMonth,
 		&i.RunSerial,
+		&i.Alerts,
 	)
 	return i, err
 }
@@ -132,7 +139,7 @@ func (q *Queries) DeleteBenchmark(ctx context.Context, id uuid.UUID) (int64, err
 }
 
 const getBenchmark = `-- name: GetBenchmark :one
-SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason, b.schedule_token_id, b.budget_max_cost_usd_month, b.run_serial,
+SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason, b.schedule_token_id, b.budget_max_cost_usd_month, b.run_serial, b.alerts,
     coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
     coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids,
     coalesce((SELECT array_agg(m.name ORDER BY bm.position) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
@@ -161,6 +168,7 @@ type GetBenchmarkRow struct {
 	ScheduleTokenID        *uuid.UUID
 	BudgetMaxCostUsdMonth  *float64
 	RunSerial              int64
+	Alerts                 []byte
 	SuiteIds               []uuid.UUID
 	ModelIds               []uuid.UUID
 	ArchivedModels         []string
@@ -190,6 +198,7 @@ func (q *Queries) GetBenchmark(ctx context.Context, id uuid.UUID) (GetBenchmarkR
 		&i.ScheduleTokenID,
 		&i.BudgetMaxCostUsdMonth,
 		&i.RunSerial,
+		&i.Alerts,
 		&i.SuiteIds,
 		&i.ModelIds,
 		&i.ArchivedModels,
@@ -200,7 +209,7 @@ func (q *Queries) GetBenchmark(ctx context.Context, id uuid.UUID) (GetBenchmarkR
 }
 
 const listBenchmarks = `-- name: ListBenchmarks :many
-SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason, b.schedule_token_id, b.budget_max_cost_usd_month, b.run_serial,
+SELECT b.id, b.name, b.config, b.archived_at, b.created_at, b.updated_at, b.schedule_cron, b.schedule_timezone, b.schedule_enabled, b.schedule_overlap, b.schedule_last_at, b.schedule_last_skipped_at, b.schedule_last_skip_reason, b.schedule_token_id, b.budget_max_cost_usd_month, b.run_serial, b.alerts,
     coalesce((SELECT array_agg(bs.suite_id ORDER BY bs.position) FROM benchmark_suites bs WHERE bs.benchmark_id = b.id), '{}')::uuid[] AS suite_ids,
     coalesce((SELECT array_agg(bm.model_id ORDER BY bm.position) FROM benchmark_models bm WHERE bm.benchmark_id = b.id), '{}')::uuid[] AS model_ids,
     coalesce((SELECT array_agg(m.name ORDER BY bm.position) FROM benchmark_models bm JOIN models m ON m.id = bm.model_id
@@ -239,6 +248,7 @@ type ListBenchmarksRow struct {
 	ScheduleTokenID        *uuid.UUID
 	BudgetMaxCostUsdMonth  *float64
 	RunSerial              int64
+	Alerts                 []byte
 	SuiteIds               []uuid.UUID
 	ModelIds               []uuid.UUID
 	ArchivedModels         []string
@@ -272,6 +282,7 @@ func (q *Queries) ListBenchmarks(ctx context.Context, arg ListBenchmarksParams) 
 			&i.ScheduleTokenID,
 			&i.BudgetMaxCostUsdMonth,
 			&i.RunSerial,
+			&i.Alerts,
 			&i.SuiteIds,
 			&i.ModelIds,
 			&i.ArchivedModels,
@@ -301,6 +312,21 @@ func (q *Queries) LockBenchmark(ctx context.Context, id uuid.UUID) (uuid.UUID, e
 	var id_2 uuid.UUID
 	err := row.Scan(&id_2)
 	return id_2, err
+}
+
+const setBenchmarkAlerts = `-- name: SetBenchmarkAlerts :exec
+UPDATE benchmarks SET alerts = $1, updated_at = now() WHERE id = $2
+`
+
+type SetBenchmarkAlertsParams struct {
+	Alerts []byte
+	ID     uuid.UUID
+}
+
+// Replaces a benchmark's regression alert settings; NULL removes them.
+func (q *Queries) SetBenchmarkAlerts(ctx context.Context, arg SetBenchmarkAlertsParams) error {
+	_, err := q.db.Exec(ctx, setBenchmarkAlerts, arg.Alerts, arg.ID)
+	return err
 }
 
 const setBenchmarkBudget = `-- name: SetBenchmarkBudget :execrows
@@ -359,7 +385,7 @@ UPDATE benchmarks SET
     config     = coalesce($2, config),
     updated_at = now()
 WHERE id = $3 AND archived_at IS NULL
-RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason, schedule_token_id, budget_max_cost_usd_month, run_serial
+RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason, schedule_token_id, budget_max_cost_usd_month, run_serial, alerts
 `
 
 type UpdateBenchmarkParams struct {
@@ -388,6 +414,7 @@ func (q *Queries) UpdateBenchmark(ctx context.Context, arg UpdateBenchmarkParams
 		&i.ScheduleTokenID,
 		&i.BudgetMaxCostUsdMonth,
 		&i.RunSerial,
+		&i.Alerts,
 	)
 	return i, err
 }

@@ -11,6 +11,40 @@ import (
 	"github.com/google/uuid"
 )
 
+type Alert struct {
+	ID             uuid.UUID
+	RunID          uuid.UUID
+	BaselineRunID  uuid.UUID
+	BenchmarkID    uuid.UUID
+	ModelID        uuid.UUID
+	Metric         string
+	Previous       float64
+	Current        float64
+	Diff           float64
+	CiLow          float64
+	CiHigh         float64
+	RelativeChange *float64
+	PValue         float64
+	PAdjusted      float64
+	Comparisons    int32
+	MinEffect      float64
+	Questions      int32
+	Regressed      int32
+	Improved       int32
+	Flipped        json.RawMessage
+	CreatedAt      time.Time
+}
+
+type AlertCheck struct {
+	RunID         uuid.UUID
+	BenchmarkID   uuid.UUID
+	BaselineRunID *uuid.UUID
+	Comparisons   int32
+	Alerts        int32
+	Note          *string
+	CheckedAt     time.Time
+}
+
 type ApiToken struct {
 	ID          uuid.UUID
 	Name        string
@@ -56,6 +90,7 @@ type Benchmark struct {
 	ScheduleTokenID        *uuid.UUID
 	BudgetMaxCostUsdMonth  *float64
 	RunSerial              int64
+	Alerts                 []byte
 }
 
 type BenchmarkModel struct {
@@ -96,12 +131,13 @@ type Evaluation struct {
 }
 
 type Event struct {
-	ID          uuid.UUID
-	Type        string
-	OccurredAt  time.Time
-	BenchmarkID *uuid.UUID
-	DedupKey    string
-	Payload     json.RawMessage
+	ID           uuid.UUID
+	Type         string
+	OccurredAt   time.Time
+	BenchmarkID  *uuid.UUID
+	DedupKey     string
+	Payload      json.RawMessage
+	DispatchedAt *time.Time
 }
 
 type Execution struct {
@@ -456,4 +492,52 @@ type Suite struct {
 	UpdatedAt      time.Time
 	FewShot        json.RawMessage
 	PromptTemplate string
+}
+
+type Webhook struct {
+	ID                       uuid.UUID
+	Name                     string
+	Url                      string
+	Events                   []string
+	BenchmarkIds             []uuid.UUID
+	Format                   string
+	Enabled                  bool
+	SecretPrefix             string
+	SecretKeyID              string
+	SecretCiphertext         []byte
+	PreviousSecretKeyID      *string
+	PreviousSecretCiphertext []byte
+	PreviousSecretExpiresAt  *time.Time
+	ConsecutiveFailures      int32
+	DisabledReason           *string
+	DisabledAt               *time.Time
+	LastDeliveryAt           *time.Time
+	LastSuccessAt            *time.Time
+	CreatedByTokenID         *uuid.UUID
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
+}
+
+type WebhookAttempt struct {
+	DeliveryID      uuid.UUID
+	Attempt         int32
+	StartedAt       time.Time
+	StatusCode      *int32
+	LatencyMs       float64
+	Error           *string
+	ResponseExcerpt string
+}
+
+type WebhookDelivery struct {
+	ID            uuid.UUID
+	WebhookID     uuid.UUID
+	EventID       uuid.UUID
+	EventType     string
+	RedeliveryOf  *uuid.UUID
+	Status        string
+	Attempts      int32
+	NextAttemptAt *time.Time
+	LastError     *string
+	CreatedAt     time.Time
+	FinishedAt    *time.Time
 }
