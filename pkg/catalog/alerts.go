@@ -74,7 +74,7 @@ const (
 )
 
 // Validate checks the settings; field prefixes the names in its errors
-// ("alerts" gives "alerts.metrics.0"). It returns a fault.Invalid naming
+// ("alerts" gives "alerts.metrics[0]", the API's form). It returns a fault.Invalid naming
 // the first bad field.
 func (a AlertSettings) Validate(field string) error {
 	if len(a.Metrics) == 0 || len(a.Metrics) > len(AlertMetrics) {
@@ -82,7 +82,7 @@ func (a AlertSettings) Validate(field string) error {
 	}
 	seen := map[string]bool{}
 	for i, m := range a.Metrics {
-		f := fmt.Sprintf("%s.metrics.%d", field, i)
+		f := fmt.Sprintf("%s.metrics[%d]", field, i)
 		switch {
 		case m != AlertScore && m != AlertLatencyP95 && m != AlertCost:
 			return fault.Invalid(f, "must be one of: score, latency_p95, cost")
