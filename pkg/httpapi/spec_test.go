@@ -70,6 +70,7 @@ func TestSpec(t *testing.T) {
 			"revokeToken": "DELETE /v1/tokens/{id}", "listAudit": "GET /v1/audit",
 			"getTimeseries": "GET /v1/analytics/timeseries", "getComparison": "GET /v1/analytics/compare",
 			"getLeaderboard": "GET /v1/leaderboard", "getModelDrift": "GET /v1/models/{id}/drift",
+			"listAlerts": "GET /v1/alerts", "getAlert": "GET /v1/alerts/{id}",
 		}
 		got := map[string]string{}
 		for path, item := range doc.Paths.Map() {
