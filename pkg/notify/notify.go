@@ -9,6 +9,18 @@
 // undispatched events with the enabled webhooks, writes a delivery per
 // match and enqueues its task; the deliver task sends it, records the
 // attempt and schedules the next one with backoff.
+//
+// PostgreSQL holds every event, delivery and attempt; Redis holds only the
+// tasks in flight. The Sweeper, which every worker runs, enqueues again
+// what their rows say is missing (an event left undispatched, a pending
+// delivery whose task is gone), so losing Redis or a worker loses no
+// notification: delivery is at least once, and every copy of a message
+// carries the same webhook-id.
+//
+// One file per part: deliverer.go holds the Deliverer's config and
+// wiring, dispatch.go the dispatch task, deliver.go the deliver task (one
+// attempt), backoff.go the retry delays, sign.go the signature, sweep.go
+// the sweep and store.go what the store provides.
 package notify
 
 import (
@@ -109,6 +121,10 @@ type WebhookTested struct {
 // The schedule.skipped payload is schedule.SkippedEvent; regression.detected
 // carries the API's Alert (without links).
 
+// Queue is the asynq queue the notification tasks run on; every worker
+// serves it beside the run queues.
+const Queue = "notify"
+
 // Task types.
 const (
 	// TypeDispatch matches undispatched events with webhooks.
@@ -121,7 +137,7 @@ const (
 // has no TaskID: dispatches lock the events they take (SKIP LOCKED), so
 // two at once share the work.
 func NewDispatchTask() *asynq.Task {
-	return asynq.NewTask(TypeDispatch, nil, asynq.MaxRetry(3), asynq.Timeout(time.Minute))
+	return asynq.NewTask(TypeDispatch, nil, asynq.Queue(Queue), asynq.MaxRetry(3), asynq.Timeout(time.Minute))
 }
 
 // Enqueuer is what enqueues tasks (an *asynq.Client).
@@ -212,11 +228,16 @@ type Event struct {
 	Payload []byte
 }
 
+// DeliverTaskID is the TaskID of a delivery's attempt-th attempt.
+func DeliverTaskID(deliveryID uuid.UUID, attempt int) string {
+	return fmt.Sprintf("%s:%s:%d", TypeDeliver, deliveryID, attempt)
+}
+
 // NewDeliverTask is the attempt-th attempt (from 1) of a delivery. The
 // TaskID is the delivery's and the attempt's, so a sweep that enqueues a
 // due attempt again makes no second task.
 func NewDeliverTask(deliveryID uuid.UUID, attempt int) *asynq.Task {
 	return asynq.NewTask(TypeDeliver, []byte(deliveryID.String()),
-		asynq.TaskID(fmt.Sprintf("%s:%s:%d", TypeDeliver, deliveryID, attempt)),
+		asynq.TaskID(DeliverTaskID(deliveryID, attempt)), asynq.Queue(Queue),
 		asynq.MaxRetry(0), asynq.Timeout(2*time.Minute), asynq.Retention(time.Hour))
 }

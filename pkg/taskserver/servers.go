@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/pkg/notify"
 	"github.com/sabe-dev/sabe/pkg/run"
 )
 
@@ -53,6 +54,15 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	return c
 }
 
+// Queues are the queues a worker serves, with their weights: the run
+// queues, and the notifications' between the control queue and the units
+// (a delivery is small, and a receiver waits for it).
+func Queues() map[string]int {
+	q := run.Queues()
+	q[notify.Queue] = 4
+	return q
+}
+
 // Servers are one worker's asynq servers: several in one process share its
 // handlers, pools and concurrency, which gives more fetch loops for the
 // same work.
@@ -61,12 +71,12 @@ type Servers struct {
 }
 
 // NewServers returns the servers c asks for over rdb, fetching the queues
-// of run.Queues. hooks carries what the handlers decide (RetryDelayFunc,
+// of run.Queues and notify.Queue. hooks carries what the handlers decide (RetryDelayFunc,
 // IsFailure, ErrorHandler) and the logger; its sizes and intervals are
 // replaced by c's.
 func NewServers(rdb redis.UniversalClient, c ServerConfig, hooks asynq.Config) *Servers {
 	c = c.withDefaults()
-	hooks.Queues = run.Queues()
+	hooks.Queues = Queues()
 	hooks.TaskCheckInterval = c.TaskCheckInterval
 	hooks.DelayedTaskCheckInterval = c.DelayedTaskCheckInterval
 	hooks.ShutdownTimeout = c.ShutdownTimeout

@@ -1,7 +1,9 @@
 // Package taskserver assembles what a SABE worker runs its tasks with: the
 // batching execution Recorder, the provider clients, the guard every
-// provider call passes (resilience), the run handlers and the schedule
-// tick handler on one ServeMux, and the asynq servers that fetch the
+// provider call passes (resilience), the run handlers, the schedule
+// tick handler, the notification handlers (dispatch, deliver) and the
+// regression check (alerts:check) on one
+// ServeMux, and the asynq servers that fetch the
 // queues. The worker process, the run and maintenance tests and the bench
 // all build a worker here, so what the tests run is what production runs.
 //
@@ -25,10 +27,12 @@ import (
 	"github.com/sabe-dev/sabe/pkg/alerting"
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
+	"github.com/sabe-dev/sabe/pkg/notify"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/schedule"
+	"github.com/sabe-dev/sabe/pkg/secrets"
 	"github.com/sabe-dev/sabe/pkg/store"
 )
 
@@ -51,6 +55,8 @@ type Config struct {
 	// MinScheduleInterval is the shortest gap the schedule tick allows
 	// between two occurrences of a schedule (store.RunLimits).
 	MinScheduleInterval time.Duration
+	// Notify tunes the webhook dispatch and deliveries.
+	Notify notify.Config
 }
 
 // Deps are what a worker works with. Store, Redis, Queue and Log are
@@ -66,6 +72,8 @@ type Deps struct {
 	// Clients, when set, replaces the provider clients built from
 	// Config.Provider (a test leaves a kind out).
 	Clients map[catalog.ProviderKind]provider.Client
+	// Keys opens the webhooks' signing secrets (the store's keyring).
+	Keys *secrets.Keyring
 }
 
 // Worker is one worker's task processing, from Start until Stop; it runs
@@ -79,6 +87,8 @@ type Worker struct {
 	Guard *resilience.Guard
 	// Recorder writes the handlers' executions in batches.
 	Recorder *store.Recorder
+	// Notify dispatches events and delivers them to webhooks.
+	Notify *notify.Deliverer
 
 	mux     *asynq.ServeMux
 	servers *Servers
@@ -111,6 +121,8 @@ func New(d Deps, c Config) *Worker {
 	mux := asynq.NewServeMux()
 	h.Register(mux)
 	schedule.NewTicker(d.Store, d.Queue, run.NewStartTask, d.Log, c.MinScheduleInterval).Register(mux)
+	deliverer := notify.NewDeliverer(notify.Deps{Store: d.Store, Keys: d.Keys, Queue: d.Queue, Log: d.Log}, c.Notify)
+	deliverer.Register(mux)
 	alerting.NewChecker(d.Store, analytics.NewService(d.Store), d.Queue, d.Log).Register(mux)
 	log := d.Log
 	servers := NewServers(d.Redis, c.Servers, asynq.Config{
@@ -128,7 +140,7 @@ func New(d Deps, c Config) *Worker {
 			log.Warn("task failed", "type", t.Type(), "err", err)
 		}),
 	})
-	return &Worker{Handlers: h, Guard: guard, Recorder: rec, mux: mux, servers: servers}
+	return &Worker{Handlers: h, Guard: guard, Recorder: rec, Notify: deliverer, mux: mux, servers: servers}
 }
 
 // Start starts the guard and the handlers' subscriptions, then the

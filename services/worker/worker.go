@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -19,6 +20,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/redisconn"
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/maintenance"
+	"github.com/sabe-dev/sabe/pkg/notify"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/run"
@@ -88,8 +90,19 @@ type Config struct {
 	RetentionBatch    int
 	RetentionInterval time.Duration
 	// AuditRetention is how long audit rows are kept (0 keeps them).
-	AuditRetention      time.Duration
-	LogLevel, LogFormat string
+	AuditRetention time.Duration
+	// Webhooks: one attempt's timeout, how long a delivery is retried, the
+	// first retry's delay, the consecutive failed attempts that disable a
+	// webhook, where events link to, whether webhook URLs may reach
+	// private addresses, and how long delivered events are kept.
+	WebhookTimeout       time.Duration
+	WebhookRetryFor      time.Duration
+	WebhookBackoff       time.Duration
+	WebhookDisableAfter  int
+	PublicURL            string
+	AllowPrivateWebhooks bool
+	EventRetention       time.Duration
+	LogLevel, LogFormat  string
 
 	// metricsDefault says MetricsAddr was not set explicitly: a busy
 	// default port (a second worker on one host) costs the metrics, not
@@ -128,8 +141,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RetentionBatch:        r.Int("SABE_RETENTION_BATCH", 5000, 1, 1000000),
 		RetentionInterval:     r.Duration("SABE_RETENTION_INTERVAL", time.Hour, 100*time.Millisecond, 7*24*time.Hour),
 		AuditRetention:        r.Duration("SABE_AUDIT_RETENTION", 8760*time.Hour, 0, 100*365*24*time.Hour),
-		LogLevel:              envconf.LogLevel.Read(r),
-		LogFormat:             envconf.LogFormat.Read(r),
+		// One attempt stays well inside the deliver task's 2-minute timeout.
+		WebhookTimeout:       r.Duration("SABE_WEBHOOK_TIMEOUT", notify.DefaultTimeout, 100*time.Millisecond, time.Minute),
+		WebhookRetryFor:      r.Duration("SABE_WEBHOOK_RETRY_FOR", notify.DefaultRetryFor, time.Second, 7*24*time.Hour),
+		WebhookBackoff:       r.Duration("SABE_WEBHOOK_BACKOFF", notify.DefaultBackoff, 10*time.Millisecond, notify.MaxRetryDelay),
+		WebhookDisableAfter:  r.Int("SABE_WEBHOOK_DISABLE_AFTER", notify.DefaultDisableAfter, 1, 100000),
+		PublicURL:            envconf.PublicURL.Read(r),
+		AllowPrivateWebhooks: envconf.AllowPrivateWebhooks.Read(r),
+		EventRetention:       r.Duration("SABE_EVENT_RETENTION", 30*24*time.Hour, 0, 100*365*24*time.Hour),
+		LogLevel:             envconf.LogLevel.Read(r),
+		LogFormat:            envconf.LogFormat.Read(r),
 	}
 	allow, err := provider.ParseAllow(envconf.ProviderAllow.Read(r))
 	if err != nil {
@@ -145,6 +166,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		// their month is open; raw rows must outlive the longest month.
 		r.Fail("SABE_RETENTION", "must be 0 (keep) or at least %s (35 days) so that monthly rollups are complete before raw rows go, got %s",
 			MinRetention, c.Retention)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.Fail(envconf.PublicURL.Name, "must be an absolute http(s) URL such as https://sabe.example.com, got %q", c.PublicURL)
+		}
 	}
 	c.Keyring = secrets.FromEnv(r)
 	return c, r.Err()
@@ -216,7 +242,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Units are recorded in batches (one round trip and one commit for
 	// many); the worker writes the last of them when it stops, before the
 	// pool closes.
-	w := taskserver.New(taskserver.Deps{Store: st, Redis: rdb, Queue: client, Metrics: m, Log: log}, taskserver.Config{
+	w := taskserver.New(taskserver.Deps{Store: st, Redis: rdb, Queue: client, Metrics: m, Log: log, Keys: cfg.Keyring}, taskserver.Config{
 		Servers: taskserver.ServerConfig{
 			Concurrency: cfg.Concurrency, Fetchers: cfg.Fetchers, TaskCheckInterval: cfg.TaskCheckInterval,
 			ShutdownTimeout: cfg.ShutdownTimeout,
@@ -232,6 +258,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			BreakerMaxWait: cfg.BreakerMaxWait,
 		},
 		MinScheduleInterval: cfg.Limits.MinScheduleInterval,
+		Notify: notify.Config{
+			Timeout: cfg.WebhookTimeout, RetryFor: cfg.WebhookRetryFor, Backoff: cfg.WebhookBackoff,
+			DisableAfter: cfg.WebhookDisableAfter, PublicURL: cfg.PublicURL, AllowPrivate: cfg.AllowPrivateWebhooks,
+		},
 	})
 	defer w.Stop() // safe before Start and twice: a failed start leaves no writers behind
 	if err := w.Start(ctx); err != nil {
@@ -247,10 +277,18 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := rec.Start(ctx); err != nil {
 		return err
 	}
+	// The sweep dispatches events and re-enqueues deliveries that Redis
+	// lost; like the reconciler, one worker of the fleet sweeps at a time.
+	sweep := notify.NewSweeper(st, rdb, client, log, notify.SweepConfig{Retention: cfg.EventRetention})
+	if err := sweep.Start(ctx); err != nil {
+		rec.Stop()
+		return err
+	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "fetchers", cfg.Fetchers)
 	<-ctx.Done()
 	// No new work: the reconciler stops first, then asynq stops fetching
 	// and lets running tasks finish within the shutdown timeout.
+	sweep.Stop()
 	rec.Stop()
 	w.Stop()
 	log.Info("worker stopped")

@@ -40,6 +40,10 @@ func TestLoadConfig(t *testing.T) {
 			c.RecordWriters != 2 || c.RecordMaxBatch != 64 || c.RecordLinger != 2*time.Millisecond || c.BreakerMaxWait != 5*time.Minute {
 			t.Errorf("defaults: %+v", c)
 		}
+		if c.WebhookTimeout != 10*time.Second || c.WebhookRetryFor != 24*time.Hour || c.WebhookBackoff != 5*time.Second ||
+			c.WebhookDisableAfter != 50 || c.PublicURL != "" || c.AllowPrivateWebhooks || c.EventRetention != 720*time.Hour {
+			t.Errorf("webhook defaults: %+v", c)
+		}
 	})
 	t.Run("Settings", func(t *testing.T) {
 		env := map[string]string{
@@ -47,6 +51,8 @@ func TestLoadConfig(t *testing.T) {
 			"SABE_PROVIDER_ALLOW": "vllm.internal, 10.0.0.0/8", "SABE_BREAKER_FAILURES": "3", "SABE_BREAKER_OPEN_TIMEOUT": "2m",
 			"SABE_TASK_CHECK_INTERVAL": "250ms", "SABE_PPROF": "true", "SABE_DATABASE_MAX_CONNS": "8", "SABE_WORKER_FETCHERS": "8",
 			"SABE_RECORD_WRITERS": "3", "SABE_RECORD_MAX_BATCH": "16", "SABE_RECORD_LINGER": "0", "SABE_BREAKER_MAX_WAIT": "90s",
+			"SABE_WEBHOOK_TIMEOUT": "3s", "SABE_WEBHOOK_RETRY_FOR": "2h", "SABE_WEBHOOK_BACKOFF": "1s", "SABE_WEBHOOK_DISABLE_AFTER": "7",
+			"SABE_PUBLIC_URL": "https://sabe.example.com", "SABE_ALLOW_PRIVATE_WEBHOOKS": "true", "SABE_EVENT_RETENTION": "0",
 		}
 		c, err := worker.LoadConfig(func(k string) string { return env[k] })
 		if err != nil {
@@ -56,6 +62,10 @@ func TestLoadConfig(t *testing.T) {
 			c.TaskCheckInterval != 250*time.Millisecond || !c.Pprof || c.DatabaseMaxConns != 8 || c.Fetchers != 8 ||
 			c.RecordWriters != 3 || c.RecordMaxBatch != 16 || c.RecordLinger != 0 || c.BreakerMaxWait != 90*time.Second || strings.Join(c.ProviderAllow, " ") != "vllm.internal 10.0.0.0/8" {
 			t.Errorf("settings: %+v", c)
+		}
+		if c.WebhookTimeout != 3*time.Second || c.WebhookRetryFor != 2*time.Hour || c.WebhookBackoff != time.Second ||
+			c.WebhookDisableAfter != 7 || c.PublicURL != "https://sabe.example.com" || !c.AllowPrivateWebhooks || c.EventRetention != 0 {
+			t.Errorf("webhook settings: %+v", c)
 		}
 	})
 	for _, tc := range []struct{ name, variable, value string }{
@@ -72,6 +82,13 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrRecordWriters", "SABE_RECORD_WRITERS", "0"},
 		{"ErrRecordMaxBatch", "SABE_RECORD_MAX_BATCH", "5000"},
 		{"ErrRecordLinger", "SABE_RECORD_LINGER", "2s"},
+		{"ErrWebhookTimeout", "SABE_WEBHOOK_TIMEOUT", "5m"},
+		{"ErrWebhookRetryFor", "SABE_WEBHOOK_RETRY_FOR", "30d"},
+		{"ErrWebhookBackoff", "SABE_WEBHOOK_BACKOFF", "2h"},
+		{"ErrWebhookDisableAfter", "SABE_WEBHOOK_DISABLE_AFTER", "0"},
+		{"ErrPublicURL", "SABE_PUBLIC_URL", "sabe.example.com"},
+		{"ErrAllowPrivateWebhooks", "SABE_ALLOW_PRIVATE_WEBHOOKS", "maybe"},
+		{"ErrEventRetention", "SABE_EVENT_RETENTION", "-1h"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{"SABE_ENCRYPTION_KEY": testenv.KeyEnv(t), tc.variable: tc.value}
