@@ -1,5 +1,5 @@
 -- name: CreateBenchmark :one
-INSERT INTO benchmarks (id, name, config) VALUES ($1, $2, $3) RETURNING *;
+INSERT INTO benchmarks (id, name, config, alerts) VALUES ($1, $2, $3, $4) RETURNING *;
 
 -- name: SetBenchmarkSuites :exec
 INSERT INTO benchmark_suites (benchmark_id, position, suite_id)
@@ -69,6 +69,10 @@ UPDATE benchmarks SET
     updated_at = now()
 WHERE id = sqlc.arg(id) AND archived_at IS NULL
 RETURNING *;
+
+-- name: SetBenchmarkAlerts :exec
+-- Replaces a benchmark's regression alert settings; NULL removes them.
+UPDATE benchmarks SET alerts = sqlc.narg(alerts), updated_at = now() WHERE id = sqlc.arg(id);
 
 -- name: BenchmarkHasRuns :one
 SELECT EXISTS (SELECT 1 FROM runs WHERE benchmark_id = $1);

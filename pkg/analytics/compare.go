@@ -163,27 +163,8 @@ func (s *Service) compare(ctx context.Context, q CompareQuery) (*Comparison, err
 		return nil, err
 	}
 
-	curBy, prevBy := byModel(cur), byModel(prev)
-	var pairs []modelPairs
-	for id, c := range curBy {
-		p, ok := prevBy[id]
-		if !ok {
-			out.UnpairedModels = append(out.UnpairedModels, id)
-			continue
-		}
-		mp := pair(id, c, p)
-		if len(mp.cur) == 0 {
-			out.UnpairedModels = append(out.UnpairedModels, id)
-			continue
-		}
-		pairs = append(pairs, mp)
-	}
-	for id := range prevBy {
-		if _, ok := curBy[id]; !ok {
-			out.UnpairedModels = append(out.UnpairedModels, id)
-		}
-	}
-	slices.SortFunc(out.UnpairedModels, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	pairs, unpaired := pairModels(cur, prev)
+	out.UnpairedModels = append(out.UnpairedModels, unpaired...)
 
 	out.Models = make([]ModelChange, len(pairs))
 	ids := slices.Clone(out.UnpairedModels)
@@ -232,6 +213,36 @@ func (s *Service) finishedRun(ctx context.Context, benchmarkID, id uuid.UUID, fi
 		return RunRef{}, &fault.Error{Kind: fault.KindConflict, Field: field, Message: fmt.Sprintf("the run finished as %s, without results to compare", r.Status)}
 	}
 	return r, nil
+}
+
+// pairModels aligns each model's questions of two sets of tallies: the
+// models with questions on both sides, in model id order, and those that
+// cannot be compared (on one side only, or sharing no question revision),
+// in id order.
+func pairModels(cur, prev []QuestionStat) (pairs []modelPairs, unpaired []uuid.UUID) {
+	curBy, prevBy := byModel(cur), byModel(prev)
+	unpaired = []uuid.UUID{}
+	for id, c := range curBy {
+		p, ok := prevBy[id]
+		if !ok {
+			unpaired = append(unpaired, id)
+			continue
+		}
+		mp := pair(id, c, p)
+		if len(mp.cur) == 0 {
+			unpaired = append(unpaired, id)
+			continue
+		}
+		pairs = append(pairs, mp)
+	}
+	for id := range prevBy {
+		if _, ok := curBy[id]; !ok {
+			unpaired = append(unpaired, id)
+		}
+	}
+	slices.SortFunc(pairs, func(a, b modelPairs) int { return bytes.Compare(a.model[:], b.model[:]) })
+	slices.SortFunc(unpaired, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	return pairs, unpaired
 }
 
 // modelPairs is one model's questions present in both periods, aligned:

@@ -297,8 +297,10 @@ type Benchmark struct {
 	// BudgetMaxCostUSDMonth is the admin-set spend budget, in US dollars
 	// per UTC month, of all the benchmark's runs; nil when none is set.
 	BudgetMaxCostUSDMonth *float64
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// Alerts are the regression alert settings; nil when there are none.
+	Alerts    *AlertSettings
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // BenchmarkInput creates a benchmark.
@@ -308,6 +310,9 @@ type BenchmarkInput struct {
 	ModelIDs []uuid.UUID
 	Config   BenchmarkConfig
 	Schedule *Schedule
+	// Alerts are the regression alert settings, defaults filled in; nil
+	// for none.
+	Alerts *AlertSettings
 }
 
 // BenchmarkPatch changes a benchmark; nil fields stay as they are.
@@ -317,6 +322,10 @@ type BenchmarkPatch struct {
 	ModelIDs []uuid.UUID
 	Config   *BenchmarkConfig
 	Schedule *SchedulePatch
+	// Alerts replaces the regression alert settings as a whole;
+	// RemoveAlerts removes them (Alerts is then nil).
+	Alerts       *AlertSettings
+	RemoveAlerts bool
 }
 
 // MarshalOverrides encodes overrides for storage.

@@ -503,6 +503,11 @@ func (in BenchmarkInput) Validate() error {
 	if err := uniqueIDs("model_ids", in.ModelIDs); err != nil {
 		return err
 	}
+	if in.Alerts != nil {
+		if err := in.Alerts.Validate("alerts"); err != nil {
+			return err
+		}
+	}
 	if in.Schedule != nil {
 		return in.Schedule.Validate()
 	}
@@ -530,6 +535,11 @@ func (p BenchmarkPatch) Validate() error {
 			return err
 		}
 		if err := uniqueIDs("model_ids", p.ModelIDs); err != nil {
+			return err
+		}
+	}
+	if p.Alerts != nil {
+		if err := p.Alerts.Validate("alerts"); err != nil {
 			return err
 		}
 	}

@@ -312,6 +312,7 @@ func toBenchmark(b *catalog.Benchmark) oapi.Benchmark {
 		Schedule:   toSchedule(b.Schedule),
 		NextRunAt:  utcPtr(b.NextRunAt),
 		Budget:     oapi.BenchmarkBudget{MaxCostUsdPerMonth: b.BudgetMaxCostUSDMonth},
+		Alerts:     toBenchmarkAlerts(b.Alerts),
 		ArchivedAt: utcPtr(b.ArchivedAt),
 		CreatedAt:  b.CreatedAt.UTC(),
 		UpdatedAt:  b.UpdatedAt.UTC(),

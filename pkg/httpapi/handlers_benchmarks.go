@@ -19,6 +19,7 @@ func (a *api) CreateBenchmark(ctx context.Context, req oapi.CreateBenchmarkReque
 	}
 	in := catalog.BenchmarkInput{
 		Name: b.Name, SuiteIDs: b.SuiteIds, ModelIDs: b.ModelIds, Config: fromBenchmarkConfig(b.Config), Schedule: fromScheduleInput(b.Schedule),
+		Alerts: fromAlertsInput(b.Alerts),
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -77,7 +78,8 @@ func (a *api) UpdateBenchmark(ctx context.Context, req oapi.UpdateBenchmarkReque
 	if b == nil {
 		return nil, errNoBody
 	}
-	patch := catalog.BenchmarkPatch{Name: b.Name, Schedule: fromSchedulePatch(b.Schedule)}
+	patch := catalog.BenchmarkPatch{Name: b.Name, Schedule: fromSchedulePatch(b.Schedule), Alerts: fromAlertsInput(b.Alerts)}
+	patch.RemoveAlerts = patch.Alerts == nil && alertsNulled(ctx)
 	if b.SuiteIds != nil {
 		patch.SuiteIDs = nonNil(*b.SuiteIds)
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,10 +12,6 @@ import (
 	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/store"
 )
-
-// errUnbuilt marks a handler of the notifications contract whose body is
-// being written (issue 17); it never reaches a commit that is submitted.
-var errUnbuilt = errors.New("not built yet")
 
 // urlCheckTimeout bounds the check of a webhook URL, which may resolve its
 // host name.

@@ -106,11 +106,11 @@ type echoContextKey struct{}
 // withEchoContext hands the Echo context to the handlers that need more of
 // the request or response than the strict interface gives them (cookies,
 // headers): the login page, the session routes, run creation and remote
-// model lists (their Retry-After), and run results (their Accept picks an
-// export).
+// model lists (their Retry-After), run results (their Accept picks an
+// export) and benchmark updates (whose alerts may be an explicit null).
 func withEchoContext(f oapi.StrictHandlerFunc, operationID string) oapi.StrictHandlerFunc {
 	switch operationID {
-	case "LoginPage", "Login", "Logout", "GetSession", "CreateRun", "ListRemoteModels", "ListRunResults":
+	case "LoginPage", "Login", "Logout", "GetSession", "CreateRun", "ListRemoteModels", "ListRunResults", "UpdateBenchmark":
 	default:
 		return f
 	}

@@ -260,6 +260,16 @@ func bodyFault(reqErr *openapi3filter.RequestError) error {
 // schemaFault turns a schema violation in the body into a fault naming the
 // field by its dotted JSON path.
 func schemaFault(se *openapi3.SchemaError) error {
+	// A field typed as allOf a schema (the way OpenAPI 3.0 makes a
+	// referenced object nullable) fails as a whole; the inner error names
+	// the field inside it that is wrong, by its whole path.
+	for se.SchemaField == "allOf" {
+		var inner *openapi3.SchemaError
+		if !errors.As(se.Origin, &inner) {
+			break
+		}
+		se = inner
+	}
 	path := se.JSONPointer()
 	kind, msg := schemaProblem(se)
 	if se.SchemaField == "properties" {

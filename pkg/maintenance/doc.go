@@ -26,7 +26,9 @@
 // After the reconciliation steps, the pass refreshes the time-series
 // rollups for the runs finished since the last pass (plain tables on
 // PostgreSQL, continuous aggregates with TimescaleDB; see
-// store.RefreshRollups).
+// store.RefreshRollups), and enqueues the regression check of every run
+// of a benchmark with alerts that finished recently without one
+// (alerting.Sweep; alerts.go).
 //
 // Retention runs in the same loop at its own interval: the executions and
 // evaluations of finished runs older than the retention are deleted in

@@ -99,7 +99,7 @@ func (r *Reconciler) pass(ctx context.Context) (bool, error) {
 	if due, err := r.due(ctx, reconciledAt, r.cfg.Interval/2); err != nil {
 		errs = append(errs, err)
 	} else if due {
-		errs = append(errs, r.reconcile(ctx), r.refreshRollups(ctx))
+		errs = append(errs, r.reconcile(ctx), r.refreshRollups(ctx), r.sweepAlerts(ctx))
 	}
 	if r.cfg.Retention > 0 || r.cfg.AuditRetention > 0 {
 		if due, err := r.due(ctx, retainedAt, r.cfg.RetentionInterval); err != nil {

@@ -6,12 +6,16 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sabe-dev/sabe/pkg/alerting"
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/run"
 )
 
 // Store is the persistence the reconciler needs; pkg/store implements it.
 type Store interface {
+	// UncheckedAlertRuns finds the runs whose regression check is missing
+	// (alerting.Sweep).
+	alerting.SweepStore
 	// UnfinishedRuns returns up to limit unfinished runs with ids after
 	// after (nil: from the first), in id order.
 	UnfinishedRuns(ctx context.Context, after *uuid.UUID, limit int) ([]*run.Run, error)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/sabe-dev/sabe/pkg/alerting"
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/notify"
 )
@@ -93,6 +94,12 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("finalize run %s: %w", r.ID, err)
 	}
 	h.cache.drop(r.ID)
+	if first && (fin.Status == StatusCompleted || fin.Status == StatusPartial) {
+		// Lost here, the check is enqueued by the maintenance sweep.
+		if err := alerting.Enqueue(ctx, h.queue, r.ID); err != nil {
+			h.log.Warn("enqueue the alert check", "run_id", r.ID, "err", err)
+		}
+	}
 	if err := h.tracker.Forget(ctx, r.ID); err != nil {
 		h.log.Warn("forget run progress", "run_id", r.ID, "err", err)
 	}

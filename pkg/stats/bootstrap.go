@@ -289,3 +289,17 @@ func (p *picker) fill(idx []uint32) {
 	}
 	*p.src = src
 }
+
+// Resample calls f once per resample with the indices of n values drawn
+// with replacement: the same draws, from the same (Seed, stream), that
+// Mean and PairedDiff make, for statistics other than a mean (a
+// percentile, a test's null distribution). idx is reused between calls: f
+// must not keep it. n must be in [1, 2^32).
+func (b Bootstrap) Resample(n int, stream uint64, f func(idx []uint32)) {
+	p := newPicker(b.source(stream), n)
+	idx := make([]uint32, n)
+	for range b.resamples() {
+		p.fill(idx)
+		f(idx)
+	}
+}

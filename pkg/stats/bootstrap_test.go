@@ -3,6 +3,7 @@ package stats_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/sabe-dev/sabe/pkg/stats"
@@ -374,5 +375,29 @@ func TestStreamFor(t *testing.T) {
 	// this derivation.
 	if a != pinnedStream {
 		t.Errorf("StreamFor(1, id) = %#x, want %#x", a, uint64(pinnedStream))
+	}
+}
+
+func TestBootstrap_Resample(t *testing.T) {
+	t.Parallel()
+	xs := []float64{1, 4, 2, 8, 5, 7}
+	b := stats.Bootstrap{Resamples: 500, Seed: 9}
+	// The means of Resample's draws are Mean's: the same indices.
+	var means []float64
+	b.Resample(len(xs), 3, func(idx []uint32) {
+		var s float64
+		for _, i := range idx {
+			s += xs[i]
+		}
+		means = append(means, s/float64(len(idx)))
+	})
+	if len(means) != 500 {
+		t.Fatalf("got %d resamples, want 500", len(means))
+	}
+	slices.Sort(means)
+	want := b.Mean(xs, 3)
+	got := stats.Interval{Low: stats.Quantile(means, 0.025), High: stats.Quantile(means, 0.975)}
+	if math.Abs(got.Low-want.Low) > 1e-12 || math.Abs(got.High-want.High) > 1e-12 {
+		t.Errorf("Resample's means give %+v, Mean gives %+v", got, want)
 	}
 }

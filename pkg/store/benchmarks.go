@@ -25,6 +25,7 @@ func benchmarkFromRow(r dbsqlc.GetBenchmarkRow) catalog.Benchmark {
 		ArchivedAt: r.ArchivedAt, BudgetMaxCostUSDMonth: r.BudgetMaxCostUsdMonth, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	_ = json.Unmarshal(r.Config, &b.Config)
+	b.Alerts = alertSettings(r.Alerts)
 	b.UnitCount = len(b.ModelIDs) * int(r.ActiveQuestions) * b.Config.Samples
 	if r.ScheduleCron != nil {
 		b.Schedule = &catalog.Schedule{
@@ -35,6 +36,26 @@ func benchmarkFromRow(r dbsqlc.GetBenchmarkRow) catalog.Benchmark {
 	}
 	b.ResolveSchedule(r.ScheduleLastAt, blockersOf(r), time.Now())
 	return b
+}
+
+// alertSettings decodes a benchmark's alerts column; nil when NULL.
+func alertSettings(raw []byte) *catalog.AlertSettings {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var a catalog.AlertSettings
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil
+	}
+	return &a
+}
+
+// alertsColumn encodes alert settings for the alerts column; nil: NULL.
+func alertsColumn(a *catalog.AlertSettings) []byte {
+	if a == nil {
+		return nil
+	}
+	return mustJSON(a)
 }
 
 // blockersOf says what keeps a benchmark row from running.
@@ -124,7 +145,7 @@ func (s *Store) CreateBenchmark(ctx context.Context, in catalog.BenchmarkInput, 
 		if _, err := checkFanOut(ctx, q, in.SuiteIDs, len(in.ModelIDs), in.Config.Samples, maxUnits); err != nil {
 			return err
 		}
-		if _, err := q.CreateBenchmark(ctx, dbsqlc.CreateBenchmarkParams{ID: id, Name: in.Name, Config: mustJSON(in.Config)}); err != nil {
+		if _, err := q.CreateBenchmark(ctx, dbsqlc.CreateBenchmarkParams{ID: id, Name: in.Name, Config: mustJSON(in.Config), Alerts: alertsColumn(in.Alerts)}); err != nil {
 			return conflict(err, "a benchmark with this name")
 		}
 		if err := q.SetBenchmarkSuites(ctx, dbsqlc.SetBenchmarkSuitesParams{BenchmarkID: id, SuiteIds: in.SuiteIDs}); err != nil {
@@ -229,6 +250,11 @@ func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, p catalog.Ben
 		if _, err := q.UpdateBenchmark(ctx, arg); err != nil {
 			return conflict(err, "a benchmark with this name")
 		}
+		if p.Alerts != nil || p.RemoveAlerts {
+			if err := q.SetBenchmarkAlerts(ctx, dbsqlc.SetBenchmarkAlertsParams{ID: id, Alerts: alertsColumn(p.Alerts)}); err != nil {
+				return err
+			}
+		}
 		if p.Schedule != nil {
 			sc, err := p.Schedule.Apply(b.Schedule)
 			if err != nil {
@@ -256,7 +282,8 @@ func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, p catalog.Ben
 		}
 		return auditChange(ctx, q, audit.ActionBenchmarkUpdate, audit.ResourceBenchmark, id.String(),
 			changedFields("name", setIf(p.Name != nil), "suite_ids", setIf(p.SuiteIDs != nil), "model_ids", setIf(p.ModelIDs != nil),
-				"config", setIf(p.Config != nil), "schedule", setIf(p.Schedule != nil)))
+				"config", setIf(p.Config != nil), "schedule", setIf(p.Schedule != nil),
+				"alerts", setIf(p.Alerts != nil || p.RemoveAlerts)))
 	})
 	if err != nil {
 		return nil, err

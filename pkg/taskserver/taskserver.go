@@ -1,7 +1,8 @@
 // Package taskserver assembles what a SABE worker runs its tasks with: the
 // batching execution Recorder, the provider clients, the guard every
 // provider call passes (resilience), the run handlers, the schedule
-// tick handler and the notification handlers (dispatch, deliver) on one
+// tick handler, the notification handlers (dispatch, deliver) and the
+// regression check (alerts:check) on one
 // ServeMux, and the asynq servers that fetch the
 // queues. The worker process, the run and maintenance tests and the bench
 // all build a worker here, so what the tests run is what production runs.
@@ -23,6 +24,8 @@ import (
 	"github.com/sabe-dev/sabe/internal/logging"
 	"github.com/sabe-dev/sabe/internal/metrics"
 	"github.com/sabe-dev/sabe/internal/startstop"
+	"github.com/sabe-dev/sabe/pkg/alerting"
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/notify"
 	"github.com/sabe-dev/sabe/pkg/provider"
@@ -123,6 +126,7 @@ func New(d Deps, c Config) *Worker {
 	schedule.NewTicker(d.Store, d.Queue, run.NewStartTask, d.Log, c.MinScheduleInterval).Register(mux)
 	deliverer := notify.NewDeliverer(notify.Deps{Store: d.Store, Keys: d.Keys, Queue: d.Queue, Log: d.Log}, c.Notify)
 	deliverer.Register(mux)
+	alerting.NewChecker(d.Store, analytics.NewService(d.Store), d.Queue, d.Log).Register(mux)
 	log := d.Log
 	servers := NewServers(d.Redis, c.Servers, asynq.Config{
 		RetryDelayFunc: h.RetryDelay,

@@ -18,10 +18,12 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
 	"github.com/sabe-dev/sabe/pkg/run"
@@ -216,6 +218,8 @@ type BenchmarkOpts struct {
 	// fields are taken as they are.
 	Config   catalog.BenchmarkConfig
 	Schedule *catalog.Schedule
+	// Alerts are the regression alert settings (nil: none).
+	Alerts *catalog.AlertSettings
 	// MaxUnits is the store's cap on units (0: none).
 	MaxUnits int
 }
@@ -236,7 +240,7 @@ func Benchmark(ctx context.Context, t testing.TB, st *store.Store, opts *Benchma
 	o.Config.Samples = cmp.Or(o.Config.Samples, 1)
 	b, err := st.CreateBenchmark(ctx, catalog.BenchmarkInput{
 		Name: cmp.Or(o.Name, name("benchmark")), SuiteIDs: o.SuiteIDs, ModelIDs: o.ModelIDs,
-		Config: o.Config, Schedule: o.Schedule,
+		Config: o.Config, Schedule: o.Schedule, Alerts: o.Alerts,
 	}, o.MaxUnits)
 	if err != nil {
 		t.Fatalf("testfactory.Benchmark: %v", err)
@@ -269,6 +273,73 @@ func Run(ctx context.Context, t testing.TB, st *store.Store, opts *RunOpts) *run
 		t.Fatalf("testfactory.Run: %v", err)
 	}
 	return r
+}
+
+// Unit is what one (model, question, sample) of a FinishedRun did: it
+// passed or not, or failed; zero latency and cost take 100 ms and $0.001.
+type Unit struct {
+	Passed, Failed bool
+	LatencyMs      float64
+	CostUSD        float64
+}
+
+// FinishedRunOpts say what a FinishedRun recorded.
+type FinishedRunOpts struct {
+	BenchmarkID uuid.UUID
+	// CreatedAt places the run in time (zero: now).
+	CreatedAt time.Time
+	// Outcome says what each unit did, by model id, question position
+	// and sample (nil: every unit passed).
+	Outcome func(model uuid.UUID, question, sample int) Unit
+}
+
+// FinishedRun creates a run, records every unit of it (scored by a
+// deterministic verdict) and finalizes it, completed, or partial when a
+// unit failed, as the worker would; it returns the finalized run.
+func FinishedRun(ctx context.Context, t testing.TB, st *store.Store, o FinishedRunOpts) *run.Run {
+	t.Helper()
+	r := Run(ctx, t, st, &RunOpts{BenchmarkID: o.BenchmarkID})
+	if !o.CreatedAt.IsZero() {
+		if _, err := st.Pool().Exec(ctx, `UPDATE runs SET created_at = $2 WHERE id = $1`, r.ID, o.CreatedAt); err != nil {
+			t.Fatalf("testfactory.FinishedRun: %v", err)
+		}
+	}
+	snap, err := st.LoadSnapshot(ctx, r.ID)
+	if err != nil {
+		t.Fatalf("testfactory.FinishedRun: %v", err)
+	}
+	r = snap.Run
+	status := run.StatusCompleted
+	for _, m := range snap.Models {
+		for qi, q := range snap.Questions {
+			for sample := range r.Config.Samples {
+				u := Unit{Passed: true}
+				if o.Outcome != nil {
+					u = o.Outcome(m.ModelID, qi, sample)
+				}
+				lat := cmp.Or(u.LatencyMs, 100)
+				e := &run.Execution{
+					RunID: r.ID, RunCreatedAt: r.CreatedAt, BenchmarkID: r.BenchmarkID, ModelID: m.ModelID, QuestionID: q.QuestionID,
+					QuestionRevisionID: q.RevisionID, Sample: sample, Category: q.Category, Status: run.ExecSucceeded,
+					LatencyMs: &lat, InputTokens: 10, OutputTokens: 20, CostUSD: cmp.Or(u.CostUSD, 0.001), FinishedAt: r.CreatedAt.Add(time.Minute),
+				}
+				if u.Failed {
+					status = run.StatusPartial
+					e.Status, e.Error, e.LatencyMs = run.ExecFailed, "500", nil
+				} else {
+					e.Evaluation = run.Scored("contains", u.Passed, map[bool]float64{true: 1}[u.Passed], "")
+				}
+				if _, err := st.RecordExecution(ctx, e); err != nil {
+					t.Fatalf("testfactory.FinishedRun: %v", err)
+				}
+			}
+		}
+	}
+	fin, _, err := st.Finalize(ctx, r, status, "", analytics.RankRun)
+	if err != nil {
+		t.Fatalf("testfactory.FinishedRun: %v", err)
+	}
+	return fin
 }
 
 func deref[T any](p *T) T {

@@ -86,17 +86,23 @@ func (q *Queries) ClearBenchmarkSuites(ctx context.Context, benchmarkID uuid.UUI
 }
 
 const createBenchmark = `-- name: CreateBenchmark :one
-INSERT INTO benchmarks (id, name, config) VALUES ($1, $2, $3) RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason, schedule_token_id, budget_max_cost_usd_month, run_serial, alerts
+INSERT INTO benchmarks (id, name, config, alerts) VALUES ($1, $2, $3, $4) RETURNING id, name, config, archived_at, created_at, updated_at, schedule_cron, schedule_timezone, schedule_enabled, schedule_overlap, schedule_last_at, schedule_last_skipped_at, schedule_last_skip_reason, schedule_token_id, budget_max_cost_usd_month, run_serial, alerts
 `
 
 type CreateBenchmarkParams struct {
 	ID     uuid.UUID
 	Name   string
 	Config json.RawMessage
+	Alerts []byte
 }
 
 func (q *Queries) CreateBenchmark(ctx context.Context, arg CreateBenchmarkParams) (Benchmark, error) {
-	row := q.db.QueryRow(ctx, createBenchmark, arg.ID, arg.Name, arg.Config)
+	row := q.db.QueryRow(ctx, createBenchmark,
+		arg.ID,
+		arg.Name,
+		arg.Config,
+		arg.Alerts,
+	)
 	var i Benchmark
 	err := row.Scan(
 		&i.ID,
@@ -306,6 +312,21 @@ func (q *Queries) LockBenchmark(ctx context.Context, id uuid.UUID) (uuid.UUID, e
 	var id_2 uuid.UUID
 	err := row.Scan(&id_2)
 	return id_2, err
+}
+
+const setBenchmarkAlerts = `-- name: SetBenchmarkAlerts :exec
+UPDATE benchmarks SET alerts = $1, updated_at = now() WHERE id = $2
+`
+
+type SetBenchmarkAlertsParams struct {
+	Alerts []byte
+	ID     uuid.UUID
+}
+
+// Replaces a benchmark's regression alert settings; NULL removes them.
+func (q *Queries) SetBenchmarkAlerts(ctx context.Context, arg SetBenchmarkAlertsParams) error {
+	_, err := q.db.Exec(ctx, setBenchmarkAlerts, arg.Alerts, arg.ID)
+	return err
 }
 
 const setBenchmarkBudget = `-- name: SetBenchmarkBudget :execrows
