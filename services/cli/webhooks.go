@@ -522,7 +522,11 @@ func (e *env) followDelivery(ctx context.Context, c *client.Client, d oapi.Webho
 		return err
 	}
 	if w.wait && d.Status != oapi.DeliverySucceeded {
-		return command.Exitf(command.ExitFailure, "delivery %s %s after %d attempts: %s", d.Id, d.Status, len(d.Attempts), deref(d.LastError))
+		n := fmt.Sprintf("%d attempt", len(d.Attempts))
+		if len(d.Attempts) != 1 {
+			n += "s"
+		}
+		return command.Exitf(command.ExitFailure, "delivery %s %s after %s: %s", d.Id, d.Status, n, deref(d.LastError))
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ export function alertColumns(inRun = false): ColumnDef<Alert, any>[] {
       accessorFn: (a) => a.diff,
       meta: {
         numeric: true,
-        cellAttrs: (a) => ({ "data-value": String(a.diff), "data-ci-low": String(a.ci_low), "data-ci-high": String(a.ci_high) }),
+        cellAttrs: (a) => ({ "data-value": String(a.diff), "data-low": String(a.ci_low), "data-high": String(a.ci_high) }),
       },
       cell: ({ row }) => {
         const a = row.original;

@@ -43,7 +43,7 @@ export default function Webhooks() {
             data={list.data.items}
             columns={columns}
             rowId={(w) => w.id}
-            rowAttrs={(w) => ({ "data-state": state(w), "aria-selected": w.id === selected ? "true" : undefined })}
+            rowAttrs={(w) => ({ "data-state": state(w), "data-selected": w.id === selected ? "true" : undefined })}
             empty={
               <>
                 No webhook. Create one with <code>sabe webhooks create</code> or <code>POST /v1/webhooks</code>.

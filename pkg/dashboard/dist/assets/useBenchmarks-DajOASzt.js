@@ -1,1 +1,0 @@
-import{H as e,d as t}from"./index-Dp2Kk1XX.js";function n(){return e(t())}export{n as t};
