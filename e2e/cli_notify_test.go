@@ -239,7 +239,7 @@ func (f *cliFixture) testWebhooks(t *testing.T) {
 	if w.Enabled || w.DisabledReason == nil {
 		t.Errorf("after a 410 the webhook is %+v, want it disabled with a reason", w)
 	}
-	if r := s.mustSabe(t, o, "webhooks", "ls"); !strings.Contains(r.Out, "disabled: ") {
+	if r := s.mustSabe(t, cliOpts{Width: 400}, "webhooks", "ls"); w.DisabledReason == nil || !strings.Contains(r.Out, *w.DisabledReason) {
 		t.Errorf("webhooks ls does not say why SABE disabled it:\n%s", r.Out)
 	}
 

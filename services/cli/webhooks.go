@@ -71,6 +71,8 @@ func webhookState(w oapi.Webhook) string {
 	switch {
 	case w.Enabled:
 		return "enabled"
+	case w.DisabledReason != nil && strings.HasPrefix(*w.DisabledReason, "disabled"):
+		return *w.DisabledReason // SABE's reasons say it
 	case w.DisabledReason != nil:
 		return "disabled: " + *w.DisabledReason
 	default:
