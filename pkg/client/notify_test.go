@@ -23,7 +23,7 @@ func TestClient_Webhooks(t *testing.T) {
 	bench := b.benchmark(t)
 
 	created, err := b.c.CreateWebhook(ctx, oapi.CreateWebhookRequest{
-		Name: "ops", Url: "https://hooks.example.com/sabe", Events: []oapi.WebhookEventType{oapi.EventRunFailed},
+		Name: "ops", Url: "http://127.0.0.1:9/sabe", Events: []oapi.WebhookEventType{oapi.EventRunFailed},
 		BenchmarkIds: &[]uuid.UUID{bench.Id},
 	})
 	if err != nil {

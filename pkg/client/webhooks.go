@@ -134,15 +134,17 @@ func (c *Client) Redeliver(ctx context.Context, webhookID, deliveryID uuid.UUID)
 // pending and returns it as it ended (succeeded, failed or cancelled).
 // Between reads it calls each (when not nil) with the delivery as last
 // read; an error from each stops the wait. It returns ctx's error when ctx
-// ends first.
+// ends first, with the delivery as last read.
 func (c *Client) WaitDelivery(ctx context.Context, webhookID, deliveryID uuid.UUID, interval time.Duration, each func(oapi.WebhookDelivery) error) (oapi.WebhookDelivery, error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var d oapi.WebhookDelivery // as last read
 	for {
-		d, err := c.GetDelivery(ctx, webhookID, deliveryID)
+		got, err := c.GetDelivery(ctx, webhookID, deliveryID)
 		if err != nil {
 			return d, err
 		}
+		d = got
 		if d.Status != oapi.DeliveryPending {
 			return d, nil
 		}
