@@ -417,6 +417,40 @@ func TestCLI_ApplyExportConfig(t *testing.T) {
 	if r := a.mustSabe(t, applyEnv, "apply", "-f", unscheduled); !strings.Contains(r.Out, "Nothing to change.\n") {
 		t.Fatalf("applied twice:\n%s", r.Out)
 	}
+
+	// The example's alerts block, as the API keeps it.
+	al := bs[0].Alerts
+	if al == nil || !al.Enabled || len(al.Metrics) != 2 || al.MinEffect.Score == nil || *al.MinEffect.Score != 0.03 ||
+		al.MinEffect.LatencyP95 == nil || *al.MinEffect.LatencyP95 != 0.25 || al.Alpha != 0.05 || al.CompareTo != oapi.CompareToPreviousRun {
+		t.Fatalf("the benchmark's alerts after apply: %+v", al)
+	}
+	// A changed field is planned and applied alone; the rest stays.
+	stricter := exampleFile(t, a, replace(t, "      alpha: 0.05\n", "      alpha: 0.01\n"))
+	if r := a.mustSabe(t, applyEnv, "apply", "-f", stricter, "--dry-run"); !strings.Contains(r.Out, "alerts.alpha 0.05 → 0.01") {
+		t.Fatalf("plan of a changed alpha:\n%s", r.Out)
+	}
+	a.mustSabe(t, applyEnv, "apply", "-f", stricter)
+	bs, err = a.c.AllBenchmarks(context.Background())
+	if err != nil || bs[0].Alerts == nil || bs[0].Alerts.Alpha != 0.01 || *bs[0].Alerts.MinEffect.Score != 0.03 {
+		t.Fatalf("alerts after the alpha change: %+v, %v", bs[0].Alerts, err)
+	}
+	// A file without the block turns the alerts off, keeping the settings.
+	noAlerts := exampleFile(t, a, func(text string) string { return text[:strings.Index(text, "    # Regression alerts")] })
+	if r := a.mustSabe(t, applyEnv, "apply", "-f", noAlerts); !strings.Contains(r.Out, "alerts.enabled true → false") {
+		t.Fatalf("plan without an alerts block:\n%s", r.Out)
+	}
+	bs, err = a.c.AllBenchmarks(context.Background())
+	if err != nil || bs[0].Alerts == nil || bs[0].Alerts.Enabled || bs[0].Alerts.Alpha != 0.01 {
+		t.Fatalf("alerts after a file without them: %+v, %v", bs[0].Alerts, err)
+	}
+	if r := a.mustSabe(t, applyEnv, "apply", "-f", noAlerts); !strings.Contains(r.Out, "Nothing to change.\n") {
+		t.Fatalf("applied twice without alerts:\n%s", r.Out)
+	}
+	// A bad value is refused before anything is read, with its path.
+	bad := exampleFile(t, a, replace(t, "compare_to: previous_run", "compare_to: last_month"))
+	if r := a.sabe(t, applyEnv, "apply", "-f", bad); r.Code == 0 || !strings.Contains(r.Err, "benchmarks[0].alerts.compare_to") {
+		t.Fatalf("a bad compare_to: exit %d, stderr %q", r.Code, r.Err)
+	}
 }
 
 // A suite's questions_from files are read with the importers, keyed by

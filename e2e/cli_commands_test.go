@@ -17,6 +17,7 @@ import (
 
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
 	"github.com/sabe-dev/sabe/pkg/mockllm"
+	"github.com/sabe-dev/sabe/pkg/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of e2e/testdata/cli from what the commands print")
@@ -40,7 +41,8 @@ type cliFixture struct {
 
 func newCLIFixture(t *testing.T) *cliFixture {
 	t.Helper()
-	s := start(t)
+	// Webhook receivers in these tests listen on loopback.
+	s := startOn(t, testenv.DatabaseURL(t), map[string]string{"SABE_ALLOW_PRIVATE_WEBHOOKS": "true"})
 	ctx := context.Background()
 	f := &cliFixture{s: s, names: map[string]string{}}
 	must := func(err error) {
@@ -69,7 +71,9 @@ func newCLIFixture(t *testing.T) *cliFixture {
 	must(err)
 	temperature, maxTokens, samples := 0.0, 32, 1
 	cfg := &oapi.BenchmarkConfigInput{Temperature: &temperature, MaxTokens: &maxTokens, Samples: &samples}
-	bench, err := s.c.CreateBenchmark(ctx, oapi.CreateBenchmarkRequest{Name: "nightly", SuiteIds: []uuid.UUID{f.suite.Id}, ModelIds: []uuid.UUID{f.strong.Id, weak.Id}, Config: cfg})
+	// Alerts on score: the planted regression raises one (sabe alerts).
+	alerts := &oapi.BenchmarkAlertsInput{Metrics: &[]oapi.AlertMetric{oapi.AlertMetricScore}}
+	bench, err := s.c.CreateBenchmark(ctx, oapi.CreateBenchmarkRequest{Name: "nightly", SuiteIds: []uuid.UUID{f.suite.Id}, ModelIds: []uuid.UUID{f.strong.Id, weak.Id}, Config: cfg, Alerts: alerts})
 	must(err)
 	f.nightlyID = bench.Id
 	finish := func() oapi.Run {
@@ -503,6 +507,8 @@ func TestCLI_Commands(t *testing.T) {
 			t.Errorf("runs ls without a server: exit %d, stderr %q", r.Code, r.Err)
 		}
 	})
+	t.Run("Alerts", f.testAlerts)
+	t.Run("Webhooks", f.testWebhooks)
 }
 
 // slowURL is the base URL of the provider "slow", as the API lists it.

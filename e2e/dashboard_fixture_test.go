@@ -36,7 +36,8 @@ func startDashboard(t *testing.T) *dashboard {
 			t.Fatal(err)
 		}
 	}
-	d.s = startOn(t, dbURL)
+	// The webhooks page's receiver listens on loopback.
+	d.s = startOn(t, dbURL, map[string]string{"SABE_ALLOW_PRIVATE_WEBHOOKS": "true"})
 	d.tab = newTab(t, b, d.s.api)
 	d.fx = newDashFixture(t, d.s)
 	if os.Getenv("SABE_DOCS_SCREENSHOTS") == "1" {

@@ -245,6 +245,9 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
+	t.Run("AlertSettings", d.testAlertSettings)
+	t.Run("Webhooks", d.testWebhooks)
+
 	pages := d.pages()
 
 	t.Run("Accessibility", func(t *testing.T) {
@@ -469,6 +472,8 @@ func (d *dashboard) pages() []page {
 		{"/compare?benchmark_id=" + bench + "&current_run_id=" + cur + "&previous_run_id=" + prev, "compare"},
 		{"/schedules", "schedules"},
 		{"/providers", "providers"},
+		{"/alerts", "alerts"},
+		{"/admin/webhooks", "webhooks"},
 		{"/admin/tokens", "tokens"},
 		{"/admin/audit", "audit"},
 		{"/no/such/page", "not-found"},

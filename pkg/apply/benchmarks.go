@@ -180,7 +180,8 @@ func (pl *planner) benchmarks() {
 			}
 		}
 		budgetFields, budget := budgetChange(b.Budget, cur.Budget)
-		all := append(append(append(fields, cfgFields...), schedFields...), budgetFields...)
+		alertFields, alerts := alertsChange(alertsOfFile(b.Alerts), alertsOfServer(cur.Alerts))
+		all := append(append(append(append(fields, cfgFields...), schedFields...), alertFields...), budgetFields...)
 		id := cur.Id
 		pl.update(KindBenchmark, b.Name, path, all, func(ctx context.Context, x *executor) error {
 			var in oapi.UpdateBenchmarkRequest
@@ -210,6 +211,7 @@ func (pl *planner) benchmarks() {
 				in.Config = cfg
 			}
 			in.Schedule = sched
+			in.Alerts = alerts
 			if in != (oapi.UpdateBenchmarkRequest{}) {
 				if _, err := x.c.UpdateBenchmark(ctx, id, in); err != nil {
 					return err
@@ -264,6 +266,9 @@ func (pl *planner) createBenchmark(path string, b Benchmark, cfg BenchmarkConfig
 		if sched != nil {
 			ov := oapi.ScheduleOverlap(sched.Overlap)
 			in.Schedule = &oapi.ScheduleInput{Cron: sched.Cron, Timezone: &sched.Timezone, Enabled: sched.Enabled, Overlap: &ov}
+		}
+		if a := alertsOfFile(b.Alerts); a != nil {
+			in.Alerts = alertsInput(*a)
 		}
 		out, err := x.c.CreateBenchmark(ctx, in)
 		if err != nil {

@@ -72,7 +72,7 @@ func Export(ctx context.Context, c *client.Client) (f *File, notes []string, err
 func (st *state) benchmarkOf(b oapi.Benchmark) Benchmark {
 	cfg := st.configOfServer(b.Config)
 	return Benchmark{Name: b.Name, Suites: st.namesOf(st.suiteName, b.SuiteIds), Models: st.namesOf(st.modelName, b.ModelIds),
-		Config: &cfg, Schedule: scheduleOfServer(b.Schedule), Budget: budgetOf(b.Budget)}
+		Config: &cfg, Schedule: scheduleOfServer(b.Schedule), Budget: budgetOf(b.Budget), Alerts: alertsOf(b.Alerts)}
 }
 
 // budgetOf is a benchmark's budget for the file: nil (not managed) when

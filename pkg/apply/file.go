@@ -105,6 +105,9 @@ type Benchmark struct {
 	// Budget is managed only when given (setting it needs an admin
 	// token); `max_cost_usd_per_month: null` removes it.
 	Budget *Budget `json:"budget,omitempty"`
+	// Alerts are the benchmark's regression alert settings; left out, the
+	// benchmark's alerts are disabled.
+	Alerts *Alerts `json:"alerts,omitempty"`
 }
 
 // BenchmarkConfig is a benchmark's config; fields left out take the API's
@@ -260,6 +263,7 @@ func (f *File) check() error {
 		if b.Schedule != nil && b.Schedule.Cron == "" {
 			bad(fmt.Sprintf("benchmarks[%d].schedule.cron", i), "required")
 		}
+		checkAlerts(fmt.Sprintf("benchmarks[%d].alerts", i), b.Alerts, bad)
 	}
 	if len(ps) > 0 {
 		return ps

@@ -30,11 +30,17 @@ func TestParse_Example(t *testing.T) {
 	if got := (*f.Providers)[0].APIKey; got != "${OPENROUTER_API_KEY}" {
 		t.Fatalf("api_key = %q, the reference as written", got)
 	}
+	a := (*f.Benchmarks)[0].Alerts
+	if a == nil || len(a.Metrics) != 2 || a.Metrics[1] != "latency_p95" || a.MinEffect == nil || a.MinEffect.Score == nil || *a.MinEffect.Score != 0.03 ||
+		a.CompareTo != "previous_run" || a.Alpha == nil || *a.Alpha != 0.05 || a.Enabled != nil {
+		t.Fatalf("alerts = %+v, want the example's as written", a)
+	}
 }
 
 func TestParse_Errors(t *testing.T) {
 	t.Parallel()
 	const head = "apiVersion: sabe/v1\n"
+	const bench = head + "benchmarks:\n  - name: b\n    suites: [s]\n    models: [m]\n"
 	for _, tc := range []struct {
 		name, file, want string
 	}{
@@ -49,6 +55,15 @@ func TestParse_Errors(t *testing.T) {
 		{"DuplicateName", head + "suites:\n  - name: S\n  - name: s\n", `suites[1].name: "s" is also suites[0]`},
 		{"Version", "apiVersion: v2\n", `apiVersion: must be "sabe/v1"`},
 		{"NotAList", head + "providers: {name: p}\n", "providers: want a list"},
+		{"AlertsUnknownField", bench + "    alerts:\n      min_efect: {score: 0.1}\n", "line 7: benchmarks[0].alerts.min_efect: unknown field"},
+		{"AlertsMinEffectUnknownMetric", bench + "    alerts:\n      min_effect: {accuracy: 0.1}\n", "benchmarks[0].alerts.min_effect.accuracy: unknown field"},
+		{"AlertsMetric", bench + "    alerts:\n      metrics: [score, latency]\n", `benchmarks[0].alerts.metrics[1]: "latency": give score, latency_p95 or cost`},
+		{"AlertsMetricTwice", bench + "    alerts:\n      metrics: [cost, cost]\n", `benchmarks[0].alerts.metrics[1]: "cost" is also metrics[0]`},
+		{"AlertsNoMetrics", bench + "    alerts:\n      metrics: []\n", "benchmarks[0].alerts.metrics: give one metric or more"},
+		{"AlertsCompareTo", bench + "    alerts:\n      compare_to: last_month\n", `benchmarks[0].alerts.compare_to: "last_month": give previous_run or previous_week`},
+		{"AlertsAlpha", bench + "    alerts:\n      alpha: 0.5\n", "benchmarks[0].alerts.alpha: 0.5: give 0.0001 to 0.2"},
+		{"AlertsMinEffectRange", bench + "    alerts:\n      min_effect: {score: 2}\n", "benchmarks[0].alerts.min_effect.score: 2: give 0 to 1"},
+		{"AlertsWrongType", bench + "    alerts:\n      enabled: sometimes\n", "benchmarks[0].alerts.enabled: want"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

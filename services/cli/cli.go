@@ -219,6 +219,8 @@ func clientCommands(e *env) []*cobra.Command {
 		compareCommand(e),
 		providersCommand(e),
 		suitesCommand(e),
+		alertsCommand(e),
+		webhooksCommand(e),
 		applyCommand(e),
 		exportConfigCommand(e),
 	}

@@ -85,6 +85,7 @@ const loaders = {
     after(qc.ensureQueryData(q.runQuery(id)), (r) => {
       if (r.status !== "queued" && r.status !== "running") prefetch(q.runRankingsQuery(id));
       if (r.progress.failed > 0) prefetch(q.runFailuresQuery(id, cursor));
+      if (r.status !== "queued" && r.status !== "running") prefetch(q.runAlertsQuery(id));
     });
     return null;
   },
@@ -111,6 +112,17 @@ const loaders = {
   },
   providers({ request }: LoaderFunctionArgs) {
     prefetch(q.providersQuery(search(request).get("cursor") ?? undefined));
+    return null;
+  },
+  alerts({ request }: LoaderFunctionArgs) {
+    prefetch(q.alertsQuery(q.alertsFilter(search(request))), q.benchmarksQuery());
+    return null;
+  },
+  webhooks({ request }: LoaderFunctionArgs) {
+    const p = search(request);
+    prefetch(q.webhooksQuery(p.get("cursor") ?? undefined));
+    const selected = p.get("webhook");
+    if (selected) prefetch(q.deliveriesQuery(selected));
     return null;
   },
   tokens({ request }: LoaderFunctionArgs) {
@@ -148,6 +160,8 @@ export const router = createBrowserRouter([
       { path: "/compare", loader: loaders.compare, lazy: page(() => import("./pages/Compare")) },
       { path: "/schedules", loader: loaders.schedules, lazy: page(() => import("./pages/Schedules")) },
       { path: "/providers", loader: loaders.providers, lazy: page(() => import("./pages/Providers")) },
+      { path: "/alerts", loader: loaders.alerts, lazy: page(() => import("./pages/Alerts")) },
+      { path: "/admin/webhooks", loader: loaders.webhooks, lazy: page(() => import("./pages/Webhooks")) },
       { path: "/admin/tokens", loader: loaders.tokens, lazy: page(() => import("./pages/Tokens")) },
       { path: "/admin/audit", loader: loaders.audit, lazy: page(() => import("./pages/Audit")) },
       { path: "*", element: <NotFound /> },

@@ -248,3 +248,45 @@ export const finishedRunsQuery = (benchmarkId: string) =>
       return [...(done?.items ?? []), ...(partial?.items ?? [])].sort((a, b) => b.created_at.localeCompare(a.created_at));
     },
   });
+
+export type AlertsFilter = {
+  benchmark_id?: string;
+  run_id?: string;
+  cursor?: string;
+  limit: number;
+};
+
+/** alertsFilter is the alerts page's filter from its URL. */
+export function alertsFilter(params: URLSearchParams): AlertsFilter {
+  return {
+    benchmark_id: params.get("benchmark_id") || undefined,
+    cursor: params.get("cursor") ?? undefined,
+    limit: 100,
+  };
+}
+
+/** A page of regression alerts, newest first (GET /v1/alerts). */
+export const alertsQuery = (query: AlertsFilter) =>
+  queryOptions({
+    queryKey: ["alerts", query],
+    queryFn: () => data(api.GET("/v1/alerts", { params: { query } })),
+  });
+
+/** The alerts a run raised (run detail); a run raises at most one per
+ * model and metric, so one page of 200 holds them all. */
+export const runAlertsQuery = (runId: string) => alertsQuery({ run_id: runId, limit: 200 });
+
+export const webhooksQuery = (cursor?: string) =>
+  queryOptions({
+    queryKey: ["webhooks", cursor ?? null],
+    queryFn: () => data(api.GET("/v1/webhooks", { params: { query: { cursor, limit: 100 } } })),
+    retry: false,
+  });
+
+/** A webhook's newest deliveries with their attempts (the webhooks page). */
+export const deliveriesQuery = (webhookId: string) =>
+  queryOptions({
+    queryKey: ["webhook", webhookId, "deliveries"],
+    queryFn: () => data(api.GET("/v1/webhooks/{id}/deliveries", { params: { path: { id: webhookId }, query: { limit: 20 } } })),
+    retry: false,
+  });

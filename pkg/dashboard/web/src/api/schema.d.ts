@@ -1165,6 +1165,252 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhooks
+         * @description Lists webhooks in creation order. The signing secret is never shown
+         *     again after `POST /v1/webhooks` and `rotate-secret`. Needs the
+         *     `admin` scope.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Create a webhook
+         * @description Subscribes an HTTPS (or, where the operator allows it, HTTP)
+         *     endpoint to events. SABE generates the signing secret
+         *     (`whsec_...`, Standard Webhooks) and returns it in this answer only;
+         *     it is stored encrypted under the same key ring as provider keys.
+         *     The URL must not point at a loopback, private, link-local or
+         *     metadata address, by literal or by what its host name resolves to,
+         *     unless the operator allows private webhooks
+         *     (`SABE_ALLOW_PRIVATE_WEBHOOKS`): 422 on `url` otherwise. The same
+         *     check is made again at every delivery. Needs the `admin` scope.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a webhook
+         * @description Needs the `admin` scope.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description Deletes the webhook with its deliveries; pending deliveries are not sent. Needs the `admin` scope.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook
+         * @description Changes the given fields. Enabling a webhook that SABE disabled
+         *     after failed deliveries clears `disabled_reason` and its failure
+         *     count; deliveries cancelled by the disabling are not resent (use
+         *     `redeliver`). Needs the `admin` scope.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook's signing secret
+         * @description Generates a new signing secret and returns it this once. For the
+         *     next 24 hours deliveries carry two signatures in
+         *     `webhook-signature`, one with the new secret and one with the old,
+         *     so receivers can switch over without dropping a message
+         *     (`previous_secret_expires_at` says until when). Needs the `admin`
+         *     scope.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Writes a `webhook.test` event for this webhook alone (whatever its
+         *     `events`) and delivers it like any other, so the answer is the
+         *     pending delivery: follow it with
+         *     `GET /v1/webhooks/{id}/deliveries/{delivery_id}`. A disabled
+         *     webhook gets 409. Needs the `admin` scope.
+         */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a webhook's deliveries
+         * @description The webhook's deliveries, newest first, each with its attempts
+         *     (status code, latency, error and the first 512 bytes of the
+         *     response). Needs the `admin` scope.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+                /** @description The delivery's ID. */
+                delivery_id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one delivery with its attempts
+         * @description Needs the `admin` scope.
+         */
+        get: operations["getWebhookDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+                /** @description The delivery's ID. */
+                delivery_id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery's event again
+         * @description Makes a new delivery of the same event to this webhook, with the
+         *     same `webhook-id` header (receivers that deduplicate by it see a
+         *     duplicate), whatever became of the first. A disabled webhook gets
+         *     409. Needs the `admin` scope.
+         */
+        post: operations["redeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List regression alerts
+         * @description Regression alerts, newest first. An alert is raised when a finished
+         *     run of a benchmark with `alerts` settings is worse than its
+         *     baseline on a metric, by at least the metric's `min_effect`, and
+         *     significantly so after the Holm–Bonferroni correction over every
+         *     (model, metric) pair compared for that run. Each alert is also sent
+         *     as a `regression.detected` event.
+         */
+        get: operations["listAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** Get a regression alert */
+        get: operations["getAlert"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/session": {
         parameters: {
             query?: never;
@@ -2333,6 +2579,8 @@ export interface components {
              */
             next_run_at: string | null;
             budget: components["schemas"]["BenchmarkBudget"];
+            /** @description Regression alert settings; null when the benchmark has none. New field. */
+            alerts: components["schemas"]["BenchmarkAlerts"] | null;
             archived_at: components["schemas"]["ArchivedAt"];
             /** Format: date-time */
             created_at: string;
@@ -2455,6 +2703,7 @@ export interface components {
             model_ids: string[];
             config?: components["schemas"]["BenchmarkConfigInput"];
             schedule?: components["schemas"]["ScheduleInput"];
+            alerts?: components["schemas"]["BenchmarkAlertsInput"];
         };
         /** @description The fields to change; absent fields stay as they are. */
         UpdateBenchmarkRequest: {
@@ -2463,6 +2712,8 @@ export interface components {
             model_ids?: string[];
             config?: components["schemas"]["BenchmarkConfigInput"];
             schedule?: components["schemas"]["SchedulePatch"];
+            /** @description Replaces the alert settings as a whole; null removes them. */
+            alerts?: components["schemas"]["BenchmarkAlertsInput"] | null;
         };
         BenchmarkList: {
             items: components["schemas"]["Benchmark"][];
@@ -3439,6 +3690,437 @@ export interface components {
             change: "regressed" | "improved";
         };
         /**
+         * @description `run.completed`, `run.partial`, `run.failed`, `run.cancelled` (a run
+         *     finished so), `regression.detected` (a regression alert was raised),
+         *     `schedule.skipped` (a schedule occurrence made no run, and why),
+         *     `provider.circuit_opened` / `provider.circuit_closed` (the fleet
+         *     stopped, or resumed, calling a provider), `webhook.test` (sent by
+         *     `POST /v1/webhooks/{id}/test` only).
+         * @enum {string}
+         */
+        WebhookEventType: "run.completed" | "run.partial" | "run.failed" | "run.cancelled" | "regression.detected" | "schedule.skipped" | "provider.circuit_opened" | "provider.circuit_closed" | "webhook.test";
+        /**
+         * @description `json`: the event as a Standard Webhooks payload (`WebhookPayload`).
+         *     `slack`: a Slack incoming-webhook message (text and blocks) saying
+         *     the same for people, with a link to the dashboard.
+         * @enum {string}
+         */
+        WebhookFormat: "json" | "slack";
+        /**
+         * @description Where deliveries are POSTed: an absolute `https://` URL (`http://`
+         *     too), without user info. Redirects are not followed.
+         * @example https://hooks.example.com/sabe
+         */
+        WebhookURL: string;
+        /** @description A webhook, without its secret. */
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            url: components["schemas"]["WebhookURL"];
+            /** @description The event types delivered to it. */
+            events: components["schemas"]["WebhookEventType"][];
+            /**
+             * @description Only events about these benchmarks; empty for every benchmark.
+             *     Events about no benchmark (`provider.circuit_*`) are delivered
+             *     whatever this holds.
+             */
+            benchmark_ids: string[];
+            format: components["schemas"]["WebhookFormat"];
+            enabled: boolean;
+            /** @description The first characters of the signing secret, to recognise it by (`whsec_` and 4 more). */
+            secret_prefix: string;
+            /**
+             * Format: date-time
+             * @description Until when deliveries are also signed with the secret before the last rotation; null when none.
+             */
+            previous_secret_expires_at: string | null;
+            /** @description Failed delivery attempts since the last success; at `SABE_WEBHOOK_DISABLE_AFTER` SABE disables the webhook. */
+            consecutive_failures: number;
+            /**
+             * @description Why SABE disabled the webhook (also in the audit log); null when it is enabled or a person disabled it.
+             * @example disabled after 20 consecutive failed deliveries; the last answered 500 Internal Server Error
+             */
+            disabled_reason: string | null;
+            /** Format: date-time */
+            disabled_at: string | null;
+            /**
+             * Format: date-time
+             * @description The last delivery attempt, successful or not.
+             */
+            last_delivery_at: string | null;
+            /** Format: date-time */
+            last_success_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A webhook with its signing secret, shown this once. */
+        CreatedWebhook: components["schemas"]["Webhook"] & {
+            /**
+             * @description The signing secret, `whsec_` and base64: give it to a
+             *     Standard Webhooks library to verify deliveries.
+             */
+            secret: string;
+        };
+        WebhookList: {
+            items: components["schemas"]["Webhook"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        CreateWebhookRequest: {
+            name: string;
+            url: components["schemas"]["WebhookURL"];
+            events: components["schemas"]["WebhookEventType"][];
+            /** @description Only events about these benchmarks (each must exist, 422 on `benchmark_ids.N`); omit or leave empty for all. */
+            benchmark_ids?: string[];
+            format?: components["schemas"]["WebhookFormat"];
+            /** @description Default true. */
+            enabled?: boolean;
+        };
+        /** @description The fields to change; absent fields stay as they are. */
+        UpdateWebhookRequest: {
+            name?: string;
+            url?: components["schemas"]["WebhookURL"];
+            events?: components["schemas"]["WebhookEventType"][];
+            benchmark_ids?: string[];
+            format?: components["schemas"]["WebhookFormat"];
+            enabled?: boolean;
+        };
+        /**
+         * @description `pending`: being sent or waiting for its next attempt.
+         *     `succeeded`: the endpoint answered 2xx. `failed`: no attempt
+         *     succeeded within `SABE_WEBHOOK_RETRY_FOR` (24 hours by default), or
+         *     the endpoint answered in a way no retry mends. `cancelled`: the
+         *     webhook was disabled or deleted first.
+         * @enum {string}
+         */
+        WebhookDeliveryStatus: "pending" | "succeeded" | "failed" | "cancelled";
+        /** @description One event sent (or being sent) to one webhook, with its attempts. */
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            webhook_id: string;
+            /** @description The event's id, sent as the `webhook-id` header (`msg_` and the event's UUID); the same on every attempt and redelivery. */
+            event_id: string;
+            event_type: components["schemas"]["WebhookEventType"];
+            status: components["schemas"]["WebhookDeliveryStatus"];
+            /**
+             * Format: uuid
+             * @description The delivery this one sends again; null for the first.
+             */
+            redelivery_of: string | null;
+            /** @description Oldest first. */
+            attempts: components["schemas"]["WebhookAttempt"][];
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; null unless `pending`.
+             */
+            next_attempt_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** @description Why the last attempt failed, or why the delivery was cancelled. */
+            last_error: string | null;
+        };
+        WebhookAttempt: {
+            /** @description From 1. */
+            attempt: number;
+            /** Format: date-time */
+            started_at: string;
+            /** @description The endpoint's HTTP status; null when it gave none (timeout, refused, closed connection, address refused by the guard). */
+            status_code: number | null;
+            /** Format: double */
+            latency_ms: number;
+            /**
+             * @description Why the attempt failed; null when it succeeded.
+             * @example timed out after 10s
+             */
+            error: string | null;
+            /** @description The first 512 bytes of the response body (as UTF-8, invalid bytes replaced). */
+            response_excerpt: string;
+        };
+        WebhookDeliveryList: {
+            items: components["schemas"]["WebhookDelivery"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
+         * @description The body of every `json` delivery, after the Standard Webhooks
+         *     specification: `type`, `timestamp` (when the event happened) and
+         *     `data`, whose schema depends on `type`: `RunEventData` for
+         *     `run.*`, `RegressionEventData` for `regression.detected`,
+         *     `ScheduleSkippedEventData` for `schedule.skipped`,
+         *     `CircuitEventData` for `provider.circuit_*`, `WebhookTestEventData`
+         *     for `webhook.test`.
+         *
+         *     Each delivery is a `POST` with `Content-Type: application/json` and
+         *     the headers `webhook-id` (`msg_` and the event's id: the same on
+         *     every retry, so a receiver deduplicates by it), `webhook-timestamp`
+         *     (Unix seconds of this attempt) and `webhook-signature` (`v1,` and
+         *     the base64 HMAC-SHA256, keyed by the secret's decoded bytes, of
+         *     `webhook-id.webhook-timestamp.body`; two signatures separated by a
+         *     space while a rotated secret is still honoured). Receivers should
+         *     refuse timestamps more than 5 minutes from their clock. A 2xx
+         *     answer acknowledges; anything else, a timeout
+         *     (`SABE_WEBHOOK_TIMEOUT`) or a dropped connection is retried with
+         *     exponential backoff and jitter for up to `SABE_WEBHOOK_RETRY_FOR`,
+         *     waiting at least what a `Retry-After` header asks. Delivery is at
+         *     least once: the same `webhook-id` may arrive more than once.
+         */
+        WebhookPayload: {
+            type: components["schemas"]["WebhookEventType"];
+            /** Format: date-time */
+            timestamp: string;
+            data: components["schemas"]["RunEventData"] | components["schemas"]["RegressionEventData"] | components["schemas"]["ScheduleSkippedEventData"] | components["schemas"]["CircuitEventData"] | components["schemas"]["WebhookTestEventData"];
+        };
+        /**
+         * @description Where to look: the API resource and the dashboard page, absolute
+         *     when `SABE_PUBLIC_URL` is set, else paths from the server's root.
+         */
+        EventLinks: {
+            /** @example https://sabe.example.com/v1/runs/0190c3b2-0000-7000-8000-000000000000 */
+            api: string;
+            /** @example https://sabe.example.com/runs/0190c3b2-0000-7000-8000-000000000000 */
+            dashboard: string;
+        };
+        EventLeaderLine: {
+            rank: number;
+            /** Format: uuid */
+            model_id: string;
+            model_name: string;
+            /** Format: double */
+            score: number;
+            /** Format: double */
+            ci_low: number;
+            /** Format: double */
+            ci_high: number;
+        };
+        /** @description A run that finished, for `run.completed`, `run.partial`, `run.failed` and `run.cancelled`. */
+        RunEventData: {
+            /** Format: uuid */
+            run_id: string;
+            /** Format: uuid */
+            benchmark_id: string;
+            benchmark_name: string;
+            status: components["schemas"]["RunStatus"];
+            trigger: components["schemas"]["RunTrigger"];
+            /**
+             * Format: date-time
+             * @description The schedule occurrence; absent unless `trigger` is `schedule`.
+             */
+            scheduled_for?: string;
+            /** @description The run's `error` (why it is not completed, or what was unscored); empty when none. */
+            reason: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string;
+            total: number;
+            succeeded: number;
+            failed: number;
+            cancelled: number;
+            skipped: number;
+            unscored: number;
+            /** Format: double */
+            cost_usd: number;
+            /** @description The run's top five models, best first; empty when nothing was ranked. */
+            leaderboard: components["schemas"]["EventLeaderLine"][];
+            links: components["schemas"]["EventLinks"];
+        };
+        /** @description A regression alert (`regression.detected`); `links` lead to the run. */
+        RegressionEventData: components["schemas"]["Alert"] & {
+            links: components["schemas"]["EventLinks"];
+        };
+        ScheduleSkippedEventData: {
+            /** Format: uuid */
+            benchmark_id: string;
+            benchmark_name: string;
+            /** Format: date-time */
+            scheduled_for: string;
+            /** @example the previous scheduled run is unfinished (overlap skip) */
+            reason: string;
+            links: components["schemas"]["EventLinks"];
+        };
+        /**
+         * @description The fleet's circuit breaker for a provider opened (calls stop after
+         *     repeated failures) or closed again (a probe call succeeded).
+         */
+        CircuitEventData: {
+            /** Format: uuid */
+            provider_id: string;
+            provider_name: string;
+            /** @enum {string} */
+            state: "open" | "closed";
+            /**
+             * Format: date-time
+             * @description When the circuit first opened in this outage.
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description When it closed; only for `provider.circuit_closed`.
+             */
+            closed_at?: string;
+            /** @description The provider's last failure, scrubbed of credentials; empty when unknown. */
+            last_error: string;
+            links: components["schemas"]["EventLinks"];
+        };
+        WebhookTestEventData: {
+            /** Format: uuid */
+            webhook_id: string;
+            /** @example a test event from SABE */
+            message: string;
+        };
+        /**
+         * @description `score`: the mean of the questions' pass rates (a drop is worse).
+         *     `latency_p95`: the 95th percentile of the questions' mean total
+         *     latency (a rise is worse). `cost`: the mean cost of a question's
+         *     samples (a rise is worse).
+         * @enum {string}
+         */
+        AlertMetric: "score" | "latency_p95" | "cost";
+        /**
+         * @description The baseline a finished run is compared with: `previous_run`, the
+         *     benchmark's newest earlier run that finished `completed` or
+         *     `partial`; or `previous_week`, the newest such run created at least
+         *     7 days before it (the same time last week, for a daily or hourly
+         *     schedule).
+         * @enum {string}
+         */
+        AlertCompareTo: "previous_run" | "previous_week";
+        /**
+         * @description The smallest worsening worth an alert, per metric: for `score`
+         *     in score units (0.02 is 2 points on the 0–1 scale), for
+         *     `latency_p95` and `cost` as a fraction of the baseline (0.2 is 20%).
+         */
+        AlertMinEffect: {
+            /**
+             * Format: double
+             * @default 0.02
+             */
+            score: number;
+            /**
+             * Format: double
+             * @default 0.2
+             */
+            latency_p95: number;
+            /**
+             * Format: double
+             * @default 0.2
+             */
+            cost: number;
+        };
+        /**
+         * @description Regression alerts for the benchmark's runs. When a run finishes
+         *     `completed` or `partial`, each of its models is compared with the
+         *     baseline on each metric by the paired bootstrap over the questions
+         *     both runs share; an alert is raised when the change is a
+         *     worsening of at least `min_effect` and its p-value, corrected by
+         *     Holm–Bonferroni for the number of (model, metric) pairs compared,
+         *     is below `alpha`.
+         */
+        BenchmarkAlerts: {
+            enabled: boolean;
+            metrics: components["schemas"]["AlertMetric"][];
+            min_effect: components["schemas"]["AlertMinEffect"];
+            compare_to: components["schemas"]["AlertCompareTo"];
+            /**
+             * Format: double
+             * @description The family-wise error rate per run.
+             * @default 0.05
+             */
+            alpha: number;
+        };
+        /** @description A benchmark's alert settings; absent fields take their defaults (enabled, `metrics` `[score]`, `compare_to` `previous_run`, `alpha` 0.05). */
+        BenchmarkAlertsInput: {
+            enabled?: boolean;
+            metrics?: components["schemas"]["AlertMetric"][];
+            min_effect?: components["schemas"]["AlertMinEffect"];
+            compare_to?: components["schemas"]["AlertCompareTo"];
+            /** Format: double */
+            alpha?: number;
+        };
+        /**
+         * @description A metric of a model that got worse between a run and its baseline,
+         *     significantly after correction and by at least the minimum effect.
+         */
+        Alert: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            run_id: string;
+            /** Format: uuid */
+            baseline_run_id: string;
+            /** Format: uuid */
+            benchmark_id: string;
+            benchmark_name: string;
+            /** Format: uuid */
+            model_id: string;
+            model_name: string;
+            metric: components["schemas"]["AlertMetric"];
+            /**
+             * Format: double
+             * @description The baseline's value.
+             */
+            previous: number;
+            /**
+             * Format: double
+             * @description The run's value.
+             */
+            current: number;
+            /**
+             * Format: double
+             * @description current - previous.
+             */
+            diff: number;
+            /**
+             * Format: double
+             * @description Lower bound of the 95% paired bootstrap interval of diff.
+             */
+            ci_low: number;
+            /** Format: double */
+            ci_high: number;
+            /**
+             * Format: double
+             * @description diff / previous; null when previous is 0.
+             */
+            relative_change: number | null;
+            /**
+             * Format: double
+             * @description The bootstrap p-value of the change, uncorrected.
+             */
+            p_value: number;
+            /**
+             * Format: double
+             * @description The Holm–Bonferroni adjusted p-value, below the benchmark's `alpha`.
+             */
+            p_adjusted: number;
+            /** @enum {string} */
+            correction: "holm";
+            /** @description The (model, metric) pairs compared for the run, which the correction accounts for. */
+            comparisons: number;
+            /**
+             * Format: double
+             * @description The benchmark's minimum effect for the metric when the alert was raised.
+             */
+            min_effect: number;
+            /** @description The paired questions the figures are over. */
+            questions: number;
+            /** @description Questions that passed in the baseline and fail in the run. */
+            regressed: number;
+            improved: number;
+            /** @description The questions whose verdict flipped, regressions first (at most 20). */
+            flipped: components["schemas"]["DriftQuestion"][];
+            /** Format: date-time */
+            created_at: string;
+        };
+        AlertList: {
+            items: components["schemas"]["Alert"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /**
          * @description Cursor of the next page (pass it as `?cursor=`); null on the last
          *     page. Lists whose items carry long text (run results, questions,
          *     runs, benchmarks, models) also end a page before the item that would take
@@ -3590,6 +4272,8 @@ export interface components {
     parameters: {
         /** @description The resource's ID. */
         Id: string;
+        /** @description The delivery's ID. */
+        DeliveryId: string;
         /** @description Page size. */
         Limit: number;
         /** @description The `next_cursor` of the previous page; omit for the first page. */
@@ -5336,6 +6020,389 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of webhooks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The webhook, with its signing secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Invalid"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook, without its secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook was deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Invalid"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook, with its new signing secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery of the test event, pending. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries in this state. */
+                status?: components["schemas"]["WebhookDeliveryStatus"];
+                /** @description Only deliveries of this event type. */
+                event_type?: components["schemas"]["WebhookEventType"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+                /** @description The delivery's ID. */
+                delivery_id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    redeliverWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+                /** @description The delivery's ID. */
+                delivery_id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new delivery, pending. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAlerts: {
+        parameters: {
+            query?: {
+                /** @description Only alerts of this benchmark. */
+                benchmark_id?: string;
+                /** @description Only alerts about this model. */
+                model_id?: string;
+                /** @description Only alerts raised by this run. */
+                run_id?: string;
+                /** @description Only alerts on this metric. */
+                metric?: components["schemas"]["AlertMetric"];
+                /** @description Only alerts raised at or after this time. */
+                from?: string;
+                /** @description Only alerts raised before this time. */
+                to?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; omit for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of alerts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource's ID. */
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -29,6 +29,9 @@ export function Layout() {
               <NavLink to="/compare">Compare</NavLink>
             </li>
             <li>
+              <NavLink to="/alerts">Alerts</NavLink>
+            </li>
+            <li>
               <NavLink to="/schedules">Schedules</NavLink>
             </li>
             <li>
@@ -36,6 +39,9 @@ export function Layout() {
             </li>
             {admin ? (
               <>
+                <li>
+                  <NavLink to="/admin/webhooks">Webhooks</NavLink>
+                </li>
                 <li>
                   <NavLink to="/admin/tokens">Tokens</NavLink>
                 </li>

@@ -11,6 +11,7 @@ import { DataTable } from "../components/DataTable";
 import { ErrorBox, isNotFound } from "../components/ErrorBox";
 import { oneOf, useFilters } from "../components/FilterParams";
 import { Page } from "../components/Page";
+import { AlertSettings } from "../components/AlertSettings";
 import { StartRun } from "../components/StartRun";
 import { Time } from "../components/Time";
 import { int, ms, pct, usd } from "../format";
@@ -106,6 +107,11 @@ export default function Leaderboard() {
           </select>
         </label>
       </form>
+      {bench.data ? (
+        <p className="small" data-testid="benchmark-alerts">
+          <AlertSettings benchmarkId={id} alerts={bench.data.alerts} />
+        </p>
+      ) : null}
       <p className="lb-links">
         <Link to={`/benchmarks/${id}/trends`}>Trends</Link>
         <Link to={`/compare?benchmark_id=${id}&period=wow`}>This week against last</Link>

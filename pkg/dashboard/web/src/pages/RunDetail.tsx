@@ -3,7 +3,8 @@ import { useQuery } from "@tanstack/react-query";
 import { createColumnHelper } from "@tanstack/react-table";
 import { Link, useParams } from "react-router";
 import { ApiError, type Schemas } from "../api/client";
-import { runFailuresQuery, runQuery, runRankingsQuery } from "../api/queries";
+import { runAlertsQuery, runFailuresQuery, runQuery, runRankingsQuery } from "../api/queries";
+import { alertColumns } from "../components/AlertColumns";
 import { CancelRun } from "../components/CancelRun";
 import { DataTable } from "../components/DataTable";
 import { ErrorBox, isNotFound } from "../components/ErrorBox";
@@ -20,6 +21,7 @@ import { NotFound } from "./NotFound";
 type Run = Schemas["Run"];
 type Ranking = Schemas["RankingEntry"];
 type Execution = Schemas["Execution"];
+const runAlertColumns = alertColumns(true);
 
 /** Run detail: where a run stands (live through its event stream), what it
  * cost, its model × category scores once finished, and its failed units. */
@@ -33,6 +35,7 @@ export default function RunDetail() {
   const cursor = useCursor();
   const hasFailures = (r?.progress.failed ?? 0) > 0;
   const failures = useQuery({ ...runFailuresQuery(id, cursor), enabled: hasFailures });
+  const alerts = useQuery({ ...runAlertsQuery(id), enabled: !!r && !live });
 
   if (run.isError && isNotFound(run.error)) return <NotFound detail={`There is no run ${id}.`} />;
   const busy = run.isPending || (!!r && !live && rankings.isPending) || (hasFailures && failures.isPending);
@@ -72,6 +75,23 @@ export default function RunDetail() {
               <Scores rankings={rankings.data} />
             ) : null}
           </section>
+          {alerts.isError ? <ErrorBox error={alerts.error} what="load the run's regression alerts" /> : null}
+          {alerts.data && alerts.data.items.length > 0 ? (
+            <section aria-labelledby="run-alerts-h">
+              <h2 id="run-alerts-h" className="bad">
+                Regression alerts
+              </h2>
+              <DataTable
+                caption="Models this run found significantly worse than the baseline run"
+                testid="run-alerts"
+                data={alerts.data.items}
+                columns={runAlertColumns}
+                rowId={(a) => a.id}
+                rowAttrs={(a) => ({ "data-model-id": a.model_id })}
+                sortable={false}
+              />
+            </section>
+          ) : null}
           <section aria-labelledby="run-failures-h">
             <h2 id="run-failures-h">Failed units</h2>
             {!hasFailures ? (

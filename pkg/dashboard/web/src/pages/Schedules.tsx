@@ -8,6 +8,7 @@ import { ErrorBox } from "../components/ErrorBox";
 import { Page } from "../components/Page";
 import { Pager, useCursor } from "../components/Pager";
 import { Time } from "../components/Time";
+import { AlertSettings } from "../components/AlertSettings";
 
 type Scheduled = Schemas["Benchmark"] & { schedule: Schemas["Schedule"] };
 
@@ -26,7 +27,7 @@ export default function Schedules() {
       {list.data ? (
         <>
           <DataTable
-            caption="Benchmarks with a schedule: cron, time zone, status, next run, last run and last skip"
+            caption="Benchmarks with a schedule: cron, time zone, status, next run, last run, regression alerts and last skip"
             testid="schedules"
             data={rows}
             columns={columns}
@@ -105,6 +106,16 @@ const columns: ColumnDef<Scheduled, any>[] = [
         </>
       );
     },
+  },
+  {
+    id: "alerts",
+    header: "Regression alerts",
+    accessorFn: (b) => (b.alerts?.enabled ? b.alerts.metrics.join(", ") : ""),
+    cell: ({ row }) => (
+      <span className="small">
+        <AlertSettings benchmarkId={row.original.id} alerts={row.original.alerts} />
+      </span>
+    ),
   },
   {
     id: "last_skip",

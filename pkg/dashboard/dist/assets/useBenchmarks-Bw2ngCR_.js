@@ -1,0 +1,1 @@
+import{H as e,d as t}from"./index-M5TjJwya.js";function n(){return e(t())}export{n as t};

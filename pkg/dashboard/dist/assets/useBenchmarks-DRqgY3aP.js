@@ -1,1 +1,0 @@
-import{L as e,l as t}from"./index-3jfJD-ze.js";function n(){return e(t())}export{n as t};
