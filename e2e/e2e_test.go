@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -43,8 +44,9 @@ func start(t *testing.T) *system {
 	return startOn(t, testenv.DatabaseURL(t))
 }
 
-// startOn is start on the database at dbURL.
-func startOn(t *testing.T, dbURL string) *system {
+// startOn is start on the database at dbURL; the variables in extra (if
+// any) are added to every service's environment or override its defaults.
+func startOn(t *testing.T, dbURL string, extra ...map[string]string) *system {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	redisURL, key := testenv.RedisURL(t), testenv.KeyEnv(t)
@@ -57,6 +59,9 @@ func startOn(t *testing.T, dbURL string) *system {
 		"SABE_HTTP_ADDR": "127.0.0.1:0", "SABE_ALLOW_PRIVATE_PROVIDERS": "true",
 		"SABE_WORKER_CONCURRENCY": "8", "SABE_LOG_FORMAT": "text", "SABE_LOG_LEVEL": "warn",
 		"SABE_METRICS_ADDR": "127.0.0.1:0", // each worker its own listener
+	}
+	for _, e := range extra {
+		maps.Copy(env, e)
 	}
 	t.Cleanup(cancel)
 	// The api migrates the database; the others check its version.
