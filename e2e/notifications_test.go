@@ -296,7 +296,7 @@ func payloadData(t *testing.T, r receipt, data any) {
 // periodic sweep may dispatch them later.)
 func (s *system) quiet(t *testing.T, benchmarkID string) {
 	t.Helper()
-	testenv.WaitFor(t, "the runs, their alert checks and the deliveries to finish", 2*time.Minute, func() bool {
+	s.waitFor(t, "the runs, their alert checks and the deliveries to finish", 2*time.Minute, func() bool {
 		var unfinished, unchecked, undispatched, pending int
 		err := s.pool.QueryRow(context.Background(), `SELECT
 			(SELECT count(*) FROM runs WHERE benchmark_id = $1 AND status IN ('queued', 'running')),
@@ -310,6 +310,46 @@ func (s *system) quiet(t *testing.T, benchmarkID string) {
 		}
 		return unfinished+unchecked+undispatched+pending == 0
 	})
+}
+
+// waitFor is testenv.WaitFor saying, when it times out, how the runs,
+// alert checks, events and deliveries stand, which tells which part of
+// the chain stopped.
+func (s *system) waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s; by then:\n%s", timeout, what, s.notifyState(t))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// notifyState counts the runs by status, the alert checks, the events by
+// type and whether dispatched, and the deliveries by type and status.
+func (s *system) notifyState(t *testing.T) string {
+	t.Helper()
+	rows, err := s.pool.Query(context.Background(), `
+		SELECT 'runs ' || status, count(*) FROM runs GROUP BY status
+		UNION ALL SELECT 'alert checks, ' || coalesce(sum(alerts), 0) || ' alerts', count(*) FROM alert_checks
+		UNION ALL SELECT 'events ' || type || CASE WHEN dispatched_at IS NULL THEN ' undispatched' ELSE ' dispatched' END, count(*) FROM events GROUP BY type, dispatched_at IS NULL
+		UNION ALL SELECT 'deliveries ' || event_type || ' ' || status, count(*) FROM webhook_deliveries GROUP BY event_type, status
+		ORDER BY 1`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var what string
+		var n int
+		if err := rows.Scan(&what, &n); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "  %s: %d\n", what, n)
+	}
+	return b.String()
 }
 
 // finishedRun is a run of the benchmark as the database has it.
@@ -463,7 +503,7 @@ func TestNotifications_ScheduledRegression(t *testing.T) {
 
 	// A week of unchanged models.
 	s.setSchedule(t, bench.ID, true)
-	testenv.WaitFor(t, fmt.Sprintf("%d scheduled runs to complete", week), 2*time.Minute, func() bool {
+	s.waitFor(t, fmt.Sprintf("%d scheduled runs to be delivered as run.completed", week), 2*time.Minute, func() bool {
 		return len(completedRunEvents(t, hook, bench.ID)) >= week
 	})
 	s.setSchedule(t, bench.ID, false)
@@ -508,7 +548,7 @@ func TestNotifications_ScheduledRegression(t *testing.T) {
 	proxy.set(before, after)
 	baseline := runs[len(runs)-1].id
 	s.setSchedule(t, bench.ID, true)
-	testenv.WaitFor(t, "a scheduled run after the swap to complete", time.Minute, func() bool {
+	s.waitFor(t, "a scheduled run after the swap to be delivered as run.completed", time.Minute, func() bool {
 		return len(completedRunEvents(t, hook, bench.ID)) > len(runs)
 	})
 	s.setSchedule(t, bench.ID, false)
