@@ -776,7 +776,8 @@ func orNil[T any](p *T) any {
 // TestNotifications_AddressGuard: with SABE_ALLOW_PRIVATE_WEBHOOKS off
 // (the default), a webhook URL at the metadata address, at loopback by
 // name, or at a name that resolves to loopback is refused with 422 on
-// `url`, and nothing is written.
+// `url`, and nothing is written; a URL that leads to loopback only later
+// is refused at delivery.
 func TestNotifications_AddressGuard(t *testing.T) {
 	t.Parallel()
 	// The default, said out loud: the test's point is that it is off.
@@ -807,4 +808,32 @@ func TestNotifications_AddressGuard(t *testing.T) {
 	if len(hooks.Items) != 0 {
 		t.Errorf("refused URLs left webhooks behind: %+v", hooks.Items)
 	}
+
+	// A URL that passed at creation and later leads to loopback (its
+	// name re-pointed: DNS rebinding, played here by changing the stored
+	// URL; the public address first given is never dialled) is refused
+	// when the worker dials it: the attempt fails without
+	// an answer, and the receiver gets nothing.
+	rc := newReceiver(t, true)
+	var wh oapi.CreatedWebhook
+	s.call(t, "POST", "/v1/webhooks", "application/json", map[string]any{"name": "rebound", "url": "http://93.184.215.14/hook",
+		"events": []string{"run.completed"}}, http.StatusCreated, &wh)
+	rc.setSecrets(wh.Secret)
+	if _, err := s.pool.Exec(context.Background(), `UPDATE webhooks SET url = $1 WHERE id = $2`, rc.srv.URL+"/hook", wh.Id); err != nil {
+		t.Fatal(err)
+	}
+	base := "/v1/webhooks/" + wh.Id.String()
+	var d oapi.WebhookDelivery
+	s.call(t, "POST", base+"/test", "", nil, http.StatusAccepted, &d)
+	testenv.WaitFor(t, "the first attempt", time.Minute, func() bool {
+		s.call(t, "GET", base+"/deliveries/"+d.Id.String(), "", nil, http.StatusOK, &d)
+		return len(d.Attempts) > 0
+	})
+	if a := d.Attempts[0]; a.StatusCode != nil || a.Error == nil || !strings.Contains(*a.Error, "loopback") {
+		t.Errorf("attempt at a URL now on loopback: status %v, error %v; want no answer and the guard's refusal", orNil(a.StatusCode), orNil(a.Error))
+	}
+	if got := rc.receipts(t, ""); len(got) != 0 {
+		t.Errorf("the guard let %d requests reach loopback", len(got))
+	}
+	s.call(t, "DELETE", base, "", nil, http.StatusNoContent, nil)
 }
