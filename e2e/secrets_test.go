@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,8 +51,9 @@ type observed struct {
 
 // startObserved starts api, two workers and the scheduler at debug level
 // with the keyring keyEnv on a fresh database, in which seed (if any) runs
-// before the services start.
-func startObserved(t *testing.T, keyEnv string, latency time.Duration, seed func(ctx context.Context, pool *pgxpool.Pool)) *observed {
+// before the services start; the variables in extra (if any) are added to
+// every service's environment.
+func startObserved(t *testing.T, keyEnv string, latency time.Duration, seed func(ctx context.Context, pool *pgxpool.Pool), extra ...map[string]string) *observed {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -74,6 +77,9 @@ func startObserved(t *testing.T, keyEnv string, latency time.Duration, seed func
 		// Everything the services can say, so that the leak check reads it.
 		"SABE_LOG_FORMAT": "json", "SABE_LOG_LEVEL": "debug",
 		"SABE_TOKEN_RATE_LIMIT": "100000",
+	}
+	for _, e := range extra {
+		maps.Copy(env, e)
 	}
 	o := &observed{redisURL: redisURL, dbURL: dbURL, logs: map[string]*testenv.Buffer{}}
 	o.logs["api"] = testenv.StartService(t, "api", api.Run, env)
@@ -243,12 +249,17 @@ func encodings(ct []byte) []string {
 }
 
 // TestSecrets_NeverLeak runs a benchmark through the whole system with
-// distinctive provider keys (one the mock rejects, echoing part of it)
-// and tokens, then reads every response, log line and task asynqmon can
-// show, and finds no key, fragment of a key, ciphertext or token in them.
+// distinctive provider keys (one the mock rejects, echoing part of it),
+// tokens and a webhook whose signing secret is rotated while deliveries
+// go out, then reads every response, log line and task asynqmon can
+// show, and the audit log, events and delivery records in the database,
+// and finds no key, secret, fragment of either, ciphertext or token in
+// them. The only responses allowed to hold a webhook's secret are its
+// creation and its rotation.
 func TestSecrets_NeverLeak(t *testing.T) {
 	t.Parallel()
-	o := startObserved(t, testenv.KeyEnv(t), 5*time.Millisecond, nil)
+	o := startObserved(t, testenv.KeyEnv(t), 5*time.Millisecond, nil,
+		map[string]string{"SABE_ALLOW_PRIVATE_WEBHOOKS": "true", "SABE_WEBHOOK_BACKOFF": "200ms"})
 	ctx := context.Background()
 
 	goodSecret, badSecret, patchedSecret := secretPart(t, 24), secretPart(t, 24), secretPart(t, 24)
@@ -335,6 +346,12 @@ func TestSecrets_NeverLeak(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
+	hook, webhookSecrets := leakWebhook(t, o)
+	for _, secret := range webhookSecrets {
+		for _, f := range webhookSecretForms(secret) {
+			forbidden[f] = "webhook signing secret"
+		}
+	}
 	var r struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
@@ -343,6 +360,14 @@ func TestSecrets_NeverLeak(t *testing.T) {
 	testenv.WaitFor(t, "the run to finish", 2*time.Minute, func() bool {
 		o.must(t, "GET", "/v1/runs/"+r.ID, nil, http.StatusOK, &r)
 		return r.Status != "queued" && r.Status != "running"
+	})
+	// Its run.partial event goes out signed with both secrets.
+	testenv.WaitFor(t, "the run's event to be delivered", time.Minute, func() bool {
+		var pending int
+		if err := o.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		return pending == 0 && len(hook.receipts(t, "run.partial")) > 0
 	})
 	stopWatch()
 	<-watched
@@ -366,7 +391,17 @@ func TestSecrets_NeverLeak(t *testing.T) {
 	if failed != 8 {
 		t.Errorf("%d failed units, want the bad key's 8", failed)
 	}
-	for _, path := range []string{"/v1/runs/" + r.ID + "/rankings", "/v1/runs?limit=200", "/v1/providers", "/v1/providers/" + bad.ID, "/v1/providers/" + good.ID, "/v1/models", "/v1/audit?limit=200"} {
+	var webhooks struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	o.must(t, "GET", "/v1/webhooks", nil, http.StatusOK, &webhooks)
+	paths := []string{"/v1/runs/" + r.ID + "/rankings", "/v1/runs?limit=200", "/v1/providers", "/v1/providers/" + bad.ID, "/v1/providers/" + good.ID, "/v1/models", "/v1/audit?limit=200"}
+	for _, w := range webhooks.Items {
+		paths = append(paths, "/v1/webhooks/"+w.ID, "/v1/webhooks/"+w.ID+"/deliveries?limit=200")
+	}
+	for _, path := range paths {
 		o.do(t, "GET", path, o.token, nil, true)
 	}
 	if o.mock.Server.StatusCount(http.StatusUnauthorized) == 0 {
@@ -393,6 +428,20 @@ func TestSecrets_NeverLeak(t *testing.T) {
 	if err := rows.Err(); err != nil || n != 5 {
 		t.Fatalf("read %d ciphertexts: %v", n, err)
 	}
+	// The webhook's sealed secrets: the current one and the one before
+	// the rotation.
+	var sealed, previous []byte
+	if err := o.pool.QueryRow(ctx, `SELECT secret_ciphertext, previous_secret_ciphertext FROM webhooks`).Scan(&sealed, &previous); err != nil {
+		t.Fatal(err)
+	}
+	if len(sealed) == 0 || len(previous) == 0 {
+		t.Fatalf("webhook ciphertexts: %d and %d bytes, want both after a rotation", len(sealed), len(previous))
+	}
+	for _, ct := range [][]byte{sealed, previous} {
+		for _, e := range encodings(ct) {
+			forbidden[e] = "stored webhook secret ciphertext"
+		}
+	}
 
 	sources := map[string]string{}
 	o.mu.Lock()
@@ -407,6 +456,36 @@ func TestSecrets_NeverLeak(t *testing.T) {
 	for i, ts := range seen {
 		sources[fmt.Sprintf("task %d", i)] = ts
 	}
+	if !slices.ContainsFunc(seen, func(s string) bool { return strings.Contains(s, " webhook:deliver ") }) {
+		t.Error("the Inspector never listed a webhook:deliver task: the deliveries' payloads were not checked")
+	}
+	// What the database keeps in the clear about webhooks and who did what.
+	for name, query := range map[string]string{
+		"audit log":          `SELECT row_to_json(a)::text FROM audit_log a`,
+		"events":             `SELECT row_to_json(e)::text FROM events e`,
+		"webhook deliveries": `SELECT row_to_json(d)::text FROM webhook_deliveries d`,
+		"webhook attempts":   `SELECT row_to_json(a)::text FROM webhook_attempts a`,
+	} {
+		rows, err := o.pool.Query(ctx, query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(line + "\n")
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		sources["database "+name] = b.String()
+	}
+	if !strings.Contains(sources["database audit log"], "webhook.rotate_secret") {
+		t.Error("the audit log has no webhook.rotate_secret entry: the rotation was not audited")
+	}
 	if len(seen) == 0 {
 		t.Error("the Inspector never listed a task: nothing was checked there")
 	}
@@ -417,6 +496,93 @@ func TestSecrets_NeverLeak(t *testing.T) {
 			}
 		}
 	}
+}
+
+// leakWebhook creates a webhook on a signing receiver through the API,
+// sends it a test event, rotates its secret and sends another, renames it,
+// and returns the receiver (which from then on requires both signatures)
+// and the two secrets. Only the creation's and the rotation's answers may
+// hold a secret: they are not recorded; everything else is.
+func leakWebhook(t *testing.T, o *observed) (*receiver, []string) {
+	t.Helper()
+	rc := newReceiver(t, true)
+	// A URL the validation refuses is answered without a secret.
+	o.do(t, "POST", "/v1/webhooks", o.token, map[string]any{"name": "x", "url": "ftp://nowhere", "events": []string{"run.partial"}}, true)
+	code, raw := o.do(t, "POST", "/v1/webhooks", o.token, map[string]any{"name": "leak", "url": rc.srv.URL,
+		"events": []string{"run.partial", "run.completed"}}, false)
+	if code != http.StatusCreated {
+		t.Fatalf("create webhook: %d %s", code, raw)
+	}
+	var created struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret"`
+	}
+	mustUnmarshal(t, raw, &created)
+	if !strings.HasPrefix(created.Secret, "whsec_") {
+		t.Fatalf("webhook create response has no secret: %s", raw)
+	}
+	rc.setSecrets(created.Secret)
+	base := "/v1/webhooks/" + created.ID
+	sendTest := func() {
+		var d struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		o.must(t, "POST", base+"/test", nil, http.StatusAccepted, &d)
+		testenv.WaitFor(t, "the test delivery", time.Minute, func() bool {
+			o.must(t, "GET", base+"/deliveries/"+d.ID, nil, http.StatusOK, &d)
+			return d.Status != "pending"
+		})
+		if d.Status != "succeeded" {
+			t.Fatalf("test delivery %s", d.Status)
+		}
+	}
+	sendTest()
+
+	code, raw = o.do(t, "POST", base+"/rotate-secret", o.token, nil, false)
+	if code != http.StatusOK {
+		t.Fatalf("rotate webhook secret: %d %s", code, raw)
+	}
+	var rotated struct {
+		Secret                  string     `json:"secret"`
+		PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	}
+	mustUnmarshal(t, raw, &rotated)
+	if !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.Secret == created.Secret || strings.Contains(string(raw), created.Secret) {
+		t.Fatalf("rotation answered %s: want the new secret alone", raw)
+	}
+	if rotated.PreviousSecretExpiresAt == nil {
+		t.Errorf("rotation answered no previous_secret_expires_at: %s", raw)
+	}
+	// For a while deliveries carry a signature for each secret.
+	rc.setSecrets(rotated.Secret, created.Secret)
+	sendTest()
+	o.must(t, "PATCH", base, map[string]any{"name": "leak renamed"}, http.StatusOK, nil)
+	if got := rc.receipts(t, "webhook.test"); len(got) != 2 {
+		t.Errorf("the receiver got %d test events, want 2", len(got))
+	}
+	return rc, []string{created.Secret, rotated.Secret}
+}
+
+// webhookSecretForms are the forms of a webhook signing secret (whsec_
+// and base64) that must not appear anywhere: the secret, its base64 part
+// and every 8-character piece of it, and the key it decodes to in other
+// encodings. A piece made only of hexadecimal digits is left out: SABE
+// generates the secret, so unlike the test's own keys it may hold runs
+// that a UUID or hash could contain by chance.
+func webhookSecretForms(secret string) []string {
+	body := strings.TrimPrefix(secret, "whsec_")
+	forms := []string{secret, body}
+	for i := 0; i+8 <= len(body); i++ {
+		piece := body[i : i+8]
+		if strings.Trim(piece, "0123456789abcdefABCDEF") != "" {
+			forms = append(forms, piece)
+		}
+	}
+	if key, err := base64.StdEncoding.DecodeString(body); err == nil {
+		forms = append(forms, encodings(key)...)
+	}
+	return forms
 }
 
 // TestSecrets_RotateDuringRun rotates every provider key to a new primary
