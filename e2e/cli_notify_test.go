@@ -104,17 +104,17 @@ func (f *cliFixture) testAlerts(t *testing.T) {
 	}
 }
 
-// receiver is a webhook endpoint on loopback: /ok answers 204, /gone 410
+// hookSink is a webhook endpoint on loopback: /ok answers 204, /gone 410
 // (which disables a webhook at once); it keeps the webhook-id of every
 // delivery it was sent.
-type receiver struct {
+type hookSink struct {
 	*httptest.Server
 	mu  sync.Mutex
 	ids []string
 }
 
-func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{}
+func newHookSink(t *testing.T) *hookSink {
+	rc := &hookSink{}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc.mu.Lock()
 		rc.ids = append(rc.ids, r.Header.Get("webhook-id"))
@@ -129,7 +129,7 @@ func newReceiver(t *testing.T) *receiver {
 	return rc
 }
 
-func (rc *receiver) webhookIDs() []string {
+func (rc *hookSink) webhookIDs() []string {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]string(nil), rc.ids...)
@@ -142,7 +142,7 @@ var (
 
 // normaliseHook is normalise with the receiver's address, secrets and
 // event ids made stable.
-func (f *cliFixture) normaliseHook(rc *receiver, s string) string {
+func (f *cliFixture) normaliseHook(rc *hookSink, s string) string {
 	s = strings.ReplaceAll(s, rc.URL, "<receiver>")
 	s = secretRE.ReplaceAllString(s, "whsec_<secret>")
 	s = msgRE.ReplaceAllString(s, "msg_<event>")
@@ -157,7 +157,7 @@ func (f *cliFixture) testWebhooks(t *testing.T) {
 	// Events the fixture's runs do not make, so that only the tests'
 	// deliveries reach the receiver (the alert's event may be dispatched
 	// after the webhook exists).
-	rc := newReceiver(t)
+	rc := newHookSink(t)
 
 	r := s.mustSabe(t, o, "webhooks", "create", "--name", "ops", "--url", rc.URL+"/ok",
 		"--event", "run.failed,schedule.skipped", "--benchmark", "nightly")

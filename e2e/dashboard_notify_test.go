@@ -60,7 +60,7 @@ func (d *dashboard) testAlertSettings(t *testing.T) {
 func (d *dashboard) testWebhooks(t *testing.T) {
 	b := d.tab
 	ctx := context.Background()
-	rc := newReceiver(t)
+	rc := newHookSink(t)
 	mk := func(name, path string) oapi.CreatedWebhook {
 		t.Helper()
 		w, err := d.s.c.CreateWebhook(ctx, oapi.CreateWebhookRequest{Name: name, Url: rc.URL + path, Events: []oapi.WebhookEventType{oapi.EventRunFailed}})

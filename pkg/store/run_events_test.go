@@ -12,6 +12,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/notify"
 	"github.com/sabe-dev/sabe/pkg/run"
+	"github.com/sabe-dev/sabe/pkg/store"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 )
 
@@ -107,5 +108,35 @@ func testFinalizeWritesRunEvent(t *testing.T, pool *pgxpool.Pool) {
 	}
 	if _, ok := cp["leaderboard"].([]any); !ok {
 		t.Errorf("leaderboard = %v, want a JSON array", cp["leaderboard"])
+	}
+}
+
+// TestStore_FailRunWritesRunEvent: a run closed as failed before it
+// started (its task could not be queued) is announced like any other
+// failed run, once, with the reason, even when it is closed twice.
+func TestStore_FailRunWritesRunEvent(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Pool(t)
+	h := newHistory(t, pool)
+	ctx := context.Background()
+	r, err := h.s.CreateRun(ctx, store.NewRun{BenchmarkID: h.benchmark.ID, Trigger: run.TriggerAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := h.s.FailRun(ctx, r, "could not enqueue: redis down"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := eventsOf(t, pool, "run_id", r.ID)
+	if len(evs) != 1 || evs[0].Type != notify.RunFailed {
+		t.Fatalf("events %+v, want one run.failed", evs)
+	}
+	var p notify.RunFinished
+	if err := json.Unmarshal(evs[0].Payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != "failed" || p.Reason != "could not enqueue: redis down" {
+		t.Errorf("payload = %+v, want failed with the reason", p)
 	}
 }

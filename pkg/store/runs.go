@@ -273,10 +273,22 @@ func (s *Store) RequestCancel(ctx context.Context, id uuid.UUID) (*run.Run, erro
 }
 
 // FailRun closes a run that could not be started (its task could not be
-// enqueued), so no run is left queued with no work behind it.
+// enqueued), so no run is left queued with no work behind it. Its
+// run.failed event is written in the same transaction, as Finalize writes
+// a finished run's: a run that fails before it starts is announced too.
+// The event's dispatch is the caller's to kick; when Redis is what failed,
+// the worker's notification sweep dispatches it later.
 func (s *Store) FailRun(ctx context.Context, r *run.Run, reason string) error {
-	_, err := s.q.FinishRun(ctx, dbsqlc.FinishRunParams{ID: r.ID, Status: string(run.StatusFailed), Error: &reason})
-	return err
+	return s.inTx(ctx, pgx.ReadCommitted, func(q *dbsqlc.Queries) error {
+		row, err := q.FinishRun(ctx, dbsqlc.FinishRunParams{ID: r.ID, Status: string(run.StatusFailed), Error: &reason})
+		if err == pgx.ErrNoRows {
+			return nil // finished already, and announced then
+		}
+		if err != nil {
+			return err
+		}
+		return writeRunEvent(ctx, q, runFromRow(row))
+	})
 }
 
 // MarkRunning moves a queued run to running and returns it as it is now.
