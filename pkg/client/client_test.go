@@ -48,7 +48,7 @@ func setup(t *testing.T) *bundle {
 			HTTPClient: provider.NewHTTPClient(provider.HTTPConfig{AllowPrivate: true}),
 		}),
 		Log:    slog.New(slog.DiscardHandler),
-		Config: httpapi.Config{AllowPrivateProviders: true, TokenCacheTTL: -1, ProviderTimeout: 10 * time.Second},
+		Config: httpapi.Config{AllowPrivateProviders: true, AllowPrivateWebhooks: true, TokenCacheTTL: -1, ProviderTimeout: 10 * time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/httpapi"
 	"github.com/sabe-dev/sabe/pkg/httpapi/oapi"
+	"github.com/sabe-dev/sabe/pkg/notify"
 	"github.com/sabe-dev/sabe/pkg/testfactory"
 )
 
@@ -326,8 +327,8 @@ func TestServer_Webhooks(t *testing.T) {
 // under its TaskID, with the delivery's id as its whole payload.
 func wantDeliverTask(t *testing.T, b *bundle, deliveryID uuid.UUID) {
 	t.Helper()
-	id := fmt.Sprintf("webhook:deliver:%s:1", deliveryID)
-	info, err := b.inspector.GetTaskInfo("default", id)
+	id := notify.DeliverTaskID(deliveryID, 1)
+	info, err := b.inspector.GetTaskInfo(notify.Queue, id)
 	if err != nil {
 		t.Fatalf("task %s: %v", id, err)
 	}
