@@ -50,6 +50,24 @@ func PgBouncer(t testing.TB, direct string) string {
 	if err != nil {
 		t.Fatalf("pgbouncer: database url: %v", err)
 	}
+	// The port is free when chosen but may be taken before pgbouncer binds
+	// it: then another port is tried.
+	for attempt := 1; ; attempt++ {
+		pooled, out, err := startPgBouncer(t, bin, u)
+		if err == nil {
+			return pooled
+		}
+		if attempt == 3 || !strings.Contains(out, "bind") {
+			t.Fatalf("%v:\n%s", err, out)
+		}
+	}
+}
+
+// startPgBouncer runs pgbouncer on a free port in front of the server of
+// u and returns u through it once it answers, or an error with its output;
+// cleanup stops it.
+func startPgBouncer(t testing.TB, bin string, u *url.URL) (string, string, error) {
+	t.Helper()
 	host, port := u.Hostname(), cmp.Or(u.Port(), "5432")
 	user := cmp.Or(u.User.Username(), "postgres")
 	password, _ := u.User.Password()
@@ -82,7 +100,7 @@ query_wait_timeout = 60
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start pgbouncer: %v", err)
+		return "", "", fmt.Errorf("start pgbouncer: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -100,17 +118,19 @@ query_wait_timeout = 60
 	pooled.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(listen))
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		err := pingThrough(pooled.String())
-		if err == nil {
-			return pooled.String()
-		}
+		// Exited first: a ping could reach whatever took the port.
 		select {
 		case werr := <-exited:
-			t.Fatalf("pgbouncer exited (%v) before it answered:\n%s", werr, out.String())
+			exited <- werr // for the cleanup
+			return "", out.String(), fmt.Errorf("pgbouncer exited (%v) before it answered", werr)
 		default:
 		}
+		err := pingThrough(pooled.String())
+		if err == nil {
+			return pooled.String(), "", nil
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("pgbouncer did not answer within 15s (%v):\n%s", err, out.String())
+			return "", out.String(), fmt.Errorf("pgbouncer did not answer within 15s: %w", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
