@@ -15,7 +15,9 @@ import (
 
 // Migrate applies every pending migration. Two processes migrating at once
 // are safe: goose takes a PostgreSQL advisory lock for the whole session, so
-// the second waits and then finds nothing left to do.
+// the second waits and then finds nothing left to do. That lock needs a
+// session of its own, so pool must not go through a transaction pooler
+// (Database.Migrate connects where it should).
 func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	p, closeDB, err := migrator(pool, true)
 	if err != nil {

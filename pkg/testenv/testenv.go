@@ -12,6 +12,10 @@
 //
 // Where neither is reachable and Docker is, the servers are started with
 // testcontainers-go; otherwise the test fails saying what is missing.
+//
+// PgBouncer: PgBouncer starts Debian's pgbouncer per test, in transaction
+// pooling mode in front of the PostgreSQL server, for the tests of SABE
+// behind a pooler.
 package testenv
 
 import (

@@ -49,7 +49,9 @@ const (
 
 // Config is the API's configuration, read from the environment.
 type Config struct {
-	DatabaseURL           string
+	// Database is SABE_DATABASE_URL and, through a transaction pooler,
+	// SABE_DATABASE_POOLER and SABE_DATABASE_DIRECT_URL.
+	Database              store.Database
 	RedisURL              string
 	Keyring               *secrets.Keyring
 	HTTPAddr              string
@@ -109,7 +111,7 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envconf.New(getenv)
 	c := Config{
-		DatabaseURL:           store.DatabaseURL.Read(r),
+		Database:              store.ReadDatabase(r),
 		RedisURL:              redisconn.URL.Read(r),
 		HTTPAddr:              r.String("SABE_HTTP_ADDR", DefaultHTTPAddr),
 		AutoMigrate:           r.Bool("SABE_AUTO_MIGRATE", true),
@@ -149,6 +151,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		r.Fail(envconf.ProviderAllow.Name, "%v", err)
 	}
 	c.ProviderAllow = allow
+	if _, err := c.Database.MigrationURL(); err != nil && c.AutoMigrate {
+		r.Fail(store.DatabaseDirectURL.Name, "required with %s=%s unless SABE_AUTO_MIGRATE=false: migrations take a session lock (README: PostgreSQL through a pooler)",
+			store.DatabasePooler.Name, store.PoolerTransaction)
+	}
 	c.Keyring = secrets.FromEnv(r)
 	return c, r.Err()
 }
@@ -210,21 +216,26 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 	}
 	log = log.With("process", "api")
 
-	pool, err := store.Open(ctx, cfg.DatabaseURL, 0)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
 	if cfg.AutoMigrate {
-		applied, err := store.Migrate(ctx, pool)
+		// Migrations take a session lock: they connect directly when the
+		// pool goes through a transaction pooler.
+		applied, err := cfg.Database.Migrate(ctx)
 		if err != nil {
 			return err
 		}
 		if len(applied) > 0 {
 			log.Info("database migrated", "applied", applied)
 		}
-	} else if err := store.CheckSchema(ctx, pool); err != nil {
+	}
+	pool, err := cfg.Database.Open(ctx, 0)
+	if err != nil {
 		return err
+	}
+	defer pool.Close()
+	if !cfg.AutoMigrate {
+		if err := store.CheckSchema(ctx, pool); err != nil {
+			return err
+		}
 	}
 
 	rdb, err := redisconn.Open(ctx, cfg.RedisURL, 0)

@@ -199,7 +199,7 @@ func TestLoadConfig(t *testing.T) {
 		if c.HTTPAddr != "127.0.0.1:8080" || !c.AutoMigrate || c.Limits.MaxUnits != 100000 || c.ShutdownTimeout != 15*time.Second ||
 			c.SessionTTL != time.Hour || c.AllowPrivateProviders || c.CookieSecure || c.Keyring == nil ||
 			c.ProviderTimeout != 30*time.Second || len(c.ProviderAllow) != 0 || c.EventsInterval != 500*time.Millisecond ||
-			!strings.Contains(c.DatabaseURL, "127.0.0.1:5432/sabe") || !strings.Contains(c.RedisURL, "127.0.0.1:6379") {
+			!strings.Contains(c.Database.URL, "127.0.0.1:5432/sabe") || !strings.Contains(c.RedisURL, "127.0.0.1:6379") {
 			t.Errorf("defaults = %+v", c)
 		}
 	})
@@ -220,6 +220,20 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if len(c.ProviderAllow) != 2 {
 			t.Errorf("ProviderAllow = %q, want the two entries", c.ProviderAllow)
+		}
+	})
+
+	t.Run("OKTransactionPooler", func(t *testing.T) {
+		t.Parallel()
+		// Without auto-migration nothing needs a session of its own.
+		c, err := api.LoadConfig(env(map[string]string{"SABE_ENCRYPTION_KEY": key, "SABE_DATABASE_POOLER": "transaction", "SABE_AUTO_MIGRATE": "false"}))
+		if err != nil || c.Database.Pooler != "transaction" {
+			t.Fatalf("pooler without auto-migration: %+v, %v", c.Database, err)
+		}
+		c, err = api.LoadConfig(env(map[string]string{"SABE_ENCRYPTION_KEY": key, "SABE_DATABASE_POOLER": "Transaction",
+			"SABE_DATABASE_DIRECT_URL": "postgres://sabe@db.internal:5432/sabe"}))
+		if err != nil || c.Database.Pooler != "transaction" || c.Database.DirectURL == "" {
+			t.Fatalf("pooler with a direct URL: %+v, %v", c.Database, err)
 		}
 	})
 
@@ -261,12 +275,19 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrCORSOriginsPath", "SABE_CORS_ORIGINS", "https://app.example.com/ui"},
 		{"ErrTrustedProxies", "SABE_TRUSTED_PROXIES", "10.0.0.0/40"},
 		{"ErrMetricsAddr", "SABE_METRICS_ADDR", "9091"},
+		{"ErrDatabasePooler", "SABE_DATABASE_POOLER", "statement"},
+		// Auto-migration through a transaction pooler needs a direct URL.
+		{"ErrDatabaseDirectURL", "SABE_DATABASE_POOLER", "transaction"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			vars := map[string]string{"SABE_ENCRYPTION_KEY": key, tc.variable: tc.value}
 			_, err := api.LoadConfig(env(vars))
-			if err == nil || !strings.Contains(err.Error(), tc.variable) {
+			want := tc.variable
+			if tc.name == "ErrDatabaseDirectURL" {
+				want = "SABE_DATABASE_DIRECT_URL"
+			}
+			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("LoadConfig with %s=%q = %v, want an error naming it", tc.variable, tc.value, err)
 			}
 		})

@@ -34,6 +34,34 @@ func TestCLI_Keygen(t *testing.T) {
 	}
 }
 
+// TestCLI_MigrateThroughPooler: with SABE_DATABASE_POOLER=transaction,
+// `sabe migrate up` refuses to take its session lock through the pooler,
+// migrates over SABE_DATABASE_DIRECT_URL, and reads the version back, as
+// `token create` writes, through PgBouncer.
+func TestCLI_MigrateThroughPooler(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	direct := testenv.EmptyDatabaseURL(t)
+	vars := map[string]string{"SABE_DATABASE_URL": testenv.PgBouncer(t, direct), "SABE_DATABASE_POOLER": "transaction"}
+	err := cli.Run(ctx, []string{"migrate", "up"}, env(vars), &bytes.Buffer{}, cli.Services{})
+	if err == nil || !strings.Contains(err.Error(), "SABE_DATABASE_DIRECT_URL") {
+		t.Fatalf("migrate through the pooler without a direct URL: %v, want an error naming SABE_DATABASE_DIRECT_URL", err)
+	}
+	vars["SABE_DATABASE_DIRECT_URL"] = direct
+	var out bytes.Buffer
+	if err := cli.Run(ctx, []string{"migrate", "up"}, env(vars), &out, cli.Services{}); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`schema version (\d+) \(latest (\d+)\)`).FindStringSubmatch(out.String())
+	if !strings.Contains(out.String(), "applied") || m == nil || m[1] != m[2] {
+		t.Errorf("migrate up printed %q, want migrations applied and the latest version", out.String())
+	}
+	out.Reset()
+	if err := cli.Run(ctx, []string{"token", "create", "--name", "ci"}, env(vars), &out, cli.Services{}); err != nil || !strings.HasPrefix(out.String(), "sabe_") {
+		t.Fatalf("token create through the pooler: %q, %v", out.String(), err)
+	}
+}
+
 func TestCLI_MigrateAndToken(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Pool(t)

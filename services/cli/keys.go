@@ -49,12 +49,12 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		return command.Usagef(command.Usage(fs, "usage: sabe keys "+sub), "keys rotate: --batch must be positive")
 	}
 	r := envconf.New(getenv)
-	dbURL := store.DatabaseURL.Read(r)
+	db := store.ReadDatabase(r)
 	ring := secrets.FromEnv(r)
 	if err := r.Err(); err != nil {
 		return err
 	}
-	pool, err := store.Open(ctx, dbURL, 2)
+	pool, err := db.Open(ctx, 2)
 	if err != nil {
 		return err
 	}

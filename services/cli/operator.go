@@ -36,14 +36,19 @@ func subcommand(args []string, usage string, stdout io.Writer, names ...string) 
 	return args[0], false, nil
 }
 
-func databaseURL(getenv func(string) string) string {
-	return store.DatabaseURL.Read(envconf.New(getenv))
+// database reads the PostgreSQL settings the CLI's commands connect with
+// (SABE_DATABASE_URL, SABE_DATABASE_POOLER, SABE_DATABASE_DIRECT_URL).
+func database(getenv func(string) string) (store.Database, error) {
+	r := envconf.New(getenv)
+	d := store.ReadDatabase(r)
+	return d, r.Err()
 }
 
 const migrateUsage = `usage: sabe migrate up|status
 
 commands:
-  up       apply the database migrations (SABE_DATABASE_URL), then print the schema version
+  up       apply the database migrations (over SABE_DATABASE_DIRECT_URL when set,
+           else SABE_DATABASE_URL), then print the schema version
   status   print the schema version
 `
 
@@ -56,13 +61,12 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if help, err := command.Parse(fs, "usage: sabe migrate "+sub, args[1:], stdout); help || err != nil {
 		return err
 	}
-	pool, err := store.Open(ctx, databaseURL(getenv), 2)
+	db, err := database(getenv)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
 	if sub == "up" {
-		applied, err := store.Migrate(ctx, pool)
+		applied, err := db.Migrate(ctx)
 		if err != nil {
 			return err
 		}
@@ -70,6 +74,11 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 			fmt.Fprintln(stdout, "applied", a)
 		}
 	}
+	pool, err := db.Open(ctx, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
 	cur, latest, err := store.MigrationVersion(ctx, pool)
 	if err != nil {
 		return err
@@ -116,7 +125,11 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 		t := time.Now().Add(*expires).UTC()
 		exp = &t
 	}
-	pool, err := store.Open(ctx, databaseURL(getenv), 2)
+	db, err := database(getenv)
+	if err != nil {
+		return err
+	}
+	pool, err := db.Open(ctx, 2)
 	if err != nil {
 		return err
 	}

@@ -153,7 +153,11 @@ func runSeedHistory(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return command.Usagef(command.Usage(fs, seedUsage), "seed-history: %w", err)
 	}
-	pool, err := store.Open(ctx, databaseURL(getenv), int32(o.parallel+2))
+	db, err := database(getenv)
+	if err != nil {
+		return err
+	}
+	pool, err := db.Open(ctx, int32(o.parallel+2))
 	if err != nil {
 		return err
 	}

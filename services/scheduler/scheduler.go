@@ -29,8 +29,8 @@ import (
 
 // Config is the scheduler's configuration, read from the environment.
 type Config struct {
-	DatabaseURL string
-	RedisURL    string
+	Database store.Database
+	RedisURL string
 	// Tick is how often schedules are checked (SABE_SCHEDULER_TICK); an
 	// occurrence gets its run within about one tick.
 	Tick time.Duration
@@ -44,11 +44,11 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envconf.New(getenv)
 	c := Config{
-		DatabaseURL: store.DatabaseURL.Read(r),
-		RedisURL:    redisconn.URL.Read(r),
-		Tick:        r.Duration("SABE_SCHEDULER_TICK", 10*time.Second, time.Second, time.Hour),
-		LogLevel:    envconf.LogLevel.Read(r),
-		LogFormat:   envconf.LogFormat.Read(r),
+		Database:  store.ReadDatabase(r),
+		RedisURL:  redisconn.URL.Read(r),
+		Tick:      r.Duration("SABE_SCHEDULER_TICK", 10*time.Second, time.Second, time.Hour),
+		LogLevel:  envconf.LogLevel.Read(r),
+		LogFormat: envconf.LogFormat.Read(r),
 	}
 	if c.Tick%time.Second != 0 {
 		r.Fail("SABE_SCHEDULER_TICK", "must be a whole number of seconds, got %s", c.Tick)
@@ -82,7 +82,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	log = log.With("process", "scheduler")
-	pool, err := store.Open(ctx, cfg.DatabaseURL, 4)
+	pool, err := cfg.Database.Open(ctx, 4)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ import (
 
 // Config is the worker's configuration, read from the environment.
 type Config struct {
-	DatabaseURL string
+	Database    store.Database
 	RedisURL    string
 	Keyring     *secrets.Keyring
 	Concurrency int
@@ -114,7 +114,7 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envconf.New(getenv)
 	c := Config{
-		DatabaseURL:           store.DatabaseURL.Read(r),
+		Database:              store.ReadDatabase(r),
 		RedisURL:              redisconn.URL.Read(r),
 		Concurrency:           r.Int("SABE_WORKER_CONCURRENCY", 100, 1, 10000),
 		Limits:                store.ReadRunLimits(r),
@@ -204,7 +204,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log = log.With("process", "worker")
 
-	pool, err := store.Open(ctx, cfg.DatabaseURL, int32(cfg.DatabaseMaxConns))
+	pool, err := cfg.Database.Open(ctx, int32(cfg.DatabaseMaxConns))
 	if err != nil {
 		return err
 	}

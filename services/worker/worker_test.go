@@ -78,6 +78,7 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrBreakerMaxWait", "SABE_BREAKER_MAX_WAIT", "soon"},
 		{"ErrTaskCheckInterval", "SABE_TASK_CHECK_INTERVAL", "1ms"},
 		{"ErrDatabaseMaxConns", "SABE_DATABASE_MAX_CONNS", "0"},
+		{"ErrDatabasePooler", "SABE_DATABASE_POOLER", "session"},
 		{"ErrFetchers", "SABE_WORKER_FETCHERS", "0"},
 		{"ErrRecordWriters", "SABE_RECORD_WRITERS", "0"},
 		{"ErrRecordMaxBatch", "SABE_RECORD_MAX_BATCH", "5000"},
