@@ -3,10 +3,10 @@
 // task the run becomes.
 //
 // Tracing is off unless an OTLP endpoint is configured
-// (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT): then
-// Setup returns a Tracing over OpenTelemetry's no-op provider, no
-// middleware is installed and task payloads are exactly what they were
-// before tracing existed.
+// (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT).
+// Without one, Setup returns a Tracing over OpenTelemetry's no-op
+// provider, no middleware is installed and task payloads are exactly what
+// they were before tracing existed.
 //
 // One run is one trace: the POST that creates it is the root, run:start
 // is its child, each execution:run a child of run:start, the provider

@@ -10,8 +10,8 @@ import (
 // EchoMiddleware starts a server span per request, named after the
 // request's method and route pattern ("POST /v1/benchmarks/:id/runs"),
 // never its path, query string or body, which may hold ids and filters
-// that would make every name unique, or secrets. Requests that match no
-// route are named by method alone. Install it only when t is Enabled.
+// that would make every name unique, or secrets. Install it only when t
+// is Enabled.
 //
 // It is written here rather than taken from otelecho: that contrib
 // package stopped at v0.60 (2025), and its attributes include the raw
