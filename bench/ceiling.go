@@ -74,7 +74,7 @@ func (h *harness) runCeiling(ctx context.Context) (*CeilingReport, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(enqueueParallelism)
 	for i := range rep.Tasks {
-		g.Go(func() error { return runs.Enqueue(gctx, client, runs.NewExecuteTask(runID, i, runs.QueueBulk)) })
+		g.Go(func() error { return runs.Enqueue(gctx, client, runs.NewExecuteTask(gctx, runID, i, runs.QueueBulk)) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err

@@ -9,7 +9,8 @@ import (
 )
 
 // New returns a slog logger writing to w at level ("debug", "info", "warn",
-// "error") in format ("json" or "text").
+// "error") in format ("json" or "text"). Records logged with a context
+// inside a trace carry its trace_id and span_id (WithTraceIDs).
 func New(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
@@ -18,9 +19,9 @@ func New(w io.Writer, level, format string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: l}
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(WithTraceIDs(slog.NewJSONHandler(w, opts))), nil
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(WithTraceIDs(slog.NewTextHandler(w, opts))), nil
 	}
 	return nil, fmt.Errorf("SABE_LOG_FORMAT: must be json or text, got %q", format)
 }

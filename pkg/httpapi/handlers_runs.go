@@ -53,7 +53,7 @@ func (a *api) CreateRun(ctx context.Context, req oapi.CreateRunRequestObject) (o
 	}
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queueTimeout)
 	defer cancel()
-	if err := run.Enqueue(qctx, a.s.queue, run.NewStartTask(r.ID)); err != nil {
+	if err := run.Enqueue(qctx, a.s.queue, run.NewStartTask(ctx, r.ID)); err != nil {
 		a.s.log.WarnContext(ctx, "could not queue a run; closing it as failed", "run_id", r.ID, "err", err)
 		if ferr := a.s.store.FailRun(qctx, r, "could not enqueue: "+err.Error()); ferr != nil {
 			a.s.log.ErrorContext(ctx, "close a run that could not be queued", "run_id", r.ID, "err", ferr)

@@ -19,6 +19,7 @@ import (
 	units "github.com/labstack/gommon/bytes"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/internal/tracing"
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/catalog"
@@ -176,6 +177,9 @@ type Deps struct {
 	Metrics *Metrics
 	// Config is the API's policy.
 	Config Config
+	// Tracing traces every request (a span named by its route), and the
+	// runs they start; nil is off.
+	Tracing *tracing.Tracing
 }
 
 // Server is SABE's HTTP API: the /v1 routes, health checks, the OpenAPI
@@ -278,6 +282,9 @@ func New(deps Deps) (*Server, error) {
 	// answered before authentication, the rate limit once the token is
 	// known, and validation only for requests allowed in.
 	e.Use(requestID)
+	if deps.Tracing.Enabled() {
+		e.Use(tracing.EchoMiddleware(deps.Tracing))
+	}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			deps.Log.ErrorContext(c.Request().Context(), "panic while serving a request",

@@ -130,7 +130,7 @@ func (r *Reconciler) failArchived(ctx context.Context, id uuid.UUID, units []arc
 		}
 	}
 	if done >= total {
-		return r.ensure(ctx, run.NewFinalizeRoundTask(rn.ID, rn.RetryRound), run.FinalizeTaskID(rn.ID, rn.RetryRound), rn.ID)
+		return r.ensure(ctx, run.NewFinalizeRoundTask(ctx, rn.ID, rn.RetryRound), run.FinalizeTaskID(rn.ID, rn.RetryRound), rn.ID)
 	}
 	return nil
 }

@@ -39,12 +39,12 @@ func TestReconciler_RestoresLostJudgeTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := b.newHandlers(t)
-	if err := h.HandleStart(ctx, run.NewStartTask(r.ID)); err != nil {
+	if err := h.HandleStart(ctx, run.NewStartTask(ctx, r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	queue := run.UnitQueue(r)
 	for i := range units {
-		if err := h.HandleExecute(ctx, run.NewExecuteTask(r.ID, i, queue)); err != nil {
+		if err := h.HandleExecute(ctx, run.NewExecuteTask(ctx, r.ID, i, queue)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -86,14 +86,14 @@ func (r *Reconciler) reconcileRun(ctx context.Context, rn *run.Run, lost bool) e
 		if n > 0 {
 			r.log.Info("run past its deadline: missing units recorded skipped", "run_id", rn.ID, "skipped", n)
 		}
-		return r.ensure(ctx, run.NewFinalizeRoundTask(rn.ID, rn.RetryRound), run.FinalizeTaskID(rn.ID, rn.RetryRound), rn.ID)
+		return r.ensure(ctx, run.NewFinalizeRoundTask(ctx, rn.ID, rn.RetryRound), run.FinalizeTaskID(rn.ID, rn.RetryRound), rn.ID)
 	}
 	switch rn.Status {
 	case run.StatusQueued:
 		if now.Sub(rn.CreatedAt) < r.cfg.QueuedGrace {
 			return nil
 		}
-		return r.ensure(ctx, run.NewStartTask(rn.ID), "run:"+rn.ID.String(), rn.ID)
+		return r.ensure(ctx, run.NewStartTask(ctx, rn.ID), "run:"+rn.ID.String(), rn.ID)
 	case run.StatusRunning:
 		return r.reconcileRunning(ctx, rn, lost, now)
 	}

@@ -43,7 +43,7 @@ func TestReconciler_FlushDBMidRun(t *testing.T) {
 	b := setup(t, mockllm.Config{Latency: 100 * time.Millisecond})
 	f := b.seed(t, []string{"mock-perfect"}, 30, catalog.BenchmarkConfig{Samples: 2})
 	r := b.commitRun(t, f)
-	if err := run.Enqueue(context.Background(), b.client, run.NewStartTask(r.ID)); err != nil {
+	if err := run.Enqueue(context.Background(), b.client, run.NewStartTask(context.Background(), r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	b.startWorker(t, concurrency)
@@ -85,7 +85,7 @@ func TestReconciler_ArchivedUnitRecordedFailed(t *testing.T) {
 	// task id.
 	insp := asynq.NewInspectorFromRedisClient(b.rdb)
 	for _, unit := range []int{1, 2} {
-		if err := run.Enqueue(context.Background(), b.client, run.NewExecuteTask(r.ID, unit, queue)); err != nil {
+		if err := run.Enqueue(context.Background(), b.client, run.NewExecuteTask(context.Background(), r.ID, unit, queue)); err != nil {
 			t.Fatal(err)
 		}
 		if err := insp.ArchiveTask(queue, run.ExecuteTaskID(r.ID, unit)); err != nil {
@@ -93,7 +93,7 @@ func TestReconciler_ArchivedUnitRecordedFailed(t *testing.T) {
 		}
 	}
 	id := run.ExecuteTaskID(r.ID, 1)
-	if err := run.Enqueue(context.Background(), b.client, run.NewStartTask(r.ID)); err != nil {
+	if err := run.Enqueue(context.Background(), b.client, run.NewStartTask(context.Background(), r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	b.startWorker(t, 4)
@@ -261,7 +261,7 @@ func TestReconciler_StalledRunRestarted(t *testing.T) {
 	if err := b.rdb.Set(context.Background(), epochKey, 1, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.newHandlers(t).HandleStart(context.Background(), run.NewStartTask(r.ID)); err != nil {
+	if err := b.newHandlers(t).HandleStart(context.Background(), run.NewStartTask(context.Background(), r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	insp := asynq.NewInspectorFromRedisClient(b.rdb)

@@ -23,7 +23,7 @@ func TestReconciler_Retention(t *testing.T) {
 	ctx := context.Background()
 	runToEnd := func() *run.Run {
 		r := b.commitRun(t, f)
-		if err := run.Enqueue(ctx, b.client, run.NewStartTask(r.ID)); err != nil {
+		if err := run.Enqueue(ctx, b.client, run.NewStartTask(ctx, r.ID)); err != nil {
 			t.Fatal(err)
 		}
 		return b.waitFinal(t, r.ID)
@@ -164,7 +164,7 @@ func TestReconciler_RefreshesRollups(t *testing.T) {
 	b.startWorker(t, 4)
 	ctx := context.Background()
 	r := b.commitRun(t, f)
-	if err := run.Enqueue(ctx, b.client, run.NewStartTask(r.ID)); err != nil {
+	if err := run.Enqueue(ctx, b.client, run.NewStartTask(ctx, r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	fin := b.waitFinal(t, r.ID)

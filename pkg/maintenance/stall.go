@@ -59,7 +59,7 @@ func (r *Reconciler) reconcileRunning(ctx context.Context, rn *run.Run, lost boo
 		return err
 	}
 	if counts.Done() >= rn.Total() {
-		return r.ensure(ctx, run.NewFinalizeRoundTask(rn.ID, rn.RetryRound), run.FinalizeTaskID(rn.ID, rn.RetryRound), rn.ID)
+		return r.ensure(ctx, run.NewFinalizeRoundTask(ctx, rn.ID, rn.RetryRound), run.FinalizeTaskID(rn.ID, rn.RetryRound), rn.ID)
 	}
 	if why == "" {
 		// Redis counts every unit while PostgreSQL misses some: recordings
@@ -70,7 +70,7 @@ func (r *Reconciler) reconcileRunning(ctx context.Context, rn *run.Run, lost boo
 	if err := r.restoreSpend(ctx, rn); err != nil {
 		return err
 	}
-	return r.ensure(ctx, run.NewStartTask(rn.ID), "run:"+rn.ID.String(), rn.ID)
+	return r.ensure(ctx, run.NewStartTask(ctx, rn.ID), "run:"+rn.ID.String(), rn.ID)
 }
 
 func (r *Reconciler) readSeen(ctx context.Context, id uuid.UUID) (done int, at time.Time, ok bool, err error) {

@@ -227,7 +227,7 @@ func TestHandleExecute_BreakerMaxWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	task := run.NewExecuteTask(r.ID, 0, run.UnitQueue(r))
+	task := run.NewExecuteTask(ctx, r.ID, 0, run.UnitQueue(r))
 
 	if err := b.handlers.HandleExecute(ctx, task); err == nil || run.IsFailure(err) {
 		t.Fatalf("within the max wait: err = %v, want a wait", err)

@@ -122,7 +122,7 @@ func BenchmarkHandlers_Start(b *testing.B) {
 				}
 				r = e.newRun(b, bm)
 				b.StartTimer()
-				if err := h.HandleStart(ctx, run.NewStartTask(r.ID)); err != nil {
+				if err := h.HandleStart(ctx, run.NewStartTask(ctx, r.ID)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -175,13 +175,13 @@ func BenchmarkHandlers_Execute(b *testing.B) {
 	// first unit.
 	startRun := func(b *testing.B) *run.Run {
 		r := e.newRun(b, bm)
-		if err := h.HandleExecute(ctx, run.NewExecuteTask(r.ID, 0, run.UnitQueue(r))); err != nil {
+		if err := h.HandleExecute(ctx, run.NewExecuteTask(ctx, r.ID, 0, run.UnitQueue(r))); err != nil {
 			b.Fatal(err)
 		}
 		return r
 	}
 	execute := func(b *testing.B, r *run.Run, unit int) bool {
-		if err := h.HandleExecute(ctx, run.NewExecuteTask(r.ID, unit, run.UnitQueue(r))); err != nil {
+		if err := h.HandleExecute(ctx, run.NewExecuteTask(ctx, r.ID, unit, run.UnitQueue(r))); err != nil {
 			b.Error(err)
 			return false
 		}

@@ -430,7 +430,7 @@ func TestRun_MaxCostStopsRun(t *testing.T) {
 	r := testfactory.Run(ctx, t, b.store, &testfactory.RunOpts{BenchmarkID: f.benchmark.ID, MaxCostUSD: &capUSD})
 	b.startWorker(t, concurrency)
 	b.startWorker(t, concurrency)
-	if err := run.Enqueue(ctx, b.client, run.NewStartTask(r.ID)); err != nil {
+	if err := run.Enqueue(ctx, b.client, run.NewStartTask(ctx, r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	fin := b.waitFinal(t, r.ID)

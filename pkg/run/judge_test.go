@@ -318,17 +318,17 @@ func TestJudge_CrashBetweenAnswerAndVerdict(t *testing.T) {
 	b.judged(t, f, f.providerID, "mock-judge")
 	ctx := context.Background()
 	r := testfactory.Run(ctx, t, b.store, &testfactory.RunOpts{BenchmarkID: f.benchmark.ID})
-	if err := b.handlers.HandleStart(ctx, run.NewStartTask(r.ID)); err != nil {
+	if err := b.handlers.HandleStart(ctx, run.NewStartTask(ctx, r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		if err := b.handlers.HandleExecute(ctx, run.NewExecuteTask(r.ID, i, run.QueueInteractive)); err != nil {
+		if err := b.handlers.HandleExecute(ctx, run.NewExecuteTask(ctx, r.ID, i, run.QueueInteractive)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The judge tasks the units enqueued are lost, as when the worker
 	// died before enqueuing them: finalize must refuse and re-enqueue.
-	if err := b.handlers.HandleFinalize(ctx, run.NewFinalizeTask(r.ID)); err == nil {
+	if err := b.handlers.HandleFinalize(ctx, run.NewFinalizeTask(ctx, r.ID)); err == nil {
 		t.Fatal("finalize accepted a run whose answers await their verdict")
 	}
 	// Two deliveries of each judge task, as a crash after the verdict's
@@ -340,7 +340,7 @@ func TestJudge_CrashBetweenAnswerAndVerdict(t *testing.T) {
 			}
 		}
 	}
-	if err := b.handlers.HandleFinalize(ctx, run.NewFinalizeTask(r.ID)); err != nil {
+	if err := b.handlers.HandleFinalize(ctx, run.NewFinalizeTask(ctx, r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	var evals int
@@ -369,10 +369,10 @@ func TestJudge_MaxCostSkipsJudging(t *testing.T) {
 	ctx := context.Background()
 	limit := 1e-12
 	r := testfactory.Run(ctx, t, b.store, &testfactory.RunOpts{BenchmarkID: f.benchmark.ID, MaxCostUSD: &limit})
-	if err := b.handlers.HandleStart(ctx, run.NewStartTask(r.ID)); err != nil {
+	if err := b.handlers.HandleStart(ctx, run.NewStartTask(ctx, r.ID)); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.handlers.HandleExecute(ctx, run.NewExecuteTask(r.ID, 0, run.QueueInteractive)); err != nil {
+	if err := b.handlers.HandleExecute(ctx, run.NewExecuteTask(ctx, r.ID, 0, run.QueueInteractive)); err != nil {
 		t.Fatal(err)
 	}
 	// The first answer's cost reached the cap: its judging is skipped.

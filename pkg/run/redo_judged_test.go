@@ -194,7 +194,7 @@ func TestRun_RescoreWithJudgePanel(t *testing.T) {
 	// Both workers cache the finished run's snapshot (a unit's task of a
 	// finished run loads it and does nothing), without the judges.
 	for _, w := range workers {
-		if err := w.handlers.HandleExecute(ctx, run.NewExecuteTask(r.ID, 0, run.QueueBulk)); err != nil {
+		if err := w.handlers.HandleExecute(ctx, run.NewExecuteTask(ctx, r.ID, 0, run.QueueBulk)); err != nil {
 			t.Fatal(err)
 		}
 	}

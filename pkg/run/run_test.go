@@ -173,7 +173,7 @@ func seed(tb testing.TB, st *store.Store, baseURL, apiKey string, models []strin
 func (b *bundle) startRun(t *testing.T, f fixture) *run.Run {
 	t.Helper()
 	r := testfactory.Run(context.Background(), t, b.store, &testfactory.RunOpts{BenchmarkID: f.benchmark.ID})
-	if err := run.Enqueue(context.Background(), b.client, run.NewStartTask(r.ID)); err != nil {
+	if err := run.Enqueue(context.Background(), b.client, run.NewStartTask(context.Background(), r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -271,21 +271,21 @@ func TestRun_DuplicateTasksRecordOnce(t *testing.T) {
 	// Run every unit's handler twice, and run:start twice, as a crash or a
 	// duplicated delivery would.
 	for range 2 {
-		if err := b.handlers.HandleStart(ctx, run.NewStartTask(r.ID)); err != nil {
+		if err := b.handlers.HandleStart(ctx, run.NewStartTask(ctx, r.ID)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range 2 {
 		for i := range 5 {
-			if err := b.handlers.HandleExecute(ctx, run.NewExecuteTask(r.ID, i, run.QueueInteractive)); err != nil {
+			if err := b.handlers.HandleExecute(ctx, run.NewExecuteTask(ctx, r.ID, i, run.QueueInteractive)); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := b.handlers.HandleFinalize(ctx, run.NewFinalizeTask(r.ID)); err != nil {
+	if err := b.handlers.HandleFinalize(ctx, run.NewFinalizeTask(ctx, r.ID)); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.handlers.HandleFinalize(ctx, run.NewFinalizeTask(r.ID)); err != nil {
+	if err := b.handlers.HandleFinalize(ctx, run.NewFinalizeTask(ctx, r.ID)); err != nil {
 		t.Fatal(err)
 	}
 	execs, distinct, evals := b.rows(t, r.ID)

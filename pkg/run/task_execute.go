@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/sabe-dev/sabe/internal/tracing"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
@@ -26,13 +27,18 @@ type executePayload struct {
 	Unit  int       `json:"unit"`
 	// Round is the retry round of a retried unit (NewRetryExecuteTask).
 	Round int `json:"round,omitempty"`
+	// Trace is the trace context of run:start's span (internal/tracing);
+	// absent when tracing is off.
+	Trace tracing.Carrier `json:"trace,omitempty"`
 }
 
 // NewExecuteTask builds the execution:run task for unit idx of a run, on
 // the run's unit queue (see UnitQueue). Its id is derived from (run, unit),
-// so enqueuing a unit twice is a no-op while its task exists.
-func NewExecuteTask(runID uuid.UUID, idx int, queue string) *asynq.Task {
-	payload, _ := json.Marshal(executePayload{RunID: runID, Unit: idx})
+// so enqueuing a unit twice is a no-op while its task exists. The task
+// carries the trace of ctx's span, so a run's units are children of its
+// run:start.
+func NewExecuteTask(ctx context.Context, runID uuid.UUID, idx int, queue string) *asynq.Task {
+	payload, _ := json.Marshal(executePayload{RunID: runID, Unit: idx, Trace: tracing.Inject(ctx)})
 	return asynq.NewTask(TypeExecute, payload,
 		asynq.TaskID(ExecuteTaskID(runID, idx)),
 		asynq.Queue(queue),
@@ -147,7 +153,9 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return h.wait(ctx, snap, p.Unit, e, err)
 	}
-	resp, callErr := h.call(ctx, client, req, r.DeadlineAt, e)
+	callCtx, span := h.callSpan(ctx, conn, m, r.ID, p.Unit)
+	resp, callErr := h.call(callCtx, client, req, r.DeadlineAt, e)
+	endCallSpan(span, resp, callErr)
 	permit.Report(breakerOutcome(callErr), errorText(callErr))
 	h.metrics.Call(pid, callOutcome(callErr), e.FinishedAt.Sub(*e.StartedAt))
 	if callErr == nil {
@@ -470,7 +478,7 @@ func (h *Handlers) finalizeIfDone(ctx context.Context, snap *cachedSnapshot, id 
 		}
 		return h.finalizeIfComplete(ctx, snap, st)
 	}
-	return Enqueue(ctx, h.queue, NewFinalizeRoundTask(id, snap.Run.RetryRound))
+	return Enqueue(ctx, h.queue, NewFinalizeRoundTask(ctx, id, snap.Run.RetryRound))
 }
 
 // finalizeIfComplete enqueues finalization once every unit is recorded
@@ -478,7 +486,7 @@ func (h *Handlers) finalizeIfDone(ctx context.Context, snap *cachedSnapshot, id 
 // same against PostgreSQL, so a count Redis lost delays it, never skips it.
 func (h *Handlers) finalizeIfComplete(ctx context.Context, snap *cachedSnapshot, st JudgeState) error {
 	if st.Complete(snap.total()) {
-		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(snap.Run.ID, snap.Run.RetryRound))
+		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(ctx, snap.Run.ID, snap.Run.RetryRound))
 	}
 	return nil
 }

@@ -20,9 +20,10 @@ import (
 const TypeFinalize = "run:finalize"
 
 // NewFinalizeTask builds the run:finalize task; its id is derived from the
-// run id so the units that race to complete a run enqueue it once.
-func NewFinalizeTask(runID uuid.UUID) *asynq.Task {
-	return newRunTask(TypeFinalize, "finalize:", runID, 10*time.Minute)
+// run id so the units that race to complete a run enqueue it once. It
+// carries the trace of ctx's span.
+func NewFinalizeTask(ctx context.Context, runID uuid.UUID) *asynq.Task {
+	return newRunTask(ctx, TypeFinalize, "finalize:", runID, 10*time.Minute)
 }
 
 // HandleFinalize finalizes a run whose units are all recorded. It is
@@ -97,19 +98,19 @@ func (h *Handlers) HandleFinalize(ctx context.Context, t *asynq.Task) error {
 	if first && (fin.Status == StatusCompleted || fin.Status == StatusPartial) {
 		// Lost here, the check is enqueued by the maintenance sweep.
 		if err := alerting.Enqueue(ctx, h.queue, r.ID); err != nil {
-			h.log.Warn("enqueue the alert check", "run_id", r.ID, "err", err)
+			h.log.WarnContext(ctx, "enqueue the alert check", "run_id", r.ID, "err", err)
 		}
 	}
 	if err := h.tracker.Forget(ctx, r.ID); err != nil {
-		h.log.Warn("forget run progress", "run_id", r.ID, "err", err)
+		h.log.WarnContext(ctx, "forget run progress", "run_id", r.ID, "err", err)
 	}
 	if first {
 		// The run.* event is committed with the run: dispatch it now
 		// rather than at the next sweep (which delivers it if this fails).
 		if err := notify.Kick(ctx, h.queue); err != nil {
-			h.log.Warn("kick the dispatch of the run's event", "run_id", r.ID, "err", err)
+			h.log.WarnContext(ctx, "kick the dispatch of the run's event", "run_id", r.ID, "err", err)
 		}
-		h.log.Info("run finished", "run_id", r.ID, "status", fin.Status, "reason", reason,
+		h.log.InfoContext(ctx, "run finished", "run_id", r.ID, "status", fin.Status, "reason", reason,
 			"succeeded", fin.Progress.Succeeded, "failed", fin.Progress.Failed, "cancelled", fin.Progress.Cancelled,
 			"skipped", fin.Progress.Skipped)
 	}

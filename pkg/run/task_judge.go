@@ -410,7 +410,7 @@ func (c *judgeCache) put(ctx context.Context, field string, res judge.Result) {
 	pipe.HSet(ctx, c.key, field, b)
 	pipe.Expire(ctx, c.key, judgeCacheTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
-		c.h.log.Warn("cache judge result", "err", err)
+		c.h.log.WarnContext(ctx, "cache judge result", "err", err)
 	}
 }
 

@@ -371,7 +371,7 @@ func (h *Handlers) HandleRescore(ctx context.Context, t *asynq.Task) error {
 	}
 	h.cache.drop(r.ID)
 	if first {
-		h.log.Info("run rescored", "run_id", r.ID, "scoring_version", res.Version, "units", res.Total)
+		h.log.InfoContext(ctx, "run rescored", "run_id", r.ID, "scoring_version", res.Version, "units", res.Total)
 	}
 	return nil
 }

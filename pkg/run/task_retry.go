@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sabe-dev/sabe/internal/fault"
+	"github.com/sabe-dev/sabe/internal/tracing"
 )
 
 // TypeRetryFailed re-executes the units of a finished run that failed for
@@ -86,12 +87,13 @@ func NewRetryFailedTask(runID uuid.UUID, round int) *asynq.Task {
 // own ("exec:<run>:<unit>:r<round>") so it never collides with the unit's
 // task of an earlier round. The round in the payload tells a worker whose
 // snapshot cache still holds the run as finished to load it again.
-func NewRetryExecuteTask(runID uuid.UUID, idx, round int, queue string) *asynq.Task {
+func NewRetryExecuteTask(ctx context.Context, runID uuid.UUID, idx, round int, queue string) *asynq.Task {
 	payload, _ := json.Marshal(struct {
-		RunID uuid.UUID `json:"run_id"`
-		Unit  int       `json:"unit"`
-		Round int       `json:"round"`
-	}{runID, idx, round})
+		RunID uuid.UUID       `json:"run_id"`
+		Unit  int             `json:"unit"`
+		Round int             `json:"round"`
+		Trace tracing.Carrier `json:"trace,omitempty"`
+	}{runID, idx, round, tracing.Inject(ctx)})
 	return asynq.NewTask(TypeExecute, payload,
 		asynq.TaskID(ExecuteTaskID(runID, idx)+":r"+itoa(round)),
 		asynq.Queue(queue),
@@ -110,8 +112,8 @@ func FinalizeTaskID(runID uuid.UUID, round int) string {
 }
 
 // NewFinalizeRoundTask is NewFinalizeTask for retry round round.
-func NewFinalizeRoundTask(runID uuid.UUID, round int) *asynq.Task {
-	payload, _ := json.Marshal(runPayload{RunID: runID})
+func NewFinalizeRoundTask(ctx context.Context, runID uuid.UUID, round int) *asynq.Task {
+	payload, _ := json.Marshal(runPayload{RunID: runID, Trace: tracing.Inject(ctx)})
 	return asynq.NewTask(TypeFinalize, payload,
 		asynq.TaskID(FinalizeTaskID(runID, round)),
 		asynq.Queue(QueueControl),
@@ -165,13 +167,13 @@ func (h *Handlers) HandleRetryFailed(ctx context.Context, t *asynq.Task) error {
 	if err := h.seedJudging(ctx, r, snap); err != nil {
 		return fmt.Errorf("retry run %s: %w", r.ID, err)
 	}
-	h.log.Info("run retrying failed units", "run_id", r.ID, "round", p.Round, "units", len(pending))
+	h.log.InfoContext(ctx, "run retrying failed units", "run_id", r.ID, "round", p.Round, "units", len(pending))
 	if len(pending) == 0 {
-		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(r.ID, p.Round))
+		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(ctx, r.ID, p.Round))
 	}
 	queue := UnitQueue(r)
 	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task {
-		return NewRetryExecuteTask(r.ID, pending[i], p.Round, queue)
+		return NewRetryExecuteTask(ctx, r.ID, pending[i], p.Round, queue)
 	})
 }
 

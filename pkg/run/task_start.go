@@ -14,8 +14,10 @@ const TypeStart = "run:start"
 
 // NewStartTask builds the run:start task for a run. Its id is the run id, so
 // a run is started at most once at a time however often it is enqueued.
-func NewStartTask(runID uuid.UUID) *asynq.Task {
-	return newRunTask(TypeStart, "run:", runID, 30*time.Minute)
+// The task carries the trace of ctx's span (the API request that created
+// the run), so the run's tasks are one trace with it.
+func NewStartTask(ctx context.Context, runID uuid.UUID) *asynq.Task {
+	return newRunTask(ctx, TypeStart, "run:", runID, 30*time.Minute)
 }
 
 // HandleStart marks the run running and enqueues every unit not yet
@@ -49,16 +51,16 @@ func (h *Handlers) HandleStart(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("start run %s: %w", r.ID, err)
 	}
 	total := snap.total()
-	h.log.Info("run started", "run_id", r.ID, "units", total, "pending", len(pending))
+	h.log.InfoContext(ctx, "run started", "run_id", r.ID, "units", total, "pending", len(pending))
 	if len(pending) == 0 {
-		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(r.ID, r.RetryRound))
+		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(ctx, r.ID, r.RetryRound))
 	}
 	queue := UnitQueue(r)
 	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task {
 		if r.RetryRound > 0 {
 			// A retry round restarted (by the reconciler).
-			return NewRetryExecuteTask(r.ID, pending[i], r.RetryRound, queue)
+			return NewRetryExecuteTask(ctx, r.ID, pending[i], r.RetryRound, queue)
 		}
-		return NewExecuteTask(r.ID, pending[i], queue)
+		return NewExecuteTask(ctx, r.ID, pending[i], queue)
 	})
 }

@@ -14,11 +14,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/internal/metrics"
 	"github.com/sabe-dev/sabe/internal/redisconn"
+	"github.com/sabe-dev/sabe/internal/tracing"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/provider"
 	"github.com/sabe-dev/sabe/pkg/resilience"
@@ -159,6 +161,9 @@ type Deps struct {
 	// registry no one reads.
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
+	// Tracing traces the provider calls (a span per call, see
+	// callSpan); nil is off.
+	Tracing *tracing.Tracing
 }
 
 // ProviderChangedChannel is the Redis channel on which the api publishes a
@@ -181,6 +186,7 @@ type Handlers struct {
 	rdb     redis.UniversalClient
 	metrics *metrics.Metrics
 	log     *slog.Logger
+	tracer  trace.Tracer
 	cfg     Config
 	cache   *snapshotCache
 	// versions holds the compiled rules of rescores (task_rescore.go).
@@ -204,7 +210,7 @@ func NewHandlers(d Deps, cfg Config) *Handlers {
 	}
 	h := &Handlers{
 		store: d.Store, queue: d.Queue, tracker: d.Tracker, clients: d.Clients, guard: d.Guard, rdb: d.Redis,
-		metrics: d.Metrics, log: d.Log, cfg: cfg.withDefaults(), cache: newSnapshotCache(d.Store, 64),
+		metrics: d.Metrics, log: d.Log, tracer: d.Tracing.Tracer(), cfg: cfg.withDefaults(), cache: newSnapshotCache(d.Store, 64),
 		conns: map[uuid.UUID]cachedConn{},
 	}
 	h.follower = redisconn.NewFollower(d.Redis, ProviderChangedChannel, h.onProviderChanged)
@@ -292,12 +298,17 @@ func toWholeSecond(now time.Time, d time.Duration) time.Duration {
 
 type runPayload struct {
 	RunID uuid.UUID `json:"run_id"`
+	// Trace is the trace context of the span that enqueued the task
+	// (internal/tracing); absent when tracing is off.
+	Trace tracing.Carrier `json:"trace,omitempty"`
 }
 
 // newRunTask builds a lifecycle task of a run on the control queue. Its id
 // is idPrefix + run id, so enqueuing it again while it exists is a no-op.
-func newRunTask(typ, idPrefix string, runID uuid.UUID, timeout time.Duration) *asynq.Task {
-	payload, _ := json.Marshal(runPayload{RunID: runID})
+// It carries the trace of ctx's span, so the task's span joins the run's
+// trace.
+func newRunTask(ctx context.Context, typ, idPrefix string, runID uuid.UUID, timeout time.Duration) *asynq.Task {
+	payload, _ := json.Marshal(runPayload{RunID: runID, Trace: tracing.Inject(ctx)})
 	return asynq.NewTask(typ, payload,
 		asynq.TaskID(idPrefix+runID.String()),
 		asynq.Queue(QueueControl),

@@ -180,7 +180,7 @@ func (h *Handlers) failBlocked(ctx context.Context, snap *cachedSnapshot, idx in
 		return err
 	}
 	if first {
-		h.log.Error(msg, append([]any{"run_id", e.RunID}, args...)...)
+		h.log.ErrorContext(ctx, msg, append([]any{"run_id", e.RunID}, args...)...)
 	}
 	e.Status, e.Error, e.HTTPStatus = ExecFailed, b.Error, b.HTTPStatus
 	return h.record(ctx, snap, idx, e)

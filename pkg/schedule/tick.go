@@ -167,7 +167,7 @@ type Enqueuer interface {
 type Ticker struct {
 	store     Store
 	queue     Enqueuer
-	startTask func(runID uuid.UUID) *asynq.Task
+	startTask func(ctx context.Context, runID uuid.UUID) *asynq.Task
 	log       *slog.Logger
 	now       func() time.Time
 	// minInterval is the shortest gap allowed between occurrences.
@@ -180,14 +180,14 @@ type Ticker struct {
 // schedule whose occurrences come less than minInterval apart (stored
 // before the minimum was set or raised) has them skipped, and recorded,
 // until it is changed; 0 sets no minimum.
-func NewTicker(store Store, queue Enqueuer, startTask func(runID uuid.UUID) *asynq.Task, log *slog.Logger, minInterval time.Duration) *Ticker {
+func NewTicker(store Store, queue Enqueuer, startTask func(ctx context.Context, runID uuid.UUID) *asynq.Task, log *slog.Logger, minInterval time.Duration) *Ticker {
 	return &Ticker{store: store, queue: queue, startTask: startTask, log: log, now: time.Now, minInterval: minInterval}
 }
 
 // start enqueues a run's start task; a task with its id already there is
 // the same work, so that is success.
 func (t *Ticker) start(ctx context.Context, runID uuid.UUID) error {
-	_, err := t.queue.EnqueueContext(ctx, t.startTask(runID))
+	_, err := t.queue.EnqueueContext(ctx, t.startTask(ctx, runID))
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
 		return err
 	}

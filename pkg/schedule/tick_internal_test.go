@@ -58,7 +58,7 @@ func (q *fakeQueue) EnqueueContext(_ context.Context, task *asynq.Task, _ ...asy
 
 var _ Enqueuer = (*fakeQueue)(nil)
 
-func startTask(id uuid.UUID) *asynq.Task {
+func startTask(_ context.Context, id uuid.UUID) *asynq.Task {
 	b, _ := json.Marshal(map[string]string{"run_id": id.String()})
 	return asynq.NewTask("run:start", b)
 }

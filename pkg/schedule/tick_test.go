@@ -36,7 +36,7 @@ func (q *recordingQueue) EnqueueContext(_ context.Context, task *asynq.Task, _ .
 
 var _ schedule.Enqueuer = (*recordingQueue)(nil)
 
-func startTask(id uuid.UUID) *asynq.Task {
+func startTask(_ context.Context, id uuid.UUID) *asynq.Task {
 	b, _ := json.Marshal(map[string]string{"run_id": id.String()})
 	return asynq.NewTask("run:start", b)
 }

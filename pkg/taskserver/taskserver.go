@@ -24,6 +24,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/logging"
 	"github.com/sabe-dev/sabe/internal/metrics"
 	"github.com/sabe-dev/sabe/internal/startstop"
+	"github.com/sabe-dev/sabe/internal/tracing"
 	"github.com/sabe-dev/sabe/pkg/alerting"
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/catalog"
@@ -74,6 +75,8 @@ type Deps struct {
 	Clients map[catalog.ProviderKind]provider.Client
 	// Keys opens the webhooks' signing secrets (the store's keyring).
 	Keys *secrets.Keyring
+	// Tracing traces every task and provider call; nil is off.
+	Tracing *tracing.Tracing
 }
 
 // Worker is one worker's task processing, from Start until Stop; it runs
@@ -119,9 +122,12 @@ func New(d Deps, c Config) *Worker {
 	rec := store.NewRecorder(d.Store, c.Recorder)
 	h := run.NewHandlers(run.Deps{
 		Store: rec, Queue: d.Queue, Tracker: run.NewTracker(d.Redis), Clients: clients, Guard: guard,
-		Redis: d.Redis, Metrics: d.Metrics, Log: d.Log,
+		Redis: d.Redis, Metrics: d.Metrics, Log: d.Log, Tracing: d.Tracing,
 	}, c.Run)
 	mux := asynq.NewServeMux()
+	if d.Tracing.Enabled() {
+		mux.Use(tracing.TaskMiddleware(d.Tracing))
+	}
 	h.Register(mux)
 	schedule.NewTicker(d.Store, d.Queue, run.NewStartTask, d.Log, c.MinScheduleInterval).Register(mux)
 	deliverer := notify.NewDeliverer(notify.Deps{Store: d.Store, Keys: d.Keys, Queue: d.Queue, Log: d.Log}, c.Notify)
@@ -140,7 +146,7 @@ func New(d Deps, c Config) *Worker {
 				log.Debug("task waits for its provider", "type", t.Type(), "reason", we.Reason, "until", we.Until)
 				return
 			}
-			log.Warn("task failed", "type", t.Type(), "err", err)
+			log.WarnContext(tracing.TaskContext(ctx, t), "task failed", "type", t.Type(), "err", err)
 		}),
 	})
 	return &Worker{Handlers: h, Guard: guard, Recorder: rec, Notify: deliverer, mux: mux, servers: servers}

@@ -24,6 +24,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/logging"
 	"github.com/sabe-dev/sabe/internal/metrics"
 	"github.com/sabe-dev/sabe/internal/redisconn"
+	"github.com/sabe-dev/sabe/internal/tracing"
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/httpapi"
 	"github.com/sabe-dev/sabe/pkg/provider"
@@ -68,6 +69,8 @@ type Config struct {
 	SessionTTL          time.Duration
 	ShutdownTimeout     time.Duration
 	LogLevel, LogFormat string
+	// Tracing is where spans go (README: Traces); no endpoint is off.
+	Tracing tracing.Config
 	// ProviderAllow lists hosts and CIDRs let through the provider address
 	// guard (SABE_PROVIDER_ALLOW), such as a self-hosted server at 10.0.0.5.
 	ProviderAllow []string
@@ -156,6 +159,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			store.DatabasePooler.Name, store.PoolerTransaction)
 	}
 	c.Keyring = secrets.FromEnv(r)
+	c.Tracing = tracing.ReadConfig(r)
 	return c, r.Err()
 }
 
@@ -215,6 +219,12 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 		return err
 	}
 	log = log.With("process", "api")
+	// Off without an OTLP endpoint; flushed last, after the server stops.
+	tr, err := tracing.Setup(ctx, cfg.Tracing, "sabe-api")
+	if err != nil {
+		return err
+	}
+	defer tr.Close(log)
 
 	if cfg.AutoMigrate {
 		// Migrations take a session lock: they connect directly when the
@@ -293,6 +303,7 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 		Log:          log,
 		Audit:        recorder,
 		Metrics:      m,
+		Tracing:      tr,
 		Config: httpapi.Config{
 			RateLimit:             cfg.TokenRateLimit,
 			LoginRateLimit:        cfg.LoginRateLimit,

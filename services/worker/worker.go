@@ -18,6 +18,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/logging"
 	"github.com/sabe-dev/sabe/internal/metrics"
 	"github.com/sabe-dev/sabe/internal/redisconn"
+	"github.com/sabe-dev/sabe/internal/tracing"
 	"github.com/sabe-dev/sabe/pkg/audit"
 	"github.com/sabe-dev/sabe/pkg/maintenance"
 	"github.com/sabe-dev/sabe/pkg/notify"
@@ -103,6 +104,8 @@ type Config struct {
 	AllowPrivateWebhooks bool
 	EventRetention       time.Duration
 	LogLevel, LogFormat  string
+	// Tracing is where spans go (README: Traces); no endpoint is off.
+	Tracing tracing.Config
 
 	// metricsDefault says MetricsAddr was not set explicitly: a busy
 	// default port (a second worker on one host) costs the metrics, not
@@ -173,6 +176,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.Keyring = secrets.FromEnv(r)
+	c.Tracing = tracing.ReadConfig(r)
 	return c, r.Err()
 }
 
@@ -203,6 +207,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	log = log.With("process", "worker")
+	// Off without an OTLP endpoint; flushed last, after the last task.
+	tr, err := tracing.Setup(ctx, cfg.Tracing, "sabe-worker")
+	if err != nil {
+		return err
+	}
+	defer tr.Close(log)
 
 	pool, err := cfg.Database.Open(ctx, int32(cfg.DatabaseMaxConns))
 	if err != nil {
@@ -242,7 +252,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Units are recorded in batches (one round trip and one commit for
 	// many); the worker writes the last of them when it stops, before the
 	// pool closes.
-	w := taskserver.New(taskserver.Deps{Store: st, Redis: rdb, Queue: client, Metrics: m, Log: log, Keys: cfg.Keyring}, taskserver.Config{
+	w := taskserver.New(taskserver.Deps{Store: st, Redis: rdb, Queue: client, Metrics: m, Log: log, Keys: cfg.Keyring,
+		Tracing: tr}, taskserver.Config{
 		Servers: taskserver.ServerConfig{
 			Concurrency: cfg.Concurrency, Fetchers: cfg.Fetchers, TaskCheckInterval: cfg.TaskCheckInterval,
 			ShutdownTimeout: cfg.ShutdownTimeout,
