@@ -80,7 +80,13 @@ type scaledObject struct {
 		CooldownPeriod  *int32 `json:"cooldownPeriod"`
 		MinReplicaCount *int32 `json:"minReplicaCount"`
 		MaxReplicaCount *int32 `json:"maxReplicaCount"`
-		Triggers        []struct {
+		Advanced        *struct {
+			HorizontalPodAutoscalerConfig *struct {
+				// KEDA passes this to the HPA it makes: the Kubernetes type.
+				Behavior *autoscalingv2.HorizontalPodAutoscalerBehavior `json:"behavior"`
+			} `json:"horizontalPodAutoscalerConfig"`
+		} `json:"advanced"`
+		Triggers []struct {
 			Type              string            `json:"type"`
 			Metadata          map[string]string `json:"metadata"`
 			AuthenticationRef *struct {
