@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +47,8 @@ func TestManifests(t *testing.T) {
 			objs := render(t, dir)
 			checkPods(t, objs)
 			checkEnv(t, objs, table)
-			checkWorkerGrace(t, objs)
+			checkGrace(t, objs)
+			checkPorts(t, objs)
 			checkAPI(t, objs)
 			checkScaling(t, objs, filepath.Base(dir))
 			checkNetwork(t, objs)
@@ -429,23 +432,51 @@ func deployment(t *testing.T, o *objects, component string) *appsv1.Deployment {
 	return nil
 }
 
-// checkWorkerGrace: scaling down must not lose work, so the kubelet waits
-// longer than the worker's own shutdown timeout before killing it.
-func checkWorkerGrace(t *testing.T, o *objects) {
-	d := deployment(t, o, "worker")
-	spec := d.Spec.Template.Spec
-	timeout := envconf.WorkerShutdownTimeout.Default
-	if s := env(o, spec.Containers[0], envconf.WorkerShutdownTimeout.Name); s != "" {
-		var err error
-		if timeout, err = time.ParseDuration(s); err != nil {
-			t.Fatalf("worker %s=%q: %v", envconf.WorkerShutdownTimeout.Name, s, err)
+// checkGrace: scaling down must not lose work, so the kubelet waits
+// longer than a process's own shutdown timeout before killing it: the
+// worker's units in flight, the api's requests.
+func checkGrace(t *testing.T, o *objects) {
+	for component, v := range map[string]envconf.Duration{"worker": envconf.WorkerShutdownTimeout, "api": envconf.APIShutdownTimeout} {
+		spec := deployment(t, o, component).Spec.Template.Spec
+		timeout := v.Default
+		if s := env(o, spec.Containers[0], v.Name); s != "" {
+			var err error
+			if timeout, err = time.ParseDuration(s); err != nil {
+				t.Fatalf("%s %s=%q: %v", component, v.Name, s, err)
+			}
+		}
+		if spec.TerminationGracePeriodSeconds == nil {
+			t.Errorf("the %s has no terminationGracePeriodSeconds; the default 30s need not cover %s=%s plus a margin", component, v.Name, timeout)
+			continue
+		}
+		if grace := time.Duration(*spec.TerminationGracePeriodSeconds) * time.Second; grace < timeout+5*time.Second {
+			t.Errorf("%s terminationGracePeriodSeconds %s does not cover %s=%s plus a margin of 5s", component, grace, v.Name, timeout)
 		}
 	}
-	if spec.TerminationGracePeriodSeconds == nil {
-		t.Fatalf("the worker has no terminationGracePeriodSeconds; the default 30s does not cover %s=%s plus the recorder's last batch", envconf.WorkerShutdownTimeout.Name, timeout)
-	}
-	if grace := time.Duration(*spec.TerminationGracePeriodSeconds) * time.Second; grace < timeout+5*time.Second {
-		t.Errorf("worker terminationGracePeriodSeconds %s does not cover %s=%s plus a margin of 5s", grace, envconf.WorkerShutdownTimeout.Name, timeout)
+}
+
+// checkPorts: the addresses the api and the worker listen on, from their
+// configuration, are the container ports the Service and Prometheus use,
+// on every interface (a loopback listener is unreachable from the pod's
+// network).
+func checkPorts(t *testing.T, o *objects) {
+	for component, vars := range map[string]map[string]string{
+		"api":    {"SABE_HTTP_ADDR": "http", "SABE_METRICS_ADDR": "metrics"},
+		"worker": {"SABE_METRICS_ADDR": "metrics"},
+	} {
+		c := deployment(t, o, component).Spec.Template.Spec.Containers[0]
+		for name, portName := range vars {
+			addr := env(o, c, name)
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil || (host != "0.0.0.0" && host != "" && host != "::") {
+				t.Errorf("%s %s=%q: want all interfaces and a port", component, name, addr)
+				continue
+			}
+			i := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == portName })
+			if i < 0 || strconv.Itoa(int(c.Ports[i].ContainerPort)) != port {
+				t.Errorf("%s listens on %s (%s) but its container port %q is not that port", component, addr, name, portName)
+			}
+		}
 	}
 }
 
