@@ -513,10 +513,8 @@ func checkAPI(t *testing.T, o *objects) {
 	if !pdb {
 		t.Error("no PodDisruptionBudget covers the api's pods")
 	}
-	for _, component := range []string{"worker", "scheduler"} {
-		if r := deployment(t, o, component).Spec.Replicas; r == nil {
-			t.Errorf("the %s has no replica count", component)
-		}
+	if r := deployment(t, o, "scheduler").Spec.Replicas; r == nil {
+		t.Error("the scheduler has no replica count")
 	}
 }
 
@@ -584,8 +582,16 @@ func checkScaling(t *testing.T, o *objects, overlay string) {
 			}
 		}
 	}
+	autoscaled := len(o.scaledObject)+len(o.hpas) > 0
 	if strings.HasPrefix(overlay, "production") && len(o.scaledObject)+len(o.hpas) != 1 {
 		t.Errorf("overlay %s has %d ScaledObjects and %d HPAs; want exactly one autoscaler for the workers", overlay, len(o.scaledObject), len(o.hpas))
+	}
+	// An autoscaler owns the count; without one the Deployment sets it.
+	switch r := deployment(t, o, "worker").Spec.Replicas; {
+	case autoscaled && r != nil:
+		t.Errorf("the worker Deployment sets %d replicas beside its autoscaler: every apply would reset the count", *r)
+	case !autoscaled && r == nil:
+		t.Error("the worker Deployment has no replica count and no autoscaler")
 	}
 }
 
