@@ -24,6 +24,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -32,7 +33,7 @@ import (
 	"github.com/sabe-dev/sabe/pkg/testenv"
 )
 
-// The test renders every overlay under overlays/ and checks the same
+// TestManifests renders every overlay under overlays/ and checks the same
 // invariants on each, so an overlay cannot undo what the base promises.
 func TestManifests(t *testing.T) {
 	t.Parallel()
@@ -604,7 +605,7 @@ func checkNetwork(t *testing.T, o *objects) {
 		if err != nil {
 			t.Fatalf("NetworkPolicy %s: %v", p.Name, err)
 		}
-		return sel.Matches(labelSet(worker))
+		return sel.Matches(labels.Set(worker))
 	}
 	denyAll := false
 	for _, p := range o.policies {
@@ -632,12 +633,6 @@ func checkNetwork(t *testing.T, o *objects) {
 		t.Error("no NetworkPolicy denies ingress to the workers by default")
 	}
 }
-
-type labelSet map[string]string
-
-func (l labelSet) Has(k string) bool              { _, ok := l[k]; return ok }
-func (l labelSet) Get(k string) string            { return l[k] }
-func (l labelSet) Lookup(k string) (string, bool) { v, ok := l[k]; return v, ok }
 
 // TestPendingKeyFormat checks the list names KEDA watches against asynq
 // itself: a task enqueued on a queue waits in exactly the list
