@@ -41,6 +41,7 @@ type Metrics struct {
 	prefixes    *prometheus.CounterVec
 	judges      *prometheus.CounterVec
 	judgeCost   *prometheus.CounterVec
+	cost        *prometheus.CounterVec
 }
 
 var _ resilience.Observer = (*Metrics)(nil)
@@ -106,12 +107,16 @@ func New() *Metrics {
 			Name: "sabe_judge_cost_usd_total",
 			Help: "What judge calls cost in USD, by judge provider id (kept apart from the tested models' calls).",
 		}, []string{"provider"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sabe_provider_cost_usd_total",
+			Help: "What the tested models' answered calls cost in USD, by provider id, at the models' prices; a call made twice for one unit (a crash, a retry) counts twice, as the provider bills it. Judge calls are in sabe_judge_cost_usd_total.",
+		}, []string{"provider"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.calls, m.latency, m.breaker, m.limitWaits, m.rescheduled, m.retries, m.skipped,
-		m.batchSize, m.batchTime, m.scoring, m.prefixes, m.judges, m.judgeCost,
+		m.batchSize, m.batchTime, m.scoring, m.prefixes, m.judges, m.judgeCost, m.cost,
 	)
 	return m
 }
@@ -137,6 +142,14 @@ func (m *Metrics) Judged(provider, outcome string, costUSD float64) {
 	m.judges.WithLabelValues(provider, outcome).Inc()
 	if costUSD > 0 {
 		m.judgeCost.WithLabelValues(provider).Add(costUSD)
+	}
+}
+
+// Spent adds what one answered call of a tested model cost, so spend per
+// hour can be watched without reading PostgreSQL.
+func (m *Metrics) Spent(provider string, costUSD float64) {
+	if costUSD > 0 {
+		m.cost.WithLabelValues(provider).Add(costUSD)
 	}
 }
 

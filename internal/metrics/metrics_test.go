@@ -38,6 +38,9 @@ func TestMetrics_Serve(t *testing.T) {
 	m.Skipped("deadline")
 	m.BreakerStateChanged("p1", resilience.StateClosed, resilience.StateOpen)
 	m.LimitWaited("p1", "rpm", false)
+	m.Spent("p1", 0.25)
+	m.Spent("p1", 0.5)
+	m.Spent("p1", 0) // a free call adds nothing, and makes no series of its own
 
 	s, err := metrics.Listen("127.0.0.1:0", m.Handler())
 	if err != nil {
@@ -54,6 +57,7 @@ func TestMetrics_Serve(t *testing.T) {
 		`sabe_units_skipped_total{reason="deadline"} 1`,
 		`sabe_provider_breaker_state{provider="p1"} 2`,
 		`sabe_provider_limit_waits_total{limit="rpm",provider="p1",rescheduled="false"} 1`,
+		`sabe_provider_cost_usd_total{provider="p1"} 0.75`,
 		"go_goroutines",
 	} {
 		if !strings.Contains(body, want) {

@@ -161,6 +161,7 @@ func (h *Handlers) HandleExecute(ctx context.Context, t *asynq.Task) error {
 	if callErr == nil {
 		// Added to the run's spend as the unit is recorded (see record).
 		e.CostUSD = Cost(resp.InputTokens, resp.OutputTokens, m.InputCostPerMTok, m.OutputCostPerMTok)
+		h.metrics.Spent(pid, e.CostUSD)
 	}
 	if callErr != nil {
 		if ctx.Err() != nil {

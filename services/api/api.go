@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	asynqmetrics "github.com/hibiken/asynq/x/metrics"
 
 	"github.com/sabe-dev/sabe/internal/command"
 	"github.com/sabe-dev/sabe/internal/envconf"
@@ -286,6 +287,10 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 	var m *httpapi.Metrics
 	if cfg.MetricsAddr != "" {
 		m = httpapi.NewMetrics()
+		// The queues' sizes and latency, from asynq's own exporter: one
+		// place for dashboards and autoscalers to read them, since every
+		// worker sees the same queues. Read from Redis at each scrape.
+		m.Registry().MustRegister(asynqmetrics.NewQueueMetricsCollector(asynq.NewInspectorFromRedisClient(rdb)))
 		stop, err := metrics.Serve(cfg.MetricsAddr, cfg.metricsDefault, m.Handler(), log, stdout, metrics.Profiling(cfg.Pprof))
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sabe-dev/sabe/internal/command"
@@ -416,11 +417,23 @@ func TestRun_Metrics(t *testing.T) {
 	if status, _ := get(t, base+"/v1/providers"); status != http.StatusUnauthorized {
 		t.Fatalf("/v1/providers: %d", status)
 	}
+	// A task waiting in a queue shows in asynq's queue metrics.
+	opt, err := asynq.ParseRedisURI(vars["SABE_REDIS_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := asynq.NewClient(opt)
+	defer queue.Close()
+	if _, err := queue.Enqueue(asynq.NewTask("metrics:test", nil), asynq.Queue("metrics-test")); err != nil {
+		t.Fatal(err)
+	}
 	status, body := get(t, metricsURL+"/metrics")
 	if status != http.StatusOK {
 		t.Fatalf("/metrics: %d", status)
 	}
 	for _, want := range []string{
+		`asynq_tasks_enqueued_total{queue="metrics-test",state="pending"} 1`,
+		`asynq_queue_size{queue="metrics-test"} 1`,
 		`sabe_http_requests_total{method="GET",route="/healthz",status="200"} 1`,
 		`sabe_http_requests_total{method="GET",route="/v1/providers",status="401"} 1`,
 		`sabe_http_request_duration_seconds_count{method="GET",route="/healthz"} 1`,
