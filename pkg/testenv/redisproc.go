@@ -81,6 +81,8 @@ func startRedisProcess(t testing.TB, name, bin string, conf []string, args ...st
 	conf = append([]string{
 		"port " + strconv.Itoa(port), "bind 127.0.0.1", "dir " + dir,
 		"logfile " + filepath.Join(dir, "log"), "daemonize no", "save \"\"", "appendonly no",
+		// A replica syncs at once, not after the default 5 s wait for others.
+		"repl-diskless-sync-delay 0",
 	}, conf...)
 	path := filepath.Join(dir, "redis.conf")
 	if err := os.WriteFile(path, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
