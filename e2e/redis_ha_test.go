@@ -67,3 +67,25 @@ func TestRedisHA_SentinelFailover(t *testing.T) {
 		t.Error("the reconciler neither restored nor finalized the run after the failover")
 	}
 }
+
+// TestRedisHA_Cluster runs the end-to-end paths that use every Redis
+// script SABE has on a three-node Redis Cluster
+// (SABE_REDIS_URL=redis-cluster://…), each on a cluster of its own (asynq
+// has no key prefix): a benchmark on two workers and the scheduler, and a
+// judged run with its retries, reviews and rescore, whose answers and
+// verdicts go through the multi-key progress scripts. A script whose keys
+// spanned hash slots would fail with CROSSSLOT.
+func TestRedisHA_Cluster(t *testing.T) {
+	t.Parallel()
+	t.Run("Benchmark", func(t *testing.T) {
+		t.Parallel()
+		cl := testenv.RedisCluster(t)
+		s := startOn(t, testenv.DatabaseURL(t), map[string]string{"SABE_REDIS_URL": cl.URL})
+		benchmarkEndToEnd(t, s)
+	})
+	t.Run("Judging", func(t *testing.T) {
+		t.Parallel()
+		cl := testenv.RedisCluster(t)
+		judgingEndToEnd(t, map[string]string{"SABE_REDIS_URL": cl.URL})
+	})
+}
