@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sabe-dev/sabe/pkg/run"
 	"github.com/sabe-dev/sabe/pkg/testenv"
 )
 
@@ -54,6 +56,7 @@ func TestRedisHA_SentinelFailover(t *testing.T) {
 	r := c.waitFinished(t, runID, bound)
 	t.Logf("run %s %s after the master was killed", r.Status, time.Since(lost).Round(time.Millisecond))
 	c.checkOnce(t, r, total)
+	monitoredQueues(t, c.system)
 	var failed, reconciled bool
 	for _, w := range workers {
 		out := w.out.String()
@@ -82,10 +85,29 @@ func TestRedisHA_Cluster(t *testing.T) {
 		cl := testenv.RedisCluster(t)
 		s := startOn(t, testenv.DatabaseURL(t), map[string]string{"SABE_REDIS_URL": cl.URL})
 		benchmarkEndToEnd(t, s)
+		monitoredQueues(t, s)
 	})
 	t.Run("Judging", func(t *testing.T) {
 		t.Parallel()
 		cl := testenv.RedisCluster(t)
 		judgingEndToEnd(t, map[string]string{"SABE_REDIS_URL": cl.URL})
 	})
+}
+
+// monitoredQueues checks that asynqmon, which opens a connection of its
+// own from the URL, lists the queues the run went through.
+func monitoredQueues(t *testing.T, s *system) {
+	t.Helper()
+	var out struct {
+		Queues []struct {
+			Queue string `json:"queue"`
+		} `json:"queues"`
+	}
+	s.call(t, "GET", "/monitoring/api/queues", "", nil, http.StatusOK, &out)
+	for _, q := range out.Queues {
+		if q.Queue == run.QueueInteractive {
+			return
+		}
+	}
+	t.Errorf("asynqmon lists queues %+v, without %s", out.Queues, run.QueueInteractive)
 }
