@@ -82,7 +82,7 @@ func startOn(t *testing.T, dbURL string, extra ...map[string]string) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &system{api: addr, token: tok, redis: redisURL, mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}, c: client.New(addr, tok)}
+	return &system{api: addr, token: tok, redis: env["SABE_REDIS_URL"], mock: mock, pool: pool, http: &http.Client{Timeout: 30 * time.Second}, c: client.New(addr, tok)}
 }
 
 // call sends a request with the token and decodes the JSON answer into out,

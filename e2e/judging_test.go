@@ -31,7 +31,12 @@ const judgedLatency = 150 * time.Millisecond
 // that makes one new version however often it is asked for.
 func TestJudging_EndToEnd(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, judgedLatency, nil)
+	judgingEndToEnd(t, nil)
+}
+
+// judgingEndToEnd is TestJudging_EndToEnd with extraEnv for every process.
+func judgingEndToEnd(t *testing.T, extraEnv map[string]string) {
+	c := startCluster(t, judgedLatency, extraEnv)
 	c.worker(t, "worker-1", nil)
 	ctx := context.Background()
 

@@ -1,7 +1,8 @@
 // Package redisconn opens the Redis connection that SABE's processes share
-// between asynq and their own keys (run progress, cancel flags), and
-// follows the pub/sub channels on which one process tells the others that
-// something changed (Follower).
+// between asynq and their own keys (run progress, cancel flags), from one
+// URL naming a single server, a master behind sentinels or a cluster
+// (Parse), and follows the pub/sub channels on which one process tells
+// the others that something changed (Follower).
 package redisconn
 
 import (
@@ -15,27 +16,24 @@ import (
 // connBufferSize is each connection's read and write buffer.
 const connBufferSize = 8 << 10
 
-// Open parses a redis:// or rediss:// URL (with optional user, password and
-// database number), connects and pings. poolSize 0 keeps go-redis's default.
-func Open(ctx context.Context, url string, poolSize int) (*redis.Client, error) {
-	opts, err := redis.ParseURL(url)
+// Open parses url (see Parse), connects and pings. poolSize 0 keeps
+// go-redis's default.
+func Open(ctx context.Context, url string, poolSize int) (redis.UniversalClient, error) {
+	c, err := Parse(url)
 	if err != nil {
-		// The URL may hold a password: say what is wrong, not what it was.
-		return nil, fmt.Errorf("parse redis url: invalid URL")
+		return nil, err
 	}
-	if poolSize > 0 {
-		opts.PoolSize = poolSize
-	}
-	// SABE's commands and replies are small (ids, counters, asynq's task
-	// messages); go-redis's 32 KiB read and write buffers per connection
-	// made up most of a busy worker's heap.
-	opts.ReadBufferSize, opts.WriteBufferSize = connBufferSize, connBufferSize
-	rdb := redis.NewClient(opts)
+	return c.Open(ctx, poolSize)
+}
+
+// Open connects to the URL's servers and pings.
+func (c *Conn) Open(ctx context.Context, poolSize int) (redis.UniversalClient, error) {
+	rdb := c.NewClient(poolSize)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("connect to redis at %s: %w", opts.Addr, err)
+		return nil, fmt.Errorf("connect to redis at %s: %w", c.Where(), err)
 	}
 	return rdb, nil
 }

@@ -691,7 +691,7 @@ func TestServer_Runs(t *testing.T) {
 		if c1.CancelRequestedAt == nil {
 			t.Fatalf("cancel: no cancel_requested_at in %+v", c1)
 		}
-		if n, err := b.rdb.Exists(context.Background(), "sabe:run:"+r.Id.String()+":cancel").Result(); err != nil || n != 1 {
+		if n, err := b.rdb.Exists(context.Background(), "sabe:run:{"+r.Id.String()+"}:cancel").Result(); err != nil || n != 1 {
 			t.Errorf("cancel flag in Redis: %d, %v", n, err)
 		}
 		c2 := call[oapi.Run](t, b, "POST", "/v1/runs/"+r.Id.String()+"/cancel", "", http.StatusAccepted)

@@ -27,15 +27,29 @@ type Tracker struct {
 // NewTracker returns a Tracker over rdb.
 func NewTracker(rdb redis.UniversalClient) *Tracker { return &Tracker{rdb: rdb} }
 
-func doneKey(id uuid.UUID) string     { return "sabe:run:" + id.String() + ":done" }
-func progressKey(id uuid.UUID) string { return "sabe:run:" + id.String() + ":progress" }
-func cancelKey(id uuid.UUID) string   { return "sabe:run:" + id.String() + ":cancel" }
+// runKey names one of run id's Redis keys. The run id is the key's hash
+// tag, so that every key of a run lives in one hash slot of a Redis
+// Cluster: the scripts and transactions below touch several of them at
+// once, which a cluster allows only within one slot.
+func runKey(id uuid.UUID, name string) string { return "sabe:run:{" + id.String() + "}:" + name }
+
+func doneKey(id uuid.UUID) string     { return runKey(id, "done") }
+func progressKey(id uuid.UUID) string { return runKey(id, "progress") }
+func cancelKey(id uuid.UUID) string   { return runKey(id, "cancel") }
 
 // SpendKey is the Redis key that sums what a run's provider calls cost, in
 // USD: every call adds its cost as its unit is recorded (RecordCall), or
 // right away when the unit cannot be recorded, so a call repeated after a
 // crash is paid for twice and counted twice.
-func SpendKey(id uuid.UUID) string { return "sabe:run:" + id.String() + ":spend" }
+func SpendKey(id uuid.UUID) string { return runKey(id, "spend") }
+
+// recordKeys are recordScript's keys.
+func recordKeys(id uuid.UUID) []string { return []string{doneKey(id), progressKey(id), SpendKey(id)} }
+
+// forgetKeys are the keys Forget deletes, in one command.
+func forgetKeys(id uuid.UUID) []string {
+	return []string{doneKey(id), progressKey(id), cancelKey(id), SpendKey(id), blockedKey(id), needsKey(id), judgedKey(id, 1)}
+}
 
 // recordScript sets the unit's bit and, only when it was not set before,
 // counts the outcome (and, for a skipped unit, its reason in ARGV[4]). A
@@ -95,7 +109,7 @@ func (t *Tracker) record(ctx context.Context, id uuid.UUID, idx int, outcome Exe
 	if costUSD > 0 {
 		cost = strconv.FormatFloat(costUSD, 'g', -1, 64)
 	}
-	n, err := recordScript.Run(ctx, t.rdb, []string{doneKey(id), progressKey(id), SpendKey(id)},
+	n, err := recordScript.Run(ctx, t.rdb, recordKeys(id),
 		idx, string(outcome), int(progressTTL/time.Second), reason, cost).Int()
 	if err != nil {
 		return 0, false, fmt.Errorf("record progress of run %s: %w", id, err)
@@ -222,5 +236,5 @@ func (t *Tracker) Cancel(ctx context.Context, id uuid.UUID) error {
 
 // Forget drops a finished run's in-flight state.
 func (t *Tracker) Forget(ctx context.Context, id uuid.UUID) error {
-	return t.rdb.Del(ctx, doneKey(id), progressKey(id), cancelKey(id), SpendKey(id), blockedKey(id), needsKey(id), judgedKey(id, 1)).Err()
+	return t.rdb.Del(ctx, forgetKeys(id)...).Err()
 }

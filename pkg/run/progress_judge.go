@@ -11,10 +11,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func needsKey(id uuid.UUID) string { return "sabe:run:" + id.String() + ":needs-judge" }
+func needsKey(id uuid.UUID) string { return runKey(id, "needs-judge") }
 func judgedKey(id uuid.UUID, version int) string {
-	return "sabe:run:" + id.String() + ":judged:" + strconv.Itoa(version)
+	return runKey(id, "judged:"+strconv.Itoa(version))
 }
+
+// answerKeys are answerScript's keys.
+func answerKeys(id uuid.UUID) []string {
+	return []string{doneKey(id), progressKey(id), SpendKey(id), needsKey(id)}
+}
+
+// judgeKeys are judgeScript's keys when it counts a unit in bitmap, one of
+// the run's needs-judge or judged bitmaps.
+func judgeKeys(id uuid.UUID, bitmap string) []string { return []string{bitmap, progressKey(id)} }
 
 // JudgeState is what the tracker knows about a run's judging: units
 // recorded (Done), succeeded units of judged questions (Needs), and how
@@ -79,7 +88,7 @@ func (t *Tracker) RecordAnswer(ctx context.Context, id uuid.UUID, idx int, costU
 	if costUSD > 0 {
 		cost = strconv.FormatFloat(costUSD, 'g', -1, 64)
 	}
-	vals, err := answerScript.Run(ctx, t.rdb, []string{doneKey(id), progressKey(id), SpendKey(id), needsKey(id)},
+	vals, err := answerScript.Run(ctx, t.rdb, answerKeys(id),
 		idx, string(ExecSucceeded), int(progressTTL/time.Second), cost).Slice()
 	if err != nil {
 		return JudgeState{}, fmt.Errorf("record progress of run %s: %w", id, err)
@@ -115,7 +124,7 @@ func (t *Tracker) CheckJudged(ctx context.Context, id uuid.UUID, idx, version in
 }
 
 func (t *Tracker) judge(ctx context.Context, key string, id uuid.UUID, idx int, field, extra string) (JudgeState, error) {
-	vals, err := judgeScript.Run(ctx, t.rdb, []string{key, progressKey(id)}, idx, field, extra, int(progressTTL/time.Second)).Slice()
+	vals, err := judgeScript.Run(ctx, t.rdb, judgeKeys(id, key), idx, field, extra, int(progressTTL/time.Second)).Slice()
 	if err != nil {
 		return JudgeState{}, fmt.Errorf("count judging of run %s: %w", id, err)
 	}

@@ -81,7 +81,7 @@ func JudgeTaskID(runID uuid.UUID, idx, version int) string {
 const judgeCacheTTL = time.Hour
 
 func judgeCacheKey(runID uuid.UUID, idx, version int) string {
-	return "sabe:run:" + runID.String() + ":judge-cache:" + itoa(idx) + ":" + itoa(version)
+	return runKey(runID, "judge-cache:"+itoa(idx)+":"+itoa(version))
 }
 
 // HandleJudge judges one recorded answer. Exactly one evaluation is stored

@@ -71,7 +71,7 @@ type Blocked struct {
 	HTTPStatus int    `json:"http_status,omitempty"`
 }
 
-func blockedKey(id uuid.UUID) string { return "sabe:run:" + id.String() + ":blocked" }
+func blockedKey(id uuid.UUID) string { return runKey(id, "blocked") }
 
 // Block records b for the run under scope unless something is recorded
 // there already, and reports whether this call recorded it: the caller

@@ -249,18 +249,18 @@ func Serve(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr st
 		}
 	}
 
-	rdb, err := redisconn.Open(ctx, cfg.RedisURL, 0)
+	rconn, err := redisconn.Parse(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	rdb, err := rconn.Open(ctx, 0)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
 	// asynqmon opens and closes a connection of its own; it gets the same
 	// settings as the shared one.
-	ro := rdb.Options()
-	monitorConn := asynq.RedisClientOpt{
-		Network: ro.Network, Addr: ro.Addr, Username: ro.Username, Password: ro.Password,
-		DB: ro.DB, TLSConfig: ro.TLSConfig, PoolSize: 4,
-	}
+	monitorConn := rconn.Asynq(4)
 
 	// The API calls providers itself only to test them and list their
 	// models, through the same guarded client as the workers.

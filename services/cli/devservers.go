@@ -201,12 +201,11 @@ func probePostgres(ctx context.Context, dbURL string) (down, refused error) {
 // probeRedis pings the server of redisURL; down and refused as for
 // probePostgres.
 func probeRedis(ctx context.Context, redisURL string) (down, refused error) {
-	opt, err := redis.ParseURL(redisURL)
+	conn, err := redisconn.Parse(redisURL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL: %w", err)
 	}
-	opt.DialTimeout, opt.MaxRetries = probeTimeout, -1
-	c := redis.NewClient(opt)
+	c := conn.NewProbe(probeTimeout)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()

@@ -91,18 +91,18 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	// Check Redis now, so a bad URL fails the start with a clear message.
-	rdb, err := redisconn.Open(ctx, cfg.RedisURL, 1)
+	rconn, err := redisconn.Parse(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("SABE_REDIS_URL: %w", err)
+	}
+	rdb, err := rconn.Open(ctx, 1)
 	if err != nil {
 		return err
 	}
 	_ = rdb.Close()
 	// asynq's scheduler owns its connection: on shutdown it closes it, which
 	// it refuses (and logs as an error) for a shared client.
-	opt, err := asynq.ParseRedisURI(cfg.RedisURL)
-	if err != nil {
-		return fmt.Errorf("SABE_REDIS_URL: %w", err)
-	}
-	s := asynq.NewScheduler(opt, &asynq.SchedulerOpts{
+	s := asynq.NewScheduler(rconn.Asynq(0), &asynq.SchedulerOpts{
 		Location: time.UTC, Logger: logging.Asynq(log), LogLevel: asynq.WarnLevel,
 		PostEnqueueFunc: func(info *asynq.TaskInfo, err error) {
 			switch {
