@@ -687,7 +687,14 @@ func containsFigure(text string, v float64) bool {
 // and answers, and a redelivery sends the same webhook-id again.
 func TestNotifications_RetriesKeepWebhookID(t *testing.T) {
 	t.Parallel()
-	s := startOn(t, testenv.DatabaseURL(t), notifyEnv)
+	retriesKeepWebhookID(t, startOn(t, testenv.DatabaseURL(t), notifyEnv))
+}
+
+// retriesKeepWebhookID is TestNotifications_RetriesKeepWebhookID on a
+// system started with notifyEnv, also run on a Redis Cluster and through
+// PgBouncer: deliveries, their retries and the sweep's keys on either.
+func retriesKeepWebhookID(t *testing.T, s *system) {
+	t.Helper()
 	rc := newReceiver(t, true)
 	rc.answer = func(n int) (int, string, http.Header) {
 		switch n {

@@ -40,12 +40,19 @@ func startPooled(t *testing.T, extra map[string]string) *system {
 //   - Cancel: a slow run cancelled midway ends cancelled with no unit
 //     recorded twice;
 //   - Schedules: a benchmark scheduled every second gets one run per
-//     occurrence, each completed.
+//     occurrence, each completed;
+//   - Notifications: a webhook delivery retried until acknowledged, with
+//     its attempts recorded, and a redelivery.
 func TestPgBouncer_EndToEnd(t *testing.T) {
 	t.Parallel()
 	t.Run("Run", func(t *testing.T) {
 		t.Parallel()
 		benchmarkEndToEnd(t, startPooled(t, nil))
+	})
+
+	t.Run("Notifications", func(t *testing.T) {
+		t.Parallel()
+		retriesKeepWebhookID(t, startPooled(t, notifyEnv))
 	})
 
 	t.Run("Retries", func(t *testing.T) {

@@ -76,8 +76,9 @@ func TestRedisHA_SentinelFailover(t *testing.T) {
 // (SABE_REDIS_URL=redis-cluster://…), each on a cluster of its own (asynq
 // has no key prefix): a benchmark on two workers and the scheduler, and a
 // judged run with its retries, reviews and rescore, whose answers and
-// verdicts go through the multi-key progress scripts. A script whose keys
-// spanned hash slots would fail with CROSSSLOT.
+// verdicts go through the multi-key progress scripts, and a webhook
+// delivery retried until acknowledged (the notify queue and the sweep's
+// keys). A script whose keys spanned hash slots would fail with CROSSSLOT.
 func TestRedisHA_Cluster(t *testing.T) {
 	t.Parallel()
 	t.Run("Benchmark", func(t *testing.T) {
@@ -91,6 +92,11 @@ func TestRedisHA_Cluster(t *testing.T) {
 		t.Parallel()
 		cl := testenv.RedisCluster(t)
 		judgingEndToEnd(t, map[string]string{"SABE_REDIS_URL": cl.URL})
+	})
+	t.Run("Notifications", func(t *testing.T) {
+		t.Parallel()
+		cl := testenv.RedisCluster(t)
+		retriesKeepWebhookID(t, startOn(t, testenv.DatabaseURL(t), notifyEnv, map[string]string{"SABE_REDIS_URL": cl.URL}))
 	})
 }
 

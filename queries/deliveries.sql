@@ -41,7 +41,7 @@ WHERE id = ANY (sqlc.arg(ids)::uuid[]) AND dispatched_at IS NULL;
 -- name: DeliveryToSend :one
 -- A delivery with its event and its webhook, sealed secrets included: all
 -- the deliver task needs for one attempt.
-SELECT d.id, d.status, d.attempts, d.created_at,
+SELECT d.id, d.status, d.attempts, d.created_at, d.next_attempt_at,
        e.id AS event_id, e.type AS event_type, e.occurred_at, e.benchmark_id, e.payload,
        w.id AS webhook_id, w.url, w.format, w.enabled, w.disabled_reason,
        w.secret_key_id, w.secret_ciphertext,

@@ -49,6 +49,10 @@ func (d *Deliverer) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 	return d.Deliver(ctx, id, attempt)
 }
 
+// maxEarly is how long before its due time an attempt waits instead of
+// going ahead: asynq's second granularity, with room for clock steps.
+const maxEarly = 2 * time.Second
+
 // attemptOf is the attempt a DeliverTaskID names; 0 when it names none.
 func attemptOf(taskID string) int {
 	n, err := strconv.Atoi(taskID[strings.LastIndexByte(taskID, ':')+1:])
@@ -83,6 +87,18 @@ func (d *Deliverer) Deliver(ctx context.Context, id uuid.UUID, attempt int) erro
 	if o.Status != StatusPending || attempt != o.Attempts+1 {
 		d.log.Debug("delivery attempt already made", "delivery_id", id, "attempt", attempt, "status", o.Status, "attempts", o.Attempts)
 		return nil
+	}
+	// asynq schedules a task by the second (its ProcessAt is kept as Unix
+	// seconds), so an attempt due at 12:00:01.7 may start at 12:00:01.0:
+	// up to a second before a receiver's Retry-After allows. The attempt
+	// waits out the rest; a longer wait (workers' clocks apart) is not
+	// this task's to make, and the attempt goes ahead.
+	if o.NextAttemptAt != nil {
+		if early := o.NextAttemptAt.Sub(d.cfg.Now()); early > 0 && early <= maxEarly {
+			if err := d.cfg.Sleep(ctx, early); err != nil {
+				return err
+			}
+		}
 	}
 	start := d.cfg.Now().UTC()
 	if !o.Enabled {

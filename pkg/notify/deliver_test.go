@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,6 +119,47 @@ func TestDeliver_RetryAfter(t *testing.T) {
 			got := b.delivery(t, id)
 			if got.Next == nil || !got.Next.Equal(b.clock.Now().Add(tc.want)) {
 				t.Fatalf("next attempt at %v, want %s later", got.Next, tc.want)
+			}
+		})
+	}
+}
+
+// TestDeliver_WaitsUntilDue: asynq runs a scheduled task up to a second
+// early (it schedules by the second), so an attempt that starts before its
+// delivery's next_attempt_at waits out the difference and a receiver's
+// Retry-After holds; one more than maxEarly ahead (clocks apart) goes
+// ahead without waiting.
+func TestDeliver_WaitsUntilDue(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		ahead time.Duration
+		wait  []time.Duration
+	}{
+		{"WithinAsynqsSecond", 700 * time.Millisecond, []time.Duration{700 * time.Millisecond}},
+		{"Due", 0, nil},
+		{"ClocksApart", time.Minute, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			rc := newReceiver(t, answerCodes(200))
+			w := b.addWebhook(t, webhook{URL: rc.srv.URL})
+			rc.expect(w.Secret)
+			id, _ := b.addDelivery(t, w)
+			due := b.clock.Now().Add(tc.ahead)
+			if _, err := b.pool.Exec(t.Context(), `UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2`, due, id); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.deliverer(b.config()).Deliver(t.Context(), id, 1); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.clock.Slept(); !slices.Equal(got, tc.wait) {
+				t.Errorf("waited %v, want %v", got, tc.wait)
+			}
+			atts := b.attempts(t, id)
+			if len(atts) != 1 || (tc.wait != nil && !atts[0].Started.Equal(due)) {
+				t.Errorf("attempts %+v, want one started at %s", atts, due)
 			}
 		})
 	}

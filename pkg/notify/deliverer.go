@@ -2,6 +2,7 @@ package notify
 
 import (
 	"cmp"
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -37,6 +38,9 @@ type Config struct {
 	// source (default math/rand); tests fix both.
 	Now    func() time.Time
 	Jitter func(n int64) int64
+	// Sleep waits d or until ctx ends (default a timer); tests that move
+	// Now themselves replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// Render makes a delivery's body (default Render).
 	Render func(format string, ev Event, links Links) ([]byte, string, error)
 	// HTTPClient sends the deliveries (default NewHTTPClient of
@@ -60,6 +64,9 @@ func (c Config) withDefaults() Config {
 	c.DispatchBatch = cmp.Or(c.DispatchBatch, 100)
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Sleep == nil {
+		c.Sleep = sleep
 	}
 	if c.Render == nil {
 		c.Render = Render
@@ -103,4 +110,16 @@ func NewDeliverer(d Deps, c Config) *Deliverer {
 func (d *Deliverer) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeDispatch, d.HandleDispatch)
 	mux.HandleFunc(TypeDeliver, d.HandleDeliver)
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

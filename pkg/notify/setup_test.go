@@ -33,8 +33,9 @@ import (
 // Standard Webhooks library's Verify checks a message's timestamp
 // against the wall clock (a 5-minute window).
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
 }
 
 func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
@@ -49,6 +50,22 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// Sleep moves the clock by d at once and remembers the wait.
+func (c *clock) Sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	c.slept = append(c.slept, d)
+	return nil
+}
+
+// Slept returns the waits Sleep was asked for.
+func (c *clock) Slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.slept...)
 }
 
 // maxJitter makes full jitter take its ceiling, so delays are known.
@@ -96,7 +113,7 @@ func setup(t testing.TB) *bundle {
 func (b *bundle) config() notify.Config {
 	return notify.Config{
 		Timeout: 2 * time.Second, Backoff: 5 * time.Second, RetryFor: 24 * time.Hour, DisableAfter: 50,
-		AllowPrivate: true, Now: b.clock.Now, Jitter: maxJitter, Render: testRender,
+		AllowPrivate: true, Now: b.clock.Now, Sleep: b.clock.Sleep, Jitter: maxJitter, Render: testRender,
 	}
 }
 

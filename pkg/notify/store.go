@@ -30,7 +30,9 @@ type Outgoing struct {
 	// Attempts is how many attempts are recorded.
 	Attempts  int
 	CreatedAt time.Time
-	Event     Event
+	// NextAttemptAt is when the next attempt is due (nil: now).
+	NextAttemptAt *time.Time
+	Event         Event
 
 	WebhookID      uuid.UUID
 	URL            string

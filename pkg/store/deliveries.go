@@ -68,7 +68,7 @@ func (s *Store) DeliveryToSend(ctx context.Context, id uuid.UUID) (*notify.Outgo
 		return nil, notFound(err, "delivery")
 	}
 	o := &notify.Outgoing{
-		DeliveryID: r.ID, Status: r.Status, Attempts: int(r.Attempts), CreatedAt: r.CreatedAt.UTC(),
+		DeliveryID: r.ID, Status: r.Status, Attempts: int(r.Attempts), CreatedAt: r.CreatedAt.UTC(), NextAttemptAt: r.NextAttemptAt,
 		Event: notify.Event{
 			ID: r.EventID, Type: r.EventType, OccurredAt: r.OccurredAt.UTC(), BenchmarkID: r.BenchmarkID, Payload: r.Payload,
 		},

@@ -82,7 +82,7 @@ func (q *Queries) DeleteExpiredEvents(ctx context.Context, arg DeleteExpiredEven
 }
 
 const deliveryToSend = `-- name: DeliveryToSend :one
-SELECT d.id, d.status, d.attempts, d.created_at,
+SELECT d.id, d.status, d.attempts, d.created_at, d.next_attempt_at,
        e.id AS event_id, e.type AS event_type, e.occurred_at, e.benchmark_id, e.payload,
        w.id AS webhook_id, w.url, w.format, w.enabled, w.disabled_reason,
        w.secret_key_id, w.secret_ciphertext,
@@ -98,6 +98,7 @@ type DeliveryToSendRow struct {
 	Status                   string
 	Attempts                 int32
 	CreatedAt                time.Time
+	NextAttemptAt            *time.Time
 	EventID                  uuid.UUID
 	EventType                string
 	OccurredAt               time.Time
@@ -125,6 +126,7 @@ func (q *Queries) DeliveryToSend(ctx context.Context, id uuid.UUID) (DeliveryToS
 		&i.Status,
 		&i.Attempts,
 		&i.CreatedAt,
+		&i.NextAttemptAt,
 		&i.EventID,
 		&i.EventType,
 		&i.OccurredAt,
