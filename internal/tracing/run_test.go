@@ -207,12 +207,12 @@ func TestRunTrace(t *testing.T) {
 		}
 		text := s.Name + " " + s.Status.Description
 		for _, a := range s.Attributes {
-			text += " " + a.Value.Emit()
+			text += " " + a.Value.String()
 		}
 		for _, ev := range s.Events {
 			text += " " + ev.Name
 			for _, a := range ev.Attributes {
-				text += " " + a.Value.Emit()
+				text += " " + a.Value.String()
 			}
 		}
 		for _, secret := range secrets {
@@ -252,7 +252,7 @@ func names(spans tracetest.SpanStubs) []string {
 func attr(s tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""
