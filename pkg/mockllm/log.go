@@ -28,6 +28,9 @@ type LogEntry struct {
 	// Time is when the request arrived, which is when the call started as
 	// far as rate limits and circuit breakers are concerned.
 	Time time.Time `json:"time"`
+	// Finished is when the handler returned, its answer written (or the
+	// call cut): with Time it tells how many calls were in flight at once.
+	Finished time.Time `json:"finished"`
 	// Format is FormatOpenAI, FormatAnthropic or FormatGoogle.
 	Format string `json:"format"`
 	// Model is the model the request named; empty when the body could not

@@ -48,6 +48,9 @@ func TestServer_Log(t *testing.T) {
 			if e.Time.Before(start.Truncate(time.Millisecond)) || (i > 0 && e.Time.Before(log[i-1].Time)) {
 				t.Errorf("entry %d time %v is before the test or the previous entry", i, e.Time)
 			}
+			if e.Finished.Before(e.Time) || (i > 0 && e.Finished.Before(log[i-1].Finished)) {
+				t.Errorf("entry %d finished %v, before it arrived (%v) or before the previous entry finished", i, e.Finished, e.Time)
+			}
 		}
 	}
 	t.Run("Log", func(t *testing.T) {

@@ -209,7 +209,7 @@ func (s *Server) finish(r *http.Request, f wireFormat, cl *call, completion bool
 	if completion {
 		s.statuses[cl.status].Add(1)
 	}
-	s.log.add(LogEntry{Time: cl.start, Format: f.String(), Model: cl.model, Status: cl.status, Path: r.URL.Path})
+	s.log.add(LogEntry{Time: cl.start, Finished: time.Now(), Format: f.String(), Model: cl.model, Status: cl.status, Path: r.URL.Path})
 	if cl.abort {
 		panic(http.ErrAbortHandler)
 	}
