@@ -16,6 +16,10 @@
 //	            its ratio to the ceiling (measured first, in the same
 //	            invocation).
 //	efficiency  1 s mock, 10,000 units, 2 workers × 100: wall time ÷ N·L/C.
+//	ratelimit   a provider limited to 600 requests/min and 8 in flight,
+//	            50 ms mock, 2,000 units: wall time ÷ the time the limit
+//	            allows, and the most requests the mock saw in any 60 s
+//	            window and at once; whether the breaker opened.
 //	api         p50/p99 of POST /v1/benchmarks/{id}/runs at 20/s and of
 //	            GET /v1/runs/{id} and GET /v1/runs/{id}/rankings at 500/s.
 //	memory      peak RSS of one worker at concurrency 500 against the 1 s
@@ -50,7 +54,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/command"
 )
 
-const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency judging api memory export analytics dashboard)`
+const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency ratelimit judging api memory export analytics dashboard)`
 
 func main() {
 	command.Main("bench", func(ctx context.Context, args []string, _ func(string) string, stdout io.Writer) error {
@@ -244,6 +248,11 @@ func (h *harness) run(ctx context.Context, phase string) error {
 	case "efficiency":
 		var r *EfficiencyReport
 		if r, err = h.runEfficiency(ctx); r != nil {
+			section = r
+		}
+	case "ratelimit":
+		var r *RateLimitReport
+		if r, err = h.runRateLimit(ctx); r != nil {
 			section = r
 		}
 	case "api":

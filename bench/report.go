@@ -26,6 +26,7 @@ type Report struct {
 	Ceiling    json.RawMessage `json:"ceiling,omitempty"`
 	Throughput json.RawMessage `json:"throughput,omitempty"`
 	Efficiency json.RawMessage `json:"efficiency,omitempty"`
+	RateLimit  json.RawMessage `json:"ratelimit,omitempty"`
 	API        json.RawMessage `json:"api,omitempty"`
 	Memory     json.RawMessage `json:"memory,omitempty"`
 	Judging    json.RawMessage `json:"judging,omitempty"`
@@ -38,7 +39,7 @@ type Report struct {
 // phaseNames are the phases in the order `all` runs them: the ceiling
 // right before the throughput it is the reference of, analytics (the
 // longest) last.
-var phaseNames = []string{"ceiling", "throughput", "efficiency", "judging", "api", "memory", "export", "analytics", "dashboard"}
+var phaseNames = []string{"ceiling", "throughput", "efficiency", "ratelimit", "judging", "api", "memory", "export", "analytics", "dashboard"}
 
 func (r *Report) section(phase string) *json.RawMessage {
 	switch phase {
@@ -50,6 +51,8 @@ func (r *Report) section(phase string) *json.RawMessage {
 		return &r.Judging
 	case "efficiency":
 		return &r.Efficiency
+	case "ratelimit":
+		return &r.RateLimit
 	case "api":
 		return &r.API
 	case "memory":
