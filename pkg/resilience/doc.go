@@ -40,7 +40,9 @@
 // # Limits
 //
 // Rate limits use github.com/go-redis/redis_rate (GCRA in one Lua script):
-// requests per minute with a burst of one second's worth, and tokens per
+// requests per minute with a burst of one second's worth, paced at the
+// limit less the burst and one call (rpmLimit) so that no 60 seconds see
+// more calls than the limit even as a provider counts them, and tokens per
 // minute charged before the call by the caller's estimate (input + the
 // whole max_tokens), which is how OpenAI's own limiter counts a request, so
 // the fleet stays under the provider's limit even when every answer runs to
