@@ -250,24 +250,34 @@ func metricSums(ctx context.Context, addrs []string, name string) (map[string]fl
 			return nil, err
 		}
 		for line := range strings.Lines(string(b)) {
-			series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-			if !ok || !strings.HasPrefix(series, name+"{") {
-				continue
-			}
-			v, err := strconv.ParseFloat(value, 64)
-			if err != nil {
-				continue
-			}
-			var labels []string
-			for l := range strings.SplitSeq(strings.TrimSuffix(strings.TrimPrefix(series, name+"{"), "}"), ",") {
-				if !strings.HasPrefix(l, "provider=") {
-					labels = append(labels, strings.ReplaceAll(l, `"`, ""))
-				}
-			}
-			sums[strings.Join(labels, ",")] += v
+			addMetric(sums, name, line)
 		}
 	}
 	return sums, nil
+}
+
+// addMetric adds a line of the Prometheus text format to sums when it is
+// a series of the counter name, keyed by its labels less the provider's
+// id.
+func addMetric(sums map[string]float64, name, line string) {
+	// Label values may hold spaces (reason="rate limit"): the value is
+	// after the last one.
+	line = strings.TrimSpace(line)
+	i := strings.LastIndexByte(line, ' ')
+	if i < 0 || !strings.HasPrefix(line, name+"{") {
+		return
+	}
+	v, err := strconv.ParseFloat(line[i+1:], 64)
+	if err != nil {
+		return
+	}
+	var labels []string
+	for l := range strings.SplitSeq(strings.TrimSuffix(strings.TrimPrefix(line[:i], name+"{"), "}"), ",") {
+		if !strings.HasPrefix(l, "provider=") {
+			labels = append(labels, strings.ReplaceAll(l, `"`, ""))
+		}
+	}
+	sums[strings.Join(labels, ",")] += v
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -60,3 +60,15 @@ func TestRateLimitIdeal(t *testing.T) {
 		t.Errorf("rateLimitIdeal(2000, 600) = %v, want %v", got, want)
 	}
 }
+
+func TestMetricLabels(t *testing.T) {
+	t.Parallel()
+	got := map[string]float64{}
+	addMetric(got, "sabe_provider_rescheduled_total", `sabe_provider_rescheduled_total{provider="p1",reason="rate limit"} 37`)
+	addMetric(got, "sabe_provider_rescheduled_total", `sabe_provider_rescheduled_total{provider="p2",reason="rate limit"} 5`)
+	addMetric(got, "sabe_provider_rescheduled_total", `sabe_provider_retries_total{provider="p1"} 9`)
+	addMetric(got, "sabe_provider_rescheduled_total", `# HELP sabe_provider_rescheduled_total Unit tasks put back`)
+	if len(got) != 1 || got["reason=rate limit"] != 42 {
+		t.Errorf("sums = %v, want reason=rate limit: 42", got)
+	}
+}
