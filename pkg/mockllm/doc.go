@@ -87,6 +87,6 @@
 // request, so one process can play several providers of different quality;
 // [Server.SetConfig] changes them for every later request, so a test can
 // make a provider fail for a while and then recover. [Server.Log] (and GET
-// /_mock/log) tells which calls reached the provider, when, and how they
-// were answered.
+// /_mock/log) tells which calls reached the provider, when they arrived
+// and finished, and how they were answered.
 package mockllm
