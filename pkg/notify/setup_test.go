@@ -2,9 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -322,7 +318,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		if err := wh.Verify(body, r.Header); err != nil {
 			rc.t.Errorf("receiver: the library does not verify request %d: %v", n, err)
 		}
-		if err := verifyReference(s, body, r.Header); err != nil {
+		if err := testenv.VerifyStandardWebhook(s, body, r.Header, time.Now()); err != nil {
 			rc.t.Errorf("receiver: the reference algorithm does not verify request %d: %v", n, err)
 		}
 	}
@@ -339,40 +335,6 @@ func (rc *receiver) got() []request {
 	return append([]request(nil), rc.requests...)
 }
 
-// verifyReference is the Standard Webhooks reference algorithm, written
-// from the specification rather than taken from the library: the key is
-// the base64 after "whsec_"; the signed content is
-// "<webhook-id>.<webhook-timestamp>.<body>"; a signature is "v1," and the
-// base64 of its HMAC-SHA256; the header holds space-separated signatures,
-// any of which may match; the timestamp must be within 5 minutes of now.
-func verifyReference(secret string, body []byte, h http.Header) error {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return err
-	}
-	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
-	if id == "" || ts == "" || sigs == "" {
-		return fmt.Errorf("missing headers")
-	}
-	secs, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return fmt.Errorf("timestamp %q: %v", ts, err)
-	}
-	if d := time.Since(time.Unix(secs, 0)); d > 5*time.Minute || d < -5*time.Minute {
-		return fmt.Errorf("timestamp %s outside the replay window", ts)
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "."))
-	mac.Write(body)
-	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	for _, s := range strings.Split(sigs, " ") {
-		if hmac.Equal([]byte(s), []byte(want)) {
-			return nil
-		}
-	}
-	return fmt.Errorf("no signature matches")
-}
-
 // answerCodes answers the n-th request with codes[n] (the last one after).
 func answerCodes(codes ...int) func(int, http.ResponseWriter, *http.Request) {
 	return func(n int, w http.ResponseWriter, _ *http.Request) {
@@ -380,17 +342,3 @@ func answerCodes(codes ...int) func(int, http.ResponseWriter, *http.Request) {
 		_, _ = w.Write([]byte("answer " + strconv.Itoa(n)))
 	}
 }
-
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-var _ = context.Background

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sabe-dev/sabe/pkg/notify"
 	"github.com/sabe-dev/sabe/pkg/taskserver"
+	"github.com/sabe-dev/sabe/pkg/testenv"
 )
 
 // startWorker serves the queues as a worker process does (pkg/taskserver
@@ -77,7 +78,7 @@ func TestDelivery_WorkerStopsDuringADelivery(t *testing.T) {
 
 	// Another worker takes it up.
 	b.startWorker(t, 50*time.Millisecond)
-	waitFor(t, 20*time.Second, "the delivery to succeed", func() bool { return b.delivery(t, id).Status == notify.StatusSucceeded })
+	testenv.WaitFor(t, "the delivery to succeed", 20*time.Second, func() bool { return b.delivery(t, id).Status == notify.StatusSucceeded })
 	reqs := rc.got()
 	if len(reqs) != 2 {
 		t.Fatalf("receiver got %d requests, want 2", len(reqs))
@@ -131,7 +132,7 @@ func TestDelivery_NothingLost(t *testing.T) {
 	if err := notify.Kick(t.Context(), b.client); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "every delivery to succeed", func() bool {
+	testenv.WaitFor(t, "every delivery to succeed", 30*time.Second, func() bool {
 		var n int
 		if err := b.pool.QueryRow(t.Context(), `SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'`).Scan(&n); err != nil {
 			t.Fatal(err)
