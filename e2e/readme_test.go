@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sabe-dev/sabe/pkg/testenv"
 	"github.com/sabe-dev/sabe/services/cli"
 )
 
@@ -29,24 +30,10 @@ func readme(t *testing.T) string {
 // and every variable in the table is read by the code.
 func TestReadme_ConfigurationTable(t *testing.T) {
 	t.Parallel()
-	text := readme(t)
-	start := strings.Index(text, "\n## Configuration\n")
-	if start < 0 {
-		t.Fatal("README has no Configuration section")
-	}
-	section := text[start+1:]
-	if end := strings.Index(section[3:], "\n## "); end >= 0 {
-		section = section[:end+3]
-	}
-	variable := regexp.MustCompile("`(SABE_[A-Z0-9_]+)`")
 	table := map[string]bool{}
-	for _, line := range strings.Split(section, "\n") {
-		cells := strings.Split(line, "|")
-		if len(cells) < 3 || !strings.HasPrefix(line, "| `") {
-			continue
-		}
-		for _, m := range variable.FindAllStringSubmatch(cells[1], -1) {
-			table[m[1]] = true
+	for _, row := range testenv.ReadmeConfigTable(t, "../README.md") {
+		for _, name := range row.Variables {
+			table[name] = true
 		}
 	}
 

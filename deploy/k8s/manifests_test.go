@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -253,44 +252,22 @@ type configVar struct {
 	meaning string
 }
 
-// readConfigTable parses the README's configuration table, as
-// e2e/readme_test does: a row's first cell names one or more variables.
+// readConfigTable reads the README's configuration table by variable: a
+// row's first cell names one or more variables.
 func readConfigTable(t *testing.T) map[string]*configVar {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(b)
-	start := strings.Index(text, "\n## Configuration\n")
-	if start < 0 {
-		t.Fatal("README has no Configuration section")
-	}
-	section := text[start+1:]
-	if end := strings.Index(section[3:], "\n## "); end >= 0 {
-		section = section[:end+3]
-	}
-	variable := regexp.MustCompile("`(SABE_[A-Z0-9_]+)`")
 	table := map[string]*configVar{}
-	for _, line := range strings.Split(section, "\n") {
-		cells := strings.Split(line, "|")
-		if len(cells) < 6 || !strings.HasPrefix(line, "| `") {
-			continue
-		}
-		var users []string
-		for _, u := range strings.Split(cells[2], ",") {
-			users = append(users, strings.Trim(strings.TrimSpace(u), "`"))
-		}
-		for _, m := range variable.FindAllStringSubmatch(cells[1], -1) {
-			v := table[m[1]]
+	for _, row := range testenv.ReadmeConfigTable(t, "../../README.md") {
+		for _, name := range row.Variables {
+			v := table[name]
 			if v == nil {
 				v = &configVar{}
-				table[m[1]] = v
+				table[name] = v
 			}
 			// A variable with a row per process (SABE_METRICS_ADDR) is
 			// read by every process of its rows.
-			v.users = append(v.users, users...)
-			v.meaning += strings.Join(cells[4:], "|")
+			v.users = append(v.users, row.Users...)
+			v.meaning += row.Meaning
 		}
 	}
 	if len(table) < 20 || table["SABE_DATABASE_URL"] == nil {
