@@ -94,13 +94,13 @@ func (d *Deliverer) Deliver(ctx context.Context, id uuid.UUID, attempt int) erro
 	// waits out the rest; a longer wait (workers' clocks apart) is not
 	// this task's to make, and the attempt goes ahead.
 	if o.NextAttemptAt != nil {
-		if early := o.NextAttemptAt.Sub(d.cfg.Now()); early > 0 && early <= maxEarly {
-			if err := d.cfg.Sleep(ctx, early); err != nil {
+		if early := o.NextAttemptAt.Sub(d.cfg.Clock.Now()); early > 0 && early <= maxEarly {
+			if err := d.cfg.Clock.Sleep(ctx, early); err != nil {
 				return err
 			}
 		}
 	}
-	start := d.cfg.Now().UTC()
+	start := d.cfg.Clock.Now().UTC()
 	if !o.Enabled {
 		reason := "webhook disabled"
 		if o.DisabledReason != "" {
@@ -123,7 +123,7 @@ func (d *Deliverer) Deliver(ctx context.Context, id uuid.UUID, attempt int) erro
 	case ans.code != nil && *ans.code == http.StatusGone:
 		a.DisableReason = goneReason
 	default:
-		next := d.cfg.Now().UTC().Add(max(d.backoff.Delay(attempt), ans.retryAfter))
+		next := d.cfg.Clock.Now().UTC().Add(max(d.backoff.Delay(attempt), ans.retryAfter))
 		if !next.After(o.CreatedAt.Add(d.cfg.RetryFor)) {
 			a.NextAttemptAt = &next
 		}
@@ -198,7 +198,7 @@ func (d *Deliverer) send(ctx context.Context, o *Outgoing, start time.Time) answ
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, ExcerptBytes))
 	a := answer{
 		code: &resp.StatusCode, latency: time.Since(t0), excerpt: excerpt(head),
-		retryAfter: RetryAfter(resp.Header, d.cfg.Now()),
+		retryAfter: RetryAfter(resp.Header, d.cfg.Clock.Now()),
 	}
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		a.err = "HTTP " + resp.Status

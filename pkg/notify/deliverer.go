@@ -2,13 +2,13 @@ package notify
 
 import (
 	"cmp"
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/sabe-dev/sabe/pkg/resilience"
 	"github.com/sabe-dev/sabe/pkg/secrets"
 )
 
@@ -34,13 +34,11 @@ type Config struct {
 	// (default 100).
 	DispatchBatch int
 
-	// Now is the clock (default time.Now); Jitter the backoff's random
-	// source (default math/rand); tests fix both.
-	Now    func() time.Time
+	// Clock is the time deliveries are made and dispatched by (default
+	// resilience.WallClock); Jitter the backoff's random source (default
+	// math/rand); tests fix both.
+	Clock  resilience.Clock
 	Jitter func(n int64) int64
-	// Sleep waits d or until ctx ends (default a timer); tests that move
-	// Now themselves replace it.
-	Sleep func(ctx context.Context, d time.Duration) error
 	// Render makes a delivery's body (default Render).
 	Render func(format string, ev Event, links Links) ([]byte, string, error)
 	// HTTPClient sends the deliveries (default NewHTTPClient of
@@ -62,11 +60,8 @@ func (c Config) withDefaults() Config {
 	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
 	c.DisableAfter = cmp.Or(c.DisableAfter, DefaultDisableAfter)
 	c.DispatchBatch = cmp.Or(c.DispatchBatch, 100)
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Sleep == nil {
-		c.Sleep = sleep
+	if c.Clock == nil {
+		c.Clock = resilience.WallClock
 	}
 	if c.Render == nil {
 		c.Render = Render
@@ -110,16 +105,4 @@ func NewDeliverer(d Deps, c Config) *Deliverer {
 func (d *Deliverer) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeDispatch, d.HandleDispatch)
 	mux.HandleFunc(TypeDeliver, d.HandleDeliver)
-}
-
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

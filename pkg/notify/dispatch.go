@@ -22,7 +22,7 @@ func (d *Deliverer) HandleDispatch(ctx context.Context, _ *asynq.Task) error {
 func (d *Deliverer) Dispatch(ctx context.Context) (int, error) {
 	written := 0
 	for {
-		taken, ids, err := d.store.DispatchEvents(ctx, d.cfg.Now().UTC(), d.cfg.DispatchBatch)
+		taken, ids, err := d.store.DispatchEvents(ctx, d.cfg.Clock.Now().UTC(), d.cfg.DispatchBatch)
 		if err != nil {
 			return written, err
 		}

@@ -109,7 +109,7 @@ func setup(t testing.TB) *bundle {
 func (b *bundle) config() notify.Config {
 	return notify.Config{
 		Timeout: 2 * time.Second, Backoff: 5 * time.Second, RetryFor: 24 * time.Hour, DisableAfter: 50,
-		AllowPrivate: true, Now: b.clock.Now, Sleep: b.clock.Sleep, Jitter: maxJitter, Render: testRender,
+		AllowPrivate: true, Clock: b.clock, Jitter: maxJitter, Render: testRender,
 	}
 }
 

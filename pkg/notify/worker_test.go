@@ -23,7 +23,7 @@ import (
 func (b *bundle) startWorker(t *testing.T, backoff time.Duration) (stop func()) {
 	t.Helper()
 	c := b.config()
-	c.Now, c.Jitter, c.Backoff = nil, nil, backoff
+	c.Clock, c.Jitter, c.Backoff = nil, nil, backoff
 	w := taskserver.New(taskserver.Deps{Store: b.store, Redis: b.rdb, Queue: b.client, Log: b.log, Keys: b.keys}, taskserver.Config{
 		Servers: taskserver.ServerConfig{Concurrency: 4, ShutdownTimeout: 300 * time.Millisecond},
 		Notify:  c,

@@ -17,7 +17,11 @@ type Clock interface {
 	Sleep(ctx context.Context, d time.Duration) error
 }
 
-// realClock is the wall clock, the default.
+// WallClock is the wall clock, the default of a Guard and of every other
+// part that takes a Clock.
+var WallClock Clock = realClock{}
+
+// realClock is the wall clock.
 type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }

@@ -74,7 +74,7 @@ func (c Config) withDefaults() Config {
 		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if c.Clock == nil {
-		c.Clock = realClock{}
+		c.Clock = WallClock
 	}
 	return c
 }
