@@ -39,6 +39,22 @@ type output struct {
 
 func newOutput() *output { return &output{addr: make(chan string, 1)} }
 
+// startRun runs api.Run with vars until ctx ends, and returns the address
+// it printed, its output, and where Run's result arrives; the test fails
+// when Run returns before listening.
+func startRun(t *testing.T, ctx context.Context, vars map[string]string) (base string, out *output, done <-chan error) {
+	t.Helper()
+	out = newOutput()
+	ch := make(chan error, 1)
+	go func() { ch <- api.Run(ctx, nil, env(vars), out) }()
+	select {
+	case base = <-out.addr:
+	case err := <-ch:
+		t.Fatalf("Run returned before listening: %v\n%s", err, out.String())
+	}
+	return base, out, ch
+}
+
 func (o *output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	o.buf.Write(p)
@@ -99,16 +115,7 @@ func TestRun(t *testing.T) {
 			vars["SABE_AUTO_MIGRATE"] = tc.migrate
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			out := newOutput()
-			done := make(chan error, 1)
-			go func() { done <- api.Run(ctx, nil, env(vars), out) }()
-
-			var base string
-			select {
-			case base = <-out.addr:
-			case err := <-done:
-				t.Fatalf("Run returned before listening: %v\n%s", err, out.String())
-			}
+			base, out, done := startRun(t, ctx, vars)
 			if !strings.HasPrefix(base, "http://127.0.0.1:") || strings.HasSuffix(base, ":0") {
 				t.Fatalf("printed address %q; want the bound one", base)
 			}
@@ -160,15 +167,7 @@ func TestRun(t *testing.T) {
 		vars := testEnv(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		out := newOutput()
-		done := make(chan error, 1)
-		go func() { done <- api.Run(ctx, nil, env(vars), out) }()
-		var base string
-		select {
-		case base = <-out.addr:
-		case err := <-done:
-			t.Fatalf("first Run: %v", err)
-		}
+		base, _, done := startRun(t, ctx, vars)
 		vars["SABE_HTTP_ADDR"] = strings.TrimPrefix(base, "http://")
 		err := api.Run(t.Context(), nil, env(vars), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "SABE_HTTP_ADDR") {
@@ -392,15 +391,7 @@ func TestRun_Metrics(t *testing.T) {
 	vars := testEnv(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	out := newOutput()
-	done := make(chan error, 1)
-	go func() { done <- api.Run(ctx, nil, env(vars), out) }()
-	var base string
-	select {
-	case base = <-out.addr:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	base, out, done := startRun(t, ctx, vars)
 	// The metrics line is printed before the API's.
 	_, rest, ok := strings.Cut(out.String(), "metrics listening on ")
 	if !ok {

@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-
-	"github.com/sabe-dev/sabe/services/api"
 )
 
 // TestRun_Traces: with an OTLP endpoint the api traces its requests, and
@@ -34,15 +32,7 @@ func TestRun_Traces(t *testing.T) {
 	vars["OTEL_SERVICE_NAME"] = "sabe-api-traced"
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	out := newOutput()
-	done := make(chan error, 1)
-	go func() { done <- api.Run(ctx, nil, env(vars), out) }()
-	var base string
-	select {
-	case base = <-out.addr:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	base, _, done := startRun(t, ctx, vars)
 	if status, _ := get(t, base+"/v1/providers?secret-filter=1"); status != http.StatusUnauthorized {
 		t.Fatalf("/v1/providers: %d", status)
 	}
