@@ -100,10 +100,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&o.scale, "scale", 1, "multiply the units of every run and the ceiling's tasks (0.1 for a quick look; figures then differ)")
 	fs.IntVar(&o.workers, "workers", 2, "worker processes (ceiling, throughput, efficiency)")
 	o.workerEnv = map[string]string{}
-	fs.Func("worker-env", "SABE_NAME=value for every worker, over the harness's own settings (repeatable), to measure a setting", func(v string) error {
+	fs.Func("worker-env", "SABE_NAME=value (or a Go runtime setting: GOGC, GOMEMLIMIT, GODEBUG, GOMAXPROCS) for every worker, over the harness's own settings (repeatable), to measure a setting", func(v string) error {
 		k, val, ok := strings.Cut(v, "=")
-		if !ok || !strings.HasPrefix(k, "SABE_") {
-			return fmt.Errorf("want SABE_NAME=value, got %q", v)
+		if !ok || !(strings.HasPrefix(k, "SABE_") || slices.Contains([]string{"GOGC", "GOMEMLIMIT", "GODEBUG", "GOMAXPROCS"}, k)) {
+			return fmt.Errorf("want SABE_NAME=value or GOGC/GOMEMLIMIT/GODEBUG/GOMAXPROCS=value, got %q", v)
 		}
 		o.workerEnv[k] = val
 		return nil
