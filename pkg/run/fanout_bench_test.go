@@ -98,18 +98,18 @@ func (e *benchEnv) newRun(b *testing.B, bm *catalog.Benchmark) *run.Run {
 	return testfactory.Run(context.Background(), b, e.store, &testfactory.RunOpts{BenchmarkID: bm.ID})
 }
 
-// BenchmarkHandlers_Start times run:start of a 1,000-unit run: mark it
+// BenchmarkHandlers_Start times run:start of a 10,000-unit run: mark it
 // running, load its snapshot, list its recorded units and enqueue one
-// execution:run task per unit, at several enqueue parallelisms (16 is the
-// default). Between iterations, untimed, the enqueued tasks are deleted
+// execution:run task per unit, in batches (asynqbatch.MaxBatch), at
+// several numbers of batches in flight (4 is the default). Between iterations, untimed, the enqueued tasks are deleted
 // so that every iteration enqueues into a queue of the same length.
 func BenchmarkHandlers_Start(b *testing.B) {
-	const units = 1000
+	const units = 10_000
 	e := newBenchEnv(b)
-	bm := e.benchmark(b, "http://127.0.0.1:1/v1", []string{"m1", "m2", "m3", "m4"}, 250, 1)
+	bm := e.benchmark(b, "http://127.0.0.1:1/v1", []string{"m1", "m2", "m3", "m4"}, 2500, 1)
 	insp := asynq.NewInspectorFromRedisClient(e.rdb)
 	ctx := context.Background()
-	for _, par := range []int{1, 16, 64} {
+	for _, par := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("Parallelism%d", par), func(b *testing.B) {
 			h := e.handlers(b, run.Config{EnqueueParallelism: par})
 			var r *run.Run

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/sabe-dev/sabe/internal/asynqbatch"
 	"github.com/sabe-dev/sabe/internal/tracing"
 	"github.com/sabe-dev/sabe/pkg/catalog"
 	"github.com/sabe-dev/sabe/pkg/provider"
@@ -38,12 +39,21 @@ type executePayload struct {
 // carries the trace of ctx's span, so a run's units are children of its
 // run:start.
 func NewExecuteTask(ctx context.Context, runID uuid.UUID, idx int, queue string) *asynq.Task {
-	payload, _ := json.Marshal(executePayload{RunID: runID, Unit: idx, Trace: tracing.Inject(ctx)})
-	return asynq.NewTask(TypeExecute, payload,
-		asynq.TaskID(ExecuteTaskID(runID, idx)),
-		asynq.Queue(queue),
-		asynq.MaxRetry(25), // the handler decides when to give up; see HandleExecute
-		asynq.Timeout(15*time.Minute))
+	return executeTask(executePayload{RunID: runID, Unit: idx, Trace: tracing.Inject(ctx)}).Asynq(queue)
+}
+
+// executeTask is the execution:run task of p's unit, for NewExecuteTask,
+// NewRetryExecuteTask and the fan-out's batches: a retried unit's id has
+// its round after it ("exec:<run>:<unit>:r<round>").
+func executeTask(p executePayload) asynqbatch.Task {
+	payload, _ := json.Marshal(p)
+	id := ExecuteTaskID(p.RunID, p.Unit)
+	if p.Round > 0 {
+		id += ":r" + itoa(p.Round)
+	}
+	return asynqbatch.Task{ID: id, Type: TypeExecute, Payload: payload,
+		MaxRetry: 25, // the handler decides when to give up; see HandleExecute
+		Timeout:  15 * time.Minute}
 }
 
 // ExecuteTaskID is the asynq task id of unit idx of a run.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/sabe-dev/sabe/internal/asynqbatch"
 	"github.com/sabe-dev/sabe/pkg/alerting"
 	"github.com/sabe-dev/sabe/pkg/analytics"
 	"github.com/sabe-dev/sabe/pkg/notify"
@@ -149,7 +151,10 @@ func (h *Handlers) enqueueJudging(ctx context.Context, snap *cachedSnapshot, uni
 			idx = append(idx, i)
 		}
 	}
-	return h.enqueueAll(ctx, len(idx), func(i int) *asynq.Task { return NewJudgeTask(snap.Run.ID, idx[i], version, queue) })
+	_, err := h.enqueueAll(ctx, queue, slices.Values(idx), func(i int) asynqbatch.Task {
+		return judgeTask(judgePayload{RunID: snap.Run.ID, Unit: i, Version: version})
+	})
+	return err
 }
 
 // withUnscored adds to a run's status detail how many units have no

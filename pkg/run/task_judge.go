@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sabe-dev/sabe/internal/asynqbatch"
 	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/internal/text"
 	"github.com/sabe-dev/sabe/pkg/judge"
@@ -60,14 +61,15 @@ func newAnsweredJudgeTask(runID uuid.UUID, idx, version int, queue, answer strin
 	return newJudgeTask(p, queue)
 }
 
-func newJudgeTask(p judgePayload, queue string) *asynq.Task {
+func newJudgeTask(p judgePayload, queue string) *asynq.Task { return judgeTask(p).Asynq(queue) }
+
+// judgeTask is the evaluation:judge task of p's unit, for newJudgeTask and
+// the batches that heal lost judgings.
+func judgeTask(p judgePayload) asynqbatch.Task {
 	payload, _ := json.Marshal(p)
-	runID, idx, version := p.RunID, p.Unit, p.Version
-	return asynq.NewTask(TypeJudge, payload,
-		asynq.TaskID(JudgeTaskID(runID, idx, version)),
-		asynq.Queue(queue),
-		asynq.MaxRetry(25), // the handler decides when a judge has failed for good
-		asynq.Timeout(15*time.Minute))
+	return asynqbatch.Task{ID: JudgeTaskID(p.RunID, p.Unit, p.Version), Type: TypeJudge, Payload: payload,
+		MaxRetry: 25, // the handler decides when a judge has failed for good
+		Timeout:  15 * time.Minute}
 }
 
 // JudgeTaskID is the asynq task id of the judging of unit idx of a run at

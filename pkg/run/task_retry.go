@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sabe-dev/sabe/internal/asynqbatch"
 	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/internal/tracing"
 )
@@ -88,17 +90,7 @@ func NewRetryFailedTask(runID uuid.UUID, round int) *asynq.Task {
 // task of an earlier round. The round in the payload tells a worker whose
 // snapshot cache still holds the run as finished to load it again.
 func NewRetryExecuteTask(ctx context.Context, runID uuid.UUID, idx, round int, queue string) *asynq.Task {
-	payload, _ := json.Marshal(struct {
-		RunID uuid.UUID       `json:"run_id"`
-		Unit  int             `json:"unit"`
-		Round int             `json:"round"`
-		Trace tracing.Carrier `json:"trace,omitempty"`
-	}{runID, idx, round, tracing.Inject(ctx)})
-	return asynq.NewTask(TypeExecute, payload,
-		asynq.TaskID(ExecuteTaskID(runID, idx)+":r"+itoa(round)),
-		asynq.Queue(queue),
-		asynq.MaxRetry(25),
-		asynq.Timeout(15*time.Minute))
+	return executeTask(executePayload{RunID: runID, Unit: idx, Round: round, Trace: tracing.Inject(ctx)}).Asynq(queue)
 }
 
 // FinalizeTaskID is the id of a run's run:finalize task in retry round
@@ -167,43 +159,58 @@ func (h *Handlers) HandleRetryFailed(ctx context.Context, t *asynq.Task) error {
 	if err := h.seedJudging(ctx, r, snap); err != nil {
 		return fmt.Errorf("retry run %s: %w", r.ID, err)
 	}
-	h.log.InfoContext(ctx, "run retrying failed units", "run_id", r.ID, "round", p.Round, "units", len(pending))
-	if len(pending) == 0 {
+	h.log.InfoContext(ctx, "run retrying failed units", "run_id", r.ID, "round", p.Round, "units", pending.n)
+	if pending.n == 0 {
 		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(ctx, r.ID, p.Round))
 	}
-	queue := UnitQueue(r)
-	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task {
-		return NewRetryExecuteTask(ctx, r.ID, pending[i], p.Round, queue)
+	trace := tracing.Inject(ctx)
+	_, err = h.enqueueAll(ctx, UnitQueue(r), pending.all(), func(i int) asynqbatch.Task {
+		return executeTask(executePayload{RunID: r.ID, Unit: i, Round: p.Round, Trace: trace})
 	})
+	return err
+}
+
+// pendingSet is the units of a run still to execute: those not recorded.
+type pendingSet struct {
+	// recorded marks the recorded units by index, nil when none is.
+	recorded []bool
+	// total is the run's units; n is how many of them are pending.
+	total, n int
+}
+
+// all yields the pending units' indexes in order.
+func (p pendingSet) all() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := range p.total {
+			if (p.recorded == nil || !p.recorded[i]) && !yield(i) {
+				return
+			}
+		}
+	}
 }
 
 // pendingUnits marks the run's recorded units in the tracker (which
-// finalization counts on) and returns the indexes of the others, the
-// units still to execute.
-func (h *Handlers) pendingUnits(ctx context.Context, r *Run, snap *cachedSnapshot) ([]int, error) {
-	recorded, err := h.store.RecordedUnits(ctx, r)
-	if err != nil {
-		return nil, err
-	}
+// finalization counts on) and returns the others, the units still to
+// execute: a bit a unit, not a list, however big the run.
+func (h *Handlers) pendingUnits(ctx context.Context, r *Run, snap *cachedSnapshot) (pendingSet, error) {
 	total := snap.total()
-	skip := make(map[int]bool, len(recorded))
+	recorded, err := h.store.RecordedUnits(ctx, r)
+	if err != nil || len(recorded) == 0 {
+		return pendingSet{total: total, n: total}, err
+	}
+	p := pendingSet{recorded: make([]bool, total), total: total, n: total}
 	for _, k := range recorded {
 		idx, ok := snap.index(k)
-		if !ok {
+		if !ok || p.recorded[idx] {
 			continue
 		}
-		skip[idx] = true
+		p.recorded[idx] = true
+		p.n--
 		if _, _, err := h.tracker.Record(ctx, r.ID, idx, ExecSucceeded); err != nil {
-			return nil, err
+			return pendingSet{}, err
 		}
 	}
-	pending := make([]int, 0, total-len(skip))
-	for i := range total {
-		if !skip[i] {
-			pending = append(pending, i)
-		}
-	}
-	return pending, nil
+	return p, nil
 }
 
 // seedJudging tells the tracker, from PostgreSQL, which of the run's

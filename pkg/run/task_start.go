@@ -7,6 +7,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+
+	"github.com/sabe-dev/sabe/internal/asynqbatch"
+	"github.com/sabe-dev/sabe/internal/tracing"
 )
 
 // TypeStart fans a run out into one execution:run task per unit.
@@ -51,16 +54,21 @@ func (h *Handlers) HandleStart(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("start run %s: %w", r.ID, err)
 	}
 	total := snap.total()
-	h.log.InfoContext(ctx, "run started", "run_id", r.ID, "units", total, "pending", len(pending))
-	if len(pending) == 0 {
+	h.log.InfoContext(ctx, "run started", "run_id", r.ID, "units", total, "pending", pending.n)
+	if pending.n == 0 {
 		return Enqueue(ctx, h.queue, NewFinalizeRoundTask(ctx, r.ID, r.RetryRound))
 	}
-	queue := UnitQueue(r)
-	return h.enqueueAll(ctx, len(pending), func(i int) *asynq.Task {
-		if r.RetryRound > 0 {
-			// A retry round restarted (by the reconciler).
-			return NewRetryExecuteTask(ctx, r.ID, pending[i], r.RetryRound, queue)
-		}
-		return NewExecuteTask(ctx, r.ID, pending[i], queue)
+	began := h.cfg.Now()
+	// A retry round restarted (by the reconciler) has its round in the
+	// units' tasks.
+	trace := tracing.Inject(ctx)
+	added, err := h.enqueueAll(ctx, UnitQueue(r), pending.all(), func(i int) asynqbatch.Task {
+		return executeTask(executePayload{RunID: r.ID, Unit: i, Round: r.RetryRound, Trace: trace})
 	})
+	if err != nil {
+		return fmt.Errorf("start run %s: %w", r.ID, err)
+	}
+	h.log.InfoContext(ctx, "run fanned out", "run_id", r.ID, "units", pending.n, "enqueued", added,
+		"seconds", h.cfg.Now().Sub(began).Seconds())
+	return nil
 }

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sabe-dev/sabe/internal/asynqbatch"
 	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/internal/metrics"
 	"github.com/sabe-dev/sabe/internal/redisconn"
@@ -101,7 +104,8 @@ type Config struct {
 	// that does not say when the quota resets, unless the provider's own
 	// limits set it (default 1h).
 	QuotaPause time.Duration
-	// EnqueueParallelism is how many enqueues run:start keeps in flight.
+	// EnqueueParallelism is how many batches of tasks (asynqbatch.MaxBatch
+	// each) run:start keeps in flight.
 	EnqueueParallelism int
 	// BreakerMaxWait is how long a unit may wait on its provider's open
 	// circuit, counted from when the circuit first opened in the outage
@@ -131,7 +135,7 @@ func (c Config) withDefaults() Config {
 		c.QuotaPause = time.Hour
 	}
 	if c.EnqueueParallelism <= 0 {
-		c.EnqueueParallelism = 16
+		c.EnqueueParallelism = 4
 	}
 	if c.BreakerMaxWait <= 0 {
 		c.BreakerMaxWait = DefaultBreakerMaxWait
@@ -178,8 +182,10 @@ const connTTL = 30 * time.Second
 // Handlers executes SABE's tasks. One value serves all of a worker's
 // goroutines.
 type Handlers struct {
-	store   Store
-	queue   Enqueuer
+	store Store
+	queue Enqueuer
+	// batch enqueues the fan-out's tasks, many to a Redis round trip.
+	batch   *asynqbatch.Enqueuer
 	tracker *Tracker
 	clients map[catalog.ProviderKind]provider.Client
 	guard   *resilience.Guard
@@ -209,7 +215,7 @@ func NewHandlers(d Deps, cfg Config) *Handlers {
 		d.Metrics = metrics.New()
 	}
 	h := &Handlers{
-		store: d.Store, queue: d.Queue, tracker: d.Tracker, clients: d.Clients, guard: d.Guard, rdb: d.Redis,
+		store: d.Store, queue: d.Queue, batch: asynqbatch.New(d.Redis), tracker: d.Tracker, clients: d.Clients, guard: d.Guard, rdb: d.Redis,
 		metrics: d.Metrics, log: d.Log, tracer: d.Tracing.Tracer(), cfg: cfg.withDefaults(), cache: newSnapshotCache(d.Store, 64),
 		conns: map[uuid.UUID]cachedConn{},
 	}
@@ -333,15 +339,36 @@ func skipIfGone(err error) error {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// enqueueAll enqueues tasks with bounded parallelism.
-func (h *Handlers) enqueueAll(ctx context.Context, n int, task func(i int) *asynq.Task) error {
+// enqueueAll enqueues on queue the task build makes of each of units, in
+// batches of asynqbatch.MaxBatch (a Redis round trip each), with
+// EnqueueParallelism batches in flight, and returns how many were new: a
+// task whose id exists is already there. It holds a few batches at a
+// time, not the whole run.
+func (h *Handlers) enqueueAll(ctx context.Context, queue string, units iter.Seq[int], build func(i int) asynqbatch.Task) (int, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(h.cfg.EnqueueParallelism)
-	for i := range n {
+	var added atomic.Int64
+	batch := make([]asynqbatch.Task, 0, asynqbatch.MaxBatch)
+	flush := func() {
+		b := batch
+		g.Go(func() error {
+			n, err := h.batch.Enqueue(ctx, queue, b)
+			added.Add(int64(n))
+			return err
+		})
+		batch = make([]asynqbatch.Task, 0, asynqbatch.MaxBatch)
+	}
+	for i := range units {
 		if ctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return Enqueue(ctx, h.queue, task(i)) })
+		if batch = append(batch, build(i)); len(batch) == cap(batch) {
+			flush()
+		}
 	}
-	return g.Wait()
+	if len(batch) > 0 {
+		flush()
+	}
+	err := g.Wait()
+	return int(added.Load()), err
 }
