@@ -172,9 +172,12 @@ func TestParseMemStatus(t *testing.T) {
 	if _, _, err := parseMemStatus("Name:\tworker\n"); err == nil {
 		t.Error("no error without VmRSS and VmHWM")
 	}
-	// This process's own status has both.
+	// This process's own status has both, and its resident set's parts.
 	if rss, hwm, err := memStatus(os.Getpid()); err != nil || rss <= 0 || hwm < rss {
 		t.Errorf("memStatus(self) = %d, %d, %v", rss, hwm, err)
+	}
+	if anon, file, err := rssParts(os.Getpid()); err != nil || anon <= 0 || file <= 0 {
+		t.Errorf("rssParts(self) = %d, %d, %v", anon, file, err)
 	}
 }
 

@@ -10,12 +10,13 @@ import (
 	"github.com/google/uuid"
 )
 
-// The issue's targets.
+// The issues' targets (issue 19 raised throughput from 0.35 and set
+// memory at 100 MB).
 const (
-	targetThroughputRatio = 0.35  // scored executions/s ÷ ceiling tasks/s, at least
+	targetThroughputRatio = 0.5   // scored executions/s ÷ ceiling tasks/s, at least
 	targetEfficiency      = 1.10  // wall time ÷ N·L/C, at most
 	targetAPIP99Ms        = 25.0  // p99 of the GET routes at 500 req/s, under
-	targetWorkerRSSMB     = 150.0 // peak RSS of one worker at concurrency 500, under (MB = 10^6 bytes)
+	targetWorkerRSSMB     = 100.0 // peak RSS of one worker at concurrency 500, at most (MB = 10^6 bytes)
 )
 
 // Shape is a benchmark's size: models × questions × samples units.
@@ -272,9 +273,13 @@ type MemoryReport struct {
 	// PeakRSSMB is VmHWM, the kernel's own peak of the resident set, read
 	// when the run is over (no sample can miss it), or the largest sample
 	// when that is higher. MB are 10^6 bytes.
-	PeakRSSMB      float64 `json:"peak_rss_mb"`
-	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
-	MaxSampledMB   float64 `json:"max_sampled_rss_mb"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	MaxSampledMB float64 `json:"max_sampled_rss_mb"`
+	// AnonMB and FileMB split the largest sample: the process's own memory
+	// (heap, stacks) and mapped files (the binary's pages).
+	AnonMB         float64 `json:"max_sample_anon_mb"`
+	FileMB         float64 `json:"max_sample_file_mb"`
 	Samples        int     `json:"samples"`
 	SampleInterval string  `json:"sample_interval"`
 	// Series is the sampled resident set in MB, one value per second.
@@ -327,7 +332,12 @@ func (h *harness) runMemory(ctx context.Context) (*MemoryReport, error) {
 			if err != nil {
 				return
 			}
-			maxRSS = max(maxRSS, rss)
+			if rss > maxRSS {
+				maxRSS = rss
+				if anon, file, err := rssParts(w.pid()); err == nil {
+					rep.AnonMB, rep.FileMB = round(mb(anon), 1), round(mb(file), 1)
+				}
+			}
 			rep.Samples++
 			if i%int(time.Second/interval) == 0 {
 				rep.Series = append(rep.Series, round(mb(rss), 1))
@@ -371,9 +381,9 @@ func (h *harness) runMemory(ctx context.Context) (*MemoryReport, error) {
 	// so a sample may top VmHWM by a few pages: the peak is the larger.
 	rep.PeakRSSBytes = max(hwm, maxRSS)
 	rep.PeakRSSMB, rep.MaxSampledMB = mb(rep.PeakRSSBytes), mb(maxRSS)
-	rep.Targets = append(rep.Targets, newTarget("memory", "worker peak RSS", rep.PeakRSSMB, "MB", "<", targetWorkerRSSMB))
-	h.say("memory: peak RSS %.1f MB (max sampled %.1f MB, idle %.1f MB; target < %.0f MB); run %.2fs for an ideal %.1fs",
-		rep.PeakRSSMB, rep.MaxSampledMB, rep.IdleRSSMB, targetWorkerRSSMB, rep.Run.WallSeconds, rep.IdealSeconds)
+	rep.Targets = append(rep.Targets, newTarget("memory", "worker peak RSS", rep.PeakRSSMB, "MB", "<=", targetWorkerRSSMB))
+	h.say("memory: peak RSS %.1f MB (max sampled %.1f MB: %.1f MB its own, %.1f MB mapped files; idle %.1f MB; target <= %.0f MB); run %.2fs for an ideal %.1fs",
+		rep.PeakRSSMB, rep.MaxSampledMB, rep.AnonMB, rep.FileMB, rep.IdleRSSMB, targetWorkerRSSMB, rep.Run.WallSeconds, rep.IdealSeconds)
 	return rep, nil
 }
 
