@@ -312,12 +312,35 @@ func (h *harness) runEfficiency(ctx context.Context) (*EfficiencyReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := h.startWorkers(ctx, s, o.workers, o.concurrency); err != nil {
+	metricsAddrs, err := h.startWorkers(ctx, s, o.workers, o.concurrency)
+	if err != nil {
 		return nil, err
 	}
 	h.say("efficiency: %d units, mock latency %s, %d workers × %d: ideal %.1fs", rep.Shape.Units, o.latency, o.workers, o.concurrency, rep.IdealSeconds)
 	rep.LoadAverage[0] = loadAverage()
-	if rep.Run, err = s.runAndWait(ctx, benchID, nil); err != nil {
+	var dumps sync.WaitGroup
+	during := func(string) {
+		if o.profileDir == "" {
+			return
+		}
+		// Where the slots that are not in a call wait, halfway through.
+		for i, addr := range metricsAddrs {
+			dumps.Go(func() {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Duration(rep.IdealSeconds/2*1e9) * time.Nanosecond):
+				}
+				file := filepath.Join(o.profileDir, fmt.Sprintf("efficiency-worker%d.goroutines.txt", i+1))
+				if err := fetchProfile(ctx, addr, "/debug/pprof/goroutine?debug=1", file); err != nil {
+					h.say("efficiency: no goroutine dump: %v", err)
+				}
+			})
+		}
+	}
+	rep.Run, err = s.runAndWait(ctx, benchID, during)
+	dumps.Wait()
+	if err != nil {
 		return nil, err
 	}
 	rep.LoadAverage[1] = loadAverage()
