@@ -15,7 +15,7 @@
 //	            executions/s from the trigger to the final status, and
 //	            its ratio to the ceiling (measured first, in the same
 //	            invocation).
-//	efficiency  1 s mock, 10,000 units, 2 workers × 100: wall time ÷ N·L/C.
+//	efficiency  1 s mock, 4,000 units, 2 workers × 100: wall time ÷ N·L/C.
 //	ratelimit   a provider limited to 600 requests/min and 8 in flight,
 //	            50 ms mock, 2,000 units: wall time ÷ the time the limit
 //	            allows, and the most requests the mock saw in any 60 s

@@ -36,6 +36,10 @@ type RunTiming struct {
 	// FinalizeSeconds runs from the last execution's end to finished_at:
 	// run:finalize being enqueued and picked up, rankings and totals.
 	FinalizeSeconds float64 `json:"last_unit_to_final_seconds"`
+	// MeanCallMs is the executions' mean started_at → finished_at: a
+	// provider call as the worker timed it, which is the slot's time less
+	// the handler's work around the call and the queue's between tasks.
+	MeanCallMs float64 `json:"mean_call_ms"`
 	// TaskAttempts counts every task the workers ran (units, run:start,
 	// run:finalize, retries included) and FailedAttempts those whose
 	// handler failed and were retried, from asynq's own counters; a unit
@@ -79,7 +83,9 @@ func (s *stack) runAndWait(ctx context.Context, benchID uuid.UUID, during func(r
 	t := RunTiming{RunID: r.Id.String(), Status: string(r.Status), Units: int(r.Progress.Total), Failed: int(r.Progress.Failed),
 		WallSeconds: round(r.FinishedAt.Sub(t0).Seconds(), 3), CPU: cpu}
 	var first, last *time.Time
-	if err := s.pool.QueryRow(ctx, `SELECT min(started_at), max(finished_at) FROM executions WHERE run_id = $1`, r.Id).Scan(&first, &last); err != nil {
+	var meanCall *float64
+	if err := s.pool.QueryRow(ctx, `SELECT min(started_at), max(finished_at), avg(extract(epoch FROM finished_at - started_at))::float8 FROM executions WHERE run_id = $1`,
+		r.Id).Scan(&first, &last, &meanCall); err != nil {
 		return t, fmt.Errorf("read executions: %w", err)
 	}
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM evaluations WHERE run_id = $1`, r.Id).Scan(&t.Scored); err != nil {
@@ -98,6 +104,9 @@ func (s *stack) runAndWait(ctx context.Context, benchID uuid.UUID, during func(r
 		t.ToFirstUnitSeconds = round(first.Sub(t0).Seconds(), 3)
 		t.UnitsSeconds = round(last.Sub(*first).Seconds(), 3)
 		t.FinalizeSeconds = round(r.FinishedAt.Sub(*last).Seconds(), 3)
+	}
+	if meanCall != nil {
+		t.MeanCallMs = round(*meanCall*1000, 2)
 	}
 	if r.Status != "completed" {
 		msg := ""

@@ -13,7 +13,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, cfg *Config, sc
 	if stream {
 		return s.stream(r.Context(), w, cfg, sc, c, malformed, cl)
 	}
-	if err := sleep(r.Context(), nil, max(cfg.Latency, cfg.TTFT)); err != nil {
+	if err := s.waitUntil(r.Context(), nil, cl.start, max(cfg.Latency, cfg.TTFT)); err != nil {
 		return StatusClientClosed
 	}
 	sc.out = c.appendBody(sc.out[:0])
@@ -42,17 +42,21 @@ func (s *Server) release(sc *scratch) {
 
 // stream sends c as server-sent events: the first content piece (after
 // the format's opening events) after TTFT, the remaining pieces and the
-// closing events sharing the rest of Latency. Once the headers are out the
-// status is 200 whatever happens, so that is what it returns. A malformed
-// answer stops after a first event whose JSON is cut in half; a hanging one
-// stops after the first piece and waits for the client or Close.
+// closing events sharing the rest of Latency, each at its due time from
+// the request's start (piece i at TTFT + i·step, the closing events at
+// max(Latency, TTFT)). Once the headers are out the status is 200 whatever
+// happens, so that is what it returns. A malformed answer stops after a
+// first event whose JSON is cut in half; a hanging one stops after the
+// first piece and waits for the client or Close.
 func (s *Server) stream(ctx context.Context, w http.ResponseWriter, cfg *Config, sc *scratch, c *completion, malformed bool, cl *call) int {
 	h := w.Header()
 	h["Content-Type"] = sseContentType
 	h["Cache-Control"] = noCache
 	w.WriteHeader(http.StatusOK)
 
+	start := cl.start
 	ttft := cfg.ttft()
+	end := max(cfg.Latency, ttft)
 	pieces := max(1, (countWords(c.content)+cfg.ChunkWords-1)/cfg.ChunkWords)
 	gaps := pieces - 1
 	if c.hasStreamEnd() {
@@ -60,7 +64,7 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, cfg *Config,
 	}
 	var step time.Duration
 	if gaps > 0 {
-		step = (max(cfg.Latency, ttft) - ttft) / time.Duration(gaps)
+		step = (end - ttft) / time.Duration(gaps)
 	}
 	hang := cfg.HangAfterFirstToken && !malformed
 	var flusher *http.ResponseController
@@ -68,12 +72,9 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, cfg *Config,
 		flusher = http.NewResponseController(w)
 	}
 
-	if sleep(ctx, flusher, ttft) != nil {
-		return http.StatusOK
-	}
 	rest := c.content
 	for i := range pieces {
-		if i > 0 && sleep(ctx, flusher, step) != nil {
+		if s.waitUntil(ctx, flusher, start, ttft+time.Duration(i)*step) != nil {
 			return http.StatusOK
 		}
 		piece := rest
@@ -101,7 +102,7 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, cfg *Config,
 	if !c.hasStreamEnd() {
 		return http.StatusOK
 	}
-	if sleep(ctx, flusher, step) != nil {
+	if s.waitUntil(ctx, flusher, start, end) != nil {
 		return http.StatusOK
 	}
 	sc.out = c.appendStreamEnd(sc.out[:0])
@@ -140,26 +141,27 @@ func (s *Server) hang(ctx context.Context, flusher *http.ResponseController) boo
 	}
 }
 
-// sleep waits d unless ctx ends first. Before waiting it flushes what was
-// written, so the client sees each chunk when it is "generated"; with no
-// wait it neither flushes nor touches a timer, which keeps a zero-latency
-// mock fast.
-func sleep(ctx context.Context, flusher *http.ResponseController, d time.Duration) error {
-	if d <= 0 {
+// waitUntil waits until the offset at from the request's start unless ctx
+// ends first. Before waiting it flushes what was written, so the client
+// sees each chunk when it is "generated". Due times are absolute so that
+// what one wait overshoots (timer latency, the flush, a busy host) comes
+// off the next one instead of adding up over the pieces: an answer takes
+// Latency plus one overshoot. With nothing to wait for (at <= 0) it neither
+// flushes nor reads the clock nor touches a timer, which keeps a
+// zero-latency mock fast; a piece already late is sent at once.
+func (s *Server) waitUntil(ctx context.Context, flusher *http.ResponseController, start time.Time, at time.Duration) error {
+	if at <= 0 {
 		return ctx.Err()
 	}
 	if flusher != nil {
 		// A writer that cannot flush still gets the whole stream at the end.
 		_ = flusher.Flush()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
+	d := start.Add(at).Sub(s.clock.Now())
+	if d <= 0 {
 		return ctx.Err()
 	}
+	return s.clock.Sleep(ctx, d)
 }
 
 func isSpace(c byte) bool {

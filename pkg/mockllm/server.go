@@ -53,6 +53,9 @@ type Server struct {
 	closeOnce sync.Once
 
 	scratch sync.Pool // *scratch
+
+	// clock paces the answers and times the log; tests replace it.
+	clock clock
 }
 
 // scratch holds one request's buffers so that a busy mock allocates little.
@@ -75,6 +78,7 @@ func New(cfg Config) *Server {
 		googleModels:    googleModelsBody(),
 		calls:           make([]atomic.Int64, len(models.accuracy)),
 		closing:         make(chan struct{}),
+		clock:           wallClock{},
 	}
 	s.SetConfig(cfg)
 	s.scratch.New = func() any { return &scratch{out: make([]byte, 0, 1024)} }
@@ -163,7 +167,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		spec, path = rest[:i], rest[i:]
 	}
-	cl := call{start: time.Now()}
+	cl := call{start: s.clock.Now()}
 	switch {
 	case path == "/v1/chat/completions":
 		s.requests.Add(1)
@@ -209,7 +213,7 @@ func (s *Server) finish(r *http.Request, f wireFormat, cl *call, completion bool
 	if completion {
 		s.statuses[cl.status].Add(1)
 	}
-	s.log.add(LogEntry{Time: cl.start, Finished: time.Now(), Format: f.String(), Model: cl.model, Status: cl.status, Path: r.URL.Path})
+	s.log.add(LogEntry{Time: cl.start, Finished: s.clock.Now(), Format: f.String(), Model: cl.model, Status: cl.status, Path: r.URL.Path})
 	if cl.abort {
 		panic(http.ErrAbortHandler)
 	}
