@@ -224,14 +224,25 @@ func drive(name, target string, tr vegeta.Targeter, perSecond int, warmup, durat
 	rate := vegeta.Rate{Freq: perSecond, Per: time.Second}
 	// An attacker attacks once; the two share a client, so the measured
 	// requests reuse the warm-up's connections.
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	client := loadClient()
 	if warmup > 0 {
 		for range vegeta.NewAttacker(vegeta.Client(client)).Attack(tr, rate, warmup, name+"-warmup") {
 		}
 	}
+	return measure(name, target, perSecond, vegeta.NewAttacker(vegeta.Client(client)).Attack(tr, rate, duration, name))
+}
+
+// loadClient is the HTTP client of a load generator.
+func loadClient() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+}
+
+// measure computes a route's figures from every result of an attack at
+// perSecond, until the attack's channel closes.
+func measure(name, target string, perSecond int, results <-chan *vegeta.Result) (Route, error) {
 	var m vegeta.Metrics
 	var lat []float64
-	for res := range vegeta.NewAttacker(vegeta.Client(client)).Attack(tr, rate, duration, name) {
+	for res := range results {
 		m.Add(res)
 		lat = append(lat, float64(res.Latency)/float64(time.Millisecond))
 	}

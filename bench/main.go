@@ -24,6 +24,10 @@
 //	            GET /v1/runs/{id} and GET /v1/runs/{id}/rankings at 500/s.
 //	memory      peak RSS of one worker at concurrency 500 against the 1 s
 //	            mock.
+//	bigrun      a run of 1,000,000 units, one worker at concurrency 500,
+//	            1 s mock: seconds until every unit is enqueued (asynq's
+//	            Inspector), p99 of GET /v1/runs/{id} meanwhile, the
+//	            worker's, the api's and Redis's memory; then cancelled.
 //	export      one run of 1,000,000 units (seed-history) exported as CSV
 //	            and as JSON Lines by `sabe runs export` through the api:
 //	            rows/s, and the api's and the client's memory meanwhile.
@@ -54,7 +58,7 @@ import (
 	"github.com/sabe-dev/sabe/internal/command"
 )
 
-const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency ratelimit judging api memory export analytics dashboard)`
+const usage = `usage: go run ./bench [flags] all | phase...   (phases: ceiling throughput efficiency ratelimit judging api memory bigrun export analytics dashboard)`
 
 func main() {
 	command.Main("bench", func(ctx context.Context, args []string, _ func(string) string, stdout io.Writer) error {
@@ -83,6 +87,11 @@ type options struct {
 	exportUnits int
 	// workerEnv is SABE_* settings given to every worker (--worker-env).
 	workerEnv map[string]string
+	// bigRunAfter is how long the big run goes on once fanned out, its
+	// progress still read, before it is cancelled; bigRunProgressRate is
+	// the requests a second to its progress.
+	bigRunAfter        time.Duration
+	bigRunProgressRate int
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -110,8 +119,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 	fs.IntVar(&o.concurrency, "concurrency", 100, "concurrency of each worker (ceiling, throughput, efficiency, api)")
 	fs.IntVar(&o.tasks, "tasks", 20_000, "no-op tasks of the ceiling")
-	fs.DurationVar(&o.latency, "latency", time.Second, "mock provider latency (efficiency, memory)")
-	fs.IntVar(&o.memoryConcurrency, "memory-concurrency", 500, "concurrency of the one worker of the memory phase")
+	fs.DurationVar(&o.latency, "latency", time.Second, "mock provider latency (efficiency, memory, bigrun)")
+	fs.IntVar(&o.memoryConcurrency, "memory-concurrency", 500, "concurrency of the one worker of the memory and bigrun phases")
+	fs.DurationVar(&o.bigRunAfter, "bigrun-after", 30*time.Second, "how long the big run goes on once fanned out, its progress still read, before it is cancelled")
+	fs.IntVar(&o.bigRunProgressRate, "bigrun-progress-rate", 50, "requests per second to GET /v1/runs/{id} during the big run")
 	fs.IntVar(&o.apiRate, "api-rate", 500, "requests per second to each GET route of the api phase")
 	fs.IntVar(&o.postRate, "post-rate", 20, "requests per second to POST /v1/benchmarks/{id}/runs")
 	fs.DurationVar(&o.duration, "duration", 15*time.Second, "how long each route is driven (api, analytics)")
@@ -146,8 +157,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return command.Usagef(command.Usage(fs, usage), "unknown phase %q", p)
 		}
 	}
-	if o.scale <= 0 || o.exportUnits < 1 || o.workers < 1 || o.concurrency < 1 || o.memoryConcurrency < 1 || o.apiRate < 1 || o.postRate < 1 {
-		return errors.New("--scale, --export-units, --workers, --concurrency, --memory-concurrency, --api-rate and --post-rate must be positive")
+	if o.scale <= 0 || o.exportUnits < 1 || o.workers < 1 || o.concurrency < 1 || o.memoryConcurrency < 1 || o.apiRate < 1 || o.postRate < 1 || o.bigRunProgressRate < 1 {
+		return errors.New("--scale, --export-units, --workers, --concurrency, --memory-concurrency, --api-rate, --post-rate and --bigrun-progress-rate must be positive")
+	}
+	if o.bigRunAfter < 0 {
+		return errors.New("--bigrun-after must not be negative")
 	}
 	a.adminURL, a.keep, a.duration, a.warmup = o.adminURL, o.keep, o.duration, o.warmup
 
@@ -268,6 +282,11 @@ func (h *harness) run(ctx context.Context, phase string) error {
 	case "memory":
 		var r *MemoryReport
 		if r, err = h.runMemory(ctx); r != nil {
+			section = r
+		}
+	case "bigrun":
+		var r *BigRunReport
+		if r, err = h.runBigRun(ctx); r != nil {
 			section = r
 		}
 	case "dashboard":

@@ -29,6 +29,7 @@ type Report struct {
 	RateLimit  json.RawMessage `json:"ratelimit,omitempty"`
 	API        json.RawMessage `json:"api,omitempty"`
 	Memory     json.RawMessage `json:"memory,omitempty"`
+	BigRun     json.RawMessage `json:"bigrun,omitempty"`
 	Judging    json.RawMessage `json:"judging,omitempty"`
 	// Analytics keeps the format the analytics phase has always written.
 	Analytics json.RawMessage `json:"analytics,omitempty"`
@@ -39,7 +40,7 @@ type Report struct {
 // phaseNames are the phases in the order `all` runs them: the ceiling
 // right before the throughput it is the reference of, analytics (the
 // longest) last.
-var phaseNames = []string{"ceiling", "throughput", "efficiency", "ratelimit", "judging", "api", "memory", "export", "analytics", "dashboard"}
+var phaseNames = []string{"ceiling", "throughput", "efficiency", "ratelimit", "judging", "api", "memory", "bigrun", "export", "analytics", "dashboard"}
 
 func (r *Report) section(phase string) *json.RawMessage {
 	switch phase {
@@ -57,6 +58,8 @@ func (r *Report) section(phase string) *json.RawMessage {
 		return &r.API
 	case "memory":
 		return &r.Memory
+	case "bigrun":
+		return &r.BigRun
 	case "analytics":
 		return &r.Analytics
 	case "dashboard":

@@ -385,44 +385,23 @@ type MemoryReport struct {
 	Run          RunTiming  `json:"run"`
 	// IdleRSSMB is the worker's resident set once started, before the run.
 	IdleRSSMB float64 `json:"idle_rss_mb"`
-	// PeakRSSMB is VmHWM, the kernel's own peak of the resident set, read
-	// when the run is over (no sample can miss it), or the largest sample
-	// when that is higher. MB are 10^6 bytes.
-	PeakRSSMB    float64 `json:"peak_rss_mb"`
-	PeakRSSBytes int64   `json:"peak_rss_bytes"`
-	MaxSampledMB float64 `json:"max_sampled_rss_mb"`
-	// AnonMB and FileMB split the largest sample: the process's own memory
-	// (heap, stacks) and mapped files (the binary's pages).
-	AnonMB         float64 `json:"max_sample_anon_mb"`
-	FileMB         float64 `json:"max_sample_file_mb"`
-	Samples        int     `json:"samples"`
-	SampleInterval string  `json:"sample_interval"`
-	// Series is the sampled resident set in MB, one value per second.
-	Series      []float64 `json:"rss_mb_per_second"`
-	HeapProfile string    `json:"heap_profile,omitempty"`
-	Targets     []Target  `json:"targets"`
+	// RSSFigures is the worker's resident set sampled from the trigger to
+	// the run's end, and its peak read once the run is over.
+	RSSFigures
+	HeapProfile string   `json:"heap_profile,omitempty"`
+	Targets     []Target `json:"targets"`
 }
 
 func (h *harness) runMemory(ctx context.Context) (*MemoryReport, error) {
 	o := h.o
 	const interval = 100 * time.Millisecond
-	rep := &MemoryReport{Phase: "memory", Shape: shape(4, 625, 2, o.scale),
-		Fleet:          Fleet{Workers: 1, Concurrency: o.memoryConcurrency, MockLatencyMs: ms(o.latency), Env: o.workerEnv},
-		SampleInterval: interval.String(), Targets: []Target{}}
+	rep := &MemoryReport{Phase: "memory", Shape: shape(4, 625, 2, o.scale), Fleet: h.oneWorkerFleet(), Targets: []Target{}}
 	rep.IdealSeconds = round(float64(rep.Shape.Units)*o.latency.Seconds()/float64(o.memoryConcurrency), 3)
-	s, err := h.newStack(ctx, "memory", true)
+	s, benchID, w, addr, err := h.oneWorkerStack(ctx, "memory", rep.Shape)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
-	benchID, err := h.prepare(ctx, s, o.latency, rep.Shape)
-	if err != nil {
-		return nil, err
-	}
-	w, addr, err := s.startWorker(ctx, "worker1", o.memoryConcurrency)
-	if err != nil {
-		return nil, err
-	}
 	idle, _, err := memStatus(w.pid())
 	if err != nil {
 		return nil, err
@@ -431,34 +410,7 @@ func (h *harness) runMemory(ctx context.Context) (*MemoryReport, error) {
 	h.say("memory: one worker at concurrency %d, %d units, mock latency %s (idle RSS %.1f MB)", o.memoryConcurrency, rep.Shape.Units, o.latency, rep.IdleRSSMB)
 	rep.LoadAverage[0] = loadAverage()
 
-	stop := make(chan struct{})
-	var sampler sync.WaitGroup
-	var maxRSS int64
-	sampler.Go(func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			rss, _, err := memStatus(w.pid())
-			if err != nil {
-				return
-			}
-			if rss > maxRSS {
-				maxRSS = rss
-				if anon, file, err := rssParts(w.pid()); err == nil {
-					rep.AnonMB, rep.FileMB = round(mb(anon), 1), round(mb(file), 1)
-				}
-			}
-			rep.Samples++
-			if i%int(time.Second/interval) == 0 {
-				rep.Series = append(rep.Series, round(mb(rss), 1))
-			}
-		}
-	})
+	sampler := sampleRSS(w.pid(), interval)
 	var heap sync.WaitGroup
 	during := func(string) {
 		if o.profileDir == "" {
@@ -481,21 +433,16 @@ func (h *harness) runMemory(ctx context.Context) (*MemoryReport, error) {
 	}
 	rep.Run, err = s.runAndWait(ctx, benchID, during)
 	heap.Wait()
-	close(stop)
-	sampler.Wait()
+	figures, ferr := sampler.finish()
 	if err != nil {
 		return nil, err
 	}
-	_, hwm, err := memStatus(w.pid())
-	if err != nil {
-		return nil, err
+	if ferr != nil {
+		return nil, ferr
 	}
+	rep.RSSFigures = figures
 	rep.LoadAverage[1] = loadAverage()
 	rep.GeneratedAt = time.Now().UTC().Truncate(time.Second)
-	// The kernel keeps VmRSS from per-thread counters that lag a little,
-	// so a sample may top VmHWM by a few pages: the peak is the larger.
-	rep.PeakRSSBytes = max(hwm, maxRSS)
-	rep.PeakRSSMB, rep.MaxSampledMB = mb(rep.PeakRSSBytes), mb(maxRSS)
 	rep.Targets = append(rep.Targets, newTarget("memory", "worker peak RSS", rep.PeakRSSMB, "MB", "<=", targetWorkerRSSMB))
 	h.say("memory: peak RSS %.1f MB (max sampled %.1f MB: %.1f MB its own, %.1f MB mapped files; idle %.1f MB; target <= %.0f MB); run %.2fs for an ideal %.1fs",
 		rep.PeakRSSMB, rep.MaxSampledMB, rep.AnonMB, rep.FileMB, rep.IdleRSSMB, targetWorkerRSSMB, rep.Run.WallSeconds, rep.IdealSeconds)
@@ -518,6 +465,33 @@ func (h *harness) prepare(ctx context.Context, s *stack, latency time.Duration, 
 	}
 	h.say("%s: benchmark of %d questions created in %.1fs", s.phase, sh.Questions, time.Since(start).Seconds())
 	return id, nil
+}
+
+// oneWorkerFleet is the fleet of the memory and bigrun phases: one worker
+// at --memory-concurrency against the mock at --latency.
+func (h *harness) oneWorkerFleet() Fleet {
+	return Fleet{Workers: 1, Concurrency: h.o.memoryConcurrency, MockLatencyMs: ms(h.o.latency), Env: h.o.workerEnv}
+}
+
+// oneWorkerStack starts the stack of oneWorkerFleet for a phase: the mock,
+// the api, a benchmark of shape sh and the worker (worker1), with its
+// metrics listener. On error it has closed the stack.
+func (h *harness) oneWorkerStack(ctx context.Context, phase string, sh Shape) (*stack, uuid.UUID, *proc, string, error) {
+	s, err := h.newStack(ctx, phase, true)
+	if err != nil {
+		return nil, uuid.Nil, nil, "", err
+	}
+	benchID, err := h.prepare(ctx, s, h.o.latency, sh)
+	if err != nil {
+		s.close()
+		return nil, uuid.Nil, nil, "", err
+	}
+	w, metricsAddr, err := s.startWorker(ctx, "worker1", h.o.memoryConcurrency)
+	if err != nil {
+		s.close()
+		return nil, uuid.Nil, nil, "", err
+	}
+	return s, benchID, w, metricsAddr, nil
 }
 
 // startWorkers starts n worker processes and returns their metrics

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -45,4 +46,37 @@ func parseCommandStats(info string) map[string]int64 {
 		}
 	}
 	return m
+}
+
+// RedisMemory is the Redis server's INFO memory at one moment, in MB
+// (10^6 bytes): the whole server's, whatever database holds it.
+type RedisMemory struct {
+	UsedMB float64 `json:"used_memory_mb"`
+	PeakMB float64 `json:"used_memory_peak_mb"`
+}
+
+// redisMemory reads used_memory and used_memory_peak from INFO memory.
+func redisMemory(ctx context.Context, rdb *redis.Client) (RedisMemory, error) {
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return RedisMemory{}, err
+	}
+	used, ok1 := infoInt(info, "used_memory")
+	peak, ok2 := infoInt(info, "used_memory_peak")
+	if !ok1 || !ok2 {
+		return RedisMemory{}, errors.New("INFO memory has no used_memory or used_memory_peak")
+	}
+	return RedisMemory{UsedMB: mb(used), PeakMB: mb(peak)}, nil
+}
+
+// infoInt reads the integer field key ("used_memory:1234") of an INFO
+// answer.
+func infoInt(info, key string) (int64, bool) {
+	for _, ln := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(ln), key+":"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }

@@ -111,6 +111,10 @@ func (s *stack) baseEnv() map[string]string {
 		"SABE_LOG_FORMAT": "text", "SABE_LOG_LEVEL": "info",
 		// The mock provider listens on loopback.
 		"SABE_ALLOW_PRIVATE_PROVIDERS": "true",
+		// The bigrun phase's run of 1,000,000 units is over the default
+		// cap; api and worker both apply it, and the bench measures the
+		// system, not its quotas (this is the most it accepts).
+		"SABE_MAX_RUN_UNITS": "100000000",
 	}
 }
 
