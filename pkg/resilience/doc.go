@@ -39,16 +39,22 @@
 //
 // # Limits
 //
-// Rate limits use github.com/go-redis/redis_rate (GCRA in one Lua script):
-// requests per minute with a burst of one second's worth, paced at the
-// limit less the burst and one call (rpmLimit) so that no 60 seconds see
-// more calls than the limit even as a provider counts them, and tokens per
-// minute charged before the call by the caller's estimate (input + the
-// whole max_tokens), which is how OpenAI's own limiter counts a request, so
-// the fleet stays under the provider's limit even when every answer runs to
-// max_tokens; nothing is refunded afterwards. The concurrency cap is a
-// sorted set of leases scored by their expiry: a worker that dies holding
-// one frees it when the lease runs out. A short wait (MaxLocalWait, 1 s) is
-// done in process; a longer one returns a *WaitError so the task is
+// Rate limits are GCRA with reservations, in one Lua script over one
+// hash per provider (bookRate): a call books its place under both limits
+// at once in one round trip and waits for it, instead of asking again
+// until it is let through. Requests per minute have a burst of one
+// second's worth, paced at the limit less the burst and one call
+// (rpmLimit), so that no 60 seconds see more calls than the limit even as
+// a provider counts them. Tokens per minute are charged before the call by
+// the caller's estimate (input + the whole max_tokens), which is how
+// OpenAI's own limiter counts a request, so the fleet stays under the
+// provider's limit even when every answer runs to max_tokens; nothing is
+// refunded afterwards. Their burst is a tenth of the minute and a call
+// above it books room on both sides of it (tpmLimit), so no 60 seconds see
+// more tokens than the limit either; a call above the whole limit fails
+// with a *TooLargeError. The concurrency cap is a sorted set of leases
+// scored by their expiry: a worker that dies holding one frees it when the
+// lease runs out. A short wait (MaxLocalWait, 1 s) is done in process; a
+// longer one returns a *WaitError for when its place would come, so the task is
 // rescheduled instead of holding a worker slot.
 package resilience

@@ -3,6 +3,8 @@ package resilience
 import (
 	"fmt"
 	"time"
+
+	"github.com/hibiken/asynq"
 )
 
 // Reason says why a call has to wait.
@@ -49,3 +51,26 @@ func (e *WaitError) Wait(now time.Time) time.Duration {
 
 // minWait is the shortest wait a WaitError asks for.
 const minWait = 10 * time.Millisecond
+
+// TooLargeError says a call can never go out: its estimated tokens exceed
+// its provider's whole TokensPerMinute, so no minute could admit it, and
+// the provider would refuse it as well. It wraps asynq.SkipRetry: a task
+// handler that returns it fails its task at once instead of retrying what
+// no retry mends.
+type TooLargeError struct {
+	// Provider is the provider's id.
+	Provider string
+	// Tokens is the call's estimate: input and the whole max tokens.
+	Tokens int
+	// TokensPerMinute is the provider's limit.
+	TokensPerMinute int
+}
+
+// Error implements error.
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("provider %s: the call needs about %d tokens (input and max tokens), more than the provider's limit of %d tokens a minute, so it can never run",
+		e.Provider, e.Tokens, e.TokensPerMinute)
+}
+
+// Unwrap returns asynq.SkipRetry.
+func (e *TooLargeError) Unwrap() error { return asynq.SkipRetry }

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 
@@ -108,7 +107,6 @@ type Call struct {
 // concurrent use.
 type Guard struct {
 	rdb   redis.UniversalClient
-	rate  *redis_rate.Limiter
 	cfg   Config
 	log   *slog.Logger
 	clock Clock
@@ -143,7 +141,7 @@ type entry struct {
 func NewGuard(rdb redis.UniversalClient, cfg Config) *Guard {
 	cfg = cfg.withDefaults()
 	g := &Guard{
-		rdb: rdb, rate: redis_rate.NewLimiter(rdb), cfg: cfg, log: cfg.Log, clock: cfg.Clock,
+		rdb: rdb, cfg: cfg, log: cfg.Log, clock: cfg.Clock,
 		providers: map[string]*entry{},
 	}
 	g.follower = redisconn.NewFollower(rdb, StateChannel, g.onNotice).Every(cfg.SyncInterval, g.sync)
@@ -162,7 +160,10 @@ func (g *Guard) Stop() { g.follower.Stop() }
 // must wait longer than it is worth holding a worker for: the provider is
 // paused or its circuit open (or half-open with another worker's probe in
 // flight), or a rate limit or the concurrency cap would keep it waiting
-// over MaxLocalWait. Other errors come from Redis or ctx.
+// over MaxLocalWait (a call above its provider's token burst waits longer
+// in process: see tpmLimit). It returns a *TooLargeError for a call that
+// needs more tokens than its provider allows in a minute. Other errors
+// come from Redis or ctx.
 func (g *Guard) Acquire(ctx context.Context, c Call) (*Permit, error) {
 	if c.Timeout <= 0 {
 		c.Timeout = defaultCallTimeout

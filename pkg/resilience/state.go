@@ -52,8 +52,7 @@ type FleetObserver interface {
 	CircuitClosed(provider string, since, closedAt time.Time, lastError string)
 }
 
-// Redis keys and channels. Every key starts with "sabe:"; redis_rate adds
-// its own "rate:" prefix to the rate-limit keys.
+// Redis keys and channels. Every key starts with "sabe:".
 const (
 	// StateChannel carries a provider id whenever its shared breaker state
 	// or pause changes, so every worker re-reads it at once.
@@ -63,8 +62,7 @@ const (
 func breakerKey(provider string) string  { return "sabe:breaker:" + provider }
 func probeKey(provider string) string    { return "sabe:breaker:" + provider + ":probe" }
 func inflightKey(provider string) string { return "sabe:provider:" + provider + ":inflight" }
-func rpmKey(provider string) string      { return "sabe:provider:" + provider + ":rpm" }
-func tpmKey(provider string) string      { return "sabe:provider:" + provider + ":tpm" }
+func rateKey(provider string) string     { return "sabe:provider:" + provider + ":rate" }
 
 // PausedKey is the Redis key holding the time (Unix milliseconds) until
 // which provider's calls are paused after a quota answer.
