@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sabe-dev/sabe/internal/fault"
 	"github.com/sabe-dev/sabe/pkg/catalog"
@@ -173,14 +174,35 @@ func (a *api) ListRunResults(ctx context.Context, req oapi.ListRunResultsRequest
 // renderRun adds a run's progress and its benchmark's name. exact asks
 // for recorded counts from PostgreSQL when Redis has no live ones.
 func (a *api) renderRun(ctx context.Context, r *run.Run, exact bool) (oapi.Run, error) {
-	out, err := a.renderRuns(ctx, []*run.Run{r}, exact)
-	if err != nil {
+	// The benchmark's name, the progress and what holds the run's calls
+	// back are read side by side: a client following a run asks for it
+	// every second, and under a busy fleet each round trip waits its turn.
+	var (
+		names   map[uuid.UUID]string
+		p       run.Progress
+		waiting *[]oapi.ProviderWait
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		names, err = a.s.store.BenchmarkNames(gctx, []uuid.UUID{r.BenchmarkID})
+		return err
+	})
+	g.Go(func() (err error) {
+		p, err = a.progress(gctx, r, exact)
+		return err
+	})
+	if exact && r.Status == run.StatusRunning {
+		g.Go(func() error {
+			waiting = a.waitingOn(gctx, r)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return oapi.Run{}, err
 	}
-	if exact && r.Status == run.StatusRunning {
-		out[0].WaitingOn = a.waitingOn(ctx, r)
-	}
-	return out[0], nil
+	out := toRun(r, p, names[r.BenchmarkID])
+	out.WaitingOn = waiting
+	return out, nil
 }
 
 // waitingOn is what the worker fleet holds the run's provider calls back
@@ -257,22 +279,11 @@ func (a *api) progress(ctx context.Context, r *run.Run, exact bool) (run.Progres
 	if r.Status.Final() {
 		return r.Progress, nil
 	}
-	p, err := a.liveProgress(ctx, r, exact)
-	if err != nil {
-		return p, err
-	}
-	spent, ok, err := a.s.tracker.Spend(ctx, r.ID)
-	if err != nil {
-		a.s.log.WarnContext(ctx, "read live run spend", "run_id", r.ID, "err", err)
-	}
-	if err == nil && ok {
-		p.SpentUSD = &spent
-	}
-	return p, nil
+	return a.liveProgress(ctx, r, exact)
 }
 
-// liveProgress is an unfinished run's counts: Redis's, else (if exact)
-// PostgreSQL's, else the stored ones.
+// liveProgress is an unfinished run's counts: Redis's (with the spend so
+// far), else (if exact) PostgreSQL's, else the stored ones.
 func (a *api) liveProgress(ctx context.Context, r *run.Run, exact bool) (run.Progress, error) {
 	p, ok, err := a.s.tracker.Progress(ctx, r.ID)
 	if err != nil {
@@ -282,8 +293,12 @@ func (a *api) liveProgress(ctx context.Context, r *run.Run, exact bool) (run.Pro
 		p.Total = r.Progress.Total
 		return p, nil
 	}
+	spent := p.SpentUSD
 	if !exact {
-		return r.Progress, nil
+		p = r.Progress
+	} else if p, err = a.s.store.Counts(ctx, r); err != nil {
+		return p, err
 	}
-	return a.s.store.Counts(ctx, r)
+	p.SpentUSD = spent
+	return p, nil
 }

@@ -414,6 +414,31 @@ func TestRun_RateLimitAcrossWorkers(t *testing.T) {
 	}
 }
 
+// TestRun_CallOverTokenLimitFails: a call whose estimated tokens exceed
+// its provider's whole tokens per minute can never be admitted; each unit
+// fails at once with an error that says so, and the provider is never
+// called, instead of the task being archived for the reconciler to find.
+func TestRun_CallOverTokenLimitFails(t *testing.T) {
+	t.Parallel()
+	const units = 3
+	b := setup(t, mockllm.Config{}, run.Config{})
+	f := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-strong"}, units, 1)
+	b.setLimits(t, f.providerID, catalog.ProviderLimits{TokensPerMinute: 10})
+	b.startWorker(t, 2)
+	fin := b.waitFinal(t, b.startRun(t, f).ID)
+	if fin.Progress.Failed != units || fin.Progress.Succeeded != 0 {
+		t.Fatalf("run %s (%s), progress %+v; want every unit failed", fin.Status, fin.Error, fin.Progress)
+	}
+	for _, e := range b.executions(t, fin.ID) {
+		if e.status != string(run.ExecFailed) || !strings.Contains(e.err, "more than the provider's limit of 10 tokens a minute") {
+			t.Errorf("execution %s: %q; want it failed for the token limit", e.status, e.err)
+		}
+	}
+	if n := len(sortedLog(b.mock.Server)); n != 0 {
+		t.Errorf("provider called %d times; a call over the limit must never go out", n)
+	}
+}
+
 // TestRun_MaxCostStopsRun: once the run's spend reaches max_cost_usd no new
 // unit is called; the run ends partial with skipped units, having spent at
 // least the cap and at most the calls in flight over it.

@@ -144,18 +144,26 @@ func (t *Tracker) SkipReasons(ctx context.Context, id uuid.UUID) (map[SkipReason
 	return out, nil
 }
 
-// Progress returns the counters of a run, and false when Redis holds none
-// (the run has not started, has finished, or Redis lost its state).
+// Progress returns the counters of a run and, in the same round trip,
+// what its calls have cost so far (SpentUSD, nil when Redis holds no
+// spend); false when Redis holds no counters (the run has not started,
+// has finished, or Redis lost its state), with the spend all the same.
 func (t *Tracker) Progress(ctx context.Context, id uuid.UUID) (Progress, bool, error) {
-	vals, err := t.rdb.HMGet(ctx, progressKey(id), string(ExecSucceeded), string(ExecFailed), string(ExecCancelled), string(ExecSkipped), "done",
-		"needs_judge", "judged", "unscored").Result()
-	if err != nil {
+	pipe := t.rdb.Pipeline()
+	counts := pipe.HMGet(ctx, progressKey(id), string(ExecSucceeded), string(ExecFailed), string(ExecCancelled), string(ExecSkipped), "done",
+		"needs_judge", "judged", "unscored")
+	spend := pipe.Get(ctx, SpendKey(id))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Progress{}, false, fmt.Errorf("read progress of run %s: %w", id, err)
 	}
-	if vals[4] == nil {
-		return Progress{}, false, nil
-	}
 	var p Progress
+	if v, err := spend.Float64(); err == nil {
+		p.SpentUSD = &v
+	}
+	vals := counts.Val()
+	if vals[4] == nil {
+		return p, false, nil
+	}
 	var needs int
 	for i, dst := range []*int{&p.Succeeded, &p.Failed, &p.Cancelled, &p.Skipped, &p.Answered, &needs, &p.Judged, &p.Unscored} {
 		if s, ok := vals[i].(string); ok {

@@ -369,6 +369,13 @@ func callOutcome(err error) string {
 // provider's circuit has been open longer than BreakerMaxWait. Errors
 // other than a *resilience.WaitError are returned as they are.
 func (h *Handlers) wait(ctx context.Context, snap *cachedSnapshot, idx int, e *Execution, err error) error {
+	if tl := (*resilience.TooLargeError)(nil); errors.As(err, &tl) {
+		// No minute of the provider's token limit admits the call: the
+		// unit fails now, saying why, rather than its task being archived
+		// for the reconciler to find.
+		e.Status, e.Error, e.FinishedAt = ExecFailed, tl.Error(), h.cfg.Now().UTC()
+		return h.record(ctx, snap, idx, e)
+	}
 	var we *resilience.WaitError
 	if !errors.As(err, &we) {
 		return err

@@ -326,6 +326,11 @@ func (h *Handlers) guardedJudgeCall(ctx context.Context, snap *cachedSnapshot, c
 		Provider: pid, Limits: fleetLimits(conn.Limits), Tokens: estimateTokens(req), Timeout: h.cfg.CallTimeout,
 	})
 	if err != nil {
+		if tl := (*resilience.TooLargeError)(nil); errors.As(err, &tl) {
+			// No minute of the judge's token limit admits the call.
+			res.Reason, res.Error = judge.ReasonError, text.Clip(tl.Error(), 200)
+			return provider.Response{}, nil
+		}
 		var we *resilience.WaitError
 		if !errors.As(err, &we) {
 			return provider.Response{}, err
