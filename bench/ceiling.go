@@ -139,10 +139,13 @@ func (h *harness) runCeiling(ctx context.Context) (*CeilingReport, error) {
 	return rep, nil
 }
 
-// runNoopWorker is the hidden phase noop-worker: an asynq server built by
-// the worker's own constructor (taskserver.NewServers: queues and weights,
-// delayed-task check; and the same Redis pool size) whose handler does
-// nothing. It prints the time it starts.
+// runNoopWorker is the hidden phase noop-worker: bare asynq, one server
+// over the worker's queues and weights (taskserver.Queues) with its
+// delayed-task check and the same Redis pool size, whose handler does
+// nothing. It prints the time it starts. How the worker lays its servers
+// out (units apart from control and notifications, several fetch loops)
+// is SABE's own doing, measured by the throughput phase, not part of the
+// reference.
 func runNoopWorker(ctx context.Context, redisURL string, concurrency int, stdout io.Writer) error {
 	rdb, err := redisconn.Open(ctx, redisURL, concurrency+16)
 	if err != nil {
@@ -151,9 +154,10 @@ func runNoopWorker(ctx context.Context, redisURL string, concurrency int, stdout
 	defer rdb.Close()
 	// One fetch loop, and asynq's own idle check, as the ceiling has
 	// always been measured: the figures stay comparable across reports.
-	srv := taskserver.NewServers(rdb, taskserver.ServerConfig{
-		Concurrency: concurrency, Fetchers: 1, TaskCheckInterval: time.Second,
-	}, asynq.Config{LogLevel: asynq.WarnLevel})
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency: concurrency, Queues: taskserver.Queues(), TaskCheckInterval: time.Second,
+		DelayedTaskCheckInterval: time.Second, LogLevel: asynq.WarnLevel,
+	})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(runs.TypeExecute, func(context.Context, *asynq.Task) error { return nil })
 	fmt.Fprintf(stdout, "noop worker starting at %d\n", time.Now().UnixNano())

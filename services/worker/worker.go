@@ -43,6 +43,10 @@ type Config struct {
 	// Fetchers is how many asynq servers (fetch loops) share the worker's
 	// concurrency; at most Concurrency.
 	Fetchers int
+	// ControlConcurrency and NotifyConcurrency are the handlers of the
+	// servers of the control queue and of webhook deliveries, on top of
+	// Concurrency (see taskserver.ServerConfig).
+	ControlConcurrency, NotifyConcurrency int
 	// RecordWriters and RecordMaxBatch shape the recorder: how many
 	// batches of executions may be in flight at once, and how many
 	// executions one batch takes at most.
@@ -123,6 +127,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Limits:                store.ReadRunLimits(r),
 		DatabaseMaxConns:      r.Int("SABE_DATABASE_MAX_CONNS", 20, 1, 1000),
 		Fetchers:              r.Int("SABE_WORKER_FETCHERS", 4, 1, 16),
+		ControlConcurrency:    r.Int("SABE_WORKER_CONTROL_CONCURRENCY", 8, 1, 1000),
+		NotifyConcurrency:     r.Int("SABE_WORKER_NOTIFY_CONCURRENCY", 8, 1, 1000),
 		RecordWriters:         r.Int("SABE_RECORD_WRITERS", 2, 1, 64),
 		RecordMaxBatch:        r.Int("SABE_RECORD_MAX_BATCH", 64, 1, 1000),
 		RecordLinger:          r.Duration("SABE_RECORD_LINGER", 2*time.Millisecond, 0, time.Second),
@@ -256,6 +262,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Tracing: tr}, taskserver.Config{
 		Servers: taskserver.ServerConfig{
 			Concurrency: cfg.Concurrency, Fetchers: cfg.Fetchers, TaskCheckInterval: cfg.TaskCheckInterval,
+			ControlConcurrency: cfg.ControlConcurrency, NotifyConcurrency: cfg.NotifyConcurrency,
 			ShutdownTimeout: cfg.ShutdownTimeout,
 		},
 		Recorder: store.RecorderConfig{Writers: cfg.RecordWriters, MaxBatch: cfg.RecordMaxBatch, Linger: cfg.RecordLinger},
@@ -295,7 +302,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		rec.Stop()
 		return err
 	}
-	log.Info("worker started", "concurrency", cfg.Concurrency, "fetchers", cfg.Fetchers)
+	log.Info("worker started", "concurrency", cfg.Concurrency, "fetchers", cfg.Fetchers,
+		"control_concurrency", cfg.ControlConcurrency, "notify_concurrency", cfg.NotifyConcurrency)
 	<-ctx.Done()
 	// No new work: the reconciler stops first, then asynq stops fetching
 	// and lets running tasks finish within the shutdown timeout.

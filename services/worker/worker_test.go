@@ -37,7 +37,8 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c.MetricsAddr != envconf.WorkerMetricsAddr.Default || c.IdleTimeout != time.Minute || c.BreakerFailures != 5 ||
 			c.BreakerOpenTimeout != 30*time.Second || len(c.ProviderAllow) != 0 || c.TaskCheckInterval != 100*time.Millisecond || c.Pprof || c.DatabaseMaxConns != 20 || c.Fetchers != 4 ||
-			c.RecordWriters != 2 || c.RecordMaxBatch != 64 || c.RecordLinger != 2*time.Millisecond || c.BreakerMaxWait != 5*time.Minute {
+			c.RecordWriters != 2 || c.RecordMaxBatch != 64 || c.RecordLinger != 2*time.Millisecond || c.BreakerMaxWait != 5*time.Minute ||
+			c.ControlConcurrency != 8 || c.NotifyConcurrency != 8 {
 			t.Errorf("defaults: %+v", c)
 		}
 		if c.WebhookTimeout != 10*time.Second || c.WebhookRetryFor != 24*time.Hour || c.WebhookBackoff != 5*time.Second ||
@@ -53,6 +54,7 @@ func TestLoadConfig(t *testing.T) {
 			"SABE_RECORD_WRITERS": "3", "SABE_RECORD_MAX_BATCH": "16", "SABE_RECORD_LINGER": "0", "SABE_BREAKER_MAX_WAIT": "90s",
 			"SABE_WEBHOOK_TIMEOUT": "3s", "SABE_WEBHOOK_RETRY_FOR": "2h", "SABE_WEBHOOK_BACKOFF": "1s", "SABE_WEBHOOK_DISABLE_AFTER": "7",
 			"SABE_PUBLIC_URL": "https://sabe.example.com", "SABE_ALLOW_PRIVATE_WEBHOOKS": "true", "SABE_EVENT_RETENTION": "0",
+			"SABE_WORKER_CONTROL_CONCURRENCY": "3", "SABE_WORKER_NOTIFY_CONCURRENCY": "5",
 		}
 		c, err := worker.LoadConfig(func(k string) string { return env[k] })
 		if err != nil {
@@ -60,7 +62,8 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c.MetricsAddr != "" || c.IdleTimeout != 5*time.Second || c.BreakerFailures != 3 || c.BreakerOpenTimeout != 2*time.Minute ||
 			c.TaskCheckInterval != 250*time.Millisecond || !c.Pprof || c.DatabaseMaxConns != 8 || c.Fetchers != 8 ||
-			c.RecordWriters != 3 || c.RecordMaxBatch != 16 || c.RecordLinger != 0 || c.BreakerMaxWait != 90*time.Second || strings.Join(c.ProviderAllow, " ") != "vllm.internal 10.0.0.0/8" {
+			c.RecordWriters != 3 || c.RecordMaxBatch != 16 || c.RecordLinger != 0 || c.BreakerMaxWait != 90*time.Second || strings.Join(c.ProviderAllow, " ") != "vllm.internal 10.0.0.0/8" ||
+			c.ControlConcurrency != 3 || c.NotifyConcurrency != 5 {
 			t.Errorf("settings: %+v", c)
 		}
 		if c.WebhookTimeout != 3*time.Second || c.WebhookRetryFor != 2*time.Hour || c.WebhookBackoff != time.Second ||
