@@ -66,7 +66,8 @@ func TestReadme_ConfigurationTable(t *testing.T) {
 		}
 	}
 	for v := range table {
-		if _, ok := code[v]; !ok {
+		// The Go runtime reads its own variables (GOMEMLIMIT).
+		if _, ok := code[v]; !ok && strings.HasPrefix(v, "SABE_") {
 			t.Errorf("%s is in the README's configuration table, but no code reads it", v)
 		}
 	}

@@ -18,7 +18,9 @@ type ConfigRow struct {
 	Meaning string
 }
 
-var configVariable = regexp.MustCompile("`(SABE_[A-Z0-9_]+)`")
+// configVariable is a variable of the table: SABE's own, or the Go
+// runtime's soft memory limit, which the manifests set.
+var configVariable = regexp.MustCompile("`(SABE_[A-Z0-9_]+|GOMEMLIMIT)`")
 
 // ReadmeConfigTable parses the configuration table of the README at path
 // (the section "## Configuration"), failing the test when there is none.
