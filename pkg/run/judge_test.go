@@ -214,6 +214,28 @@ func TestJudge_MalformedVerdictsAreUnscored(t *testing.T) {
 	}
 }
 
+// TestJudge_CallOverTokenLimit: a judge whose provider's whole tokens per
+// minute is below one judging call can never be asked; each verdict ends
+// as a judge error at once and the run finishes, rather than the judge
+// tasks being archived for the reconciler to find.
+func TestJudge_CallOverTokenLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mockllm.Config{}, run.Config{})
+	f := b.seed(t, b.mock.URL+"/v1", "", []string{"mock-strong"}, 4, 1)
+	limited := b.judgeProvider(t, "small-judge", b.mock.URL+"/v1")
+	b.setLimits(t, limited, catalog.ProviderLimits{TokensPerMinute: 10})
+	b.judged(t, f, limited, "mock-judge")
+	b.startWorker(t, 4)
+	r := b.waitFinal(t, b.startRun(t, f).ID)
+	if r.Status != run.StatusCompleted || r.Progress.Succeeded != 4 {
+		t.Fatalf("run %s (%s), progress %+v", r.Status, r.Error, r.Progress)
+	}
+	scored, unscored, _, reasons := b.evalCounts(t, r.ID)
+	if scored != 0 || unscored != 4 || reasons[judge.ReasonError] != 4 {
+		t.Fatalf("evaluations: %d scored, %d unscored %v; want 4 unscored judge_error", scored, unscored, reasons)
+	}
+}
+
 func TestJudge_PanelWithOneFailingJudge(t *testing.T) {
 	t.Parallel()
 	b := setup(t, mockllm.Config{}, run.Config{MaxRetry: 2, RetryMaxDelay: 20 * time.Millisecond})
