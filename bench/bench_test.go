@@ -176,8 +176,8 @@ func TestParseMemStatus(t *testing.T) {
 	if rss, hwm, err := memStatus(os.Getpid()); err != nil || rss <= 0 || hwm < rss {
 		t.Errorf("memStatus(self) = %d, %d, %v", rss, hwm, err)
 	}
-	if anon, file, err := rssParts(os.Getpid()); err != nil || anon <= 0 || file <= 0 {
-		t.Errorf("rssParts(self) = %d, %d, %v", anon, file, err)
+	if v, err := readStatus(os.Getpid(), "VmRSS", "RssAnon", "RssFile"); err != nil || v[1] <= 0 || v[2] <= 0 || v[1]+v[2] > v[0]+(1<<20) {
+		t.Errorf("readStatus(self, VmRSS, RssAnon, RssFile) = %v, %v", v, err)
 	}
 }
 

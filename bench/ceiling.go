@@ -47,7 +47,9 @@ type CeilingReport struct {
 	Targets []Target `json:"targets"`
 }
 
-// enqueueParallelism is run:start's default (run.Config.EnqueueParallelism).
+// enqueueParallelism is how many of the ceiling's enqueues are in flight:
+// asynq's own Client, one task a call, as bare asynq enqueues (run:start
+// itself now enqueues in batches; the enqueue is not part of the figure).
 const enqueueParallelism = 16
 
 // runCeiling enqueues the tasks, then starts the no-op workers (this
@@ -62,8 +64,8 @@ func (h *harness) runCeiling(ctx context.Context) (*CeilingReport, error) {
 	rep := &CeilingReport{
 		Phase: "ceiling", Tasks: scaled(o.tasks, o.scale), Workers: o.workers, Concurrency: o.concurrency,
 		EnqueueParallelism: enqueueParallelism, Targets: []Target{},
-		Task: "execution:run tasks as run:start builds them (task id, payload, options; bulk queue), run by asynq servers " +
-			"configured as the worker's (queues and weights) with a handler that returns nil",
+		Task: "execution:run tasks as run:start builds them (task id, payload, options; bulk queue), run by bare asynq, " +
+			"one server over the worker's queues and weights, with a handler that returns nil",
 	}
 	rep.LoadAverage[0] = loadAverage()
 	h.say("ceiling: enqueuing %d no-op tasks", rep.Tasks)

@@ -20,18 +20,6 @@ func memStatus(pid int) (rss, hwm int64, err error) {
 	return v[0], v[1], nil
 }
 
-// rssParts reads how much of a process's resident set is its own memory
-// (RssAnon: heap, stacks) and how much is mapped files (RssFile: mostly
-// the binary's own pages, which the kernel may map 2 MB at a time), in
-// bytes.
-func rssParts(pid int) (anon, file int64, err error) {
-	v, err := readStatus(pid, "RssAnon", "RssFile")
-	if err != nil {
-		return 0, 0, err
-	}
-	return v[0], v[1], nil
-}
-
 func readStatus(pid int, keys ...string) ([]int64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
@@ -119,15 +107,18 @@ func sampleRSS(pid int, interval time.Duration) *rssSampler {
 				return
 			case <-t.C:
 			}
-			rss, _, err := memStatus(pid)
+			// One read of the status gives the resident set and its
+			// parts: the process's own memory (RssAnon: heap, stacks)
+			// and mapped files (RssFile: mostly the binary's own pages,
+			// which the kernel may map 2 MB at a time).
+			v, err := readStatus(pid, "VmRSS", "RssAnon", "RssFile")
 			if err != nil {
 				return
 			}
+			rss := v[0]
 			if rss > s.max {
 				s.max = rss
-				if anon, file, err := rssParts(pid); err == nil {
-					s.f.AnonMB, s.f.FileMB = round(mb(anon), 1), round(mb(file), 1)
-				}
+				s.f.AnonMB, s.f.FileMB = round(mb(v[1]), 1), round(mb(v[2]), 1)
 			}
 			s.f.Samples++
 			if i%perSecond == 0 {
