@@ -109,18 +109,33 @@ func (r *Reconciler) ensure(ctx context.Context, task *asynq.Task, id string, ru
 
 // ensureIn is ensure for a task on any queue.
 func (r *Reconciler) ensureIn(ctx context.Context, queue string, task *asynq.Task, id string, runID uuid.UUID) error {
+	if missing, err := r.missing(queue, id); err != nil || !missing {
+		return err
+	}
+	return r.enqueueMissing(ctx, task, id, runID)
+}
+
+// missing reports whether the task with this id is gone from queue, or
+// archived or completed (deleted then, so that it can be enqueued again).
+func (r *Reconciler) missing(queue, id string) (bool, error) {
 	info, err := r.insp.GetTaskInfo(queue, id)
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
+		return true, nil
 	case err != nil:
-		return fmt.Errorf("look up task %s: %w", id, err)
+		return false, fmt.Errorf("look up task %s: %w", id, err)
 	case info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted:
 		if err := r.insp.DeleteTask(queue, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			return fmt.Errorf("delete %s task %s: %w", info.State, id, err)
+			return false, fmt.Errorf("delete %s task %s: %w", info.State, id, err)
 		}
+		return true, nil
 	default:
-		return nil
+		return false, nil
 	}
+}
+
+// enqueueMissing enqueues a task found missing and says so in the log.
+func (r *Reconciler) enqueueMissing(ctx context.Context, task *asynq.Task, id string, runID uuid.UUID) error {
 	if err := run.Enqueue(ctx, r.queue, task); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package maintenance
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -122,12 +123,34 @@ func (r *Reconciler) ensureJudging(ctx context.Context, rn *run.Run) error {
 		return err
 	}
 	queue := run.UnitQueue(rn)
+	var missing []run.UnitKey
 	for _, k := range units {
-		idx, ok := run.UnitIndexOf(snap, k)
-		if !ok {
+		if idx, ok := run.UnitIndexOf(snap, k); ok {
+			gone, err := r.missing(queue, run.JudgeTaskID(rn.ID, idx, version))
+			if err != nil {
+				return err
+			}
+			if gone {
+				missing = append(missing, k)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	// A task found gone may have just finished, its verdict committed
+	// after the list above was read: ask again, and heal only the answers
+	// still without a verdict.
+	still, err := r.store.UnjudgedUnits(ctx, rn, judged, version, maxJudgeHeal)
+	if err != nil {
+		return err
+	}
+	for _, k := range missing {
+		if !slices.Contains(still, k) {
 			continue
 		}
-		if err := r.ensureIn(ctx, queue, run.NewJudgeTask(rn.ID, idx, version, queue), run.JudgeTaskID(rn.ID, idx, version), rn.ID); err != nil {
+		idx, _ := run.UnitIndexOf(snap, k)
+		if err := r.enqueueMissing(ctx, run.NewJudgeTask(rn.ID, idx, version, queue), run.JudgeTaskID(rn.ID, idx, version), rn.ID); err != nil {
 			return err
 		}
 	}
