@@ -99,9 +99,16 @@ func TestCircuitEvents_Fleet(t *testing.T) {
 		return n
 	}
 
+	// Every permit is taken while the circuit is closed, then each guard
+	// sees its failures: once one guard opens the circuit fleet-wide, the
+	// other learns of it on its own schedule and would refuse a later
+	// Acquire.
+	var permits []*resilience.Permit
 	for _, g := range []*resilience.Guard{a, b} {
-		take(g).Report(resilience.Failed, "provider: HTTP 503")
-		take(g).Report(resilience.Failed, "provider: HTTP 503")
+		permits = append(permits, take(g), take(g))
+	}
+	for _, permit := range permits {
+		permit.Report(resilience.Failed, "provider: HTTP 503")
 	}
 	testenv.WaitFor(t, "the opening's event", 30*time.Second, func() bool { return count(notify.CircuitOpened) == 1 })
 
